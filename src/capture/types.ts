@@ -1,0 +1,91 @@
+/**
+ * The contract between capture readers and everything downstream.
+ *
+ * A reader hands out ONE reused CaptureRecord per packet: its fields are
+ * overwritten for the next packet, and `buf` may be reused too, so a consumer
+ * that wants to keep anything must copy it. This is what lets the hot path
+ * run without allocating per packet.
+ */
+
+/** Link-layer header types (LINKTYPE_* from tcpdump.org/linktypes.html). */
+export const LinkType = {
+  NULL: 0, // BSD loopback: 4-byte address family in host byte order of the writer
+  ETHERNET: 1,
+  RAW: 101, // raw IP, version taken from the first nibble
+  LOOP: 108, // OpenBSD loopback: 4-byte address family in network byte order
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  LINUX_SLL2: 276,
+} as const;
+export type LinkTypeValue = (typeof LinkType)[keyof typeof LinkType];
+
+/** Packet direction relative to the capturing interface, when the format records it. */
+export const Direction = {
+  UNKNOWN: 0,
+  INBOUND: 1, // received by the capturing host (SLL "to us"/broadcast/multicast/other-host, EPB flags inbound)
+  OUTBOUND: 2, // sent by the capturing host (SLL "outgoing", EPB flags outbound)
+} as const;
+export type DirectionValue = (typeof Direction)[keyof typeof Direction];
+
+export interface CaptureRecord {
+  /** 1-based position of this record among all packet records of the capture (all sections, all interfaces). */
+  n: number;
+  /** Timestamp: whole seconds since the Unix epoch, and nanoseconds within that second (0..999_999_999). */
+  tsSec: number;
+  tsNsec: number;
+  /** LINKTYPE_* of the interface the packet was captured on. */
+  linkType: number;
+  /** Interface index within its pcapng section (0 for pcap). */
+  ifIndex: number;
+  /** Interface name from pcapng if_name, or '' when unknown. */
+  ifName: string;
+  /** Direction from pcapng EPB flags; SLL/SLL2 direction is decoded later from the link header. */
+  direction: DirectionValue;
+  /** Bytes of packet data present in the capture. */
+  caplen: number;
+  /** Original length on the wire (>= caplen when the snaplen cut the packet). */
+  len: number;
+  /** Packet bytes are buf[off, off + caplen). Valid only until the next record is delivered. */
+  buf: Uint8Array;
+  off: number;
+  /** Byte offset of this record's header (pcap record header / pcapng block) from the start of the input. */
+  fileOffset: number;
+}
+
+/** What a reader reports once the input is exhausted (or cut off). */
+export interface CaptureSummary {
+  format: 'pcap' | 'pcapng';
+  /** Packet records delivered to the consumer. */
+  records: number;
+  /** Records that were delivered but flagged by the reader (e.g. caplen > snaplen); see `warnings`. */
+  bytesRead: number;
+  /** Non-fatal problems, each with its position; e.g. a record cut off at the end of the file. */
+  warnings: CaptureWarning[];
+  /** True when the input ended in the middle of a record (a live capture killed mid-write). */
+  truncated: boolean;
+}
+
+export interface CaptureWarning {
+  /** Byte offset in the input where the problem is. */
+  offset: number;
+  /** Record number it concerns, when it concerns one. */
+  n?: number;
+  message: string;
+}
+
+/**
+ * Raised when nothing (more) can be read: wrong magic, truncated global
+ * header, a pcapng block length that makes the rest unparseable. Always
+ * carries the input name and byte offset so the CLI can print one line.
+ */
+export class CaptureError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly detail: string,
+  ) {
+    super(`${file}: at byte ${offset}: ${detail}`);
+    this.name = 'CaptureError';
+  }
+}

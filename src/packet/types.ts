@@ -1,0 +1,187 @@
+/**
+ * The contract between the decoder and the stages after it (rules, conntrack,
+ * engine, reports).
+ *
+ * `decodePacket()` fills ONE reused DecodedPacket per packet; it never throws
+ * and never allocates on the success path. Addresses are kept as four 32-bit
+ * words (IPv4 uses word 0 only, the rest 0) so that tuple hashing and rule
+ * matching work on numbers. Everything friendlier (strings, objects) is built
+ * on cold paths by `describePacket()`.
+ */
+
+/** What the decoder made of the frame. */
+export const PacketKind = {
+  /** An IPv4/IPv6 packet whose headers were all read (transport may be absent for non-first fragments). */
+  IP: 1,
+  /** A frame that is not IP (ARP, LLDP, ...): recognised, never filtered by an IP firewall. */
+  NON_IP: 2,
+  /** Headers could not be read; `error` says why. */
+  MALFORMED: 3,
+} as const;
+export type PacketKindValue = (typeof PacketKind)[keyof typeof PacketKind];
+
+/** IP protocol numbers used across fwemu. */
+export const IpProto = {
+  ICMP: 1,
+  TCP: 6,
+  UDP: 17,
+  ICMPV6: 58,
+} as const;
+
+/** TCP flag bits, as in the TCP header's flags byte (plus NS is ignored). */
+export const TcpFlag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
+
+/** ICMP/ICMPv6 error types whose payload quotes the offending packet. */
+export const IcmpError = {
+  V4_DEST_UNREACH: 3,
+  V4_SOURCE_QUENCH: 4,
+  V4_REDIRECT: 5,
+  V4_TIME_EXCEEDED: 11,
+  V4_PARAMETER_PROBLEM: 12,
+  V6_DEST_UNREACH: 1,
+  V6_PACKET_TOO_BIG: 2,
+  V6_TIME_EXCEEDED: 3,
+  V6_PARAMETER_PROBLEM: 4,
+} as const;
+
+export interface DecodedPacket {
+  kind: PacketKindValue;
+  /** Why the packet is MALFORMED, e.g. "IPv4 total length 1500 exceeds captured 60 bytes"; '' otherwise. */
+  error: string;
+  /** Name of the non-IP protocol for NON_IP frames ("ARP", "LLDP", "ethertype 0x88cc"); '' otherwise. */
+  l2Name: string;
+
+  // --- link layer ---------------------------------------------------------
+  /** EtherType (or SLL protocol) that carried the payload; 0 when the link has none (raw IP). */
+  etherType: number;
+  /** 802.1Q VLAN ids, outermost first; -1 when absent. */
+  vlanOuter: number;
+  vlanInner: number;
+  /** Direction from SLL/SLL2 packet type or pcapng EPB flags (see capture/types Direction). */
+  direction: number;
+  /** Offset of the Ethernet header's MACs in the record buffer, or -1 (no MACs on this link type). */
+  macOff: number;
+
+  // --- network layer ------------------------------------------------------
+  /** 4 or 6 for IP packets, 0 otherwise. */
+  ipVersion: number;
+  /** Source/destination address words, network order as unsigned 32-bit numbers. IPv4: word 0 only. */
+  src0: number; src1: number; src2: number; src3: number;
+  dst0: number; dst1: number; dst2: number; dst3: number;
+  /** Offset of the IP header in the record buffer. */
+  ipOff: number;
+  /** IPv4 header length / IPv6 fixed header plus extension headers, in bytes. */
+  ipHeaderLen: number;
+  /** IPv4 total length / IPv6 40 + payload length: the IP packet size claimed by the header. */
+  ipTotalLen: number;
+  /** IPv4 identification, or the IPv6 fragment header identification; 0 when none. */
+  ipId: number;
+  /** IPv4 TTL / IPv6 hop limit. */
+  ttl: number;
+  /** IPv4 DF flag. */
+  dontFragment: boolean;
+  /** True when this is a fragment (MF set or non-zero offset; IPv6 fragment header present). */
+  isFragment: boolean;
+  /** Fragment offset in bytes (0 for first fragments and unfragmented packets). */
+  fragOffset: number;
+  moreFragments: boolean;
+  /** Transport protocol (after IPv6 extension headers); 0 when unknown. */
+  proto: number;
+  /** Offset of the transport header in the record buffer; -1 when absent (non-first fragment). */
+  l4Off: number;
+  /** Bytes from l4Off to the end of the IP packet, limited to what was captured. */
+  l4Len: number;
+  /** True when the capture cut the packet (caplen < IP total length) but all headers were present. */
+  snapTruncated: boolean;
+
+  // --- transport: TCP/UDP -------------------------------------------------
+  /** TCP/UDP ports; 0 for other protocols. */
+  sport: number;
+  dport: number;
+  /** TCP sequence and acknowledgment numbers, as unsigned 32-bit values. */
+  seq: number;
+  ack: number;
+  /** TCP flags byte (TcpFlag bits). */
+  tcpFlags: number;
+  /** TCP window field, unscaled. */
+  window: number;
+  /** TCP header length in bytes (data offset * 4). */
+  tcpHeaderLen: number;
+  /** TCP/UDP payload length as claimed by the IP header (not limited by caplen). */
+  payloadLen: number;
+  /** TCP options: window scale shift (-1 absent), MSS (-1 absent), SACK-permitted, timestamps. */
+  wscale: number;
+  mss: number;
+  sackPermitted: boolean;
+  /** Highest right edge of the SACK blocks, or -1 when the segment carries none (netfilter uses it as ack). */
+  sackMaxRight: number;
+  hasTimestamp: boolean;
+  tsVal: number;
+  tsEcr: number;
+
+  // --- ICMP / ICMPv6 ------------------------------------------------------
+  /** ICMP type and code; -1 when not ICMP. */
+  icmpType: number;
+  icmpCode: number;
+  /** Echo identifier and sequence (echo request/reply only; 0 otherwise). */
+  icmpId: number;
+  icmpSeq: number;
+  /** For ICMP errors: the quoted original packet. innerValid is false when it is missing or cut short. */
+  innerValid: boolean;
+  innerIpVersion: number;
+  innerSrc0: number; innerSrc1: number; innerSrc2: number; innerSrc3: number;
+  innerDst0: number; innerDst1: number; innerDst2: number; innerDst3: number;
+  innerProto: number;
+  /** Inner TCP/UDP ports, or for inner ICMP echo: id in innerSport, and type in innerDport. */
+  innerSport: number;
+  innerDport: number;
+  /** Inner TCP sequence number (first 8 transport bytes include it). */
+  innerSeq: number;
+}
+
+/** Human/JSON-friendly view of a decoded packet, for reports and errors (cold path). */
+export interface PacketInfo {
+  kind: 'ip' | 'non-ip' | 'malformed';
+  error?: string;
+  l2?: string;
+  vlan?: number[];
+  direction?: 'in' | 'out';
+  ipVersion?: 4 | 6;
+  src?: string;
+  dst?: string;
+  proto?: string; // "tcp" | "udp" | "icmp" | "icmpv6" | "ip proto N"
+  protoNumber?: number;
+  ipId?: number;
+  ttl?: number;
+  ipLen?: number;
+  fragment?: { offset: number; more: boolean; id: number };
+  sport?: number;
+  dport?: number;
+  tcp?: {
+    flags: string; // tcpdump style: "S", "S.", ".", "P.", "F.", "R", "R."
+    seq: number;
+    ack: number;
+    win: number;
+    len: number;
+    options?: { mss?: number; wscale?: number; sackOk?: boolean; ts?: [number, number] };
+  };
+  udp?: { len: number };
+  icmp?: {
+    type: number;
+    code: number;
+    name: string; // "echo request", "destination unreachable (port unreachable)", ...
+    id?: number;
+    seq?: number;
+    inner?: { src: string; dst: string; proto: string; sport?: number; dport?: number };
+  };
+  truncated?: boolean;
+}
