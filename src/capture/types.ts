@@ -58,7 +58,7 @@ export interface CaptureSummary {
   format: 'pcap' | 'pcapng';
   /** Packet records delivered to the consumer. */
   records: number;
-  /** Records that were delivered but flagged by the reader (e.g. caplen > snaplen); see `warnings`. */
+  /** Bytes of input read, trailing partial record included. */
   bytesRead: number;
   /** Non-fatal problems, each with its position; e.g. a record cut off at the end of the file. */
   warnings: CaptureWarning[];

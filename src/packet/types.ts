@@ -57,8 +57,14 @@ export interface DecodedPacket {
   kind: PacketKindValue;
   /** Why the packet is MALFORMED, e.g. "IPv4 total length 1500 exceeds captured 60 bytes"; '' otherwise. */
   error: string;
-  /** Name of the non-IP protocol for NON_IP frames ("ARP", "LLDP", "ethertype 0x88cc"); '' otherwise. */
+  /** Name of the non-IP protocol for NON_IP frames ("ARP", "LLDP", "ethertype 0x88b5"); '' otherwise. */
   l2Name: string;
+  /**
+   * A non-fatal oddity noticed while decoding (a constant string from
+   * DecodeNote in decode.ts, e.g. a UDP length that disagrees with the IP
+   * length); '' otherwise. The packet is still usable.
+   */
+  note: string;
 
   // --- link layer ---------------------------------------------------------
   /** EtherType (or SLL protocol) that carried the payload; 0 when the link has none (raw IP). */
@@ -70,6 +76,8 @@ export interface DecodedPacket {
   direction: number;
   /** Offset of the Ethernet header's MACs in the record buffer, or -1 (no MACs on this link type). */
   macOff: number;
+  /** Interface index from a Linux SLL2 header; -1 for other link types. */
+  linkIfIndex: number;
 
   // --- network layer ------------------------------------------------------
   /** 4 or 6 for IP packets, 0 otherwise. */
@@ -116,13 +124,23 @@ export interface DecodedPacket {
   window: number;
   /** TCP header length in bytes (data offset * 4). */
   tcpHeaderLen: number;
-  /** TCP/UDP payload length as claimed by the IP header (not limited by caplen). */
+  /**
+   * TCP/UDP payload length as claimed by the IP header (not limited by caplen).
+   * UDP: UDP length - 8 when consistent with the IP length, else IP payload - 8
+   * (see `note`); for a first fragment, this fragment's share. ICMP/ICMPv6:
+   * bytes after the 8-byte ICMP header.
+   */
   payloadLen: number;
-  /** TCP options: window scale shift (-1 absent), MSS (-1 absent), SACK-permitted, timestamps. */
+  /** TCP options: window scale shift as sent (-1 absent; not clamped to 14), MSS (-1 absent), SACK-permitted, timestamps. */
   wscale: number;
   mss: number;
   sackPermitted: boolean;
-  /** Highest right edge of the SACK blocks, or -1 when the segment carries none (netfilter uses it as ack). */
+  /**
+   * -1 when the segment carries no SACK blocks. Otherwise what netfilter's
+   * tcp_sack() computes: starting from `ack`, the latest right edge that is
+   * after() it (so it equals `ack` when no block goes beyond ack); netfilter
+   * uses it in place of ack.
+   */
   sackMaxRight: number;
   hasTimestamp: boolean;
   tsVal: number;
@@ -135,13 +153,18 @@ export interface DecodedPacket {
   /** Echo identifier and sequence (echo request/reply only; 0 otherwise). */
   icmpId: number;
   icmpSeq: number;
-  /** For ICMP errors: the quoted original packet. innerValid is false when it is missing or cut short. */
+  /**
+   * For ICMP errors: the quoted original packet (its IP header, IPv6 extension
+   * headers, and first 8 transport bytes). innerValid is false when it is
+   * missing, of the other IP version, or cut short; the inner* fields may then
+   * be partly filled and must not be relied on.
+   */
   innerValid: boolean;
   innerIpVersion: number;
   innerSrc0: number; innerSrc1: number; innerSrc2: number; innerSrc3: number;
   innerDst0: number; innerDst1: number; innerDst2: number; innerDst3: number;
   innerProto: number;
-  /** Inner TCP/UDP ports, or for inner ICMP echo: id in innerSport, and type in innerDport. */
+  /** Inner TCP/UDP ports; for inner ICMP/ICMPv6: type in innerDport, and for echo the id in innerSport (else 0). */
   innerSport: number;
   innerDport: number;
   /** Inner TCP sequence number (first 8 transport bytes include it). */
@@ -152,6 +175,8 @@ export interface DecodedPacket {
 export interface PacketInfo {
   kind: 'ip' | 'non-ip' | 'malformed';
   error?: string;
+  /** DecodedPacket.note, when set: a non-fatal oddity. */
+  note?: string;
   l2?: string;
   vlan?: number[];
   direction?: 'in' | 'out';

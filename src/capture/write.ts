@@ -1,0 +1,339 @@
+/**
+ * pcap and pcapng writers. Records are packed into one large buffer and
+ * handed to the output a buffer at a time; write() itself never blocks
+ * and, for a file path, memory stays at one buffer however much is written.
+ *
+ * A path is written with synchronous writes on a file descriptor: the file
+ * is complete once close() resolves and a disk error surfaces at the write()
+ * that hit it. A Writable (process.stdout) gets each full buffer as a chunk;
+ * when it asks us to wait (write() returned false), pending() returns a
+ * promise a producer can await (readCapture's `beforeRead`).
+ */
+
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { UserError } from '../errors.js';
+import { nanosToHiLo } from './timestamp.js';
+import { Direction } from './types.js';
+import type { DirectionValue } from './types.js';
+
+export const DEFAULT_SNAPLEN = 262_144;
+const DEFAULT_BUFFER_SIZE = 1024 * 1024;
+const MAX_U32 = 0xffff_ffff;
+
+function describeWriteError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT': return 'no such directory';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
+    case 'EISDIR': return 'it is a directory';
+    case 'ENOSPC': return 'no space left on device';
+    case 'EDQUOT': return 'disk quota exceeded';
+    case 'EPIPE': return 'the reading end of the pipe was closed';
+    default: return err instanceof Error ? err.message : String(err);
+  }
+}
+
+function checkRange(what: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${what} must be an integer from 0 to ${max}, not ${value}`);
+  }
+}
+
+/** Owns the output buffer and where full buffers go. */
+abstract class BufferedCaptureWriter {
+  protected buf: Buffer;
+  protected view: DataView;
+  protected used = 0;
+  private readonly fd: number | null = null;
+  private readonly stream: Writable | null = null;
+  private readonly targetName: string;
+  private streamError: unknown = null;
+  private waiting: Promise<void> | null = null;
+  private lastWrite: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(target: string | Writable, bufferSize: number) {
+    checkRange('bufferSize', bufferSize, 1 << 30);
+    this.buf = Buffer.allocUnsafe(bufferSize);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    if (typeof target === 'string') {
+      this.targetName = target;
+      try {
+        this.fd = openSync(target, 'w');
+      } catch (err) {
+        throw new UserError(`cannot create capture file ${target}: ${describeWriteError(err)}`);
+      }
+    } else {
+      this.targetName = target === process.stdout ? '<stdout>' : 'output stream';
+      this.stream = target;
+      target.on('error', (err) => {
+        this.streamError = err;
+      });
+    }
+  }
+
+  /** Resolves when the output stream has drained after asking us to wait; null when there is no need to wait. */
+  pending(): Promise<void> | null {
+    return this.waiting;
+  }
+
+  /** Flushes everything and closes the file, or ends the stream (except stdout/stderr, which stay open). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      return;
+    }
+    const stream = this.stream!;
+    if (stream === process.stdout || stream === process.stderr) {
+      if (this.lastWrite) await this.lastWrite;
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        stream.end((err?: Error | null) => (err ? reject(this.writeError(err)) : resolve()));
+      });
+    }
+    if (this.streamError) throw this.writeError(this.streamError);
+  }
+
+  /** Makes room for `size` more bytes and returns where they go. */
+  protected reserve(size: number): number {
+    if (this.closed) throw new Error('capture writer used after close()');
+    if (this.used + size > this.buf.length) {
+      this.flush();
+      if (size > this.buf.length) {
+        this.buf = Buffer.allocUnsafe(size);
+        this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+      }
+    }
+    const at = this.used;
+    this.used += size;
+    return at;
+  }
+
+  private flush(): void {
+    if (this.used === 0) return;
+    if (this.streamError) throw this.writeError(this.streamError);
+    if (this.fd !== null) {
+      try {
+        for (let done = 0; done < this.used; ) done += writeSync(this.fd, this.buf, done, this.used - done);
+      } catch (err) {
+        throw this.writeError(err);
+      }
+      this.used = 0;
+      return;
+    }
+    // The stream keeps the chunk until it is written, so it gets this buffer and we start a new one.
+    const chunk = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.used = 0;
+    const stream = this.stream!;
+    this.lastWrite = new Promise<void>((resolve) => {
+      const ok = stream.write(chunk, (err) => {
+        if (err) this.streamError = err;
+        resolve();
+      });
+      if (!ok && !this.waiting) {
+        this.waiting = new Promise<void>((drained) => {
+          const done = () => {
+            stream.off('drain', done);
+            stream.off('close', done);
+            this.waiting = null;
+            drained();
+          };
+          stream.on('drain', done);
+          stream.on('close', done);
+        });
+      }
+    });
+  }
+
+  private writeError(err: unknown): UserError {
+    return new UserError(`cannot write capture to ${this.targetName}: ${describeWriteError(err)}`);
+  }
+
+  protected copyPacket(at: number, data: Uint8Array, off: number, caplen: number): void {
+    if (off < 0 || off + caplen > data.length) {
+      throw new RangeError(`packet bytes [${off}, ${off + caplen}) lie outside the ${data.length}-byte buffer`);
+    }
+    this.buf.set(data.subarray(off, off + caplen), at);
+  }
+}
+
+export interface PcapWriterOptions {
+  /** LINKTYPE_* of every packet in the file. */
+  linkType: number;
+  /** Longer packets are cut to this many bytes (their original length is kept). Default 262144. */
+  snaplen?: number;
+  /** Nanosecond timestamps (magic a1b23c4d) instead of microseconds. Default false. */
+  nanosecond?: boolean;
+  /** Bytes collected before each write to the output. Default 1 MiB. */
+  bufferSize?: number;
+}
+
+/** Classic little-endian pcap: one link type for the whole file. */
+export class PcapWriter extends BufferedCaptureWriter {
+  readonly linkType: number;
+  readonly snaplen: number;
+  readonly nanosecond: boolean;
+
+  constructor(target: string | Writable, opts: PcapWriterOptions) {
+    super(target, opts.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    this.linkType = opts.linkType;
+    this.snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
+    this.nanosecond = opts.nanosecond ?? false;
+    checkRange('linkType', this.linkType, 0xffff);
+    checkRange('snaplen', this.snaplen, MAX_U32);
+    const at = this.reserve(24);
+    const v = this.view;
+    v.setUint32(at, this.nanosecond ? 0xa1b23c4d : 0xa1b2c3d4, true);
+    v.setUint16(at + 4, 2, true);
+    v.setUint16(at + 6, 4, true);
+    v.setInt32(at + 8, 0, true);
+    v.setUint32(at + 12, 0, true);
+    v.setUint32(at + 16, this.snaplen, true);
+    v.setUint32(at + 20, this.linkType, true);
+  }
+
+  /** Appends one packet, data[off, off + caplen), cut to the snaplen. tsNsec is rounded down to microseconds unless `nanosecond`. */
+  write(tsSec: number, tsNsec: number, data: Uint8Array, off: number, caplen: number, origLen: number): void {
+    checkRange('tsSec', tsSec, MAX_U32);
+    checkRange('tsNsec', tsNsec, 999_999_999);
+    const stored = Math.min(caplen, this.snaplen);
+    const at = this.reserve(16 + stored);
+    const v = this.view;
+    v.setUint32(at, tsSec, true);
+    v.setUint32(at + 4, this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), true);
+    v.setUint32(at + 8, stored, true);
+    v.setUint32(at + 12, Math.max(origLen, caplen), true);
+    this.copyPacket(at + 16, data, off, stored);
+  }
+}
+
+export interface PcapngWriterOptions {
+  /** shb_userappl written into the section header. Default "fwemu". */
+  application?: string;
+  /** Bytes collected before each write to the output. Default 1 MiB. */
+  bufferSize?: number;
+}
+
+const OPT_END = 0;
+const OPT_SHB_USERAPPL = 4;
+const OPT_IF_NAME = 2;
+const OPT_IF_TSRESOL = 9;
+const OPT_EPB_FLAGS = 2;
+const TS_NANOSECONDS = 9;
+
+const utf8 = new TextEncoder();
+
+function padded(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** pcapng, one section, little-endian; every interface uses nanosecond timestamps. */
+export class PcapngWriter extends BufferedCaptureWriter {
+  private readonly snaplens: number[] = [];
+  private readonly timestamp = { hi: 0, lo: 0 };
+
+  constructor(target: string | Writable, opts: PcapngWriterOptions = {}) {
+    super(target, opts.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    const application = utf8.encode(opts.application ?? 'fwemu');
+    const length = 28 + 4 + padded(application.length) + 4;
+    const at = this.reserve(length);
+    const v = this.view;
+    v.setUint32(at, 0x0a0d0d0a, true);
+    v.setUint32(at + 4, length, true);
+    v.setUint32(at + 8, 0x1a2b3c4d, true);
+    v.setUint16(at + 12, 1, true);
+    v.setUint16(at + 14, 0, true);
+    // Section length -1: unknown, as for any streamed capture.
+    v.setInt32(at + 16, -1, true);
+    v.setInt32(at + 20, -1, true);
+    let p = this.writeOption(at + 24, OPT_SHB_USERAPPL, application);
+    p = this.writeOption(p, OPT_END, null);
+    v.setUint32(p, length, true);
+  }
+
+  /** Describes an interface (IDB) and returns its index, the `ifIndex` for write(). */
+  addInterface(linkType: number, name?: string, snaplen: number = DEFAULT_SNAPLEN): number {
+    checkRange('linkType', linkType, 0xffff);
+    checkRange('snaplen', snaplen, MAX_U32);
+    const nameBytes = name ? utf8.encode(name) : null;
+    const length = 16 + (nameBytes ? 4 + padded(nameBytes.length) : 0) + 8 + 4 + 4;
+    const at = this.reserve(length);
+    const v = this.view;
+    v.setUint32(at, 1, true);
+    v.setUint32(at + 4, length, true);
+    v.setUint16(at + 8, linkType, true);
+    v.setUint16(at + 10, 0, true);
+    v.setUint32(at + 12, snaplen, true);
+    let p = at + 16;
+    if (nameBytes) p = this.writeOption(p, OPT_IF_NAME, nameBytes);
+    v.setUint16(p, OPT_IF_TSRESOL, true);
+    v.setUint16(p + 2, 1, true);
+    v.setUint32(p + 4, TS_NANOSECONDS, true);
+    p = this.writeOption(p + 8, OPT_END, null);
+    v.setUint32(p, length, true);
+    this.snaplens.push(snaplen);
+    return this.snaplens.length - 1;
+  }
+
+  /** Appends one packet (EPB) seen on interface `ifIndex`, data[off, off + caplen), cut to that interface's snaplen. */
+  write(
+    ifIndex: number,
+    tsSec: number,
+    tsNsec: number,
+    data: Uint8Array,
+    off: number,
+    caplen: number,
+    origLen: number,
+    direction: DirectionValue = Direction.UNKNOWN,
+  ): void {
+    const snaplen = this.snaplens[ifIndex];
+    if (snaplen === undefined) {
+      throw new RangeError(`interface ${ifIndex} has not been added (${this.snaplens.length} interfaces so far)`);
+    }
+    checkRange('tsSec', tsSec, 2 ** 33 - 1);
+    checkRange('tsNsec', tsNsec, 999_999_999);
+    const stored = snaplen === 0 ? caplen : Math.min(caplen, snaplen);
+    const flagsLength = direction === Direction.UNKNOWN ? 0 : 8 + 4;
+    const length = 32 + padded(stored) + flagsLength;
+    const at = this.reserve(length);
+    const v = this.view;
+    nanosToHiLo(tsSec, tsNsec, this.timestamp);
+    v.setUint32(at, 6, true);
+    v.setUint32(at + 4, length, true);
+    v.setUint32(at + 8, ifIndex, true);
+    v.setUint32(at + 12, this.timestamp.hi, true);
+    v.setUint32(at + 16, this.timestamp.lo, true);
+    v.setUint32(at + 20, stored, true);
+    v.setUint32(at + 24, Math.max(origLen, caplen), true);
+    this.copyPacket(at + 28, data, off, stored);
+    let p = at + 28 + padded(stored);
+    this.buf.fill(0, at + 28 + stored, p);
+    if (flagsLength !== 0) {
+      v.setUint16(p, OPT_EPB_FLAGS, true);
+      v.setUint16(p + 2, 4, true);
+      v.setUint32(p + 4, direction, true);
+      v.setUint32(p + 8, OPT_END, true);
+      p += 12;
+    }
+    v.setUint32(p, length, true);
+  }
+
+  /** Writes an option (code, length, value zero-padded to 4 bytes) and returns the offset after it. */
+  private writeOption(at: number, code: number, value: Uint8Array | null): number {
+    const length = value ? value.length : 0;
+    if (length > 0xffff) throw new RangeError(`pcapng option ${code} is ${length} bytes; an option holds at most 65535`);
+    this.view.setUint16(at, code, true);
+    this.view.setUint16(at + 2, length, true);
+    if (value) this.buf.set(value, at + 4);
+    const end = at + 4 + padded(length);
+    this.buf.fill(0, at + 4 + length, end);
+    return end;
+  }
+}

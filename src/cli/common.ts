@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import type { CaptureSummary } from '../capture/types.js';
+
+/** Options every command takes (set up in main.ts). */
+export interface CommonOptions {
+  verbose: number;
+  color: 'auto' | 'always' | 'never';
+  /** Filled in by main's middleware. */
+  log: Logger;
+}
+
+/** yargs handlers cannot return a value, so a command leaves its exit code here for main(). */
+export const outcome = { exitCode: 0 };
+
+export function useColor(opt: CommonOptions['color'], stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (opt === 'always') return true;
+  if (opt === 'never') return false;
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+}
+
+/**
+ * What the reader noticed goes to stderr, where it cannot corrupt piped
+ * results but a person still sees it: a capture cut off mid-record, records
+ * larger than the snaplen, packets the decoder could not read.
+ */
+export function reportCaptureEnd(opts: CommonOptions, summary: CaptureSummary, undecodable: number): void {
+  for (const w of summary.warnings) {
+    opts.log.warn({ offset: w.offset, packet: w.n }, w.message);
+  }
+  if (summary.truncated) {
+    const last = summary.warnings[summary.warnings.length - 1];
+    process.stderr.write(`fwemu: warning: ${last ? last.message : 'capture ends inside a record'}; ${summary.records} complete packets were read\n`);
+  }
+  if (undecodable > 0) {
+    opts.log.warn(`${undecodable} of ${summary.records} packets could not be decoded (marked "undecodable")`);
+  }
+  opts.log.info({ format: summary.format, packets: summary.records, bytes: summary.bytesRead }, 'capture read');
+}

@@ -1,0 +1,82 @@
+import type { Argv } from 'yargs';
+import { readCapture } from '../capture/index.js';
+import type { CaptureRecord } from '../capture/types.js';
+import { Direction } from '../capture/types.js';
+import { decodePacket, newDecodedPacket, describePacket } from '../packet/index.js';
+import { PacketKind } from '../packet/types.js';
+import { LineWriter } from '../report/output.js';
+import { packetText } from '../report/packet-text.js';
+import { epochString, formatTime, type TimeFormat } from '../report/time.js';
+import { ExitCode } from '../errors.js';
+import type { CommonOptions } from './common.js';
+import { outcome, reportCaptureEnd } from './common.js';
+
+interface DumpArgs extends CommonOptions {
+  capture: string;
+  format: 'text' | 'jsonl';
+  time: TimeFormat;
+}
+
+export function dumpCommand(y: Argv<CommonOptions>) {
+  return y.command<DumpArgs>(
+    'dump <capture>',
+    'List every packet of a capture, one line each, as fwemu decodes it',
+    (a) =>
+      a
+        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, or - for stdin' })
+        .option('format', { choices: ['text', 'jsonl'] as const, default: 'text' as const, describe: 'text columns, or one JSON object per line' })
+        .option('time', { choices: ['relative', 'epoch', 'iso'] as const, default: 'relative' as const, describe: 'timestamps: seconds since the first packet, Unix epoch, or ISO 8601 UTC' })
+        .example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing')
+        .example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives')
+        .example("$0 dump --format jsonl cap.pcapng | jq 'select(.proto==\"tcp\")'", 'machine-readable'),
+    async (args) => {
+      outcome.exitCode = await runDump(args);
+    },
+  );
+}
+
+export async function runDump(args: DumpArgs): Promise<number> {
+  const out = new LineWriter();
+  const pkt = newDecodedPacket();
+  let baseSec = -1;
+  let baseNsec = 0;
+  let undecodable = 0;
+  const json = args.format === 'jsonl';
+
+  const onRecord = (rec: CaptureRecord) => {
+    if (out.closed) return;
+    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt);
+    if (pkt.kind === PacketKind.MALFORMED) undecodable++;
+    if (baseSec < 0) {
+      baseSec = rec.tsSec;
+      baseNsec = rec.tsNsec;
+    }
+    const info = describePacket(pkt);
+    const dir = pkt.direction === Direction.INBOUND ? 'in' : pkt.direction === Direction.OUTBOUND ? 'out' : undefined;
+    if (json) {
+      out.line(
+        JSON.stringify({
+          n: rec.n,
+          ts: epochString(rec.tsSec, rec.tsNsec),
+          caplen: rec.caplen,
+          len: rec.len,
+          ...(rec.ifName ? { if: rec.ifName } : {}),
+          ...(dir ? { direction: dir } : {}),
+          ...info,
+        }),
+      );
+      return;
+    }
+    const t = packetText(info);
+    const where = [rec.ifName, dir].filter(Boolean).join(' ');
+    out.line(
+      `${String(rec.n).padStart(6)}  ${formatTime(args.time, rec.tsSec, rec.tsNsec, baseSec, baseNsec).padStart(args.time === 'relative' ? 12 : 0)}  ` +
+        `${where ? where.padEnd(9) + ' ' : ''}${t.endpoints.padEnd(44)} ${t.proto.padEnd(6)} ${t.detail}`,
+    );
+  };
+
+  const summary = await readCapture(args.capture, onRecord, { beforeRead: () => out.pending() });
+  await out.flush();
+  reportCaptureEnd(args, summary, undecodable);
+  return ExitCode.OK;
+}

@@ -1,0 +1,72 @@
+import yargs, { type Argv } from 'yargs';
+import { CaptureError } from '../capture/types.js';
+import { ExitCode, UserError } from '../errors.js';
+import { makeLogger } from './log.js';
+import { outcome, type CommonOptions } from './common.js';
+import { dumpCommand } from './dump.js';
+
+const EPILOG = `Exit codes: 0 success; 1 the answer is "no" (check found errors, a policy test failed); 2 bad input (arguments, capture, rule or scenario file); 70 internal error.
+Results go to stdout, diagnostics to stderr. Docs: README.md`;
+
+/** Turns any error a command can meet into one paragraph on stderr and an exit code. */
+export function presentError(err: unknown): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`fwemu: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof CaptureError) {
+    process.stderr.write(`fwemu: ${err.message}\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  const e = err as { diagnostics?: unknown; message?: string; stack?: string };
+  if (e && typeof e === 'object' && Array.isArray(e.diagnostics)) {
+    // Rule and scenario files report every problem, each with file:line:col.
+    process.stderr.write(`${e.message}\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  process.stderr.write(`fwemu: internal error: ${e?.message ?? String(err)}\n`);
+  if (process.env.FWEMU_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
+  else process.stderr.write('(this is a bug in fwemu; FWEMU_DEBUG=1 prints the stack trace)\n');
+  return ExitCode.INTERNAL;
+}
+
+export function buildCli(argv: string[]): Argv<CommonOptions> {
+  let y = yargs(argv)
+    .scriptName('fwemu')
+    .usage(
+      'fwemu: a stateful packet-filter firewall emulator.\n\n' +
+        'Replays captured (pcap, pcapng) or synthetic traffic through YAML allow-rules and a\n' +
+        'connection-tracking table that behaves like Linux netfilter, and says for every\n' +
+        'packet whether it passes and why.\n\nUsage: $0 <command> [options]',
+    )
+    .option('verbose', { alias: 'v', type: 'count', describe: 'more logging on stderr (-v info, -vv debug)' })
+    .option('color', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'colour output (auto: only on a terminal, and not when NO_COLOR is set)' })
+    .middleware((a) => {
+      (a as unknown as CommonOptions).log = makeLogger((a.verbose as number) ?? 0);
+    }) as unknown as Argv<CommonOptions>;
+  y = dumpCommand(y) as unknown as Argv<CommonOptions>;
+  return y
+    .demandCommand(1, 'Name a command; `fwemu --help` lists them.')
+    .strict()
+    .recommendCommands()
+    .epilog(EPILOG)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .help()
+    .alias('help', 'h')
+    .version()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(`${msg}\nRun with --help for usage.`);
+    });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    outcome.exitCode = ExitCode.OK;
+    await buildCli(argv).parseAsync();
+    return outcome.exitCode;
+  } catch (err) {
+    return presentError(err);
+  }
+}

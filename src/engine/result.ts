@@ -1,0 +1,58 @@
+import type { Chain, Rule } from '../rules/types.js';
+
+/** What the firewall does with a packet. `skip`: the IP filter never sees it (not IP, undecodable). */
+export type Verdict = 'accept' | 'drop' | 'reject' | 'skip';
+
+/** The conntrack state nft's `ct state` would see; null when tracking is off or the packet is not IP. */
+export type CtStateName = 'new' | 'established' | 'related' | 'invalid' | 'untracked';
+
+/**
+ * Why a verdict was reached. The reason sentence is built from this on
+ * demand (report/reason.ts), so the hot path only stores a small code.
+ */
+export const Cause = {
+  /** Part of a flow conntrack already knows, reply seen: accepted before any rule. */
+  ESTABLISHED: 1,
+  /** An ICMP error about a known flow: accepted before any rule. */
+  RELATED: 2,
+  /** conntrack judged the packet INVALID (out of window, bad flags, ...): dropped. */
+  INVALID: 3,
+  /** A rule matched and decided (new flow, or any packet when stateless). */
+  RULE: 4,
+  /** No rule matched: the chain's policy decided. */
+  POLICY: 5,
+  /** Not an IP packet (ARP, LLDP, ...): never reaches the IP filter. */
+  NON_IP: 6,
+  /** The decoder could not read the headers. */
+  UNDECODABLE: 7,
+  /** The conntrack table was full and nothing could be evicted: new flow dropped. */
+  TABLE_FULL: 8,
+  /** Host model: the packet is neither to nor from the host. */
+  NOT_HOST: 9,
+} as const;
+export type CauseValue = (typeof Cause)[keyof typeof Cause];
+
+/** One packet's outcome. The engine reuses a single instance: copy what you keep. */
+export interface PacketResult {
+  /** 1-based packet number in the capture. */
+  n: number;
+  tsSec: number;
+  tsNsec: number;
+  verdict: Verdict;
+  ct: CtStateName | null;
+  cause: CauseValue;
+  /** Chain that judged the packet (null when it never reached one). */
+  chain: Chain | null;
+  /** The rule that decided (RULE), or the one that opened the flow (ESTABLISHED/RELATED), or null. */
+  rule: Rule | null;
+  /** The conntrack entry involved, if any (its `openedBy` tells which packet and rule created it). */
+  entry: unknown;
+  /** The packet travels in its flow's reply direction. */
+  reply: boolean;
+  /** Extra words for the reason: the INVALID explanation, the decoder's error. */
+  detail: string;
+}
+
+export function newPacketResult(): PacketResult {
+  return { n: 0, tsSec: 0, tsNsec: 0, verdict: 'skip', ct: null, cause: Cause.NON_IP, chain: null, rule: null, entry: null, reply: false, detail: '' };
+}

@@ -1,0 +1,28 @@
+/**
+ * Process exit codes. Kept in one place because README documents them and
+ * scripts (policy tests in users' CI) depend on them.
+ */
+export const ExitCode = {
+  OK: 0,
+  /** The answer is "no": `check` found errors, a policy `test` failed. */
+  FAILED: 1,
+  /** Bad input: wrong arguments, unreadable capture, invalid rule or scenario file. */
+  BAD_INPUT: 2,
+  /** A bug in fwemu (an exception nobody expected). */
+  INTERNAL: 70,
+} as const;
+
+/**
+ * An error meant for the user: its message is already a complete, positioned
+ * sentence (file, line:column or byte offset, what is wrong, what is allowed),
+ * printed as is, without a stack trace.
+ */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.BAD_INPUT,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Cold-path views of a DecodedPacket: strings and plain objects for reports,
+ * JSON output and error messages.
+ */
+
+import { Direction } from '../capture/types.js';
+import { formatAddr } from './addr.js';
+import { IpProto, PacketKind, TcpFlag, type DecodedPacket, type PacketInfo } from './types.js';
+
+export { formatAddr, parseAddr, type ParsedAddr } from './addr.js';
+
+/** "tcp", "udp", "icmp", "icmpv6", or "ip proto N". */
+export function protoName(n: number): string {
+  switch (n) {
+    case IpProto.TCP: return 'tcp';
+    case IpProto.UDP: return 'udp';
+    case IpProto.ICMP: return 'icmp';
+    case IpProto.ICMPV6: return 'icmpv6';
+    default: return `ip proto ${n}`;
+  }
+}
+
+/**
+ * TCP flags as tcpdump prints them inside "Flags [...]": letters in the order
+ * of tcpdump's print-tcp.c table - F S R P, "." for ACK, then U E W - and
+ * "none" when no flag is set. E.g. "S", "S.", ".", "P.", "F.", "FP.", "R.".
+ */
+export function tcpFlagsString(flags: number): string {
+  let s = '';
+  if (flags & TcpFlag.FIN) s += 'F';
+  if (flags & TcpFlag.SYN) s += 'S';
+  if (flags & TcpFlag.RST) s += 'R';
+  if (flags & TcpFlag.PSH) s += 'P';
+  if (flags & TcpFlag.ACK) s += '.';
+  if (flags & TcpFlag.URG) s += 'U';
+  if (flags & TcpFlag.ECE) s += 'E';
+  if (flags & TcpFlag.CWR) s += 'W';
+  return s === '' ? 'none' : s;
+}
+
+interface TypeEntry {
+  name: string;
+  codes?: readonly string[];
+}
+
+const ICMP4_TYPES: Readonly<Record<number, TypeEntry>> = {
+  0: { name: 'echo reply' },
+  3: {
+    name: 'destination unreachable',
+    codes: [
+      'network unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable',
+      'fragmentation needed', 'source route failed', 'destination network unknown',
+      'destination host unknown', 'source host isolated', 'network administratively prohibited',
+      'host administratively prohibited', 'network unreachable for TOS', 'host unreachable for TOS',
+      'communication administratively prohibited', 'host precedence violation', 'precedence cutoff in effect',
+    ],
+  },
+  4: { name: 'source quench' },
+  5: {
+    name: 'redirect',
+    codes: ['redirect for network', 'redirect for host', 'redirect for TOS and network', 'redirect for TOS and host'],
+  },
+  8: { name: 'echo request' },
+  9: { name: 'router advertisement' },
+  10: { name: 'router solicitation' },
+  11: { name: 'time exceeded', codes: ['ttl exceeded in transit', 'fragment reassembly time exceeded'] },
+  12: { name: 'parameter problem', codes: ['pointer indicates the error', 'missing a required option', 'bad length'] },
+  13: { name: 'timestamp request' },
+  14: { name: 'timestamp reply' },
+  15: { name: 'information request' },
+  16: { name: 'information reply' },
+  17: { name: 'address mask request' },
+  18: { name: 'address mask reply' },
+};
+
+const ICMP6_TYPES: Readonly<Record<number, TypeEntry>> = {
+  1: {
+    name: 'destination unreachable',
+    codes: [
+      'no route to destination', 'communication administratively prohibited', 'beyond scope of source address',
+      'address unreachable', 'port unreachable', 'source address failed ingress/egress policy',
+      'reject route to destination',
+    ],
+  },
+  2: { name: 'packet too big' },
+  3: { name: 'time exceeded', codes: ['hop limit exceeded in transit', 'fragment reassembly time exceeded'] },
+  4: { name: 'parameter problem', codes: ['erroneous header field', 'unrecognized next header', 'unrecognized IPv6 option'] },
+  128: { name: 'echo request' },
+  129: { name: 'echo reply' },
+  130: { name: 'multicast listener query' },
+  131: { name: 'multicast listener report' },
+  132: { name: 'multicast listener done' },
+  133: { name: 'router solicitation' },
+  134: { name: 'router advertisement' },
+  135: { name: 'neighbor solicitation' },
+  136: { name: 'neighbor advertisement' },
+  137: { name: 'redirect' },
+  143: { name: 'multicast listener report v2' },
+};
+
+/**
+ * Name of an ICMP (ipVersion 4) or ICMPv6 (6) type and code, e.g. "echo request",
+ * "destination unreachable (port unreachable)", "type 42", "redirect (code 9)".
+ */
+export function icmpTypeName(ipVersion: number, type: number, code: number): string {
+  const e = (ipVersion === 6 ? ICMP6_TYPES : ICMP4_TYPES)[type];
+  if (e === undefined) return code === 0 ? `type ${type}` : `type ${type} code ${code}`;
+  if (e.codes) {
+    const c = e.codes[code];
+    return `${e.name} (${c ?? `code ${code}`})`;
+  }
+  return code === 0 ? e.name : `${e.name} (code ${code})`;
+}
+
+function isEcho(ipVersion: number, type: number): boolean {
+  return ipVersion === 4 ? type === 8 || type === 0 : type === 128 || type === 129;
+}
+
+/** Plain-object view of a decoded packet (cold path; allocates). */
+export function describePacket(p: DecodedPacket): PacketInfo {
+  const info: PacketInfo = {
+    kind: p.kind === PacketKind.IP ? 'ip' : p.kind === PacketKind.NON_IP ? 'non-ip' : 'malformed',
+  };
+  if (p.kind === PacketKind.MALFORMED) info.error = p.error;
+  if (p.note !== '') info.note = p.note;
+  if (p.l2Name !== '') info.l2 = p.l2Name;
+  if (p.vlanOuter !== -1) info.vlan = p.vlanInner !== -1 ? [p.vlanOuter, p.vlanInner] : [p.vlanOuter];
+  if (p.direction === Direction.INBOUND) info.direction = 'in';
+  else if (p.direction === Direction.OUTBOUND) info.direction = 'out';
+
+  // Addresses are known as soon as the fixed IP header was read, even for malformed packets.
+  if (p.ipVersion === 4 || p.ipVersion === 6) {
+    info.ipVersion = p.ipVersion;
+    info.src = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+    info.dst = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
+    if (p.kind !== PacketKind.IP) return info;
+    info.proto = protoName(p.proto);
+    info.protoNumber = p.proto;
+    if (p.ipVersion === 4 || p.isFragment) info.ipId = p.ipId;
+    info.ttl = p.ttl;
+    info.ipLen = p.ipTotalLen;
+    if (p.isFragment) info.fragment = { offset: p.fragOffset, more: p.moreFragments, id: p.ipId };
+    if (p.snapTruncated) info.truncated = true;
+  } else {
+    return info;
+  }
+
+  if (p.l4Off < 0) return info;
+  if (p.proto === IpProto.TCP) {
+    info.sport = p.sport;
+    info.dport = p.dport;
+    info.tcp = { flags: tcpFlagsString(p.tcpFlags), seq: p.seq, ack: p.ack, win: p.window, len: p.payloadLen };
+    const o: NonNullable<NonNullable<PacketInfo['tcp']>['options']> = {};
+    if (p.mss !== -1) o.mss = p.mss;
+    if (p.wscale !== -1) o.wscale = p.wscale;
+    if (p.sackPermitted) o.sackOk = true;
+    if (p.hasTimestamp) o.ts = [p.tsVal, p.tsEcr];
+    if (Object.keys(o).length > 0) info.tcp.options = o;
+  } else if (p.proto === IpProto.UDP) {
+    info.sport = p.sport;
+    info.dport = p.dport;
+    info.udp = { len: p.payloadLen };
+  } else if (p.icmpType !== -1) {
+    const icmp: NonNullable<PacketInfo['icmp']> = {
+      type: p.icmpType,
+      code: p.icmpCode,
+      name: icmpTypeName(p.ipVersion, p.icmpType, p.icmpCode),
+    };
+    if (isEcho(p.ipVersion, p.icmpType)) {
+      icmp.id = p.icmpId;
+      icmp.seq = p.icmpSeq;
+    }
+    if (p.innerValid) {
+      const inner: NonNullable<typeof icmp.inner> = {
+        src: formatAddr(p.innerIpVersion, p.innerSrc0, p.innerSrc1, p.innerSrc2, p.innerSrc3),
+        dst: formatAddr(p.innerIpVersion, p.innerDst0, p.innerDst1, p.innerDst2, p.innerDst3),
+        proto: protoName(p.innerProto),
+      };
+      if (p.innerProto === IpProto.TCP || p.innerProto === IpProto.UDP) {
+        inner.sport = p.innerSport;
+        inner.dport = p.innerDport;
+      }
+      icmp.inner = inner;
+    }
+    info.icmp = icmp;
+  }
+  return info;
+}

@@ -1,0 +1,64 @@
+import type { Writable } from 'node:stream';
+
+/**
+ * Buffered line output for results (stdout).
+ *
+ * Writing each line straight to a pipe costs a syscall per packet; batching
+ * into ~64 KiB writes keeps report cost small next to the replay itself.
+ * `pending()` exposes back-pressure so a producer can pause reading input
+ * while a slow consumer (a pager, `| less`) catches up, which keeps memory
+ * bounded however large the capture.
+ */
+export class LineWriter {
+  private parts: string[] = [];
+  private size = 0;
+  private waiting: Promise<void> | null = null;
+  /** Set when the reader of our output went away (EPIPE): stop producing, quietly. */
+  closed = false;
+
+  constructor(
+    private readonly out: Writable = process.stdout,
+    private readonly flushAt = 64 * 1024,
+  ) {
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') this.closed = true;
+      else throw err;
+    });
+  }
+
+  line(s: string): void {
+    if (this.closed) return;
+    this.parts.push(s, '\n');
+    this.size += s.length + 1;
+    if (this.size >= this.flushAt) this.flushSome();
+  }
+
+  private flushSome(): void {
+    const chunk = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (this.closed) return;
+    if (!this.out.write(chunk) && !this.waiting) {
+      this.waiting = new Promise((resolve) => {
+        const done = () => {
+          this.out.off('drain', done);
+          this.out.off('close', done);
+          this.waiting = null;
+          resolve();
+        };
+        this.out.on('drain', done);
+        this.out.on('close', done);
+      });
+    }
+  }
+
+  /** Resolves when the destination can take more; await it between input chunks. */
+  pending(): Promise<void> | null {
+    return this.waiting;
+  }
+
+  async flush(): Promise<void> {
+    if (this.size > 0) this.flushSome();
+    if (this.waiting) await this.waiting;
+  }
+}

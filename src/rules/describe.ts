@@ -1,0 +1,96 @@
+/** Human-readable views of rules and rule sets (cold path: `fwemu check`, reasons in reports). */
+import type { CompiledRule } from './compile.js';
+import { ruleName } from './shadow.js';
+import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS } from './spec.js';
+import { formatDiagnostic, type Chain, type Cidr, type Diagnostic, type PortRange, type Rule, type RuleSet } from './types.js';
+
+function asRule(r: Rule | CompiledRule): Rule {
+  return 'rule' in r ? r.rule : r;
+}
+
+function set(items: string[]): string {
+  return items.length === 1 ? items[0] : `{${items.join(', ')}}`;
+}
+
+function ports(p: PortRange[]): string {
+  return set(p.map((r) => (r.lo === r.hi ? String(r.lo) : `${r.lo}-${r.hi}`)));
+}
+
+function addrs(c: Cidr[]): string {
+  return set(c.map((x) => x.text));
+}
+
+/** One line, nftables-like: "tcp dport 8080 src 10.1.0.0/16 accept". */
+export function describeRule(rule: Rule | CompiledRule): string {
+  const r = asRule(rule);
+  const parts: string[] = [];
+  if (r.proto !== 'any') parts.push(r.proto);
+  if (r.sport) parts.push(`sport ${ports(r.sport)}`);
+  if (r.dport) parts.push(`dport ${ports(r.dport)}`);
+  if (r.icmp) {
+    parts.push(`type ${r.icmp.typeName ?? r.icmp.type}`);
+    if (r.icmp.code !== null) parts.push(`code ${r.icmp.codeName ?? r.icmp.code}`);
+  }
+  if (r.src) parts.push(`src ${addrs(r.src)}`);
+  if (r.dst) parts.push(`dst ${addrs(r.dst)}`);
+  if (parts.length === 0) parts.push('any');
+  parts.push(r.action);
+  return parts.join(' ');
+}
+
+/** "rule web (rules/web-server.yaml:5)": how reports cite a rule. */
+export function ruleRef(rule: Rule | CompiledRule): string {
+  const r = asRule(rule);
+  return `${ruleName(r)} (${r.pos.file}:${r.pos.line})`;
+}
+
+/** A setting as sysctl shows it: switches as 0/1. */
+function sysctl(v: number | boolean): string {
+  return typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+}
+
+const CHAIN_HELP: Record<Chain, string> = {
+  input: 'packets to the host',
+  output: 'packets from the host',
+  forward: 'packets crossing the firewall',
+};
+
+/**
+ * A multi-line listing of a rule set, for `fwemu check`: model, policies,
+ * conntrack settings that differ from the defaults, each chain's rules in
+ * order with their positions, then the warnings.
+ */
+export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = []): string {
+  const out: string[] = [];
+  out.push(`${rs.name} (${rs.file})${rs.description ? `: ${rs.description.trim().split('\n')[0]}` : ''}`);
+  if (rs.model === 'host') {
+    out.push(`  model: host ${addrs(rs.hostAddrs ?? [])} (input: ${CHAIN_HELP.input}; output: ${CHAIN_HELP.output})`);
+  } else {
+    out.push('  model: gateway (every packet crosses the firewall: forward chain)');
+  }
+  if (rs.stateful) {
+    const changed = CONNTRACK_KEYS.filter((k) => rs.conntrack[k] !== CONNTRACK_DEFAULTS[k]).map(
+      (k) => `${k} ${sysctl(rs.conntrack[k])} (default ${sysctl(CONNTRACK_DEFAULTS[k])})`,
+    );
+    out.push(`  stateful: yes (connection tracking${changed.length ? `; ${changed.join(', ')}` : ', default settings'})`);
+  } else {
+    out.push('  stateful: no (every packet is matched against the rules)');
+  }
+  const chains: Chain[] = rs.model === 'host' ? ['input', 'output', 'forward'] : ['forward'];
+  for (const chain of chains) {
+    const policy = chain === 'output' ? rs.outputPolicy : rs.policy;
+    const rules = rs.rules.filter((r) => r.chain === chain);
+    out.push(`  chain ${chain} (${CHAIN_HELP[chain]}), policy ${policy}:`);
+    if (rules.length === 0) out.push('    (no rules)');
+    const w = Math.max(0, ...rules.map((r) => r.id.length));
+    for (const r of rules) {
+      const text = describeRule(r);
+      out.push(`    ${String(r.index).padStart(3)}  ${r.id.padEnd(w)}  ${text}  (${r.pos.file}:${r.pos.line})${r.comment ? `  # ${r.comment.split('\n')[0]}` : ''}`);
+    }
+  }
+  if (warnings.length > 0) {
+    out.push(`  ${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`);
+    for (const d of warnings) out.push(`    ${formatDiagnostic(d)}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,783 @@
+/**
+ * Loading and validating rule files (cold path).
+ *
+ * The YAML is parsed into a node tree (not plain JS) so that every problem
+ * can be reported with its line and column. All problems are collected;
+ * the loader throws one RuleFileError carrying every error diagnostic, or
+ * returns the rule set plus warnings (shadowed rules, host bits set, ...).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+  type Document,
+  type Node as YNode,
+  type ParsedNode,
+} from 'yaml';
+import { parseCidr } from './cidr.js';
+import { analyzeRules } from './shadow.js';
+import {
+  ACTIONS,
+  CHAINS,
+  CONNTRACK_BOOL_KEYS,
+  CONNTRACK_DEFAULTS,
+  CONNTRACK_KEYS,
+  CONNTRACK_MAX_VALUE,
+  ICMPV6_CODES,
+  ICMPV6_TYPES,
+  ICMP_CODES,
+  ICMP_TYPES,
+  MAX_ALIAS_COUNT,
+  MAX_RULE_FILE_BYTES,
+  PROTOS,
+  RULE_KEYS,
+  TOP_KEYS,
+  nameOf,
+} from './spec.js';
+import { didYouMean } from './suggest.js';
+import {
+  RuleFileError,
+  type Action,
+  type Chain,
+  type Cidr,
+  type ConntrackSettings,
+  type Diagnostic,
+  type IcmpMatch,
+  type PortRange,
+  type ProtoName,
+  type Rule,
+  type RuleSet,
+  type SourcePos,
+} from './types.js';
+
+export interface LoadResult {
+  ruleset: RuleSet;
+  /** Non-fatal findings, in file order: shadowed rules, rules that can never match, host bits set, ... */
+  warnings: Diagnostic[];
+}
+
+/** Words from other firewalls that people reach for, mapped to fwemu's. */
+const SYNONYMS: Readonly<Record<string, string>> = {
+  allow: 'accept',
+  permit: 'accept',
+  pass: 'accept',
+  deny: 'drop',
+  block: 'drop',
+  discard: 'drop',
+  refuse: 'reject',
+  ipv6icmp: 'icmpv6',
+  'ipv6-icmp': 'icmpv6',
+  icmp6: 'icmpv6',
+  all: 'any',
+  ip: 'any',
+};
+
+/** What a port value may be, quoted in every port diagnostic. */
+export const PORT_HELP = 'a port is 0-65535, a range "8000-8099", or a list of both';
+/** What an address value may be, quoted in every address diagnostic. */
+export const ADDR_HELP = 'an address or CIDR like 10.1.0.0/16 or fd00:1::/64, or a list of them';
+
+/** Reads and parses a rule file. Throws RuleFileError (with diagnostics) on any error. */
+export function loadRuleSet(path: string): LoadResult {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new RuleFileError(path, [diag(path, 1, 1, `cannot read rule file: ${(e as Error).message}`)]);
+  }
+  if (size > MAX_RULE_FILE_BYTES) throw new RuleFileError(path, [tooBig(path, size)]);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new RuleFileError(path, [diag(path, 1, 1, `cannot read rule file: ${(e as Error).message}`)]);
+  }
+  return parseRuleSet(text, path);
+}
+
+/** Parses rule-file text; `fileName` is used in positions and as the default name. */
+export function parseRuleSet(text: string, fileName: string): LoadResult {
+  if (text.length > MAX_RULE_FILE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_RULE_FILE_BYTES)
+    throw new RuleFileError(fileName, [tooBig(fileName, Buffer.byteLength(text, 'utf8'))]);
+  const p = new Loader(text, fileName);
+  const ruleset = p.run();
+  const errors = p.diags.filter((d) => d.severity === 'error');
+  const warnings = p.diags.filter((d) => d.severity === 'warning');
+  if (errors.length > 0 || ruleset === null) throw new RuleFileError(fileName, sortDiags(errors), sortDiags(warnings));
+  warnings.push(...analyzeRules(ruleset));
+  return { ruleset, warnings: sortDiags(warnings) };
+}
+
+function diag(file: string, line: number, col: number, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {
+  return { file, line, col, message, severity };
+}
+
+function tooBig(file: string, size: number): Diagnostic {
+  return diag(file, 1, 1, `file is ${size} bytes; rule files are limited to ${MAX_RULE_FILE_BYTES} bytes (1 MiB)`);
+}
+
+function sortDiags(ds: Diagnostic[]): Diagnostic[] {
+  return ds
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => a.d.line - b.d.line || a.d.col - b.d.col || a.i - b.i)
+    .map((x) => x.d);
+}
+
+function list(xs: readonly string[]): string {
+  return xs.join(', ');
+}
+
+/** A short description of what a node is, for "got ..." messages. */
+function kindOf(node: YNode | null | undefined): string {
+  if (node === null || node === undefined) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null || v === undefined) return 'nothing (null)';
+    if (typeof v === 'number') return `the number ${v}`;
+    if (typeof v === 'boolean') return `${v}`;
+    if (typeof v === 'string') return `the string "${v}"`;
+    return String(v);
+  }
+  return 'an unsupported value';
+}
+
+interface Entry {
+  key: ParsedNode;
+  /** The value node with aliases resolved; null when the key has no value at all. */
+  value: ParsedNode | null;
+  /** Position for diagnostics about the value (the value, or the key when the value is missing). */
+  at: ParsedNode;
+}
+
+class Loader {
+  readonly diags: Diagnostic[] = [];
+  private readonly lc = new LineCounter();
+  private doc!: Document.Parsed;
+  private aliasResolutions = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+  ) {}
+
+  // --- diagnostics ----------------------------------------------------------
+
+  private posOf(offset: number): SourcePos {
+    const { line, col } = this.lc.linePos(Math.max(0, offset));
+    return { file: this.file, line, col };
+  }
+
+  private nodePos(node: YNode | null | undefined): SourcePos {
+    const r = node?.range;
+    return this.posOf(r ? r[0] : 0);
+  }
+
+  private error(node: YNode | null | undefined, message: string): void {
+    const p = this.nodePos(node);
+    this.diags.push(diag(this.file, p.line, p.col, message));
+  }
+
+  private warn(node: YNode | null | undefined, message: string): void {
+    const p = this.nodePos(node);
+    this.diags.push(diag(this.file, p.line, p.col, message, 'warning'));
+  }
+
+  private fmt(p: SourcePos): string {
+    return `${p.file}:${p.line}:${p.col}`;
+  }
+
+  // --- YAML ------------------------------------------------------------------
+
+  private deref(node: unknown): ParsedNode | null {
+    if (node === null || node === undefined) return null;
+    if (isAlias(node)) {
+      if (++this.aliasResolutions > 10 * MAX_ALIAS_COUNT) return null;
+      const target = node.resolve(this.doc);
+      if (!target) {
+        this.error(node as YNode, `alias *${node.source} refers to no anchor &${node.source} defined before it`);
+        return null;
+      }
+      return target as ParsedNode;
+    }
+    return node as ParsedNode;
+  }
+
+  /**
+   * Reads a mapping's entries, reporting non-string keys, duplicate keys and
+   * keys not in `allowed` (with a suggestion). Returns the known entries.
+   */
+  private readMap(
+    node: ParsedNode,
+    allowed: readonly string[],
+    unknownMsg: (key: string) => string,
+  ): Map<string, Entry> {
+    const out = new Map<string, Entry>();
+    if (!isMap(node)) return out;
+    for (const pair of node.items) {
+      const keyNode = pair.key as ParsedNode | null;
+      const k = this.deref(keyNode);
+      if (k === null || !isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
+        this.error(keyNode ?? node, `keys must be plain names, not ${kindOf(k)} (allowed: ${list(allowed)})`);
+        continue;
+      }
+      const name = String(k.value);
+      const valueNode = pair.value as ParsedNode | null;
+      const value = this.deref(valueNode);
+      const entry: Entry = { key: keyNode as ParsedNode, value, at: valueNode ?? (keyNode as ParsedNode) };
+      if (value !== null && isScalar(value) && value.value === null && value.range[0] === value.range[1])
+        entry.at = keyNode as ParsedNode; // "key:" with nothing after it: point at the key
+      const first = out.get(name);
+      if (first) {
+        this.error(keyNode, `duplicate key "${name}" (first given at ${this.fmt(this.nodePos(first.key))}); each key may appear once`);
+        continue;
+      }
+      if (!allowed.includes(name)) {
+        this.error(keyNode, unknownMsg(name));
+        // remember it anyway so a second copy is reported as a duplicate, not twice as unknown
+        out.set(name, entry);
+        continue;
+      }
+      out.set(name, entry);
+    }
+    for (const k of [...out.keys()]) if (!allowed.includes(k)) out.delete(k);
+    return out;
+  }
+
+  // --- entry point ------------------------------------------------------------
+
+  run(): RuleSet | null {
+    this.doc = parseDocument(this.text, {
+      lineCounter: this.lc,
+      prettyErrors: false,
+      uniqueKeys: false, // reported by readMap, with both positions
+      strict: true,
+    });
+    for (const e of this.doc.errors) {
+      const p = this.posOf(e.pos[0]);
+      const msg =
+        e.code === 'MULTIPLE_DOCS'
+          ? 'a rule file holds one YAML document; remove the "---" line and merge or split the files'
+          : `YAML syntax error: ${e.message}${this.yamlHint(p.line)}`;
+      this.diags.push(diag(this.file, p.line, p.col, msg));
+    }
+    for (const w of this.doc.warnings) {
+      const p = this.posOf(w.pos[0]);
+      this.diags.push(diag(this.file, p.line, p.col, `YAML: ${w.message}`, 'warning'));
+    }
+    if (this.doc.errors.length > 0) return null; // the tree is unreliable; don't pile up follow-on errors
+    try {
+      this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      let first: YNode | null = null;
+      visit(this.doc, {
+        Alias(_k, n) {
+          first = n;
+          return visit.BREAK;
+        },
+      });
+      this.error(first, `too many YAML alias expansions (${(e as Error).message}); rule files may use anchors and aliases, but not to build huge structures`);
+      return null;
+    }
+    return this.ruleSet();
+  }
+
+  /** Extra advice for YAML syntax errors that people commonly hit in rule files. */
+  private yamlHint(line: number): string {
+    const start = this.lc.lineStarts[line - 1] ?? 0;
+    const end = this.lc.lineStarts[line] ?? this.text.length;
+    const src = this.text.slice(start, end).replace(/#.*$/, '').trimEnd();
+    if (/[0-9a-fA-F]::?$/.test(src) || /[0-9a-fA-F]:\s*[,\]]/.test(src))
+      return '; an IPv6 address ending in ":" must be quoted ("fd00::")';
+    if (/\t/.test(this.text.slice(start, end))) return '; YAML indentation must use spaces, not tabs';
+    return '';
+  }
+
+  private ruleSet(): RuleSet | null {
+    const root = this.doc.contents as ParsedNode | null;
+    if (root === null || (isScalar(root) && root.value === null)) {
+      this.error(root, 'the file is empty; a rule file is a mapping with at least a rules: list');
+      return null;
+    }
+    if (!isMap(root)) {
+      this.error(root, `the top level must be a mapping (name:, policy:, rules:, ...), not ${kindOf(root)}`);
+      return null;
+    }
+    const m = this.readMap(root, TOP_KEYS, (k) => `unknown top-level key "${k}"${didYouMean(k, TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(TOP_KEYS)})`);
+
+    const name = this.text1(m.get('name'), 'name') ?? basename(this.file, extname(this.file));
+    const description = this.text1(m.get('description'), 'description');
+
+    const hostEntry = m.get('host');
+    const hostAddrs = hostEntry ? this.hostAddrs(hostEntry) : null;
+    const hostModel = hostEntry !== undefined;
+
+    const policy = this.enumValue(m.get('policy'), 'policy', ACTIONS) ?? 'drop';
+    let outputPolicy: Action = 'accept';
+    const op = m.get('output_policy');
+    if (op) {
+      const v = this.enumValue(op, 'output_policy', ACTIONS);
+      if (v !== null) outputPolicy = v;
+      if (!hostModel)
+        this.error(op.key, 'output_policy applies only in the host model: add host: (the firewall host\'s own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy');
+    }
+
+    let stateful = true;
+    const st = m.get('stateful');
+    if (st) {
+      const v = st.value;
+      if (v !== null && isScalar(v) && typeof v.value === 'boolean') stateful = v.value;
+      else
+        this.error(st.at, `stateful must be true or false, not ${kindOf(v)}${isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ' (YAML 1.2 reads yes/no/on/off as strings)' : ''}`);
+    }
+
+    const ctEntry = m.get('conntrack');
+    const conntrack = this.conntrack(ctEntry);
+    if (ctEntry && !stateful) this.warn(ctEntry.key, 'conntrack settings have no effect with stateful: false');
+
+    const rules = this.rules(root, m.get('rules'), hostModel);
+
+    return {
+      name,
+      description,
+      file: this.file,
+      model: hostModel ? 'host' : 'gateway',
+      policy,
+      outputPolicy,
+      hostAddrs: hostModel ? hostAddrs ?? [] : null,
+      stateful,
+      conntrack,
+      rules,
+    };
+  }
+
+  private misplacedRuleKey(k: string): string {
+    return (RULE_KEYS as readonly string[]).includes(k) ? `; "${k}" belongs in a rule under rules:` : '';
+  }
+
+  // --- scalars ---------------------------------------------------------------
+
+  /** A free-text value (name, description, comment): any non-null scalar. */
+  private text1(e: Entry | undefined, what: string): string | null {
+    if (!e) return null;
+    const v = e.value;
+    if (v !== null && isScalar(v) && v.value !== null && typeof v.value !== 'object') return String(v.value);
+    this.error(e.at, `${what} must be text, not ${kindOf(v)}`);
+    return null;
+  }
+
+  private enumValue<T extends string>(e: Entry | undefined, what: string, allowed: readonly T[]): T | null {
+    if (!e) return null;
+    const v = e.value;
+    if (v !== null && isScalar(v) && typeof v.value === 'string') {
+      if ((allowed as readonly string[]).includes(v.value)) return v.value as T;
+      const syn = SYNONYMS[v.value.toLowerCase()];
+      const hint = syn && (allowed as readonly string[]).includes(syn) ? `; did you mean "${syn}"?` : didYouMean(v.value, allowed);
+      this.error(e.at, `${what} "${v.value}" is not allowed${hint} (allowed: ${list(allowed)})`);
+      return null;
+    }
+    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${kindOf(v)}`);
+    return null;
+  }
+
+  // --- host / addresses --------------------------------------------------------
+
+  private hostAddrs(e: Entry): Cidr[] | null {
+    const cidrs = this.addrList(e, 'host', 'leave host out for the gateway model', 'an address or a list of addresses of the firewall host, like 10.1.0.2 or fd00:1::2');
+    if (cidrs === null) return null;
+    const out: Cidr[] = [];
+    for (const { cidr, node } of cidrs) {
+      if (cidr.prefix !== (cidr.version === 4 ? 32 : 128)) {
+        this.error(node, `host ${cidr.text}: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)`);
+        continue;
+      }
+      out.push(cidr);
+    }
+    return out;
+  }
+
+  /** Parses an address-or-list value; reports each bad element. Null when the value is unusable. */
+  private addrList(e: Entry, what: string, emptyHint: string, help: string): { cidr: Cidr; node: ParsedNode }[] | null {
+    const v = e.value;
+    const items: ParsedNode[] = [];
+    if (v !== null && isSeq(v)) {
+      if (v.items.length === 0) {
+        this.error(e.at, `${what} is an empty list; ${emptyHint}, or give ${help}`);
+        return null;
+      }
+      for (const it of v.items) {
+        const n = this.deref(it);
+        if (n !== null) items.push(n);
+      }
+    } else if (v !== null && (isScalar(v) || isMap(v))) {
+      items.push(v);
+    } else {
+      this.error(e.at, `${what} must be ${help}, not ${kindOf(v)}`);
+      return null;
+    }
+    const out: { cidr: Cidr; node: ParsedNode }[] = [];
+    let bad = false;
+    for (const n of items) {
+      if (isMap(n) && n.items.length === 1) {
+        const k = n.items[0].key;
+        if (isScalar(k) && typeof k.value === 'string' && /^[0-9a-fA-F:]*:$/.test(k.value) && (n.items[0].value === null || (isScalar(n.items[0].value) && n.items[0].value.value === null))) {
+          this.error(n, `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`);
+          bad = true;
+          continue;
+        }
+      }
+      if (!isScalar(n) || typeof n.value !== 'string') {
+        this.error(n, `${what} must be ${help}, not ${kindOf(n)}`);
+        bad = true;
+        continue;
+      }
+      const r = parseCidr(n.value);
+      if (!r.ok) {
+        this.error(n, `bad address in ${what}: ${r.error}`);
+        bad = true;
+        continue;
+      }
+      if (r.hostBits)
+        this.warn(n, `${what} ${n.value.trim()} has bits set after the /${r.cidr.prefix} prefix; it means ${r.cidr.text}`);
+      out.push({ cidr: r.cidr, node: n });
+    }
+    return bad && out.length === 0 ? null : out;
+  }
+
+  // --- conntrack ---------------------------------------------------------------
+
+  private conntrack(e: Entry | undefined): ConntrackSettings {
+    const ct: ConntrackSettings = { ...CONNTRACK_DEFAULTS };
+    if (!e) return ct;
+    const v = e.value;
+    if (v === null || !isMap(v)) {
+      this.error(e.at, `conntrack must be a mapping of settings (like tcp_loose: 0), not ${kindOf(v)}`);
+      return ct;
+    }
+    const keys = CONNTRACK_KEYS as readonly string[];
+    const m = this.readMap(v, keys, (k) => {
+      const stripped = k.replace(/^(net\.netfilter\.)?nf_conntrack_/, '');
+      if (stripped !== k && keys.includes(stripped))
+        return `conntrack setting "${k}": leave out the "nf_conntrack_" prefix; write ${stripped}`;
+      return `unknown conntrack setting "${k}"${didYouMean(k, keys)} (allowed: ${list(keys)})`;
+    });
+    const out = ct as unknown as Record<string, number | boolean>;
+    for (const [k, en] of m) {
+      const key = k as keyof ConntrackSettings;
+      const n = en.value;
+      const isBool = CONNTRACK_BOOL_KEYS.includes(key);
+      if (n !== null && isScalar(n)) {
+        const x = n.value;
+        if (isBool) {
+          if (typeof x === 'boolean') { out[k] = x; continue; }
+          if (x === 0 || x === 1) { out[k] = x === 1; continue; }
+          this.error(en.at, `conntrack ${k} must be 0 or 1 (or false/true), not ${kindOf(n)}`);
+          continue;
+        }
+        if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) {
+          out[k] = x;
+          continue;
+        }
+        if (typeof x === 'number' && Number.isInteger(x)) {
+          this.error(en.at, `conntrack ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE}${k.includes('timeout') ? ' (seconds)' : ''}`);
+          continue;
+        }
+      }
+      this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${kindOf(n)}`);
+    }
+    return ct;
+  }
+
+  // --- rules -------------------------------------------------------------------
+
+  private rules(root: ParsedNode, e: Entry | undefined, hostModel: boolean): Rule[] {
+    if (!e) {
+      this.error(root, 'missing rules: list; add rules: with a list of allow rules (rules: [] leaves every new flow to the policy)');
+      return [];
+    }
+    const v = e.value;
+    if (v === null || !isSeq(v)) {
+      const hint = v !== null && isScalar(v) && v.value === null ? '; write rules: [] for no rules' : '';
+      this.error(e.at, `rules must be a list of rules (each item starting with "- "), not ${kindOf(v)}${hint}`);
+      return [];
+    }
+    const out: Rule[] = [];
+    const seen = new Map<string, Rule>();
+    v.items.forEach((item, i) => {
+      const n = this.deref(item);
+      const index = i + 1;
+      if (n === null) return;
+      if (!isMap(n)) {
+        this.error(n, `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${kindOf(n)}`);
+        return;
+      }
+      const rule = this.rule(n, index, hostModel);
+      if (rule === null) return;
+      const prev = seen.get(rule.id);
+      if (prev) {
+        const why = !rule.idGiven
+          ? ` (rule #${index} has no id and gets the default id ${rule.id})`
+          : !prev.idGiven
+            ? ` (rule #${prev.index} has no id and gets the default id ${prev.id})`
+            : '';
+        this.error(rule.idGiven ? this.ruleIdNode(n) ?? n : n, `duplicate rule id "${rule.id}": also used by the rule at ${this.fmt(prev.pos)}${why}; ids must be unique`);
+      } else seen.set(rule.id, rule);
+      out.push(rule);
+    });
+    return out;
+  }
+
+  private ruleIdNode(n: ParsedNode): ParsedNode | null {
+    if (!isMap(n)) return null;
+    for (const p of n.items) if (isScalar(p.key) && p.key.value === 'id') return (p.value ?? p.key) as ParsedNode;
+    return null;
+  }
+
+  /** Parses one rule mapping; returns null when it has errors (they are recorded). */
+  private rule(n: ParsedNode, index: number, hostModel: boolean): Rule | null {
+    const before = this.errorCount();
+    const pos = this.nodePos(n);
+
+    // id first, so later messages can name the rule
+    let id = `rule-${index}`;
+    let idGiven = false;
+    let label = `#${index}`;
+    const rawId = isMap(n) ? n.items.find((p) => isScalar(p.key) && p.key.value === 'id') : undefined;
+    if (rawId) {
+      const v = this.deref(rawId.value);
+      if (v !== null && isScalar(v) && (typeof v.value === 'string' || (typeof v.value === 'number' && Number.isInteger(v.value)))) {
+        const s = String(v.value);
+        if (s === '' || /\s/.test(s) || s.length > 64) {
+          this.error(v, `rule id "${s}" must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`);
+        } else {
+          id = s;
+          idGiven = true;
+          label = s;
+        }
+      } else {
+        this.error(v ?? (rawId.key as ParsedNode), `rule #${index}: id must be a name like "web", not ${kindOf(v)}`);
+      }
+    }
+
+    const m = this.readMap(n, RULE_KEYS, (k) => `unknown key "${k}" in rule ${label}${didYouMean(k, RULE_KEYS)}${this.misplacedTopKey(k)} (allowed: ${list(RULE_KEYS)})`);
+
+    const action = this.enumValue(m.get('action'), `rule ${label}: action`, ACTIONS) ?? 'accept';
+    const protoEntry = m.get('proto');
+    const protoValue = this.enumValue(protoEntry, `rule ${label}: proto`, PROTOS);
+    const protoOk = protoEntry === undefined || protoValue !== null;
+    const proto: ProtoName = protoValue ?? 'any';
+
+    let chain: Chain = hostModel ? 'input' : 'forward';
+    const ce = m.get('chain');
+    if (ce) {
+      const c = this.enumValue(ce, `rule ${label}: chain`, CHAINS);
+      if (c !== null) {
+        if (!hostModel && c !== 'forward')
+          this.error(ce.at, `rule ${label}: chain ${c} exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain`);
+        else chain = c;
+      }
+    }
+
+    const comment = this.text1(m.get('comment'), `rule ${label}: comment`);
+
+    // ports
+    const ports = (key: 'sport' | 'dport'): PortRange[] | null => {
+      const e = m.get(key);
+      if (!e) return null;
+      const r = this.ports(e, key, label);
+      if (protoOk && proto !== 'tcp' && proto !== 'udp') {
+        const has = protoEntry ? `has proto ${proto}` : 'has no proto (so any protocol)';
+        this.error(e.key, `rule ${label}: ${key} needs proto tcp or udp; rule ${label} ${has}, and only TCP and UDP have ports (use two rules to allow both tcp and udp)`);
+        return null;
+      }
+      return r;
+    };
+    const sport = ports('sport');
+    const dport = ports('dport');
+
+    // addresses
+    const addrs = (key: 'src' | 'dst'): Cidr[] | null => {
+      const e = m.get(key);
+      if (!e) return null;
+      const r = this.addrList(e, `rule ${label}: ${key}`, `leave ${key} out to match any address`, ADDR_HELP);
+      return r === null ? null : r.map((x) => x.cidr);
+    };
+    const src = addrs('src');
+    const dst = addrs('dst');
+
+    // icmp
+    const icmp = this.icmp(m.get('type'), m.get('code'), label, protoOk ? proto : null, protoEntry !== undefined);
+
+    if (this.errorCount() > before) return null;
+    return { id, idGiven, index, action, proto, sport, dport, src, dst, icmp, comment, chain, pos };
+  }
+
+  private misplacedTopKey(k: string): string {
+    return (TOP_KEYS as readonly string[]).includes(k) && k !== 'description' ? `; "${k}" is a top-level key, not a rule key` : '';
+  }
+
+  private errorCount(): number {
+    let n = 0;
+    for (const d of this.diags) if (d.severity === 'error') n++;
+    return n;
+  }
+
+  private ports(e: Entry, key: string, label: string): PortRange[] | null {
+    const what = `rule ${label}: ${key}`;
+    const v = e.value;
+    const items: ParsedNode[] = [];
+    if (v !== null && isSeq(v)) {
+      if (v.items.length === 0) {
+        this.error(e.at, `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`);
+        return null;
+      }
+      for (const it of v.items) {
+        const n = this.deref(it);
+        if (n !== null) items.push(n);
+      }
+    } else if (v !== null && isScalar(v) && v.value !== null) {
+      items.push(v);
+    } else {
+      this.error(e.at, `${what} must be a port, not ${kindOf(v)}; ${PORT_HELP}`);
+      return null;
+    }
+    const ranges: PortRange[] = [];
+    let ok = true;
+    for (const n of items) {
+      const r = this.port(n, key);
+      if (r === null) ok = false;
+      else ranges.push(r);
+    }
+    if (!ok) return null;
+    return mergeRanges(ranges);
+  }
+
+  private port(n: ParsedNode, key: string): PortRange | null {
+    if (!isScalar(n) || n.value === null || (typeof n.value !== 'number' && typeof n.value !== 'string')) {
+      this.error(n, `${key} must be a port, not ${kindOf(n)}; ${PORT_HELP}`);
+      return null;
+    }
+    const x = n.value;
+    const one = (p: number, shown: string): number | null => {
+      if (!Number.isInteger(p)) {
+        this.error(n, `${key} ${shown} is not a whole number; ${PORT_HELP}`);
+        return null;
+      }
+      if (p < 0 || p > 65535) {
+        this.error(n, `${key} ${shown} is out of range; ${PORT_HELP}`);
+        return null;
+      }
+      return p;
+    };
+    if (typeof x === 'number') {
+      const p = one(x, String(x));
+      return p === null ? null : { lo: p, hi: p };
+    }
+    const s = x.trim();
+    if (/^[0-9]+$/.test(s)) {
+      const p = one(Number(s), s);
+      return p === null ? null : { lo: p, hi: p };
+    }
+    const mr = /^([0-9]+)\s*-\s*([0-9]+)$/.exec(s);
+    if (mr) {
+      const lo = Number(mr[1]);
+      const hi = Number(mr[2]);
+      if (lo > 65535 || hi > 65535) {
+        this.error(n, `${key} range "${s}" is out of range; ${PORT_HELP}`);
+        return null;
+      }
+      if (lo > hi) {
+        this.error(n, `${key} range "${s}" is backwards; write "${hi}-${lo}"`);
+        return null;
+      }
+      return { lo, hi };
+    }
+    const hint = /^[0-9]+:[0-9]+$/.test(s) ? ` (ranges use "-", not ":")` : /^[a-z]/i.test(s) ? ' (service names are not supported; use the number)' : '';
+    this.error(n, `${key} "${s}" is not a port${hint}; ${PORT_HELP}`);
+    return null;
+  }
+
+  private icmp(te: Entry | undefined, ce: Entry | undefined, label: string, proto: ProtoName | null, protoGiven: boolean): IcmpMatch | null {
+    if (!te && !ce) return null;
+    if (proto === null) return null; // proto itself is wrong; already reported
+    if (proto !== 'icmp' && proto !== 'icmpv6') {
+      const e = (te ?? ce)!;
+      const k = te ? 'type' : 'code';
+      const has = protoGiven ? `has proto ${proto}` : 'has no proto (so any protocol)';
+      this.error(e.key, `rule ${label}: ${k} needs proto icmp or icmpv6; rule ${label} ${has}`);
+      return null;
+    }
+    if (!te) {
+      this.error(ce!.key, `rule ${label}: code needs a type; an ICMP code means something only with its type (e.g. type: destination-unreachable, code: port-unreachable)`);
+      return null;
+    }
+    const types = proto === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
+    const other = proto === 'icmp' ? ICMPV6_TYPES : ICMP_TYPES;
+    const otherProto = proto === 'icmp' ? 'icmpv6' : 'icmp';
+    const type = this.icmpValue(te, `rule ${label}: type`, proto, 'type', types, other, otherProto);
+    const codes = proto === 'icmp' ? ICMP_CODES : ICMPV6_CODES;
+    const otherCodes = proto === 'icmp' ? ICMPV6_CODES : ICMP_CODES;
+    const code = ce ? this.icmpValue(ce, `rule ${label}: code`, proto, 'code', codes, otherCodes, otherProto) : null;
+    if (type === null || (ce && code === null)) return null;
+    return {
+      type,
+      code,
+      typeName: nameOf(types, type),
+      codeName: code === null ? null : nameOf(codes, code),
+    };
+  }
+
+  private icmpValue(
+    e: Entry,
+    what: string,
+    proto: string,
+    kind: 'type' | 'code',
+    table: Readonly<Record<string, number>>,
+    other: Readonly<Record<string, number>>,
+    otherProto: string,
+  ): number | null {
+    const v = e.value;
+    const names = Object.keys(table);
+    const help = `a number 0-255 or an ${proto} ${kind} name: ${list(names)}`;
+    if (v !== null && isScalar(v)) {
+      const x = v.value;
+      if (typeof x === 'number') {
+        if (Number.isInteger(x) && x >= 0 && x <= 255) return x;
+        this.error(e.at, `${what} ${x} is out of range; ${help}`);
+        return null;
+      }
+      if (typeof x === 'string') {
+        const s = x.trim();
+        if (/^[0-9]+$/.test(s) && Number(s) <= 255) return Number(s);
+        if (Object.hasOwn(table, s)) return table[s];
+        if (Object.hasOwn(other, s)) {
+          this.error(e.at, `${what} "${s}" is an ${otherProto} ${kind} name, and this rule has proto ${proto}; use proto: ${otherProto}, or the ${proto} ${kind} number`);
+          return null;
+        }
+        this.error(e.at, `${what} "${s}" is not an ${proto} ${kind} name${didYouMean(s, names)} (allowed: ${help})`);
+        return null;
+      }
+    }
+    this.error(e.at, `${what} must be ${help}, not ${kindOf(v)}`);
+    return null;
+  }
+}
+
+/** Sorts port ranges and merges overlapping or adjacent ones. */
+export function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
+  const s = [...ranges].sort((a, b) => a.lo - b.lo || a.hi - b.hi);
+  const out: PortRange[] = [];
+  for (const r of s) {
+    const last = out[out.length - 1];
+    if (last && r.lo <= last.hi + 1) last.hi = Math.max(last.hi, r.hi);
+    else out.push({ lo: r.lo, hi: r.hi });
+  }
+  return out;
+}

@@ -1,0 +1,163 @@
+/**
+ * The single source of truth for what a rule file may contain: allowed keys,
+ * enum values, conntrack defaults and ICMP names. The loader validates
+ * against these lists and a test checks that schema/fwemu-rules.schema.json
+ * lists exactly the same keys and values.
+ */
+import type { Action, Chain, ConntrackSettings, ProtoName } from './types.js';
+
+/** Keys allowed at the top level of a rule file. */
+export const TOP_KEYS = [
+  'name',
+  'description',
+  'policy',
+  'output_policy',
+  'host',
+  'stateful',
+  'conntrack',
+  'rules',
+] as const;
+
+/** Keys allowed in one rule. */
+export const RULE_KEYS = [
+  'id',
+  'comment',
+  'chain',
+  'action',
+  'proto',
+  'sport',
+  'dport',
+  'src',
+  'dst',
+  'type',
+  'code',
+] as const;
+
+export const ACTIONS: readonly Action[] = ['accept', 'drop', 'reject'];
+export const CHAINS: readonly Chain[] = ['input', 'output', 'forward'];
+export const PROTOS: readonly ProtoName[] = ['tcp', 'udp', 'icmp', 'icmpv6', 'any'];
+
+/** IP protocol number per proto name; -1 for any. */
+export const PROTO_NUMBER: Readonly<Record<ProtoName, number>> = {
+  tcp: 6,
+  udp: 17,
+  icmp: 1,
+  icmpv6: 58,
+  any: -1,
+};
+
+/**
+ * Conntrack defaults, as in Linux (net/netfilter/nf_conntrack_proto_*.c).
+ * `max` has no fixed kernel default: the kernel sizes nf_conntrack_max from
+ * the machine's RAM at boot (since Linux 5.15: 262144 on a 64-bit host with
+ * more than 4 GiB, 65536 with more than 1 GiB, less on smaller machines).
+ * 262144 is what a typical server gets; set `conntrack: { max: N }` to match
+ * the machine you are emulating.
+ */
+export const CONNTRACK_DEFAULTS: Readonly<ConntrackSettings> = {
+  tcp_loose: true,
+  tcp_be_liberal: false,
+  tcp_max_retrans: 3,
+  tcp_ignore_invalid_rst: false,
+  max: 262144,
+  tcp_timeout_syn_sent: 120,
+  tcp_timeout_syn_recv: 60,
+  tcp_timeout_established: 432000,
+  tcp_timeout_fin_wait: 120,
+  tcp_timeout_close_wait: 60,
+  tcp_timeout_last_ack: 30,
+  tcp_timeout_time_wait: 120,
+  tcp_timeout_close: 10,
+  tcp_timeout_unacknowledged: 300,
+  tcp_timeout_max_retrans: 300,
+  udp_timeout: 30,
+  udp_timeout_stream: 120,
+  icmp_timeout: 30,
+  icmpv6_timeout: 30,
+  generic_timeout: 600,
+};
+
+/** Keys allowed under `conntrack:`. */
+export const CONNTRACK_KEYS = Object.keys(CONNTRACK_DEFAULTS) as (keyof ConntrackSettings)[];
+
+/** Conntrack keys that are switches (0 or 1 as in sysctl; true/false also accepted). */
+export const CONNTRACK_BOOL_KEYS: readonly (keyof ConntrackSettings)[] = ['tcp_loose', 'tcp_be_liberal', 'tcp_ignore_invalid_rst'];
+
+/** Upper bound for conntrack numbers (the sysctls are C ints). */
+export const CONNTRACK_MAX_VALUE = 2147483647;
+
+/** ICMP (IPv4) type names, as nftables names them (`nft describe icmp type`). */
+export const ICMP_TYPES: Readonly<Record<string, number>> = {
+  'echo-reply': 0,
+  'destination-unreachable': 3,
+  'source-quench': 4,
+  redirect: 5,
+  'echo-request': 8,
+  'router-advertisement': 9,
+  'router-solicitation': 10,
+  'time-exceeded': 11,
+  'parameter-problem': 12,
+  'timestamp-request': 13,
+  'timestamp-reply': 14,
+  'info-request': 15,
+  'info-reply': 16,
+  'address-mask-request': 17,
+  'address-mask-reply': 18,
+};
+
+/** ICMPv6 type names, as nftables names them (`nft describe icmpv6 type`). */
+export const ICMPV6_TYPES: Readonly<Record<string, number>> = {
+  'destination-unreachable': 1,
+  'packet-too-big': 2,
+  'time-exceeded': 3,
+  'parameter-problem': 4,
+  'echo-request': 128,
+  'echo-reply': 129,
+  'mld-listener-query': 130,
+  'mld-listener-report': 131,
+  'mld-listener-done': 132,
+  'mld-listener-reduction': 132,
+  'nd-router-solicit': 133,
+  'nd-router-advert': 134,
+  'nd-neighbor-solicit': 135,
+  'nd-neighbor-advert': 136,
+  'nd-redirect': 137,
+  'router-renumbering': 138,
+  'ind-neighbor-solicit': 141,
+  'ind-neighbor-advert': 142,
+  'mld2-listener-report': 143,
+};
+
+/** ICMP code names (destination-unreachable codes), as nftables names them (`nft describe icmp code`). */
+export const ICMP_CODES: Readonly<Record<string, number>> = {
+  'net-unreachable': 0,
+  'host-unreachable': 1,
+  'prot-unreachable': 2,
+  'port-unreachable': 3,
+  'frag-needed': 4,
+  'net-prohibited': 9,
+  'host-prohibited': 10,
+  'admin-prohibited': 13,
+};
+
+/** ICMPv6 code names (destination-unreachable codes), as nftables names them (`nft describe icmpv6 code`). */
+export const ICMPV6_CODES: Readonly<Record<string, number>> = {
+  'no-route': 0,
+  'admin-prohibited': 1,
+  'addr-unreachable': 3,
+  'port-unreachable': 4,
+  'policy-fail': 5,
+  'reject-route': 6,
+};
+
+/** Largest rule file the loader reads (bytes). */
+export const MAX_RULE_FILE_BYTES = 1024 * 1024;
+
+/** Largest number of alias expansions the YAML loader tolerates (defends against "billion laughs"). */
+export const MAX_ALIAS_COUNT = 100;
+
+/** Name of a type/code number in a table, or null. First name wins for duplicates. */
+export function nameOf(table: Readonly<Record<string, number>>, value: number): string | null {
+  for (const k in table) if (table[k] === value) return k;
+  return null;
+}

@@ -1,0 +1,174 @@
+/**
+ * The typed form of a rule file (rules/*.yaml), as produced by `parseRuleSet()`.
+ *
+ * This is the cold, friendly representation: strings, arrays, source
+ * positions. `compileRuleSet()` turns it into the flat, allocation-free form
+ * that the per-packet hot path matches against (see compile.ts).
+ */
+
+/** What a rule (or a chain's policy) does with a packet. */
+export type Action = 'accept' | 'drop' | 'reject';
+
+/**
+ * netfilter chains fwemu emulates.
+ * - gateway model (default): every packet crosses the firewall -> `forward`.
+ * - host model (`host:` set): packets to the host -> `input`, from it -> `output`,
+ *   anything else it sees -> `forward`.
+ */
+export type Chain = 'input' | 'output' | 'forward';
+
+/** The `proto:` values a rule may use. `any` matches every IP packet. */
+export type ProtoName = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'any';
+
+/** Which model the rule set describes; decided by the presence of `host:`. */
+export type FirewallModel = 'gateway' | 'host';
+
+/** A place in a rule file: 1-based line and column. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** An inclusive port range; a single port is { lo: p, hi: p }. */
+export interface PortRange {
+  lo: number;
+  hi: number;
+}
+
+/** A parsed CIDR prefix (a plain address is a /32 or /128). */
+export interface Cidr {
+  version: 4 | 6;
+  /** Network address as four uint32 words, host bits cleared (IPv4: word 0 only, rest 0). */
+  words: [number, number, number, number];
+  /** Prefix length: 0-32 for IPv4, 0-128 for IPv6. */
+  prefix: number;
+  /** Canonical text: "10.1.0.0/16", "fd00:1::/64", or a bare address when the prefix is full. */
+  text: string;
+}
+
+/** An ICMP/ICMPv6 type (and optional code) condition. */
+export interface IcmpMatch {
+  /** 0-255. */
+  type: number;
+  /** 0-255, or null for any code. */
+  code: number | null;
+  /** The nftables name of the type when it has one ("echo-request"), else null. */
+  typeName: string | null;
+  /** The nftables name of the code when it has one ("port-unreachable"), else null. */
+  codeName: string | null;
+}
+
+export interface Rule {
+  /** The rule's `id:`, or `rule-N` (N = 1-based index in the file) when none was given. */
+  id: string;
+  /** True when the file gave the id explicitly. */
+  idGiven: boolean;
+  /** 1-based position among all rules of the file. */
+  index: number;
+  action: Action;
+  proto: ProtoName;
+  /** Port conditions, sorted and merged; null = any port. Only with tcp/udp. */
+  sport: PortRange[] | null;
+  dport: PortRange[] | null;
+  /** Address conditions (IPv4 and IPv6 may be mixed); null = any address. */
+  src: Cidr[] | null;
+  dst: Cidr[] | null;
+  /** ICMP type/code condition; only with icmp/icmpv6. */
+  icmp: IcmpMatch | null;
+  comment: string | null;
+  chain: Chain;
+  /** Where the rule item starts in the file (for "rule web (rules/web-server.yaml:5)"). */
+  pos: SourcePos;
+}
+
+/**
+ * Connection-tracking settings, named like the kernel's sysctls without the
+ * `net.netfilter.nf_conntrack_` prefix. Timeouts are in seconds; the 0/1
+ * switches are booleans (a rule file may write 0/1 or false/true).
+ */
+export interface ConntrackSettings {
+  /** Pick up TCP connections already in progress (mid-stream). Sysctl value 1 = true. */
+  tcp_loose: boolean;
+  /** Only out-of-window RSTs are INVALID; other window violations pass. Sysctl value 1 = true. */
+  tcp_be_liberal: boolean;
+  /** Retransmissions of an unacknowledged segment before tcp_timeout_max_retrans applies. */
+  tcp_max_retrans: number;
+  /** Let RSTs with a sequence number below the window through instead of marking them INVALID (Linux >= 5.14). */
+  tcp_ignore_invalid_rst: boolean;
+  /** Maximum number of tracked connections; 0 means no limit. */
+  max: number;
+  tcp_timeout_syn_sent: number;
+  tcp_timeout_syn_recv: number;
+  tcp_timeout_established: number;
+  tcp_timeout_fin_wait: number;
+  tcp_timeout_close_wait: number;
+  tcp_timeout_last_ack: number;
+  tcp_timeout_time_wait: number;
+  tcp_timeout_close: number;
+  tcp_timeout_unacknowledged: number;
+  tcp_timeout_max_retrans: number;
+  udp_timeout: number;
+  udp_timeout_stream: number;
+  icmp_timeout: number;
+  icmpv6_timeout: number;
+  generic_timeout: number;
+}
+
+export interface RuleSet {
+  /** `name:`, or the file's base name without extension when absent. */
+  name: string;
+  description: string | null;
+  /** The file name as given to the loader (used in positions). */
+  file: string;
+  model: FirewallModel;
+  /** Verdict for a new flow no rule accepts, on the input and forward chains. Default drop. */
+  policy: Action;
+  /** Verdict for the output chain (host model only). Default accept. */
+  outputPolicy: Action;
+  /** The host's own addresses (host model), or null in the gateway model. */
+  hostAddrs: Cidr[] | null;
+  /** Connection tracking on (default) or off (`stateful: false`: every packet is matched against the rules). */
+  stateful: boolean;
+  conntrack: ConntrackSettings;
+  /** All rules in file order (every chain). */
+  rules: Rule[];
+}
+
+/** A problem found in a rule file. line/col are 1-based. */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+/** Formats "file:line:col: message". */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
+}
+
+/** Formats "file:line". */
+export function formatPos(pos: SourcePos): string {
+  return `${pos.file}:${pos.line}`;
+}
+
+/** Thrown by the loader when a rule file has errors; carries every error found, in file order. */
+export class RuleFileError extends Error {
+  readonly diagnostics: Diagnostic[];
+  /** Warnings found before the errors stopped loading (not part of the message). */
+  readonly warnings: Diagnostic[];
+  readonly file: string;
+  constructor(file: string, diagnostics: Diagnostic[], warnings: Diagnostic[] = []) {
+    const n = diagnostics.length;
+    super(
+      `${file}: ${n} error${n === 1 ? '' : 's'} in rule file\n` +
+        diagnostics.map(formatDiagnostic).join('\n'),
+    );
+    this.name = 'RuleFileError';
+    this.file = file;
+    this.diagnostics = diagnostics;
+    this.warnings = warnings;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Hand-built DecodedPacket objects for conntrack tests.
+ *
+ *   tcp('10.1.0.2:51514 > 10.2.0.1:8080', 'S', { seq: 1000, win: 64240, wscale: 7 })
+ *   tcp('[fd01::2]:40000 > [fd02::2]:443', 'S.', { seq: 5000, ack: 1001 })
+ *   udp('10.1.0.2:40000 > 10.2.0.1:53', { len: 20 })
+ *   icmp('10.1.0.2 > 10.2.0.1', { type: 8, id: 77 })
+ *   icmpError('10.9.9.9 > 10.1.0.2', { type: 3, code: 3 }, { proto: 'udp', flow: '10.1.0.2:40000 > 10.2.0.1:53' })
+ *
+ * Flags are tcpdump letters: S SYN, F FIN, R RST, P PSH, U URG, E ECE,
+ * W CWR, '.' ACK.
+ */
+import { parseAddr } from '../../src/packet/addr.js';
+import { IpProto, PacketKind, TcpFlag, type DecodedPacket } from '../../src/packet/types.js';
+
+export function blank(): DecodedPacket {
+  return {
+    kind: PacketKind.IP, error: '', l2Name: '', note: '',
+    etherType: 0x0800, vlanOuter: -1, vlanInner: -1, direction: 0, macOff: -1, linkIfIndex: -1,
+    ipVersion: 4,
+    src0: 0, src1: 0, src2: 0, src3: 0, dst0: 0, dst1: 0, dst2: 0, dst3: 0,
+    ipOff: 0, ipHeaderLen: 20, ipTotalLen: 40, ipId: 0, ttl: 64, dontFragment: true,
+    isFragment: false, fragOffset: 0, moreFragments: false,
+    proto: 0, l4Off: 20, l4Len: 20, snapTruncated: false,
+    sport: 0, dport: 0, seq: 0, ack: 0, tcpFlags: 0, window: 0, tcpHeaderLen: 0, payloadLen: 0,
+    wscale: -1, mss: -1, sackPermitted: false, sackMaxRight: -1, hasTimestamp: false, tsVal: 0, tsEcr: 0,
+    icmpType: -1, icmpCode: -1, icmpId: 0, icmpSeq: 0,
+    innerValid: false, innerIpVersion: 0,
+    innerSrc0: 0, innerSrc1: 0, innerSrc2: 0, innerSrc3: 0,
+    innerDst0: 0, innerDst1: 0, innerDst2: 0, innerDst3: 0,
+    innerProto: 0, innerSport: 0, innerDport: 0, innerSeq: 0,
+  };
+}
+
+function addr(s: string): { version: 4 | 6; words: [number, number, number, number] } {
+  const a = parseAddr(s);
+  if (!a) throw new Error(`bad address ${s}`);
+  return a;
+}
+
+/** "a:p" / "[v6]:p" / "a" (no port) */
+function endpoint(s: string): { version: 4 | 6; words: [number, number, number, number]; port: number } {
+  s = s.trim();
+  let host = s;
+  let port = 0;
+  const m6 = /^\[(.+)\](?::(\d+))?$/.exec(s);
+  if (m6) {
+    host = m6[1];
+    port = m6[2] ? Number(m6[2]) : 0;
+  } else if (!s.includes('::') && s.split(':').length === 2) {
+    [host, port] = [s.split(':')[0], Number(s.split(':')[1])];
+  }
+  return { ...addr(host), port };
+}
+
+function setFlow(p: DecodedPacket, flow: string): void {
+  const [a, b] = flow.split('>').map(endpoint);
+  p.ipVersion = a.version;
+  p.etherType = a.version === 4 ? 0x0800 : 0x86dd;
+  [p.src0, p.src1, p.src2, p.src3] = a.words;
+  [p.dst0, p.dst1, p.dst2, p.dst3] = b.words;
+  p.sport = a.port;
+  p.dport = b.port;
+}
+
+export function flagBits(f: string): number {
+  let b = 0;
+  for (const c of f) {
+    switch (c) {
+      case 'S': b |= TcpFlag.SYN; break;
+      case 'F': b |= TcpFlag.FIN; break;
+      case 'R': b |= TcpFlag.RST; break;
+      case 'P': b |= TcpFlag.PSH; break;
+      case 'U': b |= TcpFlag.URG; break;
+      case 'E': b |= TcpFlag.ECE; break;
+      case 'W': b |= TcpFlag.CWR; break;
+      case '.': b |= TcpFlag.ACK; break;
+      default: throw new Error(`bad flag ${c}`);
+    }
+  }
+  return b;
+}
+
+export interface TcpOpts {
+  seq?: number;
+  ack?: number;
+  win?: number;
+  /** payload bytes */
+  len?: number;
+  wscale?: number;
+  sackPerm?: boolean;
+  /** highest SACK right edge (as the decoder computes it) */
+  sack?: number;
+}
+
+export function tcp(flow: string, flags: string, o: TcpOpts = {}): DecodedPacket {
+  const p = blank();
+  setFlow(p, flow);
+  p.proto = IpProto.TCP;
+  p.tcpFlags = flagBits(flags);
+  p.seq = (o.seq ?? 0) >>> 0;
+  p.ack = (o.ack ?? 0) >>> 0;
+  p.window = o.win ?? 65535;
+  p.payloadLen = o.len ?? 0;
+  p.wscale = o.wscale ?? -1;
+  p.sackPermitted = o.sackPerm ?? false;
+  p.sackMaxRight = o.sack ?? -1;
+  const opts = p.wscale >= 0 || p.sackPermitted || p.sackMaxRight >= 0;
+  p.tcpHeaderLen = opts ? 40 : 20;
+  p.ipHeaderLen = p.ipVersion === 4 ? 20 : 40;
+  p.ipTotalLen = p.ipHeaderLen + p.tcpHeaderLen + p.payloadLen;
+  return p;
+}
+
+export function udp(flow: string, o: { len?: number } = {}): DecodedPacket {
+  const p = blank();
+  setFlow(p, flow);
+  p.proto = IpProto.UDP;
+  p.payloadLen = o.len ?? 0;
+  p.ipHeaderLen = p.ipVersion === 4 ? 20 : 40;
+  p.ipTotalLen = p.ipHeaderLen + 8 + p.payloadLen;
+  return p;
+}
+
+export function icmp(flow: string, o: { type: number; code?: number; id?: number; seq?: number }): DecodedPacket {
+  const p = blank();
+  setFlow(p, flow);
+  p.proto = p.ipVersion === 4 ? IpProto.ICMP : IpProto.ICMPV6;
+  p.icmpType = o.type;
+  p.icmpCode = o.code ?? 0;
+  p.icmpId = o.id ?? 0;
+  p.icmpSeq = o.seq ?? 0;
+  p.ipHeaderLen = p.ipVersion === 4 ? 20 : 40;
+  p.ipTotalLen = p.ipHeaderLen + 64;
+  return p;
+}
+
+export function generic(flow: string, proto: number): DecodedPacket {
+  const p = blank();
+  setFlow(p, flow);
+  p.proto = proto;
+  p.ipTotalLen = 100;
+  return p;
+}
+
+/**
+ * An ICMP/ICMPv6 error quoting a packet of `inner.flow` (as that packet was
+ * sent). inner.proto: 'tcp' | 'udp' | 'icmp' (for icmp, flow ports are
+ * ignored and id/type given apart).
+ */
+export function icmpError(
+  flow: string,
+  o: { type: number; code?: number },
+  inner: { proto: 'tcp' | 'udp' | 'icmp' | number; flow: string; id?: number; type?: number },
+): DecodedPacket {
+  const p = icmp(flow, { type: o.type, code: o.code ?? 0 });
+  const [a, b] = inner.flow.split('>').map(endpoint);
+  p.innerValid = true;
+  p.innerIpVersion = a.version;
+  [p.innerSrc0, p.innerSrc1, p.innerSrc2, p.innerSrc3] = a.words;
+  [p.innerDst0, p.innerDst1, p.innerDst2, p.innerDst3] = b.words;
+  if (inner.proto === 'tcp' || inner.proto === 'udp') {
+    p.innerProto = inner.proto === 'tcp' ? IpProto.TCP : IpProto.UDP;
+    p.innerSport = a.port;
+    p.innerDport = b.port;
+  } else if (inner.proto === 'icmp') {
+    p.innerProto = a.version === 4 ? IpProto.ICMP : IpProto.ICMPV6;
+    p.innerSport = inner.id ?? 0;
+    p.innerDport = inner.type ?? (a.version === 4 ? 8 : 128);
+  } else {
+    p.innerProto = inner.proto;
+  }
+  return p;
+}

@@ -1,0 +1,573 @@
+/**
+ * Kernel oracle: replays a capture through the real Linux netfilter and says,
+ * per packet, what it did.
+ *
+ * Topology (all namespaces are made per run and deleted afterwards):
+ *
+ *   outer ns "x"                          firewall ns "fw"
+ *   ┌──────────────┐   veth c <-> c     ┌──────────────────────────────┐
+ *   │ replay.py    │────────────────────│ c  (client CIDRs routed here)│
+ *   │ AF_PACKET on │   veth s <-> s     │ s  (default route)           │
+ *   │ c and s      │────────────────────│ nft ruleset, nf_conntrack    │
+ *   └──────────────┘                    └──────────────────────────────┘
+ *
+ * A packet whose source is in `clientNets` is sent into fw's `c`, every other
+ * one into fw's `s`. fw routes it (next hops are fake addresses with
+ * permanent neighbour entries pointing at the outer veth ends, so there is
+ * never any ARP/ND), and replay.py watches both outer ends: the forwarded
+ * copy (same IP bytes, TTL/hop limit one less) means accept; a TCP RST or
+ * ICMP unreachable about the packet means reject; nothing means drop. To
+ * decide "nothing" without sleeping, every packet is followed by a probe
+ * frame that a netdev ingress rule in fw bounces straight back; see
+ * replay.py for why its return proves the packet has been fully handled.
+ *
+ * The outer namespace has no addresses and IPv6 disabled (and drops every
+ * frame at ingress after the packet taps), so nothing there answers.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readCapture, toL3 } from './capture.js';
+
+export interface KernelRunOptions {
+  /** pcap/pcapng path (Ethernet incl. VLAN-tagged, raw IP, IPv4/IPv6, NULL/LOOP, SLL, SLL2). */
+  capture: string;
+  /** Full nft ruleset text, loaded in the firewall namespace with `nft -f`. */
+  nftRuleset: string;
+  /**
+   * Sysctls for the firewall namespace. A bare name is taken under
+   * net.netfilter (`nf_conntrack_tcp_loose` → net.netfilter.nf_conntrack_tcp_loose);
+   * a dotted name is used as is (`net.ipv4.ip_forward`).
+   * Applied after the harness's own (nf_conntrack_checksum=0), so they win.
+   */
+  sysctls?: Record<string, number | string>;
+  /** CIDRs on the client side; default ['10.1.0.0/16', 'fd00:1::/64']. */
+  clientNets?: string[];
+  /**
+   * Longest wait for a packet's outcome. With the probe (default) an outcome is
+   * normally known in well under a millisecond and this is only a safety net;
+   * with `probe: false` it is the time after which an unseen packet counts as
+   * dropped. Default 500 with the probe, 30 without.
+   */
+  perPacketTimeoutMs?: number;
+  /** Space packets out by their capture timestamps (for timeout tests). Default false. */
+  realTime?: boolean;
+  /** Collect `conntrack -E` output during the run. Default false (costs ~10-20 ms). */
+  events?: boolean;
+  /** Use the probe frame to decide drops (default true); false = pure timeout. */
+  probe?: boolean;
+}
+
+/** What the kernel did with one packet. 'reject' = dropped and answered by fw (TCP RST / ICMP unreachable). */
+export type KernelVerdict = 'accept' | 'drop' | 'reject' | 'skip';
+
+export interface KernelPacketDetail {
+  verdict: KernelVerdict;
+  /** Human-readable: where it was forwarded, what fw answered, why it was skipped. */
+  why: string;
+  /** Link the forwarded copy left fw on, when accepted. */
+  egress: 'client' | 'server' | null;
+  /** Link the packet was sent into fw on (null when skipped). */
+  ingress: 'client' | 'server' | null;
+  /** Microseconds from sending the packet to knowing its outcome (0 when skipped). */
+  elapsedUs: number;
+}
+
+export interface KernelRunResult {
+  /** Per packet, index = packet number - 1. 'reject' is folded into 'drop' here (see details). */
+  verdicts: Array<'accept' | 'drop' | 'skip'>;
+  details: KernelPacketDetail[];
+  /** `conntrack -L -f ipv4` then `-f ipv6` lines in fw at the end of the run. */
+  conntrack: string[];
+  /** `conntrack -E` lines during the replay, when `events: true`. */
+  events?: string[];
+  timing: { setupMs: number; replayMs: number; teardownMs: number; perPacketUs: number };
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPLAY_PY = join(HERE, 'replay.py');
+// The system interpreter first: a version-manager shim (pyenv) costs ~0.3-0.7 s a start.
+const PYTHON = process.env.FWEMU_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+let pythonExe = PYTHON;
+const NS_PREFIX = 'fwemu-k-';
+
+const MAC = {
+  fwC: '02:00:00:00:0c:01',
+  xC: '02:00:00:00:0c:02',
+  fwS: '02:00:00:00:05:01',
+  xS: '02:00:00:00:05:02',
+};
+// fw's own addresses and fake next hops: 198.18.0.0/15 (benchmarking) and a
+// ULA prefix, chosen to be unlikely in captures. Packets to these are local to fw.
+const FW_ADDR = { c4: '198.18.255.253', s4: '198.18.255.254', c6: 'fdff:fffe::c', s6: 'fdff:fffe::5' };
+const HOP = { c4: '198.18.255.1', s4: '198.18.255.2', c6: 'fe80::c:2', s6: 'fe80::5:2' };
+const MARK = { src: '198.18.255.250', dst: '198.18.255.251' };
+
+// ---------------------------------------------------------------- processes
+
+interface RunOut {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], input?: string): Promise<RunOut> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(input ?? '');
+  });
+}
+
+async function must(cmd: string, args: string[], what: string, input?: string): Promise<string> {
+  const r = await run(cmd, args, input);
+  if (r.code !== 0) throw new Error(`kernel harness: ${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
+}
+
+// ------------------------------------------------------------ availability
+
+let availability: { ok: boolean; why: string } | undefined;
+
+/** Can this machine run the oracle? Checked once per process (~50 ms). */
+export function kernelAvailable(): { ok: boolean; why: string } {
+  if (availability) return availability;
+  availability = checkAvailable();
+  return availability;
+}
+
+function checkAvailable(): { ok: boolean; why: string } {
+  if (process.platform !== 'linux') return { ok: false, why: `kernel oracle needs Linux (this is ${process.platform})` };
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return { ok: false, why: 'kernel oracle needs root (network namespaces, nft, AF_PACKET)' };
+  for (const [cmd, args] of [
+    ['ip', ['-V']],
+    ['nft', ['--version']],
+    ['conntrack', ['--version']],
+    [PYTHON, ['-I', '-S', '-c', 'import sys, socket; socket.AF_PACKET; print(sys.executable)']],
+  ] as Array<[string, string[]]>) {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.error || r.status !== 0)
+      return { ok: false, why: `kernel oracle needs \`${cmd}\` (${r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop()})` };
+    // Resolve shims to the real executable.
+    if (cmd === PYTHON && r.stdout.trim()) pythonExe = r.stdout.trim();
+  }
+  const ns = `${NS_PREFIX}${process.pid}-check`;
+  spawnSync('ip', ['netns', 'del', ns]);
+  let r = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+  if (r.status !== 0) return { ok: false, why: `cannot create a network namespace: ${(r.stderr || '').trim()}` };
+  try {
+    const probe = [
+      // nft 1.0.6 wants a newline or ';' after a chain's closing brace.
+      'table inet t {',
+      '  chain f { type filter hook forward priority 0; ct state established accept; }',
+      '}',
+      'table netdev p {',
+      '  chain i { type filter hook ingress device "lo" priority -500; ether type 0x88b5 fwd to "lo"; }',
+      '}',
+      '',
+    ].join('\n');
+    r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: probe, encoding: 'utf8' });
+    if (r.status !== 0) return { ok: false, why: `cannot load an nft ruleset with ct and netdev fwd: ${(r.stderr || '').trim().split('\n')[0]}` };
+    r = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.netfilter.nf_conntrack_checksum'], { encoding: 'utf8' });
+    if (r.status !== 0) return { ok: false, why: `nf_conntrack sysctls missing in a namespace: ${(r.stderr || '').trim()}` };
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+  return { ok: true, why: 'root, ip/nft/conntrack/python3 present, namespaces and nft work' };
+}
+
+// ------------------------------------------------------------------ cleanup
+
+let staleCleaned = false;
+
+/** Delete fwemu-k-* namespaces whose creating process is gone. */
+export async function cleanupStaleNamespaces(): Promise<string[]> {
+  const r = await run('ip', ['netns', 'list']);
+  const removed: string[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const name = line.split(' ')[0];
+    const m = /^fwemu-k-(\d+)-/.exec(name ?? '');
+    if (!m || !name) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (pid === process.pid || !alive) {
+      if (pid === process.pid && liveNamespaces.has(name)) continue;
+      await run('ip', ['netns', 'del', name]);
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
+const liveNamespaces = new Set<string>();
+let runCounter = 0;
+
+// -------------------------------------------------------------------- CIDRs
+
+interface Cidr {
+  v: 4 | 6;
+  bytes: Uint8Array;
+  bits: number;
+}
+
+function parseIp(s: string): { v: 4 | 6; bytes: Uint8Array } {
+  if (s.includes(':')) {
+    const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    if (tail === undefined && h.length !== 8) throw new Error(`bad IPv6 address ${s}`);
+    const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    const bytes = new Uint8Array(16);
+    groups.forEach((g, i) => {
+      const n = parseInt(g, 16);
+      if (!/^[0-9a-f]{1,4}$/i.test(g)) throw new Error(`bad IPv6 address ${s}`);
+      bytes[2 * i] = n >> 8;
+      bytes[2 * i + 1] = n & 0xff;
+    });
+    return { v: 6, bytes };
+  }
+  const parts = s.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`bad IPv4 address ${s}`);
+  return { v: 4, bytes: Uint8Array.from(parts) };
+}
+
+function parseCidr(s: string): Cidr {
+  const [addr, len] = s.split('/');
+  const ip = parseIp(addr ?? '');
+  const bits = len === undefined ? ip.bytes.length * 8 : Number(len);
+  if (!Number.isInteger(bits) || bits < 0 || bits > ip.bytes.length * 8) throw new Error(`bad CIDR ${s}`);
+  return { ...ip, bits };
+}
+
+function inCidr(c: Cidr, v: number, addr: Uint8Array): boolean {
+  if (c.v !== v) return false;
+  for (let b = 0; b < c.bits; b += 8) {
+    const n = Math.min(8, c.bits - b);
+    const mask = (0xff << (8 - n)) & 0xff;
+    if ((c.bytes[b >> 3] & mask) !== (addr[b >> 3] & mask)) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------- run
+
+function sysctlName(k: string): string {
+  return k.includes('.') ? k : `net.netfilter.${k}`;
+}
+
+/**
+ * Write the setup files into `dir` and return the path of an `ip -batch`
+ * file that builds everything: process spawns cost ~20-40 ms each on a
+ * small VM, so setup is one `ip` that forks one shell per namespace.
+ */
+function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: string[], dir: string, opts: KernelRunOptions): string {
+  const procSys = (name: string, value: number | string) => {
+    const path = `/proc/sys/${name.replace(/\./g, '/')}`;
+    return `[ -w ${path} ] || { echo "no such sysctl: ${name}" >&2; exit 1; }; echo ${value} > ${path}`;
+  };
+  const fwSys: Array<[string, number]> = [];
+  for (const d of ['all', 'default', 'c', 's']) {
+    fwSys.push([`net.ipv6.conf.${d}.accept_dad`, 0], [`net.ipv6.conf.${d}.accept_ra`, 0], [`net.ipv6.conf.${d}.router_solicitations`, 0]);
+    fwSys.push([`net.ipv4.conf.${d}.rp_filter`, 0], [`net.ipv4.conf.${d}.send_redirects`, 0]);
+  }
+  fwSys.push(['net.ipv6.conf.all.forwarding', 1], ['net.ipv4.ip_forward', 1], ['net.netfilter.nf_conntrack_checksum', 0]);
+  const userSys = Object.entries(opts.sysctls ?? {}).map(([k, v]) => {
+    if (!/^[\w.-]+$/.test(k) || !/^[\w.-]+$/.test(String(v))) throw new Error(`kernel harness: bad sysctl ${k}=${v}`);
+    return [sysctlName(k), v] as [string, number | string];
+  });
+  const fwBatch = [
+    'link set lo up',
+    'link set c up',
+    'link set s up',
+    `addr add ${FW_ADDR.c4}/32 dev c`,
+    `addr add ${FW_ADDR.s4}/32 dev s`,
+    `addr add ${FW_ADDR.c6}/128 dev c nodad`,
+    `addr add ${FW_ADDR.s6}/128 dev s nodad`,
+    `neigh replace ${HOP.c4} lladdr ${MAC.xC} dev c nud permanent`,
+    `neigh replace ${HOP.s4} lladdr ${MAC.xS} dev s nud permanent`,
+    `neigh replace ${HOP.c6} lladdr ${MAC.xC} dev c nud permanent`,
+    `neigh replace ${HOP.s6} lladdr ${MAC.xS} dev s nud permanent`,
+    ...clientNets.map((c, i) =>
+      c.v === 4 ? `route replace ${clientNetText[i]} via ${HOP.c4} dev c onlink` : `route replace ${clientNetText[i]} via ${HOP.c6} dev c`,
+    ),
+    `route replace 0.0.0.0/0 via ${HOP.s4} dev s onlink`,
+    `route replace ::/0 via ${HOP.s6} dev s`,
+  ];
+  writeFileSync(join(dir, 'fw.batch'), fwBatch.join('\n') + '\n');
+  writeFileSync(join(dir, 'ruleset.nft'), opts.nftRuleset.endsWith('\n') ? opts.nftRuleset : opts.nftRuleset + '\n');
+  // The probe bounce (see replay.py), loaded after the user's ruleset so a
+  // `flush ruleset` in it cannot remove it.
+  writeFileSync(
+    join(dir, 'probe.nft'),
+    [
+      'table netdev fwemu_probe {',
+      '  chain c { type filter hook ingress device "c" priority -1000; ether type 0x88b5 fwd to "c"; }',
+      '  chain s { type filter hook ingress device "s" priority -1000; ether type 0x88b5 fwd to "s"; }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'main.nft'), `include "${dir}/ruleset.nft"\ninclude "${dir}/probe.nft"\n`);
+  writeFileSync(
+    join(dir, 'fw.sh'),
+    [
+      ...fwSys.map(([k, v]) => procSys(k, v)),
+      `ip -batch ${dir}/fw.batch`,
+      // One nft process (each costs ~80 ms here): the user's ruleset, then the probe table.
+      `nft -f ${dir}/main.nft || { echo "(while loading the nft ruleset)" >&2; exit 1; }`,
+      ...userSys.map(([k, v]) => procSys(k, v)),
+      '',
+    ].join('\n'),
+  );
+  // The outer namespace must never answer anything: no IPv6, no addresses,
+  // and every frame dropped at ingress (AF_PACKET taps see frames before the
+  // netdev ingress hook, so replay.py still sees them).
+  writeFileSync(
+    join(dir, 'x.nft'),
+    [
+      'table netdev x {',
+      '  chain c { type filter hook ingress device "c" priority 0; policy drop; }',
+      '  chain s { type filter hook ingress device "s" priority 0; policy drop; }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'x.sh'),
+    [
+      ...['all', 'default', 'c', 's'].map((d) => procSys(`net.ipv6.conf.${d}.disable_ipv6`, 1)),
+      'ip link set c up',
+      'ip link set s up',
+      `nft -f ${dir}/x.nft`,
+      '',
+    ].join('\n'),
+  );
+  const link = (n: string, fwMac: string, xMac: string) =>
+    `link add ${n} netns ${F} address ${fwMac} mtu 65535 type veth peer name ${n} netns ${X} address ${xMac} mtu 65535`;
+  writeFileSync(
+    join(dir, 'setup.batch'),
+    [
+      `netns add ${F}`,
+      `netns add ${X}`,
+      link('c', MAC.fwC, MAC.xC),
+      link('s', MAC.fwS, MAC.xS),
+      '',
+    ].join('\n'),
+  );
+  return join(dir, 'setup.batch');
+}
+
+/** Replay `opts.capture` through the real kernel firewall. */
+export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult> {
+  const avail = kernelAvailable();
+  if (!avail.ok) throw new Error(`kernel oracle unavailable: ${avail.why}`);
+  if (!staleCleaned) {
+    staleCleaned = true;
+    await cleanupStaleNamespaces();
+  }
+  const clientNetText = opts.clientNets ?? ['10.1.0.0/16', 'fd00:1::/64'];
+  const clientNets = clientNetText.map(parseCidr);
+  const useProbe = opts.probe ?? true;
+  const timeoutMs = opts.perPacketTimeoutMs ?? (useProbe ? 500 : 30);
+
+  // Decide what to send before touching the kernel.
+  const packets = readCapture(opts.capture);
+  const details: KernelPacketDetail[] = [];
+  const toSend: Array<{ idx: number; link: 0 | 1; ethertype: number; ip: Uint8Array; ts: number }> = [];
+  for (const p of packets) {
+    const i = p.n - 1;
+    if (p.caplen < p.len) {
+      details[i] = { verdict: 'skip', why: `truncated by snaplen (${p.caplen} of ${p.len} bytes)`, egress: null, ingress: null, elapsedUs: 0 };
+      continue;
+    }
+    const l3 = toL3(p.linkType, p.data);
+    if ('skip' in l3) {
+      details[i] = { verdict: 'skip', why: `not IP: ${l3.skip}`, egress: null, ingress: null, elapsedUs: 0 };
+      continue;
+    }
+    const ip = l3.ip;
+    const v = ip[0] >> 4;
+    let src: Uint8Array | undefined;
+    if (v === 4 && ip.length >= 20 && l3.ethertype === 0x0800) src = ip.subarray(12, 16);
+    else if (v === 6 && ip.length >= 40 && l3.ethertype === 0x86dd) src = ip.subarray(8, 24);
+    // Undecodable IP still goes to the kernel (it decides), on the server link.
+    const client = src !== undefined && clientNets.some((c) => inCidr(c, v, src!));
+    const link = client ? 0 : 1;
+    details[i] = { verdict: 'drop', why: '', egress: null, ingress: client ? 'client' : 'server', elapsedUs: 0 };
+    toSend.push({ idx: i, link, ethertype: l3.ethertype, ip, ts: p.ts });
+  }
+
+  const id = `${process.pid}-${++runCounter}`;
+  const F = `${NS_PREFIX}${id}-fw`;
+  const X = `${NS_PREFIX}${id}-x`;
+  const dir = mkdtempSync(join(tmpdir(), 'fwemu-k-'));
+  liveNamespaces.add(F);
+  liveNamespaces.add(X);
+  const t0 = performance.now();
+  let tSetup = t0;
+  let tReplay = t0;
+  let events: string[] | undefined;
+  let conntrack: string[] = [];
+  let evProc: ReturnType<typeof spawn> | undefined;
+  let replayer: Replayer | undefined;
+  try {
+    await must('ip', ['-batch', writeSetup(F, X, clientNets, clientNetText, dir, opts)], 'namespace setup');
+    // The two namespaces are configured in parallel; the replayer starts as
+    // soon as its (outer) namespace is ready and waits for packets on stdin.
+    let evBuf = '';
+    await Promise.all([
+      must('ip', ['netns', 'exec', X, 'sh', '-e', join(dir, 'x.sh')], 'outer namespace setup').then(() => {
+        replayer = new Replayer(X, { timeoutMs, probe: useProbe, realTime: !!opts.realTime });
+      }),
+      must('ip', ['netns', 'exec', F, 'sh', '-e', join(dir, 'fw.sh')], 'firewall namespace setup').then(async () => {
+        if (!opts.events) return;
+        evProc = spawn('ip', ['netns', 'exec', F, 'conntrack', '-E'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        evProc.stdout!.setEncoding('utf8').on('data', (d: string) => (evBuf += d));
+        await eventMarker(F, 1, () => evBuf);
+      }),
+    ]);
+    tSetup = performance.now();
+
+    const results = await replayer!.run(toSend);
+    toSend.forEach((s, k) => {
+      const r = results[k];
+      const d = details[s.idx];
+      d.verdict = r.v;
+      d.why = r.why;
+      d.egress = r.out === 'c' ? 'client' : r.out === 's' ? 'server' : null;
+      d.elapsedUs = r.us;
+    });
+    tReplay = performance.now();
+
+    if (evProc) {
+      await eventMarker(F, 2, () => evBuf);
+      events = evBuf.split('\n').filter((l) => l.trim() && !l.includes(MARK.src));
+    }
+    const ct = await must('ip', ['netns', 'exec', F, 'sh', '-ec', 'conntrack -L -f ipv4; conntrack -L -f ipv6'], 'conntrack -L');
+    conntrack = ct.split('\n').filter((l) => l.trim());
+  } finally {
+    if (evProc && evProc.exitCode === null) evProc.kill();
+    replayer?.kill();
+    await run('ip', ['-force', '-batch', '-'], `netns del ${F}\nnetns del ${X}\n`);
+    liveNamespaces.delete(F);
+    liveNamespaces.delete(X);
+    if (!process.env.FWEMU_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  }
+  const tEnd = performance.now();
+  return {
+    verdicts: details.map((d) => (d.verdict === 'reject' ? 'drop' : d.verdict)),
+    details,
+    conntrack,
+    ...(events ? { events } : {}),
+    timing: {
+      setupMs: Math.round(tSetup - t0),
+      replayMs: Math.round(tReplay - tSetup),
+      teardownMs: Math.round(tEnd - tReplay),
+      perPacketUs: toSend.length ? Math.round(((tReplay - tSetup) * 1000) / toSend.length) : 0,
+    },
+  };
+}
+
+/** Insert and delete a marker conntrack entry and wait until `conntrack -E` has shown it: a sync point. */
+async function eventMarker(F: string, port: number, text: () => string): Promise<void> {
+  const tuple = ['-s', MARK.src, '-d', MARK.dst, '-p', 'udp', '--sport', String(port), '--dport', String(port)];
+  const deadline = Date.now() + 3000;
+  // conntrack -E may not have subscribed yet: re-insert until an event shows.
+  while (Date.now() < deadline) {
+    await run('ip', ['netns', 'exec', F, 'conntrack', '-I', ...tuple, '-t', '30']);
+    await run('ip', ['netns', 'exec', F, 'conntrack', '-D', ...tuple]);
+    const until = Date.now() + 100;
+    while (Date.now() < until) {
+      const seen = text()
+        .split('\n')
+        .some((l) => l.includes('[DESTROY]') && l.includes(MARK.src) && l.includes(`sport=${port} dport=${port}`));
+      if (seen) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  throw new Error('kernel harness: conntrack -E never reported the marker entry');
+}
+
+interface PyResult {
+  v: 'accept' | 'drop' | 'reject';
+  why: string;
+  out: 'c' | 's' | null;
+  us: number;
+}
+
+/** replay.py running in the outer namespace; see the protocol in its docstring. */
+class Replayer {
+  private readonly py: ReturnType<typeof spawn>;
+  private readonly results: PyResult[] = [];
+  private stdoutBuf = '';
+  private stderr = '';
+  private done = false;
+  private readonly closed: Promise<number>;
+
+  constructor(X: string, o: { timeoutMs: number; probe: boolean; realTime: boolean }) {
+    const cfg = { links: { c: { fw: MAC.fwC, peer: MAC.xC }, s: { fw: MAC.fwS, peer: MAC.xS } }, ...o };
+    this.py = spawn('ip', ['netns', 'exec', X, pythonExe, '-I', '-S', REPLAY_PY, JSON.stringify(cfg)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.py.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.stdoutBuf += d;
+      let nl;
+      while ((nl = this.stdoutBuf.indexOf('\n')) >= 0) {
+        const line = this.stdoutBuf.slice(0, nl);
+        this.stdoutBuf = this.stdoutBuf.slice(nl + 1);
+        const o = JSON.parse(line);
+        if (o.done) this.done = true;
+        else this.results.push(o as PyResult);
+      }
+    });
+    this.py.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.py.stdin!.on('error', () => {}); // reported via 'close'
+    this.closed = new Promise((resolve) => {
+      this.py.on('error', (e) => {
+        this.stderr += String(e);
+        resolve(-1);
+      });
+      this.py.on('close', (code) => resolve(code ?? -1));
+    });
+  }
+
+  async run(toSend: Array<{ link: 0 | 1; ethertype: number; ip: Uint8Array; ts: number }>): Promise<PyResult[]> {
+    const t0 = toSend.length ? toSend[0].ts : 0;
+    const chunks: Buffer[] = [];
+    for (const s of toSend) {
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(s.ip.length, 0);
+      h.writeUInt8(s.link, 4);
+      h.writeUInt8(0, 5);
+      h.writeUInt16LE(s.ethertype, 6);
+      h.writeDoubleLE(s.ts - t0, 8);
+      chunks.push(h, Buffer.from(s.ip.buffer, s.ip.byteOffset, s.ip.byteLength));
+    }
+    const end = Buffer.alloc(16);
+    end.writeUInt8(255, 4);
+    chunks.push(end);
+    this.py.stdin!.end(Buffer.concat(chunks));
+    const code = await this.closed;
+    if (this.done && this.results.length === toSend.length) return this.results;
+    throw new Error(
+      `kernel harness: replay.py ended (exit ${code}) after ${this.results.length}/${toSend.length} packets: ${this.stderr.trim()}`,
+    );
+  }
+
+  kill(): void {
+    if (this.py.exitCode === null && this.py.signalCode === null) this.py.kill();
+  }
+}

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Kernel-oracle replayer for fwemu's test harness (standard library only).
+
+Runs inside the harness's "outer" network namespace, which holds the outer
+ends of two veth pairs whose inner ends ("c" and "s") live in the firewall
+namespace.  For every L3 packet streamed on stdin it:
+
+  1. drains both AF_PACKET sockets,
+  2. sends the packet framed as Ethernet (dst = the firewall's ingress MAC)
+     out of the client or server link,
+  3. sends a probe frame (EtherType 0x88b5) on the same link right after it;
+     the firewall namespace has a netdev ingress rule bouncing such frames
+     straight back out of the link they came in on,
+  4. reads both sockets until the probe comes back.
+
+All of it runs on one CPU (this process is pinned), and every frame goes
+through that CPU's single FIFO backlog queue with the same number of hops, so
+by the time the probe is back, whatever the kernel did with the packet
+(forward it, answer it with a RST / ICMP error, or nothing) is already in
+the sockets' queues.  That makes a drop as cheap to decide as an accept; the
+timeout only matters if the probe machinery broke.
+
+Protocol.  argv[1] is a JSON config:
+  {"links": {"c": {"fw": "02:..", "peer": "02:.."}, "s": {...}},
+   "timeoutMs": 200, "probe": true, "realTime": false}
+stdin: records of struct '<IBBHd' (length, link 0=c 1=s, flags, ethertype,
+capture time offset in seconds) followed by `length` bytes of L3 packet; a
+record with link 255 ends the stream.
+stdout: one JSON line per packet, in order:
+  {"v": "accept"|"drop"|"reject", "why": str, "out": "c"|"s"|null, "us": int}
+then {"done": true, "probes_missed": n}.
+"""
+import json
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+PROBE_TYPE = 0x88B5
+PROBE_MAGIC = b'fwemu-probe'
+HDR = struct.Struct('<IBBHd')
+
+
+def mac_bytes(s):
+    return bytes(int(x, 16) for x in s.split(':'))
+
+
+def read_exact(f, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = f.read(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def ip_trim(pkt):
+    """The IP packet proper: cut Ethernet padding by the IP length field."""
+    if len(pkt) >= 20 and pkt[0] >> 4 == 4:
+        tot = (pkt[2] << 8) | pkt[3]
+        if 20 <= tot <= len(pkt):
+            return pkt[:tot]
+    elif len(pkt) >= 40 and pkt[0] >> 4 == 6:
+        plen = (pkt[4] << 8) | pkt[5]
+        if plen and 40 + plen <= len(pkt):
+            return pkt[:40 + plen]
+    return pkt
+
+
+def is_forward_of(r, p):
+    """r (received IP packet) is p forwarded: same bytes but TTL/hop limit - 1
+    (and the IPv4 header checksum, which the forward path updates)."""
+    if len(r) != len(p) or not p:
+        return False
+    v = p[0] >> 4
+    if v == 4 and len(p) >= 20:
+        return (r[:8] == p[:8] and r[8] == (p[8] - 1) & 0xFF and r[9] == p[9]
+                and r[12:] == p[12:])
+    if v == 6 and len(p) >= 40:
+        return r[:7] == p[:7] and r[7] == (p[7] - 1) & 0xFF and r[8:] == p[8:]
+    return False
+
+
+def addrs(p):
+    """(version, src, dst, proto, l4 offset) of an IP packet, or None."""
+    if len(p) >= 20 and p[0] >> 4 == 4:
+        ihl = (p[0] & 15) * 4
+        return 4, p[12:16], p[16:20], p[9], ihl
+    if len(p) >= 40 and p[0] >> 4 == 6:
+        return 6, p[8:24], p[24:40], p[6], 40
+    return None
+
+
+ICMP4_NAMES = {3: 'icmp-unreachable', 11: 'icmp-time-exceeded', 12: 'icmp-parameter-problem'}
+ICMP6_NAMES = {1: 'icmpv6-unreachable', 2: 'icmpv6-packet-too-big', 3: 'icmpv6-time-exceeded',
+               4: 'icmpv6-parameter-problem'}
+
+
+def classify_reply(r, p):
+    """If r is the firewall's own answer to p (TCP RST or an ICMP error about
+    p), return (kind, description); kind is 'reject' for what nft `reject`
+    sends (RST, destination unreachable) and 'error' for other ICMP errors
+    (time exceeded, too big...).  Otherwise None."""
+    ra, pa = addrs(r), addrs(p)
+    if not ra or not pa or ra[0] != pa[0]:
+        return None
+    v, rsrc, rdst, rproto, roff = ra
+    _, psrc, pdst, pproto, poff = pa
+    if rproto == 6 and pproto == 6 and rsrc == pdst and rdst == psrc:
+        if len(r) >= roff + 14 and len(p) >= poff + 4:
+            if r[roff:roff + 2] == p[poff + 2:poff + 4] and r[roff + 2:roff + 4] == p[poff:poff + 2] \
+                    and r[roff + 13] & 0x04:
+                return 'reject', 'tcp-reset'
+    icmp = 1 if v == 4 else 58
+    if rproto == icmp and rdst == psrc and len(r) >= roff + 8:
+        typ, code = r[roff], r[roff + 1]
+        names = ICMP4_NAMES if v == 4 else ICMP6_NAMES
+        if typ in names:
+            inner = addrs(r[roff + 8:])
+            if inner and inner[1] == psrc and inner[2] == pdst:
+                kind = 'reject' if (v == 4 and typ == 3 and code != 4) or (v == 6 and typ == 1) else 'error'
+                return kind, '%s code %d' % (names[typ], code)
+    return None
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    timeout = cfg.get('timeoutMs', 200) / 1000.0
+    use_probe = cfg.get('probe', True)
+    real_time = cfg.get('realTime', False)
+    names = ['c', 's']
+    try:  # one CPU => one backlog queue => the probe ordering argument holds
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    except (AttributeError, OSError):
+        pass
+    socks, fw_mac, peer_mac = [], [], []
+    for name in names:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        s.bind((name, ETH_P_ALL))
+        s.setblocking(False)
+        socks.append(s)
+        fw_mac.append(mac_bytes(cfg['links'][name]['fw']))
+        peer_mac.append(mac_bytes(cfg['links'][name]['peer']))
+    fw_macs = set(fw_mac)
+    inp = sys.stdin.buffer
+    out = sys.stdout
+    seq = 0
+    probes_missed = 0
+    t0 = None
+
+    def drain(i):
+        """All frames waiting on socket i that came from the firewall."""
+        frames = []
+        while True:
+            try:
+                data, addr = socks[i].recvfrom(70000)
+            except BlockingIOError:
+                return frames
+            if addr[2] == PACKET_OUTGOING or len(data) < 14:
+                continue
+            # From fw: routed frames carry fw's MAC; bounced probes keep ours.
+            if data[6:12] not in fw_macs and data[12:14] != b'\x88\xb5':
+                continue
+            frames.append(data)
+
+    while True:
+        hdr = read_exact(inp, HDR.size)
+        if hdr is None:
+            break
+        length, link, _flags, ethertype, tsoff = HDR.unpack(hdr)
+        if link == 255:
+            break
+        pkt = read_exact(inp, length)
+        if pkt is None:
+            break
+        if real_time:
+            now = time.monotonic()
+            if t0 is None:
+                t0 = now - tsoff
+            delay = t0 + tsoff - now
+            if delay > 0:
+                time.sleep(delay)
+        for i in range(2):
+            drain(i)
+        start = time.monotonic()
+        frame = fw_mac[link] + peer_mac[link] + struct.pack('!H', ethertype) + pkt
+        seq += 1
+        probe_tag = PROBE_MAGIC + struct.pack('!Q', seq)
+        probe = fw_mac[link] + peer_mac[link] + struct.pack('!H', PROBE_TYPE) + probe_tag
+        probe += b'\0' * (60 - len(probe))
+        sent_err = None
+        try:
+            socks[link].send(frame)
+        except OSError as e:  # e.g. EMSGSIZE: larger than the link MTU
+            sent_err = 'send failed: %s' % e
+        if use_probe:
+            socks[link].send(probe)
+        p = ip_trim(pkt)
+        got_probe = False
+        fwd_on = None
+        reply = None
+        others = 0
+        deadline = start + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            ready, _, _ = select.select(socks, [], [], remaining)
+            for s in ready:
+                i = socks.index(s)
+                for data in drain(i):
+                    et = (data[12] << 8) | data[13]
+                    if et == PROBE_TYPE:
+                        if data[14:14 + len(probe_tag)] == probe_tag:
+                            got_probe = True
+                        continue
+                    if et not in (0x0800, 0x86DD):
+                        others += 1
+                        continue
+                    r = ip_trim(data[14:])
+                    if fwd_on is None and is_forward_of(r, p):
+                        fwd_on = names[i]
+                        continue
+                    c = classify_reply(r, p)
+                    if c and reply is None:
+                        reply = c
+                        continue
+                    others += 1
+            if got_probe:
+                # The forwarded copy / reply were queued before the probe.
+                for i in range(2):
+                    for data in drain(i):
+                        if (data[12] << 8 | data[13]) in (0x0800, 0x86DD):
+                            r = ip_trim(data[14:])
+                            if fwd_on is None and is_forward_of(r, p):
+                                fwd_on = names[i]
+                            elif reply is None and classify_reply(r, p):
+                                reply = classify_reply(r, p)
+                break
+            if not use_probe and (fwd_on is not None or (reply is not None and reply[0] == 'reject')):
+                break
+        us = int((time.monotonic() - start) * 1e6)
+        why = []
+        if fwd_on is not None:
+            v = 'accept'
+            why.append('forwarded out ' + fwd_on)
+        elif reply is not None and reply[0] == 'reject':
+            v = 'reject'
+            why.append('firewall answered ' + reply[1])
+        else:
+            v = 'drop'
+            if reply is not None:
+                why.append('firewall answered ' + reply[1])
+            why.append('not forwarded')
+        if sent_err:
+            why.append(sent_err)
+        if use_probe and not got_probe:
+            probes_missed += 1
+            why.append('probe not seen within %d ms' % int(timeout * 1000))
+        if others:
+            why.append('%d other frame(s) from the firewall' % others)
+        out.write(json.dumps({'v': v, 'why': '; '.join(why), 'out': fwd_on, 'us': us}) + '\n')
+        out.flush()
+    out.write(json.dumps({'done': True, 'probes_missed': probes_missed}) + '\n')
+    out.flush()
+
+
+if __name__ == '__main__':
+    main()

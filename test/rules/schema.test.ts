@@ -1,0 +1,218 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { loadRuleSet, parseRuleSet } from '../../src/rules/load.js';
+import {
+  ACTIONS,
+  CHAINS,
+  CONNTRACK_DEFAULTS,
+  CONNTRACK_KEYS,
+  ICMPV6_CODES,
+  ICMPV6_TYPES,
+  ICMP_CODES,
+  ICMP_TYPES,
+  PROTOS,
+  RULE_KEYS,
+  TOP_KEYS,
+} from '../../src/rules/spec.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'fwemu-rules.schema.json'), 'utf8'));
+
+// --- a tiny JSON Schema (2020-12) validator for the subset the schema uses ----
+
+type S = Record<string, any>;
+
+function resolve(s: S): S {
+  if (typeof s.$ref === 'string') {
+    const m = /^#\/\$defs\/(.+)$/.exec(s.$ref);
+    if (!m || !schema.$defs[m[1]]) throw new Error(`unresolvable $ref ${s.$ref}`);
+    const { $ref: _, ...rest } = s;
+    return { ...resolve(schema.$defs[m[1]]), ...rest };
+  }
+  return s;
+}
+
+function typeOk(t: string, v: unknown): boolean {
+  switch (t) {
+    case 'object': return typeof v === 'object' && v !== null && !Array.isArray(v);
+    case 'array': return Array.isArray(v);
+    case 'string': return typeof v === 'string';
+    case 'integer': return Number.isInteger(v);
+    case 'number': return typeof v === 'number';
+    case 'boolean': return typeof v === 'boolean';
+    case 'null': return v === null;
+    default: throw new Error(`unknown type ${t}`);
+  }
+}
+
+const KNOWN = new Set([
+  '$schema', '$ref', '$defs', 'title', 'description', 'default', 'type', 'enum', 'const', 'properties',
+  'additionalProperties', 'required', 'items', 'minItems', 'minimum', 'maximum', 'pattern', 'oneOf', 'anyOf',
+  'allOf', 'if', 'then', 'dependentSchemas',
+]);
+
+/** Returns a list of problems ("path: message"); empty when valid. */
+function validate(s0: S, v: unknown, path = '$'): string[] {
+  const s = resolve(s0);
+  for (const k of Object.keys(s)) if (!KNOWN.has(k)) throw new Error(`validator does not support keyword ${k}`);
+  const errs: string[] = [];
+  if (s.type !== undefined && !typeOk(s.type, v)) return [`${path}: expected ${s.type}`];
+  if (s.enum && !s.enum.some((e: unknown) => e === v)) errs.push(`${path}: ${JSON.stringify(v)} not in enum`);
+  if ('const' in s && s.const !== v) errs.push(`${path}: expected const ${JSON.stringify(s.const)}`);
+  if (typeof v === 'number') {
+    if (s.minimum !== undefined && v < s.minimum) errs.push(`${path}: below minimum`);
+    if (s.maximum !== undefined && v > s.maximum) errs.push(`${path}: above maximum`);
+  }
+  if (typeof v === 'string' && s.pattern && !new RegExp(s.pattern, 'u').test(v)) errs.push(`${path}: does not match pattern`);
+  if (Array.isArray(v)) {
+    if (s.minItems !== undefined && v.length < s.minItems) errs.push(`${path}: too few items`);
+    if (s.items) v.forEach((x, i) => errs.push(...validate(s.items, x, `${path}[${i}]`)));
+  }
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    for (const r of s.required ?? []) if (!(r in o)) errs.push(`${path}: missing ${r}`);
+    for (const [k, x] of Object.entries(o)) {
+      if (s.properties && k in s.properties) errs.push(...validate(s.properties[k], x, `${path}.${k}`));
+      else if (s.additionalProperties === false) errs.push(`${path}: unknown property ${k}`);
+    }
+    for (const [k, dep] of Object.entries(s.dependentSchemas ?? {})) if (k in o) errs.push(...validate(dep as S, v, path));
+  }
+  if (s.oneOf) {
+    const n = s.oneOf.filter((x: S) => validate(x, v, path).length === 0).length;
+    if (n !== 1) errs.push(`${path}: matches ${n} of oneOf`);
+  }
+  if (s.anyOf && !s.anyOf.some((x: S) => validate(x, v, path).length === 0)) errs.push(`${path}: matches none of anyOf`);
+  for (const x of s.allOf ?? []) errs.push(...validate(x, v, path));
+  if (s.if && validate(s.if, v, path).length === 0 && s.then) errs.push(...validate(s.then, v, path));
+  return errs;
+}
+
+function schemaErrors(text: string): string[] {
+  return validate(schema, parseYaml(text));
+}
+
+function loaderOk(text: string): boolean {
+  try {
+    parseRuleSet(text, 'x.yaml');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// -----------------------------------------------------------------------------
+
+describe('schema/fwemu-rules.schema.json', () => {
+  it('is draft 2020-12', () => {
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+  });
+
+  it('lists exactly the keys the loader accepts', () => {
+    expect(Object.keys(schema.properties)).toEqual([...TOP_KEYS]);
+    expect(Object.keys(schema.$defs.rule.properties)).toEqual([...RULE_KEYS]);
+    expect(Object.keys(schema.properties.conntrack.properties)).toEqual([...CONNTRACK_KEYS]);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.$defs.rule.additionalProperties).toBe(false);
+    expect(schema.properties.conntrack.additionalProperties).toBe(false);
+  });
+
+  it('has the loader enums and defaults', () => {
+    expect(schema.$defs.action.enum).toEqual([...ACTIONS]);
+    expect(schema.$defs.rule.properties.proto.enum).toEqual([...PROTOS]);
+    expect(schema.$defs.rule.properties.chain.enum).toEqual([...CHAINS]);
+    for (const k of CONNTRACK_KEYS) expect(schema.properties.conntrack.properties[k].default, k).toBe(CONNTRACK_DEFAULTS[k]);
+    const names = (t: Record<string, number>) => Object.keys(t).sort();
+    expect([...schema.$defs.icmpTypeName.enum].sort()).toEqual([...new Set([...names(ICMP_TYPES), ...names(ICMPV6_TYPES)])].sort());
+    expect([...schema.$defs.icmpCodeName.enum].sort()).toEqual([...new Set([...names(ICMP_CODES), ...names(ICMPV6_CODES)])].sort());
+    const [v4, v6] = schema.$defs.rule.allOf;
+    expect(v4.then.properties.type.oneOf[1].enum).toEqual(Object.keys(ICMP_TYPES));
+    expect(v6.then.properties.type.oneOf[1].enum).toEqual(Object.keys(ICMPV6_TYPES));
+  });
+
+  it('every property has a description', () => {
+    const check = (props: Record<string, S>, where: string) => {
+      for (const [k, p] of Object.entries(props)) expect(typeof p.description, `${where}.${k}`).toBe('string');
+    };
+    check(schema.properties, 'top');
+    check(schema.$defs.rule.properties, 'rule');
+    check(schema.properties.conntrack.properties, 'conntrack');
+  });
+});
+
+describe('example rule files', () => {
+  const dir = join(ROOT, 'rules');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+
+  it('include the three documented examples', () => {
+    expect(files).toEqual(expect.arrayContaining(['web-server.yaml', 'workstation.yaml', 'dns-resolver.yaml']));
+  });
+
+  for (const f of files) {
+    it(`${f} validates against the schema, loads without warnings, and points at the schema`, () => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      expect(schemaErrors(text)).toEqual([]);
+      const { ruleset, warnings } = loadRuleSet(join(dir, f));
+      expect(warnings).toEqual([]);
+      expect(ruleset.rules.length).toBeGreaterThan(0);
+      expect(text).toMatch(/^# yaml-language-server: \$schema=\.\.\/schema\/fwemu-rules\.schema\.json$/m);
+    });
+  }
+
+  it('web-server: tcp dport 8080 only, policy drop, gateway model', () => {
+    const { ruleset } = loadRuleSet(join(dir, 'web-server.yaml'));
+    expect(ruleset).toMatchObject({ name: 'web-server', policy: 'drop', model: 'gateway', stateful: true });
+    expect(ruleset.rules.map((r) => [r.id, r.proto, r.dport, r.action])).toEqual([['web', 'tcp', [{ lo: 8080, hi: 8080 }], 'accept']]);
+  });
+
+  it('workstation: host model, output accept, input drop', () => {
+    const { ruleset } = loadRuleSet(join(dir, 'workstation.yaml'));
+    expect(ruleset).toMatchObject({ model: 'host', policy: 'drop', outputPolicy: 'accept' });
+    expect(ruleset.hostAddrs!.map((c) => c.text)).toEqual(['10.1.0.2', 'fd00:1::2']);
+  });
+
+  it('dns-resolver: udp and tcp 53 from the clients, reject telnet', () => {
+    const { ruleset } = loadRuleSet(join(dir, 'dns-resolver.yaml'));
+    const byId = Object.fromEntries(ruleset.rules.map((r) => [r.id, r]));
+    expect(byId['dns-udp'].src!.map((c) => c.text)).toEqual(['10.1.0.0/16', 'fd00:1::/64']);
+    expect(byId['dns-tcp'].src!.map((c) => c.text)).toEqual(['10.1.0.0/16', 'fd00:1::/64']);
+    expect(byId['no-telnet'].action).toBe('reject');
+  });
+});
+
+describe('schema and loader agree', () => {
+  const cases: [string, string][] = [
+    ['minimal', 'rules: []'],
+    ['full rule', 'rules:\n  - {id: a, proto: tcp, sport: 1, dport: [80, "8000-8099"], src: 10.0.0.0/8, dst: ["fd00::1"], action: reject, comment: c}'],
+    ['icmp', 'rules:\n  - {proto: icmp, type: echo-request}\n  - {proto: icmpv6, type: 135, code: 0}\n  - {proto: icmp, type: 3, code: port-unreachable}'],
+    ['host model', 'host: [10.1.0.2]\noutput_policy: drop\nrules:\n  - {chain: output}'],
+    ['conntrack', 'conntrack: {tcp_loose: false, max: 0, udp_timeout: 5}\nrules: []'],
+    ['missing rules', 'name: x'],
+    ['unknown top key', 'rules: []\nfoo: 1'],
+    ['unknown rule key', 'rules:\n  - {dprot: 80}'],
+    ['bad policy', 'policy: allow\nrules: []'],
+    ['bad proto', 'rules:\n  - {proto: gre}'],
+    ['port out of range', 'rules:\n  - {proto: tcp, dport: 70000}'],
+    ['port without proto', 'rules:\n  - {dport: 80}'],
+    ['port with icmp', 'rules:\n  - {proto: icmp, dport: 80}'],
+    ['type with tcp', 'rules:\n  - {proto: tcp, type: 8}'],
+    ['code without type', 'rules:\n  - {proto: icmp, code: 1}'],
+    ['icmpv6 name with icmp', 'rules:\n  - {proto: icmp, type: packet-too-big}'],
+    ['bad type name', 'rules:\n  - {proto: icmpv6, type: echo}'],
+    ['type > 255', 'rules:\n  - {proto: icmp, type: 256}'],
+    ['empty port list', 'rules:\n  - {proto: tcp, dport: []}'],
+    ['empty src list', 'rules:\n  - {src: []}'],
+    ['address not a string', 'rules:\n  - {src: 5}'],
+    ['stateful not bool', 'stateful: "no"\nrules: []'],
+    ['unknown conntrack key', 'conntrack: {tcp_lose: 1}\nrules: []'],
+    ['negative timeout', 'conntrack: {udp_timeout: -1}\nrules: []'],
+    ['bad chain', 'host: 10.1.0.2\nrules:\n  - {chain: prerouting}'],
+    ['id with space', 'rules:\n  - {id: "a b"}'],
+  ];
+  for (const [name, text] of cases) {
+    it(name, () => {
+      expect(schemaErrors(text).length === 0, `schema: ${schemaErrors(text).join('; ')}`).toBe(loaderOk(text));
+    });
+  }
+});
