@@ -228,16 +228,20 @@ export class CaptureParser {
         `file is ${plural(total, 'byte')}, shorter than the ${expected}-byte pcapng section header block it starts with`,
       );
     }
-    let truncated = false;
-    if (this.skipRemaining > 0 || this.carryLen > 0 || this.phase === Phase.PCAPNG_TRAILER) {
-      truncated = true;
-      this.warn(this.pos, this.truncatedRecordNumber(), this.describeCutOff());
-    }
     if (this.suppressedWarnings > 0) {
       this.warnings.push({
         offset: this.pos,
         message: `${plural(this.suppressedWarnings, 'further warning')} not listed`,
       });
+    }
+    const streamingPastBlock = this.skipRemaining > 0 || this.phase === Phase.PCAPNG_TRAILER;
+    const truncated = streamingPastBlock || this.carryLen > 0;
+    if (truncated) {
+      // Always listed, and last: callers quote the final warning of a truncated capture.
+      const n = this.truncatedRecordNumber();
+      const offset = streamingPastBlock ? this.skippedBlockOffset : this.pos;
+      const message = this.describeCutOff();
+      this.warnings.push(n === undefined ? { offset, message } : { offset, n, message });
     }
     this.ended = {
       format: this.format,

@@ -33,6 +33,9 @@ export async function readCapture(
   onRecord: (rec: CaptureRecord) => void,
   opts: ReadCaptureOptions = {},
 ): Promise<CaptureSummary> {
+  if (path === '') {
+    throw new CaptureError('(empty path)', 0, "cannot open capture: the path is empty (use '-' for standard input)");
+  }
   const parser = new CaptureParser(path === '-' ? '<stdin>' : path, onRecord);
   if (path === '-') {
     await pumpStream(parser, opts.stdin ?? process.stdin, opts);

@@ -82,12 +82,13 @@ abstract class BufferedCaptureWriter {
   /** Flushes everything and closes the file, or ends the stream (except stdout/stderr, which stay open). */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    if (this.fd !== null) {
-      closeSync(this.fd);
-      return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      if (this.fd !== null) closeSync(this.fd);
     }
+    if (this.fd !== null) return;
     const stream = this.stream!;
     if (stream === process.stdout || stream === process.stderr) {
       if (this.lastWrite) await this.lastWrite;

@@ -36,3 +36,14 @@ export function reportCaptureEnd(opts: CommonOptions, summary: CaptureSummary, u
   }
   opts.log.info({ format: summary.format, packets: summary.records, bytes: summary.bytesRead }, 'capture read');
 }
+
+/**
+ * yargs turns a lone "-" positional into "", but "-" is how users say "read
+ * the capture from stdin". main() swaps "-" for this marker before yargs
+ * parses, and stdinPath() turns it back.
+ */
+export const STDIN_MARKER = '\u0000stdin';
+
+export function stdinPath(value: string): string {
+  return value === STDIN_MARKER ? '-' : value;
+}

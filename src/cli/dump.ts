@@ -9,7 +9,7 @@ import { packetText } from '../report/packet-text.js';
 import { epochString, formatTime, type TimeFormat } from '../report/time.js';
 import { ExitCode } from '../errors.js';
 import type { CommonOptions } from './common.js';
-import { outcome, reportCaptureEnd } from './common.js';
+import { outcome, reportCaptureEnd, stdinPath } from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
@@ -75,7 +75,7 @@ export async function runDump(args: DumpArgs): Promise<number> {
     );
   };
 
-  const summary = await readCapture(args.capture, onRecord, { beforeRead: () => out.pending() });
+  const summary = await readCapture(stdinPath(args.capture), onRecord, { beforeRead: () => out.pending() });
   await out.flush();
   reportCaptureEnd(args, summary, undecodable);
   return ExitCode.OK;

@@ -2,7 +2,10 @@ import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import { ExitCode, UserError } from '../errors.js';
 import { makeLogger } from './log.js';
-import { outcome, type CommonOptions } from './common.js';
+import { outcome, STDIN_MARKER, type CommonOptions } from './common.js';
+import { replayCommand } from './replay.js';
+import { conntrackCommand } from './conntrack.js';
+import { checkCommand } from './check.js';
 import { dumpCommand } from './dump.js';
 
 const EPILOG = `Exit codes: 0 success; 1 the answer is "no" (check found errors, a policy test failed); 2 bad input (arguments, capture, rule or scenario file); 70 internal error.
@@ -44,7 +47,7 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
     .middleware((a) => {
       (a as unknown as CommonOptions).log = makeLogger((a.verbose as number) ?? 0);
     }) as unknown as Argv<CommonOptions>;
-  y = dumpCommand(y) as unknown as Argv<CommonOptions>;
+  for (const add of [dumpCommand, replayCommand, conntrackCommand, checkCommand]) y = add(y) as unknown as Argv<CommonOptions>;
   return y
     .demandCommand(1, 'Name a command; `fwemu --help` lists them.')
     .strict()
@@ -64,7 +67,7 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
 export async function main(argv: string[]): Promise<number> {
   try {
     outcome.exitCode = ExitCode.OK;
-    await buildCli(argv).parseAsync();
+    await buildCli(argv.map((a) => (a === '-' ? STDIN_MARKER : a))).parseAsync();
     return outcome.exitCode;
   } catch (err) {
     return presentError(err);

@@ -108,8 +108,8 @@ export function resetTcpCt(t: TcpCt): void {
 export interface OpenedBy {
   /** Packet number that created the entry. */
   packet: number;
-  /** Id of the rule that accepted it. */
-  ruleId: string;
+  /** Id of the rule that accepted it; null when the chain's policy did (policy accept). */
+  ruleId: string | null;
 }
 
 /** Pending event bits (nf_conntrack_event_cache), delivered at confirm(). */

@@ -176,6 +176,7 @@ function invertTuple(t: CtTuple, out: CtTuple): boolean {
 }
 
 const NOTE_UDP_UNREPLIED = 'UDP, no reply seen yet';
+const NOTE_UDP_FIRST_REPLY = 'UDP, first reply';
 const NOTE_UDP_REPLIED = 'UDP, reply seen';
 const NOTE_UDP_STREAM = 'UDP stream: seen both ways and older than 2 s (assured, stream timeout)';
 const NOTE_ICMP = 'ICMP query/reply';
@@ -314,7 +315,7 @@ export class ConntrackTable {
           return r;
         }
       } else if (proto === IpProto.UDP) {
-        note = this.udpPacket(entry, now);
+        note = this.udpPacket(entry, dir, now);
       } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
         const msg = this.icmpPacket(entry, now);
         if (msg !== null) {
@@ -415,7 +416,7 @@ export class ConntrackTable {
   // Protocol trackers other than TCP
 
   /** nf_conntrack_udp_packet() */
-  private udpPacket(e: CtEntry, now: number): string {
+  private udpPacket(e: CtEntry, dir: number, now: number): string {
     const s = this.settings;
     if (!e.confirmed) e.udpStreamTs = now + 2;
     if (e.status & CtStatus.SEEN_REPLY) {
@@ -434,7 +435,7 @@ export class ConntrackTable {
       return e.status & CtStatus.ASSURED ? NOTE_UDP_STREAM : NOTE_UDP_REPLIED;
     }
     e.deadline = now + s.udp_timeout;
-    return NOTE_UDP_UNREPLIED;
+    return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
   }
 
   /** nf_conntrack_icmp_packet() / nf_conntrack_icmpv6_packet(): null when accepted, else why invalid. */

@@ -206,6 +206,8 @@ export class TcpTracker {
   readonly timeouts: number[];
   /** Explanation of the last outcome (invalid / ignored / remarkable), or a short transition note. */
   note = '';
+  /** The last newConn() picked a connection up mid-stream. */
+  private pickup = false;
 
   constructor(private readonly s: ConntrackSettings) {
     const t: number[] = new Array(14).fill(0);
@@ -235,6 +237,7 @@ export class TcpTracker {
       return false;
     }
     const s0 = t.seen[0];
+    this.pickup = newState !== sSS;
     if (newState === sSS) {
       resetTcpCt(t);
       s0.td_end = segEnd(p);
@@ -265,6 +268,7 @@ export class TcpTracker {
   process(ct: CtEntry, p: DecodedPacket, dir: number, now: number): number {
     const t = ct.tcp!;
     this.note = '';
+    this.pickup = false;
 
     // tcp_error(): header sanity and flag combinations.
     if (p.tcpHeaderLen < 20) {
@@ -425,7 +429,11 @@ export class TcpTracker {
     }
 
     if (newState !== oldState) ct.evCache |= CtEventBit.PROTOINFO;
-    if (this.note === '') this.note = TRANSITION_NOTES[oldState][newState];
+    if (this.pickup) {
+      this.note = `picked up mid-stream (tcp_loose=1): ${TRANSITION_NOTES[oldState][newState]}, window checks liberal`;
+    } else if (this.note === '') {
+      this.note = TRANSITION_NOTES[oldState][newState];
+    }
 
     if (!(ct.status & CtStatus.SEEN_REPLY)) {
       // Only a RST came back: no connection, delete the entry now.

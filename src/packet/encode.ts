@@ -79,7 +79,7 @@ export interface IpSpec {
   options?: Uint8Array | number[];
   /** IPv6 extension headers before the transport (and before a fragment header), in order. */
   extHeaders?: Ipv6ExtSpec[];
-  /** Protocol number when no tcp/udp/icmp/icmpv6 section is given (default 59 for IPv6, 255 for IPv4). */
+  /** Protocol number for a bare `payload` (default 59 for IPv6, 255 for IPv4); with a transport section it overrides the header's protocol field. */
   proto?: number;
   /** Overrides for broken packets. */
   totalLengthOverride?: number;
@@ -382,10 +382,6 @@ function buildUdp(u: UdpSpec, src: Uint8Array, dst: Uint8Array, version: 4 | 6):
 // ---------------------------------------------------------------------------
 // ICMP / ICMPv6
 
-function isIcmpError(version: 4 | 6, type: number): boolean {
-  return version === 4 ? [3, 4, 5, 11, 12].includes(type) : type >= 1 && type <= 4;
-}
-
 function buildIcmp(c: IcmpSpec, version: 4 | 6, src: Uint8Array, dst: Uint8Array): Uint8Array {
   let body: Uint8Array;
   if (c.quote) {
@@ -404,7 +400,6 @@ function buildIcmp(c: IcmpSpec, version: 4 | 6, src: Uint8Array, dst: Uint8Array
   if (c.rest !== undefined) rest = c.rest;
   else if (c.mtu !== undefined) rest = version === 4 ? c.mtu & 0xffff : c.mtu;
   else if (c.id !== undefined || c.seq !== undefined) rest = (((c.id ?? 0) & 0xffff) << 16) | ((c.seq ?? 0) & 0xffff);
-  else if (c.quote && !isIcmpError(version, c.type)) rest = 0;
   writeU32(msg, 4, rest >>> 0);
   msg.set(body, 8);
   let sum: number;

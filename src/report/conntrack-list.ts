@@ -101,7 +101,7 @@ export interface CtEntryJson {
   seenReply: boolean;
   assured: boolean;
   created: { time: number; packet: number };
-  openedBy: { packet: number; ruleId: string } | null;
+  openedBy: { packet: number; ruleId: string | null } | null;
   lastSeen: { time: number; packet: number };
   counters: { orig: { packets: number; bytes: number }; reply: { packets: number; bytes: number } };
   tcp?: {

@@ -161,7 +161,6 @@ class Loader {
   readonly diags: Diagnostic[] = [];
   private readonly lc = new LineCounter();
   private doc!: Document.Parsed;
-  private aliasResolutions = 0;
 
   constructor(
     private readonly text: string,
@@ -199,7 +198,8 @@ class Loader {
   private deref(node: unknown): ParsedNode | null {
     if (node === null || node === undefined) return null;
     if (isAlias(node)) {
-      if (++this.aliasResolutions > 10 * MAX_ALIAS_COUNT) return null;
+      // No count needed here: toJS({ maxAliasCount }) has already rejected alias
+      // bombs, and the loader only reads values one alias level deep.
       const target = node.resolve(this.doc);
       if (!target) {
         this.error(node as YNode, `alias *${node.source} refers to no anchor &${node.source} defined before it`);
@@ -240,7 +240,12 @@ class Loader {
         continue;
       }
       if (!allowed.includes(name)) {
-        this.error(keyNode, unknownMsg(name));
+        this.error(
+          keyNode,
+          name === '<<'
+            ? 'YAML merge keys (<<) are not supported in rule files; write the keys out, or share values with &anchor / *alias'
+            : unknownMsg(name),
+        );
         // remember it anyway so a second copy is reported as a duplicate, not twice as unknown
         out.set(name, entry);
         continue;

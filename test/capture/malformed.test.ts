@@ -179,6 +179,7 @@ describe('recoverable problems', () => {
     ({ records, summary } = parseChunked(cutBig, 4096));
     expect(records).toHaveLength(1);
     expect(summary.truncated).toBe(true);
+    expect(summary.warnings[0].offset).toBe(head.length);
     expect(summary.warnings[0].message).toBe(
       `capture cut off at byte ${cutBig.length} inside an interface statistics block starting at byte ${head.length} (block length says 80012 bytes, 30000 present)`,
     );
@@ -216,6 +217,16 @@ describe('recoverable problems', () => {
     expect(records).toHaveLength(1100);
     expect(summary.warnings).toHaveLength(1001);
     expect(summary.warnings[1000].message).toBe('100 further warnings not listed');
+  });
+
+  it('lists the cut-off last, even past the warning limit', () => {
+    const parts = [pcapLe(4)];
+    for (let i = 0; i < 1100; i++) parts.push(pcapRecord(true, i, 0, payload(i, 8), 8));
+    const file = concat(...parts, pcapRecord(true, 0, 0, payload(0, 8), 8).subarray(0, 20));
+    const { summary } = parseChunked(file);
+    expect(summary.truncated).toBe(true);
+    expect(summary.warnings).toHaveLength(1002);
+    expect(summary.warnings[1001]).toEqual({ offset: file.length - 20, n: 1101, message: `capture cut off at byte ${file.length} inside record 1101 (header says 8 bytes, 4 present)` });
   });
 
   it('warns about a pcap version other than 2', () => {

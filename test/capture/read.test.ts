@@ -108,6 +108,10 @@ describe('readCapture', () => {
     expect(err).toMatchObject({ file: path, offset: 0, detail: 'cannot open capture: no such file' });
   });
 
+  it('says so when the path is empty', async () => {
+    await expect(readCapture('', () => {})).rejects.toThrow("the path is empty (use '-' for standard input)");
+  });
+
   it('names a directory plainly', async () => {
     const sub = join(dir, 'adir');
     mkdirSync(sub);

@@ -124,6 +124,22 @@ describe('PcapWriter', () => {
     expect(hex(Buffer.concat(chunks))).toBe(hex(readFileSync(file)));
   });
 
+  it('asks the producer to wait while the stream is full, and resumes when it drains', async () => {
+    const sink = new PassThrough({ highWaterMark: 16 });
+    const w = new PcapWriter(sink, { linkType: 1, bufferSize: 100 });
+    expect(w.pending()).toBeNull();
+    const p = packets[2];
+    w.write(p.sec, p.nsec, p.data, 0, p.data.length, p.data.length);
+    const wait = w.pending();
+    expect(wait).toBeInstanceOf(Promise);
+    let total = 0;
+    sink.on('data', (c: Buffer) => (total += c.length));
+    await wait;
+    expect(w.pending()).toBeNull();
+    await w.close();
+    expect(total).toBe(24 + 16 + p.data.length);
+  });
+
   it('writes data from an offset and keeps the original length', () => {
     const sink = new PassThrough();
     const chunks: Buffer[] = [];

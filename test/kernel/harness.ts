@@ -34,7 +34,12 @@ import { readCapture, toL3 } from './capture.js';
 export interface KernelRunOptions {
   /** pcap/pcapng path (Ethernet incl. VLAN-tagged, raw IP, IPv4/IPv6, NULL/LOOP, SLL, SLL2). */
   capture: string;
-  /** Full nft ruleset text, loaded in the firewall namespace with `nft -f`. */
+  /**
+   * Full nft ruleset text, loaded in the firewall namespace with `nft -f`.
+   * fw's links are named `c` (client side) and `s` (server side), for
+   * `iifname`/`oifname` rules. nft 1.0.6 needs a newline or ';' after a
+   * chain's closing brace: `table t { chain c { ... } }` on one line fails.
+   */
   nftRuleset: string;
   /**
    * Sysctls for the firewall namespace. A bare name is taken under
@@ -54,7 +59,7 @@ export interface KernelRunOptions {
   perPacketTimeoutMs?: number;
   /** Space packets out by their capture timestamps (for timeout tests). Default false. */
   realTime?: boolean;
-  /** Collect `conntrack -E` output during the run. Default false (costs ~10-20 ms). */
+  /** Collect `conntrack -E` output during the run. Default false (costs ~100-200 ms: two sync points). */
   events?: boolean;
   /** Use the probe frame to decide drops (default true); false = pure timeout. */
   probe?: boolean;
@@ -65,7 +70,12 @@ export type KernelVerdict = 'accept' | 'drop' | 'reject' | 'skip';
 
 export interface KernelPacketDetail {
   verdict: KernelVerdict;
-  /** Human-readable: where it was forwarded, what fw answered, why it was skipped. */
+  /**
+   * Human-readable: where it was forwarded, what fw answered (also ICMP
+   * errors that are not a reject, e.g. time exceeded for TTL 1), why it was
+   * skipped, and for IP fragments that conntrack held until the datagram was
+   * complete, which packet completed it.
+   */
   why: string;
   /** Link the forwarded copy left fw on, when accepted. */
   egress: 'client' | 'server' | null;
@@ -115,14 +125,17 @@ interface RunOut {
 
 function run(cmd: string, args: string[], input?: string): Promise<RunOut> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     p.on('error', reject);
     p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(input ?? '');
+    if (p.stdin) {
+      p.stdin.on('error', () => {}); // a command that exits early; its exit code tells
+      p.stdin.end(input);
+    }
   });
 }
 
@@ -450,6 +463,15 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       d.egress = r.out === 'c' ? 'client' : r.out === 's' ? 'server' : null;
       d.elapsedUs = r.us;
     });
+    for (const a of replayer!.amends) {
+      const d = details[toSend[a.amend].idx];
+      const by = toSend[a.by].idx + 1;
+      d.verdict = 'accept';
+      d.egress = a.out === 'c' ? 'client' : 'server';
+      d.why = a.frag
+        ? `forwarded out ${a.out} when packet ${by} completed the datagram (IP fragment held by conntrack defrag)`
+        : `forwarded out ${a.out}, late: seen while packet ${by} was handled`;
+    }
     tReplay = performance.now();
 
     if (evProc) {
@@ -501,6 +523,14 @@ async function eventMarker(F: string, port: number, text: () => string): Promise
   throw new Error('kernel harness: conntrack -E never reported the marker entry');
 }
 
+/** A packet whose forwarded copy appeared only while a later one (`by`) was handled. */
+interface PyAmend {
+  amend: number;
+  by: number;
+  out: 'c' | 's';
+  frag: boolean;
+}
+
 interface PyResult {
   v: 'accept' | 'drop' | 'reject';
   why: string;
@@ -512,6 +542,7 @@ interface PyResult {
 class Replayer {
   private readonly py: ReturnType<typeof spawn>;
   private readonly results: PyResult[] = [];
+  readonly amends: PyAmend[] = [];
   private stdoutBuf = '';
   private stderr = '';
   private done = false;
@@ -530,6 +561,7 @@ class Replayer {
         this.stdoutBuf = this.stdoutBuf.slice(nl + 1);
         const o = JSON.parse(line);
         if (o.done) this.done = true;
+        else if (typeof o.amend === 'number') this.amends.push(o as PyAmend);
         else this.results.push(o as PyResult);
       }
     });

@@ -291,3 +291,42 @@ export function arpFrame(): Uint8Array {
   f.set([10, 1, 0, 1], 38);
   return f;
 }
+
+/** Split an IPv4 or IPv6 packet (no extension headers) into fragments carrying `size` payload bytes each (multiple of 8). */
+export function fragment(p: Uint8Array, size: number, id = 0x4242): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  if (p[0] >> 4 === 4) {
+    const hl = (p[0] & 15) * 4;
+    const body = p.subarray(hl);
+    for (let off = 0; off < body.length; off += size) {
+      const chunk = body.subarray(off, Math.min(off + size, body.length));
+      const f = new Uint8Array(hl + chunk.length);
+      f.set(p.subarray(0, hl));
+      f.set(chunk, hl);
+      const dv = new DataView(f.buffer);
+      dv.setUint16(2, f.length);
+      dv.setUint16(4, id);
+      dv.setUint16(6, (off + size < body.length ? 0x2000 : 0) | (off / 8));
+      dv.setUint16(10, 0);
+      dv.setUint16(10, fold(sum16(f.subarray(0, hl))));
+      out.push(f);
+    }
+    return out;
+  }
+  const body = p.subarray(40);
+  const nh = p[6];
+  for (let off = 0; off < body.length; off += size) {
+    const chunk = body.subarray(off, Math.min(off + size, body.length));
+    const f = new Uint8Array(48 + chunk.length);
+    f.set(p.subarray(0, 40));
+    const dv = new DataView(f.buffer);
+    dv.setUint16(4, 8 + chunk.length);
+    f[6] = 44;
+    f[40] = nh;
+    dv.setUint16(42, off | (off + size < body.length ? 1 : 0));
+    dv.setUint32(44, id);
+    f.set(chunk, 48);
+    out.push(f);
+  }
+  return out;
+}

@@ -28,8 +28,13 @@ capture time offset in seconds) followed by `length` bytes of L3 packet; a
 record with link 255 ends the stream.
 stdout: one JSON line per packet, in order:
   {"v": "accept"|"drop"|"reject", "why": str, "out": "c"|"s"|null, "us": int}
+interleaved with amendments for earlier packets (0-based send order) whose
+forwarded copy showed up only while packet `by` was handled, e.g. IP
+fragments, which conntrack holds until the datagram is complete:
+  {"amend": k, "by": n, "out": "c"|"s", "frag": bool}
 then {"done": true, "probes_missed": n}.
 """
+import collections
 import json
 import os
 import select
@@ -74,7 +79,8 @@ def ip_trim(pkt):
 
 def is_forward_of(r, p):
     """r (received IP packet) is p forwarded: same bytes but TTL/hop limit - 1
-    (and the IPv4 header checksum, which the forward path updates)."""
+    (and the IPv4 header checksum, which the forward path updates; and the
+    IPv6 fragment Identification, which refragmentation renews)."""
     if len(r) != len(p) or not p:
         return False
     v = p[0] >> 4
@@ -82,7 +88,20 @@ def is_forward_of(r, p):
         return (r[:8] == p[:8] and r[8] == (p[8] - 1) & 0xFF and r[9] == p[9]
                 and r[12:] == p[12:])
     if v == 6 and len(p) >= 40:
+        if p[6] == 44 and len(p) >= 48:
+            # A fragment: defrag + refragmentation on output picks a new
+            # Identification, so that field is not compared.
+            return (r[:7] == p[:7] and r[7] == (p[7] - 1) & 0xFF and r[8:44] == p[8:44]
+                    and r[48:] == p[48:])
         return r[:7] == p[:7] and r[7] == (p[7] - 1) & 0xFF and r[8:] == p[8:]
+    return False
+
+
+def is_fragment(p):
+    if len(p) >= 20 and p[0] >> 4 == 4:
+        return ((p[6] << 8) | p[7]) & 0x3FFF != 0
+    if len(p) >= 40 and p[0] >> 4 == 6:
+        return p[6] == 44
     return False
 
 
@@ -169,6 +188,24 @@ def main():
                 continue
             frames.append(data)
 
+    # Packets sent but not (yet) seen forwarded, newest last: IP fragments are
+    # held by conntrack's defragmenter until the datagram is complete, then
+    # all go out at once; a match against one of these amends its verdict.
+    debug = open(os.environ['FWEMU_REPLAY_DEBUG'], 'a') if os.environ.get('FWEMU_REPLAY_DEBUG') else None
+    held = collections.OrderedDict()
+    idx = -1
+
+    def emit(obj):
+        out.write(json.dumps(obj) + '\n')
+
+    def match_held(r, i):
+        for k, hp in held.items():
+            if is_forward_of(r, hp):
+                del held[k]
+                emit({'amend': k, 'by': idx, 'out': names[i], 'frag': is_fragment(hp)})
+                return True
+        return False
+
     while True:
         hdr = read_exact(inp, HDR.size)
         if hdr is None:
@@ -179,6 +216,7 @@ def main():
         pkt = read_exact(inp, length)
         if pkt is None:
             break
+        idx += 1
         if real_time:
             now = time.monotonic()
             if t0 is None:
@@ -186,8 +224,10 @@ def main():
             delay = t0 + tsoff - now
             if delay > 0:
                 time.sleep(delay)
-        for i in range(2):
-            drain(i)
+        for i in range(2):  # stragglers of earlier packets (only without the probe, normally)
+            for data in drain(i):
+                if (data[12] << 8 | data[13]) in (0x0800, 0x86DD):
+                    match_held(ip_trim(data[14:]), i)
         start = time.monotonic()
         frame = fw_mac[link] + peer_mac[link] + struct.pack('!H', ethertype) + pkt
         seq += 1
@@ -206,6 +246,31 @@ def main():
         fwd_on = None
         reply = None
         others = 0
+
+        def handle(data, i):
+            nonlocal got_probe, fwd_on, reply, others
+            et = (data[12] << 8) | data[13]
+            if et == PROBE_TYPE:
+                if data[14:14 + len(probe_tag)] == probe_tag:
+                    got_probe = True
+                return
+            if et not in (0x0800, 0x86DD):
+                others += 1
+                return
+            r = ip_trim(data[14:])
+            if fwd_on is None and is_forward_of(r, p):
+                fwd_on = names[i]
+                return
+            if reply is None:
+                c = classify_reply(r, p)
+                if c:
+                    reply = c
+                    return
+            if not match_held(r, i):
+                others += 1
+                if debug:
+                    debug.write('packet %d: other frame on %s: %s\n' % (idx, names[i], data.hex()))
+
         deadline = start + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -215,33 +280,13 @@ def main():
             for s in ready:
                 i = socks.index(s)
                 for data in drain(i):
-                    et = (data[12] << 8) | data[13]
-                    if et == PROBE_TYPE:
-                        if data[14:14 + len(probe_tag)] == probe_tag:
-                            got_probe = True
-                        continue
-                    if et not in (0x0800, 0x86DD):
-                        others += 1
-                        continue
-                    r = ip_trim(data[14:])
-                    if fwd_on is None and is_forward_of(r, p):
-                        fwd_on = names[i]
-                        continue
-                    c = classify_reply(r, p)
-                    if c and reply is None:
-                        reply = c
-                        continue
-                    others += 1
+                    handle(data, i)
             if got_probe:
-                # The forwarded copy / reply were queued before the probe.
+                # Whatever fw did with the packet was queued before the probe
+                # came back, on either socket: take the rest of it.
                 for i in range(2):
                     for data in drain(i):
-                        if (data[12] << 8 | data[13]) in (0x0800, 0x86DD):
-                            r = ip_trim(data[14:])
-                            if fwd_on is None and is_forward_of(r, p):
-                                fwd_on = names[i]
-                            elif reply is None and classify_reply(r, p):
-                                reply = classify_reply(r, p)
+                        handle(data, i)
                 break
             if not use_probe and (fwd_on is not None or (reply is not None and reply[0] == 'reject')):
                 break
@@ -258,6 +303,12 @@ def main():
             if reply is not None:
                 why.append('firewall answered ' + reply[1])
             why.append('not forwarded')
+            if sent_err is None:
+                held[idx] = p
+                if len(held) > 256:
+                    held.popitem(last=False)
+            if is_fragment(p):
+                why.append('IP fragment (conntrack holds fragments until the datagram is complete)')
         if sent_err:
             why.append(sent_err)
         if use_probe and not got_probe:
@@ -265,9 +316,12 @@ def main():
             why.append('probe not seen within %d ms' % int(timeout * 1000))
         if others:
             why.append('%d other frame(s) from the firewall' % others)
-        out.write(json.dumps({'v': v, 'why': '; '.join(why), 'out': fwd_on, 'us': us}) + '\n')
+        emit({'v': v, 'why': '; '.join(why), 'out': fwd_on, 'us': us})
         out.flush()
-    out.write(json.dumps({'done': True, 'probes_missed': probes_missed}) + '\n')
+        if debug:
+            debug.write('packet %d: sent on %s: %s -> %s\n' % (idx, names[link], pkt.hex(), v))
+            debug.flush()
+    emit({'done': True, 'probes_missed': probes_missed})
     out.flush()
 
 

@@ -347,7 +347,7 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
       const fields = tshark(['-r', file, ...NOAPP, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=f',
         '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'ip.dst', '-e', 'ipv6.dst', '-e', 'tcp.srcport', '-e', 'udp.srcport',
         '-e', 'tcp.dstport', '-e', 'udp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.flags', '-e', 'icmp.type', '-e', 'icmpv6.type',
-        '-e', 'tcp.options.mss_val', '-e', 'vlan.id', '-e', 'ieee8021ad.svid']).trim().split('\n');
+        '-e', 'tcp.options.mss_val', '-e', 'vlan.id', '-e', 'ieee8021ad.id']).trim().split('\n');
       expect(fields.length).toBe(frames.length);
       frames.forEach((f, i) => {
         const [ip4s, ip6s, ip4d, ip6d, tsp, usp, tdp, udp, seq, flags, it4, it6, mss, vlan, svid] = fields[i].split('|');
@@ -367,7 +367,7 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
         } else {
           expect(String(p.icmpType)).toBe(it4 || it6);
         }
-        // An 802.1ad outer tag is ieee8021ad.svid in Wireshark; vlan.id is then the inner (C-)tag.
+        // An 802.1ad outer tag is ieee8021ad.id in Wireshark; vlan.id is then the inner (C-)tag.
         expect(p.vlanOuter === -1 ? '' : String(p.vlanOuter)).toBe(svid || vlan);
         expect(p.vlanInner === -1 ? '' : String(p.vlanInner)).toBe(svid ? vlan : '');
       });

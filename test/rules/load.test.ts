@@ -239,6 +239,12 @@ describe('addresses', () => {
     ]);
   });
 
+  it('explains that merge keys are not supported', () => {
+    expect(errorLines('rules:\n  - &base {proto: tcp}\n  - <<: *base\n')).toEqual([
+      'rules/t.yaml:3:5: YAML merge keys (<<) are not supported in rule files; write the keys out, or share values with &anchor / *alias',
+    ]);
+  });
+
   it('supports anchors and aliases for shared address lists', () => {
     const { ruleset } = ok('rules:\n  - proto: udp\n    src: &c [10.1.0.0/16, fd00:1::/64]\n  - proto: tcp\n    src: *c\n');
     expect(ruleset.rules[1].src!.map((c) => c.text)).toEqual(['10.1.0.0/16', 'fd00:1::/64']);
@@ -497,6 +503,11 @@ describe('validation errors', () => {
     })();
     expect(d.diagnostics).toHaveLength(1);
     expect(d.warnings.map((w) => w.line)).toEqual([2]);
+  });
+
+  it('handles a BOM and CRLF line endings, positions included', () => {
+    expect(ok('\uFEFFrules:\r\n  - proto: tcp\r\n    dport: 80\r\n').ruleset.rules[0].pos).toEqual({ file: F, line: 2, col: 5 });
+    expect(only('rules:\r\n  - proto: tcp\r\n    dport: 80000\r\n')).toMatch(/^rules\/t\.yaml:3:12: dport 80000 is out of range/);
   });
 
   it('loadRuleSet reports an unreadable file', () => {

@@ -1,0 +1,36 @@
+import type { Argv } from 'yargs';
+import { ExitCode } from '../errors.js';
+import { formatRuleSet } from '../rules/describe.js';
+import { loadRuleSet } from '../rules/load.js';
+import { RuleFileError } from '../rules/types.js';
+import { outcome, type CommonOptions } from './common.js';
+
+interface CheckArgs extends CommonOptions {
+  rules: string[];
+}
+
+export function checkCommand(y: Argv<CommonOptions>) {
+  return y.command<CheckArgs>(
+    'check <rules..>',
+    'Validate rule files and print them as compiled (exit 1 on any error)',
+    (a) =>
+      a
+        .positional('rules', { type: 'string', array: true, demandOption: true, describe: 'rule files (YAML)' })
+        .example('$0 check rules/*.yaml', 'validate every example')
+        .epilog('Errors and warnings are "file:line:column: message". Warnings (e.g. a rule shadowed by an earlier one) do not fail the check.'),
+    async (args) => {
+      let failed = false;
+      for (const file of args.rules) {
+        try {
+          const { ruleset, warnings } = loadRuleSet(file);
+          process.stdout.write(formatRuleSet(ruleset, warnings) + '\n');
+        } catch (err) {
+          if (!(err instanceof RuleFileError)) throw err;
+          process.stderr.write(err.message + '\n');
+          failed = true;
+        }
+      }
+      outcome.exitCode = failed ? ExitCode.FAILED : ExitCode.OK;
+    },
+  );
+}

@@ -1,0 +1,69 @@
+import type { Argv } from 'yargs';
+import type { CtEvent } from '../conntrack/entry.js';
+import { replay } from '../engine/replay.js';
+import { ExitCode, UserError } from '../errors.js';
+import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
+import { LineWriter } from '../report/output.js';
+import { formatDiagnostic } from '../rules/types.js';
+import { outcome, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
+
+interface ConntrackArgs extends CommonOptions {
+  capture: string;
+  rules: string;
+  at?: number;
+  format: 'text' | 'json';
+  events: boolean;
+}
+
+export function conntrackCommand(y: Argv<CommonOptions>) {
+  return y.command<ConntrackArgs>(
+    'conntrack <capture>',
+    'Show the connection-tracking table after a replay, as `conntrack -L` prints it (or its events, as `conntrack -E`)',
+    (a) =>
+      a
+        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, or - for stdin' })
+        .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML)' })
+        .option('at', { type: 'number', describe: 'show the table right after packet N (default: after the last packet)' })
+        .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'conntrack -L lines, or a JSON array of entries' })
+        .option('events', { alias: 'E', type: 'boolean', default: false, describe: 'print the change log instead ([NEW], [UPDATE], [DESTROY]), each with the packet that caused it' })
+        .example('$0 conntrack -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'the table at the end of the capture')
+        .example('$0 conntrack -r rules/web-server.yaml --at 3 fixtures/http-curl.pcap', 'the table right after the handshake')
+        .example('$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap', 'how each entry was born, changed and died')
+        .epilog('Seconds left are counted on the capture clock: the time of the last packet replayed.'),
+    async (args) => {
+      outcome.exitCode = await runConntrack(args);
+    },
+  );
+}
+
+async function runConntrack(args: ConntrackArgs): Promise<number> {
+  if (args.at !== undefined && (!Number.isInteger(args.at) || args.at < 1)) {
+    throw new UserError(`--at ${args.at}: a packet number is a whole number from 1`);
+  }
+  const out = new LineWriter();
+  const onEvent = args.events
+    ? (ev: CtEvent) => {
+        if (args.format === 'json') out.line(JSON.stringify({ packet: ev.packet, type: ev.type, cause: ev.cause ?? null, entry: entryToJson(ev.entry, ev.time) }));
+        else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
+      }
+    : undefined;
+  const summary = await replay({ rules: args.rules, source: stdinPath(args.capture), stopAfter: args.at, onEvent, beforeRead: () => out.pending() });
+  for (const w of summary.ruleWarnings) args.log.warn(formatDiagnostic(w));
+  const { engine } = summary;
+  if (args.at !== undefined && summary.stats.packets < args.at) {
+    throw new UserError(`--at ${args.at}: ${stdinPath(args.capture)} has only ${summary.stats.packets} packets`);
+  }
+  if (!engine.ct) {
+    throw new UserError(`${args.rules}: the rule file says "stateful: false", so there is no connection-tracking table to show`, ExitCode.FAILED);
+  }
+  if (!args.events) {
+    const entries = engine.ct.entries(engine.now);
+    if (args.format === 'json') out.line(JSON.stringify(entries.map((e) => entryToJson(e, engine.now)), null, 2));
+    else for (const e of entries) out.line(formatConntrackEntry(e, engine.now));
+    // conntrack -L prints its count on stderr too, which keeps stdout pure.
+    process.stderr.write(`fwemu: ${entries.length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`);
+  }
+  await out.flush();
+  reportCaptureEnd(args, summary.capture, summary.stats.undecodable);
+  return ExitCode.OK;
+}

@@ -1,0 +1,101 @@
+import type { Argv } from 'yargs';
+import { replay, type PacketSource } from '../engine/replay.js';
+import { ExitCode } from '../errors.js';
+import { LineWriter } from '../report/output.js';
+import { PcapSink } from '../report/pcap-sink.js';
+import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayJson, replayLine, summaryLines } from '../report/replay-text.js';
+import type { TimeFormat } from '../report/time.js';
+import { formatDiagnostic } from '../rules/types.js';
+import { outcome, reportCaptureEnd, stdinPath, useColor, type CommonOptions } from './common.js';
+
+interface ReplayArgs extends CommonOptions {
+  capture: string;
+  rules: string;
+  format: 'text' | 'jsonl' | 'none';
+  time: TimeFormat;
+  'write-accepted'?: string;
+  'write-dropped'?: string;
+  summary: boolean;
+}
+
+export function replayCommand(y: Argv<CommonOptions>) {
+  return y.command<ReplayArgs>(
+    'replay <capture>',
+    'Judge every packet of a capture: verdict, conntrack state, and the reason',
+    (a) =>
+      a
+        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, or - for stdin' })
+        .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML); see rules/ for examples' })
+        .option('format', {
+          alias: 'f',
+          choices: ['text', 'jsonl', 'none'] as const,
+          default: 'text' as const,
+          describe: 'text: aligned columns; jsonl: one JSON object per packet (fields n, verdict, ct, rule, flow, reason, ...); none: summary only',
+        })
+        .option('time', { choices: ['relative', 'epoch', 'iso'] as const, default: 'relative' as const, describe: 'timestamps in text output' })
+        .option('write-accepted', { type: 'string', describe: 'write the accepted packets to this capture (.pcapng keeps interfaces; otherwise pcap)' })
+        .option('write-dropped', { type: 'string', describe: 'write the dropped and rejected packets to this capture' })
+        .option('summary', { type: 'boolean', default: true, describe: 'print the summary (stdout for text/none, stderr for jsonl); --no-summary to omit' })
+        .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
+        .example('$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"', 'only the drops, as JSON')
+        .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic'),
+    async (args) => {
+      outcome.exitCode = await runReplay(args, stdinPath(args.capture));
+    },
+  );
+}
+
+export async function runReplay(args: ReplayArgs, source: PacketSource): Promise<number> {
+  const out = new LineWriter();
+  const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
+  const accepted = args['write-accepted'] ? new PcapSink(args['write-accepted']) : null;
+  const dropped = args['write-dropped'] ? new PcapSink(args['write-dropped']) : null;
+  const base = { sec: -1, nsec: 0 };
+  let firstLinkType = 1;
+  let headerDone = false;
+
+  const summary = await replay({
+    rules: args.rules,
+    source,
+    beforeRead: () => out.pending(),
+    onPacket: (r, p, rec, engine) => {
+      if (base.sec < 0) {
+        base.sec = rec.tsSec;
+        base.nsec = rec.tsNsec;
+        firstLinkType = rec.linkType;
+      }
+      if (accepted && r.verdict === 'accept') accepted.add(rec);
+      if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
+      if (args.format === 'none' || out.closed) return;
+      if (args.format === 'jsonl') {
+        out.line(JSON.stringify(replayJson(r, p, rec, engine)));
+        return;
+      }
+      if (!headerDone) {
+        out.line(paint.dim(REPLAY_HEADER));
+        headerDone = true;
+      }
+      out.line(replayLine(r, p, engine, args.time, base, paint));
+    },
+  });
+
+  for (const w of summary.ruleWarnings) args.log.warn(formatDiagnostic(w));
+  if (args.summary) {
+    const lines = summaryLines(summary.engine, summary.capture, args.format === 'jsonl' ? NO_PAINT : paint);
+    if (args.format === 'jsonl') process.stderr.write(lines.join('\n') + '\n');
+    else {
+      if (args.format === 'text') out.line('');
+      for (const l of lines) out.line(l);
+    }
+  }
+  await out.flush();
+  for (const sink of [accepted, dropped]) {
+    if (!sink) continue;
+    await sink.close(firstLinkType);
+    if (sink.skippedLinkType) {
+      process.stderr.write(`fwemu: warning: ${sink.skippedLinkType} packets not written to ${sink.path}: their link type differs from the file's (use a .pcapng name to keep them all)\n`);
+    }
+  }
+  reportCaptureEnd(args, summary.capture, summary.stats.undecodable);
+  return ExitCode.OK;
+}

@@ -1,0 +1,106 @@
+import type { CtEntry, CtTuple } from '../conntrack/entry.js';
+import { ctProtoName } from './conntrack-list.js';
+import { formatAddr } from '../packet/addr.js';
+import { protoName } from '../packet/describe.js';
+import { IpProto, type DecodedPacket } from '../packet/types.js';
+import { Cause, type PacketResult } from '../engine/result.js';
+import { ruleRef } from '../rules/describe.js';
+import type { Chain, Rule } from '../rules/types.js';
+import type { CompiledRuleSet } from '../rules/compile.js';
+
+/**
+ * The reason sentences, built on demand (cold path) from a PacketResult and
+ * the packet it is about. They name what decided: the conntrack entry (and
+ * which packet and rule opened it), the rule with its file:line, or the
+ * policy, so a reader can go straight to the responsible line.
+ */
+
+function hostPort(version: number, w0: number, w1: number, w2: number, w3: number, port: number, withPort: boolean): string {
+  const a = formatAddr(version, w0, w1, w2, w3);
+  if (!withPort) return a;
+  return version === 6 ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
+/** "tcp 10.1.0.2:51514 -> 10.2.0.1:8080", "icmp 10.1.0.2 -> 10.2.0.1 id 7". */
+export function describeTuple(t: CtTuple): string {
+  const ports = t.proto === IpProto.TCP || t.proto === IpProto.UDP;
+  const v = t.l3 === 6 ? 6 : 4;
+  const s = hostPort(v, t.src0, t.src1, t.src2, t.src3, t.sport, ports);
+  const d = hostPort(v, t.dst0, t.dst1, t.dst2, t.dst3, t.dport, ports);
+  const icmp = t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6 ? ` id ${t.sport}` : '';
+  return `${ctProtoName(t.proto)} ${s} -> ${d}${icmp}`;
+}
+
+function opened(entry: CtEntry, rule: Rule | null): string {
+  const by = entry.openedBy;
+  if (!by) return '';
+  const who = rule ? ruleRef(rule) : 'the policy';
+  return `, opened at packet ${by.packet} by ${who}`;
+}
+
+function stateWord(entry: CtEntry): string {
+  return entry.tcp ? entry.tcpStateName : entry.seenReply ? 'ESTABLISHED' : 'NEW';
+}
+
+/** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo request". */
+function newFlowWords(p: DecodedPacket): string {
+  const proto = protoName(p.proto);
+  if (p.proto === IpProto.TCP || p.proto === IpProto.UDP) {
+    if (p.l4Off < 0) return `${proto} fragment (no ports visible)`;
+    return `new ${proto} to port ${p.dport}`;
+  }
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `new ${proto} type ${p.icmpType}`;
+  return `new ${proto}`;
+}
+
+function statelessWords(p: DecodedPacket): string {
+  const proto = protoName(p.proto);
+  if ((p.proto === IpProto.TCP || p.proto === IpProto.UDP) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `${proto} type ${p.icmpType}`;
+  return proto;
+}
+
+function chainWords(chain: Chain | null, model: 'gateway' | 'host'): string {
+  return model === 'host' && chain ? ` (${chain} chain)` : '';
+}
+
+export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {
+  const model = rules.model;
+  const entry = r.entry as CtEntry | null;
+  switch (r.cause) {
+    case Cause.ESTABLISHED: {
+      if (!entry) return 'accepted: ESTABLISHED flow';
+      const dir = r.reply ? 'reply in' : 'packet of';
+      return `accepted: ${dir} ${stateWord(entry)} flow ${describeTuple(entry.orig)}${opened(entry, r.rule)}`;
+    }
+    case Cause.RELATED:
+      if (!entry) return 'accepted: RELATED';
+      return `accepted: RELATED, an ICMP error about flow ${describeTuple(entry.orig)}${opened(entry, r.rule)}`;
+    case Cause.INVALID:
+      return `dropped: INVALID, ${r.detail || 'conntrack cannot place this packet'}`;
+    case Cause.TABLE_FULL:
+      return `dropped: conntrack table full, no unassured entry to evict (${r.detail || 'nf_conntrack: table full, dropping packet'})`;
+    case Cause.NON_IP:
+      return `skipped: not an IP packet; the IP filter never sees it`;
+    case Cause.UNDECODABLE:
+      return `skipped: undecodable: ${r.detail}`;
+    case Cause.NOT_HOST:
+      return `skipped: neither to nor from the host; a host does not forward it`;
+    case Cause.RULE: {
+      const rule = r.rule!;
+      const verb = r.verdict === 'accept' ? 'accepted' : r.verdict === 'reject' ? 'rejected' : 'dropped';
+      const what = r.ct === null ? `${protoName(p.proto)} packet` : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
+      const stateless = r.ct === null ? ' (stateless: every packet is matched against the rules)' : '';
+      return `${verb}: ${what} matches ${ruleRef(rule)}${chainWords(r.chain, model)}${stateless}`;
+    }
+    case Cause.POLICY: {
+      const policy = r.chain ? rules.policy[r.chain] : r.verdict;
+      const verb = r.verdict === 'accept' ? 'accepted' : r.verdict === 'reject' ? 'rejected' : 'dropped';
+      const what = r.ct === null ? statelessWords(p) : newFlowWords(p);
+      const stateless = r.ct === null ? ' (stateless: no connection tracking, so replies need rules of their own)' : '';
+      return `${verb}: no rule ${r.verdict === 'accept' ? 'matches' : 'accepts'} ${what}${chainWords(r.chain, model)}; policy ${policy}${stateless}`;
+    }
+    default:
+      return r.verdict;
+  }
+}

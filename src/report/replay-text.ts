@@ -1,0 +1,115 @@
+import type { CaptureRecord, CaptureSummary } from '../capture/types.js';
+import type { Engine } from '../engine/engine.js';
+import type { PacketResult } from '../engine/result.js';
+import { describePacket, tcpFlagsString } from '../packet/describe.js';
+import { IpProto, type DecodedPacket } from '../packet/types.js';
+import { packetText } from './packet-text.js';
+import { explain } from './reason.js';
+import { epochString, formatTime, type TimeFormat } from './time.js';
+import { formatAddr } from '../packet/addr.js';
+import type { CtEntry, CtTuple } from '../conntrack/entry.js';
+import { ctProtoName } from './conntrack-list.js';
+
+/** ANSI colours, used only when the output is a terminal (see cli/common useColor). */
+export interface Paint {
+  verdict(v: string, text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+export const NO_PAINT: Paint = { verdict: (_v, t) => t, dim: (t) => t, bold: (t) => t };
+
+export const ANSI_PAINT: Paint = {
+  verdict: (v, t) => `\x1b[${v === 'accept' ? '32' : v === 'drop' ? '31' : v === 'reject' ? '35' : '2'}m${t}\x1b[0m`,
+  dim: (t) => `\x1b[2m${t}\x1b[0m`,
+  bold: (t) => `\x1b[1m${t}\x1b[0m`,
+};
+
+/** Short protocol column: "tcp S.", "udp", "icmp 8/0". */
+function protoColumn(p: DecodedPacket): string {
+  if (p.proto === IpProto.TCP && p.l4Off >= 0) return `tcp ${tcpFlagsString(p.tcpFlags)}${p.payloadLen ? ` +${p.payloadLen}` : ''}`;
+  if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0) {
+    return `${p.proto === IpProto.ICMP ? 'icmp' : 'icmp6'} ${p.icmpType}/${p.icmpCode}`;
+  }
+  return '';
+}
+
+export const REPLAY_HEADER = `${'#'.padStart(6)}  ${'time'.padStart(10)}  ${'source > destination'.padEnd(44)} ${'proto'.padEnd(12)} ${'ct'.padEnd(11)} ${'verdict'.padEnd(7)} reason`;
+
+/** One text line per packet (cold path: the text report is for people). */
+export function replayLine(
+  r: PacketResult,
+  p: DecodedPacket,
+  engine: Engine,
+  time: TimeFormat,
+  base: { sec: number; nsec: number },
+  paint: Paint,
+): string {
+  const t = packetText(describePacket(p));
+  const proto = protoColumn(p) || t.proto;
+  const verdict = paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7));
+  return (
+    `${String(r.n).padStart(6)}  ${formatTime(time, r.tsSec, r.tsNsec, base.sec, base.nsec).padStart(10)}  ` +
+    `${t.endpoints.padEnd(44)} ${proto.padEnd(12)} ${(r.ct ?? '-').padEnd(11)} ${verdict} ${explain(r, p, engine.compiled)}`
+  );
+}
+
+/** The JSON object of one packet for --format jsonl. */
+export function replayJson(r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): Record<string, unknown> {
+  const info = describePacket(p);
+  const entry = r.entry as CtEntry | null;
+  return {
+    n: r.n,
+    ts: epochString(r.tsSec, r.tsNsec),
+    verdict: r.verdict,
+    ct: r.ct,
+    rule: r.rule?.id ?? null,
+    flow: entry ? tupleJson(entry.orig) : null,
+    reason: explain(r, p, engine.compiled),
+    chain: r.chain,
+    ...(rec.ifName ? { if: rec.ifName } : {}),
+    packet: info,
+  };
+}
+
+export function tupleJson(t: CtTuple): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    proto: ctProtoName(t.proto),
+    src: formatAddr(t.l3, t.src0, t.src1, t.src2, t.src3),
+    dst: formatAddr(t.l3, t.dst0, t.dst1, t.dst2, t.dst3),
+  };
+  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP) {
+    base.sport = t.sport;
+    base.dport = t.dport;
+  } else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
+    base.id = t.sport;
+  }
+  return base;
+}
+
+/** The end-of-replay summary, as lines of text. */
+export function summaryLines(engine: Engine, capture: CaptureSummary, paint: Paint): string[] {
+  const s = engine.stats;
+  const v = s.verdicts;
+  const lines: string[] = [];
+  lines.push(paint.bold(`${s.packets} packets: ${v.accept} accepted, ${v.drop} dropped, ${v.reject} rejected, ${v.skip} skipped (not seen by the IP filter)`));
+  const causes = Object.entries(s.byCause).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+  if (causes.length) lines.push(`  decided by: ${causes.join(', ')}`);
+  if (engine.ct) {
+    const live = engine.ct.entries(engine.now).length;
+    const st = engine.ct.stats;
+    let l = `  flows: ${s.flows} entered the conntrack table, ${live} still in it at the end`;
+    if (st.earlyDrop || st.tableFull) l += `; table full: ${st.earlyDrop} early drops, ${st.tableFull} new flows dropped`;
+    lines.push(l);
+  } else {
+    lines.push('  connection tracking off (stateful: false)');
+  }
+  const hits = engine.ruleset.rules.map((rule, i) => `${rule.id} ${s.ruleHits[i]}`);
+  if (hits.length) lines.push(`  rule hits: ${hits.join(', ')}`);
+  const pol = Object.entries(s.policyHits).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`);
+  if (pol.length) lines.push(`  policy hits: ${pol.join(', ')}`);
+  if (s.undecodable) lines.push(`  undecodable packets: ${s.undecodable} (listed as "skip ... undecodable")`);
+  if (s.nonIp) lines.push(`  non-IP frames: ${s.nonIp}`);
+  if (capture.truncated) lines.push(`  capture cut off: ${capture.warnings[capture.warnings.length - 1]?.message ?? 'ends inside a record'}`);
+  return lines;
+}
