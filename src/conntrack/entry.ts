@@ -188,7 +188,10 @@ export interface CtEvent {
   packet: number;
   /** Capture time it happened (expiry: the deadline itself). */
   time: number;
-  /** TCP state at the time (TcpState), -1 for other protocols. */
+  /**
+   * TCP state at the time (TcpState); -1 for other protocols, and for an
+   * [UPDATE] that did not change the state (ctnetlink then omits it).
+   */
   tcpState: number;
   /** CtStatus bits at the time. */
   status: number;

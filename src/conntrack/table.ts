@@ -309,8 +309,9 @@ export class ConntrackTable {
         }
         if (act === TcpAction.IGNORE) ignored = true;
         if (act === TcpAction.KILL) {
-          this.finish(r, entry, dir, p, now, note, false);
+          // Deleted inside the tracker, before SEEN_REPLY is set (as the kernel's [DESTROY] shows).
           this.kill(entry, 'rst', now);
+          this.finish(r, entry, dir, p, now, note, false);
           this.stats.rstKilled++;
           return r;
         }
@@ -561,8 +562,13 @@ export class ConntrackTable {
       return true;
     }
     if (e.evCache !== 0) {
+      const bits = e.evCache;
       e.evCache = 0;
-      if (this.onEvent !== null) this.emit('UPDATE', e, this.clock, e.secondsLeft(this.clock), undefined);
+      if (this.onEvent !== null) {
+        // ctnetlink puts the TCP state in an update only when it changed (IPCT_PROTOINFO).
+        const st = e.tcp !== null && (bits & CtEventBit.PROTOINFO) ? e.tcp.state : -1;
+        this.emit('UPDATE', e, this.clock, e.secondsLeft(this.clock), undefined, st);
+      }
     }
     return false;
   }
@@ -750,13 +756,16 @@ export class ConntrackTable {
     return false;
   }
 
-  private emit(type: 'NEW' | 'UPDATE' | 'DESTROY', e: CtEntry, time: number, timeout: number, cause: CtDestroyCause | undefined): void {
+  private emit(
+    type: 'NEW' | 'UPDATE' | 'DESTROY', e: CtEntry, time: number, timeout: number,
+    cause: CtDestroyCause | undefined, tcpState: number = e.tcp ? e.tcp.state : -1,
+  ): void {
     const ev: CtEvent = {
       type,
       entry: e,
       packet: this.curPacket,
       time,
-      tcpState: e.tcp ? e.tcp.state : -1,
+      tcpState,
       status: e.status,
       timeout,
     };

@@ -11,6 +11,7 @@
  * W CWR, '.' ACK.
  */
 import { parseAddr } from '../../src/packet/addr.js';
+import { ConntrackTable, type CtEntry, type ConntrackSettings } from '../../src/conntrack/index.js';
 import { IpProto, PacketKind, TcpFlag, type DecodedPacket } from '../../src/packet/types.js';
 
 export function blank(): DecodedPacket {
@@ -171,4 +172,54 @@ export function icmpError(
     p.innerProto = inner.proto;
   }
   return p;
+}
+
+// ---------------------------------------------------------------------------
+// Driving a table
+
+
+export interface Outcome {
+  state: string;
+  code: number;
+  reason: string;
+  reply: boolean;
+  entry: CtEntry | null;
+  about: CtEntry | null;
+  drop: boolean;
+}
+
+/**
+ * A table plus a capture clock and a packet counter; `send` runs a packet
+ * through process() and, as an accepting filter would, confirm().
+ */
+export class Driver {
+  readonly ct: ConntrackTable;
+  now = 1000;
+  n = 0;
+  constructor(settings: Partial<ConntrackSettings> = {}) {
+    this.ct = new ConntrackTable(settings);
+  }
+  /** Process at the current time (advanced by `dt` first) and confirm. */
+  send(p: DecodedPacket, dt = 0, accept = true): Outcome {
+    this.now += dt;
+    const r = this.ct.process(p, this.now, ++this.n);
+    const o: Outcome = {
+      state: r.stateName, code: r.code, reason: r.reason, reply: r.reply,
+      entry: r.entry, about: r.about, drop: r.drop,
+    };
+    if (accept) this.ct.confirm(r);
+    return o;
+  }
+  /** The only live entry (throws unless exactly one). */
+  only(): CtEntry {
+    const list = this.ct.entries(this.now);
+    if (list.length !== 1) throw new Error(`expected one entry, have ${list.length}`);
+    return list[0];
+  }
+  tcpState(): string {
+    return this.only().tcpStateName;
+  }
+  left(e: CtEntry = this.only()): number {
+    return e.deadline - this.now;
+  }
 }

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConntrackTable } from '../../src/conntrack/index.js';
-import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
+import { formatConntrackEntry, formatConntrackEvent } from '../../src/report/conntrack-list.js';
 import { scenarioSettings, stepPacket, type Recording, type Scenario } from './scenario.js';
 
 const LAB = join(dirname(fileURLToPath(import.meta.url)), 'lab');
@@ -28,6 +28,13 @@ function splitTimeout(line: string): [string, number, string] {
   return [m[1], Number(m[2]), m[3]];
 }
 
+/** Split a -E line into (text before timeout, timeout or -1, text after). */
+function splitEvent(line: string): [string, number, string] {
+  const m = /^(.{9} \S+\s+\d+ )(\d+)( .*)$/.exec(line);
+  if (!m) return [line, -1, ''];
+  return [m[1], Number(m[2]), m[3]];
+}
+
 describe('replay of kernel-recorded scenarios', () => {
   it('has recordings', () => {
     expect(names.length).toBeGreaterThan(10);
@@ -37,6 +44,8 @@ describe('replay of kernel-recorded scenarios', () => {
       const scen = JSON.parse(readFileSync(join(LAB, 'scenarios', name), 'utf8')) as Scenario;
       const rec = JSON.parse(readFileSync(join(LAB, 'recorded', name), 'utf8')) as Recording;
       const ct = new ConntrackTable(scenarioSettings(scen));
+      const events: string[] = [];
+      ct.onEvent = (ev) => events.push(formatConntrackEvent(ev));
       const base = 1_700_000_000;
       for (const r of rec.steps) {
         const step = scen.steps[r.i];
@@ -56,6 +65,15 @@ describe('replay of kernel-recorded scenarios', () => {
           expect(Math.abs(k![1] - t), `${where}\n${line}`).toBeLessThanOrEqual(1);
         }
       }
+      // conntrack -E: same events in the same order (timeouts within a second).
+      const msg = `${name} events\nours:\n${events.join('\n')}\nkernel:\n${rec.events.join('\n')}`;
+      expect(events.length, msg).toBe(rec.events.length);
+      events.forEach((line, i) => {
+        const [a, t, b] = splitEvent(line);
+        const [ka, kt, kb] = splitEvent(rec.events[i]);
+        expect([a, b], msg).toEqual([ka, kb]);
+        expect(Math.abs(t - kt), msg).toBeLessThanOrEqual(1);
+      });
     });
   }
 });

@@ -36,6 +36,8 @@ export interface Scenario {
 export interface Recording {
   kernel: string;
   steps: { i: number; t: number; tList: number; state: string; list: string[] }[];
+  /** `conntrack -E` lines of the whole run. */
+  events: string[];
 }
 
 /** Settings equivalent to the scenario's sysctls (net.netfilter.nf_conntrack_*). */

@@ -1,0 +1,95 @@
+/**
+ * fwemu against the kernel, on one capture and one rule file: the same
+ * ruleset (exported to nft) and conntrack settings loaded into a real
+ * forwarding namespace, the same packets replayed through both, then
+ * compared packet by packet and entry by entry.
+ */
+import { replay } from '../../src/engine/replay.js';
+import { exportNft, conntrackSysctls } from '../../src/export/nft.js';
+import { explain } from '../../src/report/reason.js';
+import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
+import { loadRuleSet } from '../../src/rules/load.js';
+import { runKernel } from './harness.js';
+
+export interface Disagreement {
+  packet: number;
+  fwemu: string;
+  kernel: string;
+  reason: string;
+}
+
+export interface Agreement {
+  packets: number;
+  packetsAgree: number;
+  entries: number;
+  entriesAgree: number;
+  disagreements: Disagreement[];
+  entryDiffs: string[];
+  kernelConntrack: string[];
+  fwemuConntrack: string[];
+}
+
+/** A conntrack -L line without its timeout, and the timeout apart. */
+function splitTimeout(line: string): { key: string; timeout: number } {
+  const m = /^(\S+\s+\d+) (\d+) (.*)$/.exec(line.trim());
+  if (!m) return { key: line.trim(), timeout: -1 };
+  return { key: `${m[1]} ${m[3]}`.replace(/\s+/g, ' '), timeout: Number(m[2]) };
+}
+
+export async function compareWithKernel(capture: string, rulesPath: string, opts: { clientNets?: string[] } = {}): Promise<Agreement> {
+  const { ruleset } = loadRuleSet(rulesPath);
+  const fwemu: { verdict: string; reason: string }[] = [];
+  const summary = await replay({
+    rules: ruleset,
+    source: capture,
+    onPacket: (r, p, _rec, engine) => {
+      fwemu.push({ verdict: r.verdict, reason: explain(r, p, engine.compiled) });
+    },
+  });
+  const sysctls = conntrackSysctls(ruleset);
+  delete sysctls.nf_conntrack_max; // global, not settable per namespace
+  const kernel = await runKernel({ capture, nftRuleset: exportNft(ruleset), sysctls, clientNets: opts.clientNets });
+
+  const disagreements: Disagreement[] = [];
+  let packetsAgree = 0;
+  let packets = 0;
+  for (let i = 0; i < fwemu.length; i++) {
+    const k = kernel.details[i]?.verdict ?? 'missing';
+    const f = fwemu[i].verdict;
+    if (f === 'skip' && k === 'skip') continue; // neither side filters non-IP frames
+    packets++;
+    // The kernel harness reports a reject as its own verdict; fwemu calls it reject too.
+    if (f === k || (f === 'reject' && k === 'drop')) packetsAgree++;
+    else disagreements.push({ packet: i + 1, fwemu: f, kernel: `${k}${kernel.details[i]?.why ? ` (${kernel.details[i].why})` : ''}`, reason: fwemu[i].reason });
+  }
+
+  const engine = summary.engine;
+  const fwemuConntrack = engine.ct ? engine.ct.entries(engine.now).map((e) => formatConntrackEntry(e, engine.now)) : [];
+  const kernelKeys = kernel.conntrack.map(splitTimeout);
+  const fwemuKeys = fwemuConntrack.map(splitTimeout);
+  const entryDiffs: string[] = [];
+  let entriesAgree = 0;
+  for (const k of kernelKeys) {
+    const match = fwemuKeys.find((f) => f.key === k.key);
+    if (match) entriesAgree++;
+    else entryDiffs.push(`kernel only: ${k.key}`);
+  }
+  for (const f of fwemuKeys) if (!kernelKeys.some((k) => k.key === f.key)) entryDiffs.push(`fwemu only: ${f.key}`);
+  return {
+    packets,
+    packetsAgree,
+    entries: Math.max(kernelKeys.length, fwemuKeys.length),
+    entriesAgree,
+    disagreements,
+    entryDiffs,
+    kernelConntrack: kernel.conntrack,
+    fwemuConntrack,
+  };
+}
+
+export function formatAgreement(name: string, a: Agreement): string {
+  const lines = [`${name}: agree ${a.packetsAgree}/${a.packets} packets, ${a.entriesAgree}/${a.entries} conntrack entries`];
+  for (const d of a.disagreements) lines.push(`  packet ${d.packet}: fwemu ${d.fwemu}, kernel ${d.kernel}; fwemu's reason: ${d.reason}`);
+  for (const d of a.entryDiffs) lines.push(`  ${d}`);
+  return lines.join('\n');
+}
