@@ -177,11 +177,11 @@ export interface ConntrackSettings {
 
 /** Kernel defaults (6.x), as `sysctl net.netfilter` shows them on a fresh namespace. */
 export const DEFAULT_CONNTRACK_SETTINGS: Readonly<ConntrackSettings> = Object.freeze({
-  max: 262144,
   tcp_loose: true,
   tcp_be_liberal: false,
   tcp_max_retrans: 3,
   tcp_ignore_invalid_rst: false,
+  max: 262144,
   tcp_timeout_syn_sent: 120,
   tcp_timeout_syn_recv: 60,
   tcp_timeout_established: 432000,
@@ -190,8 +190,8 @@ export const DEFAULT_CONNTRACK_SETTINGS: Readonly<ConntrackSettings> = Object.fr
   tcp_timeout_last_ack: 30,
   tcp_timeout_time_wait: 120,
   tcp_timeout_close: 10,
-  tcp_timeout_max_retrans: 300,
   tcp_timeout_unacknowledged: 300,
+  tcp_timeout_max_retrans: 300,
   udp_timeout: 30,
   udp_timeout_stream: 120,
   icmp_timeout: 30,

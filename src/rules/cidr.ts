@@ -5,6 +5,7 @@
  * "::ffff:10.2.0.1" (embedded IPv4 tail). Addresses are kept as four uint32
  * words in network order, like DecodedPacket's src0..src3 (IPv4: word 0).
  */
+import { formatAddr } from '../packet/addr.js';
 import type { Cidr } from './types.js';
 
 export type CidrParse =
@@ -126,35 +127,9 @@ export function parseCidr(text: string): CidrParse {
   return { ok: true, cidr, hostBits };
 }
 
-/** Formats address words: dotted quad for IPv4, RFC 5952 for IPv6. */
-export function formatAddr(version: 4 | 6, w: readonly number[]): string {
-  if (version === 4) {
-    const v = w[0] >>> 0;
-    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-  }
-  const g: number[] = [];
-  for (let i = 0; i < 4; i++) g.push((w[i] >>> 16) & 0xffff, w[i] & 0xffff);
-  // IPv4-mapped ::ffff:a.b.c.d
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff)
-    return `::ffff:${formatAddr(4, [w[3]])}`;
-  // longest run of >= 2 zero groups, first one on ties
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (best === -1) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
-
 /** Canonical text of a CIDR: a bare address when the prefix is full. */
 export function formatCidr(c: Cidr): string {
-  const a = formatAddr(c.version, c.words);
+  const a = formatAddr(c.version, c.words[0], c.words[1], c.words[2], c.words[3]);
   return c.prefix === (c.version === 4 ? 32 : 128) ? a : `${a}/${c.prefix}`;
 }
 

@@ -5,7 +5,7 @@ export { compileRule, compileRuleSet, type CompiledRule, type CompiledRuleSet, t
 export { matchRule, firstMatch, chainFor, isToHost, isFromHost } from './match.js';
 export { describeRule, ruleRef, formatRuleSet } from './describe.js';
 export { analyzeRules, ruleCovers, ruleFamilies, ruleName } from './shadow.js';
-export { parseCidr, formatCidr, formatAddr, cidrContains } from './cidr.js';
+export { parseCidr, formatCidr, cidrContains } from './cidr.js';
 export {
   TOP_KEYS,
   RULE_KEYS,

@@ -5,6 +5,7 @@
  * lists exactly the same keys and values.
  */
 import type { Action, Chain, ConntrackSettings, ProtoName } from './types.js';
+import { DEFAULT_CONNTRACK_SETTINGS } from '../conntrack/types.js';
 
 /** Keys allowed at the top level of a rule file. */
 export const TOP_KEYS = [
@@ -54,28 +55,7 @@ export const PROTO_NUMBER: Readonly<Record<ProtoName, number>> = {
  * 262144 is what a typical server gets; set `conntrack: { max: N }` to match
  * the machine you are emulating.
  */
-export const CONNTRACK_DEFAULTS: Readonly<ConntrackSettings> = {
-  tcp_loose: true,
-  tcp_be_liberal: false,
-  tcp_max_retrans: 3,
-  tcp_ignore_invalid_rst: false,
-  max: 262144,
-  tcp_timeout_syn_sent: 120,
-  tcp_timeout_syn_recv: 60,
-  tcp_timeout_established: 432000,
-  tcp_timeout_fin_wait: 120,
-  tcp_timeout_close_wait: 60,
-  tcp_timeout_last_ack: 30,
-  tcp_timeout_time_wait: 120,
-  tcp_timeout_close: 10,
-  tcp_timeout_unacknowledged: 300,
-  tcp_timeout_max_retrans: 300,
-  udp_timeout: 30,
-  udp_timeout_stream: 120,
-  icmp_timeout: 30,
-  icmpv6_timeout: 30,
-  generic_timeout: 600,
-};
+export const CONNTRACK_DEFAULTS: Readonly<ConntrackSettings> = DEFAULT_CONNTRACK_SETTINGS;
 
 /** Keys allowed under `conntrack:`. */
 export const CONNTRACK_KEYS = Object.keys(CONNTRACK_DEFAULTS) as (keyof ConntrackSettings)[];

@@ -84,36 +84,11 @@ export interface Rule {
 
 /**
  * Connection-tracking settings, named like the kernel's sysctls without the
- * `net.netfilter.nf_conntrack_` prefix. Timeouts are in seconds; the 0/1
- * switches are booleans (a rule file may write 0/1 or false/true).
+ * `net.netfilter.nf_conntrack_` prefix; conntrack owns the type, rule files
+ * just fill it in.
  */
-export interface ConntrackSettings {
-  /** Pick up TCP connections already in progress (mid-stream). Sysctl value 1 = true. */
-  tcp_loose: boolean;
-  /** Only out-of-window RSTs are INVALID; other window violations pass. Sysctl value 1 = true. */
-  tcp_be_liberal: boolean;
-  /** Retransmissions of an unacknowledged segment before tcp_timeout_max_retrans applies. */
-  tcp_max_retrans: number;
-  /** Let RSTs with a sequence number below the window through instead of marking them INVALID (Linux >= 5.14). */
-  tcp_ignore_invalid_rst: boolean;
-  /** Maximum number of tracked connections; 0 means no limit. */
-  max: number;
-  tcp_timeout_syn_sent: number;
-  tcp_timeout_syn_recv: number;
-  tcp_timeout_established: number;
-  tcp_timeout_fin_wait: number;
-  tcp_timeout_close_wait: number;
-  tcp_timeout_last_ack: number;
-  tcp_timeout_time_wait: number;
-  tcp_timeout_close: number;
-  tcp_timeout_unacknowledged: number;
-  tcp_timeout_max_retrans: number;
-  udp_timeout: number;
-  udp_timeout_stream: number;
-  icmp_timeout: number;
-  icmpv6_timeout: number;
-  generic_timeout: number;
-}
+export type { ConntrackSettings } from '../conntrack/types.js';
+import type { ConntrackSettings } from '../conntrack/types.js';
 
 export interface RuleSet {
   /** `name:`, or the file's base name without extension when absent. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, formatAddr, parseCidr, wordMask } from '../../src/rules/cidr.js';
+import { cidrContains, parseCidr, wordMask } from '../../src/rules/cidr.js';
+import { formatAddr } from '../../src/packet/addr.js';
 import type { Cidr } from '../../src/rules/types.js';
 
 function c(s: string): Cidr {
@@ -43,9 +44,9 @@ describe('parseCidr', () => {
     const r6 = parseCidr('fd00:1::5/64');
     expect(r6.ok && r6.cidr.text).toBe('fd00:1::/64');
     expect(parseCidr('10.1.0.0/16').ok && (parseCidr('10.1.0.0/16') as { hostBits: boolean }).hostBits).toBe(false);
-    expect(formatAddr(6, [0x20010db8, 0, 0x00010000, 0x00000001])).toBe('2001:db8::1:0:0:1');
-    expect(formatAddr(6, [0x20010db8, 0x00000001, 0x00000001, 0x00010001])).toBe('2001:db8:0:1:0:1:1:1');
-    expect(formatAddr(6, [0, 0, 0, 0])).toBe('::');
+    expect(formatAddr(6, 0x20010db8, 0, 0x00010000, 0x00000001)).toBe('2001:db8::1:0:0:1');
+    expect(formatAddr(6, 0x20010db8, 0x00000001, 0x00000001, 0x00010001)).toBe('2001:db8:0:1:0:1:1:1');
+    expect(formatAddr(6, 0, 0, 0, 0)).toBe('::');
   });
 
   it('explains bad input', () => {
