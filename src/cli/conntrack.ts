@@ -60,10 +60,12 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
     const entries = engine.ct.entries(engine.now);
     if (args.format === 'json') out.line(JSON.stringify(entries.map((e) => entryToJson(e, engine.now)), null, 2));
     else for (const e of entries) out.line(formatConntrackEntry(e, engine.now));
-    // conntrack -L prints its count on stderr too, which keeps stdout pure.
-    process.stderr.write(`fwemu: ${entries.length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`);
   }
   await out.flush();
+  if (!args.events && args.format === 'text') {
+    // conntrack -L prints its count on stderr too, which keeps stdout pure.
+    process.stderr.write(`fwemu: ${engine.ct.entries(engine.now).length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`);
+  }
   reportCaptureEnd(args, summary.capture, summary.stats.undecodable);
   return ExitCode.OK;
 }

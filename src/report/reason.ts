@@ -38,10 +38,6 @@ function opened(entry: CtEntry, rule: Rule | null): string {
   return `, opened at packet ${by.packet} by ${who}`;
 }
 
-function stateWord(entry: CtEntry): string {
-  return entry.tcp ? entry.tcpStateName : entry.seenReply ? 'ESTABLISHED' : 'NEW';
-}
-
 /** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo request". */
 function newFlowWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
@@ -71,7 +67,8 @@ export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSe
     case Cause.ESTABLISHED: {
       if (!entry) return 'accepted: ESTABLISHED flow';
       const dir = r.reply ? 'reply in' : 'packet of';
-      return `accepted: ${dir} ${stateWord(entry)} flow ${describeTuple(entry.orig)}${opened(entry, r.rule)}`;
+      const tcp = entry.tcp ? ` (${entry.tcpStateName})` : '';
+      return `accepted: ${dir} ESTABLISHED flow ${describeTuple(entry.orig)}${tcp}${opened(entry, r.rule)}`;
     }
     case Cause.RELATED:
       if (!entry) return 'accepted: RELATED';

@@ -219,7 +219,8 @@ export class Driver {
   tcpState(): string {
     return this.only().tcpStateName;
   }
+  /** Seconds until the entry's deadline (rounded to the microsecond against float noise). */
   left(e: CtEntry = this.only()): number {
-    return e.deadline - this.now;
+    return Math.round((e.deadline - this.now) * 1e6) / 1e6;
   }
 }
