@@ -60,7 +60,7 @@ export function hashTuple(t: CtTuple): number {
   h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0;
 }
 
 function mix(h: number, k: number): number {
@@ -175,7 +175,7 @@ export class CtEntry {
   get tcpStateName(): string { return this.tcp ? TCP_STATE_NAMES[this.tcp.state] : ''; }
   /** Whole seconds left at `now`, as conntrack -L prints them (never negative). */
   secondsLeft(now: number): number {
-    const left = Math.floor(this.deadline - now + 1e-9);
+    const left = Math.floor(this.deadline - now + 1e-6);
     return left > 0 ? left : 0;
   }
 }

@@ -182,6 +182,13 @@ const NOTE_UDP_STREAM = 'UDP stream: seen both ways and older than 2 s (assured,
 const NOTE_ICMP = 'ICMP query/reply';
 const NOTE_GENERIC = 'generic protocol tracker';
 
+/**
+ * Times are seconds as doubles (~0.2 us resolution at today's epoch); they are
+ * compared to the microsecond so that float rounding cannot move a deadline
+ * across a packet stamped exactly on it. (The kernel counts in jiffies.)
+ */
+export const TIME_EPS = 1e-6;
+
 /** First second of capture time at which a stale table gets swept again when full. */
 const GC_INTERVAL = 1;
 
@@ -424,7 +431,7 @@ export class ConntrackTable {
       let extra = s.udp_timeout;
       let stream = false;
       // Still active after two seconds: a stream, longer timeout.
-      if (now > e.udpStreamTs) {
+      if (now - e.udpStreamTs > TIME_EPS) {
         extra = s.udp_timeout_stream;
         stream = (e.status & CtStatus.ASSURED) === 0;
       }
@@ -583,7 +590,7 @@ export class ConntrackTable {
     let n = 0;
     for (let e = this.allHead; e !== null;) {
       const next = e.allNext;
-      if (e.deadline <= now) {
+      if (e.deadline - now <= TIME_EPS) {
         this.expireEntry(e);
         n++;
       }
@@ -615,7 +622,7 @@ export class ConntrackTable {
     let n = this.buckets[hashTuple(t) & this.mask];
     while (n !== null) {
       const e = n.entry;
-      if (e.deadline > now && (n.dir === 0 ? e.orig : e.reply).equals(t)) return e;
+      if (e.deadline - now > TIME_EPS && (n.dir === 0 ? e.orig : e.reply).equals(t)) return e;
       n = n.next;
     }
     return null;
@@ -631,7 +638,7 @@ export class ConntrackTable {
     let n = this.buckets[idx];
     while (n !== null) {
       const e = n.entry;
-      if (e.deadline <= now) {
+      if (e.deadline - now <= TIME_EPS) {
         this.expireEntry(e);
         n = this.buckets[idx]; // the chain changed: rescan
         continue;
@@ -743,7 +750,7 @@ export class ConntrackTable {
     }
     for (let e = this.naHead; e !== null;) {
       const next = e.naNext;
-      if (e.deadline <= now) {
+      if (e.deadline - now <= TIME_EPS) {
         this.expireEntry(e);
         if (this.count < max) return true;
       } else {

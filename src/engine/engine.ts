@@ -104,7 +104,10 @@ export class Engine {
     r.chain = chain;
 
     const ct = this.ct;
-    if (ct === null) return this.filter(r, chain, pkt);
+    if (ct === null) {
+      if (chain === 'forward' && pkt.ttl <= 1) return this.finish(r, 'drop', Cause.TTL_EXPIRED);
+      return this.filter(r, chain, pkt);
+    }
 
     const c = ct.process(pkt, this.now, rec.n);
     r.ct = c.stateName;
@@ -112,6 +115,12 @@ export class Engine {
     if (c.drop) {
       r.detail = c.reason;
       return this.finish(r, 'drop', Cause.TABLE_FULL);
+    }
+    if (chain === 'forward' && pkt.ttl <= 1) {
+      // conntrack saw it at PREROUTING (its changes to a known entry stand),
+      // but it is never forwarded, so a new entry is never confirmed.
+      r.entry = c.entry;
+      return this.finish(r, 'drop', Cause.TTL_EXPIRED);
     }
     switch (c.state) {
       case CtState.ESTABLISHED:

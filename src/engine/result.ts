@@ -29,6 +29,12 @@ export const Cause = {
   TABLE_FULL: 8,
   /** Host model: the packet is neither to nor from the host. */
   NOT_HOST: 9,
+  /**
+   * Gateway model: TTL / hop limit 1 or 0. A router answers ICMP time
+   * exceeded and never hands the packet to the forward chain (ip_forward
+   * and ip6_forward check this before the FORWARD hook).
+   */
+  TTL_EXPIRED: 10,
 } as const;
 export type CauseValue = (typeof Cause)[keyof typeof Cause];
 

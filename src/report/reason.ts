@@ -81,6 +81,8 @@ export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSe
       return `skipped: not an IP packet; the IP filter never sees it`;
     case Cause.UNDECODABLE:
       return `skipped: undecodable: ${r.detail}`;
+    case Cause.TTL_EXPIRED:
+      return `dropped: ${p.ipVersion === 6 ? 'hop limit' : 'TTL'} ${p.ttl} expires here; a router answers ICMP time exceeded and never passes it to the forward chain`;
     case Cause.NOT_HOST:
       return `skipped: neither to nor from the host; a host does not forward it`;
     case Cause.RULE: {

@@ -185,6 +185,7 @@ export interface Outcome {
   reply: boolean;
   entry: CtEntry | null;
   about: CtEntry | null;
+  related: CtEntry | null;
   drop: boolean;
 }
 
@@ -205,7 +206,7 @@ export class Driver {
     const r = this.ct.process(p, this.now, ++this.n);
     const o: Outcome = {
       state: r.stateName, code: r.code, reason: r.reason, reply: r.reply,
-      entry: r.entry, about: r.about, drop: r.drop,
+      entry: r.entry, about: r.about, related: r.related, drop: r.drop,
     };
     if (accept) this.ct.confirm(r);
     return o;

@@ -79,14 +79,17 @@ def ip_trim(pkt):
 
 def is_forward_of(r, p):
     """r (received IP packet) is p forwarded: same bytes but TTL/hop limit - 1
-    (and the IPv4 header checksum, which the forward path updates; and the
+    (and the IPv4 header checksum and options, which the forward path updates; and the
     IPv6 fragment Identification, which refragmentation renews)."""
     if len(r) != len(p) or not p:
         return False
     v = p[0] >> 4
     if v == 4 and len(p) >= 20:
+        # Option bytes are not compared: a router fills in record-route and
+        # timestamp options as it forwards.
+        ihl = (p[0] & 0x0F) * 4
         return (r[:8] == p[:8] and r[8] == (p[8] - 1) & 0xFF and r[9] == p[9]
-                and r[12:] == p[12:])
+                and r[12:20] == p[12:20] and r[ihl:] == p[ihl:])
     if v == 6 and len(p) >= 40:
         if p[6] == 44 and len(p) >= 48:
             # A fragment: defrag + refragmentation on output picks a new
