@@ -246,6 +246,7 @@ export class ConntrackTable {
     if (now > this.clock) this.clock = now;
     now = this.clock;
     this.curPacket = packetNumber;
+    this.tcp.now = now;
     if (this.pending !== null) {
       // Its packet was not accepted: never confirmed, it vanishes.
       this.pending = null;
@@ -288,9 +289,9 @@ export class ConntrackTable {
     for (let attempt = 0; attempt < 4; attempt++) {
       let entry: CtEntry;
       let dir: number;
-      const node = this.find(key, now);
+      const node = this.find(key);
       if (node === null) {
-        const e = this.initConntrack(r, key, now, packetNumber);
+        const e = this.initConntrack(r, key, packetNumber);
         if (e === null) return r;
         entry = e;
         dir = 0;
@@ -304,37 +305,37 @@ export class ConntrackTable {
       let note: string;
       let ignored = false;
       if (proto === IpProto.TCP) {
-        const act = this.tcp.process(entry, p, dir, now);
+        const act = this.tcp.process(entry, p, dir);
         note = this.tcp.note;
         if (act === TcpAction.INVALID) {
           return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, note, isNew ? null : entry);
         }
         if (act === TcpAction.REPEAT) {
-          this.kill(entry, 'reopen', now);
+          this.kill(entry, 'reopen');
           this.stats.reopened++;
           continue;
         }
         if (act === TcpAction.IGNORE) ignored = true;
         if (act === TcpAction.KILL) {
           // Deleted inside the tracker, before SEEN_REPLY is set (as the kernel's [DESTROY] shows).
-          this.kill(entry, 'rst', now);
-          this.finish(r, entry, dir, p, now, note, false);
+          this.kill(entry, 'rst');
+          this.finish(r, entry, dir, p, note, false);
           this.stats.rstKilled++;
           return r;
         }
       } else if (proto === IpProto.UDP) {
-        note = this.udpPacket(entry, dir, now);
+        note = this.udpPacket(entry, dir);
       } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
-        const msg = this.icmpPacket(entry, now);
+        const msg = this.icmpPacket(entry);
         if (msg !== null) {
           return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, msg, isNew ? null : entry);
         }
         note = NOTE_ICMP;
       } else {
-        entry.deadline = now + this.settings.generic_timeout;
+        entry.deadline = this.clock + this.settings.generic_timeout;
         note = NOTE_GENERIC;
       }
-      this.finish(r, entry, dir, p, now, note, ignored);
+      this.finish(r, entry, dir, p, note, ignored);
       if (isNew) this.pending = entry;
       return r;
     }
@@ -342,7 +343,7 @@ export class ConntrackTable {
   }
 
   /** The packet gets the entry: set the result, SEEN_REPLY, accounting. */
-  private finish(r: CtResult, e: CtEntry, dir: number, p: DecodedPacket, now: number, note: string, ignored: boolean): void {
+  private finish(r: CtResult, e: CtEntry, dir: number, p: DecodedPacket, note: string, ignored: boolean): void {
     if (dir === 1) {
       if (!(e.status & CtStatus.SEEN_REPLY)) {
         e.status |= CtStatus.SEEN_REPLY;
@@ -357,7 +358,7 @@ export class ConntrackTable {
       r.state = e.status & CtStatus.SEEN_REPLY ? CtState.ESTABLISHED : CtState.NEW;
     }
     if (e.inNa && (e.status & CtStatus.ASSURED)) this.naUnlink(e);
-    e.lastSeen = now;
+    e.lastSeen = this.clock;
     e.lastPacket = this.curPacket;
     r.stateName = ctStateName(r.state);
     r.entry = e;
@@ -395,7 +396,7 @@ export class ConntrackTable {
    * init_conntrack(): a new, unconfirmed entry for `key`, or null (with `r`
    * filled) when none can be made.
    */
-  private initConntrack(r: CtResult, key: CtTuple, now: number, packetNumber: number): CtEntry | null {
+  private initConntrack(r: CtResult, key: CtTuple, packetNumber: number): CtEntry | null {
     if (!invertTuple(key, this.inv)) {
       const v6 = key.proto === IpProto.ICMPV6;
       this.invalid(r, CtCode.INVALID_NEW,
@@ -404,7 +405,7 @@ export class ConntrackTable {
     }
     // __nf_conntrack_alloc: a full table first tries to evict.
     const max = this.settings.max;
-    if (max > 0 && this.count >= max && !this.earlyDrop(now)) {
+    if (max > 0 && this.count >= max && !this.earlyDrop()) {
       this.stats.tableFull++;
       this.invalid(r, CtCode.TABLE_FULL,
         `nf_conntrack: table full, dropping packet (${this.count} of ${max} entries, none can be early-dropped: all are ASSURED)`, null);
@@ -414,7 +415,7 @@ export class ConntrackTable {
     const e = new CtEntry(this.nextId++);
     key.copyTo(e.orig);
     this.inv.copyTo(e.reply);
-    e.createdAt = now;
+    e.createdAt = this.clock;
     e.createdPacket = packetNumber;
     if (key.proto === IpProto.TCP) e.tcp = newTcpCt();
     return e;
@@ -424,8 +425,9 @@ export class ConntrackTable {
   // Protocol trackers other than TCP
 
   /** nf_conntrack_udp_packet() */
-  private udpPacket(e: CtEntry, dir: number, now: number): string {
+  private udpPacket(e: CtEntry, dir: number): string {
     const s = this.settings;
+    const now = this.clock;
     if (!e.confirmed) e.udpStreamTs = now + 2;
     if (e.status & CtStatus.SEEN_REPLY) {
       let extra = s.udp_timeout;
@@ -447,7 +449,8 @@ export class ConntrackTable {
   }
 
   /** nf_conntrack_icmp_packet() / nf_conntrack_icmpv6_packet(): null when accepted, else why invalid. */
-  private icmpPacket(e: CtEntry, now: number): string | null {
+  private icmpPacket(e: CtEntry): string | null {
+    const now = this.clock;
     const type = e.orig.dport >>> 8;
     if (e.orig.proto === IpProto.ICMP) {
       if (!ICMP_VALID_NEW[type]) {
@@ -523,7 +526,7 @@ export class ConntrackTable {
         `${what} error about an ICMP type ${q.dport >>> 8} packet, which conntrack never tracks`, null);
       return;
     }
-    const node = this.find(key, this.clock);
+    const node = this.find(key);
     if (node === null) {
       this.invalid(r, CtCode.INVALID_ICMP_ERROR,
         `${what} error type ${p.icmpType} code ${p.icmpCode} quotes a packet of no known connection`, null);
@@ -610,9 +613,10 @@ export class ConntrackTable {
 
   /** Remove all entries (conntrack -F), with [DESTROY] events. */
   flush(now: number = this.clock): void {
+    if (now > this.clock) this.clock = now;
     for (let e = this.allHead; e !== null;) {
       const next = e.allNext;
-      this.kill(e, 'flush', now);
+      this.kill(e, 'flush');
       e = next;
     }
   }
@@ -632,7 +636,8 @@ export class ConntrackTable {
   // Hash table
 
   /** Find the node for `t`; expired entries met on the way are removed. */
-  private find(t: CtTuple, now: number): CtNode | null {
+  private find(t: CtTuple): CtNode | null {
+    const now = this.clock;
     const h = hashTuple(t);
     const idx = h & this.mask;
     let n = this.buckets[idx];
@@ -728,7 +733,8 @@ export class ConntrackTable {
   }
 
   /** nf_ct_kill / nf_ct_delete: remove now, [DESTROY] with the seconds that were left. */
-  private kill(e: CtEntry, cause: CtDestroyCause, now: number): void {
+  private kill(e: CtEntry, cause: CtDestroyCause): void {
+    const now = this.clock;
     const wasConfirmed = e.confirmed;
     this.remove(e);
     if (wasConfirmed && this.onEvent !== null) {
@@ -741,7 +747,8 @@ export class ConntrackTable {
    * early_drop(): make room for one entry. Returns false when nothing could
    * be evicted (every entry is ASSURED).
    */
-  private earlyDrop(now: number): boolean {
+  private earlyDrop(): boolean {
+    const now = this.clock;
     const max = this.settings.max;
     // What the gc worker would have reaped by now.
     if (now - this.lastGc >= GC_INTERVAL) {
@@ -754,7 +761,7 @@ export class ConntrackTable {
         this.expireEntry(e);
         if (this.count < max) return true;
       } else {
-        this.kill(e, 'early-drop', now);
+        this.kill(e, 'early-drop');
         this.stats.earlyDrop++;
         return true;
       }

@@ -206,6 +206,11 @@ export class TcpTracker {
   readonly timeouts: number[];
   /** Explanation of the last outcome (invalid / ignored / remarkable), or a short transition note. */
   note = '';
+  /**
+   * Capture time of the segment being processed, set by the table (a field
+   * rather than an argument: a double argument would be boxed on every call).
+   */
+  now = 0;
   /** The last newConn() picked a connection up mid-stream. */
   private pickup = false;
 
@@ -262,11 +267,12 @@ export class TcpTracker {
 
   /**
    * nf_conntrack_tcp_packet(): track one segment. `dir` is 0 for the
-   * entry's original direction, 1 for reply. Updates entry.deadline when the
-   * segment refreshes the entry.
+   * entry's original direction, 1 for reply; the time is `now`. Updates
+   * entry.deadline when the segment refreshes the entry.
    */
-  process(ct: CtEntry, p: DecodedPacket, dir: number, now: number): number {
+  process(ct: CtEntry, p: DecodedPacket, dir: number): number {
     const t = ct.tcp!;
+    const now = this.now;
     this.note = '';
     this.pickup = false;
 
