@@ -286,6 +286,7 @@ export class ConntrackTable {
     }
 
     // resolve_normal_ct, with the -NF_REPEAT loop of nf_conntrack_in.
+    let reopened = '';
     for (let attempt = 0; attempt < 4; attempt++) {
       let entry: CtEntry;
       let dir: number;
@@ -311,6 +312,7 @@ export class ConntrackTable {
           return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, note, isNew ? null : entry);
         }
         if (act === TcpAction.REPEAT) {
+          reopened = entry.tcpStateName;
           this.kill(entry, 'reopen');
           this.stats.reopened++;
           continue;
@@ -335,6 +337,7 @@ export class ConntrackTable {
         entry.deadline = this.clock + this.settings.generic_timeout;
         note = NOTE_GENERIC;
       }
+      if (reopened !== '') note = `SYN reopens a connection in ${reopened}: old entry destroyed, new one ${note}`;
       this.finish(r, entry, dir, p, note, ignored);
       if (isNew) this.pending = entry;
       return r;
