@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { CaptureSummary } from '../capture/types.js';
+import type { PacketSource } from '../engine/replay.js';
+import { generate, loadScenario, synthSource, type SynthOutput } from '../synth/index.js';
 
 /** Options every command takes (set up in main.ts). */
 export interface CommonOptions {
@@ -46,4 +48,20 @@ export const STDIN_MARKER = '\u0000stdin';
 
 export function stdinPath(value: string): string {
   return value === STDIN_MARKER ? '-' : value;
+}
+
+/** A scenario file (YAML) rather than a capture: its packets are synthesized. */
+export function isScenarioPath(path: string): boolean {
+  return /\.ya?ml$/i.test(path);
+}
+
+/**
+ * What a command's CAPTURE argument stands for: a capture file, stdin ("-"),
+ * or a scenario (*.yaml) whose packets are generated on the fly.
+ */
+export function packetSource(arg: string): { source: PacketSource; synth: SynthOutput | null } {
+  const path = stdinPath(arg);
+  if (!isScenarioPath(path)) return { source: path, synth: null };
+  const synth = generate(loadScenario(path));
+  return { source: synthSource(synth), synth };
 }

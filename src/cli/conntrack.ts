@@ -5,7 +5,7 @@ import { ExitCode, UserError } from '../errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { outcome, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
+import { outcome, packetSource, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
 
 interface ConntrackArgs extends CommonOptions {
   capture: string;
@@ -21,7 +21,7 @@ export function conntrackCommand(y: Argv<CommonOptions>) {
     'Show the connection-tracking table after a replay, as `conntrack -L` prints it (or its events, as `conntrack -E`)',
     (a) =>
       a
-        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, or - for stdin' })
+        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
         .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML)' })
         .option('at', { type: 'number', describe: 'show the table right after packet N (default: after the last packet)' })
         .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'conntrack -L lines, or a JSON array of entries' })
@@ -47,7 +47,7 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
-  const summary = await replay({ rules: args.rules, source: stdinPath(args.capture), stopAfter: args.at, onEvent, beforeRead: () => out.pending() });
+  const summary = await replay({ rules: args.rules, source: packetSource(args.capture).source, stopAfter: args.at, onEvent, beforeRead: () => out.pending() });
   for (const w of summary.ruleWarnings) args.log.warn(formatDiagnostic(w));
   const { engine } = summary;
   if (args.at !== undefined && summary.stats.packets < args.at) {

@@ -6,7 +6,7 @@ import { PcapSink } from '../report/pcap-sink.js';
 import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayJson, replayLine, summaryLines } from '../report/replay-text.js';
 import type { TimeFormat } from '../report/time.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { outcome, reportCaptureEnd, stdinPath, useColor, type CommonOptions } from './common.js';
+import { outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
 
 interface ReplayArgs extends CommonOptions {
   capture: string;
@@ -24,7 +24,7 @@ export function replayCommand(y: Argv<CommonOptions>) {
     'Judge every packet of a capture: verdict, conntrack state, and the reason',
     (a) =>
       a
-        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, or - for stdin' })
+        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
         .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML); see rules/ for examples' })
         .option('format', {
           alias: 'f',
@@ -40,7 +40,7 @@ export function replayCommand(y: Argv<CommonOptions>) {
         .example('$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"', 'only the drops, as JSON')
         .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic'),
     async (args) => {
-      outcome.exitCode = await runReplay(args, stdinPath(args.capture));
+      outcome.exitCode = await runReplay(args, packetSource(args.capture).source);
     },
   );
 }

@@ -1,7 +1,6 @@
 /**
  * A conntrack entry (struct nf_conn) and its tuples (struct nf_conntrack_tuple).
  */
-import { IpProto } from '../packet/types.js';
 import { CtStatus, TCP_STATE_NAMES, type CtDestroyCause, type CtEventType, type TcpCt, type TcpSide } from './types.js';
 
 /**
@@ -199,8 +198,4 @@ export interface CtEvent {
   timeout: number;
   /** DESTROY only. */
   cause?: CtDestroyCause;
-}
-
-export function isIcmpProto(proto: number): boolean {
-  return proto === IpProto.ICMP || proto === IpProto.ICMPV6;
 }

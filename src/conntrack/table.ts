@@ -31,7 +31,11 @@
  * Deliberate differences from the kernel:
  * - Early drop: the kernel scans up to 8 buckets from the new tuple's (random)
  *   hash and drops every non-ASSURED entry of the first bucket holding one.
- *   We drop the oldest non-ASSURED entry instead (deterministic).
+ *   We drop the oldest non-ASSURED entry instead (deterministic). With the
+ *   usual sizing (nf_conntrack_buckets close to nf_conntrack_max) the kernel
+ *   nearly always finds a victim too; with a max far below the bucket count
+ *   it mostly finds none and drops the new packet (seen on 6.18 with max=2
+ *   and 262144 buckets: "table full" although an unreplied UDP entry existed).
  * - Garbage collection: the kernel's gc worker reaps expired entries in the
  *   background. Here an expired entry is removed when a lookup meets it, by
  *   expire()/entries(), and - when the table is full - by a sweep at most
@@ -39,7 +43,8 @@
  *   drop is tried. The gc worker's own early drop at 95% fill is not modelled.
  * - No NAT, helpers, expectations (so never RELATED by expectation), zones,
  *   marks, labels, timeouts policies or checksum verification.
- * - SCTP, DCCP, GRE and UDP-Lite use the generic tracker (no ports, 600 s).
+ * - SCTP and UDP-Lite use the generic tracker (no ports, 600 s); GRE uses
+ *   its own timeouts but keys are always 0 (PPTP call ids are not read).
  * - Fragments: the kernel reassembles before conntrack (nf_defrag); we track
  *   a first fragment by its headers and call non-first fragments invalid
  *   (code INVALID_PACKET) - the engine should give them the fate of their
@@ -53,7 +58,7 @@ import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import { CtEntry, CtEventBit, CtNode, CtTuple, hashTuple, newTcpCt, type CtEvent } from './entry.js';
 import { TcpAction, TcpTracker } from './tcp.js';
 import {
-  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS,
+  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, GRE_TIMEOUT, GRE_TIMEOUT_STREAM,
   ctStateName, type ConntrackSettings, type CtCodeValue, type CtDestroyCause, type CtStateName,
   type CtStateValue,
 } from './types.js';
@@ -181,6 +186,9 @@ const NOTE_UDP_REPLIED = 'UDP, reply seen';
 const NOTE_UDP_STREAM = 'UDP stream: seen both ways and older than 2 s (assured, stream timeout)';
 const NOTE_ICMP = 'ICMP query/reply';
 const NOTE_GENERIC = 'generic protocol tracker';
+const NOTE_GRE = 'GRE, no reply seen yet';
+const NOTE_GRE_REPLIED = 'GRE, seen both ways (assured)';
+const IPPROTO_GRE = 47;
 
 /**
  * Times are seconds as doubles (~0.2 us resolution at today's epoch); they are
@@ -333,6 +341,8 @@ export class ConntrackTable {
           return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, msg, isNew ? null : entry);
         }
         note = NOTE_ICMP;
+      } else if (proto === IPPROTO_GRE) {
+        note = this.grePacket(entry);
       } else {
         entry.deadline = this.clock + this.settings.generic_timeout;
         note = NOTE_GENERIC;
@@ -449,6 +459,23 @@ export class ConntrackTable {
     }
     e.deadline = now + s.udp_timeout;
     return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
+  }
+
+  /**
+   * nf_conntrack_gre_packet(): 30 s until a reply is seen, then 180 s and
+   * ASSURED. Keys are 0 (GRE version 0, or PPTP without its helper's keymap).
+   */
+  private grePacket(e: CtEntry): string {
+    if (e.status & CtStatus.SEEN_REPLY) {
+      e.deadline = this.clock + GRE_TIMEOUT_STREAM;
+      if (!(e.status & CtStatus.ASSURED)) {
+        e.status |= CtStatus.ASSURED;
+        e.evCache |= CtEventBit.ASSURED;
+      }
+      return NOTE_GRE_REPLIED;
+    }
+    e.deadline = this.clock + GRE_TIMEOUT;
+    return NOTE_GRE;
   }
 
   /** nf_conntrack_icmp_packet() / nf_conntrack_icmpv6_packet(): null when accepted, else why invalid. */

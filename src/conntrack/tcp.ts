@@ -405,7 +405,7 @@ export class TcpTracker {
     }
 
     if (!skipWindow) {
-      const res = this.inWindow(ct, t, dir, index, p);
+      const res = this.inWindow(t, dir, index, p);
       if (res === WIN_IGNORE) return TcpAction.IGNORE;
       if (res === WIN_INVALID) {
         this.handleInvalid(ct, t, dir, index, now);
@@ -464,7 +464,7 @@ export class TcpTracker {
   }
 
   /** tcp_in_window(): sequence / ack bounds and window bookkeeping. */
-  private inWindow(ct: CtEntry, t: TcpCt, dir: number, index: number, p: DecodedPacket): number {
+  private inWindow(t: TcpCt, dir: number, index: number, p: DecodedPacket): number {
     const sender = t.seen[dir];
     const receiver = t.seen[dir ^ 1];
     const flags = p.tcpFlags;
@@ -597,7 +597,6 @@ export class TcpTracker {
         t.retrans = 0;
       }
     }
-    void ct;
     return WIN_ACCEPT;
   }
 

@@ -175,6 +175,14 @@ export interface ConntrackSettings {
   generic_timeout: number;
 }
 
+/**
+ * GRE timeouts (net.netfilter.nf_conntrack_gre_timeout / _stream, kernel
+ * defaults). Not in ConntrackSettings: the rule-file loader and its schema
+ * list exactly those keys.
+ */
+export const GRE_TIMEOUT = 30;
+export const GRE_TIMEOUT_STREAM = 180;
+
 /** Kernel defaults (6.x), as `sysctl net.netfilter` shows them on a fresh namespace. */
 export const DEFAULT_CONNTRACK_SETTINGS: Readonly<ConntrackSettings> = Object.freeze({
   tcp_loose: true,

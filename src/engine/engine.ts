@@ -7,7 +7,7 @@ import { PacketKind } from '../packet/types.js';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile.js';
 import { chainFor, firstMatch } from '../rules/match.js';
 import type { Action, Chain, Rule, RuleSet } from '../rules/types.js';
-import { Cause, newPacketResult, type PacketResult, type Verdict } from './result.js';
+import { Cause, CAUSE_WORDS, causeName, newPacketResult, type PacketResult, type Verdict } from './result.js';
 
 /** Counters for the summary at the end of a replay. */
 export interface EngineStats {
@@ -25,7 +25,6 @@ export interface EngineStats {
   flows: number;
 }
 
-const CAUSE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Cause).map(([k, v]) => [v, k.toLowerCase().replace('_', '-')]));
 
 /**
  * The firewall: for each decoded packet, what nftables with the usual
@@ -63,7 +62,7 @@ export class Engine {
     this.stats = {
       packets: 0,
       verdicts: { accept: 0, drop: 0, reject: 0, skip: 0 },
-      byCause: Object.fromEntries(Object.values(CAUSE_NAMES).map((n) => [n, 0])),
+      byCause: Object.fromEntries(CAUSE_WORDS.map((n) => [n, 0])),
       ruleHits: new Array(ruleset.rules.length).fill(0),
       policyHits: { input: 0, output: 0, forward: 0 },
       undecodable: 0,
@@ -176,7 +175,7 @@ export class Engine {
     r.verdict = verdict;
     r.cause = cause;
     this.stats.verdicts[verdict]++;
-    this.stats.byCause[CAUSE_NAMES[cause]]++;
+    this.stats.byCause[causeName(cause)]++;
     return r;
   }
 }

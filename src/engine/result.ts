@@ -62,3 +62,14 @@ export interface PacketResult {
 export function newPacketResult(): PacketResult {
   return { n: 0, tsSec: 0, tsNsec: 0, verdict: 'skip', ct: null, cause: Cause.NON_IP, chain: null, rule: null, entry: null, reply: false, detail: '' };
 }
+
+const CAUSE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(Cause).map(([k, v]) => [v, k.toLowerCase().replaceAll('_', '-')]),
+);
+
+/** "established", "policy", "ttl-expired", ...: a cause as one word, for summaries and policy tests. */
+export function causeName(cause: CauseValue): string {
+  return CAUSE_NAMES[cause];
+}
+
+export const CAUSE_WORDS: readonly string[] = Object.values(CAUSE_NAMES);

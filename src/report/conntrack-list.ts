@@ -44,6 +44,8 @@ function tupleText(t: CtTuple): string {
     s += ` sport=${t.sport} dport=${t.dport}`;
   } else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
     s += ` type=${t.dport >>> 8} code=${t.dport & 0xff} id=${t.sport}`;
+  } else if (t.proto === 47) {
+    s += ` srckey=0x${t.sport.toString(16)} dstkey=0x${t.dport.toString(16)}`;
   }
   return s;
 }

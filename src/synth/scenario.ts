@@ -47,7 +47,7 @@ export const MAX_SCENARIO_USEC = 30 * 86_400 * 1_000_000;
 /** Default capture start. */
 export const DEFAULT_START = '2026-01-01T00:00:00Z';
 
-const DURATION_HELP = 'a duration is a number with a unit: 250us, 500ms, 30s, 2m, 1h (or combined: 1m30s)';
+const DURATION_HELP = 'a duration is a number with a unit, like 250us, 500ms, 30s, 2m, 1h or 1m30s';
 const PORT_HELP = 'a port is a whole number 1-65535';
 const ENDPOINT_HELP = 'an endpoint is host, host:port, an address (10.1.0.9, fd00:1::9), 10.1.0.9:port or [fd00:1::9]:port';
 const MAX_ALIASES = 100;
@@ -236,6 +236,8 @@ interface FlowCheck {
   endedAt: SourcePos | null;
   /** Has the server side ever sent a sequence-consuming segment (SYN/ACK)? */
   serverSent: boolean;
+  /** Has each side sent any packet (something an ICMP error could quote)? */
+  sent: { client: boolean; server: boolean };
 }
 
 class Parser {
@@ -254,6 +256,8 @@ class Parser {
   /** TCP 4-tuples with a fixed client port in use -> connection name. */
   private readonly tuples = new Map<string, string>();
   private options!: ScenarioOptions;
+  /** Index of the step being checked. */
+  private current = 0;
 
   constructor(
     private readonly text: string,
@@ -391,7 +395,7 @@ class Parser {
     if (!e) return null;
     const v = e.value;
     if (v !== null && isScalar(v) && typeof v.value === 'number') {
-      this.error(e.at, `${what} ${v.value} has no unit; write ${v.value}s or ${v.value}ms (${DURATION_HELP})`);
+      this.error(e.at, `${what} ${v.value} has no unit; write ${v.value}s or ${v.value}ms; ${DURATION_HELP}`);
       return null;
     }
     if (v === null || !isScalar(v) || typeof v.value !== 'string') {
@@ -469,6 +473,8 @@ class Parser {
     this.hostsSection(m.get('hosts'));
     const steps = this.stepsSection(root, m.get('steps'));
     const expect = this.expectSection(m.get('expect'));
+    const re = m.get('rules');
+    const rules = re && re.value !== null ? { value: re.value.toJSON(), node: re.value, pos: this.nodePos(re.value) } : null;
     if (this.diags.length > 0) return null;
     return {
       file: this.file,
@@ -480,6 +486,7 @@ class Parser {
       steps,
       flows: this.flowDefs,
       expect,
+      rules,
       doc: this.doc,
       lineCounter: this.lc,
     };
@@ -580,7 +587,7 @@ class Parser {
     }
     const m = this.readMap(v, null, () => '');
     for (const [name, en] of m) {
-      if (!HOST_NAME_RE.test(name) || parseAddr(name) !== null || name === 'client' || name === 'server' && false) {
+      if (!HOST_NAME_RE.test(name) || parseAddr(name) !== null) {
         this.error(en.key, `host name "${name}" is not allowed; a host name starts with a letter and has letters, digits, "_", "-" and "." (like alice, web-1)`);
         continue;
       }
@@ -613,7 +620,7 @@ class Parser {
         const canon = formatAddr(a.version, ...a.words);
         const owner = this.addrOwner.get(canon);
         if (owner !== undefined) {
-          this.error(n, `address ${canon} is given to both ${owner} and ${name}; each address belongs to one host`);
+          this.error(n, owner === name ? `host ${name} lists ${canon} twice; give each address once` : `address ${canon} is given to both ${owner} and ${name}; each address belongs to one host`);
           continue;
         }
         this.addrOwner.set(canon, name);
@@ -661,7 +668,7 @@ class Parser {
           const val = this.deref(p.value);
           if (val !== null && isScalar(val) && typeof val.value === 'string' && !this.allNames.has(val.value)) {
             const kind = n.items.map((q) => (isScalar(q.key) ? String(q.key.value) : '')).find((k) => (STEP_TYPES as readonly string[]).includes(k)) ?? 'step';
-            this.allNames.set(val.value, { step: i + 1, pos: this.nodePos(val), kind });
+            this.allNames.set(val.value, { step: i + 1, pos: this.nodePos(n), kind });
           }
         }
       }
@@ -683,6 +690,7 @@ class Parser {
   }
 
   private step(n: ParsedNode, index: number): Step | null {
+    this.current = index;
     if (!isMap(n)) {
       const hint = isScalar(n) && typeof n.value === 'string' && (STEP_TYPES as readonly string[]).includes(n.value.split(/[\s:]/)[0]) ? ` (write "${n.value.split(/[\s:]/)[0]}: ..." with a colon)` : '';
       this.error(n, `step #${index} must be a mapping like "- ${EXAMPLE.connect}", not ${kindOf(n)}${hint}`);
@@ -759,7 +767,7 @@ class Parser {
     }
 
     const pos = this.nodePos(n);
-    const name = this.stepName(params.get('as'), kind, index);
+    const name = this.stepName(params.get('as'), kind);
     const rtt = this.durationValue(params.get('rtt'), 'rtt', 2);
     const base = { index, name, pos, rtt };
     const before = this.diags.length;
@@ -816,7 +824,7 @@ class Parser {
     return this.scalarText(e, which, ENDPOINT_HELP);
   }
 
-  private stepName(e: Entry | undefined, kind: StepKind, index: number): string | null {
+  private stepName(e: Entry | undefined, kind: StepKind): string | null {
     if (!e) return null;
     const v = e.value;
     if (v === null || !isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) {
@@ -841,7 +849,6 @@ class Parser {
       this.error(e.at, `name "${name}" is also a host; use a different name for the ${kind} step`);
       return null;
     }
-    void index;
     return name;
   }
 
@@ -850,8 +857,14 @@ class Parser {
   /** Parses endpoint text; reports problems; null on error. */
   private endpointTok(p: Piece, what: string, portRule: 'required' | 'optional' | 'none', minPort = 1): EpTok | null {
     const lead = p.text.length - p.text.trimStart().length;
-    const text = p.text.trim();
-    const piece: Piece = { text, node: p.node, offset: p.offset + lead };
+    let text = p.text.trim();
+    let offset = p.offset + lead;
+    const quoted = /^(["'])(.*)\1$/.exec(text); // connect: alice -> "[fd00::1]:80" (quotes inside a plain value)
+    if (quoted) {
+      text = quoted[2];
+      offset++;
+    }
+    const piece: Piece = { text, node: p.node, offset };
     if (text === '') {
       this.errorIn(piece, `${what} is missing; ${ENDPOINT_HELP}`);
       return null;
@@ -895,12 +908,12 @@ class Parser {
         return null;
       }
       if (!/^\d+$/.test(portText)) {
-        this.errorIn(pp, `port "${portText}" in ${what} is not a number${/^[a-z]/i.test(portText) ? ' (service names are not supported)' : ''}; ${PORT_HELP}`);
+        this.errorIn(pp, `port "${portText}" is not a number${/^[a-z]/i.test(portText) ? ' (service names are not supported)' : ''}; ${PORT_HELP}`);
         return null;
       }
       port = Number(portText);
       if (port < minPort || port > 65535) {
-        this.errorIn(pp, `port ${portText} in ${what} is out of range; ${minPort === 0 ? 'a port is a whole number 0-65535' : PORT_HELP}`);
+        this.errorIn(pp, `port ${portText} is out of range; ${minPort === 0 ? 'a port is a whole number 0-65535' : PORT_HELP}`);
         return null;
       }
     } else if (portRule === 'required') {
@@ -921,7 +934,7 @@ class Parser {
       const names = [...this.hosts.keys()];
       this.errorIn(
         ap,
-        `unknown host "${addrText}" in ${what}${didYouMean(addrText, names)} (${names.length > 0 ? `hosts: ${list(names)}` : 'no hosts: are defined'}; or give an address like 10.1.0.9)`,
+        `unknown host "${addrText}"${didYouMean(addrText, names)} (${names.length > 0 ? `hosts: ${list(names)}` : 'no hosts: are defined'}; or give an address like 10.1.0.9)`,
       );
       return null;
     }
@@ -981,11 +994,8 @@ class Parser {
   // --- references ----------------------------------------------------------------------------
 
   /** A reference to a named flow defined earlier; reports and returns null otherwise. */
-  private flowRef(e: Entry | undefined, stepKind: StepKind, what: string, protos: readonly string[] | null, required = true): FlowCheck | null {
-    if (!e) {
-      if (required) return null;
-      return null;
-    }
+  private flowRef(e: Entry | undefined, stepKind: StepKind, what: string, protos: readonly string[] | null): FlowCheck | null {
+    if (!e) return null;
     const v = e.value;
     if (v === null || !isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) {
       this.error(e.at, `${what} must be the name of a ${protos?.includes('udp') && !protos.includes('tcp') ? 'UDP flow' : 'connection'} (given with as:), not ${kindOf(v)}`);
@@ -1007,7 +1017,8 @@ class Parser {
       return null;
     }
     const later = this.allNames.get(name);
-    if (later && later.step > 0) {
+    if (later && later.step < this.current) return null; // the step that names it has errors of its own (reported there)
+    if (later) {
       this.error(e.at, `${name} is used before it is defined: the ${later.kind} step that names it comes later (${this.fmt(later.pos)}); steps run in order`);
       return null;
     }
@@ -1017,7 +1028,7 @@ class Parser {
   }
 
   /** from: client|server (or the host name of one side). */
-  private sideParam(e: Entry | undefined, f: FlowCheck | null, dflt: Side = 'client'): Side {
+  private sideParam(e: Entry | undefined, f: FlowCheck | null, key = 'from', dflt: Side = 'client'): Side {
     if (!e) return dflt;
     const v = e.value;
     if (v !== null && isScalar(v) && typeof v.value === 'string') {
@@ -1033,10 +1044,11 @@ class Parser {
           return dflt;
         }
       }
-      this.error(e.at, `from "${s}" is not a side${didYouMean(s, ['client', 'server'])}; write client or server${f ? ` (${f.def.name}: client ${f.client.host ?? f.client.addr}, server ${f.server.host ?? f.server.addr})` : ''}`);
+      if (f === null) return dflt; // the connection itself is wrong (reported); don't guess
+      this.error(e.at, `${key} "${s}" is not a side${didYouMean(s, ['client', 'server'])}; write client or server${f ? ` (${f.def.name}: client ${f.client.host ?? f.client.addr}, server ${f.server.host ?? f.server.addr})` : ''}`);
       return dflt;
     }
-    this.error(e.at, `from must be client or server, not ${kindOf(v)}`);
+    this.error(e.at, `${key} must be client or server, not ${kindOf(v)}`);
     return dflt;
   }
 
@@ -1063,11 +1075,7 @@ class Parser {
       if (n === null) return null;
       return { bytes: n, data: null };
     }
-    if (dflt === null) {
-      this.error(null, '');
-      return null;
-    }
-    return { bytes: dflt, data: null };
+    return dflt === null ? null : { bytes: dflt, data: null };
   }
 
   private stateProblem(f: FlowCheck, side: Side | null): string | null {
@@ -1124,6 +1132,10 @@ class Parser {
       if (n !== null) nodes.push(n);
     }
     else if (v !== null) nodes.push(v);
+    if (nodes.length === 0) {
+      this.error(e.at, `listen needs an endpoint or a list of them, like ${EXAMPLE.listen}`);
+      return null;
+    }
     const sockets: Endpoint[] = [];
     for (const n of nodes) {
       const p = this.scalarText({ key: e.key, value: n, at: n }, 'listen', `${SHORTHAND.listen}`);
@@ -1131,10 +1143,9 @@ class Parser {
       const t = this.endpointTok(p, 'listen', 'required');
       if (t === null) continue;
       for (const c of this.candidates(t)) {
-        const ep = this.endpointOf(t, c.version)!;
-        if (t.literal && ep.addr !== c.text) continue;
-        sockets.push(ep);
-        this.listening.add(`${ep.addr}|${ep.port}`);
+        const host = t.host ? t.host.name : this.addrOwner.get(c.text) ?? null;
+        sockets.push({ host, addr: c.text, version: c.version, port: t.port });
+        this.listening.add(`${c.text}|${t.port}`);
       }
     }
     return { kind: 'listen', ...base, sockets };
@@ -1169,8 +1180,8 @@ class Parser {
     let answer = this.enumValue(params.get('answer'), 'answer', ['accept', 'reset', 'none'] as const);
     const retries = this.intValue(params.get('retries'), 'retries', 0, 10, 'a number of SYN retransmissions, 0-10') ?? 0;
     if (fp === null || tp === null) return null;
-    const ft = this.endpointTok(fp, 'the client', 'optional');
-    const tt = this.endpointTok(tp, 'the server', 'required');
+    const ft = this.endpointTok(fp, 'from', 'optional');
+    const tt = this.endpointTok(tp, 'to', 'required');
     if (ft === null || tt === null) return null;
     const pair = this.resolvePair(ft, tt, family, famNode);
     if (pair === null) return null;
@@ -1208,6 +1219,7 @@ class Parser {
         fin: { client: false, server: false },
         endedAt: null,
         serverSent: answer === 'accept',
+        sent: { client: true, server: answer !== 'none' },
       });
       if (client.port !== null) this.tuples.set(`${client.addr}|${client.port}|${server.addr}|${server.port}`, base.name);
     }
@@ -1359,6 +1371,7 @@ class Parser {
         if (e) this.error(e.key, `packet with conn: takes addresses, ports and protocol from ${f!.def.name}; leave out ${k}: (or leave out conn: to give every field)`);
       }
       step.from = this.sideParam(params.get('from'), f);
+      f!.sent[step.from] = true;
     } else {
       if (!this.requireParams('packet', params, typeEntry, ['from', 'to'])) return null;
       const pe = params.get('proto');
@@ -1445,11 +1458,6 @@ class Parser {
       step.bytes = pl.bytes;
       step.data = pl.data;
     }
-    if (connMode && f) {
-      if (f.state === 'refused' && step.from === 'server' && isTcp) {
-        // fine: an odd packet, the server's sequence numbers are its unused ISN
-      }
-    }
     return step;
   }
 
@@ -1476,6 +1484,8 @@ class Parser {
         this.error(params.get('as')!.at, `udp with conn: continues ${f.def.name}; name the flow at the udp step that starts it`);
         return null;
       }
+      f.sent[from] = true;
+      if (reply !== null) f.sent[from === 'client' ? 'server' : 'client'] = true;
       return { kind: 'udp', ...base, conn: f.def.name, from, client: null, server: null, bytes: pl.bytes, data: pl.data, reply };
     }
     if (!this.requireParams('udp', params, typeEntry, ['from', 'to'])) return null;
@@ -1488,14 +1498,23 @@ class Parser {
     const pair = this.resolvePair(ft, tt, family, node);
     if (!pair) return null;
     const [client, server] = pair;
-    if (base.name !== null) this.defineFlow(base, 'udp', client, server);
+    if (base.name !== null) this.defineFlow(base, 'udp', client, server, reply !== null);
     return { kind: 'udp', ...base, conn: null, from: 'client', client, server, bytes: pl.bytes, data: pl.data, reply };
   }
 
-  private defineFlow(base: { index: number; name: string | null; pos: SourcePos }, proto: FlowDef['proto'], client: Endpoint, server: Endpoint): void {
+  private defineFlow(base: { index: number; name: string | null; pos: SourcePos }, proto: FlowDef['proto'], client: Endpoint, server: Endpoint, serverSends: boolean): void {
     const def: FlowDef = { name: base.name!, proto, step: base.index, pos: base.pos };
     this.flowDefs.set(def.name, def);
-    this.flows.set(def.name, { def, client, server, state: 'open', fin: { client: false, server: false }, endedAt: null, serverSent: true });
+    this.flows.set(def.name, {
+      def,
+      client,
+      server,
+      state: 'open',
+      fin: { client: false, server: false },
+      endedAt: null,
+      serverSent: true,
+      sent: { client: true, server: serverSends },
+    });
   }
 
   private unreachableStep(base: { index: number; name: string | null; pos: SourcePos; rtt: number | null }, params: Map<string, Entry>, typeEntry: Entry): Step | null {
@@ -1504,9 +1523,13 @@ class Parser {
     const code = params.has('code') ? this.enumValue(params.get('code'), 'code', UNREACH_CODES, CODE_SYNONYMS) : 'port';
     const se = params.get('side');
     let side: Side | null = null;
-    if (se) side = this.sideParam(se, f);
+    if (se) side = this.sideParam(se, f, 'side');
     const mtu = this.intValue(params.get('mtu'), 'mtu', 68, 65535, 'the next-hop MTU in bytes, 68-65535');
     if (f === null || code === null) return null;
+    if (side !== null && !f.sent[side]) {
+      this.error(se!.at, `the ${side} of ${f.def.name} has sent nothing yet, so there is no packet of it to quote`);
+      return null;
+    }
     let from: Endpoint | null = null;
     const fe = params.get('from');
     if (fe) {
@@ -1551,7 +1574,7 @@ class Parser {
     const pair = this.resolvePair(ft, tt, family, node);
     if (!pair) return null;
     const [client, server] = pair;
-    if (base.name !== null) this.defineFlow(base, client.version === 6 ? 'icmpv6' : 'icmp', client, server);
+    if (base.name !== null) this.defineFlow(base, client.version === 6 ? 'icmpv6' : 'icmp', client, server, reply);
     return { kind: 'ping', ...base, client, server, count, interval, reply, bytes, ident };
   }
 }

@@ -47,6 +47,7 @@ export const SCENARIO_KEYS = [
   'hosts',
   'steps',
   'expect',
+  'rules',
 ] as const;
 
 /** Names `unreachable: { code: ... }` accepts. */
@@ -301,6 +302,8 @@ export interface Scenario {
   flows: Map<string, FlowDef>;
   /** The `expect:` list, or null when the file has none. */
   expect: ExpectEntry[] | null;
+  /** The `rules:` value of a policy test written as a scenario (kept as is for `fwemu test`), or null. */
+  rules: ExpectEntry | null;
   /** The parsed YAML and its line counter, for callers that report positions inside `expect:`. */
   doc: Document.Parsed;
   lineCounter: LineCounter;

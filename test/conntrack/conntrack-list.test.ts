@@ -75,6 +75,14 @@ describe('formatConntrackEntry (conntrack -L)', () => {
     ]);
   });
 
+  it('GRE shows its keys (kernel: generic)', () => {
+    const d = new Driver();
+    d.send(generic(`${A} > ${C}`, 47));
+    expect(listAt(d, 0.3)).toEqual([
+      'gre      47 29 src=10.1.0.2 dst=10.2.0.2 srckey=0x0 dstkey=0x0 [UNREPLIED] src=10.2.0.2 dst=10.1.0.2 srckey=0x0 dstkey=0x0 mark=0 use=1',
+    ]);
+  });
+
   it('an expired entry would show 0 (never negative)', () => {
     const d = new Driver();
     d.send(udp(`${A}:1 > ${C}:2`));

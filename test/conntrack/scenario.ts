@@ -3,12 +3,14 @@
  * through the kernel) into the DecodedPacket fwemu's conntrack sees.
  */
 import type { DecodedPacket } from '../../src/packet/types.js';
-import { icmp, icmpError, tcp, udp } from './helpers.js';
+import { generic, icmp, icmpError, tcp, udp } from './helpers.js';
 
 export interface Step {
   side: 'a' | 'c';
   v6?: boolean;
-  proto?: 'tcp' | 'udp' | 'icmp' | 'icmperr';
+  proto?: 'tcp' | 'udp' | 'icmp' | 'icmperr' | 'ip';
+  /** proto 'ip': the IP protocol number */
+  ipproto?: number;
   flags?: string;
   seq?: number;
   ack?: number;
@@ -74,6 +76,7 @@ export function stepPacket(s: Step): DecodedPacket {
     });
   }
   let outer = s.side === 'a' ? `${A} > ${C}` : `${C} > ${A}`;
+  if (proto === 'ip') return generic(outer, s.ipproto!);
   if (proto === 'icmp') return icmp(outer, { type: s.type!, code: s.code ?? 0, id: s.id ?? 0 });
   if (s.outer_dst) outer = `${outer.split('>')[0]}> ${s.outer_dst}`;
   const ip = s.inner_proto ?? 'udp';

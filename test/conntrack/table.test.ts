@@ -35,6 +35,9 @@ describe('process / confirm', () => {
     expect(ct.confirm(r)).toBe(false); // idempotent
   });
 
+  // Both checked on Linux 6.18: with `tcp dport 9999 drop` in the lab router's
+  // forward chain a SYN left no entry; with `tcp dport 7777 tcp flags & fin == fin drop`
+  // the dropped FIN still moved the entry to FIN_WAIT.
   it('a dropped first packet leaves no entry: the next packet is new again', () => {
     const d = new Driver();
     d.send(c2s('S', { seq: 1000 }), 0, false);
@@ -120,6 +123,11 @@ describe('table full (__nf_conntrack_alloc, early_drop)', () => {
     expect(drop.entry.orig.sport).toBe(1);
   });
 
+  // Linux 6.18, nf_conntrack_max=2 with an ASSURED TCP and an unreplied UDP
+  // entry: a new UDP flow's packet never reached the forward chain (conntrack
+  // -S drop=1) and dmesg said "nf_conntrack: table full in netns ..., dropping
+  // packet". (The kernel kept the UDP entry only because its 8-bucket scan out
+  // of 262144 buckets missed it; see the early-drop note in table.ts.)
   it('drops the packet itself when every entry is ASSURED ("table full, dropping packet")', () => {
     const d = new Driver({ max: 1 });
     handshake(d);

@@ -184,9 +184,22 @@ describe('ICMP, ICMPv6 and generic timeouts', () => {
 
   it('generic protocols: 600 s (nf_conntrack_generic_timeout)', () => {
     const d = new Driver();
-    d.send(generic('10.1.0.2 > 10.2.0.1', 47));
+    d.send(generic('10.1.0.2 > 10.2.0.1', 99));
     expect(d.left()).toBe(DEFAULT_CONNTRACK_SETTINGS.generic_timeout);
     expectLifetime(d, 600);
+  });
+});
+
+describe('GRE timeouts (nf_conntrack_gre_packet)', () => {
+  it('unreplied 30 s, replied 180 s (nf_conntrack_gre_timeout / _stream defaults)', () => {
+    const d = new Driver();
+    d.send(generic('10.1.0.2 > 10.2.0.1', 47));
+    expectLifetime(d, 30);
+    const e = new Driver();
+    e.send(generic('10.1.0.2 > 10.2.0.1', 47));
+    e.send(generic('10.2.0.1 > 10.1.0.2', 47), 1);
+    e.send(generic('10.1.0.2 > 10.2.0.1', 47), 1);
+    expectLifetime(e, 180);
   });
 });
 

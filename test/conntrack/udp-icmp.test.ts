@@ -202,14 +202,29 @@ describe('ICMP errors (nf_conntrack_inet_error)', () => {
 });
 
 describe('generic protocols and untrackable packets', () => {
-  it('GRE, SCTP and others: tuple without ports, new then established (generic_packet; kernel: formats)', () => {
+  it('other protocols: tuple without ports, new then established, 600 s, never ASSURED (generic_packet; kernel: generic)', () => {
     const d = new Driver();
-    expect(d.send(generic(`${A} > ${B}`, 47)).state).toBe('new');
-    expect(d.send(generic(`${B} > ${A}`, 47)).state).toBe('established');
+    expect(d.send(generic(`${A} > ${B}`, 99)).state).toBe('new');
+    expect(d.send(generic(`${B} > ${A}`, 99)).state).toBe('established');
+    d.send(generic(`${A} > ${B}`, 99), 5);
     const e = d.only();
     expect([e.orig.sport, e.orig.dport]).toEqual([0, 0]);
-    expect(d.send(generic(`${A} > ${B}`, 99)).state).toBe('new');
+    expect(e.assured).toBe(false);
+    expect(d.left()).toBe(600);
+    expect(d.send(generic(`${A} > ${B}`, 132)).state).toBe('new'); // SCTP: generic here (deliberate)
     expect(d.ct.size).toBe(2);
+  });
+
+  it('GRE: 30 s until a reply, then 180 s and ASSURED on the next packet (nf_conntrack_gre_packet; kernel: generic)', () => {
+    const d = new Driver();
+    d.send(generic(`${A} > ${B}`, 47));
+    expect(d.left()).toBe(30);
+    expect(d.send(generic(`${B} > ${A}`, 47)).state).toBe('established');
+    expect(d.left()).toBe(30); // SEEN_REPLY is set after the tracker ran
+    expect(d.only().assured).toBe(false);
+    d.send(generic(`${A} > ${B}`, 47));
+    expect(d.left()).toBe(180);
+    expect(d.only().assured).toBe(true);
   });
 
   it('a non-first fragment is invalid (the kernel tracks reassembled packets only)', () => {

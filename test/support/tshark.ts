@@ -56,7 +56,7 @@ let configDir: string | undefined;
 
 function tsharkEnv(): NodeJS.ProcessEnv {
   if (configDir === undefined) {
-    configDir = join(tmpdir(), `fwemu-tshark-config-${process.pid}`);
+    configDir = join(tmpdir(), 'fwemu-tshark-empty-config'); // shared, stays empty
     mkdirSync(configDir, { recursive: true });
   }
   return { ...process.env, WIRESHARK_CONFIG_DIR: configDir, LC_ALL: 'C' };

@@ -60,6 +60,14 @@ def build(s):
         sp, dp = s.get('sport', 40000), s.get('dport', 53)
         if s['side'] == 'c': sp, dp = dp, sp
         return l3/UDP(sport=sp, dport=dp)/Raw(b'x' * s.get('len', 0))
+    if pr == 'ip':
+        # another IP protocol; GRE gets a version 0 header carrying IPv4
+        payload = b'\x00\x00\x08\x00' + b'\0' * 20 if s['ipproto'] == 47 else b'\0' * 24
+        if v6:
+            l3.nh = s['ipproto']
+        else:
+            l3.proto = s['ipproto']
+        return l3/Raw(payload)
     if pr == 'icmp':
         t = s['type']
         if v6:

@@ -23,6 +23,7 @@ table inet quiet {
   meta l4proto udp drop
   icmp type { echo-request, timestamp-request } drop
   icmpv6 type echo-request drop
+  meta l4proto { gre, 99 } drop
  }
 }
 NFT

@@ -1,0 +1,247 @@
+/**
+ * Policy expectations: what a replay must produce, written next to the
+ * traffic (in a scenario file, or in a NAME.expect.yaml beside a capture).
+ *
+ *   expect:
+ *     - { step: a1, verdict: accept, ct: established }     # every packet of a step / connection
+ *     - { packet: 17, verdict: drop, reason: policy }
+ *     - { flow: "tcp 10.1.0.2:* -> 10.2.0.1:8080", verdict: accept }
+ *     - { conntrack: { count: 2, has: "tcp 10.1.0.3:* -> 10.2.0.1:8080 ESTABLISHED" } }
+ *
+ * Parsing keeps every expectation's line:column so a failure points at the
+ * line that states it.
+ */
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node as YNode, type Pair } from 'yaml';
+import type { Diagnostic } from '../rules/types.js';
+import { didYouMean } from '../rules/suggest.js';
+import { CAUSE_WORDS } from '../engine/result.js';
+
+export const VERDICTS = ['accept', 'drop', 'reject', 'skip'] as const;
+export const CT_STATES = ['new', 'established', 'related', 'invalid', 'untracked', 'none'] as const;
+
+const SELECTORS = ['step', 'packet', 'flow', 'conntrack'] as const;
+const PACKET_CHECKS = ['verdict', 'ct', 'rule', 'reason'] as const;
+const CONNTRACK_CHECKS = ['count', 'has', 'lacks', 'at'] as const;
+
+export interface Pos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export type Selector =
+  | { kind: 'step'; step: string }
+  | { kind: 'packet'; packets: number[] }
+  | { kind: 'flow'; flow: string; pattern: RegExp };
+
+export interface PacketExpectation {
+  type: 'packets';
+  pos: Pos;
+  /** The expectation as written, for failure messages. */
+  text: string;
+  select: Selector;
+  verdict?: string;
+  ct?: string;
+  /** null: the packet must not be decided by (or belong to a flow opened by) any rule. */
+  rule?: string | null;
+  reason?: string;
+}
+
+export interface ConntrackExpectation {
+  type: 'conntrack';
+  pos: Pos;
+  text: string;
+  /** Packet number after which the table is checked; undefined = the end. */
+  at?: number;
+  count?: number;
+  has: { text: string; pattern: RegExp }[];
+  lacks: { text: string; pattern: RegExp }[];
+}
+
+export type Expectation = PacketExpectation | ConntrackExpectation;
+
+/**
+ * A flow pattern: "tcp 10.1.0.3:* -> 10.2.0.1:8080 ESTABLISHED", any part may
+ * be "*"; the state is optional. Matched against "proto src:sport -> dst:dport STATE"
+ * (IPv6 addresses in brackets, ICMP as "icmp 10.1.0.2 -> 10.2.0.1 id 7").
+ */
+export function flowPattern(text: string): RegExp {
+  const trimmed = text.trim().replace(/\s+/g, ' ');
+  const escaped = trimmed.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^ ]*');
+  const hasState = /\s[A-Z_0-9]+$/.test(trimmed);
+  return new RegExp(`^${escaped}${hasState ? '' : '( [A-Z_0-9]+)?'}$`);
+}
+
+interface Ctx {
+  file: string;
+  lc: LineCounter;
+  errors: Diagnostic[];
+}
+
+function posOf(ctx: Ctx, node: YNode | null | undefined): Pos {
+  const off = node?.range?.[0] ?? 0;
+  const { line, col } = ctx.lc.linePos(off);
+  return { file: ctx.file, line, col };
+}
+
+function err(ctx: Ctx, node: YNode | null | undefined, message: string): void {
+  const p = posOf(ctx, node);
+  ctx.errors.push({ file: p.file, line: p.line, col: p.col, message, severity: 'error' });
+}
+
+function scalar(node: unknown): unknown {
+  return isScalar(node) ? node.value : undefined;
+}
+
+function stringList(ctx: Ctx, node: YNode | null | undefined, what: string): string[] | null {
+  if (isScalar(node) && typeof node.value === 'string') return [node.value];
+  if (isSeq(node)) {
+    const out: string[] = [];
+    for (const item of node.items) {
+      if (isScalar(item) && typeof item.value === 'string') out.push(item.value);
+      else err(ctx, item as YNode, `${what} must be text like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`);
+    }
+    return out;
+  }
+  err(ctx, node, `${what} must be a flow pattern or a list of them, like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`);
+  return null;
+}
+
+/** "17", 17, [3, 4], "10-12" → packet numbers. */
+function packetNumbers(ctx: Ctx, node: YNode | null | undefined): number[] | null {
+  const one = (v: unknown, at: YNode | null | undefined): number[] | null => {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return [v];
+    if (typeof v === 'string') {
+      const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(v);
+      if (m && +m[1] >= 1 && +m[2] >= +m[1] && +m[2] - +m[1] <= 1_000_000) {
+        return Array.from({ length: +m[2] - +m[1] + 1 }, (_, i) => +m[1] + i);
+      }
+    }
+    err(ctx, at, `packet ${JSON.stringify(v)}: a packet number is a whole number from 1, a range "10-12", or a list of them`);
+    return null;
+  };
+  if (isSeq(node)) {
+    const out: number[] = [];
+    for (const item of node.items) {
+      const n = one(scalar(item), item as YNode);
+      if (n) out.push(...n);
+    }
+    return out;
+  }
+  return one(scalar(node), node);
+}
+
+function checkEnum(ctx: Ctx, node: YNode | null | undefined, key: string, allowed: readonly string[]): string | undefined {
+  const v = scalar(node);
+  if (typeof v === 'string' && allowed.includes(v)) return v;
+  err(ctx, node, `${key} ${JSON.stringify(v)} is not allowed${typeof v === 'string' ? didYouMean(v, allowed) : ''} (allowed: ${allowed.join(', ')})`);
+  return undefined;
+}
+
+function parseOne(ctx: Ctx, item: YNode, source: string): Expectation | null {
+  if (!isMap(item)) {
+    err(ctx, item, 'an expectation is a mapping, like { packet: 17, verdict: drop }');
+    return null;
+  }
+  const pos = posOf(ctx, item);
+  const text = source.slice(item.range?.[0] ?? 0, item.range?.[1] ?? 0).trim().replace(/\s+/g, ' ');
+  const pairs = new Map<string, Pair<YNode, YNode>>();
+  for (const pair of item.items as Pair<YNode, YNode>[]) {
+    const key = scalar(pair.key);
+    if (typeof key !== 'string') {
+      err(ctx, pair.key, 'expectation keys are words like packet, verdict');
+      continue;
+    }
+    pairs.set(key, pair);
+  }
+  const selectors = SELECTORS.filter((s) => pairs.has(s));
+  if (selectors.length !== 1) {
+    err(ctx, item, `an expectation names exactly one of ${SELECTORS.join(', ')}${selectors.length ? ` (this one names ${selectors.join(' and ')})` : ''}`);
+    return null;
+  }
+
+  if (selectors[0] === 'conntrack') {
+    for (const k of pairs.keys()) if (k !== 'conntrack') err(ctx, pairs.get(k)!.key, `unknown key "${k}" beside conntrack${didYouMean(k, CONNTRACK_CHECKS)}; put checks inside conntrack: { ${CONNTRACK_CHECKS.join(', ')} }`);
+    const body = pairs.get('conntrack')!.value;
+    if (!isMap(body)) {
+      err(ctx, body, 'conntrack: takes a mapping like { count: 2, has: "tcp 10.1.0.3:* -> 10.2.0.1:8080 ESTABLISHED" }');
+      return null;
+    }
+    const e: ConntrackExpectation = { type: 'conntrack', pos, text, has: [], lacks: [] };
+    for (const pair of body.items as Pair<YNode, YNode>[]) {
+      const k = scalar(pair.key);
+      const v = scalar(pair.value);
+      if (k === 'count') {
+        if (typeof v === 'number' && Number.isInteger(v) && v >= 0) e.count = v;
+        else err(ctx, pair.value, `count ${JSON.stringify(v)}: a whole number of entries from 0`);
+      } else if (k === 'at') {
+        const n = packetNumbers(ctx, pair.value);
+        if (n && n.length === 1) e.at = n[0];
+        else if (n) err(ctx, pair.value, 'at: one packet number');
+      } else if (k === 'has' || k === 'lacks') {
+        const list = stringList(ctx, pair.value, k);
+        if (list) e[k] = list.map((t) => ({ text: t, pattern: flowPattern(t) }));
+      } else {
+        err(ctx, pair.key, `unknown conntrack check "${String(k)}"${didYouMean(String(k), CONNTRACK_CHECKS)} (allowed: ${CONNTRACK_CHECKS.join(', ')})`);
+      }
+    }
+    return e;
+  }
+
+  const e: PacketExpectation = { type: 'packets', pos, text, select: { kind: 'packet', packets: [] } };
+  for (const [k, pair] of pairs) {
+    const v = scalar(pair.value);
+    switch (k) {
+      case 'step':
+        if (typeof v === 'string' || typeof v === 'number') e.select = { kind: 'step', step: String(v) };
+        else err(ctx, pair.value, 'step: the name given with `as:` in the scenario, or the step number');
+        break;
+      case 'packet': {
+        const n = packetNumbers(ctx, pair.value);
+        if (n) e.select = { kind: 'packet', packets: n };
+        break;
+      }
+      case 'flow':
+        if (typeof v === 'string') e.select = { kind: 'flow', flow: v, pattern: flowPattern(v) };
+        else err(ctx, pair.value, 'flow: a pattern like "tcp 10.1.0.2:* -> 10.2.0.1:8080"');
+        break;
+      case 'verdict':
+        e.verdict = checkEnum(ctx, pair.value, 'verdict', VERDICTS);
+        break;
+      case 'ct':
+        e.ct = checkEnum(ctx, pair.value, 'ct', CT_STATES);
+        break;
+      case 'rule':
+        if (v === null || typeof v === 'string') e.rule = v;
+        else err(ctx, pair.value, 'rule: a rule id, or null for "no rule"');
+        break;
+      case 'reason':
+        if (typeof v === 'string' && v.length > 0) e.reason = v;
+        else err(ctx, pair.value, `reason: one of ${CAUSE_WORDS.join(', ')}, or words the reason sentence must contain`);
+        break;
+      default:
+        err(ctx, pair.key, `unknown key "${k}" in an expectation${didYouMean(k, [...SELECTORS, ...PACKET_CHECKS])} (allowed: ${[...SELECTORS, ...PACKET_CHECKS].join(', ')})`);
+    }
+  }
+  if (e.verdict === undefined && e.ct === undefined && e.rule === undefined && e.reason === undefined) {
+    err(ctx, item, `this expectation checks nothing: give at least one of ${PACKET_CHECKS.join(', ')}`);
+  }
+  return e;
+}
+
+/** The `expect:` list of a parsed document; problems go to `errors` with positions. */
+export function parseExpectations(doc: Document, source: string, file: string, lc: LineCounter, errors: Diagnostic[]): Expectation[] {
+  const ctx: Ctx = { file, lc, errors };
+  const node = doc.get('expect', true) as YNode | undefined;
+  if (node === undefined) return [];
+  if (!isSeq(node)) {
+    err(ctx, node, 'expect: takes a list of expectations, like - { packet: 17, verdict: drop }');
+    return [];
+  }
+  const out: Expectation[] = [];
+  for (const item of node.items) {
+    const e = parseOne(ctx, item as YNode, source);
+    if (e) out.push(e);
+  }
+  return out;
+}

@@ -1,0 +1,289 @@
+/**
+ * `fwemu test`: policy tests users keep in their own CI.
+ *
+ * A test is one of:
+ *   - a scenario file (YAML with `scenario:`) that also has `rules:` and `expect:`;
+ *   - NAME.expect.yaml beside a capture NAME.pcap / NAME.pcapng, with `rules:`
+ *     and `expect:` (and optionally `capture:` to name another file).
+ * Paths in `rules:` and `capture:` are relative to the test file.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve, relative } from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { CtEntry } from '../conntrack/entry.js';
+import { replay, type PacketSource } from '../engine/replay.js';
+import { causeName } from '../engine/result.js';
+import { UserError } from '../errors.js';
+import { describePacket } from '../packet/describe.js';
+import { endpoint } from '../report/packet-text.js';
+import { describeTuple, explain } from '../report/reason.js';
+import { formatDiagnostic, type Diagnostic } from '../rules/types.js';
+import { generate, loadScenario, synthSource, type Scenario } from '../synth/index.js';
+import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type Pos } from './expect.js';
+
+/** What the expectations are checked against: one row per packet. */
+export interface PacketOutcome {
+  n: number;
+  verdict: string;
+  ct: string | null;
+  /** The rule that decided, or that opened the packet's flow. */
+  rule: string | null;
+  cause: string;
+  reason: string;
+  /** Its conntrack entry's original tuple and TCP state ("tcp a:1 -> b:2 ESTABLISHED"), or null. */
+  flow: string | null;
+  /** The packet's own endpoints, both ways: "tcp a:1 -> b:2" and "tcp b:2 -> a:1". */
+  tuple: string;
+  reverse: string;
+  /** The packet created its conntrack entry. */
+  opened: boolean;
+}
+
+export interface PolicyRun {
+  packets: PacketOutcome[];
+  /** Step names (and numbers) → packet numbers; for a named flow, every packet of it. */
+  steps: Map<string, number[]>;
+  /** Conntrack tables ("tcp a:1 -> b:2 STATE" per entry) after chosen packets; key 0 = the end. */
+  tables: Map<number, string[]>;
+}
+
+export interface Failure {
+  pos: Pos;
+  text: string;
+  message: string;
+}
+
+export interface TestResult {
+  file: string;
+  expectations: number;
+  packets: number;
+  failures: Failure[];
+}
+
+function entryKey(e: CtEntry): string {
+  return `${describeTuple(e.orig)}${e.tcp ? ` ${e.tcpStateName}` : ''}`;
+}
+
+// ---------------------------------------------------------------------------
+// Checking
+
+function checkPacket(e: PacketExpectation, p: PacketOutcome): string | null {
+  const diffs: string[] = [];
+  if (e.verdict !== undefined && p.verdict !== e.verdict) diffs.push(`verdict ${p.verdict}, expected ${e.verdict}`);
+  if (e.ct !== undefined) {
+    const ct = p.ct ?? 'none';
+    // The packet that opens a connection is `new` by definition; `ct: established`
+    // on a step or flow speaks of the connection it opened.
+    const openerOk = e.ct === 'established' && ct === 'new' && p.opened && e.select.kind !== 'packet';
+    if (ct !== e.ct && !openerOk) diffs.push(`ct ${ct}, expected ${e.ct}`);
+  }
+  if (e.rule !== undefined && p.rule !== e.rule) diffs.push(`rule ${p.rule ?? 'none'}, expected ${e.rule ?? 'none'}`);
+  if (e.reason !== undefined) {
+    const ok = p.cause === e.reason || p.reason.toLowerCase().includes(e.reason.toLowerCase());
+    if (!ok) diffs.push(`reason "${p.cause}", expected "${e.reason}"`);
+  }
+  if (diffs.length === 0) return null;
+  return `packet ${p.n}: ${diffs.join('; ')} (${p.reason})`;
+}
+
+function selectPackets(e: PacketExpectation, run: PolicyRun): number[] | string {
+  switch (e.select.kind) {
+    case 'packet':
+      return e.select.packets;
+    case 'step': {
+      const nums = run.steps.get(e.select.step);
+      if (!nums) return `no step or flow named "${e.select.step}" (known: ${[...run.steps.keys()].filter((k) => !/^\d+$/.test(k)).join(', ') || 'none; this test has no scenario steps'})`;
+      return nums;
+    }
+    case 'flow': {
+      const re = e.select.pattern;
+      const nums = run.packets.filter((p) => (p.flow !== null && re.test(p.flow)) || re.test(p.tuple) || re.test(p.reverse)).map((p) => p.n);
+      return nums.length ? nums : `no packet belongs to a flow matching "${e.select.flow}"`;
+    }
+  }
+}
+
+function checkConntrack(e: ConntrackExpectation, run: PolicyRun): string | null {
+  const table = run.tables.get(e.at ?? 0);
+  const where = e.at ? `after packet ${e.at}` : 'at the end';
+  if (!table) return `no conntrack table ${where} (the replay has ${run.packets.length} packets, or tracking is off)`;
+  const shown = table.length ? table.join('; ') : 'empty';
+  if (e.count !== undefined && table.length !== e.count) return `${table.length} entries ${where}, expected ${e.count} (${shown})`;
+  for (const h of e.has) if (!table.some((k) => h.pattern.test(k))) return `no entry matches "${h.text}" ${where} (${shown})`;
+  for (const l of e.lacks) {
+    const hit = table.find((k) => l.pattern.test(k));
+    if (hit) return `entry "${hit}" matches "${l.text}" ${where}, expected none`;
+  }
+  return null;
+}
+
+/** The first difference of each expectation that does not hold. */
+export function checkExpectations(expectations: Expectation[], run: PolicyRun): Failure[] {
+  const failures: Failure[] = [];
+  for (const e of expectations) {
+    let message: string | null;
+    if (e.type === 'conntrack') {
+      message = checkConntrack(e, run);
+    } else {
+      const sel = selectPackets(e, run);
+      message = null;
+      if (typeof sel === 'string') message = sel;
+      else {
+        for (const n of sel) {
+          const p = run.packets[n - 1];
+          message = p ? checkPacket(e, p) : `packet ${n} does not exist (the replay has ${run.packets.length} packets)`;
+          if (message) break;
+        }
+      }
+    }
+    if (message) failures.push({ pos: e.pos, text: e.text, message });
+  }
+  return failures;
+}
+
+// ---------------------------------------------------------------------------
+// Loading and running
+
+interface TestSpec {
+  file: string;
+  rules: string;
+  /** A capture path, or the scenario whose packets are the test's traffic. */
+  capture: string | null;
+  scenario: Scenario | null;
+  expectations: Expectation[];
+}
+
+/** Side files are small; anything bigger is a mistake (or an attack) and refused before parsing. */
+const MAX_SIDE_FILE_BYTES = 1024 * 1024;
+
+function parseSideFile(file: string, text: string): { doc: Document; lc: LineCounter; errors: Diagnostic[] } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const errors: Diagnostic[] = doc.errors.map((e) => {
+    const { line, col } = lc.linePos(e.pos[0]);
+    return { file, line, col, message: e.message.split('\n')[0], severity: 'error' as const };
+  });
+  if (errors.length === 0) {
+    try {
+      doc.toJS({ maxAliasCount: 100 }); // refuses alias bombs ("billion laughs")
+    } catch (err) {
+      errors.push({ file, line: 1, col: 1, message: `${(err as Error).message}`, severity: 'error' });
+    }
+  }
+  return { doc, lc, errors };
+}
+
+function readSpec(file: string): TestSpec {
+  const size = statSync(file).size;
+  if (size > MAX_SIDE_FILE_BYTES) throw new UserError(`${file}: ${size} bytes; a policy test file may be at most ${MAX_SIDE_FILE_BYTES}`);
+  const text = readFileSync(file, 'utf8');
+  const isScenario = /^scenario\s*:/m.test(text) && !/\.expect\.ya?ml$/.test(file);
+  // A scenario is validated in full by the synth loader, whose document we reuse.
+  const scenario = isScenario ? loadScenario(file) : null;
+  const parsed = scenario ? { doc: scenario.doc, lc: scenario.lineCounter, errors: [] as Diagnostic[] } : parseSideFile(file, text);
+  const { doc, lc, errors } = parsed;
+  if (errors.length) throw new UserError(errors.map(formatDiagnostic).join('\n'));
+  const expectations = parseExpectations(doc, text, file, lc, errors);
+  const dir = dirname(file);
+  const rules = doc.get('rules');
+  if (typeof rules !== 'string') {
+    errors.push({ file, line: 1, col: 1, message: 'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)', severity: 'error' });
+  }
+  if (expectations.length === 0 && errors.length === 0) {
+    errors.push({ file, line: 1, col: 1, message: 'a policy test needs an expect: list (see README, "Policy tests")', severity: 'error' });
+  }
+  let capture: string | null = null;
+  if (!scenario) {
+    const named = doc.get('capture');
+    const base = file.replace(/\.expect\.ya?ml$/, '');
+    const candidates = typeof named === 'string' ? [join(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];
+    capture = candidates.find((c) => existsSync(c)) ?? null;
+    if (!capture) errors.push({ file, line: 1, col: 1, message: `no capture for this test: looked for ${candidates.join(' and ')}`, severity: 'error' });
+  }
+  if (errors.length) throw new UserError(errors.map(formatDiagnostic).join('\n'));
+  return { file, rules: join(dir, rules as string), capture, scenario, expectations };
+}
+
+export async function runPolicyTest(file: string): Promise<TestResult> {
+  const spec = readSpec(file);
+  const steps = new Map<string, number[]>();
+  let source: PacketSource = spec.capture ?? '';
+  if (spec.scenario) {
+    const out = generate(spec.scenario);
+    for (const s of out.steps) {
+      steps.set(String(s.index), s.packets);
+      if (s.name) steps.set(s.name, s.packets);
+    }
+    for (const [name, conn] of out.conns) steps.set(name, conn.packets);
+    source = synthSource(out);
+  }
+  const wanted = new Set<number>(spec.expectations.flatMap((e) => (e.type === 'conntrack' && e.at ? [e.at] : [])));
+  const tables = new Map<number, string[]>();
+  const packets: PacketOutcome[] = [];
+  const summary = await replay({
+    rules: spec.rules,
+    source,
+    onPacket: (r, p, _rec, engine) => {
+      const info = describePacket(p);
+      const proto = info.proto ?? '?';
+      const a = endpoint(info.src, info.sport);
+      const b = endpoint(info.dst, info.dport);
+      const entry = r.entry as CtEntry | null;
+      packets.push({
+        n: r.n,
+        verdict: r.verdict,
+        ct: r.ct,
+        rule: r.rule?.id ?? null,
+        cause: causeName(r.cause),
+        reason: explain(r, p, engine.compiled),
+        flow: entry ? entryKey(entry) : null,
+        tuple: `${proto} ${a} -> ${b}`,
+        reverse: `${proto} ${b} -> ${a}`,
+        opened: entry?.openedBy?.packet === r.n,
+      });
+      if (wanted.has(r.n) && engine.ct) tables.set(r.n, engine.ct.entries(engine.now).map(entryKey));
+    },
+  });
+  const engine = summary.engine;
+  if (engine.ct) tables.set(0, engine.ct.entries(engine.now).map(entryKey));
+  return {
+    file,
+    expectations: spec.expectations.length,
+    packets: packets.length,
+    failures: checkExpectations(spec.expectations, { packets, steps, tables }),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Discovery
+
+const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'coverage']);
+
+function isTestFile(path: string): boolean {
+  if (/\.expect\.ya?ml$/.test(path)) return true;
+  if (!/\.ya?ml$/.test(path)) return false;
+  const head = readFileSync(path, 'utf8');
+  return /^scenario\s*:/m.test(head) && /^expect\s*:/m.test(head) && /^rules\s*:/m.test(head);
+}
+
+/** Every policy test under the given files and directories, sorted. */
+export function discoverTests(paths: string[]): string[] {
+  const found: string[] = [];
+  const walk = (p: string) => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) throw new UserError(`${p}: no such file or directory`);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p).sort()) {
+        if (SKIP_DIRS.has(name)) continue;
+        const child = join(p, name);
+        const cst = statSync(child);
+        if (cst.isDirectory()) walk(child);
+        else if (isTestFile(child)) found.push(child);
+      }
+    } else {
+      found.push(p);
+    }
+  };
+  for (const p of paths) walk(p);
+  return [...new Set(found.map((f) => relative(process.cwd(), resolve(f)) || f))];
+}

@@ -1,0 +1,12 @@
+/**
+ * Synthetic traffic: scenario files (YAML) -> realistic packet streams.
+ *
+ *   const sc = loadScenario('fixtures/scenarios/seed.yaml');
+ *   const out = generate(sc);
+ *   await replay({ rules: 'rules/web-server.yaml', source: synthSource(out) });
+ *   await writeSynth(out, 'seed.pcap');
+ */
+export { loadScenario, parseScenario, parseDuration, MAX_SCENARIO_BYTES, DEFAULT_START } from './scenario.js';
+export { generate, packetsFor, STEP_GAP_US } from './generate.js';
+export { synthSource, writeSynth, type WriteSynthOptions } from './output.js';
+export * from './types.js';

@@ -1,0 +1,91 @@
+/**
+ * Handing generated packets on: as a packet source for replay(), or
+ * written to a pcap/pcapng file or stream.
+ */
+import type { Writable } from 'node:stream';
+import { Direction, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
+import { PcapWriter, PcapngWriter } from '../capture/write.js';
+import type { SynthOutput } from './types.js';
+
+/** How often (packets) synthSource awaits `beforeRead`, so a slow consumer can hold it back. */
+const YIELD_EVERY = 1024;
+
+/**
+ * A packet source for `replay({ rules, source: synthSource(out) })`: feeds
+ * the packets as CaptureRecords (one reused record, as capture readers do).
+ * Record numbers, and file offsets as if written with writeSynth as pcap.
+ */
+export function synthSource(
+  out: SynthOutput,
+): (onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null) => Promise<CaptureSummary> {
+  return async (onRecord, beforeRead) => {
+    const rec: CaptureRecord = {
+      n: 0,
+      tsSec: 0,
+      tsNsec: 0,
+      linkType: out.linkType,
+      ifIndex: 0,
+      ifName: '',
+      direction: Direction.UNKNOWN,
+      caplen: 0,
+      len: 0,
+      buf: new Uint8Array(0),
+      off: 0,
+      fileOffset: 0,
+    };
+    let offset = 24;
+    for (let i = 0; i < out.packets.length; i++) {
+      if (beforeRead && i > 0 && i % YIELD_EVERY === 0) {
+        const wait = beforeRead();
+        if (wait) await wait;
+      }
+      const p = out.packets[i];
+      rec.n = i + 1;
+      rec.tsSec = p.tsSec;
+      rec.tsNsec = p.tsNsec;
+      rec.linkType = p.linkType;
+      rec.caplen = p.data.length;
+      rec.len = p.data.length;
+      rec.buf = p.data;
+      rec.off = 0;
+      rec.fileOffset = offset;
+      offset += 16 + p.data.length;
+      onRecord(rec);
+    }
+    return { format: 'pcap', records: out.packets.length, bytesRead: offset, warnings: [], truncated: false };
+  };
+}
+
+export interface WriteSynthOptions {
+  /** Default: pcapng when the path ends in .pcapng, else pcap (microsecond timestamps, which are exact). */
+  format?: 'pcap' | 'pcapng';
+}
+
+/** Writes the packets to a capture file (or a stream such as stdout). */
+export async function writeSynth(out: SynthOutput, target: string | Writable, opts: WriteSynthOptions = {}): Promise<void> {
+  const format = opts.format ?? (typeof target === 'string' && /\.pcapng$/i.test(target) ? 'pcapng' : 'pcap');
+  if (format === 'pcapng') {
+    const w = new PcapngWriter(target);
+    try {
+      const ifIndex = w.addInterface(out.linkType, 'synth');
+      for (const p of out.packets) {
+        w.write(ifIndex, p.tsSec, p.tsNsec, p.data, 0, p.data.length, p.data.length);
+        const wait = w.pending();
+        if (wait) await wait;
+      }
+    } finally {
+      await w.close();
+    }
+    return;
+  }
+  const w = new PcapWriter(target, { linkType: out.linkType });
+  try {
+    for (const p of out.packets) {
+      w.write(p.tsSec, p.tsNsec, p.data, 0, p.data.length, p.data.length);
+      const wait = w.pending();
+      if (wait) await wait;
+    }
+  } finally {
+    await w.close();
+  }
+}
