@@ -8,7 +8,8 @@ import { formatConntrackEntry } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
 import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayLine, type Paint } from '../report/replay-text.js';
 import { loadRuleSet } from '../rules/load.js';
-import { outcome, useColor, type CommonOptions } from './common.js';
+import { formatSockets, SocketObserver } from '../report/sockets.js';
+import { outcome, packetSource, useColor, type CommonOptions } from './common.js';
 
 /** Files the demo uses, relative to the package root (not the caller's directory). */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -18,7 +19,7 @@ export function demoCommand(y: Argv<CommonOptions>) {
   return y.command<CommonOptions>(
     'demo',
     'The tour (npm start): three connections to one server port, and why the replies get through',
-    (a) => a.epilog('Uses fixtures/seed-three-clients.pcap (real traffic captured between network namespaces) and rules/web-server.yaml.'),
+    (a) => a.epilog('Replays fixtures/scenarios/seed.yaml (a synthesized scenario) through rules/web-server.yaml. The same story on real captured traffic: fixtures/seed-three-clients.pcap.'),
     async (args) => {
       outcome.exitCode = await runDemo(useColor(args.color) ? ANSI_PAINT : NO_PAINT);
     },
@@ -27,7 +28,8 @@ export function demoCommand(y: Argv<CommonOptions>) {
 
 async function runDemo(paint: Paint): Promise<number> {
   const out = new LineWriter();
-  const capture = at('fixtures/seed-three-clients.pcap');
+  const scenarioPath = at('fixtures/scenarios/seed.yaml');
+  const { source: capture, synth } = packetSource(scenarioPath);
   const { ruleset } = loadRuleSet(at('rules/web-server.yaml'));
   const h = (s: string) => {
     out.line('');
@@ -40,7 +42,7 @@ async function runDemo(paint: Paint): Promise<number> {
   out.line(`The server's replies go FROM port 8080 TO the clients' random ports. What lets them through?`);
   out.line(paint.dim(`Legend: ct = the conntrack state nft sees (new: first packet of a flow; established: part of a tracked flow).`));
 
-  h(`1. Every packet of ${capture}, its verdict and the reason`);
+  h(`1. Every packet of the scenario ${scenarioPath}, its verdict and the reason`);
   out.line(paint.dim(REPLAY_HEADER));
   const base = { sec: -1, nsec: 0 };
   let replies = 0;
@@ -60,7 +62,8 @@ async function runDemo(paint: Paint): Promise<number> {
       out.line(replayLine(r, p, engine, 'relative', base, paint));
     },
   });
-  out.line(`=> ${replies} packets from port 8080 to a client; ${repliesViaConntrack} accepted, every one because it belongs to a tracked connection, not by a rule.`);
+  out.line(`=> ${replies} packets from port 8080 to a client; ${repliesViaConntrack} accepted because they belong to a tracked connection (no rule allows them);`);
+  out.line(`   the last one, to port 33333, belongs to no connection and is dropped by the policy.`);
 
   h('2. The conntrack table afterwards (as `conntrack -L` prints it)');
   const engine = stateful.engine;
@@ -69,12 +72,21 @@ async function runDemo(paint: Paint): Promise<number> {
   out.line(`=> ${entries.length} entries. All share dst=10.2.0.1 dport=8080; they differ in the client's address and port,`);
   out.line(`   the 4-tuple (plus protocol) that also tells the server's sockets apart: each accept() returns a socket for one tuple.`);
 
-  h('3. The same capture through a stateless filter (stateful: false)');
+  h('3. The sockets on each host (what `ss -tan` would show), rebuilt from the handshakes');
+  const obs = new SocketObserver();
+  await replay({ rules: ruleset, source: packetSource(scenarioPath).source, onPacket: (_r, p, rec) => obs.add(p, rec.n) });
+  const names = new Map<string, string>();
+  for (const hd of synth!.scenario.hosts) for (const a of hd.addrs) names.set(a, hd.name);
+  for (const l of formatSockets(obs.hosts(names))) out.line(l);
+  out.line('=> one listening socket on 10.2.0.1:8080 and three accepted sockets on the same local port: the kernel tells them');
+  out.line('   apart by the peer address and port, exactly as the conntrack entries are told apart.');
+
+  h('4. The same traffic through a stateless filter (stateful: false)');
   let dropped = 0;
   let first: string | null = null;
   await replay({
     rules: { ...ruleset, stateful: false },
-    source: capture,
+    source: packetSource(scenarioPath).source,
     onPacket: (r, p, _rec, eng) => {
       if (p.sport === 8080 && r.verdict !== 'accept') {
         dropped++;
@@ -85,7 +97,10 @@ async function runDemo(paint: Paint): Promise<number> {
   if (first) out.line(first);
   out.line(`=> without connection tracking, ${dropped} of the ${replies} replies are dropped: nothing says they answer an allowed request,`);
   out.line(`   and "allow tcp dport 8080" says nothing about packets whose destination port is a client's.`);
-  out.line(`   That is why firewalls keep state. Try: fwemu replay -r ${at('rules/web-server.yaml')} ${capture}`);
+  out.line(`   That is why firewalls keep state.`);
+  out.line('');
+  out.line(paint.dim(`Next: the same on real traffic: fwemu replay -r ${at('rules/web-server.yaml')} ${at('fixtures/seed-three-clients.pcap')}`));
+  out.line(paint.dim(`      and fwemu --help for every command. The kernel agrees packet for packet: npm run test:kernel (root).`));
   await out.flush();
   return ExitCode.OK;
 }

@@ -9,6 +9,8 @@ import { checkCommand } from './check.js';
 import { exportCommand } from './export.js';
 import { demoCommand } from './demo.js';
 import { testCommand } from './test.js';
+import { synthCommand } from './synth.js';
+import { socketsCommand } from './sockets.js';
 import { dumpCommand } from './dump.js';
 
 const EPILOG = `Exit codes: 0 success; 1 the answer is "no" (check found errors, a policy test failed); 2 bad input (arguments, capture, rule or scenario file); 70 internal error.
@@ -50,7 +52,7 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
     .middleware((a) => {
       (a as unknown as CommonOptions).log = makeLogger((a.verbose as number) ?? 0);
     }) as unknown as Argv<CommonOptions>;
-  for (const add of [dumpCommand, replayCommand, conntrackCommand, checkCommand, exportCommand, testCommand, demoCommand]) y = add(y) as unknown as Argv<CommonOptions>;
+  for (const add of [dumpCommand, replayCommand, conntrackCommand, checkCommand, exportCommand, synthCommand, socketsCommand, testCommand, demoCommand]) y = add(y) as unknown as Argv<CommonOptions>;
   return y
     .demandCommand(1, 'Name a command; `fwemu --help` lists them.')
     .strict()

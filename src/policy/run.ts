@@ -196,12 +196,12 @@ function readSpec(file: string): TestSpec {
   if (!scenario) {
     const named = doc.get('capture');
     const base = file.replace(/\.expect\.ya?ml$/, '');
-    const candidates = typeof named === 'string' ? [join(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];
+    const candidates = typeof named === 'string' ? [resolve(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];
     capture = candidates.find((c) => existsSync(c)) ?? null;
     if (!capture) errors.push({ file, line: 1, col: 1, message: `no capture for this test: looked for ${candidates.join(' and ')}`, severity: 'error' });
   }
   if (errors.length) throw new UserError(errors.map(formatDiagnostic).join('\n'));
-  return { file, rules: join(dir, rules as string), capture, scenario, expectations };
+  return { file, rules: relative(process.cwd(), resolve(dir, rules as string)), capture, scenario, expectations };
 }
 
 export async function runPolicyTest(file: string): Promise<TestResult> {

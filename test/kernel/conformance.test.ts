@@ -1,4 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { generate, loadScenario, writeSynth } from '../../src/synth/index.js';
 import { describe, expect } from 'vitest';
 import { kernelTest } from './kit.js';
 import { compareWithKernel, formatAgreement } from './conformance.js';
@@ -36,6 +39,31 @@ const KNOWN: { capture: string; rules: string; packets: number[]; entryDiffs: nu
     why: 'IP fragments, as above',
   },
 ];
+
+/** Scenarios are synthesized to pcap first, so the kernel gets exactly the bytes fwemu judges. */
+const SCENARIO_DIR = 'fixtures/scenarios';
+const scenarios = existsSync(SCENARIO_DIR) ? readdirSync(SCENARIO_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => `${SCENARIO_DIR}/${f}`) : [];
+const tmp = mkdtempSync(join(tmpdir(), 'fwemu-conf-'));
+
+async function synthesized(scenario: string): Promise<string> {
+  const out = join(tmp, `${basename(scenario)}.pcap`);
+  if (!existsSync(out)) await writeSynth(generate(loadScenario(scenario)), out);
+  return out;
+}
+
+describe('fwemu agrees with the Linux kernel on synthesized scenarios', () => {
+  for (const scenario of scenarios) {
+    for (const rules of GATEWAY_RULES) {
+      kernelTest(`${scenario} with ${rules}`, async () => {
+        const a = await compareWithKernel(await synthesized(scenario), rules);
+        const report = formatAgreement(`${scenario} + ${rules}`, a);
+        console.log(report);
+        expect(a.disagreements.map((d) => d.packet), report).toEqual([]);
+        expect(a.entryDiffs, report).toEqual([]);
+      });
+    }
+  }
+});
 
 describe('fwemu agrees with the Linux kernel', () => {
   for (const capture of captures) {

@@ -1,0 +1,45 @@
+import type { Argv } from 'yargs';
+import { readCapture } from '../capture/read.js';
+import type { CaptureRecord } from '../capture/types.js';
+import { ExitCode } from '../errors.js';
+import { decodePacket, newDecodedPacket } from '../packet/decode.js';
+import { LineWriter } from '../report/output.js';
+import { formatSockets, SocketObserver } from '../report/sockets.js';
+import { outcome, packetSource, reportCaptureEnd, type CommonOptions } from './common.js';
+
+interface SocketsArgs extends CommonOptions {
+  capture: string;
+  format: 'text' | 'json';
+}
+
+export function socketsCommand(y: Argv<CommonOptions>) {
+  return y.command<SocketsArgs>(
+    'sockets <capture>',
+    'Per host and port: the listening socket and every TCP connection with its 4-tuple (like ss -tan)',
+    (a) =>
+      a
+        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml)' })
+        .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const })
+        .example('$0 sockets fixtures/scenarios/seed.yaml', 'three sockets on 10.2.0.1:8080, one per client address and port')
+        .epilog('Built from the TCP handshakes in the traffic: a SYN/ACK from an address and port shows a listener there; each completed handshake is one accepted socket. No rule file is needed.'),
+    async (args) => {
+      const { source, synth } = packetSource(args.capture);
+      const obs = new SocketObserver();
+      const pkt = newDecodedPacket();
+      const onRecord = (rec: CaptureRecord) => {
+        decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt);
+        obs.add(pkt, rec.n);
+      };
+      const summary = typeof source === 'string' ? await readCapture(source, onRecord) : await source(onRecord);
+      const names = new Map<string, string>();
+      for (const h of synth?.scenario.hosts ?? []) for (const a of h.addrs) names.set(a, h.name);
+      const hosts = obs.hosts(names);
+      const out = new LineWriter();
+      if (args.format === 'json') out.line(JSON.stringify(hosts, null, 2));
+      else for (const l of formatSockets(hosts)) out.line(l);
+      await out.flush();
+      reportCaptureEnd(args, summary, 0);
+      outcome.exitCode = ExitCode.OK;
+    },
+  );
+}

@@ -1,0 +1,42 @@
+import type { Argv } from 'yargs';
+import { ExitCode, UserError } from '../errors.js';
+import { generate, loadScenario, writeSynth } from '../synth/index.js';
+import { outcome, type CommonOptions } from './common.js';
+
+interface SynthArgs extends CommonOptions {
+  scenario: string;
+  output?: string;
+  format?: 'pcap' | 'pcapng';
+  quiet: boolean;
+}
+
+export function synthCommand(y: Argv<CommonOptions>) {
+  return y.command<SynthArgs>(
+    'synth <scenario>',
+    'Turn a scenario (YAML: hosts, listen/connect/send/close/...) into a capture',
+    (a) =>
+      a
+        .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (see fixtures/scenarios/)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'capture to write (.pcapng for pcapng); default: pcap on stdout when it is not a terminal' })
+        .option('format', { choices: ['pcap', 'pcapng'] as const, describe: 'override the format the file name implies' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'do not list the steps on stderr' })
+        .example('$0 synth fixtures/scenarios/seed.yaml -o seed.pcap', 'write a capture')
+        .example('$0 synth fixtures/scenarios/seed.yaml | tshark -r -', 'pipe it into another tool')
+        .epilog('The same file always gives the same bytes (set seed: to vary ports and sequence numbers). Each step is listed on stderr with the packet numbers it produced and the ports chosen.'),
+    async (args) => {
+      if (!args.output && process.stdout.isTTY) {
+        throw new UserError('refusing to write a binary capture to the terminal: give -o FILE, or pipe the output');
+      }
+      const out = generate(loadScenario(args.scenario));
+      await writeSynth(out, args.output ?? process.stdout, { format: args.format });
+      if (!args.quiet) {
+        for (const s of out.steps) {
+          const nums = s.packets.length === 0 ? 'no packets' : s.packets.length === 1 ? `packet ${s.packets[0]}` : `packets ${s.packets[0]}-${s.packets[s.packets.length - 1]}`;
+          process.stderr.write(`${String(s.index).padStart(3)}. ${s.summary} (${nums})\n`);
+        }
+        process.stderr.write(`fwemu: ${out.packets.length} packets${args.output ? ` written to ${args.output}` : ''}\n`);
+      }
+      outcome.exitCode = ExitCode.OK;
+    },
+  );
+}
