@@ -285,5 +285,5 @@ export function discoverTests(paths: string[]): string[] {
     }
   };
   for (const p of paths) walk(p);
-  return [...new Set(found.map((f) => relative(process.cwd(), resolve(f)) || f))];
+  return [...new Set(found)];
 }
