@@ -69,7 +69,20 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
     });
 }
 
+/**
+ * When the reader of our output goes away (`fwemu ... | head`), stop quietly:
+ * the user has what they asked for. Any other stdout error is a real failure.
+ */
+function quietOnBrokenPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    process.stderr.write(`fwemu: cannot write results: ${err.message}\n`);
+    process.exit(ExitCode.INTERNAL);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnBrokenPipe();
   try {
     outcome.exitCode = ExitCode.OK;
     await buildCli(argv.map((a) => (a === '-' ? STDIN_MARKER : a))).parseAsync();
