@@ -14,6 +14,7 @@ import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
 import { UserError } from '../errors.js';
+import { readInputFile } from '../input-file.js';
 import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
@@ -153,8 +154,8 @@ interface TestSpec {
   expectations: Expectation[];
 }
 
-/** Side files are small; anything bigger is a mistake (or an attack) and refused before parsing. */
-const MAX_SIDE_FILE_BYTES = 1024 * 1024;
+/** Policy-test files are small; anything bigger is a mistake (or an attack) and refused before parsing. */
+const MAX_TEST_FILE_BYTES = 1024 * 1024;
 
 function parseSideFile(file: string, text: string): { doc: Document; lc: LineCounter; errors: Diagnostic[] } {
   const lc = new LineCounter();
@@ -174,9 +175,9 @@ function parseSideFile(file: string, text: string): { doc: Document; lc: LineCou
 }
 
 function readSpec(file: string): TestSpec {
-  const size = statSync(file).size;
-  if (size > MAX_SIDE_FILE_BYTES) throw new UserError(`${file}: ${size} bytes; a policy test file may be at most ${MAX_SIDE_FILE_BYTES}`);
-  const text = readFileSync(file, 'utf8');
+  const input = readInputFile(file, MAX_TEST_FILE_BYTES, 'policy test');
+  if ('error' in input) throw new UserError(formatDiagnostic(input.error));
+  const text = input.text;
   const isScenario = /^scenario\s*:/m.test(text) && !/\.expect\.ya?ml$/.test(file);
   // A scenario is validated in full by the synth loader, whose document we reuse.
   const scenario = isScenario ? loadScenario(file) : null;

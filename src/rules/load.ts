@@ -6,7 +6,7 @@
  * the loader throws one RuleFileError carrying every error diagnostic, or
  * returns the rule set plus warnings (shadowed rules, host bits set, ...).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { diag, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
 import { basename, extname } from 'node:path';
 import {
   LineCounter,
@@ -85,20 +85,9 @@ export const ADDR_HELP = 'an address or CIDR like 10.1.0.0/16 or fd00:1::/64, or
 
 /** Reads and parses a rule file. Throws RuleFileError (with diagnostics) on any error. */
 export function loadRuleSet(path: string): LoadResult {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new RuleFileError(path, [diag(path, 1, 1, `cannot read rule file: ${(e as Error).message}`)]);
-  }
-  if (size > MAX_RULE_FILE_BYTES) throw new RuleFileError(path, [tooBig(path, size)]);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new RuleFileError(path, [diag(path, 1, 1, `cannot read rule file: ${(e as Error).message}`)]);
-  }
-  return parseRuleSet(text, path);
+  const input = readInputFile(path, MAX_RULE_FILE_BYTES, 'rule');
+  if ('error' in input) throw new RuleFileError(path, [input.error]);
+  return parseRuleSet(input.text, path);
 }
 
 /** Parses rule-file text; `fileName` is used in positions and as the default name. */
@@ -114,19 +103,8 @@ export function parseRuleSet(text: string, fileName: string): LoadResult {
   return { ruleset, warnings: sortDiags(warnings) };
 }
 
-function diag(file: string, line: number, col: number, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {
-  return { file, line, col, message, severity };
-}
-
 function tooBig(file: string, size: number): Diagnostic {
-  return diag(file, 1, 1, `file is ${size} bytes; rule files are limited to ${MAX_RULE_FILE_BYTES} bytes (1 MiB)`);
-}
-
-function sortDiags(ds: Diagnostic[]): Diagnostic[] {
-  return ds
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => a.d.line - b.d.line || a.d.col - b.d.col || a.i - b.i)
-    .map((x) => x.d);
+  return tooBigFile(file, size, 'rule', MAX_RULE_FILE_BYTES);
 }
 
 function list(xs: readonly string[]): string {

@@ -8,7 +8,7 @@
  * connections named with `as:` (defined earlier, still open), sides, and the
  * address family both ends share.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { diag, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
 import { basename, extname } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode, type ParsedNode } from 'yaml';
 import { parseAddr, formatAddr } from '../packet/addr.js';
@@ -121,20 +121,9 @@ const CODE_SYNONYMS: Readonly<Record<string, UnreachCode>> = {
 
 /** Reads and checks a scenario file. Throws ScenarioError (every problem, positioned) when it has errors. */
 export function loadScenario(path: string): Scenario {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new ScenarioError(path, [diag(path, 1, 1, `cannot read scenario file: ${(e as Error).message}`)]);
-  }
-  if (size > MAX_SCENARIO_BYTES) throw new ScenarioError(path, [tooBig(path, size)]);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ScenarioError(path, [diag(path, 1, 1, `cannot read scenario file: ${(e as Error).message}`)]);
-  }
-  return parseScenario(text, path);
+  const input = readInputFile(path, MAX_SCENARIO_BYTES, 'scenario');
+  if ('error' in input) throw new ScenarioError(path, [input.error]);
+  return parseScenario(input.text, path);
 }
 
 /** Parses and checks scenario text; `file` is used in positions and as the default title. */
@@ -164,19 +153,8 @@ export function parseDuration(text: string): number | null {
 
 // ---------------------------------------------------------------------------
 
-function diag(file: string, line: number, col: number, message: string): Diagnostic {
-  return { file, line, col, message, severity: 'error' };
-}
-
 function tooBig(file: string, size: number): Diagnostic {
-  return diag(file, 1, 1, `file is ${size} bytes; scenario files are limited to ${MAX_SCENARIO_BYTES} bytes (1 MiB)`);
-}
-
-function sortDiags(ds: Diagnostic[]): Diagnostic[] {
-  return ds
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => a.d.line - b.d.line || a.d.col - b.d.col || a.i - b.i)
-    .map((x) => x.d);
+  return tooBigFile(file, size, 'scenario', MAX_SCENARIO_BYTES);
 }
 
 function kindOf(node: YNode | null | undefined): string {
