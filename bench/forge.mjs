@@ -12,7 +12,7 @@
  */
 import { buildPacket, onesSum, finishChecksum } from '../dist/packet/encode.js';
 
-const VERIFY_EVERY = 4999;
+const VERIFY_EVERY = Number(process.env.BENCH_VERIFY_EVERY) || 4999;
 const MAX_PAYLOAD = 1460;
 const ETH = 14;
 

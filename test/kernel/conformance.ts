@@ -19,7 +19,7 @@ export interface Disagreement {
 }
 
 export interface Agreement {
-  /** IP packets the kernel could not be given (cut by the snaplen): not compared. */
+  /** Packets from the first one the kernel could not be given (cut by the snaplen) to the end: not compared. */
   notReplayable: number;
   packets: number;
   packetsAgree: number;
@@ -73,8 +73,10 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
     const f = fwemu[i].verdict;
     if (f === 'skip' && k === 'skip') continue; // neither side filters non-IP frames
     if (k === 'skip' && /truncated by snaplen/.test(kernel.details[i]?.why ?? '')) {
-      notReplayable++;
-      continue;
+      // The kernel never saw this packet, so from here on its flows (and
+      // windows) differ from fwemu's: nothing after it is comparable.
+      notReplayable = fwemu.length - i;
+      break;
     }
     packets++;
     // The kernel harness reports a reject as its own verdict; fwemu calls it reject too.
@@ -110,7 +112,7 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
 }
 
 export function formatAgreement(name: string, a: Agreement): string {
-  const skipped = a.notReplayable ? ` (${a.notReplayable} packets cut by the snaplen not replayable; tables not compared)` : '';
+  const skipped = a.notReplayable ? ` (the last ${a.notReplayable} packets not compared: the first of them was cut by the snaplen and cannot be replayed; tables not compared)` : '';
   const lines = [`${name}: agree ${a.packetsAgree}/${a.packets} packets, ${a.entriesAgree}/${a.entries} conntrack entries${skipped}`];
   for (const d of a.disagreements) lines.push(`  packet ${d.packet}: fwemu ${d.fwemu}, kernel ${d.kernel}; fwemu's reason: ${d.reason}`);
   for (const d of a.entryDiffs) lines.push(`  ${d}`);
