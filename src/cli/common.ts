@@ -20,21 +20,36 @@ export function useColor(opt: CommonOptions['color'], stream: NodeJS.WriteStream
   return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 }
 
+/** Capture warnings printed in full; the rest are counted (and listed with -v). */
+export const WARNINGS_SHOWN = 10;
+
 /**
  * What the reader noticed goes to stderr, where it cannot corrupt piped
  * results but a person still sees it: a capture cut off mid-record, records
- * larger than the snaplen, packets the decoder could not read.
+ * larger than the snaplen, packets the decoder could not read. One plain
+ * line each, naming the input and the byte offset.
  */
-export function reportCaptureEnd(opts: CommonOptions, summary: CaptureSummary, undecodable: number): void {
-  for (const w of summary.warnings) {
-    opts.log.warn({ offset: w.offset, packet: w.n }, w.message);
+export function reportCaptureEnd(opts: CommonOptions, summary: CaptureSummary, undecodable: number, name: string): void {
+  const cut = summary.truncated ? summary.warnings[summary.warnings.length - 1] : undefined;
+  const others = cut ? summary.warnings.slice(0, -1) : summary.warnings;
+  const verbose = (opts.verbose ?? 0) > 0;
+  let shown = 0;
+  for (const w of others) {
+    if (!verbose && shown >= WARNINGS_SHOWN) break;
+    process.stderr.write(`fwemu: warning: ${name}: at byte ${w.offset}: ${w.message}\n`);
+    shown++;
+  }
+  if (shown < others.length) {
+    process.stderr.write(`fwemu: warning: ${name}: ${others.length - shown} more capture warnings not shown (-v lists them)\n`);
   }
   if (summary.truncated) {
-    const last = summary.warnings[summary.warnings.length - 1];
-    process.stderr.write(`fwemu: warning: ${last ? last.message : 'capture ends inside a record'}; ${summary.records} complete packets were read\n`);
+    process.stderr.write(
+      `fwemu: warning: ${name}: ${cut ? `at byte ${cut.offset}: ${cut.message}` : 'capture ends inside a record'}; ` +
+        `every complete packet before it (${summary.records}) was read\n`,
+    );
   }
   if (undecodable > 0) {
-    opts.log.warn(`${undecodable} of ${summary.records} packets could not be decoded (marked "undecodable")`);
+    process.stderr.write(`fwemu: warning: ${name}: ${undecodable} of ${summary.records} packets could not be decoded (listed as "undecodable")\n`);
   }
   opts.log.info({ format: summary.format, packets: summary.records, bytes: summary.bytesRead }, 'capture read');
 }
@@ -48,6 +63,12 @@ export const STDIN_MARKER = '\u0000stdin';
 
 export function stdinPath(value: string): string {
   return value === STDIN_MARKER ? '-' : value;
+}
+
+/** The CAPTURE argument as messages name it ('<stdin>' for '-', as the capture reader does). */
+export function inputName(value: string): string {
+  const path = stdinPath(value);
+  return path === '-' ? '<stdin>' : path;
 }
 
 /** A scenario file (YAML) rather than a capture: its packets are synthesized. */

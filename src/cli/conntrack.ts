@@ -5,7 +5,7 @@ import { ExitCode, UserError } from '../errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { outcome, packetSource, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
 
 interface ConntrackArgs extends CommonOptions {
   capture: string;
@@ -47,7 +47,13 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
-  const summary = await replay({ rules: args.rules, source: packetSource(args.capture).source, stopAfter: args.at, onEvent, beforeRead: () => out.pending() });
+  let summary;
+  try {
+    summary = await replay({ rules: args.rules, source: packetSource(args.capture).source, stopAfter: args.at, onEvent, beforeRead: () => out.pending() });
+  } catch (err) {
+    await out.flush(); // the events of the packets before a capture error
+    throw err;
+  }
   for (const w of summary.ruleWarnings) args.log.warn(formatDiagnostic(w));
   const { engine } = summary;
   if (args.at !== undefined && summary.stats.packets < args.at) {
@@ -66,6 +72,6 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
     // conntrack -L prints its count on stderr too, which keeps stdout pure.
     process.stderr.write(`fwemu: ${engine.ct.entries(engine.now).length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`);
   }
-  reportCaptureEnd(args, summary.capture, summary.stats.undecodable);
+  reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
   return ExitCode.OK;
 }

@@ -9,7 +9,7 @@ import { packetText } from '../report/packet-text.js';
 import { epochString, formatTime, type TimeFormat } from '../report/time.js';
 import { ExitCode } from '../errors.js';
 import type { CommonOptions } from './common.js';
-import { outcome, reportCaptureEnd, stdinPath } from './common.js';
+import { inputName, outcome, reportCaptureEnd, stdinPath } from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
@@ -45,7 +45,7 @@ export async function runDump(args: DumpArgs): Promise<number> {
 
   const onRecord = (rec: CaptureRecord) => {
     if (out.closed) return;
-    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt);
+    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
     if (pkt.kind === PacketKind.MALFORMED) undecodable++;
     if (baseSec < 0) {
       baseSec = rec.tsSec;
@@ -75,8 +75,13 @@ export async function runDump(args: DumpArgs): Promise<number> {
     );
   };
 
-  const summary = await readCapture(stdinPath(args.capture), onRecord, { beforeRead: () => out.pending() });
-  await out.flush();
-  reportCaptureEnd(args, summary, undecodable);
+  let summary;
+  try {
+    summary = await readCapture(stdinPath(args.capture), onRecord, { beforeRead: () => out.pending() });
+  } finally {
+    // Also when the capture turns unreadable part way: the packets before it are listed.
+    await out.flush();
+  }
+  reportCaptureEnd(args, summary, undecodable, inputName(args.capture));
   return ExitCode.OK;
 }

@@ -1,12 +1,14 @@
 import type { Argv } from 'yargs';
-import { replay, type PacketSource } from '../engine/replay.js';
+import { CaptureError, type CaptureSummary } from '../capture/types.js';
+import type { Engine } from '../engine/engine.js';
+import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.js';
 import { ExitCode } from '../errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
 import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayJson, replayLine, summaryLines } from '../report/replay-text.js';
 import type { TimeFormat } from '../report/time.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
 
 interface ReplayArgs extends CommonOptions {
   capture: string;
@@ -53,42 +55,74 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
   const base = { sec: -1, nsec: 0 };
   let firstLinkType = 1;
   let headerDone = false;
+  /** The engine, once a packet has been replayed: what a capture error leaves to summarize. */
+  let engineSeen: Engine | null = null;
 
-  const summary = await replay({
-    rules: args.rules,
-    source,
-    beforeRead: () => out.pending(),
-    onPacket: (r, p, rec, engine) => {
-      if (base.sec < 0) {
-        base.sec = rec.tsSec;
-        base.nsec = rec.tsNsec;
-        firstLinkType = rec.linkType;
+  let summary: ReplaySummary;
+  try {
+    summary = await replay({
+      rules: args.rules,
+      source,
+      beforeRead: () => out.pending(),
+      onPacket: (r, p, rec, engine) => {
+        if (base.sec < 0) {
+          base.sec = rec.tsSec;
+          base.nsec = rec.tsNsec;
+          firstLinkType = rec.linkType;
+          engineSeen = engine;
+        }
+        if (accepted && r.verdict === 'accept') accepted.add(rec);
+        if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
+        if (args.format === 'none' || out.closed) return;
+        if (args.format === 'jsonl') {
+          out.line(JSON.stringify(replayJson(r, p, rec, engine)));
+          return;
+        }
+        if (!headerDone) {
+          out.line(paint.dim(REPLAY_HEADER));
+          headerDone = true;
+        }
+        out.line(replayLine(r, p, engine, args.time, base, paint));
+      },
+    });
+  } catch (err) {
+    // A capture unreadable from some point on: every packet before it has
+    // been judged; show those lines, their summary and the written files,
+    // then let main() report the error (exit 2).
+    if (err instanceof CaptureError && engineSeen !== null) {
+      const engine: Engine = engineSeen;
+      const capture: CaptureSummary = { format: 'pcap', records: engine.stats.packets, bytesRead: err.offset, warnings: [], truncated: false };
+      if (args.summary) {
+        const lines = summaryLines(engine, capture, args.format === 'jsonl' ? NO_PAINT : paint);
+        lines.push(`  capture unreadable from byte ${err.offset}: only the ${engine.stats.packets} packets before it were replayed (the error follows)`);
+        writeSummary(args, out, lines);
       }
-      if (accepted && r.verdict === 'accept') accepted.add(rec);
-      if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
-      if (args.format === 'none' || out.closed) return;
-      if (args.format === 'jsonl') {
-        out.line(JSON.stringify(replayJson(r, p, rec, engine)));
-        return;
-      }
-      if (!headerDone) {
-        out.line(paint.dim(REPLAY_HEADER));
-        headerDone = true;
-      }
-      out.line(replayLine(r, p, engine, args.time, base, paint));
-    },
-  });
+      await out.flush();
+      await closeSinks(accepted, dropped, firstLinkType);
+    } else {
+      await out.flush();
+    }
+    throw err;
+  }
 
   for (const w of summary.ruleWarnings) args.log.warn(formatDiagnostic(w));
-  if (args.summary) {
-    const lines = summaryLines(summary.engine, summary.capture, args.format === 'jsonl' ? NO_PAINT : paint);
-    if (args.format === 'jsonl') process.stderr.write(lines.join('\n') + '\n');
-    else {
-      if (args.format === 'text') out.line('');
-      for (const l of lines) out.line(l);
-    }
-  }
+  if (args.summary) writeSummary(args, out, summaryLines(summary.engine, summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
   await out.flush();
+  await closeSinks(accepted, dropped, firstLinkType);
+  reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
+  return ExitCode.OK;
+}
+
+/** The summary goes to stdout after the packet lines, or to stderr when stdout carries JSON lines. */
+function writeSummary(args: ReplayArgs, out: LineWriter, lines: string[]): void {
+  if (args.format === 'jsonl') process.stderr.write(lines.join('\n') + '\n');
+  else {
+    if (args.format === 'text') out.line('');
+    for (const l of lines) out.line(l);
+  }
+}
+
+async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, firstLinkType: number): Promise<void> {
   for (const sink of [accepted, dropped]) {
     if (!sink) continue;
     await sink.close(firstLinkType);
@@ -96,6 +130,4 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
       process.stderr.write(`fwemu: warning: ${sink.skippedLinkType} packets not written to ${sink.path}: their link type differs from the file's (use a .pcapng name to keep them all)\n`);
     }
   }
-  reportCaptureEnd(args, summary.capture, summary.stats.undecodable);
-  return ExitCode.OK;
 }

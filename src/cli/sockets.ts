@@ -5,7 +5,7 @@ import { ExitCode } from '../errors.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import { LineWriter } from '../report/output.js';
 import { formatSockets, SocketObserver } from '../report/sockets.js';
-import { outcome, packetSource, reportCaptureEnd, type CommonOptions } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureEnd, type CommonOptions } from './common.js';
 
 interface SocketsArgs extends CommonOptions {
   capture: string;
@@ -27,7 +27,7 @@ export function socketsCommand(y: Argv<CommonOptions>) {
       const obs = new SocketObserver();
       const pkt = newDecodedPacket();
       const onRecord = (rec: CaptureRecord) => {
-        decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt);
+        decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
         obs.add(pkt, rec.n);
       };
       const summary = typeof source === 'string' ? await readCapture(source, onRecord) : await source(onRecord);
@@ -38,7 +38,7 @@ export function socketsCommand(y: Argv<CommonOptions>) {
       if (args.format === 'json') out.line(JSON.stringify(hosts, null, 2));
       else for (const l of formatSockets(hosts)) out.line(l);
       await out.flush();
-      reportCaptureEnd(args, summary, 0);
+      reportCaptureEnd(args, summary, 0, inputName(args.capture));
       outcome.exitCode = ExitCode.OK;
     },
   );

@@ -1,6 +1,18 @@
 /**
  * A conntrack entry (struct nf_conn) and its tuples (struct nf_conntrack_tuple).
+ *
+ * Storage: entries live in a CtStore, one fixed-size record per entry in a
+ * single ArrayBuffer (see the layout below), so a million entries are a few
+ * large typed arrays rather than millions of small objects: ~170 bytes an
+ * entry, no garbage-collector work per entry, and one or two cache lines
+ * touched per packet. A CtEntry object is a view of one record, made only
+ * when someone asks for the entry (CtResult.entry, entries(), lookup(),
+ * events): the hot path never creates one. A view stays the same object for
+ * as long as its entry lives, and when the entry leaves the table the view is
+ * detached onto a private copy of its record, so it keeps describing the
+ * entry as it was (events and results may be kept).
  */
+import { IpProto } from '../packet/types.js';
 import { CtStatus, TCP_STATE_NAMES, type CtDestroyCause, type CtEventType, type TcpCt, type TcpSide } from './types.js';
 
 /**
@@ -71,21 +83,57 @@ function mix(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-/** One of the two hash-table nodes of an entry (struct nf_conntrack_tuple_hash). */
-export class CtNode {
-  next: CtNode | null = null;
-  hash = 0;
-  constructor(readonly entry: CtEntry, readonly dir: 0 | 1) {}
+// ICMP (nf_conntrack_proto_icmp.c): reply type + 1 for the types with a reply (invmap).
+export const ICMP_INVMAP = new Uint8Array(256);
+ICMP_INVMAP[8] = 0 + 1; ICMP_INVMAP[0] = 8 + 1;
+ICMP_INVMAP[13] = 14 + 1; ICMP_INVMAP[14] = 13 + 1;
+ICMP_INVMAP[15] = 16 + 1; ICMP_INVMAP[16] = 15 + 1;
+ICMP_INVMAP[17] = 18 + 1; ICMP_INVMAP[18] = 17 + 1;
+// ICMPv6 (nf_conntrack_proto_icmpv6.c)
+export const ICMP6_INVMAP = new Uint8Array(256);
+ICMP6_INVMAP[128] = 129 + 1; ICMP6_INVMAP[129] = 128 + 1;
+ICMP6_INVMAP[139] = 140 + 1; ICMP6_INVMAP[140] = 139 + 1;
+
+/**
+ * nf_ct_invert_tuple(): the reply tuple of `t` into `out`. False when there
+ * is none (ICMP types without a reply type).
+ */
+export function invertTuple(t: CtTuple, out: CtTuple): boolean {
+  out.l3 = t.l3; out.proto = t.proto;
+  out.src0 = t.dst0; out.src1 = t.dst1; out.src2 = t.dst2; out.src3 = t.dst3;
+  out.dst0 = t.src0; out.dst1 = t.src1; out.dst2 = t.src2; out.dst3 = t.src3;
+  if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
+    const type = t.dport >>> 8;
+    const inv = t.proto === IpProto.ICMP ? ICMP_INVMAP[type] : ICMP6_INVMAP[type];
+    if (!inv) return false;
+    out.sport = t.sport;
+    out.dport = ((inv - 1) << 8) | (t.dport & 0xff);
+    return true;
+  }
+  out.sport = t.dport;
+  out.dport = t.sport;
+  return true;
 }
 
-function newSide(): TcpSide {
-  return { td_end: 0, td_maxend: 0, td_maxwin: 0, td_maxack: 0, td_scale: 0, flags: 0 };
+/**
+ * The reply direction's (sport << 16 | dport) word for an entry whose
+ * original direction has `ports` (same word layout): ports swapped, or for
+ * ICMP the reply type. Entries exist only for tuples that invert.
+ */
+export function replyPorts(ports: number, proto: number): number {
+  if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
+    const type = (ports >>> 8) & 0xff;
+    const inv = proto === IpProto.ICMP ? ICMP_INVMAP[type] : ICMP6_INVMAP[type];
+    return ((ports & 0xffff0000) | ((inv - 1) << 8) | (ports & 0xff)) >>> 0;
+  }
+  return ((ports << 16) | (ports >>> 16)) >>> 0;
 }
 
 export function newTcpCt(): TcpCt {
+  const side = (): TcpSide => ({ td_end: 0, td_maxend: 0, td_maxwin: 0, td_maxack: 0, td_scale: 0, flags: 0 });
   return {
     state: 0,
-    seen: [newSide(), newSide()],
+    seen: [side(), side()],
     last_dir: 0, retrans: 0, last_index: 0,
     last_seq: 0, last_ack: 0, last_end: 0, last_win: 0,
     last_wscale: 0, last_flags: 0,
@@ -118,64 +166,373 @@ export const CtEventBit = {
   ASSURED: 4,
 } as const;
 
+// ---------------------------------------------------------------------------
+// Record layout: STRIDE bytes per entry, fields at fixed byte offsets, read
+// through typed arrays of each width over the same buffer. The index
+// constants below are in units of their array (F_ for Float64Array, W_ for
+// Uint32Array/Int32Array, H_ for Uint16Array, B_ for Uint8Array); an entry's
+// base index in each is slot * STRIDE / width. The tuple, deadline and hash
+// links come first, so a hash-chain step reads one cache line.
+
+/** @internal */
+export const STRIDE = 168;
+/** @internal */ export const S64 = STRIDE / 8;
+/** @internal */ export const S32 = STRIDE / 4;
+/** @internal */ export const S16 = STRIDE / 2;
+
+/** @internal */ export const F_DEADLINE = 0; //      bytes 0-7
+/** @internal */ export const W_SRC0 = 2; //          8: original source, word 0
+/** @internal */ export const W_DST0 = 3; //         12: original destination, word 0
+/** @internal */ export const W_PORTS = 4; //        16: original sport << 16 | dport
+/** @internal */ export const W_EXT = 5; //          20: IPv6: 1 + index of the address words 1-3 in CtStore.ext
+/** @internal */ export const B_L3 = 24;
+/** @internal */ export const B_PROTO = 25;
+/** @internal */ export const H_STATUS = 13; //      26
+/** @internal */ export const W_HNEXT = 7; //        28, 32: next node in the hash chain (node = slot * 2 + dir), -1 at the end
+/** @internal */ export const W_NA_PREV = 9; //      36: not-ASSURED list (early drop); -1 at the ends
+/** @internal */ export const W_NA_NEXT = 10; //     40: also the free list's link
+/** @internal */ export const W_PKTS_O = 11; //      44
+/** @internal */ export const W_PKTS_R = 12; //      48
+/** @internal */ export const B_TSTATE = 52;
+/** @internal */ export const B_LAST_DIR = 53;
+/** @internal */ export const B_LAST_INDEX = 54;
+/** @internal */ export const B_RETRANS = 55;
+/** @internal */ export const W_LAST_SEQ = 14; //    56
+/** @internal */ export const W_LAST_ACK = 15; //    60
+/** @internal */ export const W_LAST_END = 16; //    64
+/** @internal */ export const W_SIDE0 = 17; //       68-83: td_end, td_maxend, td_maxwin, td_maxack of seen[0]
+/** @internal */ export const W_SIDE1 = 21; //       84-99: the same for seen[1]
+/** @internal */ export const H_LAST_WIN = 50; //   100
+/** @internal */ export const B_LAST_WSCALE = 102;
+/** @internal */ export const B_LAST_FLAGS = 103;
+/** @internal */ export const B_SIDE0 = 104; //     104, 105: td_scale, flags of seen[0]
+/** @internal */ export const B_SIDE1 = 106; //     106, 107: the same for seen[1]
+/** @internal */ export const B_EV = 108; //         pending event bits (CtEventBit)
+/** @internal */ export const B_FLAGS = 109; //      RecFlag
+/** @internal */ export const H_OPENED = 55; //     110: openedBy: 0 none, OPENED_OTHER, else 1 + index in CtStore.ruleIds (packet = createdPacket)
+/** @internal */ export const F_CREATED_AT = 14; // 112
+/** @internal */ export const F_CREATED_PKT = 15; //120
+/** @internal */ export const F_LAST_SEEN = 16; //  128
+/** @internal */ export const F_LAST_PKT = 17; //   136
+/** @internal */ export const F_ID = 18; //         144
+/** @internal */ export const F_BYTES_O = 19; //    152
+/** @internal */ export const F_BYTES_R = 20; //    160-167
+
+/** @internal B_FLAGS bits */
+export const RecFlag = {
+  /** On the not-ASSURED list. */
+  IN_NA: 1,
+  /** The slot holds no entry (on the free list). */
+  FREE: 2,
+} as const;
+
+/** @internal openedBy kept in CtStore.openedOther (its packet is not the creating one, or too many rule ids). */
+export const OPENED_OTHER = 0xffff;
+
+/** Rule ids as small numbers, for the 16-bit openedBy field; shared by a table and its detached copies. */
+export class RuleIds {
+  readonly ids: (string | null)[] = [];
+  private readonly index = new Map<string | null, number>();
+
+  /** 1 + index of `id`, or 0 when the table is full. */
+  intern(id: string | null): number {
+    let i = this.index.get(id);
+    if (i === undefined) {
+      if (this.ids.length >= OPENED_OTHER - 1) return 0;
+      i = this.ids.length;
+      this.ids.push(id);
+      this.index.set(id, i);
+    }
+    return i + 1;
+  }
+}
+
+/** @internal Records of entries: the table's (growable), or the private copy of one detached entry. */
+export class CtStore {
+  capacity: number;
+  f64!: Float64Array;
+  u32!: Uint32Array;
+  i32!: Int32Array;
+  u16!: Uint16Array;
+  u8!: Uint8Array;
+  /** IPv6 source words 1-3 then destination words 1-3: 6 per IPv6 entry. */
+  ext: Uint32Array;
+  private extNext = 0;
+  private readonly extFree: number[] = [];
+  /** openedBy values that do not fit H_OPENED, by slot. */
+  readonly openedOther = new Map<number, OpenedBy>();
+
+  constructor(capacity: number, readonly ruleIds: RuleIds) {
+    this.capacity = capacity;
+    this.setBuffer(new ArrayBuffer(capacity * STRIDE));
+    this.ext = new Uint32Array(capacity === 1 ? 6 : 0);
+  }
+
+  private setBuffer(buf: ArrayBuffer): void {
+    this.f64 = new Float64Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.u16 = new Uint16Array(buf);
+    this.u8 = new Uint8Array(buf);
+  }
+
+  /** Room for `capacity` records, keeping the current ones. */
+  grow(capacity: number): void {
+    const buf = new ArrayBuffer(capacity * STRIDE);
+    new Uint8Array(buf).set(this.u8);
+    this.capacity = capacity;
+    this.setBuffer(buf);
+  }
+
+  /** A place for one IPv6 entry's extra address words: returns the W_EXT value (1 + index). */
+  allocExt(): number {
+    const free = this.extFree.pop();
+    if (free !== undefined) return free + 1;
+    const i = this.extNext++;
+    if ((i + 1) * 6 > this.ext.length) {
+      const grown = new Uint32Array(Math.max(96, this.ext.length * 2));
+      grown.set(this.ext);
+      this.ext = grown;
+    }
+    return i + 1;
+  }
+
+  freeExt(ext: number): void {
+    if (ext > 0) this.extFree.push(ext - 1);
+  }
+
+  /** A detached copy of record `slot`: a store of capacity 1. */
+  copyOf(slot: number): CtStore {
+    const c = new CtStore(1, this.ruleIds);
+    c.u8.set(this.u8.subarray(slot * STRIDE, (slot + 1) * STRIDE));
+    const ext = this.u32[slot * S32 + W_EXT];
+    if (ext > 0) {
+      c.ext.set(this.ext.subarray((ext - 1) * 6, ext * 6));
+      c.u32[W_EXT] = 1;
+    }
+    const other = this.openedOther.get(slot);
+    if (other !== undefined) c.openedOther.set(0, other);
+    c.u8[B_FLAGS] &= ~RecFlag.IN_NA;
+    return c;
+  }
+
+  toJSON(): string {
+    return `CtStore(${this.capacity})`;
+  }
+
+  /** The tuple of record `slot` in direction `dir` (0 original, 1 reply) into `out`. */
+  loadTuple(slot: number, dir: number, out: CtTuple): CtTuple {
+    const u32 = this.u32;
+    const b32 = slot * S32;
+    const b8 = slot * STRIDE;
+    const l3 = this.u8[b8 + B_L3];
+    const proto = this.u8[b8 + B_PROTO];
+    out.l3 = l3;
+    out.proto = proto;
+    let s0 = u32[b32 + W_SRC0], s1 = 0, s2 = 0, s3 = 0;
+    let d0 = u32[b32 + W_DST0], d1 = 0, d2 = 0, d3 = 0;
+    const ext = u32[b32 + W_EXT];
+    if (ext > 0) {
+      const x = this.ext, e = (ext - 1) * 6;
+      s1 = x[e]; s2 = x[e + 1]; s3 = x[e + 2];
+      d1 = x[e + 3]; d2 = x[e + 4]; d3 = x[e + 5];
+    }
+    let ports = u32[b32 + W_PORTS];
+    if (dir === 1) {
+      let t = s0; s0 = d0; d0 = t;
+      t = s1; s1 = d1; d1 = t;
+      t = s2; s2 = d2; d2 = t;
+      t = s3; s3 = d3; d3 = t;
+      ports = replyPorts(ports, proto);
+    }
+    out.src0 = s0; out.src1 = s1; out.src2 = s2; out.src3 = s3;
+    out.dst0 = d0; out.dst1 = d1; out.dst2 = d2; out.dst3 = d3;
+    out.sport = ports >>> 16;
+    out.dport = ports & 0xffff;
+    return out;
+  }
+}
+
+/** struct ip_ct_tcp_state of one side, read and written in the entry's record. */
+class TcpSideView implements TcpSide {
+  constructor(private readonly e: CtEntry, private readonly w: number, private readonly b: number) {}
+  get td_end(): number { const e = this.e; return e.st.u32[e.b32 + this.w]; }
+  set td_end(v: number) { const e = this.e; e.st.u32[e.b32 + this.w] = v; }
+  get td_maxend(): number { const e = this.e; return e.st.u32[e.b32 + this.w + 1]; }
+  set td_maxend(v: number) { const e = this.e; e.st.u32[e.b32 + this.w + 1] = v; }
+  get td_maxwin(): number { const e = this.e; return e.st.u32[e.b32 + this.w + 2]; }
+  set td_maxwin(v: number) { const e = this.e; e.st.u32[e.b32 + this.w + 2] = v; }
+  get td_maxack(): number { const e = this.e; return e.st.u32[e.b32 + this.w + 3]; }
+  set td_maxack(v: number) { const e = this.e; e.st.u32[e.b32 + this.w + 3] = v; }
+  get td_scale(): number { const e = this.e; return e.st.u8[e.b8 + this.b]; }
+  set td_scale(v: number) { const e = this.e; e.st.u8[e.b8 + this.b] = v; }
+  get flags(): number { const e = this.e; return e.st.u8[e.b8 + this.b + 1]; }
+  set flags(v: number) { const e = this.e; e.st.u8[e.b8 + this.b + 1] = v; }
+  toJSON(): TcpSide {
+    return { td_end: this.td_end, td_maxend: this.td_maxend, td_maxwin: this.td_maxwin, td_maxack: this.td_maxack, td_scale: this.td_scale, flags: this.flags };
+  }
+}
+
+/** struct ip_ct_tcp, read and written in the entry's record. */
+class TcpCtView implements TcpCt {
+  readonly seen: [TcpSide, TcpSide];
+  constructor(private readonly e: CtEntry) {
+    this.seen = [new TcpSideView(e, W_SIDE0, B_SIDE0), new TcpSideView(e, W_SIDE1, B_SIDE1)];
+  }
+  get state(): number { const e = this.e; return e.st.u8[e.b8 + B_TSTATE]; }
+  set state(v: number) { const e = this.e; e.st.u8[e.b8 + B_TSTATE] = v; }
+  get last_dir(): number { const e = this.e; return e.st.u8[e.b8 + B_LAST_DIR]; }
+  set last_dir(v: number) { const e = this.e; e.st.u8[e.b8 + B_LAST_DIR] = v; }
+  get retrans(): number { const e = this.e; return e.st.u8[e.b8 + B_RETRANS]; }
+  set retrans(v: number) { const e = this.e; e.st.u8[e.b8 + B_RETRANS] = v; }
+  get last_index(): number { const e = this.e; return e.st.u8[e.b8 + B_LAST_INDEX]; }
+  set last_index(v: number) { const e = this.e; e.st.u8[e.b8 + B_LAST_INDEX] = v; }
+  get last_seq(): number { const e = this.e; return e.st.u32[e.b32 + W_LAST_SEQ]; }
+  set last_seq(v: number) { const e = this.e; e.st.u32[e.b32 + W_LAST_SEQ] = v; }
+  get last_ack(): number { const e = this.e; return e.st.u32[e.b32 + W_LAST_ACK]; }
+  set last_ack(v: number) { const e = this.e; e.st.u32[e.b32 + W_LAST_ACK] = v; }
+  get last_end(): number { const e = this.e; return e.st.u32[e.b32 + W_LAST_END]; }
+  set last_end(v: number) { const e = this.e; e.st.u32[e.b32 + W_LAST_END] = v; }
+  get last_win(): number { const e = this.e; return e.st.u16[e.b16 + H_LAST_WIN]; }
+  set last_win(v: number) { const e = this.e; e.st.u16[e.b16 + H_LAST_WIN] = v; }
+  get last_wscale(): number { const e = this.e; return e.st.u8[e.b8 + B_LAST_WSCALE]; }
+  set last_wscale(v: number) { const e = this.e; e.st.u8[e.b8 + B_LAST_WSCALE] = v; }
+  get last_flags(): number { const e = this.e; return e.st.u8[e.b8 + B_LAST_FLAGS]; }
+  set last_flags(v: number) { const e = this.e; e.st.u8[e.b8 + B_LAST_FLAGS] = v; }
+}
+
+/**
+ * A conntrack entry: a view of its record (see the top of this file). Get
+ * entries from the table (CtResult.entry, entries(), lookup(), events); the
+ * same entry is the same object as long as it lives.
+ */
 export class CtEntry {
+  /** @internal */ st: CtStore;
+  /** @internal */ slot = 0;
+  /** @internal */ b8 = 0;
+  /** @internal */ b16 = 0;
+  /** @internal */ b32 = 0;
+  /** @internal */ b64 = 0;
+  private tcpView: TcpCtView | null = null;
+  private origTuple: CtTuple | null = null;
+  private replyTuple: CtTuple | null = null;
+
+  /** @internal */
+  constructor(st: CtStore, slot: number) {
+    this.st = st;
+    this.at(st, slot);
+  }
+
+  /** @internal Point the view at record `slot` of `st`. */
+  at(st: CtStore, slot: number): void {
+    this.st = st;
+    this.slot = slot;
+    this.b8 = slot * STRIDE;
+    this.b16 = slot * S16;
+    this.b32 = slot * S32;
+    this.b64 = slot * S64;
+  }
+
+  /** @internal Forget cached tuples (the view now shows another entry). */
+  forgetTuples(): void {
+    this.origTuple = null;
+    this.replyTuple = null;
+  }
+
   /** Sequential id, in order of creation (allocation) in this table. */
-  readonly id: number;
-  readonly orig = new CtTuple();
-  readonly reply = new CtTuple();
+  get id(): number { return this.st.f64[this.b64 + F_ID]; }
+  /** The original direction's tuple. */
+  get orig(): CtTuple { return (this.origTuple ??= this.st.loadTuple(this.slot, 0, new CtTuple())); }
+  /** The reply direction's tuple (nf_ct_invert_tuple of the original). */
+  get reply(): CtTuple { return (this.replyTuple ??= this.st.loadTuple(this.slot, 1, new CtTuple())); }
   /** CtStatus bits (IPS_*). */
-  status = 0;
+  get status(): number { return this.st.u16[this.b16 + H_STATUS]; }
+  set status(v: number) { this.st.u16[this.b16 + H_STATUS] = v; }
   /**
    * Absolute capture time (seconds) at which the entry dies: it is gone for
    * any packet with now >= deadline (nf_ct_is_expired: timeout - now <= 0).
    */
-  deadline = 0;
+  get deadline(): number { return this.st.f64[this.b64 + F_DEADLINE]; }
+  set deadline(v: number) { this.st.f64[this.b64 + F_DEADLINE] = v; }
   /** TCP tracking data; null for other protocols. */
-  tcp: TcpCt | null = null;
-  /** UDP: capture time after which a replied flow counts as a stream (creation + 2 s). */
-  udpStreamTs = 0;
-  /** Capture time and packet number of the packet that created the entry. */
-  createdAt = 0;
-  createdPacket = 0;
-  /** Set by the engine after confirm(): which packet and rule let the flow in. */
-  openedBy: OpenedBy | null = null;
-  /** Accounting: packets and IP bytes per direction (what nf_conntrack_acct would count). */
-  packetsOrig = 0;
-  packetsReply = 0;
-  bytesOrig = 0;
-  bytesReply = 0;
-  /** Capture time and number of the last packet that refreshed the entry. */
-  lastSeen = 0;
-  lastPacket = 0;
-
-  /** @internal hash nodes, one per direction */
-  readonly nodes: [CtNode, CtNode];
-  /** @internal creation-order list of all confirmed entries */
-  allPrev: CtEntry | null = null;
-  allNext: CtEntry | null = null;
-  /** @internal creation-order list of confirmed, non-ASSURED entries (early-drop candidates) */
-  naPrev: CtEntry | null = null;
-  naNext: CtEntry | null = null;
-  inNa = false;
-  /** @internal cached event bits not yet delivered */
-  evCache = 0;
-
-  constructor(id: number) {
-    this.id = id;
-    this.nodes = [new CtNode(this, 0), new CtNode(this, 1)];
+  get tcp(): TcpCt | null {
+    return this.st.u8[this.b8 + B_PROTO] === IpProto.TCP ? (this.tcpView ??= new TcpCtView(this)) : null;
   }
+  /** UDP: capture time after which a replied flow counts as a stream (creation + 2 s). */
+  get udpStreamTs(): number { return this.createdAt + 2; }
+  /** Capture time and packet number of the packet that created the entry. */
+  get createdAt(): number { return this.st.f64[this.b64 + F_CREATED_AT]; }
+  set createdAt(v: number) { this.st.f64[this.b64 + F_CREATED_AT] = v; }
+  get createdPacket(): number { return this.st.f64[this.b64 + F_CREATED_PKT]; }
+  set createdPacket(v: number) { this.st.f64[this.b64 + F_CREATED_PKT] = v; }
+  /** Set by the engine after confirm(): which packet and rule let the flow in. */
+  get openedBy(): OpenedBy | null {
+    const o = this.st.u16[this.b16 + H_OPENED];
+    if (o === 0) return null;
+    if (o === OPENED_OTHER) return this.st.openedOther.get(this.slot) ?? null;
+    return { packet: this.createdPacket, ruleId: this.st.ruleIds.ids[o - 1] };
+  }
+  set openedBy(v: OpenedBy | null) {
+    const st = this.st;
+    st.openedOther.delete(this.slot);
+    let o = 0;
+    if (v !== null) {
+      o = v.packet === this.createdPacket ? st.ruleIds.intern(v.ruleId) : 0;
+      if (o === 0) {
+        o = OPENED_OTHER;
+        st.openedOther.set(this.slot, { packet: v.packet, ruleId: v.ruleId });
+      }
+    }
+    st.u16[this.b16 + H_OPENED] = o;
+  }
+  /** The id of the rule that let the flow in (null also when none is known); no allocation. */
+  get openedRuleId(): string | null {
+    const o = this.st.u16[this.b16 + H_OPENED];
+    if (o === 0) return null;
+    if (o === OPENED_OTHER) return this.st.openedOther.get(this.slot)?.ruleId ?? null;
+    return this.st.ruleIds.ids[o - 1];
+  }
+  /** Accounting: packets and IP bytes per direction (what nf_conntrack_acct would count). */
+  get packetsOrig(): number { return this.st.u32[this.b32 + W_PKTS_O]; }
+  set packetsOrig(v: number) { this.st.u32[this.b32 + W_PKTS_O] = v; }
+  get packetsReply(): number { return this.st.u32[this.b32 + W_PKTS_R]; }
+  set packetsReply(v: number) { this.st.u32[this.b32 + W_PKTS_R] = v; }
+  get bytesOrig(): number { return this.st.f64[this.b64 + F_BYTES_O]; }
+  set bytesOrig(v: number) { this.st.f64[this.b64 + F_BYTES_O] = v; }
+  get bytesReply(): number { return this.st.f64[this.b64 + F_BYTES_R]; }
+  set bytesReply(v: number) { this.st.f64[this.b64 + F_BYTES_R] = v; }
+  /** Capture time and number of the last packet that refreshed the entry. */
+  get lastSeen(): number { return this.st.f64[this.b64 + F_LAST_SEEN]; }
+  set lastSeen(v: number) { this.st.f64[this.b64 + F_LAST_SEEN] = v; }
+  get lastPacket(): number { return this.st.f64[this.b64 + F_LAST_PKT]; }
+  set lastPacket(v: number) { this.st.f64[this.b64 + F_LAST_PKT] = v; }
+  /** @internal cached event bits not yet delivered */
+  get evCache(): number { return this.st.u8[this.b8 + B_EV]; }
+  set evCache(v: number) { this.st.u8[this.b8 + B_EV] = v; }
 
-  get proto(): number { return this.orig.proto; }
-  get l3(): number { return this.orig.l3; }
+  get proto(): number { return this.st.u8[this.b8 + B_PROTO]; }
+  get l3(): number { return this.st.u8[this.b8 + B_L3]; }
   get confirmed(): boolean { return (this.status & CtStatus.CONFIRMED) !== 0; }
   get seenReply(): boolean { return (this.status & CtStatus.SEEN_REPLY) !== 0; }
   get assured(): boolean { return (this.status & CtStatus.ASSURED) !== 0; }
   /** TCP state name (conntrack -L), '' for other protocols. */
-  get tcpStateName(): string { return this.tcp ? TCP_STATE_NAMES[this.tcp.state] : ''; }
+  get tcpStateName(): string { return this.proto === IpProto.TCP ? TCP_STATE_NAMES[this.st.u8[this.b8 + B_TSTATE]] : ''; }
   /** Whole seconds left at `now`, as conntrack -L prints them (never negative). */
   secondsLeft(now: number): number {
     const left = Math.floor(this.deadline - now + 1e-6);
     return left > 0 ? left : 0;
+  }
+
+  /** A plain summary (JSON.stringify, test printers): the entry, not its storage. */
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id, orig: { ...this.orig }, reply: { ...this.reply }, status: this.status, deadline: this.deadline,
+      ...(this.proto === IpProto.TCP ? { state: this.tcpStateName } : {}), openedBy: this.openedBy,
+    };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
+    return { CtEntry: this.toJSON() };
   }
 }
 

@@ -21,12 +21,23 @@
  * stamped earlier than one already processed is handled at the later time
  * (the kernel's jiffies are monotonic).
  *
- * Storage: a chained hash table of the entries' two tuple nodes (one per
- * direction, as the kernel's tuplehash[]), keyed by a numeric hash of the
- * tuple words; lookups compare numbers and allocate nothing. Entries are also
- * kept on two creation-ordered lists (all / not ASSURED) for listing and early
- * drop. The CtEntry objects could later move into typed arrays behind the
- * same methods.
+ * Storage: entries are fixed-size records in one typed-array store
+ * (entry.ts: CtStore), ~170 bytes each, reused through a free list; no
+ * object per entry exists unless someone asks for it (CtEntry views). A
+ * chained hash table (an Int32Array of bucket heads; the links live in the
+ * records) holds the entries' two tuple nodes (one per direction, as the
+ * kernel's tuplehash[]), keyed by a numeric hash of the tuple words; lookups
+ * compare numbers and allocate nothing. Chains are kept newest entry first
+ * and the bucket count doubles when entries pass half of it, so which expired
+ * entries a lookup meets (and removes) does not depend on the storage.
+ * Non-ASSURED entries are on a creation-ordered list for early drop; listing
+ * and sweeping order entries by id (creation order).
+ * The TCP tracker works on a CtEntry "cursor" pointed at the record.
+ *
+ * Memory: with nf_conntrack_max > 0 the table holds at most max records.
+ * With max = 0 (no limit) and no event listener, the store sweeps expired
+ * entries before it grows (as the kernel's gc worker would have reaped them),
+ * so memory follows the live entries, not the length of the capture.
  *
  * Deliberate differences from the kernel:
  * - Early drop: the kernel scans up to 8 buckets from the new tuple's (random)
@@ -41,6 +52,7 @@
  *   expire()/entries(), and - when the table is full - by a sweep at most
  *   once per second of capture time (GC_SCAN_INTERVAL_MIN) before early
  *   drop is tried. The gc worker's own early drop at 95% fill is not modelled.
+ * - Per-entry packet counters are 32-bit (bytes are exact doubles).
  * - No NAT, helpers, expectations (so never RELATED by expectation), zones,
  *   marks, labels, timeouts policies or checksum verification.
  * - SCTP and UDP-Lite use the generic tracker (no ports, 600 s); GRE uses
@@ -55,7 +67,13 @@
  *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
 import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
-import { CtEntry, CtEventBit, CtNode, CtTuple, hashTuple, newTcpCt, type CtEvent } from './entry.js';
+import { DecodeNote } from '../packet/decode.js';
+import {
+  B_EV, B_FLAGS, B_L3, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
+  F_CREATED_PKT, F_DEADLINE, F_ID, F_LAST_PKT, F_LAST_SEEN, H_OPENED, H_STATUS, OPENED_OTHER, RecFlag, RuleIds,
+  S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SRC0,
+  hashTuple, invertTuple, replyPorts, type CtEvent,
+} from './entry.js';
 import { TcpAction, TcpTracker } from './tcp.js';
 import {
   CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, GRE_TIMEOUT, GRE_TIMEOUT_STREAM,
@@ -71,20 +89,10 @@ export class CtResult {
   stateName: CtStateName = 'invalid';
   /** Machine-readable reason (CtCode). */
   code: CtCodeValue = CtCode.OK;
-  /**
-   * The entry the packet belongs to: a fresh unconfirmed one for a new flow,
-   * the known one otherwise (for 'related': the entry the error is about).
-   * null for 'invalid' and 'untracked' (nft sees no conntrack then).
-   */
-  entry: CtEntry | null = null;
   /** The packet travels in the entry's reply direction. */
   reply = false;
   /** For 'invalid': why, as a sentence. Otherwise a short note (may be ''). */
   reason = '';
-  /** For ICMP errors: the entry the error is about (same as entry). */
-  related: CtEntry | null = null;
-  /** For 'invalid': the entry the packet would have belonged to, if one exists. */
-  about: CtEntry | null = null;
   /**
    * conntrack itself drops the packet (NF_DROP) before any rule sees it:
    * the table is full and nothing could be early-dropped.
@@ -92,6 +100,55 @@ export class CtResult {
   drop = false;
   /** Packet number this result is for. */
   packet = 0;
+
+  // The entries are made into CtEntry views only when asked for: a record
+  // slot until then (-1 none), the view (or what a caller assigned) after.
+  /** @internal */ table: ConntrackTable | null = null;
+  /** @internal */ entrySlot = -1;
+  /** @internal */ aboutSlot = -1;
+  /** @internal */ isRelated = false;
+  /** @internal */ entryView: CtEntry | null | undefined = null;
+  /** @internal */ aboutView: CtEntry | null | undefined = null;
+  private relatedView: CtEntry | null | undefined = undefined;
+
+  /**
+   * The entry the packet belongs to: a fresh unconfirmed one for a new flow,
+   * the known one otherwise (for 'related': the entry the error is about).
+   * null for 'invalid' and 'untracked' (nft sees no conntrack then).
+   */
+  get entry(): CtEntry | null {
+    let e = this.entryView;
+    if (e === undefined) e = this.entryView = this.table!.viewOf(this.entrySlot);
+    return e;
+  }
+  set entry(e: CtEntry | null) {
+    this.entryView = e;
+  }
+  /** For ICMP errors: the entry the error is about (same as entry). */
+  get related(): CtEntry | null {
+    if (this.relatedView !== undefined) return this.relatedView;
+    return this.isRelated ? this.entry : null;
+  }
+  set related(e: CtEntry | null) {
+    this.relatedView = e;
+  }
+  /** For 'invalid': the entry the packet would have belonged to, if one exists. */
+  get about(): CtEntry | null {
+    let e = this.aboutView;
+    if (e === undefined) e = this.aboutView = this.table!.viewOf(this.aboutSlot);
+    return e;
+  }
+  set about(e: CtEntry | null) {
+    this.aboutView = e;
+  }
+
+  /** @internal */
+  clear(packet: number): void {
+    this.state = CtState.INVALID; this.stateName = 'invalid'; this.code = CtCode.OK;
+    this.reply = false; this.reason = ''; this.drop = false; this.packet = packet;
+    this.entrySlot = -1; this.aboutSlot = -1; this.isRelated = false;
+    this.entryView = null; this.aboutView = null; this.relatedView = undefined;
+  }
 }
 
 /** Counters, in the spirit of `conntrack -S`. */
@@ -127,21 +184,11 @@ function newStats(): CtStats {
   };
 }
 
-// ICMP (nf_conntrack_proto_icmp.c): reply type + 1 for the types with a reply (invmap).
-const ICMP_INVMAP = new Uint8Array(256);
-ICMP_INVMAP[8] = 0 + 1; ICMP_INVMAP[0] = 8 + 1;
-ICMP_INVMAP[13] = 14 + 1; ICMP_INVMAP[14] = 13 + 1;
-ICMP_INVMAP[15] = 16 + 1; ICMP_INVMAP[16] = 15 + 1;
-ICMP_INVMAP[17] = 18 + 1; ICMP_INVMAP[18] = 17 + 1;
 /** Types that may create an entry (valid_new in nf_conntrack_icmp_packet). */
 const ICMP_VALID_NEW = new Uint8Array(256);
 ICMP_VALID_NEW[8] = 1; ICMP_VALID_NEW[13] = 1; ICMP_VALID_NEW[15] = 1; ICMP_VALID_NEW[17] = 1;
 /** NR_ICMP_TYPES */
 const NR_ICMP_TYPES = 18;
-// ICMPv6 (nf_conntrack_proto_icmpv6.c)
-const ICMP6_INVMAP = new Uint8Array(256);
-ICMP6_INVMAP[128] = 129 + 1; ICMP6_INVMAP[129] = 128 + 1;
-ICMP6_INVMAP[139] = 140 + 1; ICMP6_INVMAP[140] = 139 + 1;
 const ICMP6_VALID_NEW = new Uint8Array(256);
 ICMP6_VALID_NEW[128] = 1; ICMP6_VALID_NEW[139] = 1;
 /** noct_valid_new: neighbour discovery and MLD are never tracked. */
@@ -157,27 +204,6 @@ function setAddrs(t: CtTuple, p: DecodedPacket): void {
   t.l3 = p.ipVersion;
   t.src0 = p.src0 >>> 0; t.src1 = p.src1 >>> 0; t.src2 = p.src2 >>> 0; t.src3 = p.src3 >>> 0;
   t.dst0 = p.dst0 >>> 0; t.dst1 = p.dst1 >>> 0; t.dst2 = p.dst2 >>> 0; t.dst3 = p.dst3 >>> 0;
-}
-
-/**
- * nf_ct_invert_tuple(): the reply tuple of `t` into `out`. False when there
- * is none (ICMP types without a reply type).
- */
-function invertTuple(t: CtTuple, out: CtTuple): boolean {
-  out.l3 = t.l3; out.proto = t.proto;
-  out.src0 = t.dst0; out.src1 = t.dst1; out.src2 = t.dst2; out.src3 = t.dst3;
-  out.dst0 = t.src0; out.dst1 = t.src1; out.dst2 = t.src2; out.dst3 = t.src3;
-  if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
-    const type = t.dport >>> 8;
-    const inv = t.proto === IpProto.ICMP ? ICMP_INVMAP[type] : ICMP6_INVMAP[type];
-    if (!inv) return false;
-    out.sport = t.sport;
-    out.dport = ((inv - 1) << 8) | (t.dport & 0xff);
-    return true;
-  }
-  out.sport = t.dport;
-  out.dport = t.sport;
-  return true;
 }
 
 const NOTE_UDP_UNREPLIED = 'UDP, no reply seen yet';
@@ -200,6 +226,12 @@ export const TIME_EPS = 1e-6;
 /** First second of capture time at which a stale table gets swept again when full. */
 const GC_INTERVAL = 1;
 
+const INITIAL_SLOTS = 1024;
+/** Largest nf_conntrack_max whose records are reserved up front (address space only: 16M x 168 bytes). */
+const MAX_RESERVED_SLOTS = 1 << 24;
+const INITIAL_BUCKETS = 1024;
+const NONE = -1;
+
 export class ConntrackTable {
   readonly settings: Readonly<ConntrackSettings>;
   readonly stats: CtStats = newStats();
@@ -209,29 +241,46 @@ export class ConntrackTable {
    */
   onEvent: ((ev: CtEvent) => void) | null = null;
 
-  private buckets: (CtNode | null)[];
+  /** The records (entry.ts). */
+  private readonly st: CtStore;
+  /** Bucket heads: node (slot * 2 + dir) or NONE. */
+  private buckets: Int32Array;
   private mask: number;
+  /** Confirmed entries in the table. */
   private count = 0;
-  private allHead: CtEntry | null = null;
-  private allTail: CtEntry | null = null;
-  private naHead: CtEntry | null = null;
-  private naTail: CtEntry | null = null;
+  /** Slots ever used (the rest of the store is untouched). */
+  private used = 0;
+  private freeHead = NONE;
+  private naHead = NONE;
+  private naTail = NONE;
+  /** The CtEntry view of each slot that has one (made on demand). */
+  private readonly views = new Map<number, CtEntry>();
+  /** Re-pointed at the record being tracked: what the TCP tracker works on. */
+  private readonly cursor: CtEntry;
   private readonly key = new CtTuple();
   private readonly inv = new CtTuple();
+  private readonly tmp = new CtTuple();
   private readonly res = new CtResult();
   private readonly tcp: TcpTracker;
   private clock = -Infinity;
   private nextId = 1;
   private lastGc = -Infinity;
-  /** The unconfirmed entry made by the last process(), until confirmed or superseded. */
-  private pending: CtEntry | null = null;
+  /** The slot of the unconfirmed entry made by the last process(), until confirmed or superseded. */
+  private pending = NONE;
   private curPacket = 0;
 
   constructor(settings: Partial<ConntrackSettings> = {}) {
     this.settings = Object.freeze({ ...DEFAULT_CONNTRACK_SETTINGS, ...settings });
     this.tcp = new TcpTracker(this.settings);
-    this.buckets = new Array(1024).fill(null);
-    this.mask = 1023;
+    // With a limit the table never holds more than max records (+1 pending): reserve them at
+    // once. Untouched pages of an ArrayBuffer cost no memory (they are mapped on first write,
+    // and slots are used lowest first), and the store never has to be copied to grow.
+    const max = this.settings.max;
+    this.st = new CtStore(max > 0 && max < MAX_RESERVED_SLOTS ? max + 2 : INITIAL_SLOTS, new RuleIds());
+    this.buckets = new Int32Array(INITIAL_BUCKETS).fill(NONE);
+    this.mask = INITIAL_BUCKETS - 1;
+    this.cursor = new CtEntry(this.st, 0);
+    this.res.table = this;
   }
 
   /** Confirmed entries currently in the table (expired ones included until noticed). */
@@ -248,16 +297,16 @@ export class ConntrackTable {
    */
   process(p: DecodedPacket, now: number, packetNumber: number): CtResult {
     const r = this.res;
-    r.state = CtState.INVALID; r.stateName = 'invalid'; r.code = CtCode.OK;
-    r.entry = null; r.reply = false; r.reason = ''; r.related = null; r.about = null;
-    r.drop = false; r.packet = packetNumber;
+    r.clear(packetNumber);
     if (now > this.clock) this.clock = now;
     now = this.clock;
     this.curPacket = packetNumber;
     this.tcp.now = now;
-    if (this.pending !== null) {
+    if (this.pending !== NONE) {
       // Its packet was not accepted: never confirmed, it vanishes.
-      this.pending = null;
+      const slot = this.pending;
+      this.pending = NONE;
+      this.freeSlot(slot);
       this.stats.discarded++;
     }
 
@@ -265,11 +314,11 @@ export class ConntrackTable {
       if (p.kind === PacketKind.NON_IP) {
         return this.untracked(r, 'not an IP packet: IP connection tracking never sees it');
       }
-      return this.invalid(r, CtCode.INVALID_PACKET, p.error !== '' ? p.error : 'undecodable packet', null);
+      return this.invalid(r, CtCode.INVALID_PACKET, p.error !== '' ? p.error : 'undecodable packet', NONE);
     }
     if (p.fragOffset !== 0) {
       return this.invalid(r, CtCode.INVALID_PACKET,
-        `non-first fragment (offset ${p.fragOffset}): the kernel reassembles fragments before conntrack; fwemu tracks the first fragment only`, null);
+        `non-first fragment (offset ${p.fragOffset}): the kernel reassembles fragments before conntrack; fwemu tracks the first fragment only`, NONE);
     }
 
     const proto = p.proto;
@@ -280,12 +329,16 @@ export class ConntrackTable {
     key.dport = 0;
 
     if (proto === IpProto.TCP || proto === IpProto.UDP) {
+      if (proto === IpProto.UDP && p.note === DecodeNote.UDP_LENGTH_MISMATCH) {
+        // udp_error(): a length field below 8 or beyond the packet is "truncated/malformed".
+        return this.invalid(r, CtCode.INVALID_PACKET, 'UDP length field below 8 or beyond the IP payload: truncated/malformed (udp_error)', NONE);
+      }
       key.sport = p.sport;
       key.dport = p.dport;
     } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
       if ((proto === IpProto.ICMP) !== (p.ipVersion === 4) || p.icmpType < 0) {
         return this.invalid(r, CtCode.INVALID_PACKET,
-          `${proto === IpProto.ICMP ? 'ICMP over IPv6' : 'ICMPv6 over IPv4'} is not tracked (nf_conntrack_icmp${proto === IpProto.ICMP ? '' : 'v6'}_packet)`, null);
+          `${proto === IpProto.ICMP ? 'ICMP over IPv6' : 'ICMPv6 over IPv4'} is not tracked (nf_conntrack_icmp${proto === IpProto.ICMP ? '' : 'v6'}_packet)`, NONE);
       }
       // nf_conntrack_handle_icmp: errors, untracked types, bad types.
       if (this.icmpPre(r, p)) return r;
@@ -296,102 +349,122 @@ export class ConntrackTable {
     // resolve_normal_ct, with the -NF_REPEAT loop of nf_conntrack_in.
     let reopened = '';
     for (let attempt = 0; attempt < 4; attempt++) {
-      let entry: CtEntry;
+      let slot: number;
       let dir: number;
       const node = this.find(key);
-      if (node === null) {
-        const e = this.initConntrack(r, key, packetNumber);
-        if (e === null) return r;
-        entry = e;
+      if (node === NONE) {
+        slot = this.initConntrack(r, key, packetNumber);
+        if (slot === NONE) return r;
         dir = 0;
       } else {
-        entry = node.entry;
-        dir = node.dir;
+        slot = node >> 1;
+        dir = node & 1;
       }
-      const isNew = !entry.confirmed;
+      const st = this.st;
+      const isNew = (st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) === 0;
 
       // nf_conntrack_handle_packet
       let note: string;
       let ignored = false;
       if (proto === IpProto.TCP) {
-        const act = this.tcp.process(entry, p, dir);
+        const cur = this.cursor;
+        cur.at(st, slot);
+        const act = this.tcp.process(cur, p, dir);
         note = this.tcp.note;
         if (act === TcpAction.INVALID) {
-          return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, note, isNew ? null : entry);
+          if (isNew) this.freeSlot(slot);
+          return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, note, isNew ? NONE : slot);
         }
         if (act === TcpAction.REPEAT) {
-          reopened = entry.tcpStateName;
-          this.kill(entry, 'reopen');
+          reopened = cur.tcpStateName;
+          this.kill(slot, 'reopen');
           this.stats.reopened++;
           continue;
         }
         if (act === TcpAction.IGNORE) ignored = true;
         if (act === TcpAction.KILL) {
-          // Deleted inside the tracker, before SEEN_REPLY is set (as the kernel's [DESTROY] shows).
-          this.kill(entry, 'rst');
-          this.finish(r, entry, dir, p, note, false);
+          // Deleted inside the tracker, before SEEN_REPLY is set (as the kernel's [DESTROY] shows);
+          // the packet still gets the (now detached) entry.
+          const view = this.view(slot);
+          this.kill(slot, 'rst');
+          this.finish(r, view.st, view.slot, dir, p, note, false);
+          r.entryView = view;
           this.stats.rstKilled++;
           return r;
         }
       } else if (proto === IpProto.UDP) {
-        note = this.udpPacket(entry, dir);
+        note = this.udpPacket(slot, dir, isNew);
       } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
-        const msg = this.icmpPacket(entry);
+        const msg = this.icmpPacket(slot, isNew);
         if (msg !== null) {
-          return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, msg, isNew ? null : entry);
+          if (isNew) this.freeSlot(slot);
+          return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, msg, isNew ? NONE : slot);
         }
         note = NOTE_ICMP;
       } else if (proto === IPPROTO_GRE) {
-        note = this.grePacket(entry);
+        note = this.grePacket(slot);
       } else {
-        entry.deadline = this.clock + this.settings.generic_timeout;
+        st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.generic_timeout;
         note = NOTE_GENERIC;
       }
       if (reopened !== '') note = `SYN reopens a connection in ${reopened}: old entry destroyed, new one ${note}`;
-      this.finish(r, entry, dir, p, note, ignored);
-      if (isNew) this.pending = entry;
+      this.finish(r, st, slot, dir, p, note, ignored);
+      if (isNew) this.pending = slot;
       return r;
     }
-    return this.invalid(r, CtCode.INVALID, 'connection could not be reopened', null);
+    return this.invalid(r, CtCode.INVALID, 'connection could not be reopened', NONE);
   }
 
-  /** The packet gets the entry: set the result, SEEN_REPLY, accounting. */
-  private finish(r: CtResult, e: CtEntry, dir: number, p: DecodedPacket, note: string, ignored: boolean): void {
+  /**
+   * The packet gets the entry in record `slot` of `st` (the table's store, or
+   * a detached copy): set the result, SEEN_REPLY, accounting.
+   */
+  private finish(r: CtResult, st: CtStore, slot: number, dir: number, p: DecodedPacket, note: string, ignored: boolean): void {
+    const b16 = slot * S16;
+    const b32 = slot * S32;
+    const b64 = slot * S64;
+    let status = st.u16[b16 + H_STATUS];
     if (dir === 1) {
-      if (!(e.status & CtStatus.SEEN_REPLY)) {
-        e.status |= CtStatus.SEEN_REPLY;
-        e.evCache |= CtEventBit.REPLY;
+      if (!(status & CtStatus.SEEN_REPLY)) {
+        status |= CtStatus.SEEN_REPLY;
+        st.u16[b16 + H_STATUS] = status;
+        st.u8[slot * STRIDE + B_EV] |= CtEventBit.REPLY;
       }
-      e.packetsReply++;
-      e.bytesReply += p.ipTotalLen;
+      st.u32[b32 + W_PKTS_R]++;
+      st.f64[b64 + F_BYTES_R] += p.ipTotalLen;
       r.state = CtState.ESTABLISHED;
     } else {
-      e.packetsOrig++;
-      e.bytesOrig += p.ipTotalLen;
-      r.state = e.status & CtStatus.SEEN_REPLY ? CtState.ESTABLISHED : CtState.NEW;
+      st.u32[b32 + W_PKTS_O]++;
+      st.f64[b64 + F_BYTES_O] += p.ipTotalLen;
+      r.state = status & CtStatus.SEEN_REPLY ? CtState.ESTABLISHED : CtState.NEW;
     }
-    if (e.inNa && (e.status & CtStatus.ASSURED)) this.naUnlink(e);
-    e.lastSeen = this.clock;
-    e.lastPacket = this.curPacket;
+    if ((st.u8[slot * STRIDE + B_FLAGS] & RecFlag.IN_NA) && (status & CtStatus.ASSURED)) this.naUnlink(slot);
+    st.f64[b64 + F_LAST_SEEN] = this.clock;
+    st.f64[b64 + F_LAST_PKT] = this.curPacket;
     r.stateName = ctStateName(r.state);
-    r.entry = e;
+    if (st === this.st) {
+      r.entrySlot = slot;
+      r.entryView = undefined;
+    }
     r.reply = dir === 1;
     r.reason = note;
     if (ignored) {
       r.code = CtCode.IGNORED;
       this.stats.ignored++;
     } else {
-      r.code = e.confirmed ? CtCode.TRACKED : CtCode.NEW;
+      r.code = status & CtStatus.CONFIRMED ? CtCode.TRACKED : CtCode.NEW;
     }
   }
 
-  private invalid(r: CtResult, code: CtCodeValue, reason: string, about: CtEntry | null): CtResult {
+  private invalid(r: CtResult, code: CtCodeValue, reason: string, aboutSlot: number): CtResult {
     r.state = CtState.INVALID;
     r.stateName = 'invalid';
     r.code = code;
     r.reason = reason;
-    r.about = about;
-    r.entry = null;
+    r.aboutSlot = aboutSlot;
+    r.aboutView = aboutSlot === NONE ? null : undefined;
+    r.entrySlot = NONE;
+    r.entryView = null;
     this.stats.invalid++;
     return r;
   }
@@ -406,58 +479,83 @@ export class ConntrackTable {
   }
 
   /**
-   * init_conntrack(): a new, unconfirmed entry for `key`, or null (with `r`
-   * filled) when none can be made.
+   * init_conntrack(): a new, unconfirmed entry for `key`: its slot, or NONE
+   * (with `r` filled) when none can be made.
    */
-  private initConntrack(r: CtResult, key: CtTuple, packetNumber: number): CtEntry | null {
+  private initConntrack(r: CtResult, key: CtTuple, packetNumber: number): number {
     if (!invertTuple(key, this.inv)) {
       const v6 = key.proto === IpProto.ICMPV6;
       this.invalid(r, CtCode.INVALID_NEW,
-        `${v6 ? 'ICMPv6' : 'ICMP'} type ${key.dport >>> 8} has no reply type, so conntrack cannot track it (nf_conntrack_invert_icmp${v6 ? 'v6' : ''}_tuple)`, null);
-      return null;
+        `${v6 ? 'ICMPv6' : 'ICMP'} type ${key.dport >>> 8} has no reply type, so conntrack cannot track it (nf_conntrack_invert_icmp${v6 ? 'v6' : ''}_tuple)`, NONE);
+      return NONE;
     }
     // __nf_conntrack_alloc: a full table first tries to evict.
     const max = this.settings.max;
     if (max > 0 && this.count >= max && !this.earlyDrop()) {
       this.stats.tableFull++;
       this.invalid(r, CtCode.TABLE_FULL,
-        `nf_conntrack: table full, dropping packet (${this.count} of ${max} entries, none can be early-dropped: all are ASSURED)`, null);
+        `nf_conntrack: table full, dropping packet (${this.count} of ${max} entries, none can be early-dropped: all are ASSURED)`, NONE);
       r.drop = true;
-      return null;
+      return NONE;
     }
-    const e = new CtEntry(this.nextId++);
-    key.copyTo(e.orig);
-    this.inv.copyTo(e.reply);
-    e.createdAt = this.clock;
-    e.createdPacket = packetNumber;
-    if (key.proto === IpProto.TCP) e.tcp = newTcpCt();
-    return e;
+    const used = this.used;
+    const slot = this.allocSlot();
+    const st = this.st;
+    const b8 = slot * STRIDE;
+    const b32 = slot * S32;
+    const b64 = slot * S64;
+    if (slot < used) st.u8.fill(0, b8, b8 + STRIDE); // a never-used slot is still all zero
+    st.u8[b8 + B_L3] = key.l3;
+    st.u8[b8 + B_PROTO] = key.proto;
+    st.u32[b32 + W_SRC0] = key.src0;
+    st.u32[b32 + W_DST0] = key.dst0;
+    st.u32[b32 + W_PORTS] = ((key.sport << 16) | key.dport) >>> 0;
+    if (key.l3 === 6) {
+      const ext = st.allocExt();
+      st.u32[b32 + W_EXT] = ext;
+      const x = st.ext, e = (ext - 1) * 6;
+      x[e] = key.src1; x[e + 1] = key.src2; x[e + 2] = key.src3;
+      x[e + 3] = key.dst1; x[e + 4] = key.dst2; x[e + 5] = key.dst3;
+    }
+    st.i32[b32 + W_HNEXT] = NONE;
+    st.i32[b32 + W_HNEXT + 1] = NONE;
+    st.i32[b32 + W_NA_PREV] = NONE;
+    st.i32[b32 + W_NA_NEXT] = NONE;
+    st.f64[b64 + F_ID] = this.nextId++;
+    st.f64[b64 + F_CREATED_AT] = this.clock;
+    st.f64[b64 + F_CREATED_PKT] = packetNumber;
+    return slot;
   }
 
   // -------------------------------------------------------------------------
   // Protocol trackers other than TCP
 
   /** nf_conntrack_udp_packet() */
-  private udpPacket(e: CtEntry, dir: number): string {
+  private udpPacket(slot: number, dir: number, isNew: boolean): string {
     const s = this.settings;
+    const st = this.st;
     const now = this.clock;
-    if (!e.confirmed) e.udpStreamTs = now + 2;
-    if (e.status & CtStatus.SEEN_REPLY) {
+    const b64 = slot * S64;
+    const hs = slot * S16 + H_STATUS;
+    // The stream timestamp is creation + 2 s (set when the entry is new).
+    const streamTs = isNew ? now + 2 : st.f64[b64 + F_CREATED_AT] + 2;
+    const status = st.u16[hs];
+    if (status & CtStatus.SEEN_REPLY) {
       let extra = s.udp_timeout;
       let stream = false;
       // Still active after two seconds: a stream, longer timeout.
-      if (now - e.udpStreamTs > TIME_EPS) {
+      if (now - streamTs > TIME_EPS) {
         extra = s.udp_timeout_stream;
-        stream = (e.status & CtStatus.ASSURED) === 0;
+        stream = (status & CtStatus.ASSURED) === 0;
       }
-      e.deadline = now + extra;
+      st.f64[b64 + F_DEADLINE] = now + extra;
       if (stream) {
-        e.status |= CtStatus.ASSURED;
-        e.evCache |= CtEventBit.ASSURED;
+        st.u16[hs] = status | CtStatus.ASSURED;
+        st.u8[slot * STRIDE + B_EV] |= CtEventBit.ASSURED;
       }
-      return e.status & CtStatus.ASSURED ? NOTE_UDP_STREAM : NOTE_UDP_REPLIED;
+      return st.u16[hs] & CtStatus.ASSURED ? NOTE_UDP_STREAM : NOTE_UDP_REPLIED;
     }
-    e.deadline = now + s.udp_timeout;
+    st.f64[b64 + F_DEADLINE] = now + s.udp_timeout;
     return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
   }
 
@@ -465,33 +563,37 @@ export class ConntrackTable {
    * nf_conntrack_gre_packet(): 30 s until a reply is seen, then 180 s and
    * ASSURED. Keys are 0 (GRE version 0, or PPTP without its helper's keymap).
    */
-  private grePacket(e: CtEntry): string {
-    if (e.status & CtStatus.SEEN_REPLY) {
-      e.deadline = this.clock + GRE_TIMEOUT_STREAM;
-      if (!(e.status & CtStatus.ASSURED)) {
-        e.status |= CtStatus.ASSURED;
-        e.evCache |= CtEventBit.ASSURED;
+  private grePacket(slot: number): string {
+    const st = this.st;
+    const hs = slot * S16 + H_STATUS;
+    const status = st.u16[hs];
+    if (status & CtStatus.SEEN_REPLY) {
+      st.f64[slot * S64 + F_DEADLINE] = this.clock + GRE_TIMEOUT_STREAM;
+      if (!(status & CtStatus.ASSURED)) {
+        st.u16[hs] = status | CtStatus.ASSURED;
+        st.u8[slot * STRIDE + B_EV] |= CtEventBit.ASSURED;
       }
       return NOTE_GRE_REPLIED;
     }
-    e.deadline = this.clock + GRE_TIMEOUT;
+    st.f64[slot * S64 + F_DEADLINE] = this.clock + GRE_TIMEOUT;
     return NOTE_GRE;
   }
 
   /** nf_conntrack_icmp_packet() / nf_conntrack_icmpv6_packet(): null when accepted, else why invalid. */
-  private icmpPacket(e: CtEntry): string | null {
+  private icmpPacket(slot: number, isNew: boolean): string | null {
+    const st = this.st;
     const now = this.clock;
-    const type = e.orig.dport >>> 8;
-    if (e.orig.proto === IpProto.ICMP) {
+    const type = (st.u32[slot * S32 + W_PORTS] >>> 8) & 0xff;
+    if (st.u8[slot * STRIDE + B_PROTO] === IpProto.ICMP) {
       if (!ICMP_VALID_NEW[type]) {
         return `ICMP type ${type} cannot create a connection: no matching request was seen (nf_conntrack_icmp_packet)`;
       }
-      e.deadline = now + this.settings.icmp_timeout;
+      st.f64[slot * S64 + F_DEADLINE] = now + this.settings.icmp_timeout;
     } else {
-      if (!e.confirmed && !ICMP6_VALID_NEW[type]) {
+      if (isNew && !ICMP6_VALID_NEW[type]) {
         return `ICMPv6 type ${type} cannot create a connection: no matching request was seen (nf_conntrack_icmpv6_packet)`;
       }
-      e.deadline = now + this.settings.icmpv6_timeout;
+      st.f64[slot * S64 + F_DEADLINE] = now + this.settings.icmpv6_timeout;
     }
     return null;
   }
@@ -505,7 +607,7 @@ export class ConntrackTable {
     const type = p.icmpType;
     if (p.ipVersion === 4) {
       if (type > NR_ICMP_TYPES) {
-        this.invalid(r, CtCode.INVALID_PACKET, `invalid ICMP type ${type} (above ${NR_ICMP_TYPES}, nf_conntrack_icmpv4_error)`, null);
+        this.invalid(r, CtCode.INVALID_PACKET, `invalid ICMP type ${type} (above ${NR_ICMP_TYPES}, nf_conntrack_icmpv4_error)`, NONE);
         return true;
       }
       if (!isIcmpV4Error(type)) return false;
@@ -516,7 +618,7 @@ export class ConntrackTable {
       }
       if (type === 137) {
         this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-          'ICMPv6 redirect: fwemu does not read the redirected header, so it is not related to any connection', null);
+          'ICMPv6 redirect: fwemu does not read the redirected header, so it is not related to any connection', NONE);
         return true;
       }
       if (type >= 128) return false;
@@ -530,7 +632,7 @@ export class ConntrackTable {
     const what = p.ipVersion === 4 ? 'ICMP' : 'ICMPv6';
     if (!p.innerValid || p.innerIpVersion !== p.ipVersion) {
       this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error type ${p.icmpType} does not quote a readable packet, so it relates to no connection`, null);
+        `${what} error type ${p.icmpType} does not quote a readable packet, so it relates to no connection`, NONE);
       return;
     }
     // The quoted packet is one we forwarded: its own tuple, inverted, is
@@ -553,28 +655,29 @@ export class ConntrackTable {
     const key = this.key;
     if (!invertTuple(q, key)) {
       this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error about an ICMP type ${q.dport >>> 8} packet, which conntrack never tracks`, null);
+        `${what} error about an ICMP type ${q.dport >>> 8} packet, which conntrack never tracks`, NONE);
       return;
     }
     const node = this.find(key);
-    if (node === null) {
+    if (node === NONE) {
       this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error type ${p.icmpType} code ${p.icmpCode} quotes a packet of no known connection`, null);
+        `${what} error type ${p.icmpType} code ${p.icmpCode} quotes a packet of no known connection`, NONE);
       return;
     }
-    const e = node.entry;
-    const t = node.dir === 0 ? e.orig : e.reply;
+    const slot = node >> 1;
+    const t = this.st.loadTuple(slot, node & 1, this.tmp);
     if (t.dst0 !== (p.dst0 >>> 0) || t.dst1 !== (p.dst1 >>> 0) || t.dst2 !== (p.dst2 >>> 0) || t.dst3 !== (p.dst3 >>> 0)) {
       this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error sent to an address other than the quoted connection's endpoint (outer daddr != inner)`, e);
+        `${what} error sent to an address other than the quoted connection's endpoint (outer daddr != inner)`, slot);
       return;
     }
     r.state = CtState.RELATED;
     r.stateName = 'related';
     r.code = CtCode.RELATED;
-    r.entry = e;
-    r.related = e;
-    r.reply = node.dir === 1;
+    r.entrySlot = slot;
+    r.entryView = undefined;
+    r.isRelated = true;
+    r.reply = (node & 1) === 1;
     r.reason = `${what} error about a known connection`;
     this.stats.related++;
   }
@@ -589,28 +692,76 @@ export class ConntrackTable {
    * true when a new entry was inserted.
    */
   confirm(r: CtResult): boolean {
-    const e = r.entry;
-    if (e === null || (e.status & CtStatus.DYING)) return false;
-    if (!e.confirmed) {
-      if (e !== this.pending) return false; // stale result: that packet's entry was already discarded
-      this.pending = null;
-      e.status |= CtStatus.CONFIRMED;
-      this.insert(e);
+    const slot = this.slotOf(r);
+    if (slot === NONE) return false;
+    const st = this.st;
+    const hs = slot * S16 + H_STATUS;
+    const status = st.u16[hs];
+    if (status & CtStatus.DYING) return false;
+    const bev = slot * STRIDE + B_EV;
+    if (!(status & CtStatus.CONFIRMED)) {
+      if (slot !== this.pending) return false; // stale result: that packet's entry was already discarded
+      this.pending = NONE;
+      st.u16[hs] = status | CtStatus.CONFIRMED;
+      this.insert(slot);
       this.stats.inserted++;
-      e.evCache = 0;
-      if (this.onEvent !== null) this.emit('NEW', e, this.clock, e.secondsLeft(this.clock), undefined);
+      st.u8[bev] = 0;
+      if (this.onEvent !== null) this.emit('NEW', slot, this.clock, this.secondsLeft(slot, this.clock), undefined);
       return true;
     }
-    if (e.evCache !== 0) {
-      const bits = e.evCache;
-      e.evCache = 0;
+    const bits = st.u8[bev];
+    if (bits !== 0) {
+      st.u8[bev] = 0;
       if (this.onEvent !== null) {
         // ctnetlink puts the TCP state in an update only when it changed (IPCT_PROTOINFO).
-        const st = e.tcp !== null && (bits & CtEventBit.PROTOINFO) ? e.tcp.state : -1;
-        this.emit('UPDATE', e, this.clock, e.secondsLeft(this.clock), undefined, st);
+        const tcp = st.u8[slot * STRIDE + B_PROTO] === IpProto.TCP;
+        const state = tcp && (bits & CtEventBit.PROTOINFO) ? st.u8[slot * STRIDE + B_TSTATE] : -1;
+        this.emit('UPDATE', slot, this.clock, this.secondsLeft(slot, this.clock), undefined, state);
       }
     }
     return false;
+  }
+
+  /** The table slot of r's entry, or NONE (no entry, or one no longer in this table's store). */
+  private slotOf(r: CtResult): number {
+    const e = r.entryView;
+    if (e === undefined) return r.entrySlot;
+    if (e === null || e.st !== this.st) return NONE;
+    return e.slot;
+  }
+
+  /**
+   * Record the packet and rule that let the flow of `r` in (what the engine
+   * notes after a successful confirm(); as setting entry.openedBy, without
+   * making the entry object).
+   */
+  setOpenedBy(r: CtResult, packet: number, ruleId: string | null): void {
+    const slot = this.slotOf(r);
+    if (slot === NONE) {
+      const e = r.entry;
+      if (e !== null) e.openedBy = { packet, ruleId };
+      return;
+    }
+    const st = this.st;
+    const b16 = slot * S16;
+    st.openedOther.delete(slot);
+    let o = packet === st.f64[slot * S64 + F_CREATED_PKT] ? st.ruleIds.intern(ruleId) : 0;
+    if (o === 0) {
+      o = OPENED_OTHER;
+      st.openedOther.set(slot, { packet, ruleId });
+    }
+    st.u16[b16 + H_OPENED] = o;
+  }
+
+  /** The id of the rule that opened r's entry (its `related` one for RELATED), null if none; no allocation. */
+  openedRuleId(r: CtResult): string | null {
+    const slot = this.slotOf(r);
+    if (slot === NONE) return r.entry?.openedRuleId ?? null;
+    const st = this.st;
+    const o = st.u16[slot * S16 + H_OPENED];
+    if (o === 0) return null;
+    if (o === OPENED_OTHER) return st.openedOther.get(slot)?.ruleId ?? null;
+    return st.ruleIds.ids[o - 1];
   }
 
   // -------------------------------------------------------------------------
@@ -620,157 +771,307 @@ export class ConntrackTable {
   expire(now: number): number {
     if (now > this.clock) this.clock = now;
     now = this.clock;
-    let n = 0;
-    for (let e = this.allHead; e !== null;) {
-      const next = e.allNext;
-      if (e.deadline - now <= TIME_EPS) {
-        this.expireEntry(e);
-        n++;
-      }
-      e = next;
+    const f64 = this.st.f64;
+    const u16 = this.st.u16;
+    const dead: number[] = [];
+    for (let slot = 0; slot < this.used; slot++) {
+      if ((u16[slot * S16 + H_STATUS] & (CtStatus.CONFIRMED | CtStatus.DYING)) === CtStatus.CONFIRMED &&
+          f64[slot * S64 + F_DEADLINE] - now <= TIME_EPS) dead.push(slot);
     }
+    // In creation order, as the entries were listed.
+    this.byId(dead);
+    for (const slot of dead) this.expireSlot(slot);
     this.lastGc = now;
-    return n;
+    return dead.length;
   }
 
   /** Live entries at `now`, in creation order (expired ones are removed first). */
   entries(now: number): CtEntry[] {
     this.expire(now);
-    const out: CtEntry[] = [];
-    for (let e = this.allHead; e !== null; e = e.allNext) out.push(e);
-    return out;
+    return this.byId(this.confirmedSlots()).map((slot) => this.view(slot));
   }
 
   /** Remove all entries (conntrack -F), with [DESTROY] events. */
   flush(now: number = this.clock): void {
     if (now > this.clock) this.clock = now;
-    for (let e = this.allHead; e !== null;) {
-      const next = e.allNext;
-      this.kill(e, 'flush');
-      e = next;
-    }
+    for (const slot of this.byId(this.confirmedSlots())) this.kill(slot, 'flush');
   }
 
   /** The live entry with this tuple in either direction, if any (no side effects). */
   lookup(t: CtTuple, now: number = this.clock): CtEntry | null {
+    const st = this.st;
     let n = this.buckets[hashTuple(t) & this.mask];
-    while (n !== null) {
-      const e = n.entry;
-      if (e.deadline - now > TIME_EPS && (n.dir === 0 ? e.orig : e.reply).equals(t)) return e;
-      n = n.next;
+    while (n !== NONE) {
+      const slot = n >> 1;
+      if (st.f64[slot * S64 + F_DEADLINE] - now > TIME_EPS && this.matches(n, t)) return this.view(slot);
+      n = st.i32[slot * S32 + W_HNEXT + (n & 1)];
     }
     return null;
+  }
+
+  private confirmedSlots(): number[] {
+    const u16 = this.st.u16;
+    const out: number[] = [];
+    for (let slot = 0; slot < this.used; slot++) {
+      if ((u16[slot * S16 + H_STATUS] & (CtStatus.CONFIRMED | CtStatus.DYING)) === CtStatus.CONFIRMED) out.push(slot);
+    }
+    return out;
+  }
+
+  /** Sorts slots by entry id (creation order), in place. */
+  private byId(slots: number[]): number[] {
+    if (slots.length > 1) {
+      const f64 = this.st.f64;
+      slots.sort((a, b) => f64[a * S64 + F_ID] - f64[b * S64 + F_ID]);
+    }
+    return slots;
+  }
+
+  // -------------------------------------------------------------------------
+  // Views
+
+  /** The CtEntry of a slot, made on first use and the same object until the entry leaves the table. */
+  private view(slot: number): CtEntry {
+    let v = this.views.get(slot);
+    if (v === undefined) {
+      v = new CtEntry(this.st, slot);
+      this.views.set(slot, v);
+    }
+    return v;
+  }
+
+  /** @internal view(), or null for NONE. */
+  viewOf(slot: number): CtEntry | null {
+    return slot === NONE ? null : this.view(slot);
+  }
+
+  // -------------------------------------------------------------------------
+  // Records
+
+  private allocSlot(): number {
+    if (this.freeHead === NONE && this.used === this.st.capacity) this.makeRoom();
+    const st = this.st;
+    let slot = this.freeHead;
+    if (slot !== NONE) {
+      this.freeHead = st.i32[slot * S32 + W_NA_NEXT];
+    } else {
+      slot = this.used++;
+    }
+    return slot;
+  }
+
+  /** The store is full: sweep expired entries if that is invisible and frees enough, else grow. */
+  private makeRoom(): void {
+    const st = this.st;
+    if (this.settings.max === 0 && this.onEvent === null && this.count > 0) {
+      // Nothing tells when an expired entry is reaped (no listener, no limit to make room under).
+      const freed = this.expire(this.clock);
+      if (freed * 4 >= st.capacity && this.freeHead !== NONE) return;
+    }
+    if (this.freeHead !== NONE) return;
+    const capacity = st.capacity * 2;
+    st.grow(capacity);
+  }
+
+  /**
+   * The record leaves the store: views of it (and the current result's
+   * references to it) are detached onto a copy, then the slot is free.
+   */
+  private freeSlot(slot: number): void {
+    const st = this.st;
+    const r = this.res;
+    if (r.entryView === undefined && r.entrySlot === slot) r.entryView = this.view(slot);
+    if (r.aboutView === undefined && r.aboutSlot === slot) r.aboutView = this.view(slot);
+    if (this.views.size !== 0) {
+      const v = this.views.get(slot);
+      if (v !== undefined) {
+        v.at(st.copyOf(slot), 0);
+        this.views.delete(slot);
+      }
+    }
+    const b32 = slot * S32;
+    st.freeExt(st.u32[b32 + W_EXT]);
+    st.u32[b32 + W_EXT] = 0;
+    st.openedOther.delete(slot);
+    st.u16[slot * S16 + H_STATUS] = 0;
+    st.u8[slot * STRIDE + B_FLAGS] = RecFlag.FREE;
+    st.i32[b32 + W_NA_NEXT] = this.freeHead;
+    this.freeHead = slot;
+  }
+
+  private secondsLeft(slot: number, now: number): number {
+    const left = Math.floor(this.st.f64[slot * S64 + F_DEADLINE] - now + 1e-6);
+    return left > 0 ? left : 0;
   }
 
   // -------------------------------------------------------------------------
   // Hash table
 
+  /** Does node `n` (slot * 2 + dir) carry tuple `t`? */
+  private matches(n: number, t: CtTuple): boolean {
+    const st = this.st;
+    const slot = n >> 1;
+    const b8 = slot * STRIDE;
+    const proto = st.u8[b8 + B_PROTO];
+    if (proto !== t.proto || st.u8[b8 + B_L3] !== t.l3) return false;
+    const b32 = slot * S32;
+    const s0 = st.u32[b32 + W_SRC0];
+    const d0 = st.u32[b32 + W_DST0];
+    const ports = st.u32[b32 + W_PORTS];
+    const tports = ((t.sport << 16) | t.dport) >>> 0;
+    const reply = (n & 1) === 1;
+    if (reply) {
+      if (d0 !== t.src0 || s0 !== t.dst0 || replyPorts(ports, proto) !== tports) return false;
+    } else if (s0 !== t.src0 || d0 !== t.dst0 || ports !== tports) {
+      return false;
+    }
+    const ext = st.u32[b32 + W_EXT];
+    if (ext === 0) return t.src1 === 0 && t.src2 === 0 && t.src3 === 0 && t.dst1 === 0 && t.dst2 === 0 && t.dst3 === 0;
+    const x = st.ext, e = (ext - 1) * 6;
+    const s = reply ? e + 3 : e;
+    const d = reply ? e : e + 3;
+    return x[s] === t.src1 && x[s + 1] === t.src2 && x[s + 2] === t.src3 &&
+      x[d] === t.dst1 && x[d + 1] === t.dst2 && x[d + 2] === t.dst3;
+  }
+
   /** Find the node for `t`; expired entries met on the way are removed. */
-  private find(t: CtTuple): CtNode | null {
+  private find(t: CtTuple): number {
     const now = this.clock;
-    const h = hashTuple(t);
-    const idx = h & this.mask;
+    const idx = hashTuple(t) & this.mask;
     let n = this.buckets[idx];
-    while (n !== null) {
-      const e = n.entry;
-      if (e.deadline - now <= TIME_EPS) {
-        this.expireEntry(e);
+    while (n !== NONE) {
+      const st = this.st;
+      const slot = n >> 1;
+      if (st.f64[slot * S64 + F_DEADLINE] - now <= TIME_EPS) {
+        this.expireSlot(slot);
         n = this.buckets[idx]; // the chain changed: rescan
         continue;
       }
-      if (n.hash === h && (n.dir === 0 ? e.orig : e.reply).equals(t)) return n;
-      n = n.next;
+      if (this.matches(n, t)) return n;
+      n = st.i32[slot * S32 + W_HNEXT + (n & 1)];
     }
-    return null;
+    return NONE;
   }
 
-  private insert(e: CtEntry): void {
-    if ((this.count + 1) * 2 > this.buckets.length) this.grow();
-    for (const n of e.nodes) {
-      n.hash = hashTuple(n.dir === 0 ? e.orig : e.reply);
-      const idx = n.hash & this.mask;
-      n.next = this.buckets[idx];
-      this.buckets[idx] = n;
+  private insert(slot: number): void {
+    if ((this.count + 1) * 2 > this.buckets.length) this.growBuckets(slot);
+    const st = this.st;
+    const b32 = slot * S32;
+    for (let dir = 0; dir < 2; dir++) {
+      const idx = hashTuple(st.loadTuple(slot, dir, this.tmp)) & this.mask;
+      st.i32[b32 + W_HNEXT + dir] = this.buckets[idx];
+      this.buckets[idx] = slot * 2 + dir;
     }
     this.count++;
-    // creation-ordered lists
-    e.allPrev = this.allTail;
-    e.allNext = null;
-    if (this.allTail !== null) this.allTail.allNext = e; else this.allHead = e;
-    this.allTail = e;
-    if (!(e.status & CtStatus.ASSURED)) {
-      e.naPrev = this.naTail;
-      e.naNext = null;
-      if (this.naTail !== null) this.naTail.naNext = e; else this.naHead = e;
-      this.naTail = e;
-      e.inNa = true;
+    // creation-ordered list of the entries not (yet) ASSURED
+    if (!(st.u16[slot * S16 + H_STATUS] & CtStatus.ASSURED)) {
+      st.i32[b32 + W_NA_PREV] = this.naTail;
+      st.i32[b32 + W_NA_NEXT] = NONE;
+      if (this.naTail !== NONE) st.i32[this.naTail * S32 + W_NA_NEXT] = slot; else this.naHead = slot;
+      this.naTail = slot;
+      st.u8[slot * STRIDE + B_FLAGS] |= RecFlag.IN_NA;
     }
   }
 
-  private grow(): void {
-    const old = this.buckets;
-    const size = old.length * 2;
-    this.buckets = new Array(size).fill(null);
-    this.mask = size - 1;
-    for (let e = this.allHead; e !== null; e = e.allNext) {
-      for (const n of e.nodes) {
-        const idx = n.hash & this.mask;
-        n.next = this.buckets[idx];
-        this.buckets[idx] = n;
+  /**
+   * Twice the buckets. Every chain stays ordered newest entry first (reply
+   * node before original node), the order insertion at the head gives.
+   * `adding` (being inserted) is left out.
+   */
+  private growBuckets(adding: number): void {
+    const size = this.buckets.length * 2;
+    const buckets = new Int32Array(size).fill(NONE);
+    const mask = size - 1;
+    const st = this.st;
+    const f64 = st.f64;
+    const i32 = st.i32;
+    const u16 = st.u16;
+    for (let slot = 0; slot < this.used; slot++) {
+      if ((u16[slot * S16 + H_STATUS] & (CtStatus.CONFIRMED | CtStatus.DYING)) !== CtStatus.CONFIRMED || slot === adding) continue;
+      const key = f64[slot * S64 + F_ID] * 2;
+      for (let dir = 0; dir < 2; dir++) {
+        const idx = hashTuple(st.loadTuple(slot, dir, this.tmp)) & mask;
+        const node = slot * 2 + dir;
+        const mine = key + dir;
+        let prev = NONE;
+        let cur = buckets[idx];
+        while (cur !== NONE && f64[(cur >> 1) * S64 + F_ID] * 2 + (cur & 1) > mine) {
+          prev = cur;
+          cur = i32[(cur >> 1) * S32 + W_HNEXT + (cur & 1)];
+        }
+        i32[slot * S32 + W_HNEXT + dir] = cur;
+        if (prev === NONE) buckets[idx] = node; else i32[(prev >> 1) * S32 + W_HNEXT + (prev & 1)] = node;
       }
     }
+    this.buckets = buckets;
+    this.mask = mask;
   }
 
-  private unlinkNode(n: CtNode): void {
-    const idx = n.hash & this.mask;
+  private unlinkNode(slot: number, dir: number): void {
+    const st = this.st;
+    const i32 = st.i32;
+    const idx = hashTuple(st.loadTuple(slot, dir, this.tmp)) & this.mask;
+    const node = slot * 2 + dir;
+    const next = i32[slot * S32 + W_HNEXT + dir];
     let cur = this.buckets[idx];
-    if (cur === n) {
-      this.buckets[idx] = n.next;
+    if (cur === node) {
+      this.buckets[idx] = next;
     } else {
-      while (cur !== null && cur.next !== n) cur = cur.next;
-      if (cur !== null) cur.next = n.next;
+      while (cur !== NONE) {
+        const at = (cur >> 1) * S32 + W_HNEXT + (cur & 1);
+        if (i32[at] === node) {
+          i32[at] = next;
+          break;
+        }
+        cur = i32[at];
+      }
     }
-    n.next = null;
+    i32[slot * S32 + W_HNEXT + dir] = NONE;
   }
 
-  private naUnlink(e: CtEntry): void {
-    if (e.naPrev !== null) e.naPrev.naNext = e.naNext; else this.naHead = e.naNext;
-    if (e.naNext !== null) e.naNext.naPrev = e.naPrev; else this.naTail = e.naPrev;
-    e.naPrev = null;
-    e.naNext = null;
-    e.inNa = false;
+  private naUnlink(slot: number): void {
+    const i32 = this.st.i32;
+    const b32 = slot * S32;
+    const prev = i32[b32 + W_NA_PREV];
+    const next = i32[b32 + W_NA_NEXT];
+    if (prev !== NONE) i32[prev * S32 + W_NA_NEXT] = next; else this.naHead = next;
+    if (next !== NONE) i32[next * S32 + W_NA_PREV] = prev; else this.naTail = prev;
+    i32[b32 + W_NA_PREV] = NONE;
+    i32[b32 + W_NA_NEXT] = NONE;
+    this.st.u8[slot * STRIDE + B_FLAGS] &= ~RecFlag.IN_NA;
   }
 
-  /** Take a confirmed entry out of the table. */
-  private remove(e: CtEntry): void {
-    e.status |= CtStatus.DYING;
-    if (!e.confirmed) return;
-    this.unlinkNode(e.nodes[0]);
-    this.unlinkNode(e.nodes[1]);
-    if (e.allPrev !== null) e.allPrev.allNext = e.allNext; else this.allHead = e.allNext;
-    if (e.allNext !== null) e.allNext.allPrev = e.allPrev; else this.allTail = e.allPrev;
-    e.allPrev = null;
-    e.allNext = null;
-    if (e.inNa) this.naUnlink(e);
+  /** Take an entry out of the table (DYING); its record stays until freeSlot(). */
+  private remove(slot: number): void {
+    const st = this.st;
+    const hs = slot * S16 + H_STATUS;
+    st.u16[hs] |= CtStatus.DYING;
+    if (!(st.u16[hs] & CtStatus.CONFIRMED)) return;
+    this.unlinkNode(slot, 0);
+    this.unlinkNode(slot, 1);
+    if (st.u8[slot * STRIDE + B_FLAGS] & RecFlag.IN_NA) this.naUnlink(slot);
     this.count--;
   }
 
-  private expireEntry(e: CtEntry): void {
-    this.remove(e);
+  private expireSlot(slot: number): void {
+    this.remove(slot);
     this.stats.expired++;
     // conntrack -E prints no timeout for an entry that died of old age.
-    if (this.onEvent !== null) this.emit('DESTROY', e, e.deadline, -1, 'expired');
+    if (this.onEvent !== null) this.emit('DESTROY', slot, this.st.f64[slot * S64 + F_DEADLINE], -1, 'expired');
+    this.freeSlot(slot);
   }
 
   /** nf_ct_kill / nf_ct_delete: remove now, [DESTROY] with the seconds that were left. */
-  private kill(e: CtEntry, cause: CtDestroyCause): void {
+  private kill(slot: number, cause: CtDestroyCause): void {
     const now = this.clock;
-    const wasConfirmed = e.confirmed;
-    this.remove(e);
+    const wasConfirmed = (this.st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) !== 0;
+    this.remove(slot);
     if (wasConfirmed && this.onEvent !== null) {
-      const left = e.secondsLeft(now);
-      this.emit('DESTROY', e, now, left > 0 ? left : -1, cause);
+      const left = this.secondsLeft(slot, now);
+      this.emit('DESTROY', slot, now, left > 0 ? left : -1, cause);
     }
+    if (slot === this.pending) this.pending = NONE;
+    this.freeSlot(slot);
   }
 
   /**
@@ -785,36 +1086,38 @@ export class ConntrackTable {
       this.expire(now);
       if (this.count < max) return true;
     }
-    for (let e = this.naHead; e !== null;) {
-      const next = e.naNext;
-      if (e.deadline - now <= TIME_EPS) {
-        this.expireEntry(e);
+    const st = this.st;
+    for (let slot = this.naHead; slot !== NONE;) {
+      const next = st.i32[slot * S32 + W_NA_NEXT];
+      if (st.f64[slot * S64 + F_DEADLINE] - now <= TIME_EPS) {
+        this.expireSlot(slot);
         if (this.count < max) return true;
       } else {
-        this.kill(e, 'early-drop');
+        this.kill(slot, 'early-drop');
         this.stats.earlyDrop++;
         return true;
       }
-      e = next;
+      slot = next;
     }
     return false;
   }
 
   private emit(
-    type: 'NEW' | 'UPDATE' | 'DESTROY', e: CtEntry, time: number, timeout: number,
-    cause: CtDestroyCause | undefined, tcpState: number = e.tcp ? e.tcp.state : -1,
+    type: 'NEW' | 'UPDATE' | 'DESTROY', slot: number, time: number, timeout: number,
+    cause: CtDestroyCause | undefined, tcpState?: number,
   ): void {
+    const st = this.st;
+    const tcp = st.u8[slot * STRIDE + B_PROTO] === IpProto.TCP;
     const ev: CtEvent = {
       type,
-      entry: e,
+      entry: this.view(slot),
       packet: this.curPacket,
       time,
-      tcpState,
-      status: e.status,
+      tcpState: tcpState ?? (tcp ? st.u8[slot * STRIDE + B_TSTATE] : -1),
+      status: st.u16[slot * S16 + H_STATUS],
       timeout,
     };
     if (cause !== undefined) ev.cause = cause;
     this.onEvent!(ev);
   }
 }
-

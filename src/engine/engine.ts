@@ -1,13 +1,21 @@
 import type { CaptureRecord } from '../capture/types.js';
 import { ConntrackTable } from '../conntrack/table.js';
 import { CtState } from '../conntrack/types.js';
-import type { CtEntry, CtEvent } from '../conntrack/entry.js';
+import type { CtEvent } from '../conntrack/entry.js';
 import type { DecodedPacket } from '../packet/types.js';
-import { PacketKind } from '../packet/types.js';
+import { IpProto, PacketKind } from '../packet/types.js';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile.js';
 import { chainFor, firstMatch } from '../rules/match.js';
 import type { Action, Chain, Rule, RuleSet } from '../rules/types.js';
-import { Cause, CAUSE_WORDS, causeName, newPacketResult, type PacketResult, type Verdict } from './result.js';
+import { Cause, CAUSE_WORDS, causeName, EntryOf, linkEntry, newPacketResult, type PacketResult, type Verdict } from './result.js';
+import { Defragmenter, DefragStatus, type HeldFragment } from './defrag.js';
+
+/** A result for a packet the engine held (an IP fragment), released later: with its own copy of the record. */
+export interface ReleasedResult {
+  result: PacketResult;
+  rec: CaptureRecord;
+  fragment: HeldFragment;
+}
 
 /** Counters for the summary at the end of a replay. */
 export interface EngineStats {
@@ -49,6 +57,9 @@ export class Engine {
   now = 0;
   private readonly hostForwards: boolean;
   private readonly ruleById: Map<string, Rule>;
+  /** IP reassembly in front of conntrack (stateful rule sets, as nf_defrag comes with nf_conntrack); null when stateless. */
+  readonly defrag: Defragmenter | null;
+  private released: ReleasedResult[] = [];
 
   constructor(
     readonly ruleset: RuleSet,
@@ -56,6 +67,7 @@ export class Engine {
   ) {
     this.compiled = compileRuleSet(ruleset);
     this.ct = ruleset.stateful ? new ConntrackTable(ruleset.conntrack) : null;
+    this.defrag = ruleset.stateful ? new Defragmenter() : null;
     if (this.ct && onEvent) this.ct.onEvent = onEvent;
     this.hostForwards = this.compiled.chains.forward.length > 0;
     this.ruleById = new Map(ruleset.rules.map((rule) => [rule.id, rule]));
@@ -71,7 +83,115 @@ export class Engine {
     };
   }
 
-  process(rec: CaptureRecord, pkt: DecodedPacket): PacketResult {
+  /**
+   * Judge one packet. Returns its result, or null for an IP fragment held
+   * until its datagram is complete (stateful rule sets only). Results for
+   * packets held earlier that this packet released (their datagram
+   * completed, timed out or was discarded) wait in takeReleased().
+   */
+  process(rec: CaptureRecord, pkt: DecodedPacket): PacketResult | null {
+    const t = rec.tsSec + rec.tsNsec * 1e-9;
+    if (t > this.now) this.now = t;
+    this.stats.packets++;
+    const df = this.defrag;
+    if (df !== null) {
+      if (this.now >= df.nextDeadline) this.expireFragments();
+      if (pkt.isFragment && pkt.ipVersion !== 0) return this.fragment(rec, pkt, df);
+    }
+    return this.judge(rec, pkt);
+  }
+
+  /** Results of held packets released so far (in packet order); the list is emptied. */
+  takeReleased(): ReleasedResult[] {
+    const out = this.released;
+    this.released = [];
+    if (out.length > 1) out.sort((a, b) => a.result.n - b.result.n);
+    return out;
+  }
+
+  /** Results are waiting in takeReleased(). */
+  get hasReleased(): boolean {
+    return this.released.length > 0;
+  }
+
+  /** The capture is over: every fragment still held is dropped (its datagram never completed). */
+  flushFragments(): void {
+    if (this.defrag === null) return;
+    for (const q of this.defrag.flush()) this.releaseDrops(q.frags, q.reason);
+  }
+
+  private expireFragments(): void {
+    for (const q of this.defrag!.expire(this.now)) this.releaseDrops(q.frags, q.reason);
+  }
+
+  /** A fragment: hand it to the defragmenter, judge the datagram when it completes. */
+  private fragment(rec: CaptureRecord, pkt: DecodedPacket, df: Defragmenter): PacketResult | null {
+    const st = df.add(rec, pkt, this.now);
+    if (st === DefragStatus.HELD) return null;
+    if (df.released.length > 0 && st !== DefragStatus.COMPLETE) this.releaseDrops(df.released, df.releasedReason);
+    if (st === DefragStatus.PASS) {
+      // Not reassembled: conntrack gets the lone fragment.
+      let why = '';
+      if (pkt.kind === PacketKind.MALFORMED) {
+        // A first IPv6 fragment without its whole transport header.
+        why = `${df.reason} (${pkt.error})`;
+      } else if (pkt.proto === IpProto.UDP && pkt.fragOffset === 0) {
+        // Its UDP length covers the whole datagram, more than this fragment holds.
+        why = `${df.reason}; as a lone fragment its UDP length field exceeds the packet: truncated/malformed (udp_error)`;
+      }
+      if (why !== '') {
+        const r = this.reset(rec);
+        r.chain = chainFor(this.compiled, pkt);
+        r.ct = 'invalid';
+        r.detail = why;
+        return this.finish(r, 'drop', Cause.INVALID);
+      }
+      return this.judge(rec, pkt);
+    }
+    if (st === DefragStatus.DROP) {
+      const r = this.reset(rec);
+      r.detail = df.reason;
+      return this.finish(r, 'drop', Cause.FRAGMENT);
+    }
+    // COMPLETE: the datagram goes through conntrack and the rules as one packet.
+    const d = df.datagram;
+    const r = this.judge(rec, d);
+    r.fragOf = rec.n;
+    r.datagram = d;
+    for (const f of df.released) {
+      const c: PacketResult = { ...r, n: f.rec.n, tsSec: f.rec.tsSec, tsNsec: f.rec.tsNsec };
+      this.count(c);
+      this.released.push({ result: c, rec: f.rec, fragment: f });
+    }
+    return r;
+  }
+
+  /** Held fragments dropped without a datagram. */
+  private releaseDrops(frags: HeldFragment[], reason: string): void {
+    for (const f of frags) {
+      const c = newPacketResult();
+      c.n = f.rec.n;
+      c.tsSec = f.rec.tsSec;
+      c.tsNsec = f.rec.tsNsec;
+      c.detail = reason;
+      c.verdict = 'drop';
+      c.cause = Cause.FRAGMENT;
+      this.count(c);
+      this.released.push({ result: c, rec: f.rec, fragment: f });
+    }
+  }
+
+  /** Statistics for a result made outside finish() (a copy for a released fragment). */
+  private count(r: PacketResult): void {
+    this.stats.verdicts[r.verdict]++;
+    this.stats.byCause[causeName(r.cause)]++;
+    if (r.cause === Cause.RULE && r.rule !== null) {
+      const i = this.ruleset.rules.indexOf(r.rule);
+      if (i >= 0) this.stats.ruleHits[i]++;
+    } else if (r.cause === Cause.POLICY && r.chain !== null) this.stats.policyHits[r.chain]++;
+  }
+
+  private reset(rec: CaptureRecord): PacketResult {
     const r = this.result;
     r.n = rec.n;
     r.tsSec = rec.tsSec;
@@ -82,9 +202,14 @@ export class Engine {
     r.entry = null;
     r.reply = false;
     r.detail = '';
-    const t = rec.tsSec + rec.tsNsec * 1e-9;
-    if (t > this.now) this.now = t;
-    this.stats.packets++;
+    r.fragOf = 0;
+    r.datagram = null;
+    return r;
+  }
+
+  /** Conntrack and the rules, for a packet (or a reassembled datagram). */
+  private judge(rec: CaptureRecord, pkt: DecodedPacket): PacketResult {
+    const r = this.reset(rec);
 
     if (pkt.kind === PacketKind.NON_IP) {
       this.stats.nonIp++;
@@ -118,35 +243,33 @@ export class Engine {
     if (chain === 'forward' && pkt.ttl <= 1) {
       // conntrack saw it at PREROUTING (its changes to a known entry stand),
       // but it is never forwarded, so a new entry is never confirmed.
-      r.entry = c.entry;
+      linkEntry(r, c, EntryOf.ENTRY);
       return this.finish(r, 'drop', Cause.TTL_EXPIRED);
     }
     switch (c.state) {
       case CtState.ESTABLISHED:
-        r.entry = c.entry;
-        r.rule = this.openingRule(c.entry);
+        linkEntry(r, c, EntryOf.ENTRY);
+        r.rule = this.openingRule(ct.openedRuleId(c));
         ct.confirm(c);
         return this.finish(r, 'accept', Cause.ESTABLISHED);
       case CtState.RELATED:
-        r.entry = c.related;
-        r.rule = this.openingRule(c.related);
+        linkEntry(r, c, EntryOf.RELATED);
+        r.rule = this.openingRule(ct.openedRuleId(c));
         ct.confirm(c);
         return this.finish(r, 'accept', Cause.RELATED);
       case CtState.INVALID:
-        r.entry = c.about;
+        linkEntry(r, c, EntryOf.ABOUT);
         r.detail = c.reason;
         return this.finish(r, 'drop', Cause.INVALID);
       default: {
         // NEW (or UNTRACKED, e.g. ICMPv6 neighbour discovery): the rules decide.
-        r.entry = c.entry;
+        linkEntry(r, c, EntryOf.ENTRY);
         this.filter(r, chain, pkt);
-        if (r.verdict === 'accept' && c.entry !== null) {
-          const entry = c.entry;
-          if (ct.confirm(c)) {
-            this.stats.flows++;
-            const rule = r.rule as Rule | null; // set by filter()
-            entry.openedBy = { packet: rec.n, ruleId: rule ? rule.id : null };
-          }
+        // (confirm() does nothing without an entry.)
+        if (r.verdict === 'accept' && ct.confirm(c)) {
+          this.stats.flows++;
+          const rule = r.rule as Rule | null; // set by filter()
+          ct.setOpenedBy(c, rec.n, rule ? rule.id : null); // entry.openedBy, without making the entry object
         }
         return r;
       }
@@ -165,8 +288,7 @@ export class Engine {
     return this.finish(r, this.compiled.policy[chain] as Action, Cause.POLICY);
   }
 
-  private openingRule(entry: CtEntry | null): Rule | null {
-    const id = entry?.openedBy?.ruleId;
+  private openingRule(id: string | null): Rule | null {
     if (!id) return null;
     return this.ruleById.get(id) ?? null;
   }

@@ -6,6 +6,7 @@ import type { DecodedPacket } from '../packet/types.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { Diagnostic, RuleSet } from '../rules/types.js';
 import { Engine, type EngineStats } from './engine.js';
+import { decodeHeld } from './defrag.js';
 import type { PacketResult } from './result.js';
 
 /**
@@ -19,8 +20,21 @@ export interface ReplayOptions {
   rules: RuleSet | string;
   source: PacketSource;
   /**
-   * Called for every packet, in capture order. All three arguments are
-   * reused for the next packet: copy what you keep.
+   * Called once for every packet. All four arguments are reused for the
+   * next call: copy what you keep.
+   *
+   * Order: capture order, except IP fragments. With a stateful rule set
+   * fragments are reassembled before conntrack, as Linux does (nf_defrag):
+   * a fragment's result is delivered when its datagram completes, right
+   * before the result of the packet that completed it, and all of them
+   * share the datagram's verdict (`result.fragOf` names the completing
+   * packet, `result.datagram` is the reassembled packet that was judged).
+   * Fragments of a datagram that never completes are delivered as dropped
+   * when their reassembly timer runs out (30 s IPv4, 60 s IPv6, on the
+   * capture's clock: just before the first packet past the deadline) or
+   * at the end of the replay. So `result.n` is not always increasing; a
+   * consumer that needs capture order sorts by it (jsonl: by `n`). For held
+   * fragments `record` is a copy and `packet` is the fragment re-decoded.
    */
   onPacket?: (result: PacketResult, packet: DecodedPacket, record: CaptureRecord, engine: Engine) => void;
   /** conntrack -E style events (NEW, UPDATE, DESTROY). */
@@ -59,15 +73,24 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   }
   const engine = new Engine(ruleset, opts.onEvent);
   const pkt = newDecodedPacket();
+  const heldPkt = newDecodedPacket();
   const onPacket = opts.onPacket;
   const stopAfter = opts.stopAfter ?? Infinity;
   let stopped = false;
 
+  /** Results of held fragments, when their datagram is decided. */
+  const deliverReleased = () => {
+    for (const x of engine.takeReleased()) {
+      if (onPacket) onPacket(x.result, decodeHeld(x.fragment, heldPkt), x.rec, engine);
+    }
+  };
+
   const onRecord = (rec: CaptureRecord) => {
     if (stopped) return;
-    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt);
+    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
     const result = engine.process(rec, pkt);
-    if (onPacket) onPacket(result, pkt, rec, engine);
+    if (engine.hasReleased) deliverReleased();
+    if (onPacket && result !== null) onPacket(result, pkt, rec, engine);
     if (rec.n >= stopAfter) {
       stopped = true;
       throw new StopReplay();
@@ -85,5 +108,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     if (!(err instanceof StopReplay)) throw err;
     capture = { format: 'pcap', records: engine.stats.packets, bytesRead: 0, warnings: [], truncated: false };
   }
+  // Fragments whose datagram never completed.
+  engine.flushFragments();
+  if (engine.hasReleased) deliverReleased();
   return { capture, stats: engine.stats, engine, ruleWarnings };
 }

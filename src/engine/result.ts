@@ -1,3 +1,4 @@
+import type { DecodedPacket } from '../packet/types.js';
 import type { Chain, Rule } from '../rules/types.js';
 
 /** What the firewall does with a packet. `skip`: the IP filter never sees it (not IP, undecodable). */
@@ -35,6 +36,12 @@ export const Cause = {
    * and ip6_forward check this before the FORWARD hook).
    */
   TTL_EXPIRED: 10,
+  /**
+   * An IP fragment the defragmenter in front of conntrack dropped: its
+   * datagram never completed (timed out, or the capture ended), overlapped,
+   * or was otherwise broken (see `detail`).
+   */
+  FRAGMENT: 11,
 } as const;
 export type CauseValue = (typeof Cause)[keyof typeof Cause];
 
@@ -57,10 +64,83 @@ export interface PacketResult {
   reply: boolean;
   /** Extra words for the reason: the INVALID explanation, the decoder's error. */
   detail: string;
+  /**
+   * IP fragments (stateful rule sets reassemble before conntrack, as Linux
+   * does): the number of the packet that completed the datagram this
+   * fragment belongs to, whose verdict it shares; 0 otherwise.
+   */
+  fragOf: number;
+  /** With fragOf: the reassembled datagram that conntrack and the rules judged (null otherwise). */
+  datagram: DecodedPacket | null;
 }
 
+/** Which entry of a conntrack result a PacketResult's `entry` is (see linkEntry). */
+export const EntryOf = { ENTRY: 0, RELATED: 1, ABOUT: 2 } as const;
+
+/** Where `entry` can come from without being made yet: a conntrack result (CtResult). */
+export interface EntrySource {
+  readonly entry: unknown;
+  readonly related: unknown;
+  readonly about: unknown;
+}
+
+const SOURCE = Symbol('fwemu.entrySource');
+const WHICH = Symbol('fwemu.entryWhich');
+const VALUE = Symbol('fwemu.entryValue');
+interface Linkable {
+  [SOURCE]: EntrySource | null;
+  [WHICH]: number;
+  [VALUE]: unknown;
+}
+
+function getEntry(this: Linkable): unknown {
+  const src = this[SOURCE];
+  if (src !== null) {
+    const w = this[WHICH];
+    this[VALUE] = w === EntryOf.ENTRY ? src.entry : w === EntryOf.RELATED ? src.related : src.about;
+    this[SOURCE] = null;
+  }
+  return this[VALUE];
+}
+
+function setEntry(this: Linkable, v: unknown): void {
+  this[VALUE] = v;
+  this[SOURCE] = null;
+}
+
+/**
+ * A result whose `entry` can be linked to a conntrack result and made (a
+ * CtEntry view) only when someone reads it: the replay's hot path never
+ * makes entry objects. `entry` is an own enumerable accessor, so
+ * `{ ...result }` and JSON copy its value; the link itself is hidden.
+ * (Built with defineProperty: an object literal with an accessor would be a
+ * slow dictionary-mode object in V8.)
+ */
 export function newPacketResult(): PacketResult {
-  return { n: 0, tsSec: 0, tsNsec: 0, verdict: 'skip', ct: null, cause: Cause.NON_IP, chain: null, rule: null, entry: null, reply: false, detail: '' };
+  const r = {
+    n: 0, tsSec: 0, tsNsec: 0, verdict: 'skip', ct: null, cause: Cause.NON_IP, chain: null, rule: null,
+    reply: false, detail: '', fragOf: 0, datagram: null,
+  } as Omit<PacketResult, 'entry'>;
+  Object.defineProperty(r, 'entry', { get: getEntry, set: setEntry, enumerable: true, configurable: true });
+  Object.defineProperty(r, SOURCE, { value: null, writable: true });
+  Object.defineProperty(r, WHICH, { value: 0, writable: true });
+  Object.defineProperty(r, VALUE, { value: null, writable: true });
+  return r as PacketResult;
+}
+
+/**
+ * r.entry = (src.entry, src.related or src.about), read from `src` when
+ * r.entry is first read (before `src` is reused for the next packet).
+ */
+export function linkEntry(r: PacketResult, src: EntrySource, which: (typeof EntryOf)[keyof typeof EntryOf]): void {
+  if (SOURCE in r) {
+    const l = r as unknown as Linkable;
+    l[SOURCE] = src;
+    l[WHICH] = which;
+    l[VALUE] = null;
+  } else {
+    r.entry = which === EntryOf.ENTRY ? src.entry : which === EntryOf.RELATED ? src.related : src.about;
+  }
 }
 
 const CAUSE_NAMES: Record<number, string> = Object.fromEntries(

@@ -169,8 +169,39 @@ export function etherTypeName(t: number): string {
  * Decode buf[off, off + caplen) captured on a LINKTYPE_* `linkType` link into
  * `out` (every field is reset first) and return `out`. `direction` is the
  * capture-level direction (pcapng EPB flags); SLL/SLL2 headers override it.
+ *
+ * `wireLen` is the frame's original length (the capture record's `len`),
+ * when known. An IP packet that claims more bytes than the frame has is then
+ * told apart: cut by the snaplen (wireLen > caplen: `snapTruncated`, judged
+ * by its headers) or short on the wire itself (wireLen <= caplen: MALFORMED,
+ * as the kernel's ip_rcv/ipv6_rcv drop it before netfilter sees it).
  */
 export function decodePacket(
+  buf: Uint8Array,
+  off: number,
+  caplen: number,
+  linkType: number,
+  direction: number,
+  out: DecodedPacket,
+  wireLen = -1,
+): DecodedPacket {
+  decodeFrame(buf, off, caplen, linkType, direction, out);
+  if (out.snapTruncated && out.kind === PacketKind.IP && wireLen >= 0) {
+    const frameLen = Math.max(0, Math.min(off + caplen, buf.length) - Math.max(0, off));
+    if (wireLen <= frameLen) shortOnTheWire(out, Math.min(off + caplen, buf.length), wireLen);
+  }
+  return out;
+}
+
+/** Cold: the IP length field promises bytes the frame never had. */
+function shortOnTheWire(out: DecodedPacket, capEnd: number, wireLen: number): void {
+  const present = capEnd - out.ipOff;
+  const field = out.ipVersion === 4 ? `IPv4 total length ${out.ipTotalLen}` : `IPv6 payload length ${out.ipTotalLen - 40}`;
+  const has = out.ipVersion === 4 ? present : present - 40;
+  malformed(out, `${field} exceeds the ${has} bytes present; the frame was captured whole (${wireLen} bytes), so the packet is short on the wire (the kernel drops it before netfilter)`);
+}
+
+function decodeFrame(
   buf: Uint8Array,
   off: number,
   caplen: number,
@@ -497,14 +528,19 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
     out.payloadLen = ipPayload - 8;
     out.kind = PacketKind.IP;
     if (out.ipVersion === 4) {
-      if (type === 8 || type === 0) {
+      if (type === 8 || type === 0 || (type >= 13 && type <= 18)) {
+        // Echo, timestamp, information, address mask: identifier and
+        // sequence, as conntrack's icmp_pkt_to_tuple keys them.
         out.icmpId = u16(buf, l4 + 4);
         out.icmpSeq = u16(buf, l4 + 6);
       } else if (type === 3 || type === 4 || type === 5 || type === 11 || type === 12) {
         decodeInner(buf, l4 + 8, dataEnd, 4, out);
       }
     } else {
-      if (type === 128 || type === 129) {
+      if (type === 128 || type === 129 || type === 139 || type === 140) {
+        // Echo and node information (the types conntrack tracks): the
+        // identifier field (Qtype for node information), as
+        // icmpv6_pkt_to_tuple keys them.
         out.icmpId = u16(buf, l4 + 4);
         out.icmpSeq = u16(buf, l4 + 6);
       } else if (type >= 1 && type <= 4) {

@@ -150,7 +150,11 @@ export interface DecodedPacket {
   /** ICMP type and code; -1 when not ICMP. */
   icmpType: number;
   icmpCode: number;
-  /** Echo identifier and sequence (echo request/reply only; 0 otherwise). */
+  /**
+   * Identifier and sequence (bytes 4-7 of the ICMP header) of the query
+   * types conntrack tracks (ICMP echo, timestamp, information, address
+   * mask; ICMPv6 echo and node information), as it keys them; 0 otherwise.
+   */
   icmpId: number;
   icmpSeq: number;
   /**

@@ -93,6 +93,14 @@ function scalar(node: unknown): unknown {
   return isScalar(node) ? node.value : undefined;
 }
 
+/** A value as a message shows it: the scalar as JSON, or what kind of node it is. */
+function shown(node: unknown): string {
+  if (isScalar(node)) return JSON.stringify(node.value) ?? String(node.value);
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  return 'nothing';
+}
+
 function stringList(ctx: Ctx, node: YNode | null | undefined, what: string): string[] | null {
   if (isScalar(node) && typeof node.value === 'string') return [node.value];
   if (isSeq(node)) {
@@ -117,7 +125,7 @@ function packetNumbers(ctx: Ctx, node: YNode | null | undefined): number[] | nul
         return Array.from({ length: +m[2] - +m[1] + 1 }, (_, i) => +m[1] + i);
       }
     }
-    err(ctx, at, `packet ${JSON.stringify(v)}: a packet number is a whole number from 1, a range "10-12", or a list of them`);
+    err(ctx, at, `packet ${shown(at)}: a packet number is a whole number from 1, a range "10-12", or a list of them`);
     return null;
   };
   if (isSeq(node)) {
@@ -134,7 +142,8 @@ function packetNumbers(ctx: Ctx, node: YNode | null | undefined): number[] | nul
 function checkEnum(ctx: Ctx, node: YNode | null | undefined, key: string, allowed: readonly string[]): string | undefined {
   const v = scalar(node);
   if (typeof v === 'string' && allowed.includes(v)) return v;
-  err(ctx, node, `${key} ${JSON.stringify(v)} is not allowed${typeof v === 'string' ? didYouMean(v, allowed) : ''} (allowed: ${allowed.join(', ')})`);
+  if (!isScalar(node)) err(ctx, node, `${key} must be one of ${allowed.join(', ')}; not ${shown(node)}`);
+  else err(ctx, node, `${key} ${shown(node)} is not allowed${typeof v === 'string' ? didYouMean(v, allowed) : ''} (allowed: ${allowed.join(', ')})`);
   return undefined;
 }
 
@@ -173,7 +182,7 @@ function parseOne(ctx: Ctx, item: YNode, source: string): Expectation | null {
       const v = scalar(pair.value);
       if (k === 'count') {
         if (typeof v === 'number' && Number.isInteger(v) && v >= 0) e.count = v;
-        else err(ctx, pair.value, `count ${JSON.stringify(v)}: a whole number of entries from 0`);
+        else err(ctx, pair.value, `count ${shown(pair.value)}: a whole number of entries from 0`);
       } else if (k === 'at') {
         const n = packetNumbers(ctx, pair.value);
         if (n && n.length === 1) e.at = n[0];

@@ -9,7 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, relative } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YNode } from 'yaml';
 import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
@@ -18,6 +18,7 @@ import { readInputFile } from '../input-file.js';
 import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
+import { didYouMean } from '../rules/suggest.js';
 import { formatDiagnostic, type Diagnostic } from '../rules/types.js';
 import { generate, loadScenario, synthSource, type Scenario } from '../synth/index.js';
 import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type Pos } from './expect.js';
@@ -166,12 +167,50 @@ function parseSideFile(file: string, text: string): { doc: Document; lc: LineCou
   });
   if (errors.length === 0) {
     try {
-      doc.toJS({ maxAliasCount: 100 }); // refuses alias bombs ("billion laughs")
+      doc.toJS({ maxAliasCount: 100, mapAsMap: true }); // refuses alias bombs ("billion laughs")
     } catch (err) {
-      errors.push({ file, line: 1, col: 1, message: `${(err as Error).message}`, severity: 'error' });
+      let first: YNode | null = null;
+      visit(doc, {
+        Alias(_k, n) {
+          first = n;
+          return visit.BREAK;
+        },
+      });
+      errors.push({ file, ...at(lc, first), message: `too many YAML alias expansions (${(err as Error).message}); policy tests may use anchors and aliases, but not to build huge structures`, severity: 'error' });
     }
   }
   return { doc, lc, errors };
+}
+
+const SIDE_KEYS = ['rules', 'capture', 'expect'] as const;
+
+function at(lc: LineCounter, node: YNode | null | undefined): { line: number; col: number } {
+  return lc.linePos(node?.range?.[0] ?? 0);
+}
+
+function kindOf(node: YNode | null | undefined): string {
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return node.value === null ? 'nothing' : `${typeof node.value === 'string' ? 'the text' : `the ${typeof node.value}`} ${JSON.stringify(node.value)}`;
+  return 'nothing';
+}
+
+/** A NAME.expect.yaml is a mapping of rules:, capture: and expect:; anything else is a typo worth naming. */
+function checkSideKeys(doc: Document, file: string, lc: LineCounter, errors: Diagnostic[]): void {
+  const root = doc.contents as YNode | null;
+  if (!isMap(root)) {
+    errors.push({ file, ...at(lc, root), message: `a policy test is a mapping with rules: and expect: (see README, "Policy tests"), not ${kindOf(root)}`, severity: 'error' });
+    return;
+  }
+  for (const pair of root.items) {
+    const key = pair.key as YNode | null;
+    const name = isScalar(key) ? key.value : undefined;
+    if (typeof name !== 'string') {
+      errors.push({ file, ...at(lc, key), message: `keys must be plain names, not ${kindOf(key)} (allowed: ${SIDE_KEYS.join(', ')})`, severity: 'error' });
+    } else if (!(SIDE_KEYS as readonly string[]).includes(name)) {
+      errors.push({ file, ...at(lc, key), message: `unknown key "${name}"${didYouMean(name, SIDE_KEYS)} (allowed: ${SIDE_KEYS.join(', ')})`, severity: 'error' });
+    }
+  }
 }
 
 function readSpec(file: string): TestSpec {
@@ -184,11 +223,20 @@ function readSpec(file: string): TestSpec {
   const parsed = scenario ? { doc: scenario.doc, lc: scenario.lineCounter, errors: [] as Diagnostic[] } : parseSideFile(file, text);
   const { doc, lc, errors } = parsed;
   if (errors.length) throw new UserError(errors.map(formatDiagnostic).join('\n'));
+  if (!scenario) checkSideKeys(doc, file, lc, errors);
   const expectations = parseExpectations(doc, text, file, lc, errors);
   const dir = dirname(file);
   const rules = doc.get('rules');
   if (typeof rules !== 'string') {
-    errors.push({ file, line: 1, col: 1, message: 'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)', severity: 'error' });
+    const node = doc.get('rules', true) as YNode | undefined;
+    errors.push({
+      file,
+      ...at(lc, node),
+      message: node === undefined || (isScalar(node) && node.value === null)
+        ? 'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)'
+        : `rules: takes the path of a rule file (relative to this file), not ${kindOf(node)}`,
+      severity: 'error',
+    });
   }
   if (expectations.length === 0 && errors.length === 0) {
     errors.push({ file, line: 1, col: 1, message: 'a policy test needs an expect: list (see README, "Policy tests")', severity: 'error' });
@@ -196,6 +244,10 @@ function readSpec(file: string): TestSpec {
   let capture: string | null = null;
   if (!scenario) {
     const named = doc.get('capture');
+    const namedNode = doc.get('capture', true) as YNode | undefined;
+    if (namedNode !== undefined && typeof named !== 'string') {
+      errors.push({ file, ...at(lc, namedNode), message: `capture: takes the path of a capture (relative to this file), not ${kindOf(namedNode)}`, severity: 'error' });
+    }
     const base = file.replace(/\.expect\.ya?ml$/, '');
     const candidates = typeof named === 'string' ? [resolve(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];
     capture = candidates.find((c) => existsSync(c)) ?? null;

@@ -40,7 +40,10 @@ export function ctProtoName(proto: number): string {
 
 function tupleText(t: CtTuple): string {
   let s = `src=${formatAddr(t.l3, t.src0, t.src1, t.src2, t.src3)} dst=${formatAddr(t.l3, t.dst0, t.dst1, t.dst2, t.dst3)}`;
-  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP) {
+  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === 33 || t.proto === 132 || t.proto === 136) {
+    // conntrack prints ports for DCCP, SCTP and UDP-Lite whatever the kernel
+    // tracked them with (a generic-tracked DCCP entry shows sport=0 dport=0;
+    // Linux 6.18, which has no DCCP tracker).
     s += ` sport=${t.sport} dport=${t.dport}`;
   } else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
     s += ` type=${t.dport >>> 8} code=${t.dport & 0xff} id=${t.sport}`;
@@ -151,7 +154,10 @@ export function entryToJson(e: CtEntry, now: number): CtEntryJson {
   };
   if (e.tcp) {
     j.state = TCP_STATE_NAMES[e.tcp.state];
-    j.tcp = { seen: e.tcp.seen.map((s) => ({ ...s })), retrans: e.tcp.retrans };
+    j.tcp = {
+      seen: e.tcp.seen.map((s) => ({ td_end: s.td_end, td_maxend: s.td_maxend, td_maxwin: s.td_maxwin, td_maxack: s.td_maxack, td_scale: s.td_scale, flags: s.flags })),
+      retrans: e.tcp.retrans,
+    };
   }
   return j;
 }

@@ -61,6 +61,18 @@ function chainWords(chain: Chain | null, model: 'gateway' | 'host'): string {
 }
 
 export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {
+  if (r.datagram !== null && r.fragOf > 0) {
+    // An IP fragment: the reassembled datagram was judged.
+    const whole = explainPacket(r, r.datagram, rules);
+    const how = r.fragOf === r.n
+      ? (p.fragOffset === 0 && !p.moreFragments ? 'an IPv6 atomic fragment, judged without its fragment header' : 'this fragment completed its datagram, judged whole')
+      : `IP fragment of the datagram completed at packet ${r.fragOf}, judged whole`;
+    return `${whole} (${how}: reassembled before conntrack, as nf_defrag does)`;
+  }
+  return explainPacket(r, p, rules);
+}
+
+function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {
   const model = rules.model;
   const entry = r.entry as CtEntry | null;
   switch (r.cause) {
@@ -83,6 +95,8 @@ export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSe
       return `skipped: undecodable: ${r.detail}`;
     case Cause.TTL_EXPIRED:
       return `dropped: ${p.ipVersion === 6 ? 'hop limit' : 'TTL'} ${p.ttl} expires here; a router answers ICMP time exceeded and never passes it to the forward chain`;
+    case Cause.FRAGMENT:
+      return `dropped: ${r.detail}`;
     case Cause.NOT_HOST:
       return `skipped: neither to nor from the host; a host does not forward it`;
     case Cause.RULE: {

@@ -67,6 +67,7 @@ export function replayJson(r: PacketResult, p: DecodedPacket, rec: CaptureRecord
     flow: entry ? tupleJson(entry.orig) : null,
     reason: explain(r, p, engine.compiled),
     chain: r.chain,
+    ...(r.fragOf > 0 ? { fragOf: r.fragOf } : {}),
     ...(rec.ifName ? { if: rec.ifName } : {}),
     packet: info,
   };
@@ -96,7 +97,8 @@ export function summaryLines(engine: Engine, capture: CaptureSummary, paint: Pai
   const causes = Object.entries(s.byCause).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
   if (causes.length) lines.push(`  decided by: ${causes.join(', ')}`);
   if (engine.ct) {
-    const live = engine.ct.entries(engine.now).length;
+    engine.ct.expire(engine.now); // what entries(now).length counts, without making every entry an object
+    const live = engine.ct.size;
     const st = engine.ct.stats;
     let l = `  flows: ${s.flows} entered the conntrack table, ${live} still in it at the end`;
     if (st.earlyDrop || st.tableFull) l += `; table full: ${st.earlyDrop} early drops, ${st.tableFull} new flows dropped`;

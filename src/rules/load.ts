@@ -257,7 +257,7 @@ class Loader {
     }
     if (this.doc.errors.length > 0) return null; // the tree is unreliable; don't pile up follow-on errors
     try {
-      this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT, mapAsMap: true });
     } catch (e) {
       let first: YNode | null = null;
       visit(this.doc, {

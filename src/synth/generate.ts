@@ -46,6 +46,16 @@ import type {
   UdpStep,
   UnreachableStep,
 } from './types.js';
+import { ScenarioError } from './types.js';
+
+/**
+ * What one scenario may generate. A scenario file is at most 1 MiB, but each
+ * step may send up to 64 MiB, so without a bound on the whole a small file
+ * could ask for terabytes. These are far beyond what a test needs, and keep
+ * the generator (which holds every frame) well within memory.
+ */
+export const MAX_SCENARIO_PACKETS = 1_000_000;
+export const MAX_SCENARIO_FRAME_BYTES = 256 * 1024 * 1024;
 
 /** Time between one step's last packet and the next step's first (microseconds). */
 export const STEP_GAP_US = 100;
@@ -194,8 +204,14 @@ interface Pending {
 }
 
 /** Turns a checked scenario into packets. Deterministic: the same scenario gives the same bytes. */
-export function generate(scenario: Scenario): SynthOutput {
-  return new Generator(scenario).run();
+/** Bounds on what generate() may produce (defaults MAX_SCENARIO_PACKETS, MAX_SCENARIO_FRAME_BYTES); tests lower them. */
+export interface GenerateLimits {
+  packets?: number;
+  frameBytes?: number;
+}
+
+export function generate(scenario: Scenario, limits: GenerateLimits = {}): SynthOutput {
+  return new Generator(scenario, limits.packets ?? MAX_SCENARIO_PACKETS, limits.frameBytes ?? MAX_SCENARIO_FRAME_BYTES).run();
 }
 
 class Generator {
@@ -214,8 +230,15 @@ class Generator {
   private pending: Pending[] = [];
   private ord = 0;
   private step!: Step;
+  /** Frames generated so far (sent and pending), and their bytes: bounded by MAX_SCENARIO_*. */
+  private frameCount = 0;
+  private frameBytes = 0;
 
-  constructor(private readonly sc: Scenario) {
+  constructor(
+    private readonly sc: Scenario,
+    private readonly maxPackets: number,
+    private readonly maxFrameBytes: number,
+  ) {
     this.rng = new Rng(sc.options.seed);
     this.linkType = sc.options.link === 'raw' ? LinkType.RAW : LinkType.ETHERNET;
     for (const h of sc.hosts) {
@@ -353,7 +376,26 @@ class Generator {
     const frame =
       this.linkType === LinkType.RAW ? bytes : buildFrame(v6 ? 0x86dd : 0x0800, bytes, { link: 'ethernet', srcMac: from.mac, dstMac: to.mac });
     this.pending.push({ t, ord: this.ord++, frame, ip: bytes, flow, side });
+    this.frameCount++;
+    this.frameBytes += frame.length;
+    if (this.frameCount > this.maxPackets || this.frameBytes > this.maxFrameBytes) this.tooMuchTraffic();
     return bytes;
+  }
+
+  /** Cold: the scenario asks for more traffic than any test needs (or memory holds). */
+  private tooMuchTraffic(): never {
+    const { pos, index, kind } = this.step;
+    const mib = (n: number) => `${Math.round(n / (1024 * 1024))} MiB`;
+    throw new ScenarioError(pos.file, [
+      {
+        ...pos,
+        severity: 'error',
+        message:
+          `step #${index} (${kind}) takes the scenario past what one scenario may generate ` +
+          `(${this.maxPackets} packets, ${mib(this.maxFrameBytes)} of frames; ${this.frameCount} packets, ${mib(this.frameBytes)} so far); ` +
+          'send less, or use a capture for bulk traffic',
+      },
+    ]);
   }
 
   private nextId(e: End): number {

@@ -10,7 +10,7 @@
  */
 import { diag, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
 import { basename, extname } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode, type ParsedNode } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node as YNode, type ParsedNode } from 'yaml';
 import { parseAddr, formatAddr } from '../packet/addr.js';
 import { parseTcpFlags } from '../packet/encode.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../rules/spec.js';
@@ -424,9 +424,17 @@ class Parser {
     }
     if (this.doc.errors.length > 0) return null;
     try {
-      this.doc.toJS({ maxAliasCount: MAX_ALIASES });
+      this.doc.toJS({ maxAliasCount: MAX_ALIASES, mapAsMap: true });
     } catch (e) {
-      this.error(this.doc.contents, `too many YAML alias expansions (${(e as Error).message})`);
+      // At the first alias, as rule files do: where the expansion starts.
+      let first: YNode | null = null;
+      visit(this.doc, {
+        Alias(_k, n) {
+          first = n;
+          return visit.BREAK;
+        },
+      });
+      this.error(first ?? this.doc.contents, `too many YAML alias expansions (${(e as Error).message}); scenarios may use anchors and aliases, but not to build huge structures`);
       return null;
     }
     const root = this.doc.contents as ParsedNode | null;
@@ -1077,8 +1085,14 @@ class Parser {
 
   private stepBody(kind: StepKind, base: { index: number; name: string | null; pos: SourcePos; rtt: number | null }, params: Map<string, Entry>, typeEntry: Entry): Step | null {
     switch (kind) {
-      case 'listen':
-        return this.listenStep(base, params.get('on')!);
+      case 'listen': {
+        const on = params.get('on');
+        if (!on) {
+          this.error(typeEntry.key, `listen needs on:; like ${EXAMPLE.listen}`);
+          return null;
+        }
+        return this.listenStep(base, on);
+      }
       case 'connect':
         return this.connectStep(base, params, typeEntry);
       case 'send':
@@ -1088,6 +1102,10 @@ class Parser {
       case 'retransmit':
         return this.connStep(kind, base, params, typeEntry);
       case 'wait': {
+        if (!params.has('for')) {
+          this.error(typeEntry.key, `wait needs for:; like ${EXAMPLE.wait}`);
+          return null;
+        }
         const d = this.durationValue(params.get('for'), 'wait', 0);
         return d === null ? null : { kind: 'wait', ...base, duration: d };
       }

@@ -5,6 +5,7 @@ import { generate, loadScenario, writeSynth } from '../../src/synth/index.js';
 import { describe, expect } from 'vitest';
 import { kernelTest } from './kit.js';
 import { compareWithKernel, formatAgreement } from './conformance.js';
+import { classify } from './known.js';
 
 /**
  * Every capture in fixtures/ replayed through the gateway-model example rule
@@ -17,28 +18,10 @@ const captures = existsSync('fixtures')
   : [];
 
 /**
- * Behaviour fwemu does not model yet, each documented in README under
- * "Known differences from Linux". The test demands exactly these
- * disagreements: a fix that removes one must remove it here (and from
- * README), and any other disagreement fails.
+ * Differences fwemu knows about are classes in known.ts (README, "Known
+ * differences from Linux"); any disagreement no class claims fails. None of
+ * the fixtures or scenarios shows one today.
  */
-const KNOWN: { capture: string; rules: string; packets: number[]; entryDiffs: number; why: string }[] = [
-  {
-    capture: 'fixtures/ipv4-options-frags.pcap',
-    rules: 'rules/web-server.yaml',
-    // 11-15: a TCP SYN split into 8-byte fragments; 18: an IPv6 atomic fragment.
-    packets: [11, 12, 13, 14, 15, 18],
-    entryDiffs: 1, // the reassembled SYN's entry
-    why: 'IP fragments: the kernel reassembles them (nf_defrag) before conntrack; fwemu judges each fragment alone',
-  },
-  {
-    capture: 'fixtures/ipv4-options-frags.pcap',
-    rules: 'rules/dns-resolver.yaml',
-    packets: [11],
-    entryDiffs: 0,
-    why: 'IP fragments, as above',
-  },
-];
 
 /** Scenarios are synthesized to pcap first, so the kernel gets exactly the bytes fwemu judges. */
 const SCENARIO_DIR = 'fixtures/scenarios';
@@ -58,8 +41,9 @@ describe('fwemu agrees with the Linux kernel on synthesized scenarios', () => {
         const a = await compareWithKernel(await synthesized(scenario), rules);
         const report = formatAgreement(`${scenario} + ${rules}`, a);
         console.log(report);
-        expect(a.disagreements.map((d) => d.packet), report).toEqual([]);
-        expect(a.entryDiffs, report).toEqual([]);
+        const c = classify(a);
+        expect(c.packets.map((d) => d.packet), report).toEqual([]);
+        expect(c.entries, report).toEqual([]);
       });
     }
   }
@@ -72,9 +56,9 @@ describe('fwemu agrees with the Linux kernel', () => {
         const a = await compareWithKernel(capture, rules);
         const report = formatAgreement(`${capture} + ${rules}`, a);
         console.log(report);
-        const known = KNOWN.find((k) => k.capture === capture && k.rules === rules);
-        expect(a.disagreements.map((d) => d.packet), report).toEqual(known?.packets ?? []);
-        expect(a.entryDiffs.length, report).toBe(known?.entryDiffs ?? 0);
+        const c = classify(a);
+        expect(c.packets.map((d) => d.packet), report).toEqual([]);
+        expect(c.entries, report).toEqual([]);
       });
     }
   }

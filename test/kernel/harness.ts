@@ -383,6 +383,47 @@ function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: str
   return join(dir, 'setup.batch');
 }
 
+/**
+ * A snaplen-cut IP packet at the length its header gives, the missing bytes
+ * zero-filled; null unless the IP header and the transport header conntrack
+ * reads (TCP with options, UDP, ICMP with the quoted header of an error) are
+ * all captured.
+ */
+function padToIpLength(ip: Uint8Array): Uint8Array | null {
+  const v = ip.length > 0 ? ip[0] >> 4 : 0;
+  let total: number;
+  let l4: number;
+  let proto: number;
+  let fragment = false;
+  if (v === 4) {
+    if (ip.length < 20) return null;
+    l4 = (ip[0] & 15) * 4;
+    total = (ip[2] << 8) | ip[3];
+    proto = ip[9];
+    fragment = (((ip[6] << 8) | ip[7]) & 0x1fff) !== 0;
+  } else if (v === 6) {
+    if (ip.length < 40) return null;
+    l4 = 40;
+    total = 40 + ((ip[4] << 8) | ip[5]);
+    proto = ip[6];
+  } else return null;
+  let need = l4;
+  if (!fragment) {
+    if (proto === 6) need = ip.length >= l4 + 13 ? l4 + (ip[l4 + 12] >> 4) * 4 : l4 + 20;
+    else if (proto === 17) need = l4 + 8;
+    else if (proto === 1 || proto === 58) {
+      need = l4 + 8;
+      const type = ip.length > l4 ? ip[l4] : -1;
+      const error = proto === 1 ? [3, 4, 5, 11, 12].includes(type) : type >= 1 && type <= 4;
+      if (error) need = l4 + 8 + (proto === 1 ? (ip.length > l4 + 8 ? (ip[l4 + 8] & 15) * 4 : 20) : 40) + 8;
+    } else if (v === 6) return null; // extension headers: not worth parsing here
+  }
+  if (ip.length < need || total <= ip.length) return null;
+  const out = new Uint8Array(total);
+  out.set(ip);
+  return out;
+}
+
 /** Replay `opts.capture` through the real kernel firewall. */
 export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult> {
   const avail = kernelAvailable();
@@ -400,18 +441,27 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
   const packets = readCapture(opts.capture);
   const details: KernelPacketDetail[] = [];
   const toSend: Array<{ idx: number; link: 0 | 1; ethertype: number; ip: Uint8Array; ts: number }> = [];
+  const padded: number[] = [];
   for (const p of packets) {
     const i = p.n - 1;
-    if (p.caplen < p.len) {
-      details[i] = { verdict: 'skip', why: `truncated by snaplen (${p.caplen} of ${p.len} bytes)`, egress: null, ingress: null, elapsedUs: 0 };
-      continue;
-    }
     const l3 = toL3(p.linkType, p.data);
     if ('skip' in l3) {
-      details[i] = { verdict: 'skip', why: `not IP: ${l3.skip}`, egress: null, ingress: null, elapsedUs: 0 };
+      details[i] = { verdict: 'skip', why: p.caplen < p.len ? `truncated by snaplen (${p.caplen} of ${p.len} bytes)` : `not IP: ${l3.skip}`, egress: null, ingress: null, elapsedUs: 0 };
       continue;
     }
-    const ip = l3.ip;
+    let ip = l3.ip;
+    if (p.caplen < p.len) {
+      // Cut by the snaplen: conntrack and the filter read headers only
+      // (checksums are off), so when every header is there, the packet is
+      // sent at its full length with the missing payload zero-filled.
+      const full = padToIpLength(ip);
+      if (full === null) {
+        details[i] = { verdict: 'skip', why: `truncated by snaplen (${p.caplen} of ${p.len} bytes)`, egress: null, ingress: null, elapsedUs: 0 };
+        continue;
+      }
+      ip = full;
+      padded.push(i);
+    }
     const v = ip[0] >> 4;
     let src: Uint8Array | undefined;
     if (v === 4 && ip.length >= 20 && l3.ethertype === 0x0800) src = ip.subarray(12, 16);
@@ -459,7 +509,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       const r = results[k];
       const d = details[s.idx];
       d.verdict = r.v;
-      d.why = r.why;
+      d.why = padded.includes(s.idx) ? `${r.why}; cut by the snaplen, sent with the missing payload zero-filled` : r.why;
       d.egress = r.out === 'c' ? 'client' : r.out === 's' ? 'server' : null;
       d.elapsedUs = r.us;
     });

@@ -81,9 +81,11 @@ def is_forward_of(r, p):
     """r (received IP packet) is p forwarded: same bytes but TTL/hop limit - 1
     (and the IPv4 header checksum and options, which the forward path updates; and the
     IPv6 fragment Identification, which refragmentation renews)."""
-    if len(r) != len(p) or not p:
+    if not p or len(r) not in (len(p), len(p) - 8):
         return False
     v = p[0] >> 4
+    if len(r) != len(p) and not (v == 6 and len(p) >= 48 and p[6] == 44):
+        return False
     if v == 4 and len(p) >= 20:
         # Option bytes are not compared: a router fills in record-route and
         # timestamp options as it forwards.
@@ -91,6 +93,13 @@ def is_forward_of(r, p):
         return (r[:8] == p[:8] and r[8] == (p[8] - 1) & 0xFF and r[9] == p[9]
                 and r[12:20] == p[12:20] and r[ihl:] == p[ihl:])
     if v == 6 and len(p) >= 40:
+        if p[6] == 44 and len(p) >= 48 and (p[42] << 8 | p[43]) & 0xFFF9 == 0:
+            # An atomic fragment (offset 0, no more fragments): conntrack's
+            # defrag (nf_ct_frag6_gather) "reassembles" it at once, and it is
+            # forwarded without its fragment header.
+            plen = ((p[4] << 8) | p[5]) - 8
+            return (len(r) == len(p) - 8 and r[:4] == p[:4] and r[4] == plen >> 8 and r[5] == plen & 0xFF
+                    and r[6] == p[40] and r[7] == (p[7] - 1) & 0xFF and r[8:40] == p[8:40] and r[40:] == p[48:])
         if p[6] == 44 and len(p) >= 48:
             # A fragment: defrag + refragmentation on output picks a new
             # Identification, so that field is not compared.
@@ -308,7 +317,7 @@ def main():
             why.append('not forwarded')
             if sent_err is None:
                 held[idx] = p
-                if len(held) > 256:
+                if len(held) > 1024:
                     held.popitem(last=False)
             if is_fragment(p):
                 why.append('IP fragment (conntrack holds fragments until the datagram is complete)')

@@ -1,0 +1,65 @@
+/**
+ * Differences from the kernel that fwemu knows about and does not model on
+ * purpose, as classes a disagreement can be matched against (so that a
+ * randomized corpus, whose packet numbers change with the seed, can tell a
+ * known difference from a new one). Each is listed in README under "Known
+ * differences from Linux"; the conformance tests fail on any disagreement
+ * that no class claims.
+ */
+import type { Agreement, Disagreement } from './conformance.js';
+
+export interface KnownDifference {
+  id: string;
+  /** One line: what differs and why it is left alone. */
+  why: string;
+  /** Does this packet disagreement belong to the class? */
+  packet?: (d: Disagreement) => boolean;
+  /** Does this conntrack entry difference ("kernel only: ...", "fwemu only: ...") belong to it? */
+  entry?: (diff: string) => boolean;
+}
+
+export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
+  {
+    id: 'sctp',
+    why:
+      'SCTP: the kernel has an SCTP tracker (nf_conntrack_proto_sctp: chunk checks, its own states and timeouts); fwemu tracks SCTP with the generic tracker (addresses only, 600 s)',
+    packet: (d) => d.proto === 132,
+    entry: (diff) => / only: sctp /.test(diff),
+  },
+  {
+    id: 'udplite',
+    why:
+      'UDP-Lite: the kernel tracks it like UDP, with ports (nf_conntrack_proto_udp.c, udplite); fwemu uses the generic tracker (no ports)',
+    packet: (d) => d.proto === 136,
+    entry: (diff) => / only: udplite /.test(diff),
+  },
+];
+
+export interface Classified {
+  /** Disagreements and entry differences no known class claims. */
+  packets: Disagreement[];
+  entries: string[];
+  /** Per known class id: how many packets and entries it claimed. */
+  known: Map<string, { packets: number; entries: number }>;
+}
+
+/** Splits an agreement's differences into known classes and the rest. */
+export function classify(a: Agreement, classes: readonly KnownDifference[] = KNOWN_DIFFERENCES): Classified {
+  const known = new Map<string, { packets: number; entries: number }>();
+  const bump = (id: string, k: 'packets' | 'entries') => {
+    const c = known.get(id) ?? { packets: 0, entries: 0 };
+    c[k]++;
+    known.set(id, c);
+  };
+  const packets = a.disagreements.filter((d) => {
+    const c = classes.find((k) => k.packet?.(d));
+    if (c) bump(c.id, 'packets');
+    return !c;
+  });
+  const entries = a.entryDiffs.filter((e) => {
+    const c = classes.find((k) => k.entry?.(e));
+    if (c) bump(c.id, 'entries');
+    return !c;
+  });
+  return { packets, entries, known };
+}

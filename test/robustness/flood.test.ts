@@ -1,0 +1,40 @@
+/**
+ * A SYN flood from spoofed sources (scripts/fuzz-flood.mjs), streamed into
+ * replay() without a file, with real connections woven through it.
+ *
+ * In CI the table is smaller than the kernel's default so the run stays
+ * short: 262144 spoofed sources against nf_conntrack_max 32768 (8 to 1, as
+ * 2 million against the default 262144). The full size runs with
+ * `node scripts/fuzz.mjs --iterations 0 --flood 2000000` (about a minute).
+ *
+ * What is modelled (src/conntrack/table.ts, early_drop): a full table evicts
+ * its oldest non-ASSURED entry for each new flow (the kernel evicts an
+ * unassured entry from the buckets near the new one); when every entry is
+ * ASSURED nothing can be evicted and the new flow's packet is dropped
+ * ("nf_conntrack: table full, dropping packet").
+ */
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ES module without types, shared with scripts/fuzz.mjs
+import { synFlood } from '../../scripts/fuzz-flood.mjs';
+
+describe('SYN flood against a bounded conntrack table', () => {
+  it('early drops keep the table at its maximum, established and new real connections pass, then a table full of ASSURED entries drops new flows', async () => {
+    const r = await synFlood({ sources: 262_144, max: 32_768, early: 16, late: 16, gap: 200, fillTable: true, newAfterFull: 1000 });
+    expect(r.problems).toEqual([]);
+    expect(r.maxTable).toBe(32_768);
+    // Phase 1: every spoofed SYN accepted, each beyond the table's room evicting an unassured one.
+    expect(r.floodAccepted).toBe(262_144);
+    expect(r.floodDropped).toBe(0);
+    // Every flood entry is evicted in the end: by later flood SYNs, then by the ASSURED fill.
+    expect(r.earlyDrop).toBe(262_144);
+    expect(r.realAccepted).toBe(r.real);
+    // Phase 2: nothing left to evict.
+    expect(r.tableFull).toBe(1000);
+    expect(r.phase2NewDropped).toBe(1000);
+    expect(r.phase2Established).toBe(32);
+    expect(r.tableFullReason).toMatch(/table full/);
+    expect(r.summary.join('\n')).toContain(`table full: 262144 early drops, 1000 new flows dropped`);
+    // Memory follows the table, not the flood.
+    expect(r.heapGrowthMiB).toBeLessThan(150);
+  });
+});

@@ -1,0 +1,320 @@
+/**
+ * Every capture in fixtures/malformed/ through the CLI (`replay` and `dump`): each either stops with exit 2 and one line naming the
+ * file, the byte offset and what is wrong (after showing every packet before
+ * the damage), or replays with exit 0, every packet numbered 1..N without a
+ * gap, a "skip ... undecodable: <why>" line for each packet the decoder
+ * cannot read, the count in the summary, and each capture warning on stderr
+ * with its byte offset. Never a stack trace.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, fwemu, ROOT, STACK } from '../cli/run.js';
+
+const DIR = 'fixtures/malformed';
+const RULES = 'rules/web-server.yaml';
+
+/** Exit 2: what the one error line says, and how many packets were replayed before it. */
+interface Fatal {
+  exit: 2;
+  offset: number;
+  detail: string;
+  before: number;
+}
+
+/** Exit 0: the packet count, the undecodable packets (number → decoder's reason) and the stderr warnings. */
+interface Readable {
+  exit: 0;
+  packets: number;
+  /** 'unpinned': fragments, whose handling is being changed (defragmentation); only the bookkeeping is checked. */
+  undecodable: Record<number, string> | 'unpinned';
+  /** stderr lines after "fwemu: warning: FILE: ", in order. */
+  warnings?: string[];
+}
+
+type Outcome = Fatal | Readable;
+
+const fatal = (offset: number, detail: string, before = 0): Fatal => ({ exit: 2, offset, detail, before });
+const MAGIC_EXPECTED = 'expected a1b2c3d4 or a1b23c4d (pcap) or 0a0d0d0a (pcapng)';
+const SHORT = 'the frame was captured whole (74 bytes), so the packet is short on the wire (the kernel drops it before netfilter)';
+
+const CORPUS: Record<string, Outcome> = {
+  // pcap container
+  'bad-magic.pcap': fatal(0, `not a pcap or pcapng file: magic number 0xdeadbeef; ${MAGIC_EXPECTED}`),
+  'gzipped.pcap': fatal(0, `not a pcap or pcapng file: magic number 0x00088b1f (it looks gzip-compressed; decompress it first); ${MAGIC_EXPECTED}`),
+  'empty.pcap': fatal(0, 'file is empty; a pcap or pcapng capture starts with a 24-byte or 28-byte header'),
+  'short-magic.pcap': fatal(0, 'file is 2 bytes, too short to be a pcap or pcapng capture'),
+  'truncated-global-header.pcap': fatal(0, 'file is 10 bytes, shorter than the 24-byte pcap global header'),
+  'kuznetzov.pcap': fatal(0, 'file uses the modified ("Kuznetzov") pcap format, which is not supported; convert it with editcap -F pcap'),
+  'cut-in-record-header.pcap': {
+    exit: 0,
+    packets: 5,
+    undecodable: {},
+    warnings: ['at byte 394: capture cut off at byte 404 inside the header of record 6 (10 of 16 bytes present); every complete packet before it (5) was read'],
+  },
+  'cut-in-record-data.pcap': {
+    exit: 0,
+    packets: 3,
+    undecodable: {},
+    warnings: ['at byte 234: capture cut off at byte 270 inside record 4 (header says 74 bytes, 20 present); every complete packet before it (3) was read'],
+  },
+  'caplen-over-snaplen.pcap': {
+    exit: 0,
+    packets: 5,
+    undecodable: {},
+    warnings: ["at byte 234: record 4 has 74 captured bytes, more than the file's snaplen 64; delivered as is"],
+  },
+  'caplen-over-256k.pcap': fatal(164, 'packet record 3 claims 300000 captured bytes, more than the 262144 a record may hold; the file is corrupt from here', 2),
+  'zero-length-records.pcap': {
+    exit: 0,
+    packets: 5,
+    undecodable: { 2: 'Ethernet header truncated: captured 0 of 14 bytes', 4: 'Ethernet header truncated: captured 0 of 14 bytes' },
+  },
+  'origlen-below-caplen.pcap': {
+    exit: 0,
+    packets: 3,
+    undecodable: {},
+    warnings: ['at byte 94: record 2 has original length 10, less than its 54 captured bytes; using 54'],
+  },
+  'subsecond-overflow.pcap': {
+    exit: 0,
+    packets: 3,
+    undecodable: {},
+    warnings: ['at byte 94: record 2 has a sub-second timestamp field of 2500000, a second or more; carried into the seconds'],
+  },
+  'unknown-linktype.pcap': {
+    exit: 0,
+    packets: 5,
+    undecodable: Object.fromEntries([1, 2, 3, 4, 5].map((n) => [n, 'unsupported link type 147'])),
+  },
+  // packets
+  'ethernet-truncated.pcap': { exit: 0, packets: 3, undecodable: { 2: 'Ethernet header truncated: captured 10 of 14 bytes' } },
+  'ipv4-ihl-below-20.pcap': { exit: 0, packets: 3, undecodable: { 2: 'IPv4 header length 16 below the 20-byte minimum' } },
+  'ipv4-total-length-below-header.pcap': { exit: 0, packets: 3, undecodable: { 2: 'IPv4 total length 12 below header length 20' } },
+  'ipv4-total-length-beyond-data.pcap': { exit: 0, packets: 5, undecodable: { 4: `IPv4 total length 1500 exceeds the 60 bytes present; ${SHORT}` } },
+  'ipv4-version-5.pcap': { exit: 0, packets: 3, undecodable: { 2: 'IPv4 packet with IP version 5' } },
+  'ipv6-payload-length-beyond-data.pcap': { exit: 0, packets: 3, undecodable: { 1: `IPv6 payload length 1000 exceeds the 20 bytes present; ${SHORT}` } },
+  'ipv6-truncated-header.pcap': { exit: 0, packets: 2, undecodable: { 1: 'IPv6 header truncated: captured 30 of 40 bytes' } },
+  'tcp-data-offset-below-5.pcap': { exit: 0, packets: 5, undecodable: { 3: 'TCP data offset 3 below the minimum of 5' } },
+  'tcp-data-offset-beyond-packet.pcap': { exit: 0, packets: 5, undecodable: { 3: 'TCP data offset 15 (60 bytes) exceeds the 20-byte IP payload' } },
+  'tcp-header-truncated.pcap': { exit: 0, packets: 3, undecodable: { 2: 'TCP header needs 20 bytes but the IP packet has only 10 left' } },
+  'icmp-truncated-quotes.pcap': { exit: 0, packets: 6, undecodable: { 6: 'ICMP header needs 8 bytes but the IP packet has only 4 left' } },
+  'fragments.pcap': { exit: 0, packets: 7, undecodable: 'unpinned' },
+  // pcapng container
+  'block-length-not-multiple-of-4.pcapng': fatal(244, 'pcapng block length 93 is not a multiple of 4 (enhanced packet block)', 2),
+  'block-length-below-12.pcapng': fatal(28, 'pcapng block length 8 is less than the 12-byte minimum (interface description block)'),
+  'trailer-mismatch.pcapng': fatal(244, 'pcapng block length 88 disagrees with the copy at the end of the block (200) (enhanced packet block); the file is corrupt from here', 2),
+  'epb-unknown-interface.pcapng': fatal(244, 'enhanced packet block (record 3) refers to interface 3, but this section has described only 1 interface (0..0)', 2),
+  'epb-caplen-beyond-block.pcapng': fatal(156, 'enhanced packet block (record 2) claims 400 captured bytes but the block has room for 56; the file is corrupt from here', 1),
+  'block-over-16m.pcapng': fatal(332, 'pcapng enhanced packet block claims 20000000 bytes, more than the 16777216 a block may hold; the file is corrupt from here', 3),
+  'bad-byte-order-magic.pcapng': fatal(0, 'pcapng section header block has byte-order magic 0x04030201, expected 1a2b3c4d in either byte order'),
+  'section-version-2.pcapng': fatal(0, 'pcapng section version 2.0 is not supported (only 1.x is)'),
+  'truncated-section-header.pcapng': fatal(0, 'file is 20 bytes, shorter than the 28-byte pcapng section header block it starts with'),
+  'cut-in-block.pcapng': {
+    exit: 0,
+    packets: 4,
+    undecodable: {},
+    warnings: [
+      'at byte 440: capture cut off at byte 480 inside record 5 (enhanced packet block) starting at byte 440 (block length says 88 bytes, 40 present); every complete packet before it (4) was read',
+    ],
+  },
+  'spb-before-interface.pcapng': fatal(28, 'simple packet block (record 1) refers to interface 0, but this section has described no interfaces'),
+  'unknown-linktype-interface.pcapng': { exit: 0, packets: 5, undecodable: { 2: 'unsupported link type 147', 4: 'unsupported link type 147' } },
+  'idb-option-overrun.pcapng': {
+    exit: 0,
+    packets: 5,
+    undecodable: {},
+    warnings: ['at byte 28: interface description block option 2 runs past the end of the block; rest of its options ignored'],
+  },
+  'epb-snaplen-exceeded.pcapng': {
+    exit: 0,
+    packets: 5,
+    undecodable: {},
+    warnings: ["at byte 324: record 4 has 74 captured bytes, more than interface 0's snaplen 60; delivered as is"],
+  },
+};
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI, asynchronously, so the corpus runs in parallel. */
+function run(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface Runs {
+  text: Run;
+  dump: Run;
+}
+
+const files = Object.keys(CORPUS).sort();
+const runs = new Map<string, Promise<Runs>>();
+
+/** Started on first use, a few files at a time. */
+function runsFor(file: string): Promise<Runs> {
+  if (runs.size === 0) {
+    const queue = [...files];
+    const slots = 4;
+    const start = (f: string) => {
+      const path = `${DIR}/${f}`;
+      return Promise.all([run(['replay', '-r', RULES, path]), run(['dump', path])]).then(([text, dump]) => ({ text, dump }));
+    };
+    // Chain the files into `slots` lanes.
+    const lanes: Promise<unknown>[] = Array.from({ length: slots }, () => Promise.resolve());
+    queue.forEach((f, i) => {
+      const p = lanes[i % slots].then(() => start(f));
+      lanes[i % slots] = p.catch(() => {});
+      runs.set(f, p);
+    });
+  }
+  return runs.get(file)!;
+}
+
+const PACKET_LINE = /^\s+(\d+)\s/;
+
+function packetLines(stdout: string): string[] {
+  return stdout.split('\n').filter((l) => PACKET_LINE.test(l));
+}
+
+function numbers(lines: string[]): number[] {
+  return lines.map((l) => Number(PACKET_LINE.exec(l)![1]));
+}
+
+const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+describe('fixtures/malformed through the CLI', () => {
+  it('covers every file in the directory, and the directory is what make.mjs makes', async () => {
+    const present = readdirSync(DIR).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+    expect(present).toEqual(files);
+    const make = (await import('../../fixtures/malformed/make.mjs')) as { CASES: { file: string; bytes: () => Uint8Array }[]; readme: () => string };
+    expect(make.CASES.map((c) => c.file).sort()).toEqual(files);
+    for (const c of make.CASES) {
+      expect(Buffer.from(c.bytes()).equals(readFileSync(join(DIR, c.file))), `${c.file} differs from what make.mjs makes; run node fixtures/malformed/make.mjs`).toBe(true);
+    }
+    expect(readFileSync(join(DIR, 'README.md'), 'utf8')).toBe(make.readme());
+  });
+
+  for (const file of files) {
+    const want = CORPUS[file];
+    const path = `${DIR}/${file}`;
+
+    if (want.exit === 2) {
+      it(`${file}: exit 2, "${path}: at byte ${want.offset}: ...", after the ${want.before} packets before the damage`, async () => {
+        const { text, dump } = await runsFor(file);
+        const line = `fwemu: ${path}: at byte ${want.offset}: ${want.detail}`;
+        for (const r of [text, dump]) {
+          expect(r.code, r.stderr).toBe(2);
+          expect(r.stderr).not.toMatch(STACK);
+          expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(line);
+        }
+        // Every packet before the damage is shown, numbered from 1, with its summary.
+        expect(numbers(packetLines(text.stdout))).toEqual(oneTo(want.before));
+        expect(numbers(packetLines(dump.stdout))).toEqual(oneTo(want.before));
+        if (want.before > 0) {
+          expect(text.stdout).toContain(`\n${want.before} packets: `);
+          expect(text.stdout).toContain(`capture unreadable from byte ${want.offset}: only the ${want.before} packets before it were replayed`);
+        } else {
+          expect(text.stdout).toBe('');
+          expect(text.stderr.trimEnd()).toBe(line);
+        }
+      });
+      continue;
+    }
+
+    it(`${file}: exit 0, packets 1..${want.packets}, undecodable ones listed and counted`, async () => {
+      const { text, dump } = await runsFor(file);
+      for (const r of [text, dump]) {
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).not.toMatch(STACK);
+      }
+      const lines = packetLines(text.stdout);
+      expect(numbers(lines)).toEqual(oneTo(want.packets));
+      expect(numbers(packetLines(dump.stdout))).toEqual(oneTo(want.packets));
+      const rows = lines.map((l) => {
+        const m = / (ACCEPT|DROP|REJECT|SKIP) +(.*)$/.exec(l)!;
+        return { n: Number(PACKET_LINE.exec(l)![1]), verdict: m[1].toLowerCase(), reason: m[2] };
+      });
+
+      // Summary: verdicts add up to the packets, undecodable counted.
+      const m = /^(\d+) packets: (\d+) accepted, (\d+) dropped, (\d+) rejected, (\d+) skipped/m.exec(text.stdout);
+      expect(m, text.stdout).not.toBeNull();
+      const [total, ...verdicts] = m!.slice(1).map(Number);
+      expect(total).toBe(want.packets);
+      expect(verdicts.reduce((a, b) => a + b, 0)).toBe(want.packets);
+      const undecodableRows = rows.filter((r) => r.reason.startsWith('skipped: undecodable: '));
+      const counted = /undecodable packets: (\d+) \(listed as "skip \.\.\. undecodable"\)/.exec(text.stdout);
+      expect(counted ? Number(counted[1]) : 0).toBe(undecodableRows.length);
+      for (const r of undecodableRows) expect(r.verdict).toBe('skip');
+
+      if (want.undecodable !== 'unpinned') {
+        const expected = Object.entries(want.undecodable).map(([n, why]) => [Number(n), why]);
+        expect(undecodableRows.map((r) => [r.n, r.reason.slice('skipped: undecodable: '.length)])).toEqual(expected);
+      }
+
+      // stderr: each capture warning with its offset, then the undecodable count; nothing else.
+      const expectedStderr = [
+        ...(want.warnings ?? []).map((w) => `fwemu: warning: ${path}: ${w}`),
+        ...(undecodableRows.length ? [`fwemu: warning: ${path}: ${undecodableRows.length} of ${want.packets} packets could not be decoded (listed as "undecodable")`] : []),
+      ];
+      expect(text.stderr.split('\n').filter(Boolean)).toEqual(expectedStderr);
+      expect(dump.stderr.split('\n').filter(Boolean)).toEqual(expectedStderr);
+      // A cut-off capture also says so in the summary.
+      if (want.warnings?.some((w) => w.includes('capture cut off'))) expect(text.stdout).toMatch(/^ {2}capture cut off: capture cut off at byte \d+/m);
+    });
+  }
+
+  it('a capture cut off mid-record on stdin: every complete packet, then where it stopped, named <stdin>', () => {
+    const r = fwemu(['replay', '-r', RULES, '-'], { input: readFileSync(`${DIR}/cut-in-record-data.pcap`) });
+    expect(r.code).toBe(0);
+    expect(numbers(packetLines(r.stdout))).toEqual([1, 2, 3]);
+    expect(r.stderr.trim()).toBe(
+      'fwemu: warning: <stdin>: at byte 234: capture cut off at byte 270 inside record 4 (header says 74 bytes, 20 present); every complete packet before it (3) was read',
+    );
+  });
+
+  it('--format none still prints the partial summary before the error', () => {
+    const r = fwemu(['replay', '-r', RULES, '--format', 'none', `${DIR}/trailer-mismatch.pcapng`]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^2 packets: 2 accepted/);
+    expect(r.stdout).toContain('capture unreadable from byte 244');
+  });
+
+  it('--write-accepted keeps the packets accepted before a capture error', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const out = join(mkdtempSync(join(tmpdir(), 'fwemu-malformed-')), 'acc.pcap');
+    const r = fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', out, `${DIR}/block-over-16m.pcapng`]);
+    expect(r.code).toBe(2);
+    const back = fwemu(['dump', out]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(numbers(packetLines(back.stdout))).toEqual([1, 2, 3]);
+  });
+
+  it('more than ten capture warnings: ten shown, the rest counted, all with -v', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const base = readFileSync(`${DIR}/caplen-over-snaplen.pcap`);
+    // The same file with a snaplen of 4: every record exceeds it.
+    const file = Buffer.from(base);
+    file.writeUInt32LE(4, 16);
+    const path = join(mkdtempSync(join(tmpdir(), 'fwemu-malformed-')), 'snap4.pcap');
+    const records = file.subarray(24);
+    writeFileSync(path, Buffer.concat([file, records, records, records]));
+    const r = fwemu(['replay', '-r', RULES, '--format', 'none', path]);
+    expect(r.code).toBe(0);
+    const warn = r.stderr.split('\n').filter(Boolean);
+    expect(warn).toHaveLength(11);
+    expect(warn[10]).toBe(`fwemu: warning: ${path}: 10 more capture warnings not shown (-v lists them)`);
+    const v = fwemu(['replay', '-v', '-r', RULES, '--format', 'none', path]);
+    expect(v.stderr.split('\n').filter((l) => l.startsWith('fwemu: warning:'))).toHaveLength(20);
+  });
+});
