@@ -46,7 +46,8 @@ export async function runDump(args: DumpArgs): Promise<number> {
   const onRecord = (rec: CaptureRecord) => {
     if (out.closed) return;
     decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
-    if (pkt.kind === PacketKind.MALFORMED) undecodable++;
+    // A fragment unreadable alone is reassembled by replay, not skipped: not counted.
+    if (pkt.kind === PacketKind.MALFORMED && !pkt.isFragment) undecodable++;
     if (baseSec < 0) {
       baseSec = rec.tsSec;
       baseNsec = rec.tsNsec;

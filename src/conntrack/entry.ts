@@ -523,6 +523,15 @@ export class CtEntry {
     return left > 0 ? left : 0;
   }
 
+  /**
+   * A copy of the entry as it is now, detached from the table: it keeps
+   * describing this moment while the entry itself moves on (used for
+   * results that are delivered later than they were decided).
+   */
+  snapshot(): CtEntry {
+    return new CtEntry(this.st.copyOf(this.slot), 0);
+  }
+
   /** A plain summary (JSON.stringify, test printers): the entry, not its storage. */
   toJSON(): Record<string, unknown> {
     return {

@@ -1,11 +1,11 @@
 import { readCapture } from '../capture/read.js';
-import type { CaptureRecord, CaptureSummary } from '../capture/types.js';
-import type { CtEvent } from '../conntrack/entry.js';
+import { CaptureError, LinkType, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
+import { CtEntry, type CtEvent } from '../conntrack/entry.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { Diagnostic, RuleSet } from '../rules/types.js';
-import { Engine, type EngineStats } from './engine.js';
+import { Engine, type EngineStats, type ReleasedResult } from './engine.js';
 import { decodeHeld } from './defrag.js';
 import type { PacketResult } from './result.js';
 
@@ -23,18 +23,16 @@ export interface ReplayOptions {
    * Called once for every packet. All four arguments are reused for the
    * next call: copy what you keep.
    *
-   * Order: capture order, except IP fragments. With a stateful rule set
+   * Order: always capture order (1, 2, 3, ...). With a stateful rule set IP
    * fragments are reassembled before conntrack, as Linux does (nf_defrag):
-   * a fragment's result is delivered when its datagram completes, right
-   * before the result of the packet that completed it, and all of them
-   * share the datagram's verdict (`result.fragOf` names the completing
-   * packet, `result.datagram` is the reassembled packet that was judged).
-   * Fragments of a datagram that never completes are delivered as dropped
-   * when their reassembly timer runs out (30 s IPv4, 60 s IPv6, on the
-   * capture's clock: just before the first packet past the deadline) or
-   * at the end of the replay. So `result.n` is not always increasing; a
-   * consumer that needs capture order sorts by it (jsonl: by `n`). For held
-   * fragments `record` is a copy and `packet` is the fragment re-decoded.
+   * a fragment's verdict is known only when its datagram completes (all
+   * fragments share the datagram's verdict; `result.fragOf` names the
+   * completing packet, `result.datagram` is the reassembled packet that was
+   * judged) or dies (dropped when its reassembly timer runs out, 30 s IPv4,
+   * 60 s IPv6 on the capture's clock, or at the end of the replay). Until
+   * then the results of the packets after it wait, copied, and are
+   * delivered in order once it is decided; their conntrack entry is a
+   * snapshot taken when they were judged.
    */
   onPacket?: (result: PacketResult, packet: DecodedPacket, record: CaptureRecord, engine: Engine) => void;
   /** conntrack -E style events (NEW, UPDATE, DESTROY). */
@@ -73,28 +71,32 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   }
   const engine = new Engine(ruleset, opts.onEvent);
   const pkt = newDecodedPacket();
-  const heldPkt = newDecodedPacket();
   const onPacket = opts.onPacket;
   const stopAfter = opts.stopAfter ?? Infinity;
   let stopped = false;
 
-  /** Results of held fragments, when their datagram is decided. */
-  const deliverReleased = () => {
-    for (const x of engine.takeReleased()) {
-      if (onPacket) onPacket(x.result, decodeHeld(x.fragment, heldPkt), x.rec, engine);
-    }
-  };
+  const order = onPacket ? new InOrder(onPacket, engine) : null;
 
   const onRecord = (rec: CaptureRecord) => {
     if (stopped) return;
     decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
     const result = engine.process(rec, pkt);
-    if (engine.hasReleased) deliverReleased();
-    if (onPacket && result !== null) onPacket(result, pkt, rec, engine);
+    if (order !== null) {
+      if (result === null) order.hold(rec.n);
+      if (engine.hasReleased) order.released(engine.takeReleased());
+      if (result !== null) order.deliver(result, pkt, rec);
+    } else if (engine.hasReleased) engine.takeReleased();
     if (rec.n >= stopAfter) {
       stopped = true;
       throw new StopReplay();
     }
+  };
+
+  /** Fragments whose datagram never completed are dropped, and every waiting result delivered. */
+  const finishFragments = () => {
+    engine.flushFragments();
+    const rest = engine.takeReleased();
+    if (order !== null) order.released(rest);
   };
 
   let capture: CaptureSummary;
@@ -105,11 +107,108 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
         ? await readCapture(src, onRecord, { beforeRead: opts.beforeRead })
         : await src(onRecord, opts.beforeRead);
   } catch (err) {
-    if (!(err instanceof StopReplay)) throw err;
+    if (!(err instanceof StopReplay)) {
+      // A damaged capture: everything read before the damage is still reported.
+      if (err instanceof CaptureError) finishFragments();
+      throw err;
+    }
     capture = { format: 'pcap', records: engine.stats.packets, bytesRead: 0, warnings: [], truncated: false };
   }
-  // Fragments whose datagram never completed.
-  engine.flushFragments();
-  if (engine.hasReleased) deliverReleased();
+  finishFragments();
   return { capture, stats: engine.stats, engine, ruleWarnings };
+}
+
+type OnPacket = NonNullable<ReplayOptions['onPacket']>;
+
+interface Waiting {
+  result: PacketResult;
+  rec: CaptureRecord;
+  /** The decoded packet, or null to decode it again from `rec` at delivery. */
+  pkt: DecodedPacket | null;
+}
+
+/**
+ * Delivers results in capture order although held fragments are decided
+ * later than the packets after them. Nothing is copied while no fragment is
+ * held: the usual path hands the engine's reused objects straight through.
+ */
+class InOrder {
+  /** Packet numbers of held fragments, ascending (they are held in capture order). */
+  private held: number[] = [];
+  private heldHead = 0;
+  private decided = new Set<number>();
+  private waiting: Waiting[] = [];
+  private sorted = true;
+  private readonly pkt = newDecodedPacket();
+
+  constructor(
+    private readonly onPacket: OnPacket,
+    private readonly engine: Engine,
+  ) {}
+
+  hold(n: number): void {
+    this.held.push(n);
+  }
+
+  /** Results of held fragments whose datagram was decided (their records are already copies). */
+  released(list: ReleasedResult[]): void {
+    if (list.length === 0) return;
+    let datagram: DecodedPacket | null = null;
+    for (const x of list) {
+      this.decided.add(x.result.n);
+      const r = x.result;
+      if (r.datagram !== null) r.datagram = datagram ??= this.ownDatagram();
+      r.entry = snapshotEntry(r.entry);
+      this.waiting.push({ result: r, rec: x.rec, pkt: decodeHeld(x.fragment, newDecodedPacket()) });
+    }
+    this.sorted = false;
+    this.drain();
+  }
+
+  /** A result decided now (the engine's reused objects). */
+  deliver(result: PacketResult, pkt: DecodedPacket, rec: CaptureRecord): void {
+    if (this.heldHead === this.held.length && this.waiting.length === 0) {
+      this.onPacket(result, pkt, rec, this.engine);
+      return;
+    }
+    const r: PacketResult = { ...result };
+    r.entry = snapshotEntry(r.entry);
+    if (r.datagram !== null) r.datagram = this.ownDatagram();
+    const own: CaptureRecord = { ...rec, buf: rec.buf.slice(rec.off, rec.off + rec.caplen), off: 0 };
+    this.waiting.push({ result: r, rec: own, pkt: null });
+    this.drain();
+  }
+
+  private drain(): void {
+    const held = this.held;
+    while (this.heldHead < held.length && this.decided.delete(held[this.heldHead])) this.heldHead++;
+    if (this.heldHead === held.length) {
+      this.held = [];
+      this.heldHead = 0;
+    }
+    const w = this.waiting;
+    if (w.length === 0) return;
+    if (!this.sorted) {
+      w.sort((a, b) => a.result.n - b.result.n);
+      this.sorted = true;
+    }
+    const limit = this.heldHead < this.held.length ? this.held[this.heldHead] : Infinity;
+    let i = 0;
+    for (; i < w.length && w[i].result.n < limit; i++) {
+      const { result, rec } = w[i];
+      const pkt = w[i].pkt ?? decodePacket(rec.buf, 0, rec.caplen, rec.linkType, rec.direction, this.pkt, rec.len);
+      this.onPacket(result, pkt, rec, this.engine);
+    }
+    if (i > 0) w.splice(0, i);
+  }
+
+  /** A copy of the engine's current reassembled datagram (the engine reuses its own). */
+  private ownDatagram(): DecodedPacket {
+    const bytes = this.engine.defrag!.datagramBytes;
+    return decodePacket(bytes, 0, bytes.length, LinkType.RAW, 0, newDecodedPacket());
+  }
+}
+
+function snapshotEntry(e: unknown): unknown {
+  return e instanceof CtEntry ? e.snapshot() : e;
 }

@@ -133,13 +133,13 @@ export function describePacket(p: DecodedPacket): PacketInfo {
     info.ipVersion = p.ipVersion;
     info.src = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
     info.dst = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
+    if (p.isFragment) info.fragment = { offset: p.fragOffset, more: p.moreFragments, id: p.ipId };
     if (p.kind !== PacketKind.IP) return info;
     info.proto = protoName(p.proto);
     info.protoNumber = p.proto;
     if (p.ipVersion === 4 || p.isFragment) info.ipId = p.ipId;
     info.ttl = p.ttl;
     info.ipLen = p.ipTotalLen;
-    if (p.isFragment) info.fragment = { offset: p.fragOffset, more: p.moreFragments, id: p.ipId };
     if (p.snapTruncated) info.truncated = true;
   } else {
     return info;

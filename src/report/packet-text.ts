@@ -48,6 +48,15 @@ function icmpDetail(info: PacketInfo): string {
 
 export function packetText(info: PacketInfo): PacketText {
   if (info.kind === 'malformed') {
+    if (info.fragment) {
+      // Unreadable alone, but the firewall judges fragments after reassembly (replay shows how).
+      const f = info.fragment;
+      return {
+        endpoints: `${info.src} > ${info.dst ?? '?'}`,
+        proto: info.proto ?? '?',
+        detail: `fragment, unreadable on its own: ${info.error} (frag id ${f.id} off ${f.offset}${f.more ? ' +' : ''})`,
+      };
+    }
     return { endpoints: info.src ? `${info.src} > ${info.dst ?? '?'}` : '-', proto: info.proto ?? '?', detail: `undecodable: ${info.error}` };
   }
   if (info.kind === 'non-ip') {
