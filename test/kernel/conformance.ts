@@ -56,7 +56,24 @@ function sameFlow(a: string, b: string): boolean {
   return tuples(a) === tuples(b);
 }
 
-export async function compareWithKernel(capture: string, rulesPath: string, opts: { clientNets?: string[] } = {}): Promise<Agreement> {
+/**
+ * Seconds by which a real-time kernel replay may differ from the capture
+ * clock in `conntrack -L`'s seconds left: both round down, and the kernel
+ * replay runs a little behind the capture's timestamps.
+ */
+const TIMEOUT_DRIFT = 1;
+
+export interface CompareOptions {
+  clientNets?: string[];
+  /**
+   * Replay through the kernel in real time (packets spaced by their capture
+   * timestamps), so that its conntrack timeouts run out as fwemu's do on the
+   * capture clock. Expired entries are then compared as absent on both sides.
+   */
+  realTime?: boolean;
+}
+
+export async function compareWithKernel(capture: string, rulesPath: string, opts: CompareOptions = {}): Promise<Agreement> {
   const { ruleset } = loadRuleSet(rulesPath);
   const fwemu: { verdict: string; reason: string; proto: number; fragment: boolean }[] = [];
   // Entries that ran out on the capture clock: the kernel replay is not paced
@@ -80,7 +97,7 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
   });
   const sysctls = conntrackSysctls(ruleset);
   delete sysctls.nf_conntrack_max; // global, not settable per namespace
-  const kernel = await runKernel({ capture, nftRuleset: exportNft(ruleset), sysctls, clientNets: opts.clientNets });
+  const kernel = await runKernel({ capture, nftRuleset: exportNft(ruleset), sysctls, clientNets: opts.clientNets, realTime: opts.realTime });
 
   const disagreements: Disagreement[] = [];
   let packetsAgree = 0;
@@ -121,7 +138,8 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
   const clockNotes: string[] = [];
   const assuredUdp = (key: string) => (/^udp /.test(key) ? key.replace(' [ASSURED]', '') : null);
   for (const k of kernelKeys) {
-    let match = fwemuKeys.find((f) => f.key === k.key) ?? expired.find((key) => sameFlow(key, k.key));
+    // Not paced in real time, the kernel still holds entries that ran out on the capture clock.
+    let match = fwemuKeys.find((f) => f.key === k.key) ?? (opts.realTime ? undefined : expired.find((key) => sameFlow(key, k.key)));
     if (!match && /^udp /.test(k.key) && !k.key.includes('[ASSURED]')) {
       const f = fwemuKeys.find((f) => f.key.includes('[ASSURED]') && assuredUdp(f.key) === k.key);
       if (f) {
@@ -129,7 +147,10 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
         clockNotes.push(`UDP stream ASSURED in fwemu only (capture clock past 2 s, kernel replay not): ${k.key}`);
       }
     }
-    if (match) entriesAgree++;
+    if (match && typeof match !== 'string' && opts.realTime && k.timeout >= 0 && Math.abs(match.timeout - k.timeout) > TIMEOUT_DRIFT) {
+      // In real time the seconds left must agree too, within the replay's drift.
+      entryDiffs.push(`seconds left: kernel ${k.timeout}, fwemu ${match.timeout}: ${k.key}`);
+    } else if (match) entriesAgree++;
     else entryDiffs.push(`kernel only: ${k.key}`);
   }
   for (const f of fwemuKeys) {
