@@ -9,7 +9,7 @@ import { packetText } from '../report/packet-text.js';
 import { epochString, formatTime, type TimeFormat } from '../report/time.js';
 import { ExitCode } from '../errors.js';
 import type { CommonOptions } from './common.js';
-import { inputName, outcome, reportCaptureEnd, stdinPath } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureEnd } from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
@@ -23,7 +23,7 @@ export function dumpCommand(y: Argv<CommonOptions>) {
     'List every packet of a capture, one line each, as fwemu decodes it',
     (a) =>
       a
-        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, or - for stdin' })
+        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
         .option('format', { choices: ['text', 'jsonl'] as const, default: 'text' as const, describe: 'text columns, or one JSON object per line' })
         .option('time', { choices: ['relative', 'epoch', 'iso'] as const, default: 'relative' as const, describe: 'timestamps: seconds since the first packet, Unix epoch, or ISO 8601 UTC' })
         .example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing')
@@ -78,7 +78,11 @@ export async function runDump(args: DumpArgs): Promise<number> {
 
   let summary;
   try {
-    summary = await readCapture(stdinPath(args.capture), onRecord, { beforeRead: () => out.pending() });
+    const { source } = packetSource(args.capture);
+    summary =
+      typeof source === 'string'
+        ? await readCapture(source, onRecord, { beforeRead: () => out.pending() })
+        : await source(onRecord, () => out.pending());
   } finally {
     // Also when the capture turns unreadable part way: the packets before it are listed.
     await out.flush();

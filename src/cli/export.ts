@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import { UserError } from '../errors.js';
+import { exportIptables, iptablesRestoreFile } from '../export/iptables.js';
 import { exportNft } from '../export/nft.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
@@ -6,24 +9,57 @@ import { outcome, type CommonOptions } from './common.js';
 
 interface ExportArgs extends CommonOptions {
   rules: string;
-  format: 'nft';
+  format: 'nft' | 'iptables';
   table: string;
+  split?: string;
 }
 
 export function exportCommand(y: Argv<CommonOptions>) {
   return y.command<ExportArgs>(
     'export <rules>',
-    'Print the rule file as an nftables ruleset (what you deploy once the policy is tested)',
+    'Print the rule file as an nftables ruleset, or an iptables-restore/ip6tables-restore pair (what you deploy once the policy is tested)',
     (a) =>
       a
         .positional('rules', { type: 'string', demandOption: true, describe: 'rule file (YAML)' })
-        .option('format', { choices: ['nft'] as const, default: 'nft' as const, describe: 'output syntax' })
-        .option('table', { type: 'string', default: 'fwemu', describe: 'name of the nft table (inet family)' })
-        .example('$0 export rules/web-server.yaml > web.nft && nft -c -f web.nft', 'generate and syntax-check with nft'),
+        .option('format', {
+          choices: ['nft', 'iptables'] as const,
+          default: 'nft' as const,
+          describe: 'output syntax: nft (one inet table for `nft -f`), or iptables (an IPv4 part for iptables-restore, then an IPv6 part for ip6tables-restore)',
+        })
+        .option('table', { type: 'string', default: 'fwemu', describe: 'name of the nft table (inet family; --format nft only)' })
+        .option('split', {
+          type: 'string',
+          requiresArg: true,
+          describe: '--format iptables only: write the IPv4 part to PREFIX.v4 and the IPv6 part to PREFIX.v6 instead of printing both',
+        })
+        .example('$0 export rules/web-server.yaml > web.nft && nft -c -f web.nft', 'generate and syntax-check with nft')
+        .example('$0 export --format iptables rules/web-server.yaml', 'print the IPv4 (iptables-restore) and IPv6 (ip6tables-restore) rulesets')
+        .example(
+          '$0 export --format iptables --split /etc/iptables/rules rules/web-server.yaml && iptables-restore --test < /etc/iptables/rules.v4 && ip6tables-restore --test < /etc/iptables/rules.v6',
+          'write rules.v4 and rules.v6 (the files iptables-persistent loads at boot) and check both',
+        ),
     (args) => {
+      if (args.split !== undefined && args.format !== 'iptables') throw new UserError('--split needs --format iptables (an nft ruleset is one file: redirect stdout)');
+      if (args.split === '') throw new UserError('--split needs a file name prefix, e.g. --split /etc/iptables/rules');
       const { ruleset, warnings } = loadRuleSet(args.rules);
       for (const w of warnings) args.log.warn(formatDiagnostic(w));
-      process.stdout.write(exportNft(ruleset, args.table));
+      if (args.format === 'nft') {
+        process.stdout.write(exportNft(ruleset, args.table));
+      } else if (args.split === undefined) {
+        process.stdout.write(exportIptables(ruleset));
+      } else {
+        const written: string[] = [];
+        for (const fam of [4, 6] as const) {
+          const file = `${args.split}.v${fam}`;
+          try {
+            writeFileSync(file, iptablesRestoreFile(ruleset, fam));
+          } catch (e) {
+            throw new UserError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+          }
+          written.push(file);
+        }
+        process.stderr.write(`fwemu: wrote ${written[0]} (IPv4: iptables-restore < ${written[0]}) and ${written[1]} (IPv6: ip6tables-restore < ${written[1]})\n`);
+      }
       outcome.exitCode = 0;
     },
   );

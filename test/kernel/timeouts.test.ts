@@ -28,13 +28,19 @@ describe('conntrack timeouts against the kernel, in real time', () => {
 
       // The scenario does what it is for: some packets meet expired entries.
       const late: string[] = [];
+      let synSeq = -1;
+      let synAckAck = -2;
       await replay({
         rules: RULES,
         source: capture,
-        onPacket: (r) => {
+        onPacket: (r, p) => {
+          if (r.n === 6) synSeq = p.seq;
+          if (r.n === 12) synAckAck = p.ack;
           if (r.n >= 12 && r.n <= 17) late.push(`${r.n} ${r.verdict} ${r.ct}`);
         },
       });
+      // The late SYN/ACK is a proper answer to the SYN: only the expiry makes it INVALID.
+      expect(synAckAck).toBe((synSeq + 1) >>> 0);
       expect(late).toEqual(['12 drop invalid', '13 drop invalid', '14 accept new', '15 accept new', '16 accept established', '17 drop new']);
 
       const a = await compareWithKernel(capture, RULES, { realTime: true });
