@@ -35,8 +35,8 @@ export function exportCommand(y: Argv<CommonOptions>) {
         .example('$0 export rules/web-server.yaml > web.nft && nft -c -f web.nft', 'generate and syntax-check with nft')
         .example('$0 export --format iptables rules/web-server.yaml', 'print the IPv4 (iptables-restore) and IPv6 (ip6tables-restore) rulesets')
         .example(
-          '$0 export --format iptables --split /etc/iptables/rules rules/web-server.yaml && iptables-restore --test < /etc/iptables/rules.v4 && ip6tables-restore --test < /etc/iptables/rules.v6',
-          'write rules.v4 and rules.v6 (the files iptables-persistent loads at boot) and check both',
+          '$0 export --format iptables --split /etc/iptables/rules rules/web-server.yaml',
+          'write /etc/iptables/rules.v4 and rules.v6 (what iptables-persistent loads at boot); check them with iptables-restore --test < FILE',
         ),
     (args) => {
       if (args.split !== undefined && args.format !== 'iptables') throw new UserError('--split needs --format iptables (an nft ruleset is one file: redirect stdout)');
