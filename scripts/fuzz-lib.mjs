@@ -560,17 +560,22 @@ export function loadYamlSeeds() {
   return { rules, scenarios, expects };
 }
 
-/** One rule-file case: mutate, load; an accepted file must also compile, print, export and replay. */
-export async function ruleCase(seed, i, seeds) {
-  const rng = caseRng(seed, 'rules', i);
-  const base = rng.pick(seeds.rules);
-  let text = base.text;
+/** One to three mutations of a YAML text, and what each was. */
+function mutateYamlTimes(rng, text) {
   const steps = [];
   for (let k = rng.range(1, 3); k > 0; k--) {
     const [t, d] = mutateYaml(rng, text);
     text = t;
     steps.push(d);
   }
+  return { text, steps };
+}
+
+/** One rule-file case: mutate, load; an accepted file must also compile, print, export and replay. */
+export async function ruleCase(seed, i, seeds) {
+  const rng = caseRng(seed, 'rules', i);
+  const base = rng.pick(seeds.rules);
+  const { text, steps } = mutateYamlTimes(rng, base.text);
   const name = `fuzz-rules-${i}.yaml`;
   const desc = `rules #${i}: ${base.name}, ${steps.join('; ')}`;
   try {
@@ -596,13 +601,7 @@ export async function ruleCase(seed, i, seeds) {
 export async function scenarioCase(seed, i, seeds, webRules) {
   const rng = caseRng(seed, 'scenario', i);
   const base = rng.pick(seeds.scenarios);
-  let text = base.text;
-  const steps = [];
-  for (let k = rng.range(1, 3); k > 0; k--) {
-    const [t, d] = mutateYaml(rng, text);
-    text = t;
-    steps.push(d);
-  }
+  const { text, steps } = mutateYamlTimes(rng, base.text);
   const name = `fuzz-scenario-${i}.yaml`;
   const desc = `scenario #${i}: ${base.name}, ${steps.join('; ')}`;
   try {
@@ -657,12 +656,9 @@ export async function policyCase(seed, i, seeds, workDir) {
   const isExpect = base.name.endsWith('.expect.yaml');
   const file = join(dir, isExpect ? 'case.expect.yaml' : 'case.yaml');
   if (isExpect) writeFileSync(join(dir, 'case.pcap'), readFileSync(join(ROOT, base.name.replace(/\.expect\.yaml$/, '.pcap'))));
-  const steps = [];
-  for (let k = rng.range(1, 3); k > 0; k--) {
-    const [t, d] = mutateYaml(rng, text);
-    text = t;
-    steps.push(d);
-  }
+  const mutated = mutateYamlTimes(rng, text);
+  text = mutated.text;
+  const steps = mutated.steps;
   writeFileSync(file, text);
   const desc = `policy #${i}: ${base.name}, ${steps.join('; ')}`;
   try {

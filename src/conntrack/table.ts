@@ -209,6 +209,7 @@ function setAddrs(t: CtTuple, p: DecodedPacket): void {
 const NOTE_UDP_UNREPLIED = 'UDP, no reply seen yet';
 const NOTE_UDP_FIRST_REPLY = 'UDP, first reply';
 const NOTE_UDP_REPLIED = 'UDP, reply seen';
+const NOTE_UDPLITE_REPLIED = 'UDP-Lite, reply seen: ASSURED';
 const NOTE_UDP_STREAM = 'UDP stream: seen both ways and older than 2 s (assured, stream timeout)';
 const NOTE_ICMP = 'ICMP query/reply';
 const NOTE_GENERIC = 'generic protocol tracker';
@@ -335,6 +336,13 @@ export class ConntrackTable {
       }
       key.sport = p.sport;
       key.dport = p.dport;
+    } else if (proto === IpProto.UDPLITE) {
+      // udplite_error(): a short header, a bad coverage, no checksum.
+      if (p.note === DecodeNote.UDPLITE_SHORT || p.note === DecodeNote.UDPLITE_COVERAGE || p.note === DecodeNote.UDPLITE_NO_CHECKSUM) {
+        return this.invalid(r, CtCode.INVALID_PACKET, `${p.note} (udplite_error)`, NONE);
+      }
+      key.sport = p.sport;
+      key.dport = p.dport;
     } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
       if ((proto === IpProto.ICMP) !== (p.ipVersion === 4) || p.icmpType < 0) {
         return this.invalid(r, CtCode.INVALID_PACKET,
@@ -394,6 +402,8 @@ export class ConntrackTable {
         }
       } else if (proto === IpProto.UDP) {
         note = this.udpPacket(slot, dir, isNew);
+      } else if (proto === IpProto.UDPLITE) {
+        note = this.udplitePacket(slot, dir);
       } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
         const msg = this.icmpPacket(slot, isNew);
         if (msg !== null) {
@@ -560,6 +570,26 @@ export class ConntrackTable {
   }
 
   /**
+   * nf_conntrack_udplite_packet(): like UDP, but a reply at once makes the
+   * entry ASSURED with the stream timeout (no 2-second wait).
+   */
+  private udplitePacket(slot: number, dir: number): string {
+    const st = this.st;
+    const hs = slot * S16 + H_STATUS;
+    const status = st.u16[hs];
+    if (status & CtStatus.SEEN_REPLY) {
+      st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.udp_timeout_stream;
+      if (!(status & CtStatus.ASSURED)) {
+        st.u16[hs] = status | CtStatus.ASSURED;
+        st.u8[slot * STRIDE + B_EV] |= CtEventBit.ASSURED;
+      }
+      return NOTE_UDPLITE_REPLIED;
+    }
+    st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.udp_timeout;
+    return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
+  }
+
+  /**
    * nf_conntrack_gre_packet(): 30 s until a reply is seen, then 180 s and
    * ASSURED. Keys are 0 (GRE version 0, or PPTP without its helper's keymap).
    */
@@ -642,7 +672,7 @@ export class ConntrackTable {
     q.proto = p.innerProto;
     q.src0 = p.innerSrc0 >>> 0; q.src1 = p.innerSrc1 >>> 0; q.src2 = p.innerSrc2 >>> 0; q.src3 = p.innerSrc3 >>> 0;
     q.dst0 = p.innerDst0 >>> 0; q.dst1 = p.innerDst1 >>> 0; q.dst2 = p.innerDst2 >>> 0; q.dst3 = p.innerDst3 >>> 0;
-    if (q.proto === IpProto.TCP || q.proto === IpProto.UDP) {
+    if (q.proto === IpProto.TCP || q.proto === IpProto.UDP || q.proto === IpProto.UDPLITE) {
       q.sport = p.innerSport;
       q.dport = p.innerDport;
     } else if (q.proto === IpProto.ICMP || q.proto === IpProto.ICMPV6) {

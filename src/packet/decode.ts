@@ -121,6 +121,10 @@ export const DecodeNote = {
   UDP_LENGTH_MISMATCH: 'UDP length field disagrees with the IP payload length; used the IP length',
   UDP_LENGTH_SHORT: 'UDP length field is shorter than the IP payload; trailing bytes ignored',
   VLAN_TAGS_BEYOND_TWO: 'more than two VLAN tags; only the outer two are recorded',
+  // UDP-Lite faults conntrack calls INVALID (udplite_error), in its words.
+  UDPLITE_SHORT: 'UDP-Lite: short packet (less than the 8-byte header)',
+  UDPLITE_COVERAGE: 'UDP-Lite: invalid checksum coverage (below 8 or beyond the packet)',
+  UDPLITE_NO_CHECKSUM: 'UDP-Lite: checksum missing (UDP-Lite mandates one)',
 } as const;
 
 const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
@@ -455,6 +459,7 @@ function headerName(what: number): string {
   switch (what) {
     case IpProto.TCP: return 'TCP header';
     case IpProto.UDP: return 'UDP header';
+    case IpProto.UDPLITE: return 'UDP-Lite header';
     case IpProto.ICMP: return 'ICMP header';
     case IpProto.ICMPV6: return 'ICMPv6 header';
     default: return extName(what);
@@ -547,6 +552,24 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
         decodeInner(buf, l4 + 8, dataEnd, 6, out);
       }
     }
+    return out;
+  }
+
+  if (proto === IpProto.UDPLITE) {
+    // A short header or a bad coverage is not undecodable: conntrack sees the
+    // packet and calls it INVALID (udplite_error), so it is only noted here.
+    out.kind = PacketKind.IP;
+    if (ipPayload < 8) {
+      out.note = DecodeNote.UDPLITE_SHORT;
+      return out;
+    }
+    if (!need(out, 8, l4, ipEnd, capEnd, proto)) return out;
+    out.sport = u16(buf, l4);
+    out.dport = u16(buf, l4 + 2);
+    out.payloadLen = ipPayload - 8;
+    const cscov = u16(buf, l4 + 4);
+    if (cscov !== 0 && (cscov < 8 || cscov > ipPayload)) out.note = DecodeNote.UDPLITE_COVERAGE;
+    else if (u16(buf, l4 + 6) === 0) out.note = DecodeNote.UDPLITE_NO_CHECKSUM;
     return out;
   }
 
@@ -662,10 +685,10 @@ function decodeInner(buf: Uint8Array, ip: number, end: number, version: number, 
   out.innerIpVersion = version;
   out.innerProto = proto;
   const hasPorts = !nonFirstFragment &&
-    (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.ICMP || proto === IpProto.ICMPV6);
+    (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE || proto === IpProto.ICMP || proto === IpProto.ICMPV6);
   if (hasPorts) {
     if (l4 + 8 > end) return;
-    if (proto === IpProto.TCP || proto === IpProto.UDP) {
+    if (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE) {
       out.innerSport = u16(buf, l4);
       out.innerDport = u16(buf, l4 + 2);
       if (proto === IpProto.TCP) out.innerSeq = u32(buf, l4 + 4);

@@ -5,6 +5,7 @@
 
 import { Direction } from '../capture/types.js';
 import { formatAddr } from './addr.js';
+import { DecodeNote } from './decode.js';
 import { IpProto, PacketKind, TcpFlag, type DecodedPacket, type PacketInfo } from './types.js';
 
 export { formatAddr, parseAddr, type ParsedAddr } from './addr.js';
@@ -16,6 +17,7 @@ export function protoName(n: number): string {
     case IpProto.UDP: return 'udp';
     case IpProto.ICMP: return 'icmp';
     case IpProto.ICMPV6: return 'icmpv6';
+    case IpProto.UDPLITE: return 'udplite';
     default: return `ip proto ${n}`;
   }
 }
@@ -160,6 +162,9 @@ export function describePacket(p: DecodedPacket): PacketInfo {
     info.sport = p.sport;
     info.dport = p.dport;
     info.udp = { len: p.payloadLen };
+  } else if (p.proto === IpProto.UDPLITE && p.note !== DecodeNote.UDPLITE_SHORT) {
+    info.sport = p.sport;
+    info.dport = p.dport;
   } else if (p.icmpType !== -1) {
     const icmp: NonNullable<PacketInfo['icmp']> = {
       type: p.icmpType,
@@ -176,7 +181,7 @@ export function describePacket(p: DecodedPacket): PacketInfo {
         dst: formatAddr(p.innerIpVersion, p.innerDst0, p.innerDst1, p.innerDst2, p.innerDst3),
         proto: protoName(p.innerProto),
       };
-      if (p.innerProto === IpProto.TCP || p.innerProto === IpProto.UDP) {
+      if (p.innerProto === IpProto.TCP || p.innerProto === IpProto.UDP || p.innerProto === IpProto.UDPLITE) {
         inner.sport = p.innerSport;
         inner.dport = p.innerDport;
       }

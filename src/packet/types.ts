@@ -26,6 +26,8 @@ export const IpProto = {
   TCP: 6,
   UDP: 17,
   ICMPV6: 58,
+  /** UDP-Lite (RFC 3828): UDP's ports, a checksum coverage where UDP has its length. */
+  UDPLITE: 136,
 } as const;
 
 /** TCP flag bits, as in the TCP header's flags byte (plus NS is ignored). */

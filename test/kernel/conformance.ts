@@ -58,10 +58,11 @@ function sameFlow(a: string, b: string): boolean {
 
 /**
  * Seconds by which a real-time kernel replay may differ from the capture
- * clock in `conntrack -L`'s seconds left: both round down, and the kernel
- * replay runs a little behind the capture's timestamps.
+ * clock in `conntrack -L`'s seconds left: both round down, the kernel
+ * replay runs a little behind the capture's timestamps, and `conntrack -L` is
+ * read after the last packet.
  */
-const TIMEOUT_DRIFT = 1;
+const TIMEOUT_DRIFT = 2;
 
 export interface CompareOptions {
   clientNets?: string[];

@@ -26,13 +26,7 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     packet: (d) => d.proto === 132,
     entry: (diff) => / only: sctp /.test(diff),
   },
-  {
-    id: 'udplite',
-    why:
-      'UDP-Lite: the kernel tracks it like UDP, with ports (nf_conntrack_proto_udp.c, udplite); fwemu uses the generic tracker (no ports)',
-    packet: (d) => d.proto === 136,
-    entry: (diff) => / only: udplite /.test(diff),
-  },
+
 ];
 
 export interface Classified {
