@@ -32,7 +32,11 @@ export interface ReplayOptions {
    * 60 s IPv6 on the capture's clock, or at the end of the replay). Until
    * then the results of the packets after it wait, copied, and are
    * delivered in order once it is decided; their conntrack entry is a
-   * snapshot taken when they were judged.
+   * snapshot taken when they were judged. To keep memory bounded, at most
+   * MAX_WAITING results wait: past that the oldest held fragment stops
+   * holding the others back, and its result comes when it is decided, out
+   * of order (only a datagram missing a fragment, in heavy traffic, does
+   * that).
    */
   onPacket?: (result: PacketResult, packet: DecodedPacket, record: CaptureRecord, engine: Engine) => void;
   /** conntrack -E style events (NEW, UPDATE, DESTROY). */
@@ -127,6 +131,9 @@ interface Waiting {
   pkt: DecodedPacket | null;
 }
 
+/** Results that may wait behind a held fragment (copies of their packets: a few MB). */
+export const MAX_WAITING = 16384;
+
 /**
  * Delivers results in capture order although held fragments are decided
  * later than the packets after them. Nothing is copied while no fragment is
@@ -155,7 +162,8 @@ class InOrder {
     if (list.length === 0) return;
     let datagram: DecodedPacket | null = null;
     for (const x of list) {
-      this.decided.add(x.result.n);
+      // (One that stopped holding the others back is not waited for any more.)
+      if (this.heldHead < this.held.length && x.result.n >= this.held[this.heldHead]) this.decided.add(x.result.n);
       const r = x.result;
       if (r.datagram !== null) r.datagram = datagram ??= this.ownDatagram();
       r.entry = snapshotEntry(r.entry);
@@ -176,6 +184,11 @@ class InOrder {
     if (r.datagram !== null) r.datagram = this.ownDatagram();
     const own: CaptureRecord = { ...rec, buf: rec.buf.slice(rec.off, rec.off + rec.caplen), off: 0 };
     this.waiting.push({ result: r, rec: own, pkt: null });
+    if (this.waiting.length > MAX_WAITING) {
+      // The oldest held fragment no longer holds the others back.
+      this.decided.delete(this.held[this.heldHead]);
+      this.heldHead++;
+    }
     this.drain();
   }
 
@@ -184,6 +197,9 @@ class InOrder {
     while (this.heldHead < held.length && this.decided.delete(held[this.heldHead])) this.heldHead++;
     if (this.heldHead === held.length) {
       this.held = [];
+      this.heldHead = 0;
+    } else if (this.heldHead > 1024 && this.heldHead * 2 > held.length) {
+      this.held = held.slice(this.heldHead);
       this.heldHead = 0;
     }
     const w = this.waiting;

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Direction, LinkType, type CaptureRecord, type CaptureSummary } from '../../src/capture/types.js';
-import { replay } from '../../src/engine/replay.js';
+import { MAX_WAITING, replay } from '../../src/engine/replay.js';
 import type { PacketResult } from '../../src/engine/result.js';
 import { buildIpPacket, fragmentIp, type PacketSpec } from '../../src/packet/encode.js';
 import { explain } from '../../src/report/reason.js';
@@ -117,6 +117,29 @@ describe('IPv4 reassembly (nf_defrag_ipv4)', () => {
     expect(seen.map((s) => s.n)).toEqual([1, 2, 3]);
     expect(seen[0].reason).toMatch(/reassembly timed out \(ipfrag_time 30 s\)/);
     expect(seen[2].verdict).toBe('accept');
+  });
+
+  it('packets after a held fragment wait for it: results come in capture order, each with the verdict and conntrack state of its own moment', async () => {
+    const f = fragmentIp(udp4(600), 256);
+    // A DNS query from another port, its answer, then the datagram's last fragment.
+    const query = udp4(10, 53, 90);
+    const answer = buildIpPacket({ ip: { src: '10.2.0.1', dst: '10.1.0.2', id: 91 }, udp: { sport: 53, dport: 40000, payload: 10 } } as PacketSpec);
+    const blocked = udp4(10, 9999, 92);
+    const { seen } = await run([f[0], query, answer, blocked, f[1], f[2]]);
+    expect(seen.map((s) => `${s.n} ${s.verdict} ${s.fragOf}`)).toEqual(['1 accept 6', '2 accept 0', '3 accept 0', '4 drop 0', '5 accept 6', '6 accept 6']);
+    // The answer was judged as a reply before the datagram (same ports) reached the table.
+    expect(seen[2].reason).toMatch(/^accepted: reply in ESTABLISHED flow udp 10\.1\.0\.2:40000 -> 10\.2\.0\.1:53, opened at packet 2/);
+  });
+
+  it(`at most ${MAX_WAITING} results wait behind a fragment that never completes; then it stops holding them back`, async () => {
+    const f = fragmentIp(udp4(600), 256);
+    const others = Array.from({ length: MAX_WAITING + 10 }, (_, i) => udp4(10, 53, 1000 + i));
+    const { seen } = await run([f[0], ...others]);
+    expect(seen).toHaveLength(MAX_WAITING + 11);
+    // The first MAX_WAITING + 1 others came once the bound was passed, in order; the fragment last (capture end).
+    expect(seen.slice(0, MAX_WAITING + 10).map((s) => s.n)).toEqual(others.map((_, i) => i + 2));
+    expect(seen.at(-1)).toMatchObject({ n: 1, verdict: 'drop' });
+    expect(seen.at(-1)!.reason).toMatch(/the capture ended/);
   });
 
   it('a TCP SYN cut into 8-byte fragments is reassembled and matched by port (kernel: ipv4-options-frags.pcap)', async () => {
