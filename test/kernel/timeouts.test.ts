@@ -46,7 +46,7 @@ describe('conntrack timeouts against the kernel, in real time', () => {
       const a = await compareWithKernel(capture, RULES, { realTime: true });
       const report = formatAgreement(`${SCENARIO} + ${RULES} (real time)`, a);
       console.log(`${report}\n  kernel: ${a.kernelConntrack.join('\n          ')}\n  fwemu:  ${a.fwemuConntrack.join('\n          ')}`);
-      expect(a.packets).toBe(22);
+      expect(a.packets).toBe(24);
       expect(a.entries).toBe(2);
       expect(a.disagreements, report).toEqual([]);
       expect(a.entryDiffs, report).toEqual([]);
