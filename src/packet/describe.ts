@@ -119,6 +119,12 @@ function isEcho(ipVersion: number, type: number): boolean {
 }
 
 /** Plain-object view of a decoded packet (cold path; allocates). */
+/** The packet's ports are known and shown (TCP, UDP, UDP-Lite with its header). */
+export function hasPorts(p: DecodedPacket): boolean {
+  if (p.kind !== PacketKind.IP || p.l4Off < 0) return false;
+  return p.proto === IpProto.TCP || p.proto === IpProto.UDP || (p.proto === IpProto.UDPLITE && p.note !== DecodeNote.UDPLITE_SHORT);
+}
+
 export function describePacket(p: DecodedPacket): PacketInfo {
   const info: PacketInfo = {
     kind: p.kind === PacketKind.IP ? 'ip' : p.kind === PacketKind.NON_IP ? 'non-ip' : 'malformed',
@@ -162,7 +168,7 @@ export function describePacket(p: DecodedPacket): PacketInfo {
     info.sport = p.sport;
     info.dport = p.dport;
     info.udp = { len: p.payloadLen };
-  } else if (p.proto === IpProto.UDPLITE && p.note !== DecodeNote.UDPLITE_SHORT) {
+  } else if (p.proto === IpProto.UDPLITE && hasPorts(p)) {
     info.sport = p.sport;
     info.dport = p.dport;
   } else if (p.icmpType !== -1) {

@@ -1,9 +1,9 @@
 import type { CaptureRecord, CaptureSummary } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { PacketResult } from '../engine/result.js';
-import { describePacket, tcpFlagsString } from '../packet/describe.js';
-import { IpProto, type DecodedPacket } from '../packet/types.js';
-import { packetText } from './packet-text.js';
+import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
+import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
+import { endpoint, packetText } from './packet-text.js';
 import { explain } from './reason.js';
 import { epochString, formatTime, type TimeFormat } from './time.js';
 import { formatAddr } from '../packet/addr.js';
@@ -45,12 +45,23 @@ export function replayLine(
   base: { sec: number; nsec: number },
   paint: Paint,
 ): string {
-  const t = packetText(describePacket(p));
-  const proto = protoColumn(p) || t.proto;
+  let endpoints: string;
+  let proto = protoColumn(p);
+  if (p.kind === PacketKind.IP) {
+    // The usual case, straight from the packet: describePacket() would also build details this line does not show.
+    const src = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+    const dst = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
+    endpoints = hasPorts(p) ? `${endpoint(src, p.sport)} > ${endpoint(dst, p.dport)}` : `${src} > ${dst}`;
+    if (proto === '') proto = protoName(p.proto);
+  } else {
+    const t = packetText(describePacket(p));
+    endpoints = t.endpoints;
+    if (proto === '') proto = t.proto;
+  }
   const verdict = paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7));
   return (
     `${String(r.n).padStart(6)}  ${formatTime(time, r.tsSec, r.tsNsec, base.sec, base.nsec).padStart(10)}  ` +
-    `${t.endpoints.padEnd(44)} ${proto.padEnd(12)} ${(r.ct ?? '-').padEnd(11)} ${verdict} ${explain(r, p, engine.compiled)}`
+    `${endpoints.padEnd(44)} ${proto.padEnd(12)} ${(r.ct ?? '-').padEnd(11)} ${verdict} ${explain(r, p, engine.compiled)}`
   );
 }
 
