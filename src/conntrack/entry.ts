@@ -12,6 +12,7 @@
  * detached onto a private copy of its record, so it keeps describing the
  * entry as it was (events and results may be kept).
  */
+import { SCTP_STATE_NAMES } from './sctp.js';
 import { IpProto } from '../packet/types.js';
 import { CtStatus, TCP_STATE_NAMES, type CtDestroyCause, type CtEventType, type TcpCt, type TcpSide } from './types.js';
 
@@ -517,6 +518,10 @@ export class CtEntry {
   get assured(): boolean { return (this.status & CtStatus.ASSURED) !== 0; }
   /** TCP state name (conntrack -L), '' for other protocols. */
   get tcpStateName(): string { return this.proto === IpProto.TCP ? TCP_STATE_NAMES[this.st.u8[this.b8 + B_TSTATE]] : ''; }
+  /** The protocol tracker's state, as `conntrack -L` prints it (TCP, SCTP), or -1 for protocols without one. */
+  get protoState(): number { return this.proto === IpProto.TCP || this.proto === IpProto.SCTP ? this.st.u8[this.b8 + B_TSTATE] : -1; }
+  /** The name of protoState ('' when none). */
+  get stateName(): string { return stateNameOf(this.proto, this.protoState); }
   /** Whole seconds left at `now`, as conntrack -L prints them (never negative). */
   secondsLeft(now: number): number {
     const left = Math.floor(this.deadline - now + 1e-6);
@@ -536,13 +541,19 @@ export class CtEntry {
   toJSON(): Record<string, unknown> {
     return {
       id: this.id, orig: { ...this.orig }, reply: { ...this.reply }, status: this.status, deadline: this.deadline,
-      ...(this.proto === IpProto.TCP ? { state: this.tcpStateName } : {}), openedBy: this.openedBy,
+      ...(this.protoState >= 0 ? { state: this.stateName } : {}), openedBy: this.openedBy,
     };
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
     return { CtEntry: this.toJSON() };
   }
+}
+
+/** A tracker state's name: TCP_STATE_NAMES or SCTP_STATE_NAMES by protocol; '' for -1. */
+export function stateNameOf(proto: number, state: number): string {
+  if (state < 0) return '';
+  return proto === IpProto.SCTP ? SCTP_STATE_NAMES[state] : TCP_STATE_NAMES[state];
 }
 
 /** A conntrack -E style event; a snapshot of what changed, taken when it happened. */

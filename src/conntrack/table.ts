@@ -2,8 +2,9 @@
  * The conntrack table: lookup, creation, confirmation, expiry, early drop and
  * events, after net/netfilter/nf_conntrack_core.c (nf_conntrack_in,
  * resolve_normal_ct, init_conntrack, __nf_conntrack_confirm, early_drop),
- * plus the UDP, ICMP/ICMPv6 and generic trackers
- * (nf_conntrack_proto_udp.c, nf_conntrack_proto_icmp.c,
+ * plus the UDP, UDP-Lite, SCTP (its transition table in sctp.ts), ICMP/ICMPv6,
+ * GRE and generic trackers (nf_conntrack_proto_udp.c,
+ * nf_conntrack_proto_sctp.c, nf_conntrack_proto_icmp.c,
  * nf_conntrack_proto_icmpv6.c, generic_packet).
  *
  * Two phases, as in the kernel:
@@ -55,8 +56,10 @@
  * - Per-entry packet counters are 32-bit (bytes are exact doubles).
  * - No NAT, helpers, expectations (so never RELATED by expectation), zones,
  *   marks, labels, timeouts policies or checksum verification.
- * - SCTP and UDP-Lite use the generic tracker (no ports, 600 s); GRE uses
- *   its own timeouts but keys are always 0 (PPTP call ids are not read).
+ * - SCTP: the timeouts are the kernel's defaults, not settable from rule
+ *   files yet; chunks past the 32nd of a packet only count as present
+ *   (DecodedPacket.sctpMap), they do not move the state. GRE uses its own
+ *   timeouts but keys are always 0 (PPTP call ids are not read).
  * - Fragments: the kernel reassembles before conntrack (nf_defrag); we track
  *   a first fragment by its headers and call non-first fragments invalid
  *   (code INVALID_PACKET) - the engine should give them the fate of their
@@ -66,15 +69,16 @@
  * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
  *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
-import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
+import { IpProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
 import { DecodeNote } from '../packet/decode.js';
 import {
-  B_EV, B_FLAGS, B_L3, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
+  B_EV, B_FLAGS, B_L3, B_LAST_DIR, B_LAST_FLAGS, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
   F_CREATED_PKT, F_DEADLINE, F_ID, F_LAST_PKT, F_LAST_SEEN, H_OPENED, H_STATUS, OPENED_OTHER, RecFlag, RuleIds,
-  S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SRC0,
+  S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SIDE0, W_SIDE1, W_SRC0,
   hashTuple, invertTuple, replyPorts, type CtEvent,
 } from './entry.js';
 import { TcpAction, TcpTracker } from './tcp.js';
+import { chunkName, SCTP_CHUNK_FLAG_T, SCTP_STATE_NAMES, SCTP_TIMEOUTS, SctpChunk, SctpState, sctpNewState } from './sctp.js';
 import {
   CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, GRE_TIMEOUT, GRE_TIMEOUT_STREAM,
   ctStateName, type ConntrackSettings, type CtCodeValue, type CtDestroyCause, type CtStateName,
@@ -210,6 +214,14 @@ const NOTE_UDP_UNREPLIED = 'UDP, no reply seen yet';
 const NOTE_UDP_FIRST_REPLY = 'UDP, first reply';
 const NOTE_UDP_REPLIED = 'UDP, reply seen';
 const NOTE_UDPLITE_REPLIED = 'UDP-Lite, reply seen: ASSURED';
+/** SCTP flags in the record's B_LAST_FLAGS: an INIT seen from each direction, a HEARTBEAT let through with an unknown tag. */
+const SCTP_INIT_0 = 1;
+const SCTP_INIT_1 = 2;
+const SCTP_HB_VTAG_FAILED = 4;
+
+function hexTag(v: number): string {
+  return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+}
 const NOTE_UDP_STREAM = 'UDP stream: seen both ways and older than 2 s (assured, stream timeout)';
 const NOTE_ICMP = 'ICMP query/reply';
 const NOTE_GENERIC = 'generic protocol tracker';
@@ -263,6 +275,8 @@ export class ConntrackTable {
   private readonly tmp = new CtTuple();
   private readonly res = new CtResult();
   private readonly tcp: TcpTracker;
+  /** The note of the last SCTP packet accepted by sctpPacket(). */
+  private sctpNote = '';
   private clock = -Infinity;
   private nextId = 1;
   private lastGc = -Infinity;
@@ -336,6 +350,11 @@ export class ConntrackTable {
       }
       key.sport = p.sport;
       key.dport = p.dport;
+    } else if (proto === IpProto.SCTP) {
+      // sctp_error(): shorter than the common header.
+      if (p.note === DecodeNote.SCTP_SHORT) return this.invalid(r, CtCode.INVALID_PACKET, `${p.note} (sctp_error)`, NONE);
+      key.sport = p.sport;
+      key.dport = p.dport;
     } else if (proto === IpProto.UDPLITE) {
       // udplite_error(): a short header, a bad coverage, no checksum.
       if (p.note === DecodeNote.UDPLITE_SHORT || p.note === DecodeNote.UDPLITE_COVERAGE || p.note === DecodeNote.UDPLITE_NO_CHECKSUM) {
@@ -404,6 +423,13 @@ export class ConntrackTable {
         note = this.udpPacket(slot, dir, isNew);
       } else if (proto === IpProto.UDPLITE) {
         note = this.udplitePacket(slot, dir);
+      } else if (proto === IpProto.SCTP) {
+        const msg = this.sctpPacket(slot, dir, isNew, p);
+        if (msg !== null) {
+          if (isNew) this.freeSlot(slot);
+          return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, msg, isNew ? NONE : slot);
+        }
+        note = this.sctpNote;
       } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
         const msg = this.icmpPacket(slot, isNew);
         if (msg !== null) {
@@ -570,6 +596,143 @@ export class ConntrackTable {
   }
 
   /**
+   * nf_conntrack_sctp_packet(): null when the packet is accepted (the
+   * note in sctpNote), else why it is INVALID. The association's state,
+   * verification tags (vtag[dir]: the tag packets in direction dir must
+   * carry), INIT flags and heartbeat bookkeeping live in the record's TCP
+   * fields, unused by SCTP entries.
+   */
+  private sctpPacket(slot: number, dir: number, isNew: boolean, p: DecodedPacket): string | null {
+    const st = this.st;
+    const b8 = slot * STRIDE;
+    const w = slot * S32;
+    const rdir = dir ^ 1;
+    const vtagAt = (d: number) => w + (d === 0 ? W_SIDE0 : W_SIDE1);
+    const map = p.sctpMap;
+    const has = (type: number) => (map[type >>> 5] & (1 << (type & 31))) !== 0;
+    const vtag = p.sctpVtag >>> 0;
+    const n = Math.min(p.sctpChunks, SCTP_MAX_CHUNKS);
+    if (p.sctpBad) return 'SCTP chunks fail the basic checks: none, one of length 0, INIT / INIT_ACK / SHUTDOWN_COMPLETE not alone, or COOKIE_ECHO / COOKIE_ACK not first (do_basic_checks)';
+
+    if (isNew) {
+      // Sec 8.4: an out-of-the-blue packet with these chunks never starts anything.
+      if (has(SctpChunk.ABORT) || has(SctpChunk.SHUTDOWN_COMPLETE) || has(SctpChunk.COOKIE_ACK)) {
+        return 'an out-of-the-blue SCTP packet with ABORT, SHUTDOWN_COMPLETE or COOKIE_ACK cannot start an association (sctp_packet, RFC 9260 8.4)';
+      }
+      // sctp_new(): every chunk must be able to open the entry.
+      st.u32[vtagAt(0)] = 0;
+      st.u32[vtagAt(1)] = 0;
+      st.u8[b8 + B_LAST_FLAGS] = 0;
+      st.u8[b8 + B_LAST_DIR] = 0;
+      for (let i = 0; i < n; i++) {
+        const type = p.sctpTypes[i];
+        const ns = sctpNewState(0, SctpState.NONE, type);
+        if (ns === SctpState.NONE || ns === SctpState.INVALID) {
+          return `an SCTP ${chunkName(type)} chunk cannot start an association: only INIT, or chunks an endpoint may send out of the blue, can (sctp_new)`;
+        }
+        if (type === SctpChunk.INIT) {
+          if (vtag !== 0) return 'an SCTP INIT with a non-zero verification tag (sctp_new, RFC 9260 8.5.1 A)';
+          if (p.sctpInitTag[i] < 0) return 'an SCTP INIT chunk too short for its header (sctp_new)';
+          st.u32[vtagAt(1)] = p.sctpInitTag[i];
+        } else if (type === SctpChunk.HEARTBEAT) {
+          st.u32[vtagAt(0)] = vtag;
+        } else {
+          st.u32[vtagAt(1)] = vtag;
+        }
+      }
+      st.u8[b8 + B_TSTATE] = SctpState.NONE;
+    }
+
+    // Sec 8.5: the verification tag, except for chunks with rules of their own.
+    if (!has(SctpChunk.INIT) && !has(SctpChunk.SHUTDOWN_COMPLETE) && !has(SctpChunk.COOKIE_ECHO) && !has(SctpChunk.ABORT) &&
+        !has(SctpChunk.SHUTDOWN_ACK) && !has(SctpChunk.HEARTBEAT) && !has(SctpChunk.HEARTBEAT_ACK) && vtag !== st.u32[vtagAt(dir)]) {
+      return `SCTP verification tag ${hexTag(vtag)} is not the association's ${hexTag(st.u32[vtagAt(dir)])} for this direction (sctp_packet, RFC 9260 8.5)`;
+    }
+
+    let oldState: number = SctpState.NONE;
+    let newState: number = SctpState.NONE;
+    let ignore = false;
+    const fl = b8 + B_LAST_FLAGS;
+    for (let i = 0; i < n; i++) {
+      const type = p.sctpTypes[i];
+      const tFlag = (p.sctpFlags[i] & SCTP_CHUNK_FLAG_T) !== 0;
+      if (type === SctpChunk.INIT) {
+        if (vtag !== 0) return 'an SCTP INIT with a non-zero verification tag (RFC 9260 8.5.1 A)';
+      } else if (type === SctpChunk.ABORT || type === SctpChunk.SHUTDOWN_COMPLETE) {
+        // Our own tag, or with the T bit the peer's.
+        if (vtag !== st.u32[vtagAt(tFlag ? rdir : dir)]) {
+          return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the ${tFlag ? "peer's (T bit set)" : "association's"} (RFC 9260 8.5.1 B/C)`;
+        }
+      } else if (type === SctpChunk.COOKIE_ECHO) {
+        if (vtag !== st.u32[vtagAt(dir)]) return `SCTP COOKIE_ECHO with verification tag ${hexTag(vtag)}, not the INIT_ACK's initiate tag (RFC 9260 8.5.1 D)`;
+      } else if (type === SctpChunk.COOKIE_ACK) {
+        st.u8[fl] &= ~(SCTP_INIT_0 | SCTP_INIT_1);
+      } else if (type === SctpChunk.HEARTBEAT || type === SctpChunk.HEARTBEAT_ACK) {
+        const cur = st.u32[vtagAt(dir)];
+        if (cur === 0) {
+          st.u32[vtagAt(dir)] = vtag;
+        } else if (vtag !== cur) {
+          if (has(SctpChunk.DATA) || ignore) return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
+          if (type === SctpChunk.HEARTBEAT) {
+            // Maybe a restarted peer: let it through once and see whether the answer confirms the new tag.
+            st.u8[fl] |= SCTP_HB_VTAG_FAILED;
+            st.u8[b8 + B_LAST_DIR] = dir;
+            ignore = true;
+            continue;
+          }
+          if ((st.u8[fl] & SCTP_HB_VTAG_FAILED) === 0 || st.u8[b8 + B_LAST_DIR] === dir) {
+            return `SCTP HEARTBEAT_ACK with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
+          }
+          st.u8[fl] &= ~SCTP_HB_VTAG_FAILED;
+          st.u32[vtagAt(dir)] = vtag;
+          st.u32[vtagAt(rdir)] = 0;
+        } else {
+          st.u8[fl] &= ~SCTP_HB_VTAG_FAILED;
+        }
+      }
+
+      oldState = st.u8[b8 + B_TSTATE];
+      newState = sctpNewState(dir, oldState, type);
+      if (newState === SctpState.INVALID) {
+        return `an SCTP ${chunkName(type)} chunk in the ${dir ? 'reply' : 'original'} direction is not possible in ${SCTP_STATE_NAMES[oldState]} (sctp_new_state)`;
+      }
+      if (type === SctpChunk.INIT) {
+        if (p.sctpInitTag[i] < 0) return 'an SCTP INIT chunk too short for its header (sctp_packet)';
+        const mine = dir === 0 ? SCTP_INIT_0 : SCTP_INIT_1;
+        const theirs = dir === 0 ? SCTP_INIT_1 : SCTP_INIT_0;
+        if ((st.u8[fl] & mine) && (st.u8[fl] & theirs)) st.u8[fl] &= ~theirs;
+        st.u8[fl] |= mine;
+        st.u32[vtagAt(rdir)] = p.sctpInitTag[i];
+        // An INIT retransmitted on a closed entry does not renew its timeout.
+        if (newState === SctpState.CLOSED && oldState === SctpState.CLOSED && !isNew) ignore = true;
+      } else if (type === SctpChunk.INIT_ACK) {
+        const tag = p.sctpInitTag[i];
+        if (tag < 0) return 'an SCTP INIT_ACK chunk too short for its header (sctp_packet)';
+        const peer = st.u32[vtagAt(rdir)];
+        const mine = dir === 0 ? SCTP_INIT_0 : SCTP_INIT_1;
+        const theirs = dir === 0 ? SCTP_INIT_1 : SCTP_INIT_0;
+        if (!(st.u8[fl] & theirs) && peer !== 0 && peer !== tag) return `SCTP INIT_ACK initiate tag ${hexTag(tag)} contradicts the tag ${hexTag(peer)} already known (sctp_packet)`;
+        if ((st.u8[fl] & mine) && (st.u8[fl] & theirs) && peer !== tag) return 'SCTP INIT_ACK in an INIT collision with another initiate tag (sctp_packet)';
+        st.u32[vtagAt(rdir)] = tag;
+      }
+      st.u8[b8 + B_TSTATE] = newState;
+      if (oldState !== newState) {
+        st.u8[b8 + B_EV] |= CtEventBit.PROTOINFO;
+        const hs = slot * S16 + H_STATUS;
+        if (newState === SctpState.ESTABLISHED && !(st.u16[hs] & CtStatus.ASSURED)) {
+          st.u16[hs] |= CtStatus.ASSURED;
+          st.u8[b8 + B_EV] |= CtEventBit.ASSURED;
+        }
+      }
+    }
+    this.sctpNote = `SCTP ${SCTP_STATE_NAMES[newState]}`;
+    // Let through, but the timeout is not renewed.
+    if (ignore) return null;
+    st.f64[slot * S64 + F_DEADLINE] = this.clock + SCTP_TIMEOUTS[newState];
+    return null;
+  }
+
+  /**
    * nf_conntrack_udplite_packet(): like UDP, but a reply at once makes the
    * entry ASSURED with the stream timeout (no 2-second wait).
    */
@@ -672,7 +835,7 @@ export class ConntrackTable {
     q.proto = p.innerProto;
     q.src0 = p.innerSrc0 >>> 0; q.src1 = p.innerSrc1 >>> 0; q.src2 = p.innerSrc2 >>> 0; q.src3 = p.innerSrc3 >>> 0;
     q.dst0 = p.innerDst0 >>> 0; q.dst1 = p.innerDst1 >>> 0; q.dst2 = p.innerDst2 >>> 0; q.dst3 = p.innerDst3 >>> 0;
-    if (q.proto === IpProto.TCP || q.proto === IpProto.UDP || q.proto === IpProto.UDPLITE) {
+    if (q.proto === IpProto.TCP || q.proto === IpProto.UDP || q.proto === IpProto.UDPLITE || q.proto === IpProto.SCTP) {
       q.sport = p.innerSport;
       q.dport = p.innerDport;
     } else if (q.proto === IpProto.ICMP || q.proto === IpProto.ICMPV6) {
@@ -744,8 +907,9 @@ export class ConntrackTable {
       st.u8[bev] = 0;
       if (this.onEvent !== null) {
         // ctnetlink puts the TCP state in an update only when it changed (IPCT_PROTOINFO).
-        const tcp = st.u8[slot * STRIDE + B_PROTO] === IpProto.TCP;
-        const state = tcp && (bits & CtEventBit.PROTOINFO) ? st.u8[slot * STRIDE + B_TSTATE] : -1;
+        const proto = st.u8[slot * STRIDE + B_PROTO];
+        const tracked = proto === IpProto.TCP || proto === IpProto.SCTP;
+        const state = tracked && (bits & CtEventBit.PROTOINFO) ? st.u8[slot * STRIDE + B_TSTATE] : -1;
         this.emit('UPDATE', slot, this.clock, this.secondsLeft(slot, this.clock), undefined, state);
       }
     }
@@ -1137,7 +1301,8 @@ export class ConntrackTable {
     cause: CtDestroyCause | undefined, tcpState?: number,
   ): void {
     const st = this.st;
-    const tcp = st.u8[slot * STRIDE + B_PROTO] === IpProto.TCP;
+    const proto = st.u8[slot * STRIDE + B_PROTO];
+    const tcp = proto === IpProto.TCP || proto === IpProto.SCTP;
     const ev: CtEvent = {
       type,
       entry: this.view(slot),

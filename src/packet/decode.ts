@@ -14,7 +14,7 @@
  */
 
 import { Direction, LinkType } from '../capture/types.js';
-import { IpProto, PacketKind, type DecodedPacket } from './types.js';
+import { IpProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from './types.js';
 
 // ---------------------------------------------------------------------------
 // Allocation and reset
@@ -85,6 +85,17 @@ function resetPacket(p: DecodedPacket, direction: number): void {
   p.innerSport = 0;
   p.innerDport = 0;
   p.innerSeq = 0;
+
+  // The arrays are made once per DecodedPacket and filled only for SCTP.
+  p.sctpVtag = 0;
+  p.sctpChunks = 0;
+  p.sctpBad = false;
+  if (p.sctpTypes === undefined) {
+    p.sctpTypes = new Uint8Array(SCTP_MAX_CHUNKS);
+    p.sctpFlags = new Uint8Array(SCTP_MAX_CHUNKS);
+    p.sctpInitTag = new Float64Array(SCTP_MAX_CHUNKS);
+    p.sctpMap = new Uint32Array(8);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -125,6 +136,7 @@ export const DecodeNote = {
   UDPLITE_SHORT: 'UDP-Lite: short packet (less than the 8-byte header)',
   UDPLITE_COVERAGE: 'UDP-Lite: invalid checksum coverage (below 8 or beyond the packet)',
   UDPLITE_NO_CHECKSUM: 'UDP-Lite: checksum missing (UDP-Lite mandates one)',
+  SCTP_SHORT: 'SCTP: short packet (less than the 12-byte common header)',
 } as const;
 
 const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
@@ -460,6 +472,7 @@ function headerName(what: number): string {
     case IpProto.TCP: return 'TCP header';
     case IpProto.UDP: return 'UDP header';
     case IpProto.UDPLITE: return 'UDP-Lite header';
+    case IpProto.SCTP: return 'SCTP common header';
     case IpProto.ICMP: return 'ICMP header';
     case IpProto.ICMPV6: return 'ICMPv6 header';
     default: return extName(what);
@@ -573,9 +586,59 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
     return out;
   }
 
+  if (proto === IpProto.SCTP) {
+    // Like UDP-Lite, a short header is conntrack's to call INVALID (sctp_error).
+    out.kind = PacketKind.IP;
+    if (ipPayload < 12) {
+      out.note = DecodeNote.SCTP_SHORT;
+      return out;
+    }
+    if (!need(out, 12, l4, ipEnd, capEnd, proto)) return out;
+    out.sport = u16(buf, l4);
+    out.dport = u16(buf, l4 + 2);
+    out.sctpVtag = u32(buf, l4 + 4);
+    out.payloadLen = ipPayload - 12;
+    sctpChunks(buf, l4 + 12, dataEnd, out);
+    return out;
+  }
+
   // Any other protocol: recognised as IP, no ports.
   out.kind = PacketKind.IP;
   return out;
+}
+
+/**
+ * The chunk walk of nf_conntrack_proto_sctp (for_each_sctp_chunk and
+ * do_basic_checks): a chunk header is read while one fits before the end,
+ * and each chunk's length, rounded up to 4, leads to the next.
+ */
+function sctpChunks(buf: Uint8Array, pos: number, end: number, out: DecodedPacket): void {
+  const map = out.sctpMap;
+  map.fill(0);
+  let count = 0;
+  let alone = false;
+  let bad = false;
+  while (pos + 4 <= end) {
+    const type = buf[pos];
+    const len = u16(buf, pos + 2);
+    if (type === 1 || type === 2 || type === 14) alone = true;
+    // COOKIE_ECHO / COOKIE_ACK not first, INIT / INIT_ACK / SHUTDOWN_COMPLETE not alone, or zero length.
+    if (((type === 10 || type === 11 || alone) && count !== 0) || len === 0) {
+      bad = true;
+      break;
+    }
+    map[type >>> 5] |= 1 << (type & 31);
+    if (count < SCTP_MAX_CHUNKS) {
+      out.sctpTypes[count] = type;
+      out.sctpFlags[count] = buf[pos + 1];
+      // INIT and INIT_ACK: the initiate tag, when the 16-byte INIT header fits.
+      out.sctpInitTag[count] = (type === 1 || type === 2) && pos + 4 + 16 <= end ? u32(buf, pos + 4) : -1;
+    }
+    count++;
+    pos += (len + 3) & ~3;
+  }
+  out.sctpChunks = count;
+  out.sctpBad = bad || count === 0;
 }
 
 /**
@@ -685,10 +748,10 @@ function decodeInner(buf: Uint8Array, ip: number, end: number, version: number, 
   out.innerIpVersion = version;
   out.innerProto = proto;
   const hasPorts = !nonFirstFragment &&
-    (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE || proto === IpProto.ICMP || proto === IpProto.ICMPV6);
+    (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE || proto === IpProto.SCTP || proto === IpProto.ICMP || proto === IpProto.ICMPV6);
   if (hasPorts) {
     if (l4 + 8 > end) return;
-    if (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE) {
+    if (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE || proto === IpProto.SCTP) {
       out.innerSport = u16(buf, l4);
       out.innerDport = u16(buf, l4 + 2);
       if (proto === IpProto.TCP) out.innerSeq = u32(buf, l4 + 4);

@@ -18,6 +18,7 @@ export function protoName(n: number): string {
     case IpProto.ICMP: return 'icmp';
     case IpProto.ICMPV6: return 'icmpv6';
     case IpProto.UDPLITE: return 'udplite';
+    case IpProto.SCTP: return 'sctp';
     default: return `ip proto ${n}`;
   }
 }
@@ -122,7 +123,8 @@ function isEcho(ipVersion: number, type: number): boolean {
 /** The packet's ports are known and shown (TCP, UDP, UDP-Lite with its header). */
 export function hasPorts(p: DecodedPacket): boolean {
   if (p.kind !== PacketKind.IP || p.l4Off < 0) return false;
-  return p.proto === IpProto.TCP || p.proto === IpProto.UDP || (p.proto === IpProto.UDPLITE && p.note !== DecodeNote.UDPLITE_SHORT);
+  return p.proto === IpProto.TCP || p.proto === IpProto.UDP || (p.proto === IpProto.UDPLITE && p.note !== DecodeNote.UDPLITE_SHORT) ||
+    (p.proto === IpProto.SCTP && p.note !== DecodeNote.SCTP_SHORT);
 }
 
 export function describePacket(p: DecodedPacket): PacketInfo {
@@ -168,7 +170,7 @@ export function describePacket(p: DecodedPacket): PacketInfo {
     info.sport = p.sport;
     info.dport = p.dport;
     info.udp = { len: p.payloadLen };
-  } else if (p.proto === IpProto.UDPLITE && hasPorts(p)) {
+  } else if ((p.proto === IpProto.UDPLITE || p.proto === IpProto.SCTP) && hasPorts(p)) {
     info.sport = p.sport;
     info.dport = p.dport;
   } else if (p.icmpType !== -1) {
@@ -187,7 +189,7 @@ export function describePacket(p: DecodedPacket): PacketInfo {
         dst: formatAddr(p.innerIpVersion, p.innerDst0, p.innerDst1, p.innerDst2, p.innerDst3),
         proto: protoName(p.innerProto),
       };
-      if (p.innerProto === IpProto.TCP || p.innerProto === IpProto.UDP || p.innerProto === IpProto.UDPLITE) {
+      if (p.innerProto === IpProto.TCP || p.innerProto === IpProto.UDP || p.innerProto === IpProto.UDPLITE || p.innerProto === IpProto.SCTP) {
         inner.sport = p.innerSport;
         inner.dport = p.innerDport;
       }

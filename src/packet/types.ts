@@ -26,6 +26,8 @@ export const IpProto = {
   TCP: 6,
   UDP: 17,
   ICMPV6: 58,
+  /** SCTP (RFC 9260): ports, a verification tag, then chunks. */
+  SCTP: 132,
   /** UDP-Lite (RFC 3828): UDP's ports, a checksum coverage where UDP has its length. */
   UDPLITE: 136,
 } as const;
@@ -175,7 +177,30 @@ export interface DecodedPacket {
   innerDport: number;
   /** Inner TCP sequence number (first 8 transport bytes include it). */
   innerSeq: number;
+
+  // --- SCTP ---------------------------------------------------------------
+  /**
+   * What conntrack reads of an SCTP packet (nf_conntrack_proto_sctp), so it
+   * needs no access to the bytes: the verification tag; the chunks as
+   * for_each_sctp_chunk walks them (type, flags, and for INIT / INIT_ACK the
+   * initiate tag, -1 when the chunk is too short to hold the INIT header),
+   * the first SCTP_MAX_CHUNKS of them in order and the set of all chunk
+   * types seen (a 256-bit map); and whether do_basic_checks() fails (no
+   * chunk, a zero-length chunk, INIT / INIT_ACK / SHUTDOWN_COMPLETE not
+   * alone, COOKIE_ECHO / COOKIE_ACK not first). Only meaningful when proto
+   * is SCTP and the 12-byte common header is there.
+   */
+  sctpVtag: number;
+  sctpChunks: number;
+  sctpBad: boolean;
+  sctpTypes: Uint8Array;
+  sctpFlags: Uint8Array;
+  sctpInitTag: Float64Array;
+  sctpMap: Uint32Array;
 }
+
+/** Chunks of one SCTP packet recorded in order (DecodedPacket.sctpTypes); later ones only count in sctpMap. */
+export const SCTP_MAX_CHUNKS = 32;
 
 /** Human/JSON-friendly view of a decoded packet, for reports and errors (cold path). */
 export interface PacketInfo {

@@ -21,7 +21,8 @@
 import { formatAddr } from '../packet/addr.js';
 import { IpProto } from '../packet/types.js';
 import type { CtEntry, CtEvent, CtTuple } from '../conntrack/entry.js';
-import { CtStatus, TCP_STATE_NAMES } from '../conntrack/types.js';
+import { CtStatus } from '../conntrack/types.js';
+import { stateNameOf } from '../conntrack/entry.js';
 
 /** libnetfilter_conntrack's protocol names; others print as "unknown". */
 export function ctProtoName(proto: number): string {
@@ -53,11 +54,11 @@ function tupleText(t: CtTuple): string {
   return s;
 }
 
-function line(e: CtEntry, timeout: number, tcpState: number, status: number): string {
+function line(e: CtEntry, timeout: number, protoState: number, status: number): string {
   const name = ctProtoName(e.proto);
   let s = `${name.padEnd(8)} ${e.proto}`;
   if (timeout >= 0) s += ` ${timeout}`;
-  if (tcpState >= 0) s += ` ${TCP_STATE_NAMES[tcpState]}`;
+  if (protoState >= 0) s += ` ${stateNameOf(e.proto, protoState)}`;
   s += ` ${tupleText(e.orig)}`;
   if (!(status & CtStatus.SEEN_REPLY)) s += ' [UNREPLIED]';
   s += ` ${tupleText(e.reply)}`;
@@ -67,7 +68,7 @@ function line(e: CtEntry, timeout: number, tcpState: number, status: number): st
 
 /** One `conntrack -L` line for `e` at capture time `now`. */
 export function formatConntrackEntry(e: CtEntry, now: number): string {
-  return `${line(e, e.secondsLeft(now), e.tcp ? e.tcp.state : -1, e.status)} mark=0 use=1`;
+  return `${line(e, e.secondsLeft(now), e.protoState, e.status)} mark=0 use=1`;
 }
 
 const EVENT_TAG: Record<string, string> = {
@@ -120,7 +121,7 @@ function tupleJson(t: CtTuple): CtTupleJson {
     src: formatAddr(t.l3, t.src0, t.src1, t.src2, t.src3),
     dst: formatAddr(t.l3, t.dst0, t.dst1, t.dst2, t.dst3),
   };
-  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE) {
+  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE || t.proto === IpProto.SCTP) {
     j.sport = t.sport;
     j.dport = t.dport;
   } else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
@@ -152,8 +153,8 @@ export function entryToJson(e: CtEntry, now: number): CtEntryJson {
       reply: { packets: e.packetsReply, bytes: e.bytesReply },
     },
   };
+  if (e.protoState >= 0) j.state = e.stateName;
   if (e.tcp) {
-    j.state = TCP_STATE_NAMES[e.tcp.state];
     j.tcp = {
       seen: e.tcp.seen.map((s) => ({ td_end: s.td_end, td_maxend: s.td_maxend, td_maxwin: s.td_maxwin, td_maxack: s.td_maxack, td_scale: s.td_scale, flags: s.flags })),
       retrans: e.tcp.retrans,

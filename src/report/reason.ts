@@ -23,7 +23,7 @@ function hostPort(version: number, w0: number, w1: number, w2: number, w3: numbe
 
 /** "tcp 10.1.0.2:51514 -> 10.2.0.1:8080", "icmp 10.1.0.2 -> 10.2.0.1 id 7". */
 export function describeTuple(t: CtTuple): string {
-  const ports = t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE;
+  const ports = t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE || t.proto === IpProto.SCTP;
   const v = t.l3 === 6 ? 6 : 4;
   const s = hostPort(v, t.src0, t.src1, t.src2, t.src3, t.sport, ports);
   const d = hostPort(v, t.dst0, t.dst1, t.dst2, t.dst3, t.dport, ports);
@@ -41,7 +41,7 @@ function opened(entry: CtEntry, rule: Rule | null): string {
 /** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo request". */
 function newFlowWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
-  if (p.proto === IpProto.TCP || p.proto === IpProto.UDP || p.proto === IpProto.UDPLITE) {
+  if (p.proto === IpProto.TCP || p.proto === IpProto.UDP || p.proto === IpProto.UDPLITE || p.proto === IpProto.SCTP) {
     if (p.l4Off < 0) return `${proto} fragment (no ports visible)`;
     return `new ${proto} to port ${p.dport}`;
   }
@@ -51,7 +51,7 @@ function newFlowWords(p: DecodedPacket): string {
 
 function statelessWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
-  if ((p.proto === IpProto.TCP || p.proto === IpProto.UDP || p.proto === IpProto.UDPLITE) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
+  if ((p.proto === IpProto.TCP || p.proto === IpProto.UDP || p.proto === IpProto.UDPLITE || p.proto === IpProto.SCTP) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
   if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `${proto} type ${p.icmpType}`;
   return proto;
 }
@@ -79,7 +79,7 @@ function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet
     case Cause.ESTABLISHED: {
       if (!entry) return 'accepted: ESTABLISHED flow';
       const dir = r.reply ? 'reply in' : 'packet of';
-      const tcp = entry.tcp ? ` (${entry.tcpStateName})` : '';
+      const tcp = entry.protoState >= 0 ? ` (${entry.stateName})` : '';
       return `accepted: ${dir} ESTABLISHED flow ${describeTuple(entry.orig)}${tcp}${opened(entry, r.rule)}`;
     }
     case Cause.RELATED:

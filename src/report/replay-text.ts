@@ -90,7 +90,7 @@ export function tupleJson(t: CtTuple): Record<string, unknown> {
     src: formatAddr(t.l3, t.src0, t.src1, t.src2, t.src3),
     dst: formatAddr(t.l3, t.dst0, t.dst1, t.dst2, t.dst3),
   };
-  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE) {
+  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE || t.proto === IpProto.SCTP) {
     base.sport = t.sport;
     base.dport = t.dport;
   } else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
