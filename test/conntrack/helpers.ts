@@ -12,7 +12,7 @@
  */
 import { parseAddr } from '../../src/packet/addr.js';
 import { ConntrackTable, type CtEntry, type ConntrackSettings } from '../../src/conntrack/index.js';
-import { IpProto, PacketKind, TcpFlag, type DecodedPacket } from '../../src/packet/types.js';
+import { IpProto, PacketKind, SCTP_MAX_CHUNKS, TcpFlag, type DecodedPacket } from '../../src/packet/types.js';
 
 export function blank(): DecodedPacket {
   return {
@@ -30,6 +30,9 @@ export function blank(): DecodedPacket {
     innerSrc0: 0, innerSrc1: 0, innerSrc2: 0, innerSrc3: 0,
     innerDst0: 0, innerDst1: 0, innerDst2: 0, innerDst3: 0,
     innerProto: 0, innerSport: 0, innerDport: 0, innerSeq: 0,
+    sctpVtag: 0, sctpChunks: 0, sctpBad: false,
+    sctpTypes: new Uint8Array(SCTP_MAX_CHUNKS), sctpFlags: new Uint8Array(SCTP_MAX_CHUNKS),
+    sctpInitTag: new Float64Array(SCTP_MAX_CHUNKS), sctpMap: new Uint32Array(8),
   };
 }
 

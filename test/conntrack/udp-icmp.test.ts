@@ -211,7 +211,12 @@ describe('generic protocols and untrackable packets', () => {
     expect([e.orig.sport, e.orig.dport]).toEqual([0, 0]);
     expect(e.assured).toBe(false);
     expect(d.left()).toBe(600);
-    expect(d.send(generic(`${A} > ${B}`, 132)).state).toBe('new'); // SCTP: generic here (deliberate)
+    expect(d.send(generic(`${A} > ${B}`, 253)).state).toBe('new'); // another protocol: another entry
+    expect(d.ct.size).toBe(2);
+    // SCTP has a tracker of its own (sctp.test.ts): a packet without chunks fails do_basic_checks.
+    const sctp = generic(`${A} > ${B}`, 132);
+    sctp.sctpBad = true;
+    expect(d.send(sctp).state).toBe('invalid');
     expect(d.ct.size).toBe(2);
   });
 
