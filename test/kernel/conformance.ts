@@ -10,6 +10,7 @@ import { explain } from '../../src/report/reason.js';
 import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
 import { loadRuleSet } from '../../src/rules/load.js';
 import { PacketKind } from '../../src/packet/types.js';
+import { Cause } from '../../src/engine/result.js';
 import { runKernel } from './harness.js';
 
 export interface Disagreement {
@@ -76,7 +77,7 @@ export interface CompareOptions {
 
 export async function compareWithKernel(capture: string, rulesPath: string, opts: CompareOptions = {}): Promise<Agreement> {
   const { ruleset } = loadRuleSet(rulesPath);
-  const fwemu: { verdict: string; reason: string; proto: number; fragment: boolean }[] = [];
+  const fwemu: { verdict: string; reason: string; proto: number; fragment: boolean; notHost: boolean }[] = [];
   // Entries that ran out on the capture clock: the kernel replay is not paced
   // in real time, so it still holds them (timeouts are compared separately).
   const expired: string[] = [];
@@ -93,12 +94,20 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
         reason: explain(r, p, engine.compiled),
         proto: p.kind === PacketKind.IP ? p.proto : -1,
         fragment: p.fragOffset !== 0 || p.moreFragments,
+        notHost: r.cause === Cause.NOT_HOST,
       };
     },
   });
   const sysctls = conntrackSysctls(ruleset);
   delete sysctls.nf_conntrack_max; // global, not settable per namespace
-  const kernel = await runKernel({ capture, nftRuleset: exportNft(ruleset), sysctls, clientNets: opts.clientNets, realTime: opts.realTime });
+  let hostAddrs: string[] | undefined;
+  if (ruleset.model === 'host') {
+    hostAddrs = (ruleset.hostAddrs ?? []).map((c) => {
+      if (c.prefix !== (c.version === 4 ? 32 : 128)) throw new Error(`kernel harness: host: ${c.text} is a prefix; the firewall namespace needs plain addresses`);
+      return c.text;
+    });
+  }
+  const kernel = await runKernel({ capture, nftRuleset: exportNft(ruleset), sysctls, clientNets: opts.clientNets, realTime: opts.realTime, hostAddrs });
 
   const disagreements: Disagreement[] = [];
   let packetsAgree = 0;
@@ -108,6 +117,9 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
     const k = kernel.details[i]?.verdict ?? 'missing';
     const f = fwemu[i].verdict;
     if (f === 'skip' && k === 'skip') continue; // neither side filters non-IP frames
+    // Host model: a packet neither to nor from the host is not the host's to
+    // filter (fwemu: skip); what the namespace does with it is not compared.
+    if (fwemu[i].notHost) continue;
     if (k === 'skip' && /truncated by snaplen/.test(kernel.details[i]?.why ?? '')) {
       // The kernel never saw this packet, so from here on its flows (and
       // windows) differ from fwemu's: nothing after it is comparable.
@@ -130,7 +142,13 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
 
   const engine = summary.engine;
   const fwemuConntrack = engine.ct ? engine.ct.entries(engine.now).map((e) => formatConntrackEntry(e, engine.now)) : [];
-  const kernelKeys = kernel.conntrack.map(splitTimeout);
+  // Host model: the namespace also tracks what it routes; only the host's own flows are compared.
+  const hostFlow = (line: string) => {
+    if (!hostAddrs) return true;
+    const m = /src=(\S+) dst=(\S+)/.exec(line); // the original direction
+    return m !== null && (hostAddrs.includes(m[1]) || hostAddrs.includes(m[2]));
+  };
+  const kernelKeys = kernel.conntrack.filter(hostFlow).map(splitTimeout);
   const fwemuKeys = fwemuConntrack.map(splitTimeout);
   const entryDiffs: string[] = [];
   let entriesAgree = 0;

@@ -63,6 +63,16 @@ export interface KernelRunOptions {
   events?: boolean;
   /** Use the probe frame to decide drops (default true); false = pure timeout. */
   probe?: boolean;
+  /**
+   * Host model: the firewall namespace owns these addresses (plain
+   * addresses, no prefixes). Packets to them go through its input chain, and
+   * an accepted one is copied out (nft `dup`, after the filter) so that
+   * replay.py sees it; packets from them are sent by a raw socket inside the
+   * firewall, through its output chain. The host's own network stack is
+   * kept silent (whatever it would answer is dropped before conntrack sees
+   * it), so the kernel sees only the capture's packets, as fwemu does.
+   */
+  hostAddrs?: string[];
 }
 
 /** What the kernel did with one packet. 'reject' = dropped and answered by fw (TCP RST / ICMP unreachable). */
@@ -102,6 +112,10 @@ const REPLAY_PY = join(HERE, 'replay.py');
 const PYTHON = process.env.FWEMU_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 let pythonExe = PYTHON;
 const NS_PREFIX = 'fwemu-k-';
+/** Per-packet flags for replay.py: the host sends it (PKT_LOCAL: its copy keeps the TTL; PKT_INJECT: from inside the firewall); it is for the host. */
+const PKT_LOCAL = 1;
+const PKT_INJECT = 2;
+const PKT_TO_HOST = 4;
 
 const MAC = {
   fwC: '02:00:00:00:0c:01',
@@ -114,6 +128,8 @@ const MAC = {
 const FW_ADDR = { c4: '198.18.255.253', s4: '198.18.255.254', c6: 'fdff:fffe::c', s6: 'fdff:fffe::5' };
 const HOP = { c4: '198.18.255.1', s4: '198.18.255.2', c6: 'fe80::c:2', s6: 'fe80::5:2' };
 const MARK = { src: '198.18.255.250', dst: '198.18.255.251' };
+/** Host model: packet marks of the capture's packets sent by the host, and of the copies of accepted input packets. */
+const HOST_MARK = { injected: '0x66', copy: '0x67' };
 
 // ---------------------------------------------------------------- processes
 
@@ -318,9 +334,40 @@ function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: str
     ),
     `route replace 0.0.0.0/0 via ${HOP.s4} dev s onlink`,
     `route replace ::/0 via ${HOP.s6} dev s`,
+    ...(opts.hostAddrs ?? []).map((a) => (a.includes(':') ? `addr add ${a}/128 dev lo` : `addr add ${a}/32 dev lo`)),
+    // The copies of accepted input packets (nft dup) are sent to their own
+    // destination, the host's address, as the next hop: out of c, to x.
+    ...(opts.hostAddrs ?? []).map((a) => `neigh replace ${a} lladdr ${MAC.xC} dev c nud permanent`),
   ];
   writeFileSync(join(dir, 'fw.batch'), fwBatch.join('\n') + '\n');
-  writeFileSync(join(dir, 'ruleset.nft'), opts.nftRuleset.endsWith('\n') ? opts.nftRuleset : opts.nftRuleset + '\n');
+  let ruleset = opts.nftRuleset.endsWith('\n') ? opts.nftRuleset : opts.nftRuleset + '\n';
+  if (opts.hostAddrs) {
+    // The copies that show an input packet was accepted must not meet the policy's own output rules.
+    ruleset = ruleset.replace(/(type filter hook output priority [^;]+; policy \w+;\n)/g, `$1    meta mark ${HOST_MARK.copy} accept\n`);
+  }
+  writeFileSync(join(dir, 'ruleset.nft'), ruleset);
+  // Host model: copy accepted input packets out (after every filter chain),
+  // and silence the host's own stack (RSTs, echo replies, ...) before
+  // conntrack sees what it sends; the packets injected for the capture carry
+  // their own mark, the copies are untracked.
+  writeFileSync(
+    join(dir, 'host.nft'),
+    opts.hostAddrs
+      ? [
+          // (dup exists in the ip and ip6 families only.)
+          'table ip fwemu_host4 {',
+          `  chain seen { type filter hook input priority 100; meta mark set ${HOST_MARK.copy} dup to ${HOP.c4} device "c"; }`,
+          '}',
+          'table ip6 fwemu_host6 {',
+          `  chain seen { type filter hook input priority 100; meta mark set ${HOST_MARK.copy} dup to ${HOP.c6} device "c"; }`,
+          '}',
+          'table inet fwemu_host {',
+          `  chain quiet { type filter hook output priority -400; meta mark ${HOST_MARK.injected} accept; ct state untracked accept; drop; }`,
+          '}',
+          '',
+        ].join('\n')
+      : '',
+  );
   // The probe bounce (see replay.py), loaded after the user's ruleset so a
   // `flush ruleset` in it cannot remove it.
   writeFileSync(
@@ -333,7 +380,7 @@ function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: str
       '',
     ].join('\n'),
   );
-  writeFileSync(join(dir, 'main.nft'), `include "${dir}/ruleset.nft"\ninclude "${dir}/probe.nft"\n`);
+  writeFileSync(join(dir, 'main.nft'), `include "${dir}/ruleset.nft"\ninclude "${dir}/probe.nft"\ninclude "${dir}/host.nft"\n`);
   writeFileSync(
     join(dir, 'fw.sh'),
     [
@@ -440,7 +487,8 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
   // Decide what to send before touching the kernel.
   const packets = readCapture(opts.capture);
   const details: KernelPacketDetail[] = [];
-  const toSend: Array<{ idx: number; link: 0 | 1; ethertype: number; ip: Uint8Array; ts: number }> = [];
+  const toSend: Array<{ idx: number; link: 0 | 1; flags: number; ethertype: number; ip: Uint8Array; ts: number }> = [];
+  const hosts = (opts.hostAddrs ?? []).map(parseCidr);
   const padded: number[] = [];
   for (const p of packets) {
     const i = p.n - 1;
@@ -468,9 +516,22 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
     else if (v === 6 && ip.length >= 40 && l3.ethertype === 0x86dd) src = ip.subarray(8, 24);
     // Undecodable IP still goes to the kernel (it decides), on the server link.
     const client = src !== undefined && clientNets.some((c) => inCidr(c, v, src!));
-    const link = client ? 0 : 1;
-    details[i] = { verdict: 'drop', why: '', egress: null, ingress: client ? 'client' : 'server', elapsedUs: 0 };
-    toSend.push({ idx: i, link, ethertype: l3.ethertype, ip, ts: p.ts });
+    let link: 0 | 1 = client ? 0 : 1;
+    let flags = 0;
+    if (hosts.length > 0 && src !== undefined) {
+      const dst = v === 4 ? ip.subarray(16, 20) : ip.subarray(24, 40);
+      const fromHost = hosts.some((h) => inCidr(h, v, src!));
+      const toHost = hosts.some((h) => inCidr(h, v, dst));
+      // (An input packet's copy comes out like a forwarded packet: nf_dup
+      // takes one off the TTL at LOCAL_IN, as at PRE_ROUTING.)
+      if (fromHost) {
+        // Sent by the host itself; the probe goes on the link it leaves by.
+        flags = PKT_LOCAL | PKT_INJECT;
+        link = clientNets.some((c) => inCidr(c, v, dst)) ? 0 : 1;
+      } else if (toHost) flags = PKT_TO_HOST;
+    }
+    details[i] = { verdict: 'drop', why: '', egress: null, ingress: flags & PKT_INJECT ? null : client ? 'client' : 'server', elapsedUs: 0 };
+    toSend.push({ idx: i, link, flags, ethertype: l3.ethertype, ip, ts: p.ts });
   }
 
   const id = `${process.pid}-${++runCounter}`;
@@ -493,7 +554,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
     let evBuf = '';
     await Promise.all([
       must('ip', ['netns', 'exec', X, 'sh', '-e', join(dir, 'x.sh')], 'outer namespace setup').then(() => {
-        replayer = new Replayer(X, { timeoutMs, probe: useProbe, realTime: !!opts.realTime });
+        replayer = new Replayer(X, { timeoutMs, probe: useProbe, realTime: !!opts.realTime, fwNetns: F });
       }),
       must('ip', ['netns', 'exec', F, 'sh', '-e', join(dir, 'fw.sh')], 'firewall namespace setup').then(async () => {
         if (!opts.events) return;
@@ -598,7 +659,7 @@ class Replayer {
   private done = false;
   private readonly closed: Promise<number>;
 
-  constructor(X: string, o: { timeoutMs: number; probe: boolean; realTime: boolean }) {
+  constructor(X: string, o: { timeoutMs: number; probe: boolean; realTime: boolean; fwNetns: string }) {
     const cfg = { links: { c: { fw: MAC.fwC, peer: MAC.xC }, s: { fw: MAC.fwS, peer: MAC.xS } }, ...o };
     this.py = spawn('ip', ['netns', 'exec', X, pythonExe, '-I', '-S', REPLAY_PY, JSON.stringify(cfg)], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -626,14 +687,14 @@ class Replayer {
     });
   }
 
-  async run(toSend: Array<{ link: 0 | 1; ethertype: number; ip: Uint8Array; ts: number }>): Promise<PyResult[]> {
+  async run(toSend: Array<{ link: 0 | 1; flags: number; ethertype: number; ip: Uint8Array; ts: number }>): Promise<PyResult[]> {
     const t0 = toSend.length ? toSend[0].ts : 0;
     const chunks: Buffer[] = [];
     for (const s of toSend) {
       const h = Buffer.alloc(16);
       h.writeUInt32LE(s.ip.length, 0);
       h.writeUInt8(s.link, 4);
-      h.writeUInt8(0, 5);
+      h.writeUInt8(s.flags, 5);
       h.writeUInt16LE(s.ethertype, 6);
       h.writeDoubleLE(s.ts - t0, 8);
       chunks.push(h, Buffer.from(s.ip.buffer, s.ip.byteOffset, s.ip.byteLength));

@@ -40,6 +40,7 @@ import os
 import select
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -77,12 +78,16 @@ def ip_trim(pkt):
     return pkt
 
 
-def is_forward_of(r, p):
+def is_forward_of(r, p, dup=False, hops=1):
     """r (received IP packet) is p forwarded: same bytes but TTL/hop limit - 1
     (and the IPv4 header checksum and options, which the forward path updates; and the
-    IPv6 fragment Identification, which refragmentation renews)."""
+    IPv6 fragment Identification, which refragmentation renews). dup: r is
+    nft's copy of p taken at the host's input (nf_dup_ipv4 also sets DF).
+    hops=0: r left the host that sent p (TTL kept)."""
     if not p or len(r) not in (len(p), len(p) - 8):
         return False
+    if dup and p[0] >> 4 == 4 and len(p) >= 20 and len(r) == len(p):
+        p = p[:6] + bytes([p[6] | 0x40]) + p[7:]
     v = p[0] >> 4
     if len(r) != len(p) and not (v == 6 and len(p) >= 48 and p[6] == 44):
         return False
@@ -90,7 +95,7 @@ def is_forward_of(r, p):
         # Option bytes are not compared: a router fills in record-route and
         # timestamp options as it forwards.
         ihl = (p[0] & 0x0F) * 4
-        return (r[:8] == p[:8] and r[8] == (p[8] - 1) & 0xFF and r[9] == p[9]
+        return (r[:8] == p[:8] and r[8] == (p[8] - hops) & 0xFF and r[9] == p[9]
                 and r[12:20] == p[12:20] and r[ihl:] == p[ihl:])
     if v == 6 and len(p) >= 40:
         if p[6] == 44 and len(p) >= 48 and (p[42] << 8 | p[43]) & 0xFFF9 == 0:
@@ -99,14 +104,80 @@ def is_forward_of(r, p):
             # forwarded without its fragment header.
             plen = ((p[4] << 8) | p[5]) - 8
             return (len(r) == len(p) - 8 and r[:4] == p[:4] and r[4] == plen >> 8 and r[5] == plen & 0xFF
-                    and r[6] == p[40] and r[7] == (p[7] - 1) & 0xFF and r[8:40] == p[8:40] and r[40:] == p[48:])
+                    and r[6] == p[40] and r[7] == (p[7] - hops) & 0xFF and r[8:40] == p[8:40] and r[40:] == p[48:])
         if p[6] == 44 and len(p) >= 48:
             # A fragment: defrag + refragmentation on output picks a new
             # Identification, so that field is not compared.
-            return (r[:7] == p[:7] and r[7] == (p[7] - 1) & 0xFF and r[8:44] == p[8:44]
+            return (r[:7] == p[:7] and r[7] == (p[7] - hops) & 0xFF and r[8:44] == p[8:44]
                     and r[48:] == p[48:])
-        return r[:7] == p[:7] and r[7] == (p[7] - 1) & 0xFF and r[8:] == p[8:]
+        return r[:7] == p[:7] and r[7] == (p[7] - hops) & 0xFF and r[8:] == p[8:]
     return False
+
+
+def frag6_id_offset(p):
+    """Offset of the Identification of p's IPv6 fragment header (behind
+    hop-by-hop, routing or destination options headers), or -1."""
+    if len(p) < 40:
+        return -1
+    nh, off = p[6], 40
+    while nh in (0, 43, 60) and off + 2 <= len(p):
+        nh, off = p[off], off + (p[off + 1] + 1) * 8
+    return off + 4 if nh == 44 and off + 8 <= len(p) else -1
+
+
+def is_copy_of(r, p):
+    """r is p as the host sent it: TTL kept; for IPv4 the kernel fills in the
+    header checksum, and the IP id when the capture's is 0; IPv6 fragments
+    get a new Identification and atomic ones lose their fragment header,
+    as when forwarded."""
+    if not p:
+        return False
+    if p[0] >> 4 == 6:
+        fid = frag6_id_offset(p)
+        if fid >= 0 and len(r) == len(p):
+            return r[:fid] == p[:fid] and r[fid + 4:] == p[fid + 4:]
+        return is_forward_of(r, p, hops=0)
+    if len(r) != len(p) or len(p) < 20:
+        return False
+    same_id = r[4:6] == p[4:6] or p[4:6] == b'\0\0'
+    return r[:4] == p[:4] and same_id and r[6:10] == p[6:10] and r[12:] == p[12:]
+
+
+LOCAL = 1    # the host sends it: its copy on the wire keeps the TTL
+INJECT = 2   # ... through the injector inside the firewall namespace
+TO_HOST = 4  # for the host: accepted when its copy (nft dup, TTL - 1) comes out
+
+
+def injector(cpu):
+    """Runs inside the firewall namespace (--inject): sends the IP packets
+    it reads on stdin (4-byte length, then the packet) from raw sockets, so
+    that they go through the host's OUTPUT path, and answers one line each."""
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError):
+        pass
+    so_mark = getattr(socket, 'SO_MARK', 36)
+    socks = {}
+    for fam in (socket.AF_INET, socket.AF_INET6):
+        s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        s.setsockopt(socket.SOL_SOCKET, so_mark, 0x66)
+        socks[fam] = s
+    inp, out = sys.stdin.buffer, sys.stdout
+    while True:
+        hdr = read_exact(inp, 4)
+        if hdr is None:
+            return
+        (n,) = struct.unpack('<I', hdr)
+        pkt = read_exact(inp, n)
+        try:
+            if pkt[0] >> 4 == 4:
+                socks[socket.AF_INET].sendto(pkt, (socket.inet_ntop(socket.AF_INET, pkt[16:20]), 0))
+            else:
+                socks[socket.AF_INET6].sendto(pkt, (socket.inet_ntop(socket.AF_INET6, pkt[24:40]), 0, 0, 0))
+            out.write('ok\n')
+        except OSError as e:
+            out.write('send failed: %s\n' % e)
+        out.flush()
 
 
 def is_fragment(p):
@@ -179,6 +250,8 @@ def main():
         fw_mac.append(mac_bytes(cfg['links'][name]['fw']))
         peer_mac.append(mac_bytes(cfg['links'][name]['peer']))
     fw_macs = set(fw_mac)
+    cpu = min(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 0
+    inject_proc = None
     inp = sys.stdin.buffer
     out = sys.stdout
     seq = 0
@@ -211,8 +284,8 @@ def main():
         out.write(json.dumps(obj) + '\n')
 
     def match_held(r, i):
-        for k, hp in held.items():
-            if is_forward_of(r, hp):
+        for k, (hp, hflags) in held.items():
+            if is_copy_of(r, hp) if hflags & LOCAL else is_forward_of(r, hp, hflags & TO_HOST):
                 del held[k]
                 emit({'amend': k, 'by': idx, 'out': names[i], 'frag': is_fragment(hp)})
                 return True
@@ -222,7 +295,7 @@ def main():
         hdr = read_exact(inp, HDR.size)
         if hdr is None:
             break
-        length, link, _flags, ethertype, tsoff = HDR.unpack(hdr)
+        length, link, flags, ethertype, tsoff = HDR.unpack(hdr)
         if link == 255:
             break
         pkt = read_exact(inp, length)
@@ -239,7 +312,8 @@ def main():
         for i in range(2):  # stragglers of earlier packets (only without the probe, normally)
             for data in drain(i):
                 if (data[12] << 8 | data[13]) in (0x0800, 0x86DD):
-                    match_held(ip_trim(data[14:]), i)
+                    if not match_held(ip_trim(data[14:]), i) and debug:
+                        debug.write('before packet %d: unexplained frame on %s: %s\n' % (idx, names[i], data.hex()))
         start = time.monotonic()
         frame = fw_mac[link] + peer_mac[link] + struct.pack('!H', ethertype) + pkt
         seq += 1
@@ -247,10 +321,22 @@ def main():
         probe = fw_mac[link] + peer_mac[link] + struct.pack('!H', PROBE_TYPE) + probe_tag
         probe += b'\0' * (60 - len(probe))
         sent_err = None
-        try:
-            socks[link].send(frame)
-        except OSError as e:  # e.g. EMSGSIZE: larger than the link MTU
-            sent_err = 'send failed: %s' % e
+        if flags & INJECT:
+            if inject_proc is None:
+                inject_proc = subprocess.Popen(
+                    ['ip', 'netns', 'exec', cfg['fwNetns'], sys.executable, '-I', '-S', os.path.abspath(__file__), '--inject', str(cpu)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            trimmed = ip_trim(pkt)  # a raw socket sets the length from what it is given
+            inject_proc.stdin.write(struct.pack('<I', len(trimmed)) + trimmed)
+            inject_proc.stdin.flush()
+            answer = inject_proc.stdout.readline().decode().strip()
+            if answer != 'ok':
+                sent_err = answer or 'injector ended'
+        else:
+            try:
+                socks[link].send(frame)
+            except OSError as e:  # e.g. EMSGSIZE: larger than the link MTU
+                sent_err = 'send failed: %s' % e
         if use_probe:
             socks[link].send(probe)
         p = ip_trim(pkt)
@@ -270,7 +356,7 @@ def main():
                 others += 1
                 return
             r = ip_trim(data[14:])
-            if fwd_on is None and is_forward_of(r, p):
+            if fwd_on is None and (is_copy_of(r, p) if flags & LOCAL else is_forward_of(r, p, flags & TO_HOST)):
                 fwd_on = names[i]
                 return
             if reply is None:
@@ -306,7 +392,12 @@ def main():
         why = []
         if fwd_on is not None:
             v = 'accept'
-            why.append('forwarded out ' + fwd_on)
+            if flags & INJECT:
+                why.append('sent by the host out ' + fwd_on)
+            elif flags & TO_HOST:
+                why.append('accepted by the host (its copy seen)')
+            else:
+                why.append('forwarded out ' + fwd_on)
         elif reply is not None and reply[0] == 'reject':
             v = 'reject'
             why.append('firewall answered ' + reply[1])
@@ -316,7 +407,7 @@ def main():
                 why.append('firewall answered ' + reply[1])
             why.append('not forwarded')
             if sent_err is None:
-                held[idx] = p
+                held[idx] = (p, flags)
                 if len(held) > 1024:
                     held.popitem(last=False)
             if is_fragment(p):
@@ -333,9 +424,15 @@ def main():
         if debug:
             debug.write('packet %d: sent on %s: %s -> %s\n' % (idx, names[link], pkt.hex(), v))
             debug.flush()
+    if inject_proc is not None:
+        inject_proc.stdin.close()
+        inject_proc.wait()
     emit({'done': True, 'probes_missed': probes_missed})
     out.flush()
 
 
 if __name__ == '__main__':
-    main()
+    if len(sys.argv) > 2 and sys.argv[1] == '--inject':
+        injector(int(sys.argv[2]))
+    else:
+        main()
