@@ -471,6 +471,22 @@ function padToIpLength(ip: Uint8Array): Uint8Array | null {
   return out;
 }
 
+/** KernelPacketDetail.why of a fragment for the host (host model): not comparable. */
+export const HOST_FRAGMENT_UNSEEN = 'IP fragment for the host: the input chain sees the reassembled datagram, not the fragment';
+
+function isIpFragment(ip: Uint8Array): boolean {
+  const v = ip[0] >> 4;
+  if (v === 4) return ip.length >= 20 && (((ip[6] << 8) | ip[7]) & 0x3fff) !== 0;
+  if (v !== 6 || ip.length < 40) return false;
+  let nh = ip[6];
+  let off = 40;
+  while ((nh === 0 || nh === 43 || nh === 60) && off + 2 <= ip.length) {
+    nh = ip[off];
+    off += (ip[off + 1] + 1) * 8;
+  }
+  return nh === 44;
+}
+
 /** Replay `opts.capture` through the real kernel firewall. */
 export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult> {
   const avail = kernelAvailable();
@@ -582,6 +598,15 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       d.why = a.frag
         ? `forwarded out ${a.out} when packet ${by} completed the datagram (IP fragment held by conntrack defrag)`
         : `forwarded out ${a.out}, late: seen while packet ${by} was handled`;
+    }
+    // A fragment for the host: the kernel reassembles before the input chain,
+    // so the copy that shows an accept is of the whole datagram, and the
+    // fragment's own fate cannot be seen.
+    for (const s of toSend) {
+      if (s.flags & PKT_TO_HOST && isIpFragment(s.ip)) {
+        details[s.idx].verdict = 'skip';
+        details[s.idx].why = `${HOST_FRAGMENT_UNSEEN}; sent, so the kernel's state follows it`;
+      }
     }
     tReplay = performance.now();
 

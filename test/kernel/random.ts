@@ -13,9 +13,10 @@
  *
  * Everything is a function of the seed: FWEMU_SEED=<n> replays a run.
  *
- * Only the gateway model is generated: the kernel harness is a router
- * between two links, so the host model (input/output chains of the firewall
- * itself) cannot be compared with it.
+ * Every third batch uses the host model: the client-side hosts are the
+ * firewall host itself (host: all their addresses), client-initiated rules
+ * go to the output chain, server-initiated ones to the input chain (the
+ * harness makes the kernel namespace own those addresses, see hostAddrs).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,11 +87,17 @@ const UDP_PORTS = [53, 123, 161, 500, 514, 1194, 4500, 5000, 5353, 9999];
 
 // ------------------------------------------------------------------ rules
 
-/** A random gateway-model rule file (YAML text). */
-export function randomRules(rng: Prng, name: string): string {
+/** A random rule file (YAML text); hostModel: the client-side hosts are the firewall host. */
+export function randomRules(rng: Prng, name: string, hostModel = false): string {
   const lines: string[] = [`name: ${name}`];
   const policy = rng.weighted([[4, 'drop'], [3, 'reject'], [2, 'accept']] as const);
   lines.push(`policy: ${policy}`);
+  if (hostModel) {
+    lines.push(`host: [${CLIENTS.flatMap((h) => [h.v4, h.v6]).join(', ')}]`);
+    lines.push(`output_policy: ${rng.weighted([[4, 'accept'], [2, 'drop'], [1, 'reject']] as const)}`);
+  }
+  /** Client-initiated traffic: the output chain when the clients are the host. */
+  const outChain = hostModel ? ['    chain: output'] : [];
   const ct: string[] = [];
   if (rng.chance(0.15)) ct.push('  tcp_be_liberal: true');
   if (rng.chance(0.15)) ct.push('  tcp_loose: false');
@@ -132,10 +139,10 @@ export function randomRules(rng: Prng, name: string): string {
     return keep.length ? `[${keep.join(', ')}]` : String(pool[0]);
   };
   const rules: string[][] = [];
-  if (rng.chance(0.85)) rules.push(['    proto: tcp', `    dport: ${some(TCP_PORTS)}`]);
-  if (rng.chance(0.75)) rules.push(['    proto: udp', `    dport: ${some(UDP_PORTS)}`]);
-  if (rng.chance(0.6)) rules.push(['    proto: icmp', '    type: echo-request']);
-  if (rng.chance(0.6)) rules.push(['    proto: icmpv6', '    type: echo-request']);
+  if (rng.chance(0.85)) rules.push(['    proto: tcp', `    dport: ${some(TCP_PORTS)}`, ...outChain]);
+  if (rng.chance(0.75)) rules.push(['    proto: udp', `    dport: ${some(UDP_PORTS)}`, ...outChain]);
+  if (rng.chance(0.6)) rules.push(['    proto: icmp', '    type: echo-request', ...outChain]);
+  if (rng.chance(0.6)) rules.push(['    proto: icmpv6', '    type: echo-request', ...outChain]);
   const n = rng.int(2, 7);
   for (let i = 0; i < n; i++) {
     const kind = rng.weighted([[5, 'tcp'], [3, 'udp'], [1, 'icmp'], [1, 'icmpv6'], [1, 'any']] as const);
@@ -159,6 +166,7 @@ export function randomRules(rng: Prng, name: string): string {
     if (rng.chance(0.3)) r.push(`    dst: ${addr(dir === 'out' ? 'server' : 'client')}`);
     const action = rng.weighted([[4, 'accept'], [3, 'reject'], [2, 'drop']] as const);
     if (action !== 'accept') r.push(`    action: ${action}`);
+    if (hostModel && dir === 'out') r.push(...outChain);
     rules.splice(rng.int(0, rules.length), 0, r);
   }
   rules.forEach((r, i) => lines.push(`  - id: r${i + 1}`, ...r));
@@ -689,7 +697,7 @@ async function buildBatch(opts: CorpusOptions, index: number): Promise<CorpusBat
   const seed = (opts.seed + Math.imul(index + 1, 0x9e3779b1)) >>> 0;
   const rng = new Prng(seed);
   const name = `random-${opts.seed}-${index + 1}`;
-  const rulesText = randomRules(rng, name);
+  const rulesText = randomRules(rng, name, index % 3 === 2);
   const rulesPath = join(opts.dir, `${name}.rules.yaml`);
   writeFileSync(rulesPath, rulesText);
 
