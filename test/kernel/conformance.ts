@@ -11,7 +11,7 @@ import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
 import { loadRuleSet } from '../../src/rules/load.js';
 import { PacketKind } from '../../src/packet/types.js';
 import { Cause } from '../../src/engine/result.js';
-import { HOST_FRAGMENT_UNSEEN, runKernel } from './harness.js';
+import { HOST_FRAGMENT_UNSEEN, HOST_SELF, runKernel } from './harness.js';
 
 export interface Disagreement {
   packet: number;
@@ -27,7 +27,7 @@ export interface Disagreement {
 export interface Agreement {
   /** Packets from the first one the kernel could not be given (cut by the snaplen) to the end: not compared. */
   notReplayable: number;
-  /** Host model: IP fragments for the host, whose own fate the kernel does not show (not compared). */
+  /** Host model: IP fragments to or from the host, whose own fate the kernel does not show (not compared). */
   unseenFragments: number;
   packets: number;
   packetsAgree: number;
@@ -123,6 +123,7 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
     // Host model: a packet neither to nor from the host is not the host's to
     // filter (fwemu: skip); what the namespace does with it is not compared.
     if (fwemu[i].notHost) continue;
+    if (k === 'skip' && kernel.details[i]?.why === HOST_SELF) continue;
     if (k === 'skip' && kernel.details[i]?.why.startsWith(HOST_FRAGMENT_UNSEEN)) {
       unseen++;
       continue;
@@ -150,13 +151,14 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
   const engine = summary.engine;
   const fwemuConntrack = engine.ct ? engine.ct.entries(engine.now).map((e) => formatConntrackEntry(e, engine.now)) : [];
   // Host model: the namespace also tracks what it routes; only the host's own flows are compared.
+  // Flows of the host with itself are not replayed (they never cross a link).
   const hostFlow = (line: string) => {
     if (!hostAddrs) return true;
     const m = /src=(\S+) dst=(\S+)/.exec(line); // the original direction
-    return m !== null && (hostAddrs.includes(m[1]) || hostAddrs.includes(m[2]));
+    return m !== null && (hostAddrs.includes(m[1]) !== hostAddrs.includes(m[2]));
   };
   const kernelKeys = kernel.conntrack.filter(hostFlow).map(splitTimeout);
-  const fwemuKeys = fwemuConntrack.map(splitTimeout);
+  const fwemuKeys = fwemuConntrack.filter(hostFlow).map(splitTimeout);
   const entryDiffs: string[] = [];
   let entriesAgree = 0;
   // When the kernel could not be given every packet, its table is not comparable.
@@ -200,7 +202,7 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
 
 export function formatAgreement(name: string, a: Agreement): string {
   const skipped = a.notReplayable ? ` (the last ${a.notReplayable} packets not compared: the first of them was cut by the snaplen and cannot be replayed; tables not compared)` : '';
-  const unseen = a.unseenFragments ? ` (${a.unseenFragments} IP fragments for the host not compared: the kernel shows only their datagram's fate)` : '';
+  const unseen = a.unseenFragments ? ` (${a.unseenFragments} IP fragments to or from the host not compared: the kernel shows only their datagram's fate)` : '';
   const lines = [`${name}: agree ${a.packetsAgree}/${a.packets} packets, ${a.entriesAgree}/${a.entries} conntrack entries${skipped}${unseen}`];
   for (const d of a.disagreements) lines.push(`  packet ${d.packet}: fwemu ${d.fwemu}, kernel ${d.kernel}; fwemu's reason: ${d.reason}`);
   for (const d of a.entryDiffs) lines.push(`  ${d}`);

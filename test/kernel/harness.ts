@@ -471,8 +471,11 @@ function padToIpLength(ip: Uint8Array): Uint8Array | null {
   return out;
 }
 
+/** KernelPacketDetail.why of a packet from the host to itself (host model): not sent, not compared. */
+export const HOST_SELF = 'from the host to itself: it never crosses a link';
+
 /** KernelPacketDetail.why of a fragment for the host (host model): not comparable. */
-export const HOST_FRAGMENT_UNSEEN = 'IP fragment for the host: the input chain sees the reassembled datagram, not the fragment';
+export const HOST_FRAGMENT_UNSEEN = 'IP fragment to or from the host: the kernel filters the reassembled datagram, and what leaves is its own refragmentation';
 
 function isIpFragment(ip: Uint8Array): boolean {
   const v = ip[0] >> 4;
@@ -540,6 +543,11 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       const toHost = hosts.some((h) => inCidr(h, v, dst));
       // (An input packet's copy comes out like a forwarded packet: nf_dup
       // takes one off the TTL at LOCAL_IN, as at PRE_ROUTING.)
+      if (fromHost && toHost) {
+        // From the host to itself: over loopback, never on a link; not sent, not compared.
+        details[i] = { verdict: 'skip', why: HOST_SELF, egress: null, ingress: null, elapsedUs: 0 };
+        continue;
+      }
       if (fromHost) {
         // Sent by the host itself; the probe goes on the link it leaves by.
         flags = PKT_LOCAL | PKT_INJECT;
@@ -601,9 +609,11 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
     }
     // A fragment for the host: the kernel reassembles before the input chain,
     // so the copy that shows an accept is of the whole datagram, and the
-    // fragment's own fate cannot be seen.
+    // fragment's own fate cannot be seen. A fragment the host sends is
+    // reassembled at output and refragmented as the host's stack sees fit,
+    // not always into the fragments of the capture.
     for (const s of toSend) {
-      if (s.flags & PKT_TO_HOST && isIpFragment(s.ip)) {
+      if (s.flags & (PKT_TO_HOST | PKT_INJECT) && isIpFragment(s.ip)) {
         details[s.idx].verdict = 'skip';
         details[s.idx].why = `${HOST_FRAGMENT_UNSEEN}; sent, so the kernel's state follows it`;
       }

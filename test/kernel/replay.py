@@ -180,6 +180,26 @@ def injector(cpu):
         out.flush()
 
 
+def frag4(p):
+    """(src, dst, id, proto, data offset, data bytes, TTL) of an IPv4 fragment, or None."""
+    if len(p) < 20 or p[0] >> 4 != 4:
+        return None
+    ff = (p[6] << 8) | p[7]
+    if ff & 0x3FFF == 0:
+        return None
+    ihl = (p[0] & 15) * 4
+    return p[12:16], p[16:20], p[4:6], p[9], (ff & 0x1FFF) * 8, p[ihl:], p[8]
+
+
+def covers4(r, p):
+    """r, a forwarded IPv4 fragment, carries p's data (same datagram, TTL one less)."""
+    a, b = frag4(r), frag4(p)
+    if a is None or b is None or a[:4] != b[:4] or a[6] != (b[6] - 1) & 0xFF:
+        return False
+    start = b[4] - a[4]
+    return start >= 0 and start + len(b[5]) <= len(a[5]) and a[5][start:start + len(b[5])] == b[5]
+
+
 def is_fragment(p):
     if len(p) >= 20 and p[0] >> 4 == 4:
         return ((p[6] << 8) | p[7]) & 0x3FFF != 0
@@ -289,7 +309,13 @@ def main():
                 del held[k]
                 emit({'amend': k, 'by': idx, 'out': names[i], 'frag': is_fragment(hp)})
                 return True
-        return False
+        # A forwarded IPv4 fragment may carry several held ones: the kernel
+        # refragments a datagram by the largest fragment it received.
+        covered = [k for k, (hp, hflags) in held.items() if not hflags and covers4(r, hp)]
+        for k in covered:
+            del held[k]
+            emit({'amend': k, 'by': idx, 'out': names[i], 'frag': True})
+        return bool(covered)
 
     while True:
         hdr = read_exact(inp, HDR.size)
