@@ -569,17 +569,7 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
   }
 
   if (proto === IpProto.UDPLITE) {
-    // A short header or a bad coverage is not undecodable: conntrack sees the
-    // packet and calls it INVALID (udplite_error), so it is only noted here.
-    out.kind = PacketKind.IP;
-    if (ipPayload < 8) {
-      out.note = DecodeNote.UDPLITE_SHORT;
-      return out;
-    }
-    if (!need(out, 8, l4, ipEnd, capEnd, proto)) return out;
-    out.sport = u16(buf, l4);
-    out.dport = u16(buf, l4 + 2);
-    out.payloadLen = ipPayload - 8;
+    if (!portsHeader(buf, l4, 8, ipPayload, ipEnd, capEnd, DecodeNote.UDPLITE_SHORT, out)) return out;
     const cscov = u16(buf, l4 + 4);
     if (cscov !== 0 && (cscov < 8 || cscov > ipPayload)) out.note = DecodeNote.UDPLITE_COVERAGE;
     else if (u16(buf, l4 + 6) === 0) out.note = DecodeNote.UDPLITE_NO_CHECKSUM;
@@ -587,17 +577,8 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
   }
 
   if (proto === IpProto.SCTP) {
-    // Like UDP-Lite, a short header is conntrack's to call INVALID (sctp_error).
-    out.kind = PacketKind.IP;
-    if (ipPayload < 12) {
-      out.note = DecodeNote.SCTP_SHORT;
-      return out;
-    }
-    if (!need(out, 12, l4, ipEnd, capEnd, proto)) return out;
-    out.sport = u16(buf, l4);
-    out.dport = u16(buf, l4 + 2);
+    if (!portsHeader(buf, l4, 12, ipPayload, ipEnd, capEnd, DecodeNote.SCTP_SHORT, out)) return out;
     out.sctpVtag = u32(buf, l4 + 4);
-    out.payloadLen = ipPayload - 12;
     sctpChunks(buf, l4 + 12, dataEnd, out);
     return out;
   }
@@ -605,6 +586,27 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
   // Any other protocol: recognised as IP, no ports.
   out.kind = PacketKind.IP;
   return out;
+}
+
+/**
+ * A UDP-Lite or SCTP header of `len` bytes: its ports. False when the packet
+ * is shorter than the header (not undecodable: conntrack sees it and calls
+ * it INVALID, udplite_error / sctp_error, so it is only noted) or the header
+ * was not captured (malformed).
+ */
+function portsHeader(
+  buf: Uint8Array, l4: number, len: number, ipPayload: number, ipEnd: number, capEnd: number, shortNote: string, out: DecodedPacket,
+): boolean {
+  out.kind = PacketKind.IP;
+  if (ipPayload < len) {
+    out.note = shortNote;
+    return false;
+  }
+  if (!need(out, len, l4, ipEnd, capEnd, out.proto)) return false;
+  out.sport = u16(buf, l4);
+  out.dport = u16(buf, l4 + 2);
+  out.payloadLen = ipPayload - len;
+  return true;
 }
 
 /**
