@@ -519,7 +519,7 @@ export class CtEntry {
   /** TCP state name (conntrack -L), '' for other protocols. */
   get tcpStateName(): string { return this.proto === IpProto.TCP ? TCP_STATE_NAMES[this.st.u8[this.b8 + B_TSTATE]] : ''; }
   /** The protocol tracker's state, as `conntrack -L` prints it (TCP, SCTP), or -1 for protocols without one. */
-  get protoState(): number { return this.proto === IpProto.TCP || this.proto === IpProto.SCTP ? this.st.u8[this.b8 + B_TSTATE] : -1; }
+  get protoState(): number { return hasProtoState(this.proto) ? this.st.u8[this.b8 + B_TSTATE] : -1; }
   /** The name of protoState ('' when none). */
   get stateName(): string { return stateNameOf(this.proto, this.protoState); }
   /** Whole seconds left at `now`, as conntrack -L prints them (never negative). */
@@ -550,6 +550,11 @@ export class CtEntry {
   }
 }
 
+/** Protocols whose tracker keeps a state `conntrack -L` prints (in the record's B_TSTATE): TCP, SCTP. */
+export function hasProtoState(proto: number): boolean {
+  return proto === IpProto.TCP || proto === IpProto.SCTP;
+}
+
 /** A tracker state's name: TCP_STATE_NAMES or SCTP_STATE_NAMES by protocol; '' for -1. */
 export function stateNameOf(proto: number, state: number): string {
   if (state < 0) return '';
@@ -565,10 +570,11 @@ export interface CtEvent {
   /** Capture time it happened (expiry: the deadline itself). */
   time: number;
   /**
-   * TCP state at the time (TcpState); -1 for other protocols, and for an
-   * [UPDATE] that did not change the state (ctnetlink then omits it).
+   * The tracker's state at the time (TCP: TcpState, SCTP: SctpState; see
+   * hasProtoState); -1 for other protocols, and for an [UPDATE] that did not
+   * change the state (ctnetlink then omits it).
    */
-  tcpState: number;
+  protoState: number;
   /** CtStatus bits at the time. */
   status: number;
   /** Seconds left as conntrack -E prints it; -1 when the kernel omits it (DESTROY of an expired entry). */

@@ -69,13 +69,13 @@
  * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
  *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
-import { IpProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
+import { IpProto, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
 import { DecodeNote } from '../packet/decode.js';
 import {
   B_EV, B_FLAGS, B_L3, B_LAST_DIR, B_LAST_FLAGS, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
   F_CREATED_PKT, F_DEADLINE, F_ID, F_LAST_PKT, F_LAST_SEEN, H_OPENED, H_STATUS, OPENED_OTHER, RecFlag, RuleIds,
   S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SIDE0, W_SIDE1, W_SRC0,
-  hashTuple, invertTuple, replyPorts, type CtEvent,
+  hasProtoState, hashTuple, invertTuple, replyPorts, type CtEvent,
 } from './entry.js';
 import { TcpAction, TcpTracker } from './tcp.js';
 import { chunkName, SCTP_CHUNK_FLAG_T, SCTP_STATE_NAMES, SCTP_TIMEOUTS, SctpChunk, SctpState, sctpNewState } from './sctp.js';
@@ -219,6 +219,29 @@ const SCTP_INIT_0 = 1;
 const SCTP_INIT_1 = 2;
 const SCTP_HB_VTAG_FAILED = 4;
 
+/** 'SCTP ESTABLISHED', ...: the note of a packet that leaves its association in each state. */
+const SCTP_NOTES: readonly string[] = SCTP_STATE_NAMES.map((name) => `SCTP ${name}`);
+
+/**
+ * udp_error, udplite_error, sctp_error: a header fault the decoder noted,
+ * which makes conntrack call the packet INVALID before any lookup; '' for none.
+ */
+function portHeaderError(proto: number, note: string): string {
+  if (proto === IpProto.UDP && note === DecodeNote.UDP_LENGTH_MISMATCH) {
+    return 'UDP length field below 8 or beyond the IP payload: truncated/malformed (udp_error)';
+  }
+  if (proto === IpProto.UDPLITE && (note === DecodeNote.UDPLITE_SHORT || note === DecodeNote.UDPLITE_COVERAGE || note === DecodeNote.UDPLITE_NO_CHECKSUM)) {
+    return `${note} (udplite_error)`;
+  }
+  if (proto === IpProto.SCTP && note === DecodeNote.SCTP_SHORT) return `${note} (sctp_error)`;
+  return '';
+}
+
+/** Was a chunk of this type in the packet (DecodedPacket.sctpMap)? */
+function chunkSeen(map: Uint32Array, type: number): boolean {
+  return (map[type >>> 5] & (1 << (type & 31))) !== 0;
+}
+
 function hexTag(v: number): string {
   return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }
@@ -343,22 +366,10 @@ export class ConntrackTable {
     key.sport = 0;
     key.dport = 0;
 
-    if (proto === IpProto.TCP || proto === IpProto.UDP) {
-      if (proto === IpProto.UDP && p.note === DecodeNote.UDP_LENGTH_MISMATCH) {
-        // udp_error(): a length field below 8 or beyond the packet is "truncated/malformed".
-        return this.invalid(r, CtCode.INVALID_PACKET, 'UDP length field below 8 or beyond the IP payload: truncated/malformed (udp_error)', NONE);
-      }
-      key.sport = p.sport;
-      key.dport = p.dport;
-    } else if (proto === IpProto.SCTP) {
-      // sctp_error(): shorter than the common header.
-      if (p.note === DecodeNote.SCTP_SHORT) return this.invalid(r, CtCode.INVALID_PACKET, `${p.note} (sctp_error)`, NONE);
-      key.sport = p.sport;
-      key.dport = p.dport;
-    } else if (proto === IpProto.UDPLITE) {
-      // udplite_error(): a short header, a bad coverage, no checksum.
-      if (p.note === DecodeNote.UDPLITE_SHORT || p.note === DecodeNote.UDPLITE_COVERAGE || p.note === DecodeNote.UDPLITE_NO_CHECKSUM) {
-        return this.invalid(r, CtCode.INVALID_PACKET, `${p.note} (udplite_error)`, NONE);
+    if (isPortProto(proto)) {
+      if (p.note !== '') {
+        const err = portHeaderError(proto, p.note);
+        if (err !== '') return this.invalid(r, CtCode.INVALID_PACKET, err, NONE);
       }
       key.sport = p.sport;
       key.dport = p.dport;
@@ -606,22 +617,24 @@ export class ConntrackTable {
     const st = this.st;
     const b8 = slot * STRIDE;
     const w = slot * S32;
-    const rdir = dir ^ 1;
-    const vtagAt = (d: number) => w + (d === 0 ? W_SIDE0 : W_SIDE1);
+    // Where the verification tags live: the one this direction must carry, and the peer's.
+    const vMine = w + (dir === 0 ? W_SIDE0 : W_SIDE1);
+    const vPeer = w + (dir === 0 ? W_SIDE1 : W_SIDE0);
+    const initMine = dir === 0 ? SCTP_INIT_0 : SCTP_INIT_1;
+    const initPeer = dir === 0 ? SCTP_INIT_1 : SCTP_INIT_0;
     const map = p.sctpMap;
-    const has = (type: number) => (map[type >>> 5] & (1 << (type & 31))) !== 0;
     const vtag = p.sctpVtag >>> 0;
     const n = Math.min(p.sctpChunks, SCTP_MAX_CHUNKS);
     if (p.sctpBad) return 'SCTP chunks fail the basic checks: none, one of length 0, INIT / INIT_ACK / SHUTDOWN_COMPLETE not alone, or COOKIE_ECHO / COOKIE_ACK not first (do_basic_checks)';
 
     if (isNew) {
       // Sec 8.4: an out-of-the-blue packet with these chunks never starts anything.
-      if (has(SctpChunk.ABORT) || has(SctpChunk.SHUTDOWN_COMPLETE) || has(SctpChunk.COOKIE_ACK)) {
+      if (chunkSeen(map, SctpChunk.ABORT) || chunkSeen(map, SctpChunk.SHUTDOWN_COMPLETE) || chunkSeen(map, SctpChunk.COOKIE_ACK)) {
         return 'an out-of-the-blue SCTP packet with ABORT, SHUTDOWN_COMPLETE or COOKIE_ACK cannot start an association (sctp_packet, RFC 9260 8.4)';
       }
       // sctp_new(): every chunk must be able to open the entry.
-      st.u32[vtagAt(0)] = 0;
-      st.u32[vtagAt(1)] = 0;
+      st.u32[w + W_SIDE0] = 0;
+      st.u32[w + W_SIDE1] = 0;
       st.u8[b8 + B_LAST_FLAGS] = 0;
       st.u8[b8 + B_LAST_DIR] = 0;
       for (let i = 0; i < n; i++) {
@@ -633,20 +646,20 @@ export class ConntrackTable {
         if (type === SctpChunk.INIT) {
           if (vtag !== 0) return 'an SCTP INIT with a non-zero verification tag (sctp_new, RFC 9260 8.5.1 A)';
           if (p.sctpInitTag[i] < 0) return 'an SCTP INIT chunk too short for its header (sctp_new)';
-          st.u32[vtagAt(1)] = p.sctpInitTag[i];
+          st.u32[w + W_SIDE1] = p.sctpInitTag[i];
         } else if (type === SctpChunk.HEARTBEAT) {
-          st.u32[vtagAt(0)] = vtag;
+          st.u32[w + W_SIDE0] = vtag;
         } else {
-          st.u32[vtagAt(1)] = vtag;
+          st.u32[w + W_SIDE1] = vtag;
         }
       }
       st.u8[b8 + B_TSTATE] = SctpState.NONE;
     }
 
     // Sec 8.5: the verification tag, except for chunks with rules of their own.
-    if (!has(SctpChunk.INIT) && !has(SctpChunk.SHUTDOWN_COMPLETE) && !has(SctpChunk.COOKIE_ECHO) && !has(SctpChunk.ABORT) &&
-        !has(SctpChunk.SHUTDOWN_ACK) && !has(SctpChunk.HEARTBEAT) && !has(SctpChunk.HEARTBEAT_ACK) && vtag !== st.u32[vtagAt(dir)]) {
-      return `SCTP verification tag ${hexTag(vtag)} is not the association's ${hexTag(st.u32[vtagAt(dir)])} for this direction (sctp_packet, RFC 9260 8.5)`;
+    if (!chunkSeen(map, SctpChunk.INIT) && !chunkSeen(map, SctpChunk.SHUTDOWN_COMPLETE) && !chunkSeen(map, SctpChunk.COOKIE_ECHO) && !chunkSeen(map, SctpChunk.ABORT) &&
+        !chunkSeen(map, SctpChunk.SHUTDOWN_ACK) && !chunkSeen(map, SctpChunk.HEARTBEAT) && !chunkSeen(map, SctpChunk.HEARTBEAT_ACK) && vtag !== st.u32[vMine]) {
+      return `SCTP verification tag ${hexTag(vtag)} is not the association's ${hexTag(st.u32[vMine])} for this direction (sctp_packet, RFC 9260 8.5)`;
     }
 
     let oldState: number = SctpState.NONE;
@@ -660,19 +673,19 @@ export class ConntrackTable {
         if (vtag !== 0) return 'an SCTP INIT with a non-zero verification tag (RFC 9260 8.5.1 A)';
       } else if (type === SctpChunk.ABORT || type === SctpChunk.SHUTDOWN_COMPLETE) {
         // Our own tag, or with the T bit the peer's.
-        if (vtag !== st.u32[vtagAt(tFlag ? rdir : dir)]) {
+        if (vtag !== st.u32[tFlag ? vPeer : vMine]) {
           return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the ${tFlag ? "peer's (T bit set)" : "association's"} (RFC 9260 8.5.1 B/C)`;
         }
       } else if (type === SctpChunk.COOKIE_ECHO) {
-        if (vtag !== st.u32[vtagAt(dir)]) return `SCTP COOKIE_ECHO with verification tag ${hexTag(vtag)}, not the INIT_ACK's initiate tag (RFC 9260 8.5.1 D)`;
+        if (vtag !== st.u32[vMine]) return `SCTP COOKIE_ECHO with verification tag ${hexTag(vtag)}, not the INIT_ACK's initiate tag (RFC 9260 8.5.1 D)`;
       } else if (type === SctpChunk.COOKIE_ACK) {
         st.u8[fl] &= ~(SCTP_INIT_0 | SCTP_INIT_1);
       } else if (type === SctpChunk.HEARTBEAT || type === SctpChunk.HEARTBEAT_ACK) {
-        const cur = st.u32[vtagAt(dir)];
+        const cur = st.u32[vMine];
         if (cur === 0) {
-          st.u32[vtagAt(dir)] = vtag;
+          st.u32[vMine] = vtag;
         } else if (vtag !== cur) {
-          if (has(SctpChunk.DATA) || ignore) return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
+          if (chunkSeen(map, SctpChunk.DATA) || ignore) return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
           if (type === SctpChunk.HEARTBEAT) {
             // Maybe a restarted peer: let it through once and see whether the answer confirms the new tag.
             st.u8[fl] |= SCTP_HB_VTAG_FAILED;
@@ -684,8 +697,8 @@ export class ConntrackTable {
             return `SCTP HEARTBEAT_ACK with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
           }
           st.u8[fl] &= ~SCTP_HB_VTAG_FAILED;
-          st.u32[vtagAt(dir)] = vtag;
-          st.u32[vtagAt(rdir)] = 0;
+          st.u32[vMine] = vtag;
+          st.u32[vPeer] = 0;
         } else {
           st.u8[fl] &= ~SCTP_HB_VTAG_FAILED;
         }
@@ -698,22 +711,18 @@ export class ConntrackTable {
       }
       if (type === SctpChunk.INIT) {
         if (p.sctpInitTag[i] < 0) return 'an SCTP INIT chunk too short for its header (sctp_packet)';
-        const mine = dir === 0 ? SCTP_INIT_0 : SCTP_INIT_1;
-        const theirs = dir === 0 ? SCTP_INIT_1 : SCTP_INIT_0;
-        if ((st.u8[fl] & mine) && (st.u8[fl] & theirs)) st.u8[fl] &= ~theirs;
-        st.u8[fl] |= mine;
-        st.u32[vtagAt(rdir)] = p.sctpInitTag[i];
+        if ((st.u8[fl] & initMine) && (st.u8[fl] & initPeer)) st.u8[fl] &= ~initPeer;
+        st.u8[fl] |= initMine;
+        st.u32[vPeer] = p.sctpInitTag[i];
         // An INIT retransmitted on a closed entry does not renew its timeout.
         if (newState === SctpState.CLOSED && oldState === SctpState.CLOSED && !isNew) ignore = true;
       } else if (type === SctpChunk.INIT_ACK) {
         const tag = p.sctpInitTag[i];
         if (tag < 0) return 'an SCTP INIT_ACK chunk too short for its header (sctp_packet)';
-        const peer = st.u32[vtagAt(rdir)];
-        const mine = dir === 0 ? SCTP_INIT_0 : SCTP_INIT_1;
-        const theirs = dir === 0 ? SCTP_INIT_1 : SCTP_INIT_0;
-        if (!(st.u8[fl] & theirs) && peer !== 0 && peer !== tag) return `SCTP INIT_ACK initiate tag ${hexTag(tag)} contradicts the tag ${hexTag(peer)} already known (sctp_packet)`;
-        if ((st.u8[fl] & mine) && (st.u8[fl] & theirs) && peer !== tag) return 'SCTP INIT_ACK in an INIT collision with another initiate tag (sctp_packet)';
-        st.u32[vtagAt(rdir)] = tag;
+        const peer = st.u32[vPeer];
+        if (!(st.u8[fl] & initPeer) && peer !== 0 && peer !== tag) return `SCTP INIT_ACK initiate tag ${hexTag(tag)} contradicts the tag ${hexTag(peer)} already known (sctp_packet)`;
+        if ((st.u8[fl] & initMine) && (st.u8[fl] & initPeer) && peer !== tag) return 'SCTP INIT_ACK in an INIT collision with another initiate tag (sctp_packet)';
+        st.u32[vPeer] = tag;
       }
       st.u8[b8 + B_TSTATE] = newState;
       if (oldState !== newState) {
@@ -725,7 +734,7 @@ export class ConntrackTable {
         }
       }
     }
-    this.sctpNote = `SCTP ${SCTP_STATE_NAMES[newState]}`;
+    this.sctpNote = SCTP_NOTES[newState];
     // Let through, but the timeout is not renewed.
     if (ignore) return null;
     st.f64[slot * S64 + F_DEADLINE] = this.clock + SCTP_TIMEOUTS[newState];
@@ -835,7 +844,7 @@ export class ConntrackTable {
     q.proto = p.innerProto;
     q.src0 = p.innerSrc0 >>> 0; q.src1 = p.innerSrc1 >>> 0; q.src2 = p.innerSrc2 >>> 0; q.src3 = p.innerSrc3 >>> 0;
     q.dst0 = p.innerDst0 >>> 0; q.dst1 = p.innerDst1 >>> 0; q.dst2 = p.innerDst2 >>> 0; q.dst3 = p.innerDst3 >>> 0;
-    if (q.proto === IpProto.TCP || q.proto === IpProto.UDP || q.proto === IpProto.UDPLITE || q.proto === IpProto.SCTP) {
+    if (isPortProto(q.proto)) {
       q.sport = p.innerSport;
       q.dport = p.innerDport;
     } else if (q.proto === IpProto.ICMP || q.proto === IpProto.ICMPV6) {
@@ -907,8 +916,7 @@ export class ConntrackTable {
       st.u8[bev] = 0;
       if (this.onEvent !== null) {
         // ctnetlink puts the TCP state in an update only when it changed (IPCT_PROTOINFO).
-        const proto = st.u8[slot * STRIDE + B_PROTO];
-        const tracked = proto === IpProto.TCP || proto === IpProto.SCTP;
+        const tracked = hasProtoState(st.u8[slot * STRIDE + B_PROTO]);
         const state = tracked && (bits & CtEventBit.PROTOINFO) ? st.u8[slot * STRIDE + B_TSTATE] : -1;
         this.emit('UPDATE', slot, this.clock, this.secondsLeft(slot, this.clock), undefined, state);
       }
@@ -1298,17 +1306,16 @@ export class ConntrackTable {
 
   private emit(
     type: 'NEW' | 'UPDATE' | 'DESTROY', slot: number, time: number, timeout: number,
-    cause: CtDestroyCause | undefined, tcpState?: number,
+    cause: CtDestroyCause | undefined, protoState?: number,
   ): void {
     const st = this.st;
-    const proto = st.u8[slot * STRIDE + B_PROTO];
-    const tcp = proto === IpProto.TCP || proto === IpProto.SCTP;
+    const tracked = hasProtoState(st.u8[slot * STRIDE + B_PROTO]);
     const ev: CtEvent = {
       type,
       entry: this.view(slot),
       packet: this.curPacket,
       time,
-      tcpState: tcpState ?? (tcp ? st.u8[slot * STRIDE + B_TSTATE] : -1),
+      protoState: protoState ?? (tracked ? st.u8[slot * STRIDE + B_TSTATE] : -1),
       status: st.u16[slot * S16 + H_STATUS],
       timeout,
     };

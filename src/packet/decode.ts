@@ -14,7 +14,7 @@
  */
 
 import { Direction, LinkType } from '../capture/types.js';
-import { IpProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from './types.js';
+import { IpProto, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from './types.js';
 
 // ---------------------------------------------------------------------------
 // Allocation and reset
@@ -750,10 +750,10 @@ function decodeInner(buf: Uint8Array, ip: number, end: number, version: number, 
   out.innerIpVersion = version;
   out.innerProto = proto;
   const hasPorts = !nonFirstFragment &&
-    (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE || proto === IpProto.SCTP || proto === IpProto.ICMP || proto === IpProto.ICMPV6);
+    (isPortProto(proto) || proto === IpProto.ICMP || proto === IpProto.ICMPV6);
   if (hasPorts) {
     if (l4 + 8 > end) return;
-    if (proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE || proto === IpProto.SCTP) {
+    if (isPortProto(proto)) {
       out.innerSport = u16(buf, l4);
       out.innerDport = u16(buf, l4 + 2);
       if (proto === IpProto.TCP) out.innerSeq = u32(buf, l4 + 4);

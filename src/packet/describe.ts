@@ -6,7 +6,7 @@
 import { Direction } from '../capture/types.js';
 import { formatAddr } from './addr.js';
 import { DecodeNote } from './decode.js';
-import { IpProto, PacketKind, TcpFlag, type DecodedPacket, type PacketInfo } from './types.js';
+import { IpProto, isPortProto, PacketKind, TcpFlag, type DecodedPacket, type PacketInfo } from './types.js';
 
 export { formatAddr, parseAddr, type ParsedAddr } from './addr.js';
 
@@ -189,7 +189,7 @@ export function describePacket(p: DecodedPacket): PacketInfo {
         dst: formatAddr(p.innerIpVersion, p.innerDst0, p.innerDst1, p.innerDst2, p.innerDst3),
         proto: protoName(p.innerProto),
       };
-      if (p.innerProto === IpProto.TCP || p.innerProto === IpProto.UDP || p.innerProto === IpProto.UDPLITE || p.innerProto === IpProto.SCTP) {
+      if (isPortProto(p.innerProto)) {
         inner.sport = p.innerSport;
         inner.dport = p.innerDport;
       }

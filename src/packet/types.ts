@@ -32,6 +32,11 @@ export const IpProto = {
   UDPLITE: 136,
 } as const;
 
+/** The protocols whose conntrack tuple carries ports (nf_ct_port tuples): TCP, UDP, UDP-Lite, SCTP. */
+export function isPortProto(proto: number): boolean {
+  return proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.UDPLITE || proto === IpProto.SCTP;
+}
+
 /** TCP flag bits, as in the TCP header's flags byte (plus NS is ignored). */
 export const TcpFlag = {
   FIN: 0x01,

@@ -19,7 +19,7 @@
  * Seconds are whole seconds left on the capture clock, rounded down.
  */
 import { formatAddr } from '../packet/addr.js';
-import { IpProto } from '../packet/types.js';
+import { IpProto, isPortProto } from '../packet/types.js';
 import type { CtEntry, CtEvent, CtTuple } from '../conntrack/entry.js';
 import { CtStatus } from '../conntrack/types.js';
 import { stateNameOf } from '../conntrack/entry.js';
@@ -41,7 +41,7 @@ export function ctProtoName(proto: number): string {
 
 function tupleText(t: CtTuple): string {
   let s = `src=${formatAddr(t.l3, t.src0, t.src1, t.src2, t.src3)} dst=${formatAddr(t.l3, t.dst0, t.dst1, t.dst2, t.dst3)}`;
-  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === 33 || t.proto === 132 || t.proto === 136) {
+  if (isPortProto(t.proto) || t.proto === 33) {
     // conntrack prints ports for DCCP, SCTP and UDP-Lite whatever the kernel
     // tracked them with (a generic-tracked DCCP entry shows sport=0 dport=0;
     // Linux 6.18, which has no DCCP tracker).
@@ -79,7 +79,7 @@ const EVENT_TAG: Record<string, string> = {
 
 /** One `conntrack -E` line, from the event's snapshot. */
 export function formatConntrackEvent(ev: CtEvent): string {
-  return `${EVENT_TAG[ev.type]} ${line(ev.entry, ev.timeout, ev.tcpState, ev.status)}`;
+  return `${EVENT_TAG[ev.type]} ${line(ev.entry, ev.timeout, ev.protoState, ev.status)}`;
 }
 
 export interface CtTupleJson {
@@ -121,7 +121,7 @@ function tupleJson(t: CtTuple): CtTupleJson {
     src: formatAddr(t.l3, t.src0, t.src1, t.src2, t.src3),
     dst: formatAddr(t.l3, t.dst0, t.dst1, t.dst2, t.dst3),
   };
-  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE || t.proto === IpProto.SCTP) {
+  if (isPortProto(t.proto)) {
     j.sport = t.sport;
     j.dport = t.dport;
   } else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {

@@ -2,7 +2,7 @@ import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
 import { protoName } from '../packet/describe.js';
-import { IpProto, type DecodedPacket } from '../packet/types.js';
+import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { Cause, type PacketResult } from '../engine/result.js';
 import { ruleRef } from '../rules/describe.js';
 import type { Chain, Rule } from '../rules/types.js';
@@ -23,7 +23,7 @@ function hostPort(version: number, w0: number, w1: number, w2: number, w3: numbe
 
 /** "tcp 10.1.0.2:51514 -> 10.2.0.1:8080", "icmp 10.1.0.2 -> 10.2.0.1 id 7". */
 export function describeTuple(t: CtTuple): string {
-  const ports = t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE || t.proto === IpProto.SCTP;
+  const ports = isPortProto(t.proto);
   const v = t.l3 === 6 ? 6 : 4;
   const s = hostPort(v, t.src0, t.src1, t.src2, t.src3, t.sport, ports);
   const d = hostPort(v, t.dst0, t.dst1, t.dst2, t.dst3, t.dport, ports);
@@ -41,7 +41,7 @@ function opened(entry: CtEntry, rule: Rule | null): string {
 /** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo request". */
 function newFlowWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
-  if (p.proto === IpProto.TCP || p.proto === IpProto.UDP || p.proto === IpProto.UDPLITE || p.proto === IpProto.SCTP) {
+  if (isPortProto(p.proto)) {
     if (p.l4Off < 0) return `${proto} fragment (no ports visible)`;
     return `new ${proto} to port ${p.dport}`;
   }
@@ -51,7 +51,7 @@ function newFlowWords(p: DecodedPacket): string {
 
 function statelessWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
-  if ((p.proto === IpProto.TCP || p.proto === IpProto.UDP || p.proto === IpProto.UDPLITE || p.proto === IpProto.SCTP) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
+  if (isPortProto(p.proto) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
   if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `${proto} type ${p.icmpType}`;
   return proto;
 }

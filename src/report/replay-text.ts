@@ -2,7 +2,7 @@ import type { CaptureRecord, CaptureSummary } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { PacketResult } from '../engine/result.js';
 import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
-import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
+import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import { endpoint, packetText } from './packet-text.js';
 import { explain } from './reason.js';
 import { epochString, formatTime, type TimeFormat } from './time.js';
@@ -90,7 +90,7 @@ export function tupleJson(t: CtTuple): Record<string, unknown> {
     src: formatAddr(t.l3, t.src0, t.src1, t.src2, t.src3),
     dst: formatAddr(t.l3, t.dst0, t.dst1, t.dst2, t.dst3),
   };
-  if (t.proto === IpProto.TCP || t.proto === IpProto.UDP || t.proto === IpProto.UDPLITE || t.proto === IpProto.SCTP) {
+  if (isPortProto(t.proto)) {
     base.sport = t.sport;
     base.dport = t.dport;
   } else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {

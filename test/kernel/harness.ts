@@ -112,8 +112,11 @@ const REPLAY_PY = join(HERE, 'replay.py');
 const PYTHON = process.env.FWEMU_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 let pythonExe = PYTHON;
 const NS_PREFIX = 'fwemu-k-';
-/** Per-packet flags for replay.py: the host sends it (PKT_LOCAL: its copy keeps the TTL; PKT_INJECT: from inside the firewall); it is for the host. */
-const PKT_LOCAL = 1;
+/**
+ * Per-packet flags for replay.py (host model): the host sends it, from
+ * inside the firewall (its copy on the wire keeps the TTL); it is for the
+ * host (its nft dup copy comes out like a forwarded packet).
+ */
 const PKT_INJECT = 2;
 const PKT_TO_HOST = 4;
 
@@ -550,7 +553,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       }
       if (fromHost) {
         // Sent by the host itself; the probe goes on the link it leaves by.
-        flags = PKT_LOCAL | PKT_INJECT;
+        flags = PKT_INJECT;
         link = clientNets.some((c) => inCidr(c, v, dst)) ? 0 : 1;
       } else if (toHost) flags = PKT_TO_HOST;
     }

@@ -143,8 +143,7 @@ def is_copy_of(r, p):
     return r[:4] == p[:4] and same_id and r[6:10] == p[6:10] and r[12:] == p[12:]
 
 
-LOCAL = 1    # the host sends it: its copy on the wire keeps the TTL
-INJECT = 2   # ... through the injector inside the firewall namespace
+INJECT = 2   # the host sends it, through the injector inside the firewall namespace; it keeps its TTL
 TO_HOST = 4  # for the host: accepted when its copy (nft dup, TTL - 1) comes out
 
 
@@ -305,7 +304,7 @@ def main():
 
     def match_held(r, i):
         for k, (hp, hflags) in held.items():
-            if is_copy_of(r, hp) if hflags & LOCAL else is_forward_of(r, hp, hflags & TO_HOST):
+            if is_copy_of(r, hp) if hflags & INJECT else is_forward_of(r, hp, hflags & TO_HOST):
                 del held[k]
                 emit({'amend': k, 'by': idx, 'out': names[i], 'frag': is_fragment(hp)})
                 return True
@@ -382,7 +381,7 @@ def main():
                 others += 1
                 return
             r = ip_trim(data[14:])
-            if fwd_on is None and (is_copy_of(r, p) if flags & LOCAL else is_forward_of(r, p, flags & TO_HOST)):
+            if fwd_on is None and (is_copy_of(r, p) if flags & INJECT else is_forward_of(r, p, flags & TO_HOST)):
                 fwd_on = names[i]
                 return
             if reply is None:
