@@ -276,26 +276,37 @@ export class CaptureParser {
       this.carryLen = 0;
     }
 
+    off = this.consumeUnits(chunk, off);
+    // The carry is empty here: whatever the chunk has left starts the next unit.
+    if (off < end) this.fillCarry(chunk, off, end - off);
+  }
+
+  /**
+   * The whole units in chunk[off..]: returns where the unfinished rest
+   * starts (chunk.length when nothing is left). A function of its own so
+   * that V8 optimizes this loop as a whole function: as on-stack
+   * replacement inside consume() it was thrown away at the end of every
+   * chunk (a deoptimization per MiB read).
+   */
+  private consumeUnits(chunk: Uint8Array, off: number): number {
+    const end = chunk.length;
     for (;;) {
       if (this.skipRemaining > 0) {
         const n = Math.min(this.skipRemaining, end - off);
         off += n;
         this.pos += n;
         this.skipRemaining -= n;
-        if (this.skipRemaining > 0) return;
+        if (this.skipRemaining > 0) return end;
       }
       const avail = end - off;
-      if (avail < this.headerNeed()) break;
+      if (avail < this.headerNeed()) return off;
       const size = this.unitSize(chunk, off);
       if (size === 0) continue;
-      if (avail < size) break;
+      if (avail < size) return off;
       this.processUnit(chunk, off, size);
       off += size;
       this.pos += size;
     }
-
-    // The carry is empty here: whatever the chunk has left starts the next unit.
-    if (off < end) this.fillCarry(chunk, off, end - off);
   }
 
   /** Appends chunk bytes to the carry until it holds `target` bytes or the chunk runs out; returns the new chunk offset. */

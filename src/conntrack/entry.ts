@@ -130,28 +130,6 @@ export function replyPorts(ports: number, proto: number): number {
   return ((ports << 16) | (ports >>> 16)) >>> 0;
 }
 
-export function newTcpCt(): TcpCt {
-  const side = (): TcpSide => ({ td_end: 0, td_maxend: 0, td_maxwin: 0, td_maxack: 0, td_scale: 0, flags: 0 });
-  return {
-    state: 0,
-    seen: [side(), side()],
-    last_dir: 0, retrans: 0, last_index: 0,
-    last_seq: 0, last_ack: 0, last_end: 0, last_win: 0,
-    last_wscale: 0, last_flags: 0,
-  };
-}
-
-/** memset(&ct->proto.tcp, 0, ...) */
-export function resetTcpCt(t: TcpCt): void {
-  t.state = 0;
-  for (const s of t.seen) {
-    s.td_end = 0; s.td_maxend = 0; s.td_maxwin = 0; s.td_maxack = 0; s.td_scale = 0; s.flags = 0;
-  }
-  t.last_dir = 0; t.retrans = 0; t.last_index = 0;
-  t.last_seq = 0; t.last_ack = 0; t.last_end = 0; t.last_win = 0;
-  t.last_wscale = 0; t.last_flags = 0;
-}
-
 /** Who let the flow in: set by the engine after confirm(). */
 export interface OpenedBy {
   /** Packet number that created the entry. */

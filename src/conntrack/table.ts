@@ -33,7 +33,7 @@
  * entries a lookup meets (and removes) does not depend on the storage.
  * Non-ASSURED entries are on a creation-ordered list for early drop; listing
  * and sweeping order entries by id (creation order).
- * The TCP tracker works on a CtEntry "cursor" pointed at the record.
+ * The TCP tracker reads and writes the record's typed arrays directly.
  *
  * Memory: with nf_conntrack_max > 0 the table holds at most max records.
  * With max = 0 (no limit) and no event listener, the store sweeps expired
@@ -81,7 +81,7 @@ import { TcpAction, TcpTracker } from './tcp.js';
 import { chunkName, SCTP_CHUNK_FLAG_T, SCTP_STATE_NAMES, SCTP_TIMEOUTS, SctpChunk, SctpState, sctpNewState } from './sctp.js';
 import {
   CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, GRE_TIMEOUT, GRE_TIMEOUT_STREAM,
-  ctStateName, type ConntrackSettings, type CtCodeValue, type CtDestroyCause, type CtStateName,
+  ctStateName, TCP_STATE_NAMES, type ConntrackSettings, type CtCodeValue, type CtDestroyCause, type CtStateName,
   type CtStateValue,
 } from './types.js';
 
@@ -291,8 +291,6 @@ export class ConntrackTable {
   private naTail = NONE;
   /** The CtEntry view of each slot that has one (made on demand). */
   private readonly views = new Map<number, CtEntry>();
-  /** Re-pointed at the record being tracked: what the TCP tracker works on. */
-  private readonly cursor: CtEntry;
   private readonly key = new CtTuple();
   private readonly inv = new CtTuple();
   private readonly tmp = new CtTuple();
@@ -317,7 +315,6 @@ export class ConntrackTable {
     this.st = new CtStore(max > 0 && max < MAX_RESERVED_SLOTS ? max + 2 : INITIAL_SLOTS, new RuleIds());
     this.buckets = new Int32Array(INITIAL_BUCKETS).fill(NONE);
     this.mask = INITIAL_BUCKETS - 1;
-    this.cursor = new CtEntry(this.st, 0);
     this.res.table = this;
   }
 
@@ -405,16 +402,14 @@ export class ConntrackTable {
       let note: string;
       let ignored = false;
       if (proto === IpProto.TCP) {
-        const cur = this.cursor;
-        cur.at(st, slot);
-        const act = this.tcp.process(cur, p, dir);
+        const act = this.tcp.process(st, slot, p, dir);
         note = this.tcp.note;
         if (act === TcpAction.INVALID) {
           if (isNew) this.freeSlot(slot);
           return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, note, isNew ? NONE : slot);
         }
         if (act === TcpAction.REPEAT) {
-          reopened = cur.tcpStateName;
+          reopened = TCP_STATE_NAMES[st.u8[slot * STRIDE + B_TSTATE]];
           this.kill(slot, 'reopen');
           this.stats.reopened++;
           continue;
@@ -1134,6 +1129,41 @@ export class ConntrackTable {
     const d = reply ? e : e + 3;
     return x[s] === t.src1 && x[s + 1] === t.src2 && x[s + 2] === t.src3 &&
       x[d] === t.dst1 && x[d + 1] === t.dst2 && x[d + 2] === t.dst3;
+  }
+
+  /**
+   * A hint, before process(): start loading what process() will read for
+   * packet `p` (its hash bucket), so that the cache misses of several
+   * packets overlap instead of coming one after another. Returns the
+   * bucket's first node (pass it to touchNode()), or NONE. No side effects.
+   */
+  prefetchBucket(p: DecodedPacket): number {
+    if (p.kind !== PacketKind.IP || p.fragOffset !== 0) return NONE;
+    const proto = p.proto;
+    let sport = 0;
+    let dport = 0;
+    if (isPortProto(proto)) {
+      sport = p.sport;
+      dport = p.dport;
+    } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
+      if (p.icmpType < 0) return NONE;
+      sport = p.icmpId;
+      dport = (p.icmpType << 8) | p.icmpCode;
+    }
+    const t = this.tmp;
+    setAddrs(t, p);
+    t.proto = proto;
+    t.sport = sport;
+    t.dport = dport;
+    return this.buckets[hashTuple(t) & this.mask];
+  }
+
+  /** The second half of prefetchBucket(): touch the record of `node` (its lines that process() reads). */
+  touchNode(node: number): number {
+    if (node === NONE) return 0;
+    const slot = node >> 1;
+    const st = this.st;
+    return st.u32[slot * S32 + W_SIDE0] + st.u32[slot * S32 + W_PORTS] + st.u32[slot * S32 + W_PKTS_R + 6 * 0];
   }
 
   /** Find the node for `t`; expired entries met on the way are removed. */

@@ -17,11 +17,11 @@
  */
 import type { DecodedPacket } from '../packet/types.js';
 import { TcpFlag } from '../packet/types.js';
-import { resetTcpCt, type CtEntry, CtEventBit } from './entry.js';
 import {
-  CtStatus, TcpFlagCt, TcpIndex, TcpState, TCP_INDEX_NAMES, TCP_STATE_NAMES,
-  type ConntrackSettings, type TcpCt, type TcpSide,
-} from './types.js';
+  B_EV, B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_SIDE0, B_TSTATE, CtEventBit, F_DEADLINE,
+  H_LAST_WIN, H_STATUS, S16, S32, S64, STRIDE, W_LAST_ACK, W_LAST_END, W_LAST_SEQ, W_SIDE0, type CtStore,
+} from './entry.js';
+import { CtStatus, TcpFlagCt, TcpIndex, TcpState, TCP_INDEX_NAMES, TCP_STATE_NAMES, type ConntrackSettings } from './types.js';
 
 // ---------------------------------------------------------------------------
 // The transition table (tcp_conntracks[2][6][TCP_CONNTRACK_MAX])
@@ -128,6 +128,10 @@ export function tcpFlagText(flags: number): string {
   return s === '' ? 'none' : s;
 }
 
+/** TCP_TABLE flattened, [(dir * 6 + index) * 10 + oldState]: one load per segment instead of three. */
+const TABLE_FLAT = new Uint8Array(2 * 6 * 10);
+for (let d = 0; d < 2; d++) for (let i = 0; i < 6; i++) for (let s = 0; s < 10; s++) TABLE_FLAT[(d * 6 + i) * 10 + s] = TCP_TABLE[d][i][s];
+
 // ---------------------------------------------------------------------------
 // Sequence arithmetic
 
@@ -147,27 +151,23 @@ function segEnd(p: DecodedPacket): number {
 }
 
 const MAXACKWINCONST = 66000;
-function maxAckWindow(sender: TcpSide): number {
-  return sender.td_maxwin > MAXACKWINCONST ? sender.td_maxwin : MAXACKWINCONST;
-}
 
 /** TCP_MAX_WSCALE */
 const MAX_WSCALE = 14;
 
-/**
- * tcp_options(): window scale and SACK-permitted from a segment. Like the
- * kernel it only touches the side when the segment has options at all.
- */
-function tcpOptions(p: DecodedPacket, side: TcpSide): void {
-  if (p.tcpHeaderLen <= 20) return;
-  side.td_scale = 0;
-  side.flags &= TcpFlagCt.BE_LIBERAL;
-  if (p.sackPermitted) side.flags |= TcpFlagCt.SACK_PERM;
-  if (p.wscale >= 0) {
-    side.td_scale = p.wscale > MAX_WSCALE ? MAX_WSCALE : p.wscale;
-    side.flags |= TcpFlagCt.WINDOW_SCALE;
-  }
-}
+// ---------------------------------------------------------------------------
+// Where struct ip_ct_tcp lives in an entry's record (entry.ts). The tracker
+// reads and writes the record's typed arrays directly: a segment costs no
+// object and no accessor call. One side (struct ip_ct_tcp_state) is four
+// words at W_SIDE0 + 4 * dir and two bytes at B_SIDE0 + 2 * dir:
+
+/** Side words: td_end, td_maxend, td_maxwin, td_maxack. */
+const END = 0, MAXEND = 1, MAXWIN = 2, MAXACK = 3;
+/** Side bytes: td_scale, flags (TcpFlagCt). */
+const SCALE = 0, FLAGS = 1;
+/** The bytes memset() clears in tcp_new: state, last_*, retrans and both sides. */
+const TCP_AREA_START = B_TSTATE;
+const TCP_AREA_END = B_SIDE0 + 4;
 
 // ---------------------------------------------------------------------------
 // Outcome of one segment
@@ -213,6 +213,9 @@ export class TcpTracker {
   now = 0;
   /** The last newConn() picked a connection up mid-stream. */
   private pickup = false;
+  /** The record being tracked (set by process()). */
+  private u8: Uint8Array = new Uint8Array(0);
+  private u32: Uint32Array = new Uint32Array(0);
 
   constructor(private readonly s: ConntrackSettings) {
     const t: number[] = new Array(14).fill(0);
@@ -231,47 +234,71 @@ export class TcpTracker {
   }
 
   /**
-   * tcp_new(): set up a fresh (unconfirmed) entry from its first segment.
-   * False when this segment may not create a connection.
+   * tcp_new(): set up a fresh (unconfirmed) entry, the record at byte b8 /
+   * word b32, from its first segment. False when this segment may not
+   * create a connection.
    */
-  newConn(t: TcpCt, p: DecodedPacket): boolean {
+  private newConn(b8: number, b32: number, p: DecodedPacket): boolean {
     const index = tcpIndex(p.tcpFlags);
     const newState = TCP_TABLE[0][index][sNO];
     if (newState >= sIV) {
       this.note = `a ${TCP_INDEX_NAMES[index]} segment (flags ${tcpFlagText(p.tcpFlags)}) cannot start a connection: only a SYN, or an ACK with tcp_loose=1, can (tcp_new: invalid new)`;
       return false;
     }
-    const s0 = t.seen[0];
+    const u8 = this.u8, w = this.u32;
+    const s0 = b32 + W_SIDE0, s0b = b8 + B_SIDE0;
     this.pickup = newState !== sSS;
     if (newState === sSS) {
-      resetTcpCt(t);
-      s0.td_end = segEnd(p);
-      s0.td_maxwin = p.window === 0 ? 1 : p.window;
-      s0.td_maxend = s0.td_end;
-      tcpOptions(p, s0);
+      u8.fill(0, b8 + TCP_AREA_START, b8 + TCP_AREA_END);
+      const end = segEnd(p);
+      w[s0 + END] = end;
+      w[s0 + MAXWIN] = p.window === 0 ? 1 : p.window;
+      w[s0 + MAXEND] = end;
+      this.options(p, s0b);
     } else if (!this.s.tcp_loose) {
       this.note = `no connection to pick up: an ACK without a preceding SYN starts nothing when tcp_loose=0 (tcp_new)`;
       return false;
     } else {
       // Mid-stream pickup: trust the segment, assume SACK, and check windows liberally.
-      resetTcpCt(t);
-      s0.td_end = segEnd(p);
-      s0.td_maxwin = p.window === 0 ? 1 : p.window;
-      s0.td_maxend = u32(s0.td_end + s0.td_maxwin);
-      s0.flags = TcpFlagCt.SACK_PERM | TcpFlagCt.BE_LIBERAL;
-      t.seen[1].flags = TcpFlagCt.SACK_PERM | TcpFlagCt.BE_LIBERAL;
+      u8.fill(0, b8 + TCP_AREA_START, b8 + TCP_AREA_END);
+      const end = segEnd(p);
+      const maxwin = p.window === 0 ? 1 : p.window;
+      w[s0 + END] = end;
+      w[s0 + MAXWIN] = maxwin;
+      w[s0 + MAXEND] = u32(end + maxwin);
+      u8[s0b + FLAGS] = TcpFlagCt.SACK_PERM | TcpFlagCt.BE_LIBERAL;
+      u8[s0b + 2 + FLAGS] = TcpFlagCt.SACK_PERM | TcpFlagCt.BE_LIBERAL;
     }
-    t.last_index = TcpIndex.NONE;
+    u8[b8 + B_LAST_INDEX] = TcpIndex.NONE;
     return true;
   }
 
   /**
-   * nf_conntrack_tcp_packet(): track one segment. `dir` is 0 for the
-   * entry's original direction, 1 for reply; the time is `now`. Updates
-   * entry.deadline when the segment refreshes the entry.
+   * tcp_options(): window scale and SACK-permitted from a segment into the
+   * side whose bytes start at `sb`. Like the kernel it only touches the side
+   * when the segment has options at all.
    */
-  process(ct: CtEntry, p: DecodedPacket, dir: number): number {
-    const t = ct.tcp!;
+  private options(p: DecodedPacket, sb: number): void {
+    if (p.tcpHeaderLen <= 20) return;
+    const u8 = this.u8;
+    let scale = 0;
+    let flags = u8[sb + FLAGS] & TcpFlagCt.BE_LIBERAL;
+    if (p.sackPermitted) flags |= TcpFlagCt.SACK_PERM;
+    if (p.wscale >= 0) {
+      scale = p.wscale > MAX_WSCALE ? MAX_WSCALE : p.wscale;
+      flags |= TcpFlagCt.WINDOW_SCALE;
+    }
+    u8[sb + SCALE] = scale;
+    u8[sb + FLAGS] = flags;
+  }
+
+  /**
+   * nf_conntrack_tcp_packet(): track one segment for the entry in record
+   * `slot` of `st`. `dir` is 0 for the entry's original direction, 1 for
+   * reply; the time is `now`. Updates the deadline when the segment
+   * refreshes the entry.
+   */
+  process(st: CtStore, slot: number, p: DecodedPacket, dir: number): number {
     const now = this.now;
     this.note = '';
     this.pickup = false;
@@ -285,19 +312,29 @@ export class TcpTracker {
       this.note = `invalid TCP flag combination ${tcpFlagText(p.tcpFlags)} (tcp_error)`;
       return TcpAction.INVALID;
     }
-    if (!ct.confirmed && !this.newConn(t, p)) return TcpAction.INVALID;
+    const u8 = (this.u8 = st.u8);
+    const w = (this.u32 = st.u32);
+    const u16 = st.u16;
+    const b8 = slot * STRIDE;
+    const b16 = slot * S16;
+    const b32 = slot * S32;
+    const hs = b16 + H_STATUS;
+    if (!(u16[hs] & CtStatus.CONFIRMED) && !this.newConn(b8, b32, p)) return TcpAction.INVALID;
 
-    let oldState = t.state;
+    let oldState = u8[b8 + B_TSTATE];
     const index = tcpIndex(p.tcpFlags);
-    let newState = TCP_TABLE[dir][index][oldState];
+    let newState = TABLE_FLAT[(dir * 6 + index) * 10 + oldState];
     const rdir = dir ^ 1;
+    // The sender's and the receiver's side: words and bytes.
+    const sw = b32 + W_SIDE0 + 4 * dir, sb = b8 + B_SIDE0 + 2 * dir;
+    const rw = b32 + W_SIDE0 + 4 * rdir, rb = b8 + B_SIDE0 + 2 * rdir;
     let skipWindow = false;
 
     if (newState === sSS && oldState >= sTW) {
       // SYN on a TIME_WAIT / CLOSE entry. Reopen when the connection was
       // closed by a FIN (CLOSE_INIT) or aborted by an RST from this side.
-      if (((t.seen[dir].flags | t.seen[rdir].flags) & TcpFlagCt.CLOSE_INIT) ||
-          (t.last_dir === dir && t.last_index === TcpIndex.RST)) {
+      if (((u8[sb + FLAGS] | u8[rb + FLAGS]) & TcpFlagCt.CLOSE_INIT) ||
+          (u8[b8 + B_LAST_DIR] === dir && u8[b8 + B_LAST_INDEX] === TcpIndex.RST)) {
         this.note = `SYN reopens a connection in ${TCP_STATE_NAMES[oldState]}: the old entry is destroyed and a new one created`;
         return TcpAction.REPEAT;
       }
@@ -307,44 +344,49 @@ export class TcpTracker {
 
     switch (newState) {
       case sIG: {
-        if (index === TcpIndex.SYNACK && t.last_index === TcpIndex.SYN &&
-            t.last_dir !== dir && p.ack === t.last_end) {
+        const lastDir = u8[b8 + B_LAST_DIR];
+        if (index === TcpIndex.SYNACK && u8[b8 + B_LAST_INDEX] === TcpIndex.SYN &&
+            lastDir !== dir && p.ack === w[b32 + W_LAST_END]) {
           // This SYN/ACK answers a SYN we ignored: client and server are in
           // sync and we are not; resync from what we noted about that SYN.
           oldState = sSS;
           newState = sSR;
-          const ls = t.seen[t.last_dir];
-          ls.td_end = t.last_end;
-          ls.td_maxend = t.last_end;
-          ls.td_maxwin = t.last_win === 0 ? 1 : t.last_win;
-          ls.td_scale = t.last_wscale;
-          t.last_flags &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
-          ls.flags = t.last_flags;
-          resetSide(t.seen[dir]);
+          const lw = b32 + W_SIDE0 + 4 * lastDir, lb = b8 + B_SIDE0 + 2 * lastDir;
+          const lastEnd = w[b32 + W_LAST_END];
+          const lastWin = u16[b16 + H_LAST_WIN];
+          w[lw + END] = lastEnd;
+          w[lw + MAXEND] = lastEnd;
+          w[lw + MAXWIN] = lastWin === 0 ? 1 : lastWin;
+          u8[lb + SCALE] = u8[b8 + B_LAST_WSCALE];
+          u8[b8 + B_LAST_FLAGS] &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
+          u8[lb + FLAGS] = u8[b8 + B_LAST_FLAGS];
+          this.resetSide(sw, sb);
           break;
         }
-        t.last_index = index;
-        t.last_dir = dir;
-        t.last_seq = p.seq;
-        t.last_end = segEnd(p);
-        t.last_win = p.window;
+        u8[b8 + B_LAST_INDEX] = index;
+        u8[b8 + B_LAST_DIR] = dir;
+        w[b32 + W_LAST_SEQ] = p.seq;
+        w[b32 + W_LAST_END] = segEnd(p);
+        u16[b16 + H_LAST_WIN] = p.window;
         if (index === TcpIndex.SYN && dir === 0) {
           // A SYN in the original direction while we think the connection
           // lives: note its options in case the server answers it.
-          const seen: TcpSide = { td_end: 0, td_maxend: 0, td_maxwin: 0, td_maxack: 0, td_scale: 0, flags: 0 };
-          t.last_flags = 0;
-          t.last_wscale = 0;
-          tcpOptions(p, seen);
-          if (seen.flags & TcpFlagCt.WINDOW_SCALE) {
-            t.last_flags |= TcpFlagCt.WINDOW_SCALE;
-            t.last_wscale = seen.td_scale;
+          let lastFlags = 0;
+          let lastWscale = 0;
+          if (p.tcpHeaderLen > 20) {
+            if (p.wscale >= 0) {
+              lastFlags |= TcpFlagCt.WINDOW_SCALE;
+              lastWscale = p.wscale > MAX_WSCALE ? MAX_WSCALE : p.wscale;
+            }
+            if (p.sackPermitted) lastFlags |= TcpFlagCt.SACK_PERM;
           }
-          if (seen.flags & TcpFlagCt.SACK_PERM) t.last_flags |= TcpFlagCt.SACK_PERM;
           // An RFC 5961 challenge ACK may answer it; in LAST_ACK that ACK
           // must not be taken for the last ACK.
-          if (oldState === sLA) t.last_flags |= TcpFlagCt.EXP_CHALLENGE_ACK;
+          if (oldState === sLA) lastFlags |= TcpFlagCt.EXP_CHALLENGE_ACK;
+          u8[b8 + B_LAST_FLAGS] = lastFlags;
+          u8[b8 + B_LAST_WSCALE] = lastWscale;
         }
-        if (oldState === sSS && index === TcpIndex.ACK && dir === 1) t.last_ack = p.ack;
+        if (oldState === sSS && index === TcpIndex.ACK && dir === 1) w[b32 + W_LAST_ACK] = p.ack;
         this.note = `${TCP_INDEX_NAMES[index]} in the ${dirName(dir)} direction ignored in state ${TCP_STATE_NAMES[oldState]} (conntrack may be out of sync; let through without updating the entry)`;
         return TcpAction.IGNORE;
       }
@@ -354,35 +396,40 @@ export class TcpTracker {
       case sTW:
         // RFC 5961: an ACK answering a spurious SYN in LAST_ACK is a challenge
         // ACK, not the last ACK.
-        if (oldState === sLA && index === TcpIndex.ACK && t.last_dir !== dir &&
-            t.last_index === TcpIndex.SYN && (t.last_flags & TcpFlagCt.EXP_CHALLENGE_ACK)) {
-          t.last_flags &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
+        if (oldState === sLA && index === TcpIndex.ACK && u8[b8 + B_LAST_DIR] !== dir &&
+            u8[b8 + B_LAST_INDEX] === TcpIndex.SYN && (u8[b8 + B_LAST_FLAGS] & TcpFlagCt.EXP_CHALLENGE_ACK)) {
+          u8[b8 + B_LAST_FLAGS] &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
           this.note = 'challenge ACK (RFC 5961) answering a SYN in LAST_ACK ignored; state unchanged';
           return TcpAction.IGNORE;
         }
         break;
       case sS2:
-        t.last_flags |= TcpFlagCt.SIMULTANEOUS_OPEN;
+        u8[b8 + B_LAST_FLAGS] |= TcpFlagCt.SIMULTANEOUS_OPEN;
         break;
       case sSR:
-        if (dir === 1 && index === TcpIndex.ACK && (t.last_flags & TcpFlagCt.SIMULTANEOUS_OPEN)) newState = sES;
+        if (dir === 1 && index === TcpIndex.ACK && (u8[b8 + B_LAST_FLAGS] & TcpFlagCt.SIMULTANEOUS_OPEN)) newState = sES;
         break;
       case sCL: {
         if (index !== TcpIndex.RST) break;
         // Closing anyway: the tuple may already be reused, skip validation.
         if (canEarlyDrop(oldState)) { skipWindow = true; break; }
-        const other = t.seen[rdir];
-        if ((other.flags & TcpFlagCt.MAXACK_SET) && t.last_index !== TcpIndex.SYN) {
+        const lastIndex = u8[b8 + B_LAST_INDEX];
+        const lastDir = u8[b8 + B_LAST_DIR];
+        const lastEnd = w[b32 + W_LAST_END];
+        const status = u16[hs];
+        // The other side's highest ACK, once it sent one.
+        if ((u8[rb + FLAGS] & TcpFlagCt.MAXACK_SET) && lastIndex !== TcpIndex.SYN) {
           const seq = p.seq;
-          const established = oldState === sES && (ct.status & CtStatus.ASSURED) !== 0;
+          const maxack = w[rw + MAXACK];
+          const established = oldState === sES && (status & CtStatus.ASSURED) !== 0;
           if (seq === 0 && !established) break;
-          if (before(seq, other.td_maxack) && !this.s.tcp_ignore_invalid_rst) {
-            this.note = `invalid RST: seq ${seq} is below ${other.td_maxack}, the highest ACK the other side has sent`;
+          if (before(seq, maxack) && !this.s.tcp_ignore_invalid_rst) {
+            this.note = `invalid RST: seq ${seq} is below ${maxack}, the highest ACK the other side has sent`;
             return TcpAction.INVALID;
           }
-          if (!established || seq === other.td_maxack) break;
+          if (!established || seq === maxack) break;
           // RST at the end of a train of segments from the same side
-          if (t.last_index === TcpIndex.ACK && t.last_dir === dir && seq === t.last_end) break;
+          if (lastIndex === TcpIndex.ACK && lastDir === dir && seq === lastEnd) break;
           // Not an exact match: keep the state, the peer may send a challenge ACK.
           newState = oldState;
         }
@@ -390,16 +437,16 @@ export class TcpTracker {
         // from the SYN's own sender does not answer it. (Linux 6.18 behaves
         // so; found by the randomized kernel comparison: a client RST acking
         // 0 after an ignored SYN/ACK is window-checked, not let through.)
-        if ((((ct.status & CtStatus.SEEN_REPLY) && t.last_index === TcpIndex.SYN && t.last_dir !== dir) ||
-             (!(ct.status & CtStatus.ASSURED) && t.last_index === TcpIndex.ACK)) &&
-            p.ack === t.last_end) {
+        if ((((status & CtStatus.SEEN_REPLY) && lastIndex === TcpIndex.SYN && lastDir !== dir) ||
+             (!(status & CtStatus.ASSURED) && lastIndex === TcpIndex.ACK)) &&
+            p.ack === lastEnd) {
           // RST answering a SYN or ACK we let through while out of sync:
           // accept without window checks (it may ack what we ignored).
           skipWindow = true;
           break;
         }
         // RST answering a challenge ACK we let through in SYN_SENT.
-        if (oldState === sSS && t.last_index === TcpIndex.ACK && t.last_dir === 1 && p.seq === t.last_ack) {
+        if (oldState === sSS && lastIndex === TcpIndex.ACK && lastDir === 1 && p.seq === w[b32 + W_LAST_ACK]) {
           skipWindow = true;
         }
         break;
@@ -409,43 +456,44 @@ export class TcpTracker {
     }
 
     if (!skipWindow) {
-      const res = this.inWindow(t, dir, index, p);
+      const res = this.inWindow(u16, b8, b16, b32, dir, index, p);
       if (res === WIN_IGNORE) return TcpAction.IGNORE;
       if (res === WIN_INVALID) {
-        this.handleInvalid(ct, t, dir, index, now);
+        this.handleInvalid(st, slot, dir, index, now);
         return TcpAction.INVALID;
       }
     }
 
     // in_window: from here on the segment is in window.
-    t.last_index = index;
-    t.last_dir = dir;
-    t.state = newState;
-    if (oldState !== newState && newState === sFW) t.seen[dir].flags |= TcpFlagCt.CLOSE_INIT;
+    u8[b8 + B_LAST_INDEX] = index;
+    u8[b8 + B_LAST_DIR] = dir;
+    u8[b8 + B_TSTATE] = newState;
+    if (oldState !== newState && newState === sFW) u8[sb + FLAGS] |= TcpFlagCt.CLOSE_INIT;
 
     const to = this.timeouts;
     let timeout: number;
-    if (t.retrans >= this.s.tcp_max_retrans && to[newState] > to[TcpState.RETRANS]) {
+    if (u8[b8 + B_RETRANS] >= this.s.tcp_max_retrans && to[newState] > to[TcpState.RETRANS]) {
       timeout = to[TcpState.RETRANS];
     } else if (index === TcpIndex.RST) {
       timeout = to[sCL];
-    } else if (((t.seen[0].flags | t.seen[1].flags) & TcpFlagCt.DATA_UNACKNOWLEDGED) &&
+    } else if (((u8[sb + FLAGS] | u8[rb + FLAGS]) & TcpFlagCt.DATA_UNACKNOWLEDGED) &&
                to[newState] > to[TcpState.UNACK]) {
       timeout = to[TcpState.UNACK];
-    } else if (t.last_win === 0 && to[newState] > to[TcpState.RETRANS]) {
+    } else if (u16[b16 + H_LAST_WIN] === 0 && to[newState] > to[TcpState.RETRANS]) {
       timeout = to[TcpState.RETRANS];
     } else {
       timeout = to[newState];
     }
 
-    if (newState !== oldState) ct.evCache |= CtEventBit.PROTOINFO;
+    if (newState !== oldState) u8[b8 + B_EV] |= CtEventBit.PROTOINFO;
     if (this.pickup) {
       this.note = `picked up mid-stream (tcp_loose=1): ${TRANSITION_NOTES[oldState][newState]}, window checks liberal`;
     } else if (this.note === '') {
       this.note = TRANSITION_NOTES[oldState][newState];
     }
 
-    if (!(ct.status & CtStatus.SEEN_REPLY)) {
+    const status = u16[hs];
+    if (!(status & CtStatus.SEEN_REPLY)) {
       // Only a RST came back: no connection, delete the entry now.
       if (p.tcpFlags & TcpFlag.RST) {
         this.note = `RST while no reply was seen: the entry is deleted (${TRANSITION_NOTES[oldState][newState]})`;
@@ -459,18 +507,20 @@ export class TcpTracker {
       }
       // Picked up mid-stream, nothing seen from the other side yet.
       if (newState === sES && timeout > to[TcpState.UNACK]) timeout = to[TcpState.UNACK];
-    } else if (!(ct.status & CtStatus.ASSURED) && (oldState === sSR || oldState === sES) && newState === sES) {
-      ct.status |= CtStatus.ASSURED;
-      ct.evCache |= CtEventBit.ASSURED;
+    } else if (!(status & CtStatus.ASSURED) && (oldState === sSR || oldState === sES) && newState === sES) {
+      u16[hs] = status | CtStatus.ASSURED;
+      u8[b8 + B_EV] |= CtEventBit.ASSURED;
     }
-    ct.deadline = now + timeout;
+    st.f64[slot * S64 + F_DEADLINE] = now + timeout;
     return TcpAction.ACCEPT;
   }
 
   /** tcp_in_window(): sequence / ack bounds and window bookkeeping. */
-  private inWindow(t: TcpCt, dir: number, index: number, p: DecodedPacket): number {
-    const sender = t.seen[dir];
-    const receiver = t.seen[dir ^ 1];
+  private inWindow(u16: Uint16Array, b8: number, b16: number, b32: number, dir: number, index: number, p: DecodedPacket): number {
+    const u8 = this.u8, w = this.u32;
+    const sw = b32 + W_SIDE0 + 4 * dir, sb = b8 + B_SIDE0 + 2 * dir;
+    const rw = b32 + W_SIDE0 + 4 * (dir ^ 1), rb = b8 + B_SIDE0 + 2 * (dir ^ 1);
+    const state = u8[b8 + B_TSTATE];
     const flags = p.tcpFlags;
     const syn = (flags & TcpFlag.SYN) !== 0;
     const hasAck = (flags & TcpFlag.ACK) !== 0;
@@ -481,145 +531,151 @@ export class TcpTracker {
     let win = winRaw;
     let end = segEnd(p);
 
-    if ((receiver.flags & TcpFlagCt.SACK_PERM) && p.sackMaxRight >= 0) sack = p.sackMaxRight >>> 0;
+    if ((u8[rb + FLAGS] & TcpFlagCt.SACK_PERM) && p.sackMaxRight >= 0) sack = p.sackMaxRight >>> 0;
 
-    if (sender.td_maxwin === 0) {
+    if (w[sw + MAXWIN] === 0) {
       // First segment seen from this side.
       if (syn) {
         // SYN/ACK answering the SYN, or a SYN from the reply side (simultaneous open).
-        this.initSender(sender, receiver, p, end, win, dir);
+        this.initSender(sw, sb, rb, p, end, win, dir);
         if (!hasAck) return WIN_ACCEPT;
       } else {
         // Picked up mid-stream: use what this segment tells.
-        sender.td_end = end;
-        const swin = u32(win << sender.td_scale);
-        sender.td_maxwin = swin === 0 ? 1 : swin;
-        sender.td_maxend = u32(end + sender.td_maxwin);
-        if (receiver.td_maxwin === 0) {
+        w[sw + END] = end;
+        const swin = u32(win << u8[sb + SCALE]);
+        w[sw + MAXWIN] = swin === 0 ? 1 : swin;
+        w[sw + MAXEND] = u32(end + w[sw + MAXWIN]);
+        if (w[rw + MAXWIN] === 0) {
           // Nothing seen the other way yet: make checks III and IV pass.
-          receiver.td_end = sack;
-          receiver.td_maxend = sack;
-        } else if (sack === u32(receiver.td_end + 1)) {
+          w[rw + END] = sack;
+          w[rw + MAXEND] = sack;
+        } else if (sack === u32(w[rw + END] + 1)) {
           // Likely the answer to a keep-alive.
-          receiver.td_end = u32(receiver.td_end + 1);
+          w[rw + END] = u32(w[rw + END] + 1);
         }
       }
-    } else if (syn && after(end, sender.td_end) && (t.state === sSS || t.state === sSR)) {
+    } else if (syn && after(end, w[sw + END]) && (state === sSS || state === sSR)) {
       // A new SYN (or SYN/ACK) with a higher sequence: the peer restarted; re-init this side.
-      this.initSender(sender, receiver, p, end, win, dir);
+      this.initSender(sw, sb, rb, p, end, win, dir);
       if (dir === 1 && !hasAck) return WIN_ACCEPT;
     }
 
     if (!hasAck) {
       // No ACK: pretend it acknowledges everything seen.
-      ack = sack = receiver.td_end;
+      ack = sack = w[rw + END];
     } else if ((flags & (TcpFlag.ACK | TcpFlag.RST)) === (TcpFlag.ACK | TcpFlag.RST) && ack === 0) {
       // Broken stacks send RST+ACK with ack 0.
-      ack = sack = receiver.td_end;
+      ack = sack = w[rw + END];
     }
 
-    if ((flags & TcpFlag.RST) && seq === 0 && t.state === sSS) {
+    if ((flags & TcpFlag.RST) && seq === 0 && state === sSS) {
       // RST answering a SYN.
-      seq = end = sender.td_end;
+      seq = end = w[sw + END];
     }
 
-    const lowerEnd = u32(sender.td_end - receiver.td_maxwin);
+    const sEnd = w[sw + END];
+    const sMaxend = w[sw + MAXEND];
+    const sMaxwin = w[sw + MAXWIN];
+    const rEnd = w[rw + END];
+    const rMaxwin = w[rw + MAXWIN];
+    const maxAckWindow = sMaxwin > MAXACKWINCONST ? sMaxwin : MAXACKWINCONST;
+    const lowerEnd = u32(sEnd - rMaxwin);
     // I. seq <= sender.td_maxend
-    if (!before(seq, u32(sender.td_maxend + 1))) {
-      const overshot = u32(end - sender.td_maxend + 1);
-      const ackOk = after(sack, u32(receiver.td_end - maxAckWindow(sender) - 1));
-      const inRecvWin = receiver.td_maxwin !== 0 && after(end, u32(lowerEnd - 1));
-      if (inRecvWin && ackOk && overshot <= receiver.td_maxwin && before(sack, u32(receiver.td_end + 1))) {
+    if (!before(seq, u32(sMaxend + 1))) {
+      const overshot = u32(end - sMaxend + 1);
+      const ackOk = after(sack, u32(rEnd - maxAckWindow - 1));
+      const inRecvWin = rMaxwin !== 0 && after(end, u32(lowerEnd - 1));
+      if (inRecvWin && ackOk && overshot <= rMaxwin && before(sack, u32(rEnd + 1))) {
         // More data than the window allows: let it pass as "ignored" but
         // remember its end, so the ACK for it is not over the upper bound.
-        sender.td_end = end;
-        sender.flags |= TcpFlagCt.DATA_UNACKNOWLEDGED;
-        return this.logInvalid(sender, WIN_IGNORE,
-          `${overshot} bytes more than the receiver's window allows (seq ${seq}, end ${end}, window end ${sender.td_maxend})`);
+        w[sw + END] = end;
+        u8[sb + FLAGS] |= TcpFlagCt.DATA_UNACKNOWLEDGED;
+        return this.logInvalid(sb, WIN_IGNORE,
+          `${overshot} bytes more than the receiver's window allows (seq ${seq}, end ${end}, window end ${sMaxend})`);
       }
-      return this.logInvalid(sender, WIN_INVALID,
-        `SEQ is over the upper bound (over the window of the receiver): seq ${seq} outside [${lowerEnd}, ${sender.td_maxend}]`);
+      return this.logInvalid(sb, WIN_INVALID,
+        `SEQ is over the upper bound (over the window of the receiver): seq ${seq} outside [${lowerEnd}, ${sMaxend}]`);
     }
     // III. sack <= receiver.td_end
-    if (!before(sack, u32(receiver.td_end + 1))) {
-      return this.logInvalid(sender, WIN_INVALID,
-        `ACK is over the upper bound (ACKed data not seen yet): ack ${sack} is past ${receiver.td_end}, the end of what the other side sent`);
+    if (!before(sack, u32(rEnd + 1))) {
+      return this.logInvalid(sb, WIN_INVALID,
+        `ACK is over the upper bound (ACKed data not seen yet): ack ${sack} is past ${rEnd}, the end of what the other side sent`);
     }
     // II. seq + len >= sender.td_end - receiver.td_maxwin
-    const inRecvWin = receiver.td_maxwin === 0 || after(end, u32(lowerEnd - 1));
+    const inRecvWin = rMaxwin === 0 || after(end, u32(lowerEnd - 1));
     if (!inRecvWin) {
-      return this.logInvalid(sender, WIN_IGNORE,
+      return this.logInvalid(sb, WIN_IGNORE,
         `SEQ is under the lower bound (already ACKed data retransmitted): segment end ${end} is before ${lowerEnd}`);
     }
     // IV. sack >= receiver.td_end - MAXACKWINDOW
-    const ackLow = u32(receiver.td_end - maxAckWindow(sender));
+    const ackLow = u32(rEnd - maxAckWindow);
     if (!after(sack, u32(ackLow - 1))) {
-      return this.logInvalid(sender, WIN_IGNORE,
+      return this.logInvalid(sb, WIN_IGNORE,
         `ACK is under the lower bound (possibly overly delayed): ack ${sack} is before ${ackLow}`);
     }
 
     // Window scaling (RFC 1323) does not apply to SYNs.
-    if (!syn) win = u32(win << sender.td_scale);
+    if (!syn) win = u32(win << u8[sb + SCALE]);
 
     // Update the sender.
     const swin = u32(win + (sack - ack));
-    if (sender.td_maxwin < swin) sender.td_maxwin = swin;
-    if (after(end, sender.td_end)) {
-      sender.td_end = end;
-      sender.flags |= TcpFlagCt.DATA_UNACKNOWLEDGED;
+    if (sMaxwin < swin) w[sw + MAXWIN] = swin;
+    if (after(end, sEnd)) {
+      w[sw + END] = end;
+      u8[sb + FLAGS] |= TcpFlagCt.DATA_UNACKNOWLEDGED;
     }
     if (hasAck) {
-      if (!(sender.flags & TcpFlagCt.MAXACK_SET)) {
-        sender.td_maxack = ack;
-        sender.flags |= TcpFlagCt.MAXACK_SET;
-      } else if (after(ack, sender.td_maxack)) {
-        sender.td_maxack = ack;
+      if (!(u8[sb + FLAGS] & TcpFlagCt.MAXACK_SET)) {
+        w[sw + MAXACK] = ack;
+        u8[sb + FLAGS] |= TcpFlagCt.MAXACK_SET;
+      } else if (after(ack, w[sw + MAXACK])) {
+        w[sw + MAXACK] = ack;
       }
     }
 
     // Update the receiver.
-    if (receiver.td_maxwin !== 0 && after(end, sender.td_maxend)) {
-      receiver.td_maxwin = u32(receiver.td_maxwin + (end - sender.td_maxend));
+    if (rMaxwin !== 0 && after(end, sMaxend)) {
+      w[rw + MAXWIN] = u32(rMaxwin + (end - sMaxend));
     }
-    if (after(u32(sack + win), u32(receiver.td_maxend - 1))) {
-      receiver.td_maxend = u32(sack + win);
-      if (win === 0) receiver.td_maxend = u32(receiver.td_maxend + 1);
+    if (after(u32(sack + win), u32(w[rw + MAXEND] - 1))) {
+      w[rw + MAXEND] = win === 0 ? u32(sack + win + 1) : u32(sack + win);
     }
-    if (ack === receiver.td_end) receiver.flags &= ~TcpFlagCt.DATA_UNACKNOWLEDGED;
+    if (ack === rEnd) u8[rb + FLAGS] &= ~TcpFlagCt.DATA_UNACKNOWLEDGED;
 
     // Count retransmissions (same pure ACK segment again).
     if (index === TcpIndex.ACK) {
-      if (t.last_dir === dir && t.last_seq === seq && t.last_ack === ack &&
-          t.last_end === end && t.last_win === winRaw) {
-        t.retrans = (t.retrans + 1) & 0xff;
+      if (u8[b8 + B_LAST_DIR] === dir && w[b32 + W_LAST_SEQ] === seq && w[b32 + W_LAST_ACK] === ack &&
+          w[b32 + W_LAST_END] === end && u16[b16 + H_LAST_WIN] === winRaw) {
+        u8[b8 + B_RETRANS] = (u8[b8 + B_RETRANS] + 1) & 0xff;
       } else {
-        t.last_dir = dir;
-        t.last_seq = seq;
-        t.last_ack = ack;
-        t.last_end = end;
-        t.last_win = winRaw;
-        t.retrans = 0;
+        u8[b8 + B_LAST_DIR] = dir;
+        w[b32 + W_LAST_SEQ] = seq;
+        w[b32 + W_LAST_ACK] = ack;
+        w[b32 + W_LAST_END] = end;
+        u16[b16 + H_LAST_WIN] = winRaw;
+        u8[b8 + B_RETRANS] = 0;
       }
     }
     return WIN_ACCEPT;
   }
 
-  /** tcp_init_sender() */
-  private initSender(sender: TcpSide, receiver: TcpSide, p: DecodedPacket, end: number, win: number, dir: number): void {
-    sender.td_end = end;
-    sender.td_maxend = end;
-    sender.td_maxwin = win === 0 ? 1 : win;
-    tcpOptions(p, sender);
+  /** tcp_init_sender(): the sender's side (words sw, bytes sb) from its SYN; rb is the receiver's bytes. */
+  private initSender(sw: number, sb: number, rb: number, p: DecodedPacket, end: number, win: number, dir: number): void {
+    const w = this.u32, u8 = this.u8;
+    w[sw + END] = end;
+    w[sw + MAXEND] = end;
+    w[sw + MAXWIN] = win === 0 ? 1 : win;
+    this.options(p, sb);
     // RFC 1323: window scaling only when both sides sent the option.
-    if (dir === 1 && !((sender.flags & TcpFlagCt.WINDOW_SCALE) && (receiver.flags & TcpFlagCt.WINDOW_SCALE))) {
-      sender.td_scale = 0;
-      receiver.td_scale = 0;
+    if (dir === 1 && !((u8[sb + FLAGS] & TcpFlagCt.WINDOW_SCALE) && (u8[rb + FLAGS] & TcpFlagCt.WINDOW_SCALE))) {
+      u8[sb + SCALE] = 0;
+      u8[rb + SCALE] = 0;
     }
   }
 
-  /** nf_tcp_log_invalid(): a liberal sender (or tcp_be_liberal) turns the verdict into accept. */
-  private logInvalid(sender: TcpSide, ret: number, msg: string): number {
-    if ((sender.flags & TcpFlagCt.BE_LIBERAL) || this.s.tcp_be_liberal) {
+  /** nf_tcp_log_invalid(): a liberal sender (bytes sb) or tcp_be_liberal turns the verdict into accept. */
+  private logInvalid(sb: number, ret: number, msg: string): number {
+    if ((this.u8[sb + FLAGS] & TcpFlagCt.BE_LIBERAL) || this.s.tcp_be_liberal) {
       this.note = `${msg}; accepted anyway (${this.s.tcp_be_liberal ? 'tcp_be_liberal=1' : 'liberal window tracking of a picked-up connection'})`;
       return WIN_ACCEPT;
     }
@@ -632,37 +688,42 @@ export class TcpTracker {
    * out-of-window FIN/RST from the other side shrinks the timeout of an
    * ASSURED entry to the unacknowledged timeout.
    */
-  private handleInvalid(ct: CtEntry, t: TcpCt, dir: number, index: number, now: number): void {
-    if (!(ct.status & CtStatus.ASSURED) || (ct.status & CtStatus.FIXED_TIMEOUT)) return;
+  private handleInvalid(st: CtStore, slot: number, dir: number, index: number, now: number): void {
+    const status = st.u16[slot * S16 + H_STATUS];
+    if (!(status & CtStatus.ASSURED) || (status & CtStatus.FIXED_TIMEOUT)) return;
     if (index !== TcpIndex.RST && index !== TcpIndex.FIN) return;
-    if (t.last_dir !== dir && (t.last_index === TcpIndex.FIN || t.last_index === TcpIndex.RST)) {
-      const expires = ct.deadline - now;
+    const u8 = st.u8, b8 = slot * STRIDE;
+    const lastIndex = u8[b8 + B_LAST_INDEX];
+    if (u8[b8 + B_LAST_DIR] !== dir && (lastIndex === TcpIndex.FIN || lastIndex === TcpIndex.RST)) {
+      const at = slot * S64 + F_DEADLINE;
+      const expires = st.f64[at] - now;
       if (expires < 120) return;
       const unack = this.timeouts[TcpState.UNACK];
       if (expires > unack) {
-        ct.deadline = now + unack;
+        st.f64[at] = now + unack;
         this.note += `; timeout lowered to ${unack} s (FIN/RST answered by an out-of-window FIN/RST)`;
       }
     } else {
-      t.last_index = index;
-      t.last_dir = dir;
+      u8[b8 + B_LAST_INDEX] = index;
+      u8[b8 + B_LAST_DIR] = dir;
     }
+  }
+
+  /** nf_ct_tcp_state_reset() of the side at words sw, bytes sb. */
+  private resetSide(sw: number, sb: number): void {
+    const w = this.u32;
+    w[sw + END] = 0;
+    w[sw + MAXEND] = 0;
+    w[sw + MAXWIN] = 0;
+    w[sw + MAXACK] = 0;
+    this.u8[sb + SCALE] = 0;
+    this.u8[sb + FLAGS] &= TcpFlagCt.BE_LIBERAL;
   }
 }
 
 const WIN_IGNORE = 0;
 const WIN_INVALID = 1;
 const WIN_ACCEPT = 2;
-
-/** nf_ct_tcp_state_reset() */
-function resetSide(s: TcpSide): void {
-  s.td_end = 0;
-  s.td_maxend = 0;
-  s.td_maxwin = 0;
-  s.td_maxack = 0;
-  s.td_scale = 0;
-  s.flags &= TcpFlagCt.BE_LIBERAL;
-}
 
 /** tcp_can_early_drop(): closing states. */
 export function canEarlyDrop(state: number): boolean {

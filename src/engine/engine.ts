@@ -7,7 +7,7 @@ import { IpProto, PacketKind } from '../packet/types.js';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile.js';
 import { chainFor, firstMatch } from '../rules/match.js';
 import type { Action, Chain, Rule, RuleSet } from '../rules/types.js';
-import { Cause, CAUSE_WORDS, causeName, EntryOf, linkEntry, newPacketResult, type PacketResult, type Verdict } from './result.js';
+import { Cause, CAUSE_WORDS, EntryOf, linkEntry, newPacketResult, type PacketResult, type Verdict } from './result.js';
 import { Defragmenter, DefragStatus, type HeldFragment } from './defrag.js';
 
 /** A result for a packet the engine held (an IP fragment), released later: with its own copy of the record. */
@@ -47,10 +47,21 @@ export interface EngineStats {
  * PREROUTING/OUTPUT) and a new entry is confirmed only if the packet is
  * accepted, so a dropped first packet leaves nothing in the table.
  */
+const VERDICTS: readonly Verdict[] = ['accept', 'drop', 'reject', 'skip'];
+const CHAINS: readonly Chain[] = ['input', 'output', 'forward'];
+
+/** Index of a verdict in VERDICTS (comparisons of interned strings: no property lookup). */
+function verdictIndex(v: Verdict): number {
+  return v === 'accept' ? 0 : v === 'drop' ? 1 : v === 'reject' ? 2 : 3;
+}
+
+function chainIndex(c: Chain): number {
+  return c === 'input' ? 0 : c === 'output' ? 1 : 2;
+}
+
 export class Engine {
   readonly compiled: CompiledRuleSet;
   readonly ct: ConntrackTable | null;
-  readonly stats: EngineStats;
   /** Reused for every packet: copy what you keep. */
   readonly result: PacketResult = newPacketResult();
   /** Capture time (seconds) of the latest packet seen. */
@@ -60,6 +71,20 @@ export class Engine {
   /** IP reassembly in front of conntrack (stateful rule sets, as nf_defrag comes with nf_conntrack); null when stateless. */
   readonly defrag: Defragmenter | null;
   private released: ReleasedResult[] = [];
+  // Counters behind `stats`, as numbers indexed by code: the per-packet path
+  // touches no string-keyed property.
+  private packets = 0;
+  private undecodable = 0;
+  private nonIp = 0;
+  private flows = 0;
+  private readonly verdictCount = new Float64Array(VERDICTS.length);
+  /** By Cause value (1-based). */
+  private readonly causeCount = new Float64Array(CAUSE_WORDS.length + 1);
+  private readonly policyCount = new Float64Array(CHAINS.length);
+  private readonly ruleHits: number[];
+  /** The last rule openingRule() found, by id (ids come from one table, so === compares pointers). */
+  private lastOpenedId: string | null = null;
+  private lastOpened: Rule | null = null;
 
   constructor(
     readonly ruleset: RuleSet,
@@ -71,15 +96,22 @@ export class Engine {
     if (this.ct && onEvent) this.ct.onEvent = onEvent;
     this.hostForwards = this.compiled.chains.forward.length > 0;
     this.ruleById = new Map(ruleset.rules.map((rule) => [rule.id, rule]));
-    this.stats = {
-      packets: 0,
-      verdicts: { accept: 0, drop: 0, reject: 0, skip: 0 },
-      byCause: Object.fromEntries(CAUSE_WORDS.map((n) => [n, 0])),
-      ruleHits: new Array(ruleset.rules.length).fill(0),
-      policyHits: { input: 0, output: 0, forward: 0 },
-      undecodable: 0,
-      nonIp: 0,
-      flows: 0,
+    this.ruleHits = new Array<number>(ruleset.rules.length).fill(0);
+  }
+
+  /** The counters so far (a new object each time). */
+  get stats(): EngineStats {
+    const byCause: Record<string, number> = {};
+    CAUSE_WORDS.forEach((word, i) => { byCause[word] = this.causeCount[i + 1]; });
+    return {
+      packets: this.packets,
+      verdicts: { accept: this.verdictCount[0], drop: this.verdictCount[1], reject: this.verdictCount[2], skip: this.verdictCount[3] },
+      byCause,
+      ruleHits: [...this.ruleHits],
+      policyHits: { input: this.policyCount[0], output: this.policyCount[1], forward: this.policyCount[2] },
+      undecodable: this.undecodable,
+      nonIp: this.nonIp,
+      flows: this.flows,
     };
   }
 
@@ -92,7 +124,7 @@ export class Engine {
   process(rec: CaptureRecord, pkt: DecodedPacket): PacketResult | null {
     const t = rec.tsSec + rec.tsNsec * 1e-9;
     if (t > this.now) this.now = t;
-    this.stats.packets++;
+    this.packets++;
     const df = this.defrag;
     if (df !== null) {
       if (this.now >= df.nextDeadline) this.expireFragments();
@@ -183,12 +215,12 @@ export class Engine {
 
   /** Statistics for a result made outside finish() (a copy for a released fragment). */
   private count(r: PacketResult): void {
-    this.stats.verdicts[r.verdict]++;
-    this.stats.byCause[causeName(r.cause)]++;
+    this.verdictCount[verdictIndex(r.verdict)]++;
+    this.causeCount[r.cause]++;
     if (r.cause === Cause.RULE && r.rule !== null) {
       const i = this.ruleset.rules.indexOf(r.rule);
-      if (i >= 0) this.stats.ruleHits[i]++;
-    } else if (r.cause === Cause.POLICY && r.chain !== null) this.stats.policyHits[r.chain]++;
+      if (i >= 0) this.ruleHits[i]++;
+    } else if (r.cause === Cause.POLICY && r.chain !== null) this.policyCount[chainIndex(r.chain)]++;
   }
 
   private reset(rec: CaptureRecord): PacketResult {
@@ -212,11 +244,11 @@ export class Engine {
     const r = this.reset(rec);
 
     if (pkt.kind === PacketKind.NON_IP) {
-      this.stats.nonIp++;
+      this.nonIp++;
       return this.finish(r, 'skip', Cause.NON_IP);
     }
     if (pkt.kind === PacketKind.MALFORMED) {
-      this.stats.undecodable++;
+      this.undecodable++;
       r.detail = pkt.error;
       return this.finish(r, 'skip', Cause.UNDECODABLE);
     }
@@ -267,7 +299,7 @@ export class Engine {
         this.filter(r, chain, pkt);
         // (confirm() does nothing without an entry.)
         if (r.verdict === 'accept' && ct.confirm(c)) {
-          this.stats.flows++;
+          this.flows++;
           const rule = r.rule as Rule | null; // set by filter()
           ct.setOpenedBy(c, rec.n, rule ? rule.id : null); // entry.openedBy, without making the entry object
         }
@@ -281,23 +313,27 @@ export class Engine {
     const hit = firstMatch(this.compiled, chain, pkt);
     if (hit !== null) {
       r.rule = hit.rule;
-      this.stats.ruleHits[hit.index - 1]++;
+      this.ruleHits[hit.index - 1]++;
       return this.finish(r, hit.action, Cause.RULE);
     }
-    this.stats.policyHits[chain]++;
+    this.policyCount[chainIndex(chain)]++;
     return this.finish(r, this.compiled.policy[chain] as Action, Cause.POLICY);
   }
 
   private openingRule(id: string | null): Rule | null {
     if (!id) return null;
-    return this.ruleById.get(id) ?? null;
+    if (id !== this.lastOpenedId) {
+      this.lastOpened = this.ruleById.get(id) ?? null;
+      this.lastOpenedId = id;
+    }
+    return this.lastOpened;
   }
 
   private finish(r: PacketResult, verdict: Verdict, cause: (typeof Cause)[keyof typeof Cause]): PacketResult {
     r.verdict = verdict;
     r.cause = cause;
-    this.stats.verdicts[verdict]++;
-    this.stats.byCause[causeName(cause)]++;
+    this.verdictCount[verdictIndex(verdict)]++;
+    this.causeCount[cause]++;
     return r;
   }
 }
