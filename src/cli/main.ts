@@ -53,6 +53,7 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
       (a as unknown as CommonOptions).log = makeLogger((a.verbose as number) ?? 0);
     }) as unknown as Argv<CommonOptions>;
   for (const add of [dumpCommand, replayCommand, conntrackCommand, checkCommand, exportCommand, synthCommand, socketsCommand, testCommand, demoCommand]) y = add(y) as unknown as Argv<CommonOptions>;
+  skipHelpCache(y);
   return y
     .demandCommand(1, 'Name a command; `fwemu --help` lists them.')
     .strict()
@@ -67,6 +68,19 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
       if (err) throw err;
       throw new UserError(`${msg}\nRun with --help for usage.`);
     });
+}
+
+/**
+ * yargs renders the whole help text after every command handler starts, in
+ * case a later failure wants to show it (usage.cacheHelpMessage): ~50 ms of
+ * start-up per run. fwemu never shows help on failure (errors say "Run with
+ * --help"), and --help renders it anyway, so the cache is skipped. Through
+ * yargs' internal methods: when they are not there, nothing changes.
+ */
+function skipHelpCache(y: Argv<CommonOptions>): void {
+  const internal = (y as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods;
+  const usage = typeof internal === 'function' ? internal.call(y).getUsageInstance?.() : undefined;
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /**

@@ -1131,41 +1131,6 @@ export class ConntrackTable {
       x[d] === t.dst1 && x[d + 1] === t.dst2 && x[d + 2] === t.dst3;
   }
 
-  /**
-   * A hint, before process(): start loading what process() will read for
-   * packet `p` (its hash bucket), so that the cache misses of several
-   * packets overlap instead of coming one after another. Returns the
-   * bucket's first node (pass it to touchNode()), or NONE. No side effects.
-   */
-  prefetchBucket(p: DecodedPacket): number {
-    if (p.kind !== PacketKind.IP || p.fragOffset !== 0) return NONE;
-    const proto = p.proto;
-    let sport = 0;
-    let dport = 0;
-    if (isPortProto(proto)) {
-      sport = p.sport;
-      dport = p.dport;
-    } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
-      if (p.icmpType < 0) return NONE;
-      sport = p.icmpId;
-      dport = (p.icmpType << 8) | p.icmpCode;
-    }
-    const t = this.tmp;
-    setAddrs(t, p);
-    t.proto = proto;
-    t.sport = sport;
-    t.dport = dport;
-    return this.buckets[hashTuple(t) & this.mask];
-  }
-
-  /** The second half of prefetchBucket(): touch the record of `node` (its lines that process() reads). */
-  touchNode(node: number): number {
-    if (node === NONE) return 0;
-    const slot = node >> 1;
-    const st = this.st;
-    return st.u32[slot * S32 + W_SIDE0] + st.u32[slot * S32 + W_PORTS] + st.u32[slot * S32 + W_PKTS_R + 6 * 0];
-  }
-
   /** Find the node for `t`; expired entries met on the way are removed. */
   private find(t: CtTuple): number {
     const now = this.clock;
