@@ -3,8 +3,10 @@
  * depend on the capture's size.
  */
 
+import { read as fdRead } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { isatty } from 'node:tty';
 import { CaptureParser } from './parser.js';
 import { CaptureError } from './types.js';
 import type { CaptureRecord, CaptureSummary } from './types.js';
@@ -37,13 +39,22 @@ export async function readCapture(
     throw new CaptureError('(empty path)', 0, "cannot open capture: the path is empty (use '-' for standard input)");
   }
   const parser = new CaptureParser(path === '-' ? '<stdin>' : path, onRecord);
-  if (path === '-') {
-    await pumpStream(parser, opts.stdin ?? process.stdin, opts);
-  } else {
+  if (path !== '-') {
     await pumpFile(parser, path, opts);
+  } else if (opts.stdin) {
+    await pumpStream(parser, opts.stdin, opts);
+  } else {
+    if (isatty(0)) throw new CaptureError('<stdin>', 0, STDIN_TTY);
+    // File descriptor 0 read like a file: large reads, no stream machinery
+    // (process.stdin hands out 64 KiB chunks). A descriptor left non-blocking
+    // by whoever made it (EAGAIN) is read as a stream from where this stopped.
+    const offset = await pumpReads(parser, readFd(0, '<stdin>'), opts);
+    if (offset >= 0) await pumpStream(parser, process.stdin, opts);
   }
   return parser.end();
 }
+
+const STDIN_TTY = 'standard input is a terminal; pipe a capture into it (tcpdump -w - ...) or give a file path';
 
 /** The whole capture is already in memory (tests, small inputs). */
 export function readCaptureBuffer(buf: Uint8Array, name: string, onRecord: (rec: CaptureRecord) => void): CaptureSummary {
@@ -53,8 +64,6 @@ export function readCaptureBuffer(buf: Uint8Array, name: string, onRecord: (rec:
 }
 
 async function pumpFile(parser: CaptureParser, path: string, opts: ReadCaptureOptions): Promise<void> {
-  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, not ${chunkSize}`);
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -62,27 +71,43 @@ async function pumpFile(parser: CaptureParser, path: string, opts: ReadCaptureOp
     throw new CaptureError(path, 0, `cannot open capture: ${describeIoError(err)}`);
   }
   try {
-    // Two buffers: the next read fills one while the parser works through the other.
-    let current = Buffer.allocUnsafe(chunkSize);
-    let next = Buffer.allocUnsafe(chunkSize);
-    let offset = 0;
-    let filled = await readAt(fh, current, path, offset);
-    while (filled > 0) {
-      offset += filled;
-      const wait = opts.beforeRead?.();
-      if (wait) await wait;
-      const nextRead = readAt(fh, next, path, offset);
-      // A rejected read must not go unhandled while the parser (or the consumer) throws.
-      nextRead.catch(() => {});
-      parser.push(filled === chunkSize ? current : current.subarray(0, filled));
-      filled = await nextRead;
-      const done = current;
-      current = next;
-      next = done;
-    }
+    await pumpReads(parser, (buf, offset) => readAt(fh, buf, path, offset), opts);
   } finally {
     await fh.close();
   }
+}
+
+/** A read into buf: the bytes read (0 at the end), or AGAIN when a non-blocking descriptor has nothing yet. */
+type ReadInto = (buf: Buffer, offset: number) => Promise<number>;
+const AGAIN = -1;
+
+/**
+ * Reads through `read` until the end, in chunkSize pieces, into the parser.
+ * Returns -1 at the end of the input, or the input offset at which `read`
+ * answered AGAIN (the caller goes on another way).
+ */
+async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptureOptions): Promise<number> {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, not ${chunkSize}`);
+  // Two buffers: the next read fills one while the parser works through the other.
+  let current = Buffer.allocUnsafe(chunkSize);
+  let next = Buffer.allocUnsafe(chunkSize);
+  let offset = 0;
+  let filled = await read(current, offset);
+  while (filled > 0) {
+    offset += filled;
+    const wait = opts.beforeRead?.();
+    if (wait) await wait;
+    const nextRead = read(next, offset);
+    // A rejected read must not go unhandled while the parser (or the consumer) throws.
+    nextRead.catch(() => {});
+    parser.push(filled === chunkSize ? current : current.subarray(0, filled));
+    filled = await nextRead;
+    const done = current;
+    current = next;
+    next = done;
+  }
+  return filled === AGAIN ? offset : -1;
 }
 
 async function readAt(fh: FileHandle, buf: Buffer, path: string, offset: number): Promise<number> {
@@ -95,13 +120,24 @@ async function readAt(fh: FileHandle, buf: Buffer, path: string, offset: number)
   }
 }
 
+/** Reads from an open descriptor at its current position (pipes included). */
+function readFd(fd: number, name: string): ReadInto {
+  return (into, offset) => new Promise((resolve, reject) => {
+    fdRead(fd, into, 0, into.length, null, (err, bytesRead) => {
+      if (!err) resolve(bytesRead);
+      else if (err.code === 'EAGAIN') resolve(AGAIN);
+      else reject(new CaptureError(name, offset, `cannot read capture: ${describeIoError(err)}`));
+    });
+  });
+}
+
 async function pumpStream(
   parser: CaptureParser,
   input: AsyncIterable<Uint8Array | string> & { isTTY?: boolean },
   opts: ReadCaptureOptions,
 ): Promise<void> {
   if (input.isTTY) {
-    throw new CaptureError('<stdin>', 0, 'standard input is a terminal; pipe a capture into it (tcpdump -w - ...) or give a file path');
+    throw new CaptureError('<stdin>', 0, STDIN_TTY);
   }
   for await (const chunk of input) {
     if (typeof chunk === 'string') {

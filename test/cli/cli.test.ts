@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fwemu, has, STACK } from './run.js';
+import { BIN, fwemu, has, ROOT, STACK } from './run.js';
 
 const SEED = 'fixtures/seed-three-clients.pcap';
 const WEB = 'rules/web-server.yaml';
@@ -29,6 +29,32 @@ describe('fwemu dump', () => {
     const viaStdin = fwemu(['dump', '--format', 'jsonl', '-'], { input: readFileSync(SEED) });
     expect(viaStdin.code, viaStdin.stderr).toBe(0);
     expect(viaStdin.stdout).toBe(viaFile.stdout);
+  });
+
+  it('reads stdin from a pipe its maker left non-blocking, written slowly', () => {
+    // fwemu reads descriptor 0 itself; a non-blocking one answers EAGAIN
+    // whenever the writer is behind, and fwemu must then go on as a stream.
+    // The writer takes ~3 s, longer than fwemu needs to start, so that reads
+    // find the pipe empty.
+    const viaFile = fwemu(['dump', '--format', 'jsonl', SEED]);
+    const script = `
+import fcntl, os, subprocess, sys, time
+data = open(sys.argv[1], 'rb').read()
+r, w = os.pipe()
+fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([sys.argv[2], sys.argv[3], 'dump', '--format', 'jsonl', '-'], stdin=r, stdout=subprocess.PIPE)
+os.close(r)
+step = len(data) // 100 + 1
+for i in range(0, len(data), step):
+    os.write(w, data[i:i + step])
+    time.sleep(0.03)
+os.close(w)
+sys.stdout.buffer.write(p.stdout.read())
+sys.exit(p.wait())
+`;
+    const r = spawnSync('python3', ['-c', script, SEED, process.execPath, BIN], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(viaFile.stdout);
   });
 
   it('jsonl: one object per packet with the decoded fields', () => {
