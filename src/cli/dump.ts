@@ -4,9 +4,10 @@ import type { CaptureRecord } from '../capture/types.js';
 import { Direction } from '../capture/types.js';
 import { decodePacket, newDecodedPacket, describePacket } from '../packet/index.js';
 import { PacketKind } from '../packet/types.js';
+import { dumpJsonLine } from '../report/json-line.js';
 import { LineWriter } from '../report/output.js';
 import { packetText } from '../report/packet-text.js';
-import { epochString, formatTime, type TimeFormat } from '../report/time.js';
+import { formatTime, type TimeFormat } from '../report/time.js';
 import { ExitCode } from '../errors.js';
 import type { CommonOptions } from './common.js';
 import { inputName, outcome, packetSource, reportCaptureEnd } from './common.js';
@@ -52,22 +53,12 @@ export async function runDump(args: DumpArgs): Promise<number> {
       baseSec = rec.tsSec;
       baseNsec = rec.tsNsec;
     }
-    const info = describePacket(pkt);
-    const dir = pkt.direction === Direction.INBOUND ? 'in' : pkt.direction === Direction.OUTBOUND ? 'out' : undefined;
     if (json) {
-      out.line(
-        JSON.stringify({
-          n: rec.n,
-          ts: epochString(rec.tsSec, rec.tsNsec),
-          caplen: rec.caplen,
-          len: rec.len,
-          ...(rec.ifName ? { if: rec.ifName } : {}),
-          ...(dir ? { direction: dir } : {}),
-          ...info,
-        }),
-      );
+      out.line(dumpJsonLine(rec, pkt));
       return;
     }
+    const dir = pkt.direction === Direction.INBOUND ? 'in' : pkt.direction === Direction.OUTBOUND ? 'out' : undefined;
+    const info = describePacket(pkt);
     const t = packetText(info);
     const where = [rec.ifName, dir].filter(Boolean).join(' ');
     out.line(

@@ -5,7 +5,8 @@ import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.
 import { ExitCode } from '../errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
-import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayJson, replayLine, summaryLines } from '../report/replay-text.js';
+import { replayJsonLine } from '../report/json-line.js';
+import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '../report/replay-text.js';
 import type { TimeFormat } from '../report/time.js';
 import { formatDiagnostic } from '../rules/types.js';
 import { inputName, outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
@@ -75,7 +76,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
         if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
         if (args.format === 'none' || out.closed) return;
         if (args.format === 'jsonl') {
-          out.line(JSON.stringify(replayJson(r, p, rec, engine)));
+          out.line(replayJsonLine(r, p, rec, engine));
           return;
         }
         if (!headerDone) {

@@ -146,6 +146,19 @@ export class CtResult {
     this.aboutView = e;
   }
 
+  /**
+   * @internal entry (0), related (1) or about (2) without making a lasting
+   * view (see peekEntry in engine/result.ts): good until the next process().
+   */
+  peek(which: number): CtEntry | null {
+    if (which === 2) return this.aboutView !== undefined ? this.aboutView : this.table!.transientView(this.aboutSlot);
+    if (which === 1) {
+      if (this.relatedView !== undefined) return this.relatedView;
+      if (!this.isRelated) return null;
+    }
+    return this.entryView !== undefined ? this.entryView : this.table!.transientView(this.entrySlot);
+  }
+
   /** @internal */
   clear(packet: number): void {
     this.state = CtState.INVALID; this.stateName = 'invalid'; this.code = CtCode.OK;
@@ -291,6 +304,8 @@ export class ConntrackTable {
   private naTail = NONE;
   /** The CtEntry view of each slot that has one (made on demand). */
   private readonly views = new Map<number, CtEntry>();
+  /** Re-pointed at whatever transientView() is asked for. */
+  private readonly transient: CtEntry;
   private readonly key = new CtTuple();
   private readonly inv = new CtTuple();
   private readonly tmp = new CtTuple();
@@ -316,6 +331,7 @@ export class ConntrackTable {
     this.buckets = new Int32Array(INITIAL_BUCKETS).fill(NONE);
     this.mask = INITIAL_BUCKETS - 1;
     this.res.table = this;
+    this.transient = new CtEntry(this.st, 0);
   }
 
   /** Confirmed entries currently in the table (expired ones included until noticed). */
@@ -1035,6 +1051,20 @@ export class ConntrackTable {
       this.views.set(slot, v);
     }
     return v;
+  }
+
+  /**
+   * @internal The lasting view of `slot` if it has one, else one shared
+   * view pointed at it, good until the next process(); null for NONE.
+   */
+  transientView(slot: number): CtEntry | null {
+    if (slot === NONE) return null;
+    const v = this.views.get(slot);
+    if (v !== undefined) return v;
+    const t = this.transient;
+    t.at(this.st, slot);
+    t.forgetTuples();
+    return t;
   }
 
   /** @internal view(), or null for NONE. */

@@ -82,6 +82,11 @@ export interface EntrySource {
   readonly entry: unknown;
   readonly related: unknown;
   readonly about: unknown;
+  /**
+   * The same as entry / related / about (by EntryOf), but it need not be a
+   * lasting object: good only until the source's next packet.
+   */
+  peek?(which: number): unknown;
 }
 
 const SOURCE = Symbol('fwemu.entrySource');
@@ -141,6 +146,21 @@ export function linkEntry(r: PacketResult, src: EntrySource, which: (typeof Entr
   } else {
     r.entry = which === EntryOf.ENTRY ? src.entry : which === EntryOf.RELATED ? src.related : src.about;
   }
+}
+
+/**
+ * r.entry for a caller that reads it at once and keeps nothing (the
+ * per-packet reports): while r is still linked to its conntrack result, a
+ * transient view of the entry, so that reporting a million packets does not
+ * make a million lasting entry objects. Otherwise r.entry itself.
+ */
+export function peekEntry(r: PacketResult): unknown {
+  if (SOURCE in r) {
+    const l = r as unknown as Linkable;
+    const src = l[SOURCE];
+    if (src !== null && src.peek !== undefined) return src.peek(l[WHICH]);
+  }
+  return r.entry;
 }
 
 const CAUSE_NAMES: Record<number, string> = Object.fromEntries(

@@ -3,7 +3,7 @@ import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
 import { protoName } from '../packet/describe.js';
 import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
-import { Cause, type PacketResult } from '../engine/result.js';
+import { Cause, peekEntry, type PacketResult } from '../engine/result.js';
 import { ruleRef } from '../rules/describe.js';
 import type { Chain, Rule } from '../rules/types.js';
 import type { CompiledRuleSet } from '../rules/compile.js';
@@ -74,7 +74,7 @@ export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSe
 
 function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {
   const model = rules.model;
-  const entry = r.entry as CtEntry | null;
+  const entry = peekEntry(r) as CtEntry | null;
   switch (r.cause) {
     case Cause.ESTABLISHED: {
       if (!entry) return 'accepted: ESTABLISHED flow';

@@ -1,6 +1,6 @@
 import type { CaptureRecord, CaptureSummary } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
-import type { PacketResult } from '../engine/result.js';
+import { peekEntry, type PacketResult } from '../engine/result.js';
 import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import { endpoint, packetText } from './packet-text.js';
@@ -68,7 +68,7 @@ export function replayLine(
 /** The JSON object of one packet for --format jsonl. */
 export function replayJson(r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): Record<string, unknown> {
   const info = describePacket(p);
-  const entry = r.entry as CtEntry | null;
+  const entry = peekEntry(r) as CtEntry | null;
   return {
     n: r.n,
     ts: epochString(r.tsSec, r.tsNsec),

@@ -1,0 +1,60 @@
+/**
+ * The jsonl lines fwemu writes by hand (report/json-line.ts) must be what
+ * JSON.stringify makes of the objects they stand for (replayJson(),
+ * describePacket()), byte for byte: on every packet of every fixture
+ * (malformed ones too) and scenario, under every example rule file.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packetSource } from '../../src/cli/common.js';
+import { replay } from '../../src/engine/replay.js';
+import { describePacket } from '../../src/packet/describe.js';
+import { dumpJsonLine, jsonString, packetMembers, replayJsonLine } from '../../src/report/json-line.js';
+import { epochString } from '../../src/report/time.js';
+import { replayJson } from '../../src/report/replay-text.js';
+
+const inputs = [
+  ...readdirSync('fixtures').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures', f)),
+  ...readdirSync('fixtures/malformed').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures/malformed', f)),
+  ...readdirSync('fixtures/scenarios').filter((f) => f.endsWith('.yaml')).map((f) => join('fixtures/scenarios', f)),
+];
+const ruleFiles = readdirSync('rules').filter((f) => f.endsWith('.yaml')).map((f) => join('rules', f));
+
+describe('jsonl lines written by hand', () => {
+  it('jsonString is JSON.stringify for strings, escapes and lone surrogates included', () => {
+    for (const s of ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', 'nl\n', '\u0000\u001f\u007f', 'é ü 中文 🙂', '\ud800 lone', 'end \udfff', '\u2028\u2029']) {
+      expect(jsonString(s)).toBe(JSON.stringify(s));
+    }
+  });
+
+  it('replay lines and packet members equal JSON.stringify of the objects, on every fixture and scenario', async () => {
+    let packets = 0;
+    for (const input of inputs) {
+      for (const rules of ruleFiles) {
+        try {
+          await replay({
+            rules,
+            source: packetSource(input).source,
+            onPacket: (r, p, rec, engine) => {
+              packets++;
+              expect(replayJsonLine(r, p, rec, engine), `${input} packet ${r.n}`).toBe(JSON.stringify(replayJson(r, p, rec, engine)));
+              const info = describePacket(p);
+              expect(`{${packetMembers(p)}}`).toBe(JSON.stringify(info));
+              // What dump wrote before it had dumpJsonLine().
+              const dumpObject = {
+                n: rec.n, ts: epochString(rec.tsSec, rec.tsNsec), caplen: rec.caplen, len: rec.len,
+                ...(rec.ifName ? { if: rec.ifName } : {}), ...(info.direction ? { direction: info.direction } : {}), ...info,
+              };
+              expect(dumpJsonLine(rec, p)).toBe(JSON.stringify(dumpObject));
+            },
+          });
+        } catch (err) {
+          // A malformed capture ends in a capture error after its readable packets.
+          if (!input.includes('malformed')) throw err;
+        }
+      }
+    }
+    expect(packets).toBeGreaterThan(2000); // 2322 when written
+  });
+});
