@@ -11,14 +11,17 @@
  * shard, a symmetric hash of the address pair (the inner pair for ICMP
  * errors, so an error meets the flow it is about; IP fragments share their
  * datagram's pair), and copies the record into that shard's batch; each
- * worker decodes and judges its packets with an engine of its own. With
+ * worker decodes and judges its packets with an engine of its own. The
+ * dispatcher reads the shard key straight from the bytes of untagged
+ * Ethernet TCP/UDP frames and decodes only the others. With
  * --inline the main thread also judges shard 0 itself instead of only
  * dispatching. Batches go by postMessage with their buffers transferred and
  * recycled; the reader waits while a shard has 8 batches queued.
  *
  * The verdict counts of both ways are compared (they must be equal for a
  * capture whose flows never share a conntrack limit), then the wall-clock
- * times and their ratio are printed. Shards are independent conntrack
+ * times and their ratio are printed, with how long each worker was busy and
+ * how long the reader waited for them. Shards are independent conntrack
  * tables: nf_conntrack_max and early drop would be per shard, and results
  * arrive per shard, not in capture order; what a real integration would
  * have to solve is in bench/README.md.
@@ -35,6 +38,7 @@ const RULES = fileURLToPath(new URL('./rules.yaml', import.meta.url));
 const BATCH = 256 * 1024;
 const HEADER = 24; // n, tsSec, tsNsec, caplen, len (u32 each), linkType (u16), direction (u8), pad
 const MAX_QUEUED = 8;
+const bufferCopy = Buffer.prototype.copy;
 
 function verdictCounts(engine) {
   const s = engine.stats;
@@ -46,13 +50,15 @@ if (!isMainThread) {
   const engine = new Engine(loadRuleSet(workerData.rules).ruleset);
   const p = newDecodedPacket();
   const rec = { n: 0, tsSec: 0, tsNsec: 0, caplen: 0, len: 0, linkType: 0, direction: 0, buf: null, off: 0, ifIndex: 0, ifName: '', fileOffset: 0 };
+  let busy = 0;
   parentPort.on('message', (msg) => {
     if (msg.end) {
       engine.flushFragments();
       engine.takeReleased();
-      parentPort.postMessage({ stats: verdictCounts(engine) });
+      parentPort.postMessage({ stats: verdictCounts(engine), busy });
       return;
     }
+    const t0 = performance.now();
     const buf = new Uint8Array(msg.buf, 0, msg.used);
     const dv = new DataView(msg.buf);
     for (let off = 0; off < msg.used;) {
@@ -70,6 +76,7 @@ if (!isMainThread) {
       if (engine.hasReleased) engine.takeReleased();
       off += HEADER + ((rec.caplen + 3) & ~3);
     }
+    busy += performance.now() - t0;
     parentPort.postMessage({ back: msg.buf }, [msg.buf]);
   });
 } else {
@@ -104,6 +111,38 @@ function shardOf(p, shards) {
   return (h >>> 0) % shards;
 }
 
+/**
+ * The shard straight from the bytes of an untagged Ethernet frame carrying
+ * TCP or UDP over IPv4 or IPv6 (no full decode on the dispatching thread);
+ * -1 for anything else (decoded, then shardOf()). Same hash as shardOf().
+ */
+function peekShard(rec, shards) {
+  if (rec.linkType !== 1 || rec.caplen < 54) return -1;
+  const b = rec.buf, o = rec.off;
+  const et = (b[o + 12] << 8) | b[o + 13];
+  let a, d;
+  if (et === 0x0800) {
+    const proto = b[o + 23];
+    if ((proto !== 6 && proto !== 17) || (b[o + 14] >> 4) !== 4) return -1;
+    a = ((b[o + 26] << 24) | (b[o + 27] << 16) | (b[o + 28] << 8) | b[o + 29]) >>> 0;
+    d = ((b[o + 30] << 24) | (b[o + 31] << 16) | (b[o + 32] << 8) | b[o + 33]) >>> 0;
+  } else if (et === 0x86dd) {
+    const next = b[o + 20];
+    if ((next !== 6 && next !== 17) || rec.caplen < 74) return -1;
+    a = 0; d = 0;
+    for (let i = 0; i < 16; i += 4) {
+      a ^= (b[o + 22 + i] << 24) | (b[o + 23 + i] << 16) | (b[o + 24 + i] << 8) | b[o + 25 + i];
+      d ^= (b[o + 38 + i] << 24) | (b[o + 39 + i] << 16) | (b[o + 40 + i] << 8) | b[o + 41 + i];
+    }
+    a >>>= 0; d >>>= 0;
+  } else {
+    return -1;
+  }
+  let h = Math.imul((a ^ d) >>> 0, 0x9e3779b1) + Math.imul(Math.min(a, d), 0x85ebca6b);
+  h ^= h >>> 15;
+  return (h >>> 0) % shards;
+}
+
 async function single(file) {
   const engine = new Engine(loadRuleSet(RULES).ruleset);
   const p = newDecodedPacket();
@@ -124,13 +163,14 @@ async function sharded(file, nWorkers, inline) {
   for (let i = 0; i < nWorkers; i++) workers.push(new Worker(fileURLToPath(import.meta.url), { workerData: { rules: RULES } }));
   const local = inline ? new Engine(loadRuleSet(RULES).ruleset) : null;
   const state = workers.map((w) => {
-    const s = { w, free: [], queued: 0, buf: new ArrayBuffer(BATCH), used: 0, wake: null, stats: null, done: null };
+    const buf = new ArrayBuffer(BATCH);
+    const s = { w, free: [], queued: 0, buf, u8: new Uint8Array(buf), dv: new DataView(buf), used: 0, wake: null, stats: null, done: null };
     w.on('message', (m) => {
       if (m.back) {
         s.free.push(m.back);
         s.queued--;
         if (s.wake) { const f = s.wake; s.wake = null; f(); }
-      } else if (m.stats) s.done(m.stats);
+      } else if (m.stats) { s.busy = m.busy; s.done(m.stats); }
     });
     return s;
   });
@@ -138,16 +178,23 @@ async function sharded(file, nWorkers, inline) {
     s.w.postMessage({ buf: s.buf, used: s.used }, [s.buf]);
     s.queued++;
     s.buf = s.free.pop() ?? new ArrayBuffer(BATCH);
+    s.u8 = new Uint8Array(s.buf);
+    s.dv = new DataView(s.buf);
     s.used = 0;
   };
   // Workers are started before the clock: their start-up is Node's, not the replay's.
   await new Promise((r) => setTimeout(r, 300));
   const p = newDecodedPacket();
+  let waited = 0;
   const t0 = performance.now();
   await readCapture(file, (rec) => {
-    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p, rec.len);
-    const k = shardOf(p, shards);
+    let k = peekShard(rec, shards);
+    if (k < 0) {
+      decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p, rec.len);
+      k = shardOf(p, shards);
+    }
     if (inline && k === nWorkers) {
+      decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p, rec.len);
       local.process(rec, p);
       if (local.hasReleased) local.takeReleased();
       return;
@@ -155,8 +202,8 @@ async function sharded(file, nWorkers, inline) {
     const s = state[k];
     const need = HEADER + ((rec.caplen + 3) & ~3);
     if (s.used + need > BATCH) send(s);
-    const u8 = new Uint8Array(s.buf);
-    const dv = new DataView(s.buf);
+    const u8 = s.u8;
+    const dv = s.dv;
     const o = s.used;
     dv.setUint32(o, rec.n, true);
     dv.setUint32(o + 4, rec.tsSec, true);
@@ -165,18 +212,21 @@ async function sharded(file, nWorkers, inline) {
     dv.setUint32(o + 16, rec.len, true);
     dv.setUint16(o + 20, rec.linkType, true);
     u8[o + 22] = rec.direction;
-    u8.set(rec.buf.subarray(rec.off, rec.off + rec.caplen), o + HEADER);
+    // (Buffer.copy: no subarray object per packet.)
+    bufferCopy.call(rec.buf, u8, o + HEADER, rec.off, rec.off + rec.caplen);
     s.used += need;
   }, {
     beforeRead: () => {
       const busy = state.filter((s) => s.queued >= MAX_QUEUED);
       if (busy.length === 0) return null;
-      return Promise.all(busy.map((s) => new Promise((r) => { s.wake = r; })));
+      const w0 = performance.now();
+      return Promise.all(busy.map((s) => new Promise((r) => { s.wake = r; }))).then(() => { waited += performance.now() - w0; });
     },
   });
   for (const s of state) if (s.used > 0) send(s);
   const stats = await Promise.all(state.map((s) => new Promise((r) => { s.done = r; s.w.postMessage({ end: true }); })));
   const sec = (performance.now() - t0) / 1000;
+  process.stderr.write(`  (worker busy ${state.map((x) => (x.busy / 1000).toFixed(2)).join(', ')} s; reader waited ${(waited / 1000).toFixed(2)} s of ${sec.toFixed(2)} s)\n`);
   if (local) { local.flushFragments(); local.takeReleased(); stats.push(verdictCounts(local)); }
   for (const w of workers) await w.terminate();
   const sum = {};
