@@ -3,30 +3,32 @@
  * Does sharding the replay over worker threads pay on this machine? A
  * measurement, not a feature: fwemu itself replays on one thread.
  *
- *   node bench/shard.mjs FILE [--workers N] [--inline] [--runs R]
+ *   node bench/shard.mjs FILE.pcap [--workers N] [--inline] [--runs R]
  *
  * Single-threaded: read, decode and Engine.process every packet (what
- * `replay --format none` does, minus start-up and the summary). Sharded:
- * the main thread reads and decodes each packet far enough to pick its
- * shard, a symmetric hash of the address pair (the inner pair for ICMP
- * errors, so an error meets the flow it is about; IP fragments share their
- * datagram's pair), and copies the record into that shard's batch; each
- * worker decodes and judges its packets with an engine of its own. The
- * dispatcher reads the shard key straight from the bytes of untagged
- * Ethernet TCP/UDP frames and decodes only the others. With
- * --inline the main thread also judges shard 0 itself instead of only
- * dispatching. Batches go by postMessage with their buffers transferred and
- * recycled; the reader waits while a shard has 8 batches queued.
+ * `replay --format none` does, minus start-up and the summary).
  *
- * The verdict counts of both ways are compared (they must be equal for a
- * capture whose flows never share a conntrack limit), then the wall-clock
- * times and their ratio are printed, with how long each worker was busy and
- * how long the reader waited for them. Shards are independent conntrack
- * tables: nf_conntrack_max and early drop would be per shard, and results
- * arrive per shard, not in capture order; what a real integration would
- * have to solve is in bench/README.md.
+ * Sharded: the main thread reads the capture (classic pcap only) in 4 MiB
+ * chunks of shared memory, finds the records and picks each one's shard, a
+ * symmetric hash of its address pair (the inner pair for ICMP errors, so an
+ * error meets the flow it is about; IP fragments share their datagram's
+ * pair), read straight from the bytes of untagged Ethernet TCP/UDP frames
+ * and by decoding the others. Each worker gets the chunk (not a copy) with
+ * the list of its records, decodes and judges them with an engine of its
+ * own, and says when it is done with the chunk; a chunk is reused once every
+ * shard is done with it. With --inline the main thread judges one shard
+ * itself besides reading.
+ *
+ * The verdict counts of both ways are compared (equal for a capture whose
+ * flows never meet a conntrack limit), then the wall-clock times, their
+ * ratio, how long each worker was busy and how long the reader waited for
+ * free chunks are printed. Shards are independent conntrack tables:
+ * nf_conntrack_max and early drop would be per shard, and results arrive
+ * per shard, not in capture order (see bench/README.md).
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { openSync, readSync, closeSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { readCapture } from '../dist/capture/read.js';
 import { decodePacket, newDecodedPacket } from '../dist/packet/decode.js';
@@ -35,49 +37,57 @@ import { loadRuleSet } from '../dist/rules/load.js';
 import { PacketKind } from '../dist/packet/types.js';
 
 const RULES = fileURLToPath(new URL('./rules.yaml', import.meta.url));
-const BATCH = 256 * 1024;
-const HEADER = 24; // n, tsSec, tsNsec, caplen, len (u32 each), linkType (u16), direction (u8), pad
-const MAX_QUEUED = 8;
-const bufferCopy = Buffer.prototype.copy;
+const CHUNK = 4 << 20;
+const POOL = 6;
 
 function verdictCounts(engine) {
   const s = engine.stats;
   return { packets: s.packets, ...s.verdicts, flows: s.flows };
 }
 
-if (!isMainThread) {
-  // A shard: decode and judge the records of each batch, hand the buffer back.
-  const engine = new Engine(loadRuleSet(workerData.rules).ruleset);
+/** Judges the records listed (pairs of record offset, packet number) in a chunk of a little-endian pcap. */
+function makeJudge(linkType, nanos) {
+  const engine = new Engine(loadRuleSet(RULES).ruleset);
   const p = newDecodedPacket();
-  const rec = { n: 0, tsSec: 0, tsNsec: 0, caplen: 0, len: 0, linkType: 0, direction: 0, buf: null, off: 0, ifIndex: 0, ifName: '', fileOffset: 0 };
+  const rec = { n: 0, tsSec: 0, tsNsec: 0, caplen: 0, len: 0, linkType, direction: 0, buf: null, off: 0, ifIndex: 0, ifName: '', fileOffset: 0 };
+  const judge = (u8, dv, list, count) => {
+    for (let i = 0; i < count; i += 2) {
+      const o = list[i];
+      rec.n = list[i + 1];
+      rec.tsSec = dv.getUint32(o, true);
+      rec.tsNsec = nanos ? dv.getUint32(o + 4, true) : dv.getUint32(o + 4, true) * 1000;
+      rec.caplen = dv.getUint32(o + 8, true);
+      rec.len = dv.getUint32(o + 12, true);
+      rec.buf = u8;
+      rec.off = o + 16;
+      decodePacket(u8, rec.off, rec.caplen, linkType, 0, p, rec.len);
+      engine.process(rec, p);
+      if (engine.hasReleased) engine.takeReleased();
+    }
+  };
+  const finish = () => {
+    engine.flushFragments();
+    engine.takeReleased();
+    return verdictCounts(engine);
+  };
+  return { judge, finish };
+}
+
+if (!isMainThread) {
+  const { judge, finish } = makeJudge(workerData.linkType, workerData.nanos);
+  const views = new Map();
   let busy = 0;
-  parentPort.on('message', (msg) => {
-    if (msg.end) {
-      engine.flushFragments();
-      engine.takeReleased();
-      parentPort.postMessage({ stats: verdictCounts(engine), busy });
+  parentPort.on('message', (m) => {
+    if (m.end) {
+      parentPort.postMessage({ stats: finish(), busy });
       return;
     }
     const t0 = performance.now();
-    const buf = new Uint8Array(msg.buf, 0, msg.used);
-    const dv = new DataView(msg.buf);
-    for (let off = 0; off < msg.used;) {
-      rec.n = dv.getUint32(off, true);
-      rec.tsSec = dv.getUint32(off + 4, true);
-      rec.tsNsec = dv.getUint32(off + 8, true);
-      rec.caplen = dv.getUint32(off + 12, true);
-      rec.len = dv.getUint32(off + 16, true);
-      rec.linkType = dv.getUint16(off + 20, true);
-      rec.direction = buf[off + 22];
-      rec.buf = buf;
-      rec.off = off + HEADER;
-      decodePacket(buf, rec.off, rec.caplen, rec.linkType, rec.direction, p, rec.len);
-      engine.process(rec, p);
-      if (engine.hasReleased) engine.takeReleased();
-      off += HEADER + ((rec.caplen + 3) & ~3);
-    }
+    let v = views.get(m.chunk);
+    if (v === undefined) views.set(m.chunk, (v = { u8: new Uint8Array(m.sab), dv: new DataView(m.sab) }));
+    judge(v.u8, v.dv, m.list, m.count);
     busy += performance.now() - t0;
-    parentPort.postMessage({ back: msg.buf }, [msg.buf]);
+    parentPort.postMessage({ done: m.chunk, list: m.list }, [m.list.buffer]);
   });
 } else {
   await main();
@@ -91,56 +101,48 @@ function parseArgs(argv) {
     else if (argv[i] === '--inline') o.inline = true;
     else o.file = argv[i];
   }
-  if (!o.file) throw new Error('usage: node bench/shard.mjs FILE [--workers N] [--inline] [--runs R]');
+  if (!o.file) throw new Error('usage: node bench/shard.mjs FILE.pcap [--workers N] [--inline] [--runs R]');
   return o;
 }
 
-/** Symmetric: the same for both directions of a flow. */
-function shardOf(p, shards) {
-  if (p.kind !== PacketKind.IP) return 0;
-  let a, b;
-  if (p.innerValid && (p.proto === 1 || p.proto === 58)) {
-    a = p.innerSrc0 ^ p.innerSrc1 ^ p.innerSrc2 ^ p.innerSrc3;
-    b = p.innerDst0 ^ p.innerDst1 ^ p.innerDst2 ^ p.innerDst3;
-  } else {
-    a = p.src0 ^ p.src1 ^ p.src2 ^ p.src3;
-    b = p.dst0 ^ p.dst1 ^ p.dst2 ^ p.dst3;
-  }
-  let h = Math.imul((a ^ b) >>> 0, 0x9e3779b1) + Math.imul(Math.min(a >>> 0, b >>> 0), 0x85ebca6b);
+function mixHash(a, d, shards) {
+  let h = Math.imul((a ^ d) >>> 0, 0x9e3779b1) + Math.imul(Math.min(a >>> 0, d >>> 0), 0x85ebca6b);
   h ^= h >>> 15;
   return (h >>> 0) % shards;
 }
 
-/**
- * The shard straight from the bytes of an untagged Ethernet frame carrying
- * TCP or UDP over IPv4 or IPv6 (no full decode on the dispatching thread);
- * -1 for anything else (decoded, then shardOf()). Same hash as shardOf().
- */
-function peekShard(rec, shards) {
-  if (rec.linkType !== 1 || rec.caplen < 54) return -1;
-  const b = rec.buf, o = rec.off;
+/** The shard of a decoded packet (symmetric: the same for both directions of a flow). */
+function shardOf(p, shards) {
+  if (p.kind !== PacketKind.IP) return 0;
+  if (p.innerValid && (p.proto === 1 || p.proto === 58)) {
+    return mixHash(p.innerSrc0 ^ p.innerSrc1 ^ p.innerSrc2 ^ p.innerSrc3, p.innerDst0 ^ p.innerDst1 ^ p.innerDst2 ^ p.innerDst3, shards);
+  }
+  return mixHash(p.src0 ^ p.src1 ^ p.src2 ^ p.src3, p.dst0 ^ p.dst1 ^ p.dst2 ^ p.dst3, shards);
+}
+
+/** shardOf() straight from the bytes of an untagged Ethernet TCP/UDP frame at b[o..]; -1 for anything else. */
+function peekShard(b, o, caplen, shards) {
+  if (caplen < 54) return -1;
   const et = (b[o + 12] << 8) | b[o + 13];
-  let a, d;
   if (et === 0x0800) {
     const proto = b[o + 23];
     if ((proto !== 6 && proto !== 17) || (b[o + 14] >> 4) !== 4) return -1;
-    a = ((b[o + 26] << 24) | (b[o + 27] << 16) | (b[o + 28] << 8) | b[o + 29]) >>> 0;
-    d = ((b[o + 30] << 24) | (b[o + 31] << 16) | (b[o + 32] << 8) | b[o + 33]) >>> 0;
-  } else if (et === 0x86dd) {
+    const a = (b[o + 26] << 24) | (b[o + 27] << 16) | (b[o + 28] << 8) | b[o + 29];
+    const d = (b[o + 30] << 24) | (b[o + 31] << 16) | (b[o + 32] << 8) | b[o + 33];
+    return mixHash(a, d, shards);
+  }
+  if (et === 0x86dd) {
     const next = b[o + 20];
-    if ((next !== 6 && next !== 17) || rec.caplen < 74) return -1;
-    a = 0; d = 0;
+    if ((next !== 6 && next !== 17) || caplen < 74) return -1;
+    let a = 0;
+    let d = 0;
     for (let i = 0; i < 16; i += 4) {
       a ^= (b[o + 22 + i] << 24) | (b[o + 23 + i] << 16) | (b[o + 24 + i] << 8) | b[o + 25 + i];
       d ^= (b[o + 38 + i] << 24) | (b[o + 39 + i] << 16) | (b[o + 40 + i] << 8) | b[o + 41 + i];
     }
-    a >>>= 0; d >>>= 0;
-  } else {
-    return -1;
+    return mixHash(a, d, shards);
   }
-  let h = Math.imul((a ^ d) >>> 0, 0x9e3779b1) + Math.imul(Math.min(a, d), 0x85ebca6b);
-  h ^= h >>> 15;
-  return (h >>> 0) % shards;
+  return -1;
 }
 
 async function single(file) {
@@ -157,88 +159,128 @@ async function single(file) {
   return { sec: (performance.now() - t0) / 1000, stats: verdictCounts(engine) };
 }
 
+function pcapHeader(file) {
+  const fd = openSync(file, 'r');
+  const h = Buffer.alloc(24);
+  readSync(fd, h, 0, 24, 0);
+  closeSync(fd);
+  const magic = h.readUInt32LE(0);
+  if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) throw new Error(`${file}: only little-endian classic pcap is supported here`);
+  return { nanos: magic === 0xa1b23c4d, linkType: h.readUInt32LE(20) & 0xffff };
+}
+
 async function sharded(file, nWorkers, inline) {
+  const { nanos, linkType } = pcapHeader(file);
   const shards = nWorkers + (inline ? 1 : 0);
   const workers = [];
-  for (let i = 0; i < nWorkers; i++) workers.push(new Worker(fileURLToPath(import.meta.url), { workerData: { rules: RULES } }));
-  const local = inline ? new Engine(loadRuleSet(RULES).ruleset) : null;
-  const state = workers.map((w) => {
-    const buf = new ArrayBuffer(BATCH);
-    const s = { w, free: [], queued: 0, buf, u8: new Uint8Array(buf), dv: new DataView(buf), used: 0, wake: null, stats: null, done: null };
-    w.on('message', (m) => {
-      if (m.back) {
-        s.free.push(m.back);
-        s.queued--;
-        if (s.wake) { const f = s.wake; s.wake = null; f(); }
-      } else if (m.stats) { s.busy = m.busy; s.done(m.stats); }
-    });
-    return s;
-  });
-  const send = (s) => {
-    s.w.postMessage({ buf: s.buf, used: s.used }, [s.buf]);
-    s.queued++;
-    s.buf = s.free.pop() ?? new ArrayBuffer(BATCH);
-    s.u8 = new Uint8Array(s.buf);
-    s.dv = new DataView(s.buf);
-    s.used = 0;
-  };
+  for (let i = 0; i < nWorkers; i++) workers.push(new Worker(fileURLToPath(import.meta.url), { workerData: { linkType, nanos } }));
+  const local = inline ? makeJudge(linkType, nanos) : null;
+  const chunks = [];
+  for (let i = 0; i < POOL; i++) {
+    const sab = new SharedArrayBuffer(CHUNK);
+    chunks.push({ id: i, sab, u8: new Uint8Array(sab), dv: new DataView(sab), pending: 0 });
+  }
+  const free = [...chunks];
+  let wake = null;
+  const lists = Array.from({ length: shards }, () => []); // recycled Int32Array lists per shard
+  const busy = new Array(nWorkers).fill(0);
+  const results = new Array(nWorkers).fill(null);
+  let finished = null;
+  workers.forEach((w, k) => w.on('message', (m) => {
+    if (m.done !== undefined) {
+      lists[k].push(m.list);
+      const c = chunks[m.done];
+      if (--c.pending === 0) {
+        free.push(c);
+        if (wake) { const f = wake; wake = null; f(); }
+      }
+    } else if (m.stats) {
+      results[k] = m.stats;
+      busy[k] = m.busy;
+      if (results.every((r) => r !== null)) finished();
+    }
+  }));
   // Workers are started before the clock: their start-up is Node's, not the replay's.
   await new Promise((r) => setTimeout(r, 300));
+
   const p = newDecodedPacket();
+  const fd = openSync(file, 'r');
+  let pos = 24;
+  let carry = null; // the start of a record the previous chunk cut off
+  let n = 0;
   let waited = 0;
   const t0 = performance.now();
-  await readCapture(file, (rec) => {
-    let k = peekShard(rec, shards);
-    if (k < 0) {
-      decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p, rec.len);
-      k = shardOf(p, shards);
-    }
-    if (inline && k === nWorkers) {
-      decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p, rec.len);
-      local.process(rec, p);
-      if (local.hasReleased) local.takeReleased();
-      return;
-    }
-    const s = state[k];
-    const need = HEADER + ((rec.caplen + 3) & ~3);
-    if (s.used + need > BATCH) send(s);
-    const u8 = s.u8;
-    const dv = s.dv;
-    const o = s.used;
-    dv.setUint32(o, rec.n, true);
-    dv.setUint32(o + 4, rec.tsSec, true);
-    dv.setUint32(o + 8, rec.tsNsec, true);
-    dv.setUint32(o + 12, rec.caplen, true);
-    dv.setUint32(o + 16, rec.len, true);
-    dv.setUint16(o + 20, rec.linkType, true);
-    u8[o + 22] = rec.direction;
-    // (Buffer.copy: no subarray object per packet.)
-    bufferCopy.call(rec.buf, u8, o + HEADER, rec.off, rec.off + rec.caplen);
-    s.used += need;
-  }, {
-    beforeRead: () => {
-      const busy = state.filter((s) => s.queued >= MAX_QUEUED);
-      if (busy.length === 0) return null;
+  for (;;) {
+    if (free.length === 0) {
       const w0 = performance.now();
-      return Promise.all(busy.map((s) => new Promise((r) => { s.wake = r; }))).then(() => { waited += performance.now() - w0; });
-    },
-  });
-  for (const s of state) if (s.used > 0) send(s);
-  const stats = await Promise.all(state.map((s) => new Promise((r) => { s.done = r; s.w.postMessage({ end: true }); })));
+      await new Promise((r) => { wake = r; });
+      waited += performance.now() - w0;
+    }
+    const c = free.pop();
+    let filled = 0;
+    if (carry) {
+      c.u8.set(carry);
+      filled = carry.length;
+    }
+    const got = readSync(fd, c.u8, filled, CHUNK - filled, pos);
+    pos += got;
+    filled += got;
+    if (filled === 0 || (got === 0 && carry && carry.length === filled)) { free.push(c); break; }
+    // This chunk's records, per shard: (offset, packet number) pairs.
+    const per = Array.from({ length: shards }, (_, k) => ({ list: lists[k].pop() ?? new Int32Array(65536), count: 0 }));
+    let o = 0;
+    while (o + 16 <= filled) {
+      const caplen = c.dv.getUint32(o + 8, true);
+      if (o + 16 + caplen > filled) break;
+      n++;
+      let k = linkType === 1 ? peekShard(c.u8, o + 16, caplen, shards) : -1;
+      if (k < 0) {
+        decodePacket(c.u8, o + 16, caplen, linkType, 0, p, c.dv.getUint32(o + 12, true));
+        k = shardOf(p, shards);
+      }
+      const s = per[k];
+      if (s.count + 2 > s.list.length) {
+        const grown = new Int32Array(s.list.length * 2);
+        grown.set(s.list);
+        s.list = grown;
+      }
+      s.list[s.count++] = o;
+      s.list[s.count++] = n;
+      o += 16 + caplen;
+    }
+    carry = o < filled ? c.u8.slice(o, filled) : null;
+    c.pending = nWorkers;
+    for (let k = 0; k < nWorkers; k++) {
+      const s = per[k];
+      workers[k].postMessage({ chunk: c.id, sab: c.sab, list: s.list, count: s.count }, [s.list.buffer]);
+    }
+    if (local) {
+      const s = per[nWorkers];
+      local.judge(c.u8, c.dv, s.list, s.count);
+      lists[nWorkers].push(s.list);
+    }
+    if (got === 0) break;
+  }
+  closeSync(fd);
+  const done = new Promise((r) => { finished = r; });
+  for (const w of workers) w.postMessage({ end: true });
+  await done;
   const sec = (performance.now() - t0) / 1000;
-  process.stderr.write(`  (worker busy ${state.map((x) => (x.busy / 1000).toFixed(2)).join(', ')} s; reader waited ${(waited / 1000).toFixed(2)} s of ${sec.toFixed(2)} s)\n`);
-  if (local) { local.flushFragments(); local.takeReleased(); stats.push(verdictCounts(local)); }
+  const stats = [...results];
+  if (local) stats.push(local.finish());
   for (const w of workers) await w.terminate();
   const sum = {};
   for (const s of stats) for (const [k, v] of Object.entries(s)) sum[k] = (sum[k] ?? 0) + v;
-  return { sec, stats: sum, perShard: stats.map((s) => s.packets) };
+  return { sec, stats: sum, perShard: stats.map((s) => s.packets), busy, waited: waited / 1000 };
 }
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const one = [], many = [];
-  let a, b;
+  const one = [];
+  const many = [];
+  let a;
+  let b;
   for (let r = 0; r < o.runs; r++) {
     a = await single(o.file);
     one.push(a.sec);
@@ -248,9 +290,10 @@ async function main() {
   const same = JSON.stringify(a.stats) === JSON.stringify(b.stats);
   const n = a.stats.packets;
   const label = `${o.workers} worker${o.workers === 1 ? '' : 's'}${o.inline ? ' + the main thread' : ''}`;
-  console.log(`${o.file}: ${n} packets, ${o.runs} runs, machine with ${(await import('node:os')).cpus().length} cores`);
+  console.log(`${o.file}: ${n} packets, ${o.runs} runs, machine with ${cpus().length} cores`);
   console.log(`  one thread:  ${median(one).toFixed(3)} s  ${(n / median(one) / 1e3).toFixed(0)} kpps  (runs ${one.map((x) => x.toFixed(2)).join(' ')})`);
-  console.log(`  ${label}: ${median(many).toFixed(3)} s  ${(n / median(many) / 1e3).toFixed(0)} kpps  (runs ${many.map((x) => x.toFixed(2)).join(' ')}; packets per shard ${b.perShard.join(' ')})`);
+  console.log(`  ${label}: ${median(many).toFixed(3)} s  ${(n / median(many) / 1e3).toFixed(0)} kpps  (runs ${many.map((x) => x.toFixed(2)).join(' ')})`);
+  console.log(`    packets per shard ${b.perShard.join(' ')}; last run: workers busy ${b.busy.map((x) => (x / 1000).toFixed(2)).join(', ')} s, reader waited ${b.waited.toFixed(2)} s`);
   console.log(`  speed-up ${(median(one) / median(many)).toFixed(2)}x; verdict counts ${same ? 'equal' : `DIFFER: ${JSON.stringify(a.stats)} vs ${JSON.stringify(b.stats)}`}`);
   if (!same) process.exitCode = 1;
 }
