@@ -56,8 +56,25 @@ function median(xs) {
  * Runs `argv` (through sh when `shell`), stdout to /dev/null unless captured;
  * returns { sec, maxRssKiB, stdout, stderr }. Throws on a non-zero exit.
  */
+/**
+ * CPU time the hypervisor gave to others while we waited (steal, /proc/stat),
+ * in seconds summed over all CPUs; 0 where the kernel does not report it.
+ * On a shared virtual machine it is what makes figures from different runs
+ * disagree, so it is recorded with them.
+ */
+function stealSeconds() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    return Number(f[8] ?? 0) / 100;
+  } catch {
+    return 0;
+  }
+}
+let stolen = 0;
+
 function timed(argv, { shell = false, keepStdout = false } = {}) {
   const cmd = shell ? ['sh', '-c', argv] : argv;
+  const s0 = stealSeconds();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(TIME, ['-f', '%M', '-o', rssFile, ...cmd], {
     cwd: ROOT,
@@ -66,6 +83,7 @@ function timed(argv, { shell = false, keepStdout = false } = {}) {
     encoding: 'utf8',
   });
   const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+  stolen += stealSeconds() - s0;
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} exited with ${r.status}: ${r.stderr}`);
   return { sec, maxRssKiB: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()), stdout: r.stdout ?? '', stderr: r.stderr };
 }
@@ -127,6 +145,7 @@ async function main() {
       tcpdump: "tcpdump -n -r FILE -w /dev/null 'tcp dst port 443'",
       fwemu: 'node bin/fwemu.js replay --format none -r bench/rules.yaml FILE',
       peakRss: 'maximum resident set size of the process (/usr/bin/time %M, getrusage ru_maxrss), KiB',
+      stealSec: 'CPU steal (/proc/stat) summed over CPUs during all timed runs, seconds: time the hypervisor gave to other guests',
       bytesPerFlow: '(peak RSS replaying b - peak RSS replaying b-small) / (flows in b - flows in b-small); b-small has the same shape with 1000 flows, so Node, code and I/O buffers cancel out',
     },
     captures: {},
@@ -192,6 +211,10 @@ async function main() {
     log(`\nbytes per tracked flow (b): (${big} - ${small}) KiB / ${flows} flows = ${results.memory.bytesPerFlow} B`);
   }
 
+  const timedSec = Object.values(results.captures).reduce((t, r) => t + r.fwemu.sec * RUNS, 0);
+  results.stealSec = +stolen.toFixed(2);
+  log(`\nCPU steal while measuring: ${stolen.toFixed(1)} s (summed over CPUs; the replays of --format none alone took ~${timedSec.toFixed(0)} s)` +
+    (stolen > 0.05 * timedSec ? '. The machine was shared: compare ratios within this run, not times across runs.' : ''));
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
   log(`\nwrote ${OUT}`);
