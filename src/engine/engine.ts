@@ -33,6 +33,17 @@ export interface EngineStats {
   flows: number;
 }
 
+const VERDICTS: readonly Verdict[] = ['accept', 'drop', 'reject', 'skip'];
+const CHAINS: readonly Chain[] = ['input', 'output', 'forward'];
+
+/** Index of a verdict in VERDICTS (comparisons of interned strings: no property lookup). */
+function verdictIndex(v: Verdict): number {
+  return v === 'accept' ? 0 : v === 'drop' ? 1 : v === 'reject' ? 2 : 3;
+}
+
+function chainIndex(c: Chain): number {
+  return c === 'input' ? 0 : c === 'output' ? 1 : 2;
+}
 
 /**
  * The firewall: for each decoded packet, what nftables with the usual
@@ -47,18 +58,6 @@ export interface EngineStats {
  * PREROUTING/OUTPUT) and a new entry is confirmed only if the packet is
  * accepted, so a dropped first packet leaves nothing in the table.
  */
-const VERDICTS: readonly Verdict[] = ['accept', 'drop', 'reject', 'skip'];
-const CHAINS: readonly Chain[] = ['input', 'output', 'forward'];
-
-/** Index of a verdict in VERDICTS (comparisons of interned strings: no property lookup). */
-function verdictIndex(v: Verdict): number {
-  return v === 'accept' ? 0 : v === 'drop' ? 1 : v === 'reject' ? 2 : 3;
-}
-
-function chainIndex(c: Chain): number {
-  return c === 'input' ? 0 : c === 'output' ? 1 : 2;
-}
-
 export class Engine {
   readonly compiled: CompiledRuleSet;
   readonly ct: ConntrackTable | null;
