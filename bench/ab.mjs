@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * Two versions of fwemu side by side, in the same minutes:
+ *
+ *   node bench/ab.mjs REV [--runs N] [--format none|text|jsonl] FILE...
+ *
+ * Builds commit REV into a temporary git worktree (sharing node_modules),
+ * then runs `fwemu replay --format F --no-summary -r bench/rules.yaml FILE`
+ * with REV's build and with the working tree's dist/ in turn, N times each
+ * (default 3), and prints the fastest wall-clock time of each, their ratio,
+ * and the CPU time (user + system). On a shared machine whose speed wanders
+ * (see bench/README.md), interleaving is what makes the two comparable;
+ * figures from separate runs of `npm run bench` are not.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+let runs = 3;
+let format = 'none';
+const files = [];
+let rev = null;
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === '--runs') runs = Number(argv[++i]);
+  else if (argv[i] === '--format') format = argv[++i];
+  else if (rev === null) rev = argv[i];
+  else files.push(argv[i]);
+}
+if (!rev || files.length === 0 || !['none', 'text', 'jsonl'].includes(format) || !(runs >= 1)) {
+  process.stderr.write('usage: node bench/ab.mjs REV [--runs N] [--format none|text|jsonl] FILE...\n');
+  process.exit(2);
+}
+if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  process.stderr.write('bench/ab.mjs: no build in dist/: run npx tsc -p . first\n');
+  process.exit(2);
+}
+
+const log = (s) => process.stderr.write(`${s}\n`);
+const tmp = mkdtempSync(join(tmpdir(), 'fwemu-ab-'));
+const tree = join(tmp, 'tree');
+const rssFile = join(tmp, 'time');
+
+function cleanup() {
+  try {
+    execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'ignore' });
+  } catch {
+    // not made yet
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+/** Wall seconds and CPU seconds of one replay with the CLI at `bin`. */
+function once(bin, file) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', rssFile, 'node', bin, 'replay', '--format', format, '--no-summary', '-r', join(ROOT, 'bench', 'rules.yaml'), file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${bin} on ${file} exited with ${r.status}: ${r.stderr}`);
+  const [user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  return { wall, cpu: user + sys };
+}
+
+try {
+  log(`building ${rev} in ${tree} ...`);
+  execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: ROOT, stdio: 'ignore' });
+  symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(tree, 'tsconfig.json')], { stdio: 'inherit' });
+  const bins = { [rev]: join(tree, 'bin', 'fwemu.js'), 'working tree': join(ROOT, 'bin', 'fwemu.js') };
+  const label = (s) => s.padEnd(Math.max(...Object.keys(bins).map((k) => k.length)));
+  for (const file of files) {
+    const times = Object.fromEntries(Object.keys(bins).map((k) => [k, []]));
+    for (let i = 0; i < runs; i++) for (const [k, bin] of Object.entries(bins)) times[k].push(once(bin, file));
+    console.log(`${file}, replay --format ${format}, ${runs} runs each, interleaved:`);
+    const best = {};
+    for (const [k, ts] of Object.entries(times)) {
+      best[k] = Math.min(...ts.map((t) => t.wall));
+      console.log(`  ${label(k)}  fastest ${best[k].toFixed(2)} s  (wall ${ts.map((t) => t.wall.toFixed(2)).join(' ')}; cpu ${ts.map((t) => t.cpu.toFixed(2)).join(' ')})`);
+    }
+    console.log(`  speed-up of the working tree: ${(best[rev] / best['working tree']).toFixed(2)}x`);
+  }
+} finally {
+  cleanup();
+}
