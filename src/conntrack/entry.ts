@@ -332,52 +332,29 @@ export class CtStore {
   }
 }
 
-/** struct ip_ct_tcp_state of one side, read and written in the entry's record. */
-class TcpSideView implements TcpSide {
-  constructor(private readonly e: CtEntry, private readonly w: number, private readonly b: number) {}
-  get td_end(): number { const e = this.e; return e.st.u32[e.b32 + this.w]; }
-  set td_end(v: number) { const e = this.e; e.st.u32[e.b32 + this.w] = v; }
-  get td_maxend(): number { const e = this.e; return e.st.u32[e.b32 + this.w + 1]; }
-  set td_maxend(v: number) { const e = this.e; e.st.u32[e.b32 + this.w + 1] = v; }
-  get td_maxwin(): number { const e = this.e; return e.st.u32[e.b32 + this.w + 2]; }
-  set td_maxwin(v: number) { const e = this.e; e.st.u32[e.b32 + this.w + 2] = v; }
-  get td_maxack(): number { const e = this.e; return e.st.u32[e.b32 + this.w + 3]; }
-  set td_maxack(v: number) { const e = this.e; e.st.u32[e.b32 + this.w + 3] = v; }
-  get td_scale(): number { const e = this.e; return e.st.u8[e.b8 + this.b]; }
-  set td_scale(v: number) { const e = this.e; e.st.u8[e.b8 + this.b] = v; }
-  get flags(): number { const e = this.e; return e.st.u8[e.b8 + this.b + 1]; }
-  set flags(v: number) { const e = this.e; e.st.u8[e.b8 + this.b + 1] = v; }
-  toJSON(): TcpSide {
-    return { td_end: this.td_end, td_maxend: this.td_maxend, td_maxwin: this.td_maxwin, td_maxack: this.td_maxack, td_scale: this.td_scale, flags: this.flags };
-  }
-}
-
-/** struct ip_ct_tcp, read and written in the entry's record. */
-class TcpCtView implements TcpCt {
-  readonly seen: [TcpSide, TcpSide];
-  constructor(private readonly e: CtEntry) {
-    this.seen = [new TcpSideView(e, W_SIDE0, B_SIDE0), new TcpSideView(e, W_SIDE1, B_SIDE1)];
-  }
-  get state(): number { const e = this.e; return e.st.u8[e.b8 + B_TSTATE]; }
-  set state(v: number) { const e = this.e; e.st.u8[e.b8 + B_TSTATE] = v; }
-  get last_dir(): number { const e = this.e; return e.st.u8[e.b8 + B_LAST_DIR]; }
-  set last_dir(v: number) { const e = this.e; e.st.u8[e.b8 + B_LAST_DIR] = v; }
-  get retrans(): number { const e = this.e; return e.st.u8[e.b8 + B_RETRANS]; }
-  set retrans(v: number) { const e = this.e; e.st.u8[e.b8 + B_RETRANS] = v; }
-  get last_index(): number { const e = this.e; return e.st.u8[e.b8 + B_LAST_INDEX]; }
-  set last_index(v: number) { const e = this.e; e.st.u8[e.b8 + B_LAST_INDEX] = v; }
-  get last_seq(): number { const e = this.e; return e.st.u32[e.b32 + W_LAST_SEQ]; }
-  set last_seq(v: number) { const e = this.e; e.st.u32[e.b32 + W_LAST_SEQ] = v; }
-  get last_ack(): number { const e = this.e; return e.st.u32[e.b32 + W_LAST_ACK]; }
-  set last_ack(v: number) { const e = this.e; e.st.u32[e.b32 + W_LAST_ACK] = v; }
-  get last_end(): number { const e = this.e; return e.st.u32[e.b32 + W_LAST_END]; }
-  set last_end(v: number) { const e = this.e; e.st.u32[e.b32 + W_LAST_END] = v; }
-  get last_win(): number { const e = this.e; return e.st.u16[e.b16 + H_LAST_WIN]; }
-  set last_win(v: number) { const e = this.e; e.st.u16[e.b16 + H_LAST_WIN] = v; }
-  get last_wscale(): number { const e = this.e; return e.st.u8[e.b8 + B_LAST_WSCALE]; }
-  set last_wscale(v: number) { const e = this.e; e.st.u8[e.b8 + B_LAST_WSCALE] = v; }
-  get last_flags(): number { const e = this.e; return e.st.u8[e.b8 + B_LAST_FLAGS]; }
-  set last_flags(v: number) { const e = this.e; e.st.u8[e.b8 + B_LAST_FLAGS] = v; }
+/**
+ * struct ip_ct_tcp of the record at byte b8 / half-word b16 / word b32 of
+ * `st`, copied out: the tracker (tcp.ts) reads and writes the record itself,
+ * this is for whoever wants to look at it (conntrack -L JSON, tests).
+ */
+function tcpOf(st: CtStore, b8: number, b16: number, b32: number): TcpCt {
+  const side = (w: number, b: number): TcpSide => ({
+    td_end: st.u32[w], td_maxend: st.u32[w + 1], td_maxwin: st.u32[w + 2], td_maxack: st.u32[w + 3],
+    td_scale: st.u8[b], flags: st.u8[b + 1],
+  });
+  return {
+    state: st.u8[b8 + B_TSTATE],
+    seen: [side(b32 + W_SIDE0, b8 + B_SIDE0), side(b32 + W_SIDE1, b8 + B_SIDE1)],
+    last_dir: st.u8[b8 + B_LAST_DIR],
+    retrans: st.u8[b8 + B_RETRANS],
+    last_index: st.u8[b8 + B_LAST_INDEX],
+    last_seq: st.u32[b32 + W_LAST_SEQ],
+    last_ack: st.u32[b32 + W_LAST_ACK],
+    last_end: st.u32[b32 + W_LAST_END],
+    last_win: st.u16[b16 + H_LAST_WIN],
+    last_wscale: st.u8[b8 + B_LAST_WSCALE],
+    last_flags: st.u8[b8 + B_LAST_FLAGS],
+  };
 }
 
 /**
@@ -392,7 +369,6 @@ export class CtEntry {
   /** @internal */ b16 = 0;
   /** @internal */ b32 = 0;
   /** @internal */ b64 = 0;
-  private tcpView: TcpCtView | null = null;
   private origTuple: CtTuple | null = null;
   private replyTuple: CtTuple | null = null;
 
@@ -433,9 +409,9 @@ export class CtEntry {
    */
   get deadline(): number { return this.st.f64[this.b64 + F_DEADLINE]; }
   set deadline(v: number) { this.st.f64[this.b64 + F_DEADLINE] = v; }
-  /** TCP tracking data; null for other protocols. */
+  /** TCP tracking data as it is now (a copy: read it again after more packets); null for other protocols. */
   get tcp(): TcpCt | null {
-    return this.st.u8[this.b8 + B_PROTO] === IpProto.TCP ? (this.tcpView ??= new TcpCtView(this)) : null;
+    return this.st.u8[this.b8 + B_PROTO] === IpProto.TCP ? tcpOf(this.st, this.b8, this.b16, this.b32) : null;
   }
   /** UDP: capture time after which a replied flow counts as a stream (creation + 2 s). */
   get udpStreamTs(): number { return this.createdAt + 2; }

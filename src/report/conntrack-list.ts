@@ -154,11 +154,7 @@ export function entryToJson(e: CtEntry, now: number): CtEntryJson {
     },
   };
   if (e.protoState >= 0) j.state = e.stateName;
-  if (e.tcp) {
-    j.tcp = {
-      seen: e.tcp.seen.map((s) => ({ td_end: s.td_end, td_maxend: s.td_maxend, td_maxwin: s.td_maxwin, td_maxack: s.td_maxack, td_scale: s.td_scale, flags: s.flags })),
-      retrans: e.tcp.retrans,
-    };
-  }
+  const tcp = e.tcp; // a copy of the record's TCP part, plain objects
+  if (tcp) j.tcp = { seen: tcp.seen, retrans: tcp.retrans };
   return j;
 }
