@@ -29,6 +29,7 @@ import { exportNft } from '../dist/export/nft.js';
 import { PacketKind } from '../dist/packet/types.js';
 import { runPolicyTest } from '../dist/policy/run.js';
 import { formatConntrackEntry } from '../dist/report/conntrack-list.js';
+import { replayJsonLine } from '../dist/report/json-line.js';
 import { NO_PAINT, replayJson, replayLine, summaryLines } from '../dist/report/replay-text.js';
 import { formatRuleSet } from '../dist/rules/describe.js';
 import { parseRuleSet } from '../dist/rules/load.js';
@@ -326,7 +327,9 @@ export async function replayChecked(buf, name, rules, sizes) {
         // The report code runs on every packet the CLI shows.
         const line = replayLine(r, p, engine, 'relative', base, NO_PAINT);
         checkText(line, `text line of packet ${r.n}`);
-        JSON.stringify(replayJson(r, p, rec, engine));
+        // The jsonl line the CLI writes, against JSON.stringify of the object it stands for.
+        const json = replayJsonLine(r, p, rec, engine);
+        check(json === JSON.stringify(replayJson(r, p, rec, engine)), `jsonl line of packet ${r.n} differs from JSON.stringify(replayJson())`);
         trace.push(`${r.n} ${r.verdict} ${causeName(r.cause)} ${r.ct} ${r.detail}`);
       },
     });

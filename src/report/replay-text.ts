@@ -67,7 +67,7 @@ export function replayLine(
   );
 }
 
-/** The JSON object of one packet for --format jsonl. */
+/** The JSON object of one packet for --format jsonl: what replayJsonLine() (json-line.ts) writes, and the reference the tests and the fuzzer hold it to. */
 export function replayJson(r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): Record<string, unknown> {
   const info = describePacket(p);
   const entry = peekEntry(r) as CtEntry | null;

@@ -162,6 +162,7 @@ describe('IPv6 reassembly (nf_ct_frag6_gather)', () => {
   it('reassembles and judges the datagram (kernel: forwarded, refragmented)', async () => {
     const f = fragmentIp(udp6(1000), 256, 0x1234);
     const { seen } = await run(f);
+    expect(seen).toHaveLength(f.length);
     expect(seen.every((s) => s.verdict === 'accept' && s.fragOf === f.length)).toBe(true);
   });
 

@@ -39,21 +39,20 @@ describe('formatAddr', () => {
   });
 
   it('names every address right however often it comes back (its cache of recent texts never mixes two up)', () => {
-    // 20000 addresses (IPv4, IPv6, and IPv6 words equal to an IPv4 one), asked
-    // for in a random order with repeats: many cache hits and many collisions
-    // in the 4096 lines. Each text is checked by parsing it back.
+    // 21000 addresses in threes that share their first word (IPv4 w0, IPv6
+    // w0::, IPv6 w0 with other words set), so a cache keyed on too little
+    // (the first word, or without the version) mixes them up. Asked for in a
+    // random order with repeats: many cache hits and many collisions in the
+    // 4096 lines. Each text is checked by parsing it back.
     let x = 7;
     const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
     const addrs: [number, number, number, number, number][] = [];
-    for (let i = 0; i < 20000; i++) {
-      const k = i % 3;
+    for (let i = 0; i < 7000; i++) {
       const w0 = rnd();
-      if (k === 0) addrs.push([4, w0, 0, 0, 0]);
-      else if (k === 1) addrs.push([6, w0, rnd() & 0xffff, 0, rnd() % 7]);
-      else addrs.push([6, w0, 0, 0, 0]);
+      addrs.push([4, w0, 0, 0, 0], [6, w0, 0, 0, 0], [6, w0, rnd() & 0xffff, 0, rnd() % 7]);
     }
     for (let i = 0; i < 100000; i++) {
-      const [v, a, b, c, d] = addrs[i < 20000 ? i : rnd() % addrs.length];
+      const [v, a, b, c, d] = addrs[i < addrs.length ? i : rnd() % addrs.length];
       const text = formatAddr(v, a, b, c, d);
       const back = parseAddr(text);
       expect(back, text).not.toBeNull();
