@@ -48,8 +48,7 @@ export async function readCapture(
     // File descriptor 0 read like a file: large reads, no stream machinery
     // (process.stdin hands out 64 KiB chunks). A descriptor left non-blocking
     // by whoever made it (EAGAIN) is read as a stream from where this stopped.
-    const offset = await pumpReads(parser, readFd(0, '<stdin>'), opts);
-    if (offset >= 0) await pumpStream(parser, process.stdin, opts);
+    if (await pumpReads(parser, readFd(0, '<stdin>'), opts)) await pumpStream(parser, process.stdin, opts);
   }
   return parser.end();
 }
@@ -83,10 +82,10 @@ const AGAIN = -1;
 
 /**
  * Reads through `read` until the end, in chunkSize pieces, into the parser.
- * Returns -1 at the end of the input, or the input offset at which `read`
- * answered AGAIN (the caller goes on another way).
+ * Returns false at the end of the input, true when `read` answered AGAIN
+ * (the caller goes on another way from there).
  */
-async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptureOptions): Promise<number> {
+async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptureOptions): Promise<boolean> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, not ${chunkSize}`);
   // Two buffers: the next read fills one while the parser works through the other.
@@ -107,7 +106,7 @@ async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptur
     current = next;
     next = done;
   }
-  return filled === AGAIN ? offset : -1;
+  return filled === AGAIN;
 }
 
 async function readAt(fh: FileHandle, buf: Buffer, path: string, offset: number): Promise<number> {

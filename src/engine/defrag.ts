@@ -37,6 +37,7 @@
 import type { CaptureRecord } from '../capture/types.js';
 import { LinkType } from '../capture/types.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
+import { internetChecksum } from '../packet/encode.js';
 import type { DecodedPacket } from '../packet/types.js';
 
 /** ipfrag_time (net.ipv4.ipfrag_time), seconds. */
@@ -105,21 +106,12 @@ export class Defragmenter {
   /** The reassembled datagram of the last COMPLETE (decoded from `datagramBytes`). */
   readonly datagram: DecodedPacket = newDecodedPacket();
   datagramBytes: Uint8Array = new Uint8Array(0);
-  /** How many fragments the last completed datagram had. */
-  completedFragments = 0;
   private currentN = 0;
 
   constructor(
     readonly timeoutV4 = IPV4_FRAG_TIMEOUT,
     readonly timeoutV6 = IPV6_FRAG_TIMEOUT,
   ) {}
-
-  /** Fragments held now. */
-  get held(): number {
-    let n = 0;
-    for (const q of this.queues.values()) n += q.frags.length;
-    return n;
-  }
 
   /**
    * Datagrams whose timer ran out by `now`, oldest first; their fragments are
@@ -298,7 +290,6 @@ export class Defragmenter {
     this.datagramBytes = bytes;
     decodePacket(bytes, 0, bytes.length, LinkType.RAW, 0, this.datagram);
     this.released = q.frags.slice(0, -1);
-    this.completedFragments = q.frags.length;
     return DefragStatus.COMPLETE;
   }
 
@@ -323,7 +314,8 @@ export class Defragmenter {
 
   private kill(q: FragQueue): void {
     this.queues.delete(q.key);
-    this.updateDeadline();
+    // Only the earliest deadline matters: rescan the queues when it was this one's.
+    if (q.deadline <= this.nextDeadline) this.updateDeadline();
   }
 
   private updateDeadline(): void {
@@ -356,10 +348,7 @@ function reassemble4(first: Uint8Array, q: FragQueue): Uint8Array | null {
   // Header checksum, as ip_frag_reasm leaves it (ip_send_check).
   out[10] = 0;
   out[11] = 0;
-  let sum = 0;
-  for (let i = 0; i < ihl; i += 2) sum += (out[i] << 8) | out[i + 1];
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  const c = ~sum & 0xffff;
+  const c = internetChecksum(out, 0, ihl);
   out[10] = c >> 8;
   out[11] = c & 0xff;
   return out;

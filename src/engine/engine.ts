@@ -7,6 +7,7 @@ import { IpProto, PacketKind } from '../packet/types.js';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile.js';
 import { chainFor, firstMatch } from '../rules/match.js';
 import type { Action, Chain, Rule, RuleSet } from '../rules/types.js';
+import { CHAINS } from '../rules/spec.js';
 import { Cause, CAUSE_WORDS, EntryOf, linkEntry, newPacketResult, type PacketResult, type Verdict } from './result.js';
 import { Defragmenter, DefragStatus, type HeldFragment } from './defrag.js';
 
@@ -34,13 +35,13 @@ export interface EngineStats {
 }
 
 const VERDICTS: readonly Verdict[] = ['accept', 'drop', 'reject', 'skip'];
-const CHAINS: readonly Chain[] = ['input', 'output', 'forward'];
 
 /** Index of a verdict in VERDICTS (comparisons of interned strings: no property lookup). */
 function verdictIndex(v: Verdict): number {
   return v === 'accept' ? 0 : v === 'drop' ? 1 : v === 'reject' ? 2 : 3;
 }
 
+/** Index of a chain in CHAINS (rules/spec.ts). */
 function chainIndex(c: Chain): number {
   return c === 'input' ? 0 : c === 'output' ? 1 : 2;
 }

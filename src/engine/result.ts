@@ -86,7 +86,7 @@ export interface EntrySource {
    * The same as entry / related / about (by EntryOf), but it need not be a
    * lasting object: good only until the source's next packet.
    */
-  peek?(which: number): unknown;
+  peek(which: number): unknown;
 }
 
 const SOURCE = Symbol('fwemu.entrySource');
@@ -136,16 +136,13 @@ export function newPacketResult(): PacketResult {
 /**
  * r.entry = (src.entry, src.related or src.about), read from `src` when
  * r.entry is first read (before `src` is reused for the next packet).
+ * `r` is one made by newPacketResult() (the engine's own).
  */
 export function linkEntry(r: PacketResult, src: EntrySource, which: (typeof EntryOf)[keyof typeof EntryOf]): void {
-  if (SOURCE in r) {
-    const l = r as unknown as Linkable;
-    l[SOURCE] = src;
-    l[WHICH] = which;
-    l[VALUE] = null;
-  } else {
-    r.entry = which === EntryOf.ENTRY ? src.entry : which === EntryOf.RELATED ? src.related : src.about;
-  }
+  const l = r as unknown as Linkable;
+  l[SOURCE] = src;
+  l[WHICH] = which;
+  l[VALUE] = null;
 }
 
 /**
@@ -158,7 +155,7 @@ export function peekEntry(r: PacketResult): unknown {
   if (SOURCE in r) {
     const l = r as unknown as Linkable;
     const src = l[SOURCE];
-    if (src !== null && src.peek !== undefined) return src.peek(l[WHICH]);
+    if (src !== null) return src.peek(l[WHICH]);
   }
   return r.entry;
 }

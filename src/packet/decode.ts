@@ -23,6 +23,11 @@ import { IpProto, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket }
 export function newDecodedPacket(): DecodedPacket {
   const p = {} as DecodedPacket;
   resetPacket(p, Direction.UNKNOWN);
+  // Made once per DecodedPacket, filled only for SCTP (after every other field: one hidden class).
+  p.sctpTypes = new Uint8Array(SCTP_MAX_CHUNKS);
+  p.sctpFlags = new Uint8Array(SCTP_MAX_CHUNKS);
+  p.sctpInitTag = new Float64Array(SCTP_MAX_CHUNKS);
+  p.sctpMap = new Uint32Array(8);
   return p;
 }
 
@@ -86,16 +91,10 @@ function resetPacket(p: DecodedPacket, direction: number): void {
   p.innerDport = 0;
   p.innerSeq = 0;
 
-  // The arrays are made once per DecodedPacket and filled only for SCTP.
+  // (The SCTP chunk arrays are newDecodedPacket()'s, filled only for SCTP.)
   p.sctpVtag = 0;
   p.sctpChunks = 0;
   p.sctpBad = false;
-  if (p.sctpTypes === undefined) {
-    p.sctpTypes = new Uint8Array(SCTP_MAX_CHUNKS);
-    p.sctpFlags = new Uint8Array(SCTP_MAX_CHUNKS);
-    p.sctpInitTag = new Float64Array(SCTP_MAX_CHUNKS);
-    p.sctpMap = new Uint32Array(8);
-  }
 }
 
 // ---------------------------------------------------------------------------

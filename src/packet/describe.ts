@@ -115,18 +115,19 @@ export function icmpTypeName(ipVersion: number, type: number, code: number): str
   return code === 0 ? e.name : `${e.name} (code ${code})`;
 }
 
-function isEcho(ipVersion: number, type: number): boolean {
+/** An echo request or reply (ICMP 8/0, ICMPv6 128/129): it carries an id and a sequence number. */
+export function isEcho(ipVersion: number, type: number): boolean {
   return ipVersion === 4 ? type === 8 || type === 0 : type === 128 || type === 129;
 }
 
-/** Plain-object view of a decoded packet (cold path; allocates). */
-/** The packet's ports are known and shown (TCP, UDP, UDP-Lite with its header). */
+/** The packet's ports are known and shown (TCP, UDP, and UDP-Lite or SCTP with their whole header). */
 export function hasPorts(p: DecodedPacket): boolean {
   if (p.kind !== PacketKind.IP || p.l4Off < 0) return false;
   return p.proto === IpProto.TCP || p.proto === IpProto.UDP || (p.proto === IpProto.UDPLITE && p.note !== DecodeNote.UDPLITE_SHORT) ||
     (p.proto === IpProto.SCTP && p.note !== DecodeNote.SCTP_SHORT);
 }
 
+/** Plain-object view of a decoded packet (cold path; allocates). */
 export function describePacket(p: DecodedPacket): PacketInfo {
   const info: PacketInfo = {
     kind: p.kind === PacketKind.IP ? 'ip' : p.kind === PacketKind.NON_IP ? 'non-ip' : 'malformed',

@@ -31,8 +31,8 @@ export function ctProtoName(proto: number): string {
     case IpProto.UDP: return 'udp';
     case IpProto.ICMP: return 'icmp';
     case IpProto.ICMPV6: return 'icmpv6';
-    case 136: return 'udplite';
-    case 132: return 'sctp';
+    case IpProto.UDPLITE: return 'udplite';
+    case IpProto.SCTP: return 'sctp';
     case 47: return 'gre';
     case 33: return 'dccp';
     default: return 'unknown';

@@ -11,7 +11,7 @@ import type { Engine } from '../engine/engine.js';
 import { peekEntry, type PacketResult } from '../engine/result.js';
 import { Direction } from '../capture/types.js';
 import { formatAddr } from '../packet/addr.js';
-import { hasPorts, icmpTypeName, protoName, tcpFlagsString } from '../packet/describe.js';
+import { hasPorts, icmpTypeName, isEcho, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import { ctProtoName } from './conntrack-list.js';
 import { explain } from './reason.js';
@@ -23,10 +23,6 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** A JSON string literal: JSON.stringify(s). */
 export function jsonString(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
-}
-
-function isEcho(ipVersion: number, type: number): boolean {
-  return ipVersion === 4 ? type === 8 || type === 0 : type === 128 || type === 129;
 }
 
 /**

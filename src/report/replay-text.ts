@@ -3,7 +3,7 @@ import type { Engine } from '../engine/engine.js';
 import { peekEntry, type PacketResult } from '../engine/result.js';
 import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
-import { packetText } from './packet-text.js';
+import { endpoint, packetText } from './packet-text.js';
 import { explain } from './reason.js';
 import { epochString, formatTime, type TimeFormat } from './time.js';
 import { formatAddr } from '../packet/addr.js';
@@ -51,9 +51,7 @@ export function replayLine(
     // The usual case, straight from the packet: describePacket() would also build details this line does not show.
     const src = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
     const dst = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
-    if (!hasPorts(p)) endpoints = `${src} > ${dst}`;
-    else if (p.ipVersion === 6) endpoints = `[${src}]:${p.sport} > [${dst}]:${p.dport}`;
-    else endpoints = `${src}:${p.sport} > ${dst}:${p.dport}`;
+    endpoints = hasPorts(p) ? `${endpoint(src, p.sport)} > ${endpoint(dst, p.dport)}` : `${src} > ${dst}`;
     if (proto === '') proto = protoName(p.proto);
   } else {
     const t = packetText(describePacket(p));
