@@ -201,8 +201,6 @@ export const STRIDE = 168;
 export const RecFlag = {
   /** On the not-ASSURED list. */
   IN_NA: 1,
-  /** The slot holds no entry (on the free list). */
-  FREE: 2,
 } as const;
 
 /** @internal openedBy kept in CtStore.openedOther (its packet is not the creating one, or too many rule ids). */
@@ -297,6 +295,38 @@ export class CtStore {
 
   toJSON(): string {
     return `CtStore(${this.capacity})`;
+  }
+
+  /**
+   * Record `slot`'s openedBy: in H_OPENED, or openedOther when it does not
+   * fit; packet < 0 clears it. (Separate arguments: the engine calls this for
+   * every new flow.)
+   */
+  setOpenedBy(slot: number, packet: number, ruleId: string | null): void {
+    this.openedOther.delete(slot);
+    let o = 0;
+    if (packet >= 0) {
+      o = packet === this.f64[slot * S64 + F_CREATED_PKT] ? this.ruleIds.intern(ruleId) : 0;
+      if (o === 0) {
+        o = OPENED_OTHER;
+        this.openedOther.set(slot, { packet, ruleId });
+      }
+    }
+    this.u16[slot * S16 + H_OPENED] = o;
+  }
+
+  /** Record `slot`'s openedBy rule id (null also when none is known); no allocation. */
+  openedRuleId(slot: number): string | null {
+    const o = this.u16[slot * S16 + H_OPENED];
+    if (o === 0) return null;
+    if (o === OPENED_OTHER) return this.openedOther.get(slot)?.ruleId ?? null;
+    return this.ruleIds.ids[o - 1];
+  }
+
+  /** Whole seconds record `slot` has left at `now`, as conntrack -L prints them (never negative). */
+  secondsLeft(slot: number, now: number): number {
+    const left = Math.floor(this.f64[slot * S64 + F_DEADLINE] - now + 1e-6);
+    return left > 0 ? left : 0;
   }
 
   /** The tuple of record `slot` in direction `dir` (0 original, 1 reply) into `out`. */
@@ -428,24 +458,12 @@ export class CtEntry {
     return { packet: this.createdPacket, ruleId: this.st.ruleIds.ids[o - 1] };
   }
   set openedBy(v: OpenedBy | null) {
-    const st = this.st;
-    st.openedOther.delete(this.slot);
-    let o = 0;
-    if (v !== null) {
-      o = v.packet === this.createdPacket ? st.ruleIds.intern(v.ruleId) : 0;
-      if (o === 0) {
-        o = OPENED_OTHER;
-        st.openedOther.set(this.slot, { packet: v.packet, ruleId: v.ruleId });
-      }
-    }
-    st.u16[this.b16 + H_OPENED] = o;
+    if (v === null) this.st.setOpenedBy(this.slot, -1, null);
+    else this.st.setOpenedBy(this.slot, v.packet, v.ruleId);
   }
   /** The id of the rule that let the flow in (null also when none is known); no allocation. */
   get openedRuleId(): string | null {
-    const o = this.st.u16[this.b16 + H_OPENED];
-    if (o === 0) return null;
-    if (o === OPENED_OTHER) return this.st.openedOther.get(this.slot)?.ruleId ?? null;
-    return this.st.ruleIds.ids[o - 1];
+    return this.st.openedRuleId(this.slot);
   }
   /** Accounting: packets and IP bytes per direction (what nf_conntrack_acct would count). */
   get packetsOrig(): number { return this.st.u32[this.b32 + W_PKTS_O]; }
@@ -461,9 +479,6 @@ export class CtEntry {
   set lastSeen(v: number) { this.st.f64[this.b64 + F_LAST_SEEN] = v; }
   get lastPacket(): number { return this.st.f64[this.b64 + F_LAST_PKT]; }
   set lastPacket(v: number) { this.st.f64[this.b64 + F_LAST_PKT] = v; }
-  /** @internal cached event bits not yet delivered */
-  get evCache(): number { return this.st.u8[this.b8 + B_EV]; }
-  set evCache(v: number) { this.st.u8[this.b8 + B_EV] = v; }
 
   get proto(): number { return this.st.u8[this.b8 + B_PROTO]; }
   get l3(): number { return this.st.u8[this.b8 + B_L3]; }
@@ -478,8 +493,7 @@ export class CtEntry {
   get stateName(): string { return stateNameOf(this.proto, this.protoState); }
   /** Whole seconds left at `now`, as conntrack -L prints them (never negative). */
   secondsLeft(now: number): number {
-    const left = Math.floor(this.deadline - now + 1e-6);
-    return left > 0 ? left : 0;
+    return this.st.secondsLeft(this.slot, now);
   }
 
   /**

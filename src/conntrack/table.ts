@@ -73,7 +73,7 @@ import { IpProto, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket }
 import { DecodeNote } from '../packet/decode.js';
 import {
   B_EV, B_FLAGS, B_L3, B_LAST_DIR, B_LAST_FLAGS, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
-  F_CREATED_PKT, F_DEADLINE, F_ID, F_LAST_PKT, F_LAST_SEEN, H_OPENED, H_STATUS, OPENED_OTHER, RecFlag, RuleIds,
+  F_CREATED_PKT, F_DEADLINE, F_ID, F_LAST_PKT, F_LAST_SEEN, H_STATUS, RecFlag, RuleIds,
   S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SIDE0, W_SIDE1, W_SRC0,
   hasProtoState, hashTuple, invertTuple, replyPorts, type CtEvent,
 } from './entry.js';
@@ -919,7 +919,7 @@ export class ConntrackTable {
       this.insert(slot);
       this.stats.inserted++;
       st.u8[bev] = 0;
-      if (this.onEvent !== null) this.emit('NEW', slot, this.clock, this.secondsLeft(slot, this.clock), undefined);
+      if (this.onEvent !== null) this.emit('NEW', slot, this.clock, this.st.secondsLeft(slot, this.clock), undefined);
       return true;
     }
     const bits = st.u8[bev];
@@ -929,7 +929,7 @@ export class ConntrackTable {
         // ctnetlink puts the TCP state in an update only when it changed (IPCT_PROTOINFO).
         const tracked = hasProtoState(st.u8[slot * STRIDE + B_PROTO]);
         const state = tracked && (bits & CtEventBit.PROTOINFO) ? st.u8[slot * STRIDE + B_TSTATE] : -1;
-        this.emit('UPDATE', slot, this.clock, this.secondsLeft(slot, this.clock), undefined, state);
+        this.emit('UPDATE', slot, this.clock, this.st.secondsLeft(slot, this.clock), undefined, state);
       }
     }
     return false;
@@ -955,26 +955,14 @@ export class ConntrackTable {
       if (e !== null) e.openedBy = { packet, ruleId };
       return;
     }
-    const st = this.st;
-    const b16 = slot * S16;
-    st.openedOther.delete(slot);
-    let o = packet === st.f64[slot * S64 + F_CREATED_PKT] ? st.ruleIds.intern(ruleId) : 0;
-    if (o === 0) {
-      o = OPENED_OTHER;
-      st.openedOther.set(slot, { packet, ruleId });
-    }
-    st.u16[b16 + H_OPENED] = o;
+    this.st.setOpenedBy(slot, packet, ruleId);
   }
 
   /** The id of the rule that opened r's entry (its `related` one for RELATED), null if none; no allocation. */
   openedRuleId(r: CtResult): string | null {
     const slot = this.slotOf(r);
     if (slot === NONE) return r.entry?.openedRuleId ?? null;
-    const st = this.st;
-    const o = st.u16[slot * S16 + H_OPENED];
-    if (o === 0) return null;
-    if (o === OPENED_OTHER) return st.openedOther.get(slot)?.ruleId ?? null;
-    return st.ruleIds.ids[o - 1];
+    return this.st.openedRuleId(slot);
   }
 
   // -------------------------------------------------------------------------
@@ -1121,14 +1109,9 @@ export class ConntrackTable {
     st.u32[b32 + W_EXT] = 0;
     st.openedOther.delete(slot);
     st.u16[slot * S16 + H_STATUS] = 0;
-    st.u8[slot * STRIDE + B_FLAGS] = RecFlag.FREE;
+    st.u8[slot * STRIDE + B_FLAGS] = 0;
     st.i32[b32 + W_NA_NEXT] = this.freeHead;
     this.freeHead = slot;
-  }
-
-  private secondsLeft(slot: number, now: number): number {
-    const left = Math.floor(this.st.f64[slot * S64 + F_DEADLINE] - now + 1e-6);
-    return left > 0 ? left : 0;
   }
 
   // -------------------------------------------------------------------------
@@ -1294,7 +1277,7 @@ export class ConntrackTable {
     const wasConfirmed = (this.st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) !== 0;
     this.remove(slot);
     if (wasConfirmed && this.onEvent !== null) {
-      const left = this.secondsLeft(slot, now);
+      const left = this.st.secondsLeft(slot, now);
       this.emit('DESTROY', slot, now, left > 0 ? left : -1, cause);
     }
     if (slot === this.pending) this.pending = NONE;

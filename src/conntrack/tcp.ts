@@ -238,9 +238,8 @@ export class TcpTracker {
    * word b32, from its first segment. False when this segment may not
    * create a connection.
    */
-  private newConn(b8: number, b32: number, p: DecodedPacket): boolean {
-    const index = tcpIndex(p.tcpFlags);
-    const newState = TCP_TABLE[0][index][sNO];
+  private newConn(b8: number, b32: number, p: DecodedPacket, index: number): boolean {
+    const newState = TABLE_FLAT[index * 10 + sNO]; // original direction, from NONE
     if (newState >= sIV) {
       this.note = `a ${TCP_INDEX_NAMES[index]} segment (flags ${tcpFlagText(p.tcpFlags)}) cannot start a connection: only a SYN, or an ACK with tcp_loose=1, can (tcp_new: invalid new)`;
       return false;
@@ -319,10 +318,10 @@ export class TcpTracker {
     const b16 = slot * S16;
     const b32 = slot * S32;
     const hs = b16 + H_STATUS;
-    if (!(u16[hs] & CtStatus.CONFIRMED) && !this.newConn(b8, b32, p)) return TcpAction.INVALID;
+    const index = tcpIndex(p.tcpFlags);
+    if (!(u16[hs] & CtStatus.CONFIRMED) && !this.newConn(b8, b32, p, index)) return TcpAction.INVALID;
 
     let oldState = u8[b8 + B_TSTATE];
-    const index = tcpIndex(p.tcpFlags);
     let newState = TABLE_FLAT[(dir * 6 + index) * 10 + oldState];
     const rdir = dir ^ 1;
     // The sender's and the receiver's side: words and bytes.

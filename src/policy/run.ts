@@ -63,7 +63,7 @@ export interface TestResult {
 }
 
 function entryKey(e: CtEntry): string {
-  return `${describeTuple(e.orig)}${e.tcp ? ` ${e.tcpStateName}` : ''}`;
+  return `${describeTuple(e.orig)}${e.tcpStateName ? ` ${e.tcpStateName}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------
