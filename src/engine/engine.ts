@@ -171,13 +171,7 @@ export class Engine {
         // Its UDP length covers the whole datagram, more than this fragment holds.
         why = `${df.reason}; as a lone fragment its UDP length field exceeds the packet: truncated/malformed (udp_error)`;
       }
-      if (why !== '') {
-        const r = this.reset(rec);
-        r.chain = chainFor(this.compiled, pkt);
-        r.ct = 'invalid';
-        r.detail = why;
-        return this.finish(r, 'drop', Cause.INVALID);
-      }
+      if (why !== '') return this.invalidFragment(rec, pkt, why);
       return this.judge(rec, pkt);
     }
     if (st === DefragStatus.DROP) {
@@ -196,6 +190,25 @@ export class Engine {
       this.released.push({ result: c, rec: f.rec, fragment: f });
     }
     return r;
+  }
+
+  /**
+   * A lone fragment that conntrack calls INVALID where judge() cannot see it
+   * (a MALFORMED one would be skipped as undecodable): judge()'s steps, with
+   * that answer for conntrack's.
+   */
+  private invalidFragment(rec: CaptureRecord, pkt: DecodedPacket, why: string): PacketResult {
+    const r = this.reset(rec);
+    const chain = chainFor(this.compiled, pkt);
+    if (this.compiled.model === 'host' && chain === 'forward' && !this.hostForwards) {
+      return this.finish(r, 'skip', Cause.NOT_HOST);
+    }
+    r.chain = chain;
+    r.ct = 'invalid';
+    // Marked at PREROUTING, but ip6_forward drops hop limit <= 1 before the forward chain.
+    if (chain === 'forward' && pkt.ttl <= 1) return this.finish(r, 'drop', Cause.TTL_EXPIRED);
+    r.detail = why;
+    return this.finish(r, 'drop', Cause.INVALID);
   }
 
   /** Held fragments dropped without a datagram. */

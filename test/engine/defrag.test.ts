@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { Direction, LinkType, type CaptureRecord, type CaptureSummary } from '../../src/capture/types.js';
 import { MAX_WAITING, replay } from '../../src/engine/replay.js';
-import type { PacketResult } from '../../src/engine/result.js';
+import { Cause, type PacketResult } from '../../src/engine/result.js';
 import { buildIpPacket, fragmentIp, type PacketSpec } from '../../src/packet/encode.js';
 import { explain } from '../../src/report/reason.js';
 import { parseRuleSet } from '../../src/rules/load.js';
@@ -38,8 +38,8 @@ interface Seen {
 }
 
 /** Raw IP packets at 1 ms intervals (or the times given), replayed with RULES. */
-async function run(packets: Uint8Array[], opts: { times?: number[]; stateful?: boolean } = {}): Promise<{ seen: Seen[]; flows: number }> {
-  const { ruleset } = parseRuleSet(RULES + (opts.stateful === false ? 'stateful: false\n' : ''), 'test.yaml');
+async function run(packets: Uint8Array[], opts: { times?: number[]; stateful?: boolean; rules?: string } = {}): Promise<{ seen: Seen[]; flows: number }> {
+  const { ruleset } = parseRuleSet((opts.rules ?? RULES) + (opts.stateful === false ? 'stateful: false\n' : ''), 'test.yaml');
   const seen: Seen[] = [];
   const source = async (onRecord: (rec: CaptureRecord) => void): Promise<CaptureSummary> => {
     packets.forEach((ip, i) => {
@@ -199,5 +199,39 @@ describe('IPv6 reassembly (nf_ct_frag6_gather)', () => {
     const { seen } = await run([head]);
     expect(seen[0].verdict).toBe('drop');
     expect(seen[0].reason).toMatch(/without the whole transport header/);
+  });
+
+  // Lone first fragments (the two cases above), judged outside judge(). Kernel
+  // (Linux 6.x, test/kernel/lone-fragments.test.ts, and nft counters in a
+  // namespace): conntrack marks them INVALID at PREROUTING; a router then
+  // drops hop limit 1 with ICMPv6 time exceeded (Icmp6OutTimeExcds) before
+  // the forward chain; a host that does not forward drops what is not its
+  // own (Ip6InAddrErrors) with no input, forward or output chain seeing it.
+  /** The first fragment of a 108-byte UDP datagram (UDP length 108), cut to `data` bytes after the fragment header, more fragments set. */
+  const loneFirst = (data: number, o: { id: number; sport?: number; hop?: number; dst?: string; udpLen?: number }): Uint8Array => {
+    const ip = buildIpPacket({ ip: { src: 'fd00:1::2', dst: o.dst ?? 'fd00:2::1', ttl: o.hop ?? 64 }, udp: { sport: o.sport ?? 40000, dport: 53, payload: 100 } } as PacketSpec);
+    const whole = fragmentIp(ip, 96, o.id)[0];
+    expect([whole[6], whole[43] & 1, (whole[52] << 8) | whole[53]]).toEqual([44, 1, 108]); // fragment header, "more fragments", UDP length
+    const f = whole.slice(0, 48 + data);
+    f[4] = 0;
+    f[5] = 8 + data; // payload length: fragment header and data
+    if (o.udpLen !== undefined) {
+      f[52] = o.udpLen >> 8;
+      f[53] = o.udpLen & 0xff;
+    }
+    return f;
+  };
+
+  it('a lone fragment with hop limit 1 is time exceeded, not INVALID: a router drops it before the forward chain (kernel: ICMPv6 time exceeded)', async () => {
+    const { seen } = await run([loneFirst(4, { id: 0x51, hop: 1 }), loneFirst(13, { id: 0x52, hop: 1 }), loneFirst(13, { id: 0x53, hop: 2 })]);
+    expect(seen.map((s) => [s.verdict, s.cause])).toEqual([['drop', Cause.TTL_EXPIRED], ['drop', Cause.TTL_EXPIRED], ['drop', Cause.INVALID]]);
+    expect(seen[0].reason).toMatch(/hop limit 1 expires here/);
+  });
+
+  it('host model: a lone fragment neither to nor from the host is not the host\'s to filter (kernel: no chain sees it)', async () => {
+    const rules = 'host: fd00:2::99\npolicy: drop\nrules:\n  - id: dns\n    proto: udp\n    dport: 53\n';
+    const { seen } = await run([loneFirst(4, { id: 0x61 }), loneFirst(13, { id: 0x62 }), loneFirst(4, { id: 0x63, dst: 'fd00:2::99' })], { rules });
+    expect(seen.map((s) => [s.verdict, s.cause])).toEqual([['skip', Cause.NOT_HOST], ['skip', Cause.NOT_HOST], ['drop', Cause.INVALID]]);
+    expect(seen[2].reason).toMatch(/without the whole transport header/);
   });
 });
