@@ -168,8 +168,12 @@ export class Engine {
         // A first IPv6 fragment without its whole transport header.
         why = `${df.reason} (${pkt.error})`;
       } else if (pkt.proto === IpProto.UDP && pkt.fragOffset === 0) {
-        // Its UDP length covers the whole datagram, more than this fragment holds.
-        why = `${df.reason}; as a lone fragment its UDP length field exceeds the packet: truncated/malformed (udp_error)`;
+        // udp_error on the fragment alone: its UDP length field (normally the
+        // whole datagram's) must lie within it; if it does, a plain UDP packet.
+        const len = (rec.buf[pkt.l4Off + 4] << 8) | rec.buf[pkt.l4Off + 5];
+        if (len < 8 || len > pkt.ipOff + pkt.ipTotalLen - pkt.l4Off) {
+          why = `${df.reason}; as a lone fragment its UDP length field (${len}) ${len < 8 ? 'is below 8' : 'exceeds the packet'}: truncated/malformed (udp_error)`;
+        }
       }
       if (why !== '') return this.invalidFragment(rec, pkt, why);
       return this.judge(rec, pkt);

@@ -234,4 +234,14 @@ describe('IPv6 reassembly (nf_ct_frag6_gather)', () => {
     expect(seen.map((s) => [s.verdict, s.cause])).toEqual([['skip', Cause.NOT_HOST], ['skip', Cause.NOT_HOST], ['drop', Cause.INVALID]]);
     expect(seen[2].reason).toMatch(/without the whole transport header/);
   });
+
+  it('a lone UDP first fragment is INVALID only if its UDP length field is below 8 or beyond it (udp_error; kernel: lengths 13 and 10 of 13 bytes forwarded as NEW flows)', async () => {
+    const { seen, flows } = await run([13, 10, 4, 108, 14].map((udpLen, i) => loneFirst(13, { id: 0x71 + i, sport: 40001 + i, udpLen })));
+    expect(seen.map((s) => [s.verdict, s.cause])).toEqual([
+      ['accept', Cause.RULE], ['accept', Cause.RULE], ['drop', Cause.INVALID], ['drop', Cause.INVALID], ['drop', Cause.INVALID],
+    ]);
+    expect(seen[0].reason).toMatch(/new udp to port 53 matches rule dns/);
+    expect(seen[2].reason).toMatch(/UDP length field \(4\)/);
+    expect(flows).toBe(2);
+  });
 });
