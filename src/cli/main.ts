@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import { ExitCode, UserError } from '../errors.js';
@@ -62,12 +63,24 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .help()
     .alias('help', 'h')
-    .version()
+    .version(packageVersion())
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(`${msg}\nRun with --help for usage.`);
     });
+}
+
+/**
+ * The version in our package.json. yargs would look for a package.json above
+ * its own files, which the bundled CLI (scripts/bundle.mjs) does not have.
+ */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**
