@@ -4,7 +4,8 @@
  *
  *   node bench/ab.mjs REV [--runs N] [--format none|text|jsonl] FILE...
  *
- * Builds commit REV into a temporary git worktree (sharing node_modules),
+ * Builds commit REV into a temporary git worktree (sharing node_modules;
+ * tsc, then the CLI bundle where REV has scripts/bundle.mjs),
  * then runs `fwemu replay --format F --no-summary -r bench/rules.yaml FILE`
  * with REV's build and with the working tree's dist/ in turn, N times each
  * (default 3), and prints the fastest wall-clock time of each, their ratio,
@@ -71,6 +72,9 @@ try {
   execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: ROOT, stdio: 'ignore' });
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(tree, 'tsconfig.json')], { stdio: 'inherit' });
+  // Commits since de51cc1 also bundle the CLI (npm run build); without the bundle they start slower.
+  const bundler = join(tree, 'scripts', 'bundle.mjs');
+  if (existsSync(bundler)) execFileSync(process.execPath, [bundler], { stdio: 'inherit' });
   const bins = { [rev]: join(tree, 'bin', 'fwemu.js'), 'working tree': join(ROOT, 'bin', 'fwemu.js') };
   const label = (s) => s.padEnd(Math.max(...Object.keys(bins).map((k) => k.length)));
   for (const file of files) {

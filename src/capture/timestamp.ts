@@ -12,6 +12,8 @@ const LIMB = 0x10000;
 const TWO32 = 0x1_0000_0000;
 /** 1e9 = 2^9 * 5^9: scaling by 1e9 / 2^k is a multiply by 5^9 and a shift. */
 const FIVE_POW_9 = 1_953_125;
+/** 10^i for i <= 9, read instead of computed: `10 ** e` costs as much as the rest of a conversion. */
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
 /** How an interface's timestamp units relate to seconds (pcapng if_tsresol). */
 export interface TsResolution {
@@ -36,13 +38,14 @@ export class TimestampConverter {
   private readonly limbs = new Uint32Array(6);
 
   convert(hi: number, lo: number, res: TsResolution): void {
-    this.load(hi, lo);
     const e = res.exponent;
+    if (!res.binary && e >= 4 && e <= 9 && this.convertDecimal(hi, lo, POW10[e], POW10[9 - e])) return;
+    this.load(hi, lo);
     if (!res.binary) {
       if (e <= 9) {
-        const rem = this.divide(10 ** e);
+        const rem = this.divide(POW10[e]);
         this.sec = this.value();
-        this.nsec = rem * 10 ** (9 - e);
+        this.nsec = rem * POW10[9 - e];
         return;
       }
       // Finer than 1 ns: floor to whole nanoseconds first, in steps whose
@@ -62,6 +65,36 @@ export class TimestampConverter {
     }
     this.nsec = this.divide(1e9);
     this.sec = this.value();
+  }
+
+  /**
+   * The common resolutions (microseconds, nanoseconds: 10^4..10^9 units per
+   * second) without limbs, which cost ~10% of a pcapng replay. hi * 2^32 + lo
+   * rounds to within 2^10 of itself as a double, far less than one unit of
+   * `units`, so the quotient estimated from it is off by at most one; the
+   * exact remainder then says which way. Returns false (nothing set) when the
+   * quotient is 2^32 s or more (after the year 2106), for convert()'s limbs.
+   */
+  private convertDecimal(hi: number, lo: number, units: number, scale: number): boolean {
+    let q = Math.floor((hi * TWO32 + lo) / units);
+    if (q >= TWO32 - 1) return false;
+    if (hi < 0x10_0000) {
+      // The value is below 2^52: exact as a double, and so is q * units (<= value + units).
+      let r = hi * TWO32 + lo - q * units;
+      if (r < 0) { q--; r += units; } else if (r >= units) { q++; r -= units; }
+      this.sec = q;
+      this.nsec = r * scale;
+      return true;
+    }
+    // The remainder modulo 2^32, exact in 32-bit integer arithmetic. It lies in
+    // (-units, 2 * units) with units <= 1e9, so its value mod 2^32 tells the cases apart.
+    let r = (lo - Math.imul(q, units)) >>> 0;
+    if (r >= units) {
+      if (r < 2 * units) { q++; r -= units; } else { q--; r = r - TWO32 + units; }
+    }
+    this.sec = q;
+    this.nsec = r * scale;
+    return true;
   }
 
   private load(hi: number, lo: number): void {

@@ -34,6 +34,26 @@ describe('TimestampConverter', () => {
       }
     });
   }
+
+  // convert() takes a shortcut for 10^4..10^9 units per second: a quotient
+  // estimated in floating point, then corrected by one either way. Values
+  // right next to whole seconds are where an estimate goes wrong.
+  for (const exponent of [4, 5, 6, 7, 8, 9]) {
+    it(`is exact next to whole seconds at 10^-${exponent} s units`, () => {
+      const units = 10n ** BigInt(exponent);
+      const res = tsResolutionFromOption(exponent);
+      const seconds = [0n, 1n, 1_048_575n, 1_700_000_000n, 2_147_483_647n, 2_147_483_648n, 4_294_967_294n, 4_294_967_295n, 4_294_967_296n];
+      for (const v of values(200)) seconds.push(v >> 32n);
+      for (const sec of seconds) {
+        for (const delta of [-2n, -1n, 0n, 1n, 2n, units / 2n]) {
+          const ts = sec * units + delta;
+          if (ts < 0n || ts >= 1n << 64n) continue;
+          clock.convert(Number(ts >> 32n), Number(ts & 0xffffffffn), res);
+          expect([clock.sec, clock.nsec], `ts ${ts}`).toEqual([Number(ts / units), Number(ts % units) * 10 ** (9 - exponent)]);
+        }
+      }
+    });
+  }
 });
 
 describe('nanosToHiLo', () => {
