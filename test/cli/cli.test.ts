@@ -1,13 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, fwemu, has, ROOT, STACK } from './run.js';
 
 const SEED = 'fixtures/seed-three-clients.pcap';
 const WEB = 'rules/web-server.yaml';
 const tmp = mkdtempSync(join(tmpdir(), 'fwemu-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const tshark = has('tshark');
 
 function tsharkCount(file: string): number {

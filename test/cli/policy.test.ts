@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fwemu, has, ROOT, STACK } from './run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwemu-policy-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const SEED = 'fixtures/scenarios/seed.yaml';
 
 describe('fwemu test', () => {

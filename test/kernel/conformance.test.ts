@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { generate, loadScenario, writeSynth } from '../../src/synth/index.js';
-import { describe, expect } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { kernelTest } from './kit.js';
 import { compareWithKernel, formatAgreement } from './conformance.js';
 import { classify } from './known.js';
@@ -30,6 +30,9 @@ const captures = existsSync('fixtures')
 const SCENARIO_DIR = 'fixtures/scenarios';
 const scenarios = existsSync(SCENARIO_DIR) ? readdirSync(SCENARIO_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => `${SCENARIO_DIR}/${f}`) : [];
 const tmp = mkdtempSync(join(tmpdir(), 'fwemu-conf-'));
+afterAll(() => {
+  if (!process.env.FWEMU_KEEP_TMP) rmSync(tmp, { recursive: true, force: true });
+});
 
 async function synthesized(scenario: string): Promise<string> {
   const out = join(tmp, `${basename(scenario)}.pcap`);

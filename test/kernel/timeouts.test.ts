@@ -7,10 +7,10 @@
  * reply INVALID, a resumed connection picked up as new, a late UDP answer
  * dropped by the policy), and so must a packet just before.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import { generate, loadScenario, writeSynth } from '../../src/synth/index.js';
 import { replay } from '../../src/engine/replay.js';
 import { compareWithKernel, formatAgreement } from './conformance.js';
@@ -23,7 +23,11 @@ describe('conntrack timeouts against the kernel, in real time', () => {
   kernelTest(
     'entries run out at the same packets in fwemu (capture clock) and the kernel (wall clock)',
     async () => {
-      const capture = join(mkdtempSync(join(tmpdir(), 'fwemu-timeouts-')), 'timeouts.pcap');
+      const dir = mkdtempSync(join(tmpdir(), 'fwemu-timeouts-'));
+      onTestFinished(() => {
+        if (!process.env.FWEMU_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+      });
+      const capture = join(dir, 'timeouts.pcap');
       await writeSynth(generate(loadScenario(SCENARIO)), capture);
 
       // The scenario does what it is for: some packets meet expired entries.

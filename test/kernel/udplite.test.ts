@@ -4,10 +4,10 @@
  * second packet after a reply, and udplite_error's INVALID cases (checksum
  * coverage below 8 or beyond the packet, no checksum, a short header).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import { generate, loadScenario, writeSynth } from '../../src/synth/index.js';
 import { compareWithKernel, formatAgreement } from './conformance.js';
 import { kernelTest } from './kit.js';
@@ -17,7 +17,11 @@ const RULES = 'test/kernel/udplite/rules.yaml';
 
 describe('UDP-Lite against the kernel', () => {
   kernelTest('ports, replies, ASSURED and the INVALID cases agree packet by packet and entry by entry', async () => {
-    const capture = join(mkdtempSync(join(tmpdir(), 'fwemu-udplite-')), 'udplite.pcap');
+    const dir = mkdtempSync(join(tmpdir(), 'fwemu-udplite-'));
+    onTestFinished(() => {
+      if (!process.env.FWEMU_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+    });
+    const capture = join(dir, 'udplite.pcap');
     await writeSynth(generate(loadScenario(SCENARIO)), capture);
     const a = await compareWithKernel(capture, RULES);
     const report = formatAgreement(`${SCENARIO} + ${RULES}`, a);

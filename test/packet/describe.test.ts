@@ -1,10 +1,12 @@
 /** describePacket and the text helpers: hand-written expectations, cross-checked with tshark/tcpdump when present. */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Direction, LinkType } from '../../src/capture/types.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
 import { describePacket, formatAddr, icmpTypeName, parseAddr, protoName, tcpFlagsString } from '../../src/packet/describe.js';
 import { buildPacket } from '../../src/packet/encode.js';
-import { hasTcpdump, hasTshark, hex, tcpdump, tshark, writePcap } from './helpers.js';
+import { hasTcpdump, hasTshark, hex, removeWrittenPcaps, tcpdump, tshark, writePcap } from './helpers.js';
+
+afterAll(removeWrittenPcaps);
 
 function words(g: number[]): [number, number, number, number] {
   return [0, 1, 2, 3].map((i) => ((g[2 * i] << 16) | g[2 * i + 1]) >>> 0) as [number, number, number, number];

@@ -3,7 +3,7 @@
  * an independent one's-complement sum, decode(encode(spec)) round trips, and
  * (when tshark is installed) tshark's verdict on every frame.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Direction, LinkType } from '../../src/capture/types.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
 import { describePacket } from '../../src/packet/describe.js';
@@ -20,7 +20,9 @@ import {
   type PacketSpec,
 } from '../../src/packet/encode.js';
 import { PacketKind, TcpFlag } from '../../src/packet/types.js';
-import { foldedSum, hasTshark, hex, pseudoHeader, tshark, writePcap } from './helpers.js';
+import { foldedSum, hasTshark, hex, pseudoHeader, removeWrittenPcaps, tshark, writePcap } from './helpers.js';
+
+afterAll(removeWrittenPcaps);
 
 function decode(frame: Uint8Array, link: LinkKind = 'ethernet') {
   return decodePacket(frame, 0, frame.length, LINK_TYPE_OF[link], Direction.UNKNOWN, newDecodedPacket());

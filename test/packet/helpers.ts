@@ -1,6 +1,6 @@
 /** Test helpers for test/packet: hex frames, an independent checksum, a minimal pcap writer, tool detection. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -84,11 +84,18 @@ export function pcapBytes(linkType: number, frames: Uint8Array[], origLens?: num
 
 let dir: string | undefined;
 let counter = 0;
+/** Writes the frames to a pcap file in a temporary directory (removeWrittenPcaps() removes it). */
 export function writePcap(linkType: number, frames: Uint8Array[]): string {
   dir ??= mkdtempSync(join(tmpdir(), 'fwemu-packet-'));
   const f = join(dir, `t${counter++}.pcap`);
   writeFileSync(f, pcapBytes(linkType, frames));
   return f;
+}
+
+/** Removes what writePcap() wrote: `afterAll(removeWrittenPcaps)` in every file that uses it. */
+export function removeWrittenPcaps(): void {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
 }
 
 function has(cmd: string): boolean {

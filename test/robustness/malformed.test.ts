@@ -7,13 +7,18 @@
  * with its byte offset. Never a stack trace.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, fwemu, ROOT, STACK } from '../cli/run.js';
 
 const DIR = 'fixtures/malformed';
 const RULES = 'rules/web-server.yaml';
+
+/** Files the tests write; removed when the file's tests are done. */
+const tmp = mkdtempSync(join(tmpdir(), 'fwemu-malformed-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Exit 2: what the one error line says, and how many packets were replayed before it. */
 interface Fatal {
@@ -289,10 +294,8 @@ describe('fixtures/malformed through the CLI', () => {
     expect(r.stdout).toContain('capture unreadable from byte 244');
   });
 
-  it('--write-accepted keeps the packets accepted before a capture error', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const out = join(mkdtempSync(join(tmpdir(), 'fwemu-malformed-')), 'acc.pcap');
+  it('--write-accepted keeps the packets accepted before a capture error', () => {
+    const out = join(tmp, 'acc.pcap');
     const r = fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', out, `${DIR}/block-over-16m.pcapng`]);
     expect(r.code).toBe(2);
     const back = fwemu(['dump', out]);
@@ -300,14 +303,12 @@ describe('fixtures/malformed through the CLI', () => {
     expect(numbers(packetLines(back.stdout))).toEqual([1, 2, 3]);
   });
 
-  it('more than ten capture warnings: ten shown, the rest counted, all with -v', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
+  it('more than ten capture warnings: ten shown, the rest counted, all with -v', () => {
     const base = readFileSync(`${DIR}/caplen-over-snaplen.pcap`);
     // The same file with a snaplen of 4: every record exceeds it.
     const file = Buffer.from(base);
     file.writeUInt32LE(4, 16);
-    const path = join(mkdtempSync(join(tmpdir(), 'fwemu-malformed-')), 'snap4.pcap');
+    const path = join(tmp, 'snap4.pcap');
     const records = file.subarray(24);
     writeFileSync(path, Buffer.concat([file, records, records, records]));
     const r = fwemu(['replay', '-r', RULES, '--format', 'none', path]);

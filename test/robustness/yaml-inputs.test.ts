@@ -5,14 +5,15 @@
  * no"), quickly, and never with a stack trace or exit 70.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generate, parseScenario, ScenarioError } from '../../src/synth/index.js';
 import { BIN, ROOT, STACK } from '../cli/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-yaml-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 
 function file(name: string, text: string | Buffer): string {

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadRuleSet, parseRuleSet } from '../../src/rules/load.js';
 import { CONNTRACK_DEFAULTS } from '../../src/rules/spec.js';
 import { RuleFileError, formatDiagnostic } from '../../src/rules/types.js';
@@ -472,6 +472,7 @@ describe('validation errors', () => {
     const big = 'rules: []\n' + '#'.repeat(1024 * 1024);
     expect(only(big)).toMatch(/^rules\/t\.yaml:1:1: file is \d+ bytes; rule files are limited to 1048576 bytes \(1 MiB\)$/);
     const dir = mkdtempSync(join(tmpdir(), 'fwemu-rules-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const p = join(dir, 'big.yaml');
     writeFileSync(p, big);
     expect(() => loadRuleSet(p)).toThrow(/limited to 1048576 bytes/);

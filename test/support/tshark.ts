@@ -15,7 +15,7 @@
  *   preferences or disabled protocols cannot change the output.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,11 +55,15 @@ export function tsharkVersion(): [number, number, number] | null {
 let configDir: string | undefined;
 
 function tsharkEnv(): NodeJS.ProcessEnv {
-  if (configDir === undefined) {
-    configDir = join(tmpdir(), 'fwemu-tshark-empty-config'); // shared, stays empty
-    mkdirSync(configDir, { recursive: true });
-  }
+  // An empty configuration directory: no user preferences or profiles change what tshark prints.
+  configDir ??= mkdtempSync(join(tmpdir(), 'fwemu-tshark-config-'));
   return { ...process.env, WIRESHARK_CONFIG_DIR: configDir, LC_ALL: 'C' };
+}
+
+/** Removes tshark's temporary configuration directory: `afterAll(removeTsharkConfig)` in every file that runs tshark. */
+export function removeTsharkConfig(): void {
+  if (configDir !== undefined) rmSync(configDir, { recursive: true, force: true });
+  configDir = undefined;
 }
 
 /**

@@ -4,14 +4,24 @@
  * the RFCs and not from src/packet, a checksum, and tshark plumbing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const hasTshark = spawnSync('tshark', ['--version']).status === 0;
 
+const tmpDirs: string[] = [];
+
+/** A path named `name` in a new temporary directory (removeTmpFiles() removes them all). */
 export function tmpFile(name: string): string {
-  return join(mkdtempSync(join(tmpdir(), 'fwemu-synth-')), name);
+  const dir = mkdtempSync(join(tmpdir(), 'fwemu-synth-'));
+  tmpDirs.push(dir);
+  return join(dir, name);
+}
+
+/** Removes the directories tmpFile() made: `afterAll(removeTmpFiles)` in every file that uses it. */
+export function removeTmpFiles(): void {
+  for (const dir of tmpDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export interface TcpOpt {

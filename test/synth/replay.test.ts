@@ -4,13 +4,15 @@
  * the demo says (rules/web-server.yaml: everything of the three connections
  * accepted, the stray packet dropped).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/capture/read.js';
 import type { CaptureRecord } from '../../src/capture/types.js';
 import { replay } from '../../src/engine/replay.js';
 import { parseRuleSet } from '../../src/rules/load.js';
 import { generate, loadScenario, synthSource, writeSynth, type SynthOutput } from '../../src/synth/index.js';
-import { tmpFile } from './helpers.js';
+import { removeTmpFiles, tmpFile } from './helpers.js';
+
+afterAll(removeTmpFiles);
 
 interface Seen {
   n: number;

@@ -4,9 +4,11 @@
  * purpose, with every checksum verified and no TCP analysis flag; the odd
  * scenario produces exactly the oddities it was written for.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generate, loadScenario, writeSynth, type SynthOutput } from '../../src/synth/index.js';
-import { expertInfos, hasTshark, parseFrame, tmpFile, tshark } from './helpers.js';
+import { expertInfos, hasTshark, parseFrame, removeTmpFiles, tmpFile, tshark } from './helpers.js';
+
+afterAll(removeTmpFiles);
 
 const CHECK = ['-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE'];
 
