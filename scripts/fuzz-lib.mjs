@@ -399,7 +399,9 @@ function chunkSizes(rng, len) {
 
 /**
  * One capture case: a seed, 1-3 mutations, replayed in two chunkings that
- * must agree. Returns { ok: true, desc } or { ok: false, desc, error, bytes }.
+ * must agree. Returns { ok: true, desc, outcome } or { ok: false, desc,
+ * error }, both with the seed's name (`base`), the mutations (`steps`) and
+ * the mutated `bytes`.
  */
 export async function captureCase(seed, i, seeds, ruleSets) {
   const rng = caseRng(seed, 'capture', i);
@@ -420,11 +422,11 @@ export async function captureCase(seed, i, seeds, ruleSets) {
     const b = await replayChecked(bytes, name, rules, chunkSizes(rng, bytes.length));
     const diff = a.findIndex((x, k) => x !== b[k]);
     if (diff >= 0 || a.length !== b.length) {
-      return { ok: false, desc, bytes, error: `chunking changes the outcome at trace line ${diff}: ${a[diff]} vs ${b[diff]}` };
+      return { ok: false, desc, base: base.name, steps, bytes, error: `chunking changes the outcome at trace line ${diff}: ${a[diff]} vs ${b[diff]}` };
     }
-    return { ok: true, desc, outcome: a.at(-1) };
+    return { ok: true, desc, base: base.name, steps, bytes, outcome: a.at(-1) };
   } catch (err) {
-    return { ok: false, desc, bytes, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, steps, bytes, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
   }
 }
 
@@ -588,15 +590,15 @@ export async function ruleCase(seed, i, seeds) {
     } catch (err) {
       if (!(err instanceof RuleFileError)) throw err;
       checkDiagnostics(err, name, text, 'RuleFileError');
-      return { ok: true, desc, outcome: 'rejected' };
+      return { ok: true, desc, base: base.name, text, outcome: 'rejected' };
     }
     for (const w of loaded.warnings) checkText(w.message, 'rule warning', text);
     checkText(formatRuleSet(loaded.ruleset, loaded.warnings), 'formatted rule set', text);
     checkText(exportNft(loaded.ruleset), 'nft export', text);
     await replayChecked(probeCapture(), 'http-curl.pcap', loaded.ruleset, [4096]);
-    return { ok: true, desc, outcome: 'accepted' };
+    return { ok: true, desc, base: base.name, text, outcome: 'accepted' };
   } catch (err) {
-    return { ok: false, desc, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
   }
 }
 
@@ -614,7 +616,7 @@ export async function scenarioCase(seed, i, seeds, webRules) {
     } catch (err) {
       if (!(err instanceof ScenarioError)) throw err;
       checkDiagnostics(err, name, text, 'ScenarioError');
-      return { ok: true, desc, outcome: 'rejected' };
+      return { ok: true, desc, base: base.name, text, outcome: 'rejected' };
     }
     let out;
     try {
@@ -623,7 +625,7 @@ export async function scenarioCase(seed, i, seeds, webRules) {
       // Only the traffic bound may stop a scenario the checker accepted.
       if (!(err instanceof ScenarioError)) throw err;
       checkDiagnostics(err, name, text, 'ScenarioError from generate');
-      return { ok: true, desc, outcome: 'too big' };
+      return { ok: true, desc, base: base.name, text, outcome: 'too big' };
     }
     const trace = [];
     let expected = 1;
@@ -637,9 +639,9 @@ export async function scenarioCase(seed, i, seeds, webRules) {
     });
     check(summary.stats.packets === out.packets.length, `replayed ${summary.stats.packets} of ${out.packets.length} synthesized packets`);
     check(summary.stats.undecodable === 0, `${summary.stats.undecodable} synthesized packets are undecodable`);
-    return { ok: true, desc, outcome: `accepted, ${out.packets.length} packets` };
+    return { ok: true, desc, base: base.name, text, outcome: `accepted, ${out.packets.length} packets` };
   } catch (err) {
-    return { ok: false, desc, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
   }
 }
 
@@ -671,22 +673,22 @@ export async function policyCase(seed, i, seeds, workDir) {
         checkText(f.message, 'policy failure', text);
         check(f.pos.line >= 1 && f.pos.col >= 1, `failure without a position: ${f.message}`);
       }
-      return { ok: true, desc, outcome: r.failures.length ? 'fails' : 'passes' };
+      return { ok: true, desc, base: base.name, text, outcome: r.failures.length ? 'fails' : 'passes' };
     } catch (err) {
       if (err instanceof RuleFileError || err instanceof ScenarioError) {
         checkDiagnostics(err, err.file, err.file === file ? text : readable(err.file), err.name);
-        return { ok: true, desc, outcome: 'rejected' };
+        return { ok: true, desc, base: base.name, text, outcome: 'rejected' };
       }
       if (err instanceof UserError) {
         checkText(err.message, 'UserError', text);
         check(/:\d+:\d+: /.test(err.message) || /no such file|cannot read/.test(err.message), `UserError without a position: ${err.message}`);
-        return { ok: true, desc, outcome: 'rejected' };
+        return { ok: true, desc, base: base.name, text, outcome: 'rejected' };
       }
-      if (err instanceof CaptureError) return { ok: true, desc, outcome: 'rejected' };
+      if (err instanceof CaptureError) return { ok: true, desc, base: base.name, text, outcome: 'rejected' };
       throw err;
     }
   } catch (err) {
-    return { ok: false, desc, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -698,17 +700,19 @@ export async function policyCase(seed, i, seeds, workDir) {
 /**
  * Runs `iterations` capture cases and a share of YAML cases (rules,
  * scenarios, policy tests: iterations/10 each, at least 20), or with `only`
- * just case number `only` of each kind. `onFinding` gets each failure.
- * Returns counts by kind and outcome.
+ * just case number `only` of each kind. `onFinding` gets each failure,
+ * `onCase` every case (kind, number, result). Returns counts by kind and
+ * outcome.
  */
-export async function fuzz({ seed, iterations, yamlIterations = iterations === 0 ? 0 : Math.max(20, Math.floor(iterations / 10)), onFinding = () => {}, onProgress = () => {}, kinds = ['capture', 'rules', 'scenario', 'policy'], only = null }) {
+export async function fuzz({ seed, iterations, yamlIterations = iterations === 0 ? 0 : Math.max(20, Math.floor(iterations / 10)), onFinding = () => {}, onCase = () => {}, onProgress = () => {}, kinds = ['capture', 'rules', 'scenario', 'policy'], only = null }) {
   const seeds = loadSeeds();
   const ruleSets = loadRuleSets();
   const yamlSeeds = loadYamlSeeds();
   const webRules = ruleSets.find((r) => r.name === 'web-server') ?? ruleSets[0];
   const workDir = mkdtempSync(join(tmpdir(), 'fwemu-fuzz-'));
   const stats = {};
-  const tally = (kind, res) => {
+  const tally = (kind, i, res) => {
+    onCase(kind, i, res);
     stats[kind] ??= { runs: 0, findings: 0, outcomes: {} };
     const s = stats[kind];
     s.runs++;
@@ -723,7 +727,7 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
   try {
     if (kinds.includes('capture')) {
       for (let i = only ?? 0; i < (only === null ? iterations : only + 1); i++) {
-        tally('capture', await captureCase(seed, i, seeds, ruleSets));
+        tally('capture', i, await captureCase(seed, i, seeds, ruleSets));
         if (i % 500 === 499) onProgress('capture', i + 1);
       }
     }
@@ -733,7 +737,7 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
       for (let i = only ?? 0; i < (only === null ? n : only + 1); i++) {
         const res =
           kind === 'rules' ? await ruleCase(seed, i, yamlSeeds) : kind === 'scenario' ? await scenarioCase(seed, i, yamlSeeds, webRules) : await policyCase(seed, i, yamlSeeds, workDir);
-        tally(kind, res);
+        tally(kind, i, res);
       }
     }
   } finally {
