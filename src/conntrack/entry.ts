@@ -41,13 +41,6 @@ export class CtTuple {
     return out;
   }
 
-  equals(o: CtTuple): boolean {
-    return this.sport === o.sport && this.dport === o.dport &&
-      this.src0 === o.src0 && this.dst0 === o.dst0 && this.proto === o.proto && this.l3 === o.l3 &&
-      this.src1 === o.src1 && this.src2 === o.src2 && this.src3 === o.src3 &&
-      this.dst1 === o.dst1 && this.dst2 === o.dst2 && this.dst3 === o.dst3;
-  }
-
   /** ICMP type of an ICMP/ICMPv6 tuple. */
   get icmpType(): number { return this.dport >>> 8; }
   /** ICMP code of an ICMP/ICMPv6 tuple. */
@@ -323,6 +316,20 @@ export class CtStore {
     return this.ruleIds.ids[o - 1];
   }
 
+  /** Mark record `slot` ASSURED (immune to early drop), with its [UPDATE] event bit, unless it already is. */
+  setAssured(slot: number): void {
+    const hs = slot * S16 + H_STATUS;
+    const status = this.u16[hs];
+    if (status & CtStatus.ASSURED) return;
+    this.u16[hs] = status | CtStatus.ASSURED;
+    this.u8[slot * STRIDE + B_EV] |= CtEventBit.ASSURED;
+  }
+
+  /** Is record `slot` an entry in the table (confirmed, and not being deleted)? */
+  isListed(slot: number): boolean {
+    return (this.u16[slot * S16 + H_STATUS] & (CtStatus.CONFIRMED | CtStatus.DYING)) === CtStatus.CONFIRMED;
+  }
+
   /** Whole seconds record `slot` has left at `now`, as conntrack -L prints them (never negative). */
   secondsLeft(slot: number, now: number): number {
     const left = Math.floor(this.f64[slot * S64 + F_DEADLINE] - now + 1e-6);
@@ -443,8 +450,6 @@ export class CtEntry {
   get tcp(): TcpCt | null {
     return this.st.u8[this.b8 + B_PROTO] === IpProto.TCP ? tcpOf(this.st, this.b8, this.b16, this.b32) : null;
   }
-  /** UDP: capture time after which a replied flow counts as a stream (creation + 2 s). */
-  get udpStreamTs(): number { return this.createdAt + 2; }
   /** Capture time and packet number of the packet that created the entry. */
   get createdAt(): number { return this.st.f64[this.b64 + F_CREATED_AT]; }
   set createdAt(v: number) { this.st.f64[this.b64 + F_CREATED_AT] = v; }

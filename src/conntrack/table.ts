@@ -113,7 +113,6 @@ export class CtResult {
   /** @internal */ isRelated = false;
   /** @internal */ entryView: CtEntry | null | undefined = null;
   /** @internal */ aboutView: CtEntry | null | undefined = null;
-  private relatedView: CtEntry | null | undefined = undefined;
 
   /**
    * The entry the packet belongs to: a fresh unconfirmed one for a new flow,
@@ -130,20 +129,13 @@ export class CtResult {
   }
   /** For ICMP errors: the entry the error is about (same as entry). */
   get related(): CtEntry | null {
-    if (this.relatedView !== undefined) return this.relatedView;
     return this.isRelated ? this.entry : null;
-  }
-  set related(e: CtEntry | null) {
-    this.relatedView = e;
   }
   /** For 'invalid': the entry the packet would have belonged to, if one exists. */
   get about(): CtEntry | null {
     let e = this.aboutView;
     if (e === undefined) e = this.aboutView = this.table!.viewOf(this.aboutSlot);
     return e;
-  }
-  set about(e: CtEntry | null) {
-    this.aboutView = e;
   }
 
   /**
@@ -152,10 +144,7 @@ export class CtResult {
    */
   peek(which: number): CtEntry | null {
     if (which === 2) return this.aboutView !== undefined ? this.aboutView : this.table!.transientView(this.aboutSlot);
-    if (which === 1) {
-      if (this.relatedView !== undefined) return this.relatedView;
-      if (!this.isRelated) return null;
-    }
+    if (which === 1 && !this.isRelated) return null;
     return this.entryView !== undefined ? this.entryView : this.table!.transientView(this.entrySlot);
   }
 
@@ -164,7 +153,7 @@ export class CtResult {
     this.state = CtState.INVALID; this.stateName = 'invalid'; this.code = CtCode.OK;
     this.reply = false; this.reason = ''; this.drop = false; this.packet = packet;
     this.entrySlot = -1; this.aboutSlot = -1; this.isRelated = false;
-    this.entryView = null; this.aboutView = null; this.relatedView = undefined;
+    this.entryView = null; this.aboutView = null;
   }
 }
 
@@ -420,10 +409,7 @@ export class ConntrackTable {
       if (proto === IpProto.TCP) {
         const act = this.tcp.process(st, slot, p, dir);
         note = this.tcp.note;
-        if (act === TcpAction.INVALID) {
-          if (isNew) this.freeSlot(slot);
-          return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, note, isNew ? NONE : slot);
-        }
+        if (act === TcpAction.INVALID) return this.invalidFor(r, slot, isNew, note);
         if (act === TcpAction.REPEAT) {
           reopened = TCP_STATE_NAMES[st.u8[slot * STRIDE + B_TSTATE]];
           this.kill(slot, 'reopen');
@@ -447,17 +433,11 @@ export class ConntrackTable {
         note = this.udplitePacket(slot, dir);
       } else if (proto === IpProto.SCTP) {
         const msg = this.sctpPacket(slot, dir, isNew, p);
-        if (msg !== null) {
-          if (isNew) this.freeSlot(slot);
-          return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, msg, isNew ? NONE : slot);
-        }
+        if (msg !== null) return this.invalidFor(r, slot, isNew, msg);
         note = this.sctpNote;
       } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
         const msg = this.icmpPacket(slot, isNew);
-        if (msg !== null) {
-          if (isNew) this.freeSlot(slot);
-          return this.invalid(r, isNew ? CtCode.INVALID_NEW : CtCode.INVALID, msg, isNew ? NONE : slot);
-        }
+        if (msg !== null) return this.invalidFor(r, slot, isNew, msg);
         note = NOTE_ICMP;
       } else if (proto === IPPROTO_GRE) {
         note = this.grePacket(slot);
@@ -512,6 +492,18 @@ export class ConntrackTable {
     } else {
       r.code = status & CtStatus.CONFIRMED ? CtCode.TRACKED : CtCode.NEW;
     }
+  }
+
+  /**
+   * The protocol tracker called the packet INVALID: a new record made for it
+   * is freed (never confirmed); a known entry stays, and the result is about it.
+   */
+  private invalidFor(r: CtResult, slot: number, isNew: boolean, reason: string): CtResult {
+    if (isNew) {
+      this.freeSlot(slot);
+      return this.invalid(r, CtCode.INVALID_NEW, reason, NONE);
+    }
+    return this.invalid(r, CtCode.INVALID, reason, slot);
   }
 
   private invalid(r: CtResult, code: CtCodeValue, reason: string, aboutSlot: number): CtResult {
@@ -607,10 +599,7 @@ export class ConntrackTable {
         stream = (status & CtStatus.ASSURED) === 0;
       }
       st.f64[b64 + F_DEADLINE] = now + extra;
-      if (stream) {
-        st.u16[hs] = status | CtStatus.ASSURED;
-        st.u8[slot * STRIDE + B_EV] |= CtEventBit.ASSURED;
-      }
+      if (stream) st.setAssured(slot);
       return st.u16[hs] & CtStatus.ASSURED ? NOTE_UDP_STREAM : NOTE_UDP_REPLIED;
     }
     st.f64[b64 + F_DEADLINE] = now + s.udp_timeout;
@@ -738,11 +727,7 @@ export class ConntrackTable {
       st.u8[b8 + B_TSTATE] = newState;
       if (oldState !== newState) {
         st.u8[b8 + B_EV] |= CtEventBit.PROTOINFO;
-        const hs = slot * S16 + H_STATUS;
-        if (newState === SctpState.ESTABLISHED && !(st.u16[hs] & CtStatus.ASSURED)) {
-          st.u16[hs] |= CtStatus.ASSURED;
-          st.u8[b8 + B_EV] |= CtEventBit.ASSURED;
-        }
+        if (newState === SctpState.ESTABLISHED) st.setAssured(slot);
       }
     }
     this.sctpNote = SCTP_NOTES[newState];
@@ -758,14 +743,9 @@ export class ConntrackTable {
    */
   private udplitePacket(slot: number, dir: number): string {
     const st = this.st;
-    const hs = slot * S16 + H_STATUS;
-    const status = st.u16[hs];
-    if (status & CtStatus.SEEN_REPLY) {
+    if (st.u16[slot * S16 + H_STATUS] & CtStatus.SEEN_REPLY) {
       st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.udp_timeout_stream;
-      if (!(status & CtStatus.ASSURED)) {
-        st.u16[hs] = status | CtStatus.ASSURED;
-        st.u8[slot * STRIDE + B_EV] |= CtEventBit.ASSURED;
-      }
+      st.setAssured(slot);
       return NOTE_UDPLITE_REPLIED;
     }
     st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.udp_timeout;
@@ -778,14 +758,9 @@ export class ConntrackTable {
    */
   private grePacket(slot: number): string {
     const st = this.st;
-    const hs = slot * S16 + H_STATUS;
-    const status = st.u16[hs];
-    if (status & CtStatus.SEEN_REPLY) {
+    if (st.u16[slot * S16 + H_STATUS] & CtStatus.SEEN_REPLY) {
       st.f64[slot * S64 + F_DEADLINE] = this.clock + GRE_TIMEOUT_STREAM;
-      if (!(status & CtStatus.ASSURED)) {
-        st.u16[hs] = status | CtStatus.ASSURED;
-        st.u8[slot * STRIDE + B_EV] |= CtEventBit.ASSURED;
-      }
+      st.setAssured(slot);
       return NOTE_GRE_REPLIED;
     }
     st.f64[slot * S64 + F_DEADLINE] = this.clock + GRE_TIMEOUT;
@@ -972,12 +947,10 @@ export class ConntrackTable {
   expire(now: number): number {
     if (now > this.clock) this.clock = now;
     now = this.clock;
-    const f64 = this.st.f64;
-    const u16 = this.st.u16;
+    const st = this.st;
     const dead: number[] = [];
     for (let slot = 0; slot < this.used; slot++) {
-      if ((u16[slot * S16 + H_STATUS] & (CtStatus.CONFIRMED | CtStatus.DYING)) === CtStatus.CONFIRMED &&
-          f64[slot * S64 + F_DEADLINE] - now <= TIME_EPS) dead.push(slot);
+      if (st.isListed(slot) && st.f64[slot * S64 + F_DEADLINE] - now <= TIME_EPS) dead.push(slot);
     }
     // In creation order, as the entries were listed.
     this.byId(dead);
@@ -1011,11 +984,8 @@ export class ConntrackTable {
   }
 
   private confirmedSlots(): number[] {
-    const u16 = this.st.u16;
     const out: number[] = [];
-    for (let slot = 0; slot < this.used; slot++) {
-      if ((u16[slot * S16 + H_STATUS] & (CtStatus.CONFIRMED | CtStatus.DYING)) === CtStatus.CONFIRMED) out.push(slot);
-    }
+    for (let slot = 0; slot < this.used; slot++) if (this.st.isListed(slot)) out.push(slot);
     return out;
   }
 
@@ -1195,9 +1165,8 @@ export class ConntrackTable {
     const st = this.st;
     const f64 = st.f64;
     const i32 = st.i32;
-    const u16 = st.u16;
     for (let slot = 0; slot < this.used; slot++) {
-      if ((u16[slot * S16 + H_STATUS] & (CtStatus.CONFIRMED | CtStatus.DYING)) !== CtStatus.CONFIRMED || slot === adding) continue;
+      if (!st.isListed(slot) || slot === adding) continue;
       const key = f64[slot * S64 + F_ID] * 2;
       for (let dir = 0; dir < 2; dir++) {
         const idx = hashTuple(st.loadTuple(slot, dir, this.tmp)) & mask;

@@ -506,9 +506,8 @@ export class TcpTracker {
       }
       // Picked up mid-stream, nothing seen from the other side yet.
       if (newState === sES && timeout > to[TcpState.UNACK]) timeout = to[TcpState.UNACK];
-    } else if (!(status & CtStatus.ASSURED) && (oldState === sSR || oldState === sES) && newState === sES) {
-      u16[hs] = status | CtStatus.ASSURED;
-      u8[b8 + B_EV] |= CtEventBit.ASSURED;
+    } else if ((oldState === sSR || oldState === sES) && newState === sES) {
+      st.setAssured(slot);
     }
     st.f64[slot * S64 + F_DEADLINE] = now + timeout;
     return TcpAction.ACCEPT;
