@@ -9,12 +9,13 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, relative } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YNode } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YNode } from 'yaml';
 import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
 import { UserError } from '../errors.js';
 import { readInputFile } from '../input-file.js';
+import { aliasBomb, describeNode } from '../yaml-nodes.js';
 import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
@@ -166,17 +167,9 @@ function parseSideFile(file: string, text: string): { doc: Document; lc: LineCou
     return { file, line, col, message: e.message.split('\n')[0], severity: 'error' as const };
   });
   if (errors.length === 0) {
-    try {
-      doc.toJS({ maxAliasCount: 100, mapAsMap: true }); // refuses alias bombs ("billion laughs")
-    } catch (err) {
-      let first: YNode | null = null;
-      visit(doc, {
-        Alias(_k, n) {
-          first = n;
-          return visit.BREAK;
-        },
-      });
-      errors.push({ file, ...at(lc, first), message: `too many YAML alias expansions (${(err as Error).message}); policy tests may use anchors and aliases, but not to build huge structures`, severity: 'error' });
+    const bomb = aliasBomb(doc, 100);
+    if (bomb !== null) {
+      errors.push({ file, ...at(lc, bomb.first), message: `too many YAML alias expansions (${bomb.message}); policy tests may use anchors and aliases, but not to build huge structures`, severity: 'error' });
     }
   }
   return { doc, lc, errors };
@@ -188,25 +181,18 @@ function at(lc: LineCounter, node: YNode | null | undefined): { line: number; co
   return lc.linePos(node?.range?.[0] ?? 0);
 }
 
-function kindOf(node: YNode | null | undefined): string {
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return node.value === null ? 'nothing' : `${typeof node.value === 'string' ? 'the text' : `the ${typeof node.value}`} ${JSON.stringify(node.value)}`;
-  return 'nothing';
-}
-
 /** A NAME.expect.yaml is a mapping of rules:, capture: and expect:; anything else is a typo worth naming. */
 function checkSideKeys(doc: Document, file: string, lc: LineCounter, errors: Diagnostic[]): void {
   const root = doc.contents as YNode | null;
   if (!isMap(root)) {
-    errors.push({ file, ...at(lc, root), message: `a policy test is a mapping with rules: and expect: (see README, "Policy tests"), not ${kindOf(root)}`, severity: 'error' });
+    errors.push({ file, ...at(lc, root), message: `a policy test is a mapping with rules: and expect: (see README, "Policy tests"), not ${describeNode(root)}`, severity: 'error' });
     return;
   }
   for (const pair of root.items) {
     const key = pair.key as YNode | null;
     const name = isScalar(key) ? key.value : undefined;
     if (typeof name !== 'string') {
-      errors.push({ file, ...at(lc, key), message: `keys must be plain names, not ${kindOf(key)} (allowed: ${SIDE_KEYS.join(', ')})`, severity: 'error' });
+      errors.push({ file, ...at(lc, key), message: `keys must be plain names, not ${describeNode(key)} (allowed: ${SIDE_KEYS.join(', ')})`, severity: 'error' });
     } else if (!(SIDE_KEYS as readonly string[]).includes(name)) {
       errors.push({ file, ...at(lc, key), message: `unknown key "${name}"${didYouMean(name, SIDE_KEYS)} (allowed: ${SIDE_KEYS.join(', ')})`, severity: 'error' });
     }
@@ -234,7 +220,7 @@ function readSpec(file: string): TestSpec {
       ...at(lc, node),
       message: node === undefined || (isScalar(node) && node.value === null)
         ? 'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)'
-        : `rules: takes the path of a rule file (relative to this file), not ${kindOf(node)}`,
+        : `rules: takes the path of a rule file (relative to this file), not ${describeNode(node)}`,
       severity: 'error',
     });
   }
@@ -246,7 +232,7 @@ function readSpec(file: string): TestSpec {
     const named = doc.get('capture');
     const namedNode = doc.get('capture', true) as YNode | undefined;
     if (namedNode !== undefined && typeof named !== 'string') {
-      errors.push({ file, ...at(lc, namedNode), message: `capture: takes the path of a capture (relative to this file), not ${kindOf(namedNode)}`, severity: 'error' });
+      errors.push({ file, ...at(lc, namedNode), message: `capture: takes the path of a capture (relative to this file), not ${describeNode(namedNode)}`, severity: 'error' });
     }
     const base = file.replace(/\.expect\.ya?ml$/, '');
     const candidates = typeof named === 'string' ? [resolve(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];

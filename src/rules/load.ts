@@ -15,7 +15,6 @@ import {
   isScalar,
   isSeq,
   parseDocument,
-  visit,
   type Document,
   type Node as YNode,
   type ParsedNode,
@@ -41,6 +40,7 @@ import {
   nameOf,
 } from './spec.js';
 import { didYouMean } from './suggest.js';
+import { aliasBomb, describeNode } from '../yaml-nodes.js';
 import {
   RuleFileError,
   type Action,
@@ -109,22 +109,6 @@ function tooBig(file: string, size: number): Diagnostic {
 
 function list(xs: readonly string[]): string {
   return xs.join(', ');
-}
-
-/** A short description of what a node is, for "got ..." messages. */
-function kindOf(node: YNode | null | undefined): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const v = node.value;
-    if (v === null || v === undefined) return 'nothing (null)';
-    if (typeof v === 'number') return `the number ${v}`;
-    if (typeof v === 'boolean') return `${v}`;
-    if (typeof v === 'string') return `the string "${v}"`;
-    return String(v);
-  }
-  return 'an unsupported value';
 }
 
 interface Entry {
@@ -203,7 +187,7 @@ class Loader {
       const keyNode = pair.key as ParsedNode | null;
       const k = this.deref(keyNode);
       if (k === null || !isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
-        this.error(keyNode ?? node, `keys must be plain names, not ${kindOf(k)} (allowed: ${list(allowed)})`);
+        this.error(keyNode ?? node, `keys must be plain names, not ${describeNode(k)} (allowed: ${list(allowed)})`);
         continue;
       }
       const name = String(k.value);
@@ -256,17 +240,9 @@ class Loader {
       this.diags.push(diag(this.file, p.line, p.col, `YAML: ${w.message}`, 'warning'));
     }
     if (this.doc.errors.length > 0) return null; // the tree is unreliable; don't pile up follow-on errors
-    try {
-      this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT, mapAsMap: true });
-    } catch (e) {
-      let first: YNode | null = null;
-      visit(this.doc, {
-        Alias(_k, n) {
-          first = n;
-          return visit.BREAK;
-        },
-      });
-      this.error(first, `too many YAML alias expansions (${(e as Error).message}); rule files may use anchors and aliases, but not to build huge structures`);
+    const bomb = aliasBomb(this.doc, MAX_ALIAS_COUNT);
+    if (bomb !== null) {
+      this.error(bomb.first, `too many YAML alias expansions (${bomb.message}); rule files may use anchors and aliases, but not to build huge structures`);
       return null;
     }
     return this.ruleSet();
@@ -290,7 +266,7 @@ class Loader {
       return null;
     }
     if (!isMap(root)) {
-      this.error(root, `the top level must be a mapping (name:, policy:, rules:, ...), not ${kindOf(root)}`);
+      this.error(root, `the top level must be a mapping (name:, policy:, rules:, ...), not ${describeNode(root)}`);
       return null;
     }
     const m = this.readMap(root, TOP_KEYS, (k) => `unknown top-level key "${k}"${didYouMean(k, TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(TOP_KEYS)})`);
@@ -318,7 +294,7 @@ class Loader {
       const v = st.value;
       if (v !== null && isScalar(v) && typeof v.value === 'boolean') stateful = v.value;
       else
-        this.error(st.at, `stateful must be true or false, not ${kindOf(v)}${isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ' (YAML 1.2 reads yes/no/on/off as strings)' : ''}`);
+        this.error(st.at, `stateful must be true or false, not ${describeNode(v)}${isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ' (YAML 1.2 reads yes/no/on/off as strings)' : ''}`);
     }
 
     const ctEntry = m.get('conntrack');
@@ -352,7 +328,7 @@ class Loader {
     if (!e) return null;
     const v = e.value;
     if (v !== null && isScalar(v) && v.value !== null && typeof v.value !== 'object') return String(v.value);
-    this.error(e.at, `${what} must be text, not ${kindOf(v)}`);
+    this.error(e.at, `${what} must be text, not ${describeNode(v)}`);
     return null;
   }
 
@@ -366,7 +342,7 @@ class Loader {
       this.error(e.at, `${what} "${v.value}" is not allowed${hint} (allowed: ${list(allowed)})`);
       return null;
     }
-    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${kindOf(v)}`);
+    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${describeNode(v)}`);
     return null;
   }
 
@@ -402,7 +378,7 @@ class Loader {
     } else if (v !== null && (isScalar(v) || isMap(v))) {
       items.push(v);
     } else {
-      this.error(e.at, `${what} must be ${help}, not ${kindOf(v)}`);
+      this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
       return null;
     }
     const out: { cidr: Cidr; node: ParsedNode }[] = [];
@@ -417,7 +393,7 @@ class Loader {
         }
       }
       if (!isScalar(n) || typeof n.value !== 'string') {
-        this.error(n, `${what} must be ${help}, not ${kindOf(n)}`);
+        this.error(n, `${what} must be ${help}, not ${describeNode(n)}`);
         bad = true;
         continue;
       }
@@ -441,7 +417,7 @@ class Loader {
     if (!e) return ct;
     const v = e.value;
     if (v === null || !isMap(v)) {
-      this.error(e.at, `conntrack must be a mapping of settings (like tcp_loose: 0), not ${kindOf(v)}`);
+      this.error(e.at, `conntrack must be a mapping of settings (like tcp_loose: 0), not ${describeNode(v)}`);
       return ct;
     }
     const keys = CONNTRACK_KEYS as readonly string[];
@@ -461,7 +437,7 @@ class Loader {
         if (isBool) {
           if (typeof x === 'boolean') { out[k] = x; continue; }
           if (x === 0 || x === 1) { out[k] = x === 1; continue; }
-          this.error(en.at, `conntrack ${k} must be 0 or 1 (or false/true), not ${kindOf(n)}`);
+          this.error(en.at, `conntrack ${k} must be 0 or 1 (or false/true), not ${describeNode(n)}`);
           continue;
         }
         if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) {
@@ -473,7 +449,7 @@ class Loader {
           continue;
         }
       }
-      this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${kindOf(n)}`);
+      this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${describeNode(n)}`);
     }
     return ct;
   }
@@ -488,7 +464,7 @@ class Loader {
     const v = e.value;
     if (v === null || !isSeq(v)) {
       const hint = v !== null && isScalar(v) && v.value === null ? '; write rules: [] for no rules' : '';
-      this.error(e.at, `rules must be a list of rules (each item starting with "- "), not ${kindOf(v)}${hint}`);
+      this.error(e.at, `rules must be a list of rules (each item starting with "- "), not ${describeNode(v)}${hint}`);
       return [];
     }
     const out: Rule[] = [];
@@ -498,7 +474,7 @@ class Loader {
       const index = i + 1;
       if (n === null) return;
       if (!isMap(n)) {
-        this.error(n, `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${kindOf(n)}`);
+        this.error(n, `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${describeNode(n)}`);
         return;
       }
       const rule = this.rule(n, index, hostModel);
@@ -545,7 +521,7 @@ class Loader {
           label = s;
         }
       } else {
-        this.error(v ?? (rawId.key as ParsedNode), `rule #${index}: id must be a name like "web", not ${kindOf(v)}`);
+        this.error(v ?? (rawId.key as ParsedNode), `rule #${index}: id must be a name like "web", not ${describeNode(v)}`);
       }
     }
 
@@ -628,7 +604,7 @@ class Loader {
     } else if (v !== null && isScalar(v) && v.value !== null) {
       items.push(v);
     } else {
-      this.error(e.at, `${what} must be a port, not ${kindOf(v)}; ${PORT_HELP}`);
+      this.error(e.at, `${what} must be a port, not ${describeNode(v)}; ${PORT_HELP}`);
       return null;
     }
     const ranges: PortRange[] = [];
@@ -644,7 +620,7 @@ class Loader {
 
   private port(n: ParsedNode, key: string): PortRange | null {
     if (!isScalar(n) || n.value === null || (typeof n.value !== 'number' && typeof n.value !== 'string')) {
-      this.error(n, `${key} must be a port, not ${kindOf(n)}; ${PORT_HELP}`);
+      this.error(n, `${key} must be a port, not ${describeNode(n)}; ${PORT_HELP}`);
       return null;
     }
     const x = n.value;
@@ -748,7 +724,7 @@ class Loader {
         return null;
       }
     }
-    this.error(e.at, `${what} must be ${help}, not ${kindOf(v)}`);
+    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
     return null;
   }
 }

@@ -9,8 +9,9 @@
  * address family both ends share.
  */
 import { diag, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
+import { aliasBomb, describeNode } from '../yaml-nodes.js';
 import { basename, extname } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node as YNode, type ParsedNode } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode, type ParsedNode } from 'yaml';
 import { parseAddr, formatAddr } from '../packet/addr.js';
 import { parseTcpFlags } from '../packet/encode.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../rules/spec.js';
@@ -157,21 +158,6 @@ function tooBig(file: string, size: number): Diagnostic {
   return tooBigFile(file, size, 'scenario', MAX_SCENARIO_BYTES);
 }
 
-function kindOf(node: YNode | null | undefined): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const v = node.value;
-    if (v === null || v === undefined) return 'nothing (null)';
-    if (typeof v === 'number') return `the number ${v}`;
-    if (typeof v === 'boolean') return `${v}`;
-    if (typeof v === 'string') return `"${v}"`;
-    return String(v);
-  }
-  return 'an unsupported value';
-}
-
 function list(xs: readonly string[]): string {
   return xs.join(', ');
 }
@@ -304,7 +290,7 @@ class Parser {
       const keyNode = pair.key as ParsedNode | null;
       const k = this.deref(keyNode);
       if (k === null || !isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
-        this.error(keyNode ?? node, `keys must be plain names, not ${kindOf(k)}${allowed ? ` (allowed: ${list(allowed)})` : ''}`);
+        this.error(keyNode ?? node, `keys must be plain names, not ${describeNode(k)}${allowed ? ` (allowed: ${list(allowed)})` : ''}`);
         continue;
       }
       const name = String(k.value);
@@ -332,7 +318,7 @@ class Parser {
       const text = String(v.value);
       return { text, node: v, offset: 0 };
     }
-    this.error(e.at, `${what} must be ${help}, not ${kindOf(v)}`);
+    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
     return null;
   }
 
@@ -348,7 +334,7 @@ class Parser {
       const n = parseInt(v.value, 16);
       if (n >= lo && n <= hi) return n;
     }
-    this.error(e.at, `${what} must be ${help}, not ${kindOf(v)}`);
+    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
     return null;
   }
 
@@ -357,7 +343,7 @@ class Parser {
     const v = e.value;
     if (v !== null && isScalar(v) && typeof v.value === 'boolean') return v.value;
     const hint = v !== null && isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ' (YAML 1.2 reads yes/no/on/off as text)' : '';
-    this.error(e.at, `${what} must be true or false, not ${kindOf(v)}${hint}`);
+    this.error(e.at, `${what} must be true or false, not ${describeNode(v)}${hint}`);
     return null;
   }
 
@@ -365,7 +351,7 @@ class Parser {
     if (!e) return null;
     const v = e.value;
     if (v !== null && isScalar(v) && v.value !== null && typeof v.value !== 'object') return String(v.value);
-    this.error(e.at, `${what} must be text, not ${kindOf(v)}`);
+    this.error(e.at, `${what} must be text, not ${describeNode(v)}`);
     return null;
   }
 
@@ -377,7 +363,7 @@ class Parser {
       return null;
     }
     if (v === null || !isScalar(v) || typeof v.value !== 'string') {
-      this.error(e.at, `${what} must be a duration, not ${kindOf(v)}; ${DURATION_HELP}`);
+      this.error(e.at, `${what} must be a duration, not ${describeNode(v)}; ${DURATION_HELP}`);
       return null;
     }
     const d = parseDuration(v.value);
@@ -406,7 +392,7 @@ class Parser {
       this.error(e.at, `${what} "${v.value}" is not allowed${didYouMean(v.value, allowed)} (allowed: ${list(allowed)})`);
       return null;
     }
-    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${kindOf(v)}`);
+    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${describeNode(v)}`);
     return null;
   }
 
@@ -423,18 +409,9 @@ class Parser {
       this.diags.push(diag(this.file, p.line, p.col, msg));
     }
     if (this.doc.errors.length > 0) return null;
-    try {
-      this.doc.toJS({ maxAliasCount: MAX_ALIASES, mapAsMap: true });
-    } catch (e) {
-      // At the first alias, as rule files do: where the expansion starts.
-      let first: YNode | null = null;
-      visit(this.doc, {
-        Alias(_k, n) {
-          first = n;
-          return visit.BREAK;
-        },
-      });
-      this.error(first ?? this.doc.contents, `too many YAML alias expansions (${(e as Error).message}); scenarios may use anchors and aliases, but not to build huge structures`);
+    const bomb = aliasBomb(this.doc, MAX_ALIASES);
+    if (bomb !== null) {
+      this.error(bomb.first ?? this.doc.contents, `too many YAML alias expansions (${bomb.message}); scenarios may use anchors and aliases, but not to build huge structures`);
       return null;
     }
     const root = this.doc.contents as ParsedNode | null;
@@ -443,7 +420,7 @@ class Parser {
       return null;
     }
     if (!isMap(root)) {
-      this.error(root, `the top level must be a mapping (scenario:, hosts:, steps:, ...), not ${kindOf(root)}`);
+      this.error(root, `the top level must be a mapping (scenario:, hosts:, steps:, ...), not ${describeNode(root)}`);
       return null;
     }
     const m = this.readMap(root, SCENARIO_KEYS, (k) =>
@@ -512,7 +489,7 @@ class Parser {
       this.error(e.at, `start "${s}" is not a date and time${noZone ? ' with a time zone (add Z for UTC)' : ''}; write it like 2026-01-01T00:00:00Z, or give seconds since 1970`);
       return dflt;
     }
-    this.error(e.at, `start must be a date and time like 2026-01-01T00:00:00Z, not ${kindOf(v)}`);
+    this.error(e.at, `start must be a date and time like 2026-01-01T00:00:00Z, not ${describeNode(v)}`);
     return dflt;
   }
 
@@ -545,7 +522,7 @@ class Parser {
       const v = se.value;
       if (v !== null && isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= 0 && v.value <= 0xffffffff) o.seed = v.value;
       else if (v !== null && isScalar(v) && typeof v.value === 'string' && v.value !== '') o.seed = hashSeed(v.value);
-      else this.error(se.at, `seed must be a whole number 0-4294967295 or a word, not ${kindOf(v)}`);
+      else this.error(se.at, `seed must be a whole number 0-4294967295 or a word, not ${describeNode(v)}`);
     }
     return o;
   }
@@ -568,7 +545,7 @@ class Parser {
     const v = e.value;
     if (v === null || (isScalar(v) && v.value === null)) return;
     if (!isMap(v)) {
-      this.error(e.at, `hosts must be a mapping of names to addresses (alice: 10.1.0.2), not ${kindOf(v)}`);
+      this.error(e.at, `hosts must be a mapping of names to addresses (alice: 10.1.0.2), not ${describeNode(v)}`);
       return;
     }
     const m = this.readMap(v, null, () => '');
@@ -588,13 +565,13 @@ class Parser {
       } else if (val !== null && isScalar(val) && val.value !== null) {
         items.push(val);
       } else {
-        this.error(en.at, `host ${name} needs an address or a list of addresses (like 10.1.0.2 or [10.1.0.2, fd00:1::2]), not ${kindOf(val)}`);
+        this.error(en.at, `host ${name} needs an address or a list of addresses (like 10.1.0.2 or [10.1.0.2, fd00:1::2]), not ${describeNode(val)}`);
         continue;
       }
       const addrs: string[] = [];
       for (const n of items) {
         if (!isScalar(n) || typeof n.value !== 'string') {
-          this.error(n, `host ${name}: an address must be text like 10.1.0.2 or fd00:1::2, not ${kindOf(n)}`);
+          this.error(n, `host ${name}: an address must be text like 10.1.0.2 or fd00:1::2, not ${describeNode(n)}`);
           continue;
         }
         const a = parseAddr(n.value.trim());
@@ -621,7 +598,7 @@ class Parser {
     const v = e.value;
     if (v === null || (isScalar(v) && v.value === null)) return [];
     if (!isSeq(v)) {
-      this.error(e.at, `expect must be a list of expectations (each item starting with "- "), not ${kindOf(v)}`);
+      this.error(e.at, `expect must be a list of expectations (each item starting with "- "), not ${describeNode(v)}`);
       return null;
     }
     const out: ExpectEntry[] = [];
@@ -642,7 +619,7 @@ class Parser {
     }
     const v = e.value;
     if (v === null || !isSeq(v) || v.items.length === 0) {
-      this.error(e.at, `steps must be a non-empty list of steps (each item starting with "- "), not ${isSeq(v) ? 'an empty list' : kindOf(v)}`);
+      this.error(e.at, `steps must be a non-empty list of steps (each item starting with "- "), not ${isSeq(v) ? 'an empty list' : describeNode(v)}`);
       return [];
     }
     const items = v.items.map((it) => this.deref(it));
@@ -679,7 +656,7 @@ class Parser {
     this.current = index;
     if (!isMap(n)) {
       const hint = isScalar(n) && typeof n.value === 'string' && (STEP_TYPES as readonly string[]).includes(n.value.split(/[\s:]/)[0]) ? ` (write "${n.value.split(/[\s:]/)[0]}: ..." with a colon)` : '';
-      this.error(n, `step #${index} must be a mapping like "- ${EXAMPLE.connect}", not ${kindOf(n)}${hint}`);
+      this.error(n, `step #${index} must be a mapping like "- ${EXAMPLE.connect}", not ${describeNode(n)}${hint}`);
       return null;
     }
     const typeKeys: { key: string; node: ParsedNode }[] = [];
@@ -736,7 +713,7 @@ class Parser {
       return null;
     } else {
       if (SHORTHAND[kind] === null) {
-        this.error(typeEntry.at, `${kind} takes a mapping of parameters, like ${EXAMPLE[kind]}; not ${kindOf(tv)}`);
+        this.error(typeEntry.at, `${kind} takes a mapping of parameters, like ${EXAMPLE[kind]}; not ${describeNode(tv)}`);
         return null;
       }
       if (kind === 'connect' || kind === 'udp' || kind === 'ping') {
@@ -767,7 +744,7 @@ class Parser {
   private arrowShorthand(kind: StepKind, e: Entry, params: Map<string, Entry>): boolean {
     const v = e.value;
     if (v === null || !isScalar(v) || typeof v.value !== 'string') {
-      this.error(e.at, `${kind} must be ${SHORTHAND[kind]} or a mapping with from: and to:, not ${kindOf(v)}${isSeq(v) ? ' (quote an endpoint that starts with "[")' : ''}`);
+      this.error(e.at, `${kind} must be ${SHORTHAND[kind]} or a mapping with from: and to:, not ${describeNode(v)}${isSeq(v) ? ' (quote an endpoint that starts with "[")' : ''}`);
       return false;
     }
     const s = v.value;
@@ -814,7 +791,7 @@ class Parser {
     if (!e) return null;
     const v = e.value;
     if (v === null || !isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) {
-      this.error(e.at, `as must be a name like a1, not ${kindOf(v)}`);
+      this.error(e.at, `as must be a name like a1, not ${describeNode(v)}`);
       return null;
     }
     const name = String(v.value);
@@ -973,7 +950,7 @@ class Parser {
       const f = v.value === 4 || v.value === 'ipv4' || v.value === 'inet' ? 4 : 6;
       return { family: f, node: e.at };
     }
-    this.error(e.at, `family must be 4 or 6, not ${kindOf(v)}`);
+    this.error(e.at, `family must be 4 or 6, not ${describeNode(v)}`);
     return { family: null, node: e.at };
   }
 
@@ -984,7 +961,7 @@ class Parser {
     if (!e) return null;
     const v = e.value;
     if (v === null || !isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) {
-      this.error(e.at, `${what} must be the name of a ${protos?.includes('udp') && !protos.includes('tcp') ? 'UDP flow' : 'connection'} (given with as:), not ${kindOf(v)}`);
+      this.error(e.at, `${what} must be the name of a ${protos?.includes('udp') && !protos.includes('tcp') ? 'UDP flow' : 'connection'} (given with as:), not ${describeNode(v)}`);
       return null;
     }
     const name = String(v.value);
@@ -1034,7 +1011,7 @@ class Parser {
       this.error(e.at, `${key} "${s}" is not a side${didYouMean(s, ['client', 'server'])}; write client or server${f ? ` (${f.def.name}: client ${f.client.host ?? f.client.addr}, server ${f.server.host ?? f.server.addr})` : ''}`);
       return dflt;
     }
-    this.error(e.at, `${key} must be client or server, not ${kindOf(v)}`);
+    this.error(e.at, `${key} must be client or server, not ${describeNode(v)}`);
     return dflt;
   }
 
@@ -1301,7 +1278,7 @@ class Parser {
         if (n <= 0xffffffff) return { relative: false, value: n };
       }
     }
-    this.error(e.at, `${what} must be a number 0-4294967295${connMode ? ', or +N / -N relative to the connection' : ''}, not ${kindOf(v)}`);
+    this.error(e.at, `${what} must be a number 0-4294967295${connMode ? ', or +N / -N relative to the connection' : ''}, not ${describeNode(v)}`);
     return null;
   }
 
@@ -1309,7 +1286,7 @@ class Parser {
     if (!e) return null;
     const v = e.value;
     if (v === null || !isMap(v)) {
-      this.error(e.at, `options must be a mapping like { mss: 1460, wscale: 7, sack_perm: true, timestamps: [1000, 0] }, not ${kindOf(v)}`);
+      this.error(e.at, `options must be a mapping like { mss: 1460, wscale: 7, sack_perm: true, timestamps: [1000, 0] }, not ${describeNode(v)}`);
       return null;
     }
     const keys = ['mss', 'wscale', 'sack_perm', 'timestamps'];
@@ -1326,7 +1303,7 @@ class Parser {
       const tv = ts.value;
       const ok = tv !== null && isSeq(tv) && tv.items.length === 2 && tv.items.every((x) => isScalar(x) && typeof x.value === 'number' && Number.isInteger(x.value) && x.value >= 0 && x.value <= 0xffffffff);
       if (ok) o.timestamps = [(tv.items[0] as { value: number }).value, (tv.items[1] as { value: number }).value];
-      else this.error(ts.at, `timestamps must be [TSval, TSecr], two numbers 0-4294967295, not ${kindOf(tv)}`);
+      else this.error(ts.at, `timestamps must be [TSval, TSecr], two numbers 0-4294967295, not ${describeNode(tv)}`);
     }
     return o;
   }
@@ -1440,7 +1417,7 @@ class Parser {
           } catch {
             this.error(fe.at, `flags "${v.value}" are not TCP flags; use letters S (SYN), A (ACK), F (FIN), R (RST), P (PSH), U (URG), E (ECE), C (CWR), like SA or PA`);
           }
-        } else this.error(fe.at, `flags must be letters like SA, PA, FA, R, not ${kindOf(v)}`);
+        } else this.error(fe.at, `flags must be letters like SA, PA, FA, R, not ${describeNode(v)}`);
       }
       step.seq = this.seqParam(se, 'seq', connMode);
       step.ack = this.seqParam(params.get('ack'), 'ack', connMode);

@@ -233,12 +233,12 @@ describe('positioned errors', () => {
   });
   it('step shape problems', () => {
     expect(errors(`${HOSTS}steps:\n  - connect\n  - send: { conn: x, bytes: 1 }\n    close: x\n  - close: { conn: x, as: y }\n  - {}\n  - send: a1\n`)).toEqual([
-      '6:5: step #1 must be a mapping like "- connect: alice -> server:8080", not "connect" (write "connect: ..." with a colon)',
+      '6:5: step #1 must be a mapping like "- connect: alice -> server:8080", not the string "connect" (write "connect: ..." with a colon)',
       '8:5: step #2 has two step types, send and close; give each its own "- " item',
       '9:20: unknown connection "x" (no connection has been named with as: yet)',
       '9:23: as: names the step; put it next to "close:", not inside it',
       '10:5: step #4 has no step type; start it with one of: listen, connect, send, close, reset, wait, packet, retransmit, udp, unreachable, ping',
-      '11:11: send takes a mapping of parameters, like send: { conn: a1, from: client, bytes: 120 }; not "a1"',
+      '11:11: send takes a mapping of parameters, like send: { conn: a1, from: client, bytes: 120 }; not the string "a1"',
     ]);
   });
   it('loadScenario reports a missing file as a diagnostic', () => {
