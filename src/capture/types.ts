@@ -80,6 +80,15 @@ export interface CaptureWarning {
  * carries the input name and byte offset so the CLI can print one line.
  */
 export class CaptureError extends Error {
+  /**
+   * What had been read when the error struck, set by readCapture() once a
+   * record was delivered or a warning raised: the real format, the records
+   * delivered, the bytes read and the warnings raised before the error
+   * (`truncated` is false: the error, not a cut, ended the input). Undefined
+   * when nothing was read past the header.
+   */
+  partial?: CaptureSummary;
+
   constructor(
     readonly file: string,
     readonly offset: number,

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { readCapture } from '../capture/index.js';
 import type { CaptureRecord } from '../capture/types.js';
-import { Direction } from '../capture/types.js';
+import { CaptureError, Direction } from '../capture/types.js';
 import { decodePacket, newDecodedPacket, describePacket } from '../packet/index.js';
 import { PacketKind } from '../packet/types.js';
 import { dumpJsonLine } from '../report/json-line.js';
@@ -74,10 +74,14 @@ export async function runDump(args: DumpArgs): Promise<number> {
       typeof source === 'string'
         ? await readCapture(source, onRecord, { beforeRead: () => out.pending() })
         : await source(onRecord, () => out.pending());
-  } finally {
-    // Also when the capture turns unreadable part way: the packets before it are listed.
+  } catch (err) {
+    // The capture turned unreadable part way: the packets before it are
+    // listed, and the warnings raised before the error reported, before main() reports it.
     await out.flush();
+    if (err instanceof CaptureError && err.partial !== undefined) reportCaptureEnd(args, err.partial, undecodable, inputName(args.capture));
+    throw err;
   }
+  await out.flush();
   reportCaptureEnd(args, summary, undecodable, inputName(args.capture));
   return ExitCode.OK;
 }

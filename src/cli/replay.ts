@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { CaptureError, type CaptureSummary } from '../capture/types.js';
+import { CaptureError } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
 import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.js';
 import { ExitCode } from '../errors.js';
@@ -8,6 +8,7 @@ import { PcapSink } from '../report/pcap-sink.js';
 import { replayJsonLine } from '../report/json-line.js';
 import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '../report/replay-text.js';
 import type { TimeFormat } from '../report/time.js';
+import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
 import { inputName, outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
 
@@ -58,11 +59,13 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
   let headerDone = false;
   /** The engine, once a packet has been replayed: what a capture error leaves to summarize. */
   let engineSeen: Engine | null = null;
+  // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
+  const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
 
   let summary: ReplaySummary;
   try {
     summary = await replay({
-      rules: args.rules,
+      rules: ruleset,
       source,
       beforeRead: () => out.pending(),
       onPacket: (r, p, rec, engine) => {
@@ -88,25 +91,28 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
     });
   } catch (err) {
     // A capture unreadable from some point on: every packet before it has
-    // been judged; show those lines, their summary and the written files,
-    // then let main() report the error (exit 2).
-    if (err instanceof CaptureError && engineSeen !== null) {
-      const engine: Engine = engineSeen;
-      const capture: CaptureSummary = { format: 'pcap', records: engine.stats.packets, bytesRead: err.offset, warnings: [], truncated: false };
-      if (args.summary) {
+    // been judged; show those lines, their summary, the written files and
+    // the warnings raised before the error (what the reader had read is the
+    // error's `partial`), then let main() report the error (exit 2).
+    if (err instanceof CaptureError) {
+      const engine = engineSeen as Engine | null; // (set in a callback, which TypeScript does not follow)
+      const capture = err.partial;
+      if (engine !== null && capture !== undefined && args.summary) {
         const lines = summaryLines(engine, capture, args.format === 'jsonl' ? NO_PAINT : paint);
         lines.push(`  capture unreadable from byte ${err.offset}: only the ${engine.stats.packets} packets before it were replayed (the error follows)`);
         writeSummary(args, out, lines);
       }
       await out.flush();
-      await closeSinks(accepted, dropped, firstLinkType);
+      if (engine !== null) await closeSinks(accepted, dropped, firstLinkType);
+      for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
+      if (capture !== undefined) reportCaptureEnd(args, capture, engine?.stats.undecodable ?? 0, inputName(args.capture));
     } else {
       await out.flush();
     }
     throw err;
   }
 
-  for (const w of summary.ruleWarnings) args.log.warn(formatDiagnostic(w));
+  for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   if (args.summary) writeSummary(args, out, summaryLines(summary.engine, summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
   await out.flush();
   await closeSinks(accepted, dropped, firstLinkType);

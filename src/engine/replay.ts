@@ -112,7 +112,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
         : await src(onRecord, opts.beforeRead);
   } catch (err) {
     if (!(err instanceof StopReplay)) {
-      // A damaged capture: everything read before the damage is still reported.
+      // A damaged capture: everything read before the damage is still
+      // delivered; the error's `partial` says what was read (readCapture()).
       if (err instanceof CaptureError) finishFragments();
       throw err;
     }

@@ -10,7 +10,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaptureError } from '../../src/capture/types.js';
+import { replay } from '../../src/engine/replay.js';
 import { BIN, fwemu, ROOT, STACK } from '../cli/run.js';
 
 const DIR = 'fixtures/malformed';
@@ -318,5 +320,68 @@ describe('fixtures/malformed through the CLI', () => {
     expect(warn[10]).toBe(`fwemu: warning: ${path}: 10 more capture warnings not shown (-v lists them)`);
     const v = fwemu(['replay', '-v', '-r', RULES, '--format', 'none', path]);
     expect(v.stderr.split('\n').filter((l) => l.startsWith('fwemu: warning:'))).toHaveLength(20);
+  });
+});
+
+describe('a capture error after warnings: what was read before it is reported truthfully', () => {
+  // A pcapng file may hold several sections one after the other, so two
+  // files of the corpus, each broken in one way, make one capture broken in
+  // its middle: epb-snaplen-exceeded.pcapng (5 packets, a warning about
+  // record 4) followed by trailer-mismatch.pcapng (2 packets, then a block
+  // that ends reading). What to expect follows from their CORPUS entries.
+  const FIRST = 'epb-snaplen-exceeded.pcapng';
+  const SECOND = 'trailer-mismatch.pcapng';
+  const first = CORPUS[FIRST] as Readable;
+  const second = CORPUS[SECOND] as Fatal;
+  const firstBytes = readFileSync(`${DIR}/${FIRST}`);
+  const path = join(tmp, 'warning-then-corrupt.pcapng');
+  const packets = first.packets + second.before; // 5 + 2
+  const offset = firstBytes.length + second.offset; // the second section starts where the first file ends
+  const warning = `fwemu: warning: ${path}: ${first.warnings![0]}`;
+  const error = `fwemu: ${path}: at byte ${offset}: ${second.detail}`;
+
+  beforeAll(() => writeFileSync(path, Buffer.concat([firstBytes, readFileSync(`${DIR}/${SECOND}`)])));
+
+  it('replay: the packets before the damage and their summary; on stderr the earlier warning, then the error; exit 2', () => {
+    const r = fwemu(['replay', '-r', RULES, path]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([warning, error]);
+    expect(numbers(packetLines(r.stdout))).toEqual(oneTo(packets));
+    expect(r.stdout).toContain(`\n${packets} packets: `);
+    expect(r.stdout).toContain(`capture unreadable from byte ${offset}: only the ${packets} packets before it were replayed`);
+  });
+
+  it('dump: the same warning before the error', () => {
+    const r = fwemu(['dump', path]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([warning, error]);
+    expect(numbers(packetLines(r.stdout))).toEqual(oneTo(packets));
+  });
+
+  it('replay -v logs the capture as pcapng, with the packets read before the error', () => {
+    const r = fwemu(['replay', '-v', '-r', RULES, '--format', 'none', path]);
+    expect(r.code, r.stderr).toBe(2);
+    const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const read = logs.filter((l) => l.msg === 'capture read');
+    expect(read).toHaveLength(1);
+    expect(read[0]).toMatchObject({ format: 'pcapng', packets });
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(error);
+  });
+
+  it("replay(): the CaptureError's partial summary has the real format, the records and the warnings before the error", async () => {
+    let seen = 0;
+    const err = await replay({ rules: RULES, source: path, onPacket: () => void seen++ }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CaptureError);
+    const e = err as CaptureError;
+    expect([e.file, e.offset, e.detail]).toEqual([path, offset, second.detail]);
+    expect(seen).toBe(packets);
+    expect(e.partial).toBeDefined();
+    const p = e.partial!;
+    expect([p.format, p.records, p.truncated]).toEqual(['pcapng', packets, false]);
+    expect(p.warnings.map((w) => `at byte ${w.offset}: ${w.message}`)).toEqual(first.warnings);
   });
 });
