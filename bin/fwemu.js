@@ -8,12 +8,13 @@ import { statSync } from 'node:fs';
 // the modules themselves are loaded, so the launcher never runs old code.
 const dist = new URL('../dist/cli/', import.meta.url);
 const mtime = (name) => statSync(new URL(name, dist), { throwIfNoEntry: false })?.mtimeMs ?? -1;
-const bundled = mtime('main.bundle.mjs') >= mtime('main.js');
-if (!bundled && mtime('main.js') < 0) {
+const modules = mtime('main.js');
+const bundle = mtime('main.bundle.mjs');
+if (modules < 0 && bundle < 0) {
   process.stderr.write('fwemu: not built yet: run npm install (or npm run build) in the fwemu directory\n');
   process.exit(70);
 }
-const { main } = await import(bundled ? '../dist/cli/main.bundle.mjs' : '../dist/cli/main.js');
+const { main } = await import(bundle >= modules ? '../dist/cli/main.bundle.mjs' : '../dist/cli/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
