@@ -1,4 +1,4 @@
-export { CaptureError, Direction, LinkType } from './types.js';
+export { CaptureError, Direction, LinkType, StopReading } from './types.js';
 export type { CaptureRecord, CaptureSummary, CaptureWarning, DirectionValue, LinkTypeValue } from './types.js';
 export { CaptureParser, MAX_CAPLEN } from './parser.js';
 export { readCapture, readCaptureBuffer, DEFAULT_CHUNK_SIZE } from './read.js';

@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { isatty } from 'node:tty';
 import { CaptureParser } from './parser.js';
-import { CaptureError } from './types.js';
+import { CaptureError, StopReading } from './types.js';
 import type { CaptureRecord, CaptureSummary, CaptureWarning } from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
@@ -55,12 +55,13 @@ export async function readCapture(
     return parser.end();
   } catch (err) {
     if (err instanceof CaptureError) err.partial ??= readSoFar(parser, err.offset);
+    else if (err instanceof StopReading) err.partial ??= readSoFar(parser);
     throw err;
   }
 }
 
 /**
- * What `parser` had read when it stopped on an error, for CaptureError.partial;
+ * What `parser` had read when it stopped on an error (or a StopReading), for their `partial`;
  * undefined when it had delivered no record and raised no warning (then
  * there is nothing to report, and its format may be a guess).
  *
@@ -70,7 +71,7 @@ export async function readCapture(
  * test/robustness/malformed.test.ts ("a capture error after warnings") fails
  * if they are renamed.
  */
-function readSoFar(parser: CaptureParser, errorOffset: number): CaptureSummary | undefined {
+function readSoFar(parser: CaptureParser, stopOffset?: number): CaptureSummary | undefined {
   const p = parser as unknown as { format?: unknown; records?: unknown; totalBytes?: unknown; warnings?: unknown; suppressedWarnings?: unknown };
   if ((p.format !== 'pcap' && p.format !== 'pcapng') || typeof p.records !== 'number' || typeof p.totalBytes !== 'number' || !Array.isArray(p.warnings)) {
     return undefined;
@@ -78,7 +79,7 @@ function readSoFar(parser: CaptureParser, errorOffset: number): CaptureSummary |
   if (p.records === 0 && p.warnings.length === 0) return undefined;
   const warnings = [...(p.warnings as CaptureWarning[])];
   const more = typeof p.suppressedWarnings === 'number' ? p.suppressedWarnings : 0;
-  if (more > 0) warnings.push({ offset: errorOffset, message: `${more} further warning${more === 1 ? '' : 's'} not listed` });
+  if (more > 0) warnings.push({ offset: stopOffset ?? p.totalBytes, message: `${more} further warning${more === 1 ? '' : 's'} not listed` });
   return { format: p.format, records: p.records, bytesRead: p.totalBytes, warnings, truncated: false };
 }
 
@@ -92,6 +93,7 @@ export function readCaptureBuffer(buf: Uint8Array, name: string, onRecord: (rec:
     return parser.end();
   } catch (err) {
     if (err instanceof CaptureError) err.partial ??= readSoFar(parser, err.offset);
+    else if (err instanceof StopReading) err.partial ??= readSoFar(parser);
     throw err;
   }
 }

@@ -98,3 +98,17 @@ export class CaptureError extends Error {
     this.name = 'CaptureError';
   }
 }
+
+/**
+ * Thrown by a consumer's onRecord to stop reading early (replay's
+ * stopAfter). The reader rethrows it with `partial` set to what had been
+ * read, the record that threw included: format, records, warnings so far.
+ */
+export class StopReading extends Error {
+  partial?: CaptureSummary;
+
+  constructor() {
+    super('stopped reading the capture early');
+    this.name = 'StopReading';
+  }
+}

@@ -1,5 +1,5 @@
 import { readCapture } from '../capture/read.js';
-import { CaptureError, LinkType, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
+import { CaptureError, LinkType, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { CtEntry, type CtEvent } from '../conntrack/entry.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import type { DecodedPacket } from '../packet/types.js';
@@ -11,7 +11,9 @@ import type { PacketResult } from './result.js';
 
 /**
  * Where packets come from: a capture file ('-' for stdin) or any function
- * that pushes records (the synthetic scenario generator is one).
+ * that pushes records (the synthetic scenario generator is one). A function
+ * that lets a StopReading thrown by onRecord through (stopAfter) should set
+ * its `partial` to what it had handed on, as readCapture() and synthSource() do.
  */
 export type PacketSource = string | ((onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null) => Promise<CaptureSummary>);
 
@@ -56,8 +58,6 @@ export interface ReplaySummary {
   ruleWarnings: Diagnostic[];
 }
 
-/** Thrown inside the record callback to end a replay early (stopAfter); never escapes replay(). */
-class StopReplay {}
 
 /**
  * Replays a packet source through a rule set: the library's entry point,
@@ -91,8 +91,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
       if (result !== null) order.deliver(result, pkt, rec);
     } else if (engine.hasReleased) engine.takeReleased();
     if (rec.n >= stopAfter) {
+      // Caught below, with what the source had read (never escapes replay()).
       stopped = true;
-      throw new StopReplay();
+      throw new StopReading();
     }
   };
 
@@ -111,13 +112,14 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
         ? await readCapture(src, onRecord, { beforeRead: opts.beforeRead })
         : await src(onRecord, opts.beforeRead);
   } catch (err) {
-    if (!(err instanceof StopReplay)) {
+    if (!(err instanceof StopReading)) {
       // A damaged capture: everything read before the damage is still
       // delivered; the error's `partial` says what was read (readCapture()).
       if (err instanceof CaptureError) finishFragments();
       throw err;
     }
-    capture = { format: 'pcap', records: engine.stats.packets, bytesRead: 0, warnings: [], truncated: false };
+    // (A source that does not say what it had read: only the packet count is known.)
+    capture = err.partial ?? { format: 'pcap', records: engine.stats.packets, bytesRead: 0, warnings: [], truncated: false };
   }
   finishFragments();
   return { capture, stats: engine.stats, engine, ruleWarnings };

@@ -3,7 +3,7 @@
  * written to a pcap/pcapng file or stream.
  */
 import type { Writable } from 'node:stream';
-import { Direction, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
+import { Direction, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { PcapWriter, PcapngWriter } from '../capture/write.js';
 import type { SynthOutput } from './types.js';
 
@@ -34,23 +34,29 @@ export function synthSource(
       fileOffset: 0,
     };
     let offset = 24;
-    for (let i = 0; i < out.packets.length; i++) {
-      if (beforeRead && i > 0 && i % YIELD_EVERY === 0) {
-        const wait = beforeRead();
-        if (wait) await wait;
+    try {
+      for (let i = 0; i < out.packets.length; i++) {
+        if (beforeRead && i > 0 && i % YIELD_EVERY === 0) {
+          const wait = beforeRead();
+          if (wait) await wait;
+        }
+        const p = out.packets[i];
+        rec.n = i + 1;
+        rec.tsSec = p.tsSec;
+        rec.tsNsec = p.tsNsec;
+        rec.linkType = p.linkType;
+        rec.caplen = p.data.length;
+        rec.len = p.data.length;
+        rec.buf = p.data;
+        rec.off = 0;
+        rec.fileOffset = offset;
+        offset += 16 + p.data.length;
+        onRecord(rec);
       }
-      const p = out.packets[i];
-      rec.n = i + 1;
-      rec.tsSec = p.tsSec;
-      rec.tsNsec = p.tsNsec;
-      rec.linkType = p.linkType;
-      rec.caplen = p.data.length;
-      rec.len = p.data.length;
-      rec.buf = p.data;
-      rec.off = 0;
-      rec.fileOffset = offset;
-      offset += 16 + p.data.length;
-      onRecord(rec);
+    } catch (err) {
+      // Stopped by the consumer: the packets up to this one were handed on, as if read from the pcap file.
+      if (err instanceof StopReading) err.partial ??= { format: 'pcap', records: rec.n, bytesRead: offset, warnings: [], truncated: false };
+      throw err;
     }
     return { format: 'pcap', records: out.packets.length, bytesRead: offset, warnings: [], truncated: false };
   };

@@ -385,3 +385,26 @@ describe('a capture error after warnings: what was read before it is reported tr
     expect(p.warnings.map((w) => `at byte ${w.offset}: ${w.message}`)).toEqual(first.warnings);
   });
 });
+
+describe('stopping early (conntrack --at N): what was read up to packet N is reported truthfully', () => {
+  // epb-snaplen-exceeded.pcapng: 5 packets, a warning about record 4 (its CORPUS entry).
+  const FILE = 'epb-snaplen-exceeded.pcapng';
+  const want = CORPUS[FILE] as Readable;
+  const path = `${DIR}/${FILE}`;
+
+  it('conntrack --at 4 prints the warning about record 4, and -v logs the capture as pcapng with 4 packets', () => {
+    const r = fwemu(['conntrack', '-v', '-r', RULES, '--at', '4', path]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('fwemu: warning:'))).toEqual([`fwemu: warning: ${path}: ${want.warnings![0]}`]);
+    const read = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'capture read');
+    expect(read).toHaveLength(1);
+    expect(read[0]).toMatchObject({ format: 'pcapng', packets: 4 });
+  });
+
+  it('replay({ stopAfter: 4 }): summary.capture has the real format, 4 records and that warning', async () => {
+    const s = await replay({ rules: RULES, source: path, stopAfter: 4 });
+    expect(s.stats.packets).toBe(4);
+    expect([s.capture.format, s.capture.records, s.capture.truncated]).toEqual(['pcapng', 4, false]);
+    expect(s.capture.warnings.map((w) => `at byte ${w.offset}: ${w.message}`)).toEqual(want.warnings);
+  });
+});
