@@ -197,6 +197,36 @@ function ruleSets(): [string, RuleSet][] {
   ];
 }
 
+/**
+ * Rule ids longer than a comment may be, each with the comment it must get:
+ * at most 255 bytes of UTF-8 (the kernel's xt_comment holds
+ * XT_MAX_COMMENT_LEN = 256 bytes with the terminating NUL; the real
+ * iptables keeps 255, see 'the comment limit' below), cut before the first
+ * character that does not fit whole. A rule file cannot give such an id
+ * (1-64 UTF-16 units, at most 192 bytes), a RuleSet built in code can.
+ * Worked out by hand: é is 2 bytes, € 3, 😀 4, '"' 1 (written \" in the file).
+ */
+const LONG_IDS: [id: string, comment: string][] = [
+  ['a'.repeat(255), 'a'.repeat(255)], // exactly 255 bytes: kept whole
+  ['a'.repeat(300), 'a'.repeat(255)],
+  ['a'.repeat(253) + 'é' + 'z', 'a'.repeat(253) + 'é'], // é is bytes 254-255: fits
+  ['a'.repeat(254) + 'é', 'a'.repeat(254)], // é would be bytes 255-256: dropped whole
+  ['a'.repeat(252) + '€', 'a'.repeat(252) + '€'], // 255 bytes
+  ['a'.repeat(253) + '€', 'a'.repeat(253)], // € would be bytes 254-256
+  ['a'.repeat(251) + '😀' + 'b', 'a'.repeat(251) + '😀'], // 😀 is bytes 252-255
+  ['a'.repeat(252) + '😀', 'a'.repeat(252)], // 😀 would be bytes 253-256
+  ['é'.repeat(128), 'é'.repeat(127)], // 256 bytes: 254 left
+  ['€'.repeat(86), '€'.repeat(85)], // 258 bytes: 255 left
+  ['a'.repeat(254) + '"x', 'a'.repeat(254) + '"'], // the quote is one byte of the comment, however it is escaped
+];
+
+/** One tcp/22 rule per LONG_IDS entry, with that id (set in code: a rule file cannot say it). */
+function longIdRuleSet(): RuleSet {
+  const rs = ok(`rules:\n${LONG_IDS.map((_, i) => `  - { id: r${i}, proto: tcp, dport: 22 }\n`).join('')}`).ruleset;
+  LONG_IDS.forEach(([id], i) => (rs.rules[i].id = id));
+  return rs;
+}
+
 // ---------------------------------------------------------------- reading iptables syntax
 
 /** Splits a rule line into arguments the way iptables-restore does: double quotes group, backslash escapes. */
@@ -654,6 +684,19 @@ describe('export --format iptables: output', () => {
     }
   });
 
+  it('a comment over 255 bytes is cut to at most 255 bytes of UTF-8, never inside a character', () => {
+    const p = parts(exportIptables(longIdRuleSet()));
+    for (const fam of [4, 6] as const) {
+      const comments = parseTable(p[fam]).rules.map((r) => r.comment).filter((c) => c !== null);
+      expect(comments, `IPv${fam}`).toEqual(LONG_IDS.map(([, c]) => c));
+      for (const c of comments) {
+        const bytes = Buffer.from(c, 'utf8');
+        expect(bytes.length).toBeLessThanOrEqual(255);
+        expect(bytes.toString('utf8')).toBe(c); // whole characters only (no U+FFFD, no lone surrogate)
+      }
+    }
+  });
+
   it('sysctls the policy changes are comments, in both the combined text and each split file', () => {
     const rs = loadRuleSet('rules/workstation.yaml').ruleset;
     const line = '#   sysctl -w net.netfilter.nf_conntrack_tcp_loose=0';
@@ -690,6 +733,29 @@ describe('export --format iptables: the real iptables', () => {
         }
       });
     }
+  });
+
+  toolTest(nsMissing, 'the comment limit: iptables keeps 255 bytes of a longer comment, and the cut comments load unchanged', () => {
+    withNamespace((ns) => {
+      // What the real iptables does with a 300-byte comment: keeps its first 255 bytes (XT_MAX_COMMENT_LEN - 1).
+      const long = `*filter\n-A FORWARD -p tcp --dport 22 -m comment --comment "${'a'.repeat(300)}" -j ACCEPT\nCOMMIT\n`;
+      const load = run('ip', ['netns', 'exec', ns, RESTORE[4]], long);
+      expect(load.code, load.stderr).toBe(0);
+      const saved = parseTable(run('ip', ['netns', 'exec', ns, SAVE[4]]).stdout);
+      expect(saved.rules.map((r) => r.comment)).toEqual(['a'.repeat(255)]);
+    });
+    // fwemu's comments already fit: iptables reads each back exactly as cut by hand above.
+    const p = parts(exportIptables(longIdRuleSet()));
+    withNamespace((ns) => {
+      for (const fam of [4, 6] as const) {
+        const load = run('ip', ['netns', 'exec', ns, RESTORE[fam]], p[fam]);
+        expect(load.code, `IPv${fam}: ${load.stderr}`).toBe(0);
+        const saved = run('ip', ['netns', 'exec', ns, SAVE[fam]]);
+        expect(saved.code, saved.stderr).toBe(0);
+        const comments = parseTable(saved.stdout).rules.map((r) => r.comment).filter((c) => c !== null);
+        expect(comments, `IPv${fam}`).toEqual(LONG_IDS.map(([, c]) => c));
+      }
+    });
   });
 
   toolTest(nsMissing, 'what iptables-save shows for the example and hand-written rule sets', () => {
