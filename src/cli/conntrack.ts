@@ -5,7 +5,8 @@ import { ExitCode, UserError } from '../errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { inputName, outcome, packetSource, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
+import { inputName, isScenarioPath, outcome, packetSource, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
+import { inputSize, Progress, wantProgress } from './progress.js';
 
 interface ConntrackArgs extends CommonOptions {
   capture: string;
@@ -13,6 +14,7 @@ interface ConntrackArgs extends CommonOptions {
   at?: number;
   format: 'text' | 'json';
   events: boolean;
+  progress?: boolean;
 }
 
 export function conntrackCommand(y: Argv<CommonOptions>) {
@@ -26,6 +28,7 @@ export function conntrackCommand(y: Argv<CommonOptions>) {
         .option('at', { type: 'number', describe: 'show the table right after packet N (default: after the last packet)' })
         .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'conntrack -L lines, or a JSON array of entries' })
         .option('events', { alias: 'E', type: 'boolean', default: false, describe: 'print the change log instead ([NEW], [UPDATE], [DESTROY]), each with the packet that caused it' })
+        .option('progress', { type: 'boolean', describe: 'a progress line on stderr while the capture is replayed (default: when stderr is a terminal the output does not go to); --no-progress to omit' })
         .example('$0 conntrack -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'the table at the end of the capture')
         .example('$0 conntrack -r rules/web-server.yaml --at 3 fixtures/http-curl.pcap', 'the table right after the handshake')
         .example('$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap', 'how each entry was born, changed and died')
@@ -47,13 +50,26 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
+  const path = stdinPath(args.capture);
+  const progress = wantProgress(args.progress, args.events)
+    ? new Progress(`replaying ${inputName(args.capture)}`, isScenarioPath(path) ? 0 : inputSize(path))
+    : null;
   let summary;
   try {
-    summary = await replay({ rules: args.rules, source: packetSource(args.capture).source, stopAfter: args.at, onEvent, beforeRead: () => out.pending() });
+    summary = await replay({
+      rules: args.rules,
+      source: packetSource(args.capture).source,
+      stopAfter: args.at,
+      onEvent,
+      beforeRead: () => out.pending(),
+      onPacket: progress === null ? undefined : (_r, _p, rec) => progress.tick(rec.fileOffset),
+    });
   } catch (err) {
+    progress?.clear();
     await out.flush(); // the events of the packets before a capture error
     throw err;
   }
+  progress?.clear();
   for (const w of summary.ruleWarnings) args.log.warn(formatDiagnostic(w));
   const { engine } = summary;
   if (args.at !== undefined && summary.stats.packets < args.at) {

@@ -10,7 +10,8 @@ import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '.
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { inputName, outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
+import { inputName, isScenarioPath, outcome, packetSource, reportCaptureEnd, stdinPath, useColor, type CommonOptions } from './common.js';
+import { inputSize, Progress, wantProgress } from './progress.js';
 
 interface ReplayArgs extends CommonOptions {
   capture: string;
@@ -20,6 +21,7 @@ interface ReplayArgs extends CommonOptions {
   'write-accepted'?: string;
   'write-dropped'?: string;
   summary: boolean;
+  progress?: boolean;
 }
 
 export function replayCommand(y: Argv<CommonOptions>) {
@@ -40,6 +42,10 @@ export function replayCommand(y: Argv<CommonOptions>) {
         .option('write-accepted', { type: 'string', describe: 'write the accepted packets to this capture (.pcapng keeps interfaces; otherwise pcap)' })
         .option('write-dropped', { type: 'string', describe: 'write the dropped and rejected packets to this capture' })
         .option('summary', { type: 'boolean', default: true, describe: 'print the summary (stdout for text/none, stderr for jsonl); --no-summary to omit' })
+        .option('progress', {
+          type: 'boolean',
+          describe: 'a progress line on stderr: packets, % of the file, rate, time left (default: when stderr is a terminal the results do not go to); --no-progress to omit',
+        })
         .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
         .example('$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"', 'only the drops, as JSON')
         .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic'),
@@ -61,6 +67,10 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
   let engineSeen: Engine | null = null;
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
+  const path = stdinPath(args.capture);
+  const progress = wantProgress(args.progress, args.format !== 'none')
+    ? new Progress(`replaying ${inputName(args.capture)}`, isScenarioPath(path) ? 0 : inputSize(path))
+    : null;
 
   let summary: ReplaySummary;
   try {
@@ -69,6 +79,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
       source,
       beforeRead: () => out.pending(),
       onPacket: (r, p, rec, engine) => {
+        if (progress !== null) progress.tick(rec.fileOffset);
         if (base.sec < 0) {
           base.sec = rec.tsSec;
           base.nsec = rec.tsNsec;
@@ -90,6 +101,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
       },
     });
   } catch (err) {
+    progress?.clear();
     // A capture unreadable from some point on: every packet before it has
     // been judged; show those lines, their summary, the written files and
     // the warnings raised before the error (what the reader had read is the
@@ -112,6 +124,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
     throw err;
   }
 
+  progress?.clear();
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   if (args.summary) writeSummary(args, out, summaryLines(summary.engine, summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
   await out.flush();

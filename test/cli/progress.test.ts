@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { Progress, progressText, wantProgress } from '../../src/cli/progress.js';
+
+describe('progress line', () => {
+  it('says packets, share of the file, rate and time left', () => {
+    // 1.5M packets in 3 s = 500k/s; 40% of 2.5 GB read in 3 s leaves 60% = 4.5 s, shown as 5 s.
+    expect(progressText('replaying x.pcap', 1_500_000, 1e9, 2.5e9, 3)).toBe('replaying x.pcap: 1.50M packets, 40% of 2.5 GB, 500k packets/s, about 5 s left');
+    // 200 MB at 10% after 60 s: 540 s left = 9 min 0 s.
+    expect(progressText('r', 65_536, 20e6, 200e6, 60)).toBe('r: 66k packets, 10% of 200 MB, 1092 packets/s, about 9 min 0 s left');
+    expect(progressText('r', 1e6, 5e8, 1e9, 7200)).toBe('r: 1.00M packets, 50% of 1.0 GB, 139 packets/s, about 2 h 0 min left');
+    // No size (stdin, a scenario): packets and rate only.
+    expect(progressText('replaying <stdin>', 131_072, 0, 0, 2)).toBe('replaying <stdin>: 131k packets, 66k packets/s');
+  });
+
+  it('draws after the first second, at most four times a second, every 65536 packets at the earliest, and erases itself', () => {
+    const written: string[] = [];
+    let now = 0;
+    const p = new Progress('r', 0, { write: (s: string) => written.push(s) }, () => now);
+    for (let i = 0; i < 65_536; i++) p.tick(0);
+    expect(written).toEqual([]); // 65536 packets, but still at 0 ms
+    now = 1000;
+    for (let i = 0; i < 65_535; i++) p.tick(0);
+    expect(written).toEqual([]); // the clock is read only at each 65536th packet
+    p.tick(0);
+    expect(written).toEqual(['\rr: 131k packets, 131k packets/s\x1b[K']);
+    now = 1200;
+    for (let i = 0; i < 65_536; i++) p.tick(0);
+    expect(written).toHaveLength(1); // 200 ms after the last draw: not yet
+    now = 1250;
+    for (let i = 0; i < 65_536; i++) p.tick(0);
+    expect(written).toHaveLength(2);
+    p.clear();
+    expect(written[2]).toBe('\r\x1b[K');
+    p.clear();
+    expect(written).toHaveLength(3); // nothing drawn since: nothing to erase
+  });
+
+  it('a short run that never drew erases nothing', () => {
+    const written: string[] = [];
+    const p = new Progress('r', 100, { write: (s: string) => written.push(s) }, () => 0);
+    for (let i = 0; i < 1000; i++) p.tick(i);
+    p.clear();
+    expect(written).toEqual([]);
+  });
+
+  it('is on by default only where it cannot land among the results', () => {
+    // (asked, per-packet output, stderr a terminal, stdout a terminal)
+    expect(wantProgress(undefined, true, true, false)).toBe(true); // results to a file or pipe
+    expect(wantProgress(undefined, true, true, true)).toBe(false); // results on the same screen
+    expect(wantProgress(undefined, false, true, true)).toBe(true); // --format none: summary only, after the line is erased
+    expect(wantProgress(undefined, false, false, true)).toBe(false); // stderr to a file
+    expect(wantProgress(true, true, false, false)).toBe(true);
+    expect(wantProgress(false, false, true, true)).toBe(false);
+  });
+});
