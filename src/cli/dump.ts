@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { readCapture } from '../capture/index.js';
+import { readSource } from '../engine/replay.js';
 import type { CaptureRecord } from '../capture/types.js';
 import { CaptureError, Direction } from '../capture/types.js';
 import { decodePacket, newDecodedPacket, describePacket } from '../packet/index.js';
@@ -69,11 +69,7 @@ export async function runDump(args: DumpArgs): Promise<number> {
 
   let summary;
   try {
-    const { source } = packetSource(args.capture);
-    summary =
-      typeof source === 'string'
-        ? await readCapture(source, onRecord, { beforeRead: () => out.pending() })
-        : await source(onRecord, () => out.pending());
+    summary = await readSource(packetSource(args.capture).source, onRecord, () => out.pending());
   } catch (err) {
     // The capture turned unreadable part way: the packets before it are
     // listed, and the warnings raised before the error reported, before main() reports it.

@@ -17,6 +17,11 @@ import type { PacketResult } from './result.js';
  */
 export type PacketSource = string | ((onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null) => Promise<CaptureSummary>);
 
+/** Every record of a packet source, in order, to onRecord; what was read. */
+export function readSource(source: PacketSource, onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null): Promise<CaptureSummary> {
+  return typeof source === 'string' ? readCapture(source, onRecord, { beforeRead }) : source(onRecord, beforeRead);
+}
+
 export interface ReplayOptions {
   /** A loaded rule set, or the path of a rule file. */
   rules: RuleSet | string;
@@ -107,10 +112,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   let capture: CaptureSummary;
   const src = opts.source;
   try {
-    capture =
-      typeof src === 'string'
-        ? await readCapture(src, onRecord, { beforeRead: opts.beforeRead })
-        : await src(onRecord, opts.beforeRead);
+    capture = await readSource(src, onRecord, opts.beforeRead);
   } catch (err) {
     if (!(err instanceof StopReading)) {
       // A damaged capture: everything read before the damage is still
