@@ -1,5 +1,6 @@
 import { ruleFamilies } from '../rules/shadow.js';
 import type { Action, Chain, Cidr, PortRange, Rule, RuleSet } from '../rules/types.js';
+import { cutUtf8 } from './comment.js';
 import { chainPolicy, chainsOf, sysctlCommentLines } from './nft.js';
 
 /**
@@ -34,10 +35,13 @@ const TARGET: Record<Exclude<Action, 'reject'>, string> = { accept: 'ACCEPT', dr
 /** iptables-restore's comment match holds at most 255 bytes. */
 const COMMENT_MAX_BYTES = 255;
 
-/** A double-quoted argument as iptables-restore reads it (backslash escapes `"` and `\`). */
+/**
+ * A double-quoted comment argument as iptables-restore reads it (backslash
+ * escapes `"` and `\`): cut to COMMENT_MAX_BYTES first, since the limit
+ * counts the comment itself, not its escaped form.
+ */
 export function quoteArg(s: string): string {
-  let text = s;
-  while (Buffer.byteLength(text, 'utf8') > COMMENT_MAX_BYTES) text = Array.from(text).slice(0, -1).join('');
+  const text = cutUtf8(s, COMMENT_MAX_BYTES);
   return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 

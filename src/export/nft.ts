@@ -1,15 +1,38 @@
 import { CONNTRACK_DEFAULTS } from '../rules/spec.js';
 import type { Action, Chain, Cidr, PortRange, Rule, RuleSet } from '../rules/types.js';
+import { cutUtf8 } from './comment.js';
 
 /**
  * An nftables ruleset that does what a rule file does: the same chains, the
  * usual stateful preamble, one nft rule per YAML rule (two when its address
- * lists mix IPv4 and IPv6) carrying the YAML id as its comment, and the
- * policy. It is how a tested policy is deployed, and what the kernel
- * conformance suite loads to compare fwemu with Linux.
+ * lists mix IPv4 and IPv6) carrying the YAML id as its comment (cut to
+ * nft's 128 bytes, see nftComment()), and the policy. It is how a tested
+ * policy is deployed, and what the kernel conformance suite loads to compare
+ * fwemu with Linux.
  */
 
 const HOOK: Record<Chain, string> = { forward: 'forward', input: 'input', output: 'output' };
+
+/**
+ * nft refuses a comment longer than 128 bytes ("comment too long, 128
+ * characters maximum allowed": nftables checks strlen() against libnftnl's
+ * NFTNL_UDATA_COMMENT_MAXLEN, so the count is in bytes of UTF-8, whatever
+ * the message says).
+ */
+export const NFT_COMMENT_MAX_BYTES = 128;
+
+/**
+ * A rule id as an nft comment, quotes included. nft takes every byte between
+ * the double quotes as it is: a backslash is no escape (`"a\\b"` is stored as
+ * a, two backslashes, b, and counts 4 bytes), and there is no way to write a
+ * double quote inside (`"a\"b"` is a syntax error). So the id is written
+ * unescaped, each `"` in it becomes `'`, and that text, exactly the bytes
+ * nft counts, is cut to NFT_COMMENT_MAX_BYTES before the first character
+ * that does not fit whole.
+ */
+export function nftComment(id: string): string {
+  return `"${cutUtf8(id.replaceAll('"', "'"), NFT_COMMENT_MAX_BYTES)}"`;
+}
 
 function ports(r: PortRange[]): string {
   const items = r.map((p) => (p.lo === p.hi ? `${p.lo}` : `${p.lo}-${p.hi}`));
@@ -62,7 +85,7 @@ export function nftRuleLines(rule: Rule): string[] {
     } else if (fam === null) {
       parts.push('meta nfproto { ipv4, ipv6 }'); // proto any, no addresses: every IP packet
     }
-    parts.push(verdict(rule.action, rule.proto), `comment ${JSON.stringify(rule.id)}`);
+    parts.push(verdict(rule.action, rule.proto), `comment ${nftComment(rule.id)}`);
     return parts.join(' ');
   });
 }

@@ -1,0 +1,239 @@
+/**
+ * `fwemu export` (nftables): rule comments.
+ *
+ * nft refuses a comment over 128 bytes ("comment too long, 128 characters
+ * maximum allowed"; nftables compares strlen() with libnftnl's
+ * NFTNL_UDATA_COMMENT_MAXLEN, so bytes of UTF-8, not characters). A rule
+ * file accepts ids of up to 64 UTF-16 units, up to 192 bytes, so the export
+ * must cut them. nft reads every byte between the double quotes as it is
+ * (a backslash escapes nothing, a double quote cannot be written at all),
+ * so the bytes it counts are the bytes between the quotes in the file.
+ *
+ * Every expected comment below is worked out by hand: é is 2 bytes, € 3,
+ * 😀 4 (two UTF-16 units), `\` and `"` 1 (a `"` is written `'`).
+ *
+ * The real-tool tests need `nft` (Debian package nftables), `ip` (iproute2)
+ * and root; without them they are skipped, except under CI=true, where they
+ * fail with the reason.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cutUtf8 } from '../../src/export/comment.js';
+import { exportNft } from '../../src/export/nft.js';
+import type { RuleSet } from '../../src/rules/types.js';
+import { ok } from '../rules/helpers.js';
+
+// ---------------------------------------------------------------- rule sets and their hand-cut comments
+
+/**
+ * Ids a rule file accepts (at most 64 UTF-16 units), each with the comment
+ * nft must get. A 64-unit id reaches 128 bytes only with 3-byte characters
+ * (64 😀 units are 32 characters, exactly 128 bytes), so the cuts are € ones.
+ */
+const FILE_IDS: [id: string, comment: string][] = [
+  ['€'.repeat(43), '€'.repeat(42)], // the reported case: 129 bytes; the 43rd € would be bytes 127-129
+  ['a' + '€'.repeat(43), 'a' + '€'.repeat(42)], // 130 bytes: 127 left
+  ['ab' + '€'.repeat(43), 'ab' + '€'.repeat(42)], // 131 bytes: the 42nd € ends exactly at byte 128
+  ['€'.repeat(64), '€'.repeat(42)], // 192 bytes, the longest id a rule file can give
+  ['é'.repeat(64), 'é'.repeat(64)], // exactly 128 bytes: kept whole
+  ['😀'.repeat(32), '😀'.repeat(32)], // 64 UTF-16 units, exactly 128 bytes: kept whole
+  ['€'.repeat(42) + 'a"', '€'.repeat(42) + "a'"], // the quote is byte 128: kept, as '
+  ['€'.repeat(42) + 'ab"', '€'.repeat(42) + 'ab'], // the quote would be byte 129
+  ['"' + '€'.repeat(43), "'" + '€'.repeat(42)], // 130 bytes, a quote first
+  ['\\'.repeat(64), '\\'.repeat(64)], // 64 bytes as nft counts them (escaped, it would store 128 backslashes)
+  ['odd"id\\with\'quotes#', "odd'id\\with'quotes#"],
+];
+
+/** A rule file (YAML text) with one tcp/22 rule per FILE_IDS entry. */
+function fileRuleSet(): RuleSet {
+  const yamlQuote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+  return ok(`rules:\n${FILE_IDS.map(([id]) => `  - id: ${yamlQuote(id)}\n    proto: tcp\n    dport: 22\n`).join('')}`).ruleset;
+}
+
+/** Longer ids, set in code on a loaded RuleSet, across the 128-byte boundary. */
+const CODE_IDS: [id: string, comment: string][] = [
+  ['a'.repeat(128), 'a'.repeat(128)], // exactly 128 bytes: kept whole
+  ['a'.repeat(129), 'a'.repeat(128)],
+  ['a'.repeat(126) + 'é' + 'z', 'a'.repeat(126) + 'é'], // é is bytes 127-128: fits
+  ['a'.repeat(127) + 'é', 'a'.repeat(127)], // é would be bytes 128-129: dropped whole
+  ['a'.repeat(125) + '€', 'a'.repeat(125) + '€'], // 128 bytes
+  ['a'.repeat(126) + '€', 'a'.repeat(126)], // € would be bytes 127-129
+  ['a'.repeat(124) + '😀' + 'b', 'a'.repeat(124) + '😀'], // 😀 is bytes 125-128
+  ['a'.repeat(125) + '😀', 'a'.repeat(125)], // 😀 would be bytes 126-129
+  ['é'.repeat(65), 'é'.repeat(64)], // 130 bytes: 128 left
+  ['😀'.repeat(40), '😀'.repeat(32)], // 160 bytes: 128 left
+  ['a'.repeat(127) + '\\x', 'a'.repeat(127) + '\\'], // the backslash is byte 128 and one byte to nft: kept
+  ['a'.repeat(127) + '"x', 'a'.repeat(127) + "'"], // the quote is byte 128: kept, as '
+  ['a'.repeat(128) + '"', 'a'.repeat(128)], // the quote would be byte 129
+  ['\\'.repeat(100), '\\'.repeat(100)], // 100 bytes as nft counts them (escaped, 200)
+];
+
+function codeRuleSet(): RuleSet {
+  const rs = ok(`rules:\n${CODE_IDS.map((_, i) => `  - { id: r${i}, proto: tcp, dport: 22 }\n`).join('')}`).ruleset;
+  CODE_IDS.forEach(([id], i) => (rs.rules[i].id = id));
+  return rs;
+}
+
+/** The comments of an nft ruleset text, read as nft reads a quoted string: every byte up to the next `"`. */
+function comments(text: string): string[] {
+  return text.split('\n').flatMap((line) => {
+    const m = / comment "([^"]*)"$/.exec(line);
+    return m && m[1] !== 'policy reject' ? [m[1]] : [];
+  });
+}
+
+describe('export (nft): rule comments fit in 128 bytes', () => {
+  it('cutUtf8 keeps whole characters up to the limit (hand-worked)', () => {
+    expect(cutUtf8('abc', 3)).toBe('abc');
+    expect(cutUtf8('abcd', 3)).toBe('abc');
+    expect(cutUtf8('aé', 2)).toBe('a'); // é would be bytes 2-3
+    expect(cutUtf8('a😀', 4)).toBe('a'); // 😀 would be bytes 2-5: not half a surrogate pair
+    expect(cutUtf8('a😀', 5)).toBe('a😀');
+    expect(cutUtf8('€€', 5)).toBe('€');
+    expect(cutUtf8('é', 0)).toBe('');
+  });
+
+  it('ids from a rule file: the comments are the hand-cut ones, at most 128 bytes, whole characters', () => {
+    const got = comments(exportNft(fileRuleSet()));
+    expect(got).toEqual(FILE_IDS.map(([, c]) => c));
+    for (const c of got) {
+      expect(Buffer.byteLength(c, 'utf8')).toBeLessThanOrEqual(128);
+      expect(Buffer.from(c, 'utf8').toString('utf8')).toBe(c); // no U+FFFD, no lone surrogate
+    }
+  });
+
+  it('longer ids set in code: the same, across the 128-byte boundary with 1- to 4-byte characters', () => {
+    const got = comments(exportNft(codeRuleSet()));
+    expect(got).toEqual(CODE_IDS.map(([, c]) => c));
+    for (const c of got) expect(Buffer.byteLength(c, 'utf8')).toBeLessThanOrEqual(128);
+  });
+
+  it('an id in two nft rules (IPv4 and IPv6 addresses) gets the same cut comment in both', () => {
+    const rs = ok(`rules:\n  - id: ${'€'.repeat(43)}\n    src: [10.1.0.0/16, "fd00:1::/64"]\n`).ruleset;
+    expect(comments(exportNft(rs))).toEqual(['€'.repeat(42), '€'.repeat(42)]);
+  });
+});
+
+// ---------------------------------------------------------------- the real nft
+
+const mustRun = process.env.CI === 'true';
+
+function run(cmd: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.error ? `${r.error.message}\n` : '') + (r.stderr ?? '') };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'fwemu-nft-'));
+let fileCount = 0;
+let nsCount = 0;
+const NS_PREFIX = `fwemu-nft-test-${process.pid}-`;
+const made = new Set<string>();
+
+function withNamespace<T>(fn: (ns: string) => T): T {
+  const ns = `${NS_PREFIX}${nsCount++}`;
+  const r = run('ip', ['netns', 'add', ns]);
+  if (r.code !== 0) throw new Error(`ip netns add ${ns} failed: ${r.stderr.trim()}`);
+  made.add(ns);
+  try {
+    return fn(ns);
+  } finally {
+    run('ip', ['netns', 'del', ns]);
+    made.delete(ns);
+  }
+}
+
+afterAll(() => {
+  for (const ns of made) run('ip', ['netns', 'del', ns]);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Why nft cannot be used here (as root, in a namespace of its own), or null when it can. */
+function nftMissing(): string | null {
+  if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
+  for (const [t, pkg] of [['nft', 'nftables'], ['ip', 'iproute2']]) {
+    const r = run(t, t === 'ip' ? ['-V'] : ['--version']);
+    if (r.code !== 0) return `\`${t}\` is not usable (${r.stderr.trim().split('\n').pop() || `exit ${r.code}`}); install the Debian package ${pkg}`;
+  }
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'nft needs root';
+  try {
+    withNamespace(() => undefined);
+  } catch (e) {
+    return `cannot create a network namespace: ${(e as Error).message}`;
+  }
+  return null;
+}
+
+const missing = nftMissing();
+
+/** `it`, skipped when nft cannot run, but failing with the reason under CI=true. */
+function toolTest(name: string, fn: () => void): void {
+  it.skipIf(missing !== null && !mustRun)(name, () => {
+    if (missing !== null) throw new Error(`nft test cannot run (CI=true does not skip it): ${missing}`);
+    fn();
+  });
+}
+
+/** `nft ARGS -f FILE` in namespace ns, FILE holding text. */
+function nftFile(ns: string, args: string[], text: string): { code: number; stdout: string; stderr: string } {
+  const file = join(tmp, `${fileCount++}.nft`);
+  writeFileSync(file, text);
+  return run('ip', ['netns', 'exec', ns, 'nft', ...args, '-f', file]);
+}
+
+/** A one-rule ruleset whose comment is written exactly as given, between double quotes. */
+const withComment = (raw: string): string =>
+  `table inet t {\n  chain c {\n    type filter hook forward priority filter; policy accept;\n    tcp dport 22 accept comment "${raw}"\n  }\n}\n`;
+
+/** The rule comments of what the kernel holds, as `nft -j list ruleset` gives them. */
+function listedComments(ns: string): string[] {
+  const r = run('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset']);
+  expect(r.code, r.stderr).toBe(0);
+  const items = (JSON.parse(r.stdout) as { nftables: { rule?: { comment?: string } }[] }).nftables;
+  return items.flatMap((i) => (i.rule?.comment !== undefined && i.rule.comment !== 'policy reject' ? [i.rule.comment] : []));
+}
+
+describe('export (nft): the real nft', () => {
+  toolTest('the limit: nft -c accepts 128 bytes of comment and refuses 129, counting bytes, and a backslash is one of them', () => {
+    withNamespace((ns) => {
+      const accepted = ['a'.repeat(128), '€'.repeat(42) + 'ab', 'é'.repeat(64), '😀'.repeat(32), 'a'.repeat(127) + '\\'];
+      for (const c of accepted) {
+        const r = nftFile(ns, ['-c'], withComment(c));
+        expect(r.code, `${Buffer.byteLength(c)} bytes: ${r.stderr}`).toBe(0);
+      }
+      // 43 € are 43 characters but 129 bytes; "\\" is two bytes to nft, not an escaped one.
+      const refused = ['a'.repeat(129), '€'.repeat(43), 'é'.repeat(64) + 'a', 'a'.repeat(125) + '😀', 'a'.repeat(127) + '\\\\'];
+      for (const c of refused) {
+        const r = nftFile(ns, ['-c'], withComment(c));
+        expect(r.code, `${Buffer.byteLength(c)} bytes`).not.toBe(0);
+        expect(r.stderr).toMatch(/comment too long, 128 characters maximum allowed/);
+      }
+      // And a double quote cannot be escaped: this is a syntax error, which is why the export writes '.
+      const quote = nftFile(ns, ['-c'], withComment('a\\"b'));
+      expect(quote.code).not.toBe(0);
+      expect(quote.stderr).toMatch(/syntax error/);
+    });
+  });
+
+  toolTest('nft -c -f accepts the export of a rule file with long multi-byte ids, quotes and backslashes', () => {
+    withNamespace((ns) => {
+      for (const [name, rs] of [['rule file', fileRuleSet()], ['ids set in code', codeRuleSet()]] as const) {
+        const text = exportNft(rs);
+        const r = nftFile(ns, ['-c'], text);
+        expect(r.code, `${name}: nft -c -f: ${r.stderr}`).toBe(0);
+      }
+    });
+  });
+
+  toolTest('loaded with nft -f, the kernel holds exactly the hand-cut comments', () => {
+    for (const [rs, ids] of [[fileRuleSet(), FILE_IDS], [codeRuleSet(), CODE_IDS]] as const) {
+      withNamespace((ns) => {
+        const r = nftFile(ns, [], exportNft(rs));
+        expect(r.code, r.stderr).toBe(0);
+        expect(listedComments(ns)).toEqual(ids.map(([, c]) => c));
+      });
+    }
+  });
+});
