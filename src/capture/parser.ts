@@ -253,6 +253,23 @@ export class CaptureParser {
     return this.ended;
   }
 
+  /**
+   * What has been read so far, for a reader stopped early (by an error, or
+   * by its caller): the format, the records delivered, the bytes read and
+   * the warnings raised (a count of those not listed last, at `offset`).
+   * Undefined while nothing has been read past the header: no record
+   * delivered and no warning, when there is nothing to report and the
+   * format may still be a guess. Not truncated: the stop, not a cut, ended
+   * the input.
+   */
+  readSoFar(offset: number = this.totalBytes): CaptureSummary | undefined {
+    if (this.records === 0 && this.warnings.length === 0) return undefined;
+    const warnings = [...this.warnings];
+    const more = this.suppressedWarnings;
+    if (more > 0) warnings.push({ offset, message: `${plural(more, 'further warning')} not listed` });
+    return { format: this.format, records: this.records, bytesRead: this.totalBytes, warnings, truncated: false };
+  }
+
   private consume(chunk: Uint8Array): void {
     const end = chunk.length;
     let off = 0;
