@@ -506,7 +506,7 @@ export class TcpTracker {
       }
       // Picked up mid-stream, nothing seen from the other side yet.
       if (newState === sES && timeout > to[TcpState.UNACK]) timeout = to[TcpState.UNACK];
-    } else if ((oldState === sSR || oldState === sES) && newState === sES) {
+    } else if (!(status & CtStatus.ASSURED) && (oldState === sSR || oldState === sES) && newState === sES) {
       st.setAssured(slot);
     }
     st.f64[slot * S64 + F_DEADLINE] = now + timeout;
