@@ -13,7 +13,6 @@
  * those tests are skipped, except under CI=true, where they fail with the
  * reason.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { firstMatch } from '../../src/rules/match.js';
 import type { Action, Chain, Cidr, PortRange, RuleSet } from '../../src/rules/types.js';
 import { fwemu } from '../cli/run.js';
 import { ok, pkt, y } from '../rules/helpers.js';
+import { namespaces, run } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets
 
@@ -538,31 +538,7 @@ function differences(rs: RuleSet, t: IptTable, fam: IpFamily, n = 3000): string[
 
 const mustRun = process.env.CI === 'true';
 
-function run(cmd: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.error ? `${r.error.message}\n` : '') + (r.stderr ?? '') };
-}
-
-let nsCount = 0;
-const NS_PREFIX = `fwemu-ipt-test-${process.pid}-`;
-const made = new Set<string>();
-
-function withNamespace<T>(fn: (ns: string) => T): T {
-  const ns = `${NS_PREFIX}${nsCount++}`;
-  const r = run('ip', ['netns', 'add', ns]);
-  if (r.code !== 0) throw new Error(`ip netns add ${ns} failed: ${r.stderr.trim()}`);
-  made.add(ns);
-  try {
-    return fn(ns);
-  } finally {
-    run('ip', ['netns', 'del', ns]);
-    made.delete(ns);
-  }
-}
-
-afterAll(() => {
-  for (const ns of made) run('ip', ['netns', 'del', ns]);
-});
+const withNamespace = namespaces('fwemu-ipt-test-');
 
 /** Why the tools cannot be used here, or null when they can. */
 function toolsMissing(withNamespaces: boolean): string | null {

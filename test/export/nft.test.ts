@@ -16,7 +16,6 @@
  * and root; without them they are skipped, except under CI=true, where they
  * fail with the reason.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { cutUtf8 } from '../../src/export/comment.js';
 import { exportNft } from '../../src/export/nft.js';
 import type { RuleSet } from '../../src/rules/types.js';
 import { ok } from '../rules/helpers.js';
+import { namespaces, run } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets and their hand-cut comments
 
@@ -121,32 +121,11 @@ describe('export (nft): rule comments fit in 128 bytes', () => {
 
 const mustRun = process.env.CI === 'true';
 
-function run(cmd: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.error ? `${r.error.message}\n` : '') + (r.stderr ?? '') };
-}
-
 const tmp = mkdtempSync(join(tmpdir(), 'fwemu-nft-'));
 let fileCount = 0;
-let nsCount = 0;
-const NS_PREFIX = `fwemu-nft-test-${process.pid}-`;
-const made = new Set<string>();
-
-function withNamespace<T>(fn: (ns: string) => T): T {
-  const ns = `${NS_PREFIX}${nsCount++}`;
-  const r = run('ip', ['netns', 'add', ns]);
-  if (r.code !== 0) throw new Error(`ip netns add ${ns} failed: ${r.stderr.trim()}`);
-  made.add(ns);
-  try {
-    return fn(ns);
-  } finally {
-    run('ip', ['netns', 'del', ns]);
-    made.delete(ns);
-  }
-}
+const withNamespace = namespaces('fwemu-nft-test-');
 
 afterAll(() => {
-  for (const ns of made) run('ip', ['netns', 'del', ns]);
   rmSync(tmp, { recursive: true, force: true });
 });
 
