@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { CaptureError } from '../capture/types.js';
 import type { CtEvent } from '../conntrack/entry.js';
 import { replay } from '../engine/replay.js';
 import { ExitCode, UserError } from '../errors.js';
@@ -67,6 +68,8 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
   } catch (err) {
     progress?.clear();
     await out.flush(); // the events of the packets before a capture error
+    // and the warnings raised before it; then main() reports the error.
+    if (err instanceof CaptureError && err.partial !== undefined) reportCaptureEnd(args, err.partial, 0, inputName(args.capture));
     throw err;
   }
   progress?.clear();

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
-import { readCapture } from '../capture/read.js';
-import type { CaptureRecord } from '../capture/types.js';
+import { CaptureError, type CaptureRecord } from '../capture/types.js';
+import { readSource } from '../engine/replay.js';
 import { ExitCode } from '../errors.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import { LineWriter } from '../report/output.js';
@@ -30,7 +30,14 @@ export function socketsCommand(y: Argv<CommonOptions>) {
         decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
         obs.add(pkt, rec.n);
       };
-      const summary = typeof source === 'string' ? await readCapture(source, onRecord) : await source(onRecord);
+      let summary;
+      try {
+        summary = await readSource(source, onRecord);
+      } catch (err) {
+        // The warnings raised before the capture turned unreadable, then main() reports the error.
+        if (err instanceof CaptureError && err.partial !== undefined) reportCaptureEnd(args, err.partial, 0, inputName(args.capture));
+        throw err;
+      }
       const names = new Map<string, string>();
       for (const h of synth?.scenario.hosts ?? []) for (const a of h.addrs) names.set(a, h.name);
       const hosts = obs.hosts(names);

@@ -359,6 +359,15 @@ describe('a capture error after warnings: what was read before it is reported tr
     expect(numbers(packetLines(r.stdout))).toEqual(oneTo(packets));
   });
 
+  it('conntrack and sockets: the same warning before the error', () => {
+    for (const args of [['conntrack', '-r', RULES, path], ['conntrack', '-E', '-r', RULES, path], ['sockets', path]]) {
+      const r = fwemu(args);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).not.toMatch(STACK);
+      expect(r.stderr.split('\n').filter(Boolean), args.join(' ')).toEqual([warning, error]);
+    }
+  });
+
   it('replay -v logs the capture as pcapng, with the packets read before the error', () => {
     const r = fwemu(['replay', '-v', '-r', RULES, '--format', 'none', path]);
     expect(r.code, r.stderr).toBe(2);
