@@ -456,6 +456,13 @@ export class CtEntry {
   get createdPacket(): number { return this.st.f64[this.b64 + F_CREATED_PKT]; }
   set createdPacket(v: number) { this.st.f64[this.b64 + F_CREATED_PKT] = v; }
   /** Set by the engine after confirm(): which packet and rule let the flow in. */
+  /** The packet number of openedBy, -1 when none (without making the object). */
+  get openedPacket(): number {
+    const o = this.st.u16[this.b16 + H_OPENED];
+    if (o === 0) return -1;
+    if (o === OPENED_OTHER) return this.st.openedOther.get(this.slot)?.packet ?? -1;
+    return this.createdPacket;
+  }
   get openedBy(): OpenedBy | null {
     const o = this.st.u16[this.b16 + H_OPENED];
     if (o === 0) return null;

@@ -29,6 +29,13 @@ export function protoName(n: number): string {
  * "none" when no flag is set. E.g. "S", "S.", ".", "P.", "F.", "FP.", "R.".
  */
 export function tcpFlagsString(flags: number): string {
+  return FLAGS_TEXT[flags & 0xff];
+}
+
+/** tcpFlagsString() of every flags byte, made once: the reports ask for it on every TCP packet. */
+const FLAGS_TEXT: readonly string[] = Array.from({ length: 256 }, (_, flags) => flagsText(flags));
+
+function flagsText(flags: number): string {
   let s = '';
   if (flags & TcpFlag.FIN) s += 'F';
   if (flags & TcpFlag.SYN) s += 'S';

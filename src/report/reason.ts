@@ -32,10 +32,10 @@ export function describeTuple(t: CtTuple): string {
 }
 
 function opened(entry: CtEntry, rule: Rule | null): string {
-  const by = entry.openedBy;
-  if (!by) return '';
+  const packet = entry.openedPacket;
+  if (packet < 0) return '';
   const who = rule ? ruleRef(rule) : 'the policy';
-  return `, opened at packet ${by.packet} by ${who}`;
+  return `, opened at packet ${packet} by ${who}`;
 }
 
 /** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo request". */

@@ -41,8 +41,18 @@ export function describeRule(rule: Rule | CompiledRule): string {
 /** "rule web (rules/web-server.yaml:5)": how reports cite a rule. */
 export function ruleRef(rule: Rule | CompiledRule): string {
   const r = asRule(rule);
-  return `${ruleName(r)} (${r.pos.file}:${r.pos.line})`;
+  const c = RULE_REFS.get(r);
+  // (A rule built in code may be changed after its first use: then the text is made again.)
+  if (c !== undefined && c.id === r.id && c.idGiven === r.idGiven && c.index === r.index && c.file === r.pos.file && c.line === r.pos.line) {
+    return c.text;
+  }
+  const text = `${ruleName(r)} (${r.pos.file}:${r.pos.line})`;
+  RULE_REFS.set(r, { id: r.id, idGiven: r.idGiven, index: r.index, file: r.pos.file, line: r.pos.line, text });
+  return text;
 }
+
+/** ruleRef() of each rule seen: the reports name the rule of almost every packet. */
+const RULE_REFS = new WeakMap<Rule, { id: string; idGiven: boolean; index: number; file: string; line: number; text: string }>();
 
 /** A setting as sysctl shows it: switches as 0/1. */
 function sysctl(v: number | boolean): string {
