@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in the compiled TypeScript (npm install runs the build).
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 
 // npm run build also bundles the CLI into one file, which starts ~0.25 s
 // sooner than the ~150 modules it is made of (scripts/bundle.mjs says why).
-// A bundle older than dist/cli/main.js is stale (tsc was run alone): then
-// the modules themselves are loaded, so the launcher never runs old code.
-const dist = new URL('../dist/cli/', import.meta.url);
+// A bundle older than any compiled module is stale (tsc, or tsc --watch,
+// ran after it): then the modules themselves are loaded, so the launcher
+// never runs old code. (Looking costs a few ms: ~70 stat calls.)
+const dist = new URL('../dist/', import.meta.url);
 const mtime = (name) => statSync(new URL(name, dist), { throwIfNoEntry: false })?.mtimeMs ?? -1;
-const modules = mtime('main.js');
-const bundle = mtime('main.bundle.mjs');
+const bundle = mtime('cli/main.bundle.mjs');
+let modules = mtime('cli/main.js');
+if (bundle >= 0 && modules >= 0) {
+  for (const name of readdirSync(dist, { recursive: true })) {
+    if (name.endsWith('.js')) modules = Math.max(modules, mtime(name));
+  }
+}
 if (modules < 0 && bundle < 0) {
   process.stderr.write('fwemu: not built yet: run npm install (or npm run build) in the fwemu directory\n');
   process.exit(70);

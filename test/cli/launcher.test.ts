@@ -15,7 +15,7 @@ afterAll(() => {
  * stand-in's main() says which one it is, so the test sees what the
  * launcher loaded.
  */
-function launcherWith(builds: { modules?: number; bundle?: number }): string {
+function launcherWith(builds: { modules?: number; bundle?: number; otherModule?: number }): string {
   const dir = mkdtempSync(join(tmpdir(), 'fwemu-launcher-'));
   dirs.push(dir);
   mkdirSync(join(dir, 'bin'));
@@ -29,6 +29,13 @@ function launcherWith(builds: { modules?: number; bundle?: number }): string {
   };
   if (builds.modules !== undefined) stub('modules', 'main.js', builds.modules);
   if (builds.bundle !== undefined) stub('bundle', 'main.bundle.mjs', builds.bundle);
+  if (builds.otherModule !== undefined) {
+    // Another compiled module, as tsc --watch rewrites only the modules that changed.
+    mkdirSync(join(dir, 'dist', 'packet'));
+    const path = join(dir, 'dist', 'packet', 'decode.js');
+    writeFileSync(path, 'export {};\n');
+    utimesSync(path, builds.otherModule, builds.otherModule);
+  }
   return join(dir, 'bin', 'fwemu.js');
 }
 
@@ -45,8 +52,10 @@ describe('bin/fwemu.js', () => {
     expect(launch(launcherWith({ bundle: t })).stdout).toBe('bundle\n');
   });
 
-  it('loads the modules when the bundle is older (tsc was run alone) or missing', () => {
+  it('loads the modules when the bundle is older than any of them (tsc was run alone) or missing', () => {
     expect(launch(launcherWith({ modules: t + 10, bundle: t })).stdout).toBe('modules\n');
+    expect(launch(launcherWith({ modules: t, bundle: t + 10, otherModule: t + 20 })).stdout).toBe('modules\n');
+    expect(launch(launcherWith({ modules: t, bundle: t + 10, otherModule: t + 5 })).stdout).toBe('bundle\n');
     expect(launch(launcherWith({ modules: t })).stdout).toBe('modules\n');
   });
 
