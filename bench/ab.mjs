@@ -14,7 +14,7 @@
  * figures from separate runs of `npm run bench` are not.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,13 @@ if (!rev || files.length === 0 || !['none', 'text', 'jsonl'].includes(format) ||
   process.exit(2);
 }
 if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
-  process.stderr.write('bench/ab.mjs: no build in dist/: run npx tsc -p . first\n');
+  process.stderr.write('bench/ab.mjs: no build in dist/: run npm run build first\n');
+  process.exit(2);
+}
+// REV is bundled below when it can be; a working tree built by tsc alone would start slower than it.
+const built = (name) => statSync(join(ROOT, 'dist', 'cli', name), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+if (existsSync(join(ROOT, 'scripts', 'bundle.mjs')) && built('main.bundle.mjs') < built('main.js')) {
+  process.stderr.write('bench/ab.mjs: dist/ was built by tsc alone (no fresh bundle): run npm run build first\n');
   process.exit(2);
 }
 

@@ -130,7 +130,7 @@ function gitState() {
 const fmtPps = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(0)} k`);
 
 async function main() {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('no build in dist/: run npx tsc -p . first');
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('no build in dist/: run npm run build first');
   const results = {
     date: new Date().toISOString(),
     commit: gitState(),
