@@ -111,8 +111,11 @@ describe('fuzzing', () => {
     expect(stats.capture.outcomes.ok + stats.capture.outcomes.CaptureError).toBe(3000);
     // Where the formats settle the outcome, it is that one; both kinds occur among those.
     expect(wrong).toEqual([]);
-    expect(predicted.ok, 'cases the formats say are readable').toBeGreaterThan(0);
-    expect(predicted.CaptureError, 'cases the formats say are unreadable').toBeGreaterThan(0);
+    // How many cases predict() settles depends only on the seed, the mutator
+    // (scripts/fuzz-lib.mjs) and the seed captures, not on fwemu's reader:
+    // pinned, so that a change that leaves the oracle settling next to
+    // nothing shows. (A new seed capture or mutation changes them: recount.)
+    expect(predicted, 'cases the formats settle').toEqual({ ok: 636, CaptureError: 122 });
   }, 240_000); // ~50 s on an idle 2-core machine: the default 60 s is too close
 
   it('mutated rule files, scenarios and policy tests: positioned errors or working inputs, nothing else', async () => {
@@ -149,7 +152,8 @@ describe('fuzzing', () => {
       expect(n - (outcomes.rejected ?? 0), `${kind} not rejected`).toBeGreaterThan(0);
     }
     expect(wrong).toEqual([]);
-    expect(unchanged.rules + unchanged.scenario, 'cases whose mutations cancelled out').toBeGreaterThan(0);
+    // Like the capture cases' count above: a property of the seed and the mutator, pinned.
+    expect(unchanged.rules + unchanged.scenario, 'cases whose mutations cancelled out').toBe(10);
   });
 
   it('a case is reproducible from its seed and number', async () => {
