@@ -15,7 +15,8 @@ export function describeNode(node: YNode | null | undefined): string {
     if (v === null || v === undefined) return 'nothing (null)';
     if (typeof v === 'number') return `the number ${v}`;
     if (typeof v === 'boolean') return `${v}`;
-    if (typeof v === 'string') return `the string "${v}"`;
+    // As JSON writes it: a quote or a line break inside stays visible, and the message one line.
+    if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
     return String(v);
   }
   return 'an unsupported value';

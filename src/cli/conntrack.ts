@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import type { CtEvent } from '../conntrack/entry.js';
@@ -5,6 +6,7 @@ import { replay } from '../engine/replay.js';
 import { ExitCode, UserError } from '../errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
+import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
 import { inputName, isScenarioPath, outcome, packetSource, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
 import { inputSize, Progress, wantProgress } from './progress.js';
@@ -29,7 +31,7 @@ export function conntrackCommand(y: Argv<CommonOptions>) {
         .option('at', { type: 'number', describe: 'show the table right after packet N (default: after the last packet)' })
         .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'conntrack -L lines, or a JSON array of entries' })
         .option('events', { alias: 'E', type: 'boolean', default: false, describe: 'print the change log instead ([NEW], [UPDATE], [DESTROY]), each with the packet that caused it' })
-        .option('progress', { type: 'boolean', describe: 'a progress line on stderr while the capture is replayed (default: when stderr is a terminal the output does not go to); --no-progress to omit' })
+        .option('progress', { type: 'boolean', describe: 'a progress line on stderr while the capture is replayed (default: when stderr is a terminal and the output goes to a file, or there is none); --no-progress to omit' })
         .example('$0 conntrack -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'the table at the end of the capture')
         .example('$0 conntrack -r rules/web-server.yaml --at 3 fixtures/http-curl.pcap', 'the table right after the handshake')
         .example('$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap', 'how each entry was born, changed and died')
@@ -51,29 +53,32 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
+  // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
+  const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
   const path = stdinPath(args.capture);
   const progress = wantProgress(args.progress, args.events)
-    ? new Progress(`replaying ${inputName(args.capture)}`, isScenarioPath(path) ? 0 : inputSize(path))
+    ? new Progress(`replaying ${basename(inputName(args.capture))}`, isScenarioPath(path) ? 0 : inputSize(path))
     : null;
   let summary;
   try {
     summary = await replay({
-      rules: args.rules,
+      rules: ruleset,
       source: packetSource(args.capture).source,
       stopAfter: args.at,
       onEvent,
       beforeRead: () => out.pending(),
-      onPacket: progress === null ? undefined : (_r, _p, rec) => progress.tick(rec.fileOffset),
+      onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset),
     });
   } catch (err) {
     progress?.clear();
     await out.flush(); // the events of the packets before a capture error
     // and the warnings raised before it; then main() reports the error.
+    for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
     if (err instanceof CaptureError && err.partial !== undefined) reportCaptureEnd(args, err.partial, 0, inputName(args.capture));
     throw err;
   }
   progress?.clear();
-  for (const w of summary.ruleWarnings) args.log.warn(formatDiagnostic(w));
+  for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   const { engine } = summary;
   if (args.at !== undefined && summary.stats.packets < args.at) {
     throw new UserError(`--at ${args.at}: ${stdinPath(args.capture)} has only ${summary.stats.packets} packets`);

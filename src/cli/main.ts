@@ -64,6 +64,8 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
     .help()
     .alias('help', 'h')
     .version(packageVersion())
+    // English whatever the locale: every other message is, and the bundle has no yargs locale files.
+    .detectLocale(false)
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;

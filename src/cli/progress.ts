@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 
 /**
  * A progress line on stderr for long replays: packets so far, how far into
@@ -23,7 +23,7 @@ export class Progress {
   constructor(
     private readonly label: string,
     private readonly totalBytes: number,
-    private readonly out: { write(s: string): unknown } = process.stderr,
+    private readonly out: { write(s: string): unknown; columns?: number } = process.stderr,
     /** Milliseconds (performance.now, or a test's own clock). */
     private readonly clock: () => number = () => performance.now(),
   ) {
@@ -37,7 +37,10 @@ export class Progress {
     const now = this.clock();
     if (now < this.nextDraw) return;
     this.nextDraw = now + 250;
-    this.out.write(`\r${progressText(this.label, this.packets, offset, this.totalBytes, (now - this.started) / 1000)}\x1b[K`);
+    // Kept to one row: a wrapped line could not be redrawn in place.
+    const width = (this.out.columns ?? 80) - 1;
+    const text = progressText(this.label, this.packets, offset, this.totalBytes, (now - this.started) / 1000);
+    this.out.write(`\r${text.length > width ? text.slice(0, width) : text}\x1b[K`);
     this.drawn = true;
   }
 
@@ -51,37 +54,52 @@ export class Progress {
 
 /**
  * Whether a run shows progress: asked for (true/false), or by default only
- * when stderr is a terminal whose screen the results are not going to
- * (stdout redirected, or no per-packet output), so the line never lands in
- * the middle of them.
+ * when stderr is a terminal and the per-packet results, if any, go to a
+ * file (or /dev/null), so the line never lands among them: not when they
+ * go to the terminal, nor into a pipe (| less, | jq) whose reader may be
+ * drawing on the same screen.
  */
 export function wantProgress(
   asked: boolean | undefined,
   perPacketOutput: boolean,
   stderrIsTerminal = Boolean(process.stderr.isTTY),
-  stdoutIsTerminal = Boolean(process.stdout.isTTY),
+  stdoutIsFile = stdoutGoesToFile(),
 ): boolean {
   if (asked !== undefined) return asked;
-  return stderrIsTerminal && (!perPacketOutput || !stdoutIsTerminal);
+  return stderrIsTerminal && (!perPacketOutput || stdoutIsFile);
+}
+
+/** stdout is a regular file, or a character device that is not a terminal (/dev/null). */
+function stdoutGoesToFile(): boolean {
+  try {
+    const st = fstatSync(1);
+    return st.isFile() || (st.isCharacterDevice() && !process.stdout.isTTY);
+  } catch {
+    return false;
+  }
 }
 
 /** The size of the capture file at `path`, 0 when it has none (stdin, a scenario, a pipe). */
 export function inputSize(path: string): number {
   if (path === '-') return 0;
-  const st = statSync(path, { throwIfNoEntry: false });
-  return st !== undefined && st.isFile() ? st.size : 0;
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() ? st.size : 0;
+  } catch {
+    return 0; // (unreadable: the capture reader says so, in its words)
+  }
 }
 
-/** "replaying x.pcap: 1.23M packets, 45% of 990 MB, 412k packets/s, about 3 s left" */
+/** "replaying x.pcap: 1.23M packets (45% of 990 MB), 412k/s, ~3 s left": short enough for one row. */
 export function progressText(label: string, packets: number, offset: number, total: number, seconds: number): string {
   const rate = seconds > 0 ? packets / seconds : 0;
   let s = `${label}: ${count(packets)} packets`;
   if (total > 0) {
     const done = Math.min(1, offset / total);
-    s += `, ${Math.floor(done * 100)}% of ${megabytes(total)}`;
-    if (done > 0) s += `, ${count(rate)} packets/s, about ${duration((seconds / done) * (1 - done))} left`;
+    s += ` (${Math.floor(done * 100)}% of ${megabytes(total)})`;
+    if (done > 0) s += `, ${count(rate)}/s, ~${duration((seconds / done) * (1 - done))} left`;
   } else {
-    s += `, ${count(rate)} packets/s`;
+    s += `, ${count(rate)}/s`;
   }
   return s;
 }

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -44,7 +45,7 @@ export function replayCommand(y: Argv<CommonOptions>) {
         .option('summary', { type: 'boolean', default: true, describe: 'print the summary (stdout for text/none, stderr for jsonl); --no-summary to omit' })
         .option('progress', {
           type: 'boolean',
-          describe: 'a progress line on stderr: packets, % of the file, rate, time left (default: when stderr is a terminal the results do not go to); --no-progress to omit',
+          describe: 'a progress line on stderr: packets, % of the file, rate, time left (default: when stderr is a terminal and the results go to a file, or there are none); --no-progress to omit',
         })
         .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
         .example('$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"', 'only the drops, as JSON')
@@ -69,7 +70,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
   const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
   const path = stdinPath(args.capture);
   const progress = wantProgress(args.progress, args.format !== 'none')
-    ? new Progress(`replaying ${inputName(args.capture)}`, isScenarioPath(path) ? 0 : inputSize(path))
+    ? new Progress(`replaying ${basename(inputName(args.capture))}`, isScenarioPath(path) ? 0 : inputSize(path))
     : null;
 
   let summary: ReplaySummary;
@@ -78,8 +79,8 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
       rules: ruleset,
       source,
       beforeRead: () => out.pending(),
+      onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset),
       onPacket: (r, p, rec, engine) => {
-        if (progress !== null) progress.tick(rec.fileOffset);
         if (base.sec < 0) {
           base.sec = rec.tsSec;
           base.nsec = rec.tsNsec;

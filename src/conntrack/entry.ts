@@ -455,7 +455,6 @@ export class CtEntry {
   set createdAt(v: number) { this.st.f64[this.b64 + F_CREATED_AT] = v; }
   get createdPacket(): number { return this.st.f64[this.b64 + F_CREATED_PKT]; }
   set createdPacket(v: number) { this.st.f64[this.b64 + F_CREATED_PKT] = v; }
-  /** Set by the engine after confirm(): which packet and rule let the flow in. */
   /** The packet number of openedBy, -1 when none (without making the object). */
   get openedPacket(): number {
     const o = this.st.u16[this.b16 + H_OPENED];
@@ -463,6 +462,7 @@ export class CtEntry {
     if (o === OPENED_OTHER) return this.st.openedOther.get(this.slot)?.packet ?? -1;
     return this.createdPacket;
   }
+  /** Set by the engine after confirm(): which packet and rule let the flow in. */
   get openedBy(): OpenedBy | null {
     const o = this.st.u16[this.b16 + H_OPENED];
     if (o === 0) return null;

@@ -52,6 +52,11 @@ export interface ReplayOptions {
   stopAfter?: number;
   /** Awaited between input reads: lets a slow output consumer hold the replay back. */
   beforeRead?: () => Promise<void> | null;
+  /**
+   * Called for every record as it is read, before it is judged (progress
+   * counters): unlike onPacket, it costs no reordering of held fragments.
+   */
+  onRecord?: (record: CaptureRecord) => void;
 }
 
 export interface ReplaySummary {
@@ -86,8 +91,10 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
 
   const order = onPacket ? new InOrder(onPacket, engine) : null;
 
+  const seen = opts.onRecord;
   const onRecord = (rec: CaptureRecord) => {
     if (stopped) return;
+    if (seen !== undefined) seen(rec);
     decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
     const result = engine.process(rec, pkt);
     if (order !== null) {

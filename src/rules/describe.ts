@@ -1,4 +1,8 @@
-/** Human-readable views of rules and rule sets (cold path: `fwemu check`, reasons in reports). */
+/**
+ * Human-readable views of rules and rule sets: `fwemu check`, and the rule
+ * references in the reports' reasons (ruleRef(), asked for on almost every
+ * packet, keeps its texts).
+ */
 import type { CompiledRule } from './compile.js';
 import { ruleName } from './shadow.js';
 import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS } from './spec.js';

@@ -46,14 +46,14 @@ function launch(bin: string) {
 
 describe('bin/fwemu.js', () => {
   const t = 1_700_000_000;
-  it('loads the bundle when it is at least as new as the compiled modules', () => {
+  it('loads the bundle when it is newer than the compiled modules', () => {
     expect(launch(launcherWith({ modules: t, bundle: t + 10 })).stdout).toBe('bundle\n');
-    expect(launch(launcherWith({ modules: t, bundle: t })).stdout).toBe('bundle\n');
     expect(launch(launcherWith({ bundle: t })).stdout).toBe('bundle\n');
   });
 
   it('loads the modules when the bundle is older than any of them (tsc was run alone) or missing', () => {
     expect(launch(launcherWith({ modules: t + 10, bundle: t })).stdout).toBe('modules\n');
+    expect(launch(launcherWith({ modules: t, bundle: t })).stdout).toBe('modules\n'); // a tie: maybe the same second
     expect(launch(launcherWith({ modules: t, bundle: t + 10, otherModule: t + 20 })).stdout).toBe('modules\n');
     expect(launch(launcherWith({ modules: t, bundle: t + 10, otherModule: t + 5 })).stdout).toBe('bundle\n');
     expect(launch(launcherWith({ modules: t })).stdout).toBe('modules\n');
