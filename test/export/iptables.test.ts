@@ -26,7 +26,7 @@ import { firstMatch } from '../../src/rules/match.js';
 import type { Action, Chain, Cidr, PortRange, RuleSet } from '../../src/rules/types.js';
 import { fwemu } from '../cli/run.js';
 import { ok, pkt, y } from '../rules/helpers.js';
-import { namespaces, run } from './netns.js';
+import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets
 
@@ -536,39 +536,12 @@ function differences(rs: RuleSet, t: IptTable, fam: IpFamily, n = 3000): string[
 
 // ---------------------------------------------------------------- the real tools
 
-const mustRun = process.env.CI === 'true';
-
 const withNamespace = namespaces('fwemu-ipt-test-');
 
-/** Why the tools cannot be used here, or null when they can. */
-function toolsMissing(withNamespaces: boolean): string | null {
-  if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
-  const tools = ['iptables-restore', 'ip6tables-restore', ...(withNamespaces ? ['iptables-save', 'ip6tables-save', 'ip'] : [])];
-  for (const t of tools) {
-    const r = run(t, t === 'ip' ? ['-V'] : ['--version']);
-    if (r.code !== 0) return `\`${t}\` is not usable (${r.stderr.trim().split('\n').pop() || `exit ${r.code}`}); install the Debian package ${t === 'ip' ? 'iproute2' : 'iptables'}`;
-  }
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'iptables-restore needs root';
-  if (withNamespaces) {
-    try {
-      withNamespace(() => undefined);
-    } catch (e) {
-      return `cannot create a network namespace: ${(e as Error).message}`;
-    }
-  }
-  return null;
-}
-
-const testMissing = toolsMissing(false);
-const nsMissing = testMissing ?? toolsMissing(true);
-
-/** `it`, skipped when the tools are missing, but failing with the reason under CI=true. */
-function toolTest(why: string | null, name: string, fn: () => void): void {
-  it.skipIf(why !== null && !mustRun)(name, () => {
-    if (why !== null) throw new Error(`iptables test cannot run (CI=true does not skip it): ${why}`);
-    fn();
-  });
-}
+const RESTORE_TOOLS: [string, string][] = [['iptables-restore', 'iptables'], ['ip6tables-restore', 'iptables']];
+const SAVE_TOOLS_AND_IP: [string, string][] = [['iptables-save', 'iptables'], ['ip6tables-save', 'iptables'], ['ip', 'iproute2']];
+const testMissing = toolsMissing(RESTORE_TOOLS, 'iptables-restore');
+const nsMissing = testMissing ?? toolsMissing([...RESTORE_TOOLS, ...SAVE_TOOLS_AND_IP], 'iptables-restore', () => withNamespace(() => undefined));
 
 /** The IPv4 and IPv6 parts of `fwemu export --format iptables` output, cut at its marker lines as a user would. */
 function parts(text: string): Record<IpFamily, string> {
@@ -683,7 +656,7 @@ describe('export --format iptables: output', () => {
 });
 
 describe('export --format iptables: the real iptables', () => {
-  toolTest(testMissing, 'iptables-restore --test and ip6tables-restore --test accept both parts', () => {
+  toolTest('iptables', testMissing, 'iptables-restore --test and ip6tables-restore --test accept both parts', () => {
     for (const [name, rs] of ruleSets()) {
       const p = parts(exportIptables(rs));
       for (const fam of [4, 6] as const) {
@@ -693,7 +666,7 @@ describe('export --format iptables: the real iptables', () => {
     }
   });
 
-  toolTest(nsMissing, 'loaded into a network namespace and saved back, the rules decide every packet as fwemu does', () => {
+  toolTest('iptables', nsMissing, 'loaded into a network namespace and saved back, the rules decide every packet as fwemu does', () => {
     for (const [name, rs] of ruleSets()) {
       const p = parts(exportIptables(rs));
       withNamespace((ns) => {
@@ -711,7 +684,7 @@ describe('export --format iptables: the real iptables', () => {
     }
   });
 
-  toolTest(nsMissing, 'the comment limit: iptables keeps 255 bytes of a longer comment, and the cut comments load unchanged', () => {
+  toolTest('iptables', nsMissing, 'the comment limit: iptables keeps 255 bytes of a longer comment, and the cut comments load unchanged', () => {
     withNamespace((ns) => {
       // What the real iptables does with a 300-byte comment: keeps its first 255 bytes (XT_MAX_COMMENT_LEN - 1).
       const long = `*filter\n-A FORWARD -p tcp --dport 22 -m comment --comment "${'a'.repeat(300)}" -j ACCEPT\nCOMMIT\n`;
@@ -734,7 +707,7 @@ describe('export --format iptables: the real iptables', () => {
     });
   });
 
-  toolTest(nsMissing, 'what iptables-save shows for the example and hand-written rule sets', () => {
+  toolTest('iptables', nsMissing, 'what iptables-save shows for the example and hand-written rule sets', () => {
     const save = (rs: RuleSet): Record<IpFamily, string[]> => {
       const p = parts(exportIptables(rs));
       return withNamespace((ns) => {

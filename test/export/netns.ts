@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { afterAll } from 'vitest';
+import { afterAll, it } from 'vitest';
 
 /** A command's exit code and output (a spawn failure reads as exit -1 with its message on stderr). */
 export function run(cmd: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
@@ -30,4 +30,35 @@ export function namespaces(prefix: string): <T>(fn: (ns: string) => T) => T {
       made.delete(ns);
     }
   };
+}
+
+/**
+ * Why these tools cannot be used here, or null when they can: each
+ * [command, Debian package] must answer --version (ip: -V), we must be root
+ * (`rootFor` names what needs it), and `probe` (making a namespace, say)
+ * must not throw.
+ */
+export function toolsMissing(tools: [cmd: string, pkg: string][], rootFor: string, probe?: () => void): string | null {
+  if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
+  for (const [t, pkg] of tools) {
+    const r = run(t, t === 'ip' ? ['-V'] : ['--version']);
+    if (r.code !== 0) return `\`${t}\` is not usable (${r.stderr.trim().split('\n').pop() || `exit ${r.code}`}); install the Debian package ${pkg}`;
+  }
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return `${rootFor} needs root`;
+  if (probe !== undefined) {
+    try {
+      probe();
+    } catch (e) {
+      return `cannot create a network namespace: ${(e as Error).message}`;
+    }
+  }
+  return null;
+}
+
+/** `it`, skipped when `why` says the tools cannot run, but failing with the reason under CI=true. */
+export function toolTest(tool: string, why: string | null, name: string, fn: () => void): void {
+  it.skipIf(why !== null && process.env.CI !== 'true')(name, () => {
+    if (why !== null) throw new Error(`${tool} test cannot run (CI=true does not skip it): ${why}`);
+    fn();
+  });
 }
