@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ruleRef } from '../../src/rules/describe.js';
 import { formatDiagnostic } from '../../src/rules/types.js';
 import { ok, y } from './helpers.js';
 
@@ -134,5 +135,19 @@ describe('rules that can never match', () => {
     expect(warnings('stateful: false\nconntrack:\n  tcp_loose: 0\nrules: []\n')).toEqual([
       'rules/t.yaml:2:1: warning: conntrack settings have no effect with stateful: false',
     ]);
+  });
+});
+
+describe('ruleRef', () => {
+  it('names the rule and where it is, and follows a rule changed after its first use (its text is kept)', () => {
+    const rule = ok('rules:\n  - id: web\n    proto: tcp\n    dport: 80\n').ruleset.rules[0];
+    expect(ruleRef(rule)).toBe('rule web (rules/t.yaml:2)');
+    expect(ruleRef(rule)).toBe('rule web (rules/t.yaml:2)');
+    rule.id = 'www';
+    expect(ruleRef(rule)).toBe('rule www (rules/t.yaml:2)');
+    rule.pos = { ...rule.pos, line: 7 };
+    expect(ruleRef(rule)).toBe('rule www (rules/t.yaml:7)');
+    rule.idGiven = false;
+    expect(ruleRef(rule)).toBe("rule #1 (rules/t.yaml:7)"); // the first rule of the file
   });
 });
