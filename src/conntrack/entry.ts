@@ -308,6 +308,14 @@ export class CtStore {
     this.u16[slot * S16 + H_OPENED] = o;
   }
 
+  /** Record `slot`'s openedBy packet number, -1 when none is known; no allocation. */
+  openedPacket(slot: number): number {
+    const o = this.u16[slot * S16 + H_OPENED];
+    if (o === 0) return -1;
+    if (o === OPENED_OTHER) return this.openedOther.get(slot)?.packet ?? -1;
+    return this.f64[slot * S64 + F_CREATED_PKT];
+  }
+
   /** Record `slot`'s openedBy rule id (null also when none is known); no allocation. */
   openedRuleId(slot: number): string | null {
     const o = this.u16[slot * S16 + H_OPENED];
@@ -457,17 +465,12 @@ export class CtEntry {
   set createdPacket(v: number) { this.st.f64[this.b64 + F_CREATED_PKT] = v; }
   /** The packet number of openedBy, -1 when none (without making the object). */
   get openedPacket(): number {
-    const o = this.st.u16[this.b16 + H_OPENED];
-    if (o === 0) return -1;
-    if (o === OPENED_OTHER) return this.st.openedOther.get(this.slot)?.packet ?? -1;
-    return this.createdPacket;
+    return this.st.openedPacket(this.slot);
   }
   /** Set by the engine after confirm(): which packet and rule let the flow in. */
   get openedBy(): OpenedBy | null {
-    const o = this.st.u16[this.b16 + H_OPENED];
-    if (o === 0) return null;
-    if (o === OPENED_OTHER) return this.st.openedOther.get(this.slot) ?? null;
-    return { packet: this.createdPacket, ruleId: this.st.ruleIds.ids[o - 1] };
+    const packet = this.st.openedPacket(this.slot);
+    return packet < 0 ? null : { packet, ruleId: this.st.openedRuleId(this.slot) };
   }
   set openedBy(v: OpenedBy | null) {
     if (v === null) this.st.setOpenedBy(this.slot, -1, null);

@@ -428,7 +428,7 @@ export class ConntrackTable {
           return r;
         }
       } else if (proto === IpProto.UDP) {
-        note = this.udpPacket(slot, dir, isNew);
+        note = this.udpPacket(slot, dir);
       } else if (proto === IpProto.UDPLITE) {
         note = this.udplitePacket(slot, dir);
       } else if (proto === IpProto.SCTP) {
@@ -581,29 +581,23 @@ export class ConntrackTable {
   // Protocol trackers other than TCP
 
   /** nf_conntrack_udp_packet() */
-  private udpPacket(slot: number, dir: number, isNew: boolean): string {
-    const s = this.settings;
+  private udpPacket(slot: number, dir: number): string {
     const st = this.st;
     const now = this.clock;
-    const b64 = slot * S64;
+    const deadline = slot * S64 + F_DEADLINE;
     const hs = slot * S16 + H_STATUS;
-    // The stream timestamp is creation + 2 s (set when the entry is new).
-    const streamTs = isNew ? now + 2 : st.f64[b64 + F_CREATED_AT] + 2;
-    const status = st.u16[hs];
-    if (status & CtStatus.SEEN_REPLY) {
-      let extra = s.udp_timeout;
-      let stream = false;
-      // Still active after two seconds: a stream, longer timeout.
-      if (now - streamTs > TIME_EPS) {
-        extra = s.udp_timeout_stream;
-        stream = (status & CtStatus.ASSURED) === 0;
-      }
-      st.f64[b64 + F_DEADLINE] = now + extra;
-      if (stream) st.setAssured(slot);
-      return st.u16[hs] & CtStatus.ASSURED ? NOTE_UDP_STREAM : NOTE_UDP_REPLIED;
+    if (!(st.u16[hs] & CtStatus.SEEN_REPLY)) {
+      st.f64[deadline] = now + this.settings.udp_timeout;
+      return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
     }
-    st.f64[b64 + F_DEADLINE] = now + s.udp_timeout;
-    return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
+    // Replied, and still active two seconds after it was created: a stream (ASSURED, longer timeout).
+    if (now - (st.f64[slot * S64 + F_CREATED_AT] + 2) > TIME_EPS) {
+      st.f64[deadline] = now + this.settings.udp_timeout_stream;
+      st.setAssured(slot);
+      return NOTE_UDP_STREAM;
+    }
+    st.f64[deadline] = now + this.settings.udp_timeout;
+    return st.u16[hs] & CtStatus.ASSURED ? NOTE_UDP_STREAM : NOTE_UDP_REPLIED;
   }
 
   /**

@@ -155,6 +155,16 @@ const MAXACKWINCONST = 66000;
 /** TCP_MAX_WSCALE */
 const MAX_WSCALE = 14;
 
+/** tcp_options(): the side flags a segment's options set (window scale, SACK permitted). */
+function optionFlags(p: DecodedPacket): number {
+  return (p.wscale >= 0 ? TcpFlagCt.WINDOW_SCALE : 0) | (p.sackPermitted ? TcpFlagCt.SACK_PERM : 0);
+}
+
+/** tcp_options(): the window scale a segment announces (0 without the option), at most TCP_MAX_WSCALE. */
+function optionScale(p: DecodedPacket): number {
+  return p.wscale < 0 ? 0 : p.wscale > MAX_WSCALE ? MAX_WSCALE : p.wscale;
+}
+
 // ---------------------------------------------------------------------------
 // Where struct ip_ct_tcp lives in an entry's record (entry.ts). The tracker
 // reads and writes the record's typed arrays directly: a segment costs no
@@ -280,15 +290,8 @@ export class TcpTracker {
   private options(p: DecodedPacket, sb: number): void {
     if (p.tcpHeaderLen <= 20) return;
     const u8 = this.u8;
-    let scale = 0;
-    let flags = u8[sb + FLAGS] & TcpFlagCt.BE_LIBERAL;
-    if (p.sackPermitted) flags |= TcpFlagCt.SACK_PERM;
-    if (p.wscale >= 0) {
-      scale = p.wscale > MAX_WSCALE ? MAX_WSCALE : p.wscale;
-      flags |= TcpFlagCt.WINDOW_SCALE;
-    }
-    u8[sb + SCALE] = scale;
-    u8[sb + FLAGS] = flags;
+    u8[sb + SCALE] = optionScale(p);
+    u8[sb + FLAGS] = (u8[sb + FLAGS] & TcpFlagCt.BE_LIBERAL) | optionFlags(p);
   }
 
   /**
@@ -370,15 +373,9 @@ export class TcpTracker {
         if (index === TcpIndex.SYN && dir === 0) {
           // A SYN in the original direction while we think the connection
           // lives: note its options in case the server answers it.
-          let lastFlags = 0;
-          let lastWscale = 0;
-          if (p.tcpHeaderLen > 20) {
-            if (p.wscale >= 0) {
-              lastFlags |= TcpFlagCt.WINDOW_SCALE;
-              lastWscale = p.wscale > MAX_WSCALE ? MAX_WSCALE : p.wscale;
-            }
-            if (p.sackPermitted) lastFlags |= TcpFlagCt.SACK_PERM;
-          }
+          const hasOptions = p.tcpHeaderLen > 20;
+          let lastFlags = hasOptions ? optionFlags(p) : 0;
+          const lastWscale = hasOptions ? optionScale(p) : 0;
           // An RFC 5961 challenge ACK may answer it; in LAST_ACK that ACK
           // must not be taken for the last ACK.
           if (oldState === sLA) lastFlags |= TcpFlagCt.EXP_CHALLENGE_ACK;
@@ -455,7 +452,7 @@ export class TcpTracker {
     }
 
     if (!skipWindow) {
-      const res = this.inWindow(u16, b8, b16, b32, dir, index, p);
+      const res = this.inWindow(u16, b8, b16, b32, sw, sb, rw, rb, dir, index, p);
       if (res === WIN_IGNORE) return TcpAction.IGNORE;
       if (res === WIN_INVALID) {
         this.handleInvalid(st, slot, dir, index, now);
@@ -513,11 +510,12 @@ export class TcpTracker {
     return TcpAction.ACCEPT;
   }
 
-  /** tcp_in_window(): sequence / ack bounds and window bookkeeping. */
-  private inWindow(u16: Uint16Array, b8: number, b16: number, b32: number, dir: number, index: number, p: DecodedPacket): number {
+  /** tcp_in_window(): sequence / ack bounds and window bookkeeping; the sender's side is at words sw / bytes sb, the receiver's at rw / rb. */
+  private inWindow(
+    u16: Uint16Array, b8: number, b16: number, b32: number,
+    sw: number, sb: number, rw: number, rb: number, dir: number, index: number, p: DecodedPacket,
+  ): number {
     const u8 = this.u8, w = this.u32;
-    const sw = b32 + W_SIDE0 + 4 * dir, sb = b8 + B_SIDE0 + 2 * dir;
-    const rw = b32 + W_SIDE0 + 4 * (dir ^ 1), rb = b8 + B_SIDE0 + 2 * (dir ^ 1);
     const state = u8[b8 + B_TSTATE];
     const flags = p.tcpFlags;
     const syn = (flags & TcpFlag.SYN) !== 0;
