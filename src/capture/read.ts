@@ -54,10 +54,15 @@ export async function readCapture(
     }
     return parser.end();
   } catch (err) {
-    if (err instanceof CaptureError) err.partial ??= parser.readSoFar(err.offset);
-    else if (err instanceof StopReading) err.partial ??= parser.readSoFar();
-    throw err;
+    throw withWhatWasRead(parser, err);
   }
+}
+
+/** A CaptureError or StopReading leaving `parser`, with what it had read as their `partial`. */
+function withWhatWasRead(parser: CaptureParser, err: unknown): unknown {
+  if (err instanceof CaptureError) err.partial ??= parser.readSoFar(err.offset);
+  else if (err instanceof StopReading) err.partial ??= parser.readSoFar();
+  return err;
 }
 
 const STDIN_TTY = 'standard input is a terminal; pipe a capture into it (tcpdump -w - ...) or give a file path';
@@ -69,9 +74,7 @@ export function readCaptureBuffer(buf: Uint8Array, name: string, onRecord: (rec:
     parser.push(buf);
     return parser.end();
   } catch (err) {
-    if (err instanceof CaptureError) err.partial ??= parser.readSoFar(err.offset);
-    else if (err instanceof StopReading) err.partial ??= parser.readSoFar();
-    throw err;
+    throw withWhatWasRead(parser, err);
   }
 }
 

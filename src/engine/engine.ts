@@ -2,6 +2,7 @@ import type { CaptureRecord } from '../capture/types.js';
 import { ConntrackTable } from '../conntrack/table.js';
 import { CtState } from '../conntrack/types.js';
 import type { CtEvent } from '../conntrack/entry.js';
+import { loneFragmentUdpLengthFault } from '../packet/decode.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { IpProto, PacketKind } from '../packet/types.js';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile.js';
@@ -170,8 +171,8 @@ export class Engine {
       } else if (pkt.proto === IpProto.UDP && pkt.fragOffset === 0) {
         // udp_error on the fragment alone: its UDP length field (normally the
         // whole datagram's) must lie within it; if it does, a plain UDP packet.
-        const len = (rec.buf[pkt.l4Off + 4] << 8) | rec.buf[pkt.l4Off + 5];
-        if (len < 8 || len > pkt.ipOff + pkt.ipTotalLen - pkt.l4Off) {
+        const len = loneFragmentUdpLengthFault(rec.buf, pkt);
+        if (len >= 0) {
           why = `${df.reason}; as a lone fragment its UDP length field (${len}) ${len < 8 ? 'is below 8' : 'exceeds the packet'}: truncated/malformed (udp_error)`;
         }
       }

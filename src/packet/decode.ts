@@ -112,6 +112,22 @@ function u32le(b: Uint8Array, i: number): number {
   return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
 }
 
+/** A UDP length field that fits the IP payload it is in (udp_error's test: 8 <= length <= payload). */
+function udpLengthFits(udpLen: number, ipPayload: number): boolean {
+  return udpLen >= 8 && udpLen <= ipPayload;
+}
+
+/**
+ * The UDP length field of a decoded first fragment, when it does not fit
+ * the fragment (udp_error on the fragment alone), else -1. decodePacket()
+ * does not check it for fragments: their length field is the whole
+ * datagram's. For a UDP packet whose header was decoded from `buf`.
+ */
+export function loneFragmentUdpLengthFault(buf: Uint8Array, p: DecodedPacket): number {
+  const udpLen = u16(buf, p.l4Off + 4);
+  return udpLengthFits(udpLen, p.ipOff + p.ipTotalLen - p.l4Off) ? -1 : udpLen;
+}
+
 /** RFC 1982 style "a is after b" on 32-bit sequence numbers, as netfilter's after(). */
 function seqAfter(a: number, b: number): boolean {
   return ((b - a) | 0) < 0;
@@ -526,7 +542,7 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
     if (out.isFragment) {
       // First fragment: the UDP length covers the whole datagram; report this fragment's share.
       out.payloadLen = ipPayload - 8;
-    } else if (udpLen < 8 || udpLen > ipPayload) {
+    } else if (!udpLengthFits(udpLen, ipPayload)) {
       out.payloadLen = ipPayload - 8;
       out.note = DecodeNote.UDP_LENGTH_MISMATCH;
     } else {
