@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CaptureSummary } from '../capture/types.js';
+import { CaptureError, type CaptureSummary } from '../capture/types.js';
 import type { PacketSource } from '../engine/replay.js';
 import { generate, loadScenario, synthSource, type SynthOutput } from '../synth/index.js';
 
@@ -52,6 +52,14 @@ export function reportCaptureEnd(opts: CommonOptions, summary: CaptureSummary, u
     process.stderr.write(`fwemu: warning: ${name}: ${undecodable} of ${summary.records} packets could not be decoded (listed as "undecodable")\n`);
   }
   opts.log.info({ format: summary.format, packets: summary.records, bytes: summary.bytesRead }, 'capture read');
+}
+
+/**
+ * After a capture error, before main() reports it: the warnings the reader
+ * raised up to the error (its `partial`), as reportCaptureEnd() prints them.
+ */
+export function reportCaptureBeforeError(opts: CommonOptions, err: unknown, undecodable: number, captureArg: string): void {
+  if (err instanceof CaptureError && err.partial !== undefined) reportCaptureEnd(opts, err.partial, undecodable, inputName(captureArg));
 }
 
 /**

@@ -1,6 +1,4 @@
-import { basename } from 'node:path';
 import type { Argv } from 'yargs';
-import { CaptureError } from '../capture/types.js';
 import type { CtEvent } from '../conntrack/entry.js';
 import { replay } from '../engine/replay.js';
 import { ExitCode, UserError } from '../errors.js';
@@ -8,8 +6,8 @@ import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../repo
 import { LineWriter } from '../report/output.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { inputName, isScenarioPath, outcome, packetSource, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
-import { inputSize, Progress, wantProgress } from './progress.js';
+import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
+import { captureProgress } from './progress.js';
 
 interface ConntrackArgs extends CommonOptions {
   capture: string;
@@ -55,10 +53,7 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
     : undefined;
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
-  const path = stdinPath(args.capture);
-  const progress = wantProgress(args.progress, args.events)
-    ? new Progress(`replaying ${basename(inputName(args.capture))}`, isScenarioPath(path) ? 0 : inputSize(path))
-    : null;
+  const progress = captureProgress(args.capture, args.progress, args.events);
   let summary;
   try {
     summary = await replay({
@@ -74,7 +69,7 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
     await out.flush(); // the events of the packets before a capture error
     // and the warnings raised before it; then main() reports the error.
     for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
-    if (err instanceof CaptureError && err.partial !== undefined) reportCaptureEnd(args, err.partial, 0, inputName(args.capture));
+    reportCaptureBeforeError(args, err, 0, args.capture);
     throw err;
   }
   progress?.clear();

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { readSource } from '../engine/replay.js';
 import type { CaptureRecord } from '../capture/types.js';
-import { CaptureError, Direction } from '../capture/types.js';
+import { Direction } from '../capture/types.js';
 import { decodePacket, newDecodedPacket, describePacket } from '../packet/index.js';
 import { PacketKind } from '../packet/types.js';
 import { dumpJsonLine } from '../report/json-line.js';
@@ -10,7 +10,7 @@ import { packetText } from '../report/packet-text.js';
 import { formatTime, type TimeFormat } from '../report/time.js';
 import { ExitCode } from '../errors.js';
 import type { CommonOptions } from './common.js';
-import { inputName, outcome, packetSource, reportCaptureEnd } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd } from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
@@ -74,7 +74,7 @@ export async function runDump(args: DumpArgs): Promise<number> {
     // The capture turned unreadable part way: the packets before it are
     // listed, and the warnings raised before the error reported, before main() reports it.
     await out.flush();
-    if (err instanceof CaptureError && err.partial !== undefined) reportCaptureEnd(args, err.partial, undecodable, inputName(args.capture));
+    reportCaptureBeforeError(args, err, undecodable, args.capture);
     throw err;
   }
   await out.flush();

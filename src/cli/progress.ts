@@ -1,4 +1,6 @@
 import { fstatSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { inputName, isScenarioPath, stdinPath } from './common.js';
 
 /**
  * A progress line on stderr for long replays: packets so far, how far into
@@ -50,6 +52,16 @@ export class Progress {
     this.out.write('\r\x1b[K');
     this.drawn = false;
   }
+}
+
+/**
+ * The progress line of a command replaying its CAPTURE argument, or null
+ * when wantProgress() says no.
+ */
+export function captureProgress(captureArg: string, asked: boolean | undefined, perPacketOutput: boolean): Progress | null {
+  if (!wantProgress(asked, perPacketOutput)) return null;
+  const path = stdinPath(captureArg);
+  return new Progress(`replaying ${basename(inputName(captureArg))}`, isScenarioPath(path) ? 0 : inputSize(path));
 }
 
 /**

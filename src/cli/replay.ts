@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -11,8 +10,8 @@ import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '.
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { inputName, isScenarioPath, outcome, packetSource, reportCaptureEnd, stdinPath, useColor, type CommonOptions } from './common.js';
-import { inputSize, Progress, wantProgress } from './progress.js';
+import { inputName, outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
+import { captureProgress } from './progress.js';
 
 interface ReplayArgs extends CommonOptions {
   capture: string;
@@ -68,10 +67,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
   let engineSeen: Engine | null = null;
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
-  const path = stdinPath(args.capture);
-  const progress = wantProgress(args.progress, args.format !== 'none')
-    ? new Progress(`replaying ${basename(inputName(args.capture))}`, isScenarioPath(path) ? 0 : inputSize(path))
-    : null;
+  const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
 
   let summary: ReplaySummary;
   try {

@@ -1,11 +1,11 @@
 import type { Argv } from 'yargs';
-import { CaptureError, type CaptureRecord } from '../capture/types.js';
+import type { CaptureRecord } from '../capture/types.js';
 import { readSource } from '../engine/replay.js';
 import { ExitCode } from '../errors.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import { LineWriter } from '../report/output.js';
 import { formatSockets, SocketObserver } from '../report/sockets.js';
-import { inputName, outcome, packetSource, reportCaptureEnd, type CommonOptions } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, type CommonOptions } from './common.js';
 
 interface SocketsArgs extends CommonOptions {
   capture: string;
@@ -35,7 +35,7 @@ export function socketsCommand(y: Argv<CommonOptions>) {
         summary = await readSource(source, onRecord);
       } catch (err) {
         // The warnings raised before the capture turned unreadable, then main() reports the error.
-        if (err instanceof CaptureError && err.partial !== undefined) reportCaptureEnd(args, err.partial, 0, inputName(args.capture));
+        reportCaptureBeforeError(args, err, 0, args.capture);
         throw err;
       }
       const names = new Map<string, string>();
