@@ -60,24 +60,8 @@ export function replayLine(
   }
   return (
     `${String(r.n).padStart(6)}  ${formatTime(time, r.tsSec, r.tsNsec, base.sec, base.nsec).padStart(10)}  ` +
-    `${endpoints.padEnd(44)} ${proto.padEnd(12)} ${ctCell(r.ct)} ${verdictCell(paint, r.verdict)} ${explain(r, p, engine.compiled)}`
+    `${endpoints.padEnd(44)} ${proto.padEnd(12)} ${(r.ct ?? '-').padEnd(11)} ${paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7))} ${explain(r, p, engine.compiled)}`
   );
-}
-
-// The ct and verdict columns take a handful of values: each padded (and painted) text is made once.
-const CT_CELLS = new Map<string | null, string>();
-function ctCell(ct: string | null): string {
-  let cell = CT_CELLS.get(ct);
-  if (cell === undefined) CT_CELLS.set(ct, (cell = (ct ?? '-').padEnd(11)));
-  return cell;
-}
-const VERDICT_CELLS = new WeakMap<Paint, Map<string, string>>();
-function verdictCell(paint: Paint, verdict: string): string {
-  let cells = VERDICT_CELLS.get(paint);
-  if (cells === undefined) VERDICT_CELLS.set(paint, (cells = new Map()));
-  let cell = cells.get(verdict);
-  if (cell === undefined) cells.set(verdict, (cell = paint.verdict(verdict, verdict.toUpperCase().padEnd(7))));
-  return cell;
 }
 
 /** The JSON object of one packet for --format jsonl: what replayJsonLine() (json-line.ts) writes, and the reference the tests and the fuzzer hold it to. */

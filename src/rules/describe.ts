@@ -1,8 +1,4 @@
-/**
- * Human-readable views of rules and rule sets: `fwemu check`, and the rule
- * references in the reports' reasons (ruleRef(), asked for on almost every
- * packet, keeps its texts).
- */
+/** Human-readable views of rules and rule sets (cold path: `fwemu check`, reasons in reports). */
 import type { CompiledRule } from './compile.js';
 import { ruleName } from './shadow.js';
 import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS } from './spec.js';
@@ -45,18 +41,8 @@ export function describeRule(rule: Rule | CompiledRule): string {
 /** "rule web (rules/web-server.yaml:5)": how reports cite a rule. */
 export function ruleRef(rule: Rule | CompiledRule): string {
   const r = asRule(rule);
-  const c = RULE_REFS.get(r);
-  // (A rule built in code may be changed after its first use: then the text is made again.)
-  if (c !== undefined && c.id === r.id && c.idGiven === r.idGiven && c.index === r.index && c.file === r.pos.file && c.line === r.pos.line) {
-    return c.text;
-  }
-  const text = `${ruleName(r)} (${r.pos.file}:${r.pos.line})`;
-  RULE_REFS.set(r, { id: r.id, idGiven: r.idGiven, index: r.index, file: r.pos.file, line: r.pos.line, text });
-  return text;
+  return `${ruleName(r)} (${r.pos.file}:${r.pos.line})`;
 }
-
-/** ruleRef() of each rule seen: the reports name the rule of almost every packet. */
-const RULE_REFS = new WeakMap<Rule, { id: string; idGiven: boolean; index: number; file: string; line: number; text: string }>();
 
 /** A setting as sysctl shows it: switches as 0/1. */
 function sysctl(v: number | boolean): string {
