@@ -25,7 +25,7 @@ import { loadRuleSet } from '../../src/rules/load.js';
 import { firstMatch } from '../../src/rules/match.js';
 import type { Action, Chain, Cidr, PortRange, RuleSet } from '../../src/rules/types.js';
 import { fwemu } from '../cli/run.js';
-import { ok, pkt, y } from '../rules/helpers.js';
+import { ok, pkt, ruleSetWithIds, y } from '../rules/helpers.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets
@@ -221,11 +221,7 @@ const LONG_IDS: [id: string, comment: string][] = [
 ];
 
 /** One tcp/22 rule per LONG_IDS entry, with that id (set in code: a rule file cannot say it). */
-function longIdRuleSet(): RuleSet {
-  const rs = ok(`rules:\n${LONG_IDS.map((_, i) => `  - { id: r${i}, proto: tcp, dport: 22 }\n`).join('')}`).ruleset;
-  LONG_IDS.forEach(([id], i) => (rs.rules[i].id = id));
-  return rs;
-}
+const longIdRuleSet = (): RuleSet => ruleSetWithIds(LONG_IDS.map(([id]) => id));
 
 // ---------------------------------------------------------------- reading iptables syntax
 

@@ -23,7 +23,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cutUtf8 } from '../../src/export/comment.js';
 import { exportNft } from '../../src/export/nft.js';
 import type { RuleSet } from '../../src/rules/types.js';
-import { ok } from '../rules/helpers.js';
+import { ok, ruleSetWithIds } from '../rules/helpers.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets and their hand-cut comments
@@ -71,11 +71,7 @@ const CODE_IDS: [id: string, comment: string][] = [
   ['\\'.repeat(100), '\\'.repeat(100)], // 100 bytes as nft counts them (escaped, 200)
 ];
 
-function codeRuleSet(): RuleSet {
-  const rs = ok(`rules:\n${CODE_IDS.map((_, i) => `  - { id: r${i}, proto: tcp, dport: 22 }\n`).join('')}`).ruleset;
-  CODE_IDS.forEach(([id], i) => (rs.rules[i].id = id));
-  return rs;
-}
+const codeRuleSet = (): RuleSet => ruleSetWithIds(CODE_IDS.map(([id]) => id));
 
 /** The comments of an nft ruleset text, read as nft reads a quoted string: every byte up to the next `"`. */
 function comments(text: string): string[] {

@@ -47,7 +47,7 @@ export interface Agreement {
 }
 
 /** A conntrack -L line without its timeout, and the timeout apart. */
-function splitTimeout(line: string): { key: string; timeout: number } {
+export function splitTimeout(line: string): { key: string; timeout: number } {
   const m = /^(\S+\s+\d+) (\d+) (.*)$/.exec(line.trim());
   if (!m) return { key: line.trim(), timeout: -1 };
   return { key: `${m[1]} ${m[3]}`.replace(/\s+/g, ' '), timeout: Number(m[2]) };

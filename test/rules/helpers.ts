@@ -1,6 +1,6 @@
 import { PacketKind, type DecodedPacket } from '../../src/packet/types.js';
 import { parseCidr } from '../../src/rules/cidr.js';
-import { formatDiagnostic, RuleFileError, type Diagnostic } from '../../src/rules/types.js';
+import { formatDiagnostic, RuleFileError, type Diagnostic, type RuleSet } from '../../src/rules/types.js';
 import { parseRuleSet, type LoadResult } from '../../src/rules/load.js';
 
 export interface PacketSpec {
@@ -58,6 +58,16 @@ export const F = 'rules/t.yaml';
 /** Parses `text`, expecting success. */
 export function ok(text: string): LoadResult {
   return parseRuleSet(text, F);
+}
+
+/**
+ * One tcp/22 rule per id, the ids set in code after loading: so they may be
+ * what a rule file cannot hold (longer than 64 characters, say).
+ */
+export function ruleSetWithIds(ids: readonly string[]): RuleSet {
+  const rs = ok(`rules:\n${ids.map((_, i) => `  - { id: r${i}, proto: tcp, dport: 22 }\n`).join('')}`).ruleset;
+  ids.forEach((id, i) => (rs.rules[i].id = id));
+  return rs;
 }
 
 /** Parses `text`, expecting a RuleFileError; returns its diagnostics. */
