@@ -2,7 +2,8 @@
 /**
  * Part of `npm run build`, after tsc: bundles the compiled CLI
  * (dist/cli/main.js with yargs and yaml) into one file,
- * dist/cli/main.bundle.mjs, which bin/fwemu.js loads.
+ * dist/cli/main.bundle.mjs, which bin/fwemu.js loads, and the worker of
+ * replay --jobs into dist/engine/shard-worker.bundle.mjs.
  *
  * Why: Node's ESM loader resolves, reads and links each module on its own,
  * and the CLI pulls in ~150 of them (ours, yargs', yaml's). That was ~0.4 s
@@ -17,10 +18,8 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: ['dist/cli/main.js'],
-  outfile: 'dist/cli/main.bundle.mjs',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -29,4 +28,7 @@ await build({
   banner: { js: "import { createRequire as __fwemuRequire } from 'node:module'; const require = __fwemuRequire(import.meta.url);" },
   legalComments: 'none',
   logLevel: 'warning',
-});
+};
+await build({ ...common, entryPoints: ['dist/cli/main.js'], outfile: 'dist/cli/main.bundle.mjs' });
+// The worker of replay --jobs (src/engine/sharded.ts starts this one when it runs from the bundle).
+await build({ ...common, entryPoints: ['dist/engine/shard-worker.js'], outfile: 'dist/engine/shard-worker.bundle.mjs' });

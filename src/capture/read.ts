@@ -21,6 +21,16 @@ export interface ReadCaptureOptions {
    * Lets a slow consumer (output piped to a pager) hold the producer back.
    */
   beforeRead?: () => Promise<void> | null | undefined | void;
+  /**
+   * Supplies the buffer for each read from a file or descriptor, instead of
+   * two buffers used in turn (chunkSize is ignored): for a consumer that
+   * keeps records where they lie after onRecord returns (the sharded replay
+   * hands them to other threads). `lastFilled` is how many bytes the
+   * previous buffer taken got (0 at the first call), so that the next one
+   * may start where it ended. A buffer taken is read into at once, and
+   * parsed after the next one has been taken.
+   */
+  takeChunk?: (lastFilled: number) => Buffer;
   /** The stream '-' stands for (default process.stdin); for tests. */
   stdin?: AsyncIterable<Uint8Array | string> & { isTTY?: boolean };
 }
@@ -104,23 +114,24 @@ const AGAIN = -1;
 async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptureOptions): Promise<boolean> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, not ${chunkSize}`);
-  // Two buffers: the next read fills one while the parser works through the other.
-  let current = Buffer.allocUnsafe(chunkSize);
-  let next = Buffer.allocUnsafe(chunkSize);
+  const take = opts.takeChunk;
+  // Two buffers (unless takeChunk supplies them): the next read fills one while the parser works through the other.
+  let current = take ? take(0) : Buffer.allocUnsafe(chunkSize);
+  let next = take ? current : Buffer.allocUnsafe(chunkSize);
   let offset = 0;
   let filled = await read(current, offset);
   while (filled > 0) {
     offset += filled;
     const wait = opts.beforeRead?.();
     if (wait) await wait;
-    const nextRead = read(next, offset);
+    const into = take ? take(filled) : next;
+    const nextRead = read(into, offset);
     // A rejected read must not go unhandled while the parser (or the consumer) throws.
     nextRead.catch(() => {});
-    parser.push(filled === chunkSize ? current : current.subarray(0, filled));
+    parser.push(filled === current.length ? current : current.subarray(0, filled));
     filled = await nextRead;
-    const done = current;
-    current = next;
-    next = done;
+    next = current;
+    current = into;
   }
   return filled === AGAIN;
 }

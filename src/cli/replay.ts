@@ -6,7 +6,9 @@ import { ExitCode } from '../errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
 import { replayJsonLine } from '../report/json-line.js';
-import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '../report/replay-text.js';
+import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '../report/replay-text.js';
+import { replaySharded } from '../engine/sharded.js';
+import { UserError } from '../errors.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
@@ -22,6 +24,7 @@ interface ReplayArgs extends CommonOptions {
   'write-dropped'?: string;
   summary: boolean;
   progress?: boolean;
+  jobs: number;
 }
 
 export function replayCommand(y: Argv<CommonOptions>) {
@@ -46,11 +49,26 @@ export function replayCommand(y: Argv<CommonOptions>) {
           type: 'boolean',
           describe: 'a progress line on stderr: packets, % of the file, rate, time left (default: when stderr is a terminal and the results go to a file, or there are none); --no-progress to omit',
         })
+        .option('jobs', {
+          alias: 'j',
+          type: 'number',
+          default: 1,
+          describe:
+            'judge on N worker threads, each holding the flows of some address pairs (with --format none only: the summary is the same as with one thread). ' +
+            'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread',
+        })
         .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
         .example('$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"', 'only the drops, as JSON')
-        .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic'),
+        .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic')
+        .example('$0 replay -r my.yaml -f none -j 4 big.pcap', 'the summary of a large capture, on four threads'),
     async (args) => {
-      outcome.exitCode = await runReplay(args, packetSource(args.capture).source);
+      const jobs = checkJobs(args);
+      const { source } = packetSource(args.capture);
+      if (jobs > 1 && typeof source === 'string') {
+        outcome.exitCode = await runReplaySharded(args, source, jobs);
+        return;
+      }
+      outcome.exitCode = await runReplay(args, source);
     },
   );
 }
@@ -107,7 +125,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
       const engine = engineSeen as Engine | null; // (set in a callback, which TypeScript does not follow)
       const capture = err.partial;
       if (engine !== null && capture !== undefined && args.summary) {
-        const lines = summaryLines(engine, capture, args.format === 'jsonl' ? NO_PAINT : paint);
+        const lines = summaryLines(engineFacts(engine), capture, args.format === 'jsonl' ? NO_PAINT : paint);
         lines.push(`  capture unreadable from byte ${err.offset}: only the ${engine.stats.packets} packets before it were replayed (the error follows)`);
         writeSummary(args, out, lines);
       }
@@ -123,7 +141,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
 
   progress?.clear();
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
-  if (args.summary) writeSummary(args, out, summaryLines(summary.engine, summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
+  if (args.summary) writeSummary(args, out, summaryLines(engineFacts(summary.engine), summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
   await out.flush();
   await closeSinks(accepted, dropped, firstLinkType);
   reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
@@ -147,4 +165,67 @@ async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, f
       process.stderr.write(`fwemu: warning: ${sink.skippedLinkType} packets not written to ${sink.path}: their link type differs from the file's (use a .pcapng name to keep them all)\n`);
     }
   }
+}
+
+/**
+ * --jobs: a whole number from 1 to 256, and above 1 only where the result
+ * does not depend on it: the summary (per-packet lines and written packets
+ * come in capture order from one thread). A scenario is generated on this
+ * thread, so it is judged there too (--jobs is ignored).
+ */
+function checkJobs(args: ReplayArgs): number {
+  const j = args.jobs;
+  if (!Number.isInteger(j) || j < 1 || j > 256) {
+    throw new UserError(`replay: --jobs must be a whole number from 1 to 256, not ${String(j)}`);
+  }
+  if (j === 1) return 1;
+  const conflicts = [
+    args.format !== 'none' ? `--format ${args.format} (per-packet lines are written in capture order by one thread; use --format none)` : '',
+    args['write-accepted'] ? '--write-accepted' : '',
+    args['write-dropped'] ? '--write-dropped' : '',
+  ].filter((c) => c !== '');
+  if (conflicts.length > 0) {
+    throw new UserError(`replay: --jobs ${j} gives the summary only, so it cannot go with ${conflicts.join(' or ')}; leave --jobs out for these`);
+  }
+  return j;
+}
+
+/**
+ * replay --jobs N: the capture judged by N worker threads, the summary
+ * theirs summed. When they cannot be exact (the conntrack table could
+ * fill up), the capture is replayed again on this thread; standard input
+ * cannot be read twice, so that is an error there.
+ */
+async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): Promise<number> {
+  const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
+  const progress = captureProgress(args.capture, args.progress, false);
+  const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
+  let o;
+  try {
+    o = await replaySharded({ rules: ruleset, path, jobs, onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset) });
+  } finally {
+    progress?.clear();
+  }
+  if (o.kind === 'inexact') {
+    const why = `replay --jobs ${jobs}: stopped after packet ${o.packets}: ${o.reason}`;
+    if (path === '-') {
+      for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
+      throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1 (or raise conntrack.max in the rule file)`);
+    }
+    args.log.warn(`${why}; replaying it again on one thread`);
+    return runReplay(args, path);
+  }
+  for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
+  args.log.info({ packetsByThread: o.summary.packetsByShard }, `judged on ${jobs} threads`);
+  const out = new LineWriter();
+  // (As with one thread: no summary when the capture broke off before its first packet.)
+  if (args.summary && (o.kind === 'done' || o.summary.stats.packets > 0)) {
+    const lines = summaryLines({ ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) }, o.summary.capture, paint);
+    if (o.kind === 'capture-error') lines.push(`  capture unreadable from byte ${o.error.offset}: only the ${o.summary.stats.packets} packets before it were replayed (the error follows)`);
+    for (const l of lines) out.line(l);
+  }
+  await out.flush();
+  reportCaptureEnd(args, o.summary.capture, o.summary.stats.undecodable, inputName(args.capture));
+  if (o.kind === 'capture-error') throw o.error;
+  return ExitCode.OK;
 }

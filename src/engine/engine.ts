@@ -100,6 +100,11 @@ export class Engine {
     this.ruleHits = new Array<number>(ruleset.rules.length).fill(0);
   }
 
+  /** Flows that entered the conntrack table so far (stats.flows, without the rest). */
+  get flowsEntered(): number {
+    return this.flows;
+  }
+
   /** The counters so far (a new object each time). */
   get stats(): EngineStats {
     const byCause: Record<string, number> = {};

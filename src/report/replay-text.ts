@@ -1,5 +1,5 @@
 import type { CaptureRecord, CaptureSummary } from '../capture/types.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, EngineStats } from '../engine/engine.js';
 import { peekEntry, type PacketResult } from '../engine/result.js';
 import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
@@ -99,24 +99,42 @@ export function tupleJson(t: CtTuple): Record<string, unknown> {
 }
 
 /** The end-of-replay summary, as lines of text. */
-export function summaryLines(engine: Engine, capture: CaptureSummary, paint: Paint): string[] {
-  const s = engine.stats;
+/** What the summary is made of: one engine's figures, or a sharded replay's sums. */
+export interface SummaryFacts {
+  stats: EngineStats;
+  /** Rule ids in file order (stats.ruleHits's order). */
+  ruleIds: readonly string[];
+  /** The conntrack table at the end (expired against the replay's final clock); null when stateless. */
+  conntrack: { live: number; earlyDrop: number; tableFull: number } | null;
+}
+
+/** An engine's summary figures (its table is expired against its clock first). */
+export function engineFacts(engine: Engine): SummaryFacts {
+  const ct = engine.ct;
+  if (ct !== null) ct.expire(engine.now); // what entries(now).length counts, without making every entry an object
+  return {
+    stats: engine.stats,
+    ruleIds: engine.ruleset.rules.map((r) => r.id),
+    conntrack: ct === null ? null : { live: ct.size, earlyDrop: ct.stats.earlyDrop, tableFull: ct.stats.tableFull },
+  };
+}
+
+export function summaryLines(facts: SummaryFacts, capture: CaptureSummary, paint: Paint): string[] {
+  const s = facts.stats;
   const v = s.verdicts;
   const lines: string[] = [];
   lines.push(paint.bold(`${s.packets} packets: ${v.accept} accepted, ${v.drop} dropped, ${v.reject} rejected, ${v.skip} skipped (not seen by the IP filter)`));
   const causes = Object.entries(s.byCause).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
   if (causes.length) lines.push(`  decided by: ${causes.join(', ')}`);
-  if (engine.ct) {
-    engine.ct.expire(engine.now); // what entries(now).length counts, without making every entry an object
-    const live = engine.ct.size;
-    const st = engine.ct.stats;
-    let l = `  flows: ${s.flows} entered the conntrack table, ${live} still in it at the end`;
-    if (st.earlyDrop || st.tableFull) l += `; table full: ${st.earlyDrop} early drops, ${st.tableFull} new flows dropped`;
+  const ct = facts.conntrack;
+  if (ct !== null) {
+    let l = `  flows: ${s.flows} entered the conntrack table, ${ct.live} still in it at the end`;
+    if (ct.earlyDrop || ct.tableFull) l += `; table full: ${ct.earlyDrop} early drops, ${ct.tableFull} new flows dropped`;
     lines.push(l);
   } else {
     lines.push('  connection tracking off (stateful: false)');
   }
-  const hits = engine.ruleset.rules.map((rule, i) => `${rule.id} ${s.ruleHits[i]}`);
+  const hits = facts.ruleIds.map((id, i) => `${id} ${s.ruleHits[i]}`);
   if (hits.length) lines.push(`  rule hits: ${hits.join(', ')}`);
   const pol = Object.entries(s.policyHits).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`);
   if (pol.length) lines.push(`  policy hits: ${pol.join(', ')}`);

@@ -1,0 +1,92 @@
+/**
+ * Which shard judges a packet, when a replay is spread over worker threads
+ * (replay --jobs): every packet that can touch a conntrack entry must go to
+ * the shard that holds it, and both directions of a flow to the same one.
+ *
+ * The key is the unordered IP address pair: conntrack keys flows by
+ * addresses, protocol and ports, but fragments after the first carry no
+ * ports, and their datagram must be reassembled in one place. An ICMP or
+ * ICMPv6 error is judged against the flow it quotes (RELATED), so it goes
+ * by the quoted packet's pair.
+ */
+import { LinkType } from '../capture/types.js';
+import { decodePacket } from '../packet/decode.js';
+import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
+
+/** Shard of an address pair given as two 32-bit folds: the same for (a, b) and (b, a). */
+export function pairShard(a: number, b: number, shards: number): number {
+  a >>>= 0;
+  b >>>= 0;
+  let h = (Math.imul(a ^ b, 0x9e3779b1) + Math.imul(a < b ? a : b, 0x85ebca6b)) | 0;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return (h >>> 0) % shards;
+}
+
+/** Outcome of shardOf() for a packet that makes a sharded replay inexact (see below). */
+export const NOT_SHARDABLE = -1;
+
+/**
+ * The shard of a decoded packet, or NOT_SHARDABLE for the first fragment
+ * of an ICMP/ICMPv6 error: its datagram is reassembled where its fragments
+ * go (by the outer pair), but judged against the flow it quotes, whose
+ * pair may belong to another shard.
+ */
+export function shardOfDecoded(p: DecodedPacket, shards: number): number {
+  if (p.kind !== PacketKind.IP) return 0;
+  const outer = pairShard(p.src0 ^ p.src1 ^ p.src2 ^ p.src3, p.dst0 ^ p.dst1 ^ p.dst2 ^ p.dst3, shards);
+  const icmp = (p.proto === IpProto.ICMP && p.ipVersion === 4) || (p.proto === IpProto.ICMPV6 && p.ipVersion === 6);
+  if (!icmp || !isIcmpError(p)) return outer;
+  if (!p.innerValid) return p.isFragment ? NOT_SHARDABLE : outer;
+  const inner = pairShard(p.innerSrc0 ^ p.innerSrc1 ^ p.innerSrc2 ^ p.innerSrc3, p.innerDst0 ^ p.innerDst1 ^ p.innerDst2 ^ p.innerDst3, shards);
+  return p.isFragment && inner !== outer ? NOT_SHARDABLE : inner;
+}
+
+function isIcmpError(p: DecodedPacket): boolean {
+  const t = p.icmpType;
+  return p.ipVersion === 4 ? t === 3 || t === 4 || t === 5 || t === 11 || t === 12 : t >= 1 && t <= 4;
+}
+
+/**
+ * Picks each packet's shard: straight from the bytes for the common case
+ * (untagged Ethernet, IPv4 or IPv6 without extension headers, not ICMP),
+ * by decoding the packet otherwise.
+ */
+export class ShardPicker {
+  constructor(
+    readonly shards: number,
+    private readonly pkt: DecodedPacket,
+  ) {}
+
+  pick(buf: Uint8Array, off: number, caplen: number, linkType: number, direction: number, len: number): number {
+    const fast = linkType === LinkType.ETHERNET ? this.peekEthernet(buf, off, caplen) : NOT_SHARDABLE;
+    if (fast !== NOT_SHARDABLE) return fast;
+    return shardOfDecoded(decodePacket(buf, off, caplen, linkType, direction, this.pkt, len), this.shards);
+  }
+
+  /** The shard of an untagged Ethernet frame carrying IP, not ICMP, with its addresses captured; else NOT_SHARDABLE (decode it). */
+  private peekEthernet(b: Uint8Array, o: number, caplen: number): number {
+    if (o + caplen > b.length) return NOT_SHARDABLE;
+    const et = (b[o + 12] << 8) | b[o + 13];
+    if (et === 0x0800) {
+      if (caplen < 34 || b[o + 14] >> 4 !== 4 || b[o + 23] === IpProto.ICMP) return NOT_SHARDABLE;
+      return pairShard(word(b, o + 26), word(b, o + 30), this.shards);
+    }
+    if (et === 0x86dd) {
+      const next = b[o + 20];
+      // Only a transport header next: extension headers (and ICMPv6) take the decoder.
+      if (caplen < 54 || b[o + 14] >> 4 !== 6 || !(next === IpProto.TCP || next === IpProto.UDP)) return NOT_SHARDABLE;
+      return pairShard(
+        word(b, o + 22) ^ word(b, o + 26) ^ word(b, o + 30) ^ word(b, o + 34),
+        word(b, o + 38) ^ word(b, o + 42) ^ word(b, o + 46) ^ word(b, o + 50),
+        this.shards,
+      );
+    }
+    return NOT_SHARDABLE;
+  }
+}
+
+function word(b: Uint8Array, i: number): number {
+  return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+}

@@ -1,0 +1,417 @@
+/**
+ * A replay spread over worker threads (replay --jobs N, summary only).
+ *
+ * This thread reads the capture into chunks of shared memory and picks each
+ * record's shard by its address pair (shard.ts); each worker judges its
+ * records, in capture order, with an engine of its own, reading them where
+ * they lie. The summary is the sum of the shards'.
+ *
+ * The sum is exactly what one engine would count, because nothing ties
+ * flows of different address pairs together, with three provisos:
+ * - the clock: each record carries the replay's clock (the latest timestamp
+ *   of all packets so far), not only its shard's;
+ * - the table limit: early drop, on a full table, picks an entry among all
+ *   flows. While fewer than nf_conntrack_max flows have entered in all, no
+ *   table can be full; the shards report their flows as they go, and the
+ *   replay stops, as `inexact`, when their sum reaches the limit;
+ * - the first fragment of an ICMP error, whose datagram is reassembled by
+ *   its outer pair but judged against the flow it quotes: `inexact` too.
+ * Only the timing of lazy expiry differs (entries are removed when their
+ * hash chain is next walked), which no summary figure shows.
+ */
+import { Worker } from 'node:worker_threads';
+import { readCapture } from '../capture/read.js';
+import { CaptureError, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
+import { newDecodedPacket } from '../packet/decode.js';
+import type { RuleSet } from '../rules/types.js';
+import type { EngineStats } from './engine.js';
+import { NOT_SHARDABLE, ShardPicker } from './shard.js';
+import { D_CAPLEN, D_DIR, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_SEC, DESC, IN_SPILL, type FromShard, type ShardConntrack, type ToShard } from './shard-protocol.js';
+
+/** Bytes per shared chunk: a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
+const CHUNK_SIZE = 2 * 1024 * 1024;
+/** The least room a read is given: below it, the next read goes into a new chunk. */
+const MIN_READ = 256 * 1024;
+/** Records read before they are posted to the workers (or at the end of a chunk, whichever comes first). */
+const POST_RECORDS = 4096;
+/** Batches a worker may have waiting before the reader waits for it. */
+const WAITING_PER_WORKER = 4;
+/** Records a batch list has room for at first (it grows). */
+const LIST_START = 4096;
+/** The chunk of a batch that has none (all its records are in the spill chunk, or none are). */
+const EMPTY = new SharedArrayBuffer(0);
+
+export interface ShardedOptions {
+  rules: RuleSet;
+  /** A capture file, or '-' for standard input. */
+  path: string;
+  /** Worker threads (2 or more). */
+  jobs: number;
+  /** Called for every record as it is read (progress). */
+  onRecord?: (rec: CaptureRecord) => void;
+}
+
+/** What the single-threaded replay's summary is made of. */
+export interface ShardedSummary {
+  capture: CaptureSummary;
+  stats: EngineStats;
+  conntrack: ShardConntrack | null;
+  /** Packets each thread judged: how evenly the address pairs spread. */
+  packetsByShard: number[];
+}
+
+export type ShardedOutcome =
+  | { kind: 'done'; summary: ShardedSummary }
+  /** The capture broke off: the summary is of the packets before the damage. */
+  | { kind: 'capture-error'; error: CaptureError; summary: ShardedSummary }
+  /** Sharded results would differ from one engine's (why), found after `packets` packets: replay on one thread. */
+  | { kind: 'inexact'; reason: string; packets: number };
+
+interface Chunk {
+  id: number;
+  sab: SharedArrayBuffer;
+  buf: Buffer;
+  /** Batches of it not yet judged. */
+  refs: number;
+}
+
+/** One shard's records of the current chunk. */
+interface Batch {
+  list: Float64Array;
+  count: number;
+  /** Lists back from the worker, to use again (a new one for every batch made the C heap grow by hundreds of MB). */
+  spare: Float64Array[];
+}
+
+export async function replaySharded(opts: ShardedOptions): Promise<ShardedOutcome> {
+  const r = new ShardedReplay(opts);
+  try {
+    return await r.run();
+  } finally {
+    await r.close();
+  }
+}
+
+class ShardedReplay {
+  private readonly jobs: number;
+  private readonly workers: Worker[] = [];
+  private readonly chunks: Chunk[] = [];
+  private readonly free: Chunk[] = [];
+  /** Chunks taken for reading, oldest first, until their records have been posted. */
+  private readonly taken: Chunk[] = [];
+  /** Where the last read was made: at lastTake in the newest taken chunk. */
+  private lastTake = 0;
+  /** Records read and not yet posted. */
+  private unposted = 0;
+  private readonly byBuffer = new Map<ArrayBufferLike, Chunk>();
+  private readonly batches: Batch[] = [];
+  /** The chunk the records being delivered lie in. */
+  private current: Chunk | null = null;
+  /**
+   * Where records that do not lie whole in a chunk (split between two
+   * reads, or read from a stream) are copied: a chunk of the pool too,
+   * filled across batches while it has room.
+   */
+  private spill: Chunk | null = null;
+  private spillUsed = 0;
+  /** The records not yet posted include some in the spill chunk. */
+  private spilled = false;
+  /** Batches posted and not yet judged. */
+  private outstanding = 0;
+  private readonly flowsByShard: number[];
+  private readonly picker: ShardPicker;
+  private clockSec = 0;
+  private clockNsec = 0;
+  private clock = -Infinity;
+  private records = 0;
+  private inexact = '';
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+  private readonly results: ({ stats: EngineStats; conntrack: ShardConntrack | null } | null)[];
+  private readonly limit: number;
+
+  constructor(private readonly opts: ShardedOptions) {
+    this.jobs = opts.jobs;
+    this.picker = new ShardPicker(this.jobs, newDecodedPacket());
+    this.flowsByShard = new Array<number>(this.jobs).fill(0);
+    this.results = new Array(this.jobs).fill(null);
+    this.limit = opts.rules.stateful ? opts.rules.conntrack.max : 0;
+    for (let i = 0; i < 4; i++) this.free.push(this.newChunk(CHUNK_SIZE));
+    const url = new URL(import.meta.url.endsWith('.bundle.mjs') ? '../engine/shard-worker.bundle.mjs' : '../engine/shard-worker.js', import.meta.url);
+    for (let k = 0; k < this.jobs; k++) {
+      this.batches.push({ list: new Float64Array(LIST_START * DESC), count: 0, spare: [] });
+      const w = new Worker(url, { workerData: { fwemuShard: opts.rules } });
+      w.on('message', (m: FromShard) => this.onMessage(k, m));
+      w.on('error', (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
+      w.on('exit', (code) => {
+        if (this.results[k] === null) this.fail(new Error(`shard worker ${k + 1} stopped (exit code ${code}) before it finished`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  async run(): Promise<ShardedOutcome> {
+    let capture: CaptureSummary;
+    try {
+      capture = await readCapture(this.opts.path, (rec) => this.onRecord(rec), {
+        chunkSize: CHUNK_SIZE,
+        takeChunk: (lastFilled) => this.take(lastFilled),
+        beforeRead: () => this.beforeRead(),
+      });
+    } catch (err) {
+      if (err instanceof StopReading && this.inexact !== '') return { kind: 'inexact', reason: this.inexact, packets: this.records };
+      if (err instanceof CaptureError && this.failure === null) {
+        const summary = await this.finish(err.partial ?? { format: 'pcap', records: this.records, bytesRead: 0, warnings: [], truncated: false });
+        if (this.inexact !== '') return { kind: 'inexact', reason: this.inexact, packets: this.records };
+        return { kind: 'capture-error', error: err, summary };
+      }
+      throw this.failure ?? err;
+    }
+    const summary = await this.finish(capture);
+    if (this.inexact !== '') return { kind: 'inexact', reason: this.inexact, packets: this.records };
+    return { kind: 'done', summary };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private onRecord(rec: CaptureRecord): void {
+    if (this.inexact !== '') throw new StopReading();
+    this.records++;
+    this.unposted++;
+    this.opts.onRecord?.(rec);
+    const t = rec.tsSec + rec.tsNsec * 1e-9;
+    // The engine's clock: the latest timestamp so far, compared as Engine.process() does.
+    if (t > this.clock) {
+      this.clock = t;
+      this.clockSec = rec.tsSec;
+      this.clockNsec = rec.tsNsec;
+    }
+    const k = this.picker.pick(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, rec.len);
+    if (k === NOT_SHARDABLE) {
+      this.inexact = `packet ${rec.n} is the first fragment of an ICMP error: its datagram is reassembled where its fragments go but judged with the flow it quotes, which may be another thread's`;
+      throw new StopReading();
+    }
+    let off: number;
+    let dir: number = rec.direction;
+    const chunk = this.current !== null && rec.buf.buffer === this.current.sab ? this.current : this.chunkOf(rec.buf);
+    if (chunk !== null) {
+      off = rec.buf.byteOffset + rec.off;
+    } else {
+      off = this.toSpill(rec.buf, rec.off, rec.caplen);
+      dir |= IN_SPILL;
+    }
+    const b = this.batches[k];
+    if ((b.count + 1) * DESC > b.list.length) {
+      const grown = new Float64Array(b.list.length * 2);
+      grown.set(b.list);
+      b.list = grown;
+    }
+    const i = b.count++ * DESC;
+    const l = b.list;
+    l[i + D_OFF] = off;
+    l[i + D_N] = rec.n;
+    l[i + D_SEC] = this.clockSec;
+    l[i + D_NSEC] = this.clockNsec;
+    l[i + D_CAPLEN] = rec.caplen;
+    l[i + D_LEN] = rec.len;
+    l[i + D_LINK] = rec.linkType;
+    l[i + D_DIR] = dir;
+  }
+
+  /** The pool chunk `buf` lies in (and it becomes the current one), or null. */
+  private chunkOf(buf: Uint8Array): Chunk | null {
+    const c = this.byBuffer.get(buf.buffer);
+    if (c === undefined) return null;
+    if (this.current !== null && this.current !== c) this.flush();
+    this.current = c;
+    return c;
+  }
+
+  /** A copy of a record's bytes in the spill chunk: its offset there. */
+  private toSpill(buf: Uint8Array, off: number, caplen: number): number {
+    const end = Math.min(off + Math.max(caplen, 0), buf.length);
+    const n = Math.max(0, end - off);
+    if (this.spill === null || this.spillUsed + n > this.spill.buf.length) {
+      // Full: what was copied goes to the workers, and a new spill chunk (of the pool, unless the record is larger) takes over.
+      if (this.spilled) this.flush();
+      this.dropSpill();
+      const c = n <= CHUNK_SIZE ? this.free.pop() ?? this.newChunk(CHUNK_SIZE) : this.newChunk(n);
+      c.refs = 1; // the reader's hold, while it copies records into it
+      this.spill = c;
+      this.spillUsed = 0;
+    }
+    const at = this.spillUsed;
+    if (n > 0) this.spill.buf.set(buf.subarray(off, end), at);
+    this.spillUsed += n;
+    this.spilled = true;
+    return at;
+  }
+
+  private dropSpill(): void {
+    if (this.spill !== null) this.drop(this.spill);
+    this.spill = null;
+  }
+
+  /** Posts every shard's records so far. */
+  private flush(): void {
+    const chunk = this.current;
+    const spill = this.spilled ? this.spill : null;
+    for (let k = 0; k < this.jobs; k++) {
+      const b = this.batches[k];
+      if (b.count === 0) continue;
+      const m: ToShard = {
+        type: 'batch',
+        chunkId: chunk === null ? -1 : chunk.id,
+        chunk: chunk === null ? EMPTY : chunk.sab,
+        spillId: spill === null ? -1 : spill.id,
+        spill: spill === null ? EMPTY : spill.sab,
+        list: b.list,
+        count: b.count,
+      };
+      this.workers[k].postMessage(m, [b.list.buffer as ArrayBuffer]);
+      if (chunk !== null) chunk.refs++;
+      if (spill !== null) spill.refs++;
+      this.outstanding++;
+      b.list = b.spare.pop() ?? new Float64Array(Math.max(LIST_START, b.count) * DESC);
+      b.count = 0;
+    }
+    this.current = null;
+    this.spilled = false;
+    this.unposted = 0;
+  }
+
+  /**
+   * The room for the next read: the rest of the newest chunk after the last
+   * read (which got `lastFilled` bytes), or a new chunk. The chunks in use
+   * are the reader's (two at most) and those of batches not yet judged,
+   * which beforeRead() keeps few, so the pool stays small.
+   */
+  private take(lastFilled: number): Buffer {
+    let c = this.taken.length > 0 ? this.taken[this.taken.length - 1] : null;
+    let at = this.lastTake + lastFilled;
+    if (c === null || CHUNK_SIZE - at < MIN_READ) {
+      c = this.free.pop() ?? this.newChunk(CHUNK_SIZE);
+      c.refs = 1; // the reader's hold, until the records in it have been posted
+      this.taken.push(c);
+      at = 0;
+    }
+    this.lastTake = at;
+    return c.buf.subarray(at);
+  }
+
+  private newChunk(size: number): Chunk {
+    const sab = new SharedArrayBuffer(size);
+    const c: Chunk = { id: this.chunks.length, sab, buf: Buffer.from(sab), refs: 0 };
+    this.chunks.push(c);
+    this.byBuffer.set(sab, c);
+    return c;
+  }
+
+  /** The reader lets go of the chunks taken before the newest one (or of all of them). */
+  private letGo(all: boolean): void {
+    while (this.taken.length > (all ? 0 : 1)) this.drop(this.taken.shift()!);
+  }
+
+  private drop(c: Chunk): void {
+    if (--c.refs === 0) this.free.push(c);
+  }
+
+  /**
+   * Before each read: post what was read (every chunk but the newest has
+   * been parsed by now), then wait for a chunk to read into and for the
+   * workers to catch up.
+   */
+  private async beforeRead(): Promise<void> {
+    const newest = this.taken.length > 0 ? this.taken[this.taken.length - 1] : null;
+    if (this.unposted >= POST_RECORDS || (this.current !== null && this.current !== newest)) this.flush();
+    // Unposted records can only be in the newest chunk (or the spill buffer) now.
+    this.letGo(false);
+    while (this.failure === null && this.inexact === '' && this.outstanding > WAITING_PER_WORKER * this.jobs) {
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+    if (this.failure !== null) throw this.failure;
+    if (this.inexact !== '') throw new StopReading();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    if (w !== null) {
+      this.wake = null;
+      w();
+    }
+  }
+
+  private onMessage(k: number, m: FromShard): void {
+    if (m.type === 'done') {
+      this.flowsByShard[k] = m.flows;
+      this.batches[k].spare.push(m.list);
+      if (this.limit > 0 && this.inexact === '') {
+        let flows = 0;
+        for (const f of this.flowsByShard) flows += f;
+        if (flows >= this.limit) {
+          this.inexact = `${flows} flows have entered the conntrack table, and its limit (conntrack.max) is ${this.limit}: a full table early-drops among all flows, which threads that each hold some of them cannot do`;
+        }
+      }
+      this.outstanding--;
+      if (m.chunk >= 0) this.drop(this.chunks[m.chunk]);
+      if (m.spill >= 0) this.drop(this.chunks[m.spill]);
+      this.poke();
+    } else {
+      this.results[k] = { stats: m.stats, conntrack: m.conntrack };
+      this.poke();
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.poke();
+  }
+
+  /** Posts the rest, ends every shard, and sums their figures. */
+  private async finish(capture: CaptureSummary): Promise<ShardedSummary> {
+    this.flush();
+    this.letGo(true);
+    this.dropSpill();
+    const end: ToShard = { type: 'end', clockSec: this.clockSec, clockNsec: this.clockNsec };
+    for (const w of this.workers) w.postMessage(end);
+    while (this.failure === null && this.results.some((r) => r === null)) {
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+    if (this.failure !== null) throw this.failure;
+    const results = this.results as { stats: EngineStats; conntrack: ShardConntrack | null }[];
+    return {
+      capture,
+      stats: sumStats(results.map((r) => r.stats)),
+      conntrack: sumConntrack(results.map((r) => r.conntrack)),
+      packetsByShard: results.map((r) => r.stats.packets),
+    };
+  }
+}
+
+function sumStats(all: EngineStats[]): EngineStats {
+  const s = structuredClone(all[0]);
+  for (const o of all.slice(1)) {
+    s.packets += o.packets;
+    for (const v of Object.keys(s.verdicts) as (keyof EngineStats['verdicts'])[]) s.verdicts[v] += o.verdicts[v];
+    for (const c of Object.keys(s.byCause)) s.byCause[c] += o.byCause[c];
+    o.ruleHits.forEach((n, i) => { s.ruleHits[i] += n; });
+    for (const c of Object.keys(s.policyHits) as (keyof EngineStats['policyHits'])[]) s.policyHits[c] += o.policyHits[c];
+    s.undecodable += o.undecodable;
+    s.nonIp += o.nonIp;
+    s.flows += o.flows;
+  }
+  return s;
+}
+
+function sumConntrack(all: (ShardConntrack | null)[]): ShardConntrack | null {
+  if (all[0] === null) return null;
+  const s = { live: 0, earlyDrop: 0, tableFull: 0 };
+  for (const c of all as ShardConntrack[]) {
+    s.live += c.live;
+    s.earlyDrop += c.earlyDrop;
+    s.tableFull += c.tableFull;
+  }
+  return s;
+}
