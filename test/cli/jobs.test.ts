@@ -1,0 +1,266 @@
+/**
+ * replay --jobs N: the summary of a capture judged on N worker threads must
+ * be the summary of one thread, byte for byte (and one thread's is what the
+ * kernel suites check). The captures here are made so that sharding has
+ * something to get wrong: flows spread over every thread, records split
+ * between reads, a clock that only other threads' packets move, ICMP errors
+ * whose flow lives on another thread, a table limit.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pairShard } from '../../src/engine/shard.js';
+import { ether, fragment, ipPacket, TCP, tcp, udp, writePcap, writePcapng, type Frame } from '../kernel/pcapwriter.js';
+import { buildCorpus, corpusSeed } from '../kernel/random.js';
+import { fwemu, STACK, type Run } from './run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fwemu-jobs-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const RULES = `name: jobs
+policy: drop
+rules:
+  - id: web
+    proto: tcp
+    dport: 80
+  - id: dns
+    proto: udp
+    dport: 53
+`;
+
+function file(name: string, text: string | Buffer): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const rulesPath = file('jobs.rules.yaml', RULES);
+
+function replay(rules: string, capture: string, jobs: number, extra: string[] = [], input?: Buffer): Run {
+  return fwemu(['replay', '-f', 'none', '-r', rules, ...(jobs > 1 ? ['-j', String(jobs)] : []), ...extra, capture], { input });
+}
+
+/** Packets each thread judged, from the info line of replay -v --jobs N. */
+function packetsByThread(r: Run): number[] {
+  const line = r.stderr.split('\n').find((l) => l.includes('"packetsByThread"'));
+  if (line === undefined) throw new Error(`no packetsByThread log line in:\n${r.stderr}`);
+  return (JSON.parse(line) as { packetsByThread: number[] }).packetsByThread;
+}
+
+/** An IPv4 address as the 32-bit number the shard hash folds. */
+function v4(a: string): number {
+  return a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+/** The first address in 10.9.0.1, 10.9.0.2, ... whose pair with `peer` lands on thread `want` of `of`. */
+function addrOnShard(peer: string, want: number, of: number, prefix = '10.9.0.'): string {
+  for (let i = 1; i < 255; i++) {
+    const a = `${prefix}${i}`;
+    if (pairShard(v4(a), v4(peer), of) === want) return a;
+  }
+  throw new Error('no address found');
+}
+
+function icmpChecksum(b: Uint8Array): void {
+  let acc = 0;
+  for (let i = 0; i < b.length; i += 2) acc += (b[i] << 8) | (b[i + 1] ?? 0);
+  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
+  const c = ~acc & 0xffff;
+  b[2] = c >> 8;
+  b[3] = c & 0xff;
+}
+
+/** ICMP port unreachable from `router` to the sender of `quoted` (an IPv4 packet), padded to `size` bytes of quote. */
+function portUnreachable(router: string, to: string, quoted: Uint8Array, size = 0): Uint8Array {
+  const quote = new Uint8Array(Math.max(size, quoted.length));
+  quote.set(quoted);
+  const l4 = new Uint8Array(8 + quote.length);
+  l4[0] = 3;
+  l4[1] = 3;
+  l4.set(quote, 8);
+  icmpChecksum(l4);
+  return ipPacket({ src: router, dst: to }, 1, l4, null);
+}
+
+describe('replay --jobs: the same summary as one thread', () => {
+  it('over a capture of many flows that spans several chunks, as pcap, pcapng and from a pipe', () => {
+    // 2400 HTTP flows between 600 clients and 4 servers, interleaved, ~5.5 MB:
+    // records fall across the 2 MiB chunks, and a pipe delivers 64 KiB at a time.
+    const frames: Frame[] = [];
+    let t = 1_700_000_000;
+    const payload = 'x'.repeat(1000);
+    const flows = Array.from({ length: 2400 }, (_, i) => ({
+      c: `10.1.${(i % 600) >> 8}.${((i % 600) & 255) + 1}`,
+      s: `10.2.0.${(i % 4) + 1}`,
+      p: 20000 + i,
+    }));
+    for (let step = 0; step < 5; step++) {
+      for (const f of flows) {
+        t += 0.0001;
+        const c2s = { src: f.c, dst: f.s, sport: f.p, dport: 80 };
+        const s2c = { src: f.s, dst: f.c, sport: 80, dport: f.p };
+        const pkt = [
+          () => tcp({ ...c2s, seq: 1000, flags: TCP.SYN }),
+          () => tcp({ ...s2c, seq: 5000, ack: 1001, flags: TCP.SYN | TCP.ACK }),
+          () => tcp({ ...c2s, seq: 1001, ack: 5001, flags: TCP.ACK }),
+          () => tcp({ ...c2s, seq: 1001, ack: 5001, flags: TCP.PSH | TCP.ACK, payload }),
+          () => tcp({ ...s2c, seq: 5001, ack: 1001 + payload.length, flags: TCP.PSH | TCP.ACK, payload }),
+        ][step];
+        frames.push({ data: ether(pkt()), ts: t });
+      }
+    }
+    const pcap = join(dir, 'many.pcap');
+    const pcapng = join(dir, 'many.pcapng');
+    writePcap(pcap, frames);
+    writePcapng(pcapng, frames);
+    expect(readFileSync(pcap).length).toBeGreaterThan(2 * 2 * 1024 * 1024);
+
+    const one = replay(rulesPath, pcap, 1);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain('12000 packets: 12000 accepted');
+    expect(one.stdout).toContain('flows: 2400 entered the conntrack table, 2400 still in it at the end');
+    for (const [capture, input] of [[pcap, undefined], [pcapng, undefined], ['-', readFileSync(pcap)], ['-', readFileSync(pcapng)]] as const) {
+      const three = replay(rulesPath, capture, 3, ['-v'], input);
+      expect(three.code, three.stderr).toBe(0);
+      expect(three.stdout).toBe(one.stdout);
+      const spread = packetsByThread(three);
+      expect(spread).toHaveLength(3);
+      expect(spread.reduce((a, b) => a + b, 0)).toBe(12000);
+      for (const n of spread) expect(n).toBeGreaterThan(1000);
+    }
+  });
+
+  it('keeps the clock of all threads: a flow whose own packets run backwards in time times out as on one thread', () => {
+    // Flow A (thread 0) moves the clock to t=1000; flow B (thread 1) then
+    // sends a SYN stamped t=10. The kernel, and one engine, keep the clock
+    // at 1000, so B's entry is made at 1000 and its SYN_SENT timeout (120
+    // s) lasts until 1120: the SYN/ACK at 1100 belongs to it. A thread
+    // that saw only B's packets would put the entry at 10, find it expired
+    // at 1100, and drop that SYN/ACK as the invalid start of a connection.
+    const server = '10.2.0.1';
+    const a = addrOnShard(server, 0, 2);
+    const b = addrOnShard(server, 1, 2);
+    const capture = join(dir, 'clock.pcap');
+    writePcap(capture, [
+      { data: ether(tcp({ src: a, dst: server, sport: 1111, dport: 80, seq: 1, flags: TCP.SYN })), ts: 1000 },
+      { data: ether(tcp({ src: b, dst: server, sport: 2222, dport: 80, seq: 1, flags: TCP.SYN })), ts: 10 },
+      { data: ether(tcp({ src: server, dst: b, sport: 80, dport: 2222, seq: 9, ack: 2, flags: TCP.SYN | TCP.ACK })), ts: 1100 },
+    ]);
+    const one = replay(rulesPath, capture, 1);
+    expect(one.stdout).toContain('3 packets: 3 accepted, 0 dropped');
+    expect(one.stdout).toContain('decided by: established 1, rule 2');
+    const two = replay(rulesPath, capture, 2, ['-v']);
+    expect(two.stdout).toBe(one.stdout);
+    expect(packetsByThread(two)).toEqual([1, 2]);
+  });
+
+  it('judges an ICMP error with the flow it quotes, on whichever thread holds that flow', () => {
+    // The error comes from a router: its own address pair (router, client)
+    // lands on the other thread than the flow (client, server) it is about.
+    const server = '10.2.0.53';
+    const client = addrOnShard(server, 0, 2, '10.1.0.');
+    let router = '';
+    for (let i = 1; i < 255 && router === ''; i++) if (pairShard(v4(`10.8.0.${i}`), v4(client), 2) === 1) router = `10.8.0.${i}`;
+    const query = udp({ src: client, dst: server, sport: 3333, dport: 53, payload: 'query' });
+    const capture = join(dir, 'related.pcap');
+    writePcap(capture, [
+      { data: ether(query), ts: 1 },
+      { data: ether(portUnreachable(router, client, query)), ts: 2 },
+    ]);
+    const one = replay(rulesPath, capture, 1);
+    expect(one.stdout).toContain('2 packets: 2 accepted');
+    expect(one.stdout).toContain('decided by: related 1, rule 1');
+    const two = replay(rulesPath, capture, 2, ['-v']);
+    expect(two.stdout).toBe(one.stdout);
+    expect(two.stderr).not.toContain('again on one thread');
+    expect(packetsByThread(two)).toEqual([2, 0]);
+
+    // Fragmented, the error is reassembled where its fragments go (by the
+    // router's pair) but must be judged with the flow: that cannot be
+    // split, so the capture is replayed again on one thread.
+    const fragmented = join(dir, 'related-fragments.pcap');
+    const [f1, f2] = fragment(portUnreachable(router, client, query, 600), 304);
+    writePcap(fragmented, [
+      { data: ether(query), ts: 1 },
+      { data: ether(f1), ts: 2 },
+      { data: ether(f2), ts: 2.001 },
+    ]);
+    const oneF = replay(rulesPath, fragmented, 1);
+    expect(oneF.stdout).toContain('3 packets: 3 accepted');
+    expect(oneF.stdout).toContain('related 2');
+    const twoF = replay(rulesPath, fragmented, 2);
+    expect(twoF.code).toBe(0);
+    expect(twoF.stdout).toBe(oneF.stdout);
+    expect(twoF.stderr).toContain('packet 2 is the first fragment of an ICMP error');
+    expect(twoF.stderr).toContain('replaying it again on one thread');
+  });
+
+  it('replays on one thread when the flows could fill the table (early drop picks among all flows); from stdin that is an error', () => {
+    const limited = file('limited.rules.yaml', RULES.replace('policy: drop\n', 'policy: drop\nconntrack:\n  max: 4\n'));
+    const frames: Frame[] = [];
+    for (let i = 0; i < 12; i++) {
+      frames.push({ data: ether(tcp({ src: `10.1.0.${i + 1}`, dst: '10.2.0.1', sport: 4000 + i, dport: 80, seq: 1, flags: TCP.SYN })), ts: 1 + i });
+    }
+    const capture = join(dir, 'limit.pcap');
+    writePcap(capture, frames);
+    const one = replay(limited, capture, 1);
+    expect(one.stdout).toContain('table full');
+    const two = replay(limited, capture, 2);
+    expect(two.code).toBe(0);
+    expect(two.stdout).toBe(one.stdout);
+    expect(two.stderr).toMatch(/flows have entered the conntrack table, and its limit \(conntrack\.max\) is 4/);
+    expect(two.stderr).toContain('replaying it again on one thread');
+
+    const piped = replay(limited, '-', 2, [], readFileSync(capture));
+    expect(piped.code).toBe(2);
+    expect(piped.stdout).toBe('');
+    expect(piped.stderr).toContain('Standard input cannot be read again: replay it with --jobs 1');
+    expect(piped.stderr).not.toMatch(STACK);
+  });
+
+  it('over a random corpus (TCP, UDP, ICMP, IPv4 and IPv6, fragments, odd packets) with random rule files', async () => {
+    const seed = corpusSeed();
+    const corpus = await buildCorpus({ seed, batches: 4, sessionsPerBatch: 60, dir, concurrency: 12 });
+    let sharded = 0;
+    for (const b of corpus) {
+      const one = replay(b.rulesPath, b.capturePath, 1);
+      const three = replay(b.rulesPath, b.capturePath, 3, ['-v']);
+      expect(three.code, `seed ${seed}, ${b.name}`).toBe(one.code);
+      expect(three.stdout, `seed ${seed}, ${b.name}`).toBe(one.stdout);
+      if (!three.stderr.includes('again on one thread')) {
+        sharded++;
+        expect(packetsByThread(three).filter((n) => n > 0).length, `seed ${seed}, ${b.name}`).toBeGreaterThan(1);
+      }
+    }
+    // (Only a fragmented ICMP error sends a batch back to one thread.)
+    expect(sharded, `seed ${seed}`).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('replay --jobs: what it cannot go with', () => {
+  const capture = 'fixtures/seed-three-clients.pcap';
+  it.each([
+    [['-j', '0'], '--jobs must be a whole number from 1 to 256, not 0'],
+    [['-j', '2.5'], '--jobs must be a whole number from 1 to 256, not 2.5'],
+    [['-j', '300'], '--jobs must be a whole number from 1 to 256, not 300'],
+    [['-j', '2', '-f', 'text'], 'cannot go with --format text'],
+    [['-j', '2', '-f', 'jsonl'], 'cannot go with --format jsonl'],
+    [['-j', '2', '-f', 'none', '--write-accepted', join(dir, 'w.pcap')], 'cannot go with --write-accepted'],
+  ])('%j', (args, message) => {
+    const r = fwemu(['replay', '-r', 'rules/web-server.yaml', ...args, capture]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stdout).toBe('');
+  });
+
+  it('is ignored for a scenario, which is generated and judged on one thread', () => {
+    const scenario = 'fixtures/scenarios/seed.yaml';
+    const one = fwemu(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', scenario]);
+    const two = fwemu(['replay', '-f', 'none', '-j', '2', '-r', 'rules/web-server.yaml', scenario]);
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0);
+    expect(two.stdout).toBe(one.stdout);
+  });
+});
