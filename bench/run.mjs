@@ -4,7 +4,7 @@
  * in dist/ and tcpdump on the PATH). See bench/README.md.
  *
  *   node bench/run.mjs [--runs N] [--only a,b,c] [--no-reports] [--no-stdin]
- *                      [--dir DIR] [--out FILE]
+ *                      [--jobs J | --no-jobs] [--dir DIR] [--out FILE]
  *
  * Every figure is the median of N runs (default 5) of a separate process,
  * timed from spawn to exit (so Node's start-up and the rule-file load are
@@ -12,10 +12,14 @@
  * /usr/bin/time -f %M reports it (getrusage ru_maxrss). No thresholds: this
  * measures, it does not judge. Results go to bench/results/latest.json and,
  * when bench/results/baseline.json exists, are compared with it.
+ *
+ * --jobs J (default: one per core) also times `replay --format none --jobs J`
+ * on each capture, against tcpdump and one thread, and checks that its
+ * summary is one thread's.
  */
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import { cpus as osCpus, totalmem } from 'node:os';
+import { availableParallelism, cpus as osCpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCapture } from './gen.mjs';
@@ -28,6 +32,7 @@ const DIR = resolve(args.dir ?? join(ROOT, 'bench', 'out'));
 const OUT = resolve(args.out ?? join(ROOT, 'bench', 'results', 'latest.json'));
 const BASELINE = join(ROOT, 'bench', 'results', 'baseline.json');
 const RULES = join(ROOT, 'bench', 'rules.yaml');
+const JOBS = args.jobs === false ? 0 : Number(args.jobs ?? availableParallelism());
 const FWEMU = join(ROOT, 'bin', 'fwemu.js');
 const TIME = '/usr/bin/time';
 const devnull = openSync('/dev/null', 'w');
@@ -94,7 +99,7 @@ function repeat(n, f) {
   return { sec: median(runs.map((r) => r.sec)), maxRssKiB: median(runs.map((r) => r.maxRssKiB)), runs: runs.map((r) => +r.sec.toFixed(4)), last: runs[runs.length - 1] };
 }
 
-const replayArgs = (file, format = 'none') => ['node', FWEMU, 'replay', '--format', format, '-r', RULES, file];
+const replayArgs = (file, format = 'none', jobs = 1) => ['node', FWEMU, 'replay', '--format', format, '-r', RULES, ...(jobs > 1 ? ['--jobs', String(jobs)] : []), file];
 const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
 
 /** "N packets: A accepted, D dropped ..." and the flows line, for checking that nothing changed. */
@@ -144,6 +149,7 @@ async function main() {
       ratio: 'fwemu pps / tcpdump pps on the same file, same run',
       tcpdump: "tcpdump -n -r FILE -w /dev/null 'tcp dst port 443'",
       fwemu: 'node bin/fwemu.js replay --format none -r bench/rules.yaml FILE',
+      jobs: 'node bin/fwemu.js replay --format none --jobs J -r bench/rules.yaml FILE (J worker threads; speedUp = one thread\'s seconds / these)',
       peakRss: 'maximum resident set size of the process (/usr/bin/time %M, getrusage ru_maxrss), KiB',
       stealSec: 'CPU steal (/proc/stat) summed over CPUs during all timed runs, seconds: time the hypervisor gave to other guests',
       bytesPerFlow: '(peak RSS replaying b - peak RSS replaying b-small) / (flows in b - flows in b-small); b-small has the same shape with 1000 flows, so Node, code and I/O buffers cancel out',
@@ -179,6 +185,17 @@ async function main() {
     log(`  fwemu   ${fw.sec.toFixed(3)} s  ${fmtPps(r.fwemu.pps)}pps  peak RSS ${(fw.maxRssKiB / 1024).toFixed(0)} MiB`);
     log(`  tcpdump ${td.sec.toFixed(3)} s  ${fmtPps(r.tcpdump.pps)}pps`);
     log(`  ratio fwemu/tcpdump ${r.ratio}`);
+
+    if (JOBS > 1) {
+      const jb = repeat(RUNS, () => timed(replayArgs(c.path, 'none', JOBS), { keepStdout: true }));
+      if (jb.last.stdout !== fw.last.stdout) throw new Error(`replay --jobs ${JOBS} gave another summary than one thread:\n${jb.last.stdout}\nagainst\n${fw.last.stdout}`);
+      if (/again on one thread/.test(jb.last.stderr)) throw new Error(`replay --jobs ${JOBS} fell back to one thread: ${jb.last.stderr}`);
+      r.jobs = {
+        jobs: JOBS, sec: +jb.sec.toFixed(4), pps: Math.round(c.packets / jb.sec), ratio: +(c.packets / jb.sec / r.tcpdump.pps).toFixed(3),
+        speedUp: +(fw.sec / jb.sec).toFixed(2), peakRssKiB: jb.maxRssKiB, runs: jb.runs,
+      };
+      log(`  --jobs ${JOBS} ${jb.sec.toFixed(3)} s  ${fmtPps(r.jobs.pps)}pps  ratio ${r.jobs.ratio}  ${r.jobs.speedUp}x one thread  peak RSS ${(jb.maxRssKiB / 1024).toFixed(0)} MiB  (same summary)`);
+    }
 
     if (args.stdin !== false) {
       const st = repeat(RUNS, () => timed(`cat ${q(c.path)} | ${replayArgs('-').map(q).join(' ')}`, { shell: true }));

@@ -28,8 +28,8 @@ import type { EngineStats } from './engine.js';
 import { NOT_SHARDABLE, ShardPicker } from './shard.js';
 import { D_CAPLEN, D_DIR, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_SEC, DESC, IN_SPILL, type FromShard, type ShardConntrack, type ToShard } from './shard-protocol.js';
 
-/** Bytes per shared chunk: a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
-const CHUNK_SIZE = 2 * 1024 * 1024;
+/** Bytes per shared chunk (as readCapture's reads): a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
+const CHUNK_SIZE = 1024 * 1024;
 /** The least room a read is given: below it, the next read goes into a new chunk. */
 const MIN_READ = 256 * 1024;
 /** Records read before they are posted to the workers (or at the end of a chunk, whichever comes first). */
@@ -105,8 +105,12 @@ class ShardedReplay {
   private unposted = 0;
   private readonly byBuffer = new Map<ArrayBufferLike, Chunk>();
   private readonly batches: Batch[] = [];
-  /** The chunk the records being delivered lie in. */
+  /** The chunk the records not yet posted lie in (those not in the spill chunk). */
   private current: Chunk | null = null;
+  /** The buffer the last record was delivered in, and what it is: the parser hands out one per read (or its own, for a record split between reads). */
+  private lastBuf: Uint8Array | null = null;
+  private lastChunk: Chunk | null = null;
+  private lastBase = 0;
   /**
    * Where records that do not lie whole in a chunk (split between two
    * reads, or read from a stream) are copied: a chunk of the pool too,
@@ -195,9 +199,15 @@ class ShardedReplay {
     }
     let off: number;
     let dir: number = rec.direction;
-    const chunk = this.current !== null && rec.buf.buffer === this.current.sab ? this.current : this.chunkOf(rec.buf);
+    if (rec.buf !== this.lastBuf) {
+      this.lastBuf = rec.buf;
+      this.lastChunk = this.byBuffer.get(rec.buf.buffer) ?? null;
+      this.lastBase = rec.buf.byteOffset;
+    }
+    const chunk = this.lastChunk;
     if (chunk !== null) {
-      off = rec.buf.byteOffset + rec.off;
+      if (chunk !== this.current) this.enter(chunk);
+      off = this.lastBase + rec.off;
     } else {
       off = this.toSpill(rec.buf, rec.off, rec.caplen);
       dir |= IN_SPILL;
@@ -220,13 +230,10 @@ class ShardedReplay {
     l[i + D_DIR] = dir;
   }
 
-  /** The pool chunk `buf` lies in (and it becomes the current one), or null. */
-  private chunkOf(buf: Uint8Array): Chunk | null {
-    const c = this.byBuffer.get(buf.buffer);
-    if (c === undefined) return null;
-    if (this.current !== null && this.current !== c) this.flush();
+  /** Records from another chunk begin: those of the last one are posted first. */
+  private enter(c: Chunk): void {
+    if (this.current !== null) this.flush();
     this.current = c;
-    return c;
   }
 
   /** A copy of a record's bytes in the spill chunk: its offset there. */
