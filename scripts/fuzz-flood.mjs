@@ -20,7 +20,7 @@ import { buildPacket } from '../dist/packet/encode.js';
 import { replay } from '../dist/engine/replay.js';
 import { Cause, causeName } from '../dist/engine/result.js';
 import { parseRuleSet } from '../dist/rules/load.js';
-import { NO_PAINT, summaryLines } from '../dist/report/replay-text.js';
+import { engineFacts, NO_PAINT, summaryLines } from '../dist/report/replay-text.js';
 import { explain } from '../dist/report/reason.js';
 
 const SERVER = '10.2.0.1';
@@ -240,7 +240,7 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
   fig.max = ct.settings.max;
   fig.seconds = (Date.now() - started) / 1000;
   fig.heapGrowthMiB = Math.round((heapPeak - heapBefore) / 1048576);
-  fig.summary = summaryLines(summary.engine, summary.capture, NO_PAINT);
+  fig.summary = summaryLines(engineFacts(summary.engine), summary.capture, NO_PAINT);
 
   if (fig.maxTable > fig.max) problems.push(`the table held ${fig.maxTable} entries, more than max ${fig.max}`);
   if (fig.real !== fig.realAccepted) problems.push(`${fig.real - fig.realAccepted} of ${fig.real} real packets not accepted`);

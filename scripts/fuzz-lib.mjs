@@ -30,7 +30,7 @@ import { PacketKind } from '../dist/packet/types.js';
 import { runPolicyTest } from '../dist/policy/run.js';
 import { formatConntrackEntry } from '../dist/report/conntrack-list.js';
 import { replayJsonLine } from '../dist/report/json-line.js';
-import { NO_PAINT, replayJson, replayLine, summaryLines } from '../dist/report/replay-text.js';
+import { engineFacts, NO_PAINT, replayJson, replayLine, summaryLines } from '../dist/report/replay-text.js';
 import { formatRuleSet } from '../dist/rules/describe.js';
 import { parseRuleSet } from '../dist/rules/load.js';
 import { RuleFileError } from '../dist/rules/types.js';
@@ -347,7 +347,7 @@ export async function replayChecked(buf, name, rules, sizes) {
       check(Number.isInteger(w.offset) && w.offset >= 0 && w.offset <= buf.length, `warning offset ${w.offset} outside the input: ${w.message}`);
     }
     if (summary.capture.truncated) check(/cut off/.test(summary.capture.warnings.at(-1)?.message ?? ''), 'truncated capture whose last warning is not the cut-off');
-    for (const l of summaryLines(summary.engine, summary.capture, NO_PAINT)) checkText(l, 'summary line');
+    for (const l of summaryLines(engineFacts(summary.engine), summary.capture, NO_PAINT)) checkText(l, 'summary line');
     const ct = summary.engine.ct;
     if (ct) for (const e of ct.entries(summary.engine.now)) checkText(formatConntrackEntry(e, summary.engine.now), 'conntrack entry');
     outcome = `ok ${n} ${JSON.stringify(v)} ${summary.capture.truncated} ${summary.capture.warnings.map((w) => `${w.offset}:${w.message}`).join('|')}`;
