@@ -2,13 +2,12 @@ import type { Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
 import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UserError } from '../errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
 import { replayJsonLine } from '../report/json-line.js';
 import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '../report/replay-text.js';
 import { replaySharded } from '../engine/sharded.js';
-import { UserError } from '../errors.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
@@ -192,9 +191,10 @@ function checkJobs(args: ReplayArgs): number {
 
 /**
  * replay --jobs N: the capture judged by N worker threads, the summary
- * theirs summed. When they cannot be exact (the conntrack table could
- * fill up), the capture is replayed again on this thread; standard input
- * cannot be read twice, so that is an error there.
+ * theirs summed. When they cannot be exact (the flows reach the conntrack
+ * table's limit, or a fragmented ICMP error; engine/sharded.ts says why),
+ * the capture is replayed again on this thread; standard input cannot be
+ * read twice, so that is an error there.
  */
 async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): Promise<number> {
   const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
@@ -210,7 +210,8 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
     const why = `replay --jobs ${jobs}: stopped after packet ${o.packets}: ${o.reason}`;
     if (path === '-') {
       for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
-      throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1 (or raise conntrack.max in the rule file)`);
+      const hint = o.cause === 'limit' ? ' (or raise conntrack.max in the rule file, if the kernel you model has a larger nf_conntrack_max)' : '';
+      throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}`);
     }
     args.log.warn(`${why}; replaying it again on one thread`);
     return runReplay(args, path);

@@ -65,7 +65,10 @@ export type ShardedOutcome =
   /** The capture broke off: the summary is of the packets before the damage. */
   | { kind: 'capture-error'; error: CaptureError; summary: ShardedSummary }
   /** Sharded results would differ from one engine's (why), found after `packets` packets: replay on one thread. */
-  | { kind: 'inexact'; reason: string; packets: number };
+  | { kind: 'inexact'; cause: InexactCause; reason: string; packets: number };
+
+/** Why a sharded replay would not be exact: the table limit, or a fragmented ICMP error. */
+export type InexactCause = 'limit' | 'icmp-fragment';
 
 interface Chunk {
   id: number;
@@ -128,7 +131,9 @@ class ShardedReplay {
   private clockNsec = 0;
   private clock = -Infinity;
   private records = 0;
+  /** Why the replay cannot be exact ('' while it can), in words and as a cause. */
   private inexact = '';
+  private inexactCause: InexactCause = 'limit';
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
   private readonly results: ({ stats: EngineStats; conntrack: ShardConntrack | null } | null)[];
@@ -163,17 +168,21 @@ class ShardedReplay {
         beforeRead: () => this.beforeRead(),
       });
     } catch (err) {
-      if (err instanceof StopReading && this.inexact !== '') return { kind: 'inexact', reason: this.inexact, packets: this.records };
+      if (err instanceof StopReading && this.inexact !== '') return this.inexactOutcome();
       if (err instanceof CaptureError && this.failure === null) {
         const summary = await this.finish(err.partial ?? { format: 'pcap', records: this.records, bytesRead: 0, warnings: [], truncated: false });
-        if (this.inexact !== '') return { kind: 'inexact', reason: this.inexact, packets: this.records };
+        if (this.inexact !== '') return this.inexactOutcome();
         return { kind: 'capture-error', error: err, summary };
       }
       throw this.failure ?? err;
     }
     const summary = await this.finish(capture);
-    if (this.inexact !== '') return { kind: 'inexact', reason: this.inexact, packets: this.records };
+    if (this.inexact !== '') return this.inexactOutcome();
     return { kind: 'done', summary };
+  }
+
+  private inexactOutcome(): ShardedOutcome {
+    return { kind: 'inexact', cause: this.inexactCause, reason: this.inexact, packets: this.records };
   }
 
   async close(): Promise<void> {
@@ -194,6 +203,7 @@ class ShardedReplay {
     }
     const k = this.picker.pick(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, rec.len);
     if (k === NOT_SHARDABLE) {
+      this.inexactCause = 'icmp-fragment';
       this.inexact = `packet ${rec.n} is the first fragment of an ICMP error: its datagram is reassembled where its fragments go but judged with the flow it quotes, which may be another thread's`;
       throw new StopReading();
     }
