@@ -11,7 +11,7 @@
  */
 import { LinkType } from '../capture/types.js';
 import { decodePacket } from '../packet/decode.js';
-import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
+import { IpProto, type DecodedPacket } from '../packet/types.js';
 
 /** Shard of an address pair given as two 32-bit folds: the same for (a, b) and (b, a). */
 export function pairShard(a: number, b: number, shards: number): number {
@@ -29,13 +29,16 @@ export function pairShard(a: number, b: number, shards: number): number {
 export const NOT_SHARDABLE = -1;
 
 /**
- * The shard of a decoded packet, or NOT_SHARDABLE for the first fragment
+ * The shard of a decoded packet (0 when it has no IP addresses), or NOT_SHARDABLE for the first fragment
  * of an ICMP/ICMPv6 error: its datagram is reassembled where its fragments
  * go (by the outer pair), but judged against the flow it quotes, whose
  * pair may belong to another shard.
  */
 export function shardOfDecoded(p: DecodedPacket, shards: number): number {
-  if (p.kind !== PacketKind.IP) return 0;
+  // By its pair even when the rest did not decode: a first fragment too
+  // short for its transport header still goes to the defragmenter, with
+  // the other fragments of its datagram.
+  if (p.ipVersion === 0) return 0;
   const outer = pairShard(p.src0 ^ p.src1 ^ p.src2 ^ p.src3, p.dst0 ^ p.dst1 ^ p.dst2 ^ p.dst3, shards);
   const icmp = (p.proto === IpProto.ICMP && p.ipVersion === 4) || (p.proto === IpProto.ICMPV6 && p.ipVersion === 6);
   if (!icmp || !isIcmpError(p)) return outer;
@@ -46,13 +49,13 @@ export function shardOfDecoded(p: DecodedPacket, shards: number): number {
 
 function isIcmpError(p: DecodedPacket): boolean {
   const t = p.icmpType;
-  return p.ipVersion === 4 ? t === 3 || t === 4 || t === 5 || t === 11 || t === 12 : t >= 1 && t <= 4;
+  return p.ipVersion === 4 ? isIcmp4Error(t) : t >= 1 && t <= 4;
 }
 
 /**
  * Picks each packet's shard: straight from the bytes for the common case
- * (untagged Ethernet, IPv4 or IPv6 without extension headers, not ICMP),
- * by decoding the packet otherwise.
+ * (untagged Ethernet, IPv4 or IPv6 without extension headers, not an ICMP
+ * error), by decoding the packet otherwise.
  */
 export class ShardPicker {
   constructor(
@@ -66,18 +69,29 @@ export class ShardPicker {
     return shardOfDecoded(decodePacket(buf, off, caplen, linkType, direction, this.pkt, len), this.shards);
   }
 
-  /** The shard of an untagged Ethernet frame carrying IP, not ICMP, with its addresses captured; else NOT_SHARDABLE (decode it). */
+  /**
+   * The shard of an untagged Ethernet frame carrying IPv4, or IPv6 with no
+   * extension header, with its addresses captured; else NOT_SHARDABLE
+   * (decode it). ICMP errors are decoded too, for the packet they quote.
+   */
   private peekEthernet(b: Uint8Array, o: number, caplen: number): number {
     if (o + caplen > b.length) return NOT_SHARDABLE;
     const et = (b[o + 12] << 8) | b[o + 13];
     if (et === 0x0800) {
-      if (caplen < 34 || b[o + 14] >> 4 !== 4 || b[o + 23] === IpProto.ICMP) return NOT_SHARDABLE;
+      if (caplen < 34 || b[o + 14] >> 4 !== 4) return NOT_SHARDABLE;
+      if (b[o + 23] === IpProto.ICMP) {
+        const ihl = (b[o + 14] & 15) * 4;
+        const firstFragment = (((b[o + 20] & 0x1f) << 8) | b[o + 21]) === 0;
+        // (A later fragment has no ICMP header: it goes by its pair, as decoded.)
+        if (firstFragment && (ihl < 20 || caplen < 14 + ihl + 1 || isIcmp4Error(b[o + 14 + ihl]))) return NOT_SHARDABLE;
+      }
       return pairShard(word(b, o + 26), word(b, o + 30), this.shards);
     }
     if (et === 0x86dd) {
       const next = b[o + 20];
-      // Only a transport header next: extension headers (and ICMPv6) take the decoder.
-      if (caplen < 54 || b[o + 14] >> 4 !== 6 || !(next === IpProto.TCP || next === IpProto.UDP)) return NOT_SHARDABLE;
+      // Only a transport header next: extension headers take the decoder, and so do ICMPv6 errors.
+      if (caplen < 55 || b[o + 14] >> 4 !== 6) return NOT_SHARDABLE;
+      if (!(next === IpProto.TCP || next === IpProto.UDP || (next === IpProto.ICMPV6 && !(b[o + 54] >= 1 && b[o + 54] <= 4)))) return NOT_SHARDABLE;
       return pairShard(
         word(b, o + 22) ^ word(b, o + 26) ^ word(b, o + 30) ^ word(b, o + 34),
         word(b, o + 38) ^ word(b, o + 42) ^ word(b, o + 46) ^ word(b, o + 50),
@@ -86,6 +100,10 @@ export class ShardPicker {
     }
     return NOT_SHARDABLE;
   }
+}
+
+function isIcmp4Error(t: number): boolean {
+  return t === 3 || t === 4 || t === 5 || t === 11 || t === 12;
 }
 
 function word(b: Uint8Array, i: number): number {

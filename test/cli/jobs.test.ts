@@ -196,6 +196,33 @@ describe('replay --jobs: the same summary as one thread', () => {
     expect(twoF.stderr).toContain('replaying it again on one thread');
   });
 
+  it('sends every fragment of a datagram to one thread, even a first fragment too short to decode', () => {
+    // An IPv6 TCP SYN cut into 8-byte fragments: the first holds 8 of the
+    // 20 bytes of the TCP header, so the decoder calls it malformed; it
+    // still goes to the defragmenter with the others, which passes it on
+    // alone (INVALID for conntrack) and drops the rest at the end, as the
+    // kernel does (test/kernel/lone-fragments.test.ts).
+    const fold6 = (a: string) => {
+      const w = a.split(':').map((x) => parseInt(x, 16));
+      return (((w[0] << 16) | w[1]) ^ ((w[2] << 16) | w[3]) ^ ((w[4] << 16) | w[5]) ^ ((w[6] << 16) | w[7])) >>> 0;
+    };
+    const server = 'fd00:0:0:0:0:0:0:80';
+    let client = '';
+    for (let i = 1; i < 100 && client === ''; i++) {
+      const a = `fd00:0:0:0:0:0:1:${i.toString(16)}`;
+      if (pairShard(fold6(a), fold6(server), 2) === 1) client = a;
+    }
+    const syn = tcp({ src: client, dst: server, sport: 5555, dport: 80, seq: 1, flags: TCP.SYN, payload: 'x'.repeat(24) });
+    const capture = join(dir, 'short-first-fragment.pcap');
+    writePcap(capture, fragment(syn, 8, 0x77).map((f, i) => ({ data: ether(f, 0x86dd), ts: 1 + i / 1000 })));
+    const one = replay(rulesPath, capture, 1);
+    expect(one.stdout).toContain('6 packets: 0 accepted, 6 dropped');
+    expect(one.stdout).toContain('decided by: invalid 1, fragment 5');
+    const two = replay(rulesPath, capture, 2, ['-v']);
+    expect(two.stdout).toBe(one.stdout);
+    expect(packetsByThread(two)).toEqual([0, 6]);
+  });
+
   it('replays on one thread when the flows could fill the table (early drop picks among all flows); from stdin that is an error', () => {
     const limited = file('limited.rules.yaml', RULES.replace('policy: drop\n', 'policy: drop\nconntrack:\n  max: 4\n'));
     const frames: Frame[] = [];
