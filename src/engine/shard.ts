@@ -54,8 +54,7 @@ function isIcmpError(p: DecodedPacket): boolean {
 
 /**
  * Picks each packet's shard: straight from the bytes for the common case
- * (untagged Ethernet, IPv4 or IPv6 without extension headers, not an ICMP
- * error), by decoding the packet otherwise.
+ * (peekShard()), by decoding the packet otherwise.
  */
 export class ShardPicker {
   constructor(
@@ -64,42 +63,44 @@ export class ShardPicker {
   ) {}
 
   pick(buf: Uint8Array, off: number, caplen: number, linkType: number, direction: number, len: number): number {
-    const fast = linkType === LinkType.ETHERNET ? this.peekEthernet(buf, off, caplen) : NOT_SHARDABLE;
+    const fast = linkType === LinkType.ETHERNET ? peekShard(buf, off, caplen, this.shards) : NOT_SHARDABLE;
     if (fast !== NOT_SHARDABLE) return fast;
     return shardOfDecoded(decodePacket(buf, off, caplen, linkType, direction, this.pkt, len), this.shards);
   }
+}
 
-  /**
-   * The shard of an untagged Ethernet frame carrying IPv4, or IPv6 with no
-   * extension header, with its addresses captured; else NOT_SHARDABLE
-   * (decode it). ICMP errors are decoded too, for the packet they quote.
-   */
-  private peekEthernet(b: Uint8Array, o: number, caplen: number): number {
-    if (o + caplen > b.length) return NOT_SHARDABLE;
-    const et = (b[o + 12] << 8) | b[o + 13];
-    if (et === 0x0800) {
-      if (caplen < 34 || b[o + 14] >> 4 !== 4) return NOT_SHARDABLE;
-      if (b[o + 23] === IpProto.ICMP) {
-        const ihl = (b[o + 14] & 15) * 4;
-        const firstFragment = (((b[o + 20] & 0x1f) << 8) | b[o + 21]) === 0;
-        // (A later fragment has no ICMP header: it goes by its pair, as decoded.)
-        if (firstFragment && (ihl < 20 || caplen < 14 + ihl + 1 || isIcmp4Error(b[o + 14 + ihl]))) return NOT_SHARDABLE;
-      }
-      return pairShard(word(b, o + 26), word(b, o + 30), this.shards);
+/**
+ * The shard of an untagged Ethernet frame at b[o, o + caplen) carrying
+ * IPv4, or IPv6 with no extension header, with its addresses captured:
+ * what shardOfDecoded() would say, without decoding. NOT_SHARDABLE for
+ * anything else, and for ICMP errors (they go by the packet they quote):
+ * decode those.
+ */
+export function peekShard(b: Uint8Array, o: number, caplen: number, shards: number): number {
+  if (o + caplen > b.length) return NOT_SHARDABLE;
+  const et = (b[o + 12] << 8) | b[o + 13];
+  if (et === 0x0800) {
+    if (caplen < 34 || b[o + 14] >> 4 !== 4) return NOT_SHARDABLE;
+    if (b[o + 23] === IpProto.ICMP) {
+      const ihl = (b[o + 14] & 15) * 4;
+      const firstFragment = (((b[o + 20] & 0x1f) << 8) | b[o + 21]) === 0;
+      // (A later fragment has no ICMP header: it goes by its pair, as decoded.)
+      if (firstFragment && (ihl < 20 || caplen < 14 + ihl + 1 || isIcmp4Error(b[o + 14 + ihl]))) return NOT_SHARDABLE;
     }
-    if (et === 0x86dd) {
-      const next = b[o + 20];
-      // Only a transport header next: extension headers take the decoder, and so do ICMPv6 errors.
-      if (caplen < 55 || b[o + 14] >> 4 !== 6) return NOT_SHARDABLE;
-      if (!(next === IpProto.TCP || next === IpProto.UDP || (next === IpProto.ICMPV6 && !(b[o + 54] >= 1 && b[o + 54] <= 4)))) return NOT_SHARDABLE;
-      return pairShard(
-        word(b, o + 22) ^ word(b, o + 26) ^ word(b, o + 30) ^ word(b, o + 34),
-        word(b, o + 38) ^ word(b, o + 42) ^ word(b, o + 46) ^ word(b, o + 50),
-        this.shards,
-      );
-    }
-    return NOT_SHARDABLE;
+    return pairShard(word(b, o + 26), word(b, o + 30), shards);
   }
+  if (et === 0x86dd) {
+    const next = b[o + 20];
+    // Only a transport header next: extension headers take the decoder, and so do ICMPv6 errors.
+    if (caplen < 55 || b[o + 14] >> 4 !== 6) return NOT_SHARDABLE;
+    if (!(next === IpProto.TCP || next === IpProto.UDP || (next === IpProto.ICMPV6 && !(b[o + 54] >= 1 && b[o + 54] <= 4)))) return NOT_SHARDABLE;
+    return pairShard(
+      word(b, o + 22) ^ word(b, o + 26) ^ word(b, o + 30) ^ word(b, o + 34),
+      word(b, o + 38) ^ word(b, o + 42) ^ word(b, o + 46) ^ word(b, o + 50),
+      shards,
+    );
+  }
+  return NOT_SHARDABLE;
 }
 
 function isIcmp4Error(t: number): boolean {
