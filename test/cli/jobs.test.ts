@@ -48,6 +48,20 @@ function packetsByThread(r: Run): number[] {
   return (JSON.parse(line) as { packetsByThread: number[] }).packetsByThread;
 }
 
+/**
+ * One thread's summary of `capture` (it must contain each of `expected`,
+ * worked out by hand), and two threads give the same, sharded (not
+ * replayed again), with `spread` packets on each.
+ */
+function sameOnTwoThreads(capture: string, expected: string[], spread: number[]): void {
+  const one = replay(rulesPath, capture, 1);
+  for (const e of expected) expect(one.stdout).toContain(e);
+  const two = replay(rulesPath, capture, 2, ['-v']);
+  expect(two.stdout).toBe(one.stdout);
+  expect(two.stderr).not.toContain('again on one thread');
+  expect(packetsByThread(two)).toEqual(spread);
+}
+
 /** An IPv4 address as the 32-bit number the shard hash folds. */
 function v4(a: string): number {
   return a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
@@ -147,12 +161,7 @@ describe('replay --jobs: the same summary as one thread', () => {
       { data: ether(tcp({ src: b, dst: server, sport: 2222, dport: 80, seq: 1, flags: TCP.SYN })), ts: 10 },
       { data: ether(tcp({ src: server, dst: b, sport: 80, dport: 2222, seq: 9, ack: 2, flags: TCP.SYN | TCP.ACK })), ts: 1100 },
     ]);
-    const one = replay(rulesPath, capture, 1);
-    expect(one.stdout).toContain('3 packets: 3 accepted, 0 dropped');
-    expect(one.stdout).toContain('decided by: established 1, rule 2');
-    const two = replay(rulesPath, capture, 2, ['-v']);
-    expect(two.stdout).toBe(one.stdout);
-    expect(packetsByThread(two)).toEqual([1, 2]);
+    sameOnTwoThreads(capture, ['3 packets: 3 accepted, 0 dropped', 'decided by: established 1, rule 2'], [1, 2]);
   });
 
   it('judges an ICMP error with the flow it quotes, on whichever thread holds that flow', () => {
@@ -168,13 +177,7 @@ describe('replay --jobs: the same summary as one thread', () => {
       { data: ether(query), ts: 1 },
       { data: ether(portUnreachable(router, client, query)), ts: 2 },
     ]);
-    const one = replay(rulesPath, capture, 1);
-    expect(one.stdout).toContain('2 packets: 2 accepted');
-    expect(one.stdout).toContain('decided by: related 1, rule 1');
-    const two = replay(rulesPath, capture, 2, ['-v']);
-    expect(two.stdout).toBe(one.stdout);
-    expect(two.stderr).not.toContain('again on one thread');
-    expect(packetsByThread(two)).toEqual([2, 0]);
+    sameOnTwoThreads(capture, ['2 packets: 2 accepted', 'decided by: related 1, rule 1'], [2, 0]);
 
     // Fragmented, the error is reassembled where its fragments go (by the
     // router's pair) but must be judged with the flow: that cannot be
@@ -215,12 +218,7 @@ describe('replay --jobs: the same summary as one thread', () => {
     const syn = tcp({ src: client, dst: server, sport: 5555, dport: 80, seq: 1, flags: TCP.SYN, payload: 'x'.repeat(24) });
     const capture = join(dir, 'short-first-fragment.pcap');
     writePcap(capture, fragment(syn, 8, 0x77).map((f, i) => ({ data: ether(f, 0x86dd), ts: 1 + i / 1000 })));
-    const one = replay(rulesPath, capture, 1);
-    expect(one.stdout).toContain('6 packets: 0 accepted, 6 dropped');
-    expect(one.stdout).toContain('decided by: invalid 1, fragment 5');
-    const two = replay(rulesPath, capture, 2, ['-v']);
-    expect(two.stdout).toBe(one.stdout);
-    expect(packetsByThread(two)).toEqual([0, 6]);
+    sameOnTwoThreads(capture, ['6 packets: 0 accepted, 6 dropped', 'decided by: invalid 1, fragment 5'], [0, 6]);
   });
 
   it('replays on one thread when the flows could fill the table (early drop picks among all flows); from stdin that is an error', () => {
