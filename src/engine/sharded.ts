@@ -74,7 +74,7 @@ interface Chunk {
   id: number;
   sab: SharedArrayBuffer;
   buf: Buffer;
-  /** Batches of it not yet judged. */
+  /** Holds on it: the reader's (while it reads into it or copies into it), and one per batch of it not yet judged. */
   refs: number;
 }
 
@@ -308,7 +308,7 @@ class ShardedReplay {
   private take(lastFilled: number): Buffer {
     let c = this.taken.length > 0 ? this.taken[this.taken.length - 1] : null;
     let at = this.lastTake + lastFilled;
-    if (c === null || CHUNK_SIZE - at < MIN_READ) {
+    if (c === null || c.buf.length - at < MIN_READ) {
       c = this.free.pop() ?? this.newChunk(CHUNK_SIZE);
       c.refs = 1; // the reader's hold, until the records in it have been posted
       this.taken.push(c);
