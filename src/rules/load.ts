@@ -515,6 +515,11 @@ class Loader {
         const s = String(v.value);
         if (s === '' || /\s/.test(s) || s.length > 64) {
           this.error(v, `rule id "${s}" must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`);
+        } else if (/\p{Cc}/u.test(s)) {
+          // A NUL would cut an exported nft comment short; any control character garbles reports.
+          const c = /\p{Cc}/u.exec(s)![0].codePointAt(0)!;
+          const shown = JSON.stringify(s).replace(/\p{Cc}/gu, (x) => `\\u${x.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+          this.error(v, `rule id ${shown} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`);
         } else {
           id = s;
           idGiven = true;

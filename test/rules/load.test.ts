@@ -421,6 +421,10 @@ describe('validation errors', () => {
       'rules/t.yaml:2:9: rule id "my rule" must be 1-64 characters without spaces (it appears in reports as "rule my rule"); use e.g. "my-rule"',
       'rules/t.yaml:3:9: rule #2: id must be a name like "web", not a list',
     ]);
+    expect(errorLines('rules:\n  - id: "web\\0"\n  - id: "a\\x7fb"\n')).toEqual([
+      'rules/t.yaml:2:9: rule id "web\\u0000" contains the control character U+0000; ids appear in reports and in exported nft and iptables comments, so use printable characters',
+      'rules/t.yaml:3:9: rule id "a\\u007fb" contains the control character U+007F; ids appear in reports and in exported nft and iptables comments, so use printable characters',
+    ]);
   });
 
   it('reports duplicate keys with both positions', () => {
