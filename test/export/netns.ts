@@ -10,15 +10,21 @@ export function run(cmd: string, args: string[], input?: string): { code: number
 /**
  * Throwaway network namespaces for a test file (named `prefix` + pid + a
  * count): withNamespace() makes one, runs `fn` in its name and deletes it;
- * any left by a failing test are deleted after the file's tests.
+ * any left by a failing test are deleted after the file's tests, and any
+ * left by a run that was killed (its pid gone) before the first is made.
  */
 export function namespaces(prefix: string): <T>(fn: (ns: string) => T) => T {
   let count = 0;
+  let swept = false;
   const made = new Set<string>();
   afterAll(() => {
     for (const ns of made) run('ip', ['netns', 'del', ns]);
   });
   return <T>(fn: (ns: string) => T): T => {
+    if (!swept) {
+      swept = true;
+      sweepStale(prefix);
+    }
     const ns = `${prefix}${process.pid}-${count++}`;
     const r = run('ip', ['netns', 'add', ns]);
     if (r.code !== 0) throw new Error(`ip netns add ${ns} failed: ${r.stderr.trim()}`);
@@ -30,6 +36,25 @@ export function namespaces(prefix: string): <T>(fn: (ns: string) => T) => T {
       made.delete(ns);
     }
   };
+}
+
+/** Deletes namespaces named `prefix` + pid + count whose process no longer runs. */
+function sweepStale(prefix: string): void {
+  for (const line of run('ip', ['netns', 'list']).stdout.split('\n')) {
+    const name = line.split(' ')[0];
+    const m = name.startsWith(prefix) ? /^(\d+)-\d+$/.exec(name.slice(prefix.length)) : null;
+    if (m === null || alive(Number(m[1]))) continue;
+    run('ip', ['netns', 'del', name]);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
