@@ -336,14 +336,15 @@ class ShardedReplay {
   }
 
   /**
-   * Before each read: post what was read (every chunk but the newest has
-   * been parsed by now), then wait for a chunk to read into and for the
-   * workers to catch up.
+   * Before each read: post what was read when enough has gathered or it
+   * lies in an older chunk (every chunk but the newest has been parsed by
+   * now), let go of the older chunks, and wait while the workers have too
+   * many batches waiting (which also bounds the chunks in use).
    */
   private async beforeRead(): Promise<void> {
     const newest = this.taken.length > 0 ? this.taken[this.taken.length - 1] : null;
     if (this.unposted >= POST_RECORDS || (this.current !== null && this.current !== newest)) this.flush();
-    // Unposted records can only be in the newest chunk (or the spill buffer) now.
+    // Unposted records can only be in the newest chunk (or the spill chunk) now.
     this.letGo(false);
     while (this.failure === null && this.inexact === '' && this.outstanding > WAITING_PER_WORKER * this.jobs) {
       await new Promise<void>((resolve) => { this.wake = resolve; });
