@@ -5,7 +5,7 @@
  * (malformed ones too) and scenario, under every example rule file.
  */
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
 import { packetSource } from '../../src/cli/common.js';
@@ -14,6 +14,7 @@ import { describePacket } from '../../src/packet/describe.js';
 import { dumpJsonLine, jsonString, packetMembers, replayJsonLine } from '../../src/report/json-line.js';
 import { epochString } from '../../src/report/time.js';
 import { replayJson } from '../../src/report/replay-text.js';
+import { CORPUS } from '../robustness/corpus.js';
 
 const inputs = [
   ...readdirSync('fixtures').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures', f)),
@@ -31,6 +32,7 @@ describe('jsonl lines written by hand', () => {
 
   it('replay lines and packet members equal JSON.stringify of the objects, on every fixture and scenario', async () => {
     let packets = 0;
+    let fatalEnds = 0;
     for (const input of inputs) {
       for (const rules of ruleFiles) {
         try {
@@ -51,12 +53,20 @@ describe('jsonl lines written by hand', () => {
             },
           });
         } catch (err) {
-          // A malformed capture ends in a capture error after its readable
-          // packets; anything else (a failed expect above) is a failure.
-          if (!(err instanceof CaptureError) || !input.includes('malformed')) throw err;
+          // A malformed capture that the corpus says ends in an error ends in
+          // that error, after its readable packets; anything else (a failed
+          // expect above, or an error where the corpus has none) is a failure.
+          const want = input.startsWith('fixtures/malformed/') ? CORPUS[basename(input)] : undefined;
+          if (!(err instanceof CaptureError) || want?.exit !== 2) throw err;
+          expect(err.offset, input).toBe(want.offset);
+          fatalEnds++;
         }
       }
     }
     expect(packets).toBe(2322);
+    // Every capture the corpus calls fatal ended in its error, under every rule file.
+    const fatal = inputs.filter((i) => i.startsWith('fixtures/malformed/') && CORPUS[basename(i)]?.exit === 2);
+    expect(fatal.length).toBeGreaterThan(5);
+    expect(fatalEnds).toBe(fatal.length * ruleFiles.length);
   });
 });
