@@ -209,6 +209,9 @@ describe('schema and loader agree', () => {
     ['negative timeout', 'conntrack: {udp_timeout: -1}\nrules: []'],
     ['bad chain', 'host: 10.1.0.2\nrules:\n  - {chain: prerouting}'],
     ['id with space', 'rules:\n  - {id: "a b"}'],
+    ['id with a NUL', 'rules:\n  - {id: "a\\0b"}'],
+    ['id with DEL', 'rules:\n  - {id: "a\\x7fb"}'],
+    ['id with punctuation and letters from other scripts', 'rules:\n  - {id: "web-8080_é/ü"}'],
   ];
   for (const [name, text] of cases) {
     it(name, () => {
