@@ -15,8 +15,7 @@ export function describeNode(node: YNode | null | undefined): string {
     if (v === null || v === undefined) return 'nothing (null)';
     if (typeof v === 'number') return `the number ${v}`;
     if (typeof v === 'boolean') return `${v}`;
-    // As JSON writes it: a quote or a line break inside stays visible, and the message one line.
-    if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+    if (typeof v === 'string') return `the string ${quoted(v)}`;
     return String(v);
   }
   return 'an unsupported value';
@@ -41,4 +40,13 @@ export function aliasBomb(doc: Document.Parsed | Document, maxAliasCount: number
     });
     return { message: (e as Error).message, first };
   }
+}
+
+/**
+ * A string as JSON writes it, with every control character escaped (JSON
+ * leaves DEL and the C1 controls raw): a quote, a line break or a NUL
+ * inside stays visible, and the message one line.
+ */
+export function quoted(s: string): string {
+  return JSON.stringify(s).replace(/\p{Cc}/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }

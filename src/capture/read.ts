@@ -115,22 +115,23 @@ async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptur
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, not ${chunkSize}`);
   const take = opts.takeChunk;
-  // Two buffers (unless takeChunk supplies them): the next read fills one while the parser works through the other.
-  let current = take ? take(0) : Buffer.allocUnsafe(chunkSize);
-  let next = take ? current : Buffer.allocUnsafe(chunkSize);
+  // Two buffers used in turn (unless takeChunk supplies each one): the next
+  // read fills one while the parser works through the other.
+  let current: Buffer = take ? take(0) : Buffer.allocUnsafe(chunkSize);
+  let spare: Buffer | null = take ? null : Buffer.allocUnsafe(chunkSize);
   let offset = 0;
   let filled = await read(current, offset);
   while (filled > 0) {
     offset += filled;
     const wait = opts.beforeRead?.();
     if (wait) await wait;
-    const into = take ? take(filled) : next;
+    const into = take ? take(filled) : spare!;
     const nextRead = read(into, offset);
     // A rejected read must not go unhandled while the parser (or the consumer) throws.
     nextRead.catch(() => {});
     parser.push(filled === current.length ? current : current.subarray(0, filled));
     filled = await nextRead;
-    next = current;
+    if (spare !== null) spare = current;
     current = into;
   }
   return filled === AGAIN;

@@ -125,7 +125,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
       const capture = err.partial;
       if (engine !== null && capture !== undefined && args.summary) {
         const lines = summaryLines(engineFacts(engine), capture, args.format === 'jsonl' ? NO_PAINT : paint);
-        lines.push(`  capture unreadable from byte ${err.offset}: only the ${engine.stats.packets} packets before it were replayed (the error follows)`);
+        lines.push(unreadableFrom(err, engine.stats.packets));
         writeSummary(args, out, lines);
       }
       await out.flush();
@@ -145,6 +145,11 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
   await closeSinks(accepted, dropped, firstLinkType);
   reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
   return ExitCode.OK;
+}
+
+/** The summary's last line when the capture broke off (main() then reports the error itself). */
+function unreadableFrom(err: CaptureError, packets: number): string {
+  return `  capture unreadable from byte ${err.offset}: only the ${packets} packets before it were replayed (the error follows)`;
 }
 
 /** The summary goes to stdout after the packet lines, or to stderr when stdout carries JSON lines. */
@@ -222,8 +227,8 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
   // (As with one thread: no summary when the capture broke off before its first packet.)
   if (args.summary && (o.kind === 'done' || o.summary.stats.packets > 0)) {
     const lines = summaryLines({ ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) }, o.summary.capture, paint);
-    if (o.kind === 'capture-error') lines.push(`  capture unreadable from byte ${o.error.offset}: only the ${o.summary.stats.packets} packets before it were replayed (the error follows)`);
-    for (const l of lines) out.line(l);
+    if (o.kind === 'capture-error') lines.push(unreadableFrom(o.error, o.summary.stats.packets));
+    writeSummary(args, out, lines);
   }
   await out.flush();
   reportCaptureEnd(args, o.summary.capture, o.summary.stats.undecodable, inputName(args.capture));

@@ -209,11 +209,8 @@ export class Engine {
    */
   private invalidFragment(rec: CaptureRecord, pkt: DecodedPacket, why: string): PacketResult {
     const r = this.reset(rec);
-    const chain = chainFor(this.compiled, pkt);
-    if (this.compiled.model === 'host' && chain === 'forward' && !this.hostForwards) {
-      return this.finish(r, 'skip', Cause.NOT_HOST);
-    }
-    r.chain = chain;
+    const chain = this.chainOf(r, pkt);
+    if (chain === null) return r;
     r.ct = 'invalid';
     // Marked at PREROUTING, but ip6_forward drops hop limit <= 1 before the forward chain.
     if (chain === 'forward' && pkt.ttl <= 1) return this.finish(r, 'drop', Cause.TTL_EXPIRED);
@@ -276,11 +273,8 @@ export class Engine {
       return this.finish(r, 'skip', Cause.UNDECODABLE);
     }
 
-    const chain = chainFor(this.compiled, pkt);
-    if (this.compiled.model === 'host' && chain === 'forward' && !this.hostForwards) {
-      return this.finish(r, 'skip', Cause.NOT_HOST);
-    }
-    r.chain = chain;
+    const chain = this.chainOf(r, pkt);
+    if (chain === null) return r;
 
     const ct = this.ct;
     if (ct === null) {
@@ -329,6 +323,21 @@ export class Engine {
         return r;
       }
     }
+  }
+
+  /**
+   * The chain `pkt` goes through, set on `r`; or null, `r` finished as
+   * skipped, when the host model does not see it (forwarded traffic, and
+   * no forward rules).
+   */
+  private chainOf(r: PacketResult, pkt: DecodedPacket): Chain | null {
+    const chain = chainFor(this.compiled, pkt);
+    if (this.compiled.model === 'host' && chain === 'forward' && !this.hostForwards) {
+      this.finish(r, 'skip', Cause.NOT_HOST);
+      return null;
+    }
+    r.chain = chain;
+    return chain;
   }
 
   /** The rule table decides (a new flow, or every packet when stateless). */

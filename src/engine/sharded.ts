@@ -163,7 +163,6 @@ class ShardedReplay {
     let capture: CaptureSummary;
     try {
       capture = await readCapture(this.opts.path, (rec) => this.onRecord(rec), {
-        chunkSize: CHUNK_SIZE,
         takeChunk: (lastFilled) => this.take(lastFilled),
         beforeRead: () => this.beforeRead(),
       });

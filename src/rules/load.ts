@@ -40,7 +40,7 @@ import {
   nameOf,
 } from './spec.js';
 import { didYouMean } from './suggest.js';
-import { aliasBomb, describeNode } from '../yaml-nodes.js';
+import { aliasBomb, describeNode, quoted } from '../yaml-nodes.js';
 import {
   RuleFileError,
   type Action,
@@ -514,12 +514,11 @@ class Loader {
       if (v !== null && isScalar(v) && (typeof v.value === 'string' || (typeof v.value === 'number' && Number.isInteger(v.value)))) {
         const s = String(v.value);
         if (s === '' || /\s/.test(s) || s.length > 64) {
-          this.error(v, `rule id "${s}" must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`);
+          this.error(v, `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`);
         } else if (/\p{Cc}/u.test(s)) {
           // A NUL would cut an exported nft comment short; any control character garbles reports.
           const c = /\p{Cc}/u.exec(s)![0].codePointAt(0)!;
-          const shown = JSON.stringify(s).replace(/\p{Cc}/gu, (x) => `\\u${x.codePointAt(0)!.toString(16).padStart(4, '0')}`);
-          this.error(v, `rule id ${shown} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`);
+          this.error(v, `rule id ${quoted(s)} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`);
         } else {
           id = s;
           idGiven = true;
