@@ -26,6 +26,7 @@ import { firstMatch } from '../../src/rules/match.js';
 import type { Action, Chain, Cidr, PortRange, RuleSet } from '../../src/rules/types.js';
 import { fwemu } from '../cli/run.js';
 import { ok, pkt, ruleSetWithIds, y } from '../rules/helpers.js';
+import { acrossTheLimit } from './comment-cases.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets
@@ -207,14 +208,8 @@ function ruleSets(): [string, RuleSet][] {
  * Worked out by hand: é is 2 bytes, € 3, 😀 4, '"' 1 (written \" in the file).
  */
 const LONG_IDS: [id: string, comment: string][] = [
-  ['a'.repeat(255), 'a'.repeat(255)], // exactly 255 bytes: kept whole
+  ...acrossTheLimit(255),
   ['a'.repeat(300), 'a'.repeat(255)],
-  ['a'.repeat(253) + 'é' + 'z', 'a'.repeat(253) + 'é'], // é is bytes 254-255: fits
-  ['a'.repeat(254) + 'é', 'a'.repeat(254)], // é would be bytes 255-256: dropped whole
-  ['a'.repeat(252) + '€', 'a'.repeat(252) + '€'], // 255 bytes
-  ['a'.repeat(253) + '€', 'a'.repeat(253)], // € would be bytes 254-256
-  ['a'.repeat(251) + '😀' + 'b', 'a'.repeat(251) + '😀'], // 😀 is bytes 252-255
-  ['a'.repeat(252) + '😀', 'a'.repeat(252)], // 😀 would be bytes 253-256
   ['é'.repeat(128), 'é'.repeat(127)], // 256 bytes: 254 left
   ['€'.repeat(86), '€'.repeat(85)], // 258 bytes: 255 left
   ['a'.repeat(254) + '"x', 'a'.repeat(254) + '"'], // the quote is one byte of the comment, however it is escaped

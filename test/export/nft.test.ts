@@ -24,6 +24,7 @@ import { cutUtf8 } from '../../src/export/comment.js';
 import { exportNft } from '../../src/export/nft.js';
 import type { RuleSet } from '../../src/rules/types.js';
 import { ok, ruleSetWithIds } from '../rules/helpers.js';
+import { acrossTheLimit } from './comment-cases.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets and their hand-cut comments
@@ -55,14 +56,7 @@ function fileRuleSet(): RuleSet {
 
 /** Longer ids, set in code on a loaded RuleSet, across the 128-byte boundary. */
 const CODE_IDS: [id: string, comment: string][] = [
-  ['a'.repeat(128), 'a'.repeat(128)], // exactly 128 bytes: kept whole
-  ['a'.repeat(129), 'a'.repeat(128)],
-  ['a'.repeat(126) + 'é' + 'z', 'a'.repeat(126) + 'é'], // é is bytes 127-128: fits
-  ['a'.repeat(127) + 'é', 'a'.repeat(127)], // é would be bytes 128-129: dropped whole
-  ['a'.repeat(125) + '€', 'a'.repeat(125) + '€'], // 128 bytes
-  ['a'.repeat(126) + '€', 'a'.repeat(126)], // € would be bytes 127-129
-  ['a'.repeat(124) + '😀' + 'b', 'a'.repeat(124) + '😀'], // 😀 is bytes 125-128
-  ['a'.repeat(125) + '😀', 'a'.repeat(125)], // 😀 would be bytes 126-129
+  ...acrossTheLimit(128),
   ['é'.repeat(65), 'é'.repeat(64)], // 130 bytes: 128 left
   ['😀'.repeat(40), '😀'.repeat(32)], // 160 bytes: 128 left
   ['a'.repeat(127) + '\\x', 'a'.repeat(127) + '\\'], // the backslash is byte 128 and one byte to nft: kept
