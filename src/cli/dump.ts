@@ -4,7 +4,7 @@ import type { CaptureRecord } from '../capture/types.js';
 import { Direction } from '../capture/types.js';
 import { decodePacket, newDecodedPacket, describePacket } from '../packet/index.js';
 import { PacketKind } from '../packet/types.js';
-import { dumpJsonLine } from '../report/json-line.js';
+import { writeDumpJsonLine } from '../report/json-line.js';
 import { LineWriter } from '../report/output.js';
 import { packetText } from '../report/packet-text.js';
 import { formatTime, type TimeFormat } from '../report/time.js';
@@ -54,7 +54,8 @@ export async function runDump(args: DumpArgs): Promise<number> {
       baseNsec = rec.tsNsec;
     }
     if (json) {
-      out.line(dumpJsonLine(rec, pkt));
+      writeDumpJsonLine(out, rec, pkt);
+      out.endLine();
       return;
     }
     const dir = pkt.direction === Direction.INBOUND ? 'in' : pkt.direction === Direction.OUTBOUND ? 'out' : undefined;

@@ -5,7 +5,7 @@ import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.
 import { ExitCode, UserError } from '../errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
-import { replayJsonLine } from '../report/json-line.js';
+import { writeReplayJsonLine } from '../report/json-line.js';
 import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '../report/replay-text.js';
 import { replaySharded } from '../engine/sharded.js';
 import type { TimeFormat } from '../report/time.js';
@@ -104,7 +104,8 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
         if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
         if (args.format === 'none' || out.closed) return;
         if (args.format === 'jsonl') {
-          out.line(replayJsonLine(r, p, rec, engine));
+          writeReplayJsonLine(out, r, p, rec, engine);
+          out.endLine();
           return;
         }
         if (!headerDone) {

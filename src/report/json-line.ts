@@ -3,7 +3,9 @@
  * objects replayJson() and describePacket() build, byte for byte (the tests
  * compare the two on every fixture), without building the objects or
  * calling JSON.stringify, which costs several times more per packet than
- * the replay itself.
+ * the replay itself. They are written as bytes into a ByteText (the output
+ * buffer itself, for replay and dump); the functions that return strings
+ * are for tests and other cold paths.
  */
 import type { CaptureRecord } from '../capture/types.js';
 import type { CtEntry } from '../conntrack/entry.js';
@@ -13,94 +15,206 @@ import { Direction } from '../capture/types.js';
 import { formatAddr } from '../packet/addr.js';
 import { hasPorts, icmpTypeName, isEcho, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
+import { ByteText } from './bytes.js';
 import { ctProtoName } from './conntrack-list.js';
 import { explain } from './reason.js';
-import { epochString } from './time.js';
 
-/** Characters JSON.stringify escapes (controls, quote, backslash) or rewrites (lone surrogates). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/**
+ * Room for everything in a line but its strings, which make their own:
+ * ~40 numbers of at most 10 digits (24 characters in the fallback) and the
+ * member names.
+ */
+const LINE_ROOM = 2048;
+
+const scratch = new ByteText();
 
 /** A JSON string literal: JSON.stringify(s). */
 export function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+  scratch.jsonString(s);
+  return scratch.take();
+}
+
+/** An address as a JSON string: dotted quad written digit by digit, IPv6 from formatAddr()'s cache. */
+function addr(o: ByteText, version: number, w0: number, w1: number, w2: number, w3: number): void {
+  o.byte(0x22);
+  if (version === 4) o.ipv4(w0 >>> 0);
+  else o.ascii(formatAddr(version, w0, w1, w2, w3));
+  o.byte(0x22);
+}
+
+/** Seconds and nanoseconds as epochString() writes them, quoted. */
+function epoch(o: ByteText, sec: number, nsec: number): void {
+  o.byte(0x22);
+  o.int(sec);
+  o.byte(0x2e);
+  o.pad9(nsec);
+  o.byte(0x22);
 }
 
 /**
  * The members of JSON.stringify(describePacket(p)), without the braces.
  * `direction: false` leaves out the direction member (dump puts it earlier).
  */
-export function packetMembers(p: DecodedPacket, direction = true): string {
-  let s = `"kind":${p.kind === PacketKind.IP ? '"ip"' : p.kind === PacketKind.NON_IP ? '"non-ip"' : '"malformed"'}`;
-  if (p.kind === PacketKind.MALFORMED) s += `,"error":${jsonString(p.error)}`;
-  if (p.note !== '') s += `,"note":${jsonString(p.note)}`;
-  if (p.l2Name !== '') s += `,"l2":${jsonString(p.l2Name)}`;
-  if (p.vlanOuter !== -1) s += p.vlanInner !== -1 ? `,"vlan":[${p.vlanOuter},${p.vlanInner}]` : `,"vlan":[${p.vlanOuter}]`;
+export function writePacketMembers(o: ByteText, p: DecodedPacket, direction = true): void {
+  o.room(LINE_ROOM);
+  o.ascii(p.kind === PacketKind.IP ? '"kind":"ip"' : p.kind === PacketKind.NON_IP ? '"kind":"non-ip"' : '"kind":"malformed"');
+  if (p.kind === PacketKind.MALFORMED) { o.ascii(',"error":'); o.jsonString(p.error); }
+  if (p.note !== '') { o.ascii(',"note":'); o.jsonString(p.note); }
+  if (p.l2Name !== '') { o.ascii(',"l2":'); o.jsonString(p.l2Name); }
+  o.room(LINE_ROOM);
+  if (p.vlanOuter !== -1) {
+    o.ascii(',"vlan":[');
+    o.int(p.vlanOuter);
+    if (p.vlanInner !== -1) { o.byte(0x2c); o.int(p.vlanInner); }
+    o.byte(0x5d);
+  }
   if (direction) {
-    if (p.direction === Direction.INBOUND) s += ',"direction":"in"';
-    else if (p.direction === Direction.OUTBOUND) s += ',"direction":"out"';
+    if (p.direction === Direction.INBOUND) o.ascii(',"direction":"in"');
+    else if (p.direction === Direction.OUTBOUND) o.ascii(',"direction":"out"');
   }
-  if (p.ipVersion !== 4 && p.ipVersion !== 6) return s;
-  s += `,"ipVersion":${p.ipVersion},"src":"${formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3)}","dst":"${formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3)}"`;
-  if (p.isFragment) s += `,"fragment":{"offset":${p.fragOffset},"more":${p.moreFragments},"id":${p.ipId}}`;
-  if (p.kind !== PacketKind.IP) return s;
-  s += `,"proto":${jsonString(protoName(p.proto))},"protoNumber":${p.proto}`;
-  if (p.ipVersion === 4 || p.isFragment) s += `,"ipId":${p.ipId}`;
-  s += `,"ttl":${p.ttl},"ipLen":${p.ipTotalLen}`;
-  if (p.snapTruncated) s += ',"truncated":true';
+  if (p.ipVersion !== 4 && p.ipVersion !== 6) return;
+  o.ascii(',"ipVersion":'); o.int(p.ipVersion);
+  o.ascii(',"src":'); addr(o, p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+  o.ascii(',"dst":'); addr(o, p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
+  if (p.isFragment) {
+    o.ascii(',"fragment":{"offset":'); o.int(p.fragOffset);
+    o.ascii(p.moreFragments ? ',"more":true,"id":' : ',"more":false,"id":'); o.int(p.ipId);
+    o.byte(0x7d);
+  }
+  if (p.kind !== PacketKind.IP) return;
+  o.ascii(',"proto":'); o.jsonString(protoName(p.proto));
+  o.ascii(',"protoNumber":'); o.int(p.proto);
+  if (p.ipVersion === 4 || p.isFragment) { o.ascii(',"ipId":'); o.int(p.ipId); }
+  o.ascii(',"ttl":'); o.int(p.ttl);
+  o.ascii(',"ipLen":'); o.int(p.ipTotalLen);
+  if (p.snapTruncated) o.ascii(',"truncated":true');
 
-  if (p.l4Off < 0) return s;
+  if (p.l4Off < 0) return;
   if (p.proto === IpProto.TCP) {
-    s += `,"sport":${p.sport},"dport":${p.dport},"tcp":{"flags":"${tcpFlagsString(p.tcpFlags)}","seq":${p.seq},"ack":${p.ack},"win":${p.window},"len":${p.payloadLen}`;
-    let o = '';
-    if (p.mss !== -1) o += `,"mss":${p.mss}`;
-    if (p.wscale !== -1) o += `,"wscale":${p.wscale}`;
-    if (p.sackPermitted) o += ',"sackOk":true';
-    if (p.hasTimestamp) o += `,"ts":[${p.tsVal},${p.tsEcr}]`;
-    if (o !== '') s += `,"options":{${o.slice(1)}}`;
-    s += '}';
-  } else if (p.proto === IpProto.UDP) {
-    s += `,"sport":${p.sport},"dport":${p.dport},"udp":{"len":${p.payloadLen}}`;
-  } else if ((p.proto === IpProto.UDPLITE || p.proto === IpProto.SCTP) && hasPorts(p)) {
-    s += `,"sport":${p.sport},"dport":${p.dport}`;
-  } else if (p.icmpType !== -1) {
-    s += `,"icmp":{"type":${p.icmpType},"code":${p.icmpCode},"name":${jsonString(icmpTypeName(p.ipVersion, p.icmpType, p.icmpCode))}`;
-    if (isEcho(p.ipVersion, p.icmpType)) s += `,"id":${p.icmpId},"seq":${p.icmpSeq}`;
-    if (p.innerValid) {
-      s += `,"inner":{"src":"${formatAddr(p.innerIpVersion, p.innerSrc0, p.innerSrc1, p.innerSrc2, p.innerSrc3)}"` +
-        `,"dst":"${formatAddr(p.innerIpVersion, p.innerDst0, p.innerDst1, p.innerDst2, p.innerDst3)}","proto":${jsonString(protoName(p.innerProto))}`;
-      if (isPortProto(p.innerProto)) s += `,"sport":${p.innerSport},"dport":${p.innerDport}`;
-      s += '}';
+    o.ascii(',"sport":'); o.int(p.sport);
+    o.ascii(',"dport":'); o.int(p.dport);
+    o.ascii(',"tcp":{"flags":"'); o.ascii(tcpFlagsString(p.tcpFlags));
+    o.ascii('","seq":'); o.int(p.seq);
+    o.ascii(',"ack":'); o.int(p.ack);
+    o.ascii(',"win":'); o.int(p.window);
+    o.ascii(',"len":'); o.int(p.payloadLen);
+    if (p.mss !== -1 || p.wscale !== -1 || p.sackPermitted || p.hasTimestamp) {
+      // Each option after the first is preceded by a comma.
+      let sep = ',"options":{';
+      if (p.mss !== -1) { o.ascii(sep); o.ascii('"mss":'); o.int(p.mss); sep = ','; }
+      if (p.wscale !== -1) { o.ascii(sep); o.ascii('"wscale":'); o.int(p.wscale); sep = ','; }
+      if (p.sackPermitted) { o.ascii(sep); o.ascii('"sackOk":true'); sep = ','; }
+      if (p.hasTimestamp) { o.ascii(sep); o.ascii('"ts":['); o.int(p.tsVal); o.byte(0x2c); o.int(p.tsEcr); o.byte(0x5d); }
+      o.byte(0x7d);
     }
-    s += '}';
+    o.byte(0x7d);
+  } else if (p.proto === IpProto.UDP) {
+    o.ascii(',"sport":'); o.int(p.sport);
+    o.ascii(',"dport":'); o.int(p.dport);
+    o.ascii(',"udp":{"len":'); o.int(p.payloadLen);
+    o.byte(0x7d);
+  } else if ((p.proto === IpProto.UDPLITE || p.proto === IpProto.SCTP) && hasPorts(p)) {
+    o.ascii(',"sport":'); o.int(p.sport);
+    o.ascii(',"dport":'); o.int(p.dport);
+  } else if (p.icmpType !== -1) {
+    o.ascii(',"icmp":{"type":'); o.int(p.icmpType);
+    o.ascii(',"code":'); o.int(p.icmpCode);
+    o.ascii(',"name":'); o.jsonString(icmpTypeName(p.ipVersion, p.icmpType, p.icmpCode));
+    o.room(LINE_ROOM);
+    if (isEcho(p.ipVersion, p.icmpType)) {
+      o.ascii(',"id":'); o.int(p.icmpId);
+      o.ascii(',"seq":'); o.int(p.icmpSeq);
+    }
+    if (p.innerValid) {
+      o.ascii(',"inner":{"src":'); addr(o, p.innerIpVersion, p.innerSrc0, p.innerSrc1, p.innerSrc2, p.innerSrc3);
+      o.ascii(',"dst":'); addr(o, p.innerIpVersion, p.innerDst0, p.innerDst1, p.innerDst2, p.innerDst3);
+      o.ascii(',"proto":'); o.jsonString(protoName(p.innerProto));
+      if (isPortProto(p.innerProto)) {
+        o.ascii(',"sport":'); o.int(p.innerSport);
+        o.ascii(',"dport":'); o.int(p.innerDport);
+      }
+      o.byte(0x7d);
+    }
+    o.byte(0x7d);
   }
-  return s;
+}
+
+/** The members of JSON.stringify(describePacket(p)), without the braces, as a string. */
+export function packetMembers(p: DecodedPacket, direction = true): string {
+  writePacketMembers(scratch, p, direction);
+  return scratch.take();
 }
 
 /** The flow member's value: JSON.stringify(tupleJson(entry.orig)). */
-function flowJson(e: CtEntry): string {
+function writeFlow(o: ByteText, e: CtEntry): void {
   const t = e.orig;
-  let s = `{"proto":${jsonString(ctProtoName(t.proto))},"src":"${formatAddr(t.l3, t.src0, t.src1, t.src2, t.src3)}","dst":"${formatAddr(t.l3, t.dst0, t.dst1, t.dst2, t.dst3)}"`;
-  if (isPortProto(t.proto)) s += `,"sport":${t.sport},"dport":${t.dport}`;
-  else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) s += `,"id":${t.sport}`;
-  return s + '}';
+  o.ascii('{"proto":'); o.jsonString(ctProtoName(t.proto));
+  o.room(LINE_ROOM);
+  o.ascii(',"src":'); addr(o, t.l3, t.src0, t.src1, t.src2, t.src3);
+  o.ascii(',"dst":'); addr(o, t.l3, t.dst0, t.dst1, t.dst2, t.dst3);
+  if (isPortProto(t.proto)) {
+    o.ascii(',"sport":'); o.int(t.sport);
+    o.ascii(',"dport":'); o.int(t.dport);
+  } else if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
+    o.ascii(',"id":'); o.int(t.sport);
+  }
+  o.byte(0x7d);
 }
 
-const nullable = (s: string | null): string => (s === null ? 'null' : jsonString(s));
+function nullable(o: ByteText, s: string | null): void {
+  if (s === null) o.ascii('null');
+  else o.jsonString(s);
+}
 
-/** One --format jsonl line of replay: JSON.stringify(replayJson(r, p, rec, engine)). */
-export function replayJsonLine(r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): string {
+/** One --format jsonl line of replay, without its newline: JSON.stringify(replayJson(r, p, rec, engine)). */
+export function writeReplayJsonLine(o: ByteText, r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): void {
   const entry = peekEntry(r) as CtEntry | null;
-  let s = `{"n":${r.n},"ts":"${epochString(r.tsSec, r.tsNsec)}","verdict":"${r.verdict}","ct":${nullable(r.ct)},` +
-    `"rule":${nullable(r.rule?.id ?? null)},"flow":${entry ? flowJson(entry) : 'null'},"reason":${jsonString(explain(r, p, engine.compiled))},` +
-    `"chain":${nullable(r.chain)}`;
-  if (r.fragOf > 0) s += `,"fragOf":${r.fragOf}`;
-  if (rec.ifName) s += `,"if":${jsonString(rec.ifName)}`;
-  return `${s},"packet":{${packetMembers(p)}}}`;
+  o.room(LINE_ROOM);
+  o.ascii('{"n":'); o.int(r.n);
+  o.ascii(',"ts":'); epoch(o, r.tsSec, r.tsNsec);
+  o.ascii(',"verdict":"'); o.ascii(r.verdict);
+  o.ascii('","ct":'); nullable(o, r.ct);
+  o.room(LINE_ROOM);
+  o.ascii(',"rule":'); nullable(o, r.rule?.id ?? null);
+  o.room(LINE_ROOM);
+  o.ascii(',"flow":');
+  if (entry) writeFlow(o, entry);
+  else o.ascii('null');
+  o.ascii(',"reason":'); o.jsonString(explain(r, p, engine.compiled));
+  o.room(LINE_ROOM);
+  o.ascii(',"chain":'); nullable(o, r.chain);
+  o.room(LINE_ROOM);
+  if (r.fragOf > 0) { o.ascii(',"fragOf":'); o.int(r.fragOf); }
+  if (rec.ifName) { o.ascii(',"if":'); o.jsonString(rec.ifName); }
+  o.ascii(',"packet":{');
+  writePacketMembers(o, p);
+  o.ascii('}}');
 }
 
-/** One --format jsonl line of dump: {n, ts, caplen, len, if?, direction?, ...describePacket(p)} as JSON.stringify writes it. */
+/** replayJsonLine as a string. */
+export function replayJsonLine(r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): string {
+  writeReplayJsonLine(scratch, r, p, rec, engine);
+  return scratch.take();
+}
+
+/** One --format jsonl line of dump, without its newline: {n, ts, caplen, len, if?, direction?, ...describePacket(p)} as JSON.stringify writes it. */
+export function writeDumpJsonLine(o: ByteText, rec: CaptureRecord, p: DecodedPacket): void {
+  o.room(LINE_ROOM);
+  o.ascii('{"n":'); o.int(rec.n);
+  o.ascii(',"ts":'); epoch(o, rec.tsSec, rec.tsNsec);
+  o.ascii(',"caplen":'); o.int(rec.caplen);
+  o.ascii(',"len":'); o.int(rec.len);
+  if (rec.ifName) { o.ascii(',"if":'); o.jsonString(rec.ifName); }
+  o.room(LINE_ROOM);
+  if (p.direction === Direction.INBOUND) o.ascii(',"direction":"in"');
+  else if (p.direction === Direction.OUTBOUND) o.ascii(',"direction":"out"');
+  o.byte(0x2c);
+  writePacketMembers(o, p, false);
+  o.byte(0x7d);
+}
+
+/** dumpJsonLine as a string. */
 export function dumpJsonLine(rec: CaptureRecord, p: DecodedPacket): string {
-  const dir = p.direction === Direction.INBOUND ? 'in' : p.direction === Direction.OUTBOUND ? 'out' : '';
-  return `{"n":${rec.n},"ts":"${epochString(rec.tsSec, rec.tsNsec)}","caplen":${rec.caplen},"len":${rec.len}` +
-    `${rec.ifName ? `,"if":${jsonString(rec.ifName)}` : ''}${dir ? `,"direction":"${dir}"` : ''},${packetMembers(p, false)}}`;
+  writeDumpJsonLine(scratch, rec, p);
+  return scratch.take();
 }

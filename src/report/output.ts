@@ -1,17 +1,18 @@
 import type { Writable } from 'node:stream';
+import { ByteText } from './bytes.js';
 
 /**
  * Buffered line output for results (stdout).
  *
  * Writing each line straight to a pipe costs a syscall per packet; batching
  * into ~64 KiB writes keeps report cost small next to the replay itself.
- * `pending()` exposes back-pressure so a producer can pause reading input
- * while a slow consumer (a pager, `| less`) catches up, which keeps memory
- * bounded however large the capture.
+ * Lines are given as strings (`line()`), or built in place as bytes (the
+ * ByteText methods, then `endLine()`), which the per-packet jsonl lines
+ * are. `pending()` exposes back-pressure so a producer can pause reading
+ * input while a slow consumer (a pager, `| less`) catches up, which keeps
+ * memory bounded however large the capture.
  */
-export class LineWriter {
-  private parts: string[] = [];
-  private size = 0;
+export class LineWriter extends ByteText {
   private waiting: Promise<void> | null = null;
   /** Set when the reader of our output went away (EPIPE): stop producing, quietly. */
   closed = false;
@@ -20,6 +21,8 @@ export class LineWriter {
     private readonly out: Writable = process.stdout,
     private readonly flushAt = 64 * 1024,
   ) {
+    // Room for the batch and one more line of any usual size.
+    super(flushAt + 16 * 1024);
     out.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') this.closed = true;
       else throw err;
@@ -28,15 +31,23 @@ export class LineWriter {
 
   line(s: string): void {
     if (this.closed) return;
-    this.parts.push(s, '\n');
-    this.size += s.length + 1;
-    if (this.size >= this.flushAt) this.flushSome();
+    this.text(s);
+    this.endLine();
+  }
+
+  /** Ends the line built in place since the last one. */
+  endLine(): void {
+    this.room(1);
+    this.buf[this.pos++] = 0x0a;
+    if (this.pos >= this.flushAt) this.flushSome();
   }
 
   private flushSome(): void {
-    const chunk = this.parts.join('');
-    this.parts = [];
-    this.size = 0;
+    const chunk = this.buf.subarray(0, this.pos);
+    // The stream may hold on to the chunk until it is written: the next
+    // lines go into a new buffer.
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.pos = 0;
     if (this.closed) return;
     if (!this.out.write(chunk) && !this.waiting) {
       this.waiting = new Promise((resolve) => {
@@ -58,7 +69,7 @@ export class LineWriter {
   }
 
   async flush(): Promise<void> {
-    if (this.size > 0) this.flushSome();
+    if (this.pos > 0) this.flushSome();
     if (this.waiting) await this.waiting;
   }
 }
