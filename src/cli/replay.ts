@@ -6,7 +6,8 @@ import { ExitCode, UserError } from '../errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
 import { writeReplayJsonLine } from '../report/json-line.js';
-import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, replayLine, summaryLines } from '../report/replay-text.js';
+import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, summaryLines } from '../report/replay-text.js';
+import { writeReplayLine } from '../report/text-line.js';
 import { replaySharded } from '../engine/sharded.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet } from '../rules/load.js';
@@ -112,7 +113,8 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
           out.line(paint.dim(REPLAY_HEADER));
           headerDone = true;
         }
-        out.line(replayLine(r, p, engine, args.time, base, paint));
+        writeReplayLine(out, r, p, engine, args.time, base, paint);
+        out.endLine();
       },
     });
   } catch (err) {

@@ -30,7 +30,7 @@ export class ByteText {
   /**
    * Text known to be ASCII and to need no escaping (constants, names from
    * fixed tables). The caller has made room (`room()`), as for `byte()`,
-   * `int()`, `pad9()` and `ipv4()`.
+   * `int()`, `zeroPadded()`, `spaces()` and `ipv4()`.
    */
   ascii(s: string): void {
     const b = this.buf;
@@ -49,17 +49,33 @@ export class ByteText {
       this.ascii(JSON.stringify(n) ?? 'null');
       return;
     }
-    const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
-    this.digits(n, digits);
+    this.digits(n, ByteText.intWidth(n));
   }
 
-  /** 0 <= n < 1e9, integer, as exactly nine digits ("000012345"): the nanoseconds of a timestamp. */
-  pad9(n: number): void {
-    if (!(n >= 0 && n < 1e9 && n === Math.floor(n))) {
-      this.ascii(String(n).padStart(9, '0'));
+  /** How many characters int(n) writes. */
+  static intWidth(n: number): number {
+    if (!(n >= 0 && n <= 0xffffffff && n === Math.floor(n))) return (JSON.stringify(n) ?? 'null').length;
+    return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
+  }
+
+  /**
+   * An integer 0 <= n < 10 ** width as exactly `width` digits, zeros in
+   * front ("000012345"): the fractions of timestamps.
+   */
+  zeroPadded(n: number, width: number): void {
+    if (!(n >= 0 && n < 10 ** width && n === Math.floor(n))) {
+      this.ascii(String(n).padStart(width, '0'));
       return;
     }
-    this.digits(n, 9);
+    this.digits(n, width);
+  }
+
+  /** `count` spaces (none if it is not positive): padding for text columns. */
+  spaces(count: number): void {
+    const b = this.buf;
+    let i = this.pos;
+    for (let k = 0; k < count; k++) b[i++] = 0x20;
+    this.pos = i;
   }
 
   private digits(n: number, count: number): void {

@@ -47,7 +47,7 @@ function epoch(o: ByteText, sec: number, nsec: number): void {
   o.byte(0x22);
   o.int(sec);
   o.byte(0x2e);
-  o.pad9(nsec);
+  o.zeroPadded(nsec, 9);
   o.byte(0x22);
 }
 

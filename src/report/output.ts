@@ -29,10 +29,31 @@ export class LineWriter extends ByteText {
     });
   }
 
+  /**
+   * Lines given as strings wait here, joined and encoded once per batch
+   * (cheaper than once per line); they go into the buffer before any byte
+   * is written in place (every line built in place starts with `room()`).
+   */
+  private parts: string[] = [];
+  private partsSize = 0;
+
   line(s: string): void {
     if (this.closed) return;
+    this.parts.push(s, '\n');
+    this.partsSize += s.length + 1;
+    if (this.pos + this.partsSize >= this.flushAt) this.flushSome();
+  }
+
+  override room(n: number): void {
+    if (this.partsSize > 0) this.takeParts();
+    super.room(n);
+  }
+
+  private takeParts(): void {
+    const s = this.parts.join('');
+    this.parts = [];
+    this.partsSize = 0;
     this.text(s);
-    this.endLine();
   }
 
   /** Ends the line built in place since the last one. */
@@ -43,6 +64,7 @@ export class LineWriter extends ByteText {
   }
 
   private flushSome(): void {
+    if (this.partsSize > 0) this.takeParts();
     const chunk = this.buf.subarray(0, this.pos);
     // The stream may hold on to the chunk until it is written: the next
     // lines go into a new buffer.
@@ -69,7 +91,7 @@ export class LineWriter extends ByteText {
   }
 
   async flush(): Promise<void> {
-    if (this.pos > 0) this.flushSome();
+    if (this.pos > 0 || this.partsSize > 0) this.flushSome();
     if (this.waiting) await this.waiting;
   }
 }

@@ -23,10 +23,15 @@ describe('ByteText', () => {
     expect(written((o) => { o.room(64); o.int(NaN); })).toBe('null');
   });
 
-  it('writes nanoseconds as nine digits, as padStart(9, "0") does', () => {
-    for (const n of [0, 1, 10, 999, 123456789, 999999999, 500000000]) {
-      expect(written((o) => { o.room(16); o.pad9(n); })).toBe(String(n).padStart(9, '0'));
+  it('writes fractions with zeros in front, as padStart(width, "0") does, and knows how wide a number is', () => {
+    for (const n of [0, 1, 10, 999, 123456, 123456789, 999999999, 500000000]) {
+      expect(written((o) => { o.room(16); o.zeroPadded(n, 9); })).toBe(String(n).padStart(9, '0'));
+      if (n < 1e6) expect(written((o) => { o.room(16); o.zeroPadded(n, 6); })).toBe(String(n).padStart(6, '0'));
+      expect(ByteText.intWidth(n)).toBe(String(n).length);
     }
+    expect(ByteText.intWidth(4294967296)).toBe(10);
+    expect(ByteText.intWidth(-12)).toBe(3);
+    expect(written((o) => { o.room(16); o.spaces(3); o.spaces(-2); o.ascii('x'); })).toBe('   x');
   });
 
   it('writes IPv4 words as dotted quads, the high byte first', () => {
