@@ -15,7 +15,8 @@
  *
  * --jobs J (default: one per core) also times `replay --format none --jobs J`
  * on each capture, against tcpdump and one thread, and checks that its
- * summary is one thread's.
+ * summary is one thread's; and the reports (jsonl, text) with --jobs J
+ * against one thread's (their lines are the same: test/cli/jobs.test.ts).
  */
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -210,6 +211,12 @@ async function main() {
         const rep = repeat(n, () => timed(replayArgs(c.path, format)));
         r.reports[format] = { sec: +rep.sec.toFixed(4), pps: Math.round(c.packets / rep.sec), vsNone: +(rep.sec / fw.sec).toFixed(2), peakRssKiB: rep.maxRssKiB, runs: rep.runs };
         log(`  --format ${format.padEnd(5)} ${rep.sec.toFixed(3)} s  ${fmtPps(r.reports[format].pps)}pps  ${r.reports[format].vsNone}x the time of --format none`);
+        if (JOBS > 1) {
+          const jr = repeat(n, () => timed(replayArgs(c.path, format, JOBS)));
+          if (/again on one thread/.test(jr.last.stderr)) throw new Error(`replay --format ${format} --jobs ${JOBS} fell back to one thread: ${jr.last.stderr}`);
+          r.reports[format].jobs = { jobs: JOBS, sec: +jr.sec.toFixed(4), pps: Math.round(c.packets / jr.sec), speedUp: +(rep.sec / jr.sec).toFixed(2), peakRssKiB: jr.maxRssKiB, runs: jr.runs };
+          log(`  --format ${format.padEnd(5)} --jobs ${JOBS} ${jr.sec.toFixed(3)} s  ${fmtPps(r.reports[format].jobs.pps)}pps  ${r.reports[format].jobs.speedUp}x one thread  peak RSS ${(jr.maxRssKiB / 1024).toFixed(0)} MiB`);
+        }
       }
     }
     results.captures[id] = r;

@@ -54,7 +54,7 @@ export function replayCommand(y: Argv<CommonOptions>) {
           type: 'number',
           default: 1,
           describe:
-            'judge on N worker threads, each holding the flows of some address pairs (with --format none only: the summary is the same as with one thread). ' +
+            'judge on N worker threads, each holding the flows of some address pairs; the lines and the summary are the same as with one thread (not with --write-*). ' +
             'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread',
         })
         .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
@@ -73,14 +73,18 @@ export function replayCommand(y: Argv<CommonOptions>) {
   );
 }
 
-export async function runReplay(args: ReplayArgs, source: PacketSource): Promise<number> {
-  const out = new LineWriter();
+/**
+ * One thread's replay. `skipLines`: per-packet lines already written (by a
+ * sharded replay that could not go on exactly), not to be written again.
+ */
+export async function runReplay(args: ReplayArgs, source: PacketSource, skipLines = 0, out = new LineWriter()): Promise<number> {
   const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
   const accepted = args['write-accepted'] ? new PcapSink(args['write-accepted']) : null;
   const dropped = args['write-dropped'] ? new PcapSink(args['write-dropped']) : null;
   const base = { sec: -1, nsec: 0 };
   let firstLinkType = 1;
-  let headerDone = false;
+  let headerDone = skipLines > 0;
+  let skip = skipLines;
   /** The engine, once a packet has been replayed: what a capture error leaves to summarize. */
   let engineSeen: Engine | null = null;
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
@@ -104,6 +108,10 @@ export async function runReplay(args: ReplayArgs, source: PacketSource): Promise
         if (accepted && r.verdict === 'accept') accepted.add(rec);
         if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
         if (args.format === 'none' || out.closed) return;
+        if (skip > 0) {
+          skip--;
+          return;
+        }
         if (args.format === 'jsonl') {
           writeReplayJsonLine(out, r, p, rec, engine);
           out.endLine();
@@ -176,9 +184,10 @@ async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, f
 
 /**
  * --jobs: a whole number from 1 to 256, and above 1 only where the result
- * does not depend on it: the summary (per-packet lines and written packets
- * come in capture order from one thread). A scenario is generated on this
- * thread, so it is judged there too (--jobs is ignored).
+ * does not depend on it: the summary and the per-packet lines (the packets
+ * written by --write-* come in capture order from one thread). A scenario
+ * is generated on this thread, so it is judged there too (--jobs is
+ * ignored).
  */
 function checkJobs(args: ReplayArgs): number {
   const j = args.jobs;
@@ -186,13 +195,9 @@ function checkJobs(args: ReplayArgs): number {
     throw new UserError(`replay: --jobs must be a whole number from 1 to 256, not ${String(j)}`);
   }
   if (j === 1) return 1;
-  const conflicts = [
-    args.format !== 'none' ? `--format ${args.format} (per-packet lines are written in capture order by one thread; use --format none)` : '',
-    args['write-accepted'] ? '--write-accepted' : '',
-    args['write-dropped'] ? '--write-dropped' : '',
-  ].filter((c) => c !== '');
+  const conflicts = [args['write-accepted'] ? '--write-accepted' : '', args['write-dropped'] ? '--write-dropped' : ''].filter((c) => c !== '');
   if (conflicts.length > 0) {
-    throw new UserError(`replay: --jobs ${j} gives the summary only, so it cannot go with ${conflicts.join(' or ')}; leave --jobs out for these`);
+    throw new UserError(`replay: --jobs ${j} cannot go with ${conflicts.join(' or ')} (the packets are written in capture order by one thread); leave --jobs out for these`);
   }
   return j;
 }
@@ -206,11 +211,23 @@ function checkJobs(args: ReplayArgs): number {
  */
 async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): Promise<number> {
   const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
-  const progress = captureProgress(args.capture, args.progress, false);
+  const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
   const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
+  const out = new LineWriter();
+  let headerDone = false;
+  const lines = args.format === 'none' ? undefined : {
+    report: { format: args.format, time: args.time, color: paint === ANSI_PAINT },
+    write: (bytes: Uint8Array, start: number, end: number) => {
+      if (out.closed) return;
+      if (!headerDone && args.format === 'text') out.line(paint.dim(REPLAY_HEADER));
+      headerDone = true;
+      out.lineBytes(bytes, start, end);
+    },
+    wait: () => out.pending(),
+  };
   let o;
   try {
-    o = await replaySharded({ rules: ruleset, path, jobs, onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset) });
+    o = await replaySharded({ rules: ruleset, path, jobs, onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset), lines });
   } finally {
     progress?.clear();
   }
@@ -218,20 +235,21 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
     const why = `replay --jobs ${jobs}: stopped after packet ${o.packets}: ${o.reason}`;
     if (path === '-') {
       for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
+      await out.flush();
       const hint = o.cause === 'limit' ? ' (or raise conntrack.max in the rule file, if the kernel you model has a larger nf_conntrack_max)' : '';
-      throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}`);
+      const written = o.linesWritten > 0 ? ` (the lines of the first ${o.linesWritten} packets were written)` : '';
+      throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}${written}`);
     }
-    args.log.warn(`${why}; replaying it again on one thread`);
-    return runReplay(args, path);
+    args.log.warn(`${why}; replaying it again on one thread${o.linesWritten > 0 ? `, from the line after the ${o.linesWritten} written` : ''}`);
+    return runReplay(args, path, o.linesWritten, out);
   }
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   args.log.info({ packetsByThread: o.summary.packetsByShard }, `judged on ${jobs} threads`);
-  const out = new LineWriter();
   // (As with one thread: no summary when the capture broke off before its first packet.)
   if (args.summary && (o.kind === 'done' || o.summary.stats.packets > 0)) {
-    const lines = summaryLines({ ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) }, o.summary.capture, paint);
-    if (o.kind === 'capture-error') lines.push(unreadableFrom(o.error, o.summary.stats.packets));
-    writeSummary(args, out, lines);
+    const summary = summaryLines({ ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) }, o.summary.capture, args.format === 'jsonl' ? NO_PAINT : paint);
+    if (o.kind === 'capture-error') summary.push(unreadableFrom(o.error, o.summary.stats.packets));
+    writeSummary(args, out, summary);
   }
   await out.flush();
   reportCaptureEnd(args, o.summary.capture, o.summary.stats.undecodable, inputName(args.capture));

@@ -1,10 +1,12 @@
 /**
- * A replay spread over worker threads (replay --jobs N, summary only).
+ * A replay spread over worker threads (replay --jobs N).
  *
  * This thread reads the capture into chunks of shared memory and picks each
  * record's shard by its address pair (shard.ts); each worker judges its
  * records, in capture order, with an engine of its own, reading them where
- * they lie. The summary is the sum of the shards'.
+ * they lie. The summary is the sum of the shards'. Per-packet lines are
+ * written by the shards as they judge, and put in one thread's order here
+ * (shard-lines.ts).
  *
  * The sum is exactly what one engine would count, because nothing ties
  * flows of different address pairs together, with three provisos:
@@ -25,8 +27,13 @@ import { CaptureError, StopReading, type CaptureRecord, type CaptureSummary } fr
 import { newDecodedPacket } from '../packet/decode.js';
 import type { RuleSet } from '../rules/types.js';
 import type { EngineStats } from './engine.js';
+import { MAX_WAITING } from './replay.js';
 import { NOT_SHARDABLE, ShardPicker } from './shard.js';
-import { D_CAPLEN, D_DIR, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_SEC, DESC, IN_SPILL, type FromShard, type ShardConntrack, type ToShard } from './shard-protocol.js';
+import { LineOrder, type WriteLine } from './shard-lines.js';
+import {
+  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_END, E_JUDGED, E_KIND, E_N, EV, HELD, IN_SPILL, LINE,
+  RELEASED, type FromShard, type ShardConntrack, type ShardLines, type ShardReport, type ToShard,
+} from './shard-protocol.js';
 
 /** Bytes per shared chunk (as readCapture's reads): a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
 const CHUNK_SIZE = 1024 * 1024;
@@ -49,6 +56,12 @@ export interface ShardedOptions {
   jobs: number;
   /** Called for every record as it is read (progress). */
   onRecord?: (rec: CaptureRecord) => void;
+  /**
+   * Per-packet lines: how the shards write them, and where they go, in the
+   * order one thread would write them. `wait` is awaited between reads
+   * (a slow reader of the output holds the replay back).
+   */
+  lines?: { report: ShardReport; write: WriteLine; wait?: () => Promise<void> | null };
 }
 
 /** What the single-threaded replay's summary is made of. */
@@ -64,11 +77,15 @@ export type ShardedOutcome =
   | { kind: 'done'; summary: ShardedSummary }
   /** The capture broke off: the summary is of the packets before the damage. */
   | { kind: 'capture-error'; error: CaptureError; summary: ShardedSummary }
-  /** Sharded results would differ from one engine's (why), found after `packets` packets: replay on one thread. */
-  | { kind: 'inexact'; cause: InexactCause; reason: string; packets: number };
+  /**
+   * Sharded results would differ from one engine's (why), found after
+   * `packets` packets were read: replay on one thread. The `linesWritten`
+   * lines written so far are one thread's first lines.
+   */
+  | { kind: 'inexact'; cause: InexactCause; reason: string; packets: number; linesWritten: number };
 
-/** Why a sharded replay would not be exact: the table limit, or a fragmented ICMP error. */
-export type InexactCause = 'limit' | 'icmp-fragment';
+/** Why a sharded replay would not be exact: the table limit, a fragmented ICMP error, or lines held back too long. */
+export type InexactCause = 'limit' | 'icmp-fragment' | 'order';
 
 interface Chunk {
   id: number;
@@ -136,8 +153,25 @@ class ShardedReplay {
   private inexactCause: InexactCause = 'limit';
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
-  private readonly results: ({ stats: EngineStats; conntrack: ShardConntrack | null } | null)[];
+  private readonly results: ({ stats: EngineStats; conntrack: ShardConntrack | null; lines: ShardLines | null } | null)[];
   private readonly limit: number;
+  /** Per-packet lines: the order they are written in, or null for none. */
+  private readonly order: LineOrder | null;
+  /** The first packet's timestamp (-1 before it): text's times are relative to it. */
+  private baseSec = -1;
+  private baseNsec = 0;
+  /**
+   * The pcapng interface names records have named, by a number of their
+   * own (a capture's interface numbers start again in each section).
+   */
+  private readonly ifNames: string[] = [];
+  private readonly ifIds = new Map<string, number>();
+  /** Batches are posted in rounds (one batch per shard that has records), numbered from 0. */
+  private round = 0;
+  /** The rounds whose lines are not written yet: how many batches each still waits for, and the lines of those back. */
+  private readonly rounds = new Map<number, { waiting: number; lines: ShardLines[]; flows: number[] }>();
+  /** The oldest round whose lines are not written yet. */
+  private nextRound = 0;
 
   constructor(private readonly opts: ShardedOptions) {
     this.jobs = opts.jobs;
@@ -145,11 +179,12 @@ class ShardedReplay {
     this.flowsByShard = new Array<number>(this.jobs).fill(0);
     this.results = new Array(this.jobs).fill(null);
     this.limit = opts.rules.stateful ? opts.rules.conntrack.max : 0;
+    this.order = opts.lines ? new LineOrder(opts.lines.write) : null;
     for (let i = 0; i < 4; i++) this.free.push(this.newChunk(CHUNK_SIZE));
     const url = new URL(import.meta.url.endsWith('.bundle.mjs') ? '../engine/shard-worker.bundle.mjs' : '../engine/shard-worker.js', import.meta.url);
     for (let k = 0; k < this.jobs; k++) {
       this.batches.push({ list: new Float64Array(LIST_START * DESC), count: 0, spare: [] });
-      const w = new Worker(url, { workerData: { fwemuShard: opts.rules } });
+      const w = new Worker(url, { workerData: { fwemuShard: opts.rules, report: opts.lines?.report ?? null } });
       w.on('message', (m: FromShard) => this.onMessage(k, m));
       w.on('error', (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
       w.on('exit', (code) => {
@@ -181,7 +216,7 @@ class ShardedReplay {
   }
 
   private inexactOutcome(): ShardedOutcome {
-    return { kind: 'inexact', cause: this.inexactCause, reason: this.inexact, packets: this.records };
+    return { kind: 'inexact', cause: this.inexactCause, reason: this.inexact, packets: this.records, linesWritten: this.order?.written ?? 0 };
   }
 
   async close(): Promise<void> {
@@ -199,6 +234,18 @@ class ShardedReplay {
       this.clock = t;
       this.clockSec = rec.tsSec;
       this.clockNsec = rec.tsNsec;
+    }
+    if (this.baseSec < 0) {
+      this.baseSec = rec.tsSec;
+      this.baseNsec = rec.tsNsec;
+    }
+    let ifId = -1;
+    if (rec.ifName !== '') {
+      ifId = this.ifIds.get(rec.ifName) ?? -1;
+      if (ifId < 0) {
+        ifId = this.ifNames.push(rec.ifName) - 1;
+        this.ifIds.set(rec.ifName, ifId);
+      }
     }
     const k = this.picker.pick(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, rec.len);
     if (k === NOT_SHARDABLE) {
@@ -237,6 +284,9 @@ class ShardedReplay {
     l[i + D_LEN] = rec.len;
     l[i + D_LINK] = rec.linkType;
     l[i + D_DIR] = dir;
+    l[i + D_OWN_SEC] = rec.tsSec;
+    l[i + D_OWN_NSEC] = rec.tsNsec;
+    l[i + D_IF] = ifId;
   }
 
   /** Records from another chunk begin: those of the last one are posted first. */
@@ -274,24 +324,34 @@ class ShardedReplay {
   private flush(): void {
     const chunk = this.current;
     const spill = this.spilled ? this.spill : null;
+    let posted = 0;
     for (let k = 0; k < this.jobs; k++) {
       const b = this.batches[k];
       if (b.count === 0) continue;
       const m: ToShard = {
         type: 'batch',
+        round: this.round,
         chunkId: chunk === null ? -1 : chunk.id,
         chunk: chunk === null ? EMPTY : chunk.sab,
         spillId: spill === null ? -1 : spill.id,
         spill: spill === null ? EMPTY : spill.sab,
         list: b.list,
         count: b.count,
+        baseSec: this.baseSec,
+        baseNsec: this.baseNsec,
+        ifNames: this.ifNames,
       };
+      posted++;
       this.workers[k].postMessage(m, [b.list.buffer as ArrayBuffer]);
       if (chunk !== null) chunk.refs++;
       if (spill !== null) spill.refs++;
       this.outstanding++;
       b.list = b.spare.pop() ?? new Float64Array(Math.max(LIST_START, b.count) * DESC);
       b.count = 0;
+    }
+    if (posted > 0) {
+      if (this.order !== null) this.rounds.set(this.round, { waiting: posted, lines: [], flows: [] });
+      this.round++;
     }
     this.current = null;
     this.spilled = false;
@@ -348,6 +408,8 @@ class ShardedReplay {
     while (this.failure === null && this.inexact === '' && this.outstanding > WAITING_PER_WORKER * this.jobs) {
       await new Promise<void>((resolve) => { this.wake = resolve; });
     }
+    const output = this.opts.lines?.wait?.();
+    if (output) await output;
     if (this.failure !== null) throw this.failure;
     if (this.inexact !== '') throw new StopReading();
   }
@@ -362,22 +424,77 @@ class ShardedReplay {
 
   private onMessage(k: number, m: FromShard): void {
     if (m.type === 'done') {
-      this.flowsByShard[k] = m.flows;
       this.batches[k].spare.push(m.list);
-      if (this.limit > 0 && this.inexact === '') {
-        let flows = 0;
-        for (const f of this.flowsByShard) flows += f;
-        if (flows >= this.limit) {
-          this.inexact = `${flows} flows have entered the conntrack table, and its limit (conntrack.max) is ${this.limit}: a full table early-drops among all flows, which threads that each hold some of them cannot do`;
-        }
-      }
+      // With lines, the flows are counted round by round, as the lines are
+      // written (linesBack()): the lines of every round before the limit
+      // was reached are exact, however late the other shards report them.
+      if (m.lines === null) this.countFlows(k, m.flows);
       this.outstanding--;
       if (m.chunk >= 0) this.drop(this.chunks[m.chunk]);
       if (m.spill >= 0) this.drop(this.chunks[m.spill]);
+      if (m.lines !== null) this.linesBack(m.round, k, m.flows, m.lines);
       this.poke();
     } else {
-      this.results[k] = { stats: m.stats, conntrack: m.conntrack };
+      this.results[k] = { stats: m.stats, conntrack: m.conntrack, lines: m.lines };
       this.poke();
+    }
+  }
+
+  /** A shard's flows so far: the replay cannot be exact once all shards' reach the table's limit. */
+  private countFlows(k: number, flows: number): void {
+    this.flowsByShard[k] = flows;
+    if (this.limit === 0 || this.inexact !== '') return;
+    let sum = 0;
+    for (const f of this.flowsByShard) sum += f;
+    if (sum >= this.limit) {
+      this.inexact = `${sum} flows have entered the conntrack table, and its limit (conntrack.max) is ${this.limit}: a full table early-drops among all flows, which threads that each hold some of them cannot do`;
+    }
+  }
+
+  /**
+   * A shard's lines of a batch: once every batch of the oldest rounds is
+   * back, their lines are written, unless the replay cannot be exact any
+   * more (the lines written so far are still one thread's first lines:
+   * every batch before them was judged while nothing made the shards
+   * differ from one engine).
+   */
+  private linesBack(round: number, k: number, flows: number, lines: ShardLines): void {
+    const r = this.rounds.get(round)!;
+    r.lines.push(lines);
+    r.flows.push(k, flows);
+    r.waiting--;
+    for (let next = this.rounds.get(this.nextRound); next !== undefined && next.waiting === 0; next = this.rounds.get(this.nextRound)) {
+      this.rounds.delete(this.nextRound);
+      this.nextRound++;
+      for (let i = 0; i < next.flows.length; i += 2) this.countFlows(next.flows[i], next.flows[i + 1]);
+      if (this.inexact === '') this.playLines(next.lines);
+    }
+  }
+
+  /** Plays the shards' events of one round through the LineOrder, in the order their packets were judged. */
+  private playLines(all: ShardLines[]): void {
+    const order = this.order!;
+    const at = new Array<number>(all.length).fill(0);
+    for (;;) {
+      // The shard whose next event is about the earliest packet judged (a packet is judged by one shard only).
+      let k = -1;
+      let judged = Infinity;
+      for (let j = 0; j < all.length; j++) {
+        if (at[j] < all[j].count) {
+          const t = all[j].events[at[j] * EV + E_JUDGED];
+          if (k < 0 || t < judged) {
+            k = j;
+            judged = t;
+          }
+        }
+      }
+      if (k < 0) break;
+      at[k] = playEvents(order, all[k], at[k], judged);
+      if (order.overflowed) {
+        this.inexactCause = 'order';
+        this.inexact = `more than ${MAX_WAITING} packets' lines waited behind IP fragments held for reassembly: one thread would have let the oldest fragment's line come out of order, at a point the threads cannot tell`;
+        return;
+      }
     }
   }
 
@@ -397,7 +514,11 @@ class ShardedReplay {
       await new Promise<void>((resolve) => { this.wake = resolve; });
     }
     if (this.failure !== null) throw this.failure;
-    const results = this.results as { stats: EngineStats; conntrack: ShardConntrack | null }[];
+    const results = this.results as { stats: EngineStats; conntrack: ShardConntrack | null; lines: ShardLines | null }[];
+    if (this.order !== null && this.inexact === '') {
+      // The fragments still held at the end are dropped, and every line waiting is written.
+      for (const r of results) playEvents(this.order, r.lines!, 0, Infinity);
+    }
     return {
       capture,
       stats: sumStats(results.map((r) => r.stats)),
@@ -405,6 +526,35 @@ class ShardedReplay {
       packetsByShard: results.map((r) => r.stats.packets),
     };
   }
+}
+
+/**
+ * Plays one shard's events from `from` on, while they are about the packet
+ * `judged` (all of them, for Infinity): what InOrder's hold(), released()
+ * and deliver() do for that packet. Returns where it stopped.
+ */
+function playEvents(order: LineOrder, lines: ShardLines, from: number, judged: number): number {
+  const e = lines.events;
+  let i = from;
+  let start = i > 0 ? e[(i - 1) * EV + E_END] : 0;
+  let releasing = false;
+  for (; i < lines.count && (judged === Infinity || e[i * EV + E_JUDGED] === judged); i++) {
+    const kind = e[i * EV + E_KIND];
+    const n = e[i * EV + E_N];
+    const end = e[i * EV + E_END];
+    if (kind === HELD) order.hold(n);
+    else if (kind === RELEASED) {
+      order.released(n, lines.bytes, start, end);
+      releasing = true;
+    } else if (kind === LINE) {
+      if (releasing) order.drain();
+      releasing = false;
+      order.deliver(n, lines.bytes, start, end);
+    }
+    start = end;
+  }
+  if (releasing) order.drain();
+  return i;
 }
 
 function sumStats(all: EngineStats[]): EngineStats {

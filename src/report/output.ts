@@ -56,6 +56,15 @@ export class LineWriter extends ByteText {
     this.text(s);
   }
 
+  /** A line already encoded (bytes[start, end), without its newline). */
+  lineBytes(bytes: Uint8Array, start: number, end: number): void {
+    if (this.closed) return;
+    this.room(end - start);
+    this.buf.set(bytes.subarray(start, end), this.pos);
+    this.pos += end - start;
+    this.endLine();
+  }
+
   /** Ends the line built in place since the last one. */
   endLine(): void {
     this.room(1);

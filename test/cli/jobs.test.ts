@@ -1,10 +1,11 @@
 /**
- * replay --jobs N: the summary of a capture judged on N worker threads must
- * be the summary of one thread, byte for byte (and one thread's is what the
- * kernel suites check). The captures here are made so that sharding has
- * something to get wrong: flows spread over every thread, records split
- * between reads, a clock that only other threads' packets move, ICMP errors
- * whose flow lives on another thread, a table limit.
+ * replay --jobs N: the summary and the per-packet lines (text, jsonl) of a
+ * capture judged on N worker threads must be those of one thread, byte for
+ * byte (and one thread's are what the kernel suites check). The captures
+ * here are made so that sharding has something to get wrong: flows spread
+ * over every thread, records split between reads, a clock that only other
+ * threads' packets move, ICMP errors whose flow lives on another thread, a
+ * table limit, fragments held back, pcapng interfaces.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,34 @@ function replay(rules: string, capture: string, jobs: number, extra: string[] = 
   return fwemu(['replay', '-f', 'none', '-r', rules, ...(jobs > 1 ? ['-j', String(jobs)] : []), ...extra, capture], { input });
 }
 
+/**
+ * replay -f jsonl and -f text of `capture` on `jobs` threads: the same
+ * output and exit code as one thread. Returns the runs on `jobs` threads.
+ */
+function sameLines(rules: string, capture: string, jobs: number, opts: { input?: Buffer; extra?: string[] } = {}): Run[] {
+  const runs: Run[] = [];
+  for (const format of ['jsonl', 'text']) {
+    const args = ['replay', '-f', format, '-r', rules, ...(opts.extra ?? [])];
+    const one = fwemu([...args, capture], { input: opts.input });
+    const many = fwemu([...args, '-j', String(jobs), capture], { input: opts.input });
+    expect(one.stdout.split('\n').length).toBeGreaterThan(2);
+    expect(many.code, many.stderr).toBe(one.code);
+    if (many.stdout !== one.stdout) expect(firstDifference(many.stdout, one.stdout), `${format}, ${jobs} threads`).toBe('');
+    runs.push(many);
+  }
+  return runs;
+}
+
+/** The first line where two outputs differ (a readable failure for outputs of thousands of lines). */
+function firstDifference(a: string, b: string): string {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return `line ${i + 1}:\n  ${x[i] ?? '(none)'}\nwhere one thread wrote\n  ${y[i] ?? '(none)'}`;
+  }
+  return '';
+}
+
 /** Packets each thread judged, from the info line of replay -v --jobs N. */
 function packetsByThread(r: Run): number[] {
   const line = r.stderr.split('\n').find((l) => l.includes('"packetsByThread"'));
@@ -60,6 +89,7 @@ function sameOnTwoThreads(capture: string, expected: string[], spread: number[])
   expect(two.stdout).toBe(one.stdout);
   expect(two.stderr).not.toContain('again on one thread');
   expect(packetsByThread(two)).toEqual(spread);
+  for (const r of sameLines(rulesPath, capture, 2)) expect(r.stderr).not.toContain('again on one thread');
 }
 
 /** An IPv4 address as the 32-bit number the shard hash folds. */
@@ -143,6 +173,9 @@ describe('replay --jobs: the same summary as one thread', () => {
       expect(spread.reduce((a, b) => a + b, 0)).toBe(12000);
       for (const n of spread) expect(n).toBeGreaterThan(1000);
     }
+    sameLines(rulesPath, pcap, 3);
+    sameLines(rulesPath, pcapng, 2);
+    sameLines(rulesPath, '-', 3, { input: readFileSync(pcap) });
   });
 
   it('keeps the clock of all threads: a flow whose own packets run backwards in time times out as on one thread', () => {
@@ -197,6 +230,7 @@ describe('replay --jobs: the same summary as one thread', () => {
     expect(twoF.stdout).toBe(oneF.stdout);
     expect(twoF.stderr).toContain('packet 2 is the first fragment of an ICMP error');
     expect(twoF.stderr).toContain('replaying it again on one thread');
+    for (const r of sameLines(rulesPath, fragmented, 2)) expect(r.stderr).toContain('replaying it again on one thread');
   });
 
   it('sends every fragment of a datagram to one thread, even a first fragment too short to decode', () => {
@@ -236,6 +270,7 @@ describe('replay --jobs: the same summary as one thread', () => {
     expect(two.stdout).toBe(one.stdout);
     expect(two.stderr).toMatch(/flows have entered the conntrack table, and its limit \(conntrack\.max\) is 4/);
     expect(two.stderr).toContain('replaying it again on one thread');
+    for (const r of sameLines(limited, capture, 2)) expect(r.stderr).toContain('replaying it again on one thread');
 
     const piped = replay(limited, '-', 2, [], readFileSync(capture));
     expect(piped.code).toBe(2);
@@ -253,6 +288,7 @@ describe('replay --jobs: the same summary as one thread', () => {
       const three = replay(b.rulesPath, b.capturePath, 3, ['-v']);
       expect(three.code, `seed ${seed}, ${b.name}`).toBe(one.code);
       expect(three.stdout, `seed ${seed}, ${b.name}`).toBe(one.stdout);
+      sameLines(b.rulesPath, b.capturePath, 3);
       if (!three.stderr.includes('again on one thread')) {
         sharded++;
         expect(packetsByThread(three).filter((n) => n > 0).length, `seed ${seed}, ${b.name}`).toBeGreaterThan(1);
@@ -263,15 +299,82 @@ describe('replay --jobs: the same summary as one thread', () => {
   });
 });
 
+describe('replay --jobs: the same lines as one thread', () => {
+  it('keeps the lines written before the flows reached the table limit, and one thread goes on from the next line', () => {
+    // 40 DNS flows exchange 1000-byte queries and answers for 9000 packets
+    // (~9 MB, so the lines of several rounds of batches are written), then
+    // 100 new flows fill the table (max 60).
+    const limited = file('limited-late.rules.yaml', RULES.replace('policy: drop\n', 'policy: drop\nconntrack:\n  max: 60\n'));
+    const frames: Frame[] = [];
+    const payload = 'q'.repeat(1000);
+    let t = 1000;
+    for (let i = 0; i < 9000; i++) {
+      const c = `10.1.0.${(i % 40) + 1}`;
+      const q = { src: c, dst: '10.2.0.53', sport: 5000 + (i % 40), dport: 53, payload };
+      const a = { src: '10.2.0.53', dst: c, sport: 53, dport: 5000 + (i % 40), payload };
+      frames.push({ data: ether(udp(Math.floor(i / 40) % 2 === 0 ? q : a)), ts: (t += 0.001) });
+    }
+    for (let i = 0; i < 100; i++) {
+      frames.push({ data: ether(tcp({ src: `10.3.0.${i + 1}`, dst: '10.2.0.1', sport: 4000 + i, dport: 80, seq: 1, flags: TCP.SYN })), ts: (t += 0.001) });
+    }
+    const capture = join(dir, 'limit-late.pcap');
+    writePcap(capture, frames);
+    expect(replay(limited, capture, 1).stdout).toContain('table full');
+    for (const r of sameLines(limited, capture, 2)) {
+      const written = /replaying it again on one thread, from the line after the (\d+) written/.exec(r.stderr);
+      expect(written, r.stderr).not.toBeNull();
+      expect(Number(written![1])).toBeGreaterThan(2000);
+      expect(Number(written![1])).toBeLessThan(9100);
+    }
+
+    // From standard input, which cannot be read again: an error, after those lines.
+    const one = fwemu(['replay', '-f', 'jsonl', '-r', limited, capture]);
+    const piped = fwemu(['replay', '-f', 'jsonl', '-j', '2', '-r', limited, '-'], { input: readFileSync(capture) });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toContain('Standard input cannot be read again: replay it with --jobs 1');
+    expect(piped.stderr).not.toMatch(STACK);
+    const lines = Number(/the lines of the first (\d+) packets were written/.exec(piped.stderr)?.[1]);
+    expect(lines).toBeGreaterThan(2000);
+    expect(piped.stdout).toBe(one.stdout.split('\n').slice(0, lines).map((l) => `${l}\n`).join(''));
+  });
+
+  it('lets no line wait behind a held fragment longer than one thread lets it (MAX_WAITING), and one thread goes on from there', () => {
+    // The first fragment of a datagram that never completes, then 17000
+    // packets of another flow: one thread holds their lines behind the
+    // fragment's until 16384 wait, then lets the fragment's line come at
+    // the end, out of order. The threads cannot tell when one thread would
+    // have done that, so they stop writing before it.
+    const [first] = fragment(udp({ src: '10.1.0.9', dst: '10.2.0.53', sport: 6000, dport: 53, payload: 'z'.repeat(400) }), 200);
+    const frames: Frame[] = [{ data: ether(first), ts: 1 }];
+    for (let i = 0; i < 17000; i++) {
+      const q = i % 2 === 0;
+      frames.push({ data: ether(udp({ src: q ? '10.1.0.7' : '10.2.0.53', dst: q ? '10.2.0.53' : '10.1.0.7', sport: q ? 7000 : 53, dport: q ? 53 : 7000, payload: 'a' })), ts: 1 + i * 1e-4 });
+    }
+    const capture = join(dir, 'held-long.pcap');
+    writePcap(capture, frames);
+    const one = fwemu(['replay', '-f', 'jsonl', '-r', rulesPath, capture]);
+    // (One thread wrote the fragment's line last.)
+    expect(one.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\{"n":1,/);
+    for (const r of sameLines(rulesPath, capture, 2)) {
+      expect(r.stderr).toContain('lines waited behind IP fragments held for reassembly');
+      expect(r.stderr).toContain('replaying it again on one thread');
+    }
+  });
+
+  it('names pcapng interfaces as one thread does, across sections that number them afresh, and paints text the same', () => {
+    sameLines('rules/web-server.yaml', 'fixtures/crafted-multi.pcapng', 2);
+    sameLines('rules/web-server.yaml', 'fixtures/seed-three-clients.pcap', 2, { extra: ['--color', 'always', '--time', 'epoch'] });
+  });
+});
+
 describe('replay --jobs: what it cannot go with', () => {
   const capture = 'fixtures/seed-three-clients.pcap';
   it.each([
     [['-j', '0'], '--jobs must be a whole number from 1 to 256, not 0'],
     [['-j', '2.5'], '--jobs must be a whole number from 1 to 256, not 2.5'],
     [['-j', '300'], '--jobs must be a whole number from 1 to 256, not 300'],
-    [['-j', '2', '-f', 'text'], 'cannot go with --format text'],
-    [['-j', '2', '-f', 'jsonl'], 'cannot go with --format jsonl'],
     [['-j', '2', '-f', 'none', '--write-accepted', join(dir, 'w.pcap')], 'cannot go with --write-accepted'],
+    [['-j', '2', '--write-dropped', join(dir, 'w.pcap')], 'cannot go with --write-dropped'],
   ])('%j', (args, message) => {
     const r = fwemu(['replay', '-r', 'rules/web-server.yaml', ...args, capture]);
     expect(r.code).toBe(2);

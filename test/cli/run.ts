@@ -11,10 +11,13 @@ export interface Run {
   stderr: string;
 }
 
+/** Output kept of a run (spawnSync's default, 1 MiB, would cut the lines of larger captures short). */
+const MAX_OUTPUT = 256 * 1024 * 1024;
+
 export function fwemu(args: string[], opts: { input?: Buffer | string; shell?: string } = {}): Run {
   const r = opts.shell
-    ? spawnSync('bash', ['-o', 'pipefail', '-c', opts.shell.replaceAll('FWEMU', `node ${BIN}`)], { cwd: ROOT, encoding: 'utf8' })
-    : spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, input: opts.input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    ? spawnSync('bash', ['-o', 'pipefail', '-c', opts.shell.replaceAll('FWEMU', `node ${BIN}`)], { cwd: ROOT, encoding: 'utf8', maxBuffer: MAX_OUTPUT })
+    : spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, input: opts.input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, maxBuffer: MAX_OUTPUT });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
