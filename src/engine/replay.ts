@@ -7,6 +7,7 @@ import { loadRuleSet } from '../rules/load.js';
 import type { Diagnostic, RuleSet } from '../rules/types.js';
 import { Engine, type EngineStats, type ReleasedResult } from './engine.js';
 import { decodeHeld } from './defrag.js';
+import { HeldOrder, MAX_WAITING } from './held-order.js';
 import type { PacketResult } from './result.js';
 
 /**
@@ -137,36 +138,39 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
 type OnPacket = NonNullable<ReplayOptions['onPacket']>;
 
 interface Waiting {
+  n: number;
   result: PacketResult;
   rec: CaptureRecord;
   /** The decoded packet, or null to decode it again from `rec` at delivery. */
   pkt: DecodedPacket | null;
 }
 
-/** Results that may wait behind a held fragment (copies of their packets: a few MB). */
-export const MAX_WAITING = 16384;
+export { MAX_WAITING };
 
 /**
  * Delivers results in capture order although held fragments are decided
- * later than the packets after them. Nothing is copied while no fragment is
- * held: the usual path hands the engine's reused objects straight through.
+ * later than the packets after them (HeldOrder's rules; past MAX_WAITING
+ * waiting results the oldest held fragment lets the others go). Nothing is
+ * copied while no fragment is held: the usual path hands the engine's
+ * reused objects straight through.
  */
 class InOrder {
-  /** Packet numbers of held fragments, ascending (they are held in capture order). */
-  private held: number[] = [];
-  private heldHead = 0;
-  private decided = new Set<number>();
-  private waiting: Waiting[] = [];
-  private sorted = true;
   private readonly pkt = newDecodedPacket();
+  private readonly order: HeldOrder<Waiting>;
 
   constructor(
     private readonly onPacket: OnPacket,
     private readonly engine: Engine,
-  ) {}
+  ) {
+    this.order = new HeldOrder<Waiting>((w) => {
+      const { result, rec } = w;
+      const pkt = w.pkt ?? decodePacket(rec.buf, 0, rec.caplen, rec.linkType, rec.direction, this.pkt, rec.len);
+      this.onPacket(result, pkt, rec, this.engine);
+    });
+  }
 
   hold(n: number): void {
-    this.held.push(n);
+    this.order.hold(n);
   }
 
   /** Results of held fragments whose datagram was decided (their records are already copies). */
@@ -174,20 +178,17 @@ class InOrder {
     if (list.length === 0) return;
     let datagram: DecodedPacket | null = null;
     for (const x of list) {
-      // (One that stopped holding the others back is not waited for any more.)
-      if (this.heldHead < this.held.length && x.result.n >= this.held[this.heldHead]) this.decided.add(x.result.n);
       const r = x.result;
       if (r.datagram !== null) r.datagram = datagram ??= this.ownDatagram();
       r.entry = snapshotEntry(r.entry);
-      this.waiting.push({ result: r, rec: x.rec, pkt: decodeHeld(x.fragment, newDecodedPacket()) });
+      this.order.decide({ n: r.n, result: r, rec: x.rec, pkt: decodeHeld(x.fragment, newDecodedPacket()) });
     }
-    this.sorted = false;
-    this.drain();
+    this.order.drain();
   }
 
   /** A result decided now (the engine's reused objects). */
   deliver(result: PacketResult, pkt: DecodedPacket, rec: CaptureRecord): void {
-    if (this.heldHead === this.held.length && this.waiting.length === 0) {
+    if (this.order.idle) {
       this.onPacket(result, pkt, rec, this.engine);
       return;
     }
@@ -195,39 +196,9 @@ class InOrder {
     r.entry = snapshotEntry(r.entry);
     if (r.datagram !== null) r.datagram = this.ownDatagram();
     const own: CaptureRecord = { ...rec, buf: rec.buf.slice(rec.off, rec.off + rec.caplen), off: 0 };
-    this.waiting.push({ result: r, rec: own, pkt: null });
-    if (this.waiting.length > MAX_WAITING) {
-      // The oldest held fragment no longer holds the others back.
-      this.decided.delete(this.held[this.heldHead]);
-      this.heldHead++;
-    }
-    this.drain();
-  }
-
-  private drain(): void {
-    const held = this.held;
-    while (this.heldHead < held.length && this.decided.delete(held[this.heldHead])) this.heldHead++;
-    if (this.heldHead === held.length) {
-      this.held = [];
-      this.heldHead = 0;
-    } else if (this.heldHead > 1024 && this.heldHead * 2 > held.length) {
-      this.held = held.slice(this.heldHead);
-      this.heldHead = 0;
-    }
-    const w = this.waiting;
-    if (w.length === 0) return;
-    if (!this.sorted) {
-      w.sort((a, b) => a.result.n - b.result.n);
-      this.sorted = true;
-    }
-    const limit = this.heldHead < this.held.length ? this.held[this.heldHead] : Infinity;
-    let i = 0;
-    for (; i < w.length && w[i].result.n < limit; i++) {
-      const { result, rec } = w[i];
-      const pkt = w[i].pkt ?? decodePacket(rec.buf, 0, rec.caplen, rec.linkType, rec.direction, this.pkt, rec.len);
-      this.onPacket(result, pkt, rec, this.engine);
-    }
-    if (i > 0) w.splice(0, i);
+    this.order.wait({ n: r.n, result: r, rec: own, pkt: null });
+    if (this.order.waitingCount > MAX_WAITING) this.order.letGoOldest();
+    this.order.drain();
   }
 
   /** A copy of the engine's current reassembled datagram (the engine reuses its own). */

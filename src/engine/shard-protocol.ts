@@ -24,6 +24,14 @@ export const D_IF = 10;
 export const DESC = 11;
 export const IN_SPILL = 256;
 
+/** `list`, or a copy twice as long (at least `need`) when it has no room for `need` numbers: batch lists and event lists grow. */
+export function withRoom(list: Float64Array, need: number): Float64Array {
+  if (need <= list.length) return list;
+  const grown = new Float64Array(Math.max(need, list.length * 2));
+  grown.set(list);
+  return grown;
+}
+
 /**
  * Per-packet lines (--format text or jsonl): the shards write them as they
  * judge, with what the reader's InOrder needs to put them in the order one

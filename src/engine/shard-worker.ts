@@ -19,7 +19,7 @@ import { Engine, type ReleasedResult } from './engine.js';
 import type { PacketResult } from './result.js';
 import {
   D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_END, E_JUDGED, E_KIND, E_N, EV, HELD,
-  IN_SPILL, LINE, RELEASED, type FromShard, type ShardLines, type ShardReport, type ToShard,
+  IN_SPILL, LINE, RELEASED, withRoom, type FromShard, type ShardLines, type ShardReport, type ToShard,
 } from './shard-protocol.js';
 
 interface ShardData {
@@ -30,15 +30,11 @@ interface ShardData {
 /** A batch's lines as they are written: the bytes, and an event for each. */
 class LineLog {
   out = new ByteText(256 * 1024);
-  events = new Float64Array(4096 * EV);
+  events: Float64Array = new Float64Array(4096 * EV);
   count = 0;
 
   event(kind: number, n: number, judged: number): void {
-    if ((this.count + 1) * EV > this.events.length) {
-      const grown = new Float64Array(this.events.length * 2);
-      grown.set(this.events);
-      this.events = grown;
-    }
+    this.events = withRoom(this.events, (this.count + 1) * EV);
     const i = this.count++ * EV;
     const e = this.events;
     e[i + E_KIND] = kind;

@@ -27,12 +27,12 @@ import { CaptureError, StopReading, type CaptureRecord, type CaptureSummary } fr
 import { newDecodedPacket } from '../packet/decode.js';
 import type { RuleSet } from '../rules/types.js';
 import type { EngineStats } from './engine.js';
-import { MAX_WAITING } from './replay.js';
+import { MAX_WAITING } from './held-order.js';
 import { NOT_SHARDABLE, ShardPicker } from './shard.js';
 import { LineOrder, type WriteLine } from './shard-lines.js';
 import {
   D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_END, E_JUDGED, E_KIND, E_N, EV, HELD, IN_SPILL, LINE,
-  RELEASED, type FromShard, type ShardConntrack, type ShardLines, type ShardReport, type ToShard,
+  RELEASED, withRoom, type FromShard, type ShardConntrack, type ShardLines, type ShardReport, type ToShard,
 } from './shard-protocol.js';
 
 /** Bytes per shared chunk (as readCapture's reads): a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
@@ -269,11 +269,7 @@ class ShardedReplay {
       dir |= IN_SPILL;
     }
     const b = this.batches[k];
-    if ((b.count + 1) * DESC > b.list.length) {
-      const grown = new Float64Array(b.list.length * 2);
-      grown.set(b.list);
-      b.list = grown;
-    }
+    b.list = withRoom(b.list, (b.count + 1) * DESC);
     const i = b.count++ * DESC;
     const l = b.list;
     l[i + D_OFF] = off;

@@ -4,8 +4,7 @@
  * describePacket()), byte for byte: on every packet of every fixture
  * (malformed ones too) and scenario, under every example rule file.
  */
-import { readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
 import { packetSource } from '../../src/cli/common.js';
@@ -15,13 +14,7 @@ import { dumpJsonLine, jsonString, packetMembers, replayJsonLine } from '../../s
 import { epochString } from '../../src/report/time.js';
 import { replayJson } from '../../src/report/replay-text.js';
 import { CORPUS } from '../robustness/corpus.js';
-
-const inputs = [
-  ...readdirSync('fixtures').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures', f)),
-  ...readdirSync('fixtures/malformed').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures/malformed', f)),
-  ...readdirSync('fixtures/scenarios').filter((f) => f.endsWith('.yaml')).map((f) => join('fixtures/scenarios', f)),
-];
-const ruleFiles = readdirSync('rules').filter((f) => f.endsWith('.yaml')).map((f) => join('rules', f));
+import { inputs, ruleFiles } from './inputs.js';
 
 describe('jsonl lines written by hand', () => {
   it('jsonString is JSON.stringify for strings, escapes and lone surrogates included', () => {

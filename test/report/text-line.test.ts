@@ -5,8 +5,6 @@
  * under every example rule file, in every time format, with and without
  * colour.
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
 import { packetSource } from '../../src/cli/common.js';
@@ -15,13 +13,7 @@ import { ByteText } from '../../src/report/bytes.js';
 import { ANSI_PAINT, NO_PAINT, replayLine } from '../../src/report/replay-text.js';
 import { writeReplayLine } from '../../src/report/text-line.js';
 import type { TimeFormat } from '../../src/report/time.js';
-
-const inputs = [
-  ...readdirSync('fixtures').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures', f)),
-  ...readdirSync('fixtures/malformed').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures/malformed', f)),
-  ...readdirSync('fixtures/scenarios').filter((f) => f.endsWith('.yaml')).map((f) => join('fixtures/scenarios', f)),
-];
-const ruleFiles = readdirSync('rules').filter((f) => f.endsWith('.yaml')).map((f) => join('rules', f));
+import { inputs, ruleFiles } from './inputs.js';
 
 describe('text lines written as bytes', () => {
   it('equal replayLine() on every fixture and scenario, in every time format, with and without colour', async () => {

@@ -1,0 +1,76 @@
+/**
+ * The order in which a replay hands out what it decides (results, or their
+ * lines): capture order, although a held IP fragment is decided later than
+ * the packets after it. What comes after a held fragment waits until the
+ * fragment is decided, then all go out in packet order. replay.ts (InOrder)
+ * orders results with it, and shard-lines.ts the lines of worker threads.
+ */
+
+/** Items that may wait behind a held fragment (copies of their packets: a few MB). */
+export const MAX_WAITING = 16384;
+
+export class HeldOrder<T extends { n: number }> {
+  /** Packet numbers of held fragments, ascending (they are held in capture order). */
+  private held: number[] = [];
+  private heldHead = 0;
+  private decided = new Set<number>();
+  private waiting: T[] = [];
+  private sorted = true;
+
+  constructor(private readonly emit: (item: T) => void) {}
+
+  /** Nothing held, nothing waiting: what is decided now can go out at once. */
+  get idle(): boolean {
+    return this.heldHead === this.held.length && this.waiting.length === 0;
+  }
+
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  hold(n: number): void {
+    this.held.push(n);
+  }
+
+  /** A held fragment decided. `drain()` after the last of those decided while one packet was judged. */
+  decide(item: T): void {
+    // (One that stopped holding the others back is not waited for any more.)
+    if (this.heldHead < this.held.length && item.n >= this.held[this.heldHead]) this.decided.add(item.n);
+    this.waiting.push(item);
+    this.sorted = false;
+  }
+
+  /** Something decided while others wait: it waits too (then `drain()`). */
+  wait(item: T): void {
+    this.waiting.push(item);
+  }
+
+  /** The oldest held fragment no longer holds the others back (its item will come out of order). */
+  letGoOldest(): void {
+    this.decided.delete(this.held[this.heldHead]);
+    this.heldHead++;
+  }
+
+  /** Hands out what no held fragment holds back any more, in packet order. */
+  drain(): void {
+    const held = this.held;
+    while (this.heldHead < held.length && this.decided.delete(held[this.heldHead])) this.heldHead++;
+    if (this.heldHead === held.length) {
+      this.held = [];
+      this.heldHead = 0;
+    } else if (this.heldHead > 1024 && this.heldHead * 2 > held.length) {
+      this.held = held.slice(this.heldHead);
+      this.heldHead = 0;
+    }
+    const w = this.waiting;
+    if (w.length === 0) return;
+    if (!this.sorted) {
+      w.sort((a, b) => a.n - b.n);
+      this.sorted = true;
+    }
+    const limit = this.heldHead < this.held.length ? this.held[this.heldHead] : Infinity;
+    let i = 0;
+    for (; i < w.length && w[i].n < limit; i++) this.emit(w[i]);
+    if (i > 0) w.splice(0, i);
+  }
+}
