@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { CaptureError } from '../capture/types.js';
+import { CaptureError, type CaptureRecord } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
 import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.js';
 import { ExitCode, UserError } from '../errors.js';
@@ -54,7 +54,7 @@ export function replayCommand(y: Argv<CommonOptions>) {
           type: 'number',
           default: 1,
           describe:
-            'judge on N worker threads, each holding the flows of some address pairs; the lines and the summary are the same as with one thread (not with --write-*). ' +
+            'judge on N worker threads, each holding the flows of some address pairs; the lines, the written captures and the summary are the same as with one thread. ' +
             'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread',
         })
         .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
@@ -73,18 +73,25 @@ export function replayCommand(y: Argv<CommonOptions>) {
   );
 }
 
-/**
- * One thread's replay. `skipLines`: per-packet lines already written (by a
- * sharded replay that could not go on exactly), not to be written again.
- */
-export async function runReplay(args: ReplayArgs, source: PacketSource, skipLines = 0, out = new LineWriter()): Promise<number> {
+/** Where a sharded replay that could not go on exactly left off: its output, and the packets whose output it wrote. */
+interface Resume {
+  out: LineWriter;
+  accepted: PcapSink | null;
+  dropped: PcapSink | null;
+  /** Packets whose output (line, written record) is out already: one thread's first ones. */
+  skip: number;
+}
+
+/** One thread's replay; or the rest of one that a sharded replay began (`resume`). */
+export async function runReplay(args: ReplayArgs, source: PacketSource, resume?: Resume): Promise<number> {
+  const out = resume?.out ?? new LineWriter();
   const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
-  const accepted = args['write-accepted'] ? new PcapSink(args['write-accepted']) : null;
-  const dropped = args['write-dropped'] ? new PcapSink(args['write-dropped']) : null;
+  const accepted = resume ? resume.accepted : args['write-accepted'] ? new PcapSink(args['write-accepted']) : null;
+  const dropped = resume ? resume.dropped : args['write-dropped'] ? new PcapSink(args['write-dropped']) : null;
   const base = { sec: -1, nsec: 0 };
   let firstLinkType = 1;
-  let headerDone = skipLines > 0;
-  let skip = skipLines;
+  let skip = resume?.skip ?? 0;
+  let headerDone = skip > 0;
   /** The engine, once a packet has been replayed: what a capture error leaves to summarize. */
   let engineSeen: Engine | null = null;
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
@@ -105,13 +112,13 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, skipLine
           firstLinkType = rec.linkType;
           engineSeen = engine;
         }
-        if (accepted && r.verdict === 'accept') accepted.add(rec);
-        if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
-        if (args.format === 'none' || out.closed) return;
         if (skip > 0) {
           skip--;
           return;
         }
+        if (accepted && r.verdict === 'accept') accepted.add(rec);
+        if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
+        if (args.format === 'none' || out.closed) return;
         if (args.format === 'jsonl') {
           writeReplayJsonLine(out, r, p, rec, engine);
           out.endLine();
@@ -183,21 +190,13 @@ async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, f
 }
 
 /**
- * --jobs: a whole number from 1 to 256, and above 1 only where the result
- * does not depend on it: the summary and the per-packet lines (the packets
- * written by --write-* come in capture order from one thread). A scenario
- * is generated on this thread, so it is judged there too (--jobs is
- * ignored).
+ * --jobs: a whole number from 1 to 256. A scenario is generated on this
+ * thread, so it is judged there too (--jobs is ignored).
  */
 function checkJobs(args: ReplayArgs): number {
   const j = args.jobs;
   if (!Number.isInteger(j) || j < 1 || j > 256) {
     throw new UserError(`replay: --jobs must be a whole number from 1 to 256, not ${String(j)}`);
-  }
-  if (j === 1) return 1;
-  const conflicts = [args['write-accepted'] ? '--write-accepted' : '', args['write-dropped'] ? '--write-dropped' : ''].filter((c) => c !== '');
-  if (conflicts.length > 0) {
-    throw new UserError(`replay: --jobs ${j} cannot go with ${conflicts.join(' or ')} (the packets are written in capture order by one thread); leave --jobs out for these`);
   }
   return j;
 }
@@ -214,11 +213,14 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
   const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
   const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
   const out = new LineWriter();
+  const accepted = args['write-accepted'] ? new PcapSink(args['write-accepted']) : null;
+  const dropped = args['write-dropped'] ? new PcapSink(args['write-dropped']) : null;
   let headerDone = false;
-  const lines = args.format === 'none' ? undefined : {
-    report: { format: args.format, time: args.time, color: paint === ANSI_PAINT },
-    write: (bytes: Uint8Array, start: number, end: number) => {
-      if (out.closed) return;
+  const lines = args.format === 'none' && !accepted && !dropped ? undefined : {
+    report: { format: args.format, time: args.time, color: paint === ANSI_PAINT, accepted: accepted !== null, dropped: dropped !== null },
+    write: (bytes: Uint8Array, start: number, end: number, rec: CaptureRecord | null, to: 'accepted' | 'dropped' | null) => {
+      if (rec !== null) (to === 'accepted' ? accepted : dropped)!.add(rec);
+      if (args.format === 'none' || out.closed) return;
       if (!headerDone && args.format === 'text') out.line(paint.dim(REPLAY_HEADER));
       headerDone = true;
       out.lineBytes(bytes, start, end);
@@ -236,12 +238,13 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
     if (path === '-') {
       for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
       await out.flush();
+      if (o.linesWritten > 0) await closeSinks(accepted, dropped, 1);
       const hint = o.cause === 'limit' ? ' (or raise conntrack.max in the rule file, if the kernel you model has a larger nf_conntrack_max)' : '';
-      const written = o.linesWritten > 0 ? ` (the lines of the first ${o.linesWritten} packets were written)` : '';
+      const written = o.linesWritten > 0 ? ` (the output of the first ${o.linesWritten} packets was written)` : '';
       throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}${written}`);
     }
-    args.log.warn(`${why}; replaying it again on one thread${o.linesWritten > 0 ? `, from the line after the ${o.linesWritten} written` : ''}`);
-    return runReplay(args, path, o.linesWritten, out);
+    args.log.warn(`${why}; replaying it again on one thread${o.linesWritten > 0 ? `, from the packet after the ${o.linesWritten} whose output is written` : ''}`);
+    return runReplay(args, path, { out, accepted, dropped, skip: o.linesWritten });
   }
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   args.log.info({ packetsByThread: o.summary.packetsByShard }, `judged on ${jobs} threads`);
@@ -252,6 +255,7 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
     writeSummary(args, out, summary);
   }
   await out.flush();
+  if (o.kind === 'done' || o.summary.stats.packets > 0) await closeSinks(accepted, dropped, o.summary.firstLinkType);
   reportCaptureEnd(args, o.summary.capture, o.summary.stats.undecodable, inputName(args.capture));
   if (o.kind === 'capture-error') throw o.error;
   return ExitCode.OK;

@@ -1,6 +1,6 @@
 /**
- * Per-packet lines of a replay spread over worker threads, put in the order
- * one thread writes them.
+ * Per-packet output (lines, and records for --write-*) of a replay spread
+ * over worker threads, put in the order one thread writes it.
  *
  * One thread's replay (replay.ts, InOrder) holds back every result after an
  * IP fragment whose datagram is not decided yet, and delivers them in
@@ -17,32 +17,32 @@
  * of order, and the replay cannot be exact from there (`overflowed`).
  */
 import { HeldOrder, MAX_WAITING } from './held-order.js';
+import type { ShardLines } from './shard-protocol.js';
 
-export type WriteLine = (bytes: Uint8Array, start: number, end: number) => void;
-
-interface WaitingLine {
+/** One packet's output: event `i` of a shard's batch, whose bytes start at `start`. */
+export interface PacketOutput {
   n: number;
-  bytes: Uint8Array;
+  lines: ShardLines;
+  i: number;
   start: number;
-  end: number;
 }
 
 export class LineOrder {
-  private readonly order: HeldOrder<WaitingLine>;
+  private readonly order: HeldOrder<PacketOutput>;
   /** More lines would wait than one thread lets wait: nothing more is written. */
   overflowed = false;
-  /** Lines written so far. */
+  /** Packets whose output was written so far. */
   written = 0;
 
   constructor(
-    private readonly write: WriteLine,
+    private readonly write: (o: PacketOutput) => void,
     private readonly maxWaiting = MAX_WAITING,
   ) {
-    this.order = new HeldOrder<WaitingLine>((w) => this.out(w.bytes, w.start, w.end));
+    this.order = new HeldOrder<PacketOutput>((o) => this.out(o));
   }
 
-  private out(bytes: Uint8Array, start: number, end: number): void {
-    this.write(bytes, start, end);
+  private out(o: PacketOutput): void {
+    this.write(o);
     this.written++;
   }
 
@@ -51,15 +51,15 @@ export class LineOrder {
   }
 
   /** A held fragment decided; `drain()` after the last of those decided while one packet was judged (InOrder takes them as one list). */
-  released(n: number, bytes: Uint8Array, start: number, end: number): void {
-    if (!this.overflowed) this.order.decide({ n, bytes, start, end });
+  released(o: PacketOutput): void {
+    if (!this.overflowed) this.order.decide(o);
   }
 
-  /** The line of a packet decided when it was judged. */
-  deliver(n: number, bytes: Uint8Array, start: number, end: number): void {
+  /** The output of a packet decided when it was judged. */
+  deliver(o: PacketOutput): void {
     if (this.overflowed) return;
     if (this.order.idle) {
-      this.out(bytes, start, end);
+      this.out(o);
       return;
     }
     if (this.order.waitingCount + 1 > this.maxWaiting) {
@@ -67,11 +67,11 @@ export class LineOrder {
       this.overflowed = true;
       return;
     }
-    this.order.wait({ n, bytes, start, end });
+    this.order.wait(o);
     this.order.drain();
   }
 
-  /** Writes the lines no held fragment holds back any more. */
+  /** Writes what no held fragment holds back any more. */
   drain(): void {
     if (!this.overflowed) this.order.drain();
   }

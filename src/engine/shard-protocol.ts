@@ -33,18 +33,34 @@ export function withRoom(list: Float64Array, need: number): Float64Array {
 }
 
 /**
- * Per-packet lines (--format text or jsonl): the shards write them as they
- * judge, with what the reader's InOrder needs to put them in the order one
- * thread would (shard-lines.ts). Each event is EV numbers in a Float64Array:
- * its kind, the packet it is about, the packet being judged when it
- * happened, and where its line ends in the batch's bytes (it starts where
- * the previous event's ends).
+ * Per-packet output: lines (--format text or jsonl) and the records
+ * --write-accepted/--write-dropped write. The shards write them as they
+ * judge, with what the reader needs to put them in the order one thread
+ * would (shard-lines.ts). Each event is EV numbers in a Float64Array: its
+ * kind, the packet it is about, the packet being judged when it happened,
+ * where its line ends and where its bytes end in the batch's bytes (it
+ * starts where the previous event's end; the record's bytes, if any,
+ * follow the line), which capture the record goes to, and the record's
+ * fields.
  */
 export const E_KIND = 0;
 export const E_N = 1;
 export const E_JUDGED = 2;
-export const E_END = 3;
-export const EV = 4;
+export const E_LINE_END = 3;
+export const E_END = 4;
+/** NO_RECORD, or which capture the record (after the line) goes to: TO_ACCEPTED or TO_DROPPED. */
+export const E_RECORD = 5;
+export const E_SEC = 6;
+export const E_NSEC = 7;
+export const E_LEN = 8;
+export const E_LINK = 9;
+export const E_DIR = 10;
+/** The interface name, as an index into ifNames (-1 for none). */
+export const E_IF = 11;
+export const EV = 12;
+export const NO_RECORD = 0;
+export const TO_ACCEPTED = 1;
+export const TO_DROPPED = 2;
 /** A packet judged now, and its line. */
 export const LINE = 0;
 /** A fragment held until its datagram is decided (no line yet). */
@@ -52,11 +68,13 @@ export const HELD = 1;
 /** A held fragment decided (while another packet was judged, or at the end), and its line. */
 export const RELEASED = 2;
 
-/** How the shards write per-packet lines. */
+/** What the shards write for each packet: its line, in this format ('none': no line), and its record if its verdict's capture is being written. */
 export interface ShardReport {
-  format: 'text' | 'jsonl';
+  format: 'text' | 'jsonl' | 'none';
   time: 'relative' | 'epoch' | 'iso';
   color: boolean;
+  accepted: boolean;
+  dropped: boolean;
 }
 
 /** A shard's lines of one batch (or of the end). */

@@ -2,8 +2,9 @@
  * One shard of a replay spread over worker threads (replay --jobs, see
  * sharded.ts): an engine of its own, fed the records of its address pairs
  * in capture order, read from the reader's shared chunks. With per-packet
- * lines, it writes each packet's line as one thread would, and says what
- * it held and released, so that the reader can put the lines in order.
+ * output, it writes each packet's line as one thread would, and a copy of
+ * its record if it goes to --write-accepted/--write-dropped, and says what
+ * it held and released, so that the reader can put them in order.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { LinkType, type CaptureRecord } from '../capture/types.js';
@@ -18,8 +19,9 @@ import { decodeHeld } from './defrag.js';
 import { Engine, type ReleasedResult } from './engine.js';
 import type { PacketResult } from './result.js';
 import {
-  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_END, E_JUDGED, E_KIND, E_N, EV, HELD,
-  IN_SPILL, LINE, RELEASED, withRoom, type FromShard, type ShardLines, type ShardReport, type ToShard,
+  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN,
+  E_LINE_END, E_LINK, E_N, E_NSEC, E_RECORD, E_SEC, EV, HELD, IN_SPILL, LINE, NO_RECORD, RELEASED, TO_ACCEPTED, TO_DROPPED, withRoom,
+  type FromShard, type ShardLines, type ShardReport, type ToShard,
 } from './shard-protocol.js';
 
 interface ShardData {
@@ -33,14 +35,25 @@ class LineLog {
   events: Float64Array = new Float64Array(4096 * EV);
   count = 0;
 
-  event(kind: number, n: number, judged: number): void {
+  /** An event; for a packet's output, its line ends at `lineEnd`, and the record after it goes to `to`. */
+  event(kind: number, n: number, judged: number, lineEnd = this.out.pos, to = NO_RECORD, rec: CaptureRecord | null = null): void {
     this.events = withRoom(this.events, (this.count + 1) * EV);
     const i = this.count++ * EV;
     const e = this.events;
     e[i + E_KIND] = kind;
     e[i + E_N] = n;
     e[i + E_JUDGED] = judged;
+    e[i + E_LINE_END] = lineEnd;
     e[i + E_END] = this.out.pos;
+    e[i + E_RECORD] = to;
+    if (rec !== null) {
+      e[i + E_SEC] = rec.tsSec;
+      e[i + E_NSEC] = rec.tsNsec;
+      e[i + E_LEN] = rec.len;
+      e[i + E_LINK] = rec.linkType;
+      e[i + E_DIR] = rec.direction;
+      e[i + E_IF] = rec.ifIndex;
+    }
   }
 
   /** What was written, handed over (the next batch starts afresh: the reader keeps these until it has written them). */
@@ -67,10 +80,20 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
   const base = { sec: 0, nsec: 0 };
   let ifNames: string[] = [];
 
-  const line = (r: PacketResult, p: DecodedPacket, record: CaptureRecord): void => {
+  /** A packet's output, as one thread's onPacket writes it: its line, and its record if that goes to a capture. */
+  const output = (kind: number, judged: number, r: PacketResult, p: DecodedPacket, record: CaptureRecord): void => {
     const o = log!.out;
     if (report!.format === 'jsonl') writeReplayJsonLine(o, r, p, record, engine);
-    else writeReplayLine(o, r, p, engine, report!.time, base, paint);
+    else if (report!.format === 'text') writeReplayLine(o, r, p, engine, report!.time, base, paint);
+    const lineEnd = o.pos;
+    const to = r.verdict === 'accept' ? (report!.accepted ? TO_ACCEPTED : NO_RECORD) : r.verdict === 'skip' || !report!.dropped ? NO_RECORD : TO_DROPPED;
+    if (to !== NO_RECORD) {
+      const bytes = record.buf.subarray(record.off, record.off + record.caplen);
+      o.room(bytes.length);
+      o.buf.set(bytes, o.pos);
+      o.pos += bytes.length;
+    }
+    log!.event(kind, r.n, judged, lineEnd, to, to === NO_RECORD ? null : record);
   };
 
   /** Lines of held fragments decided now, as InOrder.released() would write them later. */
@@ -83,8 +106,7 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
         const bytes = engine.defrag!.datagramBytes;
         r.datagram = datagram ??= decodePacket(bytes, 0, bytes.length, LinkType.RAW, 0, newDecodedPacket());
       }
-      line(r, decodeHeld(x.fragment, heldPkt), x.rec);
-      log!.event(RELEASED, r.n, judged);
+      output(RELEASED, judged, r, decodeHeld(x.fragment, heldPkt), x.rec);
     }
   };
 
@@ -111,16 +133,15 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
         if (engine.hasReleased) engine.takeReleased();
         continue;
       }
+      // (ifIndex holds the reader's number for the name, which the copy of a held fragment's record keeps.)
       const ifName = list[i + D_IF];
+      rec.ifIndex = ifName;
       rec.ifName = ifName >= 0 ? ifNames[ifName] : '';
       // What replay() does with each record, with lines for InOrder's calls.
       const result = engine.process(rec, pkt);
       if (result === null) log.event(HELD, rec.n, rec.n);
       if (engine.hasReleased) released(engine.takeReleased(), rec.n);
-      if (result !== null) {
-        line(result, pkt, rec);
-        log.event(LINE, rec.n, rec.n);
-      }
+      if (result !== null) output(LINE, rec.n, result, pkt, rec);
     }
     rec.buf = empty;
   };

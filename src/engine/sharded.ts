@@ -29,11 +29,20 @@ import type { RuleSet } from '../rules/types.js';
 import type { EngineStats } from './engine.js';
 import { MAX_WAITING } from './held-order.js';
 import { NOT_SHARDABLE, ShardPicker } from './shard.js';
-import { LineOrder, type WriteLine } from './shard-lines.js';
+import { LineOrder, type PacketOutput } from './shard-lines.js';
 import {
-  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_END, E_JUDGED, E_KIND, E_N, EV, HELD, IN_SPILL, LINE,
-  RELEASED, withRoom, type FromShard, type ShardConntrack, type ShardLines, type ShardReport, type ToShard,
+  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN,
+  E_LINE_END, E_LINK, E_N, E_NSEC, E_RECORD, E_SEC, EV, HELD, IN_SPILL, LINE, NO_RECORD, RELEASED, TO_ACCEPTED, withRoom,
+  type FromShard, type ShardConntrack, type ShardLines, type ShardReport, type ToShard,
 } from './shard-protocol.js';
+
+/**
+ * Where a packet's output goes, in the order one thread writes it: its
+ * line (bytes[start, end), empty with --format none), and its record if it
+ * is to be written to the capture of accepted or of dropped packets (the
+ * record object is reused for the next packet).
+ */
+export type WriteOutput = (bytes: Uint8Array, start: number, end: number, rec: CaptureRecord | null, to: 'accepted' | 'dropped' | null) => void;
 
 /** Bytes per shared chunk (as readCapture's reads): a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
 const CHUNK_SIZE = 1024 * 1024;
@@ -57,11 +66,11 @@ export interface ShardedOptions {
   /** Called for every record as it is read (progress). */
   onRecord?: (rec: CaptureRecord) => void;
   /**
-   * Per-packet lines: how the shards write them, and where they go, in the
-   * order one thread would write them. `wait` is awaited between reads
-   * (a slow reader of the output holds the replay back).
+   * Per-packet output (lines, records to write): what the shards write, and
+   * where it goes. `wait` is awaited between reads (a slow reader of the
+   * output holds the replay back).
    */
-  lines?: { report: ShardReport; write: WriteLine; wait?: () => Promise<void> | null };
+  lines?: { report: ShardReport; write: WriteOutput; wait?: () => Promise<void> | null };
 }
 
 /** What the single-threaded replay's summary is made of. */
@@ -71,6 +80,8 @@ export interface ShardedSummary {
   conntrack: ShardConntrack | null;
   /** Packets each thread judged: how evenly the address pairs spread. */
   packetsByShard: number[];
+  /** The first packet's link type (1, Ethernet, when there is none): what an empty capture written by --write-* gets. */
+  firstLinkType: number;
 }
 
 export type ShardedOutcome =
@@ -160,6 +171,7 @@ class ShardedReplay {
   /** The first packet's timestamp (-1 before it): text's times are relative to it. */
   private baseSec = -1;
   private baseNsec = 0;
+  private firstLinkType = 1;
   /**
    * The pcapng interface names records have named, by a number of their
    * own (a capture's interface numbers start again in each section).
@@ -179,7 +191,8 @@ class ShardedReplay {
     this.flowsByShard = new Array<number>(this.jobs).fill(0);
     this.results = new Array(this.jobs).fill(null);
     this.limit = opts.rules.stateful ? opts.rules.conntrack.max : 0;
-    this.order = opts.lines ? new LineOrder(opts.lines.write) : null;
+    const write = opts.lines?.write;
+    this.order = write ? new LineOrder((o) => this.writeOutput(o, write)) : null;
     for (let i = 0; i < 4; i++) this.free.push(this.newChunk(CHUNK_SIZE));
     const url = new URL(import.meta.url.endsWith('.bundle.mjs') ? '../engine/shard-worker.bundle.mjs' : '../engine/shard-worker.js', import.meta.url);
     for (let k = 0; k < this.jobs; k++) {
@@ -238,6 +251,7 @@ class ShardedReplay {
     if (this.baseSec < 0) {
       this.baseSec = rec.tsSec;
       this.baseNsec = rec.tsNsec;
+      this.firstLinkType = rec.linkType;
     }
     let ifId = -1;
     if (rec.ifName !== '') {
@@ -436,6 +450,35 @@ class ShardedReplay {
     }
   }
 
+  private readonly rec: CaptureRecord = {
+    n: 0, tsSec: 0, tsNsec: 0, linkType: 0, ifIndex: 0, ifName: '', direction: 0, caplen: 0, len: 0, buf: new Uint8Array(0), off: 0, fileOffset: 0,
+  };
+
+  /** A packet's output, from its event, to where it goes. */
+  private writeOutput(o: PacketOutput, write: WriteOutput): void {
+    const e = o.lines.events;
+    const i = o.i * EV;
+    const lineEnd = e[i + E_LINE_END];
+    const to = e[i + E_RECORD];
+    if (to === NO_RECORD) {
+      write(o.lines.bytes, o.start, lineEnd, null, null);
+      return;
+    }
+    const rec = this.rec;
+    rec.n = o.n;
+    rec.tsSec = e[i + E_SEC];
+    rec.tsNsec = e[i + E_NSEC];
+    rec.len = e[i + E_LEN];
+    rec.linkType = e[i + E_LINK];
+    rec.direction = e[i + E_DIR] as CaptureRecord['direction'];
+    const ifName = e[i + E_IF];
+    rec.ifName = ifName >= 0 ? this.ifNames[ifName] : '';
+    rec.buf = o.lines.bytes;
+    rec.off = lineEnd;
+    rec.caplen = e[i + E_END] - lineEnd;
+    write(o.lines.bytes, o.start, lineEnd, rec, to === TO_ACCEPTED ? 'accepted' : 'dropped');
+  }
+
   /** A shard's flows so far: the replay cannot be exact once all shards' reach the table's limit. */
   private countFlows(k: number, flows: number): void {
     this.flowsByShard[k] = flows;
@@ -520,6 +563,7 @@ class ShardedReplay {
       stats: sumStats(results.map((r) => r.stats)),
       conntrack: sumConntrack(results.map((r) => r.conntrack)),
       packetsByShard: results.map((r) => r.stats.packets),
+      firstLinkType: this.firstLinkType,
     };
   }
 }
@@ -537,17 +581,16 @@ function playEvents(order: LineOrder, lines: ShardLines, from: number, judged: n
   for (; i < lines.count && (judged === Infinity || e[i * EV + E_JUDGED] === judged); i++) {
     const kind = e[i * EV + E_KIND];
     const n = e[i * EV + E_N];
-    const end = e[i * EV + E_END];
     if (kind === HELD) order.hold(n);
     else if (kind === RELEASED) {
-      order.released(n, lines.bytes, start, end);
+      order.released({ n, lines, i, start });
       releasing = true;
     } else if (kind === LINE) {
       if (releasing) order.drain();
       releasing = false;
-      order.deliver(n, lines.bytes, start, end);
+      order.deliver({ n, lines, i, start });
     }
-    start = end;
+    start = e[i * EV + E_END];
   }
   if (releasing) order.drain();
   return i;

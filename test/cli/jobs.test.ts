@@ -60,6 +60,29 @@ function sameLines(rules: string, capture: string, jobs: number, opts: { input?:
   return runs;
 }
 
+/**
+ * replay --write-accepted and --write-dropped (as pcap and as pcapng) of
+ * `capture` on `jobs` threads: the same files, byte for byte, as one
+ * thread's. Returns the runs on `jobs` threads.
+ */
+function sameWritten(rules: string, capture: string, jobs: number, opts: { input?: Buffer } = {}): Run[] {
+  const runs: Run[] = [];
+  for (const ext of ['pcap', 'pcapng']) {
+    const files = (tag: string) => ['--write-accepted', join(dir, `w-${tag}-acc.${ext}`), '--write-dropped', join(dir, `w-${tag}-drop.${ext}`)];
+    const one = fwemu(['replay', '-f', 'none', '-r', rules, ...files('one'), capture], { input: opts.input });
+    const many = fwemu(['replay', '-f', 'none', '-r', rules, '-j', String(jobs), ...files('many'), capture], { input: opts.input });
+    expect(many.code, many.stderr).toBe(one.code);
+    expect(many.stdout).toBe(one.stdout);
+    for (const side of ['acc', 'drop']) {
+      const want = readFileSync(join(dir, `w-one-${side}.${ext}`));
+      const got = readFileSync(join(dir, `w-many-${side}.${ext}`));
+      expect(got.equals(want), `${side}.${ext}: ${got.length} bytes against one thread's ${want.length}`).toBe(true);
+    }
+    runs.push(many);
+  }
+  return runs;
+}
+
 /** The first line where two outputs differ (a readable failure for outputs of thousands of lines). */
 function firstDifference(a: string, b: string): string {
   const x = a.split('\n');
@@ -90,6 +113,7 @@ function sameOnTwoThreads(capture: string, expected: string[], spread: number[])
   expect(two.stderr).not.toContain('again on one thread');
   expect(packetsByThread(two)).toEqual(spread);
   for (const r of sameLines(rulesPath, capture, 2)) expect(r.stderr).not.toContain('again on one thread');
+  for (const r of sameWritten(rulesPath, capture, 2)) expect(r.stderr).not.toContain('again on one thread');
 }
 
 /** An IPv4 address as the 32-bit number the shard hash folds. */
@@ -175,6 +199,7 @@ describe('replay --jobs: the same summary as one thread', () => {
     }
     sameLines(rulesPath, pcap, 3);
     sameLines(rulesPath, pcapng, 2);
+    sameWritten(rulesPath, pcapng, 3);
     sameLines(rulesPath, '-', 3, { input: readFileSync(pcap) });
   });
 
@@ -230,7 +255,7 @@ describe('replay --jobs: the same summary as one thread', () => {
     expect(twoF.stdout).toBe(oneF.stdout);
     expect(twoF.stderr).toContain('packet 2 is the first fragment of an ICMP error');
     expect(twoF.stderr).toContain('replaying it again on one thread');
-    for (const r of sameLines(rulesPath, fragmented, 2)) expect(r.stderr).toContain('replaying it again on one thread');
+    for (const r of [...sameLines(rulesPath, fragmented, 2), ...sameWritten(rulesPath, fragmented, 2)]) expect(r.stderr).toContain('replaying it again on one thread');
   });
 
   it('sends every fragment of a datagram to one thread, even a first fragment too short to decode', () => {
@@ -289,6 +314,7 @@ describe('replay --jobs: the same summary as one thread', () => {
       expect(three.code, `seed ${seed}, ${b.name}`).toBe(one.code);
       expect(three.stdout, `seed ${seed}, ${b.name}`).toBe(one.stdout);
       sameLines(b.rulesPath, b.capturePath, 3);
+      sameWritten(b.rulesPath, b.capturePath, 2);
       if (!three.stderr.includes('again on one thread')) {
         sharded++;
         expect(packetsByThread(three).filter((n) => n > 0).length, `seed ${seed}, ${b.name}`).toBeGreaterThan(1);
@@ -299,7 +325,7 @@ describe('replay --jobs: the same summary as one thread', () => {
   });
 });
 
-describe('replay --jobs: the same lines as one thread', () => {
+describe('replay --jobs: the same lines and written captures as one thread', () => {
   it('keeps the lines written before the flows reached the table limit, and one thread goes on from the next line', () => {
     // 40 DNS flows exchange 1000-byte queries and answers for 9000 packets
     // (~9 MB, so the lines of several rounds of batches are written), then
@@ -320,8 +346,8 @@ describe('replay --jobs: the same lines as one thread', () => {
     const capture = join(dir, 'limit-late.pcap');
     writePcap(capture, frames);
     expect(replay(limited, capture, 1).stdout).toContain('table full');
-    for (const r of sameLines(limited, capture, 2)) {
-      const written = /replaying it again on one thread, from the line after the (\d+) written/.exec(r.stderr);
+    for (const r of [...sameLines(limited, capture, 2), ...sameWritten(limited, capture, 2)]) {
+      const written = /replaying it again on one thread, from the packet after the (\d+) whose output is written/.exec(r.stderr);
       expect(written, r.stderr).not.toBeNull();
       expect(Number(written![1])).toBeGreaterThan(2000);
       expect(Number(written![1])).toBeLessThan(9100);
@@ -333,7 +359,7 @@ describe('replay --jobs: the same lines as one thread', () => {
     expect(piped.code).toBe(2);
     expect(piped.stderr).toContain('Standard input cannot be read again: replay it with --jobs 1');
     expect(piped.stderr).not.toMatch(STACK);
-    const lines = Number(/the lines of the first (\d+) packets were written/.exec(piped.stderr)?.[1]);
+    const lines = Number(/the output of the first (\d+) packets was written/.exec(piped.stderr)?.[1]);
     expect(lines).toBeGreaterThan(2000);
     expect(piped.stdout).toBe(one.stdout.split('\n').slice(0, lines).map((l) => `${l}\n`).join(''));
   });
@@ -355,7 +381,7 @@ describe('replay --jobs: the same lines as one thread', () => {
     const one = fwemu(['replay', '-f', 'jsonl', '-r', rulesPath, capture]);
     // (One thread wrote the fragment's line last.)
     expect(one.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\{"n":1,/);
-    for (const r of sameLines(rulesPath, capture, 2)) {
+    for (const r of [...sameLines(rulesPath, capture, 2), ...sameWritten(rulesPath, capture, 2)]) {
       expect(r.stderr).toContain('lines waited behind IP fragments held for reassembly');
       expect(r.stderr).toContain('replaying it again on one thread');
     }
@@ -363,18 +389,17 @@ describe('replay --jobs: the same lines as one thread', () => {
 
   it('names pcapng interfaces as one thread does, across sections that number them afresh, and paints text the same', () => {
     sameLines('rules/web-server.yaml', 'fixtures/crafted-multi.pcapng', 2);
+    sameWritten('rules/web-server.yaml', 'fixtures/crafted-multi.pcapng', 2);
     sameLines('rules/web-server.yaml', 'fixtures/seed-three-clients.pcap', 2, { extra: ['--color', 'always', '--time', 'epoch'] });
   });
 });
 
-describe('replay --jobs: what it cannot go with', () => {
+describe('replay --jobs: values it does not take', () => {
   const capture = 'fixtures/seed-three-clients.pcap';
   it.each([
     [['-j', '0'], '--jobs must be a whole number from 1 to 256, not 0'],
     [['-j', '2.5'], '--jobs must be a whole number from 1 to 256, not 2.5'],
     [['-j', '300'], '--jobs must be a whole number from 1 to 256, not 300'],
-    [['-j', '2', '-f', 'none', '--write-accepted', join(dir, 'w.pcap')], 'cannot go with --write-accepted'],
-    [['-j', '2', '--write-dropped', join(dir, 'w.pcap')], 'cannot go with --write-dropped'],
   ])('%j', (args, message) => {
     const r = fwemu(['replay', '-r', 'rules/web-server.yaml', ...args, capture]);
     expect(r.code).toBe(2);
