@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import { CaptureError, type CaptureRecord } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
@@ -24,7 +25,8 @@ interface ReplayArgs extends CommonOptions {
   'write-dropped'?: string;
   summary: boolean;
   progress?: boolean;
-  jobs: number;
+  /** A whole number, or 'auto' (yargs gives what was typed). */
+  jobs: string | number;
 }
 
 export function replayCommand(y: Argv<CommonOptions>) {
@@ -51,16 +53,16 @@ export function replayCommand(y: Argv<CommonOptions>) {
         })
         .option('jobs', {
           alias: 'j',
-          type: 'number',
-          default: 1,
+          type: 'string',
+          default: '1',
           describe:
-            'judge on N worker threads, each holding the flows of some address pairs; the lines, the written captures and the summary are the same as with one thread. ' +
+            'judge on N worker threads (auto: one per core), each holding the flows of some address pairs; the lines, the written captures and the summary are the same as with one thread. ' +
             'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread',
         })
         .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
         .example('$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"', 'only the drops, as JSON')
         .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic')
-        .example('$0 replay -r my.yaml -f none -j 4 big.pcap', 'the summary of a large capture, on four threads'),
+        .example('$0 replay -r my.yaml -f jsonl -j auto big.pcap > big.jsonl', 'a large capture judged on one thread per core'),
     async (args) => {
       const jobs = checkJobs(args);
       const { source } = packetSource(args.capture);
@@ -190,13 +192,16 @@ async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, f
 }
 
 /**
- * --jobs: a whole number from 1 to 256. A scenario is generated on this
- * thread, so it is judged there too (--jobs is ignored).
+ * --jobs: a whole number from 1 to 256, or auto (one per core, as Node
+ * counts them). A scenario is generated on this thread, so it is judged
+ * there too (--jobs is ignored).
  */
 function checkJobs(args: ReplayArgs): number {
-  const j = args.jobs;
-  if (!Number.isInteger(j) || j < 1 || j > 256) {
-    throw new UserError(`replay: --jobs must be a whole number from 1 to 256, not ${String(j)}`);
+  const given = String(args.jobs).trim();
+  if (given === 'auto') return Math.min(256, availableParallelism());
+  const j = /^\d+$/.test(given) ? Number(given) : NaN;
+  if (!(j >= 1 && j <= 256)) {
+    throw new UserError(`replay: --jobs must be a whole number from 1 to 256, or auto, not ${given === '' ? 'nothing' : given}`);
   }
   return j;
 }

@@ -8,7 +8,7 @@
  * table limit, fragments held back, pcapng interfaces.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairShard } from '../../src/engine/shard.js';
@@ -397,15 +397,26 @@ describe('replay --jobs: the same lines and written captures as one thread', () 
 describe('replay --jobs: values it does not take', () => {
   const capture = 'fixtures/seed-three-clients.pcap';
   it.each([
-    [['-j', '0'], '--jobs must be a whole number from 1 to 256, not 0'],
-    [['-j', '2.5'], '--jobs must be a whole number from 1 to 256, not 2.5'],
-    [['-j', '300'], '--jobs must be a whole number from 1 to 256, not 300'],
+    [['-j', '0'], '--jobs must be a whole number from 1 to 256, or auto, not 0'],
+    [['-j', '2.5'], '--jobs must be a whole number from 1 to 256, or auto, not 2.5'],
+    [['-j', '300'], '--jobs must be a whole number from 1 to 256, or auto, not 300'],
+    [['-j', 'many'], '--jobs must be a whole number from 1 to 256, or auto, not many'],
+    [['-j', '-1'], '--jobs must be a whole number from 1 to 256, or auto, not -1'],
   ])('%j', (args, message) => {
     const r = fwemu(['replay', '-r', 'rules/web-server.yaml', ...args, capture]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(STACK);
     expect(r.stdout).toBe('');
+  });
+
+  it('takes auto: one thread per core', () => {
+    const cores = availableParallelism();
+    const r = fwemu(['replay', '-f', 'none', '-v', '-j', 'auto', '-r', 'rules/web-server.yaml', 'fixtures/seed-three-clients.pcap']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(fwemu(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', 'fixtures/seed-three-clients.pcap']).stdout);
+    if (cores > 1) expect(packetsByThread(r)).toHaveLength(Math.min(cores, 256));
+    else expect(r.stderr).not.toContain('packetsByThread');
   });
 
   it('is ignored for a scenario, which is generated and judged on one thread', () => {
