@@ -243,13 +243,13 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
     if (path === '-') {
       for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
       await out.flush();
-      if (o.linesWritten > 0) await closeSinks(accepted, dropped, 1);
+      if (o.packetsWritten > 0) await closeSinks(accepted, dropped, 1);
       const hint = o.cause === 'limit' ? ' (or raise conntrack.max in the rule file, if the kernel you model has a larger nf_conntrack_max)' : '';
-      const written = o.linesWritten > 0 ? ` (the output of the first ${o.linesWritten} packets was written)` : '';
+      const written = o.packetsWritten > 0 ? ` (the output of the first ${o.packetsWritten} packets was written)` : '';
       throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}${written}`);
     }
-    args.log.warn(`${why}; replaying it again on one thread${o.linesWritten > 0 ? `, from the packet after the ${o.linesWritten} whose output is written` : ''}`);
-    return runReplay(args, path, { out, accepted, dropped, skip: o.linesWritten });
+    args.log.warn(`${why}; replaying it again on one thread${o.packetsWritten > 0 ? `, from the packet after the ${o.packetsWritten} whose output is written` : ''}`);
+    return runReplay(args, path, { out, accepted, dropped, skip: o.packetsWritten });
   }
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   args.log.info({ packetsByThread: o.summary.packetsByShard }, `judged on ${jobs} threads`);

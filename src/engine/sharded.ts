@@ -90,10 +90,11 @@ export type ShardedOutcome =
   | { kind: 'capture-error'; error: CaptureError; summary: ShardedSummary }
   /**
    * Sharded results would differ from one engine's (why), found after
-   * `packets` packets were read: replay on one thread. The `linesWritten`
-   * lines written so far are one thread's first lines.
+   * `packets` packets were read: replay on one thread. The output (lines,
+   * written records) of the first `packetsWritten` packets is out already,
+   * and it is one thread's.
    */
-  | { kind: 'inexact'; cause: InexactCause; reason: string; packets: number; linesWritten: number };
+  | { kind: 'inexact'; cause: InexactCause; reason: string; packets: number; packetsWritten: number };
 
 /** Why a sharded replay would not be exact: the table limit, a fragmented ICMP error, or lines held back too long. */
 export type InexactCause = 'limit' | 'icmp-fragment' | 'order';
@@ -229,7 +230,7 @@ class ShardedReplay {
   }
 
   private inexactOutcome(): ShardedOutcome {
-    return { kind: 'inexact', cause: this.inexactCause, reason: this.inexact, packets: this.records, linesWritten: this.order?.written ?? 0 };
+    return { kind: 'inexact', cause: this.inexactCause, reason: this.inexact, packets: this.records, packetsWritten: this.order?.written ?? 0 };
   }
 
   async close(): Promise<void> {
