@@ -69,7 +69,7 @@
  * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
  *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
-import { IpProto, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
+import { IpProto, isIcmpError, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
 import { DecodeNote } from '../packet/decode.js';
 import {
   B_EV, B_FLAGS, B_L3, B_LAST_DIR, B_LAST_FLAGS, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
@@ -200,10 +200,6 @@ ICMP6_VALID_NEW[128] = 1; ICMP6_VALID_NEW[139] = 1;
 /** noct_valid_new: neighbour discovery and MLD are never tracked. */
 const ICMP6_NOCT = new Uint8Array(256);
 for (const t of [130, 131, 132, 133, 134, 135, 136, 143, 151, 152]) ICMP6_NOCT[t] = 1;
-
-function isIcmpV4Error(type: number): boolean {
-  return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
-}
 
 /** Fill the tuple's address words from the packet (outer header). */
 function setAddrs(t: CtTuple, p: DecodedPacket): void {
@@ -792,7 +788,7 @@ export class ConntrackTable {
         this.invalid(r, CtCode.INVALID_PACKET, `invalid ICMP type ${type} (above ${NR_ICMP_TYPES}, nf_conntrack_icmpv4_error)`, NONE);
         return true;
       }
-      if (!isIcmpV4Error(type)) return false;
+      if (!isIcmpError(4, type)) return false;
     } else {
       if (ICMP6_NOCT[type]) {
         this.untracked(r, `ICMPv6 type ${type} (neighbour discovery / MLD) is never tracked (nf_conntrack_icmpv6_error)`);

@@ -11,7 +11,7 @@
  */
 import { LinkType } from '../capture/types.js';
 import { decodePacket } from '../packet/decode.js';
-import { IpProto, type DecodedPacket } from '../packet/types.js';
+import { IpProto, isIcmpError, type DecodedPacket } from '../packet/types.js';
 
 /** Shard of an address pair given as two 32-bit folds: the same for (a, b) and (b, a). */
 export function pairShard(a: number, b: number, shards: number): number {
@@ -25,7 +25,7 @@ export function pairShard(a: number, b: number, shards: number): number {
   return ((h >>> 0) * shards * 2.3283064365386963e-10) | 0;
 }
 
-/** Outcome of shardOf() for a packet that makes a sharded replay inexact (see below). */
+/** Outcome of shardOfDecoded() and peekShard() for a packet that makes a sharded replay inexact (see below). */
 export const NOT_SHARDABLE = -1;
 
 /**
@@ -41,15 +41,10 @@ export function shardOfDecoded(p: DecodedPacket, shards: number): number {
   if (p.ipVersion === 0) return 0;
   const outer = pairShard(p.src0 ^ p.src1 ^ p.src2 ^ p.src3, p.dst0 ^ p.dst1 ^ p.dst2 ^ p.dst3, shards);
   const icmp = (p.proto === IpProto.ICMP && p.ipVersion === 4) || (p.proto === IpProto.ICMPV6 && p.ipVersion === 6);
-  if (!icmp || !isIcmpError(p)) return outer;
+  if (!icmp || !isIcmpError(p.ipVersion, p.icmpType)) return outer;
   if (!p.innerValid) return p.isFragment ? NOT_SHARDABLE : outer;
   const inner = pairShard(p.innerSrc0 ^ p.innerSrc1 ^ p.innerSrc2 ^ p.innerSrc3, p.innerDst0 ^ p.innerDst1 ^ p.innerDst2 ^ p.innerDst3, shards);
   return p.isFragment && inner !== outer ? NOT_SHARDABLE : inner;
-}
-
-function isIcmpError(p: DecodedPacket): boolean {
-  const t = p.icmpType;
-  return p.ipVersion === 4 ? isIcmp4Error(t) : t >= 1 && t <= 4;
 }
 
 /**
@@ -85,7 +80,7 @@ export function peekShard(b: Uint8Array, o: number, caplen: number, shards: numb
       const ihl = (b[o + 14] & 15) * 4;
       const firstFragment = (((b[o + 20] & 0x1f) << 8) | b[o + 21]) === 0;
       // (A later fragment has no ICMP header: it goes by its pair, as decoded.)
-      if (firstFragment && (ihl < 20 || caplen < 14 + ihl + 1 || isIcmp4Error(b[o + 14 + ihl]))) return NOT_SHARDABLE;
+      if (firstFragment && (ihl < 20 || caplen < 14 + ihl + 1 || isIcmpError(4, b[o + 14 + ihl]))) return NOT_SHARDABLE;
     }
     return pairShard(word(b, o + 26), word(b, o + 30), shards);
   }
@@ -93,7 +88,7 @@ export function peekShard(b: Uint8Array, o: number, caplen: number, shards: numb
     const next = b[o + 20];
     // Only a transport header next: extension headers take the decoder, and so do ICMPv6 errors.
     if (caplen < 55 || b[o + 14] >> 4 !== 6) return NOT_SHARDABLE;
-    if (!(next === IpProto.TCP || next === IpProto.UDP || (next === IpProto.ICMPV6 && !(b[o + 54] >= 1 && b[o + 54] <= 4)))) return NOT_SHARDABLE;
+    if (!(next === IpProto.TCP || next === IpProto.UDP || (next === IpProto.ICMPV6 && !isIcmpError(6, b[o + 54])))) return NOT_SHARDABLE;
     return pairShard(
       word(b, o + 22) ^ word(b, o + 26) ^ word(b, o + 30) ^ word(b, o + 34),
       word(b, o + 38) ^ word(b, o + 42) ^ word(b, o + 46) ^ word(b, o + 50),
@@ -101,10 +96,6 @@ export function peekShard(b: Uint8Array, o: number, caplen: number, shards: numb
     );
   }
   return NOT_SHARDABLE;
-}
-
-function isIcmp4Error(t: number): boolean {
-  return t === 3 || t === 4 || t === 5 || t === 11 || t === 12;
 }
 
 function word(b: Uint8Array, i: number): number {

@@ -179,11 +179,16 @@ class ShardedReplay {
    */
   private readonly ifNames: string[] = [];
   private readonly ifIds = new Map<string, number>();
+  private lastIfName = '';
+  private lastIfId = -1;
   /** Batches are posted in rounds (one batch per shard that has records), numbered from 0. */
   private round = 0;
-  /** The rounds whose lines are not written yet: how many batches each still waits for, and the lines of those back. */
+  /**
+   * The rounds not all back yet: how many batches each still waits for, and
+   * of those back, the lines and the shard's flows (pairs: shard, flows).
+   */
   private readonly rounds = new Map<number, { waiting: number; lines: ShardLines[]; flows: number[] }>();
-  /** The oldest round whose lines are not written yet. */
+  /** The oldest round not all back yet. */
   private nextRound = 0;
 
   constructor(private readonly opts: ShardedOptions) {
@@ -254,14 +259,7 @@ class ShardedReplay {
       this.baseNsec = rec.tsNsec;
       this.firstLinkType = rec.linkType;
     }
-    let ifId = -1;
-    if (rec.ifName !== '') {
-      ifId = this.ifIds.get(rec.ifName) ?? -1;
-      if (ifId < 0) {
-        ifId = this.ifNames.push(rec.ifName) - 1;
-        this.ifIds.set(rec.ifName, ifId);
-      }
-    }
+    const ifId = this.order !== null && rec.ifName !== '' ? this.ifId(rec.ifName) : -1;
     const k = this.picker.pick(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, rec.len);
     if (k === NOT_SHARDABLE) {
       this.inexactCause = 'icmp-fragment';
@@ -298,6 +296,19 @@ class ShardedReplay {
     l[i + D_OWN_SEC] = rec.tsSec;
     l[i + D_OWN_NSEC] = rec.tsNsec;
     l[i + D_IF] = ifId;
+  }
+
+  /** The number for an interface name (only output names them; most records repeat the last one's). */
+  private ifId(name: string): number {
+    if (name === this.lastIfName) return this.lastIfId;
+    let id = this.ifIds.get(name);
+    if (id === undefined) {
+      id = this.ifNames.push(name) - 1;
+      this.ifIds.set(name, id);
+    }
+    this.lastIfName = name;
+    this.lastIfId = id;
+    return id;
   }
 
   /** Records from another chunk begin: those of the last one are posted first. */
@@ -360,10 +371,7 @@ class ShardedReplay {
       b.list = b.spare.pop() ?? new Float64Array(Math.max(LIST_START, b.count) * DESC);
       b.count = 0;
     }
-    if (posted > 0) {
-      if (this.order !== null) this.rounds.set(this.round, { waiting: posted, lines: [], flows: [] });
-      this.round++;
-    }
+    if (posted > 0) this.rounds.set(this.round++, { waiting: posted, lines: [], flows: [] });
     this.current = null;
     this.spilled = false;
     this.unposted = 0;
@@ -436,14 +444,10 @@ class ShardedReplay {
   private onMessage(k: number, m: FromShard): void {
     if (m.type === 'done') {
       this.batches[k].spare.push(m.list);
-      // With lines, the flows are counted round by round, as the lines are
-      // written (linesBack()): the lines of every round before the limit
-      // was reached are exact, however late the other shards report them.
-      if (m.lines === null) this.countFlows(k, m.flows);
       this.outstanding--;
       if (m.chunk >= 0) this.drop(this.chunks[m.chunk]);
       if (m.spill >= 0) this.drop(this.chunks[m.spill]);
-      if (m.lines !== null) this.linesBack(m.round, k, m.flows, m.lines);
+      this.batchBack(m.round, k, m.flows, m.lines);
       this.poke();
     } else {
       this.results[k] = { stats: m.stats, conntrack: m.conntrack, lines: m.lines };
@@ -492,22 +496,22 @@ class ShardedReplay {
   }
 
   /**
-   * A shard's lines of a batch: once every batch of the oldest rounds is
-   * back, their lines are written, unless the replay cannot be exact any
-   * more (the lines written so far are still one thread's first lines:
-   * every batch before them was judged while nothing made the shards
-   * differ from one engine).
+   * A shard's batch judged: once every batch of the oldest rounds is back,
+   * their flows are counted and their lines written, unless the replay
+   * cannot be exact any more. Counting round by round keeps what was
+   * written exact however late a shard reports: every batch before it was
+   * judged while nothing made the shards differ from one engine.
    */
-  private linesBack(round: number, k: number, flows: number, lines: ShardLines): void {
+  private batchBack(round: number, k: number, flows: number, lines: ShardLines | null): void {
     const r = this.rounds.get(round)!;
-    r.lines.push(lines);
+    if (lines !== null) r.lines.push(lines);
     r.flows.push(k, flows);
     r.waiting--;
     for (let next = this.rounds.get(this.nextRound); next !== undefined && next.waiting === 0; next = this.rounds.get(this.nextRound)) {
       this.rounds.delete(this.nextRound);
       this.nextRound++;
       for (let i = 0; i < next.flows.length; i += 2) this.countFlows(next.flows[i], next.flows[i + 1]);
-      if (this.inexact === '') this.playLines(next.lines);
+      if (this.inexact === '' && this.order !== null) this.playLines(next.lines);
     }
   }
 

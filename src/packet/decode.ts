@@ -14,7 +14,7 @@
  */
 
 import { Direction, LinkType } from '../capture/types.js';
-import { IpProto, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from './types.js';
+import { IpProto, isIcmpError, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from './types.js';
 
 // ---------------------------------------------------------------------------
 // Allocation and reset
@@ -566,7 +566,7 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
         // sequence, as conntrack's icmp_pkt_to_tuple keys them.
         out.icmpId = u16(buf, l4 + 4);
         out.icmpSeq = u16(buf, l4 + 6);
-      } else if (type === 3 || type === 4 || type === 5 || type === 11 || type === 12) {
+      } else if (isIcmpError(4, type)) {
         decodeInner(buf, l4 + 8, dataEnd, 4, out);
       }
     } else {
@@ -576,7 +576,7 @@ function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: num
         // icmpv6_pkt_to_tuple keys them.
         out.icmpId = u16(buf, l4 + 4);
         out.icmpSeq = u16(buf, l4 + 6);
-      } else if (type >= 1 && type <= 4) {
+      } else if (isIcmpError(6, type)) {
         decodeInner(buf, l4 + 8, dataEnd, 6, out);
       }
     }

@@ -62,6 +62,15 @@ export const IcmpError = {
   V6_PARAMETER_PROBLEM: 4,
 } as const;
 
+/** An ICMP (IPv4) or ICMPv6 error type: one that quotes the offending packet. */
+export function isIcmpError(ipVersion: number, type: number): boolean {
+  if (ipVersion === 4) {
+    return type === IcmpError.V4_DEST_UNREACH || type === IcmpError.V4_SOURCE_QUENCH || type === IcmpError.V4_REDIRECT ||
+      type === IcmpError.V4_TIME_EXCEEDED || type === IcmpError.V4_PARAMETER_PROBLEM;
+  }
+  return type >= IcmpError.V6_DEST_UNREACH && type <= IcmpError.V6_PARAMETER_PROBLEM;
+}
+
 export interface DecodedPacket {
   kind: PacketKindValue;
   /** Why the packet is MALFORMED, e.g. "IPv4 total length 1500 exceeds captured 60 bytes"; '' otherwise. */

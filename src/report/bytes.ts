@@ -10,6 +10,14 @@
  * by a loop that also does JSON's escaping.
  */
 
+/**
+ * Room every writer leaves for fixed text: a line's writer makes this much
+ * at its start, and each string written (text(), jsonString()) makes it
+ * again after itself, so that the constants, numbers and addresses between
+ * two strings (a few hundred bytes at most) need no room() of their own.
+ */
+export const SLACK = 2048;
+
 /** A growable byte buffer; `pos` is where the next byte goes. */
 export class ByteText {
   buf: Buffer;
@@ -29,8 +37,9 @@ export class ByteText {
 
   /**
    * Text known to be ASCII and to need no escaping (constants, names from
-   * fixed tables). The caller has made room (`room()`), as for `byte()`,
-   * `int()`, `zeroPadded()`, `spaces()` and `ipv4()`.
+   * fixed tables). The caller has made room (`room()`, or the SLACK the
+   * last string left), as for `byte()`, `int()`, `zeroPadded()`, `spaces()`
+   * and `ipv4()`.
    */
   ascii(s: string): void {
     const b = this.buf;
@@ -102,7 +111,7 @@ export class ByteText {
 
   /** Any string, as UTF-8 (what Buffer.from(s) makes of it). */
   text(s: string): void {
-    this.room(s.length * 3);
+    this.room(s.length * 3 + SLACK);
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
@@ -112,7 +121,7 @@ export class ByteText {
    * JSON.stringify itself.
    */
   jsonString(s: string): void {
-    this.room(s.length * 3 + 2);
+    this.room(s.length * 3 + 2 + SLACK);
     const b = this.buf;
     const start = this.pos;
     let i = start;

@@ -15,16 +15,10 @@ import { Direction } from '../capture/types.js';
 import { formatAddr } from '../packet/addr.js';
 import { hasPorts, icmpTypeName, isEcho, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
-import { ByteText } from './bytes.js';
+import { ByteText, SLACK } from './bytes.js';
 import { ctProtoName } from './conntrack-list.js';
 import { explain } from './reason.js';
 
-/**
- * Room for everything in a line but its strings, which make their own:
- * ~40 numbers of at most 10 digits (24 characters in the fallback) and the
- * member names.
- */
-const LINE_ROOM = 2048;
 
 const scratch = new ByteText();
 
@@ -56,12 +50,11 @@ function epoch(o: ByteText, sec: number, nsec: number): void {
  * `direction: false` leaves out the direction member (dump puts it earlier).
  */
 export function writePacketMembers(o: ByteText, p: DecodedPacket, direction = true): void {
-  o.room(LINE_ROOM);
+  o.room(SLACK);
   o.ascii(p.kind === PacketKind.IP ? '"kind":"ip"' : p.kind === PacketKind.NON_IP ? '"kind":"non-ip"' : '"kind":"malformed"');
   if (p.kind === PacketKind.MALFORMED) { o.ascii(',"error":'); o.jsonString(p.error); }
   if (p.note !== '') { o.ascii(',"note":'); o.jsonString(p.note); }
   if (p.l2Name !== '') { o.ascii(',"l2":'); o.jsonString(p.l2Name); }
-  o.room(LINE_ROOM);
   if (p.vlanOuter !== -1) {
     o.ascii(',"vlan":[');
     o.int(p.vlanOuter);
@@ -120,7 +113,6 @@ export function writePacketMembers(o: ByteText, p: DecodedPacket, direction = tr
     o.ascii(',"icmp":{"type":'); o.int(p.icmpType);
     o.ascii(',"code":'); o.int(p.icmpCode);
     o.ascii(',"name":'); o.jsonString(icmpTypeName(p.ipVersion, p.icmpType, p.icmpCode));
-    o.room(LINE_ROOM);
     if (isEcho(p.ipVersion, p.icmpType)) {
       o.ascii(',"id":'); o.int(p.icmpId);
       o.ascii(',"seq":'); o.int(p.icmpSeq);
@@ -149,7 +141,6 @@ export function packetMembers(p: DecodedPacket, direction = true): string {
 function writeFlow(o: ByteText, e: CtEntry): void {
   const t = e.orig;
   o.ascii('{"proto":'); o.jsonString(ctProtoName(t.proto));
-  o.room(LINE_ROOM);
   o.ascii(',"src":'); addr(o, t.l3, t.src0, t.src1, t.src2, t.src3);
   o.ascii(',"dst":'); addr(o, t.l3, t.dst0, t.dst1, t.dst2, t.dst3);
   if (isPortProto(t.proto)) {
@@ -169,21 +160,17 @@ function nullable(o: ByteText, s: string | null): void {
 /** One --format jsonl line of replay, without its newline: JSON.stringify(replayJson(r, p, rec, engine)). */
 export function writeReplayJsonLine(o: ByteText, r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): void {
   const entry = peekEntry(r) as CtEntry | null;
-  o.room(LINE_ROOM);
+  o.room(SLACK);
   o.ascii('{"n":'); o.int(r.n);
   o.ascii(',"ts":'); epoch(o, r.tsSec, r.tsNsec);
   o.ascii(',"verdict":"'); o.ascii(r.verdict);
   o.ascii('","ct":'); nullable(o, r.ct);
-  o.room(LINE_ROOM);
   o.ascii(',"rule":'); nullable(o, r.rule?.id ?? null);
-  o.room(LINE_ROOM);
   o.ascii(',"flow":');
   if (entry) writeFlow(o, entry);
   else o.ascii('null');
   o.ascii(',"reason":'); o.jsonString(explain(r, p, engine.compiled));
-  o.room(LINE_ROOM);
   o.ascii(',"chain":'); nullable(o, r.chain);
-  o.room(LINE_ROOM);
   if (r.fragOf > 0) { o.ascii(',"fragOf":'); o.int(r.fragOf); }
   if (rec.ifName) { o.ascii(',"if":'); o.jsonString(rec.ifName); }
   o.ascii(',"packet":{');
@@ -199,13 +186,12 @@ export function replayJsonLine(r: PacketResult, p: DecodedPacket, rec: CaptureRe
 
 /** One --format jsonl line of dump, without its newline: {n, ts, caplen, len, if?, direction?, ...describePacket(p)} as JSON.stringify writes it. */
 export function writeDumpJsonLine(o: ByteText, rec: CaptureRecord, p: DecodedPacket): void {
-  o.room(LINE_ROOM);
+  o.room(SLACK);
   o.ascii('{"n":'); o.int(rec.n);
   o.ascii(',"ts":'); epoch(o, rec.tsSec, rec.tsNsec);
   o.ascii(',"caplen":'); o.int(rec.caplen);
   o.ascii(',"len":'); o.int(rec.len);
   if (rec.ifName) { o.ascii(',"if":'); o.jsonString(rec.ifName); }
-  o.room(LINE_ROOM);
   if (p.direction === Direction.INBOUND) o.ascii(',"direction":"in"');
   else if (p.direction === Direction.OUTBOUND) o.ascii(',"direction":"out"');
   o.byte(0x2c);

@@ -10,13 +10,10 @@ import type { PacketResult } from '../engine/result.js';
 import { formatAddr } from '../packet/addr.js';
 import { hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
-import { ByteText } from './bytes.js';
+import { ByteText, SLACK } from './bytes.js';
 import { explain } from './reason.js';
 import { NO_PAINT, replayLine, type Paint } from './replay-text.js';
 import type { TimeFormat } from './time.js';
-
-/** Room for the columns before the reason: ~70 characters and their padding. */
-const COLUMNS_ROOM = 512;
 
 /** The verdict column without colour. */
 const VERDICT_TEXT: Record<string, string> = { accept: 'ACCEPT ', drop: 'DROP   ', reject: 'REJECT ', skip: 'SKIP   ' };
@@ -66,7 +63,7 @@ export function writeReplayLine(
     o.text(replayLine(r, p, engine, time, base, paint));
     return;
   }
-  o.room(COLUMNS_ROOM);
+  o.room(SLACK);
   const usec = Math.floor(dn / 1000);
   // "#" and "time", right-aligned in 6 and 10 columns.
   o.spaces(6 - ByteText.intWidth(r.n));

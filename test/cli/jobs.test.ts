@@ -60,6 +60,9 @@ function sameLines(rules: string, capture: string, jobs: number, opts: { input?:
   return runs;
 }
 
+/** Bytes of a capture with no packets, as replay writes it (pcap: the file header; pcapng: the section header block). */
+const EMPTY_CAPTURE: Record<string, number> = { pcap: 24, pcapng: 44 };
+
 /**
  * replay --write-accepted and --write-dropped (as pcap and as pcapng) of
  * `capture` on `jobs` threads: the same files, byte for byte, as one
@@ -69,15 +72,21 @@ function sameWritten(rules: string, capture: string, jobs: number, opts: { input
   const runs: Run[] = [];
   for (const ext of ['pcap', 'pcapng']) {
     const files = (tag: string) => ['--write-accepted', join(dir, `w-${tag}-acc.${ext}`), '--write-dropped', join(dir, `w-${tag}-drop.${ext}`)];
+    // (No file of an earlier call may stand in for one a run failed to write.)
+    for (const tag of ['one', 'many']) for (const side of ['acc', 'drop']) rmSync(join(dir, `w-${tag}-${side}.${ext}`), { force: true });
     const one = fwemu(['replay', '-f', 'none', '-r', rules, ...files('one'), capture], { input: opts.input });
     const many = fwemu(['replay', '-f', 'none', '-r', rules, '-j', String(jobs), ...files('many'), capture], { input: opts.input });
     expect(many.code, many.stderr).toBe(one.code);
     expect(many.stdout).toBe(one.stdout);
+    let packetBytes = 0;
     for (const side of ['acc', 'drop']) {
       const want = readFileSync(join(dir, `w-one-${side}.${ext}`));
       const got = readFileSync(join(dir, `w-many-${side}.${ext}`));
       expect(got.equals(want), `${side}.${ext}: ${got.length} bytes against one thread's ${want.length}`).toBe(true);
+      packetBytes += want.length - EMPTY_CAPTURE[ext];
     }
+    // Packets were written, not just two empty files.
+    expect(packetBytes).toBeGreaterThan(0);
     runs.push(many);
   }
   return runs;
