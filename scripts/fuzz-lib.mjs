@@ -38,6 +38,7 @@ import { generate } from '../dist/synth/generate.js';
 import { synthSource } from '../dist/synth/output.js';
 import { parseScenario } from '../dist/synth/scenario.js';
 import { ScenarioError } from '../dist/synth/types.js';
+import { safeJson } from '../dist/text-escape.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -329,7 +330,7 @@ export async function replayChecked(buf, name, rules, sizes) {
         checkText(line, `text line of packet ${r.n}`);
         // The jsonl line the CLI writes, against JSON.stringify of the object it stands for.
         const json = replayJsonLine(r, p, rec, engine);
-        check(json === JSON.stringify(replayJson(r, p, rec, engine)), `jsonl line of packet ${r.n} differs from JSON.stringify(replayJson())`);
+        check(json === safeJson(replayJson(r, p, rec, engine)), `jsonl line of packet ${r.n} differs from safeJson(replayJson())`);
         trace.push(`${r.n} ${r.verdict} ${causeName(r.cause)} ${r.ct} ${r.detail}`);
       },
     });

@@ -10,6 +10,8 @@
  * by a loop that also does JSON's escaping.
  */
 
+import { isJsonRawUnsafe, safeJson } from '../text-escape.js';
+
 /**
  * Room every writer leaves for fixed text: a line's writer makes this much
  * at its start, and each string written (text(), jsonString()) makes it
@@ -116,9 +118,10 @@ export class ByteText {
   }
 
   /**
-   * A JSON string literal, byte for byte what JSON.stringify(s) writes:
-   * encoded here when it needs no escapes (the usual case), else by
-   * JSON.stringify itself.
+   * A JSON string literal, byte for byte what safeJson(s) writes (that is
+   * JSON.stringify(s), with DEL, C1 controls, U+2028/2029 and bidi controls
+   * escaped too, so a JSON line cannot drive a terminal): encoded here when
+   * it needs no escapes (the usual case), else by safeJson() itself.
    */
   jsonString(s: string): void {
     this.room(s.length * 3 + 2 + SLACK);
@@ -129,12 +132,15 @@ export class ByteText {
     for (let k = 0; k < s.length; k++) {
       const c = s.charCodeAt(k);
       if (c < 0x80) {
-        if (c < 0x20 || c === 0x22 || c === 0x5c) return this.escaped(s, start);
+        if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x7f) return this.escaped(s, start);
         b[i++] = c;
       } else if (c < 0x800) {
+        if (c <= 0x9f || c === 0x061c) return this.escaped(s, start); // C1 controls
+
         b[i++] = 0xc0 | (c >> 6);
         b[i++] = 0x80 | (c & 0x3f);
       } else if (c < 0xd800 || c > 0xdfff) {
+        if (c >= 0x200e && c <= 0x2069 && isJsonRawUnsafe(c)) return this.escaped(s, start);
         b[i++] = 0xe0 | (c >> 12);
         b[i++] = 0x80 | ((c >> 6) & 0x3f);
         b[i++] = 0x80 | (c & 0x3f);
@@ -157,7 +163,7 @@ export class ByteText {
 
   private escaped(s: string, start: number): void {
     this.pos = start;
-    this.text(JSON.stringify(s));
+    this.text(safeJson(s));
   }
 
   /** The bytes so far as a string (tests and other cold paths), and start again. */

@@ -1,5 +1,6 @@
 /**
- * JSON lines written out by hand: what JSON.stringify would make of the
+ * JSON lines written out by hand: what safeJson() (JSON.stringify, with the
+ * characters a terminal obeys escaped too: text-escape.ts) would make of the
  * objects replayJson() and describePacket() build, byte for byte (the tests
  * compare the two on every fixture), without building the objects or
  * calling JSON.stringify, which costs several times more per packet than
@@ -22,7 +23,7 @@ import { explain } from './reason.js';
 
 const scratch = new ByteText();
 
-/** A JSON string literal: JSON.stringify(s). */
+/** A JSON string literal: safeJson(s). */
 export function jsonString(s: string): string {
   scratch.jsonString(s);
   return scratch.take();

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ByteText } from '../../src/report/bytes.js';
 import { LineWriter } from '../../src/report/output.js';
+import { safeJson } from '../../src/text-escape.js';
 
 function written(f: (o: ByteText) => void, size = 16): string {
   const o = new ByteText(size);
@@ -40,8 +41,8 @@ describe('ByteText', () => {
     expect(written((o) => { o.room(16); o.ipv4(0); })).toBe('0.0.0.0');
   });
 
-  it('writes JSON strings as JSON.stringify does, UTF-8 encoded as Buffer.from does, growing past its size', () => {
-    const strings = ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', '\u0000\u001f\u007f', 'é ü 中文 🙂', '\ud800 lone', 'end \udfff',
+  it('writes JSON strings as safeJson (JSON.stringify, terminal controls escaped) does, UTF-8 encoded as Buffer.from does, growing past its size', () => {
+    const strings = ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', '\u0000\u001f\u007f', '\u0085\u009b\u00a0', 'é\u0080', '\u202e\u2069', 'é ü 中文 🙂', '\ud800 lone', 'end \udfff',
       'pair then lone \ud83d\ude42\ud83d', '\u2028\u2029', 'x'.repeat(5000), `${'é'.repeat(3000)}"`];
     for (const s of strings) {
       const o = new ByteText(8);
@@ -50,7 +51,7 @@ describe('ByteText', () => {
       o.room(1);
       o.ascii(']');
       const bytes = Buffer.from(o.buf.subarray(0, o.pos));
-      expect(bytes.equals(Buffer.from(`[${JSON.stringify(s)}]`, 'utf8')), JSON.stringify(s).slice(0, 40)).toBe(true);
+      expect(bytes.equals(Buffer.from(`[${safeJson(s)}]`, 'utf8')), JSON.stringify(s).slice(0, 40)).toBe(true);
     }
   });
 

@@ -13,14 +13,25 @@ import { describePacket } from '../../src/packet/describe.js';
 import { dumpJsonLine, jsonString, packetMembers, replayJsonLine } from '../../src/report/json-line.js';
 import { epochString } from '../../src/report/time.js';
 import { replayJson } from '../../src/report/replay-text.js';
+import { safeJson } from '../../src/text-escape.js';
 import { CORPUS } from '../robustness/corpus.js';
 import { inputs, ruleFiles } from './inputs.js';
 
 describe('jsonl lines written by hand', () => {
   it('jsonString is JSON.stringify for strings, escapes and lone surrogates included', () => {
-    for (const s of ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', 'nl\n', '\u0000\u001f\u007f', 'é ü 中文 🙂', '\ud800 lone', 'end \udfff', '\u2028\u2029']) {
+    for (const s of ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', 'nl\n', '\u0000\u001f', 'é ü 中文 🙂', '\ud800 lone', 'end \udfff']) {
       expect(jsonString(s)).toBe(JSON.stringify(s));
     }
+  });
+
+  it('jsonString also escapes what JSON.stringify leaves raw but a terminal obeys: DEL, C1, U+2028/2029, bidi controls', () => {
+    // Written by hand: each of these would reach a terminal raw from JSON.stringify.
+    expect(jsonString('a\u007fb')).toBe('"a\\u007fb"');
+    expect(jsonString('\u0080\u0085\u009b[2J\u009f')).toBe('"\\u0080\\u0085\\u009b[2J\\u009f"');
+    expect(jsonString('x\u2028y\u2029z')).toBe('"x\\u2028y\\u2029z"');
+    expect(jsonString('\u202eevil\u2066')).toBe('"\\u202eevil\\u2066"');
+    expect(jsonString('é\u0085')).toBe('"é\\u0085"'); // after a 2-byte character
+    for (const s of ['a\u007fb', '\u0085', 'x\u2028y', '\u202e']) expect(JSON.parse(jsonString(s))).toBe(s);
   });
 
   it('replay lines and packet members equal JSON.stringify of the objects, on every fixture and scenario', async () => {
@@ -34,7 +45,7 @@ describe('jsonl lines written by hand', () => {
             source: packetSource(input).source,
             onPacket: (r, p, rec, engine) => {
               packets++;
-              expect(replayJsonLine(r, p, rec, engine), `${input} packet ${r.n}`).toBe(JSON.stringify(replayJson(r, p, rec, engine)));
+              expect(replayJsonLine(r, p, rec, engine), `${input} packet ${r.n}`).toBe(safeJson(replayJson(r, p, rec, engine)));
               const info = describePacket(p);
               expect(`{${packetMembers(p)}}`).toBe(JSON.stringify(info));
               // What dump wrote before it had dumpJsonLine().
@@ -42,7 +53,7 @@ describe('jsonl lines written by hand', () => {
                 n: rec.n, ts: epochString(rec.tsSec, rec.tsNsec), caplen: rec.caplen, len: rec.len,
                 ...(rec.ifName ? { if: rec.ifName } : {}), ...(info.direction ? { direction: info.direction } : {}), ...info,
               };
-              expect(dumpJsonLine(rec, p)).toBe(JSON.stringify(dumpObject));
+              expect(dumpJsonLine(rec, p)).toBe(safeJson(dumpObject));
             },
           });
         } catch (err) {
