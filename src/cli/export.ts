@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
-import { exportIptables, iptablesRestoreFile } from '../export/iptables.js';
-import { exportNft } from '../export/nft.js';
+import { exportIptables, iptablesCommentWarnings, iptablesRestoreFile } from '../export/iptables.js';
+import { exportNft, nftCommentWarnings, nftTableNameProblem } from '../export/nft.js';
+import { visibleLines } from '../text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
 import { outcome, type CommonOptions } from './common.js';
@@ -41,8 +42,16 @@ export function exportCommand(y: Argv<CommonOptions>) {
     (args) => {
       if (args.split !== undefined && args.format !== 'iptables') throw new UserError('--split needs --format iptables (an nft ruleset is one file: redirect stdout)');
       if (args.split === '') throw new UserError('--split needs a file name prefix, e.g. --split /etc/iptables/rules');
+      if (args.format === 'nft') {
+        const bad = nftTableNameProblem(args.table);
+        if (bad !== null) throw new UserError(`--table: ${bad}`);
+      }
       const { ruleset, warnings } = loadRuleSet(args.rules);
       for (const w of warnings) args.log.warn(formatDiagnostic(w));
+      // Rule ids the export had to shorten or change alike: said once, before the ruleset.
+      for (const w of args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset)) {
+        process.stderr.write(`fwemu: warning: ${visibleLines(w)}\n`);
+      }
       if (args.format === 'nft') {
         process.stdout.write(exportNft(ruleset, args.table));
       } else if (args.split === undefined) {

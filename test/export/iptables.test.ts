@@ -26,7 +26,7 @@ import { firstMatch } from '../../src/rules/match.js';
 import type { Action, Chain, Cidr, PortRange, RuleSet } from '../../src/rules/types.js';
 import { fwemu } from '../cli/run.js';
 import { ok, pkt, ruleSetWithIds, y } from '../rules/helpers.js';
-import { acrossTheLimit } from './comment-cases.js';
+import { acrossTheLimit, hashed } from './comment-cases.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets
@@ -209,10 +209,12 @@ function ruleSets(): [string, RuleSet][] {
  */
 const LONG_IDS: [id: string, comment: string][] = [
   ...acrossTheLimit(255),
-  ['a'.repeat(300), 'a'.repeat(255)],
-  ['é'.repeat(128), 'é'.repeat(127)], // 256 bytes: 254 left
-  ['€'.repeat(86), '€'.repeat(85)], // 258 bytes: 255 left
-  ['a'.repeat(254) + '"x', 'a'.repeat(254) + '"'], // the quote is one byte of the comment, however it is escaped
+  // 246 bytes are kept of a cut id, before "~" and 8 hex digits (hashed()).
+  ['a'.repeat(300), hashed('a'.repeat(246), 'a'.repeat(300))],
+  ['é'.repeat(128), hashed('é'.repeat(123), 'é'.repeat(128))], // 256 bytes: 246 kept
+  ['€'.repeat(86), hashed('€'.repeat(82), '€'.repeat(86))], // 258 bytes: the 82nd € ends at byte 246
+  ['a'.repeat(245) + '"x'.repeat(10), hashed('a'.repeat(245) + '"', 'a'.repeat(245) + '"x'.repeat(10))], // the quote is one byte of the comment, however it is escaped
+  ['a"b\\c', 'a"b\\c'], // quotes and backslashes survive iptables' escaping: the id itself
 ];
 
 /** One tcp/22 rule per LONG_IDS entry, with that id (set in code: a rule file cannot say it). */

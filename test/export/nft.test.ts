@@ -10,7 +10,10 @@
  * so the bytes it counts are the bytes between the quotes in the file.
  *
  * Every expected comment below is worked out by hand: é is 2 bytes, € 3,
- * 😀 4 (two UTF-16 units), `\` and `"` 1 (a `"` is written `'`).
+ * 😀 4 (two UTF-16 units), `\` and `"` 1 (a `"` is written `'`). A comment
+ * that is not the id itself (cut, or a `"` changed) keeps 119 bytes and ends
+ * in `~` and 8 hex digits of a hash of the id (comment-cases.ts hashed()), so
+ * that ids which begin alike, or differ only in `"` and `'`, stay apart.
  *
  * The real-tool tests need `nft` (Debian package nftables), `ip` (iproute2)
  * and root; without them they are skipped, except under CI=true, where they
@@ -24,7 +27,7 @@ import { cutUtf8 } from '../../src/export/comment.js';
 import { exportNft } from '../../src/export/nft.js';
 import type { RuleSet } from '../../src/rules/types.js';
 import { ok, ruleSetWithIds } from '../rules/helpers.js';
-import { acrossTheLimit } from './comment-cases.js';
+import { acrossTheLimit, hashed } from './comment-cases.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 // ---------------------------------------------------------------- rule sets and their hand-cut comments
@@ -35,17 +38,19 @@ import { namespaces, run, toolsMissing, toolTest } from './netns.js';
  * (64 😀 units are 32 characters, exactly 128 bytes), so the cuts are € ones.
  */
 const FILE_IDS: [id: string, comment: string][] = [
-  ['€'.repeat(43), '€'.repeat(42)], // the reported case: 129 bytes; the 43rd € would be bytes 127-129
-  ['a' + '€'.repeat(43), 'a' + '€'.repeat(42)], // 130 bytes: 127 left
-  ['ab' + '€'.repeat(43), 'ab' + '€'.repeat(42)], // 131 bytes: the 42nd € ends exactly at byte 128
-  ['€'.repeat(64), '€'.repeat(42)], // 192 bytes, the longest id a rule file can give
+  // 119 bytes are kept of a cut id, before "~" and 8 hex digits (hashed()).
+  ['€'.repeat(43), hashed('€'.repeat(39), '€'.repeat(43))], // the reported case: 129 bytes; a 40th € would be bytes 118-120
+  ['a' + '€'.repeat(43), hashed('a' + '€'.repeat(39), 'a' + '€'.repeat(43))], // 130 bytes: 118 kept
+  ['ab' + '€'.repeat(43), hashed('ab' + '€'.repeat(39), 'ab' + '€'.repeat(43))], // 131 bytes: the 39th € ends exactly at byte 119
+  ['€'.repeat(64), hashed('€'.repeat(39), '€'.repeat(64))], // 192 bytes, the longest id a rule file can give
   ['é'.repeat(64), 'é'.repeat(64)], // exactly 128 bytes: kept whole
   ['😀'.repeat(32), '😀'.repeat(32)], // 64 UTF-16 units, exactly 128 bytes: kept whole
-  ['€'.repeat(42) + 'a"', '€'.repeat(42) + "a'"], // the quote is byte 128: kept, as '
-  ['€'.repeat(42) + 'ab"', '€'.repeat(42) + 'ab'], // the quote would be byte 129
-  ['"' + '€'.repeat(43), "'" + '€'.repeat(42)], // 130 bytes, a quote first
+  ['€'.repeat(42) + 'a"', hashed('€'.repeat(39), '€'.repeat(42) + 'a"')], // 128 bytes, but the quote changes it: hashed, so cut
+  ['€'.repeat(42) + 'ab"', hashed('€'.repeat(39), '€'.repeat(42) + 'ab"')],
+  ['"' + '€'.repeat(43), hashed("'" + '€'.repeat(39), '"' + '€'.repeat(43))], // 130 bytes, a quote first
   ['\\'.repeat(64), '\\'.repeat(64)], // 64 bytes as nft counts them (escaped, it would store 128 backslashes)
-  ['odd"id\\with\'quotes#', "odd'id\\with'quotes#"],
+  ['odd"id\\with\'quotes#', hashed("odd'id\\with'quotes#", 'odd"id\\with\'quotes#')], // changed (" is ') : a hash tells it from odd'id...
+  ["odd'id\\with'quotes#", "odd'id\\with'quotes#"], // the id that would have had the same comment: itself
 ];
 
 /** A rule file (YAML text) with one tcp/22 rule per FILE_IDS entry. */
@@ -57,11 +62,12 @@ function fileRuleSet(): RuleSet {
 /** Longer ids, set in code on a loaded RuleSet, across the 128-byte boundary. */
 const CODE_IDS: [id: string, comment: string][] = [
   ...acrossTheLimit(128),
-  ['é'.repeat(65), 'é'.repeat(64)], // 130 bytes: 128 left
-  ['😀'.repeat(40), '😀'.repeat(32)], // 160 bytes: 128 left
-  ['a'.repeat(127) + '\\x', 'a'.repeat(127) + '\\'], // the backslash is byte 128 and one byte to nft: kept
-  ['a'.repeat(127) + '"x', 'a'.repeat(127) + "'"], // the quote is byte 128: kept, as '
-  ['a'.repeat(128) + '"', 'a'.repeat(128)], // the quote would be byte 129
+  ['é'.repeat(65), hashed('é'.repeat(59), 'é'.repeat(65))], // 130 bytes: 118 kept
+  ['😀'.repeat(40), hashed('😀'.repeat(29), '😀'.repeat(40))], // 160 bytes: 116 kept
+  ['a'.repeat(127) + '\\x', hashed('a'.repeat(119), 'a'.repeat(127) + '\\x')],
+  ['a'.repeat(118) + '\\' + 'x'.repeat(20), hashed('a'.repeat(118) + '\\', 'a'.repeat(118) + '\\' + 'x'.repeat(20))], // the backslash is byte 119 and one byte to nft: kept
+  ['a'.repeat(118) + '"' + 'x'.repeat(20), hashed('a'.repeat(118) + "'", 'a'.repeat(118) + '"' + 'x'.repeat(20))], // the quote is byte 119: kept, as '
+  ['a'.repeat(119) + '"', hashed('a'.repeat(119), 'a'.repeat(119) + '"')], // the quote would be byte 120
   ['\\'.repeat(100), '\\'.repeat(100)], // 100 bytes as nft counts them (escaped, 200)
 ];
 
@@ -103,7 +109,8 @@ describe('export (nft): rule comments fit in 128 bytes', () => {
 
   it('an id in two nft rules (IPv4 and IPv6 addresses) gets the same cut comment in both', () => {
     const rs = ok(`rules:\n  - id: ${'€'.repeat(43)}\n    src: [10.1.0.0/16, "fd00:1::/64"]\n`).ruleset;
-    expect(comments(exportNft(rs))).toEqual(['€'.repeat(42), '€'.repeat(42)]);
+    const c = hashed('€'.repeat(39), '€'.repeat(43));
+    expect(comments(exportNft(rs))).toEqual([c, c]);
   });
 });
 
