@@ -7,6 +7,8 @@
  * run without allocating per packet.
  */
 
+import { visible } from '../text-escape.js';
+
 /** Link-layer header types (LINKTYPE_* from tcpdump.org/linktypes.html). */
 export const LinkType = {
   NULL: 0, // BSD loopback: 4-byte address family in host byte order of the writer
@@ -94,7 +96,7 @@ export class CaptureError extends Error {
     readonly offset: number,
     readonly detail: string,
   ) {
-    super(`${file}: at byte ${offset}: ${detail}`);
+    super(`${visible(file)}: at byte ${offset}: ${visible(detail)}`);
     this.name = 'CaptureError';
   }
 }

@@ -3,6 +3,7 @@ import { ExitCode } from '../errors.js';
 import { formatRuleSet } from '../rules/describe.js';
 import { loadRuleSet } from '../rules/load.js';
 import { RuleFileError } from '../rules/types.js';
+import { visibleLines } from '../text-escape.js';
 import { outcome, type CommonOptions } from './common.js';
 
 interface CheckArgs extends CommonOptions {
@@ -26,7 +27,7 @@ export function checkCommand(y: Argv<CommonOptions>) {
           process.stdout.write(formatRuleSet(ruleset, warnings) + '\n');
         } catch (err) {
           if (!(err instanceof RuleFileError)) throw err;
-          process.stderr.write(err.message + '\n');
+          process.stderr.write(visibleLines(err.message) + '\n');
           failed = true;
         }
       }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { CaptureError, type CaptureSummary } from '../capture/types.js';
 import type { PacketSource } from '../engine/replay.js';
 import { generate, loadScenario, synthSource, type SynthOutput } from '../synth/index.js';
+import { visible } from '../text-escape.js';
 
 /** Options every command takes (set up in main.ts). */
 export interface CommonOptions {
@@ -33,10 +34,11 @@ export function reportCaptureEnd(opts: CommonOptions, summary: CaptureSummary, u
   const cut = summary.truncated ? summary.warnings[summary.warnings.length - 1] : undefined;
   const others = cut ? summary.warnings.slice(0, -1) : summary.warnings;
   const verbose = (opts.verbose ?? 0) > 0;
+  name = visible(name); // a file name: made visible, as the warnings (which may quote the capture) are
   let shown = 0;
   for (const w of others) {
     if (!verbose && shown >= WARNINGS_SHOWN) break;
-    process.stderr.write(`fwemu: warning: ${name}: at byte ${w.offset}: ${w.message}\n`);
+    process.stderr.write(`fwemu: warning: ${name}: at byte ${w.offset}: ${visible(w.message)}\n`);
     shown++;
   }
   if (shown < others.length) {
@@ -44,7 +46,7 @@ export function reportCaptureEnd(opts: CommonOptions, summary: CaptureSummary, u
   }
   if (summary.truncated) {
     process.stderr.write(
-      `fwemu: warning: ${name}: ${cut ? `at byte ${cut.offset}: ${cut.message}` : 'capture ends inside a record'}; ` +
+      `fwemu: warning: ${name}: ${cut ? `at byte ${cut.offset}: ${visible(cut.message)}` : 'capture ends inside a record'}; ` +
         `every complete packet before it (${summary.records}) was read\n`,
     );
   }

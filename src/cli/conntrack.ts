@@ -4,6 +4,7 @@ import { replay } from '../engine/replay.js';
 import { ExitCode, UserError } from '../errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
+import { safeJson, visible } from '../text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
 import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
@@ -47,7 +48,7 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
   const out = new LineWriter();
   const onEvent = args.events
     ? (ev: CtEvent) => {
-        if (args.format === 'json') out.line(JSON.stringify({ packet: ev.packet, type: ev.type, cause: ev.cause ?? null, entry: entryToJson(ev.entry, ev.time) }));
+        if (args.format === 'json') out.line(safeJson({ packet: ev.packet, type: ev.type, cause: ev.cause ?? null, entry: entryToJson(ev.entry, ev.time) }));
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
@@ -76,14 +77,14 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   const { engine } = summary;
   if (args.at !== undefined && summary.stats.packets < args.at) {
-    throw new UserError(`--at ${args.at}: ${stdinPath(args.capture)} has only ${summary.stats.packets} packets`);
+    throw new UserError(`--at ${args.at}: ${visible(stdinPath(args.capture))} has only ${summary.stats.packets} packets`);
   }
   if (!engine.ct) {
-    throw new UserError(`${args.rules}: the rule file says "stateful: false", so there is no connection-tracking table to show`, ExitCode.FAILED);
+    throw new UserError(`${visible(args.rules)}: the rule file says "stateful: false", so there is no connection-tracking table to show`, ExitCode.FAILED);
   }
   if (!args.events) {
     const entries = engine.ct.entries(engine.now);
-    if (args.format === 'json') out.line(JSON.stringify(entries.map((e) => entryToJson(e, engine.now)), null, 2));
+    if (args.format === 'json') out.line(safeJson(entries.map((e) => entryToJson(e, engine.now)), 2));
     else for (const e of entries) out.line(formatConntrackEntry(e, engine.now));
   }
   await out.flush();

@@ -6,6 +6,7 @@ import { decodePacket, newDecodedPacket, describePacket } from '../packet/index.
 import { PacketKind } from '../packet/types.js';
 import { writeDumpJsonLine } from '../report/json-line.js';
 import { LineWriter } from '../report/output.js';
+import { visible } from '../text-escape.js';
 import { packetText } from '../report/packet-text.js';
 import { formatTime, type TimeFormat } from '../report/time.js';
 import { ExitCode } from '../errors.js';
@@ -61,7 +62,8 @@ export async function runDump(args: DumpArgs): Promise<number> {
     const dir = pkt.direction === Direction.INBOUND ? 'in' : pkt.direction === Direction.OUTBOUND ? 'out' : undefined;
     const info = describePacket(pkt);
     const t = packetText(info);
-    const where = [rec.ifName, dir].filter(Boolean).join(' ');
+    // The interface name comes from the capture (pcapng if_name): made visible, so it cannot drive the terminal or break the line.
+    const where = [visible(rec.ifName), dir].filter(Boolean).join(' ');
     out.line(
       `${String(rec.n).padStart(6)}  ${formatTime(args.time, rec.tsSec, rec.tsNsec, baseSec, baseNsec).padStart(args.time === 'relative' ? 12 : 0)}  ` +
         `${where ? where.padEnd(9) + ' ' : ''}${t.endpoints.padEnd(44)} ${t.proto.padEnd(6)} ${t.detail}`,

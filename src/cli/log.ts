@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { UserError } from '../errors.js';
+import { visible } from '../text-escape.js';
 
 const requireCjs = createRequire(import.meta.url);
 
@@ -19,14 +20,28 @@ const noop = (): void => {};
 export function makeLogger(verbosity: number, explicitLevel?: string): Logger {
   const level = explicitLevel ?? process.env.FWEMU_LOG ?? (verbosity >= 2 ? 'debug' : verbosity === 1 ? 'info' : 'warn');
   if (!Object.hasOwn(LEVELS, level)) {
-    throw new UserError(`FWEMU_LOG=${level} is not a log level; use one of ${Object.keys(LEVELS).join(', ')}`);
+    throw new UserError(`FWEMU_LOG=${visible(level)} is not a log level; use one of ${Object.keys(LEVELS).join(', ')}`);
   }
   const threshold = LEVELS[level];
   let real: Logger | null = null;
   const load = (): Logger => {
     if (real === null) {
       const { pino } = requireCjs('pino') as typeof import('pino');
-      real = pino({ name: 'fwemu', level, base: undefined }, pino.destination({ fd: 2, sync: true }));
+      real = pino(
+        {
+          name: 'fwemu',
+          level,
+          base: undefined,
+          // Log messages quote file names and values from files: made visible (text-escape.ts), since JSON
+          // leaves DEL, C1 controls and U+2028 raw and a person reads stderr on a terminal.
+          hooks: {
+            logMethod(args, method) {
+              method.apply(this, args.map((a) => (typeof a === 'string' ? visible(a) : a)) as Parameters<typeof method>);
+            },
+          },
+        },
+        pino.destination({ fd: 2, sync: true }),
+      );
     }
     return real;
   };

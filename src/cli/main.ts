@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import { ExitCode, UserError } from '../errors.js';
+import { visibleLines } from '../text-escape.js';
 import { makeLogger } from './log.js';
 import { outcome, STDIN_MARKER, type CommonOptions } from './common.js';
 import { replayCommand } from './replay.js';
@@ -19,21 +20,24 @@ Results go to stdout, diagnostics to stderr. Docs: README.md`;
 
 /** Turns any error a command can meet into one paragraph on stderr and an exit code. */
 export function presentError(err: unknown): number {
+  // Messages quote what the user gave (file names, arguments, values from
+  // files): visibleLines() keeps their line breaks and makes every other
+  // control character visible, so none can drive the terminal.
   if (err instanceof UserError) {
-    process.stderr.write(`fwemu: ${err.message}\n`);
+    process.stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
     return err.exitCode;
   }
   if (err instanceof CaptureError) {
-    process.stderr.write(`fwemu: ${err.message}\n`);
+    process.stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
     return ExitCode.BAD_INPUT;
   }
   const e = err as { diagnostics?: unknown; message?: string; stack?: string };
   if (e && typeof e === 'object' && Array.isArray(e.diagnostics)) {
     // Rule and scenario files report every problem, each with file:line:col.
-    process.stderr.write(`${e.message}\n`);
+    process.stderr.write(`${visibleLines(String(e.message))}\n`);
     return ExitCode.BAD_INPUT;
   }
-  process.stderr.write(`fwemu: internal error: ${e?.message ?? String(err)}\n`);
+  process.stderr.write(`fwemu: internal error: ${visibleLines(String(e?.message ?? err))}\n`);
   if (process.env.FWEMU_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
   else process.stderr.write('(this is a bug in fwemu; FWEMU_DEBUG=1 prints the stack trace)\n');
   return ExitCode.INTERNAL;

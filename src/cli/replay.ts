@@ -13,6 +13,7 @@ import { replaySharded } from '../engine/sharded.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
+import { visible } from '../text-escape.js';
 import { inputName, outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 
@@ -186,7 +187,7 @@ async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, f
     if (!sink) continue;
     await sink.close(firstLinkType);
     if (sink.skippedLinkType) {
-      process.stderr.write(`fwemu: warning: ${sink.skippedLinkType} packets not written to ${sink.path}: their link type differs from the file's (use a .pcapng name to keep them all)\n`);
+      process.stderr.write(`fwemu: warning: ${sink.skippedLinkType} packets not written to ${visible(sink.path)}: their link type differs from the file's (use a .pcapng name to keep them all)\n`);
     }
   }
 }

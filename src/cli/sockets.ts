@@ -4,6 +4,7 @@ import { readSource } from '../engine/replay.js';
 import { ExitCode } from '../errors.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import { LineWriter } from '../report/output.js';
+import { safeJson } from '../text-escape.js';
 import { formatSockets, SocketObserver } from '../report/sockets.js';
 import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, type CommonOptions } from './common.js';
 
@@ -42,7 +43,7 @@ export function socketsCommand(y: Argv<CommonOptions>) {
       for (const h of synth?.scenario.hosts ?? []) for (const a of h.addrs) names.set(a, h.name);
       const hosts = obs.hosts(names);
       const out = new LineWriter();
-      if (args.format === 'json') out.line(JSON.stringify(hosts, null, 2));
+      if (args.format === 'json') out.line(safeJson(hosts, 2));
       else for (const l of formatSockets(hosts)) out.line(l);
       await out.flush();
       reportCaptureEnd(args, summary, 0, inputName(args.capture));

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { ExitCode, UserError } from '../errors.js';
 import { generate, loadScenario, writeSynth } from '../synth/index.js';
+import { visible } from '../text-escape.js';
 import { outcome, type CommonOptions } from './common.js';
 
 interface SynthArgs extends CommonOptions {
@@ -32,9 +33,9 @@ export function synthCommand(y: Argv<CommonOptions>) {
       if (!args.quiet) {
         for (const s of out.steps) {
           const nums = s.packets.length === 0 ? 'no packets' : s.packets.length === 1 ? `packet ${s.packets[0]}` : `packets ${s.packets[0]}-${s.packets[s.packets.length - 1]}`;
-          process.stderr.write(`${String(s.index).padStart(3)}. ${s.summary} (${nums})\n`);
+          process.stderr.write(`${String(s.index).padStart(3)}. ${visible(s.summary)} (${nums})\n`); // names host names from the file
         }
-        process.stderr.write(`fwemu: ${out.packets.length} packets${args.output ? ` written to ${args.output}` : ''}\n`);
+        process.stderr.write(`fwemu: ${out.packets.length} packets${args.output ? ` written to ${visible(args.output)}` : ''}\n`);
       }
       outcome.exitCode = ExitCode.OK;
     },

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { ExitCode, UserError } from '../errors.js';
 import { discoverTests, runPolicyTest } from '../policy/run.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
+import { visible, visibleLines } from '../text-escape.js';
 import { outcome, useColor, type CommonOptions } from './common.js';
 
 interface TestArgs extends CommonOptions {
@@ -23,27 +24,29 @@ export function testCommand(y: Argv<CommonOptions>) {
     async (args) => {
       const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
       const files = discoverTests(args.paths);
-      if (files.length === 0) throw new UserError(`no policy tests found under ${args.paths.join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`);
+      if (files.length === 0) throw new UserError(`no policy tests found under ${args.paths.map(visible).join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`);
       let passed = 0;
       let failed = 0;
       let broken = 0;
+      // File names, expectations as written and messages come from the user's files: made visible (text-escape.ts).
       for (const file of files) {
+        const shown = visible(file);
         try {
           const r = await runPolicyTest(file);
           const counts = `(${r.expectations} expectations, ${r.packets} packets)`;
           if (r.failures.length === 0) {
             passed++;
-            process.stdout.write(`${paint.verdict('accept', 'PASS')} ${file} ${paint.dim(counts)}\n`);
+            process.stdout.write(`${paint.verdict('accept', 'PASS')} ${shown} ${paint.dim(counts)}\n`);
           } else {
             failed++;
-            process.stdout.write(`${paint.verdict('drop', 'FAIL')} ${file} ${paint.dim(counts)}\n`);
-            for (const f of r.failures) process.stdout.write(`  ${f.pos.file}:${f.pos.line}:${f.pos.col}: ${f.text}\n    ${f.message}\n`);
+            process.stdout.write(`${paint.verdict('drop', 'FAIL')} ${shown} ${paint.dim(counts)}\n`);
+            for (const f of r.failures) process.stdout.write(`  ${visible(f.pos.file)}:${f.pos.line}:${f.pos.col}: ${visible(f.text)}\n    ${visible(f.message)}\n`);
           }
         } catch (err) {
           const message = err instanceof Error && (err instanceof UserError || 'diagnostics' in err) ? err.message : null;
           if (message === null) throw err;
           broken++;
-          process.stdout.write(`${paint.verdict('drop', 'ERROR')} ${file}\n  ${message.replaceAll('\n', '\n  ')}\n`);
+          process.stdout.write(`${paint.verdict('drop', 'ERROR')} ${shown}\n  ${visibleLines(message).replaceAll('\n', '\n  ')}\n`);
         }
       }
       process.stdout.write(`${files.length} policy tests: ${passed} passed, ${failed} failed${broken ? `, ${broken} could not run` : ''}\n`);

@@ -23,6 +23,7 @@ import { didYouMean } from '../rules/suggest.js';
 import { formatDiagnostic, type Diagnostic } from '../rules/types.js';
 import { generate, loadScenario, synthSource, type Scenario } from '../synth/index.js';
 import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type Pos } from './expect.js';
+import { visible } from '../text-escape.js';
 
 /** What the expectations are checked against: one row per packet. */
 export interface PacketOutcome {
@@ -310,7 +311,7 @@ export function discoverTests(paths: string[]): string[] {
   const found: string[] = [];
   const walk = (p: string) => {
     const st = statSync(p, { throwIfNoEntry: false });
-    if (!st) throw new UserError(`${p}: no such file or directory`);
+    if (!st) throw new UserError(`${visible(p)}: no such file or directory`);
     if (st.isDirectory()) {
       for (const name of readdirSync(p).sort()) {
         if (SKIP_DIRS.has(name)) continue;

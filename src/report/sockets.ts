@@ -1,4 +1,5 @@
 import { formatAddr } from '../packet/addr.js';
+import { visible } from '../text-escape.js';
 import { IpProto, TcpFlag, type DecodedPacket } from '../packet/types.js';
 import { endpoint } from './packet-text.js';
 
@@ -117,7 +118,7 @@ export class SocketObserver {
 export function formatSockets(hosts: HostSockets[]): string[] {
   const lines: string[] = [];
   for (const h of hosts) {
-    lines.push(`host ${h.addr}${h.name ? ` (${h.name})` : ''}`);
+    lines.push(`host ${h.addr}${h.name ? ` (${visible(h.name)})` : ''}`); // a scenario's host name: made visible
     lines.push(`  ${'State'.padEnd(9)} ${'Local Address:Port'.padEnd(26)} ${'Peer Address:Port'.padEnd(26)} socket`);
     for (const l of h.listening) lines.push(`  ${'LISTEN'.padEnd(9)} ${l.padEnd(26)} ${'*:*'.padEnd(26)} listening`);
     for (const c of h.conns) {

@@ -2,7 +2,8 @@
 import type { CompiledRule } from './compile.js';
 import { ruleName } from './shadow.js';
 import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS } from './spec.js';
-import { formatDiagnostic, type Chain, type Cidr, type Diagnostic, type PortRange, type Rule, type RuleSet } from './types.js';
+import { visible } from '../text-escape.js';
+import { formatDiagnostic, formatPos, type Chain, type Cidr, type Diagnostic, type PortRange, type Rule, type RuleSet } from './types.js';
 
 function asRule(r: Rule | CompiledRule): Rule {
   return 'rule' in r ? r.rule : r;
@@ -38,10 +39,14 @@ export function describeRule(rule: Rule | CompiledRule): string {
   return parts.join(' ');
 }
 
-/** "rule web (rules/web-server.yaml:5)": how reports cite a rule. */
+/**
+ * "rule web (rules/web-server.yaml:5)": how reports cite a rule. The id and
+ * file name are made visible (text-escape.ts): a rule set built in code, or
+ * a file name, may hold control characters a rule file's id may not.
+ */
 export function ruleRef(rule: Rule | CompiledRule): string {
   const r = asRule(rule);
-  return `${ruleName(r)} (${r.pos.file}:${r.pos.line})`;
+  return `${visible(ruleName(r))} (${visible(r.pos.file)}:${r.pos.line})`;
 }
 
 /** A setting as sysctl shows it: switches as 0/1. */
@@ -62,7 +67,8 @@ const CHAIN_HELP: Record<Chain, string> = {
  */
 export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = []): string {
   const out: string[] = [];
-  out.push(`${rs.name} (${rs.file})${rs.description ? `: ${rs.description.trim().split('\n')[0]}` : ''}`);
+  // Free text from the file (name, description, comments) and the file name, each made visible: one line each.
+  out.push(`${visible(rs.name)} (${visible(rs.file)})${rs.description ? `: ${visible(rs.description.trim().split('\n')[0])}` : ''}`);
   if (rs.model === 'host') {
     out.push(`  model: host ${addrs(rs.hostAddrs ?? [])} (input: ${CHAIN_HELP.input}; output: ${CHAIN_HELP.output})`);
   } else {
@@ -82,10 +88,11 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
     const rules = rs.rules.filter((r) => r.chain === chain);
     out.push(`  chain ${chain} (${CHAIN_HELP[chain]}), policy ${policy}:`);
     if (rules.length === 0) out.push('    (no rules)');
-    const w = Math.max(0, ...rules.map((r) => r.id.length));
+    let w = 0;
+    for (const r of rules) w = Math.max(w, visible(r.id).length);
     for (const r of rules) {
       const text = describeRule(r);
-      out.push(`    ${String(r.index).padStart(3)}  ${r.id.padEnd(w)}  ${text}  (${r.pos.file}:${r.pos.line})${r.comment ? `  # ${r.comment.split('\n')[0]}` : ''}`);
+      out.push(`    ${String(r.index).padStart(3)}  ${visible(r.id).padEnd(w)}  ${text}  (${formatPos(r.pos)})${r.comment ? `  # ${visible(r.comment.split('\n')[0])}` : ''}`);
     }
   }
   if (warnings.length > 0) {

@@ -88,6 +88,7 @@ export interface Rule {
  * just fill it in.
  */
 export type { ConntrackSettings } from '../conntrack/types.js';
+import { visible } from '../text-escape.js';
 import type { ConntrackSettings } from '../conntrack/types.js';
 
 export interface RuleSet {
@@ -119,14 +120,18 @@ export interface Diagnostic {
   severity: 'error' | 'warning';
 }
 
-/** Formats "file:line:col: message". */
+/**
+ * Formats "file:line:col: message", one line: the file name and the
+ * message (which may quote the file's text) made visible (text-escape.ts),
+ * so neither can break the line or drive a terminal.
+ */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
+  return `${visible(d.file)}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${visible(d.message)}`;
 }
 
-/** Formats "file:line". */
+/** Formats "file:line" (the file name made visible). */
 export function formatPos(pos: SourcePos): string {
-  return `${pos.file}:${pos.line}`;
+  return `${visible(pos.file)}:${pos.line}`;
 }
 
 /** Thrown by the loader when a rule file has errors; carries every error found, in file order. */
@@ -138,7 +143,7 @@ export class RuleFileError extends Error {
   constructor(file: string, diagnostics: Diagnostic[], warnings: Diagnostic[] = []) {
     const n = diagnostics.length;
     super(
-      `${file}: ${n} error${n === 1 ? '' : 's'} in rule file\n` +
+      `${visible(file)}: ${n} error${n === 1 ? '' : 's'} in rule file\n` +
         diagnostics.map(formatDiagnostic).join('\n'),
     );
     this.name = 'RuleFileError';
