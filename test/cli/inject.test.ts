@@ -26,7 +26,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A directory and file names that carry controls too (a file name may hold anything but / and NUL). */
 const DIR = join(tmp, 'd\u001b[2J');
-const HOSTILE_BASE = 'x\u001b]0;t\u0007\ny';
+const HOSTILE_BASE = 'x\u001b]0;t\u0007\ny\u0085\u2028z';
 
 let packets = 0;
 let plainPcapng = '';
@@ -92,7 +92,7 @@ describe('no control character from a capture or a rule file reaches the output'
       expect(lines(r.stdout)).toHaveLength(lines(plain.stdout).length);
       expect(lines(r.stderr)).toHaveLength(lines(plain.stderr).length);
       // The reasons cite the rule by its file name, made visible.
-      expect(r.stdout).toContain('\\x1b]0;t\\x07\\ny.yaml:');
+      expect(r.stdout).toContain('\\x1b]0;t\\x07\\ny\\u0085\\u2028z.yaml:');
     });
 
     it(`replay --format jsonl (--jobs ${jobs}): every line parses and gives back the interface name exactly`, () => {
