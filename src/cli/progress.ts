@@ -1,5 +1,6 @@
 import { fstatSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { visible } from '../text-escape.js';
 import { inputName, isScenarioPath, stdinPath } from './common.js';
 
 /**
@@ -61,7 +62,7 @@ export class Progress {
 export function captureProgress(captureArg: string, asked: boolean | undefined, perPacketOutput: boolean): Progress | null {
   if (!wantProgress(asked, perPacketOutput)) return null;
   const path = stdinPath(captureArg);
-  return new Progress(`replaying ${basename(inputName(captureArg))}`, isScenarioPath(path) ? 0 : inputSize(path));
+  return new Progress(`replaying ${visible(basename(inputName(captureArg)))}`, isScenarioPath(path) ? 0 : inputSize(path));
 }
 
 /**
