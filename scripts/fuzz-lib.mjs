@@ -39,6 +39,7 @@ import { synthSource } from '../dist/synth/output.js';
 import { parseScenario } from '../dist/synth/scenario.js';
 import { ScenarioError } from '../dist/synth/types.js';
 import { safeJson } from '../dist/text-escape.js';
+import { injectCase } from './fuzz-inject.mjs'; // hostile strings into exports and text outputs
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -732,11 +733,12 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
         if (i % 500 === 499) onProgress('capture', i + 1);
       }
     }
-    for (const kind of ['rules', 'scenario', 'policy']) {
+    for (const kind of ['rules', 'scenario', 'policy', 'inject']) {
       if (!kinds.includes(kind)) continue;
       const n = kind === 'policy' ? (yamlIterations === 0 ? 0 : Math.max(10, Math.floor(yamlIterations / 4))) : yamlIterations;
       for (let i = only ?? 0; i < (only === null ? n : only + 1); i++) {
         const res =
+          kind === 'inject' ? await injectCase(caseRng(seed, kind, i), i, ROOT) :
           kind === 'rules' ? await ruleCase(seed, i, yamlSeeds) : kind === 'scenario' ? await scenarioCase(seed, i, yamlSeeds, webRules) : await policyCase(seed, i, yamlSeeds, workDir);
         tally(kind, i, res);
       }

@@ -157,6 +157,13 @@ describe('fuzzing', () => {
     expect(unchanged, 'cases whose mutations cancelled out').toEqual({ rules: 6, scenario: 4 });
   });
 
+  it('hostile strings into exports and text outputs (scripts/fuzz-inject.mjs): only fwemu\'s own lines, no control character', async () => {
+    const findings: { kind: string; res: Result }[] = [];
+    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: 150, kinds: ['inject'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    expect(findings, report(findings)).toEqual([]);
+    expect(stats.inject.runs).toBe(150);
+  });
+
   it('a case is reproducible from its seed and number', async () => {
     const seeds = loadSeeds();
     const rules = loadRuleSets();
