@@ -133,6 +133,7 @@ export async function injectCase(rng, i, root) {
   const file = hostileString(rng).slice(0, 300);
   const ifName = hostileString(rng).slice(0, 2000);
   const desc = `inject #${i}: ${JSON.stringify(text.slice(0, 60))}`;
+  const input = JSON.stringify({ text, ids, file, ifName }); // what scripts/fuzz.mjs saves of a finding
   const fail = (msg) => {
     throw new Error(msg);
   };
@@ -178,8 +179,8 @@ export async function injectCase(rng, i, root) {
       },
     });
     if (lines !== packets(root).length) fail(`${lines} replay lines for ${packets(root).length} packets`);
-    return { ok: true, desc, outcome: 'clean', base: 'hostile strings' };
+    return { ok: true, desc, outcome: 'clean', base: 'hostile strings', text: input };
   } catch (err) {
-    return { ok: false, desc, error: err instanceof Error ? err.message : String(err), base: 'hostile strings' };
+    return { ok: false, desc, error: err instanceof Error ? err.message : String(err), base: 'hostile strings', text: input };
   }
 }

@@ -46,8 +46,16 @@ export function describeRule(rule: Rule | CompiledRule): string {
  */
 export function ruleRef(rule: Rule | CompiledRule): string {
   const r = asRule(rule);
-  return `${visible(ruleName(r))} (${visible(r.pos.file)}:${r.pos.line})`;
+  let ref = refs.get(r);
+  // Made once per rule (reports cite a rule on every packet it decides), for the id and file it has then.
+  if (ref === undefined || ref.id !== r.id || ref.file !== r.pos.file) {
+    ref = { id: r.id, file: r.pos.file, text: `${visible(ruleName(r))} (${visible(r.pos.file)}:${r.pos.line})` };
+    refs.set(r, ref);
+  }
+  return ref.text;
 }
+
+const refs = new WeakMap<Rule, { id: string; file: string; text: string }>();
 
 /** A setting as sysctl shows it: switches as 0/1. */
 function sysctl(v: number | boolean): string {
