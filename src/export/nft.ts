@@ -54,7 +54,7 @@ export function nftCommentWarnings(rs: RuleSet): string[] {
  */
 export function nftTableNameProblem(name: string): string | null {
   if (/^[A-Za-z_][A-Za-z0-9_-]{0,254}$/.test(name)) return null;
-  return `the nft table name ${JSON.stringify(visible(name))} must be a letter or _, then letters, digits, _ or - (at most 255), e.g. fwemu`;
+  return `the nft table name "${visible(name)}" must be a letter or _, then letters, digits, _ or - (at most 255), e.g. fwemu`;
 }
 
 function ports(r: PortRange[]): string {
