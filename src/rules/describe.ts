@@ -47,15 +47,15 @@ export function describeRule(rule: Rule | CompiledRule): string {
 export function ruleRef(rule: Rule | CompiledRule): string {
   const r = asRule(rule);
   let ref = refs.get(r);
-  // Made once per rule (reports cite a rule on every packet it decides), for the id and file it has then.
-  if (ref === undefined || ref.id !== r.id || ref.file !== r.pos.file) {
-    ref = { id: r.id, file: r.pos.file, text: `${visible(ruleName(r))} (${visible(r.pos.file)}:${r.pos.line})` };
+  // Made once per rule (reports cite a rule on every packet it decides), again when what it shows changed.
+  if (ref === undefined || ref.id !== r.id || ref.idGiven !== r.idGiven || ref.index !== r.index || ref.pos !== r.pos || ref.file !== r.pos.file || ref.line !== r.pos.line) {
+    ref = { id: r.id, idGiven: r.idGiven, index: r.index, pos: r.pos, file: r.pos.file, line: r.pos.line, text: `${visible(ruleName(r))} (${visible(r.pos.file)}:${r.pos.line})` };
     refs.set(r, ref);
   }
   return ref.text;
 }
 
-const refs = new WeakMap<Rule, { id: string; file: string; text: string }>();
+const refs = new WeakMap<Rule, { id: string; idGiven: boolean; index: number; pos: Rule['pos']; file: string; line: number; text: string }>();
 
 /** A setting as sysctl shows it: switches as 0/1. */
 function sysctl(v: number | boolean): string {
