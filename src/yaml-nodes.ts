@@ -3,7 +3,70 @@
  * scenarios (synth/scenario.ts) and policy tests (policy/run.ts), so the
  * three say the same things in the same words.
  */
-import { isMap, isScalar, isSeq, visit, type Document, type Node as YNode } from 'yaml';
+import { isMap, isScalar, isSeq, Parser, visit, type CST, type Document, type Node as YNode } from 'yaml';
+
+/**
+ * How deep collections may nest in a YAML input. The yaml package composes
+ * nodes recursively (and so do toJS() and our walkers): past a few hundred
+ * levels that overflows the stack, which yaml reports as "Maximum call stack
+ * size exceeded" at a point that depends on the stack size. No rule file,
+ * scenario or policy test needs more than about six levels; 64 leaves room
+ * and keeps every recursion far from the stack's end.
+ */
+export const MAX_YAML_DEPTH = 64;
+
+/**
+ * Where the YAML text first nests collections (mappings, lists, flow or
+ * block) deeper than `max` levels: the byte offset of the collection one
+ * level too deep, or null when it never does. Uses yaml's CST parser, which
+ * keeps its own stack (no recursion), and walks the tokens with an explicit
+ * stack, so any depth is measured safely in linear time.
+ */
+export function tooDeep(text: string, max: number = MAX_YAML_DEPTH): number | null {
+  const stack: { token: CST.Token; depth: number }[] = [];
+  for (const top of new Parser().parse(text)) stack.push({ token: top, depth: 0 });
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!;
+    const push = (t: CST.Token | undefined, d: number): void => {
+      if (t !== undefined) stack.push({ token: t, depth: d });
+    };
+    switch (token.type) {
+      case 'document':
+        push(token.value, depth);
+        break;
+      case 'block-map':
+      case 'block-seq':
+      case 'flow-collection': {
+        const d = depth + 1;
+        if (d > max) return token.offset;
+        for (const it of token.items) {
+          if ('key' in it) push(it.key ?? undefined, d);
+          push(it.value, d);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return null;
+}
+
+/** Line and column (1-based, as yaml's LineCounter gives them) of an offset in `text`. */
+export function textPos(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: offset - start + 1 };
+}
+
+/** The message for tooDeep()'s finding (the position is the diagnostic's). */
+export function tooDeepMessage(max: number = MAX_YAML_DEPTH): string {
+  return `YAML nested deeper than ${max} levels here (lists and mappings inside each other); rule files, scenarios and policy tests need only a few levels`;
+}
 
 /** What a node is, for "... must be X, not <this>" messages. */
 export function describeNode(node: YNode | null | undefined): string {
@@ -38,7 +101,9 @@ export function aliasBomb(doc: Document.Parsed | Document, maxAliasCount: number
         return visit.BREAK;
       },
     });
-    return { message: (e as Error).message, first };
+    // A RangeError is the stack: aliases expanding into aliases, each adding its depth.
+    const message = e instanceof RangeError ? 'aliases expand to a structure nested too deeply' : (e as Error).message;
+    return { message, first };
   }
 }
 

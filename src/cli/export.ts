@@ -5,7 +5,7 @@ import { exportIptables, iptablesRestoreFile } from '../export/iptables.js';
 import { exportNft } from '../export/nft.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { outcome, type CommonOptions } from './common.js';
+import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface ExportArgs extends CommonOptions {
   rules: string;
@@ -20,7 +20,7 @@ export function exportCommand(y: Argv<CommonOptions>) {
     'Print the rule file as an nftables ruleset, or an iptables-restore/ip6tables-restore pair (what you deploy once the policy is tested)',
     (a) =>
       a
-        .positional('rules', { type: 'string', demandOption: true, describe: 'rule file (YAML)' })
+        .positional('rules', { type: 'string', demandOption: true, describe: 'rule file (YAML), or - for standard input' })
         .option('format', {
           choices: ['nft', 'iptables'] as const,
           default: 'nft' as const,
@@ -41,7 +41,7 @@ export function exportCommand(y: Argv<CommonOptions>) {
     (args) => {
       if (args.split !== undefined && args.format !== 'iptables') throw new UserError('--split needs --format iptables (an nft ruleset is one file: redirect stdout)');
       if (args.split === '') throw new UserError('--split needs a file name prefix, e.g. --split /etc/iptables/rules');
-      const { ruleset, warnings } = loadRuleSet(args.rules);
+      const { ruleset, warnings } = loadRuleSet(stdinPath(args.rules));
       for (const w of warnings) args.log.warn(formatDiagnostic(w));
       if (args.format === 'nft') {
         process.stdout.write(exportNft(ruleset, args.table));

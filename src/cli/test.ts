@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { ExitCode, UserError } from '../errors.js';
 import { discoverTests, runPolicyTest } from '../policy/run.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
-import { outcome, useColor, type CommonOptions } from './common.js';
+import { outcome, stdinPath, useColor, type CommonOptions } from './common.js';
 
 interface TestArgs extends CommonOptions {
   paths: string[];
@@ -14,7 +14,7 @@ export function testCommand(y: Argv<CommonOptions>) {
     'Run policy tests: scenarios and captures with the verdicts they must get (exit 1 on any failure)',
     (a) =>
       a
-        .positional('paths', { type: 'string', array: true, default: ['.'], describe: 'test files, or directories to search' })
+        .positional('paths', { type: 'string', array: true, default: ['.'], describe: 'test files, or directories to search; - reads one test from standard input' })
         .example('$0 test fixtures/', 'run every policy test under fixtures/')
         .epilog(
           'A policy test is a scenario file with rules: and expect: keys, or NAME.expect.yaml (rules:, expect:) beside a capture NAME.pcap or NAME.pcapng. ' +
@@ -22,28 +22,31 @@ export function testCommand(y: Argv<CommonOptions>) {
         ),
     async (args) => {
       const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
-      const files = discoverTests(args.paths);
-      if (files.length === 0) throw new UserError(`no policy tests found under ${args.paths.join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`);
+      const paths = args.paths.map(stdinPath);
+      if (paths.filter((f) => f === '-').length > 1) throw new UserError('test: - (standard input) can be given once: it can be read only once');
+      const files = discoverTests(paths);
+      if (files.length === 0) throw new UserError(`no policy tests found under ${paths.join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`);
       let passed = 0;
       let failed = 0;
       let broken = 0;
       for (const file of files) {
         try {
           const r = await runPolicyTest(file);
+          const shown = r.file;
           const counts = `(${r.expectations} expectations, ${r.packets} packets)`;
           if (r.failures.length === 0) {
             passed++;
-            process.stdout.write(`${paint.verdict('accept', 'PASS')} ${file} ${paint.dim(counts)}\n`);
+            process.stdout.write(`${paint.verdict('accept', 'PASS')} ${shown} ${paint.dim(counts)}\n`);
           } else {
             failed++;
-            process.stdout.write(`${paint.verdict('drop', 'FAIL')} ${file} ${paint.dim(counts)}\n`);
+            process.stdout.write(`${paint.verdict('drop', 'FAIL')} ${shown} ${paint.dim(counts)}\n`);
             for (const f of r.failures) process.stdout.write(`  ${f.pos.file}:${f.pos.line}:${f.pos.col}: ${f.text}\n    ${f.message}\n`);
           }
         } catch (err) {
           const message = err instanceof Error && (err instanceof UserError || 'diagnostics' in err) ? err.message : null;
           if (message === null) throw err;
           broken++;
-          process.stdout.write(`${paint.verdict('drop', 'ERROR')} ${file}\n  ${message.replaceAll('\n', '\n  ')}\n`);
+          process.stdout.write(`${paint.verdict('drop', 'ERROR')} ${file === '-' ? '<stdin>' : file}\n  ${message.replaceAll('\n', '\n  ')}\n`);
         }
       }
       process.stdout.write(`${files.length} policy tests: ${passed} passed, ${failed} failed${broken ? `, ${broken} could not run` : ''}\n`);
