@@ -82,7 +82,8 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
     const rules = rs.rules.filter((r) => r.chain === chain);
     out.push(`  chain ${chain} (${CHAIN_HELP[chain]}), policy ${policy}:`);
     if (rules.length === 0) out.push('    (no rules)');
-    const w = Math.max(0, ...rules.map((r) => r.id.length));
+    let w = 0; // (a loop: Math.max(...ids) would pass every rule on the stack)
+    for (const r of rules) w = Math.max(w, r.id.length);
     for (const r of rules) {
       const text = describeRule(r);
       out.push(`    ${String(r.index).padStart(3)}  ${r.id.padEnd(w)}  ${text}  (${r.pos.file}:${r.pos.line})${r.comment ? `  # ${r.comment.split('\n')[0]}` : ''}`);
