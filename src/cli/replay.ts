@@ -197,17 +197,31 @@ async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, f
   }
 }
 
+/** Worker threads per core at most: judging is CPU-bound, so more than one per core gains nothing; a few are allowed for cores Node undercounts. */
+export const JOBS_PER_CORE = 4;
+
 /**
  * --jobs: a whole number from 1 to 256, or auto (one per core, as Node
- * counts them). A scenario is generated on this thread, so it is judged
- * there too (--jobs is ignored).
+ * counts them). More than JOBS_PER_CORE per core is lowered to that, with
+ * a warning: each thread keeps its own flows and buffers (256 threads on 2
+ * cores took 2.4 GB) and cannot run sooner for being started. A scenario is
+ * generated on this thread, so it is judged there too (--jobs is ignored).
  */
 function checkJobs(args: ReplayArgs): number {
   const given = String(args.jobs).trim();
-  if (given === 'auto') return Math.min(256, availableParallelism());
+  const cores = availableParallelism();
+  if (given === 'auto') return Math.min(256, cores);
   const j = /^\d+$/.test(given) ? Number(given) : NaN;
   if (!(j >= 1 && j <= 256)) {
     throw new UserError(`replay: --jobs must be a whole number from 1 to 256, or auto, not ${given === '' ? 'nothing' : given}`);
+  }
+  const cap = Math.min(256, JOBS_PER_CORE * cores);
+  if (j > cap) {
+    process.stderr.write(
+      `fwemu: warning: replay --jobs ${j}: using ${cap} threads, ${JOBS_PER_CORE} per core (${cores} ${cores === 1 ? 'core' : 'cores'} here): ` +
+        `more threads only take more memory, each keeping its own flows and buffers, and finish no sooner\n`,
+    );
+    return cap;
   }
   return j;
 }
