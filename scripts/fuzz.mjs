@@ -5,7 +5,7 @@
 //
 // Options: --iterations N capture cases (default 5000; YAML cases: N/10 each
 // for rules and scenarios, N/40 for policy tests), --seed S (default: the
-// time), --kinds capture,rules,scenario,policy, --out DIR (where failing
+// time), --kinds capture,rules,scenario,policy,bounds, --out DIR (where failing
 // inputs are saved; default a fresh directory under /tmp), --flood N (also
 // run the SYN flood of scripts/fuzz-flood.mjs with N spoofed sources against
 // the default table; `--iterations 0 --flood 2000000` is the full-size run
@@ -26,7 +26,7 @@ try {
     options: {
       iterations: { type: 'string', default: '5000' },
       seed: { type: 'string' },
-      kinds: { type: 'string', default: 'capture,rules,scenario,policy' },
+      kinds: { type: 'string', default: 'capture,rules,scenario,policy,bounds' },
       out: { type: 'string' },
       flood: { type: 'string' },
       case: { type: 'string' },
@@ -38,7 +38,7 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,rules,scenario,policy] [--case I] [--out DIR] [--flood N]\n');
+  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,rules,scenario,policy,bounds] [--case I] [--out DIR] [--flood N]\n');
   process.exit(0);
 }
 const iterations = Number(args.iterations);
