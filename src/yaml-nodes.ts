@@ -3,7 +3,22 @@
  * scenarios (synth/scenario.ts) and policy tests (policy/run.ts), so the
  * three say the same things in the same words.
  */
-import { isMap, isScalar, isSeq, Parser, visit, type CST, type Document, type Node as YNode } from 'yaml';
+import {
+  Composer,
+  isMap,
+  isScalar,
+  isSeq,
+  Parser,
+  visit,
+  YAMLParseError,
+  type CST,
+  type Document,
+  type DocumentOptions,
+  type LineCounter,
+  type Node as YNode,
+  type ParseOptions,
+  type SchemaOptions,
+} from 'yaml';
 
 /**
  * How deep collections may nest in a YAML input. The yaml package composes
@@ -16,15 +31,15 @@ import { isMap, isScalar, isSeq, Parser, visit, type CST, type Document, type No
 export const MAX_YAML_DEPTH = 64;
 
 /**
- * Where the YAML text first nests collections (mappings, lists, flow or
- * block) deeper than `max` levels: the byte offset of the collection one
- * level too deep, or null when it never does. Uses yaml's CST parser, which
- * keeps its own stack (no recursion), and walks the tokens with an explicit
- * stack, so any depth is measured safely in linear time.
+ * Where YAML tokens first nest collections (mappings, lists, flow or
+ * block) deeper than `max` levels: the offset of the collection one level
+ * too deep, or null when they never do. Walks yaml's CST (which its parser
+ * builds with its own stack, no recursion) with an explicit stack, so any
+ * depth is measured safely, in linear time.
  */
-export function tooDeep(text: string, max: number = MAX_YAML_DEPTH): number | null {
+function tooDeepTokens(tokens: Iterable<CST.Token>, max: number): number | null {
   const stack: { token: CST.Token; depth: number }[] = [];
-  for (const top of new Parser().parse(text)) stack.push({ token: top, depth: 0 });
+  for (const top of tokens) stack.push({ token: top, depth: 0 });
   while (stack.length > 0) {
     const { token, depth } = stack.pop()!;
     const push = (t: CST.Token | undefined, d: number): void => {
@@ -52,18 +67,31 @@ export function tooDeep(text: string, max: number = MAX_YAML_DEPTH): number | nu
   return null;
 }
 
-/** Line and column (1-based, as yaml's LineCounter gives them) of an offset in `text`. */
-export function textPos(text: string, offset: number): { line: number; col: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    start = i + 1;
+/**
+ * yaml's parseDocument(), refusing nesting deeper than MAX_YAML_DEPTH
+ * before its recursive composer sees it: the text is parsed once into
+ * tokens, measured, then composed (what parseDocument does, in two steps).
+ * `deep` is the offset of the first collection too deep.
+ */
+export function parseDocumentBounded(
+  text: string,
+  options: ParseOptions & DocumentOptions & SchemaOptions & { lineCounter: LineCounter },
+): { doc: Document.Parsed; deep: null } | { doc: null; deep: number } {
+  const tokens = Array.from(new Parser(options.lineCounter.addNewLine).parse(text));
+  const deep = tooDeepTokens(tokens, MAX_YAML_DEPTH);
+  if (deep !== null) return { doc: null, deep };
+  let doc: Document.Parsed | null = null;
+  for (const d of new Composer(options).compose(tokens, true, text.length)) {
+    if (doc === null) doc = d;
+    else {
+      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
   }
-  return { line, col: offset - start + 1 };
+  return { doc: doc!, deep: null }; // (compose(..., true) always yields a document)
 }
 
-/** The message for tooDeep()'s finding (the position is the diagnostic's). */
+/** The message for parseDocumentBounded()'s `deep` (the position is the diagnostic's). */
 export function tooDeepMessage(max: number = MAX_YAML_DEPTH): string {
   return `YAML nested deeper than ${max} levels here (lists and mappings inside each other); rule files, scenarios and policy tests need only a few levels`;
 }

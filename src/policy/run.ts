@@ -9,13 +9,13 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve, relative } from 'node:path';
-import { Document, isMap, isScalar, LineCounter, parseDocument, type Node as YNode } from 'yaml';
+import { Document, isMap, isScalar, LineCounter, type Node as YNode } from 'yaml';
 import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
 import { UserError } from '../errors.js';
 import { inputDisplayName, readHead, readInputFile, STDIN_PATH } from '../input-file.js';
-import { aliasBomb, describeNode, textPos, tooDeep, tooDeepMessage } from '../yaml-nodes.js';
+import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../yaml-nodes.js';
 import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
@@ -166,9 +166,9 @@ const MAX_TEST_FILE_BYTES = 1024 * 1024;
 
 function parseSideFile(file: string, text: string): { doc: Document; lc: LineCounter; errors: Diagnostic[] } {
   const lc = new LineCounter();
-  const deep = tooDeep(text);
-  if (deep !== null) return { doc: new Document(), lc, errors: [{ file, ...textPos(text, deep), message: tooDeepMessage(), severity: 'error' }] };
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const parsed = parseDocumentBounded(text, { lineCounter: lc, prettyErrors: false });
+  if (parsed.doc === null) return { doc: new Document(), lc, errors: [{ file, ...lc.linePos(parsed.deep), message: tooDeepMessage(), severity: 'error' }] };
+  const doc = parsed.doc;
   const errors: Diagnostic[] = doc.errors.map((e) => {
     const { line, col } = lc.linePos(e.pos[0]);
     return { file, line, col, message: e.message.split('\n')[0], severity: 'error' as const };

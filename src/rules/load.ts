@@ -14,7 +14,6 @@ import {
   isMap,
   isScalar,
   isSeq,
-  parseDocument,
   type Document,
   type Node as YNode,
   type ParsedNode,
@@ -40,7 +39,7 @@ import {
   nameOf,
 } from './spec.js';
 import { didYouMean } from './suggest.js';
-import { aliasBomb, describeNode, quoted, textPos, tooDeep, tooDeepMessage } from '../yaml-nodes.js';
+import { aliasBomb, describeNode, parseDocumentBounded, quoted, tooDeepMessage } from '../yaml-nodes.js';
 import {
   RuleFileError,
   type Action,
@@ -145,8 +144,8 @@ class Loader {
     return this.posOf(r ? r[0] : 0);
   }
 
-  private error(node: YNode | null | undefined, message: string): void {
-    const p = this.nodePos(node);
+  private error(node: YNode | null | undefined, message: string, offset?: number): void {
+    const p = offset === undefined ? this.nodePos(node) : this.posOf(offset);
     this.diags.push(diag(this.file, p.line, p.col, message));
     this.errors++;
   }
@@ -226,19 +225,17 @@ class Loader {
   // --- entry point ------------------------------------------------------------
 
   run(): RuleSet | null {
-    const deep = tooDeep(this.text);
-    if (deep !== null) {
-      const p = textPos(this.text, deep);
-      this.diags.push(diag(this.file, p.line, p.col, tooDeepMessage()));
-      this.errors++;
-      return null;
-    }
-    this.doc = parseDocument(this.text, {
+    const parsed = parseDocumentBounded(this.text, {
       lineCounter: this.lc,
       prettyErrors: false,
       uniqueKeys: false, // reported by readMap, with both positions
       strict: true,
     });
+    if (parsed.doc === null) {
+      this.error(null, tooDeepMessage(), parsed.deep);
+      return null;
+    }
+    this.doc = parsed.doc;
     for (const e of this.doc.errors) {
       const p = this.posOf(e.pos[0]);
       const msg =

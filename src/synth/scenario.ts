@@ -9,9 +9,9 @@
  * address family both ends share.
  */
 import { diag, inputDisplayName, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
-import { aliasBomb, describeNode, textPos, tooDeep, tooDeepMessage } from '../yaml-nodes.js';
+import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../yaml-nodes.js';
 import { basename, extname } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode, type ParsedNode } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode, type ParsedNode } from 'yaml';
 import { parseAddr, formatAddr } from '../packet/addr.js';
 import { parseTcpFlags } from '../packet/encode.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../rules/spec.js';
@@ -400,13 +400,13 @@ class Parser {
   // --- entry --------------------------------------------------------------------------
 
   run(): Scenario | null {
-    const deep = tooDeep(this.text);
-    if (deep !== null) {
-      const p = textPos(this.text, deep);
+    const parsed = parseDocumentBounded(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: false, strict: true });
+    if (parsed.doc === null) {
+      const p = this.posOf(parsed.deep);
       this.diags.push(diag(this.file, p.line, p.col, tooDeepMessage()));
       return null;
     }
-    this.doc = parseDocument(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: false, strict: true });
+    this.doc = parsed.doc;
     for (const e of this.doc.errors) {
       const p = this.posOf(e.pos[0]);
       const msg =
