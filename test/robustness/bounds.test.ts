@@ -96,8 +96,17 @@ describe("'-': YAML inputs from standard input", () => {
     expect(a.stdout.split('\n').length).toBeGreaterThan(10);
   });
 
-  it('replay -r - with the capture also -: refused, naming both', () => {
+  it('replay -r - with the capture also -: refused, naming both (and conntrack -r - -)', () => {
     refused(fwemu(['replay', '-r', '-', '-'], { input: RULES }), 2, 'replay: the rule file and the capture cannot both be - (standard input)');
+    refused(fwemu(['conntrack', '-r', '-', '-'], { input: RULES }), 2, 'conntrack: the rule file and the capture cannot both be - (standard input)');
+  });
+
+  it('conntrack -r - CAPTURE: the table of conntrack -r FILE', () => {
+    const a = fwemu(['conntrack', '-r', '-', CAPTURE], { input: RULES });
+    const b = fwemu(['conntrack', '-r', rulesFile, CAPTURE]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toContain('TIME_WAIT src=10.1.0.2 dst=10.2.0.1');
+    expect(a.stdout).toBe(b.stdout);
   });
 
   it('check - - : stdin can be read once', () => {
