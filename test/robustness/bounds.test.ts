@@ -50,6 +50,15 @@ describe('rule files that are not regular files', () => {
     refused(fwemu([], { shell: `${T} FWEMU replay -f none -r <(yes '# comment') ${CAPTURE}` }), 2, LIMIT);
   }, 120_000);
 
+  it('fwemu test DIR: a FIFO among the files is passed over, not opened (it would wait for a writer forever)', () => {
+    const d = join(dir, 'tests-with-fifo');
+    const t = readFileSync('fixtures/http-curl.expect.yaml', 'utf8').replace('rules: ../rules/', `rules: ${join(process.cwd(), 'rules')}/`) + `capture: ${join(process.cwd(), CAPTURE)}\n`;
+    const r = fwemu([], { shell: `mkdir ${d} && mkfifo ${d}/a.yaml && cat > ${d}/b.expect.yaml <<'EOF'\n${t}EOF\n${T} FWEMU test ${d}` });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`PASS ${d}/b.expect.yaml`);
+    expect(r.stdout).toContain('1 policy tests: 1 passed');
+  }, 120_000);
+
   it('standard input fed without end', () => {
     refused(fwemu([], { shell: `${T} FWEMU check - < <(yes '# comment')` }), 1, `<stdin>:1:1: ${LIMIT}`);
   }, 120_000);
