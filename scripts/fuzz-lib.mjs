@@ -40,6 +40,7 @@ import { parseScenario } from '../dist/synth/scenario.js';
 import { ScenarioError } from '../dist/synth/types.js';
 import { safeJson } from '../dist/text-escape.js';
 import { injectCase } from './fuzz-inject.mjs'; // hostile strings into exports and text outputs
+import { boundsCase } from './fuzz-bounds.mjs';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -733,13 +734,13 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
         if (i % 500 === 499) onProgress('capture', i + 1);
       }
     }
-    for (const kind of ['rules', 'scenario', 'policy', 'inject']) {
+    for (const kind of ['rules', 'scenario', 'policy', 'inject', 'bounds']) {
       if (!kinds.includes(kind)) continue;
-      const n = kind === 'policy' ? (yamlIterations === 0 ? 0 : Math.max(10, Math.floor(yamlIterations / 4))) : yamlIterations;
+      const n = kind === 'policy' || kind === 'bounds' ? (yamlIterations === 0 ? 0 : Math.max(10, Math.floor(yamlIterations / 4))) : yamlIterations;
       for (let i = only ?? 0; i < (only === null ? n : only + 1); i++) {
         const res =
           kind === 'inject' ? await injectCase(caseRng(seed, kind, i), i, ROOT) :
-          kind === 'rules' ? await ruleCase(seed, i, yamlSeeds) : kind === 'scenario' ? await scenarioCase(seed, i, yamlSeeds, webRules) : await policyCase(seed, i, yamlSeeds, workDir);
+          kind === 'rules' ? await ruleCase(seed, i, yamlSeeds) : kind === 'scenario' ? await scenarioCase(seed, i, yamlSeeds, webRules) : kind === 'bounds' ? await boundsCase(seed, i, yamlSeeds, workDir) : await policyCase(seed, i, yamlSeeds, workDir);
         tally(kind, i, res);
       }
     }

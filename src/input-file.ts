@@ -1,10 +1,22 @@
 /**
- * Reading the small YAML inputs (rule files, scenarios, policy tests): size
- * checked before reading, so a huge or wrong file is refused at once, and
- * every failure is a Diagnostic with a position, like any other input error.
+ * Reading the small YAML inputs (rule files, scenarios, policy tests): the
+ * size limit is enforced while reading, so a huge or wrong file is refused
+ * at once — including files whose size stat() cannot tell (/dev/zero, a
+ * FIFO, a process substitution, standard input), which would otherwise be
+ * read forever. Every failure is a Diagnostic with a position, like any
+ * other input error.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Diagnostic } from './rules/types.js';
+
+/** The path that stands for standard input, and the name messages give it. */
+export const STDIN_PATH = '-';
+export const STDIN_NAME = '<stdin>';
+
+/** How a path is named in messages: '<stdin>' for '-'. */
+export function inputDisplayName(path: string): string {
+  return path === STDIN_PATH ? STDIN_NAME : path;
+}
 
 export function diag(file: string, line: number, col: number, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {
   return { file, line, col, message, severity };
@@ -18,17 +30,85 @@ export function sortDiags(ds: Diagnostic[]): Diagnostic[] {
     .map((x) => x.d);
 }
 
-export function tooBig(file: string, size: number, kind: string, maxBytes: number): Diagnostic {
-  return diag(file, 1, 1, `file is ${size} bytes; ${kind} files are limited to ${maxBytes} bytes (${maxBytes % (1 << 20) === 0 ? `${maxBytes >> 20} MiB` : `${Math.round(maxBytes / 1024)} KiB`})`);
+function limitText(maxBytes: number): string {
+  return `${maxBytes} bytes (${maxBytes % (1 << 20) === 0 ? `${maxBytes >> 20} MiB` : `${Math.round(maxBytes / 1024)} KiB`})`;
 }
 
-/** The file's text, or the one diagnostic that says why it cannot be had. */
-export function readInputFile(path: string, maxBytes: number, kind: string): { text: string } | { error: Diagnostic } {
+/** `size` is the exact size when known (a regular file), or null when reading stopped at the limit. */
+export function tooBig(file: string, size: number | null, kind: string, maxBytes: number): Diagnostic {
+  const what = size === null ? `file is larger than ${maxBytes} bytes (reading stopped there)` : `file is ${size} bytes`;
+  return diag(file, 1, 1, `${what}; ${kind} files are limited to ${limitText(maxBytes)}`);
+}
+
+/** Read in pieces of this size: a small file costs one small read, a large one stops just past the limit. */
+const CHUNK = 64 * 1024;
+
+/**
+ * Reads at most `maxBytes + 1` bytes of `fd`: one byte past the limit is
+ * how a file too big is told from one exactly at it, whatever stat() says.
+ * Returns null when the limit is exceeded.
+ */
+function readAtMost(fd: number, maxBytes: number): Buffer | null {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const want = Math.min(CHUNK, maxBytes + 1 - total);
+    const buf = Buffer.allocUnsafe(want);
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, want, null);
+    } catch (e) {
+      // Standard input may be non-blocking (a terminal, some pipes): wait for data rather than fail.
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(n === want ? buf : buf.subarray(0, n));
+    total += n;
+    if (total > maxBytes) return null;
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** At most the first `maxBytes` bytes of a file, as text (for a look at its head); null when it cannot be read. */
+export function readHead(path: string, maxBytes: number): string | null {
+  let fd = -1;
   try {
-    const size = statSync(path).size;
-    if (size > maxBytes) return { error: tooBig(path, size, kind, maxBytes) };
-    return { text: readFileSync(path, 'utf8') };
+    fd = openSync(path, 'r');
+    const buf = Buffer.allocUnsafe(maxBytes);
+    let total = 0;
+    for (let n = 1; n > 0 && total < maxBytes; total += n) n = readSync(fd, buf, total, maxBytes - total, null);
+    return buf.toString('utf8', 0, total);
+  } catch {
+    return null;
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+/**
+ * The file's text ('-' reads standard input; messages name it '<stdin>'),
+ * or the one diagnostic that says why it cannot be had.
+ */
+export function readInputFile(path: string, maxBytes: number, kind: string): { text: string } | { error: Diagnostic } {
+  const name = inputDisplayName(path);
+  const stdin = path === STDIN_PATH;
+  let fd = -1;
+  try {
+    fd = stdin ? 0 : openSync(path, 'r');
+    const st = fstatSync(fd);
+    if (st.isDirectory()) return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`) };
+    // A regular file's size is known: refuse it at once, with the size.
+    if (st.isFile() && st.size > maxBytes) return { error: tooBig(name, st.size, kind, maxBytes) };
+    const bytes = readAtMost(fd, maxBytes);
+    if (bytes === null) return { error: tooBig(name, null, kind, maxBytes) };
+    return { text: bytes.toString('utf8') };
   } catch (e) {
-    return { error: diag(path, 1, 1, `cannot read ${kind} file: ${(e as Error).message}`) };
+    return { error: diag(name, 1, 1, `cannot read ${kind} file: ${(e as Error).message}`) };
+  } finally {
+    if (fd > 0) closeSync(fd);
   }
 }

@@ -27,6 +27,17 @@ export const MAX_BUFFERED_BLOCK = 16 * 1024 * 1024;
 const SKIP_WITHOUT_BUFFERING = 64 * 1024;
 /** A corrupt file can flag every record; keep the list bounded and count the rest. */
 const MAX_WARNINGS = 1000;
+/**
+ * Interfaces one pcapng section may describe. The format sets no limit
+ * (EPB interface ids are 32-bit), so without one a file of IDBs grows the
+ * table without end. Real captures describe a handful (tcpdump -i any: one;
+ * a router capturing on every port: hundreds); 65536 is every id the
+ * obsolete Packet Block's 16-bit field can name, and keeps the table at a
+ * few megabytes at most (names are capped below).
+ */
+export const MAX_INTERFACES_PER_SECTION = 65_536;
+/** Bytes of an if_name kept: interface names are short (Linux: 15; Windows device paths: ~50). */
+export const MAX_IF_NAME_BYTES = 256;
 
 const PCAP_GLOBAL_HEADER = 24;
 const PCAP_RECORD_HEADER = 16;
@@ -569,6 +580,13 @@ export class CaptureParser {
   }
 
   private readInterface(buf: Uint8Array, off: number, size: number): void {
+    if (this.interfaces.length >= MAX_INTERFACES_PER_SECTION) {
+      throw this.fail(
+        this.pos,
+        `pcapng section describes more than ${MAX_INTERFACES_PER_SECTION} interfaces (this interface description block would be interface ${this.interfaces.length}); ` +
+          `fwemu keeps at most ${MAX_INTERFACES_PER_SECTION} per section, far more than any real capture has`,
+      );
+    }
     const le = this.le;
     const iface: InterfaceInfo = {
       linkType: u16(buf, off + 8, le),
@@ -591,6 +609,10 @@ export class CaptureParser {
       if (code === OPT_IF_NAME) {
         let stop = value + length;
         while (stop > value && buf[stop - 1] === 0) stop--;
+        if (stop - value > MAX_IF_NAME_BYTES) {
+          this.warn(this.pos, undefined, `interface ${this.interfaces.length}'s name (if_name) is ${stop - value} bytes long; only its first ${MAX_IF_NAME_BYTES} bytes are kept`);
+          stop = value + MAX_IF_NAME_BYTES;
+        }
         iface.name = utf8.decode(buf.subarray(value, stop));
       } else if (code === OPT_IF_TSRESOL && length >= 1) {
         iface.resolution = tsResolutionFromOption(buf[value]);

@@ -3,8 +3,9 @@ import { ExitCode } from '../errors.js';
 import { formatRuleSet } from '../rules/describe.js';
 import { loadRuleSet } from '../rules/load.js';
 import { RuleFileError } from '../rules/types.js';
+import { UserError } from '../errors.js';
 import { visibleLines } from '../text-escape.js';
-import { outcome, type CommonOptions } from './common.js';
+import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface CheckArgs extends CommonOptions {
   rules: string[];
@@ -16,12 +17,14 @@ export function checkCommand(y: Argv<CommonOptions>) {
     'Validate rule files and print them as compiled (exit 1 on any error)',
     (a) =>
       a
-        .positional('rules', { type: 'string', array: true, demandOption: true, describe: 'rule files (YAML)' })
+        .positional('rules', { type: 'string', array: true, demandOption: true, describe: 'rule files (YAML); - reads one from standard input' })
         .example('$0 check rules/*.yaml', 'validate every example')
         .epilog('Errors and warnings are "file:line:column: message". Warnings (e.g. a rule shadowed by an earlier one) do not fail the check.'),
     async (args) => {
       let failed = false;
-      for (const file of args.rules) {
+      const files = args.rules.map(stdinPath);
+      if (files.filter((f) => f === '-').length > 1) throw new UserError('check: - (standard input) can be given once: it can be read only once');
+      for (const file of files) {
         try {
           const { ruleset, warnings } = loadRuleSet(file);
           process.stdout.write(formatRuleSet(ruleset, warnings) + '\n');

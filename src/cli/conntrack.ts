@@ -26,7 +26,7 @@ export function conntrackCommand(y: Argv<CommonOptions>) {
     (a) =>
       a
         .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
-        .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML)' })
+        .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML), or - for standard input' })
         .option('at', { type: 'number', describe: 'show the table right after packet N (default: after the last packet)' })
         .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'conntrack -L lines, or a JSON array of entries' })
         .option('events', { alias: 'E', type: 'boolean', default: false, describe: 'print the change log instead ([NEW], [UPDATE], [DESTROY]), each with the packet that caused it' })
@@ -52,8 +52,11 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
+  const rulesPath = stdinPath(args.rules);
+  if (rulesPath === '-' && stdinPath(args.capture) === '-')
+    throw new UserError('conntrack: the rule file and the capture cannot both be - (standard input): give one of them as a file');
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
-  const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
+  const { ruleset, warnings: ruleWarnings } = loadRuleSet(rulesPath);
   const progress = captureProgress(args.capture, args.progress, args.events);
   let summary;
   try {

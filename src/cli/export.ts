@@ -6,7 +6,7 @@ import { exportNft, nftCommentWarnings, nftTableNameProblem } from '../export/nf
 import { visibleLines } from '../text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { outcome, type CommonOptions } from './common.js';
+import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface ExportArgs extends CommonOptions {
   rules: string;
@@ -21,7 +21,7 @@ export function exportCommand(y: Argv<CommonOptions>) {
     'Print the rule file as an nftables ruleset, or an iptables-restore/ip6tables-restore pair (what you deploy once the policy is tested)',
     (a) =>
       a
-        .positional('rules', { type: 'string', demandOption: true, describe: 'rule file (YAML)' })
+        .positional('rules', { type: 'string', demandOption: true, describe: 'rule file (YAML), or - for standard input' })
         .option('format', {
           choices: ['nft', 'iptables'] as const,
           default: 'nft' as const,
@@ -46,7 +46,7 @@ export function exportCommand(y: Argv<CommonOptions>) {
         const bad = nftTableNameProblem(args.table);
         if (bad !== null) throw new UserError(`--table: ${bad}`);
       }
-      const { ruleset, warnings } = loadRuleSet(args.rules);
+      const { ruleset, warnings } = loadRuleSet(stdinPath(args.rules));
       for (const w of warnings) args.log.warn(formatDiagnostic(w));
       // Rule ids the export had to shorten or change alike: said once, before the ruleset.
       for (const w of args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset)) {

@@ -11,10 +11,10 @@ import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, summaryLines } from '
 import { writeReplayLine } from '../report/text-line.js';
 import { replaySharded } from '../engine/sharded.js';
 import type { TimeFormat } from '../report/time.js';
-import { loadRuleSet } from '../rules/load.js';
+import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
 import { visible } from '../text-escape.js';
-import { inputName, outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureEnd, stdinPath, useColor, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 
 interface ReplayArgs extends CommonOptions {
@@ -37,7 +37,7 @@ export function replayCommand(y: Argv<CommonOptions>) {
     (a) =>
       a
         .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
-        .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML); see rules/ for examples' })
+        .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML), or - for standard input; see rules/ for examples' })
         .option('format', {
           alias: 'f',
           choices: ['text', 'jsonl', 'none'] as const,
@@ -65,6 +65,9 @@ export function replayCommand(y: Argv<CommonOptions>) {
         .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic')
         .example('$0 replay -r my.yaml -f jsonl -j auto big.pcap > big.jsonl', 'a large capture judged on one thread per core'),
     async (args) => {
+      args.rules = stdinPath(args.rules);
+      if (args.rules === '-' && stdinPath(args.capture) === '-')
+        throw new UserError('replay: the rule file and the capture cannot both be - (standard input): give one of them as a file');
       const jobs = checkJobs(args);
       const { source } = packetSource(args.capture);
       if (jobs > 1 && typeof source === 'string') {
@@ -83,6 +86,8 @@ interface Resume {
   dropped: PcapSink | null;
   /** Packets whose output (line, written record) is out already: one thread's first ones. */
   skip: number;
+  /** The rules the sharded replay loaded. */
+  rules: LoadResult;
 }
 
 /** One thread's replay; or the rest of one that a sharded replay began (`resume`). */
@@ -98,7 +103,8 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
   /** The engine, once a packet has been replayed: what a capture error leaves to summarize. */
   let engineSeen: Engine | null = null;
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
-  const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
+  // (A resumed replay reuses the rules already read: standard input cannot be read twice.)
+  const { ruleset, warnings: ruleWarnings } = resume?.rules ?? loadRuleSet(args.rules);
   const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
 
   let summary: ReplaySummary;
@@ -192,17 +198,31 @@ async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, f
   }
 }
 
+/** Worker threads per core at most: judging is CPU-bound, so more than one per core gains nothing; a few are allowed for cores Node undercounts. */
+export const JOBS_PER_CORE = 4;
+
 /**
  * --jobs: a whole number from 1 to 256, or auto (one per core, as Node
- * counts them). A scenario is generated on this thread, so it is judged
- * there too (--jobs is ignored).
+ * counts them). More than JOBS_PER_CORE per core is lowered to that, with
+ * a warning: each thread keeps its own flows and buffers (256 threads on 2
+ * cores took 2.4 GB) and cannot run sooner for being started. A scenario is
+ * generated on this thread, so it is judged there too (--jobs is ignored).
  */
 function checkJobs(args: ReplayArgs): number {
   const given = String(args.jobs).trim();
-  if (given === 'auto') return Math.min(256, availableParallelism());
+  const cores = availableParallelism();
+  if (given === 'auto') return Math.min(256, cores);
   const j = /^\d+$/.test(given) ? Number(given) : NaN;
   if (!(j >= 1 && j <= 256)) {
     throw new UserError(`replay: --jobs must be a whole number from 1 to 256, or auto, not ${given === '' ? 'nothing' : given}`);
+  }
+  const cap = Math.min(256, JOBS_PER_CORE * cores);
+  if (j > cap) {
+    process.stderr.write(
+      `fwemu: warning: replay --jobs ${j}: using ${cap} threads, ${JOBS_PER_CORE} per core (${cores} ${cores === 1 ? 'core' : 'cores'} here): ` +
+        `more threads only take more memory, each keeping its own flows and buffers, and finish no sooner\n`,
+    );
+    return cap;
   }
   return j;
 }
@@ -215,7 +235,8 @@ function checkJobs(args: ReplayArgs): number {
  * read twice, so that is an error there.
  */
 async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): Promise<number> {
-  const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
+  const rules = loadRuleSet(args.rules);
+  const { ruleset, warnings: ruleWarnings } = rules;
   const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
   const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
   const out = new LineWriter();
@@ -250,7 +271,7 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
       throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}${written}`);
     }
     args.log.warn(`${why}; replaying it again on one thread${o.packetsWritten > 0 ? `, from the packet after the ${o.packetsWritten} whose output is written` : ''}`);
-    return runReplay(args, path, { out, accepted, dropped, skip: o.packetsWritten });
+    return runReplay(args, path, { out, accepted, dropped, skip: o.packetsWritten, rules });
   }
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   args.log.info({ packetsByThread: o.summary.packetsByShard }, `judged on ${jobs} threads`);

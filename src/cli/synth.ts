@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { ExitCode, UserError } from '../errors.js';
 import { generate, loadScenario, writeSynth } from '../synth/index.js';
 import { visible } from '../text-escape.js';
-import { outcome, type CommonOptions } from './common.js';
+import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface SynthArgs extends CommonOptions {
   scenario: string;
@@ -17,7 +17,7 @@ export function synthCommand(y: Argv<CommonOptions>) {
     'Turn a scenario (YAML: hosts, listen/connect/send/close/...) into a capture',
     (a) =>
       a
-        .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (see fixtures/scenarios/)' })
+        .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (see fixtures/scenarios/), or - for standard input' })
         .option('output', { alias: 'o', type: 'string', describe: 'capture to write (.pcapng for pcapng); default: pcap on stdout when it is not a terminal' })
         .option('format', { choices: ['pcap', 'pcapng'] as const, describe: 'override the format the file name implies' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'do not list the steps on stderr' })
@@ -28,7 +28,7 @@ export function synthCommand(y: Argv<CommonOptions>) {
       if (!args.output && process.stdout.isTTY) {
         throw new UserError('refusing to write a binary capture to the terminal: give -o FILE, or pipe the output');
       }
-      const out = generate(loadScenario(args.scenario));
+      const out = generate(loadScenario(stdinPath(args.scenario)));
       await writeSynth(out, args.output ?? process.stdout, { format: args.format });
       if (!args.quiet) {
         for (const s of out.steps) {

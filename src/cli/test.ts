@@ -3,7 +3,7 @@ import { ExitCode, UserError } from '../errors.js';
 import { discoverTests, runPolicyTest } from '../policy/run.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { visible, visibleLines } from '../text-escape.js';
-import { outcome, useColor, type CommonOptions } from './common.js';
+import { outcome, stdinPath, useColor, type CommonOptions } from './common.js';
 
 interface TestArgs extends CommonOptions {
   paths: string[];
@@ -15,7 +15,7 @@ export function testCommand(y: Argv<CommonOptions>) {
     'Run policy tests: scenarios and captures with the verdicts they must get (exit 1 on any failure)',
     (a) =>
       a
-        .positional('paths', { type: 'string', array: true, default: ['.'], describe: 'test files, or directories to search' })
+        .positional('paths', { type: 'string', array: true, default: ['.'], describe: 'test files, or directories to search; - reads one test from standard input' })
         .example('$0 test fixtures/', 'run every policy test under fixtures/')
         .epilog(
           'A policy test is a scenario file with rules: and expect: keys, or NAME.expect.yaml (rules:, expect:) beside a capture NAME.pcap or NAME.pcapng. ' +
@@ -23,14 +23,16 @@ export function testCommand(y: Argv<CommonOptions>) {
         ),
     async (args) => {
       const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
-      const files = discoverTests(args.paths);
-      if (files.length === 0) throw new UserError(`no policy tests found under ${args.paths.map(visible).join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`);
+      const paths = args.paths.map(stdinPath);
+      if (paths.filter((f) => f === '-').length > 1) throw new UserError('test: - (standard input) can be given once: it can be read only once');
+      const files = discoverTests(paths);
+      if (files.length === 0) throw new UserError(`no policy tests found under ${paths.map(visible).join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`);
       let passed = 0;
       let failed = 0;
       let broken = 0;
       // File names, expectations as written and messages come from the user's files: made visible (text-escape.ts).
       for (const file of files) {
-        const shown = visible(file);
+        const shown = visible(file === '-' ? '<stdin>' : file);
         try {
           const r = await runPolicyTest(file);
           const counts = `(${r.expectations} expectations, ${r.packets} packets)`;

@@ -171,7 +171,7 @@ export function iptablesFilterTable(rs: RuleSet, fam: IpFamily): string[] {
       out.push(`-A ${name} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`);
       out.push(`-A ${name} -m conntrack --ctstate INVALID -j DROP`);
     }
-    for (const rule of rs.rules.filter((r) => r.chain === chain)) out.push(...iptablesRuleLines(rule, fam));
+    for (const rule of rs.rules.filter((r) => r.chain === chain)) for (const l of iptablesRuleLines(rule, fam)) out.push(l);
     if (chainPolicy(rs, chain) === 'reject') {
       out.push(`-A ${name} -p tcp -m comment --comment "policy reject" -j REJECT --reject-with tcp-reset`);
       out.push(`-A ${name} -m comment --comment "policy reject" ${target('reject', 'any', fam)}`);

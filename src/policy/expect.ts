@@ -31,7 +31,7 @@ export interface Pos {
 
 export type Selector =
   | { kind: 'step'; step: string }
-  | { kind: 'packet'; packets: number[] }
+  | { kind: 'packet'; packets: PacketRange[] }
   | { kind: 'flow'; flow: string; pattern: RegExp };
 
 export interface PacketExpectation {
@@ -115,28 +115,67 @@ function stringList(ctx: Ctx, node: YNode | null | undefined, what: string): str
   return null;
 }
 
-/** "17", 17, [3, 4], "10-12" → packet numbers. */
-function packetNumbers(ctx: Ctx, node: YNode | null | undefined): number[] | null {
-  const one = (v: unknown, at: YNode | null | undefined): number[] | null => {
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return [v];
+/** An inclusive range of packet numbers. */
+export interface PacketRange {
+  lo: number;
+  hi: number;
+}
+
+const PACKET_HELP = 'a packet number is a whole number from 1, a range "10-12", or a list of them';
+
+/**
+ * "17", 17, [3, 4], "10-12" → ranges of packet numbers. Kept as ranges, not
+ * expanded: "1-999999999" costs two numbers, and checking it stops at the
+ * first packet that differs or does not exist.
+ */
+function packetNumbers(ctx: Ctx, node: YNode | null | undefined): PacketRange[] | null {
+  const one = (v: unknown, at: YNode | null | undefined): PacketRange | null => {
+    const whole = (x: number, shown: string): number | null => {
+      if (x < 1) {
+        err(ctx, at, `packet ${shown}: packets are numbered from 1; ${PACKET_HELP}`);
+        return null;
+      }
+      if (!Number.isSafeInteger(x)) {
+        err(ctx, at, `packet ${shown}: packet numbers go up to ${Number.MAX_SAFE_INTEGER} (2^53 - 1, the largest whole number counted exactly); ${PACKET_HELP}`);
+        return null;
+      }
+      return x;
+    };
+    if (typeof v === 'number' && Number.isInteger(v)) {
+      const n = whole(v, String(v));
+      return n === null ? null : { lo: n, hi: n };
+    }
     if (typeof v === 'string') {
-      const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(v);
-      if (m && +m[1] >= 1 && +m[2] >= +m[1] && +m[2] - +m[1] <= 1_000_000) {
-        return Array.from({ length: +m[2] - +m[1] + 1 }, (_, i) => +m[1] + i);
+      const s = v.trim();
+      if (/^\d+$/.test(s)) {
+        const n = whole(Number(s), s);
+        return n === null ? null : { lo: n, hi: n };
+      }
+      const m = /^(\d+)\s*-\s*(\d+)$/.exec(s);
+      if (m) {
+        const lo = whole(Number(m[1]), m[1]);
+        const hi = lo === null ? null : whole(Number(m[2]), m[2]);
+        if (lo === null || hi === null) return null;
+        if (lo > hi) {
+          err(ctx, at, `packet range "${s}" is backwards (${lo} is after ${hi}); write "${hi}-${lo}"`);
+          return null;
+        }
+        return { lo, hi };
       }
     }
-    err(ctx, at, `packet ${shown(at)}: a packet number is a whole number from 1, a range "10-12", or a list of them`);
+    err(ctx, at, `packet ${shown(at)}: ${PACKET_HELP}`);
     return null;
   };
   if (isSeq(node)) {
-    const out: number[] = [];
+    const out: PacketRange[] = [];
     for (const item of node.items) {
       const n = one(scalar(item), item as YNode);
-      if (n) out.push(...n);
+      if (n) out.push(n);
     }
     return out;
   }
-  return one(scalar(node), node);
+  const r = one(scalar(node), node);
+  return r === null ? null : [r];
 }
 
 function checkEnum(ctx: Ctx, node: YNode | null | undefined, key: string, allowed: readonly string[]): string | undefined {
@@ -185,7 +224,7 @@ function parseOne(ctx: Ctx, item: YNode, source: string): Expectation | null {
         else err(ctx, pair.value, `count ${shown(pair.value)}: a whole number of entries from 0`);
       } else if (k === 'at') {
         const n = packetNumbers(ctx, pair.value);
-        if (n && n.length === 1) e.at = n[0];
+        if (n && n.length === 1 && n[0].lo === n[0].hi) e.at = n[0].lo;
         else if (n) err(ctx, pair.value, 'at: one packet number');
       } else if (k === 'has' || k === 'lacks') {
         const list = stringList(ctx, pair.value, k);

@@ -7,22 +7,22 @@
  *     and `expect:` (and optionally `capture:` to name another file).
  * Paths in `rules:` and `capture:` are relative to the test file.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve, relative } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YNode } from 'yaml';
+import { Document, isMap, isScalar, LineCounter, type Node as YNode } from 'yaml';
 import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
 import { UserError } from '../errors.js';
-import { readInputFile } from '../input-file.js';
-import { aliasBomb, describeNode } from '../yaml-nodes.js';
+import { inputDisplayName, readHead, readInputFile, STDIN_PATH } from '../input-file.js';
+import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../yaml-nodes.js';
 import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
 import { didYouMean } from '../rules/suggest.js';
 import { formatDiagnostic, type Diagnostic } from '../rules/types.js';
-import { generate, loadScenario, synthSource, type Scenario } from '../synth/index.js';
-import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type Pos } from './expect.js';
+import { generate, parseScenario, synthSource, type Scenario } from '../synth/index.js';
+import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type PacketRange, type Pos } from './expect.js';
 import { visible } from '../text-escape.js';
 
 /** What the expectations are checked against: one row per packet. */
@@ -90,10 +90,15 @@ function checkPacket(e: PacketExpectation, p: PacketOutcome): string | null {
   return `packet ${p.n}: ${diffs.join('; ')} (${p.reason})`;
 }
 
-function selectPackets(e: PacketExpectation, run: PolicyRun): number[] | string {
+/** Packet numbers of ranges, lazily: a range as wide as the user likes costs nothing until checked. */
+function* inRanges(ranges: readonly PacketRange[]): Generator<number> {
+  for (const r of ranges) for (let n = r.lo; n <= r.hi; n++) yield n;
+}
+
+function selectPackets(e: PacketExpectation, run: PolicyRun): Iterable<number> | string {
   switch (e.select.kind) {
     case 'packet':
-      return e.select.packets;
+      return inRanges(e.select.packets);
     case 'step': {
       const nums = run.steps.get(e.select.step);
       if (!nums) return `no step or flow named "${e.select.step}" (known: ${[...run.steps.keys()].filter((k) => !/^\d+$/.test(k)).join(', ') || 'none; this test has no scenario steps'})`;
@@ -162,7 +167,9 @@ const MAX_TEST_FILE_BYTES = 1024 * 1024;
 
 function parseSideFile(file: string, text: string): { doc: Document; lc: LineCounter; errors: Diagnostic[] } {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const parsed = parseDocumentBounded(text, { lineCounter: lc, prettyErrors: false });
+  if (parsed.doc === null) return { doc: new Document(), lc, errors: [{ file, ...lc.linePos(parsed.deep), message: tooDeepMessage(), severity: 'error' }] };
+  const doc = parsed.doc;
   const errors: Diagnostic[] = doc.errors.map((e) => {
     const { line, col } = lc.linePos(e.pos[0]);
     return { file, line, col, message: e.message.split('\n')[0], severity: 'error' as const };
@@ -200,19 +207,21 @@ function checkSideKeys(doc: Document, file: string, lc: LineCounter, errors: Dia
   }
 }
 
-function readSpec(file: string): TestSpec {
-  const input = readInputFile(file, MAX_TEST_FILE_BYTES, 'policy test');
+function readSpec(path: string): TestSpec {
+  // '-' is standard input, read once: paths in it are relative to the current directory.
+  const file = inputDisplayName(path);
+  const input = readInputFile(path, MAX_TEST_FILE_BYTES, 'policy test');
   if ('error' in input) throw new UserError(formatDiagnostic(input.error));
   const text = input.text;
   const isScenario = /^scenario\s*:/m.test(text) && !/\.expect\.ya?ml$/.test(file);
   // A scenario is validated in full by the synth loader, whose document we reuse.
-  const scenario = isScenario ? loadScenario(file) : null;
+  const scenario = isScenario ? parseScenario(text, file) : null;
   const parsed = scenario ? { doc: scenario.doc, lc: scenario.lineCounter, errors: [] as Diagnostic[] } : parseSideFile(file, text);
   const { doc, lc, errors } = parsed;
   if (errors.length) throw new UserError(errors.map(formatDiagnostic).join('\n'));
   if (!scenario) checkSideKeys(doc, file, lc, errors);
   const expectations = parseExpectations(doc, text, file, lc, errors);
-  const dir = dirname(file);
+  const dir = path === STDIN_PATH ? '.' : dirname(file);
   const rules = doc.get('rules');
   if (typeof rules !== 'string') {
     const node = doc.get('rules', true) as YNode | undefined;
@@ -236,6 +245,10 @@ function readSpec(file: string): TestSpec {
       errors.push({ file, ...at(lc, namedNode), message: `capture: takes the path of a capture (relative to this file), not ${describeNode(namedNode)}`, severity: 'error' });
     }
     const base = file.replace(/\.expect\.ya?ml$/, '');
+    if (path === STDIN_PATH && typeof named !== 'string') {
+      errors.push({ file, line: 1, col: 1, message: 'a policy test read from standard input names its capture: capture: path/to/capture.pcap (relative to the current directory)', severity: 'error' });
+      throw new UserError(errors.map(formatDiagnostic).join('\n'));
+    }
     const candidates = typeof named === 'string' ? [resolve(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];
     capture = candidates.find((c) => existsSync(c)) ?? null;
     if (!capture) errors.push({ file, line: 1, col: 1, message: `no capture for this test: looked for ${candidates.join(' and ')}`, severity: 'error' });
@@ -244,8 +257,10 @@ function readSpec(file: string): TestSpec {
   return { file, rules: relative(process.cwd(), resolve(dir, rules as string)), capture, scenario, expectations };
 }
 
-export async function runPolicyTest(file: string): Promise<TestResult> {
-  const spec = readSpec(file);
+/** Runs the policy test at `path` ('-': standard input, reported as <stdin>). */
+export async function runPolicyTest(path: string): Promise<TestResult> {
+  const spec = readSpec(path);
+  const file = spec.file;
   const steps = new Map<string, number[]>();
   let source: PacketSource = spec.capture ?? '';
   if (spec.scenario) {
@@ -302,7 +317,9 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'coverage']);
 function isTestFile(path: string): boolean {
   if (/\.expect\.ya?ml$/.test(path)) return true;
   if (!/\.ya?ml$/.test(path)) return false;
-  const head = readFileSync(path, 'utf8');
+  // Its head only: a YAML file of any size is never read whole to find out.
+  const head = readHead(path, MAX_TEST_FILE_BYTES);
+  if (head === null) return false;
   return /^scenario\s*:/m.test(head) && /^expect\s*:/m.test(head) && /^rules\s*:/m.test(head);
 }
 
@@ -310,6 +327,10 @@ function isTestFile(path: string): boolean {
 export function discoverTests(paths: string[]): string[] {
   const found: string[] = [];
   const walk = (p: string) => {
+    if (p === STDIN_PATH) {
+      found.push(p);
+      return;
+    }
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st) throw new UserError(`${visible(p)}: no such file or directory`);
     if (st.isDirectory()) {
@@ -318,7 +339,8 @@ export function discoverTests(paths: string[]): string[] {
         const child = join(p, name);
         const cst = statSync(child);
         if (cst.isDirectory()) walk(child);
-        else if (isTestFile(child)) found.push(child);
+        // Only regular files: opening a FIFO found on the way would wait for a writer forever.
+        else if (cst.isFile() && isTestFile(child)) found.push(child);
       }
     } else {
       found.push(p);

@@ -98,7 +98,7 @@ export class SocketObserver {
       if (!h) hosts.set(addr, (h = { addr, name: names.get(addr) ?? null, listening: [], conns: [] }));
       return h;
     };
-    for (const [addr, set] of this.listening) host(addr).listening.push(...[...set].sort());
+    for (const [addr, set] of this.listening) for (const l of [...set].sort()) host(addr).listening.push(l);
     const flows = [...this.flows.values()].sort((x, y) => x.first - y.first);
     for (const fl of flows) {
       const state = fl.reset

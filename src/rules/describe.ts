@@ -96,7 +96,7 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
     const rules = rs.rules.filter((r) => r.chain === chain);
     out.push(`  chain ${chain} (${CHAIN_HELP[chain]}), policy ${policy}:`);
     if (rules.length === 0) out.push('    (no rules)');
-    let w = 0;
+    let w = 0; // (a loop: Math.max(...ids) would pass every rule on the stack)
     for (const r of rules) w = Math.max(w, visible(r.id).length);
     for (const r of rules) {
       const text = describeRule(r);

@@ -6,7 +6,7 @@
  * the loader throws one RuleFileError carrying every error diagnostic, or
  * returns the rule set plus warnings (shadowed rules, host bits set, ...).
  */
-import { diag, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
+import { diag, inputDisplayName, readInputFile, sortDiags, STDIN_NAME, tooBig as tooBigFile } from '../input-file.js';
 import { basename, extname } from 'node:path';
 import {
   LineCounter,
@@ -14,7 +14,6 @@ import {
   isMap,
   isScalar,
   isSeq,
-  parseDocument,
   type Document,
   type Node as YNode,
   type ParsedNode,
@@ -40,7 +39,7 @@ import {
   nameOf,
 } from './spec.js';
 import { didYouMean } from './suggest.js';
-import { aliasBomb, describeNode, quoted } from '../yaml-nodes.js';
+import { aliasBomb, describeNode, parseDocumentBounded, quoted, tooDeepMessage } from '../yaml-nodes.js';
 import {
   RuleFileError,
   type Action,
@@ -83,11 +82,12 @@ export const PORT_HELP = 'a port is 0-65535, a range "8000-8099", or a list of b
 /** What an address value may be, quoted in every address diagnostic. */
 export const ADDR_HELP = 'an address or CIDR like 10.1.0.0/16 or fd00:1::/64, or a list of them';
 
-/** Reads and parses a rule file. Throws RuleFileError (with diagnostics) on any error. */
+/** Reads and parses a rule file ('-': standard input, named <stdin>). Throws RuleFileError (with diagnostics) on any error. */
 export function loadRuleSet(path: string): LoadResult {
+  const name = inputDisplayName(path);
   const input = readInputFile(path, MAX_RULE_FILE_BYTES, 'rule');
-  if ('error' in input) throw new RuleFileError(path, [input.error]);
-  return parseRuleSet(input.text, path);
+  if ('error' in input) throw new RuleFileError(name, [input.error]);
+  return parseRuleSet(input.text, name);
 }
 
 /** Parses rule-file text; `fileName` is used in positions and as the default name. */
@@ -99,7 +99,8 @@ export function parseRuleSet(text: string, fileName: string): LoadResult {
   const errors = p.diags.filter((d) => d.severity === 'error');
   const warnings = p.diags.filter((d) => d.severity === 'warning');
   if (errors.length > 0 || ruleset === null) throw new RuleFileError(fileName, sortDiags(errors), sortDiags(warnings));
-  warnings.push(...analyzeRules(ruleset));
+  // (A loop, not push(...list): a spread passes every element on the stack, and 150k rules overflow it.)
+  for (const w of analyzeRules(ruleset)) warnings.push(w);
   return { ruleset, warnings: sortDiags(warnings) };
 }
 
@@ -121,6 +122,8 @@ interface Entry {
 
 class Loader {
   readonly diags: Diagnostic[] = [];
+  /** Errors among diags: counted, not recounted per rule (that was quadratic in the number of warnings). */
+  private errors = 0;
   private readonly lc = new LineCounter();
   private doc!: Document.Parsed;
 
@@ -141,9 +144,10 @@ class Loader {
     return this.posOf(r ? r[0] : 0);
   }
 
-  private error(node: YNode | null | undefined, message: string): void {
-    const p = this.nodePos(node);
+  private error(node: YNode | null | undefined, message: string, offset?: number): void {
+    const p = offset === undefined ? this.nodePos(node) : this.posOf(offset);
     this.diags.push(diag(this.file, p.line, p.col, message));
+    this.errors++;
   }
 
   private warn(node: YNode | null | undefined, message: string): void {
@@ -221,12 +225,17 @@ class Loader {
   // --- entry point ------------------------------------------------------------
 
   run(): RuleSet | null {
-    this.doc = parseDocument(this.text, {
+    const parsed = parseDocumentBounded(this.text, {
       lineCounter: this.lc,
       prettyErrors: false,
       uniqueKeys: false, // reported by readMap, with both positions
       strict: true,
     });
+    if (parsed.doc === null) {
+      this.error(null, tooDeepMessage(), parsed.deep);
+      return null;
+    }
+    this.doc = parsed.doc;
     for (const e of this.doc.errors) {
       const p = this.posOf(e.pos[0]);
       const msg =
@@ -234,6 +243,7 @@ class Loader {
           ? 'a rule file holds one YAML document; remove the "---" line and merge or split the files'
           : `YAML syntax error: ${e.message}${this.yamlHint(p.line)}`;
       this.diags.push(diag(this.file, p.line, p.col, msg));
+      this.errors++;
     }
     for (const w of this.doc.warnings) {
       const p = this.posOf(w.pos[0]);
@@ -271,7 +281,7 @@ class Loader {
     }
     const m = this.readMap(root, TOP_KEYS, (k) => `unknown top-level key "${k}"${didYouMean(k, TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(TOP_KEYS)})`);
 
-    const name = this.text1(m.get('name'), 'name') ?? basename(this.file, extname(this.file));
+    const name = this.text1(m.get('name'), 'name') ?? (this.file === STDIN_NAME ? 'stdin' : basename(this.file, extname(this.file)));
     const description = this.text1(m.get('description'), 'description');
 
     const hostEntry = m.get('host');
@@ -587,9 +597,7 @@ class Loader {
   }
 
   private errorCount(): number {
-    let n = 0;
-    for (const d of this.diags) if (d.severity === 'error') n++;
-    return n;
+    return this.errors;
   }
 
   private ports(e: Entry, key: string, label: string): PortRange[] | null {

@@ -4,7 +4,7 @@
  * only given when it is certain (a rule covered by the union of several
  * earlier rules is not reported).
  */
-import { cidrContains } from './cidr.js';
+import { cidrContains, wordMask } from './cidr.js';
 import type { Cidr, Diagnostic, PortRange, Rule, RuleSet } from './types.js';
 
 const ALL4: Cidr = { version: 4, words: [0, 0, 0, 0], prefix: 0, text: '0.0.0.0/0' };
@@ -59,10 +59,145 @@ function warning(r: Rule, message: string): Diagnostic {
   return { file: r.pos.file, line: r.pos.line, col: r.pos.col, message, severity: 'warning' };
 }
 
+/**
+ * How many rule pairs the shadow check compares at most. The indexes below
+ * make the usual large files (rules differing in port or address) cost a few
+ * comparisons per rule; a file built to defeat them (say, 100k rules none
+ * of which covers another, all with different wide port ranges) would cost
+ * n^2/2. Past this many comparisons (about a second of work) the check stops,
+ * says so in one warning, and loading stays linear.
+ */
+export const MAX_SHADOW_COMPARISONS = 5_000_000;
+
+/** A live rule with what coverage tests need, computed once (not per pair). */
+interface Prepared {
+  rule: Rule;
+  fam: { v4: boolean; v6: boolean };
+  src: Cidr[];
+  dst: Cidr[];
+}
+
+function prepare(r: Rule): Prepared {
+  const fam = ruleFamilies(r);
+  return { rule: r, fam, src: effective(r.src, fam), dst: effective(r.dst, fam) };
+}
+
+/** ruleCovers() on prepared rules. */
+function covers(a: Prepared, b: Prepared): boolean {
+  const ra = a.rule;
+  const rb = b.rule;
+  if (ra.proto !== 'any' && ra.proto !== rb.proto) return false;
+  if (!portsCover(ra.sport, rb.sport) || !portsCover(ra.dport, rb.dport)) return false;
+  if (ra.icmp !== null) {
+    if (rb.icmp === null || ra.icmp.type !== rb.icmp.type) return false;
+    if (ra.icmp.code !== null && ra.icmp.code !== rb.icmp.code) return false;
+  }
+  if ((b.fam.v4 && !a.fam.v4) || (b.fam.v6 && !a.fam.v6)) return false;
+  return addrsCover(a.src, b.src) && addrsCover(a.dst, b.dst);
+}
+
+function push(map: Map<string | number, Prepared[]>, key: string | number, p: Prepared): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [p]);
+  else if (list[list.length - 1] !== p) list.push(p);
+}
+
+function cidrKey(c: Cidr, prefix: number): string {
+  const n = c.version === 4 ? 1 : 4;
+  let k = `${c.version}/${prefix}`;
+  for (let i = 0; i < n; i++) k += `:${(c.words[i] & wordMask(prefix, i)) >>> 0}`;
+  return k;
+}
+
+/**
+ * Earlier rules by one address side: a rule that covers b must have an
+ * address containing b's first one, i.e. equal to it masked to one of the
+ * prefix lengths in use. So the candidates are found by a few map lookups.
+ */
+class AddrIndex {
+  private readonly map = new Map<string | number, Prepared[]>();
+  private readonly lengths = { 4: new Set<number>(), 6: new Set<number>() };
+  constructor(private readonly side: 'src' | 'dst') {}
+  add(p: Prepared): void {
+    for (const c of p[this.side]) {
+      this.lengths[c.version].add(c.prefix);
+      push(this.map, cidrKey(c, c.prefix), p);
+    }
+  }
+  candidates(b: Prepared, out: Prepared[][]): number {
+    const x = b[this.side][0];
+    if (x === undefined) return 0;
+    let n = 0;
+    for (const len of this.lengths[x.version]) {
+      if (len > x.prefix) continue;
+      const list = this.map.get(cidrKey(x, len));
+      if (list !== undefined) {
+        out.push(list);
+        n += list.length;
+      }
+    }
+    return n;
+  }
+}
+
+/** Earlier rules by destination port: single ports by value; any port or a range, always candidates. */
+class PortIndex {
+  private readonly map = new Map<string | number, Prepared[]>();
+  private readonly loose: Prepared[] = [];
+  add(p: Prepared): void {
+    const d = p.rule.dport;
+    if (d === null || d.some((r) => r.lo !== r.hi)) this.loose.push(p);
+    else for (const r of d) push(this.map, r.lo, p);
+  }
+  candidates(b: Prepared, out: Prepared[][]): number {
+    out.push(this.loose);
+    const d = b.rule.dport;
+    if (d === null || d[0].lo !== d[0].hi) return this.loose.length;
+    const list = this.map.get(d[0].lo);
+    if (list === undefined) return this.loose.length;
+    out.push(list);
+    return this.loose.length + list.length;
+  }
+}
+
+/** Earlier rules of one chain with one proto (or proto any), indexed three ways. */
+class Bucket {
+  readonly src = new AddrIndex('src');
+  readonly dst = new AddrIndex('dst');
+  readonly dport = new PortIndex();
+  add(p: Prepared): void {
+    this.src.add(p);
+    this.dst.add(p);
+    this.dport.add(p);
+  }
+  /** The fewest candidates any index gives (every rule that could cover b is among them). */
+  candidates(b: Prepared): Prepared[][] {
+    let best: Prepared[][] = [];
+    let bestN = Infinity;
+    for (const index of [this.src, this.dst, this.dport]) {
+      const lists: Prepared[][] = [];
+      const n = index.candidates(b, lists);
+      if (n < bestN) {
+        best = lists;
+        bestN = n;
+      }
+    }
+    return best;
+  }
+}
+
 /** Warnings about rules that can never match or are shadowed by an earlier rule of the same chain. */
-export function analyzeRules(rs: RuleSet): Diagnostic[] {
+export function analyzeRules(rs: RuleSet, stats?: { comparisons: number }): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const live: Rule[] = [];
+  const buckets = new Map<string, Bucket>();
+  const bucket = (chain: string, proto: string): Bucket => {
+    const k = `${chain} ${proto}`;
+    let b = buckets.get(k);
+    if (b === undefined) buckets.set(k, (b = new Bucket()));
+    return b;
+  };
+  let comparisons = 0;
+  let stopped = false;
   for (const r of rs.rules) {
     const f = ruleFamilies(r);
     const name = ruleName(r);
@@ -87,13 +222,35 @@ export function analyzeRules(rs: RuleSet): Diagnostic[] {
           : `its ${side} has ${only} addresses only`;
       out.push(warning(r, `${name}: ${wrongFamily.map((c) => c.text).join(', ')} can never match, because ${why}`));
     }
-    const by = live.find((a) => a.chain === r.chain && ruleCovers(a, r));
+    if (stopped) continue;
+    const p = prepare(r);
+    // A rule that covers r has proto any, or r's proto; earliest wins.
+    let by: Rule | null = null;
+    const own = r.proto === 'any' ? null : bucket(r.chain, r.proto);
+    for (const b of own === null ? [bucket(r.chain, 'any')] : [bucket(r.chain, 'any'), own]) {
+      for (const list of b.candidates(p)) {
+        for (const a of list) {
+          if (by !== null && a.rule.index >= by.index) break; // lists are in file order
+          comparisons++;
+          if (covers(a, p)) {
+            by = a.rule;
+            break;
+          }
+        }
+      }
+    }
     if (by) {
       out.push(
         warning(r, `${name} is shadowed by ${ruleName(by)} (${by.pos.file}:${by.pos.line}:${by.pos.col}), which matches every packet it would`),
       );
     }
-    live.push(r);
+    if (comparisons > MAX_SHADOW_COMPARISONS) {
+      stopped = true;
+      out.push(warning(r, `the check for shadowed rules stopped after ${name}: it compared ${comparisons} pairs of rules (the limit is ${MAX_SHADOW_COMPARISONS}); rules after this one are not checked for shadowing`));
+      continue;
+    }
+    (own ?? bucket(r.chain, 'any')).add(p);
   }
+  if (stats) stats.comparisons = comparisons;
   return out;
 }

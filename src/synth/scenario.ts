@@ -8,10 +8,10 @@
  * connections named with `as:` (defined earlier, still open), sides, and the
  * address family both ends share.
  */
-import { diag, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
-import { aliasBomb, describeNode } from '../yaml-nodes.js';
+import { diag, inputDisplayName, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
+import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../yaml-nodes.js';
 import { basename, extname } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node as YNode, type ParsedNode } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode, type ParsedNode } from 'yaml';
 import { parseAddr, formatAddr } from '../packet/addr.js';
 import { parseTcpFlags } from '../packet/encode.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../rules/spec.js';
@@ -122,9 +122,10 @@ const CODE_SYNONYMS: Readonly<Record<string, UnreachCode>> = {
 
 /** Reads and checks a scenario file. Throws ScenarioError (every problem, positioned) when it has errors. */
 export function loadScenario(path: string): Scenario {
+  const name = inputDisplayName(path);
   const input = readInputFile(path, MAX_SCENARIO_BYTES, 'scenario');
-  if ('error' in input) throw new ScenarioError(path, [input.error]);
-  return parseScenario(input.text, path);
+  if ('error' in input) throw new ScenarioError(name, [input.error]);
+  return parseScenario(input.text, name);
 }
 
 /** Parses and checks scenario text; `file` is used in positions and as the default title. */
@@ -399,7 +400,13 @@ class Parser {
   // --- entry --------------------------------------------------------------------------
 
   run(): Scenario | null {
-    this.doc = parseDocument(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: false, strict: true });
+    const parsed = parseDocumentBounded(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: false, strict: true });
+    if (parsed.doc === null) {
+      const p = this.posOf(parsed.deep);
+      this.diags.push(diag(this.file, p.line, p.col, tooDeepMessage()));
+      return null;
+    }
+    this.doc = parsed.doc;
     for (const e of this.doc.errors) {
       const p = this.posOf(e.pos[0]);
       const msg =

@@ -164,6 +164,16 @@ describe('fuzzing', () => {
     expect(stats.inject.runs).toBe(150);
   });
 
+  it('resource bounds (scripts/fuzz-bounds.mjs): deep YAML refused where it turns too deep, huge rule files, rule files from FIFOs and /dev/zero', async () => {
+    const findings: { kind: string; res: Result }[] = [];
+    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: 240, kinds: ['bounds'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    expect(findings, report(findings)).toEqual([]);
+    expect(stats.bounds.runs).toBe(60);
+    // Each generator ran, and both sides of each limit were reached.
+    const seen = Object.keys(stats.bounds.outcomes);
+    for (const o of ['deep: too deep', 'deep: rejected', 'huge: accepted', 'nonregular: too big', 'nonregular: accepted']) expect(seen, o).toContain(o);
+  }, 240_000);
+
   it('a case is reproducible from its seed and number', async () => {
     const seeds = loadSeeds();
     const rules = loadRuleSets();

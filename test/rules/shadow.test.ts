@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ruleRef } from '../../src/rules/describe.js';
-import { formatDiagnostic } from '../../src/rules/types.js';
+import { analyzeRules, MAX_SHADOW_COMPARISONS, ruleCovers, ruleFamilies } from '../../src/rules/shadow.js';
+import { formatDiagnostic, type Rule, type RuleSet } from '../../src/rules/types.js';
 import { ok, y } from './helpers.js';
 
 function warnings(text: string): string[] {
@@ -149,5 +150,87 @@ describe('ruleRef', () => {
     expect(ruleRef(rule)).toBe('rule www (rules/t.yaml:7)');
     rule.idGiven = false;
     expect(ruleRef(rule)).toBe("rule #1 (rules/t.yaml:7)"); // the first rule of the file
+  });
+});
+
+describe('the shadow check at scale', () => {
+  /** The first earlier rule of the chain that covers each rule, by comparing every pair (the definition). */
+  function bruteForce(rs: RuleSet): string[] {
+    const out: string[] = [];
+    const live: Rule[] = [];
+    for (const r of rs.rules) {
+      const f = ruleFamilies(r);
+      if (!f.v4 && !f.v6) continue;
+      const by = live.find((a) => a.chain === r.chain && ruleCovers(a, r));
+      if (by) out.push(`${r.id}<${by.id}`);
+      live.push(r);
+    }
+    return out;
+  }
+  const shadowPairs = (rs: RuleSet): string[] =>
+    analyzeRules(rs)
+      .map((d) => /^rule (\S+) is shadowed by rule (\S+) /.exec(d.message))
+      .filter((m) => m !== null)
+      .map((m) => `${m![1]}<${m![2]}`);
+
+  it('the indexed check finds exactly the pairs the definition gives (random rule sets)', () => {
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)];
+    const addrs = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.3', '10.2.0.0/16', '0.0.0.0/0', 'fd00::/8', 'fd00:1::/32', 'fd00:1::5', '::/0', '192.168.0.0/16'];
+    const ports = ['22', '80', '443', '80-90', '1-1024', '[22, 80]', '[80-89, 90-99]', '8080'];
+    let total = 0;
+    for (let round = 0; round < 40; round++) {
+      const lines = ['host: [10.9.9.9, "fd00::9"]', 'rules:'];
+      const n = 10 + rnd(60);
+      for (let i = 0; i < n; i++) {
+        const parts = [`id: r${i}`, `chain: ${pick(['input', 'forward', 'output'])}`];
+        const proto = pick(['any', 'tcp', 'tcp', 'udp', 'icmp', 'icmpv6']);
+        if (proto !== 'any') parts.push(`proto: ${proto}`);
+        if ((proto === 'tcp' || proto === 'udp') && rnd(3) > 0) parts.push(`dport: ${pick(ports)}`);
+        if ((proto === 'tcp' || proto === 'udp') && rnd(4) === 0) parts.push(`sport: ${pick(ports)}`);
+        if (proto === 'icmp' && rnd(2) === 0) parts.push(`type: ${pick(['3', '8', '0'])}`);
+        if (rnd(2) === 0) parts.push(`src: ${rnd(3) === 0 ? `[${pick(addrs)}, ${pick(addrs)}]` : pick(addrs)}`.replace(/(fd00[^,\]]*|::\/0)/g, '"$1"'));
+        if (rnd(2) === 0) parts.push(`dst: ${pick(addrs)}`.replace(/(fd00[^,\]]*|::\/0)/g, '"$1"'));
+        lines.push(`  - { ${parts.join(', ')} }`);
+      }
+      const rs = ok(lines.join('\n') + '\n').ruleset;
+      const want = bruteForce(rs);
+      total += want.length;
+      expect(shadowPairs(rs), lines.join('\n')).toEqual(want);
+    }
+    expect(total).toBeGreaterThan(100); // the random sets do shadow a lot
+  });
+
+  it('rules differing in port or address cost a few comparisons each, not one per earlier rule', () => {
+    const n = 5000;
+    const files = {
+      dports: Array.from({ length: n }, (_, i) => `  - { proto: tcp, dport: ${i + 1} }`),
+      srcs: Array.from({ length: n }, (_, i) => `  - { proto: tcp, dport: 22, src: 10.${i >> 8}.${i & 255}.1 }`),
+      dsts: Array.from({ length: n }, (_, i) => `  - { proto: udp, dst: "fd00::${i.toString(16)}" }`),
+    };
+    for (const [what, rules] of Object.entries(files)) {
+      const rs = ok(`rules:\n${rules.join('\n')}\n`).ruleset;
+      const stats = { comparisons: 0 };
+      expect(analyzeRules(rs, stats).filter((d) => d.message.includes('shadowed'))).toEqual([]);
+      // Comparing each rule with every earlier one would be n(n-1)/2 = 12.5 million.
+      expect(stats.comparisons, what).toBeLessThanOrEqual(2 * n);
+    }
+  });
+
+  it('a file that defeats the indexes stops being checked after MAX_SHADOW_COMPARISONS, with a warning', () => {
+    // Overlapping wide ranges: every earlier rule is a candidate, none covers.
+    const n = Math.ceil(Math.sqrt(2 * MAX_SHADOW_COMPARISONS)) + 200;
+    const rules = Array.from({ length: n }, (_, i) => `  - { proto: tcp, dport: ${1 + (i % 60000)}-${2 + (i % 60000)} }`);
+    const rs = ok(`rules:\n${rules.join('\n')}\n`).ruleset;
+    const stats = { comparisons: 0 };
+    const w = analyzeRules(rs, stats);
+    expect(stats.comparisons).toBeLessThanOrEqual(MAX_SHADOW_COMPARISONS + n);
+    const stop = w.filter((d) => d.message.includes('check for shadowed rules stopped'));
+    expect(stop).toHaveLength(1);
+    expect(stop[0].message).toMatch(new RegExp(`^the check for shadowed rules stopped after rule #\\d+: it compared \\d+ pairs of rules \\(the limit is ${MAX_SHADOW_COMPARISONS}\\); rules after this one are not checked for shadowing$`));
   });
 });
