@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import { CaptureError, type CaptureRecord } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
+import { ClockWatch } from '../engine/clock.js';
 import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.js';
 import { ExitCode, UserError } from '../errors.js';
 import { LineWriter } from '../report/output.js';
@@ -13,7 +14,7 @@ import { replaySharded } from '../engine/sharded.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { inputName, outcome, packetSource, reportCaptureEnd, useColor, type CommonOptions } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureEnd, reportClock, useColor, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 
 interface ReplayArgs extends CommonOptions {
@@ -99,12 +100,15 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   const { ruleset, warnings: ruleWarnings } = loadRuleSet(args.rules);
   const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
+  // Ours, so that what it saw is known after a capture error too.
+  const clock = ClockWatch.forRuleSet(ruleset);
 
   let summary: ReplaySummary;
   try {
     summary = await replay({
       rules: ruleset,
       source,
+      clock,
       beforeRead: () => out.pending(),
       onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset),
       onPacket: (r, p, rec, engine) => {
@@ -144,7 +148,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
       const engine = engineSeen as Engine | null; // (set in a callback, which TypeScript does not follow)
       const capture = err.partial;
       if (engine !== null && capture !== undefined && args.summary) {
-        const lines = summaryLines(engineFacts(engine), capture, args.format === 'jsonl' ? NO_PAINT : paint);
+        const lines = summaryLines(engineFacts(engine, clock?.result ?? null), capture, args.format === 'jsonl' ? NO_PAINT : paint);
         lines.push(unreadableFrom(err, engine.stats.packets));
         writeSummary(args, out, lines);
       }
@@ -152,6 +156,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
       if (engine !== null) await closeSinks(accepted, dropped, firstLinkType);
       for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
       if (capture !== undefined) reportCaptureEnd(args, capture, engine?.stats.undecodable ?? 0, inputName(args.capture));
+      reportClock(clock?.result ?? null, inputName(args.capture));
     } else {
       await out.flush();
     }
@@ -160,10 +165,11 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
 
   progress?.clear();
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
-  if (args.summary) writeSummary(args, out, summaryLines(engineFacts(summary.engine), summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
+  if (args.summary) writeSummary(args, out, summaryLines(engineFacts(summary.engine, summary.clock), summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
   await out.flush();
   await closeSinks(accepted, dropped, firstLinkType);
   reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
+  reportClock(summary.clock, inputName(args.capture));
   return ExitCode.OK;
 }
 
@@ -262,6 +268,7 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
   await out.flush();
   if (o.kind === 'done' || o.summary.stats.packets > 0) await closeSinks(accepted, dropped, o.summary.firstLinkType);
   reportCaptureEnd(args, o.summary.capture, o.summary.stats.undecodable, inputName(args.capture));
+  reportClock(o.summary.clock, inputName(args.capture));
   if (o.kind === 'capture-error') throw o.error;
   return ExitCode.OK;
 }

@@ -7,6 +7,7 @@
  *     and `expect:` (and optionally `capture:` to name another file).
  * Paths in `rules:` and `capture:` are relative to the test file.
  */
+import type { ClockStats } from '../engine/clock.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, relative } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YNode } from 'yaml';
@@ -61,6 +62,10 @@ export interface TestResult {
   expectations: number;
   packets: number;
   failures: Failure[];
+  /** The capture clock's jumps and backward steps (engine/clock.ts); null when stateless. */
+  clock: ClockStats | null;
+  /** What was replayed: the capture's path, or the test file for a scenario. */
+  source: string;
 }
 
 function entryKey(e: CtEntry): string {
@@ -290,6 +295,8 @@ export async function runPolicyTest(file: string): Promise<TestResult> {
     expectations: spec.expectations.length,
     packets: packets.length,
     failures: checkExpectations(spec.expectations, { packets, steps, tables }),
+    clock: summary.clock,
+    source: spec.capture ?? file,
   };
 }
 
