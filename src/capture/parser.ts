@@ -710,7 +710,7 @@ export class CaptureParser {
     const parts: string[] = [];
     if (off !== 0) parts.push(`if_tsoffset ${approxSeconds(off)}`);
     const r = iface.resolution;
-    if (r.binary || r.exponent !== 6) parts.push(`if_tsresol ${r.binary ? `2^-${r.exponent}` : `10^-${r.exponent}`} s`);
+    if (r.binary || r.exponent !== 6) parts.push(`if_tsresol ${r.binary ? `2^-${r.exponent}` : r.exponent === 0 ? '1' : `10^-${r.exponent}`} s`);
     const how = parts.length > 0 ? ` (interface ${ifIndex}: ${parts.join(', ')})` : '';
     const exact = Math.abs(sec) < 2 ** 53 && Math.abs(off) < 2 ** 53;
     const total = sec + off;
