@@ -72,7 +72,7 @@ describe('timestamps the clock cannot judge', () => {
       expect([records[0].tsSec, records[0].tsNsec]).toEqual([LATEST_TIMESTAMP_SEC, 999_999_999]);
       expect(failure(pcapng(le, [opt(OPT_TSRESOL, SECONDS)], [L + 1n])).detail).toMatch(/record 1\) is stamped 6442450945 s since 1970 \(2174-02-25T09:42:25Z\)/);
       // The same instant through if_tsoffset.
-      const viaOffset = pcapng(le, [opt(OPT_TSOFFSET, numBytes(le, 64, L - 1_700_000_000n))], [1_700_000_000_000_001n]);
+      const viaOffset = pcapng(le, [opt(OPT_TSOFFSET, numBytes(le, 64, L - 1_700_000_000n))], [1_700_000_001_000_000n]);
       expect(failure(viaOffset).detail).toMatch(/record 1\) is stamped 6442450945 s/);
     });
   }
