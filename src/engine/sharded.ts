@@ -448,6 +448,16 @@ class ShardedReplay {
   }
 
   private onMessage(k: number, m: FromShard): void {
+    try {
+      this.handle(k, m);
+    } catch (err) {
+      // Writing the output can fail here (a record pcap cannot stamp, a full
+      // disk): an event handler's throw would escape as an uncaught exception.
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private handle(k: number, m: FromShard): void {
     if (m.type === 'done') {
       this.batches[k].spare.push(m.list);
       this.outstanding--;
