@@ -10,8 +10,9 @@
  * a capture rarely means it, so they are reported:
  *
  * - a forward jump: a packet later than the clock (the latest timestamp so
- *   far) by more than the largest timeout in force, after which nothing
- *   that was tracked is left;
+ *   far) by the largest timeout in force or more, after which nothing that
+ *   was tracked is left (an entry is dead once its deadline is reached, as
+ *   nf_ct_is_expired() says);
  * - a backward step: a packet earlier than the packet before it, by any
  *   amount.
  *
@@ -131,7 +132,10 @@ export class ClockWatch {
     } else {
       if (t < this.prev) this.backward(rec, this.prevSec, this.prevNsec);
       if (t > this.clock) {
-        if (t - this.clock > this.stats.limit) this.forward(rec, this.clockSec, this.clockNsec);
+        // Decided on the exact parts (the doubles' difference can be off by a microsecond either way).
+        if (t - this.clock > this.stats.limit - 1 && stepSeconds(this.clockSec, this.clockNsec, sec, nsec) >= this.stats.limit) {
+          this.forward(rec, this.clockSec, this.clockNsec);
+        }
         this.clock = t;
         this.clockSec = sec;
         this.clockNsec = nsec;

@@ -165,7 +165,7 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 export function clockSummary(c: ClockStats): string {
   const parts: string[] = [];
   if (c.forward > 0) {
-    parts.push(`${plural(c.forward, 'forward jump', 'forward jumps')} longer than the largest timeout (${c.limitName} ${c.limit} s), the largest ${stepText(c.largestForward)}`);
+    parts.push(`${plural(c.forward, 'forward jump', 'forward jumps')} of the largest timeout or more (${c.limitName} ${c.limit} s), the largest ${stepText(c.largestForward)}`);
   }
   if (c.backward > 0) {
     const small = c.smallBackward > 0 ? `, ${c.smallBackward} of them under ${SMALL_STEP * 1000} ms` : '';
@@ -199,7 +199,7 @@ function clockJumpText(j: ClockJump, c: ClockStats): string {
   const at = `packet ${j.n} (byte ${j.offset})`;
   if (j.kind === 'forward') {
     return (
-      `${at}: the capture clock jumps forward ${stepText(j.seconds)}, more than the largest timeout in force (${c.limitName} ${c.limit} s): ` +
+      `${at}: the capture clock jumps forward ${stepText(j.seconds)}, at least the largest timeout in force (${c.limitName} ${c.limit} s): ` +
       'every conntrack entry and held fragment expires, as in the kernel with this clock'
     );
   }

@@ -51,14 +51,16 @@ describe('ClockWatch', () => {
   it('counts forward jumps past the largest timeout from the latest time, not from the packet before', () => {
     const w = new ClockWatch(DEFAULT_CONNTRACK_SETTINGS);
     const base = 1_700_000_000;
-    // 432000 s exactly is no jump (an entry created at the clock lives that long); one second more is.
-    for (const [n, sec] of [[1, base], [2, base + 432_000], [3, base + 864_001], [4, base + 10], [5, base + 864_002]] as const) w.observe(rec(n, sec));
+    // A nanosecond short of 432000 s is no jump (an entry made at the clock is still alive); 432000 s is (it is dead at its deadline).
+    for (const [n, sec, nsec] of [[1, base, 0], [2, base + 431_999, 999_999_999], [3, base + 863_999, 999_999_999], [4, base + 10, 0], [5, base + 864_000, 0]] as const) {
+      w.observe(rec(n, sec, nsec));
+    }
     const s = w.result;
     expect(s.forward).toBe(1);
-    expect(s.listed.filter((j) => j.kind === 'forward').map((j) => [j.n, j.seconds, j.fromSec])).toEqual([[3, 432_001, base + 432_000]]);
-    // Packet 4 stepped back 864 000 - 10 s... and packet 5 is 1 s after the clock, not 864 000 s after packet 4.
+    expect(s.listed.filter((j) => j.kind === 'forward').map((j) => [j.n, j.seconds, j.fromSec])).toEqual([[3, 432_000, base + 431_999]]);
+    // Packet 4 stepped back; packet 5 is 1 ns after the clock, not 863 990 s after packet 4.
     expect(s.backward).toBe(1);
-    expect(s.largestBackward).toBe(863_991);
+    expect(s.largestBackward).toBeCloseTo(863_989.999999999, 6);
   });
 
   it('lists the first few steps of each kind, counts the rest and the small ones apart', () => {

@@ -157,6 +157,13 @@ describe('fuzzing', () => {
     expect(unchanged, 'cases whose mutations cancelled out').toEqual({ rules: 6, scenario: 4 });
   });
 
+  it('timestamp extremes (scripts/fuzz-clock.mjs): a positioned error or a replay, nothing else', async () => {
+    const findings: { kind: string; res: Result }[] = [];
+    const stats = await fuzz({ seed: SEED, iterations: 600, kinds: ['clock'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    expect(findings, report(findings)).toEqual([]);
+    expect(Object.keys(stats.clock.outcomes).sort()).toEqual(['CaptureError', 'ok']);
+  });
+
   it('a case is reproducible from its seed and number', async () => {
     const seeds = loadSeeds();
     const rules = loadRuleSets();
