@@ -28,6 +28,7 @@
  * Nothing depends on the clock without connection tracking (stateful: false
  * has neither conntrack nor reassembly): no watch then.
  */
+import { LATEST_TIMESTAMP_SEC, utcString } from '../capture/timestamp.js';
 import type { CaptureRecord } from '../capture/types.js';
 import { SCTP_STATE_NAMES, SCTP_TIMEOUTS } from '../conntrack/sctp.js';
 import { GRE_TIMEOUT_STREAM, type ConntrackSettings } from '../conntrack/types.js';
@@ -122,6 +123,12 @@ export class ClockWatch {
   observe(rec: CaptureRecord): void {
     const sec = rec.tsSec;
     const nsec = rec.tsNsec;
+    if (!(sec >= 0 && sec <= LATEST_TIMESTAMP_SEC)) {
+      // The capture readers refuse such records with their position; a packet
+      // source of a library user's own gets this, rather than verdicts from a
+      // clock that cannot add (capture/timestamp.ts).
+      throw new RangeError(`packet ${rec.n} is stamped ${sec} s since 1970; fwemu judges packets stamped from 0 to ${LATEST_TIMESTAMP_SEC} s (${utcString(LATEST_TIMESTAMP_SEC)})`);
+    }
     // As Engine.process() computes it, so that "later" means what it means there.
     const t = sec + nsec * 1e-9;
     if (!this.started) {
