@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
 import { LATEST_TIMESTAMP_SEC, utcString } from '../../src/capture/timestamp.js';
+import { CONNTRACK_MAX_VALUE } from '../../src/rules/spec.js';
 import { concat, epb, idb, numBytes, opt, parseChunked, payload, pcapHeader, pcapRecord, shb } from './bytes.js';
 
 const OPT_TSRESOL = 9;
@@ -31,10 +32,13 @@ function pcapng(le: boolean, ifOpts: ReturnType<typeof opt>[], units: bigint[]):
 
 describe('timestamps the clock cannot judge', () => {
   it('sets the limit where a double still adds any settable timeout to the microsecond', () => {
-    // Every timeout a rule file can set is below 2^31 s (CONNTRACK_MAX_VALUE); below 2^33 a double resolves 2^-20 s.
-    expect(LATEST_TIMESTAMP_SEC + 2 ** 31).toBeLessThanOrEqual(2 ** 33);
-    expect(2 ** 33 + 2 ** -20).not.toBe(2 ** 33 - 2 ** -20 + 2 ** -20 * 0); // (the resolution there is 2^-20: exact)
-    expect(2 ** 33 - 2 ** -20 + 1e-6).not.toBe(2 ** 33 - 2 ** -20);
+    // Every timeout a rule file can set is below 2^31 s; the latest time plus any of them stays below 2^33 s ...
+    expect(CONNTRACK_MAX_VALUE).toBeLessThan(2 ** 31);
+    expect(LATEST_TIMESTAMP_SEC + CONNTRACK_MAX_VALUE).toBeLessThan(2 ** 33);
+    // ... where a double still resolves 2^-20 s (< 1 us, conntrack's TIME_EPS): a microsecond added shows.
+    const top = 2 ** 33 - 2 ** -20;
+    expect(top + 1e-6).toBeGreaterThan(top);
+    expect(top + 1e-6 - top).toBeLessThan(1e-6 + 2 ** -20);
     // ... while at 2^53 s adding 1 s is lost: what made every flow expire at its next packet.
     expect(2 ** 53 + 1).toBe(2 ** 53);
     expect(utcString(LATEST_TIMESTAMP_SEC)).toBe(new Date(LATEST_TIMESTAMP_SEC * 1000).toISOString().replace('.000', ''));
