@@ -11,6 +11,7 @@
 // format cannot hold it; the clock watch's counts hold together.
 
 import { PassThrough } from 'node:stream';
+import { CaptureParser } from '../dist/capture/parser.js';
 import { LATEST_TIMESTAMP_SEC } from '../dist/capture/timestamp.js';
 import { PcapngWriter, PcapWriter, PCAP_LATEST_SEC } from '../dist/capture/write.js';
 import { CLOCK_JUMPS_LISTED, SMALL_STEP } from '../dist/engine/clock.js';
@@ -170,7 +171,6 @@ export async function clockCase(seed, i, ruleSets) {
       const summary = await replay({
         rules,
         source: async (onRecord) => {
-          const { CaptureParser } = await import('../dist/capture/parser.js');
           const p = new CaptureParser(name, onRecord);
           p.push(bytes);
           return p.end();

@@ -5,7 +5,7 @@
 //
 // Options: --iterations N capture cases (default 5000; YAML cases: N/10 each
 // for rules and scenarios, N/40 for policy tests), --seed S (default: the
-// time), --kinds capture,rules,scenario,policy, --out DIR (where failing
+// time), --kinds capture,clock,rules,scenario,policy, --out DIR (where failing
 // inputs are saved; default a fresh directory under /tmp), --flood N (also
 // run the SYN flood of scripts/fuzz-flood.mjs with N spoofed sources against
 // the default table; `--iterations 0 --flood 2000000` is the full-size run
@@ -26,7 +26,7 @@ try {
     options: {
       iterations: { type: 'string', default: '5000' },
       seed: { type: 'string' },
-      kinds: { type: 'string', default: 'capture,rules,scenario,policy' },
+      kinds: { type: 'string', default: 'capture,clock,rules,scenario,policy' },
       out: { type: 'string' },
       flood: { type: 'string' },
       case: { type: 'string' },
@@ -38,7 +38,7 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,rules,scenario,policy] [--case I] [--out DIR] [--flood N]\n');
+  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,clock,rules,scenario,policy] [--case I] [--out DIR] [--flood N]\n');
   process.exit(0);
 }
 const iterations = Number(args.iterations);
@@ -63,7 +63,7 @@ const stats = await fuzz({
     findings++;
     outDir ??= mkdtempSync(join(tmpdir(), 'fwemu-fuzz-findings-'));
     mkdirSync(outDir, { recursive: true });
-    const file = join(outDir, `${kind}-${findings}${kind === 'capture' ? '.bin' : '.yaml'}`);
+    const file = join(outDir, `${kind}-${findings}${res.bytes ? '.bin' : '.yaml'}`);
     writeFileSync(file, res.bytes ?? res.text ?? '');
     process.stdout.write(`FINDING ${res.desc} (reproduce: --seed ${seed} --kinds ${kind} --case ${res.desc.match(/#(\d+)/)?.[1]})\n  ${String(res.error).split('\n').slice(0, 8).join('\n  ')}\n  input: ${file}\n`);
   },
