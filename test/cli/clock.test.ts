@@ -78,6 +78,14 @@ describe('clock jumps', () => {
   }
   const mergedPath = file('merged.pcap', pcapOf(merged));
 
+  it('warns about a capture whose sub-second field (2500000 us, carried into the seconds) puts a packet ahead', () => {
+    // Bytes of fixtures/malformed/subsecond-overflow.pcap: records at 0.001, 2.5 (0x2625a0 us) and 0.003 s
+    // past 1767225600; record 3 starts at 24 + 2 * (16 + 54) = 164.
+    const path = 'fixtures/malformed/subsecond-overflow.pcap';
+    const r = fwemu(['replay', '-r', 'rules/web-server.yaml', '-f', 'none', path]);
+    expect(warnings(r)).toContain(`fwemu: warning: ${path}: packet 3 (byte 164): stamped 2.497000 s earlier than packet 2; the clock does not go back: it is judged at the latest time seen`);
+  });
+
   it('does not flood: five listed, the rest counted, microsecond steps on one line', () => {
     const r = fwemu(['replay', '-r', rules, '-f', 'none', mergedPath]);
     const w = warnings(r);
