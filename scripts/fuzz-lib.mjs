@@ -707,7 +707,7 @@ export async function policyCase(seed, i, seeds, workDir) {
  * `onCase` every case (kind, number, result). Returns counts by kind and
  * outcome.
  */
-export async function fuzz({ seed, iterations, yamlIterations = iterations === 0 ? 0 : Math.max(20, Math.floor(iterations / 10)), onFinding = () => {}, onCase = () => {}, onProgress = () => {}, kinds = ['capture', 'rules', 'scenario', 'policy'], only = null }) {
+export async function fuzz({ seed, iterations, yamlIterations = iterations === 0 ? 0 : Math.max(20, Math.floor(iterations / 10)), onFinding = () => {}, onCase = () => {}, onProgress = () => {}, kinds = ['capture', 'clock', 'rules', 'scenario', 'policy'], only = null }) {
   const seeds = loadSeeds();
   const ruleSets = loadRuleSets();
   const yamlSeeds = loadYamlSeeds();
@@ -733,6 +733,10 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
         tally('capture', i, await captureCase(seed, i, seeds, ruleSets));
         if (i % 500 === 499) onProgress('capture', i + 1);
       }
+    }
+    if (kinds.includes('clock')) {
+      const { clockCase } = await import('./fuzz-clock.mjs'); // timestamp extremes
+      for (let i = only ?? 0; i < (only === null ? iterations : only + 1); i++) tally('clock', i, await clockCase(seed, i, ruleSets));
     }
     for (const kind of ['rules', 'scenario', 'policy', 'inject', 'bounds']) {
       if (!kinds.includes(kind)) continue;

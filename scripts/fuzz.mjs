@@ -5,7 +5,7 @@
 //
 // Options: --iterations N capture cases (default 5000; YAML cases: N/10 each
 // for rules and scenarios, N/40 for policy tests), --seed S (default: the
-// time), --kinds capture,rules,scenario,policy,inject,bounds (inject: N/10 cases of
+// time), --kinds capture,clock,rules,scenario,policy,inject,bounds (inject: N/10 cases of
 // scripts/fuzz-inject.mjs; bounds: N/40 of scripts/fuzz-bounds.mjs), --out DIR (where failing
 // inputs are saved; default a fresh directory under /tmp), --flood N (also
 // run the SYN flood of scripts/fuzz-flood.mjs with N spoofed sources against
@@ -27,7 +27,7 @@ try {
     options: {
       iterations: { type: 'string', default: '5000' },
       seed: { type: 'string' },
-      kinds: { type: 'string', default: 'capture,rules,scenario,policy,inject,bounds' },
+      kinds: { type: 'string', default: 'capture,clock,rules,scenario,policy,inject,bounds' },
       out: { type: 'string' },
       flood: { type: 'string' },
       case: { type: 'string' },
@@ -39,7 +39,7 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,rules,scenario,policy,inject,bounds] [--case I] [--out DIR] [--flood N]\n');
+  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,clock,rules,scenario,policy,inject,bounds] [--case I] [--out DIR] [--flood N]\n');
   process.exit(0);
 }
 const iterations = Number(args.iterations);
@@ -64,7 +64,7 @@ const stats = await fuzz({
     findings++;
     outDir ??= mkdtempSync(join(tmpdir(), 'fwemu-fuzz-findings-'));
     mkdirSync(outDir, { recursive: true });
-    const file = join(outDir, `${kind}-${findings}${kind === 'capture' ? '.bin' : '.yaml'}`);
+    const file = join(outDir, `${kind}-${findings}${res.bytes ? '.bin' : '.yaml'}`);
     writeFileSync(file, res.bytes ?? res.text ?? '');
     process.stdout.write(`FINDING ${res.desc} (reproduce: --seed ${seed} --kinds ${kind} --case ${res.desc.match(/#(\d+)/)?.[1]})\n  ${String(res.error).split('\n').slice(0, 8).join('\n  ')}\n  input: ${file}\n`);
   },

@@ -16,7 +16,7 @@
 
 import { CaptureError, Direction } from './types.js';
 import type { CaptureRecord, CaptureSummary, CaptureWarning, DirectionValue } from './types.js';
-import { MICROSECONDS, TimestampConverter, tsResolutionFromOption } from './timestamp.js';
+import { LATEST_TIMESTAMP_SEC, MICROSECONDS, TimestampConverter, tsResolutionFromOption, utcString } from './timestamp.js';
 import type { TsResolution } from './timestamp.js';
 
 /** Largest packet a pcap record may carry (libpcap/Wireshark's standard maximum). */
@@ -103,6 +103,11 @@ function u32(buf: Uint8Array, off: number, le: boolean): number {
   return le
     ? (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0
     : ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
+}
+
+/** Seconds as exact digits while a double holds them exactly, else as 1.8e+19 s. */
+function approxSeconds(v: number): string {
+  return Math.abs(v) < 2 ** 53 ? `${v} s` : `${v.toPrecision(4)} s`;
 }
 
 function hex32(v: number): string {
@@ -698,9 +703,15 @@ export class CaptureParser {
       this.warn(this.pos, n, `record ${n} has original length ${len}, less than its ${caplen} captured bytes; using ${caplen}`);
       len = caplen;
     }
+    const tsSec = this.clock.sec + iface.offsetSec;
+    // One test on the usual path; the operands are checked too, as a sum of
+    // rounded huge values can land anywhere (2^60 - 2^60 + 5 is 0 or 128).
+    if (!(tsSec >= 0 && tsSec <= LATEST_TIMESTAMP_SEC && this.clock.sec <= LATEST_TIMESTAMP_SEC && iface.offsetSec >= -LATEST_TIMESTAMP_SEC)) {
+      throw this.fail(this.pos, this.unjudgeableTime(n, ifIndex, iface));
+    }
     const rec = this.record;
     rec.n = n;
-    rec.tsSec = this.clock.sec + iface.offsetSec;
+    rec.tsSec = tsSec;
     rec.tsNsec = this.clock.nsec;
     rec.linkType = iface.linkType;
     rec.ifIndex = ifIndex;
@@ -712,6 +723,24 @@ export class CaptureParser {
     rec.off = dataOff;
     rec.fileOffset = this.pos;
     this.onRecord(rec);
+  }
+
+  /** Why record n's timestamp (this.clock + the interface's if_tsoffset) cannot be judged. */
+  private unjudgeableTime(n: number, ifIndex: number, iface: InterfaceInfo): string {
+    const sec = this.clock.sec;
+    const off = iface.offsetSec;
+    const parts: string[] = [];
+    if (off !== 0) parts.push(`if_tsoffset ${approxSeconds(off)}`);
+    const r = iface.resolution;
+    if (r.binary || r.exponent !== 6) parts.push(`if_tsresol ${r.binary ? `2^-${r.exponent}` : r.exponent === 0 ? '1' : `10^-${r.exponent}`} s`);
+    const how = parts.length > 0 ? ` (interface ${ifIndex}: ${parts.join(', ')})` : '';
+    const exact = Math.abs(sec) < 2 ** 53 && Math.abs(off) < 2 ** 53;
+    const total = sec + off;
+    const at = exact ? `${total} s since 1970 (${utcString(total)})` : `about ${approxSeconds(total)} since 1970`;
+    const limit = `fwemu judges packets stamped from 1970-01-01T00:00:00Z to ${utcString(LATEST_TIMESTAMP_SEC)} (${LATEST_TIMESTAMP_SEC} s), where its clock can still add any timeout to the microsecond`;
+    return total < 0
+      ? `${blockName(this.blockType)} (record ${n}) is stamped ${at}${how}, before 1970; ${limit}`
+      : `${blockName(this.blockType)} (record ${n}) is stamped ${at}${how}, too late to judge: ${limit}`;
   }
 
   private truncatedRecordNumber(): number | undefined {

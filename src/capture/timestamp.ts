@@ -169,3 +169,44 @@ export function nanosToHiLo(sec: number, nsec: number, out: { hi: number; lo: nu
   out.hi = (low - lowLo32) / TWO32 + highRest + carry;
   out.lo = lo;
 }
+
+/**
+ * The latest timestamp (seconds since 1970) fwemu judges packets at:
+ * 2^33 - 2^31 s, 2174-02-25T09:42:24Z. Times are doubles of seconds, compared
+ * to the microsecond (conntrack's TIME_EPS); below 2^33 s a double still
+ * resolves 2^-20 s (< 1 us), and no timeout a rule file may set reaches 2^31 s,
+ * so `deadline = timestamp + timeout` stays exact enough to judge for any
+ * timestamp up to here and any timeout. Past it (pcapng if_tsoffset or a coarse
+ * if_tsresol can reach 2^64 s) a deadline could round onto its own start and
+ * every flow would expire at the next packet: readers refuse such records.
+ */
+export const LATEST_TIMESTAMP_SEC = 2 ** 33 - 2 ** 31;
+
+const DAY = 86_400;
+
+/**
+ * "2026-01-01T00:00:00Z" for whole seconds since 1970, for any integer
+ * (years past 9999 get more digits, before year 0 a sign), without Date, whose
+ * range ends at year 275760 (toISOString() throws a RangeError past it).
+ */
+export function utcString(sec: number): string {
+  if (!Number.isFinite(sec)) return String(sec);
+  const s = Math.floor(sec);
+  let days = Math.floor(s / DAY);
+  const rest = s - days * DAY;
+  // civil_from_days (H. Hinnant): days since 1970-01-01 to a proleptic Gregorian date.
+  days += 719_468;
+  const era = Math.floor(days / 146_097);
+  const doe = days - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const year = y >= 0 && y <= 9999 ? String(y).padStart(4, '0') : `${y < 0 ? '-' : '+'}${String(Math.abs(y)).padStart(6, '0')}`;
+  const hh = Math.floor(rest / 3600);
+  const mm = Math.floor((rest % 3600) / 60);
+  return `${year}-${two(m)}-${two(d)}T${two(hh)}:${two(mm)}:${two(rest % 60)}Z`;
+}

@@ -13,7 +13,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { UserError } from '../errors.js';
-import { nanosToHiLo } from './timestamp.js';
+import { nanosToHiLo, utcString } from './timestamp.js';
 import { Direction } from './types.js';
 import type { DirectionValue } from './types.js';
 
@@ -41,6 +41,34 @@ function checkRange(what: string, value: number, max: number): void {
   }
 }
 
+/** The last second a pcap record can hold: its seconds field is an unsigned 32-bit number. */
+export const PCAP_LATEST_SEC = MAX_U32;
+/** The last second this pcapng writer can hold (nanosToHiLo()'s range; nanosecond units). */
+export const PCAPNG_LATEST_SEC = 2 ** 33 - 1;
+
+/**
+ * A timestamp a capture format cannot hold: the user's condition (a capture
+ * or scenario stamped after 2106 written as pcap), not a bug, so a
+ * UserError; a time that is not a whole number of seconds and nanoseconds
+ * is a bug of the caller (RangeError).
+ */
+function checkTimestamp(
+  target: string, format: 'pcap' | 'pcapng', record: number, tsSec: number, tsNsec: number, latest: number,
+): void {
+  if (!Number.isInteger(tsSec) || !Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec > 999_999_999) {
+    throw new RangeError(`timestamp must be whole seconds and nanoseconds 0-999999999, not ${tsSec} s ${tsNsec} ns`);
+  }
+  if (tsSec >= 0 && tsSec <= latest) return;
+  const when = `${tsSec}.${String(tsNsec).padStart(9, '0')} s (${utcString(tsSec)})`;
+  const range = `a ${format} file holds times from 1970-01-01T00:00:00Z to ${utcString(latest)}`;
+  const hint = tsSec < 0
+    ? 'no capture format fwemu writes holds a time before 1970'
+    : format === 'pcap'
+      ? 'its seconds are a 32-bit number; give the file a .pcapng name (pcapng holds later times)'
+      : 'fwemu does not judge packets that late anyway';
+  throw new UserError(`cannot write to ${target}: packet ${record} written to it is stamped ${when}, but ${range}: ${hint}`);
+}
+
 /** Owns the output buffer and where full buffers go. */
 abstract class BufferedCaptureWriter {
   protected buf: Buffer;
@@ -48,7 +76,9 @@ abstract class BufferedCaptureWriter {
   protected used = 0;
   private readonly fd: number | null = null;
   private readonly stream: Writable | null = null;
-  private readonly targetName: string;
+  protected readonly targetName: string;
+  /** Packet records written so far (for messages). */
+  protected records = 0;
   private streamError: unknown = null;
   private waiting: Promise<void> | null = null;
   private lastWrite: Promise<void> | null = null;
@@ -202,8 +232,7 @@ export class PcapWriter extends BufferedCaptureWriter {
 
   /** Appends one packet, data[off, off + caplen), cut to the snaplen. tsNsec is rounded down to microseconds unless `nanosecond`. */
   write(tsSec: number, tsNsec: number, data: Uint8Array, off: number, caplen: number, origLen: number): void {
-    checkRange('tsSec', tsSec, MAX_U32);
-    checkRange('tsNsec', tsNsec, 999_999_999);
+    checkTimestamp(this.targetName, 'pcap', ++this.records, tsSec, tsNsec, PCAP_LATEST_SEC);
     const stored = Math.min(caplen, this.snaplen);
     const at = this.reserve(16 + stored);
     const v = this.view;
@@ -298,8 +327,7 @@ export class PcapngWriter extends BufferedCaptureWriter {
     if (snaplen === undefined) {
       throw new RangeError(`interface ${ifIndex} has not been added (${this.snaplens.length} interfaces so far)`);
     }
-    checkRange('tsSec', tsSec, 2 ** 33 - 1);
-    checkRange('tsNsec', tsNsec, 999_999_999);
+    checkTimestamp(this.targetName, 'pcapng', ++this.records, tsSec, tsNsec, PCAPNG_LATEST_SEC);
     const stored = snaplen === 0 ? caplen : Math.min(caplen, snaplen);
     const flagsLength = direction === Direction.UNKNOWN ? 0 : 8 + 4;
     const length = 32 + padded(stored) + flagsLength;

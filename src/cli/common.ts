@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { CaptureError, type CaptureSummary } from '../capture/types.js';
+import type { ClockStats } from '../engine/clock.js';
 import type { PacketSource } from '../engine/replay.js';
+import { clockWarningLines } from '../report/replay-text.js';
 import { generate, loadScenario, synthSource, type SynthOutput } from '../synth/index.js';
 import { visible } from '../text-escape.js';
 
@@ -54,6 +56,11 @@ export function reportCaptureEnd(opts: CommonOptions, summary: CaptureSummary, u
     process.stderr.write(`fwemu: warning: ${name}: ${undecodable} of ${summary.records} packets could not be decoded (listed as "undecodable")\n`);
   }
   opts.log.info({ format: summary.format, packets: summary.records, bytes: summary.bytesRead }, 'capture read');
+}
+
+/** The capture clock's jumps and backward steps (engine/clock.ts), on stderr with the capture's warnings. */
+export function reportClock(clock: ClockStats | null, name: string): void {
+  for (const l of clockWarningLines(clock, name)) process.stderr.write(l + '\n');
 }
 
 /**

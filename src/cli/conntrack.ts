@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import type { CtEvent } from '../conntrack/entry.js';
+import { ClockWatch } from '../engine/clock.js';
 import { replay } from '../engine/replay.js';
 import { ExitCode, UserError } from '../errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
@@ -7,13 +8,14 @@ import { LineWriter } from '../report/output.js';
 import { safeJson, visible } from '../text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
-import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, stdinPath, type CommonOptions } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, reportClock, stdinPath, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 
 interface ConntrackArgs extends CommonOptions {
   capture: string;
   rules: string;
-  at?: number;
+  /** As typed (yargs would turn "abc" into NaN): checked by packetNumber(). */
+  at?: string;
   format: 'text' | 'json';
   events: boolean;
   progress?: boolean;
@@ -27,7 +29,7 @@ export function conntrackCommand(y: Argv<CommonOptions>) {
       a
         .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
         .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML), or - for standard input' })
-        .option('at', { type: 'number', describe: 'show the table right after packet N (default: after the last packet)' })
+        .option('at', { type: 'string', describe: 'show the table right after packet N (default: after the last packet)' })
         .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'conntrack -L lines, or a JSON array of entries' })
         .option('events', { alias: 'E', type: 'boolean', default: false, describe: 'print the change log instead ([NEW], [UPDATE], [DESTROY]), each with the packet that caused it' })
         .option('progress', { type: 'boolean', describe: 'a progress line on stderr while the capture is replayed (default: when stderr is a terminal and the output goes to a file, or there is none); --no-progress to omit' })
@@ -42,9 +44,7 @@ export function conntrackCommand(y: Argv<CommonOptions>) {
 }
 
 async function runConntrack(args: ConntrackArgs): Promise<number> {
-  if (args.at !== undefined && (!Number.isInteger(args.at) || args.at < 1)) {
-    throw new UserError(`--at ${args.at}: a packet number is a whole number from 1`);
-  }
+  const at = args.at === undefined ? undefined : packetNumber('--at', args.at);
   const out = new LineWriter();
   const onEvent = args.events
     ? (ev: CtEvent) => {
@@ -58,12 +58,14 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   const { ruleset, warnings: ruleWarnings } = loadRuleSet(rulesPath);
   const progress = captureProgress(args.capture, args.progress, args.events);
+  const clock = ClockWatch.forRuleSet(ruleset);
   let summary;
   try {
     summary = await replay({
       rules: ruleset,
       source: packetSource(args.capture).source,
-      stopAfter: args.at,
+      stopAfter: at,
+      clock,
       onEvent,
       beforeRead: () => out.pending(),
       onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset),
@@ -74,16 +76,17 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
     // and the warnings raised before it; then main() reports the error.
     for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
     reportCaptureBeforeError(args, err, 0, args.capture);
+    reportClock(clock?.result ?? null, inputName(args.capture));
     throw err;
   }
   progress?.clear();
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   const { engine } = summary;
-  if (args.at !== undefined && summary.stats.packets < args.at) {
-    throw new UserError(`--at ${args.at}: ${visible(stdinPath(args.capture))} has only ${summary.stats.packets} packets`);
+  if (at !== undefined && summary.stats.packets < at) {
+    throw new UserError(`--at ${at}: ${visible(inputName(args.capture))} has only ${summary.stats.packets} packets`);
   }
   if (!engine.ct) {
-    throw new UserError(`${visible(args.rules)}: the rule file says "stateful: false", so there is no connection-tracking table to show`, ExitCode.FAILED);
+    throw new UserError(`${visible(inputName(args.rules))}: the rule file says "stateful: false", so there is no connection-tracking table to show`, ExitCode.FAILED);
   }
   if (!args.events) {
     const entries = engine.ct.entries(engine.now);
@@ -96,5 +99,20 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
     process.stderr.write(`fwemu: ${engine.ct.entries(engine.now).length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`);
   }
   reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
+  reportClock(summary.clock, inputName(args.capture));
   return ExitCode.OK;
+}
+
+/**
+ * A packet number given on the command line, as typed: digits only (no
+ * sign, fraction, exponent or hex, which Number() would take), from 1 up.
+ */
+export function packetNumber(option: string, typed: string | number): number {
+  const text = String(typed).trim();
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= Number.MAX_SAFE_INTEGER)) {
+    const shown = text === '' ? 'nothing' : JSON.stringify(String(typed));
+    throw new UserError(`${option} takes a packet number, a whole number from 1 (the first packet) up, not ${shown}`);
+  }
+  return n;
 }

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import { CaptureError, type CaptureRecord } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
+import { ClockWatch } from '../engine/clock.js';
 import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.js';
 import { ExitCode, UserError } from '../errors.js';
 import { LineWriter } from '../report/output.js';
@@ -14,7 +15,7 @@ import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
 import { visible } from '../text-escape.js';
-import { inputName, outcome, packetSource, reportCaptureEnd, stdinPath, useColor, type CommonOptions } from './common.js';
+import { inputName, outcome, packetSource, reportCaptureEnd, reportClock, stdinPath, useColor, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 
 interface ReplayArgs extends CommonOptions {
@@ -106,12 +107,15 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
   // (A resumed replay reuses the rules already read: standard input cannot be read twice.)
   const { ruleset, warnings: ruleWarnings } = resume?.rules ?? loadRuleSet(args.rules);
   const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
+  // Ours, so that what it saw is known after a capture error too.
+  const clock = ClockWatch.forRuleSet(ruleset);
 
   let summary: ReplaySummary;
   try {
     summary = await replay({
       rules: ruleset,
       source,
+      clock,
       beforeRead: () => out.pending(),
       onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset),
       onPacket: (r, p, rec, engine) => {
@@ -151,7 +155,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
       const engine = engineSeen as Engine | null; // (set in a callback, which TypeScript does not follow)
       const capture = err.partial;
       if (engine !== null && capture !== undefined && args.summary) {
-        const lines = summaryLines(engineFacts(engine), capture, args.format === 'jsonl' ? NO_PAINT : paint);
+        const lines = summaryLines(engineFacts(engine, clock?.result ?? null), capture, args.format === 'jsonl' ? NO_PAINT : paint);
         lines.push(unreadableFrom(err, engine.stats.packets));
         writeSummary(args, out, lines);
       }
@@ -159,6 +163,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
       if (engine !== null) await closeSinks(accepted, dropped, firstLinkType);
       for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
       if (capture !== undefined) reportCaptureEnd(args, capture, engine?.stats.undecodable ?? 0, inputName(args.capture));
+      reportClock(clock?.result ?? null, inputName(args.capture));
     } else {
       await out.flush();
     }
@@ -167,10 +172,11 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
 
   progress?.clear();
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
-  if (args.summary) writeSummary(args, out, summaryLines(engineFacts(summary.engine), summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
+  if (args.summary) writeSummary(args, out, summaryLines(engineFacts(summary.engine, summary.clock), summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
   await out.flush();
   await closeSinks(accepted, dropped, firstLinkType);
   reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
+  reportClock(summary.clock, inputName(args.capture));
   return ExitCode.OK;
 }
 
@@ -284,6 +290,7 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
   await out.flush();
   if (o.kind === 'done' || o.summary.stats.packets > 0) await closeSinks(accepted, dropped, o.summary.firstLinkType);
   reportCaptureEnd(args, o.summary.capture, o.summary.stats.undecodable, inputName(args.capture));
+  reportClock(o.summary.clock, inputName(args.capture));
   if (o.kind === 'capture-error') throw o.error;
   return ExitCode.OK;
 }

@@ -3,7 +3,7 @@ import { ExitCode, UserError } from '../errors.js';
 import { discoverTests, runPolicyTest } from '../policy/run.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { visible, visibleLines } from '../text-escape.js';
-import { outcome, stdinPath, useColor, type CommonOptions } from './common.js';
+import { outcome, reportClock, stdinPath, useColor, type CommonOptions } from './common.js';
 
 interface TestArgs extends CommonOptions {
   paths: string[];
@@ -36,6 +36,8 @@ export function testCommand(y: Argv<CommonOptions>) {
         try {
           const r = await runPolicyTest(file);
           const counts = `(${r.expectations} expectations, ${r.packets} packets)`;
+          // Before the verdict line: a jump may be why it fails.
+          reportClock(r.clock, r.source);
           if (r.failures.length === 0) {
             passed++;
             process.stdout.write(`${paint.verdict('accept', 'PASS')} ${shown} ${paint.dim(counts)}\n`);

@@ -5,6 +5,7 @@ import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { Diagnostic, RuleSet } from '../rules/types.js';
+import { ClockWatch, type ClockStats } from './clock.js';
 import { Engine, type EngineStats, type ReleasedResult } from './engine.js';
 import { decodeHeld } from './defrag.js';
 import { HeldOrder, MAX_WAITING } from './held-order.js';
@@ -58,6 +59,11 @@ export interface ReplayOptions {
    * counters): unlike onPacket, it costs no reordering of held fragments.
    */
   onRecord?: (record: CaptureRecord) => void;
+  /**
+   * Watches the clock (a new one by default; none for a stateless rule set):
+   * given by a caller that wants what it saw after a capture error too.
+   */
+  clock?: ClockWatch | null;
 }
 
 export interface ReplaySummary {
@@ -67,6 +73,8 @@ export interface ReplaySummary {
   engine: Engine;
   /** Warnings from loading the rule file (shadowed rules, ...). */
   ruleWarnings: Diagnostic[];
+  /** The capture clock's jumps and backward steps (engine/clock.ts); null when the rule set is stateless. */
+  clock: ClockStats | null;
 }
 
 
@@ -85,6 +93,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     ruleset = opts.rules;
   }
   const engine = new Engine(ruleset, opts.onEvent);
+  const clock = opts.clock !== undefined ? opts.clock : ClockWatch.forRuleSet(ruleset);
   const pkt = newDecodedPacket();
   const onPacket = opts.onPacket;
   const stopAfter = opts.stopAfter ?? Infinity;
@@ -96,6 +105,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const onRecord = (rec: CaptureRecord) => {
     if (stopped) return;
     if (seen !== undefined) seen(rec);
+    if (clock !== null) clock.observe(rec);
     decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
     const result = engine.process(rec, pkt);
     if (order !== null) {
@@ -132,7 +142,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     capture = err.partial ?? { format: 'pcap', records: engine.stats.packets, bytesRead: 0, warnings: [], truncated: false };
   }
   finishFragments();
-  return { capture, stats: engine.stats, engine, ruleWarnings };
+  return { capture, stats: engine.stats, engine, ruleWarnings, clock: clock?.result ?? null };
 }
 
 type OnPacket = NonNullable<ReplayOptions['onPacket']>;

@@ -26,6 +26,7 @@ import { readCapture } from '../capture/read.js';
 import { CaptureError, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { newDecodedPacket } from '../packet/decode.js';
 import type { RuleSet } from '../rules/types.js';
+import { ClockWatch, type ClockStats } from './clock.js';
 import type { EngineStats } from './engine.js';
 import { MAX_WAITING } from './held-order.js';
 import { NOT_SHARDABLE, ShardPicker } from './shard.js';
@@ -82,6 +83,8 @@ export interface ShardedSummary {
   packetsByShard: number[];
   /** The first packet's link type (1, Ethernet, when there is none): what an empty capture written by --write-* gets. */
   firstLinkType: number;
+  /** The capture clock's jumps and steps back, watched here as the records are read, in order: as one thread's replay(). */
+  clock: ClockStats | null;
 }
 
 export type ShardedOutcome =
@@ -159,6 +162,7 @@ class ShardedReplay {
   private clockSec = 0;
   private clockNsec = 0;
   private clock = -Infinity;
+  private readonly clockWatch: ClockWatch | null;
   private records = 0;
   /** Why the replay cannot be exact ('' while it can), in words and as a cause. */
   private inexact = '';
@@ -197,6 +201,7 @@ class ShardedReplay {
     this.flowsByShard = new Array<number>(this.jobs).fill(0);
     this.results = new Array(this.jobs).fill(null);
     this.limit = opts.rules.stateful ? opts.rules.conntrack.max : 0;
+    this.clockWatch = ClockWatch.forRuleSet(opts.rules);
     const write = opts.lines?.write;
     this.order = write ? new LineOrder((o) => this.writeOutput(o, write)) : null;
     for (let i = 0; i < 4; i++) this.free.push(this.newChunk(CHUNK_SIZE));
@@ -247,6 +252,7 @@ class ShardedReplay {
     this.records++;
     this.unposted++;
     this.opts.onRecord?.(rec);
+    this.clockWatch?.observe(rec);
     const t = rec.tsSec + rec.tsNsec * 1e-9;
     // The engine's clock: the latest timestamp so far, compared as Engine.process() does.
     if (t > this.clock) {
@@ -442,6 +448,16 @@ class ShardedReplay {
   }
 
   private onMessage(k: number, m: FromShard): void {
+    try {
+      this.handle(k, m);
+    } catch (err) {
+      // Writing the output can fail here (a record pcap cannot stamp, a full
+      // disk): an event handler's throw would escape as an uncaught exception.
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private handle(k: number, m: FromShard): void {
     if (m.type === 'done') {
       this.batches[k].spare.push(m.list);
       this.outstanding--;
@@ -569,6 +585,7 @@ class ShardedReplay {
       conntrack: sumConntrack(results.map((r) => r.conntrack)),
       packetsByShard: results.map((r) => r.stats.packets),
       firstLinkType: this.firstLinkType,
+      clock: this.clockWatch?.result ?? null,
     };
   }
 }

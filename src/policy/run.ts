@@ -7,6 +7,7 @@
  *     and `expect:` (and optionally `capture:` to name another file).
  * Paths in `rules:` and `capture:` are relative to the test file.
  */
+import type { ClockStats } from '../engine/clock.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve, relative } from 'node:path';
 import { Document, isMap, isScalar, LineCounter, type Node as YNode } from 'yaml';
@@ -62,6 +63,10 @@ export interface TestResult {
   expectations: number;
   packets: number;
   failures: Failure[];
+  /** The capture clock's jumps and backward steps (engine/clock.ts); null when stateless. */
+  clock: ClockStats | null;
+  /** What was replayed: the capture's path, or the test file for a scenario. */
+  source: string;
 }
 
 function entryKey(e: CtEntry): string {
@@ -306,6 +311,8 @@ export async function runPolicyTest(path: string): Promise<TestResult> {
     expectations: spec.expectations.length,
     packets: packets.length,
     failures: checkExpectations(spec.expectations, { packets, steps, tables }),
+    clock: summary.clock,
+    source: spec.capture ?? file,
   };
 }
 

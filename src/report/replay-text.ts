@@ -1,4 +1,5 @@
 import type { CaptureRecord, CaptureSummary } from '../capture/types.js';
+import { CLOCK_JUMPS_LISTED, SMALL_STEP, unlistedSteps, type ClockJump, type ClockStats } from '../engine/clock.js';
 import type { Engine, EngineStats } from '../engine/engine.js';
 import { peekEntry, type PacketResult } from '../engine/result.js';
 import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
@@ -106,16 +107,19 @@ export interface SummaryFacts {
   ruleIds: readonly string[];
   /** The conntrack table at the end (expired against the replay's final clock); null when stateless. */
   conntrack: { live: number; earlyDrop: number; tableFull: number } | null;
+  /** The capture clock's jumps and backward steps; null or absent when not watched (stateless). */
+  clock?: ClockStats | null;
 }
 
 /** An engine's summary figures (its table is expired against its clock first). */
-export function engineFacts(engine: Engine): SummaryFacts {
+export function engineFacts(engine: Engine, clock: ClockStats | null = null): SummaryFacts {
   const ct = engine.ct;
   if (ct !== null) ct.expire(engine.now); // what entries(now).length counts, without making every entry an object
   return {
     stats: engine.stats,
     ruleIds: engine.ruleset.rules.map((r) => r.id),
     conntrack: ct === null ? null : { live: ct.size, earlyDrop: ct.stats.earlyDrop, tableFull: ct.stats.tableFull },
+    clock,
   };
 }
 
@@ -140,6 +144,64 @@ export function summaryLines(facts: SummaryFacts, capture: CaptureSummary, paint
   if (pol.length) lines.push(`  policy hits: ${pol.join(', ')}`);
   if (s.undecodable) lines.push(`  undecodable packets: ${s.undecodable} (listed as "skip ... undecodable")`);
   if (s.nonIp) lines.push(`  non-IP frames: ${s.nonIp}`);
+  const clock = facts.clock ? clockSummary(facts.clock) : '';
+  if (clock !== '') lines.push(`  clock: ${clock}`);
   if (capture.truncated) lines.push(`  capture cut off: ${capture.warnings[capture.warnings.length - 1]?.message ?? 'ends inside a record'}`);
   return lines;
+}
+
+/** Seconds with microseconds, and a rough size in larger units past two minutes: "31536000.000000 s (365.0 days)". */
+export function stepText(seconds: number): string {
+  const exact = `${seconds.toFixed(6)} s`;
+  if (seconds >= 2 * 86_400) return `${exact} (${(seconds / 86_400).toFixed(1)} days)`;
+  if (seconds >= 2 * 3600) return `${exact} (${(seconds / 3600).toFixed(1)} hours)`;
+  if (seconds >= 120) return `${exact} (${(seconds / 60).toFixed(1)} minutes)`;
+  return exact;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The summary's clock figures ('' when the clock neither jumped nor stepped back). */
+export function clockSummary(c: ClockStats): string {
+  const parts: string[] = [];
+  if (c.forward > 0) {
+    parts.push(`${plural(c.forward, 'forward jump', 'forward jumps')} of the largest timeout or more (${c.limitName} ${c.limit} s), the largest ${stepText(c.largestForward)}`);
+  }
+  if (c.backward > 0) {
+    const small = c.smallBackward > 0 ? `, ${c.smallBackward} of them under ${SMALL_STEP * 1000} ms` : '';
+    parts.push(`${plural(c.backward, 'backward step', 'backward steps')}, the largest ${stepText(c.largestBackward)}${small}`);
+  }
+  return parts.join('; ');
+}
+
+/**
+ * Warnings (stderr) about the clock: a line for each of the first few
+ * forward jumps and backward steps of SMALL_STEP or more, one line for the
+ * rest, one for the small backward steps (engine/clock.ts says why).
+ */
+export function clockWarningLines(c: ClockStats | null, name: string): string[] {
+  if (c === null) return [];
+  const lines = c.listed.map((j) => `fwemu: warning: ${name}: ${clockJumpText(j, c)}`);
+  const rest = unlistedSteps(c);
+  if (rest > 0) {
+    lines.push(`fwemu: warning: ${name}: ${rest} more clock ${rest === 1 ? 'step' : 'steps'} of the same kinds not listed (the first ${CLOCK_JUMPS_LISTED} of each kind are; the summary counts them all)`);
+  }
+  if (c.smallBackward > 0) {
+    lines.push(
+      `fwemu: warning: ${name}: ${plural(c.smallBackward, 'packet is', 'packets are')} stamped up to ${stepText(c.largestSmallBackward)} earlier than the packet before ` +
+        `(usual in a capture merged from several interfaces); the clock does not go back: each is judged at the latest time seen`,
+    );
+  }
+  return lines;
+}
+
+function clockJumpText(j: ClockJump, c: ClockStats): string {
+  const at = `packet ${j.n} (byte ${j.offset})`;
+  if (j.kind === 'forward') {
+    return (
+      `${at}: the capture clock jumps forward ${stepText(j.seconds)}, at least the largest timeout in force (${c.limitName} ${c.limit} s): ` +
+      'every conntrack entry and held fragment expires, as in the kernel with this clock'
+    );
+  }
+  return `${at}: stamped ${stepText(j.seconds)} earlier than packet ${j.n - 1}; the clock does not go back: it is judged at the latest time seen`;
 }

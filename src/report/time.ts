@@ -1,5 +1,7 @@
 /** Timestamp formatting for reports (cold path). */
 
+import { utcString } from '../capture/timestamp.js';
+
 export type TimeFormat = 'relative' | 'epoch' | 'iso';
 
 const pad9 = (n: number) => String(n).padStart(9, '0');
@@ -27,9 +29,15 @@ export function relativeString(sec: number, nsec: number, baseSec: number, baseN
   return `${sign}${ds}.${String(Math.floor(dn / 1000)).padStart(6, '0')}`;
 }
 
+/**
+ * "2026-01-01T00:00:00.123456789Z". The date is computed, not taken from
+ * Date, whose range ends at year 275760 (toISOString() throws past it): any
+ * whole number of seconds gets a date, later years with more digits, as
+ * toISOString() writes them (+010000-01-01).
+ */
 export function isoString(sec: number, nsec: number): string {
-  const base = new Date(sec * 1000).toISOString(); // 2026-01-01T00:00:00.000Z
-  return `${base.slice(0, 19)}.${pad9(nsec)}Z`;
+  const base = utcString(sec); // 2026-01-01T00:00:00Z
+  return `${base.slice(0, -1)}.${pad9(nsec)}Z`;
 }
 
 export function formatTime(fmt: TimeFormat, sec: number, nsec: number, baseSec: number, baseNsec: number): string {

@@ -174,6 +174,13 @@ describe('fuzzing', () => {
     for (const o of ['deep: too deep', 'deep: rejected', 'huge: accepted', 'nonregular: too big', 'nonregular: accepted']) expect(seen, o).toContain(o);
   }, 240_000);
 
+  it('timestamp extremes (scripts/fuzz-clock.mjs): a positioned error or a replay, nothing else', async () => {
+    const findings: { kind: string; res: Result }[] = [];
+    const stats = await fuzz({ seed: SEED, iterations: 600, kinds: ['clock'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    expect(findings, report(findings)).toEqual([]);
+    expect(Object.keys(stats.clock.outcomes).sort()).toEqual(['CaptureError', 'ok']);
+  });
+
   it('a case is reproducible from its seed and number', async () => {
     const seeds = loadSeeds();
     const rules = loadRuleSets();
