@@ -21,6 +21,9 @@ export function testCommand(y: Argv<CommonOptions>) {
             'Each failing expectation prints its file:line:col and the first packet (or table) that differs. See README, "Policy tests".',
         ),
     async (args) => {
+      if (args.paths.includes('-')) {
+        throw new UserError('test: policy tests are read from files, not standard input (their rules: and capture: paths are relative to the test file); name the file or its directory');
+      }
       const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
       const files = discoverTests(args.paths);
       if (files.length === 0) throw new UserError(`no policy tests found under ${args.paths.join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`);
