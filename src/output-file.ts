@@ -140,7 +140,11 @@ export function checkOutputs(inputs: readonly NamedFile[], outputs: readonly Nam
     if (key === null) continue;
     const i = inIds.indexOf(key);
     if (i >= 0) {
-      const same = out.path === inputs[i].path ? inputLabel(inputs[i]) : `the same file as ${inputLabel(inputs[i])} (a link to it, or another path to it)`;
+      const input = inputs[i];
+      const same =
+        out.path === input.path ? inputLabel(input)
+        : input.path === '-' ? `the file on standard input, ${input.role}`
+        : `the same file as ${inputLabel(input)} (a link to it, or another path to it)`;
       throw new UserError(`refusing to write ${outputLabel(out)}: it is ${same}; fwemu never overwrites its inputs (name another file)`);
     }
     const j = outKeys.indexOf(key);
@@ -260,6 +264,11 @@ export class OutputFile {
 
   writeError(err: unknown): UserError {
     return new UserError(`cannot write ${this.path}: ${describeIoError(err)}`, ioExitCode(err));
+  }
+
+  /** Written in place (not a regular file): abort() cannot undo what was written. */
+  get inPlace(): boolean {
+    return this.tmp === null && !this.done;
   }
 
   /** Closes the file and puts it in place of the target. */

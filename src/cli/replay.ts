@@ -248,8 +248,9 @@ async function finish(args: ReplayArgs, out: LineWriter, accepted: PcapSink | nu
 function abortSinks(args: ReplayArgs, accepted: PcapSink | null, dropped: PcapSink | null): void {
   for (const [option, sink] of [['--write-accepted', accepted], ['--write-dropped', dropped]] as const) {
     if (!sink) continue;
+    const undoable = sink.undoable;
     sink.abort();
-    if (sink.path !== '-' && !sink.closed) process.stderr.write(`fwemu: ${option} ${sink.path}: not written, as the replay did not complete (a file of that name is left as it was)\n`);
+    if (undoable) process.stderr.write(`fwemu: ${option} ${sink.path}: not written (the run failed; a file of that name is left as it was)\n`);
   }
 }
 
@@ -310,7 +311,8 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
       abortSinks(args, accepted, dropped);
       await out.flush();
       const hint = o.cause === 'limit' ? ' (or raise conntrack.max in the rule file, if the kernel you model has a larger nf_conntrack_max)' : '';
-      const written = o.packetsWritten > 0 && args.format !== 'none' ? ` (the lines of the first ${o.packetsWritten} packets were written)` : '';
+      const toFiles = [accepted, dropped].some((sink) => sink !== null && sink.path !== '-');
+      const written = o.packetsWritten > 0 ? ` (the output of the first ${o.packetsWritten} packets was written${toFiles ? ', except to the files --write-* names' : ''})` : '';
       throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}${written}`);
     }
     args.log.warn(`${why}; replaying it again on one thread${o.packetsWritten > 0 ? `, from the packet after the ${o.packetsWritten} whose output is written` : ''}`);

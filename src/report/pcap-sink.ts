@@ -71,6 +71,11 @@ export class PcapSink {
     this.closed = true;
   }
 
+  /** A file that abort() leaves as it was: a regular file, not closed yet (not stdout, a FIFO or a device). */
+  get undoable(): boolean {
+    return this.file !== null && !this.closed && !this.file.inPlace;
+  }
+
   /** The run failed: the file of this name is left as it was (what went to standard output is out). */
   abort(): void {
     if (this.pcap) this.pcap.abort();
