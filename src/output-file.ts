@@ -35,11 +35,11 @@ export function outputName(path: string): string {
 }
 
 function inputLabel(f: NamedFile): string {
-  return f.path === '-' ? `${f.role} (standard input)` : `${f.role} ${f.path}`;
+  return f.path === '-' ? `the file on standard input (${f.role})` : `${f.role} ${f.path}`;
 }
 
 function outputLabel(f: NamedFile): string {
-  return f.path === '-' ? `${f.role} (standard output)` : `${f.role} ${f.path}`;
+  return f.path === '-' ? `${f.role} to standard output` : `${f.role} ${f.path}`;
 }
 
 /** A short reason for a failed open, write or rename. */
@@ -143,7 +143,7 @@ export function checkOutputs(inputs: readonly NamedFile[], outputs: readonly Nam
       const input = inputs[i];
       const same =
         out.path === input.path ? inputLabel(input)
-        : input.path === '-' ? `the file on standard input, ${input.role}`
+        : out.path === '-' || input.path === '-' ? `the same file as ${inputLabel(input)}`
         : `the same file as ${inputLabel(input)} (a link to it, or another path to it)`;
       throw new UserError(`refusing to write ${outputLabel(out)}: it is ${same}; fwemu never overwrites its inputs (name another file)`);
     }

@@ -284,20 +284,36 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
   checkSinks(args);
   const { accepted, dropped } = openSinks(args);
   let headerDone = false;
+  /**
+   * A written capture that failed (a full disk): write() is called from the
+   * workers' message events, where a throw would escape everything, so the
+   * error waits here; wait() hands it to the reader, which stops, and the
+   * end of the replay checks it too.
+   */
+  let writeFailure: unknown = null;
   const lines = args.format === 'none' && !accepted && !dropped ? undefined : {
     report: { format: args.format, time: args.time, color: paint === ANSI_PAINT, accepted: accepted !== null, dropped: dropped !== null },
     write: (bytes: Uint8Array, start: number, end: number, rec: CaptureRecord | null, to: 'accepted' | 'dropped' | null) => {
-      if (rec !== null) (to === 'accepted' ? accepted : dropped)!.add(rec);
+      if (writeFailure !== null) return;
+      if (rec !== null) {
+        try {
+          (to === 'accepted' ? accepted : dropped)!.add(rec);
+        } catch (err) {
+          writeFailure = err;
+          return;
+        }
+      }
       if (args.format === 'none' || out.closed) return;
       if (!headerDone && args.format === 'text') out.line(paint.dim(REPLAY_HEADER));
       headerDone = true;
       out.lineBytes(bytes, start, end);
     },
-    wait: () => out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null,
+    wait: () => (writeFailure !== null ? Promise.reject(writeFailure) : (out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null)),
   };
   let o;
   try {
     o = await replaySharded({ rules: ruleset, path, jobs, onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset), lines });
+    if (writeFailure !== null) throw writeFailure;
   } catch (err) {
     abortSinks(args, accepted, dropped);
     throw err;
