@@ -187,7 +187,8 @@ describe('outputs are replaced only when complete', () => {
     void exited.then(() => (running = false));
     p.stdin.write(bigHeader);
     let sawTemp = false;
-    while (running) {
+    // (Bounded: a build that writes no temporary file must fail here, not hang.)
+    for (let sent = 0; running && sent < 100; sent++) {
       const t = temps(out);
       if (t.length === 1 && statSync(join(out, t[0])).size > 0) {
         sawTemp = true;
@@ -196,6 +197,7 @@ describe('outputs are replaced only when complete', () => {
       }
       await new Promise<void>((resolve) => p.stdin.write(bigRecords, () => resolve()));
     }
+    if (!sawTemp) p.kill('SIGKILL');
     const end = await exited;
     return { ...end, stderr, sawTemp };
   }
