@@ -241,6 +241,32 @@ describe('outputs are replaced only when complete', () => {
     expect(temps(out)).toEqual([]);
   });
 
+  it('two runs writing one file at once: it ends as one run wrote it, whole (never a mix)', async () => {
+    for (const f of readdirSync(out)) rmSync(join(out, f));
+    const wantBig = join(out, 'big.want');
+    expect(fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', wantBig, BIG]).code).toBe(0);
+    // Run A reads the big capture from a pipe; once it has written part of
+    // its output, run B writes the file from start to end; then A finishes.
+    const a = spawn(process.execPath, [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', target, '-'], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => a.on('exit', (code) => resolve(code)));
+    a.stderr.resume();
+    const writtenByA = () => [...temps(out), 'acc.pcap'].some((f) => existsSync(join(out, f)) && statSync(join(out, f)).size > 0);
+    await new Promise<void>((resolve) => a.stdin.write(bigHeader, () => resolve()));
+    let at = 0;
+    const step = 1 << 20;
+    for (; at < bigRecords.length && !writtenByA(); at += step) {
+      await new Promise<void>((resolve) => a.stdin.write(bigRecords.subarray(at, at + step), () => resolve()));
+      await new Promise<void>((resolve) => setTimeout(resolve, 20));
+    }
+    expect(writtenByA()).toBe(true);
+    const b = fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', target, CAP]);
+    expect(b.code, b.stderr).toBe(0);
+    a.stdin.end(bigRecords.subarray(at));
+    expect(await exited).toBe(0);
+    expect(sha(target)).toBe(sha(wantBig));
+    expect(temps(out)).toEqual([]);
+  });
+
   it('export --split replaces both files or neither', () => {
     reset();
     const prefix = join(out, 'rules');
