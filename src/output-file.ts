@@ -17,7 +17,7 @@
  * renamed over, and holds nothing to lose.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ExitCode, UserError } from './errors.js';
 
@@ -223,6 +223,15 @@ export class OutputFile {
         throw this.openError(err);
       }
       return;
+    }
+    if (st) {
+      // Renaming would replace a file we may not write, as mv does; a
+      // redirection (and fwemu before) would refuse it: so does fwemu.
+      try {
+        accessSync(this.target, constants.W_OK);
+      } catch (err) {
+        throw this.openError(err);
+      }
     }
     // Short enough for any file system's 255-byte names, whatever NAME is.
     const tmp = join(dirname(this.target), `.${basename(this.target).slice(0, 160)}.fwemu-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);

@@ -267,6 +267,67 @@ describe('outputs are replaced only when complete', () => {
     expect(temps(out)).toEqual([]);
   });
 
+  describe('permissions (as nobody when the tests run as root, who may write anything)', () => {
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const perm = join(dir, 'perm');
+    const run = (args: string[]) => {
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', ...asUser });
+      return { code: r.status, stderr: r.stderr };
+    };
+    beforeAll(() => {
+      chmodSync(dir, 0o755);
+      mkdirSync(perm);
+      chmodSync(perm, 0o777);
+    });
+
+    it('a file we may not write is not replaced (as a redirection would refuse it, though rename could)', () => {
+      const ro = join(perm, 'ro.pcap');
+      writeFileSync(ro, 'read-only\n');
+      chmodSync(ro, 0o444);
+      const r = run(['synth', '-q', SCEN, '-o', ro]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`fwemu: cannot write ${ro}: permission denied\n`);
+      expect(readFileSync(ro, 'utf8')).toBe('read-only\n');
+      expect(temps(perm)).toEqual([]);
+    });
+
+    it('a directory we may not write: said before the replay, naming the directory', () => {
+      const locked = join(perm, 'locked');
+      mkdirSync(locked);
+      writeFileSync(join(locked, 'acc.pcap'), 'earlier\n');
+      chmodSync(join(locked, 'acc.pcap'), 0o666);
+      chmodSync(locked, 0o555);
+      const r = run(['replay', '-r', RULES, '--write-accepted', join(locked, 'acc.pcap'), BIG]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(
+        `fwemu: cannot write ${join(locked, 'acc.pcap')}: permission denied in ${locked} (fwemu writes a temporary file there and renames it over acc.pcap, so the directory must be writable)\n`,
+      );
+      expect(readFileSync(join(locked, 'acc.pcap'), 'utf8')).toBe('earlier\n');
+    });
+
+    it('a directory that turns unwritable before the end: the file is left as it was (the temporary file cannot be removed there)', async () => {
+      const d = join(perm, 'turns');
+      mkdirSync(d);
+      chmodSync(d, 0o777);
+      const t = join(d, 'acc.pcap');
+      writeFileSync(t, 'earlier\n');
+      chmodSync(t, 0o666);
+      const p = spawn(process.execPath, [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', t, '-'], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'], ...asUser });
+      let stderr = '';
+      p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve) => p.stdin.write(bigHeader, () => resolve()));
+      for (let i = 0; i < 100 && temps(d).length === 0; i++) await new Promise<void>((resolve) => setTimeout(resolve, 20));
+      expect(temps(d)).toHaveLength(1);
+      chmodSync(d, 0o555);
+      p.stdin.end(bigRecords);
+      expect(await exited, stderr).toBe(2);
+      expect(stderr).toContain(`fwemu: cannot replace ${t}: permission denied (it is left as it was)`);
+      expect(readFileSync(t, 'utf8')).toBe('earlier\n');
+      chmodSync(d, 0o777);
+    });
+  });
+
   it('export --split replaces both files or neither', () => {
     reset();
     const prefix = join(out, 'rules');
