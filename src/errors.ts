@@ -10,6 +10,11 @@ export const ExitCode = {
   BAD_INPUT: 2,
   /** A bug in fwemu (an exception nobody expected). */
   INTERNAL: 70,
+  /**
+   * Results could not be written: standard output or an output file failed
+   * (no space left on device, an I/O error). sysexits' EX_IOERR.
+   */
+  IO_ERROR: 74,
 } as const;
 
 /**

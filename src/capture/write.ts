@@ -3,16 +3,19 @@
  * handed to the output a buffer at a time; write() itself never blocks
  * and, for a file path, memory stays at one buffer however much is written.
  *
- * A path is written with synchronous writes on a file descriptor: the file
- * is complete once close() resolves and a disk error surfaces at the write()
- * that hit it. A Writable (process.stdout) gets each full buffer as a chunk;
+ * A path is written with synchronous writes on a file descriptor, to a
+ * temporary file beside it that close() renames into place (abort() removes
+ * it, and so does the end of the process): the file is complete once close()
+ * resolves, a disk error surfaces at the write() that hit it, and a failed
+ * or interrupted run leaves the path as it was (src/output-file.ts). A
+ * Writable (process.stdout) gets each full buffer as a chunk;
  * when it asks us to wait (write() returned false), pending() returns a
  * promise a producer can await (readCapture's `beforeRead`).
  */
 
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { UserError } from '../errors.js';
+import { describeIoError, ioExitCode, OutputFile } from '../output-file.js';
 import { nanosToHiLo, utcString } from './timestamp.js';
 import { Direction } from './types.js';
 import type { DirectionValue } from './types.js';
@@ -20,20 +23,6 @@ import type { DirectionValue } from './types.js';
 export const DEFAULT_SNAPLEN = 262_144;
 const DEFAULT_BUFFER_SIZE = 1024 * 1024;
 const MAX_U32 = 0xffff_ffff;
-
-function describeWriteError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT': return 'no such directory';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'it is a directory';
-    case 'ENOSPC': return 'no space left on device';
-    case 'EDQUOT': return 'disk quota exceeded';
-    case 'EPIPE': return 'the reading end of the pipe was closed';
-    default: return err instanceof Error ? err.message : String(err);
-  }
-}
 
 function checkRange(what: string, value: number, max: number): void {
   if (!Number.isInteger(value) || value < 0 || value > max) {
@@ -74,7 +63,7 @@ abstract class BufferedCaptureWriter {
   protected buf: Buffer;
   protected view: DataView;
   protected used = 0;
-  private readonly fd: number | null = null;
+  private readonly file: OutputFile | null = null;
   private readonly stream: Writable | null = null;
   protected readonly targetName: string;
   /** Packet records written so far (for messages). */
@@ -84,17 +73,14 @@ abstract class BufferedCaptureWriter {
   private lastWrite: Promise<void> | null = null;
   private closed = false;
 
-  constructor(target: string | Writable, bufferSize: number) {
+  /** A path, an output file already open (src/output-file.ts), or a stream. */
+  constructor(target: string | OutputFile | Writable, bufferSize: number) {
     checkRange('bufferSize', bufferSize, 1 << 30);
     this.buf = Buffer.allocUnsafe(bufferSize);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-    if (typeof target === 'string') {
-      this.targetName = target;
-      try {
-        this.fd = openSync(target, 'w');
-      } catch (err) {
-        throw new UserError(`cannot create capture file ${target}: ${describeWriteError(err)}`);
-      }
+    if (typeof target === 'string' || target instanceof OutputFile) {
+      this.file = typeof target === 'string' ? new OutputFile(target) : target;
+      this.targetName = this.file.path;
     } else {
       this.targetName = target === process.stdout ? '<stdout>' : 'output stream';
       this.stream = target;
@@ -109,16 +95,24 @@ abstract class BufferedCaptureWriter {
     return this.waiting;
   }
 
-  /** Flushes everything and closes the file, or ends the stream (except stdout/stderr, which stay open). */
+  /**
+   * Flushes everything and puts the file in place, or ends the stream
+   * (except stdout/stderr, which stay open). When that fails, the file is
+   * left as it was.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     try {
       this.flush();
-    } finally {
-      this.closed = true;
-      if (this.fd !== null) closeSync(this.fd);
+    } catch (err) {
+      this.abort();
+      throw err;
     }
-    if (this.fd !== null) return;
+    this.closed = true;
+    if (this.file !== null) {
+      this.file.commit();
+      return;
+    }
     const stream = this.stream!;
     if (stream === process.stdout || stream === process.stderr) {
       if (this.lastWrite) await this.lastWrite;
@@ -128,6 +122,16 @@ abstract class BufferedCaptureWriter {
       });
     }
     if (this.streamError) throw this.writeError(this.streamError);
+  }
+
+  /**
+   * Gives up: a file is left as it was before (its temporary file removed);
+   * what a stream was given is out already.
+   */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.file?.abort();
   }
 
   /** Makes room for `size` more bytes and returns where they go. */
@@ -148,12 +152,8 @@ abstract class BufferedCaptureWriter {
   private flush(): void {
     if (this.used === 0) return;
     if (this.streamError) throw this.writeError(this.streamError);
-    if (this.fd !== null) {
-      try {
-        for (let done = 0; done < this.used; ) done += writeSync(this.fd, this.buf, done, this.used - done);
-      } catch (err) {
-        throw this.writeError(err);
-      }
+    if (this.file !== null) {
+      this.file.write(this.buf, 0, this.used);
       this.used = 0;
       return;
     }
@@ -184,7 +184,7 @@ abstract class BufferedCaptureWriter {
   }
 
   private writeError(err: unknown): UserError {
-    return new UserError(`cannot write capture to ${this.targetName}: ${describeWriteError(err)}`);
+    return new UserError(`cannot write capture to ${this.targetName}: ${describeIoError(err)}`, ioExitCode(err));
   }
 
   protected copyPacket(at: number, data: Uint8Array, off: number, caplen: number): void {
@@ -212,7 +212,7 @@ export class PcapWriter extends BufferedCaptureWriter {
   readonly snaplen: number;
   readonly nanosecond: boolean;
 
-  constructor(target: string | Writable, opts: PcapWriterOptions) {
+  constructor(target: string | OutputFile | Writable, opts: PcapWriterOptions) {
     super(target, opts.bufferSize ?? DEFAULT_BUFFER_SIZE);
     this.linkType = opts.linkType;
     this.snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
@@ -269,7 +269,7 @@ export class PcapngWriter extends BufferedCaptureWriter {
   private readonly snaplens: number[] = [];
   private readonly timestamp = { hi: 0, lo: 0 };
 
-  constructor(target: string | Writable, opts: PcapngWriterOptions = {}) {
+  constructor(target: string | OutputFile | Writable, opts: PcapngWriterOptions = {}) {
     super(target, opts.bufferSize ?? DEFAULT_BUFFER_SIZE);
     const application = utf8.encode(opts.application ?? 'fwemu');
     const length = 28 + 4 + padded(application.length) + 4;

@@ -73,8 +73,10 @@ export function reportCaptureBeforeError(opts: CommonOptions, err: unknown, unde
 
 /**
  * yargs turns a lone "-" positional into "", but "-" is how users say "read
- * the capture from stdin". main() swaps "-" for this marker before yargs
- * parses, and stdinPath() turns it back.
+ * the capture from stdin" (or "write to stdout"). main() swaps "-" for this
+ * marker before yargs parses, and its middleware turns every argument that
+ * holds it back into "-" before a command runs: commands see "-", never the
+ * marker (stdinPath() is kept for callers that were handed one anyway).
  */
 export const STDIN_MARKER = '\u0000stdin';
 

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UserError } from '../errors.js';
 import { exportIptables, iptablesCommentWarnings, iptablesRestoreFile } from '../export/iptables.js';
@@ -6,6 +5,7 @@ import { exportNft, nftCommentWarnings, nftTableNameProblem } from '../export/nf
 import { visibleLines } from '../text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
+import { checkOutputs, writeOutputFiles } from '../output-file.js';
 import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface ExportArgs extends CommonOptions {
@@ -31,7 +31,7 @@ export function exportCommand(y: Argv<CommonOptions>) {
         .option('split', {
           type: 'string',
           requiresArg: true,
-          describe: '--format iptables only: write the IPv4 part to PREFIX.v4 and the IPv6 part to PREFIX.v6 instead of printing both',
+          describe: '--format iptables only: write the IPv4 part to PREFIX.v4 and the IPv6 part to PREFIX.v6 instead of printing both (each replaced only once both are complete)',
         })
         .example('$0 export rules/web-server.yaml > web.nft && nft -c -f web.nft', 'generate and syntax-check with nft')
         .example('$0 export --format iptables rules/web-server.yaml', 'print the IPv4 (iptables-restore) and IPv6 (ip6tables-restore) rulesets')
@@ -46,6 +46,12 @@ export function exportCommand(y: Argv<CommonOptions>) {
         const bad = nftTableNameProblem(args.table);
         if (bad !== null) throw new UserError(`--table: ${bad}`);
       }
+      if (args.split === '-') {
+        throw new UserError('--split writes two files, PREFIX.v4 and PREFIX.v6, so it takes a file name prefix, not -; without --split both rulesets go to standard output');
+      }
+      if (args.split !== undefined) {
+        checkOutputs([{ role: 'the rule file', path: args.rules }], [{ role: '--split (IPv4)', path: `${args.split}.v4` }, { role: '--split (IPv6)', path: `${args.split}.v6` }]);
+      }
       const { ruleset, warnings } = loadRuleSet(stdinPath(args.rules));
       for (const w of warnings) args.log.warn(formatDiagnostic(w));
       // Rule ids the export had to shorten or change alike: said once, before the ruleset.
@@ -57,16 +63,11 @@ export function exportCommand(y: Argv<CommonOptions>) {
       } else if (args.split === undefined) {
         process.stdout.write(exportIptables(ruleset));
       } else {
-        const written: string[] = [];
-        for (const fam of [4, 6] as const) {
-          const file = `${args.split}.v${fam}`;
-          try {
-            writeFileSync(file, iptablesRestoreFile(ruleset, fam));
-          } catch (e) {
-            throw new UserError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
-          }
-          written.push(file);
-        }
+        const written = [`${args.split}.v4`, `${args.split}.v6`];
+        writeOutputFiles([
+          { path: written[0], data: iptablesRestoreFile(ruleset, 4) },
+          { path: written[1], data: iptablesRestoreFile(ruleset, 6) },
+        ]);
         process.stderr.write(`fwemu: wrote ${written[0]} (IPv4: iptables-restore < ${written[0]}) and ${written[1]} (IPv6: ip6tables-restore < ${written[1]})\n`);
       }
       outcome.exitCode = 0;

@@ -3,6 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import { ExitCode, UserError } from '../errors.js';
 import { visibleLines } from '../text-escape.js';
+import { describeIoError } from '../output-file.js';
 import { makeLogger } from './log.js';
 import { outcome, STDIN_MARKER, type CommonOptions } from './common.js';
 import { replayCommand } from './replay.js';
@@ -15,8 +16,17 @@ import { synthCommand } from './synth.js';
 import { socketsCommand } from './sockets.js';
 import { dumpCommand } from './dump.js';
 
-const EPILOG = `Exit codes: 0 success; 1 the answer is "no" (check found errors, a policy test failed); 2 bad input (arguments, capture, rule or scenario file); 70 internal error.
+const EPILOG = `Exit codes: 0 success; 1 the answer is "no" (check found errors, a policy test failed); 2 bad input (arguments, capture, rule or scenario file); 70 internal error; 74 results could not be written (disk full, I/O error).
 Results go to stdout, diagnostics to stderr. Docs: README.md`;
+
+/**
+ * The marker never belongs in a message (it holds a NUL byte): whatever
+ * path could still carry it there names standard input or output as "-".
+ */
+function unmark(text: string): string {
+  // (yargs quotes the values it refuses as JSON: "\u0000stdin")
+  return text.replaceAll(STDIN_MARKER, '-').replaceAll(JSON.stringify(STDIN_MARKER).slice(1, -1), '-');
+}
 
 /** Turns any error a command can meet into one paragraph on stderr and an exit code. */
 export function presentError(err: unknown): number {
@@ -24,21 +34,21 @@ export function presentError(err: unknown): number {
   // files): visibleLines() keeps their line breaks and makes every other
   // control character visible, so none can drive the terminal.
   if (err instanceof UserError) {
-    process.stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
+    process.stderr.write(`fwemu: ${visibleLines(unmark(err.message))}\n`);
     return err.exitCode;
   }
   if (err instanceof CaptureError) {
-    process.stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
+    process.stderr.write(`fwemu: ${visibleLines(unmark(err.message))}\n`);
     return ExitCode.BAD_INPUT;
   }
   const e = err as { diagnostics?: unknown; message?: string; stack?: string };
   if (e && typeof e === 'object' && Array.isArray(e.diagnostics)) {
     // Rule and scenario files report every problem, each with file:line:col.
-    process.stderr.write(`${visibleLines(String(e.message))}\n`);
+    process.stderr.write(`${visibleLines(unmark(String(e.message)))}\n`);
     return ExitCode.BAD_INPUT;
   }
-  process.stderr.write(`fwemu: internal error: ${visibleLines(String(e?.message ?? err))}\n`);
-  if (process.env.FWEMU_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
+  process.stderr.write(`fwemu: internal error: ${visibleLines(unmark(String(e?.message ?? err)))}\n`);
+  if (process.env.FWEMU_DEBUG && e?.stack) process.stderr.write(`${unmark(e.stack)}\n`);
   else process.stderr.write('(this is a bug in fwemu; FWEMU_DEBUG=1 prints the stack trace)\n');
   return ExitCode.INTERNAL;
 }
@@ -55,6 +65,7 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
     .option('verbose', { alias: 'v', type: 'count', describe: 'more logging on stderr (-v info, -vv debug)' })
     .option('color', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'colour output (auto: only on a terminal, and not when NO_COLOR is set)' })
     .middleware((a) => {
+      restoreDashes(a);
       (a as unknown as CommonOptions).log = makeLogger((a.verbose as number) ?? 0);
     }) as unknown as Argv<CommonOptions>;
   for (const add of [dumpCommand, replayCommand, conntrackCommand, checkCommand, exportCommand, synthCommand, socketsCommand, testCommand, demoCommand]) y = add(y) as unknown as Argv<CommonOptions>;
@@ -73,7 +84,7 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UserError(`${msg}\nRun with --help for usage.`);
+      throw new UserError(`${unmark(msg)}\nRun with --help for usage.`);
     });
 }
 
@@ -103,14 +114,28 @@ function skipHelpCache(y: Argv<CommonOptions>): void {
 }
 
 /**
+ * main() hides a lone "-" from yargs as STDIN_MARKER (see common.ts); once
+ * parsed, every argument holding the marker holds "-" again, so that no
+ * command (nor any message) ever sees the marker. (A number option given
+ * "-" was already NaN: yargs converted it.)
+ */
+function restoreDashes(args: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(args)) {
+    if (v === STDIN_MARKER) args[k] = '-';
+    else if (Array.isArray(v)) args[k] = v.map((x) => (x === STDIN_MARKER ? '-' : x));
+  }
+}
+
+/**
  * When the reader of our output goes away (`fwemu ... | head`), stop quietly:
- * the user has what they asked for. Any other stdout error is a real failure.
+ * the user has what they asked for. Any other stdout error (a full disk, an
+ * I/O error) is a failure to deliver the results: one line, exit 74.
  */
 function quietOnBrokenPipe(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    process.stderr.write(`fwemu: cannot write results: ${err.message}\n`);
-    process.exit(ExitCode.INTERNAL);
+    process.stderr.write(`fwemu: cannot write results to standard output: ${describeIoError(err)}\n`);
+    process.exit(ExitCode.IO_ERROR);
   });
 }
 

@@ -15,7 +15,8 @@ import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { formatDiagnostic } from '../rules/types.js';
 import { visible } from '../text-escape.js';
-import { inputName, outcome, packetSource, reportCaptureEnd, reportClock, stdinPath, useColor, type CommonOptions } from './common.js';
+import { checkOutputs, type NamedFile } from '../output-file.js';
+import { inputName, isScenarioPath, outcome, packetSource, reportCaptureEnd, reportClock, stdinPath, useColor, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 
 interface ReplayArgs extends CommonOptions {
@@ -46,8 +47,12 @@ export function replayCommand(y: Argv<CommonOptions>) {
           describe: 'text: aligned columns; jsonl: one JSON object per packet (fields n, verdict, ct, rule, flow, reason, ...); none: summary only',
         })
         .option('time', { choices: ['relative', 'epoch', 'iso'] as const, default: 'relative' as const, describe: 'timestamps in text output' })
-        .option('write-accepted', { type: 'string', describe: 'write the accepted packets to this capture (.pcapng keeps interfaces; otherwise pcap)' })
-        .option('write-dropped', { type: 'string', describe: 'write the dropped and rejected packets to this capture' })
+        .option('write-accepted', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'write the accepted packets to this capture (.pcapng keeps interfaces; otherwise pcap), replaced only once the replay succeeded; - for stdout (pcap) with --format none',
+        })
+        .option('write-dropped', { type: 'string', requiresArg: true, describe: 'write the dropped and rejected packets to this capture (as --write-accepted)' })
         .option('summary', { type: 'boolean', default: true, describe: 'print the summary (stdout for text/none, stderr for jsonl); --no-summary to omit' })
         .option('progress', {
           type: 'boolean',
@@ -95,8 +100,7 @@ interface Resume {
 export async function runReplay(args: ReplayArgs, source: PacketSource, resume?: Resume): Promise<number> {
   const out = resume?.out ?? new LineWriter();
   const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
-  const accepted = resume ? resume.accepted : args['write-accepted'] ? new PcapSink(args['write-accepted']) : null;
-  const dropped = resume ? resume.dropped : args['write-dropped'] ? new PcapSink(args['write-dropped']) : null;
+  if (!resume) checkSinks(args);
   const base = { sec: -1, nsec: 0 };
   let firstLinkType = 1;
   let skip = resume?.skip ?? 0;
@@ -106,6 +110,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   // (A resumed replay reuses the rules already read: standard input cannot be read twice.)
   const { ruleset, warnings: ruleWarnings } = resume?.rules ?? loadRuleSet(args.rules);
+  const { accepted, dropped } = resume ?? openSinks(args);
   const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
   // Ours, so that what it saw is known after a capture error too.
   const clock = ClockWatch.forRuleSet(ruleset);
@@ -116,7 +121,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
       rules: ruleset,
       source,
       clock,
-      beforeRead: () => out.pending(),
+      beforeRead: () => out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null,
       onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset),
       onPacket: (r, p, rec, engine) => {
         if (base.sec < 0) {
@@ -148,9 +153,11 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
   } catch (err) {
     progress?.clear();
     // A capture unreadable from some point on: every packet before it has
-    // been judged; show those lines, their summary, the written files and
-    // the warnings raised before the error (what the reader had read is the
-    // error's `partial`), then let main() report the error (exit 2).
+    // been judged; show those lines, their summary and the warnings raised
+    // before the error (what the reader had read is the error's `partial`),
+    // then let main() report the error (exit 2). The run failed: the files
+    // named by --write-* are left as they were.
+    abortSinks(args, accepted, dropped);
     if (err instanceof CaptureError) {
       const engine = engineSeen as Engine | null; // (set in a callback, which TypeScript does not follow)
       const capture = err.partial;
@@ -160,7 +167,6 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
         writeSummary(args, out, lines);
       }
       await out.flush();
-      if (engine !== null) await closeSinks(accepted, dropped, firstLinkType);
       for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
       if (capture !== undefined) reportCaptureEnd(args, capture, engine?.stats.undecodable ?? 0, inputName(args.capture));
       reportClock(clock?.result ?? null, inputName(args.capture));
@@ -173,8 +179,7 @@ export async function runReplay(args: ReplayArgs, source: PacketSource, resume?:
   progress?.clear();
   for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
   if (args.summary) writeSummary(args, out, summaryLines(engineFacts(summary.engine, summary.clock), summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
-  await out.flush();
-  await closeSinks(accepted, dropped, firstLinkType);
+  await finish(args, out, accepted, dropped, firstLinkType);
   reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
   reportClock(summary.clock, inputName(args.capture));
   return ExitCode.OK;
@@ -185,22 +190,80 @@ function unreadableFrom(err: CaptureError, packets: number): string {
   return `  capture unreadable from byte ${err.offset}: only the ${packets} packets before it were replayed (the error follows)`;
 }
 
-/** The summary goes to stdout after the packet lines, or to stderr when stdout carries JSON lines. */
+/** The summary goes to stdout after the packet lines, or to stderr when stdout carries JSON lines or a capture. */
 function writeSummary(args: ReplayArgs, out: LineWriter, lines: string[]): void {
-  if (args.format === 'jsonl') process.stderr.write(lines.join('\n') + '\n');
+  if (args.format === 'jsonl' || captureOnStdout(args)) process.stderr.write(lines.join('\n') + '\n');
   else {
     if (args.format === 'text') out.line('');
     for (const l of lines) out.line(l);
   }
 }
 
-async function closeSinks(accepted: PcapSink | null, dropped: PcapSink | null, firstLinkType: number): Promise<void> {
-  for (const sink of [accepted, dropped]) {
-    if (!sink) continue;
-    await sink.close(firstLinkType);
-    if (sink.skippedLinkType) {
-      process.stderr.write(`fwemu: warning: ${sink.skippedLinkType} packets not written to ${visible(sink.path)}: their link type differs from the file's (use a .pcapng name to keep them all)\n`);
+function captureOnStdout(args: ReplayArgs): boolean {
+  return args['write-accepted'] === '-' || args['write-dropped'] === '-';
+}
+
+/**
+ * Before anything is read or written: "-" (standard output) only where it
+ * carries nothing else, and no output that is an input (the capture, the
+ * rule file) or another output (stdout included, when it is a file).
+ */
+function checkSinks(args: ReplayArgs): void {
+  const options = [['--write-accepted', args['write-accepted']], ['--write-dropped', args['write-dropped']]] as const;
+  for (const [option, path] of options) {
+    if (path === '') throw new UserError(`replay: ${option} needs a file name (or -, standard output, with --format none)`);
+    if (path !== '-') continue;
+    if (args.format !== 'none') {
+      throw new UserError(`replay: ${option} -: standard output carries the packet lines; add --format none to write the capture there (the summary then goes to stderr), or name a file`);
     }
+    if (process.stdout.isTTY) throw new UserError(`replay: refusing to write a binary capture to the terminal (${option} -): name a file, or pipe the output`);
+  }
+  if (args['write-accepted'] === '-' && args['write-dropped'] === '-') {
+    throw new UserError('replay: --write-accepted - and --write-dropped -: standard output can carry one capture; name a file for the other');
+  }
+  const outputs: NamedFile[] = [];
+  for (const [option, path] of options) if (path !== undefined) outputs.push({ role: option, path });
+  // The lines and the summary: refused when they would land in an input, or in a written capture.
+  if (!captureOnStdout(args)) outputs.push({ role: 'the results', path: '-' });
+  checkOutputs([{ role: isScenarioPath(args.capture) ? 'the scenario' : 'the capture', path: args.capture }, { role: 'the rule file', path: args.rules }], outputs);
+}
+
+/** The captures --write-* name, opened (each replaces its file only at close()). */
+function openSinks(args: ReplayArgs): { accepted: PcapSink | null; dropped: PcapSink | null } {
+  const accepted = args['write-accepted'] !== undefined ? new PcapSink(args['write-accepted']) : null;
+  try {
+    return { accepted, dropped: args['write-dropped'] !== undefined ? new PcapSink(args['write-dropped']) : null };
+  } catch (err) {
+    accepted?.abort();
+    throw err;
+  }
+}
+
+/** The replay succeeded: its lines out, then each written capture put in place. */
+async function finish(args: ReplayArgs, out: LineWriter, accepted: PcapSink | null, dropped: PcapSink | null, firstLinkType: number): Promise<void> {
+  try {
+    await out.flush();
+    for (const sink of [accepted, dropped]) {
+      if (!sink) continue;
+      await sink.close(firstLinkType);
+      if (sink.skippedLinkType) {
+        process.stderr.write(`fwemu: warning: ${sink.skippedLinkType} packets not written to ${visible(sink.name)}: their link type differs from the file's (use a .pcapng name to keep them all)\n`);
+      }
+    }
+  } catch (err) {
+    // (a capture already closed is in place; abort() leaves it so)
+    abortSinks(args, accepted, dropped);
+    throw err;
+  }
+}
+
+/** The run failed: every file --write-* names is left as it was, and stderr says so. */
+function abortSinks(args: ReplayArgs, accepted: PcapSink | null, dropped: PcapSink | null): void {
+  for (const [option, sink] of [['--write-accepted', accepted], ['--write-dropped', dropped]] as const) {
+    if (!sink) continue;
+    const undoable = sink.undoable;
+    sink.abort();
+    if (undoable) process.stderr.write(`fwemu: ${option} ${visible(sink.path)}: not written (the run failed; a file of that name is left as it was)\n`);
   }
 }
 
@@ -246,23 +309,42 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
   const progress = captureProgress(args.capture, args.progress, args.format !== 'none');
   const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
   const out = new LineWriter();
-  const accepted = args['write-accepted'] ? new PcapSink(args['write-accepted']) : null;
-  const dropped = args['write-dropped'] ? new PcapSink(args['write-dropped']) : null;
+  checkSinks(args);
+  const { accepted, dropped } = openSinks(args);
   let headerDone = false;
+  /**
+   * A written capture that failed (a full disk): write() is called from the
+   * workers' message events, where a throw would escape everything, so the
+   * error waits here; wait() hands it to the reader, which stops, and the
+   * end of the replay checks it too.
+   */
+  let writeFailure: unknown = null;
   const lines = args.format === 'none' && !accepted && !dropped ? undefined : {
     report: { format: args.format, time: args.time, color: paint === ANSI_PAINT, accepted: accepted !== null, dropped: dropped !== null },
     write: (bytes: Uint8Array, start: number, end: number, rec: CaptureRecord | null, to: 'accepted' | 'dropped' | null) => {
-      if (rec !== null) (to === 'accepted' ? accepted : dropped)!.add(rec);
+      if (writeFailure !== null) return;
+      if (rec !== null) {
+        try {
+          (to === 'accepted' ? accepted : dropped)!.add(rec);
+        } catch (err) {
+          writeFailure = err;
+          return;
+        }
+      }
       if (args.format === 'none' || out.closed) return;
       if (!headerDone && args.format === 'text') out.line(paint.dim(REPLAY_HEADER));
       headerDone = true;
       out.lineBytes(bytes, start, end);
     },
-    wait: () => out.pending(),
+    wait: () => (writeFailure !== null ? Promise.reject(writeFailure) : (out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null)),
   };
   let o;
   try {
     o = await replaySharded({ rules: ruleset, path, jobs, onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset), lines });
+    if (writeFailure !== null) throw writeFailure;
+  } catch (err) {
+    abortSinks(args, accepted, dropped);
+    throw err;
   } finally {
     progress?.clear();
   }
@@ -270,10 +352,11 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
     const why = `replay --jobs ${jobs}: stopped after packet ${o.packets}: ${o.reason}`;
     if (path === '-') {
       for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
+      abortSinks(args, accepted, dropped);
       await out.flush();
-      if (o.packetsWritten > 0) await closeSinks(accepted, dropped, 1);
       const hint = o.cause === 'limit' ? ' (or raise conntrack.max in the rule file, if the kernel you model has a larger nf_conntrack_max)' : '';
-      const written = o.packetsWritten > 0 ? ` (the output of the first ${o.packetsWritten} packets was written)` : '';
+      const toFiles = [accepted, dropped].some((sink) => sink !== null && sink.path !== '-');
+      const written = o.packetsWritten > 0 ? ` (the output of the first ${o.packetsWritten} packets was written${toFiles ? ', except to the files --write-* names' : ''})` : '';
       throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}${written}`);
     }
     args.log.warn(`${why}; replaying it again on one thread${o.packetsWritten > 0 ? `, from the packet after the ${o.packetsWritten} whose output is written` : ''}`);
@@ -287,10 +370,15 @@ async function runReplaySharded(args: ReplayArgs, path: string, jobs: number): P
     if (o.kind === 'capture-error') summary.push(unreadableFrom(o.error, o.summary.stats.packets));
     writeSummary(args, out, summary);
   }
-  await out.flush();
-  if (o.kind === 'done' || o.summary.stats.packets > 0) await closeSinks(accepted, dropped, o.summary.firstLinkType);
+  if (o.kind === 'capture-error') {
+    abortSinks(args, accepted, dropped);
+    await out.flush();
+    reportCaptureEnd(args, o.summary.capture, o.summary.stats.undecodable, inputName(args.capture));
+    reportClock(o.summary.clock, inputName(args.capture));
+    throw o.error;
+  }
+  await finish(args, out, accepted, dropped, o.summary.firstLinkType);
   reportCaptureEnd(args, o.summary.capture, o.summary.stats.undecodable, inputName(args.capture));
   reportClock(o.summary.clock, inputName(args.capture));
-  if (o.kind === 'capture-error') throw o.error;
   return ExitCode.OK;
 }

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { ExitCode, UserError } from '../errors.js';
 import { generate, loadScenario, writeSynth } from '../synth/index.js';
 import { visible } from '../text-escape.js';
+import { checkOutputs } from '../output-file.js';
 import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface SynthArgs extends CommonOptions {
@@ -18,24 +19,32 @@ export function synthCommand(y: Argv<CommonOptions>) {
     (a) =>
       a
         .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (see fixtures/scenarios/), or - for standard input' })
-        .option('output', { alias: 'o', type: 'string', describe: 'capture to write (.pcapng for pcapng); default: pcap on stdout when it is not a terminal' })
+        .option('output', {
+          alias: 'o',
+          type: 'string',
+          requiresArg: true,
+          describe: 'capture to write (.pcapng for pcapng), replaced only once complete; - (or no -o): pcap on stdout, when it is not a terminal',
+        })
         .option('format', { choices: ['pcap', 'pcapng'] as const, describe: 'override the format the file name implies' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'do not list the steps on stderr' })
         .example('$0 synth fixtures/scenarios/seed.yaml -o seed.pcap', 'write a capture')
         .example('$0 synth fixtures/scenarios/seed.yaml | tshark -r -', 'pipe it into another tool')
         .epilog('The same file always gives the same bytes (set seed: to vary ports and sequence numbers). Each step is listed on stderr with the packet numbers it produced and the ports chosen.'),
     async (args) => {
-      if (!args.output && process.stdout.isTTY) {
+      const file = args.output === undefined || args.output === '-' ? null : args.output;
+      if (file === null && process.stdout.isTTY) {
         throw new UserError('refusing to write a binary capture to the terminal: give -o FILE, or pipe the output');
       }
+      if (file === '') throw new UserError('-o needs a file name (or - for standard output)');
+      checkOutputs([{ role: 'the scenario', path: args.scenario }], [{ role: '-o', path: file ?? '-' }]);
       const out = generate(loadScenario(stdinPath(args.scenario)));
-      await writeSynth(out, args.output ?? process.stdout, { format: args.format });
+      await writeSynth(out, file ?? process.stdout, { format: args.format });
       if (!args.quiet) {
         for (const s of out.steps) {
           const nums = s.packets.length === 0 ? 'no packets' : s.packets.length === 1 ? `packet ${s.packets[0]}` : `packets ${s.packets[0]}-${s.packets[s.packets.length - 1]}`;
           process.stderr.write(`${String(s.index).padStart(3)}. ${visible(s.summary)} (${nums})\n`); // names host names from the file
         }
-        process.stderr.write(`fwemu: ${out.packets.length} packets${args.output ? ` written to ${visible(args.output)}` : ''}\n`);
+        process.stderr.write(`fwemu: ${out.packets.length} packets${file !== null ? ` written to ${visible(file)}` : ''}\n`);
       }
       outcome.exitCode = ExitCode.OK;
     },

@@ -1,4 +1,6 @@
 import type { Writable } from 'node:stream';
+import { ExitCode, UserError } from '../errors.js';
+import { describeIoError } from '../output-file.js';
 import { ByteText } from './bytes.js';
 
 /**
@@ -14,8 +16,10 @@ import { ByteText } from './bytes.js';
  */
 export class LineWriter extends ByteText {
   private waiting: Promise<void> | null = null;
-  /** Set when the reader of our output went away (EPIPE): stop producing, quietly. */
+  /** Set when the output can take no more: the reader went away (EPIPE), or it failed. Stop producing. */
   closed = false;
+  /** Why the output failed, other than its reader going away. */
+  private error: NodeJS.ErrnoException | null = null;
 
   constructor(
     private readonly out: Writable = process.stdout,
@@ -24,8 +28,11 @@ export class LineWriter extends ByteText {
     // Room for the batch and one more line of any usual size.
     super(flushAt + 16 * 1024);
     out.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') this.closed = true;
-      else throw err;
+      // Either way nothing more can be written. The reader going away is
+      // not an error; any other (a full disk) is reported by flush() (for
+      // stdout, main() reports it first and exits).
+      this.closed = true;
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') this.error ??= err;
     });
   }
 
@@ -99,8 +106,13 @@ export class LineWriter extends ByteText {
     return this.waiting;
   }
 
+  /** Writes what is buffered; rejects (exit 74) when the output failed. */
   async flush(): Promise<void> {
     if (this.pos > 0 || this.partsSize > 0) this.flushSome();
     if (this.waiting) await this.waiting;
+    if (this.error) {
+      const name = this.out === process.stdout ? 'standard output' : 'the output';
+      throw new UserError(`cannot write results to ${name}: ${describeIoError(this.error)}`, ExitCode.IO_ERROR);
+    }
   }
 }

@@ -5,6 +5,7 @@
 import type { Writable } from 'node:stream';
 import { Direction, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { PcapWriter, PcapngWriter } from '../capture/write.js';
+import { OutputFile } from '../output-file.js';
 import type { SynthOutput } from './types.js';
 
 /** How often (packets) synthSource awaits `beforeRead`, so a slow consumer can hold it back. */
@@ -67,31 +68,26 @@ export interface WriteSynthOptions {
   format?: 'pcap' | 'pcapng';
 }
 
-/** Writes the packets to a capture file (or a stream such as stdout). */
-export async function writeSynth(out: SynthOutput, target: string | Writable, opts: WriteSynthOptions = {}): Promise<void> {
-  const format = opts.format ?? (typeof target === 'string' && /\.pcapng$/i.test(target) ? 'pcapng' : 'pcap');
-  if (format === 'pcapng') {
-    const w = new PcapngWriter(target);
-    try {
-      const ifIndex = w.addInterface(out.linkType, 'synth');
-      for (const p of out.packets) {
-        w.write(ifIndex, p.tsSec, p.tsNsec, p.data, 0, p.data.length, p.data.length);
-        const wait = w.pending();
-        if (wait) await wait;
-      }
-    } finally {
-      await w.close();
-    }
-    return;
-  }
-  const w = new PcapWriter(target, { linkType: out.linkType });
+/**
+ * Writes the packets to a capture file (or a stream such as stdout). A file
+ * replaces the one of that name only once complete: on an error, that file
+ * is left as it was (src/output-file.ts).
+ */
+export async function writeSynth(out: SynthOutput, target: string | OutputFile | Writable, opts: WriteSynthOptions = {}): Promise<void> {
+  const name = typeof target === 'string' ? target : target instanceof OutputFile ? target.path : '';
+  const format = opts.format ?? (/\.pcapng$/i.test(name) ? 'pcapng' : 'pcap');
+  const w = format === 'pcapng' ? new PcapngWriter(target) : new PcapWriter(target, { linkType: out.linkType });
   try {
+    const ifIndex = w instanceof PcapngWriter ? w.addInterface(out.linkType, 'synth') : 0;
     for (const p of out.packets) {
-      w.write(p.tsSec, p.tsNsec, p.data, 0, p.data.length, p.data.length);
+      if (w instanceof PcapngWriter) w.write(ifIndex, p.tsSec, p.tsNsec, p.data, 0, p.data.length, p.data.length);
+      else w.write(p.tsSec, p.tsNsec, p.data, 0, p.data.length, p.data.length);
       const wait = w.pending();
       if (wait) await wait;
     }
-  } finally {
-    await w.close();
+  } catch (err) {
+    w.abort();
+    throw err;
   }
+  await w.close();
 }

@@ -7,7 +7,7 @@
  * with its byte offset. Never a stack trace.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,13 +182,16 @@ describe('fixtures/malformed through the CLI', () => {
     expect(r.stdout).toContain('capture unreadable from byte 244');
   });
 
-  it('--write-accepted keeps the packets accepted before a capture error', () => {
+  it('--write-accepted after a capture error: the run failed, so the file is not written (an existing one is left as it was)', () => {
     const out = join(tmp, 'acc.pcap');
     const r = fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', out, `${DIR}/block-over-16m.pcapng`]);
     expect(r.code).toBe(2);
-    const back = fwemu(['dump', out]);
-    expect(back.code, back.stderr).toBe(0);
-    expect(numbers(packetLines(back.stdout))).toEqual([1, 2, 3]);
+    expect(r.stderr).toContain(`--write-accepted ${out}: not written (the run failed`);
+    expect(existsSync(out)).toBe(false);
+    writeFileSync(out, 'an earlier result');
+    expect(fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', out, `${DIR}/block-over-16m.pcapng`]).code).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe('an earlier result');
+    expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('more than ten capture warnings: ten shown, the rest counted, all with -v', () => {
