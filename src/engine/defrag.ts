@@ -34,6 +34,7 @@
  * queues reset when their source sends more than 64 other fragments in
  * between), ECN mixing (a CE fragment among not-ECT ones fails reassembly).
  */
+import { copyRecord } from '../capture/copy.js';
 import type { CaptureRecord } from '../capture/types.js';
 import { LinkType } from '../capture/types.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
@@ -107,6 +108,8 @@ export class Defragmenter {
   readonly datagram: DecodedPacket = newDecodedPacket();
   datagramBytes: Uint8Array = new Uint8Array(0);
   private currentN = 0;
+  /** Where the current fragment's IP header starts in its record's bytes. */
+  private currentIpOff = 0;
 
   constructor(
     readonly timeoutV4 = IPV4_FRAG_TIMEOUT,
@@ -150,6 +153,7 @@ export class Defragmenter {
     this.releasedReason = '';
     this.released = [];
     this.currentN = rec.n;
+    // Looked at in place; insert() copies what it holds (the reader reuses its buffers).
     const buf = rec.buf;
     const ipOff = pkt.ipOff;
     const end0 = Math.min(rec.off + rec.caplen, buf.length);
@@ -157,10 +161,11 @@ export class Defragmenter {
     if (ipOff + pkt.ipTotalLen <= end0) ip = buf.subarray(ipOff, ipOff + pkt.ipTotalLen);
     else {
       // Cut by the snaplen: conntrack and the rules read headers only, so
-      // the missing data is taken as zeros.
+      // the missing data is taken as zeros (a buffer of its own already).
       ip = new Uint8Array(pkt.ipTotalLen);
       ip.set(buf.subarray(ipOff, end0));
     }
+    this.currentIpOff = ipOff - rec.off;
     return pkt.ipVersion === 4 ? this.add4(rec, pkt, ip, now) : this.add6(rec, pkt, ip, now);
   }
 
@@ -273,7 +278,11 @@ export class Defragmenter {
       }
       runs.splice(i, 0, { start: offset, end });
     }
-    q.frags.push({ rec: copyRecord(rec), ip: ip.slice(), offset, end });
+    // The record's bytes are copied once; the IP packet is a view into that
+    // copy (unless it is already a buffer of its own, padded past the snaplen).
+    const own = copyRecord(rec);
+    const ipOwn = ip.buffer === rec.buf.buffer ? own.buf.subarray(this.currentIpOff, this.currentIpOff + ip.length) : ip;
+    q.frags.push({ rec: own, ip: ipOwn, offset, end });
     q.meat += end - offset;
     if (offset === 0) q.firstIn = true;
     if (!(q.firstIn && q.lastIn && q.meat === q.len)) return DefragStatus.HELD;
@@ -323,11 +332,6 @@ export class Defragmenter {
     for (const q of this.queues.values()) if (q.deadline < d) d = q.deadline;
     this.nextDeadline = d;
   }
-}
-
-function copyRecord(rec: CaptureRecord): CaptureRecord {
-  const end = Math.min(rec.off + rec.caplen, rec.buf.length);
-  return { ...rec, buf: rec.buf.slice(rec.off, end), off: 0 };
 }
 
 /** The datagram from the first fragment's header and every fragment's data. */

@@ -1,3 +1,4 @@
+import { copyRecord } from '../capture/copy.js';
 import { readCapture } from '../capture/read.js';
 import { CaptureError, LinkType, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { CtEntry, type CtEvent } from '../conntrack/entry.js';
@@ -195,8 +196,7 @@ class InOrder {
     const r: PacketResult = { ...result };
     r.entry = snapshotEntry(r.entry);
     if (r.datagram !== null) r.datagram = this.ownDatagram();
-    const own: CaptureRecord = { ...rec, buf: rec.buf.slice(rec.off, rec.off + rec.caplen), off: 0 };
-    this.order.wait({ n: r.n, result: r, rec: own, pkt: null });
+    this.order.wait({ n: r.n, result: r, rec: copyRecord(rec), pkt: null });
     if (this.order.waitingCount > MAX_WAITING) this.order.letGoOldest();
     this.order.drain();
   }
