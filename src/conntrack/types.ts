@@ -211,8 +211,9 @@ export const DEFAULT_CONNTRACK_SETTINGS: Readonly<ConntrackSettings> = Object.fr
   icmp_timeout: 30,
   icmpv6_timeout: 30,
   generic_timeout: 600,
-  frag6_high_thresh: 4194304,
+  // (low before high: written in this order as sysctls, a lower high_thresh is not refused for being below the old low)
   frag6_low_thresh: 3145728,
+  frag6_high_thresh: 4194304,
   frag6_timeout: 60,
 });
 

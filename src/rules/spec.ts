@@ -71,8 +71,8 @@ export const CONNTRACK_BOOL_KEYS: readonly (keyof ConntrackSettings)[] = ['tcp_l
  * defaults.
  */
 export const IPV4_DEFAULTS: Readonly<Ipv4Settings> = Object.freeze({
-  ipfrag_high_thresh: 4194304,
   ipfrag_low_thresh: 3145728,
+  ipfrag_high_thresh: 4194304,
   ipfrag_time: 30,
 });
 export const IPV4_KEYS = Object.keys(IPV4_DEFAULTS) as (keyof Ipv4Settings)[];
