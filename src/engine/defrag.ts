@@ -184,6 +184,9 @@ export class Defragmenter {
   /** Memory held per family (bytes), as frag_mem_limit(fqdir). */
   mem4 = 0;
   mem6 = 0;
+  /** The most memory held since resetPeaks() (the sharded replay sums the threads' peaks). */
+  peak4 = 0;
+  peak6 = 0;
   readonly settings: Readonly<DefragSettings>;
   readonly timeoutV4: number;
   readonly timeoutV6: number;
@@ -473,8 +476,19 @@ export class Defragmenter {
   }
 
   private charge(v: 4 | 6, bytes: number): void {
-    if (v === 4) this.mem4 += bytes;
-    else this.mem6 += bytes;
+    if (v === 4) {
+      this.mem4 += bytes;
+      if (this.mem4 > this.peak4) this.peak4 = this.mem4;
+    } else {
+      this.mem6 += bytes;
+      if (this.mem6 > this.peak6) this.peak6 = this.mem6;
+    }
+  }
+
+  /** Peaks start again from what is held now. */
+  resetPeaks(): void {
+    this.peak4 = this.mem4;
+    this.peak6 = this.mem6;
   }
 
   /** The earliest live deadline: dead queues at the top are dropped on the way. */

@@ -178,3 +178,32 @@ describe('fragments held across megabytes of capture (issue 14)', () => {
     }, 60_000);
   }
 });
+
+describe('the reassembly memory limit with --jobs (one budget for all threads)', () => {
+  it('fragments of many address pairs over ipfrag_high_thresh: --jobs 2 gives one thread\'s lines and says it replayed on one thread', () => {
+    // 60 datagrams from 60 sources (spread over the threads), their first
+    // fragments first (1032 bytes each held: struct ipq and the skb), then the
+    // rest: with a 30000-byte budget, 30 are held (29 * 1032 = 29928 <= 30000
+    // before the 30th) and 30 refused; every later fragment finds the budget
+    // over (30960 bytes) and is refused too, so nothing completes.
+    const firsts: Labelled[] = [];
+    const seconds: Labelled[] = [];
+    for (let i = 0; i < 60; i++) {
+      const f = fragmentIp(buildIpPacket({ ip: { src: `10.1.${i}.2`, dst: '10.2.0.1', id: 0x100 + i }, udp: { sport: 40000, dport: 53, payload: 64 } } as PacketSpec), 24);
+      firsts.push({ label: `F${i}`, data: eth4(f[0]) });
+      seconds.push({ label: `S${i}`, data: eth4(f[1]) }, { label: `T${i}`, data: eth4(f[2]) });
+    }
+    const cap = write('budget.pcap', [...firsts, ...seconds]);
+    const rules = join(dir, 'budget.yaml');
+    writeFileSync(rules, `${RULES}ipv4:\n  ipfrag_low_thresh: 0\n  ipfrag_high_thresh: 30000\n`);
+    const one = fwemu(['replay', '-r', rules, '-f', 'jsonl', '--no-summary', cap.path]);
+    const two = fwemu(['replay', '-r', rules, '-f', 'jsonl', '--no-summary', '--jobs', '2', cap.path]);
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0);
+    const verdicts = one.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { verdict: string }).verdict);
+    expect(verdicts.filter((v) => v === 'accept').length).toBe(0); // every datagram's later fragments come when the budget is full
+    expect(one.stdout).toMatch(/ipfrag_high_thresh 30000/);
+    expect(two.stdout).toBe(one.stdout);
+    expect(two.stderr).toMatch(/over net\.ipv4\.ipfrag_high_thresh .*replaying it again on one thread/);
+  }, 60_000);
+});
