@@ -731,6 +731,10 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
         if (i % 500 === 499) onProgress('capture', i + 1);
       }
     }
+    if (kinds.includes('frag')) {
+      const { fragCase } = await import('./fuzz-frag.mjs'); // held fragments with large gaps
+      for (let i = only ?? 0; i < (only === null ? Math.max(10, Math.floor(yamlIterations / 4)) : only + 1); i++) tally('frag', i, await fragCase(seed, i));
+    }
     for (const kind of ['rules', 'scenario', 'policy']) {
       if (!kinds.includes(kind)) continue;
       const n = kind === 'policy' ? (yamlIterations === 0 ? 0 : Math.max(10, Math.floor(yamlIterations / 4))) : yamlIterations;

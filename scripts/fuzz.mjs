@@ -26,7 +26,7 @@ try {
     options: {
       iterations: { type: 'string', default: '5000' },
       seed: { type: 'string' },
-      kinds: { type: 'string', default: 'capture,rules,scenario,policy' },
+      kinds: { type: 'string', default: 'capture,rules,scenario,policy,frag' },
       out: { type: 'string' },
       flood: { type: 'string' },
       case: { type: 'string' },
@@ -38,7 +38,7 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,rules,scenario,policy] [--case I] [--out DIR] [--flood N]\n');
+  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,rules,scenario,policy,frag] [--case I] [--out DIR] [--flood N]\n');
   process.exit(0);
 }
 const iterations = Number(args.iterations);

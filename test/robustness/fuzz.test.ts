@@ -157,6 +157,13 @@ describe('fuzzing', () => {
     expect(unchanged, 'cases whose mutations cancelled out').toEqual({ rules: 6, scenario: 4 });
   });
 
+  it('held IP fragments with large gaps (scripts/fuzz-frag.mjs): the verdicts the rules give, every packet with its own bytes, the same without the gaps', async () => {
+    const findings: { kind: string; res: Result }[] = [];
+    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: 48, kinds: ['frag'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    expect(findings, report(findings)).toEqual([]);
+    expect(stats.frag.runs).toBe(12);
+  }, 120_000);
+
   it('a case is reproducible from its seed and number', async () => {
     const seeds = loadSeeds();
     const rules = loadRuleSets();
