@@ -7,7 +7,6 @@ import type { DecodedPacket } from '../packet/types.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { Diagnostic, RuleSet } from '../rules/types.js';
 import { Engine, type EngineStats, type ReleasedResult } from './engine.js';
-import { decodeHeld } from './defrag.js';
 import { HeldOrder, MAX_WAITING } from './held-order.js';
 import type { PacketResult } from './result.js';
 
@@ -182,7 +181,8 @@ class InOrder {
       const r = x.result;
       if (r.datagram !== null) r.datagram = datagram ??= this.ownDatagram();
       r.entry = snapshotEntry(r.entry);
-      this.order.decide({ n: r.n, result: r, rec: x.rec, pkt: decodeHeld(x.fragment, newDecodedPacket()) });
+      // (Decoded again from its record's copy when it goes out, into the reused packet: no allocation per fragment.)
+      this.order.decide({ n: r.n, result: r, rec: x.rec, pkt: null });
     }
     this.order.drain();
   }
