@@ -738,6 +738,10 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
       const { clockCase } = await import('./fuzz-clock.mjs'); // timestamp extremes
       for (let i = only ?? 0; i < (only === null ? iterations : only + 1); i++) tally('clock', i, await clockCase(seed, i, ruleSets));
     }
+    if (kinds.includes('frag')) {
+      const { fragCase } = await import('./fuzz-frag.mjs'); // held fragments with large gaps
+      for (let i = only ?? 0; i < (only === null ? Math.max(10, Math.floor(yamlIterations / 4)) : only + 1); i++) tally('frag', i, await fragCase(seed, i));
+    }
     for (const kind of ['rules', 'scenario', 'policy', 'inject', 'bounds']) {
       if (!kinds.includes(kind)) continue;
       const n = kind === 'policy' || kind === 'bounds' ? (yamlIterations === 0 ? 0 : Math.max(10, Math.floor(yamlIterations / 4))) : yamlIterations;

@@ -5,8 +5,8 @@
 //
 // Options: --iterations N capture cases (default 5000; YAML cases: N/10 each
 // for rules and scenarios, N/40 for policy tests), --seed S (default: the
-// time), --kinds capture,clock,rules,scenario,policy,inject,bounds (inject: N/10 cases of
-// scripts/fuzz-inject.mjs; bounds: N/40 of scripts/fuzz-bounds.mjs), --out DIR (where failing
+// time), --kinds capture,clock,rules,scenario,policy,inject,bounds,frag (inject: N/10 cases of
+// scripts/fuzz-inject.mjs; bounds and frag: N/40 of scripts/fuzz-bounds.mjs and fuzz-frag.mjs), --out DIR (where failing
 // inputs are saved; default a fresh directory under /tmp), --flood N (also
 // run the SYN flood of scripts/fuzz-flood.mjs with N spoofed sources against
 // the default table; `--iterations 0 --flood 2000000` is the full-size run
@@ -27,7 +27,7 @@ try {
     options: {
       iterations: { type: 'string', default: '5000' },
       seed: { type: 'string' },
-      kinds: { type: 'string', default: 'capture,clock,rules,scenario,policy,inject,bounds' },
+      kinds: { type: 'string', default: 'capture,clock,rules,scenario,policy,inject,bounds,frag' },
       out: { type: 'string' },
       flood: { type: 'string' },
       case: { type: 'string' },
@@ -39,7 +39,7 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,clock,rules,scenario,policy,inject,bounds] [--case I] [--out DIR] [--flood N]\n');
+  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,clock,rules,scenario,policy,inject,bounds,frag] [--case I] [--out DIR] [--flood N]\n');
   process.exit(0);
 }
 const iterations = Number(args.iterations);

@@ -215,7 +215,11 @@ export class CaptureParser {
     if (this.failure) throw this.failure;
     if (this.ended) throw new Error('CaptureParser.push() called after end()');
     try {
-      this.consume(chunk);
+      // Records carry plain Uint8Array views, never a subclass such as
+      // Buffer, whose slice() is a view too: a consumer that keeps bytes
+      // with slice() gets a copy, not memory the next read overwrites
+      // (capture/copy.ts is the way to keep bytes).
+      this.consume(Object.getPrototypeOf(chunk) === Uint8Array.prototype ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (err) {
       if (err instanceof CaptureError) this.failure = err;
       throw err;

@@ -173,6 +173,12 @@ export interface ConntrackSettings {
   icmp_timeout: number;
   icmpv6_timeout: number;
   generic_timeout: number;
+  /** IPv6 reassembly in front of conntrack (nf_ct_frag6_gather): memory budget, bytes. */
+  frag6_high_thresh: number;
+  /** Obsolete since Linux 4.17 (the kernel only checks low <= high); accepted for the sysctl's name. */
+  frag6_low_thresh: number;
+  /** Seconds an incomplete IPv6 datagram is held. */
+  frag6_timeout: number;
 }
 
 /**
@@ -205,6 +211,10 @@ export const DEFAULT_CONNTRACK_SETTINGS: Readonly<ConntrackSettings> = Object.fr
   icmp_timeout: 30,
   icmpv6_timeout: 30,
   generic_timeout: 600,
+  // (low before high: written in this order as sysctls, a lower high_thresh is not refused for being below the old low)
+  frag6_low_thresh: 3145728,
+  frag6_high_thresh: 4194304,
+  frag6_timeout: 60,
 });
 
 // ---------------------------------------------------------------------------

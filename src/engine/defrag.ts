@@ -30,10 +30,22 @@
  *   4.5) is let through unreassembled (ipv6frag_thdr_truncated), and an
  *   atomic fragment (offset 0, no more fragments) is a datagram of one
  *   fragment: "reassembled" at once, its fragment header removed.
- * Not modelled: memory limits (ipfrag_high_thresh), ipfrag_max_dist (IPv4
- * queues reset when their source sends more than 64 other fragments in
- * between), ECN mixing (a CE fragment among not-ECT ones fails reassembly).
+ * - memory: each family's queues have a budget, net.ipv4.ipfrag_high_thresh
+ *   (IPv4: nf_defrag_ipv4 reassembles with ip_defrag, in the netns's
+ *   net->ipv4.fqdir) and net.netfilter.nf_conntrack_frag6_high_thresh (IPv6:
+ *   nf_ct_frag6_gather, net->nf_frag fqdir). Since Linux 4.17 nothing is
+ *   evicted: inet_frag_find() refuses every fragment, of a new datagram or
+ *   of one already held, while the memory held exceeds high_thresh, and the
+ *   fragment is dropped (ip_defrag -ENOMEM; nf_ct_frag6_gather -ENOMEM ->
+ *   NF_DROP) until timers or completed datagrams free memory. The low_thresh
+ *   sysctls are obsolete (they only bound high_thresh from below). What a
+ *   fragment costs is its skb's truesize, plus the queue's own size once per
+ *   datagram: fragTruesize() below.
+ * Not modelled: ipfrag_max_dist (IPv4 queues reset when their source sends
+ * more than 64 other fragments in between), ECN mixing (a CE fragment among
+ * not-ECT ones fails reassembly).
  */
+import { copyRecord } from '../capture/copy.js';
 import type { CaptureRecord } from '../capture/types.js';
 import { LinkType } from '../capture/types.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
@@ -66,6 +78,12 @@ interface FragQueue {
   v: 4 | 6;
   created: number;
   deadline: number;
+  /** Creation order: breaks ties between equal deadlines (oldest first). */
+  seq: number;
+  /** Killed (completed, discarded): its place in the timer heap is stale. */
+  dead: boolean;
+  /** Memory charged to its family (queue size + each held fragment's truesize). */
+  mem: number;
   frags: HeldFragment[];
   runs: Run[];
   /** Bytes of data held (duplicates not counted). */
@@ -94,8 +112,84 @@ export interface Released {
   reason: string;
 }
 
+/**
+ * The reassembly sysctls (kernel defaults in DEFAULT_DEFRAG_SETTINGS), by
+ * their names: net.ipv4.ipfrag_* and net.netfilter.nf_conntrack_frag6_*.
+ */
+export interface DefragSettings {
+  /** net.ipv4.ipfrag_high_thresh, bytes (0: every IPv4 fragment is dropped, as inet_frag_find does). */
+  ipfrag_high_thresh: number;
+  /** net.ipv4.ipfrag_low_thresh: obsolete since Linux 4.17, kept for the sysctl's bound (low <= high). */
+  ipfrag_low_thresh: number;
+  /** net.ipv4.ipfrag_time, seconds. */
+  ipfrag_time: number;
+  /** net.netfilter.nf_conntrack_frag6_high_thresh, bytes. */
+  frag6_high_thresh: number;
+  /** net.netfilter.nf_conntrack_frag6_low_thresh (obsolete, as ipfrag_low_thresh). */
+  frag6_low_thresh: number;
+  /** net.netfilter.nf_conntrack_frag6_timeout, seconds. */
+  frag6_timeout: number;
+}
+
+/** Linux's defaults (4 MiB, 3 MiB, 30 s; IPv6 conntrack the same, 60 s), as a fresh namespace shows them. */
+export const DEFAULT_DEFRAG_SETTINGS: Readonly<DefragSettings> = Object.freeze({
+  ipfrag_high_thresh: 4 * 1024 * 1024,
+  ipfrag_low_thresh: 3 * 1024 * 1024,
+  ipfrag_time: IPV4_FRAG_TIMEOUT,
+  frag6_high_thresh: 4 * 1024 * 1024,
+  frag6_low_thresh: 3 * 1024 * 1024,
+  frag6_timeout: IPV6_FRAG_TIMEOUT,
+});
+
+/**
+ * sizeof(struct ipq) and sizeof(struct frag_queue), charged once per
+ * datagram (inet_frag_alloc: add_frag_mem_limit(fqdir, f->qsize)). Measured
+ * on Linux 6.18 x86_64 (test/kernel/frag-memory.test.ts): they depend on the
+ * kernel's build (struct layout, debug options).
+ */
+export const IPQ_SIZE = 200;
+export const FRAG6_QUEUE_SIZE = 184;
+
+/**
+ * The truesize of the skb a fragment arrives in, as the kernel charges it
+ * (add_frag_mem_limit(fqdir, skb->truesize)). It depends on the driver that
+ * received the frame; modelled here is a frame of `ipLen` bytes of IP in an
+ * Ethernet frame built by alloc_skb() with 16 bytes of headroom, as a veth
+ * peer receives what an AF_PACKET socket sent (the kernel harness's path):
+ * the head is SKB_DATA_ALIGN(16 + frame) + SKB_DATA_ALIGN(skb_shared_info)
+ * (320 bytes), taken from the 576-byte small-head cache when it fits
+ * (SKB_SMALL_HEAD_CACHE_SIZE), else rounded up to a kmalloc size (a power of
+ * two); plus the sk_buff itself (256). Measured on Linux 6.18 x86_64 with
+ * the kernel harness (where the kernel starts dropping, for frames of 58 to
+ * 1434 bytes: test/kernel/frag-memory.test.ts). A NIC driver that receives into pages or 2 KiB buffers charges
+ * more or less per frame: an approximation, exact for the harness's path.
+ */
+export function fragTruesize(ipLen: number): number {
+  const head = ((16 + 14 + ipLen + 63) & ~63) + 320;
+  const alloc = head <= 576 ? 576 : 2 ** Math.ceil(Math.log2(head));
+  return alloc + 256;
+}
+
 export class Defragmenter {
   private readonly queues = new Map<string, FragQueue>();
+  /**
+   * Live queues by (deadline, creation order), a binary min-heap: the next
+   * to expire is at the top. A killed queue stays until it comes to the top
+   * (lazy deletion), so each event costs O(log n) and deadlines may come in
+   * any order (the capture's clock may step back).
+   */
+  private heap: FragQueue[] = [];
+  private deadInHeap = 0;
+  private seq = 0;
+  /** Memory held per family (bytes), as frag_mem_limit(fqdir). */
+  mem4 = 0;
+  mem6 = 0;
+  /** The most memory held since resetPeaks() (the sharded replay sums the threads' peaks). */
+  peak4 = 0;
+  peak6 = 0;
+  readonly settings: Readonly<DefragSettings>;
+  readonly timeoutV4: number;
+  readonly timeoutV6: number;
   /** Earliest queue deadline (Infinity when nothing is held): the per-packet check is one comparison. */
   nextDeadline = Infinity;
   /** Outcome details of the last add(). */
@@ -107,11 +201,19 @@ export class Defragmenter {
   readonly datagram: DecodedPacket = newDecodedPacket();
   datagramBytes: Uint8Array = new Uint8Array(0);
   private currentN = 0;
+  /** Where the current fragment's IP header starts in its record's bytes. */
+  private currentIpOff = 0;
 
-  constructor(
-    readonly timeoutV4 = IPV4_FRAG_TIMEOUT,
-    readonly timeoutV6 = IPV6_FRAG_TIMEOUT,
-  ) {}
+  constructor(settings: Partial<DefragSettings> = {}) {
+    this.settings = { ...DEFAULT_DEFRAG_SETTINGS, ...settings };
+    this.timeoutV4 = this.settings.ipfrag_time;
+    this.timeoutV6 = this.settings.frag6_timeout;
+  }
+
+  /** Datagrams held now. */
+  get size(): number {
+    return this.queues.size;
+  }
 
   /**
    * Datagrams whose timer ran out by `now`, oldest first; their fragments are
@@ -120,9 +222,14 @@ export class Defragmenter {
   expire(now: number): Released[] {
     const out: Released[] = [];
     if (now < this.nextDeadline) return out;
-    for (const q of [...this.queues.values()].sort((a, b) => a.created - b.created)) {
-      if (q.deadline > now) continue;
-      this.queues.delete(q.key);
+    const heap = this.heap;
+    while (heap.length > 0 && heap[0].deadline <= now) {
+      const q = heapPop(heap);
+      if (q.dead) {
+        this.deadInHeap--;
+        continue;
+      }
+      this.forget(q);
       const t = q.v === 4 ? `ipfrag_time ${this.timeoutV4} s` : `nf_conntrack_frag6_timeout ${this.timeoutV6} s`;
       out.push({ frags: q.frags, reason: `IP fragment of a datagram never completed: reassembly timed out (${t}) with ${q.meat} of ${q.lastIn ? q.len : '?'} bytes` });
     }
@@ -133,12 +240,30 @@ export class Defragmenter {
   /** Every held fragment, at the end of the capture. */
   flush(): Released[] {
     const out: Released[] = [];
-    for (const q of [...this.queues.values()].sort((a, b) => a.created - b.created)) {
+    for (const q of [...this.queues.values()].sort((a, b) => a.seq - b.seq)) {
       out.push({ frags: q.frags, reason: `IP fragment of a datagram never completed: the capture ended with ${q.meat} of ${q.lastIn ? q.len : '?'} bytes held` });
     }
     this.queues.clear();
+    this.heap = [];
+    this.deadInHeap = 0;
+    this.mem4 = this.mem6 = 0;
     this.nextDeadline = Infinity;
     return out;
+  }
+
+  /**
+   * inet_frag_find(): no queue, old or new, while the family's memory is
+   * over high_thresh. The reason names the sysctl to raise.
+   */
+  private overLimit(v: 4 | 6): boolean {
+    const mem = v === 4 ? this.mem4 : this.mem6;
+    const high = v === 4 ? this.settings.ipfrag_high_thresh : this.settings.frag6_high_thresh;
+    if (high !== 0 && mem <= high) return false;
+    const name = v === 4 ? 'net.ipv4.ipfrag_high_thresh' : 'net.netfilter.nf_conntrack_frag6_high_thresh';
+    this.reason = high === 0
+      ? `IP fragment dropped: ${name} is 0, so no fragment is reassembled (inet_frag_find)`
+      : `IP fragment dropped: reassembly memory is full (${mem} bytes held for incomplete ${v === 4 ? 'IPv4' : 'IPv6'} datagrams, over ${name} ${high}); nothing is evicted, fragments are dropped until held datagrams complete or time out (inet_frag_find)`;
+    return true;
   }
 
   /**
@@ -150,6 +275,7 @@ export class Defragmenter {
     this.releasedReason = '';
     this.released = [];
     this.currentN = rec.n;
+    // Looked at in place; insert() copies what it holds (the reader reuses its buffers).
     const buf = rec.buf;
     const ipOff = pkt.ipOff;
     const end0 = Math.min(rec.off + rec.caplen, buf.length);
@@ -157,10 +283,11 @@ export class Defragmenter {
     if (ipOff + pkt.ipTotalLen <= end0) ip = buf.subarray(ipOff, ipOff + pkt.ipTotalLen);
     else {
       // Cut by the snaplen: conntrack and the rules read headers only, so
-      // the missing data is taken as zeros.
+      // the missing data is taken as zeros (a buffer of its own already).
       ip = new Uint8Array(pkt.ipTotalLen);
       ip.set(buf.subarray(ipOff, end0));
     }
+    this.currentIpOff = ipOff - rec.off;
     return pkt.ipVersion === 4 ? this.add4(rec, pkt, ip, now) : this.add6(rec, pkt, ip, now);
   }
 
@@ -170,6 +297,8 @@ export class Defragmenter {
     const ihl = pkt.ipHeaderLen;
     const offset = pkt.fragOffset;
     let end = offset + (ip.length - ihl);
+    // ip_defrag: ip_find() before any check of the fragment itself.
+    if (this.overLimit(4)) return DefragStatus.DROP;
     const key = `4|${pkt.src0}|${pkt.dst0}|${pkt.ipId}|${pkt.proto}`;
     const q = this.queue(key, 4, now, this.timeoutV4);
 
@@ -205,6 +334,8 @@ export class Defragmenter {
       this.reason = 'first IPv6 fragment without the whole transport header (RFC 8200 4.5): not reassembled, and conntrack cannot track it';
       return DefragStatus.PASS;
     }
+    // nf_ct_frag6_gather: fq_find() comes after the RFC 8200 4.5 check, before nf_ct_frag6_queue's.
+    if (this.overLimit(6)) return DefragStatus.DROP;
     let end = offset + (ip.length - f.fhoff - 8);
     if (end > IPV6_MAXPLEN) return this.dropOne('IPv6 fragment beyond 65535 bytes of payload (nf_ct_frag6_queue): dropped');
     const key = `6|${pkt.src0}|${pkt.src1}|${pkt.src2}|${pkt.src3}|${pkt.dst0}|${pkt.dst1}|${pkt.dst2}|${pkt.dst3}|${pkt.ipId}`;
@@ -243,8 +374,11 @@ export class Defragmenter {
   private queue(key: string, v: 4 | 6, now: number, timeout: number): FragQueue {
     let q = this.queues.get(key);
     if (q === undefined) {
-      q = { key, v, created: now, deadline: now + timeout, frags: [], runs: [], meat: 0, len: 0, firstIn: false, lastIn: false };
+      const qsize = v === 4 ? IPQ_SIZE : FRAG6_QUEUE_SIZE;
+      q = { key, v, created: now, deadline: now + timeout, seq: this.seq++, dead: false, mem: qsize, frags: [], runs: [], meat: 0, len: 0, firstIn: false, lastIn: false };
       this.queues.set(key, q);
+      heapPush(this.heap, q);
+      this.charge(v, qsize);
       if (q.deadline < this.nextDeadline) this.nextDeadline = q.deadline;
     }
     return q;
@@ -273,7 +407,14 @@ export class Defragmenter {
       }
       runs.splice(i, 0, { start: offset, end });
     }
-    q.frags.push({ rec: copyRecord(rec), ip: ip.slice(), offset, end });
+    // The record's bytes are copied once; the IP packet is a view into that
+    // copy (unless it is already a buffer of its own, padded past the snaplen).
+    const own = copyRecord(rec);
+    const ipOwn = ip.buffer === rec.buf.buffer ? own.buf.subarray(this.currentIpOff, this.currentIpOff + ip.length) : ip;
+    q.frags.push({ rec: own, ip: ipOwn, offset, end });
+    const truesize = fragTruesize(ip.length);
+    q.mem += truesize;
+    this.charge(q.v, truesize);
     q.meat += end - offset;
     if (offset === 0) q.firstIn = true;
     if (!(q.firstIn && q.lastIn && q.meat === q.len)) return DefragStatus.HELD;
@@ -313,21 +454,87 @@ export class Defragmenter {
   }
 
   private kill(q: FragQueue): void {
-    this.queues.delete(q.key);
-    // Only the earliest deadline matters: rescan the queues when it was this one's.
+    this.forget(q);
+    q.dead = true;
+    // It leaves the heap when it comes to the top; but when most of the heap
+    // is dead (datagrams completing fast), the heap is rebuilt from the live
+    // queues, so that dead ones do not keep their fragments until their
+    // deadline (O(n), once per n kills).
+    if (++this.deadInHeap > 1024 && this.deadInHeap * 2 > this.heap.length) {
+      const live = this.heap.filter((x) => !x.dead);
+      this.heap = [];
+      for (const x of live) heapPush(this.heap, x);
+      this.deadInHeap = 0;
+    }
     if (q.deadline <= this.nextDeadline) this.updateDeadline();
   }
 
+  /** The queue is gone: its memory is freed (inet_frag_destroy). */
+  private forget(q: FragQueue): void {
+    this.queues.delete(q.key);
+    this.charge(q.v, -q.mem);
+  }
+
+  private charge(v: 4 | 6, bytes: number): void {
+    if (v === 4) {
+      this.mem4 += bytes;
+      if (this.mem4 > this.peak4) this.peak4 = this.mem4;
+    } else {
+      this.mem6 += bytes;
+      if (this.mem6 > this.peak6) this.peak6 = this.mem6;
+    }
+  }
+
+  /** Peaks start again from what is held now. */
+  resetPeaks(): void {
+    this.peak4 = this.mem4;
+    this.peak6 = this.mem6;
+  }
+
+  /** The earliest live deadline: dead queues at the top are dropped on the way. */
   private updateDeadline(): void {
-    let d = Infinity;
-    for (const q of this.queues.values()) if (q.deadline < d) d = q.deadline;
-    this.nextDeadline = d;
+    const heap = this.heap;
+    while (heap.length > 0 && heap[0].dead) {
+      heapPop(heap);
+      this.deadInHeap--;
+    }
+    this.nextDeadline = heap.length > 0 ? heap[0].deadline : Infinity;
   }
 }
 
-function copyRecord(rec: CaptureRecord): CaptureRecord {
-  const end = Math.min(rec.off + rec.caplen, rec.buf.length);
-  return { ...rec, buf: rec.buf.slice(rec.off, end), off: 0 };
+function before(a: FragQueue, b: FragQueue): boolean {
+  return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
+}
+
+function heapPush(h: FragQueue[], q: FragQueue): void {
+  let i = h.length;
+  h.push(q);
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!before(q, h[p])) break;
+    h[i] = h[p];
+    i = p;
+  }
+  h[i] = q;
+}
+
+function heapPop(h: FragQueue[]): FragQueue {
+  const top = h[0];
+  const last = h.pop()!;
+  const n = h.length;
+  if (n > 0) {
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const c = l + 1 < n && before(h[l + 1], h[l]) ? l + 1 : l;
+      if (!before(h[c], last)) break;
+      h[i] = h[c];
+      i = c;
+    }
+    h[i] = last;
+  }
+  return top;
 }
 
 /** The datagram from the first fragment's header and every fragment's data. */

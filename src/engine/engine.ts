@@ -10,13 +10,23 @@ import { chainFor, firstMatch } from '../rules/match.js';
 import type { Action, Chain, Rule, RuleSet } from '../rules/types.js';
 import { CHAINS } from '../rules/spec.js';
 import { Cause, CAUSE_WORDS, EntryOf, linkEntry, newPacketResult, type PacketResult, type Verdict } from './result.js';
-import { Defragmenter, DefragStatus, type HeldFragment } from './defrag.js';
+import { Defragmenter, DefragStatus, type DefragSettings, type HeldFragment } from './defrag.js';
 
 /** A result for a packet the engine held (an IP fragment), released later: with its own copy of the record. */
 export interface ReleasedResult {
   result: PacketResult;
   rec: CaptureRecord;
   fragment: HeldFragment;
+}
+
+/** The reassembly sysctls of a rule set (`ipv4:`, and `conntrack:`'s frag6_*); a RuleSet built by hand may lack them. */
+function defragSettings(rs: RuleSet): Partial<DefragSettings> {
+  const ct = rs.conntrack as Partial<RuleSet['conntrack']> | undefined;
+  const out: Partial<DefragSettings> = { ...rs.ipv4 };
+  if (ct?.frag6_high_thresh !== undefined) out.frag6_high_thresh = ct.frag6_high_thresh;
+  if (ct?.frag6_low_thresh !== undefined) out.frag6_low_thresh = ct.frag6_low_thresh;
+  if (ct?.frag6_timeout !== undefined) out.frag6_timeout = ct.frag6_timeout;
+  return out;
 }
 
 /** Counters for the summary at the end of a replay. */
@@ -93,7 +103,7 @@ export class Engine {
   ) {
     this.compiled = compileRuleSet(ruleset);
     this.ct = ruleset.stateful ? new ConntrackTable(ruleset.conntrack) : null;
-    this.defrag = ruleset.stateful ? new Defragmenter() : null;
+    this.defrag = ruleset.stateful ? new Defragmenter(defragSettings(ruleset)) : null;
     if (this.ct && onEvent) this.ct.onEvent = onEvent;
     this.hostForwards = this.compiled.chains.forward.length > 0;
     this.ruleById = new Map(ruleset.rules.map((rule) => [rule.id, rule]));

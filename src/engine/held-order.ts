@@ -14,18 +14,23 @@ export class HeldOrder<T extends { n: number }> {
   private held: number[] = [];
   private heldHead = 0;
   private decided = new Set<number>();
+  /**
+   * What waits, in packet order, from `waitHead` on (a head index, not
+   * splice(0, i): in heavy traffic behind a held fragment each packet lets
+   * a few go, and moving thousands of items each time was quadratic).
+   */
   private waiting: T[] = [];
-  private sorted = true;
+  private waitHead = 0;
 
   constructor(private readonly emit: (item: T) => void) {}
 
   /** Nothing held, nothing waiting: what is decided now can go out at once. */
   get idle(): boolean {
-    return this.heldHead === this.held.length && this.waiting.length === 0;
+    return this.heldHead === this.held.length && this.waitHead === this.waiting.length;
   }
 
   get waitingCount(): number {
-    return this.waiting.length;
+    return this.waiting.length - this.waitHead;
   }
 
   hold(n: number): void {
@@ -36,11 +41,20 @@ export class HeldOrder<T extends { n: number }> {
   decide(item: T): void {
     // (One that stopped holding the others back is not waited for any more.)
     if (this.heldHead < this.held.length && item.n >= this.held[this.heldHead]) this.decided.add(item.n);
-    this.waiting.push(item);
-    this.sorted = false;
+    // Into its place (binary search): the waiting items stay in packet order.
+    const w = this.waiting;
+    let lo = this.waitHead;
+    let hi = w.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (w[mid].n < item.n) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === w.length) w.push(item);
+    else w.splice(lo, 0, item);
   }
 
-  /** Something decided while others wait: it waits too (then `drain()`). */
+  /** Something decided while others wait, after all of them in packet order: it waits too (then `drain()`). */
   wait(item: T): void {
     this.waiting.push(item);
   }
@@ -63,14 +77,20 @@ export class HeldOrder<T extends { n: number }> {
       this.heldHead = 0;
     }
     const w = this.waiting;
-    if (w.length === 0) return;
-    if (!this.sorted) {
-      w.sort((a, b) => a.n - b.n);
-      this.sorted = true;
-    }
     const limit = this.heldHead < this.held.length ? this.held[this.heldHead] : Infinity;
-    let i = 0;
-    for (; i < w.length && w[i].n < limit; i++) this.emit(w[i]);
-    if (i > 0) w.splice(0, i);
+    let i = this.waitHead;
+    for (; i < w.length && w[i].n < limit; i++) {
+      const x = w[i];
+      (w as (T | undefined)[])[i] = undefined; // (gone out: not kept alive by the array)
+      this.waitHead = i + 1; // (before emit, which may throw)
+      this.emit(x);
+    }
+    if (i === w.length) {
+      this.waiting = [];
+      this.waitHead = 0;
+    } else if (i > 1024 && i * 2 > w.length) {
+      this.waiting = w.slice(i);
+      this.waitHead = 0;
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { copyRecord } from '../capture/copy.js';
 import { readCapture } from '../capture/read.js';
 import { CaptureError, LinkType, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { CtEntry, type CtEvent } from '../conntrack/entry.js';
@@ -7,7 +8,6 @@ import { loadRuleSet } from '../rules/load.js';
 import type { Diagnostic, RuleSet } from '../rules/types.js';
 import { ClockWatch, type ClockStats } from './clock.js';
 import { Engine, type EngineStats, type ReleasedResult } from './engine.js';
-import { decodeHeld } from './defrag.js';
 import { HeldOrder, MAX_WAITING } from './held-order.js';
 import type { PacketResult } from './result.js';
 
@@ -191,7 +191,8 @@ class InOrder {
       const r = x.result;
       if (r.datagram !== null) r.datagram = datagram ??= this.ownDatagram();
       r.entry = snapshotEntry(r.entry);
-      this.order.decide({ n: r.n, result: r, rec: x.rec, pkt: decodeHeld(x.fragment, newDecodedPacket()) });
+      // (Decoded again from its record's copy when it goes out, into the reused packet: no allocation per fragment.)
+      this.order.decide({ n: r.n, result: r, rec: x.rec, pkt: null });
     }
     this.order.drain();
   }
@@ -205,8 +206,7 @@ class InOrder {
     const r: PacketResult = { ...result };
     r.entry = snapshotEntry(r.entry);
     if (r.datagram !== null) r.datagram = this.ownDatagram();
-    const own: CaptureRecord = { ...rec, buf: rec.buf.slice(rec.off, rec.off + rec.caplen), off: 0 };
-    this.order.wait({ n: r.n, result: r, rec: own, pkt: null });
+    this.order.wait({ n: r.n, result: r, rec: copyRecord(rec), pkt: null });
     if (this.order.waitingCount > MAX_WAITING) this.order.letGoOldest();
     this.order.drain();
   }

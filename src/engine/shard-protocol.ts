@@ -111,7 +111,11 @@ export type ToShard =
   | { type: 'end'; clockSec: number; clockNsec: number };
 
 export type FromShard =
-  /** A batch judged: its list comes back to be used again; the shard's flows so far. */
-  | { type: 'done'; round: number; chunk: number; spill: number; list: Float64Array; flows: number; lines: ShardLines | null }
+  /**
+   * A batch judged: its list comes back to be used again; the shard's flows
+   * so far; its reassembly memory (IPv4, IPv6): the most held while it judged
+   * the batch, and what it holds now.
+   */
+  | { type: 'done'; round: number; chunk: number; spill: number; list: Float64Array; flows: number; frag: [number, number, number, number]; lines: ShardLines | null }
   /** The end: the lines of the fragments still held (dropped now), and the shard's figures. */
   | { type: 'stats'; stats: EngineStats; conntrack: ShardConntrack | null; lines: ShardLines | null };

@@ -153,7 +153,10 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
       ifNames = m.ifNames;
       judge(new Uint8Array(m.chunk), new Uint8Array(m.spill), m.list, m.count);
       const lines = log === null ? null : log.take();
-      const done: FromShard = { type: 'done', round: m.round, chunk: m.chunkId, spill: m.spillId, list: m.list, flows: engine.flowsEntered, lines };
+      const df = engine.defrag;
+      const frag: [number, number, number, number] = df === null ? [0, 0, 0, 0] : [df.peak4, df.peak6, df.mem4, df.mem6];
+      df?.resetPeaks();
+      const done: FromShard = { type: 'done', round: m.round, chunk: m.chunkId, spill: m.spillId, list: m.list, flows: engine.flowsEntered, frag, lines };
       const transfer = [m.list.buffer as ArrayBuffer];
       if (lines !== null) transfer.push(lines.bytes.buffer as ArrayBuffer, lines.events.buffer as ArrayBuffer);
       port.postMessage(done, transfer);

@@ -17,7 +17,12 @@
  *   table can be full; the shards report their flows as they go, and the
  *   replay stops, as `inexact`, when their sum reaches the limit;
  * - the first fragment of an ICMP error, whose datagram is reassembled by
- *   its outer pair but judged against the flow it quotes: `inexact` too.
+ *   its outer pair but judged against the flow it quotes: `inexact` too;
+ * - the reassembly memory limit (ipfrag_high_thresh, frag6_high_thresh):
+ *   one budget for all datagrams. Each shard reports the most it held
+ *   while judging a batch; while the sum over shards (a bound on what one
+ *   engine would hold) stays within the limit, no fragment is refused by
+ *   either, and the replay stops as `inexact` once it does not.
  * Only the timing of lazy expiry differs (entries are removed when their
  * hash chain is next walked), which no summary figure shows.
  */
@@ -28,6 +33,7 @@ import { newDecodedPacket } from '../packet/decode.js';
 import type { RuleSet } from '../rules/types.js';
 import { ClockWatch, type ClockStats } from './clock.js';
 import type { EngineStats } from './engine.js';
+import { DEFAULT_DEFRAG_SETTINGS } from './defrag.js';
 import { MAX_WAITING } from './held-order.js';
 import { NOT_SHARDABLE, ShardPicker } from './shard.js';
 import { LineOrder, type PacketOutput } from './shard-lines.js';
@@ -100,7 +106,7 @@ export type ShardedOutcome =
   | { kind: 'inexact'; cause: InexactCause; reason: string; packets: number; packetsWritten: number };
 
 /** Why a sharded replay would not be exact: the table limit, a fragmented ICMP error, or lines held back too long. */
-export type InexactCause = 'limit' | 'icmp-fragment' | 'order';
+export type InexactCause = 'limit' | 'icmp-fragment' | 'order' | 'fragment-memory';
 
 interface Chunk {
   id: number;
@@ -158,6 +164,10 @@ class ShardedReplay {
   /** Batches posted and not yet judged. */
   private outstanding = 0;
   private readonly flowsByShard: number[];
+  /** Reassembly memory each shard held at the end of its last batch (IPv4, IPv6). */
+  private readonly fragByShard: number[][];
+  /** high_thresh for IPv4 and IPv6 (Infinity when stateless: nothing is reassembled). */
+  private readonly fragLimit: [number, number];
   private readonly picker: ShardPicker;
   private clockSec = 0;
   private clockNsec = 0;
@@ -191,7 +201,7 @@ class ShardedReplay {
    * The rounds not all back yet: how many batches each still waits for, and
    * of those back, the lines and the shard's flows (pairs: shard, flows).
    */
-  private readonly rounds = new Map<number, { waiting: number; lines: ShardLines[]; flows: number[] }>();
+  private readonly rounds = new Map<number, { waiting: number; lines: ShardLines[]; flows: number[]; frag: number[] }>();
   /** The oldest round not all back yet. */
   private nextRound = 0;
 
@@ -199,6 +209,11 @@ class ShardedReplay {
     this.jobs = opts.jobs;
     this.picker = new ShardPicker(this.jobs, newDecodedPacket());
     this.flowsByShard = new Array<number>(this.jobs).fill(0);
+    this.fragByShard = Array.from({ length: this.jobs }, () => [0, 0]);
+    const r = opts.rules;
+    this.fragLimit = r.stateful
+      ? [r.ipv4?.ipfrag_high_thresh ?? DEFAULT_DEFRAG_SETTINGS.ipfrag_high_thresh, r.conntrack.frag6_high_thresh ?? DEFAULT_DEFRAG_SETTINGS.frag6_high_thresh]
+      : [Infinity, Infinity];
     this.results = new Array(this.jobs).fill(null);
     this.limit = opts.rules.stateful ? opts.rules.conntrack.max : 0;
     this.clockWatch = ClockWatch.forRuleSet(opts.rules);
@@ -377,7 +392,7 @@ class ShardedReplay {
       b.list = b.spare.pop() ?? new Float64Array(Math.max(LIST_START, b.count) * DESC);
       b.count = 0;
     }
-    if (posted > 0) this.rounds.set(this.round++, { waiting: posted, lines: [], flows: [] });
+    if (posted > 0) this.rounds.set(this.round++, { waiting: posted, lines: [], flows: [], frag: [] });
     this.current = null;
     this.spilled = false;
     this.unposted = 0;
@@ -463,7 +478,7 @@ class ShardedReplay {
       this.outstanding--;
       if (m.chunk >= 0) this.drop(this.chunks[m.chunk]);
       if (m.spill >= 0) this.drop(this.chunks[m.spill]);
-      this.batchBack(m.round, k, m.flows, m.lines);
+      this.batchBack(m.round, k, m.flows, m.frag, m.lines);
       this.poke();
     } else {
       this.results[k] = { stats: m.stats, conntrack: m.conntrack, lines: m.lines };
@@ -512,21 +527,49 @@ class ShardedReplay {
   }
 
   /**
+   * One round's reassembly memory (entries: shard, peak v4, peak v6, now v4,
+   * now v6): the shards in the round at their peak, the others at what they
+   * held after their last batch. Over high_thresh, one engine might have
+   * refused a fragment that a shard took.
+   */
+  private countFragMemory(frag: number[]): void {
+    if (this.inexact !== '' || this.fragLimit[0] === Infinity) return;
+    const peak = this.fragByShard.map((x) => [...x]);
+    for (let i = 0; i < frag.length; i += 5) {
+      const k = frag[i];
+      peak[k] = [frag[i + 1], frag[i + 2]];
+      this.fragByShard[k] = [frag[i + 3], frag[i + 4]];
+    }
+    for (let v = 0; v < 2; v++) {
+      let sum = 0;
+      for (const p of peak) sum += p[v];
+      if (sum > this.fragLimit[v]) {
+        const name = v === 0 ? 'net.ipv4.ipfrag_high_thresh (ipv4: ipfrag_high_thresh)' : 'net.netfilter.nf_conntrack_frag6_high_thresh (conntrack: frag6_high_thresh)';
+        this.inexactCause = 'fragment-memory';
+        this.inexact = `the threads held up to ${sum} bytes of IPv${v === 0 ? 4 : 6} fragments for reassembly, over ${name} ${this.fragLimit[v]}: one budget for all datagrams, which threads that each hold some of them cannot share`;
+        return;
+      }
+    }
+  }
+
+  /**
    * A shard's batch judged: once every batch of the oldest rounds is back,
    * their flows are counted and their lines written, unless the replay
    * cannot be exact any more. Counting round by round keeps what was
    * written exact however late a shard reports: every batch before it was
    * judged while nothing made the shards differ from one engine.
    */
-  private batchBack(round: number, k: number, flows: number, lines: ShardLines | null): void {
+  private batchBack(round: number, k: number, flows: number, frag: [number, number, number, number], lines: ShardLines | null): void {
     const r = this.rounds.get(round)!;
     if (lines !== null) r.lines.push(lines);
     r.flows.push(k, flows);
+    r.frag.push(k, ...frag);
     r.waiting--;
     for (let next = this.rounds.get(this.nextRound); next !== undefined && next.waiting === 0; next = this.rounds.get(this.nextRound)) {
       this.rounds.delete(this.nextRound);
       this.nextRound++;
       for (let i = 0; i < next.flows.length; i += 2) this.countFlows(next.flows[i], next.flows[i + 1]);
+      this.countFragMemory(next.frag);
       if (this.inexact === '' && this.order !== null) this.playLines(next.lines);
     }
   }

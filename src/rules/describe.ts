@@ -1,7 +1,7 @@
 /** Human-readable views of rules and rule sets (cold path: `fwemu check`, reasons in reports). */
 import type { CompiledRule } from './compile.js';
 import { ruleName } from './shadow.js';
-import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS } from './spec.js';
+import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS, IPV4_DEFAULTS, IPV4_KEYS } from './spec.js';
 import { visible } from '../text-escape.js';
 import { formatDiagnostic, formatPos, type Chain, type Cidr, type Diagnostic, type PortRange, type Rule, type RuleSet } from './types.js';
 
@@ -86,6 +86,8 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
     const changed = CONNTRACK_KEYS.filter((k) => rs.conntrack[k] !== CONNTRACK_DEFAULTS[k]).map(
       (k) => `${k} ${sysctl(rs.conntrack[k])} (default ${sysctl(CONNTRACK_DEFAULTS[k])})`,
     );
+    // (net.ipv4.ipfrag_*: IPv4 reassembly in front of conntrack.)
+    if (rs.ipv4) for (const k of IPV4_KEYS) if (rs.ipv4[k] !== IPV4_DEFAULTS[k]) changed.push(`${k} ${rs.ipv4[k]} (default ${IPV4_DEFAULTS[k]})`);
     out.push(`  stateful: yes (connection tracking${changed.length ? `; ${changed.join(', ')}` : ', default settings'})`);
   } else {
     out.push('  stateful: no (every packet is matched against the rules)');

@@ -27,6 +27,8 @@ import {
   CONNTRACK_DEFAULTS,
   CONNTRACK_KEYS,
   CONNTRACK_MAX_VALUE,
+  IPV4_DEFAULTS,
+  IPV4_KEYS,
   ICMPV6_CODES,
   ICMPV6_TYPES,
   ICMP_CODES,
@@ -46,6 +48,7 @@ import {
   type Chain,
   type Cidr,
   type ConntrackSettings,
+  type Ipv4Settings,
   type Diagnostic,
   type IcmpMatch,
   type PortRange,
@@ -310,6 +313,11 @@ class Loader {
     const ctEntry = m.get('conntrack');
     const conntrack = this.conntrack(ctEntry);
     if (ctEntry && !stateful) this.warn(ctEntry.key, 'conntrack settings have no effect with stateful: false');
+    const v4Entry = m.get('ipv4');
+    const ipv4 = this.ipv4(v4Entry);
+    if (v4Entry && !stateful) this.warn(v4Entry.key, 'ipv4 settings have no effect with stateful: false (fwemu reassembles fragments only in front of conntrack)');
+    this.thresholds(ctEntry, conntrack.frag6_low_thresh, conntrack.frag6_high_thresh, 'conntrack', 'frag6');
+    this.thresholds(v4Entry, ipv4.ipfrag_low_thresh, ipv4.ipfrag_high_thresh, 'ipv4', 'ipfrag');
 
     const rules = this.rules(root, m.get('rules'), hostModel);
 
@@ -323,6 +331,7 @@ class Loader {
       hostAddrs: hostModel ? hostAddrs ?? [] : null,
       stateful,
       conntrack,
+      ipv4,
       rules,
     };
   }
@@ -462,6 +471,39 @@ class Loader {
       this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${describeNode(n)}`);
     }
     return ct;
+  }
+
+  // --- ipv4 (net.ipv4.ipfrag_*) -------------------------------------------------
+
+  private ipv4(e: Entry | undefined): Ipv4Settings {
+    const out: Ipv4Settings = { ...IPV4_DEFAULTS };
+    if (!e) return out;
+    const v = e.value;
+    if (v === null || !isMap(v)) {
+      this.error(e.at, `ipv4 must be a mapping of net.ipv4 settings (like ipfrag_high_thresh: 4194304), not ${describeNode(v)}`);
+      return out;
+    }
+    const keys = IPV4_KEYS as readonly string[];
+    const m = this.readMap(v, keys, (k) => {
+      const stripped = k.replace(/^net\.ipv4\./, '');
+      if (stripped !== k && keys.includes(stripped)) return `ipv4 setting "${k}": leave out the "net.ipv4." prefix; write ${stripped}`;
+      return `unknown ipv4 setting "${k}"${didYouMean(k, keys)} (allowed: ${list(keys)})`;
+    });
+    for (const [k, en] of m) {
+      const n = en.value;
+      const x = n !== null && isScalar(n) ? n.value : undefined;
+      const unit = k === 'ipfrag_time' ? 'seconds' : 'bytes';
+      if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) out[k as keyof Ipv4Settings] = x;
+      else if (typeof x === 'number' && Number.isInteger(x)) this.error(en.at, `ipv4 ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE} (${unit})`);
+      else this.error(en.at, `ipv4 ${k} must be a whole number of ${unit}, not ${describeNode(n)}`);
+    }
+    return out;
+  }
+
+  /** The kernel refuses a high_thresh below low_thresh (and a low above high): EINVAL from the sysctl. */
+  private thresholds(e: Entry | undefined, low: number, high: number, section: string, prefix: string): void {
+    if (!e || low <= high) return;
+    this.error(e.key, `${section} ${prefix}_low_thresh (${low}) is above ${prefix}_high_thresh (${high}); the kernel refuses that (EINVAL). low_thresh is obsolete since Linux 4.17: only high_thresh limits reassembly memory`);
   }
 
   // --- rules -------------------------------------------------------------------

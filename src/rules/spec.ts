@@ -4,7 +4,7 @@
  * against these lists and a test checks that schema/fwemu-rules.schema.json
  * lists exactly the same keys and values.
  */
-import type { Action, Chain, ConntrackSettings, ProtoName } from './types.js';
+import type { Action, Chain, ConntrackSettings, Ipv4Settings, ProtoName } from './types.js';
 import { DEFAULT_CONNTRACK_SETTINGS } from '../conntrack/types.js';
 
 /** Keys allowed at the top level of a rule file. */
@@ -16,6 +16,7 @@ export const TOP_KEYS = [
   'host',
   'stateful',
   'conntrack',
+  'ipv4',
   'rules',
 ] as const;
 
@@ -62,6 +63,19 @@ export const CONNTRACK_KEYS = Object.keys(CONNTRACK_DEFAULTS) as (keyof Conntrac
 
 /** Conntrack keys that are switches (0 or 1 as in sysctl; true/false also accepted). */
 export const CONNTRACK_BOOL_KEYS: readonly (keyof ConntrackSettings)[] = ['tcp_loose', 'tcp_be_liberal', 'tcp_ignore_invalid_rst'];
+
+/**
+ * Keys allowed under `ipv4:`: the net.ipv4.ipfrag_* sysctls (without
+ * "net.ipv4."), which govern IPv4 reassembly in front of conntrack
+ * (nf_defrag_ipv4 uses ip_defrag and the namespace's IPv4 budget). Kernel
+ * defaults.
+ */
+export const IPV4_DEFAULTS: Readonly<Ipv4Settings> = Object.freeze({
+  ipfrag_low_thresh: 3145728,
+  ipfrag_high_thresh: 4194304,
+  ipfrag_time: 30,
+});
+export const IPV4_KEYS = Object.keys(IPV4_DEFAULTS) as (keyof Ipv4Settings)[];
 
 /** Upper bound for conntrack numbers (the sysctls are C ints). */
 export const CONNTRACK_MAX_VALUE = 2147483647;

@@ -91,6 +91,21 @@ export type { ConntrackSettings } from '../conntrack/types.js';
 import { visible } from '../text-escape.js';
 import type { ConntrackSettings } from '../conntrack/types.js';
 
+/**
+ * The net.ipv4 sysctls a rule file may set (`ipv4:`), by their names
+ * without "net.ipv4.". Their own mapping, not `conntrack:`: they are not
+ * nf_conntrack sysctls (they also govern the host's own reassembly), and
+ * each settings mapping stands for one sysctl directory, its prefix left out.
+ */
+export interface Ipv4Settings {
+  /** Bytes held for incomplete IPv4 datagrams before every fragment is dropped. */
+  ipfrag_high_thresh: number;
+  /** Obsolete since Linux 4.17 (only low <= high is checked). */
+  ipfrag_low_thresh: number;
+  /** Seconds an incomplete IPv4 datagram is held. */
+  ipfrag_time: number;
+}
+
 export interface RuleSet {
   /** `name:`, or the file's base name without extension when absent. */
   name: string;
@@ -107,6 +122,8 @@ export interface RuleSet {
   /** Connection tracking on (default) or off (`stateful: false`: every packet is matched against the rules). */
   stateful: boolean;
   conntrack: ConntrackSettings;
+  /** `ipv4:` (net.ipv4.ipfrag_*): IPv4 reassembly in front of conntrack. */
+  ipv4: Ipv4Settings;
   /** All rules in file order (every chain). */
   rules: Rule[];
 }

@@ -181,6 +181,13 @@ describe('fuzzing', () => {
     expect(Object.keys(stats.clock.outcomes).sort()).toEqual(['CaptureError', 'ok']);
   });
 
+  it('held IP fragments with large gaps (scripts/fuzz-frag.mjs): the verdicts the rules give, every packet with its own bytes, the same without the gaps', async () => {
+    const findings: { kind: string; res: Result }[] = [];
+    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: 48, kinds: ['frag'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    expect(findings, report(findings)).toEqual([]);
+    expect(stats.frag.runs).toBe(12);
+  }, 120_000);
+
   it('a case is reproducible from its seed and number', async () => {
     const seeds = loadSeeds();
     const rules = loadRuleSets();
