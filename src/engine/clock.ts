@@ -73,7 +73,7 @@ export interface ClockStats {
 }
 
 /** The largest timeout a flow or a held fragment can be given under `settings`, with its name. */
-export function largestTimeout(settings: ConntrackSettings): { seconds: number; name: string } {
+export function largestTimeout(settings: ConntrackSettings, ipfragTime = IPV4_FRAG_TIMEOUT): { seconds: number; name: string } {
   let seconds = IPV6_FRAG_TIMEOUT;
   let name = 'nf_conntrack_frag6_timeout';
   const consider = (s: number, n: string) => {
@@ -82,7 +82,7 @@ export function largestTimeout(settings: ConntrackSettings): { seconds: number; 
       name = n;
     }
   };
-  consider(IPV4_FRAG_TIMEOUT, 'ipfrag_time');
+  consider(ipfragTime, 'ipfrag_time');
   consider(GRE_TIMEOUT_STREAM, 'gre_timeout_stream');
   SCTP_TIMEOUTS.forEach((s, i) => consider(s, `sctp_timeout_${SCTP_STATE_NAMES[i].toLowerCase()}`));
   for (const [k, v] of Object.entries(settings)) {
@@ -104,8 +104,9 @@ export class ClockWatch {
   private forwardListed = 0;
   private backwardListed = 0;
 
-  constructor(settings: ConntrackSettings) {
-    const { seconds, name } = largestTimeout(settings);
+  /** `ipfragTime`: the rule set's `ipv4: ipfrag_time` (frag6_timeout is among the conntrack settings). */
+  constructor(settings: ConntrackSettings, ipfragTime = IPV4_FRAG_TIMEOUT) {
+    const { seconds, name } = largestTimeout(settings, ipfragTime);
     this.stats = {
       limit: seconds, limitName: name,
       forward: 0, largestForward: 0,
@@ -116,7 +117,7 @@ export class ClockWatch {
 
   /** A watch for a rule set, or null when nothing it judges depends on the clock. */
   static forRuleSet(ruleset: RuleSet): ClockWatch | null {
-    return ruleset.stateful ? new ClockWatch(ruleset.conntrack) : null;
+    return ruleset.stateful ? new ClockWatch(ruleset.conntrack, ruleset.ipv4.ipfrag_time) : null;
   }
 
   /** The next record, in capture order (per packet: no allocation unless it steps). */

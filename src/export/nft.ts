@@ -1,4 +1,4 @@
-import { CONNTRACK_DEFAULTS } from '../rules/spec.js';
+import { CONNTRACK_DEFAULTS, IPV4_DEFAULTS } from '../rules/spec.js';
 import type { Action, Chain, Cidr, PortRange, Rule, RuleSet } from '../rules/types.js';
 import { visible } from '../text-escape.js';
 import { commentLine, commentWarnings, ruleComment, shortText } from './comment.js';
@@ -143,12 +143,37 @@ export function chainPolicy(rs: RuleSet, chain: Chain): Action {
   return chain === 'output' ? rs.outputPolicy : rs.policy;
 }
 
-/** Comment lines naming the conntrack sysctls the policy assumes (none when it keeps the kernel's defaults): both exports carry them. */
+/**
+ * The sysctls the policy assumes that differ from the kernel's defaults, by
+ * their full names, in an order `sysctl -w` accepts from the defaults: the
+ * kernel refuses a low_thresh above the high_thresh in force, and a
+ * high_thresh below the low_thresh in force, so of a low/high pair the one
+ * that keeps low <= high at every step goes first.
+ */
+export function changedSysctls(rs: RuleSet): [string, number][] {
+  const out: [string, number][] = Object.entries(conntrackSysctls(rs, true)).map(([k, v]) => [`net.netfilter.${k}`, v]);
+  for (const [key, value] of Object.entries(rs.ipv4)) {
+    if (value !== (IPV4_DEFAULTS as unknown as Record<string, number>)[key]) out.push([`net.ipv4.${key}`, value]);
+  }
+  for (const [low, high, defaultHigh] of [
+    ['net.netfilter.nf_conntrack_frag6_low_thresh', 'net.netfilter.nf_conntrack_frag6_high_thresh', CONNTRACK_DEFAULTS.frag6_high_thresh],
+    ['net.ipv4.ipfrag_low_thresh', 'net.ipv4.ipfrag_high_thresh', IPV4_DEFAULTS.ipfrag_high_thresh],
+  ] as const) {
+    const li = out.findIndex(([k]) => k === low);
+    const hi = out.findIndex(([k]) => k === high);
+    if (li < 0 || hi < 0) continue;
+    // Low first while it fits under the default high; otherwise high first.
+    const lowFirst = out[li][1] <= defaultHigh;
+    if (lowFirst !== li < hi) [out[li], out[hi]] = [out[hi], out[li]];
+  }
+  return out;
+}
+
+/** Comment lines naming the sysctls the policy assumes (none when it keeps the kernel's defaults): both exports carry them. */
 export function sysctlCommentLines(rs: RuleSet): string[] {
-  const changed = conntrackSysctls(rs, true);
-  const keys = Object.keys(changed);
-  if (keys.length === 0) return [];
-  return ['# Connection-tracking settings this policy assumes (apply with sysctl):', ...keys.map((k) => commentLine(`  sysctl -w net.netfilter.${k}=${changed[k]}`))];
+  const changed = changedSysctls(rs);
+  if (changed.length === 0) return [];
+  return ['# Kernel settings this policy assumes (apply with sysctl, in this order):', ...changed.map(([k, v]) => commentLine(`  sysctl -w ${k}=${v}`))];
 }
 
 export function exportNft(rs: RuleSet, tableName = 'fwemu'): string {

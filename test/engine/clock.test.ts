@@ -43,6 +43,9 @@ describe('ClockWatch', () => {
   it('takes the largest timeout in force from the rule set', () => {
     expect(largestTimeout(DEFAULT_CONNTRACK_SETTINGS)).toEqual({ seconds: 432000, name: 'tcp_timeout_established' });
     expect(largestTimeout({ ...DEFAULT_CONNTRACK_SETTINGS, udp_timeout_stream: 900_000 })).toEqual({ seconds: 900000, name: 'udp_timeout_stream' });
+    // The settable fragment timers count too: conntrack's frag6_timeout, and ipv4: ipfrag_time.
+    expect(largestTimeout({ ...DEFAULT_CONNTRACK_SETTINGS, frag6_timeout: 500_000 })).toEqual({ seconds: 500000, name: 'frag6_timeout' });
+    expect(largestTimeout(DEFAULT_CONNTRACK_SETTINGS, 600_000)).toEqual({ seconds: 600000, name: 'ipfrag_time' });
     // With every settable timeout lowered, the fixed ones remain: SCTP ESTABLISHED's 210 s (kernel default).
     const low = Object.fromEntries(Object.entries(DEFAULT_CONNTRACK_SETTINGS).map(([k, v]) => [k, k.includes('timeout') ? 5 : v]));
     expect(largestTimeout(low as typeof DEFAULT_CONNTRACK_SETTINGS)).toEqual({ seconds: 210, name: 'sctp_timeout_established' });

@@ -187,3 +187,46 @@ describe('export (nft): the real nft', () => {
     }
   });
 });
+
+describe('export: the kernel settings a policy assumes', () => {
+  // Each pair moved both ways from the defaults (3 MiB low, 4 MiB high): one order of the two writes fails in the kernel.
+  const CASES = [
+    { low: 0, high: 65536 },
+    { low: 8388608, high: 16777216 },
+  ];
+  const text = (c: { low: number; high: number }) =>
+    `policy: drop\nrules:\n  - { id: web, proto: tcp, dport: 80 }\nconntrack:\n  tcp_loose: 0\n  frag6_low_thresh: ${c.low}\n  frag6_high_thresh: ${c.high}\nipv4:\n  ipfrag_low_thresh: ${c.low}\n  ipfrag_high_thresh: ${c.high}\n  ipfrag_time: 45\n`;
+  const sysctlLines = (out: string) => out.split('\n').filter((l) => l.startsWith('#   sysctl -w ')).map((l) => l.slice('#   sysctl -w '.length));
+
+  it('names every changed sysctl by its full name, conntrack and net.ipv4 alike', () => {
+    const lines = sysctlLines(exportNft(ok(text(CASES[0])).ruleset));
+    expect(new Set(lines)).toEqual(new Set([
+      'net.netfilter.nf_conntrack_tcp_loose=0',
+      'net.netfilter.nf_conntrack_frag6_low_thresh=0',
+      'net.netfilter.nf_conntrack_frag6_high_thresh=65536',
+      'net.ipv4.ipfrag_low_thresh=0',
+      'net.ipv4.ipfrag_high_thresh=65536',
+      'net.ipv4.ipfrag_time=45',
+    ]));
+  });
+
+  toolTest('sysctl', missing, 'applied in the order written, in a fresh namespace, the kernel takes every one and holds the values', () => {
+    for (const c of CASES) {
+      withNamespace((ns) => {
+        // The export itself loaded first: nf_conntrack's sysctls appear in a namespace once conntrack is in use there.
+        const exported = exportNft(ok(text(c)).ruleset);
+        const loaded = nftFile(ns, [], exported);
+        expect(loaded.code, loaded.stderr).toBe(0);
+        const lines = sysctlLines(exported);
+        for (const l of lines) {
+          const r = run('ip', ['netns', 'exec', ns, 'sysctl', '-w', l]);
+          expect(r.code, `sysctl -w ${l}: ${r.stderr}`).toBe(0);
+        }
+        for (const l of lines) {
+          const [k, v] = l.split('=');
+          expect(run('ip', ['netns', 'exec', ns, 'sysctl', '-n', k]).stdout.trim(), k).toBe(v);
+        }
+      });
+    }
+  });
+});
