@@ -22,9 +22,6 @@ export function testCommand(y: Argv<CommonOptions>) {
             'Each failing expectation prints its file:line:col and the first packet (or table) that differs. See README, "Policy tests".',
         ),
     async (args) => {
-      if (args.paths.includes('-')) {
-        throw new UserError('test: policy tests are read from files, not standard input (their rules: and capture: paths are relative to the test file); name the file or its directory');
-      }
       const paint = useColor(args.color) ? ANSI_PAINT : NO_PAINT;
       const paths = args.paths.map(stdinPath);
       if (paths.filter((f) => f === '-').length > 1) throw new UserError('test: - (standard input) can be given once: it can be read only once');

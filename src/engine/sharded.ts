@@ -563,7 +563,7 @@ class ShardedReplay {
     const r = this.rounds.get(round)!;
     if (lines !== null) r.lines.push(lines);
     r.flows.push(k, flows);
-    r.frag.push(k, ...frag);
+    r.frag.push(k, frag[0], frag[1], frag[2], frag[3]);
     r.waiting--;
     for (let next = this.rounds.get(this.nextRound); next !== undefined && next.waiting === 0; next = this.rounds.get(this.nextRound)) {
       this.rounds.delete(this.nextRound);
