@@ -4,21 +4,13 @@
  * exit 2 and a reason, never exit 70; dates and packet numbers as typed.
  * Captures are assembled byte by byte (test/engine/clock-captures.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratch } from '../support/scratch.js';
 import { DNS_RULES, pcapngOf, pcapOf, pcapOffset, STATELESS_RULES, type At } from '../engine/clock-captures.js';
 import { fwemu, STACK, type Run } from './run.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'fwemu-clock-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, data: string | Uint8Array): string {
-  const p = join(dir, name);
-  writeFileSync(p, data);
-  return p;
-}
+const { dir, file } = scratch('fwemu-clock-cli-');
 
 const rules = file('dns.yaml', DNS_RULES);
 const stateless = file('stateless.yaml', STATELESS_RULES);

@@ -3,10 +3,8 @@
  * capture's and never goes back), jumps and backward steps counted, and the
  * arithmetic exact to the microsecond up to the last time fwemu judges.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratch } from '../support/scratch.js';
 import { LATEST_TIMESTAMP_SEC } from '../../src/capture/timestamp.js';
 import type { CaptureRecord } from '../../src/capture/types.js';
 import { CLOCK_JUMPS_LISTED, ClockWatch, largestTimeout } from '../../src/engine/clock.js';
@@ -18,14 +16,7 @@ import { DNS_RULES, pcapngOf, pcapOf, type At } from './clock-captures.js';
 /** How far after its deadline the last answer comes (with -3 us its verdict turns, and both tests fail: checked). */
 const SHIFT = 3_000;
 
-const dir = mkdtempSync(join(tmpdir(), 'fwemu-clock-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, data: string | Uint8Array): string {
-  const p = join(dir, name);
-  writeFileSync(p, data);
-  return p;
-}
+const { file } = scratch('fwemu-clock-');
 
 const rules = file('dns.yaml', DNS_RULES);
 
