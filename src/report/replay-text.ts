@@ -10,6 +10,7 @@ import { epochString, formatTime, type TimeFormat } from './time.js';
 import { formatAddr } from '../packet/addr.js';
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
+import { visible } from '../text-escape.js';
 
 /** ANSI colours, used only when the output is a terminal (see cli/common useColor). */
 export interface Paint {
@@ -138,7 +139,8 @@ export function summaryLines(facts: SummaryFacts, capture: CaptureSummary, paint
   } else {
     lines.push('  connection tracking off (stateful: false)');
   }
-  const hits = facts.ruleIds.map((id, i) => `${id} ${s.ruleHits[i]}`);
+  // Ids set by a library caller may hold anything; a loaded file's cannot hold controls, but bidi marks they may.
+  const hits = facts.ruleIds.map((id, i) => `${visible(id)} ${s.ruleHits[i]}`);
   if (hits.length) lines.push(`  rule hits: ${hits.join(', ')}`);
   const pol = Object.entries(s.policyHits).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`);
   if (pol.length) lines.push(`  policy hits: ${pol.join(', ')}`);

@@ -185,4 +185,14 @@ describe('no control character from a capture or a rule file reaches the output'
     // FAIL line, one failure (position + expectation, then the message), the count.
     expect(lines(r.stdout.trimEnd()), r.stdout).toHaveLength(4);
   });
+
+  it('a rule id with a bidirectional override is shown escaped in reasons and in the summary\'s rule hits', () => {
+    // U+202E is not a control character (the loader takes it) but reverses what follows on a terminal.
+    const rules = join(tmp, 'bidi.yaml');
+    writeFileSync(rules, 'policy: drop\nrules:\n  - id: "web\u202eevil"\n    proto: tcp\n    dport: 8080\n');
+    const r = fwemu(['replay', '-r', rules, join(ROOT, 'fixtures/seed-three-clients.pcap')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.includes('\u202e')).toBe(false);
+    expect(r.stdout).toContain('rule hits: web\\u202eevil 3');
+  });
 });
