@@ -77,7 +77,9 @@ import {
   S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SIDE0, W_SIDE1, W_SRC0,
   hasProtoState, hashTuple, invertTuple, replyPorts, type CtEvent,
 } from './entry.js';
-import { TcpAction, TcpTracker } from './tcp.js';
+import { tcpPacket, TcpTracker } from './tcp.js';
+import { genericPacket } from './generic.js';
+import { CtPacketCtx, CtVerdict, TIME_EPS, type CtVerdictValue } from './l4proto.js';
 import { chunkName, SCTP_CHUNK_FLAG_T, SCTP_STATE_NAMES, SCTP_TIMEOUTS, SctpChunk, SctpState, sctpNewState } from './sctp.js';
 import {
   CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, GRE_TIMEOUT, GRE_TIMEOUT_STREAM,
@@ -245,17 +247,9 @@ function hexTag(v: number): string {
 }
 const NOTE_UDP_STREAM = 'UDP stream: seen both ways and older than 2 s (assured, stream timeout)';
 const NOTE_ICMP = 'ICMP query/reply';
-const NOTE_GENERIC = 'generic protocol tracker';
 const NOTE_GRE = 'GRE, no reply seen yet';
 const NOTE_GRE_REPLIED = 'GRE, seen both ways (assured)';
 const IPPROTO_GRE = 47;
-
-/**
- * Times are seconds as doubles (~0.2 us resolution at today's epoch); they are
- * compared to the microsecond so that float rounding cannot move a deadline
- * across a packet stamped exactly on it. (The kernel counts in jiffies.)
- */
-export const TIME_EPS = 1e-6;
 
 /** First second of capture time at which a stale table gets swept again when full. */
 const GC_INTERVAL = 1;
@@ -295,7 +289,8 @@ export class ConntrackTable {
   private readonly inv = new CtTuple();
   private readonly tmp = new CtTuple();
   private readonly res = new CtResult();
-  private readonly tcp: TcpTracker;
+  /** What every tracker is handed (l4proto.ts). */
+  private readonly ctx: CtPacketCtx;
   /** The note of the last SCTP packet accepted by sctpPacket(). */
   private sctpNote = '';
   private clock = -Infinity;
@@ -307,7 +302,6 @@ export class ConntrackTable {
 
   constructor(settings: Partial<ConntrackSettings> = {}) {
     this.settings = Object.freeze({ ...DEFAULT_CONNTRACK_SETTINGS, ...settings });
-    this.tcp = new TcpTracker(this.settings);
     // With a limit the table never holds more than max records (+1 pending): reserve them at
     // once. Untouched pages of an ArrayBuffer cost no memory (they are mapped on first write,
     // and slots are used lowest first), and the store never has to be copied to grow.
@@ -317,6 +311,7 @@ export class ConntrackTable {
     this.mask = INITIAL_BUCKETS - 1;
     this.res.table = this;
     this.transient = new CtEntry(this.st, 0);
+    this.ctx = new CtPacketCtx(this.st, this.settings, new TcpTracker(this.settings));
   }
 
   /** Confirmed entries currently in the table (expired ones included until noticed). */
@@ -337,7 +332,7 @@ export class ConntrackTable {
     if (now > this.clock) this.clock = now;
     now = this.clock;
     this.curPacket = packetNumber;
-    this.tcp.now = now;
+    this.ctx.now = now;
     if (this.pending !== NONE) {
       // Its packet was not accepted: never confirmed, it vanishes.
       const slot = this.pending;
@@ -399,47 +394,44 @@ export class ConntrackTable {
       const st = this.st;
       const isNew = (st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) === 0;
 
-      // nf_conntrack_handle_packet
-      let note: string;
-      let ignored = false;
-      if (proto === IpProto.TCP) {
-        const act = this.tcp.process(st, slot, p, dir);
-        note = this.tcp.note;
-        if (act === TcpAction.INVALID) return this.invalidFor(r, slot, isNew, note);
-        if (act === TcpAction.REPEAT) {
-          reopened = TCP_STATE_NAMES[st.u8[slot * STRIDE + B_TSTATE]];
-          this.kill(slot, 'reopen');
-          this.stats.reopened++;
-          continue;
+      // nf_conntrack_handle_packet: every tracker has the signature of l4proto.ts.
+      const c = this.ctx;
+      let v: CtVerdictValue;
+      switch (proto) {
+        case IpProto.TCP: v = tcpPacket(c, slot, dir, isNew, p); break;
+        case IpProto.UDP: c.note = this.udpPacket(slot, dir); v = CtVerdict.ACCEPT; break;
+        case IpProto.UDPLITE: c.note = this.udplitePacket(slot, dir); v = CtVerdict.ACCEPT; break;
+        case IpProto.SCTP: {
+          const msg = this.sctpPacket(slot, dir, isNew, p);
+          if (msg !== null) { c.note = msg; v = CtVerdict.INVALID; } else { c.note = this.sctpNote; v = CtVerdict.ACCEPT; }
+          break;
         }
-        if (act === TcpAction.IGNORE) ignored = true;
-        if (act === TcpAction.KILL) {
-          // Deleted inside the tracker, before SEEN_REPLY is set (as the kernel's [DESTROY] shows);
-          // the packet still gets the (now detached) entry.
-          const view = this.view(slot);
-          this.kill(slot, 'rst');
-          this.finish(r, view.st, view.slot, dir, p, note, false);
-          r.entryView = view;
-          this.stats.rstKilled++;
-          return r;
+        case IpProto.ICMP: case IpProto.ICMPV6: {
+          const msg = this.icmpPacket(slot, isNew);
+          if (msg !== null) { c.note = msg; v = CtVerdict.INVALID; } else { c.note = NOTE_ICMP; v = CtVerdict.ACCEPT; }
+          break;
         }
-      } else if (proto === IpProto.UDP) {
-        note = this.udpPacket(slot, dir);
-      } else if (proto === IpProto.UDPLITE) {
-        note = this.udplitePacket(slot, dir);
-      } else if (proto === IpProto.SCTP) {
-        const msg = this.sctpPacket(slot, dir, isNew, p);
-        if (msg !== null) return this.invalidFor(r, slot, isNew, msg);
-        note = this.sctpNote;
-      } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
-        const msg = this.icmpPacket(slot, isNew);
-        if (msg !== null) return this.invalidFor(r, slot, isNew, msg);
-        note = NOTE_ICMP;
-      } else if (proto === IPPROTO_GRE) {
-        note = this.grePacket(slot);
-      } else {
-        st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.generic_timeout;
-        note = NOTE_GENERIC;
+        case IPPROTO_GRE: c.note = this.grePacket(slot); v = CtVerdict.ACCEPT; break;
+        default: v = genericPacket(c, slot, dir, isNew, p);
+      }
+      let note = c.note;
+      if (v === CtVerdict.INVALID) return this.invalidFor(r, slot, isNew, note);
+      if (v === CtVerdict.REPEAT) {
+        reopened = TCP_STATE_NAMES[st.u8[slot * STRIDE + B_TSTATE]];
+        this.kill(slot, 'reopen');
+        this.stats.reopened++;
+        continue;
+      }
+      const ignored = v === CtVerdict.IGNORE;
+      if (v === CtVerdict.KILL) {
+        // Deleted inside the tracker, before SEEN_REPLY is set (as the kernel's [DESTROY] shows);
+        // the packet still gets the (now detached) entry.
+        const view = this.view(slot);
+        this.kill(slot, 'rst');
+        this.finish(r, view.st, view.slot, dir, p, note, false);
+        r.entryView = view;
+        this.stats.rstKilled++;
+        return r;
       }
       if (reopened !== '') note = `SYN reopens a connection in ${reopened}: old entry destroyed, new one ${note}`;
       this.finish(r, st, slot, dir, p, note, ignored);
