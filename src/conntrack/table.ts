@@ -79,6 +79,7 @@ import {
 } from './entry.js';
 import { tcpPacket, TcpTracker } from './tcp.js';
 import { genericPacket } from './generic.js';
+import { udpError, udpPacket, udplitePacket } from './udp.js';
 import { CtPacketCtx, CtVerdict, TIME_EPS, type CtVerdictValue } from './l4proto.js';
 import { chunkName, SCTP_CHUNK_FLAG_T, SCTP_STATE_NAMES, SCTP_TIMEOUTS, SctpChunk, SctpState, sctpNewState } from './sctp.js';
 import {
@@ -210,10 +211,6 @@ function setAddrs(t: CtTuple, p: DecodedPacket): void {
   t.dst0 = p.dst0 >>> 0; t.dst1 = p.dst1 >>> 0; t.dst2 = p.dst2 >>> 0; t.dst3 = p.dst3 >>> 0;
 }
 
-const NOTE_UDP_UNREPLIED = 'UDP, no reply seen yet';
-const NOTE_UDP_FIRST_REPLY = 'UDP, first reply';
-const NOTE_UDP_REPLIED = 'UDP, reply seen';
-const NOTE_UDPLITE_REPLIED = 'UDP-Lite, reply seen: ASSURED';
 /** SCTP flags in the record's B_LAST_FLAGS: an INIT seen from each direction, a HEARTBEAT let through with an unknown tag. */
 const SCTP_INIT_0 = 1;
 const SCTP_INIT_1 = 2;
@@ -223,18 +220,11 @@ const SCTP_HB_VTAG_FAILED = 4;
 const SCTP_NOTES: readonly string[] = SCTP_STATE_NAMES.map((name) => `SCTP ${name}`);
 
 /**
- * udp_error, udplite_error, sctp_error: a header fault the decoder noted,
- * which makes conntrack call the packet INVALID before any lookup; '' for none.
+ * sctp_error: a header fault the decoder noted, which makes conntrack call
+ * the packet INVALID before any lookup; '' for none.
  */
-function portHeaderError(proto: number, note: string): string {
-  if (proto === IpProto.UDP && note === DecodeNote.UDP_LENGTH_MISMATCH) {
-    return 'UDP length field below 8 or beyond the IP payload: truncated/malformed (udp_error)';
-  }
-  if (proto === IpProto.UDPLITE && (note === DecodeNote.UDPLITE_SHORT || note === DecodeNote.UDPLITE_COVERAGE || note === DecodeNote.UDPLITE_NO_CHECKSUM)) {
-    return `${note} (udplite_error)`;
-  }
-  if (proto === IpProto.SCTP && note === DecodeNote.SCTP_SHORT) return `${note} (sctp_error)`;
-  return '';
+function sctpError(note: string): string {
+  return note === DecodeNote.SCTP_SHORT ? `${note} (sctp_error)` : '';
 }
 
 /** Was a chunk of this type in the packet (DecodedPacket.sctpMap)? */
@@ -245,7 +235,6 @@ function chunkSeen(map: Uint32Array, type: number): boolean {
 function hexTag(v: number): string {
   return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }
-const NOTE_UDP_STREAM = 'UDP stream: seen both ways and older than 2 s (assured, stream timeout)';
 const NOTE_ICMP = 'ICMP query/reply';
 const NOTE_GRE = 'GRE, no reply seen yet';
 const NOTE_GRE_REPLIED = 'GRE, seen both ways (assured)';
@@ -361,7 +350,7 @@ export class ConntrackTable {
 
     if (isPortProto(proto)) {
       if (p.note !== '') {
-        const err = portHeaderError(proto, p.note);
+        const err = proto === IpProto.SCTP ? sctpError(p.note) : udpError(proto, p.note);
         if (err !== '') return this.invalid(r, CtCode.INVALID_PACKET, err, NONE);
       }
       key.sport = p.sport;
@@ -399,8 +388,8 @@ export class ConntrackTable {
       let v: CtVerdictValue;
       switch (proto) {
         case IpProto.TCP: v = tcpPacket(c, slot, dir, isNew, p); break;
-        case IpProto.UDP: c.note = this.udpPacket(slot, dir); v = CtVerdict.ACCEPT; break;
-        case IpProto.UDPLITE: c.note = this.udplitePacket(slot, dir); v = CtVerdict.ACCEPT; break;
+        case IpProto.UDP: v = udpPacket(c, slot, dir, isNew, p); break;
+        case IpProto.UDPLITE: v = udplitePacket(c, slot, dir, isNew, p); break;
         case IpProto.SCTP: {
           const msg = this.sctpPacket(slot, dir, isNew, p);
           if (msg !== null) { c.note = msg; v = CtVerdict.INVALID; } else { c.note = this.sctpNote; v = CtVerdict.ACCEPT; }
@@ -568,26 +557,6 @@ export class ConntrackTable {
   // -------------------------------------------------------------------------
   // Protocol trackers other than TCP
 
-  /** nf_conntrack_udp_packet() */
-  private udpPacket(slot: number, dir: number): string {
-    const st = this.st;
-    const now = this.clock;
-    const deadline = slot * S64 + F_DEADLINE;
-    const hs = slot * S16 + H_STATUS;
-    if (!(st.u16[hs] & CtStatus.SEEN_REPLY)) {
-      st.f64[deadline] = now + this.settings.udp_timeout;
-      return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
-    }
-    // Replied, and still active two seconds after it was created: a stream (ASSURED, longer timeout).
-    if (now - (st.f64[slot * S64 + F_CREATED_AT] + 2) > TIME_EPS) {
-      st.f64[deadline] = now + this.settings.udp_timeout_stream;
-      st.setAssured(slot);
-      return NOTE_UDP_STREAM;
-    }
-    st.f64[deadline] = now + this.settings.udp_timeout;
-    return st.u16[hs] & CtStatus.ASSURED ? NOTE_UDP_STREAM : NOTE_UDP_REPLIED;
-  }
-
   /**
    * nf_conntrack_sctp_packet(): null when the packet is accepted (the
    * note in sctpNote), else why it is INVALID. The association's state,
@@ -717,21 +686,6 @@ export class ConntrackTable {
     if (ignore) return null;
     st.f64[slot * S64 + F_DEADLINE] = this.clock + SCTP_TIMEOUTS[newState];
     return null;
-  }
-
-  /**
-   * nf_conntrack_udplite_packet(): like UDP, but a reply at once makes the
-   * entry ASSURED with the stream timeout (no 2-second wait).
-   */
-  private udplitePacket(slot: number, dir: number): string {
-    const st = this.st;
-    if (st.u16[slot * S16 + H_STATUS] & CtStatus.SEEN_REPLY) {
-      st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.udp_timeout_stream;
-      st.setAssured(slot);
-      return NOTE_UDPLITE_REPLIED;
-    }
-    st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.udp_timeout;
-    return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
   }
 
   /**
