@@ -79,11 +79,12 @@ import {
 } from './entry.js';
 import { tcpPacket, TcpTracker } from './tcp.js';
 import { genericPacket } from './generic.js';
+import { grePacket, IPPROTO_GRE } from './gre.js';
 import { udpError, udpPacket, udplitePacket } from './udp.js';
 import { CtPacketCtx, CtVerdict, TIME_EPS, type CtVerdictValue } from './l4proto.js';
 import { chunkName, SCTP_CHUNK_FLAG_T, SCTP_STATE_NAMES, SCTP_TIMEOUTS, SctpChunk, SctpState, sctpNewState } from './sctp.js';
 import {
-  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, GRE_TIMEOUT, GRE_TIMEOUT_STREAM,
+  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS,
   ctStateName, TCP_STATE_NAMES, type ConntrackSettings, type CtCodeValue, type CtDestroyCause, type CtStateName,
   type CtStateValue,
 } from './types.js';
@@ -236,9 +237,6 @@ function hexTag(v: number): string {
   return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }
 const NOTE_ICMP = 'ICMP query/reply';
-const NOTE_GRE = 'GRE, no reply seen yet';
-const NOTE_GRE_REPLIED = 'GRE, seen both ways (assured)';
-const IPPROTO_GRE = 47;
 
 /** First second of capture time at which a stale table gets swept again when full. */
 const GC_INTERVAL = 1;
@@ -400,7 +398,7 @@ export class ConntrackTable {
           if (msg !== null) { c.note = msg; v = CtVerdict.INVALID; } else { c.note = NOTE_ICMP; v = CtVerdict.ACCEPT; }
           break;
         }
-        case IPPROTO_GRE: c.note = this.grePacket(slot); v = CtVerdict.ACCEPT; break;
+        case IPPROTO_GRE: v = grePacket(c, slot, dir, isNew, p); break;
         default: v = genericPacket(c, slot, dir, isNew, p);
       }
       let note = c.note;
@@ -686,21 +684,6 @@ export class ConntrackTable {
     if (ignore) return null;
     st.f64[slot * S64 + F_DEADLINE] = this.clock + SCTP_TIMEOUTS[newState];
     return null;
-  }
-
-  /**
-   * nf_conntrack_gre_packet(): 30 s until a reply is seen, then 180 s and
-   * ASSURED. Keys are 0 (GRE version 0, or PPTP without its helper's keymap).
-   */
-  private grePacket(slot: number): string {
-    const st = this.st;
-    if (st.u16[slot * S16 + H_STATUS] & CtStatus.SEEN_REPLY) {
-      st.f64[slot * S64 + F_DEADLINE] = this.clock + GRE_TIMEOUT_STREAM;
-      st.setAssured(slot);
-      return NOTE_GRE_REPLIED;
-    }
-    st.f64[slot * S64 + F_DEADLINE] = this.clock + GRE_TIMEOUT;
-    return NOTE_GRE;
   }
 
   /** nf_conntrack_icmp_packet() / nf_conntrack_icmpv6_packet(): null when accepted, else why invalid. */
