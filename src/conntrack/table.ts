@@ -69,7 +69,7 @@
  * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
  *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
-import { IpProto, isIcmpError, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
+import { IpProto, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
 import { DecodeNote } from '../packet/decode.js';
 import {
   B_EV, B_FLAGS, B_L3, B_LAST_DIR, B_LAST_FLAGS, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
@@ -80,6 +80,7 @@ import {
 import { tcpPacket, TcpTracker } from './tcp.js';
 import { genericPacket } from './generic.js';
 import { grePacket, IPPROTO_GRE } from './gre.js';
+import { icmpError, icmpPacket, icmpQuotedTuple, IcmpKind } from './icmp.js';
 import { udpError, udpPacket, udplitePacket } from './udp.js';
 import { CtPacketCtx, CtVerdict, TIME_EPS, type CtVerdictValue } from './l4proto.js';
 import { chunkName, SCTP_CHUNK_FLAG_T, SCTP_STATE_NAMES, SCTP_TIMEOUTS, SctpChunk, SctpState, sctpNewState } from './sctp.js';
@@ -194,17 +195,6 @@ function newStats(): CtStats {
   };
 }
 
-/** Types that may create an entry (valid_new in nf_conntrack_icmp_packet). */
-const ICMP_VALID_NEW = new Uint8Array(256);
-ICMP_VALID_NEW[8] = 1; ICMP_VALID_NEW[13] = 1; ICMP_VALID_NEW[15] = 1; ICMP_VALID_NEW[17] = 1;
-/** NR_ICMP_TYPES */
-const NR_ICMP_TYPES = 18;
-const ICMP6_VALID_NEW = new Uint8Array(256);
-ICMP6_VALID_NEW[128] = 1; ICMP6_VALID_NEW[139] = 1;
-/** noct_valid_new: neighbour discovery and MLD are never tracked. */
-const ICMP6_NOCT = new Uint8Array(256);
-for (const t of [130, 131, 132, 133, 134, 135, 136, 143, 151, 152]) ICMP6_NOCT[t] = 1;
-
 /** Fill the tuple's address words from the packet (outer header). */
 function setAddrs(t: CtTuple, p: DecodedPacket): void {
   t.l3 = p.ipVersion;
@@ -236,7 +226,6 @@ function chunkSeen(map: Uint32Array, type: number): boolean {
 function hexTag(v: number): string {
   return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }
-const NOTE_ICMP = 'ICMP query/reply';
 
 /** First second of capture time at which a stale table gets swept again when full. */
 const GC_INTERVAL = 1;
@@ -354,12 +343,13 @@ export class ConntrackTable {
       key.sport = p.sport;
       key.dport = p.dport;
     } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
-      if ((proto === IpProto.ICMP) !== (p.ipVersion === 4) || p.icmpType < 0) {
-        return this.invalid(r, CtCode.INVALID_PACKET,
-          `${proto === IpProto.ICMP ? 'ICMP over IPv6' : 'ICMPv6 over IPv4'} is not tracked (nf_conntrack_icmp${proto === IpProto.ICMP ? '' : 'v6'}_packet)`, NONE);
-      }
       // nf_conntrack_handle_icmp: errors, untracked types, bad types.
-      if (this.icmpPre(r, p)) return r;
+      const kind = icmpError(this.ctx, p);
+      if (kind !== IcmpKind.QUERY) {
+        if (kind === IcmpKind.ERROR) return this.inetError(r, p);
+        if (kind === IcmpKind.UNTRACKED) return this.untracked(r, this.ctx.note);
+        return this.invalid(r, kind === IcmpKind.MALFORMED ? CtCode.INVALID_PACKET : CtCode.INVALID_ICMP_ERROR, this.ctx.note, NONE);
+      }
       key.sport = p.icmpId;
       key.dport = (p.icmpType << 8) | p.icmpCode;
     }
@@ -393,11 +383,7 @@ export class ConntrackTable {
           if (msg !== null) { c.note = msg; v = CtVerdict.INVALID; } else { c.note = this.sctpNote; v = CtVerdict.ACCEPT; }
           break;
         }
-        case IpProto.ICMP: case IpProto.ICMPV6: {
-          const msg = this.icmpPacket(slot, isNew);
-          if (msg !== null) { c.note = msg; v = CtVerdict.INVALID; } else { c.note = NOTE_ICMP; v = CtVerdict.ACCEPT; }
-          break;
-        }
+        case IpProto.ICMP: case IpProto.ICMPV6: v = icmpPacket(c, slot, dir, isNew, p); break;
         case IPPROTO_GRE: v = grePacket(c, slot, dir, isNew, p); break;
         default: v = genericPacket(c, slot, dir, isNew, p);
       }
@@ -686,97 +672,30 @@ export class ConntrackTable {
     return null;
   }
 
-  /** nf_conntrack_icmp_packet() / nf_conntrack_icmpv6_packet(): null when accepted, else why invalid. */
-  private icmpPacket(slot: number, isNew: boolean): string | null {
-    const st = this.st;
-    const now = this.clock;
-    const type = (st.u32[slot * S32 + W_PORTS] >>> 8) & 0xff;
-    if (st.u8[slot * STRIDE + B_PROTO] === IpProto.ICMP) {
-      if (!ICMP_VALID_NEW[type]) {
-        return `ICMP type ${type} cannot create a connection: no matching request was seen (nf_conntrack_icmp_packet)`;
-      }
-      st.f64[slot * S64 + F_DEADLINE] = now + this.settings.icmp_timeout;
-    } else {
-      if (isNew && !ICMP6_VALID_NEW[type]) {
-        return `ICMPv6 type ${type} cannot create a connection: no matching request was seen (nf_conntrack_icmpv6_packet)`;
-      }
-      st.f64[slot * S64 + F_DEADLINE] = now + this.settings.icmpv6_timeout;
-    }
-    return null;
-  }
-
   /**
-   * nf_conntrack_icmpv4_error() / nf_conntrack_icmpv6_error(): true when the
-   * result is final (related, invalid or untracked), false to go on with
-   * normal tracking (queries and replies).
+   * nf_conntrack_inet_error(): is this ICMP error about one of our
+   * connections? The quoted packet is one we forwarded: its own tuple,
+   * inverted, is the tuple the error travels on.
    */
-  private icmpPre(r: CtResult, p: DecodedPacket): boolean {
-    const type = p.icmpType;
-    if (p.ipVersion === 4) {
-      if (type > NR_ICMP_TYPES) {
-        this.invalid(r, CtCode.INVALID_PACKET, `invalid ICMP type ${type} (above ${NR_ICMP_TYPES}, nf_conntrack_icmpv4_error)`, NONE);
-        return true;
-      }
-      if (!isIcmpError(4, type)) return false;
-    } else {
-      if (ICMP6_NOCT[type]) {
-        this.untracked(r, `ICMPv6 type ${type} (neighbour discovery / MLD) is never tracked (nf_conntrack_icmpv6_error)`);
-        return true;
-      }
-      if (type === 137) {
-        this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-          'ICMPv6 redirect: fwemu does not read the redirected header, so it is not related to any connection', NONE);
-        return true;
-      }
-      if (type >= 128) return false;
-    }
-    this.inetError(r, p);
-    return true;
-  }
-
-  /** nf_conntrack_inet_error(): is this ICMP error about one of our connections? */
-  private inetError(r: CtResult, p: DecodedPacket): void {
+  private inetError(r: CtResult, p: DecodedPacket): CtResult {
     const what = p.ipVersion === 4 ? 'ICMP' : 'ICMPv6';
-    if (!p.innerValid || p.innerIpVersion !== p.ipVersion) {
-      this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error type ${p.icmpType} does not quote a readable packet, so it relates to no connection`, NONE);
-      return;
-    }
-    // The quoted packet is one we forwarded: its own tuple, inverted, is
-    // the tuple the error travels on.
     const q = this.inv;
-    q.l3 = p.innerIpVersion;
-    q.proto = p.innerProto;
-    q.src0 = p.innerSrc0 >>> 0; q.src1 = p.innerSrc1 >>> 0; q.src2 = p.innerSrc2 >>> 0; q.src3 = p.innerSrc3 >>> 0;
-    q.dst0 = p.innerDst0 >>> 0; q.dst1 = p.innerDst1 >>> 0; q.dst2 = p.innerDst2 >>> 0; q.dst3 = p.innerDst3 >>> 0;
-    if (isPortProto(q.proto)) {
-      q.sport = p.innerSport;
-      q.dport = p.innerDport;
-    } else if (q.proto === IpProto.ICMP || q.proto === IpProto.ICMPV6) {
-      q.sport = p.innerSport;
-      q.dport = p.innerDport << 8; // inner code taken as 0
-    } else {
-      q.sport = 0;
-      q.dport = 0;
-    }
+    if (!icmpQuotedTuple(this.ctx, p, q)) return this.invalid(r, CtCode.INVALID_ICMP_ERROR, this.ctx.note, NONE);
     const key = this.key;
     if (!invertTuple(q, key)) {
-      this.invalid(r, CtCode.INVALID_ICMP_ERROR,
+      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
         `${what} error about an ICMP type ${q.dport >>> 8} packet, which conntrack never tracks`, NONE);
-      return;
     }
     const node = this.find(key);
     if (node === NONE) {
-      this.invalid(r, CtCode.INVALID_ICMP_ERROR,
+      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
         `${what} error type ${p.icmpType} code ${p.icmpCode} quotes a packet of no known connection`, NONE);
-      return;
     }
     const slot = node >> 1;
     const t = this.st.loadTuple(slot, node & 1, this.tmp);
     if (t.dst0 !== (p.dst0 >>> 0) || t.dst1 !== (p.dst1 >>> 0) || t.dst2 !== (p.dst2 >>> 0) || t.dst3 !== (p.dst3 >>> 0)) {
-      this.invalid(r, CtCode.INVALID_ICMP_ERROR,
+      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
         `${what} error sent to an address other than the quoted connection's endpoint (outer daddr != inner)`, slot);
-      return;
     }
     r.state = CtState.RELATED;
     r.stateName = 'related';
@@ -787,6 +706,7 @@ export class ConntrackTable {
     r.reply = (node & 1) === 1;
     r.reason = `${what} error about a known connection`;
     this.stats.related++;
+    return r;
   }
 
   // -------------------------------------------------------------------------
