@@ -1,6 +1,8 @@
 /**
- * GRE connection tracking (nf_conntrack_proto_gre.c). Keys are always 0:
- * GRE version 0, or PPTP without its helper's keymap (call ids are not read).
+ * GRE connection tracking (nf_conntrack_proto_gre.c), with its own
+ * timeouts (types.ts). Deliberate difference from the kernel: keys are
+ * always 0, as for GRE version 0 or PPTP without its helper's keymap (call
+ * ids are not read).
  */
 import type { DecodedPacket } from '../packet/types.js';
 import { F_DEADLINE, H_STATUS, S16, S64 } from './entry.js';

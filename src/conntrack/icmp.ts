@@ -4,6 +4,12 @@
  * id and type; errors are sorted out before any lookup and, when they
  * quote a packet, related to that packet's entry (the lookup itself is the
  * table's: ConntrackTable.inetError).
+ *
+ * Deliberate differences from the kernel:
+ * - ICMPv6 redirects are never related (the decoder does not read the
+ *   redirected header they carry); the kernel relates a well-formed one.
+ * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
+ *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
 import { IpProto, isIcmpError, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { B_PROTO, F_DEADLINE, S32, S64, STRIDE, W_PORTS, type CtTuple } from './entry.js';

@@ -3,6 +3,11 @@
  * state, moved chunk by chunk through a table of transitions, and the
  * verification tags each direction must carry. The states (SctpState,
  * SCTP_STATE_NAMES) are in types.ts with TCP's.
+ *
+ * Deliberate differences from the kernel: the timeouts are the kernel's
+ * defaults, not settable from rule files yet; chunks past the 32nd of a
+ * packet only count as present (DecodedPacket.sctpMap), they do not move
+ * the state.
  */
 import { SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
 import { DecodeNote } from '../packet/decode.js';

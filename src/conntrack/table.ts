@@ -1,11 +1,16 @@
 /**
  * The conntrack table: lookup, creation, confirmation, expiry, early drop and
  * events, after net/netfilter/nf_conntrack_core.c (nf_conntrack_in,
- * resolve_normal_ct, init_conntrack, __nf_conntrack_confirm, early_drop),
- * plus the UDP, UDP-Lite, SCTP (its transition table in sctp.ts), ICMP/ICMPv6,
- * GRE and generic trackers (nf_conntrack_proto_udp.c,
- * nf_conntrack_proto_sctp.c, nf_conntrack_proto_icmp.c,
- * nf_conntrack_proto_icmpv6.c, generic_packet).
+ * resolve_normal_ct, init_conntrack, __nf_conntrack_confirm, early_drop).
+ * The protocol trackers are one file each, as the kernel's
+ * nf_conntrack_proto_*.c, all with the signature of l4proto.ts: tcp.ts,
+ * udp.ts (UDP, UDP-Lite), sctp.ts, icmp.ts (ICMP, ICMPv6), gre.ts,
+ * generic.ts; process() calls them through one switch on the protocol.
+ *
+ * Over 600 lines because it is one class: the hash chains, the free list,
+ * the list of non-ASSURED entries and the pending entry are private state
+ * that lookup, insertion, expiry and early drop all change together;
+ * splitting it would put the per-packet lookup behind another object.
  *
  * Two phases, as in the kernel:
  *   process(pkt, now, n)  - nf_conntrack_in at PREROUTING/OUTPUT: finds or
@@ -56,18 +61,11 @@
  * - Per-entry packet counters are 32-bit (bytes are exact doubles).
  * - No NAT, helpers, expectations (so never RELATED by expectation), zones,
  *   marks, labels, timeouts policies or checksum verification.
- * - SCTP: the timeouts are the kernel's defaults, not settable from rule
- *   files yet; chunks past the 32nd of a packet only count as present
- *   (DecodedPacket.sctpMap), they do not move the state. GRE uses its own
- *   timeouts but keys are always 0 (PPTP call ids are not read).
+ * - Per-protocol differences are at the top of each tracker's file.
  * - Fragments: the kernel reassembles before conntrack (nf_defrag); we track
  *   a first fragment by its headers and call non-first fragments invalid
  *   (code INVALID_PACKET) - the engine should give them the fate of their
  *   first fragment.
- * - ICMPv6 redirects are never related (the decoder does not read the
- *   redirected header they carry); the kernel relates a well-formed one.
- * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
- *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import {
@@ -76,6 +74,7 @@ import {
   S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SRC0,
   hasProtoState, hashTuple, invertTuple, replyPorts, type CtEvent,
 } from './entry.js';
+import { CtResult, newStats, type CtStats } from './result.js';
 import { CtPacketCtx, CtVerdict, TIME_EPS, type CtVerdictValue } from './l4proto.js';
 import { tcpPacket, TcpTracker } from './tcp.js';
 import { udpError, udpPacket, udplitePacket } from './udp.js';
@@ -84,115 +83,9 @@ import { icmpError, icmpPacket, icmpQuotedTuple, IcmpKind } from './icmp.js';
 import { grePacket, IPPROTO_GRE } from './gre.js';
 import { genericPacket } from './generic.js';
 import {
-  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS,
-  ctStateName, TCP_STATE_NAMES, type ConntrackSettings, type CtCodeValue, type CtDestroyCause, type CtStateName,
-  type CtStateValue,
+  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, ctStateName, TCP_STATE_NAMES, type ConntrackSettings, type CtCodeValue,
+  type CtDestroyCause,
 } from './types.js';
-
-/** Outcome of process(). The table reuses one instance: copy what you keep. */
-export class CtResult {
-  /** nft `ct state` bit (CtState). */
-  state: CtStateValue = CtState.INVALID;
-  /** Its name: 'new' | 'established' | 'related' | 'invalid' | 'untracked'. */
-  stateName: CtStateName = 'invalid';
-  /** Machine-readable reason (CtCode). */
-  code: CtCodeValue = CtCode.OK;
-  /** The packet travels in the entry's reply direction. */
-  reply = false;
-  /** For 'invalid': why, as a sentence. Otherwise a short note (may be ''). */
-  reason = '';
-  /**
-   * conntrack itself drops the packet (NF_DROP) before any rule sees it:
-   * the table is full and nothing could be early-dropped.
-   */
-  drop = false;
-  /** Packet number this result is for. */
-  packet = 0;
-
-  // The entries are made into CtEntry views only when asked for: a record
-  // slot until then (-1 none), the view (or what a caller assigned) after.
-  /** @internal */ table: ConntrackTable | null = null;
-  /** @internal */ entrySlot = -1;
-  /** @internal */ aboutSlot = -1;
-  /** @internal */ isRelated = false;
-  /** @internal */ entryView: CtEntry | null | undefined = null;
-  /** @internal */ aboutView: CtEntry | null | undefined = null;
-
-  /**
-   * The entry the packet belongs to: a fresh unconfirmed one for a new flow,
-   * the known one otherwise (for 'related': the entry the error is about).
-   * null for 'invalid' and 'untracked' (nft sees no conntrack then).
-   */
-  get entry(): CtEntry | null {
-    let e = this.entryView;
-    if (e === undefined) e = this.entryView = this.table!.viewOf(this.entrySlot);
-    return e;
-  }
-  set entry(e: CtEntry | null) {
-    this.entryView = e;
-  }
-  /** For ICMP errors: the entry the error is about (same as entry). */
-  get related(): CtEntry | null {
-    return this.isRelated ? this.entry : null;
-  }
-  /** For 'invalid': the entry the packet would have belonged to, if one exists. */
-  get about(): CtEntry | null {
-    let e = this.aboutView;
-    if (e === undefined) e = this.aboutView = this.table!.viewOf(this.aboutSlot);
-    return e;
-  }
-
-  /**
-   * @internal entry (0), related (1) or about (2) without making a lasting
-   * view (see peekEntry in engine/result.ts): good until the next process().
-   */
-  peek(which: number): CtEntry | null {
-    if (which === 2) return this.aboutView !== undefined ? this.aboutView : this.table!.transientView(this.aboutSlot);
-    if (which === 1 && !this.isRelated) return null;
-    return this.entryView !== undefined ? this.entryView : this.table!.transientView(this.entrySlot);
-  }
-
-  /** @internal */
-  clear(packet: number): void {
-    this.state = CtState.INVALID; this.stateName = 'invalid'; this.code = CtCode.OK;
-    this.reply = false; this.reason = ''; this.drop = false; this.packet = packet;
-    this.entrySlot = -1; this.aboutSlot = -1; this.isRelated = false;
-    this.entryView = null; this.aboutView = null;
-  }
-}
-
-/** Counters, in the spirit of `conntrack -S`. */
-export interface CtStats {
-  /** Entries confirmed into the table. */
-  inserted: number;
-  /** Unconfirmed new entries thrown away because their packet was not accepted. */
-  discarded: number;
-  /** Packets judged invalid. */
-  invalid: number;
-  /** Packets let through without updating their entry (TCP ignore cases). */
-  ignored: number;
-  /** ICMP errors related to an entry. */
-  related: number;
-  /** Packets not tracked on purpose (ICMPv6 ND/MLD) or not IP. */
-  untracked: number;
-  /** Entries evicted to make room. */
-  earlyDrop: number;
-  /** New flows dropped because the table was full and nothing could be evicted. */
-  tableFull: number;
-  /** Entries removed because their deadline passed. */
-  expired: number;
-  /** TIME_WAIT/CLOSE entries replaced by a new connection (SYN reopen). */
-  reopened: number;
-  /** Entries deleted by an RST while unreplied. */
-  rstKilled: number;
-}
-
-function newStats(): CtStats {
-  return {
-    inserted: 0, discarded: 0, invalid: 0, ignored: 0, related: 0, untracked: 0,
-    earlyDrop: 0, tableFull: 0, expired: 0, reopened: 0, rstKilled: 0,
-  };
-}
 
 /** Fill the tuple's address words from the packet (outer header). */
 function setAddrs(t: CtTuple, p: DecodedPacket): void {

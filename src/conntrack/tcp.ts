@@ -4,6 +4,8 @@
  * special cases of nf_conntrack_tcp_packet, nf_tcp_handle_invalid and the
  * per-state timeouts. Written from the kernel's logic, not copied; function
  * names in comments point at the kernel function each part mirrors.
+ * Over 600 lines as the kernel's file is: the transition table, tcp_new and
+ * tcp_in_window are read against each other.
  *
  * Sequence arithmetic is on unsigned 32-bit numbers; before()/after() are
  * the kernel's wrap-around comparisons.
