@@ -12,9 +12,8 @@
  * detached onto a private copy of its record, so it keeps describing the
  * entry as it was (events and results may be kept).
  */
-import { SCTP_STATE_NAMES } from './sctp.js';
 import { IpProto } from '../packet/types.js';
-import { CtStatus, TCP_STATE_NAMES, type CtDestroyCause, type CtEventType, type TcpCt, type TcpSide } from './types.js';
+import { CtStatus, SCTP_STATE_NAMES, TCP_STATE_NAMES, type CtDestroyCause, type CtEventType, type TcpCt, type TcpSide } from './types.js';
 
 /**
  * One direction of a flow. Addresses are four network-order words (IPv4 in

@@ -1,11 +1,16 @@
 /**
  * The conntrack table: lookup, creation, confirmation, expiry, early drop and
  * events, after net/netfilter/nf_conntrack_core.c (nf_conntrack_in,
- * resolve_normal_ct, init_conntrack, __nf_conntrack_confirm, early_drop),
- * plus the UDP, UDP-Lite, SCTP (its transition table in sctp.ts), ICMP/ICMPv6,
- * GRE and generic trackers (nf_conntrack_proto_udp.c,
- * nf_conntrack_proto_sctp.c, nf_conntrack_proto_icmp.c,
- * nf_conntrack_proto_icmpv6.c, generic_packet).
+ * resolve_normal_ct, init_conntrack, __nf_conntrack_confirm, early_drop).
+ * The protocol trackers are one file each, as the kernel's
+ * nf_conntrack_proto_*.c, all with the signature of l4proto.ts: tcp.ts,
+ * udp.ts (UDP, UDP-Lite), sctp.ts, icmp.ts (ICMP, ICMPv6), gre.ts,
+ * generic.ts; process() calls them through one switch on the protocol.
+ *
+ * Over 600 lines because it is one class: the hash chains, the free list,
+ * the list of non-ASSURED entries and the pending entry are private state
+ * that lookup, insertion, expiry and early drop all change together;
+ * splitting it would put the per-packet lookup behind another object.
  *
  * Two phases, as in the kernel:
  *   process(pkt, now, n)  - nf_conntrack_in at PREROUTING/OUTPUT: finds or
@@ -56,150 +61,31 @@
  * - Per-entry packet counters are 32-bit (bytes are exact doubles).
  * - No NAT, helpers, expectations (so never RELATED by expectation), zones,
  *   marks, labels, timeouts policies or checksum verification.
- * - SCTP: the timeouts are the kernel's defaults, not settable from rule
- *   files yet; chunks past the 32nd of a packet only count as present
- *   (DecodedPacket.sctpMap), they do not move the state. GRE uses its own
- *   timeouts but keys are always 0 (PPTP call ids are not read).
+ * - Per-protocol differences are at the top of each tracker's file.
  * - Fragments: the kernel reassembles before conntrack (nf_defrag); we track
  *   a first fragment by its headers and call non-first fragments invalid
  *   (code INVALID_PACKET) - the engine should give them the fate of their
  *   first fragment.
- * - ICMPv6 redirects are never related (the decoder does not read the
- *   redirected header they carry); the kernel relates a well-formed one.
- * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
- *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
-import { IpProto, isIcmpError, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
-import { DecodeNote } from '../packet/decode.js';
+import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import {
-  B_EV, B_FLAGS, B_L3, B_LAST_DIR, B_LAST_FLAGS, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
+  B_EV, B_FLAGS, B_L3, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
   F_CREATED_PKT, F_DEADLINE, F_ID, F_LAST_PKT, F_LAST_SEEN, H_STATUS, RecFlag, RuleIds,
-  S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SIDE0, W_SIDE1, W_SRC0,
+  S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SRC0,
   hasProtoState, hashTuple, invertTuple, replyPorts, type CtEvent,
 } from './entry.js';
-import { TcpAction, TcpTracker } from './tcp.js';
-import { chunkName, SCTP_CHUNK_FLAG_T, SCTP_STATE_NAMES, SCTP_TIMEOUTS, SctpChunk, SctpState, sctpNewState } from './sctp.js';
+import { CtResult, newStats, type CtStats } from './result.js';
+import { CtPacketCtx, CtVerdict, TIME_EPS, type CtVerdictValue } from './l4proto.js';
+import { tcpPacket, TcpTracker } from './tcp.js';
+import { udpError, udpPacket, udplitePacket } from './udp.js';
+import { sctpError, sctpPacket } from './sctp.js';
+import { icmpError, icmpPacket, icmpQuotedTuple, IcmpKind } from './icmp.js';
+import { grePacket, IPPROTO_GRE } from './gre.js';
+import { genericPacket } from './generic.js';
 import {
-  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, GRE_TIMEOUT, GRE_TIMEOUT_STREAM,
-  ctStateName, TCP_STATE_NAMES, type ConntrackSettings, type CtCodeValue, type CtDestroyCause, type CtStateName,
-  type CtStateValue,
+  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, ctStateName, TCP_STATE_NAMES, type ConntrackSettings, type CtCodeValue,
+  type CtDestroyCause,
 } from './types.js';
-
-/** Outcome of process(). The table reuses one instance: copy what you keep. */
-export class CtResult {
-  /** nft `ct state` bit (CtState). */
-  state: CtStateValue = CtState.INVALID;
-  /** Its name: 'new' | 'established' | 'related' | 'invalid' | 'untracked'. */
-  stateName: CtStateName = 'invalid';
-  /** Machine-readable reason (CtCode). */
-  code: CtCodeValue = CtCode.OK;
-  /** The packet travels in the entry's reply direction. */
-  reply = false;
-  /** For 'invalid': why, as a sentence. Otherwise a short note (may be ''). */
-  reason = '';
-  /**
-   * conntrack itself drops the packet (NF_DROP) before any rule sees it:
-   * the table is full and nothing could be early-dropped.
-   */
-  drop = false;
-  /** Packet number this result is for. */
-  packet = 0;
-
-  // The entries are made into CtEntry views only when asked for: a record
-  // slot until then (-1 none), the view (or what a caller assigned) after.
-  /** @internal */ table: ConntrackTable | null = null;
-  /** @internal */ entrySlot = -1;
-  /** @internal */ aboutSlot = -1;
-  /** @internal */ isRelated = false;
-  /** @internal */ entryView: CtEntry | null | undefined = null;
-  /** @internal */ aboutView: CtEntry | null | undefined = null;
-
-  /**
-   * The entry the packet belongs to: a fresh unconfirmed one for a new flow,
-   * the known one otherwise (for 'related': the entry the error is about).
-   * null for 'invalid' and 'untracked' (nft sees no conntrack then).
-   */
-  get entry(): CtEntry | null {
-    let e = this.entryView;
-    if (e === undefined) e = this.entryView = this.table!.viewOf(this.entrySlot);
-    return e;
-  }
-  set entry(e: CtEntry | null) {
-    this.entryView = e;
-  }
-  /** For ICMP errors: the entry the error is about (same as entry). */
-  get related(): CtEntry | null {
-    return this.isRelated ? this.entry : null;
-  }
-  /** For 'invalid': the entry the packet would have belonged to, if one exists. */
-  get about(): CtEntry | null {
-    let e = this.aboutView;
-    if (e === undefined) e = this.aboutView = this.table!.viewOf(this.aboutSlot);
-    return e;
-  }
-
-  /**
-   * @internal entry (0), related (1) or about (2) without making a lasting
-   * view (see peekEntry in engine/result.ts): good until the next process().
-   */
-  peek(which: number): CtEntry | null {
-    if (which === 2) return this.aboutView !== undefined ? this.aboutView : this.table!.transientView(this.aboutSlot);
-    if (which === 1 && !this.isRelated) return null;
-    return this.entryView !== undefined ? this.entryView : this.table!.transientView(this.entrySlot);
-  }
-
-  /** @internal */
-  clear(packet: number): void {
-    this.state = CtState.INVALID; this.stateName = 'invalid'; this.code = CtCode.OK;
-    this.reply = false; this.reason = ''; this.drop = false; this.packet = packet;
-    this.entrySlot = -1; this.aboutSlot = -1; this.isRelated = false;
-    this.entryView = null; this.aboutView = null;
-  }
-}
-
-/** Counters, in the spirit of `conntrack -S`. */
-export interface CtStats {
-  /** Entries confirmed into the table. */
-  inserted: number;
-  /** Unconfirmed new entries thrown away because their packet was not accepted. */
-  discarded: number;
-  /** Packets judged invalid. */
-  invalid: number;
-  /** Packets let through without updating their entry (TCP ignore cases). */
-  ignored: number;
-  /** ICMP errors related to an entry. */
-  related: number;
-  /** Packets not tracked on purpose (ICMPv6 ND/MLD) or not IP. */
-  untracked: number;
-  /** Entries evicted to make room. */
-  earlyDrop: number;
-  /** New flows dropped because the table was full and nothing could be evicted. */
-  tableFull: number;
-  /** Entries removed because their deadline passed. */
-  expired: number;
-  /** TIME_WAIT/CLOSE entries replaced by a new connection (SYN reopen). */
-  reopened: number;
-  /** Entries deleted by an RST while unreplied. */
-  rstKilled: number;
-}
-
-function newStats(): CtStats {
-  return {
-    inserted: 0, discarded: 0, invalid: 0, ignored: 0, related: 0, untracked: 0,
-    earlyDrop: 0, tableFull: 0, expired: 0, reopened: 0, rstKilled: 0,
-  };
-}
-
-/** Types that may create an entry (valid_new in nf_conntrack_icmp_packet). */
-const ICMP_VALID_NEW = new Uint8Array(256);
-ICMP_VALID_NEW[8] = 1; ICMP_VALID_NEW[13] = 1; ICMP_VALID_NEW[15] = 1; ICMP_VALID_NEW[17] = 1;
-/** NR_ICMP_TYPES */
-const NR_ICMP_TYPES = 18;
-const ICMP6_VALID_NEW = new Uint8Array(256);
-ICMP6_VALID_NEW[128] = 1; ICMP6_VALID_NEW[139] = 1;
-/** noct_valid_new: neighbour discovery and MLD are never tracked. */
-const ICMP6_NOCT = new Uint8Array(256);
-for (const t of [130, 131, 132, 133, 134, 135, 136, 143, 151, 152]) ICMP6_NOCT[t] = 1;
 
 /** Fill the tuple's address words from the packet (outer header). */
 function setAddrs(t: CtTuple, p: DecodedPacket): void {
@@ -207,55 +93,6 @@ function setAddrs(t: CtTuple, p: DecodedPacket): void {
   t.src0 = p.src0 >>> 0; t.src1 = p.src1 >>> 0; t.src2 = p.src2 >>> 0; t.src3 = p.src3 >>> 0;
   t.dst0 = p.dst0 >>> 0; t.dst1 = p.dst1 >>> 0; t.dst2 = p.dst2 >>> 0; t.dst3 = p.dst3 >>> 0;
 }
-
-const NOTE_UDP_UNREPLIED = 'UDP, no reply seen yet';
-const NOTE_UDP_FIRST_REPLY = 'UDP, first reply';
-const NOTE_UDP_REPLIED = 'UDP, reply seen';
-const NOTE_UDPLITE_REPLIED = 'UDP-Lite, reply seen: ASSURED';
-/** SCTP flags in the record's B_LAST_FLAGS: an INIT seen from each direction, a HEARTBEAT let through with an unknown tag. */
-const SCTP_INIT_0 = 1;
-const SCTP_INIT_1 = 2;
-const SCTP_HB_VTAG_FAILED = 4;
-
-/** 'SCTP ESTABLISHED', ...: the note of a packet that leaves its association in each state. */
-const SCTP_NOTES: readonly string[] = SCTP_STATE_NAMES.map((name) => `SCTP ${name}`);
-
-/**
- * udp_error, udplite_error, sctp_error: a header fault the decoder noted,
- * which makes conntrack call the packet INVALID before any lookup; '' for none.
- */
-function portHeaderError(proto: number, note: string): string {
-  if (proto === IpProto.UDP && note === DecodeNote.UDP_LENGTH_MISMATCH) {
-    return 'UDP length field below 8 or beyond the IP payload: truncated/malformed (udp_error)';
-  }
-  if (proto === IpProto.UDPLITE && (note === DecodeNote.UDPLITE_SHORT || note === DecodeNote.UDPLITE_COVERAGE || note === DecodeNote.UDPLITE_NO_CHECKSUM)) {
-    return `${note} (udplite_error)`;
-  }
-  if (proto === IpProto.SCTP && note === DecodeNote.SCTP_SHORT) return `${note} (sctp_error)`;
-  return '';
-}
-
-/** Was a chunk of this type in the packet (DecodedPacket.sctpMap)? */
-function chunkSeen(map: Uint32Array, type: number): boolean {
-  return (map[type >>> 5] & (1 << (type & 31))) !== 0;
-}
-
-function hexTag(v: number): string {
-  return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
-}
-const NOTE_UDP_STREAM = 'UDP stream: seen both ways and older than 2 s (assured, stream timeout)';
-const NOTE_ICMP = 'ICMP query/reply';
-const NOTE_GENERIC = 'generic protocol tracker';
-const NOTE_GRE = 'GRE, no reply seen yet';
-const NOTE_GRE_REPLIED = 'GRE, seen both ways (assured)';
-const IPPROTO_GRE = 47;
-
-/**
- * Times are seconds as doubles (~0.2 us resolution at today's epoch); they are
- * compared to the microsecond so that float rounding cannot move a deadline
- * across a packet stamped exactly on it. (The kernel counts in jiffies.)
- */
-export const TIME_EPS = 1e-6;
 
 /** First second of capture time at which a stale table gets swept again when full. */
 const GC_INTERVAL = 1;
@@ -295,9 +132,8 @@ export class ConntrackTable {
   private readonly inv = new CtTuple();
   private readonly tmp = new CtTuple();
   private readonly res = new CtResult();
-  private readonly tcp: TcpTracker;
-  /** The note of the last SCTP packet accepted by sctpPacket(). */
-  private sctpNote = '';
+  /** What every tracker is handed (l4proto.ts). */
+  private readonly ctx: CtPacketCtx;
   private clock = -Infinity;
   private nextId = 1;
   private lastGc = -Infinity;
@@ -307,7 +143,6 @@ export class ConntrackTable {
 
   constructor(settings: Partial<ConntrackSettings> = {}) {
     this.settings = Object.freeze({ ...DEFAULT_CONNTRACK_SETTINGS, ...settings });
-    this.tcp = new TcpTracker(this.settings);
     // With a limit the table never holds more than max records (+1 pending): reserve them at
     // once. Untouched pages of an ArrayBuffer cost no memory (they are mapped on first write,
     // and slots are used lowest first), and the store never has to be copied to grow.
@@ -317,6 +152,7 @@ export class ConntrackTable {
     this.mask = INITIAL_BUCKETS - 1;
     this.res.table = this;
     this.transient = new CtEntry(this.st, 0);
+    this.ctx = new CtPacketCtx(this.st, this.settings, new TcpTracker(this.settings));
   }
 
   /** Confirmed entries currently in the table (expired ones included until noticed). */
@@ -337,7 +173,7 @@ export class ConntrackTable {
     if (now > this.clock) this.clock = now;
     now = this.clock;
     this.curPacket = packetNumber;
-    this.tcp.now = now;
+    this.ctx.now = now;
     if (this.pending !== NONE) {
       // Its packet was not accepted: never confirmed, it vanishes.
       const slot = this.pending;
@@ -366,18 +202,19 @@ export class ConntrackTable {
 
     if (isPortProto(proto)) {
       if (p.note !== '') {
-        const err = portHeaderError(proto, p.note);
+        const err = proto === IpProto.SCTP ? sctpError(p.note) : udpError(proto, p.note);
         if (err !== '') return this.invalid(r, CtCode.INVALID_PACKET, err, NONE);
       }
       key.sport = p.sport;
       key.dport = p.dport;
     } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
-      if ((proto === IpProto.ICMP) !== (p.ipVersion === 4) || p.icmpType < 0) {
-        return this.invalid(r, CtCode.INVALID_PACKET,
-          `${proto === IpProto.ICMP ? 'ICMP over IPv6' : 'ICMPv6 over IPv4'} is not tracked (nf_conntrack_icmp${proto === IpProto.ICMP ? '' : 'v6'}_packet)`, NONE);
-      }
       // nf_conntrack_handle_icmp: errors, untracked types, bad types.
-      if (this.icmpPre(r, p)) return r;
+      const kind = icmpError(this.ctx, p);
+      if (kind !== IcmpKind.QUERY) {
+        if (kind === IcmpKind.ERROR) return this.inetError(r, p);
+        if (kind === IcmpKind.UNTRACKED) return this.untracked(r, this.ctx.note);
+        return this.invalid(r, kind === IcmpKind.MALFORMED ? CtCode.INVALID_PACKET : CtCode.INVALID_ICMP_ERROR, this.ctx.note, NONE);
+      }
       key.sport = p.icmpId;
       key.dport = (p.icmpType << 8) | p.icmpCode;
     }
@@ -399,47 +236,36 @@ export class ConntrackTable {
       const st = this.st;
       const isNew = (st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) === 0;
 
-      // nf_conntrack_handle_packet
-      let note: string;
-      let ignored = false;
-      if (proto === IpProto.TCP) {
-        const act = this.tcp.process(st, slot, p, dir);
-        note = this.tcp.note;
-        if (act === TcpAction.INVALID) return this.invalidFor(r, slot, isNew, note);
-        if (act === TcpAction.REPEAT) {
-          reopened = TCP_STATE_NAMES[st.u8[slot * STRIDE + B_TSTATE]];
-          this.kill(slot, 'reopen');
-          this.stats.reopened++;
-          continue;
-        }
-        if (act === TcpAction.IGNORE) ignored = true;
-        if (act === TcpAction.KILL) {
-          // Deleted inside the tracker, before SEEN_REPLY is set (as the kernel's [DESTROY] shows);
-          // the packet still gets the (now detached) entry.
-          const view = this.view(slot);
-          this.kill(slot, 'rst');
-          this.finish(r, view.st, view.slot, dir, p, note, false);
-          r.entryView = view;
-          this.stats.rstKilled++;
-          return r;
-        }
-      } else if (proto === IpProto.UDP) {
-        note = this.udpPacket(slot, dir);
-      } else if (proto === IpProto.UDPLITE) {
-        note = this.udplitePacket(slot, dir);
-      } else if (proto === IpProto.SCTP) {
-        const msg = this.sctpPacket(slot, dir, isNew, p);
-        if (msg !== null) return this.invalidFor(r, slot, isNew, msg);
-        note = this.sctpNote;
-      } else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
-        const msg = this.icmpPacket(slot, isNew);
-        if (msg !== null) return this.invalidFor(r, slot, isNew, msg);
-        note = NOTE_ICMP;
-      } else if (proto === IPPROTO_GRE) {
-        note = this.grePacket(slot);
-      } else {
-        st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.generic_timeout;
-        note = NOTE_GENERIC;
+      // nf_conntrack_handle_packet: every tracker has the signature of l4proto.ts.
+      const c = this.ctx;
+      let v: CtVerdictValue;
+      switch (proto) {
+        case IpProto.TCP: v = tcpPacket(c, slot, dir, isNew, p); break;
+        case IpProto.UDP: v = udpPacket(c, slot, dir, isNew, p); break;
+        case IpProto.UDPLITE: v = udplitePacket(c, slot, dir, isNew, p); break;
+        case IpProto.SCTP: v = sctpPacket(c, slot, dir, isNew, p); break;
+        case IpProto.ICMP: case IpProto.ICMPV6: v = icmpPacket(c, slot, dir, isNew, p); break;
+        case IPPROTO_GRE: v = grePacket(c, slot, dir, isNew, p); break;
+        default: v = genericPacket(c, slot, dir, isNew, p);
+      }
+      let note = c.note;
+      if (v === CtVerdict.INVALID) return this.invalidFor(r, slot, isNew, note);
+      if (v === CtVerdict.REPEAT) {
+        reopened = TCP_STATE_NAMES[st.u8[slot * STRIDE + B_TSTATE]];
+        this.kill(slot, 'reopen');
+        this.stats.reopened++;
+        continue;
+      }
+      const ignored = v === CtVerdict.IGNORE;
+      if (v === CtVerdict.KILL) {
+        // Deleted inside the tracker, before SEEN_REPLY is set (as the kernel's [DESTROY] shows);
+        // the packet still gets the (now detached) entry.
+        const view = this.view(slot);
+        this.kill(slot, 'rst');
+        this.finish(r, view.st, view.slot, dir, p, note, false);
+        r.entryView = view;
+        this.stats.rstKilled++;
+        return r;
       }
       if (reopened !== '') note = `SYN reopens a connection in ${reopened}: old entry destroyed, new one ${note}`;
       this.finish(r, st, slot, dir, p, note, ignored);
@@ -576,278 +402,30 @@ export class ConntrackTable {
   // -------------------------------------------------------------------------
   // Protocol trackers other than TCP
 
-  /** nf_conntrack_udp_packet() */
-  private udpPacket(slot: number, dir: number): string {
-    const st = this.st;
-    const now = this.clock;
-    const deadline = slot * S64 + F_DEADLINE;
-    const hs = slot * S16 + H_STATUS;
-    if (!(st.u16[hs] & CtStatus.SEEN_REPLY)) {
-      st.f64[deadline] = now + this.settings.udp_timeout;
-      return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
-    }
-    // Replied, and still active two seconds after it was created: a stream (ASSURED, longer timeout).
-    if (now - (st.f64[slot * S64 + F_CREATED_AT] + 2) > TIME_EPS) {
-      st.f64[deadline] = now + this.settings.udp_timeout_stream;
-      st.setAssured(slot);
-      return NOTE_UDP_STREAM;
-    }
-    st.f64[deadline] = now + this.settings.udp_timeout;
-    return st.u16[hs] & CtStatus.ASSURED ? NOTE_UDP_STREAM : NOTE_UDP_REPLIED;
-  }
-
   /**
-   * nf_conntrack_sctp_packet(): null when the packet is accepted (the
-   * note in sctpNote), else why it is INVALID. The association's state,
-   * verification tags (vtag[dir]: the tag packets in direction dir must
-   * carry), INIT flags and heartbeat bookkeeping live in the record's TCP
-   * fields, unused by SCTP entries.
+   * nf_conntrack_inet_error(): is this ICMP error about one of our
+   * connections? The quoted packet is one we forwarded: its own tuple,
+   * inverted, is the tuple the error travels on.
    */
-  private sctpPacket(slot: number, dir: number, isNew: boolean, p: DecodedPacket): string | null {
-    const st = this.st;
-    const b8 = slot * STRIDE;
-    const w = slot * S32;
-    // Where the verification tags live: the one this direction must carry, and the peer's.
-    const vMine = w + (dir === 0 ? W_SIDE0 : W_SIDE1);
-    const vPeer = w + (dir === 0 ? W_SIDE1 : W_SIDE0);
-    const initMine = dir === 0 ? SCTP_INIT_0 : SCTP_INIT_1;
-    const initPeer = dir === 0 ? SCTP_INIT_1 : SCTP_INIT_0;
-    const map = p.sctpMap;
-    const vtag = p.sctpVtag >>> 0;
-    const n = Math.min(p.sctpChunks, SCTP_MAX_CHUNKS);
-    if (p.sctpBad) return 'SCTP chunks fail the basic checks: none, one of length 0, INIT / INIT_ACK / SHUTDOWN_COMPLETE not alone, or COOKIE_ECHO / COOKIE_ACK not first (do_basic_checks)';
-
-    if (isNew) {
-      // Sec 8.4: an out-of-the-blue packet with these chunks never starts anything.
-      if (chunkSeen(map, SctpChunk.ABORT) || chunkSeen(map, SctpChunk.SHUTDOWN_COMPLETE) || chunkSeen(map, SctpChunk.COOKIE_ACK)) {
-        return 'an out-of-the-blue SCTP packet with ABORT, SHUTDOWN_COMPLETE or COOKIE_ACK cannot start an association (sctp_packet, RFC 9260 8.4)';
-      }
-      // sctp_new(): every chunk must be able to open the entry.
-      st.u32[w + W_SIDE0] = 0;
-      st.u32[w + W_SIDE1] = 0;
-      st.u8[b8 + B_LAST_FLAGS] = 0;
-      st.u8[b8 + B_LAST_DIR] = 0;
-      for (let i = 0; i < n; i++) {
-        const type = p.sctpTypes[i];
-        const ns = sctpNewState(0, SctpState.NONE, type);
-        if (ns === SctpState.NONE || ns === SctpState.INVALID) {
-          return `an SCTP ${chunkName(type)} chunk cannot start an association: only INIT, or chunks an endpoint may send out of the blue, can (sctp_new)`;
-        }
-        if (type === SctpChunk.INIT) {
-          if (vtag !== 0) return 'an SCTP INIT with a non-zero verification tag (sctp_new, RFC 9260 8.5.1 A)';
-          if (p.sctpInitTag[i] < 0) return 'an SCTP INIT chunk too short for its header (sctp_new)';
-          st.u32[w + W_SIDE1] = p.sctpInitTag[i];
-        } else if (type === SctpChunk.HEARTBEAT) {
-          st.u32[w + W_SIDE0] = vtag;
-        } else {
-          st.u32[w + W_SIDE1] = vtag;
-        }
-      }
-      st.u8[b8 + B_TSTATE] = SctpState.NONE;
-    }
-
-    // Sec 8.5: the verification tag, except for chunks with rules of their own.
-    if (!chunkSeen(map, SctpChunk.INIT) && !chunkSeen(map, SctpChunk.SHUTDOWN_COMPLETE) && !chunkSeen(map, SctpChunk.COOKIE_ECHO) && !chunkSeen(map, SctpChunk.ABORT) &&
-        !chunkSeen(map, SctpChunk.SHUTDOWN_ACK) && !chunkSeen(map, SctpChunk.HEARTBEAT) && !chunkSeen(map, SctpChunk.HEARTBEAT_ACK) && vtag !== st.u32[vMine]) {
-      return `SCTP verification tag ${hexTag(vtag)} is not the association's ${hexTag(st.u32[vMine])} for this direction (sctp_packet, RFC 9260 8.5)`;
-    }
-
-    let oldState: number = SctpState.NONE;
-    let newState: number = SctpState.NONE;
-    let ignore = false;
-    const fl = b8 + B_LAST_FLAGS;
-    for (let i = 0; i < n; i++) {
-      const type = p.sctpTypes[i];
-      const tFlag = (p.sctpFlags[i] & SCTP_CHUNK_FLAG_T) !== 0;
-      if (type === SctpChunk.INIT) {
-        if (vtag !== 0) return 'an SCTP INIT with a non-zero verification tag (RFC 9260 8.5.1 A)';
-      } else if (type === SctpChunk.ABORT || type === SctpChunk.SHUTDOWN_COMPLETE) {
-        // Our own tag, or with the T bit the peer's.
-        if (vtag !== st.u32[tFlag ? vPeer : vMine]) {
-          return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the ${tFlag ? "peer's (T bit set)" : "association's"} (RFC 9260 8.5.1 B/C)`;
-        }
-      } else if (type === SctpChunk.COOKIE_ECHO) {
-        if (vtag !== st.u32[vMine]) return `SCTP COOKIE_ECHO with verification tag ${hexTag(vtag)}, not the INIT_ACK's initiate tag (RFC 9260 8.5.1 D)`;
-      } else if (type === SctpChunk.COOKIE_ACK) {
-        st.u8[fl] &= ~(SCTP_INIT_0 | SCTP_INIT_1);
-      } else if (type === SctpChunk.HEARTBEAT || type === SctpChunk.HEARTBEAT_ACK) {
-        const cur = st.u32[vMine];
-        if (cur === 0) {
-          st.u32[vMine] = vtag;
-        } else if (vtag !== cur) {
-          if (chunkSeen(map, SctpChunk.DATA) || ignore) return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
-          if (type === SctpChunk.HEARTBEAT) {
-            // Maybe a restarted peer: let it through once and see whether the answer confirms the new tag.
-            st.u8[fl] |= SCTP_HB_VTAG_FAILED;
-            st.u8[b8 + B_LAST_DIR] = dir;
-            ignore = true;
-            continue;
-          }
-          if ((st.u8[fl] & SCTP_HB_VTAG_FAILED) === 0 || st.u8[b8 + B_LAST_DIR] === dir) {
-            return `SCTP HEARTBEAT_ACK with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
-          }
-          st.u8[fl] &= ~SCTP_HB_VTAG_FAILED;
-          st.u32[vMine] = vtag;
-          st.u32[vPeer] = 0;
-        } else {
-          st.u8[fl] &= ~SCTP_HB_VTAG_FAILED;
-        }
-      }
-
-      oldState = st.u8[b8 + B_TSTATE];
-      newState = sctpNewState(dir, oldState, type);
-      if (newState === SctpState.INVALID) {
-        return `an SCTP ${chunkName(type)} chunk in the ${dir ? 'reply' : 'original'} direction is not possible in ${SCTP_STATE_NAMES[oldState]} (sctp_new_state)`;
-      }
-      if (type === SctpChunk.INIT) {
-        if (p.sctpInitTag[i] < 0) return 'an SCTP INIT chunk too short for its header (sctp_packet)';
-        if ((st.u8[fl] & initMine) && (st.u8[fl] & initPeer)) st.u8[fl] &= ~initPeer;
-        st.u8[fl] |= initMine;
-        st.u32[vPeer] = p.sctpInitTag[i];
-        // An INIT retransmitted on a closed entry does not renew its timeout.
-        if (newState === SctpState.CLOSED && oldState === SctpState.CLOSED && !isNew) ignore = true;
-      } else if (type === SctpChunk.INIT_ACK) {
-        const tag = p.sctpInitTag[i];
-        if (tag < 0) return 'an SCTP INIT_ACK chunk too short for its header (sctp_packet)';
-        const peer = st.u32[vPeer];
-        if (!(st.u8[fl] & initPeer) && peer !== 0 && peer !== tag) return `SCTP INIT_ACK initiate tag ${hexTag(tag)} contradicts the tag ${hexTag(peer)} already known (sctp_packet)`;
-        if ((st.u8[fl] & initMine) && (st.u8[fl] & initPeer) && peer !== tag) return 'SCTP INIT_ACK in an INIT collision with another initiate tag (sctp_packet)';
-        st.u32[vPeer] = tag;
-      }
-      st.u8[b8 + B_TSTATE] = newState;
-      if (oldState !== newState) {
-        st.u8[b8 + B_EV] |= CtEventBit.PROTOINFO;
-        if (newState === SctpState.ESTABLISHED) st.setAssured(slot);
-      }
-    }
-    this.sctpNote = SCTP_NOTES[newState];
-    // Let through, but the timeout is not renewed.
-    if (ignore) return null;
-    st.f64[slot * S64 + F_DEADLINE] = this.clock + SCTP_TIMEOUTS[newState];
-    return null;
-  }
-
-  /**
-   * nf_conntrack_udplite_packet(): like UDP, but a reply at once makes the
-   * entry ASSURED with the stream timeout (no 2-second wait).
-   */
-  private udplitePacket(slot: number, dir: number): string {
-    const st = this.st;
-    if (st.u16[slot * S16 + H_STATUS] & CtStatus.SEEN_REPLY) {
-      st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.udp_timeout_stream;
-      st.setAssured(slot);
-      return NOTE_UDPLITE_REPLIED;
-    }
-    st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.udp_timeout;
-    return dir === 1 ? NOTE_UDP_FIRST_REPLY : NOTE_UDP_UNREPLIED;
-  }
-
-  /**
-   * nf_conntrack_gre_packet(): 30 s until a reply is seen, then 180 s and
-   * ASSURED. Keys are 0 (GRE version 0, or PPTP without its helper's keymap).
-   */
-  private grePacket(slot: number): string {
-    const st = this.st;
-    if (st.u16[slot * S16 + H_STATUS] & CtStatus.SEEN_REPLY) {
-      st.f64[slot * S64 + F_DEADLINE] = this.clock + GRE_TIMEOUT_STREAM;
-      st.setAssured(slot);
-      return NOTE_GRE_REPLIED;
-    }
-    st.f64[slot * S64 + F_DEADLINE] = this.clock + GRE_TIMEOUT;
-    return NOTE_GRE;
-  }
-
-  /** nf_conntrack_icmp_packet() / nf_conntrack_icmpv6_packet(): null when accepted, else why invalid. */
-  private icmpPacket(slot: number, isNew: boolean): string | null {
-    const st = this.st;
-    const now = this.clock;
-    const type = (st.u32[slot * S32 + W_PORTS] >>> 8) & 0xff;
-    if (st.u8[slot * STRIDE + B_PROTO] === IpProto.ICMP) {
-      if (!ICMP_VALID_NEW[type]) {
-        return `ICMP type ${type} cannot create a connection: no matching request was seen (nf_conntrack_icmp_packet)`;
-      }
-      st.f64[slot * S64 + F_DEADLINE] = now + this.settings.icmp_timeout;
-    } else {
-      if (isNew && !ICMP6_VALID_NEW[type]) {
-        return `ICMPv6 type ${type} cannot create a connection: no matching request was seen (nf_conntrack_icmpv6_packet)`;
-      }
-      st.f64[slot * S64 + F_DEADLINE] = now + this.settings.icmpv6_timeout;
-    }
-    return null;
-  }
-
-  /**
-   * nf_conntrack_icmpv4_error() / nf_conntrack_icmpv6_error(): true when the
-   * result is final (related, invalid or untracked), false to go on with
-   * normal tracking (queries and replies).
-   */
-  private icmpPre(r: CtResult, p: DecodedPacket): boolean {
-    const type = p.icmpType;
-    if (p.ipVersion === 4) {
-      if (type > NR_ICMP_TYPES) {
-        this.invalid(r, CtCode.INVALID_PACKET, `invalid ICMP type ${type} (above ${NR_ICMP_TYPES}, nf_conntrack_icmpv4_error)`, NONE);
-        return true;
-      }
-      if (!isIcmpError(4, type)) return false;
-    } else {
-      if (ICMP6_NOCT[type]) {
-        this.untracked(r, `ICMPv6 type ${type} (neighbour discovery / MLD) is never tracked (nf_conntrack_icmpv6_error)`);
-        return true;
-      }
-      if (type === 137) {
-        this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-          'ICMPv6 redirect: fwemu does not read the redirected header, so it is not related to any connection', NONE);
-        return true;
-      }
-      if (type >= 128) return false;
-    }
-    this.inetError(r, p);
-    return true;
-  }
-
-  /** nf_conntrack_inet_error(): is this ICMP error about one of our connections? */
-  private inetError(r: CtResult, p: DecodedPacket): void {
+  private inetError(r: CtResult, p: DecodedPacket): CtResult {
     const what = p.ipVersion === 4 ? 'ICMP' : 'ICMPv6';
-    if (!p.innerValid || p.innerIpVersion !== p.ipVersion) {
-      this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error type ${p.icmpType} does not quote a readable packet, so it relates to no connection`, NONE);
-      return;
-    }
-    // The quoted packet is one we forwarded: its own tuple, inverted, is
-    // the tuple the error travels on.
     const q = this.inv;
-    q.l3 = p.innerIpVersion;
-    q.proto = p.innerProto;
-    q.src0 = p.innerSrc0 >>> 0; q.src1 = p.innerSrc1 >>> 0; q.src2 = p.innerSrc2 >>> 0; q.src3 = p.innerSrc3 >>> 0;
-    q.dst0 = p.innerDst0 >>> 0; q.dst1 = p.innerDst1 >>> 0; q.dst2 = p.innerDst2 >>> 0; q.dst3 = p.innerDst3 >>> 0;
-    if (isPortProto(q.proto)) {
-      q.sport = p.innerSport;
-      q.dport = p.innerDport;
-    } else if (q.proto === IpProto.ICMP || q.proto === IpProto.ICMPV6) {
-      q.sport = p.innerSport;
-      q.dport = p.innerDport << 8; // inner code taken as 0
-    } else {
-      q.sport = 0;
-      q.dport = 0;
-    }
+    if (!icmpQuotedTuple(this.ctx, p, q)) return this.invalid(r, CtCode.INVALID_ICMP_ERROR, this.ctx.note, NONE);
     const key = this.key;
     if (!invertTuple(q, key)) {
-      this.invalid(r, CtCode.INVALID_ICMP_ERROR,
+      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
         `${what} error about an ICMP type ${q.dport >>> 8} packet, which conntrack never tracks`, NONE);
-      return;
     }
     const node = this.find(key);
     if (node === NONE) {
-      this.invalid(r, CtCode.INVALID_ICMP_ERROR,
+      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
         `${what} error type ${p.icmpType} code ${p.icmpCode} quotes a packet of no known connection`, NONE);
-      return;
     }
     const slot = node >> 1;
     const t = this.st.loadTuple(slot, node & 1, this.tmp);
     if (t.dst0 !== (p.dst0 >>> 0) || t.dst1 !== (p.dst1 >>> 0) || t.dst2 !== (p.dst2 >>> 0) || t.dst3 !== (p.dst3 >>> 0)) {
-      this.invalid(r, CtCode.INVALID_ICMP_ERROR,
+      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
         `${what} error sent to an address other than the quoted connection's endpoint (outer daddr != inner)`, slot);
-      return;
     }
     r.state = CtState.RELATED;
     r.stateName = 'related';
@@ -858,6 +436,7 @@ export class ConntrackTable {
     r.reply = (node & 1) === 1;
     r.reason = `${what} error about a known connection`;
     this.stats.related++;
+    return r;
   }
 
   // -------------------------------------------------------------------------

@@ -4,6 +4,8 @@
  * special cases of nf_conntrack_tcp_packet, nf_tcp_handle_invalid and the
  * per-state timeouts. Written from the kernel's logic, not copied; function
  * names in comments point at the kernel function each part mirrors.
+ * Over 600 lines as the kernel's file is: the transition table, tcp_new and
+ * tcp_in_window are read against each other.
  *
  * Sequence arithmetic is on unsigned 32-bit numbers; before()/after() are
  * the kernel's wrap-around comparisons.
@@ -21,6 +23,7 @@ import {
   B_EV, B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_SIDE0, B_TSTATE, CtEventBit, F_DEADLINE,
   H_LAST_WIN, H_STATUS, S16, S32, S64, STRIDE, W_LAST_ACK, W_LAST_END, W_LAST_SEQ, W_SIDE0, type CtStore,
 } from './entry.js';
+import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
 import { CtStatus, TcpFlagCt, TcpIndex, TcpState, TCP_INDEX_NAMES, TCP_STATE_NAMES, type ConntrackSettings } from './types.js';
 
 // ---------------------------------------------------------------------------
@@ -179,22 +182,6 @@ const SCALE = 0, FLAGS = 1;
 const TCP_AREA_START = B_TSTATE;
 const TCP_AREA_END = B_SIDE0 + 4;
 
-// ---------------------------------------------------------------------------
-// Outcome of one segment
-
-export const TcpAction = {
-  /** -NF_ACCEPT: invalid; the entry is left as it was (apart from nf_tcp_handle_invalid). */
-  INVALID: 0,
-  /** Tracked: state and timeout updated. */
-  ACCEPT: 1,
-  /** NF_ACCEPT without updating the entry (sIG / NFCT_TCP_IGNORE / challenge ACK). */
-  IGNORE: 2,
-  /** -NF_REPEAT: kill the entry and look the packet up again (reopen from TIME_WAIT/CLOSE). */
-  REPEAT: 3,
-  /** Accepted, then the entry is deleted at once (RST while no reply was seen). */
-  KILL: 4,
-} as const;
-
 const TRANSITION_NOTES: string[][] = [];
 for (let a = 0; a < 10; a++) {
   TRANSITION_NOTES.push([]);
@@ -300,7 +287,7 @@ export class TcpTracker {
    * reply; the time is `now`. Updates the deadline when the segment
    * refreshes the entry.
    */
-  process(st: CtStore, slot: number, p: DecodedPacket, dir: number): number {
+  process(st: CtStore, slot: number, p: DecodedPacket, dir: number): CtVerdictValue {
     const now = this.now;
     this.note = '';
     this.pickup = false;
@@ -308,11 +295,11 @@ export class TcpTracker {
     // tcp_error(): header sanity and flag combinations.
     if (p.tcpHeaderLen < 20) {
       this.note = 'truncated TCP header (tcp_error)';
-      return TcpAction.INVALID;
+      return CtVerdict.INVALID;
     }
     if (!tcpFlagsValid(p.tcpFlags)) {
       this.note = `invalid TCP flag combination ${tcpFlagText(p.tcpFlags)} (tcp_error)`;
-      return TcpAction.INVALID;
+      return CtVerdict.INVALID;
     }
     const u8 = (this.u8 = st.u8);
     const w = (this.u32 = st.u32);
@@ -322,7 +309,7 @@ export class TcpTracker {
     const b32 = slot * S32;
     const hs = b16 + H_STATUS;
     const index = tcpIndex(p.tcpFlags);
-    if (!(u16[hs] & CtStatus.CONFIRMED) && !this.newConn(b8, b32, p, index)) return TcpAction.INVALID;
+    if (!(u16[hs] & CtStatus.CONFIRMED) && !this.newConn(b8, b32, p, index)) return CtVerdict.INVALID;
 
     let oldState = u8[b8 + B_TSTATE];
     let newState = TABLE_FLAT[(dir * 6 + index) * 10 + oldState];
@@ -338,7 +325,7 @@ export class TcpTracker {
       if (((u8[sb + FLAGS] | u8[rb + FLAGS]) & TcpFlagCt.CLOSE_INIT) ||
           (u8[b8 + B_LAST_DIR] === dir && u8[b8 + B_LAST_INDEX] === TcpIndex.RST)) {
         this.note = `SYN reopens a connection in ${TCP_STATE_NAMES[oldState]}: the old entry is destroyed and a new one created`;
-        return TcpAction.REPEAT;
+        return CtVerdict.REPEAT;
       }
       // Otherwise the kernel falls through to the "ignore" handling.
       newState = sIG;
@@ -384,11 +371,11 @@ export class TcpTracker {
         }
         if (oldState === sSS && index === TcpIndex.ACK && dir === 1) w[b32 + W_LAST_ACK] = p.ack;
         this.note = `${TCP_INDEX_NAMES[index]} in the ${dirName(dir)} direction ignored in state ${TCP_STATE_NAMES[oldState]} (conntrack may be out of sync; let through without updating the entry)`;
-        return TcpAction.IGNORE;
+        return CtVerdict.IGNORE;
       }
       case sIV:
         this.note = `${TCP_INDEX_NAMES[index]} (flags ${tcpFlagText(p.tcpFlags)}) in the ${dirName(dir)} direction is invalid in state ${TCP_STATE_NAMES[oldState]}`;
-        return TcpAction.INVALID;
+        return CtVerdict.INVALID;
       case sTW:
         // RFC 5961: an ACK answering a spurious SYN in LAST_ACK is a challenge
         // ACK, not the last ACK.
@@ -396,7 +383,7 @@ export class TcpTracker {
             u8[b8 + B_LAST_INDEX] === TcpIndex.SYN && (u8[b8 + B_LAST_FLAGS] & TcpFlagCt.EXP_CHALLENGE_ACK)) {
           u8[b8 + B_LAST_FLAGS] &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
           this.note = 'challenge ACK (RFC 5961) answering a SYN in LAST_ACK ignored; state unchanged';
-          return TcpAction.IGNORE;
+          return CtVerdict.IGNORE;
         }
         break;
       case sS2:
@@ -421,7 +408,7 @@ export class TcpTracker {
           if (seq === 0 && !established) break;
           if (before(seq, maxack) && !this.s.tcp_ignore_invalid_rst) {
             this.note = `invalid RST: seq ${seq} is below ${maxack}, the highest ACK the other side has sent`;
-            return TcpAction.INVALID;
+            return CtVerdict.INVALID;
           }
           if (!established || seq === maxack) break;
           // RST at the end of a train of segments from the same side
@@ -453,10 +440,10 @@ export class TcpTracker {
 
     if (!skipWindow) {
       const res = this.inWindow(u16, b8, b16, b32, sw, sb, rw, rb, dir, index, p);
-      if (res === WIN_IGNORE) return TcpAction.IGNORE;
+      if (res === WIN_IGNORE) return CtVerdict.IGNORE;
       if (res === WIN_INVALID) {
         this.handleInvalid(st, slot, dir, index, now);
-        return TcpAction.INVALID;
+        return CtVerdict.INVALID;
       }
     }
 
@@ -493,13 +480,13 @@ export class TcpTracker {
       // Only a RST came back: no connection, delete the entry now.
       if (p.tcpFlags & TcpFlag.RST) {
         this.note = `RST while no reply was seen: the entry is deleted (${TRANSITION_NOTES[oldState][newState]})`;
-        return TcpAction.KILL;
+        return CtVerdict.KILL;
       }
       // A retransmitted SYN does not renew the timeout (port reuse could
       // otherwise keep the entry alive forever).
       if (index === TcpIndex.SYN && oldState === sSS) {
         this.note = 'retransmitted SYN (timeout not renewed)';
-        return TcpAction.ACCEPT;
+        return CtVerdict.ACCEPT;
       }
       // Picked up mid-stream, nothing seen from the other side yet.
       if (newState === sES && timeout > to[TcpState.UNACK]) timeout = to[TcpState.UNACK];
@@ -507,7 +494,7 @@ export class TcpTracker {
       st.setAssured(slot);
     }
     st.f64[slot * S64 + F_DEADLINE] = now + timeout;
-    return TcpAction.ACCEPT;
+    return CtVerdict.ACCEPT;
   }
 
   /** tcp_in_window(): sequence / ack bounds and window bookkeeping; the sender's side is at words sw / bytes sb, the receiver's at rw / rb. */
@@ -724,4 +711,16 @@ const WIN_ACCEPT = 2;
 /** tcp_can_early_drop(): closing states. */
 export function canEarlyDrop(state: number): boolean {
   return state === sFW || state === sLA || state === sTW || state === sCL || state === sCW;
+}
+
+/**
+ * nf_conntrack_tcp_packet() in the trackers' common signature (l4proto.ts):
+ * the table's TcpTracker does the work (the record tells new from confirmed).
+ */
+export function tcpPacket(c: CtPacketCtx, slot: number, dir: number, _isNew: boolean, p: DecodedPacket): CtVerdictValue {
+  const t = c.tcp;
+  t.now = c.now;
+  const v = t.process(c.st, slot, p, dir);
+  c.note = t.note;
+  return v;
 }

@@ -81,6 +81,26 @@ export const TCP_STATE_NAMES: readonly string[] = [
   'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2',
 ];
 
+/** Tracker states (enum sctp_conntrack); `SCTP_STATE_NAMES` has their names. */
+export const SctpState = {
+  NONE: 0,
+  CLOSED: 1,
+  COOKIE_WAIT: 2,
+  COOKIE_ECHOED: 3,
+  ESTABLISHED: 4,
+  SHUTDOWN_SENT: 5,
+  SHUTDOWN_RECD: 6,
+  SHUTDOWN_ACK_SENT: 7,
+  HEARTBEAT_SENT: 8,
+  /** SCTP_CONNTRACK_MAX: the transition is invalid. */
+  INVALID: 9,
+} as const;
+
+/** As `conntrack -L` prints them. */
+export const SCTP_STATE_NAMES: readonly string[] = [
+  'NONE', 'CLOSED', 'COOKIE_WAIT', 'COOKIE_ECHOED', 'ESTABLISHED', 'SHUTDOWN_SENT', 'SHUTDOWN_RECD', 'SHUTDOWN_ACK_SENT', 'HEARTBEAT_SENT',
+];
+
 /** Per-direction window tracking flags (IP_CT_TCP_FLAG_* in uapi nf_conntrack_tcp.h). */
 export const TcpFlagCt = {
   WINDOW_SCALE: 0x01,

@@ -30,8 +30,8 @@
  */
 import { LATEST_TIMESTAMP_SEC, utcString } from '../capture/timestamp.js';
 import type { CaptureRecord } from '../capture/types.js';
-import { SCTP_STATE_NAMES, SCTP_TIMEOUTS } from '../conntrack/sctp.js';
-import { GRE_TIMEOUT_STREAM, type ConntrackSettings } from '../conntrack/types.js';
+import { SCTP_TIMEOUTS } from '../conntrack/sctp.js';
+import { GRE_TIMEOUT_STREAM, SCTP_STATE_NAMES, type ConntrackSettings } from '../conntrack/types.js';
 import type { RuleSet } from '../rules/types.js';
 import { IPV4_FRAG_TIMEOUT, IPV6_FRAG_TIMEOUT } from './defrag.js';
 

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { replay } from '../../src/engine/replay.js';
 import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
-import { chunkRow, sctpNewState, SctpChunk, SctpState } from '../../src/conntrack/sctp.js';
+import { chunkRow, sctpNewState, SctpChunk } from '../../src/conntrack/sctp.js';
+import { SctpState } from '../../src/conntrack/types.js';
 
 describe('SCTP', () => {
   it('follows an association, checks verification tags, and refuses what may not open one', async () => {
