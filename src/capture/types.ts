@@ -7,7 +7,7 @@
  * run without allocating per packet.
  */
 
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 
 /** Link-layer header types (LINKTYPE_* from tcpdump.org/linktypes.html). */
 export const LinkType = {

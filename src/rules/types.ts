@@ -88,7 +88,7 @@ export interface Rule {
  * just fill it in.
  */
 export type { ConntrackSettings } from '../conntrack/types.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 import type { ConntrackSettings } from '../conntrack/types.js';
 
 /**
