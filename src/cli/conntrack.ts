@@ -7,7 +7,7 @@ import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../repo
 import { LineWriter } from '../report/output.js';
 import { safeJson, visible } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import { formatDiagnostic } from '../rules/types.js';
+import { formatDiagnostic } from '../base/diag.js';
 import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, reportClock, stdinPath, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 

@@ -4,7 +4,7 @@ import { exportIptables, iptablesCommentWarnings, iptablesRestoreFile } from '..
 import { exportNft, nftCommentWarnings, nftTableNameProblem } from '../export/nft.js';
 import { visibleLines } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import { formatDiagnostic } from '../rules/types.js';
+import { formatDiagnostic } from '../base/diag.js';
 import { checkOutputs, writeOutputFiles } from '../base/output-file.js';
 import { outcome, stdinPath, type CommonOptions } from './common.js';
 

@@ -13,7 +13,7 @@ import { writeReplayLine } from '../report/text-line.js';
 import { replaySharded } from '../engine/sharded.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
-import { formatDiagnostic } from '../rules/types.js';
+import { formatDiagnostic } from '../base/diag.js';
 import { visible } from '../base/text-escape.js';
 import { checkOutputs, type NamedFile } from '../base/output-file.js';
 import { inputName, isScenarioPath, outcome, packetSource, reportCaptureEnd, reportClock, stdinPath, useColor, type CommonOptions } from './common.js';

@@ -21,7 +21,7 @@ import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
 import { didYouMean } from '../rules/suggest.js';
-import { formatDiagnostic, type Diagnostic } from '../rules/types.js';
+import { formatDiagnostic, type Diagnostic } from '../base/diag.js';
 import { generate, parseScenario, synthSource, type Scenario } from '../synth/index.js';
 import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type PacketRange, type Pos } from './expect.js';
 import { visible } from '../base/text-escape.js';

@@ -17,7 +17,7 @@ import { parseAddr, formatAddr } from '../packet/addr.js';
 import { parseTcpFlags } from '../packet/encode.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../rules/spec.js';
 import { didYouMean } from '../rules/suggest.js';
-import type { Diagnostic } from '../rules/types.js';
+import type { Diagnostic } from '../base/diag.js';
 import { hashSeed } from './rng.js';
 import {
   SCENARIO_KEYS,
