@@ -51,9 +51,6 @@ const KNOWN: string[] = [
   'src/engine/shard-worker.ts ../report/json-line.js',
   'src/engine/shard-worker.ts ../report/replay-text.js',
   'src/engine/shard-worker.ts ../report/text-line.js',
-  'src/packet/decode.ts ../capture/types.js',
-  'src/packet/describe.ts ../capture/types.js',
-  'src/packet/encode.ts ../capture/types.js',
   'src/rules/spec.ts ../conntrack/types.js',
   'src/rules/types.ts ../conntrack/types.js',
 ];
