@@ -77,12 +77,12 @@ export interface Rule {
 
 /**
  * Connection-tracking settings, named like the kernel's sysctls without the
- * `net.netfilter.nf_conntrack_` prefix; conntrack owns the type, rule files
- * just fill it in.
+ * `net.netfilter.nf_conntrack_` prefix; base/sysctl.ts has the type, shared
+ * with conntrack, which reads them; rule files just fill it in.
  */
-export type { ConntrackSettings } from '../conntrack/types.js';
+export type { ConntrackSettings } from '../base/sysctl.js';
 import { visible } from '../base/text-escape.js';
-import type { ConntrackSettings } from '../conntrack/types.js';
+import type { ConntrackSettings } from '../base/sysctl.js';
 import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.js';
 
 /** Diagnostics are shared by every reader of user files (base/diag.ts); re-exported for the rule loader's users. */

@@ -51,8 +51,6 @@ const KNOWN: string[] = [
   'src/engine/shard-worker.ts ../report/json-line.js',
   'src/engine/shard-worker.ts ../report/replay-text.js',
   'src/engine/shard-worker.ts ../report/text-line.js',
-  'src/rules/spec.ts ../conntrack/types.js',
-  'src/rules/types.ts ../conntrack/types.js',
 ];
 
 /** The layer of a path relative to the repository ("src/engine/engine.ts" → "engine"), or null outside the table. */
