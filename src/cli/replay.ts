@@ -10,7 +10,7 @@ import { PcapSink } from '../report/pcap-sink.js';
 import { writeReplayJsonLine } from '../report/json-line.js';
 import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, summaryLines } from '../report/replay-text.js';
 import { writeReplayLine } from '../report/text-line.js';
-import { replaySharded } from '../engine/sharded.js';
+import { replaySharded } from '../run/sharded.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { formatDiagnostic } from '../base/diag.js';
@@ -299,7 +299,7 @@ function checkJobs(args: ReplayArgs): number {
 /**
  * replay --jobs N: the capture judged by N worker threads, the summary
  * theirs summed. When they cannot be exact (the flows reach the conntrack
- * table's limit, or a fragmented ICMP error; engine/sharded.ts says why),
+ * table's limit, or a fragmented ICMP error; run/sharded.ts says why),
  * the capture is replayed again on this thread; standard input cannot be
  * read twice, so that is an error there.
  */
