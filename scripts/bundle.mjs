@@ -3,7 +3,7 @@
  * Part of `npm run build`, after tsc: bundles the compiled CLI
  * (dist/cli/main.js with yargs and yaml) into one file,
  * dist/cli/main.bundle.mjs, which bin/fwemu.js loads, and the worker of
- * replay --jobs into dist/engine/shard-worker.bundle.mjs.
+ * replay --jobs into dist/run/shard-worker.bundle.mjs.
  *
  * Why: Node's ESM loader resolves, reads and links each module on its own,
  * and the CLI pulls in ~150 of them (ours, yargs', yaml's). That was ~0.4 s
@@ -30,5 +30,5 @@ const common = {
   logLevel: 'warning',
 };
 await build({ ...common, entryPoints: ['dist/cli/main.js'], outfile: 'dist/cli/main.bundle.mjs' });
-// The worker of replay --jobs (src/engine/sharded.ts starts this one when it runs from the bundle).
-await build({ ...common, entryPoints: ['dist/engine/shard-worker.js'], outfile: 'dist/engine/shard-worker.bundle.mjs' });
+// The worker of replay --jobs (src/run/sharded.ts starts this one when it runs from the bundle).
+await build({ ...common, entryPoints: ['dist/run/shard-worker.js'], outfile: 'dist/run/shard-worker.bundle.mjs' });

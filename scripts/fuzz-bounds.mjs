@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../dist/errors.js';
+import { UserError } from '../dist/base/errors.js';
 import { runPolicyTest } from '../dist/policy/run.js';
 import { loadRuleSet, parseRuleSet } from '../dist/rules/load.js';
 import { analyzeRules, MAX_SHADOW_COMPARISONS } from '../dist/rules/shadow.js';
@@ -27,7 +27,7 @@ import { MAX_RULE_FILE_BYTES } from '../dist/rules/spec.js';
 import { RuleFileError } from '../dist/rules/types.js';
 import { parseScenario } from '../dist/synth/scenario.js';
 import { ScenarioError } from '../dist/synth/types.js';
-import { MAX_YAML_DEPTH } from '../dist/yaml-nodes.js';
+import { MAX_YAML_DEPTH } from '../dist/base/yaml-nodes.js';
 import { caseRng, Finding, ROOT } from './fuzz-lib.mjs';
 
 const NESTED = `YAML nested deeper than ${MAX_YAML_DEPTH} levels here`;

@@ -16,7 +16,7 @@ import { LATEST_TIMESTAMP_SEC } from '../dist/capture/timestamp.js';
 import { PcapngWriter, PcapWriter, PCAP_LATEST_SEC } from '../dist/capture/write.js';
 import { CLOCK_JUMPS_LISTED, SMALL_STEP } from '../dist/engine/clock.js';
 import { replay } from '../dist/engine/replay.js';
-import { UserError } from '../dist/errors.js';
+import { UserError } from '../dist/base/errors.js';
 import { clockSummary, clockWarningLines } from '../dist/report/replay-text.js';
 import { formatTime } from '../dist/report/time.js';
 import { caseRng, Finding, replayChecked } from './fuzz-lib.mjs';

@@ -24,7 +24,7 @@ import { CaptureParser } from '../dist/capture/parser.js';
 import { CaptureError } from '../dist/capture/types.js';
 import { replay } from '../dist/engine/replay.js';
 import { Cause, causeName } from '../dist/engine/result.js';
-import { UserError } from '../dist/errors.js';
+import { UserError } from '../dist/base/errors.js';
 import { exportNft } from '../dist/export/nft.js';
 import { PacketKind } from '../dist/packet/types.js';
 import { runPolicyTest } from '../dist/policy/run.js';
@@ -38,7 +38,7 @@ import { generate } from '../dist/synth/generate.js';
 import { synthSource } from '../dist/synth/output.js';
 import { parseScenario } from '../dist/synth/scenario.js';
 import { ScenarioError } from '../dist/synth/types.js';
-import { safeJson } from '../dist/text-escape.js';
+import { safeJson } from '../dist/base/text-escape.js';
 import { injectCase } from './fuzz-inject.mjs'; // hostile strings into exports and text outputs
 import { boundsCase } from './fuzz-bounds.mjs';
 

@@ -7,15 +7,15 @@
  * temporary file beside it that close() renames into place (abort() removes
  * it, and so does the end of the process): the file is complete once close()
  * resolves, a disk error surfaces at the write() that hit it, and a failed
- * or interrupted run leaves the path as it was (src/output-file.ts). A
+ * or interrupted run leaves the path as it was (src/base/output-file.ts). A
  * Writable (process.stdout) gets each full buffer as a chunk;
  * when it asks us to wait (write() returned false), pending() returns a
  * promise a producer can await (readCapture's `beforeRead`).
  */
 
 import type { Writable } from 'node:stream';
-import { UserError } from '../errors.js';
-import { describeIoError, ioExitCode, OutputFile } from '../output-file.js';
+import { UserError } from '../base/errors.js';
+import { describeIoError, ioExitCode, OutputFile } from '../base/output-file.js';
 import { nanosToHiLo, utcString } from './timestamp.js';
 import { Direction } from './types.js';
 import type { DirectionValue } from './types.js';
@@ -73,7 +73,7 @@ abstract class BufferedCaptureWriter {
   private lastWrite: Promise<void> | null = null;
   private closed = false;
 
-  /** A path, an output file already open (src/output-file.ts), or a stream. */
+  /** A path, an output file already open (src/base/output-file.ts), or a stream. */
   constructor(target: string | OutputFile | Writable, bufferSize: number) {
     checkRange('bufferSize', bufferSize, 1 << 30);
     this.buf = Buffer.allocUnsafe(bufferSize);

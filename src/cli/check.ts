@@ -1,10 +1,10 @@
 import type { Argv } from 'yargs';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../base/errors.js';
 import { formatRuleSet } from '../rules/describe.js';
 import { loadRuleSet } from '../rules/load.js';
 import { RuleFileError } from '../rules/types.js';
-import { UserError } from '../errors.js';
-import { visibleLines } from '../text-escape.js';
+import { UserError } from '../base/errors.js';
+import { visibleLines } from '../base/text-escape.js';
 import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface CheckArgs extends CommonOptions {

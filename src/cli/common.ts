@@ -4,7 +4,7 @@ import type { ClockStats } from '../engine/clock.js';
 import type { PacketSource } from '../engine/replay.js';
 import { clockWarningLines } from '../report/replay-text.js';
 import { generate, loadScenario, synthSource, type SynthOutput } from '../synth/index.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 
 /** Options every command takes (set up in main.ts). */
 export interface CommonOptions {

@@ -2,12 +2,12 @@ import type { Argv } from 'yargs';
 import type { CtEvent } from '../conntrack/entry.js';
 import { ClockWatch } from '../engine/clock.js';
 import { replay } from '../engine/replay.js';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode, UserError } from '../base/errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
-import { safeJson, visible } from '../text-escape.js';
+import { safeJson, visible } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import { formatDiagnostic } from '../rules/types.js';
+import { formatDiagnostic } from '../base/diag.js';
 import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, reportClock, stdinPath, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 

@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import type { Argv } from 'yargs';
 import { replay } from '../engine/replay.js';
 import type { PacketResult } from '../engine/result.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../base/errors.js';
 import { formatConntrackEntry } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
 import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, replayLine, type Paint } from '../report/replay-text.js';

@@ -6,10 +6,10 @@ import { decodePacket, newDecodedPacket, describePacket } from '../packet/index.
 import { PacketKind } from '../packet/types.js';
 import { writeDumpJsonLine } from '../report/json-line.js';
 import { LineWriter } from '../report/output.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 import { packetText } from '../report/packet-text.js';
 import { formatTime, type TimeFormat } from '../report/time.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../base/errors.js';
 import type { CommonOptions } from './common.js';
 import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd } from './common.js';
 

@@ -1,11 +1,11 @@
 import type { Argv } from 'yargs';
-import { UserError } from '../errors.js';
+import { UserError } from '../base/errors.js';
 import { exportIptables, iptablesCommentWarnings, iptablesRestoreFile } from '../export/iptables.js';
 import { exportNft, nftCommentWarnings, nftTableNameProblem } from '../export/nft.js';
-import { visibleLines } from '../text-escape.js';
+import { visibleLines } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import { formatDiagnostic } from '../rules/types.js';
-import { checkOutputs, writeOutputFiles } from '../output-file.js';
+import { formatDiagnostic } from '../base/diag.js';
+import { checkOutputs, writeOutputFiles } from '../base/output-file.js';
 import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface ExportArgs extends CommonOptions {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
-import { UserError } from '../errors.js';
-import { visible } from '../text-escape.js';
+import { UserError } from '../base/errors.js';
+import { visible } from '../base/text-escape.js';
 
 const requireCjs = createRequire(import.meta.url);
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
-import { ExitCode, UserError } from '../errors.js';
-import { visibleLines } from '../text-escape.js';
-import { describeIoError } from '../output-file.js';
+import { ExitCode, UserError } from '../base/errors.js';
+import { visibleLines } from '../base/text-escape.js';
+import { describeIoError } from '../base/output-file.js';
 import { makeLogger } from './log.js';
 import { outcome, STDIN_MARKER, type CommonOptions } from './common.js';
 import { replayCommand } from './replay.js';

@@ -1,6 +1,6 @@
 import { fstatSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 import { inputName, isScenarioPath, stdinPath } from './common.js';
 
 /**

@@ -4,18 +4,18 @@ import { CaptureError, type CaptureRecord } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
 import { ClockWatch } from '../engine/clock.js';
 import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.js';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode, UserError } from '../base/errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
 import { writeReplayJsonLine } from '../report/json-line.js';
 import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, summaryLines } from '../report/replay-text.js';
 import { writeReplayLine } from '../report/text-line.js';
-import { replaySharded } from '../engine/sharded.js';
+import { replaySharded } from '../run/sharded.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
-import { formatDiagnostic } from '../rules/types.js';
-import { visible } from '../text-escape.js';
-import { checkOutputs, type NamedFile } from '../output-file.js';
+import { formatDiagnostic } from '../base/diag.js';
+import { visible } from '../base/text-escape.js';
+import { checkOutputs, type NamedFile } from '../base/output-file.js';
 import { inputName, isScenarioPath, outcome, packetSource, reportCaptureEnd, reportClock, stdinPath, useColor, type CommonOptions } from './common.js';
 import { captureProgress } from './progress.js';
 
@@ -299,7 +299,7 @@ function checkJobs(args: ReplayArgs): number {
 /**
  * replay --jobs N: the capture judged by N worker threads, the summary
  * theirs summed. When they cannot be exact (the flows reach the conntrack
- * table's limit, or a fragmented ICMP error; engine/sharded.ts says why),
+ * table's limit, or a fragmented ICMP error; run/sharded.ts says why),
  * the capture is replayed again on this thread; standard input cannot be
  * read twice, so that is an error there.
  */

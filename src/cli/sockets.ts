@@ -1,10 +1,10 @@
 import type { Argv } from 'yargs';
 import type { CaptureRecord } from '../capture/types.js';
 import { readSource } from '../engine/replay.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../base/errors.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import { LineWriter } from '../report/output.js';
-import { safeJson } from '../text-escape.js';
+import { safeJson } from '../base/text-escape.js';
 import { formatSockets, SocketObserver } from '../report/sockets.js';
 import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, type CommonOptions } from './common.js';
 

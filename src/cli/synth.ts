@@ -1,8 +1,8 @@
 import type { Argv } from 'yargs';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode, UserError } from '../base/errors.js';
 import { generate, loadScenario, writeSynth } from '../synth/index.js';
-import { visible } from '../text-escape.js';
-import { checkOutputs } from '../output-file.js';
+import { visible } from '../base/text-escape.js';
+import { checkOutputs } from '../base/output-file.js';
 import { outcome, stdinPath, type CommonOptions } from './common.js';
 
 interface SynthArgs extends CommonOptions {

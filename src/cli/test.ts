@@ -1,8 +1,8 @@
 import type { Argv } from 'yargs';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode, UserError } from '../base/errors.js';
 import { discoverTests, runPolicyTest } from '../policy/run.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
-import { visible, visibleLines } from '../text-escape.js';
+import { visible, visibleLines } from '../base/text-escape.js';
 import { outcome, reportClock, stdinPath, useColor, type CommonOptions } from './common.js';
 
 interface TestArgs extends CommonOptions {

@@ -3,7 +3,7 @@
  * lines): capture order, although a held IP fragment is decided later than
  * the packets after it. What comes after a held fragment waits until the
  * fragment is decided, then all go out in packet order. replay.ts (InOrder)
- * orders results with it, and shard-lines.ts the lines of worker threads.
+ * orders results with it, and run/shard-lines.ts the lines of worker threads.
  */
 
 /** Items that may wait behind a held fragment (copies of their packets: a few MB). */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RuleSet } from '../rules/types.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 
 /**
  * Strings from a rule file in the exported rulesets: the file name and the

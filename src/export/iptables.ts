@@ -1,6 +1,6 @@
 import { ruleFamilies } from '../rules/shadow.js';
 import type { Action, Chain, Cidr, PortRange, Rule, RuleSet } from '../rules/types.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 import { commentLine, commentWarnings, ruleComment, shortText } from './comment.js';
 import { chainPolicy, chainsOf, sysctlCommentLines } from './nft.js';
 

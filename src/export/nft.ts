@@ -1,6 +1,6 @@
 import { CONNTRACK_DEFAULTS, IPV4_DEFAULTS } from '../rules/spec.js';
 import type { Action, Chain, Cidr, PortRange, Rule, RuleSet } from '../rules/types.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 import { commentLine, commentWarnings, ruleComment, shortText } from './comment.js';
 
 /**

@@ -13,7 +13,7 @@
  * padding, FCS) is never mistaken for payload.
  */
 
-import { Direction, LinkType } from '../capture/types.js';
+import { Direction, LinkType } from '../base/link.js';
 import { IpProto, isIcmpError, isPortProto, PacketKind, SCTP_MAX_CHUNKS, type DecodedPacket } from './types.js';
 
 // ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * JSON output and error messages.
  */
 
-import { Direction } from '../capture/types.js';
+import { Direction } from '../base/link.js';
 import { formatAddr } from './addr.js';
 import { DecodeNote } from './decode.js';
 import { IpProto, isPortProto, PacketKind, TcpFlag, type DecodedPacket, type PacketInfo } from './types.js';

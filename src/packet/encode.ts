@@ -5,7 +5,7 @@
  * broken packets.
  */
 
-import { LinkType } from '../capture/types.js';
+import { LinkType } from '../base/link.js';
 import { parseAddr } from './addr.js';
 import { IpProto, TcpFlag } from './types.js';
 

@@ -90,7 +90,7 @@ export interface DecodedPacket {
   /** 802.1Q VLAN ids, outermost first; -1 when absent. */
   vlanOuter: number;
   vlanInner: number;
-  /** Direction from SLL/SLL2 packet type or pcapng EPB flags (see capture/types Direction). */
+  /** Direction from SLL/SLL2 packet type or pcapng EPB flags (see base/link.ts Direction). */
   direction: number;
   /** Offset of the Ethernet header's MACs in the record buffer, or -1 (no MACs on this link type). */
   macOff: number;

@@ -12,7 +12,7 @@
  * line that states it.
  */
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node as YNode, type Pair } from 'yaml';
-import type { Diagnostic } from '../rules/types.js';
+import type { Diagnostic } from '../base/diag.js';
 import { didYouMean } from '../rules/suggest.js';
 import { CAUSE_WORDS } from '../engine/result.js';
 

@@ -14,17 +14,17 @@ import { Document, isMap, isScalar, LineCounter, type Node as YNode } from 'yaml
 import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
-import { UserError } from '../errors.js';
-import { inputDisplayName, readHead, readInputFile, STDIN_PATH } from '../input-file.js';
-import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../yaml-nodes.js';
+import { UserError } from '../base/errors.js';
+import { inputDisplayName, readHead, readInputFile, STDIN_PATH } from '../base/input-file.js';
+import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../base/yaml-nodes.js';
 import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
 import { didYouMean } from '../rules/suggest.js';
-import { formatDiagnostic, type Diagnostic } from '../rules/types.js';
+import { formatDiagnostic, type Diagnostic } from '../base/diag.js';
 import { generate, parseScenario, synthSource, type Scenario } from '../synth/index.js';
 import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type PacketRange, type Pos } from './expect.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 
 /** What the expectations are checked against: one row per packet. */
 export interface PacketOutcome {

@@ -10,7 +10,7 @@
  * by a loop that also does JSON's escaping.
  */
 
-import { isJsonRawUnsafe, safeJson } from '../text-escape.js';
+import { isJsonRawUnsafe, safeJson } from '../base/text-escape.js';
 
 /**
  * Room every writer leaves for fixed text: a line's writer makes this much

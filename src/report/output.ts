@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import { ExitCode, UserError } from '../errors.js';
-import { describeIoError } from '../output-file.js';
+import { ExitCode, UserError } from '../base/errors.js';
+import { describeIoError } from '../base/output-file.js';
 import { ByteText } from './bytes.js';
 
 /**

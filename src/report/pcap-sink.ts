@@ -1,6 +1,6 @@
 import { PcapngWriter, PcapWriter } from '../capture/write.js';
 import type { CaptureRecord } from '../capture/types.js';
-import { openOutput, outputName, type OutputFile } from '../output-file.js';
+import { openOutput, outputName, type OutputFile } from '../base/output-file.js';
 
 /**
  * A capture file that collects chosen packets of a replay (--write-accepted,
@@ -10,7 +10,7 @@ import { openOutput, outputName, type OutputFile } from '../output-file.js';
  *
  * The file is opened at once, so that a path that cannot be written is
  * said before the replay; it replaces the file of that name only at
- * close(), and abort() leaves that file as it was (src/output-file.ts).
+ * close(), and abort() leaves that file as it was (src/base/output-file.ts).
  */
 export class PcapSink {
   private pcap: PcapWriter | null = null;

@@ -10,7 +10,7 @@ import { epochString, formatTime, type TimeFormat } from './time.js';
 import { formatAddr } from '../packet/addr.js';
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 
 /** ANSI colours, used only when the output is a terminal (see cli/common useColor). */
 export interface Paint {

@@ -1,5 +1,5 @@
 import { formatAddr } from '../packet/addr.js';
-import { visible } from '../text-escape.js';
+import { visible } from '../base/text-escape.js';
 import { IpProto, TcpFlag, type DecodedPacket } from '../packet/types.js';
 import { endpoint } from './packet-text.js';
 

@@ -6,7 +6,7 @@
  * the loader throws one RuleFileError carrying every error diagnostic, or
  * returns the rule set plus warnings (shadowed rules, host bits set, ...).
  */
-import { diag, inputDisplayName, readInputFile, sortDiags, STDIN_NAME, tooBig as tooBigFile } from '../input-file.js';
+import { diag, inputDisplayName, readInputFile, sortDiags, STDIN_NAME, tooBig as tooBigFile } from '../base/input-file.js';
 import { basename, extname } from 'node:path';
 import {
   LineCounter,
@@ -41,7 +41,7 @@ import {
   nameOf,
 } from './spec.js';
 import { didYouMean } from './suggest.js';
-import { aliasBomb, describeNode, parseDocumentBounded, quoted, tooDeepMessage } from '../yaml-nodes.js';
+import { aliasBomb, describeNode, parseDocumentBounded, quoted, tooDeepMessage } from '../base/yaml-nodes.js';
 import {
   RuleFileError,
   type Action,

@@ -5,7 +5,7 @@
  * lists exactly the same keys and values.
  */
 import type { Action, Chain, ConntrackSettings, Ipv4Settings, ProtoName } from './types.js';
-import { DEFAULT_CONNTRACK_SETTINGS } from '../conntrack/types.js';
+import { DEFAULT_CONNTRACK_SETTINGS } from '../base/sysctl.js';
 
 /** Keys allowed at the top level of a rule file. */
 export const TOP_KEYS = [

@@ -23,13 +23,6 @@ export type ProtoName = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'any';
 /** Which model the rule set describes; decided by the presence of `host:`. */
 export type FirewallModel = 'gateway' | 'host';
 
-/** A place in a rule file: 1-based line and column. */
-export interface SourcePos {
-  file: string;
-  line: number;
-  col: number;
-}
-
 /** An inclusive port range; a single port is { lo: p, hi: p }. */
 export interface PortRange {
   lo: number;
@@ -84,12 +77,16 @@ export interface Rule {
 
 /**
  * Connection-tracking settings, named like the kernel's sysctls without the
- * `net.netfilter.nf_conntrack_` prefix; conntrack owns the type, rule files
- * just fill it in.
+ * `net.netfilter.nf_conntrack_` prefix; base/sysctl.ts has the type, shared
+ * with conntrack, which reads them; rule files just fill it in.
  */
-export type { ConntrackSettings } from '../conntrack/types.js';
-import { visible } from '../text-escape.js';
-import type { ConntrackSettings } from '../conntrack/types.js';
+export type { ConntrackSettings } from '../base/sysctl.js';
+import { visible } from '../base/text-escape.js';
+import type { ConntrackSettings } from '../base/sysctl.js';
+import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.js';
+
+/** Diagnostics are shared by every reader of user files (base/diag.ts); re-exported for the rule loader's users. */
+export { formatDiagnostic, formatPos, type Diagnostic, type SourcePos } from '../base/diag.js';
 
 /**
  * The net.ipv4 sysctls a rule file may set (`ipv4:`), by their names
@@ -126,29 +123,6 @@ export interface RuleSet {
   ipv4: Ipv4Settings;
   /** All rules in file order (every chain). */
   rules: Rule[];
-}
-
-/** A problem found in a rule file. line/col are 1-based. */
-export interface Diagnostic {
-  file: string;
-  line: number;
-  col: number;
-  message: string;
-  severity: 'error' | 'warning';
-}
-
-/**
- * Formats "file:line:col: message", one line: the file name and the
- * message (which may quote the file's text) made visible (text-escape.ts),
- * so neither can break the line or drive a terminal.
- */
-export function formatDiagnostic(d: Diagnostic): string {
-  return `${visible(d.file)}:${d.line}:${d.col}: ${d.severity === 'warning' ? 'warning: ' : ''}${visible(d.message)}`;
-}
-
-/** Formats "file:line" (the file name made visible). */
-export function formatPos(pos: SourcePos): string {
-  return `${visible(pos.file)}:${pos.line}`;
 }
 
 /** Thrown by the loader when a rule file has errors; carries every error found, in file order. */

@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import { Direction, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { PcapWriter, PcapngWriter } from '../capture/write.js';
-import { OutputFile } from '../output-file.js';
+import { OutputFile } from '../base/output-file.js';
 import type { SynthOutput } from './types.js';
 
 /** How often (packets) synthSource awaits `beforeRead`, so a slow consumer can hold it back. */
@@ -71,7 +71,7 @@ export interface WriteSynthOptions {
 /**
  * Writes the packets to a capture file (or a stream such as stdout). A file
  * replaces the one of that name only once complete: on an error, that file
- * is left as it was (src/output-file.ts).
+ * is left as it was (src/base/output-file.ts).
  */
 export async function writeSynth(out: SynthOutput, target: string | OutputFile | Writable, opts: WriteSynthOptions = {}): Promise<void> {
   const name = typeof target === 'string' ? target : target instanceof OutputFile ? target.path : '';

@@ -8,8 +8,8 @@
  * connections named with `as:` (defined earlier, still open), sides, and the
  * address family both ends share.
  */
-import { diag, inputDisplayName, readInputFile, sortDiags, tooBig as tooBigFile } from '../input-file.js';
-import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../yaml-nodes.js';
+import { diag, inputDisplayName, readInputFile, sortDiags, tooBig as tooBigFile } from '../base/input-file.js';
+import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../base/yaml-nodes.js';
 import { basename, extname } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode, type ParsedNode } from 'yaml';
 import { LATEST_TIMESTAMP_SEC, utcString } from '../capture/timestamp.js';
@@ -17,7 +17,7 @@ import { parseAddr, formatAddr } from '../packet/addr.js';
 import { parseTcpFlags } from '../packet/encode.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../rules/spec.js';
 import { didYouMean } from '../rules/suggest.js';
-import type { Diagnostic } from '../rules/types.js';
+import type { Diagnostic } from '../base/diag.js';
 import { hashSeed } from './rng.js';
 import {
   SCENARIO_KEYS,

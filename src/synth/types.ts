@@ -6,7 +6,7 @@
  * every timestamp is exact in both microsecond pcap and pcapng.
  */
 import type { Document, LineCounter, ParsedNode } from 'yaml';
-import { formatDiagnostic, type Diagnostic, type SourcePos } from '../rules/types.js';
+import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.js';
 
 export type { Diagnostic, SourcePos };
 

@@ -8,7 +8,7 @@ import { readCaptureBuffer } from '../../src/capture/read.js';
 import { Direction, LinkType } from '../../src/capture/types.js';
 import type { DirectionValue } from '../../src/capture/types.js';
 import { PcapWriter, PcapngWriter } from '../../src/capture/write.js';
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../src/base/errors.js';
 import { hex, plain } from './bytes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-capture-write-'));

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportIptables } from '../../src/export/iptables.js';
 import { exportNft } from '../../src/export/nft.js';
-import { safeJson } from '../../src/text-escape.js';
+import { safeJson } from '../../src/base/text-escape.js';
 import { fwemu } from '../cli/run.js';
 import { ruleSetWithIds } from '../rules/helpers.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';

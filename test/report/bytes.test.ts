@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ByteText } from '../../src/report/bytes.js';
 import { LineWriter } from '../../src/report/output.js';
-import { safeJson } from '../../src/text-escape.js';
+import { safeJson } from '../../src/base/text-escape.js';
 
 function written(f: (o: ByteText) => void, size = 16): string {
   const o = new ByteText(size);

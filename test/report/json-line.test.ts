@@ -13,7 +13,7 @@ import { describePacket } from '../../src/packet/describe.js';
 import { dumpJsonLine, jsonString, packetMembers, replayJsonLine } from '../../src/report/json-line.js';
 import { epochString } from '../../src/report/time.js';
 import { replayJson } from '../../src/report/replay-text.js';
-import { safeJson } from '../../src/text-escape.js';
+import { safeJson } from '../../src/base/text-escape.js';
 import { CORPUS } from '../robustness/corpus.js';
 import { expectedPackets, inputs, ruleFiles } from './inputs.js';
 

@@ -1,9 +1,9 @@
 /**
- * visible(), visibleLines() and safeJson() (src/text-escape.ts), against
+ * visible(), visibleLines() and safeJson() (src/base/text-escape.ts), against
  * escapes written out by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { firstUnsafe, safeJson, visible, visibleLines } from '../../src/text-escape.js';
+import { firstUnsafe, safeJson, visible, visibleLines } from '../../src/base/text-escape.js';
 
 describe('text-escape', () => {
   it('visible(): every control written as an escape, the rest as it is', () => {

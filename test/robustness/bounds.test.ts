@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_YAML_DEPTH } from '../../src/yaml-nodes.js';
+import { MAX_YAML_DEPTH } from '../../src/base/yaml-nodes.js';
 import { fwemu, STACK, type Run } from '../cli/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-bounds-'));

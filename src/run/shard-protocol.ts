@@ -2,7 +2,7 @@
  * What the reader thread and the shard workers of a sharded replay say to
  * each other (sharded.ts, shard-worker.ts).
  */
-import type { EngineStats } from './engine.js';
+import type { EngineStats } from '../engine/engine.js';
 
 // A batch lists its records as DESC numbers each, in a Float64Array:
 /** Offset of the packet bytes in the chunk (or in the spill chunk). */

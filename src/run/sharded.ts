@@ -2,7 +2,7 @@
  * A replay spread over worker threads (replay --jobs N).
  *
  * This thread reads the capture into chunks of shared memory and picks each
- * record's shard by its address pair (shard.ts); each worker judges its
+ * record's shard by its address pair (engine/shard.ts); each worker judges its
  * records, in capture order, with an engine of its own, reading them where
  * they lie. The summary is the sum of the shards'. Per-packet lines are
  * written by the shards as they judge, and put in one thread's order here
@@ -31,11 +31,11 @@ import { readCapture } from '../capture/read.js';
 import { CaptureError, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { newDecodedPacket } from '../packet/decode.js';
 import type { RuleSet } from '../rules/types.js';
-import { ClockWatch, type ClockStats } from './clock.js';
-import type { EngineStats } from './engine.js';
-import { DEFAULT_DEFRAG_SETTINGS } from './defrag.js';
-import { MAX_WAITING } from './held-order.js';
-import { NOT_SHARDABLE, ShardPicker } from './shard.js';
+import { ClockWatch, type ClockStats } from '../engine/clock.js';
+import type { EngineStats } from '../engine/engine.js';
+import { DEFAULT_DEFRAG_SETTINGS } from '../engine/defrag.js';
+import { MAX_WAITING } from '../engine/held-order.js';
+import { NOT_SHARDABLE, ShardPicker } from '../engine/shard.js';
 import { LineOrder, type PacketOutput } from './shard-lines.js';
 import {
   D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN,
@@ -220,7 +220,7 @@ class ShardedReplay {
     const write = opts.lines?.write;
     this.order = write ? new LineOrder((o) => this.writeOutput(o, write)) : null;
     for (let i = 0; i < 4; i++) this.free.push(this.newChunk(CHUNK_SIZE));
-    const url = new URL(import.meta.url.endsWith('.bundle.mjs') ? '../engine/shard-worker.bundle.mjs' : '../engine/shard-worker.js', import.meta.url);
+    const url = new URL(import.meta.url.endsWith('.bundle.mjs') ? '../run/shard-worker.bundle.mjs' : '../run/shard-worker.js', import.meta.url);
     for (let k = 0; k < this.jobs; k++) {
       this.batches.push({ list: new Float64Array(LIST_START * DESC), count: 0, spare: [] });
       const w = new Worker(url, { workerData: { fwemuShard: opts.rules, report: opts.lines?.report ?? null } });

@@ -16,7 +16,7 @@
  * wait past MAX_WAITING, one thread may already have let a fragment go out
  * of order, and the replay cannot be exact from there (`overflowed`).
  */
-import { HeldOrder, MAX_WAITING } from './held-order.js';
+import { HeldOrder, MAX_WAITING } from '../engine/held-order.js';
 import type { ShardLines } from './shard-protocol.js';
 
 /** One packet's output: event `i` of a shard's batch, whose bytes start at `start`. */

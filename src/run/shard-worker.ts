@@ -15,9 +15,9 @@ import { writeReplayJsonLine } from '../report/json-line.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { writeReplayLine } from '../report/text-line.js';
 import type { RuleSet } from '../rules/types.js';
-import { decodeHeld } from './defrag.js';
-import { Engine, type ReleasedResult } from './engine.js';
-import type { PacketResult } from './result.js';
+import { decodeHeld } from '../engine/defrag.js';
+import { Engine, type ReleasedResult } from '../engine/engine.js';
+import type { PacketResult } from '../engine/result.js';
 import {
   D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN,
   E_LINE_END, E_LINK, E_N, E_NSEC, E_RECORD, E_SEC, EV, HELD, IN_SPILL, LINE, NO_RECORD, RELEASED, TO_ACCEPTED, TO_DROPPED, withRoom,

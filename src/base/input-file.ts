@@ -7,7 +7,7 @@
  * other input error.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { Diagnostic } from './rules/types.js';
+import type { Diagnostic } from './diag.js';
 
 /** The path that stands for standard input, and the name messages give it. */
 export const STDIN_PATH = '-';
