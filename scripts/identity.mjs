@@ -1,0 +1,584 @@
+#!/usr/bin/env node
+// Byte-identity check for refactors (issue 15: "every fixture and scenario
+// gives byte-identical replay text, jsonl, conntrack and dump output before
+// and after").
+//
+//   node scripts/identity.mjs record DIR [--only RE] [--bin PATH] [--jobs N]
+//   node scripts/identity.mjs compare REV [REV2] [--only RE] [--out DIR] [--jobs N]
+//   node scripts/identity.mjs diff DIR_A DIR_B
+//
+// `record` runs the built CLI over a fixed set of cases and keeps, per case,
+// its stdout, stderr and exit status as DIR/<case>.out, .err and .exit (the
+// case names mirror the inputs: fixtures/http-curl.pcap/web-server/replay.out),
+// and DIR/cases.tsv says which command line each case is. `diff` compares two
+// such directories byte for byte and prints, per differing file, the first
+// differing line of each side. `compare` does both: it builds REV in a
+// temporary git worktree (node_modules symlinked, `npm run build`), builds
+// the working tree (or REV2, also in a worktree), records each, and diffs.
+//
+// Both sides always run on the working tree's inputs (fixtures/, rules/),
+// with cwd = the working tree and relative paths, so file names in the
+// output are the same on both sides and a run is deterministic without
+// stripping anything from the output. The environment is fixed (NO_COLOR=1,
+// TZ=UTC, LC_ALL=C, nothing else but PATH); stdin is empty unless a case
+// feeds it.
+//
+// The cases (about 1,800; `record` takes ~4 minutes on a busy 2-core machine):
+//   every capture under fixtures/ (*.pcap, *.pcapng, malformed/ included) and
+//   every scenario under fixtures/scenarios/, crossed with every rules/*.yaml:
+//     replay (default text), replay --time epoch, replay --format jsonl,
+//     conntrack, conntrack -E
+//   each of those inputs once: dump, dump --format jsonl, sockets, sockets
+//   --format json; and with one rule file: replay from stdin, replay --jobs 2
+//   (the sharded path), replay --write-accepted - (the capture writer),
+//   conntrack --format json; each scenario: synth (pcap and pcapng)
+//   each rule file: check, export (nft), export --format iptables
+//   broken YAML (a few deterministic edits of each rule file and scenario,
+//   fed on stdin to check and synth): the diagnostics
+//   once: check of all rule files, test fixtures/, demo, --help of every
+//   command, --version, and a few usage errors.
+//
+// Exit status: 0 identical (compare, diff) or recorded (record); 1 the two
+// sides differ; 2 bad usage (unknown REV, missing DIR); 3 a side could not
+// be built or recorded (build failed, a case timed out).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const MANIFEST = 'cases.tsv';
+/** A hung case must not hang the check; far above any fixture's run time. */
+const CASE_TIMEOUT_MS = 120_000;
+/** Files detailed in a report; the rest are counted. */
+const REPORT_FILES = 25;
+
+const USAGE = `usage:
+  node scripts/identity.mjs record DIR [--only RE] [--bin PATH] [--jobs N]
+  node scripts/identity.mjs compare REV [REV2] [--only RE] [--out DIR] [--jobs N]
+  node scripts/identity.mjs diff DIR_A DIR_B
+
+Byte-identity check for behaviour-preserving changes: runs the fwemu CLI over
+every fixture capture and scenario (crossed with every rules/*.yaml: replay
+text and jsonl, conntrack -L and -E), dump, sockets, synth, check, export,
+broken-YAML diagnostics, help texts and usage errors, and keeps each case's
+stdout, stderr and exit status.
+
+  record DIR      run the working tree's built CLI (npm run build first) and
+                  write DIR/<case>.out, .err, .exit and DIR/cases.tsv
+                  (DIR is replaced if it holds an earlier record)
+  compare REV     build REV in a temporary git worktree and the working tree,
+                  record both on the working tree's inputs, and report the
+                  first differing line of every differing file
+  compare REV REV2  the same with REV2 (also built in a worktree) as the after side
+  diff A B        compare two record directories (A is "before")
+
+  --only RE       only the cases whose name matches the regular expression
+                  (names look like fixtures/ping.pcap/web-server/replay)
+  --bin PATH      record: the CLI to run (default bin/fwemu.js of this tree)
+  --out DIR       compare: keep the two records in DIR/before and DIR/after
+                  (default: a temporary directory, removed at the end)
+  --jobs N        cases run at a time (default 2)
+
+Exit status: 0 identical (or recorded), 1 different, 2 bad usage,
+3 a side could not be built or recorded.`;
+
+class UsageError extends Error {}
+class RunError extends Error {}
+
+// ---------------------------------------------------------------- the cases
+
+/** Files under `dir` (relative to ROOT, '/'-separated, sorted) whose name passes `keep`. */
+function filesUnder(dir, keep) {
+  const abs = join(ROOT, dir);
+  if (!existsSync(abs)) return [];
+  return readdirSync(abs, { recursive: true })
+    .map((name) => join(dir, String(name)).split(sep).join('/'))
+    .filter((p) => keep(p) && statSync(join(ROOT, p)).isFile())
+    .sort(byCodeUnit);
+}
+
+function byCodeUnit(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const stem = (p) => p.slice(p.lastIndexOf('/') + 1).replace(/\.ya?ml$/, '');
+
+/**
+ * A few broken versions of a YAML file, each one edit of one line, spread
+ * over the file: a misspelt key (did-you-mean), an unclosed flow sequence
+ * (a YAML syntax error), an out-of-range number, a deleted line, one more
+ * space of indentation, a boolean where something else belongs; and the
+ * file cut in half. The edits depend only on the file's text.
+ */
+function mutants(text) {
+  const lines = text.split('\n');
+  const targets = lines.map((l, i) => [l, i]).filter(([l]) => /^\s*(-\s+)?[A-Za-z_][\w-]*\s*:/.test(l) && !/^\s*#/.test(l));
+  const out = [];
+  const kinds = 6;
+  const edit = (kind, line) => {
+    const m = /^(\s*(?:-\s+)?)([A-Za-z_][\w-]*)(\s*:)(.*)$/.exec(line);
+    const [, lead, key, colon] = m;
+    switch (kind) {
+      case 0: return `${lead}${key}x${colon}${m[4]}`;
+      case 1: return `${lead}${key}${colon} [unclosed`;
+      case 2: return `${lead}${key}${colon} 99999999999`;
+      case 3: return null;
+      case 4: return ` ${line}`;
+      default: return `${lead}${key}${colon} true`;
+    }
+  };
+  for (let k = 0; k < kinds && targets.length > 0; k++) {
+    const [line, i] = targets[Math.floor(((k + 0.5) * targets.length) / kinds)];
+    const edited = edit(k, line);
+    const copy = lines.slice();
+    if (edited === null) copy.splice(i, 1);
+    else copy[i] = edited;
+    out.push({ name: `line${i + 1}-${['key', 'unclosed', 'number', 'deleted', 'indent', 'bool'][k]}`, text: copy.join('\n') });
+  }
+  out.push({ name: 'cut-in-half', text: text.slice(0, text.length >> 1) });
+  return out;
+}
+
+/**
+ * Every case: { id, args, stdinFile?, stdinText? }. `id` names the output
+ * files; `args` follow `fwemu`; paths are relative to ROOT (the cwd).
+ */
+export function listCases() {
+  const captures = filesUnder('fixtures', (p) => /\.(pcap|pcapng)$/.test(p) && !p.startsWith('fixtures/scenarios/'));
+  const scenarios = filesUnder('fixtures/scenarios', (p) => /\.ya?ml$/.test(p));
+  const rules = filesUnder('rules', (p) => /^rules\/[^/]+\.ya?ml$/.test(p));
+  const oneRules = rules.includes('rules/web-server.yaml') ? 'rules/web-server.yaml' : rules[0];
+  const cases = [];
+  const add = (id, args, more = {}) => cases.push({ id, args, ...more });
+
+  for (const input of [...captures, ...scenarios]) {
+    for (const r of rules) {
+      const at = `${input}/${stem(r)}`;
+      add(`${at}/replay`, ['replay', '-r', r, input]);
+      add(`${at}/replay-time-epoch`, ['replay', '--time', 'epoch', '-r', r, input]);
+      add(`${at}/replay-jsonl`, ['replay', '--format', 'jsonl', '-r', r, input]);
+      add(`${at}/conntrack`, ['conntrack', '-r', r, input]);
+      add(`${at}/conntrack-events`, ['conntrack', '-E', '-r', r, input]);
+    }
+    add(`${input}/dump`, ['dump', input]);
+    add(`${input}/dump-jsonl`, ['dump', '--format', 'jsonl', input]);
+    add(`${input}/sockets`, ['sockets', input]);
+    add(`${input}/sockets-json`, ['sockets', '--format', 'json', input]);
+    if (oneRules) {
+      const at = `${input}/${stem(oneRules)}`;
+      add(`${at}/replay-jobs-2-jsonl`, ['replay', '--jobs', '2', '--format', 'jsonl', '-r', oneRules, input]);
+      add(`${at}/replay-write-accepted`, ['replay', '--format', 'none', '--write-accepted', '-', '-r', oneRules, input]);
+      add(`${at}/conntrack-json`, ['conntrack', '--format', 'json', '-r', oneRules, input]);
+      if (!scenarios.includes(input)) add(`${at}/replay-stdin-jsonl`, ['replay', '--format', 'jsonl', '-r', oneRules, '-'], { stdinFile: input });
+    }
+  }
+  for (const s of scenarios) {
+    add(`${s}/synth-pcap`, ['synth', s]);
+    add(`${s}/synth-pcapng`, ['synth', '--format', 'pcapng', '-o', '-', s]);
+  }
+  for (const r of rules) {
+    add(`${r}/check`, ['check', r]);
+    add(`${r}/export-nft`, ['export', r]);
+    add(`${r}/export-iptables`, ['export', '--format', 'iptables', r]);
+  }
+  for (const r of rules) {
+    for (const m of mutants(readFileSync(join(ROOT, r), 'utf8'))) add(`broken-yaml/${r}/${m.name}/check`, ['check', '-'], { stdinText: m.text });
+  }
+  for (const s of scenarios) {
+    for (const m of mutants(readFileSync(join(ROOT, s), 'utf8'))) add(`broken-yaml/${s}/${m.name}/synth`, ['synth', '-q', '-'], { stdinText: m.text });
+  }
+  if (rules.length > 0) add('misc/check-all-rules', ['check', ...rules]);
+  add('misc/test-fixtures', ['test', 'fixtures']);
+  add('misc/demo', ['demo']);
+  add('misc/help', ['--help']);
+  add('misc/version', ['--version']);
+  for (const c of ['dump', 'replay', 'conntrack', 'check', 'export', 'synth', 'sockets', 'test', 'demo']) add(`misc/help-${c}`, [c, '--help']);
+  add('misc/usage-no-command', []);
+  add('misc/usage-unknown-command', ['nosuchcommand']);
+  add('misc/usage-replay-no-rules', ['replay', 'fixtures/ping.pcap']);
+  add('misc/usage-replay-bad-format', ['replay', '--format', 'xml', '-r', oneRules ?? 'rules/none.yaml', 'fixtures/ping.pcap']);
+  add('misc/usage-missing-capture', ['replay', '-r', oneRules ?? 'rules/none.yaml', 'fixtures/no-such-file.pcap']);
+  add('misc/usage-missing-rules', ['replay', '-r', 'rules/no-such-file.yaml', 'fixtures/ping.pcap']);
+  add('misc/usage-conntrack-at-bad', ['conntrack', '--at', 'x', '-r', oneRules ?? 'rules/none.yaml', 'fixtures/ping.pcap']);
+  return cases.sort((a, b) => byCodeUnit(a.id, b.id));
+}
+
+// ---------------------------------------------------------------- record
+
+/** Same on every run and every machine: nothing from the caller's environment but PATH. */
+const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC', LC_ALL: 'C', LANG: 'C' };
+
+function runCase(bin, c) {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...c.args], {
+      cwd: ROOT,
+      env: ENV,
+      stdio: [c.stdinFile || c.stdinText !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    const out = [];
+    const err = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, CASE_TIMEOUT_MS);
+    child.stdout.on('data', (b) => out.push(b));
+    child.stderr.on('data', (b) => err.push(b));
+    if (child.stdin) {
+      // A CLI that stops reading (bad capture header) closes the pipe early: not an error here.
+      child.stdin.on('error', () => {});
+      child.stdin.end(c.stdinFile ? readFileSync(join(ROOT, c.stdinFile)) : c.stdinText);
+    }
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      done({ out: Buffer.alloc(0), err: Buffer.from(String(e)), exit: `spawn error ${e.code ?? ''}\n`, failed: true });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const exit = timedOut ? `timeout after ${CASE_TIMEOUT_MS / 1000} s\n` : signal ? `signal ${signal}\n` : `${code}\n`;
+      done({ out: Buffer.concat(out), err: Buffer.concat(err), exit, failed: timedOut });
+    });
+  });
+}
+
+function shellQuote(a) {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
+}
+
+function commandLine(c) {
+  const cmd = ['fwemu', ...c.args].map(shellQuote).join(' ');
+  if (c.stdinFile) return `${cmd} < ${shellQuote(c.stdinFile)}`;
+  if (c.stdinText !== undefined) return `${cmd} < ${shellQuote(`${c.id}.in`)}`;
+  return cmd;
+}
+
+function progressLine(label, done, total, t0) {
+  const s = ((Date.now() - t0) / 1000).toFixed(0);
+  return `${label}: ${done}/${total} cases, ${s} s`;
+}
+
+/** Warns when the CLI's dist/ looks older than its src/ (an edit not built yet). */
+function warnIfStale(bin) {
+  const tree = resolve(dirname(bin), '..');
+  const newest = (dir, ext) => {
+    let t = -1;
+    if (!existsSync(dir)) return t;
+    for (const n of readdirSync(dir, { recursive: true })) if (String(n).endsWith(ext)) t = Math.max(t, statSync(join(dir, String(n))).mtimeMs);
+    return t;
+  };
+  const dist = newest(join(tree, 'dist'), '.js');
+  if (dist < 0) throw new UsageError(`${relative(process.cwd(), bin) || bin}: no build in dist/; run npm run build first`);
+  if (newest(join(tree, 'src'), '.ts') > dist) process.stderr.write(`identity: warning: ${join(tree, 'src')} has files newer than its dist/; run npm run build\n`);
+}
+
+/**
+ * Runs every case with the CLI at `bin` and writes DIR/<id>.out, .err,
+ * .exit (.in for generated stdin) and DIR/cases.tsv. Throws RunError if a
+ * case timed out or could not start.
+ */
+export async function record(dir, { bin = join(ROOT, 'bin', 'fwemu.js'), only, jobs = 2, label = 'record' } = {}) {
+  warnIfStale(bin);
+  let cases = listCases();
+  if (only) cases = cases.filter((c) => only.test(c.id));
+  if (cases.length === 0) throw new UsageError('no case matches --only');
+  if (existsSync(dir)) {
+    const names = readdirSync(dir);
+    if (names.length > 0 && !names.includes(MANIFEST)) throw new UsageError(`${dir} exists and is not a record directory (no ${MANIFEST}); not replacing it`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, MANIFEST), cases.map((c) => `${c.id}\t${commandLine(c)}\n`).join(''));
+
+  const t0 = Date.now();
+  const tty = process.stderr.isTTY;
+  let next = 0;
+  let finished = 0;
+  let lastShown = 0;
+  const failures = [];
+  const show = (final) => {
+    if (tty) process.stderr.write(`\r${progressLine(label, finished, cases.length, t0)}${final ? '\n' : ''}`);
+    else if (final || finished - lastShown >= Math.max(1, Math.ceil(cases.length / 10))) {
+      lastShown = finished;
+      process.stderr.write(`${progressLine(label, finished, cases.length, t0)}\n`);
+    }
+  };
+  const worker = async () => {
+    while (next < cases.length) {
+      const c = cases[next++];
+      const r = await runCase(bin, c);
+      const base = join(dir, c.id);
+      mkdirSync(dirname(base), { recursive: true });
+      writeFileSync(`${base}.out`, r.out);
+      writeFileSync(`${base}.err`, r.err);
+      writeFileSync(`${base}.exit`, r.exit);
+      if (c.stdinText !== undefined) writeFileSync(`${base}.in`, c.stdinText);
+      if (r.failed) failures.push(`${c.id}: ${r.exit.trim()}`);
+      finished++;
+      show(false);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+  show(true);
+  if (failures.length > 0) throw new RunError(`${label}: ${failures.length} case(s) did not finish:\n  ${failures.join('\n  ')}`);
+  return { cases: cases.length, seconds: (Date.now() - t0) / 1000 };
+}
+
+// ---------------------------------------------------------------- diff
+
+function recordFiles(dir) {
+  if (!existsSync(join(dir, MANIFEST))) throw new UsageError(`${dir}: not a record directory (no ${MANIFEST})`);
+  return readdirSync(dir, { recursive: true })
+    .map((n) => String(n).split(sep).join('/'))
+    .filter((n) => n !== MANIFEST && statSync(join(dir, n)).isFile())
+    .sort(byCodeUnit);
+}
+
+function manifest(dir) {
+  const m = new Map();
+  for (const line of readFileSync(join(dir, MANIFEST), 'utf8').split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) m.set(line.slice(0, tab), line.slice(tab + 1));
+  }
+  return m;
+}
+
+/** A line for the report: printable, escaped where not, cut to a window around column `col`. */
+function showLine(buf, col) {
+  const WIDTH = 160;
+  const from = Math.max(0, col - 60);
+  const part = buf.subarray(from, from + WIDTH);
+  const text = part.toString('latin1');
+  const printable = /^[\x20-\x7e\t]*$/.test(text) && Buffer.from(part.toString('utf8'), 'utf8').equals(part);
+  const body = printable ? part.toString('utf8') : JSON.stringify(part.toString('latin1')).slice(1, -1);
+  const shown = `${from > 0 ? '...' : ''}${body}${from + WIDTH < buf.length ? '...' : ''}`;
+  return printable ? shown : `${shown}  (escaped: not plain text)`;
+}
+
+/** Where two buffers first differ: byte offset, 1-based line and column, and both lines. */
+export function firstDifference(a, b) {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  const start = i === 0 ? 0 : a.lastIndexOf(0x0a, i - 1) + 1;
+  let line = 1;
+  for (let k = 0; k < start; k++) if (a[k] === 0x0a) line++;
+  const lineOf = (buf) => {
+    if (start >= buf.length) return null;
+    const end = buf.indexOf(0x0a, start);
+    return buf.subarray(start, end < 0 ? buf.length : end);
+  };
+  return { offset: i, line, column: i - start + 1, a: lineOf(a), b: lineOf(b) };
+}
+
+/**
+ * Compares two record directories. Returns { cases, differing: [{ file,
+ * kind: 'differs' | 'only-a' | 'only-b', ... }] } with files in name order.
+ */
+export function diffRecords(dirA, dirB) {
+  const fa = recordFiles(dirA);
+  const fb = recordFiles(dirB);
+  const inA = new Set(fa);
+  const inB = new Set(fb);
+  const all = [...new Set([...fa, ...fb])].sort(byCodeUnit);
+  const differing = [];
+  for (const file of all) {
+    if (!inB.has(file)) differing.push({ file, kind: 'only-a' });
+    else if (!inA.has(file)) differing.push({ file, kind: 'only-b' });
+    else {
+      const a = readFileSync(join(dirA, file));
+      const b = readFileSync(join(dirB, file));
+      if (!a.equals(b)) differing.push({ file, kind: 'differs', sizeA: a.length, sizeB: b.length, ...firstDifference(a, b) });
+    }
+  }
+  const cases = new Set([...manifest(dirA).keys(), ...manifest(dirB).keys()]).size;
+  return { cases, differing };
+}
+
+const caseOf = (file) => file.replace(/\.(out|err|exit|in)$/, '');
+
+/** The report `diff` and `compare` print; returns its lines. */
+export function report({ cases, differing }, dirA, dirB, labelA = 'A', labelB = 'B') {
+  const lines = [];
+  if (differing.length === 0) {
+    lines.push(`identical: ${cases} cases, every stdout, stderr and exit status byte for byte`);
+    return lines;
+  }
+  const commands = new Map([...manifest(dirA), ...manifest(dirB)]);
+  const w = Math.max(labelA.length, labelB.length);
+  const la = labelA.padEnd(w);
+  const lb = labelB.padEnd(w);
+  for (const d of differing.slice(0, REPORT_FILES)) {
+    const cmd = commands.get(caseOf(d.file));
+    lines.push(`${d.file}${cmd ? `    (${cmd})` : ''}`);
+    if (d.kind === 'only-a') lines.push(`  only in ${labelA}`);
+    else if (d.kind === 'only-b') lines.push(`  only in ${labelB}`);
+    else {
+      lines.push(`  line ${d.line}, column ${d.column} (byte ${d.offset}; sizes ${d.sizeA} and ${d.sizeB})`);
+      const col = d.column - 1;
+      lines.push(`  ${la} | ${d.a === null ? '(ends before this line)' : showLine(d.a, col)}`);
+      lines.push(`  ${lb} | ${d.b === null ? '(ends before this line)' : showLine(d.b, col)}`);
+    }
+  }
+  if (differing.length > REPORT_FILES) lines.push(`... and ${differing.length - REPORT_FILES} more files (diff -r the two records for all of them)`);
+  const differingCases = new Set(differing.map((d) => caseOf(d.file)));
+  const byCommand = new Map();
+  for (const id of differingCases) {
+    const kind = id.slice(id.lastIndexOf('/') + 1);
+    byCommand.set(kind, (byCommand.get(kind) ?? 0) + 1);
+  }
+  const kinds = [...byCommand].sort((x, y) => y[1] - x[1] || byCodeUnit(x[0], y[0])).map(([k, n]) => `${k} ${n}`);
+  lines.push(`DIFFERENT: ${differingCases.size} of ${cases} cases (${differing.length} files); by kind: ${kinds.join(', ')}`);
+  return lines;
+}
+
+// ---------------------------------------------------------------- compare
+
+function git(args, opts = {}) {
+  return spawnSync('git', args, { cwd: ROOT, encoding: 'utf8', ...opts });
+}
+
+function resolveRev(rev) {
+  const r = git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+  if (r.status !== 0) throw new UsageError(`${rev}: not a commit in ${ROOT}`);
+  return r.stdout.trim();
+}
+
+function build(tree, label) {
+  process.stderr.write(`${label}: npm run build in ${tree}\n`);
+  const r = spawnSync('npm', ['run', 'build'], { cwd: tree, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  if (r.status !== 0) throw new RunError(`${label}: npm run build failed in ${tree}:\n${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-20).join('\n')}`);
+}
+
+async function compare(revs, { only, out, jobs }) {
+  const shas = revs.map(resolveRev);
+  const tmp = mkdtempSync(join(tmpdir(), 'fwemu-identity-'));
+  const trees = [];
+  const cleanup = () => {
+    for (const t of trees) git(['worktree', 'remove', '--force', t], { stdio: 'ignore' });
+    if (trees.length > 0) git(['worktree', 'prune'], { stdio: 'ignore' });
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  const onSignal = (sig) => {
+    cleanup();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const sides = [];
+    for (const [i, sha] of shas.entries()) {
+      const tree = join(tmp, `tree-${i}`);
+      const r = git(['worktree', 'add', '--detach', tree, sha]);
+      if (r.status !== 0) throw new RunError(`git worktree add ${tree} ${revs[i]} failed:\n${r.stderr.trim()}`);
+      trees.push(tree);
+      symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
+      build(tree, revs[i]);
+      sides.push({ label: `${revs[i]} (${sha.slice(0, 7)})`, bin: join(tree, 'bin', 'fwemu.js') });
+    }
+    if (shas.length === 1) {
+      build(ROOT, 'working tree');
+      sides.push({ label: 'working tree', bin: join(ROOT, 'bin', 'fwemu.js') });
+    }
+    const base = out ? resolve(out) : tmp;
+    const dirs = [join(base, 'before'), join(base, 'after')];
+    let cases = 0;
+    let seconds = 0;
+    for (const [i, s] of sides.entries()) {
+      const r = await record(dirs[i], { bin: s.bin, only, jobs, label: `record ${s.label}` });
+      cases = r.cases;
+      seconds += r.seconds;
+    }
+    const result = diffRecords(dirs[0], dirs[1]);
+    for (const l of report(result, dirs[0], dirs[1], sides[0].label, sides[1].label)) process.stdout.write(`${l}\n`);
+    process.stderr.write(`compare: ${cases} cases per side, recorded in ${seconds.toFixed(0)} s${out ? `; records kept in ${dirs.join(' and ')}` : ''}\n`);
+    return result.differing.length === 0 ? 0 : 1;
+  } finally {
+    cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+// ---------------------------------------------------------------- command line
+
+function parseArgs(argv) {
+  const opts = { jobs: 2, only: undefined, bin: undefined, out: undefined };
+  const pos = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--help' || a === '-h') opts.help = true;
+    else if (a === '--only') {
+      const re = value();
+      try {
+        opts.only = new RegExp(re);
+      } catch (e) {
+        throw new UsageError(`--only: ${e.message}`);
+      }
+    } else if (a === '--bin') opts.bin = resolve(value());
+    else if (a === '--out') opts.out = value();
+    else if (a === '--jobs') {
+      opts.jobs = Number(value());
+      if (!Number.isInteger(opts.jobs) || opts.jobs < 1) throw new UsageError('--jobs takes a whole number of at least 1');
+    } else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
+    else pos.push(a);
+  }
+  return { pos, opts };
+}
+
+async function main(argv) {
+  const { pos, opts } = parseArgs(argv);
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const [cmd, ...rest] = pos;
+  const want = (n, m = n) => {
+    if (rest.length < n || rest.length > m) throw new UsageError(`${cmd} takes ${n === m ? n : `${n} or ${m}`} argument(s)`);
+  };
+  switch (cmd) {
+    case 'record': {
+      want(1);
+      if (opts.bin && !existsSync(opts.bin)) throw new UsageError(`--bin ${opts.bin}: no such file`);
+      const r = await record(resolve(rest[0]), { bin: opts.bin, only: opts.only, jobs: opts.jobs });
+      process.stderr.write(`record: ${r.cases} cases in ${r.seconds.toFixed(0)} s into ${rest[0]}\n`);
+      return 0;
+    }
+    case 'compare':
+      want(1, 2);
+      return compare(rest, opts);
+    case 'diff': {
+      want(2);
+      const result = diffRecords(rest[0], rest[1]);
+      for (const l of report(result, rest[0], rest[1], rest[0], rest[1])) process.stdout.write(`${l}\n`);
+      return result.differing.length === 0 ? 0 : 1;
+    }
+    default:
+      throw new UsageError(cmd === undefined ? 'no command given' : `unknown command ${cmd}`);
+  }
+}
+
+// Importable (listCases, diffRecords, ...) without running the command line.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`identity: ${e.message} (node scripts/identity.mjs --help)\n`);
+      process.exitCode = 2;
+    } else if (e instanceof RunError) {
+      process.stderr.write(`identity: ${e.message}\n`);
+      process.exitCode = 3;
+    } else {
+      process.stderr.write(`identity: internal error: ${e?.stack ?? e}\n`);
+      process.exitCode = 70;
+    }
+  },
+);
