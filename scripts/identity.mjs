@@ -3,47 +3,68 @@
 // gives byte-identical replay text, jsonl, conntrack and dump output before
 // and after").
 //
-//   node scripts/identity.mjs record DIR [--only RE] [--bin PATH] [--jobs N]
-//   node scripts/identity.mjs compare REV [REV2] [--only RE] [--out DIR] [--jobs N]
-//   node scripts/identity.mjs diff DIR_A DIR_B
+//   node scripts/identity.mjs compare REV            REV against the working tree
+//   node scripts/identity.mjs compare REV REV2       two commits
+//   node scripts/identity.mjs record DIR             the working tree's output, kept
+//   node scripts/identity.mjs diff DIR_A DIR_B       two kept records
+//   options: --only RE, --full, --out DIR, --jobs N, --no-cache, --bin PATH (--help)
 //
 // `record` runs the built CLI over a fixed set of cases and keeps, per case,
-// its stdout, stderr and exit status as DIR/<case>.out, .err and .exit (the
-// case names mirror the inputs: fixtures/http-curl.pcap/web-server/replay.out),
-// and DIR/cases.tsv says which command line each case is. `diff` compares two
-// such directories byte for byte and prints, per differing file, the first
-// differing line of each side. `compare` does both: it builds REV in a
-// temporary git worktree (node_modules symlinked, `npm run build`), builds
-// the working tree (or REV2, also in a worktree), records each, and diffs.
+// its stdout, stderr and exit status as DIR/<case>.out, .err and .exit. Case
+// names mirror the inputs (fixtures/http-curl.pcap/web-server/replay.out),
+// and DIR/cases.tsv gives each case's command line. `diff` compares two
+// records byte for byte and prints, per differing file, the first differing
+// line of each side and the command that made it. `compare` builds REV in a
+// temporary git worktree (node_modules symlinked, `npm run build`; the
+// worktree is removed afterwards, also on failure or Ctrl-C) and the working
+// tree (`npm run build`), records both, and diffs them. A commit's record is
+// cached (the last 4, in $TMPDIR/fwemu-identity-cache, keyed by the commit,
+// this script, Node, package-lock.json and every input's bytes), so a second
+// compare against the same base records one side only.
 //
-// Both sides always run on the working tree's inputs (fixtures/, rules/),
-// with cwd = the working tree and relative paths, so file names in the
-// output are the same on both sides and a run is deterministic without
-// stripping anything from the output. The environment is fixed (NO_COLOR=1,
-// TZ=UTC, LC_ALL=C, nothing else but PATH); stdin is empty unless a case
-// feeds it.
+// Determinism without stripping anything: both sides run on the working
+// tree's inputs (fixtures/, rules/, the kernel suite's test/kernel/*/ inputs)
+// with cwd = the working tree and relative paths, so the file names in the
+// output are the same; the environment is fixed (NO_COLOR=1, TZ=UTC,
+// LC_ALL=C, no other variable but PATH); stdin is empty unless a case feeds
+// it; stdout and stderr are pipes (no progress lines, no colour).
 //
-// The cases (about 1,800; `record` takes ~4 minutes on a busy 2-core machine):
-//   every capture under fixtures/ (*.pcap, *.pcapng, malformed/ included) and
-//   every scenario under fixtures/scenarios/, crossed with every rules/*.yaml:
-//     replay (default text), replay --time epoch, replay --format jsonl,
-//     conntrack, conntrack -E
-//   each of those inputs once: dump, dump --format jsonl, sockets, sockets
-//   --format json; and with one rule file: replay from stdin, replay --jobs 2
-//   (the sharded path), replay --write-accepted - (the capture writer),
-//   conntrack --format json; each scenario: synth (pcap and pcapng)
-//   each rule file: check, export (nft), export --format iptables
-//   broken YAML (a few deterministic edits of each rule file and scenario,
-//   fed on stdin to check and synth): the diagnostics
-//   once: check of all rule files, test fixtures/, demo, --help of every
-//   command, --version, and a few usage errors.
+// The cases (1,197; --full: 1,819):
+//   every capture under fixtures/ (*.pcap, *.pcapng; malformed/ included) and
+//   test/, and every scenario under fixtures/scenarios/ (and test/**/
+//   scenario.yaml), crossed with every rules/*.yaml (test/ inputs also with
+//   the rules.yaml beside them): replay (default text), replay --time epoch,
+//   replay --format jsonl, conntrack, conntrack -E. Malformed captures are
+//   crossed with rules/web-server.yaml only (--full: every rule file): they
+//   stop in the capture reader whatever the rules.
+//   each input: dump, dump --format jsonl, sockets, and with
+//   rules/web-server.yaml: replay --jobs 2 --format jsonl (the sharded
+//   path) and, for captures, replay --format jsonl from a pipe on stdin.
+//   --full adds sockets --format json, conntrack --format json and replay
+//   --write-accepted - (the capture writer).
+//   each scenario: synth to pcap and to pcapng.
+//   each rule file: check, export (nft), export --format iptables.
+//   broken YAML: seven deterministic edits of each rules/*.yaml and scenario
+//   (misspelt key, unclosed [, huge number, deleted line, extra indent,
+//   boolean value, file cut in half) fed on stdin to check and synth: the
+//   diagnostics.
+//   once: check of all rule files, test fixtures, demo, --help of every
+//   command, --version, and usage errors (no command, unknown command,
+//   missing -r, bad --format, missing files, bad --at).
+//
+// Time: each case is one fwemu process (~0.3 s of CPU, mostly start-up), two
+// at a time. On an idle 2-core machine a record takes about 3 minutes and
+// a compare about 6 (3 with a cached base); on a machine shared with other
+// work, several times that.
 //
 // Exit status: 0 identical (compare, diff) or recorded (record); 1 the two
-// sides differ; 2 bad usage (unknown REV, missing DIR); 3 a side could not
-// be built or recorded (build failed, a case timed out).
+// sides differ; 2 bad usage (unknown REV, not a record directory, bad
+// option); 3 a side could not be built or recorded (build failed, a case
+// timed out after 120 s).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,31 +77,35 @@ const CASE_TIMEOUT_MS = 120_000;
 const REPORT_FILES = 25;
 
 const USAGE = `usage:
-  node scripts/identity.mjs record DIR [--only RE] [--bin PATH] [--jobs N]
-  node scripts/identity.mjs compare REV [REV2] [--only RE] [--out DIR] [--jobs N]
+  node scripts/identity.mjs compare REV [REV2] [--only RE] [--full] [--out DIR] [--jobs N] [--no-cache]
+  node scripts/identity.mjs record DIR [--only RE] [--full] [--bin PATH] [--jobs N]
   node scripts/identity.mjs diff DIR_A DIR_B
 
-Byte-identity check for behaviour-preserving changes: runs the fwemu CLI over
-every fixture capture and scenario (crossed with every rules/*.yaml: replay
-text and jsonl, conntrack -L and -E), dump, sockets, synth, check, export,
-broken-YAML diagnostics, help texts and usage errors, and keeps each case's
-stdout, stderr and exit status.
+Byte-identity check for behaviour-preserving changes. Runs the fwemu CLI over
+every fixture capture and scenario crossed with every rules/*.yaml (replay
+text, --time epoch and jsonl; conntrack -L and -E), and dump, sockets, synth,
+check, export, broken-YAML diagnostics, help texts and usage errors; keeps
+each case's stdout, stderr and exit status; and compares them byte for byte.
 
-  record DIR      run the working tree's built CLI (npm run build first) and
-                  write DIR/<case>.out, .err, .exit and DIR/cases.tsv
+  compare REV     build REV in a temporary git worktree and the working tree
+                  (npm run build in each), record both on the working tree's
+                  inputs, and print the first differing line of every
+                  differing file; REV's record is cached for the next compare
+  compare REV REV2  the same, with commit REV2 as the after side
+  record DIR      record the working tree's built CLI (npm run build first)
+                  into DIR/<case>.out, .err, .exit and DIR/cases.tsv
                   (DIR is replaced if it holds an earlier record)
-  compare REV     build REV in a temporary git worktree and the working tree,
-                  record both on the working tree's inputs, and report the
-                  first differing line of every differing file
-  compare REV REV2  the same with REV2 (also built in a worktree) as the after side
   diff A B        compare two record directories (A is "before")
 
   --only RE       only the cases whose name matches the regular expression
                   (names look like fixtures/ping.pcap/web-server/replay)
-  --bin PATH      record: the CLI to run (default bin/fwemu.js of this tree)
+  --full          also the malformed captures with every rule file, sockets
+                  and conntrack as JSON, and replay --write-accepted
   --out DIR       compare: keep the two records in DIR/before and DIR/after
                   (default: a temporary directory, removed at the end)
   --jobs N        cases run at a time (default 2)
+  --no-cache      compare: record REV even if a record of it is cached
+  --bin PATH      record: the CLI to run (default bin/fwemu.js of this tree)
 
 Exit status: 0 identical (or recorded), 1 different, 2 bad usage,
 3 a side could not be built or recorded.`;
@@ -144,19 +169,37 @@ function mutants(text) {
 
 /**
  * Every case: { id, args, stdinFile?, stdinText? }. `id` names the output
- * files; `args` follow `fwemu`; paths are relative to ROOT (the cwd).
+ * files; `args` follow `fwemu`; paths are relative to ROOT (the cwd). The
+ * default set leaves out what is least likely to show a difference the rest
+ * does not (`full` adds it): the malformed captures crossed with more than
+ * one rule file (they fail or pass in the capture reader, whatever the
+ * rules), sockets --format json, conntrack --format json and replay
+ * --write-accepted.
  */
-export function listCases() {
-  const captures = filesUnder('fixtures', (p) => /\.(pcap|pcapng)$/.test(p) && !p.startsWith('fixtures/scenarios/'));
+export function listCases({ full = false } = {}) {
+  const isCapture = (p) => /\.(pcap|pcapng)$/.test(p);
+  const captures = filesUnder('fixtures', (p) => isCapture(p) && !p.startsWith('fixtures/scenarios/'));
+  const malformed = new Set(captures.filter((p) => p.startsWith('fixtures/malformed/')));
   const scenarios = filesUnder('fixtures/scenarios', (p) => /\.ya?ml$/.test(p));
   const rules = filesUnder('rules', (p) => /^rules\/[^/]+\.ya?ml$/.test(p));
+  // The kernel suite's own inputs (SCTP, timeouts) exercise trackers and
+  // settings no fixture does; each is crossed with its rules.yaml too.
+  const testInputs = filesUnder('test', (p) => isCapture(p) || /\/scenario[^/]*\.ya?ml$/.test(p));
+  const sibling = (p) => {
+    const r = `${p.slice(0, p.lastIndexOf('/'))}/rules.yaml`;
+    return existsSync(join(ROOT, r)) ? [r] : [];
+  };
+  const testRules = [...new Set(testInputs.flatMap(sibling))].sort(byCodeUnit);
   const oneRules = rules.includes('rules/web-server.yaml') ? 'rules/web-server.yaml' : rules[0];
+  const isScenario = (p) => !isCapture(p);
   const cases = [];
   const add = (id, args, more = {}) => cases.push({ id, args, ...more });
+  const name = (r) => (r.startsWith('rules/') ? stem(r) : 'own-rules');
 
-  for (const input of [...captures, ...scenarios]) {
-    for (const r of rules) {
-      const at = `${input}/${stem(r)}`;
+  for (const input of [...captures, ...testInputs, ...scenarios]) {
+    const crossed = malformed.has(input) && !full ? [oneRules] : [...rules, ...(input.startsWith('test/') ? sibling(input) : [])];
+    for (const r of crossed.filter(Boolean)) {
+      const at = `${input}/${name(r)}`;
       add(`${at}/replay`, ['replay', '-r', r, input]);
       add(`${at}/replay-time-epoch`, ['replay', '--time', 'epoch', '-r', r, input]);
       add(`${at}/replay-jsonl`, ['replay', '--format', 'jsonl', '-r', r, input]);
@@ -166,20 +209,23 @@ export function listCases() {
     add(`${input}/dump`, ['dump', input]);
     add(`${input}/dump-jsonl`, ['dump', '--format', 'jsonl', input]);
     add(`${input}/sockets`, ['sockets', input]);
-    add(`${input}/sockets-json`, ['sockets', '--format', 'json', input]);
+    if (full) add(`${input}/sockets-json`, ['sockets', '--format', 'json', input]);
     if (oneRules) {
-      const at = `${input}/${stem(oneRules)}`;
+      const at = `${input}/${name(oneRules)}`;
+      // The sharded replay and reading from a pipe take other paths through the session layer.
       add(`${at}/replay-jobs-2-jsonl`, ['replay', '--jobs', '2', '--format', 'jsonl', '-r', oneRules, input]);
-      add(`${at}/replay-write-accepted`, ['replay', '--format', 'none', '--write-accepted', '-', '-r', oneRules, input]);
-      add(`${at}/conntrack-json`, ['conntrack', '--format', 'json', '-r', oneRules, input]);
-      if (!scenarios.includes(input)) add(`${at}/replay-stdin-jsonl`, ['replay', '--format', 'jsonl', '-r', oneRules, '-'], { stdinFile: input });
+      if (!isScenario(input)) add(`${at}/replay-stdin-jsonl`, ['replay', '--format', 'jsonl', '-r', oneRules, '-'], { stdinFile: input });
+      if (full) {
+        add(`${at}/replay-write-accepted`, ['replay', '--format', 'none', '--write-accepted', '-', '-r', oneRules, input]);
+        add(`${at}/conntrack-json`, ['conntrack', '--format', 'json', '-r', oneRules, input]);
+      }
     }
   }
-  for (const s of scenarios) {
+  for (const s of [...scenarios, ...testInputs.filter(isScenario)]) {
     add(`${s}/synth-pcap`, ['synth', s]);
     add(`${s}/synth-pcapng`, ['synth', '--format', 'pcapng', '-o', '-', s]);
   }
-  for (const r of rules) {
+  for (const r of [...rules, ...testRules]) {
     add(`${r}/check`, ['check', r]);
     add(`${r}/export-nft`, ['export', r]);
     add(`${r}/export-iptables`, ['export', '--format', 'iptables', r]);
@@ -196,14 +242,23 @@ export function listCases() {
   add('misc/help', ['--help']);
   add('misc/version', ['--version']);
   for (const c of ['dump', 'replay', 'conntrack', 'check', 'export', 'synth', 'sockets', 'test', 'demo']) add(`misc/help-${c}`, [c, '--help']);
+  const r = oneRules ?? 'rules/none.yaml';
   add('misc/usage-no-command', []);
   add('misc/usage-unknown-command', ['nosuchcommand']);
   add('misc/usage-replay-no-rules', ['replay', 'fixtures/ping.pcap']);
-  add('misc/usage-replay-bad-format', ['replay', '--format', 'xml', '-r', oneRules ?? 'rules/none.yaml', 'fixtures/ping.pcap']);
-  add('misc/usage-missing-capture', ['replay', '-r', oneRules ?? 'rules/none.yaml', 'fixtures/no-such-file.pcap']);
+  add('misc/usage-replay-bad-format', ['replay', '--format', 'xml', '-r', r, 'fixtures/ping.pcap']);
+  add('misc/usage-missing-capture', ['replay', '-r', r, 'fixtures/no-such-file.pcap']);
   add('misc/usage-missing-rules', ['replay', '-r', 'rules/no-such-file.yaml', 'fixtures/ping.pcap']);
-  add('misc/usage-conntrack-at-bad', ['conntrack', '--at', 'x', '-r', oneRules ?? 'rules/none.yaml', 'fixtures/ping.pcap']);
+  add('misc/usage-conntrack-at-bad', ['conntrack', '--at', 'x', '-r', r, 'fixtures/ping.pcap']);
   return cases.sort((a, b) => byCodeUnit(a.id, b.id));
+}
+
+/** The cases of a run: the default or --full set, narrowed by --only. */
+function selectCases({ only, full }) {
+  let cases = listCases({ full });
+  if (only) cases = cases.filter((c) => only.test(c.id));
+  if (cases.length === 0) throw new UsageError(`no case matches --only ${only}`);
+  return cases;
 }
 
 // ---------------------------------------------------------------- record
@@ -279,11 +334,8 @@ function warnIfStale(bin) {
  * .exit (.in for generated stdin) and DIR/cases.tsv. Throws RunError if a
  * case timed out or could not start.
  */
-export async function record(dir, { bin = join(ROOT, 'bin', 'fwemu.js'), only, jobs = 2, label = 'record' } = {}) {
+export async function record(dir, cases, { bin = join(ROOT, 'bin', 'fwemu.js'), jobs = 2, label = 'record' } = {}) {
   warnIfStale(bin);
-  let cases = listCases();
-  if (only) cases = cases.filter((c) => only.test(c.id));
-  if (cases.length === 0) throw new UsageError('no case matches --only');
   if (existsSync(dir)) {
     const names = readdirSync(dir);
     if (names.length > 0 && !names.includes(MANIFEST)) throw new UsageError(`${dir} exists and is not a record directory (no ${MANIFEST}); not replacing it`);
@@ -352,9 +404,11 @@ function showLine(buf, col) {
   const part = buf.subarray(from, from + WIDTH);
   const text = part.toString('latin1');
   const printable = /^[\x20-\x7e\t]*$/.test(text) && Buffer.from(part.toString('utf8'), 'utf8').equals(part);
-  const body = printable ? part.toString('utf8') : JSON.stringify(part.toString('latin1')).slice(1, -1);
-  const shown = `${from > 0 ? '...' : ''}${body}${from + WIDTH < buf.length ? '...' : ''}`;
-  return printable ? shown : `${shown}  (escaped: not plain text)`;
+  const esc = (b) => (printable ? b.toString('utf8') : JSON.stringify(b.toString('latin1')).slice(1, -1));
+  const shown = `${from > 0 ? '...' : ''}${esc(part)}${from + WIDTH < buf.length ? '...' : ''}`;
+  // Where the first differing byte is in the shown text, for a caret under it.
+  const caret = (from > 0 ? 3 : 0) + esc(buf.subarray(from, Math.min(col, buf.length))).length;
+  return { text: printable ? shown : `${shown}  (escaped: not plain text)`, caret };
 }
 
 /** Where two buffers first differ: byte offset, 1-based line and column, and both lines. */
@@ -418,8 +472,11 @@ export function report({ cases, differing }, dirA, dirB, labelA = 'A', labelB = 
     else {
       lines.push(`  line ${d.line}, column ${d.column} (byte ${d.offset}; sizes ${d.sizeA} and ${d.sizeB})`);
       const col = d.column - 1;
-      lines.push(`  ${la} | ${d.a === null ? '(ends before this line)' : showLine(d.a, col)}`);
-      lines.push(`  ${lb} | ${d.b === null ? '(ends before this line)' : showLine(d.b, col)}`);
+      const sa = d.a === null ? { text: '(ends before this line)', caret: 0 } : showLine(d.a, col);
+      const sb = d.b === null ? { text: '(ends before this line)', caret: 0 } : showLine(d.b, col);
+      lines.push(`  ${la} | ${sa.text}`);
+      lines.push(`  ${lb} | ${sb.text}`);
+      if (d.a !== null && d.b !== null) lines.push(`  ${' '.repeat(w)}   ${' '.repeat(sa.caret)}^`);
     }
   }
   if (differing.length > REPORT_FILES) lines.push(`... and ${differing.length - REPORT_FILES} more files (diff -r the two records for all of them)`);
@@ -452,8 +509,53 @@ function build(tree, label) {
   if (r.status !== 0) throw new RunError(`${label}: npm run build failed in ${tree}:\n${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-20).join('\n')}`);
 }
 
-async function compare(revs, { only, out, jobs }) {
+/**
+ * Records of commits are kept (the last few, in the system's temporary
+ * directory), keyed by everything that can change them: the commit, this
+ * script, Node's version, package-lock.json (node_modules is shared), the
+ * case list and the bytes of every input. Comparing moves against the same
+ * base commit then builds and records the base once.
+ */
+const CACHE = join(tmpdir(), 'fwemu-identity-cache');
+const CACHE_KEEP = 4;
+
+function cacheKey(sha, cases) {
+  const h = createHash('sha256');
+  h.update(readFileSync(fileURLToPath(import.meta.url)));
+  h.update(`\0${process.version}\0${sha}\0${JSON.stringify(ENV.NO_COLOR + ENV.TZ + ENV.LC_ALL)}\0`);
+  const lock = join(ROOT, 'package-lock.json');
+  if (existsSync(lock)) h.update(readFileSync(lock));
+  for (const c of cases) h.update(`\0${JSON.stringify([c.id, c.args, c.stdinFile ?? null, c.stdinText ?? null])}`);
+  const inputs = [...filesUnder('fixtures', () => true), ...filesUnder('rules', () => true), ...filesUnder('test', (p) => /\.(pcap|pcapng|ya?ml)$/.test(p))];
+  for (const f of inputs) {
+    h.update(`\0${f}\0`);
+    h.update(readFileSync(join(ROOT, f)));
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
+function cached(key) {
+  const dir = join(CACHE, key);
+  return existsSync(join(dir, MANIFEST)) ? dir : null;
+}
+
+function keep(key, dir) {
+  mkdirSync(CACHE, { recursive: true });
+  const tmp = join(CACHE, `${key}.${process.pid}.tmp`);
+  rmSync(tmp, { recursive: true, force: true });
+  cpSync(dir, tmp, { recursive: true });
+  rmSync(join(CACHE, key), { recursive: true, force: true });
+  renameSync(tmp, join(CACHE, key));
+  const entries = readdirSync(CACHE)
+    .filter((n) => !n.endsWith('.tmp'))
+    .map((n) => ({ n, t: statSync(join(CACHE, n)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { n } of entries.slice(CACHE_KEEP)) rmSync(join(CACHE, n), { recursive: true, force: true });
+}
+
+async function compare(revs, { only, out, jobs, full, cache }) {
   const shas = revs.map(resolveRev);
+  const cases = selectCases({ only, full });
   const tmp = mkdtempSync(join(tmpdir(), 'fwemu-identity-'));
   const trees = [];
   const cleanup = () => {
@@ -468,32 +570,46 @@ async function compare(revs, { only, out, jobs }) {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const sides = [];
+    const base = out ? resolve(out) : tmp;
+    const dirs = [join(base, 'before'), join(base, 'after')];
+    const labels = [];
+    let seconds = 0;
+    const side = async (i, label, bin, key) => {
+      labels[i] = label;
+      const r = await record(dirs[i], cases, { bin, jobs, label: `record ${label}` });
+      seconds += r.seconds;
+      if (key) keep(key, dirs[i]);
+    };
     for (const [i, sha] of shas.entries()) {
+      const label = `${revs[i]} (${sha.slice(0, 7)})`;
+      const key = cacheKey(sha, cases);
+      const hit = cache ? cached(key) : null;
+      if (hit) {
+        // The newest entry is the last one evicted.
+        utimesSync(hit, new Date(), new Date());
+        process.stderr.write(`${label}: recorded before, using ${hit}\n`);
+        labels[i] = label;
+        if (out) {
+          rmSync(dirs[i], { recursive: true, force: true });
+          cpSync(hit, dirs[i], { recursive: true });
+        } else dirs[i] = hit;
+        continue;
+      }
       const tree = join(tmp, `tree-${i}`);
       const r = git(['worktree', 'add', '--detach', tree, sha]);
       if (r.status !== 0) throw new RunError(`git worktree add ${tree} ${revs[i]} failed:\n${r.stderr.trim()}`);
       trees.push(tree);
       symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
       build(tree, revs[i]);
-      sides.push({ label: `${revs[i]} (${sha.slice(0, 7)})`, bin: join(tree, 'bin', 'fwemu.js') });
+      await side(i, label, join(tree, 'bin', 'fwemu.js'), key);
     }
     if (shas.length === 1) {
       build(ROOT, 'working tree');
-      sides.push({ label: 'working tree', bin: join(ROOT, 'bin', 'fwemu.js') });
-    }
-    const base = out ? resolve(out) : tmp;
-    const dirs = [join(base, 'before'), join(base, 'after')];
-    let cases = 0;
-    let seconds = 0;
-    for (const [i, s] of sides.entries()) {
-      const r = await record(dirs[i], { bin: s.bin, only, jobs, label: `record ${s.label}` });
-      cases = r.cases;
-      seconds += r.seconds;
+      await side(1, 'working tree', join(ROOT, 'bin', 'fwemu.js'), null);
     }
     const result = diffRecords(dirs[0], dirs[1]);
-    for (const l of report(result, dirs[0], dirs[1], sides[0].label, sides[1].label)) process.stdout.write(`${l}\n`);
-    process.stderr.write(`compare: ${cases} cases per side, recorded in ${seconds.toFixed(0)} s${out ? `; records kept in ${dirs.join(' and ')}` : ''}\n`);
+    for (const l of report(result, dirs[0], dirs[1], labels[0], labels[1])) process.stdout.write(`${l}\n`);
+    process.stderr.write(`compare: ${cases.length} cases per side; recording took ${seconds.toFixed(0)} s${out ? `; records kept in ${dirs.join(' and ')}` : ''}\n`);
     return result.differing.length === 0 ? 0 : 1;
   } finally {
     cleanup();
@@ -505,7 +621,7 @@ async function compare(revs, { only, out, jobs }) {
 // ---------------------------------------------------------------- command line
 
 function parseArgs(argv) {
-  const opts = { jobs: 2, only: undefined, bin: undefined, out: undefined };
+  const opts = { jobs: 2, only: undefined, bin: undefined, out: undefined, full: false, cache: true };
   const pos = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -523,6 +639,8 @@ function parseArgs(argv) {
       }
     } else if (a === '--bin') opts.bin = resolve(value());
     else if (a === '--out') opts.out = value();
+    else if (a === '--full') opts.full = true;
+    else if (a === '--no-cache') opts.cache = false;
     else if (a === '--jobs') {
       opts.jobs = Number(value());
       if (!Number.isInteger(opts.jobs) || opts.jobs < 1) throw new UsageError('--jobs takes a whole number of at least 1');
@@ -546,7 +664,7 @@ async function main(argv) {
     case 'record': {
       want(1);
       if (opts.bin && !existsSync(opts.bin)) throw new UsageError(`--bin ${opts.bin}: no such file`);
-      const r = await record(resolve(rest[0]), { bin: opts.bin, only: opts.only, jobs: opts.jobs });
+      const r = await record(resolve(rest[0]), selectCases(opts), { bin: opts.bin, jobs: opts.jobs });
       process.stderr.write(`record: ${r.cases} cases in ${r.seconds.toFixed(0)} s into ${rest[0]}\n`);
       return 0;
     }
