@@ -352,7 +352,7 @@ export async function record(dir, cases, { bin = join(ROOT, 'bin', 'fwemu.js'), 
   const failures = [];
   const show = (final) => {
     if (tty) process.stderr.write(`\r${progressLine(label, finished, cases.length, t0)}${final ? '\n' : ''}`);
-    else if (final || finished - lastShown >= Math.max(1, Math.ceil(cases.length / 10))) {
+    else if ((final && finished !== lastShown) || finished - lastShown >= Math.max(1, Math.ceil(cases.length / 10))) {
       lastShown = finished;
       process.stderr.write(`${progressLine(label, finished, cases.length, t0)}\n`);
     }
