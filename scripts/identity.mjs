@@ -397,14 +397,23 @@ function manifest(dir) {
   return m;
 }
 
-/** A line for the report: printable, escaped where not, cut to a window around column `col`. */
+/** A line for the report: as it is if it is text, else with \\xNN escapes; cut to a window around column `col`. */
 function showLine(buf, col) {
   const WIDTH = 160;
   const from = Math.max(0, col - 60);
   const part = buf.subarray(from, from + WIDTH);
-  const text = part.toString('latin1');
-  const printable = /^[\x20-\x7e\t]*$/.test(text) && Buffer.from(part.toString('utf8'), 'utf8').equals(part);
-  const esc = (b) => (printable ? b.toString('utf8') : JSON.stringify(b.toString('latin1')).slice(1, -1));
+  let printable = true;
+  try {
+    printable = !/[\x00-\x08\x0a-\x1f\x7f]/.test(new TextDecoder('utf-8', { fatal: true }).decode(buf));
+  } catch {
+    printable = false;
+  }
+  const esc = (b) => {
+    if (printable) return b.toString('utf8');
+    let t = '';
+    for (const c of b) t += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+    return t;
+  };
   const shown = `${from > 0 ? '...' : ''}${esc(part)}${from + WIDTH < buf.length ? '...' : ''}`;
   // Where the first differing byte is in the shown text, for a caret under it.
   const caret = (from > 0 ? 3 : 0) + esc(buf.subarray(from, Math.min(col, buf.length))).length;
