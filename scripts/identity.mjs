@@ -512,10 +512,25 @@ function resolveRev(rev) {
   return r.stdout.trim();
 }
 
+/** The build running, so that Ctrl-C can stop it before the worktree is removed. */
+let building = null;
+
+/** npm run build in `tree`; asynchronous, so a signal is handled at once. */
 function build(tree, label) {
   process.stderr.write(`${label}: npm run build in ${tree}\n`);
-  const r = spawnSync('npm', ['run', 'build'], { cwd: tree, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  if (r.status !== 0) throw new RunError(`${label}: npm run build failed in ${tree}:\n${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-20).join('\n')}`);
+  return new Promise((done, fail) => {
+    const child = spawn('npm', ['run', 'build'], { cwd: tree, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    building = child;
+    const log = [];
+    child.stdout.on('data', (b) => log.push(b));
+    child.stderr.on('data', (b) => log.push(b));
+    child.on('error', (e) => fail(new RunError(`${label}: cannot run npm: ${e.message}`)));
+    child.on('close', (code) => {
+      building = null;
+      if (code === 0) done();
+      else fail(new RunError(`${label}: npm run build failed in ${tree}:\n${Buffer.concat(log).toString('utf8').trim().split('\n').slice(-20).join('\n')}`));
+    });
+  });
 }
 
 /**
@@ -573,6 +588,7 @@ async function compare(revs, { only, out, jobs, full, cache }) {
     rmSync(tmp, { recursive: true, force: true });
   };
   const onSignal = (sig) => {
+    building?.kill('SIGTERM');
     cleanup();
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };
@@ -609,11 +625,11 @@ async function compare(revs, { only, out, jobs, full, cache }) {
       if (r.status !== 0) throw new RunError(`git worktree add ${tree} ${revs[i]} failed:\n${r.stderr.trim()}`);
       trees.push(tree);
       symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
-      build(tree, revs[i]);
+      await build(tree, revs[i]);
       await side(i, label, join(tree, 'bin', 'fwemu.js'), key);
     }
     if (shas.length === 1) {
-      build(ROOT, 'working tree');
+      await build(ROOT, 'working tree');
       await side(1, 'working tree', join(ROOT, 'bin', 'fwemu.js'), null);
     }
     const result = diffRecords(dirs[0], dirs[1]);
