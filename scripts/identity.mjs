@@ -466,7 +466,7 @@ const caseOf = (file) => file.replace(/\.(out|err|exit|in)$/, '');
 export function report({ cases, differing }, dirA, dirB, labelA = 'A', labelB = 'B') {
   const lines = [];
   if (differing.length === 0) {
-    lines.push(`identical: ${cases} cases, every stdout, stderr and exit status byte for byte`);
+    lines.push(`identical: ${cases} case${cases === 1 ? '' : 's'}, every stdout, stderr and exit status byte for byte`);
     return lines;
   }
   const commands = new Map([...manifest(dirA), ...manifest(dirB)]);
