@@ -606,7 +606,7 @@ async function compare(revs, { only, out, jobs, full, cache }) {
       if (key) keep(key, dirs[i]);
     };
     for (const [i, sha] of shas.entries()) {
-      const label = `${revs[i]} (${sha.slice(0, 7)})`;
+      const label = sha.startsWith(revs[i]) ? sha.slice(0, 12) : `${revs[i]} (${sha.slice(0, 7)})`;
       const key = cacheKey(sha, cases);
       const hit = cache ? cached(key) : null;
       if (hit) {
