@@ -168,8 +168,9 @@ function mutants(text) {
 }
 
 /**
- * Every case: { id, args, stdinFile?, stdinText? }. `id` names the output
- * files; `args` follow `fwemu`; paths are relative to ROOT (the cwd). The
+ * Every case: { id, args, stdinFile?, stdinText?, cwd? }. `id` names the
+ * output files; `args` follow `fwemu`; paths are relative to ROOT (the cwd;
+ * cwd: 'cli' runs in the tree the CLI was built in). The
  * default set leaves out what is least likely to show a difference the rest
  * does not (`full` adds it): the malformed captures crossed with more than
  * one rule file (they fail or pass in the capture reader, whatever the
@@ -238,7 +239,8 @@ export function listCases({ full = false } = {}) {
   }
   if (rules.length > 0) add('misc/check-all-rules', ['check', ...rules]);
   add('misc/test-fixtures', ['test', 'fixtures']);
-  add('misc/demo', ['demo']);
+  // demo reads its scenario and rules from the CLI's own tree and prints their paths relative to the cwd.
+  add('misc/demo', ['demo'], { cwd: 'cli' });
   add('misc/help', ['--help']);
   add('misc/version', ['--version']);
   for (const c of ['dump', 'replay', 'conntrack', 'check', 'export', 'synth', 'sockets', 'test', 'demo']) add(`misc/help-${c}`, [c, '--help']);
@@ -269,7 +271,7 @@ const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC
 function runCase(bin, c) {
   return new Promise((done) => {
     const child = spawn(process.execPath, [bin, ...c.args], {
-      cwd: ROOT,
+      cwd: c.cwd === 'cli' ? resolve(dirname(bin), '..') : ROOT,
       env: ENV,
       stdio: [c.stdinFile || c.stdinText !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
