@@ -52,10 +52,11 @@
 //   command, --version, and usage errors (no command, unknown command,
 //   missing -r, bad --format, missing files, bad --at).
 //
-// Time: each case is one fwemu process (~0.3 s of CPU, mostly start-up), two
-// at a time. On an idle 2-core machine a record takes about 3 minutes and
-// a compare about 6 (3 with a cached base); on a machine shared with other
-// work, several times that.
+// Time: each case is one fwemu process (~0.3 s of CPU, almost all Node and
+// bundle start-up), two at a time. Measured on the project's 2-core machine
+// shared with other work: a default record 330 s (load ~5) to 770 s (load
+// ~10); a compare is two records and two builds, one record with the base
+// cached. An idle machine should take about half.
 //
 // Exit status: 0 identical (compare, diff) or recorded (record); 1 the two
 // sides differ; 2 bad usage (unknown REV, not a record directory, bad
