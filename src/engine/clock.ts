@@ -33,7 +33,7 @@ import type { CaptureRecord } from '../capture/types.js';
 import { SCTP_TIMEOUTS } from '../conntrack/sctp.js';
 import { GRE_TIMEOUT_STREAM, SCTP_STATE_NAMES, type ConntrackSettings } from '../conntrack/types.js';
 import type { RuleSet } from '../rules/types.js';
-import { IPV4_FRAG_TIMEOUT, IPV6_FRAG_TIMEOUT } from './defrag.js';
+import { IPV4_FRAG_TIMEOUT } from './defrag.js';
 
 /** Clock steps of each kind kept for a line of their own. */
 export const CLOCK_JUMPS_LISTED = 5;
@@ -74,8 +74,9 @@ export interface ClockStats {
 
 /** The largest timeout a flow or a held fragment can be given under `settings`, with its name. */
 export function largestTimeout(settings: ConntrackSettings, ipfragTime = IPV4_FRAG_TIMEOUT): { seconds: number; name: string } {
-  let seconds = IPV6_FRAG_TIMEOUT;
-  let name = 'nf_conntrack_frag6_timeout';
+  // (frag6_timeout is among the conntrack settings, so a lowered one counts as set.)
+  let seconds = 0;
+  let name = '';
   const consider = (s: number, n: string) => {
     if (s > seconds) {
       seconds = s;

@@ -51,11 +51,13 @@ import { LinkType } from '../capture/types.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import { internetChecksum } from '../packet/encode.js';
 import type { DecodedPacket } from '../packet/types.js';
+import { DEFAULT_CONNTRACK_SETTINGS } from '../base/sysctl.js';
+import { IPV4_DEFAULTS } from '../rules/spec.js';
 
-/** ipfrag_time (net.ipv4.ipfrag_time), seconds. */
-export const IPV4_FRAG_TIMEOUT = 30;
-/** nf_conntrack_frag6_timeout (net.netfilter.nf_conntrack_frag6_timeout), seconds. */
-export const IPV6_FRAG_TIMEOUT = 60;
+/** ipfrag_time (net.ipv4.ipfrag_time), seconds: the rule files' default. */
+export const IPV4_FRAG_TIMEOUT = IPV4_DEFAULTS.ipfrag_time;
+/** nf_conntrack_frag6_timeout (net.netfilter.nf_conntrack_frag6_timeout), seconds: the rule files' default. */
+export const IPV6_FRAG_TIMEOUT = DEFAULT_CONNTRACK_SETTINGS.frag6_timeout;
 const IPV6_MAXPLEN = 65535;
 
 /** A fragment held for reassembly: a copy of its record (the capture's buffer is reused). */
@@ -131,14 +133,12 @@ export interface DefragSettings {
   frag6_timeout: number;
 }
 
-/** Linux's defaults (4 MiB, 3 MiB, 30 s; IPv6 conntrack the same, 60 s), as a fresh namespace shows them. */
+/** Linux's defaults (4 MiB, 3 MiB, 30 s; IPv6 conntrack the same, 60 s): the rule files' own, kept in one place each. */
 export const DEFAULT_DEFRAG_SETTINGS: Readonly<DefragSettings> = Object.freeze({
-  ipfrag_high_thresh: 4 * 1024 * 1024,
-  ipfrag_low_thresh: 3 * 1024 * 1024,
-  ipfrag_time: IPV4_FRAG_TIMEOUT,
-  frag6_high_thresh: 4 * 1024 * 1024,
-  frag6_low_thresh: 3 * 1024 * 1024,
-  frag6_timeout: IPV6_FRAG_TIMEOUT,
+  ...IPV4_DEFAULTS,
+  frag6_high_thresh: DEFAULT_CONNTRACK_SETTINGS.frag6_high_thresh,
+  frag6_low_thresh: DEFAULT_CONNTRACK_SETTINGS.frag6_low_thresh,
+  frag6_timeout: DEFAULT_CONNTRACK_SETTINGS.frag6_timeout,
 });
 
 /**
