@@ -7,6 +7,7 @@
  *   await writeSynth(out, 'seed.pcap');
  */
 export { loadScenario, parseScenario, parseDuration, MAX_SCENARIO_BYTES, DEFAULT_START } from './scenario.js';
-export { generate, packetsFor, STEP_GAP_US, MAX_SCENARIO_PACKETS, MAX_SCENARIO_FRAME_BYTES, type GenerateLimits } from './generate.js';
+export { generate, packetsFor, MAX_SCENARIO_PACKETS, MAX_SCENARIO_FRAME_BYTES, type GenerateLimits } from './generate.js';
+export { STEP_GAP_US } from './traffic/emitter.js';
 export { synthSource, writeSynth, type WriteSynthOptions } from './output.js';
 export * from './types.js';
