@@ -53,3 +53,8 @@ export interface Flow {
   /** DNS transaction id for DNS-port UDP flows. */
   dnsId: number;
 }
+
+/** A new flow's packet history: none yet (Emitter.flush() records each packet). */
+export function noPacketsYet(): Pick<Flow, 'packets' | 'lastIp' | 'lastSide' | 'lastBySide' | 'biggest'> {
+  return { packets: [], lastIp: null, lastSide: 'client', lastBySide: { client: null, server: null }, biggest: null };
+}

@@ -5,7 +5,7 @@
  */
 import type { PingStep, Side, UnreachableStep } from '../types.js';
 import type { Emitter } from './emitter.js';
-import type { End } from './flow.js';
+import { noPacketsYet, type End } from './flow.js';
 import { epText, plural } from './summary-text.js';
 
 export function unreachable(g: Emitter, s: UnreachableStep): string {
@@ -57,11 +57,7 @@ export function ping(g: Emitter, s: PingStep): string {
     rtt: s.rtt ?? g.sc.options.rtt,
     tcp: null,
     state: 'open',
-    packets: [],
-    lastIp: null,
-    lastSide: 'client',
-    lastBySide: { client: null, server: null },
-    biggest: null,
+    ...noPacketsYet(),
     step: s.index,
     dnsId: 0,
   });

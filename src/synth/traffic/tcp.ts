@@ -7,7 +7,7 @@
 import { TcpFlag } from '../../packet/types.js';
 import type { ConnectStep, Side } from '../types.js';
 import type { Emitter } from './emitter.js';
-import type { Flow, TcpEnd } from './flow.js';
+import { noPacketsYet, type Flow, type TcpEnd } from './flow.js';
 import { filler } from './payload.js';
 import { epText, plural } from './summary-text.js';
 import { newTcpEnd, seg, sides, TS_OPT_LEN, u32, windowBytes } from './tcp-segment.js';
@@ -42,11 +42,7 @@ export function connect(g: Emitter, s: ConnectStep): string {
     rtt: s.rtt ?? g.sc.options.rtt,
     tcp: { ts: s.tcp.timestamps, sack: s.tcp.sack, wsOk: s.tcp.wscale !== null, client: c, server: sv },
     state: 'syn-sent',
-    packets: [],
-    lastIp: null,
-    lastSide: 'client',
-    lastBySide: { client: null, server: null },
-    biggest: null,
+    ...noPacketsYet(),
     step: s.index,
     dnsId: 0,
   });

@@ -4,7 +4,7 @@
  */
 import type { Side, UdpStep } from '../types.js';
 import type { Emitter } from './emitter.js';
-import type { Flow } from './flow.js';
+import { noPacketsYet, type Flow } from './flow.js';
 import { DNS_PORTS, dnsMessage, filler } from './payload.js';
 import { epText, plural } from './summary-text.js';
 
@@ -21,11 +21,7 @@ export function udp(g: Emitter, s: UdpStep): string {
       rtt: s.rtt ?? g.sc.options.rtt,
       tcp: null,
       state: 'open',
-      packets: [],
-      lastIp: null,
-      lastSide: 'client',
-      lastBySide: { client: null, server: null },
-      biggest: null,
+      ...noPacketsYet(),
       step: s.index,
       dnsId: g.rng.u16(),
     });
