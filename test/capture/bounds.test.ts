@@ -4,7 +4,7 @@
  * end) and their names (an if_name option may be 64 KiB).
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_IF_NAME_BYTES, MAX_INTERFACES_PER_SECTION } from '../../src/capture/parser.js';
+import { MAX_IF_NAME_BYTES, MAX_INTERFACES_PER_SECTION } from '../../src/capture/pcapng.js';
 import { CaptureError } from '../../src/capture/types.js';
 import { epb, idb, opt, parseChunked, shb } from './bytes.js';
 
