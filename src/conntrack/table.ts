@@ -38,7 +38,7 @@
  * entries a lookup meets (and removes) does not depend on the storage.
  * Non-ASSURED entries are on a creation-ordered list for early drop; listing
  * and sweeping order entries by id (creation order).
- * The TCP tracker reads and writes the record's typed arrays directly.
+ * The TCP tracker reads and writes the record through views (tcp-view.ts).
  *
  * Memory: with nf_conntrack_max > 0 the table holds at most max records.
  * With max = 0 (no limit) and no event listener, the store sweeps expired

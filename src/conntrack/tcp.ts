@@ -5,7 +5,9 @@
  * per-state timeouts. Written from the kernel's logic, not copied; function
  * names in comments point at the kernel function each part mirrors.
  * Over 600 lines as the kernel's file is: the transition table, tcp_new and
- * tcp_in_window are read against each other.
+ * tcp_in_window are read against each other. The fields read in the
+ * kernel's names (tcp.seen[dir].td_end, sender.td_maxwin ...) through the
+ * views of tcp-view.ts (struct ip_ct_tcp over an entry's record).
  *
  * Sequence arithmetic is on unsigned 32-bit numbers; before()/after() are
  * the kernel's wrap-around comparisons.
@@ -19,12 +21,10 @@
  */
 import type { DecodedPacket } from '../packet/types.js';
 import { TcpFlag } from '../packet/types.js';
-import {
-  B_EV, B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_SIDE0, B_TSTATE, CtEventBit, F_DEADLINE,
-  H_LAST_WIN, H_STATUS, S16, S32, S64, STRIDE, W_LAST_ACK, W_LAST_END, W_LAST_SEQ, W_SIDE0, type CtStore,
-} from './entry.js';
+import { CtEventBit, type CtStore } from './entry.js';
 import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
 import { CtStatus, TcpFlagCt, TcpIndex, TcpState, TCP_INDEX_NAMES, TCP_STATE_NAMES, type ConntrackSettings } from './types.js';
+import { TcpSideView, TcpView } from './tcp-view.js';
 
 // ---------------------------------------------------------------------------
 // The transition table (tcp_conntracks[2][6][TCP_CONNTRACK_MAX])
@@ -53,38 +53,48 @@ export const TCP_TABLE: readonly (readonly (readonly number[])[])[] = [
     // ---- ORIGINAL direction (sent by the side that opened the connection)
     //           sNO  sSS  sSR  sES  sFW  sCW  sLA  sTW  sCL  sS2
     /* SYN    */ [sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2],
-    //  NONE->SYN_SENT new connection; SYN_SENT->SYN_SENT retransmitted SYN;
-    //  SYN_SENT2->SYN_SENT2 late retransmitted SYN; SYN in SYN_RECV..LAST_ACK
-    //  is ignored (the peer will RST it, or we are out of sync);
-    //  TIME_WAIT/CLOSE->SYN_SENT reopen (RFC 1122).
+    //  sNO -> sSS  a new connection
+    //  sSS -> sSS  retransmitted SYN
+    //  sSR..sLA -> sIG  SYN outside SYN_SENT: the receiver will RST it, or we are out of sync
+    //  sTW, sCL -> sSS  reopened connection (RFC 1122)
+    //  sS2 -> sS2  late retransmitted SYN
     /* SYNACK */ [sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR],
-    //  The client cannot send SYN/ACK, except in a simultaneous open:
-    //  SYN_SENT2->SYN_RECV, SYN_RECV->SYN_RECV (late retransmission).
+    //  sSR -> sSR  late retransmitted SYN/ACK of a simultaneous open
+    //  sS2 -> sSR  simultaneous open: the SYN/ACK from the side that sent the first SYN
+    //  otherwise sIV: the client cannot send a SYN/ACK
     /* FIN    */ [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV],
-    //  No FIN before the SYN/ACK; SYN_RECV/ESTABLISHED->FIN_WAIT close
-    //  starts; FIN_WAIT/CLOSE_WAIT->LAST_ACK FIN from both sides;
-    //  LAST_ACK, TIME_WAIT, CLOSE stay (retransmitted FIN).
+    //  sNO, sSS, sS2 -> sIV  no FIN before the SYN/ACK
+    //  sSR, sES -> sFW  close started
+    //  sFW, sCW -> sLA  FIN from both sides
+    //  sLA, sTW, sCL stay  retransmitted FIN
     /* ACK    */ [sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV],
-    //  NONE->ESTABLISHED assumed (pickup); no ACK before the SYN/ACK;
-    //  SYN_RECV->ESTABLISHED handshake done; FIN_WAIT->CLOSE_WAIT FIN acked;
-    //  LAST_ACK->TIME_WAIT last ACK (RFC 5961 challenge ACK checked apart).
+    //  sNO -> sES  assumed established (mid-stream pickup, tcp_loose)
+    //  sSS, sS2 -> sIV  no ACK before the SYN/ACK
+    //  sSR -> sES  handshake done
+    //  sFW -> sCW  our FIN acked
+    //  sLA -> sTW  the last ACK (an RFC 5961 challenge ACK is checked apart)
     /* RST    */ [sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL],
+    //  sNO -> sIV  nothing to reset; otherwise sCL (the RST is checked against td_maxack apart)
     /* NONE   */ [sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV],
   ],
   [
     // ---- REPLY direction
     //           sNO  sSS  sSR  sES  sFW  sCW  sLA  sTW  sCL  sS2
     /* SYN    */ [sIV, sS2, sIV, sIV, sIV, sIV, sIV, sSS, sIV, sS2],
-    //  SYN_SENT->SYN_SENT2 simultaneous open; SYN_SENT2 stays (retransmit);
-    //  TIME_WAIT->SYN_SENT reopen with the roles swapped; otherwise invalid.
+    //  sSS -> sS2  simultaneous open
+    //  sS2 -> sS2  retransmitted SYN of a simultaneous open
+    //  sTW -> sSS  reopened connection, the roles swapped
+    //  otherwise sIV
     /* SYNACK */ [sIV, sSR, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR],
-    //  SYN_SENT->SYN_RECV standard open; SYN_SENT2->SYN_RECV simultaneous
-    //  open; later SYN/ACKs are ignored (retransmitted, or answering an
-    //  ignored SYN).
+    //  sSS -> sSR  the standard open
+    //  sSR..sCL -> sIG  retransmitted SYN/ACK, or one answering a SYN we ignored
+    //  sS2 -> sSR  simultaneous open
     /* FIN    */ [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV],
+    //  as in the ORIGINAL direction
     /* ACK    */ [sIV, sIG, sSR, sES, sCW, sCW, sTW, sTW, sCL, sIG],
-    //  ACK in SYN_SENT/SYN_SENT2 ignored (half-open connection?);
-    //  SYN_RECV stays (may answer a late resent SYN).
+    //  sSS, sS2 -> sIG  ACK before the SYN/ACK: a half-open connection? (may be a challenge ACK)
+    //  sSR -> sSR  may answer a late resent SYN (after a simultaneous open: sES, decided apart)
+    //  otherwise as in the ORIGINAL direction
     /* RST    */ [sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL],
     /* NONE   */ [sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV],
   ],
@@ -169,18 +179,7 @@ function optionScale(p: DecodedPacket): number {
 }
 
 // ---------------------------------------------------------------------------
-// Where struct ip_ct_tcp lives in an entry's record (entry.ts). The tracker
-// reads and writes the record's typed arrays directly: a segment costs no
-// object and no accessor call. One side (struct ip_ct_tcp_state) is four
-// words at W_SIDE0 + 4 * dir and two bytes at B_SIDE0 + 2 * dir:
-
-/** Side words: td_end, td_maxend, td_maxwin, td_maxack. */
-const END = 0, MAXEND = 1, MAXWIN = 2, MAXACK = 3;
-/** Side bytes: td_scale, flags (TcpFlagCt). */
-const SCALE = 0, FLAGS = 1;
-/** The bytes memset() clears in tcp_new: state, last_*, retrans and both sides. */
-const TCP_AREA_START = B_TSTATE;
-const TCP_AREA_END = B_SIDE0 + 4;
+// The tracker
 
 const TRANSITION_NOTES: string[][] = [];
 for (let a = 0; a < 10; a++) {
@@ -193,6 +192,11 @@ for (let a = 0; a < 10; a++) {
 function dirName(dir: number): string {
   return dir === 0 ? 'original' : 'reply';
 }
+
+/** enum nf_ct_tcp_action: what tcp_in_window() decides. */
+const NFCT_TCP_IGNORE = 0;
+const NFCT_TCP_INVALID = 1;
+const NFCT_TCP_ACCEPT = 2;
 
 /**
  * The TCP tracker of one table. process() handles a segment for an entry
@@ -208,11 +212,10 @@ export class TcpTracker {
    * rather than an argument: a double argument would be boxed on every call).
    */
   now = 0;
-  /** The last newConn() picked a connection up mid-stream. */
+  /** The last tcp_new() picked a connection up mid-stream. */
   private pickup = false;
-  /** The record being tracked (set by process()). */
-  private u8: Uint8Array = new Uint8Array(0);
-  private u32: Uint32Array = new Uint32Array(0);
+  /** ct->proto.tcp of the entry being tracked: one view, moved onto each segment's entry. */
+  private readonly view = new TcpView();
 
   constructor(private readonly s: ConntrackSettings) {
     const t: number[] = new Array(14).fill(0);
@@ -231,54 +234,49 @@ export class TcpTracker {
   }
 
   /**
-   * tcp_new(): set up a fresh (unconfirmed) entry, the record at byte b8 /
-   * word b32, from its first segment. False when this segment may not
-   * create a connection.
+   * tcp_new(): set up a fresh (unconfirmed) entry from its first segment.
+   * False when this segment may not create a connection.
    */
-  private newConn(b8: number, b32: number, p: DecodedPacket, index: number): boolean {
-    const newState = TABLE_FLAT[index * 10 + sNO]; // original direction, from NONE
+  private newConn(tcp: TcpView, p: DecodedPacket, index: number): boolean {
+    const newState = TABLE_FLAT[index * 10 + sNO]; // tcp_conntracks[0][index][TCP_CONNTRACK_NONE]
     if (newState >= sIV) {
       this.note = `a ${TCP_INDEX_NAMES[index]} segment (flags ${tcpFlagText(p.tcpFlags)}) cannot start a connection: only a SYN, or an ACK with tcp_loose=1, can (tcp_new: invalid new)`;
       return false;
     }
-    const u8 = this.u8, w = this.u32;
-    const s0 = b32 + W_SIDE0, s0b = b8 + B_SIDE0;
+    const seen0 = tcp.seen[0];
     this.pickup = newState !== sSS;
     if (newState === sSS) {
-      u8.fill(0, b8 + TCP_AREA_START, b8 + TCP_AREA_END);
-      const end = segEnd(p);
-      w[s0 + END] = end;
-      w[s0 + MAXWIN] = p.window === 0 ? 1 : p.window;
-      w[s0 + MAXEND] = end;
-      this.options(p, s0b);
+      // SYN packet
+      tcp.clear();
+      seen0.td_end = segEnd(p);
+      seen0.td_maxwin = p.window === 0 ? 1 : p.window;
+      seen0.td_maxend = seen0.td_end;
+      this.options(p, seen0);
     } else if (!this.s.tcp_loose) {
       this.note = `no connection to pick up: an ACK without a preceding SYN starts nothing when tcp_loose=0 (tcp_new)`;
       return false;
     } else {
       // Mid-stream pickup: trust the segment, assume SACK, and check windows liberally.
-      u8.fill(0, b8 + TCP_AREA_START, b8 + TCP_AREA_END);
-      const end = segEnd(p);
-      const maxwin = p.window === 0 ? 1 : p.window;
-      w[s0 + END] = end;
-      w[s0 + MAXWIN] = maxwin;
-      w[s0 + MAXEND] = u32(end + maxwin);
-      u8[s0b + FLAGS] = TcpFlagCt.SACK_PERM | TcpFlagCt.BE_LIBERAL;
-      u8[s0b + 2 + FLAGS] = TcpFlagCt.SACK_PERM | TcpFlagCt.BE_LIBERAL;
+      tcp.clear();
+      seen0.td_end = segEnd(p);
+      seen0.td_maxwin = p.window === 0 ? 1 : p.window;
+      seen0.td_maxend = seen0.td_end + seen0.td_maxwin;
+      seen0.flags = TcpFlagCt.SACK_PERM | TcpFlagCt.BE_LIBERAL;
+      tcp.seen[1].flags = TcpFlagCt.SACK_PERM | TcpFlagCt.BE_LIBERAL;
     }
-    u8[b8 + B_LAST_INDEX] = TcpIndex.NONE;
+    tcp.last_index = TcpIndex.NONE; // tcp_packet will set them
     return true;
   }
 
   /**
-   * tcp_options(): window scale and SACK-permitted from a segment into the
-   * side whose bytes start at `sb`. Like the kernel it only touches the side
-   * when the segment has options at all.
+   * tcp_options(): window scale and SACK-permitted from a segment into
+   * `side`. Like the kernel it only touches the side when the segment has
+   * options at all.
    */
-  private options(p: DecodedPacket, sb: number): void {
+  private options(p: DecodedPacket, side: TcpSideView): void {
     if (p.tcpHeaderLen <= 20) return;
-    const u8 = this.u8;
-    u8[sb + SCALE] = optionScale(p);
-    u8[sb + FLAGS] = (u8[sb + FLAGS] & TcpFlagCt.BE_LIBERAL) | optionFlags(p);
+    side.td_scale = optionScale(p);
+    side.flags = (side.flags & TcpFlagCt.BE_LIBERAL) | optionFlags(p);
   }
 
   /**
@@ -301,64 +299,52 @@ export class TcpTracker {
       this.note = `invalid TCP flag combination ${tcpFlagText(p.tcpFlags)} (tcp_error)`;
       return CtVerdict.INVALID;
     }
-    const u8 = (this.u8 = st.u8);
-    const w = (this.u32 = st.u32);
-    const u16 = st.u16;
-    const b8 = slot * STRIDE;
-    const b16 = slot * S16;
-    const b32 = slot * S32;
-    const hs = b16 + H_STATUS;
+    const tcp = this.view.at(st, slot); // ct->proto.tcp
     const index = tcpIndex(p.tcpFlags);
-    if (!(u16[hs] & CtStatus.CONFIRMED) && !this.newConn(b8, b32, p, index)) return CtVerdict.INVALID;
+    if (!(tcp.status & CtStatus.CONFIRMED) && !this.newConn(tcp, p, index)) return CtVerdict.INVALID;
 
-    let oldState = u8[b8 + B_TSTATE];
-    let newState = TABLE_FLAT[(dir * 6 + index) * 10 + oldState];
-    const rdir = dir ^ 1;
-    // The sender's and the receiver's side: words and bytes.
-    const sw = b32 + W_SIDE0 + 4 * dir, sb = b8 + B_SIDE0 + 2 * dir;
-    const rw = b32 + W_SIDE0 + 4 * rdir, rb = b8 + B_SIDE0 + 2 * rdir;
-    let skipWindow = false;
+    let oldState = tcp.state;
+    let newState = TABLE_FLAT[(dir * 6 + index) * 10 + oldState]; // tcp_conntracks[dir][index][old_state]
+    let skipWindow = false; // goto in_window
 
+    // switch (new_state), case TCP_CONNTRACK_SYN_SENT: a SYN on a TIME_WAIT /
+    // CLOSE entry reopens it when the connection was closed by a FIN
+    // (CLOSE_INIT) or aborted by an RST from this side; else it falls
+    // through to the IGNORE case.
     if (newState === sSS && oldState >= sTW) {
-      // SYN on a TIME_WAIT / CLOSE entry. Reopen when the connection was
-      // closed by a FIN (CLOSE_INIT) or aborted by an RST from this side.
-      if (((u8[sb + FLAGS] | u8[rb + FLAGS]) & TcpFlagCt.CLOSE_INIT) ||
-          (u8[b8 + B_LAST_DIR] === dir && u8[b8 + B_LAST_INDEX] === TcpIndex.RST)) {
+      if (((tcp.seen[dir].flags | tcp.seen[dir ^ 1].flags) & TcpFlagCt.CLOSE_INIT) ||
+          (tcp.last_dir === dir && tcp.last_index === TcpIndex.RST)) {
         this.note = `SYN reopens a connection in ${TCP_STATE_NAMES[oldState]}: the old entry is destroyed and a new one created`;
         return CtVerdict.REPEAT;
       }
-      // Otherwise the kernel falls through to the "ignore" handling.
       newState = sIG;
     }
 
     switch (newState) {
       case sIG: {
-        const lastDir = u8[b8 + B_LAST_DIR];
-        if (index === TcpIndex.SYNACK && u8[b8 + B_LAST_INDEX] === TcpIndex.SYN &&
-            lastDir !== dir && p.ack === w[b32 + W_LAST_END]) {
-          // This SYN/ACK answers a SYN we ignored: client and server are in
-          // sync and we are not; resync from what we noted about that SYN.
+        if (index === TcpIndex.SYNACK && tcp.last_index === TcpIndex.SYN &&
+            tcp.last_dir !== dir && p.ack === tcp.last_end) {
+          // b) This SYN/ACK answers a SYN we ignored: client and server are
+          // in sync and we are not; resync from what we noted about that SYN.
           oldState = sSS;
           newState = sSR;
-          const lw = b32 + W_SIDE0 + 4 * lastDir, lb = b8 + B_SIDE0 + 2 * lastDir;
-          const lastEnd = w[b32 + W_LAST_END];
-          const lastWin = u16[b16 + H_LAST_WIN];
-          w[lw + END] = lastEnd;
-          w[lw + MAXEND] = lastEnd;
-          w[lw + MAXWIN] = lastWin === 0 ? 1 : lastWin;
-          u8[lb + SCALE] = u8[b8 + B_LAST_WSCALE];
-          u8[b8 + B_LAST_FLAGS] &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
-          u8[lb + FLAGS] = u8[b8 + B_LAST_FLAGS];
-          this.resetSide(sw, sb);
+          const last = tcp.seen[tcp.last_dir];
+          last.td_end = tcp.last_end;
+          last.td_maxend = tcp.last_end;
+          last.td_maxwin = tcp.last_win === 0 ? 1 : tcp.last_win;
+          last.td_scale = tcp.last_wscale;
+          tcp.last_flags &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
+          last.flags = tcp.last_flags;
+          resetSide(tcp.seen[dir]);
           break;
         }
-        u8[b8 + B_LAST_INDEX] = index;
-        u8[b8 + B_LAST_DIR] = dir;
-        w[b32 + W_LAST_SEQ] = p.seq;
-        w[b32 + W_LAST_END] = segEnd(p);
-        u16[b16 + H_LAST_WIN] = p.window;
+        tcp.last_index = index;
+        tcp.last_dir = dir;
+        tcp.last_seq = p.seq;
+        tcp.last_end = segEnd(p);
+        tcp.last_win = p.window;
         if (index === TcpIndex.SYN && dir === 0) {
-          // A SYN in the original direction while we think the connection
+          // a) A SYN in the original direction while we think the connection
           // lives: note its options in case the server answers it.
           const hasOptions = p.tcpHeaderLen > 20;
           let lastFlags = hasOptions ? optionFlags(p) : 0;
@@ -366,10 +352,11 @@ export class TcpTracker {
           // An RFC 5961 challenge ACK may answer it; in LAST_ACK that ACK
           // must not be taken for the last ACK.
           if (oldState === sLA) lastFlags |= TcpFlagCt.EXP_CHALLENGE_ACK;
-          u8[b8 + B_LAST_FLAGS] = lastFlags;
-          u8[b8 + B_LAST_WSCALE] = lastWscale;
+          tcp.last_flags = lastFlags;
+          tcp.last_wscale = lastWscale;
         }
-        if (oldState === sSS && index === TcpIndex.ACK && dir === 1) w[b32 + W_LAST_ACK] = p.ack;
+        // Possible challenge ACK answering the SYN.
+        if (oldState === sSS && index === TcpIndex.ACK && dir === 1) tcp.last_ack = p.ack;
         this.note = `${TCP_INDEX_NAMES[index]} in the ${dirName(dir)} direction ignored in state ${TCP_STATE_NAMES[oldState]} (conntrack may be out of sync; let through without updating the entry)`;
         return CtVerdict.IGNORE;
       }
@@ -379,40 +366,39 @@ export class TcpTracker {
       case sTW:
         // RFC 5961: an ACK answering a spurious SYN in LAST_ACK is a challenge
         // ACK, not the last ACK.
-        if (oldState === sLA && index === TcpIndex.ACK && u8[b8 + B_LAST_DIR] !== dir &&
-            u8[b8 + B_LAST_INDEX] === TcpIndex.SYN && (u8[b8 + B_LAST_FLAGS] & TcpFlagCt.EXP_CHALLENGE_ACK)) {
-          u8[b8 + B_LAST_FLAGS] &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
+        if (oldState === sLA && index === TcpIndex.ACK && tcp.last_dir !== dir &&
+            tcp.last_index === TcpIndex.SYN && (tcp.last_flags & TcpFlagCt.EXP_CHALLENGE_ACK)) {
+          tcp.last_flags &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
           this.note = 'challenge ACK (RFC 5961) answering a SYN in LAST_ACK ignored; state unchanged';
           return CtVerdict.IGNORE;
         }
         break;
       case sS2:
-        u8[b8 + B_LAST_FLAGS] |= TcpFlagCt.SIMULTANEOUS_OPEN;
+        // The table cannot tell a simultaneous open on its own.
+        tcp.last_flags |= TcpFlagCt.SIMULTANEOUS_OPEN;
         break;
       case sSR:
-        if (dir === 1 && index === TcpIndex.ACK && (u8[b8 + B_LAST_FLAGS] & TcpFlagCt.SIMULTANEOUS_OPEN)) newState = sES;
+        if (dir === 1 && index === TcpIndex.ACK && (tcp.last_flags & TcpFlagCt.SIMULTANEOUS_OPEN)) newState = sES;
         break;
       case sCL: {
         if (index !== TcpIndex.RST) break;
         // Closing anyway: the tuple may already be reused, skip validation.
         if (canEarlyDrop(oldState)) { skipWindow = true; break; }
-        const lastIndex = u8[b8 + B_LAST_INDEX];
-        const lastDir = u8[b8 + B_LAST_DIR];
-        const lastEnd = w[b32 + W_LAST_END];
-        const status = u16[hs];
-        // The other side's highest ACK, once it sent one.
-        if ((u8[rb + FLAGS] & TcpFlagCt.MAXACK_SET) && lastIndex !== TcpIndex.SYN) {
+        const receiver = tcp.seen[dir ^ 1];
+        const status = tcp.status;
+        // td_maxack might be outdated if we let a SYN through earlier.
+        if ((receiver.flags & TcpFlagCt.MAXACK_SET) && tcp.last_index !== TcpIndex.SYN) {
           const seq = p.seq;
-          const maxack = w[rw + MAXACK];
-          const established = oldState === sES && (status & CtStatus.ASSURED) !== 0;
+          const established = oldState === sES && (status & CtStatus.ASSURED) !== 0; // nf_conntrack_tcp_established()
+          // SEQ 0 outside ESTABLISHED: most likely an answer to a SYN we let through.
           if (seq === 0 && !established) break;
-          if (before(seq, maxack) && !this.s.tcp_ignore_invalid_rst) {
-            this.note = `invalid RST: seq ${seq} is below ${maxack}, the highest ACK the other side has sent`;
+          if (before(seq, receiver.td_maxack) && !this.s.tcp_ignore_invalid_rst) {
+            this.note = `invalid RST: seq ${seq} is below ${receiver.td_maxack}, the highest ACK the other side has sent`;
             return CtVerdict.INVALID;
           }
-          if (!established || seq === maxack) break;
-          // RST at the end of a train of segments from the same side
-          if (lastIndex === TcpIndex.ACK && lastDir === dir && seq === lastEnd) break;
+          if (!established || seq === receiver.td_maxack) break;
+          // RST at the end of a train of segments from the same side.
+          if (tcp.last_index === TcpIndex.ACK && tcp.last_dir === dir && seq === tcp.last_end) break;
           // Not an exact match: keep the state, the peer may send a challenge ACK.
           newState = oldState;
         }
@@ -420,16 +406,16 @@ export class TcpTracker {
         // from the SYN's own sender does not answer it. (Linux 6.18 behaves
         // so; found by the randomized kernel comparison: a client RST acking
         // 0 after an ignored SYN/ACK is window-checked, not let through.)
-        if ((((status & CtStatus.SEEN_REPLY) && lastIndex === TcpIndex.SYN && lastDir !== dir) ||
-             (!(status & CtStatus.ASSURED) && lastIndex === TcpIndex.ACK)) &&
-            p.ack === lastEnd) {
-          // RST answering a SYN or ACK we let through while out of sync:
+        if ((((status & CtStatus.SEEN_REPLY) && tcp.last_index === TcpIndex.SYN && tcp.last_dir !== dir) ||
+             (!(status & CtStatus.ASSURED) && tcp.last_index === TcpIndex.ACK)) &&
+            p.ack === tcp.last_end) {
+          // RST answering a SYN or ACK we let through while out of sync (a, c):
           // accept without window checks (it may ack what we ignored).
           skipWindow = true;
           break;
         }
         // RST answering a challenge ACK we let through in SYN_SENT.
-        if (oldState === sSS && lastIndex === TcpIndex.ACK && lastDir === 1 && p.seq === w[b32 + W_LAST_ACK]) {
+        if (oldState === sSS && tcp.last_index === TcpIndex.ACK && tcp.last_dir === 1 && p.seq === tcp.last_ack) {
           skipWindow = true;
         }
         break;
@@ -439,43 +425,43 @@ export class TcpTracker {
     }
 
     if (!skipWindow) {
-      const res = this.inWindow(u16, b8, b16, b32, sw, sb, rw, rb, dir, index, p);
-      if (res === WIN_IGNORE) return CtVerdict.IGNORE;
-      if (res === WIN_INVALID) {
-        this.handleInvalid(st, slot, dir, index, now);
+      const res = this.inWindow(tcp, dir, index, p);
+      if (res === NFCT_TCP_IGNORE) return CtVerdict.IGNORE;
+      if (res === NFCT_TCP_INVALID) {
+        this.handleInvalid(tcp, dir, index, now);
         return CtVerdict.INVALID;
       }
     }
 
     // in_window: from here on the segment is in window.
-    u8[b8 + B_LAST_INDEX] = index;
-    u8[b8 + B_LAST_DIR] = dir;
-    u8[b8 + B_TSTATE] = newState;
-    if (oldState !== newState && newState === sFW) u8[sb + FLAGS] |= TcpFlagCt.CLOSE_INIT;
+    tcp.last_index = index;
+    tcp.last_dir = dir;
+    tcp.state = newState;
+    if (oldState !== newState && newState === sFW) tcp.seen[dir].flags |= TcpFlagCt.CLOSE_INIT;
 
-    const to = this.timeouts;
+    const timeouts = this.timeouts;
     let timeout: number;
-    if (u8[b8 + B_RETRANS] >= this.s.tcp_max_retrans && to[newState] > to[TcpState.RETRANS]) {
-      timeout = to[TcpState.RETRANS];
+    if (tcp.retrans >= this.s.tcp_max_retrans && timeouts[newState] > timeouts[TcpState.RETRANS]) {
+      timeout = timeouts[TcpState.RETRANS];
     } else if (index === TcpIndex.RST) {
-      timeout = to[sCL];
-    } else if (((u8[sb + FLAGS] | u8[rb + FLAGS]) & TcpFlagCt.DATA_UNACKNOWLEDGED) &&
-               to[newState] > to[TcpState.UNACK]) {
-      timeout = to[TcpState.UNACK];
-    } else if (u16[b16 + H_LAST_WIN] === 0 && to[newState] > to[TcpState.RETRANS]) {
-      timeout = to[TcpState.RETRANS];
+      timeout = timeouts[sCL];
+    } else if (((tcp.seen[0].flags | tcp.seen[1].flags) & TcpFlagCt.DATA_UNACKNOWLEDGED) &&
+               timeouts[newState] > timeouts[TcpState.UNACK]) {
+      timeout = timeouts[TcpState.UNACK];
+    } else if (tcp.last_win === 0 && timeouts[newState] > timeouts[TcpState.RETRANS]) {
+      timeout = timeouts[TcpState.RETRANS];
     } else {
-      timeout = to[newState];
+      timeout = timeouts[newState];
     }
 
-    if (newState !== oldState) u8[b8 + B_EV] |= CtEventBit.PROTOINFO;
+    if (newState !== oldState) tcp.eventCache(CtEventBit.PROTOINFO);
     if (this.pickup) {
       this.note = `picked up mid-stream (tcp_loose=1): ${TRANSITION_NOTES[oldState][newState]}, window checks liberal`;
     } else if (this.note === '') {
       this.note = TRANSITION_NOTES[oldState][newState];
     }
 
-    const status = u16[hs];
+    const status = tcp.status;
     if (!(status & CtStatus.SEEN_REPLY)) {
       // Only a RST came back: no connection, delete the entry now.
       if (p.tcpFlags & TcpFlag.RST) {
@@ -489,180 +475,176 @@ export class TcpTracker {
         return CtVerdict.ACCEPT;
       }
       // Picked up mid-stream, nothing seen from the other side yet.
-      if (newState === sES && timeout > to[TcpState.UNACK]) timeout = to[TcpState.UNACK];
+      if (newState === sES && timeout > timeouts[TcpState.UNACK]) timeout = timeouts[TcpState.UNACK];
     } else if (!(status & CtStatus.ASSURED) && (oldState === sSR || oldState === sES) && newState === sES) {
-      st.setAssured(slot);
+      // A valid ACK in ESTABLISHED after SYN_RECV, or a valid answer for a picked-up connection.
+      tcp.setAssured();
     }
-    st.f64[slot * S64 + F_DEADLINE] = now + timeout;
+    tcp.timeout = now + timeout; // nf_ct_refresh_acct()
     return CtVerdict.ACCEPT;
   }
 
-  /** tcp_in_window(): sequence / ack bounds and window bookkeeping; the sender's side is at words sw / bytes sb, the receiver's at rw / rb. */
-  private inWindow(
-    u16: Uint16Array, b8: number, b16: number, b32: number,
-    sw: number, sb: number, rw: number, rb: number, dir: number, index: number, p: DecodedPacket,
-  ): number {
-    const u8 = this.u8, w = this.u32;
-    const state = u8[b8 + B_TSTATE];
+  /** tcp_in_window(): sequence / ack bounds and window bookkeeping, in the kernel's order. */
+  private inWindow(state: TcpView, dir: number, index: number, p: DecodedPacket): number {
+    const sender = state.seen[dir];
+    const receiver = state.seen[dir ^ 1];
     const flags = p.tcpFlags;
     const syn = (flags & TcpFlag.SYN) !== 0;
     const hasAck = (flags & TcpFlag.ACK) !== 0;
+
+    // Get the required data from the packet.
     let seq = p.seq;
     let ack = p.ack;
     let sack = ack;
-    const winRaw = p.window;
-    let win = winRaw;
+    const win_raw = p.window;
+    let win = win_raw;
     let end = segEnd(p);
 
-    if ((u8[rb + FLAGS] & TcpFlagCt.SACK_PERM) && p.sackMaxRight >= 0) sack = p.sackMaxRight >>> 0;
+    // tcp_sack(): the right edge of the highest SACK block.
+    if ((receiver.flags & TcpFlagCt.SACK_PERM) && p.sackMaxRight >= 0) sack = p.sackMaxRight >>> 0;
 
-    if (w[sw + MAXWIN] === 0) {
-      // First segment seen from this side.
+    if (sender.td_maxwin === 0) {
+      // Initialize sender data.
       if (syn) {
         // SYN/ACK answering the SYN, or a SYN from the reply side (simultaneous open).
-        this.initSender(sw, sb, rb, p, end, win, dir);
-        if (!hasAck) return WIN_ACCEPT;
+        this.initSender(sender, receiver, p, end, win, dir);
+        if (!hasAck) return NFCT_TCP_ACCEPT;
       } else {
-        // Picked up mid-stream: use what this segment tells.
-        w[sw + END] = end;
-        const swin = u32(win << u8[sb + SCALE]);
-        w[sw + MAXWIN] = swin === 0 ? 1 : swin;
-        w[sw + MAXEND] = u32(end + w[sw + MAXWIN]);
-        if (w[rw + MAXWIN] === 0) {
+        // We are in the middle of a connection, its history is lost for
+        // us: use what this segment tells.
+        sender.td_end = end;
+        const swin = u32(win << sender.td_scale);
+        sender.td_maxwin = swin === 0 ? 1 : swin;
+        sender.td_maxend = end + sender.td_maxwin;
+        if (receiver.td_maxwin === 0) {
           // Nothing seen the other way yet: make checks III and IV pass.
-          w[rw + END] = sack;
-          w[rw + MAXEND] = sack;
-        } else if (sack === u32(w[rw + END] + 1)) {
-          // Likely the answer to a keep-alive.
-          w[rw + END] = u32(w[rw + END] + 1);
+          receiver.td_end = sack;
+          receiver.td_maxend = sack;
+        } else if (sack === u32(receiver.td_end + 1)) {
+          // Likely the answer to a keep-alive (needed for III).
+          receiver.td_end = receiver.td_end + 1;
         }
       }
-    } else if (syn && after(end, w[sw + END]) && (state === sSS || state === sSR)) {
-      // A new SYN (or SYN/ACK) with a higher sequence: the peer restarted; re-init this side.
-      this.initSender(sw, sb, rb, p, end, win, dir);
-      if (dir === 1 && !hasAck) return WIN_ACCEPT;
+    } else if (syn && after(end, sender.td_end) && (state.state === sSS || state.state === sSR)) {
+      // RFC 793: a reinitialized TCP uses higher sequence numbers; re-init this side.
+      this.initSender(sender, receiver, p, end, win, dir);
+      if (dir === 1 && !hasAck) return NFCT_TCP_ACCEPT;
     }
 
     if (!hasAck) {
-      // No ACK: pretend it acknowledges everything seen.
-      ack = sack = w[rw + END];
+      // No ACK: pretend it was set and acknowledges everything seen.
+      ack = sack = receiver.td_end;
     } else if ((flags & (TcpFlag.ACK | TcpFlag.RST)) === (TcpFlag.ACK | TcpFlag.RST) && ack === 0) {
-      // Broken stacks send RST+ACK with ack 0.
-      ack = sack = w[rw + END];
+      // Broken TCP stacks send RST+ACK with ack 0.
+      ack = sack = receiver.td_end;
     }
 
-    if ((flags & TcpFlag.RST) && seq === 0 && state === sSS) {
-      // RST answering a SYN.
-      seq = end = w[sw + END];
+    if ((flags & TcpFlag.RST) && seq === 0 && state.state === sSS) {
+      // RST sent answering a SYN.
+      seq = end = sender.td_end;
     }
 
-    const sEnd = w[sw + END];
-    const sMaxend = w[sw + MAXEND];
-    const sMaxwin = w[sw + MAXWIN];
-    const rEnd = w[rw + END];
-    const rMaxwin = w[rw + MAXWIN];
-    const maxAckWindow = sMaxwin > MAXACKWINCONST ? sMaxwin : MAXACKWINCONST;
-    const lowerEnd = u32(sEnd - rMaxwin);
-    // I. seq <= sender.td_maxend
-    if (!before(seq, u32(sMaxend + 1))) {
-      const overshot = u32(end - sMaxend + 1);
-      const ackOk = after(sack, u32(rEnd - maxAckWindow - 1));
-      const inRecvWin = rMaxwin !== 0 && after(end, u32(lowerEnd - 1));
-      if (inRecvWin && ackOk && overshot <= rMaxwin && before(sack, u32(rEnd + 1))) {
+    const maxAckWindow = sender.td_maxwin > MAXACKWINCONST ? sender.td_maxwin : MAXACKWINCONST; // MAXACKWINDOW(sender)
+    const lowerEnd = u32(sender.td_end - receiver.td_maxwin);
+    // I. seq <= sender->td_maxend
+    if (!before(seq, u32(sender.td_maxend + 1))) {
+      const overshot = u32(end - sender.td_maxend + 1);
+      const ack_ok = after(sack, u32(receiver.td_end - maxAckWindow - 1));
+      const in_recv_win = receiver.td_maxwin !== 0 && after(end, u32(lowerEnd - 1));
+      if (in_recv_win && ack_ok && overshot <= receiver.td_maxwin && before(sack, u32(receiver.td_end + 1))) {
         // More data than the window allows: let it pass as "ignored" but
         // remember its end, so the ACK for it is not over the upper bound.
-        w[sw + END] = end;
-        u8[sb + FLAGS] |= TcpFlagCt.DATA_UNACKNOWLEDGED;
-        return this.logInvalid(sb, WIN_IGNORE,
-          `${overshot} bytes more than the receiver's window allows (seq ${seq}, end ${end}, window end ${sMaxend})`);
+        sender.td_end = end;
+        sender.flags |= TcpFlagCt.DATA_UNACKNOWLEDGED;
+        return this.logInvalid(sender, NFCT_TCP_IGNORE,
+          `${overshot} bytes more than the receiver's window allows (seq ${seq}, end ${end}, window end ${sender.td_maxend})`);
       }
-      return this.logInvalid(sb, WIN_INVALID,
-        `SEQ is over the upper bound (over the window of the receiver): seq ${seq} outside [${lowerEnd}, ${sMaxend}]`);
+      return this.logInvalid(sender, NFCT_TCP_INVALID,
+        `SEQ is over the upper bound (over the window of the receiver): seq ${seq} outside [${lowerEnd}, ${sender.td_maxend}]`);
     }
-    // III. sack <= receiver.td_end
-    if (!before(sack, u32(rEnd + 1))) {
-      return this.logInvalid(sb, WIN_INVALID,
-        `ACK is over the upper bound (ACKed data not seen yet): ack ${sack} is past ${rEnd}, the end of what the other side sent`);
+    // III. sack <= receiver->td_end
+    if (!before(sack, u32(receiver.td_end + 1))) {
+      return this.logInvalid(sender, NFCT_TCP_INVALID,
+        `ACK is over the upper bound (ACKed data not seen yet): ack ${sack} is past ${receiver.td_end}, the end of what the other side sent`);
     }
-    // II. seq + len >= sender.td_end - receiver.td_maxwin
-    const inRecvWin = rMaxwin === 0 || after(end, u32(lowerEnd - 1));
-    if (!inRecvWin) {
-      return this.logInvalid(sb, WIN_IGNORE,
+    // II. end >= sender->td_end - receiver->td_maxwin: is the ending sequence in the receive window?
+    const in_recv_win = receiver.td_maxwin === 0 || after(end, u32(lowerEnd - 1));
+    if (!in_recv_win) {
+      return this.logInvalid(sender, NFCT_TCP_IGNORE,
         `SEQ is under the lower bound (already ACKed data retransmitted): segment end ${end} is before ${lowerEnd}`);
     }
-    // IV. sack >= receiver.td_end - MAXACKWINDOW
-    const ackLow = u32(rEnd - maxAckWindow);
+    // IV. sack >= receiver->td_end - MAXACKWINDOW(sender)
+    const ackLow = u32(receiver.td_end - maxAckWindow);
     if (!after(sack, u32(ackLow - 1))) {
-      return this.logInvalid(sb, WIN_IGNORE,
+      return this.logInvalid(sender, NFCT_TCP_IGNORE,
         `ACK is under the lower bound (possibly overly delayed): ack ${sack} is before ${ackLow}`);
     }
 
-    // Window scaling (RFC 1323) does not apply to SYNs.
-    if (!syn) win = u32(win << u8[sb + SCALE]);
+    // Take into account window scaling (RFC 1323); not on SYNs.
+    if (!syn) win = u32(win << sender.td_scale);
 
-    // Update the sender.
+    // Update sender data.
     const swin = u32(win + (sack - ack));
-    if (sMaxwin < swin) w[sw + MAXWIN] = swin;
-    if (after(end, sEnd)) {
-      w[sw + END] = end;
-      u8[sb + FLAGS] |= TcpFlagCt.DATA_UNACKNOWLEDGED;
+    if (sender.td_maxwin < swin) sender.td_maxwin = swin;
+    if (after(end, sender.td_end)) {
+      sender.td_end = end;
+      sender.flags |= TcpFlagCt.DATA_UNACKNOWLEDGED;
     }
     if (hasAck) {
-      if (!(u8[sb + FLAGS] & TcpFlagCt.MAXACK_SET)) {
-        w[sw + MAXACK] = ack;
-        u8[sb + FLAGS] |= TcpFlagCt.MAXACK_SET;
-      } else if (after(ack, w[sw + MAXACK])) {
-        w[sw + MAXACK] = ack;
+      if (!(sender.flags & TcpFlagCt.MAXACK_SET)) {
+        sender.td_maxack = ack;
+        sender.flags |= TcpFlagCt.MAXACK_SET;
+      } else if (after(ack, sender.td_maxack)) {
+        sender.td_maxack = ack;
       }
     }
 
-    // Update the receiver.
-    if (rMaxwin !== 0 && after(end, sMaxend)) {
-      w[rw + MAXWIN] = u32(rMaxwin + (end - sMaxend));
+    // Update receiver data.
+    if (receiver.td_maxwin !== 0 && after(end, sender.td_maxend)) {
+      receiver.td_maxwin = receiver.td_maxwin + (end - sender.td_maxend);
     }
-    if (after(u32(sack + win), u32(w[rw + MAXEND] - 1))) {
-      w[rw + MAXEND] = win === 0 ? u32(sack + win + 1) : u32(sack + win);
+    if (after(u32(sack + win), u32(receiver.td_maxend - 1))) {
+      receiver.td_maxend = win === 0 ? sack + win + 1 : sack + win;
     }
-    if (ack === rEnd) u8[rb + FLAGS] &= ~TcpFlagCt.DATA_UNACKNOWLEDGED;
+    if (ack === receiver.td_end) receiver.flags &= ~TcpFlagCt.DATA_UNACKNOWLEDGED;
 
-    // Count retransmissions (same pure ACK segment again).
+    // Check retransmissions (the same pure ACK again).
     if (index === TcpIndex.ACK) {
-      if (u8[b8 + B_LAST_DIR] === dir && w[b32 + W_LAST_SEQ] === seq && w[b32 + W_LAST_ACK] === ack &&
-          w[b32 + W_LAST_END] === end && u16[b16 + H_LAST_WIN] === winRaw) {
-        u8[b8 + B_RETRANS] = (u8[b8 + B_RETRANS] + 1) & 0xff;
+      if (state.last_dir === dir && state.last_seq === seq && state.last_ack === ack &&
+          state.last_end === end && state.last_win === win_raw) {
+        state.retrans = state.retrans + 1;
       } else {
-        u8[b8 + B_LAST_DIR] = dir;
-        w[b32 + W_LAST_SEQ] = seq;
-        w[b32 + W_LAST_ACK] = ack;
-        w[b32 + W_LAST_END] = end;
-        u16[b16 + H_LAST_WIN] = winRaw;
-        u8[b8 + B_RETRANS] = 0;
+        state.last_dir = dir;
+        state.last_seq = seq;
+        state.last_ack = ack;
+        state.last_end = end;
+        state.last_win = win_raw;
+        state.retrans = 0;
       }
     }
-    return WIN_ACCEPT;
+    return NFCT_TCP_ACCEPT;
   }
 
-  /** tcp_init_sender(): the sender's side (words sw, bytes sb) from its SYN; rb is the receiver's bytes. */
-  private initSender(sw: number, sb: number, rb: number, p: DecodedPacket, end: number, win: number, dir: number): void {
-    const w = this.u32, u8 = this.u8;
-    w[sw + END] = end;
-    w[sw + MAXEND] = end;
-    w[sw + MAXWIN] = win === 0 ? 1 : win;
-    this.options(p, sb);
+  /** tcp_init_sender(): the sender's side from its SYN (or SYN/ACK). */
+  private initSender(sender: TcpSideView, receiver: TcpSideView, p: DecodedPacket, end: number, win: number, dir: number): void {
+    sender.td_end = end;
+    sender.td_maxend = end;
+    sender.td_maxwin = win === 0 ? 1 : win;
+    this.options(p, sender);
     // RFC 1323: window scaling only when both sides sent the option.
-    if (dir === 1 && !((u8[sb + FLAGS] & TcpFlagCt.WINDOW_SCALE) && (u8[rb + FLAGS] & TcpFlagCt.WINDOW_SCALE))) {
-      u8[sb + SCALE] = 0;
-      u8[rb + SCALE] = 0;
+    if (dir === 1 && !((sender.flags & TcpFlagCt.WINDOW_SCALE) && (receiver.flags & TcpFlagCt.WINDOW_SCALE))) {
+      sender.td_scale = 0;
+      receiver.td_scale = 0;
     }
   }
 
-  /** nf_tcp_log_invalid(): a liberal sender (bytes sb) or tcp_be_liberal turns the verdict into accept. */
-  private logInvalid(sb: number, ret: number, msg: string): number {
-    if ((this.u8[sb + FLAGS] & TcpFlagCt.BE_LIBERAL) || this.s.tcp_be_liberal) {
+  /** nf_tcp_log_invalid(): a liberal sender or tcp_be_liberal turns the verdict into accept. */
+  private logInvalid(sender: TcpSideView, ret: number, msg: string): number {
+    if ((sender.flags & TcpFlagCt.BE_LIBERAL) || this.s.tcp_be_liberal) {
       this.note = `${msg}; accepted anyway (${this.s.tcp_be_liberal ? 'tcp_be_liberal=1' : 'liberal window tracking of a picked-up connection'})`;
-      return WIN_ACCEPT;
+      return NFCT_TCP_ACCEPT;
     }
-    this.note = ret === WIN_IGNORE ? `${msg}; let through without updating the entry` : msg;
+    this.note = ret === NFCT_TCP_IGNORE ? `${msg}; let through without updating the entry` : msg;
     return ret;
   }
 
@@ -671,42 +653,34 @@ export class TcpTracker {
    * out-of-window FIN/RST from the other side shrinks the timeout of an
    * ASSURED entry to the unacknowledged timeout.
    */
-  private handleInvalid(st: CtStore, slot: number, dir: number, index: number, now: number): void {
-    const status = st.u16[slot * S16 + H_STATUS];
+  private handleInvalid(tcp: TcpView, dir: number, index: number, now: number): void {
+    const status = tcp.status;
     if (!(status & CtStatus.ASSURED) || (status & CtStatus.FIXED_TIMEOUT)) return;
     if (index !== TcpIndex.RST && index !== TcpIndex.FIN) return;
-    const u8 = st.u8, b8 = slot * STRIDE;
-    const lastIndex = u8[b8 + B_LAST_INDEX];
-    if (u8[b8 + B_LAST_DIR] !== dir && (lastIndex === TcpIndex.FIN || lastIndex === TcpIndex.RST)) {
-      const at = slot * S64 + F_DEADLINE;
-      const expires = st.f64[at] - now;
+    if (tcp.last_dir !== dir && (tcp.last_index === TcpIndex.FIN || tcp.last_index === TcpIndex.RST)) {
+      const expires = tcp.timeout - now; // nf_ct_expires()
       if (expires < 120) return;
       const unack = this.timeouts[TcpState.UNACK];
       if (expires > unack) {
-        st.f64[at] = now + unack;
+        tcp.timeout = now + unack;
         this.note += `; timeout lowered to ${unack} s (FIN/RST answered by an out-of-window FIN/RST)`;
       }
     } else {
-      u8[b8 + B_LAST_INDEX] = index;
-      u8[b8 + B_LAST_DIR] = dir;
+      tcp.last_index = index;
+      tcp.last_dir = dir;
     }
-  }
-
-  /** nf_ct_tcp_state_reset() of the side at words sw, bytes sb. */
-  private resetSide(sw: number, sb: number): void {
-    const w = this.u32;
-    w[sw + END] = 0;
-    w[sw + MAXEND] = 0;
-    w[sw + MAXWIN] = 0;
-    w[sw + MAXACK] = 0;
-    this.u8[sb + SCALE] = 0;
-    this.u8[sb + FLAGS] &= TcpFlagCt.BE_LIBERAL;
   }
 }
 
-const WIN_IGNORE = 0;
-const WIN_INVALID = 1;
-const WIN_ACCEPT = 2;
+/** nf_ct_tcp_state_reset(). */
+function resetSide(side: TcpSideView): void {
+  side.td_end = 0;
+  side.td_maxend = 0;
+  side.td_maxwin = 0;
+  side.td_maxack = 0;
+  side.td_scale = 0;
+  side.flags &= TcpFlagCt.BE_LIBERAL;
+}
 
 /** tcp_can_early_drop(): closing states. */
 export function canEarlyDrop(state: number): boolean {

@@ -2,11 +2,10 @@ import type { CaptureRecord, CaptureSummary } from '../capture/types.js';
 import { CLOCK_JUMPS_LISTED, SMALL_STEP, unlistedSteps, type ClockJump, type ClockStats } from '../engine/clock.js';
 import type { Engine, EngineStats } from '../engine/engine.js';
 import { peekEntry, type PacketResult } from '../engine/result.js';
-import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
-import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
-import { endpoint, packetText } from './packet-text.js';
+import { describePacket } from '../packet/describe.js';
+import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { explain } from './reason.js';
-import { epochString, formatTime, type TimeFormat } from './time.js';
+import { epochString } from './time.js';
 import { formatAddr } from '../packet/addr.js';
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
@@ -27,44 +26,7 @@ export const ANSI_PAINT: Paint = {
   bold: (t) => `\x1b[1m${t}\x1b[0m`,
 };
 
-/** Short protocol column: "tcp S.", "udp", "icmp 8/0". */
-function protoColumn(p: DecodedPacket): string {
-  if (p.proto === IpProto.TCP && p.l4Off >= 0) return `tcp ${tcpFlagsString(p.tcpFlags)}${p.payloadLen ? ` +${p.payloadLen}` : ''}`;
-  if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0) {
-    return `${p.proto === IpProto.ICMP ? 'icmp' : 'icmp6'} ${p.icmpType}/${p.icmpCode}`;
-  }
-  return '';
-}
-
 export const REPLAY_HEADER = `${'#'.padStart(6)}  ${'time'.padStart(10)}  ${'source > destination'.padEnd(44)} ${'proto'.padEnd(12)} ${'ct'.padEnd(11)} ${'verdict'.padEnd(7)} reason`;
-
-/** One text line per packet (cold path: the text report is for people). */
-export function replayLine(
-  r: PacketResult,
-  p: DecodedPacket,
-  engine: Engine,
-  time: TimeFormat,
-  base: { sec: number; nsec: number },
-  paint: Paint,
-): string {
-  let endpoints: string;
-  let proto = protoColumn(p);
-  if (p.kind === PacketKind.IP) {
-    // The usual case, straight from the packet: describePacket() would also build details this line does not show.
-    const src = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
-    const dst = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
-    endpoints = hasPorts(p) ? `${endpoint(src, p.sport)} > ${endpoint(dst, p.dport)}` : `${src} > ${dst}`;
-    if (proto === '') proto = protoName(p.proto);
-  } else {
-    const t = packetText(describePacket(p));
-    endpoints = t.endpoints;
-    if (proto === '') proto = t.proto;
-  }
-  return (
-    `${String(r.n).padStart(6)}  ${formatTime(time, r.tsSec, r.tsNsec, base.sec, base.nsec).padStart(10)}  ` +
-    `${endpoints.padEnd(44)} ${proto.padEnd(12)} ${(r.ct ?? '-').padEnd(11)} ${paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7))} ${explain(r, p, engine.compiled)}`
-  );
-}
 
 /** The JSON object of one packet for --format jsonl: what replayJsonLine() (json-line.ts) writes, and the reference the tests and the fuzzer hold it to. */
 export function replayJson(r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): Record<string, unknown> {

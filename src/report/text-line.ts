@@ -1,19 +1,22 @@
 /**
- * The text line of replay (--format text), written as bytes into the
- * output buffer: what replayLine() (replay-text.ts) returns, byte for byte
- * (the tests compare the two on every fixture), without the strings that
- * line is built of. The usual packet (IP, relative time, later than the
- * first) is written piece by piece; any other goes through replayLine().
+ * The text line of replay (--format text): ONE writer, bytes into the
+ * output buffer, and replayLine() as its string form (the demo, the fuzzers
+ * and tests). Writing the usual packet (IP, relative time) piece by piece
+ * without building strings is what keeps a text replay as fast as a silent
+ * one; the rarer pieces (other time formats, non-IP frames, colour) are
+ * strings written into the same buffer, padded by their length in UTF-16
+ * units as padStart()/padEnd() would.
  */
 import type { Engine } from '../engine/engine.js';
 import type { PacketResult } from '../engine/result.js';
 import { formatAddr } from '../packet/addr.js';
-import { hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
+import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import { ByteText, SLACK } from './bytes.js';
+import { packetText, type PacketText } from './packet-text.js';
 import { explain } from './reason.js';
-import { NO_PAINT, replayLine, type Paint } from './replay-text.js';
-import type { TimeFormat } from './time.js';
+import { NO_PAINT, type Paint } from './replay-text.js';
+import { formatTime, type TimeFormat } from './time.js';
 
 /** The verdict column without colour. */
 const VERDICT_TEXT: Record<string, string> = { accept: 'ACCEPT ', drop: 'DROP   ', reject: 'REJECT ', skip: 'SKIP   ' };
@@ -42,7 +45,13 @@ function padTo(o: ByteText, start: number, width: number): void {
   o.spaces(start + width - o.pos);
 }
 
-/** One --format text line of replay, without its newline: replayLine(r, p, engine, time, base, paint). */
+/** `s` left-aligned in `width` columns: s.padEnd(width). Leaves SLACK after itself. */
+function padEnd(o: ByteText, s: string, width: number): void {
+  o.text(s);
+  o.spaces(width - s.length);
+}
+
+/** One --format text line of replay, without its newline. */
 export function writeReplayLine(
   o: ByteText,
   r: PacketResult,
@@ -52,62 +61,96 @@ export function writeReplayLine(
   base: { sec: number; nsec: number },
   paint: Paint,
 ): void {
+  o.room(SLACK);
+  // "#", right-aligned in 6 columns.
+  o.spaces(6 - ByteText.intWidth(r.n));
+  o.int(r.n);
+  o.spaces(2);
+
+  // "time", right-aligned in 10 columns.
   let ds = r.tsSec - base.sec;
   let dn = r.tsNsec - base.nsec;
   if (dn < 0) {
     dn += 1e9;
     ds -= 1;
   }
-  const verdict = VERDICT_TEXT[r.verdict];
-  if (p.kind !== PacketKind.IP || time !== 'relative' || ds < 0 || verdict === undefined) {
-    o.text(replayLine(r, p, engine, time, base, paint));
-    return;
+  if (time === 'relative' && ds >= 0) {
+    o.spaces(10 - (ByteText.intWidth(ds) + 7));
+    o.int(ds);
+    o.byte(0x2e);
+    o.zeroPadded(Math.floor(dn / 1000), 6);
+  } else {
+    // Before the first packet (captures are not always in time order), epoch or ISO time.
+    const t = formatTime(time, r.tsSec, r.tsNsec, base.sec, base.nsec);
+    o.spaces(10 - t.length);
+    o.ascii(t);
   }
-  o.room(SLACK);
-  const usec = Math.floor(dn / 1000);
-  // "#" and "time", right-aligned in 6 and 10 columns.
-  o.spaces(6 - ByteText.intWidth(r.n));
-  o.int(r.n);
-  o.spaces(2);
-  o.spaces(10 - (ByteText.intWidth(ds) + 7));
-  o.int(ds);
-  o.byte(0x2e);
-  o.zeroPadded(usec, 6);
   o.spaces(2);
 
-  let start = o.pos;
-  const ports = hasPorts(p);
-  endpoint(o, p.ipVersion, p.src0, p.src1, p.src2, p.src3, p.sport, ports);
-  o.ascii(' > ');
-  endpoint(o, p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3, p.dport, ports);
-  padTo(o, start, 44);
+  // "source > destination", 44 columns; the protocol, 12.
+  let described: PacketText | null = null;
+  if (p.kind === PacketKind.IP) {
+    // The usual case, straight from the packet: describePacket() would also build details this line does not show.
+    const start = o.pos;
+    const ports = hasPorts(p);
+    endpoint(o, p.ipVersion, p.src0, p.src1, p.src2, p.src3, p.sport, ports);
+    o.ascii(' > ');
+    endpoint(o, p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3, p.dport, ports);
+    padTo(o, start, 44);
+  } else {
+    described = packetText(describePacket(p));
+    padEnd(o, described.endpoints, 44);
+  }
   o.byte(0x20);
 
-  start = o.pos;
   if (p.proto === IpProto.TCP && p.l4Off >= 0) {
+    const start = o.pos;
     o.ascii('tcp ');
     o.ascii(tcpFlagsString(p.tcpFlags));
     if (p.payloadLen) {
       o.ascii(' +');
       o.int(p.payloadLen);
     }
+    padTo(o, start, 12);
   } else if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0) {
+    const start = o.pos;
     o.ascii(p.proto === IpProto.ICMP ? 'icmp ' : 'icmp6 ');
     o.int(p.icmpType);
     o.byte(0x2f);
     o.int(p.icmpCode);
-  } else {
+    padTo(o, start, 12);
+  } else if (described === null) {
+    const start = o.pos;
     o.ascii(protoName(p.proto));
+    padTo(o, start, 12);
+  } else {
+    padEnd(o, described.proto, 12);
   }
-  padTo(o, start, 12);
   o.byte(0x20);
 
-  start = o.pos;
-  o.ascii(r.ct ?? '-');
+  const start = o.pos;
+  o.ascii(r.ct ?? '-'); // conntrack state names
   padTo(o, start, 11);
   o.byte(0x20);
-  if (paint === NO_PAINT) o.ascii(verdict);
+  const verdict = VERDICT_TEXT[r.verdict];
+  if (verdict === undefined) o.text(paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7)));
+  else if (paint === NO_PAINT) o.ascii(verdict);
   else o.text(paint.verdict(r.verdict, verdict));
   o.byte(0x20);
   o.text(explain(r, p, engine.compiled));
+}
+
+const scratch = new ByteText();
+
+/** The same line as a string. */
+export function replayLine(
+  r: PacketResult,
+  p: DecodedPacket,
+  engine: Engine,
+  time: TimeFormat,
+  base: { sec: number; nsec: number },
+  paint: Paint,
+): string {
+  writeReplayLine(scratch, r, p, engine, time, base, paint);
+  return scratch.take();
 }

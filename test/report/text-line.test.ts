@@ -1,24 +1,55 @@
 /**
- * The text lines replay writes as bytes (report/text-line.ts) must be what
- * replayLine() (report/replay-text.ts, built from strings) returns, byte for
- * byte: on every packet of every fixture (malformed ones too) and scenario,
- * under every example rule file, in every time format, with and without
- * colour.
+ * The text line of replay is written by one byte writer (report/text-line.ts)
+ * that lays out its columns by counting bytes. Here the same line is stated
+ * the plain way, with padStart()/padEnd() on strings (the column layout as
+ * the README shows it), and the writer must agree byte for byte: on every
+ * packet of every fixture (malformed ones too) and scenario, under every
+ * example rule file, in every time format, with and without colour, and
+ * with columns overflowed.
  */
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
 import { packetSource } from '../../src/cli/common.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { replay } from '../../src/engine/replay.js';
+import type { PacketResult } from '../../src/engine/result.js';
+import { formatAddr } from '../../src/packet/addr.js';
+import { describePacket, hasPorts, protoName, tcpFlagsString } from '../../src/packet/describe.js';
+import { IpProto, PacketKind, type DecodedPacket } from '../../src/packet/types.js';
 import { ByteText } from '../../src/report/bytes.js';
-import { ANSI_PAINT, NO_PAINT, replayLine } from '../../src/report/replay-text.js';
-import { writeReplayLine } from '../../src/report/text-line.js';
-import type { TimeFormat } from '../../src/report/time.js';
+import { endpoint, packetText } from '../../src/report/packet-text.js';
+import { explain } from '../../src/report/reason.js';
+import { ANSI_PAINT, NO_PAINT, type Paint } from '../../src/report/replay-text.js';
+import { replayLine, writeReplayLine } from '../../src/report/text-line.js';
+import { formatTime, type TimeFormat } from '../../src/report/time.js';
 import { expectedPackets, inputs, ruleFiles } from './inputs.js';
 
-describe('text lines written as bytes', () => {
-  it('equal replayLine() on every fixture and scenario, in every time format, with and without colour', async () => {
+/** The line from strings: #(6 right) time(10 right) endpoints(44) proto(12) ct(11) verdict(7) reason. */
+function layout(r: PacketResult, p: DecodedPacket, engine: Engine, time: TimeFormat, base: { sec: number; nsec: number }, paint: Paint): string {
+  let endpoints: string;
+  let proto = '';
+  if (p.proto === IpProto.TCP && p.l4Off >= 0) proto = `tcp ${tcpFlagsString(p.tcpFlags)}${p.payloadLen ? ` +${p.payloadLen}` : ''}`;
+  else if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0) proto = `${p.proto === IpProto.ICMP ? 'icmp' : 'icmp6'} ${p.icmpType}/${p.icmpCode}`;
+  if (p.kind === PacketKind.IP) {
+    const src = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+    const dst = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
+    endpoints = hasPorts(p) ? `${endpoint(src, p.sport)} > ${endpoint(dst, p.dport)}` : `${src} > ${dst}`;
+    if (proto === '') proto = protoName(p.proto);
+  } else {
+    const t = packetText(describePacket(p));
+    endpoints = t.endpoints;
+    if (proto === '') proto = t.proto;
+  }
+  return (
+    `${String(r.n).padStart(6)}  ${formatTime(time, r.tsSec, r.tsNsec, base.sec, base.nsec).padStart(10)}  ` +
+    `${endpoints.padEnd(44)} ${proto.padEnd(12)} ${(r.ct ?? '-').padEnd(11)} ${paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7))} ${explain(r, p, engine.compiled)}`
+  );
+}
+
+describe('the replay text line', () => {
+  it('has the columns padStart/padEnd give, on every fixture and scenario, in every time format, with and without colour', async () => {
     const o = new ByteText(64);
-    const seen = { packets: 0, ipv6: 0, wide: 0 };
+    const seen = { packets: 0, ipv6: 0, wide: 0, nonIp: 0 };
     for (const input of inputs) {
       for (const rules of ruleFiles) {
         const base = { sec: -1, nsec: 0 };
@@ -33,17 +64,23 @@ describe('text lines written as bytes', () => {
               }
               seen.packets++;
               if (p.ipVersion === 6) seen.ipv6++;
+              if (p.kind !== PacketKind.IP) seen.nonIp++;
               for (const time of ['relative', 'epoch', 'iso'] as TimeFormat[]) {
                 for (const paint of [NO_PAINT, ANSI_PAINT]) {
                   writeReplayLine(o, r, p, engine, time, base, paint);
-                  expect(o.take(), `${input} packet ${r.n} (${time})`).toBe(replayLine(r, p, engine, time, base, paint));
+                  expect(o.take(), `${input} packet ${r.n} (${time})`).toBe(layout(r, p, engine, time, base, paint));
                 }
               }
+              // Colour wraps the verdict column only, in the terminal's SGR codes.
+              const plain = replayLine(r, p, engine, 'relative', base, NO_PAINT);
+              const colour = { accept: '32', drop: '31', reject: '35', skip: '2' }[r.verdict];
+              const v = r.verdict.toUpperCase().padEnd(7);
+              expect(replayLine(r, p, engine, 'relative', base, ANSI_PAINT)).toBe(plain.replace(` ${v} `, ` \x1b[${colour}m${v}\x1b[0m `));
               if (p.ipVersion === 6) {
                 // Endpoints wider than their column: the longest IPv6 texts there are.
                 const saved = [p.src0, p.src1, p.src2, p.src3, p.dst0, p.dst1, p.dst2, p.dst3];
                 p.src0 = p.dst0 = 0x2001_0db8; p.src1 = p.dst1 = 0x1234_5678; p.src2 = p.dst2 = 0x9abc_def0; p.src3 = 0x1234_5678; p.dst3 = 0x8765_4321;
-                const line = replayLine(r, p, engine, 'relative', base, NO_PAINT);
+                const line = layout(r, p, engine, 'relative', base, NO_PAINT);
                 const [src, , dst] = line.slice(20).split(' ');
                 if (src.length + 3 + dst.length > 44) seen.wide++;
                 writeReplayLine(o, r, p, engine, 'relative', base, NO_PAINT);
@@ -55,12 +92,12 @@ describe('text lines written as bytes', () => {
               r.n += 1_234_000;
               const longAgo = { sec: base.sec - 12345, nsec: base.nsec };
               writeReplayLine(o, r, p, engine, 'relative', longAgo, NO_PAINT);
-              expect(o.take(), `${input} packet ${n} overflowing`).toBe(replayLine(r, p, engine, 'relative', longAgo, NO_PAINT));
+              expect(o.take(), `${input} packet ${n} overflowing`).toBe(layout(r, p, engine, 'relative', longAgo, NO_PAINT));
               r.n = n;
               // A packet earlier than the first (captures are not always in time order).
               const later = { sec: r.tsSec, nsec: r.tsNsec + 1 };
               writeReplayLine(o, r, p, engine, 'relative', later, NO_PAINT);
-              expect(o.take(), `${input} packet ${n} before the first`).toBe(replayLine(r, p, engine, 'relative', later, NO_PAINT));
+              expect(o.take(), `${input} packet ${n} before the first`).toBe(layout(r, p, engine, 'relative', later, NO_PAINT));
             },
           });
         } catch (err) {
@@ -70,8 +107,10 @@ describe('text lines written as bytes', () => {
       }
     }
     expect(seen.packets).toBe(await expectedPackets());
-    // The fixtures have IPv6, and endpoints wider than their column.
+    // The fixtures have IPv6, frames that are not IP packets, and endpoints wider than their column.
     expect(seen.ipv6).toBeGreaterThan(50);
+    expect(seen.nonIp).toBeGreaterThan(0);
     expect(seen.wide).toBeGreaterThan(0);
   });
+
 });
