@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
-import { packetSource } from '../../src/cli/common.js';
+import { packetSource } from '../../src/run/inputs.js';
 import { replay } from '../../src/engine/replay.js';
 import { ByteText } from '../../src/report/bytes.js';
 import { ANSI_PAINT, NO_PAINT, replayLine } from '../../src/report/replay-text.js';
