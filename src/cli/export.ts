@@ -4,9 +4,9 @@ import { exportIptables, iptablesCommentWarnings, iptablesRestoreFile } from '..
 import { exportNft, nftCommentWarnings, nftTableNameProblem } from '../export/nft.js';
 import { visibleLines } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import { formatDiagnostic } from '../base/diag.js';
 import { checkOutputs, writeOutputFiles } from '../base/output-file.js';
 import type { Io } from '../run/io.js';
+import { warnRules } from '../run/session.js';
 import type { CommandContext, CommonOptions } from './common.js';
 
 interface ExportArgs extends CommonOptions {
@@ -60,7 +60,7 @@ export async function run(args: ExportArgs, io: Io): Promise<number> {
     checkOutputs([{ role: 'the rule file', path: args.rules }], [{ role: '--split (IPv4)', path: `${args.split}.v4` }, { role: '--split (IPv6)', path: `${args.split}.v6` }]);
   }
   const { ruleset, warnings } = loadRuleSet(args.rules);
-  for (const w of warnings) args.log.warn(formatDiagnostic(w));
+  warnRules(args.log, warnings);
   // Rule ids the export had to shorten or change alike: said once, before the ruleset.
   for (const w of args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset)) {
     io.stderr.write(`fwemu: warning: ${visibleLines(w)}\n`);

@@ -4,10 +4,10 @@ import { UserError } from '../base/errors.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
-import { runReplay, runReplaySharded, type ReplayOptions } from '../run/replay.js';
+import { runReplay, runReplaySharded, type ReplaySessionOptions } from '../run/replay.js';
 import { useColor, type CommandContext, type CommonOptions } from './common.js';
 
-interface ReplayArgs extends CommonOptions, Omit<ReplayOptions, 'paint'> {
+interface ReplayArgs extends CommonOptions, Omit<ReplaySessionOptions, 'paint'> {
   /** A whole number, or 'auto' (yargs gives what was typed). */
   jobs: string | number;
 }
@@ -61,7 +61,7 @@ export async function run(args: ReplayArgs, io: Io): Promise<number> {
     throw new UserError('replay: the rule file and the capture cannot both be - (standard input): give one of them as a file');
   const jobs = checkJobs(args, io);
   const { source } = packetSource(args.capture);
-  const opts: ReplayOptions = { ...args, paint: useColor(args.color, io.stdout) ? ANSI_PAINT : NO_PAINT };
+  const opts: ReplaySessionOptions = { ...args, paint: useColor(args.color, io.stdout) ? ANSI_PAINT : NO_PAINT };
   if (jobs > 1 && typeof source === 'string') return runReplaySharded(opts, io, source, jobs);
   return runReplay(opts, io, source);
 }

@@ -24,7 +24,7 @@ import { CaptureSession, type SessionOptions } from './session.js';
 import { replaySharded } from './sharded.js';
 
 /** What a replay is asked to do (the replay command's options). */
-export interface ReplayOptions extends SessionOptions {
+export interface ReplaySessionOptions extends SessionOptions {
   capture: string;
   rules: string;
   format: 'text' | 'jsonl' | 'none';
@@ -49,7 +49,7 @@ interface Resume {
 }
 
 /** One thread's replay; or the rest of one that a sharded replay began (`resume`). */
-export async function runReplay(args: ReplayOptions, io: Io, source: PacketSource, resume?: Resume): Promise<number> {
+export async function runReplay(args: ReplaySessionOptions, io: Io, source: PacketSource, resume?: Resume): Promise<number> {
   const out = resume?.out ?? new LineWriter(io.stdout);
   const paint = args.paint;
   if (!resume) checkSinks(args, io);
@@ -141,7 +141,7 @@ function unreadableFrom(err: CaptureError, packets: number): string {
 }
 
 /** The summary goes to stdout after the packet lines, or to stderr when stdout carries JSON lines or a capture. */
-function writeSummary(args: ReplayOptions, io: Io, out: LineWriter, lines: string[]): void {
+function writeSummary(args: ReplaySessionOptions, io: Io, out: LineWriter, lines: string[]): void {
   if (args.format === 'jsonl' || captureOnStdout(args)) io.stderr.write(lines.join('\n') + '\n');
   else {
     if (args.format === 'text') out.line('');
@@ -149,7 +149,7 @@ function writeSummary(args: ReplayOptions, io: Io, out: LineWriter, lines: strin
   }
 }
 
-function captureOnStdout(args: ReplayOptions): boolean {
+function captureOnStdout(args: ReplaySessionOptions): boolean {
   return args['write-accepted'] === '-' || args['write-dropped'] === '-';
 }
 
@@ -158,7 +158,7 @@ function captureOnStdout(args: ReplayOptions): boolean {
  * carries nothing else, and no output that is an input (the capture, the
  * rule file) or another output (stdout included, when it is a file).
  */
-function checkSinks(args: ReplayOptions, io: Io): void {
+function checkSinks(args: ReplaySessionOptions, io: Io): void {
   const options = [['--write-accepted', args['write-accepted']], ['--write-dropped', args['write-dropped']]] as const;
   for (const [option, path] of options) {
     if (path === '') throw new UserError(`replay: ${option} needs a file name (or -, standard output, with --format none)`);
@@ -179,7 +179,7 @@ function checkSinks(args: ReplayOptions, io: Io): void {
 }
 
 /** The captures --write-* name, opened (each replaces its file only at close()). */
-function openSinks(args: ReplayOptions): { accepted: PcapSink | null; dropped: PcapSink | null } {
+function openSinks(args: ReplaySessionOptions): { accepted: PcapSink | null; dropped: PcapSink | null } {
   const accepted = args['write-accepted'] !== undefined ? new PcapSink(args['write-accepted']) : null;
   try {
     return { accepted, dropped: args['write-dropped'] !== undefined ? new PcapSink(args['write-dropped']) : null };
@@ -224,7 +224,7 @@ function abortSinks(io: Io, accepted: PcapSink | null, dropped: PcapSink | null)
  * the capture is replayed again on this thread; standard input cannot be
  * read twice, so that is an error there.
  */
-export async function runReplaySharded(args: ReplayOptions, io: Io, path: string, jobs: number): Promise<number> {
+export async function runReplaySharded(args: ReplaySessionOptions, io: Io, path: string, jobs: number): Promise<number> {
   const rules = loadRuleSet(args.rules);
   const { ruleset, warnings: ruleWarnings } = rules;
   const session = new CaptureSession(io, args, args.capture, { asked: args.progress, perPacketOutput: args.format !== 'none' }, ruleWarnings);

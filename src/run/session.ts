@@ -23,6 +23,11 @@ export interface SessionOptions {
   log: Logger;
 }
 
+/** A rule file's warnings (shadowed rules, ...), logged: what every command that loads rules says of them. */
+export function warnRules(log: Logger, warnings: readonly Diagnostic[]): void {
+  for (const w of warnings) log.warn(formatDiagnostic(w));
+}
+
 export class CaptureSession {
   /** The capture as messages name it. */
   readonly name: string;
@@ -67,7 +72,7 @@ export class CaptureSession {
 
   /** The rule file's warnings (shadowed rules, ...). */
   warnRules(): void {
-    for (const w of this.ruleWarnings) this.opts.log.warn(formatDiagnostic(w));
+    warnRules(this.opts.log, this.ruleWarnings);
   }
 
   /**

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BIN, fwemu, fwemuIn, has, ROOT, STACK } from './run.js';
 
 const SEED = 'fixtures/seed-three-clients.pcap';
@@ -213,3 +213,34 @@ describe('fwemu check and export', () => {
     }
   });
 });
+
+describe('a command run in-process', () => {
+  it('writes only to the streams it is given: lines, rule warnings, capture warnings, and returns its exit code', async () => {
+    // A rule that the one before it shadows (a warning naming the file and line), and a capture cut inside its last record.
+    const rules = join(tmp, 'shadowed.yaml');
+    writeFileSync(rules, 'policy: drop\nrules:\n  - id: web\n    proto: tcp\n    dport: 8080\n  - id: again\n    proto: tcp\n    dport: 8080\n');
+    const whole = readFileSync(SEED);
+    const cut = join(tmp, 'cut-inproc.pcap');
+    writeFileSync(cut, whole.subarray(0, whole.length - 10));
+    const toProcess = [vi.spyOn(process.stdout, 'write'), vi.spyOn(process.stderr, 'write')];
+    try {
+      const r = await fwemuIn(['replay', '-r', rules, '--format', 'jsonl', cut]);
+      for (const spy of toProcess) expect(spy).not.toHaveBeenCalled();
+      expect(r.code, r.stderr).toBe(0);
+      // 47 complete records before the cut (as dump says above), one JSON line each.
+      expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).n)).toEqual(Array.from({ length: 47 }, (_, i) => i + 1));
+      expect(r.stderr).toContain(`${rules}:6:`); // the shadowed rule, by its line
+      expect(r.stderr).toMatch(/cut-inproc\.pcap: .*cut off at byte \d+/);
+    } finally {
+      for (const spy of toProcess) spy.mockRestore();
+    }
+  });
+
+  it('a usage error: exit 2, the message on its stderr', async () => {
+    const r = await fwemuIn(['replay', SEED]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^fwemu: Missing required argument: rules/);
+  });
+});
+
