@@ -2,14 +2,15 @@ import type { Argv } from 'yargs';
 import type { CtEvent } from '../conntrack/entry.js';
 import { ClockWatch } from '../engine/clock.js';
 import { replay } from '../engine/replay.js';
+import { inputName, packetSource } from '../run/inputs.js';
+import type { Io } from '../run/io.js';
+import { CaptureSession } from '../run/session.js';
 import { ExitCode, UserError } from '../base/errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
 import { safeJson, visible } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import { formatDiagnostic } from '../base/diag.js';
-import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, reportClock, stdinPath, type CommonOptions } from './common.js';
-import { captureProgress } from './progress.js';
+import type { CommandContext, CommonOptions } from './common.js';
 
 interface ConntrackArgs extends CommonOptions {
   capture: string;
@@ -21,7 +22,7 @@ interface ConntrackArgs extends CommonOptions {
   progress?: boolean;
 }
 
-export function conntrackCommand(y: Argv<CommonOptions>) {
+export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   return y.command<ConntrackArgs>(
     'conntrack <capture>',
     'Show the connection-tracking table after a replay, as `conntrack -L` prints it (or its events, as `conntrack -E`)',
@@ -38,49 +39,46 @@ export function conntrackCommand(y: Argv<CommonOptions>) {
         .example('$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap', 'how each entry was born, changed and died')
         .epilog('Seconds left are counted on the capture clock: the time of the last packet replayed.'),
     async (args) => {
-      outcome.exitCode = await runConntrack(args);
+      ctx.exitCode = await run(args, ctx.io);
     },
   );
 }
 
-async function runConntrack(args: ConntrackArgs): Promise<number> {
+export async function run(args: ConntrackArgs, io: Io): Promise<number> {
   const at = args.at === undefined ? undefined : packetNumber('--at', args.at);
-  const out = new LineWriter();
+  const out = new LineWriter(io.stdout);
   const onEvent = args.events
     ? (ev: CtEvent) => {
         if (args.format === 'json') out.line(safeJson({ packet: ev.packet, type: ev.type, cause: ev.cause ?? null, entry: entryToJson(ev.entry, ev.time) }));
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
-  const rulesPath = stdinPath(args.rules);
-  if (rulesPath === '-' && stdinPath(args.capture) === '-')
+  if (args.rules === '-' && args.capture === '-')
     throw new UserError('conntrack: the rule file and the capture cannot both be - (standard input): give one of them as a file');
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
-  const { ruleset, warnings: ruleWarnings } = loadRuleSet(rulesPath);
-  const progress = captureProgress(args.capture, args.progress, args.events);
+  const { ruleset, warnings } = loadRuleSet(args.rules);
+  const session = new CaptureSession(io, args, args.capture, { asked: args.progress, perPacketOutput: args.events }, warnings);
   const clock = ClockWatch.forRuleSet(ruleset);
-  let summary;
-  try {
-    summary = await replay({
-      rules: ruleset,
-      source: packetSource(args.capture).source,
-      stopAfter: at,
-      clock,
-      onEvent,
-      beforeRead: () => out.pending(),
-      onRecord: progress === null ? undefined : (rec) => progress.tick(rec.fileOffset),
-    });
-  } catch (err) {
-    progress?.clear();
-    await out.flush(); // the events of the packets before a capture error
-    // and the warnings raised before it; then main() reports the error.
-    for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
-    reportCaptureBeforeError(args, err, 0, args.capture);
-    reportClock(clock?.result ?? null, inputName(args.capture));
-    throw err;
-  }
-  progress?.clear();
-  for (const w of ruleWarnings) args.log.warn(formatDiagnostic(w));
+  const summary = await session.read(
+    () =>
+      replay({
+        rules: ruleset,
+        source: packetSource(args.capture).source,
+        stopAfter: at,
+        clock,
+        onEvent,
+        beforeRead: () => out.pending(),
+        onRecord: session.onRecord,
+      }),
+    async (err) => {
+      await out.flush(); // the events of the packets before a capture error
+      // and the warnings raised before it; then main() reports the error.
+      session.warnRules();
+      session.captureBeforeError(err, 0);
+      session.clock(clock?.result ?? null);
+    },
+  );
+  session.warnRules();
   const { engine } = summary;
   if (at !== undefined && summary.stats.packets < at) {
     throw new UserError(`--at ${at}: ${visible(inputName(args.capture))} has only ${summary.stats.packets} packets`);
@@ -96,10 +94,10 @@ async function runConntrack(args: ConntrackArgs): Promise<number> {
   await out.flush();
   if (!args.events && args.format === 'text') {
     // conntrack -L prints its count on stderr too, which keeps stdout pure.
-    process.stderr.write(`fwemu: ${engine.ct.entries(engine.now).length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`);
+    io.stderr.write(`fwemu: ${engine.ct.entries(engine.now).length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`);
   }
-  reportCaptureEnd(args, summary.capture, summary.stats.undecodable, inputName(args.capture));
-  reportClock(summary.clock, inputName(args.capture));
+  session.captureEnd(summary.capture, summary.stats.undecodable);
+  session.clock(summary.clock);
   return ExitCode.OK;
 }
 

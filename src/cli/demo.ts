@@ -10,25 +10,28 @@ import { ANSI_PAINT, NO_PAINT, REPLAY_HEADER, type Paint } from '../report/repla
 import { replayLine } from '../report/text-line.js';
 import { loadRuleSet } from '../rules/load.js';
 import { formatSockets, SocketObserver } from '../report/sockets.js';
-import { outcome, packetSource, useColor, type CommonOptions } from './common.js';
+import { packetSource } from '../run/inputs.js';
+import type { Io } from '../run/io.js';
+import { useColor, type CommandContext, type CommonOptions } from './common.js';
 
 /** Files the demo uses, relative to the package root (not the caller's directory). */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const at = (p: string) => relative(process.cwd(), ROOT + p) || p;
 
-export function demoCommand(y: Argv<CommonOptions>) {
+export function demoCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   return y.command<CommonOptions>(
     'demo',
     'The tour (npm start): three connections to one server port, and why the replies get through',
     (a) => a.epilog('Replays fixtures/scenarios/seed.yaml (a synthesized scenario) through rules/web-server.yaml. The same story on real captured traffic: fixtures/seed-three-clients.pcap.'),
     async (args) => {
-      outcome.exitCode = await runDemo(useColor(args.color) ? ANSI_PAINT : NO_PAINT);
+      ctx.exitCode = await run(args, ctx.io);
     },
   );
 }
 
-async function runDemo(paint: Paint): Promise<number> {
-  const out = new LineWriter();
+export async function run(args: CommonOptions, io: Io): Promise<number> {
+  const paint: Paint = useColor(args.color, io.stdout) ? ANSI_PAINT : NO_PAINT;
+  const out = new LineWriter(io.stdout);
   const scenarioPath = at('fixtures/scenarios/seed.yaml');
   const { source: capture, synth } = packetSource(scenarioPath);
   const { ruleset } = loadRuleSet(at('rules/web-server.yaml'));

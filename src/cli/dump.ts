@@ -10,8 +10,10 @@ import { visible } from '../base/text-escape.js';
 import { packetText } from '../report/packet-text.js';
 import { formatTime, type TimeFormat } from '../report/time.js';
 import { ExitCode } from '../base/errors.js';
-import type { CommonOptions } from './common.js';
-import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd } from './common.js';
+import { packetSource } from '../run/inputs.js';
+import type { Io } from '../run/io.js';
+import { CaptureSession } from '../run/session.js';
+import type { CommandContext, CommonOptions } from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
@@ -19,7 +21,7 @@ interface DumpArgs extends CommonOptions {
   time: TimeFormat;
 }
 
-export function dumpCommand(y: Argv<CommonOptions>) {
+export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   return y.command<DumpArgs>(
     'dump <capture>',
     'List every packet of a capture, one line each, as fwemu decodes it',
@@ -32,13 +34,14 @@ export function dumpCommand(y: Argv<CommonOptions>) {
         .example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives')
         .example("$0 dump --format jsonl cap.pcapng | jq 'select(.proto==\"tcp\")'", 'machine-readable'),
     async (args) => {
-      outcome.exitCode = await runDump(args);
+      ctx.exitCode = await run(args, ctx.io);
     },
   );
 }
 
-export async function runDump(args: DumpArgs): Promise<number> {
-  const out = new LineWriter();
+export async function run(args: DumpArgs, io: Io): Promise<number> {
+  const out = new LineWriter(io.stdout);
+  const session = new CaptureSession(io, args, args.capture);
   const pkt = newDecodedPacket();
   let baseSec = -1;
   let baseNsec = 0;
@@ -70,17 +73,16 @@ export async function runDump(args: DumpArgs): Promise<number> {
     );
   };
 
-  let summary;
-  try {
-    summary = await readSource(packetSource(args.capture).source, onRecord, () => out.pending());
-  } catch (err) {
-    // The capture turned unreadable part way: the packets before it are
-    // listed, and the warnings raised before the error reported, before main() reports it.
-    await out.flush();
-    reportCaptureBeforeError(args, err, undecodable, args.capture);
-    throw err;
-  }
+  const summary = await session.read(
+    () => readSource(packetSource(args.capture).source, onRecord, () => out.pending()),
+    async (err) => {
+      // The capture turned unreadable part way: the packets before it are
+      // listed, and the warnings raised before the error reported, before main() reports it.
+      await out.flush();
+      session.captureBeforeError(err, undecodable);
+    },
+  );
   await out.flush();
-  reportCaptureEnd(args, summary, undecodable, inputName(args.capture));
+  session.captureEnd(summary, undecodable);
   return ExitCode.OK;
 }

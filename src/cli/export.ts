@@ -1,12 +1,13 @@
 import type { Argv } from 'yargs';
-import { UserError } from '../base/errors.js';
+import { ExitCode, UserError } from '../base/errors.js';
 import { exportIptables, iptablesCommentWarnings, iptablesRestoreFile } from '../export/iptables.js';
 import { exportNft, nftCommentWarnings, nftTableNameProblem } from '../export/nft.js';
 import { visibleLines } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import { formatDiagnostic } from '../base/diag.js';
 import { checkOutputs, writeOutputFiles } from '../base/output-file.js';
-import { outcome, stdinPath, type CommonOptions } from './common.js';
+import type { Io } from '../run/io.js';
+import { warnRules } from '../run/session.js';
+import type { CommandContext, CommonOptions } from './common.js';
 
 interface ExportArgs extends CommonOptions {
   rules: string;
@@ -15,7 +16,7 @@ interface ExportArgs extends CommonOptions {
   split?: string;
 }
 
-export function exportCommand(y: Argv<CommonOptions>) {
+export function exportCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   return y.command<ExportArgs>(
     'export <rules>',
     'Print the rule file as an nftables ruleset, or an iptables-restore/ip6tables-restore pair (what you deploy once the policy is tested)',
@@ -39,38 +40,42 @@ export function exportCommand(y: Argv<CommonOptions>) {
           '$0 export --format iptables --split /etc/iptables/rules rules/web-server.yaml',
           'write /etc/iptables/rules.v4 and rules.v6 (what iptables-persistent loads at boot); check them with iptables-restore --test < FILE',
         ),
-    (args) => {
-      if (args.split !== undefined && args.format !== 'iptables') throw new UserError('--split needs --format iptables (an nft ruleset is one file: redirect stdout)');
-      if (args.split === '') throw new UserError('--split needs a file name prefix, e.g. --split /etc/iptables/rules');
-      if (args.format === 'nft') {
-        const bad = nftTableNameProblem(args.table);
-        if (bad !== null) throw new UserError(`--table: ${bad}`);
-      }
-      if (args.split === '-') {
-        throw new UserError('--split writes two files, PREFIX.v4 and PREFIX.v6, so it takes a file name prefix, not -; without --split both rulesets go to standard output');
-      }
-      if (args.split !== undefined) {
-        checkOutputs([{ role: 'the rule file', path: args.rules }], [{ role: '--split (IPv4)', path: `${args.split}.v4` }, { role: '--split (IPv6)', path: `${args.split}.v6` }]);
-      }
-      const { ruleset, warnings } = loadRuleSet(stdinPath(args.rules));
-      for (const w of warnings) args.log.warn(formatDiagnostic(w));
-      // Rule ids the export had to shorten or change alike: said once, before the ruleset.
-      for (const w of args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset)) {
-        process.stderr.write(`fwemu: warning: ${visibleLines(w)}\n`);
-      }
-      if (args.format === 'nft') {
-        process.stdout.write(exportNft(ruleset, args.table));
-      } else if (args.split === undefined) {
-        process.stdout.write(exportIptables(ruleset));
-      } else {
-        const written = [`${args.split}.v4`, `${args.split}.v6`];
-        writeOutputFiles([
-          { path: written[0], data: iptablesRestoreFile(ruleset, 4) },
-          { path: written[1], data: iptablesRestoreFile(ruleset, 6) },
-        ]);
-        process.stderr.write(`fwemu: wrote ${written[0]} (IPv4: iptables-restore < ${written[0]}) and ${written[1]} (IPv6: ip6tables-restore < ${written[1]})\n`);
-      }
-      outcome.exitCode = 0;
+    async (args) => {
+      ctx.exitCode = await run(args, ctx.io);
     },
   );
+}
+
+export async function run(args: ExportArgs, io: Io): Promise<number> {
+  if (args.split !== undefined && args.format !== 'iptables') throw new UserError('--split needs --format iptables (an nft ruleset is one file: redirect stdout)');
+  if (args.split === '') throw new UserError('--split needs a file name prefix, e.g. --split /etc/iptables/rules');
+  if (args.format === 'nft') {
+    const bad = nftTableNameProblem(args.table);
+    if (bad !== null) throw new UserError(`--table: ${bad}`);
+  }
+  if (args.split === '-') {
+    throw new UserError('--split writes two files, PREFIX.v4 and PREFIX.v6, so it takes a file name prefix, not -; without --split both rulesets go to standard output');
+  }
+  if (args.split !== undefined) {
+    checkOutputs([{ role: 'the rule file', path: args.rules }], [{ role: '--split (IPv4)', path: `${args.split}.v4` }, { role: '--split (IPv6)', path: `${args.split}.v6` }]);
+  }
+  const { ruleset, warnings } = loadRuleSet(args.rules);
+  warnRules(args.log, warnings);
+  // Rule ids the export had to shorten or change alike: said once, before the ruleset.
+  for (const w of args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset)) {
+    io.stderr.write(`fwemu: warning: ${visibleLines(w)}\n`);
+  }
+  if (args.format === 'nft') {
+    io.stdout.write(exportNft(ruleset, args.table));
+  } else if (args.split === undefined) {
+    io.stdout.write(exportIptables(ruleset));
+  } else {
+    const written = [`${args.split}.v4`, `${args.split}.v6`];
+    writeOutputFiles([
+      { path: written[0], data: iptablesRestoreFile(ruleset, 4) },
+      { path: written[1], data: iptablesRestoreFile(ruleset, 6) },
+    ]);
+    io.stderr.write(`fwemu: wrote ${written[0]} (IPv4: iptables-restore < ${written[0]}) and ${written[1]} (IPv6: ip6tables-restore < ${written[1]})\n`);
+  }
+  return ExitCode.OK;
 }

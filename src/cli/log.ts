@@ -10,14 +10,14 @@ const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 4
 const noop = (): void => {};
 
 /**
- * Logs go to stderr (fd 2) so stdout carries nothing but results and pipes
+ * Logs go to stderr (fd 2, or the command's injected stderr) so stdout carries nothing but results and pipes
  * cleanly. Default level is "warn": a normal run prints results only.
  *
  * pino is loaded on the first call that would print something: loading it
  * costs ~50 ms of start-up, which a run that logs nothing (the usual case at
  * the default level) need not pay.
  */
-export function makeLogger(verbosity: number, explicitLevel?: string): Logger {
+export function makeLogger(verbosity: number, explicitLevel?: string, stderr: { write(s: string): unknown } = process.stderr): Logger {
   const level = explicitLevel ?? process.env.FWEMU_LOG ?? (verbosity >= 2 ? 'debug' : verbosity === 1 ? 'info' : 'warn');
   if (!Object.hasOwn(LEVELS, level)) {
     throw new UserError(`FWEMU_LOG=${visible(level)} is not a log level; use one of ${Object.keys(LEVELS).join(', ')}`);
@@ -40,7 +40,8 @@ export function makeLogger(verbosity: number, explicitLevel?: string): Logger {
             },
           },
         },
-        pino.destination({ fd: 2, sync: true }),
+        // (A stream other than the process's own is a test's: written to as it is.)
+        stderr === process.stderr ? pino.destination({ fd: 2, sync: true }) : { write: (s: string) => void stderr.write(s) },
       );
     }
     return real;

@@ -5,7 +5,8 @@ import { ExitCode, UserError } from '../base/errors.js';
 import { visibleLines } from '../base/text-escape.js';
 import { describeIoError } from '../base/output-file.js';
 import { makeLogger } from './log.js';
-import { outcome, STDIN_MARKER, type CommonOptions } from './common.js';
+import { processIo, type Io } from '../run/io.js';
+import { STDIN_MARKER, type CommandContext, type CommonOptions } from './common.js';
 import { replayCommand } from './replay.js';
 import { conntrackCommand } from './conntrack.js';
 import { checkCommand } from './check.js';
@@ -20,8 +21,8 @@ const EPILOG = `Exit codes: 0 success; 1 the answer is "no" (check found errors,
 Results go to stdout, diagnostics to stderr. Docs: README.md`;
 
 /**
- * The marker never belongs in a message (it holds a NUL byte): whatever
- * path could still carry it there names standard input or output as "-".
+ * The marker never belongs in a message (it holds a NUL byte): yargs'
+ * messages quote what it refuses, which may be the marker for "-".
  */
 function unmark(text: string): string {
   // (yargs quotes the values it refuses as JSON: "\u0000stdin")
@@ -29,31 +30,31 @@ function unmark(text: string): string {
 }
 
 /** Turns any error a command can meet into one paragraph on stderr and an exit code. */
-export function presentError(err: unknown): number {
+export function presentError(err: unknown, stderr: Io['stderr'] = process.stderr): number {
   // Messages quote what the user gave (file names, arguments, values from
   // files): visibleLines() keeps their line breaks and makes every other
   // control character visible, so none can drive the terminal.
   if (err instanceof UserError) {
-    process.stderr.write(`fwemu: ${visibleLines(unmark(err.message))}\n`);
+    stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
     return err.exitCode;
   }
   if (err instanceof CaptureError) {
-    process.stderr.write(`fwemu: ${visibleLines(unmark(err.message))}\n`);
+    stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
     return ExitCode.BAD_INPUT;
   }
   const e = err as { diagnostics?: unknown; message?: string; stack?: string };
   if (e && typeof e === 'object' && Array.isArray(e.diagnostics)) {
     // Rule and scenario files report every problem, each with file:line:col.
-    process.stderr.write(`${visibleLines(unmark(String(e.message)))}\n`);
+    stderr.write(`${visibleLines(String(e.message))}\n`);
     return ExitCode.BAD_INPUT;
   }
-  process.stderr.write(`fwemu: internal error: ${visibleLines(unmark(String(e?.message ?? err)))}\n`);
-  if (process.env.FWEMU_DEBUG && e?.stack) process.stderr.write(`${unmark(e.stack)}\n`);
-  else process.stderr.write('(this is a bug in fwemu; FWEMU_DEBUG=1 prints the stack trace)\n');
+  stderr.write(`fwemu: internal error: ${visibleLines(String(e?.message ?? err))}\n`);
+  if (process.env.FWEMU_DEBUG && e?.stack) stderr.write(`${e.stack}\n`);
+  else stderr.write('(this is a bug in fwemu; FWEMU_DEBUG=1 prints the stack trace)\n');
   return ExitCode.INTERNAL;
 }
 
-export function buildCli(argv: string[]): Argv<CommonOptions> {
+export function buildCli(argv: string[], ctx: CommandContext): Argv<CommonOptions> {
   let y = yargs(argv)
     .scriptName('fwemu')
     .usage(
@@ -66,9 +67,9 @@ export function buildCli(argv: string[]): Argv<CommonOptions> {
     .option('color', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'colour output (auto: only on a terminal, and not when NO_COLOR is set)' })
     .middleware((a) => {
       restoreDashes(a);
-      (a as unknown as CommonOptions).log = makeLogger((a.verbose as number) ?? 0);
+      (a as unknown as CommonOptions).log = makeLogger((a.verbose as number) ?? 0, undefined, ctx.io.stderr);
     }) as unknown as Argv<CommonOptions>;
-  for (const add of [dumpCommand, replayCommand, conntrackCommand, checkCommand, exportCommand, synthCommand, socketsCommand, testCommand, demoCommand]) y = add(y) as unknown as Argv<CommonOptions>;
+  for (const add of [dumpCommand, replayCommand, conntrackCommand, checkCommand, exportCommand, synthCommand, socketsCommand, testCommand, demoCommand]) y = add(y, ctx) as unknown as Argv<CommonOptions>;
   skipHelpCache(y);
   return y
     .demandCommand(1, 'Name a command; `fwemu --help` lists them.')
@@ -139,13 +140,17 @@ function quietOnBrokenPipe(): void {
   });
 }
 
-export async function main(argv: string[]): Promise<number> {
-  quietOnBrokenPipe();
+/**
+ * Runs one command line and returns its exit code. bin/fwemu.js gives the
+ * process's streams (the only place that wires them); a test gives its own.
+ */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  if (io.stdout === process.stdout) quietOnBrokenPipe();
+  const ctx: CommandContext = { io, exitCode: ExitCode.OK };
   try {
-    outcome.exitCode = ExitCode.OK;
-    await buildCli(argv.map((a) => (a === '-' ? STDIN_MARKER : a))).parseAsync();
-    return outcome.exitCode;
+    await buildCli(argv.map((a) => (a === '-' ? STDIN_MARKER : a)), ctx).parseAsync();
+    return ctx.exitCode;
   } catch (err) {
-    return presentError(err);
+    return presentError(err, io.stderr);
   }
 }

@@ -6,14 +6,17 @@ import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import { LineWriter } from '../report/output.js';
 import { safeJson } from '../base/text-escape.js';
 import { formatSockets, SocketObserver } from '../report/sockets.js';
-import { inputName, outcome, packetSource, reportCaptureBeforeError, reportCaptureEnd, type CommonOptions } from './common.js';
+import { packetSource } from '../run/inputs.js';
+import type { Io } from '../run/io.js';
+import { CaptureSession } from '../run/session.js';
+import type { CommandContext, CommonOptions } from './common.js';
 
 interface SocketsArgs extends CommonOptions {
   capture: string;
   format: 'text' | 'json';
 }
 
-export function socketsCommand(y: Argv<CommonOptions>) {
+export function socketsCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   return y.command<SocketsArgs>(
     'sockets <capture>',
     'Per host and port: the listening socket and every TCP connection with its 4-tuple (like ss -tan)',
@@ -24,30 +27,29 @@ export function socketsCommand(y: Argv<CommonOptions>) {
         .example('$0 sockets fixtures/scenarios/seed.yaml', 'three sockets on 10.2.0.1:8080, one per client address and port')
         .epilog('Built from the TCP handshakes in the traffic: a SYN/ACK from an address and port shows a listener there; each completed handshake is one accepted socket. No rule file is needed.'),
     async (args) => {
-      const { source, synth } = packetSource(args.capture);
-      const obs = new SocketObserver();
-      const pkt = newDecodedPacket();
-      const onRecord = (rec: CaptureRecord) => {
-        decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
-        obs.add(pkt, rec.n);
-      };
-      let summary;
-      try {
-        summary = await readSource(source, onRecord);
-      } catch (err) {
-        // The warnings raised before the capture turned unreadable, then main() reports the error.
-        reportCaptureBeforeError(args, err, 0, args.capture);
-        throw err;
-      }
-      const names = new Map<string, string>();
-      for (const h of synth?.scenario.hosts ?? []) for (const a of h.addrs) names.set(a, h.name);
-      const hosts = obs.hosts(names);
-      const out = new LineWriter();
-      if (args.format === 'json') out.line(safeJson(hosts, 2));
-      else for (const l of formatSockets(hosts)) out.line(l);
-      await out.flush();
-      reportCaptureEnd(args, summary, 0, inputName(args.capture));
-      outcome.exitCode = ExitCode.OK;
+      ctx.exitCode = await run(args, ctx.io);
     },
   );
+}
+
+export async function run(args: SocketsArgs, io: Io): Promise<number> {
+  const session = new CaptureSession(io, args, args.capture);
+  const { source, synth } = packetSource(args.capture);
+  const obs = new SocketObserver();
+  const pkt = newDecodedPacket();
+  const onRecord = (rec: CaptureRecord) => {
+    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
+    obs.add(pkt, rec.n);
+  };
+  // (On an error: the warnings raised before the capture turned unreadable, then main() reports it.)
+  const summary = await session.read(() => readSource(source, onRecord), (err) => session.captureBeforeError(err, 0));
+  const names = new Map<string, string>();
+  for (const h of synth?.scenario.hosts ?? []) for (const a of h.addrs) names.set(a, h.name);
+  const hosts = obs.hosts(names);
+  const out = new LineWriter(io.stdout);
+  if (args.format === 'json') out.line(safeJson(hosts, 2));
+  else for (const l of formatSockets(hosts)) out.line(l);
+  await out.flush();
+  session.captureEnd(summary, 0);
+  return ExitCode.OK;
 }

@@ -3,7 +3,8 @@ import { ExitCode, UserError } from '../base/errors.js';
 import { generate, loadScenario, writeSynth } from '../synth/index.js';
 import { visible } from '../base/text-escape.js';
 import { checkOutputs } from '../base/output-file.js';
-import { outcome, stdinPath, type CommonOptions } from './common.js';
+import type { Io } from '../run/io.js';
+import type { CommandContext, CommonOptions } from './common.js';
 
 interface SynthArgs extends CommonOptions {
   scenario: string;
@@ -12,7 +13,7 @@ interface SynthArgs extends CommonOptions {
   quiet: boolean;
 }
 
-export function synthCommand(y: Argv<CommonOptions>) {
+export function synthCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   return y.command<SynthArgs>(
     'synth <scenario>',
     'Turn a scenario (YAML: hosts, listen/connect/send/close/...) into a capture',
@@ -31,22 +32,26 @@ export function synthCommand(y: Argv<CommonOptions>) {
         .example('$0 synth fixtures/scenarios/seed.yaml | tshark -r -', 'pipe it into another tool')
         .epilog('The same file always gives the same bytes (set seed: to vary ports and sequence numbers). Each step is listed on stderr with the packet numbers it produced and the ports chosen.'),
     async (args) => {
-      const file = args.output === undefined || args.output === '-' ? null : args.output;
-      if (file === null && process.stdout.isTTY) {
-        throw new UserError('refusing to write a binary capture to the terminal: give -o FILE, or pipe the output');
-      }
-      if (file === '') throw new UserError('-o needs a file name (or - for standard output)');
-      checkOutputs([{ role: 'the scenario', path: args.scenario }], [{ role: '-o', path: file ?? '-' }]);
-      const out = generate(loadScenario(stdinPath(args.scenario)));
-      await writeSynth(out, file ?? process.stdout, { format: args.format });
-      if (!args.quiet) {
-        for (const s of out.steps) {
-          const nums = s.packets.length === 0 ? 'no packets' : s.packets.length === 1 ? `packet ${s.packets[0]}` : `packets ${s.packets[0]}-${s.packets[s.packets.length - 1]}`;
-          process.stderr.write(`${String(s.index).padStart(3)}. ${visible(s.summary)} (${nums})\n`); // names host names from the file
-        }
-        process.stderr.write(`fwemu: ${out.packets.length} packets${file !== null ? ` written to ${visible(file)}` : ''}\n`);
-      }
-      outcome.exitCode = ExitCode.OK;
+      ctx.exitCode = await run(args, ctx.io);
     },
   );
+}
+
+export async function run(args: SynthArgs, io: Io): Promise<number> {
+  const file = args.output === undefined || args.output === '-' ? null : args.output;
+  if (file === null && io.stdout.isTTY) {
+    throw new UserError('refusing to write a binary capture to the terminal: give -o FILE, or pipe the output');
+  }
+  if (file === '') throw new UserError('-o needs a file name (or - for standard output)');
+  checkOutputs([{ role: 'the scenario', path: args.scenario }], [{ role: '-o', path: file ?? '-' }]);
+  const out = generate(loadScenario(args.scenario));
+  await writeSynth(out, file ?? io.stdout, { format: args.format });
+  if (!args.quiet) {
+    for (const s of out.steps) {
+      const nums = s.packets.length === 0 ? 'no packets' : s.packets.length === 1 ? `packet ${s.packets[0]}` : `packets ${s.packets[0]}-${s.packets[s.packets.length - 1]}`;
+      io.stderr.write(`${String(s.index).padStart(3)}. ${visible(s.summary)} (${nums})\n`); // names host names from the file
+    }
+    io.stderr.write(`fwemu: ${out.packets.length} packets${file !== null ? ` written to ${visible(file)}` : ''}\n`);
+  }
+  return ExitCode.OK;
 }

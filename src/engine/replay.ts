@@ -1,13 +1,14 @@
 import { copyRecord } from '../capture/copy.js';
 import { readCapture } from '../capture/read.js';
-import { CaptureError, LinkType, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
+import { CaptureError, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import { CtEntry, type CtEvent } from '../conntrack/entry.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { Diagnostic, RuleSet } from '../rules/types.js';
 import { ClockWatch, type ClockStats } from './clock.js';
-import { Engine, type EngineStats, type ReleasedResult } from './engine.js';
+import { Engine, type EngineStats } from './engine.js';
+import { Judge, ownDatagram, type JudgedOutput } from './judge.js';
 import { HeldOrder, MAX_WAITING } from './held-order.js';
 import type { PacketResult } from './result.js';
 
@@ -94,37 +95,22 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   }
   const engine = new Engine(ruleset, opts.onEvent);
   const clock = opts.clock !== undefined ? opts.clock : ClockWatch.forRuleSet(ruleset);
-  const pkt = newDecodedPacket();
   const onPacket = opts.onPacket;
   const stopAfter = opts.stopAfter ?? Infinity;
   let stopped = false;
-
-  const order = onPacket ? new InOrder(onPacket, engine) : null;
+  const judge = new Judge(engine, onPacket ? new InOrder(onPacket, engine) : null);
 
   const seen = opts.onRecord;
   const onRecord = (rec: CaptureRecord) => {
     if (stopped) return;
     if (seen !== undefined) seen(rec);
     if (clock !== null) clock.observe(rec);
-    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
-    const result = engine.process(rec, pkt);
-    if (order !== null) {
-      if (result === null) order.hold(rec.n);
-      if (engine.hasReleased) order.released(engine.takeReleased());
-      if (result !== null) order.deliver(result, pkt, rec);
-    } else if (engine.hasReleased) engine.takeReleased();
+    judge.judge(rec);
     if (rec.n >= stopAfter) {
       // Caught below, with what the source had read (never escapes replay()).
       stopped = true;
       throw new StopReading();
     }
-  };
-
-  /** Fragments whose datagram never completed are dropped, and every waiting result delivered. */
-  const finishFragments = () => {
-    engine.flushFragments();
-    const rest = engine.takeReleased();
-    if (order !== null) order.released(rest);
   };
 
   let capture: CaptureSummary;
@@ -135,13 +121,13 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     if (!(err instanceof StopReading)) {
       // A damaged capture: everything read before the damage is still
       // delivered; the error's `partial` says what was read (readCapture()).
-      if (err instanceof CaptureError) finishFragments();
+      if (err instanceof CaptureError) judge.finish();
       throw err;
     }
     // (A source that does not say what it had read: only the packet count is known.)
     capture = err.partial ?? { format: 'pcap', records: engine.stats.packets, bytesRead: 0, warnings: [], truncated: false };
   }
-  finishFragments();
+  judge.finish();
   return { capture, stats: engine.stats, engine, ruleWarnings, clock: clock?.result ?? null };
 }
 
@@ -164,7 +150,7 @@ export { MAX_WAITING };
  * copied while no fragment is held: the usual path hands the engine's
  * reused objects straight through.
  */
-class InOrder {
+class InOrder implements JudgedOutput {
   private readonly pkt = newDecodedPacket();
   private readonly order: HeldOrder<Waiting>;
 
@@ -174,6 +160,7 @@ class InOrder {
   ) {
     this.order = new HeldOrder<Waiting>((w) => {
       const { result, rec } = w;
+      // (Decoded again from its record's copy when it goes out, into the reused packet: no allocation per fragment.)
       const pkt = w.pkt ?? decodePacket(rec.buf, 0, rec.caplen, rec.linkType, rec.direction, this.pkt, rec.len);
       this.onPacket(result, pkt, rec, this.engine);
     });
@@ -183,17 +170,13 @@ class InOrder {
     this.order.hold(n);
   }
 
-  /** Results of held fragments whose datagram was decided (their records are already copies). */
-  released(list: ReleasedResult[]): void {
-    if (list.length === 0) return;
-    let datagram: DecodedPacket | null = null;
-    for (const x of list) {
-      const r = x.result;
-      if (r.datagram !== null) r.datagram = datagram ??= this.ownDatagram();
-      r.entry = snapshotEntry(r.entry);
-      // (Decoded again from its record's copy when it goes out, into the reused packet: no allocation per fragment.)
-      this.order.decide({ n: r.n, result: r, rec: x.rec, pkt: null });
-    }
+  /** A held fragment decided (its record is a copy already; the entry is snapshotted, as it is delivered later). */
+  released(result: PacketResult, rec: CaptureRecord): void {
+    result.entry = snapshotEntry(result.entry);
+    this.order.decide({ n: result.n, result, rec, pkt: null });
+  }
+
+  releasedEnd(): void {
     this.order.drain();
   }
 
@@ -205,16 +188,10 @@ class InOrder {
     }
     const r: PacketResult = { ...result };
     r.entry = snapshotEntry(r.entry);
-    if (r.datagram !== null) r.datagram = this.ownDatagram();
+    if (r.datagram !== null) r.datagram = ownDatagram(this.engine);
     this.order.wait({ n: r.n, result: r, rec: copyRecord(rec), pkt: null });
     if (this.order.waitingCount > MAX_WAITING) this.order.letGoOldest();
     this.order.drain();
-  }
-
-  /** A copy of the engine's current reassembled datagram (the engine reuses its own). */
-  private ownDatagram(): DecodedPacket {
-    const bytes = this.engine.defrag!.datagramBytes;
-    return decodePacket(bytes, 0, bytes.length, LinkType.RAW, 0, newDecodedPacket());
   }
 }
 

@@ -16,8 +16,20 @@
  * wait past MAX_WAITING, one thread may already have let a fragment go out
  * of order, and the replay cannot be exact from there (`overflowed`).
  */
+import type { CaptureRecord } from '../capture/types.js';
 import { HeldOrder, MAX_WAITING } from '../engine/held-order.js';
-import type { ShardLines } from './shard-protocol.js';
+import {
+  E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN, E_LINE_END, E_LINK, E_N, E_NSEC, E_RECORD, E_SEC, EV, HELD, LINE, NO_RECORD, RELEASED, TO_ACCEPTED,
+  type ShardLines,
+} from './shard-protocol.js';
+
+/**
+ * Where a packet's output goes, in the order one thread writes it: its
+ * line (bytes[start, end), empty with --format none), and its record if it
+ * is to be written to the capture of accepted or of dropped packets (the
+ * record object is reused for the next packet).
+ */
+export type WriteOutput = (bytes: Uint8Array, start: number, end: number, rec: CaptureRecord | null, to: 'accepted' | 'dropped' | null) => void;
 
 /** One packet's output: event `i` of a shard's batch, whose bytes start at `start`. */
 export interface PacketOutput {
@@ -75,4 +87,81 @@ export class LineOrder {
   drain(): void {
     if (!this.overflowed) this.order.drain();
   }
+}
+
+/**
+ * Plays the shards' events of one round through `order`, in the order
+ * their packets were judged. False when it overflowed (nothing more is written).
+ */
+export function playRound(order: LineOrder, all: ShardLines[]): boolean {
+  const at = new Array<number>(all.length).fill(0);
+  for (;;) {
+    // The shard whose next event is about the earliest packet judged (a packet is judged by one shard only).
+    let k = -1;
+    let judged = Infinity;
+    for (let j = 0; j < all.length; j++) {
+      if (at[j] < all[j].count) {
+        const t = all[j].events[at[j] * EV + E_JUDGED];
+        if (k < 0 || t < judged) {
+          k = j;
+          judged = t;
+        }
+      }
+    }
+    if (k < 0) return true;
+    at[k] = playEvents(order, all[k], at[k], judged);
+    if (order.overflowed) return false;
+  }
+}
+
+/**
+ * Plays one shard's events from `from` on, while they are about the packet
+ * `judged` (all of them, for Infinity): what InOrder's hold(), released()
+ * and deliver() do for that packet. Returns where it stopped.
+ */
+export function playEvents(order: LineOrder, lines: ShardLines, from: number, judged: number): number {
+  const e = lines.events;
+  let i = from;
+  let start = i > 0 ? e[(i - 1) * EV + E_END] : 0;
+  let releasing = false;
+  for (; i < lines.count && (judged === Infinity || e[i * EV + E_JUDGED] === judged); i++) {
+    const kind = e[i * EV + E_KIND];
+    const n = e[i * EV + E_N];
+    if (kind === HELD) order.hold(n);
+    else if (kind === RELEASED) {
+      order.released({ n, lines, i, start });
+      releasing = true;
+    } else if (kind === LINE) {
+      if (releasing) order.drain();
+      releasing = false;
+      order.deliver({ n, lines, i, start });
+    }
+    start = e[i * EV + E_END];
+  }
+  if (releasing) order.drain();
+  return i;
+}
+
+/** A packet's output, from its event, to where it goes (`rec` is reused, its interface named from `ifNames`). */
+export function writeOutput(o: PacketOutput, write: WriteOutput, ifNames: string[], rec: CaptureRecord): void {
+  const e = o.lines.events;
+  const i = o.i * EV;
+  const lineEnd = e[i + E_LINE_END];
+  const to = e[i + E_RECORD];
+  if (to === NO_RECORD) {
+    write(o.lines.bytes, o.start, lineEnd, null, null);
+    return;
+  }
+  rec.n = o.n;
+  rec.tsSec = e[i + E_SEC];
+  rec.tsNsec = e[i + E_NSEC];
+  rec.len = e[i + E_LEN];
+  rec.linkType = e[i + E_LINK];
+  rec.direction = e[i + E_DIR] as CaptureRecord['direction'];
+  const ifName = e[i + E_IF];
+  rec.ifName = ifName >= 0 ? ifNames[ifName] : '';
+  rec.buf = o.lines.bytes;
+  rec.off = lineEnd;
+  rec.caplen = e[i + E_END] - lineEnd;
+  write(o.lines.bytes, o.start, lineEnd, rec, to === TO_ACCEPTED ? 'accepted' : 'dropped');
 }

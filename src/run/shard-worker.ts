@@ -7,7 +7,7 @@
  * it held and released, so that the reader can put them in order.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { LinkType, type CaptureRecord } from '../capture/types.js';
+import type { CaptureRecord } from '../capture/types.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { ByteText } from '../report/bytes.js';
@@ -15,8 +15,8 @@ import { writeReplayJsonLine } from '../report/json-line.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { writeReplayLine } from '../report/text-line.js';
 import type { RuleSet } from '../rules/types.js';
-import { decodeHeld } from '../engine/defrag.js';
-import { Engine, type ReleasedResult } from '../engine/engine.js';
+import { Engine } from '../engine/engine.js';
+import { Judge, type JudgedOutput } from '../engine/judge.js';
 import type { PacketResult } from '../engine/result.js';
 import {
   D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN,
@@ -69,7 +69,6 @@ class LineLog {
 function runShard(ruleset: RuleSet, report: ShardReport | null): void {
   const port = parentPort!;
   const engine = new Engine(ruleset);
-  const pkt = newDecodedPacket();
   const heldPkt = newDecodedPacket();
   const empty = new Uint8Array(0);
   const rec: CaptureRecord = {
@@ -79,9 +78,11 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
   const paint = report?.color ? ANSI_PAINT : NO_PAINT;
   const base = { sec: 0, nsec: 0 };
   let ifNames: string[] = [];
+  /** The packet being judged (Infinity at the end): the events' order among the shards. */
+  let judged = 0;
 
   /** A packet's output, as one thread's onPacket writes it: its line, and its record if that goes to a capture. */
-  const output = (kind: number, judged: number, r: PacketResult, p: DecodedPacket, record: CaptureRecord): void => {
+  const output = (kind: number, r: PacketResult, p: DecodedPacket, record: CaptureRecord): void => {
     const o = log!.out;
     if (report!.format === 'jsonl') writeReplayJsonLine(o, r, p, record, engine);
     else if (report!.format === 'text') writeReplayLine(o, r, p, engine, report!.time, base, paint);
@@ -96,21 +97,20 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
     log!.event(kind, r.n, judged, lineEnd, to, to === NO_RECORD ? null : record);
   };
 
-  /** Lines of held fragments decided now, as InOrder.released() would write them later. */
-  const released = (list: ReleasedResult[], judged: number): void => {
-    let datagram: DecodedPacket | null = null;
-    for (const x of list) {
-      const r = x.result;
-      if (r.datagram !== null) {
-        // (The engine's own datagram is reused: one copy for the list, as InOrder makes.)
-        const bytes = engine.defrag!.datagramBytes;
-        r.datagram = datagram ??= decodePacket(bytes, 0, bytes.length, LinkType.RAW, 0, newDecodedPacket());
-      }
-      output(RELEASED, judged, r, decodeHeld(x.fragment, heldPkt), x.rec);
-    }
+  /**
+   * The judging loop's results, written at once: the shards cannot order
+   * them among themselves, so each says what it held and released, and the
+   * reader plays that through InOrder's rules (shard-lines.ts).
+   */
+  const toLog: JudgedOutput = {
+    hold: (n) => log!.event(HELD, n, judged),
+    released: (r, record) => output(RELEASED, r, decodePacket(record.buf, 0, record.caplen, record.linkType, record.direction, heldPkt, record.len), record),
+    releasedEnd: () => {},
+    deliver: (r, p, record) => output(LINE, r, p, record),
   };
+  const judge = new Judge(engine, log === null ? null : toLog);
 
-  const judge = (chunk: Uint8Array, spill: Uint8Array, list: Float64Array, count: number): void => {
+  const judgeBatch = (chunk: Uint8Array, spill: Uint8Array, list: Float64Array, count: number): void => {
     for (let i = 0; i < count * DESC; i += DESC) {
       const dir = list[i + D_DIR];
       rec.buf = dir & IN_SPILL ? spill : chunk;
@@ -122,26 +122,17 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
       rec.len = list[i + D_LEN];
       rec.linkType = list[i + D_LINK];
       rec.direction = (dir & 3) as CaptureRecord['direction'];
+      // (ifIndex holds the reader's number for the name, which the copy of a held fragment's record keeps.)
+      const ifName = list[i + D_IF];
+      rec.ifIndex = ifName;
+      rec.ifName = ifName >= 0 ? ifNames[ifName] : '';
       // The replay's clock, which other shards' packets may have moved: the
       // engine takes the later of it and the packet's own time, as one
       // engine that had seen them all would.
       const clock = list[i + D_SEC] + list[i + D_NSEC] * 1e-9;
       if (clock > engine.now) engine.now = clock;
-      decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, pkt, rec.len);
-      if (log === null) {
-        engine.process(rec, pkt);
-        if (engine.hasReleased) engine.takeReleased();
-        continue;
-      }
-      // (ifIndex holds the reader's number for the name, which the copy of a held fragment's record keeps.)
-      const ifName = list[i + D_IF];
-      rec.ifIndex = ifName;
-      rec.ifName = ifName >= 0 ? ifNames[ifName] : '';
-      // What replay() does with each record, with lines for InOrder's calls.
-      const result = engine.process(rec, pkt);
-      if (result === null) log.event(HELD, rec.n, rec.n);
-      if (engine.hasReleased) released(engine.takeReleased(), rec.n);
-      if (result !== null) output(LINE, rec.n, result, pkt, rec);
+      judged = rec.n;
+      judge.judge(rec);
     }
     rec.buf = empty;
   };
@@ -151,7 +142,7 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
       base.sec = m.baseSec;
       base.nsec = m.baseNsec;
       ifNames = m.ifNames;
-      judge(new Uint8Array(m.chunk), new Uint8Array(m.spill), m.list, m.count);
+      judgeBatch(new Uint8Array(m.chunk), new Uint8Array(m.spill), m.list, m.count);
       const lines = log === null ? null : log.take();
       const df = engine.defrag;
       const frag: [number, number, number, number] = df === null ? [0, 0, 0, 0] : [df.peak4, df.peak6, df.mem4, df.mem6];
@@ -163,13 +154,9 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
       return;
     }
     // The end: what the single-threaded engine would have at the end of the capture.
-    engine.flushFragments();
-    const rest = engine.takeReleased();
-    let lines: ShardLines | null = null;
-    if (log !== null) {
-      released(rest, Infinity);
-      lines = log.take();
-    }
+    judged = Infinity;
+    judge.finish();
+    const rest = log === null ? null : log.take();
     const t = m.clockSec + m.clockNsec * 1e-9;
     if (t > engine.now) engine.now = t;
     const ct = engine.ct;
@@ -178,7 +165,7 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
       type: 'stats',
       stats: engine.stats,
       conntrack: ct === null ? null : { live: ct.size, earlyDrop: ct.stats.earlyDrop, tableFull: ct.stats.tableFull },
-      lines,
+      lines: rest,
     };
     port.postMessage(out);
   });

@@ -36,20 +36,12 @@ import type { EngineStats } from '../engine/engine.js';
 import { DEFAULT_DEFRAG_SETTINGS } from '../engine/defrag.js';
 import { MAX_WAITING } from '../engine/held-order.js';
 import { NOT_SHARDABLE, ShardPicker } from '../engine/shard.js';
-import { LineOrder, type PacketOutput } from './shard-lines.js';
+import { LineOrder, playEvents, playRound, writeOutput, type WriteOutput } from './shard-lines.js';
+import { sumConntrack, sumStats } from './shard-sum.js';
 import {
-  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN,
-  E_LINE_END, E_LINK, E_N, E_NSEC, E_RECORD, E_SEC, EV, HELD, IN_SPILL, LINE, NO_RECORD, RELEASED, TO_ACCEPTED, withRoom,
+  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, IN_SPILL, withRoom,
   type FromShard, type ShardConntrack, type ShardLines, type ShardReport, type ToShard,
 } from './shard-protocol.js';
-
-/**
- * Where a packet's output goes, in the order one thread writes it: its
- * line (bytes[start, end), empty with --format none), and its record if it
- * is to be written to the capture of accepted or of dropped packets (the
- * record object is reused for the next packet).
- */
-export type WriteOutput = (bytes: Uint8Array, start: number, end: number, rec: CaptureRecord | null, to: 'accepted' | 'dropped' | null) => void;
 
 /** Bytes per shared chunk (as readCapture's reads): a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
 const CHUNK_SIZE = 1024 * 1024;
@@ -218,7 +210,7 @@ class ShardedReplay {
     this.limit = opts.rules.stateful ? opts.rules.conntrack.max : 0;
     this.clockWatch = ClockWatch.forRuleSet(opts.rules);
     const write = opts.lines?.write;
-    this.order = write ? new LineOrder((o) => this.writeOutput(o, write)) : null;
+    this.order = write ? new LineOrder((o) => writeOutput(o, write, this.ifNames, this.rec)) : null;
     for (let i = 0; i < 4; i++) this.free.push(this.newChunk(CHUNK_SIZE));
     const url = new URL(import.meta.url.endsWith('.bundle.mjs') ? '../run/shard-worker.bundle.mjs' : '../run/shard-worker.js', import.meta.url);
     for (let k = 0; k < this.jobs; k++) {
@@ -486,34 +478,10 @@ class ShardedReplay {
     }
   }
 
+  /** The record of a packet output that goes to a written capture (reused). */
   private readonly rec: CaptureRecord = {
     n: 0, tsSec: 0, tsNsec: 0, linkType: 0, ifIndex: 0, ifName: '', direction: 0, caplen: 0, len: 0, buf: new Uint8Array(0), off: 0, fileOffset: 0,
   };
-
-  /** A packet's output, from its event, to where it goes. */
-  private writeOutput(o: PacketOutput, write: WriteOutput): void {
-    const e = o.lines.events;
-    const i = o.i * EV;
-    const lineEnd = e[i + E_LINE_END];
-    const to = e[i + E_RECORD];
-    if (to === NO_RECORD) {
-      write(o.lines.bytes, o.start, lineEnd, null, null);
-      return;
-    }
-    const rec = this.rec;
-    rec.n = o.n;
-    rec.tsSec = e[i + E_SEC];
-    rec.tsNsec = e[i + E_NSEC];
-    rec.len = e[i + E_LEN];
-    rec.linkType = e[i + E_LINK];
-    rec.direction = e[i + E_DIR] as CaptureRecord['direction'];
-    const ifName = e[i + E_IF];
-    rec.ifName = ifName >= 0 ? this.ifNames[ifName] : '';
-    rec.buf = o.lines.bytes;
-    rec.off = lineEnd;
-    rec.caplen = e[i + E_END] - lineEnd;
-    write(o.lines.bytes, o.start, lineEnd, rec, to === TO_ACCEPTED ? 'accepted' : 'dropped');
-  }
 
   /** A shard's flows so far: the replay cannot be exact once all shards' reach the table's limit. */
   private countFlows(k: number, flows: number): void {
@@ -574,30 +542,11 @@ class ShardedReplay {
     }
   }
 
-  /** Plays the shards' events of one round through the LineOrder, in the order their packets were judged. */
+  /** Writes one round's lines; one thread may have let a fragment's line out of order where they overflow. */
   private playLines(all: ShardLines[]): void {
-    const order = this.order!;
-    const at = new Array<number>(all.length).fill(0);
-    for (;;) {
-      // The shard whose next event is about the earliest packet judged (a packet is judged by one shard only).
-      let k = -1;
-      let judged = Infinity;
-      for (let j = 0; j < all.length; j++) {
-        if (at[j] < all[j].count) {
-          const t = all[j].events[at[j] * EV + E_JUDGED];
-          if (k < 0 || t < judged) {
-            k = j;
-            judged = t;
-          }
-        }
-      }
-      if (k < 0) break;
-      at[k] = playEvents(order, all[k], at[k], judged);
-      if (order.overflowed) {
-        this.inexactCause = 'order';
-        this.inexact = `more than ${MAX_WAITING} packets' lines waited behind IP fragments held for reassembly: one thread would have let the oldest fragment's line come out of order, at a point the threads cannot tell`;
-        return;
-      }
+    if (!playRound(this.order!, all)) {
+      this.inexactCause = 'order';
+      this.inexact = `more than ${MAX_WAITING} packets' lines waited behind IP fragments held for reassembly: one thread would have let the oldest fragment's line come out of order, at a point the threads cannot tell`;
     }
   }
 
@@ -631,58 +580,4 @@ class ShardedReplay {
       clock: this.clockWatch?.result ?? null,
     };
   }
-}
-
-/**
- * Plays one shard's events from `from` on, while they are about the packet
- * `judged` (all of them, for Infinity): what InOrder's hold(), released()
- * and deliver() do for that packet. Returns where it stopped.
- */
-function playEvents(order: LineOrder, lines: ShardLines, from: number, judged: number): number {
-  const e = lines.events;
-  let i = from;
-  let start = i > 0 ? e[(i - 1) * EV + E_END] : 0;
-  let releasing = false;
-  for (; i < lines.count && (judged === Infinity || e[i * EV + E_JUDGED] === judged); i++) {
-    const kind = e[i * EV + E_KIND];
-    const n = e[i * EV + E_N];
-    if (kind === HELD) order.hold(n);
-    else if (kind === RELEASED) {
-      order.released({ n, lines, i, start });
-      releasing = true;
-    } else if (kind === LINE) {
-      if (releasing) order.drain();
-      releasing = false;
-      order.deliver({ n, lines, i, start });
-    }
-    start = e[i * EV + E_END];
-  }
-  if (releasing) order.drain();
-  return i;
-}
-
-function sumStats(all: EngineStats[]): EngineStats {
-  const s = structuredClone(all[0]);
-  for (const o of all.slice(1)) {
-    s.packets += o.packets;
-    for (const v of Object.keys(s.verdicts) as (keyof EngineStats['verdicts'])[]) s.verdicts[v] += o.verdicts[v];
-    for (const c of Object.keys(s.byCause)) s.byCause[c] += o.byCause[c];
-    o.ruleHits.forEach((n, i) => { s.ruleHits[i] += n; });
-    for (const c of Object.keys(s.policyHits) as (keyof EngineStats['policyHits'])[]) s.policyHits[c] += o.policyHits[c];
-    s.undecodable += o.undecodable;
-    s.nonIp += o.nonIp;
-    s.flows += o.flows;
-  }
-  return s;
-}
-
-function sumConntrack(all: (ShardConntrack | null)[]): ShardConntrack | null {
-  if (all[0] === null) return null;
-  const s = { live: 0, earlyDrop: 0, tableFull: 0 };
-  for (const c of all as ShardConntrack[]) {
-    s.live += c.live;
-    s.earlyDrop += c.earlyDrop;
-    s.tableFull += c.tableFull;
-  }
-  return s;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratch } from '../support/scratch.js';
 import { DNS_RULES, pcapngOf, pcapOf, pcapOffset, STATELESS_RULES, type At } from '../engine/clock-captures.js';
-import { fwemu, STACK, type Run } from './run.js';
+import { fwemu, fwemuIn, STACK, type Run } from './run.js';
 
 const { dir, file } = scratch('fwemu-clock-cli-');
 
@@ -31,8 +31,8 @@ const warnings = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('fw
 describe('clock jumps', () => {
   const jump = file('jump.pcap', pcapOf([{ dir: 'q', sec: T }, { dir: 'a', sec: T, nsec: 10_000_000 }, { dir: 'a', sec: T + YEAR }, { dir: 'q', sec: T + 1 }]));
 
-  it('warns with the packet, its byte offset and the size of the jump; the summary counts; verdicts stay the kernel\'s', () => {
-    const r = fwemu(['replay', '-r', rules, jump]);
+  it('warns with the packet, its byte offset and the size of the jump; the summary counts; verdicts stay the kernel\'s', async () => {
+    const r = await fwemuIn(['replay', '-r', rules, jump]);
     expect(r.code, r.stderr).toBe(0);
     expect(warnings(r)).toEqual([
       `fwemu: warning: ${jump}: packet 3 (byte ${pcapOffset(3)}): the capture clock jumps forward 31535999.990000 s (365.0 days), at least the largest timeout in force (tcp_timeout_established 432000 s): every conntrack entry and held fragment expires, as in the kernel with this clock`,
@@ -43,21 +43,21 @@ describe('clock jumps', () => {
     expect(r.stdout).toMatch(/^\s+3 .* new\s+DROP /m);
   });
 
-  it('says so with jsonl (summary on stderr) and in conntrack', () => {
-    const j = fwemu(['replay', '-r', rules, '-f', 'jsonl', jump]);
+  it('says so with jsonl (summary on stderr) and in conntrack', async () => {
+    const j = await fwemuIn(['replay', '-r', rules, '-f', 'jsonl', jump]);
     expect(j.stderr).toContain('  clock: 1 forward jump');
     expect(warnings(j)).toHaveLength(2);
-    const c = fwemu(['conntrack', '-r', rules, jump]);
+    const c = await fwemuIn(['conntrack', '-r', rules, jump]);
     expect(c.code).toBe(0);
     expect(warnings(c).map((l) => l.replace(/:.*?: packet/, ': packet').slice(0, 40))).toEqual(warnings(j).map((l) => l.replace(/:.*?: packet/, ': packet').slice(0, 40)));
   });
 
-  it('stays quiet within the largest timeout, and without connection tracking', () => {
+  it('stays quiet within the largest timeout, and without connection tracking', async () => {
     const calm = file('calm.pcap', pcapOf([{ dir: 'q', sec: T }, { dir: 'a', sec: T + 431_999, nsec: 999_999_999 }]));
-    const r = fwemu(['replay', '-r', rules, calm]);
+    const r = await fwemuIn(['replay', '-r', rules, calm]);
     expect(warnings(r)).toEqual([]);
     expect(r.stdout).not.toContain('clock:');
-    const s = fwemu(['replay', '-r', stateless, jump]);
+    const s = await fwemuIn(['replay', '-r', stateless, jump]);
     expect(warnings(s)).toEqual([]);
     expect(s.stdout).not.toContain('clock:');
   });
@@ -70,16 +70,16 @@ describe('clock jumps', () => {
   }
   const mergedPath = file('merged.pcap', pcapOf(merged));
 
-  it('warns about a capture whose sub-second field (2500000 us, carried into the seconds) puts a packet ahead', () => {
+  it('warns about a capture whose sub-second field (2500000 us, carried into the seconds) puts a packet ahead', async () => {
     // Bytes of fixtures/malformed/subsecond-overflow.pcap: records at 0.001, 2.5 (0x2625a0 us) and 0.003 s
     // past 1767225600; record 3 starts at 24 + 2 * (16 + 54) = 164.
     const path = 'fixtures/malformed/subsecond-overflow.pcap';
-    const r = fwemu(['replay', '-r', 'rules/web-server.yaml', '-f', 'none', path]);
+    const r = await fwemuIn(['replay', '-r', 'rules/web-server.yaml', '-f', 'none', path]);
     expect(warnings(r)).toContain(`fwemu: warning: ${path}: packet 3 (byte 164): stamped 2.497000 s earlier than packet 2; the clock does not go back: it is judged at the latest time seen`);
   });
 
-  it('does not flood: five listed, the rest counted, microsecond steps on one line', () => {
-    const r = fwemu(['replay', '-r', rules, '-f', 'none', mergedPath]);
+  it('does not flood: five listed, the rest counted, microsecond steps on one line', async () => {
+    const r = await fwemuIn(['replay', '-r', rules, '-f', 'none', mergedPath]);
     const w = warnings(r);
     expect(w).toHaveLength(7);
     expect(w[0]).toBe(`fwemu: warning: ${mergedPath}: packet 3 (byte ${pcapOffset(3)}): stamped 2.000499 s earlier than packet 2; the clock does not go back: it is judged at the latest time seen`);
@@ -88,11 +88,11 @@ describe('clock jumps', () => {
     expect(r.stdout).toContain('  clock: 3010 backward steps, the largest 2.000499 s, 3000 of them under 1 ms\n');
   });
 
-  it('--jobs gives one thread\'s warnings and summary, byte for byte', () => {
+  it('--jobs gives one thread\'s warnings and summary, byte for byte', async () => {
     for (const capture of [jump, mergedPath]) {
       for (const format of ['text', 'jsonl']) {
-        const one = fwemu(['replay', '-r', rules, '-f', format, capture]);
-        const two = fwemu(['replay', '-r', rules, '-f', format, '-j', '2', capture]);
+        const one = await fwemuIn(['replay', '-r', rules, '-f', format, capture]);
+        const two = await fwemuIn(['replay', '-r', rules, '-f', format, '-j', '2', capture]);
         expect(two.code).toBe(0);
         expect(two.stdout).toBe(one.stdout);
         expect(two.stderr).toBe(one.stderr);
@@ -101,7 +101,7 @@ describe('clock jumps', () => {
     }
   });
 
-  it('fwemu test reports a jump in a scenario', () => {
+  it('fwemu test reports a jump in a scenario', async () => {
     const scenario = file('wait.yaml', `scenario: a week away
 start: 2026-01-01T00:00:00Z
 rules: ${rules}
@@ -116,24 +116,24 @@ expect:
   - packet: 1
     verdict: accept
 `);
-    const r = fwemu(['test', scenario]);
+    const r = await fwemuIn(['test', scenario]);
     expect(r.stderr).toMatch(/wait\.yaml: packet 2 \(byte \d+\): the capture clock jumps forward 518400\.\d+ s \(6\.0 days\)/);
   });
 });
 
 describe('timestamps the clock cannot judge: exit 2 with the position', () => {
-  it('refuses a pcapng stamped at 2^53 s (if_tsoffset), naming file, record and byte', () => {
+  it('refuses a pcapng stamped at 2^53 s (if_tsoffset), naming file, record and byte', async () => {
     const late = file('late.pcapng', pcapngOf([{ dir: 'q', sec: T }, { dir: 'a', sec: T + 1 }], BigInt(2 ** 53)));
     for (const args of [['replay', '-r', rules, late], ['replay', '-r', rules, '-j', '2', late], ['conntrack', '-r', rules, late], ['dump', late]]) {
-      const msg = userError(fwemu(args));
+      const msg = userError(await fwemuIn(args));
       expect(msg).toMatch(new RegExp(`${late}: at byte \\d+: enhanced packet block \\(record 1\\) is stamped .*too late to judge`));
     }
   });
 
-  it('--time iso on times Date cannot show (after year 275760): the capture is refused, not a RangeError', () => {
+  it('--time iso on times Date cannot show (after year 275760): the capture is refused, not a RangeError', async () => {
     const far = file('far.pcapng', pcapngOf([{ dir: 'q', sec: 1e13 }], BigInt(1e13)));
     for (const cmd of [['replay', '-r', acceptAll], ['dump']]) {
-      expect(userError(fwemu([...cmd, '--time', 'iso', far]))).toMatch(/record 1\) is stamped 10000000000000 s since 1970 \(\+318857-05-20T17:46:40Z\)/);
+      expect(userError(await fwemuIn([...cmd, '--time', 'iso', far]))).toMatch(/record 1\) is stamped 10000000000000 s since 1970 \(\+318857-05-20T17:46:40Z\)/);
     }
   });
 });
@@ -141,21 +141,21 @@ describe('timestamps the clock cannot judge: exit 2 with the position', () => {
 describe('errors that said "internal error"', () => {
   const late = file('late-2106.pcapng', pcapngOf([{ dir: 'q', sec: 2 ** 32 - 2 }, { dir: 'a', sec: 2 ** 32 + 100 }], BigInt(2 ** 32 - 10)));
 
-  it('--write-accepted x.pcap past 2106: suggests .pcapng; .pcapng works', () => {
+  it('--write-accepted x.pcap past 2106: suggests .pcapng; .pcapng works', async () => {
     for (const jobs of [[], ['-j', '2']]) {
       const out = join(dir, `w${jobs.length}.pcap`);
-      const msg = userError(fwemu(['replay', '-r', acceptAll, '-f', 'none', ...jobs, '--write-accepted', out, late]));
+      const msg = userError(await fwemuIn(['replay', '-r', acceptAll, '-f', 'none', ...jobs, '--write-accepted', out, late]));
       expect(msg).toContain(`cannot write to ${out}: packet 2 written to it is stamped 4294967396.000000000 s (2106-02-07T06:29:56Z), but a pcap file holds times from 1970-01-01T00:00:00Z to 2106-02-07T06:28:15Z`);
       expect(msg).toContain('.pcapng name');
     }
-    const ok = fwemu(['replay', '-r', acceptAll, '-f', 'none', '--write-accepted', join(dir, 'w.pcapng'), late]);
+    const ok = await fwemuIn(['replay', '-r', acceptAll, '-f', 'none', '--write-accepted', join(dir, 'w.pcapng'), late]);
     expect(ok.code, ok.stderr).toBe(0);
-    const back = fwemu(['dump', '--time', 'epoch', join(dir, 'w.pcapng')]);
+    const back = await fwemuIn(['dump', '--time', 'epoch', join(dir, 'w.pcapng')]);
     expect(back.stdout).toContain('4294967396.000000000');
   });
 
-  it('--time iso shows times after 2106 (and 2038)', () => {
-    const r = fwemu(['replay', '-r', acceptAll, '--time', 'iso', late]);
+  it('--time iso shows times after 2106 (and 2038)', async () => {
+    const r = await fwemuIn(['replay', '-r', acceptAll, '--time', 'iso', late]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('2106-02-07T06:28:14.000000000Z');
     expect(r.stdout).toContain('2106-02-07T06:29:56.000000000Z');
@@ -164,17 +164,17 @@ describe('errors that said "internal error"', () => {
   const scenario = (start: string, steps = '  - udp: c -> s:53\n') =>
     file(`s-${start.replace(/[^0-9a-z]/gi, '_')}.yaml`, `scenario: x\nstart: ${start}\nhosts:\n  c: 192.0.2.1\n  s: 192.0.2.53\nsteps:\n${steps}`);
 
-  it('synth -o x.pcap of a scenario running past 2106: suggests .pcapng; pcapng and replaying the scenario work', () => {
+  it('synth -o x.pcap of a scenario running past 2106: suggests .pcapng; pcapng and replaying the scenario work', async () => {
     const s = scenario('2106-02-07T06:28:14Z', '  - udp: c -> s:53\n  - wait: 5s\n  - udp: c -> s:53\n');
-    const msg = userError(fwemu(['synth', s, '-o', join(dir, 'late.pcap')]));
+    const msg = userError(await fwemuIn(['synth', s, '-o', join(dir, 'late.pcap')]));
     expect(msg).toMatch(/packet 2 written to it is stamped 4294967299\.\d+ s \(2106-02-07T06:28:19Z\).*\.pcapng name/);
-    expect(fwemu(['synth', s, '-o', join(dir, 'late.pcapng')]).code).toBe(0);
-    expect(fwemu(['replay', '-r', rules, s]).code).toBe(0);
+    expect((await fwemuIn(['synth', s, '-o', join(dir, 'late.pcapng')])).code).toBe(0);
+    expect((await fwemuIn(['replay', '-r', rules, s])).code).toBe(0);
     // A start in 2107 is a date like any other (it said "not a date and time").
-    expect(fwemu(['synth', scenario('2107-01-01T00:00:00Z'), '-o', join(dir, '2107.pcapng')]).code).toBe(0);
+    expect((await fwemuIn(['synth', scenario('2107-01-01T00:00:00Z'), '-o', join(dir, '2107.pcapng')])).code).toBe(0);
   });
 
-  it('refuses impossible start dates at their position instead of rolling them over', () => {
+  it('refuses impossible start dates at their position instead of rolling them over', async () => {
     const cases: [string, RegExp][] = [
       ['2026-02-30', /February 2026 has 28 days, so there is no day 30/],
       ['2026-02-30T00:00:00Z', /February 2026 has 28 days/],
@@ -191,24 +191,24 @@ describe('errors that said "internal error"', () => {
     ];
     for (const [start, why] of cases) {
       const path = scenario(start);
-      const msg = userError(fwemu(['synth', path, '-o', join(dir, 'x.pcapng')]));
+      const msg = userError(await fwemuIn(['synth', path, '-o', join(dir, 'x.pcapng')]));
       expect(msg, start).toMatch(new RegExp(`^${path.replace(/[.]/g, '\\.')}:2:8: start `));
       expect(msg, start).toMatch(why);
     }
     // Leap day and offsets: the instant Date computes for a valid date.
-    const ok = fwemu(['replay', '-r', rules, '--time', 'iso', scenario('2024-02-29T10:00:00.25+05:30')]);
+    const ok = await fwemuIn(['replay', '-r', rules, '--time', 'iso', scenario('2024-02-29T10:00:00.25+05:30')]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(new Date('2024-02-29T10:00:00.250+05:30').toISOString().replace('.250Z', '.250000000Z'));
   });
 
-  it('conntrack --at names what was typed', () => {
+  it('conntrack --at names what was typed', async () => {
     const jump = file('at.pcap', pcapOf([{ dir: 'q', sec: T }, { dir: 'a', sec: T + 1 }]));
     for (const typed of ['abc', '0', '-1', '1.5', '1e3', '0x10', ' ', '99999999999999999999']) {
-      const msg = userError(fwemu(['conntrack', '-r', rules, '--at', typed, jump]));
+      const msg = userError(await fwemuIn(['conntrack', '-r', rules, '--at', typed, jump]));
       expect(msg).toContain(`--at takes a packet number, a whole number from 1 (the first packet) up, not ${typed.trim() === '' ? 'nothing' : `"${typed}"`}`);
       expect(msg).not.toContain('NaN');
     }
-    expect(fwemu(['conntrack', '-r', rules, '--at', '2', jump]).code).toBe(0);
-    expect(userError(fwemu(['conntrack', '-r', rules, '--at', '3', jump]))).toContain(`--at 3: ${jump} has only 2 packets`);
+    expect((await fwemuIn(['conntrack', '-r', rules, '--at', '2', jump])).code).toBe(0);
+    expect(userError(await fwemuIn(['conntrack', '-r', rules, '--at', '3', jump]))).toContain(`--at 3: ${jump} has only 2 packets`);
   });
 });

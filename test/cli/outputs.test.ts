@@ -13,7 +13,7 @@ import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, mk
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, fwemu, ROOT, STACK } from './run.js';
+import { BIN, fwemu, fwemuIn, ROOT, STACK } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-outputs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,7 +102,7 @@ describe('an output is never an input, nor another output', () => {
     );
   });
 
-  it('each is refused, exit 2, one line naming both; every file as it was, no temporary file', () => {
+  it('each is refused, exit 2, one line naming both; every file as it was, no temporary file', async () => {
     for (const c of cases) {
       const before = snapshot(dir);
       const r = c.shell ? fwemu([], { shell: c.shell }) : fwemu(c.args!);
@@ -115,16 +115,16 @@ describe('an output is never an input, nor another output', () => {
     }
   });
 
-  it('the same runs with distinct files succeed (the check is not too eager)', () => {
+  it('the same runs with distinct files succeed (the check is not too eager)', async () => {
     const out = join(dir, 'ok');
     mkdirSync(out);
-    const r = fwemu(['replay', '-r', RULES, '--format', 'none', '-j', '2', '--write-accepted', join(out, 'a.pcap'), '--write-dropped', join(out, 'd.pcap'), CAP]);
+    const r = await fwemuIn(['replay', '-r', RULES, '--format', 'none', '-j', '2', '--write-accepted', join(out, 'a.pcap'), '--write-dropped', join(out, 'd.pcap'), CAP]);
     expect(r.code, r.stderr).toBe(0);
-    expect(fwemu(['synth', SCEN, '-q', '-o', join(out, 's.pcap')]).code).toBe(0);
-    expect(fwemu(['export', '--format', 'iptables', '--split', join(out, 'rules'), RULES]).code).toBe(0);
+    expect((await fwemuIn(['synth', SCEN, '-q', '-o', join(out, 's.pcap')])).code).toBe(0);
+    expect((await fwemuIn(['export', '--format', 'iptables', '--split', join(out, 'rules'), RULES])).code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['a.pcap', 'd.pcap', 'rules.v4', 'rules.v6', 's.pcap']);
     // Two writers of /dev/null are no conflict: it is not a regular file.
-    expect(fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', '/dev/null', '--write-dropped', '/dev/null', CAP]).code).toBe(0);
+    expect((await fwemuIn(['replay', '-r', RULES, '--format', 'none', '--write-accepted', '/dev/null', '--write-dropped', '/dev/null', CAP])).code).toBe(0);
   });
 });
 
@@ -137,7 +137,7 @@ describe('outputs are replaced only when complete', () => {
     writeFileSync(target, 'an earlier result\n');
   };
 
-  it('a write that fails part way (file size limit: EFBIG) leaves the earlier file and no temporary file; exit 74', () => {
+  it('a write that fails part way (file size limit: EFBIG) leaves the earlier file and no temporary file; exit 74', async () => {
     const runs = [
       `FWEMU replay -r ${RULES} --format none --write-accepted ${target} ${BIG}`,
       `FWEMU replay -r ${RULES} --format none -j 2 --write-accepted ${target} ${BIG}`,
@@ -155,7 +155,7 @@ describe('outputs are replaced only when complete', () => {
     }
   });
 
-  it('a capture error part way (exit 2) leaves the earlier file, on one thread and on two', () => {
+  it('a capture error part way (exit 2) leaves the earlier file, on one thread and on two', async () => {
     const cut = join(out, 'cut.pcap');
     for (const jobs of [[], ['-j', '2']]) {
       reset();
@@ -164,7 +164,7 @@ describe('outputs are replaced only when complete', () => {
       bad.writeUInt32LE(0xffff_fff0, 8);
       bad.writeUInt32LE(0xffff_fff0, 12);
       writeFileSync(cut, Buffer.concat([bigHeader, bigRecords, bad, bigRecords]));
-      const r = fwemu(['replay', '-r', RULES, '--format', 'none', ...jobs, '--write-accepted', target, cut]);
+      const r = await fwemuIn(['replay', '-r', RULES, '--format', 'none', ...jobs, '--write-accepted', target, cut]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`--write-accepted ${target}: not written (the run failed`);
       expect(readFileSync(target, 'utf8')).toBe('an earlier result\n');
@@ -222,10 +222,10 @@ describe('outputs are replaced only when complete', () => {
     expect(readdirSync(out).filter((f) => f !== 'acc.pcap')).toEqual(temps(out));
   });
 
-  it('a replaced file keeps its mode; a new one gets the umask; a symlink stays a link to the new file', () => {
+  it('a replaced file keeps its mode; a new one gets the umask; a symlink stays a link to the new file', async () => {
     reset();
     chmodSync(target, 0o640);
-    expect(fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', target, CAP]).code).toBe(0);
+    expect((await fwemuIn(['replay', '-r', RULES, '--format', 'none', '--write-accepted', target, CAP])).code).toBe(0);
     expect(statSync(target).mode & 0o777).toBe(0o640);
     expect(readFileSync(target).subarray(0, 4).readUInt32LE(0)).toBe(0xa1b23c4d);
 
@@ -235,7 +235,7 @@ describe('outputs are replaced only when complete', () => {
 
     const link = join(out, 'link.pcap');
     symlinkSync('acc.pcap', link);
-    expect(fwemu(['synth', '-q', SCEN, '-o', link]).code).toBe(0);
+    expect((await fwemuIn(['synth', '-q', SCEN, '-o', link])).code).toBe(0);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(sha(target)).toBe(sha(fresh));
     expect(temps(out)).toEqual([]);
@@ -244,7 +244,7 @@ describe('outputs are replaced only when complete', () => {
   it('two runs writing one file at once: it ends as one run wrote it, whole (never a mix)', async () => {
     for (const f of readdirSync(out)) rmSync(join(out, f));
     const wantBig = join(out, 'big.want');
-    expect(fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', wantBig, BIG]).code).toBe(0);
+    expect((await fwemuIn(['replay', '-r', RULES, '--format', 'none', '--write-accepted', wantBig, BIG])).code).toBe(0);
     // Run A reads the big capture from a pipe; once it has written part of
     // its output, run B writes the file from start to end; then A finishes.
     const a = spawn(process.execPath, [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', target, '-'], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
@@ -259,7 +259,7 @@ describe('outputs are replaced only when complete', () => {
       await new Promise<void>((resolve) => setTimeout(resolve, 20));
     }
     expect(writtenByA()).toBe(true);
-    const b = fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', target, CAP]);
+    const b = await fwemuIn(['replay', '-r', RULES, '--format', 'none', '--write-accepted', target, CAP]);
     expect(b.code, b.stderr).toBe(0);
     a.stdin.end(bigRecords.subarray(at));
     expect(await exited).toBe(0);
@@ -280,7 +280,7 @@ describe('outputs are replaced only when complete', () => {
       chmodSync(perm, 0o777);
     });
 
-    it('a file we may not write is not replaced (as a redirection would refuse it, though rename could)', () => {
+    it('a file we may not write is not replaced (as a redirection would refuse it, though rename could)', async () => {
       const ro = join(perm, 'ro.pcap');
       writeFileSync(ro, 'read-only\n');
       chmodSync(ro, 0o444);
@@ -291,7 +291,7 @@ describe('outputs are replaced only when complete', () => {
       expect(temps(perm)).toEqual([]);
     });
 
-    it('a directory we may not write: said before the replay, naming the directory', () => {
+    it('a directory we may not write: said before the replay, naming the directory', async () => {
       const locked = join(perm, 'locked');
       mkdirSync(locked);
       writeFileSync(join(locked, 'acc.pcap'), 'earlier\n');
@@ -328,12 +328,12 @@ describe('outputs are replaced only when complete', () => {
     });
   });
 
-  it('export --split replaces both files or neither', () => {
+  it('export --split replaces both files or neither', async () => {
     reset();
     const prefix = join(out, 'rules');
     writeFileSync(`${prefix}.v4`, 'old v4\n');
     mkdirSync(`${prefix}.v6`); // the second cannot be written
-    const r = fwemu(['export', '--format', 'iptables', '--split', prefix, RULES]);
+    const r = await fwemuIn(['export', '--format', 'iptables', '--split', prefix, RULES]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`cannot write ${prefix}.v6: it is a directory`);
     expect(readFileSync(`${prefix}.v4`, 'utf8')).toBe('old v4\n');
@@ -343,7 +343,7 @@ describe('outputs are replaced only when complete', () => {
 });
 
 describe('"-" for outputs, and the stdin marker', () => {
-  it('--write-accepted/--write-dropped - write the capture to stdout with --format none (summary on stderr), as to a file', () => {
+  it('--write-accepted/--write-dropped - write the capture to stdout with --format none (summary on stderr), as to a file', async () => {
     for (const jobs of [[], ['-j', '2']]) {
       for (const opt of ['--write-accepted', '--write-dropped']) {
         const file = join(dir, `dash${jobs.length}${opt}.pcap`);
@@ -360,30 +360,30 @@ describe('"-" for outputs, and the stdin marker', () => {
     }
   });
 
-  it('--write-* - where stdout carries lines, or twice: exit 2 saying why', () => {
-    const a = fwemu(['replay', '-r', RULES, '--write-accepted', '-', CAP]);
+  it('--write-* - where stdout carries lines, or twice: exit 2 saying why', async () => {
+    const a = await fwemuIn(['replay', '-r', RULES, '--write-accepted', '-', CAP]);
     expect(a.code).toBe(2);
     expect(a.stderr).toBe('fwemu: replay: --write-accepted -: standard output carries the packet lines; add --format none to write the capture there (the summary then goes to stderr), or name a file\n');
-    const b = fwemu(['replay', '-r', RULES, '-f', 'none', '--write-accepted', '-', '--write-dropped', '-', CAP]);
+    const b = await fwemuIn(['replay', '-r', RULES, '-f', 'none', '--write-accepted', '-', '--write-dropped', '-', CAP]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/standard output can carry one capture/);
   });
 
-  it('synth -o - writes to stdout what -o FILE writes', () => {
+  it('synth -o - writes to stdout what -o FILE writes', async () => {
     const file = join(dir, 'synth-dash.pcap');
-    expect(fwemu(['synth', '-q', SCEN, '-o', file]).code).toBe(0);
+    expect((await fwemuIn(['synth', '-q', SCEN, '-o', file])).code).toBe(0);
     const r = runBytes(['synth', '-q', SCEN, '-o', '-']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.equals(readFileSync(file))).toBe(true);
   });
 
-  it('export --split - is refused with a reason', () => {
-    const r = fwemu(['export', '--format', 'iptables', '--split', '-', RULES]);
+  it('export --split - is refused with a reason', async () => {
+    const r = await fwemuIn(['export', '--format', 'iptables', '--split', '-', RULES]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--split writes two files, PREFIX\.v4 and PREFIX\.v6, so it takes a file name prefix, not -/);
   });
 
-  it('"-" in every slot of every command: never the marker, a NUL or a stack in a message, never exit 70', () => {
+  it('"-" in every slot of every command: never the marker, a NUL or a stack in a message, never exit 70', async () => {
     const slots: string[][] = [
       ['dump', '-'], ['dump', CAP, '--time', '-'], ['dump', CAP, '--format', '-'],
       ['replay', '-r', '-', CAP], ['replay', '-r', RULES, '-'], ['replay', '-r', '-', '-'], ['replay', '-r', RULES, CAP, '-'],
@@ -431,7 +431,7 @@ describe('standard output on a full disk: exit 74, one line', () => {
     `test fixtures/http-curl.expect.yaml`,
   ];
   for (const cmd of runs) {
-    it(cmd.replaceAll(dir, '…'), () => {
+    it(cmd.replaceAll(dir, '…'), async () => {
       const r = fwemu([], { shell: `FWEMU ${cmd} > /dev/full` });
       expect(r.code, r.stderr).toBe(74);
       expect(r.stderr).toContain('fwemu: cannot write results to standard output: no space left on device\n');
@@ -440,7 +440,7 @@ describe('standard output on a full disk: exit 74, one line', () => {
     });
   }
 
-  it('a file size limit on stdout is exit 74 too; a reader that goes away is not an error', () => {
+  it('a file size limit on stdout is exit 74 too; a reader that goes away is not an error', async () => {
     const r = fwemu([], { shell: `ulimit -f 16; FWEMU replay -r ${RULES} ${BIG} > ${join(dir, 'lines.txt')}` });
     expect(r.code, r.stderr).toBe(74);
     expect(r.stderr).toBe('fwemu: cannot write results to standard output: file too large\n');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Progress, progressText, wantProgress } from '../../src/cli/progress.js';
+import { Progress, progressText, wantProgress } from '../../src/run/progress.js';
 import { fwemu } from './run.js';
 
 describe('progress line', () => {

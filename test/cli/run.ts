@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI (npm test compiles before vitest runs). */
@@ -27,3 +28,27 @@ export function has(cmd: string): boolean {
 
 /** No stack trace in what a user sees. */
 export const STACK = /^\s+at .+:\d+:\d+\)?$/m;
+
+/**
+ * A command line run in this process, through the same main() that
+ * bin/fwemu.js runs, with streams of its own: no process to start (the
+ * spawning fwemu() above is kept for what needs a real process). Falls
+ * back to spawning where the process matters: "-" (standard input or
+ * output), worker threads (--jobs: their module is the built one), and
+ * yargs' own --help and --version output.
+ */
+export async function fwemuIn(args: string[]): Promise<Run> {
+  if (args.some((a) => a === '-' || a === '-h' || a === '--help' || a === '--version' || a === '-j' || a.startsWith('--jobs') || /^-j\d/.test(a))) return fwemu(args);
+  const out: Buffer[] = [];
+  let stderr = '';
+  const stdout = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      out.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      done();
+    },
+  });
+  // (Loaded here: the other tests that import this file spawn the CLI and need none of it.)
+  const { main } = await import('../../src/cli/main.js');
+  const code = await main(args, { stdout, stderr: { write: (s: string) => (stderr += s) } });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr };
+}

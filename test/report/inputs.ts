@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureError } from '../../src/capture/types.js';
-import { packetSource } from '../../src/cli/common.js';
+import { packetSource } from '../../src/run/inputs.js';
 import { readSource } from '../../src/engine/replay.js';
 
 export const inputs = [

@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
-import { packetSource } from '../../src/cli/common.js';
+import { packetSource } from '../../src/run/inputs.js';
 import { replay } from '../../src/engine/replay.js';
 import { describePacket } from '../../src/packet/describe.js';
 import { dumpJsonLine, jsonString, packetMembers, replayJsonLine } from '../../src/report/json-line.js';

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
-import { packetSource } from '../../src/cli/common.js';
+import { packetSource } from '../../src/run/inputs.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { replay } from '../../src/engine/replay.js';
 import type { PacketResult } from '../../src/engine/result.js';

@@ -1,7 +1,8 @@
 import { fstatSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { visible } from '../base/text-escape.js';
-import { inputName, isScenarioPath, stdinPath } from './common.js';
+import { inputName, isScenarioPath } from './inputs.js';
+import type { Io } from './io.js';
 
 /**
  * A progress line on stderr for long replays: packets so far, how far into
@@ -59,10 +60,10 @@ export class Progress {
  * The progress line of a command replaying its CAPTURE argument, or null
  * when wantProgress() says no.
  */
-export function captureProgress(captureArg: string, asked: boolean | undefined, perPacketOutput: boolean): Progress | null {
-  if (!wantProgress(asked, perPacketOutput)) return null;
-  const path = stdinPath(captureArg);
-  return new Progress(`replaying ${visible(basename(inputName(captureArg)))}`, isScenarioPath(path) ? 0 : inputSize(path));
+export function captureProgress(io: Io, path: string, asked: boolean | undefined, perPacketOutput: boolean): Progress | null {
+  // (Where stdout is not the process's, it is no file: a test's.)
+  if (!wantProgress(asked, perPacketOutput, Boolean(io.stderr.isTTY), io.stdout === process.stdout && stdoutGoesToFile())) return null;
+  return new Progress(`replaying ${visible(basename(inputName(path)))}`, isScenarioPath(path) ? 0 : inputSize(path), io.stderr);
 }
 
 /**
