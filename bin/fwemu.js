@@ -27,7 +27,7 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => {
     // Last resort only: every expected failure is turned into a message inside main().
-    process.stderr.write(`fwemu: internal error: ${err && err.message ? err.message : err}\n`);
+    process.stderr.write(`fwemu: internal error: ${err?.message ? err.message : err}\n`);
     process.exitCode = 70;
   },
 );

@@ -219,7 +219,7 @@ export function mutateCapture(rng, buf, donors) {
       const a = rng.pick(units);
       if (op === 'duplicate') return [splice(out, a.off + a.len, 0, out.slice(a.off, a.off + a.len)), `duplicate unit at ${a.off}`];
       if (op === 'delete') return [splice(out, a.off, a.len), `delete unit at ${a.off} (${a.len} bytes)`];
-      let b = rng.pick(units);
+      const b = rng.pick(units);
       if (b === a) return [splice(out, a.off, a.len), `delete unit at ${a.off}`];
       const [x, y] = a.off < b.off ? [a, b] : [b, a];
       const ub = out.slice(y.off, y.off + y.len);
@@ -476,7 +476,7 @@ export function mutateYaml(rng, text) {
     }
     case 'value': {
       // Replace the value after a "key:" (block or flow style).
-      const re = /(\b[\w-]+\s*:\s*)([^,{}\[\]\n#]*)/g;
+      const re = /(\b[\w-]+\s*:\s*)([^,{}[\]\n#]*)/g;
       const hits = [...text.matchAll(re)].filter((m) => m[2].trim() !== '');
       if (!hits.length) return mutateYaml(rng, text);
       const m = rng.pick(hits);
