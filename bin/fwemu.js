@@ -12,7 +12,7 @@ const mtime = (name) => statSync(new URL(name, dist), { throwIfNoEntry: false })
 const bundle = mtime('cli/main.bundle.mjs');
 let modules = mtime('cli/main.js');
 if (bundle >= 0 && modules >= 0) {
-  for (const name of readdirSync(dist, { recursive: true })) {
+  for (const name of readdirSync(dist, { recursive: true, encoding: 'utf8' })) {
     if (name.endsWith('.js')) modules = Math.max(modules, mtime(name));
   }
 }

@@ -263,6 +263,14 @@ export function mutateCapture(rng, buf, donors) {
 
 export class Finding extends Error {}
 
+/**
+ * A failure as a finding's text: a Finding's message, or whatever else was thrown with its name and stack.
+ * @param {any} err
+ */
+export function thrownText(err) {
+  return err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}`;
+}
+
 /** Words that betray a value printed without care. */
 const BAD_TEXT = /\bundefined\b|\bNaN\b|\[object Object\]/;
 /** YAML's .nan is the number NaN, and may be quoted back as such. */
@@ -300,6 +308,7 @@ export async function replayChecked(buf, name, rules, sizes) {
   const trace = [];
   let expected = 1;
   let undecodable = 0;
+  /** @type {import('../dist/engine/engine.js').Engine | null} */
   let lastEngine = null;
   const base = { sec: -1, nsec: 0 };
   let outcome;
@@ -429,7 +438,7 @@ export async function captureCase(seed, i, seeds, ruleSets) {
     }
     return { ok: true, desc, base: base.name, steps, bytes, outcome: a.at(-1) };
   } catch (err) {
-    return { ok: false, desc, base: base.name, steps, bytes, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, steps, bytes, error: thrownText(err) };
   }
 }
 
@@ -555,6 +564,7 @@ function readable(path) {
 }
 
 /** A small capture to run accepted rule files over. */
+/** @type {Uint8Array | null} */
 let probe = null;
 function probeCapture() {
   probe ??= new Uint8Array(readFileSync(join(ROOT, 'fixtures/http-curl.pcap')));
@@ -601,7 +611,7 @@ export async function ruleCase(seed, i, seeds) {
     await replayChecked(probeCapture(), 'http-curl.pcap', loaded.ruleset, [4096]);
     return { ok: true, desc, base: base.name, text, outcome: 'accepted' };
   } catch (err) {
-    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: thrownText(err) };
   }
 }
 
@@ -644,7 +654,7 @@ export async function scenarioCase(seed, i, seeds, webRules) {
     check(summary.stats.undecodable === 0, `${summary.stats.undecodable} synthesized packets are undecodable`);
     return { ok: true, desc, base: base.name, text, outcome: `accepted, ${out.packets.length} packets` };
   } catch (err) {
-    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: thrownText(err) };
   }
 }
 
@@ -691,7 +701,7 @@ export async function policyCase(seed, i, seeds, workDir) {
       throw err;
     }
   } catch (err) {
-    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: thrownText(err) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -706,6 +716,14 @@ export async function policyCase(seed, i, seeds, workDir) {
  * just case number `only` of each kind. `onFinding` gets each failure,
  * `onCase` every case (kind, number, result). Returns counts by kind and
  * outcome.
+ * @param {{
+ *   seed: number | string, iterations: number, yamlIterations?: number,
+ *   onFinding?: (kind: string, res: any) => void,
+ *   onCase?: (kind: string, i: number, res: any) => void,
+ *   onProgress?: (kind: string, n: number) => void,
+ *   kinds?: string[], only?: number | null,
+ * }} options
+ * @returns {Promise<Record<string, { runs: number, findings: number, outcomes: Record<string, number> }>>}
  */
 export async function fuzz({ seed, iterations, yamlIterations = iterations === 0 ? 0 : Math.max(20, Math.floor(iterations / 10)), onFinding = () => {}, onCase = () => {}, onProgress = () => {}, kinds = ['capture', 'clock', 'rules', 'scenario', 'policy'], only = null }) {
   const seeds = loadSeeds();
@@ -713,6 +731,7 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
   const yamlSeeds = loadYamlSeeds();
   const webRules = ruleSets.find((r) => r.name === 'web-server') ?? ruleSets[0];
   const workDir = mkdtempSync(join(tmpdir(), 'fwemu-fuzz-'));
+  /** @type {Record<string, { runs: number, findings: number, outcomes: Record<string, number> }>} */
   const stats = {};
   const tally = (kind, i, res) => {
     onCase(kind, i, res);
