@@ -24,6 +24,7 @@ const argv = process.argv.slice(2);
 let runs = 3;
 let format = 'none';
 const files = [];
+/** @type {string | null} */
 let rev = null;
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--runs') runs = Number(argv[++i]);
@@ -69,7 +70,7 @@ function once(bin, file) {
   });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${bin} on ${file} exited with ${r.status}: ${r.stderr}`);
-  const [user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  const [user, sys] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
   return { wall, cpu: user + sys };
 }
 
@@ -84,6 +85,7 @@ try {
   const bins = { [rev]: join(tree, 'bin', 'fwemu.js'), 'working tree': join(ROOT, 'bin', 'fwemu.js') };
   const label = (s) => s.padEnd(Math.max(...Object.keys(bins).map((k) => k.length)));
   for (const file of files) {
+    /** @type {Record<string, { wall: number, cpu: number }[]>} */
     const times = Object.fromEntries(Object.keys(bins).map((k) => [k, []]));
     for (let i = 0; i < runs; i++) for (const [k, bin] of Object.entries(bins)) times[k].push(once(bin, file));
     console.log(`${file}, replay --format ${format}, ${runs} runs each, interleaved:`);

@@ -59,7 +59,7 @@ export class Forge {
   }
 
   /** Writes the common IP part; returns the L4 offset. `a` holds src/dst as numbers (v4) or 4-word arrays (v6). */
-  ipHeader(v6, src, dst, proto, l4len, id, tmpl, ttl) {
+  ipHeader(v6, src, dst, _proto, l4len, id, tmpl, ttl) {
     const o = this.out;
     if (!v6) {
       o.set(tmpl.subarray(0, ETH + 20), 0);

@@ -30,6 +30,7 @@ export const CAPTURES = {
 };
 
 /** Makes (or reuses) a capture; returns its manifest: { path, packets, flows, bytes, ... }. */
+/** @param {(line: string) => void} [log] */
 export async function ensureCapture(dir, id, log = () => {}) {
   const c = CAPTURES[id];
   mkdirSync(dir, { recursive: true });

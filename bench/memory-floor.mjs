@@ -54,7 +54,9 @@ function overlapped() {
   return sum;
 }
 
-for (const [name, f] of [['dependent', dependent], ['overlapped', overlapped]]) {
+/** @type {[string, () => number][]} */
+const variants = [['dependent', dependent], ['overlapped', overlapped]];
+for (const [name, f] of variants) {
   const times = [];
   for (let r = 0; r < 5; r++) {
     const t = performance.now();

@@ -12,7 +12,7 @@ const mtime = (name) => statSync(new URL(name, dist), { throwIfNoEntry: false })
 const bundle = mtime('cli/main.bundle.mjs');
 let modules = mtime('cli/main.js');
 if (bundle >= 0 && modules >= 0) {
-  for (const name of readdirSync(dist, { recursive: true })) {
+  for (const name of readdirSync(dist, { recursive: true, encoding: 'utf8' })) {
     if (name.endsWith('.js')) modules = Math.max(modules, mtime(name));
   }
 }
@@ -27,7 +27,7 @@ main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => {
     // Last resort only: every expected failure is turned into a message inside main().
-    process.stderr.write(`fwemu: internal error: ${err && err.message ? err.message : err}\n`);
+    process.stderr.write(`fwemu: internal error: ${err?.message ? err.message : err}\n`);
     process.exitCode = 70;
   },
 );

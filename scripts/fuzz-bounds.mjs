@@ -28,7 +28,7 @@ import { RuleFileError } from '../dist/rules/types.js';
 import { parseScenario } from '../dist/synth/scenario.js';
 import { ScenarioError } from '../dist/synth/types.js';
 import { MAX_YAML_DEPTH } from '../dist/base/yaml-nodes.js';
-import { caseRng, Finding, ROOT } from './fuzz-lib.mjs';
+import { caseRng, Finding, ROOT, thrownText } from './fuzz-lib.mjs';
 
 const NESTED = `YAML nested deeper than ${MAX_YAML_DEPTH} levels here`;
 
@@ -46,6 +46,7 @@ function messages(err) {
  * `zz:` and a value nested `depth` levels (the top-level mapping is one
  * more) in one of four styles, to append after `lines` lines; and where
  * level MAX_YAML_DEPTH + 1 starts (line, column), by construction.
+ * @returns {{ style: string, text: string, at: [number, number] }}
  */
 function nested(rng, depth, lines) {
   // (Block mappings take depth^2/2 bytes of indentation: past ~1400 levels the file is over the 1 MiB limit.)
@@ -65,6 +66,7 @@ function nested(rng, depth, lines) {
       return { style, text: t, at: [L + first - 1, first] };
     }
   }
+  throw new Error(`no such style: ${style}`);
 }
 
 async function deepCase(rng, seeds, workDir, i) {
@@ -167,12 +169,13 @@ async function nonRegularCase(rng, seeds, workDir, i) {
   try {
     const file = join(dir, 'rules.yaml');
     let path = file;
+    /** @type {Promise<void> | null} */
     let fed = null;
     if (via !== 'zero') writeFileSync(file, text);
     if (via === 'zero') path = '/dev/zero';
     if (via === 'fifo') {
       path = join(dir, 'rules.fifo');
-      await new Promise((done, fail) => spawn('mkfifo', [path]).on('exit', (c) => (c === 0 ? done() : fail(new Error('mkfifo failed')))));
+      await new Promise(/** @param {(v?: void) => void} done */ (done, fail) => spawn('mkfifo', [path]).on('exit', (c) => (c === 0 ? done() : fail(new Error('mkfifo failed')))));
       fed = feed(path, file);
     }
     let got;
@@ -211,6 +214,6 @@ export async function boundsCase(seed, i, seeds, workDir) {
     if (what === 'huge') return hugeCase(rng, i);
     return await nonRegularCase(rng, seeds, workDir, i);
   } catch (err) {
-    return { ok: false, desc: `bounds #${i}: ${what}`, base: what, text: '', error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc: `bounds #${i}: ${what}`, base: what, text: '', error: thrownText(err) };
   }
 }

@@ -19,7 +19,7 @@ import { replay } from '../dist/engine/replay.js';
 import { UserError } from '../dist/base/errors.js';
 import { clockSummary, clockWarningLines } from '../dist/report/replay-text.js';
 import { formatTime } from '../dist/report/time.js';
-import { caseRng, Finding, replayChecked } from './fuzz-lib.mjs';
+import { caseRng, Finding, replayChecked, thrownText } from './fuzz-lib.mjs';
 
 const TWO64 = 1n << 64n;
 const L = BigInt(LATEST_TIMESTAMP_SEC);
@@ -142,10 +142,12 @@ function check(cond, msg) {
 
 /** Writes one record to pcap and pcapng: only a UserError, and only where the format cannot hold the time. */
 function checkWriters(rec) {
-  for (const [Writer, latest] of [[PcapWriter, PCAP_LATEST_SEC], [PcapngWriter, 2 ** 33 - 1]]) {
+  /** @type {[typeof PcapWriter | typeof PcapngWriter, number][]} */
+  const writers = [[PcapWriter, PCAP_LATEST_SEC], [PcapngWriter, 2 ** 33 - 1]];
+  for (const [Writer, latest] of writers) {
     const w = Writer === PcapWriter ? new PcapWriter(new PassThrough(), { linkType: 101, nanosecond: true }) : new PcapngWriter(new PassThrough());
     try {
-      if (Writer === PcapWriter) w.write(rec.tsSec, rec.tsNsec, rec.buf, rec.off, rec.caplen, rec.len);
+      if (w instanceof PcapWriter) w.write(rec.tsSec, rec.tsNsec, rec.buf, rec.off, rec.caplen, rec.len);
       else w.write(w.addInterface(101), rec.tsSec, rec.tsNsec, rec.buf, rec.off, rec.caplen, rec.len);
       check(rec.tsSec <= latest, `${Writer.name} wrote a time past ${latest}: ${rec.tsSec}`);
     } catch (err) {
@@ -178,7 +180,7 @@ export async function clockCase(seed, i, ruleSets) {
         onRecord: (rec) => {
           check(Number.isInteger(rec.tsSec) && rec.tsSec >= 0 && rec.tsSec <= LATEST_TIMESTAMP_SEC, `record ${rec.n} stamped ${rec.tsSec} s, outside what fwemu judges`);
           if (first.sec < 0) Object.assign(first, { sec: rec.tsSec, nsec: rec.tsNsec });
-          for (const f of ['relative', 'epoch', 'iso']) {
+          for (const f of /** @type {const} */ (['relative', 'epoch', 'iso'])) {
             const t = formatTime(f, rec.tsSec, rec.tsNsec, first.sec, first.nsec);
             check(!/NaN|undefined|Infinity/.test(t), `--time ${f} of record ${rec.n}: ${t}`);
           }
@@ -197,6 +199,6 @@ export async function clockCase(seed, i, ruleSets) {
     }
     return { ok: true, desc, base, bytes, outcome };
   } catch (err) {
-    return { ok: false, desc, base, bytes, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base, bytes, error: thrownText(err) };
   }
 }

@@ -112,12 +112,20 @@ class Conn {
 }
 
 /**
+ * @typedef {{ packets: number, flood: number, floodAccepted: number, floodDropped: number, real: number, realAccepted: number,
+ *   maxTable: number, earlyDrop: number, tableFull: number, phase2NewDropped: number, phase2Established: number,
+ *   tableFullReason: string | null, max: number, seconds: number, heapGrowthMiB: number, summary: string[] }} FloodFigures
+ */
+
+/**
  * Runs the flood. Options: sources (spoofed SYNs), max (conntrack max;
  * undefined: the default), early (connections established before the flood),
  * late (opened during it), gap (flood packets between two real packets),
  * fillTable (phase 2: fill the rest of the table with ASSURED connections,
  * then send `newAfterFull` new SYNs).
  * Returns figures and `ok` with the list of `problems`.
+ * @param {{ sources?: number, max?: number, early?: number, late?: number, gap?: number, fillTable?: boolean, newAfterFull?: number }} [options]
+ * @returns {Promise<FloodFigures & { ok: boolean, problems: string[] }>}
  */
 export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16, gap = 200, fillTable = false, newAfterFull = 1000 } = {}) {
   const rulesText = `policy: drop\n${max === undefined ? '' : `conntrack: { max: ${max} }\n`}rules:\n  - { id: web, proto: tcp, dport: 8080 }\n`;
@@ -129,12 +137,17 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
   /** Packet number → what it is, for the real ones: every one of them must be accepted. */
   const real = new Map();
   const phase2New = new Set();
+  /** @type {string[]} */
   const problems = [];
+  /** @type {Omit<FloodFigures, 'max' | 'seconds' | 'heapGrowthMiB' | 'summary'> & Partial<FloodFigures>} */
   const fig = { packets: 0, flood: 0, floodAccepted: 0, floodDropped: 0, real: 0, realAccepted: 0, maxTable: 0, earlyDrop: 0, tableFull: 0, phase2NewDropped: 0, phase2Established: 0, tableFullReason: null };
+  /** @type {import('../dist/engine/engine.js').Engine | null} */
   let engineRef = null;
 
+  /** @type {import('../dist/engine/replay.js').PacketSource} */
   const source = async (onRecord, beforeRead) => {
-    const rec = { n: 0, tsSec: T0, tsNsec: 0, linkType: 1, ifIndex: 0, ifName: '', direction: 0, caplen: 0, len: 0, buf: null, off: 0, fileOffset: 0 };
+    /** @type {import('../dist/capture/types.js').CaptureRecord} */
+    const rec = { n: 0, tsSec: T0, tsNsec: 0, linkType: 1, ifIndex: 0, ifName: '', direction: 0, caplen: 0, len: 0, buf: new Uint8Array(0), off: 0, fileOffset: 0 };
     let n = 0;
     let usec = 0;
     const push = (frame, what) => {
@@ -208,7 +221,7 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
     onPacket: (r, p, _rec, engine) => {
       engineRef = engine;
       fig.packets++;
-      const size = engine.ct.size;
+      const size = /** @type {NonNullable<typeof engine.ct>} */ (engine.ct).size;
       if (size > fig.maxTable) fig.maxTable = size;
       if ((r.n & 0x3ffff) === 0) heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
       const what = real.get(r.n);
@@ -234,7 +247,7 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
     },
   });
   heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
-  const ct = summary.engine.ct;
+  const ct = /** @type {NonNullable<typeof summary.engine.ct>} */ (summary.engine.ct);
   fig.earlyDrop = ct.stats.earlyDrop;
   fig.tableFull = ct.stats.tableFull;
   fig.max = ct.settings.max;
@@ -253,5 +266,6 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
     problems.push('the summary does not report the table-full figures');
   }
   void engineRef;
-  return { ok: problems.length === 0, problems, ...fig };
+  // Every optional figure has been set above.
+  return /** @type {FloodFigures & { ok: boolean, problems: string[] }} */ ({ ok: problems.length === 0, problems, ...fig });
 }

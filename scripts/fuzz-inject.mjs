@@ -62,6 +62,7 @@ export function hostileString(rng) {
   return s;
 }
 
+/** @type {{ tsSec: number, tsNsec: number, linkType: number, len: number, data: Uint8Array }[] | null} */
 let packetsCache = null;
 /** http-curl.pcap's records, copied. */
 function packets(root) {
@@ -111,7 +112,7 @@ const IPT_LINE = [
 ];
 
 function checkExport(text, patterns, rulePattern, rules, what, fail) {
-  if (CONTROL.test(text)) fail(`${what}: a control character ${JSON.stringify(CONTROL.exec(text)[0])}`);
+  if (CONTROL.test(text)) fail(`${what}: a control character ${JSON.stringify(CONTROL.exec(text)?.[0])}`);
   const lines = text.split('\n');
   for (const l of lines) {
     if (!patterns.some((p) => p.test(l))) fail(`${what}: unexpected line ${JSON.stringify(l.slice(0, 120))}`);
@@ -147,7 +148,7 @@ export async function injectCase(rng, i, root) {
     // check's listing: as many lines as with plain strings, no control but its line breaks.
     const plain = ruleSet('plain', ids.map((_, k) => `id${k}`), 'plain.yaml');
     const listing = formatRuleSet(rs);
-    if (CONTROL.test(listing)) fail(`check listing: a control character ${JSON.stringify(CONTROL.exec(listing)[0])}`);
+    if (CONTROL.test(listing)) fail(`check listing: a control character ${JSON.stringify(CONTROL.exec(listing)?.[0])}`);
     if (listing.split('\n').length !== formatRuleSet(plain).split('\n').length) fail('check listing: a different number of lines than with plain strings');
     const d = formatDiagnostic({ file, line: 1, col: 1, message: text, severity: 'warning' });
     if (CONTROL_OR_NL.test(d)) fail(`diagnostic: ${JSON.stringify(d.slice(0, 80))}`);

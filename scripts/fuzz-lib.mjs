@@ -220,7 +220,7 @@ export function mutateCapture(rng, buf, donors) {
       const a = rng.pick(units);
       if (op === 'duplicate') return [splice(out, a.off + a.len, 0, out.slice(a.off, a.off + a.len)), `duplicate unit at ${a.off}`];
       if (op === 'delete') return [splice(out, a.off, a.len), `delete unit at ${a.off} (${a.len} bytes)`];
-      let b = rng.pick(units);
+      const b = rng.pick(units);
       if (b === a) return [splice(out, a.off, a.len), `delete unit at ${a.off}`];
       const [x, y] = a.off < b.off ? [a, b] : [b, a];
       const ub = out.slice(y.off, y.off + y.len);
@@ -264,6 +264,14 @@ export function mutateCapture(rng, buf, donors) {
 
 export class Finding extends Error {}
 
+/**
+ * A failure as a finding's text: a Finding's message, or whatever else was thrown with its name and stack.
+ * @param {any} err
+ */
+export function thrownText(err) {
+  return err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}`;
+}
+
 /** Words that betray a value printed without care. */
 const BAD_TEXT = /\bundefined\b|\bNaN\b|\[object Object\]/;
 /** YAML's .nan is the number NaN, and may be quoted back as such. */
@@ -301,6 +309,7 @@ export async function replayChecked(buf, name, rules, sizes) {
   const trace = [];
   let expected = 1;
   let undecodable = 0;
+  /** @type {import('../dist/engine/engine.js').Engine | null} */
   let lastEngine = null;
   const base = { sec: -1, nsec: 0 };
   let outcome;
@@ -430,7 +439,7 @@ export async function captureCase(seed, i, seeds, ruleSets) {
     }
     return { ok: true, desc, base: base.name, steps, bytes, outcome: a.at(-1) };
   } catch (err) {
-    return { ok: false, desc, base: base.name, steps, bytes, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, steps, bytes, error: thrownText(err) };
   }
 }
 
@@ -477,7 +486,7 @@ export function mutateYaml(rng, text) {
     }
     case 'value': {
       // Replace the value after a "key:" (block or flow style).
-      const re = /(\b[\w-]+\s*:\s*)([^,{}\[\]\n#]*)/g;
+      const re = /(\b[\w-]+\s*:\s*)([^,{}[\]\n#]*)/g;
       const hits = [...text.matchAll(re)].filter((m) => m[2].trim() !== '');
       if (!hits.length) return mutateYaml(rng, text);
       const m = rng.pick(hits);
@@ -556,6 +565,7 @@ function readable(path) {
 }
 
 /** A small capture to run accepted rule files over. */
+/** @type {Uint8Array | null} */
 let probe = null;
 function probeCapture() {
   probe ??= new Uint8Array(readFileSync(join(ROOT, 'fixtures/http-curl.pcap')));
@@ -602,7 +612,7 @@ export async function ruleCase(seed, i, seeds) {
     await replayChecked(probeCapture(), 'http-curl.pcap', loaded.ruleset, [4096]);
     return { ok: true, desc, base: base.name, text, outcome: 'accepted' };
   } catch (err) {
-    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: thrownText(err) };
   }
 }
 
@@ -645,7 +655,7 @@ export async function scenarioCase(seed, i, seeds, webRules) {
     check(summary.stats.undecodable === 0, `${summary.stats.undecodable} synthesized packets are undecodable`);
     return { ok: true, desc, base: base.name, text, outcome: `accepted, ${out.packets.length} packets` };
   } catch (err) {
-    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: thrownText(err) };
   }
 }
 
@@ -692,7 +702,7 @@ export async function policyCase(seed, i, seeds, workDir) {
       throw err;
     }
   } catch (err) {
-    return { ok: false, desc, base: base.name, text, error: err instanceof Finding ? err.message : `${err?.name ?? 'Error'}: ${err?.stack ?? err}` };
+    return { ok: false, desc, base: base.name, text, error: thrownText(err) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -707,6 +717,14 @@ export async function policyCase(seed, i, seeds, workDir) {
  * just case number `only` of each kind. `onFinding` gets each failure,
  * `onCase` every case (kind, number, result). Returns counts by kind and
  * outcome.
+ * @param {{
+ *   seed: number | string, iterations: number, yamlIterations?: number,
+ *   onFinding?: (kind: string, res: any) => void,
+ *   onCase?: (kind: string, i: number, res: any) => void,
+ *   onProgress?: (kind: string, n: number) => void,
+ *   kinds?: string[], only?: number | null,
+ * }} options
+ * @returns {Promise<Record<string, { runs: number, findings: number, outcomes: Record<string, number> }>>}
  */
 export async function fuzz({ seed, iterations, yamlIterations = iterations === 0 ? 0 : Math.max(20, Math.floor(iterations / 10)), onFinding = () => {}, onCase = () => {}, onProgress = () => {}, kinds = ['capture', 'clock', 'rules', 'scenario', 'policy'], only = null }) {
   const seeds = loadSeeds();
@@ -714,6 +732,7 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
   const yamlSeeds = loadYamlSeeds();
   const webRules = ruleSets.find((r) => r.name === 'web-server') ?? ruleSets[0];
   const workDir = mkdtempSync(join(tmpdir(), 'fwemu-fuzz-'));
+  /** @type {Record<string, { runs: number, findings: number, outcomes: Record<string, number> }>} */
   const stats = {};
   const tally = (kind, i, res) => {
     onCase(kind, i, res);

@@ -145,7 +145,8 @@ function mutants(text) {
   const out = [];
   const kinds = 6;
   const edit = (kind, line) => {
-    const m = /^(\s*(?:-\s+)?)([A-Za-z_][\w-]*)(\s*:)(.*)$/.exec(line);
+    // `targets` holds only lines this matches.
+    const m = /** @type {RegExpExecArray} */ (/^(\s*(?:-\s+)?)([A-Za-z_][\w-]*)(\s*:)(.*)$/.exec(line));
     const [, lead, key, colon] = m;
     switch (kind) {
       case 0: return `${lead}${key}x${colon}${m[4]}`;
@@ -283,8 +284,8 @@ function runCase(bin, c) {
       timedOut = true;
       child.kill('SIGKILL');
     }, CASE_TIMEOUT_MS);
-    child.stdout.on('data', (b) => out.push(b));
-    child.stderr.on('data', (b) => err.push(b));
+    child.stdout?.on('data', (b) => out.push(b));
+    child.stderr?.on('data', (b) => err.push(b));
     if (child.stdin) {
       // A CLI that stops reading (bad capture header) closes the pipe early: not an error here.
       child.stdin.on('error', () => {});
@@ -292,7 +293,7 @@ function runCase(bin, c) {
     }
     child.on('error', (e) => {
       clearTimeout(timer);
-      done({ out: Buffer.alloc(0), err: Buffer.from(String(e)), exit: `spawn error ${e.code ?? ''}\n`, failed: true });
+      done({ out: Buffer.alloc(0), err: Buffer.from(String(e)), exit: `spawn error ${/** @type {NodeJS.ErrnoException} */ (e).code ?? ''}\n`, failed: true });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -516,12 +517,13 @@ function resolveRev(rev) {
 }
 
 /** The build running, so that Ctrl-C can stop it before the worktree is removed. */
+/** @type {import('node:child_process').ChildProcess | null} */
 let building = null;
 
 /** npm run build in `tree`; asynchronous, so a signal is handled at once. */
 function build(tree, label) {
   process.stderr.write(`${label}: npm run build in ${tree}\n`);
-  return new Promise((done, fail) => {
+  return new Promise(/** @param {(v?: void) => void} done */ (done, fail) => {
     const child = spawn('npm', ['run', 'build'], { cwd: tree, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     building = child;
     const log = [];
@@ -649,6 +651,7 @@ async function compare(revs, { only, out, jobs, full, cache }) {
 // ---------------------------------------------------------------- command line
 
 function parseArgs(argv) {
+  /** @type {{ jobs: number, only: RegExp | undefined, bin: string | undefined, out: string | undefined, full: boolean, cache: boolean, help?: boolean }} */
   const opts = { jobs: 2, only: undefined, bin: undefined, out: undefined, full: false, cache: true };
   const pos = [];
   for (let i = 0; i < argv.length; i++) {

@@ -46,7 +46,7 @@ const RANK: Record<string, number> = {
 };
 
 /** The layer of a path relative to the repository ("src/engine/engine.ts" → "engine"), or null outside the table. */
-export function layerOf(file: string): string | null {
+function layerOf(file: string): string | null {
   const parts = file.split('/');
   if (parts[0] !== 'src') return null;
   const layer = parts.length === 2 ? (parts[1] === 'index.ts' ? 'api' : null) : parts[1];
@@ -66,7 +66,7 @@ interface Import {
 const MODULE_EXT = /\.(bundle\.mjs|mjs|js)$/;
 
 /** Every relative import of a TypeScript source: declarations, re-exports, import() and import types, and workers by URL. */
-export function importsOf(file: string, text: string): Import[] {
+function importsOf(file: string, text: string): Import[] {
   const out: Import[] = [];
   const add = (spec: unknown, at: number): void => {
     if (typeof spec !== 'string' || !/^\.\.?\//.test(spec)) return;
@@ -122,7 +122,7 @@ export function importsOf(file: string, text: string): Import[] {
 }
 
 /** One sentence per import that breaks the rule (or leaves the table). */
-export function violations(imports: Import[]): string[] {
+function violations(imports: Import[]): string[] {
   const out: string[] = [];
   for (const imp of imports) {
     const at = `${imp.file}:${imp.line} imports '${imp.spec}'`;

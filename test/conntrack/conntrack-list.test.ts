@@ -8,7 +8,7 @@
  * list at the matching moment.
  */
 import { describe, expect, it } from 'vitest';
-import { type CtEvent } from '../../src/conntrack/index.js';
+import type { CtEvent } from '../../src/conntrack/index.js';
 import { ctProtoName, entryToJson, formatConntrackEntry, formatConntrackEvent } from '../../src/report/conntrack-list.js';
 import { Driver, generic, icmp, tcp, udp } from './helpers.js';
 

@@ -10,7 +10,6 @@ import type { CaptureRecord } from '../../src/capture/types.js';
 import { CLOCK_JUMPS_LISTED, ClockWatch, largestTimeout } from '../../src/engine/clock.js';
 import { replay } from '../../src/engine/replay.js';
 import { DEFAULT_CONNTRACK_SETTINGS } from '../../src/conntrack/types.js';
-import { loadRuleSet } from '../../src/rules/load.js';
 import { DNS_RULES, pcapngOf, pcapOf, type At } from './clock-captures.js';
 
 /** How far after its deadline the last answer comes (with -3 us its verdict turns, and both tests fail: checked). */

@@ -29,7 +29,7 @@ import { ruleSetWithIds } from '../rules/helpers.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 /** Strings meant to leave a comment, each trying another way out. */
-export const HOSTILE: [what: string, text: string][] = [
+const HOSTILE: [what: string, text: string][] = [
   ['newline, then nft commands', 'x\nflush ruleset\ntable inet evil { chain c { type filter hook forward priority -1; policy drop; } }\n#'],
   ['CR LF, then an iptables block', 'x\r\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j DROP\nCOMMIT\n*raw\n:PREROUTING DROP [0:0]\nCOMMIT\n#'],
   ['NUL', 'nul\u0000flush ruleset'],
@@ -131,7 +131,10 @@ describe('export: hostile strings stay in their comments (text)', () => {
 
   it('ids a rule file refuses, set in code (newline, CR, NUL, ESC, NEL, U+2028, space), stay in their comments', () => {
     const rs = ruleSetWithIds(CODE_IDS);
-    rs.rules.forEach((r, i) => (r.sport = null, r.dport = [{ lo: 2000 + i, hi: 2000 + i }]));
+    rs.rules.forEach((r, i) => {
+      r.sport = null;
+      r.dport = [{ lo: 2000 + i, hi: 2000 + i }];
+    });
     checkStructure(exportNft(rs), NFT_LINE, /^    tcp dport/, CODE_IDS.length, 'nft');
     checkStructure(exportIptables(rs), IPT_LINE, /^-A FORWARD -p tcp/, 2 * CODE_IDS.length, 'iptables');
   });

@@ -704,7 +704,7 @@ class Replayer {
     });
     this.py.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.stdoutBuf += d;
-      let nl;
+      let nl: number;
       while ((nl = this.stdoutBuf.indexOf('\n')) >= 0) {
         const line = this.stdoutBuf.slice(0, nl);
         this.stdoutBuf = this.stdoutBuf.slice(nl + 1);

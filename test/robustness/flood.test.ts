@@ -14,7 +14,6 @@
  * ("nf_conntrack: table full, dropping packet").
  */
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain ES module without types, shared with scripts/fuzz.mjs
 import { synFlood } from '../../scripts/fuzz-flood.mjs';
 
 describe('SYN flood against a bounded conntrack table', () => {

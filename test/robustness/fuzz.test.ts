@@ -19,7 +19,6 @@
  * (or an unchanged text) decide.
  */
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain ES module without types, shared with scripts/fuzz.mjs
 import { captureCase, fuzz, layout, loadRuleSets, loadSeeds, loadYamlSeeds } from '../../scripts/fuzz-lib.mjs';
 
 const SEED = 'ci-2026';

@@ -22,6 +22,7 @@ const schema = JSON.parse(readFileSync(join(ROOT, 'schema', 'fwemu-rules.schema.
 
 // --- a tiny JSON Schema (2020-12) validator for the subset the schema uses ----
 
+// biome-ignore lint/suspicious/noExplicitAny: a schema node is any JSON value, narrowed where it is read
 type S = Record<string, any>;
 
 function resolve(s: S): S {
