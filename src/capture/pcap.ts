@@ -14,8 +14,9 @@ export const MAX_CAPLEN = 262_144;
 export const PCAP_GLOBAL_HEADER = 24;
 export const PCAP_RECORD_HEADER = 16;
 
-const MAGIC_PCAP_US = 0xa1b2c3d4;
-const MAGIC_PCAP_NS = 0xa1b23c4d;
+/** Magic numbers of microsecond and nanosecond files, as written in the file's byte order. */
+export const MAGIC_PCAP_US = 0xa1b2c3d4;
+export const MAGIC_PCAP_NS = 0xa1b23c4d;
 const MAGIC_PCAP_KUZNETZOV = 0xa1b2cd34;
 
 export class PcapReader {

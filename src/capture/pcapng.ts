@@ -33,21 +33,21 @@ export const MAX_IF_NAME_BYTES = 256;
 export const PCAPNG_BLOCK_PREFIX = 12;
 export const PCAPNG_TRAILER = 4;
 
-const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 /** The section header block's type, also the file's magic. */
 export const BLOCK_SHB = 0x0a0d0d0a;
-const BLOCK_IDB = 1;
+export const BLOCK_IDB = 1;
 const BLOCK_PB = 2;
 const BLOCK_SPB = 3;
-const BLOCK_EPB = 6;
+export const BLOCK_EPB = 6;
 
-const OPT_END = 0;
-const OPT_IF_NAME = 2;
-const OPT_IF_TSRESOL = 9;
+export const OPT_END = 0;
+export const OPT_IF_NAME = 2;
+export const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
 /** epb_flags and the obsolete Packet Block's pack_flags share code 2 and layout. */
-const OPT_PACKET_FLAGS = 2;
+export const OPT_PACKET_FLAGS = 2;
 
 interface InterfaceInfo {
   linkType: number;

@@ -16,11 +16,13 @@
 import type { Writable } from 'node:stream';
 import { UserError } from '../base/errors.js';
 import { describeIoError, ioExitCode, OutputFile } from '../base/output-file.js';
+import { MAGIC_PCAP_NS, MAGIC_PCAP_US, MAX_CAPLEN, PCAP_GLOBAL_HEADER, PCAP_RECORD_HEADER } from './pcap.js';
+import { BLOCK_EPB, BLOCK_IDB, BLOCK_SHB, BYTE_ORDER_MAGIC, OPT_END, OPT_IF_NAME, OPT_IF_TSRESOL, OPT_PACKET_FLAGS } from './pcapng.js';
 import { nanosToHiLo, utcString } from './timestamp.js';
 import { Direction } from './types.js';
 import type { DirectionValue } from './types.js';
 
-export const DEFAULT_SNAPLEN = 262_144;
+export const DEFAULT_SNAPLEN = MAX_CAPLEN;
 const DEFAULT_BUFFER_SIZE = 1024 * 1024;
 const MAX_U32 = 0xffff_ffff;
 
@@ -219,9 +221,9 @@ export class PcapWriter extends BufferedCaptureWriter {
     this.nanosecond = opts.nanosecond ?? false;
     checkRange('linkType', this.linkType, 0xffff);
     checkRange('snaplen', this.snaplen, MAX_U32);
-    const at = this.reserve(24);
+    const at = this.reserve(PCAP_GLOBAL_HEADER);
     const v = this.view;
-    v.setUint32(at, this.nanosecond ? 0xa1b23c4d : 0xa1b2c3d4, true);
+    v.setUint32(at, this.nanosecond ? MAGIC_PCAP_NS : MAGIC_PCAP_US, true);
     v.setUint16(at + 4, 2, true);
     v.setUint16(at + 6, 4, true);
     v.setInt32(at + 8, 0, true);
@@ -234,13 +236,13 @@ export class PcapWriter extends BufferedCaptureWriter {
   write(tsSec: number, tsNsec: number, data: Uint8Array, off: number, caplen: number, origLen: number): void {
     checkTimestamp(this.targetName, 'pcap', ++this.records, tsSec, tsNsec, PCAP_LATEST_SEC);
     const stored = Math.min(caplen, this.snaplen);
-    const at = this.reserve(16 + stored);
+    const at = this.reserve(PCAP_RECORD_HEADER + stored);
     const v = this.view;
     v.setUint32(at, tsSec, true);
     v.setUint32(at + 4, this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), true);
     v.setUint32(at + 8, stored, true);
     v.setUint32(at + 12, Math.max(origLen, caplen), true);
-    this.copyPacket(at + 16, data, off, stored);
+    this.copyPacket(at + PCAP_RECORD_HEADER, data, off, stored);
   }
 }
 
@@ -251,11 +253,7 @@ export interface PcapngWriterOptions {
   bufferSize?: number;
 }
 
-const OPT_END = 0;
 const OPT_SHB_USERAPPL = 4;
-const OPT_IF_NAME = 2;
-const OPT_IF_TSRESOL = 9;
-const OPT_EPB_FLAGS = 2;
 const TS_NANOSECONDS = 9;
 
 const utf8 = new TextEncoder();
@@ -275,9 +273,9 @@ export class PcapngWriter extends BufferedCaptureWriter {
     const length = 28 + 4 + padded(application.length) + 4;
     const at = this.reserve(length);
     const v = this.view;
-    v.setUint32(at, 0x0a0d0d0a, true);
+    v.setUint32(at, BLOCK_SHB, true);
     v.setUint32(at + 4, length, true);
-    v.setUint32(at + 8, 0x1a2b3c4d, true);
+    v.setUint32(at + 8, BYTE_ORDER_MAGIC, true);
     v.setUint16(at + 12, 1, true);
     v.setUint16(at + 14, 0, true);
     // Section length -1: unknown, as for any streamed capture.
@@ -296,7 +294,7 @@ export class PcapngWriter extends BufferedCaptureWriter {
     const length = 16 + (nameBytes ? 4 + padded(nameBytes.length) : 0) + 8 + 4 + 4;
     const at = this.reserve(length);
     const v = this.view;
-    v.setUint32(at, 1, true);
+    v.setUint32(at, BLOCK_IDB, true);
     v.setUint32(at + 4, length, true);
     v.setUint16(at + 8, linkType, true);
     v.setUint16(at + 10, 0, true);
@@ -334,7 +332,7 @@ export class PcapngWriter extends BufferedCaptureWriter {
     const at = this.reserve(length);
     const v = this.view;
     nanosToHiLo(tsSec, tsNsec, this.timestamp);
-    v.setUint32(at, 6, true);
+    v.setUint32(at, BLOCK_EPB, true);
     v.setUint32(at + 4, length, true);
     v.setUint32(at + 8, ifIndex, true);
     v.setUint32(at + 12, this.timestamp.hi, true);
@@ -345,7 +343,7 @@ export class PcapngWriter extends BufferedCaptureWriter {
     let p = at + 28 + padded(stored);
     this.buf.fill(0, at + 28 + stored, p);
     if (flagsLength !== 0) {
-      v.setUint16(p, OPT_EPB_FLAGS, true);
+      v.setUint16(p, OPT_PACKET_FLAGS, true);
       v.setUint16(p + 2, 4, true);
       v.setUint32(p + 4, direction, true);
       v.setUint32(p + 8, OPT_END, true);
