@@ -23,7 +23,11 @@ import { EMPTY, hex32, plural, ParseState, u32 } from './parse-state.js';
 import { PCAP_GLOBAL_HEADER, PCAP_RECORD_HEADER, PcapReader } from './pcap.js';
 import { BLOCK_SHB, PCAPNG_BLOCK_PREFIX, PCAPNG_TRAILER, PcapngReader } from './pcapng.js';
 
-/** Also the unit being read in each phase: the global header, a record, a block (or its first 12 bytes), a skipped block's trailer. */
+/**
+ * Where the parser is, which also names the unit it reads next: the magic,
+ * the pcap global header, a pcap record, a pcapng block (or the first 12
+ * bytes of one streamed past), the trailer of a block streamed past.
+ */
 const Phase = {
   MAGIC: 0,
   PCAP_HEADER: 1,

@@ -14,8 +14,23 @@ export const MAX_CAPLEN = 262_144;
 export const PCAP_GLOBAL_HEADER = 24;
 export const PCAP_RECORD_HEADER = 16;
 
-const MAGIC_PCAP_US = 0xa1b2c3d4;
-const MAGIC_PCAP_NS = 0xa1b23c4d;
+/** Global header fields, byte offsets (the magic is at 0). */
+export const HDR_VERSION_MAJOR = 4;
+export const HDR_VERSION_MINOR = 6;
+export const HDR_THISZONE = 8;
+export const HDR_SIGFIGS = 12;
+export const HDR_SNAPLEN = 16;
+export const HDR_LINKTYPE = 20;
+/** Record header fields, byte offsets; the packet follows the header. */
+export const REC_TS_SEC = 0;
+/** Microseconds, or nanoseconds in a nanosecond file. */
+export const REC_TS_FRAC = 4;
+export const REC_CAPLEN = 8;
+export const REC_LEN = 12;
+
+/** Magic numbers of microsecond and nanosecond files, as written in the file's byte order. */
+export const MAGIC_PCAP_US = 0xa1b2c3d4;
+export const MAGIC_PCAP_NS = 0xa1b23c4d;
 const MAGIC_PCAP_KUZNETZOV = 0xa1b2cd34;
 
 export class PcapReader {
@@ -48,17 +63,17 @@ export class PcapReader {
   }
 
   readHeader(buf: Uint8Array, off: number): void {
-    const major = u16(buf, off + 4, this.le);
-    const minor = u16(buf, off + 6, this.le);
+    const major = u16(buf, off + HDR_VERSION_MAJOR, this.le);
+    const minor = u16(buf, off + HDR_VERSION_MINOR, this.le);
     if (major !== 2) this.s.warn(4, undefined, `pcap version ${major}.${minor} is not 2.x; reading it as 2.4`);
-    this.snaplen = u32(buf, off + 16, this.le);
+    this.snaplen = u32(buf, off + HDR_SNAPLEN, this.le);
     // The upper 16 bits carry FCS-length information, not the link type.
-    this.linkType = u32(buf, off + 20, this.le) & 0xffff;
+    this.linkType = u32(buf, off + HDR_LINKTYPE, this.le) & 0xffff;
   }
 
   /** Given a record header at buf[off], the size of the whole record. */
   recordSize(buf: Uint8Array, off: number): number {
-    const caplen = u32(buf, off + 8, this.le);
+    const caplen = u32(buf, off + REC_CAPLEN, this.le);
     if (caplen > MAX_CAPLEN) {
       throw this.s.fail(
         this.s.pos,
@@ -74,15 +89,15 @@ export class PcapReader {
     const n = ++s.records;
     const rec = s.record;
     const caplen = size - PCAP_RECORD_HEADER;
-    let sec = u32(buf, off, le);
-    let nsec = u32(buf, off + 4, le);
+    let sec = u32(buf, off + REC_TS_SEC, le);
+    let nsec = u32(buf, off + REC_TS_FRAC, le);
     if (!this.nanos) nsec *= 1000;
     if (nsec >= 1e9) {
-      s.warn(s.pos, n, `record ${n} has a sub-second timestamp field of ${u32(buf, off + 4, le)}, a second or more; carried into the seconds`);
+      s.warn(s.pos, n, `record ${n} has a sub-second timestamp field of ${u32(buf, off + REC_TS_FRAC, le)}, a second or more; carried into the seconds`);
       sec += Math.floor(nsec / 1e9);
       nsec %= 1e9;
     }
-    let len = u32(buf, off + 12, le);
+    let len = u32(buf, off + REC_LEN, le);
     if (this.snaplen !== 0 && caplen > this.snaplen) {
       s.warn(s.pos, n, `record ${n} has ${caplen} captured bytes, more than the file's snaplen ${this.snaplen}; delivered as is`);
     }
@@ -111,7 +126,7 @@ export class PcapReader {
     if (present < PCAP_RECORD_HEADER) {
       return `${at} inside the header of record ${n} (${present} of ${PCAP_RECORD_HEADER} bytes present)`;
     }
-    const caplen = u32(partial, 8, this.le);
+    const caplen = u32(partial, REC_CAPLEN, this.le);
     return `${at} inside record ${n} (header says ${caplen} bytes, ${present - PCAP_RECORD_HEADER} present)`;
   }
 }

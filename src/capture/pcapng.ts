@@ -33,21 +33,50 @@ export const MAX_IF_NAME_BYTES = 256;
 export const PCAPNG_BLOCK_PREFIX = 12;
 export const PCAPNG_TRAILER = 4;
 
-const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+/** Fields every block starts with, byte offsets. */
+export const BLK_TYPE = 0;
+export const BLK_LENGTH = 4;
+/** Section header block fields. */
+export const SHB_BYTE_ORDER = 8;
+export const SHB_VERSION_MAJOR = 12;
+export const SHB_VERSION_MINOR = 14;
+export const SHB_SECTION_LENGTH = 16;
+export const SHB_OPTIONS = 24;
+/** Interface description block fields. */
+export const IDB_LINKTYPE = 8;
+export const IDB_RESERVED = 10;
+export const IDB_SNAPLEN = 12;
+export const IDB_OPTIONS = 16;
+/** Enhanced packet block fields; the obsolete packet block has the same layout with a 16-bit interface id. */
+export const EPB_INTERFACE_ID = 8;
+export const EPB_TS_HIGH = 12;
+export const EPB_TS_LOW = 16;
+export const EPB_CAPLEN = 20;
+export const EPB_LEN = 24;
+export const EPB_DATA = 28;
+/** Simple packet block fields. */
+const SPB_LEN = 8;
+const SPB_DATA = 12;
+/** Option fields, from the option's start. */
+export const OPT_CODE = 0;
+export const OPT_LENGTH = 2;
+export const OPT_VALUE = 4;
+
+export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 /** The section header block's type, also the file's magic. */
 export const BLOCK_SHB = 0x0a0d0d0a;
-const BLOCK_IDB = 1;
+export const BLOCK_IDB = 1;
 const BLOCK_PB = 2;
 const BLOCK_SPB = 3;
-const BLOCK_EPB = 6;
+export const BLOCK_EPB = 6;
 
-const OPT_END = 0;
-const OPT_IF_NAME = 2;
-const OPT_IF_TSRESOL = 9;
+export const OPT_END = 0;
+export const OPT_IF_NAME = 2;
+export const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
 /** epb_flags and the obsolete Packet Block's pack_flags share code 2 and layout. */
-const OPT_PACKET_FLAGS = 2;
+export const OPT_PACKET_FLAGS = 2;
 
 interface InterfaceInfo {
   linkType: number;
@@ -126,10 +155,10 @@ export class PcapngReader {
 
   /** Given a block's first 12 bytes at buf[off], the bytes to read of it: the whole block, or only these 12 when it is to be streamed past. */
   blockSize(buf: Uint8Array, off: number): number {
-    const type = u32(buf, off, this.le);
+    const type = u32(buf, off + BLK_TYPE, this.le);
     if (type === BLOCK_SHB) {
       // Each section declares its own byte order; the length can only be read after this.
-      const bom = u32(buf, off + 8, true);
+      const bom = u32(buf, off + SHB_BYTE_ORDER, true);
       if (bom === BYTE_ORDER_MAGIC) this.le = true;
       else if (bom === 0x4d3c2b1a) this.le = false;
       else {
@@ -139,7 +168,7 @@ export class PcapngReader {
         );
       }
     }
-    const length = u32(buf, off + 4, this.le);
+    const length = u32(buf, off + BLK_LENGTH, this.le);
     this.blockType = type;
     this.blockLength = length;
     if (length < 12) {
@@ -187,10 +216,10 @@ export class PcapngReader {
       this.skipping = true;
       return this.blockLength - PCAPNG_BLOCK_PREFIX - PCAPNG_TRAILER;
     }
-    this.checkTrailer(u32(buf, off + size - 4, this.le), this.s.pos, this.blockType, size);
+    this.checkTrailer(u32(buf, off + size - PCAPNG_TRAILER, this.le), this.s.pos, this.blockType, size);
     switch (this.blockType) {
       case BLOCK_EPB:
-        this.deliverTimestampedPacket(buf, off, size, u32(buf, off + 8, this.le));
+        this.deliverTimestampedPacket(buf, off, size, u32(buf, off + EPB_INTERFACE_ID, this.le));
         break;
       case BLOCK_SPB:
         this.deliverSimplePacket(buf, off, size);
@@ -202,7 +231,7 @@ export class PcapngReader {
         this.readSection(buf, off);
         break;
       case BLOCK_PB:
-        this.deliverTimestampedPacket(buf, off, size, u16(buf, off + 8, this.le));
+        this.deliverTimestampedPacket(buf, off, size, u16(buf, off + EPB_INTERFACE_ID, this.le));
         break;
     }
     return 0;
@@ -215,8 +244,8 @@ export class PcapngReader {
   }
 
   private readSection(buf: Uint8Array, off: number): void {
-    const major = u16(buf, off + 12, this.le);
-    const minor = u16(buf, off + 14, this.le);
+    const major = u16(buf, off + SHB_VERSION_MAJOR, this.le);
+    const minor = u16(buf, off + SHB_VERSION_MINOR, this.le);
     if (major !== 1) {
       throw this.s.fail(this.s.pos, `pcapng section version ${major}.${minor} is not supported (only 1.x is)`);
     }
@@ -234,19 +263,19 @@ export class PcapngReader {
     }
     const le = this.le;
     const iface: InterfaceInfo = {
-      linkType: u16(buf, off + 8, le),
-      snaplen: u32(buf, off + 12, le),
+      linkType: u16(buf, off + IDB_LINKTYPE, le),
+      snaplen: u32(buf, off + IDB_SNAPLEN, le),
       name: '',
       resolution: MICROSECONDS,
       offsetSec: 0,
     };
-    const end = off + size - 4;
-    let p = off + 16;
-    while (p + 4 <= end) {
-      const code = u16(buf, p, le);
-      const length = u16(buf, p + 2, le);
+    const end = off + size - PCAPNG_TRAILER;
+    let p = off + IDB_OPTIONS;
+    while (p + OPT_VALUE <= end) {
+      const code = u16(buf, p + OPT_CODE, le);
+      const length = u16(buf, p + OPT_LENGTH, le);
       if (code === OPT_END) break;
-      const value = p + 4;
+      const value = p + OPT_VALUE;
       if (value + length > end) {
         this.s.warn(this.s.pos, undefined, `interface description block option ${code} runs past the end of the block; rest of its options ignored`);
         break;
@@ -276,8 +305,8 @@ export class PcapngReader {
     const le = this.le;
     const n = ++this.s.records;
     const iface = this.interfaceFor(ifIndex, n);
-    const caplen = u32(buf, off + 20, le);
-    const room = size - 32;
+    const caplen = u32(buf, off + EPB_CAPLEN, le);
+    const room = size - EPB_DATA - PCAPNG_TRAILER;
     if (caplen > room) {
       throw this.s.fail(
         this.s.pos,
@@ -285,32 +314,32 @@ export class PcapngReader {
       );
     }
     let direction: DirectionValue = Direction.UNKNOWN;
-    const end = off + size - 4;
-    let p = off + 28 + ((caplen + 3) & ~3);
-    while (p + 4 <= end) {
-      const code = u16(buf, p, le);
-      const length = u16(buf, p + 2, le);
-      if (code === OPT_END || p + 4 + length > end) break;
+    const end = off + size - PCAPNG_TRAILER;
+    let p = off + EPB_DATA + ((caplen + 3) & ~3);
+    while (p + OPT_VALUE <= end) {
+      const code = u16(buf, p + OPT_CODE, le);
+      const length = u16(buf, p + OPT_LENGTH, le);
+      if (code === OPT_END || p + OPT_VALUE + length > end) break;
       if (code === OPT_PACKET_FLAGS && length >= 4) {
-        const bits = u32(buf, p + 4, le) & 3;
+        const bits = u32(buf, p + OPT_VALUE, le) & 3;
         direction = bits === 1 ? Direction.INBOUND : bits === 2 ? Direction.OUTBOUND : Direction.UNKNOWN;
       }
-      p += 4 + ((length + 3) & ~3);
+      p += OPT_VALUE + ((length + 3) & ~3);
     }
-    this.clock.convert(u32(buf, off + 12, le), u32(buf, off + 16, le), iface.resolution);
-    this.fillPacket(n, ifIndex, iface, caplen, u32(buf, off + 24, le), buf, off + 28, direction);
+    this.clock.convert(u32(buf, off + EPB_TS_HIGH, le), u32(buf, off + EPB_TS_LOW, le), iface.resolution);
+    this.fillPacket(n, ifIndex, iface, caplen, u32(buf, off + EPB_LEN, le), buf, off + EPB_DATA, direction);
   }
 
   private deliverSimplePacket(buf: Uint8Array, off: number, size: number): void {
     const n = ++this.s.records;
     const iface = this.interfaceFor(0, n);
-    const len = u32(buf, off + 8, this.le);
+    const len = u32(buf, off + SPB_LEN, this.le);
     // An SPB has no caplen field: the packet was cut to the snaplen, and padding fills the block.
-    let caplen = Math.min(len, size - 16);
+    let caplen = Math.min(len, size - SPB_DATA - PCAPNG_TRAILER);
     if (iface.snaplen !== 0 && iface.snaplen < caplen) caplen = iface.snaplen;
     this.clock.sec = 0;
     this.clock.nsec = 0;
-    this.fillPacket(n, 0, iface, caplen, len, buf, off + 12, Direction.UNKNOWN);
+    this.fillPacket(n, 0, iface, caplen, len, buf, off + SPB_DATA, Direction.UNKNOWN);
   }
 
   private interfaceFor(ifIndex: number, n: number): InterfaceInfo {
@@ -395,7 +424,7 @@ export class PcapngReader {
   truncatedRecordNumber(partial: Uint8Array, present: number): number | undefined {
     if (this.skipping) return undefined;
     if (present < 8) return undefined;
-    const type = u32(partial, 0, this.le);
+    const type = u32(partial, BLK_TYPE, this.le);
     return type === BLOCK_EPB || type === BLOCK_SPB || type === BLOCK_PB ? this.s.records + 1 : undefined;
   }
 
@@ -407,12 +436,12 @@ export class PcapngReader {
       return `${at} inside ${withArticle(blockName(this.skippedBlockType))} starting at byte ${this.skippedBlockOffset} (block length says ${this.skippedBlockLength} bytes, ${got} present)`;
     }
     // The SHB's byte order is only known with 12 bytes; other blocks need 8 to be named and sized.
-    const type = present >= 4 ? u32(partial, 0, this.le) : -1;
+    const type = present >= 4 ? u32(partial, BLK_TYPE, this.le) : -1;
     const sizeKnown = present >= (type === BLOCK_SHB ? 12 : 8);
     if (!sizeKnown) {
       return `${at} inside the header of a pcapng block starting at byte ${s.pos} (${present} bytes present)`;
     }
-    const length = u32(partial, 4, this.le);
+    const length = u32(partial, BLK_LENGTH, this.le);
     const n = this.truncatedRecordNumber(partial, present);
     const what = n === undefined ? withArticle(blockName(type)) : `record ${n} (${blockName(type)})`;
     return `${at} inside ${what} starting at byte ${s.pos} (block length says ${length} bytes, ${present} present)`;

@@ -16,11 +16,20 @@
 import type { Writable } from 'node:stream';
 import { UserError } from '../base/errors.js';
 import { describeIoError, ioExitCode, OutputFile } from '../base/output-file.js';
+import {
+  HDR_LINKTYPE, HDR_SIGFIGS, HDR_SNAPLEN, HDR_THISZONE, HDR_VERSION_MAJOR, HDR_VERSION_MINOR, MAGIC_PCAP_NS, MAGIC_PCAP_US, MAX_CAPLEN,
+  PCAP_GLOBAL_HEADER, PCAP_RECORD_HEADER, REC_CAPLEN, REC_LEN, REC_TS_FRAC, REC_TS_SEC,
+} from './pcap.js';
+import {
+  BLK_LENGTH, BLK_TYPE, BLOCK_EPB, BLOCK_IDB, BLOCK_SHB, BYTE_ORDER_MAGIC, EPB_CAPLEN, EPB_DATA, EPB_INTERFACE_ID, EPB_LEN, EPB_TS_HIGH,
+  EPB_TS_LOW, IDB_LINKTYPE, IDB_OPTIONS, IDB_RESERVED, IDB_SNAPLEN, OPT_CODE, OPT_END, OPT_IF_NAME, OPT_IF_TSRESOL, OPT_LENGTH,
+  OPT_PACKET_FLAGS, OPT_VALUE, SHB_BYTE_ORDER, SHB_OPTIONS, SHB_SECTION_LENGTH, SHB_VERSION_MAJOR, SHB_VERSION_MINOR,
+} from './pcapng.js';
 import { nanosToHiLo, utcString } from './timestamp.js';
 import { Direction } from './types.js';
 import type { DirectionValue } from './types.js';
 
-export const DEFAULT_SNAPLEN = 262_144;
+export const DEFAULT_SNAPLEN = MAX_CAPLEN;
 const DEFAULT_BUFFER_SIZE = 1024 * 1024;
 const MAX_U32 = 0xffff_ffff;
 
@@ -219,28 +228,28 @@ export class PcapWriter extends BufferedCaptureWriter {
     this.nanosecond = opts.nanosecond ?? false;
     checkRange('linkType', this.linkType, 0xffff);
     checkRange('snaplen', this.snaplen, MAX_U32);
-    const at = this.reserve(24);
+    const at = this.reserve(PCAP_GLOBAL_HEADER);
     const v = this.view;
-    v.setUint32(at, this.nanosecond ? 0xa1b23c4d : 0xa1b2c3d4, true);
-    v.setUint16(at + 4, 2, true);
-    v.setUint16(at + 6, 4, true);
-    v.setInt32(at + 8, 0, true);
-    v.setUint32(at + 12, 0, true);
-    v.setUint32(at + 16, this.snaplen, true);
-    v.setUint32(at + 20, this.linkType, true);
+    v.setUint32(at, this.nanosecond ? MAGIC_PCAP_NS : MAGIC_PCAP_US, true);
+    v.setUint16(at + HDR_VERSION_MAJOR, 2, true);
+    v.setUint16(at + HDR_VERSION_MINOR, 4, true);
+    v.setInt32(at + HDR_THISZONE, 0, true);
+    v.setUint32(at + HDR_SIGFIGS, 0, true);
+    v.setUint32(at + HDR_SNAPLEN, this.snaplen, true);
+    v.setUint32(at + HDR_LINKTYPE, this.linkType, true);
   }
 
   /** Appends one packet, data[off, off + caplen), cut to the snaplen. tsNsec is rounded down to microseconds unless `nanosecond`. */
   write(tsSec: number, tsNsec: number, data: Uint8Array, off: number, caplen: number, origLen: number): void {
     checkTimestamp(this.targetName, 'pcap', ++this.records, tsSec, tsNsec, PCAP_LATEST_SEC);
     const stored = Math.min(caplen, this.snaplen);
-    const at = this.reserve(16 + stored);
+    const at = this.reserve(PCAP_RECORD_HEADER + stored);
     const v = this.view;
-    v.setUint32(at, tsSec, true);
-    v.setUint32(at + 4, this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), true);
-    v.setUint32(at + 8, stored, true);
-    v.setUint32(at + 12, Math.max(origLen, caplen), true);
-    this.copyPacket(at + 16, data, off, stored);
+    v.setUint32(at + REC_TS_SEC, tsSec, true);
+    v.setUint32(at + REC_TS_FRAC, this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), true);
+    v.setUint32(at + REC_CAPLEN, stored, true);
+    v.setUint32(at + REC_LEN, Math.max(origLen, caplen), true);
+    this.copyPacket(at + PCAP_RECORD_HEADER, data, off, stored);
   }
 }
 
@@ -251,11 +260,7 @@ export interface PcapngWriterOptions {
   bufferSize?: number;
 }
 
-const OPT_END = 0;
 const OPT_SHB_USERAPPL = 4;
-const OPT_IF_NAME = 2;
-const OPT_IF_TSRESOL = 9;
-const OPT_EPB_FLAGS = 2;
 const TS_NANOSECONDS = 9;
 
 const utf8 = new TextEncoder();
@@ -275,15 +280,15 @@ export class PcapngWriter extends BufferedCaptureWriter {
     const length = 28 + 4 + padded(application.length) + 4;
     const at = this.reserve(length);
     const v = this.view;
-    v.setUint32(at, 0x0a0d0d0a, true);
-    v.setUint32(at + 4, length, true);
-    v.setUint32(at + 8, 0x1a2b3c4d, true);
-    v.setUint16(at + 12, 1, true);
-    v.setUint16(at + 14, 0, true);
-    // Section length -1: unknown, as for any streamed capture.
-    v.setInt32(at + 16, -1, true);
-    v.setInt32(at + 20, -1, true);
-    let p = this.writeOption(at + 24, OPT_SHB_USERAPPL, application);
+    v.setUint32(at + BLK_TYPE, BLOCK_SHB, true);
+    v.setUint32(at + BLK_LENGTH, length, true);
+    v.setUint32(at + SHB_BYTE_ORDER, BYTE_ORDER_MAGIC, true);
+    v.setUint16(at + SHB_VERSION_MAJOR, 1, true);
+    v.setUint16(at + SHB_VERSION_MINOR, 0, true);
+    // Section length -1 (64 bits): unknown, as for any streamed capture.
+    v.setInt32(at + SHB_SECTION_LENGTH, -1, true);
+    v.setInt32(at + SHB_SECTION_LENGTH + 4, -1, true);
+    let p = this.writeOption(at + SHB_OPTIONS, OPT_SHB_USERAPPL, application);
     p = this.writeOption(p, OPT_END, null);
     v.setUint32(p, length, true);
   }
@@ -296,17 +301,18 @@ export class PcapngWriter extends BufferedCaptureWriter {
     const length = 16 + (nameBytes ? 4 + padded(nameBytes.length) : 0) + 8 + 4 + 4;
     const at = this.reserve(length);
     const v = this.view;
-    v.setUint32(at, 1, true);
-    v.setUint32(at + 4, length, true);
-    v.setUint16(at + 8, linkType, true);
-    v.setUint16(at + 10, 0, true);
-    v.setUint32(at + 12, snaplen, true);
-    let p = at + 16;
+    v.setUint32(at + BLK_TYPE, BLOCK_IDB, true);
+    v.setUint32(at + BLK_LENGTH, length, true);
+    v.setUint16(at + IDB_LINKTYPE, linkType, true);
+    v.setUint16(at + IDB_RESERVED, 0, true);
+    v.setUint32(at + IDB_SNAPLEN, snaplen, true);
+    let p = at + IDB_OPTIONS;
     if (nameBytes) p = this.writeOption(p, OPT_IF_NAME, nameBytes);
-    v.setUint16(p, OPT_IF_TSRESOL, true);
-    v.setUint16(p + 2, 1, true);
-    v.setUint32(p + 4, TS_NANOSECONDS, true);
-    p = this.writeOption(p + 8, OPT_END, null);
+    // if_tsresol: one byte (9: nanoseconds), written as a 32-bit value to keep the padding zero.
+    v.setUint16(p + OPT_CODE, OPT_IF_TSRESOL, true);
+    v.setUint16(p + OPT_LENGTH, 1, true);
+    v.setUint32(p + OPT_VALUE, TS_NANOSECONDS, true);
+    p = this.writeOption(p + OPT_VALUE + 4, OPT_END, null);
     v.setUint32(p, length, true);
     this.snaplens.push(snaplen);
     return this.snaplens.length - 1;
@@ -334,21 +340,22 @@ export class PcapngWriter extends BufferedCaptureWriter {
     const at = this.reserve(length);
     const v = this.view;
     nanosToHiLo(tsSec, tsNsec, this.timestamp);
-    v.setUint32(at, 6, true);
-    v.setUint32(at + 4, length, true);
-    v.setUint32(at + 8, ifIndex, true);
-    v.setUint32(at + 12, this.timestamp.hi, true);
-    v.setUint32(at + 16, this.timestamp.lo, true);
-    v.setUint32(at + 20, stored, true);
-    v.setUint32(at + 24, Math.max(origLen, caplen), true);
-    this.copyPacket(at + 28, data, off, stored);
-    let p = at + 28 + padded(stored);
-    this.buf.fill(0, at + 28 + stored, p);
+    v.setUint32(at + BLK_TYPE, BLOCK_EPB, true);
+    v.setUint32(at + BLK_LENGTH, length, true);
+    v.setUint32(at + EPB_INTERFACE_ID, ifIndex, true);
+    v.setUint32(at + EPB_TS_HIGH, this.timestamp.hi, true);
+    v.setUint32(at + EPB_TS_LOW, this.timestamp.lo, true);
+    v.setUint32(at + EPB_CAPLEN, stored, true);
+    v.setUint32(at + EPB_LEN, Math.max(origLen, caplen), true);
+    this.copyPacket(at + EPB_DATA, data, off, stored);
+    let p = at + EPB_DATA + padded(stored);
+    this.buf.fill(0, at + EPB_DATA + stored, p);
     if (flagsLength !== 0) {
-      v.setUint16(p, OPT_EPB_FLAGS, true);
-      v.setUint16(p + 2, 4, true);
-      v.setUint32(p + 4, direction, true);
-      v.setUint32(p + 8, OPT_END, true);
+      v.setUint16(p + OPT_CODE, OPT_PACKET_FLAGS, true);
+      v.setUint16(p + OPT_LENGTH, 4, true);
+      v.setUint32(p + OPT_VALUE, direction, true);
+      // opt_endofopt: code 0, length 0.
+      v.setUint32(p + OPT_VALUE + 4, OPT_END, true);
       p += 12;
     }
     v.setUint32(p, length, true);
@@ -358,11 +365,11 @@ export class PcapngWriter extends BufferedCaptureWriter {
   private writeOption(at: number, code: number, value: Uint8Array | null): number {
     const length = value ? value.length : 0;
     if (length > 0xffff) throw new RangeError(`pcapng option ${code} is ${length} bytes; an option holds at most 65535`);
-    this.view.setUint16(at, code, true);
-    this.view.setUint16(at + 2, length, true);
-    if (value) this.buf.set(value, at + 4);
-    const end = at + 4 + padded(length);
-    this.buf.fill(0, at + 4 + length, end);
+    this.view.setUint16(at + OPT_CODE, code, true);
+    this.view.setUint16(at + OPT_LENGTH, length, true);
+    if (value) this.buf.set(value, at + OPT_VALUE);
+    const end = at + OPT_VALUE + padded(length);
+    this.buf.fill(0, at + OPT_VALUE + length, end);
     return end;
   }
 }
