@@ -19,6 +19,7 @@
  */
 import type { DecodedPacket } from '../packet/types.js';
 import { TcpFlag } from '../packet/types.js';
+import { tcpFlagsString } from '../packet/describe.js';
 import {
   B_EV, B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_SIDE0, B_TSTATE, CtEventBit, F_DEADLINE,
   H_LAST_WIN, H_STATUS, S16, S32, S64, STRIDE, W_LAST_ACK, W_LAST_END, W_LAST_SEQ, W_SIDE0, type CtStore,
@@ -115,20 +116,6 @@ const FLAG_MASK = TcpFlag.FIN | TcpFlag.SYN | TcpFlag.RST | TcpFlag.ACK | TcpFla
 
 export function tcpFlagsValid(flags: number): boolean {
   return VALID_FLAGS[flags & FLAG_MASK] === 1;
-}
-
-/** tcpdump-style flag letters, for messages. */
-export function tcpFlagText(flags: number): string {
-  let s = '';
-  if (flags & TcpFlag.SYN) s += 'S';
-  if (flags & TcpFlag.FIN) s += 'F';
-  if (flags & TcpFlag.RST) s += 'R';
-  if (flags & TcpFlag.PSH) s += 'P';
-  if (flags & TcpFlag.URG) s += 'U';
-  if (flags & TcpFlag.ECE) s += 'E';
-  if (flags & TcpFlag.CWR) s += 'W';
-  if (flags & TcpFlag.ACK) s += '.';
-  return s === '' ? 'none' : s;
 }
 
 /** TCP_TABLE flattened, [(dir * 6 + index) * 10 + oldState]: one load per segment instead of three. */
@@ -238,7 +225,7 @@ export class TcpTracker {
   private newConn(b8: number, b32: number, p: DecodedPacket, index: number): boolean {
     const newState = TABLE_FLAT[index * 10 + sNO]; // original direction, from NONE
     if (newState >= sIV) {
-      this.note = `a ${TCP_INDEX_NAMES[index]} segment (flags ${tcpFlagText(p.tcpFlags)}) cannot start a connection: only a SYN, or an ACK with tcp_loose=1, can (tcp_new: invalid new)`;
+      this.note = `a ${TCP_INDEX_NAMES[index]} segment (flags ${tcpFlagsString(p.tcpFlags)}) cannot start a connection: only a SYN, or an ACK with tcp_loose=1, can (tcp_new: invalid new)`;
       return false;
     }
     const u8 = this.u8, w = this.u32;
@@ -298,7 +285,7 @@ export class TcpTracker {
       return CtVerdict.INVALID;
     }
     if (!tcpFlagsValid(p.tcpFlags)) {
-      this.note = `invalid TCP flag combination ${tcpFlagText(p.tcpFlags)} (tcp_error)`;
+      this.note = `invalid TCP flag combination ${tcpFlagsString(p.tcpFlags)} (tcp_error)`;
       return CtVerdict.INVALID;
     }
     const u8 = (this.u8 = st.u8);
@@ -374,7 +361,7 @@ export class TcpTracker {
         return CtVerdict.IGNORE;
       }
       case sIV:
-        this.note = `${TCP_INDEX_NAMES[index]} (flags ${tcpFlagText(p.tcpFlags)}) in the ${dirName(dir)} direction is invalid in state ${TCP_STATE_NAMES[oldState]}`;
+        this.note = `${TCP_INDEX_NAMES[index]} (flags ${tcpFlagsString(p.tcpFlags)}) in the ${dirName(dir)} direction is invalid in state ${TCP_STATE_NAMES[oldState]}`;
         return CtVerdict.INVALID;
       case sTW:
         // RFC 5961: an ACK answering a spurious SYN in LAST_ACK is a challenge
