@@ -49,7 +49,7 @@ import { copyRecord } from '../capture/copy.js';
 import type { CaptureRecord } from '../capture/types.js';
 import { LinkType } from '../capture/types.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
-import { internetChecksum } from '../packet/encode.js';
+import { internetChecksum } from '../packet/checksum.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { DEFAULT_CONNTRACK_SETTINGS } from '../base/sysctl.js';
 import { IPV4_DEFAULTS } from '../rules/spec.js';

@@ -25,7 +25,8 @@
  * same scenario always gives the same bytes.
  */
 import { LinkType } from '../capture/types.js';
-import { buildFrame, buildIpPacket, type IpSpec, type TcpOptionsSpec } from '../packet/encode.js';
+import { buildFrame, buildIpPacket, type IpSpec } from '../packet/encode.js';
+import type { TcpOptionsSpec } from '../packet/tcp.js';
 import { TcpFlag } from '../packet/types.js';
 import { tcpFlagsString } from '../packet/describe.js';
 import { Rng } from './rng.js';
