@@ -2,5 +2,5 @@
 export { ConntrackTable } from './table.js';
 export { CtResult, type CtStats } from './result.js';
 export { CtEntry, CtTuple, hashTuple, type CtEvent, type OpenedBy } from './entry.js';
-export { TcpTracker, TCP_TABLE, tcpIndex, tcpFlagsValid, tcpFlagText } from './tcp.js';
+export { TcpTracker, TCP_TABLE, tcpIndex, tcpFlagsValid } from './tcp.js';
 export * from './types.js';

@@ -10,7 +10,7 @@
  * the state.
  */
 import { SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
-import { DecodeNote } from '../packet/decode.js';
+import { DecodeNote } from '../packet/types.js';
 import { B_EV, B_LAST_DIR, B_LAST_FLAGS, B_TSTATE, CtEventBit, F_DEADLINE, S32, S64, STRIDE, W_SIDE0, W_SIDE1 } from './entry.js';
 import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
 import { SCTP_STATE_NAMES, SctpState } from './types.js';

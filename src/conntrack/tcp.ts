@@ -21,6 +21,7 @@
  */
 import type { DecodedPacket } from '../packet/types.js';
 import { TcpFlag } from '../packet/types.js';
+import { tcpFlagsString } from '../packet/describe.js';
 import { CtEventBit, type CtStore } from './entry.js';
 import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
 import { CtStatus, TcpFlagCt, TcpIndex, TcpState, TCP_INDEX_NAMES, TCP_STATE_NAMES, type ConntrackSettings } from './types.js';
@@ -127,20 +128,6 @@ export function tcpFlagsValid(flags: number): boolean {
   return VALID_FLAGS[flags & FLAG_MASK] === 1;
 }
 
-/** tcpdump-style flag letters, for messages. */
-export function tcpFlagText(flags: number): string {
-  let s = '';
-  if (flags & TcpFlag.SYN) s += 'S';
-  if (flags & TcpFlag.FIN) s += 'F';
-  if (flags & TcpFlag.RST) s += 'R';
-  if (flags & TcpFlag.PSH) s += 'P';
-  if (flags & TcpFlag.URG) s += 'U';
-  if (flags & TcpFlag.ECE) s += 'E';
-  if (flags & TcpFlag.CWR) s += 'W';
-  if (flags & TcpFlag.ACK) s += '.';
-  return s === '' ? 'none' : s;
-}
-
 /** TCP_TABLE flattened, [(dir * 6 + index) * 10 + oldState]: one load per segment instead of three. */
 const TABLE_FLAT = new Uint8Array(2 * 6 * 10);
 for (let d = 0; d < 2; d++) for (let i = 0; i < 6; i++) for (let s = 0; s < 10; s++) TABLE_FLAT[(d * 6 + i) * 10 + s] = TCP_TABLE[d][i][s];
@@ -240,7 +227,7 @@ export class TcpTracker {
   private newConn(tcp: TcpView, p: DecodedPacket, index: number): boolean {
     const newState = TABLE_FLAT[index * 10 + sNO]; // tcp_conntracks[0][index][TCP_CONNTRACK_NONE]
     if (newState >= sIV) {
-      this.note = `a ${TCP_INDEX_NAMES[index]} segment (flags ${tcpFlagText(p.tcpFlags)}) cannot start a connection: only a SYN, or an ACK with tcp_loose=1, can (tcp_new: invalid new)`;
+      this.note = `a ${TCP_INDEX_NAMES[index]} segment (flags ${tcpFlagsString(p.tcpFlags)}) cannot start a connection: only a SYN, or an ACK with tcp_loose=1, can (tcp_new: invalid new)`;
       return false;
     }
     const seen0 = tcp.seen[0];
@@ -296,7 +283,7 @@ export class TcpTracker {
       return CtVerdict.INVALID;
     }
     if (!tcpFlagsValid(p.tcpFlags)) {
-      this.note = `invalid TCP flag combination ${tcpFlagText(p.tcpFlags)} (tcp_error)`;
+      this.note = `invalid TCP flag combination ${tcpFlagsString(p.tcpFlags)} (tcp_error)`;
       return CtVerdict.INVALID;
     }
     const tcp = this.view.at(st, slot); // ct->proto.tcp
@@ -361,7 +348,7 @@ export class TcpTracker {
         return CtVerdict.IGNORE;
       }
       case sIV:
-        this.note = `${TCP_INDEX_NAMES[index]} (flags ${tcpFlagText(p.tcpFlags)}) in the ${dirName(dir)} direction is invalid in state ${TCP_STATE_NAMES[oldState]}`;
+        this.note = `${TCP_INDEX_NAMES[index]} (flags ${tcpFlagsString(p.tcpFlags)}) in the ${dirName(dir)} direction is invalid in state ${TCP_STATE_NAMES[oldState]}`;
         return CtVerdict.INVALID;
       case sTW:
         // RFC 5961: an ACK answering a spurious SYN in LAST_ACK is a challenge

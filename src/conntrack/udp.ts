@@ -4,7 +4,7 @@
  * from a stream.
  */
 import { IpProto, type DecodedPacket } from '../packet/types.js';
-import { DecodeNote } from '../packet/decode.js';
+import { DecodeNote } from '../packet/types.js';
 import { F_CREATED_AT, F_DEADLINE, H_STATUS, S16, S64 } from './entry.js';
 import { CtVerdict, TIME_EPS, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
 import { CtStatus } from './types.js';

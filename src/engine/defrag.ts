@@ -3,6 +3,7 @@
  * tracking is in use: nf_defrag_ipv4 (ip_defrag, net/ipv4/ip_fragment.c) and
  * nf_defrag_ipv6 (nf_ct_frag6_gather, net/ipv6/netfilter/nf_conntrack_reasm.c),
  * both on top of inet_frag_queue_insert (net/ipv4/inet_fragment.c).
+ * Just over 600 lines: the two families share one queue, heap and budget.
  *
  * A fragment is held until its datagram is complete; then the datagram,
  * built from the first fragment's headers and every fragment's data, goes
@@ -49,8 +50,14 @@ import { copyRecord } from '../capture/copy.js';
 import type { CaptureRecord } from '../capture/types.js';
 import { LinkType } from '../capture/types.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
-import { internetChecksum } from '../packet/encode.js';
-import type { DecodedPacket } from '../packet/types.js';
+import { writeU16 } from '../packet/bytes.js';
+import { internetChecksum } from '../packet/checksum.js';
+import * as icmp from '../packet/icmp.js';
+import * as ipv4 from '../packet/ipv4.js';
+import * as ipv6 from '../packet/ipv6.js';
+import * as tcp from '../packet/tcp.js';
+import * as udp from '../packet/udp.js';
+import { IpProto, type DecodedPacket } from '../packet/types.js';
 import { DEFAULT_CONNTRACK_SETTINGS } from '../base/sysctl.js';
 import { IPV4_DEFAULTS } from '../rules/spec.js';
 
@@ -336,7 +343,7 @@ export class Defragmenter {
     }
     // nf_ct_frag6_gather: fq_find() comes after the RFC 8200 4.5 check, before nf_ct_frag6_queue's.
     if (this.overLimit(6)) return DefragStatus.DROP;
-    let end = offset + (ip.length - f.fhoff - 8);
+    let end = offset + (ip.length - f.fhoff - ipv6.FRAG_HEADER_LEN);
     if (end > IPV6_MAXPLEN) return this.dropOne('IPv6 fragment beyond 65535 bytes of payload (nf_ct_frag6_queue): dropped');
     const key = `6|${pkt.src0}|${pkt.src1}|${pkt.src2}|${pkt.src3}|${pkt.dst0}|${pkt.dst1}|${pkt.dst2}|${pkt.dst3}|${pkt.ipId}`;
     const existing = this.queues.get(key);
@@ -539,25 +546,20 @@ function heapPop(h: FragQueue[]): FragQueue {
 
 /** The datagram from the first fragment's header and every fragment's data. */
 function reassemble4(first: Uint8Array, q: FragQueue): Uint8Array | null {
-  const ihl = (first[0] & 15) * 4;
+  const ihl = ipv4.headerLen(first, 0);
   const total = ihl + q.len;
   if (total > 65535) return null;
   const out = new Uint8Array(total);
   out.set(first.subarray(0, ihl));
   for (const f of q.frags) {
-    const fihl = (f.ip[0] & 15) * 4;
+    const fihl = ipv4.headerLen(f.ip, 0);
     out.set(f.ip.subarray(fihl, fihl + (f.end - f.offset)), ihl + f.offset);
   }
-  out[2] = total >> 8;
-  out[3] = total & 0xff;
-  out[6] = 0;
-  out[7] = 0;
+  writeU16(out, ipv4.field.LENGTH, total);
+  writeU16(out, ipv4.field.FLG_OFF, 0);
   // Header checksum, as ip_frag_reasm leaves it (ip_send_check).
-  out[10] = 0;
-  out[11] = 0;
-  const c = internetChecksum(out, 0, ihl);
-  out[10] = c >> 8;
-  out[11] = c & 0xff;
+  writeU16(out, ipv4.field.CHECKSUM, 0);
+  writeU16(out, ipv4.field.CHECKSUM, internetChecksum(out, 0, ihl));
   return out;
 }
 
@@ -566,46 +568,44 @@ function reassemble6(first: Uint8Array, q: FragQueue): Uint8Array {
   const f = fragHeader6(first)!;
   const out = new Uint8Array(f.fhoff + q.len);
   out.set(first.subarray(0, f.fhoff));
-  out[f.prevNh] = first[f.fhoff]; // the fragment header's next header
+  out[f.prevNh] = first[f.fhoff + ipv6.fragField.NXT_HDR];
   for (const fr of q.frags) {
     const h = fragHeader6(fr.ip)!;
-    out.set(fr.ip.subarray(h.fhoff + 8, h.fhoff + 8 + (fr.end - fr.offset)), f.fhoff + fr.offset);
+    const data = h.fhoff + ipv6.FRAG_HEADER_LEN;
+    out.set(fr.ip.subarray(data, data + (fr.end - fr.offset)), f.fhoff + fr.offset);
   }
-  const plen = out.length - 40;
-  out[4] = plen >> 8;
-  out[5] = plen & 0xff;
+  writeU16(out, ipv6.field.PAYLOAD_LEN, out.length - ipv6.HEADER_LEN);
   return out;
 }
 
+const walk = new ipv6.ExtWalk();
+
 /** Offset of the IPv6 fragment header, and of the next-header byte that points at it. */
 function fragHeader6(ip: Uint8Array): { fhoff: number; prevNh: number } | null {
-  let nh = ip[6];
-  let prevNh = 6;
-  let pos = 40;
-  for (let i = 0; i < 16 && pos + 8 <= ip.length; i++) {
-    if (nh === 44) return { fhoff: pos, prevNh };
-    if (nh !== 0 && nh !== 43 && nh !== 60 && nh !== 51) return null;
-    const hlen = nh === 51 ? (ip[pos + 1] + 2) * 4 : (ip[pos + 1] + 1) * 8;
-    prevNh = pos;
-    nh = ip[pos];
-    pos += hlen;
-  }
-  return null;
+  walk.begin(ip, 0);
+  if (ipv6.walkExtHeaders(ip, ip.length, walk) !== ipv6.Walk.FRAGMENT) return null;
+  if (walk.pos + ipv6.FRAG_HEADER_LEN > ip.length) return null;
+  return { fhoff: walk.pos, prevNh: walk.nhAt };
 }
 
 /** ipv6frag_thdr_truncated(): the first fragment lacks part of the transport header. */
 function firstFragmentTruncated(ip: Uint8Array, fhoff: number): boolean {
-  let nh = ip[fhoff];
-  let pos = fhoff + 8;
-  for (let i = 0; i < 16; i++) {
-    if (nh !== 0 && nh !== 43 && nh !== 60 && nh !== 51) break;
-    if (pos + 2 > ip.length) return true;
-    const hlen = nh === 51 ? (ip[pos + 1] + 2) * 4 : (ip[pos + 1] + 1) * 8;
-    nh = ip[pos];
-    pos += hlen;
+  walk.begin(ip, 0);
+  walk.pos = fhoff;
+  walk.skipFragment(ip);
+  // A second fragment header ends the walk, as any header ipv6_skip_exthdr does not know would.
+  if (ipv6.walkExtHeaders(ip, ip.length, walk) === ipv6.Walk.TRUNCATED) return true;
+  return walk.pos + thdrLen(walk.nh) > ip.length;
+}
+
+/** What ipv6frag_thdr_truncated() asks of the header after the extension headers: the whole of the three it knows, one byte of any other. */
+function thdrLen(nh: number): number {
+  switch (nh) {
+    case IpProto.TCP: return tcp.HEADER_LEN;
+    case IpProto.UDP: return udp.HEADER_LEN;
+    case IpProto.ICMPV6: return icmp.HEADER_LEN;
+    default: return 1;
   }
-  const need = nh === 6 ? 20 : nh === 17 ? 8 : nh === 58 ? 8 : 1;
-  return pos + need > ip.length;
 }
 
 /** Decoded fragment, for reports: a scratch packet re-decoded from a held record. */

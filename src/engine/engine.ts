@@ -2,7 +2,7 @@ import type { CaptureRecord } from '../capture/types.js';
 import { ConntrackTable } from '../conntrack/table.js';
 import { CtState } from '../conntrack/types.js';
 import type { CtEvent } from '../conntrack/entry.js';
-import { loneFragmentUdpLengthFault } from '../packet/decode.js';
+import { loneFragmentUdpLengthFault } from '../packet/udp.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { IpProto, PacketKind } from '../packet/types.js';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile.js';

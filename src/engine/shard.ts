@@ -11,6 +11,10 @@
  */
 import { LinkType } from '../capture/types.js';
 import { decodePacket } from '../packet/decode.js';
+import * as ethernet from '../packet/ethernet.js';
+import * as icmp from '../packet/icmp.js';
+import * as ipv4 from '../packet/ipv4.js';
+import * as ipv6 from '../packet/ipv6.js';
 import { IpProto, isIcmpError, type DecodedPacket } from '../packet/types.js';
 
 /** Shard of an address pair given as two 32-bit folds: the same for (a, b) and (b, a). */
@@ -73,31 +77,36 @@ export class ShardPicker {
  */
 export function peekShard(b: Uint8Array, o: number, caplen: number, shards: number): number {
   if (o + caplen > b.length) return NOT_SHARDABLE;
-  const et = (b[o + 12] << 8) | b[o + 13];
-  if (et === 0x0800) {
-    if (caplen < 34 || b[o + 14] >> 4 !== 4) return NOT_SHARDABLE;
-    if (b[o + 23] === IpProto.ICMP) {
-      const ihl = (b[o + 14] & 15) * 4;
-      const firstFragment = (((b[o + 20] & 0x1f) << 8) | b[o + 21]) === 0;
+  const et = ethernet.etherType(b, o);
+  const ip = o + ethernet.HEADER_LEN;
+  if (et === ethernet.EtherType.IPV4) {
+    if (caplen < ethernet.HEADER_LEN + ipv4.field.DST_ADDR + 4 || ipv4.version(b, ip) !== 4) return NOT_SHARDABLE;
+    if (b[ip + ipv4.field.PROTOCOL] === IpProto.ICMP && ipv4.isFirstFragment(b, ip)) {
       // (A later fragment has no ICMP header: it goes by its pair, as decoded.)
-      if (firstFragment && (ihl < 20 || caplen < 14 + ihl + 1 || isIcmpError(4, b[o + 14 + ihl]))) return NOT_SHARDABLE;
+      const ihl = ipv4.headerLen(b, ip);
+      const l4 = ip + ihl;
+      if (ihl < ipv4.HEADER_LEN || caplen < l4 - o + 1 || isIcmpError(4, b[l4 + icmp.field.TYPE])) return NOT_SHARDABLE;
     }
-    return pairShard(word(b, o + 26), word(b, o + 30), shards);
+    return pairShard(word(b, ip + ipv4.field.SRC_ADDR), word(b, ip + ipv4.field.DST_ADDR), shards);
   }
-  if (et === 0x86dd) {
-    const next = b[o + 20];
+  if (et === ethernet.EtherType.IPV6) {
+    const next = b[ip + ipv6.field.NXT_HDR];
+    const l4 = ip + ipv6.HEADER_LEN;
     // Only a transport header next: extension headers take the decoder, and so do ICMPv6 errors.
-    if (caplen < 55 || b[o + 14] >> 4 !== 6) return NOT_SHARDABLE;
-    if (!(next === IpProto.TCP || next === IpProto.UDP || (next === IpProto.ICMPV6 && !isIcmpError(6, b[o + 54])))) return NOT_SHARDABLE;
-    return pairShard(
-      word(b, o + 22) ^ word(b, o + 26) ^ word(b, o + 30) ^ word(b, o + 34),
-      word(b, o + 38) ^ word(b, o + 42) ^ word(b, o + 46) ^ word(b, o + 50),
-      shards,
-    );
+    if (caplen < l4 - o + 1 || ipv6.version(b, ip) !== 6) return NOT_SHARDABLE;
+    if (!(next === IpProto.TCP || next === IpProto.UDP || (next === IpProto.ICMPV6 && !isIcmpError(6, b[l4 + icmp.field.TYPE])))) {
+      return NOT_SHARDABLE;
+    }
+    return pairShard(addrFold(b, ip + ipv6.field.SRC_ADDR), addrFold(b, ip + ipv6.field.DST_ADDR), shards);
   }
   return NOT_SHARDABLE;
 }
 
 function word(b: Uint8Array, i: number): number {
   return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+}
+
+/** An IPv6 address folded to 32 bits, as shardOfDecoded() folds src0..src3. */
+function addrFold(b: Uint8Array, i: number): number {
+  return word(b, i) ^ word(b, i + 4) ^ word(b, i + 8) ^ word(b, i + 12);
 }

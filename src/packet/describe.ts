@@ -5,8 +5,7 @@
 
 import { Direction } from '../base/link.js';
 import { formatAddr } from './addr.js';
-import { DecodeNote } from './decode.js';
-import { IpProto, isPortProto, PacketKind, TcpFlag, type DecodedPacket, type PacketInfo } from './types.js';
+import { DecodeNote, IpProto, isPortProto, PacketKind, TcpFlag, type DecodedPacket, type PacketInfo } from './types.js';
 
 export { formatAddr, parseAddr, type ParsedAddr } from './addr.js';
 

@@ -1,7 +1,12 @@
 /** Packet decoding (hot path), description (cold) and frame building (tests, synthetic traffic). */
 export * from './types.js';
-export { newDecodedPacket, decodePacket, etherTypeName, DecodeNote } from './decode.js';
+export { newDecodedPacket, decodePacket } from './decode.js';
+export { etherTypeName } from './ethernet.js';
 export { describePacket, protoName, tcpFlagsString, icmpTypeName, formatAddr, parseAddr, type ParsedAddr } from './describe.js';
+export { onesSum, finishChecksum, internetChecksum } from './checksum.js';
+export { encodeTcpOptions, parseTcpFlags, type TcpSpec, type TcpFlags, type TcpOptionsSpec } from './tcp.js';
+export type { UdpSpec } from './udp.js';
+export type { IcmpSpec } from './icmp.js';
 export {
   buildPacket,
   buildIpPacket,
@@ -9,12 +14,7 @@ export {
   buildArp,
   buildFragments,
   fragmentIp,
-  encodeTcpOptions,
-  parseTcpFlags,
   parseMac,
-  onesSum,
-  finishChecksum,
-  internetChecksum,
   LINK_TYPE_OF,
   DEFAULT_SRC_MAC,
   DEFAULT_DST_MAC,
@@ -22,11 +22,6 @@ export {
   type FrameOptions,
   type IpSpec,
   type Ipv6ExtSpec,
-  type TcpSpec,
-  type TcpFlags,
-  type TcpOptionsSpec,
-  type UdpSpec,
-  type IcmpSpec,
   type PacketSpec,
   type ArpSpec,
 } from './encode.js';

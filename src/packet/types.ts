@@ -30,6 +30,29 @@ export const IpProto = {
   SCTP: 132,
   /** UDP-Lite (RFC 3828): UDP's ports, a checksum coverage where UDP has its length. */
   UDPLITE: 136,
+  // IPv6 extension headers (the kernel's NEXTHDR_*): numbers from the same registry.
+  HOPOPTS: 0,
+  ROUTING: 43,
+  FRAGMENT: 44,
+  AUTH: 51,
+  /** No next header: nothing follows. */
+  NONE: 59,
+  DSTOPTS: 60,
+} as const;
+
+/**
+ * The constant strings DecodedPacket.note holds (no allocation on the decode
+ * path); stages after the decoder compare against them.
+ */
+export const DecodeNote = {
+  UDP_LENGTH_MISMATCH: 'UDP length field disagrees with the IP payload length; used the IP length',
+  UDP_LENGTH_SHORT: 'UDP length field is shorter than the IP payload; trailing bytes ignored',
+  VLAN_TAGS_BEYOND_TWO: 'more than two VLAN tags; only the outer two are recorded',
+  // UDP-Lite faults conntrack calls INVALID (udplite_error), in its words.
+  UDPLITE_SHORT: 'UDP-Lite: short packet (less than the 8-byte header)',
+  UDPLITE_COVERAGE: 'UDP-Lite: invalid checksum coverage (below 8 or beyond the packet)',
+  UDPLITE_NO_CHECKSUM: 'UDP-Lite: checksum missing (UDP-Lite mandates one)',
+  SCTP_SHORT: 'SCTP: short packet (less than the 12-byte common header)',
 } as const;
 
 /** The protocols whose conntrack tuple carries ports (nf_ct_port tuples): TCP, UDP, UDP-Lite, SCTP. */
@@ -79,7 +102,7 @@ export interface DecodedPacket {
   l2Name: string;
   /**
    * A non-fatal oddity noticed while decoding (a constant string from
-   * DecodeNote in decode.ts, e.g. a UDP length that disagrees with the IP
+   * DecodeNote above, e.g. a UDP length that disagrees with the IP
    * length); '' otherwise. The packet is still usable.
    */
   note: string;

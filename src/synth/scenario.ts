@@ -14,7 +14,7 @@ import { basename, extname } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode, type ParsedNode } from 'yaml';
 import { LATEST_TIMESTAMP_SEC, utcString } from '../capture/timestamp.js';
 import { parseAddr, formatAddr } from '../packet/addr.js';
-import { parseTcpFlags } from '../packet/encode.js';
+import { parseTcpFlags } from '../packet/tcp.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../rules/spec.js';
 import { didYouMean } from '../rules/suggest.js';
 import type { Diagnostic } from '../base/diag.js';

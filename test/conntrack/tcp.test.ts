@@ -380,6 +380,11 @@ describe('tcp_error: flag combinations', () => {
       expect(o.reason).toMatch(/invalid TCP flag combination/);
     });
   }
+  it('names the flags in tcpdump\'s order, as the packet column does ("Flags [FS]" for SYN|FIN)', () => {
+    const d = new Driver();
+    const o = d.send(c2s('SF', { seq: 1, ack: 2 }));
+    expect(o.reason).toContain('invalid TCP flag combination FS (tcp_error)');
+  });
   for (const f of ['S', 'SU', 'SE', 'SEW', 'SP']) {
     it(`flags "${f}" open a connection (PSH/ECE/CWR always allowed, SYN|URG valid)`, () => {
       const d = new Driver();

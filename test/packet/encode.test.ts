@@ -13,12 +13,11 @@ import {
   buildFrame,
   buildIpPacket,
   buildPacket,
-  encodeTcpOptions,
   LINK_TYPE_OF,
-  parseTcpFlags,
   type LinkKind,
   type PacketSpec,
 } from '../../src/packet/encode.js';
+import { encodeTcpOptions, parseTcpFlags } from '../../src/packet/tcp.js';
 import { PacketKind, TcpFlag } from '../../src/packet/types.js';
 import { foldedSum, hasTshark, hex, pseudoHeader, removeWrittenPcaps, tshark, writePcap } from './helpers.js';
 

@@ -3,7 +3,8 @@
  * MSS, window, timestamp offset), the window field it advertises, and
  * seg(), which picks the options and queues the segment.
  */
-import type { IpSpec, TcpOptionsSpec } from '../../packet/encode.js';
+import type { IpSpec } from '../../packet/encode.js';
+import type { TcpOptionsSpec } from '../../packet/tcp.js';
 import { TcpFlag } from '../../packet/types.js';
 import type { Endpoint, Side, TcpParams } from '../types.js';
 import type { Emitter } from './emitter.js';
