@@ -2,14 +2,14 @@
  * Per-packet output (lines, and records for --write-*) of a replay spread
  * over worker threads, put in the order one thread writes it.
  *
- * One thread's replay (replay.ts, InOrder) holds back every result after an
+ * One thread's replay (engine/replay.ts, InOrder) holds back every result after an
  * IP fragment whose datagram is not decided yet, and delivers them in
  * packet order once it is; past MAX_WAITING waiting results it lets the
  * oldest held fragment go out of order. The shards cannot do that among
  * themselves, so they hold nothing: they write every line as soon as its
  * packet is decided and report what happened (shard-protocol.ts: a line for
- * the packet just judged, a fragment held, a held one decided), and this
- * class plays those events, in the order the packets were judged, through
+ * the packet just judged, a fragment held, a held one decided), and
+ * playRound() plays those events, in the order the packets were judged, through
  * InOrder's own rules (held-order.ts). A shard notices a fragment's reassembly timer
  * running out at its own next packet, which may be later than one thread
  * would, so lines may wait longer here, never shorter: where they would

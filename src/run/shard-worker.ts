@@ -1,7 +1,8 @@
 /**
  * One shard of a replay spread over worker threads (replay --jobs, see
  * sharded.ts): an engine of its own, fed the records of its address pairs
- * in capture order, read from the reader's shared chunks. With per-packet
+ * in capture order, read from the reader's shared chunks, and judged by the
+ * loop every replay runs (engine/judge.ts). With per-packet
  * output, it writes each packet's line as one thread would, and a copy of
  * its record if it goes to --write-accepted/--write-dropped, and says what
  * it held and released, so that the reader can put them in order.
