@@ -11,6 +11,9 @@
  * the list of non-ASSURED entries and the pending entry are private state
  * that lookup, insertion, expiry and early drop all change together;
  * splitting it would put the per-packet lookup behind another object.
+ * (The seams one would cut along are each crossed on every packet: find()
+ * expires the entries it meets, freeSlot() detaches views and the current
+ * result, insert() keeps the non-ASSURED list that early drop walks.)
  *
  * Two phases, as in the kernel:
  *   process(pkt, now, n)  - nf_conntrack_in at PREROUTING/OUTPUT: finds or
