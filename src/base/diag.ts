@@ -34,3 +34,15 @@ export function formatDiagnostic(d: Diagnostic): string {
 export function formatPos(pos: SourcePos): string {
   return `${visible(pos.file)}:${pos.line}`;
 }
+
+export function diag(file: string, line: number, col: number, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {
+  return { file, line, col, message, severity };
+}
+
+/** In file order (stable for problems at the same place). */
+export function sortDiags(ds: Diagnostic[]): Diagnostic[] {
+  return ds
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => a.d.line - b.d.line || a.d.col - b.d.col || a.i - b.i)
+    .map((x) => x.d);
+}

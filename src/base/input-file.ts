@@ -7,7 +7,7 @@
  * other input error.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { Diagnostic } from './diag.js';
+import { diag, type Diagnostic } from './diag.js';
 
 /** The path that stands for standard input, and the name messages give it. */
 export const STDIN_PATH = '-';
@@ -16,18 +16,6 @@ export const STDIN_NAME = '<stdin>';
 /** How a path is named in messages: '<stdin>' for '-'. */
 export function inputDisplayName(path: string): string {
   return path === STDIN_PATH ? STDIN_NAME : path;
-}
-
-export function diag(file: string, line: number, col: number, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {
-  return { file, line, col, message, severity };
-}
-
-/** In file order (stable for problems at the same place). */
-export function sortDiags(ds: Diagnostic[]): Diagnostic[] {
-  return ds
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => a.d.line - b.d.line || a.d.col - b.d.col || a.i - b.i)
-    .map((x) => x.d);
 }
 
 function limitText(maxBytes: number): string {

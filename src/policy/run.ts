@@ -20,10 +20,10 @@ import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '.
 import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
-import { didYouMean } from '../rules/suggest.js';
-import { formatDiagnostic, type Diagnostic } from '../base/diag.js';
+import { didYouMean } from '../base/suggest.js';
+import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.js';
 import { generate, parseScenario, synthSource, type Scenario } from '../synth/index.js';
-import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type PacketRange, type Pos } from './expect.js';
+import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type PacketRange } from './expect.js';
 import { visible } from '../base/text-escape.js';
 
 /** What the expectations are checked against: one row per packet. */
@@ -53,7 +53,7 @@ export interface PolicyRun {
 }
 
 export interface Failure {
-  pos: Pos;
+  pos: SourcePos;
   text: string;
   message: string;
 }

@@ -6,18 +6,10 @@
  * the loader throws one RuleFileError carrying every error diagnostic, or
  * returns the rule set plus warnings (shadowed rules, host bits set, ...).
  */
-import { diag, inputDisplayName, readInputFile, sortDiags, STDIN_NAME, tooBig as tooBigFile } from '../base/input-file.js';
+import { inputDisplayName, readInputFile, STDIN_NAME, tooBig } from '../base/input-file.js';
+import { sortDiags, type Diagnostic } from '../base/diag.js';
 import { basename, extname } from 'node:path';
-import {
-  LineCounter,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  type Document,
-  type Node as YNode,
-  type ParsedNode,
-} from 'yaml';
+import { isMap, isScalar, isSeq, type ParsedNode } from 'yaml';
 import { parseCidr } from './cidr.js';
 import { analyzeRules } from './shadow.js';
 import {
@@ -40,8 +32,9 @@ import {
   TOP_KEYS,
   nameOf,
 } from './spec.js';
-import { didYouMean } from './suggest.js';
-import { aliasBomb, describeNode, parseDocumentBounded, quoted, tooDeepMessage } from '../base/yaml-nodes.js';
+import { didYouMean } from '../base/suggest.js';
+import { describeNode, quoted } from '../base/yaml-nodes.js';
+import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
 import {
   RuleFileError,
   type Action,
@@ -49,13 +42,11 @@ import {
   type Cidr,
   type ConntrackSettings,
   type Ipv4Settings,
-  type Diagnostic,
   type IcmpMatch,
   type PortRange,
   type ProtoName,
   type Rule,
   type RuleSet,
-  type SourcePos,
 } from './types.js';
 
 export interface LoadResult {
@@ -96,7 +87,7 @@ export function loadRuleSet(path: string): LoadResult {
 /** Parses rule-file text; `fileName` is used in positions and as the default name. */
 export function parseRuleSet(text: string, fileName: string): LoadResult {
   if (text.length > MAX_RULE_FILE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_RULE_FILE_BYTES)
-    throw new RuleFileError(fileName, [tooBig(fileName, Buffer.byteLength(text, 'utf8'))]);
+    throw new RuleFileError(fileName, [tooBig(fileName, Buffer.byteLength(text, 'utf8'), 'rule', MAX_RULE_FILE_BYTES)]);
   const p = new Loader(text, fileName);
   const ruleset = p.run();
   const errors = p.diags.filter((d) => d.severity === 'error');
@@ -107,169 +98,30 @@ export function parseRuleSet(text: string, fileName: string): LoadResult {
   return { ruleset, warnings: sortDiags(warnings) };
 }
 
-function tooBig(file: string, size: number): Diagnostic {
-  return tooBigFile(file, size, 'rule', MAX_RULE_FILE_BYTES);
-}
+/** How rule files word what differs between kinds of YAML files. */
+const STYLE = {
+  files: 'rule files',
+  at: 'file:line:col',
+  mergeAdvice: 'write the keys out, or share values with &anchor / *alias',
+  unknownThenDuplicate: true,
+} as const;
 
-function list(xs: readonly string[]): string {
-  return xs.join(', ');
-}
-
-interface Entry {
-  key: ParsedNode;
-  /** The value node with aliases resolved; null when the key has no value at all. */
-  value: ParsedNode | null;
-  /** Position for diagnostics about the value (the value, or the key when the value is missing). */
-  at: ParsedNode;
-}
-
-class Loader {
-  readonly diags: Diagnostic[] = [];
-  /** Errors among diags: counted, not recounted per rule (that was quadratic in the number of warnings). */
-  private errors = 0;
-  private readonly lc = new LineCounter();
-  private doc!: Document.Parsed;
-
-  constructor(
-    private readonly text: string,
-    private readonly file: string,
-  ) {}
-
-  // --- diagnostics ----------------------------------------------------------
-
-  private posOf(offset: number): SourcePos {
-    const { line, col } = this.lc.linePos(Math.max(0, offset));
-    return { file: this.file, line, col };
-  }
-
-  private nodePos(node: YNode | null | undefined): SourcePos {
-    const r = node?.range;
-    return this.posOf(r ? r[0] : 0);
-  }
-
-  private error(node: YNode | null | undefined, message: string, offset?: number): void {
-    const p = offset === undefined ? this.nodePos(node) : this.posOf(offset);
-    this.diags.push(diag(this.file, p.line, p.col, message));
-    this.errors++;
-  }
-
-  private warn(node: YNode | null | undefined, message: string): void {
-    const p = this.nodePos(node);
-    this.diags.push(diag(this.file, p.line, p.col, message, 'warning'));
-  }
-
-  private fmt(p: SourcePos): string {
-    return `${p.file}:${p.line}:${p.col}`;
-  }
-
-  // --- YAML ------------------------------------------------------------------
-
-  private deref(node: unknown): ParsedNode | null {
-    if (node === null || node === undefined) return null;
-    if (isAlias(node)) {
-      // No count needed here: toJS({ maxAliasCount }) has already rejected alias
-      // bombs, and the loader only reads values one alias level deep.
-      const target = node.resolve(this.doc);
-      if (!target) {
-        this.error(node as YNode, `alias *${node.source} refers to no anchor &${node.source} defined before it`);
-        return null;
-      }
-      return target as ParsedNode;
-    }
-    return node as ParsedNode;
-  }
-
-  /**
-   * Reads a mapping's entries, reporting non-string keys, duplicate keys and
-   * keys not in `allowed` (with a suggestion). Returns the known entries.
-   */
-  private readMap(
-    node: ParsedNode,
-    allowed: readonly string[],
-    unknownMsg: (key: string) => string,
-  ): Map<string, Entry> {
-    const out = new Map<string, Entry>();
-    if (!isMap(node)) return out;
-    for (const pair of node.items) {
-      const keyNode = pair.key as ParsedNode | null;
-      const k = this.deref(keyNode);
-      if (k === null || !isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
-        this.error(keyNode ?? node, `keys must be plain names, not ${describeNode(k)} (allowed: ${list(allowed)})`);
-        continue;
-      }
-      const name = String(k.value);
-      const valueNode = pair.value as ParsedNode | null;
-      const value = this.deref(valueNode);
-      const entry: Entry = { key: keyNode as ParsedNode, value, at: valueNode ?? (keyNode as ParsedNode) };
-      if (value !== null && isScalar(value) && value.value === null && value.range[0] === value.range[1])
-        entry.at = keyNode as ParsedNode; // "key:" with nothing after it: point at the key
-      const first = out.get(name);
-      if (first) {
-        this.error(keyNode, `duplicate key "${name}" (first given at ${this.fmt(this.nodePos(first.key))}); each key may appear once`);
-        continue;
-      }
-      if (!allowed.includes(name)) {
-        this.error(
-          keyNode,
-          name === '<<'
-            ? 'YAML merge keys (<<) are not supported in rule files; write the keys out, or share values with &anchor / *alias'
-            : unknownMsg(name),
-        );
-        // remember it anyway so a second copy is reported as a duplicate, not twice as unknown
-        out.set(name, entry);
-        continue;
-      }
-      out.set(name, entry);
-    }
-    for (const k of [...out.keys()]) if (!allowed.includes(k)) out.delete(k);
-    return out;
+class Loader extends YamlReader {
+  constructor(text: string, file: string) {
+    super(text, file, STYLE);
   }
 
   // --- entry point ------------------------------------------------------------
 
   run(): RuleSet | null {
-    const parsed = parseDocumentBounded(this.text, {
-      lineCounter: this.lc,
-      prettyErrors: false,
-      uniqueKeys: false, // reported by readMap, with both positions
-      strict: true,
+    const ok = this.parse({
+      multipleDocs: 'a rule file holds one YAML document; remove the "---" line and merge or split the files',
+      hints: [[/[0-9a-fA-F]::?$|[0-9a-fA-F]:\s*[,\]]/, '; an IPv6 address ending in ":" must be quoted ("fd00::")']],
+      warnings: true,
+      maxAliases: MAX_ALIAS_COUNT,
+      aliasUsers: 'rule files',
     });
-    if (parsed.doc === null) {
-      this.error(null, tooDeepMessage(), parsed.deep);
-      return null;
-    }
-    this.doc = parsed.doc;
-    for (const e of this.doc.errors) {
-      const p = this.posOf(e.pos[0]);
-      const msg =
-        e.code === 'MULTIPLE_DOCS'
-          ? 'a rule file holds one YAML document; remove the "---" line and merge or split the files'
-          : `YAML syntax error: ${e.message}${this.yamlHint(p.line)}`;
-      this.diags.push(diag(this.file, p.line, p.col, msg));
-      this.errors++;
-    }
-    for (const w of this.doc.warnings) {
-      const p = this.posOf(w.pos[0]);
-      this.diags.push(diag(this.file, p.line, p.col, `YAML: ${w.message}`, 'warning'));
-    }
-    if (this.doc.errors.length > 0) return null; // the tree is unreliable; don't pile up follow-on errors
-    const bomb = aliasBomb(this.doc, MAX_ALIAS_COUNT);
-    if (bomb !== null) {
-      this.error(bomb.first, `too many YAML alias expansions (${bomb.message}); rule files may use anchors and aliases, but not to build huge structures`);
-      return null;
-    }
-    return this.ruleSet();
-  }
-
-  /** Extra advice for YAML syntax errors that people commonly hit in rule files. */
-  private yamlHint(line: number): string {
-    const start = this.lc.lineStarts[line - 1] ?? 0;
-    const end = this.lc.lineStarts[line] ?? this.text.length;
-    const src = this.text.slice(start, end).replace(/#.*$/, '').trimEnd();
-    if (/[0-9a-fA-F]::?$/.test(src) || /[0-9a-fA-F]:\s*[,\]]/.test(src))
-      return '; an IPv6 address ending in ":" must be quoted ("fd00::")';
-    if (/\t/.test(this.text.slice(start, end))) return '; YAML indentation must use spaces, not tabs';
-    return '';
+    return ok ? this.ruleSet() : null;
   }
 
   private ruleSet(): RuleSet | null {
@@ -291,24 +143,17 @@ class Loader {
     const hostAddrs = hostEntry ? this.hostAddrs(hostEntry) : null;
     const hostModel = hostEntry !== undefined;
 
-    const policy = this.enumValue(m.get('policy'), 'policy', ACTIONS) ?? 'drop';
+    const policy = this.oneOf(m.get('policy'), 'policy', ACTIONS, {}, SYNONYMS) ?? 'drop';
     let outputPolicy: Action = 'accept';
     const op = m.get('output_policy');
     if (op) {
-      const v = this.enumValue(op, 'output_policy', ACTIONS);
+      const v = this.oneOf(op, 'output_policy', ACTIONS, {}, SYNONYMS);
       if (v !== null) outputPolicy = v;
       if (!hostModel)
         this.error(op.key, 'output_policy applies only in the host model: add host: (the firewall host\'s own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy');
     }
 
-    let stateful = true;
-    const st = m.get('stateful');
-    if (st) {
-      const v = st.value;
-      if (v !== null && isScalar(v) && typeof v.value === 'boolean') stateful = v.value;
-      else
-        this.error(st.at, `stateful must be true or false, not ${describeNode(v)}${isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ' (YAML 1.2 reads yes/no/on/off as strings)' : ''}`);
-    }
+    const stateful = this.bool(m.get('stateful'), 'stateful', 'strings') ?? true;
 
     const ctEntry = m.get('conntrack');
     const conntrack = this.conntrack(ctEntry);
@@ -338,31 +183,6 @@ class Loader {
 
   private misplacedRuleKey(k: string): string {
     return (RULE_KEYS as readonly string[]).includes(k) ? `; "${k}" belongs in a rule under rules:` : '';
-  }
-
-  // --- scalars ---------------------------------------------------------------
-
-  /** A free-text value (name, description, comment): any non-null scalar. */
-  private text1(e: Entry | undefined, what: string): string | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && v.value !== null && typeof v.value !== 'object') return String(v.value);
-    this.error(e.at, `${what} must be text, not ${describeNode(v)}`);
-    return null;
-  }
-
-  private enumValue<T extends string>(e: Entry | undefined, what: string, allowed: readonly T[]): T | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && typeof v.value === 'string') {
-      if ((allowed as readonly string[]).includes(v.value)) return v.value as T;
-      const syn = SYNONYMS[v.value.toLowerCase()];
-      const hint = syn && (allowed as readonly string[]).includes(syn) ? `; did you mean "${syn}"?` : didYouMean(v.value, allowed);
-      this.error(e.at, `${what} "${v.value}" is not allowed${hint} (allowed: ${list(allowed)})`);
-      return null;
-    }
-    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${describeNode(v)}`);
-    return null;
   }
 
   // --- host / addresses --------------------------------------------------------
@@ -553,7 +373,7 @@ class Loader {
 
   /** Parses one rule mapping; returns null when it has errors (they are recorded). */
   private rule(n: ParsedNode, index: number, hostModel: boolean): Rule | null {
-    const before = this.errorCount();
+    const before = this.errors;
     const pos = this.nodePos(n);
 
     // id first, so later messages can name the rule
@@ -583,16 +403,16 @@ class Loader {
 
     const m = this.readMap(n, RULE_KEYS, (k) => `unknown key "${k}" in rule ${label}${didYouMean(k, RULE_KEYS)}${this.misplacedTopKey(k)} (allowed: ${list(RULE_KEYS)})`);
 
-    const action = this.enumValue(m.get('action'), `rule ${label}: action`, ACTIONS) ?? 'accept';
+    const action = this.oneOf(m.get('action'), `rule ${label}: action`, ACTIONS, {}, SYNONYMS) ?? 'accept';
     const protoEntry = m.get('proto');
-    const protoValue = this.enumValue(protoEntry, `rule ${label}: proto`, PROTOS);
+    const protoValue = this.oneOf(protoEntry, `rule ${label}: proto`, PROTOS, {}, SYNONYMS);
     const protoOk = protoEntry === undefined || protoValue !== null;
     const proto: ProtoName = protoValue ?? 'any';
 
     let chain: Chain = hostModel ? 'input' : 'forward';
     const ce = m.get('chain');
     if (ce) {
-      const c = this.enumValue(ce, `rule ${label}: chain`, CHAINS);
+      const c = this.oneOf(ce, `rule ${label}: chain`, CHAINS, {}, SYNONYMS);
       if (c !== null) {
         if (!hostModel && c !== 'forward')
           this.error(ce.at, `rule ${label}: chain ${c} exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain`);
@@ -630,16 +450,12 @@ class Loader {
     // icmp
     const icmp = this.icmp(m.get('type'), m.get('code'), label, protoOk ? proto : null, protoEntry !== undefined);
 
-    if (this.errorCount() > before) return null;
+    if (this.errors > before) return null;
     return { id, idGiven, index, action, proto, sport, dport, src, dst, icmp, comment, chain, pos };
   }
 
   private misplacedTopKey(k: string): string {
     return (TOP_KEYS as readonly string[]).includes(k) && k !== 'description' ? `; "${k}" is a top-level key, not a rule key` : '';
-  }
-
-  private errorCount(): number {
-    return this.errors;
   }
 
   private ports(e: Entry, key: string, label: string): PortRange[] | null {

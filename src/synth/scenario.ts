@@ -8,16 +8,17 @@
  * connections named with `as:` (defined earlier, still open), sides, and the
  * address family both ends share.
  */
-import { diag, inputDisplayName, readInputFile, sortDiags, tooBig as tooBigFile } from '../base/input-file.js';
-import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../base/yaml-nodes.js';
+import { inputDisplayName, readInputFile, tooBig } from '../base/input-file.js';
+import { sortDiags } from '../base/diag.js';
+import { describeNode } from '../base/yaml-nodes.js';
+import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
 import { basename, extname } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode, type ParsedNode } from 'yaml';
+import { isMap, isScalar, isSeq, type ParsedNode } from 'yaml';
 import { LATEST_TIMESTAMP_SEC, utcString } from '../capture/timestamp.js';
 import { parseAddr, formatAddr } from '../packet/addr.js';
 import { parseTcpFlags } from '../packet/encode.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../rules/spec.js';
-import { didYouMean } from '../rules/suggest.js';
-import type { Diagnostic } from '../base/diag.js';
+import { didYouMean } from '../base/suggest.js';
 import { hashSeed } from './rng.js';
 import {
   SCENARIO_KEYS,
@@ -55,10 +56,11 @@ export const LATEST_START_SEC = LATEST_TIMESTAMP_SEC - MAX_SCENARIO_USEC / 1e6;
 /** Default capture start. */
 export const DEFAULT_START = '2026-01-01T00:00:00Z';
 
-const DURATION_HELP = 'a duration is a number with a unit, like 250us, 500ms, 30s, 2m, 1h or 1m30s';
 const PORT_HELP = 'a port is a whole number 1-65535';
 const ENDPOINT_HELP = 'an endpoint is host, host:port, an address (10.1.0.9, fd00:1::9), 10.1.0.9:port or [fd00:1::9]:port';
 const MAX_ALIASES = 100;
+/** No duration in a scenario (a wait, an RTT) may exceed the whole scenario's limit. */
+const MAX_DURATION = { usec: MAX_SCENARIO_USEC, why: 'a scenario lasts at most 30 days' };
 
 /** Parameters each step type takes (besides `as`). The first one is what the shorthand form sets. */
 const STEP_PARAMS: Readonly<Record<StepKind, readonly string[]>> = {
@@ -138,46 +140,16 @@ export function loadScenario(path: string): Scenario {
 /** Parses and checks scenario text; `file` is used in positions and as the default title. */
 export function parseScenario(text: string, file: string): Scenario {
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_SCENARIO_BYTES) throw new ScenarioError(file, [tooBig(file, bytes)]);
+  if (bytes > MAX_SCENARIO_BYTES) throw new ScenarioError(file, [tooBig(file, bytes, 'scenario', MAX_SCENARIO_BYTES)]);
   const p = new Parser(text, file);
   const s = p.run();
   if (p.diags.length > 0 || s === null) throw new ScenarioError(file, sortDiags(p.diags));
   return s;
 }
 
-/**
- * A duration text ("250us", "500ms", "30s", "2m", "1h", "1m30s", "1.5s") in
- * microseconds, or null when it is not one.
- */
-export function parseDuration(text: string): number | null {
-  const s = text.trim();
-  if (!/^(\d+(\.\d+)?(us|µs|ms|s|m|h|d))+$/.test(s)) return null;
-  const unit: Record<string, number> = { us: 1, µs: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6, d: 86400e6 };
-  let total = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(us|µs|ms|s|m|h|d)/g)) total += Number(m[1]) * unit[m[2]];
-  const r = Math.round(total);
-  if (Math.abs(r - total) > 1e-6 * Math.max(1, total)) return null;
-  return r;
-}
-
 // ---------------------------------------------------------------------------
 
-function tooBig(file: string, size: number): Diagnostic {
-  return tooBigFile(file, size, 'scenario', MAX_SCENARIO_BYTES);
-}
-
-function list(xs: readonly string[]): string {
-  return xs.join(', ');
-}
-
 const HOST_NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-
-interface Entry {
-  key: ParsedNode;
-  value: ParsedNode | null;
-  /** Where to point for the value (the key when the value is missing). */
-  at: ParsedNode;
-}
 
 /** A piece of a scalar's text and where it starts in that scalar's value. */
 interface Piece {
@@ -212,10 +184,15 @@ interface FlowCheck {
   sent: { client: boolean; server: boolean };
 }
 
-class Parser {
-  readonly diags: Diagnostic[] = [];
-  private readonly lc = new LineCounter();
-  private doc!: Document.Parsed;
+/** How scenarios word what differs between kinds of YAML files. */
+const STYLE = {
+  files: 'scenario files',
+  at: 'line',
+  mergeAdvice: 'write the keys out',
+  unknownThenDuplicate: false,
+} as const;
+
+class Parser extends YamlReader {
   private readonly hosts = new Map<string, HostDef>();
   private readonly addrOwner = new Map<string, string>();
   /** Every `as:` name in the file (pre-scan), for "used before it is defined". */
@@ -231,22 +208,11 @@ class Parser {
   /** Index of the step being checked. */
   private current = 0;
 
-  constructor(
-    private readonly text: string,
-    private readonly file: string,
-  ) {}
+  constructor(text: string, file: string) {
+    super(text, file, STYLE);
+  }
 
   // --- positions ---------------------------------------------------------------
-
-  private posOf(offset: number): SourcePos {
-    const { line, col } = this.lc.linePos(Math.max(0, offset));
-    return { file: this.file, line, col };
-  }
-
-  private nodePos(node: YNode | null | undefined): SourcePos {
-    const r = node?.range;
-    return this.posOf(r ? r[0] : 0);
-  }
 
   /** Position of character `offset` of a scalar's value (exact for single-line plain and simply quoted scalars). */
   private piecePos(p: Piece): SourcePos {
@@ -261,63 +227,8 @@ class Parser {
     return this.posOf(start);
   }
 
-  private error(node: YNode | null | undefined, message: string): void {
-    const p = this.nodePos(node);
-    this.diags.push(diag(this.file, p.line, p.col, message));
-  }
-
   private errorIn(p: Piece, message: string): void {
-    const pos = this.piecePos(p);
-    this.diags.push(diag(this.file, pos.line, pos.col, message));
-  }
-
-  private fmt(p: SourcePos): string {
-    return `line ${p.line}`;
-  }
-
-  // --- YAML helpers ----------------------------------------------------------------
-
-  private deref(node: unknown): ParsedNode | null {
-    if (node === null || node === undefined) return null;
-    if (isAlias(node)) {
-      const target = node.resolve(this.doc);
-      if (!target) {
-        this.error(node as YNode, `alias *${node.source} refers to no anchor &${node.source} defined before it`);
-        return null;
-      }
-      return target as ParsedNode;
-    }
-    return node as ParsedNode;
-  }
-
-  /** A mapping's entries by key; reports bad and duplicate keys, and keys not in `allowed`. */
-  private readMap(node: ParsedNode, allowed: readonly string[] | null, unknownMsg: (key: string) => string, into?: Map<string, Entry>): Map<string, Entry> {
-    const out = into ?? new Map<string, Entry>();
-    if (!isMap(node)) return out;
-    for (const pair of node.items) {
-      const keyNode = pair.key as ParsedNode | null;
-      const k = this.deref(keyNode);
-      if (k === null || !isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
-        this.error(keyNode ?? node, `keys must be plain names, not ${describeNode(k)}${allowed ? ` (allowed: ${list(allowed)})` : ''}`);
-        continue;
-      }
-      const name = String(k.value);
-      const valueNode = pair.value as ParsedNode | null;
-      const value = this.deref(valueNode);
-      const entry: Entry = { key: keyNode as ParsedNode, value, at: valueNode ?? (keyNode as ParsedNode) };
-      if (value !== null && isScalar(value) && value.value === null && value.range[0] === value.range[1]) entry.at = keyNode as ParsedNode;
-      const first = out.get(name);
-      if (first) {
-        this.error(keyNode, `duplicate key "${name}" (first given at ${this.fmt(this.nodePos(first.key))}); each key may appear once`);
-        continue;
-      }
-      if (allowed && !allowed.includes(name)) {
-        this.error(keyNode, name === '<<' ? 'YAML merge keys (<<) are not supported in scenario files; write the keys out' : unknownMsg(name));
-        continue;
-      }
-      out.set(name, entry);
-    }
-    return out;
+    this.errorAt(this.piecePos(p), message);
   }
 
   private scalarText(e: Entry, what: string, help: string): Piece | null {
@@ -330,104 +241,20 @@ class Parser {
     return null;
   }
 
-  private intValue(e: Entry | undefined, what: string, lo: number, hi: number, help = `a whole number ${lo}-${hi}`): number | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value)) {
-      if (v.value >= lo && v.value <= hi) return v.value;
-      this.error(e.at, `${what} ${v.value} is out of range; ${help}`);
-      return null;
-    }
-    if (v !== null && isScalar(v) && typeof v.value === 'string' && /^0x[0-9a-f]+$/i.test(v.value)) {
-      const n = parseInt(v.value, 16);
-      if (n >= lo && n <= hi) return n;
-    }
-    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
-    return null;
-  }
-
-  private boolValue(e: Entry | undefined, what: string): boolean | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && typeof v.value === 'boolean') return v.value;
-    const hint = v !== null && isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ' (YAML 1.2 reads yes/no/on/off as text)' : '';
-    this.error(e.at, `${what} must be true or false, not ${describeNode(v)}${hint}`);
-    return null;
-  }
-
-  private textValue(e: Entry | undefined, what: string): string | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && v.value !== null && typeof v.value !== 'object') return String(v.value);
-    this.error(e.at, `${what} must be text, not ${describeNode(v)}`);
-    return null;
-  }
-
-  private durationValue(e: Entry | undefined, what: string, min = 0): number | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && typeof v.value === 'number') {
-      this.error(e.at, `${what} ${v.value} has no unit; write ${v.value}s or ${v.value}ms; ${DURATION_HELP}`);
-      return null;
-    }
-    if (v === null || !isScalar(v) || typeof v.value !== 'string') {
-      this.error(e.at, `${what} must be a duration, not ${describeNode(v)}; ${DURATION_HELP}`);
-      return null;
-    }
-    const d = parseDuration(v.value);
-    if (d === null) {
-      this.error(e.at, `bad duration "${v.value}" for ${what}; ${DURATION_HELP}`);
-      return null;
-    }
-    if (d < min) {
-      this.error(e.at, `${what} ${v.value} is too short; it must be at least ${min}us`);
-      return null;
-    }
-    if (d > MAX_SCENARIO_USEC) {
-      this.error(e.at, `${what} ${v.value} is too long; a scenario lasts at most 30 days`);
-      return null;
-    }
-    return d;
-  }
-
-  private enumValue<T extends string>(e: Entry | undefined, what: string, allowed: readonly T[], synonyms: Readonly<Record<string, T>> = {}): T | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && typeof v.value === 'string') {
-      if ((allowed as readonly string[]).includes(v.value)) return v.value as T;
-      const syn = synonyms[v.value.toLowerCase()];
-      if (syn) return syn;
-      this.error(e.at, `${what} "${v.value}" is not allowed${didYouMean(v.value, allowed)} (allowed: ${list(allowed)})`);
-      return null;
-    }
-    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${describeNode(v)}`);
-    return null;
-  }
-
   // --- entry --------------------------------------------------------------------------
 
   run(): Scenario | null {
-    const parsed = parseDocumentBounded(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: false, strict: true });
-    if (parsed.doc === null) {
-      const p = this.posOf(parsed.deep);
-      this.diags.push(diag(this.file, p.line, p.col, tooDeepMessage()));
-      return null;
-    }
-    this.doc = parsed.doc;
-    for (const e of this.doc.errors) {
-      const p = this.posOf(e.pos[0]);
-      const msg =
-        e.code === 'MULTIPLE_DOCS'
-          ? 'a scenario file holds one YAML document; remove the "---" line'
-          : `YAML syntax error: ${e.message}${this.yamlHint(p.line)}`;
-      this.diags.push(diag(this.file, p.line, p.col, msg));
-    }
-    if (this.doc.errors.length > 0) return null;
-    const bomb = aliasBomb(this.doc, MAX_ALIASES);
-    if (bomb !== null) {
-      this.error(bomb.first ?? this.doc.contents, `too many YAML alias expansions (${bomb.message}); scenarios may use anchors and aliases, but not to build huge structures`);
-      return null;
-    }
+    const ok = this.parse({
+      multipleDocs: 'a scenario file holds one YAML document; remove the "---" line',
+      hints: [
+        [/:\s*\[[0-9a-fA-F:]*\]:\d/, '; quote an endpoint that starts with "[": "[fd00::1]:8080"'],
+        [/[0-9a-fA-F]::?$/, '; an IPv6 address ending in ":" must be quoted ("fd00::")'],
+      ],
+      warnings: false,
+      maxAliases: MAX_ALIASES,
+      aliasUsers: 'scenarios',
+    });
+    if (!ok) return null;
     const root = this.doc.contents as ParsedNode | null;
     if (root === null || (isScalar(root) && root.value === null)) {
       this.error(root, 'the file is empty; a scenario is a mapping with at least hosts: and steps:');
@@ -443,8 +270,8 @@ class Parser {
         : `unknown top-level key "${k}"${didYouMean(k, SCENARIO_KEYS)} (allowed: ${list(SCENARIO_KEYS)})`,
     );
 
-    const title = this.textValue(m.get('scenario'), 'scenario') ?? basename(this.file, extname(this.file));
-    const description = this.textValue(m.get('description'), 'description');
+    const title = this.text1(m.get('scenario'), 'scenario') ?? basename(this.file, extname(this.file));
+    const description = this.text1(m.get('description'), 'description');
     const start = this.start(m.get('start'));
     this.options = this.topOptions(m);
     this.hostsSection(m.get('hosts'));
@@ -467,16 +294,6 @@ class Parser {
       doc: this.doc,
       lineCounter: this.lc,
     };
-  }
-
-  private yamlHint(line: number): string {
-    const start = this.lc.lineStarts[line - 1] ?? 0;
-    const end = this.lc.lineStarts[line] ?? this.text.length;
-    const src = this.text.slice(start, end).replace(/#.*$/, '').trimEnd();
-    if (/:\s*\[[0-9a-fA-F:]*\]:\d/.test(src)) return '; quote an endpoint that starts with "[": "[fd00::1]:8080"';
-    if (/[0-9a-fA-F]::?$/.test(src)) return '; an IPv6 address ending in ":" must be quoted ("fd00::")';
-    if (/\t/.test(this.text.slice(start, end))) return '; YAML indentation must use spaces, not tabs';
-    return '';
   }
 
   // --- top level ------------------------------------------------------------------------
@@ -541,17 +358,17 @@ class Parser {
       link: 'ethernet',
       seed: 1,
     };
-    const rtt = this.durationValue(m.get('rtt'), 'rtt', 2);
+    const rtt = this.duration(m.get('rtt'), 'rtt', 2, MAX_DURATION);
     if (rtt !== null) o.rtt = rtt;
-    o.mtu = this.intValue(m.get('mtu'), 'mtu', 1280, 65535, 'the link MTU in bytes, 1280-65535') ?? o.mtu;
-    o.mss = this.intValue(m.get('mss'), 'mss', 64, 65495, 'the TCP maximum segment size in bytes, 64-65495') ?? null;
+    o.mtu = this.int(m.get('mtu'), 'mtu', 1280, 65535, 'the link MTU in bytes, 1280-65535') ?? o.mtu;
+    o.mss = this.int(m.get('mss'), 'mss', 64, 65495, 'the TCP maximum segment size in bytes, 64-65495') ?? null;
     o.window = this.windowValue(m.get('window'));
     const ws = this.wscaleValue(m.get('wscale'));
     if (ws !== undefined) o.wscale = ws;
-    o.timestamps = this.boolValue(m.get('timestamps'), 'timestamps') ?? true;
-    o.sack = this.boolValue(m.get('sack'), 'sack') ?? true;
-    o.ttl = this.intValue(m.get('ttl'), 'ttl', 1, 255) ?? 64;
-    o.link = this.enumValue(m.get('link'), 'link', ['ethernet', 'raw'] as const) ?? 'ethernet';
+    o.timestamps = this.bool(m.get('timestamps'), 'timestamps') ?? true;
+    o.sack = this.bool(m.get('sack'), 'sack') ?? true;
+    o.ttl = this.int(m.get('ttl'), 'ttl', 1, 255) ?? 64;
+    o.link = this.oneOf(m.get('link'), 'link', ['ethernet', 'raw'] as const) ?? 'ethernet';
     const se = m.get('seed');
     if (se) {
       const v = se.value;
@@ -563,7 +380,7 @@ class Parser {
   }
 
   private windowValue(e: Entry | undefined): number | null {
-    return this.intValue(e, 'window', 64, 65535 * 2 ** 14, 'the receive window in bytes, 64-1073725440 (above 65535 it needs wscale)');
+    return this.int(e, 'window', 64, 65535 * 2 ** 14, 'the receive window in bytes, 64-1073725440 (above 65535 it needs wscale)');
   }
 
   /** undefined: not given; null: false (no window scaling). */
@@ -571,7 +388,7 @@ class Parser {
     if (!e) return undefined;
     const v = e.value;
     if (v !== null && isScalar(v) && v.value === false) return null;
-    const n = this.intValue(e, 'wscale', 0, 14, 'a window-scale shift 0-14, or false for no window scaling');
+    const n = this.int(e, 'wscale', 0, 14, 'a window-scale shift 0-14, or false for no window scaling');
     return n === null ? undefined : n;
   }
 
@@ -766,7 +583,7 @@ class Parser {
 
     const pos = this.nodePos(n);
     const name = this.stepName(params.get('as'), kind);
-    const rtt = this.durationValue(params.get('rtt'), 'rtt', 2);
+    const rtt = this.duration(params.get('rtt'), 'rtt', 2, MAX_DURATION);
     const base = { index, name, pos, rtt };
     const before = this.diags.length;
     const step = this.stepBody(kind, base, params, typeEntry);
@@ -1059,7 +876,7 @@ class Parser {
       return null;
     }
     if (de) {
-      const t = this.textValue(de, 'data');
+      const t = this.text1(de, 'data');
       if (t === null) return null;
       const data = new TextEncoder().encode(t);
       if (data.length > max) {
@@ -1069,7 +886,7 @@ class Parser {
       return { bytes: data.length, data };
     }
     if (be) {
-      const n = this.intValue(be, 'bytes', 0, max, `a size in bytes, 0-${max}`);
+      const n = this.int(be, 'bytes', 0, max, `a size in bytes, 0-${max}`);
       if (n === null) return null;
       return { bytes: n, data: null };
     }
@@ -1118,7 +935,7 @@ class Parser {
           this.error(typeEntry.key, `wait needs for:; like ${EXAMPLE.wait}`);
           return null;
         }
-        const d = this.durationValue(params.get('for'), 'wait', 0);
+        const d = this.duration(params.get('for'), 'wait', 0, MAX_DURATION);
         return d === null ? null : { kind: 'wait', ...base, duration: d };
       }
       case 'packet':
@@ -1163,11 +980,11 @@ class Parser {
     const o = this.options;
     const ws = this.wscaleValue(params.get('wscale'));
     return {
-      mss: this.intValue(params.get('mss'), 'mss', 64, 65495, 'the TCP maximum segment size in bytes, 64-65495') ?? o.mss,
+      mss: this.int(params.get('mss'), 'mss', 64, 65495, 'the TCP maximum segment size in bytes, 64-65495') ?? o.mss,
       window: this.windowValue(params.get('window')) ?? o.window,
       wscale: ws === undefined ? o.wscale : ws,
-      timestamps: this.boolValue(params.get('timestamps'), 'timestamps') ?? o.timestamps,
-      sack: this.boolValue(params.get('sack'), 'sack') ?? o.sack,
+      timestamps: this.bool(params.get('timestamps'), 'timestamps') ?? o.timestamps,
+      sack: this.bool(params.get('sack'), 'sack') ?? o.sack,
     };
   }
 
@@ -1184,9 +1001,9 @@ class Parser {
     const tp = this.endpointPiece(params.get('to')!, 'to');
     const { family, node: famNode } = this.familyParam(params);
     const tcp = this.tcpParams(params);
-    const simultaneous = this.boolValue(params.get('simultaneous'), 'simultaneous') ?? false;
-    let answer = this.enumValue(params.get('answer'), 'answer', ['accept', 'reset', 'none'] as const);
-    const retries = this.intValue(params.get('retries'), 'retries', 0, 10, 'a number of SYN retransmissions, 0-10') ?? 0;
+    const simultaneous = this.bool(params.get('simultaneous'), 'simultaneous') ?? false;
+    let answer = this.oneOf(params.get('answer'), 'answer', ['accept', 'reset', 'none'] as const);
+    const retries = this.int(params.get('retries'), 'retries', 0, 10, 'a number of SYN retransmissions, 0-10') ?? 0;
     if (fp === null || tp === null) return null;
     const ft = this.endpointTok(fp, 'from', 'optional');
     const tt = this.endpointTok(tp, 'to', 'required');
@@ -1261,8 +1078,8 @@ class Parser {
     const ce = params.get('conn')!;
     const f = this.flowRef(ce, kind, kind === 'close' ? 'close' : kind === 'reset' ? 'reset' : 'retransmit', ['tcp']);
     const from = this.sideParam(params.get('from'), f);
-    const half = kind === 'close' ? this.boolValue(params.get('half'), 'half') ?? false : false;
-    const ack = kind === 'retransmit' ? this.boolValue(params.get('ack'), 'ack') ?? true : true;
+    const half = kind === 'close' ? this.bool(params.get('half'), 'half') ?? false : false;
+    const ack = kind === 'retransmit' ? this.bool(params.get('ack'), 'ack') ?? true : true;
     if (f === null) return null;
     if (kind === 'retransmit') {
       if (from === 'server' && !f.serverSent) {
@@ -1327,11 +1144,11 @@ class Parser {
     const keys = ['mss', 'wscale', 'sack_perm', 'timestamps'];
     const m = this.readMap(v, keys, (k) => `unknown TCP option "${k}"${didYouMean(k, keys)} (allowed: ${list(keys)})`);
     const o: TcpOptionValues = {};
-    const mss = this.intValue(m.get('mss'), 'mss', 0, 65535);
+    const mss = this.int(m.get('mss'), 'mss', 0, 65535);
     if (mss !== null) o.mss = mss;
-    const ws = this.intValue(m.get('wscale'), 'wscale', 0, 255);
+    const ws = this.int(m.get('wscale'), 'wscale', 0, 255);
     if (ws !== null) o.wscale = ws;
-    const sp = this.boolValue(m.get('sack_perm'), 'sack_perm');
+    const sp = this.bool(m.get('sack_perm'), 'sack_perm');
     if (sp !== null) o.sackPermitted = sp;
     const ts = m.get('timestamps');
     if (ts) {
@@ -1364,9 +1181,9 @@ class Parser {
       window: null,
       bytes: 0,
       data: null,
-      ttl: this.intValue(params.get('ttl'), 'ttl', 0, 255),
-      ipId: this.intValue(params.get('ip_id'), 'ip_id', 0, 65535),
-      df: this.boolValue(params.get('df'), 'df'),
+      ttl: this.int(params.get('ttl'), 'ttl', 0, 255),
+      ipId: this.int(params.get('ip_id'), 'ip_id', 0, 65535),
+      df: this.bool(params.get('df'), 'df'),
       options: null,
       icmpType: null,
       icmpCode: null,
@@ -1386,7 +1203,7 @@ class Parser {
       if (pe) {
         const v = pe.value;
         if (v !== null && isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= 0 && v.value <= 255) step.proto = v.value;
-        else step.proto = this.enumValue(pe, 'proto', ['tcp', 'udp', 'icmp', 'icmpv6'] as const) ?? 'tcp';
+        else step.proto = this.oneOf(pe, 'proto', ['tcp', 'udp', 'icmp', 'icmpv6'] as const) ?? 'tcp';
       }
       const ports = step.proto === 'tcp' || step.proto === 'udp';
       const fp = this.endpointPiece(params.get('from')!, 'from');
@@ -1411,7 +1228,7 @@ class Parser {
             this.error(e.key, `${k} needs proto tcp or udp`);
             continue;
           }
-          const n = this.intValue(e, k, 0, 65535, 'a port 0-65535');
+          const n = this.int(e, k, 0, 65535, 'a port 0-65535');
           if (n !== null && fromEp !== null && n !== fromEp) this.error(e.key, `${k} ${n} contradicts the port in ${k === 'sport' ? 'from' : 'to'} (${fromEp}); give it once`);
           step[k] = n ?? fromEp;
         } else step[k] = fromEp;
@@ -1422,11 +1239,11 @@ class Parser {
         const te = params.get('type');
         if (te) {
           const v = te.value;
-          if (v !== null && isScalar(v) && typeof v.value === 'number') step.icmpType = this.intValue(te, 'type', 0, 255);
-          else step.icmpType = table[this.enumValue(te, 'type', Object.keys(table)) ?? ''] ?? null;
+          if (v !== null && isScalar(v) && typeof v.value === 'number') step.icmpType = this.int(te, 'type', 0, 255);
+          else step.icmpType = table[this.oneOf(te, 'type', Object.keys(table)) ?? ''] ?? null;
         } else step.icmpType = table['echo-request'];
-        step.icmpCode = this.intValue(params.get('code'), 'code', 0, 255) ?? 0;
-        step.ident = this.intValue(params.get('ident'), 'ident', 0, 65535);
+        step.icmpCode = this.int(params.get('code'), 'code', 0, 255) ?? 0;
+        step.ident = this.int(params.get('ident'), 'ident', 0, 65535);
       } else {
         for (const k of ['type', 'code', 'ident']) {
           const e = params.get(k);
@@ -1456,10 +1273,10 @@ class Parser {
       }
       step.seq = this.seqParam(se, 'seq', connMode);
       step.ack = this.seqParam(params.get('ack'), 'ack', connMode);
-      step.window = this.intValue(params.get('window'), 'window', 0, 65535, 'the raw 16-bit window field, 0-65535');
+      step.window = this.int(params.get('window'), 'window', 0, 65535, 'the raw 16-bit window field, 0-65535');
       step.options = this.tcpOptionsParam(params.get('options'));
     } else if (isIcmp && se) {
-      step.icmpSeq = this.intValue(se, 'seq', 0, 65535, 'an echo sequence number 0-65535');
+      step.icmpSeq = this.int(se, 'seq', 0, 65535, 'an echo sequence number 0-65535');
     }
     const pl = this.payload(params, 'packet', 0, 65000);
     if (pl) {
@@ -1477,7 +1294,7 @@ class Parser {
     if (re) {
       const v = re.value;
       if (v !== null && isScalar(v) && typeof v.value === 'boolean') reply = v.value ? -1 : null;
-      else reply = this.intValue(re, 'reply', 0, 65000, 'true, false, or the reply size in bytes (0-65000)');
+      else reply = this.int(re, 'reply', 0, 65000, 'true, false, or the reply size in bytes (0-65000)');
     }
     if (pl && reply === -1) reply = pl.bytes;
     if (ce) {
@@ -1528,11 +1345,11 @@ class Parser {
   private unreachableStep(base: { index: number; name: string | null; pos: SourcePos; rtt: number | null }, params: Map<string, Entry>, typeEntry: Entry): Step | null {
     if (!this.requireParams('unreachable', params, typeEntry, ['about'])) return null;
     const f = this.flowRef(params.get('about'), 'unreachable', 'about', null);
-    const code = params.has('code') ? this.enumValue(params.get('code'), 'code', UNREACH_CODES, CODE_SYNONYMS) : 'port';
+    const code = params.has('code') ? this.oneOf(params.get('code'), 'code', UNREACH_CODES, CODE_SYNONYMS) : 'port';
     const se = params.get('side');
     let side: Side | null = null;
     if (se) side = this.sideParam(se, f, 'side');
-    const mtu = this.intValue(params.get('mtu'), 'mtu', 68, 65535, 'the next-hop MTU in bytes, 68-65535');
+    const mtu = this.int(params.get('mtu'), 'mtu', 68, 65535, 'the next-hop MTU in bytes, 68-65535');
     if (f === null || code === null) return null;
     if (side !== null && !f.sent[side]) {
       this.error(se!.at, `the ${side} of ${f.def.name} has sent nothing yet, so there is no packet of it to quote`);
@@ -1571,11 +1388,11 @@ class Parser {
     const fp = this.endpointPiece(params.get('from')!, 'from');
     const tp = this.endpointPiece(params.get('to')!, 'to');
     const { family, node } = this.familyParam(params);
-    const count = this.intValue(params.get('count'), 'count', 1, 10000) ?? 1;
-    const interval = this.durationValue(params.get('interval'), 'interval', 1) ?? 1_000_000;
-    const reply = this.boolValue(params.get('reply'), 'reply') ?? true;
-    const bytes = this.intValue(params.get('bytes'), 'bytes', 0, 65000, 'the echo data size in bytes, 0-65000') ?? 56;
-    const ident = this.intValue(params.get('ident'), 'ident', 0, 65535);
+    const count = this.int(params.get('count'), 'count', 1, 10000) ?? 1;
+    const interval = this.duration(params.get('interval'), 'interval', 1, MAX_DURATION) ?? 1_000_000;
+    const reply = this.bool(params.get('reply'), 'reply') ?? true;
+    const bytes = this.int(params.get('bytes'), 'bytes', 0, 65000, 'the echo data size in bytes, 0-65000') ?? 56;
+    const ident = this.int(params.get('ident'), 'ident', 0, 65535);
     const ft = fp && this.endpointTok(fp, 'from', 'none');
     const tt = tp && this.endpointTok(tp, 'to', 'none');
     if (!ft || !tt) return null;

@@ -1,6 +1,7 @@
 /** Scenario files: what parses to what, and positioned errors for what does not. */
 import { describe, expect, it } from 'vitest';
-import { loadScenario, parseDuration, parseScenario, ScenarioError, type Scenario } from '../../src/synth/index.js';
+import { loadScenario, parseScenario, ScenarioError, type Scenario } from '../../src/synth/index.js';
+import { parseDuration } from '../../src/base/yaml-reader.js';
 
 /** Parses; on failure returns the diagnostics as "line:col: message". */
 function errors(text: string): string[] {
