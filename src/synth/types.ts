@@ -122,7 +122,7 @@ export interface SeqValue {
   value: number;
 }
 
-interface StepBase {
+export interface StepBase {
   /** 1-based position among the steps. */
   index: number;
   /** The step's `as:` name, or null. */
