@@ -35,7 +35,7 @@ import { replayJsonLine } from '../dist/report/json-line.js';
 import { NO_PAINT, replayLine } from '../dist/report/replay-text.js';
 import { formatRuleSet } from '../dist/rules/describe.js';
 import { parseRuleSet } from '../dist/rules/load.js';
-import { formatDiagnostic } from '../dist/rules/types.js';
+import { formatDiagnostic } from '../dist/base/diag.js';
 
 /** Raw terminal and line controls: C0 but \n, DEL, C1, U+2028/2029. */
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;

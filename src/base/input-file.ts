@@ -25,7 +25,7 @@ function limitText(maxBytes: number): string {
 /** `size` is the exact size when known (a regular file), or null when reading stopped at the limit. */
 export function tooBig(file: string, size: number | null, kind: string, maxBytes: number): Diagnostic {
   const what = size === null ? `file is larger than ${maxBytes} bytes (reading stopped there)` : `file is ${size} bytes`;
-  return diag(file, 1, 1, `${what}; ${kind} files are limited to ${limitText(maxBytes)}`);
+  return diag(file, 1, 1, `${what}; ${kind} files are limited to ${limitText(maxBytes)}`, 'file.too-big');
 }
 
 /** Read in pieces of this size: a small file costs one small read, a large one stops just past the limit. */
@@ -88,14 +88,14 @@ export function readInputFile(path: string, maxBytes: number, kind: string): { t
   try {
     fd = stdin ? 0 : openSync(path, 'r');
     const st = fstatSync(fd);
-    if (st.isDirectory()) return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`) };
+    if (st.isDirectory()) return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`, 'file.is-directory') };
     // A regular file's size is known: refuse it at once, with the size.
     if (st.isFile() && st.size > maxBytes) return { error: tooBig(name, st.size, kind, maxBytes) };
     const bytes = readAtMost(fd, maxBytes);
     if (bytes === null) return { error: tooBig(name, null, kind, maxBytes) };
     return { text: bytes.toString('utf8') };
   } catch (e) {
-    return { error: diag(name, 1, 1, `cannot read ${kind} file: ${(e as Error).message}`) };
+    return { error: diag(name, 1, 1, `cannot read ${kind} file: ${(e as Error).message}`, 'file.unreadable') };
   } finally {
     if (fd > 0) closeSync(fd);
   }

@@ -7,7 +7,7 @@
  * called, how a second position is written); the rest is here.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Document, type Node as YNode, type ParsedNode } from 'yaml';
-import { diag, type Diagnostic, type SourcePos } from './diag.js';
+import { diag, type BaseCode, type Diagnostic, type SourcePos } from './diag.js';
 import { didYouMean } from './suggest.js';
 import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from './yaml-nodes.js';
 
@@ -69,7 +69,11 @@ export function parseDuration(text: string): number | null {
 
 export const DURATION_HELP = 'a duration is a number with a unit, like 250us, 500ms, 30s, 2m, 1h or 1m30s';
 
-export class YamlReader {
+/**
+ * `C` is the reader's own diagnostic codes (its table: RULE_CODES, ...);
+ * every diagnostic carries one of them or a BaseCode.
+ */
+export class YamlReader<C extends string = never> {
   /** Errors among diags: counted, not recounted per item (that was quadratic in the number of warnings). */
   errors = 0;
   doc!: Document.Parsed;
@@ -94,18 +98,18 @@ export class YamlReader {
     return this.posOf(r ? r[0] : 0);
   }
 
-  error(node: YNode | null | undefined, message: string): void {
-    this.errorAt(this.nodePos(node), message);
+  error(node: YNode | null | undefined, message: string, code: C | BaseCode): void {
+    this.errorAt(this.nodePos(node), message, code);
   }
 
-  errorAt(p: SourcePos, message: string): void {
-    this.diags.push(diag(this.file, p.line, p.col, message));
+  errorAt(p: SourcePos, message: string, code: C | BaseCode): void {
+    this.diags.push(diag(this.file, p.line, p.col, message, code));
     this.errors++;
   }
 
-  warn(node: YNode | null | undefined, message: string): void {
+  warn(node: YNode | null | undefined, message: string, code: C | BaseCode): void {
     const p = this.nodePos(node);
-    this.diags.push(diag(this.file, p.line, p.col, message, 'warning'));
+    this.diags.push(diag(this.file, p.line, p.col, message, code, 'warning'));
   }
 
   /** A second position, quoted inside a message. */
@@ -128,24 +132,25 @@ export class YamlReader {
       strict: true,
     });
     if (parsed.doc === null) {
-      this.errorAt(this.posOf(parsed.deep), tooDeepMessage());
+      this.errorAt(this.posOf(parsed.deep), tooDeepMessage(), 'yaml.too-deep');
       return false;
     }
     this.doc = parsed.doc;
     for (const e of this.doc.errors) {
       const p = this.posOf(e.pos[0]);
-      this.errorAt(p, e.code === 'MULTIPLE_DOCS' ? o.multipleDocs : `YAML syntax error: ${e.message}${this.yamlHint(p.line, o.hints)}`);
+      if (e.code === 'MULTIPLE_DOCS') this.errorAt(p, o.multipleDocs, 'yaml.multiple-documents');
+      else this.errorAt(p, `YAML syntax error: ${e.message}${this.yamlHint(p.line, o.hints)}`, 'yaml.syntax');
     }
     if (o.warnings) {
       for (const w of this.doc.warnings) {
         const p = this.posOf(w.pos[0]);
-        this.diags.push(diag(this.file, p.line, p.col, `YAML: ${w.message}`, 'warning'));
+        this.diags.push(diag(this.file, p.line, p.col, `YAML: ${w.message}`, 'yaml.warning', 'warning'));
       }
     }
     if (this.doc.errors.length > 0) return false;
     const bomb = aliasBomb(this.doc, o.maxAliases);
     if (bomb !== null) {
-      this.error(bomb.first ?? this.doc.contents, `too many YAML alias expansions (${bomb.message}); ${o.aliasUsers} may use anchors and aliases, but not to build huge structures`);
+      this.error(bomb.first ?? this.doc.contents, `too many YAML alias expansions (${bomb.message}); ${o.aliasUsers} may use anchors and aliases, but not to build huge structures`, 'yaml.alias-bomb');
       return false;
     }
     return true;
@@ -170,7 +175,7 @@ export class YamlReader {
       // readers follow an alias one level deep.
       const target = node.resolve(this.doc);
       if (!target) {
-        this.error(node as YNode, `alias *${node.source} refers to no anchor &${node.source} defined before it`);
+        this.error(node as YNode, `alias *${node.source} refers to no anchor &${node.source} defined before it`, 'yaml.unknown-alias');
         return null;
       }
       return target as ParsedNode;
@@ -200,7 +205,7 @@ export class YamlReader {
       const keyNode = pair.key as ParsedNode | null;
       const k = this.deref(keyNode);
       if (k === null || !isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
-        this.error(keyNode ?? node, `keys must be plain names, not ${describeNode(k)}${allowed ? ` (allowed: ${list(allowed)})` : ''}`);
+        this.error(keyNode ?? node, `keys must be plain names, not ${describeNode(k)}${allowed ? ` (allowed: ${list(allowed)})` : ''}`, 'yaml.bad-key');
         continue;
       }
       const name = String(k.value);
@@ -211,11 +216,12 @@ export class YamlReader {
         entry.at = keyNode as ParsedNode; // "key:" with nothing after it: point at the key
       const first = out.get(name);
       if (first) {
-        this.error(keyNode, `duplicate key "${name}" (first given at ${this.fmt(this.nodePos(first.key))}); each key may appear once`);
+        this.error(keyNode, `duplicate key "${name}" (first given at ${this.fmt(this.nodePos(first.key))}); each key may appear once`, 'yaml.duplicate-key');
         continue;
       }
       if (allowed && !allowed.includes(name)) {
-        this.error(keyNode, name === '<<' ? `YAML merge keys (<<) are not supported in ${this.style.files}; ${this.style.mergeAdvice}` : unknownMsg(name));
+        if (name === '<<') this.error(keyNode, `YAML merge keys (<<) are not supported in ${this.style.files}; ${this.style.mergeAdvice}`, 'yaml.merge-key');
+        else this.error(keyNode, unknownMsg(name), 'yaml.unknown-key');
         // remembered, so a second copy is reported as a duplicate, not twice as unknown
         if (this.style.unknownThenDuplicate) out.set(name, entry);
         continue;
@@ -233,7 +239,7 @@ export class YamlReader {
     if (!e) return null;
     const v = e.value;
     if (v !== null && isScalar(v) && v.value !== null && typeof v.value !== 'object') return String(v.value);
-    this.error(e.at, `${what} must be text, not ${describeNode(v)}`);
+    this.error(e.at, `${what} must be text, not ${describeNode(v)}`, 'value.not-text');
     return null;
   }
 
@@ -243,7 +249,7 @@ export class YamlReader {
     const v = e.value;
     if (v !== null && isScalar(v) && typeof v.value === 'boolean') return v.value;
     const hint = v !== null && isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ` (YAML 1.2 reads yes/no/on/off as ${yesNo})` : '';
-    this.error(e.at, `${what} must be true or false, not ${describeNode(v)}${hint}`);
+    this.error(e.at, `${what} must be true or false, not ${describeNode(v)}${hint}`, 'value.not-bool');
     return null;
   }
 
@@ -253,14 +259,14 @@ export class YamlReader {
     const v = e.value;
     if (v !== null && isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value)) {
       if (v.value >= lo && v.value <= hi) return v.value;
-      this.error(e.at, `${what} ${v.value} is out of range; ${help}`);
+      this.error(e.at, `${what} ${v.value} is out of range; ${help}`, 'value.out-of-range');
       return null;
     }
     if (v !== null && isScalar(v) && typeof v.value === 'string' && /^0x[0-9a-f]+$/i.test(v.value)) {
       const n = parseInt(v.value, 16);
       if (n >= lo && n <= hi) return n;
     }
-    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
+    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'value.not-integer');
     return null;
   }
 
@@ -284,10 +290,10 @@ export class YamlReader {
       if (Object.hasOwn(synonyms, lower)) return synonyms[lower];
       const other = Object.hasOwn(suggestions, lower) ? suggestions[lower] : undefined;
       const hint = other !== undefined && (allowed as readonly string[]).includes(other) ? `; did you mean "${other}"?` : didYouMean(v.value, allowed);
-      this.error(e.at, `${what} "${v.value}" is not allowed${hint} (allowed: ${list(allowed)})`);
+      this.error(e.at, `${what} "${v.value}" is not allowed${hint} (allowed: ${list(allowed)})`, 'value.not-allowed');
       return null;
     }
-    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${describeNode(v)}`);
+    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${describeNode(v)}`, 'value.not-allowed');
     return null;
   }
 
@@ -296,24 +302,24 @@ export class YamlReader {
     if (!e) return null;
     const v = e.value;
     if (v !== null && isScalar(v) && typeof v.value === 'number') {
-      this.error(e.at, `${what} ${v.value} has no unit; write ${v.value}s or ${v.value}ms; ${DURATION_HELP}`);
+      this.error(e.at, `${what} ${v.value} has no unit; write ${v.value}s or ${v.value}ms; ${DURATION_HELP}`, 'value.bad-duration');
       return null;
     }
     if (v === null || !isScalar(v) || typeof v.value !== 'string') {
-      this.error(e.at, `${what} must be a duration, not ${describeNode(v)}; ${DURATION_HELP}`);
+      this.error(e.at, `${what} must be a duration, not ${describeNode(v)}; ${DURATION_HELP}`, 'value.bad-duration');
       return null;
     }
     const d = parseDuration(v.value);
     if (d === null) {
-      this.error(e.at, `bad duration "${v.value}" for ${what}; ${DURATION_HELP}`);
+      this.error(e.at, `bad duration "${v.value}" for ${what}; ${DURATION_HELP}`, 'value.bad-duration');
       return null;
     }
     if (d < min) {
-      this.error(e.at, `${what} ${v.value} is too short; it must be at least ${min}us`);
+      this.error(e.at, `${what} ${v.value} is too short; it must be at least ${min}us`, 'value.duration-out-of-range');
       return null;
     }
     if (d > max.usec) {
-      this.error(e.at, `${what} ${v.value} is too long; ${max.why}`);
+      this.error(e.at, `${what} ${v.value} is too long; ${max.why}`, 'value.duration-out-of-range');
       return null;
     }
     return d;

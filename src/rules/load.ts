@@ -35,6 +35,7 @@ import {
 import { didYouMean } from '../base/suggest.js';
 import { describeNode, quoted } from '../base/yaml-nodes.js';
 import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
+import type { RuleCode } from './codes.js';
 import {
   RuleFileError,
   type Action,
@@ -106,7 +107,7 @@ const STYLE = {
   unknownThenDuplicate: true,
 } as const;
 
-class Loader extends YamlReader {
+class Loader extends YamlReader<RuleCode> {
   constructor(text: string, file: string) {
     super(text, file, STYLE);
   }
@@ -127,11 +128,11 @@ class Loader extends YamlReader {
   private ruleSet(): RuleSet | null {
     const root = this.doc.contents as ParsedNode | null;
     if (root === null || (isScalar(root) && root.value === null)) {
-      this.error(root, 'the file is empty; a rule file is a mapping with at least a rules: list');
+      this.error(root, 'the file is empty; a rule file is a mapping with at least a rules: list', 'rules.empty-file');
       return null;
     }
     if (!isMap(root)) {
-      this.error(root, `the top level must be a mapping (name:, policy:, rules:, ...), not ${describeNode(root)}`);
+      this.error(root, `the top level must be a mapping (name:, policy:, rules:, ...), not ${describeNode(root)}`, 'rules.not-a-mapping');
       return null;
     }
     const m = this.readMap(root, TOP_KEYS, (k) => `unknown top-level key "${k}"${didYouMean(k, TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(TOP_KEYS)})`);
@@ -150,17 +151,17 @@ class Loader extends YamlReader {
       const v = this.oneOf(op, 'output_policy', ACTIONS, {}, SYNONYMS);
       if (v !== null) outputPolicy = v;
       if (!hostModel)
-        this.error(op.key, 'output_policy applies only in the host model: add host: (the firewall host\'s own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy');
+        this.error(op.key, 'output_policy applies only in the host model: add host: (the firewall host\'s own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy', 'rules.output-policy-needs-host');
     }
 
     const stateful = this.bool(m.get('stateful'), 'stateful', 'strings') ?? true;
 
     const ctEntry = m.get('conntrack');
     const conntrack = this.conntrack(ctEntry);
-    if (ctEntry && !stateful) this.warn(ctEntry.key, 'conntrack settings have no effect with stateful: false');
+    if (ctEntry && !stateful) this.warn(ctEntry.key, 'conntrack settings have no effect with stateful: false', 'rules.settings-without-state');
     const v4Entry = m.get('ipv4');
     const ipv4 = this.ipv4(v4Entry);
-    if (v4Entry && !stateful) this.warn(v4Entry.key, 'ipv4 settings have no effect with stateful: false (fwemu reassembles fragments only in front of conntrack)');
+    if (v4Entry && !stateful) this.warn(v4Entry.key, 'ipv4 settings have no effect with stateful: false (fwemu reassembles fragments only in front of conntrack)', 'rules.settings-without-state');
     this.thresholds(ctEntry, conntrack.frag6_low_thresh, conntrack.frag6_high_thresh, 'conntrack', 'frag6');
     this.thresholds(v4Entry, ipv4.ipfrag_low_thresh, ipv4.ipfrag_high_thresh, 'ipv4', 'ipfrag');
 
@@ -193,7 +194,7 @@ class Loader extends YamlReader {
     const out: Cidr[] = [];
     for (const { cidr, node } of cidrs) {
       if (cidr.prefix !== (cidr.version === 4 ? 32 : 128)) {
-        this.error(node, `host ${cidr.text}: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)`);
+        this.error(node, `host ${cidr.text}: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)`, 'rules.host-is-network');
         continue;
       }
       out.push(cidr);
@@ -207,7 +208,7 @@ class Loader extends YamlReader {
     const items: ParsedNode[] = [];
     if (v !== null && isSeq(v)) {
       if (v.items.length === 0) {
-        this.error(e.at, `${what} is an empty list; ${emptyHint}, or give ${help}`);
+        this.error(e.at, `${what} is an empty list; ${emptyHint}, or give ${help}`, 'rules.empty-address-list');
         return null;
       }
       for (const it of v.items) {
@@ -217,7 +218,7 @@ class Loader extends YamlReader {
     } else if (v !== null && (isScalar(v) || isMap(v))) {
       items.push(v);
     } else {
-      this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
+      this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'rules.bad-address');
       return null;
     }
     const out: { cidr: Cidr; node: ParsedNode }[] = [];
@@ -226,24 +227,24 @@ class Loader extends YamlReader {
       if (isMap(n) && n.items.length === 1) {
         const k = n.items[0].key;
         if (isScalar(k) && typeof k.value === 'string' && /^[0-9a-fA-F:]*:$/.test(k.value) && (n.items[0].value === null || (isScalar(n.items[0].value) && n.items[0].value.value === null))) {
-          this.error(n, `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`);
+          this.error(n, `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`, 'rules.unquoted-ipv6');
           bad = true;
           continue;
         }
       }
       if (!isScalar(n) || typeof n.value !== 'string') {
-        this.error(n, `${what} must be ${help}, not ${describeNode(n)}`);
+        this.error(n, `${what} must be ${help}, not ${describeNode(n)}`, 'rules.bad-address');
         bad = true;
         continue;
       }
       const r = parseCidr(n.value);
       if (!r.ok) {
-        this.error(n, `bad address in ${what}: ${r.error}`);
+        this.error(n, `bad address in ${what}: ${r.error}`, 'rules.bad-address');
         bad = true;
         continue;
       }
       if (r.hostBits)
-        this.warn(n, `${what} ${n.value.trim()} has bits set after the /${r.cidr.prefix} prefix; it means ${r.cidr.text}`);
+        this.warn(n, `${what} ${n.value.trim()} has bits set after the /${r.cidr.prefix} prefix; it means ${r.cidr.text}`, 'rules.host-bits-set');
       out.push({ cidr: r.cidr, node: n });
     }
     return bad && out.length === 0 ? null : out;
@@ -256,7 +257,7 @@ class Loader extends YamlReader {
     if (!e) return ct;
     const v = e.value;
     if (v === null || !isMap(v)) {
-      this.error(e.at, `conntrack must be a mapping of settings (like tcp_loose: 0), not ${describeNode(v)}`);
+      this.error(e.at, `conntrack must be a mapping of settings (like tcp_loose: 0), not ${describeNode(v)}`, 'rules.conntrack-not-mapping');
       return ct;
     }
     const keys = CONNTRACK_KEYS as readonly string[];
@@ -276,7 +277,7 @@ class Loader extends YamlReader {
         if (isBool) {
           if (typeof x === 'boolean') { out[k] = x; continue; }
           if (x === 0 || x === 1) { out[k] = x === 1; continue; }
-          this.error(en.at, `conntrack ${k} must be 0 or 1 (or false/true), not ${describeNode(n)}`);
+          this.error(en.at, `conntrack ${k} must be 0 or 1 (or false/true), not ${describeNode(n)}`, 'rules.bad-setting');
           continue;
         }
         if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) {
@@ -284,11 +285,11 @@ class Loader extends YamlReader {
           continue;
         }
         if (typeof x === 'number' && Number.isInteger(x)) {
-          this.error(en.at, `conntrack ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE}${k.includes('timeout') ? ' (seconds)' : ''}`);
+          this.error(en.at, `conntrack ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE}${k.includes('timeout') ? ' (seconds)' : ''}`, 'rules.setting-out-of-range');
           continue;
         }
       }
-      this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${describeNode(n)}`);
+      this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${describeNode(n)}`, 'rules.bad-setting');
     }
     return ct;
   }
@@ -300,7 +301,7 @@ class Loader extends YamlReader {
     if (!e) return out;
     const v = e.value;
     if (v === null || !isMap(v)) {
-      this.error(e.at, `ipv4 must be a mapping of net.ipv4 settings (like ipfrag_high_thresh: 4194304), not ${describeNode(v)}`);
+      this.error(e.at, `ipv4 must be a mapping of net.ipv4 settings (like ipfrag_high_thresh: 4194304), not ${describeNode(v)}`, 'rules.ipv4-not-mapping');
       return out;
     }
     const keys = IPV4_KEYS as readonly string[];
@@ -314,8 +315,8 @@ class Loader extends YamlReader {
       const x = n !== null && isScalar(n) ? n.value : undefined;
       const unit = k === 'ipfrag_time' ? 'seconds' : 'bytes';
       if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) out[k as keyof Ipv4Settings] = x;
-      else if (typeof x === 'number' && Number.isInteger(x)) this.error(en.at, `ipv4 ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE} (${unit})`);
-      else this.error(en.at, `ipv4 ${k} must be a whole number of ${unit}, not ${describeNode(n)}`);
+      else if (typeof x === 'number' && Number.isInteger(x)) this.error(en.at, `ipv4 ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE} (${unit})`, 'rules.setting-out-of-range');
+      else this.error(en.at, `ipv4 ${k} must be a whole number of ${unit}, not ${describeNode(n)}`, 'rules.bad-setting');
     }
     return out;
   }
@@ -323,20 +324,20 @@ class Loader extends YamlReader {
   /** The kernel refuses a high_thresh below low_thresh (and a low above high): EINVAL from the sysctl. */
   private thresholds(e: Entry | undefined, low: number, high: number, section: string, prefix: string): void {
     if (!e || low <= high) return;
-    this.error(e.key, `${section} ${prefix}_low_thresh (${low}) is above ${prefix}_high_thresh (${high}); the kernel refuses that (EINVAL). low_thresh is obsolete since Linux 4.17: only high_thresh limits reassembly memory`);
+    this.error(e.key, `${section} ${prefix}_low_thresh (${low}) is above ${prefix}_high_thresh (${high}); the kernel refuses that (EINVAL). low_thresh is obsolete since Linux 4.17: only high_thresh limits reassembly memory`, 'rules.thresholds-reversed');
   }
 
   // --- rules -------------------------------------------------------------------
 
   private rules(root: ParsedNode, e: Entry | undefined, hostModel: boolean): Rule[] {
     if (!e) {
-      this.error(root, 'missing rules: list; add rules: with a list of allow rules (rules: [] leaves every new flow to the policy)');
+      this.error(root, 'missing rules: list; add rules: with a list of allow rules (rules: [] leaves every new flow to the policy)', 'rules.missing-rules');
       return [];
     }
     const v = e.value;
     if (v === null || !isSeq(v)) {
       const hint = v !== null && isScalar(v) && v.value === null ? '; write rules: [] for no rules' : '';
-      this.error(e.at, `rules must be a list of rules (each item starting with "- "), not ${describeNode(v)}${hint}`);
+      this.error(e.at, `rules must be a list of rules (each item starting with "- "), not ${describeNode(v)}${hint}`, 'rules.rules-not-list');
       return [];
     }
     const out: Rule[] = [];
@@ -346,7 +347,7 @@ class Loader extends YamlReader {
       const index = i + 1;
       if (n === null) return;
       if (!isMap(n)) {
-        this.error(n, `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${describeNode(n)}`);
+        this.error(n, `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${describeNode(n)}`, 'rules.rule-not-mapping');
         return;
       }
       const rule = this.rule(n, index, hostModel);
@@ -358,7 +359,7 @@ class Loader extends YamlReader {
           : !prev.idGiven
             ? ` (rule #${prev.index} has no id and gets the default id ${prev.id})`
             : '';
-        this.error(rule.idGiven ? this.ruleIdNode(n) ?? n : n, `duplicate rule id "${rule.id}": also used by the rule at ${this.fmt(prev.pos)}${why}; ids must be unique`);
+        this.error(rule.idGiven ? this.ruleIdNode(n) ?? n : n, `duplicate rule id "${rule.id}": also used by the rule at ${this.fmt(prev.pos)}${why}; ids must be unique`, 'rules.duplicate-id');
       } else seen.set(rule.id, rule);
       out.push(rule);
     });
@@ -386,18 +387,18 @@ class Loader extends YamlReader {
       if (v !== null && isScalar(v) && (typeof v.value === 'string' || (typeof v.value === 'number' && Number.isInteger(v.value)))) {
         const s = String(v.value);
         if (s === '' || /\s/.test(s) || s.length > 64) {
-          this.error(v, `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`);
+          this.error(v, `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`, 'rules.bad-id');
         } else if (/\p{Cc}/u.test(s)) {
           // A NUL would cut an exported nft comment short; any control character garbles reports.
           const c = /\p{Cc}/u.exec(s)![0].codePointAt(0)!;
-          this.error(v, `rule id ${quoted(s)} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`);
+          this.error(v, `rule id ${quoted(s)} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`, 'rules.bad-id');
         } else {
           id = s;
           idGiven = true;
           label = s;
         }
       } else {
-        this.error(v ?? (rawId.key as ParsedNode), `rule #${index}: id must be a name like "web", not ${describeNode(v)}`);
+        this.error(v ?? (rawId.key as ParsedNode), `rule #${index}: id must be a name like "web", not ${describeNode(v)}`, 'rules.bad-id');
       }
     }
 
@@ -415,7 +416,7 @@ class Loader extends YamlReader {
       const c = this.oneOf(ce, `rule ${label}: chain`, CHAINS, {}, SYNONYMS);
       if (c !== null) {
         if (!hostModel && c !== 'forward')
-          this.error(ce.at, `rule ${label}: chain ${c} exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain`);
+          this.error(ce.at, `rule ${label}: chain ${c} exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain`, 'rules.chain-needs-host');
         else chain = c;
       }
     }
@@ -429,7 +430,7 @@ class Loader extends YamlReader {
       const r = this.ports(e, key, label);
       if (protoOk && proto !== 'tcp' && proto !== 'udp') {
         const has = protoEntry ? `has proto ${proto}` : 'has no proto (so any protocol)';
-        this.error(e.key, `rule ${label}: ${key} needs proto tcp or udp; rule ${label} ${has}, and only TCP and UDP have ports (use two rules to allow both tcp and udp)`);
+        this.error(e.key, `rule ${label}: ${key} needs proto tcp or udp; rule ${label} ${has}, and only TCP and UDP have ports (use two rules to allow both tcp and udp)`, 'rules.port-needs-tcp-udp');
         return null;
       }
       return r;
@@ -464,7 +465,7 @@ class Loader extends YamlReader {
     const items: ParsedNode[] = [];
     if (v !== null && isSeq(v)) {
       if (v.items.length === 0) {
-        this.error(e.at, `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`);
+        this.error(e.at, `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`, 'rules.empty-port-list');
         return null;
       }
       for (const it of v.items) {
@@ -474,7 +475,7 @@ class Loader extends YamlReader {
     } else if (v !== null && isScalar(v) && v.value !== null) {
       items.push(v);
     } else {
-      this.error(e.at, `${what} must be a port, not ${describeNode(v)}; ${PORT_HELP}`);
+      this.error(e.at, `${what} must be a port, not ${describeNode(v)}; ${PORT_HELP}`, 'rules.bad-port');
       return null;
     }
     const ranges: PortRange[] = [];
@@ -490,17 +491,17 @@ class Loader extends YamlReader {
 
   private port(n: ParsedNode, key: string): PortRange | null {
     if (!isScalar(n) || n.value === null || (typeof n.value !== 'number' && typeof n.value !== 'string')) {
-      this.error(n, `${key} must be a port, not ${describeNode(n)}; ${PORT_HELP}`);
+      this.error(n, `${key} must be a port, not ${describeNode(n)}; ${PORT_HELP}`, 'rules.bad-port');
       return null;
     }
     const x = n.value;
     const one = (p: number, shown: string): number | null => {
       if (!Number.isInteger(p)) {
-        this.error(n, `${key} ${shown} is not a whole number; ${PORT_HELP}`);
+        this.error(n, `${key} ${shown} is not a whole number; ${PORT_HELP}`, 'rules.bad-port');
         return null;
       }
       if (p < 0 || p > 65535) {
-        this.error(n, `${key} ${shown} is out of range; ${PORT_HELP}`);
+        this.error(n, `${key} ${shown} is out of range; ${PORT_HELP}`, 'rules.port-out-of-range');
         return null;
       }
       return p;
@@ -519,17 +520,17 @@ class Loader extends YamlReader {
       const lo = Number(mr[1]);
       const hi = Number(mr[2]);
       if (lo > 65535 || hi > 65535) {
-        this.error(n, `${key} range "${s}" is out of range; ${PORT_HELP}`);
+        this.error(n, `${key} range "${s}" is out of range; ${PORT_HELP}`, 'rules.port-out-of-range');
         return null;
       }
       if (lo > hi) {
-        this.error(n, `${key} range "${s}" is backwards; write "${hi}-${lo}"`);
+        this.error(n, `${key} range "${s}" is backwards; write "${hi}-${lo}"`, 'rules.port-range-backwards');
         return null;
       }
       return { lo, hi };
     }
     const hint = /^[0-9]+:[0-9]+$/.test(s) ? ` (ranges use "-", not ":")` : /^[a-z]/i.test(s) ? ' (service names are not supported; use the number)' : '';
-    this.error(n, `${key} "${s}" is not a port${hint}; ${PORT_HELP}`);
+    this.error(n, `${key} "${s}" is not a port${hint}; ${PORT_HELP}`, 'rules.bad-port');
     return null;
   }
 
@@ -540,11 +541,11 @@ class Loader extends YamlReader {
       const e = (te ?? ce)!;
       const k = te ? 'type' : 'code';
       const has = protoGiven ? `has proto ${proto}` : 'has no proto (so any protocol)';
-      this.error(e.key, `rule ${label}: ${k} needs proto icmp or icmpv6; rule ${label} ${has}`);
+      this.error(e.key, `rule ${label}: ${k} needs proto icmp or icmpv6; rule ${label} ${has}`, 'rules.icmp-needs-icmp-proto');
       return null;
     }
     if (!te) {
-      this.error(ce!.key, `rule ${label}: code needs a type; an ICMP code means something only with its type (e.g. type: destination-unreachable, code: port-unreachable)`);
+      this.error(ce!.key, `rule ${label}: code needs a type; an ICMP code means something only with its type (e.g. type: destination-unreachable, code: port-unreachable)`, 'rules.icmp-code-needs-type');
       return null;
     }
     const types = proto === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
@@ -579,7 +580,7 @@ class Loader extends YamlReader {
       const x = v.value;
       if (typeof x === 'number') {
         if (Number.isInteger(x) && x >= 0 && x <= 255) return x;
-        this.error(e.at, `${what} ${x} is out of range; ${help}`);
+        this.error(e.at, `${what} ${x} is out of range; ${help}`, 'rules.bad-icmp');
         return null;
       }
       if (typeof x === 'string') {
@@ -587,14 +588,14 @@ class Loader extends YamlReader {
         if (/^[0-9]+$/.test(s) && Number(s) <= 255) return Number(s);
         if (Object.hasOwn(table, s)) return table[s];
         if (Object.hasOwn(other, s)) {
-          this.error(e.at, `${what} "${s}" is an ${otherProto} ${kind} name, and this rule has proto ${proto}; use proto: ${otherProto}, or the ${proto} ${kind} number`);
+          this.error(e.at, `${what} "${s}" is an ${otherProto} ${kind} name, and this rule has proto ${proto}; use proto: ${otherProto}, or the ${proto} ${kind} number`, 'rules.icmp-wrong-family');
           return null;
         }
-        this.error(e.at, `${what} "${s}" is not an ${proto} ${kind} name${didYouMean(s, names)} (allowed: ${help})`);
+        this.error(e.at, `${what} "${s}" is not an ${proto} ${kind} name${didYouMean(s, names)} (allowed: ${help})`, 'rules.bad-icmp');
         return null;
       }
     }
-    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
+    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'rules.bad-icmp');
     return null;
   }
 }

@@ -68,11 +68,11 @@ class Parser extends ScenarioReader {
     if (!ok) return null;
     const root = this.doc.contents as ParsedNode | null;
     if (root === null || (isScalar(root) && root.value === null)) {
-      this.error(root, 'the file is empty; a scenario is a mapping with at least hosts: and steps:');
+      this.error(root, 'the file is empty; a scenario is a mapping with at least hosts: and steps:', 'scenario.empty-file');
       return null;
     }
     if (!isMap(root)) {
-      this.error(root, `the top level must be a mapping (scenario:, hosts:, steps:, ...), not ${describeNode(root)}`);
+      this.error(root, `the top level must be a mapping (scenario:, hosts:, steps:, ...), not ${describeNode(root)}`, 'scenario.not-a-mapping');
       return null;
     }
     const m = this.readMap(root, SCENARIO_KEYS, (k) =>
@@ -136,7 +136,7 @@ class Parser extends ScenarioReader {
       const v = se.value;
       if (v !== null && isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= 0 && v.value <= 0xffffffff) o.seed = v.value;
       else if (v !== null && isScalar(v) && typeof v.value === 'string' && v.value !== '') o.seed = hashSeed(v.value);
-      else this.error(se.at, `seed must be a whole number 0-4294967295 or a word, not ${describeNode(v)}`);
+      else this.error(se.at, `seed must be a whole number 0-4294967295 or a word, not ${describeNode(v)}`, 'scenario.bad-seed');
     }
     return o;
   }
@@ -146,7 +146,7 @@ class Parser extends ScenarioReader {
     const v = e.value;
     if (v === null || (isScalar(v) && v.value === null)) return [];
     if (!isSeq(v)) {
-      this.error(e.at, `expect must be a list of expectations (each item starting with "- "), not ${describeNode(v)}`);
+      this.error(e.at, `expect must be a list of expectations (each item starting with "- "), not ${describeNode(v)}`, 'scenario.expect-not-list');
       return null;
     }
     const out: ExpectEntry[] = [];

@@ -30,13 +30,13 @@ export function readHosts(r: ScenarioReader, e: Entry | undefined): void {
   const v = e.value;
   if (v === null || (isScalar(v) && v.value === null)) return;
   if (!isMap(v)) {
-    r.error(e.at, `hosts must be a mapping of names to addresses (alice: 10.1.0.2), not ${describeNode(v)}`);
+    r.error(e.at, `hosts must be a mapping of names to addresses (alice: 10.1.0.2), not ${describeNode(v)}`, 'scenario.hosts-not-mapping');
     return;
   }
   const m = r.readMap(v, null, () => '');
   for (const [name, en] of m) {
     if (!HOST_NAME_RE.test(name) || parseAddr(name) !== null) {
-      r.error(en.key, `host name "${name}" is not allowed; a host name starts with a letter and has letters, digits, "_", "-" and "." (like alice, web-1)`);
+      r.error(en.key, `host name "${name}" is not allowed; a host name starts with a letter and has letters, digits, "_", "-" and "." (like alice, web-1)`, 'scenario.bad-host-name');
       continue;
     }
     const items: ParsedNode[] = [];
@@ -46,29 +46,29 @@ export function readHosts(r: ScenarioReader, e: Entry | undefined): void {
         const n = r.deref(it);
         if (n !== null) items.push(n);
       }
-      if (items.length === 0) r.error(en.at, `host ${name} has an empty list of addresses; give an IPv4 and/or IPv6 address`);
+      if (items.length === 0) r.error(en.at, `host ${name} has an empty list of addresses; give an IPv4 and/or IPv6 address`, 'scenario.bad-host-address');
     } else if (val !== null && isScalar(val) && val.value !== null) {
       items.push(val);
     } else {
-      r.error(en.at, `host ${name} needs an address or a list of addresses (like 10.1.0.2 or [10.1.0.2, fd00:1::2]), not ${describeNode(val)}`);
+      r.error(en.at, `host ${name} needs an address or a list of addresses (like 10.1.0.2 or [10.1.0.2, fd00:1::2]), not ${describeNode(val)}`, 'scenario.bad-host-address');
       continue;
     }
     const addrs: string[] = [];
     for (const n of items) {
       if (!isScalar(n) || typeof n.value !== 'string') {
-        r.error(n, `host ${name}: an address must be text like 10.1.0.2 or fd00:1::2, not ${describeNode(n)}`);
+        r.error(n, `host ${name}: an address must be text like 10.1.0.2 or fd00:1::2, not ${describeNode(n)}`, 'scenario.bad-host-address');
         continue;
       }
       const a = parseAddr(n.value.trim());
       if (a === null) {
         const hint = n.value.includes('/') ? ' (a host has addresses, not networks: leave out the /prefix)' : '';
-        r.error(n, `host ${name}: "${n.value}" is not an IPv4 or IPv6 address${hint}; write it like 10.1.0.2 or fd00:1::2`);
+        r.error(n, `host ${name}: "${n.value}" is not an IPv4 or IPv6 address${hint}; write it like 10.1.0.2 or fd00:1::2`, 'scenario.bad-host-address');
         continue;
       }
       const canon = formatAddr(a.version, ...a.words);
       const owner = r.addrOwner.get(canon);
       if (owner !== undefined) {
-        r.error(n, owner === name ? `host ${name} lists ${canon} twice; give each address once` : `address ${canon} is given to both ${owner} and ${name}; each address belongs to one host`);
+        r.error(n, owner === name ? `host ${name} lists ${canon} twice; give each address once` : `address ${canon} is given to both ${owner} and ${name}; each address belongs to one host`, 'scenario.address-given-twice');
         continue;
       }
       r.addrOwner.set(canon, name);
@@ -82,19 +82,19 @@ export function readHosts(r: ScenarioReader, e: Entry | undefined): void {
 export function arrowShorthand(r: ScenarioReader, kind: StepKind, e: Entry, params: Params): boolean {
   const v = e.value;
   if (v === null || !isScalar(v) || typeof v.value !== 'string') {
-    r.error(e.at, `${kind} must be ${SHORTHAND[kind]} or a mapping with from: and to:, not ${describeNode(v)}${isSeq(v) ? ' (quote an endpoint that starts with "[")' : ''}`);
+    r.error(e.at, `${kind} must be ${SHORTHAND[kind]} or a mapping with from: and to:, not ${describeNode(v)}${isSeq(v) ? ' (quote an endpoint that starts with "[")' : ''}`, 'scenario.bad-shorthand');
     return false;
   }
   const s = v.value;
   const i = s.indexOf('->');
   if (i < 0 || s.indexOf('->', i + 2) >= 0) {
-    r.error(e.at, `${kind} "${s}" must be ${SHORTHAND[kind]}`);
+    r.error(e.at, `${kind} "${s}" must be ${SHORTHAND[kind]}`, 'scenario.bad-shorthand');
     return false;
   }
   for (const k of ['from', 'to']) {
     const d = params.get(k);
     if (d) {
-      r.error(d.key, `${kind}: ${k} is given twice (also in "${s}"); give it once`);
+      r.error(d.key, `${kind}: ${k} is given twice (also in "${s}"); give it once`, 'scenario.parameter-given-twice');
       return false;
     }
   }
@@ -116,7 +116,7 @@ export function endpointPiece(r: ScenarioReader, e: Entry, which: 'from' | 'to')
     if (sp) return which === 'from' ? sp[0] : sp[1];
   }
   if (v !== null && isSeq(v)) {
-    r.error(e.at, `${which} must be an endpoint, not a list; quote an endpoint that starts with "[": "[fd00::1]:8080"`);
+    r.error(e.at, `${which} must be an endpoint, not a list; quote an endpoint that starts with "[": "[fd00::1]:8080"`, 'scenario.bad-endpoint');
     return null;
   }
   return r.scalarText(e, which, ENDPOINT_HELP);
@@ -134,7 +134,7 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
   }
   const piece: Piece = { text, node: p.node, offset };
   if (text === '') {
-    r.errorIn(piece, `${what} is missing; ${ENDPOINT_HELP}`);
+    r.errorIn(piece, `${what} is missing; ${ENDPOINT_HELP}`, 'scenario.bad-endpoint');
     return null;
   }
   let addrText: string;
@@ -149,7 +149,7 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
     }
     const a = parseAddr(addrText);
     if (a === null || a.version !== 6) {
-      r.errorIn(piece, `"${addrText}" in ${what} is not an IPv6 address; brackets are for IPv6 addresses, like [fd00:1::2]:8080`);
+      r.errorIn(piece, `"${addrText}" in ${what} is not an IPv6 address; brackets are for IPv6 addresses, like [fd00:1::2]:8080`, 'scenario.bad-endpoint');
       return null;
     }
   } else if (parseAddr(text) !== null) {
@@ -161,7 +161,7 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
       portText = text.slice(c + 1);
       portOff = c + 1;
       if (addrText.includes(':')) {
-        r.errorIn(piece, `"${text}" in ${what} is not an endpoint; write an IPv6 address with a port in brackets, like [fd00:1::2]:8080 (quoted in YAML)`);
+        r.errorIn(piece, `"${text}" in ${what} is not an endpoint; write an IPv6 address with a port in brackets, like [fd00:1::2]:8080 (quoted in YAML)`, 'scenario.bad-endpoint');
         return null;
       }
     } else {
@@ -172,20 +172,20 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
   if (portText !== null) {
     const pp: Piece = { text: portText, node: p.node, offset: piece.offset + portOff };
     if (portRule === 'none') {
-      r.errorIn(pp, `${what} takes no port (":${portText}"); give just the host or address`);
+      r.errorIn(pp, `${what} takes no port (":${portText}"); give just the host or address`, 'scenario.bad-port');
       return null;
     }
     if (!/^\d+$/.test(portText)) {
-      r.errorIn(pp, `port "${portText}" is not a number${/^[a-z]/i.test(portText) ? ' (service names are not supported)' : ''}; ${PORT_HELP}`);
+      r.errorIn(pp, `port "${portText}" is not a number${/^[a-z]/i.test(portText) ? ' (service names are not supported)' : ''}; ${PORT_HELP}`, 'scenario.bad-port');
       return null;
     }
     port = Number(portText);
     if (port < minPort || port > 65535) {
-      r.errorIn(pp, `port ${portText} is out of range; ${minPort === 0 ? 'a port is a whole number 0-65535' : PORT_HELP}`);
+      r.errorIn(pp, `port ${portText} is out of range; ${minPort === 0 ? 'a port is a whole number 0-65535' : PORT_HELP}`, 'scenario.bad-port');
       return null;
     }
   } else if (portRule === 'required') {
-    r.errorIn(piece, `${what} "${text}" needs a port, like ${HOST_NAME_RE.test(text) ? text : parseAddr(text)?.version === 6 ? `[${text}]` : text}:8080`);
+    r.errorIn(piece, `${what} "${text}" needs a port, like ${HOST_NAME_RE.test(text) ? text : parseAddr(text)?.version === 6 ? `[${text}]` : text}:8080`, 'scenario.port-required');
     return null;
   }
   const lit = parseAddr(addrText);
@@ -194,7 +194,7 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
   }
   const ap: Piece = { text: addrText, node: p.node, offset: piece.offset + (br ? 1 : 0) };
   if (/^[\d.]+$/.test(addrText)) {
-    r.errorIn(ap, `"${addrText}" in ${what} is not an IPv4 address; each of its four numbers is 0-255, like 10.1.0.2`);
+    r.errorIn(ap, `"${addrText}" in ${what} is not an IPv4 address; each of its four numbers is 0-255, like 10.1.0.2`, 'scenario.bad-endpoint');
     return null;
   }
   const host = r.hosts.get(addrText);
@@ -203,6 +203,7 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
     r.errorIn(
       ap,
       `unknown host "${addrText}"${didYouMean(addrText, names)} (${names.length > 0 ? `hosts: ${list(names)}` : 'no hosts: are defined'}; or give an address like 10.1.0.9)`,
+      'scenario.unknown-host',
     );
     return null;
   }
@@ -230,8 +231,8 @@ export function resolvePair(r: ScenarioReader, a: EpTok, b: EpTok, family: 4 | 6
   if (family !== null) {
     for (const [t, c] of [[a, ca], [b, cb]] as const) {
       if (!c.some((x) => x.version === family)) {
-        if (familyNode) r.error(familyNode, `family ${family}: ${describe(t, c)} has no IPv${family} address`);
-        else r.errorIn(t.piece, `${describe(t, c)} has no IPv${family} address`);
+        if (familyNode) r.error(familyNode, `family ${family}: ${describe(t, c)} has no IPv${family} address`, 'scenario.no-common-family');
+        else r.errorIn(t.piece, `${describe(t, c)} has no IPv${family} address`, 'scenario.no-common-family');
         return null;
       }
     }
@@ -240,7 +241,7 @@ export function resolvePair(r: ScenarioReader, a: EpTok, b: EpTok, family: 4 | 6
     const order = b.literal ? [b.literal.version] : ca.map((x) => x.version);
     version = order.find((v) => ca.some((x) => x.version === v) && cb.some((x) => x.version === v)) ?? null;
     if (version === null) {
-      r.errorIn(b.piece, `${describe(a, ca)} and ${describe(b, cb)} share no address family; both ends must be IPv4 or both IPv6`);
+      r.errorIn(b.piece, `${describe(a, ca)} and ${describe(b, cb)} share no address family; both ends must be IPv4 or both IPv6`, 'scenario.no-common-family');
       return null;
     }
   }
@@ -255,6 +256,6 @@ export function familyParam(r: ScenarioReader, params: Params): { family: 4 | 6 
     const f = v.value === 4 || v.value === 'ipv4' || v.value === 'inet' ? 4 : 6;
     return { family: f, node: e.at };
   }
-  r.error(e.at, `family must be 4 or 6, not ${describeNode(v)}`);
+  r.error(e.at, `family must be 4 or 6, not ${describeNode(v)}`, 'scenario.bad-family');
   return { family: null, node: e.at };
 }

@@ -9,6 +9,7 @@ import type { SourcePos } from '../../base/diag.js';
 import { didYouMean } from '../../base/suggest.js';
 import { describeNode } from '../../base/yaml-nodes.js';
 import { list, type Entry, type YamlReader } from '../../base/yaml-reader.js';
+import type { ScenarioCode } from './codes.js';
 import type { Endpoint, FlowDef, Side, StepBase, StepKind } from '../types.js';
 
 type FlowState = 'open' | 'refused' | 'syn-sent' | 'closed' | 'reset';
@@ -42,14 +43,14 @@ export class FlowChecker {
   /** Index of the step being checked. */
   current = 0;
 
-  constructor(private readonly r: YamlReader) {}
+  constructor(private readonly r: YamlReader<ScenarioCode>) {}
 
   /** A reference to a named flow defined earlier; reports and returns null otherwise. */
   ref(e: Entry | undefined, stepKind: StepKind, what: string, protos: readonly string[] | null): FlowCheck | null {
     if (!e) return null;
     const v = e.value;
     if (v === null || !isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) {
-      this.r.error(e.at, `${what} must be the name of a ${protos?.includes('udp') && !protos.includes('tcp') ? 'UDP flow' : 'connection'} (given with as:), not ${describeNode(v)}`);
+      this.r.error(e.at, `${what} must be the name of a ${protos?.includes('udp') && !protos.includes('tcp') ? 'UDP flow' : 'connection'} (given with as:), not ${describeNode(v)}`, 'scenario.unknown-flow');
       return null;
     }
     const name = String(v.value);
@@ -57,24 +58,24 @@ export class FlowChecker {
     if (f) {
       if (protos && !protos.includes(f.def.proto)) {
         const k = f.def.proto === 'tcp' ? 'a TCP connection' : f.def.proto === 'udp' ? 'a UDP flow' : 'a ping';
-        this.r.error(e.at, `${name} is ${k} (line ${f.def.pos.line}); ${stepKind} works on ${protos.map((p) => (p === 'tcp' ? 'TCP connections' : p === 'udp' ? 'UDP flows' : 'pings')).join(' and ')}`);
+        this.r.error(e.at, `${name} is ${k} (line ${f.def.pos.line}); ${stepKind} works on ${protos.map((p) => (p === 'tcp' ? 'TCP connections' : p === 'udp' ? 'UDP flows' : 'pings')).join(' and ')}`, 'scenario.wrong-flow-kind');
         return null;
       }
       return f;
     }
     const step = this.names.get(name);
     if (step) {
-      this.r.error(e.at, `${name} names a ${step.kind} step (${this.r.fmt(step.pos)}), not a connection or flow; ${what} refers to a connect, udp or ping step's as: name`);
+      this.r.error(e.at, `${name} names a ${step.kind} step (${this.r.fmt(step.pos)}), not a connection or flow; ${what} refers to a connect, udp or ping step's as: name`, 'scenario.unknown-flow');
       return null;
     }
     const later = this.allNames.get(name);
     if (later && later.step < this.current) return null; // the step that names it has errors of its own (reported there)
     if (later) {
-      this.r.error(e.at, `${name} is used before it is defined: the ${later.kind} step that names it comes later (${this.r.fmt(later.pos)}); steps run in order`);
+      this.r.error(e.at, `${name} is used before it is defined: the ${later.kind} step that names it comes later (${this.r.fmt(later.pos)}); steps run in order`, 'scenario.used-before-defined');
       return null;
     }
     const known = [...this.byName.keys()];
-    this.r.error(e.at, `unknown connection "${name}"${didYouMean(name, known)} (${known.length > 0 ? `named so far: ${list(known)}` : 'no connection has been named with as: yet'})`);
+    this.r.error(e.at, `unknown connection "${name}"${didYouMean(name, known)} (${known.length > 0 ? `named so far: ${list(known)}` : 'no connection has been named with as: yet'})`, 'scenario.unknown-flow');
     return null;
   }
 
@@ -91,15 +92,15 @@ export class FlowChecker {
         if (c && !sv) return 'client';
         if (sv && !c) return 'server';
         if (c && sv) {
-          this.r.error(e.at, `${s} is both ends of ${f.def.name}; say client or server`);
+          this.r.error(e.at, `${s} is both ends of ${f.def.name}; say client or server`, 'scenario.bad-side');
           return dflt;
         }
       }
       if (f === null) return dflt; // the connection itself is wrong (reported); don't guess
-      this.r.error(e.at, `${key} "${s}" is not a side${didYouMean(s, ['client', 'server'])}; write client or server${f ? ` (${f.def.name}: client ${f.client.host ?? f.client.addr}, server ${f.server.host ?? f.server.addr})` : ''}`);
+      this.r.error(e.at, `${key} "${s}" is not a side${didYouMean(s, ['client', 'server'])}; write client or server${f ? ` (${f.def.name}: client ${f.client.host ?? f.client.addr}, server ${f.server.host ?? f.server.addr})` : ''}`, 'scenario.bad-side');
       return dflt;
     }
-    this.r.error(e.at, `${key} must be client or server, not ${describeNode(v)}`);
+    this.r.error(e.at, `${key} must be client or server, not ${describeNode(v)}`, 'scenario.bad-side');
     return dflt;
   }
 

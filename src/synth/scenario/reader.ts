@@ -5,7 +5,8 @@
  * of "alice -> server:80") starts, so an error points into the scalar.
  */
 import { isScalar, type ParsedNode } from 'yaml';
-import type { SourcePos } from '../../base/diag.js';
+import type { BaseCode, SourcePos } from '../../base/diag.js';
+import type { ScenarioCode } from './codes.js';
 import { describeNode } from '../../base/yaml-nodes.js';
 import { YamlReader, type Entry } from '../../base/yaml-reader.js';
 import type { HostDef, ScenarioOptions, StepKind } from '../types.js';
@@ -37,7 +38,7 @@ const STYLE = {
   unknownThenDuplicate: false,
 } as const;
 
-export class ScenarioReader extends YamlReader {
+export class ScenarioReader extends YamlReader<ScenarioCode> {
   readonly hosts = new Map<string, HostDef>();
   /** Address (canonical text) -> the host it belongs to. */
   readonly addrOwner = new Map<string, string>();
@@ -63,8 +64,8 @@ export class ScenarioReader extends YamlReader {
     return this.posOf(start);
   }
 
-  errorIn(p: Piece, message: string): void {
-    this.errorAt(this.piecePos(p), message);
+  errorIn(p: Piece, message: string, code: ScenarioCode | BaseCode): void {
+    this.errorAt(this.piecePos(p), message, code);
   }
 
   scalarText(e: Entry, what: string, help: string): Piece | null {
@@ -73,7 +74,7 @@ export class ScenarioReader extends YamlReader {
       const text = String(v.value);
       return { text, node: v, offset: 0 };
     }
-    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
+    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'scenario.bad-value');
     return null;
   }
 
@@ -93,7 +94,7 @@ export class ScenarioReader extends YamlReader {
   requireParams(kind: StepKind, params: Params, typeEntry: Entry, names: string[]): boolean {
     const missing = names.filter((k) => !params.has(k));
     if (missing.length === 0) return true;
-    this.error(typeEntry.key, `${kind} needs ${missing.map((k) => `${k}:`).join(' and ')}; like ${EXAMPLE[kind]}`);
+    this.error(typeEntry.key, `${kind} needs ${missing.map((k) => `${k}:`).join(' and ')}; like ${EXAMPLE[kind]}`, 'scenario.missing-parameter');
     return false;
   }
 
@@ -102,7 +103,7 @@ export class ScenarioReader extends YamlReader {
     const be = params.get('bytes');
     const de = params.get('data');
     if (be && de) {
-      this.error(de.key, `${kind}: give bytes or data, not both (data sets the exact bytes; bytes a size filled with filler)`);
+      this.error(de.key, `${kind}: give bytes or data, not both (data sets the exact bytes; bytes a size filled with filler)`, 'scenario.bad-payload');
       return null;
     }
     if (de) {
@@ -110,7 +111,7 @@ export class ScenarioReader extends YamlReader {
       if (t === null) return null;
       const data = new TextEncoder().encode(t);
       if (data.length > max) {
-        this.error(de.at, `data is ${data.length} bytes; at most ${max}`);
+        this.error(de.at, `data is ${data.length} bytes; at most ${max}`, 'scenario.bad-payload');
         return null;
       }
       return { bytes: data.length, data };

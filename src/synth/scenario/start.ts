@@ -23,15 +23,15 @@ export function readStart(r: ScenarioReader, e: Entry | undefined): { sec: numbe
   if (!e) return dflt;
   const v = e.value;
   const range = (sec: number, shown: string): boolean => {
-    if (sec < 0) r.error(e.at, `start ${shown} is before 1970-01-01T00:00:00Z; capture times count from 1970`);
+    if (sec < 0) r.error(e.at, `start ${shown} is before 1970-01-01T00:00:00Z; capture times count from 1970`, 'scenario.start-out-of-range');
     else if (sec > LATEST_START_SEC) {
-      r.error(e.at, `start ${shown} is after ${utcString(LATEST_START_SEC)}, the latest start from which a scenario (up to 30 days long) ends by ${utcString(LATEST_TIMESTAMP_SEC)}, the last time fwemu judges packets at`);
+      r.error(e.at, `start ${shown} is after ${utcString(LATEST_START_SEC)}, the latest start from which a scenario (up to 30 days long) ends by ${utcString(LATEST_TIMESTAMP_SEC)}, the last time fwemu judges packets at`, 'scenario.start-out-of-range');
     } else return true;
     return false;
   };
   if (v !== null && isScalar(v) && typeof v.value === 'number') {
     if (!Number.isFinite(v.value)) {
-      r.error(e.at, `start must be a date and time like 2026-01-01T00:00:00Z, or seconds since 1970, not ${describeNode(v)}`);
+      r.error(e.at, `start must be a date and time like 2026-01-01T00:00:00Z, or seconds since 1970, not ${describeNode(v)}`, 'scenario.bad-start');
       return dflt;
     }
     if (!range(v.value, String(v.value))) return dflt;
@@ -46,7 +46,7 @@ export function readStart(r: ScenarioReader, e: Entry | undefined): { sec: numbe
       const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
       const fault = dateFault(year, month, day, m[4] === undefined ? 0 : Number(m[4]), m[5] === undefined ? 0 : Number(m[5]), m[6] === undefined ? 0 : Number(m[6]), m[8]);
       if (fault !== '') {
-        r.error(e.at, `start "${s}" is not a possible date and time: ${fault}`);
+        r.error(e.at, `start "${s}" is not a possible date and time: ${fault}`, 'scenario.bad-start');
         return dflt;
       }
       if (m[4] !== undefined && m[8] !== undefined) {
@@ -58,10 +58,10 @@ export function readStart(r: ScenarioReader, e: Entry | undefined): { sec: numbe
       }
     }
     const noZone = /^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?)?$/.test(s);
-    r.error(e.at, `start "${s}" is not a date and time${noZone ? ' with a time zone (add Z for UTC)' : ''}; write it like 2026-01-01T00:00:00Z, or give seconds since 1970`);
+    r.error(e.at, `start "${s}" is not a date and time${noZone ? ' with a time zone (add Z for UTC)' : ''}; write it like 2026-01-01T00:00:00Z, or give seconds since 1970`, 'scenario.bad-start');
     return dflt;
   }
-  r.error(e.at, `start must be a date and time like 2026-01-01T00:00:00Z, not ${describeNode(v)}`);
+  r.error(e.at, `start must be a date and time like 2026-01-01T00:00:00Z, not ${describeNode(v)}`, 'scenario.bad-start');
   return dflt;
 }
 

@@ -24,12 +24,12 @@ import { waitStep } from './steps/wait.js';
 
 export function readSteps(r: ScenarioReader, root: ParsedNode, e: Entry | undefined): Step[] {
   if (!e) {
-    r.error(root, `missing steps: list; add steps: with what happens, like - ${EXAMPLE.connect}`);
+    r.error(root, `missing steps: list; add steps: with what happens, like - ${EXAMPLE.connect}`, 'scenario.missing-steps');
     return [];
   }
   const v = e.value;
   if (v === null || !isSeq(v) || v.items.length === 0) {
-    r.error(e.at, `steps must be a non-empty list of steps (each item starting with "- "), not ${isSeq(v) ? 'an empty list' : describeNode(v)}`);
+    r.error(e.at, `steps must be a non-empty list of steps (each item starting with "- "), not ${isSeq(v) ? 'an empty list' : describeNode(v)}`, 'scenario.steps-not-list');
     return [];
   }
   const items = v.items.map((it) => r.deref(it));
@@ -55,7 +55,7 @@ export function readSteps(r: ScenarioReader, root: ParsedNode, e: Entry | undefi
       steps.push(s);
       if (s.kind === 'wait') {
         total += s.duration;
-        if (total > MAX_SCENARIO_USEC) r.error(n, 'the waits add up to more than 30 days; a scenario lasts at most 30 days');
+        if (total > MAX_SCENARIO_USEC) r.error(n, 'the waits add up to more than 30 days; a scenario lasts at most 30 days', 'scenario.too-long');
       }
     }
   });
@@ -66,7 +66,7 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
   r.flows.current = index;
   if (!isMap(n)) {
     const hint = isScalar(n) && typeof n.value === 'string' && (STEP_TYPES as readonly string[]).includes(n.value.split(/[\s:]/)[0]) ? ` (write "${n.value.split(/[\s:]/)[0]}: ..." with a colon)` : '';
-    r.error(n, `step #${index} must be a mapping like "- ${EXAMPLE.connect}", not ${describeNode(n)}${hint}`);
+    r.error(n, `step #${index} must be a mapping like "- ${EXAMPLE.connect}", not ${describeNode(n)}${hint}`, 'scenario.step-not-mapping');
     return null;
   }
   const typeKeys: { key: string; node: ParsedNode }[] = [];
@@ -80,14 +80,14 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
     else if (!knownParams.has(key)) unknown.push({ key, node: k });
   }
   if (typeKeys.length > 1) {
-    r.error(typeKeys[1].node, `step #${index} has two step types, ${typeKeys[0].key} and ${typeKeys[1].key}; give each its own "- " item`);
+    r.error(typeKeys[1].node, `step #${index} has two step types, ${typeKeys[0].key} and ${typeKeys[1].key}; give each its own "- " item`, 'scenario.two-step-types');
     return null;
   }
   if (typeKeys.length === 0) {
     if (unknown.length > 0) {
-      for (const u of unknown) r.error(u.node, `unknown step type "${u.key}"${didYouMean(u.key, STEP_TYPES)} (allowed: ${list(STEP_TYPES)})`);
+      for (const u of unknown) r.error(u.node, `unknown step type "${u.key}"${didYouMean(u.key, STEP_TYPES)} (allowed: ${list(STEP_TYPES)})`, 'scenario.unknown-step-type');
     } else {
-      r.error(n, `step #${index} has no step type; start it with one of: ${list(STEP_TYPES)}`);
+      r.error(n, `step #${index} has no step type; start it with one of: ${list(STEP_TYPES)}`, 'scenario.no-step-type');
     }
     return null;
   }
@@ -113,17 +113,17 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
     for (const [k, e] of inner) {
       const dup = params.get(k);
       if (dup) {
-        r.error(e.key, `${kind}: ${k} is given twice (also at ${r.fmt(r.nodePos(dup.key))}); give it once`);
+        r.error(e.key, `${kind}: ${k} is given twice (also at ${r.fmt(r.nodePos(dup.key))}); give it once`, 'scenario.parameter-given-twice');
         continue;
       }
       params.set(k, e);
     }
   } else if (tv === null || (isScalar(tv) && tv.value === null)) {
-    r.error(typeEntry.at, `${kind} needs a value; like ${EXAMPLE[kind]}`);
+    r.error(typeEntry.at, `${kind} needs a value; like ${EXAMPLE[kind]}`, 'scenario.step-needs-value');
     return null;
   } else {
     if (SHORTHAND[kind] === null) {
-      r.error(typeEntry.at, `${kind} takes a mapping of parameters, like ${EXAMPLE[kind]}; not ${describeNode(tv)}`);
+      r.error(typeEntry.at, `${kind} takes a mapping of parameters, like ${EXAMPLE[kind]}; not ${describeNode(tv)}`, 'scenario.bad-shorthand');
       return null;
     }
     if (kind === 'connect' || kind === 'udp' || kind === 'ping') {
@@ -132,7 +132,7 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
       const first = allowed[0];
       const dup = params.get(first);
       if (dup) {
-        r.error(dup.key, `${kind}: ${first} is given twice (also as the value of ${kind}); give it once`);
+        r.error(dup.key, `${kind}: ${first} is given twice (also as the value of ${kind}); give it once`, 'scenario.parameter-given-twice');
         return null;
       }
       params.set(first, typeEntry);
@@ -154,25 +154,25 @@ function stepName(r: ScenarioReader, e: Entry | undefined, kind: StepKind): stri
   if (!e) return null;
   const v = e.value;
   if (v === null || !isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) {
-    r.error(e.at, `as must be a name like a1, not ${describeNode(v)}`);
+    r.error(e.at, `as must be a name like a1, not ${describeNode(v)}`, 'scenario.bad-name');
     return null;
   }
   const name = String(v.value);
   if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(name)) {
-    r.error(e.at, `name "${name}" is not allowed; a name starts with a letter and has up to 64 letters, digits, "_", "-" and "."`);
+    r.error(e.at, `name "${name}" is not allowed; a name starts with a letter and has up to 64 letters, digits, "_", "-" and "."`, 'scenario.bad-name');
     return null;
   }
   if (name === 'client' || name === 'server') {
-    r.error(e.at, `"${name}" cannot be a name: it already means one side of a connection`);
+    r.error(e.at, `"${name}" cannot be a name: it already means one side of a connection`, 'scenario.bad-name');
     return null;
   }
   const prev = r.flows.names.get(name);
   if (prev) {
-    r.error(e.at, `name "${name}" is already used by the ${prev.kind} step at ${r.fmt(prev.pos)}; names must be unique`);
+    r.error(e.at, `name "${name}" is already used by the ${prev.kind} step at ${r.fmt(prev.pos)}; names must be unique`, 'scenario.name-used-twice');
     return null;
   }
   if (r.hosts.has(name)) {
-    r.error(e.at, `name "${name}" is also a host; use a different name for the ${kind} step`);
+    r.error(e.at, `name "${name}" is also a host; use a different name for the ${kind} step`, 'scenario.name-used-twice');
     return null;
   }
   return name;

@@ -13,14 +13,14 @@ export function connStep(r: ScenarioReader, kind: 'close' | 'reset' | 'retransmi
   if (f === null) return null;
   if (kind === 'retransmit') {
     if (from === 'server' && !f.serverSent) {
-      r.error(ce.at, `the server of ${f.def.name} never sent a segment to retransmit (${f.state === 'refused' ? 'the connection was refused' : 'its SYN went unanswered'})`);
+      r.error(ce.at, `the server of ${f.def.name} never sent a segment to retransmit (${f.state === 'refused' ? 'the connection was refused' : 'its SYN went unanswered'})`, 'scenario.flow-state');
       return null;
     }
     return { kind, ...base, conn: f.def.name, from, ack };
   }
   const problem = r.flows.stateProblem(f, kind === 'close' ? from : null);
   if (problem) {
-    r.error(ce.at, problem);
+    r.error(ce.at, problem, 'scenario.flow-state');
     return null;
   }
   if (kind === 'reset') {

@@ -21,13 +21,13 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
   if (pair === null) return null;
   const [client, server] = pair;
   if (simultaneous && params.has('answer')) {
-    r.error(params.get('answer')!.key, 'answer does not apply to a simultaneous open (both ends send a SYN)');
+    r.error(params.get('answer')!.key, 'answer does not apply to a simultaneous open (both ends send a SYN)', 'scenario.parameter-not-applicable');
     return null;
   }
   if (simultaneous) answer = 'accept';
   if (answer === null) answer = r.flows.listening.has(`${server.addr}|${server.port}`) ? 'accept' : 'reset';
   if (params.has('retries') && answer !== 'none') {
-    r.error(params.get('retries')!.key, 'retries applies only with answer: none (an unanswered SYN is retransmitted)');
+    r.error(params.get('retries')!.key, 'retries applies only with answer: none (an unanswered SYN is retransmitted)', 'scenario.parameter-not-applicable');
     return null;
   }
   if (client.port !== null) {
@@ -36,7 +36,7 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
     if (other !== undefined) {
       const f = r.flows.byName.get(other);
       if (f && (f.state === 'open' || f.state === 'syn-sent')) {
-        r.errorIn(ft.piece, `${ft.piece.text} -> ${tt.piece.text} is still in use by connection ${other} (${r.fmt(f.def.pos)}); close or reset it first, or use another port`);
+        r.errorIn(ft.piece, `${ft.piece.text} -> ${tt.piece.text} is still in use by connection ${other} (${r.fmt(f.def.pos)}); close or reset it first, or use another port`, 'scenario.tuple-in-use');
         return null;
       }
     }

@@ -9,7 +9,7 @@ import { EXAMPLE, SHORTHAND } from '../step-params.js';
 export function listenStep(r: ScenarioReader, base: StepBase, params: Params, typeEntry: Entry): Step | null {
   const e = params.get('on');
   if (!e) {
-    r.error(typeEntry.key, `listen needs on:; like ${EXAMPLE.listen}`);
+    r.error(typeEntry.key, `listen needs on:; like ${EXAMPLE.listen}`, 'scenario.missing-parameter');
     return null;
   }
   const v = e.value;
@@ -20,7 +20,7 @@ export function listenStep(r: ScenarioReader, base: StepBase, params: Params, ty
   }
   else if (v !== null) nodes.push(v);
   if (nodes.length === 0) {
-    r.error(e.at, `listen needs an endpoint or a list of them, like ${EXAMPLE.listen}`);
+    r.error(e.at, `listen needs an endpoint or a list of them, like ${EXAMPLE.listen}`, 'scenario.missing-parameter');
     return null;
   }
   const sockets: Endpoint[] = [];

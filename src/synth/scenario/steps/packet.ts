@@ -42,7 +42,7 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
   if (connMode) {
     for (const k of ['to', 'proto', 'sport', 'dport', 'family', 'type', 'code', 'ident']) {
       const e = params.get(k);
-      if (e) r.error(e.key, `packet with conn: takes addresses, ports and protocol from ${f!.def.name}; leave out ${k}: (or leave out conn: to give every field)`);
+      if (e) r.error(e.key, `packet with conn: takes addresses, ports and protocol from ${f!.def.name}; leave out ${k}: (or leave out conn: to give every field)`, 'scenario.parameter-not-applicable');
     }
     step.from = r.flows.side(params.get('from'), f);
     f!.sent[step.from] = true;
@@ -66,7 +66,7 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
     [step.src, step.dst] = pair;
     if (step.proto === 'icmp' && step.src.version === 6) step.proto = 'icmpv6';
     if (step.proto === 'icmpv6' && step.src.version === 4) {
-      r.error(pe!.at, 'proto icmpv6 needs IPv6 addresses; write icmp for IPv4');
+      r.error(pe!.at, 'proto icmpv6 needs IPv6 addresses; write icmp for IPv4', 'scenario.no-common-family');
       return null;
     }
     for (const k of ['sport', 'dport'] as const) {
@@ -74,15 +74,15 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
       const fromEp = k === 'sport' ? step.src.port : step.dst.port;
       if (e) {
         if (!ports) {
-          r.error(e.key, `${k} needs proto tcp or udp`);
+          r.error(e.key, `${k} needs proto tcp or udp`, 'scenario.parameter-not-applicable');
           continue;
         }
         const n = r.int(e, k, 0, 65535, 'a port 0-65535');
-        if (n !== null && fromEp !== null && n !== fromEp) r.error(e.key, `${k} ${n} contradicts the port in ${k === 'sport' ? 'from' : 'to'} (${fromEp}); give it once`);
+        if (n !== null && fromEp !== null && n !== fromEp) r.error(e.key, `${k} ${n} contradicts the port in ${k === 'sport' ? 'from' : 'to'} (${fromEp}); give it once`, 'scenario.port-contradicts');
         step[k] = n ?? fromEp;
       } else step[k] = fromEp;
     }
-    if (ports && step.dport === null) r.error(params.get('to')!.at, `a ${step.proto} packet needs a destination port: to: host:port or dport:`);
+    if (ports && step.dport === null) r.error(params.get('to')!.at, `a ${step.proto} packet needs a destination port: to: host:port or dport:`, 'scenario.port-required');
     if (step.proto === 'icmp' || step.proto === 'icmpv6') {
       const table = step.proto === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
       const te = params.get('type');
@@ -96,7 +96,7 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
     } else {
       for (const k of ['type', 'code', 'ident']) {
         const e = params.get(k);
-        if (e) r.error(e.key, `${k} applies to ICMP packets (proto: icmp or icmpv6)`);
+        if (e) r.error(e.key, `${k} applies to ICMP packets (proto: icmp or icmpv6)`, 'scenario.parameter-not-applicable');
       }
     }
   }
@@ -104,10 +104,10 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
   const isIcmp = step.proto === 'icmp' || step.proto === 'icmpv6';
   for (const k of ['flags', 'ack', 'window', 'options']) {
     const e = params.get(k);
-    if (e && !isTcp) r.error(e.key, `${k} applies to TCP packets${connMode ? ` (${f!.def.name} is ${f!.def.proto.toUpperCase()})` : ' (proto: tcp)'}`);
+    if (e && !isTcp) r.error(e.key, `${k} applies to TCP packets${connMode ? ` (${f!.def.name} is ${f!.def.proto.toUpperCase()})` : ' (proto: tcp)'}`, 'scenario.parameter-not-applicable');
   }
   const se = params.get('seq');
-  if (se && !isTcp && !isIcmp) r.error(se.key, 'seq applies to TCP packets (sequence number) and ICMP echo (sequence)');
+  if (se && !isTcp && !isIcmp) r.error(se.key, 'seq applies to TCP packets (sequence number) and ICMP echo (sequence)', 'scenario.parameter-not-applicable');
   if (isTcp) {
     const fe = params.get('flags');
     if (fe) {
@@ -116,9 +116,9 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
         try {
           step.flags = parseTcpFlags(typeof v.value === 'number' ? v.value : v.value.replace(/[\s,|+]/g, ''));
         } catch {
-          r.error(fe.at, `flags "${v.value}" are not TCP flags; use letters S (SYN), A (ACK), F (FIN), R (RST), P (PSH), U (URG), E (ECE), C (CWR), like SA or PA`);
+          r.error(fe.at, `flags "${v.value}" are not TCP flags; use letters S (SYN), A (ACK), F (FIN), R (RST), P (PSH), U (URG), E (ECE), C (CWR), like SA or PA`, 'scenario.bad-tcp-flags');
         }
-      } else r.error(fe.at, `flags must be letters like SA, PA, FA, R, not ${describeNode(v)}`);
+      } else r.error(fe.at, `flags must be letters like SA, PA, FA, R, not ${describeNode(v)}`, 'scenario.bad-tcp-flags');
     }
     step.seq = seqParam(r, se, 'seq', connMode);
     step.ack = seqParam(r, params.get('ack'), 'ack', connMode);
@@ -145,11 +145,11 @@ export function seqParam(r: ScenarioReader, e: Entry | undefined, what: string, 
       const n = Number(m[2]);
       if (m[1] !== '') {
         if (!connMode) {
-          r.error(e.at, `${what} ${raw} is relative, which needs conn: (relative to that connection's next ${what === 'seq' ? 'sequence' : 'acknowledgment'} number); give a number 0-4294967295`);
+          r.error(e.at, `${what} ${raw} is relative, which needs conn: (relative to that connection's next ${what === 'seq' ? 'sequence' : 'acknowledgment'} number); give a number 0-4294967295`, 'scenario.bad-seq');
           return null;
         }
         if (n > 0xffffffff) {
-          r.error(e.at, `${what} ${raw} is out of range; an offset is at most 4294967295`);
+          r.error(e.at, `${what} ${raw} is out of range; an offset is at most 4294967295`, 'scenario.bad-seq');
           return null;
         }
         return { relative: true, value: m[1] === '-' ? -n : n };
@@ -157,7 +157,7 @@ export function seqParam(r: ScenarioReader, e: Entry | undefined, what: string, 
       if (n <= 0xffffffff) return { relative: false, value: n };
     }
   }
-  r.error(e.at, `${what} must be a number 0-4294967295${connMode ? ', or +N / -N relative to the connection' : ''}, not ${describeNode(v)}`);
+  r.error(e.at, `${what} must be a number 0-4294967295${connMode ? ', or +N / -N relative to the connection' : ''}, not ${describeNode(v)}`, 'scenario.bad-seq');
   return null;
 }
 
@@ -165,7 +165,7 @@ export function tcpOptionsParam(r: ScenarioReader, e: Entry | undefined): TcpOpt
   if (!e) return null;
   const v = e.value;
   if (v === null || !isMap(v)) {
-    r.error(e.at, `options must be a mapping like { mss: 1460, wscale: 7, sack_perm: true, timestamps: [1000, 0] }, not ${describeNode(v)}`);
+    r.error(e.at, `options must be a mapping like { mss: 1460, wscale: 7, sack_perm: true, timestamps: [1000, 0] }, not ${describeNode(v)}`, 'scenario.bad-tcp-options');
     return null;
   }
   const keys = ['mss', 'wscale', 'sack_perm', 'timestamps'];
@@ -182,7 +182,7 @@ export function tcpOptionsParam(r: ScenarioReader, e: Entry | undefined): TcpOpt
     const tv = ts.value;
     const ok = tv !== null && isSeq(tv) && tv.items.length === 2 && tv.items.every((x) => isScalar(x) && typeof x.value === 'number' && Number.isInteger(x.value) && x.value >= 0 && x.value <= 0xffffffff);
     if (ok) o.timestamps = [(tv.items[0] as { value: number }).value, (tv.items[1] as { value: number }).value];
-    else r.error(ts.at, `timestamps must be [TSval, TSecr], two numbers 0-4294967295, not ${describeNode(tv)}`);
+    else r.error(ts.at, `timestamps must be [TSval, TSecr], two numbers 0-4294967295, not ${describeNode(tv)}`, 'scenario.bad-tcp-options');
   }
   return o;
 }

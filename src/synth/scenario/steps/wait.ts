@@ -6,7 +6,7 @@ import { EXAMPLE } from '../step-params.js';
 
 export function waitStep(r: ScenarioReader, base: StepBase, params: Params, typeEntry: Entry): Step | null {
   if (!params.has('for')) {
-    r.error(typeEntry.key, `wait needs for:; like ${EXAMPLE.wait}`);
+    r.error(typeEntry.key, `wait needs for:; like ${EXAMPLE.wait}`, 'scenario.missing-parameter');
     return null;
   }
   const d = r.duration(params.get('for'), 'wait', 0, MAX_DURATION);
