@@ -36,7 +36,7 @@ import { NO_PAINT } from '../dist/report/replay-text.js';
 import { replayLine } from '../dist/report/text-line.js';
 import { formatRuleSet } from '../dist/rules/describe.js';
 import { parseRuleSet } from '../dist/rules/load.js';
-import { formatDiagnostic } from '../dist/rules/types.js';
+import { formatDiagnostic } from '../dist/base/diag.js';
 
 /** Raw terminal and line controls: C0 but \n, DEL, C1, U+2028/2029. */
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;

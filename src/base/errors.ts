@@ -1,3 +1,5 @@
+import type { Diagnostic } from './diag.js';
+
 /**
  * Process exit codes. Kept in one place because README documents them and
  * scripts (policy tests in users' CI) depend on them.
@@ -29,5 +31,22 @@ export class UserError extends Error {
   ) {
     super(message);
     this.name = 'UserError';
+  }
+}
+
+/**
+ * A user's file with problems, each a positioned Diagnostic (rule files,
+ * scenarios, policy tests). The message is every diagnostic, one a line,
+ * already starting with "file:line:col:", so it is printed as it is
+ * (no "fwemu:" before it); programs read `diagnostics` (and their codes).
+ */
+export class DiagnosticsError extends UserError {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly diagnostics: readonly Diagnostic[],
+  ) {
+    super(message, ExitCode.BAD_INPUT);
+    this.name = 'DiagnosticsError';
   }
 }

@@ -7,7 +7,7 @@
  * other input error.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { Diagnostic } from './diag.js';
+import { diag, type Diagnostic } from './diag.js';
 
 /** The path that stands for standard input, and the name messages give it. */
 export const STDIN_PATH = '-';
@@ -18,18 +18,6 @@ export function inputDisplayName(path: string): string {
   return path === STDIN_PATH ? STDIN_NAME : path;
 }
 
-export function diag(file: string, line: number, col: number, message: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {
-  return { file, line, col, message, severity };
-}
-
-/** In file order (stable for problems at the same place). */
-export function sortDiags(ds: Diagnostic[]): Diagnostic[] {
-  return ds
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => a.d.line - b.d.line || a.d.col - b.d.col || a.i - b.i)
-    .map((x) => x.d);
-}
-
 function limitText(maxBytes: number): string {
   return `${maxBytes} bytes (${maxBytes % (1 << 20) === 0 ? `${maxBytes >> 20} MiB` : `${Math.round(maxBytes / 1024)} KiB`})`;
 }
@@ -37,7 +25,7 @@ function limitText(maxBytes: number): string {
 /** `size` is the exact size when known (a regular file), or null when reading stopped at the limit. */
 export function tooBig(file: string, size: number | null, kind: string, maxBytes: number): Diagnostic {
   const what = size === null ? `file is larger than ${maxBytes} bytes (reading stopped there)` : `file is ${size} bytes`;
-  return diag(file, 1, 1, `${what}; ${kind} files are limited to ${limitText(maxBytes)}`);
+  return diag(file, 1, 1, `${what}; ${kind} files are limited to ${limitText(maxBytes)}`, 'file.too-big');
 }
 
 /** Read in pieces of this size: a small file costs one small read, a large one stops just past the limit. */
@@ -100,14 +88,14 @@ export function readInputFile(path: string, maxBytes: number, kind: string): { t
   try {
     fd = stdin ? 0 : openSync(path, 'r');
     const st = fstatSync(fd);
-    if (st.isDirectory()) return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`) };
+    if (st.isDirectory()) return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`, 'file.is-directory') };
     // A regular file's size is known: refuse it at once, with the size.
     if (st.isFile() && st.size > maxBytes) return { error: tooBig(name, st.size, kind, maxBytes) };
     const bytes = readAtMost(fd, maxBytes);
     if (bytes === null) return { error: tooBig(name, null, kind, maxBytes) };
     return { text: bytes.toString('utf8') };
   } catch (e) {
-    return { error: diag(name, 1, 1, `cannot read ${kind} file: ${(e as Error).message}`) };
+    return { error: diag(name, 1, 1, `cannot read ${kind} file: ${(e as Error).message}`, 'file.unreadable') };
   } finally {
     if (fd > 0) closeSync(fd);
   }

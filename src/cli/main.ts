@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
-import { ExitCode, UserError } from '../base/errors.js';
+import { DiagnosticsError, ExitCode, UserError } from '../base/errors.js';
 import { visibleLines } from '../base/text-escape.js';
 import { describeIoError } from '../base/output-file.js';
 import { makeLogger } from './log.js';
@@ -34,20 +34,16 @@ export function presentError(err: unknown, stderr: Io['stderr'] = process.stderr
   // Messages quote what the user gave (file names, arguments, values from
   // files): visibleLines() keeps their line breaks and makes every other
   // control character visible, so none can drive the terminal.
-  if (err instanceof UserError) {
-    stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
+  if (err instanceof DiagnosticsError) {
+    // Rule files, scenarios and policy tests report every problem, each line starting with file:line:col.
+    stderr.write(`${visibleLines(err.message)}\n`);
     return err.exitCode;
   }
-  if (err instanceof CaptureError) {
+  if (err instanceof UserError || err instanceof CaptureError) {
     stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
-    return ExitCode.BAD_INPUT;
+    return err instanceof UserError ? err.exitCode : ExitCode.BAD_INPUT;
   }
-  const e = err as { diagnostics?: unknown; message?: string; stack?: string };
-  if (e && typeof e === 'object' && Array.isArray(e.diagnostics)) {
-    // Rule and scenario files report every problem, each with file:line:col.
-    stderr.write(`${visibleLines(String(e.message))}\n`);
-    return ExitCode.BAD_INPUT;
-  }
+  const e = err as { message?: string; stack?: string } | null;
   stderr.write(`fwemu: internal error: ${visibleLines(String(e?.message ?? err))}\n`);
   if (process.env.FWEMU_DEBUG && e?.stack) stderr.write(`${e.stack}\n`);
   else stderr.write('(this is a bug in fwemu; FWEMU_DEBUG=1 prints the stack trace)\n');

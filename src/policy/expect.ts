@@ -12,8 +12,10 @@
  * line that states it.
  */
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node as YNode, type Pair } from 'yaml';
-import type { Diagnostic } from '../base/diag.js';
-import { didYouMean } from '../rules/suggest.js';
+import type { Diagnostic, SourcePos } from '../base/diag.js';
+import { YamlReader } from '../base/yaml-reader.js';
+import type { PolicyCode } from './codes.js';
+import { didYouMean } from '../base/suggest.js';
 import { CAUSE_WORDS } from '../engine/result.js';
 
 export const VERDICTS = ['accept', 'drop', 'reject', 'skip'] as const;
@@ -23,12 +25,6 @@ const SELECTORS = ['step', 'packet', 'flow', 'conntrack'] as const;
 const PACKET_CHECKS = ['verdict', 'ct', 'rule', 'reason'] as const;
 const CONNTRACK_CHECKS = ['count', 'has', 'lacks', 'at'] as const;
 
-export interface Pos {
-  file: string;
-  line: number;
-  col: number;
-}
-
 export type Selector =
   | { kind: 'step'; step: string }
   | { kind: 'packet'; packets: PacketRange[] }
@@ -36,7 +32,7 @@ export type Selector =
 
 export interface PacketExpectation {
   type: 'packets';
-  pos: Pos;
+  pos: SourcePos;
   /** The expectation as written, for failure messages. */
   text: string;
   select: Selector;
@@ -49,7 +45,7 @@ export interface PacketExpectation {
 
 export interface ConntrackExpectation {
   type: 'conntrack';
-  pos: Pos;
+  pos: SourcePos;
   text: string;
   /** Packet number after which the table is checked; undefined = the end. */
   at?: number;
@@ -72,23 +68,6 @@ export function flowPattern(text: string): RegExp {
   return new RegExp(`^${escaped}${hasState ? '' : '( [A-Z_0-9]+)?'}$`);
 }
 
-interface Ctx {
-  file: string;
-  lc: LineCounter;
-  errors: Diagnostic[];
-}
-
-function posOf(ctx: Ctx, node: YNode | null | undefined): Pos {
-  const off = node?.range?.[0] ?? 0;
-  const { line, col } = ctx.lc.linePos(off);
-  return { file: ctx.file, line, col };
-}
-
-function err(ctx: Ctx, node: YNode | null | undefined, message: string): void {
-  const p = posOf(ctx, node);
-  ctx.errors.push({ file: p.file, line: p.line, col: p.col, message, severity: 'error' });
-}
-
 function scalar(node: unknown): unknown {
   return isScalar(node) ? node.value : undefined;
 }
@@ -101,17 +80,17 @@ function shown(node: unknown): string {
   return 'nothing';
 }
 
-function stringList(ctx: Ctx, node: YNode | null | undefined, what: string): string[] | null {
+function stringList(rd: YamlReader<PolicyCode>, node: YNode | null | undefined, what: string): string[] | null {
   if (isScalar(node) && typeof node.value === 'string') return [node.value];
   if (isSeq(node)) {
     const out: string[] = [];
     for (const item of node.items) {
       if (isScalar(item) && typeof item.value === 'string') out.push(item.value);
-      else err(ctx, item as YNode, `${what} must be text like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`);
+      else rd.error(item as YNode, `${what} must be text like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`, 'policy.bad-flow-pattern');
     }
     return out;
   }
-  err(ctx, node, `${what} must be a flow pattern or a list of them, like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`);
+  rd.error(node, `${what} must be a flow pattern or a list of them, like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`, 'policy.bad-flow-pattern');
   return null;
 }
 
@@ -128,15 +107,15 @@ const PACKET_HELP = 'a packet number is a whole number from 1, a range "10-12", 
  * expanded: "1-999999999" costs two numbers, and checking it stops at the
  * first packet that differs or does not exist.
  */
-function packetNumbers(ctx: Ctx, node: YNode | null | undefined): PacketRange[] | null {
+function packetNumbers(rd: YamlReader<PolicyCode>, node: YNode | null | undefined): PacketRange[] | null {
   const one = (v: unknown, at: YNode | null | undefined): PacketRange | null => {
     const whole = (x: number, shown: string): number | null => {
       if (x < 1) {
-        err(ctx, at, `packet ${shown}: packets are numbered from 1; ${PACKET_HELP}`);
+        rd.error(at, `packet ${shown}: packets are numbered from 1; ${PACKET_HELP}`, 'policy.bad-packet-number');
         return null;
       }
       if (!Number.isSafeInteger(x)) {
-        err(ctx, at, `packet ${shown}: packet numbers go up to ${Number.MAX_SAFE_INTEGER} (2^53 - 1, the largest whole number counted exactly); ${PACKET_HELP}`);
+        rd.error(at, `packet ${shown}: packet numbers go up to ${Number.MAX_SAFE_INTEGER} (2^53 - 1, the largest whole number counted exactly); ${PACKET_HELP}`, 'policy.bad-packet-number');
         return null;
       }
       return x;
@@ -157,13 +136,13 @@ function packetNumbers(ctx: Ctx, node: YNode | null | undefined): PacketRange[] 
         const hi = lo === null ? null : whole(Number(m[2]), m[2]);
         if (lo === null || hi === null) return null;
         if (lo > hi) {
-          err(ctx, at, `packet range "${s}" is backwards (${lo} is after ${hi}); write "${hi}-${lo}"`);
+          rd.error(at, `packet range "${s}" is backwards (${lo} is after ${hi}); write "${hi}-${lo}"`, 'policy.bad-packet-number');
           return null;
         }
         return { lo, hi };
       }
     }
-    err(ctx, at, `packet ${shown(at)}: ${PACKET_HELP}`);
+    rd.error(at, `packet ${shown(at)}: ${PACKET_HELP}`, 'policy.bad-packet-number');
     return null;
   };
   if (isSeq(node)) {
@@ -178,41 +157,41 @@ function packetNumbers(ctx: Ctx, node: YNode | null | undefined): PacketRange[] 
   return r === null ? null : [r];
 }
 
-function checkEnum(ctx: Ctx, node: YNode | null | undefined, key: string, allowed: readonly string[]): string | undefined {
+function checkEnum(rd: YamlReader<PolicyCode>, node: YNode | null | undefined, key: string, allowed: readonly string[]): string | undefined {
   const v = scalar(node);
   if (typeof v === 'string' && allowed.includes(v)) return v;
-  if (!isScalar(node)) err(ctx, node, `${key} must be one of ${allowed.join(', ')}; not ${shown(node)}`);
-  else err(ctx, node, `${key} ${shown(node)} is not allowed${typeof v === 'string' ? didYouMean(v, allowed) : ''} (allowed: ${allowed.join(', ')})`);
+  if (!isScalar(node)) rd.error(node, `${key} must be one of ${allowed.join(', ')}; not ${shown(node)}`, 'value.not-allowed');
+  else rd.error(node, `${key} ${shown(node)} is not allowed${typeof v === 'string' ? didYouMean(v, allowed) : ''} (allowed: ${allowed.join(', ')})`, 'value.not-allowed');
   return undefined;
 }
 
-function parseOne(ctx: Ctx, item: YNode, source: string): Expectation | null {
+function parseOne(rd: YamlReader<PolicyCode>, item: YNode, source: string): Expectation | null {
   if (!isMap(item)) {
-    err(ctx, item, 'an expectation is a mapping, like { packet: 17, verdict: drop }');
+    rd.error(item, 'an expectation is a mapping, like { packet: 17, verdict: drop }', 'policy.expectation-not-mapping');
     return null;
   }
-  const pos = posOf(ctx, item);
+  const pos = rd.nodePos(item);
   const text = source.slice(item.range?.[0] ?? 0, item.range?.[1] ?? 0).trim().replace(/\s+/g, ' ');
   const pairs = new Map<string, Pair<YNode, YNode>>();
   for (const pair of item.items as Pair<YNode, YNode>[]) {
     const key = scalar(pair.key);
     if (typeof key !== 'string') {
-      err(ctx, pair.key, 'expectation keys are words like packet, verdict');
+      rd.error(pair.key, 'expectation keys are words like packet, verdict', 'yaml.bad-key');
       continue;
     }
     pairs.set(key, pair);
   }
   const selectors = SELECTORS.filter((s) => pairs.has(s));
   if (selectors.length !== 1) {
-    err(ctx, item, `an expectation names exactly one of ${SELECTORS.join(', ')}${selectors.length ? ` (this one names ${selectors.join(' and ')})` : ''}`);
+    rd.error(item, `an expectation names exactly one of ${SELECTORS.join(', ')}${selectors.length ? ` (this one names ${selectors.join(' and ')})` : ''}`, 'policy.selector-count');
     return null;
   }
 
   if (selectors[0] === 'conntrack') {
-    for (const k of pairs.keys()) if (k !== 'conntrack') err(ctx, pairs.get(k)!.key, `unknown key "${k}" beside conntrack${didYouMean(k, CONNTRACK_CHECKS)}; put checks inside conntrack: { ${CONNTRACK_CHECKS.join(', ')} }`);
+    for (const k of pairs.keys()) if (k !== 'conntrack') rd.error(pairs.get(k)!.key, `unknown key "${k}" beside conntrack${didYouMean(k, CONNTRACK_CHECKS)}; put checks inside conntrack: { ${CONNTRACK_CHECKS.join(', ')} }`, 'yaml.unknown-key');
     const body = pairs.get('conntrack')!.value;
     if (!isMap(body)) {
-      err(ctx, body, 'conntrack: takes a mapping like { count: 2, has: "tcp 10.1.0.3:* -> 10.2.0.1:8080 ESTABLISHED" }');
+      rd.error(body, 'conntrack: takes a mapping like { count: 2, has: "tcp 10.1.0.3:* -> 10.2.0.1:8080 ESTABLISHED" }', 'policy.bad-conntrack-check');
       return null;
     }
     const e: ConntrackExpectation = { type: 'conntrack', pos, text, has: [], lacks: [] };
@@ -221,16 +200,16 @@ function parseOne(ctx: Ctx, item: YNode, source: string): Expectation | null {
       const v = scalar(pair.value);
       if (k === 'count') {
         if (typeof v === 'number' && Number.isInteger(v) && v >= 0) e.count = v;
-        else err(ctx, pair.value, `count ${shown(pair.value)}: a whole number of entries from 0`);
+        else rd.error(pair.value, `count ${shown(pair.value)}: a whole number of entries from 0`, 'policy.bad-conntrack-check');
       } else if (k === 'at') {
-        const n = packetNumbers(ctx, pair.value);
+        const n = packetNumbers(rd, pair.value);
         if (n && n.length === 1 && n[0].lo === n[0].hi) e.at = n[0].lo;
-        else if (n) err(ctx, pair.value, 'at: one packet number');
+        else if (n) rd.error(pair.value, 'at: one packet number', 'policy.bad-conntrack-check');
       } else if (k === 'has' || k === 'lacks') {
-        const list = stringList(ctx, pair.value, k);
+        const list = stringList(rd, pair.value, k);
         if (list) e[k] = list.map((t) => ({ text: t, pattern: flowPattern(t) }));
       } else {
-        err(ctx, pair.key, `unknown conntrack check "${String(k)}"${didYouMean(String(k), CONNTRACK_CHECKS)} (allowed: ${CONNTRACK_CHECKS.join(', ')})`);
+        rd.error(pair.key, `unknown conntrack check "${String(k)}"${didYouMean(String(k), CONNTRACK_CHECKS)} (allowed: ${CONNTRACK_CHECKS.join(', ')})`, 'yaml.unknown-key');
       }
     }
     return e;
@@ -242,53 +221,56 @@ function parseOne(ctx: Ctx, item: YNode, source: string): Expectation | null {
     switch (k) {
       case 'step':
         if (typeof v === 'string' || typeof v === 'number') e.select = { kind: 'step', step: String(v) };
-        else err(ctx, pair.value, 'step: the name given with `as:` in the scenario, or the step number');
+        else rd.error(pair.value, 'step: the name given with `as:` in the scenario, or the step number', 'policy.bad-selector');
         break;
       case 'packet': {
-        const n = packetNumbers(ctx, pair.value);
+        const n = packetNumbers(rd, pair.value);
         if (n) e.select = { kind: 'packet', packets: n };
         break;
       }
       case 'flow':
         if (typeof v === 'string') e.select = { kind: 'flow', flow: v, pattern: flowPattern(v) };
-        else err(ctx, pair.value, 'flow: a pattern like "tcp 10.1.0.2:* -> 10.2.0.1:8080"');
+        else rd.error(pair.value, 'flow: a pattern like "tcp 10.1.0.2:* -> 10.2.0.1:8080"', 'policy.bad-selector');
         break;
       case 'verdict':
-        e.verdict = checkEnum(ctx, pair.value, 'verdict', VERDICTS);
+        e.verdict = checkEnum(rd, pair.value, 'verdict', VERDICTS);
         break;
       case 'ct':
-        e.ct = checkEnum(ctx, pair.value, 'ct', CT_STATES);
+        e.ct = checkEnum(rd, pair.value, 'ct', CT_STATES);
         break;
       case 'rule':
         if (v === null || typeof v === 'string') e.rule = v;
-        else err(ctx, pair.value, 'rule: a rule id, or null for "no rule"');
+        else rd.error(pair.value, 'rule: a rule id, or null for "no rule"', 'policy.bad-check');
         break;
       case 'reason':
         if (typeof v === 'string' && v.length > 0) e.reason = v;
-        else err(ctx, pair.value, `reason: one of ${CAUSE_WORDS.join(', ')}, or words the reason sentence must contain`);
+        else rd.error(pair.value, `reason: one of ${CAUSE_WORDS.join(', ')}, or words the reason sentence must contain`, 'policy.bad-check');
         break;
       default:
-        err(ctx, pair.key, `unknown key "${k}" in an expectation${didYouMean(k, [...SELECTORS, ...PACKET_CHECKS])} (allowed: ${[...SELECTORS, ...PACKET_CHECKS].join(', ')})`);
+        rd.error(pair.key, `unknown key "${k}" in an expectation${didYouMean(k, [...SELECTORS, ...PACKET_CHECKS])} (allowed: ${[...SELECTORS, ...PACKET_CHECKS].join(', ')})`, 'yaml.unknown-key');
     }
   }
   if (e.verdict === undefined && e.ct === undefined && e.rule === undefined && e.reason === undefined) {
-    err(ctx, item, `this expectation checks nothing: give at least one of ${PACKET_CHECKS.join(', ')}`);
+    rd.error(item, `this expectation checks nothing: give at least one of ${PACKET_CHECKS.join(', ')}`, 'policy.checks-nothing');
   }
   return e;
 }
 
+/** Policy tests name a second position by file, line and column (as rule files do). */
+export const STYLE = { files: 'policy tests', at: 'file:line:col', mergeAdvice: 'write the keys out', unknownThenDuplicate: true } as const;
+
 /** The `expect:` list of a parsed document; problems go to `errors` with positions. */
 export function parseExpectations(doc: Document, source: string, file: string, lc: LineCounter, errors: Diagnostic[]): Expectation[] {
-  const ctx: Ctx = { file, lc, errors };
+  const rd = new YamlReader<PolicyCode>(source, file, STYLE, lc, errors);
   const node = doc.get('expect', true) as YNode | undefined;
   if (node === undefined) return [];
   if (!isSeq(node)) {
-    err(ctx, node, 'expect: takes a list of expectations, like - { packet: 17, verdict: drop }');
+    rd.error(node, 'expect: takes a list of expectations, like - { packet: 17, verdict: drop }', 'policy.expect-not-list');
     return [];
   }
   const out: Expectation[] = [];
   for (const item of node.items) {
-    const e = parseOne(ctx, item as YNode, source);
+    const e = parseOne(rd, item as YNode, source);
     if (e) out.push(e);
   }
   return out;

@@ -10,20 +10,22 @@
 import type { ClockStats } from '../engine/clock.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve, relative } from 'node:path';
-import { Document, isMap, isScalar, LineCounter, type Node as YNode } from 'yaml';
+import { Document, isMap, isScalar, type Node as YNode } from 'yaml';
 import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
-import { UserError } from '../base/errors.js';
+import { DiagnosticsError, UserError } from '../base/errors.js';
 import { inputDisplayName, readHead, readInputFile, STDIN_PATH } from '../base/input-file.js';
 import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../base/yaml-nodes.js';
 import { describePacket } from '../packet/describe.js';
 import { endpoint } from '../report/packet-text.js';
 import { describeTuple, explain } from '../report/reason.js';
-import { didYouMean } from '../rules/suggest.js';
-import { formatDiagnostic, type Diagnostic } from '../base/diag.js';
+import { didYouMean } from '../base/suggest.js';
+import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.js';
+import { YamlReader } from '../base/yaml-reader.js';
+import type { PolicyCode } from './codes.js';
 import { generate, parseScenario, synthSource, type Scenario } from '../synth/index.js';
-import { parseExpectations, type ConntrackExpectation, type Expectation, type PacketExpectation, type PacketRange, type Pos } from './expect.js';
+import { parseExpectations, STYLE, type ConntrackExpectation, type Expectation, type PacketExpectation, type PacketRange } from './expect.js';
 import { visible } from '../base/text-escape.js';
 
 /** What the expectations are checked against: one row per packet. */
@@ -53,7 +55,7 @@ export interface PolicyRun {
 }
 
 export interface Failure {
-  pos: Pos;
+  pos: SourcePos;
   text: string;
   message: string;
 }
@@ -170,44 +172,48 @@ interface TestSpec {
 /** Policy-test files are small; anything bigger is a mistake (or an attack) and refused before parsing. */
 const MAX_TEST_FILE_BYTES = 1024 * 1024;
 
-function parseSideFile(file: string, text: string): { doc: Document; lc: LineCounter; errors: Diagnostic[] } {
-  const lc = new LineCounter();
-  const parsed = parseDocumentBounded(text, { lineCounter: lc, prettyErrors: false });
-  if (parsed.doc === null) return { doc: new Document(), lc, errors: [{ file, ...lc.linePos(parsed.deep), message: tooDeepMessage(), severity: 'error' }] };
+/** A policy test that cannot run: every problem found in its file, positioned. */
+export class PolicyTestError extends DiagnosticsError {
+  constructor(file: string, diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'), file, diagnostics);
+    this.name = 'PolicyTestError';
+  }
+}
+
+function parseSideFile(file: string, text: string): { doc: Document; rd: YamlReader<PolicyCode> } {
+  const rd = new YamlReader<PolicyCode>(text, file, STYLE);
+  const parsed = parseDocumentBounded(text, { lineCounter: rd.lc, prettyErrors: false });
+  if (parsed.doc === null) {
+    rd.errorAt(rd.posOf(parsed.deep), tooDeepMessage(), 'yaml.too-deep');
+    return { doc: new Document(), rd };
+  }
   const doc = parsed.doc;
-  const errors: Diagnostic[] = doc.errors.map((e) => {
-    const { line, col } = lc.linePos(e.pos[0]);
-    return { file, line, col, message: e.message.split('\n')[0], severity: 'error' as const };
-  });
-  if (errors.length === 0) {
+  for (const e of doc.errors) rd.errorAt(rd.posOf(e.pos[0]), e.message.split('\n')[0], 'yaml.syntax');
+  if (rd.errors === 0) {
     const bomb = aliasBomb(doc, 100);
     if (bomb !== null) {
-      errors.push({ file, ...at(lc, bomb.first), message: `too many YAML alias expansions (${bomb.message}); policy tests may use anchors and aliases, but not to build huge structures`, severity: 'error' });
+      rd.error(bomb.first, `too many YAML alias expansions (${bomb.message}); policy tests may use anchors and aliases, but not to build huge structures`, 'yaml.alias-bomb');
     }
   }
-  return { doc, lc, errors };
+  return { doc, rd };
 }
 
 const SIDE_KEYS = ['rules', 'capture', 'expect'] as const;
 
-function at(lc: LineCounter, node: YNode | null | undefined): { line: number; col: number } {
-  return lc.linePos(node?.range?.[0] ?? 0);
-}
-
 /** A NAME.expect.yaml is a mapping of rules:, capture: and expect:; anything else is a typo worth naming. */
-function checkSideKeys(doc: Document, file: string, lc: LineCounter, errors: Diagnostic[]): void {
+function checkSideKeys(doc: Document, rd: YamlReader<PolicyCode>): void {
   const root = doc.contents as YNode | null;
   if (!isMap(root)) {
-    errors.push({ file, ...at(lc, root), message: `a policy test is a mapping with rules: and expect: (see README, "Policy tests"), not ${describeNode(root)}`, severity: 'error' });
+    rd.error(root, `a policy test is a mapping with rules: and expect: (see README, "Policy tests"), not ${describeNode(root)}`, 'policy.not-a-mapping');
     return;
   }
   for (const pair of root.items) {
     const key = pair.key as YNode | null;
     const name = isScalar(key) ? key.value : undefined;
     if (typeof name !== 'string') {
-      errors.push({ file, ...at(lc, key), message: `keys must be plain names, not ${describeNode(key)} (allowed: ${SIDE_KEYS.join(', ')})`, severity: 'error' });
+      rd.error(key, `keys must be plain names, not ${describeNode(key)} (allowed: ${SIDE_KEYS.join(', ')})`, 'yaml.bad-key');
     } else if (!(SIDE_KEYS as readonly string[]).includes(name)) {
-      errors.push({ file, ...at(lc, key), message: `unknown key "${name}"${didYouMean(name, SIDE_KEYS)} (allowed: ${SIDE_KEYS.join(', ')})`, severity: 'error' });
+      rd.error(key, `unknown key "${name}"${didYouMean(name, SIDE_KEYS)} (allowed: ${SIDE_KEYS.join(', ')})`, 'yaml.unknown-key');
     }
   }
 }
@@ -216,49 +222,44 @@ function readSpec(path: string): TestSpec {
   // '-' is standard input, read once: paths in it are relative to the current directory.
   const file = inputDisplayName(path);
   const input = readInputFile(path, MAX_TEST_FILE_BYTES, 'policy test');
-  if ('error' in input) throw new UserError(formatDiagnostic(input.error));
+  if ('error' in input) throw new PolicyTestError(file, [input.error]);
   const text = input.text;
   const isScenario = /^scenario\s*:/m.test(text) && !/\.expect\.ya?ml$/.test(file);
   // A scenario is validated in full by the synth loader, whose document we reuse.
   const scenario = isScenario ? parseScenario(text, file) : null;
-  const parsed = scenario ? { doc: scenario.doc, lc: scenario.lineCounter, errors: [] as Diagnostic[] } : parseSideFile(file, text);
-  const { doc, lc, errors } = parsed;
-  if (errors.length) throw new UserError(errors.map(formatDiagnostic).join('\n'));
-  if (!scenario) checkSideKeys(doc, file, lc, errors);
-  const expectations = parseExpectations(doc, text, file, lc, errors);
+  const { doc, rd } = scenario ? { doc: scenario.doc, rd: new YamlReader<PolicyCode>(text, file, STYLE, scenario.lineCounter) } : parseSideFile(file, text);
+  const errors = rd.diags;
+  if (errors.length) throw new PolicyTestError(file, errors);
+  if (!scenario) checkSideKeys(doc, rd);
+  const expectations = parseExpectations(doc, text, file, rd.lc, errors);
   const dir = path === STDIN_PATH ? '.' : dirname(file);
+  const top = { file, line: 1, col: 1 };
   const rules = doc.get('rules');
   if (typeof rules !== 'string') {
     const node = doc.get('rules', true) as YNode | undefined;
-    errors.push({
-      file,
-      ...at(lc, node),
-      message: node === undefined || (isScalar(node) && node.value === null)
-        ? 'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)'
-        : `rules: takes the path of a rule file (relative to this file), not ${describeNode(node)}`,
-      severity: 'error',
-    });
+    if (node === undefined || (isScalar(node) && node.value === null)) rd.error(node, 'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)', 'policy.missing-rules');
+    else rd.error(node, `rules: takes the path of a rule file (relative to this file), not ${describeNode(node)}`, 'policy.bad-path');
   }
   if (expectations.length === 0 && errors.length === 0) {
-    errors.push({ file, line: 1, col: 1, message: 'a policy test needs an expect: list (see README, "Policy tests")', severity: 'error' });
+    rd.errorAt(top, 'a policy test needs an expect: list (see README, "Policy tests")', 'policy.missing-expect');
   }
   let capture: string | null = null;
   if (!scenario) {
     const named = doc.get('capture');
     const namedNode = doc.get('capture', true) as YNode | undefined;
     if (namedNode !== undefined && typeof named !== 'string') {
-      errors.push({ file, ...at(lc, namedNode), message: `capture: takes the path of a capture (relative to this file), not ${describeNode(namedNode)}`, severity: 'error' });
+      rd.error(namedNode, `capture: takes the path of a capture (relative to this file), not ${describeNode(namedNode)}`, 'policy.bad-path');
     }
     const base = file.replace(/\.expect\.ya?ml$/, '');
     if (path === STDIN_PATH && typeof named !== 'string') {
-      errors.push({ file, line: 1, col: 1, message: 'a policy test read from standard input names its capture: capture: path/to/capture.pcap (relative to the current directory)', severity: 'error' });
-      throw new UserError(errors.map(formatDiagnostic).join('\n'));
+      rd.errorAt(top, 'a policy test read from standard input names its capture: capture: path/to/capture.pcap (relative to the current directory)', 'policy.missing-capture');
+      throw new PolicyTestError(file, errors);
     }
     const candidates = typeof named === 'string' ? [resolve(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];
     capture = candidates.find((c) => existsSync(c)) ?? null;
-    if (!capture) errors.push({ file, line: 1, col: 1, message: `no capture for this test: looked for ${candidates.join(' and ')}`, severity: 'error' });
+    if (!capture) rd.errorAt(top, `no capture for this test: looked for ${candidates.join(' and ')}`, 'policy.missing-capture');
   }
-  if (errors.length) throw new UserError(errors.map(formatDiagnostic).join('\n'));
+  if (errors.length) throw new PolicyTestError(file, errors);
   return { file, rules: relative(process.cwd(), resolve(dir, rules as string)), capture, scenario, expectations };
 }
 

@@ -3,7 +3,8 @@ import type { CompiledRule } from './compile.js';
 import { ruleName } from './shadow.js';
 import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS, IPV4_DEFAULTS, IPV4_KEYS } from './spec.js';
 import { visible } from '../base/text-escape.js';
-import { formatDiagnostic, formatPos, type Chain, type Cidr, type Diagnostic, type PortRange, type Rule, type RuleSet } from './types.js';
+import { formatDiagnostic, formatPos, type Diagnostic } from '../base/diag.js';
+import type { Chain, Cidr, PortRange, Rule, RuleSet } from './types.js';
 
 function asRule(r: Rule | CompiledRule): Rule {
   return 'rule' in r ? r.rule : r;

@@ -6,18 +6,10 @@
  * the loader throws one RuleFileError carrying every error diagnostic, or
  * returns the rule set plus warnings (shadowed rules, host bits set, ...).
  */
-import { diag, inputDisplayName, readInputFile, sortDiags, STDIN_NAME, tooBig as tooBigFile } from '../base/input-file.js';
+import { inputDisplayName, readInputFile, STDIN_NAME, tooBig } from '../base/input-file.js';
+import { sortDiags, type Diagnostic } from '../base/diag.js';
 import { basename, extname } from 'node:path';
-import {
-  LineCounter,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  type Document,
-  type Node as YNode,
-  type ParsedNode,
-} from 'yaml';
+import { isMap, isScalar, isSeq, type ParsedNode } from 'yaml';
 import { parseCidr } from './cidr.js';
 import { analyzeRules } from './shadow.js';
 import {
@@ -40,8 +32,10 @@ import {
   TOP_KEYS,
   nameOf,
 } from './spec.js';
-import { didYouMean } from './suggest.js';
-import { aliasBomb, describeNode, parseDocumentBounded, quoted, tooDeepMessage } from '../base/yaml-nodes.js';
+import { didYouMean } from '../base/suggest.js';
+import { describeNode, quoted } from '../base/yaml-nodes.js';
+import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
+import type { RuleCode } from './codes.js';
 import {
   RuleFileError,
   type Action,
@@ -49,13 +43,11 @@ import {
   type Cidr,
   type ConntrackSettings,
   type Ipv4Settings,
-  type Diagnostic,
   type IcmpMatch,
   type PortRange,
   type ProtoName,
   type Rule,
   type RuleSet,
-  type SourcePos,
 } from './types.js';
 
 export interface LoadResult {
@@ -96,7 +88,7 @@ export function loadRuleSet(path: string): LoadResult {
 /** Parses rule-file text; `fileName` is used in positions and as the default name. */
 export function parseRuleSet(text: string, fileName: string): LoadResult {
   if (text.length > MAX_RULE_FILE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_RULE_FILE_BYTES)
-    throw new RuleFileError(fileName, [tooBig(fileName, Buffer.byteLength(text, 'utf8'))]);
+    throw new RuleFileError(fileName, [tooBig(fileName, Buffer.byteLength(text, 'utf8'), 'rule', MAX_RULE_FILE_BYTES)]);
   const p = new Loader(text, fileName);
   const ruleset = p.run();
   const errors = p.diags.filter((d) => d.severity === 'error');
@@ -107,179 +99,40 @@ export function parseRuleSet(text: string, fileName: string): LoadResult {
   return { ruleset, warnings: sortDiags(warnings) };
 }
 
-function tooBig(file: string, size: number): Diagnostic {
-  return tooBigFile(file, size, 'rule', MAX_RULE_FILE_BYTES);
-}
+/** How rule files word what differs between kinds of YAML files. */
+const STYLE = {
+  files: 'rule files',
+  at: 'file:line:col',
+  mergeAdvice: 'write the keys out, or share values with &anchor / *alias',
+  unknownThenDuplicate: true,
+} as const;
 
-function list(xs: readonly string[]): string {
-  return xs.join(', ');
-}
-
-interface Entry {
-  key: ParsedNode;
-  /** The value node with aliases resolved; null when the key has no value at all. */
-  value: ParsedNode | null;
-  /** Position for diagnostics about the value (the value, or the key when the value is missing). */
-  at: ParsedNode;
-}
-
-class Loader {
-  readonly diags: Diagnostic[] = [];
-  /** Errors among diags: counted, not recounted per rule (that was quadratic in the number of warnings). */
-  private errors = 0;
-  private readonly lc = new LineCounter();
-  private doc!: Document.Parsed;
-
-  constructor(
-    private readonly text: string,
-    private readonly file: string,
-  ) {}
-
-  // --- diagnostics ----------------------------------------------------------
-
-  private posOf(offset: number): SourcePos {
-    const { line, col } = this.lc.linePos(Math.max(0, offset));
-    return { file: this.file, line, col };
-  }
-
-  private nodePos(node: YNode | null | undefined): SourcePos {
-    const r = node?.range;
-    return this.posOf(r ? r[0] : 0);
-  }
-
-  private error(node: YNode | null | undefined, message: string, offset?: number): void {
-    const p = offset === undefined ? this.nodePos(node) : this.posOf(offset);
-    this.diags.push(diag(this.file, p.line, p.col, message));
-    this.errors++;
-  }
-
-  private warn(node: YNode | null | undefined, message: string): void {
-    const p = this.nodePos(node);
-    this.diags.push(diag(this.file, p.line, p.col, message, 'warning'));
-  }
-
-  private fmt(p: SourcePos): string {
-    return `${p.file}:${p.line}:${p.col}`;
-  }
-
-  // --- YAML ------------------------------------------------------------------
-
-  private deref(node: unknown): ParsedNode | null {
-    if (node === null || node === undefined) return null;
-    if (isAlias(node)) {
-      // No count needed here: toJS({ maxAliasCount }) has already rejected alias
-      // bombs, and the loader only reads values one alias level deep.
-      const target = node.resolve(this.doc);
-      if (!target) {
-        this.error(node as YNode, `alias *${node.source} refers to no anchor &${node.source} defined before it`);
-        return null;
-      }
-      return target as ParsedNode;
-    }
-    return node as ParsedNode;
-  }
-
-  /**
-   * Reads a mapping's entries, reporting non-string keys, duplicate keys and
-   * keys not in `allowed` (with a suggestion). Returns the known entries.
-   */
-  private readMap(
-    node: ParsedNode,
-    allowed: readonly string[],
-    unknownMsg: (key: string) => string,
-  ): Map<string, Entry> {
-    const out = new Map<string, Entry>();
-    if (!isMap(node)) return out;
-    for (const pair of node.items) {
-      const keyNode = pair.key as ParsedNode | null;
-      const k = this.deref(keyNode);
-      if (k === null || !isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
-        this.error(keyNode ?? node, `keys must be plain names, not ${describeNode(k)} (allowed: ${list(allowed)})`);
-        continue;
-      }
-      const name = String(k.value);
-      const valueNode = pair.value as ParsedNode | null;
-      const value = this.deref(valueNode);
-      const entry: Entry = { key: keyNode as ParsedNode, value, at: valueNode ?? (keyNode as ParsedNode) };
-      if (value !== null && isScalar(value) && value.value === null && value.range[0] === value.range[1])
-        entry.at = keyNode as ParsedNode; // "key:" with nothing after it: point at the key
-      const first = out.get(name);
-      if (first) {
-        this.error(keyNode, `duplicate key "${name}" (first given at ${this.fmt(this.nodePos(first.key))}); each key may appear once`);
-        continue;
-      }
-      if (!allowed.includes(name)) {
-        this.error(
-          keyNode,
-          name === '<<'
-            ? 'YAML merge keys (<<) are not supported in rule files; write the keys out, or share values with &anchor / *alias'
-            : unknownMsg(name),
-        );
-        // remember it anyway so a second copy is reported as a duplicate, not twice as unknown
-        out.set(name, entry);
-        continue;
-      }
-      out.set(name, entry);
-    }
-    for (const k of [...out.keys()]) if (!allowed.includes(k)) out.delete(k);
-    return out;
+class Loader extends YamlReader<RuleCode> {
+  constructor(text: string, file: string) {
+    super(text, file, STYLE);
   }
 
   // --- entry point ------------------------------------------------------------
 
   run(): RuleSet | null {
-    const parsed = parseDocumentBounded(this.text, {
-      lineCounter: this.lc,
-      prettyErrors: false,
-      uniqueKeys: false, // reported by readMap, with both positions
-      strict: true,
+    const ok = this.parse({
+      multipleDocs: 'a rule file holds one YAML document; remove the "---" line and merge or split the files',
+      hints: [[/[0-9a-fA-F]::?$|[0-9a-fA-F]:\s*[,\]]/, '; an IPv6 address ending in ":" must be quoted ("fd00::")']],
+      warnings: true,
+      maxAliases: MAX_ALIAS_COUNT,
+      aliasUsers: 'rule files',
     });
-    if (parsed.doc === null) {
-      this.error(null, tooDeepMessage(), parsed.deep);
-      return null;
-    }
-    this.doc = parsed.doc;
-    for (const e of this.doc.errors) {
-      const p = this.posOf(e.pos[0]);
-      const msg =
-        e.code === 'MULTIPLE_DOCS'
-          ? 'a rule file holds one YAML document; remove the "---" line and merge or split the files'
-          : `YAML syntax error: ${e.message}${this.yamlHint(p.line)}`;
-      this.diags.push(diag(this.file, p.line, p.col, msg));
-      this.errors++;
-    }
-    for (const w of this.doc.warnings) {
-      const p = this.posOf(w.pos[0]);
-      this.diags.push(diag(this.file, p.line, p.col, `YAML: ${w.message}`, 'warning'));
-    }
-    if (this.doc.errors.length > 0) return null; // the tree is unreliable; don't pile up follow-on errors
-    const bomb = aliasBomb(this.doc, MAX_ALIAS_COUNT);
-    if (bomb !== null) {
-      this.error(bomb.first, `too many YAML alias expansions (${bomb.message}); rule files may use anchors and aliases, but not to build huge structures`);
-      return null;
-    }
-    return this.ruleSet();
-  }
-
-  /** Extra advice for YAML syntax errors that people commonly hit in rule files. */
-  private yamlHint(line: number): string {
-    const start = this.lc.lineStarts[line - 1] ?? 0;
-    const end = this.lc.lineStarts[line] ?? this.text.length;
-    const src = this.text.slice(start, end).replace(/#.*$/, '').trimEnd();
-    if (/[0-9a-fA-F]::?$/.test(src) || /[0-9a-fA-F]:\s*[,\]]/.test(src))
-      return '; an IPv6 address ending in ":" must be quoted ("fd00::")';
-    if (/\t/.test(this.text.slice(start, end))) return '; YAML indentation must use spaces, not tabs';
-    return '';
+    return ok ? this.ruleSet() : null;
   }
 
   private ruleSet(): RuleSet | null {
     const root = this.doc.contents as ParsedNode | null;
     if (root === null || (isScalar(root) && root.value === null)) {
-      this.error(root, 'the file is empty; a rule file is a mapping with at least a rules: list');
+      this.error(root, 'the file is empty; a rule file is a mapping with at least a rules: list', 'rules.empty-file');
       return null;
     }
     if (!isMap(root)) {
-      this.error(root, `the top level must be a mapping (name:, policy:, rules:, ...), not ${describeNode(root)}`);
+      this.error(root, `the top level must be a mapping (name:, policy:, rules:, ...), not ${describeNode(root)}`, 'rules.not-a-mapping');
       return null;
     }
     const m = this.readMap(root, TOP_KEYS, (k) => `unknown top-level key "${k}"${didYouMean(k, TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(TOP_KEYS)})`);
@@ -291,31 +144,24 @@ class Loader {
     const hostAddrs = hostEntry ? this.hostAddrs(hostEntry) : null;
     const hostModel = hostEntry !== undefined;
 
-    const policy = this.enumValue(m.get('policy'), 'policy', ACTIONS) ?? 'drop';
+    const policy = this.oneOf(m.get('policy'), 'policy', ACTIONS, {}, SYNONYMS) ?? 'drop';
     let outputPolicy: Action = 'accept';
     const op = m.get('output_policy');
     if (op) {
-      const v = this.enumValue(op, 'output_policy', ACTIONS);
+      const v = this.oneOf(op, 'output_policy', ACTIONS, {}, SYNONYMS);
       if (v !== null) outputPolicy = v;
       if (!hostModel)
-        this.error(op.key, 'output_policy applies only in the host model: add host: (the firewall host\'s own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy');
+        this.error(op.key, 'output_policy applies only in the host model: add host: (the firewall host\'s own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy', 'rules.output-policy-needs-host');
     }
 
-    let stateful = true;
-    const st = m.get('stateful');
-    if (st) {
-      const v = st.value;
-      if (v !== null && isScalar(v) && typeof v.value === 'boolean') stateful = v.value;
-      else
-        this.error(st.at, `stateful must be true or false, not ${describeNode(v)}${isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ' (YAML 1.2 reads yes/no/on/off as strings)' : ''}`);
-    }
+    const stateful = this.bool(m.get('stateful'), 'stateful', 'strings') ?? true;
 
     const ctEntry = m.get('conntrack');
     const conntrack = this.conntrack(ctEntry);
-    if (ctEntry && !stateful) this.warn(ctEntry.key, 'conntrack settings have no effect with stateful: false');
+    if (ctEntry && !stateful) this.warn(ctEntry.key, 'conntrack settings have no effect with stateful: false', 'rules.settings-without-state');
     const v4Entry = m.get('ipv4');
     const ipv4 = this.ipv4(v4Entry);
-    if (v4Entry && !stateful) this.warn(v4Entry.key, 'ipv4 settings have no effect with stateful: false (fwemu reassembles fragments only in front of conntrack)');
+    if (v4Entry && !stateful) this.warn(v4Entry.key, 'ipv4 settings have no effect with stateful: false (fwemu reassembles fragments only in front of conntrack)', 'rules.settings-without-state');
     this.thresholds(ctEntry, conntrack.frag6_low_thresh, conntrack.frag6_high_thresh, 'conntrack', 'frag6');
     this.thresholds(v4Entry, ipv4.ipfrag_low_thresh, ipv4.ipfrag_high_thresh, 'ipv4', 'ipfrag');
 
@@ -340,31 +186,6 @@ class Loader {
     return (RULE_KEYS as readonly string[]).includes(k) ? `; "${k}" belongs in a rule under rules:` : '';
   }
 
-  // --- scalars ---------------------------------------------------------------
-
-  /** A free-text value (name, description, comment): any non-null scalar. */
-  private text1(e: Entry | undefined, what: string): string | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && v.value !== null && typeof v.value !== 'object') return String(v.value);
-    this.error(e.at, `${what} must be text, not ${describeNode(v)}`);
-    return null;
-  }
-
-  private enumValue<T extends string>(e: Entry | undefined, what: string, allowed: readonly T[]): T | null {
-    if (!e) return null;
-    const v = e.value;
-    if (v !== null && isScalar(v) && typeof v.value === 'string') {
-      if ((allowed as readonly string[]).includes(v.value)) return v.value as T;
-      const syn = SYNONYMS[v.value.toLowerCase()];
-      const hint = syn && (allowed as readonly string[]).includes(syn) ? `; did you mean "${syn}"?` : didYouMean(v.value, allowed);
-      this.error(e.at, `${what} "${v.value}" is not allowed${hint} (allowed: ${list(allowed)})`);
-      return null;
-    }
-    this.error(e.at, `${what} must be one of ${list(allowed)}, not ${describeNode(v)}`);
-    return null;
-  }
-
   // --- host / addresses --------------------------------------------------------
 
   private hostAddrs(e: Entry): Cidr[] | null {
@@ -373,7 +194,7 @@ class Loader {
     const out: Cidr[] = [];
     for (const { cidr, node } of cidrs) {
       if (cidr.prefix !== (cidr.version === 4 ? 32 : 128)) {
-        this.error(node, `host ${cidr.text}: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)`);
+        this.error(node, `host ${cidr.text}: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)`, 'rules.host-is-network');
         continue;
       }
       out.push(cidr);
@@ -387,7 +208,7 @@ class Loader {
     const items: ParsedNode[] = [];
     if (v !== null && isSeq(v)) {
       if (v.items.length === 0) {
-        this.error(e.at, `${what} is an empty list; ${emptyHint}, or give ${help}`);
+        this.error(e.at, `${what} is an empty list; ${emptyHint}, or give ${help}`, 'rules.empty-address-list');
         return null;
       }
       for (const it of v.items) {
@@ -397,7 +218,7 @@ class Loader {
     } else if (v !== null && (isScalar(v) || isMap(v))) {
       items.push(v);
     } else {
-      this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
+      this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'rules.bad-address');
       return null;
     }
     const out: { cidr: Cidr; node: ParsedNode }[] = [];
@@ -406,24 +227,24 @@ class Loader {
       if (isMap(n) && n.items.length === 1) {
         const k = n.items[0].key;
         if (isScalar(k) && typeof k.value === 'string' && /^[0-9a-fA-F:]*:$/.test(k.value) && (n.items[0].value === null || (isScalar(n.items[0].value) && n.items[0].value.value === null))) {
-          this.error(n, `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`);
+          this.error(n, `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`, 'rules.unquoted-ipv6');
           bad = true;
           continue;
         }
       }
       if (!isScalar(n) || typeof n.value !== 'string') {
-        this.error(n, `${what} must be ${help}, not ${describeNode(n)}`);
+        this.error(n, `${what} must be ${help}, not ${describeNode(n)}`, 'rules.bad-address');
         bad = true;
         continue;
       }
       const r = parseCidr(n.value);
       if (!r.ok) {
-        this.error(n, `bad address in ${what}: ${r.error}`);
+        this.error(n, `bad address in ${what}: ${r.error}`, 'rules.bad-address');
         bad = true;
         continue;
       }
       if (r.hostBits)
-        this.warn(n, `${what} ${n.value.trim()} has bits set after the /${r.cidr.prefix} prefix; it means ${r.cidr.text}`);
+        this.warn(n, `${what} ${n.value.trim()} has bits set after the /${r.cidr.prefix} prefix; it means ${r.cidr.text}`, 'rules.host-bits-set');
       out.push({ cidr: r.cidr, node: n });
     }
     return bad && out.length === 0 ? null : out;
@@ -436,7 +257,7 @@ class Loader {
     if (!e) return ct;
     const v = e.value;
     if (v === null || !isMap(v)) {
-      this.error(e.at, `conntrack must be a mapping of settings (like tcp_loose: 0), not ${describeNode(v)}`);
+      this.error(e.at, `conntrack must be a mapping of settings (like tcp_loose: 0), not ${describeNode(v)}`, 'rules.conntrack-not-mapping');
       return ct;
     }
     const keys = CONNTRACK_KEYS as readonly string[];
@@ -456,7 +277,7 @@ class Loader {
         if (isBool) {
           if (typeof x === 'boolean') { out[k] = x; continue; }
           if (x === 0 || x === 1) { out[k] = x === 1; continue; }
-          this.error(en.at, `conntrack ${k} must be 0 or 1 (or false/true), not ${describeNode(n)}`);
+          this.error(en.at, `conntrack ${k} must be 0 or 1 (or false/true), not ${describeNode(n)}`, 'rules.bad-setting');
           continue;
         }
         if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) {
@@ -464,11 +285,11 @@ class Loader {
           continue;
         }
         if (typeof x === 'number' && Number.isInteger(x)) {
-          this.error(en.at, `conntrack ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE}${k.includes('timeout') ? ' (seconds)' : ''}`);
+          this.error(en.at, `conntrack ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE}${k.includes('timeout') ? ' (seconds)' : ''}`, 'rules.setting-out-of-range');
           continue;
         }
       }
-      this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${describeNode(n)}`);
+      this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${describeNode(n)}`, 'rules.bad-setting');
     }
     return ct;
   }
@@ -480,7 +301,7 @@ class Loader {
     if (!e) return out;
     const v = e.value;
     if (v === null || !isMap(v)) {
-      this.error(e.at, `ipv4 must be a mapping of net.ipv4 settings (like ipfrag_high_thresh: 4194304), not ${describeNode(v)}`);
+      this.error(e.at, `ipv4 must be a mapping of net.ipv4 settings (like ipfrag_high_thresh: 4194304), not ${describeNode(v)}`, 'rules.ipv4-not-mapping');
       return out;
     }
     const keys = IPV4_KEYS as readonly string[];
@@ -494,8 +315,8 @@ class Loader {
       const x = n !== null && isScalar(n) ? n.value : undefined;
       const unit = k === 'ipfrag_time' ? 'seconds' : 'bytes';
       if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) out[k as keyof Ipv4Settings] = x;
-      else if (typeof x === 'number' && Number.isInteger(x)) this.error(en.at, `ipv4 ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE} (${unit})`);
-      else this.error(en.at, `ipv4 ${k} must be a whole number of ${unit}, not ${describeNode(n)}`);
+      else if (typeof x === 'number' && Number.isInteger(x)) this.error(en.at, `ipv4 ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE} (${unit})`, 'rules.setting-out-of-range');
+      else this.error(en.at, `ipv4 ${k} must be a whole number of ${unit}, not ${describeNode(n)}`, 'rules.bad-setting');
     }
     return out;
   }
@@ -503,20 +324,20 @@ class Loader {
   /** The kernel refuses a high_thresh below low_thresh (and a low above high): EINVAL from the sysctl. */
   private thresholds(e: Entry | undefined, low: number, high: number, section: string, prefix: string): void {
     if (!e || low <= high) return;
-    this.error(e.key, `${section} ${prefix}_low_thresh (${low}) is above ${prefix}_high_thresh (${high}); the kernel refuses that (EINVAL). low_thresh is obsolete since Linux 4.17: only high_thresh limits reassembly memory`);
+    this.error(e.key, `${section} ${prefix}_low_thresh (${low}) is above ${prefix}_high_thresh (${high}); the kernel refuses that (EINVAL). low_thresh is obsolete since Linux 4.17: only high_thresh limits reassembly memory`, 'rules.thresholds-reversed');
   }
 
   // --- rules -------------------------------------------------------------------
 
   private rules(root: ParsedNode, e: Entry | undefined, hostModel: boolean): Rule[] {
     if (!e) {
-      this.error(root, 'missing rules: list; add rules: with a list of allow rules (rules: [] leaves every new flow to the policy)');
+      this.error(root, 'missing rules: list; add rules: with a list of allow rules (rules: [] leaves every new flow to the policy)', 'rules.missing-rules');
       return [];
     }
     const v = e.value;
     if (v === null || !isSeq(v)) {
       const hint = v !== null && isScalar(v) && v.value === null ? '; write rules: [] for no rules' : '';
-      this.error(e.at, `rules must be a list of rules (each item starting with "- "), not ${describeNode(v)}${hint}`);
+      this.error(e.at, `rules must be a list of rules (each item starting with "- "), not ${describeNode(v)}${hint}`, 'rules.rules-not-list');
       return [];
     }
     const out: Rule[] = [];
@@ -526,7 +347,7 @@ class Loader {
       const index = i + 1;
       if (n === null) return;
       if (!isMap(n)) {
-        this.error(n, `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${describeNode(n)}`);
+        this.error(n, `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${describeNode(n)}`, 'rules.rule-not-mapping');
         return;
       }
       const rule = this.rule(n, index, hostModel);
@@ -538,7 +359,7 @@ class Loader {
           : !prev.idGiven
             ? ` (rule #${prev.index} has no id and gets the default id ${prev.id})`
             : '';
-        this.error(rule.idGiven ? this.ruleIdNode(n) ?? n : n, `duplicate rule id "${rule.id}": also used by the rule at ${this.fmt(prev.pos)}${why}; ids must be unique`);
+        this.error(rule.idGiven ? this.ruleIdNode(n) ?? n : n, `duplicate rule id "${rule.id}": also used by the rule at ${this.fmt(prev.pos)}${why}; ids must be unique`, 'rules.duplicate-id');
       } else seen.set(rule.id, rule);
       out.push(rule);
     });
@@ -553,7 +374,7 @@ class Loader {
 
   /** Parses one rule mapping; returns null when it has errors (they are recorded). */
   private rule(n: ParsedNode, index: number, hostModel: boolean): Rule | null {
-    const before = this.errorCount();
+    const before = this.errors;
     const pos = this.nodePos(n);
 
     // id first, so later messages can name the rule
@@ -566,36 +387,36 @@ class Loader {
       if (v !== null && isScalar(v) && (typeof v.value === 'string' || (typeof v.value === 'number' && Number.isInteger(v.value)))) {
         const s = String(v.value);
         if (s === '' || /\s/.test(s) || s.length > 64) {
-          this.error(v, `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`);
+          this.error(v, `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`, 'rules.bad-id');
         } else if (/\p{Cc}/u.test(s)) {
           // A NUL would cut an exported nft comment short; any control character garbles reports.
           const c = /\p{Cc}/u.exec(s)![0].codePointAt(0)!;
-          this.error(v, `rule id ${quoted(s)} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`);
+          this.error(v, `rule id ${quoted(s)} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`, 'rules.bad-id');
         } else {
           id = s;
           idGiven = true;
           label = s;
         }
       } else {
-        this.error(v ?? (rawId.key as ParsedNode), `rule #${index}: id must be a name like "web", not ${describeNode(v)}`);
+        this.error(v ?? (rawId.key as ParsedNode), `rule #${index}: id must be a name like "web", not ${describeNode(v)}`, 'rules.bad-id');
       }
     }
 
     const m = this.readMap(n, RULE_KEYS, (k) => `unknown key "${k}" in rule ${label}${didYouMean(k, RULE_KEYS)}${this.misplacedTopKey(k)} (allowed: ${list(RULE_KEYS)})`);
 
-    const action = this.enumValue(m.get('action'), `rule ${label}: action`, ACTIONS) ?? 'accept';
+    const action = this.oneOf(m.get('action'), `rule ${label}: action`, ACTIONS, {}, SYNONYMS) ?? 'accept';
     const protoEntry = m.get('proto');
-    const protoValue = this.enumValue(protoEntry, `rule ${label}: proto`, PROTOS);
+    const protoValue = this.oneOf(protoEntry, `rule ${label}: proto`, PROTOS, {}, SYNONYMS);
     const protoOk = protoEntry === undefined || protoValue !== null;
     const proto: ProtoName = protoValue ?? 'any';
 
     let chain: Chain = hostModel ? 'input' : 'forward';
     const ce = m.get('chain');
     if (ce) {
-      const c = this.enumValue(ce, `rule ${label}: chain`, CHAINS);
+      const c = this.oneOf(ce, `rule ${label}: chain`, CHAINS, {}, SYNONYMS);
       if (c !== null) {
         if (!hostModel && c !== 'forward')
-          this.error(ce.at, `rule ${label}: chain ${c} exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain`);
+          this.error(ce.at, `rule ${label}: chain ${c} exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain`, 'rules.chain-needs-host');
         else chain = c;
       }
     }
@@ -609,7 +430,7 @@ class Loader {
       const r = this.ports(e, key, label);
       if (protoOk && proto !== 'tcp' && proto !== 'udp') {
         const has = protoEntry ? `has proto ${proto}` : 'has no proto (so any protocol)';
-        this.error(e.key, `rule ${label}: ${key} needs proto tcp or udp; rule ${label} ${has}, and only TCP and UDP have ports (use two rules to allow both tcp and udp)`);
+        this.error(e.key, `rule ${label}: ${key} needs proto tcp or udp; rule ${label} ${has}, and only TCP and UDP have ports (use two rules to allow both tcp and udp)`, 'rules.port-needs-tcp-udp');
         return null;
       }
       return r;
@@ -630,16 +451,12 @@ class Loader {
     // icmp
     const icmp = this.icmp(m.get('type'), m.get('code'), label, protoOk ? proto : null, protoEntry !== undefined);
 
-    if (this.errorCount() > before) return null;
+    if (this.errors > before) return null;
     return { id, idGiven, index, action, proto, sport, dport, src, dst, icmp, comment, chain, pos };
   }
 
   private misplacedTopKey(k: string): string {
     return (TOP_KEYS as readonly string[]).includes(k) && k !== 'description' ? `; "${k}" is a top-level key, not a rule key` : '';
-  }
-
-  private errorCount(): number {
-    return this.errors;
   }
 
   private ports(e: Entry, key: string, label: string): PortRange[] | null {
@@ -648,7 +465,7 @@ class Loader {
     const items: ParsedNode[] = [];
     if (v !== null && isSeq(v)) {
       if (v.items.length === 0) {
-        this.error(e.at, `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`);
+        this.error(e.at, `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`, 'rules.empty-port-list');
         return null;
       }
       for (const it of v.items) {
@@ -658,7 +475,7 @@ class Loader {
     } else if (v !== null && isScalar(v) && v.value !== null) {
       items.push(v);
     } else {
-      this.error(e.at, `${what} must be a port, not ${describeNode(v)}; ${PORT_HELP}`);
+      this.error(e.at, `${what} must be a port, not ${describeNode(v)}; ${PORT_HELP}`, 'rules.bad-port');
       return null;
     }
     const ranges: PortRange[] = [];
@@ -674,17 +491,17 @@ class Loader {
 
   private port(n: ParsedNode, key: string): PortRange | null {
     if (!isScalar(n) || n.value === null || (typeof n.value !== 'number' && typeof n.value !== 'string')) {
-      this.error(n, `${key} must be a port, not ${describeNode(n)}; ${PORT_HELP}`);
+      this.error(n, `${key} must be a port, not ${describeNode(n)}; ${PORT_HELP}`, 'rules.bad-port');
       return null;
     }
     const x = n.value;
     const one = (p: number, shown: string): number | null => {
       if (!Number.isInteger(p)) {
-        this.error(n, `${key} ${shown} is not a whole number; ${PORT_HELP}`);
+        this.error(n, `${key} ${shown} is not a whole number; ${PORT_HELP}`, 'rules.bad-port');
         return null;
       }
       if (p < 0 || p > 65535) {
-        this.error(n, `${key} ${shown} is out of range; ${PORT_HELP}`);
+        this.error(n, `${key} ${shown} is out of range; ${PORT_HELP}`, 'rules.port-out-of-range');
         return null;
       }
       return p;
@@ -703,17 +520,17 @@ class Loader {
       const lo = Number(mr[1]);
       const hi = Number(mr[2]);
       if (lo > 65535 || hi > 65535) {
-        this.error(n, `${key} range "${s}" is out of range; ${PORT_HELP}`);
+        this.error(n, `${key} range "${s}" is out of range; ${PORT_HELP}`, 'rules.port-out-of-range');
         return null;
       }
       if (lo > hi) {
-        this.error(n, `${key} range "${s}" is backwards; write "${hi}-${lo}"`);
+        this.error(n, `${key} range "${s}" is backwards; write "${hi}-${lo}"`, 'rules.port-range-backwards');
         return null;
       }
       return { lo, hi };
     }
     const hint = /^[0-9]+:[0-9]+$/.test(s) ? ` (ranges use "-", not ":")` : /^[a-z]/i.test(s) ? ' (service names are not supported; use the number)' : '';
-    this.error(n, `${key} "${s}" is not a port${hint}; ${PORT_HELP}`);
+    this.error(n, `${key} "${s}" is not a port${hint}; ${PORT_HELP}`, 'rules.bad-port');
     return null;
   }
 
@@ -724,11 +541,11 @@ class Loader {
       const e = (te ?? ce)!;
       const k = te ? 'type' : 'code';
       const has = protoGiven ? `has proto ${proto}` : 'has no proto (so any protocol)';
-      this.error(e.key, `rule ${label}: ${k} needs proto icmp or icmpv6; rule ${label} ${has}`);
+      this.error(e.key, `rule ${label}: ${k} needs proto icmp or icmpv6; rule ${label} ${has}`, 'rules.icmp-needs-icmp-proto');
       return null;
     }
     if (!te) {
-      this.error(ce!.key, `rule ${label}: code needs a type; an ICMP code means something only with its type (e.g. type: destination-unreachable, code: port-unreachable)`);
+      this.error(ce!.key, `rule ${label}: code needs a type; an ICMP code means something only with its type (e.g. type: destination-unreachable, code: port-unreachable)`, 'rules.icmp-code-needs-type');
       return null;
     }
     const types = proto === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
@@ -763,7 +580,7 @@ class Loader {
       const x = v.value;
       if (typeof x === 'number') {
         if (Number.isInteger(x) && x >= 0 && x <= 255) return x;
-        this.error(e.at, `${what} ${x} is out of range; ${help}`);
+        this.error(e.at, `${what} ${x} is out of range; ${help}`, 'rules.bad-icmp');
         return null;
       }
       if (typeof x === 'string') {
@@ -771,14 +588,14 @@ class Loader {
         if (/^[0-9]+$/.test(s) && Number(s) <= 255) return Number(s);
         if (Object.hasOwn(table, s)) return table[s];
         if (Object.hasOwn(other, s)) {
-          this.error(e.at, `${what} "${s}" is an ${otherProto} ${kind} name, and this rule has proto ${proto}; use proto: ${otherProto}, or the ${proto} ${kind} number`);
+          this.error(e.at, `${what} "${s}" is an ${otherProto} ${kind} name, and this rule has proto ${proto}; use proto: ${otherProto}, or the ${proto} ${kind} number`, 'rules.icmp-wrong-family');
           return null;
         }
-        this.error(e.at, `${what} "${s}" is not an ${proto} ${kind} name${didYouMean(s, names)} (allowed: ${help})`);
+        this.error(e.at, `${what} "${s}" is not an ${proto} ${kind} name${didYouMean(s, names)} (allowed: ${help})`, 'rules.bad-icmp');
         return null;
       }
     }
-    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`);
+    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'rules.bad-icmp');
     return null;
   }
 }

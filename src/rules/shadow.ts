@@ -5,7 +5,9 @@
  * earlier rules is not reported).
  */
 import { cidrContains, wordMask } from './cidr.js';
-import type { Cidr, Diagnostic, PortRange, Rule, RuleSet } from './types.js';
+import type { Diagnostic } from '../base/diag.js';
+import type { RuleCode } from './codes.js';
+import type { Cidr, PortRange, Rule, RuleSet } from './types.js';
 
 const ALL4: Cidr = { version: 4, words: [0, 0, 0, 0], prefix: 0, text: '0.0.0.0/0' };
 const ALL6: Cidr = { version: 6, words: [0, 0, 0, 0], prefix: 0, text: '::/0' };
@@ -55,8 +57,8 @@ export function ruleCovers(a: Rule, b: Rule): boolean {
   return addrsCover(effective(a.src, fa), effective(b.src, fb)) && addrsCover(effective(a.dst, fa), effective(b.dst, fb));
 }
 
-function warning(r: Rule, message: string): Diagnostic {
-  return { file: r.pos.file, line: r.pos.line, col: r.pos.col, message, severity: 'warning' };
+function warning(r: Rule, message: string, code: RuleCode): Diagnostic {
+  return { file: r.pos.file, line: r.pos.line, col: r.pos.col, message, severity: 'warning', code };
 }
 
 /**
@@ -209,7 +211,7 @@ export function analyzeRules(rs: RuleSet, stats?: { comparisons: number }): Diag
         const fam = (c: Cidr[] | null): string => (c ?? []).every((x) => x.version === 4) ? 'IPv4' : 'IPv6';
         why = `its src addresses are ${fam(r.src)} only and its dst addresses ${fam(r.dst)} only, but a packet's source and destination are of the same IP version`;
       }
-      out.push(warning(r, `${name} can never match: ${why}`));
+      out.push(warning(r, `${name} can never match: ${why}`, 'rules.never-matches'));
       continue;
     }
     const wrongFamily = [...(r.src ?? []), ...(r.dst ?? [])].filter((c) => (c.version === 4 ? !f.v4 : !f.v6));
@@ -220,7 +222,7 @@ export function analyzeRules(rs: RuleSet, stats?: { comparisons: number }): Diag
         r.proto === 'icmp' || r.proto === 'icmpv6'
           ? `proto ${r.proto} matches IPv${r.proto === 'icmp' ? 4 : 6} packets only`
           : `its ${side} has ${only} addresses only`;
-      out.push(warning(r, `${name}: ${wrongFamily.map((c) => c.text).join(', ')} can never match, because ${why}`));
+      out.push(warning(r, `${name}: ${wrongFamily.map((c) => c.text).join(', ')} can never match, because ${why}`, 'rules.never-matches'));
     }
     if (stopped) continue;
     const p = prepare(r);
@@ -241,12 +243,12 @@ export function analyzeRules(rs: RuleSet, stats?: { comparisons: number }): Diag
     }
     if (by) {
       out.push(
-        warning(r, `${name} is shadowed by ${ruleName(by)} (${by.pos.file}:${by.pos.line}:${by.pos.col}), which matches every packet it would`),
+        warning(r, `${name} is shadowed by ${ruleName(by)} (${by.pos.file}:${by.pos.line}:${by.pos.col}), which matches every packet it would`, 'rules.shadowed'),
       );
     }
     if (comparisons > MAX_SHADOW_COMPARISONS) {
       stopped = true;
-      out.push(warning(r, `the check for shadowed rules stopped after ${name}: it compared ${comparisons} pairs of rules (the limit is ${MAX_SHADOW_COMPARISONS}); rules after this one are not checked for shadowing`));
+      out.push(warning(r, `the check for shadowed rules stopped after ${name}: it compared ${comparisons} pairs of rules (the limit is ${MAX_SHADOW_COMPARISONS}); rules after this one are not checked for shadowing`, 'rules.shadow-check-stopped'));
       continue;
     }
     (own ?? bucket(r.chain, 'any')).add(p);

@@ -84,9 +84,7 @@ export type { ConntrackSettings } from '../base/sysctl.js';
 import { visible } from '../base/text-escape.js';
 import type { ConntrackSettings } from '../base/sysctl.js';
 import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.js';
-
-/** Diagnostics are shared by every reader of user files (base/diag.ts); re-exported for the rule loader's users. */
-export { formatDiagnostic, formatPos, type Diagnostic, type SourcePos } from '../base/diag.js';
+import { DiagnosticsError } from '../base/errors.js';
 
 /**
  * The net.ipv4 sysctls a rule file may set (`ipv4:`), by their names
@@ -126,20 +124,13 @@ export interface RuleSet {
 }
 
 /** Thrown by the loader when a rule file has errors; carries every error found, in file order. */
-export class RuleFileError extends Error {
-  readonly diagnostics: Diagnostic[];
+export class RuleFileError extends DiagnosticsError {
   /** Warnings found before the errors stopped loading (not part of the message). */
   readonly warnings: Diagnostic[];
-  readonly file: string;
   constructor(file: string, diagnostics: Diagnostic[], warnings: Diagnostic[] = []) {
     const n = diagnostics.length;
-    super(
-      `${visible(file)}: ${n} error${n === 1 ? '' : 's'} in rule file\n` +
-        diagnostics.map(formatDiagnostic).join('\n'),
-    );
+    super(`${visible(file)}: ${n} error${n === 1 ? '' : 's'} in rule file\n` + diagnostics.map(formatDiagnostic).join('\n'), file, diagnostics);
     this.name = 'RuleFileError';
-    this.file = file;
-    this.diagnostics = diagnostics;
     this.warnings = warnings;
   }
 }

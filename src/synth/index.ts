@@ -6,7 +6,8 @@
  *   await replay({ rules: 'rules/web-server.yaml', source: synthSource(out) });
  *   await writeSynth(out, 'seed.pcap');
  */
-export { loadScenario, parseScenario, parseDuration, MAX_SCENARIO_BYTES, DEFAULT_START } from './scenario.js';
+export { loadScenario, parseScenario, MAX_SCENARIO_BYTES } from './scenario.js';
+export { DEFAULT_START } from './scenario/start.js';
 export { generate, packetsFor, MAX_SCENARIO_PACKETS, MAX_SCENARIO_FRAME_BYTES, type GenerateLimits } from './generate.js';
 export { STEP_GAP_US } from './traffic/emitter.js';
 export { synthSource, writeSynth, type WriteSynthOptions } from './output.js';

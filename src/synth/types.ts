@@ -7,8 +7,7 @@
  */
 import type { Document, LineCounter, ParsedNode } from 'yaml';
 import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.js';
-
-export type { Diagnostic, SourcePos };
+import { DiagnosticsError } from '../base/errors.js';
 
 /** One side of a flow: the host that opened it (client) or the one it went to (server). */
 export type Side = 'client' | 'server';
@@ -122,7 +121,7 @@ export interface SeqValue {
   value: number;
 }
 
-interface StepBase {
+export interface StepBase {
   /** 1-based position among the steps. */
   index: number;
   /** The step's `as:` name, or null. */
@@ -310,14 +309,12 @@ export interface Scenario {
 }
 
 /** Thrown by parseScenario/loadScenario: every error found, in file order. */
-export class ScenarioError extends Error {
-  readonly diagnostics: Diagnostic[];
-  readonly file: string;
-  constructor(file: string, diagnostics: Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
+export class ScenarioError extends DiagnosticsError {
+  /** A diagnostic given without a code (generate.ts's limit) is 'scenario.too-much-traffic', the one such place. */
+  constructor(file: string, diagnostics: readonly (Omit<Diagnostic, 'code'> & { code?: string })[]) {
+    const coded = diagnostics.map((d) => ({ ...d, code: d.code ?? 'scenario.too-much-traffic' }));
+    super(coded.map(formatDiagnostic).join('\n'), file, coded);
     this.name = 'ScenarioError';
-    this.file = file;
-    this.diagnostics = diagnostics;
   }
 }
 

@@ -1,6 +1,7 @@
 import { PacketKind, type DecodedPacket } from '../../src/packet/types.js';
 import { parseCidr } from '../../src/rules/cidr.js';
-import { formatDiagnostic, RuleFileError, type Diagnostic, type RuleSet } from '../../src/rules/types.js';
+import { formatDiagnostic, type Diagnostic } from '../../src/base/diag.js';
+import { RuleFileError, type RuleSet } from '../../src/rules/types.js';
 import { parseRuleSet, type LoadResult } from '../../src/rules/load.js';
 
 export interface PacketSpec {
@@ -71,7 +72,7 @@ export function ruleSetWithIds(ids: readonly string[]): RuleSet {
 }
 
 /** Parses `text`, expecting a RuleFileError; returns its diagnostics. */
-export function errors(text: string): Diagnostic[] {
+export function errors(text: string): readonly Diagnostic[] {
   try {
     parseRuleSet(text, F);
   } catch (e) {
@@ -79,6 +80,11 @@ export function errors(text: string): Diagnostic[] {
     throw e;
   }
   throw new Error('expected a RuleFileError');
+}
+
+/** Which problems were found, and where: "line:col code" (the code, not the wording, is what such a test is about). */
+export function codes(text: string): string[] {
+  return errors(text).map((d) => `${d.line}:${d.col} ${d.code}`);
 }
 
 /** Formatted diagnostics ("rules/t.yaml:3:5: ..."). */

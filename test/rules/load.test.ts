@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadRuleSet, parseRuleSet } from '../../src/rules/load.js';
 import { CONNTRACK_DEFAULTS } from '../../src/rules/spec.js';
-import { RuleFileError, formatDiagnostic } from '../../src/rules/types.js';
-import { F, errorLines, errors, ok, y } from './helpers.js';
+import { RuleFileError } from '../../src/rules/types.js';
+import { formatDiagnostic } from '../../src/base/diag.js';
+import { F, codes, errorLines, errors, ok, y } from './helpers.js';
 
 /** The single error of a file, formatted. */
 function only(text: string): string {
@@ -286,7 +287,7 @@ describe('host model', () => {
     expect(only('host: [10.1.0.0/16, 10.1.0.2, fd00::2/128]\nrules: []\n')).toBe(
       "rules/t.yaml:1:8: host 10.1.0.0/16: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)",
     );
-    expect(only('host: []\nrules: []\n')).toMatch(/^rules\/t\.yaml:1:7: host is an empty list/);
+    expect(codes('host: []\nrules: []\n')).toEqual(['1:7 rules.empty-address-list']);
     expect(only('host: 3\nrules: []\n')).toMatch(/^rules\/t\.yaml:1:7: host must be an address or a list of addresses .*, not the number 3$/);
   });
 });
@@ -362,7 +363,7 @@ describe('validation errors', () => {
     expect(only('rules:\n  - id: web\n    proto: tcp\n    dprot: 80\n')).toBe(
       'rules/t.yaml:4:5: unknown key "dprot" in rule web; did you mean "dport"? (allowed: id, comment, chain, action, proto, sport, dport, src, dst, type, code)',
     );
-    expect(only('rules:\n  - protocol: tcp\n')).toMatch(/^rules\/t\.yaml:2:5: unknown key "protocol" in rule #1 \(allowed: /);
+    expect(codes('rules:\n  - protocol: tcp\n')).toEqual(['2:5 yaml.unknown-key']);
     expect(only('rules:\n  - policy: drop\n')).toMatch(/unknown key "policy" in rule #1; "policy" is a top-level key, not a rule key/);
   });
 
@@ -447,7 +448,7 @@ describe('validation errors', () => {
     expect(only('rules:\n')).toBe(
       'rules/t.yaml:1:1: rules must be a list of rules (each item starting with "- "), not nothing (null); write rules: [] for no rules',
     );
-    expect(only('rules: {a: 1}\n')).toMatch(/^rules\/t\.yaml:1:8: rules must be a list of rules .*, not a mapping$/);
+    expect(codes('rules: {a: 1}\n')).toEqual(['1:8 rules.rules-not-list']);
     expect(errorLines('rules:\n  - tcp 80\n  -\n')).toEqual([
       'rules/t.yaml:2:5: rule #1 must be a mapping (id:, proto:, dport:, ...), not the string "tcp 80"',
       'rules/t.yaml:3:4: rule #2 must be a mapping (id:, proto:, dport:, ...), not nothing (null)',
@@ -456,14 +457,14 @@ describe('validation errors', () => {
 
   it('reports an empty file and a non-mapping top level', () => {
     expect(only('')).toBe('rules/t.yaml:1:1: the file is empty; a rule file is a mapping with at least a rules: list');
-    expect(only('# just a comment\n')).toMatch(/the file is empty/);
+    expect(codes('# just a comment\n')).toEqual(['1:1 rules.empty-file']);
     expect(only('- a\n- b\n')).toBe('rules/t.yaml:1:1: the top level must be a mapping (name:, policy:, rules:, ...), not a list');
   });
 
   it('reports YAML syntax errors with the parser position', () => {
     expect(only('rules:\n  - id: x\n    dport: [1\n')).toMatch(/^rules\/t\.yaml:4:1: YAML syntax error: Flow sequence .* end with a \]$/);
     expect(only('rules:\n\t- id: x\n')).toMatch(/^rules\/t\.yaml:2:1: YAML syntax error: .*Tabs.*; YAML indentation must use spaces, not tabs$/);
-    expect(only('rules:\n  - id: "x\n')).toMatch(/^rules\/t\.yaml:\d+:\d+: YAML syntax error: Missing closing "quote/);
+    expect(codes('rules:\n  - id: "x\n').map((c) => c.split(' ')[1])).toEqual(['yaml.syntax']);
     expect(only('rules: []\n---\nrules: []\n')).toBe(
       'rules/t.yaml:2:1: a rule file holds one YAML document; remove the "---" line and merge or split the files',
     );
@@ -472,7 +473,7 @@ describe('validation errors', () => {
   it('rejects alias bombs', () => {
     const bomb = 'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nrules: []\n';
     const t0 = Date.now();
-    expect(only(bomb)).toMatch(/^rules\/t\.yaml:2:8: too many YAML alias expansions/);
+    expect(codes(bomb)).toEqual(['2:8 yaml.alias-bomb']);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ruleRef } from '../../src/rules/describe.js';
 import { analyzeRules, MAX_SHADOW_COMPARISONS, ruleCovers, ruleFamilies } from '../../src/rules/shadow.js';
-import { formatDiagnostic, type Rule, type RuleSet } from '../../src/rules/types.js';
+import { formatDiagnostic } from '../../src/base/diag.js';
+import type { Rule, RuleSet } from '../../src/rules/types.js';
 import { ok, y } from './helpers.js';
 
 function warnings(text: string): string[] {

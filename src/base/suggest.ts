@@ -1,4 +1,4 @@
-/** "Did you mean" helpers for rule-file diagnostics. */
+/** "Did you mean" helpers for diagnostics about user files (rule files, scenarios, policy tests). */
 
 /** Levenshtein edit distance (insert, delete, substitute; adjacent swap counts as one). */
 export function editDistance(a: string, b: string): number {
