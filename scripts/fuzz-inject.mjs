@@ -150,7 +150,7 @@ export async function injectCase(rng, i, root) {
     const listing = formatRuleSet(rs);
     if (CONTROL.test(listing)) fail(`check listing: a control character ${JSON.stringify(CONTROL.exec(listing)?.[0])}`);
     if (listing.split('\n').length !== formatRuleSet(plain).split('\n').length) fail('check listing: a different number of lines than with plain strings');
-    const d = formatDiagnostic({ file, line: 1, col: 1, message: text, severity: 'warning' });
+    const d = formatDiagnostic({ file, line: 1, col: 1, message: text, severity: 'warning', code: 'yaml.warning' });
     if (CONTROL_OR_NL.test(d)) fail(`diagnostic: ${JSON.stringify(d.slice(0, 80))}`);
     const ce = new CaptureError(file, 0, text).message;
     if (CONTROL_OR_NL.test(ce)) fail(`CaptureError message: ${JSON.stringify(ce.slice(0, 80))}`);
