@@ -1,6 +1,7 @@
 /** Rule files: load and validate (load.ts), compile (compile.ts), match (match.ts), describe (describe.ts). */
 export * from './types.js';
-export { loadRuleSet, parseRuleSet, mergeRanges, PORT_HELP, ADDR_HELP, type LoadResult } from './load.js';
+export { loadRuleSet, parseRuleSet, ADDR_HELP, type LoadResult } from './load.js';
+export { mergeRanges, PORT_HELP } from './ports.js';
 export { compileRule, compileRuleSet, type CompiledRule, type CompiledRuleSet, type CompiledAddrs } from './compile.js';
 export { matchRule, firstMatch, chainFor, isToHost, isFromHost } from './match.js';
 export { describeRule, ruleRef, formatRuleSet } from './describe.js';

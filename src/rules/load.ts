@@ -36,6 +36,7 @@ import { didYouMean } from '../base/suggest.js';
 import { describeNode, quoted } from '../base/yaml-nodes.js';
 import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
 import type { RuleCode } from './codes.js';
+import { readPorts } from './ports.js';
 import {
   RuleFileError,
   type Action,
@@ -72,8 +73,6 @@ const SYNONYMS: Readonly<Record<string, string>> = {
   ip: 'any',
 };
 
-/** What a port value may be, quoted in every port diagnostic. */
-export const PORT_HELP = 'a port is 0-65535, a range "8000-8099", or a list of both';
 /** What an address value may be, quoted in every address diagnostic. */
 export const ADDR_HELP = 'an address or CIDR like 10.1.0.0/16 or fd00:1::/64, or a list of them';
 
@@ -427,7 +426,7 @@ class Loader extends YamlReader<RuleCode> {
     const ports = (key: 'sport' | 'dport'): PortRange[] | null => {
       const e = m.get(key);
       if (!e) return null;
-      const r = this.ports(e, key, label);
+      const r = readPorts(this, e, key, label);
       if (protoOk && proto !== 'tcp' && proto !== 'udp') {
         const has = protoEntry ? `has proto ${proto}` : 'has no proto (so any protocol)';
         this.error(e.key, `rule ${label}: ${key} needs proto tcp or udp; rule ${label} ${has}, and only TCP and UDP have ports (use two rules to allow both tcp and udp)`, 'rules.port-needs-tcp-udp');
@@ -457,81 +456,6 @@ class Loader extends YamlReader<RuleCode> {
 
   private misplacedTopKey(k: string): string {
     return (TOP_KEYS as readonly string[]).includes(k) && k !== 'description' ? `; "${k}" is a top-level key, not a rule key` : '';
-  }
-
-  private ports(e: Entry, key: string, label: string): PortRange[] | null {
-    const what = `rule ${label}: ${key}`;
-    const v = e.value;
-    const items: ParsedNode[] = [];
-    if (v !== null && isSeq(v)) {
-      if (v.items.length === 0) {
-        this.error(e.at, `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`, 'rules.empty-port-list');
-        return null;
-      }
-      for (const it of v.items) {
-        const n = this.deref(it);
-        if (n !== null) items.push(n);
-      }
-    } else if (v !== null && isScalar(v) && v.value !== null) {
-      items.push(v);
-    } else {
-      this.error(e.at, `${what} must be a port, not ${describeNode(v)}; ${PORT_HELP}`, 'rules.bad-port');
-      return null;
-    }
-    const ranges: PortRange[] = [];
-    let ok = true;
-    for (const n of items) {
-      const r = this.port(n, key);
-      if (r === null) ok = false;
-      else ranges.push(r);
-    }
-    if (!ok) return null;
-    return mergeRanges(ranges);
-  }
-
-  private port(n: ParsedNode, key: string): PortRange | null {
-    if (!isScalar(n) || n.value === null || (typeof n.value !== 'number' && typeof n.value !== 'string')) {
-      this.error(n, `${key} must be a port, not ${describeNode(n)}; ${PORT_HELP}`, 'rules.bad-port');
-      return null;
-    }
-    const x = n.value;
-    const one = (p: number, shown: string): number | null => {
-      if (!Number.isInteger(p)) {
-        this.error(n, `${key} ${shown} is not a whole number; ${PORT_HELP}`, 'rules.bad-port');
-        return null;
-      }
-      if (p < 0 || p > 65535) {
-        this.error(n, `${key} ${shown} is out of range; ${PORT_HELP}`, 'rules.port-out-of-range');
-        return null;
-      }
-      return p;
-    };
-    if (typeof x === 'number') {
-      const p = one(x, String(x));
-      return p === null ? null : { lo: p, hi: p };
-    }
-    const s = x.trim();
-    if (/^[0-9]+$/.test(s)) {
-      const p = one(Number(s), s);
-      return p === null ? null : { lo: p, hi: p };
-    }
-    const mr = /^([0-9]+)\s*-\s*([0-9]+)$/.exec(s);
-    if (mr) {
-      const lo = Number(mr[1]);
-      const hi = Number(mr[2]);
-      if (lo > 65535 || hi > 65535) {
-        this.error(n, `${key} range "${s}" is out of range; ${PORT_HELP}`, 'rules.port-out-of-range');
-        return null;
-      }
-      if (lo > hi) {
-        this.error(n, `${key} range "${s}" is backwards; write "${hi}-${lo}"`, 'rules.port-range-backwards');
-        return null;
-      }
-      return { lo, hi };
-    }
-    const hint = /^[0-9]+:[0-9]+$/.test(s) ? ` (ranges use "-", not ":")` : /^[a-z]/i.test(s) ? ' (service names are not supported; use the number)' : '';
-    this.error(n, `${key} "${s}" is not a port${hint}; ${PORT_HELP}`, 'rules.bad-port');
-    return null;
   }
 
   private icmp(te: Entry | undefined, ce: Entry | undefined, label: string, proto: ProtoName | null, protoGiven: boolean): IcmpMatch | null {
@@ -598,16 +522,4 @@ class Loader extends YamlReader<RuleCode> {
     this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'rules.bad-icmp');
     return null;
   }
-}
-
-/** Sorts port ranges and merges overlapping or adjacent ones. */
-export function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
-  const s = [...ranges].sort((a, b) => a.lo - b.lo || a.hi - b.hi);
-  const out: PortRange[] = [];
-  for (const r of s) {
-    const last = out[out.length - 1];
-    if (last && r.lo <= last.hi + 1) last.hi = Math.max(last.hi, r.hi);
-    else out.push({ lo: r.lo, hi: r.hi });
-  }
-  return out;
 }
