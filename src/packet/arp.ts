@@ -4,19 +4,19 @@ import { writeU16, writeU32 } from './bytes.js';
 import { EtherType } from './ethernet.js';
 
 /** Fields, as offsets from the ARP header start (Ethernet/IPv4 sizes). */
-export const field = {
-  HTYPE: 0,
-  PTYPE: 2,
-  HLEN: 4,
-  PLEN: 5,
-  OPER: 6,
-  SHA: 8,
-  SPA: 14,
-  THA: 18,
-  TPA: 24,
-} as const;
+export const enum field {
+  HTYPE = 0,
+  PTYPE = 2,
+  HLEN = 4,
+  PLEN = 5,
+  OPER = 6,
+  SHA = 8,
+  SPA = 14,
+  THA = 18,
+  TPA = 24,
+}
 export const PACKET_LEN = 28;
-export const Op = { REQUEST: 1, REPLY: 2 } as const;
+export const enum Op { REQUEST = 1, REPLY = 2 }
 const HTYPE_ETHERNET = 1;
 
 export function buildArpPacket(op: number, senderMac: Uint8Array, senderIp: number, targetMac: Uint8Array, targetIp: number): Uint8Array {

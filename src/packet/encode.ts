@@ -228,15 +228,14 @@ function buildIp(spec: Omit<PacketSpec, keyof FrameOptions>): { version: 4 | 6; 
  * 'raw'/'ipv4'/'ipv6'/'null'/'loop' links carry IP only.
  */
 export function buildFrame(etherType: number, payload: Uint8Array, opts: FrameOptions = {}): Uint8Array {
-  const { EtherType } = ethernet;
   const link = opts.link ?? 'ethernet';
-  const isIp = etherType === EtherType.IPV4 || etherType === EtherType.IPV6;
+  const isIp = etherType === ethernet.EtherType.IPV4 || etherType === ethernet.EtherType.IPV6;
   const vlans = opts.vlan ?? [];
   const tags: Uint8Array[] = [];
   let innerType = etherType;
   // Build tags innermost-last: each tag is TCI + the ethertype that follows it.
   for (let i = vlans.length - 1; i >= 0; i--) {
-    const tpid = opts.vlanTpids?.[i] ?? (vlans.length > 1 && i === 0 ? EtherType.QINQ : EtherType.VLAN);
+    const tpid = opts.vlanTpids?.[i] ?? (vlans.length > 1 && i === 0 ? ethernet.EtherType.QINQ : ethernet.EtherType.VLAN);
     check(vlans[i] >= 0 && vlans[i] <= ethernet.VLAN_ID_MASK, `VLAN id ${vlans[i]} out of range`);
     tags.unshift(ethernet.buildVlanTag(opts.vlanPcp ?? 0, vlans[i], innerType));
     innerType = tpid;
@@ -268,10 +267,10 @@ export function buildFrame(etherType: number, payload: Uint8Array, opts: FrameOp
     case 'loop': {
       check(isIp, `link '${link}' carries only IP, not ethertype 0x${etherType.toString(16)}`);
       check(vlans.length === 0, `link '${link}' has no VLAN tags`);
-      if (link === 'ipv4') check(etherType === EtherType.IPV4, "link 'ipv4' carries only IPv4");
-      if (link === 'ipv6') check(etherType === EtherType.IPV6, "link 'ipv6' carries only IPv6");
+      if (link === 'ipv4') check(etherType === ethernet.EtherType.IPV4, "link 'ipv4' carries only IPv4");
+      if (link === 'ipv6') check(etherType === ethernet.EtherType.IPV6, "link 'ipv6' carries only IPv6");
       if (link !== 'null' && link !== 'loop') return payload;
-      const af = etherType === EtherType.IPV4 ? sll.Af.INET : opts.loopAf6 ?? sll.Af.INET6_DARWIN;
+      const af = etherType === ethernet.EtherType.IPV4 ? sll.Af.INET : opts.loopAf6 ?? sll.Af.INET6_DARWIN;
       return concat([sll.buildLoopbackHeader(af, link === 'loop' || opts.nullByteOrder === 'be'), payload]);
     }
     default:

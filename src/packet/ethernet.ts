@@ -3,33 +3,33 @@
 import { u16, writeU16 } from './bytes.js';
 
 /** Ethernet header fields, as offsets from the frame start. */
-export const field = {
-  DESTINATION: 0,
-  SOURCE: 6,
-  ETHERTYPE: 12,
-} as const;
+export const enum field {
+  DESTINATION = 0,
+  SOURCE = 6,
+  ETHERTYPE = 12,
+}
 export const HEADER_LEN = 14;
 /** The minimum frame (without FCS): shorter frames are padded on the wire. */
 export const MIN_FRAME_LEN = 60;
 
 /** A VLAN tag's fields, as offsets from the tag (which follows the TPID). */
-export const vlanField = {
-  TCI: 0,
-  ETHERTYPE: 2,
-} as const;
+export const enum vlanField {
+  TCI = 0,
+  ETHERTYPE = 2,
+}
 export const VLAN_TAG_LEN = 4;
 export const VLAN_ID_MASK = 0x0fff;
 
-export const EtherType = {
-  IPV4: 0x0800,
-  ARP: 0x0806,
-  IPV6: 0x86dd,
+export const enum EtherType {
+  IPV4 = 0x0800,
+  ARP = 0x0806,
+  IPV6 = 0x86dd,
   /** 802.1Q tag. */
-  VLAN: 0x8100,
+  VLAN = 0x8100,
   /** 802.1ad service tag (QinQ), and the pre-standard one. */
-  QINQ: 0x88a8,
-  QINQ_OLD: 0x9100,
-} as const;
+  QINQ = 0x88a8,
+  QINQ_OLD = 0x9100,
+}
 
 /** Values below this in the ethertype field are 802.3 lengths. */
 const MAX_802_3_LENGTH = 1500;

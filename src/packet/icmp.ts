@@ -12,37 +12,37 @@ import * as tcp from './tcp.js';
 import { IpProto, isIcmpError, isPortProto, PacketKind, type DecodedPacket } from './types.js';
 
 /** Header fields, as offsets from the header start (the second word depends on the type). */
-export const field = {
-  TYPE: 0,
-  CODE: 1,
-  CHECKSUM: 2,
-  ECHO_IDENT: 4,
-  ECHO_SEQNO: 6,
+export const enum field {
+  TYPE = 0,
+  CODE = 1,
+  CHECKSUM = 2,
+  ECHO_IDENT = 4,
+  ECHO_SEQNO = 6,
   /** Destination unreachable (fragmentation needed) / packet too big. */
-  MTU: 4,
+  MTU = 4,
   /** Errors: the offending packet, quoted. */
-  QUOTE: 8,
-} as const;
+  QUOTE = 8,
+}
 export const HEADER_LEN = 8;
 /** What an error quotes of the offending packet's transport header. */
 const QUOTED_TRANSPORT_LEN = 8;
 /** The smallest IPv6 MTU: an ICMPv6 error quotes as much as fits in it. */
 const IPV6_MIN_MTU = 1280;
 
-export const Icmp4Type = {
-  ECHO_REPLY: 0,
-  ECHO_REQUEST: 8,
+export const enum Icmp4Type {
+  ECHO_REPLY = 0,
+  ECHO_REQUEST = 8,
   /** Timestamp, information and address-mask requests and replies: 13..18. */
-  TIMESTAMP: 13,
-  ADDRESS_MASK_REPLY: 18,
-} as const;
+  TIMESTAMP = 13,
+  ADDRESS_MASK_REPLY = 18,
+}
 
-export const Icmp6Type = {
-  ECHO_REQUEST: 128,
-  ECHO_REPLY: 129,
-  NODE_INFO_QUERY: 139,
-  NODE_INFO_RESPONSE: 140,
-} as const;
+export const enum Icmp6Type {
+  ECHO_REQUEST = 128,
+  ECHO_REPLY = 129,
+  NODE_INFO_QUERY = 139,
+  NODE_INFO_RESPONSE = 140,
+}
 
 /** A query that carries an identifier and a sequence number, as conntrack keys them (icmp_pkt_to_tuple, icmpv6_pkt_to_tuple). */
 function hasIdent(version: number, type: number): boolean {

@@ -7,24 +7,24 @@ import { malformed } from './fault.js';
 import type { DecodedPacket } from './types.js';
 
 /** Header fields, as offsets from the header start. */
-export const field = {
-  VER_IHL: 0,
-  DSCP_ECN: 1,
-  LENGTH: 2,
-  IDENT: 4,
-  FLG_OFF: 6,
-  TTL: 8,
-  PROTOCOL: 9,
-  CHECKSUM: 10,
-  SRC_ADDR: 12,
-  DST_ADDR: 16,
-  OPTIONS: 20,
-} as const;
+export const enum field {
+  VER_IHL = 0,
+  DSCP_ECN = 1,
+  LENGTH = 2,
+  IDENT = 4,
+  FLG_OFF = 6,
+  TTL = 8,
+  PROTOCOL = 9,
+  CHECKSUM = 10,
+  SRC_ADDR = 12,
+  DST_ADDR = 16,
+  OPTIONS = 20,
+}
 export const HEADER_LEN = 20;
 export const MAX_OPTIONS_LEN = 40;
 
 /** The FLG_OFF word: flags, and the fragment offset in 8-byte units. */
-export const Flg = { DF: 0x4000, MF: 0x2000, OFFSET_MASK: 0x1fff } as const;
+export const enum Flg { DF = 0x4000, MF = 0x2000, OFFSET_MASK = 0x1fff }
 /** An option's type byte: bit 7 says it is copied into every fragment. */
 const OPT_END = 0;
 const OPT_NOP = 1;

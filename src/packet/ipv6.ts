@@ -10,28 +10,28 @@ import { malformed, need } from './fault.js';
 import { IpProto, PacketKind, type DecodedPacket } from './types.js';
 
 /** Header fields, as offsets from the header start. */
-export const field = {
-  VER_TC_FLOW: 0,
-  PAYLOAD_LEN: 4,
-  NXT_HDR: 6,
-  HOP_LIMIT: 7,
-  SRC_ADDR: 8,
-  DST_ADDR: 24,
-} as const;
+export const enum field {
+  VER_TC_FLOW = 0,
+  PAYLOAD_LEN = 4,
+  NXT_HDR = 6,
+  HOP_LIMIT = 7,
+  SRC_ADDR = 8,
+  DST_ADDR = 24,
+}
 export const HEADER_LEN = 40;
 
 /** Fields common to the extension headers but the fragment header's second byte. */
-export const extField = {
-  NXT_HDR: 0,
-  LENGTH: 1,
-} as const;
+export const enum extField {
+  NXT_HDR = 0,
+  LENGTH = 1,
+}
 
 /** Fragment header fields. */
-export const fragField = {
-  NXT_HDR: 0,
-  FRAG_OFF: 2,
-  IDENT: 4,
-} as const;
+export const enum fragField {
+  NXT_HDR = 0,
+  FRAG_OFF = 2,
+  IDENT = 4,
+}
 export const FRAG_HEADER_LEN = 8;
 /** The FRAG_OFF word: the offset in bytes (a multiple of 8), and bit 0, more fragments. */
 export const FRAG_OFFSET_MASK = 0xfff8;
@@ -70,16 +70,16 @@ export function extHeaderLen(b: Uint8Array, pos: number, nh: number): number {
 }
 
 /** Where walkExtHeaders() stopped. */
-export const Walk = {
+export const enum Walk {
   /** At a header that is not an extension header (transport, NONE, ESP): ExtWalk.nh names it. */
-  END: 0,
+  END = 0,
   /** At a fragment header (counted, not bounds-checked: its 8 bytes are the caller's to check). */
-  FRAGMENT: 1,
+  FRAGMENT = 1,
   /** The extension header at ExtWalk.pos does not fit before the end; it needed ExtWalk.need bytes there. */
-  TRUNCATED: 2,
+  TRUNCATED = 2,
   /** At a header beyond MAX_EXT_HEADERS extension headers. */
-  TOO_MANY: 3,
-} as const;
+  TOO_MANY = 3,
+}
 
 /** The state of an extension-header walk: one per caller, reused (the walk allocates nothing). */
 export class ExtWalk {
@@ -142,14 +142,14 @@ export function walkExtHeaders(b: Uint8Array, end: number, w: ExtWalk): number {
 // Decoding
 
 /** What decodeIpv6Header() leaves to do. */
-export const Ipv6Header = {
+export const enum Ipv6Header {
   /** `out` is MALFORMED. */
-  BAD: 0,
+  BAD = 0,
   /** The transport header (out.proto) follows at ip + out.ipHeaderLen. */
-  TRANSPORT: 1,
+  TRANSPORT = 1,
   /** A non-first fragment: `out` is complete, no transport header here. */
-  DONE: 2,
-} as const;
+  DONE = 2,
+}
 
 /**
  * Read the header at buf[ip, capEnd) and its extension headers into `out`,

@@ -5,32 +5,32 @@ import { portsHeader } from './udp.js';
 import { DecodeNote, SCTP_MAX_CHUNKS, type DecodedPacket } from './types.js';
 
 /** Common header fields, as offsets from the header start. */
-export const field = {
-  SRC_PORT: 0,
-  DST_PORT: 2,
-  VERIFICATION_TAG: 4,
-  CHECKSUM: 8,
-} as const;
+export const enum field {
+  SRC_PORT = 0,
+  DST_PORT = 2,
+  VERIFICATION_TAG = 4,
+  CHECKSUM = 8,
+}
 export const HEADER_LEN = 12;
 
 /** Chunk header fields, as offsets from the chunk start; INIT and INIT_ACK carry the initiate tag after it. */
-export const chunkField = {
-  TYPE: 0,
-  FLAGS: 1,
-  LENGTH: 2,
-  INIT_TAG: 4,
-} as const;
+export const enum chunkField {
+  TYPE = 0,
+  FLAGS = 1,
+  LENGTH = 2,
+  INIT_TAG = 4,
+}
 export const CHUNK_HEADER_LEN = 4;
 /** The fixed part of an INIT / INIT_ACK chunk after its header (initiate tag, a_rwnd, streams, TSN). */
 const INIT_PARAMS_LEN = 16;
 
-export const ChunkType = {
-  INIT: 1,
-  INIT_ACK: 2,
-  COOKIE_ECHO: 10,
-  COOKIE_ACK: 11,
-  SHUTDOWN_COMPLETE: 14,
-} as const;
+export const enum ChunkType {
+  INIT = 1,
+  INIT_ACK = 2,
+  COOKIE_ECHO = 10,
+  COOKIE_ACK = 11,
+  SHUTDOWN_COMPLETE = 14,
+}
 
 /** The SCTP packet at `l4`: ports, verification tag and chunks; a packet shorter than the header is only noted. */
 export function decodeSctp(buf: Uint8Array, l4: number, ipEnd: number, capEnd: number, dataEnd: number, out: DecodedPacket): DecodedPacket {

@@ -9,35 +9,35 @@ import { u32, u32le, writeU16, writeU32, writeU32le } from './bytes.js';
 import type { DecodedPacket } from './types.js';
 
 /** SLL (v1) fields. */
-export const field = {
-  PKTTYPE: 0,
-  HATYPE: 2,
-  HALEN: 4,
-  ADDR: 6,
-  PROTOCOL: 14,
-} as const;
+export const enum field {
+  PKTTYPE = 0,
+  HATYPE = 2,
+  HALEN = 4,
+  ADDR = 6,
+  PROTOCOL = 14,
+}
 export const HEADER_LEN = 16;
 
 /** SLL2 fields. */
-export const field2 = {
-  PROTOCOL: 0,
-  RESERVED: 2,
-  IFINDEX: 4,
-  HATYPE: 8,
-  PKTTYPE: 10,
-  HALEN: 11,
-  ADDR: 12,
-} as const;
+export const enum field2 {
+  PROTOCOL = 0,
+  RESERVED = 2,
+  IFINDEX = 4,
+  HATYPE = 8,
+  PKTTYPE = 10,
+  HALEN = 11,
+  ADDR = 12,
+}
 export const HEADER2_LEN = 20;
 
 /** The packet types (PACKET_* of linux/if_packet.h). */
-export const PacketType = {
-  HOST: 0,
-  BROADCAST: 1,
-  MULTICAST: 2,
-  OTHERHOST: 3,
-  OUTGOING: 4,
-} as const;
+export const enum PacketType {
+  HOST = 0,
+  BROADCAST = 1,
+  MULTICAST = 2,
+  OTHERHOST = 3,
+  OUTGOING = 4,
+}
 
 export const ARPHRD_ETHER = 1;
 /** A netlink "device" (nlmon): the protocol field is not an ethertype. */
@@ -76,7 +76,7 @@ export function buildSll2Header(pktType: number, ifIndex: number, mac: Uint8Arra
 
 export const LOOPBACK_HEADER_LEN = 4;
 /** Address families: AF_INET, and AF_INET6 as BSD (24), FreeBSD (28) and macOS (30) number it. */
-export const Af = { INET: 2, INET6_BSD: 24, INET6_FREEBSD: 28, INET6_DARWIN: 30 } as const;
+export const enum Af { INET = 2, INET6_BSD = 24, INET6_FREEBSD = 28, INET6_DARWIN = 30 }
 
 export function isInet6Af(af: number): boolean {
   return af === Af.INET6_BSD || af === Af.INET6_FREEBSD || af === Af.INET6_DARWIN;

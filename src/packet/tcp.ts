@@ -6,36 +6,36 @@ import { malformed, need } from './fault.js';
 import { IpProto, PacketKind, TcpFlag, type DecodedPacket } from './types.js';
 
 /** Header fields, as offsets from the header start. */
-export const field = {
-  SRC_PORT: 0,
-  DST_PORT: 2,
-  SEQ_NUM: 4,
-  ACK_NUM: 8,
+export const enum field {
+  SRC_PORT = 0,
+  DST_PORT = 2,
+  SEQ_NUM = 4,
+  ACK_NUM = 8,
   /** Data offset (high 4 bits, in 32-bit words). */
-  DATA_OFF: 12,
-  FLAGS: 13,
-  WIN_SIZE: 14,
-  CHECKSUM: 16,
-  URGENT: 18,
-  OPTIONS: 20,
-} as const;
+  DATA_OFF = 12,
+  FLAGS = 13,
+  WIN_SIZE = 14,
+  CHECKSUM = 16,
+  URGENT = 18,
+  OPTIONS = 20,
+}
 export const HEADER_LEN = 20;
 export const MAX_OPTIONS_LEN = 40;
 /** The smallest data offset, in 32-bit words. */
 const MIN_DATA_OFF = 5;
 
 /** Option kinds. */
-export const Option = {
-  END: 0,
-  NOP: 1,
-  MSS: 2,
-  WSCALE: 3,
-  SACK_PERM: 4,
-  SACK: 5,
-  TIMESTAMP: 8,
-} as const;
+export const enum Option {
+  END = 0,
+  NOP = 1,
+  MSS = 2,
+  WSCALE = 3,
+  SACK_PERM = 4,
+  SACK = 5,
+  TIMESTAMP = 8,
+}
 /** An option's fields, as offsets from its kind byte; a SACK block's and the timestamps' within the data. */
-const optField = { KIND: 0, LENGTH: 1, DATA: 2 } as const;
+const enum optField { KIND = 0, LENGTH = 1, DATA = 2 }
 const SACK_BLOCK_LEN = 8;
 const SACK_RIGHT_EDGE = 4;
 const TS_ECR = 4;

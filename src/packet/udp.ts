@@ -6,21 +6,21 @@ import { need } from './fault.js';
 import { DecodeNote, IpProto, PacketKind, type DecodedPacket } from './types.js';
 
 /** Header fields, as offsets from the header start. */
-export const field = {
-  SRC_PORT: 0,
-  DST_PORT: 2,
-  LENGTH: 4,
-  CHECKSUM: 6,
-} as const;
+export const enum field {
+  SRC_PORT = 0,
+  DST_PORT = 2,
+  LENGTH = 4,
+  CHECKSUM = 6,
+}
 export const HEADER_LEN = 8;
 
 /** UDP-Lite's header: UDP's, with the checksum coverage where UDP has its length. */
-export const liteField = {
-  SRC_PORT: 0,
-  DST_PORT: 2,
-  CSCOV: 4,
-  CHECKSUM: 6,
-} as const;
+export const enum liteField {
+  SRC_PORT = 0,
+  DST_PORT = 2,
+  CSCOV = 4,
+  CHECKSUM = 6,
+}
 
 /** A UDP length field that fits the IP payload it is in (udp_error's test: 8 <= length <= payload). */
 function udpLengthFits(udpLen: number, ipPayload: number): boolean {
