@@ -17,11 +17,23 @@
  * could say what they are, so they are not pinned: the tests check that
  * they add up to the cases run, and the outcome of every case the formats
  * (or an unchanged text) decide.
+ *
+ * The fast tier (npm test) runs a tenth to a quarter of the cases of the
+ * slow one (npm run test:slow), over the same kinds and checks.
  */
 import { describe, expect, it } from 'vitest';
 import { captureCase, fuzz, layout, loadRuleSets, loadSeeds, loadYamlSeeds } from '../../scripts/fuzz-lib.mjs';
+import { tier } from '../support/tier.js';
 
 const SEED = 'ci-2026';
+/** Cases per kind (fuzz() runs max(10, yaml / 4) policy and bounds cases, and as many frag cases). */
+const CAPTURE_CASES = tier(300, 3000);
+const YAML_CASES = tier(160, 400); // (with this seed, the first scenario whose mutations cancel out is case 156)
+const CLOCK_CASES = tier(100, 600);
+const INJECT_CASES = tier(40, 150);
+const BOUNDS_YAML = tier(80, 240);
+const FRAG_YAML = tier(40, 48);
+const quarter = (n: number): number => Math.max(10, Math.floor(n / 4));
 
 interface Result {
   ok: boolean;
@@ -87,7 +99,7 @@ describe('fuzzing', () => {
     const wrong: string[] = [];
     const stats = await fuzz({
       seed: SEED,
-      iterations: 3000,
+      iterations: CAPTURE_CASES,
       kinds: ['capture'],
       onFinding: (kind: string, res: Result) => findings.push({ kind, res }),
       onCase: (_kind: string, _i: number, res: Result) => {
@@ -104,18 +116,19 @@ describe('fuzzing', () => {
     // a summary whose verdicts, causes and undecodable count add up to N
     // (replayChecked in scripts/fuzz-lib.mjs): a case that did not is a finding.
     expect(findings, report(findings)).toEqual([]);
-    expect(stats.capture.runs).toBe(3000);
+    expect(stats.capture.runs).toBe(CAPTURE_CASES);
     // Every case ended one of the two ways, and nothing was lost.
     expect(Object.keys(stats.capture.outcomes).sort()).toEqual(['CaptureError', 'ok']);
-    expect(stats.capture.outcomes.ok + stats.capture.outcomes.CaptureError).toBe(3000);
+    expect(stats.capture.outcomes.ok + stats.capture.outcomes.CaptureError).toBe(CAPTURE_CASES);
     // Where the formats settle the outcome, it is that one; both kinds occur among those.
     expect(wrong).toEqual([]);
-    // How many cases predict() settles depends only on the seed, the mutator
-    // (scripts/fuzz-lib.mjs) and the seed captures, not on fwemu's reader:
-    // pinned, so that a change that leaves the oracle settling next to
-    // nothing shows. (A new seed capture or mutation changes them: recount.)
-    expect(predicted, 'cases the formats settle').toEqual({ ok: 636, CaptureError: 122 });
-  }, 240_000); // ~50 s on an idle 2-core machine: the default 60 s is too close
+    // The oracle must judge a real share of the cases, both ways, or the check
+    // above runs over next to nothing. (A quarter are settled with this seed;
+    // the exact split moves whenever a seed capture or a mutation is added.)
+    expect(predicted.ok, 'cases the formats settle as readable').toBeGreaterThan(0);
+    expect(predicted.CaptureError, 'cases the formats settle as unreadable').toBeGreaterThan(0);
+    expect(predicted.ok + predicted.CaptureError, 'cases the formats settle').toBeGreaterThanOrEqual(CAPTURE_CASES / 10);
+  }, 240_000); // the slow tier's 3000 cases: ~50 s on an idle 2-core machine
 
   it('mutated rule files, scenarios and policy tests: positioned errors or working inputs, nothing else', async () => {
     const yamlSeeds = loadYamlSeeds() as Record<'rules' | 'scenarios', { name: string; text: string }[]>;
@@ -126,7 +139,7 @@ describe('fuzzing', () => {
     const stats = await fuzz({
       seed: SEED,
       iterations: 0,
-      yamlIterations: 400,
+      yamlIterations: YAML_CASES,
       kinds: ['rules', 'scenario', 'policy'],
       onFinding: (kind: string, res: Result) => findings.push({ kind, res }),
       onCase: (kind: string, _i: number, res: Result) => {
@@ -138,7 +151,7 @@ describe('fuzzing', () => {
       },
     });
     expect(findings, report(findings)).toEqual([]);
-    const runs = { rules: 400, scenario: 400, policy: 100 };
+    const runs = { rules: YAML_CASES, scenario: YAML_CASES, policy: quarter(YAML_CASES) };
     // Every case ended in one of its kind's outcomes, and nothing was lost.
     const allowed: Record<string, string[]> = { rules: ['accepted', 'rejected'], scenario: ['accepted', 'rejected', 'too big'], policy: ['fails', 'passes', 'rejected'] };
     for (const [kind, n] of Object.entries(runs)) {
@@ -151,23 +164,23 @@ describe('fuzzing', () => {
       expect(n - (outcomes.rejected ?? 0), `${kind} not rejected`).toBeGreaterThan(0);
     }
     expect(wrong).toEqual([]);
-    // Like the capture cases' count above: a property of the seed and the mutator, pinned.
     // Per kind, so that neither kind's "an unchanged text is accepted" check runs over nothing.
-    expect(unchanged, 'cases whose mutations cancelled out').toEqual({ rules: 6, scenario: 4 });
+    expect(unchanged.rules, 'rule files whose mutations cancelled out').toBeGreaterThan(0);
+    expect(unchanged.scenario, 'scenarios whose mutations cancelled out').toBeGreaterThan(0);
   });
 
   it('hostile strings into exports and text outputs (scripts/fuzz-inject.mjs): only fwemu\'s own lines, no control character', async () => {
     const findings: { kind: string; res: Result }[] = [];
-    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: 150, kinds: ['inject'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: INJECT_CASES, kinds: ['inject'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
     expect(findings, report(findings)).toEqual([]);
-    expect(stats.inject.runs).toBe(150);
+    expect(stats.inject.runs).toBe(INJECT_CASES);
   });
 
   it('resource bounds (scripts/fuzz-bounds.mjs): deep YAML refused where it turns too deep, huge rule files, rule files from FIFOs and /dev/zero', async () => {
     const findings: { kind: string; res: Result }[] = [];
-    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: 240, kinds: ['bounds'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: BOUNDS_YAML, kinds: ['bounds'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
     expect(findings, report(findings)).toEqual([]);
-    expect(stats.bounds.runs).toBe(60);
+    expect(stats.bounds.runs).toBe(quarter(BOUNDS_YAML));
     // Each generator ran, and both sides of each limit were reached.
     const seen = Object.keys(stats.bounds.outcomes);
     for (const o of ['deep: too deep', 'deep: rejected', 'huge: accepted', 'nonregular: too big', 'nonregular: accepted']) expect(seen, o).toContain(o);
@@ -175,16 +188,16 @@ describe('fuzzing', () => {
 
   it('timestamp extremes (scripts/fuzz-clock.mjs): a positioned error or a replay, nothing else', async () => {
     const findings: { kind: string; res: Result }[] = [];
-    const stats = await fuzz({ seed: SEED, iterations: 600, kinds: ['clock'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    const stats = await fuzz({ seed: SEED, iterations: CLOCK_CASES, kinds: ['clock'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
     expect(findings, report(findings)).toEqual([]);
     expect(Object.keys(stats.clock.outcomes).sort()).toEqual(['CaptureError', 'ok']);
   });
 
   it('held IP fragments with large gaps (scripts/fuzz-frag.mjs): the verdicts the rules give, every packet with its own bytes, the same without the gaps', async () => {
     const findings: { kind: string; res: Result }[] = [];
-    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: 48, kinds: ['frag'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: FRAG_YAML, kinds: ['frag'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
     expect(findings, report(findings)).toEqual([]);
-    expect(stats.frag.runs).toBe(12);
+    expect(stats.frag.runs).toBe(quarter(FRAG_YAML));
   }, 120_000);
 
   it('a case is reproducible from its seed and number', async () => {
