@@ -12,6 +12,7 @@ import * as tcp from './tcp.js';
 import { IpProto, isIcmpError, isPortProto, PacketKind, type DecodedPacket } from './types.js';
 
 /** Header fields, as offsets from the header start (the second word depends on the type). */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum field {
   TYPE = 0,
   CODE = 1,
@@ -29,6 +30,7 @@ const QUOTED_TRANSPORT_LEN = 8;
 /** The smallest IPv6 MTU: an ICMPv6 error quotes as much as fits in it. */
 const IPV6_MIN_MTU = 1280;
 
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum Icmp4Type {
   ECHO_REPLY = 0,
   ECHO_REQUEST = 8,
@@ -37,6 +39,7 @@ export const enum Icmp4Type {
   ADDRESS_MASK_REPLY = 18,
 }
 
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum Icmp6Type {
   ECHO_REQUEST = 128,
   ECHO_REPLY = 129,
