@@ -11,7 +11,11 @@ import * as ipv6 from './ipv6.js';
 import * as tcp from './tcp.js';
 import { IpProto, isIcmpError, isPortProto, PacketKind, type DecodedPacket } from './types.js';
 
-/** Header fields, as offsets from the header start (the second word depends on the type). */
+/**
+ * Header fields, as offsets from the header start. The second word depends
+ * on the type: echo's identifier and sequence, or the MTU of "fragmentation
+ * needed" / "packet too big" (the builder writes it as one word at ECHO_IDENT).
+ */
 // biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum field {
   TYPE = 0,
@@ -19,8 +23,6 @@ export const enum field {
   CHECKSUM = 2,
   ECHO_IDENT = 4,
   ECHO_SEQNO = 6,
-  /** Destination unreachable (fragmentation needed) / packet too big. */
-  MTU = 4,
   /** Errors: the offending packet, quoted. */
   QUOTE = 8,
 }
