@@ -4,6 +4,7 @@ import { writeU16, writeU32 } from './bytes.js';
 import { EtherType } from './ethernet.js';
 
 /** Fields, as offsets from the ARP header start (Ethernet/IPv4 sizes). */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum field {
   HTYPE = 0,
   PTYPE = 2,
@@ -16,6 +17,7 @@ export const enum field {
   TPA = 24,
 }
 export const PACKET_LEN = 28;
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum Op { REQUEST = 1, REPLY = 2 }
 const HTYPE_ETHERNET = 1;
 

@@ -11,15 +11,18 @@ import * as ipv6 from './ipv6.js';
 import * as tcp from './tcp.js';
 import { IpProto, isIcmpError, isPortProto, PacketKind, type DecodedPacket } from './types.js';
 
-/** Header fields, as offsets from the header start (the second word depends on the type). */
+/**
+ * Header fields, as offsets from the header start. The second word depends
+ * on the type: echo's identifier and sequence, or the MTU of "fragmentation
+ * needed" / "packet too big" (the builder writes it as one word at ECHO_IDENT).
+ */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum field {
   TYPE = 0,
   CODE = 1,
   CHECKSUM = 2,
   ECHO_IDENT = 4,
   ECHO_SEQNO = 6,
-  /** Destination unreachable (fragmentation needed) / packet too big. */
-  MTU = 4,
   /** Errors: the offending packet, quoted. */
   QUOTE = 8,
 }
@@ -29,6 +32,7 @@ const QUOTED_TRANSPORT_LEN = 8;
 /** The smallest IPv6 MTU: an ICMPv6 error quotes as much as fits in it. */
 const IPV6_MIN_MTU = 1280;
 
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum Icmp4Type {
   ECHO_REPLY = 0,
   ECHO_REQUEST = 8,
@@ -37,6 +41,7 @@ export const enum Icmp4Type {
   ADDRESS_MASK_REPLY = 18,
 }
 
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum Icmp6Type {
   ECHO_REQUEST = 128,
   ECHO_REPLY = 129,

@@ -10,6 +10,7 @@ import { malformed, need } from './fault.js';
 import { IpProto, PacketKind, type DecodedPacket } from './types.js';
 
 /** Header fields, as offsets from the header start. */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum field {
   VER_TC_FLOW = 0,
   PAYLOAD_LEN = 4,
@@ -21,12 +22,14 @@ export const enum field {
 export const HEADER_LEN = 40;
 
 /** Fields common to the extension headers but the fragment header's second byte. */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum extField {
   NXT_HDR = 0,
   LENGTH = 1,
 }
 
 /** Fragment header fields. */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum fragField {
   NXT_HDR = 0,
   FRAG_OFF = 2,
@@ -70,6 +73,7 @@ export function extHeaderLen(b: Uint8Array, pos: number, nh: number): number {
 }
 
 /** Where walkExtHeaders() stopped. */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum Walk {
   /** At a header that is not an extension header (transport, NONE, ESP): ExtWalk.nh names it. */
   END = 0,
@@ -142,6 +146,7 @@ export function walkExtHeaders(b: Uint8Array, end: number, w: ExtWalk): number {
 // Decoding
 
 /** What decodeIpv6Header() leaves to do. */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum Ipv6Header {
   /** `out` is MALFORMED. */
   BAD = 0,

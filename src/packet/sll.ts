@@ -9,6 +9,7 @@ import { u32, u32le, writeU16, writeU32, writeU32le } from './bytes.js';
 import type { DecodedPacket } from './types.js';
 
 /** SLL (v1) fields. */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum field {
   PKTTYPE = 0,
   HATYPE = 2,
@@ -19,6 +20,7 @@ export const enum field {
 export const HEADER_LEN = 16;
 
 /** SLL2 fields. */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum field2 {
   PROTOCOL = 0,
   RESERVED = 2,
@@ -31,6 +33,7 @@ export const enum field2 {
 export const HEADER2_LEN = 20;
 
 /** The packet types (PACKET_* of linux/if_packet.h). */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum PacketType {
   HOST = 0,
   BROADCAST = 1,
@@ -76,6 +79,7 @@ export function buildSll2Header(pktType: number, ifIndex: number, mac: Uint8Arra
 
 export const LOOPBACK_HEADER_LEN = 4;
 /** Address families: AF_INET, and AF_INET6 as BSD (24), FreeBSD (28) and macOS (30) number it. */
+// biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
 export const enum Af { INET = 2, INET6_BSD = 24, INET6_FREEBSD = 28, INET6_DARWIN = 30 }
 
 export function isInet6Af(af: number): boolean {
