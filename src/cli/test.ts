@@ -55,7 +55,7 @@ export async function run(args: TestArgs, io: Io): Promise<number> {
         for (const f of r.failures) io.stdout.write(`  ${visible(f.pos.file)}:${f.pos.line}:${f.pos.col}: ${visible(f.text)}\n    ${visible(f.message)}\n`);
       }
     } catch (err) {
-      const message = err instanceof Error && (err instanceof UserError || 'diagnostics' in err) ? err.message : null;
+      const message = err instanceof UserError ? err.message : null;
       if (message === null) throw err;
       broken++;
       io.stdout.write(`${paint.verdict('drop', 'ERROR')} ${shown}\n  ${visibleLines(message).replaceAll('\n', '\n  ')}\n`);
