@@ -64,10 +64,28 @@ function cleanup() {
 /** Wall seconds and CPU seconds of one replay with the CLI at `bin`. */
 function once(bin, file) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', rssFile, 'node', bin, 'replay', '--format', format, '--no-summary', '-r', join(ROOT, 'bench', 'rules.yaml'), file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      '%U %S',
+      '-o',
+      rssFile,
+      'node',
+      bin,
+      'replay',
+      '--format',
+      format,
+      '--no-summary',
+      '-r',
+      join(ROOT, 'bench', 'rules.yaml'),
+      file,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    },
+  );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${bin} on ${file} exited with ${r.status}: ${r.stderr}`);
   const [user, sys] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
@@ -78,7 +96,11 @@ try {
   log(`building ${rev} in ${tree} ...`);
   execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: ROOT, stdio: 'ignore' });
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(tree, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(tree, 'tsconfig.json')],
+    { stdio: 'inherit' },
+  );
   // Commits since de51cc1 also bundle the CLI (npm run build); without the bundle they start slower.
   const bundler = join(tree, 'scripts', 'bundle.mjs');
   if (existsSync(bundler)) execFileSync(process.execPath, [bundler], { stdio: 'inherit' });
@@ -92,7 +114,9 @@ try {
     const best = {};
     for (const [k, ts] of Object.entries(times)) {
       best[k] = Math.min(...ts.map((t) => t.wall));
-      console.log(`  ${label(k)}  fastest ${best[k].toFixed(2)} s  (wall ${ts.map((t) => t.wall.toFixed(2)).join(' ')}; cpu ${ts.map((t) => t.cpu.toFixed(2)).join(' ')})`);
+      console.log(
+        `  ${label(k)}  fastest ${best[k].toFixed(2)} s  (wall ${ts.map((t) => t.wall.toFixed(2)).join(' ')}; cpu ${ts.map((t) => t.cpu.toFixed(2)).join(' ')})`,
+      );
     }
     console.log(`  speed-up of the working tree: ${(best[rev] / best['working tree']).toFixed(2)}x`);
   }

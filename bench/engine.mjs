@@ -31,7 +31,20 @@ const bytes = new Uint8Array(readFileSync(file));
 // Where each record is in memory, and its header fields.
 const recs = [];
 readCaptureBuffer(bytes, file, (r) => {
-  recs.push({ n: r.n, tsSec: r.tsSec, tsNsec: r.tsNsec, caplen: r.caplen, len: r.len, linkType: r.linkType, direction: r.direction, buf: r.buf, off: r.off, ifIndex: 0, ifName: '', fileOffset: 0 });
+  recs.push({
+    n: r.n,
+    tsSec: r.tsSec,
+    tsNsec: r.tsNsec,
+    caplen: r.caplen,
+    len: r.len,
+    linkType: r.linkType,
+    direction: r.direction,
+    buf: r.buf,
+    off: r.off,
+    ifIndex: 0,
+    ifName: '',
+    fileOffset: 0,
+  });
 });
 const n = recs.length;
 const p = newDecodedPacket();

@@ -45,7 +45,11 @@ export class Forge {
     this.count = 0;
     this.verified = 0;
     // Ones-complement sums of the builder's payload pattern ("ABC...") by length.
-    const pattern = buildPacket({ link: 'raw', ip: { src: '1.1.1.1', dst: '2.2.2.2' }, udp: { sport: 1, dport: 2, payload: MAX_PAYLOAD } }).subarray(28);
+    const pattern = buildPacket({
+      link: 'raw',
+      ip: { src: '1.1.1.1', dst: '2.2.2.2' },
+      udp: { sport: 1, dport: 2, payload: MAX_PAYLOAD },
+    }).subarray(28);
     this.paySum = new Float64Array(MAX_PAYLOAD + 1);
     for (let n = 0; n <= MAX_PAYLOAD; n++) this.paySum[n] = onesSum(pattern, 0, n);
   }
@@ -65,19 +69,28 @@ export class Forge {
     if (!v6) {
       o.set(tmpl.subarray(0, ETH + 20), 0);
       const tot = 20 + l4len;
-      o[16] = tot >>> 8; o[17] = tot & 255;
-      o[18] = (id >>> 8) & 255; o[19] = id & 255;
+      o[16] = tot >>> 8;
+      o[17] = tot & 255;
+      o[18] = (id >>> 8) & 255;
+      o[19] = id & 255;
       o[22] = ttl;
-      o[24] = 0; o[25] = 0;
-      w32(o, 26, src); w32(o, 30, dst);
+      o[24] = 0;
+      o[25] = 0;
+      w32(o, 26, src);
+      w32(o, 30, dst);
       const c = finishChecksum(onesSum(o, ETH, 20));
-      o[24] = c >>> 8; o[25] = c & 255;
+      o[24] = c >>> 8;
+      o[25] = c & 255;
       return ETH + 20;
     }
     o.set(tmpl.subarray(0, ETH + 40), 0);
-    o[18] = l4len >>> 8; o[19] = l4len & 255;
+    o[18] = l4len >>> 8;
+    o[19] = l4len & 255;
     o[21] = ttl;
-    for (let i = 0; i < 4; i++) { w32(o, 22 + 4 * i, src[i]); w32(o, 38 + 4 * i, dst[i]); }
+    for (let i = 0; i < 4; i++) {
+      w32(o, 22 + 4 * i, src[i]);
+      w32(o, 38 + 4 * i, dst[i]);
+    }
     return ETH + 40;
   }
 
@@ -102,11 +115,14 @@ export class Forge {
     const l4 = this.ipHeader(p.v6, p.src, p.dst, 6, l4len, p.id ?? 0, tmpl, p.ttl ?? 64);
     const o = this.out;
     o.set(tmpl.subarray(l4, l4 + l4len), l4);
-    w16(o, l4, p.sport); w16(o, l4 + 2, p.dport);
-    w32(o, l4 + 4, p.seq >>> 0); w32(o, l4 + 8, p.ack >>> 0);
+    w16(o, l4, p.sport);
+    w16(o, l4 + 2, p.dport);
+    w32(o, l4 + 4, p.seq >>> 0);
+    w32(o, l4 + 8, p.ack >>> 0);
     o[l4 + 13] = flagBits(p.flags);
     w16(o, l4 + 14, p.win);
-    o[l4 + 16] = 0; o[l4 + 17] = 0;
+    o[l4 + 16] = 0;
+    o[l4 + 17] = 0;
     const c = finishChecksum(onesSum(o, l4, hl, this.pseudo(p.v6, p.src, p.dst, 6, l4len)) + this.paySum[p.len]);
     w16(o, l4 + 16, c);
     return this.done(l4 + l4len, spec);
@@ -115,10 +131,21 @@ export class Forge {
   tcpSpec(p, syn) {
     return {
       link: 'ethernet',
-      ip: { src: p.v6 ? ip6(p.src) : ip4(p.src), dst: p.v6 ? ip6(p.dst) : ip4(p.dst), id: p.v6 ? undefined : p.id ?? 0, ttl: p.ttl ?? 64 },
+      ip: {
+        src: p.v6 ? ip6(p.src) : ip4(p.src),
+        dst: p.v6 ? ip6(p.dst) : ip4(p.dst),
+        id: p.v6 ? undefined : (p.id ?? 0),
+        ttl: p.ttl ?? 64,
+      },
       tcp: {
-        sport: p.sport, dport: p.dport, seq: p.seq >>> 0, ack: p.ack >>> 0, flags: p.flags, window: p.win,
-        ...(syn ? { options: TCP_SYN_OPTS } : {}), payload: p.len,
+        sport: p.sport,
+        dport: p.dport,
+        seq: p.seq >>> 0,
+        ack: p.ack >>> 0,
+        flags: p.flags,
+        window: p.win,
+        ...(syn ? { options: TCP_SYN_OPTS } : {}),
+        payload: p.len,
       },
     };
   }
@@ -128,7 +155,12 @@ export class Forge {
     const key = `udp${p.v6 ? 6 : 4}`;
     const spec = {
       link: 'ethernet',
-      ip: { src: p.v6 ? ip6(p.src) : ip4(p.src), dst: p.v6 ? ip6(p.dst) : ip4(p.dst), id: p.v6 ? undefined : p.id ?? 0, ttl: p.ttl ?? 64 },
+      ip: {
+        src: p.v6 ? ip6(p.src) : ip4(p.src),
+        dst: p.v6 ? ip6(p.dst) : ip4(p.dst),
+        id: p.v6 ? undefined : (p.id ?? 0),
+        ttl: p.ttl ?? 64,
+      },
       udp: { sport: p.sport, dport: p.dport, payload: p.len },
     };
     const tmpl = this.template(key, { ...spec, ip: { ...spec.ip, id: 0 }, udp: { ...spec.udp, payload: MAX_PAYLOAD } });
@@ -136,8 +168,11 @@ export class Forge {
     const l4 = this.ipHeader(p.v6, p.src, p.dst, 17, l4len, p.id ?? 0, tmpl, p.ttl ?? 64);
     const o = this.out;
     o.set(tmpl.subarray(l4, l4 + l4len), l4);
-    w16(o, l4, p.sport); w16(o, l4 + 2, p.dport); w16(o, l4 + 4, l4len);
-    o[l4 + 6] = 0; o[l4 + 7] = 0;
+    w16(o, l4, p.sport);
+    w16(o, l4 + 2, p.dport);
+    w16(o, l4 + 4, l4len);
+    o[l4 + 6] = 0;
+    o[l4 + 7] = 0;
     let c = finishChecksum(onesSum(o, l4, 8, this.pseudo(p.v6, p.src, p.dst, 17, l4len)) + this.paySum[p.len]);
     if (c === 0) c = 0xffff;
     w16(o, l4 + 6, c);
@@ -150,18 +185,31 @@ export class Forge {
     const icmp = { type: p.type, code: 0, id: p.id, seq: p.seq, payload: p.len };
     const spec = {
       link: 'ethernet',
-      ip: { src: p.v6 ? ip6(p.src) : ip4(p.src), dst: p.v6 ? ip6(p.dst) : ip4(p.dst), id: p.v6 ? undefined : p.ipId ?? 0, ttl: p.ttl ?? 64 },
+      ip: {
+        src: p.v6 ? ip6(p.src) : ip4(p.src),
+        dst: p.v6 ? ip6(p.dst) : ip4(p.dst),
+        id: p.v6 ? undefined : (p.ipId ?? 0),
+        ttl: p.ttl ?? 64,
+      },
       ...(p.v6 ? { icmpv6: icmp } : { icmp }),
     };
     const tmplIcmp = { ...icmp, payload: MAX_PAYLOAD };
-    const tmpl = this.template(key, { ...spec, ip: { ...spec.ip, id: 0 }, ...(p.v6 ? { icmpv6: tmplIcmp } : { icmp: tmplIcmp }) });
+    const tmpl = this.template(key, {
+      ...spec,
+      ip: { ...spec.ip, id: 0 },
+      ...(p.v6 ? { icmpv6: tmplIcmp } : { icmp: tmplIcmp }),
+    });
     const l4len = 8 + p.len;
     const proto = p.v6 ? 58 : 1;
     const l4 = this.ipHeader(p.v6, p.src, p.dst, proto, l4len, p.ipId ?? 0, tmpl, p.ttl ?? 64);
     const o = this.out;
     o.set(tmpl.subarray(l4, l4 + l4len), l4);
-    o[l4] = p.type; o[l4 + 1] = 0; o[l4 + 2] = 0; o[l4 + 3] = 0;
-    w16(o, l4 + 4, p.id); w16(o, l4 + 6, p.seq);
+    o[l4] = p.type;
+    o[l4 + 1] = 0;
+    o[l4 + 2] = 0;
+    o[l4 + 3] = 0;
+    w16(o, l4 + 4, p.id);
+    w16(o, l4 + 6, p.seq);
     const base = p.v6 ? this.pseudo(true, p.src, p.dst, 58, l4len) : 0;
     w16(o, l4 + 2, finishChecksum(onesSum(o, l4, 8, base) + this.paySum[p.len]));
     return this.done(l4 + l4len, spec);
@@ -189,9 +237,13 @@ export class Forge {
 }
 
 function w16(o, at, v) {
-  o[at] = (v >>> 8) & 255; o[at + 1] = v & 255;
+  o[at] = (v >>> 8) & 255;
+  o[at + 1] = v & 255;
 }
 
 function w32(o, at, v) {
-  o[at] = v >>> 24; o[at + 1] = (v >>> 16) & 255; o[at + 2] = (v >>> 8) & 255; o[at + 3] = v & 255;
+  o[at] = v >>> 24;
+  o[at + 1] = (v >>> 16) & 255;
+  o[at + 2] = (v >>> 8) & 255;
+  o[at + 3] = v & 255;
 }

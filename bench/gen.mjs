@@ -48,9 +48,18 @@ export async function ensureCapture(dir, id, log = () => {}) {
   const info = c.make(w, c.params);
   await w.close();
   renameSync(tmp, path);
-  const m = { v: GEN_VERSION, params: c.params, packets: w.packets, bytes: w.bytes, ...info, verified: w.forge.verified };
+  const m = {
+    v: GEN_VERSION,
+    params: c.params,
+    packets: w.packets,
+    bytes: w.bytes,
+    ...info,
+    verified: w.forge.verified,
+  };
   writeFileSync(manifestPath, JSON.stringify(m, null, 2) + '\n');
-  log(`  ${w.packets} packets, ${(w.bytes / 1e6).toFixed(0)} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s (${w.forge.verified} packets checked against buildPacket)`);
+  log(
+    `  ${w.packets} packets, ${(w.bytes / 1e6).toFixed(0)} MB, ${((performance.now() - t0) / 1000).toFixed(1)} s (${w.forge.verified} packets checked against buildPacket)`,
+  );
   return { ...m, path };
 }
 
@@ -99,7 +108,8 @@ function* tcpConversation(out, rng, f) {
   yield;
   tcp(s, 'SA', sseq, cseq + 1, 65160, 0);
   yield;
-  cseq++; sseq++;
+  cseq++;
+  sseq++;
   tcp(c, 'A', cseq, sseq, 502, 0);
   yield;
   const q = rng.int(80, 700);
@@ -195,13 +205,19 @@ function genOpen(out, { flows, seed }) {
   const pkt = (i, stage) => {
     const c = { v6: false, src: cip[i], dst: sip[i], sport: cport[i], dport: 443, id: (i + stage) & 0xffff };
     const s = { v6: false, src: sip[i], dst: cip[i], sport: 443, dport: cport[i], id: (i + stage) & 0xffff };
-    const cs = cisn[i], ss = sisn[i];
+    const cs = cisn[i],
+      ss = sisn[i];
     switch (stage) {
-      case 0: return F.tcp({ ...c, flags: 'S', seq: cs, ack: 0, win: 64240, len: 0 });
-      case 1: return F.tcp({ ...s, flags: 'SA', seq: ss, ack: cs + 1, win: 65160, len: 0 });
-      case 2: return F.tcp({ ...c, flags: 'A', seq: cs + 1, ack: ss + 1, win: 502, len: 0 });
-      case 3: return F.tcp({ ...c, flags: 'PA', seq: cs + 1, ack: ss + 1, win: 502, len: qlen[i] });
-      default: return F.tcp({ ...s, flags: 'PA', seq: ss + 1, ack: cs + 1 + qlen[i], win: 509, len: 200 });
+      case 0:
+        return F.tcp({ ...c, flags: 'S', seq: cs, ack: 0, win: 64240, len: 0 });
+      case 1:
+        return F.tcp({ ...s, flags: 'SA', seq: ss, ack: cs + 1, win: 65160, len: 0 });
+      case 2:
+        return F.tcp({ ...c, flags: 'A', seq: cs + 1, ack: ss + 1, win: 502, len: 0 });
+      case 3:
+        return F.tcp({ ...c, flags: 'PA', seq: cs + 1, ack: ss + 1, win: 502, len: qlen[i] });
+      default:
+        return F.tcp({ ...s, flags: 'PA', seq: ss + 1, ack: cs + 1 + qlen[i], win: 509, len: 200 });
     }
   };
   for (let t = 0; t < flows + 4 * lag; t++) {
@@ -230,11 +246,18 @@ function* dnsExchange(out, rng, f) {
     // The resolver is down: its host answers port unreachable, quoting the query (RELATED).
     const spec = f.v6
       ? { link: 'ethernet', ip: { src: fmt6(f.sip), dst: fmt6(f.cip) }, icmpv6: { type: 1, code: 4, quote: q } }
-      : { link: 'ethernet', ip: { src: ip4(f.sip), dst: ip4(f.cip), id: rng.u16() }, icmp: { type: 3, code: 3, quote: q } };
+      : {
+          link: 'ethernet',
+          ip: { src: ip4(f.sip), dst: ip4(f.cip), id: rng.u16() },
+          icmp: { type: 3, code: 3, quote: q },
+        };
     out.put(F.build(spec), f.gap);
     return;
   }
-  out.put(F.udp({ v6: f.v6, src: f.sip, dst: f.cip, sport: 53, dport: f.cport, len: rng.int(60, 300), id: rng.u16() }), f.gap);
+  out.put(
+    F.udp({ v6: f.v6, src: f.sip, dst: f.cip, sport: 53, dport: f.cport, len: rng.int(60, 300), id: rng.u16() }),
+    f.gap,
+  );
 }
 
 function fmt6(w) {
@@ -248,9 +271,14 @@ function* quicStream(out, rng, f) {
   const n = rng.int(10, 40);
   for (let i = 0; i < n; i++) {
     const up = i % 3 === 0;
-    out.put(F.udp(up
-      ? { v6: f.v6, src: f.cip, dst: f.sip, sport: f.cport, dport: 443, len: rng.int(30, 1200), id: rng.u16() }
-      : { v6: f.v6, src: f.sip, dst: f.cip, sport: 443, dport: f.cport, len: rng.int(200, 1350), id: rng.u16() }), f.gap);
+    out.put(
+      F.udp(
+        up
+          ? { v6: f.v6, src: f.cip, dst: f.sip, sport: f.cport, dport: 443, len: rng.int(30, 1200), id: rng.u16() }
+          : { v6: f.v6, src: f.sip, dst: f.cip, sport: 443, dport: f.cport, len: rng.int(200, 1350), id: rng.u16() },
+      ),
+      f.gap,
+    );
     yield;
   }
 }
@@ -260,9 +288,15 @@ function* pings(out, rng, f) {
   const id = rng.u16();
   const n = rng.int(1, 5);
   for (let i = 1; i <= n; i++) {
-    out.put(F.echo({ v6: f.v6, src: f.cip, dst: f.sip, type: f.v6 ? 128 : 8, id, seq: i, len: 56, ipId: rng.u16() }), f.gap);
+    out.put(
+      F.echo({ v6: f.v6, src: f.cip, dst: f.sip, type: f.v6 ? 128 : 8, id, seq: i, len: 56, ipId: rng.u16() }),
+      f.gap,
+    );
     yield;
-    out.put(F.echo({ v6: f.v6, src: f.sip, dst: f.cip, type: f.v6 ? 129 : 0, id, seq: i, len: 56, ipId: rng.u16() }), f.gap);
+    out.put(
+      F.echo({ v6: f.v6, src: f.sip, dst: f.cip, type: f.v6 ? 129 : 0, id, seq: i, len: 56, ipId: rng.u16() }),
+      f.gap,
+    );
     yield;
   }
 }
@@ -272,7 +306,22 @@ function* sshAttempt(out, rng, f) {
   const F = out.forge;
   const seq = rng.u32();
   for (let i = 0; i < 3; i++) {
-    out.put(F.tcp({ v6: f.v6, src: f.cip, dst: f.sip, sport: f.cport, dport: 22, seq, ack: 0, flags: 'S', win: 64240, len: 0, id: rng.u16() }), f.gap);
+    out.put(
+      F.tcp({
+        v6: f.v6,
+        src: f.cip,
+        dst: f.sip,
+        sport: f.cport,
+        dport: 22,
+        seq,
+        ack: 0,
+        flags: 'S',
+        win: 64240,
+        len: 0,
+        id: rng.u16(),
+      }),
+      f.gap,
+    );
     yield;
   }
 }
@@ -288,11 +337,23 @@ function genMixed(out, { packets, concurrent, seed }) {
     const sip = v6 ? v6addr(0xfd00c800, rng.int(1, 200)) : (0x0ac80000 | rng.int(1, 200)) >>> 0;
     const f = { v6, cip, sip, cport: rng.int(32768, 60999), sport: 443, gap: 10, unreachable: false };
     let kind, it;
-    if (r < 50) { kind = 'tcp'; it = tcpConversation(out, rng, f); }
-    else if (r < 54) { kind = 'ssh-dropped'; it = sshAttempt(out, rng, f); }
-    else if (r < 74) { kind = 'dns'; f.unreachable = rng.u32() % 20 === 0; it = dnsExchange(out, rng, f); }
-    else if (r < 86) { kind = 'quic'; it = quicStream(out, rng, f); }
-    else { kind = 'ping'; it = pings(out, rng, f); }
+    if (r < 50) {
+      kind = 'tcp';
+      it = tcpConversation(out, rng, f);
+    } else if (r < 54) {
+      kind = 'ssh-dropped';
+      it = sshAttempt(out, rng, f);
+    } else if (r < 74) {
+      kind = 'dns';
+      f.unreachable = rng.u32() % 20 === 0;
+      it = dnsExchange(out, rng, f);
+    } else if (r < 86) {
+      kind = 'quic';
+      it = quicStream(out, rng, f);
+    } else {
+      kind = 'ping';
+      it = pings(out, rng, f);
+    }
     const k = `${kind}${v6 ? '6' : '4'}`;
     kinds[k] = (kinds[k] ?? 0) + 1;
     slots[i] = it;

@@ -55,7 +55,10 @@ function overlapped() {
 }
 
 /** @type {[string, () => number][]} */
-const variants = [['dependent', dependent], ['overlapped', overlapped]];
+const variants = [
+  ['dependent', dependent],
+  ['overlapped', overlapped],
+];
 for (const [name, f] of variants) {
   const times = [];
   for (let r = 0; r < 5; r++) {
@@ -64,5 +67,7 @@ for (const [name, f] of variants) {
     times.push(((performance.now() - t) * 1e6) / N);
   }
   times.sort((a, b) => a - b);
-  console.log(`${name.padEnd(10)} ${times[0].toFixed(0)} ns per lookup (fastest of 5; median ${times[2].toFixed(0)}), ${entries} entries, ${live} live, ${(records.byteLength / 2 ** 20).toFixed(0)} MiB of records`);
+  console.log(
+    `${name.padEnd(10)} ${times[0].toFixed(0)} ns per lookup (fastest of 5; median ${times[2].toFixed(0)}), ${entries} entries, ${live} live, ${(records.byteLength / 2 ** 20).toFixed(0)} MiB of records`,
+  );
 }

@@ -91,16 +91,36 @@ function timed(argv, { shell = false, keepStdout = false } = {}) {
   const sec = Number(process.hrtime.bigint() - t0) / 1e9;
   stolen += stealSeconds() - s0;
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} exited with ${r.status}: ${r.stderr}`);
-  return { sec, maxRssKiB: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()), stdout: r.stdout ?? '', stderr: r.stderr };
+  return {
+    sec,
+    maxRssKiB: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()),
+    stdout: r.stdout ?? '',
+    stderr: r.stderr,
+  };
 }
 
 function repeat(n, f) {
   const runs = [];
   for (let i = 0; i < n; i++) runs.push(f());
-  return { sec: median(runs.map((r) => r.sec)), maxRssKiB: median(runs.map((r) => r.maxRssKiB)), runs: runs.map((r) => +r.sec.toFixed(4)), last: runs[runs.length - 1] };
+  return {
+    sec: median(runs.map((r) => r.sec)),
+    maxRssKiB: median(runs.map((r) => r.maxRssKiB)),
+    runs: runs.map((r) => +r.sec.toFixed(4)),
+    last: runs[runs.length - 1],
+  };
 }
 
-const replayArgs = (file, format = 'none', jobs = 1) => ['node', FWEMU, 'replay', '--format', format, '-r', RULES, ...(jobs > 1 ? ['--jobs', String(jobs)] : []), file];
+const replayArgs = (file, format = 'none', jobs = 1) => [
+  'node',
+  FWEMU,
+  'replay',
+  '--format',
+  format,
+  '-r',
+  RULES,
+  ...(jobs > 1 ? ['--jobs', String(jobs)] : []),
+  file,
+];
 const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
 
 /** "N packets: A accepted, D dropped ..." and the flows line, for checking that nothing changed. */
@@ -110,14 +130,22 @@ function summaryOf(text) {
   const by = /decided by: (.*)/.exec(text);
   if (!m) throw new Error(`no summary in fwemu output:\n${text}`);
   return {
-    packets: +m[1], accepted: +m[2], dropped: +m[3], rejected: +m[4], skipped: +m[5],
-    flows: f ? +f[1] : null, liveAtEnd: f ? +f[2] : null, decidedBy: by ? by[1] : null,
+    packets: +m[1],
+    accepted: +m[2],
+    dropped: +m[3],
+    rejected: +m[4],
+    skipped: +m[5],
+    flows: f ? +f[1] : null,
+    liveAtEnd: f ? +f[2] : null,
+    decidedBy: by ? by[1] : null,
   };
 }
 
 function version(cmd, argv) {
   try {
-    return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim();
+    return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      .split('\n')[0]
+      .trim();
   } catch {
     return null;
   }
@@ -145,15 +173,18 @@ async function main() {
     tcpdump: version('tcpdump', ['--version']),
     runs: RUNS,
     method: {
-      timing: 'median wall-clock seconds from spawn to exit of RUNS separate processes (Node start-up and rule loading included)',
+      timing:
+        'median wall-clock seconds from spawn to exit of RUNS separate processes (Node start-up and rule loading included)',
       pps: 'packets in the capture / median seconds',
       ratio: 'fwemu pps / tcpdump pps on the same file, same run',
       tcpdump: "tcpdump -n -r FILE -w /dev/null 'tcp dst port 443'",
       fwemu: 'node bin/fwemu.js replay --format none -r bench/rules.yaml FILE',
-      jobs: 'node bin/fwemu.js replay --format none --jobs J -r bench/rules.yaml FILE (J worker threads; speedUp = one thread\'s seconds / these)',
+      jobs: "node bin/fwemu.js replay --format none --jobs J -r bench/rules.yaml FILE (J worker threads; speedUp = one thread's seconds / these)",
       peakRss: 'maximum resident set size of the process (/usr/bin/time %M, getrusage ru_maxrss), KiB',
-      stealSec: 'CPU steal (/proc/stat) summed over CPUs during all timed runs, seconds: time the hypervisor gave to other guests',
-      bytesPerFlow: '(peak RSS replaying b - peak RSS replaying b-small) / (flows in b - flows in b-small); b-small has the same shape with 1000 flows, so Node, code and I/O buffers cancel out',
+      stealSec:
+        'CPU steal (/proc/stat) summed over CPUs during all timed runs, seconds: time the hypervisor gave to other guests',
+      bytesPerFlow:
+        '(peak RSS replaying b - peak RSS replaying b-small) / (flows in b - flows in b-small); b-small has the same shape with 1000 flows, so Node, code and I/O buffers cancel out',
     },
     captures: {},
   };
@@ -167,7 +198,9 @@ async function main() {
   if (caps.bSmall) {
     const s = repeat(RUNS, () => timed(replayArgs(caps.bSmall.path)));
     results.startup = { sec: +s.sec.toFixed(4), packets: caps.bSmall.packets, maxRssKiB: s.maxRssKiB };
-    log(`start-up (b-small, ${caps.bSmall.packets} packets): ${(s.sec * 1000).toFixed(0)} ms, peak RSS ${(s.maxRssKiB / 1024).toFixed(0)} MiB`);
+    log(
+      `start-up (b-small, ${caps.bSmall.packets} packets): ${(s.sec * 1000).toFixed(0)} ms, peak RSS ${(s.maxRssKiB / 1024).toFixed(0)} MiB`,
+    );
   }
 
   for (const id of ids) {
@@ -180,27 +213,51 @@ async function main() {
     if (r.summary.packets !== c.packets) throw new Error(`fwemu replayed ${r.summary.packets} of ${c.packets} packets`);
     const td = repeat(RUNS, () => timed(['tcpdump', '-n', '-r', c.path, '-w', '/dev/null', 'tcp dst port 443']));
     r.fwemu = { sec: +fw.sec.toFixed(4), pps: Math.round(c.packets / fw.sec), peakRssKiB: fw.maxRssKiB, runs: fw.runs };
-    r.tcpdump = { sec: +td.sec.toFixed(4), pps: Math.round(c.packets / td.sec), peakRssKiB: td.maxRssKiB, runs: td.runs };
+    r.tcpdump = {
+      sec: +td.sec.toFixed(4),
+      pps: Math.round(c.packets / td.sec),
+      peakRssKiB: td.maxRssKiB,
+      runs: td.runs,
+    };
     r.ratio = +(r.fwemu.pps / r.tcpdump.pps).toFixed(3);
     if (results.startup) r.fwemu.ppsExclStartup = Math.round(c.packets / Math.max(1e-9, fw.sec - results.startup.sec));
-    log(`  fwemu   ${fw.sec.toFixed(3)} s  ${fmtPps(r.fwemu.pps)}pps  peak RSS ${(fw.maxRssKiB / 1024).toFixed(0)} MiB`);
+    log(
+      `  fwemu   ${fw.sec.toFixed(3)} s  ${fmtPps(r.fwemu.pps)}pps  peak RSS ${(fw.maxRssKiB / 1024).toFixed(0)} MiB`,
+    );
     log(`  tcpdump ${td.sec.toFixed(3)} s  ${fmtPps(r.tcpdump.pps)}pps`);
     log(`  ratio fwemu/tcpdump ${r.ratio}`);
 
     if (JOBS > 1) {
       const jb = repeat(RUNS, () => timed(replayArgs(c.path, 'none', JOBS), { keepStdout: true }));
-      if (jb.last.stdout !== fw.last.stdout) throw new Error(`replay --jobs ${JOBS} gave another summary than one thread:\n${jb.last.stdout}\nagainst\n${fw.last.stdout}`);
-      if (/again on one thread/.test(jb.last.stderr)) throw new Error(`replay --jobs ${JOBS} fell back to one thread: ${jb.last.stderr}`);
+      if (jb.last.stdout !== fw.last.stdout)
+        throw new Error(
+          `replay --jobs ${JOBS} gave another summary than one thread:\n${jb.last.stdout}\nagainst\n${fw.last.stdout}`,
+        );
+      if (/again on one thread/.test(jb.last.stderr))
+        throw new Error(`replay --jobs ${JOBS} fell back to one thread: ${jb.last.stderr}`);
       r.jobs = {
-        jobs: JOBS, sec: +jb.sec.toFixed(4), pps: Math.round(c.packets / jb.sec), ratio: +(c.packets / jb.sec / r.tcpdump.pps).toFixed(3),
-        speedUp: +(fw.sec / jb.sec).toFixed(2), peakRssKiB: jb.maxRssKiB, runs: jb.runs,
+        jobs: JOBS,
+        sec: +jb.sec.toFixed(4),
+        pps: Math.round(c.packets / jb.sec),
+        ratio: +(c.packets / jb.sec / r.tcpdump.pps).toFixed(3),
+        speedUp: +(fw.sec / jb.sec).toFixed(2),
+        peakRssKiB: jb.maxRssKiB,
+        runs: jb.runs,
       };
-      log(`  --jobs ${JOBS} ${jb.sec.toFixed(3)} s  ${fmtPps(r.jobs.pps)}pps  ratio ${r.jobs.ratio}  ${r.jobs.speedUp}x one thread  peak RSS ${(jb.maxRssKiB / 1024).toFixed(0)} MiB  (same summary)`);
+      log(
+        `  --jobs ${JOBS} ${jb.sec.toFixed(3)} s  ${fmtPps(r.jobs.pps)}pps  ratio ${r.jobs.ratio}  ${r.jobs.speedUp}x one thread  peak RSS ${(jb.maxRssKiB / 1024).toFixed(0)} MiB  (same summary)`,
+      );
     }
 
     if (args.stdin !== false) {
       const st = repeat(RUNS, () => timed(`cat ${q(c.path)} | ${replayArgs('-').map(q).join(' ')}`, { shell: true }));
-      r.stdin = { sec: +st.sec.toFixed(4), pps: Math.round(c.packets / st.sec), peakRssKiB: st.maxRssKiB, vsFile: +(fw.sec / st.sec).toFixed(3), runs: st.runs };
+      r.stdin = {
+        sec: +st.sec.toFixed(4),
+        pps: Math.round(c.packets / st.sec),
+        peakRssKiB: st.maxRssKiB,
+        vsFile: +(fw.sec / st.sec).toFixed(3),
+        runs: st.runs,
+      };
       log(`  stdin   ${st.sec.toFixed(3)} s  ${fmtPps(r.stdin.pps)}pps  (${r.stdin.vsFile} of the file rate)`);
     }
 
@@ -209,13 +266,31 @@ async function main() {
       const n = Math.max(1, Math.min(RUNS, 3));
       for (const format of ['jsonl', 'text']) {
         const rep = repeat(n, () => timed(replayArgs(c.path, format)));
-        r.reports[format] = { sec: +rep.sec.toFixed(4), pps: Math.round(c.packets / rep.sec), vsNone: +(rep.sec / fw.sec).toFixed(2), peakRssKiB: rep.maxRssKiB, runs: rep.runs };
-        log(`  --format ${format.padEnd(5)} ${rep.sec.toFixed(3)} s  ${fmtPps(r.reports[format].pps)}pps  ${r.reports[format].vsNone}x the time of --format none`);
+        r.reports[format] = {
+          sec: +rep.sec.toFixed(4),
+          pps: Math.round(c.packets / rep.sec),
+          vsNone: +(rep.sec / fw.sec).toFixed(2),
+          peakRssKiB: rep.maxRssKiB,
+          runs: rep.runs,
+        };
+        log(
+          `  --format ${format.padEnd(5)} ${rep.sec.toFixed(3)} s  ${fmtPps(r.reports[format].pps)}pps  ${r.reports[format].vsNone}x the time of --format none`,
+        );
         if (JOBS > 1) {
           const jr = repeat(n, () => timed(replayArgs(c.path, format, JOBS)));
-          if (/again on one thread/.test(jr.last.stderr)) throw new Error(`replay --format ${format} --jobs ${JOBS} fell back to one thread: ${jr.last.stderr}`);
-          r.reports[format].jobs = { jobs: JOBS, sec: +jr.sec.toFixed(4), pps: Math.round(c.packets / jr.sec), speedUp: +(rep.sec / jr.sec).toFixed(2), peakRssKiB: jr.maxRssKiB, runs: jr.runs };
-          log(`  --format ${format.padEnd(5)} --jobs ${JOBS} ${jr.sec.toFixed(3)} s  ${fmtPps(r.reports[format].jobs.pps)}pps  ${r.reports[format].jobs.speedUp}x one thread  peak RSS ${(jr.maxRssKiB / 1024).toFixed(0)} MiB`);
+          if (/again on one thread/.test(jr.last.stderr))
+            throw new Error(`replay --format ${format} --jobs ${JOBS} fell back to one thread: ${jr.last.stderr}`);
+          r.reports[format].jobs = {
+            jobs: JOBS,
+            sec: +jr.sec.toFixed(4),
+            pps: Math.round(c.packets / jr.sec),
+            speedUp: +(rep.sec / jr.sec).toFixed(2),
+            peakRssKiB: jr.maxRssKiB,
+            runs: jr.runs,
+          };
+          log(
+            `  --format ${format.padEnd(5)} --jobs ${JOBS} ${jr.sec.toFixed(3)} s  ${fmtPps(r.reports[format].jobs.pps)}pps  ${r.reports[format].jobs.speedUp}x one thread  peak RSS ${(jr.maxRssKiB / 1024).toFixed(0)} MiB`,
+          );
         }
       }
     }
@@ -237,8 +312,12 @@ async function main() {
 
   const timedSec = Object.values(results.captures).reduce((t, r) => t + r.fwemu.sec * RUNS, 0);
   results.stealSec = +stolen.toFixed(2);
-  log(`\nCPU steal while measuring: ${stolen.toFixed(1)} s (summed over CPUs; the replays of --format none alone took ~${timedSec.toFixed(0)} s)` +
-    (stolen > 0.05 * timedSec ? '. The machine was shared: compare ratios within this run, not times across runs.' : ''));
+  log(
+    `\nCPU steal while measuring: ${stolen.toFixed(1)} s (summed over CPUs; the replays of --format none alone took ~${timedSec.toFixed(0)} s)` +
+      (stolen > 0.05 * timedSec
+        ? '. The machine was shared: compare ratios within this run, not times across runs.'
+        : ''),
+  );
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
   log(`\nwrote ${OUT}`);
@@ -253,9 +332,16 @@ function compare(base, cur) {
     const b = base.captures?.[id];
     if (!b) continue;
     const pct = (x, y) => `${x >= y ? '+' : ''}${(((x - y) / y) * 100).toFixed(0)}%`;
-    log(`  [${id}] fwemu ${fmtPps(r.fwemu.pps)}pps (${pct(r.fwemu.pps, b.fwemu.pps)}), ratio ${r.ratio} (was ${b.ratio}), peak RSS ${pct(r.fwemu.peakRssKiB, b.fwemu.peakRssKiB)}`);
-    const same = JSON.stringify({ ...r.summary, decidedBy: null }) === JSON.stringify({ ...b.summary, decidedBy: null }) && r.summary.decidedBy === b.summary.decidedBy;
-    if (!same) log(`  [${id}] WARNING: the replay summary differs from the baseline's:\n    now  ${JSON.stringify(r.summary)}\n    was  ${JSON.stringify(b.summary)}`);
+    log(
+      `  [${id}] fwemu ${fmtPps(r.fwemu.pps)}pps (${pct(r.fwemu.pps, b.fwemu.pps)}), ratio ${r.ratio} (was ${b.ratio}), peak RSS ${pct(r.fwemu.peakRssKiB, b.fwemu.peakRssKiB)}`,
+    );
+    const same =
+      JSON.stringify({ ...r.summary, decidedBy: null }) === JSON.stringify({ ...b.summary, decidedBy: null }) &&
+      r.summary.decidedBy === b.summary.decidedBy;
+    if (!same)
+      log(
+        `  [${id}] WARNING: the replay summary differs from the baseline's:\n    now  ${JSON.stringify(r.summary)}\n    was  ${JSON.stringify(b.summary)}`,
+      );
   }
   if (base.memory && cur.memory) log(`  bytes per flow ${cur.memory.bytesPerFlow} (was ${base.memory.bytesPerFlow})`);
 }

@@ -39,20 +39,28 @@ async function stage(name, makeOnRecord) {
 
 const out = [];
 out.push(await stage('read', () => () => {}));
-out.push(await stage('decode', () => {
-  const p = newDecodedPacket();
-  return (rec) => { decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p); };
-}));
-out.push(await stage('engine', () => {
-  const p = newDecodedPacket();
-  const engine = new Engine(rules);
-  return (rec) => {
-    decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p);
-    engine.process(rec, p);
-  };
-}));
+out.push(
+  await stage('decode', () => {
+    const p = newDecodedPacket();
+    return (rec) => {
+      decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p);
+    };
+  }),
+);
+out.push(
+  await stage('engine', () => {
+    const p = newDecodedPacket();
+    const engine = new Engine(rules);
+    return (rec) => {
+      decodePacket(rec.buf, rec.off, rec.caplen, rec.linkType, rec.direction, p);
+      engine.process(rec, p);
+    };
+  }),
+);
 let prev = 0;
 for (const s of out) {
-  console.log(`${s.name.padEnd(7)} ${s.ms.toFixed(0).padStart(6)} ms  ${(s.packets / s.ms / 1000).toFixed(2)} Mpps  (+${(s.ms - prev).toFixed(0)} ms, ${(((s.ms - prev) * 1e6) / s.packets).toFixed(0)} ns/packet)`);
+  console.log(
+    `${s.name.padEnd(7)} ${s.ms.toFixed(0).padStart(6)} ms  ${(s.packets / s.ms / 1000).toFixed(2)} Mpps  (+${(s.ms - prev).toFixed(0)} ms, ${(((s.ms - prev) * 1e6) / s.packets).toFixed(0)} ns/packet)`,
+  );
   prev = s.ms;
 }

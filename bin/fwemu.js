@@ -24,7 +24,9 @@ if (modules < 0 && bundle < 0) {
 const { main } = await import(bundle > modules ? '../dist/cli/main.bundle.mjs' : '../dist/cli/main.js');
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err) => {
     // Last resort only: every expected failure is turned into a message inside main().
     process.stderr.write(`fwemu: internal error: ${err?.message ? err.message : err}\n`);

@@ -26,7 +26,9 @@ const common = {
   format: 'esm',
   target: 'node20',
   // CommonJS code inside the bundle (some of yargs' helpers) calls require() for Node's own modules.
-  banner: { js: "import { createRequire as __fwemuRequire } from 'node:module'; const require = __fwemuRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __fwemuRequire } from 'node:module'; const require = __fwemuRequire(import.meta.url);",
+  },
   legalComments: 'none',
   logLevel: 'warning',
 };

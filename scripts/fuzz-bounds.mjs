@@ -38,7 +38,8 @@ function check(cond, msg) {
 
 /** Every message an input error carries, one per line, as a user sees them. */
 function messages(err) {
-  if (err instanceof RuleFileError || err instanceof ScenarioError) return err.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
+  if (err instanceof RuleFileError || err instanceof ScenarioError)
+    return err.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
   return String(err.message).split('\n');
 }
 
@@ -50,7 +51,9 @@ function messages(err) {
  */
 function nested(rng, depth, lines) {
   // (Block mappings take depth^2/2 bytes of indentation: past ~1400 levels the file is over the 1 MiB limit.)
-  const style = rng.pick(depth > 1200 ? ['flow-list', 'flow-map', 'block-list'] : ['flow-list', 'flow-map', 'block-list', 'block-map']);
+  const style = rng.pick(
+    depth > 1200 ? ['flow-list', 'flow-map', 'block-list'] : ['flow-list', 'flow-map', 'block-list', 'block-map'],
+  );
   const L = lines + 1; // the line of "zz:"
   const first = MAX_YAML_DEPTH + 1; // the first level too deep; level 2 is the value's outermost collection
   switch (style) {
@@ -90,7 +93,10 @@ async function deepCase(rng, seeds, workDir, i) {
       mkdirSync(dir, { recursive: true });
       name = join(dir, 'case.expect.yaml');
       writeFileSync(join(dir, 'case.pcap'), Buffer.alloc(0));
-      writeFileSync(name, text.replace(/^rules\s*:\s*(\S+)/m, (_m, p) => `rules: ${resolve(ROOT, base.name, '..', p)}`));
+      writeFileSync(
+        name,
+        text.replace(/^rules\s*:\s*(\S+)/m, (_m, p) => `rules: ${resolve(ROOT, base.name, '..', p)}`),
+      );
       try {
         await runPolicyTest(name);
       } finally {
@@ -105,7 +111,10 @@ async function deepCase(rng, seeds, workDir, i) {
     outcome = ms.some((m) => m.includes(NESTED)) ? 'too deep' : 'rejected';
     if (tooDeep) {
       const want = `${name}:${n.at[0]}:${n.at[1]}: ${NESTED}`;
-      check(ms.some((m) => m.startsWith(want)), `${desc}: expected "${want}", got: ${ms.join(' | ').slice(0, 500)}`);
+      check(
+        ms.some((m) => m.startsWith(want)),
+        `${desc}: expected "${want}", got: ${ms.join(' | ').slice(0, 500)}`,
+      );
     }
   }
   check(tooDeep === (outcome === 'too deep'), `${desc}: nesting ${1 + depth} levels gave ${outcome}`);
@@ -144,7 +153,11 @@ function hugeCase(rng, i) {
   } catch (err) {
     if (!(err instanceof RuleFileError)) throw err;
     const over = Buffer.byteLength(text) > MAX_RULE_FILE_BYTES;
-    if (over) check(err.diagnostics[0]?.message.startsWith(`file is ${Buffer.byteLength(text)} bytes;`), `${desc}: ${err.message.slice(0, 300)}`);
+    if (over)
+      check(
+        err.diagnostics[0]?.message.startsWith(`file is ${Buffer.byteLength(text)} bytes;`),
+        `${desc}: ${err.message.slice(0, 300)}`,
+      );
     return { ok: true, desc, base: 'generated', text: '', outcome: over ? 'huge: too big' : 'huge: rejected' };
   }
 }
@@ -159,7 +172,10 @@ async function nonRegularCase(rng, seeds, workDir, i) {
   const base = rng.pick(seeds.rules);
   const via = rng.pick(['file', 'fifo', 'fifo', 'zero']);
   const L = MAX_RULE_FILE_BYTES;
-  const size = via === 'zero' ? Infinity : rng.pick([L - 1, L, L + 1, L + rng.range(2, 1 << 20), rng.range(base.text.length + 2, L)]);
+  const size =
+    via === 'zero'
+      ? Infinity
+      : rng.pick([L - 1, L, L + 1, L + rng.range(2, 1 << 20), rng.range(base.text.length + 2, L)]);
   // The seed, then one comment line that brings it to `size` bytes.
   const seedText = base.text.endsWith('\n') ? base.text : `${base.text}\n`;
   const text = via === 'zero' ? '' : `${seedText}${'#'.repeat(size - Buffer.byteLength(seedText) - 1)}\n`;
@@ -175,7 +191,10 @@ async function nonRegularCase(rng, seeds, workDir, i) {
     if (via === 'zero') path = '/dev/zero';
     if (via === 'fifo') {
       path = join(dir, 'rules.fifo');
-      await new Promise(/** @param {(v?: void) => void} done */ (done, fail) => spawn('mkfifo', [path]).on('exit', (c) => (c === 0 ? done() : fail(new Error('mkfifo failed')))));
+      await new Promise(
+        /** @param {(v?: void) => void} done */ (done, fail) =>
+          spawn('mkfifo', [path]).on('exit', (c) => (c === 0 ? done() : fail(new Error('mkfifo failed')))),
+      );
       fed = feed(path, file);
     }
     let got;
@@ -188,8 +207,12 @@ async function nonRegularCase(rng, seeds, workDir, i) {
     }
     if (fed) await fed;
     if (size > L) {
-      const sized = via === 'file' ? `file is ${size} bytes;` : `file is larger than ${L} bytes (reading stopped there);`;
-      check(!got.ok && got.messages.length === 1 && got.messages[0].startsWith(`1:1: ${sized}`), `${desc}: ${JSON.stringify(got).slice(0, 300)}`);
+      const sized =
+        via === 'file' ? `file is ${size} bytes;` : `file is larger than ${L} bytes (reading stopped there);`;
+      check(
+        !got.ok && got.messages.length === 1 && got.messages[0].startsWith(`1:1: ${sized}`),
+        `${desc}: ${JSON.stringify(got).slice(0, 300)}`,
+      );
       return { ok: true, desc, base: base.name, text: '', outcome: 'nonregular: too big' };
     }
     let want;
@@ -198,7 +221,10 @@ async function nonRegularCase(rng, seeds, workDir, i) {
     } catch (err) {
       want = { ok: false, messages: err.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`) };
     }
-    check(JSON.stringify(got) === JSON.stringify(want), `${desc}: read ${JSON.stringify(got).slice(0, 200)}, parsed ${JSON.stringify(want).slice(0, 200)}`);
+    check(
+      JSON.stringify(got) === JSON.stringify(want),
+      `${desc}: read ${JSON.stringify(got).slice(0, 200)}, parsed ${JSON.stringify(want).slice(0, 200)}`,
+    );
     return { ok: true, desc, base: base.name, text: '', outcome: `nonregular: ${got.ok ? 'accepted' : 'rejected'}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -23,8 +23,37 @@ import { caseRng, Finding, replayChecked, thrownText } from './fuzz-lib.mjs';
 
 const TWO64 = 1n << 64n;
 const L = BigInt(LATEST_TIMESTAMP_SEC);
-const SECONDS_AT = [0n, 1n, 1_767_225_600n, (1n << 31n) - 1n, 1n << 31n, (1n << 32n) - 1n, 1n << 32n, L - 432_000n, L - 1n, L, L + 1n, 1n << 33n, (1n << 53n) - 1n, 1n << 53n, 1n << 62n];
-const OFFSETS = [0n, 0n, 0n, 1n << 31n, -(1n << 31n), -1_767_225_600n, L - 1_767_225_600n, 1n << 53n, -(1n << 53n), 1n << 62n, -(1n << 63n), (1n << 63n) - 1n];
+const SECONDS_AT = [
+  0n,
+  1n,
+  1_767_225_600n,
+  (1n << 31n) - 1n,
+  1n << 31n,
+  (1n << 32n) - 1n,
+  1n << 32n,
+  L - 432_000n,
+  L - 1n,
+  L,
+  L + 1n,
+  1n << 33n,
+  (1n << 53n) - 1n,
+  1n << 53n,
+  1n << 62n,
+];
+const OFFSETS = [
+  0n,
+  0n,
+  0n,
+  1n << 31n,
+  -(1n << 31n),
+  -1_767_225_600n,
+  L - 1_767_225_600n,
+  1n << 53n,
+  -(1n << 53n),
+  1n << 62n,
+  -(1n << 63n),
+  (1n << 63n) - 1n,
+];
 const RESOLUTIONS = [6, 6, 9, 0, 1, 3, 12, 19, 127, 0x80, 0x80 | 10, 0x80 | 30, 0x80 | 32, 0x80 | 64, 0x80 | 127, 255];
 
 function ipChecksum(p) {
@@ -72,7 +101,10 @@ class Out {
     return this;
   }
   block(type, body) {
-    return this.u32(type).u32(12 + body.length).raw(body).u32(12 + body.length);
+    return this.u32(type)
+      .u32(12 + body.length)
+      .raw(body)
+      .u32(12 + body.length);
   }
   bytes() {
     return Uint8Array.from(this.b);
@@ -84,7 +116,7 @@ function unitsOf(sec, nsec, res) {
   const binary = (res & 0x80) !== 0;
   const e = BigInt(res & 0x7f);
   const per = binary ? 1n << e : 10n ** e;
-  return ((sec * per + (nsec * per) / 1_000_000_000n) % TWO64 + TWO64) % TWO64;
+  return (((sec * per + (nsec * per) / 1_000_000_000n) % TWO64) + TWO64) % TWO64;
 }
 
 /** The stamps of a case: extremes, neighbours, jumps and steps back. */
@@ -96,15 +128,32 @@ function stamps(rng) {
   for (let i = 0; i < n; i++) {
     out.push([sec, nsec]);
     switch (rng.int(7)) {
-      case 0: sec += BigInt(rng.range(1, 3)); break;
-      case 1: sec -= BigInt(rng.range(1, 3)); break; // back, seconds
-      case 2: nsec -= BigInt(rng.range(1, 999)); break; // back, under a microsecond
-      case 3: sec += rng.pick([432_000n, 432_001n, 31_536_000n, 1n << 32n]); break; // jumps
-      case 4: sec = rng.pick(SECONDS_AT); break;
-      default: nsec += BigInt(rng.range(1, 5_000_000));
+      case 0:
+        sec += BigInt(rng.range(1, 3));
+        break;
+      case 1:
+        sec -= BigInt(rng.range(1, 3));
+        break; // back, seconds
+      case 2:
+        nsec -= BigInt(rng.range(1, 999));
+        break; // back, under a microsecond
+      case 3:
+        sec += rng.pick([432_000n, 432_001n, 31_536_000n, 1n << 32n]);
+        break; // jumps
+      case 4:
+        sec = rng.pick(SECONDS_AT);
+        break;
+      default:
+        nsec += BigInt(rng.range(1, 5_000_000));
     }
-    if (nsec < 0n) { nsec += 1_000_000_000n; sec -= 1n; }
-    if (nsec >= 1_000_000_000n) { nsec -= 1_000_000_000n; sec += 1n; }
+    if (nsec < 0n) {
+      nsec += 1_000_000_000n;
+      sec -= 1n;
+    }
+    if (nsec >= 1_000_000_000n) {
+      nsec -= 1_000_000_000n;
+      sec += 1n;
+    }
   }
   return out;
 }
@@ -116,24 +165,60 @@ export function clockCapture(seed, i) {
   const o = new Out();
   if (rng.chance(0.3)) {
     const nanos = rng.chance(0.5);
-    o.u32(nanos ? 0xa1b23c4d : 0xa1b2c3d4).u16(2).u16(4).u32(0).u32(0).u32(65535).u32(101);
+    o.u32(nanos ? 0xa1b23c4d : 0xa1b2c3d4)
+      .u16(2)
+      .u16(4)
+      .u32(0)
+      .u32(0)
+      .u32(65535)
+      .u32(101);
     times.forEach(([sec, nsec], k) => {
       // pcap holds 32-bit seconds: the seconds wrap, as a writer that ignored the range would.
-      o.u32(Number(((sec % (1n << 32n)) + (1n << 32n)) % (1n << 32n))).u32(Number(nanos ? nsec : nsec / 1000n)).u32(28).u32(28).raw(udp(k % 2 === 1, k + 1));
+      o.u32(Number(((sec % (1n << 32n)) + (1n << 32n)) % (1n << 32n)))
+        .u32(Number(nanos ? nsec : nsec / 1000n))
+        .u32(28)
+        .u32(28)
+        .raw(udp(k % 2 === 1, k + 1));
     });
-    return { bytes: o.bytes(), desc: `clock #${i}: pcap ${nanos ? 'ns' : 'us'}, ${times.length} packets from ${times[0][0]} s` };
+    return {
+      bytes: o.bytes(),
+      desc: `clock #${i}: pcap ${nanos ? 'ns' : 'us'}, ${times.length} packets from ${times[0][0]} s`,
+    };
   }
   const res = rng.pick(RESOLUTIONS);
   const offset = rng.pick(OFFSETS);
   o.block(0x0a0d0d0a, new Out().u32(0x1a2b3c4d).u16(1).u16(0).u32(0xffffffff).u32(0xffffffff).bytes());
-  const idb = new Out().u16(101).u16(0).u32(0).u16(9).u16(1).raw([res]).pad().u16(14).u16(8).u64(offset).u16(0).u16(0).bytes();
+  const idb = new Out()
+    .u16(101)
+    .u16(0)
+    .u32(0)
+    .u16(9)
+    .u16(1)
+    .raw([res])
+    .pad()
+    .u16(14)
+    .u16(8)
+    .u64(offset)
+    .u16(0)
+    .u16(0)
+    .bytes();
   o.block(1, idb);
   times.forEach(([sec, nsec], k) => {
     const u = unitsOf(sec - offset, nsec, res);
-    const body = new Out().u32(0).u32(Number(u >> 32n)).u32(Number(u & 0xffffffffn)).u32(28).u32(28).raw(udp(k % 2 === 1, k + 1)).bytes();
+    const body = new Out()
+      .u32(0)
+      .u32(Number(u >> 32n))
+      .u32(Number(u & 0xffffffffn))
+      .u32(28)
+      .u32(28)
+      .raw(udp(k % 2 === 1, k + 1))
+      .bytes();
     o.block(6, body);
   });
-  return { bytes: o.bytes(), desc: `clock #${i}: pcapng if_tsresol ${res}, if_tsoffset ${offset}, ${times.length} packets from ${times[0][0]} s` };
+  return {
+    bytes: o.bytes(),
+    desc: `clock #${i}: pcapng if_tsresol ${res}, if_tsoffset ${offset}, ${times.length} packets from ${times[0][0]} s`,
+  };
 }
 
 function check(cond, msg) {
@@ -143,9 +228,15 @@ function check(cond, msg) {
 /** Writes one record to pcap and pcapng: only a UserError, and only where the format cannot hold the time. */
 function checkWriters(rec) {
   /** @type {[typeof PcapWriter | typeof PcapngWriter, number][]} */
-  const writers = [[PcapWriter, PCAP_LATEST_SEC], [PcapngWriter, 2 ** 33 - 1]];
+  const writers = [
+    [PcapWriter, PCAP_LATEST_SEC],
+    [PcapngWriter, 2 ** 33 - 1],
+  ];
   for (const [Writer, latest] of writers) {
-    const w = Writer === PcapWriter ? new PcapWriter(new PassThrough(), { linkType: 101, nanosecond: true }) : new PcapngWriter(new PassThrough());
+    const w =
+      Writer === PcapWriter
+        ? new PcapWriter(new PassThrough(), { linkType: 101, nanosecond: true })
+        : new PcapngWriter(new PassThrough());
     try {
       if (w instanceof PcapWriter) w.write(rec.tsSec, rec.tsNsec, rec.buf, rec.off, rec.caplen, rec.len);
       else w.write(w.addInterface(101), rec.tsSec, rec.tsNsec, rec.buf, rec.off, rec.caplen, rec.len);
@@ -154,7 +245,10 @@ function checkWriters(rec) {
       if (err instanceof Finding) throw err;
       check(err instanceof UserError, `${Writer.name} threw ${err?.name}: ${err?.message}`);
       check(rec.tsSec > latest, `${Writer.name} refused ${rec.tsSec} s, which it can hold: ${err.message}`);
-      check(/\.pcapng name|before 1970|that late/.test(err.message), `${Writer.name}'s refusal gives no way out: ${err.message}`);
+      check(
+        /\.pcapng name|before 1970|that late/.test(err.message),
+        `${Writer.name}'s refusal gives no way out: ${err.message}`,
+      );
     }
   }
 }
@@ -178,7 +272,10 @@ export async function clockCase(seed, i, ruleSets) {
           return p.end();
         },
         onRecord: (rec) => {
-          check(Number.isInteger(rec.tsSec) && rec.tsSec >= 0 && rec.tsSec <= LATEST_TIMESTAMP_SEC, `record ${rec.n} stamped ${rec.tsSec} s, outside what fwemu judges`);
+          check(
+            Number.isInteger(rec.tsSec) && rec.tsSec >= 0 && rec.tsSec <= LATEST_TIMESTAMP_SEC,
+            `record ${rec.n} stamped ${rec.tsSec} s, outside what fwemu judges`,
+          );
           if (first.sec < 0) Object.assign(first, { sec: rec.tsSec, nsec: rec.tsNsec });
           for (const f of /** @type {const} */ (['relative', 'epoch', 'iso'])) {
             const t = formatTime(f, rec.tsSec, rec.tsNsec, first.sec, first.nsec);
@@ -189,10 +286,22 @@ export async function clockCase(seed, i, ruleSets) {
       });
       const c = summary.clock;
       if (c !== null) {
-        check(c.smallBackward <= c.backward && c.largestSmallBackward < SMALL_STEP, `small steps ${c.smallBackward} of ${c.backward}, largest ${c.largestSmallBackward}`);
-        check(c.listed.filter((j) => j.kind === 'forward').length === Math.min(c.forward, CLOCK_JUMPS_LISTED), 'forward jumps listed');
-        check(c.listed.every((j) => j.seconds > 0 && (j.kind === 'backward' ? j.seconds >= SMALL_STEP : j.seconds >= c.limit)), 'a listed step of the wrong size');
-        for (const l of [clockSummary(c), ...clockWarningLines(c, name)]) check(!/NaN|undefined|Infinity/.test(l), `clock text: ${l}`);
+        check(
+          c.smallBackward <= c.backward && c.largestSmallBackward < SMALL_STEP,
+          `small steps ${c.smallBackward} of ${c.backward}, largest ${c.largestSmallBackward}`,
+        );
+        check(
+          c.listed.filter((j) => j.kind === 'forward').length === Math.min(c.forward, CLOCK_JUMPS_LISTED),
+          'forward jumps listed',
+        );
+        check(
+          c.listed.every(
+            (j) => j.seconds > 0 && (j.kind === 'backward' ? j.seconds >= SMALL_STEP : j.seconds >= c.limit),
+          ),
+          'a listed step of the wrong size',
+        );
+        for (const l of [clockSummary(c), ...clockWarningLines(c, name)])
+          check(!/NaN|undefined|Infinity/.test(l), `clock text: ${l}`);
       }
     } else {
       check(outcome.startsWith(`error ${name}: at byte `), `not a positioned error: ${outcome}`);

@@ -40,7 +40,10 @@ function ipChecksum(b, off, len) {
  */
 class SynForge {
   constructor() {
-    this.frame = buildPacket({ ip: { src: '100.64.0.1', dst: SERVER, ttl: 63 }, tcp: { sport: 1024, dport: 8080, seq: 1, flags: 'S', window: 64240, options: { mss: 1460 } } });
+    this.frame = buildPacket({
+      ip: { src: '100.64.0.1', dst: SERVER, ttl: 63 },
+      tcp: { sport: 1024, dport: 8080, seq: 1, flags: 'S', window: 64240, options: { mss: 1460 } },
+    });
     this.ip = 14;
     this.tcp = 34;
     this.tcpLen = this.frame.length - this.tcp;
@@ -73,7 +76,8 @@ class SynForge {
     let s = 0;
     for (let k = 0; k < 8; k += 2) s += (f[this.ip + 12 + k] << 8) | f[this.ip + 13 + k];
     s += 6 + this.tcpLen;
-    for (let k = 0; k < this.tcpLen; k += 2) s += (f[this.tcp + k] << 8) | (k + 1 < this.tcpLen ? f[this.tcp + k + 1] : 0);
+    for (let k = 0; k < this.tcpLen; k += 2)
+      s += (f[this.tcp + k] << 8) | (k + 1 < this.tcpLen ? f[this.tcp + k + 1] : 0);
     while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
     const tk = ~s & 0xffff;
     f[this.tcp + 16] = tk >>> 8;
@@ -85,17 +89,22 @@ class SynForge {
 /** One real connection: a client address and port, and where each side's sequence is. */
 class Conn {
   constructor(k) {
-    this.client = `10.1.${(k >> 8) & 0xff}.${(k & 0xff) || 1}`;
+    this.client = `10.1.${(k >> 8) & 0xff}.${k & 0xff || 1}`;
     this.cport = 40000 + (k % 20000);
     this.cseq = 1000 + k * 7919;
     this.sseq = 500000 + k * 104729;
     this.label = `real ${this.client}:${this.cport}`;
   }
   pkt(fromClient, flags, payload = 0) {
-    const [src, dst, sport, dport] = fromClient ? [this.client, SERVER, this.cport, 8080] : [SERVER, this.client, 8080, this.cport];
+    const [src, dst, sport, dport] = fromClient
+      ? [this.client, SERVER, this.cport, 8080]
+      : [SERVER, this.client, 8080, this.cport];
     const seq = fromClient ? this.cseq : this.sseq;
     const ack = fromClient ? this.sseq : this.cseq;
-    const f = buildPacket({ ip: { src, dst, ttl: 63 }, tcp: { sport, dport, seq, ack: flags === 'S' ? undefined : ack, flags, window: 64240, payload } });
+    const f = buildPacket({
+      ip: { src, dst, ttl: 63 },
+      tcp: { sport, dport, seq, ack: flags === 'S' ? undefined : ack, flags, window: 64240, payload },
+    });
     const adv = payload + (flags.includes('S') || flags.includes('F') ? 1 : 0);
     if (fromClient) this.cseq = (this.cseq + adv) >>> 0;
     else this.sseq = (this.sseq + adv) >>> 0;
@@ -127,7 +136,15 @@ class Conn {
  * @param {{ sources?: number, max?: number, early?: number, late?: number, gap?: number, fillTable?: boolean, newAfterFull?: number }} [options]
  * @returns {Promise<FloodFigures & { ok: boolean, problems: string[] }>}
  */
-export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16, gap = 200, fillTable = false, newAfterFull = 1000 } = {}) {
+export async function synFlood({
+  sources = 2_000_000,
+  max,
+  early = 16,
+  late = 16,
+  gap = 200,
+  fillTable = false,
+  newAfterFull = 1000,
+} = {}) {
   const rulesText = `policy: drop\n${max === undefined ? '' : `conntrack: { max: ${max} }\n`}rules:\n  - { id: web, proto: tcp, dport: 8080 }\n`;
   const { ruleset } = parseRuleSet(rulesText, 'flood-rules.yaml');
   // Phase 2 fills what the real connections leave of the table with ASSURED ones.
@@ -140,14 +157,40 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
   /** @type {string[]} */
   const problems = [];
   /** @type {Omit<FloodFigures, 'max' | 'seconds' | 'heapGrowthMiB' | 'summary'> & Partial<FloodFigures>} */
-  const fig = { packets: 0, flood: 0, floodAccepted: 0, floodDropped: 0, real: 0, realAccepted: 0, maxTable: 0, earlyDrop: 0, tableFull: 0, phase2NewDropped: 0, phase2Established: 0, tableFullReason: null };
+  const fig = {
+    packets: 0,
+    flood: 0,
+    floodAccepted: 0,
+    floodDropped: 0,
+    real: 0,
+    realAccepted: 0,
+    maxTable: 0,
+    earlyDrop: 0,
+    tableFull: 0,
+    phase2NewDropped: 0,
+    phase2Established: 0,
+    tableFullReason: null,
+  };
   /** @type {import('../dist/engine/engine.js').Engine | null} */
   let engineRef = null;
 
   /** @type {import('../dist/engine/replay.js').PacketSource} */
   const source = async (onRecord, beforeRead) => {
     /** @type {import('../dist/capture/types.js').CaptureRecord} */
-    const rec = { n: 0, tsSec: T0, tsNsec: 0, linkType: 1, ifIndex: 0, ifName: '', direction: 0, caplen: 0, len: 0, buf: new Uint8Array(0), off: 0, fileOffset: 0 };
+    const rec = {
+      n: 0,
+      tsSec: T0,
+      tsNsec: 0,
+      linkType: 1,
+      ifIndex: 0,
+      ifName: '',
+      direction: 0,
+      caplen: 0,
+      len: 0,
+      buf: new Uint8Array(0),
+      off: 0,
+      fileOffset: 0,
+    };
     let n = 0;
     let usec = 0;
     const push = (frame, what) => {
@@ -229,7 +272,8 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
         real.delete(r.n);
         fig.real++;
         if (r.verdict === 'accept') fig.realAccepted++;
-        else if (problems.length < 20) problems.push(`packet ${r.n} (${what}): ${r.verdict} ${causeName(r.cause)} ${r.detail}`);
+        else if (problems.length < 20)
+          problems.push(`packet ${r.n} (${what}): ${r.verdict} ${causeName(r.cause)} ${r.detail}`);
         if (what === 'established, table full' && r.verdict === 'accept') fig.phase2Established++;
         return;
       }
@@ -237,8 +281,8 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
         if (r.verdict === 'drop' && r.cause === Cause.TABLE_FULL) {
           fig.phase2NewDropped++;
           fig.tableFullReason ??= explain(r, p, engine.compiled);
-        }
-        else if (problems.length < 20) problems.push(`packet ${r.n} (new flow, table full of ASSURED entries): ${r.verdict} ${causeName(r.cause)}`);
+        } else if (problems.length < 20)
+          problems.push(`packet ${r.n} (new flow, table full of ASSURED entries): ${r.verdict} ${causeName(r.cause)}`);
         return;
       }
       fig.flood++;
@@ -256,16 +300,31 @@ export async function synFlood({ sources = 2_000_000, max, early = 16, late = 16
   fig.summary = summaryLines(engineFacts(summary.engine), summary.capture, NO_PAINT);
 
   if (fig.maxTable > fig.max) problems.push(`the table held ${fig.maxTable} entries, more than max ${fig.max}`);
-  if (fig.real !== fig.realAccepted) problems.push(`${fig.real - fig.realAccepted} of ${fig.real} real packets not accepted`);
-  if (fig.floodDropped !== 0) problems.push(`${fig.floodDropped} flood SYNs dropped during phase 1: early drop should always find an unassured victim`);
+  if (fig.real !== fig.realAccepted)
+    problems.push(`${fig.real - fig.realAccepted} of ${fig.real} real packets not accepted`);
+  if (fig.floodDropped !== 0)
+    problems.push(
+      `${fig.floodDropped} flood SYNs dropped during phase 1: early drop should always find an unassured victim`,
+    );
   const expectedEarly = Math.max(0, sources + early + late + 1 - fig.max);
-  if (sources + early + late > fig.max && fig.earlyDrop < expectedEarly) problems.push(`${fig.earlyDrop} early drops, expected at least ${expectedEarly}`);
-  if (fillTable && fig.phase2NewDropped !== newAfterFull) problems.push(`${fig.phase2NewDropped} of ${newAfterFull} new flows dropped with the table full of ASSURED entries`);
+  if (sources + early + late > fig.max && fig.earlyDrop < expectedEarly)
+    problems.push(`${fig.earlyDrop} early drops, expected at least ${expectedEarly}`);
+  if (fillTable && fig.phase2NewDropped !== newAfterFull)
+    problems.push(
+      `${fig.phase2NewDropped} of ${newAfterFull} new flows dropped with the table full of ASSURED entries`,
+    );
   if (fig.tableFull !== newAfterFull) problems.push(`tableFull counter ${fig.tableFull}`);
-  if ((fig.earlyDrop || fig.tableFull) && !fig.summary.some((l) => l.includes(`table full: ${fig.earlyDrop} early drops, ${fig.tableFull} new flows dropped`))) {
+  if (
+    (fig.earlyDrop || fig.tableFull) &&
+    !fig.summary.some((l) => l.includes(`table full: ${fig.earlyDrop} early drops, ${fig.tableFull} new flows dropped`))
+  ) {
     problems.push('the summary does not report the table-full figures');
   }
   void engineRef;
   // Every optional figure has been set above.
-  return /** @type {FloodFigures & { ok: boolean, problems: string[] }} */ ({ ok: problems.length === 0, problems, ...fig });
+  return /** @type {FloodFigures & { ok: boolean, problems: string[] }} */ ({
+    ok: problems.length === 0,
+    problems,
+    ...fig,
+  });
 }

@@ -63,18 +63,29 @@ function build(rng) {
   for (let d = 0; d < n; d++) {
     const v6 = rng.chance(0.5);
     const dport = rng.chance(0.6) ? 53 : 9999;
-    const ip = v6 ? { src: `fd00:1::${d + 2}`, dst: 'fd00:2::1' } : { src: `10.1.0.${d + 2}`, dst: '10.2.0.1', id: 0x100 + d };
+    const ip = v6
+      ? { src: `fd00:1::${d + 2}`, dst: 'fd00:2::1' }
+      : { src: `10.1.0.${d + 2}`, dst: '10.2.0.1', id: 0x100 + d };
     const bytes = rng.range(16, 3000);
     const dgram = buildIpPacket({ ip, udp: { sport: 40000 + d, dport, payload: bytes } });
     // At least two fragments (one would be a whole packet, or an IPv6 atomic fragment).
-    let pieces = fragmentIp(dgram, 8 * rng.range(1, Math.min(175, Math.floor((bytes + 8) / 16))), v6 ? 0x100 + d : undefined);
+    let pieces = fragmentIp(
+      dgram,
+      8 * rng.range(1, Math.min(175, Math.floor((bytes + 8) / 16))),
+      v6 ? 0x100 + d : undefined,
+    );
     const incomplete = rng.chance(0.2);
     if (incomplete) {
       const lost = rng.int(pieces.length);
       pieces = pieces.filter((_, k) => k !== lost);
     }
     const verdict = incomplete ? 'drop' : dport === 53 ? 'accept' : 'drop';
-    lists.push(shuffle(rng, pieces.map((p) => ({ data: buildFrame(v6 ? 0x86dd : 0x0800, p), verdict }))));
+    lists.push(
+      shuffle(
+        rng,
+        pieces.map((p) => ({ data: buildFrame(v6 ? 0x86dd : 0x0800, p), verdict })),
+      ),
+    );
   }
   // The datagrams' fragments merged in a random order, each datagram's in its own.
   const out = [];
@@ -111,13 +122,20 @@ function build(rng) {
 
 async function run(path, buf, chunkSize, ruleset) {
   const got = [];
-  const source = path === null
-    ? async (onRecord) => readCaptureBuffer(buf, 'x.pcap', onRecord)
-    : (onRecord) => readCapture(path, onRecord, { chunkSize });
+  const source =
+    path === null
+      ? async (onRecord) => readCaptureBuffer(buf, 'x.pcap', onRecord)
+      : (onRecord) => readCapture(path, onRecord, { chunkSize });
   await replay({
     rules: ruleset,
     source,
-    onPacket: (r, p, rec, engine) => got.push({ n: r.n, verdict: r.verdict, reason: explain(r, p, engine.compiled), bytes: Buffer.from(rec.buf.subarray(rec.off, rec.off + rec.caplen)).toString('hex') }),
+    onPacket: (r, p, rec, engine) =>
+      got.push({
+        n: r.n,
+        verdict: r.verdict,
+        reason: explain(r, p, engine.compiled),
+        bytes: Buffer.from(rec.buf.subarray(rec.off, rec.off + rec.caplen)).toString('hex'),
+      }),
   });
   return got;
 }
@@ -145,8 +163,12 @@ export async function fragCase(seed, i) {
       if (r.n !== k + 1) problems.push(`result ${k + 1} is packet ${r.n}`);
       const p = packets[k];
       if (p === undefined) return;
-      if (r.bytes !== Buffer.from(p.data).toString('hex')) problems.push(`packet ${k + 1}: delivered with other bytes than its own`);
-      if (!p.filler && r.verdict !== p.verdict) problems.push(`packet ${k + 1}: ${r.verdict}, the rules say ${p.verdict}${p.dup ? ' (a duplicate)' : ''}: ${r.reason}`);
+      if (r.bytes !== Buffer.from(p.data).toString('hex'))
+        problems.push(`packet ${k + 1}: delivered with other bytes than its own`);
+      if (!p.filler && r.verdict !== p.verdict)
+        problems.push(
+          `packet ${k + 1}: ${r.verdict}, the rules say ${p.verdict}${p.dup ? ' (a duplicate)' : ''}: ${r.reason}`,
+        );
     });
     // The same fragments without the gaps: same verdicts and reasons, numbers mapped.
     const map = new Map(fragIdx.map((k, j) => [k + 1, j + 1]));
@@ -155,14 +177,18 @@ export async function fragCase(seed, i) {
       const x = a[k];
       const y = b[j];
       if (x === undefined || y === undefined) return;
-      if (x.verdict !== y.verdict || renumber(x.reason) !== y.reason) problems.push(`packet ${k + 1}: "${x.verdict}: ${renumber(x.reason)}" with gaps, "${y.verdict}: ${y.reason}" without`);
+      if (x.verdict !== y.verdict || renumber(x.reason) !== y.reason)
+        problems.push(
+          `packet ${k + 1}: "${x.verdict}: ${renumber(x.reason)}" with gaps, "${y.verdict}: ${y.reason}" without`,
+        );
     });
     const frags = fragIdx.length;
     const desc2 = `${desc} (${frags} fragments, ${packets.length - frags} other packets, chunks of ${chunkSize})`;
-    if (problems.length > 0) return { ok: false, desc: desc2, error: problems.slice(0, 5).join('\n'), bytes: withGaps, base: 'frag' };
+    if (problems.length > 0)
+      return { ok: false, desc: desc2, error: problems.slice(0, 5).join('\n'), bytes: withGaps, base: 'frag' };
     return { ok: true, desc: desc2, outcome: `ok ${packets.length}`, base: 'frag' };
   } catch (err) {
-    return { ok: false, desc, error: err instanceof Error ? err.stack ?? err.message : String(err), base: 'frag' };
+    return { ok: false, desc, error: err instanceof Error ? (err.stack ?? err.message) : String(err), base: 'frag' };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

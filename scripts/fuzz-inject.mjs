@@ -44,11 +44,49 @@ const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
 const CONTROL_OR_NL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 const PIECES = [
-  '\n', '\r', '\r\n', '\u0000', '\u001b[2J', '\u001b]0;owned\u0007', '\u0007', '\b', '\t', '\u000b', '\f', '\u007f',
-  '\u0085', '\u009b31m', '\u0080', '\u009f', '\u2028', '\u2029', '\u202e', '\u2066', '\u200f', '\u061c',
-  '\ud800', '\udfff', '\ud83d', '🙂', 'é', '€', '"', "'", '\\', '\\"', ';', '{', '}', '#', '$x', ' ',
-  '\nflush ruleset\n', '\ntable inet evil { chain c { type filter hook forward priority -1; policy drop; } }\n',
-  '\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j DROP\nCOMMIT\n', '" accept; flush ruleset; #', '-A FORWARD -j DROP',
+  '\n',
+  '\r',
+  '\r\n',
+  '\u0000',
+  '\u001b[2J',
+  '\u001b]0;owned\u0007',
+  '\u0007',
+  '\b',
+  '\t',
+  '\u000b',
+  '\f',
+  '\u007f',
+  '\u0085',
+  '\u009b31m',
+  '\u0080',
+  '\u009f',
+  '\u2028',
+  '\u2029',
+  '\u202e',
+  '\u2066',
+  '\u200f',
+  '\u061c',
+  '\ud800',
+  '\udfff',
+  '\ud83d',
+  '🙂',
+  'é',
+  '€',
+  '"',
+  "'",
+  '\\',
+  '\\"',
+  ';',
+  '{',
+  '}',
+  '#',
+  '$x',
+  ' ',
+  '\nflush ruleset\n',
+  '\ntable inet evil { chain c { type filter hook forward priority -1; policy drop; } }\n',
+  '\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j DROP\nCOMMIT\n',
+  '" accept; flush ruleset; #',
+  '-A FORWARD -j DROP',
 ];
 
 /** A random hostile string: pieces and plain text, sometimes long enough to cross iptables-restore's 10240-byte lines. */
@@ -69,7 +107,13 @@ function packets(root) {
   if (packetsCache) return packetsCache;
   const out = [];
   const parser = new CaptureParser('http-curl.pcap', (rec) => {
-    out.push({ tsSec: rec.tsSec, tsNsec: rec.tsNsec, linkType: rec.linkType, len: rec.len, data: Uint8Array.prototype.slice.call(rec.buf, rec.off, rec.off + rec.caplen) });
+    out.push({
+      tsSec: rec.tsSec,
+      tsNsec: rec.tsNsec,
+      linkType: rec.linkType,
+      len: rec.len,
+      data: Uint8Array.prototype.slice.call(rec.buf, rec.off, rec.off + rec.caplen),
+    });
   });
   parser.push(readFileSync(join(root, 'fixtures/http-curl.pcap')));
   parser.end();
@@ -79,7 +123,12 @@ function packets(root) {
 /** Those records as a pcapng on one interface named `name`. */
 async function pcapngWithName(root, name) {
   const chunks = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { chunks.push(Buffer.from(chunk)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      cb();
+    },
+  });
   const recs = packets(root);
   const w = new PcapngWriter(sink, { application: name });
   const ifIndex = w.addInterface(recs[0].linkType, name);
@@ -91,8 +140,14 @@ async function pcapngWithName(root, name) {
 /** A rule set with `n` tcp rules (ports 1000 + i), its free text `text`, its ids and file name set in code. */
 function ruleSet(text, ids, file) {
   // A YAML double-quoted scalar: JSON, with what YAML may not hold raw (DEL, C1) or reads as a line break escaped too.
-  const q = (s) => JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const rules = ids.map((_, i) => `  - id: r${i}\n    proto: tcp\n    dport: ${1000 + i}\n    comment: ${q(text)}\n`).join('');
+  const q = (s) =>
+    JSON.stringify(s).replace(
+      /[\u007f-\u009f\u2028\u2029]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+  const rules = ids
+    .map((_, i) => `  - id: r${i}\n    proto: tcp\n    dport: ${1000 + i}\n    comment: ${q(text)}\n`)
+    .join('');
   const rs = parseRuleSet(`name: ${q(text)}\ndescription: ${q(text)}\nrules:\n${rules}`, 'x.yaml').ruleset;
   ids.forEach((id, i) => (rs.rules[i].id = id));
   rs.file = file;
@@ -101,14 +156,26 @@ function ruleSet(text, ids, file) {
 }
 
 const NFT_LINE = [
-  /^$/, /^#/, /^table inet fwemu( \{)?$/, /^delete table inet fwemu$/, /^  chain forward \{$/,
-  /^    type filter hook forward priority filter; policy drop;$/, /^    ct state (established,related accept|invalid drop)$/,
-  /^    tcp dport \d+ accept comment "[^"]*"$/, /^  \}$/, /^\}$/,
+  /^$/,
+  /^#/,
+  /^table inet fwemu( \{)?$/,
+  /^delete table inet fwemu$/,
+  /^  chain forward \{$/,
+  /^    type filter hook forward priority filter; policy drop;$/,
+  /^    ct state (established,related accept|invalid drop)$/,
+  /^    tcp dport \d+ accept comment "[^"]*"$/,
+  /^  \}$/,
+  /^\}$/,
 ];
 const IPT_LINE = [
-  /^$/, /^#/, /^\*filter$/, /^:(INPUT|OUTPUT) ACCEPT \[0:0\]$/, /^:FORWARD DROP \[0:0\]$/,
+  /^$/,
+  /^#/,
+  /^\*filter$/,
+  /^:(INPUT|OUTPUT) ACCEPT \[0:0\]$/,
+  /^:FORWARD DROP \[0:0\]$/,
   /^-A FORWARD -m conntrack --ctstate (ESTABLISHED,RELATED -j ACCEPT|INVALID -j DROP)$/,
-  /^-A FORWARD -p tcp --dport \d+ -m comment --comment "(?:[^"\\]|\\.)*" -j ACCEPT$/, /^COMMIT$/,
+  /^-A FORWARD -p tcp --dport \d+ -m comment --comment "(?:[^"\\]|\\.)*" -j ACCEPT$/,
+  /^COMMIT$/,
 ];
 
 function checkExport(text, patterns, rulePattern, rules, what, fail) {
@@ -116,7 +183,8 @@ function checkExport(text, patterns, rulePattern, rules, what, fail) {
   const lines = text.split('\n');
   for (const l of lines) {
     if (!patterns.some((p) => p.test(l))) fail(`${what}: unexpected line ${JSON.stringify(l.slice(0, 120))}`);
-    if (Buffer.byteLength(l) >= 10239) fail(`${what}: a line of ${Buffer.byteLength(l)} bytes (iptables-restore reads 10239)`);
+    if (Buffer.byteLength(l) >= 10239)
+      fail(`${what}: a line of ${Buffer.byteLength(l)} bytes (iptables-restore reads 10239)`);
   }
   const ruleLines = lines.filter((l) => rulePattern.test(l));
   if (ruleLines.length !== rules) fail(`${what}: ${ruleLines.length} rule lines, expected ${rules}`);
@@ -131,7 +199,10 @@ function checkExport(text, patterns, rulePattern, rules, what, fail) {
  */
 export async function injectCase(rng, i, root) {
   const text = hostileString(rng);
-  const ids = Array.from({ length: rng.range(1, 4) }, (_, k) => `${hostileString(rng).slice(0, rng.chance(0.3) ? 400 : 60)}#${k}`);
+  const ids = Array.from(
+    { length: rng.range(1, 4) },
+    (_, k) => `${hostileString(rng).slice(0, rng.chance(0.3) ? 400 : 60)}#${k}`,
+  );
   const file = hostileString(rng).slice(0, 300);
   const ifName = hostileString(rng).slice(0, 2000);
   const desc = `inject #${i}: ${JSON.stringify(text.slice(0, 60))}`;
@@ -146,10 +217,15 @@ export async function injectCase(rng, i, root) {
     checkExport(exportIptables(rs), IPT_LINE, /^-A FORWARD -p tcp/, 2 * n, 'iptables', fail);
 
     // check's listing: as many lines as with plain strings, no control but its line breaks.
-    const plain = ruleSet('plain', ids.map((_, k) => `id${k}`), 'plain.yaml');
+    const plain = ruleSet(
+      'plain',
+      ids.map((_, k) => `id${k}`),
+      'plain.yaml',
+    );
     const listing = formatRuleSet(rs);
     if (CONTROL.test(listing)) fail(`check listing: a control character ${JSON.stringify(CONTROL.exec(listing)?.[0])}`);
-    if (listing.split('\n').length !== formatRuleSet(plain).split('\n').length) fail('check listing: a different number of lines than with plain strings');
+    if (listing.split('\n').length !== formatRuleSet(plain).split('\n').length)
+      fail('check listing: a different number of lines than with plain strings');
     const d = formatDiagnostic({ file, line: 1, col: 1, message: text, severity: 'warning', code: 'yaml.warning' });
     if (CONTROL_OR_NL.test(d)) fail(`diagnostic: ${JSON.stringify(d.slice(0, 80))}`);
     const ce = new CaptureError(file, 0, text).message;
@@ -176,13 +252,22 @@ export async function injectCase(rng, i, root) {
         const json = replayJsonLine(r, p, rec, engine);
         if (CONTROL_OR_NL.test(json)) fail(`replay jsonl line ${r.n}: a raw control character`);
         const o = JSON.parse(json);
-        if ((o.if ?? '') !== rec.ifName) fail(`replay jsonl line ${r.n}: "if" is ${JSON.stringify(o.if)}, the capture says ${JSON.stringify(rec.ifName)}`);
+        if ((o.if ?? '') !== rec.ifName)
+          fail(
+            `replay jsonl line ${r.n}: "if" is ${JSON.stringify(o.if)}, the capture says ${JSON.stringify(rec.ifName)}`,
+          );
         lines++;
       },
     });
     if (lines !== packets(root).length) fail(`${lines} replay lines for ${packets(root).length} packets`);
     return { ok: true, desc, outcome: 'clean', base: 'hostile strings', text: input };
   } catch (err) {
-    return { ok: false, desc, error: err instanceof Error ? err.message : String(err), base: 'hostile strings', text: input };
+    return {
+      ok: false,
+      desc,
+      error: err instanceof Error ? err.message : String(err),
+      base: 'hostile strings',
+      text: input,
+    };
   }
 }

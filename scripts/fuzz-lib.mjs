@@ -109,12 +109,22 @@ export function layout(buf) {
       const len = dv.getUint32(p + 4, le);
       if (len < 12 || p + len > buf.length) break;
       units.push({ off: p, len, type });
-      fields.push({ off: p + 4, size: 4, le, what: 'block length' }, { off: p + len - 4, size: 4, le, what: 'block trailer' });
+      fields.push(
+        { off: p + 4, size: 4, le, what: 'block length' },
+        { off: p + len - 4, size: 4, le, what: 'block trailer' },
+      );
       if (type === 6 && len >= 32) {
-        fields.push({ off: p + 8, size: 4, le, what: 'EPB interface' }, { off: p + 20, size: 4, le, what: 'EPB caplen' }, { off: p + 24, size: 4, le, what: 'EPB len' });
+        fields.push(
+          { off: p + 8, size: 4, le, what: 'EPB interface' },
+          { off: p + 20, size: 4, le, what: 'EPB caplen' },
+          { off: p + 24, size: 4, le, what: 'EPB len' },
+        );
         packets.push({ off: p + 28, len: Math.min(dv.getUint32(p + 20, le), len - 32) });
       } else if (type === 1 && len >= 20) {
-        fields.push({ off: p + 8, size: 2, le, what: 'IDB link type' }, { off: p + 12, size: 4, le, what: 'IDB snaplen' });
+        fields.push(
+          { off: p + 8, size: 2, le, what: 'IDB link type' },
+          { off: p + 12, size: 4, le, what: 'IDB snaplen' },
+        );
         if (len > 20) fields.push({ off: p + 18, size: 2, le, what: 'IDB first option length' });
       } else if (type === 0x0a0d0d0a && len >= 28) {
         fields.push({ off: p + 12, size: 2, le, what: 'SHB major version' });
@@ -131,13 +141,21 @@ export function layout(buf) {
   if (!le && !be) return { format: 'unknown', le: true, units, fields, packets };
   if (buf.length < 24) return { format: 'pcap', le, units, fields, packets };
   units.push({ off: 0, len: 24, type: -1 });
-  fields.push({ off: 16, size: 4, le, what: 'snaplen' }, { off: 20, size: 4, le, what: 'link type' }, { off: 4, size: 2, le, what: 'major version' });
+  fields.push(
+    { off: 16, size: 4, le, what: 'snaplen' },
+    { off: 20, size: 4, le, what: 'link type' },
+    { off: 4, size: 2, le, what: 'major version' },
+  );
   let p = 24;
   while (p + 16 <= buf.length) {
     const caplen = dv.getUint32(p + 8, le);
     if (p + 16 + caplen > buf.length) break;
     units.push({ off: p, len: 16 + caplen, type: 0 });
-    fields.push({ off: p + 8, size: 4, le, what: 'caplen' }, { off: p + 12, size: 4, le, what: 'len' }, { off: p + 4, size: 4, le, what: 'subsecond' });
+    fields.push(
+      { off: p + 8, size: 4, le, what: 'caplen' },
+      { off: p + 12, size: 4, le, what: 'len' },
+      { off: p + 4, size: 4, le, what: 'subsecond' },
+    );
     packets.push({ off: p + 16, len: caplen });
     p += 16 + caplen;
   }
@@ -156,7 +174,10 @@ function getField(buf, f) {
   return f.size === 2 ? dv.getUint16(f.off, f.le) : dv.getUint32(f.off, f.le);
 }
 
-const INTERESTING_U32 = [0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 15, 16, 20, 24, 27, 28, 31, 32, 60, 64, 65535, 65536, 262143, 262144, 262145, 16777216, 16777220, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff];
+const INTERESTING_U32 = [
+  0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 15, 16, 20, 24, 27, 28, 31, 32, 60, 64, 65535, 65536, 262143, 262144, 262145,
+  16777216, 16777220, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff,
+];
 const INTERESTING_U8 = [0, 1, 0x0f, 0x10, 0x40, 0x45, 0x46, 0x4f, 0x50, 0x60, 0x7f, 0x80, 0xf0, 0xff];
 
 function splice(buf, at, del, insert = new Uint8Array(0)) {
@@ -172,7 +193,22 @@ function splice(buf, at, del, insert = new Uint8Array(0)) {
 /** One mutation of `buf`; `donors` are other valid captures to take units from. Returns [bytes, description]. */
 export function mutateCapture(rng, buf, donors) {
   const lay = layout(buf);
-  const ops = ['bitflip', 'byte', 'truncate', 'field', 'field', 'field', 'duplicate', 'delete', 'swap', 'donor', 'insert', 'header', 'header', 'header'];
+  const ops = [
+    'bitflip',
+    'byte',
+    'truncate',
+    'field',
+    'field',
+    'field',
+    'duplicate',
+    'delete',
+    'swap',
+    'donor',
+    'insert',
+    'header',
+    'header',
+    'header',
+  ];
   const op = rng.pick(ops);
   let out = buf.slice();
   switch (op) {
@@ -207,7 +243,12 @@ export function mutateCapture(rng, buf, donors) {
       if (!lay.fields.length) return mutateCapture(rng, buf, donors);
       const f = rng.pick(lay.fields);
       const old = getField(out, f);
-      const choices = [rng.pick(INTERESTING_U32), old + rng.range(-8, 8), old ^ (1 << rng.int(f.size * 8)), rng.int(2 ** (f.size * 8))];
+      const choices = [
+        rng.pick(INTERESTING_U32),
+        old + rng.range(-8, 8),
+        old ^ (1 << rng.int(f.size * 8)),
+        rng.int(2 ** (f.size * 8)),
+      ];
       const v = rng.pick(choices) >>> 0;
       setField(out, f, v);
       return [out, `${f.what} at ${f.off}: ${old} -> ${f.size === 2 ? v & 0xffff : v}`];
@@ -218,7 +259,8 @@ export function mutateCapture(rng, buf, donors) {
       const units = lay.units.filter((u) => u.off > 0 || lay.format === 'pcapng');
       if (units.length < 2) return mutateCapture(rng, buf, donors);
       const a = rng.pick(units);
-      if (op === 'duplicate') return [splice(out, a.off + a.len, 0, out.slice(a.off, a.off + a.len)), `duplicate unit at ${a.off}`];
+      if (op === 'duplicate')
+        return [splice(out, a.off + a.len, 0, out.slice(a.off, a.off + a.len)), `duplicate unit at ${a.off}`];
       if (op === 'delete') return [splice(out, a.off, a.len), `delete unit at ${a.off} (${a.len} bytes)`];
       const b = rng.pick(units);
       if (b === a) return [splice(out, a.off, a.len), `delete unit at ${a.off}`];
@@ -237,7 +279,10 @@ export function mutateCapture(rng, buf, donors) {
       if (!units.length) return mutateCapture(rng, buf, donors);
       const u = rng.pick(units);
       const at = lay.units.length && rng.chance(0.8) ? rng.pick(lay.units).off : rng.int(out.length + 1);
-      return [splice(out, at, 0, d.slice(u.off, u.off + u.len)), `insert a ${dl.format} unit (${u.len} bytes) at ${at}`];
+      return [
+        splice(out, at, 0, d.slice(u.off, u.off + u.len)),
+        `insert a ${dl.format} unit (${u.len} bytes) at ${at}`,
+      ];
     }
     case 'insert': {
       const n = rng.range(1, 16);
@@ -283,7 +328,10 @@ function check(cond, msg) {
 
 function checkText(text, what, source = '') {
   const bad = /\.nan\b/i.test(source) ? BAD_TEXT_NAN_OK : BAD_TEXT;
-  check(typeof text === 'string' && !bad.test(text), `${what} contains undefined/NaN/[object Object]: ${JSON.stringify(text)}`);
+  check(
+    typeof text === 'string' && !bad.test(text),
+    `${what} contains undefined/NaN/[object Object]: ${JSON.stringify(text)}`,
+  );
 }
 
 /** A PacketSource reading `buf` in chunks of the given sizes (cycled). */
@@ -322,14 +370,20 @@ export async function replayChecked(buf, name, rules, sizes) {
         check(r.n === expected && rec.n === expected, `packet numbered ${r.n} (record ${rec.n}), expected ${expected}`);
         expected++;
         check(['accept', 'drop', 'reject', 'skip'].includes(r.verdict), `verdict ${r.verdict}`);
-        check(rec.fileOffset >= 0 && rec.fileOffset < buf.length, `record ${rec.n} at offset ${rec.fileOffset} outside the ${buf.length}-byte input`);
+        check(
+          rec.fileOffset >= 0 && rec.fileOffset < buf.length,
+          `record ${rec.n} at offset ${rec.fileOffset} outside the ${buf.length}-byte input`,
+        );
         // A fragment that cannot be read alone (a first fragment cut inside
         // its transport header, say) is still part of a datagram: the kernel
         // reassembles before it reads transport headers, so it shares the
         // datagram's verdict or is dropped with it.
         const inDatagram = p.isFragment && (r.fragOf > 0 || r.cause === Cause.FRAGMENT);
         if (p.kind === PacketKind.MALFORMED && !inDatagram) {
-          check(r.verdict === 'skip' && r.cause === Cause.UNDECODABLE, `undecodable packet ${r.n} got ${r.verdict}/${causeName(r.cause)}`);
+          check(
+            r.verdict === 'skip' && r.cause === Cause.UNDECODABLE,
+            `undecodable packet ${r.n} got ${r.verdict}/${causeName(r.cause)}`,
+          );
           check(p.error.length > 0, `undecodable packet ${r.n} without a reason`);
           undecodable++;
         }
@@ -342,7 +396,10 @@ export async function replayChecked(buf, name, rules, sizes) {
         checkText(line, `text line of packet ${r.n}`);
         // The jsonl line the CLI writes, against JSON.stringify of the object it stands for.
         const json = replayJsonLine(r, p, rec, engine);
-        check(json === safeJson(replayJson(r, p, rec, engine)), `jsonl line of packet ${r.n} differs from safeJson(replayJson())`);
+        check(
+          json === safeJson(replayJson(r, p, rec, engine)),
+          `jsonl line of packet ${r.n} differs from safeJson(replayJson())`,
+        );
         trace.push(`${r.n} ${r.verdict} ${causeName(r.cause)} ${r.ct} ${r.detail}`);
       },
     });
@@ -354,24 +411,43 @@ export async function replayChecked(buf, name, rules, sizes) {
     check(v.accept + v.drop + v.reject + v.skip === n, `verdicts ${JSON.stringify(v)} do not add up to ${n}`);
     const causes = Object.values(s.byCause).reduce((a, b) => a + b, 0);
     check(causes === n, `causes add up to ${causes}, not ${n}`);
-    check(s.undecodable === undecodable && s.byCause.undecodable === undecodable, `undecodable ${s.undecodable}/${s.byCause.undecodable}, counted ${undecodable}`);
+    check(
+      s.undecodable === undecodable && s.byCause.undecodable === undecodable,
+      `undecodable ${s.undecodable}/${s.byCause.undecodable}, counted ${undecodable}`,
+    );
     for (const w of summary.capture.warnings) {
       checkText(w.message, 'capture warning');
-      check(Number.isInteger(w.offset) && w.offset >= 0 && w.offset <= buf.length, `warning offset ${w.offset} outside the input: ${w.message}`);
+      check(
+        Number.isInteger(w.offset) && w.offset >= 0 && w.offset <= buf.length,
+        `warning offset ${w.offset} outside the input: ${w.message}`,
+      );
     }
-    if (summary.capture.truncated) check(/cut off/.test(summary.capture.warnings.at(-1)?.message ?? ''), 'truncated capture whose last warning is not the cut-off');
+    if (summary.capture.truncated)
+      check(
+        /cut off/.test(summary.capture.warnings.at(-1)?.message ?? ''),
+        'truncated capture whose last warning is not the cut-off',
+      );
     for (const l of summaryLines(engineFacts(summary.engine), summary.capture, NO_PAINT)) checkText(l, 'summary line');
     const ct = summary.engine.ct;
-    if (ct) for (const e of ct.entries(summary.engine.now)) checkText(formatConntrackEntry(e, summary.engine.now), 'conntrack entry');
+    if (ct)
+      for (const e of ct.entries(summary.engine.now))
+        checkText(formatConntrackEntry(e, summary.engine.now), 'conntrack entry');
     outcome = `ok ${n} ${JSON.stringify(v)} ${summary.capture.truncated} ${summary.capture.warnings.map((w) => `${w.offset}:${w.message}`).join('|')}`;
   } catch (err) {
     if (err instanceof Finding) throw err;
     if (!(err instanceof CaptureError)) throw err;
     check(err.file === name, `CaptureError names ${err.file}, not ${name}`);
-    check(Number.isInteger(err.offset) && err.offset >= 0 && err.offset <= buf.length, `CaptureError offset ${err.offset} outside the ${buf.length}-byte input`);
-    check(err.message === `${name}: at byte ${err.offset}: ${err.detail}`, `CaptureError message not positioned: ${err.message}`);
+    check(
+      Number.isInteger(err.offset) && err.offset >= 0 && err.offset <= buf.length,
+      `CaptureError offset ${err.offset} outside the ${buf.length}-byte input`,
+    );
+    check(
+      err.message === `${name}: at byte ${err.offset}: ${err.detail}`,
+      `CaptureError message not positioned: ${err.message}`,
+    );
     checkText(err.message, 'CaptureError');
-    if (lastEngine) check(lastEngine.stats.packets === expected - 1, 'stats disagree with the packets seen before the error');
+    if (lastEngine)
+      check(lastEngine.stats.packets === expected - 1, 'stats disagree with the packets seen before the error');
     outcome = `error ${err.message}`;
   }
   trace.push(outcome);
@@ -396,17 +472,31 @@ export function loadRuleSets() {
     .filter((f) => f.endsWith('.yaml'))
     .sort()
     .map((f) => parseRuleSet(readFileSync(join(dir, f), 'utf8'), `rules/${f}`).ruleset);
-  sets.push(parseRuleSet('policy: drop\nstateful: false\nrules:\n  - { id: web, proto: tcp, dport: 8080 }\n  - { id: any-udp, proto: udp }\n', 'stateless.yaml').ruleset);
-  sets.push(parseRuleSet('policy: accept\nconntrack: { max: 3 }\nrules:\n  - { id: no-telnet, proto: tcp, dport: 23, action: reject }\n', 'tiny-table.yaml').ruleset);
+  sets.push(
+    parseRuleSet(
+      'policy: drop\nstateful: false\nrules:\n  - { id: web, proto: tcp, dport: 8080 }\n  - { id: any-udp, proto: udp }\n',
+      'stateless.yaml',
+    ).ruleset,
+  );
+  sets.push(
+    parseRuleSet(
+      'policy: accept\nconntrack: { max: 3 }\nrules:\n  - { id: no-telnet, proto: tcp, dport: 23, action: reject }\n',
+      'tiny-table.yaml',
+    ).ruleset,
+  );
   return sets;
 }
 
 function chunkSizes(rng, len) {
   switch (rng.int(4)) {
-    case 0: return [Math.max(1, len)];
-    case 1: return [1];
-    case 2: return [rng.range(1, 64)];
-    default: return Array.from({ length: 5 }, () => rng.range(1, 4096));
+    case 0:
+      return [Math.max(1, len)];
+    case 1:
+      return [1];
+    case 2:
+      return [rng.range(1, 64)];
+    default:
+      return Array.from({ length: 5 }, () => rng.range(1, 4096));
   }
 }
 
@@ -423,7 +513,11 @@ export async function captureCase(seed, i, seeds, ruleSets) {
   const steps = [];
   const n = rng.range(1, 3);
   for (let k = 0; k < n; k++) {
-    const [b, d] = mutateCapture(rng, bytes, seeds.map((s) => s.bytes));
+    const [b, d] = mutateCapture(
+      rng,
+      bytes,
+      seeds.map((s) => s.bytes),
+    );
     bytes = b;
     steps.push(d);
   }
@@ -435,7 +529,14 @@ export async function captureCase(seed, i, seeds, ruleSets) {
     const b = await replayChecked(bytes, name, rules, chunkSizes(rng, bytes.length));
     const diff = a.findIndex((x, k) => x !== b[k]);
     if (diff >= 0 || a.length !== b.length) {
-      return { ok: false, desc, base: base.name, steps, bytes, error: `chunking changes the outcome at trace line ${diff}: ${a[diff]} vs ${b[diff]}` };
+      return {
+        ok: false,
+        desc,
+        base: base.name,
+        steps,
+        bytes,
+        error: `chunking changes the outcome at trace line ${diff}: ${a[diff]} vs ${b[diff]}`,
+      };
     }
     return { ok: true, desc, base: base.name, steps, bytes, outcome: a.at(-1) };
   } catch (err) {
@@ -447,26 +548,179 @@ export async function captureCase(seed, i, seeds, ruleSets) {
 // YAML fuzzing
 
 const YAML_VALUES = [
-  '', '-1', '0', '1', '65535', '65536', '99999999999999999999', '1e400', '.nan', '.inf', '-.inf', '~', 'null', 'true', 'no', '[]', '{}',
-  '[1, [2, [3]]]', '"', "'", '|', '>', '!!binary AAAA', '!!js/function x', '!!str', '!foo bar', '*x', '&x 1', '<<: *x', '10.0.0.0/33', '::/129',
-  'fd00::1/64', '10.1.0.0/16', '1-0', '65535-1', '8000-8099', '0x50', '08', '22:22', '1_000', '"\\u0000"', 'tcp', 'udp', 'icmp', 'icmpv6', 'any',
-  'S', 'SFRPAUEC', 'XYZ', '+4294967296', '-4294967296', '+100', 'echo-request', 'port', '1000000h', '0ms', '-5s', '30s', '1.5', 'accept', 'drop',
-  'reject', 'forward', 'server', 'alice', 'server:8080', 'alice -> server:8080', 'a1', '"%"', '? complex', '- item', 'x'.repeat(300),
-  '{ conn: a1, from: client, bytes: 5 }', '[accept, drop]', '2026-13-45T99:00:00Z', '\t', '#',
+  '',
+  '-1',
+  '0',
+  '1',
+  '65535',
+  '65536',
+  '99999999999999999999',
+  '1e400',
+  '.nan',
+  '.inf',
+  '-.inf',
+  '~',
+  'null',
+  'true',
+  'no',
+  '[]',
+  '{}',
+  '[1, [2, [3]]]',
+  '"',
+  "'",
+  '|',
+  '>',
+  '!!binary AAAA',
+  '!!js/function x',
+  '!!str',
+  '!foo bar',
+  '*x',
+  '&x 1',
+  '<<: *x',
+  '10.0.0.0/33',
+  '::/129',
+  'fd00::1/64',
+  '10.1.0.0/16',
+  '1-0',
+  '65535-1',
+  '8000-8099',
+  '0x50',
+  '08',
+  '22:22',
+  '1_000',
+  '"\\u0000"',
+  'tcp',
+  'udp',
+  'icmp',
+  'icmpv6',
+  'any',
+  'S',
+  'SFRPAUEC',
+  'XYZ',
+  '+4294967296',
+  '-4294967296',
+  '+100',
+  'echo-request',
+  'port',
+  '1000000h',
+  '0ms',
+  '-5s',
+  '30s',
+  '1.5',
+  'accept',
+  'drop',
+  'reject',
+  'forward',
+  'server',
+  'alice',
+  'server:8080',
+  'alice -> server:8080',
+  'a1',
+  '"%"',
+  '? complex',
+  '- item',
+  'x'.repeat(300),
+  '{ conn: a1, from: client, bytes: 5 }',
+  '[accept, drop]',
+  '2026-13-45T99:00:00Z',
+  '\t',
+  '#',
 ];
 
-const YAML_KEYS = ['proto', 'dport', 'sport', 'src', 'dst', 'action', 'chain', 'id', 'type', 'code', 'policy', 'rules', 'conntrack', 'max', 'tcp_loose', 'host',
-  'stateful', 'steps', 'hosts', 'connect', 'send', 'packet', 'flags', 'seq', 'ack', 'window', 'bytes', 'from', 'to', 'conn', 'as', 'listen', 'close', 'reset',
-  'wait', 'udp', 'ping', 'unreachable', 'about', 'expect', 'verdict', 'ct', 'rule', 'reason', 'step', 'flow', 'count', 'has', 'lacks', 'at', 'scenario', 'rtt',
-  'mss', 'wscale', 'seed', 'start', 'family', 'answer', 'retries', 'simultaneous', 'link', 'ttl', 'dport ', 'dprt', 'potocol', 'Proto'];
+const YAML_KEYS = [
+  'proto',
+  'dport',
+  'sport',
+  'src',
+  'dst',
+  'action',
+  'chain',
+  'id',
+  'type',
+  'code',
+  'policy',
+  'rules',
+  'conntrack',
+  'max',
+  'tcp_loose',
+  'host',
+  'stateful',
+  'steps',
+  'hosts',
+  'connect',
+  'send',
+  'packet',
+  'flags',
+  'seq',
+  'ack',
+  'window',
+  'bytes',
+  'from',
+  'to',
+  'conn',
+  'as',
+  'listen',
+  'close',
+  'reset',
+  'wait',
+  'udp',
+  'ping',
+  'unreachable',
+  'about',
+  'expect',
+  'verdict',
+  'ct',
+  'rule',
+  'reason',
+  'step',
+  'flow',
+  'count',
+  'has',
+  'lacks',
+  'at',
+  'scenario',
+  'rtt',
+  'mss',
+  'wscale',
+  'seed',
+  'start',
+  'family',
+  'answer',
+  'retries',
+  'simultaneous',
+  'link',
+  'ttl',
+  'dport ',
+  'dprt',
+  'potocol',
+  'Proto',
+];
 
-const ALIAS_BOMB = 'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n';
+const ALIAS_BOMB =
+  'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n';
 
 /** One text mutation of a YAML file. Returns [text, description]. */
 export function mutateYaml(rng, text) {
   const lines = text.split('\n');
   const li = rng.int(lines.length);
-  const op = rng.pick(['delete', 'duplicate', 'swap', 'indent', 'value', 'value', 'value', 'key', 'key', 'typo', 'dupkey', 'insert', 'truncate', 'alias', 'bomb', 'char']);
+  const op = rng.pick([
+    'delete',
+    'duplicate',
+    'swap',
+    'indent',
+    'value',
+    'value',
+    'value',
+    'key',
+    'key',
+    'typo',
+    'dupkey',
+    'insert',
+    'truncate',
+    'alias',
+    'bomb',
+    'char',
+  ]);
   switch (op) {
     case 'delete':
       lines.splice(li, 1);
@@ -481,7 +735,10 @@ export function mutateYaml(rng, text) {
     }
     case 'indent': {
       const d = rng.pick([-2, -1, 1, 2, 4]);
-      lines[li] = d > 0 ? ' '.repeat(d) + lines[li] : lines[li].slice(Math.min(-d, lines[li].length - lines[li].trimStart().length));
+      lines[li] =
+        d > 0
+          ? ' '.repeat(d) + lines[li]
+          : lines[li].slice(Math.min(-d, lines[li].length - lines[li].trimStart().length));
       return [lines.join('\n'), `indent line ${li + 1} by ${d}`];
     }
     case 'value': {
@@ -492,7 +749,10 @@ export function mutateYaml(rng, text) {
       const m = rng.pick(hits);
       const v = rng.pick(YAML_VALUES);
       const at = m.index + m[1].length;
-      return [text.slice(0, at) + v + text.slice(at + m[2].length), `value at char ${at}: ${JSON.stringify(m[2].trim())} -> ${JSON.stringify(v)}`];
+      return [
+        text.slice(0, at) + v + text.slice(at + m[2].length),
+        `value at char ${at}: ${JSON.stringify(m[2].trim())} -> ${JSON.stringify(v)}`,
+      ];
     }
     case 'key':
     case 'typo': {
@@ -518,7 +778,23 @@ export function mutateYaml(rng, text) {
     }
     case 'insert': {
       const at = rng.int(text.length + 1);
-      const t = rng.pick([...YAML_VALUES, ': ', '- ', '\n  ', '{', '}', '[', ']', ',', '&a ', '*a', '? ', '---\n', '...\n', '%YAML 1.1\n']);
+      const t = rng.pick([
+        ...YAML_VALUES,
+        ': ',
+        '- ',
+        '\n  ',
+        '{',
+        '}',
+        '[',
+        ']',
+        ',',
+        '&a ',
+        '*a',
+        '? ',
+        '---\n',
+        '...\n',
+        '%YAML 1.1\n',
+      ]);
       return [text.slice(0, at) + t + text.slice(at), `insert ${JSON.stringify(t)} at char ${at}`];
     }
     case 'truncate': {
@@ -537,7 +813,23 @@ export function mutateYaml(rng, text) {
       return [ALIAS_BOMB + text, 'alias bomb on top'];
     case 'char': {
       const at = rng.int(text.length + 1);
-      const c = rng.pick(['\t', '\u0000', '\u00ff', '\ufeff', '\r', '\u2028', '"', "'", '\\', '%', '@', '`', '|', '>', '!']);
+      const c = rng.pick([
+        '\t',
+        '\u0000',
+        '\u00ff',
+        '\ufeff',
+        '\r',
+        '\u2028',
+        '"',
+        "'",
+        '\\',
+        '%',
+        '@',
+        '`',
+        '|',
+        '>',
+        '!',
+      ]);
       return [text.slice(0, at) + c + text.slice(at), `char ${JSON.stringify(c)} at ${at}`];
     }
   }
@@ -549,7 +841,10 @@ function checkDiagnostics(err, name, text, what) {
   check(Array.isArray(err.diagnostics) && err.diagnostics.length > 0, `${what} without diagnostics: ${err.message}`);
   for (const d of err.diagnostics) {
     check(d.file === name, `${what} diagnostic names ${d.file}, not ${name}`);
-    check(Number.isInteger(d.line) && d.line >= 1 && d.line <= lines + 1, `${what} diagnostic at line ${d.line} of a ${lines}-line file: ${d.message}`);
+    check(
+      Number.isInteger(d.line) && d.line >= 1 && d.line <= lines + 1,
+      `${what} diagnostic at line ${d.line} of a ${lines}-line file: ${d.message}`,
+    );
     check(Number.isInteger(d.col) && d.col >= 1, `${what} diagnostic at column ${d.col}: ${d.message}`);
     check(typeof d.message === 'string' && d.message.length > 0, `${what} diagnostic without a message`);
     checkText(d.message, `${what} diagnostic`, text);
@@ -573,9 +868,18 @@ function probeCapture() {
 }
 
 export function loadYamlSeeds() {
-  const rules = readdirSync(join(ROOT, 'rules')).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ name: `rules/${f}`, text: readFileSync(join(ROOT, 'rules', f), 'utf8') }));
-  const scenarios = readdirSync(join(ROOT, 'fixtures/scenarios')).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => ({ name: `fixtures/scenarios/${f}`, text: readFileSync(join(ROOT, 'fixtures/scenarios', f), 'utf8') }));
-  const expects = readdirSync(join(ROOT, 'fixtures')).filter((f) => f.endsWith('.expect.yaml')).sort().map((f) => ({ name: `fixtures/${f}`, text: readFileSync(join(ROOT, 'fixtures', f), 'utf8') }));
+  const rules = readdirSync(join(ROOT, 'rules'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => ({ name: `rules/${f}`, text: readFileSync(join(ROOT, 'rules', f), 'utf8') }));
+  const scenarios = readdirSync(join(ROOT, 'fixtures/scenarios'))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => ({ name: `fixtures/scenarios/${f}`, text: readFileSync(join(ROOT, 'fixtures/scenarios', f), 'utf8') }));
+  const expects = readdirSync(join(ROOT, 'fixtures'))
+    .filter((f) => f.endsWith('.expect.yaml'))
+    .sort()
+    .map((f) => ({ name: `fixtures/${f}`, text: readFileSync(join(ROOT, 'fixtures', f), 'utf8') }));
   return { rules, scenarios, expects };
 }
 
@@ -651,7 +955,10 @@ export async function scenarioCase(seed, i, seeds, webRules) {
         trace.push(r.verdict);
       },
     });
-    check(summary.stats.packets === out.packets.length, `replayed ${summary.stats.packets} of ${out.packets.length} synthesized packets`);
+    check(
+      summary.stats.packets === out.packets.length,
+      `replayed ${summary.stats.packets} of ${out.packets.length} synthesized packets`,
+    );
     check(summary.stats.undecodable === 0, `${summary.stats.undecodable} synthesized packets are undecodable`);
     return { ok: true, desc, base: base.name, text, outcome: `accepted, ${out.packets.length} packets` };
   } catch (err) {
@@ -666,7 +973,10 @@ export async function scenarioCase(seed, i, seeds, webRules) {
  */
 export async function policyCase(seed, i, seeds, workDir) {
   const rng = caseRng(seed, 'policy', i);
-  const pool = [...seeds.expects, ...seeds.scenarios.filter((s) => /^expect\s*:/m.test(s.text) && /^rules\s*:/m.test(s.text))];
+  const pool = [
+    ...seeds.expects,
+    ...seeds.scenarios.filter((s) => /^expect\s*:/m.test(s.text) && /^rules\s*:/m.test(s.text)),
+  ];
   const base = rng.pick(pool);
   const dir = join(workDir, `p${i}`);
   mkdirSync(dir, { recursive: true });
@@ -674,7 +984,8 @@ export async function policyCase(seed, i, seeds, workDir) {
   let text = base.text.replace(/^rules\s*:\s*(\S+)/m, (_m, p) => `rules: ${resolve(ROOT, base.name, '..', p)}`);
   const isExpect = base.name.endsWith('.expect.yaml');
   const file = join(dir, isExpect ? 'case.expect.yaml' : 'case.yaml');
-  if (isExpect) writeFileSync(join(dir, 'case.pcap'), readFileSync(join(ROOT, base.name.replace(/\.expect\.yaml$/, '.pcap'))));
+  if (isExpect)
+    writeFileSync(join(dir, 'case.pcap'), readFileSync(join(ROOT, base.name.replace(/\.expect\.yaml$/, '.pcap'))));
   const mutated = mutateYamlTimes(rng, text);
   text = mutated.text;
   const steps = mutated.steps;
@@ -695,7 +1006,10 @@ export async function policyCase(seed, i, seeds, workDir) {
       }
       if (err instanceof UserError) {
         checkText(err.message, 'UserError', text);
-        check(/:\d+:\d+: /.test(err.message) || /no such file|cannot read/.test(err.message), `UserError without a position: ${err.message}`);
+        check(
+          /:\d+:\d+: /.test(err.message) || /no such file|cannot read/.test(err.message),
+          `UserError without a position: ${err.message}`,
+        );
         return { ok: true, desc, base: base.name, text, outcome: 'rejected' };
       }
       if (err instanceof CaptureError) return { ok: true, desc, base: base.name, text, outcome: 'rejected' };
@@ -726,7 +1040,16 @@ export async function policyCase(seed, i, seeds, workDir) {
  * }} options
  * @returns {Promise<Record<string, { runs: number, findings: number, outcomes: Record<string, number> }>>}
  */
-export async function fuzz({ seed, iterations, yamlIterations = iterations === 0 ? 0 : Math.max(20, Math.floor(iterations / 10)), onFinding = () => {}, onCase = () => {}, onProgress = () => {}, kinds = ['capture', 'clock', 'rules', 'scenario', 'policy'], only = null }) {
+export async function fuzz({
+  seed,
+  iterations,
+  yamlIterations = iterations === 0 ? 0 : Math.max(20, Math.floor(iterations / 10)),
+  onFinding = () => {},
+  onCase = () => {},
+  onProgress = () => {},
+  kinds = ['capture', 'clock', 'rules', 'scenario', 'policy'],
+  only = null,
+}) {
   const seeds = loadSeeds();
   const ruleSets = loadRuleSets();
   const yamlSeeds = loadYamlSeeds();
@@ -743,7 +1066,11 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
       s.findings++;
       onFinding(kind, res);
     } else {
-      const key = String(res.outcome).replace(/^(ok \d+|error [^:]+:).*$/, '$1').replace(/^ok \d+$/, 'ok').replace(/^error .*$/, 'CaptureError').replace(/, \d+ packets$/, '');
+      const key = String(res.outcome)
+        .replace(/^(ok \d+|error [^:]+:).*$/, '$1')
+        .replace(/^ok \d+$/, 'ok')
+        .replace(/^error .*$/, 'CaptureError')
+        .replace(/, \d+ packets$/, '');
       s.outcomes[key] = (s.outcomes[key] ?? 0) + 1;
     }
   };
@@ -756,19 +1083,33 @@ export async function fuzz({ seed, iterations, yamlIterations = iterations === 0
     }
     if (kinds.includes('clock')) {
       const { clockCase } = await import('./fuzz-clock.mjs'); // timestamp extremes
-      for (let i = only ?? 0; i < (only === null ? iterations : only + 1); i++) tally('clock', i, await clockCase(seed, i, ruleSets));
+      for (let i = only ?? 0; i < (only === null ? iterations : only + 1); i++)
+        tally('clock', i, await clockCase(seed, i, ruleSets));
     }
     if (kinds.includes('frag')) {
       const { fragCase } = await import('./fuzz-frag.mjs'); // held fragments with large gaps
-      for (let i = only ?? 0; i < (only === null ? Math.max(10, Math.floor(yamlIterations / 4)) : only + 1); i++) tally('frag', i, await fragCase(seed, i));
+      for (let i = only ?? 0; i < (only === null ? Math.max(10, Math.floor(yamlIterations / 4)) : only + 1); i++)
+        tally('frag', i, await fragCase(seed, i));
     }
     for (const kind of ['rules', 'scenario', 'policy', 'inject', 'bounds']) {
       if (!kinds.includes(kind)) continue;
-      const n = kind === 'policy' || kind === 'bounds' ? (yamlIterations === 0 ? 0 : Math.max(10, Math.floor(yamlIterations / 4))) : yamlIterations;
+      const n =
+        kind === 'policy' || kind === 'bounds'
+          ? yamlIterations === 0
+            ? 0
+            : Math.max(10, Math.floor(yamlIterations / 4))
+          : yamlIterations;
       for (let i = only ?? 0; i < (only === null ? n : only + 1); i++) {
         const res =
-          kind === 'inject' ? await injectCase(caseRng(seed, kind, i), i, ROOT) :
-          kind === 'rules' ? await ruleCase(seed, i, yamlSeeds) : kind === 'scenario' ? await scenarioCase(seed, i, yamlSeeds, webRules) : kind === 'bounds' ? await boundsCase(seed, i, yamlSeeds, workDir) : await policyCase(seed, i, yamlSeeds, workDir);
+          kind === 'inject'
+            ? await injectCase(caseRng(seed, kind, i), i, ROOT)
+            : kind === 'rules'
+              ? await ruleCase(seed, i, yamlSeeds)
+              : kind === 'scenario'
+                ? await scenarioCase(seed, i, yamlSeeds, webRules)
+                : kind === 'bounds'
+                  ? await boundsCase(seed, i, yamlSeeds, workDir)
+                  : await policyCase(seed, i, yamlSeeds, workDir);
         tally(kind, i, res);
       }
     }

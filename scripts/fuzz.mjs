@@ -39,7 +39,9 @@ try {
   process.exit(2);
 }
 if (args.help) {
-  process.stdout.write('usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,clock,rules,scenario,policy,inject,bounds,frag] [--case I] [--out DIR] [--flood N]\n');
+  process.stdout.write(
+    'usage: node scripts/fuzz.mjs [--iterations N] [--seed S] [--kinds capture,clock,rules,scenario,policy,inject,bounds,frag] [--case I] [--out DIR] [--flood N]\n',
+  );
   process.exit(0);
 }
 const iterations = Number(args.iterations);
@@ -48,7 +50,10 @@ if (!Number.isInteger(iterations) || iterations < 0) {
   process.exit(2);
 }
 const seed = args.seed ?? String(Date.now());
-const kinds = args.kinds.split(',').map((k) => k.trim()).filter(Boolean);
+const kinds = args.kinds
+  .split(',')
+  .map((k) => k.trim())
+  .filter(Boolean);
 let outDir = args.out ?? null;
 let findings = 0;
 const started = Date.now();
@@ -59,14 +64,17 @@ const stats = await fuzz({
   iterations,
   kinds,
   only: args.case === undefined ? null : Number(args.case),
-  onProgress: (kind, n) => process.stderr.write(`fuzz: ${kind} ${n} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`),
+  onProgress: (kind, n) =>
+    process.stderr.write(`fuzz: ${kind} ${n} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`),
   onFinding: (kind, res) => {
     findings++;
     outDir ??= mkdtempSync(join(tmpdir(), 'fwemu-fuzz-findings-'));
     mkdirSync(outDir, { recursive: true });
     const file = join(outDir, `${kind}-${findings}${res.bytes ? '.bin' : '.yaml'}`);
     writeFileSync(file, res.bytes ?? res.text ?? '');
-    process.stdout.write(`FINDING ${res.desc} (reproduce: --seed ${seed} --kinds ${kind} --case ${res.desc.match(/#(\d+)/)?.[1]})\n  ${String(res.error).split('\n').slice(0, 8).join('\n  ')}\n  input: ${file}\n`);
+    process.stdout.write(
+      `FINDING ${res.desc} (reproduce: --seed ${seed} --kinds ${kind} --case ${res.desc.match(/#(\d+)/)?.[1]})\n  ${String(res.error).split('\n').slice(0, 8).join('\n  ')}\n  input: ${file}\n`,
+    );
   },
 });
 
@@ -82,7 +90,9 @@ if (args.flood) {
 
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 for (const [kind, s] of Object.entries(stats)) {
-  const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+  const outcomes = Object.entries(s.outcomes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   process.stdout.write(`${kind}: ${s.runs} cases, ${s.findings} findings${outcomes ? ` (${outcomes})` : ''}\n`);
 }
 process.stdout.write(`seed ${seed}: ${findings} findings in ${secs} s\n`);

@@ -65,7 +65,20 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,7 +154,9 @@ const stem = (p) => p.slice(p.lastIndexOf('/') + 1).replace(/\.ya?ml$/, '');
  */
 function mutants(text) {
   const lines = text.split('\n');
-  const targets = lines.map((l, i) => [l, i]).filter(([l]) => /^\s*(-\s+)?[A-Za-z_][\w-]*\s*:/.test(l) && !/^\s*#/.test(l));
+  const targets = lines
+    .map((l, i) => [l, i])
+    .filter(([l]) => /^\s*(-\s+)?[A-Za-z_][\w-]*\s*:/.test(l) && !/^\s*#/.test(l));
   const out = [];
   const kinds = 6;
   const edit = (kind, line) => {
@@ -149,12 +164,18 @@ function mutants(text) {
     const m = /** @type {RegExpExecArray} */ (/^(\s*(?:-\s+)?)([A-Za-z_][\w-]*)(\s*:)(.*)$/.exec(line));
     const [, lead, key, colon] = m;
     switch (kind) {
-      case 0: return `${lead}${key}x${colon}${m[4]}`;
-      case 1: return `${lead}${key}${colon} [unclosed`;
-      case 2: return `${lead}${key}${colon} 99999999999`;
-      case 3: return null;
-      case 4: return ` ${line}`;
-      default: return `${lead}${key}${colon} true`;
+      case 0:
+        return `${lead}${key}x${colon}${m[4]}`;
+      case 1:
+        return `${lead}${key}${colon} [unclosed`;
+      case 2:
+        return `${lead}${key}${colon} 99999999999`;
+      case 3:
+        return null;
+      case 4:
+        return ` ${line}`;
+      default:
+        return `${lead}${key}${colon} true`;
     }
   };
   for (let k = 0; k < kinds && targets.length > 0; k++) {
@@ -163,7 +184,10 @@ function mutants(text) {
     const copy = lines.slice();
     if (edited === null) copy.splice(i, 1);
     else copy[i] = edited;
-    out.push({ name: `line${i + 1}-${['key', 'unclosed', 'number', 'deleted', 'indent', 'bool'][k]}`, text: copy.join('\n') });
+    out.push({
+      name: `line${i + 1}-${['key', 'unclosed', 'number', 'deleted', 'indent', 'bool'][k]}`,
+      text: copy.join('\n'),
+    });
   }
   out.push({ name: 'cut-in-half', text: text.slice(0, text.length >> 1) });
   return out;
@@ -200,7 +224,8 @@ export function listCases({ full = false } = {}) {
   const name = (r) => (r.startsWith('rules/') ? stem(r) : 'own-rules');
 
   for (const input of [...captures, ...testInputs, ...scenarios]) {
-    const crossed = malformed.has(input) && !full ? [oneRules] : [...rules, ...(input.startsWith('test/') ? sibling(input) : [])];
+    const crossed =
+      malformed.has(input) && !full ? [oneRules] : [...rules, ...(input.startsWith('test/') ? sibling(input) : [])];
     for (const r of crossed.filter(Boolean)) {
       const at = `${input}/${name(r)}`;
       add(`${at}/replay`, ['replay', '-r', r, input]);
@@ -217,9 +242,19 @@ export function listCases({ full = false } = {}) {
       const at = `${input}/${name(oneRules)}`;
       // The sharded replay and reading from a pipe take other paths through the session layer.
       add(`${at}/replay-jobs-2-jsonl`, ['replay', '--jobs', '2', '--format', 'jsonl', '-r', oneRules, input]);
-      if (!isScenario(input)) add(`${at}/replay-stdin-jsonl`, ['replay', '--format', 'jsonl', '-r', oneRules, '-'], { stdinFile: input });
+      if (!isScenario(input))
+        add(`${at}/replay-stdin-jsonl`, ['replay', '--format', 'jsonl', '-r', oneRules, '-'], { stdinFile: input });
       if (full) {
-        add(`${at}/replay-write-accepted`, ['replay', '--format', 'none', '--write-accepted', '-', '-r', oneRules, input]);
+        add(`${at}/replay-write-accepted`, [
+          'replay',
+          '--format',
+          'none',
+          '--write-accepted',
+          '-',
+          '-r',
+          oneRules,
+          input,
+        ]);
         add(`${at}/conntrack-json`, ['conntrack', '--format', 'json', '-r', oneRules, input]);
       }
     }
@@ -234,10 +269,12 @@ export function listCases({ full = false } = {}) {
     add(`${r}/export-iptables`, ['export', '--format', 'iptables', r]);
   }
   for (const r of rules) {
-    for (const m of mutants(readFileSync(join(ROOT, r), 'utf8'))) add(`broken-yaml/${r}/${m.name}/check`, ['check', '-'], { stdinText: m.text });
+    for (const m of mutants(readFileSync(join(ROOT, r), 'utf8')))
+      add(`broken-yaml/${r}/${m.name}/check`, ['check', '-'], { stdinText: m.text });
   }
   for (const s of scenarios) {
-    for (const m of mutants(readFileSync(join(ROOT, s), 'utf8'))) add(`broken-yaml/${s}/${m.name}/synth`, ['synth', '-q', '-'], { stdinText: m.text });
+    for (const m of mutants(readFileSync(join(ROOT, s), 'utf8')))
+      add(`broken-yaml/${s}/${m.name}/synth`, ['synth', '-q', '-'], { stdinText: m.text });
   }
   if (rules.length > 0) add('misc/check-all-rules', ['check', ...rules]);
   add('misc/test-fixtures', ['test', 'fixtures']);
@@ -245,7 +282,8 @@ export function listCases({ full = false } = {}) {
   add('misc/demo', ['demo'], { cwd: 'cli' });
   add('misc/help', ['--help']);
   add('misc/version', ['--version']);
-  for (const c of ['dump', 'replay', 'conntrack', 'check', 'export', 'synth', 'sockets', 'test', 'demo']) add(`misc/help-${c}`, [c, '--help']);
+  for (const c of ['dump', 'replay', 'conntrack', 'check', 'export', 'synth', 'sockets', 'test', 'demo'])
+    add(`misc/help-${c}`, [c, '--help']);
   const r = oneRules ?? 'rules/none.yaml';
   add('misc/usage-no-command', []);
   add('misc/usage-unknown-command', ['nosuchcommand']);
@@ -293,11 +331,20 @@ function runCase(bin, c) {
     }
     child.on('error', (e) => {
       clearTimeout(timer);
-      done({ out: Buffer.alloc(0), err: Buffer.from(String(e)), exit: `spawn error ${/** @type {NodeJS.ErrnoException} */ (e).code ?? ''}\n`, failed: true });
+      done({
+        out: Buffer.alloc(0),
+        err: Buffer.from(String(e)),
+        exit: `spawn error ${/** @type {NodeJS.ErrnoException} */ (e).code ?? ''}\n`,
+        failed: true,
+      });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const exit = timedOut ? `timeout after ${CASE_TIMEOUT_MS / 1000} s\n` : signal ? `signal ${signal}\n` : `${code}\n`;
+      const exit = timedOut
+        ? `timeout after ${CASE_TIMEOUT_MS / 1000} s\n`
+        : signal
+          ? `signal ${signal}\n`
+          : `${code}\n`;
       done({ out: Buffer.concat(out), err: Buffer.concat(err), exit, failed: timedOut });
     });
   });
@@ -325,12 +372,15 @@ function warnIfStale(bin) {
   const newest = (dir, ext) => {
     let t = -1;
     if (!existsSync(dir)) return t;
-    for (const n of readdirSync(dir, { recursive: true })) if (String(n).endsWith(ext)) t = Math.max(t, statSync(join(dir, String(n))).mtimeMs);
+    for (const n of readdirSync(dir, { recursive: true }))
+      if (String(n).endsWith(ext)) t = Math.max(t, statSync(join(dir, String(n))).mtimeMs);
     return t;
   };
   const dist = newest(join(tree, 'dist'), '.js');
-  if (dist < 0) throw new UsageError(`${relative(process.cwd(), bin) || bin}: no build in dist/; run npm run build first`);
-  if (newest(join(tree, 'src'), '.ts') > dist) process.stderr.write(`identity: warning: ${join(tree, 'src')} has files newer than its dist/; run npm run build\n`);
+  if (dist < 0)
+    throw new UsageError(`${relative(process.cwd(), bin) || bin}: no build in dist/; run npm run build first`);
+  if (newest(join(tree, 'src'), '.ts') > dist)
+    process.stderr.write(`identity: warning: ${join(tree, 'src')} has files newer than its dist/; run npm run build\n`);
 }
 
 /**
@@ -342,7 +392,8 @@ export async function record(dir, cases, { bin = join(ROOT, 'bin', 'fwemu.js'), 
   warnIfStale(bin);
   if (existsSync(dir)) {
     const names = readdirSync(dir);
-    if (names.length > 0 && !names.includes(MANIFEST)) throw new UsageError(`${dir} exists and is not a record directory (no ${MANIFEST}); not replacing it`);
+    if (names.length > 0 && !names.includes(MANIFEST))
+      throw new UsageError(`${dir} exists and is not a record directory (no ${MANIFEST}); not replacing it`);
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
@@ -378,7 +429,8 @@ export async function record(dir, cases, { bin = join(ROOT, 'bin', 'fwemu.js'), 
   };
   await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
   show(true);
-  if (failures.length > 0) throw new RunError(`${label}: ${failures.length} case(s) did not finish:\n  ${failures.join('\n  ')}`);
+  if (failures.length > 0)
+    throw new RunError(`${label}: ${failures.length} case(s) did not finish:\n  ${failures.join('\n  ')}`);
   return { cases: cases.length, seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -415,7 +467,8 @@ function showLine(buf, col) {
   const esc = (b) => {
     if (printable) return b.toString('utf8');
     let t = '';
-    for (const c of b) t += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+    for (const c of b)
+      t += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
     return t;
   };
   const shown = `${from > 0 ? '...' : ''}${esc(part)}${from + WIDTH < buf.length ? '...' : ''}`;
@@ -457,7 +510,8 @@ export function diffRecords(dirA, dirB) {
     else {
       const a = readFileSync(join(dirA, file));
       const b = readFileSync(join(dirB, file));
-      if (!a.equals(b)) differing.push({ file, kind: 'differs', sizeA: a.length, sizeB: b.length, ...firstDifference(a, b) });
+      if (!a.equals(b))
+        differing.push({ file, kind: 'differs', sizeA: a.length, sizeB: b.length, ...firstDifference(a, b) });
     }
   }
   const cases = new Set([...manifest(dirA).keys(), ...manifest(dirB).keys()]).size;
@@ -492,7 +546,8 @@ export function report({ cases, differing }, dirA, dirB, labelA = 'A', labelB = 
       if (d.a !== null && d.b !== null) lines.push(`  ${' '.repeat(w)}   ${' '.repeat(sa.caret)}^`);
     }
   }
-  if (differing.length > REPORT_FILES) lines.push(`... and ${differing.length - REPORT_FILES} more files (diff -r the two records for all of them)`);
+  if (differing.length > REPORT_FILES)
+    lines.push(`... and ${differing.length - REPORT_FILES} more files (diff -r the two records for all of them)`);
   const differingCases = new Set(differing.map((d) => caseOf(d.file)));
   const byCommand = new Map();
   for (const id of differingCases) {
@@ -500,7 +555,9 @@ export function report({ cases, differing }, dirA, dirB, labelA = 'A', labelB = 
     byCommand.set(kind, (byCommand.get(kind) ?? 0) + 1);
   }
   const kinds = [...byCommand].sort((x, y) => y[1] - x[1] || byCodeUnit(x[0], y[0])).map(([k, n]) => `${k} ${n}`);
-  lines.push(`DIFFERENT: ${differingCases.size} of ${cases} cases (${differing.length} files); by kind: ${kinds.join(', ')}`);
+  lines.push(
+    `DIFFERENT: ${differingCases.size} of ${cases} cases (${differing.length} files); by kind: ${kinds.join(', ')}`,
+  );
   return lines;
 }
 
@@ -523,19 +580,30 @@ let building = null;
 /** npm run build in `tree`; asynchronous, so a signal is handled at once. */
 function build(tree, label) {
   process.stderr.write(`${label}: npm run build in ${tree}\n`);
-  return new Promise(/** @param {(v?: void) => void} done */ (done, fail) => {
-    const child = spawn('npm', ['run', 'build'], { cwd: tree, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    building = child;
-    const log = [];
-    child.stdout.on('data', (b) => log.push(b));
-    child.stderr.on('data', (b) => log.push(b));
-    child.on('error', (e) => fail(new RunError(`${label}: cannot run npm: ${e.message}`)));
-    child.on('close', (code) => {
-      building = null;
-      if (code === 0) done();
-      else fail(new RunError(`${label}: npm run build failed in ${tree}:\n${Buffer.concat(log).toString('utf8').trim().split('\n').slice(-20).join('\n')}`));
-    });
-  });
+  return new Promise(
+    /** @param {(v?: void) => void} done */ (done, fail) => {
+      const child = spawn('npm', ['run', 'build'], {
+        cwd: tree,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      building = child;
+      const log = [];
+      child.stdout.on('data', (b) => log.push(b));
+      child.stderr.on('data', (b) => log.push(b));
+      child.on('error', (e) => fail(new RunError(`${label}: cannot run npm: ${e.message}`)));
+      child.on('close', (code) => {
+        building = null;
+        if (code === 0) done();
+        else
+          fail(
+            new RunError(
+              `${label}: npm run build failed in ${tree}:\n${Buffer.concat(log).toString('utf8').trim().split('\n').slice(-20).join('\n')}`,
+            ),
+          );
+      });
+    },
+  );
 }
 
 /**
@@ -555,7 +623,11 @@ function cacheKey(sha, cases) {
   const lock = join(ROOT, 'package-lock.json');
   if (existsSync(lock)) h.update(readFileSync(lock));
   for (const c of cases) h.update(`\0${JSON.stringify([c.id, c.args, c.stdinFile ?? null, c.stdinText ?? null])}`);
-  const inputs = [...filesUnder('fixtures', () => true), ...filesUnder('rules', () => true), ...filesUnder('test', (p) => /\.(pcap|pcapng|ya?ml)$/.test(p))];
+  const inputs = [
+    ...filesUnder('fixtures', () => true),
+    ...filesUnder('rules', () => true),
+    ...filesUnder('test', (p) => /\.(pcap|pcapng|ya?ml)$/.test(p)),
+  ];
   for (const f of inputs) {
     h.update(`\0${f}\0`);
     h.update(readFileSync(join(ROOT, f)));
@@ -639,7 +711,9 @@ async function compare(revs, { only, out, jobs, full, cache }) {
     }
     const result = diffRecords(dirs[0], dirs[1]);
     for (const l of report(result, dirs[0], dirs[1], labels[0], labels[1])) process.stdout.write(`${l}\n`);
-    process.stderr.write(`compare: ${cases.length} cases per side; recording took ${seconds.toFixed(0)} s${out ? `; records kept in ${dirs.join(' and ')}` : ''}\n`);
+    process.stderr.write(
+      `compare: ${cases.length} cases per side; recording took ${seconds.toFixed(0)} s${out ? `; records kept in ${dirs.join(' and ')}` : ''}\n`,
+    );
     return result.differing.length === 0 ? 0 : 1;
   } finally {
     cleanup();
@@ -674,7 +748,8 @@ function parseArgs(argv) {
     else if (a === '--no-cache') opts.cache = false;
     else if (a === '--jobs') {
       opts.jobs = Number(value());
-      if (!Number.isInteger(opts.jobs) || opts.jobs < 1) throw new UsageError('--jobs takes a whole number of at least 1');
+      if (!Number.isInteger(opts.jobs) || opts.jobs < 1)
+        throw new UsageError('--jobs takes a whole number of at least 1');
     } else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
     else pos.push(a);
   }
@@ -689,7 +764,8 @@ async function main(argv) {
   }
   const [cmd, ...rest] = pos;
   const want = (n, m = n) => {
-    if (rest.length < n || rest.length > m) throw new UsageError(`${cmd} takes ${n === m ? n : `${n} or ${m}`} argument(s)`);
+    if (rest.length < n || rest.length > m)
+      throw new UsageError(`${cmd} takes ${n === m ? n : `${n} or ${m}`} argument(s)`);
   };
   switch (cmd) {
     case 'record': {
@@ -714,20 +790,21 @@ async function main(argv) {
 }
 
 // Importable (listCases, diffRecords, ...) without running the command line.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`identity: ${e.message} (node scripts/identity.mjs --help)\n`);
-      process.exitCode = 2;
-    } else if (e instanceof RunError) {
-      process.stderr.write(`identity: ${e.message}\n`);
-      process.exitCode = 3;
-    } else {
-      process.stderr.write(`identity: internal error: ${e?.stack ?? e}\n`);
-      process.exitCode = 70;
-    }
-  },
-);
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      if (e instanceof UsageError) {
+        process.stderr.write(`identity: ${e.message} (node scripts/identity.mjs --help)\n`);
+        process.exitCode = 2;
+      } else if (e instanceof RunError) {
+        process.stderr.write(`identity: ${e.message}\n`);
+        process.exitCode = 3;
+      } else {
+        process.stderr.write(`identity: internal error: ${e?.stack ?? e}\n`);
+        process.exitCode = 70;
+      }
+    },
+  );

@@ -68,7 +68,14 @@ export function formatPos(pos: SourcePos): string {
   return `${visible(pos.file)}:${pos.line}`;
 }
 
-export function diag(file: string, line: number, col: number, message: string, code: string, severity: Diagnostic['severity'] = 'error'): Diagnostic {
+export function diag(
+  file: string,
+  line: number,
+  col: number,
+  message: string,
+  code: string,
+  severity: Diagnostic['severity'] = 'error',
+): Diagnostic {
   return { file, line, col, message, severity, code };
 }
 

@@ -24,7 +24,8 @@ function limitText(maxBytes: number): string {
 
 /** `size` is the exact size when known (a regular file), or null when reading stopped at the limit. */
 export function tooBig(file: string, size: number | null, kind: string, maxBytes: number): Diagnostic {
-  const what = size === null ? `file is larger than ${maxBytes} bytes (reading stopped there)` : `file is ${size} bytes`;
+  const what =
+    size === null ? `file is larger than ${maxBytes} bytes (reading stopped there)` : `file is ${size} bytes`;
   return diag(file, 1, 1, `${what}; ${kind} files are limited to ${limitText(maxBytes)}`, 'file.too-big');
 }
 
@@ -88,7 +89,8 @@ export function readInputFile(path: string, maxBytes: number, kind: string): { t
   try {
     fd = stdin ? 0 : openSync(path, 'r');
     const st = fstatSync(fd);
-    if (st.isDirectory()) return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`, 'file.is-directory') };
+    if (st.isDirectory())
+      return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`, 'file.is-directory') };
     // A regular file's size is known: refuse it at once, with the size.
     if (st.isFile() && st.size > maxBytes) return { error: tooBig(name, st.size, kind, maxBytes) };
     const bytes = readAtMost(fd, maxBytes);

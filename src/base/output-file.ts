@@ -17,7 +17,23 @@
  * renamed over, and holds nothing to lose.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ExitCode, UserError } from './errors.js';
 
@@ -46,20 +62,33 @@ function outputLabel(f: NamedFile): string {
 export function describeIoError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
-    case 'ENOENT': return 'no such directory';
-    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'ENOENT':
+      return 'no such directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
     case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EROFS': return 'read-only file system';
-    case 'EISDIR': return 'it is a directory';
-    case 'ENOSPC': return 'no space left on device';
-    case 'EDQUOT': return 'disk quota exceeded';
-    case 'EFBIG': return 'file too large';
-    case 'EIO': return 'input/output error';
-    case 'ENAMETOOLONG': return 'file name too long';
-    case 'ELOOP': return 'too many levels of symbolic links';
-    case 'EPIPE': return 'the reading end of the pipe was closed';
-    default: return err instanceof Error ? err.message : String(err);
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EFBIG':
+      return 'file too large';
+    case 'EIO':
+      return 'input/output error';
+    case 'ENAMETOOLONG':
+      return 'file name too long';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'EPIPE':
+      return 'the reading end of the pipe was closed';
+    default:
+      return err instanceof Error ? err.message : String(err);
   }
 }
 
@@ -69,7 +98,9 @@ export function describeIoError(err: unknown): string {
  */
 export function ioExitCode(err: unknown): number {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' || code === 'EIO' ? ExitCode.IO_ERROR : ExitCode.BAD_INPUT;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' || code === 'EIO'
+    ? ExitCode.IO_ERROR
+    : ExitCode.BAD_INPUT;
 }
 
 /**
@@ -142,15 +173,21 @@ export function checkOutputs(inputs: readonly NamedFile[], outputs: readonly Nam
     if (i >= 0) {
       const input = inputs[i];
       const same =
-        out.path === input.path ? inputLabel(input)
-        : out.path === '-' || input.path === '-' ? `the same file as ${inputLabel(input)}`
-        : `the same file as ${inputLabel(input)} (a link to it, or another path to it)`;
-      throw new UserError(`refusing to write ${outputLabel(out)}: it is ${same}; fwemu never overwrites its inputs (name another file)`);
+        out.path === input.path
+          ? inputLabel(input)
+          : out.path === '-' || input.path === '-'
+            ? `the same file as ${inputLabel(input)}`
+            : `the same file as ${inputLabel(input)} (a link to it, or another path to it)`;
+      throw new UserError(
+        `refusing to write ${outputLabel(out)}: it is ${same}; fwemu never overwrites its inputs (name another file)`,
+      );
     }
     const j = outKeys.indexOf(key);
     if (j < outKeys.length - 1) {
       const other = outputs[j];
-      throw new UserError(`refusing to write ${outputLabel(other)} and ${outputLabel(out)}: they are ${out.path === other.path ? 'the same file' : 'one file under two names'}; each output needs a file of its own`);
+      throw new UserError(
+        `refusing to write ${outputLabel(other)} and ${outputLabel(out)}: they are ${out.path === other.path ? 'the same file' : 'one file under two names'}; each output needs a file of its own`,
+      );
     }
   }
 }
@@ -234,7 +271,10 @@ export class OutputFile {
       }
     }
     // Short enough for any file system's 255-byte names, whatever NAME is.
-    const tmp = join(dirname(this.target), `.${basename(this.target).slice(0, 160)}.fwemu-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = join(
+      dirname(this.target),
+      `.${basename(this.target).slice(0, 160)}.fwemu-${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+    );
     try {
       // 0o666 less the umask, as any new file; O_EXCL: never someone else's file.
       this.fd = openSync(tmp, 'wx', 0o666);
@@ -256,9 +296,10 @@ export class OutputFile {
 
   private openError(err: unknown, viaTemp = false): UserError {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = viaTemp && (code === 'EACCES' || code === 'EPERM')
-      ? `permission denied in ${dirname(this.target)} (fwemu writes a temporary file there and renames it over ${basename(this.target)}, so the directory must be writable)`
-      : describeIoError(err);
+    const why =
+      viaTemp && (code === 'EACCES' || code === 'EPERM')
+        ? `permission denied in ${dirname(this.target)} (fwemu writes a temporary file there and renames it over ${basename(this.target)}, so the directory must be writable)`
+        : describeIoError(err);
     return new UserError(`cannot write ${this.path}: ${why}`, ioExitCode(err));
   }
 
@@ -296,7 +337,10 @@ export class OutputFile {
       renameSync(this.tmp, this.target);
     } catch (err) {
       this.removeTemp();
-      throw new UserError(`cannot replace ${this.path}: ${describeIoError(err)} (it is left as it was)`, ioExitCode(err));
+      throw new UserError(
+        `cannot replace ${this.path}: ${describeIoError(err)} (it is left as it was)`,
+        ioExitCode(err),
+      );
     }
     live.delete(this.tmp);
     this.tmp = null;

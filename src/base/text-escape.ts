@@ -23,7 +23,8 @@ function isUnsafe(c: number, keepNewline: boolean): boolean {
   if (c < 0x061c) return false;
   return (
     c === 0x061c || // ARABIC LETTER MARK
-    c === 0x200e || c === 0x200f || // LRM, RLM
+    c === 0x200e ||
+    c === 0x200f || // LRM, RLM
     (c >= 0x2028 && c <= 0x202e) || // LINE/PARAGRAPH SEPARATOR, LRE RLE PDF LRO RLO
     (c >= 0x2066 && c <= 0x2069) // LRI RLI FSI PDI
   );
@@ -121,5 +122,12 @@ export function safeJson(value: unknown, space?: number): string {
 
 /** Whether `c` is a character safeJson() writes as \uXXXX though JSON.stringify would not (ByteText's fast path asks). */
 export function isJsonRawUnsafe(c: number): boolean {
-  return (c >= 0x7f && c <= 0x9f) || c === 0x061c || c === 0x200e || c === 0x200f || (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+  return (
+    (c >= 0x7f && c <= 0x9f) ||
+    c === 0x061c ||
+    c === 0x200e ||
+    c === 0x200f ||
+    (c >= 0x2028 && c <= 0x202e) ||
+    (c >= 0x2066 && c <= 0x2069)
+  );
 }

@@ -84,7 +84,13 @@ export function parseDocumentBounded(
   for (const d of new Composer(options).compose(tokens, true, text.length)) {
     if (doc === null) doc = d;
     else {
-      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      doc.errors.push(
+        new YAMLParseError(
+          [d.range[0], d.range[1]],
+          'MULTIPLE_DOCS',
+          'Source contains multiple documents; please use YAML.parseAllDocuments()',
+        ),
+      );
       break;
     }
   }
@@ -117,7 +123,10 @@ export function describeNode(node: YNode | null | undefined): string {
  * ("billion laughs"). Returns null when that is fine, else yaml's message
  * and the first alias, where an expansion starts (null if none is found).
  */
-export function aliasBomb(doc: Document.Parsed | Document, maxAliasCount: number): { message: string; first: YNode | null } | null {
+export function aliasBomb(
+  doc: Document.Parsed | Document,
+  maxAliasCount: number,
+): { message: string; first: YNode | null } | null {
   try {
     doc.toJS({ maxAliasCount, mapAsMap: true });
     return null;

@@ -150,7 +150,11 @@ export class YamlReader<C extends string = never> {
     if (this.doc.errors.length > 0) return false;
     const bomb = aliasBomb(this.doc, o.maxAliases);
     if (bomb !== null) {
-      this.error(bomb.first ?? this.doc.contents, `too many YAML alias expansions (${bomb.message}); ${o.aliasUsers} may use anchors and aliases, but not to build huge structures`, 'yaml.alias-bomb');
+      this.error(
+        bomb.first ?? this.doc.contents,
+        `too many YAML alias expansions (${bomb.message}); ${o.aliasUsers} may use anchors and aliases, but not to build huge structures`,
+        'yaml.alias-bomb',
+      );
       return false;
     }
     return true;
@@ -175,7 +179,11 @@ export class YamlReader<C extends string = never> {
       // readers follow an alias one level deep.
       const target = node.resolve(this.doc);
       if (!target) {
-        this.error(node as YNode, `alias *${node.source} refers to no anchor &${node.source} defined before it`, 'yaml.unknown-alias');
+        this.error(
+          node as YNode,
+          `alias *${node.source} refers to no anchor &${node.source} defined before it`,
+          'yaml.unknown-alias',
+        );
         return null;
       }
       return target as ParsedNode;
@@ -198,14 +206,22 @@ export class YamlReader<C extends string = never> {
    * Reads a mapping's entries, reporting non-string keys, duplicate keys and
    * keys not in `allowed` (null: any key) with unknownMsg. Returns the known entries.
    */
-  readMap(node: ParsedNode, allowed: readonly string[] | null, unknownMsg: (key: string) => string): Map<string, Entry> {
+  readMap(
+    node: ParsedNode,
+    allowed: readonly string[] | null,
+    unknownMsg: (key: string) => string,
+  ): Map<string, Entry> {
     const out = new Map<string, Entry>();
     if (!isMap(node)) return out;
     for (const pair of node.items) {
       const keyNode = pair.key as ParsedNode | null;
       const k = this.deref(keyNode);
       if (k === null || !isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
-        this.error(keyNode ?? node, `keys must be plain names, not ${describeNode(k)}${allowed ? ` (allowed: ${list(allowed)})` : ''}`, 'yaml.bad-key');
+        this.error(
+          keyNode ?? node,
+          `keys must be plain names, not ${describeNode(k)}${allowed ? ` (allowed: ${list(allowed)})` : ''}`,
+          'yaml.bad-key',
+        );
         continue;
       }
       const name = String(k.value);
@@ -216,11 +232,20 @@ export class YamlReader<C extends string = never> {
         entry.at = keyNode as ParsedNode; // "key:" with nothing after it: point at the key
       const first = out.get(name);
       if (first) {
-        this.error(keyNode, `duplicate key "${name}" (first given at ${this.fmt(this.nodePos(first.key))}); each key may appear once`, 'yaml.duplicate-key');
+        this.error(
+          keyNode,
+          `duplicate key "${name}" (first given at ${this.fmt(this.nodePos(first.key))}); each key may appear once`,
+          'yaml.duplicate-key',
+        );
         continue;
       }
       if (allowed && !allowed.includes(name)) {
-        if (name === '<<') this.error(keyNode, `YAML merge keys (<<) are not supported in ${this.style.files}; ${this.style.mergeAdvice}`, 'yaml.merge-key');
+        if (name === '<<')
+          this.error(
+            keyNode,
+            `YAML merge keys (<<) are not supported in ${this.style.files}; ${this.style.mergeAdvice}`,
+            'yaml.merge-key',
+          );
         else this.error(keyNode, unknownMsg(name), 'yaml.unknown-key');
         // remembered, so a second copy is reported as a duplicate, not twice as unknown
         if (this.style.unknownThenDuplicate) out.set(name, entry);
@@ -228,7 +253,8 @@ export class YamlReader<C extends string = never> {
       }
       out.set(name, entry);
     }
-    if (allowed && this.style.unknownThenDuplicate) for (const k of [...out.keys()]) if (!allowed.includes(k)) out.delete(k);
+    if (allowed && this.style.unknownThenDuplicate)
+      for (const k of [...out.keys()]) if (!allowed.includes(k)) out.delete(k);
     return out;
   }
 
@@ -248,7 +274,10 @@ export class YamlReader<C extends string = never> {
     if (!e) return null;
     const v = e.value;
     if (v !== null && isScalar(v) && typeof v.value === 'boolean') return v.value;
-    const hint = v !== null && isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value) ? ` (YAML 1.2 reads yes/no/on/off as ${yesNo})` : '';
+    const hint =
+      v !== null && isScalar(v) && typeof v.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(v.value)
+        ? ` (YAML 1.2 reads yes/no/on/off as ${yesNo})`
+        : '';
     this.error(e.at, `${what} must be true or false, not ${describeNode(v)}${hint}`, 'value.not-bool');
     return null;
   }
@@ -289,7 +318,10 @@ export class YamlReader<C extends string = never> {
       // (hasOwn: "constructor" is no synonym, whatever Object.prototype holds)
       if (Object.hasOwn(synonyms, lower)) return synonyms[lower];
       const other = Object.hasOwn(suggestions, lower) ? suggestions[lower] : undefined;
-      const hint = other !== undefined && (allowed as readonly string[]).includes(other) ? `; did you mean "${other}"?` : didYouMean(v.value, allowed);
+      const hint =
+        other !== undefined && (allowed as readonly string[]).includes(other)
+          ? `; did you mean "${other}"?`
+          : didYouMean(v.value, allowed);
       this.error(e.at, `${what} "${v.value}" is not allowed${hint} (allowed: ${list(allowed)})`, 'value.not-allowed');
       return null;
     }
@@ -302,7 +334,11 @@ export class YamlReader<C extends string = never> {
     if (!e) return null;
     const v = e.value;
     if (v !== null && isScalar(v) && typeof v.value === 'number') {
-      this.error(e.at, `${what} ${v.value} has no unit; write ${v.value}s or ${v.value}ms; ${DURATION_HELP}`, 'value.bad-duration');
+      this.error(
+        e.at,
+        `${what} ${v.value} has no unit; write ${v.value}s or ${v.value}ms; ${DURATION_HELP}`,
+        'value.bad-duration',
+      );
       return null;
     }
     if (v === null || !isScalar(v) || typeof v.value !== 'string') {

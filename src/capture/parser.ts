@@ -68,7 +68,11 @@ export class CaptureParser {
       // Buffer, whose slice() is a view too: a consumer that keeps bytes
       // with slice() gets a copy, not memory the next read overwrites
       // (capture/copy.ts is the way to keep bytes).
-      this.consume(Object.getPrototypeOf(chunk) === Uint8Array.prototype ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.consume(
+        Object.getPrototypeOf(chunk) === Uint8Array.prototype
+          ? chunk
+          : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      );
     } catch (err) {
       if (err instanceof CaptureError) this.failure = err;
       throw err;
@@ -109,7 +113,9 @@ export class CaptureParser {
       const offset = streamingPastBlock ? this.pcapng.skippedBlockOffset : s.pos;
       const at = `capture cut off at byte ${total}`;
       const message =
-        this.format === 'pcap' ? this.pcap.describeCutOff(at, this.carry, this.carryLen) : this.pcapng.describeCutOff(at, this.carry, this.carryLen);
+        this.format === 'pcap'
+          ? this.pcap.describeCutOff(at, this.carry, this.carryLen)
+          : this.pcapng.describeCutOff(at, this.carry, this.carryLen);
       s.warnings.push(n === undefined ? { offset, message } : { offset, n, message });
     }
     this.ended = {
@@ -212,11 +218,16 @@ export class CaptureParser {
 
   private headerNeed(): number {
     switch (this.phase) {
-      case Phase.MAGIC: return 4;
-      case Phase.PCAP_HEADER: return PCAP_GLOBAL_HEADER;
-      case Phase.PCAP_RECORDS: return PCAP_RECORD_HEADER;
-      case Phase.PCAPNG_BLOCKS: return PCAPNG_BLOCK_PREFIX;
-      default: return PCAPNG_TRAILER;
+      case Phase.MAGIC:
+        return 4;
+      case Phase.PCAP_HEADER:
+        return PCAP_GLOBAL_HEADER;
+      case Phase.PCAP_RECORDS:
+        return PCAP_RECORD_HEADER;
+      case Phase.PCAPNG_BLOCKS:
+        return PCAPNG_BLOCK_PREFIX;
+      default:
+        return PCAPNG_TRAILER;
     }
   }
 

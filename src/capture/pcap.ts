@@ -54,7 +54,10 @@ export class PcapReader {
         break;
       case MAGIC_PCAP_KUZNETZOV:
       case 0x34cdb2a1:
-        throw this.s.fail(0, 'file uses the modified ("Kuznetzov") pcap format, which is not supported; convert it with editcap -F pcap');
+        throw this.s.fail(
+          0,
+          'file uses the modified ("Kuznetzov") pcap format, which is not supported; convert it with editcap -F pcap',
+        );
       default:
         return false;
     }
@@ -93,16 +96,28 @@ export class PcapReader {
     let nsec = u32(buf, off + REC_TS_FRAC, le);
     if (!this.nanos) nsec *= 1000;
     if (nsec >= 1e9) {
-      s.warn(s.pos, n, `record ${n} has a sub-second timestamp field of ${u32(buf, off + REC_TS_FRAC, le)}, a second or more; carried into the seconds`);
+      s.warn(
+        s.pos,
+        n,
+        `record ${n} has a sub-second timestamp field of ${u32(buf, off + REC_TS_FRAC, le)}, a second or more; carried into the seconds`,
+      );
       sec += Math.floor(nsec / 1e9);
       nsec %= 1e9;
     }
     let len = u32(buf, off + REC_LEN, le);
     if (this.snaplen !== 0 && caplen > this.snaplen) {
-      s.warn(s.pos, n, `record ${n} has ${caplen} captured bytes, more than the file's snaplen ${this.snaplen}; delivered as is`);
+      s.warn(
+        s.pos,
+        n,
+        `record ${n} has ${caplen} captured bytes, more than the file's snaplen ${this.snaplen}; delivered as is`,
+      );
     }
     if (len < caplen) {
-      s.warn(s.pos, n, `record ${n} has original length ${len}, less than its ${caplen} captured bytes; using ${caplen}`);
+      s.warn(
+        s.pos,
+        n,
+        `record ${n} has original length ${len}, less than its ${caplen} captured bytes; using ${caplen}`,
+      );
       len = caplen;
     }
     rec.n = n;

@@ -9,7 +9,13 @@
 
 import { Direction } from './types.js';
 import type { DirectionValue } from './types.js';
-import { LATEST_TIMESTAMP_SEC, MICROSECONDS, TimestampConverter, tsResolutionFromOption, utcString } from './timestamp.js';
+import {
+  LATEST_TIMESTAMP_SEC,
+  MICROSECONDS,
+  TimestampConverter,
+  tsResolutionFromOption,
+  utcString,
+} from './timestamp.js';
 import type { TsResolution } from './timestamp.js';
 import { hex32, plural, u16, u32, type ParseState } from './parse-state.js';
 
@@ -97,18 +103,29 @@ function approxSeconds(v: number): string {
 
 function blockName(type: number): string {
   switch (type) {
-    case BLOCK_SHB: return 'section header block';
-    case BLOCK_IDB: return 'interface description block';
-    case BLOCK_PB: return 'packet block';
-    case BLOCK_SPB: return 'simple packet block';
-    case 4: return 'name resolution block';
-    case 5: return 'interface statistics block';
-    case BLOCK_EPB: return 'enhanced packet block';
-    case 9: return 'systemd journal export block';
-    case 10: return 'decryption secrets block';
+    case BLOCK_SHB:
+      return 'section header block';
+    case BLOCK_IDB:
+      return 'interface description block';
+    case BLOCK_PB:
+      return 'packet block';
+    case BLOCK_SPB:
+      return 'simple packet block';
+    case 4:
+      return 'name resolution block';
+    case 5:
+      return 'interface statistics block';
+    case BLOCK_EPB:
+      return 'enhanced packet block';
+    case 9:
+      return 'systemd journal export block';
+    case 10:
+      return 'decryption secrets block';
     case 0xbad:
-    case 0x40000bad: return 'custom block';
-    default: return `block of type ${hex32(type)}`;
+    case 0x40000bad:
+      return 'custom block';
+    default:
+      return `block of type ${hex32(type)}`;
   }
 }
 
@@ -119,19 +136,23 @@ function withArticle(name: string): string {
 /** Fixed part of each interpreted block type, including the 12 bytes of type, length and trailing length. */
 function minimumBlockLength(type: number): number {
   switch (type) {
-    case BLOCK_SHB: return 28;
-    case BLOCK_IDB: return 20;
+    case BLOCK_SHB:
+      return 28;
+    case BLOCK_IDB:
+      return 20;
     case BLOCK_EPB:
-    case BLOCK_PB: return 32;
-    case BLOCK_SPB: return 16;
-    default: return 12;
+    case BLOCK_PB:
+      return 32;
+    case BLOCK_SPB:
+      return 16;
+    default:
+      return 12;
   }
 }
 
 function isInterpretedBlock(type: number): boolean {
   return type === BLOCK_SHB || type === BLOCK_IDB || type === BLOCK_EPB || type === BLOCK_SPB || type === BLOCK_PB;
 }
-
 
 export class PcapngReader {
   /** Byte order of the current section. */
@@ -172,7 +193,10 @@ export class PcapngReader {
     this.blockType = type;
     this.blockLength = length;
     if (length < 12) {
-      throw this.s.fail(this.s.pos, `pcapng block length ${length} is less than the 12-byte minimum (${blockName(type)})`);
+      throw this.s.fail(
+        this.s.pos,
+        `pcapng block length ${length} is less than the 12-byte minimum (${blockName(type)})`,
+      );
     }
     if (length % 4 !== 0) {
       throw this.s.fail(this.s.pos, `pcapng block length ${length} is not a multiple of 4 (${blockName(type)})`);
@@ -183,7 +207,10 @@ export class PcapngReader {
     }
     const minimum = minimumBlockLength(type);
     if (length < minimum) {
-      throw this.s.fail(this.s.pos, `pcapng ${blockName(type)} length ${length} is less than the ${minimum} bytes its fixed fields need`);
+      throw this.s.fail(
+        this.s.pos,
+        `pcapng ${blockName(type)} length ${length} is less than the ${minimum} bytes its fixed fields need`,
+      );
     }
     if (length > MAX_BUFFERED_BLOCK) {
       throw this.s.fail(
@@ -277,14 +304,22 @@ export class PcapngReader {
       if (code === OPT_END) break;
       const value = p + OPT_VALUE;
       if (value + length > end) {
-        this.s.warn(this.s.pos, undefined, `interface description block option ${code} runs past the end of the block; rest of its options ignored`);
+        this.s.warn(
+          this.s.pos,
+          undefined,
+          `interface description block option ${code} runs past the end of the block; rest of its options ignored`,
+        );
         break;
       }
       if (code === OPT_IF_NAME) {
         let stop = value + length;
         while (stop > value && buf[stop - 1] === 0) stop--;
         if (stop - value > MAX_IF_NAME_BYTES) {
-          this.s.warn(this.s.pos, undefined, `interface ${this.interfaces.length}'s name (if_name) is ${stop - value} bytes long; only its first ${MAX_IF_NAME_BYTES} bytes are kept`);
+          this.s.warn(
+            this.s.pos,
+            undefined,
+            `interface ${this.interfaces.length}'s name (if_name) is ${stop - value} bytes long; only its first ${MAX_IF_NAME_BYTES} bytes are kept`,
+          );
           stop = value + MAX_IF_NAME_BYTES;
         }
         iface.name = utf8.decode(buf.subarray(value, stop));
@@ -366,16 +401,31 @@ export class PcapngReader {
     direction: DirectionValue,
   ): void {
     if (iface.snaplen !== 0 && caplen > iface.snaplen) {
-      this.s.warn(this.s.pos, n, `record ${n} has ${caplen} captured bytes, more than interface ${ifIndex}'s snaplen ${iface.snaplen}; delivered as is`);
+      this.s.warn(
+        this.s.pos,
+        n,
+        `record ${n} has ${caplen} captured bytes, more than interface ${ifIndex}'s snaplen ${iface.snaplen}; delivered as is`,
+      );
     }
     if (len < caplen) {
-      this.s.warn(this.s.pos, n, `record ${n} has original length ${len}, less than its ${caplen} captured bytes; using ${caplen}`);
+      this.s.warn(
+        this.s.pos,
+        n,
+        `record ${n} has original length ${len}, less than its ${caplen} captured bytes; using ${caplen}`,
+      );
       len = caplen;
     }
     const tsSec = this.clock.sec + iface.offsetSec;
     // One test on the usual path; the operands are checked too, as a sum of
     // rounded huge values can land anywhere (2^60 - 2^60 + 5 is 0 or 128).
-    if (!(tsSec >= 0 && tsSec <= LATEST_TIMESTAMP_SEC && this.clock.sec <= LATEST_TIMESTAMP_SEC && iface.offsetSec >= -LATEST_TIMESTAMP_SEC)) {
+    if (
+      !(
+        tsSec >= 0 &&
+        tsSec <= LATEST_TIMESTAMP_SEC &&
+        this.clock.sec <= LATEST_TIMESTAMP_SEC &&
+        iface.offsetSec >= -LATEST_TIMESTAMP_SEC
+      )
+    ) {
       throw this.s.fail(this.s.pos, this.unjudgeableTime(n, ifIndex, iface));
     }
     const s = this.s;
@@ -402,7 +452,8 @@ export class PcapngReader {
     const parts: string[] = [];
     if (off !== 0) parts.push(`if_tsoffset ${approxSeconds(off)}`);
     const r = iface.resolution;
-    if (r.binary || r.exponent !== 6) parts.push(`if_tsresol ${r.binary ? `2^-${r.exponent}` : r.exponent === 0 ? '1' : `10^-${r.exponent}`} s`);
+    if (r.binary || r.exponent !== 6)
+      parts.push(`if_tsresol ${r.binary ? `2^-${r.exponent}` : r.exponent === 0 ? '1' : `10^-${r.exponent}`} s`);
     const how = parts.length > 0 ? ` (interface ${ifIndex}: ${parts.join(', ')})` : '';
     const exact = Math.abs(sec) < 2 ** 53 && Math.abs(off) < 2 ** 53;
     const total = sec + off;

@@ -78,7 +78,11 @@ function withWhatWasRead(parser: CaptureParser, err: unknown): unknown {
 const STDIN_TTY = 'standard input is a terminal; pipe a capture into it (tcpdump -w - ...) or give a file path';
 
 /** The whole capture is already in memory (tests, small inputs). */
-export function readCaptureBuffer(buf: Uint8Array, name: string, onRecord: (rec: CaptureRecord) => void): CaptureSummary {
+export function readCaptureBuffer(
+  buf: Uint8Array,
+  name: string,
+  onRecord: (rec: CaptureRecord) => void,
+): CaptureSummary {
   const parser = new CaptureParser(name, onRecord);
   try {
     parser.push(buf);
@@ -113,7 +117,8 @@ const AGAIN = -1;
  */
 async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptureOptions): Promise<boolean> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, not ${chunkSize}`);
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new RangeError(`chunkSize must be a positive integer, not ${chunkSize}`);
   const take = opts.takeChunk;
   // Two buffers used in turn (unless takeChunk supplies each one): the next
   // read fills one while the parser works through the other.
@@ -149,13 +154,14 @@ async function readAt(fh: FileHandle, buf: Buffer, path: string, offset: number)
 
 /** Reads from an open descriptor at its current position (pipes included). */
 function readFd(fd: number, name: string): ReadInto {
-  return (into, offset) => new Promise((resolve, reject) => {
-    fdRead(fd, into, 0, into.length, null, (err, bytesRead) => {
-      if (!err) resolve(bytesRead);
-      else if (err.code === 'EAGAIN') resolve(AGAIN);
-      else reject(new CaptureError(name, offset, `cannot read capture: ${describeIoError(err)}`));
+  return (into, offset) =>
+    new Promise((resolve, reject) => {
+      fdRead(fd, into, 0, into.length, null, (err, bytesRead) => {
+        if (!err) resolve(bytesRead);
+        else if (err.code === 'EAGAIN') resolve(AGAIN);
+        else reject(new CaptureError(name, offset, `cannot read capture: ${describeIoError(err)}`));
+      });
     });
-  });
 }
 
 async function pumpStream(
@@ -179,14 +185,21 @@ async function pumpStream(
 function describeIoError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
-    case 'ENOENT': return 'no such file';
+    case 'ENOENT':
+      return 'no such file';
     case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'it is a directory, not a file';
-    case 'ENOTDIR': return 'a component of the path is not a directory';
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory, not a file';
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory';
     case 'EMFILE':
-    case 'ENFILE': return 'too many open files';
-    case 'EIO': return 'input/output error';
-    default: return err instanceof Error ? err.message : String(err);
+    case 'ENFILE':
+      return 'too many open files';
+    case 'EIO':
+      return 'input/output error';
+    default:
+      return err instanceof Error ? err.message : String(err);
   }
 }

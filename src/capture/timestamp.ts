@@ -81,7 +81,13 @@ export class TimestampConverter {
     if (hi < 0x10_0000) {
       // The value is below 2^52: exact as a double, and so is q * units (<= value + units).
       let r = hi * TWO32 + lo - q * units;
-      if (r < 0) { q--; r += units; } else if (r >= units) { q++; r -= units; }
+      if (r < 0) {
+        q--;
+        r += units;
+      } else if (r >= units) {
+        q++;
+        r -= units;
+      }
       this.sec = q;
       this.nsec = r * scale;
       return true;
@@ -90,7 +96,13 @@ export class TimestampConverter {
     // (-units, 2 * units) with units <= 1e9, so its value mod 2^32 tells the cases apart.
     let r = (lo - Math.imul(q, units)) >>> 0;
     if (r >= units) {
-      if (r < 2 * units) { q++; r -= units; } else { q--; r = r - TWO32 + units; }
+      if (r < 2 * units) {
+        q++;
+        r -= units;
+      } else {
+        q--;
+        r = r - TWO32 + units;
+      }
     }
     this.sec = q;
     this.nsec = r * scale;
@@ -205,7 +217,8 @@ export function utcString(sec: number): string {
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   const two = (n: number) => String(n).padStart(2, '0');
-  const year = y >= 0 && y <= 9999 ? String(y).padStart(4, '0') : `${y < 0 ? '-' : '+'}${String(Math.abs(y)).padStart(6, '0')}`;
+  const year =
+    y >= 0 && y <= 9999 ? String(y).padStart(4, '0') : `${y < 0 ? '-' : '+'}${String(Math.abs(y)).padStart(6, '0')}`;
   const hh = Math.floor(rest / 3600);
   const mm = Math.floor((rest % 3600) / 60);
   return `${year}-${two(m)}-${two(d)}T${two(hh)}:${two(mm)}:${two(rest % 60)}Z`;

@@ -17,13 +17,51 @@ import type { Writable } from 'node:stream';
 import { UserError } from '../base/errors.js';
 import { describeIoError, ioExitCode, OutputFile } from '../base/output-file.js';
 import {
-  HDR_LINKTYPE, HDR_SIGFIGS, HDR_SNAPLEN, HDR_THISZONE, HDR_VERSION_MAJOR, HDR_VERSION_MINOR, MAGIC_PCAP_NS, MAGIC_PCAP_US, MAX_CAPLEN,
-  PCAP_GLOBAL_HEADER, PCAP_RECORD_HEADER, REC_CAPLEN, REC_LEN, REC_TS_FRAC, REC_TS_SEC,
+  HDR_LINKTYPE,
+  HDR_SIGFIGS,
+  HDR_SNAPLEN,
+  HDR_THISZONE,
+  HDR_VERSION_MAJOR,
+  HDR_VERSION_MINOR,
+  MAGIC_PCAP_NS,
+  MAGIC_PCAP_US,
+  MAX_CAPLEN,
+  PCAP_GLOBAL_HEADER,
+  PCAP_RECORD_HEADER,
+  REC_CAPLEN,
+  REC_LEN,
+  REC_TS_FRAC,
+  REC_TS_SEC,
 } from './pcap.js';
 import {
-  BLK_LENGTH, BLK_TYPE, BLOCK_EPB, BLOCK_IDB, BLOCK_SHB, BYTE_ORDER_MAGIC, EPB_CAPLEN, EPB_DATA, EPB_INTERFACE_ID, EPB_LEN, EPB_TS_HIGH,
-  EPB_TS_LOW, IDB_LINKTYPE, IDB_OPTIONS, IDB_RESERVED, IDB_SNAPLEN, OPT_CODE, OPT_END, OPT_IF_NAME, OPT_IF_TSRESOL, OPT_LENGTH,
-  OPT_PACKET_FLAGS, OPT_VALUE, SHB_BYTE_ORDER, SHB_OPTIONS, SHB_SECTION_LENGTH, SHB_VERSION_MAJOR, SHB_VERSION_MINOR,
+  BLK_LENGTH,
+  BLK_TYPE,
+  BLOCK_EPB,
+  BLOCK_IDB,
+  BLOCK_SHB,
+  BYTE_ORDER_MAGIC,
+  EPB_CAPLEN,
+  EPB_DATA,
+  EPB_INTERFACE_ID,
+  EPB_LEN,
+  EPB_TS_HIGH,
+  EPB_TS_LOW,
+  IDB_LINKTYPE,
+  IDB_OPTIONS,
+  IDB_RESERVED,
+  IDB_SNAPLEN,
+  OPT_CODE,
+  OPT_END,
+  OPT_IF_NAME,
+  OPT_IF_TSRESOL,
+  OPT_LENGTH,
+  OPT_PACKET_FLAGS,
+  OPT_VALUE,
+  SHB_BYTE_ORDER,
+  SHB_OPTIONS,
+  SHB_SECTION_LENGTH,
+  SHB_VERSION_MAJOR,
+  SHB_VERSION_MINOR,
 } from './pcapng.js';
 import { nanosToHiLo, utcString } from './timestamp.js';
 import { Direction } from './types.js';
@@ -51,7 +89,12 @@ export const PCAPNG_LATEST_SEC = 2 ** 33 - 1;
  * is a bug of the caller (RangeError).
  */
 function checkTimestamp(
-  target: string, format: 'pcap' | 'pcapng', record: number, tsSec: number, tsNsec: number, latest: number,
+  target: string,
+  format: 'pcap' | 'pcapng',
+  record: number,
+  tsSec: number,
+  tsNsec: number,
+  latest: number,
 ): void {
   if (!Number.isInteger(tsSec) || !Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec > 999_999_999) {
     throw new RangeError(`timestamp must be whole seconds and nanoseconds 0-999999999, not ${tsSec} s ${tsNsec} ns`);
@@ -59,12 +102,15 @@ function checkTimestamp(
   if (tsSec >= 0 && tsSec <= latest) return;
   const when = `${tsSec}.${String(tsNsec).padStart(9, '0')} s (${utcString(tsSec)})`;
   const range = `a ${format} file holds times from 1970-01-01T00:00:00Z to ${utcString(latest)}`;
-  const hint = tsSec < 0
-    ? 'no capture format fwemu writes holds a time before 1970'
-    : format === 'pcap'
-      ? 'its seconds are a 32-bit number; give the file a .pcapng name (pcapng holds later times)'
-      : 'fwemu does not judge packets that late anyway';
-  throw new UserError(`cannot write to ${target}: packet ${record} written to it is stamped ${when}, but ${range}: ${hint}`);
+  const hint =
+    tsSec < 0
+      ? 'no capture format fwemu writes holds a time before 1970'
+      : format === 'pcap'
+        ? 'its seconds are a 32-bit number; give the file a .pcapng name (pcapng holds later times)'
+        : 'fwemu does not judge packets that late anyway';
+  throw new UserError(
+    `cannot write to ${target}: packet ${record} written to it is stamped ${when}, but ${range}: ${hint}`,
+  );
 }
 
 /** Owns the output buffer and where full buffers go. */
@@ -364,7 +410,8 @@ export class PcapngWriter extends BufferedCaptureWriter {
   /** Writes an option (code, length, value zero-padded to 4 bytes) and returns the offset after it. */
   private writeOption(at: number, code: number, value: Uint8Array | null): number {
     const length = value ? value.length : 0;
-    if (length > 0xffff) throw new RangeError(`pcapng option ${code} is ${length} bytes; an option holds at most 65535`);
+    if (length > 0xffff)
+      throw new RangeError(`pcapng option ${code} is ${length} bytes; an option holds at most 65535`);
     this.view.setUint16(at + OPT_CODE, code, true);
     this.view.setUint16(at + OPT_LENGTH, length, true);
     if (value) this.buf.set(value, at + OPT_VALUE);

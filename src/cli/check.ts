@@ -18,9 +18,16 @@ export function checkCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Validate rule files and print them as compiled (exit 1 on any error)',
     (a) =>
       a
-        .positional('rules', { type: 'string', array: true, demandOption: true, describe: 'rule files (YAML); - reads one from standard input' })
+        .positional('rules', {
+          type: 'string',
+          array: true,
+          demandOption: true,
+          describe: 'rule files (YAML); - reads one from standard input',
+        })
         .example('$0 check rules/*.yaml', 'validate every example')
-        .epilog('Errors and warnings are "file:line:column: message". Warnings (e.g. a rule shadowed by an earlier one) do not fail the check.'),
+        .epilog(
+          'Errors and warnings are "file:line:column: message". Warnings (e.g. a rule shadowed by an earlier one) do not fail the check.',
+        ),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },
@@ -30,7 +37,8 @@ export function checkCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 export async function run(args: CheckArgs, io: Io): Promise<number> {
   let failed = false;
   const files = args.rules;
-  if (files.filter((f) => f === '-').length > 1) throw new UserError('check: - (standard input) can be given once: it can be read only once');
+  if (files.filter((f) => f === '-').length > 1)
+    throw new UserError('check: - (standard input) can be given once: it can be read only once');
   for (const file of files) {
     try {
       const { ruleset, warnings } = loadRuleSet(file);

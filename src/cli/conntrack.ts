@@ -28,15 +28,50 @@ export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Show the connection-tracking table after a replay, as `conntrack -L` prints it (or its events, as `conntrack -E`)',
     (a) =>
       a
-        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
-        .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML), or - for standard input' })
-        .option('at', { type: 'string', describe: 'show the table right after packet N (default: after the last packet)' })
-        .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'conntrack -L lines, or a JSON array of entries' })
-        .option('events', { alias: 'E', type: 'boolean', default: false, describe: 'print the change log instead ([NEW], [UPDATE], [DESTROY]), each with the packet that caused it' })
-        .option('progress', { type: 'boolean', describe: 'a progress line on stderr while the capture is replayed (default: when stderr is a terminal and the output goes to a file, or there is none); --no-progress to omit' })
-        .example('$0 conntrack -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'the table at the end of the capture')
-        .example('$0 conntrack -r rules/web-server.yaml --at 3 fixtures/http-curl.pcap', 'the table right after the handshake')
-        .example('$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap', 'how each entry was born, changed and died')
+        .positional('capture', {
+          type: 'string',
+          demandOption: true,
+          describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize',
+        })
+        .option('rules', {
+          alias: 'r',
+          type: 'string',
+          demandOption: true,
+          describe: 'rule file (YAML), or - for standard input',
+        })
+        .option('at', {
+          type: 'string',
+          describe: 'show the table right after packet N (default: after the last packet)',
+        })
+        .option('format', {
+          alias: 'f',
+          choices: ['text', 'json'] as const,
+          default: 'text' as const,
+          describe: 'conntrack -L lines, or a JSON array of entries',
+        })
+        .option('events', {
+          alias: 'E',
+          type: 'boolean',
+          default: false,
+          describe: 'print the change log instead ([NEW], [UPDATE], [DESTROY]), each with the packet that caused it',
+        })
+        .option('progress', {
+          type: 'boolean',
+          describe:
+            'a progress line on stderr while the capture is replayed (default: when stderr is a terminal and the output goes to a file, or there is none); --no-progress to omit',
+        })
+        .example(
+          '$0 conntrack -r rules/web-server.yaml fixtures/seed-three-clients.pcap',
+          'the table at the end of the capture',
+        )
+        .example(
+          '$0 conntrack -r rules/web-server.yaml --at 3 fixtures/http-curl.pcap',
+          'the table right after the handshake',
+        )
+        .example(
+          '$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap',
+          'how each entry was born, changed and died',
+        )
         .epilog('Seconds left are counted on the capture clock: the time of the last packet replayed.'),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
@@ -49,15 +84,31 @@ export async function run(args: ConntrackArgs, io: Io): Promise<number> {
   const out = new LineWriter(io.stdout);
   const onEvent = args.events
     ? (ev: CtEvent) => {
-        if (args.format === 'json') out.line(safeJson({ packet: ev.packet, type: ev.type, cause: ev.cause ?? null, entry: entryToJson(ev.entry, ev.time) }));
+        if (args.format === 'json')
+          out.line(
+            safeJson({
+              packet: ev.packet,
+              type: ev.type,
+              cause: ev.cause ?? null,
+              entry: entryToJson(ev.entry, ev.time),
+            }),
+          );
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
   if (args.rules === '-' && args.capture === '-')
-    throw new UserError('conntrack: the rule file and the capture cannot both be - (standard input): give one of them as a file');
+    throw new UserError(
+      'conntrack: the rule file and the capture cannot both be - (standard input): give one of them as a file',
+    );
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   const { ruleset, warnings } = loadRuleSet(args.rules);
-  const session = new CaptureSession(io, args, args.capture, { asked: args.progress, perPacketOutput: args.events }, warnings);
+  const session = new CaptureSession(
+    io,
+    args,
+    args.capture,
+    { asked: args.progress, perPacketOutput: args.events },
+    warnings,
+  );
   const clock = ClockWatch.forRuleSet(ruleset);
   const summary = await session.read(
     () =>
@@ -84,17 +135,28 @@ export async function run(args: ConntrackArgs, io: Io): Promise<number> {
     throw new UserError(`--at ${at}: ${visible(inputName(args.capture))} has only ${summary.stats.packets} packets`);
   }
   if (!engine.ct) {
-    throw new UserError(`${visible(inputName(args.rules))}: the rule file says "stateful: false", so there is no connection-tracking table to show`, ExitCode.FAILED);
+    throw new UserError(
+      `${visible(inputName(args.rules))}: the rule file says "stateful: false", so there is no connection-tracking table to show`,
+      ExitCode.FAILED,
+    );
   }
   if (!args.events) {
     const entries = engine.ct.entries(engine.now);
-    if (args.format === 'json') out.line(safeJson(entries.map((e) => entryToJson(e, engine.now)), 2));
+    if (args.format === 'json')
+      out.line(
+        safeJson(
+          entries.map((e) => entryToJson(e, engine.now)),
+          2,
+        ),
+      );
     else for (const e of entries) out.line(formatConntrackEntry(e, engine.now));
   }
   await out.flush();
   if (!args.events && args.format === 'text') {
     // conntrack -L prints its count on stderr too, which keeps stdout pure.
-    io.stderr.write(`fwemu: ${engine.ct.entries(engine.now).length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`);
+    io.stderr.write(
+      `fwemu: ${engine.ct.entries(engine.now).length} flow entries have been shown (capture time of packet ${summary.stats.packets}).\n`,
+    );
   }
   session.captureEnd(summary.capture, summary.stats.undecodable);
   session.clock(summary.clock);

@@ -22,7 +22,10 @@ export function demoCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   return y.command<CommonOptions>(
     'demo',
     'The tour (npm start): three connections to one server port, and why the replies get through',
-    (a) => a.epilog('Replays fixtures/scenarios/seed.yaml (a synthesized scenario) through rules/web-server.yaml. The same story on real captured traffic: fixtures/seed-three-clients.pcap.'),
+    (a) =>
+      a.epilog(
+        'Replays fixtures/scenarios/seed.yaml (a synthesized scenario) through rules/web-server.yaml. The same story on real captured traffic: fixtures/seed-three-clients.pcap.',
+      ),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },
@@ -44,7 +47,11 @@ export async function run(args: CommonOptions, io: Io): Promise<number> {
   out.line(`The server 10.2.0.1 listens on tcp/8080. Alice (10.1.0.2) connects twice, Bob (10.1.0.3) once.`);
   out.line(`The firewall (${ruleset.file}) has a single rule: accept tcp to destination port 8080; policy drop.`);
   out.line(`The server's replies go FROM port 8080 TO the clients' random ports. What lets them through?`);
-  out.line(paint.dim(`Legend: ct = the conntrack state nft sees (new: first packet of a flow; established: part of a tracked flow).`));
+  out.line(
+    paint.dim(
+      `Legend: ct = the conntrack state nft sees (new: first packet of a flow; established: part of a tracked flow).`,
+    ),
+  );
 
   h(`1. Every packet of the scenario ${scenarioPath}, its verdict and the reason`);
   out.line(paint.dim(REPLAY_HEADER));
@@ -66,23 +73,35 @@ export async function run(args: CommonOptions, io: Io): Promise<number> {
       out.line(replayLine(r, p, engine, 'relative', base, paint));
     },
   });
-  out.line(`=> ${replies} packets from port 8080 to a client; ${repliesViaConntrack} accepted because they belong to a tracked connection (no rule allows them);`);
+  out.line(
+    `=> ${replies} packets from port 8080 to a client; ${repliesViaConntrack} accepted because they belong to a tracked connection (no rule allows them);`,
+  );
   out.line(`   the last one, to port 33333, belongs to no connection and is dropped by the policy.`);
 
   h('2. The conntrack table afterwards (as `conntrack -L` prints it)');
   const engine = stateful.engine;
   const entries = engine.ct!.entries(engine.now);
   for (const e of entries) out.line(formatConntrackEntry(e, engine.now));
-  out.line(`=> ${entries.length} entries. All share dst=10.2.0.1 dport=8080; they differ in the client's address and port,`);
-  out.line(`   the 4-tuple (plus protocol) that also tells the server's sockets apart: each accept() returns a socket for one tuple.`);
+  out.line(
+    `=> ${entries.length} entries. All share dst=10.2.0.1 dport=8080; they differ in the client's address and port,`,
+  );
+  out.line(
+    `   the 4-tuple (plus protocol) that also tells the server's sockets apart: each accept() returns a socket for one tuple.`,
+  );
 
   h('3. The sockets on each host (what `ss -tan` would show), rebuilt from the handshakes');
   const obs = new SocketObserver();
-  await replay({ rules: ruleset, source: packetSource(scenarioPath).source, onPacket: (_r, p, rec) => obs.add(p, rec.n) });
+  await replay({
+    rules: ruleset,
+    source: packetSource(scenarioPath).source,
+    onPacket: (_r, p, rec) => obs.add(p, rec.n),
+  });
   const names = new Map<string, string>();
   for (const hd of synth!.scenario.hosts) for (const a of hd.addrs) names.set(a, hd.name);
   for (const l of formatSockets(obs.hosts(names))) out.line(l);
-  out.line('=> one listening socket on 10.2.0.1:8080 and three accepted sockets on the same local port: the kernel tells them');
+  out.line(
+    '=> one listening socket on 10.2.0.1:8080 and three accepted sockets on the same local port: the kernel tells them',
+  );
   out.line('   apart by the peer address and port, exactly as the conntrack entries are told apart.');
 
   h('4. The same traffic through a stateless filter (stateful: false)');
@@ -99,12 +118,22 @@ export async function run(args: CommonOptions, io: Io): Promise<number> {
     },
   });
   if (first) out.line(first);
-  out.line(`=> without connection tracking, ${dropped} of the ${replies} replies are dropped: nothing says they answer an allowed request,`);
+  out.line(
+    `=> without connection tracking, ${dropped} of the ${replies} replies are dropped: nothing says they answer an allowed request,`,
+  );
   out.line(`   and "allow tcp dport 8080" says nothing about packets whose destination port is a client's.`);
   out.line(`   That is why firewalls keep state.`);
   out.line('');
-  out.line(paint.dim(`Next: the same on real traffic: fwemu replay -r ${at('rules/web-server.yaml')} ${at('fixtures/seed-three-clients.pcap')}`));
-  out.line(paint.dim(`      and fwemu --help for every command. The kernel agrees packet for packet: npm run test:kernel (root).`));
+  out.line(
+    paint.dim(
+      `Next: the same on real traffic: fwemu replay -r ${at('rules/web-server.yaml')} ${at('fixtures/seed-three-clients.pcap')}`,
+    ),
+  );
+  out.line(
+    paint.dim(
+      `      and fwemu --help for every command. The kernel agrees packet for packet: npm run test:kernel (root).`,
+    ),
+  );
   await out.flush();
   return ExitCode.OK;
 }

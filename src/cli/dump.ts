@@ -27,12 +27,24 @@ export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'List every packet of a capture, one line each, as fwemu decodes it',
     (a) =>
       a
-        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
-        .option('format', { choices: ['text', 'jsonl'] as const, default: 'text' as const, describe: 'text columns, or one JSON object per line' })
-        .option('time', { choices: ['relative', 'epoch', 'iso'] as const, default: 'relative' as const, describe: 'timestamps: seconds since the first packet, Unix epoch, or ISO 8601 UTC' })
+        .positional('capture', {
+          type: 'string',
+          demandOption: true,
+          describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize',
+        })
+        .option('format', {
+          choices: ['text', 'jsonl'] as const,
+          default: 'text' as const,
+          describe: 'text columns, or one JSON object per line',
+        })
+        .option('time', {
+          choices: ['relative', 'epoch', 'iso'] as const,
+          default: 'relative' as const,
+          describe: 'timestamps: seconds since the first packet, Unix epoch, or ISO 8601 UTC',
+        })
         .example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing')
         .example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives')
-        .example("$0 dump --format jsonl cap.pcapng | jq 'select(.proto==\"tcp\")'", 'machine-readable'),
+        .example('$0 dump --format jsonl cap.pcapng | jq \'select(.proto=="tcp")\'', 'machine-readable'),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },

@@ -22,20 +22,33 @@ export function exportCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Print the rule file as an nftables ruleset, or an iptables-restore/ip6tables-restore pair (what you deploy once the policy is tested)',
     (a) =>
       a
-        .positional('rules', { type: 'string', demandOption: true, describe: 'rule file (YAML), or - for standard input' })
+        .positional('rules', {
+          type: 'string',
+          demandOption: true,
+          describe: 'rule file (YAML), or - for standard input',
+        })
         .option('format', {
           choices: ['nft', 'iptables'] as const,
           default: 'nft' as const,
-          describe: 'output syntax: nft (one inet table for `nft -f`), or iptables (an IPv4 part for iptables-restore, then an IPv6 part for ip6tables-restore)',
+          describe:
+            'output syntax: nft (one inet table for `nft -f`), or iptables (an IPv4 part for iptables-restore, then an IPv6 part for ip6tables-restore)',
         })
-        .option('table', { type: 'string', default: 'fwemu', describe: 'name of the nft table (inet family; --format nft only)' })
+        .option('table', {
+          type: 'string',
+          default: 'fwemu',
+          describe: 'name of the nft table (inet family; --format nft only)',
+        })
         .option('split', {
           type: 'string',
           requiresArg: true,
-          describe: '--format iptables only: write the IPv4 part to PREFIX.v4 and the IPv6 part to PREFIX.v6 instead of printing both (each replaced only once both are complete)',
+          describe:
+            '--format iptables only: write the IPv4 part to PREFIX.v4 and the IPv6 part to PREFIX.v6 instead of printing both (each replaced only once both are complete)',
         })
         .example('$0 export rules/web-server.yaml > web.nft && nft -c -f web.nft', 'generate and syntax-check with nft')
-        .example('$0 export --format iptables rules/web-server.yaml', 'print the IPv4 (iptables-restore) and IPv6 (ip6tables-restore) rulesets')
+        .example(
+          '$0 export --format iptables rules/web-server.yaml',
+          'print the IPv4 (iptables-restore) and IPv6 (ip6tables-restore) rulesets',
+        )
         .example(
           '$0 export --format iptables --split /etc/iptables/rules rules/web-server.yaml',
           'write /etc/iptables/rules.v4 and rules.v6 (what iptables-persistent loads at boot); check them with iptables-restore --test < FILE',
@@ -47,17 +60,26 @@ export function exportCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 }
 
 export async function run(args: ExportArgs, io: Io): Promise<number> {
-  if (args.split !== undefined && args.format !== 'iptables') throw new UserError('--split needs --format iptables (an nft ruleset is one file: redirect stdout)');
+  if (args.split !== undefined && args.format !== 'iptables')
+    throw new UserError('--split needs --format iptables (an nft ruleset is one file: redirect stdout)');
   if (args.split === '') throw new UserError('--split needs a file name prefix, e.g. --split /etc/iptables/rules');
   if (args.format === 'nft') {
     const bad = nftTableNameProblem(args.table);
     if (bad !== null) throw new UserError(`--table: ${bad}`);
   }
   if (args.split === '-') {
-    throw new UserError('--split writes two files, PREFIX.v4 and PREFIX.v6, so it takes a file name prefix, not -; without --split both rulesets go to standard output');
+    throw new UserError(
+      '--split writes two files, PREFIX.v4 and PREFIX.v6, so it takes a file name prefix, not -; without --split both rulesets go to standard output',
+    );
   }
   if (args.split !== undefined) {
-    checkOutputs([{ role: 'the rule file', path: args.rules }], [{ role: '--split (IPv4)', path: `${args.split}.v4` }, { role: '--split (IPv6)', path: `${args.split}.v6` }]);
+    checkOutputs(
+      [{ role: 'the rule file', path: args.rules }],
+      [
+        { role: '--split (IPv4)', path: `${args.split}.v4` },
+        { role: '--split (IPv6)', path: `${args.split}.v6` },
+      ],
+    );
   }
   const { ruleset, warnings } = loadRuleSet(args.rules);
   warnRules(args.log, warnings);
@@ -75,7 +97,9 @@ export async function run(args: ExportArgs, io: Io): Promise<number> {
       { path: written[0], data: iptablesRestoreFile(ruleset, 4) },
       { path: written[1], data: iptablesRestoreFile(ruleset, 6) },
     ]);
-    io.stderr.write(`fwemu: wrote ${written[0]} (IPv4: iptables-restore < ${written[0]}) and ${written[1]} (IPv6: ip6tables-restore < ${written[1]})\n`);
+    io.stderr.write(
+      `fwemu: wrote ${written[0]} (IPv4: iptables-restore < ${written[0]}) and ${written[1]} (IPv6: ip6tables-restore < ${written[1]})\n`,
+    );
   }
   return ExitCode.OK;
 }

@@ -6,7 +6,15 @@ import { visible } from '../base/text-escape.js';
 const requireCjs = createRequire(import.meta.url);
 
 /** pino's numeric levels: a call below the logger's level prints nothing. */
-const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+const LEVELS: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
 const noop = (): void => {};
 
 /**
@@ -17,8 +25,13 @@ const noop = (): void => {};
  * costs ~50 ms of start-up, which a run that logs nothing (the usual case at
  * the default level) need not pay.
  */
-export function makeLogger(verbosity: number, explicitLevel?: string, stderr: { write(s: string): unknown } = process.stderr): Logger {
-  const level = explicitLevel ?? process.env.FWEMU_LOG ?? (verbosity >= 2 ? 'debug' : verbosity === 1 ? 'info' : 'warn');
+export function makeLogger(
+  verbosity: number,
+  explicitLevel?: string,
+  stderr: { write(s: string): unknown } = process.stderr,
+): Logger {
+  const level =
+    explicitLevel ?? process.env.FWEMU_LOG ?? (verbosity >= 2 ? 'debug' : verbosity === 1 ? 'info' : 'warn');
   if (!Object.hasOwn(LEVELS, level)) {
     throw new UserError(`FWEMU_LOG=${visible(level)} is not a log level; use one of ${Object.keys(LEVELS).join(', ')}`);
   }
@@ -36,12 +49,17 @@ export function makeLogger(verbosity: number, explicitLevel?: string, stderr: { 
           // leaves DEL, C1 controls and U+2028 raw and a person reads stderr on a terminal.
           hooks: {
             logMethod(args, method) {
-              method.apply(this, args.map((a) => (typeof a === 'string' ? visible(a) : a)) as Parameters<typeof method>);
+              method.apply(
+                this,
+                args.map((a) => (typeof a === 'string' ? visible(a) : a)) as Parameters<typeof method>,
+              );
             },
           },
         },
         // (A stream other than the process's own is a test's: written to as it is.)
-        stderr === process.stderr ? pino.destination({ fd: 2, sync: true }) : { write: (s: string) => void stderr.write(s) },
+        stderr === process.stderr
+          ? pino.destination({ fd: 2, sync: true })
+          : { write: (s: string) => void stderr.write(s) },
       );
     }
     return real;

@@ -60,29 +60,46 @@ export function buildCli(argv: string[], ctx: CommandContext): Argv<CommonOption
         'packet whether it passes and why.\n\nUsage: $0 <command> [options]',
     )
     .option('verbose', { alias: 'v', type: 'count', describe: 'more logging on stderr (-v info, -vv debug)' })
-    .option('color', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'colour output (auto: only on a terminal, and not when NO_COLOR is set)' })
+    .option('color', {
+      choices: ['auto', 'always', 'never'] as const,
+      default: 'auto' as const,
+      describe: 'colour output (auto: only on a terminal, and not when NO_COLOR is set)',
+    })
     .middleware((a) => {
       restoreDashes(a);
       (a as unknown as CommonOptions).log = makeLogger((a.verbose as number) ?? 0, undefined, ctx.io.stderr);
     }) as unknown as Argv<CommonOptions>;
-  for (const add of [dumpCommand, replayCommand, conntrackCommand, checkCommand, exportCommand, synthCommand, socketsCommand, testCommand, demoCommand]) y = add(y, ctx) as unknown as Argv<CommonOptions>;
+  for (const add of [
+    dumpCommand,
+    replayCommand,
+    conntrackCommand,
+    checkCommand,
+    exportCommand,
+    synthCommand,
+    socketsCommand,
+    testCommand,
+    demoCommand,
+  ])
+    y = add(y, ctx) as unknown as Argv<CommonOptions>;
   skipHelpCache(y);
-  return y
-    .demandCommand(1, 'Name a command; `fwemu --help` lists them.')
-    .strict()
-    .recommendCommands()
-    .epilog(EPILOG)
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .help()
-    .alias('help', 'h')
-    .version(packageVersion())
-    // English whatever the locale: every other message is, and the bundle has no yargs locale files.
-    .detectLocale(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UserError(`${unmark(msg)}\nRun with --help for usage.`);
-    });
+  return (
+    y
+      .demandCommand(1, 'Name a command; `fwemu --help` lists them.')
+      .strict()
+      .recommendCommands()
+      .epilog(EPILOG)
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .help()
+      .alias('help', 'h')
+      .version(packageVersion())
+      // English whatever the locale: every other message is, and the bundle has no yargs locale files.
+      .detectLocale(false)
+      .exitProcess(false)
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new UserError(`${unmark(msg)}\nRun with --help for usage.`);
+      })
+  );
 }
 
 /**
@@ -91,7 +108,8 @@ export function buildCli(argv: string[], ctx: CommandContext): Argv<CommonOption
  */
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -105,7 +123,9 @@ function packageVersion(): string {
  * yargs' internal methods: when they are not there, nothing changes.
  */
 function skipHelpCache(y: Argv<CommonOptions>): void {
-  const internal = (y as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods;
+  const internal = (
+    y as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }
+  ).getInternalMethods;
   const usage = typeof internal === 'function' ? internal.call(y).getUsageInstance?.() : undefined;
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
@@ -144,7 +164,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   if (io.stdout === process.stdout) quietOnBrokenPipe();
   const ctx: CommandContext = { io, exitCode: ExitCode.OK };
   try {
-    await buildCli(argv.map((a) => (a === '-' ? STDIN_MARKER : a)), ctx).parseAsync();
+    await buildCli(
+      argv.map((a) => (a === '-' ? STDIN_MARKER : a)),
+      ctx,
+    ).parseAsync();
     return ctx.exitCode;
   } catch (err) {
     return presentError(err, io.stderr);

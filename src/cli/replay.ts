@@ -18,25 +18,49 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Judge every packet of a capture: verdict, conntrack state, and the reason',
     (a) =>
       a
-        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize' })
-        .option('rules', { alias: 'r', type: 'string', demandOption: true, describe: 'rule file (YAML), or - for standard input; see rules/ for examples' })
+        .positional('capture', {
+          type: 'string',
+          demandOption: true,
+          describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize',
+        })
+        .option('rules', {
+          alias: 'r',
+          type: 'string',
+          demandOption: true,
+          describe: 'rule file (YAML), or - for standard input; see rules/ for examples',
+        })
         .option('format', {
           alias: 'f',
           choices: ['text', 'jsonl', 'none'] as const,
           default: 'text' as const,
-          describe: 'text: aligned columns; jsonl: one JSON object per packet (fields n, verdict, ct, rule, flow, reason, ...); none: summary only',
+          describe:
+            'text: aligned columns; jsonl: one JSON object per packet (fields n, verdict, ct, rule, flow, reason, ...); none: summary only',
         })
-        .option('time', { choices: ['relative', 'epoch', 'iso'] as const, default: 'relative' as const, describe: 'timestamps in text output' })
+        .option('time', {
+          choices: ['relative', 'epoch', 'iso'] as const,
+          default: 'relative' as const,
+          describe: 'timestamps in text output',
+        })
         .option('write-accepted', {
           type: 'string',
           requiresArg: true,
-          describe: 'write the accepted packets to this capture (.pcapng keeps interfaces; otherwise pcap), replaced only once the replay succeeded; - for stdout (pcap) with --format none',
+          describe:
+            'write the accepted packets to this capture (.pcapng keeps interfaces; otherwise pcap), replaced only once the replay succeeded; - for stdout (pcap) with --format none',
         })
-        .option('write-dropped', { type: 'string', requiresArg: true, describe: 'write the dropped and rejected packets to this capture (as --write-accepted)' })
-        .option('summary', { type: 'boolean', default: true, describe: 'print the summary (stdout for text/none, stderr for jsonl); --no-summary to omit' })
+        .option('write-dropped', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'write the dropped and rejected packets to this capture (as --write-accepted)',
+        })
+        .option('summary', {
+          type: 'boolean',
+          default: true,
+          describe: 'print the summary (stdout for text/none, stderr for jsonl); --no-summary to omit',
+        })
         .option('progress', {
           type: 'boolean',
-          describe: 'a progress line on stderr: packets, % of the file, rate, time left (default: when stderr is a terminal and the results go to a file, or there are none); --no-progress to omit',
+          describe:
+            'a progress line on stderr: packets, % of the file, rate, time left (default: when stderr is a terminal and the results go to a file, or there are none); --no-progress to omit',
         })
         .option('jobs', {
           alias: 'j',
@@ -47,9 +71,15 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
             'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread',
         })
         .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
-        .example('$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"', 'only the drops, as JSON')
+        .example(
+          '$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"',
+          'only the drops, as JSON',
+        )
         .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic')
-        .example('$0 replay -r my.yaml -f jsonl -j auto big.pcap > big.jsonl', 'a large capture judged on one thread per core'),
+        .example(
+          '$0 replay -r my.yaml -f jsonl -j auto big.pcap > big.jsonl',
+          'a large capture judged on one thread per core',
+        ),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },
@@ -58,7 +88,9 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 
 export async function run(args: ReplayArgs, io: Io): Promise<number> {
   if (args.rules === '-' && args.capture === '-')
-    throw new UserError('replay: the rule file and the capture cannot both be - (standard input): give one of them as a file');
+    throw new UserError(
+      'replay: the rule file and the capture cannot both be - (standard input): give one of them as a file',
+    );
   const jobs = checkJobs(args, io);
   const { source } = packetSource(args.capture);
   const opts: ReplaySessionOptions = { ...args, paint: useColor(args.color, io.stdout) ? ANSI_PAINT : NO_PAINT };
@@ -82,7 +114,9 @@ function checkJobs(args: ReplayArgs, io: Io): number {
   if (given === 'auto') return Math.min(256, cores);
   const j = /^\d+$/.test(given) ? Number(given) : NaN;
   if (!(j >= 1 && j <= 256)) {
-    throw new UserError(`replay: --jobs must be a whole number from 1 to 256, or auto, not ${given === '' ? 'nothing' : given}`);
+    throw new UserError(
+      `replay: --jobs must be a whole number from 1 to 256, or auto, not ${given === '' ? 'nothing' : given}`,
+    );
   }
   const cap = Math.min(256, JOBS_PER_CORE * cores);
   if (j > cap) {
@@ -94,4 +128,3 @@ function checkJobs(args: ReplayArgs, io: Io): number {
   }
   return j;
 }
-

@@ -22,10 +22,19 @@ export function socketsCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Per host and port: the listening socket and every TCP connection with its 4-tuple (like ss -tan)',
     (a) =>
       a
-        .positional('capture', { type: 'string', demandOption: true, describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml)' })
+        .positional('capture', {
+          type: 'string',
+          demandOption: true,
+          describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml)',
+        })
         .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const })
-        .example('$0 sockets fixtures/scenarios/seed.yaml', 'three sockets on 10.2.0.1:8080, one per client address and port')
-        .epilog('Built from the TCP handshakes in the traffic: a SYN/ACK from an address and port shows a listener there; each completed handshake is one accepted socket. No rule file is needed.'),
+        .example(
+          '$0 sockets fixtures/scenarios/seed.yaml',
+          'three sockets on 10.2.0.1:8080, one per client address and port',
+        )
+        .epilog(
+          'Built from the TCP handshakes in the traffic: a SYN/ACK from an address and port shows a listener there; each completed handshake is one accepted socket. No rule file is needed.',
+        ),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },
@@ -42,7 +51,10 @@ export async function run(args: SocketsArgs, io: Io): Promise<number> {
     obs.add(pkt, rec.n);
   };
   // (On an error: the warnings raised before the capture turned unreadable, then main() reports it.)
-  const summary = await session.read(() => readSource(source, onRecord), (err) => session.captureBeforeError(err, 0));
+  const summary = await session.read(
+    () => readSource(source, onRecord),
+    (err) => session.captureBeforeError(err, 0),
+  );
   const names = new Map<string, string>();
   for (const h of synth?.scenario.hosts ?? []) for (const a of h.addrs) names.set(a, h.name);
   const hosts = obs.hosts(names);

@@ -19,18 +19,28 @@ export function synthCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Turn a scenario (YAML: hosts, listen/connect/send/close/...) into a capture',
     (a) =>
       a
-        .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (see fixtures/scenarios/), or - for standard input' })
+        .positional('scenario', {
+          type: 'string',
+          demandOption: true,
+          describe: 'scenario file (see fixtures/scenarios/), or - for standard input',
+        })
         .option('output', {
           alias: 'o',
           type: 'string',
           requiresArg: true,
-          describe: 'capture to write (.pcapng for pcapng), replaced only once complete; - (or no -o): pcap on stdout, when it is not a terminal',
+          describe:
+            'capture to write (.pcapng for pcapng), replaced only once complete; - (or no -o): pcap on stdout, when it is not a terminal',
         })
-        .option('format', { choices: ['pcap', 'pcapng'] as const, describe: 'override the format the file name implies' })
+        .option('format', {
+          choices: ['pcap', 'pcapng'] as const,
+          describe: 'override the format the file name implies',
+        })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'do not list the steps on stderr' })
         .example('$0 synth fixtures/scenarios/seed.yaml -o seed.pcap', 'write a capture')
         .example('$0 synth fixtures/scenarios/seed.yaml | tshark -r -', 'pipe it into another tool')
-        .epilog('The same file always gives the same bytes (set seed: to vary ports and sequence numbers). Each step is listed on stderr with the packet numbers it produced and the ports chosen.'),
+        .epilog(
+          'The same file always gives the same bytes (set seed: to vary ports and sequence numbers). Each step is listed on stderr with the packet numbers it produced and the ports chosen.',
+        ),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },
@@ -48,7 +58,12 @@ export async function run(args: SynthArgs, io: Io): Promise<number> {
   await writeSynth(out, file ?? io.stdout, { format: args.format });
   if (!args.quiet) {
     for (const s of out.steps) {
-      const nums = s.packets.length === 0 ? 'no packets' : s.packets.length === 1 ? `packet ${s.packets[0]}` : `packets ${s.packets[0]}-${s.packets[s.packets.length - 1]}`;
+      const nums =
+        s.packets.length === 0
+          ? 'no packets'
+          : s.packets.length === 1
+            ? `packet ${s.packets[0]}`
+            : `packets ${s.packets[0]}-${s.packets[s.packets.length - 1]}`;
       io.stderr.write(`${String(s.index).padStart(3)}. ${visible(s.summary)} (${nums})\n`); // names host names from the file
     }
     io.stderr.write(`fwemu: ${out.packets.length} packets${file !== null ? ` written to ${visible(file)}` : ''}\n`);

@@ -17,7 +17,12 @@ export function testCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Run policy tests: scenarios and captures with the verdicts they must get (exit 1 on any failure)',
     (a) =>
       a
-        .positional('paths', { type: 'string', array: true, default: ['.'], describe: 'test files, or directories to search; - reads one test from standard input' })
+        .positional('paths', {
+          type: 'string',
+          array: true,
+          default: ['.'],
+          describe: 'test files, or directories to search; - reads one test from standard input',
+        })
         .example('$0 test fixtures/', 'run every policy test under fixtures/')
         .epilog(
           'A policy test is a scenario file with rules: and expect: keys, or NAME.expect.yaml (rules:, expect:) beside a capture NAME.pcap or NAME.pcapng. ' +
@@ -32,9 +37,13 @@ export function testCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 export async function run(args: TestArgs, io: Io): Promise<number> {
   const paint = useColor(args.color, io.stdout) ? ANSI_PAINT : NO_PAINT;
   const paths = args.paths;
-  if (paths.filter((f) => f === '-').length > 1) throw new UserError('test: - (standard input) can be given once: it can be read only once');
+  if (paths.filter((f) => f === '-').length > 1)
+    throw new UserError('test: - (standard input) can be given once: it can be read only once');
   const files = discoverTests(paths);
-  if (files.length === 0) throw new UserError(`no policy tests found under ${paths.map(visible).join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`);
+  if (files.length === 0)
+    throw new UserError(
+      `no policy tests found under ${paths.map(visible).join(', ')} (looked for *.expect.yaml and scenario files with rules: and expect:)`,
+    );
   let passed = 0;
   let failed = 0;
   let broken = 0;
@@ -52,15 +61,22 @@ export async function run(args: TestArgs, io: Io): Promise<number> {
       } else {
         failed++;
         io.stdout.write(`${paint.verdict('drop', 'FAIL')} ${shown} ${paint.dim(counts)}\n`);
-        for (const f of r.failures) io.stdout.write(`  ${visible(f.pos.file)}:${f.pos.line}:${f.pos.col}: ${visible(f.text)}\n    ${visible(f.message)}\n`);
+        for (const f of r.failures)
+          io.stdout.write(
+            `  ${visible(f.pos.file)}:${f.pos.line}:${f.pos.col}: ${visible(f.text)}\n    ${visible(f.message)}\n`,
+          );
       }
     } catch (err) {
       const message = err instanceof UserError ? err.message : null;
       if (message === null) throw err;
       broken++;
-      io.stdout.write(`${paint.verdict('drop', 'ERROR')} ${shown}\n  ${visibleLines(message).replaceAll('\n', '\n  ')}\n`);
+      io.stdout.write(
+        `${paint.verdict('drop', 'ERROR')} ${shown}\n  ${visibleLines(message).replaceAll('\n', '\n  ')}\n`,
+      );
     }
   }
-  io.stdout.write(`${files.length} policy tests: ${passed} passed, ${failed} failed${broken ? `, ${broken} could not run` : ''}\n`);
+  io.stdout.write(
+    `${files.length} policy tests: ${passed} passed, ${failed} failed${broken ? `, ${broken} could not run` : ''}\n`,
+  );
   return broken ? ExitCode.BAD_INPUT : failed ? ExitCode.FAILED : ExitCode.OK;
 }

@@ -13,7 +13,15 @@
  * entry as it was (events and results may be kept).
  */
 import { IpProto } from '../packet/types.js';
-import { CtStatus, SCTP_STATE_NAMES, TCP_STATE_NAMES, type CtDestroyCause, type CtEventType, type TcpCt, type TcpSide } from './types.js';
+import {
+  CtStatus,
+  SCTP_STATE_NAMES,
+  TCP_STATE_NAMES,
+  type CtDestroyCause,
+  type CtEventType,
+  type TcpCt,
+  type TcpSide,
+} from './types.js';
 
 /**
  * One direction of a flow. Addresses are four network-order words (IPv4 in
@@ -26,26 +34,46 @@ import { CtStatus, SCTP_STATE_NAMES, TCP_STATE_NAMES, type CtDestroyCause, type 
 export class CtTuple {
   l3 = 0;
   proto = 0;
-  src0 = 0; src1 = 0; src2 = 0; src3 = 0;
-  dst0 = 0; dst1 = 0; dst2 = 0; dst3 = 0;
+  src0 = 0;
+  src1 = 0;
+  src2 = 0;
+  src3 = 0;
+  dst0 = 0;
+  dst1 = 0;
+  dst2 = 0;
+  dst3 = 0;
   sport = 0;
   dport = 0;
 
   /** Copy of this tuple's fields into `out`. */
   copyTo(out: CtTuple): CtTuple {
-    out.l3 = this.l3; out.proto = this.proto;
-    out.src0 = this.src0; out.src1 = this.src1; out.src2 = this.src2; out.src3 = this.src3;
-    out.dst0 = this.dst0; out.dst1 = this.dst1; out.dst2 = this.dst2; out.dst3 = this.dst3;
-    out.sport = this.sport; out.dport = this.dport;
+    out.l3 = this.l3;
+    out.proto = this.proto;
+    out.src0 = this.src0;
+    out.src1 = this.src1;
+    out.src2 = this.src2;
+    out.src3 = this.src3;
+    out.dst0 = this.dst0;
+    out.dst1 = this.dst1;
+    out.dst2 = this.dst2;
+    out.dst3 = this.dst3;
+    out.sport = this.sport;
+    out.dport = this.dport;
     return out;
   }
 
   /** ICMP type of an ICMP/ICMPv6 tuple. */
-  get icmpType(): number { return this.dport >>> 8; }
+  get icmpType(): number {
+    return this.dport >>> 8;
+  }
   /** ICMP code of an ICMP/ICMPv6 tuple. */
-  get icmpCode(): number { return this.dport & 0xff; }
+  get icmpCode(): number {
+    return this.dport & 0xff;
+  }
   /** Echo id of an ICMP/ICMPv6 tuple. */
-  get icmpId(): number { return this.sport; }
+  get icmpId(): number {
+    return this.sport;
+  }
 }
 
 /**
@@ -54,15 +82,22 @@ export class CtTuple {
  */
 export function hashTuple(t: CtTuple): number {
   let h = 0x9e3779b9 ^ (t.l3 << 8) ^ t.proto;
-  h = mix(h, t.src0); h = mix(h, t.dst0);
+  h = mix(h, t.src0);
+  h = mix(h, t.dst0);
   if (t.l3 === 6) {
-    h = mix(h, t.src1); h = mix(h, t.src2); h = mix(h, t.src3);
-    h = mix(h, t.dst1); h = mix(h, t.dst2); h = mix(h, t.dst3);
+    h = mix(h, t.src1);
+    h = mix(h, t.src2);
+    h = mix(h, t.src3);
+    h = mix(h, t.dst1);
+    h = mix(h, t.dst2);
+    h = mix(h, t.dst3);
   }
   h = mix(h, ((t.sport & 0xffff) << 16) | (t.dport & 0xffff));
   // fmix32 (MurmurHash3 finaliser)
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h | 0;
 }
@@ -78,23 +113,36 @@ function mix(h: number, k: number): number {
 
 // ICMP (nf_conntrack_proto_icmp.c): reply type + 1 for the types with a reply (invmap).
 export const ICMP_INVMAP = new Uint8Array(256);
-ICMP_INVMAP[8] = 0 + 1; ICMP_INVMAP[0] = 8 + 1;
-ICMP_INVMAP[13] = 14 + 1; ICMP_INVMAP[14] = 13 + 1;
-ICMP_INVMAP[15] = 16 + 1; ICMP_INVMAP[16] = 15 + 1;
-ICMP_INVMAP[17] = 18 + 1; ICMP_INVMAP[18] = 17 + 1;
+ICMP_INVMAP[8] = 0 + 1;
+ICMP_INVMAP[0] = 8 + 1;
+ICMP_INVMAP[13] = 14 + 1;
+ICMP_INVMAP[14] = 13 + 1;
+ICMP_INVMAP[15] = 16 + 1;
+ICMP_INVMAP[16] = 15 + 1;
+ICMP_INVMAP[17] = 18 + 1;
+ICMP_INVMAP[18] = 17 + 1;
 // ICMPv6 (nf_conntrack_proto_icmpv6.c)
 export const ICMP6_INVMAP = new Uint8Array(256);
-ICMP6_INVMAP[128] = 129 + 1; ICMP6_INVMAP[129] = 128 + 1;
-ICMP6_INVMAP[139] = 140 + 1; ICMP6_INVMAP[140] = 139 + 1;
+ICMP6_INVMAP[128] = 129 + 1;
+ICMP6_INVMAP[129] = 128 + 1;
+ICMP6_INVMAP[139] = 140 + 1;
+ICMP6_INVMAP[140] = 139 + 1;
 
 /**
  * nf_ct_invert_tuple(): the reply tuple of `t` into `out`. False when there
  * is none (ICMP types without a reply type).
  */
 export function invertTuple(t: CtTuple, out: CtTuple): boolean {
-  out.l3 = t.l3; out.proto = t.proto;
-  out.src0 = t.dst0; out.src1 = t.dst1; out.src2 = t.dst2; out.src3 = t.dst3;
-  out.dst0 = t.src0; out.dst1 = t.src1; out.dst2 = t.src2; out.dst3 = t.src3;
+  out.l3 = t.l3;
+  out.proto = t.proto;
+  out.src0 = t.dst0;
+  out.src1 = t.dst1;
+  out.src2 = t.dst2;
+  out.src3 = t.dst3;
+  out.dst0 = t.src0;
+  out.dst1 = t.src1;
+  out.dst2 = t.src2;
+  out.dst3 = t.src3;
   if (t.proto === IpProto.ICMP || t.proto === IpProto.ICMPV6) {
     const type = t.dport >>> 8;
     const inv = t.proto === IpProto.ICMP ? ICMP_INVMAP[type] : ICMP6_INVMAP[type];
@@ -231,7 +279,10 @@ export class CtStore {
   /** openedBy values that do not fit H_OPENED, by slot. */
   readonly openedOther = new Map<number, OpenedBy>();
 
-  constructor(capacity: number, readonly ruleIds: RuleIds) {
+  constructor(
+    capacity: number,
+    readonly ruleIds: RuleIds,
+  ) {
     this.capacity = capacity;
     this.setBuffer(new ArrayBuffer(capacity * STRIDE));
     this.ext = new Uint32Array(capacity === 1 ? 6 : 0);
@@ -352,24 +403,49 @@ export class CtStore {
     const proto = this.u8[b8 + B_PROTO];
     out.l3 = l3;
     out.proto = proto;
-    let s0 = u32[b32 + W_SRC0], s1 = 0, s2 = 0, s3 = 0;
-    let d0 = u32[b32 + W_DST0], d1 = 0, d2 = 0, d3 = 0;
+    let s0 = u32[b32 + W_SRC0],
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
+    let d0 = u32[b32 + W_DST0],
+      d1 = 0,
+      d2 = 0,
+      d3 = 0;
     const ext = u32[b32 + W_EXT];
     if (ext > 0) {
-      const x = this.ext, e = (ext - 1) * 6;
-      s1 = x[e]; s2 = x[e + 1]; s3 = x[e + 2];
-      d1 = x[e + 3]; d2 = x[e + 4]; d3 = x[e + 5];
+      const x = this.ext,
+        e = (ext - 1) * 6;
+      s1 = x[e];
+      s2 = x[e + 1];
+      s3 = x[e + 2];
+      d1 = x[e + 3];
+      d2 = x[e + 4];
+      d3 = x[e + 5];
     }
     let ports = u32[b32 + W_PORTS];
     if (dir === 1) {
-      let t = s0; s0 = d0; d0 = t;
-      t = s1; s1 = d1; d1 = t;
-      t = s2; s2 = d2; d2 = t;
-      t = s3; s3 = d3; d3 = t;
+      let t = s0;
+      s0 = d0;
+      d0 = t;
+      t = s1;
+      s1 = d1;
+      d1 = t;
+      t = s2;
+      s2 = d2;
+      d2 = t;
+      t = s3;
+      s3 = d3;
+      d3 = t;
       ports = replyPorts(ports, proto);
     }
-    out.src0 = s0; out.src1 = s1; out.src2 = s2; out.src3 = s3;
-    out.dst0 = d0; out.dst1 = d1; out.dst2 = d2; out.dst3 = d3;
+    out.src0 = s0;
+    out.src1 = s1;
+    out.src2 = s2;
+    out.src3 = s3;
+    out.dst0 = d0;
+    out.dst1 = d1;
+    out.dst2 = d2;
+    out.dst3 = d3;
     out.sport = ports >>> 16;
     out.dport = ports & 0xffff;
     return out;
@@ -383,8 +459,12 @@ export class CtStore {
  */
 function tcpOf(st: CtStore, b8: number, b16: number, b32: number): TcpCt {
   const side = (w: number, b: number): TcpSide => ({
-    td_end: st.u32[w], td_maxend: st.u32[w + 1], td_maxwin: st.u32[w + 2], td_maxack: st.u32[w + 3],
-    td_scale: st.u8[b], flags: st.u8[b + 1],
+    td_end: st.u32[w],
+    td_maxend: st.u32[w + 1],
+    td_maxwin: st.u32[w + 2],
+    td_maxack: st.u32[w + 3],
+    td_scale: st.u8[b],
+    flags: st.u8[b + 1],
   });
   return {
     state: st.u8[b8 + B_TSTATE],
@@ -439,29 +519,51 @@ export class CtEntry {
   }
 
   /** Sequential id, in order of creation (allocation) in this table. */
-  get id(): number { return this.st.f64[this.b64 + F_ID]; }
+  get id(): number {
+    return this.st.f64[this.b64 + F_ID];
+  }
   /** The original direction's tuple. */
-  get orig(): CtTuple { return (this.origTuple ??= this.st.loadTuple(this.slot, 0, new CtTuple())); }
+  get orig(): CtTuple {
+    return (this.origTuple ??= this.st.loadTuple(this.slot, 0, new CtTuple()));
+  }
   /** The reply direction's tuple (nf_ct_invert_tuple of the original). */
-  get reply(): CtTuple { return (this.replyTuple ??= this.st.loadTuple(this.slot, 1, new CtTuple())); }
+  get reply(): CtTuple {
+    return (this.replyTuple ??= this.st.loadTuple(this.slot, 1, new CtTuple()));
+  }
   /** CtStatus bits (IPS_*). */
-  get status(): number { return this.st.u16[this.b16 + H_STATUS]; }
-  set status(v: number) { this.st.u16[this.b16 + H_STATUS] = v; }
+  get status(): number {
+    return this.st.u16[this.b16 + H_STATUS];
+  }
+  set status(v: number) {
+    this.st.u16[this.b16 + H_STATUS] = v;
+  }
   /**
    * Absolute capture time (seconds) at which the entry dies: it is gone for
    * any packet with now >= deadline (nf_ct_is_expired: timeout - now <= 0).
    */
-  get deadline(): number { return this.st.f64[this.b64 + F_DEADLINE]; }
-  set deadline(v: number) { this.st.f64[this.b64 + F_DEADLINE] = v; }
+  get deadline(): number {
+    return this.st.f64[this.b64 + F_DEADLINE];
+  }
+  set deadline(v: number) {
+    this.st.f64[this.b64 + F_DEADLINE] = v;
+  }
   /** TCP tracking data as it is now (a copy: read it again after more packets); null for other protocols. */
   get tcp(): TcpCt | null {
     return this.st.u8[this.b8 + B_PROTO] === IpProto.TCP ? tcpOf(this.st, this.b8, this.b16, this.b32) : null;
   }
   /** Capture time and packet number of the packet that created the entry. */
-  get createdAt(): number { return this.st.f64[this.b64 + F_CREATED_AT]; }
-  set createdAt(v: number) { this.st.f64[this.b64 + F_CREATED_AT] = v; }
-  get createdPacket(): number { return this.st.f64[this.b64 + F_CREATED_PKT]; }
-  set createdPacket(v: number) { this.st.f64[this.b64 + F_CREATED_PKT] = v; }
+  get createdAt(): number {
+    return this.st.f64[this.b64 + F_CREATED_AT];
+  }
+  set createdAt(v: number) {
+    this.st.f64[this.b64 + F_CREATED_AT] = v;
+  }
+  get createdPacket(): number {
+    return this.st.f64[this.b64 + F_CREATED_PKT];
+  }
+  set createdPacket(v: number) {
+    this.st.f64[this.b64 + F_CREATED_PKT] = v;
+  }
   /** The packet number of openedBy, -1 when none (without making the object). */
   get openedPacket(): number {
     return this.st.openedPacket(this.slot);
@@ -480,31 +582,71 @@ export class CtEntry {
     return this.st.openedRuleId(this.slot);
   }
   /** Accounting: packets and IP bytes per direction (what nf_conntrack_acct would count). */
-  get packetsOrig(): number { return this.st.u32[this.b32 + W_PKTS_O]; }
-  set packetsOrig(v: number) { this.st.u32[this.b32 + W_PKTS_O] = v; }
-  get packetsReply(): number { return this.st.u32[this.b32 + W_PKTS_R]; }
-  set packetsReply(v: number) { this.st.u32[this.b32 + W_PKTS_R] = v; }
-  get bytesOrig(): number { return this.st.f64[this.b64 + F_BYTES_O]; }
-  set bytesOrig(v: number) { this.st.f64[this.b64 + F_BYTES_O] = v; }
-  get bytesReply(): number { return this.st.f64[this.b64 + F_BYTES_R]; }
-  set bytesReply(v: number) { this.st.f64[this.b64 + F_BYTES_R] = v; }
+  get packetsOrig(): number {
+    return this.st.u32[this.b32 + W_PKTS_O];
+  }
+  set packetsOrig(v: number) {
+    this.st.u32[this.b32 + W_PKTS_O] = v;
+  }
+  get packetsReply(): number {
+    return this.st.u32[this.b32 + W_PKTS_R];
+  }
+  set packetsReply(v: number) {
+    this.st.u32[this.b32 + W_PKTS_R] = v;
+  }
+  get bytesOrig(): number {
+    return this.st.f64[this.b64 + F_BYTES_O];
+  }
+  set bytesOrig(v: number) {
+    this.st.f64[this.b64 + F_BYTES_O] = v;
+  }
+  get bytesReply(): number {
+    return this.st.f64[this.b64 + F_BYTES_R];
+  }
+  set bytesReply(v: number) {
+    this.st.f64[this.b64 + F_BYTES_R] = v;
+  }
   /** Capture time and number of the last packet that refreshed the entry. */
-  get lastSeen(): number { return this.st.f64[this.b64 + F_LAST_SEEN]; }
-  set lastSeen(v: number) { this.st.f64[this.b64 + F_LAST_SEEN] = v; }
-  get lastPacket(): number { return this.st.f64[this.b64 + F_LAST_PKT]; }
-  set lastPacket(v: number) { this.st.f64[this.b64 + F_LAST_PKT] = v; }
+  get lastSeen(): number {
+    return this.st.f64[this.b64 + F_LAST_SEEN];
+  }
+  set lastSeen(v: number) {
+    this.st.f64[this.b64 + F_LAST_SEEN] = v;
+  }
+  get lastPacket(): number {
+    return this.st.f64[this.b64 + F_LAST_PKT];
+  }
+  set lastPacket(v: number) {
+    this.st.f64[this.b64 + F_LAST_PKT] = v;
+  }
 
-  get proto(): number { return this.st.u8[this.b8 + B_PROTO]; }
-  get l3(): number { return this.st.u8[this.b8 + B_L3]; }
-  get confirmed(): boolean { return (this.status & CtStatus.CONFIRMED) !== 0; }
-  get seenReply(): boolean { return (this.status & CtStatus.SEEN_REPLY) !== 0; }
-  get assured(): boolean { return (this.status & CtStatus.ASSURED) !== 0; }
+  get proto(): number {
+    return this.st.u8[this.b8 + B_PROTO];
+  }
+  get l3(): number {
+    return this.st.u8[this.b8 + B_L3];
+  }
+  get confirmed(): boolean {
+    return (this.status & CtStatus.CONFIRMED) !== 0;
+  }
+  get seenReply(): boolean {
+    return (this.status & CtStatus.SEEN_REPLY) !== 0;
+  }
+  get assured(): boolean {
+    return (this.status & CtStatus.ASSURED) !== 0;
+  }
   /** TCP state name (conntrack -L), '' for other protocols. */
-  get tcpStateName(): string { return this.proto === IpProto.TCP ? TCP_STATE_NAMES[this.st.u8[this.b8 + B_TSTATE]] : ''; }
+  get tcpStateName(): string {
+    return this.proto === IpProto.TCP ? TCP_STATE_NAMES[this.st.u8[this.b8 + B_TSTATE]] : '';
+  }
   /** The protocol tracker's state, as `conntrack -L` prints it (TCP, SCTP), or -1 for protocols without one. */
-  get protoState(): number { return hasProtoState(this.proto) ? this.st.u8[this.b8 + B_TSTATE] : -1; }
+  get protoState(): number {
+    return hasProtoState(this.proto) ? this.st.u8[this.b8 + B_TSTATE] : -1;
+  }
   /** The name of protoState ('' when none). */
-  get stateName(): string { return stateNameOf(this.proto, this.protoState); }
+  get stateName(): string {
+    return stateNameOf(this.proto, this.protoState);
+  }
   /** Whole seconds left at `now`, as conntrack -L prints them (never negative). */
   secondsLeft(now: number): number {
     return this.st.secondsLeft(this.slot, now);
@@ -522,8 +664,13 @@ export class CtEntry {
   /** A plain summary (JSON.stringify, test printers): the entry, not its storage. */
   toJSON(): Record<string, unknown> {
     return {
-      id: this.id, orig: { ...this.orig }, reply: { ...this.reply }, status: this.status, deadline: this.deadline,
-      ...(this.protoState >= 0 ? { state: this.stateName } : {}), openedBy: this.openedBy,
+      id: this.id,
+      orig: { ...this.orig },
+      reply: { ...this.reply },
+      status: this.status,
+      deadline: this.deadline,
+      ...(this.protoState >= 0 ? { state: this.stateName } : {}),
+      openedBy: this.openedBy,
     };
   }
 

@@ -16,7 +16,13 @@ const NOTE_GRE = 'GRE, no reply seen yet';
 const NOTE_GRE_REPLIED = 'GRE, seen both ways (assured)';
 
 /** nf_conntrack_gre_packet(): 30 s until a reply is seen, then 180 s and ASSURED. */
-export function grePacket(c: CtPacketCtx, slot: number, _dir: number, _isNew: boolean, _p: DecodedPacket): CtVerdictValue {
+export function grePacket(
+  c: CtPacketCtx,
+  slot: number,
+  _dir: number,
+  _isNew: boolean,
+  _p: DecodedPacket,
+): CtVerdictValue {
   const st = c.st;
   if (st.u16[slot * S16 + H_STATUS] & CtStatus.SEEN_REPLY) {
     st.f64[slot * S64 + F_DEADLINE] = c.now + GRE_TIMEOUT_STREAM;

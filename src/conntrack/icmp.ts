@@ -17,11 +17,15 @@ import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
 
 /** Types that may create an entry (valid_new in nf_conntrack_icmp_packet). */
 const ICMP_VALID_NEW = new Uint8Array(256);
-ICMP_VALID_NEW[8] = 1; ICMP_VALID_NEW[13] = 1; ICMP_VALID_NEW[15] = 1; ICMP_VALID_NEW[17] = 1;
+ICMP_VALID_NEW[8] = 1;
+ICMP_VALID_NEW[13] = 1;
+ICMP_VALID_NEW[15] = 1;
+ICMP_VALID_NEW[17] = 1;
 /** NR_ICMP_TYPES */
 const NR_ICMP_TYPES = 18;
 const ICMP6_VALID_NEW = new Uint8Array(256);
-ICMP6_VALID_NEW[128] = 1; ICMP6_VALID_NEW[139] = 1;
+ICMP6_VALID_NEW[128] = 1;
+ICMP6_VALID_NEW[139] = 1;
 /** noct_valid_new: neighbour discovery and MLD are never tracked. */
 const ICMP6_NOCT = new Uint8Array(256);
 for (const t of [130, 131, 132, 133, 134, 135, 136, 143, 151, 152]) ICMP6_NOCT[t] = 1;
@@ -86,8 +90,14 @@ export function icmpQuotedTuple(c: CtPacketCtx, p: DecodedPacket, q: CtTuple): b
   }
   q.l3 = p.innerIpVersion;
   q.proto = p.innerProto;
-  q.src0 = p.innerSrc0 >>> 0; q.src1 = p.innerSrc1 >>> 0; q.src2 = p.innerSrc2 >>> 0; q.src3 = p.innerSrc3 >>> 0;
-  q.dst0 = p.innerDst0 >>> 0; q.dst1 = p.innerDst1 >>> 0; q.dst2 = p.innerDst2 >>> 0; q.dst3 = p.innerDst3 >>> 0;
+  q.src0 = p.innerSrc0 >>> 0;
+  q.src1 = p.innerSrc1 >>> 0;
+  q.src2 = p.innerSrc2 >>> 0;
+  q.src3 = p.innerSrc3 >>> 0;
+  q.dst0 = p.innerDst0 >>> 0;
+  q.dst1 = p.innerDst1 >>> 0;
+  q.dst2 = p.innerDst2 >>> 0;
+  q.dst3 = p.innerDst3 >>> 0;
   if (isPortProto(q.proto)) {
     q.sport = p.innerSport;
     q.dport = p.innerDport;
@@ -102,7 +112,13 @@ export function icmpQuotedTuple(c: CtPacketCtx, p: DecodedPacket, q: CtTuple): b
 }
 
 /** nf_conntrack_icmp_packet() / nf_conntrack_icmpv6_packet() */
-export function icmpPacket(c: CtPacketCtx, slot: number, _dir: number, isNew: boolean, _p: DecodedPacket): CtVerdictValue {
+export function icmpPacket(
+  c: CtPacketCtx,
+  slot: number,
+  _dir: number,
+  isNew: boolean,
+  _p: DecodedPacket,
+): CtVerdictValue {
   const st = c.st;
   const type = (st.u32[slot * S32 + W_PORTS] >>> 8) & 0xff;
   if (st.u8[slot * STRIDE + B_PROTO] === IpProto.ICMP) {

@@ -71,10 +71,18 @@ export class CtResult {
 
   /** @internal */
   clear(packet: number): void {
-    this.state = CtState.INVALID; this.stateName = 'invalid'; this.code = CtCode.OK;
-    this.reply = false; this.reason = ''; this.drop = false; this.packet = packet;
-    this.entrySlot = -1; this.aboutSlot = -1; this.isRelated = false;
-    this.entryView = null; this.aboutView = null;
+    this.state = CtState.INVALID;
+    this.stateName = 'invalid';
+    this.code = CtCode.OK;
+    this.reply = false;
+    this.reason = '';
+    this.drop = false;
+    this.packet = packet;
+    this.entrySlot = -1;
+    this.aboutSlot = -1;
+    this.isRelated = false;
+    this.entryView = null;
+    this.aboutView = null;
   }
 }
 
@@ -106,7 +114,16 @@ export interface CtStats {
 
 export function newStats(): CtStats {
   return {
-    inserted: 0, discarded: 0, invalid: 0, ignored: 0, related: 0, untracked: 0,
-    earlyDrop: 0, tableFull: 0, expired: 0, reopened: 0, rstKilled: 0,
+    inserted: 0,
+    discarded: 0,
+    invalid: 0,
+    ignored: 0,
+    related: 0,
+    untracked: 0,
+    earlyDrop: 0,
+    tableFull: 0,
+    expired: 0,
+    reopened: 0,
+    rstKilled: 0,
   };
 }

@@ -11,7 +11,19 @@
  */
 import { SCTP_MAX_CHUNKS, type DecodedPacket } from '../packet/types.js';
 import { DecodeNote } from '../packet/types.js';
-import { B_EV, B_LAST_DIR, B_LAST_FLAGS, B_TSTATE, CtEventBit, F_DEADLINE, S32, S64, STRIDE, W_SIDE0, W_SIDE1 } from './entry.js';
+import {
+  B_EV,
+  B_LAST_DIR,
+  B_LAST_FLAGS,
+  B_TSTATE,
+  CtEventBit,
+  F_DEADLINE,
+  S32,
+  S64,
+  STRIDE,
+  W_SIDE0,
+  W_SIDE1,
+} from './entry.js';
 import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
 import { SCTP_STATE_NAMES, SctpState } from './types.js';
 
@@ -45,24 +57,43 @@ export const SCTP_CHUNK_FLAG_T = 1;
 /** Row of the transition table for a chunk type, or -1: other chunks (DATA, SACK, ...) leave the state alone. */
 export function chunkRow(type: number): number {
   switch (type) {
-    case SctpChunk.INIT: return 0;
-    case SctpChunk.INIT_ACK: return 1;
-    case SctpChunk.ABORT: return 2;
-    case SctpChunk.SHUTDOWN: return 3;
-    case SctpChunk.SHUTDOWN_ACK: return 4;
-    case SctpChunk.ERROR: return 5;
-    case SctpChunk.COOKIE_ECHO: return 6;
-    case SctpChunk.COOKIE_ACK: return 7;
-    case SctpChunk.SHUTDOWN_COMPLETE: return 8;
-    case SctpChunk.HEARTBEAT: return 9;
-    case SctpChunk.HEARTBEAT_ACK: return 10;
-    default: return -1;
+    case SctpChunk.INIT:
+      return 0;
+    case SctpChunk.INIT_ACK:
+      return 1;
+    case SctpChunk.ABORT:
+      return 2;
+    case SctpChunk.SHUTDOWN:
+      return 3;
+    case SctpChunk.SHUTDOWN_ACK:
+      return 4;
+    case SctpChunk.ERROR:
+      return 5;
+    case SctpChunk.COOKIE_ECHO:
+      return 6;
+    case SctpChunk.COOKIE_ACK:
+      return 7;
+    case SctpChunk.SHUTDOWN_COMPLETE:
+      return 8;
+    case SctpChunk.HEARTBEAT:
+      return 9;
+    case SctpChunk.HEARTBEAT_ACK:
+      return 10;
+    default:
+      return -1;
   }
 }
 
-const sNO = SctpState.NONE, sCL = SctpState.CLOSED, sCW = SctpState.COOKIE_WAIT, sCE = SctpState.COOKIE_ECHOED;
-const sES = SctpState.ESTABLISHED, sSS = SctpState.SHUTDOWN_SENT, sSR = SctpState.SHUTDOWN_RECD;
-const sSA = SctpState.SHUTDOWN_ACK_SENT, sHS = SctpState.HEARTBEAT_SENT, sIV = SctpState.INVALID;
+const _sNO = SctpState.NONE,
+  sCL = SctpState.CLOSED,
+  sCW = SctpState.COOKIE_WAIT,
+  sCE = SctpState.COOKIE_ECHOED;
+const sES = SctpState.ESTABLISHED,
+  sSS = SctpState.SHUTDOWN_SENT,
+  sSR = SctpState.SHUTDOWN_RECD;
+const sSA = SctpState.SHUTDOWN_ACK_SENT,
+  sHS = SctpState.HEARTBEAT_SENT,
+  sIV = SctpState.INVALID;
 
 /** sctp_conntracks[dir][chunk row][state]: the state after a chunk (sctp_new_state). */
 const TABLE: readonly (readonly (readonly number[])[])[] = [
@@ -152,11 +183,16 @@ function sctpTrack(c: CtPacketCtx, slot: number, dir: number, isNew: boolean, p:
   const map = p.sctpMap;
   const vtag = p.sctpVtag >>> 0;
   const n = Math.min(p.sctpChunks, SCTP_MAX_CHUNKS);
-  if (p.sctpBad) return 'SCTP chunks fail the basic checks: none, one of length 0, INIT / INIT_ACK / SHUTDOWN_COMPLETE not alone, or COOKIE_ECHO / COOKIE_ACK not first (do_basic_checks)';
+  if (p.sctpBad)
+    return 'SCTP chunks fail the basic checks: none, one of length 0, INIT / INIT_ACK / SHUTDOWN_COMPLETE not alone, or COOKIE_ECHO / COOKIE_ACK not first (do_basic_checks)';
 
   if (isNew) {
     // Sec 8.4: an out-of-the-blue packet with these chunks never starts anything.
-    if (chunkSeen(map, SctpChunk.ABORT) || chunkSeen(map, SctpChunk.SHUTDOWN_COMPLETE) || chunkSeen(map, SctpChunk.COOKIE_ACK)) {
+    if (
+      chunkSeen(map, SctpChunk.ABORT) ||
+      chunkSeen(map, SctpChunk.SHUTDOWN_COMPLETE) ||
+      chunkSeen(map, SctpChunk.COOKIE_ACK)
+    ) {
       return 'an out-of-the-blue SCTP packet with ABORT, SHUTDOWN_COMPLETE or COOKIE_ACK cannot start an association (sctp_packet, RFC 9260 8.4)';
     }
     // sctp_new(): every chunk must be able to open the entry.
@@ -184,8 +220,16 @@ function sctpTrack(c: CtPacketCtx, slot: number, dir: number, isNew: boolean, p:
   }
 
   // Sec 8.5: the verification tag, except for chunks with rules of their own.
-  if (!chunkSeen(map, SctpChunk.INIT) && !chunkSeen(map, SctpChunk.SHUTDOWN_COMPLETE) && !chunkSeen(map, SctpChunk.COOKIE_ECHO) && !chunkSeen(map, SctpChunk.ABORT) &&
-      !chunkSeen(map, SctpChunk.SHUTDOWN_ACK) && !chunkSeen(map, SctpChunk.HEARTBEAT) && !chunkSeen(map, SctpChunk.HEARTBEAT_ACK) && vtag !== st.u32[vMine]) {
+  if (
+    !chunkSeen(map, SctpChunk.INIT) &&
+    !chunkSeen(map, SctpChunk.SHUTDOWN_COMPLETE) &&
+    !chunkSeen(map, SctpChunk.COOKIE_ECHO) &&
+    !chunkSeen(map, SctpChunk.ABORT) &&
+    !chunkSeen(map, SctpChunk.SHUTDOWN_ACK) &&
+    !chunkSeen(map, SctpChunk.HEARTBEAT) &&
+    !chunkSeen(map, SctpChunk.HEARTBEAT_ACK) &&
+    vtag !== st.u32[vMine]
+  ) {
     return `SCTP verification tag ${hexTag(vtag)} is not the association's ${hexTag(st.u32[vMine])} for this direction (sctp_packet, RFC 9260 8.5)`;
   }
 
@@ -204,7 +248,8 @@ function sctpTrack(c: CtPacketCtx, slot: number, dir: number, isNew: boolean, p:
         return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the ${tFlag ? "peer's (T bit set)" : "association's"} (RFC 9260 8.5.1 B/C)`;
       }
     } else if (type === SctpChunk.COOKIE_ECHO) {
-      if (vtag !== st.u32[vMine]) return `SCTP COOKIE_ECHO with verification tag ${hexTag(vtag)}, not the INIT_ACK's initiate tag (RFC 9260 8.5.1 D)`;
+      if (vtag !== st.u32[vMine])
+        return `SCTP COOKIE_ECHO with verification tag ${hexTag(vtag)}, not the INIT_ACK's initiate tag (RFC 9260 8.5.1 D)`;
     } else if (type === SctpChunk.COOKIE_ACK) {
       st.u8[fl] &= ~(SCTP_INIT_0 | SCTP_INIT_1);
     } else if (type === SctpChunk.HEARTBEAT || type === SctpChunk.HEARTBEAT_ACK) {
@@ -212,7 +257,8 @@ function sctpTrack(c: CtPacketCtx, slot: number, dir: number, isNew: boolean, p:
       if (cur === 0) {
         st.u32[vMine] = vtag;
       } else if (vtag !== cur) {
-        if (chunkSeen(map, SctpChunk.DATA) || ignore) return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
+        if (chunkSeen(map, SctpChunk.DATA) || ignore)
+          return `SCTP ${chunkName(type)} with verification tag ${hexTag(vtag)}, not the association's (sctp_packet)`;
         if (type === SctpChunk.HEARTBEAT) {
           // Maybe a restarted peer: let it through once and see whether the answer confirms the new tag.
           st.u8[fl] |= SCTP_HB_VTAG_FAILED;
@@ -238,7 +284,7 @@ function sctpTrack(c: CtPacketCtx, slot: number, dir: number, isNew: boolean, p:
     }
     if (type === SctpChunk.INIT) {
       if (p.sctpInitTag[i] < 0) return 'an SCTP INIT chunk too short for its header (sctp_packet)';
-      if ((st.u8[fl] & initMine) && (st.u8[fl] & initPeer)) st.u8[fl] &= ~initPeer;
+      if (st.u8[fl] & initMine && st.u8[fl] & initPeer) st.u8[fl] &= ~initPeer;
       st.u8[fl] |= initMine;
       st.u32[vPeer] = p.sctpInitTag[i];
       // An INIT retransmitted on a closed entry does not renew its timeout.
@@ -247,8 +293,10 @@ function sctpTrack(c: CtPacketCtx, slot: number, dir: number, isNew: boolean, p:
       const tag = p.sctpInitTag[i];
       if (tag < 0) return 'an SCTP INIT_ACK chunk too short for its header (sctp_packet)';
       const peer = st.u32[vPeer];
-      if (!(st.u8[fl] & initPeer) && peer !== 0 && peer !== tag) return `SCTP INIT_ACK initiate tag ${hexTag(tag)} contradicts the tag ${hexTag(peer)} already known (sctp_packet)`;
-      if ((st.u8[fl] & initMine) && (st.u8[fl] & initPeer) && peer !== tag) return 'SCTP INIT_ACK in an INIT collision with another initiate tag (sctp_packet)';
+      if (!(st.u8[fl] & initPeer) && peer !== 0 && peer !== tag)
+        return `SCTP INIT_ACK initiate tag ${hexTag(tag)} contradicts the tag ${hexTag(peer)} already known (sctp_packet)`;
+      if (st.u8[fl] & initMine && st.u8[fl] & initPeer && peer !== tag)
+        return 'SCTP INIT_ACK in an INIT collision with another initiate tag (sctp_packet)';
       st.u32[vPeer] = tag;
     }
     st.u8[b8 + B_TSTATE] = newState;
@@ -265,7 +313,13 @@ function sctpTrack(c: CtPacketCtx, slot: number, dir: number, isNew: boolean, p:
 }
 
 /** nf_conntrack_sctp_packet() in the trackers' common signature (l4proto.ts). */
-export function sctpPacket(c: CtPacketCtx, slot: number, dir: number, isNew: boolean, p: DecodedPacket): CtVerdictValue {
+export function sctpPacket(
+  c: CtPacketCtx,
+  slot: number,
+  dir: number,
+  isNew: boolean,
+  p: DecodedPacket,
+): CtVerdictValue {
   const msg = sctpTrack(c, slot, dir, isNew, p);
   if (msg === null) return CtVerdict.ACCEPT;
   c.note = msg;

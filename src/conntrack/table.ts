@@ -72,10 +72,44 @@
  */
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import {
-  B_EV, B_FLAGS, B_L3, B_PROTO, B_TSTATE, CtEntry, CtEventBit, CtStore, CtTuple, F_BYTES_O, F_BYTES_R, F_CREATED_AT,
-  F_CREATED_PKT, F_DEADLINE, F_ID, F_LAST_PKT, F_LAST_SEEN, H_STATUS, RecFlag, RuleIds,
-  S16, S32, S64, STRIDE, W_DST0, W_EXT, W_HNEXT, W_NA_NEXT, W_NA_PREV, W_PKTS_O, W_PKTS_R, W_PORTS, W_SRC0,
-  hasProtoState, hashTuple, invertTuple, replyPorts, type CtEvent,
+  B_EV,
+  B_FLAGS,
+  B_L3,
+  B_PROTO,
+  B_TSTATE,
+  CtEntry,
+  CtEventBit,
+  CtStore,
+  CtTuple,
+  F_BYTES_O,
+  F_BYTES_R,
+  F_CREATED_AT,
+  F_CREATED_PKT,
+  F_DEADLINE,
+  F_ID,
+  F_LAST_PKT,
+  F_LAST_SEEN,
+  H_STATUS,
+  RecFlag,
+  RuleIds,
+  S16,
+  S32,
+  S64,
+  STRIDE,
+  W_DST0,
+  W_EXT,
+  W_HNEXT,
+  W_NA_NEXT,
+  W_NA_PREV,
+  W_PKTS_O,
+  W_PKTS_R,
+  W_PORTS,
+  W_SRC0,
+  hasProtoState,
+  hashTuple,
+  invertTuple,
+  replyPorts,
+  type CtEvent,
 } from './entry.js';
 import { CtResult, newStats, type CtStats } from './result.js';
 import { CtPacketCtx, CtVerdict, TIME_EPS, type CtVerdictValue } from './l4proto.js';
@@ -86,15 +120,28 @@ import { icmpError, icmpPacket, icmpQuotedTuple, IcmpKind } from './icmp.js';
 import { grePacket, IPPROTO_GRE } from './gre.js';
 import { genericPacket } from './generic.js';
 import {
-  CtCode, CtState, CtStatus, DEFAULT_CONNTRACK_SETTINGS, ctStateName, TCP_STATE_NAMES, type ConntrackSettings, type CtCodeValue,
+  CtCode,
+  CtState,
+  CtStatus,
+  DEFAULT_CONNTRACK_SETTINGS,
+  ctStateName,
+  TCP_STATE_NAMES,
+  type ConntrackSettings,
+  type CtCodeValue,
   type CtDestroyCause,
 } from './types.js';
 
 /** Fill the tuple's address words from the packet (outer header). */
 function setAddrs(t: CtTuple, p: DecodedPacket): void {
   t.l3 = p.ipVersion;
-  t.src0 = p.src0 >>> 0; t.src1 = p.src1 >>> 0; t.src2 = p.src2 >>> 0; t.src3 = p.src3 >>> 0;
-  t.dst0 = p.dst0 >>> 0; t.dst1 = p.dst1 >>> 0; t.dst2 = p.dst2 >>> 0; t.dst3 = p.dst3 >>> 0;
+  t.src0 = p.src0 >>> 0;
+  t.src1 = p.src1 >>> 0;
+  t.src2 = p.src2 >>> 0;
+  t.src3 = p.src3 >>> 0;
+  t.dst0 = p.dst0 >>> 0;
+  t.dst1 = p.dst1 >>> 0;
+  t.dst2 = p.dst2 >>> 0;
+  t.dst3 = p.dst3 >>> 0;
 }
 
 /** First second of capture time at which a stale table gets swept again when full. */
@@ -192,8 +239,12 @@ export class ConntrackTable {
       return this.invalid(r, CtCode.INVALID_PACKET, p.error !== '' ? p.error : 'undecodable packet', NONE);
     }
     if (p.fragOffset !== 0) {
-      return this.invalid(r, CtCode.INVALID_PACKET,
-        `non-first fragment (offset ${p.fragOffset}): the kernel reassembles fragments before conntrack; fwemu tracks the first fragment only`, NONE);
+      return this.invalid(
+        r,
+        CtCode.INVALID_PACKET,
+        `non-first fragment (offset ${p.fragOffset}): the kernel reassembles fragments before conntrack; fwemu tracks the first fragment only`,
+        NONE,
+      );
     }
 
     const proto = p.proto;
@@ -216,7 +267,12 @@ export class ConntrackTable {
       if (kind !== IcmpKind.QUERY) {
         if (kind === IcmpKind.ERROR) return this.inetError(r, p);
         if (kind === IcmpKind.UNTRACKED) return this.untracked(r, this.ctx.note);
-        return this.invalid(r, kind === IcmpKind.MALFORMED ? CtCode.INVALID_PACKET : CtCode.INVALID_ICMP_ERROR, this.ctx.note, NONE);
+        return this.invalid(
+          r,
+          kind === IcmpKind.MALFORMED ? CtCode.INVALID_PACKET : CtCode.INVALID_ICMP_ERROR,
+          this.ctx.note,
+          NONE,
+        );
       }
       key.sport = p.icmpId;
       key.dport = (p.icmpType << 8) | p.icmpCode;
@@ -243,13 +299,27 @@ export class ConntrackTable {
       const c = this.ctx;
       let v: CtVerdictValue;
       switch (proto) {
-        case IpProto.TCP: v = tcpPacket(c, slot, dir, isNew, p); break;
-        case IpProto.UDP: v = udpPacket(c, slot, dir, isNew, p); break;
-        case IpProto.UDPLITE: v = udplitePacket(c, slot, dir, isNew, p); break;
-        case IpProto.SCTP: v = sctpPacket(c, slot, dir, isNew, p); break;
-        case IpProto.ICMP: case IpProto.ICMPV6: v = icmpPacket(c, slot, dir, isNew, p); break;
-        case IPPROTO_GRE: v = grePacket(c, slot, dir, isNew, p); break;
-        default: v = genericPacket(c, slot, dir, isNew, p);
+        case IpProto.TCP:
+          v = tcpPacket(c, slot, dir, isNew, p);
+          break;
+        case IpProto.UDP:
+          v = udpPacket(c, slot, dir, isNew, p);
+          break;
+        case IpProto.UDPLITE:
+          v = udplitePacket(c, slot, dir, isNew, p);
+          break;
+        case IpProto.SCTP:
+          v = sctpPacket(c, slot, dir, isNew, p);
+          break;
+        case IpProto.ICMP:
+        case IpProto.ICMPV6:
+          v = icmpPacket(c, slot, dir, isNew, p);
+          break;
+        case IPPROTO_GRE:
+          v = grePacket(c, slot, dir, isNew, p);
+          break;
+        default:
+          v = genericPacket(c, slot, dir, isNew, p);
       }
       let note = c.note;
       if (v === CtVerdict.INVALID) return this.invalidFor(r, slot, isNew, note);
@@ -282,7 +352,15 @@ export class ConntrackTable {
    * The packet gets the entry in record `slot` of `st` (the table's store, or
    * a detached copy): set the result, SEEN_REPLY, accounting.
    */
-  private finish(r: CtResult, st: CtStore, slot: number, dir: number, p: DecodedPacket, note: string, ignored: boolean): void {
+  private finish(
+    r: CtResult,
+    st: CtStore,
+    slot: number,
+    dir: number,
+    p: DecodedPacket,
+    note: string,
+    ignored: boolean,
+  ): void {
     const b16 = slot * S16;
     const b32 = slot * S32;
     const b64 = slot * S64;
@@ -301,7 +379,7 @@ export class ConntrackTable {
       st.f64[b64 + F_BYTES_O] += p.ipTotalLen;
       r.state = status & CtStatus.SEEN_REPLY ? CtState.ESTABLISHED : CtState.NEW;
     }
-    if ((st.u8[slot * STRIDE + B_FLAGS] & RecFlag.IN_NA) && (status & CtStatus.ASSURED)) this.naUnlink(slot);
+    if (st.u8[slot * STRIDE + B_FLAGS] & RecFlag.IN_NA && status & CtStatus.ASSURED) this.naUnlink(slot);
     st.f64[b64 + F_LAST_SEEN] = this.clock;
     st.f64[b64 + F_LAST_PKT] = this.curPacket;
     r.stateName = ctStateName(r.state);
@@ -360,16 +438,24 @@ export class ConntrackTable {
   private initConntrack(r: CtResult, key: CtTuple, packetNumber: number): number {
     if (!invertTuple(key, this.inv)) {
       const v6 = key.proto === IpProto.ICMPV6;
-      this.invalid(r, CtCode.INVALID_NEW,
-        `${v6 ? 'ICMPv6' : 'ICMP'} type ${key.dport >>> 8} has no reply type, so conntrack cannot track it (nf_conntrack_invert_icmp${v6 ? 'v6' : ''}_tuple)`, NONE);
+      this.invalid(
+        r,
+        CtCode.INVALID_NEW,
+        `${v6 ? 'ICMPv6' : 'ICMP'} type ${key.dport >>> 8} has no reply type, so conntrack cannot track it (nf_conntrack_invert_icmp${v6 ? 'v6' : ''}_tuple)`,
+        NONE,
+      );
       return NONE;
     }
     // __nf_conntrack_alloc: a full table first tries to evict.
     const max = this.settings.max;
     if (max > 0 && this.count >= max && !this.earlyDrop()) {
       this.stats.tableFull++;
-      this.invalid(r, CtCode.TABLE_FULL,
-        `nf_conntrack: table full, dropping packet (${this.count} of ${max} entries, none can be early-dropped: all are ASSURED)`, NONE);
+      this.invalid(
+        r,
+        CtCode.TABLE_FULL,
+        `nf_conntrack: table full, dropping packet (${this.count} of ${max} entries, none can be early-dropped: all are ASSURED)`,
+        NONE,
+      );
       r.drop = true;
       return NONE;
     }
@@ -388,9 +474,14 @@ export class ConntrackTable {
     if (key.l3 === 6) {
       const ext = st.allocExt();
       st.u32[b32 + W_EXT] = ext;
-      const x = st.ext, e = (ext - 1) * 6;
-      x[e] = key.src1; x[e + 1] = key.src2; x[e + 2] = key.src3;
-      x[e + 3] = key.dst1; x[e + 4] = key.dst2; x[e + 5] = key.dst3;
+      const x = st.ext,
+        e = (ext - 1) * 6;
+      x[e] = key.src1;
+      x[e + 1] = key.src2;
+      x[e + 2] = key.src3;
+      x[e + 3] = key.dst1;
+      x[e + 4] = key.dst2;
+      x[e + 5] = key.dst3;
     }
     st.i32[b32 + W_HNEXT] = NONE;
     st.i32[b32 + W_HNEXT + 1] = NONE;
@@ -416,19 +507,31 @@ export class ConntrackTable {
     if (!icmpQuotedTuple(this.ctx, p, q)) return this.invalid(r, CtCode.INVALID_ICMP_ERROR, this.ctx.note, NONE);
     const key = this.key;
     if (!invertTuple(q, key)) {
-      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error about an ICMP type ${q.dport >>> 8} packet, which conntrack never tracks`, NONE);
+      return this.invalid(
+        r,
+        CtCode.INVALID_ICMP_ERROR,
+        `${what} error about an ICMP type ${q.dport >>> 8} packet, which conntrack never tracks`,
+        NONE,
+      );
     }
     const node = this.find(key);
     if (node === NONE) {
-      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error type ${p.icmpType} code ${p.icmpCode} quotes a packet of no known connection`, NONE);
+      return this.invalid(
+        r,
+        CtCode.INVALID_ICMP_ERROR,
+        `${what} error type ${p.icmpType} code ${p.icmpCode} quotes a packet of no known connection`,
+        NONE,
+      );
     }
     const slot = node >> 1;
     const t = this.st.loadTuple(slot, node & 1, this.tmp);
-    if (t.dst0 !== (p.dst0 >>> 0) || t.dst1 !== (p.dst1 >>> 0) || t.dst2 !== (p.dst2 >>> 0) || t.dst3 !== (p.dst3 >>> 0)) {
-      return this.invalid(r, CtCode.INVALID_ICMP_ERROR,
-        `${what} error sent to an address other than the quoted connection's endpoint (outer daddr != inner)`, slot);
+    if (t.dst0 !== p.dst0 >>> 0 || t.dst1 !== p.dst1 >>> 0 || t.dst2 !== p.dst2 >>> 0 || t.dst3 !== p.dst3 >>> 0) {
+      return this.invalid(
+        r,
+        CtCode.INVALID_ICMP_ERROR,
+        `${what} error sent to an address other than the quoted connection's endpoint (outer daddr != inner)`,
+        slot,
+      );
     }
     r.state = CtState.RELATED;
     r.stateName = 'related';
@@ -475,7 +578,7 @@ export class ConntrackTable {
       if (this.onEvent !== null) {
         // ctnetlink puts the TCP state in an update only when it changed (IPCT_PROTOINFO).
         const tracked = hasProtoState(st.u8[slot * STRIDE + B_PROTO]);
-        const state = tracked && (bits & CtEventBit.PROTOINFO) ? st.u8[slot * STRIDE + B_TSTATE] : -1;
+        const state = tracked && bits & CtEventBit.PROTOINFO ? st.u8[slot * STRIDE + B_TSTATE] : -1;
         this.emit('UPDATE', slot, this.clock, this.st.secondsLeft(slot, this.clock), undefined, state);
       }
     }
@@ -679,11 +782,18 @@ export class ConntrackTable {
     }
     const ext = st.u32[b32 + W_EXT];
     if (ext === 0) return t.src1 === 0 && t.src2 === 0 && t.src3 === 0 && t.dst1 === 0 && t.dst2 === 0 && t.dst3 === 0;
-    const x = st.ext, e = (ext - 1) * 6;
+    const x = st.ext,
+      e = (ext - 1) * 6;
     const s = reply ? e + 3 : e;
     const d = reply ? e : e + 3;
-    return x[s] === t.src1 && x[s + 1] === t.src2 && x[s + 2] === t.src3 &&
-      x[d] === t.dst1 && x[d + 1] === t.dst2 && x[d + 2] === t.dst3;
+    return (
+      x[s] === t.src1 &&
+      x[s + 1] === t.src2 &&
+      x[s + 2] === t.src3 &&
+      x[d] === t.dst1 &&
+      x[d + 1] === t.dst2 &&
+      x[d + 2] === t.dst3
+    );
   }
 
   /** Find the node for `t`; expired entries met on the way are removed. */
@@ -719,7 +829,8 @@ export class ConntrackTable {
     if (!(st.u16[slot * S16 + H_STATUS] & CtStatus.ASSURED)) {
       st.i32[b32 + W_NA_PREV] = this.naTail;
       st.i32[b32 + W_NA_NEXT] = NONE;
-      if (this.naTail !== NONE) st.i32[this.naTail * S32 + W_NA_NEXT] = slot; else this.naHead = slot;
+      if (this.naTail !== NONE) st.i32[this.naTail * S32 + W_NA_NEXT] = slot;
+      else this.naHead = slot;
       this.naTail = slot;
       st.u8[slot * STRIDE + B_FLAGS] |= RecFlag.IN_NA;
     }
@@ -751,7 +862,8 @@ export class ConntrackTable {
           cur = i32[(cur >> 1) * S32 + W_HNEXT + (cur & 1)];
         }
         i32[slot * S32 + W_HNEXT + dir] = cur;
-        if (prev === NONE) buckets[idx] = node; else i32[(prev >> 1) * S32 + W_HNEXT + (prev & 1)] = node;
+        if (prev === NONE) buckets[idx] = node;
+        else i32[(prev >> 1) * S32 + W_HNEXT + (prev & 1)] = node;
       }
     }
     this.buckets = buckets;
@@ -785,8 +897,10 @@ export class ConntrackTable {
     const b32 = slot * S32;
     const prev = i32[b32 + W_NA_PREV];
     const next = i32[b32 + W_NA_NEXT];
-    if (prev !== NONE) i32[prev * S32 + W_NA_NEXT] = next; else this.naHead = next;
-    if (next !== NONE) i32[next * S32 + W_NA_PREV] = prev; else this.naTail = prev;
+    if (prev !== NONE) i32[prev * S32 + W_NA_NEXT] = next;
+    else this.naHead = next;
+    if (next !== NONE) i32[next * S32 + W_NA_PREV] = prev;
+    else this.naTail = prev;
     i32[b32 + W_NA_PREV] = NONE;
     i32[b32 + W_NA_NEXT] = NONE;
     this.st.u8[slot * STRIDE + B_FLAGS] &= ~RecFlag.IN_NA;
@@ -838,7 +952,7 @@ export class ConntrackTable {
       if (this.count < max) return true;
     }
     const st = this.st;
-    for (let slot = this.naHead; slot !== NONE;) {
+    for (let slot = this.naHead; slot !== NONE; ) {
       const next = st.i32[slot * S32 + W_NA_NEXT];
       if (st.f64[slot * S64 + F_DEADLINE] - now <= TIME_EPS) {
         this.expireSlot(slot);
@@ -854,8 +968,12 @@ export class ConntrackTable {
   }
 
   private emit(
-    type: 'NEW' | 'UPDATE' | 'DESTROY', slot: number, time: number, timeout: number,
-    cause: CtDestroyCause | undefined, protoState?: number,
+    type: 'NEW' | 'UPDATE' | 'DESTROY',
+    slot: number,
+    time: number,
+    timeout: number,
+    cause: CtDestroyCause | undefined,
+    protoState?: number,
   ): void {
     const st = this.st;
     const tracked = hasProtoState(st.u8[slot * STRIDE + B_PROTO]);

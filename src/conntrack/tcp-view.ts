@@ -11,14 +11,36 @@
  * from the offset arithmetic they replaced).
  */
 import {
-  B_EV, B_LAST_DIR, B_LAST_FLAGS, B_LAST_INDEX, B_LAST_WSCALE, B_RETRANS, B_SIDE0, B_TSTATE, F_DEADLINE, H_LAST_WIN,
-  H_STATUS, S16, S32, S64, STRIDE, W_LAST_ACK, W_LAST_END, W_LAST_SEQ, W_SIDE0, type CtStore,
+  B_EV,
+  B_LAST_DIR,
+  B_LAST_FLAGS,
+  B_LAST_INDEX,
+  B_LAST_WSCALE,
+  B_RETRANS,
+  B_SIDE0,
+  B_TSTATE,
+  F_DEADLINE,
+  H_LAST_WIN,
+  H_STATUS,
+  S16,
+  S32,
+  S64,
+  STRIDE,
+  W_LAST_ACK,
+  W_LAST_END,
+  W_LAST_SEQ,
+  W_SIDE0,
+  type CtStore,
 } from './entry.js';
 
 /** Words of a side at W_SIDE0 + 4 * dir. */
-const TD_END = 0, TD_MAXEND = 1, TD_MAXWIN = 2, TD_MAXACK = 3;
+const TD_END = 0,
+  TD_MAXEND = 1,
+  TD_MAXWIN = 2,
+  TD_MAXACK = 3;
 /** Bytes of a side at B_SIDE0 + 2 * dir. */
-const TD_SCALE = 0, FLAGS = 1;
+const TD_SCALE = 0,
+  FLAGS = 1;
 /** The bytes memset(&ct->proto.tcp, 0, ...) clears: state, last_*, retrans and both sides. */
 const TCP_AREA_START = B_TSTATE;
 const TCP_AREA_END = B_SIDE0 + 4;
@@ -44,23 +66,47 @@ export class TcpSideView {
   }
 
   /** Highest sequence number sent + 1 (the end of the data seen). */
-  get td_end(): number { return this.w[this.wi + TD_END]; }
-  set td_end(v: number) { this.w[this.wi + TD_END] = v; }
+  get td_end(): number {
+    return this.w[this.wi + TD_END];
+  }
+  set td_end(v: number) {
+    this.w[this.wi + TD_END] = v;
+  }
   /** Highest td_end the receiver's window allows (ack + window). */
-  get td_maxend(): number { return this.w[this.wi + TD_MAXEND]; }
-  set td_maxend(v: number) { this.w[this.wi + TD_MAXEND] = v; }
+  get td_maxend(): number {
+    return this.w[this.wi + TD_MAXEND];
+  }
+  set td_maxend(v: number) {
+    this.w[this.wi + TD_MAXEND] = v;
+  }
   /** Largest window this side announced (0: nothing seen from it yet). */
-  get td_maxwin(): number { return this.w[this.wi + TD_MAXWIN]; }
-  set td_maxwin(v: number) { this.w[this.wi + TD_MAXWIN] = v; }
+  get td_maxwin(): number {
+    return this.w[this.wi + TD_MAXWIN];
+  }
+  set td_maxwin(v: number) {
+    this.w[this.wi + TD_MAXWIN] = v;
+  }
   /** Highest ACK this side sent (valid once flags has MAXACK_SET). */
-  get td_maxack(): number { return this.w[this.wi + TD_MAXACK]; }
-  set td_maxack(v: number) { this.w[this.wi + TD_MAXACK] = v; }
+  get td_maxack(): number {
+    return this.w[this.wi + TD_MAXACK];
+  }
+  set td_maxack(v: number) {
+    this.w[this.wi + TD_MAXACK] = v;
+  }
   /** Window scale this side announced. */
-  get td_scale(): number { return this.u8[this.bi + TD_SCALE]; }
-  set td_scale(v: number) { this.u8[this.bi + TD_SCALE] = v; }
+  get td_scale(): number {
+    return this.u8[this.bi + TD_SCALE];
+  }
+  set td_scale(v: number) {
+    this.u8[this.bi + TD_SCALE] = v;
+  }
   /** IP_CT_TCP_FLAG_* (TcpFlagCt). */
-  get flags(): number { return this.u8[this.bi + FLAGS]; }
-  set flags(v: number) { this.u8[this.bi + FLAGS] = v; }
+  get flags(): number {
+    return this.u8[this.bi + FLAGS];
+  }
+  set flags(v: number) {
+    this.u8[this.bi + FLAGS] = v;
+  }
 }
 
 /** struct ip_ct_tcp (ct->proto.tcp), with the few struct nf_conn fields the tracker uses. */
@@ -94,32 +140,72 @@ export class TcpView {
   }
 
   /** enum tcp_conntrack (TcpState). */
-  get state(): number { return this.u8[this.b8 + B_TSTATE]; }
-  set state(v: number) { this.u8[this.b8 + B_TSTATE] = v; }
+  get state(): number {
+    return this.u8[this.b8 + B_TSTATE];
+  }
+  set state(v: number) {
+    this.u8[this.b8 + B_TSTATE] = v;
+  }
   /** Direction of the last segment that updated the entry, or the last ignored one. */
-  get last_dir(): number { return this.u8[this.b8 + B_LAST_DIR]; }
-  set last_dir(v: number) { this.u8[this.b8 + B_LAST_DIR] = v; }
+  get last_dir(): number {
+    return this.u8[this.b8 + B_LAST_DIR];
+  }
+  set last_dir(v: number) {
+    this.u8[this.b8 + B_LAST_DIR] = v;
+  }
   /** Its index (TcpIndex: the table row). */
-  get last_index(): number { return this.u8[this.b8 + B_LAST_INDEX]; }
-  set last_index(v: number) { this.u8[this.b8 + B_LAST_INDEX] = v; }
+  get last_index(): number {
+    return this.u8[this.b8 + B_LAST_INDEX];
+  }
+  set last_index(v: number) {
+    this.u8[this.b8 + B_LAST_INDEX] = v;
+  }
   /** Retransmissions of the same pure ACK in a row. */
-  get retrans(): number { return this.u8[this.b8 + B_RETRANS]; }
-  set retrans(v: number) { this.u8[this.b8 + B_RETRANS] = v; }
-  get last_seq(): number { return this.w[this.b32 + W_LAST_SEQ]; }
-  set last_seq(v: number) { this.w[this.b32 + W_LAST_SEQ] = v; }
-  get last_ack(): number { return this.w[this.b32 + W_LAST_ACK]; }
-  set last_ack(v: number) { this.w[this.b32 + W_LAST_ACK] = v; }
-  get last_end(): number { return this.w[this.b32 + W_LAST_END]; }
-  set last_end(v: number) { this.w[this.b32 + W_LAST_END] = v; }
+  get retrans(): number {
+    return this.u8[this.b8 + B_RETRANS];
+  }
+  set retrans(v: number) {
+    this.u8[this.b8 + B_RETRANS] = v;
+  }
+  get last_seq(): number {
+    return this.w[this.b32 + W_LAST_SEQ];
+  }
+  set last_seq(v: number) {
+    this.w[this.b32 + W_LAST_SEQ] = v;
+  }
+  get last_ack(): number {
+    return this.w[this.b32 + W_LAST_ACK];
+  }
+  set last_ack(v: number) {
+    this.w[this.b32 + W_LAST_ACK] = v;
+  }
+  get last_end(): number {
+    return this.w[this.b32 + W_LAST_END];
+  }
+  set last_end(v: number) {
+    this.w[this.b32 + W_LAST_END] = v;
+  }
   /** The raw (unscaled) window of that segment. */
-  get last_win(): number { return this.u16[this.b16 + H_LAST_WIN]; }
-  set last_win(v: number) { this.u16[this.b16 + H_LAST_WIN] = v; }
+  get last_win(): number {
+    return this.u16[this.b16 + H_LAST_WIN];
+  }
+  set last_win(v: number) {
+    this.u16[this.b16 + H_LAST_WIN] = v;
+  }
   /** Window scale of an ignored SYN, for the resync (b) in the IGNORE case. */
-  get last_wscale(): number { return this.u8[this.b8 + B_LAST_WSCALE]; }
-  set last_wscale(v: number) { this.u8[this.b8 + B_LAST_WSCALE] = v; }
+  get last_wscale(): number {
+    return this.u8[this.b8 + B_LAST_WSCALE];
+  }
+  set last_wscale(v: number) {
+    this.u8[this.b8 + B_LAST_WSCALE] = v;
+  }
   /** TcpFlagCt of an ignored SYN, plus EXP_CHALLENGE_ACK and SIMULTANEOUS_OPEN. */
-  get last_flags(): number { return this.u8[this.b8 + B_LAST_FLAGS]; }
-  set last_flags(v: number) { this.u8[this.b8 + B_LAST_FLAGS] = v; }
+  get last_flags(): number {
+    return this.u8[this.b8 + B_LAST_FLAGS];
+  }
+  set last_flags(v: number) {
+    this.u8[this.b8 + B_LAST_FLAGS] = v;
+  }
 
   /** memset(&ct->proto.tcp, 0, sizeof(ct->proto.tcp)). */
   clear(): void {
@@ -127,11 +213,17 @@ export class TcpView {
   }
 
   /** ct->status (CtStatus bits). */
-  get status(): number { return this.u16[this.b16 + H_STATUS]; }
+  get status(): number {
+    return this.u16[this.b16 + H_STATUS];
+  }
 
   /** ct->timeout: the capture time the entry expires at (seconds). */
-  get timeout(): number { return this.f64[this.slot * S64 + F_DEADLINE]; }
-  set timeout(v: number) { this.f64[this.slot * S64 + F_DEADLINE] = v; }
+  get timeout(): number {
+    return this.f64[this.slot * S64 + F_DEADLINE];
+  }
+  set timeout(v: number) {
+    this.f64[this.slot * S64 + F_DEADLINE] = v;
+  }
 
   /** set_bit(IPS_ASSURED_BIT) and nf_conntrack_event_cache(IPCT_ASSURED). */
   setAssured(): void {

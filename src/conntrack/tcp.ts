@@ -24,8 +24,16 @@ import { TcpFlag } from '../packet/types.js';
 import { tcpFlagsString } from '../packet/describe.js';
 import { CtEventBit, type CtStore } from './entry.js';
 import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
-import { CtStatus, TcpFlagCt, TcpIndex, TcpState, TCP_INDEX_NAMES, TCP_STATE_NAMES, type ConntrackSettings } from './types.js';
-import { TcpSideView, TcpView } from './tcp-view.js';
+import {
+  CtStatus,
+  TcpFlagCt,
+  TcpIndex,
+  TcpState,
+  TCP_INDEX_NAMES,
+  TCP_STATE_NAMES,
+  type ConntrackSettings,
+} from './types.js';
+import { type TcpSideView, TcpView } from './tcp-view.js';
 
 // ---------------------------------------------------------------------------
 // The transition table (tcp_conntracks[2][6][TCP_CONNTRACK_MAX])
@@ -116,11 +124,17 @@ export function tcpIndex(flags: number): number {
  */
 const VALID_FLAGS = new Uint8Array(0x40);
 for (const f of [
-  TcpFlag.SYN, TcpFlag.SYN | TcpFlag.URG, TcpFlag.SYN | TcpFlag.ACK,
-  TcpFlag.RST, TcpFlag.RST | TcpFlag.ACK,
-  TcpFlag.FIN | TcpFlag.ACK, TcpFlag.FIN | TcpFlag.ACK | TcpFlag.URG,
-  TcpFlag.ACK, TcpFlag.ACK | TcpFlag.URG,
-]) VALID_FLAGS[f] = 1;
+  TcpFlag.SYN,
+  TcpFlag.SYN | TcpFlag.URG,
+  TcpFlag.SYN | TcpFlag.ACK,
+  TcpFlag.RST,
+  TcpFlag.RST | TcpFlag.ACK,
+  TcpFlag.FIN | TcpFlag.ACK,
+  TcpFlag.FIN | TcpFlag.ACK | TcpFlag.URG,
+  TcpFlag.ACK,
+  TcpFlag.ACK | TcpFlag.URG,
+])
+  VALID_FLAGS[f] = 1;
 
 const FLAG_MASK = TcpFlag.FIN | TcpFlag.SYN | TcpFlag.RST | TcpFlag.ACK | TcpFlag.URG;
 
@@ -130,7 +144,8 @@ export function tcpFlagsValid(flags: number): boolean {
 
 /** TCP_TABLE flattened, [(dir * 6 + index) * 10 + oldState]: one load per segment instead of three. */
 const TABLE_FLAT = new Uint8Array(2 * 6 * 10);
-for (let d = 0; d < 2; d++) for (let i = 0; i < 6; i++) for (let s = 0; s < 10; s++) TABLE_FLAT[(d * 6 + i) * 10 + s] = TCP_TABLE[d][i][s];
+for (let d = 0; d < 2; d++)
+  for (let i = 0; i < 6; i++) for (let s = 0; s < 10; s++) TABLE_FLAT[(d * 6 + i) * 10 + s] = TCP_TABLE[d][i][s];
 
 // ---------------------------------------------------------------------------
 // Sequence arithmetic
@@ -299,8 +314,10 @@ export class TcpTracker {
     // (CLOSE_INIT) or aborted by an RST from this side; else it falls
     // through to the IGNORE case.
     if (newState === sSS && oldState >= sTW) {
-      if (((tcp.seen[dir].flags | tcp.seen[dir ^ 1].flags) & TcpFlagCt.CLOSE_INIT) ||
-          (tcp.last_dir === dir && tcp.last_index === TcpIndex.RST)) {
+      if (
+        (tcp.seen[dir].flags | tcp.seen[dir ^ 1].flags) & TcpFlagCt.CLOSE_INIT ||
+        (tcp.last_dir === dir && tcp.last_index === TcpIndex.RST)
+      ) {
         this.note = `SYN reopens a connection in ${TCP_STATE_NAMES[oldState]}: the old entry is destroyed and a new one created`;
         return CtVerdict.REPEAT;
       }
@@ -309,8 +326,12 @@ export class TcpTracker {
 
     switch (newState) {
       case sIG: {
-        if (index === TcpIndex.SYNACK && tcp.last_index === TcpIndex.SYN &&
-            tcp.last_dir !== dir && p.ack === tcp.last_end) {
+        if (
+          index === TcpIndex.SYNACK &&
+          tcp.last_index === TcpIndex.SYN &&
+          tcp.last_dir !== dir &&
+          p.ack === tcp.last_end
+        ) {
           // b) This SYN/ACK answers a SYN we ignored: client and server are
           // in sync and we are not; resync from what we noted about that SYN.
           oldState = sSS;
@@ -353,8 +374,13 @@ export class TcpTracker {
       case sTW:
         // RFC 5961: an ACK answering a spurious SYN in LAST_ACK is a challenge
         // ACK, not the last ACK.
-        if (oldState === sLA && index === TcpIndex.ACK && tcp.last_dir !== dir &&
-            tcp.last_index === TcpIndex.SYN && (tcp.last_flags & TcpFlagCt.EXP_CHALLENGE_ACK)) {
+        if (
+          oldState === sLA &&
+          index === TcpIndex.ACK &&
+          tcp.last_dir !== dir &&
+          tcp.last_index === TcpIndex.SYN &&
+          tcp.last_flags & TcpFlagCt.EXP_CHALLENGE_ACK
+        ) {
           tcp.last_flags &= ~TcpFlagCt.EXP_CHALLENGE_ACK;
           this.note = 'challenge ACK (RFC 5961) answering a SYN in LAST_ACK ignored; state unchanged';
           return CtVerdict.IGNORE;
@@ -365,16 +391,19 @@ export class TcpTracker {
         tcp.last_flags |= TcpFlagCt.SIMULTANEOUS_OPEN;
         break;
       case sSR:
-        if (dir === 1 && index === TcpIndex.ACK && (tcp.last_flags & TcpFlagCt.SIMULTANEOUS_OPEN)) newState = sES;
+        if (dir === 1 && index === TcpIndex.ACK && tcp.last_flags & TcpFlagCt.SIMULTANEOUS_OPEN) newState = sES;
         break;
       case sCL: {
         if (index !== TcpIndex.RST) break;
         // Closing anyway: the tuple may already be reused, skip validation.
-        if (canEarlyDrop(oldState)) { skipWindow = true; break; }
+        if (canEarlyDrop(oldState)) {
+          skipWindow = true;
+          break;
+        }
         const receiver = tcp.seen[dir ^ 1];
         const status = tcp.status;
         // td_maxack might be outdated if we let a SYN through earlier.
-        if ((receiver.flags & TcpFlagCt.MAXACK_SET) && tcp.last_index !== TcpIndex.SYN) {
+        if (receiver.flags & TcpFlagCt.MAXACK_SET && tcp.last_index !== TcpIndex.SYN) {
           const seq = p.seq;
           const established = oldState === sES && (status & CtStatus.ASSURED) !== 0; // nf_conntrack_tcp_established()
           // SEQ 0 outside ESTABLISHED: most likely an answer to a SYN we let through.
@@ -393,9 +422,11 @@ export class TcpTracker {
         // from the SYN's own sender does not answer it. (Linux 6.18 behaves
         // so; found by the randomized kernel comparison: a client RST acking
         // 0 after an ignored SYN/ACK is window-checked, not let through.)
-        if ((((status & CtStatus.SEEN_REPLY) && tcp.last_index === TcpIndex.SYN && tcp.last_dir !== dir) ||
-             (!(status & CtStatus.ASSURED) && tcp.last_index === TcpIndex.ACK)) &&
-            p.ack === tcp.last_end) {
+        if (
+          ((status & CtStatus.SEEN_REPLY && tcp.last_index === TcpIndex.SYN && tcp.last_dir !== dir) ||
+            (!(status & CtStatus.ASSURED) && tcp.last_index === TcpIndex.ACK)) &&
+          p.ack === tcp.last_end
+        ) {
           // RST answering a SYN or ACK we let through while out of sync (a, c):
           // accept without window checks (it may ack what we ignored).
           skipWindow = true;
@@ -432,8 +463,10 @@ export class TcpTracker {
       timeout = timeouts[TcpState.RETRANS];
     } else if (index === TcpIndex.RST) {
       timeout = timeouts[sCL];
-    } else if (((tcp.seen[0].flags | tcp.seen[1].flags) & TcpFlagCt.DATA_UNACKNOWLEDGED) &&
-               timeouts[newState] > timeouts[TcpState.UNACK]) {
+    } else if (
+      (tcp.seen[0].flags | tcp.seen[1].flags) & TcpFlagCt.DATA_UNACKNOWLEDGED &&
+      timeouts[newState] > timeouts[TcpState.UNACK]
+    ) {
       timeout = timeouts[TcpState.UNACK];
     } else if (tcp.last_win === 0 && timeouts[newState] > timeouts[TcpState.RETRANS]) {
       timeout = timeouts[TcpState.RETRANS];
@@ -488,7 +521,7 @@ export class TcpTracker {
     let end = segEnd(p);
 
     // tcp_sack(): the right edge of the highest SACK block.
-    if ((receiver.flags & TcpFlagCt.SACK_PERM) && p.sackMaxRight >= 0) sack = p.sackMaxRight >>> 0;
+    if (receiver.flags & TcpFlagCt.SACK_PERM && p.sackMaxRight >= 0) sack = p.sackMaxRight >>> 0;
 
     if (sender.td_maxwin === 0) {
       // Initialize sender data.
@@ -526,7 +559,7 @@ export class TcpTracker {
       ack = sack = receiver.td_end;
     }
 
-    if ((flags & TcpFlag.RST) && seq === 0 && state.state === sSS) {
+    if (flags & TcpFlag.RST && seq === 0 && state.state === sSS) {
       // RST sent answering a SYN.
       seq = end = sender.td_end;
     }
@@ -543,28 +576,43 @@ export class TcpTracker {
         // remember its end, so the ACK for it is not over the upper bound.
         sender.td_end = end;
         sender.flags |= TcpFlagCt.DATA_UNACKNOWLEDGED;
-        return this.logInvalid(sender, NFCT_TCP_IGNORE,
-          `${overshot} bytes more than the receiver's window allows (seq ${seq}, end ${end}, window end ${sender.td_maxend})`);
+        return this.logInvalid(
+          sender,
+          NFCT_TCP_IGNORE,
+          `${overshot} bytes more than the receiver's window allows (seq ${seq}, end ${end}, window end ${sender.td_maxend})`,
+        );
       }
-      return this.logInvalid(sender, NFCT_TCP_INVALID,
-        `SEQ is over the upper bound (over the window of the receiver): seq ${seq} outside [${lowerEnd}, ${sender.td_maxend}]`);
+      return this.logInvalid(
+        sender,
+        NFCT_TCP_INVALID,
+        `SEQ is over the upper bound (over the window of the receiver): seq ${seq} outside [${lowerEnd}, ${sender.td_maxend}]`,
+      );
     }
     // III. sack <= receiver->td_end
     if (!before(sack, u32(receiver.td_end + 1))) {
-      return this.logInvalid(sender, NFCT_TCP_INVALID,
-        `ACK is over the upper bound (ACKed data not seen yet): ack ${sack} is past ${receiver.td_end}, the end of what the other side sent`);
+      return this.logInvalid(
+        sender,
+        NFCT_TCP_INVALID,
+        `ACK is over the upper bound (ACKed data not seen yet): ack ${sack} is past ${receiver.td_end}, the end of what the other side sent`,
+      );
     }
     // II. end >= sender->td_end - receiver->td_maxwin: is the ending sequence in the receive window?
     const in_recv_win = receiver.td_maxwin === 0 || after(end, u32(lowerEnd - 1));
     if (!in_recv_win) {
-      return this.logInvalid(sender, NFCT_TCP_IGNORE,
-        `SEQ is under the lower bound (already ACKed data retransmitted): segment end ${end} is before ${lowerEnd}`);
+      return this.logInvalid(
+        sender,
+        NFCT_TCP_IGNORE,
+        `SEQ is under the lower bound (already ACKed data retransmitted): segment end ${end} is before ${lowerEnd}`,
+      );
     }
     // IV. sack >= receiver->td_end - MAXACKWINDOW(sender)
     const ackLow = u32(receiver.td_end - maxAckWindow);
     if (!after(sack, u32(ackLow - 1))) {
-      return this.logInvalid(sender, NFCT_TCP_IGNORE,
-        `ACK is under the lower bound (possibly overly delayed): ack ${sack} is before ${ackLow}`);
+      return this.logInvalid(
+        sender,
+        NFCT_TCP_IGNORE,
+        `ACK is under the lower bound (possibly overly delayed): ack ${sack} is before ${ackLow}`,
+      );
     }
 
     // Take into account window scaling (RFC 1323); not on SYNs.
@@ -597,8 +645,13 @@ export class TcpTracker {
 
     // Check retransmissions (the same pure ACK again).
     if (index === TcpIndex.ACK) {
-      if (state.last_dir === dir && state.last_seq === seq && state.last_ack === ack &&
-          state.last_end === end && state.last_win === win_raw) {
+      if (
+        state.last_dir === dir &&
+        state.last_seq === seq &&
+        state.last_ack === ack &&
+        state.last_end === end &&
+        state.last_win === win_raw
+      ) {
         state.retrans = state.retrans + 1;
       } else {
         state.last_dir = dir;
@@ -613,13 +666,20 @@ export class TcpTracker {
   }
 
   /** tcp_init_sender(): the sender's side from its SYN (or SYN/ACK). */
-  private initSender(sender: TcpSideView, receiver: TcpSideView, p: DecodedPacket, end: number, win: number, dir: number): void {
+  private initSender(
+    sender: TcpSideView,
+    receiver: TcpSideView,
+    p: DecodedPacket,
+    end: number,
+    win: number,
+    dir: number,
+  ): void {
     sender.td_end = end;
     sender.td_maxend = end;
     sender.td_maxwin = win === 0 ? 1 : win;
     this.options(p, sender);
     // RFC 1323: window scaling only when both sides sent the option.
-    if (dir === 1 && !((sender.flags & TcpFlagCt.WINDOW_SCALE) && (receiver.flags & TcpFlagCt.WINDOW_SCALE))) {
+    if (dir === 1 && !(sender.flags & TcpFlagCt.WINDOW_SCALE && receiver.flags & TcpFlagCt.WINDOW_SCALE)) {
       sender.td_scale = 0;
       receiver.td_scale = 0;
     }
@@ -627,7 +687,7 @@ export class TcpTracker {
 
   /** nf_tcp_log_invalid(): a liberal sender or tcp_be_liberal turns the verdict into accept. */
   private logInvalid(sender: TcpSideView, ret: number, msg: string): number {
-    if ((sender.flags & TcpFlagCt.BE_LIBERAL) || this.s.tcp_be_liberal) {
+    if (sender.flags & TcpFlagCt.BE_LIBERAL || this.s.tcp_be_liberal) {
       this.note = `${msg}; accepted anyway (${this.s.tcp_be_liberal ? 'tcp_be_liberal=1' : 'liberal window tracking of a picked-up connection'})`;
       return NFCT_TCP_ACCEPT;
     }
@@ -642,7 +702,7 @@ export class TcpTracker {
    */
   private handleInvalid(tcp: TcpView, dir: number, index: number, now: number): void {
     const status = tcp.status;
-    if (!(status & CtStatus.ASSURED) || (status & CtStatus.FIXED_TIMEOUT)) return;
+    if (!(status & CtStatus.ASSURED) || status & CtStatus.FIXED_TIMEOUT) return;
     if (index !== TcpIndex.RST && index !== TcpIndex.FIN) return;
     if (tcp.last_dir !== dir && (tcp.last_index === TcpIndex.FIN || tcp.last_index === TcpIndex.RST)) {
       const expires = tcp.timeout - now; // nf_ct_expires()
@@ -678,7 +738,13 @@ export function canEarlyDrop(state: number): boolean {
  * nf_conntrack_tcp_packet() in the trackers' common signature (l4proto.ts):
  * the table's TcpTracker does the work (the record tells new from confirmed).
  */
-export function tcpPacket(c: CtPacketCtx, slot: number, dir: number, _isNew: boolean, p: DecodedPacket): CtVerdictValue {
+export function tcpPacket(
+  c: CtPacketCtx,
+  slot: number,
+  dir: number,
+  _isNew: boolean,
+  p: DecodedPacket,
+): CtVerdictValue {
   const t = c.tcp;
   t.now = c.now;
   const v = t.process(c.st, slot, p, dir);

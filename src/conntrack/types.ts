@@ -28,11 +28,16 @@ export type CtStateName = 'new' | 'established' | 'related' | 'invalid' | 'untra
 /** Name of a CtState value, as nft prints it. */
 export function ctStateName(state: number): CtStateName {
   switch (state) {
-    case CtState.NEW: return 'new';
-    case CtState.ESTABLISHED: return 'established';
-    case CtState.RELATED: return 'related';
-    case CtState.UNTRACKED: return 'untracked';
-    default: return 'invalid';
+    case CtState.NEW:
+      return 'new';
+    case CtState.ESTABLISHED:
+      return 'established';
+    case CtState.RELATED:
+      return 'related';
+    case CtState.UNTRACKED:
+      return 'untracked';
+    default:
+      return 'invalid';
   }
 }
 
@@ -77,8 +82,16 @@ export const TcpState = {
 
 /** tcp_conntrack_names[], as conntrack -L prints them. */
 export const TCP_STATE_NAMES: readonly string[] = [
-  'NONE', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT',
-  'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2',
+  'NONE',
+  'SYN_SENT',
+  'SYN_RECV',
+  'ESTABLISHED',
+  'FIN_WAIT',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'TIME_WAIT',
+  'CLOSE',
+  'SYN_SENT2',
 ];
 
 /** Tracker states (enum sctp_conntrack); `SCTP_STATE_NAMES` has their names. */
@@ -98,7 +111,15 @@ export const SctpState = {
 
 /** As `conntrack -L` prints them. */
 export const SCTP_STATE_NAMES: readonly string[] = [
-  'NONE', 'CLOSED', 'COOKIE_WAIT', 'COOKIE_ECHOED', 'ESTABLISHED', 'SHUTDOWN_SENT', 'SHUTDOWN_RECD', 'SHUTDOWN_ACK_SENT', 'HEARTBEAT_SENT',
+  'NONE',
+  'CLOSED',
+  'COOKIE_WAIT',
+  'COOKIE_ECHOED',
+  'ESTABLISHED',
+  'SHUTDOWN_SENT',
+  'SHUTDOWN_RECD',
+  'SHUTDOWN_ACK_SENT',
+  'HEARTBEAT_SENT',
 ];
 
 /** Per-direction window tracking flags (IP_CT_TCP_FLAG_* in uapi nf_conntrack_tcp.h). */

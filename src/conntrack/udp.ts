@@ -24,14 +24,25 @@ export function udpError(proto: number, note: string): string {
   if (proto === IpProto.UDP && note === DecodeNote.UDP_LENGTH_MISMATCH) {
     return 'UDP length field below 8 or beyond the IP payload: truncated/malformed (udp_error)';
   }
-  if (proto === IpProto.UDPLITE && (note === DecodeNote.UDPLITE_SHORT || note === DecodeNote.UDPLITE_COVERAGE || note === DecodeNote.UDPLITE_NO_CHECKSUM)) {
+  if (
+    proto === IpProto.UDPLITE &&
+    (note === DecodeNote.UDPLITE_SHORT ||
+      note === DecodeNote.UDPLITE_COVERAGE ||
+      note === DecodeNote.UDPLITE_NO_CHECKSUM)
+  ) {
     return `${note} (udplite_error)`;
   }
   return '';
 }
 
 /** nf_conntrack_udp_packet() */
-export function udpPacket(c: CtPacketCtx, slot: number, dir: number, _isNew: boolean, _p: DecodedPacket): CtVerdictValue {
+export function udpPacket(
+  c: CtPacketCtx,
+  slot: number,
+  dir: number,
+  _isNew: boolean,
+  _p: DecodedPacket,
+): CtVerdictValue {
   const st = c.st;
   const now = c.now;
   const deadline = slot * S64 + F_DEADLINE;
@@ -57,7 +68,13 @@ export function udpPacket(c: CtPacketCtx, slot: number, dir: number, _isNew: boo
  * nf_conntrack_udplite_packet(): like UDP, but a reply at once makes the
  * entry ASSURED with the stream timeout (no 2-second wait).
  */
-export function udplitePacket(c: CtPacketCtx, slot: number, dir: number, _isNew: boolean, _p: DecodedPacket): CtVerdictValue {
+export function udplitePacket(
+  c: CtPacketCtx,
+  slot: number,
+  dir: number,
+  _isNew: boolean,
+  _p: DecodedPacket,
+): CtVerdictValue {
   const st = c.st;
   if (st.u16[slot * S16 + H_STATUS] & CtStatus.SEEN_REPLY) {
     st.f64[slot * S64 + F_DEADLINE] = c.now + c.settings.udp_timeout_stream;

@@ -73,7 +73,10 @@ export interface ClockStats {
 }
 
 /** The largest timeout a flow or a held fragment can be given under `settings`, with its name. */
-export function largestTimeout(settings: ConntrackSettings, ipfragTime = IPV4_FRAG_TIMEOUT): { seconds: number; name: string } {
+export function largestTimeout(
+  settings: ConntrackSettings,
+  ipfragTime = IPV4_FRAG_TIMEOUT,
+): { seconds: number; name: string } {
   // (frag6_timeout is among the conntrack settings, so a lowered one counts as set.)
   let seconds = 0;
   let name = '';
@@ -109,9 +112,14 @@ export class ClockWatch {
   constructor(settings: ConntrackSettings, ipfragTime = IPV4_FRAG_TIMEOUT) {
     const { seconds, name } = largestTimeout(settings, ipfragTime);
     this.stats = {
-      limit: seconds, limitName: name,
-      forward: 0, largestForward: 0,
-      backward: 0, largestBackward: 0, smallBackward: 0, largestSmallBackward: 0,
+      limit: seconds,
+      limitName: name,
+      forward: 0,
+      largestForward: 0,
+      backward: 0,
+      largestBackward: 0,
+      smallBackward: 0,
+      largestSmallBackward: 0,
       listed: [],
     };
   }
@@ -129,7 +137,9 @@ export class ClockWatch {
       // The capture readers refuse such records with their position; a packet
       // source of a library user's own gets this, rather than verdicts from a
       // clock that cannot add (capture/timestamp.ts).
-      throw new RangeError(`packet ${rec.n} is stamped ${sec} s since 1970; fwemu judges packets stamped from 0 to ${LATEST_TIMESTAMP_SEC} s (${utcString(LATEST_TIMESTAMP_SEC)})`);
+      throw new RangeError(
+        `packet ${rec.n} is stamped ${sec} s since 1970; fwemu judges packets stamped from 0 to ${LATEST_TIMESTAMP_SEC} s (${utcString(LATEST_TIMESTAMP_SEC)})`,
+      );
     }
     // As Engine.process() computes it, so that "later" means what it means there.
     const t = sec + nsec * 1e-9;
@@ -142,7 +152,10 @@ export class ClockWatch {
       if (t < this.prev) this.backward(rec, this.prevSec, this.prevNsec);
       if (t > this.clock) {
         // Decided on the exact parts (the doubles' difference can be off by a microsecond either way).
-        if (t - this.clock > this.stats.limit - 1 && stepSeconds(this.clockSec, this.clockNsec, sec, nsec) >= this.stats.limit) {
+        if (
+          t - this.clock > this.stats.limit - 1 &&
+          stepSeconds(this.clockSec, this.clockNsec, sec, nsec) >= this.stats.limit
+        ) {
           this.forward(rec, this.clockSec, this.clockNsec);
         }
         this.clock = t;
@@ -188,10 +201,16 @@ export class ClockWatch {
 
 /** b - a in seconds, from exact parts (the difference of the doubles loses nanoseconds). */
 function stepSeconds(aSec: number, aNsec: number, bSec: number, bNsec: number): number {
-  return (bSec - aSec) + (bNsec - aNsec) * 1e-9;
+  return bSec - aSec + (bNsec - aNsec) * 1e-9;
 }
 
-function jump(kind: ClockJump['kind'], rec: CaptureRecord, fromSec: number, fromNsec: number, seconds: number): ClockJump {
+function jump(
+  kind: ClockJump['kind'],
+  rec: CaptureRecord,
+  fromSec: number,
+  fromNsec: number,
+  seconds: number,
+): ClockJump {
   return { kind, n: rec.n, offset: rec.fileOffset, sec: rec.tsSec, nsec: rec.tsNsec, fromSec, fromNsec, seconds };
 }
 

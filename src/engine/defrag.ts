@@ -238,7 +238,10 @@ export class Defragmenter {
       }
       this.forget(q);
       const t = q.v === 4 ? `ipfrag_time ${this.timeoutV4} s` : `nf_conntrack_frag6_timeout ${this.timeoutV6} s`;
-      out.push({ frags: q.frags, reason: `IP fragment of a datagram never completed: reassembly timed out (${t}) with ${q.meat} of ${q.lastIn ? q.len : '?'} bytes` });
+      out.push({
+        frags: q.frags,
+        reason: `IP fragment of a datagram never completed: reassembly timed out (${t}) with ${q.meat} of ${q.lastIn ? q.len : '?'} bytes`,
+      });
     }
     this.updateDeadline();
     return out;
@@ -248,7 +251,10 @@ export class Defragmenter {
   flush(): Released[] {
     const out: Released[] = [];
     for (const q of [...this.queues.values()].sort((a, b) => a.seq - b.seq)) {
-      out.push({ frags: q.frags, reason: `IP fragment of a datagram never completed: the capture ended with ${q.meat} of ${q.lastIn ? q.len : '?'} bytes held` });
+      out.push({
+        frags: q.frags,
+        reason: `IP fragment of a datagram never completed: the capture ended with ${q.meat} of ${q.lastIn ? q.len : '?'} bytes held`,
+      });
     }
     this.queues.clear();
     this.heap = [];
@@ -267,9 +273,10 @@ export class Defragmenter {
     const high = v === 4 ? this.settings.ipfrag_high_thresh : this.settings.frag6_high_thresh;
     if (high !== 0 && mem <= high) return false;
     const name = v === 4 ? 'net.ipv4.ipfrag_high_thresh' : 'net.netfilter.nf_conntrack_frag6_high_thresh';
-    this.reason = high === 0
-      ? `IP fragment dropped: ${name} is 0, so no fragment is reassembled (inet_frag_find)`
-      : `IP fragment dropped: reassembly memory is full (${mem} bytes held for incomplete ${v === 4 ? 'IPv4' : 'IPv6'} datagrams, over ${name} ${high}); nothing is evicted, fragments are dropped until held datagrams complete or time out (inet_frag_find)`;
+    this.reason =
+      high === 0
+        ? `IP fragment dropped: ${name} is 0, so no fragment is reassembled (inet_frag_find)`
+        : `IP fragment dropped: reassembly memory is full (${mem} bytes held for incomplete ${v === 4 ? 'IPv4' : 'IPv6'} datagrams, over ${name} ${high}); nothing is evicted, fragments are dropped until held datagrams complete or time out (inet_frag_find)`;
     return true;
   }
 
@@ -311,14 +318,21 @@ export class Defragmenter {
 
     if (!pkt.moreFragments) {
       if (end < q.len || (q.lastIn && end !== q.len)) {
-        return this.discard(q, 'IP fragment: a last fragment that ends before data already held, or a second last fragment with another end; the whole datagram is discarded (ip_frag_queue)');
+        return this.discard(
+          q,
+          'IP fragment: a last fragment that ends before data already held, or a second last fragment with another end; the whole datagram is discarded (ip_frag_queue)',
+        );
       }
       q.lastIn = true;
       q.len = end;
     } else {
       if (end & 7) end &= ~7;
       if (end > q.len) {
-        if (q.lastIn) return this.discard(q, 'IP fragment with data beyond the end of its datagram; the whole datagram is discarded (ip_frag_queue)');
+        if (q.lastIn)
+          return this.discard(
+            q,
+            'IP fragment with data beyond the end of its datagram; the whole datagram is discarded (ip_frag_queue)',
+          );
         q.len = end;
       }
     }
@@ -338,18 +352,22 @@ export class Defragmenter {
     if (offset === 0 && firstFragmentTruncated(ip, f.fhoff)) {
       // nf_ct_frag6_gather: "Drop incomplete fragment" returns 0, and the
       // fragment goes on to conntrack unreassembled.
-      this.reason = 'first IPv6 fragment without the whole transport header (RFC 8200 4.5): not reassembled, and conntrack cannot track it';
+      this.reason =
+        'first IPv6 fragment without the whole transport header (RFC 8200 4.5): not reassembled, and conntrack cannot track it';
       return DefragStatus.PASS;
     }
     // nf_ct_frag6_gather: fq_find() comes after the RFC 8200 4.5 check, before nf_ct_frag6_queue's.
     if (this.overLimit(6)) return DefragStatus.DROP;
-    let end = offset + (ip.length - f.fhoff - ipv6.FRAG_HEADER_LEN);
-    if (end > IPV6_MAXPLEN) return this.dropOne('IPv6 fragment beyond 65535 bytes of payload (nf_ct_frag6_queue): dropped');
+    const end = offset + (ip.length - f.fhoff - ipv6.FRAG_HEADER_LEN);
+    if (end > IPV6_MAXPLEN)
+      return this.dropOne('IPv6 fragment beyond 65535 bytes of payload (nf_ct_frag6_queue): dropped');
     const key = `6|${pkt.src0}|${pkt.src1}|${pkt.src2}|${pkt.src3}|${pkt.dst0}|${pkt.dst1}|${pkt.dst2}|${pkt.dst3}|${pkt.ipId}`;
     const existing = this.queues.get(key);
     if (!pkt.moreFragments) {
       if (existing && (end < existing.len || (existing.lastIn && end !== existing.len))) {
-        return this.dropOne('IPv6 fragment: a last fragment that ends before data already held, or a second last fragment with another end (nf_ct_frag6_queue): dropped');
+        return this.dropOne(
+          'IPv6 fragment: a last fragment that ends before data already held, or a second last fragment with another end (nf_ct_frag6_queue): dropped',
+        );
       }
     } else {
       if (end & 7) {
@@ -360,7 +378,8 @@ export class Defragmenter {
           this.released = existing.frags;
           this.releasedReason = `IP fragment of a datagram discarded when packet ${rec.n}, a later fragment, was not a multiple of 8 bytes (nf_ct_frag6_queue)`;
         }
-        this.reason = 'IPv6 fragment whose length is not a multiple of 8: its datagram is discarded and it goes on unreassembled (nf_ct_frag6_queue, -EPROTO)';
+        this.reason =
+          'IPv6 fragment whose length is not a multiple of 8: its datagram is discarded and it goes on unreassembled (nf_ct_frag6_queue, -EPROTO)';
         return DefragStatus.PASS;
       }
       if (existing && end > existing.len && existing.lastIn) {
@@ -382,7 +401,21 @@ export class Defragmenter {
     let q = this.queues.get(key);
     if (q === undefined) {
       const qsize = v === 4 ? IPQ_SIZE : FRAG6_QUEUE_SIZE;
-      q = { key, v, created: now, deadline: now + timeout, seq: this.seq++, dead: false, mem: qsize, frags: [], runs: [], meat: 0, len: 0, firstIn: false, lastIn: false };
+      q = {
+        key,
+        v,
+        created: now,
+        deadline: now + timeout,
+        seq: this.seq++,
+        dead: false,
+        mem: qsize,
+        frags: [],
+        runs: [],
+        meat: 0,
+        len: 0,
+        firstIn: false,
+        lastIn: false,
+      };
       this.queues.set(key, q);
       heapPush(this.heap, q);
       this.charge(v, qsize);
@@ -392,7 +425,14 @@ export class Defragmenter {
   }
 
   /** inet_frag_queue_insert, then the completion test. */
-  private insert(q: FragQueue, rec: CaptureRecord, ip: Uint8Array, offset: number, end: number, v4: boolean): DefragStatusValue {
+  private insert(
+    q: FragQueue,
+    rec: CaptureRecord,
+    ip: Uint8Array,
+    offset: number,
+    end: number,
+    v4: boolean,
+  ): DefragStatusValue {
     const runs = q.runs;
     const last = runs.length > 0 ? runs[runs.length - 1] : null;
     if (last === null) runs.push({ start: offset, end });
@@ -417,7 +457,8 @@ export class Defragmenter {
     // The record's bytes are copied once; the IP packet is a view into that
     // copy (unless it is already a buffer of its own, padded past the snaplen).
     const own = copyRecord(rec);
-    const ipOwn = ip.buffer === rec.buf.buffer ? own.buf.subarray(this.currentIpOff, this.currentIpOff + ip.length) : ip;
+    const ipOwn =
+      ip.buffer === rec.buf.buffer ? own.buf.subarray(this.currentIpOff, this.currentIpOff + ip.length) : ip;
     q.frags.push({ rec: own, ip: ipOwn, offset, end });
     const truesize = fragTruesize(ip.length);
     q.mem += truesize;
@@ -432,7 +473,8 @@ export class Defragmenter {
     const bytes = v4 ? reassemble4(first.ip, q) : reassemble6(first.ip, q);
     if (bytes === null) {
       this.released = q.frags.slice(0, -1);
-      this.reason = this.releasedReason = `IP datagram over 65535 bytes after reassembly; all its fragments are dropped (ip_frag_reasm)`;
+      this.reason =
+        this.releasedReason = `IP datagram over 65535 bytes after reassembly; all its fragments are dropped (ip_frag_reasm)`;
       return DefragStatus.DROP;
     }
     this.datagramBytes = bytes;
@@ -442,7 +484,10 @@ export class Defragmenter {
   }
 
   private overlap(q: FragQueue, v4: boolean): DefragStatusValue {
-    return this.discard(q, `overlapping IP fragment: the whole datagram is discarded (RFC 5722; ${v4 ? 'ip_frag_queue' : 'nf_ct_frag6_queue'})`);
+    return this.discard(
+      q,
+      `overlapping IP fragment: the whole datagram is discarded (RFC 5722; ${v4 ? 'ip_frag_queue' : 'nf_ct_frag6_queue'})`,
+    );
   }
 
   /** The fragment and its whole datagram are dropped. */
@@ -601,10 +646,14 @@ function firstFragmentTruncated(ip: Uint8Array, fhoff: number): boolean {
 /** What ipv6frag_thdr_truncated() asks of the header after the extension headers: the whole of the three it knows, one byte of any other. */
 function thdrLen(nh: number): number {
   switch (nh) {
-    case IpProto.TCP: return tcp.HEADER_LEN;
-    case IpProto.UDP: return udp.HEADER_LEN;
-    case IpProto.ICMPV6: return icmp.HEADER_LEN;
-    default: return 1;
+    case IpProto.TCP:
+      return tcp.HEADER_LEN;
+    case IpProto.UDP:
+      return udp.HEADER_LEN;
+    case IpProto.ICMPV6:
+      return icmp.HEADER_LEN;
+    default:
+      return 1;
   }
 }
 
@@ -613,4 +662,3 @@ export function decodeHeld(f: HeldFragment, out: DecodedPacket): DecodedPacket {
   decodePacket(f.rec.buf, 0, f.rec.caplen, f.rec.linkType, f.rec.direction, out, f.rec.len);
   return out;
 }
-

@@ -118,10 +118,17 @@ export class Engine {
   /** The counters so far (a new object each time). */
   get stats(): EngineStats {
     const byCause: Record<string, number> = {};
-    CAUSE_WORDS.forEach((word, i) => { byCause[word] = this.causeCount[i + 1]; });
+    CAUSE_WORDS.forEach((word, i) => {
+      byCause[word] = this.causeCount[i + 1];
+    });
     return {
       packets: this.packets,
-      verdicts: { accept: this.verdictCount[0], drop: this.verdictCount[1], reject: this.verdictCount[2], skip: this.verdictCount[3] },
+      verdicts: {
+        accept: this.verdictCount[0],
+        drop: this.verdictCount[1],
+        reject: this.verdictCount[2],
+        skip: this.verdictCount[3],
+      },
       byCause,
       ruleHits: [...this.ruleHits],
       policyHits: { input: this.policyCount[0], output: this.policyCount[1], forward: this.policyCount[2] },

@@ -19,10 +19,16 @@ import type { PacketResult } from './result.js';
  * that lets a StopReading thrown by onRecord through (stopAfter) should set
  * its `partial` to what it had handed on, as readCapture() and synthSource() do.
  */
-export type PacketSource = string | ((onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null) => Promise<CaptureSummary>);
+export type PacketSource =
+  | string
+  | ((onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null) => Promise<CaptureSummary>);
 
 /** Every record of a packet source, in order, to onRecord; what was read. */
-export function readSource(source: PacketSource, onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null): Promise<CaptureSummary> {
+export function readSource(
+  source: PacketSource,
+  onRecord: (rec: CaptureRecord) => void,
+  beforeRead?: () => Promise<void> | null,
+): Promise<CaptureSummary> {
   return typeof source === 'string' ? readCapture(source, onRecord, { beforeRead }) : source(onRecord, beforeRead);
 }
 
@@ -79,7 +85,6 @@ export interface ReplaySummary {
   clock: ClockStats | null;
 }
 
-
 /**
  * Replays a packet source through a rule set: the library's entry point,
  * and what every fwemu command that judges packets is built on.
@@ -126,7 +131,13 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
       throw err;
     }
     // (A source that does not say what it had read: only the packet count is known.)
-    capture = err.partial ?? { format: 'pcap', records: engine.stats.packets, bytesRead: 0, warnings: [], truncated: false };
+    capture = err.partial ?? {
+      format: 'pcap',
+      records: engine.stats.packets,
+      bytesRead: 0,
+      warnings: [],
+      truncated: false,
+    };
   }
   judge.finish();
   return { capture, stats: engine.stats, engine, ruleWarnings, clock: clock?.result ?? null };

@@ -123,8 +123,18 @@ function setEntry(this: Linkable, v: unknown): void {
  */
 export function newPacketResult(): PacketResult {
   const r = {
-    n: 0, tsSec: 0, tsNsec: 0, verdict: 'skip', ct: null, cause: Cause.NON_IP, chain: null, rule: null,
-    reply: false, detail: '', fragOf: 0, datagram: null,
+    n: 0,
+    tsSec: 0,
+    tsNsec: 0,
+    verdict: 'skip',
+    ct: null,
+    cause: Cause.NON_IP,
+    chain: null,
+    rule: null,
+    reply: false,
+    detail: '',
+    fragOf: 0,
+    datagram: null,
   } as Omit<PacketResult, 'entry'>;
   Object.defineProperty(r, 'entry', { get: getEntry, set: setEntry, enumerable: true, configurable: true });
   Object.defineProperty(r, SOURCE, { value: null, writable: true });

@@ -47,7 +47,11 @@ export function shardOfDecoded(p: DecodedPacket, shards: number): number {
   const icmp = (p.proto === IpProto.ICMP && p.ipVersion === 4) || (p.proto === IpProto.ICMPV6 && p.ipVersion === 6);
   if (!icmp || !isIcmpError(p.ipVersion, p.icmpType)) return outer;
   if (!p.innerValid) return p.isFragment ? NOT_SHARDABLE : outer;
-  const inner = pairShard(p.innerSrc0 ^ p.innerSrc1 ^ p.innerSrc2 ^ p.innerSrc3, p.innerDst0 ^ p.innerDst1 ^ p.innerDst2 ^ p.innerDst3, shards);
+  const inner = pairShard(
+    p.innerSrc0 ^ p.innerSrc1 ^ p.innerSrc2 ^ p.innerSrc3,
+    p.innerDst0 ^ p.innerDst1 ^ p.innerDst2 ^ p.innerDst3,
+    shards,
+  );
   return p.isFragment && inner !== outer ? NOT_SHARDABLE : inner;
 }
 
@@ -94,7 +98,13 @@ export function peekShard(b: Uint8Array, o: number, caplen: number, shards: numb
     const l4 = ip + ipv6.HEADER_LEN;
     // Only a transport header next: extension headers take the decoder, and so do ICMPv6 errors.
     if (caplen < l4 - o + 1 || ipv6.version(b, ip) !== 6) return NOT_SHARDABLE;
-    if (!(next === IpProto.TCP || next === IpProto.UDP || (next === IpProto.ICMPV6 && !isIcmpError(6, b[l4 + icmp.field.TYPE])))) {
+    if (
+      !(
+        next === IpProto.TCP ||
+        next === IpProto.UDP ||
+        (next === IpProto.ICMPV6 && !isIcmpError(6, b[l4 + icmp.field.TYPE]))
+      )
+    ) {
       return NOT_SHARDABLE;
     }
     return pairShard(addrFold(b, ip + ipv6.field.SRC_ADDR), addrFold(b, ip + ipv6.field.DST_ADDR), shards);

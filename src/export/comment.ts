@@ -111,7 +111,12 @@ export function ruleComment(id: string, maxBytes: number, render: (id: string) =
  * listing). `comment` is the export's own function (nftComment's text,
  * iptables' cut comment).
  */
-export function commentWarnings(rs: RuleSet, tool: string, maxBytes: number, comment: (id: string) => string): string[] {
+export function commentWarnings(
+  rs: RuleSet,
+  tool: string,
+  maxBytes: number,
+  comment: (id: string) => string,
+): string[] {
   const out: string[] = [];
   const byComment = new Map<string, string[]>();
   const byCutStart = new Map<string, string[]>();
@@ -138,7 +143,9 @@ export function commentWarnings(rs: RuleSet, tool: string, maxBytes: number, com
   }
   for (const [c, ids] of byComment) {
     if (ids.length < 2) continue;
-    out.push(`rule ids ${names(ids)} get the same ${tool} comment "${shortText(c)}": their rules cannot be told apart in the loaded ruleset; rename one`);
+    out.push(
+      `rule ids ${names(ids)} get the same ${tool} comment "${shortText(c)}": their rules cannot be told apart in the loaded ruleset; rename one`,
+    );
   }
   return out;
 }

@@ -27,14 +27,24 @@ export function formatAddr(version: number, w0: number, w1: number, w2: number, 
   const v6 = version === 4 ? 0 : 1;
   w0 >>>= 0;
   if (v6 === 0) w1 = w2 = w3 = 0;
-  else { w1 >>>= 0; w2 >>>= 0; w3 >>>= 0; }
-  let h = Math.imul(w0 ^ v6, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b) ^ Math.imul(w2, 0xc2b2ae35) ^ Math.imul(w3, 0x27d4eb2f);
+  else {
+    w1 >>>= 0;
+    w2 >>>= 0;
+    w3 >>>= 0;
+  }
+  let h =
+    Math.imul(w0 ^ v6, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b) ^ Math.imul(w2, 0xc2b2ae35) ^ Math.imul(w3, 0x27d4eb2f);
   h = (h ^ (h >>> 15)) & (ADDR_CACHE_SIZE - 1);
   const k = h * 5;
   const keys = addrCacheKeys;
-  if (keys[k] === v6 + 1 && keys[k + 1] === w0 && keys[k + 2] === w1 && keys[k + 3] === w2 && keys[k + 4] === w3) return addrCacheText[h];
+  if (keys[k] === v6 + 1 && keys[k + 1] === w0 && keys[k + 2] === w1 && keys[k + 3] === w2 && keys[k + 4] === w3)
+    return addrCacheText[h];
   const text = v6 === 0 ? ipv4Text(w0) : ipv6Text(w0, w1, w2, w3);
-  keys[k] = v6 + 1; keys[k + 1] = w0; keys[k + 2] = w1; keys[k + 3] = w2; keys[k + 4] = w3;
+  keys[k] = v6 + 1;
+  keys[k + 1] = w0;
+  keys[k + 2] = w1;
+  keys[k + 3] = w2;
+  keys[k + 4] = w3;
   addrCacheText[h] = text;
   return text;
 }
@@ -46,17 +56,29 @@ const addrCacheText: string[] = new Array<string>(ADDR_CACHE_SIZE).fill('');
 
 function ipv6Text(w0: number, w1: number, w2: number, w3: number): string {
   const g = [
-    (w0 >>> 16) & 0xffff, w0 & 0xffff, (w1 >>> 16) & 0xffff, w1 & 0xffff,
-    (w2 >>> 16) & 0xffff, w2 & 0xffff, (w3 >>> 16) & 0xffff, w3 & 0xffff,
+    (w0 >>> 16) & 0xffff,
+    w0 & 0xffff,
+    (w1 >>> 16) & 0xffff,
+    w1 & 0xffff,
+    (w2 >>> 16) & 0xffff,
+    w2 & 0xffff,
+    (w3 >>> 16) & 0xffff,
+    w3 & 0xffff,
   ];
   // Longest run of zero groups (first one wins ties), only if at least 2 long.
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (bestLen < 2) bestStart = -1;

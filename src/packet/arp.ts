@@ -18,10 +18,19 @@ export const enum field {
 }
 export const PACKET_LEN = 28;
 // biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
-export const enum Op { REQUEST = 1, REPLY = 2 }
+export const enum Op {
+  REQUEST = 1,
+  REPLY = 2,
+}
 const HTYPE_ETHERNET = 1;
 
-export function buildArpPacket(op: number, senderMac: Uint8Array, senderIp: number, targetMac: Uint8Array, targetIp: number): Uint8Array {
+export function buildArpPacket(
+  op: number,
+  senderMac: Uint8Array,
+  senderIp: number,
+  targetMac: Uint8Array,
+  targetIp: number,
+): Uint8Array {
   const a = new Uint8Array(PACKET_LEN);
   writeU16(a, field.HTYPE, HTYPE_ETHERNET);
   writeU16(a, field.PTYPE, EtherType.IPV4);

@@ -60,8 +60,14 @@ function resetPacket(p: DecodedPacket, direction: number): void {
   p.linkIfIndex = -1;
 
   p.ipVersion = 0;
-  p.src0 = 0; p.src1 = 0; p.src2 = 0; p.src3 = 0;
-  p.dst0 = 0; p.dst1 = 0; p.dst2 = 0; p.dst3 = 0;
+  p.src0 = 0;
+  p.src1 = 0;
+  p.src2 = 0;
+  p.src3 = 0;
+  p.dst0 = 0;
+  p.dst1 = 0;
+  p.dst2 = 0;
+  p.dst3 = 0;
   p.ipOff = -1;
   p.ipHeaderLen = 0;
   p.ipTotalLen = 0;
@@ -98,8 +104,14 @@ function resetPacket(p: DecodedPacket, direction: number): void {
   p.icmpSeq = 0;
   p.innerValid = false;
   p.innerIpVersion = 0;
-  p.innerSrc0 = 0; p.innerSrc1 = 0; p.innerSrc2 = 0; p.innerSrc3 = 0;
-  p.innerDst0 = 0; p.innerDst1 = 0; p.innerDst2 = 0; p.innerDst3 = 0;
+  p.innerSrc0 = 0;
+  p.innerSrc1 = 0;
+  p.innerSrc2 = 0;
+  p.innerSrc3 = 0;
+  p.innerDst0 = 0;
+  p.innerDst1 = 0;
+  p.innerDst2 = 0;
+  p.innerDst3 = 0;
   p.innerProto = 0;
   p.innerSport = 0;
   p.innerDport = 0;
@@ -146,9 +158,13 @@ export function decodePacket(
 function shortOnTheWire(out: DecodedPacket, capEnd: number, wireLen: number): void {
   const present = capEnd - out.ipOff;
   const hdr = ipv6.HEADER_LEN;
-  const field = out.ipVersion === 4 ? `IPv4 total length ${out.ipTotalLen}` : `IPv6 payload length ${out.ipTotalLen - hdr}`;
+  const field =
+    out.ipVersion === 4 ? `IPv4 total length ${out.ipTotalLen}` : `IPv6 payload length ${out.ipTotalLen - hdr}`;
   const has = out.ipVersion === 4 ? present : present - hdr;
-  malformed(out, `${field} exceeds the ${has} bytes present; the frame was captured whole (${wireLen} bytes), so the packet is short on the wire (the kernel drops it before netfilter)`);
+  malformed(
+    out,
+    `${field} exceeds the ${has} bytes present; the frame was captured whole (${wireLen} bytes), so the packet is short on the wire (the kernel drops it before netfilter)`,
+  );
 }
 
 function decodeFrame(
@@ -169,20 +185,37 @@ function decodeFrame(
 
   switch (linkType) {
     case LinkType.ETHERNET: {
-      if (avail < ethernet.HEADER_LEN) return malformed(out, `Ethernet header truncated: captured ${avail} of ${ethernet.HEADER_LEN} bytes`);
+      if (avail < ethernet.HEADER_LEN)
+        return malformed(out, `Ethernet header truncated: captured ${avail} of ${ethernet.HEADER_LEN} bytes`);
       out.macOff = off;
       return dispatchEtherType(buf, ethernet.etherType(buf, off), off + ethernet.HEADER_LEN, end, out);
     }
     case LinkType.LINUX_SLL: {
-      if (avail < sll.HEADER_LEN) return malformed(out, `Linux SLL header truncated: captured ${avail} of ${sll.HEADER_LEN} bytes`);
+      if (avail < sll.HEADER_LEN)
+        return malformed(out, `Linux SLL header truncated: captured ${avail} of ${sll.HEADER_LEN} bytes`);
       sll.sllDirection(u16(buf, off + sll.field.PKTTYPE), out);
-      return decodeSllProtocol(buf, u16(buf, off + sll.field.PROTOCOL), off + sll.HEADER_LEN, u16(buf, off + sll.field.HATYPE), end, out);
+      return decodeSllProtocol(
+        buf,
+        u16(buf, off + sll.field.PROTOCOL),
+        off + sll.HEADER_LEN,
+        u16(buf, off + sll.field.HATYPE),
+        end,
+        out,
+      );
     }
     case LinkType.LINUX_SLL2: {
-      if (avail < sll.HEADER2_LEN) return malformed(out, `Linux SLL2 header truncated: captured ${avail} of ${sll.HEADER2_LEN} bytes`);
+      if (avail < sll.HEADER2_LEN)
+        return malformed(out, `Linux SLL2 header truncated: captured ${avail} of ${sll.HEADER2_LEN} bytes`);
       out.linkIfIndex = u32(buf, off + sll.field2.IFINDEX);
       sll.sllDirection(buf[off + sll.field2.PKTTYPE], out);
-      return decodeSllProtocol(buf, u16(buf, off + sll.field2.PROTOCOL), off + sll.HEADER2_LEN, u16(buf, off + sll.field2.HATYPE), end, out);
+      return decodeSllProtocol(
+        buf,
+        u16(buf, off + sll.field2.PROTOCOL),
+        off + sll.HEADER2_LEN,
+        u16(buf, off + sll.field2.HATYPE),
+        end,
+        out,
+      );
     }
     case LinkType.RAW: {
       if (avail < 1) return malformed(out, 'raw IP packet is empty');
@@ -197,7 +230,8 @@ function decodeFrame(
       return decodeIPv6(buf, off, end, out);
     case LinkType.NULL:
     case LinkType.LOOP: {
-      if (avail < sll.LOOPBACK_HEADER_LEN) return malformed(out, `loopback header truncated: captured ${avail} of ${sll.LOOPBACK_HEADER_LEN} bytes`);
+      if (avail < sll.LOOPBACK_HEADER_LEN)
+        return malformed(out, `loopback header truncated: captured ${avail} of ${sll.LOOPBACK_HEADER_LEN} bytes`);
       const af = sll.loopbackAf(buf, off, linkType === LinkType.NULL);
       if (af === sll.Af.INET) return decodeIPv4(buf, off + sll.LOOPBACK_HEADER_LEN, end, out);
       if (sll.isInet6Af(af)) return decodeIPv6(buf, off + sll.LOOPBACK_HEADER_LEN, end, out);
@@ -211,7 +245,12 @@ function decodeFrame(
 }
 
 function decodeSllProtocol(
-  buf: Uint8Array, protocol: number, pos: number, arphrd: number, end: number, out: DecodedPacket,
+  buf: Uint8Array,
+  protocol: number,
+  pos: number,
+  arphrd: number,
+  end: number,
+  out: DecodedPacket,
 ): DecodedPacket {
   if (arphrd === sll.ARPHRD_NETLINK) {
     out.kind = PacketKind.NON_IP;
@@ -228,7 +267,10 @@ function dispatchEtherType(buf: Uint8Array, t: number, pos: number, end: number,
   while (ethernet.isVlanTpid(t)) {
     if (end - pos < ethernet.VLAN_TAG_LEN) {
       out.etherType = t;
-      return malformed(out, `VLAN tag truncated: captured ${end - pos < 0 ? 0 : end - pos} of ${ethernet.VLAN_TAG_LEN} bytes`);
+      return malformed(
+        out,
+        `VLAN tag truncated: captured ${end - pos < 0 ? 0 : end - pos} of ${ethernet.VLAN_TAG_LEN} bytes`,
+      );
     }
     const vid = u16(buf, pos + ethernet.vlanField.TCI) & ethernet.VLAN_ID_MASK;
     if (depth === 0) out.vlanOuter = vid;
@@ -265,7 +307,13 @@ function decodeIPv6(buf: Uint8Array, ip: number, capEnd: number, out: DecodedPac
 // ---------------------------------------------------------------------------
 // Transport
 
-function decodeTransport(buf: Uint8Array, l4: number, ipEnd: number, capEnd: number, out: DecodedPacket): DecodedPacket {
+function decodeTransport(
+  buf: Uint8Array,
+  l4: number,
+  ipEnd: number,
+  capEnd: number,
+  out: DecodedPacket,
+): DecodedPacket {
   const dataEnd = ipEnd < capEnd ? ipEnd : capEnd;
   out.snapTruncated = capEnd < ipEnd;
   if (out.fragOffset !== 0) {

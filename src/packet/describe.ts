@@ -12,13 +12,20 @@ export { formatAddr, parseAddr, type ParsedAddr } from './addr.js';
 /** "tcp", "udp", "icmp", "icmpv6", or "ip proto N". */
 export function protoName(n: number): string {
   switch (n) {
-    case IpProto.TCP: return 'tcp';
-    case IpProto.UDP: return 'udp';
-    case IpProto.ICMP: return 'icmp';
-    case IpProto.ICMPV6: return 'icmpv6';
-    case IpProto.UDPLITE: return 'udplite';
-    case IpProto.SCTP: return 'sctp';
-    default: return `ip proto ${n}`;
+    case IpProto.TCP:
+      return 'tcp';
+    case IpProto.UDP:
+      return 'udp';
+    case IpProto.ICMP:
+      return 'icmp';
+    case IpProto.ICMPV6:
+      return 'icmpv6';
+    case IpProto.UDPLITE:
+      return 'udplite';
+    case IpProto.SCTP:
+      return 'sctp';
+    default:
+      return `ip proto ${n}`;
   }
 }
 
@@ -57,11 +64,22 @@ const ICMP4_TYPES: Readonly<Record<number, TypeEntry>> = {
   3: {
     name: 'destination unreachable',
     codes: [
-      'network unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable',
-      'fragmentation needed', 'source route failed', 'destination network unknown',
-      'destination host unknown', 'source host isolated', 'network administratively prohibited',
-      'host administratively prohibited', 'network unreachable for TOS', 'host unreachable for TOS',
-      'communication administratively prohibited', 'host precedence violation', 'precedence cutoff in effect',
+      'network unreachable',
+      'host unreachable',
+      'protocol unreachable',
+      'port unreachable',
+      'fragmentation needed',
+      'source route failed',
+      'destination network unknown',
+      'destination host unknown',
+      'source host isolated',
+      'network administratively prohibited',
+      'host administratively prohibited',
+      'network unreachable for TOS',
+      'host unreachable for TOS',
+      'communication administratively prohibited',
+      'host precedence violation',
+      'precedence cutoff in effect',
     ],
   },
   4: { name: 'source quench' },
@@ -86,14 +104,21 @@ const ICMP6_TYPES: Readonly<Record<number, TypeEntry>> = {
   1: {
     name: 'destination unreachable',
     codes: [
-      'no route to destination', 'communication administratively prohibited', 'beyond scope of source address',
-      'address unreachable', 'port unreachable', 'source address failed ingress/egress policy',
+      'no route to destination',
+      'communication administratively prohibited',
+      'beyond scope of source address',
+      'address unreachable',
+      'port unreachable',
+      'source address failed ingress/egress policy',
       'reject route to destination',
     ],
   },
   2: { name: 'packet too big' },
   3: { name: 'time exceeded', codes: ['hop limit exceeded in transit', 'fragment reassembly time exceeded'] },
-  4: { name: 'parameter problem', codes: ['erroneous header field', 'unrecognized next header', 'unrecognized IPv6 option'] },
+  4: {
+    name: 'parameter problem',
+    codes: ['erroneous header field', 'unrecognized next header', 'unrecognized IPv6 option'],
+  },
   128: { name: 'echo request' },
   129: { name: 'echo reply' },
   130: { name: 'multicast listener query' },
@@ -129,8 +154,12 @@ export function isEcho(ipVersion: number, type: number): boolean {
 /** The packet's ports are known and shown (TCP, UDP, and UDP-Lite or SCTP with their whole header). */
 export function hasPorts(p: DecodedPacket): boolean {
   if (p.kind !== PacketKind.IP || p.l4Off < 0) return false;
-  return p.proto === IpProto.TCP || p.proto === IpProto.UDP || (p.proto === IpProto.UDPLITE && p.note !== DecodeNote.UDPLITE_SHORT) ||
-    (p.proto === IpProto.SCTP && p.note !== DecodeNote.SCTP_SHORT);
+  return (
+    p.proto === IpProto.TCP ||
+    p.proto === IpProto.UDP ||
+    (p.proto === IpProto.UDPLITE && p.note !== DecodeNote.UDPLITE_SHORT) ||
+    (p.proto === IpProto.SCTP && p.note !== DecodeNote.SCTP_SHORT)
+  );
 }
 
 /** Plain-object view of a decoded packet (cold path; allocates). */

@@ -235,7 +235,8 @@ export function buildFrame(etherType: number, payload: Uint8Array, opts: FrameOp
   let innerType = etherType;
   // Build tags innermost-last: each tag is TCI + the ethertype that follows it.
   for (let i = vlans.length - 1; i >= 0; i--) {
-    const tpid = opts.vlanTpids?.[i] ?? (vlans.length > 1 && i === 0 ? ethernet.EtherType.QINQ : ethernet.EtherType.VLAN);
+    const tpid =
+      opts.vlanTpids?.[i] ?? (vlans.length > 1 && i === 0 ? ethernet.EtherType.QINQ : ethernet.EtherType.VLAN);
     check(vlans[i] >= 0 && vlans[i] <= ethernet.VLAN_ID_MASK, `VLAN id ${vlans[i]} out of range`);
     tags.unshift(ethernet.buildVlanTag(opts.vlanPcp ?? 0, vlans[i], innerType));
     innerType = tpid;
@@ -243,7 +244,11 @@ export function buildFrame(etherType: number, payload: Uint8Array, opts: FrameOp
   const outerType = innerType;
   switch (link) {
     case 'ethernet': {
-      const h = ethernet.buildEthernetHeader(parseMac(opts.dstMac ?? DEFAULT_DST_MAC), parseMac(opts.srcMac ?? DEFAULT_SRC_MAC), outerType);
+      const h = ethernet.buildEthernetHeader(
+        parseMac(opts.dstMac ?? DEFAULT_DST_MAC),
+        parseMac(opts.srcMac ?? DEFAULT_SRC_MAC),
+        outerType,
+      );
       let f = concat([h, ...tags, payload]);
       if (opts.pad && f.length < ethernet.MIN_FRAME_LEN) {
         const p = new Uint8Array(ethernet.MIN_FRAME_LEN);
@@ -253,11 +258,20 @@ export function buildFrame(etherType: number, payload: Uint8Array, opts: FrameOp
       return f;
     }
     case 'sll': {
-      const h = sll.buildSllHeader(opts.sllPacketType ?? sll.PacketType.HOST, parseMac(opts.srcMac ?? DEFAULT_SRC_MAC), outerType);
+      const h = sll.buildSllHeader(
+        opts.sllPacketType ?? sll.PacketType.HOST,
+        parseMac(opts.srcMac ?? DEFAULT_SRC_MAC),
+        outerType,
+      );
       return concat([h, ...tags, payload]);
     }
     case 'sll2': {
-      const h = sll.buildSll2Header(opts.sllPacketType ?? sll.PacketType.HOST, opts.sllIfIndex ?? 1, parseMac(opts.srcMac ?? DEFAULT_SRC_MAC), outerType);
+      const h = sll.buildSll2Header(
+        opts.sllPacketType ?? sll.PacketType.HOST,
+        opts.sllIfIndex ?? 1,
+        parseMac(opts.srcMac ?? DEFAULT_SRC_MAC),
+        outerType,
+      );
       return concat([h, ...tags, payload]);
     }
     case 'raw':
@@ -270,7 +284,7 @@ export function buildFrame(etherType: number, payload: Uint8Array, opts: FrameOp
       if (link === 'ipv4') check(etherType === ethernet.EtherType.IPV4, "link 'ipv4' carries only IPv4");
       if (link === 'ipv6') check(etherType === ethernet.EtherType.IPV6, "link 'ipv6' carries only IPv6");
       if (link !== 'null' && link !== 'loop') return payload;
-      const af = etherType === ethernet.EtherType.IPV4 ? sll.Af.INET : opts.loopAf6 ?? sll.Af.INET6_DARWIN;
+      const af = etherType === ethernet.EtherType.IPV4 ? sll.Af.INET : (opts.loopAf6 ?? sll.Af.INET6_DARWIN);
       return concat([sll.buildLoopbackHeader(af, link === 'loop' || opts.nullByteOrder === 'be'), payload]);
     }
     default:
@@ -324,7 +338,13 @@ export function buildArp(spec: ArpSpec): Uint8Array {
   const sIp = addr(spec.senderIp, 'sender');
   const tIp = addr(spec.targetIp, 'target');
   check(sIp.version === 4 && tIp.version === 4, 'ARP needs IPv4 addresses');
-  const a = arp.buildArpPacket(op, parseMac(senderMac), sIp.words[0], parseMac(spec.targetMac ?? '00:00:00:00:00:00'), tIp.words[0]);
-  const dstMac = spec.dstMac ?? (op === arp.Op.REQUEST ? 'ff:ff:ff:ff:ff:ff' : spec.targetMac ?? DEFAULT_DST_MAC);
+  const a = arp.buildArpPacket(
+    op,
+    parseMac(senderMac),
+    sIp.words[0],
+    parseMac(spec.targetMac ?? '00:00:00:00:00:00'),
+    tIp.words[0],
+  );
+  const dstMac = spec.dstMac ?? (op === arp.Op.REQUEST ? 'ff:ff:ff:ff:ff:ff' : (spec.targetMac ?? DEFAULT_DST_MAC));
   return buildFrame(ethernet.EtherType.ARP, a, { ...spec, srcMac: senderMac, dstMac });
 }

@@ -24,26 +24,44 @@ export function need(out: DecodedPacket, n: number, pos: number, ipEnd: number, 
     const has = ipEnd - pos;
     malformed(out, `${name} needs ${n} bytes but the IP packet has only ${has < 0 ? 0 : has} left`);
   } else if (out.ipVersion === 4) {
-    malformed(out, `IPv4 total length ${out.ipTotalLen} exceeds captured ${capEnd - out.ipOff} bytes (${name} incomplete)`);
+    malformed(
+      out,
+      `IPv4 total length ${out.ipTotalLen} exceeds captured ${capEnd - out.ipOff} bytes (${name} incomplete)`,
+    );
   } else {
-    malformed(out, `IPv6 payload length ${out.ipTotalLen - 40} exceeds captured ${capEnd - out.ipOff - 40} bytes (${name} incomplete)`);
+    malformed(
+      out,
+      `IPv6 payload length ${out.ipTotalLen - 40} exceeds captured ${capEnd - out.ipOff - 40} bytes (${name} incomplete)`,
+    );
   }
   return false;
 }
 
 function headerName(what: number): string {
   switch (what) {
-    case IpProto.TCP: return 'TCP header';
-    case IpProto.UDP: return 'UDP header';
-    case IpProto.UDPLITE: return 'UDP-Lite header';
-    case IpProto.SCTP: return 'SCTP common header';
-    case IpProto.ICMP: return 'ICMP header';
-    case IpProto.ICMPV6: return 'ICMPv6 header';
-    case IpProto.HOPOPTS: return 'IPv6 hop-by-hop options header';
-    case IpProto.ROUTING: return 'IPv6 routing header';
-    case IpProto.FRAGMENT: return 'IPv6 fragment header';
-    case IpProto.DSTOPTS: return 'IPv6 destination options header';
-    case IpProto.AUTH: return 'IPv6 authentication header';
-    default: return `IPv6 extension header ${what}`;
+    case IpProto.TCP:
+      return 'TCP header';
+    case IpProto.UDP:
+      return 'UDP header';
+    case IpProto.UDPLITE:
+      return 'UDP-Lite header';
+    case IpProto.SCTP:
+      return 'SCTP common header';
+    case IpProto.ICMP:
+      return 'ICMP header';
+    case IpProto.ICMPV6:
+      return 'ICMPv6 header';
+    case IpProto.HOPOPTS:
+      return 'IPv6 hop-by-hop options header';
+    case IpProto.ROUTING:
+      return 'IPv6 routing header';
+    case IpProto.FRAGMENT:
+      return 'IPv6 fragment header';
+    case IpProto.DSTOPTS:
+      return 'IPv6 destination options header';
+    case IpProto.AUTH:
+      return 'IPv6 authentication header';
+    default:
+      return `IPv6 extension header ${what}`;
   }
 }

@@ -52,17 +52,30 @@ export const enum Icmp6Type {
 /** A query that carries an identifier and a sequence number, as conntrack keys them (icmp_pkt_to_tuple, icmpv6_pkt_to_tuple). */
 function hasIdent(version: number, type: number): boolean {
   if (version === 4) {
-    return type === Icmp4Type.ECHO_REQUEST || type === Icmp4Type.ECHO_REPLY ||
-      (type >= Icmp4Type.TIMESTAMP && type <= Icmp4Type.ADDRESS_MASK_REPLY);
+    return (
+      type === Icmp4Type.ECHO_REQUEST ||
+      type === Icmp4Type.ECHO_REPLY ||
+      (type >= Icmp4Type.TIMESTAMP && type <= Icmp4Type.ADDRESS_MASK_REPLY)
+    );
   }
   // Echo and node information: the identifier field (Qtype for node information).
-  return type === Icmp6Type.ECHO_REQUEST || type === Icmp6Type.ECHO_REPLY ||
-    type === Icmp6Type.NODE_INFO_QUERY || type === Icmp6Type.NODE_INFO_RESPONSE;
+  return (
+    type === Icmp6Type.ECHO_REQUEST ||
+    type === Icmp6Type.ECHO_REPLY ||
+    type === Icmp6Type.NODE_INFO_QUERY ||
+    type === Icmp6Type.NODE_INFO_RESPONSE
+  );
 }
 
 /** The ICMP or ICMPv6 (per out.ipVersion) header at `l4`, into `out`; for an error, the packet it quotes. */
 export function decodeIcmp(
-  buf: Uint8Array, l4: number, ipEnd: number, capEnd: number, dataEnd: number, out: DecodedPacket, w: ipv6.ExtWalk,
+  buf: Uint8Array,
+  l4: number,
+  ipEnd: number,
+  capEnd: number,
+  dataEnd: number,
+  out: DecodedPacket,
+  w: ipv6.ExtWalk,
 ): DecodedPacket {
   if (!need(out, HEADER_LEN, l4, ipEnd, capEnd, out.proto)) return out;
   const type = buf[l4 + field.TYPE];
@@ -86,7 +99,14 @@ export function decodeIcmp(
  * captured and inside the outer IP packet counts. Sets innerValid only when
  * all of that is present.
  */
-function decodeQuote(buf: Uint8Array, ip: number, end: number, version: number, out: DecodedPacket, w: ipv6.ExtWalk): void {
+function decodeQuote(
+  buf: Uint8Array,
+  ip: number,
+  end: number,
+  version: number,
+  out: DecodedPacket,
+  w: ipv6.ExtWalk,
+): void {
   const avail = end - ip;
   if (avail < 1 || buf[ip] >> 4 !== version) return;
   let l4: number;
@@ -129,8 +149,7 @@ function decodeQuote(buf: Uint8Array, ip: number, end: number, version: number, 
   }
   out.innerIpVersion = version;
   out.innerProto = proto;
-  const hasPorts = !nonFirstFragment &&
-    (isPortProto(proto) || proto === IpProto.ICMP || proto === IpProto.ICMPV6);
+  const hasPorts = !nonFirstFragment && (isPortProto(proto) || proto === IpProto.ICMP || proto === IpProto.ICMPV6);
   if (hasPorts) {
     if (l4 + QUOTED_TRANSPORT_LEN > end) return;
     if (isPortProto(proto)) {
@@ -141,9 +160,10 @@ function decodeQuote(buf: Uint8Array, ip: number, end: number, version: number, 
     } else {
       const t = buf[l4 + field.TYPE];
       out.innerDport = t;
-      const echo = proto === IpProto.ICMP
-        ? t === Icmp4Type.ECHO_REQUEST || t === Icmp4Type.ECHO_REPLY
-        : t === Icmp6Type.ECHO_REQUEST || t === Icmp6Type.ECHO_REPLY;
+      const echo =
+        proto === IpProto.ICMP
+          ? t === Icmp4Type.ECHO_REQUEST || t === Icmp4Type.ECHO_REPLY
+          : t === Icmp6Type.ECHO_REQUEST || t === Icmp6Type.ECHO_REPLY;
       if (echo) out.innerSport = u16(buf, l4 + field.ECHO_IDENT);
     }
   }

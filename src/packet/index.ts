@@ -2,7 +2,15 @@
 export * from './types.js';
 export { newDecodedPacket, decodePacket } from './decode.js';
 export { etherTypeName } from './ethernet.js';
-export { describePacket, protoName, tcpFlagsString, icmpTypeName, formatAddr, parseAddr, type ParsedAddr } from './describe.js';
+export {
+  describePacket,
+  protoName,
+  tcpFlagsString,
+  icmpTypeName,
+  formatAddr,
+  parseAddr,
+  type ParsedAddr,
+} from './describe.js';
 export { onesSum, finishChecksum, internetChecksum } from './checksum.js';
 export { encodeTcpOptions, parseTcpFlags, type TcpSpec, type TcpFlags, type TcpOptionsSpec } from './tcp.js';
 export type { UdpSpec } from './udp.js';

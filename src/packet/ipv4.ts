@@ -26,7 +26,11 @@ export const MAX_OPTIONS_LEN = 40;
 
 /** The FLG_OFF word: flags, and the fragment offset in 8-byte units. */
 // biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
-export const enum Flg { DF = 0x4000, MF = 0x2000, OFFSET_MASK = 0x1fff }
+export const enum Flg {
+  DF = 0x4000,
+  MF = 0x2000,
+  OFFSET_MASK = 0x1fff,
+}
 /** An option's type byte: bit 7 says it is copied into every fragment. */
 const OPT_END = 0;
 const OPT_NOP = 1;
@@ -95,7 +99,10 @@ export function buildIpv4(ip: IpSpec, src: Uint8Array, dst: Uint8Array, proto: n
   writeU16(h, field.IDENT, ip.id ?? 0);
   let ff = ip.df ? Flg.DF : 0;
   if (ip.frag) {
-    check(ip.frag.offset % 8 === 0 && ip.frag.offset >= 0 && ip.frag.offset / 8 <= Flg.OFFSET_MASK, `bad fragment offset ${ip.frag.offset}`);
+    check(
+      ip.frag.offset % 8 === 0 && ip.frag.offset >= 0 && ip.frag.offset / 8 <= Flg.OFFSET_MASK,
+      `bad fragment offset ${ip.frag.offset}`,
+    );
     ff |= ip.frag.offset / 8;
     if (ip.frag.more) ff |= Flg.MF;
   }
@@ -124,7 +131,10 @@ export function fragmentIpv4(ipPkt: Uint8Array, unit: number, id: number | undef
   for (let i = field.OPTIONS; i < ihl; ) {
     const k = ipPkt[i];
     if (k === OPT_END) break;
-    if (k === OPT_NOP) { i++; continue; }
+    if (k === OPT_NOP) {
+      i++;
+      continue;
+    }
     const l = ipPkt[i + 1]; // an option's length byte follows its type
     if (l < 2 || i + l > ihl) break;
     if (k & OPT_COPIED) for (let j = 0; j < l; j++) copied.push(ipPkt[i + j]);

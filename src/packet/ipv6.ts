@@ -57,8 +57,13 @@ export function version(b: Uint8Array, ip: number): number {
  * transport header) and ESP (encrypted: it ends the walk too).
  */
 export function isExtHeader(nh: number): boolean {
-  return nh === IpProto.HOPOPTS || nh === IpProto.ROUTING || nh === IpProto.FRAGMENT || nh === IpProto.DSTOPTS ||
-    nh === IpProto.AUTH;
+  return (
+    nh === IpProto.HOPOPTS ||
+    nh === IpProto.ROUTING ||
+    nh === IpProto.FRAGMENT ||
+    nh === IpProto.DSTOPTS ||
+    nh === IpProto.AUTH
+  );
 }
 
 /**
@@ -269,7 +274,11 @@ export function buildIpv6(ip: IpSpec, src: Uint8Array, dst: Uint8Array, nh: numb
   const tc = ip.tos ?? 0;
   const flow = ip.flowLabel ?? 0;
   writeU32(h, field.VER_TC_FLOW, (((ip.versionOverride ?? 6) << 28) | (tc << 20) | (flow & 0xfffff)) >>> 0);
-  writeU16(h, field.PAYLOAD_LEN, ip.totalLengthOverride !== undefined ? ip.totalLengthOverride - HEADER_LEN : rest.length);
+  writeU16(
+    h,
+    field.PAYLOAD_LEN,
+    ip.totalLengthOverride !== undefined ? ip.totalLengthOverride - HEADER_LEN : rest.length,
+  );
   h[field.NXT_HDR] = nh;
   h[field.HOP_LIMIT] = ip.ttl ?? 64;
   h.set(src, field.SRC_ADDR);

@@ -36,7 +36,14 @@ export const enum ChunkType {
 }
 
 /** The SCTP packet at `l4`: ports, verification tag and chunks; a packet shorter than the header is only noted. */
-export function decodeSctp(buf: Uint8Array, l4: number, ipEnd: number, capEnd: number, dataEnd: number, out: DecodedPacket): DecodedPacket {
+export function decodeSctp(
+  buf: Uint8Array,
+  l4: number,
+  ipEnd: number,
+  capEnd: number,
+  dataEnd: number,
+  out: DecodedPacket,
+): DecodedPacket {
   if (!portsHeader(buf, l4, HEADER_LEN, ipEnd - l4, ipEnd, capEnd, DecodeNote.SCTP_SHORT, out)) return out;
   out.sctpVtag = u32(buf, l4 + field.VERIFICATION_TAG);
   sctpChunks(buf, l4 + HEADER_LEN, dataEnd, out);
@@ -68,9 +75,10 @@ function sctpChunks(buf: Uint8Array, pos: number, end: number, out: DecodedPacke
       out.sctpTypes[count] = type;
       out.sctpFlags[count] = buf[pos + chunkField.FLAGS];
       // INIT and INIT_ACK: the initiate tag, when the INIT parameters fit.
-      out.sctpInitTag[count] = (type === ChunkType.INIT || type === ChunkType.INIT_ACK) && pos + CHUNK_HEADER_LEN + INIT_PARAMS_LEN <= end
-        ? u32(buf, pos + chunkField.INIT_TAG)
-        : -1;
+      out.sctpInitTag[count] =
+        (type === ChunkType.INIT || type === ChunkType.INIT_ACK) && pos + CHUNK_HEADER_LEN + INIT_PARAMS_LEN <= end
+          ? u32(buf, pos + chunkField.INIT_TAG)
+          : -1;
     }
     count++;
     pos += (len + 3) & ~3;

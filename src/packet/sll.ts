@@ -80,7 +80,12 @@ export function buildSll2Header(pktType: number, ifIndex: number, mac: Uint8Arra
 export const LOOPBACK_HEADER_LEN = 4;
 /** Address families: AF_INET, and AF_INET6 as BSD (24), FreeBSD (28) and macOS (30) number it. */
 // biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
-export const enum Af { INET = 2, INET6_BSD = 24, INET6_FREEBSD = 28, INET6_DARWIN = 30 }
+export const enum Af {
+  INET = 2,
+  INET6_BSD = 24,
+  INET6_FREEBSD = 28,
+  INET6_DARWIN = 30,
+}
 
 export function isInet6Af(af: number): boolean {
   return af === Af.INET6_BSD || af === Af.INET6_FREEBSD || af === Af.INET6_DARWIN;

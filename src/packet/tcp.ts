@@ -38,7 +38,11 @@ export const enum Option {
 }
 /** An option's fields, as offsets from its kind byte; a SACK block's and the timestamps' within the data. */
 // biome-ignore lint/suspicious/noConstEnum: tsc writes the numbers into the hot path (objects cost a load each, decode.ts)
-const enum optField { KIND = 0, LENGTH = 1, DATA = 2 }
+const enum optField {
+  KIND = 0,
+  LENGTH = 1,
+  DATA = 2,
+}
 const SACK_BLOCK_LEN = 8;
 const SACK_RIGHT_EDGE = 4;
 const TS_ECR = 4;
@@ -52,7 +56,13 @@ function seqAfter(a: number, b: number): boolean {
  * The TCP header at `l4` of an IP packet ending at ipEnd (captured up to
  * capEnd), into `out`; MALFORMED when it is not all there.
  */
-export function decodeTcp(buf: Uint8Array, l4: number, ipEnd: number, capEnd: number, out: DecodedPacket): DecodedPacket {
+export function decodeTcp(
+  buf: Uint8Array,
+  l4: number,
+  ipEnd: number,
+  capEnd: number,
+  out: DecodedPacket,
+): DecodedPacket {
   if (!need(out, HEADER_LEN, l4, ipEnd, capEnd, IpProto.TCP)) return out;
   const ipPayload = ipEnd - l4;
   const doff = buf[l4 + field.DATA_OFF] >> 4;
@@ -167,15 +177,34 @@ export function parseTcpFlags(f: TcpFlags): number {
   let bits = 0;
   for (const c of f.toUpperCase()) {
     switch (c) {
-      case 'F': bits |= TcpFlag.FIN; break;
-      case 'S': bits |= TcpFlag.SYN; break;
-      case 'R': bits |= TcpFlag.RST; break;
-      case 'P': bits |= TcpFlag.PSH; break;
-      case 'A': case '.': bits |= TcpFlag.ACK; break;
-      case 'U': bits |= TcpFlag.URG; break;
-      case 'E': bits |= TcpFlag.ECE; break;
-      case 'C': case 'W': bits |= TcpFlag.CWR; break;
-      default: throw new RangeError(`unknown TCP flag letter "${c}" in "${f}"`);
+      case 'F':
+        bits |= TcpFlag.FIN;
+        break;
+      case 'S':
+        bits |= TcpFlag.SYN;
+        break;
+      case 'R':
+        bits |= TcpFlag.RST;
+        break;
+      case 'P':
+        bits |= TcpFlag.PSH;
+        break;
+      case 'A':
+      case '.':
+        bits |= TcpFlag.ACK;
+        break;
+      case 'U':
+        bits |= TcpFlag.URG;
+        break;
+      case 'E':
+        bits |= TcpFlag.ECE;
+        break;
+      case 'C':
+      case 'W':
+        bits |= TcpFlag.CWR;
+        break;
+      default:
+        throw new RangeError(`unknown TCP flag letter "${c}" in "${f}"`);
     }
   }
   return bits;
@@ -214,7 +243,11 @@ export function encodeTcpOptions(o: TcpOptionsSpec): Uint8Array {
 
 /** A TCP segment with its checksum over the pseudo-header of src and dst. */
 export function buildTcp(t: TcpSpec, src: Uint8Array, dst: Uint8Array): Uint8Array {
-  const opts = t.rawOptions ? padTo4(toBytes(t.rawOptions)) : t.options ? encodeTcpOptions(t.options) : new Uint8Array(0);
+  const opts = t.rawOptions
+    ? padTo4(toBytes(t.rawOptions))
+    : t.options
+      ? encodeTcpOptions(t.options)
+      : new Uint8Array(0);
   check(opts.length <= MAX_OPTIONS_LEN, `TCP options of ${opts.length} bytes exceed ${MAX_OPTIONS_LEN}`);
   const payload = payloadBytes(t.payload);
   const hl = HEADER_LEN + opts.length;
@@ -230,7 +263,8 @@ export function buildTcp(t: TcpSpec, src: Uint8Array, dst: Uint8Array): Uint8Arr
   writeU16(seg, field.URGENT, t.urgent ?? 0);
   seg.set(opts, field.OPTIONS);
   seg.set(payload, hl);
-  const sum = t.checksumOverride ?? finishChecksum(onesSum(seg, 0, seg.length, pseudoSum(src, dst, IpProto.TCP, seg.length)));
+  const sum =
+    t.checksumOverride ?? finishChecksum(onesSum(seg, 0, seg.length, pseudoSum(src, dst, IpProto.TCP, seg.length)));
   writeU16(seg, field.CHECKSUM, sum);
   return seg;
 }

@@ -88,8 +88,13 @@ export const IcmpError = {
 /** An ICMP (IPv4) or ICMPv6 error type: one that quotes the offending packet. */
 export function isIcmpError(ipVersion: number, type: number): boolean {
   if (ipVersion === 4) {
-    return type === IcmpError.V4_DEST_UNREACH || type === IcmpError.V4_SOURCE_QUENCH || type === IcmpError.V4_REDIRECT ||
-      type === IcmpError.V4_TIME_EXCEEDED || type === IcmpError.V4_PARAMETER_PROBLEM;
+    return (
+      type === IcmpError.V4_DEST_UNREACH ||
+      type === IcmpError.V4_SOURCE_QUENCH ||
+      type === IcmpError.V4_REDIRECT ||
+      type === IcmpError.V4_TIME_EXCEEDED ||
+      type === IcmpError.V4_PARAMETER_PROBLEM
+    );
   }
   return type >= IcmpError.V6_DEST_UNREACH && type <= IcmpError.V6_PARAMETER_PROBLEM;
 }
@@ -124,8 +129,14 @@ export interface DecodedPacket {
   /** 4 or 6 for IP packets, 0 otherwise. */
   ipVersion: number;
   /** Source/destination address words, network order as unsigned 32-bit numbers. IPv4: word 0 only. */
-  src0: number; src1: number; src2: number; src3: number;
-  dst0: number; dst1: number; dst2: number; dst3: number;
+  src0: number;
+  src1: number;
+  src2: number;
+  src3: number;
+  dst0: number;
+  dst1: number;
+  dst2: number;
+  dst3: number;
   /** Offset of the IP header in the record buffer. */
   ipOff: number;
   /** IPv4 header length / IPv6 fixed header plus extension headers, in bytes. */
@@ -206,8 +217,14 @@ export interface DecodedPacket {
    */
   innerValid: boolean;
   innerIpVersion: number;
-  innerSrc0: number; innerSrc1: number; innerSrc2: number; innerSrc3: number;
-  innerDst0: number; innerDst1: number; innerDst2: number; innerDst3: number;
+  innerSrc0: number;
+  innerSrc1: number;
+  innerSrc2: number;
+  innerSrc3: number;
+  innerDst0: number;
+  innerDst1: number;
+  innerDst2: number;
+  innerDst3: number;
   innerProto: number;
   /** Inner TCP/UDP ports; for inner ICMP/ICMPv6: type in innerDport, and for echo the id in innerSport (else 0). */
   innerSport: number;

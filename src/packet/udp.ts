@@ -41,7 +41,13 @@ export function loneFragmentUdpLengthFault(buf: Uint8Array, p: DecodedPacket): n
 }
 
 /** The UDP header at `l4` of an IP packet ending at ipEnd (captured up to capEnd), into `out`. */
-export function decodeUdp(buf: Uint8Array, l4: number, ipEnd: number, capEnd: number, out: DecodedPacket): DecodedPacket {
+export function decodeUdp(
+  buf: Uint8Array,
+  l4: number,
+  ipEnd: number,
+  capEnd: number,
+  out: DecodedPacket,
+): DecodedPacket {
   if (!need(out, HEADER_LEN, l4, ipEnd, capEnd, IpProto.UDP)) return out;
   const ipPayload = ipEnd - l4;
   out.sport = u16(buf, l4 + field.SRC_PORT);
@@ -62,7 +68,13 @@ export function decodeUdp(buf: Uint8Array, l4: number, ipEnd: number, capEnd: nu
 }
 
 /** The UDP-Lite header at `l4`: its faults are notes (conntrack's udplite_error calls them INVALID). */
-export function decodeUdpLite(buf: Uint8Array, l4: number, ipEnd: number, capEnd: number, out: DecodedPacket): DecodedPacket {
+export function decodeUdpLite(
+  buf: Uint8Array,
+  l4: number,
+  ipEnd: number,
+  capEnd: number,
+  out: DecodedPacket,
+): DecodedPacket {
   const ipPayload = ipEnd - l4;
   if (!portsHeader(buf, l4, HEADER_LEN, ipPayload, ipEnd, capEnd, DecodeNote.UDPLITE_SHORT, out)) return out;
   const cscov = u16(buf, l4 + liteField.CSCOV);
@@ -79,7 +91,14 @@ export function decodeUdpLite(buf: Uint8Array, l4: number, ipEnd: number, capEnd
  * (malformed).
  */
 export function portsHeader(
-  buf: Uint8Array, l4: number, len: number, ipPayload: number, ipEnd: number, capEnd: number, shortNote: string, out: DecodedPacket,
+  buf: Uint8Array,
+  l4: number,
+  len: number,
+  ipPayload: number,
+  ipEnd: number,
+  capEnd: number,
+  shortNote: string,
+  out: DecodedPacket,
 ): boolean {
   out.kind = PacketKind.IP;
   if (ipPayload < len) {

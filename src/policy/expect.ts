@@ -86,11 +86,20 @@ function stringList(rd: YamlReader<PolicyCode>, node: YNode | null | undefined, 
     const out: string[] = [];
     for (const item of node.items) {
       if (isScalar(item) && typeof item.value === 'string') out.push(item.value);
-      else rd.error(item as YNode, `${what} must be text like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`, 'policy.bad-flow-pattern');
+      else
+        rd.error(
+          item as YNode,
+          `${what} must be text like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`,
+          'policy.bad-flow-pattern',
+        );
     }
     return out;
   }
-  rd.error(node, `${what} must be a flow pattern or a list of them, like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`, 'policy.bad-flow-pattern');
+  rd.error(
+    node,
+    `${what} must be a flow pattern or a list of them, like "tcp 10.1.0.2:* -> 10.2.0.1:8080 ESTABLISHED"`,
+    'policy.bad-flow-pattern',
+  );
   return null;
 }
 
@@ -115,7 +124,11 @@ function packetNumbers(rd: YamlReader<PolicyCode>, node: YNode | null | undefine
         return null;
       }
       if (!Number.isSafeInteger(x)) {
-        rd.error(at, `packet ${shown}: packet numbers go up to ${Number.MAX_SAFE_INTEGER} (2^53 - 1, the largest whole number counted exactly); ${PACKET_HELP}`, 'policy.bad-packet-number');
+        rd.error(
+          at,
+          `packet ${shown}: packet numbers go up to ${Number.MAX_SAFE_INTEGER} (2^53 - 1, the largest whole number counted exactly); ${PACKET_HELP}`,
+          'policy.bad-packet-number',
+        );
         return null;
       }
       return x;
@@ -136,7 +149,11 @@ function packetNumbers(rd: YamlReader<PolicyCode>, node: YNode | null | undefine
         const hi = lo === null ? null : whole(Number(m[2]), m[2]);
         if (lo === null || hi === null) return null;
         if (lo > hi) {
-          rd.error(at, `packet range "${s}" is backwards (${lo} is after ${hi}); write "${hi}-${lo}"`, 'policy.bad-packet-number');
+          rd.error(
+            at,
+            `packet range "${s}" is backwards (${lo} is after ${hi}); write "${hi}-${lo}"`,
+            'policy.bad-packet-number',
+          );
           return null;
         }
         return { lo, hi };
@@ -157,11 +174,22 @@ function packetNumbers(rd: YamlReader<PolicyCode>, node: YNode | null | undefine
   return r === null ? null : [r];
 }
 
-function checkEnum(rd: YamlReader<PolicyCode>, node: YNode | null | undefined, key: string, allowed: readonly string[]): string | undefined {
+function checkEnum(
+  rd: YamlReader<PolicyCode>,
+  node: YNode | null | undefined,
+  key: string,
+  allowed: readonly string[],
+): string | undefined {
   const v = scalar(node);
   if (typeof v === 'string' && allowed.includes(v)) return v;
-  if (!isScalar(node)) rd.error(node, `${key} must be one of ${allowed.join(', ')}; not ${shown(node)}`, 'value.not-allowed');
-  else rd.error(node, `${key} ${shown(node)} is not allowed${typeof v === 'string' ? didYouMean(v, allowed) : ''} (allowed: ${allowed.join(', ')})`, 'value.not-allowed');
+  if (!isScalar(node))
+    rd.error(node, `${key} must be one of ${allowed.join(', ')}; not ${shown(node)}`, 'value.not-allowed');
+  else
+    rd.error(
+      node,
+      `${key} ${shown(node)} is not allowed${typeof v === 'string' ? didYouMean(v, allowed) : ''} (allowed: ${allowed.join(', ')})`,
+      'value.not-allowed',
+    );
   return undefined;
 }
 
@@ -171,7 +199,10 @@ function parseOne(rd: YamlReader<PolicyCode>, item: YNode, source: string): Expe
     return null;
   }
   const pos = rd.nodePos(item);
-  const text = source.slice(item.range?.[0] ?? 0, item.range?.[1] ?? 0).trim().replace(/\s+/g, ' ');
+  const text = source
+    .slice(item.range?.[0] ?? 0, item.range?.[1] ?? 0)
+    .trim()
+    .replace(/\s+/g, ' ');
   const pairs = new Map<string, Pair<YNode, YNode>>();
   for (const pair of item.items as Pair<YNode, YNode>[]) {
     const key = scalar(pair.key);
@@ -183,15 +214,29 @@ function parseOne(rd: YamlReader<PolicyCode>, item: YNode, source: string): Expe
   }
   const selectors = SELECTORS.filter((s) => pairs.has(s));
   if (selectors.length !== 1) {
-    rd.error(item, `an expectation names exactly one of ${SELECTORS.join(', ')}${selectors.length ? ` (this one names ${selectors.join(' and ')})` : ''}`, 'policy.selector-count');
+    rd.error(
+      item,
+      `an expectation names exactly one of ${SELECTORS.join(', ')}${selectors.length ? ` (this one names ${selectors.join(' and ')})` : ''}`,
+      'policy.selector-count',
+    );
     return null;
   }
 
   if (selectors[0] === 'conntrack') {
-    for (const k of pairs.keys()) if (k !== 'conntrack') rd.error(pairs.get(k)!.key, `unknown key "${k}" beside conntrack${didYouMean(k, CONNTRACK_CHECKS)}; put checks inside conntrack: { ${CONNTRACK_CHECKS.join(', ')} }`, 'yaml.unknown-key');
+    for (const k of pairs.keys())
+      if (k !== 'conntrack')
+        rd.error(
+          pairs.get(k)!.key,
+          `unknown key "${k}" beside conntrack${didYouMean(k, CONNTRACK_CHECKS)}; put checks inside conntrack: { ${CONNTRACK_CHECKS.join(', ')} }`,
+          'yaml.unknown-key',
+        );
     const body = pairs.get('conntrack')!.value;
     if (!isMap(body)) {
-      rd.error(body, 'conntrack: takes a mapping like { count: 2, has: "tcp 10.1.0.3:* -> 10.2.0.1:8080 ESTABLISHED" }', 'policy.bad-conntrack-check');
+      rd.error(
+        body,
+        'conntrack: takes a mapping like { count: 2, has: "tcp 10.1.0.3:* -> 10.2.0.1:8080 ESTABLISHED" }',
+        'policy.bad-conntrack-check',
+      );
       return null;
     }
     const e: ConntrackExpectation = { type: 'conntrack', pos, text, has: [], lacks: [] };
@@ -200,7 +245,12 @@ function parseOne(rd: YamlReader<PolicyCode>, item: YNode, source: string): Expe
       const v = scalar(pair.value);
       if (k === 'count') {
         if (typeof v === 'number' && Number.isInteger(v) && v >= 0) e.count = v;
-        else rd.error(pair.value, `count ${shown(pair.value)}: a whole number of entries from 0`, 'policy.bad-conntrack-check');
+        else
+          rd.error(
+            pair.value,
+            `count ${shown(pair.value)}: a whole number of entries from 0`,
+            'policy.bad-conntrack-check',
+          );
       } else if (k === 'at') {
         const n = packetNumbers(rd, pair.value);
         if (n && n.length === 1 && n[0].lo === n[0].hi) e.at = n[0].lo;
@@ -209,7 +259,11 @@ function parseOne(rd: YamlReader<PolicyCode>, item: YNode, source: string): Expe
         const list = stringList(rd, pair.value, k);
         if (list) e[k] = list.map((t) => ({ text: t, pattern: flowPattern(t) }));
       } else {
-        rd.error(pair.key, `unknown conntrack check "${String(k)}"${didYouMean(String(k), CONNTRACK_CHECKS)} (allowed: ${CONNTRACK_CHECKS.join(', ')})`, 'yaml.unknown-key');
+        rd.error(
+          pair.key,
+          `unknown conntrack check "${String(k)}"${didYouMean(String(k), CONNTRACK_CHECKS)} (allowed: ${CONNTRACK_CHECKS.join(', ')})`,
+          'yaml.unknown-key',
+        );
       }
     }
     return e;
@@ -221,7 +275,12 @@ function parseOne(rd: YamlReader<PolicyCode>, item: YNode, source: string): Expe
     switch (k) {
       case 'step':
         if (typeof v === 'string' || typeof v === 'number') e.select = { kind: 'step', step: String(v) };
-        else rd.error(pair.value, 'step: the name given with `as:` in the scenario, or the step number', 'policy.bad-selector');
+        else
+          rd.error(
+            pair.value,
+            'step: the name given with `as:` in the scenario, or the step number',
+            'policy.bad-selector',
+          );
         break;
       case 'packet': {
         const n = packetNumbers(rd, pair.value);
@@ -244,28 +303,56 @@ function parseOne(rd: YamlReader<PolicyCode>, item: YNode, source: string): Expe
         break;
       case 'reason':
         if (typeof v === 'string' && v.length > 0) e.reason = v;
-        else rd.error(pair.value, `reason: one of ${CAUSE_WORDS.join(', ')}, or words the reason sentence must contain`, 'policy.bad-check');
+        else
+          rd.error(
+            pair.value,
+            `reason: one of ${CAUSE_WORDS.join(', ')}, or words the reason sentence must contain`,
+            'policy.bad-check',
+          );
         break;
       default:
-        rd.error(pair.key, `unknown key "${k}" in an expectation${didYouMean(k, [...SELECTORS, ...PACKET_CHECKS])} (allowed: ${[...SELECTORS, ...PACKET_CHECKS].join(', ')})`, 'yaml.unknown-key');
+        rd.error(
+          pair.key,
+          `unknown key "${k}" in an expectation${didYouMean(k, [...SELECTORS, ...PACKET_CHECKS])} (allowed: ${[...SELECTORS, ...PACKET_CHECKS].join(', ')})`,
+          'yaml.unknown-key',
+        );
     }
   }
   if (e.verdict === undefined && e.ct === undefined && e.rule === undefined && e.reason === undefined) {
-    rd.error(item, `this expectation checks nothing: give at least one of ${PACKET_CHECKS.join(', ')}`, 'policy.checks-nothing');
+    rd.error(
+      item,
+      `this expectation checks nothing: give at least one of ${PACKET_CHECKS.join(', ')}`,
+      'policy.checks-nothing',
+    );
   }
   return e;
 }
 
 /** Policy tests name a second position by file, line and column (as rule files do). */
-export const STYLE = { files: 'policy tests', at: 'file:line:col', mergeAdvice: 'write the keys out', unknownThenDuplicate: true } as const;
+export const STYLE = {
+  files: 'policy tests',
+  at: 'file:line:col',
+  mergeAdvice: 'write the keys out',
+  unknownThenDuplicate: true,
+} as const;
 
 /** The `expect:` list of a parsed document; problems go to `errors` with positions. */
-export function parseExpectations(doc: Document, source: string, file: string, lc: LineCounter, errors: Diagnostic[]): Expectation[] {
+export function parseExpectations(
+  doc: Document,
+  source: string,
+  file: string,
+  lc: LineCounter,
+  errors: Diagnostic[],
+): Expectation[] {
   const rd = new YamlReader<PolicyCode>(source, file, STYLE, lc, errors);
   const node = doc.get('expect', true) as YNode | undefined;
   if (node === undefined) return [];
   if (!isSeq(node)) {
-    rd.error(node, 'expect: takes a list of expectations, like - { packet: 17, verdict: drop }', 'policy.expect-not-list');
+    rd.error(
+      node,
+      'expect: takes a list of expectations, like - { packet: 17, verdict: drop }',
+      'policy.expect-not-list',
+    );
     return [];
   }
   const out: Expectation[] = [];

@@ -25,7 +25,14 @@ import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.
 import { YamlReader } from '../base/yaml-reader.js';
 import type { PolicyCode } from './codes.js';
 import { generate, parseScenario, synthSource, type Scenario } from '../synth/index.js';
-import { parseExpectations, STYLE, type ConntrackExpectation, type Expectation, type PacketExpectation, type PacketRange } from './expect.js';
+import {
+  parseExpectations,
+  STYLE,
+  type ConntrackExpectation,
+  type Expectation,
+  type PacketExpectation,
+  type PacketRange,
+} from './expect.js';
 import { visible } from '../base/text-escape.js';
 
 /** What the expectations are checked against: one row per packet. */
@@ -108,12 +115,15 @@ function selectPackets(e: PacketExpectation, run: PolicyRun): Iterable<number> |
       return inRanges(e.select.packets);
     case 'step': {
       const nums = run.steps.get(e.select.step);
-      if (!nums) return `no step or flow named "${e.select.step}" (known: ${[...run.steps.keys()].filter((k) => !/^\d+$/.test(k)).join(', ') || 'none; this test has no scenario steps'})`;
+      if (!nums)
+        return `no step or flow named "${e.select.step}" (known: ${[...run.steps.keys()].filter((k) => !/^\d+$/.test(k)).join(', ') || 'none; this test has no scenario steps'})`;
       return nums;
     }
     case 'flow': {
       const re = e.select.pattern;
-      const nums = run.packets.filter((p) => (p.flow !== null && re.test(p.flow)) || re.test(p.tuple) || re.test(p.reverse)).map((p) => p.n);
+      const nums = run.packets
+        .filter((p) => (p.flow !== null && re.test(p.flow)) || re.test(p.tuple) || re.test(p.reverse))
+        .map((p) => p.n);
       return nums.length ? nums : `no packet belongs to a flow matching "${e.select.flow}"`;
     }
   }
@@ -124,8 +134,10 @@ function checkConntrack(e: ConntrackExpectation, run: PolicyRun): string | null 
   const where = e.at ? `after packet ${e.at}` : 'at the end';
   if (!table) return `no conntrack table ${where} (the replay has ${run.packets.length} packets, or tracking is off)`;
   const shown = table.length ? table.join('; ') : 'empty';
-  if (e.count !== undefined && table.length !== e.count) return `${table.length} entries ${where}, expected ${e.count} (${shown})`;
-  for (const h of e.has) if (!table.some((k) => h.pattern.test(k))) return `no entry matches "${h.text}" ${where} (${shown})`;
+  if (e.count !== undefined && table.length !== e.count)
+    return `${table.length} entries ${where}, expected ${e.count} (${shown})`;
+  for (const h of e.has)
+    if (!table.some((k) => h.pattern.test(k))) return `no entry matches "${h.text}" ${where} (${shown})`;
   for (const l of e.lacks) {
     const hit = table.find((k) => l.pattern.test(k));
     if (hit) return `entry "${hit}" matches "${l.text}" ${where}, expected none`;
@@ -192,7 +204,11 @@ function parseSideFile(file: string, text: string): { doc: Document; rd: YamlRea
   if (rd.errors === 0) {
     const bomb = aliasBomb(doc, 100);
     if (bomb !== null) {
-      rd.error(bomb.first, `too many YAML alias expansions (${bomb.message}); policy tests may use anchors and aliases, but not to build huge structures`, 'yaml.alias-bomb');
+      rd.error(
+        bomb.first,
+        `too many YAML alias expansions (${bomb.message}); policy tests may use anchors and aliases, but not to build huge structures`,
+        'yaml.alias-bomb',
+      );
     }
   }
   return { doc, rd };
@@ -204,16 +220,28 @@ const SIDE_KEYS = ['rules', 'capture', 'expect'] as const;
 function checkSideKeys(doc: Document, rd: YamlReader<PolicyCode>): void {
   const root = doc.contents as YNode | null;
   if (!isMap(root)) {
-    rd.error(root, `a policy test is a mapping with rules: and expect: (see README, "Policy tests"), not ${describeNode(root)}`, 'policy.not-a-mapping');
+    rd.error(
+      root,
+      `a policy test is a mapping with rules: and expect: (see README, "Policy tests"), not ${describeNode(root)}`,
+      'policy.not-a-mapping',
+    );
     return;
   }
   for (const pair of root.items) {
     const key = pair.key as YNode | null;
     const name = isScalar(key) ? key.value : undefined;
     if (typeof name !== 'string') {
-      rd.error(key, `keys must be plain names, not ${describeNode(key)} (allowed: ${SIDE_KEYS.join(', ')})`, 'yaml.bad-key');
+      rd.error(
+        key,
+        `keys must be plain names, not ${describeNode(key)} (allowed: ${SIDE_KEYS.join(', ')})`,
+        'yaml.bad-key',
+      );
     } else if (!(SIDE_KEYS as readonly string[]).includes(name)) {
-      rd.error(key, `unknown key "${name}"${didYouMean(name, SIDE_KEYS)} (allowed: ${SIDE_KEYS.join(', ')})`, 'yaml.unknown-key');
+      rd.error(
+        key,
+        `unknown key "${name}"${didYouMean(name, SIDE_KEYS)} (allowed: ${SIDE_KEYS.join(', ')})`,
+        'yaml.unknown-key',
+      );
     }
   }
 }
@@ -227,7 +255,9 @@ function readSpec(path: string): TestSpec {
   const isScenario = /^scenario\s*:/m.test(text) && !/\.expect\.ya?ml$/.test(file);
   // A scenario is validated in full by the synth loader, whose document we reuse.
   const scenario = isScenario ? parseScenario(text, file) : null;
-  const { doc, rd } = scenario ? { doc: scenario.doc, rd: new YamlReader<PolicyCode>(text, file, STYLE, scenario.lineCounter) } : parseSideFile(file, text);
+  const { doc, rd } = scenario
+    ? { doc: scenario.doc, rd: new YamlReader<PolicyCode>(text, file, STYLE, scenario.lineCounter) }
+    : parseSideFile(file, text);
   const errors = rd.diags;
   if (errors.length) throw new PolicyTestError(file, errors);
   if (!scenario) checkSideKeys(doc, rd);
@@ -237,8 +267,18 @@ function readSpec(path: string): TestSpec {
   const rules = doc.get('rules');
   if (typeof rules !== 'string') {
     const node = doc.get('rules', true) as YNode | undefined;
-    if (node === undefined || (isScalar(node) && node.value === null)) rd.error(node, 'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)', 'policy.missing-rules');
-    else rd.error(node, `rules: takes the path of a rule file (relative to this file), not ${describeNode(node)}`, 'policy.bad-path');
+    if (node === undefined || (isScalar(node) && node.value === null))
+      rd.error(
+        node,
+        'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)',
+        'policy.missing-rules',
+      );
+    else
+      rd.error(
+        node,
+        `rules: takes the path of a rule file (relative to this file), not ${describeNode(node)}`,
+        'policy.bad-path',
+      );
   }
   if (expectations.length === 0 && errors.length === 0) {
     rd.errorAt(top, 'a policy test needs an expect: list (see README, "Policy tests")', 'policy.missing-expect');
@@ -248,16 +288,25 @@ function readSpec(path: string): TestSpec {
     const named = doc.get('capture');
     const namedNode = doc.get('capture', true) as YNode | undefined;
     if (namedNode !== undefined && typeof named !== 'string') {
-      rd.error(namedNode, `capture: takes the path of a capture (relative to this file), not ${describeNode(namedNode)}`, 'policy.bad-path');
+      rd.error(
+        namedNode,
+        `capture: takes the path of a capture (relative to this file), not ${describeNode(namedNode)}`,
+        'policy.bad-path',
+      );
     }
     const base = file.replace(/\.expect\.ya?ml$/, '');
     if (path === STDIN_PATH && typeof named !== 'string') {
-      rd.errorAt(top, 'a policy test read from standard input names its capture: capture: path/to/capture.pcap (relative to the current directory)', 'policy.missing-capture');
+      rd.errorAt(
+        top,
+        'a policy test read from standard input names its capture: capture: path/to/capture.pcap (relative to the current directory)',
+        'policy.missing-capture',
+      );
       throw new PolicyTestError(file, errors);
     }
     const candidates = typeof named === 'string' ? [resolve(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];
     capture = candidates.find((c) => existsSync(c)) ?? null;
-    if (!capture) rd.errorAt(top, `no capture for this test: looked for ${candidates.join(' and ')}`, 'policy.missing-capture');
+    if (!capture)
+      rd.errorAt(top, `no capture for this test: looked for ${candidates.join(' and ')}`, 'policy.missing-capture');
   }
   if (errors.length) throw new PolicyTestError(file, errors);
   return { file, rules: relative(process.cwd(), resolve(dir, rules as string)), capture, scenario, expectations };

@@ -66,7 +66,25 @@ export class ByteText {
   /** How many characters int(n) writes. */
   static intWidth(n: number): number {
     if (!(n >= 0 && n <= 0xffffffff && n === Math.floor(n))) return (JSON.stringify(n) ?? 'null').length;
-    return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
+    return n < 10
+      ? 1
+      : n < 100
+        ? 2
+        : n < 1000
+          ? 3
+          : n < 1e4
+            ? 4
+            : n < 1e5
+              ? 5
+              : n < 1e6
+                ? 6
+                : n < 1e7
+                  ? 7
+                  : n < 1e8
+                    ? 8
+                    : n < 1e9
+                      ? 9
+                      : 10;
   }
 
   /**
@@ -132,15 +150,24 @@ export class ByteText {
     for (let k = 0; k < s.length; k++) {
       const c = s.charCodeAt(k);
       if (c < 0x80) {
-        if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x7f) return this.escaped(s, start);
+        if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x7f) {
+          this.escaped(s, start);
+          return;
+        }
         b[i++] = c;
       } else if (c < 0x800) {
-        if (c <= 0x9f || c === 0x061c) return this.escaped(s, start); // C1 controls
+        if (c <= 0x9f || c === 0x061c) {
+          this.escaped(s, start);
+          return;
+        } // C1 controls
 
         b[i++] = 0xc0 | (c >> 6);
         b[i++] = 0x80 | (c & 0x3f);
       } else if (c < 0xd800 || c > 0xdfff) {
-        if (c >= 0x200e && c <= 0x2069 && isJsonRawUnsafe(c)) return this.escaped(s, start);
+        if (c >= 0x200e && c <= 0x2069 && isJsonRawUnsafe(c)) {
+          this.escaped(s, start);
+          return;
+        }
         b[i++] = 0xe0 | (c >> 12);
         b[i++] = 0x80 | ((c >> 6) & 0x3f);
         b[i++] = 0x80 | (c & 0x3f);
@@ -148,7 +175,10 @@ export class ByteText {
         // Surrogates: a pair is one 4-byte character (its room is the 6 bytes
         // of its two units); JSON.stringify escapes a lone one.
         const d = k + 1 < s.length ? s.charCodeAt(k + 1) : 0;
-        if (c > 0xdbff || d < 0xdc00 || d > 0xdfff) return this.escaped(s, start);
+        if (c > 0xdbff || d < 0xdc00 || d > 0xdfff) {
+          this.escaped(s, start);
+          return;
+        }
         const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
         b[i++] = 0xf0 | (cp >> 18);
         b[i++] = 0x80 | ((cp >> 12) & 0x3f);

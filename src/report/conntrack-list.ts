@@ -27,15 +27,24 @@ import { stateNameOf } from '../conntrack/entry.js';
 /** libnetfilter_conntrack's protocol names; others print as "unknown". */
 export function ctProtoName(proto: number): string {
   switch (proto) {
-    case IpProto.TCP: return 'tcp';
-    case IpProto.UDP: return 'udp';
-    case IpProto.ICMP: return 'icmp';
-    case IpProto.ICMPV6: return 'icmpv6';
-    case IpProto.UDPLITE: return 'udplite';
-    case IpProto.SCTP: return 'sctp';
-    case 47: return 'gre';
-    case 33: return 'dccp';
-    default: return 'unknown';
+    case IpProto.TCP:
+      return 'tcp';
+    case IpProto.UDP:
+      return 'udp';
+    case IpProto.ICMP:
+      return 'icmp';
+    case IpProto.ICMPV6:
+      return 'icmpv6';
+    case IpProto.UDPLITE:
+      return 'udplite';
+    case IpProto.SCTP:
+      return 'sctp';
+    case 47:
+      return 'gre';
+    case 33:
+      return 'dccp';
+    default:
+      return 'unknown';
   }
 }
 
@@ -111,7 +120,14 @@ export interface CtEntryJson {
   lastSeen: { time: number; packet: number };
   counters: { orig: { packets: number; bytes: number }; reply: { packets: number; bytes: number } };
   tcp?: {
-    seen: { td_end: number; td_maxend: number; td_maxwin: number; td_maxack: number; td_scale: number; flags: number }[];
+    seen: {
+      td_end: number;
+      td_maxend: number;
+      td_maxwin: number;
+      td_maxack: number;
+      td_scale: number;
+      flags: number;
+    }[];
     retrans: number;
   };
 }

@@ -57,10 +57,18 @@ export function packetText(info: PacketInfo): PacketText {
         detail: `fragment, unreadable on its own: ${info.error} (frag id ${f.id} off ${f.offset}${f.more ? ' +' : ''})`,
       };
     }
-    return { endpoints: info.src ? `${info.src} > ${info.dst ?? '?'}` : '-', proto: info.proto ?? '?', detail: `undecodable: ${info.error}` };
+    return {
+      endpoints: info.src ? `${info.src} > ${info.dst ?? '?'}` : '-',
+      proto: info.proto ?? '?',
+      detail: `undecodable: ${info.error}`,
+    };
   }
   if (info.kind === 'non-ip') {
-    return { endpoints: '-', proto: (info.l2 ?? 'non-ip').toLowerCase(), detail: 'not IP: never seen by the IP filter' };
+    return {
+      endpoints: '-',
+      proto: (info.l2 ?? 'non-ip').toLowerCase(),
+      detail: 'not IP: never seen by the IP filter',
+    };
   }
   const endpoints = `${endpoint(info.src, info.sport)} > ${endpoint(info.dst, info.dport)}`;
   let detail = '';

@@ -15,7 +15,15 @@ import type { CompiledRuleSet } from '../rules/compile.js';
  * policy, so a reader can go straight to the responsible line.
  */
 
-function hostPort(version: number, w0: number, w1: number, w2: number, w3: number, port: number, withPort: boolean): string {
+function hostPort(
+  version: number,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+  port: number,
+  withPort: boolean,
+): string {
   const a = formatAddr(version, w0, w1, w2, w3);
   if (!withPort) return a;
   return version === 6 ? `[${a}]:${port}` : `${a}:${port}`;
@@ -71,9 +79,12 @@ export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSe
   if (r.datagram !== null && r.fragOf > 0) {
     // An IP fragment: the reassembled datagram was judged.
     const whole = explainPacket(r, r.datagram, rules);
-    const how = r.fragOf === r.n
-      ? (p.fragOffset === 0 && !p.moreFragments ? 'an IPv6 atomic fragment, judged without its fragment header' : 'this fragment completed its datagram, judged whole')
-      : `IP fragment of the datagram completed at packet ${r.fragOf}, judged whole`;
+    const how =
+      r.fragOf === r.n
+        ? p.fragOffset === 0 && !p.moreFragments
+          ? 'an IPv6 atomic fragment, judged without its fragment header'
+          : 'this fragment completed its datagram, judged whole'
+        : `IP fragment of the datagram completed at packet ${r.fragOf}, judged whole`;
     return `${whole} (${how}: reassembled before conntrack, as nf_defrag does)`;
   }
   return explainPacket(r, p, rules);

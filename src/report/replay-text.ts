@@ -29,7 +29,12 @@ export const ANSI_PAINT: Paint = {
 export const REPLAY_HEADER = `${'#'.padStart(6)}  ${'time'.padStart(10)}  ${'source > destination'.padEnd(44)} ${'proto'.padEnd(12)} ${'ct'.padEnd(11)} ${'verdict'.padEnd(7)} reason`;
 
 /** The JSON object of one packet for --format jsonl: what replayJsonLine() (json-line.ts) writes, and the reference the tests and the fuzzer hold it to. */
-export function replayJson(r: PacketResult, p: DecodedPacket, rec: CaptureRecord, engine: Engine): Record<string, unknown> {
+export function replayJson(
+  r: PacketResult,
+  p: DecodedPacket,
+  rec: CaptureRecord,
+  engine: Engine,
+): Record<string, unknown> {
   const info = describePacket(p);
   const entry = peekEntry(r) as CtEntry | null;
   return {
@@ -90,13 +95,20 @@ export function summaryLines(facts: SummaryFacts, capture: CaptureSummary, paint
   const s = facts.stats;
   const v = s.verdicts;
   const lines: string[] = [];
-  lines.push(paint.bold(`${s.packets} packets: ${v.accept} accepted, ${v.drop} dropped, ${v.reject} rejected, ${v.skip} skipped (not seen by the IP filter)`));
-  const causes = Object.entries(s.byCause).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+  lines.push(
+    paint.bold(
+      `${s.packets} packets: ${v.accept} accepted, ${v.drop} dropped, ${v.reject} rejected, ${v.skip} skipped (not seen by the IP filter)`,
+    ),
+  );
+  const causes = Object.entries(s.byCause)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`);
   if (causes.length) lines.push(`  decided by: ${causes.join(', ')}`);
   const ct = facts.conntrack;
   if (ct !== null) {
     let l = `  flows: ${s.flows} entered the conntrack table, ${ct.live} still in it at the end`;
-    if (ct.earlyDrop || ct.tableFull) l += `; table full: ${ct.earlyDrop} early drops, ${ct.tableFull} new flows dropped`;
+    if (ct.earlyDrop || ct.tableFull)
+      l += `; table full: ${ct.earlyDrop} early drops, ${ct.tableFull} new flows dropped`;
     lines.push(l);
   } else {
     lines.push('  connection tracking off (stateful: false)');
@@ -104,13 +116,18 @@ export function summaryLines(facts: SummaryFacts, capture: CaptureSummary, paint
   // Ids set by a library caller may hold anything; a loaded file's cannot hold controls, but bidi marks they may.
   const hits = facts.ruleIds.map((id, i) => `${visible(id)} ${s.ruleHits[i]}`);
   if (hits.length) lines.push(`  rule hits: ${hits.join(', ')}`);
-  const pol = Object.entries(s.policyHits).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`);
+  const pol = Object.entries(s.policyHits)
+    .filter(([, n]) => n > 0)
+    .map(([c, n]) => `${c} ${n}`);
   if (pol.length) lines.push(`  policy hits: ${pol.join(', ')}`);
   if (s.undecodable) lines.push(`  undecodable packets: ${s.undecodable} (listed as "skip ... undecodable")`);
   if (s.nonIp) lines.push(`  non-IP frames: ${s.nonIp}`);
   const clock = facts.clock ? clockSummary(facts.clock) : '';
   if (clock !== '') lines.push(`  clock: ${clock}`);
-  if (capture.truncated) lines.push(`  capture cut off: ${capture.warnings[capture.warnings.length - 1]?.message ?? 'ends inside a record'}`);
+  if (capture.truncated)
+    lines.push(
+      `  capture cut off: ${capture.warnings[capture.warnings.length - 1]?.message ?? 'ends inside a record'}`,
+    );
   return lines;
 }
 
@@ -129,11 +146,15 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
 export function clockSummary(c: ClockStats): string {
   const parts: string[] = [];
   if (c.forward > 0) {
-    parts.push(`${plural(c.forward, 'forward jump', 'forward jumps')} of the largest timeout or more (${c.limitName} ${c.limit} s), the largest ${stepText(c.largestForward)}`);
+    parts.push(
+      `${plural(c.forward, 'forward jump', 'forward jumps')} of the largest timeout or more (${c.limitName} ${c.limit} s), the largest ${stepText(c.largestForward)}`,
+    );
   }
   if (c.backward > 0) {
     const small = c.smallBackward > 0 ? `, ${c.smallBackward} of them under ${SMALL_STEP * 1000} ms` : '';
-    parts.push(`${plural(c.backward, 'backward step', 'backward steps')}, the largest ${stepText(c.largestBackward)}${small}`);
+    parts.push(
+      `${plural(c.backward, 'backward step', 'backward steps')}, the largest ${stepText(c.largestBackward)}${small}`,
+    );
   }
   return parts.join('; ');
 }
@@ -148,7 +169,9 @@ export function clockWarningLines(c: ClockStats | null, name: string): string[] 
   const lines = c.listed.map((j) => `fwemu: warning: ${name}: ${clockJumpText(j, c)}`);
   const rest = unlistedSteps(c);
   if (rest > 0) {
-    lines.push(`fwemu: warning: ${name}: ${rest} more clock ${rest === 1 ? 'step' : 'steps'} of the same kinds not listed (the first ${CLOCK_JUMPS_LISTED} of each kind are; the summary counts them all)`);
+    lines.push(
+      `fwemu: warning: ${name}: ${rest} more clock ${rest === 1 ? 'step' : 'steps'} of the same kinds not listed (the first ${CLOCK_JUMPS_LISTED} of each kind are; the summary counts them all)`,
+    );
   }
   if (c.smallBackward > 0) {
     lines.push(

@@ -67,12 +67,36 @@ export class SocketObserver {
     }
     if (!flow) {
       if (!syn || ack) return; // only a SYN starts a connection we can place
-      flow = { client: a, server: b, clientAddr: src, serverAddr: dst, first: n, last: n, synAck: false, established: false, finFromClient: false, finFromServer: false, reset: false };
+      flow = {
+        client: a,
+        server: b,
+        clientAddr: src,
+        serverAddr: dst,
+        first: n,
+        last: n,
+        synAck: false,
+        established: false,
+        finFromClient: false,
+        finFromServer: false,
+        reset: false,
+      };
       this.flows.set(`${a} ${b}`, flow);
     } else if (syn && !ack && fromClient && (flow.reset || (flow.finFromClient && flow.finFromServer))) {
       // The tuple is reused by a new connection: keep the old one under its first packet.
       this.flows.set(`${a} ${b} #${flow.first}`, flow);
-      flow = { client: a, server: b, clientAddr: src, serverAddr: dst, first: n, last: n, synAck: false, established: false, finFromClient: false, finFromServer: false, reset: false };
+      flow = {
+        client: a,
+        server: b,
+        clientAddr: src,
+        serverAddr: dst,
+        first: n,
+        last: n,
+        synAck: false,
+        established: false,
+        finFromClient: false,
+        finFromServer: false,
+        reset: false,
+      };
       this.flows.set(`${a} ${b}`, flow);
     }
     flow.last = n;
@@ -102,15 +126,37 @@ export class SocketObserver {
     const flows = [...this.flows.values()].sort((x, y) => x.first - y.first);
     for (const fl of flows) {
       const state = fl.reset
-        ? fl.established ? 'RESET' : fl.synAck ? 'RESET' : 'REFUSED'
-        : !fl.synAck ? 'SYN-SENT'
-        : fl.finFromClient && fl.finFromServer ? 'CLOSED'
-        : fl.finFromClient || fl.finFromServer ? 'CLOSING'
-        : 'ESTAB';
-      if (fl.synAck && state !== 'REFUSED') host(fl.serverAddr).conns.push({ local: fl.server, peer: fl.client, role: 'accepted', state, first: fl.first, last: fl.last });
-      host(fl.clientAddr).conns.push({ local: fl.client, peer: fl.server, role: 'connected', state, first: fl.first, last: fl.last });
+        ? fl.established
+          ? 'RESET'
+          : fl.synAck
+            ? 'RESET'
+            : 'REFUSED'
+        : !fl.synAck
+          ? 'SYN-SENT'
+          : fl.finFromClient && fl.finFromServer
+            ? 'CLOSED'
+            : fl.finFromClient || fl.finFromServer
+              ? 'CLOSING'
+              : 'ESTAB';
+      if (fl.synAck && state !== 'REFUSED')
+        host(fl.serverAddr).conns.push({
+          local: fl.server,
+          peer: fl.client,
+          role: 'accepted',
+          state,
+          first: fl.first,
+          last: fl.last,
+        });
+      host(fl.clientAddr).conns.push({
+        local: fl.client,
+        peer: fl.server,
+        role: 'connected',
+        state,
+        first: fl.first,
+        last: fl.last,
+      });
     }
-    return [...hosts.values()].sort((x, y) => (y.listening.length - x.listening.length) || x.addr.localeCompare(y.addr));
+    return [...hosts.values()].sort((x, y) => y.listening.length - x.listening.length || x.addr.localeCompare(y.addr));
   }
 }
 
@@ -123,7 +169,9 @@ export function formatSockets(hosts: HostSockets[]): string[] {
     for (const l of h.listening) lines.push(`  ${'LISTEN'.padEnd(9)} ${l.padEnd(26)} ${'*:*'.padEnd(26)} listening`);
     for (const c of h.conns) {
       const what = c.role === 'accepted' ? `accepted from the listener on ${c.local}` : 'connect()';
-      lines.push(`  ${c.state.padEnd(9)} ${c.local.padEnd(26)} ${c.peer.padEnd(26)} ${what}, packets ${c.first}-${c.last}`);
+      lines.push(
+        `  ${c.state.padEnd(9)} ${c.local.padEnd(26)} ${c.peer.padEnd(26)} ${what}, packets ${c.first}-${c.last}`,
+      );
     }
     lines.push('');
   }

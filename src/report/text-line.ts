@@ -22,7 +22,16 @@ import { formatTime, type TimeFormat } from './time.js';
 const VERDICT_TEXT: Record<string, string> = { accept: 'ACCEPT ', drop: 'DROP   ', reject: 'REJECT ', skip: 'SKIP   ' };
 
 /** "10.1.0.2:80", "[fd00::1]:80" or the bare address. */
-function endpoint(o: ByteText, version: number, w0: number, w1: number, w2: number, w3: number, port: number, withPort: boolean): void {
+function endpoint(
+  o: ByteText,
+  version: number,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+  port: number,
+  withPort: boolean,
+): void {
   if (version === 4) {
     o.ipv4(w0 >>> 0);
     if (!withPort) return;

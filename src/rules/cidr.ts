@@ -9,7 +9,11 @@ import { formatAddr } from '../packet/addr.js';
 import type { Cidr } from './types.js';
 
 export type CidrParse =
-  | { ok: true; cidr: Cidr; /** True when the address had bits set beyond the prefix (they were cleared). */ hostBits: boolean }
+  | {
+      ok: true;
+      cidr: Cidr /** True when the address had bits set beyond the prefix (they were cleared). */;
+      hostBits: boolean;
+    }
   | { ok: false; error: string };
 
 /** uint32 mask of word `i` (0-3) for a prefix length over a 32 * words-wide address. */
@@ -17,7 +21,7 @@ export function wordMask(prefix: number, i: number): number {
   const bits = Math.max(0, Math.min(32, prefix - 32 * i));
   if (bits === 0) return 0;
   if (bits === 32) return 0xffffffff;
-  return ((0xffffffff << (32 - bits)) >>> 0);
+  return (0xffffffff << (32 - bits)) >>> 0;
 }
 
 /** Parses dotted-quad IPv4 into a uint32, or returns an error string. */
@@ -136,6 +140,6 @@ export function formatCidr(c: Cidr): string {
 /** True when every address in `inner` is also in `outer`. */
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   if (outer.version !== inner.version || outer.prefix > inner.prefix) return false;
-  for (let i = 0; i < 4; i++) if (((inner.words[i] & wordMask(outer.prefix, i)) >>> 0) !== outer.words[i]) return false;
+  for (let i = 0; i < 4; i++) if ((inner.words[i] & wordMask(outer.prefix, i)) >>> 0 !== outer.words[i]) return false;
   return true;
 }

@@ -32,7 +32,7 @@ export const RULE_CODES = {
   'rules.icmp-needs-icmp-proto': 'type or code on a rule that is not icmp or icmpv6',
   'rules.icmp-code-needs-type': 'an ICMP code without its type',
   'rules.icmp-wrong-family': 'an ICMP type or code name of the other IP version',
-  'rules.bad-icmp': 'not an ICMP type or code of the rule\'s protocol',
+  'rules.bad-icmp': "not an ICMP type or code of the rule's protocol",
   'rules.never-matches': 'a rule that can never match (warning)',
   'rules.shadowed': 'a rule shadowed by an earlier one (warning)',
   'rules.shadow-check-stopped': 'the shadow analysis stopped at its limit (warning)',

@@ -49,14 +49,33 @@ export function ruleRef(rule: Rule | CompiledRule): string {
   const r = asRule(rule);
   let ref = refs.get(r);
   // Made once per rule (reports cite a rule on every packet it decides), again when what it shows changed.
-  if (ref === undefined || ref.id !== r.id || ref.idGiven !== r.idGiven || ref.index !== r.index || ref.pos !== r.pos || ref.file !== r.pos.file || ref.line !== r.pos.line) {
-    ref = { id: r.id, idGiven: r.idGiven, index: r.index, pos: r.pos, file: r.pos.file, line: r.pos.line, text: `${visible(ruleName(r))} (${visible(r.pos.file)}:${r.pos.line})` };
+  if (
+    ref === undefined ||
+    ref.id !== r.id ||
+    ref.idGiven !== r.idGiven ||
+    ref.index !== r.index ||
+    ref.pos !== r.pos ||
+    ref.file !== r.pos.file ||
+    ref.line !== r.pos.line
+  ) {
+    ref = {
+      id: r.id,
+      idGiven: r.idGiven,
+      index: r.index,
+      pos: r.pos,
+      file: r.pos.file,
+      line: r.pos.line,
+      text: `${visible(ruleName(r))} (${visible(r.pos.file)}:${r.pos.line})`,
+    };
     refs.set(r, ref);
   }
   return ref.text;
 }
 
-const refs = new WeakMap<Rule, { id: string; idGiven: boolean; index: number; pos: Rule['pos']; file: string; line: number; text: string }>();
+const refs = new WeakMap<
+  Rule,
+  { id: string; idGiven: boolean; index: number; pos: Rule['pos']; file: string; line: number; text: string }
+>();
 
 /** A setting as sysctl shows it: switches as 0/1. */
 function sysctl(v: number | boolean): string {
@@ -77,7 +96,9 @@ const CHAIN_HELP: Record<Chain, string> = {
 export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = []): string {
   const out: string[] = [];
   // Free text from the file (name, description, comments) and the file name, each made visible: one line each.
-  out.push(`${visible(rs.name)} (${visible(rs.file)})${rs.description ? `: ${visible(rs.description.trim().split('\n')[0])}` : ''}`);
+  out.push(
+    `${visible(rs.name)} (${visible(rs.file)})${rs.description ? `: ${visible(rs.description.trim().split('\n')[0])}` : ''}`,
+  );
   if (rs.model === 'host') {
     out.push(`  model: host ${addrs(rs.hostAddrs ?? [])} (input: ${CHAIN_HELP.input}; output: ${CHAIN_HELP.output})`);
   } else {
@@ -88,8 +109,12 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
       (k) => `${k} ${sysctl(rs.conntrack[k])} (default ${sysctl(CONNTRACK_DEFAULTS[k])})`,
     );
     // (net.ipv4.ipfrag_*: IPv4 reassembly in front of conntrack.)
-    if (rs.ipv4) for (const k of IPV4_KEYS) if (rs.ipv4[k] !== IPV4_DEFAULTS[k]) changed.push(`${k} ${rs.ipv4[k]} (default ${IPV4_DEFAULTS[k]})`);
-    out.push(`  stateful: yes (connection tracking${changed.length ? `; ${changed.join(', ')}` : ', default settings'})`);
+    if (rs.ipv4)
+      for (const k of IPV4_KEYS)
+        if (rs.ipv4[k] !== IPV4_DEFAULTS[k]) changed.push(`${k} ${rs.ipv4[k]} (default ${IPV4_DEFAULTS[k]})`);
+    out.push(
+      `  stateful: yes (connection tracking${changed.length ? `; ${changed.join(', ')}` : ', default settings'})`,
+    );
   } else {
     out.push('  stateful: no (every packet is matched against the rules)');
   }
@@ -103,7 +128,9 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
     for (const r of rules) w = Math.max(w, visible(r.id).length);
     for (const r of rules) {
       const text = describeRule(r);
-      out.push(`    ${String(r.index).padStart(3)}  ${visible(r.id).padEnd(w)}  ${text}  (${formatPos(r.pos)})${r.comment ? `  # ${visible(r.comment.split('\n')[0])}` : ''}`);
+      out.push(
+        `    ${String(r.index).padStart(3)}  ${visible(r.id).padEnd(w)}  ${text}  (${formatPos(r.pos)})${r.comment ? `  # ${visible(r.comment.split('\n')[0])}` : ''}`,
+      );
     }
   }
   if (warnings.length > 0) {

@@ -131,12 +131,23 @@ class Loader extends YamlReader<RuleCode> {
       return null;
     }
     if (!isMap(root)) {
-      this.error(root, `the top level must be a mapping (name:, policy:, rules:, ...), not ${describeNode(root)}`, 'rules.not-a-mapping');
+      this.error(
+        root,
+        `the top level must be a mapping (name:, policy:, rules:, ...), not ${describeNode(root)}`,
+        'rules.not-a-mapping',
+      );
       return null;
     }
-    const m = this.readMap(root, TOP_KEYS, (k) => `unknown top-level key "${k}"${didYouMean(k, TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(TOP_KEYS)})`);
+    const m = this.readMap(
+      root,
+      TOP_KEYS,
+      (k) =>
+        `unknown top-level key "${k}"${didYouMean(k, TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(TOP_KEYS)})`,
+    );
 
-    const name = this.text1(m.get('name'), 'name') ?? (this.file === STDIN_NAME ? 'stdin' : basename(this.file, extname(this.file)));
+    const name =
+      this.text1(m.get('name'), 'name') ??
+      (this.file === STDIN_NAME ? 'stdin' : basename(this.file, extname(this.file)));
     const description = this.text1(m.get('description'), 'description');
 
     const hostEntry = m.get('host');
@@ -150,17 +161,27 @@ class Loader extends YamlReader<RuleCode> {
       const v = this.oneOf(op, 'output_policy', ACTIONS, {}, SYNONYMS);
       if (v !== null) outputPolicy = v;
       if (!hostModel)
-        this.error(op.key, 'output_policy applies only in the host model: add host: (the firewall host\'s own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy', 'rules.output-policy-needs-host');
+        this.error(
+          op.key,
+          "output_policy applies only in the host model: add host: (the firewall host's own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy",
+          'rules.output-policy-needs-host',
+        );
     }
 
     const stateful = this.bool(m.get('stateful'), 'stateful', 'strings') ?? true;
 
     const ctEntry = m.get('conntrack');
     const conntrack = this.conntrack(ctEntry);
-    if (ctEntry && !stateful) this.warn(ctEntry.key, 'conntrack settings have no effect with stateful: false', 'rules.settings-without-state');
+    if (ctEntry && !stateful)
+      this.warn(ctEntry.key, 'conntrack settings have no effect with stateful: false', 'rules.settings-without-state');
     const v4Entry = m.get('ipv4');
     const ipv4 = this.ipv4(v4Entry);
-    if (v4Entry && !stateful) this.warn(v4Entry.key, 'ipv4 settings have no effect with stateful: false (fwemu reassembles fragments only in front of conntrack)', 'rules.settings-without-state');
+    if (v4Entry && !stateful)
+      this.warn(
+        v4Entry.key,
+        'ipv4 settings have no effect with stateful: false (fwemu reassembles fragments only in front of conntrack)',
+        'rules.settings-without-state',
+      );
     this.thresholds(ctEntry, conntrack.frag6_low_thresh, conntrack.frag6_high_thresh, 'conntrack', 'frag6');
     this.thresholds(v4Entry, ipv4.ipfrag_low_thresh, ipv4.ipfrag_high_thresh, 'ipv4', 'ipfrag');
 
@@ -173,7 +194,7 @@ class Loader extends YamlReader<RuleCode> {
       model: hostModel ? 'host' : 'gateway',
       policy,
       outputPolicy,
-      hostAddrs: hostModel ? hostAddrs ?? [] : null,
+      hostAddrs: hostModel ? (hostAddrs ?? []) : null,
       stateful,
       conntrack,
       ipv4,
@@ -188,12 +209,21 @@ class Loader extends YamlReader<RuleCode> {
   // --- host / addresses --------------------------------------------------------
 
   private hostAddrs(e: Entry): Cidr[] | null {
-    const cidrs = this.addrList(e, 'host', 'leave host out for the gateway model', 'an address or a list of addresses of the firewall host, like 10.1.0.2 or fd00:1::2');
+    const cidrs = this.addrList(
+      e,
+      'host',
+      'leave host out for the gateway model',
+      'an address or a list of addresses of the firewall host, like 10.1.0.2 or fd00:1::2',
+    );
     if (cidrs === null) return null;
     const out: Cidr[] = [];
     for (const { cidr, node } of cidrs) {
       if (cidr.prefix !== (cidr.version === 4 ? 32 : 128)) {
-        this.error(node, `host ${cidr.text}: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)`, 'rules.host-is-network');
+        this.error(
+          node,
+          `host ${cidr.text}: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)`,
+          'rules.host-is-network',
+        );
         continue;
       }
       out.push(cidr);
@@ -225,8 +255,17 @@ class Loader extends YamlReader<RuleCode> {
     for (const n of items) {
       if (isMap(n) && n.items.length === 1) {
         const k = n.items[0].key;
-        if (isScalar(k) && typeof k.value === 'string' && /^[0-9a-fA-F:]*:$/.test(k.value) && (n.items[0].value === null || (isScalar(n.items[0].value) && n.items[0].value.value === null))) {
-          this.error(n, `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`, 'rules.unquoted-ipv6');
+        if (
+          isScalar(k) &&
+          typeof k.value === 'string' &&
+          /^[0-9a-fA-F:]*:$/.test(k.value) &&
+          (n.items[0].value === null || (isScalar(n.items[0].value) && n.items[0].value.value === null))
+        ) {
+          this.error(
+            n,
+            `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`,
+            'rules.unquoted-ipv6',
+          );
           bad = true;
           continue;
         }
@@ -243,7 +282,11 @@ class Loader extends YamlReader<RuleCode> {
         continue;
       }
       if (r.hostBits)
-        this.warn(n, `${what} ${n.value.trim()} has bits set after the /${r.cidr.prefix} prefix; it means ${r.cidr.text}`, 'rules.host-bits-set');
+        this.warn(
+          n,
+          `${what} ${n.value.trim()} has bits set after the /${r.cidr.prefix} prefix; it means ${r.cidr.text}`,
+          'rules.host-bits-set',
+        );
       out.push({ cidr: r.cidr, node: n });
     }
     return bad && out.length === 0 ? null : out;
@@ -256,7 +299,11 @@ class Loader extends YamlReader<RuleCode> {
     if (!e) return ct;
     const v = e.value;
     if (v === null || !isMap(v)) {
-      this.error(e.at, `conntrack must be a mapping of settings (like tcp_loose: 0), not ${describeNode(v)}`, 'rules.conntrack-not-mapping');
+      this.error(
+        e.at,
+        `conntrack must be a mapping of settings (like tcp_loose: 0), not ${describeNode(v)}`,
+        'rules.conntrack-not-mapping',
+      );
       return ct;
     }
     const keys = CONNTRACK_KEYS as readonly string[];
@@ -274,9 +321,19 @@ class Loader extends YamlReader<RuleCode> {
       if (n !== null && isScalar(n)) {
         const x = n.value;
         if (isBool) {
-          if (typeof x === 'boolean') { out[k] = x; continue; }
-          if (x === 0 || x === 1) { out[k] = x === 1; continue; }
-          this.error(en.at, `conntrack ${k} must be 0 or 1 (or false/true), not ${describeNode(n)}`, 'rules.bad-setting');
+          if (typeof x === 'boolean') {
+            out[k] = x;
+            continue;
+          }
+          if (x === 0 || x === 1) {
+            out[k] = x === 1;
+            continue;
+          }
+          this.error(
+            en.at,
+            `conntrack ${k} must be 0 or 1 (or false/true), not ${describeNode(n)}`,
+            'rules.bad-setting',
+          );
           continue;
         }
         if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) {
@@ -284,11 +341,19 @@ class Loader extends YamlReader<RuleCode> {
           continue;
         }
         if (typeof x === 'number' && Number.isInteger(x)) {
-          this.error(en.at, `conntrack ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE}${k.includes('timeout') ? ' (seconds)' : ''}`, 'rules.setting-out-of-range');
+          this.error(
+            en.at,
+            `conntrack ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE}${k.includes('timeout') ? ' (seconds)' : ''}`,
+            'rules.setting-out-of-range',
+          );
           continue;
         }
       }
-      this.error(en.at, `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${describeNode(n)}`, 'rules.bad-setting');
+      this.error(
+        en.at,
+        `conntrack ${k} must be a whole number${k.includes('timeout') ? ' of seconds' : ''}, not ${describeNode(n)}`,
+        'rules.bad-setting',
+      );
     }
     return ct;
   }
@@ -300,22 +365,34 @@ class Loader extends YamlReader<RuleCode> {
     if (!e) return out;
     const v = e.value;
     if (v === null || !isMap(v)) {
-      this.error(e.at, `ipv4 must be a mapping of net.ipv4 settings (like ipfrag_high_thresh: 4194304), not ${describeNode(v)}`, 'rules.ipv4-not-mapping');
+      this.error(
+        e.at,
+        `ipv4 must be a mapping of net.ipv4 settings (like ipfrag_high_thresh: 4194304), not ${describeNode(v)}`,
+        'rules.ipv4-not-mapping',
+      );
       return out;
     }
     const keys = IPV4_KEYS as readonly string[];
     const m = this.readMap(v, keys, (k) => {
       const stripped = k.replace(/^net\.ipv4\./, '');
-      if (stripped !== k && keys.includes(stripped)) return `ipv4 setting "${k}": leave out the "net.ipv4." prefix; write ${stripped}`;
+      if (stripped !== k && keys.includes(stripped))
+        return `ipv4 setting "${k}": leave out the "net.ipv4." prefix; write ${stripped}`;
       return `unknown ipv4 setting "${k}"${didYouMean(k, keys)} (allowed: ${list(keys)})`;
     });
     for (const [k, en] of m) {
       const n = en.value;
       const x = n !== null && isScalar(n) ? n.value : undefined;
       const unit = k === 'ipfrag_time' ? 'seconds' : 'bytes';
-      if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE) out[k as keyof Ipv4Settings] = x;
-      else if (typeof x === 'number' && Number.isInteger(x)) this.error(en.at, `ipv4 ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE} (${unit})`, 'rules.setting-out-of-range');
-      else this.error(en.at, `ipv4 ${k} must be a whole number of ${unit}, not ${describeNode(n)}`, 'rules.bad-setting');
+      if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= CONNTRACK_MAX_VALUE)
+        out[k as keyof Ipv4Settings] = x;
+      else if (typeof x === 'number' && Number.isInteger(x))
+        this.error(
+          en.at,
+          `ipv4 ${k} ${x} is out of range; it is a whole number 0-${CONNTRACK_MAX_VALUE} (${unit})`,
+          'rules.setting-out-of-range',
+        );
+      else
+        this.error(en.at, `ipv4 ${k} must be a whole number of ${unit}, not ${describeNode(n)}`, 'rules.bad-setting');
     }
     return out;
   }
@@ -323,20 +400,32 @@ class Loader extends YamlReader<RuleCode> {
   /** The kernel refuses a high_thresh below low_thresh (and a low above high): EINVAL from the sysctl. */
   private thresholds(e: Entry | undefined, low: number, high: number, section: string, prefix: string): void {
     if (!e || low <= high) return;
-    this.error(e.key, `${section} ${prefix}_low_thresh (${low}) is above ${prefix}_high_thresh (${high}); the kernel refuses that (EINVAL). low_thresh is obsolete since Linux 4.17: only high_thresh limits reassembly memory`, 'rules.thresholds-reversed');
+    this.error(
+      e.key,
+      `${section} ${prefix}_low_thresh (${low}) is above ${prefix}_high_thresh (${high}); the kernel refuses that (EINVAL). low_thresh is obsolete since Linux 4.17: only high_thresh limits reassembly memory`,
+      'rules.thresholds-reversed',
+    );
   }
 
   // --- rules -------------------------------------------------------------------
 
   private rules(root: ParsedNode, e: Entry | undefined, hostModel: boolean): Rule[] {
     if (!e) {
-      this.error(root, 'missing rules: list; add rules: with a list of allow rules (rules: [] leaves every new flow to the policy)', 'rules.missing-rules');
+      this.error(
+        root,
+        'missing rules: list; add rules: with a list of allow rules (rules: [] leaves every new flow to the policy)',
+        'rules.missing-rules',
+      );
       return [];
     }
     const v = e.value;
     if (v === null || !isSeq(v)) {
       const hint = v !== null && isScalar(v) && v.value === null ? '; write rules: [] for no rules' : '';
-      this.error(e.at, `rules must be a list of rules (each item starting with "- "), not ${describeNode(v)}${hint}`, 'rules.rules-not-list');
+      this.error(
+        e.at,
+        `rules must be a list of rules (each item starting with "- "), not ${describeNode(v)}${hint}`,
+        'rules.rules-not-list',
+      );
       return [];
     }
     const out: Rule[] = [];
@@ -346,7 +435,11 @@ class Loader extends YamlReader<RuleCode> {
       const index = i + 1;
       if (n === null) return;
       if (!isMap(n)) {
-        this.error(n, `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${describeNode(n)}`, 'rules.rule-not-mapping');
+        this.error(
+          n,
+          `rule #${index} must be a mapping (id:, proto:, dport:, ...), not ${describeNode(n)}`,
+          'rules.rule-not-mapping',
+        );
         return;
       }
       const rule = this.rule(n, index, hostModel);
@@ -358,7 +451,11 @@ class Loader extends YamlReader<RuleCode> {
           : !prev.idGiven
             ? ` (rule #${prev.index} has no id and gets the default id ${prev.id})`
             : '';
-        this.error(rule.idGiven ? this.ruleIdNode(n) ?? n : n, `duplicate rule id "${rule.id}": also used by the rule at ${this.fmt(prev.pos)}${why}; ids must be unique`, 'rules.duplicate-id');
+        this.error(
+          rule.idGiven ? (this.ruleIdNode(n) ?? n) : n,
+          `duplicate rule id "${rule.id}": also used by the rule at ${this.fmt(prev.pos)}${why}; ids must be unique`,
+          'rules.duplicate-id',
+        );
       } else seen.set(rule.id, rule);
       out.push(rule);
     });
@@ -383,25 +480,46 @@ class Loader extends YamlReader<RuleCode> {
     const rawId = isMap(n) ? n.items.find((p) => isScalar(p.key) && p.key.value === 'id') : undefined;
     if (rawId) {
       const v = this.deref(rawId.value);
-      if (v !== null && isScalar(v) && (typeof v.value === 'string' || (typeof v.value === 'number' && Number.isInteger(v.value)))) {
+      if (
+        v !== null &&
+        isScalar(v) &&
+        (typeof v.value === 'string' || (typeof v.value === 'number' && Number.isInteger(v.value)))
+      ) {
         const s = String(v.value);
         if (s === '' || /\s/.test(s) || s.length > 64) {
-          this.error(v, `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`, 'rules.bad-id');
+          this.error(
+            v,
+            `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`,
+            'rules.bad-id',
+          );
         } else if (/\p{Cc}/u.test(s)) {
           // A NUL would cut an exported nft comment short; any control character garbles reports.
           const c = /\p{Cc}/u.exec(s)![0].codePointAt(0)!;
-          this.error(v, `rule id ${quoted(s)} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`, 'rules.bad-id');
+          this.error(
+            v,
+            `rule id ${quoted(s)} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`,
+            'rules.bad-id',
+          );
         } else {
           id = s;
           idGiven = true;
           label = s;
         }
       } else {
-        this.error(v ?? (rawId.key as ParsedNode), `rule #${index}: id must be a name like "web", not ${describeNode(v)}`, 'rules.bad-id');
+        this.error(
+          v ?? (rawId.key as ParsedNode),
+          `rule #${index}: id must be a name like "web", not ${describeNode(v)}`,
+          'rules.bad-id',
+        );
       }
     }
 
-    const m = this.readMap(n, RULE_KEYS, (k) => `unknown key "${k}" in rule ${label}${didYouMean(k, RULE_KEYS)}${this.misplacedTopKey(k)} (allowed: ${list(RULE_KEYS)})`);
+    const m = this.readMap(
+      n,
+      RULE_KEYS,
+      (k) =>
+        `unknown key "${k}" in rule ${label}${didYouMean(k, RULE_KEYS)}${this.misplacedTopKey(k)} (allowed: ${list(RULE_KEYS)})`,
+    );
 
     const action = this.oneOf(m.get('action'), `rule ${label}: action`, ACTIONS, {}, SYNONYMS) ?? 'accept';
     const protoEntry = m.get('proto');
@@ -415,7 +533,11 @@ class Loader extends YamlReader<RuleCode> {
       const c = this.oneOf(ce, `rule ${label}: chain`, CHAINS, {}, SYNONYMS);
       if (c !== null) {
         if (!hostModel && c !== 'forward')
-          this.error(ce.at, `rule ${label}: chain ${c} exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain`, 'rules.chain-needs-host');
+          this.error(
+            ce.at,
+            `rule ${label}: chain ${c} exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain`,
+            'rules.chain-needs-host',
+          );
         else chain = c;
       }
     }
@@ -429,7 +551,11 @@ class Loader extends YamlReader<RuleCode> {
       const r = readPorts(this, e, key, label);
       if (protoOk && proto !== 'tcp' && proto !== 'udp') {
         const has = protoEntry ? `has proto ${proto}` : 'has no proto (so any protocol)';
-        this.error(e.key, `rule ${label}: ${key} needs proto tcp or udp; rule ${label} ${has}, and only TCP and UDP have ports (use two rules to allow both tcp and udp)`, 'rules.port-needs-tcp-udp');
+        this.error(
+          e.key,
+          `rule ${label}: ${key} needs proto tcp or udp; rule ${label} ${has}, and only TCP and UDP have ports (use two rules to allow both tcp and udp)`,
+          'rules.port-needs-tcp-udp',
+        );
         return null;
       }
       return r;
@@ -455,21 +581,37 @@ class Loader extends YamlReader<RuleCode> {
   }
 
   private misplacedTopKey(k: string): string {
-    return (TOP_KEYS as readonly string[]).includes(k) && k !== 'description' ? `; "${k}" is a top-level key, not a rule key` : '';
+    return (TOP_KEYS as readonly string[]).includes(k) && k !== 'description'
+      ? `; "${k}" is a top-level key, not a rule key`
+      : '';
   }
 
-  private icmp(te: Entry | undefined, ce: Entry | undefined, label: string, proto: ProtoName | null, protoGiven: boolean): IcmpMatch | null {
+  private icmp(
+    te: Entry | undefined,
+    ce: Entry | undefined,
+    label: string,
+    proto: ProtoName | null,
+    protoGiven: boolean,
+  ): IcmpMatch | null {
     if (!te && !ce) return null;
     if (proto === null) return null; // proto itself is wrong; already reported
     if (proto !== 'icmp' && proto !== 'icmpv6') {
       const e = (te ?? ce)!;
       const k = te ? 'type' : 'code';
       const has = protoGiven ? `has proto ${proto}` : 'has no proto (so any protocol)';
-      this.error(e.key, `rule ${label}: ${k} needs proto icmp or icmpv6; rule ${label} ${has}`, 'rules.icmp-needs-icmp-proto');
+      this.error(
+        e.key,
+        `rule ${label}: ${k} needs proto icmp or icmpv6; rule ${label} ${has}`,
+        'rules.icmp-needs-icmp-proto',
+      );
       return null;
     }
     if (!te) {
-      this.error(ce!.key, `rule ${label}: code needs a type; an ICMP code means something only with its type (e.g. type: destination-unreachable, code: port-unreachable)`, 'rules.icmp-code-needs-type');
+      this.error(
+        ce!.key,
+        `rule ${label}: code needs a type; an ICMP code means something only with its type (e.g. type: destination-unreachable, code: port-unreachable)`,
+        'rules.icmp-code-needs-type',
+      );
       return null;
     }
     const types = proto === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
@@ -512,10 +654,18 @@ class Loader extends YamlReader<RuleCode> {
         if (/^[0-9]+$/.test(s) && Number(s) <= 255) return Number(s);
         if (Object.hasOwn(table, s)) return table[s];
         if (Object.hasOwn(other, s)) {
-          this.error(e.at, `${what} "${s}" is an ${otherProto} ${kind} name, and this rule has proto ${proto}; use proto: ${otherProto}, or the ${proto} ${kind} number`, 'rules.icmp-wrong-family');
+          this.error(
+            e.at,
+            `${what} "${s}" is an ${otherProto} ${kind} name, and this rule has proto ${proto}; use proto: ${otherProto}, or the ${proto} ${kind} number`,
+            'rules.icmp-wrong-family',
+          );
           return null;
         }
-        this.error(e.at, `${what} "${s}" is not an ${proto} ${kind} name${didYouMean(s, names)} (allowed: ${help})`, 'rules.bad-icmp');
+        this.error(
+          e.at,
+          `${what} "${s}" is not an ${proto} ${kind} name${didYouMean(s, names)} (allowed: ${help})`,
+          'rules.bad-icmp',
+        );
         return null;
       }
     }

@@ -14,7 +14,11 @@ export function readPorts(r: YamlReader<RuleCode>, e: Entry, key: string, label:
   const items: ParsedNode[] = [];
   if (v !== null && isSeq(v)) {
     if (v.items.length === 0) {
-      r.error(e.at, `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`, 'rules.empty-port-list');
+      r.error(
+        e.at,
+        `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`,
+        'rules.empty-port-list',
+      );
       return null;
     }
     for (const it of v.items) {
@@ -78,7 +82,11 @@ function readPort(r: YamlReader<RuleCode>, n: ParsedNode, key: string): PortRang
     }
     return { lo, hi };
   }
-  const hint = /^[0-9]+:[0-9]+$/.test(s) ? ` (ranges use "-", not ":")` : /^[a-z]/i.test(s) ? ' (service names are not supported; use the number)' : '';
+  const hint = /^[0-9]+:[0-9]+$/.test(s)
+    ? ` (ranges use "-", not ":")`
+    : /^[a-z]/i.test(s)
+      ? ' (service names are not supported; use the number)'
+      : '';
   r.error(n, `${key} "${s}" is not a port${hint}; ${PORT_HELP}`, 'rules.bad-port');
   return null;
 }

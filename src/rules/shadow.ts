@@ -54,7 +54,9 @@ export function ruleCovers(a: Rule, b: Rule): boolean {
   const fa = ruleFamilies(a);
   const fb = ruleFamilies(b);
   if ((fb.v4 && !fa.v4) || (fb.v6 && !fa.v6)) return false;
-  return addrsCover(effective(a.src, fa), effective(b.src, fb)) && addrsCover(effective(a.dst, fa), effective(b.dst, fb));
+  return (
+    addrsCover(effective(a.src, fa), effective(b.src, fb)) && addrsCover(effective(a.dst, fa), effective(b.dst, fb))
+  );
 }
 
 function warning(r: Rule, message: string, code: RuleCode): Diagnostic {
@@ -206,9 +208,10 @@ export function analyzeRules(rs: RuleSet, stats?: { comparisons: number }): Diag
     if (!f.v4 && !f.v6) {
       let why: string;
       if (r.proto === 'icmp') why = 'proto icmp is ICMP for IPv4, but its addresses are IPv6 only; use proto icmpv6';
-      else if (r.proto === 'icmpv6') why = 'proto icmpv6 is ICMP for IPv6, but its addresses are IPv4 only; use proto icmp';
+      else if (r.proto === 'icmpv6')
+        why = 'proto icmpv6 is ICMP for IPv6, but its addresses are IPv4 only; use proto icmp';
       else {
-        const fam = (c: Cidr[] | null): string => (c ?? []).every((x) => x.version === 4) ? 'IPv4' : 'IPv6';
+        const fam = (c: Cidr[] | null): string => ((c ?? []).every((x) => x.version === 4) ? 'IPv4' : 'IPv6');
         why = `its src addresses are ${fam(r.src)} only and its dst addresses ${fam(r.dst)} only, but a packet's source and destination are of the same IP version`;
       }
       out.push(warning(r, `${name} can never match: ${why}`, 'rules.never-matches'));
@@ -217,12 +220,18 @@ export function analyzeRules(rs: RuleSet, stats?: { comparisons: number }): Diag
     const wrongFamily = [...(r.src ?? []), ...(r.dst ?? [])].filter((c) => (c.version === 4 ? !f.v4 : !f.v6));
     if (wrongFamily.length > 0) {
       const only = f.v4 ? 'IPv4' : 'IPv6';
-      const side = r.src !== null && r.src.every((c) => c.version === (f.v4 ? 4 : 6)) ? 'src' : 'dst';
+      const side = r.src?.every((c) => c.version === (f.v4 ? 4 : 6)) ? 'src' : 'dst';
       const why =
         r.proto === 'icmp' || r.proto === 'icmpv6'
           ? `proto ${r.proto} matches IPv${r.proto === 'icmp' ? 4 : 6} packets only`
           : `its ${side} has ${only} addresses only`;
-      out.push(warning(r, `${name}: ${wrongFamily.map((c) => c.text).join(', ')} can never match, because ${why}`, 'rules.never-matches'));
+      out.push(
+        warning(
+          r,
+          `${name}: ${wrongFamily.map((c) => c.text).join(', ')} can never match, because ${why}`,
+          'rules.never-matches',
+        ),
+      );
     }
     if (stopped) continue;
     const p = prepare(r);
@@ -243,12 +252,22 @@ export function analyzeRules(rs: RuleSet, stats?: { comparisons: number }): Diag
     }
     if (by) {
       out.push(
-        warning(r, `${name} is shadowed by ${ruleName(by)} (${by.pos.file}:${by.pos.line}:${by.pos.col}), which matches every packet it would`, 'rules.shadowed'),
+        warning(
+          r,
+          `${name} is shadowed by ${ruleName(by)} (${by.pos.file}:${by.pos.line}:${by.pos.col}), which matches every packet it would`,
+          'rules.shadowed',
+        ),
       );
     }
     if (comparisons > MAX_SHADOW_COMPARISONS) {
       stopped = true;
-      out.push(warning(r, `the check for shadowed rules stopped after ${name}: it compared ${comparisons} pairs of rules (the limit is ${MAX_SHADOW_COMPARISONS}); rules after this one are not checked for shadowing`, 'rules.shadow-check-stopped'));
+      out.push(
+        warning(
+          r,
+          `the check for shadowed rules stopped after ${name}: it compared ${comparisons} pairs of rules (the limit is ${MAX_SHADOW_COMPARISONS}); rules after this one are not checked for shadowing`,
+          'rules.shadow-check-stopped',
+        ),
+      );
       continue;
     }
     (own ?? bucket(r.chain, 'any')).add(p);

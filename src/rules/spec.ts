@@ -62,7 +62,11 @@ export const CONNTRACK_DEFAULTS: Readonly<ConntrackSettings> = DEFAULT_CONNTRACK
 export const CONNTRACK_KEYS = Object.keys(CONNTRACK_DEFAULTS) as (keyof ConntrackSettings)[];
 
 /** Conntrack keys that are switches (0 or 1 as in sysctl; true/false also accepted). */
-export const CONNTRACK_BOOL_KEYS: readonly (keyof ConntrackSettings)[] = ['tcp_loose', 'tcp_be_liberal', 'tcp_ignore_invalid_rst'];
+export const CONNTRACK_BOOL_KEYS: readonly (keyof ConntrackSettings)[] = [
+  'tcp_loose',
+  'tcp_be_liberal',
+  'tcp_ignore_invalid_rst',
+];
 
 /**
  * Keys allowed under `ipv4:`: the net.ipv4.ipfrag_* sysctls (without

@@ -129,7 +129,11 @@ export class RuleFileError extends DiagnosticsError {
   readonly warnings: Diagnostic[];
   constructor(file: string, diagnostics: Diagnostic[], warnings: Diagnostic[] = []) {
     const n = diagnostics.length;
-    super(`${visible(file)}: ${n} error${n === 1 ? '' : 's'} in rule file\n` + diagnostics.map(formatDiagnostic).join('\n'), file, diagnostics);
+    super(
+      `${visible(file)}: ${n} error${n === 1 ? '' : 's'} in rule file\n` + diagnostics.map(formatDiagnostic).join('\n'),
+      file,
+      diagnostics,
+    );
     this.name = 'RuleFileError';
     this.warnings = warnings;
   }

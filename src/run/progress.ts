@@ -60,10 +60,22 @@ export class Progress {
  * The progress line of a command replaying its CAPTURE argument, or null
  * when wantProgress() says no.
  */
-export function captureProgress(io: Io, path: string, asked: boolean | undefined, perPacketOutput: boolean): Progress | null {
+export function captureProgress(
+  io: Io,
+  path: string,
+  asked: boolean | undefined,
+  perPacketOutput: boolean,
+): Progress | null {
   // (Where stdout is not the process's, it is no file: a test's.)
-  if (!wantProgress(asked, perPacketOutput, Boolean(io.stderr.isTTY), io.stdout === process.stdout && stdoutGoesToFile())) return null;
-  return new Progress(`replaying ${visible(basename(inputName(path)))}`, isScenarioPath(path) ? 0 : inputSize(path), io.stderr);
+  if (
+    !wantProgress(asked, perPacketOutput, Boolean(io.stderr.isTTY), io.stdout === process.stdout && stdoutGoesToFile())
+  )
+    return null;
+  return new Progress(
+    `replaying ${visible(basename(inputName(path)))}`,
+    isScenarioPath(path) ? 0 : inputSize(path),
+    io.stderr,
+  );
 }
 
 /**
@@ -98,7 +110,7 @@ export function inputSize(path: string): number {
   if (path === '-') return 0;
   try {
     const st = statSync(path, { throwIfNoEntry: false });
-    return st !== undefined && st.isFile() ? st.size : 0;
+    return st?.isFile() ? st.size : 0;
   } catch {
     return 0; // (unreadable: the capture reader says so, in its words)
   }

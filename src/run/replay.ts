@@ -7,7 +7,7 @@
 import { CaptureError, type CaptureRecord } from '../capture/types.js';
 import type { Engine } from '../engine/engine.js';
 import { ClockWatch } from '../engine/clock.js';
-import { replay, type PacketSource, type ReplaySummary } from '../engine/replay.js';
+import { replay, type PacketSource } from '../engine/replay.js';
 import { ExitCode, UserError } from '../base/errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
@@ -49,7 +49,12 @@ interface Resume {
 }
 
 /** One thread's replay; or the rest of one that a sharded replay began (`resume`). */
-export async function runReplay(args: ReplaySessionOptions, io: Io, source: PacketSource, resume?: Resume): Promise<number> {
+export async function runReplay(
+  args: ReplaySessionOptions,
+  io: Io,
+  source: PacketSource,
+  resume?: Resume,
+): Promise<number> {
   const out = resume?.out ?? new LineWriter(io.stdout);
   const paint = args.paint;
   if (!resume) checkSinks(args, io);
@@ -63,7 +68,13 @@ export async function runReplay(args: ReplaySessionOptions, io: Io, source: Pack
   // (A resumed replay reuses the rules already read: standard input cannot be read twice.)
   const { ruleset, warnings: ruleWarnings } = resume?.rules ?? loadRuleSet(args.rules);
   const { accepted, dropped } = resume ?? openSinks(args);
-  const session = new CaptureSession(io, args, args.capture, { asked: args.progress, perPacketOutput: args.format !== 'none' }, ruleWarnings);
+  const session = new CaptureSession(
+    io,
+    args,
+    args.capture,
+    { asked: args.progress, perPacketOutput: args.format !== 'none' },
+    ruleWarnings,
+  );
   // Ours, so that what it saw is known after a capture error too.
   const clock = ClockWatch.forRuleSet(ruleset);
 
@@ -113,7 +124,11 @@ export async function runReplay(args: ReplaySessionOptions, io: Io, source: Pack
         const engine = engineSeen as Engine | null; // (set in a callback, which TypeScript does not follow)
         const capture = err.partial;
         if (engine !== null && capture !== undefined && args.summary) {
-          const lines = summaryLines(engineFacts(engine, clock?.result ?? null), capture, args.format === 'jsonl' ? NO_PAINT : paint);
+          const lines = summaryLines(
+            engineFacts(engine, clock?.result ?? null),
+            capture,
+            args.format === 'jsonl' ? NO_PAINT : paint,
+          );
           lines.push(unreadableFrom(err, engine.stats.packets));
           writeSummary(args, io, out, lines);
         }
@@ -128,7 +143,17 @@ export async function runReplay(args: ReplaySessionOptions, io: Io, source: Pack
   );
 
   session.warnRules();
-  if (args.summary) writeSummary(args, io, out, summaryLines(engineFacts(summary.engine, summary.clock), summary.capture, args.format === 'jsonl' ? NO_PAINT : paint));
+  if (args.summary)
+    writeSummary(
+      args,
+      io,
+      out,
+      summaryLines(
+        engineFacts(summary.engine, summary.clock),
+        summary.capture,
+        args.format === 'jsonl' ? NO_PAINT : paint,
+      ),
+    );
   await finish(io, out, accepted, dropped, firstLinkType);
   session.captureEnd(summary.capture, summary.stats.undecodable);
   session.clock(summary.clock);
@@ -159,23 +184,40 @@ function captureOnStdout(args: ReplaySessionOptions): boolean {
  * rule file) or another output (stdout included, when it is a file).
  */
 function checkSinks(args: ReplaySessionOptions, io: Io): void {
-  const options = [['--write-accepted', args['write-accepted']], ['--write-dropped', args['write-dropped']]] as const;
+  const options = [
+    ['--write-accepted', args['write-accepted']],
+    ['--write-dropped', args['write-dropped']],
+  ] as const;
   for (const [option, path] of options) {
-    if (path === '') throw new UserError(`replay: ${option} needs a file name (or -, standard output, with --format none)`);
+    if (path === '')
+      throw new UserError(`replay: ${option} needs a file name (or -, standard output, with --format none)`);
     if (path !== '-') continue;
     if (args.format !== 'none') {
-      throw new UserError(`replay: ${option} -: standard output carries the packet lines; add --format none to write the capture there (the summary then goes to stderr), or name a file`);
+      throw new UserError(
+        `replay: ${option} -: standard output carries the packet lines; add --format none to write the capture there (the summary then goes to stderr), or name a file`,
+      );
     }
-    if (io.stdout.isTTY) throw new UserError(`replay: refusing to write a binary capture to the terminal (${option} -): name a file, or pipe the output`);
+    if (io.stdout.isTTY)
+      throw new UserError(
+        `replay: refusing to write a binary capture to the terminal (${option} -): name a file, or pipe the output`,
+      );
   }
   if (args['write-accepted'] === '-' && args['write-dropped'] === '-') {
-    throw new UserError('replay: --write-accepted - and --write-dropped -: standard output can carry one capture; name a file for the other');
+    throw new UserError(
+      'replay: --write-accepted - and --write-dropped -: standard output can carry one capture; name a file for the other',
+    );
   }
   const outputs: NamedFile[] = [];
   for (const [option, path] of options) if (path !== undefined) outputs.push({ role: option, path });
   // The lines and the summary: refused when they would land in an input, or in a written capture.
   if (!captureOnStdout(args)) outputs.push({ role: 'the results', path: '-' });
-  checkOutputs([{ role: isScenarioPath(args.capture) ? 'the scenario' : 'the capture', path: args.capture }, { role: 'the rule file', path: args.rules }], outputs);
+  checkOutputs(
+    [
+      { role: isScenarioPath(args.capture) ? 'the scenario' : 'the capture', path: args.capture },
+      { role: 'the rule file', path: args.rules },
+    ],
+    outputs,
+  );
 }
 
 /** The captures --write-* name, opened (each replaces its file only at close()). */
@@ -190,14 +232,22 @@ function openSinks(args: ReplaySessionOptions): { accepted: PcapSink | null; dro
 }
 
 /** The replay succeeded: its lines out, then each written capture put in place. */
-async function finish(io: Io, out: LineWriter, accepted: PcapSink | null, dropped: PcapSink | null, firstLinkType: number): Promise<void> {
+async function finish(
+  io: Io,
+  out: LineWriter,
+  accepted: PcapSink | null,
+  dropped: PcapSink | null,
+  firstLinkType: number,
+): Promise<void> {
   try {
     await out.flush();
     for (const sink of [accepted, dropped]) {
       if (!sink) continue;
       await sink.close(firstLinkType);
       if (sink.skippedLinkType) {
-        io.stderr.write(`fwemu: warning: ${sink.skippedLinkType} packets not written to ${visible(sink.name)}: their link type differs from the file's (use a .pcapng name to keep them all)\n`);
+        io.stderr.write(
+          `fwemu: warning: ${sink.skippedLinkType} packets not written to ${visible(sink.name)}: their link type differs from the file's (use a .pcapng name to keep them all)\n`,
+        );
       }
     }
   } catch (err) {
@@ -209,11 +259,17 @@ async function finish(io: Io, out: LineWriter, accepted: PcapSink | null, droppe
 
 /** The run failed: every file --write-* names is left as it was, and stderr says so. */
 function abortSinks(io: Io, accepted: PcapSink | null, dropped: PcapSink | null): void {
-  for (const [option, sink] of [['--write-accepted', accepted], ['--write-dropped', dropped]] as const) {
+  for (const [option, sink] of [
+    ['--write-accepted', accepted],
+    ['--write-dropped', dropped],
+  ] as const) {
     if (!sink) continue;
     const undoable = sink.undoable;
     sink.abort();
-    if (undoable) io.stderr.write(`fwemu: ${option} ${visible(sink.path)}: not written (the run failed; a file of that name is left as it was)\n`);
+    if (undoable)
+      io.stderr.write(
+        `fwemu: ${option} ${visible(sink.path)}: not written (the run failed; a file of that name is left as it was)\n`,
+      );
   }
 }
 
@@ -224,10 +280,21 @@ function abortSinks(io: Io, accepted: PcapSink | null, dropped: PcapSink | null)
  * the capture is replayed again on this thread; standard input cannot be
  * read twice, so that is an error there.
  */
-export async function runReplaySharded(args: ReplaySessionOptions, io: Io, path: string, jobs: number): Promise<number> {
+export async function runReplaySharded(
+  args: ReplaySessionOptions,
+  io: Io,
+  path: string,
+  jobs: number,
+): Promise<number> {
   const rules = loadRuleSet(args.rules);
   const { ruleset, warnings: ruleWarnings } = rules;
-  const session = new CaptureSession(io, args, args.capture, { asked: args.progress, perPacketOutput: args.format !== 'none' }, ruleWarnings);
+  const session = new CaptureSession(
+    io,
+    args,
+    args.capture,
+    { asked: args.progress, perPacketOutput: args.format !== 'none' },
+    ruleWarnings,
+  );
   const paint = args.paint;
   const out = new LineWriter(io.stdout);
   checkSinks(args, io);
@@ -240,25 +307,43 @@ export async function runReplaySharded(args: ReplaySessionOptions, io: Io, path:
    * end of the replay checks it too.
    */
   let writeFailure: unknown = null;
-  const lines = args.format === 'none' && !accepted && !dropped ? undefined : {
-    report: { format: args.format, time: args.time, color: paint === ANSI_PAINT, accepted: accepted !== null, dropped: dropped !== null },
-    write: (bytes: Uint8Array, start: number, end: number, rec: CaptureRecord | null, to: 'accepted' | 'dropped' | null) => {
-      if (writeFailure !== null) return;
-      if (rec !== null) {
-        try {
-          (to === 'accepted' ? accepted : dropped)!.add(rec);
-        } catch (err) {
-          writeFailure = err;
-          return;
-        }
-      }
-      if (args.format === 'none' || out.closed) return;
-      if (!headerDone && args.format === 'text') out.line(paint.dim(REPLAY_HEADER));
-      headerDone = true;
-      out.lineBytes(bytes, start, end);
-    },
-    wait: () => (writeFailure !== null ? Promise.reject(writeFailure) : (out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null)),
-  };
+  const lines =
+    args.format === 'none' && !accepted && !dropped
+      ? undefined
+      : {
+          report: {
+            format: args.format,
+            time: args.time,
+            color: paint === ANSI_PAINT,
+            accepted: accepted !== null,
+            dropped: dropped !== null,
+          },
+          write: (
+            bytes: Uint8Array,
+            start: number,
+            end: number,
+            rec: CaptureRecord | null,
+            to: 'accepted' | 'dropped' | null,
+          ) => {
+            if (writeFailure !== null) return;
+            if (rec !== null) {
+              try {
+                (to === 'accepted' ? accepted : dropped)!.add(rec);
+              } catch (err) {
+                writeFailure = err;
+                return;
+              }
+            }
+            if (args.format === 'none' || out.closed) return;
+            if (!headerDone && args.format === 'text') out.line(paint.dim(REPLAY_HEADER));
+            headerDone = true;
+            out.lineBytes(bytes, start, end);
+          },
+          wait: () =>
+            writeFailure !== null
+              ? Promise.reject(writeFailure)
+              : (out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null),
+        };
   const o = await session.read(
     async () => {
       const o = await replaySharded({ rules: ruleset, path, jobs, onRecord: session.onRecord, lines });
@@ -273,19 +358,31 @@ export async function runReplaySharded(args: ReplaySessionOptions, io: Io, path:
       session.warnRules();
       abortSinks(io, accepted, dropped);
       await out.flush();
-      const hint = o.cause === 'limit' ? ' (or raise conntrack.max in the rule file, if the kernel you model has a larger nf_conntrack_max)' : '';
+      const hint =
+        o.cause === 'limit'
+          ? ' (or raise conntrack.max in the rule file, if the kernel you model has a larger nf_conntrack_max)'
+          : '';
       const toFiles = [accepted, dropped].some((sink) => sink !== null && sink.path !== '-');
-      const written = o.packetsWritten > 0 ? ` (the output of the first ${o.packetsWritten} packets was written${toFiles ? ', except to the files --write-* names' : ''})` : '';
+      const written =
+        o.packetsWritten > 0
+          ? ` (the output of the first ${o.packetsWritten} packets was written${toFiles ? ', except to the files --write-* names' : ''})`
+          : '';
       throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}${written}`);
     }
-    args.log.warn(`${why}; replaying it again on one thread${o.packetsWritten > 0 ? `, from the packet after the ${o.packetsWritten} whose output is written` : ''}`);
+    args.log.warn(
+      `${why}; replaying it again on one thread${o.packetsWritten > 0 ? `, from the packet after the ${o.packetsWritten} whose output is written` : ''}`,
+    );
     return runReplay(args, io, path, { out, accepted, dropped, skip: o.packetsWritten, rules });
   }
   session.warnRules();
   args.log.info({ packetsByThread: o.summary.packetsByShard }, `judged on ${jobs} threads`);
   // (As with one thread: no summary when the capture broke off before its first packet.)
   if (args.summary && (o.kind === 'done' || o.summary.stats.packets > 0)) {
-    const summary = summaryLines({ ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) }, o.summary.capture, args.format === 'jsonl' ? NO_PAINT : paint);
+    const summary = summaryLines(
+      { ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) },
+      o.summary.capture,
+      args.format === 'jsonl' ? NO_PAINT : paint,
+    );
     if (o.kind === 'capture-error') summary.push(unreadableFrom(o.error, o.summary.stats.packets));
     writeSummary(args, io, out, summary);
   }

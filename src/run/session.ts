@@ -103,7 +103,9 @@ export class CaptureSession {
       );
     }
     if (undecodable > 0) {
-      out.write(`fwemu: warning: ${name}: ${undecodable} of ${summary.records} packets could not be decoded (listed as "undecodable")\n`);
+      out.write(
+        `fwemu: warning: ${name}: ${undecodable} of ${summary.records} packets could not be decoded (listed as "undecodable")\n`,
+      );
     }
     this.opts.log.info({ format: summary.format, packets: summary.records, bytes: summary.bytesRead }, 'capture read');
   }

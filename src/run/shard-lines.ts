@@ -19,7 +19,24 @@
 import type { CaptureRecord } from '../capture/types.js';
 import { HeldOrder, MAX_WAITING } from '../engine/held-order.js';
 import {
-  E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN, E_LINE_END, E_LINK, E_N, E_NSEC, E_RECORD, E_SEC, EV, HELD, LINE, NO_RECORD, RELEASED, TO_ACCEPTED,
+  E_DIR,
+  E_END,
+  E_IF,
+  E_JUDGED,
+  E_KIND,
+  E_LEN,
+  E_LINE_END,
+  E_LINK,
+  E_N,
+  E_NSEC,
+  E_RECORD,
+  E_SEC,
+  EV,
+  HELD,
+  LINE,
+  NO_RECORD,
+  RELEASED,
+  TO_ACCEPTED,
   type ShardLines,
 } from './shard-protocol.js';
 
@@ -29,7 +46,13 @@ import {
  * is to be written to the capture of accepted or of dropped packets (the
  * record object is reused for the next packet).
  */
-export type WriteOutput = (bytes: Uint8Array, start: number, end: number, rec: CaptureRecord | null, to: 'accepted' | 'dropped' | null) => void;
+export type WriteOutput = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  rec: CaptureRecord | null,
+  to: 'accepted' | 'dropped' | null,
+) => void;
 
 /** One packet's output: event `i` of a shard's batch, whose bytes start at `start`. */
 export interface PacketOutput {

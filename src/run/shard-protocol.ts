@@ -93,21 +93,21 @@ export interface ShardConntrack {
 
 export type ToShard =
   | {
-    type: 'batch';
-    /** The round of batches this one was posted in (its lines are written with the round's). */
-    round: number;
-    chunkId: number;
-    chunk: SharedArrayBuffer;
-    /** Where records that did not lie whole in a chunk (split between two reads, or read from a stream) were copied; -1 and empty when none. */
-    spillId: number;
-    spill: SharedArrayBuffer;
-    list: Float64Array;
-    count: number;
-    /** For lines: the first packet's timestamp (text's relative times), and the interface names so far. */
-    baseSec: number;
-    baseNsec: number;
-    ifNames: string[];
-  }
+      type: 'batch';
+      /** The round of batches this one was posted in (its lines are written with the round's). */
+      round: number;
+      chunkId: number;
+      chunk: SharedArrayBuffer;
+      /** Where records that did not lie whole in a chunk (split between two reads, or read from a stream) were copied; -1 and empty when none. */
+      spillId: number;
+      spill: SharedArrayBuffer;
+      list: Float64Array;
+      count: number;
+      /** For lines: the first packet's timestamp (text's relative times), and the interface names so far. */
+      baseSec: number;
+      baseNsec: number;
+      ifNames: string[];
+    }
   | { type: 'end'; clockSec: number; clockNsec: number };
 
 export type FromShard =
@@ -116,6 +116,15 @@ export type FromShard =
    * so far; its reassembly memory (IPv4, IPv6): the most held while it judged
    * the batch, and what it holds now.
    */
-  | { type: 'done'; round: number; chunk: number; spill: number; list: Float64Array; flows: number; frag: [number, number, number, number]; lines: ShardLines | null }
+  | {
+      type: 'done';
+      round: number;
+      chunk: number;
+      spill: number;
+      list: Float64Array;
+      flows: number;
+      frag: [number, number, number, number];
+      lines: ShardLines | null;
+    }
   /** The end: the lines of the fragments still held (dropped now), and the shard's figures. */
   | { type: 'stats'; stats: EngineStats; conntrack: ShardConntrack | null; lines: ShardLines | null };

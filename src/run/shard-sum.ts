@@ -8,8 +8,11 @@ export function sumStats(all: EngineStats[]): EngineStats {
     s.packets += o.packets;
     for (const v of Object.keys(s.verdicts) as (keyof EngineStats['verdicts'])[]) s.verdicts[v] += o.verdicts[v];
     for (const c of Object.keys(s.byCause)) s.byCause[c] += o.byCause[c];
-    o.ruleHits.forEach((n, i) => { s.ruleHits[i] += n; });
-    for (const c of Object.keys(s.policyHits) as (keyof EngineStats['policyHits'])[]) s.policyHits[c] += o.policyHits[c];
+    o.ruleHits.forEach((n, i) => {
+      s.ruleHits[i] += n;
+    });
+    for (const c of Object.keys(s.policyHits) as (keyof EngineStats['policyHits'])[])
+      s.policyHits[c] += o.policyHits[c];
     s.undecodable += o.undecodable;
     s.nonIp += o.nonIp;
     s.flows += o.flows;

@@ -20,9 +20,43 @@ import { Engine } from '../engine/engine.js';
 import { Judge, type JudgedOutput } from '../engine/judge.js';
 import type { PacketResult } from '../engine/result.js';
 import {
-  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, E_DIR, E_END, E_IF, E_JUDGED, E_KIND, E_LEN,
-  E_LINE_END, E_LINK, E_N, E_NSEC, E_RECORD, E_SEC, EV, HELD, IN_SPILL, LINE, NO_RECORD, RELEASED, TO_ACCEPTED, TO_DROPPED, withRoom,
-  type FromShard, type ShardLines, type ShardReport, type ToShard,
+  D_CAPLEN,
+  D_DIR,
+  D_IF,
+  D_LEN,
+  D_LINK,
+  D_N,
+  D_NSEC,
+  D_OFF,
+  D_OWN_NSEC,
+  D_OWN_SEC,
+  D_SEC,
+  DESC,
+  E_DIR,
+  E_END,
+  E_IF,
+  E_JUDGED,
+  E_KIND,
+  E_LEN,
+  E_LINE_END,
+  E_LINK,
+  E_N,
+  E_NSEC,
+  E_RECORD,
+  E_SEC,
+  EV,
+  HELD,
+  IN_SPILL,
+  LINE,
+  NO_RECORD,
+  RELEASED,
+  TO_ACCEPTED,
+  TO_DROPPED,
+  withRoom,
+  type FromShard,
+  type ShardLines,
+  type ShardReport,
+  type ToShard,
 } from './shard-protocol.js';
 
 interface ShardData {
@@ -37,7 +71,14 @@ class LineLog {
   count = 0;
 
   /** An event; for a packet's output, its line ends at `lineEnd`, and the record after it goes to `to`. */
-  event(kind: number, n: number, judged: number, lineEnd = this.out.pos, to = NO_RECORD, rec: CaptureRecord | null = null): void {
+  event(
+    kind: number,
+    n: number,
+    judged: number,
+    lineEnd = this.out.pos,
+    to = NO_RECORD,
+    rec: CaptureRecord | null = null,
+  ): void {
     this.events = withRoom(this.events, (this.count + 1) * EV);
     const i = this.count++ * EV;
     const e = this.events;
@@ -59,7 +100,11 @@ class LineLog {
 
   /** What was written, handed over (the next batch starts afresh: the reader keeps these until it has written them). */
   take(): ShardLines {
-    const lines = { bytes: this.out.buf.subarray(0, this.out.pos), events: this.events.subarray(0, this.count * EV), count: this.count };
+    const lines = {
+      bytes: this.out.buf.subarray(0, this.out.pos),
+      events: this.events.subarray(0, this.count * EV),
+      count: this.count,
+    };
     this.out = new ByteText(Math.max(64 * 1024, this.out.pos + (this.out.pos >> 2)));
     this.events = new Float64Array(Math.max(4096, this.count + (this.count >> 2)) * EV);
     this.count = 0;
@@ -73,7 +118,18 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
   const heldPkt = newDecodedPacket();
   const empty = new Uint8Array(0);
   const rec: CaptureRecord = {
-    n: 0, tsSec: 0, tsNsec: 0, linkType: 0, ifIndex: 0, ifName: '', direction: 0, caplen: 0, len: 0, buf: empty, off: 0, fileOffset: 0,
+    n: 0,
+    tsSec: 0,
+    tsNsec: 0,
+    linkType: 0,
+    ifIndex: 0,
+    ifName: '',
+    direction: 0,
+    caplen: 0,
+    len: 0,
+    buf: empty,
+    off: 0,
+    fileOffset: 0,
   };
   const log = report === null ? null : new LineLog();
   const paint = report?.color ? ANSI_PAINT : NO_PAINT;
@@ -88,7 +144,14 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
     if (report!.format === 'jsonl') writeReplayJsonLine(o, r, p, record, engine);
     else if (report!.format === 'text') writeReplayLine(o, r, p, engine, report!.time, base, paint);
     const lineEnd = o.pos;
-    const to = r.verdict === 'accept' ? (report!.accepted ? TO_ACCEPTED : NO_RECORD) : r.verdict === 'skip' || !report!.dropped ? NO_RECORD : TO_DROPPED;
+    const to =
+      r.verdict === 'accept'
+        ? report!.accepted
+          ? TO_ACCEPTED
+          : NO_RECORD
+        : r.verdict === 'skip' || !report!.dropped
+          ? NO_RECORD
+          : TO_DROPPED;
     if (to !== NO_RECORD) {
       const bytes = record.buf.subarray(record.off, record.off + record.caplen);
       o.room(bytes.length);
@@ -105,7 +168,13 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
    */
   const toLog: JudgedOutput = {
     hold: (n) => log!.event(HELD, n, judged),
-    released: (r, record) => output(RELEASED, r, decodePacket(record.buf, 0, record.caplen, record.linkType, record.direction, heldPkt, record.len), record),
+    released: (r, record) =>
+      output(
+        RELEASED,
+        r,
+        decodePacket(record.buf, 0, record.caplen, record.linkType, record.direction, heldPkt, record.len),
+        record,
+      ),
     releasedEnd: () => {},
     deliver: (r, p, record) => output(LINE, r, p, record),
   };
@@ -146,9 +215,19 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
       judgeBatch(new Uint8Array(m.chunk), new Uint8Array(m.spill), m.list, m.count);
       const lines = log === null ? null : log.take();
       const df = engine.defrag;
-      const frag: [number, number, number, number] = df === null ? [0, 0, 0, 0] : [df.peak4, df.peak6, df.mem4, df.mem6];
+      const frag: [number, number, number, number] =
+        df === null ? [0, 0, 0, 0] : [df.peak4, df.peak6, df.mem4, df.mem6];
       df?.resetPeaks();
-      const done: FromShard = { type: 'done', round: m.round, chunk: m.chunkId, spill: m.spillId, list: m.list, flows: engine.flowsEntered, frag, lines };
+      const done: FromShard = {
+        type: 'done',
+        round: m.round,
+        chunk: m.chunkId,
+        spill: m.spillId,
+        list: m.list,
+        flows: engine.flowsEntered,
+        frag,
+        lines,
+      };
       const transfer = [m.list.buffer as ArrayBuffer];
       if (lines !== null) transfer.push(lines.bytes.buffer as ArrayBuffer, lines.events.buffer as ArrayBuffer);
       port.postMessage(done, transfer);

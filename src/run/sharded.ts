@@ -39,8 +39,25 @@ import { NOT_SHARDABLE, ShardPicker } from '../engine/shard.js';
 import { LineOrder, playEvents, playRound, writeOutput, type WriteOutput } from './shard-lines.js';
 import { sumConntrack, sumStats } from './shard-sum.js';
 import {
-  D_CAPLEN, D_DIR, D_IF, D_LEN, D_LINK, D_N, D_NSEC, D_OFF, D_OWN_NSEC, D_OWN_SEC, D_SEC, DESC, IN_SPILL, withRoom,
-  type FromShard, type ShardConntrack, type ShardLines, type ShardReport, type ToShard,
+  D_CAPLEN,
+  D_DIR,
+  D_IF,
+  D_LEN,
+  D_LINK,
+  D_N,
+  D_NSEC,
+  D_OFF,
+  D_OWN_NSEC,
+  D_OWN_SEC,
+  D_SEC,
+  DESC,
+  IN_SPILL,
+  withRoom,
+  type FromShard,
+  type ShardConntrack,
+  type ShardLines,
+  type ShardReport,
+  type ToShard,
 } from './shard-protocol.js';
 
 /** Bytes per shared chunk (as readCapture's reads): a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
@@ -171,7 +188,11 @@ class ShardedReplay {
   private inexactCause: InexactCause = 'limit';
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
-  private readonly results: ({ stats: EngineStats; conntrack: ShardConntrack | null; lines: ShardLines | null } | null)[];
+  private readonly results: ({
+    stats: EngineStats;
+    conntrack: ShardConntrack | null;
+    lines: ShardLines | null;
+  } | null)[];
   private readonly limit: number;
   /** Per-packet lines: the order they are written in, or null for none. */
   private readonly order: LineOrder | null;
@@ -193,7 +214,10 @@ class ShardedReplay {
    * The rounds not all back yet: how many batches each still waits for, and
    * of those back, the lines and the shard's flows (pairs: shard, flows).
    */
-  private readonly rounds = new Map<number, { waiting: number; lines: ShardLines[]; flows: number[]; frag: number[] }>();
+  private readonly rounds = new Map<
+    number,
+    { waiting: number; lines: ShardLines[]; flows: number[]; frag: number[] }
+  >();
   /** The oldest round not all back yet. */
   private nextRound = 0;
 
@@ -204,7 +228,10 @@ class ShardedReplay {
     this.fragByShard = Array.from({ length: this.jobs }, () => [0, 0]);
     const r = opts.rules;
     this.fragLimit = r.stateful
-      ? [r.ipv4?.ipfrag_high_thresh ?? DEFAULT_DEFRAG_SETTINGS.ipfrag_high_thresh, r.conntrack.frag6_high_thresh ?? DEFAULT_DEFRAG_SETTINGS.frag6_high_thresh]
+      ? [
+          r.ipv4?.ipfrag_high_thresh ?? DEFAULT_DEFRAG_SETTINGS.ipfrag_high_thresh,
+          r.conntrack.frag6_high_thresh ?? DEFAULT_DEFRAG_SETTINGS.frag6_high_thresh,
+        ]
       : [Infinity, Infinity];
     this.results = new Array(this.jobs).fill(null);
     this.limit = opts.rules.stateful ? opts.rules.conntrack.max : 0;
@@ -212,14 +239,18 @@ class ShardedReplay {
     const write = opts.lines?.write;
     this.order = write ? new LineOrder((o) => writeOutput(o, write, this.ifNames, this.rec)) : null;
     for (let i = 0; i < 4; i++) this.free.push(this.newChunk(CHUNK_SIZE));
-    const url = new URL(import.meta.url.endsWith('.bundle.mjs') ? '../run/shard-worker.bundle.mjs' : '../run/shard-worker.js', import.meta.url);
+    const url = new URL(
+      import.meta.url.endsWith('.bundle.mjs') ? '../run/shard-worker.bundle.mjs' : '../run/shard-worker.js',
+      import.meta.url,
+    );
     for (let k = 0; k < this.jobs; k++) {
       this.batches.push({ list: new Float64Array(LIST_START * DESC), count: 0, spare: [] });
       const w = new Worker(url, { workerData: { fwemuShard: opts.rules, report: opts.lines?.report ?? null } });
       w.on('message', (m: FromShard) => this.onMessage(k, m));
       w.on('error', (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
       w.on('exit', (code) => {
-        if (this.results[k] === null) this.fail(new Error(`shard worker ${k + 1} stopped (exit code ${code}) before it finished`));
+        if (this.results[k] === null)
+          this.fail(new Error(`shard worker ${k + 1} stopped (exit code ${code}) before it finished`));
       });
       this.workers.push(w);
     }
@@ -235,7 +266,9 @@ class ShardedReplay {
     } catch (err) {
       if (err instanceof StopReading && this.inexact !== '') return this.inexactOutcome();
       if (err instanceof CaptureError && this.failure === null) {
-        const summary = await this.finish(err.partial ?? { format: 'pcap', records: this.records, bytesRead: 0, warnings: [], truncated: false });
+        const summary = await this.finish(
+          err.partial ?? { format: 'pcap', records: this.records, bytesRead: 0, warnings: [], truncated: false },
+        );
         if (this.inexact !== '') return this.inexactOutcome();
         return { kind: 'capture-error', error: err, summary };
       }
@@ -247,7 +280,13 @@ class ShardedReplay {
   }
 
   private inexactOutcome(): ShardedOutcome {
-    return { kind: 'inexact', cause: this.inexactCause, reason: this.inexact, packets: this.records, packetsWritten: this.order?.written ?? 0 };
+    return {
+      kind: 'inexact',
+      cause: this.inexactCause,
+      reason: this.inexact,
+      packets: this.records,
+      packetsWritten: this.order?.written ?? 0,
+    };
   }
 
   async close(): Promise<void> {
@@ -338,7 +377,7 @@ class ShardedReplay {
       // Full: what was copied goes to the workers, and a new spill chunk (of the pool, unless the record is larger) takes over.
       if (this.spilled) this.flush();
       this.dropSpill();
-      const c = n <= CHUNK_SIZE ? this.free.pop() ?? this.newChunk(CHUNK_SIZE) : this.newChunk(n);
+      const c = n <= CHUNK_SIZE ? (this.free.pop() ?? this.newChunk(CHUNK_SIZE)) : this.newChunk(n);
       c.refs = 1; // the reader's hold, while it copies records into it
       this.spill = c;
       this.spillUsed = 0;
@@ -438,7 +477,9 @@ class ShardedReplay {
     // Unposted records can only be in the newest chunk (or the spill chunk) now.
     this.letGo(false);
     while (this.failure === null && this.inexact === '' && this.outstanding > WAITING_PER_WORKER * this.jobs) {
-      await new Promise<void>((resolve) => { this.wake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
     }
     const output = this.opts.lines?.wait?.();
     if (output) await output;
@@ -480,7 +521,18 @@ class ShardedReplay {
 
   /** The record of a packet output that goes to a written capture (reused). */
   private readonly rec: CaptureRecord = {
-    n: 0, tsSec: 0, tsNsec: 0, linkType: 0, ifIndex: 0, ifName: '', direction: 0, caplen: 0, len: 0, buf: new Uint8Array(0), off: 0, fileOffset: 0,
+    n: 0,
+    tsSec: 0,
+    tsNsec: 0,
+    linkType: 0,
+    ifIndex: 0,
+    ifName: '',
+    direction: 0,
+    caplen: 0,
+    len: 0,
+    buf: new Uint8Array(0),
+    off: 0,
+    fileOffset: 0,
   };
 
   /** A shard's flows so far: the replay cannot be exact once all shards' reach the table's limit. */
@@ -512,7 +564,10 @@ class ShardedReplay {
       let sum = 0;
       for (const p of peak) sum += p[v];
       if (sum > this.fragLimit[v]) {
-        const name = v === 0 ? 'net.ipv4.ipfrag_high_thresh (ipv4: ipfrag_high_thresh)' : 'net.netfilter.nf_conntrack_frag6_high_thresh (conntrack: frag6_high_thresh)';
+        const name =
+          v === 0
+            ? 'net.ipv4.ipfrag_high_thresh (ipv4: ipfrag_high_thresh)'
+            : 'net.netfilter.nf_conntrack_frag6_high_thresh (conntrack: frag6_high_thresh)';
         this.inexactCause = 'fragment-memory';
         this.inexact = `the threads held up to ${sum} bytes of IPv${v === 0 ? 4 : 6} fragments for reassembly, over ${name} ${this.fragLimit[v]}: one budget for all datagrams, which threads that each hold some of them cannot share`;
         return;
@@ -527,13 +582,23 @@ class ShardedReplay {
    * written exact however late a shard reports: every batch before it was
    * judged while nothing made the shards differ from one engine.
    */
-  private batchBack(round: number, k: number, flows: number, frag: [number, number, number, number], lines: ShardLines | null): void {
+  private batchBack(
+    round: number,
+    k: number,
+    flows: number,
+    frag: [number, number, number, number],
+    lines: ShardLines | null,
+  ): void {
     const r = this.rounds.get(round)!;
     if (lines !== null) r.lines.push(lines);
     r.flows.push(k, flows);
     r.frag.push(k, frag[0], frag[1], frag[2], frag[3]);
     r.waiting--;
-    for (let next = this.rounds.get(this.nextRound); next !== undefined && next.waiting === 0; next = this.rounds.get(this.nextRound)) {
+    for (
+      let next = this.rounds.get(this.nextRound);
+      next !== undefined && next.waiting === 0;
+      next = this.rounds.get(this.nextRound)
+    ) {
       this.rounds.delete(this.nextRound);
       this.nextRound++;
       for (let i = 0; i < next.flows.length; i += 2) this.countFlows(next.flows[i], next.flows[i + 1]);
@@ -563,10 +628,16 @@ class ShardedReplay {
     const end: ToShard = { type: 'end', clockSec: this.clockSec, clockNsec: this.clockNsec };
     for (const w of this.workers) w.postMessage(end);
     while (this.failure === null && this.results.some((r) => r === null)) {
-      await new Promise<void>((resolve) => { this.wake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
     }
     if (this.failure !== null) throw this.failure;
-    const results = this.results as { stats: EngineStats; conntrack: ShardConntrack | null; lines: ShardLines | null }[];
+    const results = this.results as {
+      stats: EngineStats;
+      conntrack: ShardConntrack | null;
+      lines: ShardLines | null;
+    }[];
     if (this.order !== null && this.inexact === '') {
       // The fragments still held at the end are dropped, and every line waiting is written.
       for (const r of results) playEvents(this.order, r.lines!, 0, Infinity);

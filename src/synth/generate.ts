@@ -36,8 +36,6 @@ import { close, connect, reset, retransmit, sendData } from './traffic/tcp.js';
 import { sides } from './traffic/tcp-segment.js';
 import { udp } from './traffic/udp.js';
 
-import { ScenarioError } from './types.js';
-
 /**
  * What one scenario may generate. A scenario file is at most 1 MiB, but each
  * step may send up to 64 MiB, so without a bound on the whole a small file
@@ -55,7 +53,11 @@ export interface GenerateLimits {
 
 /** Turns a checked scenario into packets. Deterministic: the same scenario gives the same bytes. */
 export function generate(scenario: Scenario, limits: GenerateLimits = {}): SynthOutput {
-  const g = new Emitter(scenario, limits.packets ?? MAX_SCENARIO_PACKETS, limits.frameBytes ?? MAX_SCENARIO_FRAME_BYTES);
+  const g = new Emitter(
+    scenario,
+    limits.packets ?? MAX_SCENARIO_PACKETS,
+    limits.frameBytes ?? MAX_SCENARIO_FRAME_BYTES,
+  );
   const records: StepRecord[] = [];
   for (const step of scenario.steps) {
     g.step = step;
@@ -111,8 +113,6 @@ function runStep(g: Emitter, s: Step): string {
       return ping(g, s);
   }
 }
-
-
 
 /**
  * Packet numbers for a name or step: a connection/flow name gives every

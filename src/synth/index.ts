@@ -8,7 +8,13 @@
  */
 export { loadScenario, parseScenario, MAX_SCENARIO_BYTES } from './scenario.js';
 export { DEFAULT_START } from './scenario/start.js';
-export { generate, packetsFor, MAX_SCENARIO_PACKETS, MAX_SCENARIO_FRAME_BYTES, type GenerateLimits } from './generate.js';
+export {
+  generate,
+  packetsFor,
+  MAX_SCENARIO_PACKETS,
+  MAX_SCENARIO_FRAME_BYTES,
+  type GenerateLimits,
+} from './generate.js';
 export { STEP_GAP_US } from './traffic/emitter.js';
 export { synthSource, writeSynth, type WriteSynthOptions } from './output.js';
 export * from './types.js';

@@ -56,7 +56,8 @@ export function synthSource(
       }
     } catch (err) {
       // Stopped by the consumer: the packets up to this one were handed on, as if read from the pcap file.
-      if (err instanceof StopReading) err.partial ??= { format: 'pcap', records: rec.n, bytesRead: offset, warnings: [], truncated: false };
+      if (err instanceof StopReading)
+        err.partial ??= { format: 'pcap', records: rec.n, bytesRead: offset, warnings: [], truncated: false };
       throw err;
     }
     return { format: 'pcap', records: out.packets.length, bytesRead: offset, warnings: [], truncated: false };
@@ -73,7 +74,11 @@ export interface WriteSynthOptions {
  * replaces the one of that name only once complete: on an error, that file
  * is left as it was (src/base/output-file.ts).
  */
-export async function writeSynth(out: SynthOutput, target: string | OutputFile | Writable, opts: WriteSynthOptions = {}): Promise<void> {
+export async function writeSynth(
+  out: SynthOutput,
+  target: string | OutputFile | Writable,
+  opts: WriteSynthOptions = {},
+): Promise<void> {
   const name = typeof target === 'string' ? target : target instanceof OutputFile ? target.path : '';
   const format = opts.format ?? (/\.pcapng$/i.test(name) ? 'pcapng' : 'pcap');
   const w = format === 'pcapng' ? new PcapngWriter(target) : new PcapWriter(target, { linkType: out.linkType });

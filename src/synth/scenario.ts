@@ -25,7 +25,14 @@ import { readHosts } from './scenario/endpoints.js';
 import { MAX_DURATION, ScenarioReader } from './scenario/reader.js';
 import { readStart } from './scenario/start.js';
 import { readSteps } from './scenario/steps.js';
-import { SCENARIO_KEYS, STEP_TYPES, ScenarioError, type ExpectEntry, type Scenario, type ScenarioOptions } from './types.js';
+import {
+  SCENARIO_KEYS,
+  STEP_TYPES,
+  ScenarioError,
+  type ExpectEntry,
+  type Scenario,
+  type ScenarioOptions,
+} from './types.js';
 
 /** Largest scenario file read (bytes). */
 export const MAX_SCENARIO_BYTES = 1024 * 1024;
@@ -68,11 +75,19 @@ class Parser extends ScenarioReader {
     if (!ok) return null;
     const root = this.doc.contents as ParsedNode | null;
     if (root === null || (isScalar(root) && root.value === null)) {
-      this.error(root, 'the file is empty; a scenario is a mapping with at least hosts: and steps:', 'scenario.empty-file');
+      this.error(
+        root,
+        'the file is empty; a scenario is a mapping with at least hosts: and steps:',
+        'scenario.empty-file',
+      );
       return null;
     }
     if (!isMap(root)) {
-      this.error(root, `the top level must be a mapping (scenario:, hosts:, steps:, ...), not ${describeNode(root)}`, 'scenario.not-a-mapping');
+      this.error(
+        root,
+        `the top level must be a mapping (scenario:, hosts:, steps:, ...), not ${describeNode(root)}`,
+        'scenario.not-a-mapping',
+      );
       return null;
     }
     const m = this.readMap(root, SCENARIO_KEYS, (k) =>
@@ -89,7 +104,8 @@ class Parser extends ScenarioReader {
     const steps = readSteps(this, root, m.get('steps'));
     const expect = this.expectSection(m.get('expect'));
     const re = m.get('rules');
-    const rules = re && re.value !== null ? { value: re.value.toJSON(), node: re.value, pos: this.nodePos(re.value) } : null;
+    const rules =
+      re && re.value !== null ? { value: re.value.toJSON(), node: re.value, pos: this.nodePos(re.value) } : null;
     if (this.diags.length > 0) return null;
     return {
       file: this.file,
@@ -134,9 +150,22 @@ class Parser extends ScenarioReader {
     const se = m.get('seed');
     if (se) {
       const v = se.value;
-      if (v !== null && isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= 0 && v.value <= 0xffffffff) o.seed = v.value;
+      if (
+        v !== null &&
+        isScalar(v) &&
+        typeof v.value === 'number' &&
+        Number.isInteger(v.value) &&
+        v.value >= 0 &&
+        v.value <= 0xffffffff
+      )
+        o.seed = v.value;
       else if (v !== null && isScalar(v) && typeof v.value === 'string' && v.value !== '') o.seed = hashSeed(v.value);
-      else this.error(se.at, `seed must be a whole number 0-4294967295 or a word, not ${describeNode(v)}`, 'scenario.bad-seed');
+      else
+        this.error(
+          se.at,
+          `seed must be a whole number 0-4294967295 or a word, not ${describeNode(v)}`,
+          'scenario.bad-seed',
+        );
     }
     return o;
   }
@@ -146,7 +175,11 @@ class Parser extends ScenarioReader {
     const v = e.value;
     if (v === null || (isScalar(v) && v.value === null)) return [];
     if (!isSeq(v)) {
-      this.error(e.at, `expect must be a list of expectations (each item starting with "- "), not ${describeNode(v)}`, 'scenario.expect-not-list');
+      this.error(
+        e.at,
+        `expect must be a list of expectations (each item starting with "- "), not ${describeNode(v)}`,
+        'scenario.expect-not-list',
+      );
       return null;
     }
     const out: ExpectEntry[] = [];

@@ -98,7 +98,12 @@ function importsOf(file: string, text: string): Import[] {
       }
       case 'TSImportType': {
         // (oxc's ESTree calls the string `source`, typescript-estree `argument`, wrapped in a TSLiteralType.)
-        const a = (node.source ?? node.argument) as { type: string; value?: unknown; literal?: { value: unknown; start: number }; start: number };
+        const a = (node.source ?? node.argument) as {
+          type: string;
+          value?: unknown;
+          literal?: { value: unknown; start: number };
+          start: number;
+        };
         if (a.type === 'Literal') add(a.value, a.start);
         else if (a.literal !== undefined) add(a.literal.value, a.literal.start);
         break;
@@ -107,7 +112,12 @@ function importsOf(file: string, text: string): Import[] {
         // new URL('../x/worker.js', import.meta.url): a module loaded by path (a worker's entry).
         const callee = node.callee as { type: string; name?: string };
         const args = node.arguments as { type: string; start: number; end: number }[];
-        if (callee.type === 'Identifier' && callee.name === 'URL' && args.length === 2 && text.slice(args[1].start, args[1].end) === 'import.meta.url') {
+        if (
+          callee.type === 'Identifier' &&
+          callee.name === 'URL' &&
+          args.length === 2 &&
+          text.slice(args[1].start, args[1].end) === 'import.meta.url'
+        ) {
           const found: { value: unknown; start: number }[] = [];
           literals(args[0], found);
           for (const l of found) if (typeof l.value === 'string' && MODULE_EXT.test(l.value)) add(l.value, l.start);
@@ -128,7 +138,8 @@ function violations(imports: Import[]): string[] {
     const at = `${imp.file}:${imp.line} imports '${imp.spec}'`;
     const from = layerOf(imp.file);
     const to = layerOf(imp.target);
-    if (from === null) out.push(`${at}: ${imp.file} is in no layer (add its folder to RANK in test/architecture/layers.test.ts)`);
+    if (from === null)
+      out.push(`${at}: ${imp.file} is in no layer (add its folder to RANK in test/architecture/layers.test.ts)`);
     else if (to === null) out.push(`${at}: ${imp.target} is in no layer (outside src, or a folder missing from RANK)`);
     else if (from !== to && RANK[to] >= RANK[from]) {
       const why = RANK[to] === RANK[from] ? 'peers do not import each other' : 'a layer imports only lower ones';
@@ -154,7 +165,7 @@ describe('layers of src', () => {
       "export { d } from '../report/d.js';",
       "export * from '../base/e.js';",
       "// import { x } from '../cli/x.js'; (a comment is not an import)",
-      "const s = 'from \"../cli/y.js\"';",
+      'const s = \'from "../cli/y.js"\';',
       "const g = await import('../run/g.js');",
       "type H = import('../policy/h.js').H;",
       "import 'node:fs';",
@@ -176,7 +187,8 @@ describe('layers of src', () => {
   });
 
   it('an import upward, or between peers, is named with both layers', () => {
-    const text = "import { a } from '../report/a.js';\nimport type { S } from '../conntrack/types.js';\nimport { v } from '../base/text-escape.js';\nimport { e } from './engine.js';\n";
+    const text =
+      "import { a } from '../report/a.js';\nimport type { S } from '../conntrack/types.js';\nimport { v } from '../base/text-escape.js';\nimport { e } from './engine.js';\n";
     expect(violations(importsOf('src/engine/x.ts', text))).toEqual([
       "src/engine/x.ts:1 imports '../report/a.js': layer engine (rank 3) imports layer report (rank 4); a layer imports only lower ones",
     ]);

@@ -13,15 +13,27 @@ import { parseRuleSet } from '../../src/rules/load.js';
 import { SCENARIO_CODES } from '../../src/synth/scenario/codes.js';
 import { parseScenario } from '../../src/synth/scenario.js';
 
-const KNOWN = new Set([...Object.keys(BASE_CODES), ...Object.keys(RULE_CODES), ...Object.keys(SCENARIO_CODES), ...Object.keys(POLICY_CODES)]);
+const KNOWN = new Set([
+  ...Object.keys(BASE_CODES),
+  ...Object.keys(RULE_CODES),
+  ...Object.keys(SCENARIO_CODES),
+  ...Object.keys(POLICY_CODES),
+]);
 
 /** Each line of `text` in turn: dropped, its first ": " made ":", its value replaced by a list or by 99999, or given twice. */
 function* damaged(text: string): Generator<string> {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
-    const variants = [null, l.replace(': ', ':'), l.replace(/: .*$/, ': [1, {a: b}]'), l.replace(/: .*$/, ': 99999'), `${l}\n${l}`];
-    for (const v of variants) yield [...lines.slice(0, i), ...(v === null ? [] : [v]), ...lines.slice(i + 1)].join('\n');
+    const variants = [
+      null,
+      l.replace(': ', ':'),
+      l.replace(/: .*$/, ': [1, {a: b}]'),
+      l.replace(/: .*$/, ': 99999'),
+      `${l}\n${l}`,
+    ];
+    for (const v of variants)
+      yield [...lines.slice(0, i), ...(v === null ? [] : [v]), ...lines.slice(i + 1)].join('\n');
   }
 }
 
@@ -39,8 +51,12 @@ describe('diagnostic codes', () => {
   it('every problem in damaged rule files and scenarios has a listed code', () => {
     const seen = new Set<string>();
     const inputs: [string, (t: string) => unknown][] = [
-      ...['rules/web-server.yaml'].map((f) => [f, (t: string) => parseRuleSet(t, f)] as [string, (t: string) => unknown]),
-      ...['fixtures/scenarios/every-step.yaml'].map((f) => [f, (t: string) => parseScenario(t, f)] as [string, (t: string) => unknown]),
+      ...['rules/web-server.yaml'].map(
+        (f) => [f, (t: string) => parseRuleSet(t, f)] as [string, (t: string) => unknown],
+      ),
+      ...['fixtures/scenarios/every-step.yaml'].map(
+        (f) => [f, (t: string) => parseScenario(t, f)] as [string, (t: string) => unknown],
+      ),
     ];
     for (const [file, parse] of inputs) {
       for (const text of damaged(readFileSync(file, 'utf8'))) {

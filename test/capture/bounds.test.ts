@@ -38,7 +38,10 @@ describe('pcapng interfaces per section', () => {
   });
 
   it(`${MAX_INTERFACES_PER_SECTION} interfaces are read, and the last one is used`, () => {
-    const file = join(section(MAX_INTERFACES_PER_SECTION), epb(LE, MAX_INTERFACES_PER_SECTION - 1, 1_000_000n, DATA, 60));
+    const file = join(
+      section(MAX_INTERFACES_PER_SECTION),
+      epb(LE, MAX_INTERFACES_PER_SECTION - 1, 1_000_000n, DATA, 60),
+    );
     const { records, summary } = parseChunked(file, 1 << 20);
     expect(records).toHaveLength(1);
     expect(records[0].ifIndex).toBe(MAX_INTERFACES_PER_SECTION - 1);
@@ -57,7 +60,9 @@ describe('pcapng interfaces per section', () => {
     expect(err).toBeInstanceOf(CaptureError);
     const e = err as CaptureError;
     expect(e.offset).toBe(head + MAX_INTERFACES_PER_SECTION * 20);
-    expect(e.message).toContain(`pcapng section describes more than ${MAX_INTERFACES_PER_SECTION} interfaces (this interface description block would be interface ${MAX_INTERFACES_PER_SECTION})`);
+    expect(e.message).toContain(
+      `pcapng section describes more than ${MAX_INTERFACES_PER_SECTION} interfaces (this interface description block would be interface ${MAX_INTERFACES_PER_SECTION})`,
+    );
   });
 
   it('a new section starts a new table (the limit is per section, as interface ids are)', () => {
@@ -73,7 +78,9 @@ describe('pcapng interface names', () => {
     const file = join(shb(LE), idb(LE, 1, 0, [opt(2, long)]), epb(LE, 0, 1_000_000n, DATA, 60));
     const { records, summary } = parseChunked(file);
     expect(records[0].ifName).toBe('x'.repeat(MAX_IF_NAME_BYTES));
-    expect(summary.warnings.map((w) => w.message)).toEqual([`interface 0's name (if_name) is 60000 bytes long; only its first ${MAX_IF_NAME_BYTES} bytes are kept`]);
+    expect(summary.warnings.map((w) => w.message)).toEqual([
+      `interface 0's name (if_name) is 60000 bytes long; only its first ${MAX_IF_NAME_BYTES} bytes are kept`,
+    ]);
   });
 
   it('a name of 255 bytes is kept whole', () => {

@@ -76,13 +76,32 @@ export function payload(n: number, length: number): Uint8Array {
 
 // ---- pcap ------------------------------------------------------------------
 
-export function pcapHeader(opts: { le: boolean; nanos: boolean; snaplen: number; linkTypeField: number; major?: number }): Uint8Array {
+export function pcapHeader(opts: {
+  le: boolean;
+  nanos: boolean;
+  snaplen: number;
+  linkTypeField: number;
+  major?: number;
+}): Uint8Array {
   const b = new Bytes(opts.le);
-  b.u32(opts.nanos ? 0xa1b23c4d : 0xa1b2c3d4).u16(opts.major ?? 2).u16(4).u32(0).u32(0).u32(opts.snaplen).u32(opts.linkTypeField);
+  b.u32(opts.nanos ? 0xa1b23c4d : 0xa1b2c3d4)
+    .u16(opts.major ?? 2)
+    .u16(4)
+    .u32(0)
+    .u32(0)
+    .u32(opts.snaplen)
+    .u32(opts.linkTypeField);
   return b.build();
 }
 
-export function pcapRecord(le: boolean, sec: number, frac: number, data: Uint8Array, origLen: number, caplenField = data.length): Uint8Array {
+export function pcapRecord(
+  le: boolean,
+  sec: number,
+  frac: number,
+  data: Uint8Array,
+  origLen: number,
+  caplenField = data.length,
+): Uint8Array {
   return new Bytes(le).u32(sec).u32(frac).u32(caplenField).u32(origLen).raw(data).build();
 }
 
@@ -111,9 +130,19 @@ function options(b: Bytes, opts: Option[] | undefined): void {
 }
 
 /** A block: type, length, body, trailing length; `lengthOverride`/`trailerOverride` corrupt it on purpose. */
-export function block(le: boolean, type: number, body: Uint8Array, over: { length?: number; trailer?: number } = {}): Uint8Array {
+export function block(
+  le: boolean,
+  type: number,
+  body: Uint8Array,
+  over: { length?: number; trailer?: number } = {},
+): Uint8Array {
   const length = 12 + body.length;
-  return new Bytes(le).u32(type).u32(over.length ?? length).raw(body).u32(over.trailer ?? length).build();
+  return new Bytes(le)
+    .u32(type)
+    .u32(over.length ?? length)
+    .raw(body)
+    .u32(over.trailer ?? length)
+    .build();
 }
 
 export function shb(le: boolean, opts?: Option[], major = 1): Uint8Array {
@@ -128,15 +157,45 @@ export function idb(le: boolean, linkType: number, snaplen: number, opts?: Optio
   return block(le, 1, b.build());
 }
 
-export function epb(le: boolean, ifId: number, ts: bigint, data: Uint8Array, origLen: number, opts?: Option[], caplenField = data.length): Uint8Array {
-  const b = new Bytes(le).u32(ifId).u32(Number(ts >> 32n)).u32(Number(ts & 0xffffffffn)).u32(caplenField).u32(origLen).raw(data).pad4();
+export function epb(
+  le: boolean,
+  ifId: number,
+  ts: bigint,
+  data: Uint8Array,
+  origLen: number,
+  opts?: Option[],
+  caplenField = data.length,
+): Uint8Array {
+  const b = new Bytes(le)
+    .u32(ifId)
+    .u32(Number(ts >> 32n))
+    .u32(Number(ts & 0xffffffffn))
+    .u32(caplenField)
+    .u32(origLen)
+    .raw(data)
+    .pad4();
   options(b, opts);
   return block(le, 6, b.build());
 }
 
 /** Obsolete Packet Block (type 2). */
-export function pb(le: boolean, ifId: number, ts: bigint, data: Uint8Array, origLen: number, opts?: Option[]): Uint8Array {
-  const b = new Bytes(le).u16(ifId).u16(0).u32(Number(ts >> 32n)).u32(Number(ts & 0xffffffffn)).u32(data.length).u32(origLen).raw(data).pad4();
+export function pb(
+  le: boolean,
+  ifId: number,
+  ts: bigint,
+  data: Uint8Array,
+  origLen: number,
+  opts?: Option[],
+): Uint8Array {
+  const b = new Bytes(le)
+    .u16(ifId)
+    .u16(0)
+    .u32(Number(ts >> 32n))
+    .u32(Number(ts & 0xffffffffn))
+    .u32(data.length)
+    .u32(origLen)
+    .raw(data)
+    .pad4();
   options(b, opts);
   return block(le, 2, b.build());
 }
@@ -188,7 +247,11 @@ import { CaptureParser } from '../../src/capture/parser.js';
 import type { CaptureSummary } from '../../src/capture/types.js';
 
 /** Feeds `buf` to a fresh parser in chunks of `chunkSize` bytes (each chunk a fresh copy, so stale views would show). */
-export function parseChunked(buf: Uint8Array, chunkSize = buf.length, name = 'test.cap'): { records: PlainRecord[]; summary: CaptureSummary } {
+export function parseChunked(
+  buf: Uint8Array,
+  chunkSize = buf.length,
+  name = 'test.cap',
+): { records: PlainRecord[]; summary: CaptureSummary } {
   const records: PlainRecord[] = [];
   const parser = new CaptureParser(name, (rec) => records.push(plain(rec)));
   const step = Math.max(1, chunkSize);

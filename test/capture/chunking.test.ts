@@ -18,7 +18,11 @@ const captures: Record<string, Uint8Array> = {
   'pcap cut off mid-header': pcapWithBigRecords().subarray(0, 24 + 16 + 0 + 8),
   'pcapng cut off mid-block': multiSectionPcapng().file.subarray(0, multiSectionPcapng().file.length - 10),
   'pcapng cut off inside a streamed block': multiSectionPcapng().file.subarray(0, 1000),
-  'pcapng with a packet block larger than 64 KiB': concat(shb(true), idb(true, 1, 0), epb(true, 0, 1n, payload(1, 200_000), 200_000)),
+  'pcapng with a packet block larger than 64 KiB': concat(
+    shb(true),
+    idb(true, 1, 0),
+    epb(true, 0, 1n, payload(1, 200_000), 200_000),
+  ),
 };
 
 describe('chunked input', () => {

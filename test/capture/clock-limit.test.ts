@@ -41,7 +41,9 @@ describe('timestamps the clock cannot judge', () => {
     expect(top + 1e-6 - top).toBeLessThan(1e-6 + 2 ** -20);
     // ... while at 2^53 s adding 1 s is lost: what made every flow expire at its next packet.
     expect(2 ** 53 + 1).toBe(2 ** 53);
-    expect(utcString(LATEST_TIMESTAMP_SEC)).toBe(new Date(LATEST_TIMESTAMP_SEC * 1000).toISOString().replace('.000', ''));
+    expect(utcString(LATEST_TIMESTAMP_SEC)).toBe(
+      new Date(LATEST_TIMESTAMP_SEC * 1000).toISOString().replace('.000', ''),
+    );
   });
 
   for (const le of [true, false]) {
@@ -53,20 +55,32 @@ describe('timestamps the clock cannot judge', () => {
       const secondEpb = file.length - epb(le, 0, 0n, payload(2, 20), 20).length;
       expect(err.offset).toBe(secondEpb);
       expect(err.file).toBe('test.cap');
-      expect(err.detail).toMatch(/^enhanced packet block \(record 2\) is stamped about 9\.007e\+15 s since 1970 \(interface 0: if_tsresol 1 s\), too late to judge/);
+      expect(err.detail).toMatch(
+        /^enhanced packet block \(record 2\) is stamped about 9\.007e\+15 s since 1970 \(interface 0: if_tsresol 1 s\), too late to judge/,
+      );
       expect(err.partial?.records ?? 1).toBe(1);
     });
 
     it(`refuses an if_tsoffset that puts packets past the limit, and one before 1970 (${order})`, () => {
       const late = failure(pcapng(le, [opt(OPT_TSOFFSET, numBytes(le, 64, 1n << 62n))], [1_000_000n]));
-      expect(late.detail).toMatch(/record 1\) is stamped about 4\.612e\+18 s since 1970 \(interface 0: if_tsoffset 4\.612e\+18 s\), too late/);
-      const early = failure(pcapng(le, [opt(OPT_TSOFFSET, numBytes(le, 64, (1n << 64n) - 2_000_000_000n))], [1_700_000_000_000_000n]));
-      expect(early.detail).toMatch(/record 1\) is stamped -300000000 s since 1970 \(1960-06-29T\d\d:\d\d:\d\dZ\) .*before 1970/);
+      expect(late.detail).toMatch(
+        /record 1\) is stamped about 4\.612e\+18 s since 1970 \(interface 0: if_tsoffset 4\.612e\+18 s\), too late/,
+      );
+      const early = failure(
+        pcapng(le, [opt(OPT_TSOFFSET, numBytes(le, 64, (1n << 64n) - 2_000_000_000n))], [1_700_000_000_000_000n]),
+      );
+      expect(early.detail).toMatch(
+        /record 1\) is stamped -300000000 s since 1970 \(1960-06-29T\d\d:\d\d:\d\dZ\) .*before 1970/,
+      );
     });
 
     it(`refuses huge parts that would cancel to a plausible time, rather than trust their rounded sum (${order})`, () => {
       // 2^62 + 5 s with if_tsoffset -2^62 s is 5 s exactly, but neither part is exact as a double.
-      const file = pcapng(le, [opt(OPT_TSRESOL, SECONDS), opt(OPT_TSOFFSET, numBytes(le, 64, (1n << 64n) - (1n << 62n)))], [(1n << 62n) + 5n]);
+      const file = pcapng(
+        le,
+        [opt(OPT_TSRESOL, SECONDS), opt(OPT_TSOFFSET, numBytes(le, 64, (1n << 64n) - (1n << 62n)))],
+        [(1n << 62n) + 5n],
+      );
       expect(failure(file).detail).toMatch(/record 1\) is stamped about .* too late to judge/);
     });
 
@@ -74,7 +88,9 @@ describe('timestamps the clock cannot judge', () => {
       const L = BigInt(LATEST_TIMESTAMP_SEC);
       const { records } = parseChunked(pcapng(le, [opt(OPT_TSRESOL, [9])], [L * 1_000_000_000n + 999_999_999n]));
       expect([records[0].tsSec, records[0].tsNsec]).toEqual([LATEST_TIMESTAMP_SEC, 999_999_999]);
-      expect(failure(pcapng(le, [opt(OPT_TSRESOL, SECONDS)], [L + 1n])).detail).toMatch(/record 1\) is stamped 6442450945 s since 1970 \(2174-02-25T09:42:25Z\)/);
+      expect(failure(pcapng(le, [opt(OPT_TSRESOL, SECONDS)], [L + 1n])).detail).toMatch(
+        /record 1\) is stamped 6442450945 s since 1970 \(2174-02-25T09:42:25Z\)/,
+      );
       // The same instant through if_tsoffset.
       const viaOffset = pcapng(le, [opt(OPT_TSOFFSET, numBytes(le, 64, L - 1_700_000_000n))], [1_700_000_001_000_000n]);
       expect(failure(viaOffset).detail).toMatch(/record 1\) is stamped 6442450945 s/);
@@ -100,7 +116,11 @@ describe('timestamps the clock cannot judge', () => {
       );
       const { records } = parseChunked(file);
       // (A sub-second field of 2 s is carried into the seconds: past 2^32 - 1, still judged.)
-      expect(records.map((r) => [r.tsSec, r.tsNsec])).toEqual([[0, 0], [4_294_967_295, nanos ? 999_999_999 : 999_999_000], [4_294_967_297, 0]]);
+      expect(records.map((r) => [r.tsSec, r.tsNsec])).toEqual([
+        [0, 0],
+        [4_294_967_295, nanos ? 999_999_999 : 999_999_000],
+        [4_294_967_297, 0],
+      ]);
     }
   });
 });

@@ -59,7 +59,9 @@ describe('fatal problems', () => {
     const bogus = new Bytes(true).u32(1).u32(2).u32(300_000).u32(300_000).zeros(64).build();
     const err = failure(concat(pcapLe(), first, bogus));
     expect(err.offset).toBe(24 + first.length);
-    expect(err.detail).toBe('packet record 2 claims 300000 captured bytes, more than the 262144 a record may hold; the file is corrupt from here');
+    expect(err.detail).toBe(
+      'packet record 2 claims 300000 captured bytes, more than the 262144 a record may hold; the file is corrupt from here',
+    );
   });
 
   it('rejects a pcapng block length that is not a multiple of 4', () => {
@@ -93,14 +95,18 @@ describe('fatal problems', () => {
     const big = block(true, 4, new Uint8Array(100_000), { trailer: 99 });
     const err = failure(concat(good, big, epb(true, 0, 1n, payload(1, 8), 8)));
     expect(err.offset).toBe(good.length);
-    expect(err.detail).toContain('pcapng block length 100012 disagrees with the copy at the end of the block (99) (name resolution block)');
+    expect(err.detail).toContain(
+      'pcapng block length 100012 disagrees with the copy at the end of the block (99) (name resolution block)',
+    );
   });
 
   it('rejects an enhanced packet block for an interface never described', () => {
     const good = concat(shb(true), idb(true, 1, 0), idb(true, 1, 0));
     const err = failure(concat(good, epb(true, 2, 1n, payload(1, 8), 8)));
     expect(err.offset).toBe(good.length);
-    expect(err.detail).toContain('(record 1) refers to interface 2, but this section has described only 2 interfaces (0..1)');
+    expect(err.detail).toContain(
+      '(record 1) refers to interface 2, but this section has described only 2 interfaces (0..1)',
+    );
   });
 
   it('forgets interfaces at a new section', () => {
@@ -111,7 +117,9 @@ describe('fatal problems', () => {
   });
 
   it('rejects a simple packet block before any interface', () => {
-    expect(failure(concat(shb(true), block(true, 3, new Bytes(true).u32(4).zeros(4).build()))).detail).toContain('simple packet block (record 1) refers to interface 0');
+    expect(failure(concat(shb(true), block(true, 3, new Bytes(true).u32(4).zeros(4).build()))).detail).toContain(
+      'simple packet block (record 1) refers to interface 0',
+    );
   });
 
   it('rejects an enhanced packet block whose caplen exceeds the block', () => {
@@ -160,7 +168,9 @@ describe('recoverable problems', () => {
     const file = concat(pcapLe(), pcapRecord(true, 1, 0, payload(1, 4), 4), new Uint8Array(10));
     const { summary } = parseChunked(file, 7);
     expect(summary.truncated).toBe(true);
-    expect(summary.warnings[0].message).toBe(`capture cut off at byte ${file.length} inside the header of record 2 (10 of 16 bytes present)`);
+    expect(summary.warnings[0].message).toBe(
+      `capture cut off at byte ${file.length} inside the header of record 2 (10 of 16 bytes present)`,
+    );
   });
 
   it('reports a pcapng file cut off inside a packet block and inside a streamed block', () => {
@@ -197,7 +207,11 @@ describe('recoverable problems', () => {
     expect(records[1].caplen).toBe(1600);
     expect(summary.truncated).toBe(false);
     expect(summary.warnings).toEqual([
-      { offset: 24 + 26, n: 2, message: "record 2 has 1600 captured bytes, more than the file's snaplen 1500; delivered as is" },
+      {
+        offset: 24 + 26,
+        n: 2,
+        message: "record 2 has 1600 captured bytes, more than the file's snaplen 1500; delivered as is",
+      },
     ]);
   });
 
@@ -206,7 +220,11 @@ describe('recoverable problems', () => {
     const { records, summary } = parseChunked(concat(head, epb(true, 0, 1n, payload(1, 100), 100)));
     expect(records[0].caplen).toBe(100);
     expect(summary.warnings).toEqual([
-      { offset: head.length, n: 1, message: "record 1 has 100 captured bytes, more than interface 0's snaplen 64; delivered as is" },
+      {
+        offset: head.length,
+        n: 1,
+        message: "record 1 has 100 captured bytes, more than interface 0's snaplen 64; delivered as is",
+      },
     ]);
   });
 
@@ -226,11 +244,18 @@ describe('recoverable problems', () => {
     const { summary } = parseChunked(file);
     expect(summary.truncated).toBe(true);
     expect(summary.warnings).toHaveLength(1002);
-    expect(summary.warnings[1001]).toEqual({ offset: file.length - 20, n: 1101, message: `capture cut off at byte ${file.length} inside record 1101 (header says 8 bytes, 4 present)` });
+    expect(summary.warnings[1001]).toEqual({
+      offset: file.length - 20,
+      n: 1101,
+      message: `capture cut off at byte ${file.length} inside record 1101 (header says 8 bytes, 4 present)`,
+    });
   });
 
   it('warns about a pcap version other than 2', () => {
-    const file = concat(pcapHeader({ le: true, nanos: false, snaplen: 0, linkTypeField: 1, major: 3 }), pcapRecord(true, 1, 0, payload(1, 4), 4));
+    const file = concat(
+      pcapHeader({ le: true, nanos: false, snaplen: 0, linkTypeField: 1, major: 3 }),
+      pcapRecord(true, 1, 0, payload(1, 4), 4),
+    );
     const { records, summary } = parseChunked(file);
     expect(records).toHaveLength(1);
     expect(summary.warnings[0].message).toContain('pcap version 3.4');

@@ -84,7 +84,10 @@ describe('pcap', () => {
 
   it('accepts any snaplen, including 0 and values above the packets', () => {
     for (const snaplen of [0, 1, 65_535, 0xffff_ffff]) {
-      const file = concat(pcapHeader({ le: true, nanos: false, snaplen, linkTypeField: 1 }), pcapRecord(true, 5, 6, payload(1, 1), 1));
+      const file = concat(
+        pcapHeader({ le: true, nanos: false, snaplen, linkTypeField: 1 }),
+        pcapRecord(true, 5, 6, payload(1, 1), 1),
+      );
       const { records, summary } = parseChunked(file);
       expect(records).toHaveLength(1);
       expect(summary.warnings).toEqual([]);
@@ -92,14 +95,22 @@ describe('pcap', () => {
   });
 
   it('warns about, and repairs, an original length below the captured length', () => {
-    const file = concat(pcapHeader({ le: true, nanos: false, snaplen: 0, linkTypeField: 1 }), pcapRecord(true, 5, 6, payload(1, 40), 20));
+    const file = concat(
+      pcapHeader({ le: true, nanos: false, snaplen: 0, linkTypeField: 1 }),
+      pcapRecord(true, 5, 6, payload(1, 40), 20),
+    );
     const { records, summary } = parseChunked(file);
     expect(records[0].len).toBe(40);
-    expect(summary.warnings).toEqual([{ offset: 24, n: 1, message: expect.stringContaining('original length 20, less than its 40 captured bytes') }]);
+    expect(summary.warnings).toEqual([
+      { offset: 24, n: 1, message: expect.stringContaining('original length 20, less than its 40 captured bytes') },
+    ]);
   });
 
   it('carries a sub-second field of a second or more into the seconds, with a warning', () => {
-    const file = concat(pcapHeader({ le: true, nanos: false, snaplen: 0, linkTypeField: 1 }), pcapRecord(true, 10, 2_500_000, payload(1, 4), 4));
+    const file = concat(
+      pcapHeader({ le: true, nanos: false, snaplen: 0, linkTypeField: 1 }),
+      pcapRecord(true, 10, 2_500_000, payload(1, 4), 4),
+    );
     const { records, summary } = parseChunked(file);
     expect([records[0].tsSec, records[0].tsNsec]).toEqual([12, 500_000_000]);
     expect(summary.warnings[0].message).toContain('sub-second');

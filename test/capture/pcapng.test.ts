@@ -7,7 +7,13 @@ describe('pcapng', () => {
     const { file, expected } = multiSectionPcapng();
     const { records, summary } = parseChunked(file);
     expect(records).toEqual(expected);
-    expect(summary).toEqual({ format: 'pcapng', records: expected.length, bytesRead: file.length, warnings: [], truncated: false });
+    expect(summary).toEqual({
+      format: 'pcapng',
+      records: expected.length,
+      bytesRead: file.length,
+      warnings: [],
+      truncated: false,
+    });
   });
 
   it('starts a big-endian file', () => {
@@ -15,7 +21,19 @@ describe('pcapng', () => {
     const file = concat(shb(false), idb(false, 1, 0), epb(false, 0, 42n, data, 17));
     const { records } = parseChunked(file);
     expect(records).toEqual([
-      { n: 1, tsSec: 0, tsNsec: 42_000, linkType: 1, ifIndex: 0, ifName: '', direction: 0, caplen: 17, len: 17, fileOffset: 28 + 20, data: hex(data) },
+      {
+        n: 1,
+        tsSec: 0,
+        tsNsec: 42_000,
+        linkType: 1,
+        ifIndex: 0,
+        ifName: '',
+        direction: 0,
+        caplen: 17,
+        len: 17,
+        fileOffset: 28 + 20,
+        data: hex(data),
+      },
     ]);
   });
 
@@ -37,13 +55,23 @@ describe('pcapng', () => {
 
   it('applies a negative if_tsoffset', () => {
     for (const le of [true, false]) {
-      const file = concat(shb(le), idb(le, 1, 0, [opt(14, numBytes(le, 64, (1n << 64n) - 100n))]), epb(le, 0, 1_000_000_000n, payload(1, 4), 4));
+      const file = concat(
+        shb(le),
+        idb(le, 1, 0, [opt(14, numBytes(le, 64, (1n << 64n) - 100n))]),
+        epb(le, 0, 1_000_000_000n, payload(1, 4), 4),
+      );
       expect(parseChunked(file).records[0].tsSec).toBe(1000 - 100);
     }
   });
 
   it('skips an empty-bodied unknown block and one exactly at the streaming threshold', () => {
-    const file = concat(shb(true), block(true, 0x1234, new Uint8Array(0)), block(true, 5, new Bytes(true).zeros(65_536 - 12).build()), idb(true, 1, 0), epb(true, 0, 1n, payload(1, 4), 4));
+    const file = concat(
+      shb(true),
+      block(true, 0x1234, new Uint8Array(0)),
+      block(true, 5, new Bytes(true).zeros(65_536 - 12).build()),
+      idb(true, 1, 0),
+      epb(true, 0, 1n, payload(1, 4), 4),
+    );
     const { records, summary } = parseChunked(file);
     expect(records).toHaveLength(1);
     expect(summary.warnings).toEqual([]);

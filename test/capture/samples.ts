@@ -26,7 +26,15 @@ export function multiSectionPcapng(): { file: Uint8Array; expected: PlainRecord[
     parts.push(bytes);
     offset += bytes.length;
   };
-  const pkt = (ifIndex: number, linkType: number, ifName: string, data: Uint8Array, len: number, ts: [number, number], direction = 0) => ({
+  const pkt = (
+    ifIndex: number,
+    linkType: number,
+    ifName: string,
+    data: Uint8Array,
+    len: number,
+    ts: [number, number],
+    direction = 0,
+  ) => ({
     tsSec: ts[0],
     tsNsec: ts[1],
     linkType,
@@ -44,11 +52,20 @@ export function multiSectionPcapng(): { file: Uint8Array; expected: PlainRecord[
   add(idb(le, 1, 64, [opt(IF_NAME, 'eth0')])); // 0: default resolution, microseconds
   add(idb(le, 113, 128, [opt(IF_NAME, 'any\0'), opt(IF_TSRESOL, [9])])); // 1: nanoseconds
   add(idb(le, 101, 0, [opt(IF_TSRESOL, [0x80 | 20])])); // 2: 2^-20 s units, no name
-  add(idb(le, 228, 65_535, [opt(IF_NAME, 'tun0'), opt(IF_TSRESOL, [3]), opt(IF_TSOFFSET, numBytes(le, 64, 1_600_000_000n))])); // 3: ms, offset
+  add(
+    idb(le, 228, 65_535, [
+      opt(IF_NAME, 'tun0'),
+      opt(IF_TSRESOL, [3]),
+      opt(IF_TSOFFSET, numBytes(le, 64, 1_600_000_000n)),
+    ]),
+  ); // 3: ms, offset
 
   const usTs = 1_700_000_000_123_456n;
   let data = payload(1, 60);
-  add(epb(le, 0, usTs, data, 60, [opt(EPB_FLAGS, numBytes(le, 32, 1n))]), pkt(0, 1, 'eth0', data, 60, split(usTs, 1_000_000n), 1));
+  add(
+    epb(le, 0, usTs, data, 60, [opt(EPB_FLAGS, numBytes(le, 32, 1n))]),
+    pkt(0, 1, 'eth0', data, 60, split(usTs, 1_000_000n), 1),
+  );
 
   add(block(le, 0xbad, new Bytes(le).u32(32473).raw(payload(9, 16)).build())); // a custom block, small
 
@@ -74,7 +91,10 @@ export function multiSectionPcapng(): { file: Uint8Array; expected: PlainRecord[
 
   // The obsolete Packet Block, with pack_flags "inbound", on the millisecond interface with if_tsoffset.
   data = payload(6, 40);
-  add(pb(le, 3, 123_456n, data, 40, [opt(EPB_FLAGS, numBytes(le, 32, 1n))]), pkt(3, 228, 'tun0', data, 40, [1_600_000_123, 456_000_000], 1));
+  add(
+    pb(le, 3, 123_456n, data, 40, [opt(EPB_FLAGS, numBytes(le, 32, 1n))]),
+    pkt(3, 228, 'tun0', data, 40, [1_600_000_123, 456_000_000], 1),
+  );
 
   // Both direction bits set means nothing known.
   data = payload(7, 8);
@@ -86,7 +106,10 @@ export function multiSectionPcapng(): { file: Uint8Array; expected: PlainRecord[
   add(idb(le, 228, 0, [opt(IF_TSRESOL, [6])]));
   data = payload(8, 28);
   const ts2 = 1_700_000_100_000_001n;
-  add(epb(le, 0, ts2, data, 28, [opt(EPB_FLAGS, numBytes(le, 32, 2n))]), pkt(0, 228, '', data, 28, split(ts2, 1_000_000n), 2));
+  add(
+    epb(le, 0, ts2, data, 28, [opt(EPB_FLAGS, numBytes(le, 32, 2n))]),
+    pkt(0, 228, '', data, 28, split(ts2, 1_000_000n), 2),
+  );
   data = payload(9, 3);
   add(epb(le, 0, ts2 + 1n, data, 3), pkt(0, 228, '', data, 3, split(ts2 + 1n, 1_000_000n)));
 

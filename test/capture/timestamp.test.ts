@@ -19,7 +19,10 @@ function* values(count: number): Generator<bigint> {
 
 describe('TimestampConverter', () => {
   const clock = new TimestampConverter();
-  const options = [...Array(20).keys(), ...[0, 1, 9, 10, 20, 30, 31, 32, 33, 40, 50, 63, 64, 70, 127].map((e) => 0x80 | e)];
+  const options = [
+    ...Array(20).keys(),
+    ...[0, 1, 9, 10, 20, 30, 31, 32, 33, 40, 50, 63, 64, 70, 127].map((e) => 0x80 | e),
+  ];
   for (const option of options) {
     it(`agrees with BigInt arithmetic for if_tsresol 0x${option.toString(16)}`, () => {
       const res = tsResolutionFromOption(option);
@@ -42,14 +45,27 @@ describe('TimestampConverter', () => {
     it(`is exact next to whole seconds at 10^-${exponent} s units`, () => {
       const units = 10n ** BigInt(exponent);
       const res = tsResolutionFromOption(exponent);
-      const seconds = [0n, 1n, 1_048_575n, 1_700_000_000n, 2_147_483_647n, 2_147_483_648n, 4_294_967_294n, 4_294_967_295n, 4_294_967_296n];
+      const seconds = [
+        0n,
+        1n,
+        1_048_575n,
+        1_700_000_000n,
+        2_147_483_647n,
+        2_147_483_648n,
+        4_294_967_294n,
+        4_294_967_295n,
+        4_294_967_296n,
+      ];
       for (const v of values(200)) seconds.push(v >> 32n);
       for (const sec of seconds) {
         for (const delta of [-2n, -1n, 0n, 1n, 2n, units / 2n]) {
           const ts = sec * units + delta;
           if (ts < 0n || ts >= 1n << 64n) continue;
           clock.convert(Number(ts >> 32n), Number(ts & 0xffffffffn), res);
-          expect([clock.sec, clock.nsec], `ts ${ts}`).toEqual([Number(ts / units), Number(ts % units) * 10 ** (9 - exponent)]);
+          expect([clock.sec, clock.nsec], `ts ${ts}`).toEqual([
+            Number(ts / units),
+            Number(ts % units) * 10 ** (9 - exponent),
+          ]);
         }
       }
     });
@@ -59,7 +75,16 @@ describe('TimestampConverter', () => {
 describe('nanosToHiLo', () => {
   it('splits sec * 1e9 + nsec exactly into 32-bit halves', () => {
     const out = { hi: 0, lo: 0 };
-    const cases: [number, number][] = [[0, 0], [1, 0], [0, 999_999_999], [1_700_000_000, 123_456_789], [4_294_967_295, 999_999_999], [2 ** 33 - 1, 999_999_999], [65_535, 1], [65_536, 0]];
+    const cases: [number, number][] = [
+      [0, 0],
+      [1, 0],
+      [0, 999_999_999],
+      [1_700_000_000, 123_456_789],
+      [4_294_967_295, 999_999_999],
+      [2 ** 33 - 1, 999_999_999],
+      [65_535, 1],
+      [65_536, 0],
+    ];
     for (let i = 0; i < 1000; i++) cases.push([Math.floor(Math.random() * 2 ** 33), Math.floor(Math.random() * 1e9)]);
     for (const [sec, nsec] of cases) {
       nanosToHiLo(sec, nsec, out);

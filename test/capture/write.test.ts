@@ -60,8 +60,14 @@ function epoch(sec: number, nsec: number): string {
 }
 
 function tsharkFields(file: string, fields: string[]): string[][] {
-  const out = execFileSync('tshark', ['-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return out.replace(/\n$/, '').split('\n').map((line) => line.split('\t'));
+  const out = execFileSync('tshark', ['-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return out
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((line) => line.split('\t'));
 }
 
 /** tshark's full dissection must show no malformed packet and no expert warning or error; stderr must be clean. */
@@ -89,22 +95,37 @@ describe('PcapWriter', () => {
       const summary = readCaptureBuffer(readFileSync(file), file, (r) => back.push(plain(r)));
       expect(summary.warnings).toEqual([]);
       expect(back.map((r) => [r.tsSec, r.tsNsec, r.caplen, r.len, r.linkType, r.data])).toEqual(
-        packets.map((p) => [p.sec, expectedNsec(p.nsec), Math.min(p.data.length, snaplen), p.data.length, 1, hex(p.data.subarray(0, snaplen))]),
+        packets.map((p) => [
+          p.sec,
+          expectedNsec(p.nsec),
+          Math.min(p.data.length, snaplen),
+          p.data.length,
+          1,
+          hex(p.data.subarray(0, snaplen)),
+        ]),
       );
     });
 
-    it.skipIf(!hasTshark)(`writes ${nanosecond ? 'nanosecond' : 'microsecond'} pcap that tshark reads the same, without complaint`, async () => {
-      await write();
-      expect(tsharkFields(file, ['frame.number', 'frame.time_epoch', 'frame.len', 'frame.cap_len'])).toEqual(
-        packets.map((p, i) => [String(i + 1), epoch(p.sec, expectedNsec(p.nsec)), String(p.data.length), String(Math.min(p.data.length, snaplen))]),
-      );
-      expectTsharkClean(file);
-      if (hasCapinfos) {
-        const info = execFileSync('capinfos', [file], { encoding: 'utf8' });
-        expect(info).toMatch(/Number of packets:\s+4\b/);
-        expect(info).toContain(nanosecond ? 'nanosecond pcap' : 'Wireshark/tcpdump/... - pcap');
-      }
-    });
+    it.skipIf(!hasTshark)(
+      `writes ${nanosecond ? 'nanosecond' : 'microsecond'} pcap that tshark reads the same, without complaint`,
+      async () => {
+        await write();
+        expect(tsharkFields(file, ['frame.number', 'frame.time_epoch', 'frame.len', 'frame.cap_len'])).toEqual(
+          packets.map((p, i) => [
+            String(i + 1),
+            epoch(p.sec, expectedNsec(p.nsec)),
+            String(p.data.length),
+            String(Math.min(p.data.length, snaplen)),
+          ]),
+        );
+        expectTsharkClean(file);
+        if (hasCapinfos) {
+          const info = execFileSync('capinfos', [file], { encoding: 'utf8' });
+          expect(info).toMatch(/Number of packets:\s+4\b/);
+          expect(info).toContain(nanosecond ? 'nanosecond pcap' : 'Wireshark/tcpdump/... - pcap');
+        }
+      },
+    );
   }
 
   it('writes the same bytes to a stream as to a file', async () => {
@@ -150,7 +171,21 @@ describe('PcapWriter', () => {
     return w.close().then(() => {
       const back = [] as ReturnType<typeof plain>[];
       readCaptureBuffer(Buffer.concat(chunks), 'x', (r) => back.push(plain(r)));
-      expect(back).toEqual([{ n: 1, tsSec: 1, tsNsec: 2000, linkType: 101, ifIndex: 0, ifName: '', direction: 0, caplen: frame.length - 14, len: 1500, fileOffset: 24, data: hex(frame.subarray(14)) }]);
+      expect(back).toEqual([
+        {
+          n: 1,
+          tsSec: 1,
+          tsNsec: 2000,
+          linkType: 101,
+          ifIndex: 0,
+          ifName: '',
+          direction: 0,
+          caplen: frame.length - 14,
+          len: 1500,
+          fileOffset: 24,
+          data: hex(frame.subarray(14)),
+        },
+      ]);
     });
   });
 
@@ -197,7 +232,9 @@ describe('PcapngWriter', () => {
     const back = [] as ReturnType<typeof plain>[];
     const summary = readCaptureBuffer(readFileSync(file), file, (r) => back.push(plain(r)));
     expect(summary.warnings).toEqual([]);
-    expect(back.map((r) => [r.ifIndex, r.ifName, r.linkType, r.tsSec, r.tsNsec, r.caplen, r.len, r.direction, r.data])).toEqual(
+    expect(
+      back.map((r) => [r.ifIndex, r.ifName, r.linkType, r.tsSec, r.tsNsec, r.caplen, r.len, r.direction, r.data]),
+    ).toEqual(
       written.map((p) => [
         p.ifIndex,
         ['eth0', 'tun0', ''][p.ifIndex!],
@@ -217,9 +254,25 @@ describe('PcapngWriter', () => {
     // tshark calls an interface without if_name "unknown".
     const flags = (d: DirectionValue | undefined) => (d ? `0x0000000${d}` : '');
     expect(
-      tsharkFields(file, ['frame.number', 'frame.time_epoch', 'frame.len', 'frame.cap_len', 'frame.interface_id', 'frame.interface_name', 'frame.packet_flags_direction']),
+      tsharkFields(file, [
+        'frame.number',
+        'frame.time_epoch',
+        'frame.len',
+        'frame.cap_len',
+        'frame.interface_id',
+        'frame.interface_name',
+        'frame.packet_flags_direction',
+      ]),
     ).toEqual(
-      written.map((p, i) => [String(i + 1), epoch(p.sec, p.nsec), String(p.data.length), String(caplen(p)), String(p.ifIndex), ['eth0', 'tun0', 'unknown'][p.ifIndex!], flags(p.direction)]),
+      written.map((p, i) => [
+        String(i + 1),
+        epoch(p.sec, p.nsec),
+        String(p.data.length),
+        String(caplen(p)),
+        String(p.ifIndex),
+        ['eth0', 'tun0', 'unknown'][p.ifIndex!],
+        flags(p.direction),
+      ]),
     );
     expectTsharkClean(file);
     if (hasCapinfos) {

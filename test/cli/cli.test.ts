@@ -33,14 +33,16 @@ describe('fwemu dump', () => {
   });
 
   // Skipped without python3, except under CI=true, where it fails instead.
-  it.skipIf(!has('python3') && process.env.CI !== 'true')('reads stdin from a pipe its maker left non-blocking, written slowly', async () => {
-    if (!has('python3')) throw new Error('python3 is not installed (CI=true does not skip this test)');
-    // fwemu reads descriptor 0 itself; a non-blocking one answers EAGAIN
-    // whenever the writer is behind, and fwemu must then go on as a stream.
-    // Nothing is written for the first 1.5 s, longer than fwemu needs to
-    // start, so its first read finds the pipe empty; then ~3 s of slow writes.
-    const viaFile = await fwemuIn(['dump', '--format', 'jsonl', SEED]);
-    const script = `
+  it.skipIf(!has('python3') && process.env.CI !== 'true')(
+    'reads stdin from a pipe its maker left non-blocking, written slowly',
+    async () => {
+      if (!has('python3')) throw new Error('python3 is not installed (CI=true does not skip this test)');
+      // fwemu reads descriptor 0 itself; a non-blocking one answers EAGAIN
+      // whenever the writer is behind, and fwemu must then go on as a stream.
+      // Nothing is written for the first 1.5 s, longer than fwemu needs to
+      // start, so its first read finds the pipe empty; then ~3 s of slow writes.
+      const viaFile = await fwemuIn(['dump', '--format', 'jsonl', SEED]);
+      const script = `
 import fcntl, os, subprocess, sys, time
 data = open(sys.argv[1], 'rb').read()
 r, w = os.pipe()
@@ -56,14 +58,22 @@ os.close(w)
 sys.stdout.buffer.write(p.stdout.read())
 sys.exit(p.wait())
 `;
-    const r = spawnSync('python3', ['-c', script, SEED, process.execPath, BIN], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe(viaFile.stdout);
-  });
+      const r = spawnSync('python3', ['-c', script, SEED, process.execPath, BIN], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(viaFile.stdout);
+    },
+  );
 
   it('jsonl: one object per packet with the decoded fields', async () => {
     const r = await fwemuIn(['dump', '--format', 'jsonl', SEED]);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((x) => x.n)).toEqual(rows.map((_, i) => i + 1));
     // The first packet is alice's SYN to the server's port 8080 (see fixtures/README.md).
     expect(rows[0]).toMatchObject({ src: '10.1.0.2', dst: '10.2.0.1', dport: 8080, proto: 'tcp', tcp: { flags: 'S' } });
@@ -107,7 +117,10 @@ describe('fwemu replay', () => {
   const rows = async () => {
     const r = await fwemuIn(['replay', '-r', WEB, '--format', 'jsonl', SEED]);
     expect(r.code, r.stderr).toBe(0);
-    return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
   };
 
   it('replies from port 8080 pass only through their conntrack entries', async () => {
@@ -117,7 +130,9 @@ describe('fwemu replay', () => {
     for (const x of replies) {
       expect(x).toMatchObject({ verdict: 'accept', ct: 'established', rule: 'web' });
       expect(x.flow).toMatchObject({ proto: 'tcp', dst: '10.2.0.1', dport: 8080 });
-      expect(x.reason).toMatch(/^accepted: reply in ESTABLISHED flow tcp 10\.1\.0\.\d:\d+ -> 10\.2\.0\.1:8080 .*opened at packet \d+ by rule web \(rules\/web-server\.yaml:\d+\)$/);
+      expect(x.reason).toMatch(
+        /^accepted: reply in ESTABLISHED flow tcp 10\.1\.0\.\d:\d+ -> 10\.2\.0\.1:8080 .*opened at packet \d+ by rule web \(rules\/web-server\.yaml:\d+\)$/,
+      );
     }
     const syns = all.filter((x) => x.packet.tcp?.flags === 'S');
     expect(syns).toHaveLength(3);
@@ -128,7 +143,10 @@ describe('fwemu replay', () => {
     const rules = join(tmp, 'stateless.yaml');
     writeFileSync(rules, readFileSync(WEB, 'utf8') + '\nstateful: false\n');
     const r = await fwemuIn(['replay', '-r', rules, '--format', 'jsonl', SEED]);
-    const all = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const all = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (const x of all) {
       expect(x.ct).toBeNull();
       expect(x.verdict).toBe(x.packet.dport === 8080 ? 'accept' : 'drop');
@@ -138,9 +156,23 @@ describe('fwemu replay', () => {
   it.skipIf(!tshark)('--write-accepted/--write-dropped: captures tshark reads, split as the verdicts say', async () => {
     const acc = join(tmp, 'acc.pcap');
     const drop = join(tmp, 'drop.pcapng');
-    const r = await fwemuIn(['replay', '-r', 'rules/dns-resolver.yaml', '--format', 'jsonl', '--write-accepted', acc, '--write-dropped', drop, 'fixtures/http-curl.pcap']);
+    const r = await fwemuIn([
+      'replay',
+      '-r',
+      'rules/dns-resolver.yaml',
+      '--format',
+      'jsonl',
+      '--write-accepted',
+      acc,
+      '--write-dropped',
+      drop,
+      'fixtures/http-curl.pcap',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const all = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const all = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(tsharkCount(acc)).toBe(all.filter((x) => x.verdict === 'accept').length);
     expect(tsharkCount(drop)).toBe(all.filter((x) => x.verdict === 'drop' || x.verdict === 'reject').length);
   });
@@ -177,7 +209,9 @@ describe('fwemu conntrack', () => {
 
   it('--at N shows the table right after packet N', async () => {
     const r = await fwemuIn(['conntrack', '-r', WEB, '--at', '1', SEED]);
-    expect(r.stdout.trim()).toMatch(/^tcp {6}6 120 SYN_SENT src=10\.1\.0\.2 dst=10\.2\.0\.1 sport=\d+ dport=8080 \[UNREPLIED\] src=10\.2\.0\.1/);
+    expect(r.stdout.trim()).toMatch(
+      /^tcp {6}6 120 SYN_SENT src=10\.1\.0\.2 dst=10\.2\.0\.1 sport=\d+ dport=8080 \[UNREPLIED\] src=10\.2\.0\.1/,
+    );
     const past = await fwemuIn(['conntrack', '-r', WEB, '--at', '4000', SEED]);
     expect(past.code).toBe(2);
     expect(past.stderr).toMatch(/has only 48 packets/);
@@ -218,7 +252,10 @@ describe('a command run in-process', () => {
   it('writes only to the streams it is given: lines, rule warnings, capture warnings, and returns its exit code', async () => {
     // A rule that the one before it shadows (a warning naming the file and line), and a capture cut inside its last record.
     const rules = join(tmp, 'shadowed.yaml');
-    writeFileSync(rules, 'policy: drop\nrules:\n  - id: web\n    proto: tcp\n    dport: 8080\n  - id: again\n    proto: tcp\n    dport: 8080\n');
+    writeFileSync(
+      rules,
+      'policy: drop\nrules:\n  - id: web\n    proto: tcp\n    dport: 8080\n  - id: again\n    proto: tcp\n    dport: 8080\n',
+    );
     const whole = readFileSync(SEED);
     const cut = join(tmp, 'cut-inproc.pcap');
     writeFileSync(cut, whole.subarray(0, whole.length - 10));
@@ -228,7 +265,12 @@ describe('a command run in-process', () => {
       for (const spy of toProcess) expect(spy).not.toHaveBeenCalled();
       expect(r.code, r.stderr).toBe(0);
       // 47 complete records before the cut (as dump says above), one JSON line each.
-      expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).n)).toEqual(Array.from({ length: 47 }, (_, i) => i + 1));
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).n),
+      ).toEqual(Array.from({ length: 47 }, (_, i) => i + 1));
       expect(r.stderr).toContain(`${rules}:6:`); // the shadowed rule, by its line
       expect(r.stderr).toMatch(/cut-inproc\.pcap: .*cut off at byte \d+/);
     } finally {
@@ -243,4 +285,3 @@ describe('a command run in-process', () => {
     expect(r.stderr).toMatch(/^fwemu: Missing required argument: rules/);
   });
 });
-

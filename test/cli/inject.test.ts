@@ -13,13 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concat, epb, idb, opt, parseChunked, shb } from '../capture/bytes.js';
-import { fwemu, fwemuIn, ROOT, type Run } from './run.js';
+import { fwemuIn, ROOT, type Run } from './run.js';
 
 /** Everything a terminal obeys or breaks a line at, but \n: C0, DEL, C1, U+2028/2029. */
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/u;
 
 /** An interface name that clears the screen, retitles the terminal, rings, rewinds the line and forges one. */
-const IF_NAME = 'eth0\u001b[2J\u001b]0;owned\u0007\r\n  999  0.000000  10.6.6.6 > 10.6.6.7  tcp S.  new  ACCEPT forged\u0085nel\u2028ls\u009b31m';
+const IF_NAME =
+  'eth0\u001b[2J\u001b]0;owned\u0007\r\n  999  0.000000  10.6.6.6 > 10.6.6.7  tcp S.  new  ACCEPT forged\u0085nel\u2028ls\u009b31m';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwemu-inject-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,7 +46,14 @@ function pcapng(name: string | null): Uint8Array {
     idb(true, recs[0].linkType, 65535, ifOpts),
     ...recs.map((r) => {
       const data = Buffer.from(r.data, 'hex');
-      return epb(true, 0, BigInt(r.tsSec) * 1_000_000n + BigInt(Math.floor(r.tsNsec / 1000)), data, r.len, name === null ? [] : [opt(1, name)]);
+      return epb(
+        true,
+        0,
+        BigInt(r.tsSec) * 1_000_000n + BigInt(Math.floor(r.tsNsec / 1000)),
+        data,
+        r.len,
+        name === null ? [] : [opt(1, name)],
+      );
     }),
   );
 }
@@ -178,7 +186,10 @@ describe('no control character from a capture or a rule file reaches the output'
     mkdirSync(dir);
     copyFileSync(hostilePcapng, join(dir, `${HOSTILE_BASE}.pcapng`));
     copyFileSync(hostileRules, join(dir, 'r.yaml'));
-    writeFileSync(join(dir, `${HOSTILE_BASE}.expect.yaml`), `rules: r.yaml\nexpect:\n  - { packet: 1, verdict: drop, reason: "\\e[2J\\u0085" }\n`);
+    writeFileSync(
+      join(dir, `${HOSTILE_BASE}.expect.yaml`),
+      `rules: r.yaml\nexpect:\n  - { packet: 1, verdict: drop, reason: "\\e[2J\\u0085" }\n`,
+    );
     const r = await fwemuIn(['test', dir]);
     expect(r.code).toBe(1);
     clean(r, 'test');
@@ -186,7 +197,7 @@ describe('no control character from a capture or a rule file reaches the output'
     expect(lines(r.stdout.trimEnd()), r.stdout).toHaveLength(4);
   });
 
-  it('a rule id with a bidirectional override is shown escaped in reasons and in the summary\'s rule hits', async () => {
+  it("a rule id with a bidirectional override is shown escaped in reasons and in the summary's rule hits", async () => {
     // U+202E is not a control character (the loader takes it) but reverses what follows on a terminal.
     const rules = join(tmp, 'bidi.yaml');
     writeFileSync(rules, 'policy: drop\nrules:\n  - id: "web\u202eevil"\n    proto: tcp\n    dport: 8080\n');

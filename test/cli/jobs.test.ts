@@ -40,14 +40,21 @@ function file(name: string, text: string | Buffer): string {
 const rulesPath = file('jobs.rules.yaml', RULES);
 
 function replay(rules: string, capture: string, jobs: number, extra: string[] = [], input?: Buffer): Run {
-  return fwemu(['replay', '-f', 'none', '-r', rules, ...(jobs > 1 ? ['-j', String(jobs)] : []), ...extra, capture], { input });
+  return fwemu(['replay', '-f', 'none', '-r', rules, ...(jobs > 1 ? ['-j', String(jobs)] : []), ...extra, capture], {
+    input,
+  });
 }
 
 /**
  * replay -f jsonl and -f text of `capture` on `jobs` threads: the same
  * output and exit code as one thread. Returns the runs on `jobs` threads.
  */
-function sameLines(rules: string, capture: string, jobs: number, opts: { input?: Buffer; extra?: string[] } = {}): Run[] {
+function sameLines(
+  rules: string,
+  capture: string,
+  jobs: number,
+  opts: { input?: Buffer; extra?: string[] } = {},
+): Run[] {
   const runs: Run[] = [];
   for (const format of ['jsonl', 'text']) {
     const args = ['replay', '-f', format, '-r', rules, ...(opts.extra ?? [])];
@@ -55,7 +62,8 @@ function sameLines(rules: string, capture: string, jobs: number, opts: { input?:
     const many = fwemu([...args, '-j', String(jobs), capture], { input: opts.input });
     expect(one.stdout.split('\n').length).toBeGreaterThan(2);
     expect(many.code, many.stderr).toBe(one.code);
-    if (many.stdout !== one.stdout) expect(firstDifference(many.stdout, one.stdout), `${format}, ${jobs} threads`).toBe('');
+    if (many.stdout !== one.stdout)
+      expect(firstDifference(many.stdout, one.stdout), `${format}, ${jobs} threads`).toBe('');
     runs.push(many);
   }
   return runs;
@@ -72,11 +80,19 @@ const EMPTY_CAPTURE: Record<string, number> = { pcap: 24, pcapng: 44 };
 function sameWritten(rules: string, capture: string, jobs: number, opts: { input?: Buffer } = {}): Run[] {
   const runs: Run[] = [];
   for (const ext of ['pcap', 'pcapng']) {
-    const files = (tag: string) => ['--write-accepted', join(dir, `w-${tag}-acc.${ext}`), '--write-dropped', join(dir, `w-${tag}-drop.${ext}`)];
+    const files = (tag: string) => [
+      '--write-accepted',
+      join(dir, `w-${tag}-acc.${ext}`),
+      '--write-dropped',
+      join(dir, `w-${tag}-drop.${ext}`),
+    ];
     // (No file of an earlier call may stand in for one a run failed to write.)
-    for (const tag of ['one', 'many']) for (const side of ['acc', 'drop']) rmSync(join(dir, `w-${tag}-${side}.${ext}`), { force: true });
+    for (const tag of ['one', 'many'])
+      for (const side of ['acc', 'drop']) rmSync(join(dir, `w-${tag}-${side}.${ext}`), { force: true });
     const one = fwemu(['replay', '-f', 'none', '-r', rules, ...files('one'), capture], { input: opts.input });
-    const many = fwemu(['replay', '-f', 'none', '-r', rules, '-j', String(jobs), ...files('many'), capture], { input: opts.input });
+    const many = fwemu(['replay', '-f', 'none', '-r', rules, '-j', String(jobs), ...files('many'), capture], {
+      input: opts.input,
+    });
     expect(many.code, many.stderr).toBe(one.code);
     expect(many.stdout).toBe(one.stdout);
     let packetBytes = 0;
@@ -199,7 +215,12 @@ describe('replay --jobs: the same summary as one thread', () => {
     expect(one.stdout).toContain('12000 packets: 12000 accepted');
     expect(one.stdout).toContain('flows: 2400 entered the conntrack table, 2400 still in it at the end');
     // (The fast tier reads a file and a pipe, one of each format; the slow one all four.)
-    const inputs = [[pcap, undefined], [pcapng, undefined], ['-', readFileSync(pcap)], ['-', readFileSync(pcapng)]] as const;
+    const inputs = [
+      [pcap, undefined],
+      [pcapng, undefined],
+      ['-', readFileSync(pcap)],
+      ['-', readFileSync(pcapng)],
+    ] as const;
     for (const [capture, input] of SLOW ? inputs : [inputs[0], inputs[3]]) {
       const three = replay(rulesPath, capture, 3, ['-v'], input);
       expect(three.code, three.stderr).toBe(0);
@@ -231,7 +252,10 @@ describe('replay --jobs: the same summary as one thread', () => {
     writePcap(capture, [
       { data: ether(tcp({ src: a, dst: server, sport: 1111, dport: 80, seq: 1, flags: TCP.SYN })), ts: 1000 },
       { data: ether(tcp({ src: b, dst: server, sport: 2222, dport: 80, seq: 1, flags: TCP.SYN })), ts: 10 },
-      { data: ether(tcp({ src: server, dst: b, sport: 80, dport: 2222, seq: 9, ack: 2, flags: TCP.SYN | TCP.ACK })), ts: 1100 },
+      {
+        data: ether(tcp({ src: server, dst: b, sport: 80, dport: 2222, seq: 9, ack: 2, flags: TCP.SYN | TCP.ACK })),
+        ts: 1100,
+      },
     ]);
     sameOnTwoThreads(capture, ['3 packets: 3 accepted, 0 dropped', 'decided by: established 1, rule 2'], [1, 2]);
   });
@@ -242,7 +266,8 @@ describe('replay --jobs: the same summary as one thread', () => {
     const server = '10.2.0.53';
     const client = addrOnShard(server, 0, 2, '10.1.0.');
     let router = '';
-    for (let i = 1; i < 255 && router === ''; i++) if (pairShard(v4(`10.8.0.${i}`), v4(client), 2) === 1) router = `10.8.0.${i}`;
+    for (let i = 1; i < 255 && router === ''; i++)
+      if (pairShard(v4(`10.8.0.${i}`), v4(client), 2) === 1) router = `10.8.0.${i}`;
     const query = udp({ src: client, dst: server, sport: 3333, dport: 53, payload: 'query' });
     const capture = join(dir, 'related.pcap');
     writePcap(capture, [
@@ -269,7 +294,8 @@ describe('replay --jobs: the same summary as one thread', () => {
     expect(twoF.stdout).toBe(oneF.stdout);
     expect(twoF.stderr).toContain('packet 2 is the first fragment of an ICMP error');
     expect(twoF.stderr).toContain('replaying it again on one thread');
-    for (const r of [...sameLines(rulesPath, fragmented, 2), ...sameWritten(rulesPath, fragmented, 2)]) expect(r.stderr).toContain('replaying it again on one thread');
+    for (const r of [...sameLines(rulesPath, fragmented, 2), ...sameWritten(rulesPath, fragmented, 2)])
+      expect(r.stderr).toContain('replaying it again on one thread');
   });
 
   it('sends every fragment of a datagram to one thread, even a first fragment too short to decode', () => {
@@ -288,9 +314,20 @@ describe('replay --jobs: the same summary as one thread', () => {
       const a = `fd00:0:0:0:0:0:1:${i.toString(16)}`;
       if (pairShard(fold6(a), fold6(server), 2) === 1) client = a;
     }
-    const syn = tcp({ src: client, dst: server, sport: 5555, dport: 80, seq: 1, flags: TCP.SYN, payload: 'x'.repeat(24) });
+    const syn = tcp({
+      src: client,
+      dst: server,
+      sport: 5555,
+      dport: 80,
+      seq: 1,
+      flags: TCP.SYN,
+      payload: 'x'.repeat(24),
+    });
     const capture = join(dir, 'short-first-fragment.pcap');
-    writePcap(capture, fragment(syn, 8, 0x77).map((f, i) => ({ data: ether(f, 0x86dd), ts: 1 + i / 1000 })));
+    writePcap(
+      capture,
+      fragment(syn, 8, 0x77).map((f, i) => ({ data: ether(f, 0x86dd), ts: 1 + i / 1000 })),
+    );
     sameOnTwoThreads(capture, ['6 packets: 0 accepted, 6 dropped', 'decided by: invalid 1, fragment 5'], [0, 6]);
   });
 
@@ -298,7 +335,12 @@ describe('replay --jobs: the same summary as one thread', () => {
     const limited = file('limited.rules.yaml', RULES.replace('policy: drop\n', 'policy: drop\nconntrack:\n  max: 4\n'));
     const frames: Frame[] = [];
     for (let i = 0; i < 12; i++) {
-      frames.push({ data: ether(tcp({ src: `10.1.0.${i + 1}`, dst: '10.2.0.1', sport: 4000 + i, dport: 80, seq: 1, flags: TCP.SYN })), ts: 1 + i });
+      frames.push({
+        data: ether(
+          tcp({ src: `10.1.0.${i + 1}`, dst: '10.2.0.1', sport: 4000 + i, dport: 80, seq: 1, flags: TCP.SYN }),
+        ),
+        ts: 1 + i,
+      });
     }
     const capture = join(dir, 'limit.pcap');
     writePcap(capture, frames);
@@ -320,7 +362,13 @@ describe('replay --jobs: the same summary as one thread', () => {
 
   it('over a random corpus (TCP, UDP, ICMP, IPv4 and IPv6, fragments, odd packets) with random rule files', async () => {
     const seed = corpusSeed();
-    const corpus = await buildCorpus({ seed, batches: tier(2, 4), sessionsPerBatch: tier(30, 60), dir, concurrency: 12 });
+    const corpus = await buildCorpus({
+      seed,
+      batches: tier(2, 4),
+      sessionsPerBatch: tier(30, 60),
+      dir,
+      concurrency: 12,
+    });
     let sharded = 0;
     for (const b of corpus) {
       const one = replay(b.rulesPath, b.capturePath, 1);
@@ -344,7 +392,10 @@ describe('replay --jobs: the same lines and written captures as one thread', () 
     // 40 DNS flows exchange 1000-byte queries and answers for 9000 packets
     // (~9 MB, so the lines of several rounds of batches are written), then
     // 100 new flows fill the table (max 60).
-    const limited = file('limited-late.rules.yaml', RULES.replace('policy: drop\n', 'policy: drop\nconntrack:\n  max: 60\n'));
+    const limited = file(
+      'limited-late.rules.yaml',
+      RULES.replace('policy: drop\n', 'policy: drop\nconntrack:\n  max: 60\n'),
+    );
     const frames: Frame[] = [];
     const payload = 'q'.repeat(1000);
     let t = 1000;
@@ -355,13 +406,20 @@ describe('replay --jobs: the same lines and written captures as one thread', () 
       frames.push({ data: ether(udp(Math.floor(i / 40) % 2 === 0 ? q : a)), ts: (t += 0.001) });
     }
     for (let i = 0; i < 100; i++) {
-      frames.push({ data: ether(tcp({ src: `10.3.0.${i + 1}`, dst: '10.2.0.1', sport: 4000 + i, dport: 80, seq: 1, flags: TCP.SYN })), ts: (t += 0.001) });
+      frames.push({
+        data: ether(
+          tcp({ src: `10.3.0.${i + 1}`, dst: '10.2.0.1', sport: 4000 + i, dport: 80, seq: 1, flags: TCP.SYN }),
+        ),
+        ts: (t += 0.001),
+      });
     }
     const capture = join(dir, 'limit-late.pcap');
     writePcap(capture, frames);
     expect(replay(limited, capture, 1).stdout).toContain('table full');
     for (const r of [...sameLines(limited, capture, 2), ...sameWritten(limited, capture, 2)]) {
-      const written = /replaying it again on one thread, from the packet after the (\d+) whose output is written/.exec(r.stderr);
+      const written = /replaying it again on one thread, from the packet after the (\d+) whose output is written/.exec(
+        r.stderr,
+      );
       expect(written, r.stderr).not.toBeNull();
       expect(Number(written![1])).toBeGreaterThan(2000);
       expect(Number(written![1])).toBeLessThan(9100);
@@ -375,7 +433,13 @@ describe('replay --jobs: the same lines and written captures as one thread', () 
     expect(piped.stderr).not.toMatch(STACK);
     const lines = Number(/the output of the first (\d+) packets was written/.exec(piped.stderr)?.[1]);
     expect(lines).toBeGreaterThan(2000);
-    expect(piped.stdout).toBe(one.stdout.split('\n').slice(0, lines).map((l) => `${l}\n`).join(''));
+    expect(piped.stdout).toBe(
+      one.stdout
+        .split('\n')
+        .slice(0, lines)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
   });
 
   it('lets no line wait behind a held fragment longer than one thread lets it (MAX_WAITING), and one thread goes on from there', () => {
@@ -384,11 +448,25 @@ describe('replay --jobs: the same lines and written captures as one thread', () 
     // fragment's until 16384 wait, then lets the fragment's line come at
     // the end, out of order. The threads cannot tell when one thread would
     // have done that, so they stop writing before it.
-    const [first] = fragment(udp({ src: '10.1.0.9', dst: '10.2.0.53', sport: 6000, dport: 53, payload: 'z'.repeat(400) }), 200);
+    const [first] = fragment(
+      udp({ src: '10.1.0.9', dst: '10.2.0.53', sport: 6000, dport: 53, payload: 'z'.repeat(400) }),
+      200,
+    );
     const frames: Frame[] = [{ data: ether(first), ts: 1 }];
     for (let i = 0; i < 17000; i++) {
       const q = i % 2 === 0;
-      frames.push({ data: ether(udp({ src: q ? '10.1.0.7' : '10.2.0.53', dst: q ? '10.2.0.53' : '10.1.0.7', sport: q ? 7000 : 53, dport: q ? 53 : 7000, payload: 'a' })), ts: 1 + i * 1e-4 });
+      frames.push({
+        data: ether(
+          udp({
+            src: q ? '10.1.0.7' : '10.2.0.53',
+            dst: q ? '10.2.0.53' : '10.1.0.7',
+            sport: q ? 7000 : 53,
+            dport: q ? 53 : 7000,
+            payload: 'a',
+          }),
+        ),
+        ts: 1 + i * 1e-4,
+      });
     }
     const capture = join(dir, 'held-long.pcap');
     writePcap(capture, frames);
@@ -404,7 +482,9 @@ describe('replay --jobs: the same lines and written captures as one thread', () 
   it('names pcapng interfaces as one thread does, across sections that number them afresh, and paints text the same', () => {
     sameLines('rules/web-server.yaml', 'fixtures/crafted-multi.pcapng', 2);
     sameWritten('rules/web-server.yaml', 'fixtures/crafted-multi.pcapng', 2);
-    sameLines('rules/web-server.yaml', 'fixtures/seed-three-clients.pcap', 2, { extra: ['--color', 'always', '--time', 'epoch'] });
+    sameLines('rules/web-server.yaml', 'fixtures/seed-three-clients.pcap', 2, {
+      extra: ['--color', 'always', '--time', 'epoch'],
+    });
   });
 });
 
@@ -426,9 +506,21 @@ describe('replay --jobs: values it does not take', () => {
 
   it('takes auto: one thread per core', () => {
     const cores = availableParallelism();
-    const r = fwemu(['replay', '-f', 'none', '-v', '-j', 'auto', '-r', 'rules/web-server.yaml', 'fixtures/seed-three-clients.pcap']);
+    const r = fwemu([
+      'replay',
+      '-f',
+      'none',
+      '-v',
+      '-j',
+      'auto',
+      '-r',
+      'rules/web-server.yaml',
+      'fixtures/seed-three-clients.pcap',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(fwemu(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', 'fixtures/seed-three-clients.pcap']).stdout);
+    expect(r.stdout).toBe(
+      fwemu(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', 'fixtures/seed-three-clients.pcap']).stdout,
+    );
     if (cores > 1) expect(packetsByThread(r)).toHaveLength(Math.min(cores, 256));
     else expect(r.stderr).not.toContain('packetsByThread');
   });

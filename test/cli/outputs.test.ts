@@ -9,7 +9,21 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,8 +71,16 @@ function snapshot(root: string): Record<string, string> {
 const temps = (d: string) => readdirSync(d).filter((f) => /\.fwemu-\d+-[0-9a-f]+\.tmp$/.test(f));
 
 /** A run with binary stdout kept as bytes. */
-function runBytes(args: string[], input?: Buffer): { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, input, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 256 << 20 });
+function runBytes(
+  args: string[],
+  input?: Buffer,
+): { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    input,
+    env: { ...process.env, NO_COLOR: '1' },
+    maxBuffer: 256 << 20,
+  });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
 }
 
@@ -77,28 +99,88 @@ describe('an output is never an input, nor another output', () => {
     for (const jobs of [[], ['--jobs', '2']]) {
       const j = jobs.length ? ' --jobs 2' : '';
       cases.push(
-        { name: `--write-accepted the capture${j}`, args: [...replay, ...jobs, '--write-accepted', CAP, CAP], names: [CAP] },
-        { name: `--write-dropped a symlink to the capture${j}`, args: [...replay, ...jobs, '--write-dropped', join(dir, 'soft.pcap'), CAP], names: ['soft.pcap', CAP] },
-        { name: `--write-accepted a hard link to the capture${j}`, args: [...replay, ...jobs, '--write-accepted', join(dir, 'hard.pcap'), CAP], names: ['hard.pcap', CAP] },
-        { name: `--write-accepted the capture by another path${j}`, args: [...replay, ...jobs, '--write-accepted', viaSub, CAP], names: [viaSub, CAP] },
-        { name: `--write-accepted the rule file${j}`, args: [...replay, ...jobs, '--write-accepted', RULES, CAP], names: [RULES] },
-        { name: `both --write-* one existing file${j}`, args: [...replay, ...jobs, '--write-accepted', BIG, '--write-dropped', BIG, CAP], names: [BIG] },
+        {
+          name: `--write-accepted the capture${j}`,
+          args: [...replay, ...jobs, '--write-accepted', CAP, CAP],
+          names: [CAP],
+        },
+        {
+          name: `--write-dropped a symlink to the capture${j}`,
+          args: [...replay, ...jobs, '--write-dropped', join(dir, 'soft.pcap'), CAP],
+          names: ['soft.pcap', CAP],
+        },
+        {
+          name: `--write-accepted a hard link to the capture${j}`,
+          args: [...replay, ...jobs, '--write-accepted', join(dir, 'hard.pcap'), CAP],
+          names: ['hard.pcap', CAP],
+        },
+        {
+          name: `--write-accepted the capture by another path${j}`,
+          args: [...replay, ...jobs, '--write-accepted', viaSub, CAP],
+          names: [viaSub, CAP],
+        },
+        {
+          name: `--write-accepted the rule file${j}`,
+          args: [...replay, ...jobs, '--write-accepted', RULES, CAP],
+          names: [RULES],
+        },
+        {
+          name: `both --write-* one existing file${j}`,
+          args: [...replay, ...jobs, '--write-accepted', BIG, '--write-dropped', BIG, CAP],
+          names: [BIG],
+        },
         {
           name: `both --write-* one new file under two names${j}`,
-          args: [...replay, ...jobs, '--write-accepted', join(dir, 'new.pcap'), '--write-dropped', join(dir, 'sub', '..', 'new.pcap'), CAP],
+          args: [
+            ...replay,
+            ...jobs,
+            '--write-accepted',
+            join(dir, 'new.pcap'),
+            '--write-dropped',
+            join(dir, 'sub', '..', 'new.pcap'),
+            CAP,
+          ],
           names: ['new.pcap', join(dir, 'sub', '..', 'new.pcap')],
         },
-        { name: `--write-accepted the capture read on stdin${j}`, shell: `FWEMU replay -r ${RULES} --format none${j} --write-accepted ${CAP} - < ${CAP}`, names: [CAP, 'standard input'] },
-        { name: `the results appended to the capture${j}`, shell: `FWEMU replay -r ${RULES}${j} ${CAP} >> ${CAP}`, names: [CAP, 'standard output'] },
-        { name: `the results appended to --write-accepted${j}`, shell: `FWEMU replay -r ${RULES}${j} --write-accepted ${BIG} ${CAP} >> ${BIG}`, names: [BIG, 'standard output'] },
+        {
+          name: `--write-accepted the capture read on stdin${j}`,
+          shell: `FWEMU replay -r ${RULES} --format none${j} --write-accepted ${CAP} - < ${CAP}`,
+          names: [CAP, 'standard input'],
+        },
+        {
+          name: `the results appended to the capture${j}`,
+          shell: `FWEMU replay -r ${RULES}${j} ${CAP} >> ${CAP}`,
+          names: [CAP, 'standard output'],
+        },
+        {
+          name: `the results appended to --write-accepted${j}`,
+          shell: `FWEMU replay -r ${RULES}${j} --write-accepted ${BIG} ${CAP} >> ${BIG}`,
+          names: [BIG, 'standard output'],
+        },
       );
     }
     cases.push(
-      { name: 'replay of a scenario into the scenario', args: [...replay, '--write-dropped', SCEN, SCEN], names: [SCEN] },
+      {
+        name: 'replay of a scenario into the scenario',
+        args: [...replay, '--write-dropped', SCEN, SCEN],
+        names: [SCEN],
+      },
       { name: 'synth -o the scenario', args: ['synth', SCEN, '-o', SCEN], names: [SCEN] },
-      { name: 'synth -o a symlink to the scenario', args: ['synth', SCEN, '-o', join(dir, 'soft.yaml')], names: ['soft.yaml', SCEN] },
-      { name: 'export --split onto the rule file', args: ['export', '--format', 'iptables', '--split', join(dir, 'rules'), RULES], names: ['rules.v4', RULES] },
-      { name: 'export --split: PREFIX.v4 and PREFIX.v6 one file', args: ['export', '--format', 'iptables', '--split', join(dir, 'two'), RULES], names: ['two.v4', 'two.v6'] },
+      {
+        name: 'synth -o a symlink to the scenario',
+        args: ['synth', SCEN, '-o', join(dir, 'soft.yaml')],
+        names: ['soft.yaml', SCEN],
+      },
+      {
+        name: 'export --split onto the rule file',
+        args: ['export', '--format', 'iptables', '--split', join(dir, 'rules'), RULES],
+        names: ['rules.v4', RULES],
+      },
+      {
+        name: 'export --split: PREFIX.v4 and PREFIX.v6 one file',
+        args: ['export', '--format', 'iptables', '--split', join(dir, 'two'), RULES],
+        names: ['two.v4', 'two.v6'],
+      },
     );
   });
 
@@ -118,13 +200,41 @@ describe('an output is never an input, nor another output', () => {
   it('the same runs with distinct files succeed (the check is not too eager)', async () => {
     const out = join(dir, 'ok');
     mkdirSync(out);
-    const r = await fwemuIn(['replay', '-r', RULES, '--format', 'none', '-j', '2', '--write-accepted', join(out, 'a.pcap'), '--write-dropped', join(out, 'd.pcap'), CAP]);
+    const r = await fwemuIn([
+      'replay',
+      '-r',
+      RULES,
+      '--format',
+      'none',
+      '-j',
+      '2',
+      '--write-accepted',
+      join(out, 'a.pcap'),
+      '--write-dropped',
+      join(out, 'd.pcap'),
+      CAP,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect((await fwemuIn(['synth', SCEN, '-q', '-o', join(out, 's.pcap')])).code).toBe(0);
     expect((await fwemuIn(['export', '--format', 'iptables', '--split', join(out, 'rules'), RULES])).code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['a.pcap', 'd.pcap', 'rules.v4', 'rules.v6', 's.pcap']);
     // Two writers of /dev/null are no conflict: it is not a regular file.
-    expect((await fwemuIn(['replay', '-r', RULES, '--format', 'none', '--write-accepted', '/dev/null', '--write-dropped', '/dev/null', CAP])).code).toBe(0);
+    expect(
+      (
+        await fwemuIn([
+          'replay',
+          '-r',
+          RULES,
+          '--format',
+          'none',
+          '--write-accepted',
+          '/dev/null',
+          '--write-dropped',
+          '/dev/null',
+          CAP,
+        ])
+      ).code,
+    ).toBe(0);
   });
 });
 
@@ -177,12 +287,20 @@ describe('outputs are replaced only when complete', () => {
    * A replay reading a capture from a pipe we feed until its output has
    * reached the disk (the temporary file holds bytes), then `signal`.
    */
-  async function killMidWrite(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sawTemp: boolean }> {
-    const p = spawn(process.execPath, [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', target, '-'], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
+  async function killMidWrite(
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sawTemp: boolean }> {
+    const p = spawn(
+      process.execPath,
+      [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', target, '-'],
+      { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.stdin.on('error', () => {}); // (EPIPE once it is gone)
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => p.on('exit', (code, sig) => resolve({ code, signal: sig })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      p.on('exit', (code, sig) => resolve({ code, signal: sig })),
+    );
     let running = true;
     void exited.then(() => (running = false));
     p.stdin.write(bigHeader);
@@ -247,10 +365,15 @@ describe('outputs are replaced only when complete', () => {
     expect((await fwemuIn(['replay', '-r', RULES, '--format', 'none', '--write-accepted', wantBig, BIG])).code).toBe(0);
     // Run A reads the big capture from a pipe; once it has written part of
     // its output, run B writes the file from start to end; then A finishes.
-    const a = spawn(process.execPath, [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', target, '-'], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
+    const a = spawn(
+      process.execPath,
+      [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', target, '-'],
+      { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] },
+    );
     const exited = new Promise<number | null>((resolve) => a.on('exit', (code) => resolve(code)));
     a.stderr.resume();
-    const writtenByA = () => [...temps(out), 'acc.pcap'].some((f) => existsSync(join(out, f)) && statSync(join(out, f)).size > 0);
+    const writtenByA = () =>
+      [...temps(out), 'acc.pcap'].some((f) => existsSync(join(out, f)) && statSync(join(out, f)).size > 0);
     await new Promise<void>((resolve) => a.stdin.write(bigHeader, () => resolve()));
     let at = 0;
     const step = 1 << 20;
@@ -312,12 +435,17 @@ describe('outputs are replaced only when complete', () => {
       const t = join(d, 'acc.pcap');
       writeFileSync(t, 'earlier\n');
       chmodSync(t, 0o666);
-      const p = spawn(process.execPath, [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', t, '-'], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'], ...asUser });
+      const p = spawn(process.execPath, [BIN, 'replay', '-r', RULES, '--format', 'none', '--write-accepted', t, '-'], {
+        cwd: ROOT,
+        stdio: ['pipe', 'ignore', 'pipe'],
+        ...asUser,
+      });
       let stderr = '';
       p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
       await new Promise<void>((resolve) => p.stdin.write(bigHeader, () => resolve()));
-      for (let i = 0; i < 100 && temps(d).length === 0; i++) await new Promise<void>((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 100 && temps(d).length === 0; i++)
+        await new Promise<void>((resolve) => setTimeout(resolve, 20));
       expect(temps(d)).toHaveLength(1);
       chmodSync(d, 0o555);
       p.stdin.end(bigRecords);
@@ -363,8 +491,21 @@ describe('"-" for outputs, and the stdin marker', () => {
   it('--write-* - where stdout carries lines, or twice: exit 2 saying why', async () => {
     const a = await fwemuIn(['replay', '-r', RULES, '--write-accepted', '-', CAP]);
     expect(a.code).toBe(2);
-    expect(a.stderr).toBe('fwemu: replay: --write-accepted -: standard output carries the packet lines; add --format none to write the capture there (the summary then goes to stderr), or name a file\n');
-    const b = await fwemuIn(['replay', '-r', RULES, '-f', 'none', '--write-accepted', '-', '--write-dropped', '-', CAP]);
+    expect(a.stderr).toBe(
+      'fwemu: replay: --write-accepted -: standard output carries the packet lines; add --format none to write the capture there (the summary then goes to stderr), or name a file\n',
+    );
+    const b = await fwemuIn([
+      'replay',
+      '-r',
+      RULES,
+      '-f',
+      'none',
+      '--write-accepted',
+      '-',
+      '--write-dropped',
+      '-',
+      CAP,
+    ]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/standard output can carry one capture/);
   });
@@ -380,20 +521,47 @@ describe('"-" for outputs, and the stdin marker', () => {
   it('export --split - is refused with a reason', async () => {
     const r = await fwemuIn(['export', '--format', 'iptables', '--split', '-', RULES]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--split writes two files, PREFIX\.v4 and PREFIX\.v6, so it takes a file name prefix, not -/);
+    expect(r.stderr).toMatch(
+      /--split writes two files, PREFIX\.v4 and PREFIX\.v6, so it takes a file name prefix, not -/,
+    );
   });
 
   it('"-" in every slot of every command: never the marker, a NUL or a stack in a message, never exit 70', async () => {
     const slots: string[][] = [
-      ['dump', '-'], ['dump', CAP, '--time', '-'], ['dump', CAP, '--format', '-'],
-      ['replay', '-r', '-', CAP], ['replay', '-r', RULES, '-'], ['replay', '-r', '-', '-'], ['replay', '-r', RULES, CAP, '-'],
-      ['replay', '-r', RULES, CAP, '--time', '-'], ['replay', '-r', RULES, CAP, '--jobs', '-'], ['replay', '-r', RULES, CAP, '--format', '-'],
-      ['replay', '-r', RULES, CAP, '--write-accepted', '-'], ['replay', '-r', RULES, '-j', '2', CAP, '--write-dropped', '-'],
-      ['conntrack', '-r', '-', CAP], ['conntrack', '-r', RULES, '-'], ['conntrack', '-r', RULES, CAP, '--at', '-'], ['conntrack', '-r', RULES, '-', '--at', '99'],
-      ['check', '-'], ['check', RULES, '-'],
-      ['export', '-'], ['export', RULES, '--table', '-'], ['export', RULES, '--format', '-'], ['export', RULES, '--split', '-'], ['export', RULES, '--format', 'iptables', '--split', '-'],
-      ['synth', '-'], ['synth', '-', '-o', join(dir, 'never.pcap')], ['synth', SCEN, '--format', '-'], ['synth', SCEN, '-o', '-', '-q'],
-      ['sockets', '-'], ['sockets', CAP, '--format', '-'], ['test', '-'], ['test', 'fixtures', '-'], ['demo', '-'], ['-'], ['--color', '-', 'dump', CAP],
+      ['dump', '-'],
+      ['dump', CAP, '--time', '-'],
+      ['dump', CAP, '--format', '-'],
+      ['replay', '-r', '-', CAP],
+      ['replay', '-r', RULES, '-'],
+      ['replay', '-r', '-', '-'],
+      ['replay', '-r', RULES, CAP, '-'],
+      ['replay', '-r', RULES, CAP, '--time', '-'],
+      ['replay', '-r', RULES, CAP, '--jobs', '-'],
+      ['replay', '-r', RULES, CAP, '--format', '-'],
+      ['replay', '-r', RULES, CAP, '--write-accepted', '-'],
+      ['replay', '-r', RULES, '-j', '2', CAP, '--write-dropped', '-'],
+      ['conntrack', '-r', '-', CAP],
+      ['conntrack', '-r', RULES, '-'],
+      ['conntrack', '-r', RULES, CAP, '--at', '-'],
+      ['conntrack', '-r', RULES, '-', '--at', '99'],
+      ['check', '-'],
+      ['check', RULES, '-'],
+      ['export', '-'],
+      ['export', RULES, '--table', '-'],
+      ['export', RULES, '--format', '-'],
+      ['export', RULES, '--split', '-'],
+      ['export', RULES, '--format', 'iptables', '--split', '-'],
+      ['synth', '-'],
+      ['synth', '-', '-o', join(dir, 'never.pcap')],
+      ['synth', SCEN, '--format', '-'],
+      ['synth', SCEN, '-o', '-', '-q'],
+      ['sockets', '-'],
+      ['sockets', CAP, '--format', '-'],
+      ['test', '-'],
+      ['test', 'fixtures', '-'],
+      ['demo', '-'],
+      ['-'],
+      ['--color', '-', 'dump', CAP],
     ];
     for (const args of slots) {
       const r = runBytes(args, readFileSync(CAP));

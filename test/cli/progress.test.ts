@@ -5,7 +5,9 @@ import { fwemu } from './run.js';
 describe('progress line', () => {
   it('says packets, share of the file, rate and time left', () => {
     // 1.5M packets in 3 s = 500k/s; 40% of 2.5 GB read in 3 s leaves 60% = 4.5 s, shown as 5 s.
-    expect(progressText('replaying x.pcap', 1_500_000, 1e9, 2.5e9, 3)).toBe('replaying x.pcap: 1.50M packets (40% of 2.5 GB), 500k/s, ~5 s left');
+    expect(progressText('replaying x.pcap', 1_500_000, 1e9, 2.5e9, 3)).toBe(
+      'replaying x.pcap: 1.50M packets (40% of 2.5 GB), 500k/s, ~5 s left',
+    );
     // 200 MB at 10% after 60 s: 540 s left = 9 min 0 s.
     expect(progressText('r', 65_536, 20e6, 200e6, 60)).toBe('r: 66k packets (10% of 200 MB), 1092/s, ~9 min 0 s left');
     expect(progressText('r', 1e6, 5e8, 1e9, 7200)).toBe('r: 1.00M packets (50% of 1.0 GB), 139/s, ~2 h 0 min left');
@@ -58,16 +60,26 @@ describe('progress line', () => {
   it('keeps to one row of the terminal (a wrapped line cannot be redrawn in place)', () => {
     const written: string[] = [];
     let now = 0;
-    const p = new Progress('replaying a/rather/long/path/to/a/capture.pcapng', 0, { write: (s: string) => written.push(s), columns: 40 }, () => now);
+    const p = new Progress(
+      'replaying a/rather/long/path/to/a/capture.pcapng',
+      0,
+      { write: (s: string) => written.push(s), columns: 40 },
+      () => now,
+    );
     now = 2000;
     for (let i = 0; i < 65_536; i++) p.tick(0);
     // 65536 packets in 2 s: "...: 66k packets, 33k/s", cut to 39 columns.
-    expect(written).toEqual([`\r${'replaying a/rather/long/path/to/a/capture.pcapng: 66k packets, 33k/s'.slice(0, 39)}\x1b[K`]);
+    expect(written).toEqual([
+      `\r${'replaying a/rather/long/path/to/a/capture.pcapng: 66k packets, 33k/s'.slice(0, 39)}\x1b[K`,
+    ]);
   });
 
   it('replay and conntrack take --progress and --no-progress, and a capture shorter than 65536 packets draws nothing', () => {
     const cap = 'fixtures/seed-three-clients.pcap';
-    for (const cmd of [['replay', '-r', 'rules/web-server.yaml', cap], ['conntrack', '-r', 'rules/web-server.yaml', cap]]) {
+    for (const cmd of [
+      ['replay', '-r', 'rules/web-server.yaml', cap],
+      ['conntrack', '-r', 'rules/web-server.yaml', cap],
+    ]) {
       const plain = fwemu(cmd);
       expect(plain.code, plain.stderr).toBe(0);
       for (const flag of ['--progress', '--no-progress']) {

@@ -17,8 +17,18 @@ const MAX_OUTPUT = 256 * 1024 * 1024;
 
 export function fwemu(args: string[], opts: { input?: Buffer | string; shell?: string } = {}): Run {
   const r = opts.shell
-    ? spawnSync('bash', ['-o', 'pipefail', '-c', opts.shell.replaceAll('FWEMU', `node ${BIN}`)], { cwd: ROOT, encoding: 'utf8', maxBuffer: MAX_OUTPUT })
-    : spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, input: opts.input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, maxBuffer: MAX_OUTPUT });
+    ? spawnSync('bash', ['-o', 'pipefail', '-c', opts.shell.replaceAll('FWEMU', `node ${BIN}`)], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        maxBuffer: MAX_OUTPUT,
+      })
+    : spawnSync(process.execPath, [BIN, ...args], {
+        cwd: ROOT,
+        input: opts.input,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+        maxBuffer: MAX_OUTPUT,
+      });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -38,7 +48,19 @@ export const STACK = /^\s+at .+:\d+:\d+\)?$/m;
  * yargs' own --help and --version output.
  */
 export async function fwemuIn(args: string[]): Promise<Run> {
-  if (args.some((a) => a === '-' || a === '-h' || a === '--help' || a === '--version' || a === '-j' || a.startsWith('--jobs') || /^-j\d/.test(a))) return fwemu(args);
+  if (
+    args.some(
+      (a) =>
+        a === '-' ||
+        a === '-h' ||
+        a === '--help' ||
+        a === '--version' ||
+        a === '-j' ||
+        a.startsWith('--jobs') ||
+        /^-j\d/.test(a),
+    )
+  )
+    return fwemu(args);
   const out: Buffer[] = [];
   let stderr = '';
   const stdout = new Writable({

@@ -9,7 +9,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CtEvent } from '../../src/conntrack/index.js';
-import { ctProtoName, entryToJson, formatConntrackEntry, formatConntrackEvent } from '../../src/report/conntrack-list.js';
+import {
+  ctProtoName,
+  entryToJson,
+  formatConntrackEntry,
+  formatConntrackEvent,
+} from '../../src/report/conntrack-list.js';
 import { Driver, generic, icmp, tcp, udp } from './helpers.js';
 
 const A = '10.1.0.2';
@@ -63,7 +68,13 @@ describe('formatConntrackEntry (conntrack -L)', () => {
 
   it('IPv6 addresses as inet_ntop writes them', () => {
     const d = new Driver();
-    for (const src of ['2001:db8:0:0:1:0:0:1', '2001:db8::', '::ffff:10.1.0.9', 'fd01:0:0:0:0:0:0:abcd', '2001:0:0:1::1']) {
+    for (const src of [
+      '2001:db8:0:0:1:0:0:1',
+      '2001:db8::',
+      '::ffff:10.1.0.9',
+      'fd01:0:0:0:0:0:0:abcd',
+      '2001:0:0:1::1',
+    ]) {
       d.send(udp(`[${src}]:1 > [fd02::2]:2`));
     }
     expect(listAt(d, 0.5).sort()).toEqual([
@@ -91,8 +102,17 @@ describe('formatConntrackEntry (conntrack -L)', () => {
   });
 
   it('protocol names as libnetfilter_conntrack has them', () => {
-    expect([6, 17, 1, 58, 136, 132, 47, 33, 99].map(ctProtoName)).toEqual(
-      ['tcp', 'udp', 'icmp', 'icmpv6', 'udplite', 'sctp', 'gre', 'dccp', 'unknown']);
+    expect([6, 17, 1, 58, 136, 132, 47, 33, 99].map(ctProtoName)).toEqual([
+      'tcp',
+      'udp',
+      'icmp',
+      'icmpv6',
+      'udplite',
+      'sctp',
+      'gre',
+      'dccp',
+      'unknown',
+    ]);
   });
 });
 
@@ -167,12 +187,20 @@ describe('entryToJson', () => {
     expect(j.tcp!.seen[0].td_scale).toBe(7);
     expect(JSON.parse(JSON.stringify(j))).toEqual(j);
 
-    const i = entryToJson((() => {
-      const d2 = new Driver();
-      d2.send(icmp('fd01::2 > fd02::2', { type: 128, id: 5 }));
-      return d2.only();
-    })(), 1000);
-    expect(i).toMatchObject({ family: 'ipv6', proto: 'icmpv6', orig: { type: 128, code: 0, id: 5 }, reply: { type: 129 } });
+    const i = entryToJson(
+      (() => {
+        const d2 = new Driver();
+        d2.send(icmp('fd01::2 > fd02::2', { type: 128, id: 5 }));
+        return d2.only();
+      })(),
+      1000,
+    );
+    expect(i).toMatchObject({
+      family: 'ipv6',
+      proto: 'icmpv6',
+      orig: { type: 128, code: 0, id: 5 },
+      reply: { type: 129 },
+    });
     expect(i.state).toBeUndefined();
   });
 });

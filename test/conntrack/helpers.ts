@@ -16,23 +16,78 @@ import { IpProto, PacketKind, SCTP_MAX_CHUNKS, TcpFlag, type DecodedPacket } fro
 
 export function blank(): DecodedPacket {
   return {
-    kind: PacketKind.IP, error: '', l2Name: '', note: '',
-    etherType: 0x0800, vlanOuter: -1, vlanInner: -1, direction: 0, macOff: -1, linkIfIndex: -1,
+    kind: PacketKind.IP,
+    error: '',
+    l2Name: '',
+    note: '',
+    etherType: 0x0800,
+    vlanOuter: -1,
+    vlanInner: -1,
+    direction: 0,
+    macOff: -1,
+    linkIfIndex: -1,
     ipVersion: 4,
-    src0: 0, src1: 0, src2: 0, src3: 0, dst0: 0, dst1: 0, dst2: 0, dst3: 0,
-    ipOff: 0, ipHeaderLen: 20, ipTotalLen: 40, ipId: 0, ttl: 64, dontFragment: true,
-    isFragment: false, fragOffset: 0, moreFragments: false,
-    proto: 0, l4Off: 20, l4Len: 20, snapTruncated: false,
-    sport: 0, dport: 0, seq: 0, ack: 0, tcpFlags: 0, window: 0, tcpHeaderLen: 0, payloadLen: 0,
-    wscale: -1, mss: -1, sackPermitted: false, sackMaxRight: -1, hasTimestamp: false, tsVal: 0, tsEcr: 0,
-    icmpType: -1, icmpCode: -1, icmpId: 0, icmpSeq: 0,
-    innerValid: false, innerIpVersion: 0,
-    innerSrc0: 0, innerSrc1: 0, innerSrc2: 0, innerSrc3: 0,
-    innerDst0: 0, innerDst1: 0, innerDst2: 0, innerDst3: 0,
-    innerProto: 0, innerSport: 0, innerDport: 0, innerSeq: 0,
-    sctpVtag: 0, sctpChunks: 0, sctpBad: false,
-    sctpTypes: new Uint8Array(SCTP_MAX_CHUNKS), sctpFlags: new Uint8Array(SCTP_MAX_CHUNKS),
-    sctpInitTag: new Float64Array(SCTP_MAX_CHUNKS), sctpMap: new Uint32Array(8),
+    src0: 0,
+    src1: 0,
+    src2: 0,
+    src3: 0,
+    dst0: 0,
+    dst1: 0,
+    dst2: 0,
+    dst3: 0,
+    ipOff: 0,
+    ipHeaderLen: 20,
+    ipTotalLen: 40,
+    ipId: 0,
+    ttl: 64,
+    dontFragment: true,
+    isFragment: false,
+    fragOffset: 0,
+    moreFragments: false,
+    proto: 0,
+    l4Off: 20,
+    l4Len: 20,
+    snapTruncated: false,
+    sport: 0,
+    dport: 0,
+    seq: 0,
+    ack: 0,
+    tcpFlags: 0,
+    window: 0,
+    tcpHeaderLen: 0,
+    payloadLen: 0,
+    wscale: -1,
+    mss: -1,
+    sackPermitted: false,
+    sackMaxRight: -1,
+    hasTimestamp: false,
+    tsVal: 0,
+    tsEcr: 0,
+    icmpType: -1,
+    icmpCode: -1,
+    icmpId: 0,
+    icmpSeq: 0,
+    innerValid: false,
+    innerIpVersion: 0,
+    innerSrc0: 0,
+    innerSrc1: 0,
+    innerSrc2: 0,
+    innerSrc3: 0,
+    innerDst0: 0,
+    innerDst1: 0,
+    innerDst2: 0,
+    innerDst3: 0,
+    innerProto: 0,
+    innerSport: 0,
+    innerDport: 0,
+    innerSeq: 0,
+    sctpVtag: 0,
+    sctpChunks: 0,
+    sctpBad: false,
+    sctpTypes: new Uint8Array(SCTP_MAX_CHUNKS),
+    sctpFlags: new Uint8Array(SCTP_MAX_CHUNKS),
+    sctpInitTag: new Float64Array(SCTP_MAX_CHUNKS),
+    sctpMap: new Uint32Array(8),
   };
 }
 
@@ -71,15 +126,32 @@ export function flagBits(f: string): number {
   let b = 0;
   for (const c of f) {
     switch (c) {
-      case 'S': b |= TcpFlag.SYN; break;
-      case 'F': b |= TcpFlag.FIN; break;
-      case 'R': b |= TcpFlag.RST; break;
-      case 'P': b |= TcpFlag.PSH; break;
-      case 'U': b |= TcpFlag.URG; break;
-      case 'E': b |= TcpFlag.ECE; break;
-      case 'W': b |= TcpFlag.CWR; break;
-      case '.': b |= TcpFlag.ACK; break;
-      default: throw new Error(`bad flag ${c}`);
+      case 'S':
+        b |= TcpFlag.SYN;
+        break;
+      case 'F':
+        b |= TcpFlag.FIN;
+        break;
+      case 'R':
+        b |= TcpFlag.RST;
+        break;
+      case 'P':
+        b |= TcpFlag.PSH;
+        break;
+      case 'U':
+        b |= TcpFlag.URG;
+        break;
+      case 'E':
+        b |= TcpFlag.ECE;
+        break;
+      case 'W':
+        b |= TcpFlag.CWR;
+        break;
+      case '.':
+        b |= TcpFlag.ACK;
+        break;
+      default:
+        throw new Error(`bad flag ${c}`);
     }
   }
   return b;
@@ -180,7 +252,6 @@ export function icmpError(
 // ---------------------------------------------------------------------------
 // Driving a table
 
-
 export interface Outcome {
   state: string;
   code: number;
@@ -208,8 +279,14 @@ export class Driver {
     this.now += dt;
     const r = this.ct.process(p, this.now, ++this.n);
     const o: Outcome = {
-      state: r.stateName, code: r.code, reason: r.reason, reply: r.reply,
-      entry: r.entry, about: r.about, related: r.related, drop: r.drop,
+      state: r.stateName,
+      code: r.code,
+      reason: r.reason,
+      reply: r.reply,
+      entry: r.entry,
+      about: r.about,
+      related: r.related,
+      drop: r.drop,
     };
     if (accept) this.ct.confirm(r);
     return o;

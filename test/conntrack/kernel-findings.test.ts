@@ -52,7 +52,7 @@ describe('RST after a SYN conntrack let through (tcp_packet, TCP_CONNTRACK_CLOSE
     expect(d.tcpState()).toBe('ESTABLISHED');
   });
 
-  it('... while the server\'s RST answering that SYN closes (kernel: CLOSE)', () => {
+  it("... while the server's RST answering that SYN closes (kernel: CLOSE)", () => {
     const d = new Driver();
     d.send(c2s('S', { seq: 1000, win: 64240, wscale: 7, sackPerm: true }));
     d.send(s2c('S.', { seq: 5000, ack: 1001, win: 65160, wscale: 7, sackPerm: true }));
@@ -62,7 +62,7 @@ describe('RST after a SYN conntrack let through (tcp_packet, TCP_CONNTRACK_CLOSE
     expect(d.tcpState()).toBe('CLOSE');
   });
 
-  it('the ACK case has no such direction rule: an RST from the ignored ACK\'s own side closes (kernel: CLOSE)', () => {
+  it("the ACK case has no such direction rule: an RST from the ignored ACK's own side closes (kernel: CLOSE)", () => {
     const d = new Driver();
     d.send(c2s('S', { seq: 1000, win: 64240, wscale: 7, sackPerm: true }));
     d.send(s2c('S.', { seq: 66382624, ack: 3000000000, win: 65160, wscale: 7, sackPerm: true }));
@@ -81,20 +81,40 @@ describe('ICMP query identifiers (icmp_pkt_to_tuple, icmpv6_pkt_to_tuple)', () =
 
   it('an address-mask request (type 17) is keyed by its identifier like echo (kernel: id=49082 in conntrack -L)', () => {
     const d = new Driver();
-    const req = decode(buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1' }, icmp: { type: 17, code: 0, id: 49082, seq: 1, payload: new Uint8Array(4) } }));
+    const req = decode(
+      buildIpPacket({
+        ip: { src: '10.1.0.2', dst: '10.2.0.1' },
+        icmp: { type: 17, code: 0, id: 49082, seq: 1, payload: new Uint8Array(4) },
+      }),
+    );
     expect(req.icmpId).toBe(49082);
     d.send(req);
     expect(d.only().orig.icmpId).toBe(49082);
-    const rep = decode(buildIpPacket({ ip: { src: '10.2.0.1', dst: '10.1.0.2' }, icmp: { type: 18, code: 0, id: 49082, seq: 1, payload: new Uint8Array(4) } }));
+    const rep = decode(
+      buildIpPacket({
+        ip: { src: '10.2.0.1', dst: '10.1.0.2' },
+        icmp: { type: 18, code: 0, id: 49082, seq: 1, payload: new Uint8Array(4) },
+      }),
+    );
     expect(d.send(rep).state).toBe('established');
   });
 
   it('IPv6 node information queries (type 139) too', () => {
     const d = new Driver();
-    const q = decode(buildIpPacket({ ip: { src: 'fd00:1::2', dst: 'fd00:2::1' }, icmpv6: { type: 139, code: 0, id: 4242, seq: 0, payload: new Uint8Array(8) } }));
+    const q = decode(
+      buildIpPacket({
+        ip: { src: 'fd00:1::2', dst: 'fd00:2::1' },
+        icmpv6: { type: 139, code: 0, id: 4242, seq: 0, payload: new Uint8Array(8) },
+      }),
+    );
     expect(q.icmpId).toBe(4242);
     expect(d.send(q).state).toBe('new');
-    const r = decode(buildIpPacket({ ip: { src: 'fd00:2::1', dst: 'fd00:1::2' }, icmpv6: { type: 140, code: 0, id: 4242, seq: 0, payload: new Uint8Array(8) } }));
+    const r = decode(
+      buildIpPacket({
+        ip: { src: 'fd00:2::1', dst: 'fd00:1::2' },
+        icmpv6: { type: 140, code: 0, id: 4242, seq: 0, payload: new Uint8Array(8) },
+      }),
+    );
     expect(d.send(r).state).toBe('established');
   });
 });

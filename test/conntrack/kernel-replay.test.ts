@@ -19,7 +19,9 @@ import { formatConntrackEntry, formatConntrackEvent } from '../../src/report/con
 import { scenarioSettings, stepPacket, type Recording, type Scenario } from './scenario.js';
 
 const LAB = join(dirname(fileURLToPath(import.meta.url)), 'lab');
-const names = readdirSync(join(LAB, 'recorded')).filter((f) => f.endsWith('.json')).sort();
+const names = readdirSync(join(LAB, 'recorded'))
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 /** Split a -L line into (text before timeout, timeout, text after). */
 function splitTimeout(line: string): [string, number, string] {
@@ -54,7 +56,10 @@ describe('replay of kernel-recorded scenarios', () => {
         expect(res.stateName, where).toBe(r.state);
         ct.confirm(res);
         const now = base + r.tList;
-        const ours = ct.entries(now).map((e) => formatConntrackEntry(e, now)).sort();
+        const ours = ct
+          .entries(now)
+          .map((e) => formatConntrackEntry(e, now))
+          .sort();
         expect(ours.length, `${where}\nours:\n${ours.join('\n')}\nkernel:\n${r.list.join('\n')}`).toBe(r.list.length);
         // The sorted order may differ when only timeouts differ; match by the text around the timeout.
         const theirs = r.list.map(splitTimeout);

@@ -71,8 +71,13 @@ export function stepPacket(s: Step): DecodedPacket {
       sackRight = ((ack - right) | 0) < 0 ? right : ack;
     }
     return tcp(flow, s.flags ?? '', {
-      seq: s.seq ?? 0, ack: s.ack ?? 0, win: s.win ?? 65535, len: s.len ?? 0,
-      wscale: s.wscale, sackPerm: s.sackPerm, sack: sackRight,
+      seq: s.seq ?? 0,
+      ack: s.ack ?? 0,
+      win: s.win ?? 65535,
+      len: s.len ?? 0,
+      wscale: s.wscale,
+      sackPerm: s.sackPerm,
+      sack: sackRight,
     });
   }
   let outer = s.side === 'a' ? `${A} > ${C}` : `${C} > ${A}`;
@@ -82,7 +87,11 @@ export function stepPacket(s: Step): DecodedPacket {
   const ip = s.inner_proto ?? 'udp';
   if (ip === 'icmp') {
     const iflow = s.inner_side === 'a' ? `${A} > ${C}` : `${C} > ${A}`;
-    return icmpError(outer, { type: s.type!, code: s.code ?? (v6 ? 4 : 3) }, { proto: 'icmp', flow: iflow, id: s.id ?? 0 });
+    return icmpError(
+      outer,
+      { type: s.type!, code: s.code ?? (v6 ? 4 : 3) },
+      { proto: 'icmp', flow: iflow, id: s.id ?? 0 },
+    );
   }
   const isp = s.sport ?? 40000;
   const idp = s.dport ?? (ip === 'udp' ? 53 : 8080);

@@ -81,7 +81,7 @@ describe('process / confirm', () => {
     expect(o.entry).toBe(e);
   });
 
-  it('entries() lists live entries in creation order with their packet numbers; openedBy is the engine\'s', () => {
+  it("entries() lists live entries in creation order with their packet numbers; openedBy is the engine's", () => {
     const d = new Driver();
     d.send(udp('10.1.0.2:1 > 10.2.0.1:2'));
     d.send(udp('10.1.0.2:3 > 10.2.0.1:4'));
@@ -171,7 +171,10 @@ describe('events (conntrack -E)', () => {
     const d = new Driver();
     const lines: string[] = [];
     const evs: CtEvent[] = [];
-    d.ct.onEvent = (e) => { evs.push(e); lines.push(formatConntrackEvent(e)); };
+    d.ct.onEvent = (e) => {
+      evs.push(e);
+      lines.push(formatConntrackEvent(e));
+    };
     d.send(c2s('S', { seq: 1000, win: 64240 }));
     d.send(c2s('S', { seq: 1000, win: 64240 })); // retransmission: nothing to report
     d.send(s2c('R.', { seq: 0, ack: 1001, win: 0 }));
@@ -202,10 +205,12 @@ describe('events (conntrack -E)', () => {
     d.ct.onEvent = (e) => lines.push(formatConntrackEvent(e));
     d.send(c2s('P.', { seq: 1000000, ack: 2000000, win: 502, len: 100 }));
     d.send(s2c('.', { seq: 2000000, ack: 1000100, win: 509 }));
-    expect(lines[1]).toBe(' [UPDATE] tcp      6 300 src=10.1.0.2 dst=10.2.0.1 sport=51514 dport=8080 src=10.2.0.1 dst=10.1.0.2 sport=8080 dport=51514');
+    expect(lines[1]).toBe(
+      ' [UPDATE] tcp      6 300 src=10.1.0.2 dst=10.2.0.1 sport=51514 dport=8080 src=10.2.0.1 dst=10.1.0.2 sport=8080 dport=51514',
+    );
   });
 
-  it('a new flow dropped by the filter produces no event; a dropped packet\'s update comes with the next accepted one', () => {
+  it("a new flow dropped by the filter produces no event; a dropped packet's update comes with the next accepted one", () => {
     const d = new Driver();
     const evs: CtEvent[] = [];
     d.ct.onEvent = (e) => evs.push(e);
@@ -228,7 +233,10 @@ describe('events (conntrack -E)', () => {
     d.send(c2s('.', { seq: 1002, ack: 5002, win: 502 }));
     d.ct.onEvent = (e) => evs.push(e);
     d.send(c2s('S', { seq: 90000 }), 2);
-    expect(evs.map((e) => [e.type, e.cause, e.timeout])).toEqual([['DESTROY', 'reopen', 118], ['NEW', undefined, 120]]);
+    expect(evs.map((e) => [e.type, e.cause, e.timeout])).toEqual([
+      ['DESTROY', 'reopen', 118],
+      ['NEW', undefined, 120],
+    ]);
   });
 
   it('flush() destroys everything', () => {
@@ -248,7 +256,10 @@ describe('cost', () => {
     const d = new Driver();
     const pkts = [];
     for (let i = 0; i < 1000; i++) {
-      pkts.push(udp(`10.1.${i >> 8}.${i & 255}:1000 > 10.2.0.1:53`), udp(`10.2.0.1:53 > 10.1.${i >> 8}.${i & 255}:1000`));
+      pkts.push(
+        udp(`10.1.${i >> 8}.${i & 255}:1000 > 10.2.0.1:53`),
+        udp(`10.2.0.1:53 > 10.1.${i >> 8}.${i & 255}:1000`),
+      );
     }
     const ct = d.ct;
     const t0 = performance.now();

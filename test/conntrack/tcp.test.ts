@@ -402,7 +402,9 @@ describe('window tracking (tcp_in_window)', () => {
     const o = d.send(c2s('P.', { seq: 900000000, ack: 5001, win: 502, len: 10 }), 5);
     expect(o.state).toBe('invalid');
     expect(o.code).toBe(CtCode.INVALID);
-    expect(o.reason).toBe('SEQ is over the upper bound (over the window of the receiver): seq 900000000 outside [4294903137, 66161]');
+    expect(o.reason).toBe(
+      'SEQ is over the upper bound (over the window of the receiver): seq 900000000 outside [4294903137, 66161]',
+    );
     expect(o.about).toBe(d.only());
     expect(JSON.stringify(d.only().tcp)).toBe(snap);
     expect(d.only().deadline).toBe(deadline);
@@ -534,8 +536,19 @@ describe('timeouts chosen by tcp_packet', () => {
     expect(d.left()).toBe(300);
   });
 
-  it('state names are the kernel\'s', () => {
-    expect(TCP_STATE_NAMES).toEqual(['NONE', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2']);
+  it("state names are the kernel's", () => {
+    expect(TCP_STATE_NAMES).toEqual([
+      'NONE',
+      'SYN_SENT',
+      'SYN_RECV',
+      'ESTABLISHED',
+      'FIN_WAIT',
+      'CLOSE_WAIT',
+      'LAST_ACK',
+      'TIME_WAIT',
+      'CLOSE',
+      'SYN_SENT2',
+    ]);
   });
 });
 

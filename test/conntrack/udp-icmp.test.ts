@@ -135,7 +135,7 @@ describe('ICMP errors (nf_conntrack_inet_error)', () => {
     expect(o.state).toBe('related');
   });
 
-  it('an error about the server\'s packet, sent by the client side, is related in the original direction (kernel: icmp)', () => {
+  it("an error about the server's packet, sent by the client side, is related in the original direction (kernel: icmp)", () => {
     const d = new Driver();
     d.send(udp(`${A}:40000 > ${B}:53`));
     const o = d.send(icmpError(`${A} > ${B}`, { type: 11 }, { proto: 'udp', flow: `${B}:53 > ${A}:40000` }));
@@ -168,10 +168,12 @@ describe('ICMP errors (nf_conntrack_inet_error)', () => {
     expect(d.ct.size).toBe(1);
   });
 
-  it('an error sent to an address that is not the connection\'s endpoint is invalid (outer daddr != inner; kernel: icmp)', () => {
+  it("an error sent to an address that is not the connection's endpoint is invalid (outer daddr != inner; kernel: icmp)", () => {
     const d = new Driver();
     d.send(udp(`${A}:40000 > ${B}:53`));
-    const o = d.send(icmpError(`${B} > 10.1.0.3`, { type: 3, code: 3 }, { proto: 'udp', flow: `${A}:40000 > ${B}:53` }));
+    const o = d.send(
+      icmpError(`${B} > 10.1.0.3`, { type: 3, code: 3 }, { proto: 'udp', flow: `${A}:40000 > ${B}:53` }),
+    );
     expect(o.state).toBe('invalid');
     expect(o.about).toBe(d.only());
   });
@@ -190,13 +192,19 @@ describe('ICMP errors (nf_conntrack_inet_error)', () => {
     expect(d.send(icmpError('fd02::2 > fd01::2', { type: 1, code: 4 }, { proto: 'udp', flow })).state).toBe('related');
     expect(d.send(icmpError('fd02::2 > fd01::2', { type: 2 }, { proto: 'udp', flow })).state).toBe('related');
     const other = '[fd01::2]:41111 > [fd02::2]:53';
-    expect(d.send(icmpError('fd02::2 > fd01::2', { type: 1, code: 4 }, { proto: 'udp', flow: other })).state).toBe('invalid');
+    expect(d.send(icmpError('fd02::2 > fd01::2', { type: 1, code: 4 }, { proto: 'udp', flow: other })).state).toBe(
+      'invalid',
+    );
   });
 
   it('the result state is the nft "ct state" bit', () => {
     const d = new Driver();
     d.send(udp(`${A}:40000 > ${B}:53`));
-    const r = d.ct.process(icmpError(`${B} > ${A}`, { type: 3, code: 3 }, { proto: 'udp', flow: `${A}:40000 > ${B}:53` }), d.now, 99);
+    const r = d.ct.process(
+      icmpError(`${B} > ${A}`, { type: 3, code: 3 }, { proto: 'udp', flow: `${A}:40000 > ${B}:53` }),
+      d.now,
+      99,
+    );
     expect(r.state).toBe(CtState.RELATED);
   });
 });

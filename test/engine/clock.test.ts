@@ -20,7 +20,20 @@ const { file } = scratch('fwemu-clock-');
 const rules = file('dns.yaml', DNS_RULES);
 
 function rec(n: number, sec: number, nsec = 0): CaptureRecord {
-  return { n, tsSec: sec, tsNsec: nsec, linkType: 101, ifIndex: 0, ifName: '', direction: 0, caplen: 0, len: 0, buf: new Uint8Array(0), off: 0, fileOffset: 1000 + n };
+  return {
+    n,
+    tsSec: sec,
+    tsNsec: nsec,
+    linkType: 101,
+    ifIndex: 0,
+    ifName: '',
+    direction: 0,
+    caplen: 0,
+    len: 0,
+    buf: new Uint8Array(0),
+    off: 0,
+    fileOffset: 1000 + n,
+  };
 }
 
 async function verdicts(path: string): Promise<string[]> {
@@ -32,25 +45,44 @@ async function verdicts(path: string): Promise<string[]> {
 describe('ClockWatch', () => {
   it('takes the largest timeout in force from the rule set', () => {
     expect(largestTimeout(DEFAULT_CONNTRACK_SETTINGS)).toEqual({ seconds: 432000, name: 'tcp_timeout_established' });
-    expect(largestTimeout({ ...DEFAULT_CONNTRACK_SETTINGS, udp_timeout_stream: 900_000 })).toEqual({ seconds: 900000, name: 'udp_timeout_stream' });
+    expect(largestTimeout({ ...DEFAULT_CONNTRACK_SETTINGS, udp_timeout_stream: 900_000 })).toEqual({
+      seconds: 900000,
+      name: 'udp_timeout_stream',
+    });
     // The settable fragment timers count too: conntrack's frag6_timeout, and ipv4: ipfrag_time.
-    expect(largestTimeout({ ...DEFAULT_CONNTRACK_SETTINGS, frag6_timeout: 500_000 })).toEqual({ seconds: 500000, name: 'frag6_timeout' });
+    expect(largestTimeout({ ...DEFAULT_CONNTRACK_SETTINGS, frag6_timeout: 500_000 })).toEqual({
+      seconds: 500000,
+      name: 'frag6_timeout',
+    });
     expect(largestTimeout(DEFAULT_CONNTRACK_SETTINGS, 600_000)).toEqual({ seconds: 600000, name: 'ipfrag_time' });
     // With every settable timeout lowered, the fixed ones remain: SCTP ESTABLISHED's 210 s (kernel default).
-    const low = Object.fromEntries(Object.entries(DEFAULT_CONNTRACK_SETTINGS).map(([k, v]) => [k, k.includes('timeout') ? 5 : v]));
-    expect(largestTimeout(low as typeof DEFAULT_CONNTRACK_SETTINGS)).toEqual({ seconds: 210, name: 'sctp_timeout_established' });
+    const low = Object.fromEntries(
+      Object.entries(DEFAULT_CONNTRACK_SETTINGS).map(([k, v]) => [k, k.includes('timeout') ? 5 : v]),
+    );
+    expect(largestTimeout(low as typeof DEFAULT_CONNTRACK_SETTINGS)).toEqual({
+      seconds: 210,
+      name: 'sctp_timeout_established',
+    });
   });
 
   it('counts forward jumps past the largest timeout from the latest time, not from the packet before', () => {
     const w = new ClockWatch(DEFAULT_CONNTRACK_SETTINGS);
     const base = 1_700_000_000;
     // A nanosecond short of 432000 s is no jump (an entry made at the clock is still alive); 432000 s is (it is dead at its deadline).
-    for (const [n, sec, nsec] of [[1, base, 0], [2, base + 431_999, 999_999_999], [3, base + 863_999, 999_999_999], [4, base + 10, 0], [5, base + 864_000, 0]] as const) {
+    for (const [n, sec, nsec] of [
+      [1, base, 0],
+      [2, base + 431_999, 999_999_999],
+      [3, base + 863_999, 999_999_999],
+      [4, base + 10, 0],
+      [5, base + 864_000, 0],
+    ] as const) {
       w.observe(rec(n, sec, nsec));
     }
     const s = w.result;
     expect(s.forward).toBe(1);
-    expect(s.listed.filter((j) => j.kind === 'forward').map((j) => [j.n, j.seconds, j.fromSec])).toEqual([[3, 432_000, base + 431_999]]);
+    expect(s.listed.filter((j) => j.kind === 'forward').map((j) => [j.n, j.seconds, j.fromSec])).toEqual([
+      [3, 432_000, base + 431_999],
+    ]);
     // Packet 4 stepped back; packet 5 is 1 ns after the clock, not 863 990 s after packet 4.
     expect(s.backward).toBe(1);
     expect(s.largestBackward).toBeCloseTo(863_989.999999999, 6);
@@ -78,19 +110,38 @@ describe('ClockWatch', () => {
   });
 });
 
-describe('replay: the clock is the capture\'s', () => {
+describe("replay: the clock is the capture's", () => {
   const T = 1_767_225_600; // 2026-01-01
   it('a year-ahead packet expires the flow (as the kernel would) and the replay says so', async () => {
-    const path = file('jump.pcap', pcapOf([{ dir: 'q', sec: T }, { dir: 'a', sec: T, nsec: 10_000_000 }, { dir: 'a', sec: T + 365 * 86400 }]));
+    const path = file(
+      'jump.pcap',
+      pcapOf([
+        { dir: 'q', sec: T },
+        { dir: 'a', sec: T, nsec: 10_000_000 },
+        { dir: 'a', sec: T + 365 * 86400 },
+      ]),
+    );
     const s = await replay({ rules, source: path });
     expect(s.clock).toMatchObject({ forward: 1, backward: 0, limit: 432000, limitName: 'tcp_timeout_established' });
-    expect(s.clock!.listed[0]).toMatchObject({ kind: 'forward', n: 3, offset: 24 + 2 * 44, seconds: 365 * 86400 - 0.01 });
+    expect(s.clock!.listed[0]).toMatchObject({
+      kind: 'forward',
+      n: 3,
+      offset: 24 + 2 * 44,
+      seconds: 365 * 86400 - 0.01,
+    });
     expect(await verdicts(path)).toEqual(['new accept', 'established accept', 'new drop']);
   });
 
   it('no watch without connection tracking (nothing depends on the clock)', async () => {
     const stateless = file('stateless.yaml', 'name: s\nstateful: false\npolicy: accept\nrules: []\n');
-    const path = file('jump2.pcap', pcapOf([{ dir: 'q', sec: T }, { dir: 'a', sec: T + 365 * 86400 }, { dir: 'a', sec: T }]));
+    const path = file(
+      'jump2.pcap',
+      pcapOf([
+        { dir: 'q', sec: T },
+        { dir: 'a', sec: T + 365 * 86400 },
+        { dir: 'a', sec: T },
+      ]),
+    );
     expect((await replay({ rules: stateless, source: path })).clock).toBeNull();
   });
 

@@ -16,13 +16,30 @@ import { parseRuleSet } from '../../src/rules/load.js';
 import { RuleFileError } from '../../src/rules/types.js';
 
 function rec(ip: Uint8Array, n: number): CaptureRecord {
-  return { n, tsSec: 1_700_000_000, tsNsec: 0, linkType: LinkType.RAW, ifIndex: 0, ifName: '', direction: Direction.UNKNOWN, caplen: ip.length, len: ip.length, buf: ip, off: 0, fileOffset: 0 };
+  return {
+    n,
+    tsSec: 1_700_000_000,
+    tsNsec: 0,
+    linkType: LinkType.RAW,
+    ifIndex: 0,
+    ifName: '',
+    direction: Direction.UNKNOWN,
+    caplen: ip.length,
+    len: ip.length,
+    buf: ip,
+    off: 0,
+    fileOffset: 0,
+  };
 }
 
 /** The first fragment (24 bytes of data: a 44-byte IPv4 packet, 72-byte IPv6) of datagram i. */
 function first(v: 4 | 6, i: number): Uint8Array {
   const ip = v === 4 ? { src: '10.1.0.2', dst: '10.2.0.1', id: 100 + i } : { src: 'fd00:1::2', dst: 'fd00:2::1' };
-  return fragmentIp(buildIpPacket({ ip, udp: { sport: 1000 + i, dport: 53, payload: 40 } } as PacketSpec), 24, v === 6 ? 100 + i : undefined)[0];
+  return fragmentIp(
+    buildIpPacket({ ip, udp: { sport: 1000 + i, dport: 53, payload: 40 } } as PacketSpec),
+    24,
+    v === 6 ? 100 + i : undefined,
+  )[0];
 }
 
 function add(df: Defragmenter, ip: Uint8Array, n: number, now = 0): number {
@@ -55,7 +72,13 @@ describe('reassembly memory limit (inet_frag_find)', () => {
     expect(df.reason).toMatch(/net\.ipv4\.ipfrag_high_thresh 5000/);
     expect(df.reason).toMatch(/5160 bytes held/);
     // The second fragment of a held datagram is refused too (no eviction).
-    const second = fragmentIp(buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 100 }, udp: { sport: 1000, dport: 53, payload: 40 } } as PacketSpec), 24)[1];
+    const second = fragmentIp(
+      buildIpPacket({
+        ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 100 },
+        udp: { sport: 1000, dport: 53, payload: 40 },
+      } as PacketSpec),
+      24,
+    )[1];
     expect(add(df, second, 7)).toBe(DefragStatus.DROP);
     // IPv6 has its own budget.
     expect(add(df, first(6, 0), 8)).toBe(DefragStatus.HELD);
@@ -79,7 +102,13 @@ describe('reassembly memory limit (inet_frag_find)', () => {
 
   it('a completed datagram frees its memory', () => {
     const df = new Defragmenter();
-    const frags = fragmentIp(buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 9 }, udp: { sport: 1, dport: 53, payload: 40 } } as PacketSpec), 24);
+    const frags = fragmentIp(
+      buildIpPacket({
+        ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 9 },
+        udp: { sport: 1, dport: 53, payload: 40 },
+      } as PacketSpec),
+      24,
+    );
     frags.forEach((f, i) => add(df, f, i + 1));
     expect(df.size).toBe(0);
     expect(df.mem4).toBe(0);
@@ -106,7 +135,13 @@ describe('timer heap', () => {
     add(df, first(4, 0), 1, 0); // deadline 30
     add(df, first(4, 1), 2, 5); // deadline 35
     // Complete datagram 0: its queue dies at the top of the heap.
-    const rest = fragmentIp(buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 100 }, udp: { sport: 1000, dport: 53, payload: 40 } } as PacketSpec), 24).slice(1);
+    const rest = fragmentIp(
+      buildIpPacket({
+        ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 100 },
+        udp: { sport: 1000, dport: 53, payload: 40 },
+      } as PacketSpec),
+      24,
+    ).slice(1);
     rest.forEach((f, i) => add(df, f, 3 + i, 6));
     expect(df.size).toBe(1);
     expect(df.nextDeadline).toBe(35);
@@ -136,9 +171,19 @@ describe('timer heap', () => {
 describe('settings from the rule file', () => {
   const base = 'policy: drop\nrules: []\n';
   it('ipv4: takes net.ipv4.ipfrag_*; conntrack: takes frag6_*; the engine uses them', () => {
-    const { ruleset } = parseRuleSet(`ipv4:\n  ipfrag_high_thresh: 100000\n  ipfrag_low_thresh: 50000\n  ipfrag_time: 5\nconntrack:\n  frag6_high_thresh: 200000\n  frag6_low_thresh: 0\n  frag6_timeout: 7\n${base}`, 't.yaml');
+    const { ruleset } = parseRuleSet(
+      `ipv4:\n  ipfrag_high_thresh: 100000\n  ipfrag_low_thresh: 50000\n  ipfrag_time: 5\nconntrack:\n  frag6_high_thresh: 200000\n  frag6_low_thresh: 0\n  frag6_timeout: 7\n${base}`,
+      't.yaml',
+    );
     const e = new Engine(ruleset);
-    expect(e.defrag!.settings).toEqual({ ipfrag_high_thresh: 100000, ipfrag_low_thresh: 50000, ipfrag_time: 5, frag6_high_thresh: 200000, frag6_low_thresh: 0, frag6_timeout: 7 });
+    expect(e.defrag!.settings).toEqual({
+      ipfrag_high_thresh: 100000,
+      ipfrag_low_thresh: 50000,
+      ipfrag_time: 5,
+      frag6_high_thresh: 200000,
+      frag6_low_thresh: 0,
+      frag6_timeout: 7,
+    });
     expect(e.defrag!.timeoutV4).toBe(5);
   });
 
@@ -152,8 +197,12 @@ describe('settings from the rule file', () => {
       }
       return '';
     };
-    expect(msg('ipv4:\n  ipfrag_high_thresh: 1000\n')).toMatch(/ipfrag_low_thresh \(3145728\) is above ipfrag_high_thresh \(1000\)/);
-    expect(msg('conntrack:\n  frag6_high_thresh: 1000\n')).toMatch(/frag6_low_thresh \(3145728\) is above frag6_high_thresh \(1000\)/);
+    expect(msg('ipv4:\n  ipfrag_high_thresh: 1000\n')).toMatch(
+      /ipfrag_low_thresh \(3145728\) is above ipfrag_high_thresh \(1000\)/,
+    );
+    expect(msg('conntrack:\n  frag6_high_thresh: 1000\n')).toMatch(
+      /frag6_low_thresh \(3145728\) is above frag6_high_thresh \(1000\)/,
+    );
     expect(msg('ipv4:\n  net.ipv4.ipfrag_time: 5\n')).toMatch(/leave out the "net.ipv4." prefix; write ipfrag_time/);
     expect(msg('ipv4:\n  ipfrag_time: soon\n')).toMatch(/ipv4 ipfrag_time must be a whole number of seconds/);
     expect(msg('conntrack:\n  nf_conntrack_frag6_timeout: 5\n')).toMatch(/write frag6_timeout/);

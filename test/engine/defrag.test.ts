@@ -38,8 +38,14 @@ interface Seen {
 }
 
 /** Raw IP packets at 1 ms intervals (or the times given), replayed with RULES. */
-async function run(packets: Uint8Array[], opts: { times?: number[]; stateful?: boolean; rules?: string } = {}): Promise<{ seen: Seen[]; flows: number }> {
-  const { ruleset } = parseRuleSet((opts.rules ?? RULES) + (opts.stateful === false ? 'stateful: false\n' : ''), 'test.yaml');
+async function run(
+  packets: Uint8Array[],
+  opts: { times?: number[]; stateful?: boolean; rules?: string } = {},
+): Promise<{ seen: Seen[]; flows: number }> {
+  const { ruleset } = parseRuleSet(
+    (opts.rules ?? RULES) + (opts.stateful === false ? 'stateful: false\n' : ''),
+    'test.yaml',
+  );
   const seen: Seen[] = [];
   const source = async (onRecord: (rec: CaptureRecord) => void): Promise<CaptureSummary> => {
     packets.forEach((ip, i) => {
@@ -47,8 +53,18 @@ async function run(packets: Uint8Array[], opts: { times?: number[]; stateful?: b
       // A fresh buffer that is then overwritten, as capture readers reuse theirs.
       const buf = ip.slice();
       onRecord({
-        n: i + 1, tsSec: 1_700_000_000 + Math.floor(t), tsNsec: Math.round((t % 1) * 1e9), linkType: LinkType.RAW,
-        ifIndex: 0, ifName: '', direction: Direction.UNKNOWN, caplen: buf.length, len: buf.length, buf, off: 0, fileOffset: 0,
+        n: i + 1,
+        tsSec: 1_700_000_000 + Math.floor(t),
+        tsNsec: Math.round((t % 1) * 1e9),
+        linkType: LinkType.RAW,
+        ifIndex: 0,
+        ifName: '',
+        direction: Direction.UNKNOWN,
+        caplen: buf.length,
+        len: buf.length,
+        buf,
+        off: 0,
+        fileOffset: 0,
       });
       buf.fill(0xee);
     });
@@ -57,15 +73,28 @@ async function run(packets: Uint8Array[], opts: { times?: number[]; stateful?: b
   const summary = await replay({
     rules: ruleset,
     source,
-    onPacket: (r: PacketResult, p, _rec, engine) => seen.push({ n: r.n, verdict: r.verdict, fragOf: r.fragOf, cause: r.cause, reason: explain(r, p, engine.compiled) }),
+    onPacket: (r: PacketResult, p, _rec, engine) =>
+      seen.push({
+        n: r.n,
+        verdict: r.verdict,
+        fragOf: r.fragOf,
+        cause: r.cause,
+        reason: explain(r, p, engine.compiled),
+      }),
   });
   return { seen, flows: summary.stats.flows };
 }
 
 const udp4 = (bytes: number, dport = 53, id = 77): Uint8Array =>
-  buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1', id }, udp: { sport: 40000, dport, payload: bytes } } as PacketSpec);
+  buildIpPacket({
+    ip: { src: '10.1.0.2', dst: '10.2.0.1', id },
+    udp: { sport: 40000, dport, payload: bytes },
+  } as PacketSpec);
 const udp6 = (bytes: number, dport = 53): Uint8Array =>
-  buildIpPacket({ ip: { src: 'fd00:1::2', dst: 'fd00:2::1' }, udp: { sport: 40000, dport, payload: bytes } } as PacketSpec);
+  buildIpPacket({
+    ip: { src: 'fd00:1::2', dst: 'fd00:2::1' },
+    udp: { sport: 40000, dport, payload: bytes },
+  } as PacketSpec);
 
 describe('IPv4 reassembly (nf_defrag_ipv4)', () => {
   it('holds fragments and gives each the verdict of the whole datagram when the last one arrives (kernel: all forwarded)', async () => {
@@ -75,15 +104,22 @@ describe('IPv4 reassembly (nf_defrag_ipv4)', () => {
     // Results come when the datagram completes: the held ones first, then the one that completed it.
     expect(seen.map((s) => s.n)).toEqual([1, 2, 3, 4]);
     expect(seen.every((s) => s.verdict === 'accept' && s.fragOf === 4)).toBe(true);
-    expect(seen[0].reason).toMatch(/matches rule dns .*IP fragment of the datagram completed at packet 4, judged whole/);
+    expect(seen[0].reason).toMatch(
+      /matches rule dns .*IP fragment of the datagram completed at packet 4, judged whole/,
+    );
     expect(seen[3].reason).toMatch(/this fragment completed its datagram/);
     expect(flows).toBe(1);
   });
 
-  it('judges by the first fragment\'s headers whatever the arrival order (kernel: reversed fragments forwarded)', async () => {
+  it("judges by the first fragment's headers whatever the arrival order (kernel: reversed fragments forwarded)", async () => {
     const frags = fragmentIp(udp4(1000, 5353), 256).reverse();
     const { seen } = await run(frags);
-    expect(seen.map((s) => [s.n, s.verdict])).toEqual([[1, 'drop'], [2, 'drop'], [3, 'drop'], [4, 'drop']]);
+    expect(seen.map((s) => [s.n, s.verdict])).toEqual([
+      [1, 'drop'],
+      [2, 'drop'],
+      [3, 'drop'],
+      [4, 'drop'],
+    ]);
     expect(seen[0].reason).toMatch(/no rule accepts new udp to port 5353; policy drop/);
   });
 
@@ -110,7 +146,7 @@ describe('IPv4 reassembly (nf_defrag_ipv4)', () => {
     expect(byN.get(4)!.reason).toMatch(/never completed: the capture ended/);
   });
 
-  it('a datagram that never completes is dropped when its 30 s timer runs out, before the next packet\'s result', async () => {
+  it("a datagram that never completes is dropped when its 30 s timer runs out, before the next packet's result", async () => {
     const f = fragmentIp(udp4(600), 256);
     const later = udp4(10, 53, 78);
     const { seen } = await run([f[0], f[1], later], { times: [0, 0.001, 31] });
@@ -123,12 +159,24 @@ describe('IPv4 reassembly (nf_defrag_ipv4)', () => {
     const f = fragmentIp(udp4(600), 256);
     // A DNS query from another port, its answer, then the datagram's last fragment.
     const query = udp4(10, 53, 90);
-    const answer = buildIpPacket({ ip: { src: '10.2.0.1', dst: '10.1.0.2', id: 91 }, udp: { sport: 53, dport: 40000, payload: 10 } } as PacketSpec);
+    const answer = buildIpPacket({
+      ip: { src: '10.2.0.1', dst: '10.1.0.2', id: 91 },
+      udp: { sport: 53, dport: 40000, payload: 10 },
+    } as PacketSpec);
     const blocked = udp4(10, 9999, 92);
     const { seen } = await run([f[0], query, answer, blocked, f[1], f[2]]);
-    expect(seen.map((s) => `${s.n} ${s.verdict} ${s.fragOf}`)).toEqual(['1 accept 6', '2 accept 0', '3 accept 0', '4 drop 0', '5 accept 6', '6 accept 6']);
+    expect(seen.map((s) => `${s.n} ${s.verdict} ${s.fragOf}`)).toEqual([
+      '1 accept 6',
+      '2 accept 0',
+      '3 accept 0',
+      '4 drop 0',
+      '5 accept 6',
+      '6 accept 6',
+    ]);
     // The answer was judged as a reply before the datagram (same ports) reached the table.
-    expect(seen[2].reason).toMatch(/^accepted: reply in ESTABLISHED flow udp 10\.1\.0\.2:40000 -> 10\.2\.0\.1:53, opened at packet 2/);
+    expect(seen[2].reason).toMatch(
+      /^accepted: reply in ESTABLISHED flow udp 10\.1\.0\.2:40000 -> 10\.2\.0\.1:53, opened at packet 2/,
+    );
   });
 
   it(`at most ${MAX_WAITING} results wait behind a fragment that never completes; then it stops holding them back`, async () => {
@@ -143,7 +191,10 @@ describe('IPv4 reassembly (nf_defrag_ipv4)', () => {
   });
 
   it('a TCP SYN cut into 8-byte fragments is reassembled and matched by port (kernel: ipv4-options-frags.pcap)', async () => {
-    const syn = buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 9 }, tcp: { sport: 40014, dport: 8080, flags: 'S', seq: 1, options: { mss: 1460 } } } as PacketSpec);
+    const syn = buildIpPacket({
+      ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 9 },
+      tcp: { sport: 40014, dport: 8080, flags: 'S', seq: 1, options: { mss: 1460 } },
+    } as PacketSpec);
     const f = fragmentIp(syn, 8);
     const { seen, flows } = await run(f);
     expect(seen.every((s) => s.verdict === 'accept')).toBe(true);
@@ -154,7 +205,11 @@ describe('IPv4 reassembly (nf_defrag_ipv4)', () => {
   it('without connection tracking there is no reassembly: each fragment alone', async () => {
     const f = fragmentIp(udp4(600), 256);
     const { seen } = await run(f, { stateful: false });
-    expect(seen.map((s) => [s.verdict, s.fragOf])).toEqual([['accept', 0], ['drop', 0], ['drop', 0]]);
+    expect(seen.map((s) => [s.verdict, s.fragOf])).toEqual([
+      ['accept', 0],
+      ['drop', 0],
+      ['drop', 0],
+    ]);
   });
 });
 
@@ -208,8 +263,14 @@ describe('IPv6 reassembly (nf_ct_frag6_gather)', () => {
   // the forward chain; a host that does not forward drops what is not its
   // own (Ip6InAddrErrors) with no input, forward or output chain seeing it.
   /** The first fragment of a 108-byte UDP datagram (UDP length 108), cut to `data` bytes after the fragment header, more fragments set. */
-  const loneFirst = (data: number, o: { id: number; sport?: number; hop?: number; dst?: string; udpLen?: number }): Uint8Array => {
-    const ip = buildIpPacket({ ip: { src: 'fd00:1::2', dst: o.dst ?? 'fd00:2::1', ttl: o.hop ?? 64 }, udp: { sport: o.sport ?? 40000, dport: 53, payload: 100 } } as PacketSpec);
+  const loneFirst = (
+    data: number,
+    o: { id: number; sport?: number; hop?: number; dst?: string; udpLen?: number },
+  ): Uint8Array => {
+    const ip = buildIpPacket({
+      ip: { src: 'fd00:1::2', dst: o.dst ?? 'fd00:2::1', ttl: o.hop ?? 64 },
+      udp: { sport: o.sport ?? 40000, dport: 53, payload: 100 },
+    } as PacketSpec);
     const whole = fragmentIp(ip, 96, o.id)[0];
     expect([whole[6], whole[43] & 1, (whole[52] << 8) | whole[53]]).toEqual([44, 1, 108]); // fragment header, "more fragments", UDP length
     const f = whole.slice(0, 48 + data);
@@ -223,22 +284,43 @@ describe('IPv6 reassembly (nf_ct_frag6_gather)', () => {
   };
 
   it('a lone fragment with hop limit 1 is time exceeded, not INVALID: a router drops it before the forward chain (kernel: ICMPv6 time exceeded)', async () => {
-    const { seen } = await run([loneFirst(4, { id: 0x51, hop: 1 }), loneFirst(13, { id: 0x52, hop: 1 }), loneFirst(13, { id: 0x53, hop: 2 })]);
-    expect(seen.map((s) => [s.verdict, s.cause])).toEqual([['drop', Cause.TTL_EXPIRED], ['drop', Cause.TTL_EXPIRED], ['drop', Cause.INVALID]]);
+    const { seen } = await run([
+      loneFirst(4, { id: 0x51, hop: 1 }),
+      loneFirst(13, { id: 0x52, hop: 1 }),
+      loneFirst(13, { id: 0x53, hop: 2 }),
+    ]);
+    expect(seen.map((s) => [s.verdict, s.cause])).toEqual([
+      ['drop', Cause.TTL_EXPIRED],
+      ['drop', Cause.TTL_EXPIRED],
+      ['drop', Cause.INVALID],
+    ]);
     expect(seen[0].reason).toMatch(/hop limit 1 expires here/);
   });
 
-  it('host model: a lone fragment neither to nor from the host is not the host\'s to filter (kernel: no chain sees it)', async () => {
+  it("host model: a lone fragment neither to nor from the host is not the host's to filter (kernel: no chain sees it)", async () => {
     const rules = 'host: fd00:2::99\npolicy: drop\nrules:\n  - id: dns\n    proto: udp\n    dport: 53\n';
-    const { seen } = await run([loneFirst(4, { id: 0x61 }), loneFirst(13, { id: 0x62 }), loneFirst(4, { id: 0x63, dst: 'fd00:2::99' })], { rules });
-    expect(seen.map((s) => [s.verdict, s.cause])).toEqual([['skip', Cause.NOT_HOST], ['skip', Cause.NOT_HOST], ['drop', Cause.INVALID]]);
+    const { seen } = await run(
+      [loneFirst(4, { id: 0x61 }), loneFirst(13, { id: 0x62 }), loneFirst(4, { id: 0x63, dst: 'fd00:2::99' })],
+      { rules },
+    );
+    expect(seen.map((s) => [s.verdict, s.cause])).toEqual([
+      ['skip', Cause.NOT_HOST],
+      ['skip', Cause.NOT_HOST],
+      ['drop', Cause.INVALID],
+    ]);
     expect(seen[2].reason).toMatch(/without the whole transport header/);
   });
 
   it('a lone UDP first fragment is INVALID only if its UDP length field is below 8 or beyond it (udp_error; kernel: lengths 13 and 10 of 13 bytes forwarded as NEW flows)', async () => {
-    const { seen, flows } = await run([13, 10, 4, 108, 14].map((udpLen, i) => loneFirst(13, { id: 0x71 + i, sport: 40001 + i, udpLen })));
+    const { seen, flows } = await run(
+      [13, 10, 4, 108, 14].map((udpLen, i) => loneFirst(13, { id: 0x71 + i, sport: 40001 + i, udpLen })),
+    );
     expect(seen.map((s) => [s.verdict, s.cause])).toEqual([
-      ['accept', Cause.RULE], ['accept', Cause.RULE], ['drop', Cause.INVALID], ['drop', Cause.INVALID], ['drop', Cause.INVALID],
+      ['accept', Cause.RULE],
+      ['accept', Cause.RULE],
+      ['drop', Cause.INVALID],
+      ['drop', Cause.INVALID],
+      ['drop', Cause.INVALID],
     ]);
     expect(seen[0].reason).toMatch(/new udp to port 53 matches rule dns/);
     expect(seen[2].reason).toMatch(/UDP length field \(4\)/);

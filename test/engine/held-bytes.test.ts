@@ -25,8 +25,18 @@ function recordIn(chunk: Buffer, ip: Uint8Array, n: number): CaptureRecord {
   chunk.fill(0);
   chunk.set(ip, 16);
   return {
-    n, tsSec: 1_700_000_000, tsNsec: n * 1000, linkType: LinkType.RAW, ifIndex: 0, ifName: '', direction: Direction.UNKNOWN,
-    caplen: ip.length, len: ip.length, buf: chunk, off: 16, fileOffset: 0,
+    n,
+    tsSec: 1_700_000_000,
+    tsNsec: n * 1000,
+    linkType: LinkType.RAW,
+    ifIndex: 0,
+    ifName: '',
+    direction: Direction.UNKNOWN,
+    caplen: ip.length,
+    len: ip.length,
+    buf: chunk,
+    off: 16,
+    fileOffset: 0,
   };
 }
 
@@ -47,7 +57,10 @@ describe('copyBytes / copyRecord', () => {
 
 describe('held fragments keep their own bytes', () => {
   it('Defragmenter: the buffer overwritten after add(), the held fragments (records and IP packets) are unchanged', () => {
-    const datagram = buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 7 }, udp: { sport: 1000, dport: 53, payload: 600 } } as PacketSpec);
+    const datagram = buildIpPacket({
+      ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 7 },
+      udp: { sport: 1000, dport: 53, payload: 600 },
+    } as PacketSpec);
     const frags = fragmentIp(datagram, 200);
     const chunk = Buffer.alloc(2048);
     const df = new Defragmenter();
@@ -70,9 +83,21 @@ describe('held fragments keep their own bytes', () => {
 
   it('replay(): the records of held fragments and of the packets waiting behind them are delivered with their own bytes', async () => {
     const { ruleset } = parseRuleSet('policy: drop\nrules:\n  - id: dns\n    proto: udp\n    dport: 53\n', 'test.yaml');
-    const frags = fragmentIp(buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 7 }, udp: { sport: 1000, dport: 53, payload: 600 } } as PacketSpec), 200);
-    const other = buildIpPacket({ ip: { src: '10.1.0.3', dst: '10.2.0.1' }, udp: { sport: 1001, dport: 53, payload: 20 } } as PacketSpec);
-    const reply = buildIpPacket({ ip: { src: '10.2.0.1', dst: '10.1.0.2' }, udp: { sport: 53, dport: 1000, payload: 20 } } as PacketSpec);
+    const frags = fragmentIp(
+      buildIpPacket({
+        ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 7 },
+        udp: { sport: 1000, dport: 53, payload: 600 },
+      } as PacketSpec),
+      200,
+    );
+    const other = buildIpPacket({
+      ip: { src: '10.1.0.3', dst: '10.2.0.1' },
+      udp: { sport: 1001, dport: 53, payload: 20 },
+    } as PacketSpec);
+    const reply = buildIpPacket({
+      ip: { src: '10.2.0.1', dst: '10.1.0.2' },
+      udp: { sport: 53, dport: 1000, payload: 20 },
+    } as PacketSpec);
     const packets = [frags[0], other, frags[1], other, frags[2], frags[3], reply];
     const chunk = Buffer.alloc(2048);
     const source = async (onRecord: (rec: CaptureRecord) => void): Promise<CaptureSummary> => {
@@ -86,7 +111,13 @@ describe('held fragments keep their own bytes', () => {
     await replay({
       rules: ruleset,
       source,
-      onPacket: (r, _p, rec) => seen.push({ n: r.n, bytes: hex(rec.buf.subarray(rec.off, rec.off + rec.caplen)), verdict: r.verdict, ct: r.ct }),
+      onPacket: (r, _p, rec) =>
+        seen.push({
+          n: r.n,
+          bytes: hex(rec.buf.subarray(rec.off, rec.off + rec.caplen)),
+          verdict: r.verdict,
+          ct: r.ct,
+        }),
     });
     expect(seen.map((s) => s.n)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(seen.map((s) => s.bytes)).toEqual(packets.map(hex));
@@ -96,18 +127,33 @@ describe('held fragments keep their own bytes', () => {
 });
 
 describe('capture readers hand out plain Uint8Arrays (whose slice() copies), never Buffers', () => {
-  const ip = buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1' }, udp: { sport: 1, dport: 2, payload: 10 } } as PacketSpec);
+  const ip = buildIpPacket({
+    ip: { src: '10.1.0.2', dst: '10.2.0.1' },
+    udp: { sport: 1, dport: 2, payload: 10 },
+  } as PacketSpec);
   it('from a file, from a stream, from a Buffer in memory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fwemu-plain-'));
     try {
       const path = join(dir, 'x.pcap');
-      writePcap(path, [{ data: ip, ts: 1 }, { data: ip, ts: 2 }], LinkType.RAW);
+      writePcap(
+        path,
+        [
+          { data: ip, ts: 1 },
+          { data: ip, ts: 2 },
+        ],
+        LinkType.RAW,
+      );
       const protos: unknown[] = [];
       const look = (rec: CaptureRecord) => protos.push(Object.getPrototypeOf(rec.buf));
       await readCapture(path, look, { chunkSize: 40 }); // records straddle chunks: the carry too
       await readCapture(path, look);
       const file = readFileSync(path);
-      await readCapture('-', look, { stdin: (async function* () { yield file.subarray(0, 50); yield file.subarray(50); })() });
+      await readCapture('-', look, {
+        stdin: (async function* () {
+          yield file.subarray(0, 50);
+          yield file.subarray(50);
+        })(),
+      });
       readCaptureBuffer(file, 'x.pcap', look);
       expect(protos.length).toBe(8);
       expect(protos.every((p) => p === Uint8Array.prototype)).toBe(true);

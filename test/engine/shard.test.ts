@@ -18,8 +18,12 @@ const dir = mkdtempSync(join(tmpdir(), 'fwemu-shard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function captures(): string[] {
-  const top = readdirSync('fixtures').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures', f));
-  const malformed = readdirSync('fixtures/malformed').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures/malformed', f));
+  const top = readdirSync('fixtures')
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .map((f) => join('fixtures', f));
+  const malformed = readdirSync('fixtures/malformed')
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .map((f) => join('fixtures/malformed', f));
   return [...top, ...malformed];
 }
 
@@ -43,7 +47,8 @@ function disagreements(file: string): { peeked: number; packets: number; bad: st
         peeked++;
         const decoded = shardOfDecoded(p, n);
         // (A packet without IP addresses touches no state: any thread will do.)
-        if (fast !== decoded && p.ipVersion !== 0) bad.push(`${file} packet ${rec.n}, ${n} shards: from the bytes ${fast}, decoded ${decoded}`);
+        if (fast !== decoded && p.ipVersion !== 0)
+          bad.push(`${file} packet ${rec.n}, ${n} shards: from the bytes ${fast}, decoded ${decoded}`);
       }
     });
   } catch {
@@ -63,7 +68,8 @@ describe('shard of a packet', () => {
       const b = i % 7 === 0 ? a : x;
       for (const n of [1, 2, 3, 7, 64]) {
         const s = pairShard(a, b, n);
-        if (pairShard(b, a, n) !== s || !Number.isInteger(s) || s < 0 || s >= n) bad.push(`${a} ${b} ${n}: ${s}, ${pairShard(b, a, n)}`);
+        if (pairShard(b, a, n) !== s || !Number.isInteger(s) || s < 0 || s >= n)
+          bad.push(`${a} ${b} ${n}: ${s}, ${pairShard(b, a, n)}`);
       }
     }
     expect(bad).toEqual([]);

@@ -30,8 +30,14 @@ import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 /** Strings meant to leave a comment, each trying another way out. */
 const HOSTILE: [what: string, text: string][] = [
-  ['newline, then nft commands', 'x\nflush ruleset\ntable inet evil { chain c { type filter hook forward priority -1; policy drop; } }\n#'],
-  ['CR LF, then an iptables block', 'x\r\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j DROP\nCOMMIT\n*raw\n:PREROUTING DROP [0:0]\nCOMMIT\n#'],
+  [
+    'newline, then nft commands',
+    'x\nflush ruleset\ntable inet evil { chain c { type filter hook forward priority -1; policy drop; } }\n#',
+  ],
+  [
+    'CR LF, then an iptables block',
+    'x\r\nCOMMIT\n*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j DROP\nCOMMIT\n*raw\n:PREROUTING DROP [0:0]\nCOMMIT\n#',
+  ],
   ['NUL', 'nul\u0000flush ruleset'],
   ['terminal controls', 'esc\u001b[2J\u001b]0;owned\u0007bel\u0008\u007f'],
   ['quotes and syntax', 'q" ; } # \\" \\\\ { accept; } "\''],
@@ -47,7 +53,17 @@ const HOSTILE: [what: string, text: string][] = [
  * backslashes, nft and iptables syntax, a lone surrogate, and two 64-unit
  * ids that begin alike and are longer than nft keeps (192 bytes).
  */
-const HARD_IDS = ['dq"id', "sq'id", 'semi;colon', 'brace}{', 'hash#id', 'back\\slash\\', 'lone\ud800id', `${'€'.repeat(63)}a`, `${'€'.repeat(63)}b`];
+const HARD_IDS = [
+  'dq"id',
+  "sq'id",
+  'semi;colon',
+  'brace}{',
+  'hash#id',
+  'back\\slash\\',
+  'lone\ud800id',
+  `${'€'.repeat(63)}a`,
+  `${'€'.repeat(63)}b`,
+];
 
 /** Ids a rule file refuses (controls, space), set in code: the export must still hold them. */
 const CODE_IDS = ['nl\nflush ruleset', 'cr\r#', 'nul\u0000x', 'esc\u001b[2J', 'nel\u0085x', 'ls\u2028x', 'sp ace'];
@@ -57,7 +73,9 @@ const yq = (s: string): string => safeJson(s);
 
 /** A rule file: gateway model, one tcp rule per id (ports 1000, 1001, ...), every free-text field `text`. */
 function ruleFile(text: string, withName: boolean): string {
-  const rules = HARD_IDS.map((id, i) => `  - id: ${yq(id)}\n    proto: tcp\n    dport: ${1000 + i}\n    comment: ${yq(text)}\n`).join('');
+  const rules = HARD_IDS.map(
+    (id, i) => `  - id: ${yq(id)}\n    proto: tcp\n    dport: ${1000 + i}\n    comment: ${yq(text)}\n`,
+  ).join('');
   return `${withName ? `name: ${yq(text)}\n` : ''}description: ${yq(text)}\nrules:\n${rules}`;
 }
 
@@ -107,8 +125,15 @@ const IPT_LINE: RegExp[] = [
 function checkStructure(text: string, patterns: RegExp[], ruleLine: RegExp, rules: number, what: string): void {
   expect(CONTROL.test(text), `${what}: a control character`).toBe(false);
   const lines = text.split('\n');
-  for (const line of lines) expect(patterns.some((p) => p.test(line)), `${what}: unexpected line ${JSON.stringify(line.slice(0, 200))}`).toBe(true);
-  expect(lines.filter((l) => ruleLine.test(l)), `${what}: rule lines`).toHaveLength(rules);
+  for (const line of lines)
+    expect(
+      patterns.some((p) => p.test(line)),
+      `${what}: unexpected line ${JSON.stringify(line.slice(0, 200))}`,
+    ).toBe(true);
+  expect(
+    lines.filter((l) => ruleLine.test(l)),
+    `${what}: rule lines`,
+  ).toHaveLength(rules);
   // iptables-restore reads at most 10239 bytes of a line.
   for (const line of lines) expect(Buffer.byteLength(line), what).toBeLessThan(10239);
 }
@@ -116,18 +141,21 @@ function checkStructure(text: string, patterns: RegExp[], ruleLine: RegExp, rule
 const N = HARD_IDS.length;
 
 describe('export: hostile strings stay in their comments (text)', () => {
-  it.each(HOSTILE)('%s: in the name, description, comments and file name (fwemu export, both formats)', (_what, text) => {
-    for (const withName of [true, false]) {
-      const file = writeRuleFile(text, withName);
-      const nft = fwemu(['export', file]);
-      expect(nft.code, nft.stderr).toBe(0);
-      checkStructure(nft.stdout, NFT_LINE, /^    tcp dport/, N, 'nft');
-      expect(CONTROL.test(nft.stderr), 'stderr').toBe(false);
-      const ipt = fwemu(['export', '--format', 'iptables', file]);
-      expect(ipt.code, ipt.stderr).toBe(0);
-      checkStructure(ipt.stdout, IPT_LINE, /^-A FORWARD -p tcp/, 2 * N, 'iptables');
-    }
-  });
+  it.each(HOSTILE)(
+    '%s: in the name, description, comments and file name (fwemu export, both formats)',
+    (_what, text) => {
+      for (const withName of [true, false]) {
+        const file = writeRuleFile(text, withName);
+        const nft = fwemu(['export', file]);
+        expect(nft.code, nft.stderr).toBe(0);
+        checkStructure(nft.stdout, NFT_LINE, /^    tcp dport/, N, 'nft');
+        expect(CONTROL.test(nft.stderr), 'stderr').toBe(false);
+        const ipt = fwemu(['export', '--format', 'iptables', file]);
+        expect(ipt.code, ipt.stderr).toBe(0);
+        checkStructure(ipt.stdout, IPT_LINE, /^-A FORWARD -p tcp/, 2 * N, 'iptables');
+      }
+    },
+  );
 
   it('ids a rule file refuses, set in code (newline, CR, NUL, ESC, NEL, U+2028, space), stay in their comments', () => {
     const rs = ruleSetWithIds(CODE_IDS);
@@ -173,14 +201,28 @@ describe('export: hostile strings stay in their comments (text)', () => {
 // ---------------------------------------------------------------- the real tools, in a namespace
 
 const withNamespace = namespaces('fwemu-inject-test-');
-const nftMissing = toolsMissing([['nft', 'nftables'], ['ip', 'iproute2']], 'nft', () => withNamespace(() => undefined));
+const nftMissing = toolsMissing(
+  [
+    ['nft', 'nftables'],
+    ['ip', 'iproute2'],
+  ],
+  'nft',
+  () => withNamespace(() => undefined),
+);
 const iptMissing = toolsMissing(
-  [['iptables-restore', 'iptables'], ['ip6tables-restore', 'iptables'], ['iptables-save', 'iptables'], ['ip6tables-save', 'iptables'], ['ip', 'iproute2']],
+  [
+    ['iptables-restore', 'iptables'],
+    ['ip6tables-restore', 'iptables'],
+    ['iptables-save', 'iptables'],
+    ['ip6tables-save', 'iptables'],
+    ['ip', 'iproute2'],
+  ],
   'iptables-restore',
   () => withNamespace(() => undefined),
 );
 
-const inNs = (ns: string, cmd: string, args: string[], input?: string) => run('ip', ['netns', 'exec', ns, cmd, ...args], input);
+const inNs = (ns: string, cmd: string, args: string[], input?: string) =>
+  run('ip', ['netns', 'exec', ns, cmd, ...args], input);
 
 interface NftItem {
   table?: { family: string; name: string };
@@ -191,7 +233,9 @@ interface NftItem {
 /** Checks, then loads `text` with nft in a fresh namespace holding a sentinel table; returns what the kernel then holds. */
 function loadNft(text: string): NftItem[] {
   return withNamespace((ns) => {
-    const sentinel = inNs(ns, 'nft', ['add table ip sentinel; add chain ip sentinel keep; add rule ip sentinel keep counter']);
+    const sentinel = inNs(ns, 'nft', [
+      'add table ip sentinel; add chain ip sentinel keep; add rule ip sentinel keep counter',
+    ]);
     expect(sentinel.code, sentinel.stderr).toBe(0);
     const file = join(tmp, `${dirs++}.nft`);
     writeFileSync(file, text);
@@ -209,7 +253,9 @@ function loadNft(text: string): NftItem[] {
 function expectNftHolds(items: NftItem[], rules: number): string[] {
   const tables = items.flatMap((i) => (i.table ? [`${i.table.family} ${i.table.name}`] : []));
   expect(tables.sort()).toEqual(['inet fwemu', 'ip sentinel']);
-  const chains = items.flatMap((i) => (i.chain ? [`${i.chain.family} ${i.chain.table} ${i.chain.name} ${i.chain.policy ?? '-'}`] : []));
+  const chains = items.flatMap((i) =>
+    i.chain ? [`${i.chain.family} ${i.chain.table} ${i.chain.name} ${i.chain.policy ?? '-'}`] : [],
+  );
   expect(chains.sort()).toEqual(['inet fwemu forward drop', 'ip sentinel keep -']);
   const fw = items.flatMap((i) => (i.rule && i.rule.table === 'fwemu' ? [i.rule] : []));
   expect(fw).toHaveLength(2 + rules);
@@ -298,9 +344,14 @@ describe('export: hostile strings stay in their comments (the real tools, in a n
     expectNftHolds(loadNft(exportNft(rs)), rs.rules.length);
   });
 
-  toolTest('iptables', iptMissing, 'iptables: ids with controls set in code, and both long ids that begin alike', () => {
-    const rs = ruleSetWithIds([...CODE_IDS, ...HARD_IDS]);
-    rs.rules.forEach((r, i) => (r.dport = [{ lo: 2000 + i, hi: 2000 + i }]));
-    expectIptablesHolds(exportIptables(rs), rs.rules.length);
-  });
+  toolTest(
+    'iptables',
+    iptMissing,
+    'iptables: ids with controls set in code, and both long ids that begin alike',
+    () => {
+      const rs = ruleSetWithIds([...CODE_IDS, ...HARD_IDS]);
+      rs.rules.forEach((r, i) => (r.dport = [{ lo: 2000 + i, hi: 2000 + i }]));
+      expectIptablesHolds(exportIptables(rs), rs.rules.length);
+    },
+  );
 });

@@ -17,7 +17,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportIptables, iptablesRestoreFile, multiportGroups, MULTIPORT_MAX, type IpFamily } from '../../src/export/iptables.js';
+import {
+  exportIptables,
+  iptablesRestoreFile,
+  multiportGroups,
+  MULTIPORT_MAX,
+  type IpFamily,
+} from '../../src/export/iptables.js';
 import { chainsOf } from '../../src/export/nft.js';
 import { cidrContains, parseCidr } from '../../src/rules/cidr.js';
 import { compileRuleSet } from '../../src/rules/compile.js';
@@ -287,8 +293,19 @@ function portRange(t: string): PortRange {
 function parseRuleLine(line: string): IptRule {
   const a = argv(line);
   const r: IptRule = {
-    chain: '', src: null, dst: null, proto: -1, sport: null, dport: null, icmpType: -1, icmpCode: -1,
-    ctstate: null, comment: null, target: 'accept', rejectWith: null, multiportSlots: [],
+    chain: '',
+    src: null,
+    dst: null,
+    proto: -1,
+    sport: null,
+    dport: null,
+    icmpType: -1,
+    icmpCode: -1,
+    ctstate: null,
+    comment: null,
+    target: 'accept',
+    rejectWith: null,
+    multiportSlots: [],
   };
   let target = '';
   for (let i = 0; i < a.length; i++) {
@@ -298,18 +315,30 @@ function parseRuleLine(line: string): IptRule {
       return a[++i];
     };
     switch (opt) {
-      case '-A': r.chain = val(); break;
-      case '-s': r.src = cidrOf(val()); break;
-      case '-d': r.dst = cidrOf(val()); break;
+      case '-A':
+        r.chain = val();
+        break;
+      case '-s':
+        r.src = cidrOf(val());
+        break;
+      case '-d':
+        r.dst = cidrOf(val());
+        break;
       case '-p': {
         const p = val();
         if (!(p in PROTO_NUM)) throw new Error(`unexpected protocol ${p} in: ${line}`);
         r.proto = PROTO_NUM[p];
         break;
       }
-      case '-m': val(); break; // the match's options follow
-      case '--sport': r.sport = [portRange(val())]; break;
-      case '--dport': r.dport = [portRange(val())]; break;
+      case '-m':
+        val();
+        break; // the match's options follow
+      case '--sport':
+        r.sport = [portRange(val())];
+        break;
+      case '--dport':
+        r.dport = [portRange(val())];
+        break;
       case '--sports':
       case '--dports': {
         const list = val().split(',').map(portRange);
@@ -330,7 +359,9 @@ function parseRuleLine(line: string): IptRule {
       case '--u32': {
         // The only u32 expressions fwemu writes: a literal ICMP type 255 (and code), not a later fragment.
         // iptables-save writes its numbers in hex: compare with every number in decimal.
-        const e = val().replace(/\s/g, '').replace(/0x[0-9a-f]+|\d+/gi, (x) => String(Number(x)));
+        const e = val()
+          .replace(/\s/g, '')
+          .replace(/0x[0-9a-f]+|\d+/gi, (x) => String(Number(x)));
         const m = /^4&8191=0&&0>>22&60@0>>(24|16)=(\d+)$/.exec(e);
         if (!m) throw new Error(`unexpected u32 expression ${e} in: ${line}`);
         const v = Number(m[2]);
@@ -338,10 +369,18 @@ function parseRuleLine(line: string): IptRule {
         else [r.icmpType, r.icmpCode] = [v >> 8, v & 0xff];
         break;
       }
-      case '--ctstate': r.ctstate = val(); break;
-      case '--comment': r.comment = val(); break;
-      case '-j': target = val(); break;
-      case '--reject-with': r.rejectWith = val(); break;
+      case '--ctstate':
+        r.ctstate = val();
+        break;
+      case '--comment':
+        r.comment = val();
+        break;
+      case '-j':
+        target = val();
+        break;
+      case '--reject-with':
+        r.rejectWith = val();
+        break;
       default:
         throw new Error(`unexpected ${opt} in: ${line}`);
     }
@@ -411,7 +450,9 @@ function addrText(v: bigint, fam: IpFamily): string {
 /** Packets around every boundary the rule set draws (addresses, ports, ICMP types), mixed at random. */
 function packetsFor(rs: RuleSet, fam: IpFamily, n: number, seed: number): TestPacket[] {
   const max = fam === 4 ? (1n << 32n) - 1n : (1n << 128n) - 1n;
-  const addrs = new Set<string>(fam === 4 ? ['10.1.0.5', '10.2.0.1', '203.0.113.7'] : ['fd00:1::5', 'fd00:2::1', '2001:db8:ffff::7']);
+  const addrs = new Set<string>(
+    fam === 4 ? ['10.1.0.5', '10.2.0.1', '203.0.113.7'] : ['fd00:1::5', 'fd00:2::1', '2001:db8:ffff::7'],
+  );
   const portSet = new Set<number>([0, 1, 22, 53, 80, 8080, 40000, 65535]);
   const types = new Set<number>([0, 3, 8, 128, 135, 255]);
   const codes = new Set<number>([0, 3, 4, 7]);
@@ -419,12 +460,15 @@ function packetsFor(rs: RuleSet, fam: IpFamily, n: number, seed: number): TestPa
     for (const c of [...(r.src ?? []), ...(r.dst ?? [])]) {
       if (c.version !== fam) continue;
       const [lo, hi] = cidrBounds(c);
-      for (const v of [lo - 1n, lo, lo + 1n, hi - 1n, hi, hi + 1n]) if (v >= 0n && v <= max) addrs.add(addrText(v, fam));
+      for (const v of [lo - 1n, lo, lo + 1n, hi - 1n, hi, hi + 1n])
+        if (v >= 0n && v <= max) addrs.add(addrText(v, fam));
     }
-    for (const p of [...(r.sport ?? []), ...(r.dport ?? [])]) for (const v of [p.lo - 1, p.lo, p.hi, p.hi + 1]) if (v >= 0 && v <= 65535) portSet.add(v);
+    for (const p of [...(r.sport ?? []), ...(r.dport ?? [])])
+      for (const v of [p.lo - 1, p.lo, p.hi, p.hi + 1]) if (v >= 0 && v <= 65535) portSet.add(v);
     if (r.icmp) {
       for (const v of [r.icmp.type - 1, r.icmp.type, r.icmp.type + 1]) if (v >= 0 && v <= 255) types.add(v);
-      if (r.icmp.code !== null) for (const v of [r.icmp.code - 1, r.icmp.code, r.icmp.code + 1]) if (v >= 0 && v <= 255) codes.add(v);
+      if (r.icmp.code !== null)
+        for (const v of [r.icmp.code - 1, r.icmp.code, r.icmp.code + 1]) if (v >= 0 && v <= 255) codes.add(v);
     }
   }
   const rnd = mulberry32(seed);
@@ -439,9 +483,13 @@ function packetsFor(rs: RuleSet, fam: IpFamily, n: number, seed: number): TestPa
     const icmp = proto === 1 || proto === 58;
     const ported = proto === 6 || proto === 17;
     return {
-      src: pick(A), dst: pick(A), proto,
-      sport: ported ? pick(P) : 0, dport: ported ? pick(P) : 0,
-      icmpType: icmp ? pick(T) : -1, icmpCode: icmp ? pick(C) : -1,
+      src: pick(A),
+      dst: pick(A),
+      proto,
+      sport: ported ? pick(P) : 0,
+      dport: ported ? pick(P) : 0,
+      icmpType: icmp ? pick(T) : -1,
+      icmpCode: icmp ? pick(C) : -1,
       frag: rnd() < 0.08,
     };
   });
@@ -494,29 +542,47 @@ function differences(rs: RuleSet, t: IptTable, fam: IpFamily, n = 3000): string[
       .filter((r) => r.chain === name && r.ctstate !== null)
       .map((r) => `${r.ctstate!.split(',').sort().join(',')}:${r.target}`);
     const wantStates = rs.stateful ? ['ESTABLISHED,RELATED:accept', 'INVALID:drop'] : [];
-    if (JSON.stringify(states) !== JSON.stringify(wantStates)) out.push(`${name}: conntrack rules ${JSON.stringify(states)}, expected ${JSON.stringify(wantStates)}`);
+    if (JSON.stringify(states) !== JSON.stringify(wantStates))
+      out.push(`${name}: conntrack rules ${JSON.stringify(states)}, expected ${JSON.stringify(wantStates)}`);
     const firstState = t.rules.findIndex((r) => r.chain === name && r.ctstate !== null);
     const firstOther = t.rules.findIndex((r) => r.chain === name && r.ctstate === null);
-    if (firstState >= 0 && firstOther >= 0 && firstOther < firstState) out.push(`${name}: a rule comes before the conntrack preamble`);
+    if (firstState >= 0 && firstOther >= 0 && firstOther < firstState)
+      out.push(`${name}: a rule comes before the conntrack preamble`);
 
     const policy = compiled.policy[chain];
     for (const p of packetsFor(rs, fam, n, 0x1badb002 ^ fam ^ chain.length)) {
-      const d = pkt({ src: p.src, dst: p.dst, proto: p.proto, sport: p.sport, dport: p.dport, icmpType: p.icmpType >= 0 ? p.icmpType : undefined, icmpCode: p.icmpCode >= 0 ? p.icmpCode : undefined, l4Off: p.frag ? -1 : undefined });
+      const d = pkt({
+        src: p.src,
+        dst: p.dst,
+        proto: p.proto,
+        sport: p.sport,
+        dport: p.dport,
+        icmpType: p.icmpType >= 0 ? p.icmpType : undefined,
+        icmpCode: p.icmpCode >= 0 ? p.icmpCode : undefined,
+        l4Off: p.frag ? -1 : undefined,
+      });
       const fw = firstMatch(compiled, chain, d);
       const want = {
         verdict: fw ? fw.action : policy,
         comment: fw ? fw.id : policy === 'reject' ? 'policy reject' : null,
         // nft's reject: a TCP reset for a TCP rule (or a TCP packet meeting the reject policy), else port unreachable.
         rejectWith:
-          (fw ? fw.action : policy) !== 'reject' ? null
-          : (fw ? fw.rule.proto === 'tcp' : p.proto === 6) ? 'tcp-reset'
-          : fam === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable',
+          (fw ? fw.action : policy) !== 'reject'
+            ? null
+            : (fw ? fw.rule.proto === 'tcp' : p.proto === 6)
+              ? 'tcp-reset'
+              : fam === 4
+                ? 'icmp-port-unreachable'
+                : 'icmp6-port-unreachable',
       };
       const r = iptMatch(t, name, p);
       const got = {
         verdict: r ? r.target : t.policy[name] === 'ACCEPT' ? 'accept' : 'drop',
         comment: r ? r.comment : null,
-        rejectWith: r && r.target === 'reject' ? r.rejectWith ?? (fam === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable') : null,
+        rejectWith:
+          r && r.target === 'reject'
+            ? (r.rejectWith ?? (fam === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable'))
+            : null,
       };
       if (JSON.stringify(got) !== JSON.stringify(want)) {
         out.push(`${name} ${JSON.stringify(p)}: iptables ${JSON.stringify(got)}, fwemu ${JSON.stringify(want)}`);
@@ -531,10 +597,19 @@ function differences(rs: RuleSet, t: IptTable, fam: IpFamily, n = 3000): string[
 
 const withNamespace = namespaces('fwemu-ipt-test-');
 
-const RESTORE_TOOLS: [string, string][] = [['iptables-restore', 'iptables'], ['ip6tables-restore', 'iptables']];
-const SAVE_TOOLS_AND_IP: [string, string][] = [['iptables-save', 'iptables'], ['ip6tables-save', 'iptables'], ['ip', 'iproute2']];
+const RESTORE_TOOLS: [string, string][] = [
+  ['iptables-restore', 'iptables'],
+  ['ip6tables-restore', 'iptables'],
+];
+const SAVE_TOOLS_AND_IP: [string, string][] = [
+  ['iptables-save', 'iptables'],
+  ['ip6tables-save', 'iptables'],
+  ['ip', 'iproute2'],
+];
 const testMissing = toolsMissing(RESTORE_TOOLS, 'iptables-restore');
-const nsMissing = testMissing ?? toolsMissing([...RESTORE_TOOLS, ...SAVE_TOOLS_AND_IP], 'iptables-restore', () => withNamespace(() => undefined));
+const nsMissing =
+  testMissing ??
+  toolsMissing([...RESTORE_TOOLS, ...SAVE_TOOLS_AND_IP], 'iptables-restore', () => withNamespace(() => undefined));
 
 /** The IPv4 and IPv6 parts of `fwemu export --format iptables` output, cut at its marker lines as a user would. */
 function parts(text: string): Record<IpFamily, string> {
@@ -598,19 +673,38 @@ describe('export --format iptables: output', () => {
       const p = parts(exportIptables(rs));
       const v4 = parseTable(p[4]);
       const v6 = parseTable(p[6]);
-      for (const r of [...v4.rules, ...v6.rules]) expect(r.multiportSlots.every((n) => n <= MULTIPORT_MAX), `${name}: ${JSON.stringify(r)}`).toBe(true);
-      expect(v4.rules.every((r) => (r.src?.version ?? 4) === 4 && (r.dst?.version ?? 4) === 4 && r.proto !== 58), name).toBe(true);
-      expect(v6.rules.every((r) => (r.src?.version ?? 6) === 6 && (r.dst?.version ?? 6) === 6 && r.proto !== 1), name).toBe(true);
+      for (const r of [...v4.rules, ...v6.rules])
+        expect(
+          r.multiportSlots.every((n) => n <= MULTIPORT_MAX),
+          `${name}: ${JSON.stringify(r)}`,
+        ).toBe(true);
+      expect(
+        v4.rules.every((r) => (r.src?.version ?? 4) === 4 && (r.dst?.version ?? 4) === 4 && r.proto !== 58),
+        name,
+      ).toBe(true);
+      expect(
+        v6.rules.every((r) => (r.src?.version ?? 6) === 6 && (r.dst?.version ?? 6) === 6 && r.proto !== 1),
+        name,
+      ).toBe(true);
     }
     const mixed = parts(exportIptables(ok(HAND['mixed-cidrs']).ruleset));
-    const ids = (t: string) => [...new Set(parseTable(t).rules.map((r) => r.comment).filter((c) => c !== null))];
+    const ids = (t: string) => [
+      ...new Set(
+        parseTable(t)
+          .rules.map((r) => r.comment)
+          .filter((c) => c !== null),
+      ),
+    ];
     expect(ids(mixed[4])).toEqual(['mixed', 'v4-only-any']);
     expect(ids(mixed[6])).toEqual(['mixed', 'v6-only-udp']); // icmp with IPv6 addresses can never match: left out, as in nft
   });
 
   it('multiport groups hold at most 15 ports, a range counting two, and keep every port', () => {
     // 14 single ports, then 8 ranges: a range does not fit in the 15th slot, so it starts the next group.
-    const list: PortRange[] = [...Array.from({ length: 14 }, (_, i) => ({ lo: i, hi: i })), ...Array.from({ length: 8 }, (_, i) => ({ lo: 100 + 10 * i, hi: 105 + 10 * i }))];
+    const list: PortRange[] = [
+      ...Array.from({ length: 14 }, (_, i) => ({ lo: i, hi: i })),
+      ...Array.from({ length: 8 }, (_, i) => ({ lo: 100 + 10 * i, hi: 105 + 10 * i })),
+    ];
     const groups = multiportGroups(list);
     expect(groups.map((g) => g.reduce((n, p) => n + (p.lo === p.hi ? 1 : 2), 0))).toEqual([14, 14, 2]);
     const single = (n: number): PortRange[] => Array.from({ length: n }, (_, i) => ({ lo: i, hi: i }));
@@ -622,14 +716,17 @@ describe('export --format iptables: output', () => {
   it('matches fwemu packet by packet when read back from its own text (no tools needed)', () => {
     for (const [name, rs] of ruleSets()) {
       const p = parts(exportIptables(rs));
-      for (const fam of [4, 6] as const) expect(differences(rs, parseTable(p[fam]), fam, 1500), `${name} IPv${fam}`).toEqual([]);
+      for (const fam of [4, 6] as const)
+        expect(differences(rs, parseTable(p[fam]), fam, 1500), `${name} IPv${fam}`).toEqual([]);
     }
   });
 
   it('a comment over 255 bytes is cut to at most 255 bytes of UTF-8, never inside a character', () => {
     const p = parts(exportIptables(longIdRuleSet()));
     for (const fam of [4, 6] as const) {
-      const comments = parseTable(p[fam]).rules.map((r) => r.comment).filter((c) => c !== null);
+      const comments = parseTable(p[fam])
+        .rules.map((r) => r.comment)
+        .filter((c) => c !== null);
       expect(comments, `IPv${fam}`).toEqual(LONG_IDS.map(([, c]) => c));
       for (const c of comments) {
         const bytes = Buffer.from(c, 'utf8');
@@ -649,58 +746,75 @@ describe('export --format iptables: output', () => {
 });
 
 describe('export --format iptables: the real iptables', () => {
-  toolTest('iptables', nsMissing, 'iptables-restore --test and ip6tables-restore --test accept both parts (in a namespace: never on the host)', () => {
-    withNamespace((ns) => {
+  toolTest(
+    'iptables',
+    nsMissing,
+    'iptables-restore --test and ip6tables-restore --test accept both parts (in a namespace: never on the host)',
+    () => {
+      withNamespace((ns) => {
+        for (const [name, rs] of ruleSets()) {
+          const p = parts(exportIptables(rs));
+          for (const fam of [4, 6] as const) {
+            const r = run('ip', ['netns', 'exec', ns, RESTORE[fam], '--test'], p[fam]);
+            expect(r.code, `${name} IPv${fam}: ${RESTORE[fam]} --test: ${r.stderr}\n${p[fam]}`).toBe(0);
+          }
+        }
+      });
+    },
+  );
+
+  toolTest(
+    'iptables',
+    nsMissing,
+    'loaded into a network namespace and saved back, the rules decide every packet as fwemu does',
+    () => {
       for (const [name, rs] of ruleSets()) {
         const p = parts(exportIptables(rs));
-        for (const fam of [4, 6] as const) {
-          const r = run('ip', ['netns', 'exec', ns, RESTORE[fam], '--test'], p[fam]);
-          expect(r.code, `${name} IPv${fam}: ${RESTORE[fam]} --test: ${r.stderr}\n${p[fam]}`).toBe(0);
-        }
+        withNamespace((ns) => {
+          for (const fam of [4, 6] as const) {
+            const load = run('ip', ['netns', 'exec', ns, RESTORE[fam]], p[fam]);
+            expect(load.code, `${name} IPv${fam}: ${RESTORE[fam]}: ${load.stderr}`).toBe(0);
+            const saved = run('ip', ['netns', 'exec', ns, SAVE[fam]]);
+            expect(saved.code, saved.stderr).toBe(0);
+            const table = parseTable(saved.stdout);
+            expect(table.rules.length, `${name} IPv${fam}: rule count`).toBe(parseTable(p[fam]).rules.length);
+            for (const r of table.rules) expect(r.multiportSlots.every((n) => n <= MULTIPORT_MAX)).toBe(true);
+            expect(differences(rs, table, fam), `${name} IPv${fam}\n${saved.stdout}`).toEqual([]);
+          }
+        });
       }
-    });
-  });
+    },
+  );
 
-  toolTest('iptables', nsMissing, 'loaded into a network namespace and saved back, the rules decide every packet as fwemu does', () => {
-    for (const [name, rs] of ruleSets()) {
-      const p = parts(exportIptables(rs));
+  toolTest(
+    'iptables',
+    nsMissing,
+    'the comment limit: iptables keeps 255 bytes of a longer comment, and the cut comments load unchanged',
+    () => {
+      withNamespace((ns) => {
+        // What the real iptables does with a 300-byte comment: keeps its first 255 bytes (XT_MAX_COMMENT_LEN - 1).
+        const long = `*filter\n-A FORWARD -p tcp --dport 22 -m comment --comment "${'a'.repeat(300)}" -j ACCEPT\nCOMMIT\n`;
+        const load = run('ip', ['netns', 'exec', ns, RESTORE[4]], long);
+        expect(load.code, load.stderr).toBe(0);
+        const saved = parseTable(run('ip', ['netns', 'exec', ns, SAVE[4]]).stdout);
+        expect(saved.rules.map((r) => r.comment)).toEqual(['a'.repeat(255)]);
+      });
+      // fwemu's comments already fit: iptables reads each back exactly as cut by hand above.
+      const p = parts(exportIptables(longIdRuleSet()));
       withNamespace((ns) => {
         for (const fam of [4, 6] as const) {
           const load = run('ip', ['netns', 'exec', ns, RESTORE[fam]], p[fam]);
-          expect(load.code, `${name} IPv${fam}: ${RESTORE[fam]}: ${load.stderr}`).toBe(0);
+          expect(load.code, `IPv${fam}: ${load.stderr}`).toBe(0);
           const saved = run('ip', ['netns', 'exec', ns, SAVE[fam]]);
           expect(saved.code, saved.stderr).toBe(0);
-          const table = parseTable(saved.stdout);
-          expect(table.rules.length, `${name} IPv${fam}: rule count`).toBe(parseTable(p[fam]).rules.length);
-          for (const r of table.rules) expect(r.multiportSlots.every((n) => n <= MULTIPORT_MAX)).toBe(true);
-          expect(differences(rs, table, fam), `${name} IPv${fam}\n${saved.stdout}`).toEqual([]);
+          const comments = parseTable(saved.stdout)
+            .rules.map((r) => r.comment)
+            .filter((c) => c !== null);
+          expect(comments, `IPv${fam}`).toEqual(LONG_IDS.map(([, c]) => c));
         }
       });
-    }
-  });
-
-  toolTest('iptables', nsMissing, 'the comment limit: iptables keeps 255 bytes of a longer comment, and the cut comments load unchanged', () => {
-    withNamespace((ns) => {
-      // What the real iptables does with a 300-byte comment: keeps its first 255 bytes (XT_MAX_COMMENT_LEN - 1).
-      const long = `*filter\n-A FORWARD -p tcp --dport 22 -m comment --comment "${'a'.repeat(300)}" -j ACCEPT\nCOMMIT\n`;
-      const load = run('ip', ['netns', 'exec', ns, RESTORE[4]], long);
-      expect(load.code, load.stderr).toBe(0);
-      const saved = parseTable(run('ip', ['netns', 'exec', ns, SAVE[4]]).stdout);
-      expect(saved.rules.map((r) => r.comment)).toEqual(['a'.repeat(255)]);
-    });
-    // fwemu's comments already fit: iptables reads each back exactly as cut by hand above.
-    const p = parts(exportIptables(longIdRuleSet()));
-    withNamespace((ns) => {
-      for (const fam of [4, 6] as const) {
-        const load = run('ip', ['netns', 'exec', ns, RESTORE[fam]], p[fam]);
-        expect(load.code, `IPv${fam}: ${load.stderr}`).toBe(0);
-        const saved = run('ip', ['netns', 'exec', ns, SAVE[fam]]);
-        expect(saved.code, saved.stderr).toBe(0);
-        const comments = parseTable(saved.stdout).rules.map((r) => r.comment).filter((c) => c !== null);
-        expect(comments, `IPv${fam}`).toEqual(LONG_IDS.map(([, c]) => c));
-      }
-    });
-  });
+    },
+  );
 
   toolTest('iptables', nsMissing, 'what iptables-save shows for the example and hand-written rule sets', () => {
     const save = (rs: RuleSet): Record<IpFamily, string[]> => {
@@ -709,7 +823,9 @@ describe('export --format iptables: the real iptables', () => {
         const out = {} as Record<IpFamily, string[]>;
         for (const fam of [4, 6] as const) {
           expect(run('ip', ['netns', 'exec', ns, RESTORE[fam]], p[fam]).code).toBe(0);
-          out[fam] = run('ip', ['netns', 'exec', ns, SAVE[fam]]).stdout.split('\n').filter((l) => /^[:-]/.test(l));
+          out[fam] = run('ip', ['netns', 'exec', ns, SAVE[fam]])
+            .stdout.split('\n')
+            .filter((l) => /^[:-]/.test(l));
         }
         return out;
       });
@@ -727,10 +843,16 @@ describe('export --format iptables: the real iptables', () => {
     }
 
     const dns = save(loadRuleSet('rules/dns-resolver.yaml').ruleset);
-    expect(dns[4]).toContain('-A FORWARD -s 10.1.0.0/16 -d 10.2.0.1/32 -p udp -m udp --dport 53 -m comment --comment dns-udp -j ACCEPT');
-    expect(dns[4]).toContain('-A FORWARD -p tcp -m tcp --dport 23 -m comment --comment no-telnet -j REJECT --reject-with tcp-reset');
+    expect(dns[4]).toContain(
+      '-A FORWARD -s 10.1.0.0/16 -d 10.2.0.1/32 -p udp -m udp --dport 53 -m comment --comment dns-udp -j ACCEPT',
+    );
+    expect(dns[4]).toContain(
+      '-A FORWARD -p tcp -m tcp --dport 23 -m comment --comment no-telnet -j REJECT --reject-with tcp-reset',
+    );
     expect(dns[4]).toContain('-A FORWARD -p icmp -m icmp --icmp-type 3/4 -m comment --comment pmtu -j ACCEPT');
-    expect(dns[6]).toContain('-A FORWARD -s fd00:1::/64 -d fd00:2::1/128 -p tcp -m tcp --dport 53 -m comment --comment dns-tcp -j ACCEPT');
+    expect(dns[6]).toContain(
+      '-A FORWARD -s fd00:1::/64 -d fd00:2::1/128 -p tcp -m tcp --dport 53 -m comment --comment dns-tcp -j ACCEPT',
+    );
     expect(dns[6]).toContain('-A FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type 2 -m comment --comment pmtu6 -j ACCEPT');
     expect(dns[6].filter((l) => / --comment pmtu /.test(l))).toEqual([]); // ICMP (IPv4) only
 
@@ -741,8 +863,12 @@ describe('export --format iptables: the real iptables', () => {
     const host = save(ok(HAND.host).ruleset);
     expect(host[4].slice(0, 3)).toEqual([':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT DROP [0:0]']);
     expect(host[4]).toContain('-A INPUT -p tcp -m comment --comment "policy reject" -j REJECT --reject-with tcp-reset');
-    expect(host[4]).toContain('-A INPUT -m comment --comment "policy reject" -j REJECT --reject-with icmp-port-unreachable');
-    expect(host[6]).toContain('-A INPUT -m comment --comment "policy reject" -j REJECT --reject-with icmp6-port-unreachable');
+    expect(host[4]).toContain(
+      '-A INPUT -m comment --comment "policy reject" -j REJECT --reject-with icmp-port-unreachable',
+    );
+    expect(host[6]).toContain(
+      '-A INPUT -m comment --comment "policy reject" -j REJECT --reject-with icmp6-port-unreachable',
+    );
     expect(host[6]).toContain('-A FORWARD -d fd00:5::/64 -p tcp -m comment --comment routed -j ACCEPT');
     expect(host[4].filter((l) => l.startsWith('-A FORWARD') && !/ctstate|policy reject/.test(l))).toEqual([]); // routed is IPv6 only
     expect(host[4]).toContain('-A OUTPUT -p tcp -m multiport --dports 80,443 -m comment --comment web-out -j ACCEPT');
@@ -751,12 +877,18 @@ describe('export --format iptables: the real iptables', () => {
     expect(stateless[4].join('\n')).not.toMatch(/conntrack/);
 
     const quoted = save(ok(HAND.reject).ruleset);
-    expect(quoted[4]).toContain(String.raw`-A FORWARD -p tcp -m tcp --dport 22 -m comment --comment "odd\"id\\with\'quotes#" -j ACCEPT`);
-    expect(quoted[4]).toContain('-A FORWARD -p udp -m comment --comment udp-rej -j REJECT --reject-with icmp-port-unreachable');
+    expect(quoted[4]).toContain(
+      String.raw`-A FORWARD -p tcp -m tcp --dport 22 -m comment --comment "odd\"id\\with\'quotes#" -j ACCEPT`,
+    );
+    expect(quoted[4]).toContain(
+      '-A FORWARD -p udp -m comment --comment udp-rej -j REJECT --reject-with icmp-port-unreachable',
+    );
 
     const icmp = save(ok(HAND.icmp).ruleset);
     expect(icmp[4]).toContain('-A FORWARD -p icmp -m icmp --icmp-type 8 -m comment --comment ping -j ACCEPT');
-    expect(icmp[6]).toContain('-A FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type 2/0 -m comment --comment too-big -j ACCEPT');
+    expect(icmp[6]).toContain(
+      '-A FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type 2/0 -m comment --comment too-big -j ACCEPT',
+    );
   });
 });
 
@@ -786,7 +918,14 @@ describe('fwemu export --format iptables (CLI)', () => {
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/--split needs --format iptables/);
     expect(existsSync(join(tmp, 'x.v4'))).toBe(false);
-    const b = fwemu(['export', '--format', 'iptables', '--split', join(tmp, 'no/such/dir/rules'), 'rules/web-server.yaml']);
+    const b = fwemu([
+      'export',
+      '--format',
+      'iptables',
+      '--split',
+      join(tmp, 'no/such/dir/rules'),
+      'rules/web-server.yaml',
+    ]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/cannot write .*no\/such\/dir\/rules\.v4: no such directory/);
   });

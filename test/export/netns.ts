@@ -4,7 +4,11 @@ import { afterAll, it } from 'vitest';
 /** A command's exit code and output (a spawn failure reads as exit -1 with its message on stderr). */
 export function run(cmd: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { input, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.error ? `${r.error.message}\n` : '') + (r.stderr ?? '') };
+  return {
+    code: r.status ?? -1,
+    stdout: r.stdout ?? '',
+    stderr: (r.error ? `${r.error.message}\n` : '') + (r.stderr ?? ''),
+  };
 }
 
 /**
@@ -67,7 +71,8 @@ export function toolsMissing(tools: [cmd: string, pkg: string][], rootFor: strin
   if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
   for (const [t, pkg] of tools) {
     const r = run(t, t === 'ip' ? ['-V'] : ['--version']);
-    if (r.code !== 0) return `\`${t}\` is not usable (${r.stderr.trim().split('\n').pop() || `exit ${r.code}`}); install the Debian package ${pkg}`;
+    if (r.code !== 0)
+      return `\`${t}\` is not usable (${r.stderr.trim().split('\n').pop() || `exit ${r.code}`}); install the Debian package ${pkg}`;
   }
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return `${rootFor} needs root`;
   if (probe !== undefined) {

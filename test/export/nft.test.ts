@@ -56,7 +56,8 @@ const FILE_IDS: [id: string, comment: string][] = [
 /** A rule file (YAML text) with one tcp/22 rule per FILE_IDS entry. */
 function fileRuleSet(): RuleSet {
   const yamlQuote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
-  return ok(`rules:\n${FILE_IDS.map(([id]) => `  - id: ${yamlQuote(id)}\n    proto: tcp\n    dport: 22\n`).join('')}`).ruleset;
+  return ok(`rules:\n${FILE_IDS.map(([id]) => `  - id: ${yamlQuote(id)}\n    proto: tcp\n    dport: 22\n`).join('')}`)
+    .ruleset;
 }
 
 /** Longer ids, set in code on a loaded RuleSet, across the 128-byte boundary. */
@@ -124,7 +125,14 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const missing = toolsMissing([['nft', 'nftables'], ['ip', 'iproute2']], 'nft', () => withNamespace(() => undefined));
+const missing = toolsMissing(
+  [
+    ['nft', 'nftables'],
+    ['ip', 'iproute2'],
+  ],
+  'nft',
+  () => withNamespace(() => undefined),
+);
 
 /** `nft ARGS -f FILE` in namespace ns, FILE holding text. */
 function nftFile(ns: string, args: string[], text: string): { code: number; stdout: string; stderr: string } {
@@ -142,43 +150,73 @@ function listedComments(ns: string): string[] {
   const r = run('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset']);
   expect(r.code, r.stderr).toBe(0);
   const items = (JSON.parse(r.stdout) as { nftables: { rule?: { comment?: string } }[] }).nftables;
-  return items.flatMap((i) => (i.rule?.comment !== undefined && i.rule.comment !== 'policy reject' ? [i.rule.comment] : []));
+  return items.flatMap((i) =>
+    i.rule?.comment !== undefined && i.rule.comment !== 'policy reject' ? [i.rule.comment] : [],
+  );
 }
 
 describe('export (nft): the real nft', () => {
-  toolTest('nft', missing, 'the limit: nft -c accepts 128 bytes of comment and refuses 129, counting bytes, and a backslash is one of them', () => {
-    withNamespace((ns) => {
-      const accepted = ['a'.repeat(128), '€'.repeat(42) + 'ab', 'é'.repeat(64), '😀'.repeat(32), 'a'.repeat(127) + '\\'];
-      for (const c of accepted) {
-        const r = nftFile(ns, ['-c'], withComment(c));
-        expect(r.code, `${Buffer.byteLength(c)} bytes: ${r.stderr}`).toBe(0);
-      }
-      // 43 € are 43 characters but 129 bytes; "\\" is two bytes to nft, not an escaped one.
-      const refused = ['a'.repeat(129), '€'.repeat(43), 'é'.repeat(64) + 'a', 'a'.repeat(125) + '😀', 'a'.repeat(127) + '\\\\'];
-      for (const c of refused) {
-        const r = nftFile(ns, ['-c'], withComment(c));
-        expect(r.code, `${Buffer.byteLength(c)} bytes`).not.toBe(0);
-        expect(r.stderr).toMatch(/comment.*(too long|128)/i); // nft 1.0.6 says "comment too long, 128 characters maximum allowed"
-      }
-      // And a double quote cannot be escaped: this is a syntax error, which is why the export writes '.
-      const quote = nftFile(ns, ['-c'], withComment('a\\"b'));
-      expect(quote.code).not.toBe(0);
-      expect(quote.stderr).toMatch(/syntax error/);
-    });
-  });
+  toolTest(
+    'nft',
+    missing,
+    'the limit: nft -c accepts 128 bytes of comment and refuses 129, counting bytes, and a backslash is one of them',
+    () => {
+      withNamespace((ns) => {
+        const accepted = [
+          'a'.repeat(128),
+          '€'.repeat(42) + 'ab',
+          'é'.repeat(64),
+          '😀'.repeat(32),
+          'a'.repeat(127) + '\\',
+        ];
+        for (const c of accepted) {
+          const r = nftFile(ns, ['-c'], withComment(c));
+          expect(r.code, `${Buffer.byteLength(c)} bytes: ${r.stderr}`).toBe(0);
+        }
+        // 43 € are 43 characters but 129 bytes; "\\" is two bytes to nft, not an escaped one.
+        const refused = [
+          'a'.repeat(129),
+          '€'.repeat(43),
+          'é'.repeat(64) + 'a',
+          'a'.repeat(125) + '😀',
+          'a'.repeat(127) + '\\\\',
+        ];
+        for (const c of refused) {
+          const r = nftFile(ns, ['-c'], withComment(c));
+          expect(r.code, `${Buffer.byteLength(c)} bytes`).not.toBe(0);
+          expect(r.stderr).toMatch(/comment.*(too long|128)/i); // nft 1.0.6 says "comment too long, 128 characters maximum allowed"
+        }
+        // And a double quote cannot be escaped: this is a syntax error, which is why the export writes '.
+        const quote = nftFile(ns, ['-c'], withComment('a\\"b'));
+        expect(quote.code).not.toBe(0);
+        expect(quote.stderr).toMatch(/syntax error/);
+      });
+    },
+  );
 
-  toolTest('nft', missing, 'nft -c -f accepts the export of a rule file with long multi-byte ids, quotes and backslashes', () => {
-    withNamespace((ns) => {
-      for (const [name, rs] of [['rule file', fileRuleSet()], ['ids set in code', codeRuleSet()]] as const) {
-        const text = exportNft(rs);
-        const r = nftFile(ns, ['-c'], text);
-        expect(r.code, `${name}: nft -c -f: ${r.stderr}`).toBe(0);
-      }
-    });
-  });
+  toolTest(
+    'nft',
+    missing,
+    'nft -c -f accepts the export of a rule file with long multi-byte ids, quotes and backslashes',
+    () => {
+      withNamespace((ns) => {
+        for (const [name, rs] of [
+          ['rule file', fileRuleSet()],
+          ['ids set in code', codeRuleSet()],
+        ] as const) {
+          const text = exportNft(rs);
+          const r = nftFile(ns, ['-c'], text);
+          expect(r.code, `${name}: nft -c -f: ${r.stderr}`).toBe(0);
+        }
+      });
+    },
+  );
 
   toolTest('nft', missing, 'loaded with nft -f, the kernel holds exactly the hand-cut comments', () => {
-    for (const [rs, ids] of [[fileRuleSet(), FILE_IDS], [codeRuleSet(), CODE_IDS]] as const) {
+    for (const [rs, ids] of [
+      [fileRuleSet(), FILE_IDS],
+      [codeRuleSet(), CODE_IDS],
+    ] as const) {
       withNamespace((ns) => {
         const r = nftFile(ns, [], exportNft(rs));
         expect(r.code, r.stderr).toBe(0);
@@ -196,37 +234,48 @@ describe('export: the kernel settings a policy assumes', () => {
   ];
   const text = (c: { low: number; high: number }) =>
     `policy: drop\nrules:\n  - { id: web, proto: tcp, dport: 80 }\nconntrack:\n  tcp_loose: 0\n  frag6_low_thresh: ${c.low}\n  frag6_high_thresh: ${c.high}\nipv4:\n  ipfrag_low_thresh: ${c.low}\n  ipfrag_high_thresh: ${c.high}\n  ipfrag_time: 45\n`;
-  const sysctlLines = (out: string) => out.split('\n').filter((l) => l.startsWith('#   sysctl -w ')).map((l) => l.slice('#   sysctl -w '.length));
+  const sysctlLines = (out: string) =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('#   sysctl -w '))
+      .map((l) => l.slice('#   sysctl -w '.length));
 
   it('names every changed sysctl by its full name, conntrack and net.ipv4 alike', () => {
     const lines = sysctlLines(exportNft(ok(text(CASES[0])).ruleset));
-    expect(new Set(lines)).toEqual(new Set([
-      'net.netfilter.nf_conntrack_tcp_loose=0',
-      'net.netfilter.nf_conntrack_frag6_low_thresh=0',
-      'net.netfilter.nf_conntrack_frag6_high_thresh=65536',
-      'net.ipv4.ipfrag_low_thresh=0',
-      'net.ipv4.ipfrag_high_thresh=65536',
-      'net.ipv4.ipfrag_time=45',
-    ]));
+    expect(new Set(lines)).toEqual(
+      new Set([
+        'net.netfilter.nf_conntrack_tcp_loose=0',
+        'net.netfilter.nf_conntrack_frag6_low_thresh=0',
+        'net.netfilter.nf_conntrack_frag6_high_thresh=65536',
+        'net.ipv4.ipfrag_low_thresh=0',
+        'net.ipv4.ipfrag_high_thresh=65536',
+        'net.ipv4.ipfrag_time=45',
+      ]),
+    );
   });
 
-  toolTest('sysctl', missing, 'applied in the order written, in a fresh namespace, the kernel takes every one and holds the values', () => {
-    for (const c of CASES) {
-      withNamespace((ns) => {
-        // The export itself loaded first: nf_conntrack's sysctls appear in a namespace once conntrack is in use there.
-        const exported = exportNft(ok(text(c)).ruleset);
-        const loaded = nftFile(ns, [], exported);
-        expect(loaded.code, loaded.stderr).toBe(0);
-        const lines = sysctlLines(exported);
-        for (const l of lines) {
-          const r = run('ip', ['netns', 'exec', ns, 'sysctl', '-w', l]);
-          expect(r.code, `sysctl -w ${l}: ${r.stderr}`).toBe(0);
-        }
-        for (const l of lines) {
-          const [k, v] = l.split('=');
-          expect(run('ip', ['netns', 'exec', ns, 'sysctl', '-n', k]).stdout.trim(), k).toBe(v);
-        }
-      });
-    }
-  });
+  toolTest(
+    'sysctl',
+    missing,
+    'applied in the order written, in a fresh namespace, the kernel takes every one and holds the values',
+    () => {
+      for (const c of CASES) {
+        withNamespace((ns) => {
+          // The export itself loaded first: nf_conntrack's sysctls appear in a namespace once conntrack is in use there.
+          const exported = exportNft(ok(text(c)).ruleset);
+          const loaded = nftFile(ns, [], exported);
+          expect(loaded.code, loaded.stderr).toBe(0);
+          const lines = sysctlLines(exported);
+          for (const l of lines) {
+            const r = run('ip', ['netns', 'exec', ns, 'sysctl', '-w', l]);
+            expect(r.code, `sysctl -w ${l}: ${r.stderr}`).toBe(0);
+          }
+          for (const l of lines) {
+            const [k, v] = l.split('=');
+            expect(run('ip', ['netns', 'exec', ns, 'sysctl', '-n', k]).stdout.trim(), k).toBe(v);
+          }
+        });
+      }
+    },
+  );
 });

@@ -122,7 +122,14 @@ function readPcapng(path: string, buf: Uint8Array, dv: DataView): RawPacket[] {
       const start = body + 4;
       const cl = Math.min(len, ifc.snaplen || len, end - start);
       const prev = out[out.length - 1];
-      out.push({ n: out.length + 1, ts: prev ? prev.ts : 0, linkType: ifc.linkType, data: buf.subarray(start, start + cl), caplen: cl, len });
+      out.push({
+        n: out.length + 1,
+        ts: prev ? prev.ts : 0,
+        linkType: ifc.linkType,
+        data: buf.subarray(start, start + cl),
+        caplen: cl,
+        len,
+      });
     }
     off += blen;
   }

@@ -17,7 +17,9 @@ import { classify } from './known.js';
  */
 const GATEWAY_RULES = ['rules/web-server.yaml', 'rules/dns-resolver.yaml', 'rules/workstation.yaml'];
 const captures = existsSync('fixtures')
-  ? readdirSync('fixtures').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => `fixtures/${f}`)
+  ? readdirSync('fixtures')
+      .filter((f) => /\.pcap(ng)?$/.test(f))
+      .map((f) => `fixtures/${f}`)
   : [];
 
 /**
@@ -28,7 +30,11 @@ const captures = existsSync('fixtures')
 
 /** Scenarios are synthesized to pcap first, so the kernel gets exactly the bytes fwemu judges. */
 const SCENARIO_DIR = 'fixtures/scenarios';
-const scenarios = existsSync(SCENARIO_DIR) ? readdirSync(SCENARIO_DIR).filter((f) => /\.ya?ml$/.test(f)).map((f) => `${SCENARIO_DIR}/${f}`) : [];
+const scenarios = existsSync(SCENARIO_DIR)
+  ? readdirSync(SCENARIO_DIR)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => `${SCENARIO_DIR}/${f}`)
+  : [];
 const tmp = mkdtempSync(join(tmpdir(), 'fwemu-conf-'));
 afterAll(() => {
   if (!process.env.FWEMU_KEEP_TMP) rmSync(tmp, { recursive: true, force: true });
@@ -48,7 +54,10 @@ describe('fwemu agrees with the Linux kernel on synthesized scenarios', () => {
         const report = formatAgreement(`${scenario} + ${rules}`, a);
         console.log(report);
         const c = classify(a);
-        expect(c.packets.map((d) => d.packet), report).toEqual([]);
+        expect(
+          c.packets.map((d) => d.packet),
+          report,
+        ).toEqual([]);
         expect(c.entries, report).toEqual([]);
       });
     }
@@ -63,7 +72,10 @@ describe('fwemu agrees with the Linux kernel', () => {
         const report = formatAgreement(`${capture} + ${rules}`, a);
         console.log(report);
         const c = classify(a);
-        expect(c.packets.map((d) => d.packet), report).toEqual([]);
+        expect(
+          c.packets.map((d) => d.packet),
+          report,
+        ).toEqual([]);
         expect(c.entries, report).toEqual([]);
       });
     }

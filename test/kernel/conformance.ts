@@ -55,7 +55,11 @@ export function splitTimeout(line: string): { key: string; timeout: number } {
 
 /** Same tuples (the state may have moved on in fwemu before it expired). */
 function sameFlow(a: string, b: string): boolean {
-  const tuples = (s: string) => s.replace(/\[(UNREPLIED|ASSURED)\]/g, '').replace(/ [A-Z_]+2? src=/, ' src=').replace(/\s+/g, ' ');
+  const tuples = (s: string) =>
+    s
+      .replace(/\[(UNREPLIED|ASSURED)\]/g, '')
+      .replace(/ [A-Z_]+2? src=/, ' src=')
+      .replace(/\s+/g, ' ');
   return tuples(a) === tuples(b);
 }
 
@@ -77,7 +81,11 @@ export interface CompareOptions {
   realTime?: boolean;
 }
 
-export async function compareWithKernel(capture: string, rulesPath: string, opts: CompareOptions = {}): Promise<Agreement> {
+export async function compareWithKernel(
+  capture: string,
+  rulesPath: string,
+  opts: CompareOptions = {},
+): Promise<Agreement> {
   const { ruleset } = loadRuleSet(rulesPath);
   const fwemu: { verdict: string; reason: string; proto: number; fragment: boolean; notHost: boolean }[] = [];
   // Entries that ran out on the capture clock: the kernel replay is not paced
@@ -87,7 +95,8 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
     rules: ruleset,
     source: capture,
     onEvent: (ev) => {
-      if (ev.type === 'DESTROY' && ev.cause === 'expired') expired.push(splitTimeout(formatConntrackEntry(ev.entry, ev.time)).key);
+      if (ev.type === 'DESTROY' && ev.cause === 'expired')
+        expired.push(splitTimeout(formatConntrackEntry(ev.entry, ev.time)).key);
     },
     onPacket: (r, p, _rec, engine) => {
       // Results of IP fragments come when their datagram is decided: place by number.
@@ -105,11 +114,19 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
   let hostAddrs: string[] | undefined;
   if (ruleset.model === 'host') {
     hostAddrs = (ruleset.hostAddrs ?? []).map((c) => {
-      if (c.prefix !== (c.version === 4 ? 32 : 128)) throw new Error(`kernel harness: host: ${c.text} is a prefix; the firewall namespace needs plain addresses`);
+      if (c.prefix !== (c.version === 4 ? 32 : 128))
+        throw new Error(`kernel harness: host: ${c.text} is a prefix; the firewall namespace needs plain addresses`);
       return c.text;
     });
   }
-  const kernel = await runKernel({ capture, nftRuleset: exportNft(ruleset), sysctls, clientNets: opts.clientNets, realTime: opts.realTime, hostAddrs });
+  const kernel = await runKernel({
+    capture,
+    nftRuleset: exportNft(ruleset),
+    sysctls,
+    clientNets: opts.clientNets,
+    realTime: opts.realTime,
+    hostAddrs,
+  });
 
   const disagreements: Disagreement[] = [];
   let packetsAgree = 0;
@@ -155,7 +172,7 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
   const hostFlow = (line: string) => {
     if (!hostAddrs) return true;
     const m = /src=(\S+) dst=(\S+)/.exec(line); // the original direction
-    return m !== null && (hostAddrs.includes(m[1]) !== hostAddrs.includes(m[2]));
+    return m !== null && hostAddrs.includes(m[1]) !== hostAddrs.includes(m[2]);
   };
   const kernelKeys = kernel.conntrack.filter(hostFlow).map(splitTimeout);
   const fwemuKeys = fwemuConntrack.filter(hostFlow).map(splitTimeout);
@@ -167,7 +184,9 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
   const assuredUdp = (key: string) => (/^udp /.test(key) ? key.replace(' [ASSURED]', '') : null);
   for (const k of kernelKeys) {
     // Not paced in real time, the kernel still holds entries that ran out on the capture clock.
-    let match = fwemuKeys.find((f) => f.key === k.key) ?? (opts.realTime ? undefined : expired.find((key) => sameFlow(key, k.key)));
+    let match =
+      fwemuKeys.find((f) => f.key === k.key) ??
+      (opts.realTime ? undefined : expired.find((key) => sameFlow(key, k.key)));
     if (!match && /^udp /.test(k.key) && !k.key.includes('[ASSURED]')) {
       const f = fwemuKeys.find((f) => f.key.includes('[ASSURED]') && assuredUdp(f.key) === k.key);
       if (f) {
@@ -175,14 +194,21 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
         clockNotes.push(`UDP stream ASSURED in fwemu only (capture clock past 2 s, kernel replay not): ${k.key}`);
       }
     }
-    if (match && typeof match !== 'string' && opts.realTime && k.timeout >= 0 && Math.abs(match.timeout - k.timeout) > TIMEOUT_DRIFT) {
+    if (
+      match &&
+      typeof match !== 'string' &&
+      opts.realTime &&
+      k.timeout >= 0 &&
+      Math.abs(match.timeout - k.timeout) > TIMEOUT_DRIFT
+    ) {
       // In real time the seconds left must agree too, within the replay's drift.
       entryDiffs.push(`seconds left: kernel ${k.timeout}, fwemu ${match.timeout}: ${k.key}`);
     } else if (match) entriesAgree++;
     else entryDiffs.push(`kernel only: ${k.key}`);
   }
   for (const f of fwemuKeys) {
-    if (kernelKeys.some((k) => k.key === f.key || (f.key.includes('[ASSURED]') && assuredUdp(f.key) === k.key))) continue;
+    if (kernelKeys.some((k) => k.key === f.key || (f.key.includes('[ASSURED]') && assuredUdp(f.key) === k.key)))
+      continue;
     entryDiffs.push(`fwemu only: ${f.key}`);
   }
   return {
@@ -201,10 +227,17 @@ export async function compareWithKernel(capture: string, rulesPath: string, opts
 }
 
 export function formatAgreement(name: string, a: Agreement): string {
-  const skipped = a.notReplayable ? ` (the last ${a.notReplayable} packets not compared: the first of them was cut by the snaplen and cannot be replayed; tables not compared)` : '';
-  const unseen = a.unseenFragments ? ` (${a.unseenFragments} IP fragments to or from the host not compared: the kernel shows only their datagram's fate)` : '';
-  const lines = [`${name}: agree ${a.packetsAgree}/${a.packets} packets, ${a.entriesAgree}/${a.entries} conntrack entries${skipped}${unseen}`];
-  for (const d of a.disagreements) lines.push(`  packet ${d.packet}: fwemu ${d.fwemu}, kernel ${d.kernel}; fwemu's reason: ${d.reason}`);
+  const skipped = a.notReplayable
+    ? ` (the last ${a.notReplayable} packets not compared: the first of them was cut by the snaplen and cannot be replayed; tables not compared)`
+    : '';
+  const unseen = a.unseenFragments
+    ? ` (${a.unseenFragments} IP fragments to or from the host not compared: the kernel shows only their datagram's fate)`
+    : '';
+  const lines = [
+    `${name}: agree ${a.packetsAgree}/${a.packets} packets, ${a.entriesAgree}/${a.entries} conntrack entries${skipped}${unseen}`,
+  ];
+  for (const d of a.disagreements)
+    lines.push(`  packet ${d.packet}: fwemu ${d.fwemu}, kernel ${d.kernel}; fwemu's reason: ${d.reason}`);
   for (const d of a.entryDiffs) lines.push(`  ${d}`);
   return lines.join('\n');
 }

@@ -65,8 +65,14 @@ async function compare(v: 4 | 6, high: number): Promise<{ fwemu: string[]; kerne
   const { frames } = capture(v);
   const tag = `${v}-${high}`;
   const path = join(dir, `frag-${tag}.pcap`);
-  writePcap(path, frames.map((data, i) => ({ data, ts: 1_700_000_000 + i * 0.001 })));
-  const settings = v === 4 ? `ipv4:\n  ipfrag_low_thresh: 0\n  ipfrag_high_thresh: ${high}\n` : `conntrack:\n  frag6_low_thresh: 0\n  frag6_high_thresh: ${high}\n`;
+  writePcap(
+    path,
+    frames.map((data, i) => ({ data, ts: 1_700_000_000 + i * 0.001 })),
+  );
+  const settings =
+    v === 4
+      ? `ipv4:\n  ipfrag_low_thresh: 0\n  ipfrag_high_thresh: ${high}\n`
+      : `conntrack:\n  frag6_low_thresh: 0\n  frag6_high_thresh: ${high}\n`;
   const rulesPath = join(dir, `rules-${tag}.yaml`);
   writeFileSync(rulesPath, `policy: drop\n${settings}rules:\n  - id: dns\n    proto: udp\n    dport: 53\n`);
   const { ruleset } = loadRuleSet(rulesPath);
@@ -91,19 +97,28 @@ async function compare(v: 4 | 6, high: number): Promise<{ fwemu: string[]; kerne
 describe('reassembly memory limits, against the kernel', () => {
   for (const v of [4, 6] as const) {
     const name = v === 4 ? 'net.ipv4.ipfrag_high_thresh' : 'net.netfilter.nf_conntrack_frag6_high_thresh';
-    kernelTest(`IPv${v}: ${name} at the byte where a probe still passes, and one byte less`, async () => {
-      const { ipLens } = capture(v);
-      const k = 9; // the 10th probe: nine held fragments of every size before it
-      const exact = memoryAtProbe(v, ipLens, k);
-      for (const [high, firstDropped] of [[exact, k + 1], [exact - 1, k]] as const) {
-        const r = await compare(v, high);
-        // Probes (packets 3i+2, 3i+3) pass up to firstDropped; everything else is dropped.
-        const expected = r.fwemu.map((_, n) => (n % 3 !== 0 && Math.floor(n / 3) < firstDropped ? 'accept' : 'drop'));
-        expect(r.fwemu, `fwemu, ${name} ${high}\n${r.reasons.map((x, i) => `${i + 1}: ${x}`).join('\n')}`).toEqual(expected);
-        expect(r.kernel, `kernel, ${name} ${high}`).toEqual(r.fwemu);
-        // The first refused fragment says why.
-        expect(r.reasons[3 * firstDropped + 2]).toContain(name);
-      }
-    }, 120_000);
+    kernelTest(
+      `IPv${v}: ${name} at the byte where a probe still passes, and one byte less`,
+      async () => {
+        const { ipLens } = capture(v);
+        const k = 9; // the 10th probe: nine held fragments of every size before it
+        const exact = memoryAtProbe(v, ipLens, k);
+        for (const [high, firstDropped] of [
+          [exact, k + 1],
+          [exact - 1, k],
+        ] as const) {
+          const r = await compare(v, high);
+          // Probes (packets 3i+2, 3i+3) pass up to firstDropped; everything else is dropped.
+          const expected = r.fwemu.map((_, n) => (n % 3 !== 0 && Math.floor(n / 3) < firstDropped ? 'accept' : 'drop'));
+          expect(r.fwemu, `fwemu, ${name} ${high}\n${r.reasons.map((x, i) => `${i + 1}: ${x}`).join('\n')}`).toEqual(
+            expected,
+          );
+          expect(r.kernel, `kernel, ${name} ${high}`).toEqual(r.fwemu);
+          // The first refused fragment says why.
+          expect(r.reasons[3 * firstDropped + 2]).toContain(name);
+        }
+      },
+      120_000,
+    );
   }
 });

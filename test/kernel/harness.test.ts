@@ -9,7 +9,20 @@ import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { cleanupStaleNamespaces, runKernel, type KernelRunOptions } from './harness.js';
 import { kernelTest } from './kit.js';
-import { TCP, arpFrame, ether, fragment, sll, sll2, tcp, udp, vlanEther, writePcap, writePcapng, type Frame } from './pcapwriter.js';
+import {
+  TCP,
+  arpFrame,
+  ether,
+  fragment,
+  sll,
+  sll2,
+  tcp,
+  udp,
+  vlanEther,
+  writePcap,
+  writePcapng,
+  type Frame,
+} from './pcapwriter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-ktest-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,9 +40,15 @@ table inet fw {
 `;
 
 /** Write packets (IP) as an Ethernet pcap, 10 ms apart unless `times` are given. */
-function capture(packets: Uint8Array[], o: { frame?: (ip: Uint8Array) => Uint8Array; times?: number[]; linkType?: number; ng?: boolean } = {}): string {
+function capture(
+  packets: Uint8Array[],
+  o: { frame?: (ip: Uint8Array) => Uint8Array; times?: number[]; linkType?: number; ng?: boolean } = {},
+): string {
   const path = join(dir, `c${++fileNo}.${o.ng ? 'pcapng' : 'pcap'}`);
-  const frames: Frame[] = packets.map((p, i) => ({ data: (o.frame ?? ether)(p), ts: 1_700_000_000 + (o.times ? o.times[i] : i * 0.01) }));
+  const frames: Frame[] = packets.map((p, i) => ({
+    data: (o.frame ?? ether)(p),
+    ts: 1_700_000_000 + (o.times ? o.times[i] : i * 0.01),
+  }));
   (o.ng ? writePcapng : writePcap)(path, frames, o.linkType ?? 1);
   return path;
 }
@@ -55,7 +74,11 @@ function conversation(C: string, S: string, cport = 40000) {
     s(si + 1, ci + 19, TCP.PSH | TCP.ACK, resp),
     c(ci + 19, si + 20, TCP.ACK),
   ];
-  const close = [c(ci + 19, si + 20, TCP.FIN | TCP.ACK), s(si + 20, ci + 20, TCP.FIN | TCP.ACK), c(ci + 20, si + 21, TCP.ACK)];
+  const close = [
+    c(ci + 19, si + 20, TCP.FIN | TCP.ACK),
+    s(si + 20, ci + 20, TCP.FIN | TCP.ACK),
+    c(ci + 20, si + 21, TCP.ACK),
+  ];
   return { c, s, ci, si, handshake, data, close, all: [...handshake, ...data, ...close] };
 }
 
@@ -68,7 +91,18 @@ for (const [fam, C, S] of [
       const conv = conversation(C, S);
       const r = await verdicts(conv.all, { events: true });
       expect(r.verdicts).toEqual(conv.all.map(() => 'accept'));
-      expect(r.details.map((d) => d.egress)).toEqual(['server', 'client', 'server', 'server', 'client', 'client', 'server', 'server', 'client', 'server']);
+      expect(r.details.map((d) => d.egress)).toEqual([
+        'server',
+        'client',
+        'server',
+        'server',
+        'client',
+        'client',
+        'server',
+        'server',
+        'client',
+        'server',
+      ]);
       const entry = r.conntrack.find((l) => l.includes(`src=${C}`) && l.includes('dport=8080'));
       expect(entry, r.conntrack.join('\n')).toBeDefined();
       expect(entry).toMatch(/^tcp\s+6\s+\d+\s+TIME_WAIT\b/);
@@ -87,7 +121,16 @@ for (const [fam, C, S] of [
 
     kernelTest('a stray server packet to a client port never opened is dropped', async () => {
       const conv = conversation(C, S);
-      const stray = tcp({ src: S, dst: C, sport: 8080, dport: 45000, seq: 777, ack: 888, flags: TCP.PSH | TCP.ACK, payload: 'boo' });
+      const stray = tcp({
+        src: S,
+        dst: C,
+        sport: 8080,
+        dport: 45000,
+        seq: 777,
+        ack: 888,
+        flags: TCP.PSH | TCP.ACK,
+        payload: 'boo',
+      });
       const r = await verdicts([...conv.handshake, stray]);
       expect(r.verdicts).toEqual(['accept', 'accept', 'accept', 'drop']);
     });
@@ -99,18 +142,30 @@ for (const [fam, C, S] of [
       expect(r.verdicts).toEqual(['accept', 'accept', 'accept', 'drop', 'accept', 'accept', 'accept', 'accept']);
     });
 
-    kernelTest('IP fragments: held by conntrack defrag, all accepted once the datagram is complete, or all dropped', async () => {
-      const conv = conversation(C, S);
-      const big = conv.c(conv.ci + 1, conv.si + 1, TCP.PSH | TCP.ACK, 'z'.repeat(3000));
-      const denied = udp({ src: C, dst: S, sport: 40006, dport: 9999, payload: 'q'.repeat(3000) });
-      const r = await verdicts([...conv.handshake, ...fragment(big, 1232, 7), ...fragment(denied, 1232, 8)]);
-      expect(r.verdicts).toEqual([...Array(6).fill('accept'), 'drop', 'drop', 'drop']);
-      expect(r.details[3].why).toContain('when packet 6 completed the datagram');
-    });
+    kernelTest(
+      'IP fragments: held by conntrack defrag, all accepted once the datagram is complete, or all dropped',
+      async () => {
+        const conv = conversation(C, S);
+        const big = conv.c(conv.ci + 1, conv.si + 1, TCP.PSH | TCP.ACK, 'z'.repeat(3000));
+        const denied = udp({ src: C, dst: S, sport: 40006, dport: 9999, payload: 'q'.repeat(3000) });
+        const r = await verdicts([...conv.handshake, ...fragment(big, 1232, 7), ...fragment(denied, 1232, 8)]);
+        expect(r.verdicts).toEqual([...Array(6).fill('accept'), 'drop', 'drop', 'drop']);
+        expect(r.details[3].why).toContain('when packet 6 completed the datagram');
+      },
+    );
 
     kernelTest('sysctls reach the firewall namespace (nf_conntrack_tcp_loose)', async () => {
       // A mid-stream segment with no handshake: picked up as NEW when loose (default 1), INVALID when not.
-      const mid = tcp({ src: C, dst: S, sport: 40002, dport: 8080, seq: 123456, ack: 654321, flags: TCP.PSH | TCP.ACK, payload: 'hi' });
+      const mid = tcp({
+        src: C,
+        dst: S,
+        sport: 40002,
+        dport: 8080,
+        seq: 123456,
+        ack: 654321,
+        flags: TCP.PSH | TCP.ACK,
+        payload: 'hi',
+      });
       const loose = await verdicts([mid]);
       const strict = await verdicts([mid], { sysctls: { nf_conntrack_tcp_loose: 0 } });
       expect(loose.verdicts).toEqual(['accept']);
@@ -166,7 +221,10 @@ describe('kernel oracle, captures', () => {
   kernelTest('non-IP frames are skipped and keep their packet numbers', async () => {
     const conv = conversation('10.1.0.2', '10.2.0.1');
     const path = join(dir, 'arp.pcap');
-    const frames = [arpFrame(), ...conv.handshake.map((p) => ether(p))].map((data, i) => ({ data, ts: 1_700_000_000 + i / 100 }));
+    const frames = [arpFrame(), ...conv.handshake.map((p) => ether(p))].map((data, i) => ({
+      data,
+      ts: 1_700_000_000 + i / 100,
+    }));
     writePcap(path, frames);
     const r = await runKernel({ capture: path, nftRuleset: RULESET });
     expect(r.verdicts).toEqual(['skip', 'accept', 'accept', 'accept']);
@@ -176,7 +234,15 @@ describe('kernel oracle, captures', () => {
   kernelTest('clientNets decides the ingress link', async () => {
     // 192.168.7.0/24 as the client side; 10.1.0.2 is now on the server side.
     const a = tcp({ src: '192.168.7.9', dst: '10.1.0.2', sport: 40000, dport: 8080, seq: 1, flags: TCP.SYN });
-    const b = tcp({ src: '10.1.0.2', dst: '192.168.7.9', sport: 8080, dport: 40000, seq: 9, ack: 2, flags: TCP.SYN | TCP.ACK });
+    const b = tcp({
+      src: '10.1.0.2',
+      dst: '192.168.7.9',
+      sport: 8080,
+      dport: 40000,
+      seq: 9,
+      ack: 2,
+      flags: TCP.SYN | TCP.ACK,
+    });
     const r = await runKernel({ capture: capture([a, b]), nftRuleset: RULESET, clientNets: ['192.168.7.0/24'] });
     expect(r.verdicts).toEqual(['accept', 'accept']);
     expect(r.details.map((d) => [d.ingress, d.egress])).toEqual([
@@ -219,9 +285,9 @@ table inet fw {
   kernelTest('a ruleset nft rejects fails the run with nft’s message, and cleans up', async () => {
     const before = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
     const conv = conversation('10.1.0.2', '10.2.0.1');
-    await expect(runKernel({ capture: capture(conv.handshake), nftRuleset: 'table inet fw { chain forward { bogus } }' })).rejects.toThrow(
-      /nft ruleset/,
-    );
+    await expect(
+      runKernel({ capture: capture(conv.handshake), nftRuleset: 'table inet fw { chain forward { bogus } }' }),
+    ).rejects.toThrow(/nft ruleset/);
     const after = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
     const ours = (s: string) => s.split('\n').filter((l) => l.startsWith(`fwemu-k-${process.pid}-`));
     expect(ours(after)).toEqual(ours(before));

@@ -160,7 +160,8 @@ function run(cmd: string, args: string[], input?: string): Promise<RunOut> {
 
 async function must(cmd: string, args: string[], what: string, input?: string): Promise<string> {
   const r = await run(cmd, args, input);
-  if (r.code !== 0) throw new Error(`kernel harness: ${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.code !== 0)
+    throw new Error(`kernel harness: ${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;
 }
 
@@ -176,7 +177,8 @@ export function kernelAvailable(): { ok: boolean; why: string } {
 }
 
 function checkAvailable(): { ok: boolean; why: string } {
-  if (process.platform !== 'linux') return { ok: false, why: `kernel oracle needs Linux (this is ${process.platform})` };
+  if (process.platform !== 'linux')
+    return { ok: false, why: `kernel oracle needs Linux (this is ${process.platform})` };
   if (typeof process.getuid === 'function' && process.getuid() !== 0)
     return { ok: false, why: 'kernel oracle needs root (network namespaces, nft, AF_PACKET)' };
   for (const [cmd, args] of [
@@ -187,7 +189,10 @@ function checkAvailable(): { ok: boolean; why: string } {
   ] as Array<[string, string[]]>) {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
     if (r.error || r.status !== 0)
-      return { ok: false, why: `kernel oracle needs \`${cmd}\` (${r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop()})` };
+      return {
+        ok: false,
+        why: `kernel oracle needs \`${cmd}\` (${r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop()})`,
+      };
     // Resolve shims to the real executable.
     if (cmd === PYTHON && r.stdout.trim()) pythonExe = r.stdout.trim();
   }
@@ -207,9 +212,16 @@ function checkAvailable(): { ok: boolean; why: string } {
       '',
     ].join('\n');
     r = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: probe, encoding: 'utf8' });
-    if (r.status !== 0) return { ok: false, why: `cannot load an nft ruleset with ct and netdev fwd: ${(r.stderr || '').trim().split('\n')[0]}` };
-    r = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.netfilter.nf_conntrack_checksum'], { encoding: 'utf8' });
-    if (r.status !== 0) return { ok: false, why: `nf_conntrack sysctls missing in a namespace: ${(r.stderr || '').trim()}` };
+    if (r.status !== 0)
+      return {
+        ok: false,
+        why: `cannot load an nft ruleset with ct and netdev fwd: ${(r.stderr || '').trim().split('\n')[0]}`,
+      };
+    r = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.netfilter.nf_conntrack_checksum'], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      return { ok: false, why: `nf_conntrack sysctls missing in a namespace: ${(r.stderr || '').trim()}` };
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
   }
@@ -272,7 +284,8 @@ function parseIp(s: string): { v: 4 | 6; bytes: Uint8Array } {
     return { v: 6, bytes };
   }
   const parts = s.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`bad IPv4 address ${s}`);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    throw new Error(`bad IPv4 address ${s}`);
   return { v: 4, bytes: Uint8Array.from(parts) };
 }
 
@@ -305,17 +318,32 @@ function sysctlName(k: string): string {
  * file that builds everything: process spawns cost ~20-40 ms each on a
  * small VM, so setup is one `ip` that forks one shell per namespace.
  */
-function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: string[], dir: string, opts: KernelRunOptions): string {
+function writeSetup(
+  F: string,
+  X: string,
+  clientNets: Cidr[],
+  clientNetText: string[],
+  dir: string,
+  opts: KernelRunOptions,
+): string {
   const procSys = (name: string, value: number | string) => {
     const path = `/proc/sys/${name.replace(/\./g, '/')}`;
     return `[ -w ${path} ] || { echo "no such sysctl: ${name}" >&2; exit 1; }; echo ${value} > ${path}`;
   };
   const fwSys: Array<[string, number]> = [];
   for (const d of ['all', 'default', 'c', 's']) {
-    fwSys.push([`net.ipv6.conf.${d}.accept_dad`, 0], [`net.ipv6.conf.${d}.accept_ra`, 0], [`net.ipv6.conf.${d}.router_solicitations`, 0]);
+    fwSys.push(
+      [`net.ipv6.conf.${d}.accept_dad`, 0],
+      [`net.ipv6.conf.${d}.accept_ra`, 0],
+      [`net.ipv6.conf.${d}.router_solicitations`, 0],
+    );
     fwSys.push([`net.ipv4.conf.${d}.rp_filter`, 0], [`net.ipv4.conf.${d}.send_redirects`, 0]);
   }
-  fwSys.push(['net.ipv6.conf.all.forwarding', 1], ['net.ipv4.ip_forward', 1], ['net.netfilter.nf_conntrack_checksum', 0]);
+  fwSys.push(
+    ['net.ipv6.conf.all.forwarding', 1],
+    ['net.ipv4.ip_forward', 1],
+    ['net.netfilter.nf_conntrack_checksum', 0],
+  );
   const userSys = Object.entries(opts.sysctls ?? {}).map(([k, v]) => {
     if (!/^[\w.-]+$/.test(k) || !/^[\w.-]+$/.test(String(v))) throw new Error(`kernel harness: bad sysctl ${k}=${v}`);
     return [sysctlName(k), v] as [string, number | string];
@@ -333,7 +361,9 @@ function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: str
     `neigh replace ${HOP.c6} lladdr ${MAC.xC} dev c nud permanent`,
     `neigh replace ${HOP.s6} lladdr ${MAC.xS} dev s nud permanent`,
     ...clientNets.map((c, i) =>
-      c.v === 4 ? `route replace ${clientNetText[i]} via ${HOP.c4} dev c onlink` : `route replace ${clientNetText[i]} via ${HOP.c6} dev c`,
+      c.v === 4
+        ? `route replace ${clientNetText[i]} via ${HOP.c4} dev c onlink`
+        : `route replace ${clientNetText[i]} via ${HOP.c6} dev c`,
     ),
     `route replace 0.0.0.0/0 via ${HOP.s4} dev s onlink`,
     `route replace ::/0 via ${HOP.s6} dev s`,
@@ -346,7 +376,10 @@ function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: str
   let ruleset = opts.nftRuleset.endsWith('\n') ? opts.nftRuleset : opts.nftRuleset + '\n';
   if (opts.hostAddrs) {
     // The copies that show an input packet was accepted must not meet the policy's own output rules.
-    ruleset = ruleset.replace(/(type filter hook output priority [^;]+; policy \w+;\n)/g, `$1    meta mark ${HOST_MARK.copy} accept\n`);
+    ruleset = ruleset.replace(
+      /(type filter hook output priority [^;]+; policy \w+;\n)/g,
+      `$1    meta mark ${HOST_MARK.copy} accept\n`,
+    );
   }
   writeFileSync(join(dir, 'ruleset.nft'), ruleset);
   // Host model: copy accepted input packets out (after every filter chain),
@@ -383,7 +416,10 @@ function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: str
       '',
     ].join('\n'),
   );
-  writeFileSync(join(dir, 'main.nft'), `include "${dir}/ruleset.nft"\ninclude "${dir}/probe.nft"\ninclude "${dir}/host.nft"\n`);
+  writeFileSync(
+    join(dir, 'main.nft'),
+    `include "${dir}/ruleset.nft"\ninclude "${dir}/probe.nft"\ninclude "${dir}/host.nft"\n`,
+  );
   writeFileSync(
     join(dir, 'fw.sh'),
     [
@@ -422,13 +458,7 @@ function writeSetup(F: string, X: string, clientNets: Cidr[], clientNetText: str
     `link add ${n} netns ${F} address ${fwMac} mtu 65535 type veth peer name ${n} netns ${X} address ${xMac} mtu 65535`;
   writeFileSync(
     join(dir, 'setup.batch'),
-    [
-      `netns add ${F}`,
-      `netns add ${X}`,
-      link('c', MAC.fwC, MAC.xC),
-      link('s', MAC.fwS, MAC.xS),
-      '',
-    ].join('\n'),
+    [`netns add ${F}`, `netns add ${X}`, link('c', MAC.fwC, MAC.xC), link('s', MAC.fwS, MAC.xS), ''].join('\n'),
   );
   return join(dir, 'setup.batch');
 }
@@ -478,7 +508,8 @@ function padToIpLength(ip: Uint8Array): Uint8Array | null {
 export const HOST_SELF = 'from the host to itself: it never crosses a link';
 
 /** KernelPacketDetail.why of a fragment for the host (host model): not comparable. */
-export const HOST_FRAGMENT_UNSEEN = 'IP fragment to or from the host: the kernel filters the reassembled datagram, and what leaves is its own refragmentation';
+export const HOST_FRAGMENT_UNSEEN =
+  'IP fragment to or from the host: the kernel filters the reassembled datagram, and what leaves is its own refragmentation';
 
 function isIpFragment(ip: Uint8Array): boolean {
   const v = ip[0] >> 4;
@@ -516,7 +547,13 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
     const i = p.n - 1;
     const l3 = toL3(p.linkType, p.data);
     if ('skip' in l3) {
-      details[i] = { verdict: 'skip', why: p.caplen < p.len ? `truncated by snaplen (${p.caplen} of ${p.len} bytes)` : `not IP: ${l3.skip}`, egress: null, ingress: null, elapsedUs: 0 };
+      details[i] = {
+        verdict: 'skip',
+        why: p.caplen < p.len ? `truncated by snaplen (${p.caplen} of ${p.len} bytes)` : `not IP: ${l3.skip}`,
+        egress: null,
+        ingress: null,
+        elapsedUs: 0,
+      };
       continue;
     }
     let ip = l3.ip;
@@ -526,7 +563,13 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       // sent at its full length with the missing payload zero-filled.
       const full = padToIpLength(ip);
       if (full === null) {
-        details[i] = { verdict: 'skip', why: `truncated by snaplen (${p.caplen} of ${p.len} bytes)`, egress: null, ingress: null, elapsedUs: 0 };
+        details[i] = {
+          verdict: 'skip',
+          why: `truncated by snaplen (${p.caplen} of ${p.len} bytes)`,
+          egress: null,
+          ingress: null,
+          elapsedUs: 0,
+        };
         continue;
       }
       ip = full;
@@ -557,7 +600,13 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
         link = clientNets.some((c) => inCidr(c, v, dst)) ? 0 : 1;
       } else if (toHost) flags = PKT_TO_HOST;
     }
-    details[i] = { verdict: 'drop', why: '', egress: null, ingress: flags & PKT_INJECT ? null : client ? 'client' : 'server', elapsedUs: 0 };
+    details[i] = {
+      verdict: 'drop',
+      why: '',
+      egress: null,
+      ingress: flags & PKT_INJECT ? null : client ? 'client' : 'server',
+      elapsedUs: 0,
+    };
     toSend.push({ idx: i, link, flags, ethertype: l3.ethertype, ip, ts: p.ts });
   }
 
@@ -597,7 +646,9 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       const r = results[k];
       const d = details[s.idx];
       d.verdict = r.v;
-      d.why = padded.includes(s.idx) ? `${r.why}; cut by the snaplen, sent with the missing payload zero-filled` : r.why;
+      d.why = padded.includes(s.idx)
+        ? `${r.why}; cut by the snaplen, sent with the missing payload zero-filled`
+        : r.why;
       d.egress = r.out === 'c' ? 'client' : r.out === 's' ? 'server' : null;
       d.elapsedUs = r.us;
     });
@@ -627,7 +678,11 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       await eventMarker(F, 2, () => evBuf);
       events = evBuf.split('\n').filter((l) => l.trim() && !l.includes(MARK.src));
     }
-    const ct = await must('ip', ['netns', 'exec', F, 'sh', '-ec', 'conntrack -L -f ipv4; conntrack -L -f ipv6'], 'conntrack -L');
+    const ct = await must(
+      'ip',
+      ['netns', 'exec', F, 'sh', '-ec', 'conntrack -L -f ipv4; conntrack -L -f ipv6'],
+      'conntrack -L',
+    );
     conntrack = ct.split('\n').filter((l) => l.trim());
   } finally {
     if (evProc && evProc.exitCode === null) evProc.kill();
@@ -725,7 +780,9 @@ class Replayer {
     });
   }
 
-  async run(toSend: Array<{ link: 0 | 1; flags: number; ethertype: number; ip: Uint8Array; ts: number }>): Promise<PyResult[]> {
+  async run(
+    toSend: Array<{ link: 0 | 1; flags: number; ethertype: number; ip: Uint8Array; ts: number }>,
+  ): Promise<PyResult[]> {
     const t0 = toSend.length ? toSend[0].ts : 0;
     const chunks: Buffer[] = [];
     for (const s of toSend) {

@@ -45,7 +45,14 @@ rules:
  * `udpLen` overwrites the UDP length field.
  */
 function firstFragment(o: { hop: number; data: number; sport: number; id: number; udpLen?: number }): Uint8Array {
-  const d = udp({ src: 'fd00:1::2', dst: 'fd00:2::1', sport: o.sport, dport: 53, payload: 'x'.repeat(100), ttl: o.hop });
+  const d = udp({
+    src: 'fd00:1::2',
+    dst: 'fd00:2::1',
+    sport: o.sport,
+    dport: 53,
+    payload: 'x'.repeat(100),
+    ttl: o.hop,
+  });
   const f = fragment(d, 96, o.id)[0].slice(0, 48 + o.data);
   const dv = new DataView(f.buffer);
   dv.setUint16(4, 8 + o.data); // payload length
@@ -71,7 +78,11 @@ const noTimeout = (l: string) => splitTimeout(l).key;
 describe('IPv6 first fragments let through unreassembled, against the kernel', () => {
   kernelTest('hop limit 1 is time exceeded, not INVALID; a UDP length within the fragment is a NEW flow', async () => {
     const capture = join(dir, 'lone.pcap');
-    writePcap(capture, PACKETS.map((p, i) => ({ data: ether(p), ts: 1_700_000_000 + i * 0.01 })), 1);
+    writePcap(
+      capture,
+      PACKETS.map((p, i) => ({ data: ether(p), ts: 1_700_000_000 + i * 0.01 })),
+      1,
+    );
     const rulesPath = join(dir, 'rules.yaml');
     writeFileSync(rulesPath, RULES);
     const { ruleset } = loadRuleSet(rulesPath);
@@ -81,22 +92,38 @@ describe('IPv6 first fragments let through unreassembled, against the kernel', (
       rules: ruleset,
       source: capture,
       onPacket: (r, p, _rec, engine) => {
-        fwemu[r.n - 1] = { verdict: r.verdict, ttl: r.cause === Cause.TTL_EXPIRED, reason: explain(r, p, engine.compiled) };
+        fwemu[r.n - 1] = {
+          verdict: r.verdict,
+          ttl: r.cause === Cause.TTL_EXPIRED,
+          reason: explain(r, p, engine.compiled),
+        };
       },
     });
     const k = await runKernel({ capture, nftRuleset: exportNft(ruleset) });
 
-    const kernelSays = k.details.map((d) => `${d.verdict}${/icmpv6-time-exceeded/.test(d.why) ? ' time-exceeded' : ''}`);
+    const kernelSays = k.details.map(
+      (d) => `${d.verdict}${/icmpv6-time-exceeded/.test(d.why) ? ' time-exceeded' : ''}`,
+    );
     // What Linux did (6.x): time exceeded for hop limit 1, whatever conntrack
     // thought; forwarded as a NEW dns flow when udp_error finds nothing.
     expect(kernelSays, k.details.map((d) => d.why).join('\n')).toEqual([
-      'drop time-exceeded', 'drop', 'drop time-exceeded', 'drop', 'accept', 'accept', 'drop', 'drop time-exceeded',
+      'drop time-exceeded',
+      'drop',
+      'drop time-exceeded',
+      'drop',
+      'accept',
+      'accept',
+      'drop',
+      'drop time-exceeded',
     ]);
     const fwemuSays = fwemu.map((f) => `${f.verdict}${f.ttl ? ' time-exceeded' : ''}`);
     expect(fwemuSays, fwemu.map((f, i) => `${i + 1}: ${f.reason}`).join('\n')).toEqual(kernelSays);
 
     const engine = summary.engine;
-    const ours = engine.ct!.entries(engine.now).map((e) => noTimeout(formatConntrackEntry(e, engine.now))).sort();
+    const ours = engine
+      .ct!.entries(engine.now)
+      .map((e) => noTimeout(formatConntrackEntry(e, engine.now)))
+      .sort();
     expect(ours).toEqual(k.conntrack.map(noTimeout).sort());
     expect(ours).toHaveLength(2); // packets 5 and 6
   });

@@ -24,12 +24,20 @@ const SESSIONS = Number(process.env.FWEMU_RANDOM_SESSIONS || 90);
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-random-'));
 let corpus: CorpusBatch[] = [];
 
-const totals = { sessions: 0, packets: 0, packetsAgree: 0, entries: 0, entriesAgree: 0, known: new Map<string, number>() };
+const totals = {
+  sessions: 0,
+  packets: 0,
+  packetsAgree: 0,
+  entries: 0,
+  entriesAgree: 0,
+  known: new Map<string, number>(),
+};
 
 describe(`randomized corpus against the kernel (seed ${seed}; FWEMU_SEED=${seed} replays it)`, () => {
   beforeAll(async () => {
     console.log(`random corpus: seed ${seed}, ${BATCHES} batches x ${SESSIONS} sessions, files in ${dir}`);
-    if (kernelAvailable().ok || process.env.CI === 'true') corpus = await buildCorpus({ seed, batches: BATCHES, sessionsPerBatch: SESSIONS, dir });
+    if (kernelAvailable().ok || process.env.CI === 'true')
+      corpus = await buildCorpus({ seed, batches: BATCHES, sessionsPerBatch: SESSIONS, dir });
   });
 
   afterAll(() => {
@@ -58,7 +66,10 @@ describe(`randomized corpus against the kernel (seed ${seed}; FWEMU_SEED=${seed}
         const report = describeBatch(batch, a);
         console.log(report);
         const hint = `\n(replay: FWEMU_SEED=${seed} FWEMU_KEEP_TMP=1 npm run test:kernel; batch files ${batch.scenarioPath}, ${batch.rulesPath})`;
-        expect(c.packets.map((d) => d.packet), report + hint).toEqual([]);
+        expect(
+          c.packets.map((d) => d.packet),
+          report + hint,
+        ).toEqual([]);
         expect(c.entries, report + hint).toEqual([]);
       },
       120_000,
@@ -68,7 +79,9 @@ describe(`randomized corpus against the kernel (seed ${seed}; FWEMU_SEED=${seed}
 
 /** The agreement line, every disagreement with its session, and the known classes that claimed some. */
 function describeBatch(batch: CorpusBatch, a: Agreement): string {
-  const lines = [formatAgreement(`${batch.name} (${batch.sessions.length} sessions, ${batch.duration.toFixed(1)} s of capture)`, a)];
+  const lines = [
+    formatAgreement(`${batch.name} (${batch.sessions.length} sessions, ${batch.duration.toFixed(1)} s of capture)`, a),
+  ];
   const seen = new Set<string>();
   for (const d of a.disagreements) {
     const sid = batch.packetSession[d.packet - 1];

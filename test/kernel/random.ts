@@ -64,7 +64,8 @@ export function corpusSeed(): number {
   const env = process.env.FWEMU_SEED;
   if (env !== undefined && env !== '') {
     const n = Number(env);
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`FWEMU_SEED must be an integer 0-4294967295, not ${env}`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw new Error(`FWEMU_SEED must be an integer 0-4294967295, not ${env}`);
     return n;
   }
   return (Date.now() ^ (process.pid << 16)) >>> 0;
@@ -77,8 +78,16 @@ export function corpusSeed(): number {
  * (10.1.0.0/16, fd00:1::/64); server-side ones elsewhere. Sessions may go
  * either way (a server-side host may open a connection to a client-side one).
  */
-const CLIENTS = [1, 2, 3, 4, 5, 6].map((i) => ({ name: `c${i}`, v4: `10.1.${i % 3}.${10 + i}`, v6: `fd00:1::${(10 + i).toString(16)}` }));
-const SERVERS = [1, 2, 3, 4, 5, 6].map((i) => ({ name: `s${i}`, v4: `10.${2 + (i % 2)}.${i}.1`, v6: `fd00:${2 + (i % 2)}::${i}` }));
+const CLIENTS = [1, 2, 3, 4, 5, 6].map((i) => ({
+  name: `c${i}`,
+  v4: `10.1.${i % 3}.${10 + i}`,
+  v6: `fd00:1::${(10 + i).toString(16)}`,
+}));
+const SERVERS = [1, 2, 3, 4, 5, 6].map((i) => ({
+  name: `s${i}`,
+  v4: `10.${2 + (i % 2)}.${i}.1`,
+  v6: `fd00:${2 + (i % 2)}::${i}`,
+}));
 const ROUTER = { name: 'router', v4: '10.0.0.254', v6: 'fd00::fe' };
 
 /** Server ports sessions use, and that random rules draw from. */
@@ -90,11 +99,21 @@ const UDP_PORTS = [53, 123, 161, 500, 514, 1194, 4500, 5000, 5353, 9999];
 /** A random rule file (YAML text); hostModel: the client-side hosts are the firewall host. */
 export function randomRules(rng: Prng, name: string, hostModel = false): string {
   const lines: string[] = [`name: ${name}`];
-  const policy = rng.weighted([[4, 'drop'], [3, 'reject'], [2, 'accept']] as const);
+  const policy = rng.weighted([
+    [4, 'drop'],
+    [3, 'reject'],
+    [2, 'accept'],
+  ] as const);
   lines.push(`policy: ${policy}`);
   if (hostModel) {
     lines.push(`host: [${CLIENTS.flatMap((h) => [h.v4, h.v6]).join(', ')}]`);
-    lines.push(`output_policy: ${rng.weighted([[4, 'accept'], [2, 'drop'], [1, 'reject']] as const)}`);
+    lines.push(
+      `output_policy: ${rng.weighted([
+        [4, 'accept'],
+        [2, 'drop'],
+        [1, 'reject'],
+      ] as const)}`,
+    );
   }
   /** Client-initiated traffic: the output chain when the clients are the host. */
   const outChain = hostModel ? ['    chain: output'] : [];
@@ -126,8 +145,16 @@ export function randomRules(rng: Prng, name: string, hostModel = false): string 
       const h = rng.pick(hosts);
       const v6 = rng.chance(0.4);
       const wide = rng.chance(0.4);
-      if (v6) items.add(wide ? (side === 'client' ? 'fd00:1::/64' : `${h.v6.replace(/::.*/, '::')}/64`) : `${h.v6}/128`);
-      else items.add(wide ? `${h.v4.split('.').slice(0, 2).join('.')}.0.0/16` : rng.chance(0.5) ? `${h.v4}/32` : `${h.v4.split('.').slice(0, 3).join('.')}.0/24`);
+      if (v6)
+        items.add(wide ? (side === 'client' ? 'fd00:1::/64' : `${h.v6.replace(/::.*/, '::')}/64`) : `${h.v6}/128`);
+      else
+        items.add(
+          wide
+            ? `${h.v4.split('.').slice(0, 2).join('.')}.0.0/16`
+            : rng.chance(0.5)
+              ? `${h.v4}/32`
+              : `${h.v4.split('.').slice(0, 3).join('.')}.0/24`,
+        );
     }
     return items.size === 1 ? [...items][0] : `[${[...items].join(', ')}]`;
   };
@@ -145,7 +172,13 @@ export function randomRules(rng: Prng, name: string, hostModel = false): string 
   if (rng.chance(0.6)) rules.push(['    proto: icmpv6', '    type: echo-request', ...outChain]);
   const n = rng.int(2, 7);
   for (let i = 0; i < n; i++) {
-    const kind = rng.weighted([[5, 'tcp'], [3, 'udp'], [1, 'icmp'], [1, 'icmpv6'], [1, 'any']] as const);
+    const kind = rng.weighted([
+      [5, 'tcp'],
+      [3, 'udp'],
+      [1, 'icmp'],
+      [1, 'icmpv6'],
+      [1, 'any'],
+    ] as const);
     const r: string[] = [`    proto: ${kind}`];
     if (kind === 'tcp' || kind === 'udp') {
       const pool = kind === 'tcp' ? TCP_PORTS : UDP_PORTS;
@@ -164,7 +197,11 @@ export function randomRules(rng: Prng, name: string, hostModel = false): string 
     const dir = rng.chance(0.8) ? 'out' : 'in'; // out: client side to server side
     if (rng.chance(kind === 'any' ? 0.9 : 0.35)) r.push(`    src: ${addr(dir === 'out' ? 'client' : 'server')}`);
     if (rng.chance(0.3)) r.push(`    dst: ${addr(dir === 'out' ? 'server' : 'client')}`);
-    const action = rng.weighted([[4, 'accept'], [3, 'reject'], [2, 'drop']] as const);
+    const action = rng.weighted([
+      [4, 'accept'],
+      [3, 'reject'],
+      [2, 'drop'],
+    ] as const);
     if (action !== 'accept') r.push(`    action: ${action}`);
     if (hostModel && dir === 'out') r.push(...outChain);
     rules.splice(rng.int(0, rules.length), 0, r);
@@ -266,7 +303,16 @@ export interface FragSpec {
   pattern: FragPattern;
 }
 
-export const FRAG_PATTERNS = ['in-order', 'reverse', 'shuffle', 'duplicate', 'missing', 'overlap', 'atomic', 'odd-size'] as const;
+export const FRAG_PATTERNS = [
+  'in-order',
+  'reverse',
+  'shuffle',
+  'duplicate',
+  'missing',
+  'overlap',
+  'atomic',
+  'odd-size',
+] as const;
 export type FragPattern = (typeof FRAG_PATTERNS)[number];
 
 interface BatchState {
@@ -287,7 +333,12 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
   const frags: FragSpec[] = [];
   const conn = `${id}`;
   const side = () => (rng.chance(0.5) ? 'client' : 'server');
-  const bytes = () => rng.weighted([[3, rng.int(1, 200)], [3, rng.int(200, 3000)], [2, rng.int(3000, 40000)]] as const);
+  const bytes = () =>
+    rng.weighted([
+      [3, rng.int(1, 200)],
+      [3, rng.int(200, 3000)],
+      [2, rng.int(3000, 40000)],
+    ] as const);
   const sends = (n: number) => {
     for (let i = 0; i < n; i++) steps.push({ send: { conn, from: side(), bytes: bytes() } });
   };
@@ -341,7 +392,9 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       connect();
       sends(rng.int(1, 2));
       const off = rng.pick([100_000_000, -100_000_000, 3_000_000, 70_000, -300_000]);
-      steps.push({ packet: { conn, from: side(), flags: 'PA', seq: off > 0 ? `+${off}` : `${off}`, bytes: rng.int(1, 500) } });
+      steps.push({
+        packet: { conn, from: side(), flags: 'PA', seq: off > 0 ? `+${off}` : `${off}`, bytes: rng.int(1, 500) },
+      });
       sends(1);
       if (rng.chance(0.5)) steps.push({ close: { conn, from: side() } });
       break;
@@ -350,7 +403,15 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       connect();
       sends(rng.int(1, 2));
       const off = rng.pick([100_000_000, -100_000_000, 1_000_000, 5000, -70_000]);
-      steps.push({ packet: { conn, from: side(), flags: rng.pick(['A', 'PA']), ack: off > 0 ? `+${off}` : `${off}`, bytes: rng.int(0, 100) } });
+      steps.push({
+        packet: {
+          conn,
+          from: side(),
+          flags: rng.pick(['A', 'PA']),
+          ack: off > 0 ? `+${off}` : `${off}`,
+          bytes: rng.int(0, 100),
+        },
+      });
       sends(1);
       break;
     }
@@ -370,7 +431,12 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       sends(1);
       break;
     case 'tcp-wscale': {
-      const ws = rng.weighted<number | false>([[1, false], [1, 0], [2, rng.int(1, 6)], [2, rng.int(7, 14)]]);
+      const ws = rng.weighted<number | false>([
+        [1, false],
+        [1, 0],
+        [2, rng.int(1, 6)],
+        [2, rng.int(7, 14)],
+      ]);
       const extra: StepObj = { wscale: ws };
       if (rng.chance(0.3)) extra.timestamps = false;
       if (rng.chance(0.3)) extra.sack = false;
@@ -407,7 +473,17 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
         const flags = last && rng.chance(0.3) ? rng.pick(['FA', 'R', 'RA']) : len > 0 ? 'PA' : 'A';
         const seq = cl ? a : b;
         const ack = cl ? b : a;
-        steps.push({ packet: { from: cl ? from : to, to: cl ? to : from, proto: 'tcp', flags, seq, ack, ...(len > 0 ? { bytes: len } : {}) } });
+        steps.push({
+          packet: {
+            from: cl ? from : to,
+            to: cl ? to : from,
+            proto: 'tcp',
+            flags,
+            seq,
+            ack,
+            ...(len > 0 ? { bytes: len } : {}),
+          },
+        });
         if (cl) a = (a + len) >>> 0;
         else b = (b + len) >>> 0;
       }
@@ -419,7 +495,10 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       const from = `${c.name}:${port}`;
       steps.push({ connect: `${from} -> ${s.name}:${tcpPort}`, ...fam, as: conn });
       sends(rng.int(0, 2));
-      const how = rng.weighted([[3, 'close'], [1, 'reset']] as const);
+      const how = rng.weighted([
+        [3, 'close'],
+        [1, 'reset'],
+      ] as const);
       if (how === 'close') steps.push({ close: { conn, from: side() } });
       else steps.push({ reset: { conn, from: side() } });
       if (rng.chance(0.5)) steps.push({ wait: { for: `${rng.int(1, 400)}ms` } });
@@ -447,8 +526,15 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       break;
     }
     case 'udp-reply': {
-      steps.push({ udp: { from: c.name, to: `${s.name}:${udpPort}`, bytes: rng.int(1, 1200), reply: rng.int(1, 1400) }, ...fam, as: conn });
-      for (let i = rng.int(0, 3); i > 0; i--) steps.push({ udp: { conn, from: side(), bytes: rng.int(1, 1200), ...(rng.chance(0.5) ? { reply: rng.int(1, 500) } : {}) } });
+      steps.push({
+        udp: { from: c.name, to: `${s.name}:${udpPort}`, bytes: rng.int(1, 1200), reply: rng.int(1, 1400) },
+        ...fam,
+        as: conn,
+      });
+      for (let i = rng.int(0, 3); i > 0; i--)
+        steps.push({
+          udp: { conn, from: side(), bytes: rng.int(1, 1200), ...(rng.chance(0.5) ? { reply: rng.int(1, 500) } : {}) },
+        });
       summary = `${c.name} -> ${s.name}:${udpPort} udp`;
       break;
     }
@@ -460,7 +546,16 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
     }
     case 'udp-icmp-error': {
       const reply = rng.chance(0.3);
-      steps.push({ udp: { from: c.name, to: `${s.name}:${udpPort}`, bytes: rng.int(1, 1200), ...(reply ? { reply: rng.int(1, 300) } : {}) }, ...fam, as: conn });
+      steps.push({
+        udp: {
+          from: c.name,
+          to: `${s.name}:${udpPort}`,
+          bytes: rng.int(1, 1200),
+          ...(reply ? { reply: rng.int(1, 300) } : {}),
+        },
+        ...fam,
+        as: conn,
+      });
       const code = rng.pick(['port', 'port', 'host', 'admin', 'time-exceeded', 'packet-too-big'] as const);
       const u: StepObj = { about: conn, code };
       if (code !== 'port' || rng.chance(0.3)) u.from = 'router';
@@ -472,7 +567,18 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
     }
     case 'icmp-echo': {
       const reply = rng.chance(0.75);
-      steps.push({ ping: { from: c.name, to: s.name, count: rng.int(1, 3), interval: `${rng.int(1, 200)}ms`, reply, bytes: rng.int(8, 1000) }, ...fam, as: conn });
+      steps.push({
+        ping: {
+          from: c.name,
+          to: s.name,
+          count: rng.int(1, 3),
+          interval: `${rng.int(1, 200)}ms`,
+          reply,
+          bytes: rng.int(8, 1000),
+        },
+        ...fam,
+        as: conn,
+      });
       summary = `ping ${c.name} -> ${s.name}${reply ? '' : ' unanswered'}`;
       break;
     }
@@ -482,7 +588,17 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       const proto = family === 4 ? 'icmp' : 'icmpv6';
       if (rng.chance(0.5)) {
         const type = family === 4 ? rng.pick([3, 11, 12]) : rng.pick([1, 2, 3, 4]);
-        steps.push({ packet: { from: rng.chance(0.5) ? ROUTER.name : s.name, to: c.name, proto, type, code: rng.int(0, 4), bytes: rng.int(0, 80) }, ...fam });
+        steps.push({
+          packet: {
+            from: rng.chance(0.5) ? ROUTER.name : s.name,
+            to: c.name,
+            proto,
+            type,
+            code: rng.int(0, 4),
+            bytes: rng.int(0, 80),
+          },
+          ...fam,
+        });
         summary = `${proto} error type ${type} quoting garbage`;
       } else {
         // An error quoting a UDP datagram between two other hosts, none of it seen.
@@ -498,24 +614,45 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       const what = rng.int(0, 3);
       if (what === 0) {
         // An echo reply nobody asked for.
-        steps.push({ packet: { from: s.name, to: c.name, proto, type: 'echo-reply', ident: rng.int(0, 65535), bytes: 16 }, ...fam });
+        steps.push({
+          packet: { from: s.name, to: c.name, proto, type: 'echo-reply', ident: rng.int(0, 65535), bytes: 16 },
+          ...fam,
+        });
         summary = `${proto} echo reply without request`;
       } else if (what === 1) {
         // An error about a ping.
         steps.push({ ping: { from: c.name, to: s.name, count: 1, reply: rng.chance(0.5) }, ...fam, as: conn });
-        steps.push({ unreachable: { about: conn, code: rng.pick(['host', 'admin', 'time-exceeded'] as const), from: 'router', side: 'client' } });
+        steps.push({
+          unreachable: {
+            about: conn,
+            code: rng.pick(['host', 'admin', 'time-exceeded'] as const),
+            from: 'router',
+            side: 'client',
+          },
+        });
         summary = `ping ${c.name} -> ${s.name} + ICMP error about it`;
       } else if (what === 2) {
         // Other query types (timestamp, information; IPv6 node information) and a reply to them.
         const type = family === 4 ? rng.pick([13, 15, 17]) : rng.pick([139]);
         const ident = rng.int(0, 65535);
         steps.push({ packet: { from: c.name, to: s.name, proto, type, ident, bytes: 12 }, ...fam });
-        if (rng.chance(0.7)) steps.push({ packet: { from: s.name, to: c.name, proto, type: type + 1, ident, bytes: 12 }, ...fam });
+        if (rng.chance(0.7))
+          steps.push({ packet: { from: s.name, to: c.name, proto, type: type + 1, ident, bytes: 12 }, ...fam });
         summary = `${proto} query type ${type}`;
       } else {
         // Types conntrack does not track, or bad ones.
         const type = family === 4 ? rng.pick([5, 9, 10, 19, 40, 200]) : rng.pick([100, 138, 200, 255]);
-        steps.push({ packet: { from: rng.chance(0.5) ? c.name : s.name, to: rng.chance(0.5) ? s.name : c.name, proto, type, code: rng.int(0, 3), bytes: rng.int(0, 40) }, ...fam });
+        steps.push({
+          packet: {
+            from: rng.chance(0.5) ? c.name : s.name,
+            to: rng.chance(0.5) ? s.name : c.name,
+            proto,
+            type,
+            code: rng.int(0, 3),
+            bytes: rng.int(0, 40),
+          },
+          ...fam,
+        });
         summary = `${proto} type ${type}`;
       }
       break;
@@ -525,8 +662,32 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       const silent = rng.chance(0.15);
       connect(silent ? { answer: 'none' } : {});
       const odd = () => {
-        const flags = rng.weighted([[3, 'S'], [3, 'SA'], [3, 'F'], [4, 'FA'], [4, 'R'], [4, 'RA'], [3, 'A'], [3, 'PA'], [1, ''], [1, 'SF'], [1, 'SR'], [1, 'FPU'], [1, 'U']] as const);
-        const off = () => rng.weighted([[6, 0], [2, 1], [2, -1], [2, rng.int(2, 3000)], [2, -rng.int(2, 3000)], [1, 70_000], [1, -70_000], [1, 1_000_000_000]] as const);
+        const flags = rng.weighted([
+          [3, 'S'],
+          [3, 'SA'],
+          [3, 'F'],
+          [4, 'FA'],
+          [4, 'R'],
+          [4, 'RA'],
+          [3, 'A'],
+          [3, 'PA'],
+          [1, ''],
+          [1, 'SF'],
+          [1, 'SR'],
+          [1, 'FPU'],
+          [1, 'U'],
+        ] as const);
+        const off = () =>
+          rng.weighted([
+            [6, 0],
+            [2, 1],
+            [2, -1],
+            [2, rng.int(2, 3000)],
+            [2, -rng.int(2, 3000)],
+            [1, 70_000],
+            [1, -70_000],
+            [1, 1_000_000_000],
+          ] as const);
         const pk: StepObj = { conn, from: side(), flags: flags === '' ? 0 : flags };
         const so = off();
         if (so !== 0 || rng.chance(0.2)) pk.seq = so >= 0 ? `+${so}` : `${so}`;
@@ -540,7 +701,12 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       if (!silent) {
         sends(rng.int(0, 2));
         if (rng.chance(0.4)) odd();
-        const end = rng.weighted([[3, 'close'], [1, 'half'], [2, 'reset'], [2, 'none']] as const);
+        const end = rng.weighted([
+          [3, 'close'],
+          [1, 'half'],
+          [2, 'reset'],
+          [2, 'none'],
+        ] as const);
         if (end === 'close') steps.push({ close: { conn, from: side() } });
         else if (end === 'half') steps.push({ close: { conn, from: side(), half: true } });
         else if (end === 'reset') steps.push({ reset: { conn, from: side() } });
@@ -560,15 +726,73 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       // Opening moves (flags, sender), then random segments.
       type Move = readonly [string, 'c' | 's'];
       const script: readonly Move[] = rng.weighted<readonly Move[]>([
-        [3, [['S', 'c'], ['SA', 's'], ['A', 'c']]],
-        [1, [['S', 'c'], ['S', 'c'], ['SA', 's'], ['A', 'c']]],
-        [1, [['S', 'c'], ['SA', 's'], ['SA', 's'], ['A', 'c']]],
-        [1, [['S', 'c'], ['RA', 's']]],
-        [1, [['S', 'c'], ['A', 's']]],
+        [
+          3,
+          [
+            ['S', 'c'],
+            ['SA', 's'],
+            ['A', 'c'],
+          ],
+        ],
+        [
+          1,
+          [
+            ['S', 'c'],
+            ['S', 'c'],
+            ['SA', 's'],
+            ['A', 'c'],
+          ],
+        ],
+        [
+          1,
+          [
+            ['S', 'c'],
+            ['SA', 's'],
+            ['SA', 's'],
+            ['A', 'c'],
+          ],
+        ],
+        [
+          1,
+          [
+            ['S', 'c'],
+            ['RA', 's'],
+          ],
+        ],
+        [
+          1,
+          [
+            ['S', 'c'],
+            ['A', 's'],
+          ],
+        ],
         [1, [['SA', 's']]],
-        [1, [['S', 'c'], ['SA', 's'], ['R', 'c']]],
-        [1, [['S', 'c'], ['S', 's'], ['SA', 'c'], ['SA', 's']]],
-        [1, [['S', 'c'], ['SA', 's'], ['A', 'c'], ['S', 'c']]],
+        [
+          1,
+          [
+            ['S', 'c'],
+            ['SA', 's'],
+            ['R', 'c'],
+          ],
+        ],
+        [
+          1,
+          [
+            ['S', 'c'],
+            ['S', 's'],
+            ['SA', 'c'],
+            ['SA', 's'],
+          ],
+        ],
+        [
+          1,
+          [
+            ['S', 'c'],
+            ['SA', 's'],
+            ['A', 'c'],
+            ['S', 'c'],
+          ],
+        ],
       ]);
       for (let i = 0; i < n; i++) {
         let flags: string;
@@ -577,16 +801,39 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
           flags = script[i][0];
           cl = script[i][1] === 'c';
         } else {
-          flags = rng.weighted([[6, 'A'], [6, 'PA'], [3, 'FA'], [2, 'R'], [2, 'RA'], [1, 'S'], [1, 'SA'], [1, 'F']] as const);
+          flags = rng.weighted([
+            [6, 'A'],
+            [6, 'PA'],
+            [3, 'FA'],
+            [2, 'R'],
+            [2, 'RA'],
+            [1, 'S'],
+            [1, 'SA'],
+            [1, 'F'],
+          ] as const);
           cl = rng.chance(0.5);
         }
         const me = cl ? 'c' : 's';
         const peer = cl ? 's' : 'c';
         const len = /S/.test(flags) ? 0 : rng.chance(0.5) ? rng.int(1, 1000) : 0;
-        const jitter = () => rng.weighted([[10, 0], [1, 1], [1, -1], [1, rng.int(2, 100_000)], [1, -rng.int(2, 100_000)]] as const);
+        const jitter = () =>
+          rng.weighted([
+            [10, 0],
+            [1, 1],
+            [1, -1],
+            [1, rng.int(2, 100_000)],
+            [1, -rng.int(2, 100_000)],
+          ] as const);
         const seq = (next[me] + jitter()) >>> 0;
         const ack = (next[peer] + jitter()) >>> 0;
-        const pk: StepObj = { from: cl ? from : to, to: cl ? to : from, proto: 'tcp', flags, seq, ...(/A/.test(flags) ? { ack } : {}) };
+        const pk: StepObj = {
+          from: cl ? from : to,
+          to: cl ? to : from,
+          proto: 'tcp',
+          flags,
+          seq,
+          ...(/A/.test(flags) ? { ack } : {}),
+        };
         if (len) pk.bytes = len;
         if (/S/.test(flags)) {
           const o: StepObj = {};
@@ -595,7 +842,11 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
           if (rng.chance(0.6)) o.sack_perm = true;
           if (Object.keys(o).length) pk.options = o;
           pk.window = rng.pick([1024, 29200, 64240, 65535]);
-        } else pk.window = rng.weighted([[6, rng.int(500, 65535)], [1, 0]] as const);
+        } else
+          pk.window = rng.weighted([
+            [6, rng.int(500, 65535)],
+            [1, 0],
+          ] as const);
         steps.push({ packet: pk });
         if (seq === next[me]) next[me] = (next[me] + len + (/[SF]/.test(flags) ? 1 : 0)) >>> 0;
       }
@@ -606,7 +857,10 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       const proto = rng.pick([47, 132, 136, 33, 99, 253]);
       for (let i = rng.int(1, 4); i > 0; i--) {
         const back = i % 2 === 0;
-        steps.push({ packet: { from: back ? s.name : c.name, to: back ? c.name : s.name, proto, bytes: rng.int(4, 100) }, ...fam });
+        steps.push({
+          packet: { from: back ? s.name : c.name, to: back ? c.name : s.name, proto, bytes: rng.int(4, 100) },
+          ...fam,
+        });
       }
       summary = `IP protocol ${proto} ${c.name} <-> ${s.name}`;
       break;
@@ -616,16 +870,38 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       // reassembles before conntrack; the datagram's verdict is every
       // fragment's), in order or not, with duplicates, a missing piece, an
       // overlap, or odd sizes.
-      const pattern: FragPattern = family === 6 ? rng.pick(FRAG_PATTERNS) : rng.pick(FRAG_PATTERNS.filter((x) => x !== 'atomic' && x !== 'odd-size'));
-      const carrier = rng.weighted([[3, 'udp'], [2, 'ping'], [2, 'tcp-data'], [2, 'tcp-syn']] as const);
-      const unit = pattern === 'atomic' ? 4096 : carrier === 'tcp-syn' && rng.chance(0.5) ? 8 : rng.pick([8, 16, 256, 512, 1024]);
+      const pattern: FragPattern =
+        family === 6
+          ? rng.pick(FRAG_PATTERNS)
+          : rng.pick(FRAG_PATTERNS.filter((x) => x !== 'atomic' && x !== 'odd-size'));
+      const carrier = rng.weighted([
+        [3, 'udp'],
+        [2, 'ping'],
+        [2, 'tcp-data'],
+        [2, 'tcp-syn'],
+      ] as const);
+      const unit =
+        pattern === 'atomic' ? 4096 : carrier === 'tcp-syn' && rng.chance(0.5) ? 8 : rng.pick([8, 16, 256, 512, 1024]);
       if (carrier === 'udp') {
-        const st: StepObj = { udp: { from: c.name, to: `${s.name}:${udpPort}`, bytes: rng.int(100, 4000), ...(rng.chance(0.6) ? { reply: rng.int(10, 300) } : {}) }, ...fam, as: conn };
+        const st: StepObj = {
+          udp: {
+            from: c.name,
+            to: `${s.name}:${udpPort}`,
+            bytes: rng.int(100, 4000),
+            ...(rng.chance(0.6) ? { reply: rng.int(10, 300) } : {}),
+          },
+          ...fam,
+          as: conn,
+        };
         steps.push(st);
         frags.push({ step: st, which: 0, unit, pattern });
         if (rng.chance(0.5)) steps.push({ udp: { conn, from: 'client', bytes: rng.int(10, 200) } });
       } else if (carrier === 'ping') {
-        const st: StepObj = { ping: { from: c.name, to: s.name, count: 1, bytes: rng.int(100, 3000) }, ...fam, as: conn };
+        const st: StepObj = {
+          ping: { from: c.name, to: s.name, count: 1, bytes: rng.int(100, 3000) },
+          ...fam,
+          as: conn,
+        };
         steps.push(st);
         frags.push({ step: st, which: 0, unit, pattern });
       } else if (carrier === 'tcp-data') {
@@ -650,7 +926,16 @@ function planSession(st: BatchState, id: string, kind: SessionKind): SessionPlan
       connect();
       steps.push({ packet: { conn, from: side(), ttl: rng.pick([0, 1, 2]), bytes: rng.int(1, 100) } });
       sends(1);
-      steps.push({ packet: { from: c.name, to: `${s.name}:${rng.pick(TCP_PORTS)}`, proto: 'tcp', flags: 'S', ttl: rng.pick([1, 2]) }, ...fam });
+      steps.push({
+        packet: {
+          from: c.name,
+          to: `${s.name}:${rng.pick(TCP_PORTS)}`,
+          proto: 'tcp',
+          flags: 'S',
+          ttl: rng.pick([1, 2]),
+        },
+        ...fam,
+      });
       summary += ' + TTL 0-2 packets';
       break;
     }
@@ -703,7 +988,8 @@ async function buildBatch(opts: CorpusOptions, index: number): Promise<CorpusBat
 
   const st: BatchState = { rng, nextFixedPort: 20000 };
   const plans: SessionPlan[] = [];
-  for (let k = 1; k <= opts.sessionsPerBatch; k++) plans.push(planSession(st, `b${index + 1}s${k}`, rng.weighted(KIND_WEIGHTS)));
+  for (let k = 1; k <= opts.sessionsPerBatch; k++)
+    plans.push(planSession(st, `b${index + 1}s${k}`, rng.weighted(KIND_WEIGHTS)));
 
   // Interleave: keep `concurrency` sessions in flight, take the next step of a random one.
   const conc = opts.concurrency ?? 6;
@@ -725,7 +1011,9 @@ async function buildBatch(opts: CorpusOptions, index: number): Promise<CorpusBat
   }
   const hosts: Record<string, string[]> = {};
   for (const h of [...CLIENTS, ...SERVERS, ROUTER]) hosts[h.name] = [h.v4, h.v6];
-  const listens = [...new Set([...SERVERS, ...CLIENTS].flatMap((h) => TCP_PORTS.map((p) => `${h.name}:${p}`)))].map((l) => ({ listen: l }));
+  const listens = [...new Set([...SERVERS, ...CLIENTS].flatMap((h) => TCP_PORTS.map((p) => `${h.name}:${p}`)))].map(
+    (l) => ({ listen: l }),
+  );
   const doc = {
     scenario: `randomized corpus, seed ${opts.seed}, batch ${index + 1}`,
     seed: seed % 1_000_000,
@@ -798,7 +1086,8 @@ function fragmentFrame(frame: Uint8Array, linkType: number, spec: FragSpec, rng:
   const unit = Math.max(spec.unit, Math.ceil(data / 48 / 8) * 8);
   spec = { ...spec, unit };
   let pieces = fragmentIp(ip, unit, id);
-  if (pieces.length < 2 && spec.pattern !== 'atomic') pieces = fragmentIp(ip, Math.max(8, Math.floor((ip.length - (v6 ? 40 : 20)) / 16) * 8), id);
+  if (pieces.length < 2 && spec.pattern !== 'atomic')
+    pieces = fragmentIp(ip, Math.max(8, Math.floor((ip.length - (v6 ? 40 : 20)) / 16) * 8), id);
   switch (spec.pattern) {
     case 'in-order':
     case 'atomic':

@@ -17,7 +17,9 @@ describe('SCTP against the kernel', () => {
   kernelTest('states, verification tags and the INVALID cases agree packet by packet and entry by entry', async () => {
     const a = await compareWithKernel(CAPTURE, RULES);
     const report = formatAgreement(`${CAPTURE} + ${RULES}`, a);
-    console.log(`${report}\n  kernel: ${a.kernelConntrack.join('\n          ')}\n  fwemu:  ${a.fwemuConntrack.join('\n          ')}`);
+    console.log(
+      `${report}\n  kernel: ${a.kernelConntrack.join('\n          ')}\n  fwemu:  ${a.fwemuConntrack.join('\n          ')}`,
+    );
     expect(a.packets).toBe(21);
     expect(a.disagreements, report).toEqual([]);
     expect(a.entryDiffs, report).toEqual([]);

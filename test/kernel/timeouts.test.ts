@@ -45,11 +45,20 @@ describe('conntrack timeouts against the kernel, in real time', () => {
       });
       // The late SYN/ACK is a proper answer to the SYN: only the expiry makes it INVALID.
       expect(synAckAck).toBe((synSeq + 1) >>> 0);
-      expect(late).toEqual(['12 drop invalid', '13 drop invalid', '14 accept new', '15 accept new', '16 accept established', '17 drop new']);
+      expect(late).toEqual([
+        '12 drop invalid',
+        '13 drop invalid',
+        '14 accept new',
+        '15 accept new',
+        '16 accept established',
+        '17 drop new',
+      ]);
 
       const a = await compareWithKernel(capture, RULES, { realTime: true });
       const report = formatAgreement(`${SCENARIO} + ${RULES} (real time)`, a);
-      console.log(`${report}\n  kernel: ${a.kernelConntrack.join('\n          ')}\n  fwemu:  ${a.fwemuConntrack.join('\n          ')}`);
+      console.log(
+        `${report}\n  kernel: ${a.kernelConntrack.join('\n          ')}\n  fwemu:  ${a.fwemuConntrack.join('\n          ')}`,
+      );
       expect(a.packets).toBe(24);
       expect(a.entries).toBe(2);
       expect(a.disagreements, report).toEqual([]);

@@ -25,7 +25,9 @@ describe('UDP-Lite against the kernel', () => {
     await writeSynth(generate(loadScenario(SCENARIO)), capture);
     const a = await compareWithKernel(capture, RULES);
     const report = formatAgreement(`${SCENARIO} + ${RULES}`, a);
-    console.log(`${report}\n  kernel: ${a.kernelConntrack.join('\n          ')}\n  fwemu:  ${a.fwemuConntrack.join('\n          ')}`);
+    console.log(
+      `${report}\n  kernel: ${a.kernelConntrack.join('\n          ')}\n  fwemu:  ${a.fwemuConntrack.join('\n          ')}`,
+    );
     expect(a.packets).toBe(9);
     expect(a.entries).toBe(2);
     expect(a.disagreements, report).toEqual([]);

@@ -9,7 +9,12 @@ import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
 import { PacketKind, type DecodedPacket } from '../../src/packet/types.js';
 import { hex } from './helpers.js';
 
-function dec(bytes: Uint8Array, linkType: number, direction: number = Direction.UNKNOWN, out = newDecodedPacket()): DecodedPacket {
+function dec(
+  bytes: Uint8Array,
+  linkType: number,
+  direction: number = Direction.UNKNOWN,
+  out = newDecodedPacket(),
+): DecodedPacket {
   return decodePacket(bytes, 0, bytes.length, linkType, direction, out);
 }
 
@@ -94,7 +99,8 @@ describe('Ethernet / IPv4 / TCP', () => {
   });
 
   it('parses timestamps and SACK blocks; sackMaxRight follows netfilter tcp_sack()', () => {
-    const frame = (ack: string, blocks: string, optLenHex: string, doffHex: string) => hex(`
+    const frame = (ack: string, blocks: string, optLenHex: string, doffHex: string) =>
+      hex(`
       ${ETH}
       45 00 ${((20 + 20 + 12 + 2 + blocks.replace(/\s/g, '').length / 2 + 2) as number).toString(16).padStart(4, '0')}
       0000 0000 40 06 0000 0a000001 0a000002
@@ -289,7 +295,7 @@ describe('IPv4 details', () => {
     expect(p.payloadLen).toBe(8);
   });
 
-  it('first fragment (MF, offset 0) keeps ports; payload is this fragment\'s share', () => {
+  it("first fragment (MF, offset 0) keeps ports; payload is this fragment's share", () => {
     const f = hex(`
       45 00 002c 4242 2000 40 11 0000 0a000001 0a000002    # MF, offset 0, total 44
       d431 1f90 0030 0000                                  # UDP length 48 (whole datagram)
@@ -358,10 +364,14 @@ describe('IPv4 details', () => {
     expect(p.kind).toBe(PacketKind.MALFORMED);
     expect(p.error).toBe('TCP data offset 3 below the minimum of 5');
     // data offset 15 (60 bytes) but the IP packet only has 20 bytes of TCP.
-    const doffBig = hex(`45000028 0000 0000 4006 0000 0a000001 0a000002 0050 0050 00000000 00000000 f002 0000 0000 0000`);
+    const doffBig = hex(
+      `45000028 0000 0000 4006 0000 0a000001 0a000002 0050 0050 00000000 00000000 f002 0000 0000 0000`,
+    );
     expect(dec(doffBig, LinkType.RAW).error).toBe('TCP data offset 15 (60 bytes) exceeds the 20-byte IP payload');
     // IP total length says 30: TCP header cannot fit in 10 bytes even though 20 were captured.
-    const tcpShort = hex(`4500001e 0000 0000 4006 0000 0a000001 0a000002 0050 0050 00000000 00000000 5002 0000 0000 0000`);
+    const tcpShort = hex(
+      `4500001e 0000 0000 4006 0000 0a000001 0a000002 0050 0050 00000000 00000000 5002 0000 0000 0000`,
+    );
     expect(dec(tcpShort, LinkType.RAW).error).toBe('TCP header needs 20 bytes but the IP packet has only 10 left');
   });
 });
@@ -512,8 +522,9 @@ describe('link types', () => {
       expect(p.tcpFlags).toBe(0x14);
     }
     // Packet type 5 (loopback) leaves the capture-level direction alone.
-    expect(dec(withHeader(`0005 0001 0006 080027a1b2c30000 0800`), LinkType.LINUX_SLL, Direction.OUTBOUND).direction)
-      .toBe(Direction.OUTBOUND);
+    expect(
+      dec(withHeader(`0005 0001 0006 080027a1b2c30000 0800`), LinkType.LINUX_SLL, Direction.OUTBOUND).direction,
+    ).toBe(Direction.OUTBOUND);
   });
 
   it('Linux SLL with an 802.1Q tag after the header', () => {

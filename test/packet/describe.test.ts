@@ -2,7 +2,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Direction, LinkType } from '../../src/capture/types.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
-import { describePacket, formatAddr, icmpTypeName, parseAddr, protoName, tcpFlagsString } from '../../src/packet/describe.js';
+import {
+  describePacket,
+  formatAddr,
+  icmpTypeName,
+  parseAddr,
+  protoName,
+  tcpFlagsString,
+} from '../../src/packet/describe.js';
 import { buildPacket } from '../../src/packet/encode.js';
 import { hasTcpdump, hasTshark, hex, removeWrittenPcaps, tcpdump, tshark, writePcap } from './helpers.js';
 
@@ -37,7 +44,9 @@ describe('formatAddr', () => {
     expect(fmt6([0, 0, 0, 0, 0, 0, 0xc000, 0x0201])).toBe('::192.0.2.1');
     expect(fmt6([0, 0, 0, 0, 0, 0, 0, 5])).toBe('::5');
     expect(fmt6([0x64, 0xff9b, 0, 0, 0, 0, 0xc000, 0x0201])).toBe('64:ff9b::c000:201');
-    expect(fmt6([0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff])).toBe('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+    expect(fmt6([0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff])).toBe(
+      'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    );
   });
 
   it('names every address right however often it comes back (its cache of recent texts never mixes two up)', () => {
@@ -78,9 +87,29 @@ describe('parseAddr', () => {
   });
 
   it('invalid', () => {
-    for (const s of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.-4', 'a.b.c.d', ':', ':::', '1:::2',
-      '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '12345::', 'g::', '1::2:', ':1::2', '::1.2.3', '1.2.3.4::',
-      'fe80::1%eth0', '1:2:3:4:5:6:7::8']) {
+    for (const s of [
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '01.2.3.4',
+      '1.2.3.-4',
+      'a.b.c.d',
+      ':',
+      ':::',
+      '1:::2',
+      '1::2::3',
+      '1:2:3:4:5:6:7:8:9',
+      '1:2:3:4:5:6:7',
+      '12345::',
+      'g::',
+      '1::2:',
+      ':1::2',
+      '::1.2.3',
+      '1.2.3.4::',
+      'fe80::1%eth0',
+      '1:2:3:4:5:6:7::8',
+    ]) {
       expect(parseAddr(s), s).toBeNull();
     }
   });
@@ -96,16 +125,28 @@ describe('parseAddr', () => {
 describe.skipIf(!hasTshark)('formatAddr matches tshark', () => {
   it('tricky and random IPv6 addresses', () => {
     const groups: number[][] = [
-      [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0, 2], [0, 0, 0, 0, 0, 0xffff, 0x102, 0x304],
-      [0, 0, 0, 0, 0, 0, 0x102, 0x304], [0, 0, 0, 0, 0, 0, 0, 0x102], [0, 0, 0, 0, 0xffff, 0, 0x102, 0x304],
-      [0, 0, 0, 0, 0, 0xffff, 0, 0], [0, 0, 0, 0, 0, 0xfffe, 0x102, 0x304], [0x64, 0xff9b, 0, 0, 0, 0, 0x102, 0x304],
-      [1, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1, 0, 0], [0x2001, 0xdb8, 0, 0, 1, 0, 0, 1], [0, 1, 0, 1, 0, 1, 0, 1],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 1],
+      [0, 0, 0, 0, 0, 0, 0, 2],
+      [0, 0, 0, 0, 0, 0xffff, 0x102, 0x304],
+      [0, 0, 0, 0, 0, 0, 0x102, 0x304],
+      [0, 0, 0, 0, 0, 0, 0, 0x102],
+      [0, 0, 0, 0, 0xffff, 0, 0x102, 0x304],
+      [0, 0, 0, 0, 0, 0xffff, 0, 0],
+      [0, 0, 0, 0, 0, 0xfffe, 0x102, 0x304],
+      [0x64, 0xff9b, 0, 0, 0, 0, 0x102, 0x304],
+      [1, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 1, 0, 0],
+      [0x2001, 0xdb8, 0, 0, 1, 0, 0, 1],
+      [0, 1, 0, 1, 0, 1, 0, 1],
     ];
     let s = 7;
     const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) >>> 16;
     for (let i = 0; i < 200; i++) groups.push(Array.from({ length: 8 }, () => (rnd() % 3 === 0 ? rnd() & 0xffff : 0)));
     const texts = groups.map(fmt6);
-    const frames = texts.map((src) => buildPacket({ link: 'raw', ip: { src, dst: '::1' }, udp: { sport: 1000, dport: 1001 } }));
+    const frames = texts.map((src) =>
+      buildPacket({ link: 'raw', ip: { src, dst: '::1' }, udp: { sport: 1000, dport: 1001 } }),
+    );
     const file = writePcap(LinkType.RAW, frames);
     const got = tshark(['-r', file, '-T', 'fields', '-e', 'ipv6.src']).trim().split('\n');
     expect(got).toEqual(texts);
@@ -130,9 +171,13 @@ describe('tcpFlagsString', () => {
 
   it.skipIf(!hasTcpdump)('matches tcpdump for all 256 flag bytes', () => {
     const frames: Uint8Array[] = [];
-    for (let f = 0; f < 256; f++) frames.push(buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 1, dport: 2, flags: f } }));
+    for (let f = 0; f < 256; f++)
+      frames.push(buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 1, dport: 2, flags: f } }));
     const file = writePcap(LinkType.ETHERNET, frames);
-    const got = tcpdump(['-nr', file]).trim().split('\n').map((l) => /Flags \[([^\]]*)\]/.exec(l)?.[1]);
+    const got = tcpdump(['-nr', file])
+      .trim()
+      .split('\n')
+      .map((l) => /Flags \[([^\]]*)\]/.exec(l)?.[1]);
     expect(got).toEqual(frames.map((_, f) => tcpFlagsString(f)));
   });
 });
@@ -165,7 +210,8 @@ describe('names', () => {
 
 describe('describePacket', () => {
   const out = newDecodedPacket();
-  const d = (b: Uint8Array, lt: number, dir: number = Direction.UNKNOWN) => describePacket(decodePacket(b, 0, b.length, lt, dir, out));
+  const d = (b: Uint8Array, lt: number, dir: number = Direction.UNKNOWN) =>
+    describePacket(decodePacket(b, 0, b.length, lt, dir, out));
 
   it('a SYN on SLL, outgoing', () => {
     const f = hex(`
@@ -233,16 +279,32 @@ describe('describePacket', () => {
       80 00 0000 1234 0007 0001020304050607
     `);
     expect(d(echo, LinkType.RAW, Direction.INBOUND)).toEqual({
-      kind: 'ip', direction: 'in', ipVersion: 6, src: '2001:db8::1', dst: '2001:db8::2', proto: 'icmpv6', protoNumber: 58,
-      ttl: 64, ipLen: 56, icmp: { type: 128, code: 0, name: 'echo request', id: 0x1234, seq: 7 },
+      kind: 'ip',
+      direction: 'in',
+      ipVersion: 6,
+      src: '2001:db8::1',
+      dst: '2001:db8::2',
+      proto: 'icmpv6',
+      protoNumber: 58,
+      ttl: 64,
+      ipLen: 56,
+      icmp: { type: 128, code: 0, name: 'echo request', id: 0x1234, seq: 7 },
     });
     const frag = hex(`
       60000000 0018 2c 40 20010db800000000000000000000000a 20010db800000000000000000000000b
       11 00 0010 deadbeef 0102030405060708 090a0b0c0d0e0f10
     `);
     expect(d(frag, LinkType.RAW)).toEqual({
-      kind: 'ip', ipVersion: 6, src: '2001:db8::a', dst: '2001:db8::b', proto: 'udp', protoNumber: 17,
-      ipId: 0xdeadbeef, ttl: 64, ipLen: 64, fragment: { offset: 16, more: false, id: 0xdeadbeef },
+      kind: 'ip',
+      ipVersion: 6,
+      src: '2001:db8::a',
+      dst: '2001:db8::b',
+      proto: 'udp',
+      protoNumber: 17,
+      ipId: 0xdeadbeef,
+      ttl: 64,
+      ipLen: 64,
+      fragment: { offset: 16, more: false, id: 0xdeadbeef },
     });
   });
 

@@ -53,23 +53,109 @@ function expectChecksumsValid(ip: Uint8Array): void {
   }
 }
 
-const quoteUdp = buildIpPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2', id: 0x1234, df: true }, udp: { sport: 40000, dport: 443, payload: 20 } });
-const quoteTcp6 = buildIpPacket({ ip: { src: '2001:db8::2', dst: '2001:db8:1::5' }, tcp: { sport: 50000, dport: 443, seq: 0x11223344, ack: 1, flags: 'PA', payload: 1400 } });
+const quoteUdp = buildIpPacket({
+  ip: { src: '10.0.0.1', dst: '10.0.0.2', id: 0x1234, df: true },
+  udp: { sport: 40000, dport: 443, payload: 20 },
+});
+const quoteTcp6 = buildIpPacket({
+  ip: { src: '2001:db8::2', dst: '2001:db8:1::5' },
+  tcp: { sport: 50000, dport: 443, seq: 0x11223344, ack: 1, flags: 'PA', payload: 1400 },
+});
 
 /** A spread of specs; each decoded field expectation is restated from the spec itself. */
 const SPECS: Array<{ name: string; spec: PacketSpec }> = [
-  { name: 'tcp4 syn', spec: { ip: { src: '192.168.1.100', dst: '93.184.216.34', id: 0x1c46, df: true }, tcp: { sport: 54321, dport: 80, seq: 0x9a3b7c11, flags: 'S', window: 64240, options: { mss: 1460, sackPermitted: true, timestamps: [123456, 0], wscale: 7 } } } },
-  { name: 'tcp4 data', spec: { ip: { src: '10.1.2.3', dst: '10.3.2.1', ttl: 3 }, tcp: { sport: 443, dport: 60000, seq: 0xfffffff0, ack: 0x80000000, flags: 'PA', window: 501, options: { timestamps: [0xdeadbeef, 0xfeedface], sack: [[10, 20], [30, 40]] }, payload: 101 } } },
-  { name: 'tcp4 ip options', spec: { ip: { src: '10.1.2.3', dst: '10.3.2.1', options: [0x94, 4, 0, 0, 1] }, tcp: { sport: 1, dport: 2, flags: 'FA', ack: 7, payload: 1 } } },
-  { name: 'udp4', spec: { ip: { src: '10.0.0.5', dst: '8.8.8.8', ttl: 128 }, udp: { sport: 50000, dport: 53, payload: 33 } } },
-  { name: 'udp4 no checksum', spec: { ip: { src: '10.0.0.5', dst: '8.8.8.8' }, udp: { sport: 5, dport: 6, payload: 3, checksum: false } } },
-  { name: 'icmp echo', spec: { ip: { src: '10.0.0.1', dst: '10.0.0.2' }, icmp: { type: 8, id: 0x4d2a, seq: 7, payload: 56 } } },
-  { name: 'icmp port unreachable', spec: { ip: { src: '10.0.0.2', dst: '10.0.0.1', tos: 0xc0 }, icmp: { type: 3, code: 3, quote: quoteUdp } } },
-  { name: 'tcp6 ext headers', spec: { ip: { src: '2001:db8::a', dst: '2001:db8::b', extHeaders: [{ type: 0 }, { type: 60, data: [1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }] }, tcp: { sport: 22, dport: 40000, seq: 5, ack: 6, flags: 'A', payload: 7 } } },
-  { name: 'tcp6 ah', spec: { ip: { src: '2001:db8::a', dst: '2001:db8::b', extHeaders: [{ type: 51, data: new Uint8Array(22) }] }, tcp: { sport: 22, dport: 40000, flags: 'R' } } },
-  { name: 'udp6', spec: { ip: { src: 'fe80::1', dst: 'ff02::1:2', ttl: 1, flowLabel: 0x12345, tos: 0x20 }, udp: { sport: 546, dport: 547, payload: 17 } } },
-  { name: 'icmpv6 echo', spec: { ip: { src: '2001:db8::1', dst: '2001:db8::2' }, icmpv6: { type: 128, id: 0x1234, seq: 7, payload: 8 } } },
-  { name: 'icmpv6 packet too big', spec: { ip: { src: '2001:db8::ff', dst: '2001:db8::2' }, icmpv6: { type: 2, mtu: 1280, quote: quoteTcp6 } } },
+  {
+    name: 'tcp4 syn',
+    spec: {
+      ip: { src: '192.168.1.100', dst: '93.184.216.34', id: 0x1c46, df: true },
+      tcp: {
+        sport: 54321,
+        dport: 80,
+        seq: 0x9a3b7c11,
+        flags: 'S',
+        window: 64240,
+        options: { mss: 1460, sackPermitted: true, timestamps: [123456, 0], wscale: 7 },
+      },
+    },
+  },
+  {
+    name: 'tcp4 data',
+    spec: {
+      ip: { src: '10.1.2.3', dst: '10.3.2.1', ttl: 3 },
+      tcp: {
+        sport: 443,
+        dport: 60000,
+        seq: 0xfffffff0,
+        ack: 0x80000000,
+        flags: 'PA',
+        window: 501,
+        options: {
+          timestamps: [0xdeadbeef, 0xfeedface],
+          sack: [
+            [10, 20],
+            [30, 40],
+          ],
+        },
+        payload: 101,
+      },
+    },
+  },
+  {
+    name: 'tcp4 ip options',
+    spec: {
+      ip: { src: '10.1.2.3', dst: '10.3.2.1', options: [0x94, 4, 0, 0, 1] },
+      tcp: { sport: 1, dport: 2, flags: 'FA', ack: 7, payload: 1 },
+    },
+  },
+  {
+    name: 'udp4',
+    spec: { ip: { src: '10.0.0.5', dst: '8.8.8.8', ttl: 128 }, udp: { sport: 50000, dport: 53, payload: 33 } },
+  },
+  {
+    name: 'udp4 no checksum',
+    spec: { ip: { src: '10.0.0.5', dst: '8.8.8.8' }, udp: { sport: 5, dport: 6, payload: 3, checksum: false } },
+  },
+  {
+    name: 'icmp echo',
+    spec: { ip: { src: '10.0.0.1', dst: '10.0.0.2' }, icmp: { type: 8, id: 0x4d2a, seq: 7, payload: 56 } },
+  },
+  {
+    name: 'icmp port unreachable',
+    spec: { ip: { src: '10.0.0.2', dst: '10.0.0.1', tos: 0xc0 }, icmp: { type: 3, code: 3, quote: quoteUdp } },
+  },
+  {
+    name: 'tcp6 ext headers',
+    spec: {
+      ip: {
+        src: '2001:db8::a',
+        dst: '2001:db8::b',
+        extHeaders: [{ type: 0 }, { type: 60, data: [1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }],
+      },
+      tcp: { sport: 22, dport: 40000, seq: 5, ack: 6, flags: 'A', payload: 7 },
+    },
+  },
+  {
+    name: 'tcp6 ah',
+    spec: {
+      ip: { src: '2001:db8::a', dst: '2001:db8::b', extHeaders: [{ type: 51, data: new Uint8Array(22) }] },
+      tcp: { sport: 22, dport: 40000, flags: 'R' },
+    },
+  },
+  {
+    name: 'udp6',
+    spec: {
+      ip: { src: 'fe80::1', dst: 'ff02::1:2', ttl: 1, flowLabel: 0x12345, tos: 0x20 },
+      udp: { sport: 546, dport: 547, payload: 17 },
+    },
+  },
+  {
+    name: 'icmpv6 echo',
+    spec: { ip: { src: '2001:db8::1', dst: '2001:db8::2' }, icmpv6: { type: 128, id: 0x1234, seq: 7, payload: 8 } },
+  },
+  {
+    name: 'icmpv6 packet too big',
+    spec: { ip: { src: '2001:db8::ff', dst: '2001:db8::2' }, icmpv6: { type: 2, mtu: 1280, quote: quoteTcp6 } },
+  },
 ];
 
 describe('exact bytes', () => {
@@ -84,7 +170,11 @@ describe('exact bytes', () => {
       020405b4 0402 080a0001e24000000000 01 030307
     `);
     const got = buildPacket(SPECS[0].spec);
-    const blankTcpSum = (b: Uint8Array) => { const c = b.slice(); c[50] = c[51] = 0; return c; };
+    const blankTcpSum = (b: Uint8Array) => {
+      const c = b.slice();
+      c[50] = c[51] = 0;
+      return c;
+    };
     expect(Array.from(blankTcpSum(got))).toEqual(Array.from(expected));
     expectChecksumsValid(got.subarray(14));
   });
@@ -98,7 +188,17 @@ describe('exact bytes', () => {
     );
     expect(Array.from(encodeTcpOptions({ mss: 536 }))).toEqual(Array.from(hex('02040218')));
     expect(Array.from(encodeTcpOptions({ sackPermitted: true }))).toEqual(Array.from(hex('01010402')));
-    expect(() => encodeTcpOptions({ timestamps: [1, 2], sack: [[1, 2], [3, 4], [5, 6]], mss: 1 })).toThrow(/40/);
+    expect(() =>
+      encodeTcpOptions({
+        timestamps: [1, 2],
+        sack: [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        mss: 1,
+      }),
+    ).toThrow(/40/);
   });
 
   it('flag strings', () => {
@@ -127,9 +227,13 @@ describe('exact bytes', () => {
     const sll = buildFrame(0x0800, ip, { link: 'sll', sllPacketType: 4 });
     expect(Array.from(sll.subarray(0, 16))).toEqual(Array.from(hex('0004 0001 0006 020000000001 0000 0800')));
     const sll2 = buildFrame(0x0800, ip, { link: 'sll2', sllIfIndex: 3 });
-    expect(Array.from(sll2.subarray(0, 20))).toEqual(Array.from(hex('0800 0000 00000003 0001 00 06 020000000001 0000')));
+    expect(Array.from(sll2.subarray(0, 20))).toEqual(
+      Array.from(hex('0800 0000 00000003 0001 00 06 020000000001 0000')),
+    );
     expect(Array.from(buildFrame(0x0800, ip, { link: 'null' }).subarray(0, 4))).toEqual([2, 0, 0, 0]);
-    expect(Array.from(buildFrame(0x0800, ip, { link: 'null', nullByteOrder: 'be' }).subarray(0, 4))).toEqual([0, 0, 0, 2]);
+    expect(Array.from(buildFrame(0x0800, ip, { link: 'null', nullByteOrder: 'be' }).subarray(0, 4))).toEqual([
+      0, 0, 0, 2,
+    ]);
     expect(Array.from(buildFrame(0x86dd, ip, { link: 'loop', loopAf6: 24 }).subarray(0, 4))).toEqual([0, 0, 0, 24]);
     expect(buildFrame(0x0800, ip, { link: 'raw' })).toEqual(ip);
     expect(buildFrame(0x0800, ip, { pad: true }).length).toBe(60);
@@ -137,11 +241,20 @@ describe('exact bytes', () => {
   });
 
   it('ARP request', () => {
-    const f = buildArp({ op: 'request', senderIp: '192.168.1.100', targetIp: '192.168.1.1', srcMac: '08:00:27:a1:b2:c3' });
-    expect(Array.from(f)).toEqual(Array.from(hex(`
+    const f = buildArp({
+      op: 'request',
+      senderIp: '192.168.1.100',
+      targetIp: '192.168.1.1',
+      srcMac: '08:00:27:a1:b2:c3',
+    });
+    expect(Array.from(f)).toEqual(
+      Array.from(
+        hex(`
       ffffffffffff 080027a1b2c3 0806
       0001 0800 06 04 0001 080027a1b2c3 c0a80164 000000000000 c0a80101
-    `)));
+    `),
+      ),
+    );
     const p = decode(f);
     expect(p.kind).toBe(PacketKind.NON_IP);
     expect(p.l2Name).toBe('ARP');
@@ -151,7 +264,13 @@ describe('exact bytes', () => {
     expect(() => buildPacket({ ip: { src: '10.0.0.300', dst: '10.0.0.1' } })).toThrow(/source address/);
     expect(() => buildPacket({ ip: { src: '10.0.0.1', dst: '::1' } })).toThrow(/not both/);
     expect(() => buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, icmpv6: { type: 128 } })).toThrow(/IPv6/);
-    expect(() => buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 1, dport: 2 }, udp: { sport: 1, dport: 2 } })).toThrow(/at most one/);
+    expect(() =>
+      buildPacket({
+        ip: { src: '10.0.0.1', dst: '10.0.0.2' },
+        tcp: { sport: 1, dport: 2 },
+        udp: { sport: 1, dport: 2 },
+      }),
+    ).toThrow(/at most one/);
     expect(() => buildPacket({ srcMac: 'zz', ip: { src: '10.0.0.1', dst: '10.0.0.2' } })).toThrow(/MAC/);
   });
 });
@@ -162,10 +281,21 @@ describe('checksums (independent folded sum over header + pseudo-header is 0xfff
   }
   it('odd-length payloads, many sizes', () => {
     for (let n = 0; n < 64; n++) {
-      expectChecksumsValid(buildIpPacket({ ip: { src: '10.9.8.7', dst: '172.16.0.1' }, tcp: { sport: n, dport: 80, payload: n } }));
-      expectChecksumsValid(buildIpPacket({ ip: { src: '2001:db8::7', dst: '2001:db8::8' }, udp: { sport: n, dport: 80, payload: n } }));
-      expectChecksumsValid(buildIpPacket({ ip: { src: '10.9.8.7', dst: '172.16.0.1' }, icmp: { type: 0, id: n, seq: n, payload: n } }));
-      expectChecksumsValid(buildIpPacket({ ip: { src: '2001:db8::7', dst: '2001:db8::8' }, icmpv6: { type: 129, id: n, seq: n, payload: n } }));
+      expectChecksumsValid(
+        buildIpPacket({ ip: { src: '10.9.8.7', dst: '172.16.0.1' }, tcp: { sport: n, dport: 80, payload: n } }),
+      );
+      expectChecksumsValid(
+        buildIpPacket({ ip: { src: '2001:db8::7', dst: '2001:db8::8' }, udp: { sport: n, dport: 80, payload: n } }),
+      );
+      expectChecksumsValid(
+        buildIpPacket({ ip: { src: '10.9.8.7', dst: '172.16.0.1' }, icmp: { type: 0, id: n, seq: n, payload: n } }),
+      );
+      expectChecksumsValid(
+        buildIpPacket({
+          ip: { src: '2001:db8::7', dst: '2001:db8::8' },
+          icmpv6: { type: 129, id: n, seq: n, payload: n },
+        }),
+      );
     }
   });
   it('IPv4 UDP without checksum leaves 0', () => {
@@ -231,7 +361,9 @@ describe('decode(encode(spec)) round trip', () => {
   it('ICMP quotes decode to the quoted packet', () => {
     let p = decode(buildPacket(SPECS[6].spec));
     expect(p.innerValid).toBe(true);
-    expect([p.innerSrc0, p.innerDst0, p.innerProto, p.innerSport, p.innerDport]).toEqual([0x0a000001, 0x0a000002, 17, 40000, 443]);
+    expect([p.innerSrc0, p.innerDst0, p.innerProto, p.innerSport, p.innerDport]).toEqual([
+      0x0a000001, 0x0a000002, 17, 40000, 443,
+    ]);
     p = decode(buildPacket(SPECS[11].spec));
     expect(p.innerValid).toBe(true);
     expect([p.innerProto, p.innerSport, p.innerDport, p.innerSeq]).toEqual([6, 50000, 443, 0x11223344]);
@@ -251,14 +383,34 @@ describe('decode(encode(spec)) round trip', () => {
     const p = decode(buildPacket(SPECS[1].spec));
     // ack 0x80000000; right edges 20 and 40 are "before" ack in sequence space, so netfilter keeps ack.
     expect(p.sackMaxRight).toBe(0x80000000);
-    const q = decode(buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { sport: 1, dport: 2, ack: 100, flags: 'A', options: { sack: [[200, 300], [400, 500], [110, 120]] } } }));
+    const q = decode(
+      buildPacket({
+        ip: { src: '10.0.0.1', dst: '10.0.0.2' },
+        tcp: {
+          sport: 1,
+          dport: 2,
+          ack: 100,
+          flags: 'A',
+          options: {
+            sack: [
+              [200, 300],
+              [400, 500],
+              [110, 120],
+            ],
+          },
+        },
+      }),
+    );
     expect(q.sackMaxRight).toBe(500);
   });
 });
 
 describe('fragments', () => {
   it('IPv4: fragmentIp splits at multiples of 8; data reassembles', () => {
-    const spec: PacketSpec = { ip: { src: '10.0.0.1', dst: '10.0.0.2', id: 0x4242, options: [0x94, 4, 0, 0, 0x07, 7, 4, 0, 0, 0, 0] }, udp: { sport: 5000, dport: 6000, payload: 3000 } };
+    const spec: PacketSpec = {
+      ip: { src: '10.0.0.1', dst: '10.0.0.2', id: 0x4242, options: [0x94, 4, 0, 0, 0x07, 7, 4, 0, 0, 0, 0] },
+      udp: { sport: 5000, dport: 6000, payload: 3000 },
+    };
     const whole = buildIpPacket(spec);
     const frags = buildFragments(spec, 1000);
     expect(frags.length).toBe(4); // 3008 bytes: 1000 + 1000 + 1000 + 8
@@ -284,7 +436,10 @@ describe('fragments', () => {
   });
 
   it('IPv6: fragment header after hop-by-hop, data reassembles', () => {
-    const spec: PacketSpec = { ip: { src: '2001:db8::1', dst: '2001:db8::2', id: 0xdeadbeef, extHeaders: [{ type: 0 }] }, tcp: { sport: 1, dport: 2, flags: 'PA', ack: 1, payload: 2000 } };
+    const spec: PacketSpec = {
+      ip: { src: '2001:db8::1', dst: '2001:db8::2', id: 0xdeadbeef, extHeaders: [{ type: 0 }] },
+      tcp: { sport: 1, dport: 2, flags: 'PA', ack: 1, payload: 2000 },
+    };
     const whole = buildIpPacket(spec);
     const frags = buildFragments(spec, 1200);
     expect(frags.length).toBe(2); // 2020 bytes of TCP: 1200 + 820
@@ -304,10 +459,21 @@ describe('fragments', () => {
   });
 
   it('buildPacket with ip.frag marks a single fragment', () => {
-    const p = decode(buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2', frag: { offset: 1480, more: true } }, payload: 16 }));
+    const p = decode(
+      buildPacket({ ip: { src: '10.0.0.1', dst: '10.0.0.2', frag: { offset: 1480, more: true } }, payload: 16 }),
+    );
     expect([p.isFragment, p.fragOffset, p.moreFragments, p.l4Off]).toEqual([true, 1480, true, -1]);
-    const q = decode(buildPacket({ ip: { src: '::1', dst: '::2', id: 77, frag: { offset: 8 }, proto: 17 }, payload: 16 }));
-    expect([q.isFragment, q.fragOffset, q.moreFragments, q.ipId, q.proto, q.l4Off]).toEqual([true, 8, false, 77, 17, -1]);
+    const q = decode(
+      buildPacket({ ip: { src: '::1', dst: '::2', id: 77, frag: { offset: 8 }, proto: 17 }, payload: 16 }),
+    );
+    expect([q.isFragment, q.fragOffset, q.moreFragments, q.ipId, q.proto, q.l4Off]).toEqual([
+      true,
+      8,
+      false,
+      77,
+      17,
+      -1,
+    ]);
   });
 });
 
@@ -317,7 +483,9 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
 
   for (const link of links) {
     it(`checksums Good, nothing malformed, fields match decode (${link})`, () => {
-      const specs = SPECS.filter(({ spec }) => (link === 'ipv4' ? !spec.ip.src.includes(':') : link === 'ipv6' ? spec.ip.src.includes(':') : true));
+      const specs = SPECS.filter(({ spec }) =>
+        link === 'ipv4' ? !spec.ip.src.includes(':') : link === 'ipv6' ? spec.ip.src.includes(':') : true,
+      );
       const frames = specs.map(({ spec }) => buildPacket({ ...spec, link }));
       if (link === 'ethernet') {
         frames.push(buildPacket({ ...SPECS[0].spec, vlan: [5] }));
@@ -325,14 +493,44 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
       }
       const file = writePcap(LINK_TYPE_OF[link], frames);
       // Application dissectors would call our filler payloads malformed DNS/DHCPv6/SSH: keep them out.
-      const NOAPP = ['--disable-protocol', 'dns', '--disable-protocol', 'dhcpv6', '--disable-protocol', 'ssh', '--disable-protocol', 'http'];
+      const NOAPP = [
+        '--disable-protocol',
+        'dns',
+        '--disable-protocol',
+        'dhcpv6',
+        '--disable-protocol',
+        'ssh',
+        '--disable-protocol',
+        'http',
+      ];
       const summary = tshark(['-r', file, ...CHECK, ...NOAPP]);
       expect(summary).not.toMatch(/Malformed/);
       // Outer-layer checksum statuses (occurrence=f: the quoted packet in an ICMP error comes second).
       // Wireshark's checksum status enum: 1 = PROTO_CHECKSUM_E_GOOD (the -V text shows "Good").
-      const status = tshark(['-r', file, ...CHECK, ...NOAPP, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=f',
-        '-e', 'ip.checksum.status', '-e', 'tcp.checksum.status', '-e', 'udp.checksum.status',
-        '-e', 'icmp.checksum.status', '-e', 'icmpv6.checksum.status']).trim().split('\n');
+      const status = tshark([
+        '-r',
+        file,
+        ...CHECK,
+        ...NOAPP,
+        '-T',
+        'fields',
+        '-E',
+        'separator=|',
+        '-E',
+        'occurrence=f',
+        '-e',
+        'ip.checksum.status',
+        '-e',
+        'tcp.checksum.status',
+        '-e',
+        'udp.checksum.status',
+        '-e',
+        'icmp.checksum.status',
+        '-e',
+        'icmpv6.checksum.status',
+      ])
+        .trim()
+        .split('\n');
       expect(status.length).toBe(frames.length);
       frames.forEach((f, i) => {
         const [ipS, tcpS, udpS, icmpS, icmp6S] = status[i].split('|');
@@ -345,13 +543,53 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
       const verbose = tshark(['-r', file, ...CHECK, ...NOAPP, '-V']);
       expect(verbose).not.toMatch(/Malformed/);
 
-      const fields = tshark(['-r', file, ...NOAPP, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=f',
-        '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'ip.dst', '-e', 'ipv6.dst', '-e', 'tcp.srcport', '-e', 'udp.srcport',
-        '-e', 'tcp.dstport', '-e', 'udp.dstport', '-e', 'tcp.seq_raw', '-e', 'tcp.flags', '-e', 'icmp.type', '-e', 'icmpv6.type',
-        '-e', 'tcp.options.mss_val', '-e', 'vlan.id', '-e', 'ieee8021ad.id']).trim().split('\n');
+      const fields = tshark([
+        '-r',
+        file,
+        ...NOAPP,
+        '-T',
+        'fields',
+        '-E',
+        'separator=|',
+        '-E',
+        'occurrence=f',
+        '-e',
+        'ip.src',
+        '-e',
+        'ipv6.src',
+        '-e',
+        'ip.dst',
+        '-e',
+        'ipv6.dst',
+        '-e',
+        'tcp.srcport',
+        '-e',
+        'udp.srcport',
+        '-e',
+        'tcp.dstport',
+        '-e',
+        'udp.dstport',
+        '-e',
+        'tcp.seq_raw',
+        '-e',
+        'tcp.flags',
+        '-e',
+        'icmp.type',
+        '-e',
+        'icmpv6.type',
+        '-e',
+        'tcp.options.mss_val',
+        '-e',
+        'vlan.id',
+        '-e',
+        'ieee8021ad.id',
+      ])
+        .trim()
+        .split('\n');
       expect(fields.length).toBe(frames.length);
       frames.forEach((f, i) => {
-        const [ip4s, ip6s, ip4d, ip6d, tsp, usp, tdp, udp, seq, flags, it4, it6, mss, vlan, svid] = fields[i].split('|');
+        const [ip4s, ip6s, ip4d, ip6d, tsp, usp, tdp, udp, seq, flags, it4, it6, mss, vlan, svid] =
+          fields[i].split('|');
         const p = decode(f, link);
         const info = describePacket(p);
         expect(info.src).toBe(ip4s || ip6s);
@@ -376,11 +614,23 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
   }
 
   it('fragments reassemble in tshark with a good transport checksum', () => {
-    const f4 = buildFragments({ ip: { src: '10.0.0.1', dst: '10.0.0.2', id: 0x4242 }, udp: { sport: 5000, dport: 6000, payload: 3000 } }, 1000);
-    const f6 = buildFragments({ ip: { src: '2001:db8::1', dst: '2001:db8::2', id: 7, extHeaders: [{ type: 0 }] }, udp: { sport: 5000, dport: 6000, payload: 3000 } }, 1232);
+    const f4 = buildFragments(
+      { ip: { src: '10.0.0.1', dst: '10.0.0.2', id: 0x4242 }, udp: { sport: 5000, dport: 6000, payload: 3000 } },
+      1000,
+    );
+    const f6 = buildFragments(
+      {
+        ip: { src: '2001:db8::1', dst: '2001:db8::2', id: 7, extHeaders: [{ type: 0 }] },
+        udp: { sport: 5000, dport: 6000, payload: 3000 },
+      },
+      1232,
+    );
     const file = writePcap(LinkType.ETHERNET, [...f4, ...f6]);
     const out = tshark(['-r', file, ...CHECK, '-T', 'fields', '-e', 'udp.checksum.status', '-e', 'udp.length']);
-    const rows = out.trim().split('\n').map((l) => l.split('\t'));
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     const reassembled = rows.filter((r) => r[1] === '3008');
     expect(reassembled.length).toBe(2);
     // Wireshark's checksum status enum: 1 = PROTO_CHECKSUM_E_GOOD (the -V text says "Good").

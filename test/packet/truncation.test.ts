@@ -178,21 +178,65 @@ describe('mutation fuzz: never throws, stays inside the frame', () => {
   // Deterministic xorshift PRNG.
   let s = 0x12345678;
   const rnd = () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s;
   };
   const specs: PacketSpec[] = [
-    { ip: { src: '10.0.0.1', dst: '10.0.0.2', options: [0x94, 4, 0, 0] }, tcp: { sport: 1, dport: 2, options: { mss: 1400, sack: [[1, 2]], timestamps: [3, 4], wscale: 2, sackPermitted: true }, payload: 20 } },
-    { link: 'sll', vlan: [3], ip: { src: '2001:db8::1', dst: '2001:db8::2', extHeaders: [{ type: 0 }, { type: 60 }], frag: { offset: 0, more: true }, id: 9 }, udp: { sport: 1, dport: 2, payload: 9 } },
-    { link: 'sll2', ip: { src: '10.0.0.1', dst: '10.0.0.2' }, icmp: { type: 3, code: 3, quote: buildPacket({ link: 'raw', ip: { src: '10.0.0.2', dst: '10.0.0.1' }, udp: { sport: 5, dport: 6 } }) } },
-    { link: 'null', ip: { src: '2001:db8::1', dst: '2001:db8::2' }, icmpv6: { type: 1, code: 4, quote: buildPacket({ link: 'raw', ip: { src: '2001:db8::2', dst: '2001:db8::1', extHeaders: [{ type: 51 }] }, tcp: { sport: 5, dport: 6 } }) } },
+    {
+      ip: { src: '10.0.0.1', dst: '10.0.0.2', options: [0x94, 4, 0, 0] },
+      tcp: {
+        sport: 1,
+        dport: 2,
+        options: { mss: 1400, sack: [[1, 2]], timestamps: [3, 4], wscale: 2, sackPermitted: true },
+        payload: 20,
+      },
+    },
+    {
+      link: 'sll',
+      vlan: [3],
+      ip: {
+        src: '2001:db8::1',
+        dst: '2001:db8::2',
+        extHeaders: [{ type: 0 }, { type: 60 }],
+        frag: { offset: 0, more: true },
+        id: 9,
+      },
+      udp: { sport: 1, dport: 2, payload: 9 },
+    },
+    {
+      link: 'sll2',
+      ip: { src: '10.0.0.1', dst: '10.0.0.2' },
+      icmp: {
+        type: 3,
+        code: 3,
+        quote: buildPacket({ link: 'raw', ip: { src: '10.0.0.2', dst: '10.0.0.1' }, udp: { sport: 5, dport: 6 } }),
+      },
+    },
+    {
+      link: 'null',
+      ip: { src: '2001:db8::1', dst: '2001:db8::2' },
+      icmpv6: {
+        type: 1,
+        code: 4,
+        quote: buildPacket({
+          link: 'raw',
+          ip: { src: '2001:db8::2', dst: '2001:db8::1', extHeaders: [{ type: 51 }] },
+          tcp: { sport: 5, dport: 6 },
+        }),
+      },
+    },
     { link: 'loop', vlan: [], ip: { src: '10.0.0.1', dst: '10.0.0.2', frag: { offset: 64, more: true } }, payload: 30 },
     { vlan: [1, 2, 3], ip: { src: '10.0.0.1', dst: '10.0.0.2' }, icmp: { type: 8, id: 1, seq: 2, payload: 5 } },
   ];
   const frames = specs.map((sp) => ({ bytes: buildPacket(sp), lt: LINK_TYPE_OF[sp.link ?? 'ethernet'] }));
-  frames.push({ bytes: buildArp({ op: 'request', senderIp: '10.0.0.1', targetIp: '10.0.0.2' }), lt: LinkType.ETHERNET });
+  frames.push({
+    bytes: buildArp({ op: 'request', senderIp: '10.0.0.1', targetIp: '10.0.0.2' }),
+    lt: LinkType.ETHERNET,
+  });
 
   it('20k mutated frames', () => {
     const linkTypes = [0, 1, 101, 108, 113, 228, 229, 276, 999];

@@ -17,33 +17,111 @@ function written(f: (o: ByteText) => void, size = 16): string {
 
 describe('ByteText', () => {
   it('writes numbers as String() does: digit by digit for unsigned 32-bit integers, through JSON.stringify otherwise', () => {
-    const numbers = [0, 7, 9, 10, 99, 100, 65535, 999999999, 1e9, 4294967295, 4294967296, 2 ** 53, -1, -0, 0.5, 1e21, 12345678901];
+    const numbers = [
+      0,
+      7,
+      9,
+      10,
+      99,
+      100,
+      65535,
+      999999999,
+      1e9,
+      4294967295,
+      4294967296,
+      2 ** 53,
+      -1,
+      -0,
+      0.5,
+      1e21,
+      12345678901,
+    ];
     for (const n of numbers) {
-      expect(written((o) => { o.room(64); o.int(n); }), String(n)).toBe(JSON.stringify(n));
+      expect(
+        written((o) => {
+          o.room(64);
+          o.int(n);
+        }),
+        String(n),
+      ).toBe(JSON.stringify(n));
     }
-    expect(written((o) => { o.room(64); o.int(NaN); })).toBe('null');
+    expect(
+      written((o) => {
+        o.room(64);
+        o.int(NaN);
+      }),
+    ).toBe('null');
   });
 
   it('writes fractions with zeros in front, as padStart(width, "0") does, and knows how wide a number is', () => {
     for (const n of [0, 1, 10, 999, 123456, 123456789, 999999999, 500000000]) {
-      expect(written((o) => { o.room(16); o.zeroPadded(n, 9); })).toBe(String(n).padStart(9, '0'));
-      if (n < 1e6) expect(written((o) => { o.room(16); o.zeroPadded(n, 6); })).toBe(String(n).padStart(6, '0'));
+      expect(
+        written((o) => {
+          o.room(16);
+          o.zeroPadded(n, 9);
+        }),
+      ).toBe(String(n).padStart(9, '0'));
+      if (n < 1e6)
+        expect(
+          written((o) => {
+            o.room(16);
+            o.zeroPadded(n, 6);
+          }),
+        ).toBe(String(n).padStart(6, '0'));
       expect(ByteText.intWidth(n)).toBe(String(n).length);
     }
     expect(ByteText.intWidth(4294967296)).toBe(10);
     expect(ByteText.intWidth(-12)).toBe(3);
-    expect(written((o) => { o.room(16); o.spaces(3); o.spaces(-2); o.ascii('x'); })).toBe('   x');
+    expect(
+      written((o) => {
+        o.room(16);
+        o.spaces(3);
+        o.spaces(-2);
+        o.ascii('x');
+      }),
+    ).toBe('   x');
   });
 
   it('writes IPv4 words as dotted quads, the high byte first', () => {
-    expect(written((o) => { o.room(16); o.ipv4(0x0a16_1ba1); })).toBe('10.22.27.161');
-    expect(written((o) => { o.room(16); o.ipv4(0xffff_ffff); })).toBe('255.255.255.255');
-    expect(written((o) => { o.room(16); o.ipv4(0); })).toBe('0.0.0.0');
+    expect(
+      written((o) => {
+        o.room(16);
+        o.ipv4(0x0a16_1ba1);
+      }),
+    ).toBe('10.22.27.161');
+    expect(
+      written((o) => {
+        o.room(16);
+        o.ipv4(0xffff_ffff);
+      }),
+    ).toBe('255.255.255.255');
+    expect(
+      written((o) => {
+        o.room(16);
+        o.ipv4(0);
+      }),
+    ).toBe('0.0.0.0');
   });
 
   it('writes JSON strings as safeJson (JSON.stringify, terminal controls escaped) does, UTF-8 encoded as Buffer.from does, growing past its size', () => {
-    const strings = ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', '\u0000\u001f\u007f', '\u0085\u009b\u00a0', 'é\u0080', '\u202e\u2069', 'é ü 中文 🙂', '\ud800 lone', 'end \udfff',
-      'pair then lone \ud83d\ude42\ud83d', '\u2028\u2029', 'x'.repeat(5000), `${'é'.repeat(3000)}"`];
+    const strings = [
+      '',
+      'plain',
+      'say "hi"',
+      'back\\slash',
+      'tab\there',
+      '\u0000\u001f\u007f',
+      '\u0085\u009b\u00a0',
+      'é\u0080',
+      '\u202e\u2069',
+      'é ü 中文 🙂',
+      '\ud800 lone',
+      'end \udfff',
+      'pair then lone \ud83d\ude42\ud83d',
+      '\u2028\u2029',
+      'x'.repeat(5000),
+      `${'é'.repeat(3000)}"`,
+    ];
     for (const s of strings) {
       const o = new ByteText(8);
       o.ascii('[');
@@ -106,13 +184,21 @@ describe('LineWriter', () => {
   it('does not change a batch once it has handed it to the stream', async () => {
     const held: Buffer[] = [];
     // A stream that holds every chunk unwritten until the end, as a slow pipe would.
-    const stream = new Writable({ highWaterMark: 1 << 30, write(chunk: Buffer, _enc, done) { held.push(chunk); setImmediate(done); } });
+    const stream = new Writable({
+      highWaterMark: 1 << 30,
+      write(chunk: Buffer, _enc, done) {
+        held.push(chunk);
+        setImmediate(done);
+      },
+    });
     const out = new LineWriter(stream, 64);
     for (let i = 0; i < 200; i++) out.line(`${i}`.padStart(20, '.'));
     await out.flush();
     await new Promise((r) => stream.end(r));
     expect(held.length).toBeGreaterThan(40);
-    expect(Buffer.concat(held).toString()).toBe(Array.from({ length: 200 }, (_, i) => `${`${i}`.padStart(20, '.')}\n`).join(''));
+    expect(Buffer.concat(held).toString()).toBe(
+      Array.from({ length: 200 }, (_, i) => `${`${i}`.padStart(20, '.')}\n`).join(''),
+    );
   });
 
   it('stops quietly when its reader goes away (EPIPE)', async () => {

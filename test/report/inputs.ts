@@ -6,12 +6,20 @@ import { packetSource } from '../../src/run/inputs.js';
 import { readSource } from '../../src/engine/replay.js';
 
 export const inputs = [
-  ...readdirSync('fixtures').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures', f)),
-  ...readdirSync('fixtures/malformed').filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join('fixtures/malformed', f)),
-  ...readdirSync('fixtures/scenarios').filter((f) => f.endsWith('.yaml')).map((f) => join('fixtures/scenarios', f)),
+  ...readdirSync('fixtures')
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .map((f) => join('fixtures', f)),
+  ...readdirSync('fixtures/malformed')
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .map((f) => join('fixtures/malformed', f)),
+  ...readdirSync('fixtures/scenarios')
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join('fixtures/scenarios', f)),
 ];
 
-export const ruleFiles = readdirSync('rules').filter((f) => f.endsWith('.yaml')).map((f) => join('rules', f));
+export const ruleFiles = readdirSync('rules')
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => join('rules', f));
 
 /**
  * How many packets a replay of `input` must deliver: the records its reader

@@ -19,7 +19,18 @@ import { expectedPackets, inputs, ruleFiles } from './inputs.js';
 
 describe('jsonl lines written by hand', () => {
   it('jsonString is JSON.stringify for strings, escapes and lone surrogates included', () => {
-    for (const s of ['', 'plain', 'say "hi"', 'back\\slash', 'tab\there', 'nl\n', '\u0000\u001f', 'é ü 中文 🙂', '\ud800 lone', 'end \udfff']) {
+    for (const s of [
+      '',
+      'plain',
+      'say "hi"',
+      'back\\slash',
+      'tab\there',
+      'nl\n',
+      '\u0000\u001f',
+      'é ü 中文 🙂',
+      '\ud800 lone',
+      'end \udfff',
+    ]) {
       expect(jsonString(s)).toBe(JSON.stringify(s));
     }
   });
@@ -45,13 +56,20 @@ describe('jsonl lines written by hand', () => {
             source: packetSource(input).source,
             onPacket: (r, p, rec, engine) => {
               packets++;
-              expect(replayJsonLine(r, p, rec, engine), `${input} packet ${r.n}`).toBe(safeJson(replayJson(r, p, rec, engine)));
+              expect(replayJsonLine(r, p, rec, engine), `${input} packet ${r.n}`).toBe(
+                safeJson(replayJson(r, p, rec, engine)),
+              );
               const info = describePacket(p);
               expect(`{${packetMembers(p)}}`).toBe(JSON.stringify(info));
               // What dump wrote before it had dumpJsonLine().
               const dumpObject = {
-                n: rec.n, ts: epochString(rec.tsSec, rec.tsNsec), caplen: rec.caplen, len: rec.len,
-                ...(rec.ifName ? { if: rec.ifName } : {}), ...(info.direction ? { direction: info.direction } : {}), ...info,
+                n: rec.n,
+                ts: epochString(rec.tsSec, rec.tsNsec),
+                caplen: rec.caplen,
+                len: rec.len,
+                ...(rec.ifName ? { if: rec.ifName } : {}),
+                ...(info.direction ? { direction: info.direction } : {}),
+                ...info,
               };
               expect(dumpJsonLine(rec, p)).toBe(safeJson(dumpObject));
             },

@@ -12,7 +12,9 @@ describe('text-escape', () => {
     expect(visible('\u0000\u0001\u001b[2J\u0007\u007f')).toBe('\\x00\\x01\\x1b[2J\\x07\\x7f');
     expect(visible('\u0080\u0085\u009b\u009f\u00a0')).toBe('\\u0080\\u0085\\u009b\\u009f\u00a0'); // NBSP is printable
     expect(visible('\u2028\u2029\u202e\u2066\u200f\u061c')).toBe('\\u2028\\u2029\\u202e\\u2066\\u200f\\u061c');
-    expect(visible('lone \ud800 and \udfff, pair \ud83d\ude42, high at end \ud83d')).toBe('lone \\ud800 and \\udfff, pair 🙂, high at end \\ud83d');
+    expect(visible('lone \ud800 and \udfff, pair \ud83d\ude42, high at end \ud83d')).toBe(
+      'lone \\ud800 and \\udfff, pair 🙂, high at end \\ud83d',
+    );
   });
 
   it('visible() returns the very string when nothing needs escaping', () => {

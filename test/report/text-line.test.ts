@@ -25,11 +25,20 @@ import { formatTime, type TimeFormat } from '../../src/report/time.js';
 import { expectedPackets, inputs, ruleFiles } from './inputs.js';
 
 /** The line from strings: #(6 right) time(10 right) endpoints(44) proto(12) ct(11) verdict(7) reason. */
-function layout(r: PacketResult, p: DecodedPacket, engine: Engine, time: TimeFormat, base: { sec: number; nsec: number }, paint: Paint): string {
+function layout(
+  r: PacketResult,
+  p: DecodedPacket,
+  engine: Engine,
+  time: TimeFormat,
+  base: { sec: number; nsec: number },
+  paint: Paint,
+): string {
   let endpoints: string;
   let proto = '';
-  if (p.proto === IpProto.TCP && p.l4Off >= 0) proto = `tcp ${tcpFlagsString(p.tcpFlags)}${p.payloadLen ? ` +${p.payloadLen}` : ''}`;
-  else if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0) proto = `${p.proto === IpProto.ICMP ? 'icmp' : 'icmp6'} ${p.icmpType}/${p.icmpCode}`;
+  if (p.proto === IpProto.TCP && p.l4Off >= 0)
+    proto = `tcp ${tcpFlagsString(p.tcpFlags)}${p.payloadLen ? ` +${p.payloadLen}` : ''}`;
+  else if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0)
+    proto = `${p.proto === IpProto.ICMP ? 'icmp' : 'icmp6'} ${p.icmpType}/${p.icmpCode}`;
   if (p.kind === PacketKind.IP) {
     const src = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
     const dst = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
@@ -75,11 +84,17 @@ describe('the replay text line', () => {
               const plain = replayLine(r, p, engine, 'relative', base, NO_PAINT);
               const colour = { accept: '32', drop: '31', reject: '35', skip: '2' }[r.verdict];
               const v = r.verdict.toUpperCase().padEnd(7);
-              expect(replayLine(r, p, engine, 'relative', base, ANSI_PAINT)).toBe(plain.replace(` ${v} `, ` \x1b[${colour}m${v}\x1b[0m `));
+              expect(replayLine(r, p, engine, 'relative', base, ANSI_PAINT)).toBe(
+                plain.replace(` ${v} `, ` \x1b[${colour}m${v}\x1b[0m `),
+              );
               if (p.ipVersion === 6) {
                 // Endpoints wider than their column: the longest IPv6 texts there are.
                 const saved = [p.src0, p.src1, p.src2, p.src3, p.dst0, p.dst1, p.dst2, p.dst3];
-                p.src0 = p.dst0 = 0x2001_0db8; p.src1 = p.dst1 = 0x1234_5678; p.src2 = p.dst2 = 0x9abc_def0; p.src3 = 0x1234_5678; p.dst3 = 0x8765_4321;
+                p.src0 = p.dst0 = 0x2001_0db8;
+                p.src1 = p.dst1 = 0x1234_5678;
+                p.src2 = p.dst2 = 0x9abc_def0;
+                p.src3 = 0x1234_5678;
+                p.dst3 = 0x8765_4321;
                 const line = layout(r, p, engine, 'relative', base, NO_PAINT);
                 const [src, , dst] = line.slice(20).split(' ');
                 if (src.length + 3 + dst.length > 44) seen.wide++;
@@ -92,12 +107,16 @@ describe('the replay text line', () => {
               r.n += 1_234_000;
               const longAgo = { sec: base.sec - 12345, nsec: base.nsec };
               writeReplayLine(o, r, p, engine, 'relative', longAgo, NO_PAINT);
-              expect(o.take(), `${input} packet ${n} overflowing`).toBe(layout(r, p, engine, 'relative', longAgo, NO_PAINT));
+              expect(o.take(), `${input} packet ${n} overflowing`).toBe(
+                layout(r, p, engine, 'relative', longAgo, NO_PAINT),
+              );
               r.n = n;
               // A packet earlier than the first (captures are not always in time order).
               const later = { sec: r.tsSec, nsec: r.tsNsec + 1 };
               writeReplayLine(o, r, p, engine, 'relative', later, NO_PAINT);
-              expect(o.take(), `${input} packet ${n} before the first`).toBe(layout(r, p, engine, 'relative', later, NO_PAINT));
+              expect(o.take(), `${input} packet ${n} before the first`).toBe(
+                layout(r, p, engine, 'relative', later, NO_PAINT),
+              );
             },
           });
         } catch (err) {
@@ -112,5 +131,4 @@ describe('the replay text line', () => {
     expect(seen.nonIp).toBeGreaterThan(0);
     expect(seen.wide).toBeGreaterThan(0);
   });
-
 });

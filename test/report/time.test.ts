@@ -13,13 +13,29 @@ function viaDate(sec: number, nsec: number): string {
   const k = Math.floor(sec / CYCLE) - 1;
   const d = new Date((sec - k * CYCLE) * 1000).toISOString();
   const year = Number(d.slice(0, d.indexOf('-', 1))) + 400 * k;
-  const shown = year >= 0 && year <= 9999 ? String(year).padStart(4, '0') : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
+  const shown =
+    year >= 0 && year <= 9999
+      ? String(year).padStart(4, '0')
+      : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
   return `${shown}${d.slice(d.indexOf('-', 1), 19)}.${String(nsec).padStart(9, '0')}Z`;
 }
 
 describe('isoString', () => {
   it('agrees with Date where Date reaches', () => {
-    for (const sec of [0, 59, 86_399, 951_782_400, 1_767_225_599, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 33, 253_402_300_799, 253_402_300_800, 8.64e12]) {
+    for (const sec of [
+      0,
+      59,
+      86_399,
+      951_782_400,
+      1_767_225_599,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 33,
+      253_402_300_799,
+      253_402_300_800,
+      8.64e12,
+    ]) {
       expect(isoString(sec, 7)).toBe(new Date(sec * 1000).toISOString().replace(/\.000Z$/, '.000000007Z'));
     }
   });

@@ -33,7 +33,8 @@ function refused(r: Run, code: number, ...texts: string[]): void {
 
 const CAPTURE = 'fixtures/http-curl.pcap';
 const RULES = 'policy: drop\nrules:\n  - { id: web, proto: tcp, dport: 8080 }\n';
-const LIMIT = 'file is larger than 1048576 bytes (reading stopped there); rule files are limited to 1048576 bytes (1 MiB)';
+const LIMIT =
+  'file is larger than 1048576 bytes (reading stopped there); rule files are limited to 1048576 bytes (1 MiB)';
 /** Every shell command is cut off after this long: the old code read these inputs forever. */
 const T = 'timeout 60';
 
@@ -45,15 +46,23 @@ describe('rule files that are not regular files', () => {
 
   it('a FIFO fed without end, and a process substitution', () => {
     const fifo = join(dir, 'rules.fifo');
-    const r = fwemu([], { shell: `mkfifo ${fifo} && { yes 'policy: drop' > ${fifo} 2>/dev/null & } && ${T} FWEMU check ${fifo}` });
+    const r = fwemu([], {
+      shell: `mkfifo ${fifo} && { yes 'policy: drop' > ${fifo} 2>/dev/null & } && ${T} FWEMU check ${fifo}`,
+    });
     refused(r, 1, `${fifo}:1:1: ${LIMIT}`);
     refused(fwemu([], { shell: `${T} FWEMU replay -f none -r <(yes '# comment') ${CAPTURE}` }), 2, LIMIT);
   }, 120_000);
 
   it('fwemu test DIR: a FIFO among the files is passed over, not opened (it would wait for a writer forever)', () => {
     const d = join(dir, 'tests-with-fifo');
-    const t = readFileSync('fixtures/http-curl.expect.yaml', 'utf8').replace('rules: ../rules/', `rules: ${join(process.cwd(), 'rules')}/`) + `capture: ${join(process.cwd(), CAPTURE)}\n`;
-    const r = fwemu([], { shell: `mkdir ${d} && mkfifo ${d}/a.yaml && cat > ${d}/b.expect.yaml <<'EOF'\n${t}EOF\n${T} FWEMU test ${d}` });
+    const t =
+      readFileSync('fixtures/http-curl.expect.yaml', 'utf8').replace(
+        'rules: ../rules/',
+        `rules: ${join(process.cwd(), 'rules')}/`,
+      ) + `capture: ${join(process.cwd(), CAPTURE)}\n`;
+    const r = fwemu([], {
+      shell: `mkdir ${d} && mkfifo ${d}/a.yaml && cat > ${d}/b.expect.yaml <<'EOF'\n${t}EOF\n${T} FWEMU test ${d}`,
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(`PASS ${d}/b.expect.yaml`);
     expect(r.stdout).toContain('1 policy tests: 1 passed');
@@ -66,7 +75,9 @@ describe('rule files that are not regular files', () => {
   it('a FIFO holding a good rule file is read like the file', () => {
     const f = file('good.yaml', RULES);
     const fifo = join(dir, 'good.fifo');
-    const viaFifo = fwemu([], { shell: `mkfifo ${fifo} && { cat ${f} > ${fifo} & } && ${T} FWEMU replay -f jsonl -r ${fifo} ${CAPTURE}` });
+    const viaFifo = fwemu([], {
+      shell: `mkfifo ${fifo} && { cat ${f} > ${fifo} & } && ${T} FWEMU replay -f jsonl -r ${fifo} ${CAPTURE}`,
+    });
     const direct = fwemu(['replay', '-f', 'jsonl', '-r', f, CAPTURE]);
     expect(viaFifo.code, viaFifo.stderr).toBe(0);
     // Reasons name the rule file (rule web (FILE:3)): the FIFO's name, else the same.
@@ -92,7 +103,11 @@ describe("'-': YAML inputs from standard input", () => {
   });
 
   it('an error in a rule file from stdin is positioned in <stdin>', () => {
-    refused(fwemu(['check', '-'], { input: 'rules:\n  - { proto: tpc }\n' }), 1, '<stdin>:2:14: rule #1: proto "tpc" is not allowed; did you mean "tcp"?');
+    refused(
+      fwemu(['check', '-'], { input: 'rules:\n  - { proto: tpc }\n' }),
+      1,
+      '<stdin>:2:14: rule #1: proto "tpc" is not allowed; did you mean "tcp"?',
+    );
   });
 
   it('replay -r - CAPTURE: the lines of replay -r FILE', () => {
@@ -106,8 +121,16 @@ describe("'-': YAML inputs from standard input", () => {
   });
 
   it('replay -r - with the capture also -: refused, naming both (and conntrack -r - -)', () => {
-    refused(fwemu(['replay', '-r', '-', '-'], { input: RULES }), 2, 'replay: the rule file and the capture cannot both be - (standard input)');
-    refused(fwemu(['conntrack', '-r', '-', '-'], { input: RULES }), 2, 'conntrack: the rule file and the capture cannot both be - (standard input)');
+    refused(
+      fwemu(['replay', '-r', '-', '-'], { input: RULES }),
+      2,
+      'replay: the rule file and the capture cannot both be - (standard input)',
+    );
+    refused(
+      fwemu(['conntrack', '-r', '-', '-'], { input: RULES }),
+      2,
+      'conntrack: the rule file and the capture cannot both be - (standard input)',
+    );
   });
 
   it('conntrack -r - CAPTURE: the table of conntrack -r FILE', () => {
@@ -123,7 +146,9 @@ describe("'-': YAML inputs from standard input", () => {
   });
 
   it('test -: a policy test from stdin, paths relative to the current directory', () => {
-    const text = readFileSync('fixtures/http-curl.expect.yaml', 'utf8').replace('rules: ../rules/', 'rules: rules/') + 'capture: fixtures/http-curl.pcap\n';
+    const text =
+      readFileSync('fixtures/http-curl.expect.yaml', 'utf8').replace('rules: ../rules/', 'rules: rules/') +
+      'capture: fixtures/http-curl.pcap\n';
     const r = fwemu(['test', '-'], { input: text });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('PASS <stdin> (3 expectations, 16 packets)');
@@ -189,14 +214,19 @@ describe(`YAML nested deeper than ${MAX_YAML_DEPTH} levels`, () => {
     const head = 'scenario: t\nhosts:\n  server: 10.2.0.1\n';
     const s = file('deep-scenario.yaml', `${head}steps: ${'['.repeat(1000)}${']'.repeat(1000)}\n`);
     refused(fwemu(['synth', s, '-o', join(dir, 'deep.pcap')]), 2, `${s}:4:71: ${message}`);
-    const t = file('deep.expect.yaml', `rules: ../rules/web-server.yaml\ncapture: ${join(process.cwd(), CAPTURE)}\nexpect: ${'['.repeat(1000)}${']'.repeat(1000)}\n`);
+    const t = file(
+      'deep.expect.yaml',
+      `rules: ../rules/web-server.yaml\ncapture: ${join(process.cwd(), CAPTURE)}\nexpect: ${'['.repeat(1000)}${']'.repeat(1000)}\n`,
+    );
     refused(fwemu(['test', t]), 2, `${t}:3:72: ${message}`);
   });
 });
 
 describe('policy test packet ranges', () => {
   const test = (packet: string) =>
-    fwemu(['test', '-'], { input: `rules: rules/workstation.yaml\ncapture: ${CAPTURE}\nexpect:\n  - { packet: "${packet}", verdict: accept }\n` });
+    fwemu(['test', '-'], {
+      input: `rules: rules/workstation.yaml\ncapture: ${CAPTURE}\nexpect:\n  - { packet: "${packet}", verdict: accept }\n`,
+    });
 
   it('a backwards range says so, positioned', () => {
     refused(test('48-1'), 2, '<stdin>:4:15: packet range "48-1" is backwards (48 is after 1); write "1-48"');
@@ -209,20 +239,30 @@ describe('policy test packet ranges', () => {
   });
 
   it('numbers beyond 2^53 - 1 are refused with the limit and why', () => {
-    refused(test('1-99999999999999999999'), 2, 'packet numbers go up to 9007199254740991 (2^53 - 1, the largest whole number counted exactly)');
+    refused(
+      test('1-99999999999999999999'),
+      2,
+      'packet numbers go up to 9007199254740991 (2^53 - 1, the largest whole number counted exactly)',
+    );
   });
 });
 
 describe('--jobs', () => {
   const cores = availableParallelism();
   const over = 4 * cores + 1;
-  it.skipIf(over > 256)('more than 4 per core is lowered to that, with a warning; the lines are those of one thread', () => {
-    const many = fwemu(['replay', '-f', 'jsonl', '-r', 'rules/web-server.yaml', '-j', String(over), CAPTURE]);
-    const one = fwemu(['replay', '-f', 'jsonl', '-r', 'rules/web-server.yaml', CAPTURE]);
-    expect(many.code, many.stderr).toBe(0);
-    expect(many.stderr).toContain(`fwemu: warning: replay --jobs ${over}: using ${4 * cores} threads, 4 per core (${cores} ${cores === 1 ? 'core' : 'cores'} here)`);
-    expect(many.stdout).toBe(one.stdout);
-    const atCap = fwemu(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', '-j', String(4 * cores), CAPTURE]);
-    expect(atCap.stderr).not.toContain('warning');
-  }, 120_000);
+  it.skipIf(over > 256)(
+    'more than 4 per core is lowered to that, with a warning; the lines are those of one thread',
+    () => {
+      const many = fwemu(['replay', '-f', 'jsonl', '-r', 'rules/web-server.yaml', '-j', String(over), CAPTURE]);
+      const one = fwemu(['replay', '-f', 'jsonl', '-r', 'rules/web-server.yaml', CAPTURE]);
+      expect(many.code, many.stderr).toBe(0);
+      expect(many.stderr).toContain(
+        `fwemu: warning: replay --jobs ${over}: using ${4 * cores} threads, 4 per core (${cores} ${cores === 1 ? 'core' : 'cores'} here)`,
+      );
+      expect(many.stdout).toBe(one.stdout);
+      const atCap = fwemu(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', '-j', String(4 * cores), CAPTURE]);
+      expect(atCap.stderr).not.toContain('warning');
+    },
+    120_000,
+  );
 });

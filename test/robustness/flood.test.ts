@@ -25,7 +25,15 @@ const GAP = tier(25, 200);
 
 describe('SYN flood against a bounded conntrack table', () => {
   it('early drops keep the table at its maximum, established and new real connections pass, then a table full of ASSURED entries drops new flows', async () => {
-    const r = await synFlood({ sources: SOURCES, max: MAX, early: 16, late: 16, gap: GAP, fillTable: true, newAfterFull: 1000 });
+    const r = await synFlood({
+      sources: SOURCES,
+      max: MAX,
+      early: 16,
+      late: 16,
+      gap: GAP,
+      fillTable: true,
+      newAfterFull: 1000,
+    });
     expect(r.problems).toEqual([]);
     expect(r.maxTable).toBe(MAX);
     // Phase 1: every spoofed SYN accepted, each beyond the table's room evicting an unassured one.

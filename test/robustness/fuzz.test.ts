@@ -85,14 +85,20 @@ function predict(bytes: Uint8Array, seed: Uint8Array, packets: { off: number; le
 function report(findings: { kind: string; res: Result }[]): string {
   return findings
     .slice(0, 5)
-    .map((f) => `${f.kind}: ${f.res.desc}\n  ${f.res.error}\n  reproduce: node scripts/fuzz.mjs --seed ${SEED} --kinds ${f.kind} --case ${/#(\d+)/.exec(f.res.desc)?.[1]}`)
+    .map(
+      (f) =>
+        `${f.kind}: ${f.res.desc}\n  ${f.res.error}\n  reproduce: node scripts/fuzz.mjs --seed ${SEED} --kinds ${f.kind} --case ${/#(\d+)/.exec(f.res.desc)?.[1]}`,
+    )
     .join('\n');
 }
 
 describe('fuzzing', () => {
   it('mutated captures: only positioned CaptureErrors, packets 1..N, summaries that add up, chunking makes no difference', async () => {
     const seeds = new Map<string, { bytes: Uint8Array; packets: { off: number; len: number }[] }>(
-      loadSeeds().map((s: { name: string; bytes: Uint8Array }) => [s.name, { bytes: s.bytes, packets: layout(s.bytes).packets }]),
+      loadSeeds().map((s: { name: string; bytes: Uint8Array }) => [
+        s.name,
+        { bytes: s.bytes, packets: layout(s.bytes).packets },
+      ]),
     );
     const findings: { kind: string; res: Result }[] = [];
     const predicted: Record<CaptureOutcome, number> = { ok: 0, CaptureError: 0 };
@@ -127,7 +133,9 @@ describe('fuzzing', () => {
     // the exact split moves whenever a seed capture or a mutation is added.)
     expect(predicted.ok, 'cases the formats settle as readable').toBeGreaterThan(0);
     expect(predicted.CaptureError, 'cases the formats settle as unreadable').toBeGreaterThan(0);
-    expect(predicted.ok + predicted.CaptureError, 'cases the formats settle').toBeGreaterThanOrEqual(CAPTURE_CASES / 10);
+    expect(predicted.ok + predicted.CaptureError, 'cases the formats settle').toBeGreaterThanOrEqual(
+      CAPTURE_CASES / 10,
+    );
   }, 240_000); // the slow tier's 3000 cases: ~50 s on an idle 2-core machine
 
   it('mutated rule files, scenarios and policy tests: positioned errors or working inputs, nothing else', async () => {
@@ -147,18 +155,29 @@ describe('fuzzing', () => {
         // valid example file, which must still be accepted.
         if (!res.ok || kind === 'policy' || res.text !== original.get(res.base)) return;
         unchanged[kind]++;
-        if (!res.outcome!.startsWith('accepted')) wrong.push(`${res.desc}: ${res.outcome}, expected accepted (the text is ${res.base} unchanged)`);
+        if (!res.outcome!.startsWith('accepted'))
+          wrong.push(`${res.desc}: ${res.outcome}, expected accepted (the text is ${res.base} unchanged)`);
       },
     });
     expect(findings, report(findings)).toEqual([]);
     const runs = { rules: YAML_CASES, scenario: YAML_CASES, policy: quarter(YAML_CASES) };
     // Every case ended in one of its kind's outcomes, and nothing was lost.
-    const allowed: Record<string, string[]> = { rules: ['accepted', 'rejected'], scenario: ['accepted', 'rejected', 'too big'], policy: ['fails', 'passes', 'rejected'] };
+    const allowed: Record<string, string[]> = {
+      rules: ['accepted', 'rejected'],
+      scenario: ['accepted', 'rejected', 'too big'],
+      policy: ['fails', 'passes', 'rejected'],
+    };
     for (const [kind, n] of Object.entries(runs)) {
       const outcomes: Record<string, number> = stats[kind].outcomes;
       expect(stats[kind].runs, kind).toBe(n);
-      expect(Object.keys(outcomes).filter((k) => !allowed[kind].includes(k)), kind).toEqual([]);
-      expect(Object.values(outcomes).reduce((a, b) => a + b, 0), kind).toBe(n);
+      expect(
+        Object.keys(outcomes).filter((k) => !allowed[kind].includes(k)),
+        kind,
+      ).toEqual([]);
+      expect(
+        Object.values(outcomes).reduce((a, b) => a + b, 0),
+        kind,
+      ).toBe(n);
       // Both ways out are exercised: refusals, and inputs accepted (or run) to the end.
       expect(outcomes.rejected ?? 0, `${kind} rejected`).toBeGreaterThan(0);
       expect(n - (outcomes.rejected ?? 0), `${kind} not rejected`).toBeGreaterThan(0);
@@ -169,33 +188,63 @@ describe('fuzzing', () => {
     expect(unchanged.scenario, 'scenarios whose mutations cancelled out').toBeGreaterThan(0);
   });
 
-  it('hostile strings into exports and text outputs (scripts/fuzz-inject.mjs): only fwemu\'s own lines, no control character', async () => {
+  it("hostile strings into exports and text outputs (scripts/fuzz-inject.mjs): only fwemu's own lines, no control character", async () => {
     const findings: { kind: string; res: Result }[] = [];
-    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: INJECT_CASES, kinds: ['inject'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    const stats = await fuzz({
+      seed: SEED,
+      iterations: 0,
+      yamlIterations: INJECT_CASES,
+      kinds: ['inject'],
+      onFinding: (kind: string, res: Result) => findings.push({ kind, res }),
+    });
     expect(findings, report(findings)).toEqual([]);
     expect(stats.inject.runs).toBe(INJECT_CASES);
   });
 
   it('resource bounds (scripts/fuzz-bounds.mjs): deep YAML refused where it turns too deep, huge rule files, rule files from FIFOs and /dev/zero', async () => {
     const findings: { kind: string; res: Result }[] = [];
-    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: BOUNDS_YAML, kinds: ['bounds'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    const stats = await fuzz({
+      seed: SEED,
+      iterations: 0,
+      yamlIterations: BOUNDS_YAML,
+      kinds: ['bounds'],
+      onFinding: (kind: string, res: Result) => findings.push({ kind, res }),
+    });
     expect(findings, report(findings)).toEqual([]);
     expect(stats.bounds.runs).toBe(quarter(BOUNDS_YAML));
     // Each generator ran, and both sides of each limit were reached.
     const seen = Object.keys(stats.bounds.outcomes);
-    for (const o of ['deep: too deep', 'deep: rejected', 'huge: accepted', 'nonregular: too big', 'nonregular: accepted']) expect(seen, o).toContain(o);
+    for (const o of [
+      'deep: too deep',
+      'deep: rejected',
+      'huge: accepted',
+      'nonregular: too big',
+      'nonregular: accepted',
+    ])
+      expect(seen, o).toContain(o);
   }, 240_000);
 
   it('timestamp extremes (scripts/fuzz-clock.mjs): a positioned error or a replay, nothing else', async () => {
     const findings: { kind: string; res: Result }[] = [];
-    const stats = await fuzz({ seed: SEED, iterations: CLOCK_CASES, kinds: ['clock'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    const stats = await fuzz({
+      seed: SEED,
+      iterations: CLOCK_CASES,
+      kinds: ['clock'],
+      onFinding: (kind: string, res: Result) => findings.push({ kind, res }),
+    });
     expect(findings, report(findings)).toEqual([]);
     expect(Object.keys(stats.clock.outcomes).sort()).toEqual(['CaptureError', 'ok']);
   });
 
   it('held IP fragments with large gaps (scripts/fuzz-frag.mjs): the verdicts the rules give, every packet with its own bytes, the same without the gaps', async () => {
     const findings: { kind: string; res: Result }[] = [];
-    const stats = await fuzz({ seed: SEED, iterations: 0, yamlIterations: FRAG_YAML, kinds: ['frag'], onFinding: (kind: string, res: Result) => findings.push({ kind, res }) });
+    const stats = await fuzz({
+      seed: SEED,
+      iterations: 0,
+      yamlIterations: FRAG_YAML,
+      kinds: ['frag'],
+      onFinding: (kind: string, res: Result) => findings.push({ kind, res }),
+    });
     expect(findings, report(findings)).toEqual([]);
     expect(stats.frag.runs).toBe(quarter(FRAG_YAML));
   }, 120_000);

@@ -53,19 +53,55 @@ interface Labelled {
 
 /** The capture: fragments of four datagrams with `gap` bytes of filler between their fragments. */
 function capture(gap: number): Labelled[] {
-  const a = fragmentIp(buildIpPacket({ ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 0x1111 }, udp: { sport: 40000, dport: 53, payload: 2000 } } as PacketSpec), 800);
-  const b = fragmentIp(buildIpPacket({ ip: { src: 'fd00:1::2', dst: 'fd00:2::1' }, udp: { sport: 40001, dport: 53, payload: 2000 } } as PacketSpec), 800, 0x2222);
+  const a = fragmentIp(
+    buildIpPacket({
+      ip: { src: '10.1.0.2', dst: '10.2.0.1', id: 0x1111 },
+      udp: { sport: 40000, dport: 53, payload: 2000 },
+    } as PacketSpec),
+    800,
+  );
+  const b = fragmentIp(
+    buildIpPacket({
+      ip: { src: 'fd00:1::2', dst: 'fd00:2::1' },
+      udp: { sport: 40001, dport: 53, payload: 2000 },
+    } as PacketSpec),
+    800,
+    0x2222,
+  );
   // To a port no rule accepts: its fragments are dropped, and written to --write-dropped.
-  const c = fragmentIp(buildIpPacket({ ip: { src: '10.1.0.3', dst: '10.2.0.1', id: 0x3333 }, udp: { sport: 40002, dport: 9999, payload: 1500 } } as PacketSpec), 800);
+  const c = fragmentIp(
+    buildIpPacket({
+      ip: { src: '10.1.0.3', dst: '10.2.0.1', id: 0x3333 },
+      udp: { sport: 40002, dport: 9999, payload: 1500 },
+    } as PacketSpec),
+    800,
+  );
   // Never completed: dropped at the end of the capture, holding back every line after it until then.
-  const d = fragmentIp(buildIpPacket({ ip: { src: '10.1.0.4', dst: '10.2.0.1', id: 0x4444 }, udp: { sport: 40003, dport: 53, payload: 1500 } } as PacketSpec), 800);
+  const d = fragmentIp(
+    buildIpPacket({
+      ip: { src: '10.1.0.4', dst: '10.2.0.1', id: 0x4444 },
+      udp: { sport: 40003, dport: 53, payload: 1500 },
+    } as PacketSpec),
+    800,
+  );
   // The answer to datagram A: established only if A was judged from its own bytes.
-  const replyA = buildIpPacket({ ip: { src: '10.2.0.1', dst: '10.1.0.2' }, udp: { sport: 53, dport: 40000, payload: 40 } } as PacketSpec);
-  const replyB = buildIpPacket({ ip: { src: 'fd00:2::1', dst: 'fd00:1::2' }, udp: { sport: 53, dport: 40001, payload: 40 } } as PacketSpec);
-  const plain = buildIpPacket({ ip: { src: '10.1.0.5', dst: '10.2.0.1' }, udp: { sport: 40004, dport: 53, payload: 10 } } as PacketSpec);
+  const replyA = buildIpPacket({
+    ip: { src: '10.2.0.1', dst: '10.1.0.2' },
+    udp: { sport: 53, dport: 40000, payload: 40 },
+  } as PacketSpec);
+  const replyB = buildIpPacket({
+    ip: { src: 'fd00:2::1', dst: 'fd00:1::2' },
+    udp: { sport: 53, dport: 40001, payload: 40 },
+  } as PacketSpec);
+  const plain = buildIpPacket({
+    ip: { src: '10.1.0.5', dst: '10.2.0.1' },
+    udp: { sport: 40004, dport: 53, payload: 10 },
+  } as PacketSpec);
   const out: Labelled[] = [];
   const put = (label: string, data: Uint8Array) => out.push({ label, data });
-  const fill = (seed: number) => { for (const f of filler(gap, seed)) out.push({ label: null, data: f }); };
+  const fill = (seed: number) => {
+    for (const f of filler(gap, seed)) out.push({ label: null, data: f });
+  };
   put('A1', eth4(a[0]));
   put('B1', eth6(b[0]));
   put('C1', eth4(c[0]));
@@ -104,7 +140,9 @@ function write(name: string, packets: Labelled[]): Capture {
   const path = join(dir, name);
   writePcap(path, frames);
   const numbers = new Map<number, string>();
-  packets.forEach((p, i) => { if (p.label !== null) numbers.set(i + 1, p.label); });
+  packets.forEach((p, i) => {
+    if (p.label !== null) numbers.set(i + 1, p.label);
+  });
   return { path, numbers, total: packets.length };
 }
 
@@ -136,14 +174,32 @@ function run(cap: Capture, format: 'jsonl' | 'text', jobs: number, tag: string):
   const [accExt, dropExt] = format === 'jsonl' ? ['pcap', 'pcapng'] : ['pcapng', 'pcap'];
   const accepted = join(dir, `${tag}-acc.${accExt}`);
   const dropped = join(dir, `${tag}-drop.${dropExt}`);
-  const r = fwemu(['replay', '-r', rules, '-f', format, '--time', 'epoch', '--no-summary', '--jobs', String(jobs), '--write-accepted', accepted, '--write-dropped', dropped, cap.path]);
+  const r = fwemu([
+    'replay',
+    '-r',
+    rules,
+    '-f',
+    format,
+    '--time',
+    'epoch',
+    '--no-summary',
+    '--jobs',
+    String(jobs),
+    '--write-accepted',
+    accepted,
+    '--write-dropped',
+    dropped,
+    cap.path,
+  ]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   let all = r.stdout.split('\n').filter((l) => l !== '');
   if (format === 'text') all = all.slice(1); // the column heads
   expect(all.length).toBe(cap.total);
   // A line's first number is its packet's.
-  const lines = all.filter((l) => cap.numbers.has(Number(/\d+/.exec(l)![0]))).map((l) => relabel(l, cap.numbers).trimStart()); // (text pads the number to its width)
+  const lines = all
+    .filter((l) => cap.numbers.has(Number(/\d+/.exec(l)![0])))
+    .map((l) => relabel(l, cap.numbers).trimStart()); // (text pads the number to its width)
   return { lines, accepted: readFileSync(accepted), dropped: readFileSync(dropped) };
 }
 
@@ -162,13 +218,23 @@ describe('fragments held across megabytes of capture (issue 14)', () => {
       // dropped when the capture ends incomplete.
       expect(ref.lines.length).toBe(13);
       if (format === 'jsonl') {
-        const byLabel = new Map(ref.lines.map((l) => [/"n":<(\w+)>/.exec(l)![1], JSON.parse(l.replace(/<\w+>/g, '0')) as Record<string, unknown>]));
-        for (const l of ['A1', 'A2', 'A3', 'B1', 'B2', 'B3', 'P1', 'P2', 'RA', 'RB']) expect(byLabel.get(l)!.verdict, l).toBe('accept');
+        const byLabel = new Map(
+          ref.lines.map((l) => [
+            /"n":<(\w+)>/.exec(l)![1],
+            JSON.parse(l.replace(/<\w+>/g, '0')) as Record<string, unknown>,
+          ]),
+        );
+        for (const l of ['A1', 'A2', 'A3', 'B1', 'B2', 'B3', 'P1', 'P2', 'RA', 'RB'])
+          expect(byLabel.get(l)!.verdict, l).toBe('accept');
         for (const l of ['C1', 'C2', 'D1']) expect(byLabel.get(l)!.verdict, l).toBe('drop');
         expect(byLabel.get('RA')!.ct).toBe('established');
         expect(byLabel.get('RB')!.ct).toBe('established');
       }
-      for (const [cap, jobs] of [[withFiller, 1], [withFiller, 2], [without, 2]] as const) {
+      for (const [cap, jobs] of [
+        [withFiller, 1],
+        [withFiller, 2],
+        [without, 2],
+      ] as const) {
         const got = run(cap, format, jobs, `${format}-${cap === withFiller ? 'long' : 'short'}-${jobs}`);
         const what = `${cap === withFiller ? '5 MiB between fragments' : 'no filler'}, --jobs ${jobs}`;
         expect(got.lines, what).toEqual(ref.lines);
@@ -180,7 +246,7 @@ describe('fragments held across megabytes of capture (issue 14)', () => {
 });
 
 describe('the reassembly memory limit with --jobs (one budget for all threads)', () => {
-  it('fragments of many address pairs over ipfrag_high_thresh: --jobs 2 gives one thread\'s lines and says it replayed on one thread', () => {
+  it("fragments of many address pairs over ipfrag_high_thresh: --jobs 2 gives one thread's lines and says it replayed on one thread", () => {
     // 60 datagrams from 60 sources (spread over the threads), their first
     // fragments first (1032 bytes each held: struct ipq and the skb), then the
     // rest: with a 30000-byte budget, 30 are held (29 * 1032 = 29928 <= 30000
@@ -189,7 +255,13 @@ describe('the reassembly memory limit with --jobs (one budget for all threads)',
     const firsts: Labelled[] = [];
     const seconds: Labelled[] = [];
     for (let i = 0; i < 60; i++) {
-      const f = fragmentIp(buildIpPacket({ ip: { src: `10.1.${i}.2`, dst: '10.2.0.1', id: 0x100 + i }, udp: { sport: 40000, dport: 53, payload: 64 } } as PacketSpec), 24);
+      const f = fragmentIp(
+        buildIpPacket({
+          ip: { src: `10.1.${i}.2`, dst: '10.2.0.1', id: 0x100 + i },
+          udp: { sport: 40000, dport: 53, payload: 64 },
+        } as PacketSpec),
+        24,
+      );
       firsts.push({ label: `F${i}`, data: eth4(f[0]) });
       seconds.push({ label: `S${i}`, data: eth4(f[1]) }, { label: `T${i}`, data: eth4(f[2]) });
     }
@@ -200,7 +272,10 @@ describe('the reassembly memory limit with --jobs (one budget for all threads)',
     const two = fwemu(['replay', '-r', rules, '-f', 'jsonl', '--no-summary', '--jobs', '2', cap.path]);
     expect(one.code).toBe(0);
     expect(two.code).toBe(0);
-    const verdicts = one.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { verdict: string }).verdict);
+    const verdicts = one.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { verdict: string }).verdict);
     expect(verdicts.filter((v) => v === 'accept').length).toBe(0); // every datagram's later fragments come when the budget is full
     expect(one.stdout).toMatch(/ipfrag_high_thresh 30000/);
     expect(two.stdout).toBe(one.stdout);

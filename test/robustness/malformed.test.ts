@@ -37,10 +37,15 @@ interface Run {
 /** The CLI, asynchronously, so the corpus runs in parallel. */
 function run(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -61,7 +66,9 @@ function runsFor(file: string): Promise<Runs> {
     const slots = 4;
     const start = (f: string) => {
       const path = `${DIR}/${f}`;
-      return Promise.all([run(['replay', '-r', RULES, path]), dumped.has(f) ? run(['dump', path]) : null]).then(([text, dump]) => ({ text, dump }));
+      return Promise.all([run(['replay', '-r', RULES, path]), dumped.has(f) ? run(['dump', path]) : null]).then(
+        ([text, dump]) => ({ text, dump }),
+      );
     };
     // Chain the files into `slots` lanes.
     const lanes: Promise<unknown>[] = Array.from({ length: slots }, () => Promise.resolve());
@@ -88,17 +95,30 @@ const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 /** stderr's lines without the capture clock's warnings (engine/clock.ts: a packet stamped earlier than the one before, or far ahead). */
 function notClock(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l !== '' && !/: packet \d+ \(byte \d+\): (stamped .* earlier than packet|the capture clock jumps)|more clock steps? of the same kinds|earlier than the packet before/.test(l));
+  return stderr
+    .split('\n')
+    .filter(
+      (l) =>
+        l !== '' &&
+        !/: packet \d+ \(byte \d+\): (stamped .* earlier than packet|the capture clock jumps)|more clock steps? of the same kinds|earlier than the packet before/.test(
+          l,
+        ),
+    );
 }
 
 describe('fixtures/malformed through the CLI', () => {
   it('covers every file in the directory, and the directory is what make.mjs makes', async () => {
-    const present = readdirSync(DIR).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+    const present = readdirSync(DIR)
+      .filter((f) => /\.pcap(ng)?$/.test(f))
+      .sort();
     expect(present).toEqual(files);
     const make = await import('../../fixtures/malformed/make.mjs');
     expect(make.CASES.map((c) => c.file).sort()).toEqual(files);
     for (const c of make.CASES) {
-      expect(Buffer.from(c.bytes()).equals(readFileSync(join(DIR, c.file))), `${c.file} differs from what make.mjs makes; run node fixtures/malformed/make.mjs`).toBe(true);
+      expect(
+        Buffer.from(c.bytes()).equals(readFileSync(join(DIR, c.file))),
+        `${c.file} differs from what make.mjs makes; run node fixtures/malformed/make.mjs`,
+      ).toBe(true);
     }
     expect(readFileSync(join(DIR, 'README.md'), 'utf8')).toBe(make.readme());
     // dump meets both kinds of file in either tier: one it refuses, one it reads to the end.
@@ -123,7 +143,9 @@ describe('fixtures/malformed through the CLI', () => {
         if (dump) expect(numbers(packetLines(dump.stdout))).toEqual(oneTo(want.before));
         if (want.before > 0) {
           expect(text.stdout).toContain(`\n${want.before} packets: `);
-          expect(text.stdout).toContain(`capture unreadable from byte ${want.offset}: only the ${want.before} packets before it were replayed`);
+          expect(text.stdout).toContain(
+            `capture unreadable from byte ${want.offset}: only the ${want.before} packets before it were replayed`,
+          );
         } else {
           expect(text.stdout).toBe('');
           expect(text.stderr.trimEnd()).toBe(line);
@@ -165,13 +187,18 @@ describe('fixtures/malformed through the CLI', () => {
       // stderr: each capture warning with its offset, then the undecodable count; nothing else.
       const expectedStderr = [
         ...(want.warnings ?? []).map((w) => `fwemu: warning: ${path}: ${w}`),
-        ...(undecodableRows.length ? [`fwemu: warning: ${path}: ${undecodableRows.length} of ${want.packets} packets could not be decoded (listed as "undecodable")`] : []),
+        ...(undecodableRows.length
+          ? [
+              `fwemu: warning: ${path}: ${undecodableRows.length} of ${want.packets} packets could not be decoded (listed as "undecodable")`,
+            ]
+          : []),
       ];
       // (The clock's warnings, engine/clock.ts, are test/cli/clock.test.ts's; dump judges nothing and has none.)
       expect(notClock(text.stderr)).toEqual(expectedStderr);
       if (dump) expect(dump.stderr.split('\n').filter(Boolean)).toEqual(expectedStderr);
       // A cut-off capture also says so in the summary.
-      if (want.warnings?.some((w) => w.includes('capture cut off'))) expect(text.stdout).toMatch(/^ {2}capture cut off: capture cut off at byte \d+/m);
+      if (want.warnings?.some((w) => w.includes('capture cut off')))
+        expect(text.stdout).toMatch(/^ {2}capture cut off: capture cut off at byte \d+/m);
     });
   }
 
@@ -193,12 +220,23 @@ describe('fixtures/malformed through the CLI', () => {
 
   it('--write-accepted after a capture error: the run failed, so the file is not written (an existing one is left as it was)', () => {
     const out = join(tmp, 'acc.pcap');
-    const r = fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', out, `${DIR}/block-over-16m.pcapng`]);
+    const r = fwemu([
+      'replay',
+      '-r',
+      RULES,
+      '--format',
+      'none',
+      '--write-accepted',
+      out,
+      `${DIR}/block-over-16m.pcapng`,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--write-accepted ${out}: not written (the run failed`);
     expect(existsSync(out)).toBe(false);
     writeFileSync(out, 'an earlier result');
-    expect(fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', out, `${DIR}/block-over-16m.pcapng`]).code).toBe(2);
+    expect(
+      fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', out, `${DIR}/block-over-16m.pcapng`]).code,
+    ).toBe(2);
     expect(readFileSync(out, 'utf8')).toBe('an earlier result');
     expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -248,7 +286,9 @@ describe('a capture error after warnings: what was read before it is reported tr
     expect(notClock(r.stderr)).toEqual([warning, error]);
     expect(numbers(packetLines(r.stdout))).toEqual(oneTo(packets));
     expect(r.stdout).toContain(`\n${packets} packets: `);
-    expect(r.stdout).toContain(`capture unreadable from byte ${offset}: only the ${packets} packets before it were replayed`);
+    expect(r.stdout).toContain(
+      `capture unreadable from byte ${offset}: only the ${packets} packets before it were replayed`,
+    );
   });
 
   it('dump: the same warning before the error', () => {
@@ -259,7 +299,11 @@ describe('a capture error after warnings: what was read before it is reported tr
   });
 
   it('conntrack and sockets: the same warning before the error', () => {
-    for (const args of [['conntrack', '-r', RULES, path], ['conntrack', '-E', '-r', RULES, path], ['sockets', path]]) {
+    for (const args of [
+      ['conntrack', '-r', RULES, path],
+      ['conntrack', '-E', '-r', RULES, path],
+      ['sockets', path],
+    ]) {
       const r = fwemu(args);
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
       expect(r.stderr).not.toMatch(STACK);
@@ -270,7 +314,10 @@ describe('a capture error after warnings: what was read before it is reported tr
   it('replay -v logs the capture as pcapng, with the packets read before the error', () => {
     const r = fwemu(['replay', '-v', '-r', RULES, '--format', 'none', path]);
     expect(r.code, r.stderr).toBe(2);
-    const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logs = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const read = logs.filter((l) => l.msg === 'capture read');
     expect(read).toHaveLength(1);
     expect(read[0]).toMatchObject({ format: 'pcapng', packets });
@@ -303,8 +350,14 @@ describe('stopping early (conntrack --at N): what was read up to packet N is rep
   it('conntrack --at 4 prints the warning about record 4, and -v logs the capture as pcapng with 4 packets', () => {
     const r = fwemu(['conntrack', '-v', '-r', RULES, '--at', '4', path]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('fwemu: warning:'))).toEqual([`fwemu: warning: ${path}: ${want.warnings![0]}`]);
-    const read = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'capture read');
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('fwemu: warning:'))).toEqual([
+      `fwemu: warning: ${path}: ${want.warnings![0]}`,
+    ]);
+    const read = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'capture read');
     expect(read).toHaveLength(1);
     expect(read[0]).toMatchObject({ format: 'pcapng', packets: 4 });
   });

@@ -32,9 +32,14 @@ interface Run {
 function fwemu(args: string[]): Promise<Run> {
   const t = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr, ms: Date.now() - t });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr, ms: Date.now() - t });
+      },
+    );
   });
 }
 
@@ -63,12 +68,19 @@ describe('rule files', () => {
 
   it('a YAML syntax error: its line and column', async () => {
     const f = file('syntax.yaml', 'policy: drop\nrules:\n  - { id: a, proto: tcp, dport: [80, 81 }\n');
-    refused(await replayWith(f), 2, `${f}:3:41: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`);
+    refused(
+      await replayWith(f),
+      2,
+      `${f}:3:41: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    );
     refused(await fwemu(['check', f]), 1, `${f}:3:41: YAML syntax error`);
   });
 
   it('duplicate keys: both positions', async () => {
-    const f = file('dup.yaml', 'policy: drop\npolicy: accept\nrules:\n  - id: a\n    proto: tcp\n    dport: 80\n    dport: 81\n');
+    const f = file(
+      'dup.yaml',
+      'policy: drop\npolicy: accept\nrules:\n  - id: a\n    proto: tcp\n    dport: 80\n    dport: 81\n',
+    );
     refused(
       await replayWith(f),
       2,
@@ -97,7 +109,10 @@ describe('rule files', () => {
   });
 
   it('wrong types and unknown keys, with a suggestion', async () => {
-    const f = file('typo.yaml', 'policy: drop\nrules:\n  - id: a\n    proto: tcp\n    dprot: 80\n  - id: b\n    proto: tpc\n    dport: [a]\n');
+    const f = file(
+      'typo.yaml',
+      'policy: drop\nrules:\n  - id: a\n    proto: tcp\n    dprot: 80\n  - id: b\n    proto: tpc\n    dport: [a]\n',
+    );
     refused(
       await replayWith(f),
       2,
@@ -108,10 +123,15 @@ describe('rule files', () => {
   });
 
   it('fwemu check: a shadowed rule is a warning naming both rules and positions (exit 0)', async () => {
-    const f = file('shadow.yaml', 'policy: drop\nrules:\n  - id: all-web\n    proto: tcp\n    dport: 8000-8999\n  - id: web\n    proto: tcp\n    dport: 8080\n');
+    const f = file(
+      'shadow.yaml',
+      'policy: drop\nrules:\n  - id: all-web\n    proto: tcp\n    dport: 8000-8999\n  - id: web\n    proto: tcp\n    dport: 8080\n',
+    );
     const r = await fwemu(['check', f]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout + r.stderr).toContain(`${f}:6:5: warning: rule web is shadowed by rule all-web (${f}:3:5), which matches every packet it would`);
+    expect(r.stdout + r.stderr).toContain(
+      `${f}:6:5: warning: rule web is shadowed by rule all-web (${f}:3:5), which matches every packet it would`,
+    );
   });
 
   it('not YAML at all (a capture), a directory, an empty file, a missing file', async () => {
@@ -133,10 +153,20 @@ describe('scenarios', () => {
   it('a YAML syntax error, duplicate keys, a typo: positioned, with suggestions', async () => {
     const syntax = file('s-syntax.yaml', `${HEAD}steps:\n  - listen: [server:80\n`);
     // The flow sequence opened on line 6 is still open where the file ends (7:1).
-    refused(await synth(syntax), 2, `${syntax}:7:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`);
-    const dup = file('s-dup.yaml', `${HEAD}steps:\n  - listen: server:80\n  - connect: alice -> server:80\n    as: c\n    as: d\n`);
+    refused(
+      await synth(syntax),
+      2,
+      `${syntax}:7:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    );
+    const dup = file(
+      's-dup.yaml',
+      `${HEAD}steps:\n  - listen: server:80\n  - connect: alice -> server:80\n    as: c\n    as: d\n`,
+    );
     refused(await synth(dup), 2, `${dup}:9:5: duplicate key "as" (first given at line 8); each key may appear once`);
-    const typo = file('s-typo.yaml', `${HEAD}steps:\n  - listen: server:80\n  - conect: alice -> server:80\n  - send: { conn: c, byts: 10 }\n`);
+    const typo = file(
+      's-typo.yaml',
+      `${HEAD}steps:\n  - listen: server:80\n  - conect: alice -> server:80\n  - send: { conn: c, byts: 10 }\n`,
+    );
     refused(
       await synth(typo),
       2,
@@ -149,14 +179,23 @@ describe('scenarios', () => {
     const bomb = file('s-bomb.yaml', `${HEAD}${BOMB}\nsteps:\n  - listen: server:80\n`);
     refused(await synth(bomb), 2, `${bomb}:6:8: too many YAML alias expansions`);
     const huge = file('s-huge.yaml', `${HEAD}steps:\n${'  - listen: server:80\n'.repeat(60_000)}`);
-    refused(await synth(huge), 2, `${huge}:1:1: file is 1320063 bytes; scenario files are limited to 1048576 bytes (1 MiB)`);
+    refused(
+      await synth(huge),
+      2,
+      `${huge}:1:1: file is 1320063 bytes; scenario files are limited to 1048576 bytes (1 MiB)`,
+    );
     const deep = file('s-deep.yaml', `${HEAD}steps: ${DEEP}\n`);
     refused(await synth(deep), 2, `${deep}:5:`);
   });
 
   it('a step type given a mapping without its main parameter (listen: {} used to crash, wait: {} to vanish)', async () => {
     const f = file('s-empty-steps.yaml', `${HEAD}steps:\n  - listen: {}\n  - wait: {}\n`);
-    refused(await synth(f), 2, `${f}:6:5: listen needs on:; like listen: server:8080`, `${f}:7:5: wait needs for:; like wait: 30s`);
+    refused(
+      await synth(f),
+      2,
+      `${f}:6:5: listen needs on:; like listen: server:8080`,
+      `${f}:7:5: wait needs for:; like wait: 30s`,
+    );
   });
 
   it('more traffic than a scenario may generate: refused at the step that goes over', () => {
@@ -172,7 +211,9 @@ describe('scenarios', () => {
     const d = (err as ScenarioError).diagnostics;
     expect(d).toHaveLength(1);
     expect(d[0]).toMatchObject({ file: 'big.yaml', line: 10, col: 5 });
-    expect(d[0].message).toMatch(/^step #4 \(send\) takes the scenario past what one scenario may generate \(50 packets, /);
+    expect(d[0].message).toMatch(
+      /^step #4 \(send\) takes the scenario past what one scenario may generate \(50 packets, /,
+    );
   });
 });
 
@@ -186,17 +227,38 @@ describe('policy tests', () => {
 
   it('an expectation typo, an unknown top-level key, rules: given a list', async () => {
     const typo = expectFile('typo.expect.yaml', `${RULES}expect:\n  - { packet: 1, verdikt: accept }\n`);
-    refused(await fwemu(['test', typo]), 2, `${typo}:3:18: unknown key "verdikt" in an expectation; did you mean "verdict"?`);
+    refused(
+      await fwemu(['test', typo]),
+      2,
+      `${typo}:3:18: unknown key "verdikt" in an expectation; did you mean "verdict"?`,
+    );
     const top = expectFile('top.expect.yaml', `${RULES}expects:\n  - { packet: 1, verdict: accept }\n`);
-    refused(await fwemu(['test', top]), 2, `${top}:2:1: unknown key "expects"; did you mean "expect"? (allowed: rules, capture, expect)`);
+    refused(
+      await fwemu(['test', top]),
+      2,
+      `${top}:2:1: unknown key "expects"; did you mean "expect"? (allowed: rules, capture, expect)`,
+    );
     const list = expectFile('list.expect.yaml', 'rules: [a, b]\nexpect:\n  - { packet: 1, verdict: accept }\n');
-    refused(await fwemu(['test', list]), 2, `${list}:1:8: rules: takes the path of a rule file (relative to this file), not a list`);
+    refused(
+      await fwemu(['test', list]),
+      2,
+      `${list}:1:8: rules: takes the path of a rule file (relative to this file), not a list`,
+    );
   });
 
   it('values of the wrong kind are named, not printed as "undefined"', async () => {
-    const f = expectFile('kinds.expect.yaml', `${RULES}expect:\n  - { packet: [[1]], ct: [new] }\n  - { conntrack: { count: {} } }\n`);
+    const f = expectFile(
+      'kinds.expect.yaml',
+      `${RULES}expect:\n  - { packet: [[1]], ct: [new] }\n  - { conntrack: { count: {} } }\n`,
+    );
     const r = await fwemu(['test', f]);
-    refused(r, 2, `${f}:3:16: packet a list: a packet number`, `${f}:3:26: ct must be one of new, established, related, invalid, untracked, none; not a list`, `${f}:4:27: count a mapping: a whole number`);
+    refused(
+      r,
+      2,
+      `${f}:3:16: packet a list: a packet number`,
+      `${f}:3:26: ct must be one of new, established, related, invalid, untracked, none; not a list`,
+      `${f}:4:27: count a mapping: a whole number`,
+    );
     expect(r.stdout + r.stderr).not.toMatch(/undefined/);
   });
 

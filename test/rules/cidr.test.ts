@@ -18,7 +18,12 @@ function err(s: string): string {
 describe('parseCidr', () => {
   it('parses IPv4 addresses and prefixes into word 0', () => {
     expect(c('10.1.0.0/16')).toEqual({ version: 4, words: [0x0a010000, 0, 0, 0], prefix: 16, text: '10.1.0.0/16' });
-    expect(c('255.255.255.255')).toEqual({ version: 4, words: [0xffffffff, 0, 0, 0], prefix: 32, text: '255.255.255.255' });
+    expect(c('255.255.255.255')).toEqual({
+      version: 4,
+      words: [0xffffffff, 0, 0, 0],
+      prefix: 32,
+      text: '255.255.255.255',
+    });
     expect(c('0.0.0.0/0').text).toBe('0.0.0.0/0');
     expect(c('10.2.0.1/32').text).toBe('10.2.0.1');
   });

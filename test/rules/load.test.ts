@@ -85,7 +85,14 @@ describe('defaults', () => {
       stateful: false
       rules: []
     `);
-    expect(rs).toMatchObject({ name: 'box', description: 'a box', policy: 'reject', outputPolicy: 'drop', stateful: false, model: 'host' });
+    expect(rs).toMatchObject({
+      name: 'box',
+      description: 'a box',
+      policy: 'reject',
+      outputPolicy: 'drop',
+      stateful: false,
+      model: 'host',
+    });
     expect(rs.hostAddrs!.map((c) => c.text)).toEqual(['10.1.0.2']);
     expect(rs.rules).toEqual([]);
   });
@@ -100,7 +107,14 @@ describe('defaults', () => {
         udp_timeout: 45
       rules: []
     `);
-    expect(rs.conntrack).toEqual({ ...CONNTRACK_DEFAULTS, tcp_loose: false, tcp_be_liberal: true, tcp_ignore_invalid_rst: true, max: 0, udp_timeout: 45 });
+    expect(rs.conntrack).toEqual({
+      ...CONNTRACK_DEFAULTS,
+      tcp_loose: false,
+      tcp_be_liberal: true,
+      tcp_ignore_invalid_rst: true,
+      max: 0,
+      udp_timeout: 45,
+    });
   });
 
   it('numbers ids from 1 when absent and keeps given ids', () => {
@@ -165,7 +179,9 @@ describe('ports', () => {
   });
 
   it('reports every bad element of a port list', () => {
-    const e = errorLines('rules:\n  - proto: tcp\n    dport: [80, "9000-8000", "22:23", http, "1-70000", 1.5, [1], -1]\n');
+    const e = errorLines(
+      'rules:\n  - proto: tcp\n    dport: [80, "9000-8000", "22:23", http, "1-70000", 1.5, [1], -1]\n',
+    );
     expect(e).toEqual([
       'rules/t.yaml:3:17: dport range "9000-8000" is backwards; write "8000-9000"',
       'rules/t.yaml:3:30: dport "22:23" is not a port (ranges use "-", not ":"); a port is 0-65535, a range "8000-8099", or a list of both',
@@ -181,8 +197,12 @@ describe('ports', () => {
     expect(only('rules:\n  - proto: tcp\n    sport: []\n')).toBe(
       'rules/t.yaml:3:12: rule #1: sport is an empty list; leave sport out to match any port; a port is 0-65535, a range "8000-8099", or a list of both',
     );
-    expect(only('rules:\n  - proto: tcp\n    dport:\n')).toMatch(/^rules\/t\.yaml:3:5: rule #1: dport must be a port, not nothing \(null\)/);
-    expect(only('rules:\n  - proto: tcp\n    dport: {a: 1}\n')).toMatch(/^rules\/t\.yaml:3:12: rule #1: dport must be a port, not a mapping/);
+    expect(only('rules:\n  - proto: tcp\n    dport:\n')).toMatch(
+      /^rules\/t\.yaml:3:5: rule #1: dport must be a port, not nothing \(null\)/,
+    );
+    expect(only('rules:\n  - proto: tcp\n    dport: {a: 1}\n')).toMatch(
+      /^rules\/t\.yaml:3:12: rule #1: dport must be a port, not a mapping/,
+    );
   });
 
   it('ports need proto tcp or udp, and the message explains why', () => {
@@ -197,7 +217,8 @@ describe('ports', () => {
 
 describe('addresses', () => {
   it('parses single addresses, CIDRs and mixed v4/v6 lists', () => {
-    const r = ok('rules:\n  - src: 10.1.0.0/16\n    dst: [10.2.0.1, fd00:2::1, "fd00:1::/64", ::ffff:10.0.0.1]\n').ruleset.rules[0];
+    const r = ok('rules:\n  - src: 10.1.0.0/16\n    dst: [10.2.0.1, fd00:2::1, "fd00:1::/64", ::ffff:10.0.0.1]\n')
+      .ruleset.rules[0];
     expect(r.src!.map((c) => c.text)).toEqual(['10.1.0.0/16']);
     expect(r.dst!.map((c) => [c.version, c.prefix, c.text])).toEqual([
       [4, 32, '10.2.0.1'],
@@ -225,14 +246,18 @@ describe('addresses', () => {
   });
 
   it('rejects an empty address list', () => {
-    expect(only('rules:\n  - src: []\n')).toMatch(/^rules\/t\.yaml:2:10: rule #1: src is an empty list; leave src out to match any address/);
+    expect(only('rules:\n  - src: []\n')).toMatch(
+      /^rules\/t\.yaml:2:10: rule #1: src is an empty list; leave src out to match any address/,
+    );
   });
 
   it('explains unquoted IPv6 addresses ending in ":"', () => {
     expect(only('rules:\n  - src:\n      - fd00::\n')).toBe(
       'rules/t.yaml:3:9: rule #1: src: fd00:: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "fd00::"',
     );
-    expect(only('rules:\n  - src: fd00::\n')).toMatch(/^rules\/t\.yaml:2:10: YAML syntax error: .*; an IPv6 address ending in ":" must be quoted \("fd00::"\)$/);
+    expect(only('rules:\n  - src: fd00::\n')).toMatch(
+      /^rules\/t\.yaml:2:10: YAML syntax error: .*; an IPv6 address ending in ":" must be quoted \("fd00::"\)$/,
+    );
     expect(ok('rules:\n  - src: "fd00::"\n').ruleset.rules[0].src![0].text).toBe('fd00::');
   });
 
@@ -251,7 +276,9 @@ describe('addresses', () => {
   });
 
   it('supports anchors and aliases for shared address lists', () => {
-    const { ruleset } = ok('rules:\n  - proto: udp\n    src: &c [10.1.0.0/16, fd00:1::/64]\n  - proto: tcp\n    src: *c\n');
+    const { ruleset } = ok(
+      'rules:\n  - proto: udp\n    src: &c [10.1.0.0/16, fd00:1::/64]\n  - proto: tcp\n    src: *c\n',
+    );
     expect(ruleset.rules[1].src!.map((c) => c.text)).toEqual(['10.1.0.0/16', 'fd00:1::/64']);
   });
 });
@@ -280,7 +307,9 @@ describe('host model', () => {
     expect(only('rules:\n  - id: x\n    chain: input\n')).toBe(
       "rules/t.yaml:3:12: rule x: chain input exists only in the host model: add host: (the firewall host's own addresses) at the top level; without host:, every packet crosses the firewall on the forward chain",
     );
-    expect(only('output_policy: drop\nrules: []\n')).toMatch(/^rules\/t\.yaml:1:1: output_policy applies only in the host model: add host:/);
+    expect(only('output_policy: drop\nrules: []\n')).toMatch(
+      /^rules\/t\.yaml:1:1: output_policy applies only in the host model: add host:/,
+    );
   });
 
   it('host takes addresses, not networks', () => {
@@ -288,7 +317,9 @@ describe('host model', () => {
       "rules/t.yaml:1:8: host 10.1.0.0/16: host takes the firewall host's own addresses, not networks (like 10.1.0.2 or fd00:1::2)",
     );
     expect(codes('host: []\nrules: []\n')).toEqual(['1:7 rules.empty-address-list']);
-    expect(only('host: 3\nrules: []\n')).toMatch(/^rules\/t\.yaml:1:7: host must be an address or a list of addresses .*, not the number 3$/);
+    expect(only('host: 3\nrules: []\n')).toMatch(
+      /^rules\/t\.yaml:1:7: host must be an address or a list of addresses .*, not the number 3$/,
+    );
   });
 });
 
@@ -347,13 +378,23 @@ describe('icmp', () => {
     expect(e[0]).toBe(
       'rules/t.yaml:3:11: rule #1: type "packet-too-big" is an icmpv6 type name, and this rule has proto icmp; use proto: icmpv6, or the icmp type number',
     );
-    expect(e[1]).toMatch(/^rules\/t\.yaml:5:11: rule #2: type "echo-requst" is not an icmpv6 type name; did you mean "echo-request"\? \(allowed: a number 0-255 or an icmpv6 type name: destination-unreachable, packet-too-big, /);
+    expect(e[1]).toMatch(
+      /^rules\/t\.yaml:5:11: rule #2: type "echo-requst" is not an icmpv6 type name; did you mean "echo-request"\? \(allowed: a number 0-255 or an icmpv6 type name: destination-unreachable, packet-too-big, /,
+    );
     expect(e[2]).toBe('rules/t.yaml:7:5: rule #3: type needs proto icmp or icmpv6; rule #3 has proto tcp');
     expect(e[3]).toMatch(/^rules\/t\.yaml:9:5: rule #4: code needs a type; /);
-    expect(e[4]).toMatch(/^rules\/t\.yaml:11:11: rule #5: type 300 is out of range; a number 0-255 or an icmp type name: echo-reply, /);
-    expect(e[5]).toBe('rules/t.yaml:12:5: rule #6: type needs proto icmp or icmpv6; rule #6 has no proto (so any protocol)');
-    expect(e[6]).toMatch(/^rules\/t\.yaml:15:11: rule #7: code "no-route" is an icmpv6 code name, and this rule has proto icmp/);
-    expect(e[7]).toMatch(/^rules\/t\.yaml:17:11: rule #8: type must be a number 0-255 or an icmp type name: .*, not a list$/);
+    expect(e[4]).toMatch(
+      /^rules\/t\.yaml:11:11: rule #5: type 300 is out of range; a number 0-255 or an icmp type name: echo-reply, /,
+    );
+    expect(e[5]).toBe(
+      'rules/t.yaml:12:5: rule #6: type needs proto icmp or icmpv6; rule #6 has no proto (so any protocol)',
+    );
+    expect(e[6]).toMatch(
+      /^rules\/t\.yaml:15:11: rule #7: code "no-route" is an icmpv6 code name, and this rule has proto icmp/,
+    );
+    expect(e[7]).toMatch(
+      /^rules\/t\.yaml:17:11: rule #8: type must be a number 0-255 or an icmp type name: .*, not a list$/,
+    );
     expect(e).toHaveLength(8);
   });
 });
@@ -364,7 +405,9 @@ describe('validation errors', () => {
       'rules/t.yaml:4:5: unknown key "dprot" in rule web; did you mean "dport"? (allowed: id, comment, chain, action, proto, sport, dport, src, dst, type, code)',
     );
     expect(codes('rules:\n  - protocol: tcp\n')).toEqual(['2:5 yaml.unknown-key']);
-    expect(only('rules:\n  - policy: drop\n')).toMatch(/unknown key "policy" in rule #1; "policy" is a top-level key, not a rule key/);
+    expect(only('rules:\n  - policy: drop\n')).toMatch(
+      /unknown key "policy" in rule #1; "policy" is a top-level key, not a rule key/,
+    );
   });
 
   it('suggests the closest top-level key and spots rule keys at the top level', () => {
@@ -402,7 +445,9 @@ describe('validation errors', () => {
       'rules/t.yaml:6:3: conntrack setting "nf_conntrack_tcp_be_liberal": leave out the "nf_conntrack_" prefix; write tcp_be_liberal',
       'rules/t.yaml:7:16: conntrack udp_timeout -1 is out of range; it is a whole number 0-2147483647 (seconds)',
       'rules/t.yaml:8:17: conntrack icmp_timeout must be a whole number of seconds, not the string "abc"',
-      expect.stringMatching(/^rules\/t\.yaml:9:3: unknown conntrack setting "tcp_timeout_establishd"; did you mean "tcp_timeout_established"\? \(allowed: tcp_loose, /),
+      expect.stringMatching(
+        /^rules\/t\.yaml:9:3: unknown conntrack setting "tcp_timeout_establishd"; did you mean "tcp_timeout_established"\? \(allowed: tcp_loose, /,
+      ),
       'rules/t.yaml:12:13: rule x: action "allow" is not allowed; did you mean "accept"? (allowed: accept, drop, reject)',
       'rules/t.yaml:13:12: rule x: proto "TCP" is not allowed; did you mean "tcp"? (allowed: tcp, udp, icmp, icmpv6, any)',
       'rules/t.yaml:14:14: rule x: comment must be text, not a list',
@@ -410,11 +455,15 @@ describe('validation errors', () => {
   });
 
   it('conntrack must be a mapping', () => {
-    expect(only('conntrack: 5\nrules: []\n')).toBe('rules/t.yaml:1:12: conntrack must be a mapping of settings (like tcp_loose: 0), not the number 5');
+    expect(only('conntrack: 5\nrules: []\n')).toBe(
+      'rules/t.yaml:1:12: conntrack must be a mapping of settings (like tcp_loose: 0), not the number 5',
+    );
   });
 
   it('reports duplicate ids with both positions', () => {
-    const e = errorLines('rules:\n  - id: a\n    proto: tcp\n  - id: a\n    proto: udp\n  - proto: icmp\n  - id: rule-3\n');
+    const e = errorLines(
+      'rules:\n  - id: a\n    proto: tcp\n  - id: a\n    proto: udp\n  - proto: icmp\n  - id: rule-3\n',
+    );
     expect(e).toEqual([
       'rules/t.yaml:4:9: duplicate rule id "a": also used by the rule at rules/t.yaml:2:5; ids must be unique',
       'rules/t.yaml:7:9: duplicate rule id "rule-3": also used by the rule at rules/t.yaml:6:5 (rule #3 has no id and gets the default id rule-3); ids must be unique',
@@ -458,12 +507,18 @@ describe('validation errors', () => {
   it('reports an empty file and a non-mapping top level', () => {
     expect(only('')).toBe('rules/t.yaml:1:1: the file is empty; a rule file is a mapping with at least a rules: list');
     expect(codes('# just a comment\n')).toEqual(['1:1 rules.empty-file']);
-    expect(only('- a\n- b\n')).toBe('rules/t.yaml:1:1: the top level must be a mapping (name:, policy:, rules:, ...), not a list');
+    expect(only('- a\n- b\n')).toBe(
+      'rules/t.yaml:1:1: the top level must be a mapping (name:, policy:, rules:, ...), not a list',
+    );
   });
 
   it('reports YAML syntax errors with the parser position', () => {
-    expect(only('rules:\n  - id: x\n    dport: [1\n')).toMatch(/^rules\/t\.yaml:4:1: YAML syntax error: Flow sequence .* end with a \]$/);
-    expect(only('rules:\n\t- id: x\n')).toMatch(/^rules\/t\.yaml:2:1: YAML syntax error: .*Tabs.*; YAML indentation must use spaces, not tabs$/);
+    expect(only('rules:\n  - id: x\n    dport: [1\n')).toMatch(
+      /^rules\/t\.yaml:4:1: YAML syntax error: Flow sequence .* end with a \]$/,
+    );
+    expect(only('rules:\n\t- id: x\n')).toMatch(
+      /^rules\/t\.yaml:2:1: YAML syntax error: .*Tabs.*; YAML indentation must use spaces, not tabs$/,
+    );
     expect(codes('rules:\n  - id: "x\n').map((c) => c.split(' ')[1])).toEqual(['yaml.syntax']);
     expect(only('rules: []\n---\nrules: []\n')).toBe(
       'rules/t.yaml:2:1: a rule file holds one YAML document; remove the "---" line and merge or split the files',
@@ -471,7 +526,8 @@ describe('validation errors', () => {
   });
 
   it('rejects alias bombs', () => {
-    const bomb = 'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nrules: []\n';
+    const bomb =
+      'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nrules: []\n';
     const t0 = Date.now();
     expect(codes(bomb)).toEqual(['2:8 yaml.alias-bomb']);
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -479,7 +535,9 @@ describe('validation errors', () => {
 
   it('rejects files over 1 MiB without parsing them', () => {
     const big = 'rules: []\n' + '#'.repeat(1024 * 1024);
-    expect(only(big)).toMatch(/^rules\/t\.yaml:1:1: file is \d+ bytes; rule files are limited to 1048576 bytes \(1 MiB\)$/);
+    expect(only(big)).toMatch(
+      /^rules\/t\.yaml:1:1: file is \d+ bytes; rule files are limited to 1048576 bytes \(1 MiB\)$/,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'fwemu-rules-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const p = join(dir, 'big.yaml');
@@ -516,8 +574,14 @@ describe('validation errors', () => {
   });
 
   it('handles a BOM and CRLF line endings, positions included', () => {
-    expect(ok('\uFEFFrules:\r\n  - proto: tcp\r\n    dport: 80\r\n').ruleset.rules[0].pos).toEqual({ file: F, line: 2, col: 5 });
-    expect(only('rules:\r\n  - proto: tcp\r\n    dport: 80000\r\n')).toMatch(/^rules\/t\.yaml:3:12: dport 80000 is out of range/);
+    expect(ok('\uFEFFrules:\r\n  - proto: tcp\r\n    dport: 80\r\n').ruleset.rules[0].pos).toEqual({
+      file: F,
+      line: 2,
+      col: 5,
+    });
+    expect(only('rules:\r\n  - proto: tcp\r\n    dport: 80000\r\n')).toMatch(
+      /^rules\/t\.yaml:3:12: dport 80000 is out of range/,
+    );
   });
 
   it('loadRuleSet reports an unreadable file', () => {

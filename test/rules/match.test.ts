@@ -315,6 +315,8 @@ describe('describeRule / formatRuleSet', () => {
     expect(text).toMatch(/ {4} {2}1 {2}a {2}tcp accept {2}\(rules\/t\.yaml:5\)/);
     expect(text).toContain('chain output (packets from the host), policy accept:');
     expect(text).toContain('1 warning:');
-    expect(text).toContain('rules/t.yaml:7:5: warning: rule b is shadowed by rule a (rules/t.yaml:5:5), which matches every packet it would');
+    expect(text).toContain(
+      'rules/t.yaml:7:5: warning: rule b is shadowed by rule a (rules/t.yaml:5:5), which matches every packet it would',
+    );
   });
 });

@@ -37,21 +37,49 @@ function resolve(s: S): S {
 
 function typeOk(t: string, v: unknown): boolean {
   switch (t) {
-    case 'object': return typeof v === 'object' && v !== null && !Array.isArray(v);
-    case 'array': return Array.isArray(v);
-    case 'string': return typeof v === 'string';
-    case 'integer': return Number.isInteger(v);
-    case 'number': return typeof v === 'number';
-    case 'boolean': return typeof v === 'boolean';
-    case 'null': return v === null;
-    default: throw new Error(`unknown type ${t}`);
+    case 'object':
+      return typeof v === 'object' && v !== null && !Array.isArray(v);
+    case 'array':
+      return Array.isArray(v);
+    case 'string':
+      return typeof v === 'string';
+    case 'integer':
+      return Number.isInteger(v);
+    case 'number':
+      return typeof v === 'number';
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'null':
+      return v === null;
+    default:
+      throw new Error(`unknown type ${t}`);
   }
 }
 
 const KNOWN = new Set([
-  '$schema', '$ref', '$defs', 'title', 'description', 'default', 'type', 'enum', 'const', 'properties',
-  'additionalProperties', 'required', 'items', 'minItems', 'minimum', 'maximum', 'pattern', 'oneOf', 'anyOf',
-  'allOf', 'if', 'then', 'dependentSchemas',
+  '$schema',
+  '$ref',
+  '$defs',
+  'title',
+  'description',
+  'default',
+  'type',
+  'enum',
+  'const',
+  'properties',
+  'additionalProperties',
+  'required',
+  'items',
+  'minItems',
+  'minimum',
+  'maximum',
+  'pattern',
+  'oneOf',
+  'anyOf',
+  'allOf',
+  'if',
+  'then',
+  'dependentSchemas',
 ]);
 
 /** Returns a list of problems ("path: message"); empty when valid. */
@@ -66,7 +94,8 @@ function validate(s0: S, v: unknown, path = '$'): string[] {
     if (s.minimum !== undefined && v < s.minimum) errs.push(`${path}: below minimum`);
     if (s.maximum !== undefined && v > s.maximum) errs.push(`${path}: above maximum`);
   }
-  if (typeof v === 'string' && s.pattern && !new RegExp(s.pattern, 'u').test(v)) errs.push(`${path}: does not match pattern`);
+  if (typeof v === 'string' && s.pattern && !new RegExp(s.pattern, 'u').test(v))
+    errs.push(`${path}: does not match pattern`);
   if (Array.isArray(v)) {
     if (s.minItems !== undefined && v.length < s.minItems) errs.push(`${path}: too few items`);
     if (s.items) v.forEach((x, i) => errs.push(...validate(s.items, x, `${path}[${i}]`)));
@@ -78,13 +107,15 @@ function validate(s0: S, v: unknown, path = '$'): string[] {
       if (s.properties && k in s.properties) errs.push(...validate(s.properties[k], x, `${path}.${k}`));
       else if (s.additionalProperties === false) errs.push(`${path}: unknown property ${k}`);
     }
-    for (const [k, dep] of Object.entries(s.dependentSchemas ?? {})) if (k in o) errs.push(...validate(dep as S, v, path));
+    for (const [k, dep] of Object.entries(s.dependentSchemas ?? {}))
+      if (k in o) errs.push(...validate(dep as S, v, path));
   }
   if (s.oneOf) {
     const n = s.oneOf.filter((x: S) => validate(x, v, path).length === 0).length;
     if (n !== 1) errs.push(`${path}: matches ${n} of oneOf`);
   }
-  if (s.anyOf && !s.anyOf.some((x: S) => validate(x, v, path).length === 0)) errs.push(`${path}: matches none of anyOf`);
+  if (s.anyOf && !s.anyOf.some((x: S) => validate(x, v, path).length === 0))
+    errs.push(`${path}: matches none of anyOf`);
   for (const x of s.allOf ?? []) errs.push(...validate(x, v, path));
   if (s.if && validate(s.if, v, path).length === 0 && s.then) errs.push(...validate(s.then, v, path));
   return errs;
@@ -123,10 +154,15 @@ describe('schema/fwemu-rules.schema.json', () => {
     expect(schema.$defs.action.enum).toEqual([...ACTIONS]);
     expect(schema.$defs.rule.properties.proto.enum).toEqual([...PROTOS]);
     expect(schema.$defs.rule.properties.chain.enum).toEqual([...CHAINS]);
-    for (const k of CONNTRACK_KEYS) expect(schema.properties.conntrack.properties[k].default, k).toBe(CONNTRACK_DEFAULTS[k]);
+    for (const k of CONNTRACK_KEYS)
+      expect(schema.properties.conntrack.properties[k].default, k).toBe(CONNTRACK_DEFAULTS[k]);
     const names = (t: Record<string, number>) => Object.keys(t).sort();
-    expect([...schema.$defs.icmpTypeName.enum].sort()).toEqual([...new Set([...names(ICMP_TYPES), ...names(ICMPV6_TYPES)])].sort());
-    expect([...schema.$defs.icmpCodeName.enum].sort()).toEqual([...new Set([...names(ICMP_CODES), ...names(ICMPV6_CODES)])].sort());
+    expect([...schema.$defs.icmpTypeName.enum].sort()).toEqual(
+      [...new Set([...names(ICMP_TYPES), ...names(ICMPV6_TYPES)])].sort(),
+    );
+    expect([...schema.$defs.icmpCodeName.enum].sort()).toEqual(
+      [...new Set([...names(ICMP_CODES), ...names(ICMPV6_CODES)])].sort(),
+    );
     const [v4, v6] = schema.$defs.rule.allOf;
     expect(v4.then.properties.type.oneOf[1].enum).toEqual(Object.keys(ICMP_TYPES));
     expect(v6.then.properties.type.oneOf[1].enum).toEqual(Object.keys(ICMPV6_TYPES));
@@ -164,7 +200,9 @@ describe('example rule files', () => {
   it('web-server: tcp dport 8080 only, policy drop, gateway model', () => {
     const { ruleset } = loadRuleSet(join(dir, 'web-server.yaml'));
     expect(ruleset).toMatchObject({ name: 'web-server', policy: 'drop', model: 'gateway', stateful: true });
-    expect(ruleset.rules.map((r) => [r.id, r.proto, r.dport, r.action])).toEqual([['web', 'tcp', [{ lo: 8080, hi: 8080 }], 'accept']]);
+    expect(ruleset.rules.map((r) => [r.id, r.proto, r.dport, r.action])).toEqual([
+      ['web', 'tcp', [{ lo: 8080, hi: 8080 }], 'accept'],
+    ]);
   });
 
   it('workstation: host model, output accept, input drop', () => {
@@ -185,8 +223,14 @@ describe('example rule files', () => {
 describe('schema and loader agree', () => {
   const cases: [string, string][] = [
     ['minimal', 'rules: []'],
-    ['full rule', 'rules:\n  - {id: a, proto: tcp, sport: 1, dport: [80, "8000-8099"], src: 10.0.0.0/8, dst: ["fd00::1"], action: reject, comment: c}'],
-    ['icmp', 'rules:\n  - {proto: icmp, type: echo-request}\n  - {proto: icmpv6, type: 135, code: 0}\n  - {proto: icmp, type: 3, code: port-unreachable}'],
+    [
+      'full rule',
+      'rules:\n  - {id: a, proto: tcp, sport: 1, dport: [80, "8000-8099"], src: 10.0.0.0/8, dst: ["fd00::1"], action: reject, comment: c}',
+    ],
+    [
+      'icmp',
+      'rules:\n  - {proto: icmp, type: echo-request}\n  - {proto: icmpv6, type: 135, code: 0}\n  - {proto: icmp, type: 3, code: port-unreachable}',
+    ],
     ['host model', 'host: [10.1.0.2]\noutput_policy: drop\nrules:\n  - {chain: output}'],
     ['conntrack', 'conntrack: {tcp_loose: false, max: 0, udp_timeout: 5}\nrules: []'],
     ['missing rules', 'name: x'],

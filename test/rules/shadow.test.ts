@@ -26,22 +26,36 @@ describe('shadowed rules', () => {
           dport: 8080
           action: reject
     `);
-    expect(w).toEqual(['rules/t.yaml:5:5: warning: rule b is shadowed by rule a (rules/t.yaml:2:5), which matches every packet it would']);
+    expect(w).toEqual([
+      'rules/t.yaml:5:5: warning: rule b is shadowed by rule a (rules/t.yaml:2:5), which matches every packet it would',
+    ]);
   });
 
   it('positive cases', () => {
     // proto any with no conditions covers everything after it
     expect(shadow('  - id: all\n  - id: x\n    proto: udp\n    dport: 53\n')).toHaveLength(1);
     // proto any covers a more specific proto
-    expect(shadow('  - id: a\n    src: 10.0.0.0/8\n  - id: b\n    proto: icmp\n    src: 10.1.0.0/16\n')).toHaveLength(1);
+    expect(shadow('  - id: a\n    src: 10.0.0.0/8\n  - id: b\n    proto: icmp\n    src: 10.1.0.0/16\n')).toHaveLength(
+      1,
+    );
     // port list contained in merged ranges (adjacent ranges merge: 80-89 + 90-99)
-    expect(shadow('  - id: a\n    proto: tcp\n    dport: [80-89, 90-99]\n  - id: b\n    proto: tcp\n    dport: [85, 95]\n')).toHaveLength(1);
+    expect(
+      shadow('  - id: a\n    proto: tcp\n    dport: [80-89, 90-99]\n  - id: b\n    proto: tcp\n    dport: [85, 95]\n'),
+    ).toHaveLength(1);
     // address contained: /16 inside /8, v6 /64 inside /48
-    expect(shadow('  - id: a\n    src: [10.0.0.0/8, "fd00:1::/48"]\n  - id: b\n    src: [10.1.0.0/16, "fd00:1:0:5::/64"]\n')).toHaveLength(1);
+    expect(
+      shadow('  - id: a\n    src: [10.0.0.0/8, "fd00:1::/48"]\n  - id: b\n    src: [10.1.0.0/16, "fd00:1:0:5::/64"]\n'),
+    ).toHaveLength(1);
     // same icmp type, any code covers a specific code
-    expect(shadow('  - id: a\n    proto: icmp\n    type: 3\n  - id: b\n    proto: icmp\n    type: destination-unreachable\n    code: 3\n')).toHaveLength(1);
+    expect(
+      shadow(
+        '  - id: a\n    proto: icmp\n    type: 3\n  - id: b\n    proto: icmp\n    type: destination-unreachable\n    code: 3\n',
+      ),
+    ).toHaveLength(1);
     // identical rules
-    expect(shadow('  - id: a\n    proto: udp\n    sport: 53\n  - id: b\n    proto: udp\n    sport: 53\n')).toHaveLength(1);
+    expect(shadow('  - id: a\n    proto: udp\n    sport: 53\n  - id: b\n    proto: udp\n    sport: 53\n')).toHaveLength(
+      1,
+    );
     // proto icmp only matches IPv4, so 0.0.0.0/0 covers it
     expect(shadow('  - id: a\n    src: 0.0.0.0/0\n  - id: b\n    proto: icmp\n')).toHaveLength(1);
   });
@@ -99,7 +113,9 @@ describe('shadowed rules', () => {
           proto: tcp
           dport: 22
     `);
-    expect(w).toEqual(['rules/t.yaml:7:5: warning: rule in2 is shadowed by rule in (rules/t.yaml:5:5), which matches every packet it would']);
+    expect(w).toEqual([
+      'rules/t.yaml:7:5: warning: rule in2 is shadowed by rule in (rules/t.yaml:5:5), which matches every packet it would',
+    ]);
   });
 });
 
@@ -129,8 +145,14 @@ describe('rules that can never match', () => {
   });
 
   it('a never-matching rule is not also reported as shadowed, nor used to shadow', () => {
-    expect(warnings('rules:\n  - id: d\n    proto: icmp\n    src: fd00::/64\n  - id: x\n    proto: icmp\n    src: fd00::/64\n')).toHaveLength(2);
-    expect(warnings('rules:\n  - id: d\n    proto: icmp\n    src: fd00::/64\n  - id: x\n    proto: icmp\n')).toHaveLength(1);
+    expect(
+      warnings(
+        'rules:\n  - id: d\n    proto: icmp\n    src: fd00::/64\n  - id: x\n    proto: icmp\n    src: fd00::/64\n',
+      ),
+    ).toHaveLength(2);
+    expect(
+      warnings('rules:\n  - id: d\n    proto: icmp\n    src: fd00::/64\n  - id: x\n    proto: icmp\n'),
+    ).toHaveLength(1);
   });
 
   it('conntrack settings with stateful: false', () => {
@@ -150,7 +172,7 @@ describe('ruleRef', () => {
     rule.pos = { ...rule.pos, line: 7 };
     expect(ruleRef(rule)).toBe('rule www (rules/t.yaml:7)');
     rule.idGiven = false;
-    expect(ruleRef(rule)).toBe("rule #1 (rules/t.yaml:7)"); // the first rule of the file
+    expect(ruleRef(rule)).toBe('rule #1 (rules/t.yaml:7)'); // the first rule of the file
   });
 });
 
@@ -181,7 +203,19 @@ describe('the shadow check at scale', () => {
       return seed % n;
     };
     const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)];
-    const addrs = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.3', '10.2.0.0/16', '0.0.0.0/0', 'fd00::/8', 'fd00:1::/32', 'fd00:1::5', '::/0', '192.168.0.0/16'];
+    const addrs = [
+      '10.0.0.0/8',
+      '10.1.0.0/16',
+      '10.1.2.0/24',
+      '10.1.2.3',
+      '10.2.0.0/16',
+      '0.0.0.0/0',
+      'fd00::/8',
+      'fd00:1::/32',
+      'fd00:1::5',
+      '::/0',
+      '192.168.0.0/16',
+    ];
     const ports = ['22', '80', '443', '80-90', '1-1024', '[22, 80]', '[80-89, 90-99]', '8080'];
     let total = 0;
     for (let round = 0; round < 40; round++) {
@@ -194,7 +228,13 @@ describe('the shadow check at scale', () => {
         if ((proto === 'tcp' || proto === 'udp') && rnd(3) > 0) parts.push(`dport: ${pick(ports)}`);
         if ((proto === 'tcp' || proto === 'udp') && rnd(4) === 0) parts.push(`sport: ${pick(ports)}`);
         if (proto === 'icmp' && rnd(2) === 0) parts.push(`type: ${pick(['3', '8', '0'])}`);
-        if (rnd(2) === 0) parts.push(`src: ${rnd(3) === 0 ? `[${pick(addrs)}, ${pick(addrs)}]` : pick(addrs)}`.replace(/(fd00[^,\]]*|::\/0)/g, '"$1"'));
+        if (rnd(2) === 0)
+          parts.push(
+            `src: ${rnd(3) === 0 ? `[${pick(addrs)}, ${pick(addrs)}]` : pick(addrs)}`.replace(
+              /(fd00[^,\]]*|::\/0)/g,
+              '"$1"',
+            ),
+          );
         if (rnd(2) === 0) parts.push(`dst: ${pick(addrs)}`.replace(/(fd00[^,\]]*|::\/0)/g, '"$1"'));
         lines.push(`  - { ${parts.join(', ')} }`);
       }
@@ -225,13 +265,20 @@ describe('the shadow check at scale', () => {
   it('a file that defeats the indexes stops being checked after MAX_SHADOW_COMPARISONS, with a warning', () => {
     // Overlapping wide ranges: every earlier rule is a candidate, none covers.
     const n = Math.ceil(Math.sqrt(2 * MAX_SHADOW_COMPARISONS)) + 200;
-    const rules = Array.from({ length: n }, (_, i) => `  - { proto: tcp, dport: ${1 + (i % 60000)}-${2 + (i % 60000)} }`);
+    const rules = Array.from(
+      { length: n },
+      (_, i) => `  - { proto: tcp, dport: ${1 + (i % 60000)}-${2 + (i % 60000)} }`,
+    );
     const rs = ok(`rules:\n${rules.join('\n')}\n`).ruleset;
     const stats = { comparisons: 0 };
     const w = analyzeRules(rs, stats);
     expect(stats.comparisons).toBeLessThanOrEqual(MAX_SHADOW_COMPARISONS + n);
     const stop = w.filter((d) => d.message.includes('check for shadowed rules stopped'));
     expect(stop).toHaveLength(1);
-    expect(stop[0].message).toMatch(new RegExp(`^the check for shadowed rules stopped after rule #\\d+: it compared \\d+ pairs of rules \\(the limit is ${MAX_SHADOW_COMPARISONS}\\); rules after this one are not checked for shadowing$`));
+    expect(stop[0].message).toMatch(
+      new RegExp(
+        `^the check for shadowed rules stopped after rule #\\d+: it compared \\d+ pairs of rules \\(the limit is ${MAX_SHADOW_COMPARISONS}\\); rules after this one are not checked for shadowing$`,
+      ),
+    );
   });
 });

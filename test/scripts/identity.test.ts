@@ -22,7 +22,12 @@ function identity(args: string[]) {
 function makeRecord(name: string, cases: Record<string, [string | Buffer, string, string]>): string {
   const dir = join(tmp.dir, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'cases.tsv'), Object.keys(cases).map((id) => `${id}\tfwemu ${id.replaceAll('/', ' ')}\n`).join(''));
+  writeFileSync(
+    join(dir, 'cases.tsv'),
+    Object.keys(cases)
+      .map((id) => `${id}\tfwemu ${id.replaceAll('/', ' ')}\n`)
+      .join(''),
+  );
   for (const [id, [out, err, exit]] of Object.entries(cases)) {
     mkdirSync(join(dir, id, '..'), { recursive: true });
     writeFileSync(join(dir, `${id}.out`), out);
@@ -46,21 +51,37 @@ describe('identity record', () => {
     expect(identity(['record', b, ...ONLY]).code).toBe(0);
 
     const manifest = readFileSync(join(a, 'cases.tsv'), 'utf8');
-    expect(manifest).toContain('fixtures/ping.pcap/web-server/replay-stdin-jsonl\tfwemu replay --format jsonl -r rules/web-server.yaml - < fixtures/ping.pcap\n');
-    const ids = manifest.trim().split('\n').map((l) => l.split('\t')[0]);
-    expect(ids).toEqual(['fixtures/ping.pcap/web-server/replay', 'fixtures/ping.pcap/web-server/replay-jsonl', 'fixtures/ping.pcap/web-server/replay-stdin-jsonl', 'misc/version']);
-    for (const id of ids) for (const ext of ['out', 'err', 'exit']) expect(existsSync(join(a, `${id}.${ext}`)), `${id}.${ext}`).toBe(true);
+    expect(manifest).toContain(
+      'fixtures/ping.pcap/web-server/replay-stdin-jsonl\tfwemu replay --format jsonl -r rules/web-server.yaml - < fixtures/ping.pcap\n',
+    );
+    const ids = manifest
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t')[0]);
+    expect(ids).toEqual([
+      'fixtures/ping.pcap/web-server/replay',
+      'fixtures/ping.pcap/web-server/replay-jsonl',
+      'fixtures/ping.pcap/web-server/replay-stdin-jsonl',
+      'misc/version',
+    ]);
+    for (const id of ids)
+      for (const ext of ['out', 'err', 'exit']) expect(existsSync(join(a, `${id}.${ext}`)), `${id}.${ext}`).toBe(true);
 
     const same = identity(['diff', a, b]);
     expect(same.stdout).toBe(`identical: ${ids.length} cases, every stdout, stderr and exit status byte for byte\n`);
     expect(same.code).toBe(0);
 
     // Faithful: the recorded stdout and exit status are what the CLI gives when run by hand.
-    const direct = spawnSync(process.execPath, [BIN, 'replay', '-r', 'rules/web-server.yaml', 'fixtures/ping.pcap'], { cwd: ROOT, env: { PATH: process.env.PATH, NO_COLOR: '1' } });
+    const direct = spawnSync(process.execPath, [BIN, 'replay', '-r', 'rules/web-server.yaml', 'fixtures/ping.pcap'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, NO_COLOR: '1' },
+    });
     expect(readFileSync(join(a, 'fixtures/ping.pcap/web-server/replay.out'))).toEqual(direct.stdout);
     expect(readFileSync(join(a, 'fixtures/ping.pcap/web-server/replay.exit'), 'utf8')).toBe(`${direct.status}\n`);
     // Stdin carries the capture: the same verdicts as reading the file.
-    expect(readFileSync(join(a, 'fixtures/ping.pcap/web-server/replay-stdin-jsonl.out'))).toEqual(readFileSync(join(a, 'fixtures/ping.pcap/web-server/replay-jsonl.out')));
+    expect(readFileSync(join(a, 'fixtures/ping.pcap/web-server/replay-stdin-jsonl.out'))).toEqual(
+      readFileSync(join(a, 'fixtures/ping.pcap/web-server/replay-jsonl.out')),
+    );
   });
 
   it('will not replace a directory that is not a record', () => {
@@ -105,7 +126,9 @@ describe('identity diff', () => {
     expect(lines[at + 4].indexOf('^')).toBe(lines[at + 2].indexOf('| ') + 2 + 9);
     // A changed exit status and a new stderr line are differences too.
     expect(r.stdout).toContain('fixtures/x.pcap/dump.exit');
-    expect(r.stdout).toMatch(/fixtures\/x\.pcap\/dump\.err.*\n.*line 1, column 1 \(byte 0; sizes 0 and 8\)\n.*\| \(ends before this line\)\n.*\| warning\n/);
+    expect(r.stdout).toMatch(
+      /fixtures\/x\.pcap\/dump\.err.*\n.*line 1, column 1 \(byte 0; sizes 0 and 8\)\n.*\| \(ends before this line\)\n.*\| warning\n/,
+    );
     expect(r.stdout).toContain('DIFFERENT: 2 of 3 cases (3 files); by kind: dump 1, replay 1\n');
   });
 
@@ -117,7 +140,9 @@ describe('identity diff', () => {
     });
     const r = identity(['diff', makeRecord('one-a', base), b]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/fixtures\/x\.pcap\/dump\.out.*\n {2}line 3, column 1 \(byte 4; sizes 4 and 6\)\n.*\| \(ends before this line\)\n.*\| \\x00\\xff {2}\(escaped: not plain text\)\n/);
+    expect(r.stdout).toMatch(
+      /fixtures\/x\.pcap\/dump\.out.*\n {2}line 3, column 1 \(byte 4; sizes 4 and 6\)\n.*\| \(ends before this line\)\n.*\| \\x00\\xff {2}\(escaped: not plain text\)\n/,
+    );
     expect(r.stdout).toMatch(/misc\/help\.out .*\n {2}only in .*one-b\n/);
   });
 

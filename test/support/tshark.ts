@@ -79,12 +79,18 @@ export function tsharkFields(file: string, fields: string[], extraArgs: string[]
   const args = ['-n', '-r', file];
   for (const pref of TSHARK_PREFERENCES) args.push('-o', pref);
   args.push(
-    '-T', 'fields',
-    '-E', 'header=n',
-    '-E', 'separator=/t',
-    '-E', 'quote=n',
-    '-E', 'occurrence=a',
-    '-E', `aggregator=${TSHARK_AGGREGATOR}`,
+    '-T',
+    'fields',
+    '-E',
+    'header=n',
+    '-E',
+    'separator=/t',
+    '-E',
+    'quote=n',
+    '-E',
+    'occurrence=a',
+    '-E',
+    `aggregator=${TSHARK_AGGREGATOR}`,
   );
   for (const f of fields) args.push('-e', f);
   args.push(...extraArgs);
@@ -96,7 +102,10 @@ export function tsharkFields(file: string, fields: string[], extraArgs: string[]
   });
   if (r.error) throw new Error(`tshark ${file}: ${r.error.message}`);
   if (r.status !== 0) {
-    const err = (r.stderr ?? '').split('\n').filter((l) => l && !/Running as user/.test(l)).join('\n');
+    const err = (r.stderr ?? '')
+      .split('\n')
+      .filter((l) => l && !/Running as user/.test(l))
+      .join('\n');
     throw new Error(`tshark ${file} exited with ${r.status}: ${err}`);
   }
   const out = r.stdout.endsWith('\n') ? r.stdout.slice(0, -1) : r.stdout;
@@ -113,7 +122,9 @@ export function tsharkFields(file: string, fields: string[], extraArgs: string[]
 export function tsharkRecords(file: string, fields: string[], extraArgs: string[] = []): Record<string, string>[] {
   return tsharkFields(file, fields, extraArgs).map((cells) => {
     const o: Record<string, string> = {};
-    fields.forEach((f, i) => { o[f] = cells[i]; });
+    fields.forEach((f, i) => {
+      o[f] = cells[i];
+    });
     return o;
   });
 }

@@ -57,10 +57,19 @@ describe('a small connection, checked by hand', () => {
   it('has the expected packets, in order', () => {
     // SYN, SYN/ACK, ACK | data, ACK | 3 data segments, 2 ACKs (every 2nd and the last) | FIN, FIN/ACK, ACK
     expect(f.map((x) => x.flags)).toEqual([
-      SYN, SYN | ACK, ACK,
-      PSH | ACK, ACK,
-      ACK, ACK, PSH | ACK, ACK, ACK,
-      FIN | ACK, FIN | ACK, ACK,
+      SYN,
+      SYN | ACK,
+      ACK,
+      PSH | ACK,
+      ACK,
+      ACK,
+      ACK,
+      PSH | ACK,
+      ACK,
+      ACK,
+      FIN | ACK,
+      FIN | ACK,
+      ACK,
     ]);
     expect(out.packets).toHaveLength(13);
     for (const x of f) {
@@ -124,7 +133,8 @@ describe('a small connection, checked by hand', () => {
       for (let i = 1; i < ts.length; i++) expect(u32(ts[i] - ts[i - 1])).toBeLessThan(1000);
     }
     const peerVals = (src: string) => new Set(f.filter((x) => x.src === src).map((x) => tsOption(x)![0]));
-    for (const x of f.slice(1)) expect(peerVals(x.src === '10.1.0.2' ? '10.2.0.1' : '10.1.0.2').has(tsOption(x)![1])).toBe(true);
+    for (const x of f.slice(1))
+      expect(peerVals(x.src === '10.1.0.2' ? '10.2.0.1' : '10.1.0.2').has(tsOption(x)![1])).toBe(true);
   });
 
   it('IP: DF set, ids counting up per sender, 0 on the SYN/ACK; TTL 64', () => {
@@ -159,7 +169,12 @@ describe('a small connection, checked by hand', () => {
 
   it('records packet numbers per step and per connection', () => {
     expect(out.steps.map((s) => s.packets)).toEqual([[], [1, 2, 3], [4, 5], [6, 7, 8, 9, 10], [11, 12, 13]]);
-    expect(out.steps[1]).toMatchObject({ index: 2, name: 'a1', kind: 'connect', pos: { file: 'g.yaml', line: 10, col: 5 } });
+    expect(out.steps[1]).toMatchObject({
+      index: 2,
+      name: 'a1',
+      kind: 'connect',
+      pos: { file: 'g.yaml', line: 10, col: 5 },
+    });
     expect(out.steps[1].summary).toBe(`connect alice 10.1.0.2:${c.sport} -> server 10.2.0.1:8080: handshake`);
     expect(out.conns.get('a1')).toEqual({
       name: 'a1',
@@ -183,7 +198,9 @@ describe('determinism', () => {
   it('the same scenario gives the same bytes; another seed other ISNs and ports', () => {
     const a = gen(SMALL);
     const b = gen(SMALL);
-    expect(b.packets.map((p) => Buffer.from(p.data).toString('hex'))).toEqual(a.packets.map((p) => Buffer.from(p.data).toString('hex')));
+    expect(b.packets.map((p) => Buffer.from(p.data).toString('hex'))).toEqual(
+      a.packets.map((p) => Buffer.from(p.data).toString('hex')),
+    );
     expect(b.packets.map((p) => [p.tsSec, p.tsNsec])).toEqual(a.packets.map((p) => [p.tsSec, p.tsNsec]));
     const c = gen(SMALL.replace('seed: 5', 'seed: 6'));
     const [fa, fc] = [frames(a)[0], frames(c)[0]];
@@ -208,12 +225,23 @@ describe('Linux-like details', () => {
     const out = gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - connect: c -> s:22\n    as: x\n');
     const f = frames(out);
     expect(f).toHaveLength(2);
-    expect(f[1]).toMatchObject({ flags: RST | ACK, seq: 0, ack: u32(f[0].seq + 1), window: 0, optionKinds: [], ipId: 0 });
+    expect(f[1]).toMatchObject({
+      flags: RST | ACK,
+      seq: 0,
+      ack: u32(f[0].seq + 1),
+      window: 0,
+      optionKinds: [],
+      ipId: 0,
+    });
     expect(out.conns.get('x')!.state).toBe('refused');
   });
 
   it('options off: no timestamps, no SACK, no window scaling; a fixed window', () => {
-    const f = frames(gen('timestamps: false\nsack: false\nwscale: false\nwindow: 29200\nhosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    as: a\n  - send: { conn: a, bytes: 3000 }\n'));
+    const f = frames(
+      gen(
+        'timestamps: false\nsack: false\nwscale: false\nwindow: 29200\nhosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    as: a\n  - send: { conn: a, bytes: 3000 }\n',
+      ),
+    );
     expect(f[0].optionKinds).toEqual([2]);
     expect(f[0].window).toBe(29200);
     expect(f[2].window).toBe(29200);
@@ -223,7 +251,9 @@ describe('Linux-like details', () => {
   });
 
   it('bulk data: slow start from 10 segments, never beyond the advertised window, everything acked', () => {
-    const out = gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    as: a\n  - send: { conn: a, from: server, bytes: 1000000 }\n');
+    const out = gen(
+      'hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    as: a\n  - send: { conn: a, from: server, bytes: 1000000 }\n',
+    );
     const f = frames(out);
     const isnS = f[1].seq;
     let highestAck = u32(isnS + 1);
@@ -249,7 +279,9 @@ describe('Linux-like details', () => {
   });
 
   it('DNS ports carry DNS-shaped payloads of the asked size; the reply answers the same id', () => {
-    const f = frames(gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - udp: { from: c, to: s:53, bytes: 40, reply: 100 }\n'));
+    const f = frames(
+      gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - udp: { from: c, to: s:53, bytes: 40, reply: 100 }\n'),
+    );
     expect(f.map((x) => x.payloadLen)).toEqual([40, 100]);
     const id = (x: Frame) => (x.payload[0] << 8) | x.payload[1];
     expect(id(f[1])).toBe(id(f[0]));
@@ -258,11 +290,21 @@ describe('Linux-like details', () => {
     expect([f[1].sport, f[1].dport]).toEqual([53, f[0].sport]);
   });
 
-  it('ICMP errors quote the flow\'s last packet, from its receiver (or a router)', () => {
-    const out = gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\n  r: 10.0.0.254\nsteps:\n  - udp: { from: c:40001, to: s:5000, bytes: 20 }\n    as: u\n  - unreachable: u\n  - unreachable: { about: u, code: host, from: r }\n');
+  it("ICMP errors quote the flow's last packet, from its receiver (or a router)", () => {
+    const out = gen(
+      'hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\n  r: 10.0.0.254\nsteps:\n  - udp: { from: c:40001, to: s:5000, bytes: 20 }\n    as: u\n  - unreachable: u\n  - unreachable: { about: u, code: host, from: r }\n',
+    );
     const f = frames(out);
     const udpIp = out.packets[0].data.subarray(14);
-    expect(f[1]).toMatchObject({ proto: 1, src: '10.2.0.1', dst: '10.1.0.2', icmpType: 3, icmpCode: 3, tos: 0xc0, df: false });
+    expect(f[1]).toMatchObject({
+      proto: 1,
+      src: '10.2.0.1',
+      dst: '10.1.0.2',
+      icmpType: 3,
+      icmpCode: 3,
+      tos: 0xc0,
+      df: false,
+    });
     expect(Buffer.from(f[1].quoted!).equals(Buffer.from(udpIp))).toBe(true);
     expect(f[2]).toMatchObject({ src: '10.0.0.254', dst: '10.1.0.2', icmpType: 3, icmpCode: 1 });
     expect(out.conns.get('u')!.packets).toEqual([1]); // errors are not the flow's own packets
@@ -270,9 +312,18 @@ describe('Linux-like details', () => {
   });
 
   it('ping: echo requests with Linux-style data, replies rtt/2 later, seq counting from 1', () => {
-    const out = gen('rtt: 4ms\nhosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - ping: { from: c, to: s, count: 3, interval: 500ms }\n    as: p\n');
+    const out = gen(
+      'rtt: 4ms\nhosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - ping: { from: c, to: s, count: 3, interval: 500ms }\n    as: p\n',
+    );
     const f = frames(out);
-    expect(f.map((x) => [x.icmpType, x.icmpRest & 0xffff, x.payloadLen])).toEqual([[8, 1, 56], [0, 1, 56], [8, 2, 56], [0, 2, 56], [8, 3, 56], [0, 3, 56]]);
+    expect(f.map((x) => [x.icmpType, x.icmpRest & 0xffff, x.payloadLen])).toEqual([
+      [8, 1, 56],
+      [0, 1, 56],
+      [8, 2, 56],
+      [0, 2, 56],
+      [8, 3, 56],
+      [0, 3, 56],
+    ]);
     expect(times(out)).toEqual([0, 2000, 500000, 502000, 1000000, 1002000]);
     expect(f[0].payload[16]).toBe(0x10);
     const sec = Number(Buffer.from(f[2].payload.subarray(0, 8)).readBigUInt64LE());
@@ -281,16 +332,26 @@ describe('Linux-like details', () => {
   });
 
   it('raw packets on a connection: seq relative to it, and the connection does not move on', () => {
-    const out = gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    as: a\n  - packet: { conn: a, from: server, flags: PA, seq: +100000, bytes: 10 }\n  - packet: { conn: a, seq: -1, ack: 5, flags: A, window: 0, ttl: 3 }\n  - send: { conn: a, bytes: 1 }\n');
+    const out = gen(
+      'hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    as: a\n  - packet: { conn: a, from: server, flags: PA, seq: +100000, bytes: 10 }\n  - packet: { conn: a, seq: -1, ack: 5, flags: A, window: 0, ttl: 3 }\n  - send: { conn: a, bytes: 1 }\n',
+    );
     const f = frames(out);
-    expect(f[3]).toMatchObject({ src: '10.2.0.1', seq: u32(f[1].seq + 1 + 100000), ack: u32(f[0].seq + 1), flags: PSH | ACK, payloadLen: 10 });
+    expect(f[3]).toMatchObject({
+      src: '10.2.0.1',
+      seq: u32(f[1].seq + 1 + 100000),
+      ack: u32(f[0].seq + 1),
+      flags: PSH | ACK,
+      payloadLen: 10,
+    });
     expect(f[4]).toMatchObject({ src: '10.1.0.2', seq: f[0].seq, ack: 5, window: 0, ttl: 3 });
     expect(f[5]).toMatchObject({ seq: u32(f[0].seq + 1), ack: u32(f[1].seq + 1), payloadLen: 1 });
     expect(out.conns.get('a')!.packets).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('retransmit: the same segment after the RTO, then a duplicate ACK with a D-SACK block', () => {
-    const out = gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    as: a\n  - send: { conn: a, bytes: 300 }\n  - retransmit: a\n');
+    const out = gen(
+      'hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    as: a\n  - send: { conn: a, bytes: 300 }\n  - retransmit: a\n',
+    );
     const f = frames(out);
     const t = times(out);
     expect(f[5]).toMatchObject({ seq: f[3].seq, payloadLen: 300, flags: f[3].flags });
@@ -303,16 +364,25 @@ describe('Linux-like details', () => {
   });
 
   it('simultaneous open: two SYNs, two SYN/ACKs with the same ISNs, two ACKs', () => {
-    const f = frames(gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - connect: c:5000 -> s:6000\n    simultaneous: true\n'));
+    const f = frames(
+      gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - connect: c:5000 -> s:6000\n    simultaneous: true\n'),
+    );
     expect(f.map((x) => [x.src, x.flags])).toEqual([
-      ['10.1.0.2', SYN], ['10.2.0.1', SYN], ['10.2.0.1', SYN | ACK], ['10.1.0.2', SYN | ACK], ['10.1.0.2', ACK], ['10.2.0.1', ACK],
+      ['10.1.0.2', SYN],
+      ['10.2.0.1', SYN],
+      ['10.2.0.1', SYN | ACK],
+      ['10.1.0.2', SYN | ACK],
+      ['10.1.0.2', ACK],
+      ['10.2.0.1', ACK],
     ]);
     expect(f[2]).toMatchObject({ seq: f[1].seq, ack: u32(f[0].seq + 1) });
     expect(f[3]).toMatchObject({ seq: f[0].seq, ack: u32(f[1].seq + 1) });
   });
 
   it('an unanswered SYN is retransmitted after 1 s, then 2 s more', () => {
-    const out = gen('hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - connect: c -> s:443\n    answer: none\n    retries: 2\n    as: x\n');
+    const out = gen(
+      'hosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - connect: c -> s:443\n    answer: none\n    retries: 2\n    as: x\n',
+    );
     expect(times(out)).toEqual([0, 1_000_000, 3_000_000]);
     const f = frames(out);
     expect(new Set(f.map((x) => x.seq)).size).toBe(1);
@@ -320,7 +390,9 @@ describe('Linux-like details', () => {
   });
 
   it('rtt: per connection on connect, per step elsewhere; any step can be named', () => {
-    const out = gen('rtt: 10ms\nhosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    rtt: 80ms\n    as: a\n  - send: { conn: a, bytes: 10 }\n    as: req\n  - send: { conn: a, from: server, bytes: 10, rtt: 2ms }\n  - udp: c -> s:53\n');
+    const out = gen(
+      'rtt: 10ms\nhosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - listen: s:80\n  - connect: c -> s:80\n    rtt: 80ms\n    as: a\n  - send: { conn: a, bytes: 10 }\n    as: req\n  - send: { conn: a, from: server, bytes: 10, rtt: 2ms }\n  - udp: c -> s:53\n',
+    );
     const t = times(out);
     expect(t.slice(0, 3)).toEqual([0, 40_000, 80_000]);
     expect(t[4] - t[3]).toBe(40_000); // the connection's RTT
@@ -330,7 +402,9 @@ describe('Linux-like details', () => {
   });
 
   it('waits and raw link', () => {
-    const out = gen('link: raw\nhosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - udp: c -> s:9\n  - wait: 2m\n  - wait: 500ms\n  - udp: c -> s:9\n');
+    const out = gen(
+      'link: raw\nhosts:\n  s: 10.2.0.1\n  c: 10.1.0.2\nsteps:\n  - udp: c -> s:9\n  - wait: 2m\n  - wait: 500ms\n  - udp: c -> s:9\n',
+    );
     expect(out.linkType).toBe(LinkType.RAW);
     expect(times(out)).toEqual([0, 120_500_000]);
     expect(out.packets[0].data[0] >> 4).toBe(4);

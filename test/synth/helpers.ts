@@ -197,7 +197,11 @@ export function tsOption(f: Frame): [number, number] | null {
 }
 
 export function tshark(args: string[]): string {
-  return execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  return execFileSync('tshark', args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 export interface ExpertRow {
@@ -211,10 +215,18 @@ export interface ExpertRow {
 /** The rows of `tshark -z expert -q`. */
 export function expertInfos(file: string, extra: string[] = []): ExpertRow[] {
   const out = tshark([
-    '-r', file,
-    '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE',
+    '-r',
+    file,
+    '-o',
+    'tcp.check_checksum:TRUE',
+    '-o',
+    'udp.check_checksum:TRUE',
+    '-o',
+    'ip.check_checksum:TRUE',
     ...extra,
-    '-z', 'expert', '-q',
+    '-z',
+    'expert',
+    '-q',
   ]);
   const rows: ExpertRow[] = [];
   let sev: ExpertRow['severity'] | null = null;
@@ -225,7 +237,8 @@ export function expertInfos(file: string, extra: string[] = []): ExpertRow[] {
       continue;
     }
     const m = /^\s+(\d+)\s+(\S+)\s+(\S+)\s+(.*\S)\s*$/.exec(line);
-    if (sev && m && m[1] !== 'Frequency') rows.push({ severity: sev, count: Number(m[1]), group: m[2], protocol: m[3], summary: m[4] });
+    if (sev && m && m[1] !== 'Frequency')
+      rows.push({ severity: sev, count: Number(m[1]), group: m[2], protocol: m[3], summary: m[4] });
   }
   return rows;
 }

@@ -22,7 +22,11 @@ interface Seen {
 
 async function judge(out: SynthOutput, rules: string | ReturnType<typeof parseRuleSet>['ruleset']): Promise<Seen[]> {
   const seen: Seen[] = [];
-  await replay({ rules, source: synthSource(out), onPacket: (r) => seen.push({ n: r.n, verdict: r.verdict, ct: r.ct }) });
+  await replay({
+    rules,
+    source: synthSource(out),
+    onPacket: (r) => seen.push({ n: r.n, verdict: r.verdict, ct: r.ct }),
+  });
   return seen;
 }
 
@@ -101,6 +105,7 @@ describe('conntrack sees the scenarios as written', () => {
     const seen = await judge(out, ACCEPT_ALL);
     const oow = out.steps.find((s) => s.name === 'oow')!.packets;
     expect(seen.filter((s) => s.ct === 'invalid').map((s) => s.n)).toEqual(oow);
-    for (const n of out.steps.filter((s) => s.kind === 'unreachable').flatMap((s) => s.packets)) expect(seen[n - 1].ct).toBe('related');
+    for (const n of out.steps.filter((s) => s.kind === 'unreachable').flatMap((s) => s.packets))
+      expect(seen[n - 1].ct).toBe('related');
   });
 });

@@ -82,9 +82,37 @@ rules: ../rules/web-server.yaml
     expect(s.title).toBe('three clients, one server port');
     expect(s.start).toEqual({ sec: 1767225600, usec: 0 });
     expect(s.steps.map((x) => x.kind)).toEqual([
-      'listen', 'connect', 'connect', 'connect', 'send', 'send', 'close', 'reset', 'wait', 'packet', 'udp', 'udp', 'unreachable', 'ping',
+      'listen',
+      'connect',
+      'connect',
+      'connect',
+      'send',
+      'send',
+      'close',
+      'reset',
+      'wait',
+      'packet',
+      'udp',
+      'udp',
+      'unreachable',
+      'ping',
     ]);
-    expect(s.steps.map((x) => x.name)).toEqual([null, 'a1', 'a2', 'b1', null, null, null, null, null, null, null, 'u2', null, null]);
+    expect(s.steps.map((x) => x.name)).toEqual([
+      null,
+      'a1',
+      'a2',
+      'b1',
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      'u2',
+      null,
+      null,
+    ]);
     const c = s.steps[1];
     expect(c.kind === 'connect' && c).toMatchObject({
       client: { host: 'alice', addr: '10.1.0.2', version: 4, port: null },
@@ -93,7 +121,13 @@ rules: ../rules/web-server.yaml
       pos: { file: 'issue.yaml', line: 9, col: 5 },
     });
     const p = s.steps[9];
-    expect(p.kind === 'packet' && p).toMatchObject({ proto: 'tcp', sport: 8080, dport: 33333, flags: 0x18, dst: { host: null, addr: '10.1.0.9' } });
+    expect(p.kind === 'packet' && p).toMatchObject({
+      proto: 'tcp',
+      sport: 8080,
+      dport: 33333,
+      flags: 0x18,
+      dst: { host: null, addr: '10.1.0.9' },
+    });
     const u = s.steps[10];
     expect(u.kind === 'udp' && u.reply).toBe(40);
     expect(s.steps[8].kind === 'wait' && s.steps[8].duration).toBe(30_000_000);
@@ -113,14 +147,37 @@ rules: ../rules/web-server.yaml
 describe('defaults and options', () => {
   it('has Linux-like defaults', () => {
     const s = parse('  - wait: 1s\n');
-    expect(s.options).toEqual({ rtt: 10_000, mtu: 1500, mss: null, window: null, wscale: 7, timestamps: true, sack: true, ttl: 64, link: 'ethernet', seed: 1 });
+    expect(s.options).toEqual({
+      rtt: 10_000,
+      mtu: 1500,
+      mss: null,
+      window: null,
+      wscale: 7,
+      timestamps: true,
+      sack: true,
+      ttl: 64,
+      link: 'ethernet',
+      seed: 1,
+    });
     expect(s.title).toBe('s');
     expect(s.expect).toBeNull();
     expect(s.rules).toBeNull();
   });
   it('reads top-level options', () => {
-    const s = parse('  - wait: 1s\n', 'rtt: 80ms\nmtu: 9000\nwscale: false\nwindow: 29200\ntimestamps: false\nsack: false\nttl: 128\nlink: raw\nseed: demo\nstart: 2026-03-01T12:00:00.250+01:00\n');
-    expect(s.options).toMatchObject({ rtt: 80_000, mtu: 9000, wscale: null, window: 29200, timestamps: false, sack: false, ttl: 128, link: 'raw' });
+    const s = parse(
+      '  - wait: 1s\n',
+      'rtt: 80ms\nmtu: 9000\nwscale: false\nwindow: 29200\ntimestamps: false\nsack: false\nttl: 128\nlink: raw\nseed: demo\nstart: 2026-03-01T12:00:00.250+01:00\n',
+    );
+    expect(s.options).toMatchObject({
+      rtt: 80_000,
+      mtu: 9000,
+      wscale: null,
+      window: 29200,
+      timestamps: false,
+      sack: false,
+      ttl: 128,
+      link: 'raw',
+    });
     expect(s.options.seed).not.toBe(1);
     expect(s.start).toEqual({ sec: Date.parse('2026-03-01T11:00:00Z') / 1000, usec: 250_000 });
   });
@@ -132,7 +189,11 @@ describe('defaults and options', () => {
         '  - connect: "[fd00:1::2]:4000 -> server:80"\n' +
         '  - ping: bob -> server\n',
     );
-    const eps = s.steps.map((x) => (x.kind === 'connect' || x.kind === 'ping' ? `${x.client.addr}:${x.client.port} ${x.server.addr}:${x.server.port}` : ''));
+    const eps = s.steps.map((x) =>
+      x.kind === 'connect' || x.kind === 'ping'
+        ? `${x.client.addr}:${x.client.port} ${x.server.addr}:${x.server.port}`
+        : '',
+    );
     expect(eps).toEqual([
       '10.1.0.2:null 10.2.0.1:80',
       'fd00:1::2:null fd00:2::1:80',
@@ -144,12 +205,22 @@ describe('defaults and options', () => {
     expect(c.kind === 'connect' && c.client.host).toBe('alice'); // a literal address of a host is that host
   });
   it('connect answers: listening -> accept, else reset; answer: none', () => {
-    const s = parse('  - listen: server:80\n  - connect: alice -> server:80\n  - connect: alice -> server:81\n  - connect: alice -> server:82\n    answer: none\n    retries: 3\n');
-    expect(s.steps.slice(1).map((x) => x.kind === 'connect' && [x.answer, x.retries])).toEqual([['accept', 0], ['reset', 0], ['none', 3]]);
+    const s = parse(
+      '  - listen: server:80\n  - connect: alice -> server:80\n  - connect: alice -> server:81\n  - connect: alice -> server:82\n    answer: none\n    retries: 3\n',
+    );
+    expect(s.steps.slice(1).map((x) => x.kind === 'connect' && [x.answer, x.retries])).toEqual([
+      ['accept', 0],
+      ['reset', 0],
+      ['none', 3],
+    ]);
   });
   it('takes parameters next to the step type or inside its mapping', () => {
-    const a = parse('  - listen: server:80\n  - connect: alice -> server:80\n    as: a1\n  - close: a1\n    from: server\n    as: c\n');
-    const b = parse('  - listen: server:80\n  - connect: { from: alice, to: server:80 }\n    as: a1\n  - close: { conn: a1, from: server }\n    as: c\n');
+    const a = parse(
+      '  - listen: server:80\n  - connect: alice -> server:80\n    as: a1\n  - close: a1\n    from: server\n    as: c\n',
+    );
+    const b = parse(
+      '  - listen: server:80\n  - connect: { from: alice, to: server:80 }\n    as: a1\n  - close: { conn: a1, from: server }\n    as: c\n',
+    );
     const strip = (s: Scenario) => s.steps.map(({ pos: _pos, ...rest }) => rest);
     expect(strip(a)).toEqual(strip(b));
     expect(a.steps[2]).toMatchObject({ kind: 'close', conn: 'a1', from: 'server', half: false, name: 'c' });
@@ -167,7 +238,11 @@ describe('positioned errors', () => {
     ]);
   });
   it('a reference to an undefined connection (with a suggestion), or one defined later', () => {
-    expect(errors(`${HOSTS}steps:\n  - connect: alice -> server:80\n    as: a1\n  - send: { conn: a2, bytes: 5 }\n  - close: c9\n  - connect: bob -> server:80\n    as: c9\n`)).toEqual([
+    expect(
+      errors(
+        `${HOSTS}steps:\n  - connect: alice -> server:80\n    as: a1\n  - send: { conn: a2, bytes: 5 }\n  - close: c9\n  - connect: bob -> server:80\n    as: c9\n`,
+      ),
+    ).toEqual([
       '8:19: unknown connection "a2"; did you mean "a1"? (named so far: a1)',
       '9:12: c9 is used before it is defined: the connect step that names it comes later (line 10); steps run in order',
     ]);
@@ -178,7 +253,11 @@ describe('positioned errors', () => {
     ]);
   });
   it('bad durations', () => {
-    expect(errors(`rtt: 10\n${HOSTS}steps:\n  - wait: 30 s\n  - wait: 5\n  - ping: { from: alice, to: server, interval: soon }\n`)).toEqual([
+    expect(
+      errors(
+        `rtt: 10\n${HOSTS}steps:\n  - wait: 30 s\n  - wait: 5\n  - ping: { from: alice, to: server, interval: soon }\n`,
+      ),
+    ).toEqual([
       '1:6: rtt 10 has no unit; write 10s or 10ms; a duration is a number with a unit, like 250us, 500ms, 30s, 2m, 1h or 1m30s',
       '7:11: bad duration "30 s" for wait; a duration is a number with a unit, like 250us, 500ms, 30s, 2m, 1h or 1m30s',
       '8:11: wait 5 has no unit; write 5s or 5ms; a duration is a number with a unit, like 250us, 500ms, 30s, 2m, 1h or 1m30s',
@@ -186,7 +265,11 @@ describe('positioned errors', () => {
     ]);
   });
   it('bad ports', () => {
-    expect(errors(`${HOSTS}steps:\n  - listen: server:70000\n  - connect: alice:http -> server:80\n  - connect: alice -> server\n  - udp: { from: alice, to: server:0 }\n`)).toEqual([
+    expect(
+      errors(
+        `${HOSTS}steps:\n  - listen: server:70000\n  - connect: alice:http -> server:80\n  - connect: alice -> server\n  - udp: { from: alice, to: server:0 }\n`,
+      ),
+    ).toEqual([
       '6:20: port 70000 is out of range; a port is a whole number 1-65535',
       '7:20: port "http" is not a number (service names are not supported); a port is a whole number 1-65535',
       '8:23: to "server" needs a port, like server:8080',
@@ -194,13 +277,15 @@ describe('positioned errors', () => {
     ]);
   });
   it('collects every error of the file, in order', () => {
-    const e = errors(`sede: 3\nhosts:\n  a: 10.0.0.300\n  b: [10.0.0.2, 10.0.0.2]\nsteps:\n  - wait: 1s\n    as: w\n  - wait: 2s\n    as: w\n  - send: { conn: w, bytes: 1 }\n  - packet: { from: b, to: 10.0.0.9, proto: udp, seq: +3 }\n`);
+    const e = errors(
+      `sede: 3\nhosts:\n  a: 10.0.0.300\n  b: [10.0.0.2, 10.0.0.2]\nsteps:\n  - wait: 1s\n    as: w\n  - wait: 2s\n    as: w\n  - send: { conn: w, bytes: 1 }\n  - packet: { from: b, to: 10.0.0.9, proto: udp, seq: +3 }\n`,
+    );
     expect(e).toEqual([
       '1:1: unknown top-level key "sede"; did you mean "seed"? (allowed: scenario, description, start, seed, link, rtt, mtu, mss, window, wscale, timestamps, sack, ttl, hosts, steps, expect, rules)',
       '3:6: host a: "10.0.0.300" is not an IPv4 or IPv6 address; write it like 10.1.0.2 or fd00:1::2',
       '4:17: host b lists 10.0.0.2 twice; give each address once',
       '9:9: name "w" is already used by the wait step at line 6; names must be unique',
-      '10:19: w names a wait step (line 6), not a connection or flow; conn refers to a connect, udp or ping step\'s as: name',
+      "10:19: w names a wait step (line 6), not a connection or flow; conn refers to a connect, udp or ping step's as: name",
       '11:28: a udp packet needs a destination port: to: host:port or dport:',
       '11:50: seq applies to TCP packets (sequence number) and ICMP echo (sequence)',
     ]);
@@ -217,9 +302,11 @@ describe('positioned errors', () => {
     ]);
   });
   it('an ICMP error can only quote a packet that side has sent', () => {
-    expect(errors(`${HOSTS}steps:\n  - udp: alice -> server:9\n    as: u\n  - unreachable: { about: u, side: server }\n  - udp: { conn: u, from: server, bytes: 3 }\n  - unreachable: { about: u, side: server }\n`)).toEqual([
-      '8:36: the server of u has sent nothing yet, so there is no packet of it to quote',
-    ]);
+    expect(
+      errors(
+        `${HOSTS}steps:\n  - udp: alice -> server:9\n    as: u\n  - unreachable: { about: u, side: server }\n  - udp: { conn: u, from: server, bytes: 3 }\n  - unreachable: { about: u, side: server }\n`,
+      ),
+    ).toEqual(['8:36: the server of u has sent nothing yet, so there is no packet of it to quote']);
   });
   it('family mismatches', () => {
     expect(errors(`${HOSTS}steps:\n  - ping: bob -> server\n    family: 6\n  - ping: bob -> fd00:2::1\n`)).toEqual([
@@ -228,12 +315,20 @@ describe('positioned errors', () => {
     ]);
   });
   it('YAML syntax errors, with hints', () => {
-    expect(errors('hosts:\n  s: fd00::1\nsteps:\n  - listen: [fd00::1]:8080\n')[0]).toMatch(/^4:22: YAML syntax error: .*; quote an endpoint that starts with "\[": "\[fd00::1\]:8080"$/);
-    expect(errors('steps:\n  - wait: 1s\n---\nsteps: []\n')).toEqual(['3:1: a scenario file holds one YAML document; remove the "---" line']);
+    expect(errors('hosts:\n  s: fd00::1\nsteps:\n  - listen: [fd00::1]:8080\n')[0]).toMatch(
+      /^4:22: YAML syntax error: .*; quote an endpoint that starts with "\[": "\[fd00::1\]:8080"$/,
+    );
+    expect(errors('steps:\n  - wait: 1s\n---\nsteps: []\n')).toEqual([
+      '3:1: a scenario file holds one YAML document; remove the "---" line',
+    ]);
     expect(errors('')).toEqual(['1:1: the file is empty; a scenario is a mapping with at least hosts: and steps:']);
   });
   it('step shape problems', () => {
-    expect(errors(`${HOSTS}steps:\n  - connect\n  - send: { conn: x, bytes: 1 }\n    close: x\n  - close: { conn: x, as: y }\n  - {}\n  - send: a1\n`)).toEqual([
+    expect(
+      errors(
+        `${HOSTS}steps:\n  - connect\n  - send: { conn: x, bytes: 1 }\n    close: x\n  - close: { conn: x, as: y }\n  - {}\n  - send: a1\n`,
+      ),
+    ).toEqual([
       '6:5: step #1 must be a mapping like "- connect: alice -> server:8080", not the string "connect" (write "connect: ..." with a colon)',
       '8:5: step #2 has two step types, send and close; give each its own "- " item',
       '9:20: unknown connection "x" (no connection has been named with as: yet)',
@@ -262,7 +357,9 @@ describe('positioned errors', () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(ScenarioError);
-      expect((e as ScenarioError).diagnostics).toMatchObject([{ file: '/nonexistent/x.yaml', line: 1, col: 1, code: 'file.unreadable' }]);
+      expect((e as ScenarioError).diagnostics).toMatchObject([
+        { file: '/nonexistent/x.yaml', line: 1, col: 1, code: 'file.unreadable' },
+      ]);
     }
   });
 });

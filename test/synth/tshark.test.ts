@@ -27,7 +27,9 @@ describe.skipIf(!hasTshark)('tshark on synthesized captures', () => {
     for (const twoPass of [false, true]) {
       const rows = expertInfos(file, twoPass ? ['-2'] : []);
       const bad = rows.filter((r) => r.severity === 'error' || r.severity === 'warn');
-      expect(bad).toEqual([{ severity: 'warn', count: rsts, group: 'Sequence', protocol: 'TCP', summary: 'Connection reset (RST)' }]);
+      expect(bad).toEqual([
+        { severity: 'warn', count: rsts, group: 'Sequence', protocol: 'TCP', summary: 'Connection reset (RST)' },
+      ]);
       // Notes: only the FIN handshakes.
       expect(new Set(rows.filter((r) => r.severity === 'note').map((r) => r.summary))).toEqual(
         new Set(['This frame initiates the connection closing', 'This frame undergoes the connection closing']),
@@ -35,7 +37,25 @@ describe.skipIf(!hasTshark)('tshark on synthesized captures', () => {
     }
     expect(tshark(['-r', file, ...CHECK, '-T', 'fields', '-e', 'tcp.analysis.flags']).trim()).toBe('');
     // Checksums verified Good (status 1) on every packet that has them; nothing malformed anywhere.
-    const status = tshark(['-r', file, ...CHECK, '-T', 'fields', '-E', 'occurrence=f', '-e', 'ip.checksum.status', '-e', 'tcp.checksum.status', '-e', 'udp.checksum.status', '-e', 'icmp.checksum.status', '-e', 'icmpv6.checksum.status'])
+    const status = tshark([
+      '-r',
+      file,
+      ...CHECK,
+      '-T',
+      'fields',
+      '-E',
+      'occurrence=f',
+      '-e',
+      'ip.checksum.status',
+      '-e',
+      'tcp.checksum.status',
+      '-e',
+      'udp.checksum.status',
+      '-e',
+      'icmp.checksum.status',
+      '-e',
+      'icmpv6.checksum.status',
+    ])
       .trim()
       .split('\n');
     expect(status).toHaveLength(out.packets.length);
@@ -45,8 +65,36 @@ describe.skipIf(!hasTshark)('tshark on synthesized captures', () => {
 
   it('every-step.yaml: tshark sees the same addresses, ports, seq/ack and lengths', async () => {
     const { out, file } = await written('fixtures/scenarios/every-step.yaml', 'every2.pcap');
-    const lines = tshark(['-r', file, '-o', 'tcp.relative_sequence_numbers:FALSE', '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=f',
-      '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'tcp.srcport', '-e', 'udp.srcport', '-e', 'tcp.seq', '-e', 'tcp.ack', '-e', 'tcp.len', '-e', 'frame.time_epoch']).trim().split('\n');
+    const lines = tshark([
+      '-r',
+      file,
+      '-o',
+      'tcp.relative_sequence_numbers:FALSE',
+      '-T',
+      'fields',
+      '-E',
+      'separator=|',
+      '-E',
+      'occurrence=f',
+      '-e',
+      'ip.src',
+      '-e',
+      'ipv6.src',
+      '-e',
+      'tcp.srcport',
+      '-e',
+      'udp.srcport',
+      '-e',
+      'tcp.seq',
+      '-e',
+      'tcp.ack',
+      '-e',
+      'tcp.len',
+      '-e',
+      'frame.time_epoch',
+    ])
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(out.packets.length);
     out.packets.forEach((p, i) => {
       const f = parseFrame(p.data);
@@ -71,7 +119,12 @@ describe.skipIf(!hasTshark)('tshark on synthesized captures', () => {
     const { out, file } = await written('fixtures/scenarios/odd-cases.yaml', 'odd.pcap');
     const rows = expertInfos(file, ['-2']);
     expect(rows.filter((r) => r.severity === 'error')).toEqual([]); // nothing malformed, no bad checksum
-    expect(rows.filter((r) => r.severity === 'warn').map((r) => r.summary).sort()).toEqual([
+    expect(
+      rows
+        .filter((r) => r.severity === 'warn')
+        .map((r) => r.summary)
+        .sort(),
+    ).toEqual([
       'Connection reset (RST)', // the SYN to a closed port
       'D-SACK Sequence', // the duplicate ACK after the retransmission
       'No response seen to ICMP request', // ping with reply: false
@@ -79,14 +132,22 @@ describe.skipIf(!hasTshark)('tshark on synthesized captures', () => {
     ]);
     // Which frames tshark flags, by the steps that made them.
     const flagged = (field: string) =>
-      tshark(['-r', file, '-2', '-Y', field, '-T', 'fields', '-e', 'frame.number']).trim().split('\n').filter(Boolean).map(Number);
+      tshark(['-r', file, '-2', '-Y', field, '-T', 'fields', '-e', 'frame.number'])
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     const step = (name: string) => out.steps.find((s) => s.name === name)!.packets;
     expect(flagged('tcp.analysis.spurious_retransmission')).toEqual([step('retrans')[0]]);
     expect(flagged('tcp.analysis.duplicate_ack')).toEqual([step('retrans')[1]]);
     expect(flagged('tcp.analysis.lost_segment')).toEqual(step('oow'));
     expect(flagged('tcp.analysis.keep_alive')).toEqual(step('keepalive'));
     // Wireshark also calls the crossing SYN/ACKs of a simultaneous open retransmissions.
-    expect(flagged('tcp.analysis.retransmission')).toEqual([step('retrans')[0], ...step('simopen').slice(2, 4), ...step('silent').slice(1, 3)]);
+    expect(flagged('tcp.analysis.retransmission')).toEqual([
+      step('retrans')[0],
+      ...step('simopen').slice(2, 4),
+      ...step('silent').slice(1, 3),
+    ]);
     expect(flagged('icmp.resp_not_found')).toEqual(step('lostping'));
   });
 });

@@ -40,7 +40,7 @@ export const SCENARIO_CODES = {
   'scenario.used-before-defined': 'a flow used before the step that names it',
   'scenario.wrong-flow-kind': 'a flow of the wrong protocol for the step',
   'scenario.bad-side': 'a side that is not client or server',
-  'scenario.flow-state': 'a step the flow\'s state does not allow (closed, reset, never answered)',
+  'scenario.flow-state': "a step the flow's state does not allow (closed, reset, never answered)",
   'scenario.bad-payload': 'bytes:/data: that cannot be sent',
   'scenario.bad-seq': 'a sequence or acknowledgment number that cannot be used',
   'scenario.bad-tcp-flags': 'flags: that are not TCP flags',

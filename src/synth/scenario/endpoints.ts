@@ -13,7 +13,8 @@ import type { Params, Piece, ScenarioReader } from './reader.js';
 import { SHORTHAND } from './step-params.js';
 
 const PORT_HELP = 'a port is a whole number 1-65535';
-const ENDPOINT_HELP = 'an endpoint is host, host:port, an address (10.1.0.9, fd00:1::9), 10.1.0.9:port or [fd00:1::9]:port';
+const ENDPOINT_HELP =
+  'an endpoint is host, host:port, an address (10.1.0.9, fd00:1::9), 10.1.0.9:port or [fd00:1::9]:port';
 const HOST_NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /** An endpoint as written, before the address family is chosen. */
@@ -30,13 +31,21 @@ export function readHosts(r: ScenarioReader, e: Entry | undefined): void {
   const v = e.value;
   if (v === null || (isScalar(v) && v.value === null)) return;
   if (!isMap(v)) {
-    r.error(e.at, `hosts must be a mapping of names to addresses (alice: 10.1.0.2), not ${describeNode(v)}`, 'scenario.hosts-not-mapping');
+    r.error(
+      e.at,
+      `hosts must be a mapping of names to addresses (alice: 10.1.0.2), not ${describeNode(v)}`,
+      'scenario.hosts-not-mapping',
+    );
     return;
   }
   const m = r.readMap(v, null, () => '');
   for (const [name, en] of m) {
     if (!HOST_NAME_RE.test(name) || parseAddr(name) !== null) {
-      r.error(en.key, `host name "${name}" is not allowed; a host name starts with a letter and has letters, digits, "_", "-" and "." (like alice, web-1)`, 'scenario.bad-host-name');
+      r.error(
+        en.key,
+        `host name "${name}" is not allowed; a host name starts with a letter and has letters, digits, "_", "-" and "." (like alice, web-1)`,
+        'scenario.bad-host-name',
+      );
       continue;
     }
     const items: ParsedNode[] = [];
@@ -46,29 +55,52 @@ export function readHosts(r: ScenarioReader, e: Entry | undefined): void {
         const n = r.deref(it);
         if (n !== null) items.push(n);
       }
-      if (items.length === 0) r.error(en.at, `host ${name} has an empty list of addresses; give an IPv4 and/or IPv6 address`, 'scenario.bad-host-address');
+      if (items.length === 0)
+        r.error(
+          en.at,
+          `host ${name} has an empty list of addresses; give an IPv4 and/or IPv6 address`,
+          'scenario.bad-host-address',
+        );
     } else if (val !== null && isScalar(val) && val.value !== null) {
       items.push(val);
     } else {
-      r.error(en.at, `host ${name} needs an address or a list of addresses (like 10.1.0.2 or [10.1.0.2, fd00:1::2]), not ${describeNode(val)}`, 'scenario.bad-host-address');
+      r.error(
+        en.at,
+        `host ${name} needs an address or a list of addresses (like 10.1.0.2 or [10.1.0.2, fd00:1::2]), not ${describeNode(val)}`,
+        'scenario.bad-host-address',
+      );
       continue;
     }
     const addrs: string[] = [];
     for (const n of items) {
       if (!isScalar(n) || typeof n.value !== 'string') {
-        r.error(n, `host ${name}: an address must be text like 10.1.0.2 or fd00:1::2, not ${describeNode(n)}`, 'scenario.bad-host-address');
+        r.error(
+          n,
+          `host ${name}: an address must be text like 10.1.0.2 or fd00:1::2, not ${describeNode(n)}`,
+          'scenario.bad-host-address',
+        );
         continue;
       }
       const a = parseAddr(n.value.trim());
       if (a === null) {
         const hint = n.value.includes('/') ? ' (a host has addresses, not networks: leave out the /prefix)' : '';
-        r.error(n, `host ${name}: "${n.value}" is not an IPv4 or IPv6 address${hint}; write it like 10.1.0.2 or fd00:1::2`, 'scenario.bad-host-address');
+        r.error(
+          n,
+          `host ${name}: "${n.value}" is not an IPv4 or IPv6 address${hint}; write it like 10.1.0.2 or fd00:1::2`,
+          'scenario.bad-host-address',
+        );
         continue;
       }
       const canon = formatAddr(a.version, ...a.words);
       const owner = r.addrOwner.get(canon);
       if (owner !== undefined) {
-        r.error(n, owner === name ? `host ${name} lists ${canon} twice; give each address once` : `address ${canon} is given to both ${owner} and ${name}; each address belongs to one host`, 'scenario.address-given-twice');
+        r.error(
+          n,
+          owner === name
+            ? `host ${name} lists ${canon} twice; give each address once`
+            : `address ${canon} is given to both ${owner} and ${name}; each address belongs to one host`,
+          'scenario.address-given-twice',
+        );
         continue;
       }
       r.addrOwner.set(canon, name);
@@ -82,7 +114,11 @@ export function readHosts(r: ScenarioReader, e: Entry | undefined): void {
 export function arrowShorthand(r: ScenarioReader, kind: StepKind, e: Entry, params: Params): boolean {
   const v = e.value;
   if (v === null || !isScalar(v) || typeof v.value !== 'string') {
-    r.error(e.at, `${kind} must be ${SHORTHAND[kind]} or a mapping with from: and to:, not ${describeNode(v)}${isSeq(v) ? ' (quote an endpoint that starts with "[")' : ''}`, 'scenario.bad-shorthand');
+    r.error(
+      e.at,
+      `${kind} must be ${SHORTHAND[kind]} or a mapping with from: and to:, not ${describeNode(v)}${isSeq(v) ? ' (quote an endpoint that starts with "[")' : ''}`,
+      'scenario.bad-shorthand',
+    );
     return false;
   }
   const s = v.value;
@@ -116,14 +152,24 @@ export function endpointPiece(r: ScenarioReader, e: Entry, which: 'from' | 'to')
     if (sp) return which === 'from' ? sp[0] : sp[1];
   }
   if (v !== null && isSeq(v)) {
-    r.error(e.at, `${which} must be an endpoint, not a list; quote an endpoint that starts with "[": "[fd00::1]:8080"`, 'scenario.bad-endpoint');
+    r.error(
+      e.at,
+      `${which} must be an endpoint, not a list; quote an endpoint that starts with "[": "[fd00::1]:8080"`,
+      'scenario.bad-endpoint',
+    );
     return null;
   }
   return r.scalarText(e, which, ENDPOINT_HELP);
 }
 
 /** Parses endpoint text; reports problems; null on error. */
-export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule: 'required' | 'optional' | 'none', minPort = 1): EpTok | null {
+export function endpointTok(
+  r: ScenarioReader,
+  p: Piece,
+  what: string,
+  portRule: 'required' | 'optional' | 'none',
+  minPort = 1,
+): EpTok | null {
   const lead = p.text.length - p.text.trimStart().length;
   let text = p.text.trim();
   let offset = p.offset + lead;
@@ -149,7 +195,11 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
     }
     const a = parseAddr(addrText);
     if (a === null || a.version !== 6) {
-      r.errorIn(piece, `"${addrText}" in ${what} is not an IPv6 address; brackets are for IPv6 addresses, like [fd00:1::2]:8080`, 'scenario.bad-endpoint');
+      r.errorIn(
+        piece,
+        `"${addrText}" in ${what} is not an IPv6 address; brackets are for IPv6 addresses, like [fd00:1::2]:8080`,
+        'scenario.bad-endpoint',
+      );
       return null;
     }
   } else if (parseAddr(text) !== null) {
@@ -161,7 +211,11 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
       portText = text.slice(c + 1);
       portOff = c + 1;
       if (addrText.includes(':')) {
-        r.errorIn(piece, `"${text}" in ${what} is not an endpoint; write an IPv6 address with a port in brackets, like [fd00:1::2]:8080 (quoted in YAML)`, 'scenario.bad-endpoint');
+        r.errorIn(
+          piece,
+          `"${text}" in ${what} is not an endpoint; write an IPv6 address with a port in brackets, like [fd00:1::2]:8080 (quoted in YAML)`,
+          'scenario.bad-endpoint',
+        );
         return null;
       }
     } else {
@@ -176,16 +230,28 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
       return null;
     }
     if (!/^\d+$/.test(portText)) {
-      r.errorIn(pp, `port "${portText}" is not a number${/^[a-z]/i.test(portText) ? ' (service names are not supported)' : ''}; ${PORT_HELP}`, 'scenario.bad-port');
+      r.errorIn(
+        pp,
+        `port "${portText}" is not a number${/^[a-z]/i.test(portText) ? ' (service names are not supported)' : ''}; ${PORT_HELP}`,
+        'scenario.bad-port',
+      );
       return null;
     }
     port = Number(portText);
     if (port < minPort || port > 65535) {
-      r.errorIn(pp, `port ${portText} is out of range; ${minPort === 0 ? 'a port is a whole number 0-65535' : PORT_HELP}`, 'scenario.bad-port');
+      r.errorIn(
+        pp,
+        `port ${portText} is out of range; ${minPort === 0 ? 'a port is a whole number 0-65535' : PORT_HELP}`,
+        'scenario.bad-port',
+      );
       return null;
     }
   } else if (portRule === 'required') {
-    r.errorIn(piece, `${what} "${text}" needs a port, like ${HOST_NAME_RE.test(text) ? text : parseAddr(text)?.version === 6 ? `[${text}]` : text}:8080`, 'scenario.port-required');
+    r.errorIn(
+      piece,
+      `${what} "${text}" needs a port, like ${HOST_NAME_RE.test(text) ? text : parseAddr(text)?.version === 6 ? `[${text}]` : text}:8080`,
+      'scenario.port-required',
+    );
     return null;
   }
   const lit = parseAddr(addrText);
@@ -194,7 +260,11 @@ export function endpointTok(r: ScenarioReader, p: Piece, what: string, portRule:
   }
   const ap: Piece = { text: addrText, node: p.node, offset: piece.offset + (br ? 1 : 0) };
   if (/^[\d.]+$/.test(addrText)) {
-    r.errorIn(ap, `"${addrText}" in ${what} is not an IPv4 address; each of its four numbers is 0-255, like 10.1.0.2`, 'scenario.bad-endpoint');
+    r.errorIn(
+      ap,
+      `"${addrText}" in ${what} is not an IPv4 address; each of its four numbers is 0-255, like 10.1.0.2`,
+      'scenario.bad-endpoint',
+    );
     return null;
   }
   const host = r.hosts.get(addrText);
@@ -219,19 +289,39 @@ export function candidates(t: EpTok): { text: string; version: 4 | 6 }[] {
 export function endpointOf(r: ScenarioReader, t: EpTok, version: 4 | 6): Endpoint | null {
   const c = candidates(t).find((x) => x.version === version);
   if (!c) return null;
-  return { host: t.literal ? r.addrOwner.get(t.literal.text) ?? null : t.host!.name, addr: c.text, version, port: t.port };
+  return {
+    host: t.literal ? (r.addrOwner.get(t.literal.text) ?? null) : t.host!.name,
+    addr: c.text,
+    version,
+    port: t.port,
+  };
 }
 
 /** Picks the family both ends share (`family:` if given, else the first one the first end lists). */
-export function resolvePair(r: ScenarioReader, a: EpTok, b: EpTok, family: 4 | 6 | null, familyNode: ParsedNode | null): [Endpoint, Endpoint] | null {
+export function resolvePair(
+  r: ScenarioReader,
+  a: EpTok,
+  b: EpTok,
+  family: 4 | 6 | null,
+  familyNode: ParsedNode | null,
+): [Endpoint, Endpoint] | null {
   const ca = candidates(a);
   const cb = candidates(b);
-  const describe = (t: EpTok, c: { text: string }[]) => (t.host ? `${t.host.name} (${c.map((x) => x.text).join(', ')})` : c[0].text);
+  const describe = (t: EpTok, c: { text: string }[]) =>
+    t.host ? `${t.host.name} (${c.map((x) => x.text).join(', ')})` : c[0].text;
   let version: 4 | 6 | null = null;
   if (family !== null) {
-    for (const [t, c] of [[a, ca], [b, cb]] as const) {
+    for (const [t, c] of [
+      [a, ca],
+      [b, cb],
+    ] as const) {
       if (!c.some((x) => x.version === family)) {
-        if (familyNode) r.error(familyNode, `family ${family}: ${describe(t, c)} has no IPv${family} address`, 'scenario.no-common-family');
+        if (familyNode)
+          r.error(
+            familyNode,
+            `family ${family}: ${describe(t, c)} has no IPv${family} address`,
+            'scenario.no-common-family',
+          );
         else r.errorIn(t.piece, `${describe(t, c)} has no IPv${family} address`, 'scenario.no-common-family');
         return null;
       }
@@ -241,7 +331,11 @@ export function resolvePair(r: ScenarioReader, a: EpTok, b: EpTok, family: 4 | 6
     const order = b.literal ? [b.literal.version] : ca.map((x) => x.version);
     version = order.find((v) => ca.some((x) => x.version === v) && cb.some((x) => x.version === v)) ?? null;
     if (version === null) {
-      r.errorIn(b.piece, `${describe(a, ca)} and ${describe(b, cb)} share no address family; both ends must be IPv4 or both IPv6`, 'scenario.no-common-family');
+      r.errorIn(
+        b.piece,
+        `${describe(a, ca)} and ${describe(b, cb)} share no address family; both ends must be IPv4 or both IPv6`,
+        'scenario.no-common-family',
+      );
       return null;
     }
   }
@@ -252,7 +346,16 @@ export function familyParam(r: ScenarioReader, params: Params): { family: 4 | 6 
   const e = params.get('family');
   if (!e) return { family: null, node: null };
   const v = e.value;
-  if (v !== null && isScalar(v) && (v.value === 4 || v.value === 6 || v.value === 'ipv4' || v.value === 'ipv6' || v.value === 'inet' || v.value === 'inet6')) {
+  if (
+    v !== null &&
+    isScalar(v) &&
+    (v.value === 4 ||
+      v.value === 6 ||
+      v.value === 'ipv4' ||
+      v.value === 'ipv6' ||
+      v.value === 'inet' ||
+      v.value === 'inet6')
+  ) {
     const f = v.value === 4 || v.value === 'ipv4' || v.value === 'inet' ? 4 : 6;
     return { family: f, node: e.at };
   }

@@ -50,7 +50,11 @@ export class FlowChecker {
     if (!e) return null;
     const v = e.value;
     if (v === null || !isScalar(v) || (typeof v.value !== 'string' && typeof v.value !== 'number')) {
-      this.r.error(e.at, `${what} must be the name of a ${protos?.includes('udp') && !protos.includes('tcp') ? 'UDP flow' : 'connection'} (given with as:), not ${describeNode(v)}`, 'scenario.unknown-flow');
+      this.r.error(
+        e.at,
+        `${what} must be the name of a ${protos?.includes('udp') && !protos.includes('tcp') ? 'UDP flow' : 'connection'} (given with as:), not ${describeNode(v)}`,
+        'scenario.unknown-flow',
+      );
       return null;
     }
     const name = String(v.value);
@@ -58,24 +62,40 @@ export class FlowChecker {
     if (f) {
       if (protos && !protos.includes(f.def.proto)) {
         const k = f.def.proto === 'tcp' ? 'a TCP connection' : f.def.proto === 'udp' ? 'a UDP flow' : 'a ping';
-        this.r.error(e.at, `${name} is ${k} (line ${f.def.pos.line}); ${stepKind} works on ${protos.map((p) => (p === 'tcp' ? 'TCP connections' : p === 'udp' ? 'UDP flows' : 'pings')).join(' and ')}`, 'scenario.wrong-flow-kind');
+        this.r.error(
+          e.at,
+          `${name} is ${k} (line ${f.def.pos.line}); ${stepKind} works on ${protos.map((p) => (p === 'tcp' ? 'TCP connections' : p === 'udp' ? 'UDP flows' : 'pings')).join(' and ')}`,
+          'scenario.wrong-flow-kind',
+        );
         return null;
       }
       return f;
     }
     const step = this.names.get(name);
     if (step) {
-      this.r.error(e.at, `${name} names a ${step.kind} step (${this.r.fmt(step.pos)}), not a connection or flow; ${what} refers to a connect, udp or ping step's as: name`, 'scenario.unknown-flow');
+      this.r.error(
+        e.at,
+        `${name} names a ${step.kind} step (${this.r.fmt(step.pos)}), not a connection or flow; ${what} refers to a connect, udp or ping step's as: name`,
+        'scenario.unknown-flow',
+      );
       return null;
     }
     const later = this.allNames.get(name);
     if (later && later.step < this.current) return null; // the step that names it has errors of its own (reported there)
     if (later) {
-      this.r.error(e.at, `${name} is used before it is defined: the ${later.kind} step that names it comes later (${this.r.fmt(later.pos)}); steps run in order`, 'scenario.used-before-defined');
+      this.r.error(
+        e.at,
+        `${name} is used before it is defined: the ${later.kind} step that names it comes later (${this.r.fmt(later.pos)}); steps run in order`,
+        'scenario.used-before-defined',
+      );
       return null;
     }
     const known = [...this.byName.keys()];
-    this.r.error(e.at, `unknown connection "${name}"${didYouMean(name, known)} (${known.length > 0 ? `named so far: ${list(known)}` : 'no connection has been named with as: yet'})`, 'scenario.unknown-flow');
+    this.r.error(
+      e.at,
+      `unknown connection "${name}"${didYouMean(name, known)} (${known.length > 0 ? `named so far: ${list(known)}` : 'no connection has been named with as: yet'})`,
+      'scenario.unknown-flow',
+    );
     return null;
   }
 
@@ -97,7 +117,11 @@ export class FlowChecker {
         }
       }
       if (f === null) return dflt; // the connection itself is wrong (reported); don't guess
-      this.r.error(e.at, `${key} "${s}" is not a side${didYouMean(s, ['client', 'server'])}; write client or server${f ? ` (${f.def.name}: client ${f.client.host ?? f.client.addr}, server ${f.server.host ?? f.server.addr})` : ''}`, 'scenario.bad-side');
+      this.r.error(
+        e.at,
+        `${key} "${s}" is not a side${didYouMean(s, ['client', 'server'])}; write client or server${f ? ` (${f.def.name}: client ${f.client.host ?? f.client.addr}, server ${f.server.host ?? f.server.addr})` : ''}`,
+        'scenario.bad-side',
+      );
       return dflt;
     }
     this.r.error(e.at, `${key} must be client or server, not ${describeNode(v)}`, 'scenario.bad-side');
@@ -116,13 +140,22 @@ export class FlowChecker {
       case 'reset':
         return `connection ${name} was reset (${this.r.fmt(f.endedAt!)})`;
       default:
-        if (side && f.fin[side]) return `the ${side} of ${name} has already closed its side (sent its FIN); it cannot send any more`;
+        if (side && f.fin[side])
+          return `the ${side} of ${name} has already closed its side (sent its FIN); it cannot send any more`;
         return null;
     }
   }
 
   /** A flow named by `base`, as its first step leaves it (a connect: open, refused or syn-sent). */
-  define(base: StepBase, proto: FlowDef['proto'], client: Endpoint, server: Endpoint, serverSends: boolean, state: FlowState = 'open', serverSent = true): void {
+  define(
+    base: StepBase,
+    proto: FlowDef['proto'],
+    client: Endpoint,
+    server: Endpoint,
+    serverSends: boolean,
+    state: FlowState = 'open',
+    serverSent = true,
+  ): void {
     const def: FlowDef = { name: base.name!, proto, step: base.index, pos: base.pos };
     this.defs.set(def.name, def);
     this.byName.set(def.name, {

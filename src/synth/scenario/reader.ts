@@ -79,7 +79,13 @@ export class ScenarioReader extends YamlReader<ScenarioCode> {
   }
 
   windowValue(e: Entry | undefined): number | null {
-    return this.int(e, 'window', 64, 65535 * 2 ** 14, 'the receive window in bytes, 64-1073725440 (above 65535 it needs wscale)');
+    return this.int(
+      e,
+      'window',
+      64,
+      65535 * 2 ** 14,
+      'the receive window in bytes, 64-1073725440 (above 65535 it needs wscale)',
+    );
   }
 
   /** undefined: not given; null: false (no window scaling). */
@@ -94,16 +100,29 @@ export class ScenarioReader extends YamlReader<ScenarioCode> {
   requireParams(kind: StepKind, params: Params, typeEntry: Entry, names: string[]): boolean {
     const missing = names.filter((k) => !params.has(k));
     if (missing.length === 0) return true;
-    this.error(typeEntry.key, `${kind} needs ${missing.map((k) => `${k}:`).join(' and ')}; like ${EXAMPLE[kind]}`, 'scenario.missing-parameter');
+    this.error(
+      typeEntry.key,
+      `${kind} needs ${missing.map((k) => `${k}:`).join(' and ')}; like ${EXAMPLE[kind]}`,
+      'scenario.missing-parameter',
+    );
     return false;
   }
 
   /** Payload size from bytes:/data:. */
-  payload(params: Params, kind: StepKind, dflt: number | null, max = MAX_SEND_BYTES): { bytes: number; data: Uint8Array | null } | null {
+  payload(
+    params: Params,
+    kind: StepKind,
+    dflt: number | null,
+    max = MAX_SEND_BYTES,
+  ): { bytes: number; data: Uint8Array | null } | null {
     const be = params.get('bytes');
     const de = params.get('data');
     if (be && de) {
-      this.error(de.key, `${kind}: give bytes or data, not both (data sets the exact bytes; bytes a size filled with filler)`, 'scenario.bad-payload');
+      this.error(
+        de.key,
+        `${kind}: give bytes or data, not both (data sets the exact bytes; bytes a size filled with filler)`,
+        'scenario.bad-payload',
+      );
       return null;
     }
     if (de) {

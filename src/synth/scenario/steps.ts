@@ -24,12 +24,20 @@ import { waitStep } from './steps/wait.js';
 
 export function readSteps(r: ScenarioReader, root: ParsedNode, e: Entry | undefined): Step[] {
   if (!e) {
-    r.error(root, `missing steps: list; add steps: with what happens, like - ${EXAMPLE.connect}`, 'scenario.missing-steps');
+    r.error(
+      root,
+      `missing steps: list; add steps: with what happens, like - ${EXAMPLE.connect}`,
+      'scenario.missing-steps',
+    );
     return [];
   }
   const v = e.value;
   if (v === null || !isSeq(v) || v.items.length === 0) {
-    r.error(e.at, `steps must be a non-empty list of steps (each item starting with "- "), not ${isSeq(v) ? 'an empty list' : describeNode(v)}`, 'scenario.steps-not-list');
+    r.error(
+      e.at,
+      `steps must be a non-empty list of steps (each item starting with "- "), not ${isSeq(v) ? 'an empty list' : describeNode(v)}`,
+      'scenario.steps-not-list',
+    );
     return [];
   }
   const items = v.items.map((it) => r.deref(it));
@@ -40,7 +48,10 @@ export function readSteps(r: ScenarioReader, root: ParsedNode, e: Entry | undefi
       if (isScalar(p.key) && p.key.value === 'as') {
         const val = r.deref(p.value);
         if (val !== null && isScalar(val) && typeof val.value === 'string' && !r.flows.allNames.has(val.value)) {
-          const kind = n.items.map((q) => (isScalar(q.key) ? String(q.key.value) : '')).find((k) => (STEP_TYPES as readonly string[]).includes(k)) ?? 'step';
+          const kind =
+            n.items
+              .map((q) => (isScalar(q.key) ? String(q.key.value) : ''))
+              .find((k) => (STEP_TYPES as readonly string[]).includes(k)) ?? 'step';
           r.flows.allNames.set(val.value, { step: i + 1, pos: r.nodePos(n), kind });
         }
       }
@@ -55,7 +66,8 @@ export function readSteps(r: ScenarioReader, root: ParsedNode, e: Entry | undefi
       steps.push(s);
       if (s.kind === 'wait') {
         total += s.duration;
-        if (total > MAX_SCENARIO_USEC) r.error(n, 'the waits add up to more than 30 days; a scenario lasts at most 30 days', 'scenario.too-long');
+        if (total > MAX_SCENARIO_USEC)
+          r.error(n, 'the waits add up to more than 30 days; a scenario lasts at most 30 days', 'scenario.too-long');
       }
     }
   });
@@ -65,8 +77,17 @@ export function readSteps(r: ScenarioReader, root: ParsedNode, e: Entry | undefi
 function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
   r.flows.current = index;
   if (!isMap(n)) {
-    const hint = isScalar(n) && typeof n.value === 'string' && (STEP_TYPES as readonly string[]).includes(n.value.split(/[\s:]/)[0]) ? ` (write "${n.value.split(/[\s:]/)[0]}: ..." with a colon)` : '';
-    r.error(n, `step #${index} must be a mapping like "- ${EXAMPLE.connect}", not ${describeNode(n)}${hint}`, 'scenario.step-not-mapping');
+    const hint =
+      isScalar(n) &&
+      typeof n.value === 'string' &&
+      (STEP_TYPES as readonly string[]).includes(n.value.split(/[\s:]/)[0])
+        ? ` (write "${n.value.split(/[\s:]/)[0]}: ..." with a colon)`
+        : '';
+    r.error(
+      n,
+      `step #${index} must be a mapping like "- ${EXAMPLE.connect}", not ${describeNode(n)}${hint}`,
+      'scenario.step-not-mapping',
+    );
     return null;
   }
   const typeKeys: { key: string; node: ParsedNode }[] = [];
@@ -80,12 +101,21 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
     else if (!knownParams.has(key)) unknown.push({ key, node: k });
   }
   if (typeKeys.length > 1) {
-    r.error(typeKeys[1].node, `step #${index} has two step types, ${typeKeys[0].key} and ${typeKeys[1].key}; give each its own "- " item`, 'scenario.two-step-types');
+    r.error(
+      typeKeys[1].node,
+      `step #${index} has two step types, ${typeKeys[0].key} and ${typeKeys[1].key}; give each its own "- " item`,
+      'scenario.two-step-types',
+    );
     return null;
   }
   if (typeKeys.length === 0) {
     if (unknown.length > 0) {
-      for (const u of unknown) r.error(u.node, `unknown step type "${u.key}"${didYouMean(u.key, STEP_TYPES)} (allowed: ${list(STEP_TYPES)})`, 'scenario.unknown-step-type');
+      for (const u of unknown)
+        r.error(
+          u.node,
+          `unknown step type "${u.key}"${didYouMean(u.key, STEP_TYPES)} (allowed: ${list(STEP_TYPES)})`,
+          'scenario.unknown-step-type',
+        );
     } else {
       r.error(n, `step #${index} has no step type; start it with one of: ${list(STEP_TYPES)}`, 'scenario.no-step-type');
     }
@@ -96,7 +126,11 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
   const siblingAllowed = ['as', kind, ...allowed];
   const params = new Map<string, Entry>();
   let typeEntry: Entry | null = null;
-  const sib = r.readMap(n, siblingAllowed, (k) => `${kind} has no parameter "${k}"${didYouMean(k, siblingAllowed)} (allowed: as, ${list(allowed)})`);
+  const sib = r.readMap(
+    n,
+    siblingAllowed,
+    (k) => `${kind} has no parameter "${k}"${didYouMean(k, siblingAllowed)} (allowed: as, ${list(allowed)})`,
+  );
   for (const [k, e] of sib) {
     if (k === kind) typeEntry = e;
     else params.set(k, e);
@@ -113,7 +147,11 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
     for (const [k, e] of inner) {
       const dup = params.get(k);
       if (dup) {
-        r.error(e.key, `${kind}: ${k} is given twice (also at ${r.fmt(r.nodePos(dup.key))}); give it once`, 'scenario.parameter-given-twice');
+        r.error(
+          e.key,
+          `${kind}: ${k} is given twice (also at ${r.fmt(r.nodePos(dup.key))}); give it once`,
+          'scenario.parameter-given-twice',
+        );
         continue;
       }
       params.set(k, e);
@@ -123,7 +161,11 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
     return null;
   } else {
     if (SHORTHAND[kind] === null) {
-      r.error(typeEntry.at, `${kind} takes a mapping of parameters, like ${EXAMPLE[kind]}; not ${describeNode(tv)}`, 'scenario.bad-shorthand');
+      r.error(
+        typeEntry.at,
+        `${kind} takes a mapping of parameters, like ${EXAMPLE[kind]}; not ${describeNode(tv)}`,
+        'scenario.bad-shorthand',
+      );
       return null;
     }
     if (kind === 'connect' || kind === 'udp' || kind === 'ping') {
@@ -132,7 +174,11 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
       const first = allowed[0];
       const dup = params.get(first);
       if (dup) {
-        r.error(dup.key, `${kind}: ${first} is given twice (also as the value of ${kind}); give it once`, 'scenario.parameter-given-twice');
+        r.error(
+          dup.key,
+          `${kind}: ${first} is given twice (also as the value of ${kind}); give it once`,
+          'scenario.parameter-given-twice',
+        );
         return null;
       }
       params.set(first, typeEntry);
@@ -159,7 +205,11 @@ function stepName(r: ScenarioReader, e: Entry | undefined, kind: StepKind): stri
   }
   const name = String(v.value);
   if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(name)) {
-    r.error(e.at, `name "${name}" is not allowed; a name starts with a letter and has up to 64 letters, digits, "_", "-" and "."`, 'scenario.bad-name');
+    r.error(
+      e.at,
+      `name "${name}" is not allowed; a name starts with a letter and has up to 64 letters, digits, "_", "-" and "."`,
+      'scenario.bad-name',
+    );
     return null;
   }
   if (name === 'client' || name === 'server') {
@@ -168,18 +218,28 @@ function stepName(r: ScenarioReader, e: Entry | undefined, kind: StepKind): stri
   }
   const prev = r.flows.names.get(name);
   if (prev) {
-    r.error(e.at, `name "${name}" is already used by the ${prev.kind} step at ${r.fmt(prev.pos)}; names must be unique`, 'scenario.name-used-twice');
+    r.error(
+      e.at,
+      `name "${name}" is already used by the ${prev.kind} step at ${r.fmt(prev.pos)}; names must be unique`,
+      'scenario.name-used-twice',
+    );
     return null;
   }
   if (r.hosts.has(name)) {
-    r.error(e.at, `name "${name}" is also a host; use a different name for the ${kind} step`, 'scenario.name-used-twice');
+    r.error(
+      e.at,
+      `name "${name}" is also a host; use a different name for the ${kind} step`,
+      'scenario.name-used-twice',
+    );
     return null;
   }
   return name;
 }
 
 /** Each step kind's reader (steps/): one signature, so the step's shape is read once, above. */
-const READERS: Readonly<Record<StepKind, (r: ScenarioReader, base: StepBase, params: Params, typeEntry: Entry) => Step | null>> = {
+const READERS: Readonly<
+  Record<StepKind, (r: ScenarioReader, base: StepBase, params: Params, typeEntry: Entry) => Step | null>
+> = {
   listen: listenStep,
   connect: connectStep,
   send: sendStep,

@@ -137,7 +137,7 @@ export class Emitter {
       ep: { ...ep, port },
       mac: this.mac(ep.addr),
       ipId: this.rng.u16(),
-      flowLabel: (this.rng.u32() & 0xfffff) || 1,
+      flowLabel: this.rng.u32() & 0xfffff || 1,
     };
   }
 
@@ -159,7 +159,9 @@ export class Emitter {
     }
     const bytes = buildIpPacket({ ip: spec, ...l4 });
     const frame =
-      this.linkType === LinkType.RAW ? bytes : buildFrame(v6 ? 0x86dd : 0x0800, bytes, { link: 'ethernet', srcMac: from.mac, dstMac: to.mac });
+      this.linkType === LinkType.RAW
+        ? bytes
+        : buildFrame(v6 ? 0x86dd : 0x0800, bytes, { link: 'ethernet', srcMac: from.mac, dstMac: to.mac });
     this.pending.push({ t, ord: this.ord++, frame, ip: bytes, flow, side });
     this.frameCount++;
     this.frameBytes += frame.length;

@@ -11,9 +11,13 @@ import { epText, plural } from './summary-text.js';
 export function unreachable(g: Emitter, s: UnreachableStep): string {
   const f = g.flowByName(s.about);
   // Too big: the latest of the flow's largest packets (if it is over the MTU); else its last packet.
-  const tooBig = (s.code === 'packet-too-big' || s.code === 'frag-needed') && s.side === null && f.biggest !== null && f.biggest.ip.length > s.mtu;
+  const tooBig =
+    (s.code === 'packet-too-big' || s.code === 'frag-needed') &&
+    s.side === null &&
+    f.biggest !== null &&
+    f.biggest.ip.length > s.mtu;
   const quote = tooBig ? f.biggest!.ip : s.side ? f.lastBySide[s.side] : f.lastIp;
-  const senderSide: Side = tooBig ? f.biggest!.side : s.side ?? f.lastSide;
+  const senderSide: Side = tooBig ? f.biggest!.side : (s.side ?? f.lastSide);
   if (!quote) throw new Error(`internal: ${s.about} has no packet from the ${senderSide} to quote`);
   const orig = senderSide === 'client' ? f.client : f.server;
   const recv = senderSide === 'client' ? f.server : f.client;
@@ -24,7 +28,17 @@ export function unreachable(g: Emitter, s: UnreachableStep): string {
   let mtu: number | undefined;
   const c = s.code;
   if (!v6) {
-    const codes: Record<string, number> = { net: 0, host: 1, protocol: 2, port: 3, 'frag-needed': 4, 'packet-too-big': 4, 'net-prohibited': 9, 'host-prohibited': 10, admin: 13 };
+    const codes: Record<string, number> = {
+      net: 0,
+      host: 1,
+      protocol: 2,
+      port: 3,
+      'frag-needed': 4,
+      'packet-too-big': 4,
+      'net-prohibited': 9,
+      'host-prohibited': 10,
+      admin: 13,
+    };
     if (c === 'time-exceeded') type = 11;
     else {
       type = 3;
@@ -36,14 +50,31 @@ export function unreachable(g: Emitter, s: UnreachableStep): string {
     type = 2;
     mtu = s.mtu;
   } else {
-    const codes: Record<string, number> = { net: 0, admin: 1, 'net-prohibited': 1, 'host-prohibited': 1, host: 3, port: 4 };
+    const codes: Record<string, number> = {
+      net: 0,
+      admin: 1,
+      'net-prohibited': 1,
+      'host-prohibited': 1,
+      host: 3,
+      port: 4,
+    };
     type = 1;
     code = codes[c];
   }
   const icmp = { type, code, mtu, quote, quoteLen: v6 ? undefined : Math.min(quote.length, 576 - 20 - 8) };
   const t = g.begin();
-  g.emit(t, fromEnd, orig, v6 ? { icmpv6: icmp } : { icmp }, { df: false, id: g.rng.u16(), tos: v6 ? 0 : 0xc0, flowLabel: 0 }, null, null);
-  const name = v6 ? `ICMPv6 ${type === 1 ? 'destination unreachable' : type === 2 ? 'packet too big' : 'time exceeded'}` : `ICMP ${type === 3 ? 'destination unreachable' : 'time exceeded'}`;
+  g.emit(
+    t,
+    fromEnd,
+    orig,
+    v6 ? { icmpv6: icmp } : { icmp },
+    { df: false, id: g.rng.u16(), tos: v6 ? 0 : 0xc0, flowLabel: 0 },
+    null,
+    null,
+  );
+  const name = v6
+    ? `ICMPv6 ${type === 1 ? 'destination unreachable' : type === 2 ? 'packet too big' : 'time exceeded'}`
+    : `ICMP ${type === 3 ? 'destination unreachable' : 'time exceeded'}`;
   return `unreachable about ${f.name}: ${name} (${c}) from ${epText({ ...fromEnd.ep, port: null })} to ${epText({ ...orig.ep, port: null })}`;
 }
 
@@ -68,10 +99,26 @@ export function ping(g: Emitter, s: PingStep): string {
     const t = t0 + i * s.interval;
     const data = pingData(g, t, s.bytes);
     const req = { type: v6 ? 128 : 8, code: 0, id: ident, seq: i + 1, payload: data };
-    g.emit(t, f.client, f.server, v6 ? { icmpv6: req } : { icmp: req }, { df: true, id: g.nextId(f.client), flowLabel: f.client.flowLabel }, f, 'client');
+    g.emit(
+      t,
+      f.client,
+      f.server,
+      v6 ? { icmpv6: req } : { icmp: req },
+      { df: true, id: g.nextId(f.client), flowLabel: f.client.flowLabel },
+      f,
+      'client',
+    );
     if (s.reply) {
       const rep = { ...req, type: v6 ? 129 : 0 };
-      g.emit(t + h, f.server, f.client, v6 ? { icmpv6: rep } : { icmp: rep }, { df: false, id: g.nextId(f.server), flowLabel: f.server.flowLabel }, f, 'server');
+      g.emit(
+        t + h,
+        f.server,
+        f.client,
+        v6 ? { icmpv6: rep } : { icmp: rep },
+        { df: false, id: g.nextId(f.server), flowLabel: f.server.flowLabel },
+        f,
+        'server',
+      );
     }
   }
   return `ping ${epText({ ...s.client, port: null })} -> ${epText({ ...s.server, port: null })}: ${plural(s.count, 'echo request')}${s.reply ? ', answered' : ', unanswered'}`;

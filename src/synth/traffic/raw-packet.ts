@@ -46,7 +46,15 @@ export function rawPacket(g: Emitter, s: PacketStep): string {
     }
     const X = s.from === 'client' ? f.client : f.server;
     const Y = s.from === 'client' ? f.server : f.client;
-    g.emit(t, X, Y, { udp: { sport: X.ep.port!, dport: Y.ep.port!, payload: payload ?? new Uint8Array(0) } }, ipExtra(X), f, s.from);
+    g.emit(
+      t,
+      X,
+      Y,
+      { udp: { sport: X.ep.port!, dport: Y.ep.port!, payload: payload ?? new Uint8Array(0) } },
+      ipExtra(X),
+      f,
+      s.from,
+    );
     return `packet on ${f.name} from the ${s.from}: UDP${payload ? `, ${plural(payload.length, 'byte')}` : ''}`;
   }
   const src = s.src!;

@@ -26,7 +26,6 @@ export function sides(f: Flow, from: Side): { S: TcpEnd; R: TcpEnd } {
   return from === 'client' ? { S: t.client, R: t.server } : { S: t.server, R: t.client };
 }
 
-
 function mssFor(g: Emitter, version: 4 | 6, p: TcpParams): number {
   return p.mss ?? g.sc.options.mtu - (version === 6 ? 60 : 40);
 }
@@ -81,7 +80,8 @@ function side(f: Flow, e: End): Side {
 }
 
 /** Queues a TCP segment from S to R. Options: SYN ones on SYNs, else timestamps (and SACK blocks). */
-export function seg(g: Emitter, 
+export function seg(
+  g: Emitter,
   f: Flow,
   S: TcpEnd,
   R: TcpEnd,
@@ -143,4 +143,3 @@ export function seg(g: Emitter,
   );
   return tsv;
 }
-

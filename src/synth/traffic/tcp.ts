@@ -76,7 +76,15 @@ export function connect(g: Emitter, s: ConnectStep): string {
 
   if (s.answer === 'reset') {
     // A closed port: Linux answers RST/ACK, seq 0, ack ISN+1, window 0, no options, IP id 0.
-    seg(g, f, sv, c, t0 + h, { flags: F.RST | F.ACK, seq: 0, ack: u32(c.isn + 1), window: 0, noOptions: true, ipId: 0, flowLabel: 0 });
+    seg(g, f, sv, c, t0 + h, {
+      flags: F.RST | F.ACK,
+      seq: 0,
+      ack: u32(c.isn + 1),
+      window: 0,
+      noOptions: true,
+      ipId: 0,
+      flowLabel: 0,
+    });
     f.state = 'refused';
     return `${title}: refused (RST/ACK; nothing listens there)`;
   }
@@ -104,7 +112,15 @@ export function connect(g: Emitter, s: ConnectStep): string {
 }
 
 /** Sends `total` bytes from S to R; returns the number of data segments. */
-export function sendData(g: Emitter, f: Flow, S: TcpEnd, R: TcpEnd, t0: number, data: Uint8Array | null, total: number): number {
+export function sendData(
+  g: Emitter,
+  f: Flow,
+  S: TcpEnd,
+  R: TcpEnd,
+  t0: number,
+  data: Uint8Array | null,
+  total: number,
+): number {
   const tc = f.tcp!;
   const h = g.half(f);
   const segMax = Math.max(1, Math.min(S.mss, R.mss) - (tc.ts ? TS_OPT_LEN : 0));
@@ -222,12 +238,19 @@ export function retransmit(g: Emitter, f: Flow, from: Side, answer: boolean): st
   const last = X.last!;
   const syn = (last.flags & F.SYN) !== 0;
   const t = g.begin() + (syn ? SYN_RTO_US : RTO_MIN_US + g.rttOf(f));
-  seg(g, f, X, Y, t, { flags: last.flags, seq: last.seq, ack: (last.flags & F.ACK) !== 0 ? X.rcvNxt : 0, payload: last.payload });
+  seg(g, f, X, Y, t, {
+    flags: last.flags,
+    seq: last.seq,
+    ack: (last.flags & F.ACK) !== 0 ? X.rcvNxt : 0,
+    payload: last.payload,
+  });
   const what =
     last.payload.length > 0
       ? `${plural(last.payload.length, 'byte')} at seq ${last.seq}`
       : (last.flags & F.SYN) !== 0
-        ? (last.flags & F.ACK) !== 0 ? 'SYN/ACK' : 'SYN'
+        ? (last.flags & F.ACK) !== 0
+          ? 'SYN/ACK'
+          : 'SYN'
         : 'FIN';
   const peerUp = f.state !== 'refused' && f.state !== 'syn-sent';
   if (answer && peerUp) {

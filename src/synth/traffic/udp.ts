@@ -34,10 +34,26 @@ export function udp(g: Emitter, s: UdpStep): string {
   // DNS ports get DNS-shaped payloads: the client asks, the server answers.
   const body = (n: number, fromServer: boolean) => (dns ? dnsMessage(n, f.dnsId, fromServer) : null) ?? filler(0, n);
   const payload = s.data ?? body(s.bytes, s.from === 'server');
-  g.emit(t0, X, Y, { udp: { sport: X.ep.port!, dport: Y.ep.port!, payload } }, { df: true, id: g.nextId(X), flowLabel: X.flowLabel }, f, s.from);
+  g.emit(
+    t0,
+    X,
+    Y,
+    { udp: { sport: X.ep.port!, dport: Y.ep.port!, payload } },
+    { df: true, id: g.nextId(X), flowLabel: X.flowLabel },
+    f,
+    s.from,
+  );
   if (s.reply !== null) {
     const reply = body(s.reply, s.from === 'client');
-    g.emit(t0 + g.half(f), Y, X, { udp: { sport: Y.ep.port!, dport: X.ep.port!, payload: reply } }, { df: true, id: g.nextId(Y), flowLabel: Y.flowLabel }, f, other);
+    g.emit(
+      t0 + g.half(f),
+      Y,
+      X,
+      { udp: { sport: Y.ep.port!, dport: X.ep.port!, payload: reply } },
+      { df: true, id: g.nextId(Y), flowLabel: Y.flowLabel },
+      f,
+      other,
+    );
   }
   const head = s.conn !== null ? `udp ${f.name} from the ${s.from}` : `udp ${epText(X.ep)} -> ${epText(Y.ep)}`;
   return `${head}: ${plural(payload.length, 'byte')}${s.reply !== null ? `, reply ${plural(s.reply, 'byte')}` : ''}`;

@@ -21,13 +21,21 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
   if (pair === null) return null;
   const [client, server] = pair;
   if (simultaneous && params.has('answer')) {
-    r.error(params.get('answer')!.key, 'answer does not apply to a simultaneous open (both ends send a SYN)', 'scenario.parameter-not-applicable');
+    r.error(
+      params.get('answer')!.key,
+      'answer does not apply to a simultaneous open (both ends send a SYN)',
+      'scenario.parameter-not-applicable',
+    );
     return null;
   }
   if (simultaneous) answer = 'accept';
   if (answer === null) answer = r.flows.listening.has(`${server.addr}|${server.port}`) ? 'accept' : 'reset';
   if (params.has('retries') && answer !== 'none') {
-    r.error(params.get('retries')!.key, 'retries applies only with answer: none (an unanswered SYN is retransmitted)', 'scenario.parameter-not-applicable');
+    r.error(
+      params.get('retries')!.key,
+      'retries applies only with answer: none (an unanswered SYN is retransmitted)',
+      'scenario.parameter-not-applicable',
+    );
     return null;
   }
   if (client.port !== null) {
@@ -36,15 +44,28 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
     if (other !== undefined) {
       const f = r.flows.byName.get(other);
       if (f && (f.state === 'open' || f.state === 'syn-sent')) {
-        r.errorIn(ft.piece, `${ft.piece.text} -> ${tt.piece.text} is still in use by connection ${other} (${r.fmt(f.def.pos)}); close or reset it first, or use another port`, 'scenario.tuple-in-use');
+        r.errorIn(
+          ft.piece,
+          `${ft.piece.text} -> ${tt.piece.text} is still in use by connection ${other} (${r.fmt(f.def.pos)}); close or reset it first, or use another port`,
+          'scenario.tuple-in-use',
+        );
         return null;
       }
     }
   }
   const step: Step = { kind: 'connect', ...base, client, server, answer, retries, simultaneous, tcp };
   if (base.name !== null) {
-    r.flows.define(base, 'tcp', client, server, answer !== 'none', answer === 'accept' ? 'open' : answer === 'reset' ? 'refused' : 'syn-sent', answer === 'accept');
-    if (client.port !== null) r.flows.tuples.set(`${client.addr}|${client.port}|${server.addr}|${server.port}`, base.name);
+    r.flows.define(
+      base,
+      'tcp',
+      client,
+      server,
+      answer !== 'none',
+      answer === 'accept' ? 'open' : answer === 'reset' ? 'refused' : 'syn-sent',
+      answer === 'accept',
+    );
+    if (client.port !== null)
+      r.flows.tuples.set(`${client.addr}|${client.port}|${server.addr}|${server.port}`, base.name);
   }
   return step;
 }

@@ -14,10 +14,11 @@ export function listenStep(r: ScenarioReader, base: StepBase, params: Params, ty
   }
   const v = e.value;
   const nodes: ParsedNode[] = [];
-  if (v !== null && isSeq(v)) for (const it of v.items) {
-    const n = r.deref(it);
-    if (n !== null) nodes.push(n);
-  }
+  if (v !== null && isSeq(v))
+    for (const it of v.items) {
+      const n = r.deref(it);
+      if (n !== null) nodes.push(n);
+    }
   else if (v !== null) nodes.push(v);
   if (nodes.length === 0) {
     r.error(e.at, `listen needs an endpoint or a list of them, like ${EXAMPLE.listen}`, 'scenario.missing-parameter');
@@ -30,7 +31,7 @@ export function listenStep(r: ScenarioReader, base: StepBase, params: Params, ty
     const t = endpointTok(r, p, 'listen', 'required');
     if (t === null) continue;
     for (const c of candidates(t)) {
-      const host = t.host ? t.host.name : r.addrOwner.get(c.text) ?? null;
+      const host = t.host ? t.host.name : (r.addrOwner.get(c.text) ?? null);
       sockets.push({ host, addr: c.text, version: c.version, port: t.port });
       r.flows.listening.add(`${c.text}|${t.port}`);
     }

@@ -42,7 +42,12 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
   if (connMode) {
     for (const k of ['to', 'proto', 'sport', 'dport', 'family', 'type', 'code', 'ident']) {
       const e = params.get(k);
-      if (e) r.error(e.key, `packet with conn: takes addresses, ports and protocol from ${f!.def.name}; leave out ${k}: (or leave out conn: to give every field)`, 'scenario.parameter-not-applicable');
+      if (e)
+        r.error(
+          e.key,
+          `packet with conn: takes addresses, ports and protocol from ${f!.def.name}; leave out ${k}: (or leave out conn: to give every field)`,
+          'scenario.parameter-not-applicable',
+        );
     }
     step.from = r.flows.side(params.get('from'), f);
     f!.sent[step.from] = true;
@@ -51,7 +56,15 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
     const pe = params.get('proto');
     if (pe) {
       const v = pe.value;
-      if (v !== null && isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= 0 && v.value <= 255) step.proto = v.value;
+      if (
+        v !== null &&
+        isScalar(v) &&
+        typeof v.value === 'number' &&
+        Number.isInteger(v.value) &&
+        v.value >= 0 &&
+        v.value <= 255
+      )
+        step.proto = v.value;
       else step.proto = r.oneOf(pe, 'proto', ['tcp', 'udp', 'icmp', 'icmpv6'] as const) ?? 'tcp';
     }
     const ports = step.proto === 'tcp' || step.proto === 'udp';
@@ -78,11 +91,21 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
           continue;
         }
         const n = r.int(e, k, 0, 65535, 'a port 0-65535');
-        if (n !== null && fromEp !== null && n !== fromEp) r.error(e.key, `${k} ${n} contradicts the port in ${k === 'sport' ? 'from' : 'to'} (${fromEp}); give it once`, 'scenario.port-contradicts');
+        if (n !== null && fromEp !== null && n !== fromEp)
+          r.error(
+            e.key,
+            `${k} ${n} contradicts the port in ${k === 'sport' ? 'from' : 'to'} (${fromEp}); give it once`,
+            'scenario.port-contradicts',
+          );
         step[k] = n ?? fromEp;
       } else step[k] = fromEp;
     }
-    if (ports && step.dport === null) r.error(params.get('to')!.at, `a ${step.proto} packet needs a destination port: to: host:port or dport:`, 'scenario.port-required');
+    if (ports && step.dport === null)
+      r.error(
+        params.get('to')!.at,
+        `a ${step.proto} packet needs a destination port: to: host:port or dport:`,
+        'scenario.port-required',
+      );
     if (step.proto === 'icmp' || step.proto === 'icmpv6') {
       const table = step.proto === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
       const te = params.get('type');
@@ -96,7 +119,8 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
     } else {
       for (const k of ['type', 'code', 'ident']) {
         const e = params.get(k);
-        if (e) r.error(e.key, `${k} applies to ICMP packets (proto: icmp or icmpv6)`, 'scenario.parameter-not-applicable');
+        if (e)
+          r.error(e.key, `${k} applies to ICMP packets (proto: icmp or icmpv6)`, 'scenario.parameter-not-applicable');
       }
     }
   }
@@ -104,10 +128,20 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
   const isIcmp = step.proto === 'icmp' || step.proto === 'icmpv6';
   for (const k of ['flags', 'ack', 'window', 'options']) {
     const e = params.get(k);
-    if (e && !isTcp) r.error(e.key, `${k} applies to TCP packets${connMode ? ` (${f!.def.name} is ${f!.def.proto.toUpperCase()})` : ' (proto: tcp)'}`, 'scenario.parameter-not-applicable');
+    if (e && !isTcp)
+      r.error(
+        e.key,
+        `${k} applies to TCP packets${connMode ? ` (${f!.def.name} is ${f!.def.proto.toUpperCase()})` : ' (proto: tcp)'}`,
+        'scenario.parameter-not-applicable',
+      );
   }
   const se = params.get('seq');
-  if (se && !isTcp && !isIcmp) r.error(se.key, 'seq applies to TCP packets (sequence number) and ICMP echo (sequence)', 'scenario.parameter-not-applicable');
+  if (se && !isTcp && !isIcmp)
+    r.error(
+      se.key,
+      'seq applies to TCP packets (sequence number) and ICMP echo (sequence)',
+      'scenario.parameter-not-applicable',
+    );
   if (isTcp) {
     const fe = params.get('flags');
     if (fe) {
@@ -116,9 +150,14 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
         try {
           step.flags = parseTcpFlags(typeof v.value === 'number' ? v.value : v.value.replace(/[\s,|+]/g, ''));
         } catch {
-          r.error(fe.at, `flags "${v.value}" are not TCP flags; use letters S (SYN), A (ACK), F (FIN), R (RST), P (PSH), U (URG), E (ECE), C (CWR), like SA or PA`, 'scenario.bad-tcp-flags');
+          r.error(
+            fe.at,
+            `flags "${v.value}" are not TCP flags; use letters S (SYN), A (ACK), F (FIN), R (RST), P (PSH), U (URG), E (ECE), C (CWR), like SA or PA`,
+            'scenario.bad-tcp-flags',
+          );
         }
-      } else r.error(fe.at, `flags must be letters like SA, PA, FA, R, not ${describeNode(v)}`, 'scenario.bad-tcp-flags');
+      } else
+        r.error(fe.at, `flags must be letters like SA, PA, FA, R, not ${describeNode(v)}`, 'scenario.bad-tcp-flags');
     }
     step.seq = seqParam(r, se, 'seq', connMode);
     step.ack = seqParam(r, params.get('ack'), 'ack', connMode);
@@ -145,7 +184,11 @@ export function seqParam(r: ScenarioReader, e: Entry | undefined, what: string, 
       const n = Number(m[2]);
       if (m[1] !== '') {
         if (!connMode) {
-          r.error(e.at, `${what} ${raw} is relative, which needs conn: (relative to that connection's next ${what === 'seq' ? 'sequence' : 'acknowledgment'} number); give a number 0-4294967295`, 'scenario.bad-seq');
+          r.error(
+            e.at,
+            `${what} ${raw} is relative, which needs conn: (relative to that connection's next ${what === 'seq' ? 'sequence' : 'acknowledgment'} number); give a number 0-4294967295`,
+            'scenario.bad-seq',
+          );
           return null;
         }
         if (n > 0xffffffff) {
@@ -157,7 +200,11 @@ export function seqParam(r: ScenarioReader, e: Entry | undefined, what: string, 
       if (n <= 0xffffffff) return { relative: false, value: n };
     }
   }
-  r.error(e.at, `${what} must be a number 0-4294967295${connMode ? ', or +N / -N relative to the connection' : ''}, not ${describeNode(v)}`, 'scenario.bad-seq');
+  r.error(
+    e.at,
+    `${what} must be a number 0-4294967295${connMode ? ', or +N / -N relative to the connection' : ''}, not ${describeNode(v)}`,
+    'scenario.bad-seq',
+  );
   return null;
 }
 
@@ -165,7 +212,11 @@ export function tcpOptionsParam(r: ScenarioReader, e: Entry | undefined): TcpOpt
   if (!e) return null;
   const v = e.value;
   if (v === null || !isMap(v)) {
-    r.error(e.at, `options must be a mapping like { mss: 1460, wscale: 7, sack_perm: true, timestamps: [1000, 0] }, not ${describeNode(v)}`, 'scenario.bad-tcp-options');
+    r.error(
+      e.at,
+      `options must be a mapping like { mss: 1460, wscale: 7, sack_perm: true, timestamps: [1000, 0] }, not ${describeNode(v)}`,
+      'scenario.bad-tcp-options',
+    );
     return null;
   }
   const keys = ['mss', 'wscale', 'sack_perm', 'timestamps'];
@@ -180,9 +231,25 @@ export function tcpOptionsParam(r: ScenarioReader, e: Entry | undefined): TcpOpt
   const ts = m.get('timestamps');
   if (ts) {
     const tv = ts.value;
-    const ok = tv !== null && isSeq(tv) && tv.items.length === 2 && tv.items.every((x) => isScalar(x) && typeof x.value === 'number' && Number.isInteger(x.value) && x.value >= 0 && x.value <= 0xffffffff);
+    const ok =
+      tv !== null &&
+      isSeq(tv) &&
+      tv.items.length === 2 &&
+      tv.items.every(
+        (x) =>
+          isScalar(x) &&
+          typeof x.value === 'number' &&
+          Number.isInteger(x.value) &&
+          x.value >= 0 &&
+          x.value <= 0xffffffff,
+      );
     if (ok) o.timestamps = [(tv.items[0] as { value: number }).value, (tv.items[1] as { value: number }).value];
-    else r.error(ts.at, `timestamps must be [TSval, TSecr], two numbers 0-4294967295, not ${describeNode(tv)}`, 'scenario.bad-tcp-options');
+    else
+      r.error(
+        ts.at,
+        `timestamps must be [TSval, TSecr], two numbers 0-4294967295, not ${describeNode(tv)}`,
+        'scenario.bad-tcp-options',
+      );
   }
   return o;
 }

@@ -9,7 +9,11 @@ export function sendStep(r: ScenarioReader, base: StepBase, params: Params, type
   const f = r.flows.ref(params.get('conn'), 'send', 'conn', ['tcp']);
   const from = r.flows.side(params.get('from'), f);
   if (!params.has('bytes') && !params.has('data')) {
-    r.error(typeEntry.key, `send needs bytes: (a size) or data: (the exact text); like ${EXAMPLE.send}`, 'scenario.missing-parameter');
+    r.error(
+      typeEntry.key,
+      `send needs bytes: (a size) or data: (the exact text); like ${EXAMPLE.send}`,
+      'scenario.missing-parameter',
+    );
     return null;
   }
   const pl = r.payload(params, 'send', null);

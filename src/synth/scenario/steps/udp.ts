@@ -19,18 +19,37 @@ export function udpStep(r: ScenarioReader, base: StepBase, params: Params, typeE
   if (ce) {
     for (const k of ['to', 'family']) {
       const e = params.get(k);
-      if (e) r.error(e.key, `udp with conn: continues that flow; leave out ${k}: (from: says which side sends)`, 'scenario.parameter-not-applicable');
+      if (e)
+        r.error(
+          e.key,
+          `udp with conn: continues that flow; leave out ${k}: (from: says which side sends)`,
+          'scenario.parameter-not-applicable',
+        );
     }
     const f = r.flows.ref(ce, 'udp', 'conn', ['udp']);
     const from = r.flows.side(params.get('from'), f);
     if (f === null || pl === null) return null;
     if (base.name !== null) {
-      r.error(params.get('as')!.at, `udp with conn: continues ${f.def.name}; name the flow at the udp step that starts it`, 'scenario.parameter-not-applicable');
+      r.error(
+        params.get('as')!.at,
+        `udp with conn: continues ${f.def.name}; name the flow at the udp step that starts it`,
+        'scenario.parameter-not-applicable',
+      );
       return null;
     }
     f.sent[from] = true;
     if (reply !== null) f.sent[from === 'client' ? 'server' : 'client'] = true;
-    return { kind: 'udp', ...base, conn: f.def.name, from, client: null, server: null, bytes: pl.bytes, data: pl.data, reply };
+    return {
+      kind: 'udp',
+      ...base,
+      conn: f.def.name,
+      from,
+      client: null,
+      server: null,
+      bytes: pl.bytes,
+      data: pl.data,
+      reply,
+    };
   }
   if (!r.requireParams('udp', params, typeEntry, ['from', 'to'])) return null;
   const fp = endpointPiece(r, params.get('from')!, 'from');

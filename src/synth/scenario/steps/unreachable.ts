@@ -16,7 +16,7 @@ export const CODE_SYNONYMS: Readonly<Record<string, UnreachCode>> = {
   'admin-prohibited': 'admin',
   prohibited: 'admin',
   'too-big': 'packet-too-big',
-  'frag': 'frag-needed',
+  frag: 'frag-needed',
   ttl: 'time-exceeded',
   'ttl-exceeded': 'time-exceeded',
 };
@@ -31,7 +31,11 @@ export function unreachableStep(r: ScenarioReader, base: StepBase, params: Param
   const mtu = r.int(params.get('mtu'), 'mtu', 68, 65535, 'the next-hop MTU in bytes, 68-65535');
   if (f === null || code === null) return null;
   if (side !== null && !f.sent[side]) {
-    r.error(se!.at, `the ${side} of ${f.def.name} has sent nothing yet, so there is no packet of it to quote`, 'scenario.flow-state');
+    r.error(
+      se!.at,
+      `the ${side} of ${f.def.name} has sent nothing yet, so there is no packet of it to quote`,
+      'scenario.flow-state',
+    );
     return null;
   }
   let from: Endpoint | null = null;
@@ -42,17 +46,29 @@ export function unreachableStep(r: ScenarioReader, base: StepBase, params: Param
     if (!t) return null;
     from = endpointOf(r, t, f.client.version);
     if (from === null) {
-      r.errorIn(t.piece, `${t.piece.text} has no IPv${f.client.version} address, and ${f.def.name} is IPv${f.client.version}`, 'scenario.no-common-family');
+      r.errorIn(
+        t.piece,
+        `${t.piece.text} has no IPv${f.client.version} address, and ${f.def.name} is IPv${f.client.version}`,
+        'scenario.no-common-family',
+      );
       return null;
     }
   }
   const v6 = f.client.version === 6;
   if (v6 && code === 'protocol') {
-    r.error(params.get('code')!.at, 'code protocol exists only in ICMP (IPv4); IPv6 reports an unknown next header with a parameter problem', 'scenario.parameter-not-applicable');
+    r.error(
+      params.get('code')!.at,
+      'code protocol exists only in ICMP (IPv4); IPv6 reports an unknown next header with a parameter problem',
+      'scenario.parameter-not-applicable',
+    );
     return null;
   }
   if (mtu !== null && code !== 'frag-needed' && code !== 'packet-too-big') {
-    r.error(params.get('mtu')!.key, 'mtu applies only to code frag-needed / packet-too-big', 'scenario.parameter-not-applicable');
+    r.error(
+      params.get('mtu')!.key,
+      'mtu applies only to code frag-needed / packet-too-big',
+      'scenario.parameter-not-applicable',
+    );
     return null;
   }
   if (v6 && mtu !== null && mtu < 1280) {
