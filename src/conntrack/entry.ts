@@ -1,5 +1,7 @@
 /**
  * A conntrack entry (struct nf_conn) and its tuples (struct nf_conntrack_tuple).
+ * Over 600 lines because the record layout and the view that reads it must
+ * be read side by side: every offset below is used by an accessor here.
  *
  * Storage: entries live in a CtStore, one fixed-size record per entry in a
  * single ArrayBuffer (see the layout below), so a million entries are a few

@@ -9,8 +9,8 @@ import { DecodeNote, IpProto, isPortProto, PacketKind, TcpFlag, type DecodedPack
 
 export { formatAddr, parseAddr, type ParsedAddr } from './addr.js';
 
-/** "tcp", "udp", "icmp", "icmpv6", or "ip proto N". */
-export function protoName(n: number): string {
+/** The names nft, tcpdump and conntrack-tools share for the protocols fwemu decodes; null for others. */
+export function knownProtoName(n: number): string | null {
   switch (n) {
     case IpProto.TCP:
       return 'tcp';
@@ -25,8 +25,13 @@ export function protoName(n: number): string {
     case IpProto.SCTP:
       return 'sctp';
     default:
-      return `ip proto ${n}`;
+      return null;
   }
+}
+
+/** "tcp", "udp", "icmp", "icmpv6", "udplite", "sctp", or "ip proto N". */
+export function protoName(n: number): string {
+  return knownProtoName(n) ?? `ip proto ${n}`;
 }
 
 /**

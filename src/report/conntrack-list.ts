@@ -19,33 +19,15 @@
  * Seconds are whole seconds left on the capture clock, rounded down.
  */
 import { formatAddr } from '../packet/addr.js';
+import { knownProtoName } from '../packet/describe.js';
 import { IpProto, isPortProto } from '../packet/types.js';
 import type { CtEntry, CtEvent, CtTuple } from '../conntrack/entry.js';
 import { CtStatus } from '../conntrack/types.js';
 import { stateNameOf } from '../conntrack/entry.js';
 
-/** libnetfilter_conntrack's protocol names; others print as "unknown". */
+/** libnetfilter_conntrack's protocol names (those fwemu decodes, and the ones it tracks bare); others print as "unknown". */
 export function ctProtoName(proto: number): string {
-  switch (proto) {
-    case IpProto.TCP:
-      return 'tcp';
-    case IpProto.UDP:
-      return 'udp';
-    case IpProto.ICMP:
-      return 'icmp';
-    case IpProto.ICMPV6:
-      return 'icmpv6';
-    case IpProto.UDPLITE:
-      return 'udplite';
-    case IpProto.SCTP:
-      return 'sctp';
-    case 47:
-      return 'gre';
-    case 33:
-      return 'dccp';
-    default:
-      return 'unknown';
-  }
+  return knownProtoName(proto) ?? (proto === 47 ? 'gre' : proto === 33 ? 'dccp' : 'unknown');
 }
 
 function tupleText(t: CtTuple): string {

@@ -1,5 +1,6 @@
 /**
- * Loading and validating rule files (cold path).
+ * Loading and validating rule files (cold path). Over 600 lines only as
+ * Biome lays it out (one statement per line): one reader per rule field.
  *
  * The YAML is parsed into a node tree (not plain JS) so that every problem
  * can be reported with its line and column. All problems are collected;

@@ -1,5 +1,7 @@
 /**
- * A replay spread over worker threads (replay --jobs N).
+ * A replay spread over worker threads (replay --jobs N). Just over 600
+ * lines: the reader, its chunk pool and the worker protocol share one
+ * lifetime (the chunk pool, ~120 lines, is the next seam to cut).
  *
  * This thread reads the capture into chunks of shared memory and picks each
  * record's shard by its address pair (engine/shard.ts); each worker judges its
