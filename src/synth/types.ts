@@ -310,10 +310,8 @@ export interface Scenario {
 
 /** Thrown by parseScenario/loadScenario: every error found, in file order. */
 export class ScenarioError extends DiagnosticsError {
-  /** A diagnostic given without a code (generate.ts's limit) is 'scenario.too-much-traffic', the one such place. */
-  constructor(file: string, diagnostics: readonly (Omit<Diagnostic, 'code'> & { code?: string })[]) {
-    const coded = diagnostics.map((d) => ({ ...d, code: d.code ?? 'scenario.too-much-traffic' }));
-    super(coded.map(formatDiagnostic).join('\n'), file, coded);
+  constructor(file: string, diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'), file, diagnostics);
     this.name = 'ScenarioError';
   }
 }

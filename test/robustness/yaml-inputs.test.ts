@@ -210,7 +210,7 @@ describe('scenarios', () => {
     expect(err).toBeInstanceOf(ScenarioError);
     const d = (err as ScenarioError).diagnostics;
     expect(d).toHaveLength(1);
-    expect(d[0]).toMatchObject({ file: 'big.yaml', line: 10, col: 5 });
+    expect(d[0]).toMatchObject({ file: 'big.yaml', line: 10, col: 5, code: 'scenario.too-much-traffic' });
     expect(d[0].message).toMatch(
       /^step #4 \(send\) takes the scenario past what one scenario may generate \(50 packets, /,
     );

@@ -46,7 +46,7 @@ export const SCENARIO_CODES = {
   'scenario.bad-tcp-flags': 'flags: that are not TCP flags',
   'scenario.bad-tcp-options': 'options: that are not TCP options',
   'scenario.too-long': 'waits adding up to more than a scenario may last',
-  'scenario.too-much-traffic': 'a scenario generating more than one scenario may (generate.ts)',
+  'scenario.too-much-traffic': 'a scenario generating more than one scenario may (traffic/emitter.ts)',
 } as const;
 
 export type ScenarioCode = keyof typeof SCENARIO_CODES;

@@ -177,6 +177,7 @@ export class Emitter {
       {
         ...pos,
         severity: 'error',
+        code: 'scenario.too-much-traffic',
         message:
           `step #${index} (${kind}) takes the scenario past what one scenario may generate ` +
           `(${this.maxPackets} packets, ${mib(this.maxFrameBytes)} of frames; ${this.frameCount} packets, ${mib(this.frameBytes)} so far); ` +
