@@ -41,7 +41,7 @@
  * entries a lookup meets (and removes) does not depend on the storage.
  * Non-ASSURED entries are on a creation-ordered list for early drop; listing
  * and sweeping order entries by id (creation order).
- * The TCP tracker reads and writes the record through views (tcp-view.ts).
+ * The TCP tracker reads and writes the record by named offsets (tcp.ts says why).
  *
  * Memory: with nf_conntrack_max > 0 the table holds at most max records.
  * With max = 0 (no limit) and no event listener, the store sweeps expired
@@ -218,10 +218,24 @@ export class ConntrackTable {
    * result object (overwritten by the next call).
    */
   process(p: DecodedPacket, now: number, packetNumber: number): CtResult {
+    this.advanceClock(now);
+    return this.track(p, packetNumber);
+  }
+
+  /**
+   * Moves the table's clock to `now` (seconds; it never goes back). Tiny
+   * on purpose: V8 inlines it into the caller, where a call that is not
+   * inlined would box the double `now` for every packet.
+   */
+  advanceClock(now: number): void {
+    if (now > this.clock) this.clock = now;
+  }
+
+  /** process() at the table's clock, set by advanceClock(): the per-packet entry, with no double argument. */
+  track(p: DecodedPacket, packetNumber: number): CtResult {
     const r = this.res;
     r.clear(packetNumber);
-    if (now > this.clock) this.clock = now;
-    now = this.clock;
+    const now = this.clock;
     this.curPacket = packetNumber;
     this.ctx.now = now;
     if (this.pending !== NONE) {

@@ -299,7 +299,8 @@ export class Engine {
       return this.filter(r, chain, pkt);
     }
 
-    const c = ct.process(pkt, this.now, rec.n);
+    ct.advanceClock(this.now);
+    const c = ct.track(pkt, rec.n);
     r.ct = c.stateName;
     r.reply = c.reply;
     if (c.drop) {
