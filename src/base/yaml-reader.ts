@@ -55,6 +55,17 @@ export interface ParseOptions {
   aliasUsers: string;
 }
 
+/**
+ * The whole number `node` holds when it is one in lo-hi, else null; reports
+ * nothing. For values that may instead be something else (a seed word, a
+ * protocol name), where the caller reports what fits neither.
+ */
+export function wholeNumberIn(node: ParsedNode | null, lo: number, hi: number): number | null {
+  if (node === null || !isScalar(node) || typeof node.value !== 'number') return null;
+  const n = node.value;
+  return Number.isInteger(n) && n >= lo && n <= hi ? n : null;
+}
+
 /** "1m30s", "250us", "1.5s": a duration in microseconds, or null when the text is not one. */
 export function parseDuration(text: string): number | null {
   const s = text.trim();

@@ -19,7 +19,7 @@ import { sortDiags } from '../base/diag.js';
 import { inputDisplayName, readInputFile, tooBig } from '../base/input-file.js';
 import { didYouMean } from '../base/suggest.js';
 import { describeNode } from '../base/yaml-nodes.js';
-import { list, type Entry } from '../base/yaml-reader.js';
+import { list, wholeNumberIn, type Entry } from '../base/yaml-reader.js';
 import { hashSeed } from './rng.js';
 import { readHosts } from './scenario/endpoints.js';
 import { MAX_DURATION, ScenarioReader } from './scenario/reader.js';
@@ -150,15 +150,8 @@ class Parser extends ScenarioReader {
     const se = m.get('seed');
     if (se) {
       const v = se.value;
-      if (
-        v !== null &&
-        isScalar(v) &&
-        typeof v.value === 'number' &&
-        Number.isInteger(v.value) &&
-        v.value >= 0 &&
-        v.value <= 0xffffffff
-      )
-        o.seed = v.value;
+      const n = wholeNumberIn(v, 0, 0xffffffff);
+      if (n !== null) o.seed = n;
       else if (v !== null && isScalar(v) && typeof v.value === 'string' && v.value !== '') o.seed = hashSeed(v.value);
       else
         this.error(

@@ -2,7 +2,7 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import { didYouMean } from '../../../base/suggest.js';
 import { describeNode } from '../../../base/yaml-nodes.js';
-import { list, type Entry } from '../../../base/yaml-reader.js';
+import { list, wholeNumberIn, type Entry } from '../../../base/yaml-reader.js';
 import { parseTcpFlags } from '../../../packet/tcp.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../../../rules/spec.js';
 import type { SeqValue, Step, StepBase, TcpOptionValues } from '../../types.js';
@@ -55,16 +55,8 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
     if (!r.requireParams('packet', params, typeEntry, ['from', 'to'])) return null;
     const pe = params.get('proto');
     if (pe) {
-      const v = pe.value;
-      if (
-        v !== null &&
-        isScalar(v) &&
-        typeof v.value === 'number' &&
-        Number.isInteger(v.value) &&
-        v.value >= 0 &&
-        v.value <= 255
-      )
-        step.proto = v.value;
+      const n = wholeNumberIn(pe.value, 0, 255);
+      if (n !== null) step.proto = n;
       else step.proto = r.oneOf(pe, 'proto', ['tcp', 'udp', 'icmp', 'icmpv6'] as const) ?? 'tcp';
     }
     const ports = step.proto === 'tcp' || step.proto === 'udp';
