@@ -19,6 +19,21 @@ export interface CommandContext {
   exitCode: number;
 }
 
+/** The capture positional of the commands that judge or list traffic. */
+export const CAPTURE_ARG = {
+  type: 'string',
+  demandOption: true,
+  describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize',
+} as const;
+
+/** -r, the rule file. */
+export const RULES_OPTION = {
+  alias: 'r',
+  type: 'string',
+  demandOption: true,
+  describe: 'rule file (YAML), or - for standard input',
+} as const;
+
 export function useColor(opt: CommonOptions['color'], stream: { isTTY?: boolean } = process.stdout): boolean {
   if (opt === 'always') return true;
   if (opt === 'never') return false;

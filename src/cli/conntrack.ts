@@ -10,7 +10,7 @@ import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../repo
 import { LineWriter } from '../report/output.js';
 import { safeJson, visible } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import type { CommandContext, CommonOptions } from './common.js';
+import { CAPTURE_ARG, type CommandContext, type CommonOptions, RULES_OPTION } from './common.js';
 
 interface ConntrackArgs extends CommonOptions {
   capture: string;
@@ -28,17 +28,8 @@ export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Show the connection-tracking table after a replay, as `conntrack -L` prints it (or its events, as `conntrack -E`)',
     (a) =>
       a
-        .positional('capture', {
-          type: 'string',
-          demandOption: true,
-          describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize',
-        })
-        .option('rules', {
-          alias: 'r',
-          type: 'string',
-          demandOption: true,
-          describe: 'rule file (YAML), or - for standard input',
-        })
+        .positional('capture', CAPTURE_ARG)
+        .option('rules', RULES_OPTION)
         .option('at', {
           type: 'string',
           describe: 'show the table right after packet N (default: after the last packet)',

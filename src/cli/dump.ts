@@ -13,7 +13,7 @@ import { ExitCode } from '../base/errors.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { CaptureSession } from '../run/session.js';
-import type { CommandContext, CommonOptions } from './common.js';
+import { CAPTURE_ARG, type CommandContext, type CommonOptions } from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
@@ -27,11 +27,7 @@ export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'List every packet of a capture, one line each, as fwemu decodes it',
     (a) =>
       a
-        .positional('capture', {
-          type: 'string',
-          demandOption: true,
-          describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize',
-        })
+        .positional('capture', CAPTURE_ARG)
         .option('format', {
           choices: ['text', 'jsonl'] as const,
           default: 'text' as const,

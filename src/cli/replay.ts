@@ -5,7 +5,7 @@ import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { runReplay, runReplaySharded, type ReplaySessionOptions } from '../run/replay.js';
-import { useColor, type CommandContext, type CommonOptions } from './common.js';
+import { CAPTURE_ARG, type CommandContext, type CommonOptions, RULES_OPTION, useColor } from './common.js';
 
 interface ReplayArgs extends CommonOptions, Omit<ReplaySessionOptions, 'paint'> {
   /** A whole number, or 'auto' (yargs gives what was typed). */
@@ -18,17 +18,8 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
     'Judge every packet of a capture: verdict, conntrack state, and the reason',
     (a) =>
       a
-        .positional('capture', {
-          type: 'string',
-          demandOption: true,
-          describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize',
-        })
-        .option('rules', {
-          alias: 'r',
-          type: 'string',
-          demandOption: true,
-          describe: 'rule file (YAML), or - for standard input; see rules/ for examples',
-        })
+        .positional('capture', CAPTURE_ARG)
+        .option('rules', { ...RULES_OPTION, describe: `${RULES_OPTION.describe}; see rules/ for examples` })
         .option('format', {
           alias: 'f',
           choices: ['text', 'jsonl', 'none'] as const,

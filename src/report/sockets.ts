@@ -46,6 +46,23 @@ interface Flow {
 }
 
 /** Collects TCP connections packet by packet (a report: clarity over speed). */
+/** A connection whose SYN (packet n) went from `client` to `server`. */
+function newFlow(client: string, server: string, clientAddr: string, serverAddr: string, n: number): Flow {
+  return {
+    client,
+    server,
+    clientAddr,
+    serverAddr,
+    first: n,
+    last: n,
+    synAck: false,
+    established: false,
+    finFromClient: false,
+    finFromServer: false,
+    reset: false,
+  };
+}
+
 export class SocketObserver {
   private readonly flows = new Map<string, Flow>();
   private readonly listening = new Map<string, Set<string>>();
@@ -67,36 +84,12 @@ export class SocketObserver {
     }
     if (!flow) {
       if (!syn || ack) return; // only a SYN starts a connection we can place
-      flow = {
-        client: a,
-        server: b,
-        clientAddr: src,
-        serverAddr: dst,
-        first: n,
-        last: n,
-        synAck: false,
-        established: false,
-        finFromClient: false,
-        finFromServer: false,
-        reset: false,
-      };
+      flow = newFlow(a, b, src, dst, n);
       this.flows.set(`${a} ${b}`, flow);
     } else if (syn && !ack && fromClient && (flow.reset || (flow.finFromClient && flow.finFromServer))) {
       // The tuple is reused by a new connection: keep the old one under its first packet.
       this.flows.set(`${a} ${b} #${flow.first}`, flow);
-      flow = {
-        client: a,
-        server: b,
-        clientAddr: src,
-        serverAddr: dst,
-        first: n,
-        last: n,
-        synAck: false,
-        established: false,
-        finFromClient: false,
-        finFromServer: false,
-        reset: false,
-      };
+      flow = newFlow(a, b, src, dst, n);
       this.flows.set(`${a} ${b}`, flow);
     }
     flow.last = n;
