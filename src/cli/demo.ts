@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import type { Argv } from 'yargs';
 import { replay } from '../engine/replay.js';
 import type { PacketResult } from '../engine/result.js';
@@ -16,7 +16,11 @@ import { useColor, type CommandContext, type CommonOptions } from './common.js';
 
 /** Files the demo uses, relative to the package root (not the caller's directory). */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const at = (p: string) => relative(process.cwd(), ROOT + p) || p;
+/** A path the user can type: relative when the file is below the current directory, else absolute. */
+const at = (p: string) => {
+  const rel = relative(process.cwd(), ROOT + p);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? ROOT + p : rel;
+};
 
 export function demoCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   return y.command<CommonOptions>(
