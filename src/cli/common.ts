@@ -30,6 +30,7 @@ export const CAPTURE_ARG = {
 export const RULES_OPTION = {
   alias: 'r',
   type: 'string',
+  requiresArg: true,
   demandOption: true,
   describe: 'rule file (YAML), or - for standard input',
 } as const;

@@ -29,6 +29,7 @@ export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
       a
         .positional('capture', CAPTURE_ARG)
         .option('format', {
+          alias: 'f',
           choices: ['text', 'jsonl'] as const,
           default: 'text' as const,
           describe: 'text columns, or one JSON object per line',

@@ -28,6 +28,7 @@ export function exportCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           describe: 'rule file (YAML), or - for standard input',
         })
         .option('format', {
+          alias: 'f',
           choices: ['nft', 'iptables'] as const,
           default: 'nft' as const,
           describe:

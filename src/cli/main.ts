@@ -96,10 +96,20 @@ export function buildCli(argv: string[], ctx: CommandContext): Argv<CommonOption
       .detectLocale(false)
       .exitProcess(false)
       .fail((msg, err) => {
-        if (err) throw err;
-        throw new UserError(`${unmark(msg)}\nRun with --help for usage.`);
+        // yargs' own complaints about the command line arrive as a YError
+        // (an option given without its value) or as msg; anything else is
+        // an error thrown by a command, presented by main().
+        if (err && err.name !== 'YError') throw err;
+        throw new UserError(`${usageMessage(unmark(err ? err.message : msg))}\nRun with --help for usage.`);
       })
   );
+}
+
+/** yargs' wording, where it names an option without its dashes, in the user's terms. */
+export function usageMessage(text: string): string {
+  const m = /^Not enough arguments following: (\S+)$/.exec(text);
+  if (m) return `${m[1].length === 1 ? '-' : '--'}${m[1]} needs a value`;
+  return text;
 }
 
 /**

@@ -1,0 +1,42 @@
+/**
+ * Usage errors are the user's, not fwemu's: an option given without its
+ * value, or an alias, must give exit 2 and a sentence naming the option,
+ * never exit 70 ("internal error") or a run on an empty file name.
+ */
+import { describe, expect, it } from 'vitest';
+import { fwemuIn, STACK } from './run.js';
+
+const CAP = 'fixtures/seed-three-clients.pcap';
+const RULES = 'rules/web-server.yaml';
+
+describe('an option without its value', () => {
+  it.each([
+    [['export', RULES, '--split'], '--split needs a value'],
+    [['replay', CAP, '-r'], '-r needs a value'],
+    [['replay', CAP, '--rules'], '--rules needs a value'],
+    [['conntrack', CAP, '-r'], '-r needs a value'],
+    [['replay', CAP, '-r', RULES, '--write-dropped'], '--write-dropped needs a value'],
+    [['replay', CAP, '-r', RULES, '--write-accepted'], '--write-accepted needs a value'],
+    [['synth', 'fixtures/scenarios/seed.yaml', '-o'], '-o needs a value'],
+  ])('fwemu %j: exit 2, "%s"', async (args, message) => {
+    const r = await fwemuIn(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe(`fwemu: ${message}\nRun with --help for usage.\n`);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('-f is --format on every command that has one', () => {
+  it.each([
+    [['dump', CAP, '-f', 'jsonl'], /^\{"n":1,/],
+    [['export', '-f', 'iptables', RULES], /^\*filter$/m],
+    [['replay', CAP, '-r', RULES, '-f', 'jsonl'], /^\{"n":1,/],
+    [['conntrack', CAP, '-r', RULES, '-f', 'json'], /^\[/],
+    [['sockets', CAP, '-f', 'json'], /^\[/],
+  ])('fwemu %j', async (args, first) => {
+    const r = await fwemuIn(args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(first);
+  });
+});
