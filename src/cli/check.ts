@@ -22,6 +22,8 @@ export function checkCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           type: 'string',
           array: true,
           demandOption: true,
+          // (yargs would show a variadic positional's implicit [] as its default.)
+          default: undefined,
           describe: 'rule files (YAML); - reads one from standard input',
         })
         .example('$0 check rules/*.yaml', 'validate every example')

@@ -40,3 +40,13 @@ describe('-f is --format on every command that has one', () => {
     expect(r.stdout).toMatch(first);
   });
 });
+
+describe('help', () => {
+  it('check --help does not show a default of [] for the rule files it requires', async () => {
+    const r = await fwemuIn(['check', '--help']);
+    expect(r.code).toBe(0);
+    const line = r.stdout.split('\n').find((l) => /^\s+rules\s/.test(l)) ?? '';
+    expect(line).toMatch(/\[required\]/);
+    expect(line).not.toMatch(/default/);
+  });
+});
