@@ -17,8 +17,15 @@ export interface SocketConn {
   peer: string;
   /** accepted (server side of a handshake) or connected (client side). */
   role: 'accepted' | 'connected';
-  /** ESTAB, CLOSED (FIN both ways), RESET, SYN-SENT (no answer), REFUSED (SYN answered by RST). */
+  /**
+   * The state `ss -tan` would show for this socket after the last packet,
+   * as the packets tell it (RFC 793's state machine; ss's names): SYN-SENT,
+   * SYN-RECV, ESTAB, FIN-WAIT-1, FIN-WAIT-2, CLOSING, TIME-WAIT, CLOSE-WAIT,
+   * LAST-ACK, or UNCONN (closed: the socket is gone).
+   */
   state: string;
+  /** How the connection ended or stalled (`reset by the server`, `refused` ...), or null while it is open. */
+  story: string | null;
   /** Packet numbers of the first SYN and of the last packet seen. */
   first: number;
   last: number;
@@ -31,6 +38,19 @@ export interface HostSockets {
   conns: SocketConn[];
 }
 
+/** What the packets of one side of a connection showed. */
+interface Side {
+  /** It sent a FIN; `finEnd` is the sequence number that acknowledges it. */
+  fin: boolean;
+  finEnd: number;
+  /** The other side acknowledged that FIN. */
+  finAcked: boolean;
+  /** Packet number of its FIN (0: none), to tell which side closed first. */
+  finAt: number;
+  /** It sent an RST. */
+  reset: boolean;
+}
+
 interface Flow {
   client: string;
   server: string;
@@ -40,12 +60,12 @@ interface Flow {
   last: number;
   synAck: boolean;
   established: boolean;
-  finFromClient: boolean;
-  finFromServer: boolean;
-  reset: boolean;
+  c: Side;
+  s: Side;
 }
 
-/** Collects TCP connections packet by packet (a report: clarity over speed). */
+const newSide = (): Side => ({ fin: false, finEnd: 0, finAcked: false, finAt: 0, reset: false });
+
 /** A connection whose SYN (packet n) went from `client` to `server`. */
 function newFlow(client: string, server: string, clientAddr: string, serverAddr: string, n: number): Flow {
   return {
@@ -57,11 +77,40 @@ function newFlow(client: string, server: string, clientAddr: string, serverAddr:
     last: n,
     synAck: false,
     established: false,
-    finFromClient: false,
-    finFromServer: false,
-    reset: false,
+    c: newSide(),
+    s: newSide(),
   };
 }
+
+/** ss's state of a side that sent the first FIN (the active closer), given the other side. */
+function activeCloser(me: Side, other: Side): string {
+  if (!other.fin) return me.finAcked ? 'FIN-WAIT-2' : 'FIN-WAIT-1';
+  return me.finAcked ? 'TIME-WAIT' : 'CLOSING';
+}
+
+/** ss's state of a side that received the first FIN (the passive closer). */
+function passiveCloser(me: Side): string {
+  if (!me.fin) return 'CLOSE-WAIT';
+  return me.finAcked ? 'UNCONN' : 'LAST-ACK';
+}
+
+/** Each side's ss state, and the story, of a connection after its last packet. */
+function endStates(fl: Flow): { client: string; server: string; story: string | null } {
+  if (fl.c.reset || fl.s.reset) {
+    if (!fl.synAck) return { client: 'UNCONN', server: 'UNCONN', story: 'refused' };
+    return { client: 'UNCONN', server: 'UNCONN', story: `reset by the ${fl.c.reset ? 'client' : 'server'}` };
+  }
+  if (!fl.synAck) return { client: 'SYN-SENT', server: 'UNCONN', story: 'no answer' };
+  if (!fl.established) return { client: 'ESTAB', server: 'SYN-RECV', story: 'handshake open' };
+  if (!fl.c.fin && !fl.s.fin) return { client: 'ESTAB', server: 'ESTAB', story: null };
+  const clientFirst = fl.c.fin && (!fl.s.fin || fl.c.finAt <= fl.s.finAt);
+  const story = `closed by the ${clientFirst ? 'client' : 'server'}`;
+  return clientFirst
+    ? { client: activeCloser(fl.c, fl.s), server: passiveCloser(fl.s), story }
+    : { client: passiveCloser(fl.c), server: activeCloser(fl.s, fl.c), story };
+}
+
+/** Collects TCP connections packet by packet (a report: clarity over speed). */
 
 export class SocketObserver {
   private readonly flows = new Map<string, Flow>();
@@ -86,7 +135,7 @@ export class SocketObserver {
       if (!syn || ack) return; // only a SYN starts a connection we can place
       flow = newFlow(a, b, src, dst, n);
       this.flows.set(`${a} ${b}`, flow);
-    } else if (syn && !ack && fromClient && (flow.reset || (flow.finFromClient && flow.finFromServer))) {
+    } else if (syn && !ack && fromClient && (flow.c.reset || flow.s.reset || (flow.c.fin && flow.s.fin))) {
       // The tuple is reused by a new connection: keep the old one under its first packet.
       this.flows.set(`${a} ${b} #${flow.first}`, flow);
       flow = newFlow(a, b, src, dst, n);
@@ -100,11 +149,16 @@ export class SocketObserver {
       set.add(a);
     }
     if (fromClient && ack && !syn && flow.synAck) flow.established = true;
-    if (f & TcpFlag.FIN) {
-      if (fromClient) flow.finFromClient = true;
-      else flow.finFromServer = true;
+    const me = fromClient ? flow.c : flow.s;
+    const other = fromClient ? flow.s : flow.c;
+    // An ACK at or past the other side's FIN acknowledges it (sequence numbers wrap).
+    if (ack && other.fin && ((p.ack - other.finEnd) | 0) >= 0) other.finAcked = true;
+    if (f & TcpFlag.FIN && !me.fin) {
+      me.fin = true;
+      me.finAt = n;
+      me.finEnd = (p.seq + p.payloadLen + (syn ? 2 : 1)) >>> 0;
     }
-    if (f & TcpFlag.RST) flow.reset = true;
+    if (f & TcpFlag.RST) me.reset = true;
   }
 
   /** Per host address, sorted: listening sockets first, then connections in order of their SYN. */
@@ -118,25 +172,15 @@ export class SocketObserver {
     for (const [addr, set] of this.listening) for (const l of [...set].sort()) host(addr).listening.push(l);
     const flows = [...this.flows.values()].sort((x, y) => x.first - y.first);
     for (const fl of flows) {
-      const state = fl.reset
-        ? fl.established
-          ? 'RESET'
-          : fl.synAck
-            ? 'RESET'
-            : 'REFUSED'
-        : !fl.synAck
-          ? 'SYN-SENT'
-          : fl.finFromClient && fl.finFromServer
-            ? 'CLOSED'
-            : fl.finFromClient || fl.finFromServer
-              ? 'CLOSING'
-              : 'ESTAB';
-      if (fl.synAck && state !== 'REFUSED')
+      const { client, server, story } = endStates(fl);
+      // A refused SYN made no socket on the server side.
+      if (fl.synAck)
         host(fl.serverAddr).conns.push({
           local: fl.server,
           peer: fl.client,
           role: 'accepted',
-          state,
+          state: server,
+          story,
           first: fl.first,
           last: fl.last,
         });
@@ -144,7 +188,8 @@ export class SocketObserver {
         local: fl.client,
         peer: fl.server,
         role: 'connected',
-        state,
+        state: client,
+        story,
         first: fl.first,
         last: fl.last,
       });
@@ -158,12 +203,16 @@ export function formatSockets(hosts: HostSockets[]): string[] {
   const lines: string[] = [];
   for (const h of hosts) {
     lines.push(`host ${h.addr}${h.name ? ` (${visible(h.name)})` : ''}`); // a scenario's host name: made visible
-    lines.push(`  ${'State'.padEnd(9)} ${'Local Address:Port'.padEnd(26)} ${'Peer Address:Port'.padEnd(26)} socket`);
-    for (const l of h.listening) lines.push(`  ${'LISTEN'.padEnd(9)} ${l.padEnd(26)} ${'*:*'.padEnd(26)} listening`);
+    lines.push(
+      `  ${'State'.padEnd(10)} ${'Local Address:Port'.padEnd(26)} ${'Peer Address:Port'.padEnd(26)} ${'how it went'.padEnd(22)} socket`,
+    );
+    for (const l of h.listening) {
+      lines.push(`  ${'LISTEN'.padEnd(10)} ${l.padEnd(26)} ${'*:*'.padEnd(26)} ${''.padEnd(22)} listening`);
+    }
     for (const c of h.conns) {
       const what = c.role === 'accepted' ? `accepted from the listener on ${c.local}` : 'connect()';
       lines.push(
-        `  ${c.state.padEnd(9)} ${c.local.padEnd(26)} ${c.peer.padEnd(26)} ${what}, packets ${c.first}-${c.last}`,
+        `  ${c.state.padEnd(10)} ${c.local.padEnd(26)} ${c.peer.padEnd(26)} ${(c.story ?? 'open').padEnd(22)} ${what}, packets ${c.first}-${c.last}`,
       );
     }
     lines.push('');
