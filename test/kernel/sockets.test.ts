@@ -92,7 +92,7 @@ describe('fwemu sockets', () => {
       const tcpdump = await start(NS_S, ['tcpdump', '-i', 'sks', '-U', '-n', '-w', cap, 'tcp'], /listening on/);
       await start(NS_S, ['/usr/bin/python3', PEERS, 'server', SERVER], /listening/);
       await start(NS_C, ['/usr/bin/python3', PEERS, 'client', SERVER], /done/);
-      const kernel = { [CLIENT]: ss(NS_C), [SERVER]: ss(NS_S) };
+      const kernel: Record<string, ReturnType<typeof ss>> = { [CLIENT]: ss(NS_C), [SERVER]: ss(NS_S) };
       const stopped = new Promise((resolve) => tcpdump.on('exit', resolve));
       tcpdump.kill('SIGINT');
       await stopped;
