@@ -6,7 +6,7 @@
  * both formats use, in either byte order.
  */
 
-import { CaptureError, Direction } from './types.js';
+import { CaptureError, newCaptureRecord } from './types.js';
 import type { CaptureRecord, CaptureWarning } from './types.js';
 
 /** A corrupt file can flag every record; keep the list bounded and count the rest. */
@@ -22,20 +22,7 @@ export class ParseState {
   readonly warnings: CaptureWarning[] = [];
   suppressedWarnings = 0;
   /** Handed to every onRecord call, refilled for each packet: nothing is allocated per record. */
-  readonly record: CaptureRecord = {
-    n: 0,
-    tsSec: 0,
-    tsNsec: 0,
-    linkType: 0,
-    ifIndex: 0,
-    ifName: '',
-    direction: Direction.UNKNOWN,
-    caplen: 0,
-    len: 0,
-    buf: EMPTY,
-    off: 0,
-    fileOffset: 0,
-  };
+  readonly record: CaptureRecord = newCaptureRecord();
 
   constructor(
     readonly name: string,

@@ -7,7 +7,7 @@
  * run without allocating per packet.
  */
 
-import type { DirectionValue } from '../base/link.js';
+import { Direction, type DirectionValue } from '../base/link.js';
 import { visible } from '../base/text-escape.js';
 
 /** Link types and directions belong to the frames as much as to the files: base/link.ts, shared with packet/. */
@@ -36,6 +36,24 @@ export interface CaptureRecord {
   off: number;
   /** Byte offset of this record's header (pcap record header / pcapng block) from the start of the input. */
   fileOffset: number;
+}
+
+/** An empty record, to be refilled for each packet by whoever reuses it (nothing is allocated per packet). */
+export function newCaptureRecord(): CaptureRecord {
+  return {
+    n: 0,
+    tsSec: 0,
+    tsNsec: 0,
+    linkType: 0,
+    ifIndex: 0,
+    ifName: '',
+    direction: Direction.UNKNOWN,
+    caplen: 0,
+    len: 0,
+    buf: new Uint8Array(0),
+    off: 0,
+    fileOffset: 0,
+  };
 }
 
 /** What a reader reports once the input is exhausted (or cut off). */

@@ -8,7 +8,7 @@
  * it held and released, so that the reader can put them in order.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { CaptureRecord } from '../capture/types.js';
+import { type CaptureRecord, newCaptureRecord } from '../capture/types.js';
 import { decodePacket, newDecodedPacket } from '../packet/decode.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { ByteText } from '../report/bytes.js';
@@ -117,20 +117,7 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
   const engine = new Engine(ruleset);
   const heldPkt = newDecodedPacket();
   const empty = new Uint8Array(0);
-  const rec: CaptureRecord = {
-    n: 0,
-    tsSec: 0,
-    tsNsec: 0,
-    linkType: 0,
-    ifIndex: 0,
-    ifName: '',
-    direction: 0,
-    caplen: 0,
-    len: 0,
-    buf: empty,
-    off: 0,
-    fileOffset: 0,
-  };
+  const rec = newCaptureRecord();
   const log = report === null ? null : new LineLog();
   const paint = report?.color ? ANSI_PAINT : NO_PAINT;
   const base = { sec: 0, nsec: 0 };

@@ -30,7 +30,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { readCapture } from '../capture/read.js';
-import { CaptureError, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
+import {
+  CaptureError,
+  type CaptureRecord,
+  type CaptureSummary,
+  newCaptureRecord,
+  StopReading,
+} from '../capture/types.js';
 import { newDecodedPacket } from '../packet/decode.js';
 import type { RuleSet } from '../rules/types.js';
 import { ClockWatch, type ClockStats } from '../engine/clock.js';
@@ -522,20 +528,7 @@ class ShardedReplay {
   }
 
   /** The record of a packet output that goes to a written capture (reused). */
-  private readonly rec: CaptureRecord = {
-    n: 0,
-    tsSec: 0,
-    tsNsec: 0,
-    linkType: 0,
-    ifIndex: 0,
-    ifName: '',
-    direction: 0,
-    caplen: 0,
-    len: 0,
-    buf: new Uint8Array(0),
-    off: 0,
-    fileOffset: 0,
-  };
+  private readonly rec = newCaptureRecord();
 
   /** A shard's flows so far: the replay cannot be exact once all shards' reach the table's limit. */
   private countFlows(k: number, flows: number): void {
