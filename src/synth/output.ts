@@ -3,7 +3,7 @@
  * written to a pcap/pcapng file or stream.
  */
 import type { Writable } from 'node:stream';
-import { Direction, StopReading, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
+import { type CaptureRecord, type CaptureSummary, newCaptureRecord, StopReading } from '../capture/types.js';
 import { PcapWriter, PcapngWriter } from '../capture/write.js';
 import { OutputFile } from '../base/output-file.js';
 import type { SynthOutput } from './types.js';
@@ -20,20 +20,8 @@ export function synthSource(
   out: SynthOutput,
 ): (onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null) => Promise<CaptureSummary> {
   return async (onRecord, beforeRead) => {
-    const rec: CaptureRecord = {
-      n: 0,
-      tsSec: 0,
-      tsNsec: 0,
-      linkType: out.linkType,
-      ifIndex: 0,
-      ifName: '',
-      direction: Direction.UNKNOWN,
-      caplen: 0,
-      len: 0,
-      buf: new Uint8Array(0),
-      off: 0,
-      fileOffset: 0,
-    };
+    const rec = newCaptureRecord();
+    rec.linkType = out.linkType;
     let offset = 24;
     try {
       for (let i = 0; i < out.packets.length; i++) {
