@@ -83,7 +83,7 @@ export async function run(args: ExportArgs, io: Io): Promise<number> {
     );
   }
   const { ruleset, warnings } = loadRuleSet(args.rules);
-  warnRules(args.log, warnings);
+  warnRules(io.stderr, warnings);
   // Rule ids the export had to shorten or change alike: said once, before the ruleset.
   for (const w of args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset)) {
     io.stderr.write(`fwemu: warning: ${visibleLines(w)}\n`);

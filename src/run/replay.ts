@@ -16,7 +16,7 @@ import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, summaryLines, type Pa
 import { writeReplayLine } from '../report/text-line.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
-import { visible } from '../base/text-escape.js';
+import { visible, visibleLines } from '../base/text-escape.js';
 import { checkOutputs, type NamedFile } from '../base/output-file.js';
 import { isScenarioPath } from './inputs.js';
 import type { Io } from './io.js';
@@ -369,8 +369,8 @@ export async function runReplaySharded(
           : '';
       throw new UserError(`${why}. Standard input cannot be read again: replay it with --jobs 1${hint}${written}`);
     }
-    args.log.warn(
-      `${why}; replaying it again on one thread${o.packetsWritten > 0 ? `, from the packet after the ${o.packetsWritten} whose output is written` : ''}`,
+    io.stderr.write(
+      `fwemu: warning: ${visibleLines(`${why}; replaying it again on one thread${o.packetsWritten > 0 ? `, from the packet after the ${o.packetsWritten} whose output is written` : ''}`)}\n`,
     );
     return runReplay(args, io, path, { out, accepted, dropped, skip: o.packetsWritten, rules });
   }

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { formatDiagnostic, type Diagnostic } from '../base/diag.js';
-import { visible } from '../base/text-escape.js';
+import { visible, visibleLines } from '../base/text-escape.js';
 import { CaptureError, type CaptureRecord, type CaptureSummary } from '../capture/types.js';
 import type { ClockStats } from '../engine/clock.js';
 import { clockWarningLines } from '../report/replay-text.js';
@@ -23,9 +23,13 @@ export interface SessionOptions {
   log: Logger;
 }
 
-/** A rule file's warnings (shadowed rules, ...), logged: what every command that loads rules says of them. */
-export function warnRules(log: Logger, warnings: readonly Diagnostic[]): void {
-  for (const w of warnings) log.warn(formatDiagnostic(w));
+/**
+ * A rule file's warnings (shadowed rules, ...): what every command that
+ * loads rules says of them, as `fwemu check` does, one `file:line:col:
+ * warning: ...` line each (logs, pino's JSON, are for -v and -vv).
+ */
+export function warnRules(stderr: Io['stderr'], warnings: readonly Diagnostic[]): void {
+  for (const w of warnings) stderr.write(`${visibleLines(formatDiagnostic(w))}\n`);
 }
 
 export class CaptureSession {
@@ -72,7 +76,7 @@ export class CaptureSession {
 
   /** The rule file's warnings (shadowed rules, ...). */
   warnRules(): void {
-    warnRules(this.opts.log, this.ruleWarnings);
+    warnRules(this.io.stderr, this.ruleWarnings);
   }
 
   /**

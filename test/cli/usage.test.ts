@@ -4,6 +4,7 @@
  * never exit 70 ("internal error") or a run on an empty file name.
  */
 import { describe, expect, it } from 'vitest';
+import { scratch } from '../support/scratch.js';
 import { fwemuIn, STACK } from './run.js';
 
 const CAP = 'fixtures/seed-three-clients.pcap';
@@ -49,4 +50,22 @@ describe('help', () => {
     expect(line).toMatch(/\[required\]/);
     expect(line).not.toMatch(/default/);
   });
+});
+
+describe('rule-file warnings', () => {
+  const tmp = scratch('fwemu-usage-');
+  const shadow = tmp.file(
+    'shadow.yaml',
+    'policy: drop\nrules:\n  - { id: a, proto: tcp, dport: 8080 }\n  - { id: b, proto: tcp, dport: 8080 }\n',
+  );
+  const line = `${shadow}:4:5: warning: rule b is shadowed by rule a (${shadow}:3:5), which matches every packet it would\n`;
+  it.each([[['export', shadow]], [['replay', CAP, '-r', shadow, '-f', 'none']], [['conntrack', CAP, '-r', shadow]]])(
+    'fwemu %j: one text line, as check prints it, not a JSON log record',
+    async (args) => {
+      const r = await fwemuIn(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr.startsWith(line), r.stderr).toBe(true);
+      expect(r.stderr).not.toContain('"level"');
+    },
+  );
 });
