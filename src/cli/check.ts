@@ -4,7 +4,10 @@ import { formatRuleSet } from '../rules/describe.js';
 import { loadRuleSet } from '../rules/load.js';
 import { RuleFileError } from '../rules/types.js';
 import { UserError } from '../base/errors.js';
-import { visibleLines } from '../base/text-escape.js';
+import { expandPaths } from '../base/find-files.js';
+import { readHead } from '../base/input-file.js';
+import { MAX_RULE_FILE_BYTES } from '../rules/spec.js';
+import { visible, visibleLines } from '../base/text-escape.js';
 import type { Io } from '../run/io.js';
 import type { CommandContext, CommonOptions } from './common.js';
 
@@ -24,7 +27,7 @@ export function checkCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           demandOption: true,
           // (yargs would show a variadic positional's implicit [] as its default.)
           default: undefined,
-          describe: 'rule files (YAML); - reads one from standard input',
+          describe: 'rule files (YAML), or directories to search for them; - reads one from standard input',
         })
         .example('$0 check rules/*.yaml', 'validate every example')
         .epilog(
@@ -36,11 +39,26 @@ export function checkCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
   );
 }
 
+/**
+ * In a directory: the YAML files that are rule files (a top-level rules:
+ * key), not scenarios or policy tests (which have scenario: or expect:).
+ * Only the head is read.
+ */
+function isRuleFile(path: string): boolean {
+  if (!/\.ya?ml$/.test(path) || /\.expect\.ya?ml$/.test(path)) return false;
+  const head = readHead(path, MAX_RULE_FILE_BYTES);
+  return head !== null && /^rules\s*:/m.test(head) && !/^(scenario|expect)\s*:/m.test(head);
+}
+
 export async function run(args: CheckArgs, io: Io): Promise<number> {
   let failed = false;
-  const files = args.rules;
-  if (files.filter((f) => f === '-').length > 1)
+  if (args.rules.filter((f) => f === '-').length > 1)
     throw new UserError('check: - (standard input) can be given once: it can be read only once');
+  const files = expandPaths(args.rules, isRuleFile);
+  if (files.length === 0)
+    throw new UserError(
+      `no rule files found under ${args.rules.map(visible).join(', ')} (looked for *.yaml with a rules: key)`,
+    );
   for (const file of files) {
     try {
       const { ruleset, warnings } = loadRuleSet(file);

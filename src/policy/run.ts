@@ -8,13 +8,14 @@
  * Paths in `rules:` and `capture:` are relative to the test file.
  */
 import type { ClockStats } from '../engine/clock.js';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve, relative } from 'node:path';
 import { Document, isMap, isScalar, type Node as YNode } from 'yaml';
 import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
-import { DiagnosticsError, UserError } from '../base/errors.js';
+import { DiagnosticsError } from '../base/errors.js';
+import { expandPaths } from '../base/find-files.js';
 import { inputDisplayName, readHead, readInputFile, STDIN_PATH } from '../base/input-file.js';
 import { aliasBomb, describeNode, parseDocumentBounded, tooDeepMessage } from '../base/yaml-nodes.js';
 import { describePacket } from '../packet/describe.js';
@@ -33,7 +34,6 @@ import {
   type PacketExpectation,
   type PacketRange,
 } from './expect.js';
-import { visible } from '../base/text-escape.js';
 
 /** What the expectations are checked against: one row per packet. */
 export interface PacketOutcome {
@@ -369,8 +369,6 @@ export async function runPolicyTest(path: string): Promise<TestResult> {
 // ---------------------------------------------------------------------------
 // Discovery
 
-const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'coverage']);
-
 function isTestFile(path: string): boolean {
   if (/\.expect\.ya?ml$/.test(path)) return true;
   if (!/\.ya?ml$/.test(path)) return false;
@@ -382,27 +380,5 @@ function isTestFile(path: string): boolean {
 
 /** Every policy test under the given files and directories, sorted. */
 export function discoverTests(paths: string[]): string[] {
-  const found: string[] = [];
-  const walk = (p: string) => {
-    if (p === STDIN_PATH) {
-      found.push(p);
-      return;
-    }
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (!st) throw new UserError(`${visible(p)}: no such file or directory`);
-    if (st.isDirectory()) {
-      for (const name of readdirSync(p).sort()) {
-        if (SKIP_DIRS.has(name)) continue;
-        const child = join(p, name);
-        const cst = statSync(child);
-        if (cst.isDirectory()) walk(child);
-        // Only regular files: opening a FIFO found on the way would wait for a writer forever.
-        else if (cst.isFile() && isTestFile(child)) found.push(child);
-      }
-    } else {
-      found.push(p);
-    }
-  };
-  for (const p of paths) walk(p);
-  return [...new Set(found)];
+  return expandPaths(paths, isTestFile);
 }

@@ -46,9 +46,10 @@ describe('help', () => {
   it('check --help does not show a default of [] for the rule files it requires', async () => {
     const r = await fwemuIn(['check', '--help']);
     expect(r.code).toBe(0);
-    const line = r.stdout.split('\n').find((l) => /^\s+rules\s/.test(l)) ?? '';
-    expect(line).toMatch(/\[required\]/);
-    expect(line).not.toMatch(/default/);
+    const block = r.stdout.slice(r.stdout.indexOf('Positionals:'), r.stdout.indexOf('Options:'));
+    expect(block).toMatch(/^\s+rules\s/m);
+    expect(block).toMatch(/\[required\]/);
+    expect(block).not.toMatch(/default/);
   });
 });
 
@@ -68,4 +69,21 @@ describe('rule-file warnings', () => {
       expect(r.stderr).not.toContain('"level"');
     },
   );
+});
+
+describe('check DIR', () => {
+  it('checks every rule file below the directory, and no scenario or policy test', async () => {
+    const r = await fwemuIn(['check', 'rules']);
+    expect(r.code, r.stderr).toBe(0);
+    const checked = [...r.stdout.matchAll(/^\S+ \((rules\/[^)]+\.yaml)\):/gm)].map((m) => m[1]);
+    expect(checked).toEqual(['rules/dns-resolver.yaml', 'rules/web-server.yaml', 'rules/workstation.yaml']);
+  });
+
+  it('says so when a directory holds no rule file (exit 2)', async () => {
+    const r = await fwemuIn(['check', 'fixtures/scenarios']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'fwemu: no rule files found under fixtures/scenarios (looked for *.yaml with a rules: key)\n',
+    );
+  });
 });
