@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import { DiagnosticsError, ExitCode, UserError } from '../base/errors.js';
-import { visibleLines } from '../base/text-escape.js';
+import { suggest } from '../base/suggest.js';
+import { visible, visibleLines } from '../base/text-escape.js';
 import { describeIoError } from '../base/output-file.js';
 import { makeLogger } from './log.js';
 import { processIo, type Io } from '../run/io.js';
@@ -100,9 +101,36 @@ export function buildCli(argv: string[], ctx: CommandContext): Argv<CommonOption
         // (an option given without its value) or as msg; anything else is
         // an error thrown by a command, presented by main().
         if (err && err.name !== 'YError') throw err;
-        throw new UserError(`${usageMessage(unmark(err ? err.message : msg))}\nRun with --help for usage.`);
+        // An option the command does not know explains the rest (a misspelt
+        // --rule leaves --rules missing): it is named first.
+        const unknown = unknownOption(argv, Object.keys((y as unknown as YargsOptions).getOptions().key));
+        throw new UserError(`${unknown ?? usageMessage(unmark(err ? err.message : msg))}\nRun with --help for usage.`);
       })
   );
+}
+
+/** yargs' getOptions(), which its types leave out: the options known at this point of the parse. */
+interface YargsOptions {
+  getOptions(): { key: Record<string, unknown> };
+}
+
+/**
+ * The first --option on the command line (before a bare --) that is not one
+ * of `known` (yargs' keys: names, aliases and their camelCase forms), with
+ * the closest known one, or null when every option is known.
+ */
+export function unknownOption(argv: readonly string[], known: readonly string[]): string | null {
+  const names = known.filter((k) => k.length > 1);
+  for (const a of argv) {
+    if (a === '--') break;
+    const m = /^--([^=]+)/.exec(a);
+    if (!m) continue;
+    const name = m[1];
+    if (known.includes(name) || (name.startsWith('no-') && known.includes(name.slice(3)))) continue;
+    const near = suggest(name, names);
+    return `unknown option --${visible(name)}${near === null ? '' : `; did you mean --${near}?`}`;
+  }
+  return null;
 }
 
 /** yargs' wording, where it names an option without its dashes, in the user's terms. */

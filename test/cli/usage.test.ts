@@ -87,3 +87,21 @@ describe('check DIR', () => {
     );
   });
 });
+
+describe('an option the command does not know', () => {
+  it.each([
+    [['replay', CAP, '--rule', RULES], 'unknown option --rule; did you mean --rules?'],
+    [['replay', CAP, '-r', RULES, '--formt', 'text'], 'unknown option --formt; did you mean --format?'],
+    [['--colour', 'never', 'dump', CAP], 'unknown option --colour; did you mean --color?'],
+    [['dump', CAP, '--time-format', 'epoch'], 'unknown option --time-format'],
+  ])('fwemu %j: exit 2, "%s"', async (args, message) => {
+    const r = await fwemuIn(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`fwemu: ${message}\nRun with --help for usage.\n`);
+  });
+
+  it('--no-X of a known --X is known', async () => {
+    const r = await fwemuIn(['replay', CAP, '-r', RULES, '--no-summary', '-f', 'none']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
