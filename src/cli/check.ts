@@ -9,7 +9,7 @@ import { readHead } from '../base/input-file.js';
 import { MAX_RULE_FILE_BYTES } from '../rules/spec.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import type { Io } from '../run/io.js';
-import type { CommandContext, CommonOptions } from './common.js';
+import { type CommandContext, type CommonOptions, example } from './common.js';
 
 interface CheckArgs extends CommonOptions {
   rules: string[];
@@ -29,7 +29,7 @@ export function checkCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: undefined,
           describe: 'rule files (YAML), or directories to search for them; - reads one from standard input',
         })
-        .example('$0 check rules/*.yaml', 'validate every example')
+        .example(...example('$0 check rules/*.yaml', 'validate every example'))
         .epilog(
           'Errors and warnings are "file:line:column: message". Warnings (e.g. a rule shadowed by an earlier one) do not fail the check.',
         ),

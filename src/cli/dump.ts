@@ -13,7 +13,7 @@ import { ExitCode } from '../base/errors.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { CaptureSession } from '../run/session.js';
-import { CAPTURE_ARG, type CommandContext, type CommonOptions } from './common.js';
+import { CAPTURE_ARG, type CommandContext, type CommonOptions, example } from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
@@ -39,9 +39,9 @@ export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: 'relative' as const,
           describe: 'timestamps: seconds since the first packet, Unix epoch, or ISO 8601 UTC',
         })
-        .example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing')
-        .example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives')
-        .example('$0 dump --format jsonl cap.pcapng | jq \'select(.proto=="tcp")\'', 'machine-readable'),
+        .example(...example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing'))
+        .example(...example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives'))
+        .example(...example('$0 dump --format jsonl cap.pcapng | jq \'select(.proto=="tcp")\'', 'machine-readable')),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },

@@ -7,7 +7,7 @@ import { loadRuleSet } from '../rules/load.js';
 import { checkOutputs, writeOutputFiles } from '../base/output-file.js';
 import type { Io } from '../run/io.js';
 import { warnRules } from '../run/session.js';
-import type { CommandContext, CommonOptions } from './common.js';
+import { type CommandContext, type CommonOptions, example } from './common.js';
 
 interface ExportArgs extends CommonOptions {
   rules: string;
@@ -45,15 +45,25 @@ export function exportCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           describe:
             '--format iptables only: write the IPv4 part to PREFIX.v4 and the IPv6 part to PREFIX.v6 instead of printing both (each replaced only once both are complete)',
         })
-        .example('$0 export rules/web-server.yaml > web.nft && nft -c -f web.nft', 'generate and syntax-check with nft')
         .example(
-          '$0 export --format iptables rules/web-server.yaml',
-          'print the IPv4 (iptables-restore) and IPv6 (ip6tables-restore) rulesets',
+          ...example(
+            '$0 export rules/web-server.yaml > web.nft && nft -c -f web.nft',
+            'generate and syntax-check with nft',
+          ),
         )
         .example(
-          '$0 export --format iptables --split /etc/iptables/rules rules/web-server.yaml',
-          'write /etc/iptables/rules.v4 and rules.v6 (what iptables-persistent loads at boot); check them with iptables-restore --test < FILE',
-        ),
+          ...example(
+            '$0 export --format iptables rules/web-server.yaml',
+            'print the IPv4 (iptables-restore) and IPv6 (ip6tables-restore) rulesets',
+          ),
+        )
+        .example(
+          ...example(
+            '$0 export -f iptables --split /etc/iptables/rules rules/web-server.yaml',
+            'write rules.v4 and rules.v6 (iptables-persistent loads them at boot)',
+          ),
+        )
+        .epilog('Check an export before loading it: nft -c -f FILE, or iptables-restore --test < FILE.'),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },

@@ -5,7 +5,7 @@ import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { runReplay, runReplaySharded, type ReplaySessionOptions } from '../run/replay.js';
-import { CAPTURE_ARG, type CommandContext, type CommonOptions, RULES_OPTION, useColor } from './common.js';
+import { CAPTURE_ARG, type CommandContext, type CommonOptions, RULES_OPTION, useColor, example } from './common.js';
 
 interface ReplayArgs extends CommonOptions, Omit<ReplaySessionOptions, 'paint'> {
   /** A whole number, or 'auto' (yargs gives what was typed). */
@@ -61,15 +61,24 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
             'judge on N worker threads (auto: one per core), each holding the flows of some address pairs; the lines, the written captures and the summary are the same as with one thread. ' +
             'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread',
         })
-        .example('$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap', 'why each packet passes or not')
         .example(
-          '$0 replay -r rules/web-server.yaml -f jsonl cap.pcap | jq -c "select(.verdict==\\"drop\\")"',
-          'only the drops, as JSON',
+          ...example(
+            '$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap',
+            'why each packet passes or not',
+          ),
         )
-        .example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic')
         .example(
-          '$0 replay -r my.yaml -f jsonl -j auto big.pcap > big.jsonl',
-          'a large capture judged on one thread per core',
+          ...example(
+            `$0 replay -r my.yaml -f jsonl cap.pcap | jq -c 'select(.verdict=="drop")'`,
+            'only the drops, as JSON',
+          ),
+        )
+        .example(...example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic'))
+        .example(
+          ...example(
+            '$0 replay -r my.yaml -f jsonl -j auto big.pcap > big.jsonl',
+            'a large capture judged on one thread per core',
+          ),
         ),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);

@@ -9,7 +9,7 @@ import { formatSockets, SocketObserver } from '../report/sockets.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { CaptureSession } from '../run/session.js';
-import type { CommandContext, CommonOptions } from './common.js';
+import { type CommandContext, type CommonOptions, example } from './common.js';
 
 interface SocketsArgs extends CommonOptions {
   capture: string;
@@ -29,8 +29,10 @@ export function socketsCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
         })
         .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const })
         .example(
-          '$0 sockets fixtures/scenarios/seed.yaml',
-          'three sockets on 10.2.0.1:8080, one per client address and port',
+          ...example(
+            '$0 sockets fixtures/scenarios/seed.yaml',
+            'three sockets on 10.2.0.1:8080, one per client address and port',
+          ),
         )
         .epilog(
           'Built from the TCP handshakes in the traffic: a SYN/ACK from an address and port shows a listener there; each completed handshake is one accepted socket. No rule file is needed.',

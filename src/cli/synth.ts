@@ -4,7 +4,7 @@ import { generate, loadScenario, writeSynth } from '../synth/index.js';
 import { visible } from '../base/text-escape.js';
 import { checkOutputs } from '../base/output-file.js';
 import type { Io } from '../run/io.js';
-import type { CommandContext, CommonOptions } from './common.js';
+import { type CommandContext, type CommonOptions, example } from './common.js';
 
 interface SynthArgs extends CommonOptions {
   scenario: string;
@@ -36,8 +36,8 @@ export function synthCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           describe: 'override the format the file name implies',
         })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'do not list the steps on stderr' })
-        .example('$0 synth fixtures/scenarios/seed.yaml -o seed.pcap', 'write a capture')
-        .example('$0 synth fixtures/scenarios/seed.yaml | tshark -r -', 'pipe it into another tool')
+        .example(...example('$0 synth fixtures/scenarios/seed.yaml -o seed.pcap', 'write a capture'))
+        .example(...example('$0 synth fixtures/scenarios/seed.yaml | tshark -r -', 'pipe it into another tool'))
         .epilog(
           'The same file always gives the same bytes (set seed: to vary ports and sequence numbers). Each step is listed on stderr with the packet numbers it produced and the ports chosen.',
         ),

@@ -3,9 +3,10 @@
  * value, or an alias, must give exit 2 and a sentence naming the option,
  * never exit 70 ("internal error") or a run on an empty file name.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { scratch } from '../support/scratch.js';
-import { fwemuIn, STACK } from './run.js';
+import { fwemuIn, ROOT, STACK } from './run.js';
 
 const CAP = 'fixtures/seed-three-clients.pcap';
 const RULES = 'rules/web-server.yaml';
@@ -104,4 +105,35 @@ describe('an option the command does not know', () => {
     const r = await fwemuIn(['replay', CAP, '-r', RULES, '--no-summary', '-f', 'none']);
     expect(r.code, r.stderr).toBe(0);
   });
+});
+
+describe('help examples', () => {
+  // The help of every command, as an 80-column terminal gets it.
+  const at80 = (command: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `process.stdout.columns = 80; const { main } = await import(${JSON.stringify(`${ROOT}/dist/cli/main.js`)}); process.exitCode = await main(${JSON.stringify([command, '--help'])});`,
+      ],
+      { encoding: 'utf8' },
+    ).stdout;
+
+  it.each(['replay', 'conntrack', 'dump', 'export', 'check', 'synth', 'sockets', 'test'])(
+    'fwemu %s --help: each example is a comment and a whole command line, within 80 columns',
+    (command) => {
+      const help = at80(command);
+      const start = help.indexOf('\nExamples:\n');
+      expect(start, help).toBeGreaterThan(0);
+      const lines = help.slice(start + '\nExamples:\n'.length).split('\n');
+      const block = lines.slice(0, lines.indexOf(''));
+      expect(block.length % 2, block.join('\n')).toBe(0);
+      for (let i = 0; i < block.length; i += 2) {
+        expect(block[i]).toMatch(/^ {2}# \S/);
+        expect(block[i + 1]).toMatch(/^ {2}(fwemu|tcpdump) /);
+        expect(block[i + 1].length, block[i + 1]).toBeLessThanOrEqual(80);
+      }
+    },
+  );
 });
