@@ -22,6 +22,12 @@ export interface ReadCaptureOptions {
    */
   beforeRead?: () => Promise<void> | null | undefined | void;
   /**
+   * Called once the records of a chunk of input have been delivered, before
+   * waiting for more: a consumer of live input (a pipe from tcpdump) writes
+   * out what it made of them there, instead of when its buffer fills.
+   */
+  afterChunk?: () => void;
+  /**
    * Supplies the buffer for each read from a file or descriptor, instead of
    * two buffers used in turn (chunkSize is ignored): for a consumer that
    * keeps records where they lie after onRecord returns (the sharded replay
@@ -135,6 +141,7 @@ async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptur
     // A rejected read must not go unhandled while the parser (or the consumer) throws.
     nextRead.catch(() => {});
     parser.push(filled === current.length ? current : current.subarray(0, filled));
+    opts.afterChunk?.();
     filled = await nextRead;
     if (spare !== null) spare = current;
     current = into;
@@ -177,6 +184,7 @@ async function pumpStream(
       throw new CaptureError('<stdin>', 0, 'standard input was set to text mode; a capture must be read as bytes');
     }
     parser.push(chunk);
+    opts.afterChunk?.();
     const wait = opts.beforeRead?.();
     if (wait) await wait;
   }

@@ -26,6 +26,14 @@ export const CAPTURE_ARG = {
   describe: 'pcap or pcapng file, - for stdin, or a scenario (.yaml) to synthesize',
 } as const;
 
+/** -l: when results are written (run/inputs.ts flushing()). */
+export const LINE_BUFFERED_OPTION = {
+  alias: 'l',
+  type: 'boolean',
+  describe:
+    "write each line as soon as it is made (as tcpdump -l). Default: each packet's lines as soon as it is judged when reading a pipe or standard input, or writing to a terminal; else 64 KiB batches. --no-line-buffered: batches always",
+} as const;
+
 /** -r, the rule file. */
 export const RULES_OPTION = {
   alias: 'r',

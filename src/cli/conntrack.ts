@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import type { CtEvent } from '../conntrack/entry.js';
 import { ClockWatch } from '../engine/clock.js';
 import { replay } from '../engine/replay.js';
-import { inputName, packetSource } from '../run/inputs.js';
+import { flushing, inputName, packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { CaptureSession } from '../run/session.js';
 import { ExitCode, UserError } from '../base/errors.js';
@@ -10,7 +10,14 @@ import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../repo
 import { LineWriter } from '../report/output.js';
 import { safeJson, visible } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
-import { CAPTURE_ARG, type CommandContext, type CommonOptions, RULES_OPTION, example } from './common.js';
+import {
+  CAPTURE_ARG,
+  type CommandContext,
+  type CommonOptions,
+  example,
+  LINE_BUFFERED_OPTION,
+  RULES_OPTION,
+} from './common.js';
 
 interface ConntrackArgs extends CommonOptions {
   capture: string;
@@ -20,6 +27,7 @@ interface ConntrackArgs extends CommonOptions {
   format: 'text' | 'json';
   events: boolean;
   progress?: boolean;
+  'line-buffered'?: boolean;
 }
 
 export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
@@ -46,6 +54,7 @@ export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: false,
           describe: 'print the change log instead ([NEW], [UPDATE], [DESTROY]), each with the packet that caused it',
         })
+        .option('line-buffered', LINE_BUFFERED_OPTION)
         .option('progress', {
           type: 'boolean',
           describe:
@@ -79,6 +88,9 @@ export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 export async function run(args: ConntrackArgs, io: Io): Promise<number> {
   const at = args.at === undefined ? undefined : packetNumber('--at', args.at);
   const out = new LineWriter(io.stdout);
+  // Events stream as packets are judged (-E); the table is one block at the end either way.
+  const flush = args.events ? flushing(args['line-buffered'], args.capture, io.stdout) : 'batch';
+  out.perLine = flush === 'line';
   const onEvent = args.events
     ? (ev: CtEvent) => {
         if (args.format === 'json')
@@ -116,6 +128,7 @@ export async function run(args: ConntrackArgs, io: Io): Promise<number> {
         clock,
         onEvent,
         beforeRead: () => out.pending(),
+        afterChunk: flush === 'chunk' ? () => out.flushBuffered() : undefined,
         onRecord: session.onRecord,
       }),
     async (err) => {

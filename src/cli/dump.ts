@@ -10,15 +10,16 @@ import { visible } from '../base/text-escape.js';
 import { packetText } from '../report/packet-text.js';
 import { formatTime, type TimeFormat } from '../report/time.js';
 import { ExitCode } from '../base/errors.js';
-import { packetSource } from '../run/inputs.js';
+import { flushing, packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { CaptureSession } from '../run/session.js';
-import { CAPTURE_ARG, type CommandContext, type CommonOptions, example } from './common.js';
+import { CAPTURE_ARG, type CommandContext, type CommonOptions, example, LINE_BUFFERED_OPTION } from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
   format: 'text' | 'jsonl';
   time: TimeFormat;
+  'line-buffered'?: boolean;
 }
 
 export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
@@ -39,6 +40,7 @@ export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: 'relative' as const,
           describe: 'timestamps: seconds since the first packet, Unix epoch, or ISO 8601 UTC',
         })
+        .option('line-buffered', LINE_BUFFERED_OPTION)
         .example(...example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing'))
         .example(...example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives'))
         .example(...example('$0 dump --format jsonl cap.pcapng | jq \'select(.proto=="tcp")\'', 'machine-readable')),
@@ -50,6 +52,8 @@ export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 
 export async function run(args: DumpArgs, io: Io): Promise<number> {
   const out = new LineWriter(io.stdout);
+  const flush = flushing(args['line-buffered'], args.capture, io.stdout);
+  out.perLine = flush === 'line';
   const session = new CaptureSession(io, args, args.capture);
   const pkt = newDecodedPacket();
   let baseSec = -1;
@@ -83,7 +87,13 @@ export async function run(args: DumpArgs, io: Io): Promise<number> {
   };
 
   const summary = await session.read(
-    () => readSource(packetSource(args.capture).source, onRecord, () => out.pending()),
+    () =>
+      readSource(
+        packetSource(args.capture).source,
+        onRecord,
+        () => out.pending(),
+        flush === 'chunk' ? () => out.flushBuffered() : undefined,
+      ),
     async (err) => {
       // The capture turned unreadable part way: the packets before it are
       // listed, and the warnings raised before the error reported, before main() reports it.

@@ -5,7 +5,15 @@ import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { runReplay, runReplaySharded, type ReplaySessionOptions } from '../run/replay.js';
-import { CAPTURE_ARG, type CommandContext, type CommonOptions, RULES_OPTION, useColor, example } from './common.js';
+import {
+  CAPTURE_ARG,
+  type CommandContext,
+  type CommonOptions,
+  example,
+  LINE_BUFFERED_OPTION,
+  RULES_OPTION,
+  useColor,
+} from './common.js';
 
 interface ReplayArgs extends CommonOptions, Omit<ReplaySessionOptions, 'paint'> {
   /** A whole number, or 'auto' (yargs gives what was typed). */
@@ -48,6 +56,7 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: true,
           describe: 'print the summary (stdout for text/none, stderr for jsonl); --no-summary to omit',
         })
+        .option('line-buffered', LINE_BUFFERED_OPTION)
         .option('progress', {
           type: 'boolean',
           describe:

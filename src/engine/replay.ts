@@ -28,8 +28,12 @@ export function readSource(
   source: PacketSource,
   onRecord: (rec: CaptureRecord) => void,
   beforeRead?: () => Promise<void> | null,
+  afterChunk?: () => void,
 ): Promise<CaptureSummary> {
-  return typeof source === 'string' ? readCapture(source, onRecord, { beforeRead }) : source(onRecord, beforeRead);
+  // (A synthesized source is made whole at once: nothing to wait for, nothing live.)
+  return typeof source === 'string'
+    ? readCapture(source, onRecord, { beforeRead, afterChunk })
+    : source(onRecord, beforeRead);
 }
 
 export interface ReplayOptions {
@@ -62,6 +66,8 @@ export interface ReplayOptions {
   stopAfter?: number;
   /** Awaited between input reads: lets a slow output consumer hold the replay back. */
   beforeRead?: () => Promise<void> | null;
+  /** Called once a chunk of input has been judged, before waiting for more (readCapture's afterChunk). */
+  afterChunk?: () => void;
   /**
    * Called for every record as it is read, before it is judged (progress
    * counters): unlike onPacket, it costs no reordering of held fragments.
@@ -122,7 +128,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   let capture: CaptureSummary;
   const src = opts.source;
   try {
-    capture = await readSource(src, onRecord, opts.beforeRead);
+    capture = await readSource(src, onRecord, opts.beforeRead, opts.afterChunk);
   } catch (err) {
     if (!(err instanceof StopReading)) {
       // A damaged capture: everything read before the damage is still

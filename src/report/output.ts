@@ -20,6 +20,8 @@ export class LineWriter extends ByteText {
   closed = false;
   /** Why the output failed, other than its reader going away. */
   private error: NodeJS.ErrnoException | null = null;
+  /** Write each line as soon as it ends (-l), not in batches. */
+  perLine = false;
 
   constructor(
     private readonly out: Writable = process.stdout,
@@ -48,7 +50,7 @@ export class LineWriter extends ByteText {
     if (this.closed) return;
     this.parts.push(s, '\n');
     this.partsSize += s.length + 1;
-    if (this.pos + this.partsSize >= this.flushAt) this.flushSome();
+    if (this.perLine || this.pos + this.partsSize >= this.flushAt) this.flushSome();
   }
 
   override room(n: number): void {
@@ -76,15 +78,22 @@ export class LineWriter extends ByteText {
   endLine(): void {
     this.room(1);
     this.buf[this.pos++] = 0x0a;
-    if (this.pos >= this.flushAt) this.flushSome();
+    if (this.perLine || this.pos >= this.flushAt) this.flushSome();
   }
 
   private flushSome(): void {
     if (this.partsSize > 0) this.takeParts();
-    const chunk = this.buf.subarray(0, this.pos);
-    // The stream may hold on to the chunk until it is written: the next
-    // lines go into a new buffer.
-    this.buf = Buffer.allocUnsafe(this.buf.length);
+    // The stream may hold on to the chunk until it is written. A full batch
+    // is handed over and the next lines go into a new buffer; the few lines
+    // of live output (a packet or a chunk at a time) are copied out instead,
+    // so that each write does not cost a whole new buffer.
+    let chunk: Uint8Array;
+    if (this.pos < 4096) {
+      chunk = Buffer.from(this.buf.subarray(0, this.pos));
+    } else {
+      chunk = this.buf.subarray(0, this.pos);
+      this.buf = Buffer.allocUnsafe(this.buf.length);
+    }
     this.pos = 0;
     if (this.closed) return;
     if (!this.out.write(chunk) && !this.waiting) {
@@ -99,6 +108,14 @@ export class LineWriter extends ByteText {
         this.out.on('close', done);
       });
     }
+  }
+
+  /**
+   * Writes out what is buffered now, without waiting (live input: the
+   * lines of the packets just read, before the reader waits for more).
+   */
+  flushBuffered(): void {
+    if (this.pos > 0 || this.partsSize > 0) this.flushSome();
   }
 
   /** Resolves when the destination can take more; await it between input chunks. */

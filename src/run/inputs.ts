@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { PacketSource } from '../engine/replay.js';
 import { generate, loadScenario, synthSource, type SynthOutput } from '../synth/index.js';
 
@@ -19,4 +20,22 @@ export function packetSource(path: string): { source: PacketSource; synth: Synth
   if (!isScenarioPath(path)) return { source: path, synth: null };
   const synth = generate(loadScenario(path));
   return { source: synthSource(synth), synth };
+}
+
+/**
+ * When results reach stdout: 'line', each line as soon as it is written
+ * (-l, as tcpdump -l); 'chunk', the lines of each piece of input before
+ * more is read, so that live traffic (a pipe from tcpdump, standard input)
+ * and a terminal see every packet's line as soon as it is judged; 'batch',
+ * 64 KiB writes, for a file read into a file or a pipe, where it is fast.
+ * --no-line-buffered asks for 'batch' whatever the input.
+ */
+export type Flushing = 'line' | 'chunk' | 'batch';
+
+export function flushing(asked: boolean | undefined, capture: string, stdout: { isTTY?: boolean }): Flushing {
+  if (asked === true) return 'line';
+  if (asked === false) return 'batch';
+  if (stdout.isTTY || capture === '-') return 'chunk';
+  const st = statSync(capture, { throwIfNoEntry: false });
+  return st !== undefined && (st.isFIFO() || st.isSocket() || st.isCharacterDevice()) ? 'chunk' : 'batch';
 }

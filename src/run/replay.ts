@@ -18,7 +18,7 @@ import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { checkOutputs, type NamedFile } from '../base/output-file.js';
-import { isScenarioPath } from './inputs.js';
+import { flushing, isScenarioPath } from './inputs.js';
 import type { Io } from './io.js';
 import { CaptureSession, type SessionOptions } from './session.js';
 import { replaySharded } from './sharded.js';
@@ -33,6 +33,8 @@ export interface ReplaySessionOptions extends SessionOptions {
   'write-dropped'?: string;
   summary: boolean;
   progress?: boolean;
+  /** -l / --no-line-buffered as given (undefined: decided by the input and stdout; run/inputs.ts flushing()). */
+  'line-buffered'?: boolean;
   /** Colours in the packet lines and the summary. */
   paint: Paint;
 }
@@ -56,6 +58,8 @@ export async function runReplay(
   resume?: Resume,
 ): Promise<number> {
   const out = resume?.out ?? new LineWriter(io.stdout);
+  const flush = flushing(args['line-buffered'], args.capture, io.stdout);
+  out.perLine = flush === 'line';
   const paint = args.paint;
   if (!resume) checkSinks(args, io);
   const base = { sec: -1, nsec: 0 };
@@ -85,6 +89,7 @@ export async function runReplay(
         source,
         clock,
         beforeRead: () => out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null,
+        afterChunk: flush === 'chunk' ? () => out.flushBuffered() : undefined,
         onRecord: session.onRecord,
         onPacket: (r, p, rec, engine) => {
           if (base.sec < 0) {

@@ -1,0 +1,98 @@
+/**
+ * Live input: `tcpdump -U -w - | fwemu replay -r R -` must show each
+ * packet's line as soon as the packet is judged, not once 64 KiB of lines
+ * have built up. A writer feeds fwemu's standard input one pcap record at a
+ * time and writes the next only after the line of the last one has come out:
+ * buffered output never comes, and the test fails at its deadline (a hang
+ * guard far above any machine's speed, not a speed requirement).
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT } from './run.js';
+
+const CAP = `${ROOT}/fixtures/seed-three-clients.pcap`;
+
+/** The file's global header and each record (header and data), as tcpdump -U writes them one by one. */
+function records(path: string): { header: Buffer; records: Buffer[] } {
+  const b = readFileSync(path);
+  const out: Buffer[] = [];
+  for (let off = 24; off + 16 <= b.length; ) {
+    const caplen = b.readUInt32LE(off + 8);
+    out.push(b.subarray(off, off + 16 + caplen));
+    off += 16 + caplen;
+  }
+  return { header: b.subarray(0, 24), records: out };
+}
+
+/** Resolves once stdout so far satisfies `done`; rejects if the process ends first or the guard runs out. */
+function until(child: ChildProcessWithoutNullStreams, out: { text: string }, done: (s: string) => boolean) {
+  return new Promise<void>((resolve, reject) => {
+    if (done(out.text)) return resolve();
+    const guard = setTimeout(() => finish(new Error(`no such output after 60 s; so far:\n${out.text}`)), 60_000);
+    const look = () => {
+      if (done(out.text)) finish();
+    };
+    const ended = () => finish(new Error(`fwemu exited first; output:\n${out.text}`));
+    function finish(err?: Error) {
+      clearTimeout(guard);
+      child.stdout.off('data', look);
+      child.off('exit', ended);
+      if (err) reject(err);
+      else resolve();
+    }
+    child.stdout.on('data', look);
+    child.on('exit', ended);
+  });
+}
+
+async function feed(args: string[], lineOf: (n: number) => RegExp, total: number) {
+  const { header, records: recs } = records(CAP);
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  const out = { text: '' };
+  child.stdout.on('data', (d: Buffer) => {
+    out.text += d.toString();
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  child.stdin.write(header);
+  for (let i = 0; i < total; i++) {
+    child.stdin.write(recs[i]);
+    await until(child, out, (s) => lineOf(i + 1).test(s));
+  }
+  child.stdin.end();
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  expect(code, err).toBe(0);
+  return out.text;
+}
+
+describe('live input on standard input', () => {
+  it('replay -: each packet line comes out before the next packet is written', async () => {
+    const text = await feed(['replay', '-r', 'rules/web-server.yaml', '-'], (n) => new RegExp(`^ +${n} `, 'm'), 8);
+    expect(text).toMatch(/^ +8 .* ACCEPT /m);
+  }, 600_000);
+
+  it('dump -: the same', async () => {
+    await feed(['dump', '-'], (n) => new RegExp(`^ +${n} `, 'm'), 8);
+  }, 600_000);
+
+  it('conntrack -E -: each event comes out before the next packet is written', async () => {
+    // The first packet makes the [NEW] event of the first connection, the third its ESTABLISHED update.
+    const text = await feed(
+      ['conntrack', '-E', '-r', 'rules/web-server.yaml', '-'],
+      (n) => new RegExp(`# packet ${n === 2 ? 1 : n}\\b`),
+      3,
+    );
+    expect(text).toMatch(/\[NEW\] .*# packet 1/);
+  }, 600_000);
+
+  it('replay -l on a file writes the same lines as batched output', async () => {
+    const { fwemuIn } = await import('./run.js');
+    const a = await fwemuIn(['replay', '-r', 'rules/web-server.yaml', CAP, '-l']);
+    const b = await fwemuIn(['replay', '-r', 'rules/web-server.yaml', CAP, '--no-line-buffered']);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+  });
+});
