@@ -36,6 +36,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ExitCode, UserError } from './errors.js';
+import { stopsGracefully } from './interrupt.js';
 
 /** What a file is to the command, for messages: "the capture", "--write-accepted". */
 export interface NamedFile {
@@ -217,6 +218,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * that the shell sees what it would have seen.
  */
 function onSignal(sig: NodeJS.Signals): void {
+  // main() lets the run finish, and then commits (or removes) the files itself.
+  if (stopsGracefully() && (sig === 'SIGINT' || sig === 'SIGTERM')) return;
   removeLive();
   for (const s of SIGNALS) process.removeListener(s, onSignal);
   process.kill(process.pid, sig);

@@ -7,6 +7,7 @@ import { read as fdRead } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { isatty } from 'node:tty';
+import { stopRequested, whenStopped } from '../base/interrupt.js';
 import { CaptureParser } from './parser.js';
 import { CaptureError, StopReading } from './types.js';
 import type { CaptureRecord, CaptureSummary } from './types.js';
@@ -142,7 +143,9 @@ async function pumpReads(parser: CaptureParser, read: ReadInto, opts: ReadCaptur
     nextRead.catch(() => {});
     parser.push(filled === current.length ? current : current.subarray(0, filled));
     opts.afterChunk?.();
-    filled = await nextRead;
+    // A stop (SIGINT) ends the input here, even while a pipe's writer is silent.
+    if (stopRequested() !== null) return false;
+    filled = await Promise.race([nextRead, whenStopped().then(() => 0)]);
     if (spare !== null) spare = current;
     current = into;
   }
@@ -179,7 +182,11 @@ async function pumpStream(
   if (input.isTTY) {
     throw new CaptureError('<stdin>', 0, STDIN_TTY);
   }
-  for await (const chunk of input) {
+  const chunks = input[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await Promise.race([chunks.next(), whenStopped().then(() => null)]);
+    if (next === null || next.done) return;
+    const chunk = next.value;
     if (typeof chunk === 'string') {
       throw new CaptureError('<stdin>', 0, 'standard input was set to text mode; a capture must be read as bytes');
     }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import { DiagnosticsError, ExitCode, UserError } from '../base/errors.js';
+import { requestStop, stopGracefully, stopRequested } from '../base/interrupt.js';
 import { suggest } from '../base/suggest.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { describeIoError } from '../base/output-file.js';
@@ -18,7 +19,7 @@ import { synthCommand } from './synth.js';
 import { socketsCommand } from './sockets.js';
 import { dumpCommand } from './dump.js';
 
-const EPILOG = `Exit codes: 0 success; 1 the answer is "no" (check found errors, a policy test failed); 2 bad input (arguments, capture, rule or scenario file); 70 internal error; 74 results could not be written (disk full, I/O error).
+const EPILOG = `Exit codes: 0 success; 1 the answer is "no" (check found errors, a policy test failed); 2 bad input (arguments, capture, rule or scenario file); 70 internal error; 74 results could not be written (disk full, I/O error); 130/143 stopped by SIGINT/SIGTERM (after writing what was judged).
 Results go to stdout, diagnostics to stderr. Docs: README.md`;
 
 /**
@@ -194,20 +195,64 @@ function quietOnBrokenPipe(): void {
   });
 }
 
+/** Exit codes of a run a signal stopped: 128 + the signal's number, as a shell reports it. */
+const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM stop the reading (base/interrupt.ts) and let
+ * the command finish: its lines, summary and written captures come out
+ * whole. A second one ends the process at once.
+ */
+function stopOnSignals(): void {
+  stopGracefully(true);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    const listener = () => {
+      if (stopRequested() === null) {
+        requestStop(sig);
+        return;
+      }
+      // A second signal ends the process now: re-raised without this
+      // listener, it reaches output-file.ts's (which removes the temporary
+      // files, then re-raises it to the default action) or the default action.
+      stopGracefully(false);
+      process.removeListener(sig, listener);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, listener);
+  }
+}
+
 /**
  * Runs one command line and returns its exit code. bin/fwemu.js gives the
  * process's streams (the only place that wires them); a test gives its own.
  */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  if (io.stdout === process.stdout) quietOnBrokenPipe();
+  const own = io.stdout === process.stdout;
+  if (own) {
+    quietOnBrokenPipe();
+    stopOnSignals();
+  }
   const ctx: CommandContext = { io, exitCode: ExitCode.OK };
+  let code: number;
   try {
     await buildCli(
       argv.map((a) => (a === '-' ? STDIN_MARKER : a)),
       ctx,
     ).parseAsync();
-    return ctx.exitCode;
+    code = ctx.exitCode;
   } catch (err) {
-    return presentError(err, io.stderr);
+    code = presentError(err, io.stderr);
   }
+  const sig = stopRequested();
+  if (sig === null) return code;
+  if (own) {
+    // Everything is written (stdout to a file, pipe or terminal is written
+    // synchronously on Linux; written captures were closed). A read of a
+    // silent pipe may still be pending in libuv's thread pool, and
+    // process.exit() would wait for it forever: end as the signal's default
+    // action does, so that the parent sees the signal (a shell: 130, 143).
+    process.removeAllListeners(sig);
+    process.kill(process.pid, sig);
+  }
+  return SIGNAL_EXIT[sig];
 }

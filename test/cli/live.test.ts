@@ -6,10 +6,12 @@
  * buffered output never comes, and the test fails at its deadline (a hang
  * guard far above any machine's speed, not a speed requirement).
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT } from './run.js';
+import { BIN, has, ROOT } from './run.js';
 
 const CAP = `${ROOT}/fixtures/seed-three-clients.pcap`;
 
@@ -46,7 +48,12 @@ function until(child: ChildProcessWithoutNullStreams, out: { text: string }, don
   });
 }
 
-async function feed(args: string[], lineOf: (n: number) => RegExp, total: number) {
+async function feed(
+  args: string[],
+  lineOf: (n: number) => RegExp,
+  total: number,
+  signal: NodeJS.Signals | null = null,
+): Promise<{ text: string; signal: NodeJS.Signals | null }> {
   const { header, records: recs } = records(CAP);
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
   const out = { text: '' };
@@ -62,15 +69,20 @@ async function feed(args: string[], lineOf: (n: number) => RegExp, total: number
     child.stdin.write(recs[i]);
     await until(child, out, (s) => lineOf(i + 1).test(s));
   }
-  child.stdin.end();
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  expect(code, err).toBe(0);
-  return out.text;
+  // With a signal the writer stays silent, as tcpdump does between packets: the signal alone must end the run.
+  if (signal) child.kill(signal);
+  else child.stdin.end();
+  const end = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+  );
+  if (signal) expect(end.signal, err).toBe(signal);
+  else expect(end.code, err).toBe(0);
+  return { text: out.text, signal: end.signal };
 }
 
 describe('live input on standard input', () => {
   it('replay -: each packet line comes out before the next packet is written', async () => {
-    const text = await feed(['replay', '-r', 'rules/web-server.yaml', '-'], (n) => new RegExp(`^ +${n} `, 'm'), 8);
+    const { text } = await feed(['replay', '-r', 'rules/web-server.yaml', '-'], (n) => new RegExp(`^ +${n} `, 'm'), 8);
     expect(text).toMatch(/^ +8 .* ACCEPT /m);
   }, 600_000);
 
@@ -80,13 +92,39 @@ describe('live input on standard input', () => {
 
   it('conntrack -E -: each event comes out before the next packet is written', async () => {
     // The first packet makes the [NEW] event of the first connection, the third its ESTABLISHED update.
-    const text = await feed(
+    const { text } = await feed(
       ['conntrack', '-E', '-r', 'rules/web-server.yaml', '-'],
       (n) => new RegExp(`# packet ${n === 2 ? 1 : n}\\b`),
       3,
     );
     expect(text).toMatch(/\[NEW\] .*# packet 1/);
   }, 600_000);
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'replay - stopped by %s: the lines so far, the summary, a whole written capture; then it ends of the signal',
+    async (signal) => {
+      const dir = mkdtempSync(join(tmpdir(), 'fwemu-live-'));
+      try {
+        const written = join(dir, 'accepted.pcap');
+        const { text } = await feed(
+          ['replay', '-r', 'rules/web-server.yaml', '-', '--write-accepted', written],
+          (n) => new RegExp(`^ +${n} `, 'm'),
+          5,
+          signal,
+        );
+        expect(text).toMatch(/^ +5 .* ACCEPT /m);
+        expect(text).toMatch(/^5 packets: 5 accepted, 0 dropped/m);
+        if (has('tcpdump')) {
+          const td = spawnSync('tcpdump', ['-nr', written], { encoding: 'utf8' });
+          expect(td.status, td.stderr).toBe(0);
+          expect(td.stdout.split('\n').filter(Boolean)).toHaveLength(5);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    600_000,
+  );
 
   it('replay -l on a file writes the same lines as batched output', async () => {
     const { fwemuIn } = await import('./run.js');
