@@ -44,23 +44,14 @@ export const STACK = /^\s+at .+:\d+:\d+\)?$/m;
  * bin/fwemu.js runs, with streams of its own: no process to start (the
  * spawning fwemu() above is kept for what needs a real process). Falls
  * back to spawning where the process matters: "-" (standard input or
- * output), worker threads (--jobs: their module is the built one), and
- * yargs' own --help and --version output.
+ * output; `input` is what the process reads), and yargs' own --help and
+ * --version output. With --jobs, main() is the built one (dist/): its
+ * worker threads load the built worker module, as they do under
+ * bin/fwemu.js.
  */
-export async function fwemuIn(args: string[]): Promise<Run> {
-  if (
-    args.some(
-      (a) =>
-        a === '-' ||
-        a === '-h' ||
-        a === '--help' ||
-        a === '--version' ||
-        a === '-j' ||
-        a.startsWith('--jobs') ||
-        /^-j\d/.test(a),
-    )
-  )
-    return fwemu(args);
+export async function fwemuIn(args: string[], opts: { input?: Buffer | string } = {}): Promise<Run> {
+  if (args.some((a) => a === '-' || a === '-h' || a === '--help' || a === '--version')) return fwemu(args, opts);
+  const jobs = args.some((a) => a === '-j' || a.startsWith('--jobs') || /^-j\d/.test(a));
   const out: Buffer[] = [];
   let stderr = '';
   const stdout = new Writable({
@@ -70,7 +61,12 @@ export async function fwemuIn(args: string[]): Promise<Run> {
     },
   });
   // (Loaded here: the other tests that import this file spawn the CLI and need none of it.)
-  const { main } = await import('../../src/cli/main.js');
+  const { main } = (await import(
+    jobs ? /* @vite-ignore */ BUILT_MAIN : '../../src/cli/main.js'
+  )) as typeof import('../../src/cli/main.js');
   const code = await main(args, { stdout, stderr: { write: (s: string) => (stderr += s) } });
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr };
 }
+
+/** The built CLI's main module (npm test compiles before vitest runs). */
+const BUILT_MAIN = new URL('../../dist/cli/main.js', import.meta.url).href;
