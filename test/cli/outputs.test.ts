@@ -27,6 +27,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SLOW } from '../support/tier.js';
 import { BIN, fwemu, fwemuIn, ROOT, STACK } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-outputs-'));
@@ -187,7 +188,7 @@ describe('an output is never an input, nor another output', () => {
   it('each is refused, exit 2, one line naming both; every file as it was, no temporary file', async () => {
     for (const c of cases) {
       const before = snapshot(dir);
-      const r = c.shell ? fwemu([], { shell: c.shell }) : fwemu(c.args!);
+      const r = c.shell ? fwemu([], { shell: c.shell }) : await fwemuIn(c.args!);
       expect(r.code, `${c.name}: ${r.stderr}`).toBe(2);
       expect(r.stderr, c.name).toMatch(/^fwemu: refusing to write /);
       expect(r.stderr.trim().split('\n'), c.name).toHaveLength(1);
@@ -475,7 +476,7 @@ describe('"-" for outputs, and the stdin marker', () => {
     for (const jobs of [[], ['-j', '2']]) {
       for (const opt of ['--write-accepted', '--write-dropped']) {
         const file = join(dir, `dash${jobs.length}${opt}.pcap`);
-        const viaFile = runBytes(['replay', '-r', RULES, '--format', 'none', ...jobs, opt, file, BIG]);
+        const viaFile = await fwemuIn(['replay', '-r', RULES, '--format', 'none', ...jobs, opt, file, BIG]);
         expect(viaFile.code, viaFile.stderr).toBe(0);
         const viaStdout = runBytes(['replay', '-r', RULES, '--format', 'none', ...jobs, opt, '-', BIG]);
         expect(viaStdout.code, viaStdout.stderr).toBe(0);
@@ -483,7 +484,7 @@ describe('"-" for outputs, and the stdin marker', () => {
         expect(viaStdout.stderr).toMatch(/^8000 packets: 8000 accepted/);
         // The summary went to stdout in the file case: it is what went to stderr here, before the
         // warnings both runs print on stderr (this capture's clock steps back).
-        expect(viaFile.stdout.toString() + viaFile.stderr).toBe(viaStdout.stderr);
+        expect(viaFile.stdout + viaFile.stderr).toBe(viaStdout.stderr);
       }
     }
   });
@@ -598,7 +599,21 @@ describe('standard output on a full disk: exit 74, one line', () => {
     `synth -q ${SCEN} -o -`,
     `test fixtures/http-curl.expect.yaml`,
   ];
-  for (const cmd of runs) {
+  // Each command's way to standard output once in the fast tier (the
+  // process's own stdout, so each is a process of its own); all in the slow one.
+  const fast = new Set([
+    `dump --format jsonl ${CAP}`,
+    `replay -r ${RULES} ${BIG}`,
+    `replay -r ${RULES} -f jsonl -j 2 ${BIG}`,
+    `replay -r ${RULES} -f none --write-accepted - ${CAP}`,
+    `conntrack -E -r ${RULES} ${CAP}`,
+    `sockets ${CAP}`,
+    `check ${RULES}`,
+    `export --format iptables ${RULES}`,
+    `synth -q ${SCEN} -o -`,
+    `test fixtures/http-curl.expect.yaml`,
+  ]);
+  for (const cmd of runs.filter((c) => SLOW || fast.has(c))) {
     it(cmd.replaceAll(dir, '…'), async () => {
       const r = fwemu([], { shell: `FWEMU ${cmd} > /dev/full` });
       expect(r.code, r.stderr).toBe(74);
