@@ -41,7 +41,7 @@ export async function run(args: CheckArgs, io: Io): Promise<number> {
     throw new UserError('check: - (standard input) can be given once: it can be read only once');
   for (const file of files) {
     try {
-      const { ruleset, warnings } = loadRuleSet(file);
+      const { ruleset, warnings } = loadRuleSet(file, io.stdin);
       io.stdout.write(formatRuleSet(ruleset, warnings) + '\n');
     } catch (err) {
       if (!(err instanceof RuleFileError)) throw err;

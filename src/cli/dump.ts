@@ -86,7 +86,7 @@ export async function run(args: DumpArgs, io: Io): Promise<number> {
   };
 
   const summary = await session.read(
-    () => readSource(packetSource(args.capture).source, onRecord, () => out.pending()),
+    () => readSource(packetSource(args.capture).source, onRecord, () => out.pending(), io.stdin),
     async (err) => {
       // The capture turned unreadable part way: the packets before it are
       // listed, and the warnings raised before the error reported, before main() reports it.
