@@ -15,7 +15,7 @@ import { pairShard } from '../../src/engine/shard.js';
 import { ether, fragment, ipPacket, TCP, tcp, udp, writePcap, writePcapng, type Frame } from '../kernel/pcapwriter.js';
 import { buildCorpus, corpusSeed } from '../kernel/random.js';
 import { SLOW, tier } from '../support/tier.js';
-import { fwemuIn, STACK, type Run } from './run.js';
+import { fwemu, fwemuIn, STACK, type Run } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-jobs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,8 +39,17 @@ function file(name: string, text: string | Buffer): string {
 
 const rulesPath = file('jobs.rules.yaml', RULES);
 
+/**
+ * The CLI in this process; where `input` is given, a process of its own
+ * reading it from a real pipe (the 64 KiB pieces a pipe hands out, and a
+ * standard input that cannot be read twice, are part of what is tested).
+ */
+async function cli(args: string[], opts: { input?: Buffer } = {}): Promise<Run> {
+  return opts.input === undefined ? fwemuIn(args) : fwemu(args, opts);
+}
+
 function replay(rules: string, capture: string, jobs: number, extra: string[] = [], input?: Buffer): Promise<Run> {
-  return fwemuIn(['replay', '-f', 'none', '-r', rules, ...(jobs > 1 ? ['-j', String(jobs)] : []), ...extra, capture], {
+  return cli(['replay', '-f', 'none', '-r', rules, ...(jobs > 1 ? ['-j', String(jobs)] : []), ...extra, capture], {
     input,
   });
 }
@@ -58,8 +67,8 @@ async function sameLines(
   const runs: Run[] = [];
   for (const format of ['jsonl', 'text']) {
     const args = ['replay', '-f', format, '-r', rules, ...(opts.extra ?? [])];
-    const one = await fwemuIn([...args, capture], { input: opts.input });
-    const many = await fwemuIn([...args, '-j', String(jobs), capture], { input: opts.input });
+    const one = await cli([...args, capture], { input: opts.input });
+    const many = await cli([...args, '-j', String(jobs), capture], { input: opts.input });
     expect(one.stdout.split('\n').length).toBeGreaterThan(2);
     expect(many.code, many.stderr).toBe(one.code);
     if (many.stdout !== one.stdout)
@@ -94,8 +103,8 @@ async function sameWritten(
     // (No file of an earlier call may stand in for one a run failed to write.)
     for (const tag of ['one', 'many'])
       for (const side of ['acc', 'drop']) rmSync(join(dir, `w-${tag}-${side}.${ext}`), { force: true });
-    const one = await fwemuIn(['replay', '-f', 'none', '-r', rules, ...files('one'), capture], { input: opts.input });
-    const many = await fwemuIn(['replay', '-f', 'none', '-r', rules, '-j', String(jobs), ...files('many'), capture], {
+    const one = await cli(['replay', '-f', 'none', '-r', rules, ...files('one'), capture], { input: opts.input });
+    const many = await cli(['replay', '-f', 'none', '-r', rules, '-j', String(jobs), ...files('many'), capture], {
       input: opts.input,
     });
     expect(many.code, many.stderr).toBe(one.code);
@@ -432,8 +441,8 @@ describe('replay --jobs: the same lines and written captures as one thread', () 
     }
 
     // From standard input, which cannot be read again: an error, after those lines.
-    const one = await fwemuIn(['replay', '-f', 'jsonl', '-r', limited, capture]);
-    const piped = await fwemuIn(['replay', '-f', 'jsonl', '-j', '2', '-r', limited, '-'], {
+    const one = await cli(['replay', '-f', 'jsonl', '-r', limited, capture]);
+    const piped = await cli(['replay', '-f', 'jsonl', '-j', '2', '-r', limited, '-'], {
       input: readFileSync(capture),
     });
     expect(piped.code).toBe(2);
@@ -478,7 +487,7 @@ describe('replay --jobs: the same lines and written captures as one thread', () 
     }
     const capture = join(dir, 'held-long.pcap');
     writePcap(capture, frames);
-    const one = await fwemuIn(['replay', '-f', 'jsonl', '-r', rulesPath, capture]);
+    const one = await cli(['replay', '-f', 'jsonl', '-r', rulesPath, capture]);
     // (One thread wrote the fragment's line last.)
     expect(one.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\{"n":1,/);
     for (const r of [...(await sameLines(rulesPath, capture, 2)), ...(await sameWritten(rulesPath, capture, 2))]) {
@@ -505,7 +514,7 @@ describe('replay --jobs: values it does not take', () => {
     [['-j', 'many'], '--jobs must be a whole number from 1 to 256, or auto, not many'],
     [['-j', '-1'], '--jobs must be a whole number from 1 to 256, or auto, not -1'],
   ])('%j', async (args, message) => {
-    const r = await fwemuIn(['replay', '-r', 'rules/web-server.yaml', ...args, capture]);
+    const r = await cli(['replay', '-r', 'rules/web-server.yaml', ...args, capture]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(STACK);
@@ -514,7 +523,7 @@ describe('replay --jobs: values it does not take', () => {
 
   it('takes auto: one thread per core', async () => {
     const cores = availableParallelism();
-    const r = await fwemuIn([
+    const r = await cli([
       'replay',
       '-f',
       'none',
@@ -527,8 +536,7 @@ describe('replay --jobs: values it does not take', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(
-      (await fwemuIn(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', 'fixtures/seed-three-clients.pcap']))
-        .stdout,
+      (await cli(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', 'fixtures/seed-three-clients.pcap'])).stdout,
     );
     if (cores > 1) expect(packetsByThread(r)).toHaveLength(Math.min(cores, 256));
     else expect(r.stderr).not.toContain('packetsByThread');
@@ -536,8 +544,8 @@ describe('replay --jobs: values it does not take', () => {
 
   it('is ignored for a scenario, which is generated and judged on one thread', async () => {
     const scenario = 'fixtures/scenarios/seed.yaml';
-    const one = await fwemuIn(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', scenario]);
-    const two = await fwemuIn(['replay', '-f', 'none', '-j', '2', '-r', 'rules/web-server.yaml', scenario]);
+    const one = await cli(['replay', '-f', 'none', '-r', 'rules/web-server.yaml', scenario]);
+    const two = await cli(['replay', '-f', 'none', '-j', '2', '-r', 'rules/web-server.yaml', scenario]);
     expect(one.code).toBe(0);
     expect(two.code).toBe(0);
     expect(two.stdout).toBe(one.stdout);

@@ -42,15 +42,22 @@ export const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 /**
  * A command line run in this process, through the same main() that
  * bin/fwemu.js runs, with streams of its own: no process to start (the
- * spawning fwemu() above is kept for what needs a real process). Falls
- * back to spawning where the process matters: "-" (standard input or
- * output; `input` is what the process reads), and yargs' own --help and
- * --version output. With --jobs, main() is the built one (dist/): its
- * worker threads load the built worker module, as they do under
- * bin/fwemu.js.
+ * spawning fwemu() above is for what needs a real process: a real pipe or
+ * terminal on standard input, signals, the process's own stdout errors).
+ * "-" reads `input` (empty when not given), as a pipe would hand it out;
+ * `bytes` is what was written to standard output. yargs' own --help and
+ * --version output is spawned. With --jobs, main() is the built one
+ * (dist/): its worker threads load the built worker module, as they do
+ * under bin/fwemu.js.
  */
-export async function fwemuIn(args: string[], opts: { input?: Buffer | string } = {}): Promise<Run> {
-  if (args.some((a) => a === '-' || a === '-h' || a === '--help' || a === '--version')) return fwemu(args, opts);
+export async function fwemuIn(
+  args: string[],
+  opts: { input?: Buffer | string } = {},
+): Promise<Run & { bytes: Buffer }> {
+  if (args.some((a) => a === '-h' || a === '--help' || a === '--version')) {
+    const r = fwemu(args, opts);
+    return { ...r, bytes: Buffer.from(r.stdout) };
+  }
   const jobs = args.some((a) => a === '-j' || a.startsWith('--jobs') || /^-j\d/.test(a));
   const out: Buffer[] = [];
   let stderr = '';
@@ -64,8 +71,13 @@ export async function fwemuIn(args: string[], opts: { input?: Buffer | string } 
   const { main } = (await import(
     jobs ? /* @vite-ignore */ BUILT_MAIN : '../../src/cli/main.js'
   )) as typeof import('../../src/cli/main.js');
-  const code = await main(args, { stdout, stderr: { write: (s: string) => (stderr += s) } });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr };
+  const code = await main(args, {
+    stdout,
+    stderr: { write: (s: string) => (stderr += s) },
+    stdin: Buffer.from(opts.input ?? ''),
+  });
+  const bytes = Buffer.concat(out);
+  return { code, stdout: bytes.toString('utf8'), stderr, bytes };
 }
 
 /** The built CLI's main module (npm test compiles before vitest runs). */

@@ -89,11 +89,12 @@ describe('rule files that are not regular files', () => {
 describe("'-': YAML inputs from standard input", () => {
   const rulesFile = file('stdin-rules.yaml', RULES);
 
+  // (These two read a real standard input, a process's file descriptor 0; the others are given it in-process.)
   it('check - and export -: the file read from stdin, named <stdin>', async () => {
-    const check = await fwemuIn(['check', '-'], { input: RULES });
+    const check = fwemu(['check', '-'], { input: RULES });
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toContain('1  web  tcp dport 8080 accept  (<stdin>:3)');
-    const fromStdin = await fwemuIn(['export', '-'], { input: RULES });
+    const fromStdin = fwemu(['export', '-'], { input: RULES });
     const fromFile = await fwemuIn(['export', rulesFile]);
     expect(fromStdin.code, fromStdin.stderr).toBe(0);
     // The same ruleset; only the comment naming the source differs.
