@@ -244,9 +244,11 @@ describe('replay --jobs: the same summary as one thread', () => {
       expect(spread.reduce((a, b) => a + b, 0)).toBe(12000);
       for (const n of spread) expect(n).toBeGreaterThan(1000);
     }
-    await sameLines(rulesPath, pcap, 3);
-    await sameWritten(rulesPath, pcapng, 3);
+    // Lines and written captures across chunks: in the fast tier, the table-limit
+    // and MAX_WAITING cases below (9 MB and 17000 packets) and held-fragments.test.
     if (SLOW) {
+      await sameLines(rulesPath, pcap, 3);
+      await sameWritten(rulesPath, pcapng, 3);
       await sameLines(rulesPath, pcapng, 2);
       await sameLines(rulesPath, '-', 3, { input: readFileSync(pcap) });
     }
