@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The built CLI (npm test compiles before vitest runs). */
 export const BIN = fileURLToPath(new URL('../../bin/fwemu.js', import.meta.url));
@@ -40,15 +42,15 @@ export function has(cmd: string): boolean {
 export const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
 /**
- * A command line run in this process, through the same main() that
- * bin/fwemu.js runs, with streams of its own: no process to start (the
- * spawning fwemu() above is for what needs a real process: a real pipe or
- * terminal on standard input, signals, the process's own stdout errors).
+ * A command line run in this process, through the main() that bin/fwemu.js
+ * runs (the built CLI, chosen as the launcher chooses it: the bundle unless
+ * a compiled module is newer), with streams of its own: no process to start.
+ * The spawning fwemu() above is for what needs a real process: a real pipe
+ * or terminal on standard input, signals, the process's own stdout errors.
  * "-" reads `input` (empty when not given), as a pipe would hand it out;
  * `bytes` is what was written to standard output. yargs' own --help and
- * --version output is spawned. With --jobs, main() is the built one
- * (dist/): its worker threads load the built worker module, as they do
- * under bin/fwemu.js.
+ * --version output is spawned. --jobs starts real worker threads, which
+ * load the built worker module, as under bin/fwemu.js.
  */
 export async function fwemuIn(
   args: string[],
@@ -58,7 +60,6 @@ export async function fwemuIn(
     const r = fwemu(args, opts);
     return { ...r, bytes: Buffer.from(r.stdout) };
   }
-  const jobs = args.some((a) => a === '-j' || a.startsWith('--jobs') || /^-j\d/.test(a));
   const out: Buffer[] = [];
   let stderr = '';
   const stdout = new Writable({
@@ -67,10 +68,7 @@ export async function fwemuIn(
       done();
     },
   });
-  // (Loaded here: the other tests that import this file spawn the CLI and need none of it.)
-  const { main } = (await import(
-    jobs ? /* @vite-ignore */ BUILT_MAIN : '../../src/cli/main.js'
-  )) as typeof import('../../src/cli/main.js');
+  const { main } = await builtMain();
   const code = await main(args, {
     stdout,
     stderr: { write: (s: string) => (stderr += s) },
@@ -80,5 +78,24 @@ export async function fwemuIn(
   return { code, stdout: bytes.toString('utf8'), stderr, bytes };
 }
 
-/** The built CLI's main module (npm test compiles before vitest runs). */
-const BUILT_MAIN = new URL('../../dist/cli/main.js', import.meta.url).href;
+let built: Promise<typeof import('../../src/cli/main.js')> | undefined;
+
+/**
+ * The built CLI's main module, loaded natively (vitest.config.ts leaves
+ * dist/ to Node): the bundle, unless a compiled module is newer, as
+ * bin/fwemu.js decides. (npm test compiles before vitest runs.)
+ */
+function builtMain(): Promise<typeof import('../../src/cli/main.js')> {
+  const dist = join(ROOT, 'dist');
+  const mtime = (name: string) => statSync(join(dist, name), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  if (built === undefined) {
+    const bundle = mtime('cli/main.bundle.mjs');
+    let modules = mtime('cli/main.js');
+    for (const name of readdirSync(dist, { recursive: true, encoding: 'utf8' }))
+      if (name.endsWith('.js')) modules = Math.max(modules, mtime(name));
+    if (bundle < 0 && modules < 0) throw new Error('fwemu is not built: run npm run build');
+    const file = bundle > modules ? 'cli/main.bundle.mjs' : 'cli/main.js';
+    built = import(/* @vite-ignore */ pathToFileURL(join(dist, file)).href);
+  }
+  return built;
+}
