@@ -8,5 +8,8 @@ export default defineConfig({
     // processes, and a busy 2-core machine ran some past a minute.
     testTimeout: 300_000,
     pool: 'forks',
+    // The built CLI (dist/: fwemuIn with --jobs, the fuzz scripts) loads as
+    // bin/fwemu.js loads it, natively: not transformed again for every test file.
+    server: { deps: { external: [/\/dist\//] } },
   },
 });

@@ -20,5 +20,8 @@ export default defineConfig({
     // A net for a hung test, not a speed requirement (see vitest.config.ts).
     testTimeout: 900_000,
     pool: 'forks',
+    // The built CLI (dist/: fwemuIn with --jobs, the fuzz scripts) loads as
+    // bin/fwemu.js loads it, natively: not transformed again for every test file.
+    server: { deps: { external: [/\/dist\//] } },
   },
 });

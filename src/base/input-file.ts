@@ -79,12 +79,23 @@ export function readHead(path: string, maxBytes: number): string | null {
 }
 
 /**
- * The file's text ('-' reads standard input; messages name it '<stdin>'),
- * or the one diagnostic that says why it cannot be had.
+ * The file's text ('-' reads standard input, or `stdinBytes` when given;
+ * messages name it '<stdin>'), or the one diagnostic that says why it
+ * cannot be had.
  */
-export function readInputFile(path: string, maxBytes: number, kind: string): { text: string } | { error: Diagnostic } {
+export function readInputFile(
+  path: string,
+  maxBytes: number,
+  kind: string,
+  stdinBytes?: Uint8Array,
+): { text: string } | { error: Diagnostic } {
   const name = inputDisplayName(path);
   const stdin = path === STDIN_PATH;
+  if (stdin && stdinBytes !== undefined) {
+    // Given bytes stand for a pipe: no size to refuse it by up front, so over the limit is "reading stopped there".
+    if (stdinBytes.length > maxBytes) return { error: tooBig(name, null, kind, maxBytes) };
+    return { text: Buffer.from(stdinBytes.buffer, stdinBytes.byteOffset, stdinBytes.length).toString('utf8') };
+  }
   let fd = -1;
   try {
     fd = stdin ? 0 : openSync(path, 'r');

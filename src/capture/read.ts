@@ -38,8 +38,11 @@ export interface ReadCaptureOptions {
    * parsed after the next one has been taken.
    */
   takeChunk?: (lastFilled: number) => Buffer;
-  /** The stream '-' stands for (default process.stdin); for tests. */
-  stdin?: AsyncIterable<Uint8Array | string> & { isTTY?: boolean };
+  /**
+   * What '-' stands for instead of file descriptor 0: a stream, or bytes
+   * (read as a pipe hands them out). For tests and in-process runs.
+   */
+  stdin?: (AsyncIterable<Uint8Array | string> & { isTTY?: boolean }) | Uint8Array;
 }
 
 /**
@@ -61,7 +64,7 @@ export async function readCapture(
     if (path !== '-') {
       await pumpFile(parser, path, opts);
     } else if (opts.stdin) {
-      await pumpStream(parser, opts.stdin, opts);
+      await pumpStream(parser, opts.stdin instanceof Uint8Array ? pipeChunks(opts.stdin) : opts.stdin, opts);
     } else {
       if (isatty(0)) throw new CaptureError('<stdin>', 0, STDIN_TTY);
       // File descriptor 0 read like a file: large reads, no stream machinery
@@ -172,6 +175,11 @@ function readFd(fd: number, name: string): ReadInto {
         else reject(new CaptureError(name, offset, `cannot read capture: ${describeIoError(err)}`));
       });
     });
+}
+
+/** Bytes in the pieces a pipe delivers (64 KiB): subarrays, never reused. */
+async function* pipeChunks(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += 64 * 1024) yield bytes.subarray(at, at + 64 * 1024);
 }
 
 async function pumpStream(

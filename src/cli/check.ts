@@ -61,7 +61,7 @@ export async function run(args: CheckArgs, io: Io): Promise<number> {
     );
   for (const file of files) {
     try {
-      const { ruleset, warnings } = loadRuleSet(file);
+      const { ruleset, warnings } = loadRuleSet(file, io.stdin);
       io.stdout.write(formatRuleSet(ruleset, warnings) + '\n');
     } catch (err) {
       if (!(err instanceof RuleFileError)) throw err;

@@ -110,7 +110,7 @@ export async function run(args: ConntrackArgs, io: Io): Promise<number> {
       'conntrack: the rule file and the capture cannot both be - (standard input): give one of them as a file',
     );
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
-  const { ruleset, warnings } = loadRuleSet(args.rules);
+  const { ruleset, warnings } = loadRuleSet(args.rules, io.stdin);
   const session = new CaptureSession(
     io,
     args,
@@ -124,6 +124,7 @@ export async function run(args: ConntrackArgs, io: Io): Promise<number> {
       replay({
         rules: ruleset,
         source: packetSource(args.capture).source,
+        stdin: io.stdin,
         stopAfter: at,
         clock,
         onEvent,

@@ -88,12 +88,11 @@ export async function run(args: DumpArgs, io: Io): Promise<number> {
 
   const summary = await session.read(
     () =>
-      readSource(
-        packetSource(args.capture).source,
-        onRecord,
-        () => out.pending(),
-        flush === 'chunk' ? () => out.flushBuffered() : undefined,
-      ),
+      readSource(packetSource(args.capture).source, onRecord, {
+        beforeRead: () => out.pending(),
+        afterChunk: flush === 'chunk' ? () => out.flushBuffered() : undefined,
+        stdin: io.stdin,
+      }),
     async (err) => {
       // The capture turned unreadable part way: the packets before it are
       // listed, and the warnings raised before the error reported, before main() reports it.

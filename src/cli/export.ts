@@ -92,7 +92,7 @@ export async function run(args: ExportArgs, io: Io): Promise<number> {
       ],
     );
   }
-  const { ruleset, warnings } = loadRuleSet(args.rules);
+  const { ruleset, warnings } = loadRuleSet(args.rules, io.stdin);
   warnRules(io.stderr, warnings);
   // Rule ids the export had to shorten or change alike: said once, before the ruleset.
   for (const w of args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset)) {

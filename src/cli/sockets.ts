@@ -54,7 +54,7 @@ export async function run(args: SocketsArgs, io: Io): Promise<number> {
   };
   // (On an error: the warnings raised before the capture turned unreadable, then main() reports it.)
   const summary = await session.read(
-    () => readSource(source, onRecord),
+    () => readSource(source, onRecord, { stdin: io.stdin }),
     (err) => session.captureBeforeError(err, 0),
   );
   const names = new Map<string, string>();

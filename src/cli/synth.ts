@@ -54,7 +54,7 @@ export async function run(args: SynthArgs, io: Io): Promise<number> {
   }
   if (file === '') throw new UserError('-o needs a file name (or - for standard output)');
   checkOutputs([{ role: 'the scenario', path: args.scenario }], [{ role: '-o', path: file ?? '-' }]);
-  const out = generate(loadScenario(args.scenario));
+  const out = generate(loadScenario(args.scenario, io.stdin));
   await writeSynth(out, file ?? io.stdout, { format: args.format });
   if (!args.quiet) {
     for (const s of out.steps) {

@@ -51,7 +51,7 @@ export async function run(args: TestArgs, io: Io): Promise<number> {
   for (const file of files) {
     const shown = visible(file === '-' ? '<stdin>' : file);
     try {
-      const r = await runPolicyTest(file);
+      const r = await runPolicyTest(file, io.stdin);
       const counts = `(${r.expectations} expectations, ${r.packets} packets)`;
       // Before the verdict line: a jump may be why it fails.
       for (const l of clockWarningLines(r.clock, r.source)) io.stderr.write(l + '\n');

@@ -23,23 +23,24 @@ export type PacketSource =
   | string
   | ((onRecord: (rec: CaptureRecord) => void, beforeRead?: () => Promise<void> | null) => Promise<CaptureSummary>);
 
-/** Every record of a packet source, in order, to onRecord; what was read. */
+/** Every record of a packet source, in order, to onRecord; what was read. `stdin`: what '-' reads, when not fd 0. */
 export function readSource(
   source: PacketSource,
   onRecord: (rec: CaptureRecord) => void,
-  beforeRead?: () => Promise<void> | null,
-  afterChunk?: () => void,
+  opts: { beforeRead?: () => Promise<void> | null; afterChunk?: () => void; stdin?: Uint8Array } = {},
 ): Promise<CaptureSummary> {
   // (A synthesized source is made whole at once: nothing to wait for, nothing live.)
   return typeof source === 'string'
-    ? readCapture(source, onRecord, { beforeRead, afterChunk })
-    : source(onRecord, beforeRead);
+    ? readCapture(source, onRecord, { beforeRead: opts.beforeRead, afterChunk: opts.afterChunk, stdin: opts.stdin })
+    : source(onRecord, opts.beforeRead);
 }
 
 export interface ReplayOptions {
   /** A loaded rule set, or the path of a rule file. */
   rules: RuleSet | string;
   source: PacketSource;
+  /** What '-' (as the rule file or the capture) reads instead of the process's standard input. */
+  stdin?: Uint8Array;
   /**
    * Called once for every packet. All four arguments are reused for the
    * next call: copy what you keep.
@@ -99,7 +100,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   let ruleset: RuleSet;
   let ruleWarnings: Diagnostic[] = [];
   if (typeof opts.rules === 'string') {
-    const loaded = loadRuleSet(opts.rules);
+    const loaded = loadRuleSet(opts.rules, opts.stdin);
     ruleset = loaded.ruleset;
     ruleWarnings = loaded.warnings;
   } else {
@@ -128,7 +129,11 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   let capture: CaptureSummary;
   const src = opts.source;
   try {
-    capture = await readSource(src, onRecord, opts.beforeRead, opts.afterChunk);
+    capture = await readSource(src, onRecord, {
+      beforeRead: opts.beforeRead,
+      afterChunk: opts.afterChunk,
+      stdin: opts.stdin,
+    });
   } catch (err) {
     if (!(err instanceof StopReading)) {
       // A damaged capture: everything read before the damage is still

@@ -246,10 +246,10 @@ function checkSideKeys(doc: Document, rd: YamlReader<PolicyCode>): void {
   }
 }
 
-function readSpec(path: string): TestSpec {
+function readSpec(path: string, stdin?: Uint8Array): TestSpec {
   // '-' is standard input, read once: paths in it are relative to the current directory.
   const file = inputDisplayName(path);
-  const input = readInputFile(path, MAX_TEST_FILE_BYTES, 'policy test');
+  const input = readInputFile(path, MAX_TEST_FILE_BYTES, 'policy test', stdin);
   if ('error' in input) throw new PolicyTestError(file, [input.error]);
   const text = input.text;
   const isScenario = /^scenario\s*:/m.test(text) && !/\.expect\.ya?ml$/.test(file);
@@ -312,9 +312,9 @@ function readSpec(path: string): TestSpec {
   return { file, rules: relative(process.cwd(), resolve(dir, rules as string)), capture, scenario, expectations };
 }
 
-/** Runs the policy test at `path` ('-': standard input, reported as <stdin>). */
-export async function runPolicyTest(path: string): Promise<TestResult> {
-  const spec = readSpec(path);
+/** Runs the policy test at `path` ('-': standard input, or `stdin` when given; reported as <stdin>). */
+export async function runPolicyTest(path: string, stdin?: Uint8Array): Promise<TestResult> {
+  const spec = readSpec(path, stdin);
   const file = spec.file;
   const steps = new Map<string, number[]>();
   let source: PacketSource = spec.capture ?? '';

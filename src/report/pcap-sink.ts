@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { PcapngWriter, PcapWriter } from '../capture/write.js';
 import type { CaptureRecord } from '../capture/types.js';
 import { openOutput, outputName, type OutputFile } from '../base/output-file.js';
@@ -23,10 +24,16 @@ export class PcapSink {
   /** close() put the file in place. */
   closed = false;
   private readonly ng: boolean;
+  /** Where "-" writes: the command's standard output. */
+  private readonly stdout: Writable;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    stdout: Writable,
+  ) {
     this.ng = path.endsWith('.pcapng');
     this.file = path === '-' ? null : openOutput(path);
+    this.stdout = stdout;
   }
 
   /** The file as messages name it. */
@@ -36,7 +43,7 @@ export class PcapSink {
 
   add(rec: CaptureRecord): void {
     if (this.ng) {
-      this.pcapng ??= new PcapngWriter(this.file ?? process.stdout);
+      this.pcapng ??= new PcapngWriter(this.file ?? this.stdout);
       const key = `${rec.linkType}/${rec.ifName}`;
       let idx = this.ifaces.get(key);
       if (idx === undefined) {
@@ -45,7 +52,7 @@ export class PcapSink {
       }
       this.pcapng.write(idx, rec.tsSec, rec.tsNsec, rec.buf, rec.off, rec.caplen, rec.len, rec.direction);
     } else {
-      this.pcap ??= new PcapWriter(this.file ?? process.stdout, { linkType: rec.linkType, nanosecond: true });
+      this.pcap ??= new PcapWriter(this.file ?? this.stdout, { linkType: rec.linkType, nanosecond: true });
       if (rec.linkType !== this.pcap.linkType) {
         this.skippedLinkType++;
         return;
@@ -63,8 +70,8 @@ export class PcapSink {
   /** Completes the file and puts it in place; a sink that received nothing still writes a valid, empty pcap. */
   async close(fallbackLinkType: number): Promise<void> {
     if (!this.pcap && !this.pcapng) {
-      if (this.ng) this.pcapng = new PcapngWriter(this.file ?? process.stdout);
-      else this.pcap = new PcapWriter(this.file ?? process.stdout, { linkType: fallbackLinkType, nanosecond: true });
+      if (this.ng) this.pcapng = new PcapngWriter(this.file ?? this.stdout);
+      else this.pcap = new PcapWriter(this.file ?? this.stdout, { linkType: fallbackLinkType, nanosecond: true });
     }
     await this.pcap?.close();
     await this.pcapng?.close();

@@ -77,10 +77,13 @@ const SYNONYMS: Readonly<Record<string, string>> = {
 /** What an address value may be, quoted in every address diagnostic. */
 export const ADDR_HELP = 'an address or CIDR like 10.1.0.0/16 or fd00:1::/64, or a list of them';
 
-/** Reads and parses a rule file ('-': standard input, named <stdin>). Throws RuleFileError (with diagnostics) on any error. */
-export function loadRuleSet(path: string): LoadResult {
+/**
+ * Reads and parses a rule file ('-': standard input, or `stdin` when given,
+ * named <stdin>). Throws RuleFileError (with diagnostics) on any error.
+ */
+export function loadRuleSet(path: string, stdin?: Uint8Array): LoadResult {
   const name = inputDisplayName(path);
-  const input = readInputFile(path, MAX_RULE_FILE_BYTES, 'rule');
+  const input = readInputFile(path, MAX_RULE_FILE_BYTES, 'rule', stdin);
   if ('error' in input) throw new RuleFileError(name, [input.error]);
   return parseRuleSet(input.text, name);
 }

@@ -70,8 +70,8 @@ export async function runReplay(
   let engineSeen: Engine | null = null;
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   // (A resumed replay reuses the rules already read: standard input cannot be read twice.)
-  const { ruleset, warnings: ruleWarnings } = resume?.rules ?? loadRuleSet(args.rules);
-  const { accepted, dropped } = resume ?? openSinks(args);
+  const { ruleset, warnings: ruleWarnings } = resume?.rules ?? loadRuleSet(args.rules, io.stdin);
+  const { accepted, dropped } = resume ?? openSinks(args, io);
   const session = new CaptureSession(
     io,
     args,
@@ -87,6 +87,7 @@ export async function runReplay(
       replay({
         rules: ruleset,
         source,
+        stdin: io.stdin,
         clock,
         beforeRead: () => out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null,
         afterChunk: flush === 'chunk' ? () => out.flushBuffered() : undefined,
@@ -226,10 +227,13 @@ function checkSinks(args: ReplaySessionOptions, io: Io): void {
 }
 
 /** The captures --write-* name, opened (each replaces its file only at close()). */
-function openSinks(args: ReplaySessionOptions): { accepted: PcapSink | null; dropped: PcapSink | null } {
-  const accepted = args['write-accepted'] !== undefined ? new PcapSink(args['write-accepted']) : null;
+function openSinks(args: ReplaySessionOptions, io: Io): { accepted: PcapSink | null; dropped: PcapSink | null } {
+  const accepted = args['write-accepted'] !== undefined ? new PcapSink(args['write-accepted'], io.stdout) : null;
   try {
-    return { accepted, dropped: args['write-dropped'] !== undefined ? new PcapSink(args['write-dropped']) : null };
+    return {
+      accepted,
+      dropped: args['write-dropped'] !== undefined ? new PcapSink(args['write-dropped'], io.stdout) : null,
+    };
   } catch (err) {
     accepted?.abort();
     throw err;
@@ -291,7 +295,7 @@ export async function runReplaySharded(
   path: string,
   jobs: number,
 ): Promise<number> {
-  const rules = loadRuleSet(args.rules);
+  const rules = loadRuleSet(args.rules, io.stdin);
   const { ruleset, warnings: ruleWarnings } = rules;
   const session = new CaptureSession(
     io,
@@ -303,7 +307,7 @@ export async function runReplaySharded(
   const paint = args.paint;
   const out = new LineWriter(io.stdout);
   checkSinks(args, io);
-  const { accepted, dropped } = openSinks(args);
+  const { accepted, dropped } = openSinks(args, io);
   let headerDone = false;
   /**
    * A written capture that failed (a full disk): write() is called from the
@@ -351,7 +355,7 @@ export async function runReplaySharded(
         };
   const o = await session.read(
     async () => {
-      const o = await replaySharded({ rules: ruleset, path, jobs, onRecord: session.onRecord, lines });
+      const o = await replaySharded({ rules: ruleset, path, stdin: io.stdin, jobs, onRecord: session.onRecord, lines });
       if (writeFailure !== null) throw writeFailure;
       return o;
     },

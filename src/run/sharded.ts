@@ -85,6 +85,8 @@ export interface ShardedOptions {
   rules: RuleSet;
   /** A capture file, or '-' for standard input. */
   path: string;
+  /** What '-' reads instead of the process's standard input. */
+  stdin?: Uint8Array;
   /** Worker threads (2 or more). */
   jobs: number;
   /** Called for every record as it is read (progress). */
@@ -270,6 +272,7 @@ class ShardedReplay {
       capture = await readCapture(this.opts.path, (rec) => this.onRecord(rec), {
         takeChunk: (lastFilled) => this.take(lastFilled),
         beforeRead: () => this.beforeRead(),
+        stdin: this.opts.stdin,
       });
     } catch (err) {
       if (err instanceof StopReading && this.inexact !== '') return this.inexactOutcome();

@@ -41,10 +41,13 @@ const MAX_ALIASES = 100;
 // ---------------------------------------------------------------------------
 // Public entry points
 
-/** Reads and checks a scenario file. Throws ScenarioError (every problem, positioned) when it has errors. */
-export function loadScenario(path: string): Scenario {
+/**
+ * Reads and checks a scenario file ('-': standard input, or `stdin` when
+ * given). Throws ScenarioError (every problem, positioned) when it has errors.
+ */
+export function loadScenario(path: string, stdin?: Uint8Array): Scenario {
   const name = inputDisplayName(path);
-  const input = readInputFile(path, MAX_SCENARIO_BYTES, 'scenario');
+  const input = readInputFile(path, MAX_SCENARIO_BYTES, 'scenario', stdin);
   if ('error' in input) throw new ScenarioError(name, [input.error]);
   return parseScenario(input.text, name);
 }

@@ -40,7 +40,7 @@ describe('fwemu dump', () => {
       // fwemu reads descriptor 0 itself; a non-blocking one answers EAGAIN
       // whenever the writer is behind, and fwemu must then go on as a stream.
       // Nothing is written for the first 1.5 s, longer than fwemu needs to
-      // start, so its first read finds the pipe empty; then ~3 s of slow writes.
+      // start, so its first read finds the pipe empty; then ~0.75 s of slow writes.
       const viaFile = await fwemuIn(['dump', '--format', 'jsonl', SEED]);
       const script = `
 import fcntl, os, subprocess, sys, time
@@ -50,7 +50,7 @@ fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
 p = subprocess.Popen([sys.argv[2], sys.argv[3], 'dump', '--format', 'jsonl', '-'], stdin=r, stdout=subprocess.PIPE)
 os.close(r)
 time.sleep(1.5)
-step = len(data) // 100 + 1
+step = len(data) // 25 + 1
 for i in range(0, len(data), step):
     os.write(w, data[i:i + step])
     time.sleep(0.03)

@@ -27,6 +27,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SLOW } from '../support/tier.js';
 import { BIN, fwemu, fwemuIn, has, ROOT, STACK } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-outputs-'));
@@ -69,20 +70,6 @@ function snapshot(root: string): Record<string, string> {
 }
 
 const temps = (d: string) => readdirSync(d).filter((f) => /\.fwemu-\d+-[0-9a-f]+\.tmp$/.test(f));
-
-/** A run with binary stdout kept as bytes. */
-function runBytes(
-  args: string[],
-  input?: Buffer,
-): { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    input,
-    env: { ...process.env, NO_COLOR: '1' },
-    maxBuffer: 256 << 20,
-  });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
-}
 
 describe('an output is never an input, nor another output', () => {
   let cases: { name: string; args?: string[]; shell?: string; names: string[] }[];
@@ -187,7 +174,7 @@ describe('an output is never an input, nor another output', () => {
   it('each is refused, exit 2, one line naming both; every file as it was, no temporary file', async () => {
     for (const c of cases) {
       const before = snapshot(dir);
-      const r = c.shell ? fwemu([], { shell: c.shell }) : fwemu(c.args!);
+      const r = c.shell ? fwemu([], { shell: c.shell }) : await fwemuIn(c.args!);
       expect(r.code, `${c.name}: ${r.stderr}`).toBe(2);
       expect(r.stderr, c.name).toMatch(/^fwemu: refusing to write /);
       expect(r.stderr.trim().split('\n'), c.name).toHaveLength(1);
@@ -491,15 +478,15 @@ describe('"-" for outputs, and the stdin marker', () => {
     for (const jobs of [[], ['-j', '2']]) {
       for (const opt of ['--write-accepted', '--write-dropped']) {
         const file = join(dir, `dash${jobs.length}${opt}.pcap`);
-        const viaFile = runBytes(['replay', '-r', RULES, '--format', 'none', ...jobs, opt, file, BIG]);
+        const viaFile = await fwemuIn(['replay', '-r', RULES, '--format', 'none', ...jobs, opt, file, BIG]);
         expect(viaFile.code, viaFile.stderr).toBe(0);
-        const viaStdout = runBytes(['replay', '-r', RULES, '--format', 'none', ...jobs, opt, '-', BIG]);
+        const viaStdout = await fwemuIn(['replay', '-r', RULES, '--format', 'none', ...jobs, opt, '-', BIG]);
         expect(viaStdout.code, viaStdout.stderr).toBe(0);
-        expect(viaStdout.stdout.equals(readFileSync(file))).toBe(true);
+        expect(viaStdout.bytes.equals(readFileSync(file))).toBe(true);
         expect(viaStdout.stderr).toMatch(/^8000 packets: 8000 accepted/);
         // The summary went to stdout in the file case: it is what went to stderr here, before the
         // warnings both runs print on stderr (this capture's clock steps back).
-        expect(viaFile.stdout.toString() + viaFile.stderr).toBe(viaStdout.stderr);
+        expect(viaFile.stdout + viaFile.stderr).toBe(viaStdout.stderr);
       }
     }
   });
@@ -529,9 +516,9 @@ describe('"-" for outputs, and the stdin marker', () => {
   it('synth -o - writes to stdout what -o FILE writes', async () => {
     const file = join(dir, 'synth-dash.pcap');
     expect((await fwemuIn(['synth', '-q', SCEN, '-o', file])).code).toBe(0);
-    const r = runBytes(['synth', '-q', SCEN, '-o', '-']);
+    const r = await fwemuIn(['synth', '-q', SCEN, '-o', '-']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.equals(readFileSync(file))).toBe(true);
+    expect(r.bytes.equals(readFileSync(file))).toBe(true);
   });
 
   it('export --split - is refused with a reason', async () => {
@@ -579,17 +566,17 @@ describe('"-" for outputs, and the stdin marker', () => {
       ['-'],
       ['--color', '-', 'dump', CAP],
     ];
+    // (In this process, "-" reading the capture's bytes; a real standard input is cli.test's and bounds.test's.)
     for (const args of slots) {
-      const r = runBytes(args, readFileSync(CAP));
+      const r = await fwemuIn(args, { input: readFileSync(CAP) });
       const what = `fwemu ${args.join(' ')}: ${r.stderr}`;
       expect(r.code, what).not.toBe(70);
-      expect(r.code, what).not.toBeNull();
       expect(r.stderr.includes('\u0000'), what).toBe(false);
       expect(r.stderr, what).not.toMatch(/\\u0000|stdin'|internal error/);
       expect(r.stderr, what).not.toMatch(STACK);
       expect(r.stdout.includes('\u0000stdin'), what).toBe(false);
       // Text results hold no NUL at all (captures, from synth -o -, do).
-      if (!args.includes('synth')) expect(r.stdout.includes(0), what).toBe(false);
+      if (!args.includes('synth')) expect(r.bytes.includes(0), what).toBe(false);
     }
     expect(existsSync(join(dir, 'never.pcap'))).toBe(false);
   });
@@ -614,7 +601,21 @@ describe('standard output on a full disk: exit 74, one line', () => {
     `synth -q ${SCEN} -o -`,
     `test fixtures/http-curl.expect.yaml`,
   ];
-  for (const cmd of runs) {
+  // Each command's way to standard output once in the fast tier (the
+  // process's own stdout, so each is a process of its own); all in the slow one.
+  const fast = new Set([
+    `dump --format jsonl ${CAP}`,
+    `replay -r ${RULES} ${BIG}`,
+    `replay -r ${RULES} -f jsonl -j 2 ${BIG}`,
+    `replay -r ${RULES} -f none --write-accepted - ${CAP}`,
+    `conntrack -E -r ${RULES} ${CAP}`,
+    `sockets ${CAP}`,
+    `check ${RULES}`,
+    `export --format iptables ${RULES}`,
+    `synth -q ${SCEN} -o -`,
+    `test fixtures/http-curl.expect.yaml`,
+  ]);
+  for (const cmd of runs.filter((c) => SLOW || fast.has(c))) {
     it(cmd.replaceAll(dir, '…'), async () => {
       const r = fwemu([], { shell: `FWEMU ${cmd} > /dev/full` });
       expect(r.code, r.stderr).toBe(74);

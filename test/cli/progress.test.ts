@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Progress, progressText, wantProgress } from '../../src/run/progress.js';
-import { fwemu } from './run.js';
+import { fwemuIn } from './run.js';
 
 describe('progress line', () => {
   it('says packets, share of the file, rate and time left', () => {
@@ -74,16 +74,16 @@ describe('progress line', () => {
     ]);
   });
 
-  it('replay and conntrack take --progress and --no-progress, and a capture shorter than 65536 packets draws nothing', () => {
+  it('replay and conntrack take --progress and --no-progress, and a capture shorter than 65536 packets draws nothing', async () => {
     const cap = 'fixtures/seed-three-clients.pcap';
     for (const cmd of [
       ['replay', '-r', 'rules/web-server.yaml', cap],
       ['conntrack', '-r', 'rules/web-server.yaml', cap],
     ]) {
-      const plain = fwemu(cmd);
+      const plain = await fwemuIn(cmd);
       expect(plain.code, plain.stderr).toBe(0);
       for (const flag of ['--progress', '--no-progress']) {
-        const r = fwemu([...cmd, flag]);
+        const r = await fwemuIn([...cmd, flag]);
         expect([r.code, r.stdout, r.stderr], `${cmd[0]} ${flag}`).toEqual([0, plain.stdout, plain.stderr]);
       }
     }

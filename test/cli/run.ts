@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The built CLI (npm test compiles before vitest runs). */
 export const BIN = fileURLToPath(new URL('../../bin/fwemu.js', import.meta.url));
@@ -40,27 +42,24 @@ export function has(cmd: string): boolean {
 export const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
 /**
- * A command line run in this process, through the same main() that
- * bin/fwemu.js runs, with streams of its own: no process to start (the
- * spawning fwemu() above is kept for what needs a real process). Falls
- * back to spawning where the process matters: "-" (standard input or
- * output), worker threads (--jobs: their module is the built one), and
- * yargs' own --help and --version output.
+ * A command line run in this process, through the main() that bin/fwemu.js
+ * runs (the built CLI, chosen as the launcher chooses it: the bundle unless
+ * a compiled module is newer), with streams of its own: no process to start.
+ * The spawning fwemu() above is for what needs a real process: a real pipe
+ * or terminal on standard input, signals, the process's own stdout errors.
+ * "-" reads `input` (empty when not given), as a pipe would hand it out;
+ * `bytes` is what was written to standard output. yargs' own --help and
+ * --version output is spawned. --jobs starts real worker threads, which
+ * load the built worker module, as under bin/fwemu.js.
  */
-export async function fwemuIn(args: string[]): Promise<Run> {
-  if (
-    args.some(
-      (a) =>
-        a === '-' ||
-        a === '-h' ||
-        a === '--help' ||
-        a === '--version' ||
-        a === '-j' ||
-        a.startsWith('--jobs') ||
-        /^-j\d/.test(a),
-    )
-  )
-    return fwemu(args);
+export async function fwemuIn(
+  args: string[],
+  opts: { input?: Buffer | string } = {},
+): Promise<Run & { bytes: Buffer }> {
+  if (args.some((a) => a === '-h' || a === '--help' || a === '--version')) {
+    const r = fwemu(args, opts);
+    return { ...r, bytes: Buffer.from(r.stdout) };
+  }
   const out: Buffer[] = [];
   let stderr = '';
   const stdout = new Writable({
@@ -69,8 +68,34 @@ export async function fwemuIn(args: string[]): Promise<Run> {
       done();
     },
   });
-  // (Loaded here: the other tests that import this file spawn the CLI and need none of it.)
-  const { main } = await import('../../src/cli/main.js');
-  const code = await main(args, { stdout, stderr: { write: (s: string) => (stderr += s) } });
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr };
+  const { main } = await builtMain();
+  const code = await main(args, {
+    stdout,
+    stderr: { write: (s: string) => (stderr += s) },
+    stdin: Buffer.from(opts.input ?? ''),
+  });
+  const bytes = Buffer.concat(out);
+  return { code, stdout: bytes.toString('utf8'), stderr, bytes };
+}
+
+let built: Promise<typeof import('../../src/cli/main.js')> | undefined;
+
+/**
+ * The built CLI's main module, loaded natively (vitest.config.ts leaves
+ * dist/ to Node): the bundle, unless a compiled module is newer, as
+ * bin/fwemu.js decides. (npm test compiles before vitest runs.)
+ */
+function builtMain(): Promise<typeof import('../../src/cli/main.js')> {
+  const dist = join(ROOT, 'dist');
+  const mtime = (name: string) => statSync(join(dist, name), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  if (built === undefined) {
+    const bundle = mtime('cli/main.bundle.mjs');
+    let modules = mtime('cli/main.js');
+    for (const name of readdirSync(dist, { recursive: true, encoding: 'utf8' }))
+      if (name.endsWith('.js')) modules = Math.max(modules, mtime(name));
+    if (bundle < 0 && modules < 0) throw new Error('fwemu is not built: run npm run build');
+    const file = bundle > modules ? 'cli/main.bundle.mjs' : 'cli/main.js';
+    built = import(/* @vite-ignore */ pathToFileURL(join(dist, file)).href);
+  }
+  return built;
 }

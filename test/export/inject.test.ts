@@ -24,7 +24,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { exportIptables } from '../../src/export/iptables.js';
 import { exportNft } from '../../src/export/nft.js';
 import { safeJson } from '../../src/base/text-escape.js';
-import { fwemu } from '../cli/run.js';
+import { fwemuIn } from '../cli/run.js';
 import { ruleSetWithIds } from '../rules/helpers.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
@@ -143,14 +143,14 @@ const N = HARD_IDS.length;
 describe('export: hostile strings stay in their comments (text)', () => {
   it.each(HOSTILE)(
     '%s: in the name, description, comments and file name (fwemu export, both formats)',
-    (_what, text) => {
+    async (_what, text) => {
       for (const withName of [true, false]) {
         const file = writeRuleFile(text, withName);
-        const nft = fwemu(['export', file]);
+        const nft = await fwemuIn(['export', file]);
         expect(nft.code, nft.stderr).toBe(0);
         checkStructure(nft.stdout, NFT_LINE, /^    tcp dport/, N, 'nft');
         expect(CONTROL.test(nft.stderr), 'stderr').toBe(false);
-        const ipt = fwemu(['export', '--format', 'iptables', file]);
+        const ipt = await fwemuIn(['export', '--format', 'iptables', file]);
         expect(ipt.code, ipt.stderr).toBe(0);
         checkStructure(ipt.stdout, IPT_LINE, /^-A FORWARD -p tcp/, 2 * N, 'iptables');
       }
@@ -167,10 +167,10 @@ describe('export: hostile strings stay in their comments (text)', () => {
     checkStructure(exportIptables(rs), IPT_LINE, /^-A FORWARD -p tcp/, 2 * CODE_IDS.length, 'iptables');
   });
 
-  it('the two long ids that begin alike get different comments, and export warns naming both', () => {
+  it('the two long ids that begin alike get different comments, and export warns naming both', async () => {
     const file = writeRuleFile('plain', true);
     for (const format of ['nft', 'iptables']) {
-      const r = fwemu(['export', '--format', format, file]);
+      const r = await fwemuIn(['export', '--format', format, file]);
       expect(r.code).toBe(0);
       // nft takes every byte up to the next " ; iptables-restore lets a backslash escape one.
       const re = format === 'nft' ? /comment "([^"]*)"/g : /comment "((?:[^"\\]|\\.)*)"/g;
@@ -185,16 +185,16 @@ describe('export: hostile strings stay in their comments (text)', () => {
     }
   });
 
-  it('--table must be a plain name: anything else is refused with exit 2', () => {
+  it('--table must be a plain name: anything else is refused with exit 2', async () => {
     const file = writeRuleFile('plain', true);
     for (const table of ['a b', 'x { }', 'x\nflush ruleset', '1abc', '']) {
-      const r = fwemu(['export', '--table', table, file]);
+      const r = await fwemuIn(['export', '--table', table, file]);
       expect(r.code, table).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/^fwemu: --table: the nft table name/);
       expect(CONTROL.test(r.stderr)).toBe(false);
     }
-    expect(fwemu(['export', '--table', 'my_fw-1', file]).code).toBe(0);
+    expect((await fwemuIn(['export', '--table', 'my_fw-1', file])).code).toBe(0);
   });
 });
 
@@ -322,17 +322,17 @@ function expectIptablesHolds(text: string, rules: number): void {
 
 describe('export: hostile strings stay in their comments (the real tools, in a namespace)', () => {
   for (const [what, text] of HOSTILE) {
-    toolTest('nft', nftMissing, `nft: ${what}`, () => {
+    toolTest('nft', nftMissing, `nft: ${what}`, async () => {
       const file = writeRuleFile(text, true);
-      const r = fwemu(['export', file]);
+      const r = await fwemuIn(['export', file]);
       expect(r.code, r.stderr).toBe(0);
       const comments = expectNftHolds(loadNft(r.stdout), N);
       // The ids a comment can hold as they are, it holds as they are.
       for (const id of ['semi;colon', 'brace}{', 'hash#id', 'back\\slash\\', "sq'id"]) expect(comments).toContain(id);
     });
-    toolTest('iptables', iptMissing, `iptables: ${what}`, () => {
+    toolTest('iptables', iptMissing, `iptables: ${what}`, async () => {
       const file = writeRuleFile(text, true);
-      const r = fwemu(['export', '--format', 'iptables', file]);
+      const r = await fwemuIn(['export', '--format', 'iptables', file]);
       expect(r.code, r.stderr).toBe(0);
       expectIptablesHolds(r.stdout, N);
     });

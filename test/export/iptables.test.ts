@@ -30,7 +30,7 @@ import { compileRuleSet } from '../../src/rules/compile.js';
 import { loadRuleSet } from '../../src/rules/load.js';
 import { firstMatch } from '../../src/rules/match.js';
 import type { Action, Chain, Cidr, PortRange, RuleSet } from '../../src/rules/types.js';
-import { fwemu } from '../cli/run.js';
+import { fwemuIn } from '../cli/run.js';
 import { ok, pkt, ruleSetWithIds, y } from '../rules/helpers.js';
 import { acrossTheLimit, hashed } from './comment-cases.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
@@ -896,15 +896,15 @@ describe('fwemu export --format iptables (CLI)', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'fwemu-ipt-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('prints what exportIptables() returns', () => {
-    const r = fwemu(['export', '--format', 'iptables', 'rules/dns-resolver.yaml']);
+  it('prints what exportIptables() returns', async () => {
+    const r = await fwemuIn(['export', '--format', 'iptables', 'rules/dns-resolver.yaml']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(exportIptables(loadRuleSet('rules/dns-resolver.yaml').ruleset));
   });
 
-  it('--split PREFIX writes PREFIX.v4 and PREFIX.v6 and says so on stderr', () => {
+  it('--split PREFIX writes PREFIX.v4 and PREFIX.v6 and says so on stderr', async () => {
     const prefix = join(tmp, 'rules');
-    const r = fwemu(['export', '--format', 'iptables', '--split', prefix, 'rules/workstation.yaml']);
+    const r = await fwemuIn(['export', '--format', 'iptables', '--split', prefix, 'rules/workstation.yaml']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`${prefix}.v4`);
@@ -913,12 +913,12 @@ describe('fwemu export --format iptables (CLI)', () => {
     expect(readFileSync(`${prefix}.v6`, 'utf8')).toBe(iptablesRestoreFile(rs, 6));
   });
 
-  it('--split without --format iptables, or into a missing directory: exit 2, one line', () => {
-    const a = fwemu(['export', '--split', join(tmp, 'x'), 'rules/web-server.yaml']);
+  it('--split without --format iptables, or into a missing directory: exit 2, one line', async () => {
+    const a = await fwemuIn(['export', '--split', join(tmp, 'x'), 'rules/web-server.yaml']);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/--split needs --format iptables/);
     expect(existsSync(join(tmp, 'x.v4'))).toBe(false);
-    const b = fwemu([
+    const b = await fwemuIn([
       'export',
       '--format',
       'iptables',
@@ -930,8 +930,8 @@ describe('fwemu export --format iptables (CLI)', () => {
     expect(b.stderr).toMatch(/cannot write .*no\/such\/dir\/rules\.v4: no such directory/);
   });
 
-  it('--help shows an iptables example', () => {
-    const r = fwemu(['export', '--help']);
+  it('--help shows an iptables example', async () => {
+    const r = await fwemuIn(['export', '--help']);
     expect(r.stdout).toMatch(/--format iptables --split/);
     expect(r.stdout).toMatch(/iptables/);
   });

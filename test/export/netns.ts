@@ -86,9 +86,9 @@ export function toolsMissing(tools: [cmd: string, pkg: string][], rootFor: strin
 }
 
 /** `it`, skipped when `why` says the tools cannot run, but failing with the reason under CI=true. */
-export function toolTest(tool: string, why: string | null, name: string, fn: () => void): void {
-  it.skipIf(why !== null && process.env.CI !== 'true')(name, () => {
+export function toolTest(tool: string, why: string | null, name: string, fn: () => void | Promise<void>): void {
+  it.skipIf(why !== null && process.env.CI !== 'true')(name, async () => {
     if (why !== null) throw new Error(`${tool} test cannot run (CI=true does not skip it): ${why}`);
-    fn();
+    await fn();
   });
 }

@@ -3,7 +3,7 @@
  * an independent one's-complement sum, decode(encode(spec)) round trips, and
  * (when tshark is installed) tshark's verdict on every frame.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Direction, LinkType } from '../../src/capture/types.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
 import { describePacket } from '../../src/packet/describe.js';
@@ -19,7 +19,16 @@ import {
 } from '../../src/packet/encode.js';
 import { encodeTcpOptions, parseTcpFlags } from '../../src/packet/tcp.js';
 import { PacketKind, TcpFlag } from '../../src/packet/types.js';
-import { foldedSum, hasTshark, hex, pseudoHeader, removeWrittenPcaps, tshark, writePcap } from './helpers.js';
+import {
+  foldedSum,
+  hasTshark,
+  hex,
+  pseudoHeader,
+  removeWrittenPcaps,
+  tshark,
+  writePcap,
+  writePcapngLinks,
+} from './helpers.js';
 
 afterAll(removeWrittenPcaps);
 
@@ -481,57 +490,138 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
   const CHECK = ['-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
   const links: LinkKind[] = ['ethernet', 'raw', 'ipv4', 'ipv6', 'sll', 'sll2', 'null', 'loop'];
 
+  // Every link type's frames in one pcapng file (an interface each): one
+  // tshark run per question instead of one per link type.
+  const framesOf = new Map<LinkKind, Uint8Array[]>();
+  for (const link of links) {
+    const specs = SPECS.filter(({ spec }) =>
+      link === 'ipv4' ? !spec.ip.src.includes(':') : link === 'ipv6' ? spec.ip.src.includes(':') : true,
+    );
+    const frames = specs.map(({ spec }) => buildPacket({ ...spec, link }));
+    if (link === 'ethernet') {
+      frames.push(buildPacket({ ...SPECS[0].spec, vlan: [5] }));
+      frames.push(buildPacket({ ...SPECS[9].spec, vlan: [100, 200] }));
+    }
+    framesOf.set(link, frames);
+  }
+  /** Per link type: tshark's summary lines, checksum statuses, -V text and fields, one row per frame. */
+  const seen = new Map<LinkKind, { summary: string[]; status: string[]; verbose: string; fields: string[] }>();
+  beforeAll(() => {
+    const file = writePcapngLinks(links.map((l) => ({ linkType: LINK_TYPE_OF[l], frames: framesOf.get(l)! })));
+    // Application dissectors would call our filler payloads malformed DNS/DHCPv6/SSH: keep them out.
+    const NOAPP = [
+      '--disable-protocol',
+      'dns',
+      '--disable-protocol',
+      'dhcpv6',
+      '--disable-protocol',
+      'ssh',
+      '--disable-protocol',
+      'http',
+    ];
+    const summary = tshark(['-r', file, ...CHECK, ...NOAPP])
+      .trimEnd()
+      .split('\n');
+    // Outer-layer checksum statuses (occurrence=f: the quoted packet in an ICMP error comes second).
+    // Wireshark's checksum status enum: 1 = PROTO_CHECKSUM_E_GOOD (the -V text shows "Good").
+    const status = tshark([
+      '-r',
+      file,
+      ...CHECK,
+      ...NOAPP,
+      '-T',
+      'fields',
+      '-E',
+      'separator=|',
+      '-E',
+      'occurrence=f',
+      '-e',
+      'ip.checksum.status',
+      '-e',
+      'tcp.checksum.status',
+      '-e',
+      'udp.checksum.status',
+      '-e',
+      'icmp.checksum.status',
+      '-e',
+      'icmpv6.checksum.status',
+    ])
+      .trim()
+      .split('\n');
+    // -V: one paragraph per frame, each starting "Frame N:".
+    const verbose = tshark(['-r', file, ...CHECK, ...NOAPP, '-V'])
+      .split(/^(?=Frame \d+:)/m)
+      .filter(Boolean);
+    const fields = tshark([
+      '-r',
+      file,
+      ...NOAPP,
+      '-T',
+      'fields',
+      '-E',
+      'separator=|',
+      '-E',
+      'occurrence=f',
+      '-e',
+      'ip.src',
+      '-e',
+      'ipv6.src',
+      '-e',
+      'ip.dst',
+      '-e',
+      'ipv6.dst',
+      '-e',
+      'tcp.srcport',
+      '-e',
+      'udp.srcport',
+      '-e',
+      'tcp.dstport',
+      '-e',
+      'udp.dstport',
+      '-e',
+      'tcp.seq_raw',
+      '-e',
+      'tcp.flags',
+      '-e',
+      'icmp.type',
+      '-e',
+      'icmpv6.type',
+      '-e',
+      'tcp.options.mss_val',
+      '-e',
+      'vlan.id',
+      '-e',
+      'ieee8021ad.id',
+    ])
+      .trim()
+      .split('\n');
+    const total = [...framesOf.values()].reduce((n, f) => n + f.length, 0);
+    for (const [what, rows] of [
+      ['summary', summary],
+      ['status', status],
+      ['-V', verbose],
+      ['fields', fields],
+    ] as const)
+      expect(rows.length, `tshark ${what}: one row per frame`).toBe(total);
+    let at = 0;
+    for (const link of links) {
+      const n = framesOf.get(link)!.length;
+      const part = (rows: string[]) => rows.slice(at, at + n);
+      seen.set(link, {
+        summary: part(summary),
+        status: part(status),
+        verbose: part(verbose).join(''),
+        fields: part(fields),
+      });
+      at += n;
+    }
+  });
+
   for (const link of links) {
     it(`checksums Good, nothing malformed, fields match decode (${link})`, () => {
-      const specs = SPECS.filter(({ spec }) =>
-        link === 'ipv4' ? !spec.ip.src.includes(':') : link === 'ipv6' ? spec.ip.src.includes(':') : true,
-      );
-      const frames = specs.map(({ spec }) => buildPacket({ ...spec, link }));
-      if (link === 'ethernet') {
-        frames.push(buildPacket({ ...SPECS[0].spec, vlan: [5] }));
-        frames.push(buildPacket({ ...SPECS[9].spec, vlan: [100, 200] }));
-      }
-      const file = writePcap(LINK_TYPE_OF[link], frames);
-      // Application dissectors would call our filler payloads malformed DNS/DHCPv6/SSH: keep them out.
-      const NOAPP = [
-        '--disable-protocol',
-        'dns',
-        '--disable-protocol',
-        'dhcpv6',
-        '--disable-protocol',
-        'ssh',
-        '--disable-protocol',
-        'http',
-      ];
-      const summary = tshark(['-r', file, ...CHECK, ...NOAPP]);
-      expect(summary).not.toMatch(/Malformed/);
-      // Outer-layer checksum statuses (occurrence=f: the quoted packet in an ICMP error comes second).
-      // Wireshark's checksum status enum: 1 = PROTO_CHECKSUM_E_GOOD (the -V text shows "Good").
-      const status = tshark([
-        '-r',
-        file,
-        ...CHECK,
-        ...NOAPP,
-        '-T',
-        'fields',
-        '-E',
-        'separator=|',
-        '-E',
-        'occurrence=f',
-        '-e',
-        'ip.checksum.status',
-        '-e',
-        'tcp.checksum.status',
-        '-e',
-        'udp.checksum.status',
-        '-e',
-        'icmp.checksum.status',
-        '-e',
-        'icmpv6.checksum.status',
-      ])
-        .trim()
-        .split('\n');
-      expect(status.length).toBe(frames.length);
+      const frames = framesOf.get(link)!;
+      const { summary, status, verbose, fields } = seen.get(link)!;
+      expect(summary.join('\n')).not.toMatch(/Malformed/);
       frames.forEach((f, i) => {
         const [ipS, tcpS, udpS, icmpS, icmp6S] = status[i].split('|');
         const p = decode(f, link);
@@ -540,53 +630,8 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
         const noSum = p.proto === 17 && f[p.l4Off + 6] === 0 && f[p.l4Off + 7] === 0;
         expect(l4, `frame ${i + 1} proto ${p.proto}`).toBe(noSum ? '3' : '1'); // 3 = not present
       });
-      const verbose = tshark(['-r', file, ...CHECK, ...NOAPP, '-V']);
       expect(verbose).not.toMatch(/Malformed/);
 
-      const fields = tshark([
-        '-r',
-        file,
-        ...NOAPP,
-        '-T',
-        'fields',
-        '-E',
-        'separator=|',
-        '-E',
-        'occurrence=f',
-        '-e',
-        'ip.src',
-        '-e',
-        'ipv6.src',
-        '-e',
-        'ip.dst',
-        '-e',
-        'ipv6.dst',
-        '-e',
-        'tcp.srcport',
-        '-e',
-        'udp.srcport',
-        '-e',
-        'tcp.dstport',
-        '-e',
-        'udp.dstport',
-        '-e',
-        'tcp.seq_raw',
-        '-e',
-        'tcp.flags',
-        '-e',
-        'icmp.type',
-        '-e',
-        'icmpv6.type',
-        '-e',
-        'tcp.options.mss_val',
-        '-e',
-        'vlan.id',
-        '-e',
-        'ieee8021ad.id',
-      ])
-        .trim()
-        .split('\n');
-      expect(fields.length).toBe(frames.length);
       frames.forEach((f, i) => {
         const [ip4s, ip6s, ip4d, ip6d, tsp, usp, tdp, udp, seq, flags, it4, it6, mss, vlan, svid] =
           fields[i].split('|');

@@ -92,6 +92,53 @@ export function writePcap(linkType: number, frames: Uint8Array[]): string {
   return f;
 }
 
+/**
+ * Writes groups of frames, each of its own link type, to one pcapng file
+ * (one interface per group, in order): one tshark run reads them all.
+ */
+export function writePcapngLinks(groups: { linkType: number; frames: Uint8Array[] }[]): string {
+  dir ??= mkdtempSync(join(tmpdir(), 'fwemu-packet-'));
+  const f = join(dir, `t${counter++}.pcapng`);
+  const parts: Buffer[] = [];
+  const block = (type: number, body: Buffer) => {
+    const padded = (body.length + 3) & ~3;
+    const b = Buffer.alloc(12 + padded);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(12 + padded, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(12 + padded, 8 + padded);
+    parts.push(b);
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  block(0x0a0d0d0a, shb);
+  for (const g of groups) {
+    const idb = Buffer.alloc(8);
+    idb.writeUInt16LE(g.linkType, 0);
+    idb.writeUInt32LE(262144, 4);
+    block(1, idb);
+  }
+  let n = 0;
+  groups.forEach((g, iface) => {
+    for (const frame of g.frames) {
+      const epb = Buffer.alloc(20 + frame.length);
+      epb.writeUInt32LE(iface, 0);
+      // Microseconds (no if_tsresol): one second apart, as writePcap() stamps them.
+      const us = BigInt(1_700_000_000 + n++) * 1_000_000n;
+      epb.writeUInt32LE(Number(us >> 32n), 4);
+      epb.writeUInt32LE(Number(us & 0xffffffffn), 8);
+      epb.writeUInt32LE(frame.length, 12);
+      epb.writeUInt32LE(frame.length, 16);
+      Buffer.from(frame.buffer, frame.byteOffset, frame.length).copy(epb, 20);
+      block(6, epb);
+    }
+  });
+  writeFileSync(f, Buffer.concat(parts));
+  return f;
+}
+
 /** Removes what writePcap() wrote: `afterAll(removeWrittenPcaps)` in every file that uses it. */
 export function removeWrittenPcaps(): void {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

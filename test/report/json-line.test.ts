@@ -17,6 +17,11 @@ import { safeJson } from '../../src/base/text-escape.js';
 import { CORPUS } from '../robustness/corpus.js';
 import { expectedPackets, inputs, ruleFiles } from './inputs.js';
 
+/** expect(got).toBe(want), with expect() called only on a difference: it runs for every packet here. */
+function same(got: string, want: string, what: string): void {
+  if (got !== want) expect(got, what).toBe(want);
+}
+
 describe('jsonl lines written by hand', () => {
   it('jsonString is JSON.stringify for strings, escapes and lone surrogates included', () => {
     for (const s of [
@@ -56,11 +61,13 @@ describe('jsonl lines written by hand', () => {
             source: packetSource(input).source,
             onPacket: (r, p, rec, engine) => {
               packets++;
-              expect(replayJsonLine(r, p, rec, engine), `${input} packet ${r.n}`).toBe(
+              same(
+                replayJsonLine(r, p, rec, engine),
                 safeJson(replayJson(r, p, rec, engine)),
+                `${input} packet ${r.n}`,
               );
               const info = describePacket(p);
-              expect(`{${packetMembers(p)}}`).toBe(JSON.stringify(info));
+              same(`{${packetMembers(p)}}`, JSON.stringify(info), `${input} packet ${r.n} members`);
               // What dump wrote before it had dumpJsonLine().
               const dumpObject = {
                 n: rec.n,
@@ -71,7 +78,7 @@ describe('jsonl lines written by hand', () => {
                 ...(info.direction ? { direction: info.direction } : {}),
                 ...info,
               };
-              expect(dumpJsonLine(rec, p)).toBe(safeJson(dumpObject));
+              same(dumpJsonLine(rec, p), safeJson(dumpObject), `${input} packet ${r.n} dump`);
             },
           });
         } catch (err) {

@@ -55,6 +55,11 @@ function layout(
   );
 }
 
+/** expect(got).toBe(want), with expect() called only on a difference: it runs ~10 times a packet here. */
+function same(got: string, want: string, what: string): void {
+  if (got !== want) expect(got, what).toBe(want);
+}
+
 describe('the replay text line', () => {
   it('has the columns padStart/padEnd give, on every fixture and scenario, in every time format, with and without colour', async () => {
     const o = new ByteText(64);
@@ -77,15 +82,17 @@ describe('the replay text line', () => {
               for (const time of ['relative', 'epoch', 'iso'] as TimeFormat[]) {
                 for (const paint of [NO_PAINT, ANSI_PAINT]) {
                   writeReplayLine(o, r, p, engine, time, base, paint);
-                  expect(o.take(), `${input} packet ${r.n} (${time})`).toBe(layout(r, p, engine, time, base, paint));
+                  same(o.take(), layout(r, p, engine, time, base, paint), `${input} packet ${r.n} (${time})`);
                 }
               }
               // Colour wraps the verdict column only, in the terminal's SGR codes.
               const plain = replayLine(r, p, engine, 'relative', base, NO_PAINT);
               const colour = { accept: '32', drop: '31', reject: '35', skip: '2' }[r.verdict];
               const v = r.verdict.toUpperCase().padEnd(7);
-              expect(replayLine(r, p, engine, 'relative', base, ANSI_PAINT)).toBe(
+              same(
+                replayLine(r, p, engine, 'relative', base, ANSI_PAINT),
                 plain.replace(` ${v} `, ` \x1b[${colour}m${v}\x1b[0m `),
+                `${input} packet ${r.n} coloured`,
               );
               if (p.ipVersion === 6) {
                 // Endpoints wider than their column: the longest IPv6 texts there are.
@@ -99,7 +106,7 @@ describe('the replay text line', () => {
                 const [src, , dst] = line.slice(20).split(' ');
                 if (src.length + 3 + dst.length > 44) seen.wide++;
                 writeReplayLine(o, r, p, engine, 'relative', base, NO_PAINT);
-                expect(o.take(), `${input} packet ${r.n} wide`).toBe(line);
+                same(o.take(), line, `${input} packet ${r.n} wide`);
                 [p.src0, p.src1, p.src2, p.src3, p.dst0, p.dst1, p.dst2, p.dst3] = saved;
               }
               // Columns overflowed: a packet number of 7 digits, a time of 12 characters.
@@ -107,15 +114,15 @@ describe('the replay text line', () => {
               r.n += 1_234_000;
               const longAgo = { sec: base.sec - 12345, nsec: base.nsec };
               writeReplayLine(o, r, p, engine, 'relative', longAgo, NO_PAINT);
-              expect(o.take(), `${input} packet ${n} overflowing`).toBe(
-                layout(r, p, engine, 'relative', longAgo, NO_PAINT),
-              );
+              same(o.take(), layout(r, p, engine, 'relative', longAgo, NO_PAINT), `${input} packet ${n} overflowing`);
               r.n = n;
               // A packet earlier than the first (captures are not always in time order).
               const later = { sec: r.tsSec, nsec: r.tsNsec + 1 };
               writeReplayLine(o, r, p, engine, 'relative', later, NO_PAINT);
-              expect(o.take(), `${input} packet ${n} before the first`).toBe(
+              same(
+                o.take(),
                 layout(r, p, engine, 'relative', later, NO_PAINT),
+                `${input} packet ${n} before the first`,
               );
             },
           });

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildFrame, buildIpPacket, fragmentIp, type PacketSpec } from '../../src/packet/encode.js';
-import { fwemu } from '../cli/run.js';
+import { fwemuIn } from '../cli/run.js';
 import { writePcap, type Frame } from '../kernel/pcapwriter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-held-'));
@@ -167,14 +167,14 @@ function relabel(line: string, numbers: Map<number, string>): string {
   });
 }
 
-function run(cap: Capture, format: 'jsonl' | 'text', jobs: number, tag: string): Outcome {
+async function run(cap: Capture, format: 'jsonl' | 'text', jobs: number, tag: string): Promise<Outcome> {
   const rules = join(dir, 'rules.yaml');
   writeFileSync(rules, RULES);
   // pcap for one of the two written captures and pcapng for the other, swapped between the formats.
   const [accExt, dropExt] = format === 'jsonl' ? ['pcap', 'pcapng'] : ['pcapng', 'pcap'];
   const accepted = join(dir, `${tag}-acc.${accExt}`);
   const dropped = join(dir, `${tag}-drop.${dropExt}`);
-  const r = fwemu([
+  const r = await fwemuIn([
     'replay',
     '-r',
     rules,
@@ -211,8 +211,8 @@ describe('fragments held across megabytes of capture (issue 14)', () => {
   const without = write('short.pcap', short);
 
   for (const format of ['jsonl', 'text'] as const) {
-    it(`${format}: lines and written captures are the same bytes with 5 MiB between fragments or none, on one thread or two`, () => {
-      const ref = run(without, format, 1, `${format}-short-1`);
+    it(`${format}: lines and written captures are the same bytes with 5 MiB between fragments or none, on one thread or two`, async () => {
+      const ref = await run(without, format, 1, `${format}-short-1`);
       // What the rule file says, whoever computes it: A, B and the plain packets
       // accepted (the replies as established), C dropped by the policy, D
       // dropped when the capture ends incomplete.
@@ -235,7 +235,7 @@ describe('fragments held across megabytes of capture (issue 14)', () => {
         [withFiller, 2],
         [without, 2],
       ] as const) {
-        const got = run(cap, format, jobs, `${format}-${cap === withFiller ? 'long' : 'short'}-${jobs}`);
+        const got = await run(cap, format, jobs, `${format}-${cap === withFiller ? 'long' : 'short'}-${jobs}`);
         const what = `${cap === withFiller ? '5 MiB between fragments' : 'no filler'}, --jobs ${jobs}`;
         expect(got.lines, what).toEqual(ref.lines);
         expect(got.accepted.equals(ref.accepted), `${what}: accepted capture`).toBe(true);
@@ -246,7 +246,7 @@ describe('fragments held across megabytes of capture (issue 14)', () => {
 });
 
 describe('the reassembly memory limit with --jobs (one budget for all threads)', () => {
-  it("fragments of many address pairs over ipfrag_high_thresh: --jobs 2 gives one thread's lines and says it replayed on one thread", () => {
+  it("fragments of many address pairs over ipfrag_high_thresh: --jobs 2 gives one thread's lines and says it replayed on one thread", async () => {
     // 60 datagrams from 60 sources (spread over the threads), their first
     // fragments first (1032 bytes each held: struct ipq and the skb), then the
     // rest: with a 30000-byte budget, 30 are held (29 * 1032 = 29928 <= 30000
@@ -268,8 +268,8 @@ describe('the reassembly memory limit with --jobs (one budget for all threads)',
     const cap = write('budget.pcap', [...firsts, ...seconds]);
     const rules = join(dir, 'budget.yaml');
     writeFileSync(rules, `${RULES}ipv4:\n  ipfrag_low_thresh: 0\n  ipfrag_high_thresh: 30000\n`);
-    const one = fwemu(['replay', '-r', rules, '-f', 'jsonl', '--no-summary', cap.path]);
-    const two = fwemu(['replay', '-r', rules, '-f', 'jsonl', '--no-summary', '--jobs', '2', cap.path]);
+    const one = await fwemuIn(['replay', '-r', rules, '-f', 'jsonl', '--no-summary', cap.path]);
+    const two = await fwemuIn(['replay', '-r', rules, '-f', 'jsonl', '--no-summary', '--jobs', '2', cap.path]);
     expect(one.code).toBe(0);
     expect(two.code).toBe(0);
     const verdicts = one.stdout

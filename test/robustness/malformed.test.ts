@@ -6,19 +6,17 @@
  * cannot read, the count in the summary, and each capture warning on stderr
  * with its byte offset. Never a stack trace.
  *
- * The fast tier (npm test) runs `dump` on every third file (and `replay` on
- * all of them): dump reads with the same reader, and what is particular to
- * it is the same for every file. The slow tier runs both on every file.
+ * The commands run in this process (test/cli/run.ts: fwemuIn), so both
+ * run on every file in either tier; reading from a real standard input is
+ * spawned.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureError } from '../../src/capture/types.js';
 import { replay } from '../../src/engine/replay.js';
-import { BIN, fwemu, ROOT, STACK } from '../cli/run.js';
-import { sample } from '../support/tier.js';
+import { fwemu, fwemuIn, type Run, STACK } from '../cli/run.js';
 import { CORPUS, type Fatal, type Readable } from './corpus.js';
 
 const DIR = 'fixtures/malformed';
@@ -28,57 +26,20 @@ const RULES = 'rules/web-server.yaml';
 const tmp = mkdtempSync(join(tmpdir(), 'fwemu-malformed-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI, asynchronously, so the corpus runs in parallel. */
-function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+/** The CLI, in this process (no process of its own matters here). */
+const run = fwemuIn;
 
 interface Runs {
   text: Run;
-  /** Null where the fast tier leaves dump out. */
-  dump: Run | null;
+  dump: Run;
 }
 
 const files = Object.keys(CORPUS).sort();
-const dumped = new Set(sample(files, 3));
-const runs = new Map<string, Promise<Runs>>();
-
-/** Started on first use, a few files at a time. */
-function runsFor(file: string): Promise<Runs> {
-  if (runs.size === 0) {
-    const queue = [...files];
-    const slots = 4;
-    const start = (f: string) => {
-      const path = `${DIR}/${f}`;
-      return Promise.all([run(['replay', '-r', RULES, path]), dumped.has(f) ? run(['dump', path]) : null]).then(
-        ([text, dump]) => ({ text, dump }),
-      );
-    };
-    // Chain the files into `slots` lanes.
-    const lanes: Promise<unknown>[] = Array.from({ length: slots }, () => Promise.resolve());
-    queue.forEach((f, i) => {
-      const p = lanes[i % slots].then(() => start(f));
-      lanes[i % slots] = p.catch(() => {});
-      runs.set(f, p);
-    });
-  }
-  return runs.get(file)!;
+/** The replay and the dump of a file of the corpus (one after the other: they share this process). */
+async function runsFor(file: string): Promise<Runs> {
+  const path = `${DIR}/${file}`;
+  const text = await run(['replay', '-r', RULES, path]);
+  return { text, dump: await run(['dump', path]) };
 }
 
 const PACKET_LINE = /^\s+(\d+)\s/;
@@ -121,8 +82,6 @@ describe('fixtures/malformed through the CLI', () => {
       ).toBe(true);
     }
     expect(readFileSync(join(DIR, 'README.md'), 'utf8')).toBe(make.readme());
-    // dump meets both kinds of file in either tier: one it refuses, one it reads to the end.
-    expect([...dumped].map((f) => CORPUS[f].exit).sort()).toEqual(expect.arrayContaining([0, 2]));
   });
 
   for (const file of files) {
@@ -133,14 +92,14 @@ describe('fixtures/malformed through the CLI', () => {
       it(`${file}: exit 2, "${path}: at byte ${want.offset}: ...", after the ${want.before} packets before the damage`, async () => {
         const { text, dump } = await runsFor(file);
         const line = `fwemu: ${path}: at byte ${want.offset}: ${want.detail}`;
-        for (const r of dump ? [text, dump] : [text]) {
+        for (const r of [text, dump]) {
           expect(r.code, r.stderr).toBe(2);
           expect(r.stderr).not.toMatch(STACK);
           expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(line);
         }
         // Every packet before the damage is shown, numbered from 1, with its summary.
         expect(numbers(packetLines(text.stdout))).toEqual(oneTo(want.before));
-        if (dump) expect(numbers(packetLines(dump.stdout))).toEqual(oneTo(want.before));
+        expect(numbers(packetLines(dump.stdout))).toEqual(oneTo(want.before));
         if (want.before > 0) {
           expect(text.stdout).toContain(`\n${want.before} packets: `);
           expect(text.stdout).toContain(
@@ -156,13 +115,13 @@ describe('fixtures/malformed through the CLI', () => {
 
     it(`${file}: exit 0, packets 1..${want.packets}, undecodable ones listed and counted`, async () => {
       const { text, dump } = await runsFor(file);
-      for (const r of dump ? [text, dump] : [text]) {
+      for (const r of [text, dump]) {
         expect(r.code, r.stderr).toBe(0);
         expect(r.stderr).not.toMatch(STACK);
       }
       const lines = packetLines(text.stdout);
       expect(numbers(lines)).toEqual(oneTo(want.packets));
-      if (dump) expect(numbers(packetLines(dump.stdout))).toEqual(oneTo(want.packets));
+      expect(numbers(packetLines(dump.stdout))).toEqual(oneTo(want.packets));
       const rows = lines.map((l) => {
         const m = / (ACCEPT|DROP|REJECT|SKIP) +(.*)$/.exec(l)!;
         return { n: Number(PACKET_LINE.exec(l)![1]), verdict: m[1].toLowerCase(), reason: m[2] };
@@ -195,7 +154,7 @@ describe('fixtures/malformed through the CLI', () => {
       ];
       // (The clock's warnings, engine/clock.ts, are test/cli/clock.test.ts's; dump judges nothing and has none.)
       expect(notClock(text.stderr)).toEqual(expectedStderr);
-      if (dump) expect(dump.stderr.split('\n').filter(Boolean)).toEqual(expectedStderr);
+      expect(dump.stderr.split('\n').filter(Boolean)).toEqual(expectedStderr);
       // A cut-off capture also says so in the summary.
       if (want.warnings?.some((w) => w.includes('capture cut off')))
         expect(text.stdout).toMatch(/^ {2}capture cut off: capture cut off at byte \d+/m);
@@ -211,16 +170,16 @@ describe('fixtures/malformed through the CLI', () => {
     );
   });
 
-  it('--format none still prints the partial summary before the error', () => {
-    const r = fwemu(['replay', '-r', RULES, '--format', 'none', `${DIR}/trailer-mismatch.pcapng`]);
+  it('--format none still prints the partial summary before the error', async () => {
+    const r = await fwemuIn(['replay', '-r', RULES, '--format', 'none', `${DIR}/trailer-mismatch.pcapng`]);
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/^2 packets: 2 accepted/);
     expect(r.stdout).toContain('capture unreadable from byte 244');
   });
 
-  it('--write-accepted after a capture error: the run failed, so the file is not written (an existing one is left as it was)', () => {
+  it('--write-accepted after a capture error: the run failed, so the file is not written (an existing one is left as it was)', async () => {
     const out = join(tmp, 'acc.pcap');
-    const r = fwemu([
+    const r = await fwemuIn([
       'replay',
       '-r',
       RULES,
@@ -235,13 +194,24 @@ describe('fixtures/malformed through the CLI', () => {
     expect(existsSync(out)).toBe(false);
     writeFileSync(out, 'an earlier result');
     expect(
-      fwemu(['replay', '-r', RULES, '--format', 'none', '--write-accepted', out, `${DIR}/block-over-16m.pcapng`]).code,
+      (
+        await fwemuIn([
+          'replay',
+          '-r',
+          RULES,
+          '--format',
+          'none',
+          '--write-accepted',
+          out,
+          `${DIR}/block-over-16m.pcapng`,
+        ])
+      ).code,
     ).toBe(2);
     expect(readFileSync(out, 'utf8')).toBe('an earlier result');
     expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('more than ten capture warnings: ten shown, the rest counted, all with -v', () => {
+  it('more than ten capture warnings: ten shown, the rest counted, all with -v', async () => {
     const base = readFileSync(`${DIR}/caplen-over-snaplen.pcap`);
     // The same file with a snaplen of 4: every record exceeds it.
     const file = Buffer.from(base);
@@ -249,12 +219,12 @@ describe('fixtures/malformed through the CLI', () => {
     const path = join(tmp, 'snap4.pcap');
     const records = file.subarray(24);
     writeFileSync(path, Buffer.concat([file, records, records, records]));
-    const r = fwemu(['replay', '-r', RULES, '--format', 'none', path]);
+    const r = await fwemuIn(['replay', '-r', RULES, '--format', 'none', path]);
     expect(r.code).toBe(0);
     const warn = notClock(r.stderr); // (the copies of the records step the clock back)
     expect(warn).toHaveLength(11);
     expect(warn[10]).toBe(`fwemu: warning: ${path}: 10 more capture warnings not shown (-v lists them)`);
-    const v = fwemu(['replay', '-v', '-r', RULES, '--format', 'none', path]);
+    const v = await fwemuIn(['replay', '-v', '-r', RULES, '--format', 'none', path]);
     expect(notClock(v.stderr).filter((l) => l.startsWith('fwemu: warning:'))).toHaveLength(20);
   });
 });
@@ -278,8 +248,8 @@ describe('a capture error after warnings: what was read before it is reported tr
 
   beforeAll(() => writeFileSync(path, Buffer.concat([firstBytes, readFileSync(`${DIR}/${SECOND}`)])));
 
-  it('replay: the packets before the damage and their summary; on stderr the earlier warning, then the error; exit 2', () => {
-    const r = fwemu(['replay', '-r', RULES, path]);
+  it('replay: the packets before the damage and their summary; on stderr the earlier warning, then the error; exit 2', async () => {
+    const r = await fwemuIn(['replay', '-r', RULES, path]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).not.toMatch(STACK);
     // (The second section starts 4 ms before the first one ends: a clock warning, not this test's.)
@@ -291,28 +261,28 @@ describe('a capture error after warnings: what was read before it is reported tr
     );
   });
 
-  it('dump: the same warning before the error', () => {
-    const r = fwemu(['dump', path]);
+  it('dump: the same warning before the error', async () => {
+    const r = await fwemuIn(['dump', path]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([warning, error]);
     expect(numbers(packetLines(r.stdout))).toEqual(oneTo(packets));
   });
 
-  it('conntrack and sockets: the same warning before the error', () => {
+  it('conntrack and sockets: the same warning before the error', async () => {
     for (const args of [
       ['conntrack', '-r', RULES, path],
       ['conntrack', '-E', '-r', RULES, path],
       ['sockets', path],
     ]) {
-      const r = fwemu(args);
+      const r = await fwemuIn(args);
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
       expect(r.stderr).not.toMatch(STACK);
       expect(notClock(r.stderr), args.join(' ')).toEqual([warning, error]);
     }
   });
 
-  it('replay -v logs the capture as pcapng, with the packets read before the error', () => {
-    const r = fwemu(['replay', '-v', '-r', RULES, '--format', 'none', path]);
+  it('replay -v logs the capture as pcapng, with the packets read before the error', async () => {
+    const r = await fwemuIn(['replay', '-v', '-r', RULES, '--format', 'none', path]);
     expect(r.code, r.stderr).toBe(2);
     const logs = r.stderr
       .split('\n')
@@ -347,8 +317,8 @@ describe('stopping early (conntrack --at N): what was read up to packet N is rep
   const want = CORPUS[FILE] as Readable;
   const path = `${DIR}/${FILE}`;
 
-  it('conntrack --at 4 prints the warning about record 4, and -v logs the capture as pcapng with 4 packets', () => {
-    const r = fwemu(['conntrack', '-v', '-r', RULES, '--at', '4', path]);
+  it('conntrack --at 4 prints the warning about record 4, and -v logs the capture as pcapng with 4 packets', async () => {
+    const r = await fwemuIn(['conntrack', '-v', '-r', RULES, '--at', '4', path]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('fwemu: warning:'))).toEqual([
       `fwemu: warning: ${path}: ${want.warnings![0]}`,

@@ -4,13 +4,12 @@
  * (with "did you mean" for typos), exit 2 (`fwemu check`: 1, "the answer is
  * no"), quickly, and never with a stack trace or exit 70.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate, parseScenario, ScenarioError } from '../../src/synth/index.js';
-import { BIN, ROOT, STACK } from '../cli/run.js';
+import { fwemuIn, ROOT, STACK } from '../cli/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-yaml-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,18 +28,11 @@ interface Run {
   ms: number;
 }
 
-function fwemu(args: string[]): Promise<Run> {
+/** The CLI in this process (fwemuIn): these inputs need no process of their own. */
+async function fwemu(args: string[]): Promise<Run> {
   const t = Date.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr, ms: Date.now() - t });
-      },
-    );
-  });
+  const r = await fwemuIn(args);
+  return { ...r, ms: Date.now() - t };
 }
 
 /** A refusal: the exit code, no stack trace, and each expected line in the output. */
