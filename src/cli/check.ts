@@ -29,7 +29,7 @@ export function checkCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: undefined,
           describe: 'rule files (YAML), or directories to search for them; - reads one from standard input',
         })
-        .example(...example('$0 check rules/*.yaml', 'validate every example'))
+        .example(example('$0 check rules/*.yaml', 'validate every example'), '')
         .epilog(
           'Errors and warnings are "file:line:column: message". Warnings (e.g. a rule shadowed by an earlier one) do not fail the check.',
         ),

@@ -44,14 +44,14 @@ export const RULES_OPTION = {
 } as const;
 
 /**
- * A help example as .example() takes it: what it does as a shell comment,
- * then the command on a line of its own, ready to copy. (yargs sets a
- * described example in two columns, which breaks a long command in the
- * middle on an 80-column terminal; one with no description gets the whole
- * width.)
+ * A help example, given to .example() with an empty description: what it
+ * does as a shell comment, then the command on a line of its own, ready to
+ * copy. (yargs sets a described example in two columns, which breaks a
+ * long command in the middle on an 80-column terminal; one with no
+ * description gets the whole width.)
  */
-export function example(command: string, what: string): [string, string] {
-  return [`# ${what}\n${command}`, ''];
+export function example(command: string, what: string): string {
+  return `# ${what}\n${command}`;
 }
 
 export function useColor(opt: CommonOptions['color'], stream: { isTTY?: boolean } = process.stdout): boolean {

@@ -61,22 +61,25 @@ export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
             'a progress line on stderr while the capture is replayed (default: when stderr is a terminal and the output goes to a file, or there is none); --no-progress to omit',
         })
         .example(
-          ...example(
+          example(
             '$0 conntrack -r rules/web-server.yaml fixtures/seed-three-clients.pcap',
             'the table at the end of the capture',
           ),
+          '',
         )
         .example(
-          ...example(
+          example(
             '$0 conntrack -r rules/web-server.yaml --at 3 fixtures/http-curl.pcap',
             'the table right after the handshake',
           ),
+          '',
         )
         .example(
-          ...example(
+          example(
             '$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap',
             'how each entry was born, changed and died',
           ),
+          '',
         )
         .epilog('Seconds left are counted on the capture clock: the time of the last packet replayed.'),
     async (args) => {

@@ -41,9 +41,9 @@ export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           describe: 'timestamps: seconds since the first packet, Unix epoch, or ISO 8601 UTC',
         })
         .option('line-buffered', LINE_BUFFERED_OPTION)
-        .example(...example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing'))
-        .example(...example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives'))
-        .example(...example('$0 dump --format jsonl cap.pcapng | jq \'select(.proto=="tcp")\'', 'machine-readable')),
+        .example(example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing'), '')
+        .example(example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives'), '')
+        .example(example('$0 dump --format jsonl cap.pcapng | jq \'select(.proto=="tcp")\'', 'machine-readable'), ''),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },

@@ -46,22 +46,25 @@ export function exportCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
             '--format iptables only: write the IPv4 part to PREFIX.v4 and the IPv6 part to PREFIX.v6 instead of printing both (each replaced only once both are complete)',
         })
         .example(
-          ...example(
+          example(
             '$0 export rules/web-server.yaml > web.nft && nft -c -f web.nft',
             'generate and syntax-check with nft',
           ),
+          '',
         )
         .example(
-          ...example(
+          example(
             '$0 export --format iptables rules/web-server.yaml',
             'print the IPv4 (iptables-restore) and IPv6 (ip6tables-restore) rulesets',
           ),
+          '',
         )
         .example(
-          ...example(
-            '$0 export -f iptables --split /etc/iptables/rules rules/web-server.yaml',
+          example(
+            '$0 export --format iptables --split /etc/iptables/rules my.yaml',
             'write rules.v4 and rules.v6 (iptables-persistent loads them at boot)',
           ),
+          '',
         )
         .epilog('Check an export before loading it: nft -c -f FILE, or iptables-restore --test < FILE.'),
     async (args) => {

@@ -71,23 +71,26 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
             'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread',
         })
         .example(
-          ...example(
+          example(
             '$0 replay -r rules/web-server.yaml fixtures/seed-three-clients.pcap',
             'why each packet passes or not',
           ),
+          '',
         )
         .example(
-          ...example(
+          example(
             `$0 replay -r my.yaml -f jsonl cap.pcap | jq -c 'select(.verdict=="drop")'`,
             'only the drops, as JSON',
           ),
+          '',
         )
-        .example(...example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic'))
+        .example(example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic'), '')
         .example(
-          ...example(
+          example(
             '$0 replay -r my.yaml -f jsonl -j auto big.pcap > big.jsonl',
             'a large capture judged on one thread per core',
           ),
+          '',
         ),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);

@@ -29,10 +29,11 @@ export function socketsCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
         })
         .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as const })
         .example(
-          ...example(
+          example(
             '$0 sockets fixtures/scenarios/seed.yaml',
             'three sockets on 10.2.0.1:8080, one per client address and port',
           ),
+          '',
         )
         .epilog(
           'Built from the TCP handshakes in the traffic: a SYN/ACK from an address and port shows a listener there; each completed handshake is one accepted socket. No rule file is needed.',

@@ -36,8 +36,8 @@ export function synthCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           describe: 'override the format the file name implies',
         })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'do not list the steps on stderr' })
-        .example(...example('$0 synth fixtures/scenarios/seed.yaml -o seed.pcap', 'write a capture'))
-        .example(...example('$0 synth fixtures/scenarios/seed.yaml | tshark -r -', 'pipe it into another tool'))
+        .example(example('$0 synth fixtures/scenarios/seed.yaml -o seed.pcap', 'write a capture'), '')
+        .example(example('$0 synth fixtures/scenarios/seed.yaml | tshark -r -', 'pipe it into another tool'), '')
         .epilog(
           'The same file always gives the same bytes (set seed: to vary ports and sequence numbers). Each step is listed on stderr with the packet numbers it produced and the ports chosen.',
         ),

@@ -23,7 +23,7 @@ export function testCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: ['.'],
           describe: 'test files, or directories to search; - reads one test from standard input',
         })
-        .example(...example('$0 test fixtures/', 'run every policy test under fixtures/'))
+        .example(example('$0 test fixtures/', 'run every policy test under fixtures/'), '')
         .epilog(
           'A policy test is a scenario file with rules: and expect: keys, or NAME.expect.yaml (rules:, expect:) beside a capture NAME.pcap or NAME.pcapng. ' +
             'Each failing expectation prints its file:line:col and the first packet (or table) that differs. See README, "Policy tests".',
