@@ -8,6 +8,9 @@ export default defineConfig({
     // processes, and a busy 2-core machine ran some past a minute.
     testTimeout: 300_000,
     pool: 'forks',
+    // Both cores (vitest's default leaves one free): the suite is mostly
+    // processes and worker threads waiting on each other, not one hot loop.
+    maxWorkers: 2,
     // The built CLI (dist/: fwemuIn with --jobs, the fuzz scripts) loads as
     // bin/fwemu.js loads it, natively: not transformed again for every test file.
     server: { deps: { external: [/\/dist\//] } },

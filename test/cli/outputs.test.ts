@@ -317,7 +317,8 @@ describe('outputs are replaced only when complete', () => {
         expect(r.signal, r.stderr).toBe(signal);
         expect(temps(out)).toEqual([]);
         // tcpdump reads it to the end: a valid capture, no record cut short.
-        const td = spawnSync('tcpdump', ['-nr', target], { encoding: 'utf8' });
+        // (A large output: spawnSync's 1 MiB default would cut tcpdump off.)
+        const td = spawnSync('tcpdump', ['-nr', target], { encoding: 'utf8', maxBuffer: 1 << 28 });
         expect(td.status, td.stderr).toBe(0);
         expect(td.stderr).not.toMatch(/truncated|bogus/i);
         expect(td.stdout.split('\n').filter(Boolean).length).toBeGreaterThan(0);

@@ -108,22 +108,20 @@ describe('an option the command does not know', () => {
 });
 
 describe('help examples', () => {
-  // The help of every command, as an 80-column terminal gets it.
-  const at80 = (command: string) =>
-    spawnSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `process.stdout.columns = 80; const { main } = await import(${JSON.stringify(`${ROOT}/dist/cli/main.js`)}); process.exitCode = await main(${JSON.stringify([command, '--help'])});`,
-      ],
-      { encoding: 'utf8' },
-    ).stdout;
+  const COMMANDS = ['replay', 'conntrack', 'dump', 'export', 'check', 'synth', 'sockets', 'test'];
+  // The help of every command as an 80-column terminal gets it, in one process.
+  const helps = (() => {
+    const script = `process.stdout.columns = 80;
+const { main } = await import(${JSON.stringify(`${ROOT}/dist/cli/main.js`)});
+for (const c of ${JSON.stringify(COMMANDS)}) { await main([c, '--help']); console.log('\\u0000'); }`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stdout;
+    return new Map(out.split('\u0000\n').map((h, i) => [COMMANDS[i], h]));
+  })();
 
-  it.each(['replay', 'conntrack', 'dump', 'export', 'check', 'synth', 'sockets', 'test'])(
+  it.each(COMMANDS)(
     'fwemu %s --help: each example is a comment and a whole command line, within 80 columns',
     (command) => {
-      const help = at80(command);
+      const help = helps.get(command) ?? '';
       const start = help.indexOf('\nExamples:\n');
       expect(start, help).toBeGreaterThan(0);
       const lines = help.slice(start + '\nExamples:\n'.length).split('\n');
