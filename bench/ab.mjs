@@ -72,31 +72,18 @@ function cleanup() {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+/** The replay each run times or counts: the CLI at `bin` over `file`, no output. */
+function replayArgs(bin, file) {
+  return [bin, 'replay', '--format', format, '--no-summary', '-r', join(ROOT, 'bench', 'rules.yaml'), file];
+}
+
 /** Wall seconds and CPU seconds of one replay with the CLI at `bin`. */
 function once(bin, file) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(
-    '/usr/bin/time',
-    [
-      '-f',
-      '%U %S',
-      '-o',
-      rssFile,
-      'node',
-      bin,
-      'replay',
-      '--format',
-      format,
-      '--no-summary',
-      '-r',
-      join(ROOT, 'bench', 'rules.yaml'),
-      file,
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      encoding: 'utf8',
-    },
-  );
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', rssFile, 'node', ...replayArgs(bin, file)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${bin} on ${file} exited with ${r.status}: ${r.stderr}`);
   const [user, sys] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
@@ -115,14 +102,7 @@ function count(bin, file) {
       '--cachegrind-out-file=/dev/null',
       'node',
       '--single-threaded',
-      bin,
-      'replay',
-      '--format',
-      format,
-      '--no-summary',
-      '-r',
-      join(ROOT, 'bench', 'rules.yaml'),
-      file,
+      ...replayArgs(bin, file),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 },
   );
