@@ -33,6 +33,7 @@ export const BASE_CODES = {
   'file.unreadable': 'the file cannot be opened or read',
   'file.is-directory': 'a directory was given where a file was expected',
   'file.too-big': 'the file is larger than its kind allows',
+  'file.is-capture': 'a packet capture given where a YAML file was expected',
   'yaml.syntax': 'a YAML syntax error',
   'yaml.warning': 'something the YAML parser warns about',
   'yaml.multiple-documents': 'more than one YAML document ("---") in one file',

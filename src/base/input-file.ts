@@ -78,6 +78,29 @@ export function readHead(path: string, maxBytes: number): string | null {
   }
 }
 
+/** What a file's first bytes say it is, when it is a capture (pcap, pcapng) or compressed; else null. */
+export function binaryKind(head: Uint8Array): string | null {
+  if (head.length < 4) return null;
+  const le = (head[0] | (head[1] << 8) | (head[2] << 16) | (head[3] << 24)) >>> 0;
+  if (le === 0xa1b2c3d4 || le === 0xd4c3b2a1 || le === 0xa1b23c4d || le === 0x4d3cb2a1) return 'a pcap capture';
+  if (le === 0x0a0d0d0a) return 'a pcapng capture';
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip-compressed data';
+  return null;
+}
+
+/** The error for a capture given where a YAML file was expected: the usual slip is tcpdump's -r habit. */
+function notYaml(name: string, what: string, kind: string): { error: Diagnostic } {
+  return {
+    error: diag(
+      name,
+      1,
+      1,
+      `this is ${what}, not a ${kind} file: rule files go after -r, captures last (fwemu replay -r RULES.yaml CAPTURE)`,
+      'file.is-capture',
+    ),
+  };
+}
+
 /**
  * The file's text ('-' reads standard input, or `stdinBytes` when given;
  * messages name it '<stdin>'), or the one diagnostic that says why it
@@ -93,6 +116,8 @@ export function readInputFile(
   const stdin = path === STDIN_PATH;
   if (stdin && stdinBytes !== undefined) {
     // Given bytes stand for a pipe: no size to refuse it by up front, so over the limit is "reading stopped there".
+    const given = binaryKind(stdinBytes);
+    if (given !== null) return notYaml(name, given, kind);
     if (stdinBytes.length > maxBytes) return { error: tooBig(name, null, kind, maxBytes) };
     return { text: Buffer.from(stdinBytes.buffer, stdinBytes.byteOffset, stdinBytes.length).toString('utf8') };
   }
@@ -102,10 +127,20 @@ export function readInputFile(
     const st = fstatSync(fd);
     if (st.isDirectory())
       return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`, 'file.is-directory') };
-    // A regular file's size is known: refuse it at once, with the size.
-    if (st.isFile() && st.size > maxBytes) return { error: tooBig(name, st.size, kind, maxBytes) };
+    if (st.isFile()) {
+      // Its first bytes first: a capture over the size limit is still named as one.
+      const head = Buffer.alloc(4);
+      const what = binaryKind(head.subarray(0, readSync(fd, head, 0, 4, 0)));
+      if (what !== null) return notYaml(name, what, kind);
+      // A regular file's size is known: refuse it at once, with the size.
+      if (st.size > maxBytes) return { error: tooBig(name, st.size, kind, maxBytes) };
+    }
     const bytes = readAtMost(fd, maxBytes);
     if (bytes === null) return { error: tooBig(name, null, kind, maxBytes) };
+    if (!st.isFile()) {
+      const what = binaryKind(bytes);
+      if (what !== null) return notYaml(name, what, kind);
+    }
     return { text: bytes.toString('utf8') };
   } catch (e) {
     return { error: diag(name, 1, 1, `cannot read ${kind} file: ${(e as Error).message}`, 'file.unreadable') };

@@ -93,6 +93,16 @@ class Parser extends ScenarioReader {
       );
       return null;
     }
+    // A rule file as the capture: tcpdump's -r habit (fwemu replay -r CAPTURE RULES.yaml).
+    const top = new Set(root.items.map((i) => (isScalar(i.key) ? String(i.key.value) : '')));
+    if (top.has('rules') && !top.has('hosts') && !top.has('steps')) {
+      this.error(
+        root,
+        'this is a rule file (rules:, and no hosts: or steps:), not a scenario: rule files go after -r, the capture or scenario last (fwemu replay -r RULES.yaml CAPTURE)',
+        'scenario.is-rule-file',
+      );
+      return null;
+    }
     const m = this.readMap(root, SCENARIO_KEYS, (k) =>
       (STEP_TYPES as readonly string[]).includes(k)
         ? `"${k}" is a step; put it in the steps: list ("- ${k}: ...")`

@@ -135,3 +135,36 @@ for (const c of ${JSON.stringify(COMMANDS)}) { await main([c, '--help']); consol
     },
   );
 });
+
+describe("tcpdump's -r habit: a capture and a rule file swapped", () => {
+  it('a capture after -r is named as one, not parsed as YAML (exit 2)', async () => {
+    const r = await fwemuIn(['replay', '-r', CAP, CAP]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `${CAP}: 1 error in rule file\n${CAP}:1:1: this is a pcap capture, not a rule file: rule files go after -r, captures last (fwemu replay -r RULES.yaml CAPTURE)\n`,
+    );
+  });
+
+  it('so is a pcapng capture, and one too big for a rule file', async () => {
+    const tmp = scratch('fwemu-swap-');
+    const ng = tmp.file('x.pcapng', Buffer.from([0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0]));
+    const big = tmp.file('big.pcap', Buffer.concat([Buffer.from([0xd4, 0xc3, 0xb2, 0xa1]), Buffer.alloc(2 << 20)]));
+    for (const [f, what] of [
+      [ng, 'a pcapng capture'],
+      [big, 'a pcap capture'],
+    ]) {
+      const r = await fwemuIn(['conntrack', '-r', f, CAP]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${f}:1:1: this is ${what}, not a rule file`);
+    }
+  });
+
+  it('a rule file where the capture goes is named as one, not read as a broken scenario (exit 2)', async () => {
+    const r = await fwemuIn(['replay', '-r', RULES, 'rules/dns-resolver.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^rules\/dns-resolver\.yaml:\d+:1: this is a rule file \(rules:, and no hosts: or steps:\)/,
+    );
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+});

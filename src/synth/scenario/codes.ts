@@ -5,6 +5,7 @@
 export const SCENARIO_CODES = {
   'scenario.empty-file': 'the scenario file holds nothing',
   'scenario.not-a-mapping': 'the top level is not a mapping',
+  'scenario.is-rule-file': 'a rule file given where a scenario (the capture argument) was expected',
   'scenario.bad-seed': 'seed: is neither a number nor a word',
   'scenario.bad-start': 'start: is not a date and time',
   'scenario.start-out-of-range': 'start: before 1970 or too late to end by the last time fwemu judges',
