@@ -10,9 +10,27 @@ let signal: NodeJS.Signals | null = null;
 /** main() stops on a signal by finishing the run (true), rather than letting the signal end the process. */
 let graceful = false;
 
-/** Called by main() in the real process, which then handles SIGINT and SIGTERM itself. */
+/** What main() installs (the signal listeners), once a command asks for graceful stops. */
+let install: (() => void) | null = null;
+
+/**
+ * main(), in the real process: `fn` installs the signal listeners. Not at
+ * once: a listener keeps a signal from ending a process blocked in a
+ * synchronous read (`fwemu check -` waiting on a terminal), so only the
+ * commands that read captures, asynchronously, get them.
+ */
+export function whenStopsGraceful(fn: () => void): void {
+  install = fn;
+}
+
+/** Called by a command that reads a capture (its CaptureSession): a first SIGINT or SIGTERM then only asks for a stop. */
 export function stopGracefully(on: boolean): void {
   graceful = on;
+  if (on && install !== null) {
+    const fn = install;
+    install = null;
+    fn();
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { CaptureError } from '../capture/types.js';
 import { DiagnosticsError, ExitCode, UserError } from '../base/errors.js';
-import { requestStop, stopGracefully, stopRequested } from '../base/interrupt.js';
+import { requestStop, stopGracefully, stopRequested, stopsGracefully, whenStopsGraceful } from '../base/interrupt.js';
 import { suggest } from '../base/suggest.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { describeIoError } from '../base/output-file.js';
@@ -199,21 +199,22 @@ function quietOnBrokenPipe(): void {
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
 
 /**
- * Ctrl-C (SIGINT) and SIGTERM stop the reading (base/interrupt.ts) and let
- * the command finish: its lines, summary and written captures come out
- * whole. A second one ends the process at once.
+ * Ctrl-C (SIGINT) and SIGTERM, in a command that reads a capture (its
+ * CaptureSession asks for it: stopGracefully), stop the reading
+ * (base/interrupt.ts) and let the command finish: its lines, summary and
+ * written captures come out whole. A second signal, or one in any other
+ * command, ends the process at once (output-file.ts removes its temporary
+ * files first).
  */
 function stopOnSignals(): void {
-  stopGracefully(true);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     const listener = () => {
-      if (stopRequested() === null) {
+      if (stopsGracefully() && stopRequested() === null) {
         requestStop(sig);
         return;
       }
-      // A second signal ends the process now: re-raised without this
-      // listener, it reaches output-file.ts's (which removes the temporary
-      // files, then re-raises it to the default action) or the default action.
+      // Re-raised without this listener: output-file.ts's (which removes the
+      // temporary files, then re-raises it) or the default action ends the process.
       stopGracefully(false);
       process.removeListener(sig, listener);
       process.kill(process.pid, sig);
@@ -230,7 +231,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const own = io.stdout === process.stdout;
   if (own) {
     quietOnBrokenPipe();
-    stopOnSignals();
+    whenStopsGraceful(stopOnSignals);
   }
   const ctx: CommandContext = { io, exitCode: ExitCode.OK };
   let code: number;

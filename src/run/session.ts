@@ -13,6 +13,7 @@ import { clockWarningLines } from '../report/replay-text.js';
 import { inputName } from './inputs.js';
 import type { Io } from './io.js';
 import { captureProgress, type Progress } from './progress.js';
+import { stopGracefully } from '../base/interrupt.js';
 
 /** Capture warnings printed in full; the rest are counted (and listed with -v). */
 export const WARNINGS_SHOWN = 10;
@@ -51,6 +52,8 @@ export class CaptureSession {
     private readonly ruleWarnings: readonly Diagnostic[] = [],
   ) {
     this.name = inputName(capture);
+    // A signal now stops the reading and lets the command finish (cli/main.ts).
+    stopGracefully(true);
     const p = progress === null ? null : captureProgress(io, capture, progress.asked, progress.perPacketOutput);
     this.progress = p;
     this.onRecord = p === null ? undefined : (rec) => p.tick(rec.fileOffset);
