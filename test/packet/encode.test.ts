@@ -19,6 +19,7 @@ import {
 } from '../../src/packet/encode.js';
 import { encodeTcpOptions, parseTcpFlags } from '../../src/packet/tcp.js';
 import { PacketKind, TcpFlag } from '../../src/packet/types.js';
+import { CHECK_CHECKSUMS, CHECKSUM_STATUS_FIELDS } from '../support/tshark.js';
 import {
   foldedSum,
   hasTshark,
@@ -487,7 +488,7 @@ describe('fragments', () => {
 });
 
 describe.skipIf(!hasTshark)('tshark agrees', () => {
-  const CHECK = ['-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
+  const CHECK = CHECK_CHECKSUMS;
   const links: LinkKind[] = ['ethernet', 'raw', 'ipv4', 'ipv6', 'sll', 'sll2', 'null', 'loop'];
 
   // Every link type's frames in one pcapng file (an interface each): one
@@ -535,16 +536,7 @@ describe.skipIf(!hasTshark)('tshark agrees', () => {
       'separator=|',
       '-E',
       'occurrence=f',
-      '-e',
-      'ip.checksum.status',
-      '-e',
-      'tcp.checksum.status',
-      '-e',
-      'udp.checksum.status',
-      '-e',
-      'icmp.checksum.status',
-      '-e',
-      'icmpv6.checksum.status',
+      ...CHECKSUM_STATUS_FIELDS,
     ])
       .trim()
       .split('\n');

@@ -33,6 +33,27 @@ export const TSHARK_PREFERENCES: readonly string[] = [
 /** Joins the occurrences of one field within a frame. */
 export const TSHARK_AGGREGATOR = ',';
 
+/**
+ * `-o` options that make tshark check the IPv4, TCP and UDP checksums, and
+ * `-e` arguments for the outer layer's checksum statuses (Wireshark's enum:
+ * 1 = PROTO_CHECKSUM_E_GOOD), in the order ip, tcp, udp, icmp, icmpv6.
+ */
+export const CHECK_CHECKSUMS: readonly string[] = [
+  '-o',
+  'ip.check_checksum:TRUE',
+  '-o',
+  'tcp.check_checksum:TRUE',
+  '-o',
+  'udp.check_checksum:TRUE',
+];
+export const CHECKSUM_STATUS_FIELDS: readonly string[] = [
+  'ip.checksum.status',
+  'tcp.checksum.status',
+  'udp.checksum.status',
+  'icmp.checksum.status',
+  'icmpv6.checksum.status',
+].flatMap((f) => ['-e', f]);
+
 let available: boolean | undefined;
 
 /** True when a working `tshark` is on PATH (the answer is cached). */

@@ -7,10 +7,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate, loadScenario, writeSynth, type SynthOutput } from '../../src/synth/index.js';
 import { expertInfos, hasTshark, parseFrame, removeTmpFiles, tmpFile, tshark } from './helpers.js';
+import { CHECK_CHECKSUMS, CHECKSUM_STATUS_FIELDS } from '../support/tshark.js';
 
 afterAll(removeTmpFiles);
 
-const CHECK = ['-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE'];
+const CHECK = CHECK_CHECKSUMS;
 
 async function written(scenario: string, name: string): Promise<{ out: SynthOutput; file: string }> {
   const out = generate(loadScenario(scenario));
@@ -37,25 +38,7 @@ describe.skipIf(!hasTshark)('tshark on synthesized captures', () => {
     }
     expect(tshark(['-r', file, ...CHECK, '-T', 'fields', '-e', 'tcp.analysis.flags']).trim()).toBe('');
     // Checksums verified Good (status 1) on every packet that has them; nothing malformed anywhere.
-    const status = tshark([
-      '-r',
-      file,
-      ...CHECK,
-      '-T',
-      'fields',
-      '-E',
-      'occurrence=f',
-      '-e',
-      'ip.checksum.status',
-      '-e',
-      'tcp.checksum.status',
-      '-e',
-      'udp.checksum.status',
-      '-e',
-      'icmp.checksum.status',
-      '-e',
-      'icmpv6.checksum.status',
-    ])
+    const status = tshark(['-r', file, ...CHECK, '-T', 'fields', '-E', 'occurrence=f', ...CHECKSUM_STATUS_FIELDS])
       .trim()
       .split('\n');
     expect(status).toHaveLength(out.packets.length);
