@@ -252,7 +252,8 @@ describe('events (conntrack -E)', () => {
 });
 
 describe('cost', () => {
-  it('handles a few hundred thousand packets of known flows quickly', () => {
+  // (Its speed is bench/'s to measure: a time bound here would depend on the machine.)
+  it('keeps a few hundred thousand packets of 1000 known flows on their 1000 entries', () => {
     const d = new Driver();
     const pkts = [];
     for (let i = 0; i < 1000; i++) {
@@ -262,16 +263,17 @@ describe('cost', () => {
       );
     }
     const ct = d.ct;
-    const t0 = performance.now();
     let n = 0;
+    let notEstablished = 0;
     for (let round = 0; round < 150; round++) {
       for (const p of pkts) {
         const r = ct.process(p, 1000 + round * 0.01, ++n);
+        if (round > 0 && r.stateName !== 'established') notEstablished++;
         ct.confirm(r);
       }
     }
-    const ms = performance.now() - t0;
     expect(ct.size).toBe(1000);
-    expect(ms).toBeLessThan(3000); // 300k packets; typically well under 300 ms
+    // After the first round every packet finds its flow's entry.
+    expect(notEstablished).toBe(0);
   });
 });

@@ -25,14 +25,11 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 /** The CLI in this process (fwemuIn): these inputs need no process of their own. */
 async function fwemu(args: string[]): Promise<Run> {
-  const t = Date.now();
-  const r = await fwemuIn(args);
-  return { ...r, ms: Date.now() - t };
+  return fwemuIn(args);
 }
 
 /** A refusal: the exit code, no stack trace, and each expected line in the output. */
@@ -84,8 +81,8 @@ describe('rule files', () => {
   it('an alias bomb ("billion laughs"): refused at its first alias, at once', async () => {
     const f = file('bomb.yaml', `policy: drop\n${BOMB}\nrules:\n  - { id: web, proto: tcp, dport: 8080 }\n`);
     const r = await replayWith(f);
+    // (Refused at the alias, not after expanding: an expansion would never end, and the test would hang.)
     refused(r, 2, `${f}:3:8: too many YAML alias expansions`);
-    expect(r.ms).toBeLessThan(10_000);
   });
 
   it('a file over 1 MiB: refused before parsing, with its size', async () => {
