@@ -125,7 +125,7 @@ export class LineWriter extends ByteText {
 
   /** Writes what is buffered; rejects (exit 74) when the output failed. */
   async flush(): Promise<void> {
-    if (this.pos > 0 || this.partsSize > 0) this.flushSome();
+    this.flushBuffered();
     if (this.waiting) await this.waiting;
     if (this.error) {
       const name = this.out === process.stdout ? 'standard output' : 'the output';

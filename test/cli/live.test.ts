@@ -9,6 +9,7 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, has, ROOT } from './run.js';
@@ -126,11 +127,30 @@ describe('live input on standard input', () => {
     600_000,
   );
 
-  it('replay -l on a file writes the same lines as batched output', async () => {
-    const { fwemuIn } = await import('./run.js');
-    const a = await fwemuIn(['replay', '-r', 'rules/web-server.yaml', CAP, '-l']);
-    const b = await fwemuIn(['replay', '-r', 'rules/web-server.yaml', CAP, '--no-line-buffered']);
-    expect(a.code).toBe(0);
-    expect(a.stdout).toBe(b.stdout);
+  it('replay -l on a file writes each line by itself, the same lines as batched output (one write)', async () => {
+    // main() in this process, with a stdout that counts its writes.
+    const { main } = (await import(`${ROOT}/dist/cli/main.js`)) as {
+      main: (argv: string[], io: unknown) => Promise<number>;
+    };
+    const run = async (flag: string) => {
+      const writes: string[] = [];
+      const stdout = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          writes.push(chunk.toString());
+          done();
+        },
+      });
+      const code = await main(['replay', '-r', 'rules/web-server.yaml', CAP, flag], { stdout, stderr: { write() {} } });
+      expect(code).toBe(0);
+      return writes;
+    };
+    const perLine = await run('-l');
+    const batched = await run('--no-line-buffered');
+    expect(perLine.join('')).toBe(batched.join(''));
+    const lines = batched.join('').split('\n').length - 1;
+    expect(lines).toBeGreaterThan(48);
+    expect(batched).toHaveLength(1);
+    expect(perLine).toHaveLength(lines);
+    for (const w of perLine) expect(w.endsWith('\n') && w.indexOf('\n') === w.length - 1, JSON.stringify(w)).toBe(true);
   });
 });
