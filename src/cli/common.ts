@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { UserError } from '../base/errors.js';
+import { MIN_WIDTH } from '../report/fit-line.js';
 import type { Io } from '../run/io.js';
 
 /** Options every command takes (set up in main.ts). */
@@ -68,3 +70,43 @@ export function useColor(opt: CommonOptions['color'], stream: { isTTY?: boolean 
  * see "-", never the marker; yargs' own messages are unmarked by main().
  */
 export const STDIN_MARKER = '\u0000stdin';
+
+/** --width and --wide: how wide the text lines of replay are (report/fit-line.ts). */
+export const WIDTH_OPTIONS = {
+  width: {
+    type: 'number',
+    requiresArg: true,
+    describe:
+      `fit the text lines to N columns (${MIN_WIDTH} or more): columns that do not fit are left out (time first, then ct, then proto), ` +
+      'and a reason that does not fit goes under its line, wrapped between words; no address, port or word is cut. ' +
+      'Default: the width of the terminal (or $COLUMNS) when stdout is a terminal; otherwise 0, the wide format: ' +
+      'one line per packet, the same bytes for every pipe and file, for scripts to read',
+  },
+  wide: {
+    type: 'boolean',
+    describe: 'the wide format on a terminal too (--width 0): one line per packet, wrapped by the terminal',
+  },
+} as const;
+
+/** The width the text lines are fitted to (0: the wide format), from --width/--wide, or stdout when it is a terminal. */
+export function lineWidth(
+  command: string,
+  args: { width?: number; wide?: boolean },
+  stdout: { isTTY?: boolean; columns?: number },
+  env: NodeJS.ProcessEnv = process.env,
+): number {
+  if (args.width !== undefined) {
+    const w = args.width;
+    if (!(Number.isInteger(w) && (w === 0 || w >= MIN_WIDTH)))
+      throw new UserError(
+        `${command}: --width must be 0 (the wide format) or a whole number of columns from ${MIN_WIDTH} up, not ${Number.isNaN(w) ? 'something else' : w}`,
+      );
+    if (args.wide && w > 0)
+      throw new UserError(`${command}: --wide and --width ${w} ask for different widths: give one`);
+    return w;
+  }
+  if (args.wide || !stdout.isTTY) return 0;
+  // As ls does: $COLUMNS, when set, over what the terminal says.
+  const columns = /^\d+$/.test(env.COLUMNS ?? '') ? Number(env.COLUMNS) : 0;
+  return Math.max(MIN_WIDTH, columns > 0 ? columns : (stdout.columns ?? 80));
+}

@@ -11,11 +11,15 @@ import {
   type CommonOptions,
   example,
   LINE_BUFFERED_OPTION,
+  lineWidth,
   RULES_OPTION,
   useColor,
+  WIDTH_OPTIONS,
 } from './common.js';
 
-interface ReplayArgs extends CommonOptions, Omit<ReplaySessionOptions, 'paint'> {
+interface ReplayArgs extends CommonOptions, Omit<ReplaySessionOptions, 'paint' | 'width'> {
+  width?: number;
+  wide?: boolean;
   /** A whole number, or 'auto' (yargs gives what was typed). */
   jobs: string | number;
 }
@@ -40,6 +44,8 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: 'relative' as const,
           describe: 'timestamps in text output',
         })
+        .option('width', WIDTH_OPTIONS.width)
+        .option('wide', WIDTH_OPTIONS.wide)
         .option('write-accepted', {
           type: 'string',
           requiresArg: true,
@@ -87,6 +93,13 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
         .example(example('tcpdump -U -w - -i eth0 | $0 replay -r my.yaml -', 'judge live traffic'), '')
         .example(
           example(
+            '$0 replay -r my.yaml cap.pcap --width $COLUMNS --color always | less -R',
+            'page through lines fitted to this terminal (a pipe gets wide lines)',
+          ),
+          '',
+        )
+        .example(
+          example(
             '$0 replay -r my.yaml -f jsonl -j auto big.pcap > big.jsonl',
             'a large capture judged on one thread per core',
           ),
@@ -105,7 +118,11 @@ export async function run(args: ReplayArgs, io: Io): Promise<number> {
     );
   const jobs = checkJobs(args, io);
   const { source } = packetSource(args.capture);
-  const opts: ReplaySessionOptions = { ...args, paint: useColor(args.color, io.stdout) ? ANSI_PAINT : NO_PAINT };
+  const opts: ReplaySessionOptions = {
+    ...args,
+    paint: useColor(args.color, io.stdout) ? ANSI_PAINT : NO_PAINT,
+    width: lineWidth('replay', args, io.stdout),
+  };
   if (jobs > 1 && typeof source === 'string') return runReplaySharded(opts, io, source, jobs);
   return runReplay(opts, io, source);
 }

@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
  */
 export interface Io {
   /** Results: packet lines, tables, captures. */
-  stdout: Writable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean; columns?: number };
   /** Diagnostics, warnings, progress. */
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   /**

@@ -12,7 +12,17 @@ import { ExitCode, UserError } from '../base/errors.js';
 import { LineWriter } from '../report/output.js';
 import { PcapSink } from '../report/pcap-sink.js';
 import { writeReplayJsonLine } from '../report/json-line.js';
-import { ANSI_PAINT, engineFacts, NO_PAINT, REPLAY_HEADER, summaryLines, type Paint } from '../report/replay-text.js';
+import {
+  ANSI_PAINT,
+  engineFacts,
+  NO_PAINT,
+  REPLAY_HEADER,
+  summaryLines,
+  type Paint,
+  type SummaryFacts,
+} from '../report/replay-text.js';
+import { FitLayout, wrapText } from '../report/fit-line.js';
+import type { CaptureSummary } from '../capture/types.js';
 import { writeReplayLine } from '../report/text-line.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
@@ -37,6 +47,8 @@ export interface ReplaySessionOptions extends SessionOptions {
   'line-buffered'?: boolean;
   /** Colours in the packet lines and the summary. */
   paint: Paint;
+  /** The text lines fitted to this many columns (report/fit-line.ts); 0: the wide line, the same for every reader. */
+  width: number;
 }
 
 /** Where a sharded replay that could not go on exactly left off: its output, and the packets whose output it wrote. */
@@ -61,6 +73,7 @@ export async function runReplay(
   const flush = flushing(args['line-buffered'], args.capture, io.stdout);
   out.perLine = flush === 'line';
   const paint = args.paint;
+  const fit = textLayout(args);
   if (!resume) checkSinks(args, io);
   const base = { sec: -1, nsec: 0 };
   let firstLinkType = 1;
@@ -112,10 +125,11 @@ export async function runReplay(
             return;
           }
           if (!headerDone) {
-            out.line(paint.dim(REPLAY_HEADER));
+            out.line(fit ? fit.header(paint) : paint.dim(REPLAY_HEADER));
             headerDone = true;
           }
-          writeReplayLine(out, r, p, engine, args.time, base, paint);
+          if (fit) fit.write(out, r, p, engine, args.time, base, paint);
+          else writeReplayLine(out, r, p, engine, args.time, base, paint);
           out.endLine();
         },
       }),
@@ -130,13 +144,8 @@ export async function runReplay(
         const engine = engineSeen as Engine | null; // (set in a callback, which TypeScript does not follow)
         const capture = err.partial;
         if (engine !== null && capture !== undefined && args.summary) {
-          const lines = summaryLines(
-            engineFacts(engine, clock?.result ?? null),
-            capture,
-            args.format === 'jsonl' ? NO_PAINT : paint,
-          );
-          lines.push(unreadableFrom(err, engine.stats.packets));
-          writeSummary(args, io, out, lines);
+          const facts = engineFacts(engine, clock?.result ?? null);
+          writeSummary(args, io, out, facts, capture, unreadableFrom(err, engine.stats.packets));
         }
         await out.flush();
         session.warnRules();
@@ -149,17 +158,7 @@ export async function runReplay(
   );
 
   session.warnRules();
-  if (args.summary)
-    writeSummary(
-      args,
-      io,
-      out,
-      summaryLines(
-        engineFacts(summary.engine, summary.clock),
-        summary.capture,
-        args.format === 'jsonl' ? NO_PAINT : paint,
-      ),
-    );
+  if (args.summary) writeSummary(args, io, out, engineFacts(summary.engine, summary.clock), summary.capture);
   await finish(io, out, accepted, dropped, firstLinkType);
   session.captureEnd(summary.capture, summary.stats.undecodable);
   session.clock(summary.clock);
@@ -171,13 +170,36 @@ function unreadableFrom(err: CaptureError, packets: number): string {
   return `  capture unreadable from byte ${err.offset}: only the ${packets} packets before it were replayed (the error follows)`;
 }
 
-/** The summary goes to stdout after the packet lines, or to stderr when stdout carries JSON lines or a capture. */
-function writeSummary(args: ReplaySessionOptions, io: Io, out: LineWriter, lines: string[]): void {
-  if (args.format === 'jsonl' || captureOnStdout(args)) io.stderr.write(lines.join('\n') + '\n');
-  else {
-    if (args.format === 'text') out.line('');
-    for (const l of lines) out.line(l);
+/** The layout of fitted text lines, or null for the wide ones. */
+function textLayout(args: ReplaySessionOptions): FitLayout | null {
+  return args.width > 0 && args.format === 'text' ? new FitLayout(args.width, args.time) : null;
+}
+
+/**
+ * The summary goes to stdout after the packet lines (wrapped between words
+ * when the lines are fitted to a width), or to stderr when stdout carries
+ * JSON lines or a capture. Its first line is bold where colours are on.
+ */
+function writeSummary(
+  args: ReplaySessionOptions,
+  io: Io,
+  out: LineWriter,
+  facts: SummaryFacts,
+  capture: CaptureSummary,
+  last?: string,
+): void {
+  const lines = summaryLines(facts, capture, NO_PAINT);
+  if (last !== undefined) lines.push(last);
+  const bold = (l: string) => (args.format === 'jsonl' ? l : args.paint.bold(l));
+  if (args.format === 'jsonl' || captureOnStdout(args)) {
+    lines[0] = bold(lines[0]);
+    io.stderr.write(lines.join('\n') + '\n');
+    return;
   }
+  if (args.format === 'text') out.line('');
+  lines.forEach((l, i) => {
+    for (const piece of args.width > 0 ? wrapText(l, args.width) : [l]) out.line(i === 0 ? bold(piece) : piece);
+  });
 }
 
 function captureOnStdout(args: ReplaySessionOptions): boolean {
@@ -305,6 +327,7 @@ export async function runReplaySharded(
     ruleWarnings,
   );
   const paint = args.paint;
+  const fit = textLayout(args);
   const out = new LineWriter(io.stdout);
   checkSinks(args, io);
   const { accepted, dropped } = openSinks(args, io);
@@ -324,6 +347,7 @@ export async function runReplaySharded(
             format: args.format,
             time: args.time,
             color: paint === ANSI_PAINT,
+            width: args.width,
             accepted: accepted !== null,
             dropped: dropped !== null,
           },
@@ -344,7 +368,7 @@ export async function runReplaySharded(
               }
             }
             if (args.format === 'none' || out.closed) return;
-            if (!headerDone && args.format === 'text') out.line(paint.dim(REPLAY_HEADER));
+            if (!headerDone && args.format === 'text') out.line(fit ? fit.header(paint) : paint.dim(REPLAY_HEADER));
             headerDone = true;
             out.lineBytes(bytes, start, end);
           },
@@ -387,13 +411,14 @@ export async function runReplaySharded(
   args.log.info({ packetsByThread: o.summary.packetsByShard }, `judged on ${jobs} threads`);
   // (As with one thread: no summary when the capture broke off before its first packet.)
   if (args.summary && (o.kind === 'done' || o.summary.stats.packets > 0)) {
-    const summary = summaryLines(
+    writeSummary(
+      args,
+      io,
+      out,
       { ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) },
       o.summary.capture,
-      args.format === 'jsonl' ? NO_PAINT : paint,
+      o.kind === 'capture-error' ? unreadableFrom(o.error, o.summary.stats.packets) : undefined,
     );
-    if (o.kind === 'capture-error') summary.push(unreadableFrom(o.error, o.summary.stats.packets));
-    writeSummary(args, io, out, summary);
   }
   if (o.kind === 'capture-error') {
     abortSinks(io, accepted, dropped);

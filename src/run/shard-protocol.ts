@@ -73,6 +73,8 @@ export interface ShardReport {
   format: 'text' | 'jsonl' | 'none';
   time: 'relative' | 'epoch' | 'iso';
   color: boolean;
+  /** Text lines fitted to this many columns; 0: the wide line. */
+  width: number;
   accepted: boolean;
   dropped: boolean;
 }

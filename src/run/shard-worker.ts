@@ -15,6 +15,7 @@ import { ByteText } from '../report/bytes.js';
 import { writeReplayJsonLine } from '../report/json-line.js';
 import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { writeReplayLine } from '../report/text-line.js';
+import { FitLayout } from '../report/fit-line.js';
 import type { RuleSet } from '../rules/types.js';
 import { Engine } from '../engine/engine.js';
 import { Judge, type JudgedOutput } from '../engine/judge.js';
@@ -120,6 +121,8 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
   const rec = newCaptureRecord();
   const log = report === null ? null : new LineLog();
   const paint = report?.color ? ANSI_PAINT : NO_PAINT;
+  const fit =
+    report !== null && report.format === 'text' && report.width > 0 ? new FitLayout(report.width, report.time) : null;
   const base = { sec: 0, nsec: 0 };
   let ifNames: string[] = [];
   /** The packet being judged (Infinity at the end): the events' order among the shards. */
@@ -129,6 +132,7 @@ function runShard(ruleset: RuleSet, report: ShardReport | null): void {
   const output = (kind: number, r: PacketResult, p: DecodedPacket, record: CaptureRecord): void => {
     const o = log!.out;
     if (report!.format === 'jsonl') writeReplayJsonLine(o, r, p, record, engine);
+    else if (fit !== null) fit.write(o, r, p, engine, report!.time, base, paint);
     else if (report!.format === 'text') writeReplayLine(o, r, p, engine, report!.time, base, paint);
     const lineEnd = o.pos;
     const to =

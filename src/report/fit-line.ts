@@ -1,0 +1,220 @@
+/**
+ * The replay line fitted to a width (a terminal's, or --width N): the wide
+ * line (text-line.ts) is 98 columns before its reason and some 240 in all,
+ * so a terminal wraps every line in the middle of a word. Here the columns
+ * that fit are kept, in the wide line's order, and the reason goes on the
+ * line when it fits whole there, else under it, indented and wrapped
+ * between words. Nothing is cut: an address, a port or a word wider than
+ * the room left pushes on or starts a line of its own.
+ *
+ * The layout depends on the width and the time format alone, not on the
+ * packets seen so far, so that the lines of one replay line up from the
+ * first packet on, whichever thread wrote them (replay --jobs).
+ * This path allocates (a terminal is the reader, not a file of millions
+ * of lines); the wide line, for pipes and files, stays allocation-free.
+ */
+import type { Engine } from '../engine/engine.js';
+import type { PacketResult } from '../engine/result.js';
+import type { DecodedPacket } from '../packet/types.js';
+import { ByteText } from './bytes.js';
+import { NO_PAINT, type Paint } from './replay-text.js';
+import {
+  COL_CT,
+  COL_END,
+  COL_ENDPOINTS,
+  COL_N,
+  COL_PROTO,
+  COL_REASON,
+  COL_TIME,
+  COL_VERDICT,
+  lineColumns,
+  writeReplayLine,
+} from './text-line.js';
+import type { TimeFormat } from './time.js';
+
+/** The narrowest width laid out: the number, an IPv4 endpoint pair of usual size, the verdict. */
+export const MIN_WIDTH = 40;
+
+/** Where continued lines (the reason, a summary line) start: under the time column. */
+const INDENT = 8;
+
+/** The time column's width in each format (the longest usual value). */
+const TIME_WIDTH: Record<TimeFormat, number> = { relative: 10, epoch: 20, iso: 30 };
+
+/** The endpoints column: the wide line's 44, or 32 (two private IPv4 endpoints) to keep more columns, or less. */
+const WIDE_ENDPOINTS = 44;
+const USUAL_ENDPOINTS = 32;
+const MIN_ENDPOINTS = 'source > destination'.length;
+
+/** The columns a width has room for, and where each starts. */
+export class FitLayout {
+  readonly time: boolean;
+  readonly proto: boolean;
+  readonly ct: boolean;
+  readonly endpointsWidth: number;
+  private readonly timeWidth: number;
+  private readonly endpointsCol: number;
+  private readonly protoCol: number;
+  private readonly ctCol: number;
+  private readonly verdictCol: number;
+  private readonly reasonCol: number;
+
+  constructor(
+    readonly width: number,
+    timeFormat: TimeFormat,
+  ) {
+    this.timeWidth = TIME_WIDTH[timeFormat];
+    // Given up in this order as the width shrinks: time, then endpoint room
+    // beyond usual addresses, the ct state (the reason says it again), the
+    // protocol; then the endpoint column narrows (longer ones push on).
+    const need = (time: boolean, e: number, proto: boolean, ct: boolean) =>
+      8 + (time ? this.timeWidth + 2 : 0) + e + (proto ? 13 : 0) + (ct ? 12 : 0) + 8;
+    const choices: [boolean, number, boolean, boolean][] = [
+      [true, WIDE_ENDPOINTS, true, true],
+      [false, WIDE_ENDPOINTS, true, true],
+      [false, USUAL_ENDPOINTS, true, true],
+      [false, USUAL_ENDPOINTS, true, false],
+      [false, USUAL_ENDPOINTS, false, false],
+    ];
+    const fits = choices.find((c) => need(...c) <= width);
+    const [time, e, proto, ct] = fits ?? [
+      false,
+      Math.max(MIN_ENDPOINTS, width - need(false, 0, false, false)),
+      false,
+      false,
+    ];
+    this.time = time;
+    this.endpointsWidth = e;
+    this.proto = proto;
+    this.ct = ct;
+    this.endpointsCol = 8 + (time ? this.timeWidth + 2 : 0);
+    this.protoCol = this.endpointsCol + e + 1;
+    this.ctCol = this.protoCol + (proto ? 13 : 0);
+    this.verdictCol = this.ctCol + (ct ? 12 : 0);
+    this.reasonCol = this.verdictCol + 8;
+  }
+
+  /** The column titles (with colour as the wide header has it, dimmed). */
+  header(paint: Paint): string {
+    const f = new Flow(this.width, this.endpointsCol);
+    f.put('#', 5, 0);
+    if (this.time) f.put('time', 8 + this.timeWidth - 4, 2);
+    f.put('source > destination', this.endpointsCol, 2);
+    if (this.proto) f.put('proto', this.protoCol, 1);
+    if (this.ct) f.put('ct', this.ctCol, 1);
+    f.put('verdict', this.verdictCol, 1);
+    // Where most reasons will be: on the line when there is room for a sentence, else under it.
+    if (this.width - this.reasonCol >= 60) f.put('reason', this.reasonCol, 1);
+    else {
+      f.newLine();
+      f.put('reason', INDENT, 0);
+    }
+    return f
+      .done()
+      .map((l) => paint.dim(l))
+      .join('\n');
+  }
+
+  /** The line(s) of one packet, joined by newlines, without the last newline. */
+  write(
+    o: ByteText,
+    r: PacketResult,
+    p: DecodedPacket,
+    engine: Engine,
+    time: TimeFormat,
+    base: { sec: number; nsec: number },
+    paint: Paint,
+  ): void {
+    writeReplayLine(scratch, r, p, engine, time, base, NO_PAINT);
+    const c = lineColumns;
+    const col = (from: number, to: number) => scratch.buf.toString('utf8', c[from], c[to]).trim();
+    const n = col(COL_N, COL_TIME);
+    const endpoints = col(COL_ENDPOINTS, COL_PROTO);
+    const reason = col(COL_REASON, COL_END);
+    const verdict = col(COL_VERDICT, COL_REASON);
+    const f = new Flow(this.width, this.endpointsCol);
+    f.put(n, Math.max(0, 6 - n.length), 0);
+    if (this.time) {
+      const t = col(COL_TIME, COL_ENDPOINTS);
+      f.put(t, 8 + Math.max(0, this.timeWidth - t.length), 2);
+    }
+    // Source and destination may go on lines of their own, neither cut.
+    const split = endpoints.indexOf(' > ');
+    if (split < 0) f.put(endpoints, this.endpointsCol, 2);
+    else {
+      f.put(endpoints.slice(0, split + 2), this.endpointsCol, 2);
+      f.put(endpoints.slice(split + 3), 0, 1);
+    }
+    if (this.proto) f.put(col(COL_PROTO, COL_CT), this.protoCol, 1);
+    if (this.ct) f.put(col(COL_CT, COL_VERDICT), this.ctCol, 1);
+    f.put(verdict, this.verdictCol, 1, paint.verdict(r.verdict, verdict));
+    scratch.pos = 0;
+    if (Math.max(this.reasonCol, f.x + 1) + reason.length <= this.width) f.put(reason, this.reasonCol, 1);
+    else {
+      f.newLine();
+      f.words(reason, INDENT, INDENT);
+    }
+    o.text(f.done().join('\n'));
+  }
+}
+
+const scratch = new ByteText();
+
+/**
+ * A line of prose (a summary line) wrapped between words to `width`, the
+ * lines after the first indented two more than it.
+ */
+export function wrapText(line: string, width: number): string[] {
+  const lead = line.length - line.trimStart().length;
+  const f = new Flow(width, lead + 2);
+  f.words(line.slice(lead), lead, lead + 2);
+  return f.done();
+}
+
+/**
+ * Text placed left to right: each piece at its column, or `gap` spaces
+ * after the last; on a new line, at the indent, when it would pass the
+ * width (unless the line holds nothing: a piece is never cut).
+ */
+class Flow {
+  private readonly lines: string[] = [];
+  private cur = '';
+  /** The current line's width so far (colour codes not counted). */
+  x = 0;
+
+  constructor(
+    private readonly width: number,
+    private indent: number,
+  ) {}
+
+  put(text: string, at: number, gap: number, shown = text): void {
+    let col = this.x === 0 ? at : Math.max(at, this.x + gap);
+    if (col + text.length > this.width && this.x > 0) {
+      this.newLine();
+      col = Math.max(at, this.indent);
+    }
+    this.cur += ' '.repeat(col - this.x) + shown;
+    this.x = col + text.length;
+  }
+
+  /** Words, one space apart, from `at` on; lines after the first at `indent`. */
+  words(text: string, at: number, indent: number): void {
+    this.indent = indent;
+    let first = true;
+    for (const w of text.split(' ')) {
+      this.put(w, first ? at : 0, 1);
+      first = false;
+    }
+  }
+
+  newLine(): void {
+    this.lines.push(this.cur);
+    this.cur = '';
+    this.x = 0;
+  }
+
+  done(): string[] {
+    if (this.x > 0 || this.lines.length === 0) this.lines.push(this.cur);
+    return this.lines;
+  }
+}
