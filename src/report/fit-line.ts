@@ -32,8 +32,8 @@ import {
 } from './text-line.js';
 import type { TimeFormat } from './time.js';
 
-/** The narrowest width laid out: the number, an IPv4 endpoint pair of usual size, the verdict. */
-export const MIN_WIDTH = 40;
+/** The narrowest width laid out: the longest IPv6 endpoint with its port fits (indented), uncut. */
+export const MIN_WIDTH = 60;
 
 /** Where continued lines (the reason, a summary line) start: under the time column. */
 const INDENT = 8;

@@ -48,13 +48,14 @@ export const STACK = /^\s+at .+:\d+:\d+\)?$/m;
  * The spawning fwemu() above is for what needs a real process: a real pipe
  * or terminal on standard input, signals, the process's own stdout errors.
  * "-" reads `input` (empty when not given), as a pipe would hand it out;
- * `bytes` is what was written to standard output. yargs' own --help and
+ * `bytes` is what was written to standard output; `tty` makes standard
+ * output a terminal of that many columns. yargs' own --help and
  * --version output is spawned. --jobs starts real worker threads, which
  * load the built worker module, as under bin/fwemu.js.
  */
 export async function fwemuIn(
   args: string[],
-  opts: { input?: Buffer | string } = {},
+  opts: { input?: Buffer | string; tty?: number } = {},
 ): Promise<Run & { bytes: Buffer }> {
   if (args.some((a) => a === '-h' || a === '--help' || a === '--version')) {
     const r = fwemu(args, opts);
@@ -68,6 +69,8 @@ export async function fwemuIn(
       done();
     },
   });
+  // A terminal of `tty` columns, as a command sees one: isTTY, and the width Node reads from it.
+  if (opts.tty !== undefined) Object.assign(stdout, { isTTY: true, columns: opts.tty });
   const { main } = await builtMain();
   const code = await main(args, {
     stdout,
