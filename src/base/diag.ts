@@ -30,8 +30,6 @@ export interface Diagnostic {
 
 /** The problems every reader of user files can report (files, YAML, plain values). */
 export const BASE_CODES = {
-  'file.unreadable': 'the file cannot be opened or read',
-  'file.is-directory': 'a directory was given where a file was expected',
   'file.too-big': 'the file is larger than its kind allows',
   'file.is-capture': 'a packet capture given where a YAML file was expected',
   'yaml.syntax': 'a YAML syntax error',

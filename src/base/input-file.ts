@@ -3,11 +3,16 @@
  * size limit is enforced while reading, so a huge or wrong file is refused
  * at once — including files whose size stat() cannot tell (/dev/zero, a
  * FIFO, a process substitution, standard input), which would otherwise be
- * read forever. Every failure is a Diagnostic with a position, like any
- * other input error.
+ * read forever. What is wrong with the content (too big, a capture) is a
+ * Diagnostic with a position, like any other input error; a file that
+ * cannot be read at all is an InputFileError, in the words every kind of
+ * input uses.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { diag, type Diagnostic } from './diag.js';
+import { UserError } from './errors.js';
+import { describeIoError } from './output-file.js';
+import { visible } from './text-escape.js';
 
 /** The path that stands for standard input, and the name messages give it. */
 export const STDIN_PATH = '-';
@@ -16,6 +21,44 @@ export const STDIN_NAME = '<stdin>';
 /** How a path is named in messages: '<stdin>' for '-'. */
 export function inputDisplayName(path: string): string {
   return path === STDIN_PATH ? STDIN_NAME : path;
+}
+
+/**
+ * An input that cannot be read at all: "FILE: cannot read KIND: WHY", one
+ * line, with no position (there is none before a byte is read), in the
+ * same words for every kind of input (rule file, scenario file, policy
+ * test file, capture file) and every command. Exit 2 (bad input).
+ */
+export class InputFileError extends UserError {
+  constructor(
+    readonly file: string,
+    readonly kind: string,
+    readonly why: string,
+  ) {
+    super(`${visible(file)}: cannot read ${kind}: ${why}`);
+    this.name = 'InputFileError';
+  }
+}
+
+/** Why: a directory where a file is wanted (the commands that take directories named). */
+export const IS_A_DIRECTORY = 'it is a directory (give a file; fwemu check and fwemu test take directories)';
+
+/** Why an open, stat or read of an input failed, in the words InputFileError gives. */
+export function whyUnreadable(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return IS_A_DIRECTORY;
+    default:
+      // permission denied, a part of the path is not a directory, too many levels of symbolic links, ...
+      return describeIoError(err);
+  }
+}
+
+/** The error for an input (`file` as messages name it) whose open, stat or read failed with `err`. */
+export function unreadable(file: string, kind: string, err: unknown): InputFileError {
+  return new InputFileError(file, kind, whyUnreadable(err));
 }
 
 function limitText(maxBytes: number): string {
@@ -103,8 +146,8 @@ function notYaml(name: string, what: string, kind: string): { error: Diagnostic 
 
 /**
  * The file's text ('-' reads standard input, or `stdinBytes` when given;
- * messages name it '<stdin>'), or the one diagnostic that says why it
- * cannot be had.
+ * messages name it '<stdin>'), or the one diagnostic that says why its
+ * content cannot be had. Throws InputFileError when it cannot be read.
  */
 export function readInputFile(
   path: string,
@@ -125,8 +168,7 @@ export function readInputFile(
   try {
     fd = stdin ? 0 : openSync(path, 'r');
     const st = fstatSync(fd);
-    if (st.isDirectory())
-      return { error: diag(name, 1, 1, `cannot read ${kind} file: it is a directory`, 'file.is-directory') };
+    if (st.isDirectory()) throw new InputFileError(name, `${kind} file`, IS_A_DIRECTORY);
     if (st.isFile()) {
       // Its first bytes first: a capture over the size limit is still named as one.
       const head = Buffer.alloc(4);
@@ -143,7 +185,8 @@ export function readInputFile(
     }
     return { text: bytes.toString('utf8') };
   } catch (e) {
-    return { error: diag(name, 1, 1, `cannot read ${kind} file: ${(e as Error).message}`, 'file.unreadable') };
+    if (e instanceof InputFileError) throw e;
+    throw unreadable(name, `${kind} file`, e);
   } finally {
     if (fd > 0) closeSync(fd);
   }

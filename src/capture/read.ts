@@ -7,6 +7,7 @@ import { read as fdRead } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { isatty } from 'node:tty';
+import { IS_A_DIRECTORY, InputFileError, unreadable } from '../base/input-file.js';
 import { stopRequested, whenStopped } from '../base/interrupt.js';
 import { CaptureParser } from './parser.js';
 import { CaptureError, StopReading } from './types.js';
@@ -107,9 +108,12 @@ async function pumpFile(parser: CaptureParser, path: string, opts: ReadCaptureOp
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    throw new CaptureError(path, 0, `cannot open capture: ${describeIoError(err)}`);
+    throw unreadable(path, 'capture file', err);
   }
   try {
+    // A directory opens, and fails only at the first read: named as every input names one.
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new InputFileError(path, 'capture file', IS_A_DIRECTORY);
     await pumpReads(parser, (buf, offset) => readAt(fh, buf, path, offset), opts);
   } finally {
     await fh.close();

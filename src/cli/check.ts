@@ -5,7 +5,7 @@ import { loadRuleSet } from '../rules/load.js';
 import { RuleFileError } from '../rules/types.js';
 import { UserError } from '../base/errors.js';
 import { expandPaths } from '../base/find-files.js';
-import { readHead } from '../base/input-file.js';
+import { InputFileError, readHead } from '../base/input-file.js';
 import { MAX_RULE_FILE_BYTES } from '../rules/spec.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import type { Io } from '../run/io.js';
@@ -54,20 +54,27 @@ export async function run(args: CheckArgs, io: Io): Promise<number> {
   let failed = false;
   if (args.rules.filter((f) => f === '-').length > 1)
     throw new UserError('check: - (standard input) can be given once: it can be read only once');
-  const files = expandPaths(args.rules, isRuleFile);
+  const files = expandPaths(args.rules, isRuleFile, 'rule file');
   if (files.length === 0)
     throw new UserError(
       `no rule files found under ${args.rules.map(visible).join(', ')} (looked for *.yaml with a rules: key)`,
     );
+  let unread = false;
   for (const file of files) {
     try {
       const { ruleset, warnings } = loadRuleSet(file, io.stdin);
       io.stdout.write(formatRuleSet(ruleset, warnings) + '\n');
     } catch (err) {
+      // A file that cannot be read is bad input (2), as in every command; the others are still checked.
+      if (err instanceof InputFileError) {
+        io.stderr.write(`fwemu: ${visibleLines(err.message)}\n`);
+        unread = true;
+        continue;
+      }
       if (!(err instanceof RuleFileError)) throw err;
       io.stderr.write(visibleLines(err.message) + '\n');
       failed = true;
     }
   }
-  return failed ? ExitCode.FAILED : ExitCode.OK;
+  return unread ? ExitCode.BAD_INPUT : failed ? ExitCode.FAILED : ExitCode.OK;
 }

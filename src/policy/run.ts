@@ -380,5 +380,5 @@ function isTestFile(path: string): boolean {
 
 /** Every policy test under the given files and directories, sorted. */
 export function discoverTests(paths: string[]): string[] {
-  return expandPaths(paths, isTestFile);
+  return expandPaths(paths, isTestFile, 'policy test file');
 }

@@ -36,6 +36,11 @@ export function flushing(asked: boolean | undefined, capture: string, stdout: { 
   if (asked === true) return 'line';
   if (asked === false) return 'batch';
   if (stdout.isTTY || capture === '-') return 'chunk';
-  const st = statSync(capture, { throwIfNoEntry: false });
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(capture, { throwIfNoEntry: false });
+  } catch {
+    return 'batch'; // (a part of the path is not a directory: opening it says so)
+  }
   return st !== undefined && (st.isFIFO() || st.isSocket() || st.isCharacterDevice()) ? 'chunk' : 'batch';
 }

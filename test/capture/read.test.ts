@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCapture, readCaptureBuffer } from '../../src/capture/read.js';
 import { CaptureError } from '../../src/capture/types.js';
+import { InputFileError } from '../../src/base/input-file.js';
 import { concat, payload, pcapHeader, pcapRecord, plain } from './bytes.js';
 import type { PlainRecord } from './bytes.js';
 import { multiSectionPcapng } from './samples.js';
@@ -104,8 +105,8 @@ describe('readCapture', () => {
   it('names a missing file plainly', async () => {
     const path = join(dir, 'nope.pcap');
     const err = await readCapture(path, () => {}).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CaptureError);
-    expect(err).toMatchObject({ file: path, offset: 0, detail: 'cannot open capture: no such file' });
+    expect(err).toBeInstanceOf(InputFileError);
+    expect((err as Error).message).toBe(`${path}: cannot read capture file: no such file`);
   });
 
   it('says so when the path is empty', async () => {
@@ -115,7 +116,7 @@ describe('readCapture', () => {
   it('names a directory plainly', async () => {
     const sub = join(dir, 'adir');
     mkdirSync(sub);
-    await expect(readCapture(sub, () => {})).rejects.toThrow('it is a directory');
+    await expect(readCapture(sub, () => {})).rejects.toThrow(`${sub}: cannot read capture file: it is a directory`);
   });
 
   it('reports a fatal problem with the offset in the whole file, not in the chunk', async () => {

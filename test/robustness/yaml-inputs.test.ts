@@ -128,10 +128,14 @@ describe('rule files', () => {
     refused(await replayWith(bin), 2, `${bin}:`);
     const d = join(dir, 'a-directory.yaml');
     mkdirSync(d);
-    refused(await replayWith(d), 2, `${d}:1:1: cannot read rule file`);
+    refused(await replayWith(d), 2, `${d}: cannot read rule file: it is a directory`);
     const empty = file('empty.yaml', '');
     refused(await replayWith(empty), 2, `${empty}:1:1: the file is empty`);
-    refused(await replayWith(join(dir, 'missing.yaml')), 2, `${join(dir, 'missing.yaml')}:1:1: cannot read rule file`);
+    refused(
+      await replayWith(join(dir, 'missing.yaml')),
+      2,
+      `${join(dir, 'missing.yaml')}: cannot read rule file: no such file`,
+    );
   });
 });
 

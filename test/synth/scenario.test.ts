@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario, ScenarioError, type Scenario } from '../../src/synth/index.js';
 import { parseDuration } from '../../src/base/yaml-reader.js';
+import { InputFileError } from '../../src/base/input-file.js';
 
 /** Parses; on failure returns the diagnostics as "line:col: message". */
 function errors(text: string): string[] {
@@ -351,15 +352,12 @@ describe('positioned errors', () => {
     expect(codes(`${HOSTS}steps:\n  - wait: 30\n`)).toEqual(['6:11 value.bad-duration']);
     expect(codes(`${HOSTS}steps:\n  - conect: alice -> server:80\n`)).toEqual(['6:5 scenario.unknown-step-type']);
   });
-  it('loadScenario reports a missing file as a diagnostic', () => {
-    try {
-      loadScenario('/nonexistent/x.yaml');
-      expect.unreachable();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ScenarioError);
-      expect((e as ScenarioError).diagnostics).toMatchObject([
-        { file: '/nonexistent/x.yaml', line: 1, col: 1, code: 'file.unreadable' },
-      ]);
-    }
+  it('loadScenario names a missing file as every input does, with no position', () => {
+    expect(() => loadScenario('/nonexistent/x.yaml')).toThrow(
+      new InputFileError('/nonexistent/x.yaml', 'scenario file', 'no such file'),
+    );
+    expect(() => loadScenario('/nonexistent/x.yaml')).toThrow(
+      '/nonexistent/x.yaml: cannot read scenario file: no such file',
+    );
   });
 });
