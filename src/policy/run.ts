@@ -303,8 +303,13 @@ function readSpec(path: string, stdin?: Uint8Array): TestSpec {
       );
       throw new PolicyTestError(file, errors);
     }
-    const candidates = typeof named === 'string' ? [resolve(dir, named)] : [`${base}.pcap`, `${base}.pcapng`];
-    capture = candidates.find((c) => existsSync(c)) ?? null;
+    // A capture named is read as named, and a missing one reported as every input is (rules: likewise);
+    // one found by the test's name is looked for.
+    const candidates = [`${base}.pcap`, `${base}.pcapng`];
+    capture =
+      typeof named === 'string'
+        ? relative(process.cwd(), resolve(dir, named))
+        : (candidates.find((c) => existsSync(c)) ?? null);
     if (!capture)
       rd.errorAt(top, `no capture for this test: looked for ${candidates.join(' and ')}`, 'policy.missing-capture');
   }

@@ -114,6 +114,17 @@ describe('an input that cannot be read', () => {
     expect(r.stdout).toContain(`\n  ${rules}: cannot read rule file: no such file\n`);
   });
 
+  it("a policy test's named capture, named as every capture is", async () => {
+    const t = s.file(
+      'cap.expect.yaml',
+      `rules: ${join(process.cwd(), RULES)}\ncapture: nowhere.pcap\nexpect:\n  - packet: 1\n    verdict: accept\n`,
+    );
+    const r = await fwemuIn(['test', t]);
+    expect(r.code).toBe(2);
+    const capture = relative(process.cwd(), join(s.dir, 'nowhere.pcap'));
+    expect(r.stdout).toContain(`\n  ${capture}: cannot read capture file: no such file\n`);
+  });
+
   it('check goes on to the files after one it cannot read, and exits 2', async (ctx) => {
     const path = unreadableFile('second.yaml');
     if (path === null) ctx.skip('no way to make a file this process cannot open (not root, no /proc/sys)');
