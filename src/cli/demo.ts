@@ -12,7 +12,13 @@ import { loadRuleSet } from '../rules/load.js';
 import { formatSockets, SocketObserver } from '../report/sockets.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
-import { useColor, type CommandContext, type CommonOptions } from './common.js';
+import { FitLayout, wrapText } from '../report/fit-line.js';
+import { lineWidth, useColor, WIDTH_OPTIONS, type CommandContext, type CommonOptions } from './common.js';
+
+interface DemoArgs extends CommonOptions {
+  width?: number;
+  wide?: boolean;
+}
 
 /** Files the demo uses, relative to the package root (not the caller's directory). */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,42 +29,65 @@ const at = (p: string) => {
 };
 
 export function demoCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
-  return y.command<CommonOptions>(
+  return y.command<DemoArgs>(
     'demo',
     'The tour (npm start): three connections to one server port, and why the replies get through',
     (a) =>
-      a.epilog(
-        'Replays fixtures/scenarios/seed.yaml (a synthesized scenario) through rules/web-server.yaml. The same story on real captured traffic: fixtures/seed-three-clients.pcap.',
-      ),
+      a
+        .option('width', WIDTH_OPTIONS.width)
+        .option('wide', WIDTH_OPTIONS.wide)
+        .epilog(
+          'Replays fixtures/scenarios/seed.yaml (a synthesized scenario) through rules/web-server.yaml. The same story on real captured traffic: fixtures/seed-three-clients.pcap.',
+        ),
     async (args) => {
       ctx.exitCode = await run(args, ctx.io);
     },
   );
 }
 
-export async function run(args: CommonOptions, io: Io): Promise<number> {
+export async function run(args: DemoArgs, io: Io): Promise<number> {
   const paint: Paint = useColor(args.color, io.stdout) ? ANSI_PAINT : NO_PAINT;
-  const out = new LineWriter(io.stdout);
+  const width = lineWidth('demo', args, io.stdout);
+  const fit = width > 0 ? new FitLayout(width, 'relative') : null;
+  const lines = new LineWriter(io.stdout);
+  /**
+   * A line of the tour, wrapped between words on a terminal (each piece in
+   * the line's style): prose under itself, a numbered heading or a "=>"
+   * conclusion under its text, a table row under its first column.
+   */
+  const out = {
+    line(text: string, style: (s: string) => string = (s) => s, hang = /^(=> |\d\. )/.test(text) ? 3 : 0): void {
+      for (const piece of width > 0 ? wrapText(text, width, hang) : [text]) lines.line(style(piece));
+    },
+    /** Lines broken by hand for the wide output: one paragraph, wrapped anew, on a terminal. */
+    para(parts: string[], style: (s: string) => string = (s) => s): void {
+      if (width === 0) for (const part of parts) lines.line(style(part));
+      else {
+        const hang = parts[1].length - parts[1].trimStart().length;
+        out.line(parts.map((t, i) => (i === 0 ? t : t.trimStart())).join(' '), style, hang);
+      }
+    },
+    flush: () => lines.flush(),
+  };
   const scenarioPath = at('fixtures/scenarios/seed.yaml');
   const { source: capture, synth } = packetSource(scenarioPath);
   const { ruleset } = loadRuleSet(at('rules/web-server.yaml'));
   const h = (s: string) => {
     out.line('');
-    out.line(paint.bold(s));
+    out.line(s, paint.bold);
   };
 
-  out.line(paint.bold('fwemu demo: one server port, three connections, one allow rule'));
+  out.line('fwemu demo: one server port, three connections, one allow rule', paint.bold);
   out.line(`The server 10.2.0.1 listens on tcp/8080. Alice (10.1.0.2) connects twice, Bob (10.1.0.3) once.`);
   out.line(`The firewall (${ruleset.file}) has a single rule: accept tcp to destination port 8080; policy drop.`);
   out.line(`The server's replies go FROM port 8080 TO the clients' random ports. What lets them through?`);
   out.line(
-    paint.dim(
-      `Legend: ct = the conntrack state nft sees (new: first packet of a flow; established: part of a tracked flow).`,
-    ),
+    `Legend: ct = the conntrack state nft sees (new: first packet of a flow; established: part of a tracked flow).`,
+    paint.dim,
   );
 
   h(`1. Every packet of the scenario ${scenarioPath}, its verdict and the reason`);
-  out.line(paint.dim(REPLAY_HEADER));
+  lines.line(fit ? fit.header(paint) : paint.dim(REPLAY_HEADER));
   const base = { sec: -1, nsec: 0 };
   let replies = 0;
   let repliesViaConntrack = 0;
@@ -74,24 +103,24 @@ export async function run(args: CommonOptions, io: Io): Promise<number> {
         replies++;
         if (r.verdict === 'accept' && r.ct === 'established') repliesViaConntrack++;
       }
-      out.line(replayLine(r, p, engine, 'relative', base, paint));
+      lines.line(
+        fit ? fit.text(r, p, engine, 'relative', base, paint) : replayLine(r, p, engine, 'relative', base, paint),
+      );
     },
   });
-  out.line(
+  out.para([
     `=> ${replies} packets from port 8080 to a client; ${repliesViaConntrack} accepted because they belong to a tracked connection (no rule allows them);`,
-  );
-  out.line(`   the last one, to port 33333, belongs to no connection and is dropped by the policy.`);
+    `   the last one, to port 33333, belongs to no connection and is dropped by the policy.`,
+  ]);
 
   h('2. The conntrack table afterwards (as `conntrack -L` prints it)');
   const engine = stateful.engine;
   const entries = engine.ct!.entries(engine.now);
-  for (const e of entries) out.line(formatConntrackEntry(e, engine.now));
-  out.line(
+  for (const e of entries) out.line(formatConntrackEntry(e, engine.now), undefined, 2);
+  out.para([
     `=> ${entries.length} entries. All share dst=10.2.0.1 dport=8080; they differ in the client's address and port,`,
-  );
-  out.line(
     `   the 4-tuple (plus protocol) that also tells the server's sockets apart: each accept() returns a socket for one tuple.`,
-  );
+  ]);
 
   h('3. The sockets on each host (what `ss -tan` would show), rebuilt from the handshakes');
   const obs = new SocketObserver();
@@ -102,11 +131,12 @@ export async function run(args: CommonOptions, io: Io): Promise<number> {
   });
   const names = new Map<string, string>();
   for (const hd of synth!.scenario.hosts) for (const a of hd.addrs) names.set(a, hd.name);
-  for (const l of formatSockets(obs.hosts(names))) out.line(l);
-  out.line(
+  // (A table: its rows as `fwemu sockets` prints them, whatever the width.)
+  for (const l of formatSockets(obs.hosts(names))) lines.line(l);
+  out.para([
     '=> one listening socket on 10.2.0.1:8080 and three accepted sockets on the same local port: the kernel tells them',
-  );
-  out.line('   apart by the peer address and port, exactly as the conntrack entries are told apart.');
+    '   apart by the peer address and port, exactly as the conntrack entries are told apart.',
+  ]);
 
   h('4. The same traffic through a stateless filter (stateful: false)');
   let dropped = 0;
@@ -117,26 +147,23 @@ export async function run(args: CommonOptions, io: Io): Promise<number> {
     onPacket: (r, p, _rec, eng) => {
       if (p.sport === 8080 && r.verdict !== 'accept') {
         dropped++;
-        first ??= replayLine(r, p, eng, 'relative', base, paint);
+        first ??= fit ? fit.text(r, p, eng, 'relative', base, paint) : replayLine(r, p, eng, 'relative', base, paint);
       }
     },
   });
-  if (first) out.line(first);
-  out.line(
+  if (first) lines.line(first);
+  out.para([
     `=> without connection tracking, ${dropped} of the ${replies} replies are dropped: nothing says they answer an allowed request,`,
-  );
-  out.line(`   and "allow tcp dport 8080" says nothing about packets whose destination port is a client's.`);
-  out.line(`   That is why firewalls keep state.`);
+    `   and "allow tcp dport 8080" says nothing about packets whose destination port is a client's.`,
+    `   That is why firewalls keep state.`,
+  ]);
   out.line('');
-  out.line(
-    paint.dim(
+  out.para(
+    [
       `Next: the same on real traffic: fwemu replay -r ${at('rules/web-server.yaml')} ${at('fixtures/seed-three-clients.pcap')}`,
-    ),
-  );
-  out.line(
-    paint.dim(
       `      and fwemu --help for every command. The kernel agrees packet for packet: npm run test:kernel (root).`,
-    ),
+    ],
+    paint.dim,
   );
   await out.flush();
   return ExitCode.OK;

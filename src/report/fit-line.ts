@@ -156,18 +156,32 @@ export class FitLayout {
     }
     o.text(f.done().join('\n'));
   }
+
+  /** The same lines as a string (the demo). */
+  text(
+    r: PacketResult,
+    p: DecodedPacket,
+    engine: Engine,
+    time: TimeFormat,
+    base: { sec: number; nsec: number },
+    paint: Paint,
+  ): string {
+    this.write(lines, r, p, engine, time, base, paint);
+    return lines.take();
+  }
 }
 
 const scratch = new ByteText();
+const lines = new ByteText();
 
 /**
- * A line of prose (a summary line) wrapped between words to `width`, the
- * lines after the first indented two more than it.
+ * A line of prose wrapped between words to `width`, the lines after the
+ * first indented `hang` more than it (a summary line's figures: 2).
  */
-export function wrapText(line: string, width: number): string[] {
+export function wrapText(line: string, width: number, hang = 2): string[] {
   const lead = line.length - line.trimStart().length;
-  const f = new Flow(width, lead + 2);
-  f.words(line.slice(lead), lead, lead + 2);
+  const f = new Flow(width, lead + hang);
+  f.words(line.slice(lead), lead, lead + hang);
   return f.done();
 }
 

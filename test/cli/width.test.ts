@@ -189,6 +189,33 @@ describe('replay to a pipe or file', () => {
   });
 });
 
+describe('demo', () => {
+  it('keeps its wide bytes on a pipe', async () => {
+    const r = await fwemuIn(['demo']);
+    expect(r.bytes.equals(readFileSync(join(WIDE, 'demo.txt')))).toBe(true);
+  });
+
+  it('fits a terminal of 80 columns, but for the table of sockets', async () => {
+    const wide = (await fwemuIn(['demo'])).stdout;
+    const r = await fwemuIn(['demo'], { tty: 80 });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').map((l) => l.replace(ANSI, ''));
+    // The sockets table (as `fwemu sockets` prints it): from its heading to the conclusion after it.
+    const from = lines.findIndex((l) => l.startsWith('3. '));
+    const to = lines.findIndex((l, i) => i > from && l.startsWith('=> '));
+    expect(from).toBeGreaterThan(0);
+    for (const [i, line] of lines.entries())
+      if (i <= from + 1 || i >= to) expect(shown(line), line).toBeLessThanOrEqual(80);
+    // The same words, in the same order, as the wide tour (which has the time column and more spaces).
+    const words = (text: string) =>
+      text
+        .replace(ANSI, '')
+        .split(/\s+/)
+        .filter((w) => !/^\d+\.\d{6}$/.test(w));
+    expect(words(r.stdout)).toEqual(words(wide).filter((w) => w !== 'time'));
+  });
+});
+
 describe('--width and --wide that cannot be', () => {
   it.each([
     [['--width', '30'], 'replay: --width must be 0 (the wide format) or a whole number of columns from 60 up, not 30'],
