@@ -10,26 +10,19 @@
  * The layout depends on the width and the time format alone, not on the
  * packets seen so far, so that the lines of one replay line up from the
  * first packet on, whichever thread wrote them (replay --jobs).
- * This path allocates (a terminal is the reader, not a file of millions
- * of lines); the wide line, for pipes and files, stays allocation-free.
+ *
+ * The columns are read back from the wide line rather than written a
+ * second way, so that the two never say different things; the wide
+ * writer, on the path of every packet of a file, pays nothing for it. This
+ * path allocates (a terminal is the reader, not a file of millions of
+ * lines).
  */
 import type { Engine } from '../engine/engine.js';
 import type { PacketResult } from '../engine/result.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { ByteText } from './bytes.js';
 import { NO_PAINT, type Paint } from './replay-text.js';
-import {
-  COL_CT,
-  COL_END,
-  COL_ENDPOINTS,
-  COL_N,
-  COL_PROTO,
-  COL_REASON,
-  COL_TIME,
-  COL_VERDICT,
-  lineColumns,
-  writeReplayLine,
-} from './text-line.js';
+import { writeReplayLine } from './text-line.js';
 import type { TimeFormat } from './time.js';
 
 /** The narrowest width laid out: the longest IPv6 endpoint with its port fits (indented), uncut. */
@@ -126,18 +119,10 @@ export class FitLayout {
     paint: Paint,
   ): void {
     writeReplayLine(scratch, r, p, engine, time, base, NO_PAINT);
-    const c = lineColumns;
-    const col = (from: number, to: number) => scratch.buf.toString('utf8', c[from], c[to]).trim();
-    const n = col(COL_N, COL_TIME);
-    const endpoints = col(COL_ENDPOINTS, COL_PROTO);
-    const reason = col(COL_REASON, COL_END);
-    const verdict = col(COL_VERDICT, COL_REASON);
+    const { n, time: t, endpoints, proto, ct, verdict, reason } = columnsOf(scratch.take(), r.verdict);
     const f = new Flow(this.width, this.endpointsCol);
     f.put(n, Math.max(0, 6 - n.length), 0);
-    if (this.time) {
-      const t = col(COL_TIME, COL_ENDPOINTS);
-      f.put(t, 8 + Math.max(0, this.timeWidth - t.length), 2);
-    }
+    if (this.time) f.put(t, 8 + Math.max(0, this.timeWidth - t.length), 2);
     // Source and destination may go on lines of their own, neither cut.
     const split = endpoints.indexOf(' > ');
     if (split < 0) f.put(endpoints, this.endpointsCol, 2);
@@ -145,10 +130,9 @@ export class FitLayout {
       f.put(endpoints.slice(0, split + 2), this.endpointsCol, 2);
       f.put(endpoints.slice(split + 3), 0, 1);
     }
-    if (this.proto) f.put(col(COL_PROTO, COL_CT), this.protoCol, 1);
-    if (this.ct) f.put(col(COL_CT, COL_VERDICT), this.ctCol, 1);
+    if (this.proto) f.put(proto, this.protoCol, 1);
+    if (this.ct) f.put(ct, this.ctCol, 1);
     f.put(verdict, this.verdictCol, 1, paint.verdict(r.verdict, verdict));
-    scratch.pos = 0;
     if (Math.max(this.reasonCol, f.x + 1) + reason.length <= this.width) f.put(reason, this.reasonCol, 1);
     else {
       f.newLine();
@@ -173,6 +157,56 @@ export class FitLayout {
 
 const scratch = new ByteText();
 const lines = new ByteText();
+
+/** The columns of a wide line (text-line.ts, without colour), trimmed. */
+interface Columns {
+  n: string;
+  time: string;
+  endpoints: string;
+  proto: string;
+  ct: string;
+  verdict: string;
+  reason: string;
+}
+
+/**
+ * Reads a wide line back into its columns. Each is padded to its width or
+ * runs on with one space after it, and the protocol may hold spaces
+ * ("tcp P. +87"), so the columns are found by what they hold: the number
+ * and the time are single words; the endpoints "A > B" or one word ("-");
+ * the verdict is known, in capitals (nothing before it is); the ct state
+ * is the word before it, the protocol the rest; the reason follows the
+ * verdict's 7 columns.
+ */
+export function columnsOf(line: string, verdictName: string): Columns {
+  let at = 0;
+  const word = (): string => {
+    while (line.charCodeAt(at) === 0x20) at++;
+    const from = at;
+    while (at < line.length && line.charCodeAt(at) !== 0x20) at++;
+    return line.slice(from, at);
+  };
+  const n = word();
+  const time = word();
+  let endpoints = word();
+  if (line.startsWith(' > ', at)) {
+    at += 3;
+    endpoints += ` > ${word()}`;
+  }
+  const verdict = verdictName.toUpperCase();
+  const v = line.indexOf(` ${verdict} `, at);
+  const middle = line.slice(at, v).trim();
+  const split = middle.lastIndexOf(' ');
+  return {
+    n,
+    time,
+    endpoints,
+    proto: middle.slice(0, split).trim(),
+    ct: middle.slice(split + 1),
+    verdict,
+    reason: line.slice(v + 1 + Math.max(7, verdict.length) + 1),
+  };
+}
 
 /**
  * A line of prose wrapped between words to `width`, the lines after the

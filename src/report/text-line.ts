@@ -49,22 +49,6 @@ function endpoint(
   o.int(port);
 }
 
-/**
- * Where the last line's columns start in its buffer (COL_*), set by
- * writeReplayLine() at no cost to the wide line: the fitted layout
- * (fit-line.ts) takes the columns from there, trimmed of their padding,
- * rather than writing each column a second way.
- */
-export const lineColumns = new Int32Array(8);
-export const COL_N = 0;
-export const COL_TIME = 1;
-export const COL_ENDPOINTS = 2;
-export const COL_PROTO = 3;
-export const COL_CT = 4;
-export const COL_VERDICT = 5;
-export const COL_REASON = 6;
-export const COL_END = 7;
-
 /** Pads what was written since `start` with spaces to `width` columns (the text there is ASCII). */
 function padTo(o: ByteText, start: number, width: number): void {
   o.spaces(start + width - o.pos);
@@ -87,13 +71,10 @@ export function writeReplayLine(
   paint: Paint,
 ): void {
   o.room(SLACK);
-  const cols = lineColumns;
-  cols[COL_N] = o.pos;
   // "#", right-aligned in 6 columns.
   o.spaces(6 - ByteText.intWidth(r.n));
   o.int(r.n);
   o.spaces(2);
-  cols[COL_TIME] = o.pos;
 
   // "time", right-aligned in 10 columns.
   let ds = r.tsSec - base.sec;
@@ -114,7 +95,6 @@ export function writeReplayLine(
     o.ascii(t);
   }
   o.spaces(2);
-  cols[COL_ENDPOINTS] = o.pos;
 
   // "source > destination", 44 columns; the protocol, 12.
   let described: PacketText | null = null;
@@ -131,7 +111,6 @@ export function writeReplayLine(
     padEnd(o, described.endpoints, 44);
   }
   o.byte(0x20);
-  cols[COL_PROTO] = o.pos;
 
   if (p.proto === IpProto.TCP && p.l4Off >= 0) {
     const start = o.pos;
@@ -159,19 +138,15 @@ export function writeReplayLine(
   o.byte(0x20);
 
   const start = o.pos;
-  cols[COL_CT] = start;
   o.ascii(r.ct ?? '-'); // conntrack state names
   padTo(o, start, 11);
   o.byte(0x20);
-  cols[COL_VERDICT] = o.pos;
   const verdict = VERDICT_TEXT[r.verdict];
   if (verdict === undefined) o.text(paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7)));
   else if (paint === NO_PAINT) o.ascii(verdict);
   else o.text(paint.verdict(r.verdict, verdict));
   o.byte(0x20);
-  cols[COL_REASON] = o.pos;
   o.text(explain(r, p, engine.compiled));
-  cols[COL_END] = o.pos;
 }
 
 const scratch = new ByteText();
