@@ -69,7 +69,7 @@ export class FitLayout {
       [false, USUAL_ENDPOINTS, true, false],
       [false, USUAL_ENDPOINTS, false, false],
     ];
-    const fits = choices.find((c) => need(...c) <= width);
+    const fits = choices.find(([t, e, p, c]) => need(t, e, p, c) <= width);
     const [time, e, proto, ct] = fits ?? [
       false,
       Math.max(MIN_ENDPOINTS, width - need(false, 0, false, false)),

@@ -174,7 +174,7 @@ describe('no control character from a capture or a rule file reaches the output'
     const m = await fwemuIn(['replay', '-r', join(DIR, 'no\nsuch\u001b[2J.yaml'), hostilePcapng]);
     expect(m.code).toBe(2);
     clean(m, 'missing rule file');
-    expect(lines(m.stderr.trimEnd())).toHaveLength(2);
+    expect(lines(m.stderr.trimEnd())).toHaveLength(1); // "fwemu: FILE: cannot read rule file: no such file"
     // An unknown option is echoed by the argument parser.
     const u = await fwemuIn(['dump', '--bogus\u001b[2J', hostilePcapng]);
     expect(u.code).toBe(2);
