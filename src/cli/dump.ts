@@ -13,13 +13,24 @@ import { ExitCode } from '../base/errors.js';
 import { flushing, packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { CaptureSession } from '../run/session.js';
-import { CAPTURE_ARG, type CommandContext, type CommonOptions, example, LINE_BUFFERED_OPTION } from './common.js';
+import { fitDumpLine, MIN_WIDTH } from '../report/fit-line.js';
+import {
+  CAPTURE_ARG,
+  type CommandContext,
+  type CommonOptions,
+  example,
+  LINE_BUFFERED_OPTION,
+  lineWidth,
+  WIDTH_OPTIONS,
+} from './common.js';
 
 interface DumpArgs extends CommonOptions {
   capture: string;
   format: 'text' | 'jsonl';
   time: TimeFormat;
   'line-buffered'?: boolean;
+  width?: number;
+  wide?: boolean;
 }
 
 export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
@@ -41,6 +52,15 @@ export function dumpCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           describe: 'timestamps: seconds since the first packet, Unix epoch, or ISO 8601 UTC',
         })
         .option('line-buffered', LINE_BUFFERED_OPTION)
+        .option('width', {
+          ...WIDTH_OPTIONS.width,
+          describe:
+            `fit the text lines to N columns (${MIN_WIDTH} or more): the endpoint column narrows, and the details ` +
+            '(flags, sequence numbers, ICMP type, ...) go under the line when they do not fit on it, wrapped between words; ' +
+            'no address, port or word is cut. Default: the width of the terminal (or $COLUMNS) when stdout is a terminal; ' +
+            'otherwise 0, the wide format: one line per packet, the same bytes for every pipe and file, for scripts to read',
+        })
+        .option('wide', WIDTH_OPTIONS.wide)
         .example(example('$0 dump fixtures/http-curl.pcap', 'a tcpdump-like listing'), '')
         .example(example('tcpdump -U -w - -i eth0 | $0 dump -', 'decode a live capture as it arrives'), '')
         .example(example('$0 dump --format jsonl cap.pcapng | jq \'select(.proto=="tcp")\'', 'machine-readable'), ''),
@@ -60,6 +80,7 @@ export async function run(args: DumpArgs, io: Io): Promise<number> {
   let baseNsec = 0;
   let undecodable = 0;
   const json = args.format === 'jsonl';
+  const width = json ? 0 : lineWidth('dump', args, io.stdout);
 
   const onRecord = (rec: CaptureRecord) => {
     if (out.closed) return;
@@ -80,6 +101,11 @@ export async function run(args: DumpArgs, io: Io): Promise<number> {
     const t = packetText(info);
     // The interface name comes from the capture (pcapng if_name): made visible, so it cannot drive the terminal or break the line.
     const where = [visible(rec.ifName), dir].filter(Boolean).join(' ');
+    if (width > 0) {
+      const time = formatTime(args.time, rec.tsSec, rec.tsNsec, baseSec, baseNsec);
+      out.line(fitDumpLine(width, { n: String(rec.n), time, where, ...t }));
+      return;
+    }
     out.line(
       `${String(rec.n).padStart(6)}  ${formatTime(args.time, rec.tsSec, rec.tsNsec, baseSec, baseNsec).padStart(args.time === 'relative' ? 12 : 0)}  ` +
         `${where ? where.padEnd(9) + ' ' : ''}${t.endpoints.padEnd(44)} ${t.proto.padEnd(6)} ${t.detail}`,

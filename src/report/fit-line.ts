@@ -208,6 +208,50 @@ export function columnsOf(line: string, verdictName: string): Columns {
   };
 }
 
+/** The columns of one `fwemu dump` line (cli/dump.ts), unpadded; `where` is '' when the capture names no interface or direction. */
+export interface DumpColumns {
+  n: string;
+  time: string;
+  where: string;
+  endpoints: string;
+  proto: string;
+  detail: string;
+}
+
+/**
+ * A dump line fitted to `width`: its columns in the wide line's order
+ * (number, time, interface, endpoints, protocol), the endpoint column
+ * narrower when the wide one does not fit, and the details on the line
+ * when they fit whole there, else under it, wrapped between words.
+ */
+export function fitDumpLine(width: number, c: DumpColumns): string {
+  const f = new Flow(width, 0);
+  f.put(c.n, Math.max(0, 6 - c.n.length), 0);
+  f.put(c.time, 8 + Math.max(0, 12 - c.time.length), 2);
+  let col = 8 + Math.max(12, c.time.length) + 2;
+  if (c.where !== '') {
+    f.put(c.where, col, 2);
+    col += Math.max(9, c.where.length) + 1;
+  }
+  const e = col + WIDE_ENDPOINTS + 1 + 6 <= width ? WIDE_ENDPOINTS : USUAL_ENDPOINTS;
+  f.indent = col;
+  const split = c.endpoints.indexOf(' > ');
+  if (split < 0) f.put(c.endpoints, col, 2);
+  else {
+    f.put(c.endpoints.slice(0, split + 2), col, 2);
+    f.put(c.endpoints.slice(split + 3), 0, 1);
+  }
+  f.put(c.proto, col + e + 1, 1);
+  if (c.detail !== '') {
+    if (f.x + 1 + c.detail.length <= width) f.put(c.detail, 0, 1);
+    else {
+      f.newLine();
+      f.words(c.detail, INDENT, INDENT);
+    }
+  }
+  return f.done().join('\n');
+}
+
 /**
  * A line of prose wrapped between words to `width`, the lines after the
  * first indented `hang` more than it (a summary line's figures: 2).
@@ -232,7 +276,8 @@ class Flow {
 
   constructor(
     private readonly width: number,
-    private indent: number,
+    /** Where a piece that does not fit starts its new line. */
+    public indent: number,
   ) {}
 
   put(text: string, at: number, gap: number, shown = text): void {

@@ -189,6 +189,34 @@ describe('replay to a pipe or file', () => {
   });
 });
 
+describe('dump on a terminal', () => {
+  it('fits every line in 80 columns, with every word of the wide line in order', async () => {
+    let count = 0;
+    for (const capture of CAPTURES) {
+      const wide = await fwemuIn(['dump', capture]);
+      const fitted = await fwemuIn(['dump', capture], { tty: 80 });
+      expect(fitted.code, capture).toBe(wide.code);
+      for (const line of fitted.stdout.split('\n')) expect(shown(line), `${capture}: ${line}`).toBeLessThanOrEqual(80);
+      const want = packets(wide.stdout);
+      const got = packets(fitted.stdout);
+      expect([...got.keys()], capture).toEqual([...want.keys()]);
+      for (const [n, lines] of want) {
+        const words = (l: string[]) => l.join(' ').split(/ +/).filter(Boolean);
+        expect(words(got.get(n)!), `${capture} #${n}`).toEqual(words(lines));
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThan(200);
+  });
+
+  it('keeps the wide lines on a pipe, and with --wide', async () => {
+    const pipe = await fwemuIn(['dump', 'fixtures/router-two-if.pcapng']);
+    const wide = await fwemuIn(['dump', 'fixtures/router-two-if.pcapng', '--wide', '--color', 'never'], { tty: 80 });
+    expect(wide.bytes.equals(pipe.bytes)).toBe(true);
+    expect(Math.max(...pipe.stdout.split('\n').map(shown))).toBeGreaterThan(80);
+  });
+});
+
 describe('demo', () => {
   it("shows replay's wide lines on a pipe", async () => {
     const demo = (await fwemuIn(['demo'])).stdout.split('\n');
