@@ -1,6 +1,7 @@
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
+import { isGroupDestination, notForwardedScope, Scope } from '../packet/scope.js';
 import { protoName } from '../packet/describe.js';
 import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { Cause, peekEntry, type PacketResult } from '../engine/result.js';
@@ -90,6 +91,30 @@ export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSe
   return explainPacket(r, p, rules);
 }
 
+const srcText = (p: DecodedPacket) => formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+const dstText = (p: DecodedPacket) => formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
+const groupWords = (p: DecodedPacket) =>
+  p.ipVersion === 4 && p.dst0 >>> 0 === 0xffffffff ? 'broadcast to' : 'multicast to';
+
+/** Cause.NOT_ROUTED: what the kernel's routing does instead of a chain (packet/scope.ts). */
+function notRoutedWords(p: DecodedPacket, model: 'host' | 'gateway'): string {
+  const self = model === 'gateway' ? 'the router' : 'the host';
+  switch (notForwardedScope(p)) {
+    case Scope.MARTIAN:
+      return `dropped on receipt: martian address (${srcText(p)} -> ${dstText(p)}): a multicast, broadcast or loopback source, a loopback destination, or 0.0.0.0 other than a DHCP client's 0.0.0.0 -> 255.255.255.255; no chain sees it`;
+    case Scope.MULTICAST:
+      return `not forwarded: multicast to ${dstText(p)} stays on its link (only a multicast router forwards it); ${self}'s own input chain sees it if it joined the group (not modelled)`;
+    case Scope.BROADCAST:
+      return `not forwarded: broadcast to ${dstText(p)} stays on its link; ${self}'s own input chain sees it (not modelled)`;
+    case Scope.LINK_LOCAL_SRC:
+      return `not forwarded: link-local source ${srcText(p)} (fe80::/10) cannot leave its link; the router answers ICMPv6 destination-unreachable beyond-scope`;
+    case Scope.UNSPECIFIED_SRC:
+      return `not forwarded: source :: (unspecified) is for a host without an address yet (duplicate address detection), never routed`;
+    default:
+      return 'not forwarded';
+  }
+}
+
 function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {
   const model = rules.model;
   const entry = peekEntry(r) as CtEntry | null;
@@ -116,7 +141,11 @@ function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet
     case Cause.FRAGMENT:
       return `dropped: ${r.detail}`;
     case Cause.NOT_HOST:
+      if (isGroupDestination(p))
+        return `skipped: ${groupWords(p)} ${dstText(p)}, a group this host has not joined: its stack discards it before the input chain`;
       return `skipped: neither to nor from the host; a host does not forward it`;
+    case Cause.NOT_ROUTED:
+      return notRoutedWords(p, model);
     case Cause.RULE: {
       const rule = r.rule!;
       const verb = r.verdict === 'accept' ? 'accepted' : r.verdict === 'reject' ? 'rejected' : 'dropped';

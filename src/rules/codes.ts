@@ -13,6 +13,8 @@ export const RULE_CODES = {
   'rules.chain-needs-host': 'a chain other than forward without host:',
   'rules.settings-without-state': 'conntrack: or ipv4: settings with stateful: false (warning)',
   'rules.host-is-network': 'host: given a network rather than an address',
+  'rules.host-without-nd':
+    'host model: a policy drops IPv6 neighbour discovery for a host address and no rule accepts it',
   'rules.empty-address-list': 'an empty list of addresses',
   'rules.bad-address': 'not an address or CIDR',
   'rules.unquoted-ipv6': 'an IPv6 address ending in ":" that YAML read as a mapping key',

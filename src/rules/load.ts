@@ -12,6 +12,7 @@ import { sortDiags, type Diagnostic } from '../base/diag.js';
 import { basename, extname } from 'node:path';
 import { isMap, isScalar, isSeq, type ParsedNode } from 'yaml';
 import { parseCidr } from './cidr.js';
+import { neighbourDiscoveryGaps } from './advice.js';
 import { analyzeRules } from './shadow.js';
 import {
   ACTIONS,
@@ -191,7 +192,7 @@ class Loader extends YamlReader<RuleCode> {
 
     const rules = this.rules(root, m.get('rules'), hostModel);
 
-    return {
+    const ruleset: RuleSet = {
       name,
       description,
       file: this.file,
@@ -204,6 +205,9 @@ class Loader extends YamlReader<RuleCode> {
       ipv4,
       rules,
     };
+    if (hostEntry && this.diags.every((d) => d.severity !== 'error'))
+      for (const message of neighbourDiscoveryGaps(ruleset)) this.warn(hostEntry.key, message, 'rules.host-without-nd');
+    return ruleset;
   }
 
   private misplacedRuleKey(k: string): string {
