@@ -96,7 +96,20 @@ export interface ShardedOptions {
    * where it goes. `wait` is awaited between reads (a slow reader of the
    * output holds the replay back).
    */
-  lines?: { report: ShardReport; write: WriteOutput; wait?: () => Promise<void> | null };
+  lines?: {
+    report: ShardReport;
+    write: WriteOutput;
+    wait?: () => Promise<void> | null;
+    /** After the lines of some packets were written (a place to flush them, for live output). */
+    written?: () => void;
+  };
+  /**
+   * The capture is live (a pipe from tcpdump): what each read brings is
+   * posted to the shards as soon as it is parsed, not when enough has
+   * gathered or the next read came, so that every packet's line can come
+   * out before the next packet arrives.
+   */
+  live?: boolean;
 }
 
 /** What the single-threaded replay's summary is made of. */
@@ -272,6 +285,8 @@ class ShardedReplay {
       capture = await readCapture(this.opts.path, (rec) => this.onRecord(rec), {
         takeChunk: (lastFilled) => this.take(lastFilled),
         beforeRead: () => this.beforeRead(),
+        // Live: a read's records go to the shards as soon as they are parsed, not with the next read.
+        afterChunk: this.opts.live ? () => this.unposted > 0 && this.flush() : undefined,
         stdin: this.opts.stdin,
       });
     } catch (err) {
@@ -592,6 +607,7 @@ class ShardedReplay {
     r.flows.push(k, flows);
     r.frag.push(k, frag[0], frag[1], frag[2], frag[3]);
     r.waiting--;
+    let played = false;
     for (
       let next = this.rounds.get(this.nextRound);
       next !== undefined && next.waiting === 0;
@@ -601,8 +617,12 @@ class ShardedReplay {
       this.nextRound++;
       for (let i = 0; i < next.flows.length; i += 2) this.countFlows(next.flows[i], next.flows[i + 1]);
       this.countFragMemory(next.frag);
-      if (this.inexact === '' && this.order !== null) this.playLines(next.lines);
+      if (this.inexact === '' && this.order !== null) {
+        this.playLines(next.lines);
+        played = true;
+      }
     }
+    if (played) this.opts.lines?.written?.();
   }
 
   /** Writes one round's lines; one thread may have let a fragment's line out of order where they overflow. */
