@@ -86,6 +86,13 @@ export function isGroupDestination(p: DecodedPacket): boolean {
  * forward chain, so it is not one of these.
  */
 export function notForwardedScope(p: DecodedPacket): ScopeValue {
+  // Every packet of a gateway replay comes here: most addresses are plain
+  // unicast, which the first bytes tell at once.
+  const a = p.src0 >>> 24;
+  const b = p.dst0 >>> 24;
+  if (p.ipVersion === 4) {
+    if (a !== 0 && a !== 127 && a < 224 && b !== 0 && b !== 127 && b < 224) return Scope.NONE;
+  } else if (a !== 0 && a !== 0xfe && a !== 0xff && b !== 0 && b !== 0xff) return Scope.NONE;
   if (isMartian(p)) return Scope.MARTIAN;
   if (p.ipVersion === 4) {
     if (isMulticast4(p.dst0)) return Scope.MULTICAST;

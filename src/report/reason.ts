@@ -101,18 +101,37 @@ function notRoutedWords(p: DecodedPacket, model: 'host' | 'gateway'): string {
   const self = model === 'gateway' ? 'the router' : 'the host';
   switch (notForwardedScope(p)) {
     case Scope.MARTIAN:
-      return `dropped on receipt: martian address (${srcText(p)} -> ${dstText(p)}): a multicast, broadcast or loopback source, a loopback destination, or 0.0.0.0 other than a DHCP client's 0.0.0.0 -> 255.255.255.255; no chain sees it`;
+      return `dropped on receipt: ${martianWords(p)}, a martian address; no chain sees it`;
     case Scope.MULTICAST:
-      return `not forwarded: multicast to ${dstText(p)} stays on its link (only a multicast router forwards it); ${self}'s own input chain sees it if it joined the group (not modelled)`;
+      return `not forwarded: multicast to ${dstText(p)} stays on its link (only multicast routing forwards it); ${self}'s own input chain takes the groups it joined (not modelled)`;
     case Scope.BROADCAST:
-      return `not forwarded: broadcast to ${dstText(p)} stays on its link; ${self}'s own input chain sees it (not modelled)`;
+      return `not forwarded: broadcast to ${dstText(p)} stays on its link; ${self}'s own input chain takes it (not modelled)`;
     case Scope.LINK_LOCAL_SRC:
       return `not forwarded: link-local source ${srcText(p)} (fe80::/10) cannot leave its link; the router answers ICMPv6 destination-unreachable beyond-scope`;
     case Scope.UNSPECIFIED_SRC:
-      return `not forwarded: source :: (unspecified) is for a host without an address yet (duplicate address detection), never routed`;
+      return 'not forwarded: source :: (unspecified) is for a host without an address yet (duplicate address detection), never routed';
     default:
       return 'not forwarded';
   }
+}
+
+/** Which martian rule a packet breaks (packet/scope.ts isMartian), in words. */
+function martianWords(p: DecodedPacket): string {
+  const src = srcText(p);
+  const dst = dstText(p);
+  if (p.ipVersion === 4) {
+    const s = p.src0 >>> 24;
+    const d = p.dst0 >>> 24;
+    if (s >= 224) return `${s === 255 ? 'broadcast' : s < 240 ? 'multicast' : 'reserved'} source ${src}`;
+    if (s === 127) return `loopback source ${src}`;
+    if (d === 127) return `loopback destination ${dst}`;
+    if (d === 0) return `destination ${dst} (0.0.0.0/8 is never a destination)`;
+    return `source ${src} (0.0.0.0 is only taken from a DHCP client, to 255.255.255.255)`;
+  }
+  if (p.src0 >>> 24 === 0xff) return `multicast source ${src}`;
+  if (src === '::1') return 'loopback source ::1';
+  if (dst === '::1') return 'loopback destination ::1';
+  return `multicast destination ${dst} of scope ${(p.dst0 >>> 16) & 0xf} (interface-local or reserved: never on a link)`;
 }
 
 function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {
