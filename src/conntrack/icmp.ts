@@ -11,7 +11,7 @@
  * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
  *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
-import { icmpText } from '../packet/icmp-names.js';
+import { icmpWords } from '../packet/icmp-names.js';
 import { IpProto, isIcmpError, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { B_PROTO, F_DEADLINE, S32, S64, STRIDE, W_PORTS, type CtTuple } from './entry.js';
 import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
@@ -47,11 +47,6 @@ export const IcmpKind = {
   UNRELATED: 4,
 } as const;
 
-/** "icmp echo-reply", "icmpv6 destination-unreachable port-unreachable": a type as rules and reports name it (nft's words). */
-export function icmpWords(ipVersion: number, type: number, code: number): string {
-  return `${ipVersion === 6 ? 'icmpv6' : 'icmp'} ${icmpText(ipVersion, type, code)}`;
-}
-
 /**
  * nf_conntrack_icmpv4_error() / nf_conntrack_icmpv6_error() up to the
  * lookup of the quoted packet: its IcmpKind, with the reason in c.note
@@ -72,7 +67,7 @@ export function icmpError(c: CtPacketCtx, p: DecodedPacket): number {
     if (!isIcmpError(4, type)) return IcmpKind.QUERY;
   } else {
     if (ICMP6_NOCT[type]) {
-      c.note = `icmpv6 ${icmpText(6, type, p.icmpCode)} (neighbour discovery / MLD) is never tracked (nf_conntrack_icmpv6_error)`;
+      c.note = `${icmpWords(6, type, p.icmpCode)} (neighbour discovery / MLD) is never tracked (nf_conntrack_icmpv6_error)`;
       return IcmpKind.UNTRACKED;
     }
     if (type === 137) {

@@ -116,7 +116,8 @@ import { CtPacketCtx, CtVerdict, TIME_EPS, type CtVerdictValue } from './l4proto
 import { tcpPacket, TcpTracker } from './tcp.js';
 import { udpError, udpPacket, udplitePacket } from './udp.js';
 import { sctpError, sctpPacket } from './sctp.js';
-import { icmpError, icmpPacket, icmpQuotedTuple, icmpWords, IcmpKind } from './icmp.js';
+import { icmpError, icmpPacket, icmpQuotedTuple, IcmpKind } from './icmp.js';
+import { icmpWords } from '../packet/icmp-names.js';
 import { grePacket, IPPROTO_GRE } from './gre.js';
 import { genericPacket } from './generic.js';
 import {

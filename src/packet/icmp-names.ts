@@ -123,13 +123,48 @@ export function icmpCodeNameOf(ipVersion: number, type: number, code: number): s
  * A type and code in nft's words, as every report shows them: "echo-request",
  * "destination-unreachable port-unreachable", "time-exceeded code 1",
  * "type 42", "type 42 code 3". Code 0 is left out unless it has a name.
- * (Cold path; the per-packet writers put the same words together from
- * icmpTypeName() and icmpCodeNameOf().)
  */
 export function icmpText(ipVersion: number, type: number, code: number): string {
-  const t = icmpTypeName(ipVersion, type);
-  const c = icmpCodeNameOf(ipVersion, type, code);
+  const v = ipVersion === 6 ? 6 : 4;
+  return usual(v, type, code, 0) ?? compose(v, type, code);
+}
+
+/** icmpText() after the protocol, as rules write it: "icmp echo-request", "icmpv6 nd-neighbor-solicit". */
+export function icmpWords(ipVersion: number, type: number, code: number): string {
+  const v = ipVersion === 6 ? 6 : 4;
+  return usual(v, type, code, 1) ?? `${PROTO[v]} ${compose(v, type, code)}`;
+}
+
+const PROTO = { 4: 'icmp', 6: 'icmpv6' } as const;
+
+/**
+ * The usual texts (code 0, destination unreachable's named codes), made
+ * once: reasons ask on every ICMP packet. [without, with the protocol].
+ */
+function usual(v: 4 | 6, type: number, code: number, withProto: 0 | 1): string | null {
+  if (type === DEST_UNREACH[v]) return UNREACH_TEXT[v][withProto][code & 0xff];
+  return code === 0 ? TEXT0[v][withProto][type & 0xff] : null;
+}
+
+function compose(v: 4 | 6, type: number, code: number): string {
+  const t = TYPE_NAME[v][type & 0xff];
+  const c = type === DEST_UNREACH[v] ? CODE_NAME[v][code & 0xff] : null;
   const head = t ?? `type ${type}`;
   if (c !== null) return `${head} ${c}`;
   return code === 0 ? head : `${head} code ${code}`;
 }
+
+type Texts = Readonly<Record<4 | 6, readonly [readonly (string | null)[], readonly (string | null)[]]>>;
+
+function texts(make: (v: 4 | 6, i: number) => string | null): Texts {
+  const both = (v: 4 | 6) => {
+    const bare = Array.from({ length: 256 }, (_, i) => make(v, i));
+    return [bare, bare.map((t) => (t === null ? null : `${PROTO[v]} ${t}`))] as const;
+  };
+  return { 4: both(4), 6: both(6) };
+}
+
+/** Every type with code 0. */
+const TEXT0 = texts((v, type) => compose(v, type, 0));
+/** Destination unreachable with each code nft names (null for the others). */
+const UNREACH_TEXT = texts((v, code) => (CODE_NAME[v][code] === null ? null : compose(v, DEST_UNREACH[v], code)));

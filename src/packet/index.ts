@@ -20,6 +20,7 @@ export {
   icmpCodeName,
   icmpCodeNameOf,
   icmpText,
+  icmpWords,
 } from './icmp-names.js';
 export { onesSum, finishChecksum, internetChecksum } from './checksum.js';
 export { encodeTcpOptions, parseTcpFlags, type TcpSpec, type TcpFlags, type TcpOptionsSpec } from './tcp.js';

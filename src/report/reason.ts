@@ -2,7 +2,7 @@ import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
 import { protoName } from '../packet/describe.js';
-import { icmpText } from '../packet/icmp-names.js';
+import { icmpWords } from '../packet/icmp-names.js';
 import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { Cause, peekEntry, type PacketResult } from '../engine/result.js';
 import { ruleRef } from '../rules/describe.js';
@@ -48,10 +48,9 @@ function opened(entry: CtEntry, rule: Rule | null): string {
 }
 
 /** "icmp echo-request", "icmpv6 nd-neighbor-solicit": nft's words, which a rule's type: takes. */
-function icmpWords(p: DecodedPacket): string {
-  const proto = protoName(p.proto);
-  if (p.icmpType < 0) return `${proto} fragment (no type visible)`;
-  return `${proto} ${icmpText(p.ipVersion, p.icmpType, p.icmpCode)}`;
+function packetIcmpWords(p: DecodedPacket): string {
+  if (p.icmpType < 0) return `${protoName(p.proto)} fragment (no type visible)`;
+  return icmpWords(p.ipVersion, p.icmpType, p.icmpCode);
 }
 
 /** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo-request". */
@@ -61,14 +60,14 @@ function newFlowWords(p: DecodedPacket): string {
     if (p.l4Off < 0) return `${proto} fragment (no ports visible)`;
     return `new ${proto} to port ${p.dport}`;
   }
-  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `new ${icmpWords(p)}`;
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `new ${packetIcmpWords(p)}`;
   return `new ${proto}`;
 }
 
 function statelessWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
   if (isPortProto(p.proto) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
-  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return icmpWords(p);
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return packetIcmpWords(p);
   return proto;
 }
 

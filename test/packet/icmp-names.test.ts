@@ -12,7 +12,9 @@ import {
   ICMPV6_CODES,
   ICMPV6_TYPES,
   icmpCodeName,
+  icmpText,
   icmpTypeName,
+  icmpWords,
 } from '../../src/packet/icmp-names.js';
 import { run, toolTest } from '../export/netns.js';
 
@@ -49,5 +51,34 @@ describe('ICMP names are nft describe', () => {
       for (let n = 0; n < 256; n++)
         expect(kind === 'type' ? icmpTypeName(v, n) : icmpCodeName(v, n), `${what} ${n}`).toBe(first.get(n) ?? null);
     });
+  }
+
+  for (const [v, proto, unreach] of [
+    [4, 'icmp', 3],
+    [6, 'icmpv6', 1],
+  ] as const) {
+    toolTest(
+      'nft',
+      why,
+      `${proto}: every type and code is shown in nft's first names, codes under destination-unreachable only`,
+      () => {
+        const first = (what: string) => {
+          const m = new Map<number, string>();
+          for (const [name, n] of described(what)) if (!m.has(n)) m.set(n, name);
+          return m;
+        };
+        const types = first(`${proto} type`);
+        const codes = first(`${proto} code`);
+        for (let t = 0; t < 256; t++)
+          for (const c of [0, 1, 2, 3, 4, 5, 6, 9, 13, 200, 255]) {
+            const code = t === unreach && codes.has(c) ? ` ${codes.get(c)}` : c === 0 ? '' : ` code ${c}`;
+            const want = `${types.get(t) ?? `type ${t}`}${code}`;
+            const got = icmpText(v, t, c);
+            if (got !== want) expect(got, `${proto} ${t}/${c}`).toBe(want);
+            const words = icmpWords(v, t, c);
+            if (words !== `${proto} ${want}`) expect(words, `${proto} ${t}/${c}`).toBe(`${proto} ${want}`);
+          }
+      },
+    );
   }
 });
