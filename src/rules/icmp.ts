@@ -130,6 +130,21 @@ function meant(word: string, proto: IcmpProto, kind: Kind): string | null {
   return suggest(w, names);
 }
 
+/**
+ * Other words for nft's names, keyed as typed (lower case, with spaces or
+ * dashes), for readers whose did-you-mean takes a word list (scenarios).
+ */
+export function icmpOtherWords(proto: IcmpProto, kind: Kind): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const add = (word: string, name: string): void => {
+    for (const w of [word, word.replaceAll('-', ' ')])
+      for (const x of [w, w.replaceAll('neighbor', 'neighbour')]) if (!Object.hasOwn(out, x)) out[x] = name;
+  };
+  for (const name of Object.keys(icmpNames(proto === 'icmp' ? 4 : 6, kind))) add(name, name);
+  for (const [word, name] of Object.entries(OTHER_WORDS[proto][kind])) add(word, name);
+  return out;
+}
+
 /** What a type or code value may be, quoted in every ICMP diagnostic. */
 function help(proto: IcmpProto, kind: Kind): string {
   const names = Object.keys(icmpNames(proto === 'icmp' ? 4 : 6, kind));
