@@ -64,6 +64,12 @@ function newFlowWords(p: DecodedPacket): string {
   return `new ${proto}`;
 }
 
+/** "icmp echo-request packet", "tcp packet": what a stateless rule matched. */
+function statelessPacketWords(p: DecodedPacket): string {
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `${packetIcmpWords(p)} packet`;
+  return `${protoName(p.proto)} packet`;
+}
+
 function statelessWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
   if (isPortProto(p.proto) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
@@ -127,7 +133,7 @@ function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet
     case Cause.RULE: {
       const rule = r.rule!;
       const verb = r.verdict === 'accept' ? 'accepted' : r.verdict === 'reject' ? 'rejected' : 'dropped';
-      const what = r.ct === null ? `${protoName(p.proto)} packet` : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
+      const what = r.ct === null ? statelessPacketWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
       const stateless = r.ct === null ? ' (stateless: every packet is matched against the rules)' : '';
       return `${verb}: ${what} matches ${ruleRef(rule)}${chainWords(r.chain, model)}${stateless}`;
     }

@@ -85,7 +85,7 @@ describe('type: and code: lists in a replay', () => {
     CASES.forEach(([, , , rule, text], i) => {
       expect(lines[i]).toContain(`  ${text} `);
       if (rule === null) expect(lines[i]).toMatch(new RegExp(`no rule accepts ${text}; policy drop`));
-      else expect(lines[i]).toContain(`matches rule ${rule} (`);
+      else expect(lines[i]).toContain(`accepted: ${text} packet matches rule ${rule} (`);
     });
   });
 });
