@@ -220,6 +220,12 @@ function readValues(r: YamlReader<RuleCode>, e: Entry, label: string, proto: Icm
     const x = readValue(r, n, what, proto, kind);
     if (x === null) ok = false;
     else if (!out.includes(x)) out.push(x);
+    else {
+      // Often a slip for another member (echo-request twice, echo-reply meant); mld-listener-done and -reduction are one.
+      const name = icmpNames(proto === 'icmp' ? 4 : 6, kind);
+      const first = Object.keys(name).find((k) => name[k] === x);
+      r.warn(n, `${what} lists ${first ?? x} (${x}) more than once; it matches once`, 'rules.icmp-repeated');
+    }
   }
   return ok ? out : null;
 }

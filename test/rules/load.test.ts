@@ -350,6 +350,16 @@ describe('icmp', () => {
     expect(icmp('icmp', '[3, 11]', '[port-unreachable, 4]')).toEqual({ types: [3, 11], codes: [3, 4] });
   });
 
+  it('warns, at the repeat, when a list names one type twice (a slip for another member, often)', () => {
+    const w = ok(
+      'rules:\n  - proto: icmpv6\n    type: [echo-request, mld-listener-done, 128, mld-listener-reduction]\n',
+    ).warnings.map(formatDiagnostic);
+    expect(w).toEqual([
+      'rules/t.yaml:3:45: warning: rule #1: type lists echo-request (128) more than once; it matches once',
+      'rules/t.yaml:3:50: warning: rule #1: type lists mld-listener-done (132) more than once; it matches once',
+    ]);
+  });
+
   it('takes codes as names or numbers', () => {
     expect(icmp('icmp', 'destination-unreachable', 'port-unreachable')).toEqual({ types: [3], codes: [3] });
     expect(icmp('icmp', 'destination-unreachable', 'frag-needed')!.codes).toEqual([4]);
