@@ -3,6 +3,7 @@ import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
 import { isGroupDestination, notForwardedScope, Scope } from '../packet/scope.js';
 import { protoName } from '../packet/describe.js';
+import { icmpWords } from '../packet/icmp-names.js';
 import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { Cause, peekEntry, type PacketResult } from '../engine/result.js';
 import { ruleRef } from '../rules/describe.js';
@@ -47,21 +48,33 @@ function opened(entry: CtEntry, rule: Rule | null): string {
   return `, opened at packet ${packet} by ${who}`;
 }
 
-/** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo request". */
+/** "icmp echo-request", "icmpv6 nd-neighbor-solicit": nft's words, which a rule's type: takes. */
+function packetIcmpWords(p: DecodedPacket): string {
+  if (p.icmpType < 0) return `${protoName(p.proto)} fragment (no type visible)`;
+  return icmpWords(p.ipVersion, p.icmpType, p.icmpCode);
+}
+
+/** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo-request". */
 function newFlowWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
   if (isPortProto(p.proto)) {
     if (p.l4Off < 0) return `${proto} fragment (no ports visible)`;
     return `new ${proto} to port ${p.dport}`;
   }
-  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `new ${proto} type ${p.icmpType}`;
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `new ${packetIcmpWords(p)}`;
   return `new ${proto}`;
+}
+
+/** "icmp echo-request packet", "tcp packet": what a stateless rule matched. */
+function statelessPacketWords(p: DecodedPacket): string {
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `${packetIcmpWords(p)} packet`;
+  return `${protoName(p.proto)} packet`;
 }
 
 function statelessWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
   if (isPortProto(p.proto) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
-  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `${proto} type ${p.icmpType}`;
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return packetIcmpWords(p);
   return proto;
 }
 
@@ -168,7 +181,7 @@ function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet
     case Cause.RULE: {
       const rule = r.rule!;
       const verb = r.verdict === 'accept' ? 'accepted' : r.verdict === 'reject' ? 'rejected' : 'dropped';
-      const what = r.ct === null ? `${protoName(p.proto)} packet` : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
+      const what = r.ct === null ? statelessPacketWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
       const stateless = r.ct === null ? ' (stateless: every packet is matched against the rules)' : '';
       return `${verb}: ${what} matches ${ruleRef(rule)}${chainWords(r.chain, model)}${stateless}`;
     }

@@ -35,6 +35,7 @@ export const RULE_CODES = {
   'rules.icmp-code-needs-type': 'an ICMP code without its type',
   'rules.icmp-wrong-family': 'an ICMP type or code name of the other IP version',
   'rules.bad-icmp': "not an ICMP type or code of the rule's protocol",
+  'rules.icmp-repeated': 'an ICMP type or code listed twice in one list (warning)',
   'rules.never-matches': 'a rule that can never match (warning)',
   'rules.shadowed': 'a rule shadowed by an earlier one (warning)',
   'rules.shadow-check-stopped': 'the shadow analysis stopped at its limit (warning)',

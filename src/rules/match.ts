@@ -50,9 +50,12 @@ export function matchRule(r: CompiledRule, p: DecodedPacket): boolean {
   } else return false;
   if (r.sport !== null && (p.l4Off < 0 || !inRanges(r.sport, p.sport))) return false;
   if (r.dport !== null && (p.l4Off < 0 || !inRanges(r.dport, p.dport))) return false;
-  if (r.icmpType >= 0) {
-    if (p.l4Off < 0 || p.icmpType !== r.icmpType) return false;
-    if (r.icmpCode >= 0 && p.icmpCode !== r.icmpCode) return false;
+  const types = r.icmpTypes;
+  if (types !== null) {
+    // (!== 1: a packet without an ICMP header has type -1, which indexes nothing)
+    if (p.l4Off < 0 || types[p.icmpType] !== 1) return false;
+    const codes = r.icmpCodes;
+    if (codes !== null && codes[p.icmpCode] !== 1) return false;
   }
   if (r.src !== null && !addrIn(r.src, v, p.src0, p.src1, p.src2, p.src3)) return false;
   if (r.dst !== null && !addrIn(r.dst, v, p.dst0, p.dst1, p.dst2, p.dst3)) return false;
