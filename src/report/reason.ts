@@ -120,7 +120,7 @@ function notRoutedWords(p: DecodedPacket, model: 'host' | 'gateway'): string {
     case Scope.BROADCAST:
       return `not forwarded: broadcast to ${dstText(p)} stays on its link; ${self}'s own input chain takes it (not modelled)`;
     case Scope.LINK_LOCAL_SRC:
-      return `not forwarded: link-local source ${srcText(p)} (fe80::/10) cannot leave its link; the router answers ICMPv6 destination-unreachable beyond-scope`;
+      return `not forwarded: link-local source ${srcText(p)} (fe80::/10) cannot leave its link; the router answers icmpv6 destination-unreachable code 2 (beyond scope)`;
     case Scope.UNSPECIFIED_SRC:
       return 'not forwarded: source :: (unspecified) is for a host without an address yet (duplicate address detection), never routed';
     default:

@@ -69,9 +69,16 @@ export function neighbourDiscoveryGaps(rs: RuleSet): string[] {
     if (missing.length === 0) continue;
     const name = (type: number) => (type === NEIGHBOR_SOLICIT ? 'nd-neighbor-solicit' : 'nd-neighbor-advert');
     const what = missing.map(([chain, type]) => `${name(type)} on ${chain}`).join(', ');
-    const add = missing
-      .map(([chain, type]) => `{ proto: icmpv6, type: ${name(type)}${chain === 'output' ? ', chain: output' : ''} }`)
-      .join(', ');
+    // One rule per chain, its types as a list where there are two (an nft set).
+    const add = (['input', 'output'] as const)
+      .map((chain) => {
+        const types = missing.filter(([c]) => c === chain).map(([, type]) => name(type));
+        if (types.length === 0) return '';
+        const type = types.length === 1 ? types[0] : `[${types.join(', ')}]`;
+        return `{ proto: icmpv6, type: ${type}${chain === 'output' ? ', chain: output' : ''} }`;
+      })
+      .filter((r) => r !== '')
+      .join(' and ');
     out.push(
       `IPv6 to this host will fail: a policy drops neighbour discovery for ${c.text} (${what}), which conntrack ` +
         'never tracks, so without a rule neighbours cannot reach the host (TCP to allowed ports times out, ping6 ' +

@@ -123,8 +123,7 @@ describe("check's advice on neighbour discovery", () => {
     `);
     expect(g).toHaveLength(1);
     expect(g[0]).toMatch(/^IPv6 to this host will fail: .*fd00:1::2/);
-    expect(g[0]).toContain('{ proto: icmpv6, type: nd-neighbor-solicit }');
-    expect(g[0]).toContain('{ proto: icmpv6, type: nd-neighbor-advert }');
+    expect(g[0]).toContain('add { proto: icmpv6, type: [nd-neighbor-solicit, nd-neighbor-advert] }');
     // As a warning of the loaded file, at host:, with its code.
     const w = ok(y`
       host: [10.1.0.2, fd00:1::2]
@@ -139,6 +138,7 @@ describe("check's advice on neighbour discovery", () => {
       '- { proto: icmpv6 }',
       '- { proto: icmpv6, src: fe80::/10 }',
       '- { proto: icmpv6, type: nd-neighbor-solicit }\n  - { proto: icmpv6, type: nd-neighbor-advert }',
+      '- { proto: icmpv6, type: [nd-neighbor-solicit, nd-neighbor-advert] }',
     ])
       expect(gaps(`host: [fd00:1::2]\npolicy: drop\nrules:\n  ${rules}\n`), rules).toEqual([]);
   });
@@ -151,7 +151,7 @@ describe("check's advice on neighbour discovery", () => {
       rules: []
     `);
     expect(out).toHaveLength(1);
-    expect(out[0]).toContain('{ proto: icmpv6, type: nd-neighbor-solicit, chain: output }');
+    expect(out[0]).toContain('add { proto: icmpv6, type: [nd-neighbor-solicit, nd-neighbor-advert], chain: output }');
     expect(gaps('host: [10.1.0.2]\npolicy: drop\nrules: []\n')).toEqual([]);
     expect(gaps('policy: drop\nrules: []\n')).toEqual([]);
     // A rule that rejects them is no help.
