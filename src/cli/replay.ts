@@ -74,7 +74,8 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: '1',
           describe:
             'judge on N worker threads (auto: one per core), each holding the flows of some address pairs; the lines, the written captures and the summary are the same as with one thread. ' +
-            'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread',
+            'It pays on large captures of many hosts, up to about one thread per core; when the conntrack table could fill up, the capture is replayed again on one thread. ' +
+            'From a live capture (a pipe, FIFO or terminal) each line comes out as soon as its packet is judged, in order',
         })
         .example(
           example(

@@ -11,6 +11,7 @@
  * - The code of a quoted inner ICMP echo is taken as 0 (the decoder does not
  *   report it); ICMP timestamp/info/address ids are taken from icmpId.
  */
+import { icmpWords } from '../packet/icmp-names.js';
 import { IpProto, isIcmpError, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { B_PROTO, F_DEADLINE, S32, S64, STRIDE, W_PORTS, type CtTuple } from './entry.js';
 import { CtVerdict, type CtPacketCtx, type CtVerdictValue } from './l4proto.js';
@@ -60,17 +61,17 @@ export function icmpError(c: CtPacketCtx, p: DecodedPacket): number {
   const type = p.icmpType;
   if (p.ipVersion === 4) {
     if (type > NR_ICMP_TYPES) {
-      c.note = `invalid ICMP type ${type} (above ${NR_ICMP_TYPES}, nf_conntrack_icmpv4_error)`;
+      c.note = `invalid icmp type ${type} (above ${NR_ICMP_TYPES}, nf_conntrack_icmpv4_error)`;
       return IcmpKind.MALFORMED;
     }
     if (!isIcmpError(4, type)) return IcmpKind.QUERY;
   } else {
     if (ICMP6_NOCT[type]) {
-      c.note = `ICMPv6 type ${type} (neighbour discovery / MLD) is never tracked (nf_conntrack_icmpv6_error)`;
+      c.note = `${icmpWords(6, type, p.icmpCode)} (neighbour discovery / MLD) is never tracked (nf_conntrack_icmpv6_error)`;
       return IcmpKind.UNTRACKED;
     }
     if (type === 137) {
-      c.note = 'ICMPv6 redirect: fwemu does not read the redirected header, so it is not related to any connection';
+      c.note = 'icmpv6 nd-redirect: fwemu does not read the redirected header, so it is not related to any connection';
       return IcmpKind.UNRELATED;
     }
     if (type >= 128) return IcmpKind.QUERY;
@@ -85,7 +86,7 @@ export function icmpError(c: CtPacketCtx, p: DecodedPacket): number {
  */
 export function icmpQuotedTuple(c: CtPacketCtx, p: DecodedPacket, q: CtTuple): boolean {
   if (!p.innerValid || p.innerIpVersion !== p.ipVersion) {
-    c.note = `${p.ipVersion === 4 ? 'ICMP' : 'ICMPv6'} error type ${p.icmpType} does not quote a readable packet, so it relates to no connection`;
+    c.note = `${icmpWords(p.ipVersion, p.icmpType, p.icmpCode)}, an error, quotes no readable packet, so it relates to no connection`;
     return false;
   }
   q.l3 = p.innerIpVersion;
@@ -123,13 +124,13 @@ export function icmpPacket(
   const type = (st.u32[slot * S32 + W_PORTS] >>> 8) & 0xff;
   if (st.u8[slot * STRIDE + B_PROTO] === IpProto.ICMP) {
     if (!ICMP_VALID_NEW[type]) {
-      c.note = `ICMP type ${type} cannot create a connection: no matching request was seen (nf_conntrack_icmp_packet)`;
+      c.note = `${icmpWords(4, type, 0)} cannot create a connection: no matching request was seen (nf_conntrack_icmp_packet)`;
       return CtVerdict.INVALID;
     }
     st.f64[slot * S64 + F_DEADLINE] = c.now + c.settings.icmp_timeout;
   } else {
     if (isNew && !ICMP6_VALID_NEW[type]) {
-      c.note = `ICMPv6 type ${type} cannot create a connection: no matching request was seen (nf_conntrack_icmpv6_packet)`;
+      c.note = `${icmpWords(6, type, 0)} cannot create a connection: no matching request was seen (nf_conntrack_icmpv6_packet)`;
       return CtVerdict.INVALID;
     }
     st.f64[slot * S64 + F_DEADLINE] = c.now + c.settings.icmpv6_timeout;

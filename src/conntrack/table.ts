@@ -117,6 +117,7 @@ import { tcpPacket, TcpTracker } from './tcp.js';
 import { udpError, udpPacket, udplitePacket } from './udp.js';
 import { sctpError, sctpPacket } from './sctp.js';
 import { icmpError, icmpPacket, icmpQuotedTuple, IcmpKind } from './icmp.js';
+import { icmpWords } from '../packet/icmp-names.js';
 import { grePacket, IPPROTO_GRE } from './gre.js';
 import { genericPacket } from './generic.js';
 import {
@@ -455,7 +456,7 @@ export class ConntrackTable {
       this.invalid(
         r,
         CtCode.INVALID_NEW,
-        `${v6 ? 'ICMPv6' : 'ICMP'} type ${key.dport >>> 8} has no reply type, so conntrack cannot track it (nf_conntrack_invert_icmp${v6 ? 'v6' : ''}_tuple)`,
+        `${icmpWords(v6 ? 6 : 4, key.dport >>> 8, 0)} has no reply type, so conntrack cannot track it (nf_conntrack_invert_icmp${v6 ? 'v6' : ''}_tuple)`,
         NONE,
       );
       return NONE;
@@ -516,7 +517,6 @@ export class ConntrackTable {
    * inverted, is the tuple the error travels on.
    */
   private inetError(r: CtResult, p: DecodedPacket): CtResult {
-    const what = p.ipVersion === 4 ? 'ICMP' : 'ICMPv6';
     const q = this.inv;
     if (!icmpQuotedTuple(this.ctx, p, q)) return this.invalid(r, CtCode.INVALID_ICMP_ERROR, this.ctx.note, NONE);
     const key = this.key;
@@ -524,7 +524,7 @@ export class ConntrackTable {
       return this.invalid(
         r,
         CtCode.INVALID_ICMP_ERROR,
-        `${what} error about an ICMP type ${q.dport >>> 8} packet, which conntrack never tracks`,
+        `${icmpWords(p.ipVersion, p.icmpType, p.icmpCode)}, an error, is about an ${icmpWords(q.proto === IpProto.ICMPV6 ? 6 : 4, q.dport >>> 8, 0)} packet, which conntrack never tracks`,
         NONE,
       );
     }
@@ -533,7 +533,7 @@ export class ConntrackTable {
       return this.invalid(
         r,
         CtCode.INVALID_ICMP_ERROR,
-        `${what} error type ${p.icmpType} code ${p.icmpCode} quotes a packet of no known connection`,
+        `${icmpWords(p.ipVersion, p.icmpType, p.icmpCode)}, an error, quotes a packet of no known connection`,
         NONE,
       );
     }
@@ -543,7 +543,7 @@ export class ConntrackTable {
       return this.invalid(
         r,
         CtCode.INVALID_ICMP_ERROR,
-        `${what} error sent to an address other than the quoted connection's endpoint (outer daddr != inner)`,
+        `${icmpWords(p.ipVersion, p.icmpType, p.icmpCode)}, an error, is sent to an address other than the quoted connection's endpoint (outer daddr != inner)`,
         slot,
       );
     }
@@ -554,7 +554,7 @@ export class ConntrackTable {
     r.entryView = undefined;
     r.isRelated = true;
     r.reply = (node & 1) === 1;
-    r.reason = `${what} error about a known connection`;
+    r.reason = p.ipVersion === 4 ? 'icmp error about a known connection' : 'icmpv6 error about a known connection';
     this.stats.related++;
     return r;
   }

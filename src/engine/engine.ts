@@ -3,6 +3,7 @@ import { ConntrackTable } from '../conntrack/table.js';
 import { CtState } from '../conntrack/types.js';
 import type { CtEvent } from '../conntrack/entry.js';
 import { loneFragmentUdpLengthFault } from '../packet/udp.js';
+import { isMartian, notForwardedScope, Scope } from '../packet/scope.js';
 import type { DecodedPacket } from '../packet/types.js';
 import { IpProto, PacketKind } from '../packet/types.js';
 import { compileRuleSet, type CompiledRuleSet } from '../rules/compile.js';
@@ -344,14 +345,24 @@ export class Engine {
   }
 
   /**
-   * The chain `pkt` goes through, set on `r`; or null, `r` finished as
-   * skipped, when the host model does not see it (forwarded traffic, and
-   * no forward rules).
+   * The chain `pkt` goes through, set on `r`; or null, `r` finished, when
+   * no chain sees it: the host model's host does not receive it (traffic
+   * of others, and no forward rules; a group it has not joined), or the
+   * kernel's routing keeps it away (packet/scope.ts).
    */
   private chainOf(r: PacketResult, pkt: DecodedPacket): Chain | null {
     const chain = chainFor(this.compiled, pkt);
-    if (this.compiled.model === 'host' && chain === 'forward' && !this.hostForwards) {
-      this.finish(r, 'skip', Cause.NOT_HOST);
+    if (chain === 'forward') {
+      if (this.compiled.model === 'host' && !this.hostForwards) {
+        this.finish(r, 'skip', Cause.NOT_HOST);
+        return null;
+      }
+      if (notForwardedScope(pkt) !== Scope.NONE) {
+        this.finish(r, 'drop', Cause.NOT_ROUTED);
+        return null;
+      }
+    } else if (chain === 'input' && isMartian(pkt)) {
+      this.finish(r, 'drop', Cause.NOT_ROUTED);
       return null;
     }
     r.chain = chain;

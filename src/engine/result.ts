@@ -42,6 +42,13 @@ export const Cause = {
    * or was otherwise broken (see `detail`).
    */
   FRAGMENT: 11,
+  /**
+   * The kernel's routing keeps it from the chain it would cross
+   * (packet/scope.ts): not forwarded (multicast, broadcast, IPv6
+   * link-local, unspecified source), or discarded on receipt (martian
+   * addresses). No chain sees it, so no rule or policy is counted.
+   */
+  NOT_ROUTED: 12,
 } as const;
 export type CauseValue = (typeof Cause)[keyof typeof Cause];
 

@@ -96,17 +96,27 @@ function portMatches(list: PortRange[] | null, dir: 's' | 'd'): string[] {
   return multiportGroups(list).map((g) => `-m multiport --${dir}ports ${g.map(portText).join(',')}`);
 }
 
-/** The ICMP type/code match of a rule for one family. */
-function icmpMatch(rule: Rule, fam: IpFamily): string {
+/**
+ * The ICMP type/code matches of a rule for one family: iptables matches one
+ * type (and code) per rule, so a list (nft's set) is one rule per type and
+ * code; [''] when the rule has no ICMP condition.
+ */
+function icmpMatches(rule: Rule, fam: IpFamily): string[] {
   const icmp = rule.icmp;
-  if (!icmp) return '';
-  const typeCode = icmp.code === null ? `${icmp.type}` : `${icmp.type}/${icmp.code}`;
+  if (!icmp) return [''];
+  const out: string[] = [];
+  for (const type of icmp.types) for (const code of icmp.codes ?? [null]) out.push(icmpTypeCode(type, code, fam));
+  return out;
+}
+
+function icmpTypeCode(type: number, code: number | null, fam: IpFamily): string {
+  const typeCode = code === null ? `${type}` : `${type}/${code}`;
   if (fam === 6) return `--icmpv6-type ${typeCode}`;
-  if (icmp.type !== 255) return `--icmp-type ${typeCode}`;
+  if (type !== 255) return `--icmp-type ${typeCode}`;
   // In IPv4 iptables, type 255 means "any type" (net/ipv4/netfilter/ip_tables.c),
   // so a literal type 255 is read from the header with u32: the packet is not a
   // later fragment, and the first byte (type) or two (type, code) after the IP header match.
-  const test = icmp.code === null ? '0>>24=0xff' : `0>>16=0x${(0xff00 | icmp.code).toString(16)}`;
+  const test = code === null ? '0>>24=0xff' : `0>>16=0x${(0xff00 | code).toString(16)}`;
   return `-m u32 --u32 "4&0x1fff=0&&0>>22&0x3c@${test}"`;
 }
 
@@ -130,18 +140,20 @@ export function iptablesRuleLines(rule: Rule, fam: IpFamily): string[] {
   let proto = '';
   if (rule.proto === 'icmpv6') proto = '-p ipv6-icmp';
   else if (rule.proto !== 'any') proto = `-p ${rule.proto}`;
-  const icmp = icmpMatch(rule, fam);
+  const icmps = icmpMatches(rule, fam);
   const tail = `-m comment ${iptablesComment(rule.id)} ${target(rule.action, rule.proto, fam)}`;
   const out: string[] = [];
   for (const src of of(rule.src)) {
     for (const dst of of(rule.dst)) {
       for (const sport of portMatches(rule.sport, 's')) {
         for (const dport of portMatches(rule.dport, 'd')) {
-          const parts = [`-A ${CHAIN_NAME[rule.chain]}`];
-          if (src) parts.push(`-s ${src.text}`);
-          if (dst) parts.push(`-d ${dst.text}`);
-          for (const p of [proto, sport, dport, icmp, tail]) if (p) parts.push(p);
-          out.push(parts.join(' '));
+          for (const icmp of icmps) {
+            const parts = [`-A ${CHAIN_NAME[rule.chain]}`];
+            if (src) parts.push(`-s ${src.text}`);
+            if (dst) parts.push(`-d ${dst.text}`);
+            for (const p of [proto, sport, dport, icmp, tail]) if (p) parts.push(p);
+            out.push(parts.join(' '));
+          }
         }
       }
     }

@@ -1,3 +1,4 @@
+import { icmpRuleWords } from '../rules/icmp.js';
 import { CONNTRACK_DEFAULTS, IPV4_DEFAULTS } from '../rules/spec.js';
 import type { Action, Chain, Cidr, PortRange, Rule, RuleSet } from '../rules/types.js';
 import { visible } from '../base/text-escape.js';
@@ -62,6 +63,10 @@ function ports(r: PortRange[]): string {
   return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
 }
 
+function nftSet(items: string[]): string {
+  return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
+}
+
 function addrSet(list: Cidr[]): string {
   const items = list.map((c) => c.text);
   return items.length === 1 ? items[0] : `{ ${items.join(', ')} }`;
@@ -100,8 +105,10 @@ export function nftRuleLines(rule: Rule): string[] {
       if (rule.dport) parts.push(`${rule.proto} dport ${ports(rule.dport)}`);
     } else if (rule.proto === 'icmp' || rule.proto === 'icmpv6') {
       if (rule.icmp) {
-        parts.push(`${rule.proto} type ${rule.icmp.typeName ?? rule.icmp.type}`);
-        if (rule.icmp.code !== null) parts.push(`${rule.proto} code ${rule.icmp.code}`);
+        // A list is an anonymous set.
+        const w = icmpRuleWords(rule.proto, rule.icmp);
+        parts.push(`${rule.proto} type ${nftSet(w.types)}`);
+        if (w.codes !== null) parts.push(`${rule.proto} code ${nftSet(w.codes)}`);
       } else {
         parts.push(`meta l4proto ${rule.proto === 'icmp' ? 'icmp' : 'ipv6-icmp'}`);
       }

@@ -5,6 +5,7 @@
 
 import { Direction } from '../base/link.js';
 import { formatAddr } from './addr.js';
+import { icmpText } from './icmp-names.js';
 import { DecodeNote, IpProto, isPortProto, PacketKind, TcpFlag, type DecodedPacket, type PacketInfo } from './types.js';
 
 export { formatAddr, parseAddr, type ParsedAddr } from './addr.js';
@@ -57,98 +58,6 @@ function flagsText(flags: number): string {
   if (flags & TcpFlag.ECE) s += 'E';
   if (flags & TcpFlag.CWR) s += 'W';
   return s === '' ? 'none' : s;
-}
-
-interface TypeEntry {
-  name: string;
-  codes?: readonly string[];
-}
-
-const ICMP4_TYPES: Readonly<Record<number, TypeEntry>> = {
-  0: { name: 'echo reply' },
-  3: {
-    name: 'destination unreachable',
-    codes: [
-      'network unreachable',
-      'host unreachable',
-      'protocol unreachable',
-      'port unreachable',
-      'fragmentation needed',
-      'source route failed',
-      'destination network unknown',
-      'destination host unknown',
-      'source host isolated',
-      'network administratively prohibited',
-      'host administratively prohibited',
-      'network unreachable for TOS',
-      'host unreachable for TOS',
-      'communication administratively prohibited',
-      'host precedence violation',
-      'precedence cutoff in effect',
-    ],
-  },
-  4: { name: 'source quench' },
-  5: {
-    name: 'redirect',
-    codes: ['redirect for network', 'redirect for host', 'redirect for TOS and network', 'redirect for TOS and host'],
-  },
-  8: { name: 'echo request' },
-  9: { name: 'router advertisement' },
-  10: { name: 'router solicitation' },
-  11: { name: 'time exceeded', codes: ['ttl exceeded in transit', 'fragment reassembly time exceeded'] },
-  12: { name: 'parameter problem', codes: ['pointer indicates the error', 'missing a required option', 'bad length'] },
-  13: { name: 'timestamp request' },
-  14: { name: 'timestamp reply' },
-  15: { name: 'information request' },
-  16: { name: 'information reply' },
-  17: { name: 'address mask request' },
-  18: { name: 'address mask reply' },
-};
-
-const ICMP6_TYPES: Readonly<Record<number, TypeEntry>> = {
-  1: {
-    name: 'destination unreachable',
-    codes: [
-      'no route to destination',
-      'communication administratively prohibited',
-      'beyond scope of source address',
-      'address unreachable',
-      'port unreachable',
-      'source address failed ingress/egress policy',
-      'reject route to destination',
-    ],
-  },
-  2: { name: 'packet too big' },
-  3: { name: 'time exceeded', codes: ['hop limit exceeded in transit', 'fragment reassembly time exceeded'] },
-  4: {
-    name: 'parameter problem',
-    codes: ['erroneous header field', 'unrecognized next header', 'unrecognized IPv6 option'],
-  },
-  128: { name: 'echo request' },
-  129: { name: 'echo reply' },
-  130: { name: 'multicast listener query' },
-  131: { name: 'multicast listener report' },
-  132: { name: 'multicast listener done' },
-  133: { name: 'router solicitation' },
-  134: { name: 'router advertisement' },
-  135: { name: 'neighbor solicitation' },
-  136: { name: 'neighbor advertisement' },
-  137: { name: 'redirect' },
-  143: { name: 'multicast listener report v2' },
-};
-
-/**
- * Name of an ICMP (ipVersion 4) or ICMPv6 (6) type and code, e.g. "echo request",
- * "destination unreachable (port unreachable)", "type 42", "redirect (code 9)".
- */
-export function icmpTypeName(ipVersion: number, type: number, code: number): string {
-  const e = (ipVersion === 6 ? ICMP6_TYPES : ICMP4_TYPES)[type];
-  if (e === undefined) return code === 0 ? `type ${type}` : `type ${type} code ${code}`;
-  if (e.codes) {
-    const c = e.codes[code];
-    return `${e.name} (${c ?? `code ${code}`})`;
-  }
-  return code === 0 ? e.name : `${e.name} (code ${code})`;
 }
 
 /** An echo request or reply (ICMP 8/0, ICMPv6 128/129): it carries an id and a sequence number. */
@@ -218,7 +127,7 @@ export function describePacket(p: DecodedPacket): PacketInfo {
     const icmp: NonNullable<PacketInfo['icmp']> = {
       type: p.icmpType,
       code: p.icmpCode,
-      name: icmpTypeName(p.ipVersion, p.icmpType, p.icmpCode),
+      name: icmpText(p.ipVersion, p.icmpType, p.icmpCode),
     };
     if (isEcho(p.ipVersion, p.icmpType)) {
       icmp.id = p.icmpId;

@@ -6,11 +6,22 @@ export {
   describePacket,
   protoName,
   tcpFlagsString,
-  icmpTypeName,
   formatAddr,
   parseAddr,
   type ParsedAddr,
 } from './describe.js';
+export {
+  ICMP_TYPES,
+  ICMPV6_TYPES,
+  ICMP_CODES,
+  ICMPV6_CODES,
+  icmpNames,
+  icmpTypeName,
+  icmpCodeName,
+  icmpCodeNameOf,
+  icmpText,
+  icmpWords,
+} from './icmp-names.js';
 export { onesSum, finishChecksum, internetChecksum } from './checksum.js';
 export { encodeTcpOptions, parseTcpFlags, type TcpSpec, type TcpFlags, type TcpOptionsSpec } from './tcp.js';
 export type { UdpSpec } from './udp.js';

@@ -288,7 +288,7 @@ export interface PacketInfo {
   icmp?: {
     type: number;
     code: number;
-    name: string; // "echo request", "destination unreachable (port unreachable)", ...
+    name: string; // in nft's words (icmp-names.ts icmpText): "echo-request", "destination-unreachable port-unreachable", "type 42"
     id?: number;
     seq?: number;
     inner?: { src: string; dst: string; proto: string; sport?: number; dport?: number };

@@ -14,7 +14,8 @@ import type { Engine } from '../engine/engine.js';
 import { peekEntry, type PacketResult } from '../engine/result.js';
 import { Direction } from '../capture/types.js';
 import { formatAddr } from '../packet/addr.js';
-import { hasPorts, icmpTypeName, isEcho, protoName, tcpFlagsString } from '../packet/describe.js';
+import { hasPorts, isEcho, protoName, tcpFlagsString } from '../packet/describe.js';
+import { writeIcmpText } from './icmp-text.js';
 import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import { ByteText, SLACK } from './bytes.js';
 import { ctProtoName } from './conntrack-list.js';
@@ -173,8 +174,9 @@ export function writePacketMembers(o: ByteText, p: DecodedPacket, direction = tr
     o.int(p.icmpType);
     o.ascii(',"code":');
     o.int(p.icmpCode);
-    o.ascii(',"name":');
-    o.jsonString(icmpTypeName(p.ipVersion, p.icmpType, p.icmpCode));
+    o.ascii(',"name":"');
+    writeIcmpText(o, p.ipVersion, p.icmpType, p.icmpCode);
+    o.byte(0x22);
     if (isEcho(p.ipVersion, p.icmpType)) {
       o.ascii(',"id":');
       o.int(p.icmpId);

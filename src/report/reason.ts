@@ -1,7 +1,9 @@
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
+import { isGroupDestination, notForwardedScope, Scope } from '../packet/scope.js';
 import { protoName } from '../packet/describe.js';
+import { icmpWords } from '../packet/icmp-names.js';
 import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { Cause, peekEntry, type PacketResult } from '../engine/result.js';
 import { ruleRef } from '../rules/describe.js';
@@ -46,21 +48,33 @@ function opened(entry: CtEntry, rule: Rule | null): string {
   return `, opened at packet ${packet} by ${who}`;
 }
 
-/** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo request". */
+/** "icmp echo-request", "icmpv6 nd-neighbor-solicit": nft's words, which a rule's type: takes. */
+function packetIcmpWords(p: DecodedPacket): string {
+  if (p.icmpType < 0) return `${protoName(p.proto)} fragment (no type visible)`;
+  return icmpWords(p.ipVersion, p.icmpType, p.icmpCode);
+}
+
+/** What a new flow is, for policy sentences: "new tcp to port 33333", "new icmp echo-request". */
 function newFlowWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
   if (isPortProto(p.proto)) {
     if (p.l4Off < 0) return `${proto} fragment (no ports visible)`;
     return `new ${proto} to port ${p.dport}`;
   }
-  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `new ${proto} type ${p.icmpType}`;
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `new ${packetIcmpWords(p)}`;
   return `new ${proto}`;
+}
+
+/** "icmp echo-request packet", "tcp packet": what a stateless rule matched. */
+function statelessPacketWords(p: DecodedPacket): string {
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `${packetIcmpWords(p)} packet`;
+  return `${protoName(p.proto)} packet`;
 }
 
 function statelessWords(p: DecodedPacket): string {
   const proto = protoName(p.proto);
   if (isPortProto(p.proto) && p.l4Off >= 0) return `${proto} to port ${p.dport}`;
-  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return `${proto} type ${p.icmpType}`;
+  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) return packetIcmpWords(p);
   return proto;
 }
 
@@ -90,6 +104,49 @@ export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSe
   return explainPacket(r, p, rules);
 }
 
+const srcText = (p: DecodedPacket) => formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+const dstText = (p: DecodedPacket) => formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
+const groupWords = (p: DecodedPacket) =>
+  p.ipVersion === 4 && p.dst0 >>> 0 === 0xffffffff ? 'broadcast to' : 'multicast to';
+
+/** Cause.NOT_ROUTED: what the kernel's routing does instead of a chain (packet/scope.ts). */
+function notRoutedWords(p: DecodedPacket, model: 'host' | 'gateway'): string {
+  const self = model === 'gateway' ? 'the router' : 'the host';
+  switch (notForwardedScope(p)) {
+    case Scope.MARTIAN:
+      return `dropped on receipt: ${martianWords(p)}, a martian address; no chain sees it`;
+    case Scope.MULTICAST:
+      return `not forwarded: multicast to ${dstText(p)} stays on its link (only multicast routing forwards it); ${self}'s own input chain takes the groups it joined (not modelled)`;
+    case Scope.BROADCAST:
+      return `not forwarded: broadcast to ${dstText(p)} stays on its link; ${self}'s own input chain takes it (not modelled)`;
+    case Scope.LINK_LOCAL_SRC:
+      return `not forwarded: link-local source ${srcText(p)} (fe80::/10) cannot leave its link; the router answers icmpv6 destination-unreachable code 2 (beyond scope)`;
+    case Scope.UNSPECIFIED_SRC:
+      return 'not forwarded: source :: (unspecified) is for a host without an address yet (duplicate address detection), never routed';
+    default:
+      return 'not forwarded';
+  }
+}
+
+/** Which martian rule a packet breaks (packet/scope.ts isMartian), in words. */
+function martianWords(p: DecodedPacket): string {
+  const src = srcText(p);
+  const dst = dstText(p);
+  if (p.ipVersion === 4) {
+    const s = p.src0 >>> 24;
+    const d = p.dst0 >>> 24;
+    if (s >= 224) return `${s === 255 ? 'broadcast' : s < 240 ? 'multicast' : 'reserved'} source ${src}`;
+    if (s === 127) return `loopback source ${src}`;
+    if (d === 127) return `loopback destination ${dst}`;
+    if (d === 0) return `destination ${dst} (0.0.0.0/8 is never a destination)`;
+    return `source ${src} (0.0.0.0 is only taken from a DHCP client, to 255.255.255.255)`;
+  }
+  if (p.src0 >>> 24 === 0xff) return `multicast source ${src}`;
+  if (src === '::1') return 'loopback source ::1';
+  if (dst === '::1') return 'loopback destination ::1';
+  return `multicast destination ${dst} of scope ${(p.dst0 >>> 16) & 0xf} (interface-local or reserved: never on a link)`;
+}
+
 function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {
   const model = rules.model;
   const entry = peekEntry(r) as CtEntry | null;
@@ -116,11 +173,15 @@ function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet
     case Cause.FRAGMENT:
       return `dropped: ${r.detail}`;
     case Cause.NOT_HOST:
+      if (isGroupDestination(p))
+        return `skipped: ${groupWords(p)} ${dstText(p)}, a group this host has not joined: its stack discards it before the input chain`;
       return `skipped: neither to nor from the host; a host does not forward it`;
+    case Cause.NOT_ROUTED:
+      return notRoutedWords(p, model);
     case Cause.RULE: {
       const rule = r.rule!;
       const verb = r.verdict === 'accept' ? 'accepted' : r.verdict === 'reject' ? 'rejected' : 'dropped';
-      const what = r.ct === null ? `${protoName(p.proto)} packet` : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
+      const what = r.ct === null ? statelessPacketWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
       const stateless = r.ct === null ? ' (stateless: every packet is matched against the rules)' : '';
       return `${verb}: ${what} matches ${ruleRef(rule)}${chainWords(r.chain, model)}${stateless}`;
     }

@@ -13,6 +13,7 @@ import { formatAddr } from '../packet/addr.js';
 import { describePacket, hasPorts, protoName, tcpFlagsString } from '../packet/describe.js';
 import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
 import { ByteText, SLACK } from './bytes.js';
+import { writeIcmpText } from './icmp-text.js';
 import { packetText, type PacketText } from './packet-text.js';
 import { explain } from './reason.js';
 import { NO_PAINT, type Paint } from './replay-text.js';
@@ -123,10 +124,10 @@ export function writeReplayLine(
     padTo(o, start, 12);
   } else if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0) {
     const start = o.pos;
-    o.ascii(p.proto === IpProto.ICMP ? 'icmp ' : 'icmp6 ');
-    o.int(p.icmpType);
-    o.byte(0x2f);
-    o.int(p.icmpCode);
+    // nft's words, as rules take them: "icmpv6 nd-neighbor-solicit". Most are wider than the column; the rest of
+    // such a line moves right rather than the name being cut.
+    o.ascii(p.proto === IpProto.ICMP ? 'icmp ' : 'icmpv6 ');
+    writeIcmpText(o, p.ipVersion, p.icmpType, p.icmpCode);
     padTo(o, start, 12);
   } else if (described === null) {
     const start = o.pos;

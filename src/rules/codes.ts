@@ -13,6 +13,8 @@ export const RULE_CODES = {
   'rules.chain-needs-host': 'a chain other than forward without host:',
   'rules.settings-without-state': 'conntrack: or ipv4: settings with stateful: false (warning)',
   'rules.host-is-network': 'host: given a network rather than an address',
+  'rules.host-without-nd':
+    'host model: a policy drops IPv6 neighbour discovery for a host address and no rule accepts it',
   'rules.empty-address-list': 'an empty list of addresses',
   'rules.bad-address': 'not an address or CIDR',
   'rules.unquoted-ipv6': 'an IPv6 address ending in ":" that YAML read as a mapping key',
@@ -33,6 +35,7 @@ export const RULE_CODES = {
   'rules.icmp-code-needs-type': 'an ICMP code without its type',
   'rules.icmp-wrong-family': 'an ICMP type or code name of the other IP version',
   'rules.bad-icmp': "not an ICMP type or code of the rule's protocol",
+  'rules.icmp-repeated': 'an ICMP type or code listed twice in one list (warning)',
   'rules.never-matches': 'a rule that can never match (warning)',
   'rules.shadowed': 'a rule shadowed by an earlier one (warning)',
   'rules.shadow-check-stopped': 'the shadow analysis stopped at its limit (warning)',

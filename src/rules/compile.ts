@@ -35,9 +35,9 @@ export interface CompiledRule {
   /** Address conditions; null = any address. */
   readonly src: CompiledAddrs | null;
   readonly dst: CompiledAddrs | null;
-  /** ICMP type / code to match, or -1 for any. */
-  readonly icmpType: number;
-  readonly icmpCode: number;
+  /** ICMP types / codes to match: 1 at each value in the rule's list (a byte indexes it); null for any. */
+  readonly icmpTypes: Uint8Array | null;
+  readonly icmpCodes: Uint8Array | null;
 }
 
 export interface CompiledRuleSet {
@@ -84,6 +84,13 @@ function compileAddrs(list: Cidr[] | null): CompiledAddrs | null {
   return { v4: a4, v6: a6 };
 }
 
+/** A list of byte values as a 256-entry table, so matching is one load whatever the list's length. */
+function byteSet(values: readonly number[]): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const v of values) t[v] = 1;
+  return t;
+}
+
 export function compileRule(rule: Rule): CompiledRule {
   const fam = ruleFamilies(rule);
   return {
@@ -99,8 +106,8 @@ export function compileRule(rule: Rule): CompiledRule {
     dport: compilePorts(rule.dport),
     src: compileAddrs(rule.src),
     dst: compileAddrs(rule.dst),
-    icmpType: rule.icmp ? rule.icmp.type : -1,
-    icmpCode: rule.icmp && rule.icmp.code !== null ? rule.icmp.code : -1,
+    icmpTypes: rule.icmp ? byteSet(rule.icmp.types) : null,
+    icmpCodes: rule.icmp?.codes ? byteSet(rule.icmp.codes) : null,
   };
 }
 

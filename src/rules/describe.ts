@@ -1,6 +1,7 @@
 /** Human-readable views of rules and rule sets (cold path: `fwemu check`, reasons in reports). */
 import type { CompiledRule } from './compile.js';
 import { ruleName } from './shadow.js';
+import { icmpRuleWords } from './icmp.js';
 import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS, IPV4_DEFAULTS, IPV4_KEYS } from './spec.js';
 import { visible } from '../base/text-escape.js';
 import { formatDiagnostic, formatPos, type Diagnostic } from '../base/diag.js';
@@ -30,8 +31,9 @@ export function describeRule(rule: Rule | CompiledRule): string {
   if (r.sport) parts.push(`sport ${ports(r.sport)}`);
   if (r.dport) parts.push(`dport ${ports(r.dport)}`);
   if (r.icmp) {
-    parts.push(`type ${r.icmp.typeName ?? r.icmp.type}`);
-    if (r.icmp.code !== null) parts.push(`code ${r.icmp.codeName ?? r.icmp.code}`);
+    const w = icmpRuleWords(r.proto, r.icmp);
+    parts.push(`type ${set(w.types)}`);
+    if (w.codes !== null) parts.push(`code ${set(w.codes)}`);
   }
   if (r.src) parts.push(`src ${addrs(r.src)}`);
   if (r.dst) parts.push(`dst ${addrs(r.dst)}`);

@@ -12,6 +12,7 @@ import { sortDiags, type Diagnostic } from '../base/diag.js';
 import { basename, extname } from 'node:path';
 import { isMap, isScalar, isSeq, type ParsedNode } from 'yaml';
 import { parseCidr } from './cidr.js';
+import { neighbourDiscoveryGaps } from './advice.js';
 import { analyzeRules } from './shadow.js';
 import {
   ACTIONS,
@@ -22,21 +23,17 @@ import {
   CONNTRACK_MAX_VALUE,
   IPV4_DEFAULTS,
   IPV4_KEYS,
-  ICMPV6_CODES,
-  ICMPV6_TYPES,
-  ICMP_CODES,
-  ICMP_TYPES,
   MAX_ALIAS_COUNT,
   MAX_RULE_FILE_BYTES,
   PROTOS,
   RULE_KEYS,
   TOP_KEYS,
-  nameOf,
 } from './spec.js';
 import { didYouMean } from '../base/suggest.js';
 import { describeNode, quoted } from '../base/yaml-nodes.js';
 import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
 import type { RuleCode } from './codes.js';
+import { readIcmp } from './icmp.js';
 import { readPorts } from './ports.js';
 import {
   RuleFileError,
@@ -45,7 +42,6 @@ import {
   type Cidr,
   type ConntrackSettings,
   type Ipv4Settings,
-  type IcmpMatch,
   type PortRange,
   type ProtoName,
   type Rule,
@@ -191,7 +187,7 @@ class Loader extends YamlReader<RuleCode> {
 
     const rules = this.rules(root, m.get('rules'), hostModel);
 
-    return {
+    const ruleset: RuleSet = {
       name,
       description,
       file: this.file,
@@ -204,6 +200,9 @@ class Loader extends YamlReader<RuleCode> {
       ipv4,
       rules,
     };
+    if (hostEntry && this.diags.every((d) => d.severity !== 'error'))
+      for (const message of neighbourDiscoveryGaps(ruleset)) this.warn(hostEntry.key, message, 'rules.host-without-nd');
+    return ruleset;
   }
 
   private misplacedRuleKey(k: string): string {
@@ -578,7 +577,7 @@ class Loader extends YamlReader<RuleCode> {
     const dst = addrs('dst');
 
     // icmp
-    const icmp = this.icmp(m.get('type'), m.get('code'), label, protoOk ? proto : null, protoEntry !== undefined);
+    const icmp = readIcmp(this, m.get('type'), m.get('code'), label, protoOk ? proto : null, protoEntry !== undefined);
 
     if (this.errors > before) return null;
     return { id, idGiven, index, action, proto, sport, dport, src, dst, icmp, comment, chain, pos };
@@ -588,92 +587,5 @@ class Loader extends YamlReader<RuleCode> {
     return (TOP_KEYS as readonly string[]).includes(k) && k !== 'description'
       ? `; "${k}" is a top-level key, not a rule key`
       : '';
-  }
-
-  private icmp(
-    te: Entry | undefined,
-    ce: Entry | undefined,
-    label: string,
-    proto: ProtoName | null,
-    protoGiven: boolean,
-  ): IcmpMatch | null {
-    if (!te && !ce) return null;
-    if (proto === null) return null; // proto itself is wrong; already reported
-    if (proto !== 'icmp' && proto !== 'icmpv6') {
-      const e = (te ?? ce)!;
-      const k = te ? 'type' : 'code';
-      const has = protoGiven ? `has proto ${proto}` : 'has no proto (so any protocol)';
-      this.error(
-        e.key,
-        `rule ${label}: ${k} needs proto icmp or icmpv6; rule ${label} ${has}`,
-        'rules.icmp-needs-icmp-proto',
-      );
-      return null;
-    }
-    if (!te) {
-      this.error(
-        ce!.key,
-        `rule ${label}: code needs a type; an ICMP code means something only with its type (e.g. type: destination-unreachable, code: port-unreachable)`,
-        'rules.icmp-code-needs-type',
-      );
-      return null;
-    }
-    const types = proto === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
-    const other = proto === 'icmp' ? ICMPV6_TYPES : ICMP_TYPES;
-    const otherProto = proto === 'icmp' ? 'icmpv6' : 'icmp';
-    const type = this.icmpValue(te, `rule ${label}: type`, proto, 'type', types, other, otherProto);
-    const codes = proto === 'icmp' ? ICMP_CODES : ICMPV6_CODES;
-    const otherCodes = proto === 'icmp' ? ICMPV6_CODES : ICMP_CODES;
-    const code = ce ? this.icmpValue(ce, `rule ${label}: code`, proto, 'code', codes, otherCodes, otherProto) : null;
-    if (type === null || (ce && code === null)) return null;
-    return {
-      type,
-      code,
-      typeName: nameOf(types, type),
-      codeName: code === null ? null : nameOf(codes, code),
-    };
-  }
-
-  private icmpValue(
-    e: Entry,
-    what: string,
-    proto: string,
-    kind: 'type' | 'code',
-    table: Readonly<Record<string, number>>,
-    other: Readonly<Record<string, number>>,
-    otherProto: string,
-  ): number | null {
-    const v = e.value;
-    const names = Object.keys(table);
-    const help = `a number 0-255 or an ${proto} ${kind} name: ${list(names)}`;
-    if (v !== null && isScalar(v)) {
-      const x = v.value;
-      if (typeof x === 'number') {
-        if (Number.isInteger(x) && x >= 0 && x <= 255) return x;
-        this.error(e.at, `${what} ${x} is out of range; ${help}`, 'rules.bad-icmp');
-        return null;
-      }
-      if (typeof x === 'string') {
-        const s = x.trim();
-        if (/^[0-9]+$/.test(s) && Number(s) <= 255) return Number(s);
-        if (Object.hasOwn(table, s)) return table[s];
-        if (Object.hasOwn(other, s)) {
-          this.error(
-            e.at,
-            `${what} "${s}" is an ${otherProto} ${kind} name, and this rule has proto ${proto}; use proto: ${otherProto}, or the ${proto} ${kind} number`,
-            'rules.icmp-wrong-family',
-          );
-          return null;
-        }
-        this.error(
-          e.at,
-          `${what} "${s}" is not an ${proto} ${kind} name${didYouMean(s, names)} (allowed: ${help})`,
-          'rules.bad-icmp',
-        );
-        return null;
-      }
-    }
-    this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'rules.bad-icmp');
-    return null;
   }
 }

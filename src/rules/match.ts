@@ -3,6 +3,7 @@
  * everything compares numbers from the reused DecodedPacket against the
  * typed arrays built by compile.ts.
  */
+import { isAllNodes, isAllRouters, isGroupDestination, isSolicitedNode } from '../packet/scope.js';
 import type { DecodedPacket } from '../packet/types.js';
 import type { CompiledAddrs, CompiledRule, CompiledRuleSet } from './compile.js';
 import type { Chain } from './types.js';
@@ -49,9 +50,12 @@ export function matchRule(r: CompiledRule, p: DecodedPacket): boolean {
   } else return false;
   if (r.sport !== null && (p.l4Off < 0 || !inRanges(r.sport, p.sport))) return false;
   if (r.dport !== null && (p.l4Off < 0 || !inRanges(r.dport, p.dport))) return false;
-  if (r.icmpType >= 0) {
-    if (p.l4Off < 0 || p.icmpType !== r.icmpType) return false;
-    if (r.icmpCode >= 0 && p.icmpCode !== r.icmpCode) return false;
+  const types = r.icmpTypes;
+  if (types !== null) {
+    // (!== 1: a packet without an ICMP header has type -1, which indexes nothing)
+    if (p.l4Off < 0 || types[p.icmpType] !== 1) return false;
+    const codes = r.icmpCodes;
+    if (codes !== null && codes[p.icmpCode] !== 1) return false;
   }
   if (r.src !== null && !addrIn(r.src, v, p.src0, p.src1, p.src2, p.src3)) return false;
   if (r.dst !== null && !addrIn(r.dst, v, p.dst0, p.dst1, p.dst2, p.dst3)) return false;
@@ -92,13 +96,34 @@ export function isFromHost(rs: CompiledRuleSet, p: DecodedPacket): boolean {
 }
 
 /**
+ * Host model: the packet goes to a group (multicast, broadcast) that this
+ * host's stack receives: every host joins IPv4 224.0.0.1 and IPv6 ff02::1
+ * and takes 255.255.255.255; each IPv6 address joins its solicited-node
+ * group (neighbour solicitations arrive there); a host that forwards also
+ * joins ff02::2 (router solicitations). Other groups are joined by
+ * programs (mDNS, DHCPv6 relays, ...), which the rule file does not say.
+ */
+export function receivesGroup(rs: CompiledRuleSet, p: DecodedPacket): boolean {
+  if (!isGroupDestination(p)) return false;
+  if (p.ipVersion === 4) return p.dst0 >>> 0 === 0xffffffff || isAllNodes(p);
+  if (isAllNodes(p)) return true;
+  if (isAllRouters(p)) return rs.chains.forward.length > 0;
+  if (!isSolicitedNode(p)) return false;
+  const low = p.dst3 & 0xffffff;
+  const t = rs.host6;
+  for (let i = 3; i < t.length; i += 4) if ((t[i] & 0xffffff) === low) return true;
+  return false;
+}
+
+/**
  * Which chain filters this packet. Gateway model: always forward. Host
  * model: from the host -> output (a packet the host sends to itself counts
- * as output), to the host -> input, neither -> forward.
+ * as output), to the host or to a group it receives -> input, neither ->
+ * forward.
  */
 export function chainFor(rs: CompiledRuleSet, p: DecodedPacket): Chain {
   if (rs.model === 'gateway') return 'forward';
   if (isFromHost(rs, p)) return 'output';
-  if (isToHost(rs, p)) return 'input';
+  if (isToHost(rs, p) || receivesGroup(rs, p)) return 'input';
   return 'forward';
 }

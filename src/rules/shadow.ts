@@ -7,7 +7,7 @@
 import { cidrContains, wordMask } from './cidr.js';
 import type { Diagnostic } from '../base/diag.js';
 import type { RuleCode } from './codes.js';
-import type { Cidr, PortRange, Rule, RuleSet } from './types.js';
+import type { Cidr, IcmpMatch, PortRange, Rule, RuleSet } from './types.js';
 
 const ALL4: Cidr = { version: 4, words: [0, 0, 0, 0], prefix: 0, text: '0.0.0.0/0' };
 const ALL6: Cidr = { version: 6, words: [0, 0, 0, 0], prefix: 0, text: '::/0' };
@@ -43,14 +43,19 @@ function portsCover(a: PortRange[] | null, b: PortRange[] | null): boolean {
   return b.every((x) => a.some((y) => y.lo <= x.lo && x.hi <= y.hi));
 }
 
+/** a's types (and codes, if any) include all of b's. */
+function icmpCovers(a: IcmpMatch | null, b: IcmpMatch | null): boolean {
+  if (a === null) return true;
+  if (b === null || !b.types.every((t) => a.types.includes(t))) return false;
+  const codes = a.codes;
+  return codes === null || (b.codes?.every((c) => codes.includes(c)) ?? false);
+}
+
 /** True when every packet `b` matches is also matched by `a` (conservatively: false when unsure). */
 export function ruleCovers(a: Rule, b: Rule): boolean {
   if (a.proto !== 'any' && a.proto !== b.proto) return false;
   if (!portsCover(a.sport, b.sport) || !portsCover(a.dport, b.dport)) return false;
-  if (a.icmp !== null) {
-    if (b.icmp === null || a.icmp.type !== b.icmp.type) return false;
-    if (a.icmp.code !== null && a.icmp.code !== b.icmp.code) return false;
-  }
+  if (!icmpCovers(a.icmp, b.icmp)) return false;
   const fa = ruleFamilies(a);
   const fb = ruleFamilies(b);
   if ((fb.v4 && !fa.v4) || (fb.v6 && !fa.v6)) return false;
@@ -92,10 +97,7 @@ function covers(a: Prepared, b: Prepared): boolean {
   const rb = b.rule;
   if (ra.proto !== 'any' && ra.proto !== rb.proto) return false;
   if (!portsCover(ra.sport, rb.sport) || !portsCover(ra.dport, rb.dport)) return false;
-  if (ra.icmp !== null) {
-    if (rb.icmp === null || ra.icmp.type !== rb.icmp.type) return false;
-    if (ra.icmp.code !== null && ra.icmp.code !== rb.icmp.code) return false;
-  }
+  if (!icmpCovers(ra.icmp, rb.icmp)) return false;
   if ((b.fam.v4 && !a.fam.v4) || (b.fam.v6 && !a.fam.v6)) return false;
   return addrsCover(a.src, b.src) && addrsCover(a.dst, b.dst);
 }

@@ -84,78 +84,11 @@ export const IPV4_KEYS = Object.keys(IPV4_DEFAULTS) as (keyof Ipv4Settings)[];
 /** Upper bound for conntrack numbers (the sysctls are C ints). */
 export const CONNTRACK_MAX_VALUE = 2147483647;
 
-/** ICMP (IPv4) type names, as nftables names them (`nft describe icmp type`). */
-export const ICMP_TYPES: Readonly<Record<string, number>> = {
-  'echo-reply': 0,
-  'destination-unreachable': 3,
-  'source-quench': 4,
-  redirect: 5,
-  'echo-request': 8,
-  'router-advertisement': 9,
-  'router-solicitation': 10,
-  'time-exceeded': 11,
-  'parameter-problem': 12,
-  'timestamp-request': 13,
-  'timestamp-reply': 14,
-  'info-request': 15,
-  'info-reply': 16,
-  'address-mask-request': 17,
-  'address-mask-reply': 18,
-};
-
-/** ICMPv6 type names, as nftables names them (`nft describe icmpv6 type`). */
-export const ICMPV6_TYPES: Readonly<Record<string, number>> = {
-  'destination-unreachable': 1,
-  'packet-too-big': 2,
-  'time-exceeded': 3,
-  'parameter-problem': 4,
-  'echo-request': 128,
-  'echo-reply': 129,
-  'mld-listener-query': 130,
-  'mld-listener-report': 131,
-  'mld-listener-done': 132,
-  'mld-listener-reduction': 132,
-  'nd-router-solicit': 133,
-  'nd-router-advert': 134,
-  'nd-neighbor-solicit': 135,
-  'nd-neighbor-advert': 136,
-  'nd-redirect': 137,
-  'router-renumbering': 138,
-  'ind-neighbor-solicit': 141,
-  'ind-neighbor-advert': 142,
-  'mld2-listener-report': 143,
-};
-
-/** ICMP code names (destination-unreachable codes), as nftables names them (`nft describe icmp code`). */
-export const ICMP_CODES: Readonly<Record<string, number>> = {
-  'net-unreachable': 0,
-  'host-unreachable': 1,
-  'prot-unreachable': 2,
-  'port-unreachable': 3,
-  'frag-needed': 4,
-  'net-prohibited': 9,
-  'host-prohibited': 10,
-  'admin-prohibited': 13,
-};
-
-/** ICMPv6 code names (destination-unreachable codes), as nftables names them (`nft describe icmpv6 code`). */
-export const ICMPV6_CODES: Readonly<Record<string, number>> = {
-  'no-route': 0,
-  'admin-prohibited': 1,
-  'addr-unreachable': 3,
-  'port-unreachable': 4,
-  'policy-fail': 5,
-  'reject-route': 6,
-};
+/** ICMP and ICMPv6 type and code names: nft's, kept with the packet layer, which names them in reports too. */
+export { ICMP_TYPES, ICMPV6_TYPES, ICMP_CODES, ICMPV6_CODES } from '../packet/icmp-names.js';
 
 /** Largest rule file the loader reads (bytes). */
 export const MAX_RULE_FILE_BYTES = 1024 * 1024;
 
 /** Largest number of alias expansions the YAML loader tolerates (defends against "billion laughs"). */
 export const MAX_ALIAS_COUNT = 100;
-
-/** Name of a type/code number in a table, or null. First name wins for duplicates. */
-export function nameOf(table: Readonly<Record<string, number>>, value: number): string | null {
-  for (const k in table) if (table[k] === value) return k;
-  return null;
-}

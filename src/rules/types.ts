@@ -40,16 +40,16 @@ export interface Cidr {
   text: string;
 }
 
-/** An ICMP/ICMPv6 type (and optional code) condition. */
+/**
+ * An ICMP/ICMPv6 type (and optional code) condition: a packet matches when
+ * its type is one of `types` and, if codes are given, its code one of
+ * `codes` (nft: `icmp type { a, b } icmp code { x, y }`).
+ */
 export interface IcmpMatch {
-  /** 0-255. */
-  type: number;
-  /** 0-255, or null for any code. */
-  code: number | null;
-  /** The nftables name of the type when it has one ("echo-request"), else null. */
-  typeName: string | null;
-  /** The nftables name of the code when it has one ("port-unreachable"), else null. */
-  codeName: string | null;
+  /** 0-255 each, in the file's order, without repeats; at least one. */
+  types: readonly number[];
+  /** 0-255 each, as types; null for any code. */
+  codes: readonly number[] | null;
 }
 
 export interface Rule {

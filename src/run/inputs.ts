@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { fstatSync, statSync, type Stats } from 'node:fs';
 import type { PacketSource } from '../engine/replay.js';
 import { generate, loadScenario, synthSource, type SynthOutput } from '../synth/index.js';
 
@@ -35,12 +35,23 @@ export type Flushing = 'line' | 'chunk' | 'batch';
 export function flushing(asked: boolean | undefined, capture: string, stdout: { isTTY?: boolean }): Flushing {
   if (asked === true) return 'line';
   if (asked === false) return 'batch';
-  if (stdout.isTTY || capture === '-') return 'chunk';
-  let st: ReturnType<typeof statSync>;
+  if (stdout.isTTY || capture === '-' || isLiveInput(capture)) return 'chunk';
+  return 'batch';
+}
+
+/**
+ * The capture arrives as it is made (a FIFO, a socket, a character device
+ * such as a tty; standard input unless it is a file, `< capture.pcap`, or
+ * bytes in hand): its end is not known, and whoever watches wants each
+ * packet's line as soon as it is judged.
+ */
+export function isLiveInput(capture: string, stdinBytes?: Uint8Array): boolean {
+  if (capture === '-' && stdinBytes !== undefined) return false;
+  let st: Stats | undefined;
   try {
-    st = statSync(capture, { throwIfNoEntry: false });
+    st = capture === '-' ? fstatSync(0) : statSync(capture, { throwIfNoEntry: false });
   } catch {
-    return 'batch'; // (a part of the path is not a directory: opening it says so)
+    return false; // (no standard input at all: nothing to wait for)
   }
-  return st !== undefined && (st.isFIFO() || st.isSocket() || st.isCharacterDevice()) ? 'chunk' : 'batch';
+  return st !== undefined && (st.isFIFO() || st.isSocket() || st.isCharacterDevice());
 }

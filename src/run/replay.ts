@@ -28,7 +28,7 @@ import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { checkOutputs, type NamedFile } from '../base/output-file.js';
-import { flushing, isScenarioPath } from './inputs.js';
+import { flushing, isLiveInput, isScenarioPath } from './inputs.js';
 import type { Io } from './io.js';
 import { CaptureSession, type SessionOptions } from './session.js';
 import { replaySharded } from './sharded.js';
@@ -329,6 +329,9 @@ export async function runReplaySharded(
   const paint = args.paint;
   const fit = textLayout(args);
   const out = new LineWriter(io.stdout);
+  // Live input and terminals see each packet's line as soon as the threads have judged it, in order.
+  const flush = flushing(args['line-buffered'], args.capture, io.stdout);
+  out.perLine = flush === 'line';
   checkSinks(args, io);
   const { accepted, dropped } = openSinks(args, io);
   let headerDone = false;
@@ -376,10 +379,19 @@ export async function runReplaySharded(
             writeFailure !== null
               ? Promise.reject(writeFailure)
               : (out.pending() ?? accepted?.pending() ?? dropped?.pending() ?? null),
+          written: flush === 'chunk' ? () => out.flushBuffered() : undefined,
         };
   const o = await session.read(
     async () => {
-      const o = await replaySharded({ rules: ruleset, path, stdin: io.stdin, jobs, onRecord: session.onRecord, lines });
+      const o = await replaySharded({
+        rules: ruleset,
+        path,
+        stdin: io.stdin,
+        jobs,
+        onRecord: session.onRecord,
+        lines,
+        live: flush !== 'batch' && isLiveInput(path, io.stdin),
+      });
       if (writeFailure !== null) throw writeFailure;
       return o;
     },

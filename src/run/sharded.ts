@@ -1,9 +1,7 @@
 /**
- * A replay spread over worker threads (replay --jobs N). Just over 600
- * lines: the reader, its chunk pool and the worker protocol share one
- * lifetime (the chunk pool, ~120 lines, is the next seam to cut).
+ * A replay spread over worker threads (replay --jobs N).
  *
- * This thread reads the capture into chunks of shared memory and picks each
+ * This thread reads the capture into chunks of shared memory (chunk-pool.ts) and picks each
  * record's shard by its address pair (engine/shard.ts); each worker judges its
  * records, in capture order, with an engine of its own, reading them where
  * they lie. The summary is the sum of the shards'. Per-packet lines are
@@ -46,6 +44,7 @@ import { MAX_WAITING } from '../engine/held-order.js';
 import { NOT_SHARDABLE, ShardPicker } from '../engine/shard.js';
 import { LineOrder, playEvents, playRound, writeOutput, type WriteOutput } from './shard-lines.js';
 import { sumConntrack, sumStats } from './shard-sum.js';
+import { ChunkPool, type Chunk } from './chunk-pool.js';
 import {
   D_CAPLEN,
   D_DIR,
@@ -68,10 +67,6 @@ import {
   type ToShard,
 } from './shard-protocol.js';
 
-/** Bytes per shared chunk (as readCapture's reads): a file read fills one; reads from a pipe (64 KiB at most) fill one in turn. */
-const CHUNK_SIZE = 1024 * 1024;
-/** The least room a read is given: below it, the next read goes into a new chunk. */
-const MIN_READ = 256 * 1024;
 /** Records read before they are posted to the workers (or at the end of a chunk, whichever comes first). */
 const POST_RECORDS = 4096;
 /** Batches a worker may have waiting before the reader waits for it. */
@@ -96,7 +91,20 @@ export interface ShardedOptions {
    * where it goes. `wait` is awaited between reads (a slow reader of the
    * output holds the replay back).
    */
-  lines?: { report: ShardReport; write: WriteOutput; wait?: () => Promise<void> | null };
+  lines?: {
+    report: ShardReport;
+    write: WriteOutput;
+    wait?: () => Promise<void> | null;
+    /** After the lines of some packets were written (a place to flush them, for live output). */
+    written?: () => void;
+  };
+  /**
+   * The capture is live (a pipe from tcpdump): what each read brings is
+   * posted to the shards as soon as it is parsed, not when enough has
+   * gathered or the next read came, so that every packet's line can come
+   * out before the next packet arrives.
+   */
+  live?: boolean;
 }
 
 /** What the single-threaded replay's summary is made of. */
@@ -127,14 +135,6 @@ export type ShardedOutcome =
 /** Why a sharded replay would not be exact: the table limit, a fragmented ICMP error, or lines held back too long. */
 export type InexactCause = 'limit' | 'icmp-fragment' | 'order' | 'fragment-memory';
 
-interface Chunk {
-  id: number;
-  sab: SharedArrayBuffer;
-  buf: Buffer;
-  /** Holds on it: the reader's (while it reads into it or copies into it), and one per batch of it not yet judged. */
-  refs: number;
-}
-
 /** One shard's records of the current chunk. */
 interface Batch {
   list: Float64Array;
@@ -155,15 +155,9 @@ export async function replaySharded(opts: ShardedOptions): Promise<ShardedOutcom
 class ShardedReplay {
   private readonly jobs: number;
   private readonly workers: Worker[] = [];
-  private readonly chunks: Chunk[] = [];
-  private readonly free: Chunk[] = [];
-  /** Chunks taken for reading, oldest first, until their records have been posted. */
-  private readonly taken: Chunk[] = [];
-  /** Where the last read was made: at lastTake in the newest taken chunk. */
-  private lastTake = 0;
+  private readonly pool = new ChunkPool();
   /** Records read and not yet posted. */
   private unposted = 0;
-  private readonly byBuffer = new Map<ArrayBufferLike, Chunk>();
   private readonly batches: Batch[] = [];
   /** The chunk the records not yet posted lie in (those not in the spill chunk). */
   private current: Chunk | null = null;
@@ -171,14 +165,7 @@ class ShardedReplay {
   private lastBuf: Uint8Array | null = null;
   private lastChunk: Chunk | null = null;
   private lastBase = 0;
-  /**
-   * Where records that do not lie whole in a chunk (split between two
-   * reads, or read from a stream) are copied: a chunk of the pool too,
-   * filled across batches while it has room.
-   */
-  private spill: Chunk | null = null;
-  private spillUsed = 0;
-  /** The records not yet posted include some in the spill chunk. */
+  /** The records not yet posted include some in the pool's spill chunk. */
   private spilled = false;
   /** Batches posted and not yet judged. */
   private outstanding = 0;
@@ -248,7 +235,7 @@ class ShardedReplay {
     this.clockWatch = ClockWatch.forRuleSet(opts.rules);
     const write = opts.lines?.write;
     this.order = write ? new LineOrder((o) => writeOutput(o, write, this.ifNames, this.rec)) : null;
-    for (let i = 0; i < 4; i++) this.free.push(this.newChunk(CHUNK_SIZE));
+    this.pool.prepare(4);
     const url = new URL(
       import.meta.url.endsWith('.bundle.mjs') ? '../run/shard-worker.bundle.mjs' : '../run/shard-worker.js',
       import.meta.url,
@@ -270,8 +257,10 @@ class ShardedReplay {
     let capture: CaptureSummary;
     try {
       capture = await readCapture(this.opts.path, (rec) => this.onRecord(rec), {
-        takeChunk: (lastFilled) => this.take(lastFilled),
+        takeChunk: (lastFilled) => this.pool.take(lastFilled),
         beforeRead: () => this.beforeRead(),
+        // Live: a read's records go to the shards as soon as they are parsed, not with the next read.
+        afterChunk: this.opts.live ? () => this.unposted > 0 && this.flush() : undefined,
         stdin: this.opts.stdin,
       });
     } catch (err) {
@@ -333,7 +322,7 @@ class ShardedReplay {
     let dir: number = rec.direction;
     if (rec.buf !== this.lastBuf) {
       this.lastBuf = rec.buf;
-      this.lastChunk = this.byBuffer.get(rec.buf.buffer) ?? null;
+      this.lastChunk = this.pool.chunkOf(rec.buf.buffer);
       this.lastBase = rec.buf.byteOffset;
     }
     const chunk = this.lastChunk;
@@ -341,7 +330,9 @@ class ShardedReplay {
       if (chunk !== this.current) this.enter(chunk);
       off = this.lastBase + rec.off;
     } else {
-      off = this.toSpill(rec.buf, rec.off, rec.caplen);
+      // Full: what was copied goes to the workers before a new spill chunk takes over.
+      off = this.pool.toSpill(rec.buf, rec.off, rec.caplen, () => this.spilled && this.flush());
+      this.spilled = true;
       dir |= IN_SPILL;
     }
     const b = this.batches[k];
@@ -380,35 +371,10 @@ class ShardedReplay {
     this.current = c;
   }
 
-  /** A copy of a record's bytes in the spill chunk: its offset there. */
-  private toSpill(buf: Uint8Array, off: number, caplen: number): number {
-    const end = Math.min(off + Math.max(caplen, 0), buf.length);
-    const n = Math.max(0, end - off);
-    if (this.spill === null || this.spillUsed + n > this.spill.buf.length) {
-      // Full: what was copied goes to the workers, and a new spill chunk (of the pool, unless the record is larger) takes over.
-      if (this.spilled) this.flush();
-      this.dropSpill();
-      const c = n <= CHUNK_SIZE ? (this.free.pop() ?? this.newChunk(CHUNK_SIZE)) : this.newChunk(n);
-      c.refs = 1; // the reader's hold, while it copies records into it
-      this.spill = c;
-      this.spillUsed = 0;
-    }
-    const at = this.spillUsed;
-    if (n > 0) this.spill.buf.set(buf.subarray(off, end), at);
-    this.spillUsed += n;
-    this.spilled = true;
-    return at;
-  }
-
-  private dropSpill(): void {
-    if (this.spill !== null) this.drop(this.spill);
-    this.spill = null;
-  }
-
   /** Posts every shard's records so far. */
   private flush(): void {
     const chunk = this.current;
-    const spill = this.spilled ? this.spill : null;
+    const spill = this.spilled ? this.pool.spill : null;
     let posted = 0;
     for (let k = 0; k < this.jobs; k++) {
       const b = this.batches[k];
@@ -441,52 +407,15 @@ class ShardedReplay {
   }
 
   /**
-   * The room for the next read: the rest of the newest chunk after the last
-   * read (which got `lastFilled` bytes), or a new chunk. The chunks in use
-   * are the reader's (two at most) and those of batches not yet judged,
-   * which beforeRead() keeps few, so the pool stays small.
-   */
-  private take(lastFilled: number): Buffer {
-    let c = this.taken.length > 0 ? this.taken[this.taken.length - 1] : null;
-    let at = this.lastTake + lastFilled;
-    if (c === null || c.buf.length - at < MIN_READ) {
-      c = this.free.pop() ?? this.newChunk(CHUNK_SIZE);
-      c.refs = 1; // the reader's hold, until the records in it have been posted
-      this.taken.push(c);
-      at = 0;
-    }
-    this.lastTake = at;
-    return c.buf.subarray(at);
-  }
-
-  private newChunk(size: number): Chunk {
-    const sab = new SharedArrayBuffer(size);
-    const c: Chunk = { id: this.chunks.length, sab, buf: Buffer.from(sab), refs: 0 };
-    this.chunks.push(c);
-    this.byBuffer.set(sab, c);
-    return c;
-  }
-
-  /** The reader lets go of the chunks taken before the newest one (or of all of them). */
-  private letGo(all: boolean): void {
-    while (this.taken.length > (all ? 0 : 1)) this.drop(this.taken.shift()!);
-  }
-
-  private drop(c: Chunk): void {
-    if (--c.refs === 0) this.free.push(c);
-  }
-
-  /**
    * Before each read: post what was read when enough has gathered or it
    * lies in an older chunk (every chunk but the newest has been parsed by
    * now), let go of the older chunks, and wait while the workers have too
    * many batches waiting (which also bounds the chunks in use).
    */
   private async beforeRead(): Promise<void> {
-    const newest = this.taken.length > 0 ? this.taken[this.taken.length - 1] : null;
-    if (this.unposted >= POST_RECORDS || (this.current !== null && this.current !== newest)) this.flush();
+    if (this.unposted >= POST_RECORDS || (this.current !== null && this.current !== this.pool.newest)) this.flush();
     // Unposted records can only be in the newest chunk (or the spill chunk) now.
-    this.letGo(false);
+    this.pool.letGo(false);
     while (this.failure === null && this.inexact === '' && this.outstanding > WAITING_PER_WORKER * this.jobs) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -520,8 +449,8 @@ class ShardedReplay {
     if (m.type === 'done') {
       this.batches[k].spare.push(m.list);
       this.outstanding--;
-      if (m.chunk >= 0) this.drop(this.chunks[m.chunk]);
-      if (m.spill >= 0) this.drop(this.chunks[m.spill]);
+      if (m.chunk >= 0) this.pool.drop(this.pool.byId(m.chunk));
+      if (m.spill >= 0) this.pool.drop(this.pool.byId(m.spill));
       this.batchBack(m.round, k, m.flows, m.frag, m.lines);
       this.poke();
     } else {
@@ -592,6 +521,7 @@ class ShardedReplay {
     r.flows.push(k, flows);
     r.frag.push(k, frag[0], frag[1], frag[2], frag[3]);
     r.waiting--;
+    let played = false;
     for (
       let next = this.rounds.get(this.nextRound);
       next !== undefined && next.waiting === 0;
@@ -601,8 +531,12 @@ class ShardedReplay {
       this.nextRound++;
       for (let i = 0; i < next.flows.length; i += 2) this.countFlows(next.flows[i], next.flows[i + 1]);
       this.countFragMemory(next.frag);
-      if (this.inexact === '' && this.order !== null) this.playLines(next.lines);
+      if (this.inexact === '' && this.order !== null) {
+        this.playLines(next.lines);
+        played = true;
+      }
     }
+    if (played) this.opts.lines?.written?.();
   }
 
   /** Writes one round's lines; one thread may have let a fragment's line out of order where they overflow. */
@@ -621,8 +555,8 @@ class ShardedReplay {
   /** Posts the rest, ends every shard, and sums their figures. */
   private async finish(capture: CaptureSummary): Promise<ShardedSummary> {
     this.flush();
-    this.letGo(true);
-    this.dropSpill();
+    this.pool.letGo(true);
+    this.pool.dropSpill();
     const end: ToShard = { type: 'end', clockSec: this.clockSec, clockNsec: this.clockNsec };
     for (const w of this.workers) w.postMessage(end);
     while (this.failure === null && this.results.some((r) => r === null)) {

@@ -7,7 +7,7 @@
  * guard far above any machine's speed, not a speed requirement).
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
@@ -54,7 +54,8 @@ async function feed(
   lineOf: (n: number) => RegExp,
   total: number,
   signal: NodeJS.Signals | null = null,
-): Promise<{ text: string; signal: NodeJS.Signals | null }> {
+  fifo: string | null = null,
+): Promise<{ text: string; signal: NodeJS.Signals | null; stderr: string }> {
   const { header, records: recs } = records(CAP);
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
   const out = { text: '' };
@@ -65,26 +66,50 @@ async function feed(
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  child.stdin.write(header);
+  // The capture goes to fwemu's standard input, or into a FIFO it reads (`mkfifo p; tcpdump -U -w p`).
+  const sink: Writable = fifo === null ? child.stdin : createWriteStream(fifo);
+  sink.write(header);
   for (let i = 0; i < total; i++) {
-    child.stdin.write(recs[i]);
+    sink.write(recs[i]);
     await until(child, out, (s) => lineOf(i + 1).test(s));
   }
   // With a signal the writer stays silent, as tcpdump does between packets: the signal alone must end the run.
   if (signal) child.kill(signal);
-  else child.stdin.end();
+  else sink.end();
   const end = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, sig) => resolve({ code, signal: sig })),
   );
   if (signal) expect(end.signal, err).toBe(signal);
   else expect(end.code, err).toBe(0);
-  return { text: out.text, signal: end.signal };
+  return { text: out.text, signal: end.signal, stderr: err };
 }
 
 describe('live input on standard input', () => {
   it('replay -: each packet line comes out before the next packet is written', async () => {
     const { text } = await feed(['replay', '-r', 'rules/web-server.yaml', '-'], (n) => new RegExp(`^ +${n} `, 'm'), 8);
     expect(text).toMatch(/^ +8 .* ACCEPT /m);
+  }, 600_000);
+
+  it('replay --jobs 3 on a FIFO: each line as its packet comes, judged by the threads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwemu-live-'));
+    try {
+      const fifo = join(dir, 'live.fifo');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      const { text, stderr } = await feed(
+        ['replay', '-r', 'rules/web-server.yaml', '--jobs', '3', '-v', fifo],
+        (n) => new RegExp(`^ +${n} `, 'm'),
+        48, // all of it: its two address pairs go to two of the three threads
+        null,
+        fifo,
+      );
+      expect(text).toMatch(/^48 packets: /m);
+      // (-v logs how many packets each thread judged: more than one thread did.)
+      const byThread = /"packetsByThread":\[([\d,]+)\]/.exec(stderr);
+      expect(byThread, stderr).not.toBeNull();
+      expect(byThread![1].split(',').filter((n) => n !== '0').length).toBeGreaterThan(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 600_000);
 
   it('dump -: the same', async () => {

@@ -125,6 +125,19 @@ const HAND: Record<string, string> = {
         proto: icmpv6
         type: 255
         action: drop
+      - id: nd-set
+        proto: icmpv6
+        type: [nd-neighbor-solicit, nd-neighbor-advert, 200]
+      - id: errors-set
+        proto: icmp
+        type: [destination-unreachable, time-exceeded]
+        code: [port-unreachable, 0, 4]
+        action: drop
+      - id: set-255
+        proto: icmp
+        type: [echo-reply, 255]
+        code: [7, 9]
+        action: reject
       - id: other-icmp
         proto: icmp
         action: reject
@@ -466,9 +479,8 @@ function packetsFor(rs: RuleSet, fam: IpFamily, n: number, seed: number): TestPa
     for (const p of [...(r.sport ?? []), ...(r.dport ?? [])])
       for (const v of [p.lo - 1, p.lo, p.hi, p.hi + 1]) if (v >= 0 && v <= 65535) portSet.add(v);
     if (r.icmp) {
-      for (const v of [r.icmp.type - 1, r.icmp.type, r.icmp.type + 1]) if (v >= 0 && v <= 255) types.add(v);
-      if (r.icmp.code !== null)
-        for (const v of [r.icmp.code - 1, r.icmp.code, r.icmp.code + 1]) if (v >= 0 && v <= 255) codes.add(v);
+      for (const t of r.icmp.types) for (const v of [t - 1, t, t + 1]) if (v >= 0 && v <= 255) types.add(v);
+      for (const c of r.icmp.codes ?? []) for (const v of [c - 1, c, c + 1]) if (v >= 0 && v <= 255) codes.add(v);
     }
   }
   const rnd = mulberry32(seed);
@@ -888,6 +900,18 @@ describe('export --format iptables: the real iptables', () => {
     expect(icmp[4]).toContain('-A FORWARD -p icmp -m icmp --icmp-type 8 -m comment --comment ping -j ACCEPT');
     expect(icmp[6]).toContain(
       '-A FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type 2/0 -m comment --comment too-big -j ACCEPT',
+    );
+    // A type list (nft's set) is one iptables rule per type, and per code when codes are listed too.
+    const rulesOf = (lines: string[], id: string) => lines.filter((l) => l.includes(`--comment ${id} `));
+    expect(rulesOf(icmp[6], 'nd-set')).toEqual(
+      [135, 136, 200].map(
+        (t) => `-A FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type ${t} -m comment --comment nd-set -j ACCEPT`,
+      ),
+    );
+    expect(rulesOf(icmp[4], 'errors-set')).toEqual(
+      ['3/3', '3/0', '3/4', '11/3', '11/0', '11/4'].map(
+        (tc) => `-A FORWARD -p icmp -m icmp --icmp-type ${tc} -m comment --comment errors-set -j DROP`,
+      ),
     );
   });
 });

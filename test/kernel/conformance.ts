@@ -10,6 +10,7 @@ import { explain } from '../../src/report/reason.js';
 import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
 import { loadRuleSet } from '../../src/rules/load.js';
 import { PacketKind } from '../../src/packet/types.js';
+import { isGroupDestination } from '../../src/packet/scope.js';
 import { Cause } from '../../src/engine/result.js';
 import { HOST_FRAGMENT_UNSEEN, HOST_SELF, runKernel } from './harness.js';
 
@@ -87,7 +88,14 @@ export async function compareWithKernel(
   opts: CompareOptions = {},
 ): Promise<Agreement> {
   const { ruleset } = loadRuleSet(rulesPath);
-  const fwemu: { verdict: string; reason: string; proto: number; fragment: boolean; notHost: boolean }[] = [];
+  const fwemu: {
+    verdict: string;
+    reason: string;
+    proto: number;
+    fragment: boolean;
+    notHost: boolean;
+    notJoined: boolean;
+  }[] = [];
   // Entries that ran out on the capture clock: the kernel replay is not paced
   // in real time, so it still holds them (timeouts are compared separately).
   const expired: string[] = [];
@@ -105,7 +113,9 @@ export async function compareWithKernel(
         reason: explain(r, p, engine.compiled),
         proto: p.kind === PacketKind.IP ? p.proto : -1,
         fragment: p.fragOffset !== 0 || p.moreFragments,
-        notHost: r.cause === Cause.NOT_HOST,
+        // (A group the host has not joined is compared: the kernel must not take it in either.)
+        notHost: r.cause === Cause.NOT_HOST && !isGroupDestination(p),
+        notJoined: r.cause === Cause.NOT_HOST && isGroupDestination(p),
       };
     },
   });
@@ -126,6 +136,7 @@ export async function compareWithKernel(
     clientNets: opts.clientNets,
     realTime: opts.realTime,
     hostAddrs,
+    hostForwards: ruleset.model === 'host' && ruleset.rules.some((r) => r.chain === 'forward'),
   });
 
   const disagreements: Disagreement[] = [];
@@ -153,7 +164,8 @@ export async function compareWithKernel(
     }
     packets++;
     // The kernel harness reports a reject as its own verdict; fwemu calls it reject too.
-    if (f === k || (f === 'reject' && k === 'drop')) packetsAgree++;
+    // A group the host has not joined: fwemu skips it (no chain sees it), the kernel takes nothing in.
+    if (f === k || (f === 'reject' && k === 'drop') || (fwemu[i].notJoined && k === 'drop')) packetsAgree++;
     else
       disagreements.push({
         packet: i + 1,
@@ -169,10 +181,14 @@ export async function compareWithKernel(
   const fwemuConntrack = engine.ct ? engine.ct.entries(engine.now).map((e) => formatConntrackEntry(e, engine.now)) : [];
   // Host model: the namespace also tracks what it routes; only the host's own flows are compared.
   // Flows of the host with itself are not replayed (they never cross a link).
+  // Traffic to a group (multicast, broadcast) is the host's when its stack took it in;
+  // the kernel keeps no entry for what it did not. A router's own such traffic
+  // (gateway model) goes to its input chain, which the gateway model leaves out.
   const hostFlow = (line: string) => {
-    if (!hostAddrs) return true;
     const m = /src=(\S+) dst=(\S+)/.exec(line); // the original direction
-    return m !== null && hostAddrs.includes(m[1]) !== hostAddrs.includes(m[2]);
+    if (m === null) return false;
+    if (!hostAddrs) return !isGroupText(m[2]);
+    return hostAddrs.includes(m[1]) !== (hostAddrs.includes(m[2]) || isGroupText(m[2]));
   };
   const kernelKeys = kernel.conntrack.filter(hostFlow).map(splitTimeout);
   const fwemuKeys = fwemuConntrack.filter(hostFlow).map(splitTimeout);
@@ -224,6 +240,13 @@ export async function compareWithKernel(
     kernelConntrack: kernel.conntrack,
     fwemuConntrack,
   };
+}
+
+/** An address as conntrack prints it is IPv6 multicast, IPv4 multicast or the limited broadcast. */
+function isGroupText(a: string): boolean {
+  if (a.includes(':')) return /^ff/i.test(a);
+  const first = Number(a.split('.')[0]);
+  return (first >= 224 && first <= 239) || a === '255.255.255.255';
 }
 
 export function formatAgreement(name: string, a: Agreement): string {

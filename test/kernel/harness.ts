@@ -73,6 +73,12 @@ export interface KernelRunOptions {
    * it), so the kernel sees only the capture's packets, as fwemu does.
    */
   hostAddrs?: string[];
+  /**
+   * Host model: the host forwards (the rule file has forward rules), so its
+   * IPv6 links join ff02::2 (all routers). Without it the namespace does
+   * not forward IPv6, as a host.
+   */
+  hostForwards?: boolean;
 }
 
 /** What the kernel did with one packet. 'reject' = dropped and answered by fw (TCP RST / ICMP unreachable). */
@@ -297,6 +303,17 @@ function parseCidr(s: string): Cidr {
   return { ...ip, bits };
 }
 
+/** IPv4 multicast or limited broadcast, IPv6 multicast: a destination for whoever listens, not one host. */
+function isGroupAddress(v: number, addr: Uint8Array): boolean {
+  if (v === 6) return addr[0] === 0xff;
+  return (addr[0] & 0xf0) === 0xe0 || addr.every((b) => b === 0xff);
+}
+
+/** IPv6 fe80::/10 or ::. */
+function isLinkScopedSource(addr: Uint8Array): boolean {
+  return (addr[0] === 0xfe && (addr[1] & 0xc0) === 0x80) || addr.every((b) => b === 0);
+}
+
 function inCidr(c: Cidr, v: number, addr: Uint8Array): boolean {
   if (c.v !== v) return false;
   for (let b = 0; b < c.bits; b += 8) {
@@ -340,7 +357,8 @@ function writeSetup(
     fwSys.push([`net.ipv4.conf.${d}.rp_filter`, 0], [`net.ipv4.conf.${d}.send_redirects`, 0]);
   }
   fwSys.push(
-    ['net.ipv6.conf.all.forwarding', 1],
+    // A host that does not forward (no forward rules) does not join ff02::2, all routers.
+    ['net.ipv6.conf.all.forwarding', opts.hostAddrs && !opts.hostForwards ? 0 : 1],
     ['net.ipv4.ip_forward', 1],
     ['net.netfilter.nf_conntrack_checksum', 0],
   );
@@ -368,6 +386,12 @@ function writeSetup(
     `route replace 0.0.0.0/0 via ${HOP.s4} dev s onlink`,
     `route replace ::/0 via ${HOP.s6} dev s`,
     ...(opts.hostAddrs ?? []).map((a) => (a.includes(':') ? `addr add ${a}/128 dev lo` : `addr add ${a}/32 dev lo`)),
+    // A real host's IPv6 addresses are on its link, which joins their
+    // solicited-node groups (ff02::1:ffXX:XXXX) there: neighbour solicitations
+    // arrive on c or s. (The address stays on lo as well, as the one to route by.)
+    ...(opts.hostAddrs ?? [])
+      .filter((a) => a.includes(':'))
+      .flatMap((a) => [`addr add ${a}/128 dev c nodad noprefixroute`, `addr add ${a}/128 dev s nodad noprefixroute`]),
     // The copies of accepted input packets (nft dup) are sent to their own
     // destination, the host's address, as the next hop: out of c, to x.
     ...(opts.hostAddrs ?? []).map((a) => `neigh replace ${a} lladdr ${MAC.xC} dev c nud permanent`),
@@ -392,10 +416,11 @@ function writeSetup(
       ? [
           // (dup exists in the ip and ip6 families only.)
           'table ip fwemu_host4 {',
-          `  chain seen { type filter hook input priority 100; meta mark set ${HOST_MARK.copy} dup to ${HOP.c4} device "c"; }`,
+          `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${HOP.c4} device "c"; }`,
           '}',
           'table ip6 fwemu_host6 {',
-          `  chain seen { type filter hook input priority 100; meta mark set ${HOST_MARK.copy} dup to ${HOP.c6} device "c"; }`,
+          // (A copy sent to a group the host joined loops back in, mark kept: not copied again.)
+          `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${HOP.c6} device "c"; }`,
           '}',
           'table inet fwemu_host {',
           `  chain quiet { type filter hook output priority -400; meta mark ${HOST_MARK.injected} accept; ct state untracked accept; drop; }`,
@@ -580,13 +605,22 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
     if (v === 4 && ip.length >= 20 && l3.ethertype === 0x0800) src = ip.subarray(12, 16);
     else if (v === 6 && ip.length >= 40 && l3.ethertype === 0x86dd) src = ip.subarray(8, 24);
     // Undecodable IP still goes to the kernel (it decides), on the server link.
-    const client = src !== undefined && clientNets.some((c) => inCidr(c, v, src!));
+    let client = src !== undefined && clientNets.some((c) => inCidr(c, v, src!));
+    if (v === 6 && src !== undefined && isLinkScopedSource(src)) {
+      // A link-local or unspecified source has no side of its own: it comes
+      // in on the link its destination is not on, so that the router would
+      // have to forward it to another link (the case ip6_forward refuses).
+      const dst = ip.subarray(24, 40);
+      client = !clientNets.some((c) => inCidr(c, 6, dst));
+    }
     let link: 0 | 1 = client ? 0 : 1;
     let flags = 0;
     if (hosts.length > 0 && src !== undefined) {
       const dst = v === 4 ? ip.subarray(16, 20) : ip.subarray(24, 40);
       const fromHost = hosts.some((h) => inCidr(h, v, src!));
-      const toHost = hosts.some((h) => inCidr(h, v, dst));
+      // Multicast and broadcast go to the host's input chain when its stack
+      // receives them (a group it joined); the kernel decides, the copy tells.
+      const toHost = hosts.some((h) => inCidr(h, v, dst)) || isGroupAddress(v, dst);
       // (An input packet's copy comes out like a forwarded packet: nf_dup
       // takes one off the TTL at LOCAL_IN, as at PRE_ROUTING.)
       if (fromHost && toHost) {

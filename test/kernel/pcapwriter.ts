@@ -330,3 +330,30 @@ export function fragment(p: Uint8Array, size: number, id = 0x4242): Uint8Array[]
   }
   return out;
 }
+
+/** An ICMPv6 message: type, code, then `body` (after the 4-byte header), checksum filled in. */
+export function icmp6(o: L4Opts & { type: number; code?: number; body?: number[] | Uint8Array }): Uint8Array {
+  const body = Uint8Array.from(o.body ?? []);
+  const l4 = new Uint8Array(4 + body.length);
+  l4[0] = o.type;
+  l4[1] = o.code ?? 0;
+  l4.set(body, 4);
+  return ipPacket(o, 58, l4, 2);
+}
+
+/** `ip6` (no extension headers) with a hop-by-hop header holding a router alert (MLD's, RFC 2711) inserted. */
+export function withRouterAlert(ip6: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ip6.length + 8);
+  out.set(ip6.subarray(0, 40));
+  const dv = new DataView(out.buffer);
+  dv.setUint16(4, ip6.length - 40 + 8);
+  out[6] = 0; // hop-by-hop
+  out.set([ip6[6], 0, 5, 2, 0, 0, 1, 0], 40); // next header, length 0, router alert (MLD), PadN 0
+  out.set(ip6.subarray(40), 48);
+  return out;
+}
+
+/** The bytes of an IPv6 address (for message bodies such as a neighbour solicitation's target). */
+export function ip6Bytes(s: string): number[] {
+  return [...parseIp(s)];
+}

@@ -66,6 +66,20 @@ function ss(ns: string): { conns: Map<string, string>; listening: string[] } {
   return { conns, listening: listening.sort() };
 }
 
+/** The port peers.py connects to last, where nothing listens (its REFUSED). */
+const REFUSED_PORT = 7999;
+
+/** Waits until `count` packets of `cap` match `filter` (a hang guard of 60 s, far above any machine's need). */
+async function capturedThrough(cap: string, filter: string, count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = spawnSync('tcpdump', ['-nr', cap, filter], { encoding: 'utf8' });
+    if (r.stdout.split('\n').filter(Boolean).length >= count) return;
+    if (Date.now() > deadline) throw new Error(`tcpdump wrote fewer than ${count} packets of "${filter}" in 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 interface Conn {
   local: string;
   peer: string;
@@ -93,6 +107,10 @@ describe('fwemu sockets', () => {
       await start(NS_S, ['/usr/bin/python3', PEERS, 'server', SERVER], /listening/);
       await start(NS_C, ['/usr/bin/python3', PEERS, 'client', SERVER], /done/);
       const kernel: Record<string, ReturnType<typeof ss>> = { [CLIENT]: ss(NS_C), [SERVER]: ss(NS_S) };
+      // tcpdump stops at SIGINT without writing what it has not read yet: on a
+      // busy machine that is the tail of the capture. The refused SYN and its
+      // RST come last, so once both are in the file, so is everything before.
+      await capturedThrough(cap, `tcp port ${REFUSED_PORT}`, 2);
       const stopped = new Promise((resolve) => tcpdump.on('exit', resolve));
       tcpdump.kill('SIGINT');
       await stopped;

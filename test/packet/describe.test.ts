@@ -2,14 +2,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Direction, LinkType } from '../../src/capture/types.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
-import {
-  describePacket,
-  formatAddr,
-  icmpTypeName,
-  parseAddr,
-  protoName,
-  tcpFlagsString,
-} from '../../src/packet/describe.js';
+import { describePacket, formatAddr, parseAddr, protoName, tcpFlagsString } from '../../src/packet/describe.js';
+import { icmpText } from '../../src/packet/icmp-names.js';
 import { buildPacket } from '../../src/packet/encode.js';
 import { hasTcpdump, hasTshark, hex, removeWrittenPcaps, tcpdump, tshark, writePcap } from './helpers.js';
 
@@ -191,20 +185,26 @@ describe('names', () => {
     expect(protoName(47)).toBe('ip proto 47');
   });
 
-  it('icmpTypeName', () => {
-    expect(icmpTypeName(4, 8, 0)).toBe('echo request');
-    expect(icmpTypeName(4, 0, 0)).toBe('echo reply');
-    expect(icmpTypeName(4, 3, 3)).toBe('destination unreachable (port unreachable)');
-    expect(icmpTypeName(4, 3, 4)).toBe('destination unreachable (fragmentation needed)');
-    expect(icmpTypeName(4, 3, 13)).toBe('destination unreachable (communication administratively prohibited)');
-    expect(icmpTypeName(4, 3, 99)).toBe('destination unreachable (code 99)');
-    expect(icmpTypeName(4, 11, 0)).toBe('time exceeded (ttl exceeded in transit)');
-    expect(icmpTypeName(4, 42, 0)).toBe('type 42');
-    expect(icmpTypeName(6, 128, 0)).toBe('echo request');
-    expect(icmpTypeName(6, 1, 4)).toBe('destination unreachable (port unreachable)');
-    expect(icmpTypeName(6, 2, 0)).toBe('packet too big');
-    expect(icmpTypeName(6, 135, 0)).toBe('neighbor solicitation');
-    expect(icmpTypeName(6, 8, 0)).toBe('type 8');
+  it('icmpText: nft names, the code named only for destination-unreachable, numbers where nft has no name', () => {
+    expect(icmpText(4, 8, 0)).toBe('echo-request');
+    expect(icmpText(4, 0, 0)).toBe('echo-reply');
+    expect(icmpText(4, 3, 3)).toBe('destination-unreachable port-unreachable');
+    expect(icmpText(4, 3, 4)).toBe('destination-unreachable frag-needed');
+    expect(icmpText(4, 3, 13)).toBe('destination-unreachable admin-prohibited');
+    expect(icmpText(4, 3, 0)).toBe('destination-unreachable net-unreachable');
+    expect(icmpText(4, 3, 5)).toBe('destination-unreachable code 5'); // source route failed: no nft name
+    expect(icmpText(4, 3, 99)).toBe('destination-unreachable code 99');
+    expect(icmpText(4, 11, 0)).toBe('time-exceeded');
+    expect(icmpText(4, 11, 1)).toBe('time-exceeded code 1');
+    expect(icmpText(4, 5, 1)).toBe('redirect code 1'); // not "host-unreachable": that name is destination-unreachable's
+    expect(icmpText(4, 42, 0)).toBe('type 42');
+    expect(icmpText(4, 42, 3)).toBe('type 42 code 3');
+    expect(icmpText(6, 128, 0)).toBe('echo-request');
+    expect(icmpText(6, 1, 4)).toBe('destination-unreachable port-unreachable');
+    expect(icmpText(6, 2, 0)).toBe('packet-too-big');
+    expect(icmpText(6, 135, 0)).toBe('nd-neighbor-solicit');
+    expect(icmpText(6, 132, 0)).toBe('mld-listener-done'); // nft's first name of 132
+    expect(icmpText(6, 8, 0)).toBe('type 8');
   });
 });
 
@@ -267,7 +267,7 @@ describe('describePacket', () => {
       icmp: {
         type: 3,
         code: 3,
-        name: 'destination unreachable (port unreachable)',
+        name: 'destination-unreachable port-unreachable',
         inner: { src: '10.0.0.1', dst: '10.0.0.2', proto: 'udp', sport: 40000, dport: 443 },
       },
     });
@@ -288,7 +288,7 @@ describe('describePacket', () => {
       protoNumber: 58,
       ttl: 64,
       ipLen: 56,
-      icmp: { type: 128, code: 0, name: 'echo request', id: 0x1234, seq: 7 },
+      icmp: { type: 128, code: 0, name: 'echo-request', id: 0x1234, seq: 7 },
     });
     const frag = hex(`
       60000000 0018 2c 40 20010db800000000000000000000000a 20010db800000000000000000000000b

@@ -14,6 +14,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import { replay } from '../../src/engine/replay.js';
 import type { PacketResult } from '../../src/engine/result.js';
 import { formatAddr } from '../../src/packet/addr.js';
+import { icmpText } from '../../src/packet/icmp-names.js';
 import { describePacket, hasPorts, protoName, tcpFlagsString } from '../../src/packet/describe.js';
 import { IpProto, PacketKind, type DecodedPacket } from '../../src/packet/types.js';
 import { ByteText } from '../../src/report/bytes.js';
@@ -38,7 +39,7 @@ function layout(
   if (p.proto === IpProto.TCP && p.l4Off >= 0)
     proto = `tcp ${tcpFlagsString(p.tcpFlags)}${p.payloadLen ? ` +${p.payloadLen}` : ''}`;
   else if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0)
-    proto = `${p.proto === IpProto.ICMP ? 'icmp' : 'icmp6'} ${p.icmpType}/${p.icmpCode}`;
+    proto = `${p.proto === IpProto.ICMP ? 'icmp' : 'icmpv6'} ${icmpText(p.ipVersion, p.icmpType, p.icmpCode)}`;
   if (p.kind === PacketKind.IP) {
     const src = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
     const dst = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);

@@ -328,31 +328,44 @@ describe('icmp', () => {
     ok(`rules:\n  - proto: ${proto}\n    type: ${type}\n${code ? `    code: ${code}\n` : ''}`).ruleset.rules[0].icmp;
 
   it('takes nftables names or numbers, per protocol', () => {
-    expect(icmp('icmp', 'echo-request')).toEqual({ type: 8, code: null, typeName: 'echo-request', codeName: null });
-    expect(icmp('icmp', '8')).toEqual({ type: 8, code: null, typeName: 'echo-request', codeName: null });
-    expect(icmp('icmp', 'echo-reply')!.type).toBe(0);
-    expect(icmp('icmp', 'destination-unreachable')!.type).toBe(3);
-    expect(icmp('icmp', 'time-exceeded')!.type).toBe(11);
-    expect(icmp('icmpv6', 'echo-request')!.type).toBe(128);
-    expect(icmp('icmpv6', 'echo-reply')!.type).toBe(129);
-    expect(icmp('icmpv6', 'packet-too-big')!.type).toBe(2);
-    expect(icmp('icmpv6', 'nd-neighbor-solicit')!.type).toBe(135);
-    expect(icmp('icmpv6', 'destination-unreachable')!.type).toBe(1);
-    expect(icmp('icmp', '200')).toEqual({ type: 200, code: null, typeName: null, codeName: null });
-    expect(icmp('icmp', '"42"')!.type).toBe(42);
+    expect(icmp('icmp', 'echo-request')).toEqual({ types: [8], codes: null });
+    expect(icmp('icmp', '8')).toEqual({ types: [8], codes: null });
+    expect(icmp('icmp', 'echo-reply')!.types).toEqual([0]);
+    expect(icmp('icmp', 'destination-unreachable')!.types).toEqual([3]);
+    expect(icmp('icmp', 'time-exceeded')!.types).toEqual([11]);
+    expect(icmp('icmpv6', 'echo-request')!.types).toEqual([128]);
+    expect(icmp('icmpv6', 'echo-reply')!.types).toEqual([129]);
+    expect(icmp('icmpv6', 'packet-too-big')!.types).toEqual([2]);
+    expect(icmp('icmpv6', 'nd-neighbor-solicit')!.types).toEqual([135]);
+    expect(icmp('icmpv6', 'destination-unreachable')!.types).toEqual([1]);
+    expect(icmp('icmp', '200')).toEqual({ types: [200], codes: null });
+    expect(icmp('icmp', '"42"')!.types).toEqual([42]);
+  });
+
+  it('takes a list, as an nft set: names and numbers mixed, in order, repeats (and synonyms) once', () => {
+    expect(icmp('icmp', '[echo-request, echo-reply]')).toEqual({ types: [8, 0], codes: null });
+    expect(icmp('icmpv6', '[nd-neighbor-solicit, 136, "137"]')!.types).toEqual([135, 136, 137]);
+    expect(icmp('icmpv6', '[mld-listener-done, mld-listener-reduction, 132]')!.types).toEqual([132]);
+    expect(icmp('icmp', '[echo-request]')!.types).toEqual([8]);
+    expect(icmp('icmp', '[3, 11]', '[port-unreachable, 4]')).toEqual({ types: [3, 11], codes: [3, 4] });
+  });
+
+  it('warns, at the repeat, when a list names one type twice (a slip for another member, often)', () => {
+    const w = ok(
+      'rules:\n  - proto: icmpv6\n    type: [echo-request, mld-listener-done, 128, mld-listener-reduction]\n',
+    ).warnings.map(formatDiagnostic);
+    expect(w).toEqual([
+      'rules/t.yaml:3:45: warning: rule #1: type lists echo-request (128) more than once; it matches once',
+      'rules/t.yaml:3:50: warning: rule #1: type lists mld-listener-done (132) more than once; it matches once',
+    ]);
   });
 
   it('takes codes as names or numbers', () => {
-    expect(icmp('icmp', 'destination-unreachable', 'port-unreachable')).toEqual({
-      type: 3,
-      code: 3,
-      typeName: 'destination-unreachable',
-      codeName: 'port-unreachable',
-    });
-    expect(icmp('icmp', 'destination-unreachable', 'frag-needed')!.code).toBe(4);
-    expect(icmp('icmpv6', 'destination-unreachable', 'port-unreachable')!.code).toBe(4);
-    expect(icmp('icmp', '3', '13')).toMatchObject({ code: 13, codeName: 'admin-prohibited' });
-    expect(icmp('icmp', '3', '0')!.code).toBe(0);
+    expect(icmp('icmp', 'destination-unreachable', 'port-unreachable')).toEqual({ types: [3], codes: [3] });
+    expect(icmp('icmp', 'destination-unreachable', 'frag-needed')!.codes).toEqual([4]);
+    expect(icmp('icmpv6', 'destination-unreachable', 'port-unreachable')!.codes).toEqual([4]);
+    expect(icmp('icmp', '3', '13')!.codes).toEqual([13]);
+    expect(icmp('icmp', '3', '0')!.codes).toEqual([0]);
   });
 
   it('reports bad types and codes', () => {
@@ -373,18 +386,18 @@ describe('icmp', () => {
           type: 3
           code: no-route
         - proto: icmp
-          type: [8]
+          type: {a: 1}
     `);
     expect(e[0]).toBe(
       'rules/t.yaml:3:11: rule #1: type "packet-too-big" is an icmpv6 type name, and this rule has proto icmp; use proto: icmpv6, or the icmp type number',
     );
     expect(e[1]).toMatch(
-      /^rules\/t\.yaml:5:11: rule #2: type "echo-requst" is not an icmpv6 type name; did you mean "echo-request"\? \(allowed: a number 0-255 or an icmpv6 type name: destination-unreachable, packet-too-big, /,
+      /^rules\/t\.yaml:5:11: rule #2: type "echo-requst" is not an icmpv6 type name; did you mean "echo-request"\? \(allowed: a number 0-255, an icmpv6 type name \(destination-unreachable, packet-too-big, /,
     );
     expect(e[2]).toBe('rules/t.yaml:7:5: rule #3: type needs proto icmp or icmpv6; rule #3 has proto tcp');
     expect(e[3]).toMatch(/^rules\/t\.yaml:9:5: rule #4: code needs a type; /);
     expect(e[4]).toMatch(
-      /^rules\/t\.yaml:11:11: rule #5: type 300 is out of range; a number 0-255 or an icmp type name: echo-reply, /,
+      /^rules\/t\.yaml:11:11: rule #5: type 300 is out of range; a number 0-255, an icmp type name \(echo-reply, /,
     );
     expect(e[5]).toBe(
       'rules/t.yaml:12:5: rule #6: type needs proto icmp or icmpv6; rule #6 has no proto (so any protocol)',
@@ -393,9 +406,49 @@ describe('icmp', () => {
       /^rules\/t\.yaml:15:11: rule #7: code "no-route" is an icmpv6 code name, and this rule has proto icmp/,
     );
     expect(e[7]).toMatch(
-      /^rules\/t\.yaml:17:11: rule #8: type must be a number 0-255 or an icmp type name: .*, not a list$/,
+      /^rules\/t\.yaml:17:11: rule #8: type must be a number 0-255, an icmp type name \(.*\), or a list of them, not a mapping$/,
     );
     expect(e).toHaveLength(8);
+  });
+
+  it("says which nft name was meant by dump's old words, tcpdump's and ip6tables', each at its own line:col", () => {
+    const e = errorLines(y`
+      rules:
+        - proto: icmpv6
+          type: neighbor solicitation
+        - proto: icmpv6
+          type: [echo-request, Neighbour-Advertisement, 300]
+        - proto: icmp
+          type: destination unreachable
+          code: [port-unreachable, fragmentation needed]
+        - proto: icmp
+          type: port-unreachable
+        - proto: icmpv6
+          type: []
+        - proto: icmpv6
+          type: [[135]]
+    `);
+    expect(e[0]).toMatch(
+      /^rules\/t\.yaml:3:11: rule #1: type "neighbor solicitation" is not an icmpv6 type name; did you mean "nd-neighbor-solicit"\? \(allowed: /,
+    );
+    // Each bad element of a list at its own position; the good ones pass.
+    expect(e[1]).toMatch(
+      /^rules\/t\.yaml:5:26: rule #2: type "Neighbour-Advertisement" is not an icmpv6 type name; did you mean "nd-neighbor-advert"\? /,
+    );
+    expect(e[2]).toMatch(/^rules\/t\.yaml:5:51: rule #2: type 300 is out of range; /);
+    expect(e[3]).toMatch(
+      /^rules\/t\.yaml:7:11: rule #3: type "destination unreachable" is not an icmp type name; did you mean "destination-unreachable"\? /,
+    );
+    expect(e[4]).toMatch(
+      /^rules\/t\.yaml:8:30: rule #3: code "fragmentation needed" is not an icmp code name; did you mean "frag-needed"\? /,
+    );
+    expect(e[5]).toMatch(
+      /^rules\/t\.yaml:10:11: rule #4: type "port-unreachable" is not an icmp type name; "port-unreachable" is an icmp code name \(write type: destination-unreachable, code: port-unreachable\) \(allowed: /,
+    );
+    expect(e[6]).toMatch(/^rules\/t\.yaml:12:11: rule #5: type is an empty list; leave type out to match any type, /);
+    expect(e[7]).toMatch(/^rules\/t\.yaml:14:12: rule #6: type must be .*, not a list$/);
+    expect(e).toHaveLength(8);
+    for (const line of e) expect(line).not.toMatch(/\n/); // one paragraph each
   });
 });
 

@@ -87,6 +87,21 @@ describe('matchRule: icmp', () => {
     expect(any(pkt({ proto: ICMP, icmpType: 3, icmpCode: 13 }))).toBe(true);
   });
 
+  it('a type list matches each member and nothing else, every type tried; a code list likewise', () => {
+    const m = rule('proto: icmp\ntype: [echo-request, 0, 255]\ncode: [0, 7]');
+    for (let t = 0; t < 256; t++)
+      for (const c of [0, 1, 7, 255])
+        expect(m(pkt({ proto: ICMP, icmpType: t, icmpCode: c })), `${t}/${c}`).toBe(
+          [8, 0, 255].includes(t) && (c === 0 || c === 7),
+        );
+  });
+
+  it('a type list never matches a packet whose ICMP header was not read (type -1)', () => {
+    const m = rule('proto: icmp\ntype: [0, 8]');
+    expect(m(pkt({ proto: ICMP }))).toBe(false); // l4Off set, icmpType -1
+    expect(m(pkt({ proto: ICMP, icmpType: 8, l4Off: -1 }))).toBe(false); // a later fragment
+  });
+
   it('proto icmp alone matches every ICMP type', () => {
     const m = rule('proto: icmp');
     expect(m(pkt({ proto: ICMP, icmpType: 0 }))).toBe(true);

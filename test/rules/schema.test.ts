@@ -163,9 +163,13 @@ describe('schema/fwemu-rules.schema.json', () => {
     expect([...schema.$defs.icmpCodeName.enum].sort()).toEqual(
       [...new Set([...names(ICMP_CODES), ...names(ICMPV6_CODES)])].sort(),
     );
+    expect(schema.$defs.icmpTypeNameV4.enum).toEqual(Object.keys(ICMP_TYPES));
+    expect(schema.$defs.icmpTypeNameV6.enum).toEqual(Object.keys(ICMPV6_TYPES));
+    expect(schema.$defs.icmpCodeNameV4.enum).toEqual(Object.keys(ICMP_CODES));
+    expect(schema.$defs.icmpCodeNameV6.enum).toEqual(Object.keys(ICMPV6_CODES));
     const [v4, v6] = schema.$defs.rule.allOf;
-    expect(v4.then.properties.type.oneOf[1].enum).toEqual(Object.keys(ICMP_TYPES));
-    expect(v6.then.properties.type.oneOf[1].enum).toEqual(Object.keys(ICMPV6_TYPES));
+    expect(v4.then.properties.type.oneOf[1].$ref).toBe('#/$defs/icmpTypeNameV4');
+    expect(v6.then.properties.type.oneOf[1].$ref).toBe('#/$defs/icmpTypeNameV6');
   });
 
   it('every property has a description', () => {
@@ -246,6 +250,12 @@ describe('schema and loader agree', () => {
     ['icmpv6 name with icmp', 'rules:\n  - {proto: icmp, type: packet-too-big}'],
     ['bad type name', 'rules:\n  - {proto: icmpv6, type: echo}'],
     ['type > 255', 'rules:\n  - {proto: icmp, type: 256}'],
+    ['type list', 'rules:\n  - {proto: icmpv6, type: [nd-neighbor-solicit, 136], code: [0]}'],
+    ['empty type list', 'rules:\n  - {proto: icmp, type: []}'],
+    ['type list with a bad name', 'rules:\n  - {proto: icmp, type: [echo-request, echo]}'],
+    ['type list with an icmpv6 name', 'rules:\n  - {proto: icmp, type: [echo-request, nd-neighbor-solicit]}'],
+    ['code list with a bad number', 'rules:\n  - {proto: icmp, type: 3, code: [3, 256]}'],
+    ['nested type list', 'rules:\n  - {proto: icmp, type: [[8]]}'],
     ['empty port list', 'rules:\n  - {proto: tcp, dport: []}'],
     ['empty src list', 'rules:\n  - {src: []}'],
     ['address not a string', 'rules:\n  - {src: 5}'],

@@ -52,6 +52,17 @@ describe('shadowed rules', () => {
         '  - id: a\n    proto: icmp\n    type: 3\n  - id: b\n    proto: icmp\n    type: destination-unreachable\n    code: 3\n',
       ),
     ).toHaveLength(1);
+    // a type list covers a rule with a subset of its types, in any order; codes likewise
+    expect(
+      shadow(
+        '  - id: a\n    proto: icmp\n    type: [8, 0, 13]\n  - id: b\n    proto: icmp\n    type: [echo-reply, 8]\n',
+      ),
+    ).toHaveLength(1);
+    expect(
+      shadow(
+        '  - id: a\n    proto: icmp\n    type: [3, 11]\n    code: [0, 3]\n  - id: b\n    proto: icmp\n    type: 11\n    code: [3]\n',
+      ),
+    ).toHaveLength(1);
     // identical rules
     expect(shadow('  - id: a\n    proto: udp\n    sport: 53\n  - id: b\n    proto: udp\n    sport: 53\n')).toHaveLength(
       1,
@@ -93,6 +104,10 @@ describe('shadowed rules', () => {
       // different icmp type / code
       '  - proto: icmp\n    type: 8\n  - proto: icmp\n    type: 0\n',
       '  - proto: icmp\n    type: 3\n    code: 1\n  - proto: icmp\n    type: 3\n',
+      // a type list does not cover a rule with a type outside it, nor a code list one with a code outside it
+      '  - proto: icmp\n    type: [8, 0]\n  - proto: icmp\n    type: [0, 13]\n',
+      '  - proto: icmp\n    type: 3\n    code: [3, 4]\n  - proto: icmp\n    type: 3\n    code: [4, 13]\n',
+      '  - proto: icmp\n    type: 3\n    code: [3, 4]\n  - proto: icmp\n    type: [3]\n',
       // earlier icmp-typed rule doesn't cover plain icmp
       '  - proto: icmp\n    type: 8\n  - proto: icmp\n',
       // dst restricts the earlier rule

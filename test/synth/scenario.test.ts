@@ -248,6 +248,18 @@ describe('positioned errors', () => {
       '9:12: c9 is used before it is defined: the connect step that names it comes later (line 10); steps run in order',
     ]);
   });
+  it("an ICMP type in other words than nft's: the nft name it meant", () => {
+    const e = errors(
+      `${HOSTS}steps:\n  - packet: { from: alice, to: server, proto: icmp, type: echo request }\n  - packet: { from: alice, to: server, family: 6, proto: icmpv6, type: Neighbour Solicitation }\n`,
+    );
+    expect(e).toHaveLength(2);
+    expect(e[0]).toMatch(
+      /^6:59: type "echo request" is not allowed; did you mean "echo-request"\? \(allowed: echo-reply, /,
+    );
+    expect(e[1]).toMatch(
+      /^7:72: type "Neighbour Solicitation" is not allowed; did you mean "nd-neighbor-solicit"\? \(allowed: destination-unreachable, /,
+    );
+  });
   it('an undefined host, pointing at the name inside the endpoint', () => {
     expect(errors(`${HOSTS}steps:\n  - connect: alice -> sever:8080\n`)).toEqual([
       '6:23: unknown host "sever"; did you mean "server"? (hosts: server, alice, bob; or give an address like 10.1.0.9)',

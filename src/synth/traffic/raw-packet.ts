@@ -5,6 +5,7 @@
  */
 import type { IpSpec } from '../../packet/encode.js';
 import { tcpFlagsString } from '../../packet/describe.js';
+import { icmpText } from '../../packet/icmp-names.js';
 import { TcpFlag } from '../../packet/types.js';
 import type { PacketStep } from '../types.js';
 import type { Emitter } from './emitter.js';
@@ -97,7 +98,7 @@ export function rawPacket(g: Emitter, s: PacketStep): string {
   if (s.proto === 'icmp' || s.proto === 'icmpv6') {
     const icmp = { type: s.icmpType!, code: s.icmpCode ?? 0, id: s.ident ?? g.rng.u16(), seq: s.icmpSeq ?? 1, payload };
     g.emit(t, a, b, s.proto === 'icmp' ? { icmp } : { icmpv6: icmp }, ip, null, null);
-    return `${title}: ${s.proto.toUpperCase()} type ${icmp.type} code ${icmp.code}`;
+    return `${title}: ${s.proto} ${icmpText(s.proto === 'icmp' ? 4 : 6, icmp.type, icmp.code)}`;
   }
   g.emit(t, a, b, { payload: payload ?? new Uint8Array(0) }, { ...ip, proto: s.proto }, null, null);
   return `${title}: IP protocol ${s.proto}, ${plural(payload?.length ?? 0, 'byte')}`;

@@ -4,6 +4,7 @@ import { didYouMean } from '../../../base/suggest.js';
 import { describeNode } from '../../../base/yaml-nodes.js';
 import { list, wholeNumberIn, type Entry } from '../../../base/yaml-reader.js';
 import { parseTcpFlags } from '../../../packet/tcp.js';
+import { icmpOtherWords } from '../../../rules/icmp.js';
 import { ICMPV6_TYPES, ICMP_TYPES } from '../../../rules/spec.js';
 import type { SeqValue, Step, StepBase, TcpOptionValues } from '../../types.js';
 import { endpointPiece, endpointTok, familyParam, resolvePair } from '../endpoints.js';
@@ -104,7 +105,9 @@ export function packetStep(r: ScenarioReader, base: StepBase, params: Params, ty
       if (te) {
         const v = te.value;
         if (v !== null && isScalar(v) && typeof v.value === 'number') step.icmpType = r.int(te, 'type', 0, 255);
-        else step.icmpType = table[r.oneOf(te, 'type', Object.keys(table)) ?? ''] ?? null;
+        else
+          step.icmpType =
+            table[r.oneOf(te, 'type', Object.keys(table), {}, icmpOtherWords(step.proto, 'type')) ?? ''] ?? null;
       } else step.icmpType = table['echo-request'];
       step.icmpCode = r.int(params.get('code'), 'code', 0, 255) ?? 0;
       step.ident = r.int(params.get('ident'), 'ident', 0, 65535);
