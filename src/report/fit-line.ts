@@ -284,7 +284,9 @@ class Flow {
     let col = this.x === 0 ? at : Math.max(at, this.x + gap);
     if (col + text.length > this.width && this.x > 0) {
       this.newLine();
+      // Under its column when it fits there; else from the indent (a long ICMP name, say).
       col = Math.max(at, this.indent);
+      if (col + text.length > this.width) col = this.indent;
     }
     this.cur += ' '.repeat(col - this.x) + shown;
     this.x = col + text.length;
