@@ -113,6 +113,9 @@ export function writeReplayLine(
   }
   o.byte(0x20);
 
+  // (Where the proto column starts: a proto wider than its column is made up
+  // for in the ct column's padding where it can be, so the verdicts line up.)
+  const protoStart = o.pos;
   if (p.proto === IpProto.TCP && p.l4Off >= 0) {
     const start = o.pos;
     o.ascii('tcp ');
@@ -124,8 +127,8 @@ export function writeReplayLine(
     padTo(o, start, 12);
   } else if ((p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) && p.icmpType >= 0) {
     const start = o.pos;
-    // nft's words, as rules take them: "icmpv6 nd-neighbor-solicit". Most are wider than the column; the rest of
-    // such a line moves right rather than the name being cut.
+    // nft's words, as rules take them: "icmpv6 nd-neighbor-solicit". Most are wider than the column; the ct
+    // column's padding takes up what it can, and the rest of the line moves right rather than the name being cut.
     o.ascii(p.proto === IpProto.ICMP ? 'icmp ' : 'icmpv6 ');
     writeIcmpText(o, p.ipVersion, p.icmpType, p.icmpCode);
     padTo(o, start, 12);
@@ -138,9 +141,8 @@ export function writeReplayLine(
   }
   o.byte(0x20);
 
-  const start = o.pos;
   o.ascii(r.ct ?? '-'); // conntrack state names
-  padTo(o, start, 11);
+  padTo(o, protoStart, 12 + 1 + 11);
   o.byte(0x20);
   const verdict = VERDICT_TEXT[r.verdict];
   if (verdict === undefined) o.text(paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7)));

@@ -52,7 +52,8 @@ function layout(
   }
   return (
     `${String(r.n).padStart(6)}  ${formatTime(time, r.tsSec, r.tsNsec, base.sec, base.nsec).padStart(10)}  ` +
-    `${endpoints.padEnd(44)} ${proto.padEnd(12)} ${(r.ct ?? '-').padEnd(11)} ${paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7))} ${explain(r, p, engine.compiled)}`
+    // A proto wider than its 12 columns is made up for in the ct column's padding, as far as it goes.
+    `${endpoints.padEnd(44)} ${`${proto.padEnd(12)} ${r.ct ?? '-'}`.padEnd(24)} ${paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7))} ${explain(r, p, engine.compiled)}`
   );
 }
 
