@@ -174,10 +174,10 @@ describe("'-': YAML inputs from standard input", () => {
 
 describe('large rule files', () => {
   // The rule count that overflowed the stack (exit 70) with a spread of the
-  // rules into a call, on the stack a process has (a test worker thread's is
-  // 4 MB, and hides it): 150k on Node's default stack (984 KB) in the slow
-  // tier; in the fast one 20k on a tenth of it, which the spreading code
-  // (8578905^) overflowed too.
+  // rules into a call, in a process whose stack size is known (in-process,
+  // the test runner's would decide: a worker thread's 4 MB hides the bug):
+  // 150k on Node's default stack (984 KB) in the slow tier; in the fast one
+  // 20k on a tenth of it, which the spreading code (8578905^) overflowed too.
   const n = tier(20_000, 150_000);
   const stack = tier(['--stack-size=98'], []);
   it(`${n / 1000}k empty rules load in a process${SLOW ? '' : ' with a tenth of the stack'}: exit 0, each later rule shadowed by the first`, () => {
