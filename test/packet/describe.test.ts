@@ -60,8 +60,10 @@ describe('formatAddr', () => {
       const [v, a, b, c, d] = addrs[i < addrs.length ? i : rnd() % addrs.length];
       const text = formatAddr(v, a, b, c, d);
       const back = parseAddr(text);
-      expect(back, text).not.toBeNull();
-      expect([back!.version, ...back!.words], text).toEqual([v, a, b, c, d]);
+      // (expect() only on a difference: 100000 of them cost more than the formatting.)
+      const w = back?.words;
+      if (back?.version !== v || w?.[0] !== a || w[1] !== b || w[2] !== c || w[3] !== d)
+        expect([back?.version, ...(back?.words ?? [])], text).toEqual([v, a, b, c, d]);
     }
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CaptureError } from '../../src/capture/types.js';
 import { packetSource } from '../../src/run/inputs.js';
 import { readSource } from '../../src/engine/replay.js';
+import { loadRuleSet } from '../../src/rules/load.js';
 
 export const inputs = [
   ...readdirSync('fixtures')
@@ -20,6 +21,9 @@ export const inputs = [
 export const ruleFiles = readdirSync('rules')
   .filter((f) => f.endsWith('.yaml'))
   .map((f) => join('rules', f));
+
+/** The example rule files, loaded once (replay() takes a loaded rule set as it takes a path). */
+export const ruleSets = ruleFiles.map((f) => loadRuleSet(f).ruleset);
 
 /**
  * How many packets a replay of `input` must deliver: the records its reader

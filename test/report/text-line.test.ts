@@ -23,7 +23,7 @@ import { explain } from '../../src/report/reason.js';
 import { ANSI_PAINT, NO_PAINT, type Paint } from '../../src/report/replay-text.js';
 import { replayLine, writeReplayLine } from '../../src/report/text-line.js';
 import { formatTime, type TimeFormat } from '../../src/report/time.js';
-import { expectedPackets, inputs, ruleFiles } from './inputs.js';
+import { expectedPackets, inputs, ruleSets } from './inputs.js';
 
 /** The line from strings: #(6 right) time(10 right) endpoints(44) proto(12) ct(11) verdict(7) reason. */
 function layout(
@@ -67,12 +67,14 @@ describe('the replay text line', () => {
     const o = new ByteText(64);
     const seen = { packets: 0, ipv6: 0, wide: 0, nonIp: 0 };
     for (const input of inputs) {
-      for (const rules of ruleFiles) {
+      // (Loaded, and a scenario generated, once for all rule files.)
+      const { source } = packetSource(input);
+      for (const rules of ruleSets) {
         const base = { sec: -1, nsec: 0 };
         try {
           await replay({
             rules,
-            source: packetSource(input).source,
+            source,
             onPacket: (r, p, _rec, engine) => {
               if (base.sec < 0) {
                 base.sec = r.tsSec;
