@@ -149,8 +149,6 @@ function setAddrs(t: CtTuple, p: DecodedPacket): void {
 const GC_INTERVAL = 1;
 
 const INITIAL_SLOTS = 1024;
-/** Largest nf_conntrack_max whose records are reserved up front (address space only: 16M x 168 bytes). */
-const MAX_RESERVED_SLOTS = 1 << 24;
 const INITIAL_BUCKETS = 1024;
 const NONE = -1;
 
@@ -194,11 +192,11 @@ export class ConntrackTable {
 
   constructor(settings: Partial<ConntrackSettings> = {}) {
     this.settings = Object.freeze({ ...DEFAULT_CONNTRACK_SETTINGS, ...settings });
-    // With a limit the table never holds more than max records (+1 pending): reserve them at
-    // once. Untouched pages of an ArrayBuffer cost no memory (they are mapped on first write,
-    // and slots are used lowest first), and the store never has to be copied to grow.
-    const max = this.settings.max;
-    this.st = new CtStore(max > 0 && max < MAX_RESERVED_SLOTS ? max + 2 : INITIAL_SLOTS, new RuleIds());
+    // The store starts small and doubles as slots are used. (Reserving max + 2 records at once,
+    // 44 MB at the default max, cost no memory, but V8 counts an ArrayBuffer's size as external
+    // memory and answers each such allocation with a full garbage collection: a process that
+    // makes many engines, a test run or `fwemu test DIR`, spent most of its time collecting.)
+    this.st = new CtStore(INITIAL_SLOTS, new RuleIds());
     this.buckets = new Int32Array(INITIAL_BUCKETS).fill(NONE);
     this.mask = INITIAL_BUCKETS - 1;
     this.res.table = this;
@@ -743,7 +741,9 @@ export class ConntrackTable {
       if (freed * 4 >= st.capacity && this.freeHead !== NONE) return;
     }
     if (this.freeHead !== NONE) return;
-    const capacity = st.capacity * 2;
+    // With a limit the table never holds more than max records (+1 pending): no more room than that.
+    const max = this.settings.max;
+    const capacity = max > 0 && st.capacity < max + 2 ? Math.min(st.capacity * 2, max + 2) : st.capacity * 2;
     st.grow(capacity);
   }
 
