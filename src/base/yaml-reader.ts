@@ -202,6 +202,28 @@ export class YamlReader<C extends string = never> {
     return node as ParsedNode;
   }
 
+  /**
+   * A value given as one item or as a list of them (`dport: 80`, `dport: [80, 443]`):
+   * its items, aliases resolved; or null, reported, when the list is empty
+   * (`empty`) or the value is neither a list nor an item `one` accepts (`wrong`).
+   */
+  oneOrList(
+    e: Entry,
+    one: (v: ParsedNode) => boolean,
+    empty: [message: string, code: C],
+    wrong: [message: string, code: C],
+  ): ParsedNode[] | null {
+    const v = e.value;
+    if (v !== null && isSeq(v)) {
+      if (v.items.length > 0) return this.items(v);
+      this.error(e.at, empty[0], empty[1]);
+      return null;
+    }
+    if (v !== null && one(v)) return [v];
+    this.error(e.at, wrong[0], wrong[1]);
+    return null;
+  }
+
   /** A list's items, aliases resolved (items that resolve to nothing left out). */
   items(seq: ParsedNode): ParsedNode[] {
     const out: ParsedNode[] = [];

@@ -4,7 +4,7 @@
  * else (packet/icmp-names.ts); the words of tcpdump, ip6tables and fwemu's
  * own older reports are known only to say which nft name was meant.
  */
-import { isScalar, isSeq, type ParsedNode } from 'yaml';
+import { isScalar, type ParsedNode } from 'yaml';
 import { DEST_UNREACH, icmpCodeName, icmpNames, icmpTypeName } from '../packet/icmp-names.js';
 import { suggest } from '../base/suggest.js';
 import { describeNode, quoted } from '../base/yaml-nodes.js';
@@ -193,27 +193,16 @@ export function readIcmp(
 /** One type: or code: value: its numbers in the file's order, repeats left out. */
 function readValues(r: YamlReader<RuleCode>, e: Entry, label: string, proto: IcmpProto, kind: Kind): number[] | null {
   const what = `rule ${label}: ${kind}`;
-  const v = e.value;
-  const items: ParsedNode[] = [];
-  if (v !== null && isSeq(v)) {
-    if (v.items.length === 0) {
-      r.error(
-        e.at,
-        `${what} is an empty list; leave ${kind} out to match any ${kind}, or give ${help(proto, kind)}`,
-        'rules.bad-icmp',
-      );
-      return null;
-    }
-    for (const it of v.items) {
-      const n = r.deref(it);
-      if (n !== null) items.push(n);
-    }
-  } else if (v !== null && isScalar(v)) {
-    items.push(v);
-  } else {
-    r.error(e.at, `${what} must be ${help(proto, kind)}, not ${describeNode(v)}`, 'rules.bad-icmp');
-    return null;
-  }
+  const items = r.oneOrList(
+    e,
+    isScalar,
+    [
+      `${what} is an empty list; leave ${kind} out to match any ${kind}, or give ${help(proto, kind)}`,
+      'rules.bad-icmp',
+    ],
+    [`${what} must be ${help(proto, kind)}, not ${describeNode(e.value)}`, 'rules.bad-icmp'],
+  );
+  if (items === null) return null;
   const out: number[] = [];
   let ok = true;
   for (const n of items) {

@@ -236,23 +236,13 @@ class Loader extends YamlReader<RuleCode> {
 
   /** Parses an address-or-list value; reports each bad element. Null when the value is unusable. */
   private addrList(e: Entry, what: string, emptyHint: string, help: string): { cidr: Cidr; node: ParsedNode }[] | null {
-    const v = e.value;
-    const items: ParsedNode[] = [];
-    if (v !== null && isSeq(v)) {
-      if (v.items.length === 0) {
-        this.error(e.at, `${what} is an empty list; ${emptyHint}, or give ${help}`, 'rules.empty-address-list');
-        return null;
-      }
-      for (const it of v.items) {
-        const n = this.deref(it);
-        if (n !== null) items.push(n);
-      }
-    } else if (v !== null && (isScalar(v) || isMap(v))) {
-      items.push(v);
-    } else {
-      this.error(e.at, `${what} must be ${help}, not ${describeNode(v)}`, 'rules.bad-address');
-      return null;
-    }
+    const items = this.oneOrList(
+      e,
+      (v) => isScalar(v) || isMap(v),
+      [`${what} is an empty list; ${emptyHint}, or give ${help}`, 'rules.empty-address-list'],
+      [`${what} must be ${help}, not ${describeNode(e.value)}`, 'rules.bad-address'],
+    );
+    if (items === null) return null;
     const out: { cidr: Cidr; node: ParsedNode }[] = [];
     let bad = false;
     for (const n of items) {

@@ -1,5 +1,5 @@
 /** Port values of rule files (sport:, dport:): a port, a range "8000-8099", or a list of both, merged. */
-import { isScalar, isSeq, type ParsedNode } from 'yaml';
+import { isScalar, type ParsedNode } from 'yaml';
 import { describeNode } from '../base/yaml-nodes.js';
 import type { Entry, YamlReader } from '../base/yaml-reader.js';
 import type { RuleCode } from './codes.js';
@@ -10,27 +10,13 @@ export const PORT_HELP = 'a port is 0-65535, a range "8000-8099", or a list of b
 
 export function readPorts(r: YamlReader<RuleCode>, e: Entry, key: string, label: string): PortRange[] | null {
   const what = `rule ${label}: ${key}`;
-  const v = e.value;
-  const items: ParsedNode[] = [];
-  if (v !== null && isSeq(v)) {
-    if (v.items.length === 0) {
-      r.error(
-        e.at,
-        `${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`,
-        'rules.empty-port-list',
-      );
-      return null;
-    }
-    for (const it of v.items) {
-      const n = r.deref(it);
-      if (n !== null) items.push(n);
-    }
-  } else if (v !== null && isScalar(v) && v.value !== null) {
-    items.push(v);
-  } else {
-    r.error(e.at, `${what} must be a port, not ${describeNode(v)}; ${PORT_HELP}`, 'rules.bad-port');
-    return null;
-  }
+  const items = r.oneOrList(
+    e,
+    (v) => isScalar(v) && v.value !== null,
+    [`${what} is an empty list; leave ${key} out to match any port; ${PORT_HELP}`, 'rules.empty-port-list'],
+    [`${what} must be a port, not ${describeNode(e.value)}; ${PORT_HELP}`, 'rules.bad-port'],
+  );
+  if (items === null) return null;
   const ranges: PortRange[] = [];
   let ok = true;
   for (const n of items) {
