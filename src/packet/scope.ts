@@ -48,26 +48,56 @@ const isLinkLocal6 = (w0: number) => w0 >>> 22 === 0x3fa;
 const isLoopback6 = (w0: number, w1: number, w2: number, w3: number) => (w0 | w1 | w2) === 0 && w3 === 1;
 const isUnspecified6 = (w0: number, w1: number, w2: number, w3: number) => (w0 | w1 | w2 | w3) === 0;
 
+/** Which martian rule a packet breaks (martianKind); NONE when it breaks none. */
+export const Martian = {
+  NONE: 0,
+  MULTICAST_SRC: 1,
+  BROADCAST_SRC: 2,
+  LOOPBACK_SRC: 3,
+  LOOPBACK_DST: 4,
+  /** IPv4 0.0.0.0/8 as the destination. */
+  ZERO_DST: 5,
+  /** IPv4 0.0.0.0/8 as the source, to anything but the limited broadcast. */
+  ZERO_SRC: 6,
+  /** IPv6 multicast of scope 0 (reserved) or 1 (interface-local): never on a link. */
+  LOCAL_MULTICAST_DST: 7,
+} as const;
+export type MartianValue = (typeof Martian)[keyof typeof Martian];
+
 /**
  * Discarded on receipt by any Linux host or router (ip6_rcv_core: multicast
  * source, loopback source or destination, interface-local or scope-0
  * multicast destination; ip_route_input_slow: multicast, broadcast or
  * loopback source, loopback destination, 0.0.0.0 source or destination
- * except 0.0.0.0 to the limited broadcast, as a DHCP client sends).
+ * except 0.0.0.0 to the limited broadcast, as a DHCP client sends): which
+ * rule the packet breaks, the first in that order.
  */
-export function isMartian(p: DecodedPacket): boolean {
+export function martianKind(p: DecodedPacket): MartianValue {
   if (p.ipVersion === 4) {
     const s = p.src0;
     const d = p.dst0;
-    if (isMulticast4(s) || isBroadcast4(s) || isLoopback4(s) || isLoopback4(d)) return true;
-    if (isZeroNet4(d)) return true;
-    return isZeroNet4(s) && !isBroadcast4(d);
+    if (isMulticast4(s)) return Martian.MULTICAST_SRC;
+    if (isBroadcast4(s)) return Martian.BROADCAST_SRC;
+    if (isLoopback4(s)) return Martian.LOOPBACK_SRC;
+    if (isLoopback4(d)) return Martian.LOOPBACK_DST;
+    if (isZeroNet4(d)) return Martian.ZERO_DST;
+    return isZeroNet4(s) && !isBroadcast4(d) ? Martian.ZERO_SRC : Martian.NONE;
   }
-  if (p.ipVersion !== 6) return false;
-  if (isMulticast6(p.src0)) return true;
-  if (isLoopback6(p.src0, p.src1, p.src2, p.src3) || isLoopback6(p.dst0, p.dst1, p.dst2, p.dst3)) return true;
+  if (p.ipVersion !== 6) return Martian.NONE;
+  if (isMulticast6(p.src0)) return Martian.MULTICAST_SRC;
+  if (isLoopback6(p.src0, p.src1, p.src2, p.src3)) return Martian.LOOPBACK_SRC;
+  if (isLoopback6(p.dst0, p.dst1, p.dst2, p.dst3)) return Martian.LOOPBACK_DST;
   // Multicast scope (the low nibble of the second byte) 0 (reserved) or 1 (interface-local).
-  return isMulticast6(p.dst0) && ((p.dst0 >>> 16) & 0xf) <= 1;
+  return isMulticast6(p.dst0) && ((p.dst0 >>> 16) & 0xf) <= 1 ? Martian.LOCAL_MULTICAST_DST : Martian.NONE;
+}
+
+export function isMartian(p: DecodedPacket): boolean {
+  return martianKind(p) !== Martian.NONE;
+}
+
+/** The destination is the IPv4 limited broadcast, 255.255.255.255. */
+export function isBroadcastDestination(p: DecodedPacket): boolean {
+  return p.ipVersion === 4 && isBroadcast4(p.dst0);
 }
 
 /** The destination is a group (multicast, or the IPv4 limited broadcast): whoever listens on the link receives it. */

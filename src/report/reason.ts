@@ -1,7 +1,14 @@
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
-import { isGroupDestination, notForwardedScope, Scope } from '../packet/scope.js';
+import {
+  isBroadcastDestination,
+  isGroupDestination,
+  Martian,
+  martianKind,
+  notForwardedScope,
+  Scope,
+} from '../packet/scope.js';
 import { protoName } from '../packet/describe.js';
 import { icmpWords } from '../packet/icmp-names.js';
 import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
@@ -106,8 +113,7 @@ export function explain(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSe
 
 const srcText = (p: DecodedPacket) => formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
 const dstText = (p: DecodedPacket) => formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
-const groupWords = (p: DecodedPacket) =>
-  p.ipVersion === 4 && p.dst0 >>> 0 === 0xffffffff ? 'broadcast to' : 'multicast to';
+const groupWords = (p: DecodedPacket) => (isBroadcastDestination(p) ? 'broadcast to' : 'multicast to');
 
 /** Cause.NOT_ROUTED: what the kernel's routing does instead of a chain (packet/scope.ts). */
 function notRoutedWords(p: DecodedPacket, model: 'host' | 'gateway'): string {
@@ -128,23 +134,24 @@ function notRoutedWords(p: DecodedPacket, model: 'host' | 'gateway'): string {
   }
 }
 
-/** Which martian rule a packet breaks (packet/scope.ts isMartian), in words. */
+/** Which martian rule a packet breaks (packet/scope.ts martianKind), in words. */
 function martianWords(p: DecodedPacket): string {
-  const src = srcText(p);
-  const dst = dstText(p);
-  if (p.ipVersion === 4) {
-    const s = p.src0 >>> 24;
-    const d = p.dst0 >>> 24;
-    if (s >= 224) return `${s === 255 ? 'broadcast' : s < 240 ? 'multicast' : 'reserved'} source ${src}`;
-    if (s === 127) return `loopback source ${src}`;
-    if (d === 127) return `loopback destination ${dst}`;
-    if (d === 0) return `destination ${dst} (0.0.0.0/8 is never a destination)`;
-    return `source ${src} (0.0.0.0 is only taken from a DHCP client, to 255.255.255.255)`;
+  switch (martianKind(p)) {
+    case Martian.MULTICAST_SRC:
+      return `multicast source ${srcText(p)}`;
+    case Martian.BROADCAST_SRC:
+      return `broadcast source ${srcText(p)}`;
+    case Martian.LOOPBACK_SRC:
+      return `loopback source ${srcText(p)}`;
+    case Martian.LOOPBACK_DST:
+      return `loopback destination ${dstText(p)}`;
+    case Martian.ZERO_DST:
+      return `destination ${dstText(p)} (0.0.0.0/8 is never a destination)`;
+    case Martian.ZERO_SRC:
+      return `source ${srcText(p)} (0.0.0.0 is only taken from a DHCP client, to 255.255.255.255)`;
+    default:
+      return `multicast destination ${dstText(p)} of scope ${(p.dst0 >>> 16) & 0xf} (interface-local or reserved: never on a link)`;
   }
-  if (p.src0 >>> 24 === 0xff) return `multicast source ${src}`;
-  if (src === '::1') return 'loopback source ::1';
-  if (dst === '::1') return 'loopback destination ::1';
-  return `multicast destination ${dst} of scope ${(p.dst0 >>> 16) & 0xf} (interface-local or reserved: never on a link)`;
 }
 
 function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {

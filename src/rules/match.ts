@@ -3,7 +3,13 @@
  * everything compares numbers from the reused DecodedPacket against the
  * typed arrays built by compile.ts.
  */
-import { isAllNodes, isAllRouters, isGroupDestination, isSolicitedNode } from '../packet/scope.js';
+import {
+  isAllNodes,
+  isAllRouters,
+  isBroadcastDestination,
+  isGroupDestination,
+  isSolicitedNode,
+} from '../packet/scope.js';
 import type { DecodedPacket } from '../packet/types.js';
 import type { CompiledAddrs, CompiledRule, CompiledRuleSet } from './compile.js';
 import type { Chain } from './types.js';
@@ -105,7 +111,7 @@ export function isFromHost(rs: CompiledRuleSet, p: DecodedPacket): boolean {
  */
 export function receivesGroup(rs: CompiledRuleSet, p: DecodedPacket): boolean {
   if (!isGroupDestination(p)) return false;
-  if (p.ipVersion === 4) return p.dst0 >>> 0 === 0xffffffff || isAllNodes(p);
+  if (p.ipVersion === 4) return isBroadcastDestination(p) || isAllNodes(p);
   if (isAllNodes(p)) return true;
   if (isAllRouters(p)) return rs.chains.forward.length > 0;
   if (!isSolicitedNode(p)) return false;

@@ -6,7 +6,14 @@
  * addresses, including the edges of each prefix.
  */
 import { describe, expect, it } from 'vitest';
-import { isGroupDestination, isMartian, notForwardedScope, Scope } from '../../src/packet/scope.js';
+import {
+  isGroupDestination,
+  isMartian,
+  Martian,
+  martianKind,
+  notForwardedScope,
+  Scope,
+} from '../../src/packet/scope.js';
 import { compileRuleSet } from '../../src/rules/compile.js';
 import { chainFor, receivesGroup } from '../../src/rules/match.js';
 import { neighbourDiscoveryGaps } from '../../src/rules/advice.js';
@@ -48,6 +55,23 @@ describe('what a router never forwards', () => {
   ])('%s -> %s', (src, dst, want) => {
     expect(scope(src, dst)).toBe(want);
     expect(isMartian(pkt({ src, dst, proto: UDP }))).toBe(want === Scope.MARTIAN);
+  });
+
+  it.each([
+    ['224.0.0.5', '10.2.0.1', Martian.MULTICAST_SRC],
+    ['255.255.255.255', '10.2.0.1', Martian.BROADCAST_SRC],
+    ['127.0.0.1', '10.2.0.1', Martian.LOOPBACK_SRC],
+    ['10.1.0.5', '127.0.0.1', Martian.LOOPBACK_DST],
+    ['10.1.0.5', '0.1.2.3', Martian.ZERO_DST],
+    ['0.0.0.0', '10.2.0.1', Martian.ZERO_SRC],
+    ['0.0.0.0', '255.255.255.255', Martian.NONE],
+    ['ff02::5', 'fd00:2::1', Martian.MULTICAST_SRC],
+    ['::1', 'fd00:2::1', Martian.LOOPBACK_SRC],
+    ['fd00:1::5', '::1', Martian.LOOPBACK_DST],
+    ['fd00:1::5', 'ff01::1', Martian.LOCAL_MULTICAST_DST],
+    ['fd00:1::5', 'ff02::1', Martian.NONE],
+  ])('the martian rule %s -> %s breaks', (src, dst, want) => {
+    expect(martianKind(pkt({ src, dst, proto: UDP }))).toBe(want);
   });
 
   it('a group destination is multicast or the limited broadcast', () => {
