@@ -6,6 +6,7 @@
  * differences from Linux"; the conformance tests fail on any disagreement
  * that no class claims.
  */
+import { expect } from 'vitest';
 import type { Agreement, Disagreement } from './conformance.js';
 
 export interface KnownDifference {
@@ -49,4 +50,14 @@ export function classify(a: Agreement, classes: readonly KnownDifference[] = KNO
     return !c;
   });
   return { packets, entries, known };
+}
+
+/** Fails, with `report`, on any packet or entry difference no known class claims. */
+export function expectOnlyKnownDifferences(a: Agreement, report: string): void {
+  const c = classify(a);
+  expect(
+    c.packets.map((d) => d.packet),
+    report,
+  ).toEqual([]);
+  expect(c.entries, report).toEqual([]);
 }
