@@ -8,8 +8,11 @@
  * packets the host must take in and send, so any rule shape that accepts
  * them counts.
  */
-import { newDecodedPacket } from '../packet/decode.js';
-import { IpProto, PacketKind, type DecodedPacket } from '../packet/types.js';
+import { LinkType } from '../base/link.js';
+import { formatAddr } from '../packet/addr.js';
+import { decodePacket, newDecodedPacket } from '../packet/decode.js';
+import { buildPacket } from '../packet/encode.js';
+import type { DecodedPacket } from '../packet/types.js';
 import { compileRuleSet } from './compile.js';
 import { firstMatch } from './match.js';
 import type { Chain, RuleSet } from './types.js';
@@ -18,25 +21,18 @@ import type { Chain, RuleSet } from './types.js';
 const NEIGHBOR_SOLICIT = 135;
 const NEIGHBOR_ADVERT = 136;
 /** The link-local neighbour the probe packets come from and go to. */
-const NEIGHBOUR = [0xfe800000, 0, 0, 1] as const;
+const NEIGHBOUR = 'fe80::1';
 
-function ndPacket(type: number, src: readonly number[], dst: readonly number[]): DecodedPacket {
-  const p = newDecodedPacket();
-  p.kind = PacketKind.IP;
-  p.ipVersion = 6;
-  [p.src0, p.src1, p.src2, p.src3] = src;
-  [p.dst0, p.dst1, p.dst2, p.dst3] = dst;
-  p.ttl = 255;
-  p.proto = IpProto.ICMPV6;
-  p.l4Off = 40;
-  p.l4Len = 24;
-  p.icmpType = type;
-  p.icmpCode = 0;
-  return p;
+/** A neighbour discovery message as it crosses the link (hop limit 255), decoded as any captured packet is. */
+function ndPacket(type: number, src: string, dst: string): DecodedPacket {
+  const frame = buildPacket({ ip: { src, dst, ttl: 255 }, icmpv6: { type, code: 0 } });
+  return decodePacket(frame, 0, frame.length, LinkType.ETHERNET, 0, newDecodedPacket());
 }
 
-/** ff02::1:ffXX:XXXX for an address's low 24 bits. */
-const solicitedNode = (a: readonly number[]) => [0xff020000, 0, 1, (0xff000000 | (a[3] & 0xffffff)) >>> 0];
+/** ff02::1:ffXX:XXXX, the solicited-node group of the IPv6 address whose last word is `w3`. */
+const solicitedNode = (w3: number) => formatAddr(6, 0xff020000, 0, 1, (0xff000000 | (w3 & 0xffffff)) >>> 0);
+/** The neighbour's own solicited-node group (fe80::1 ends in 1). */
+const NEIGHBOUR_GROUP = solicitedNode(1);
 
 /**
  * For each chain whose policy drops neighbour discovery of one of the
@@ -56,14 +52,14 @@ export function neighbourDiscoveryGaps(rs: RuleSet): string[] {
   };
   const out: string[] = [];
   for (const c of host6) {
-    const a = c.words;
     // In: a neighbour asks for the host's address, and answers the host's own question.
     // Out: the host asks, and answers.
+    const host = formatAddr(6, c.words[0], c.words[1], c.words[2], c.words[3]);
     const probes: Array<[Chain, number, DecodedPacket]> = [
-      ['input', NEIGHBOR_SOLICIT, ndPacket(NEIGHBOR_SOLICIT, NEIGHBOUR, solicitedNode(a))],
-      ['input', NEIGHBOR_ADVERT, ndPacket(NEIGHBOR_ADVERT, NEIGHBOUR, a)],
-      ['output', NEIGHBOR_SOLICIT, ndPacket(NEIGHBOR_SOLICIT, a, solicitedNode(NEIGHBOUR))],
-      ['output', NEIGHBOR_ADVERT, ndPacket(NEIGHBOR_ADVERT, a, NEIGHBOUR)],
+      ['input', NEIGHBOR_SOLICIT, ndPacket(NEIGHBOR_SOLICIT, NEIGHBOUR, solicitedNode(c.words[3]))],
+      ['input', NEIGHBOR_ADVERT, ndPacket(NEIGHBOR_ADVERT, NEIGHBOUR, host)],
+      ['output', NEIGHBOR_SOLICIT, ndPacket(NEIGHBOR_SOLICIT, host, NEIGHBOUR_GROUP)],
+      ['output', NEIGHBOR_ADVERT, ndPacket(NEIGHBOR_ADVERT, host, NEIGHBOUR)],
     ];
     const missing = probes.filter(([chain, , p]) => blocked(chain, p));
     if (missing.length === 0) continue;
