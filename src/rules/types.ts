@@ -85,6 +85,7 @@ import { visible } from '../base/text-escape.js';
 import type { ConntrackSettings } from '../base/sysctl.js';
 import { formatDiagnostic, type Diagnostic, type SourcePos } from '../base/diag.js';
 import { DiagnosticsError } from '../base/errors.js';
+import type { Firewall } from './firewall.js';
 
 /**
  * The net.ipv4 sysctls a rule file may set (`ipv4:`), by their names
@@ -121,6 +122,12 @@ export interface RuleSet {
   ipv4: Ipv4Settings;
   /** All rules in file order (every chain). */
   rules: Rule[];
+  /**
+   * The firewall model (firewall.ts) when the file names `interfaces:` or
+   * `chains:`; then `rules` is empty and the engine walks these chains.
+   * Absent or null: the simple gateway/host model above.
+   */
+  firewall?: Firewall | null;
 }
 
 /** Thrown by the loader when a rule file has errors; carries every error found, in file order. */

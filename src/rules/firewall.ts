@@ -1,0 +1,235 @@
+/**
+ * The firewall model of a rule file that names interfaces or chains (issue
+ * 17): the typed, cold form the loader produces, as types.ts is for the
+ * simple model. A simple rule file (rules: and policy:, no interfaces:,
+ * no chains:) keeps the gateway/host model of types.ts; a file with
+ * `interfaces:` or `chains:` is read into a Firewall, which the engine
+ * walks as nftables walks its base chains:
+ *
+ *   a packet from outside   prerouting -> routing -> input | forward -> postrouting
+ *   a packet the firewall sends          output -> postrouting
+ *
+ * Connection tracking runs at priority -200 of prerouting and output
+ * (nf_conntrack_in), so every chain here sees `ct state`; a chain of a
+ * lower priority (raw, -300) is refused by the loader. Chains of type nat
+ * see only the first packet of a flow, as in the kernel; their
+ * translation then applies to the whole flow through the conntrack entry.
+ *
+ * Names follow nftables: hooks, chain types, priorities, ct states and
+ * statuses, pkttype, reject types. YAML keys use `_` where nft has a space.
+ */
+import type { SourcePos } from '../base/diag.js';
+import type { Cidr, IcmpMatch, PortRange, ProtoName } from './types.js';
+
+/** The netfilter hooks a base chain may attach to. */
+export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+
+/** nft chain types fwemu models (`route` is not modelled). */
+export type ChainType = 'filter' | 'nat';
+
+/** What a chain's policy may be (nft allows only these two). */
+export type PolicyVerdict = 'accept' | 'drop';
+
+/**
+ * A rule's verdict, as nft's: accept, drop, reject end the packet's walk of
+ * this base chain (accept: on to the next base chain of the hook); jump and
+ * goto enter `target` (jump comes back, goto does not); return leaves the
+ * current user chain; continue (the default when a rule has only
+ * statements such as counter or log) goes on with the next rule. A NAT
+ * statement (rule.nat) is itself a verdict: accept once translated.
+ */
+export type FwAction = 'accept' | 'drop' | 'reject' | 'jump' | 'goto' | 'return' | 'continue';
+
+/** `ct state` values. */
+export type CtStateWord = 'new' | 'established' | 'related' | 'invalid' | 'untracked';
+
+/** `ct status` values fwemu can answer (nf_conntrack_common.h IPS_*). */
+export type CtStatusWord = 'expected' | 'seen-reply' | 'assured' | 'confirmed' | 'snat' | 'dnat' | 'dying';
+
+/** `meta pkttype` values (how the link layer addressed the frame; from the IP destination when there is none). */
+export type PktType = 'host' | 'unicast' | 'broadcast' | 'multicast' | 'other';
+
+/**
+ * An inclusive address range, e.g. 10.0.0.10-10.0.0.20 (nft allows ranges
+ * in sets and matches). Words as Cidr's: IPv4 in word 0, the rest 0.
+ */
+export interface AddrRange {
+  version: 4 | 6;
+  lo: [number, number, number, number];
+  hi: [number, number, number, number];
+  /** As written, canonical: "10.0.0.10-10.0.0.20". */
+  text: string;
+}
+
+/** One address condition: prefixes and ranges, from the rule itself or from a named set. */
+export interface AddrMatch {
+  cidrs: Cidr[];
+  ranges: AddrRange[];
+  /** The named set the elements came from (`@lan_hosts`), or null for a list written in the rule. */
+  set: string | null;
+}
+
+/** One port condition: ranges (a single port is lo = hi), from the rule or from a named set. */
+export interface PortMatch {
+  ranges: PortRange[];
+  set: string | null;
+}
+
+/**
+ * A TCP flags condition: (flags & mask) === value. `tcp_flags: syn` is nft's
+ * `tcp flags syn` (mask = value = SYN: SYN set, others any); `"syn / syn,ack"`
+ * is nft's `tcp flags syn / syn,ack` (SYN set, ACK clear). Bits as in the
+ * TCP header: fin 0x01, syn 0x02, rst 0x04, psh 0x08, ack 0x10, urg 0x20,
+ * ecn 0x40, cwr 0x80.
+ */
+export interface TcpFlagsMatch {
+  mask: number;
+  value: number;
+  /** As nft writes it: "syn / fin,syn,rst,ack". */
+  text: string;
+}
+
+/**
+ * `limit rate [over] N/unit [burst B packets]`: the kernel's token bucket
+ * (nft_limit.c), run on the capture's clock. Without `over` a packet
+ * matches while tokens remain; with `over` it matches once they are spent.
+ */
+export interface LimitMatch {
+  rate: number;
+  unit: 'second' | 'minute' | 'hour' | 'day' | 'week';
+  /** Packets the bucket holds beyond the rate; nft's default is 5 for packet limits. */
+  burst: number;
+  over: boolean;
+  text: string;
+}
+
+/** `log [prefix "..."] [level ...]`: recorded in the result, never changes the verdict. */
+export interface LogStatement {
+  prefix: string | null;
+  level: string | null;
+}
+
+/**
+ * A NAT statement. snat/dnat give an address (or range) and optionally a
+ * port range; masquerade takes the egress interface's address (ports
+ * optional); redirect takes the ingress interface's address (the
+ * firewall's own, in output: 127.0.0.1 / ::1) and optionally a port.
+ */
+export interface NatStatement {
+  kind: 'snat' | 'dnat' | 'masquerade' | 'redirect';
+  /** For snat/dnat: the single address or range to translate to; null for masquerade/redirect. */
+  addr: { version: 4 | 6; lo: [number, number, number, number]; hi: [number, number, number, number]; text: string } | null;
+  /** Ports to translate to (inclusive); null keeps the port where it can (and remaps on a clash, as the kernel). */
+  ports: PortRange | null;
+  /** nft flags: `random`, `fully-random`, `persistent` (accepted and exported; port choice is still fwemu's). */
+  flags: string[];
+  /** As nft writes it: "snat ip to 203.0.113.1:40000-40100". */
+  text: string;
+}
+
+/** One rule of a chain. Every condition given must hold (null: no condition). */
+export interface FwRule {
+  /** The rule's `id:`, or `CHAIN-N` (N = 1-based index in its chain). */
+  id: string;
+  idGiven: boolean;
+  /** 1-based position in its chain. */
+  index: number;
+  /** Name of the chain the rule belongs to. */
+  chain: string;
+  comment: string | null;
+  pos: SourcePos;
+
+  // Conditions (nft order when exported: meta, ct, addresses, transport).
+  /** `meta l4proto` / the protocol of port and ICMP conditions. */
+  proto: ProtoName;
+  /** Only packets of this IP family (`meta nfproto`, or implied by addresses); null: both. */
+  family: 4 | 6 | null;
+  /** Interface names (`iifname`/`oifname`); a trailing `*` matches any suffix. */
+  iif: string[] | null;
+  oif: string[] | null;
+  src: AddrMatch | null;
+  dst: AddrMatch | null;
+  sport: PortMatch | null;
+  dport: PortMatch | null;
+  icmp: IcmpMatch | null;
+  tcpFlags: TcpFlagsMatch | null;
+  ctState: CtStateWord[] | null;
+  /** Every listed status bit set (nft `ct status dnat`; a list means any of them, as nft's set). */
+  ctStatus: CtStatusWord[] | null;
+  pktType: PktType[] | null;
+  limit: LimitMatch | null;
+
+  // Statements, in this order: counter, log, then the verdict.
+  counter: boolean;
+  log: LogStatement | null;
+  /** NAT statement (only in chains of type nat); when set, action is 'accept'. */
+  nat: NatStatement | null;
+  action: FwAction;
+  /** For reject: nft's `with` words ("tcp reset", "icmpx port-unreachable", "icmp host-prohibited"); null: nft's default. */
+  rejectWith: string | null;
+  /** For jump/goto: the user chain entered. */
+  target: string | null;
+}
+
+/** A chain: a base chain (hook set) or a user chain (reached by jump/goto only). */
+export interface FwChain {
+  name: string;
+  /** null for a user chain. */
+  hook: Hook | null;
+  type: ChainType;
+  /** Base chains of one hook run in increasing priority (names: dstnat -100, filter 0, srcnat 100, ...). */
+  priority: number;
+  /** Base chains only: the verdict when the walk falls off the end. */
+  policy: PolicyVerdict;
+  rules: FwRule[];
+  pos: SourcePos;
+}
+
+/** An address of an interface: the address itself and the prefix that makes its network directly connected. */
+export interface IfAddress {
+  /** The address (host bits kept), as a full-length Cidr. */
+  addr: Cidr;
+  /** The connected network (host bits cleared). */
+  net: Cidr;
+}
+
+/** One of the firewall's interfaces. */
+export interface FwInterface {
+  name: string;
+  addresses: IfAddress[];
+  /** Further networks routed out of this interface (behind a router on that link). */
+  networks: Cidr[];
+  /** The default route (IPv4 and IPv6) goes out of this interface. */
+  defaultRoute: boolean;
+  pos: SourcePos;
+}
+
+/** A named set (`sets:`): addresses or ports, referred to as `@name` in a rule. */
+export interface NamedSet {
+  name: string;
+  kind: 'ipv4_addr' | 'ipv6_addr' | 'inet_service';
+  addrs: AddrMatch | null;
+  ports: PortMatch | null;
+  pos: SourcePos;
+}
+
+/** The firewall model of a rule file. */
+export interface Firewall {
+  interfaces: FwInterface[];
+  sets: NamedSet[];
+  /** Every chain, base and user, in file order. */
+  chains: FwChain[];
+}
+
+/** nft's priority names (for the inet/ip/ip6 families) and their values. */
+export const PRIORITY_NAMES: Readonly<Record<string, number>> = {
+  raw: -300,
+  mangle: -150,
+  dstnat: -100,
+  filter: 0,
+  security: 50,
+  srcnat: 100,
+};
+
+/** Where conntrack runs (NF_IP_PRI_CONNTRACK): chains before it cannot see ct state. */
+export const CONNTRACK_PRIORITY = -200;
