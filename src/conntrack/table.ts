@@ -620,6 +620,13 @@ export class ConntrackTable {
     this.st.setOpenedBy(slot, packet, ruleId);
   }
 
+  /** The IPS_* status bits of r's entry (ct status), 0 without one; no allocation. */
+  statusOf(r: CtResult): number {
+    const slot = this.slotOf(r);
+    if (slot === NONE) return 0;
+    return this.st.u16[slot * S16 + H_STATUS];
+  }
+
   /** The id of the rule that opened r's entry (its `related` one for RELATED), null if none; no allocation. */
   openedRuleId(r: CtResult): string | null {
     const slot = this.slotOf(r);

@@ -11,6 +11,8 @@ import { chainFor, firstMatch } from '../rules/match.js';
 import type { Action, Chain, Rule, RuleSet } from '../rules/types.js';
 import { CHAINS } from '../rules/spec.js';
 import { Cause, CAUSE_WORDS, EntryOf, linkEntry, newPacketResult, type PacketResult, type Verdict } from './result.js';
+import { FirewallJudge } from './fw-judge.js';
+import { compileFirewall } from '../rules/fw-compile.js';
 import { Defragmenter, DefragStatus, type DefragSettings, type HeldFragment } from './defrag.js';
 
 /** A result for a packet the engine held (an IP fragment), released later: with its own copy of the record. */
@@ -80,6 +82,8 @@ export class Engine {
   now = 0;
   private readonly hostForwards: boolean;
   private readonly ruleById: Map<string, Rule>;
+  /** The firewall model's path (rules with interfaces or chains), or null for the simple model. */
+  readonly fw: FirewallJudge | null;
   /** IP reassembly in front of conntrack (stateful rule sets, as nf_defrag comes with nf_conntrack); null when stateless. */
   readonly defrag: Defragmenter | null;
   private released: ReleasedResult[] = [];
@@ -106,6 +110,9 @@ export class Engine {
     this.ct = ruleset.stateful ? new ConntrackTable(ruleset.conntrack) : null;
     this.defrag = ruleset.stateful ? new Defragmenter(defragSettings(ruleset)) : null;
     if (this.ct && onEvent) this.ct.onEvent = onEvent;
+    this.fw = ruleset.firewall
+      ? new FirewallJudge(compileFirewall(ruleset.firewall, ruleset.hostAddrs ?? []), this.ct)
+      : null;
     this.hostForwards = this.compiled.chains.forward.length > 0;
     this.ruleById = new Map(ruleset.rules.map((rule) => [rule.id, rule]));
     this.ruleHits = new Array<number>(ruleset.rules.length).fill(0);
@@ -227,6 +234,12 @@ export class Engine {
    */
   private invalidFragment(rec: CaptureRecord, pkt: DecodedPacket, why: string): PacketResult {
     const r = this.reset(rec);
+    if (this.fw !== null) {
+      // (Firewall model: no rule sees it; as the usual `ct state invalid drop` would.)
+      r.ct = 'invalid';
+      r.detail = why;
+      return this.finish(r, 'drop', Cause.INVALID);
+    }
     const chain = this.chainOf(r, pkt);
     if (chain === null) return r;
     r.ct = 'invalid';
@@ -258,7 +271,7 @@ export class Engine {
     if (r.cause === Cause.RULE && r.rule !== null) {
       const i = this.ruleset.rules.indexOf(r.rule);
       if (i >= 0) this.ruleHits[i]++;
-    } else if (r.cause === Cause.POLICY && r.chain !== null) this.policyCount[chainIndex(r.chain)]++;
+    } else if (r.cause === Cause.POLICY && r.chain !== null) this.policyCount[chainIndex(r.chain as Chain)]++;
   }
 
   private reset(rec: CaptureRecord): PacketResult {
@@ -269,6 +282,9 @@ export class Engine {
     r.ct = null;
     r.chain = null;
     r.rule = null;
+    r.fwRule = null;
+    r.iif = null;
+    r.oif = null;
     r.entry = null;
     r.reply = false;
     r.detail = '';
@@ -289,6 +305,13 @@ export class Engine {
       this.undecodable++;
       r.detail = pkt.error;
       return this.finish(r, 'skip', Cause.UNDECODABLE);
+    }
+
+    const fw = this.fw;
+    if (fw !== null) {
+      const d = fw.judge(r, rec, pkt, this.now);
+      this.flows = fw.flows;
+      return this.finish(r, d.verdict, d.cause);
     }
 
     const chain = this.chainOf(r, pkt);

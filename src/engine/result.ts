@@ -1,5 +1,6 @@
 import type { DecodedPacket } from '../packet/types.js';
-import type { Chain, Rule } from '../rules/types.js';
+import type { FwRule } from '../rules/firewall.js';
+import type { Rule } from '../rules/types.js';
 
 /** What the firewall does with a packet. `skip`: the IP filter never sees it (not IP, undecodable). */
 export type Verdict = 'accept' | 'drop' | 'reject' | 'skip';
@@ -61,10 +62,19 @@ export interface PacketResult {
   verdict: Verdict;
   ct: CtStateName | null;
   cause: CauseValue;
-  /** Chain that judged the packet (null when it never reached one). */
-  chain: Chain | null;
+  /**
+   * Chain that judged the packet (null when it never reached one): input,
+   * output or forward in the simple model; any chain's name in the firewall
+   * model (the chain of the deciding rule, or the base chain whose policy decided).
+   */
+  chain: string | null;
   /** The rule that decided (RULE), or the one that opened the flow (ESTABLISHED/RELATED), or null. */
   rule: Rule | null;
+  /** Firewall model: the rule that decided (or the last that accepted); null for a policy, and in the simple model. */
+  fwRule: FwRule | null;
+  /** Firewall model: the interfaces the packet came in by and leaves by (null: none, or the simple model). */
+  iif: string | null;
+  oif: string | null;
   /** The conntrack entry involved, if any (its `openedBy` tells which packet and rule created it). */
   entry: unknown;
   /** The packet travels in its flow's reply direction. */
@@ -138,6 +148,9 @@ export function newPacketResult(): PacketResult {
     cause: Cause.NON_IP,
     chain: null,
     rule: null,
+    fwRule: null,
+    iif: null,
+    oif: null,
     reply: false,
     detail: '',
     fragOf: 0,

@@ -253,7 +253,7 @@ export function writeReplayJsonLine(
   o.ascii('","ct":');
   nullable(o, r.ct);
   o.ascii(',"rule":');
-  nullable(o, r.rule?.id ?? null);
+  nullable(o, r.rule !== null ? r.rule.id : r.fwRule !== null ? r.fwRule.id : null);
   o.ascii(',"flow":');
   if (entry) writeFlow(o, entry);
   else o.ascii('null');
@@ -261,6 +261,13 @@ export function writeReplayJsonLine(
   o.jsonString(explain(r, p, engine.compiled));
   o.ascii(',"chain":');
   nullable(o, r.chain);
+  if (engine.fw !== null) {
+    // The firewall model: which interfaces the packet crossed (null: the firewall's own end).
+    o.ascii(',"iif":');
+    nullable(o, r.iif);
+    o.ascii(',"oif":');
+    nullable(o, r.oif);
+  }
   if (r.fragOf > 0) {
     o.ascii(',"fragOf":');
     o.int(r.fragOf);
