@@ -12,7 +12,7 @@ import type { Action, Chain, Rule, RuleSet } from '../rules/types.js';
 import { CHAINS } from '../rules/spec.js';
 import { Cause, CAUSE_WORDS, EntryOf, linkEntry, newPacketResult, type PacketResult, type Verdict } from './result.js';
 import { FirewallJudge } from './fw-judge.js';
-import { compileFirewall } from '../rules/fw-compile.js';
+import { compileFirewall, firewallRules } from '../rules/fw-compile.js';
 import { Defragmenter, DefragStatus, type DefragSettings, type HeldFragment } from './defrag.js';
 
 /** A result for a packet the engine held (an IP fragment), released later: with its own copy of the record. */
@@ -40,8 +40,8 @@ export interface EngineStats {
   byCause: Record<string, number>;
   /** Packets decided by each rule, by rule index (0-based, file order). */
   ruleHits: number[];
-  /** Packets decided by each chain's policy. */
-  policyHits: Record<Chain, number>;
+  /** Packets decided by each chain's policy (input, output, forward; the firewall model: its base chains by name). */
+  policyHits: Record<string, number>;
   undecodable: number;
   nonIp: number;
   /** Flows that entered the conntrack table. */
@@ -98,6 +98,10 @@ export class Engine {
   private readonly causeCount = new Float64Array(CAUSE_WORDS.length + 1);
   private readonly policyCount = new Float64Array(CHAINS.length);
   private readonly ruleHits: number[];
+  /** Ids of the rules stats.ruleHits counts, in its order (the firewall model's: every chain's, in file order). */
+  readonly ruleIds: readonly string[];
+  /** Firewall model: packets decided by each chain's policy, by chain index. */
+  private readonly fwPolicyCount: Float64Array;
   /** The last rule openingRule() found, by id (ids come from one table, so === compares pointers). */
   private lastOpenedId: string | null = null;
   private lastOpened: Rule | null = null;
@@ -115,7 +119,18 @@ export class Engine {
       : null;
     this.hostForwards = this.compiled.chains.forward.length > 0;
     this.ruleById = new Map(ruleset.rules.map((rule) => [rule.id, rule]));
-    this.ruleHits = new Array<number>(ruleset.rules.length).fill(0);
+    this.ruleIds = ruleset.firewall ? firewallRules(ruleset.firewall).map((r) => r.id) : ruleset.rules.map((r) => r.id);
+    this.ruleHits = new Array<number>(this.ruleIds.length).fill(0);
+    this.fwPolicyCount = new Float64Array(ruleset.firewall?.chains.length ?? 0);
+  }
+
+  /** Firewall model: policy hits by base chain name, every base chain listed. */
+  private fwPolicyHits(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.ruleset.firewall!.chains.forEach((c, i) => {
+      if (c.hook !== null) out[c.name] = this.fwPolicyCount[i];
+    });
+    return out;
   }
 
   /** Flows that entered the conntrack table so far (stats.flows, without the rest). */
@@ -139,7 +154,10 @@ export class Engine {
       },
       byCause,
       ruleHits: [...this.ruleHits],
-      policyHits: { input: this.policyCount[0], output: this.policyCount[1], forward: this.policyCount[2] },
+      policyHits:
+        this.fw !== null
+          ? this.fwPolicyHits()
+          : { input: this.policyCount[0], output: this.policyCount[1], forward: this.policyCount[2] },
       undecodable: this.undecodable,
       nonIp: this.nonIp,
       flows: this.flows,
@@ -311,6 +329,8 @@ export class Engine {
     if (fw !== null) {
       const d = fw.judge(r, rec, pkt, this.now);
       this.flows = fw.flows;
+      if (d.rule >= 0) this.ruleHits[d.rule]++;
+      else if (d.policyChain >= 0) this.fwPolicyCount[d.policyChain]++;
       return this.finish(r, d.verdict, d.cause);
     }
 

@@ -48,6 +48,10 @@ import {
 export interface FwDecision {
   verdict: VerdictWord;
   cause: CauseValue;
+  /** The deciding rule's `flat` index, or -1 when a policy decided. */
+  rule: number;
+  /** With a policy: the base chain's index in the firewall's chains; -1 otherwise. */
+  policyChain: number;
 }
 
 /** Judges packets through a compiled firewall; one per engine (its scratch objects are reused). */
@@ -55,7 +59,10 @@ export class FirewallJudge {
   private readonly walker: ChainWalker;
   private readonly cx: WalkContext = newWalkContext();
   private readonly out: WalkOutcome = newWalkOutcome();
-  private readonly decision: FwDecision = { verdict: 'accept', cause: Cause.POLICY };
+  private readonly decision: FwDecision = { verdict: 'accept', cause: Cause.POLICY, rule: -1, policyChain: -1 };
+  /** The compiled rule behind r.fwRule (the one to credit). */
+  private decider: CompiledFwRule | null = null;
+  private policyOf: CompiledChain | null = null;
   /** Capture time (seconds) of the first packet: limit buckets count from it. */
   private t0 = -1;
   /** Flows confirmed (for the engine's stats). */
@@ -83,6 +90,8 @@ export class FirewallJudge {
     cx.ctState = 0;
     cx.ctStatus = 0;
     cx.pktType = pktTypeOf(p, rec, this);
+    this.decider = null;
+    this.policyOf = null;
     const v = p.ipVersion;
     const local = routes.isOwn(v, p.src0, p.src1, p.src2, p.src3);
     // Ingress: the capture's interface when it names one of ours, else the route back to the source.
@@ -182,10 +191,14 @@ export class FirewallJudge {
     if (rule !== null) {
       r.fwRule = rule.rule;
       r.chain = rule.rule.chain;
+      this.decider = rule;
+      this.policyOf = null;
     } else if (o.verdict !== Verdict.ACCEPT || r.fwRule === null) {
       // A policy accept after an explicit accept elsewhere does not hide the rule.
       r.fwRule = null;
       r.chain = base.chain.name;
+      this.decider = null;
+      this.policyOf = base;
     }
   }
 
@@ -218,6 +231,8 @@ export class FirewallJudge {
   private end(d: FwDecision, verdict: VerdictWord, cause: CauseValue): FwDecision {
     d.verdict = verdict;
     d.cause = cause;
+    d.rule = cause === Cause.POLICY || this.decider === null ? -1 : this.decider.flat;
+    d.policyChain = cause === Cause.POLICY && this.policyOf !== null ? this.policyOf.index : -1;
     return d;
   }
 }

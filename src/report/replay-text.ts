@@ -86,7 +86,7 @@ export function engineFacts(engine: Engine, clock: ClockStats | null = null): Su
   if (ct !== null) ct.expire(engine.now); // what entries(now).length counts, without making every entry an object
   return {
     stats: engine.stats,
-    ruleIds: engine.ruleset.rules.map((r) => r.id),
+    ruleIds: engine.ruleIds,
     conntrack: ct === null ? null : { live: ct.size, earlyDrop: ct.stats.earlyDrop, tableFull: ct.stats.tableFull },
     clock,
   };

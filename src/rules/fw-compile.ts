@@ -113,6 +113,8 @@ export interface CompiledFwRule {
   readonly pktType: number;
   readonly limit: Bucket | null;
   readonly verdict: VerdictCode;
+  /** Position among every rule of the firewall, chains in file order (the summary's rule hits). */
+  readonly flat: number;
   /** Chain index entered by jump/goto; -1 otherwise. */
   readonly target: number;
   /** Packets and bytes counted (when the rule has `counter`, and for every rule: the walk counts matches). */
@@ -228,9 +230,15 @@ function bits<T extends string>(list: readonly T[] | null, table: Readonly<Recor
   return b;
 }
 
+/** Every rule of the firewall, chains in file order: the order of `flat` and of the summary's rule hits. */
+export function firewallRules(fw: Firewall): FwRule[] {
+  return fw.chains.flatMap((c) => c.rules);
+}
+
 export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): CompiledFirewall {
   const routes = new RouteTable(fw.interfaces, extraOwn);
   const chainIndex = new Map(fw.chains.map((c, i) => [c.name, i]));
+  let flat = 0;
   const chains: CompiledChain[] = fw.chains.map((chain, index) => ({
     chain,
     index,
@@ -258,6 +266,7 @@ export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): C
         pktType: bits(rule.pktType, PKTTYPE_BIT),
         limit: bucket(rule),
         verdict,
+        flat: flat++,
         target: rule.target !== null ? (chainIndex.get(rule.target) ?? -1) : -1,
         packets: 0,
         bytes: 0,

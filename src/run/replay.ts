@@ -26,6 +26,7 @@ import type { CaptureSummary } from '../capture/types.js';
 import { writeReplayLine } from '../report/text-line.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
+import { firewallRules } from '../rules/fw-compile.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { checkOutputs, type NamedFile } from '../base/output-file.js';
 import { flushing, isLiveInput, isScenarioPath } from './inputs.js';
@@ -427,7 +428,10 @@ export async function runReplaySharded(
       args,
       io,
       out,
-      { ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) },
+      {
+        ...o.summary,
+        ruleIds: ruleset.firewall ? firewallRules(ruleset.firewall).map((r) => r.id) : ruleset.rules.map((r) => r.id),
+      },
       o.summary.capture,
       o.kind === 'capture-error' ? unreadableFrom(o.error, o.summary.stats.packets) : undefined,
     );
