@@ -12,7 +12,7 @@
  * priority: accept goes on to the next, drop or reject ends the packet.
  * Chains of type nat see only a flow's first packet (engine/fw-nat.ts).
  */
-import type { CaptureRecord } from '../capture/types.js';
+import { Direction, type CaptureRecord } from '../capture/types.js';
 import type { ConntrackTable } from '../conntrack/table.js';
 import { CtState } from '../conntrack/types.js';
 import {
@@ -92,6 +92,10 @@ export class FirewallJudge {
     cx.pktType = pktTypeOf(p, rec, this);
     this.decider = null;
     this.policyOf = null;
+    if (p.direction === Direction.OUTBOUND) {
+      r.oif = rec.ifName !== '' ? rec.ifName : null;
+      return this.end(d, 'skip', Cause.OUTGOING);
+    }
     const v = p.ipVersion;
     const local = routes.isOwn(v, p.src0, p.src1, p.src2, p.src3);
     // Ingress: the capture's interface when it names one of ours, else the route back to the source.

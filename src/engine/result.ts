@@ -50,6 +50,13 @@ export const Cause = {
    * addresses). No chain sees it, so no rule or policy is counted.
    */
   NOT_ROUTED: 12,
+  /**
+   * Firewall model: the capture saw the packet leaving the firewall
+   * (pcapng or Linux cooked capture taken on it, direction outbound): what
+   * the firewall sent, not what it received. The packet it came from was
+   * judged when it came in.
+   */
+  OUTGOING: 13,
 } as const;
 export type CauseValue = (typeof Cause)[keyof typeof Cause];
 

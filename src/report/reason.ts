@@ -203,6 +203,8 @@ function explainFirewall(r: PacketResult, p: DecodedPacket): string {
       if (notForwardedScope(p) === Scope.NONE && r.oif === null && !isMartian(p))
         return `dropped: no route to ${dstText(p)} (no interface's networks hold it and no interface has the default route)${path}`;
       return notRoutedWords(p, 'gateway');
+    case Cause.OUTGOING:
+      return `skipped: captured leaving the firewall${r.oif !== null ? ` by ${visible(r.oif)}` : ''}: what it sent, not what it received (the packet it came from was judged when it came in)`;
     case Cause.RULE: {
       const what = r.ct === null ? statelessPacketWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
       return `${verb}: ${what} matches${by.slice(3)}${path}`;
