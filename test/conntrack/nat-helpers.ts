@@ -9,6 +9,7 @@ import {
   CtTuple,
   NatManip,
   natApply,
+  natIcmpError,
   natNullBinding,
   natSetup,
   type CtResult,
@@ -100,4 +101,52 @@ export function forward(d: Driver, p: DecodedPacket, rules: Rules = {}, dt = 0):
   const inserted = d.ct.confirm(r);
   if (isNew && ok !== inserted) throw new Error(`natSetup said ${ok}, confirm ${inserted}`);
   return { r, state: r.stateName, reply: r.reply, routed, out: text(t), setup: ok };
+}
+
+/** An ICMP error's quoted packet as a tuple (CtTuple layout). */
+export function innerTuple(p: DecodedPacket, out = new CtTuple()): CtTuple {
+  out.l3 = p.innerIpVersion;
+  out.proto = p.innerProto;
+  [out.src0, out.src1, out.src2, out.src3] = [
+    p.innerSrc0 >>> 0,
+    p.innerSrc1 >>> 0,
+    p.innerSrc2 >>> 0,
+    p.innerSrc3 >>> 0,
+  ];
+  [out.dst0, out.dst1, out.dst2, out.dst3] = [
+    p.innerDst0 >>> 0,
+    p.innerDst1 >>> 0,
+    p.innerDst2 >>> 0,
+    p.innerDst3 >>> 0,
+  ];
+  if (p.innerProto === IpProto.ICMP || p.innerProto === IpProto.ICMPV6) {
+    out.sport = p.innerSport;
+    out.dport = p.innerDport << 8;
+  } else {
+    out.sport = p.innerSport;
+    out.dport = p.innerDport;
+  }
+  return out;
+}
+
+export interface ErrorHop {
+  state: string;
+  reply: boolean;
+  /** NatIcmp results at prerouting (DST) and postrouting (SRC). */
+  pre: number;
+  post: number;
+  /** The error as it leaves: "outer src > outer dst | inner tuple". */
+  out: string;
+}
+
+/** Forward an ICMP error through both NAT hooks (nf_nat_icmp_reply_translation at each). */
+export function forwardError(d: Driver, p: DecodedPacket): ErrorHop {
+  const r = d.ct.process(p, d.now, ++d.n);
+  const outer = packetTuple(p);
+  const inner = innerTuple(p);
+  const pre = natIcmpError(r, NatManip.DST, p.icmpType, outer, inner);
+  const post = natIcmpError(r, NatManip.SRC, p.icmpType, outer, inner);
+  d.ct.confirm(r);
+  const o = `${formatAddr(outer.l3, outer.src0, outer.src1, outer.src2, outer.src3)} > ${formatAddr(outer.l3, outer.dst0, outer.dst1, outer.dst2, outer.dst3)}`;
+  return { state: r.stateName, reply: r.reply, pre, post, out: `${o} | ${text(inner)}` };
 }
