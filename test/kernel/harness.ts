@@ -557,10 +557,10 @@ function firewallModelNft(firstLeg: string): string {
     `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${hop} device "${firstLeg}"; }`;
   return [
     'table ip fwemu_host4 {',
-    seen(DUP.hop4),
+    seen(DUP.to4),
     '}',
     'table ip6 fwemu_host6 {',
-    seen(DUP.hop6),
+    seen(DUP.to6),
     '}',
     'table inet fwemu_host {',
     '  chain quiet {',

@@ -95,10 +95,18 @@ export interface Leg {
 }
 
 /**
- * nf_dup's copies of packets the firewall took in leave by the first leg, to
- * this next hop: its MAC tells replay.py "accepted by the firewall itself".
+ * nf_dup's copies of packets the firewall took in are sent to `to4`/`to6`,
+ * routed out of the first leg via a gateway whose MAC tells replay.py
+ * "accepted by the firewall itself". (The gateway matters: a route without
+ * one makes the packet's own destination, fw's address, the next hop.)
  */
-export const DUP = { mac: '02:00:00:00:dd:02', hop4: '198.18.255.9', hop6: 'fe80::dd:2' };
+export const DUP = {
+  mac: '02:00:00:00:dd:02',
+  to4: '198.18.255.9',
+  gw4: '198.18.255.8',
+  to6: 'fdff:fffe::dd9',
+  gw6: 'fe80::dd:2',
+};
 
 const NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
@@ -201,9 +209,12 @@ export function legBatch(legs: Leg[]): string[] {
       `route replace ::/0 via ${d.hop6} dev ${d.name}`,
     );
   else out.push('route replace blackhole 0.0.0.0/0', 'route replace blackhole ::/0');
+  const first = legs[0].name;
   out.push(
-    `neigh replace ${DUP.hop4} lladdr ${DUP.mac} dev ${legs[0].name} nud permanent`,
-    `neigh replace ${DUP.hop6} lladdr ${DUP.mac} dev ${legs[0].name} nud permanent`,
+    `neigh replace ${DUP.gw4} lladdr ${DUP.mac} dev ${first} nud permanent`,
+    `neigh replace ${DUP.gw6} lladdr ${DUP.mac} dev ${first} nud permanent`,
+    `route replace ${DUP.to4}/32 via ${DUP.gw4} dev ${first} onlink`,
+    `route replace ${DUP.to6}/128 via ${DUP.gw6} dev ${first}`,
   );
   return out;
 }
