@@ -303,6 +303,8 @@ export class Engine {
     r.fwRule = null;
     r.iif = null;
     r.oif = null;
+    r.egress = null;
+    r.natRule = null;
     r.entry = null;
     r.reply = false;
     r.detail = '';
