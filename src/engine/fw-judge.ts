@@ -68,6 +68,8 @@ export interface FwDecision {
   rule: number;
   /** With a policy: the base chain's index in the firewall's chains; -1 otherwise. */
   policyChain: number;
+  /** The `flat` index of the nat rule that translated the flow's first packet here, or -1. */
+  natRule: number;
 }
 
 /** Judges packets through a compiled firewall; one per engine (its scratch objects are reused). */
@@ -75,7 +77,7 @@ export class FirewallJudge {
   private readonly walker: ChainWalker;
   private readonly cx: WalkContext = newWalkContext();
   private readonly out: WalkOutcome = newWalkOutcome();
-  private readonly decision: FwDecision = { verdict: 'accept', cause: Cause.POLICY, rule: -1, policyChain: -1 };
+  private readonly decision: FwDecision = { verdict: 'accept', cause: Cause.POLICY, rule: -1, policyChain: -1, natRule: -1 };
   /** The compiled rule behind r.fwRule (the one to credit). */
   private decider: CompiledFwRule | null = null;
   private policyOf: CompiledChain | null = null;
@@ -118,6 +120,7 @@ export class FirewallJudge {
     cx.pktType = pktTypeOf(p, rec, this);
     this.decider = null;
     this.policyOf = null;
+    d.natRule = -1;
     if (p.direction === Direction.OUTBOUND) {
       r.oif = rec.ifName !== '' ? rec.ifName : null;
       return this.end(d, 'skip', Cause.OUTGOING);
@@ -267,6 +270,7 @@ export class FirewallJudge {
         }
         this.natRule = o.rule!.rule;
         r.natRule = this.natRule;
+        d.natRule = o.rule!.flat;
       }
       if (!natInitialized(c, manip) && !natNullBinding(c, manip)) {
         r.detail = 'no free port for the flow as it is (null binding): the kernel fails to insert the entry';
