@@ -77,7 +77,13 @@ export class FirewallJudge {
   private readonly walker: ChainWalker;
   private readonly cx: WalkContext = newWalkContext();
   private readonly out: WalkOutcome = newWalkOutcome();
-  private readonly decision: FwDecision = { verdict: 'accept', cause: Cause.POLICY, rule: -1, policyChain: -1, natRule: -1 };
+  private readonly decision: FwDecision = {
+    verdict: 'accept',
+    cause: Cause.POLICY,
+    rule: -1,
+    policyChain: -1,
+    natRule: -1,
+  };
   /** The compiled rule behind r.fwRule (the one to credit). */
   private decider: CompiledFwRule | null = null;
   private policyOf: CompiledChain | null = null;
