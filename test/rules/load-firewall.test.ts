@@ -3,6 +3,7 @@
  * interfaces:, and the checks over the whole file. Expected values are
  * written by hand (addresses as words: 192.168.1.1 = 0xc0a80101).
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { codes, errorLines, errors, ok, y } from './helpers.js';
 import { chain, fw, inForward, one, rule, set } from './fw-helpers.js';
@@ -525,5 +526,19 @@ describe('whole-file checks', () => {
       'chains:\n  in: { hook: input, rules: [{ jump: a }, { jump: b }] }\n  a: { rules: [{ jump: b }] }\n  b: {}\n',
     );
     expect(chain(f, 'in').rules.map((r) => r.target)).toEqual(['a', 'b']);
+  });
+});
+
+describe('rules/README.md, "The firewall model"', () => {
+  const readme = readFileSync(new URL('../../rules/README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## The firewall model'));
+  const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+  it('has examples, and each loads (a fragment with chains: {} added)', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    for (const b of blocks) {
+      const text = /^(rules|chains):/m.test(b) ? b : `${b}chains: {}\n`;
+      expect(() => ok(text), b).not.toThrow();
+    }
   });
 });

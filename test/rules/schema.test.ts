@@ -276,6 +276,52 @@ describe('example rule files', () => {
   });
 });
 
+describe('the home-router example', () => {
+  const { ruleset } = loadRuleSet(join(ROOT, 'rules', 'home-router.yaml'));
+  const f = ruleset.firewall!;
+
+  it('LAN and WAN, the default route out of the WAN', () => {
+    expect(
+      f.interfaces.map((i) => [i.name, i.addresses.map((a) => `${a.addr.text} ${a.net.text}`), i.defaultRoute]),
+    ).toEqual([
+      ['lo', ['127.0.0.1 127.0.0.0/8', '::1 ::1'], false],
+      ['lan0', ['192.168.1.1 192.168.1.0/24', 'fd00:1::1 fd00:1::/64'], false],
+      ['wan0', ['203.0.113.1 203.0.113.0/24'], true],
+    ]);
+  });
+
+  it('a port forward wan 8080 -> 192.168.1.10:80, masquerade of the LAN out of the WAN', () => {
+    const rule = (c: string, i: number) => f.chains.find((x) => x.name === c)!.rules[i];
+    expect(rule('prerouting', 0)).toMatchObject({
+      iif: ['wan0'],
+      proto: 'tcp',
+      dport: { ranges: [{ lo: 8080, hi: 8080 }] },
+    });
+    expect(rule('prerouting', 0).nat!.text).toBe('dnat ip to 192.168.1.10:80');
+    expect(rule('postrouting', 0)).toMatchObject({
+      oif: ['wan0'],
+      family: 4,
+      nat: { kind: 'masquerade', text: 'masquerade' },
+    });
+  });
+
+  it('input and forward drop by policy, drop invalid first, SSH only from the LAN', () => {
+    const chains = Object.fromEntries(f.chains.map((c) => [c.name, c]));
+    expect([chains.input.policy, chains.forward.policy]).toEqual(['drop', 'drop']);
+    expect([
+      chains.prerouting.type,
+      chains.prerouting.priority,
+      chains.postrouting.type,
+      chains.postrouting.priority,
+    ]).toEqual(['nat', -100, 'nat', 100]);
+    for (const c of [chains.input, chains.forward])
+      expect(c.rules[0]).toMatchObject({ ctState: ['invalid'], action: 'drop' });
+    const ssh = chains.input.rules.filter((r) => r.dport?.ranges.some((p) => p.lo === 22));
+    expect(ssh.map((r) => r.iif)).toEqual([['lan0']]);
+    expect(chains.input.rules.filter((r) => r.icmp?.types.includes(8)).map((r) => r.id)).toEqual(['ping']);
+  });
+});
+
 describe('schema and loader agree', () => {
   const cases: [string, string][] = [
     ['minimal', 'rules: []'],
