@@ -246,7 +246,7 @@ function readPriority(r: Reader, e: Entry | undefined, name: string): number | n
     else if (mm !== null) {
       r.error(
         e.at,
-        `chain ${name}: priority ${quoted(mm[1])} is not an nft priority name${didYouMean(mm[1], Object.keys(PRIORITY_NAMES))}; give ${PRIORITY_HELP}`,
+        `chain ${name}: priority ${quoted(mm[1])} is not an nft priority name${didYouMean(mm[1], Object.keys(PRIORITY_NAMES))} (allowed: ${PRIORITY_HELP})`,
         'rules.bad-priority',
       );
       return null;
