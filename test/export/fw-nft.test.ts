@@ -229,6 +229,20 @@ describe('export (nft), firewall model: the text', () => {
     expect(thrown(() => exportNft(firewallRuleSet(natFw))).message).toMatch(/pre-1.*a NAT port needs proto tcp or udp/);
   });
 
+  it('refuses reject in a chain reached from postrouting, naming the rule', () => {
+    const fw: Firewall = {
+      interfaces: [],
+      sets: [],
+      chains: [
+        chain('post', { hook: 'postrouting' }, [{ action: 'jump', target: 'u' }]),
+        chain('u', {}, [{ proto: 'tcp', action: 'reject', rejectWith: 'tcp reset' }]),
+      ],
+    };
+    expect(thrown(() => exportNft(firewallRuleSet(fw))).message).toMatch(
+      /^rule "u-1" \(fw\.yaml:\d+:3\) in chain u: reject in a chain reached from the postrouting hook/,
+    );
+  });
+
   it('log prefixes: visible, " as \', $ as \\x24 (nft reads $name as a variable), cut to 127 bytes (hand-worked)', () => {
     expect(nftLogPrefixText('a"b;c}d\ne$f')).toBe("a'b;c}d\\ne\\x24f");
     expect(nftLogPrefixText('y'.repeat(200))).toBe('y'.repeat(127));
@@ -352,6 +366,18 @@ describe('export (nft), firewall model: loaded by the real nft', () => {
       '\\x24x \\x24' + '{y} \\x24',
       "é'".repeat(42), // 42 pairs are 126 bytes; the next é would end at byte 128
     ]);
+  });
+
+  toolTest('nft', missing, 'the kernel refuses reject reached from postrouting (why the export refuses it)', () => {
+    withNamespace((ns) => {
+      const text =
+        'table inet t {\n  chain u {\n    reject\n  }\n  chain p {\n    type filter hook postrouting priority 0; policy accept;\n    jump u\n  }\n}\n';
+      const r = nftFile(ns, [], text);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/Operation not supported/);
+      // The same with the reject in an input chain loads.
+      expect(nftFile(ns, [], text.replace('postrouting', 'input')).code).toBe(0);
+    });
   });
 
   toolTest(
