@@ -40,14 +40,14 @@ export function checkCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 }
 
 /**
- * In a directory: the YAML files that are rule files (a top-level rules:
- * key), not scenarios or policy tests (which have scenario: or expect:).
+ * In a directory: the YAML files that are rule files (a top-level rules:,
+ * chains: or interfaces: key), not scenarios or policy tests (which have scenario: or expect:).
  * Only the head is read.
  */
 function isRuleFile(path: string): boolean {
   if (!/\.ya?ml$/.test(path) || /\.expect\.ya?ml$/.test(path)) return false;
   const head = readHead(path, MAX_RULE_FILE_BYTES);
-  return head !== null && /^rules\s*:/m.test(head) && !/^(scenario|expect)\s*:/m.test(head);
+  return head !== null && /^(rules|chains|interfaces)\s*:/m.test(head) && !/^(scenario|expect)\s*:/m.test(head);
 }
 
 export async function run(args: CheckArgs, io: Io): Promise<number> {
@@ -57,7 +57,7 @@ export async function run(args: CheckArgs, io: Io): Promise<number> {
   const files = expandPaths(args.rules, isRuleFile, 'rule file');
   if (files.length === 0)
     throw new UserError(
-      `no rule files found under ${args.rules.map(visible).join(', ')} (looked for *.yaml with a rules: key)`,
+      `no rule files found under ${args.rules.map(visible).join(', ')} (looked for *.yaml with a rules:, chains: or interfaces: key)`,
     );
   let unread = false;
   for (const file of files) {

@@ -11,6 +11,8 @@ import { chainFor, firstMatch } from '../rules/match.js';
 import type { Action, Chain, Rule, RuleSet } from '../rules/types.js';
 import { CHAINS } from '../rules/spec.js';
 import { Cause, CAUSE_WORDS, EntryOf, linkEntry, newPacketResult, type PacketResult, type Verdict } from './result.js';
+import { FirewallJudge } from './fw-judge.js';
+import { compileFirewall, firewallRules } from '../rules/fw-compile.js';
 import { Defragmenter, DefragStatus, type DefragSettings, type HeldFragment } from './defrag.js';
 
 /** A result for a packet the engine held (an IP fragment), released later: with its own copy of the record. */
@@ -38,8 +40,8 @@ export interface EngineStats {
   byCause: Record<string, number>;
   /** Packets decided by each rule, by rule index (0-based, file order). */
   ruleHits: number[];
-  /** Packets decided by each chain's policy. */
-  policyHits: Record<Chain, number>;
+  /** Packets decided by each chain's policy (input, output, forward; the firewall model: its base chains by name). */
+  policyHits: Record<string, number>;
   undecodable: number;
   nonIp: number;
   /** Flows that entered the conntrack table. */
@@ -80,6 +82,8 @@ export class Engine {
   now = 0;
   private readonly hostForwards: boolean;
   private readonly ruleById: Map<string, Rule>;
+  /** The firewall model's path (rules with interfaces or chains), or null for the simple model. */
+  readonly fw: FirewallJudge | null;
   /** IP reassembly in front of conntrack (stateful rule sets, as nf_defrag comes with nf_conntrack); null when stateless. */
   readonly defrag: Defragmenter | null;
   private released: ReleasedResult[] = [];
@@ -94,6 +98,10 @@ export class Engine {
   private readonly causeCount = new Float64Array(CAUSE_WORDS.length + 1);
   private readonly policyCount = new Float64Array(CHAINS.length);
   private readonly ruleHits: number[];
+  /** Ids of the rules stats.ruleHits counts, in its order (the firewall model's: every chain's, in file order). */
+  readonly ruleIds: readonly string[];
+  /** Firewall model: packets decided by each chain's policy, by chain index. */
+  private readonly fwPolicyCount: Float64Array;
   /** The last rule openingRule() found, by id (ids come from one table, so === compares pointers). */
   private lastOpenedId: string | null = null;
   private lastOpened: Rule | null = null;
@@ -106,9 +114,23 @@ export class Engine {
     this.ct = ruleset.stateful ? new ConntrackTable(ruleset.conntrack) : null;
     this.defrag = ruleset.stateful ? new Defragmenter(defragSettings(ruleset)) : null;
     if (this.ct && onEvent) this.ct.onEvent = onEvent;
+    this.fw = ruleset.firewall
+      ? new FirewallJudge(compileFirewall(ruleset.firewall, ruleset.hostAddrs ?? []), this.ct)
+      : null;
     this.hostForwards = this.compiled.chains.forward.length > 0;
     this.ruleById = new Map(ruleset.rules.map((rule) => [rule.id, rule]));
-    this.ruleHits = new Array<number>(ruleset.rules.length).fill(0);
+    this.ruleIds = ruleset.firewall ? firewallRules(ruleset.firewall).map((r) => r.id) : ruleset.rules.map((r) => r.id);
+    this.ruleHits = new Array<number>(this.ruleIds.length).fill(0);
+    this.fwPolicyCount = new Float64Array(ruleset.firewall?.chains.length ?? 0);
+  }
+
+  /** Firewall model: policy hits by base chain name, every base chain listed. */
+  private fwPolicyHits(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.ruleset.firewall!.chains.forEach((c, i) => {
+      if (c.hook !== null) out[c.name] = this.fwPolicyCount[i];
+    });
+    return out;
   }
 
   /** Flows that entered the conntrack table so far (stats.flows, without the rest). */
@@ -132,7 +154,10 @@ export class Engine {
       },
       byCause,
       ruleHits: [...this.ruleHits],
-      policyHits: { input: this.policyCount[0], output: this.policyCount[1], forward: this.policyCount[2] },
+      policyHits:
+        this.fw !== null
+          ? this.fwPolicyHits()
+          : { input: this.policyCount[0], output: this.policyCount[1], forward: this.policyCount[2] },
       undecodable: this.undecodable,
       nonIp: this.nonIp,
       flows: this.flows,
@@ -227,6 +252,12 @@ export class Engine {
    */
   private invalidFragment(rec: CaptureRecord, pkt: DecodedPacket, why: string): PacketResult {
     const r = this.reset(rec);
+    if (this.fw !== null) {
+      // (Firewall model: no rule sees it; as the usual `ct state invalid drop` would.)
+      r.ct = 'invalid';
+      r.detail = why;
+      return this.finish(r, 'drop', Cause.INVALID);
+    }
     const chain = this.chainOf(r, pkt);
     if (chain === null) return r;
     r.ct = 'invalid';
@@ -258,7 +289,7 @@ export class Engine {
     if (r.cause === Cause.RULE && r.rule !== null) {
       const i = this.ruleset.rules.indexOf(r.rule);
       if (i >= 0) this.ruleHits[i]++;
-    } else if (r.cause === Cause.POLICY && r.chain !== null) this.policyCount[chainIndex(r.chain)]++;
+    } else if (r.cause === Cause.POLICY && r.chain !== null) this.policyCount[chainIndex(r.chain as Chain)]++;
   }
 
   private reset(rec: CaptureRecord): PacketResult {
@@ -269,6 +300,11 @@ export class Engine {
     r.ct = null;
     r.chain = null;
     r.rule = null;
+    r.fwRule = null;
+    r.iif = null;
+    r.oif = null;
+    r.egress = null;
+    r.natRule = null;
     r.entry = null;
     r.reply = false;
     r.detail = '';
@@ -289,6 +325,16 @@ export class Engine {
       this.undecodable++;
       r.detail = pkt.error;
       return this.finish(r, 'skip', Cause.UNDECODABLE);
+    }
+
+    const fw = this.fw;
+    if (fw !== null) {
+      const d = fw.judge(r, rec, pkt, this.now);
+      this.flows = fw.flows;
+      if (d.rule >= 0) this.ruleHits[d.rule]++;
+      if (d.natRule >= 0 && d.natRule !== d.rule) this.ruleHits[d.natRule]++;
+      else if (d.policyChain >= 0) this.fwPolicyCount[d.policyChain]++;
+      return this.finish(r, d.verdict, d.cause);
     }
 
     const chain = this.chainOf(r, pkt);

@@ -1,5 +1,6 @@
 import type { DecodedPacket } from '../packet/types.js';
-import type { Chain, Rule } from '../rules/types.js';
+import type { FwRule } from '../rules/firewall.js';
+import type { Rule } from '../rules/types.js';
 
 /** What the firewall does with a packet. `skip`: the IP filter never sees it (not IP, undecodable). */
 export type Verdict = 'accept' | 'drop' | 'reject' | 'skip';
@@ -49,6 +50,19 @@ export const Cause = {
    * addresses). No chain sees it, so no rule or policy is counted.
    */
   NOT_ROUTED: 12,
+  /**
+   * Firewall model: the capture saw the packet leaving the firewall
+   * (pcapng or Linux cooked capture taken on it, direction outbound): what
+   * the firewall sent, not what it received. The packet it came from was
+   * judged when it came in.
+   */
+  OUTGOING: 13,
+  /**
+   * Firewall model: NAT could not translate the flow's first packet (no
+   * free port in the range, or no address on the interface for masquerade
+   * or redirect); the kernel drops it and never confirms the entry.
+   */
+  NAT_FAILED: 14,
 } as const;
 export type CauseValue = (typeof Cause)[keyof typeof Cause];
 
@@ -61,10 +75,27 @@ export interface PacketResult {
   verdict: Verdict;
   ct: CtStateName | null;
   cause: CauseValue;
-  /** Chain that judged the packet (null when it never reached one). */
-  chain: Chain | null;
+  /**
+   * Chain that judged the packet (null when it never reached one): input,
+   * output or forward in the simple model; any chain's name in the firewall
+   * model (the chain of the deciding rule, or the base chain whose policy decided).
+   */
+  chain: string | null;
   /** The rule that decided (RULE), or the one that opened the flow (ESTABLISHED/RELATED), or null. */
   rule: Rule | null;
+  /** Firewall model: the rule that decided (or the last that accepted); null for a policy, and in the simple model. */
+  fwRule: FwRule | null;
+  /** Firewall model: the interfaces the packet came in by and leaves by (null: none, or the simple model). */
+  iif: string | null;
+  oif: string | null;
+  /**
+   * Firewall model: the packet as it leaves, when NAT changed it (its
+   * addresses, ports or ICMP id, and an ICMP error's quoted packet); null
+   * when it leaves as it came. Reused: copy what you keep.
+   */
+  egress: DecodedPacket | null;
+  /** Firewall model: the nat rule that translated the flow, on its first packet; null otherwise. */
+  natRule: FwRule | null;
   /** The conntrack entry involved, if any (its `openedBy` tells which packet and rule created it). */
   entry: unknown;
   /** The packet travels in its flow's reply direction. */
@@ -138,6 +169,11 @@ export function newPacketResult(): PacketResult {
     cause: Cause.NON_IP,
     chain: null,
     rule: null,
+    fwRule: null,
+    iif: null,
+    oif: null,
+    egress: null,
+    natRule: null,
     reply: false,
     detail: '',
     fragOf: 0,

@@ -253,7 +253,7 @@ export function writeReplayJsonLine(
   o.ascii('","ct":');
   nullable(o, r.ct);
   o.ascii(',"rule":');
-  nullable(o, r.rule?.id ?? null);
+  nullable(o, r.rule !== null ? r.rule.id : r.fwRule !== null ? r.fwRule.id : null);
   o.ascii(',"flow":');
   if (entry) writeFlow(o, entry);
   else o.ascii('null');
@@ -261,6 +261,36 @@ export function writeReplayJsonLine(
   o.jsonString(explain(r, p, engine.compiled));
   o.ascii(',"chain":');
   nullable(o, r.chain);
+  if (engine.fw !== null) {
+    // The firewall model: which interfaces the packet crossed (null: the firewall's own end).
+    o.ascii(',"iif":');
+    nullable(o, r.iif);
+    o.ascii(',"oif":');
+    nullable(o, r.oif);
+    const e = r.egress;
+    if (e !== null) {
+      // NAT changed it: the addresses and ports it leaves with.
+      o.ascii(',"egress":{"src":"');
+      o.ascii(formatAddr(e.ipVersion, e.src0, e.src1, e.src2, e.src3));
+      o.ascii('","dst":"');
+      o.ascii(formatAddr(e.ipVersion, e.dst0, e.dst1, e.dst2, e.dst3));
+      o.byte(0x22);
+      if (isPortProto(e.proto)) {
+        o.ascii(',"sport":');
+        o.int(e.sport);
+        o.ascii(',"dport":');
+        o.int(e.dport);
+      } else if (e.proto === IpProto.ICMP || e.proto === IpProto.ICMPV6) {
+        o.ascii(',"id":');
+        o.int(e.icmpId);
+      }
+      o.byte(0x7d);
+    }
+    if (r.natRule !== null) {
+      o.ascii(',"nat":');
+      o.jsonString(r.natRule.id);
+    }
+  }
   if (r.fragOf > 0) {
     o.ascii(',"fragOf":');
     o.int(r.fragOf);

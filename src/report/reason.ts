@@ -4,6 +4,7 @@ import { formatAddr } from '../packet/addr.js';
 import {
   isBroadcastDestination,
   isGroupDestination,
+  isMartian,
   Martian,
   martianKind,
   notForwardedScope,
@@ -14,7 +15,9 @@ import { icmpWords } from '../packet/icmp-names.js';
 import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { Cause, peekEntry, type PacketResult } from '../engine/result.js';
 import { ruleRef } from '../rules/describe.js';
+import type { FwRule } from '../rules/firewall.js';
 import type { Chain, Rule } from '../rules/types.js';
+import { visible } from '../base/text-escape.js';
 import type { CompiledRuleSet } from '../rules/compile.js';
 
 /**
@@ -85,7 +88,7 @@ function statelessWords(p: DecodedPacket): string {
   return proto;
 }
 
-function chainWords(chain: Chain | null, model: 'gateway' | 'host'): string {
+function chainWords(chain: string | null, model: 'gateway' | 'host'): string {
   return model === 'host' && chain ? ` (${chain} chain)` : '';
 }
 
@@ -154,8 +157,111 @@ function martianWords(p: DecodedPacket): string {
   }
 }
 
-function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet): string {
-  const model = rules.model;
+/** "rule lan-ssh (rules/home-router.yaml:31)", for a rule of the firewall model; made once per rule. */
+function fwRuleRef(rule: FwRule): string {
+  let ref = fwRefs.get(rule);
+  if (ref === undefined) {
+    const name = rule.idGiven ? `rule ${rule.id}` : `rule ${rule.index} of chain ${rule.chain}`;
+    ref = `${visible(name)} (${visible(rule.pos.file)}:${rule.pos.line})`;
+    fwRefs.set(rule, ref);
+  }
+  return ref;
+}
+const fwRefs = new WeakMap<FwRule, string>();
+
+/** Which way the packet went through the firewall: " (in lan0, out wan0)", " (in wan0, to the firewall)". */
+function pathWords(r: PacketResult, toSelf: boolean): string {
+  const parts: string[] = [];
+  if (r.iif !== null) parts.push(`in ${visible(r.iif)}`);
+  else parts.push('from the firewall');
+  if (r.oif !== null) parts.push(`out ${visible(r.oif)}`);
+  else if (toSelf) parts.push('to the firewall');
+  return ` (${parts.join(', ')})`;
+}
+
+/** "; masqueraded to 203.0.113.1:40000 by rule lan-out (rules/home-router.yaml:31)": what NAT did to a flow's first packet. */
+function natWords(r: PacketResult): string {
+  const rule = r.natRule;
+  const e = r.egress;
+  if (rule === null || rule.nat === null) return '';
+  const kind = rule.nat.kind;
+  const verb =
+    kind === 'masquerade'
+      ? 'masqueraded'
+      : kind === 'redirect'
+        ? 'redirected'
+        : kind === 'snat'
+          ? 'source NATed'
+          : 'destination NATed';
+  let to = '';
+  if (e !== null) {
+    const ports = isPortProto(e.proto);
+    const src = kind === 'masquerade' || kind === 'snat';
+    to = src
+      ? ` to ${hostPort(e.ipVersion, e.src0, e.src1, e.src2, e.src3, e.sport, ports)}`
+      : ` to ${hostPort(e.ipVersion, e.dst0, e.dst1, e.dst2, e.dst3, e.dport, ports)}`;
+  } else to = ' (nothing to change: the address and port it has are free)';
+  return `; ${verb}${to} by ${fwRuleRef(rule)}`;
+}
+
+/** The reason sentence in the firewall model: the rule and chain that decided, the interfaces on the way, and NAT. */
+function explainFirewall(r: PacketResult, p: DecodedPacket): string {
+  const words = explainFirewallVerdict(r, p);
+  return r.natRule !== null ? words + natWords(r) : words;
+}
+
+function explainFirewallVerdict(r: PacketResult, p: DecodedPacket): string {
+  const entry = peekEntry(r) as CtEntry | null;
+  const rule = r.fwRule;
+  const chain = r.chain !== null ? ` in chain ${visible(r.chain)}` : '';
+  const by = rule !== null ? ` by ${fwRuleRef(rule)}${chain}` : '';
+  const path = pathWords(r, r.oif === null && r.iif !== null);
+  const verb = r.verdict === 'accept' ? 'accepted' : r.verdict === 'reject' ? 'rejected' : 'dropped';
+  switch (r.cause) {
+    case Cause.ESTABLISHED: {
+      if (!entry) return `accepted: ESTABLISHED flow${by}${path}`;
+      const dir = r.reply ? 'reply in' : 'packet of';
+      const tcp = entry.protoState >= 0 ? ` (${entry.stateName})` : '';
+      return `accepted: ${dir} ESTABLISHED flow ${describeTuple(entry.orig)}${tcp}${by}${path}`;
+    }
+    case Cause.RELATED:
+      if (!entry) return `accepted: RELATED${by}${path}`;
+      return `accepted: RELATED, an ICMP error about flow ${describeTuple(entry.orig)}${by}${path}`;
+    case Cause.INVALID:
+      return `dropped: INVALID, ${r.detail || 'conntrack cannot place this packet'}${by}${path}`;
+    case Cause.NOT_ROUTED:
+      if (notForwardedScope(p) === Scope.NONE && r.oif === null && !isMartian(p))
+        return `dropped: no route to ${dstText(p)} (no interface's networks hold it and no interface has the default route)${path}`;
+      return notRoutedWords(p, 'gateway');
+    case Cause.NAT_FAILED:
+      return `dropped: NAT failed, ${r.detail}${r.fwRule !== null ? ` (${fwRuleRef(r.fwRule)})` : ''}${path}`;
+    case Cause.OUTGOING:
+      return `skipped: captured leaving the firewall${r.oif !== null ? ` by ${visible(r.oif)}` : ''}: what it sent, not what it received (the packet it came from was judged when it came in)`;
+    case Cause.RULE: {
+      const what = r.ct === null ? statelessPacketWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
+      return `${verb}: ${what} matches${by.slice(3)}${path}`;
+    }
+    case Cause.POLICY: {
+      const what = r.ct === null ? statelessWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
+      return `${verb}: no rule of chain ${visible(r.chain ?? '')} ${r.verdict === 'accept' ? 'decides' : 'accepts'} ${what}; policy ${r.verdict}${path}`;
+    }
+    default:
+      return explainPacket(r, p, null);
+  }
+}
+
+function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet | null): string {
+  if (rules === null) return explainCommon(r, p, 'gateway', null);
+  if (rules.ruleset.firewall) return explainFirewall(r, p);
+  return explainCommon(r, p, rules.model, rules);
+}
+
+function explainCommon(
+  r: PacketResult,
+  p: DecodedPacket,
+  model: 'gateway' | 'host',
+  rules: CompiledRuleSet | null,
+): string {
   const entry = peekEntry(r) as CtEntry | null;
   switch (r.cause) {
     case Cause.ESTABLISHED: {
@@ -193,7 +299,7 @@ function explainPacket(r: PacketResult, p: DecodedPacket, rules: CompiledRuleSet
       return `${verb}: ${what} matches ${ruleRef(rule)}${chainWords(r.chain, model)}${stateless}`;
     }
     case Cause.POLICY: {
-      const policy = r.chain ? rules.policy[r.chain] : r.verdict;
+      const policy = r.chain && rules ? rules.policy[r.chain as Chain] : r.verdict;
       const verb = r.verdict === 'accept' ? 'accepted' : r.verdict === 'reject' ? 'rejected' : 'dropped';
       const what = r.ct === null ? statelessWords(p) : newFlowWords(p);
       const stateless = r.ct === null ? ' (stateless: no connection tracking, so replies need rules of their own)' : '';

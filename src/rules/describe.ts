@@ -1,6 +1,7 @@
 /** Human-readable views of rules and rule sets (cold path: `fwemu check`, reasons in reports). */
 import type { CompiledRule } from './compile.js';
 import { ruleName } from './shadow.js';
+import { firewallLines } from './fw-describe.js';
 import { icmpRuleWords } from './icmp.js';
 import { CONNTRACK_DEFAULTS, CONNTRACK_KEYS, IPV4_DEFAULTS, IPV4_KEYS } from './spec.js';
 import { visible } from '../base/text-escape.js';
@@ -101,7 +102,9 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
   out.push(
     `${visible(rs.name)} (${visible(rs.file)})${rs.description ? `: ${visible(rs.description.trim().split('\n')[0])}` : ''}`,
   );
-  if (rs.model === 'host') {
+  const fw = rs.firewall;
+  if (fw) out.push(...firewallLines(fw).slice(0, 1));
+  else if (rs.model === 'host') {
     out.push(`  model: host ${addrs(rs.hostAddrs ?? [])} (input: ${CHAIN_HELP.input}; output: ${CHAIN_HELP.output})`);
   } else {
     out.push('  model: gateway (every packet crosses the firewall: forward chain)');
@@ -120,7 +123,8 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
   } else {
     out.push('  stateful: no (every packet is matched against the rules)');
   }
-  const chains: Chain[] = rs.model === 'host' ? ['input', 'output', 'forward'] : ['forward'];
+  if (fw) out.push(...firewallLines(fw).slice(1));
+  const chains: Chain[] = fw ? [] : rs.model === 'host' ? ['input', 'output', 'forward'] : ['forward'];
   for (const chain of chains) {
     const policy = chain === 'output' ? rs.outputPolicy : rs.policy;
     const rules = rs.rules.filter((r) => r.chain === chain);

@@ -118,7 +118,12 @@ export interface LogStatement {
 export interface NatStatement {
   kind: 'snat' | 'dnat' | 'masquerade' | 'redirect';
   /** For snat/dnat: the single address or range to translate to; null for masquerade/redirect. */
-  addr: { version: 4 | 6; lo: [number, number, number, number]; hi: [number, number, number, number]; text: string } | null;
+  addr: {
+    version: 4 | 6;
+    lo: [number, number, number, number];
+    hi: [number, number, number, number];
+    text: string;
+  } | null;
   /** Ports to translate to (inclusive); null keeps the port where it can (and remaps on a clash, as the kernel). */
   ports: PortRange | null;
   /** nft flags: `random`, `fully-random`, `persistent` (accepted and exported; port choice is still fwemu's). */

@@ -26,6 +26,8 @@ import type { CaptureSummary } from '../capture/types.js';
 import { writeReplayLine } from '../report/text-line.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
+import { firewallRules } from '../rules/fw-compile.js';
+import type { Firewall } from '../rules/firewall.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { checkOutputs, type NamedFile } from '../base/output-file.js';
 import { flushing, isLiveInput, isScenarioPath } from './inputs.js';
@@ -304,6 +306,15 @@ function abortSinks(io: Io, accepted: PcapSink | null, dropped: PcapSink | null)
   }
 }
 
+/** Why a firewall cannot be judged in shards of flows (state that flows share), or null. */
+function crossFlowState(fw: Firewall): string | null {
+  const rules = firewallRules(fw);
+  if (rules.some((r) => r.limit !== null)) return 'a limit counts packets of every flow together';
+  if (rules.some((r) => r.nat !== null) || fw.chains.some((c) => c.type === 'nat'))
+    return 'NAT picks ports among every flow';
+  return null;
+}
+
 /**
  * replay --jobs N: the capture judged by N worker threads, the summary
  * theirs summed. When they cannot be exact (the flows reach the conntrack
@@ -319,6 +330,12 @@ export async function runReplaySharded(
 ): Promise<number> {
   const rules = loadRuleSet(args.rules, io.stdin);
   const { ruleset, warnings: ruleWarnings } = rules;
+  const shared = ruleset.firewall ? crossFlowState(ruleset.firewall) : null;
+  if (shared !== null) {
+    // Threads each judge a share of the flows: state that several flows share would be split between them.
+    args.log.info(`replay --jobs ${jobs}: judged on one thread, because ${shared}`);
+    return runReplay(args, io, path);
+  }
   const session = new CaptureSession(
     io,
     args,
@@ -427,7 +444,10 @@ export async function runReplaySharded(
       args,
       io,
       out,
-      { ...o.summary, ruleIds: ruleset.rules.map((r) => r.id) },
+      {
+        ...o.summary,
+        ruleIds: ruleset.firewall ? firewallRules(ruleset.firewall).map((r) => r.id) : ruleset.rules.map((r) => r.id),
+      },
       o.summary.capture,
       o.kind === 'capture-error' ? unreadableFrom(o.error, o.summary.stats.packets) : undefined,
     );

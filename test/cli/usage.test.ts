@@ -84,7 +84,7 @@ describe('check DIR', () => {
     const r = await fwemuIn(['check', 'fixtures/scenarios']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      'fwemu: no rule files found under fixtures/scenarios (looked for *.yaml with a rules: key)\n',
+      'fwemu: no rule files found under fixtures/scenarios (looked for *.yaml with a rules:, chains: or interfaces: key)\n',
     );
   });
 });

@@ -1,0 +1,212 @@
+/**
+ * Walking a base chain of the firewall model, as nft_do_chain does: rules in
+ * order, the first terminal verdict ends the walk; jump pushes a return
+ * point, goto does not, return (or the end of a user chain) pops one, and
+ * the end of the base chain gives its policy. Allocation-free: the stack
+ * and the outcome are reused.
+ */
+import type { DecodedPacket } from '../packet/types.js';
+import {
+  type CompiledAddrMatch,
+  type CompiledChain,
+  type CompiledFirewall,
+  type CompiledFwRule,
+  Verdict,
+} from './fw-compile.js';
+
+/** What the walk needs to know beyond the packet's own headers. */
+export interface WalkContext {
+  /** Interface indices (RouteTable); -1: none (iif of the firewall's own packets, oif before routing). */
+  iif: number;
+  oif: number;
+  /** nft ct state bit of the packet (CtState); 0 when tracking is off. */
+  ctState: number;
+  /** IPS_* bits of its entry; 0 without one. */
+  ctStatus: number;
+  /** PKTTYPE_BIT of the packet. */
+  pktType: number;
+  /** Capture time in ns since the first packet (limit buckets). */
+  nowNs: number;
+  /** Packet length (counters). */
+  len: number;
+}
+
+export function newWalkContext(): WalkContext {
+  return { iif: -1, oif: -1, ctState: 0, ctStatus: 0, pktType: 1, nowNs: 0, len: 0 };
+}
+
+/** The outcome of one base chain: a terminal verdict (ACCEPT, DROP, REJECT), by a rule or the policy. */
+export interface WalkOutcome {
+  verdict: number;
+  /** The rule that decided, or null when the base chain's policy did. */
+  rule: CompiledFwRule | null;
+  /** The chain the deciding rule is in (the base chain for a policy). */
+  chain: CompiledChain | null;
+}
+
+export function newWalkOutcome(): WalkOutcome {
+  return { verdict: Verdict.ACCEPT, rule: null, chain: null };
+}
+
+function inRanges(r: Int32Array, port: number): boolean {
+  for (let i = 0; i < r.length; i += 2) {
+    if (port < r[i]) return false;
+    if (port <= r[i + 1]) return true;
+  }
+  return false;
+}
+
+function addrIn(a: CompiledAddrMatch, v: number, w0: number, w1: number, w2: number, w3: number): boolean {
+  if (v === 4) {
+    const t = a.v4;
+    for (let i = 0; i < t.length; i += 2) if ((w0 & t[i + 1]) === t[i]) return true;
+    const r = a.r4;
+    const u = w0 >>> 0;
+    for (let i = 0; i < r.length; i += 2) if (u >= r[i] && u <= r[i + 1]) return true;
+    return false;
+  }
+  const t = a.v6;
+  for (let i = 0; i < t.length; i += 8) {
+    if (
+      (w0 & t[i + 4]) === t[i] &&
+      (w1 & t[i + 5]) === t[i + 1] &&
+      (w2 & t[i + 6]) === t[i + 2] &&
+      (w3 & t[i + 7]) === t[i + 3]
+    )
+      return true;
+  }
+  const r = a.r6;
+  for (let i = 0; i < r.length; i += 8)
+    if (cmp6(w0, w1, w2, w3, r, i) >= 0 && cmp6(w0, w1, w2, w3, r, i + 4) <= 0) return true;
+  return false;
+}
+
+/** Compare an address with the 4 words at r[i..i+3], unsigned: -1, 0, 1. */
+function cmp6(w0: number, w1: number, w2: number, w3: number, r: Uint32Array, i: number): number {
+  for (let k = 0; k < 4; k++) {
+    const a = (k === 0 ? w0 : k === 1 ? w1 : k === 2 ? w2 : w3) >>> 0;
+    if (a < r[i + k]) return -1;
+    if (a > r[i + k]) return 1;
+  }
+  return 0;
+}
+
+/**
+ * The limit statement as a match (nft_limit_eval): refill by the time
+ * passed, capped at the bucket size; a packet that finds `cost` tokens takes
+ * them (no `over`: it matches). The bucket starts full, as one loaded long
+ * before the capture began.
+ */
+function limitMatches(b: NonNullable<CompiledFwRule['limit']>, now: number): boolean {
+  let tokens = b.last < 0 ? b.max : b.tokens + (now - b.last);
+  if (tokens > b.max) tokens = b.max;
+  b.last = now;
+  const delta = tokens - b.cost;
+  if (delta >= 0) {
+    b.tokens = delta;
+    return !b.over;
+  }
+  b.tokens = tokens;
+  return b.over;
+}
+
+/** Does the rule's every condition hold? (The limit, last, is evaluated only when the rest holds, as nft's expressions in order.) */
+export function fwRuleMatches(r: CompiledFwRule, p: DecodedPacket, cx: WalkContext): boolean {
+  const v = p.ipVersion;
+  if (v === 4) {
+    if (!r.v4) return false;
+  } else if (v === 6) {
+    if (!r.v6) return false;
+  } else return false;
+  if (r.proto >= 0 && p.proto !== r.proto) return false;
+  if (r.iif !== null && (cx.iif < 0 || r.iif[cx.iif] !== 1)) return false;
+  if (r.oif !== null && (cx.oif < 0 || r.oif[cx.oif] !== 1)) return false;
+  if (r.ctState !== 0 && (r.ctState & cx.ctState) === 0) return false;
+  if (r.ctStatus !== 0 && (r.ctStatus & cx.ctStatus) === 0) return false;
+  if (r.pktType !== 0 && (r.pktType & cx.pktType) === 0) return false;
+  if (r.src !== null && !addrIn(r.src, v, p.src0, p.src1, p.src2, p.src3)) return false;
+  if (r.dst !== null && !addrIn(r.dst, v, p.dst0, p.dst1, p.dst2, p.dst3)) return false;
+  if (r.sport !== null && (p.l4Off < 0 || !inRanges(r.sport, p.sport))) return false;
+  if (r.dport !== null && (p.l4Off < 0 || !inRanges(r.dport, p.dport))) return false;
+  const types = r.icmpTypes;
+  if (types !== null) {
+    if (p.l4Off < 0 || types[p.icmpType] !== 1) return false;
+    const codes = r.icmpCodes;
+    if (codes !== null && codes[p.icmpCode] !== 1) return false;
+  }
+  if (r.tcpMask !== 0 && (p.l4Off < 0 || (p.tcpFlags & r.tcpMask) !== r.tcpValue)) return false;
+  if (r.limit !== null && !limitMatches(r.limit, cx.nowNs)) return false;
+  return true;
+}
+
+/** nft's jump stack depth (NFT_JUMP_STACK_SIZE). */
+const STACK = 16;
+
+/** Walks base chains; one per engine (its stack is reused). */
+export class ChainWalker {
+  private readonly stackChain = new Int32Array(STACK);
+  private readonly stackRule = new Int32Array(STACK);
+
+  constructor(private readonly fw: CompiledFirewall) {}
+
+  /** Walk `base` for the packet; the outcome is written to `out`. */
+  walk(base: CompiledChain, p: DecodedPacket, cx: WalkContext, out: WalkOutcome): WalkOutcome {
+    const chains = this.fw.chains;
+    let chain = base;
+    let i = 0;
+    let sp = 0;
+    for (;;) {
+      const rules = chain.rules;
+      if (i >= rules.length) {
+        // The end of a user chain returns (an implicit return); of the base chain, its policy.
+        if (sp > 0) {
+          sp--;
+          chain = chains[this.stackChain[sp]];
+          i = this.stackRule[sp];
+          continue;
+        }
+        out.verdict = base.policy;
+        out.rule = null;
+        out.chain = base;
+        return out;
+      }
+      const r = rules[i++];
+      if (!fwRuleMatches(r, p, cx)) continue;
+      r.packets++;
+      r.bytes += cx.len;
+      switch (r.verdict) {
+        case Verdict.CONTINUE:
+          continue;
+        case Verdict.JUMP:
+          if (sp < STACK) {
+            this.stackChain[sp] = chain.index;
+            this.stackRule[sp] = i;
+            sp++;
+          }
+          chain = chains[r.target];
+          i = 0;
+          continue;
+        case Verdict.GOTO:
+          chain = chains[r.target];
+          i = 0;
+          continue;
+        case Verdict.RETURN:
+          if (sp > 0) {
+            sp--;
+            chain = chains[this.stackChain[sp]];
+            i = this.stackRule[sp];
+            continue;
+          }
+          out.verdict = base.policy;
+          out.rule = null;
+          out.chain = base;
+          return out;
+        default:
+          out.verdict = r.verdict;
+          out.rule = r;
+          out.chain = chain;
+          return out;
+      }
+    }
+  }
+}
