@@ -59,6 +59,19 @@ describe('SNAT / masquerade', () => {
     expect(d.ct.lookup(tuple(`${A}:40000 > ${S}:80`))).toBe(e);
   });
 
+  it('an entry that leaves the table keeps its altered reply tuple, and its slot comes back clean', () => {
+    const d = new Driver();
+    forward(d, tcp(`${A}:40000 > ${S}:80`, 'S', { seq: 1000 }), masq);
+    const e = d.only();
+    d.ct.flush(d.now);
+    expect(text(e.reply)).toBe(`${S}:80 > ${F}:40000`);
+    expect(e.status & CtStatus.SRC_NAT).toBe(CtStatus.SRC_NAT);
+    // The slot is reused by a flow without NAT: its reply is the inverted original again.
+    forward(d, udp(`${B}:5000 > ${S}:53`));
+    expect(text(d.only().reply)).toBe(`${S}:53 > ${B}:5000`);
+    expect(d.ct.lookup(tuple(`${S}:80 > ${F}:40000`))).toBeNull();
+  });
+
   it('two inside hosts with the same source port to the same server: the second moves (kernel: a random port)', () => {
     const d = new Driver();
     const a = forward(d, tcp(`${A}:40000 > ${S}:80`, 'S', { seq: 1 }), masq);

@@ -8,7 +8,8 @@
  *   for those, the kernel's is checked to have moved and fwemu's to be 40001 / 78;
  * - find_appropriate_src: an inside socket already mapped keeps its mapping
  *   to another server, in both;
- * - find_best_ips_proto: the address of a range chosen by jhash2, exactly.
+ * - find_best_ips_proto: the address of a range chosen by jhash2, exactly,
+ *   for snat (source) and dnat (destination), IPv4 and IPv6.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,10 +31,16 @@ afterAll(() => {
 const FW_S = '198.18.255.254';
 
 const RULESET = `table inet nat {
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr 10.9.9.9 dnat ip to 10.2.5.1-10.2.5.9
+    ip6 daddr fd00:9::9 dnat ip6 to fd00:2:5::1-fd00:2:5::2:ff
+  }
   chain post {
     type nat hook postrouting priority srcnat; policy accept;
     ip daddr 10.2.1.0/24 snat ip to 203.0.113.1-203.0.113.9
     ip6 daddr fd00:2:1::/64 snat ip6 to 2001:db8::1-2001:db8::1:9
+    ip6 daddr fd00:2:5::/64 accept
     oifname "s" masquerade
   }
 }
@@ -43,10 +50,12 @@ interface Pkt {
   bytes: Uint8Array;
   /** The same packet for fwemu's table, and the NAT its flow gets there. */
   ct: () => ReturnType<typeof ctUdp>;
-  snat: string;
+  /** snat (or masquerade) address or range; null: no rule (the null binding). */
+  snat: string | null;
+  dnat?: string;
 }
 
-const u = (src: string, sport: number, dst: string, snat: string): Pkt => ({
+const u = (src: string, sport: number, dst: string, snat: string | null): Pkt => ({
   bytes: udp({ src, dst, sport, dport: 53, payload: 'q' }),
   ct: () => ctUdp(src.includes(':') ? `[${src}]:${sport} > [${dst}]:53` : `${src}:${sport} > ${dst}:53`, { len: 1 }),
   snat,
@@ -57,6 +66,10 @@ const ping = (src: string, dst: string, id: number): Pkt => ({
   snat: FW_S,
 });
 
+const dn = (src: string, dst: string, to: string, snat: string | null): Pkt => ({
+  ...u(src, 6000, dst, snat),
+  dnat: to,
+});
 const RANGE4 = '203.0.113.1-203.0.113.9';
 const RANGE6 = '2001:db8::1-2001:db8::1:9';
 const PACKETS: Pkt[] = [
@@ -68,6 +81,9 @@ const PACKETS: Pkt[] = [
   ...['10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5', '10.1.7.9'].map((a) => u(a, 5000, '10.2.1.7', RANGE4)),
   u('10.1.0.2', 5001, '10.2.1.200', RANGE4),
   ...['fd00:1::2', 'fd00:1::3', 'fd00:1::4:5'].map((a) => u(a, 5000, 'fd00:2:1::7', RANGE6)),
+  // DNAT to a range: find_best_ips_proto on the destination, then masquerade (IPv6: no SRC rule).
+  ...['10.1.0.2', '10.1.0.3', '10.1.3.4'].map((a) => dn(a, '10.9.9.9', '10.2.5.1-10.2.5.9', FW_S)),
+  ...['fd00:1::2', 'fd00:1::3', 'fd00:1::77'].map((a) => dn(a, 'fd00:9::9', 'fd00:2:5::1-fd00:2:5::2:ff', null)),
 ];
 
 /** A conntrack -L line without its timeout (listed at another moment). */
@@ -91,7 +107,10 @@ function keyOf(p: Pkt): string {
 function fwemuListing(): string[] {
   const d = new Driver();
   for (const p of PACKETS) {
-    const h = forward(d, p.ct(), { snat: range(p.snat) });
+    const h = forward(d, p.ct(), {
+      ...(p.snat !== null ? { snat: range(p.snat) } : {}),
+      ...(p.dnat !== undefined ? { dnat: range(p.dnat) } : {}),
+    });
     if (!h.setup) throw new Error('fwemu: NAT setup failed');
   }
   return d.ct.entries(d.now).map((e) => untimed(formatConntrackEntry(e, d.now)));
