@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { type KernelInterfaces, type KernelRunResult, runKernel } from './harness.js';
 import { kernelTest } from './kit.js';
-import { echo, ether, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
+import { echo, ether, icmp6, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-knat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -322,5 +322,28 @@ describe('kernel oracle, firewall model (interfaces and NAT)', () => {
       icmpCode: 3,
       inner: { proto: 17, src: LAN, dst: SRV, sport: 40000, dport: 53 },
     });
+  });
+
+  kernelTest('IPv6: an ICMPv6 error about a masqueraded flow, and DNAT to an IPv6 host', async () => {
+    const out = udp({ src: LAN6, dst: SRV6, sport: 40000, dport: 53, payload: 'query' });
+    const seen = udp({ src: WAN6, dst: SRV6, sport: 40000, dport: 53, payload: 'query', ttl: 63 });
+    const unreachable = icmp6({ src: SRV6, dst: WAN6, type: 1, code: 4, body: [0, 0, 0, 0, ...seen] });
+    const r = await run(
+      [
+        out,
+        unreachable,
+        tcp({ src: SRV6, dst: WAN6, sport: 50000, dport: 2222, seq: 1, flags: TCP.SYN }),
+        tcp({ src: LAN6, dst: SRV6, sport: 22, dport: 50000, seq: 9, ack: 2, flags: TCP.SYN | TCP.ACK }),
+      ],
+      nat(MASQ, 'iifname "wan0" tcp dport 2222 dnat ip6 to [fd00:1::10]:22'),
+    );
+    expect(wire(r)).toEqual([
+      `accept lan0->wan0 ${WAN6}:40000 > ${SRV6}:53`,
+      `accept wan0->lan0 ${SRV6} > ${LAN6}`,
+      `accept wan0->lan0 ${SRV6}:50000 > ${LAN6}:22`,
+      // The reply of a DNATed flow leaves from the address and port the client used.
+      `accept lan0->wan0 ${WAN6}:2222 > ${SRV6}:50000`,
+    ]);
+    expect(r.details[1].wire?.inner).toEqual({ proto: 17, src: LAN6, dst: SRV6, sport: 40000, dport: 53 });
   });
 });
