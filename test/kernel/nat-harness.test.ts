@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { type KernelInterfaces, type KernelRunResult, runKernel } from './harness.js';
 import { kernelTest } from './kit.js';
-import { echo, ether, icmp6, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
+import { echo, ether, fragment, icmp6, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-knat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -322,6 +322,18 @@ describe('kernel oracle, firewall model (interfaces and NAT)', () => {
       icmpCode: 3,
       inner: { proto: 17, src: LAN, dst: SRV, sport: 40000, dport: 53 },
     });
+  });
+
+  kernelTest('IP fragments of a masqueraded datagram: held, translated, refragmented as they came', async () => {
+    const big = (src: string, dst: string) => udp({ src, dst, sport: 1000, dport: 2000, payload: 'x'.repeat(600) });
+    const r = await run([...fragment(big(LAN, SRV), 304), ...fragment(big(LAN6, SRV6), 304)], nat(MASQ));
+    expect(wire(r)).toEqual([
+      `accept lan0->wan0 ${WAN}:1000 > ${SRV}:2000`,
+      `accept lan0->wan0 ${WAN} > ${SRV}`,
+      `accept lan0->wan0 ${WAN6}:1000 > ${SRV6}:2000`,
+      `accept lan0->wan0 ${WAN6} > ${SRV6}`,
+    ]);
+    expect(r.details[0].why).toContain('when packet 2 completed the datagram');
   });
 
   kernelTest('IPv6: an ICMPv6 error about a masqueraded flow, and DNAT to an IPv6 host', async () => {
