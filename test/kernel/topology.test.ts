@@ -4,7 +4,9 @@
  * lines taken apart.
  */
 import { describe, expect, it } from 'vitest';
+import type { Firewall } from '../../src/rules/firewall.js';
 import { parseConntrack } from './conntrack.js';
+import { kernelInterfaces } from './firewall-topology.js';
 import { buildLegs, legBatch, parseIp, routeLeg } from './topology.js';
 
 const HOME = {
@@ -97,5 +99,53 @@ describe('conntrack lines taken apart', () => {
     );
     expect([destroy?.timeout, destroy?.state]).toEqual([undefined, undefined]);
     expect(parseConntrack('conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.')).toBeNull();
+  });
+});
+
+describe("a rule file's interfaces as the oracle's", () => {
+  it('gives addresses with their prefix, networks, the default leg, and leaves lo out', () => {
+    const pos = { file: 'x.yaml', line: 1, col: 1 };
+    const cidr = (text: string, version: 4 | 6, prefix: number) => ({
+      version,
+      words: [0, 0, 0, 0] as [number, number, number, number],
+      prefix,
+      text,
+    });
+    const fw = {
+      interfaces: [
+        {
+          name: 'lan0',
+          addresses: [
+            { addr: cidr('192.168.1.1', 4, 32), net: cidr('192.168.1.0/24', 4, 24) },
+            { addr: cidr('fd00:1::1', 6, 128), net: cidr('fd00:1::/64', 6, 64) },
+          ],
+          networks: [cidr('192.168.2.0/24', 4, 24), cidr('10.9.9.9', 4, 32)],
+          defaultRoute: false,
+          pos,
+        },
+        {
+          name: 'wan0',
+          addresses: [{ addr: cidr('203.0.113.1', 4, 32), net: cidr('203.0.113.0/24', 4, 24) }],
+          networks: [],
+          defaultRoute: true,
+          pos,
+        },
+        {
+          name: 'lo',
+          addresses: [{ addr: cidr('127.0.0.1', 4, 32), net: cidr('127.0.0.0/8', 4, 8) }],
+          networks: [],
+          defaultRoute: false,
+          pos,
+        },
+      ],
+      sets: [],
+      chains: [],
+    } as unknown as Firewall;
+    const k = kernelInterfaces(fw);
+    expect(k).toEqual({
+      lan0: { addresses: ['192.168.1.1/24', 'fd00:1::1/64'], networks: ['192.168.2.0/24', '10.9.9.9/32'] },
+      wan0: { addresses: ['203.0.113.1/24'], networks: [], default: true },
+    });
+    expect(buildLegs(k).map((l) => l.name)).toEqual(['lan0', 'wan0']);
   });
 });
