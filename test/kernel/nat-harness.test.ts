@@ -306,6 +306,25 @@ describe('kernel oracle, firewall model (interfaces and NAT)', () => {
     expect(r.details[6].answer?.wire).toEqual({ proto: 6, src: WAN, dst: CLI, sport: 22, dport: 50001 });
   });
 
+  kernelTest("broadcasts reach the firewall's input; a group it has not joined goes nowhere", async () => {
+    const r = await run(
+      [
+        udp({ src: LAN, dst: '192.168.1.255', sport: 5353, dport: 5353, payload: 'subnet broadcast' }),
+        udp({ src: LAN, dst: '255.255.255.255', sport: 5353, dport: 5353, payload: 'limited broadcast' }),
+        udp({ src: LAN, dst: '224.0.0.251', sport: 5353, dport: 5353, payload: 'mdns' }),
+        // The WAN leg's subnet broadcast, from the LAN: taken in too (a local broadcast address), by lan0's rule.
+        udp({ src: LAN, dst: '203.0.113.255', sport: 5353, dport: 5353, payload: 'other subnet' }),
+      ],
+      FILTER,
+    );
+    expect(wire(r)).toEqual([
+      `accept lan0->fw ${LAN}:5353 > 192.168.1.255:5353`,
+      `accept lan0->fw ${LAN}:5353 > 255.255.255.255:5353`,
+      'drop lan0->-',
+      `accept lan0->fw ${LAN}:5353 > 203.0.113.255:5353`,
+    ]);
+  });
+
   kernelTest('an ICMP error about a masqueraded flow is translated back to the inside host', async () => {
     const out = udp({ src: LAN, dst: SRV, sport: 40000, dport: 53, payload: 'query' });
     // What the server got: the masqueraded datagram, one hop down.
