@@ -306,6 +306,29 @@ describe('kernel oracle, firewall model (interfaces and NAT)', () => {
     expect(r.details[6].answer?.wire).toEqual({ proto: 6, src: WAN, dst: CLI, sport: 22, dport: 50001 });
   });
 
+  kernelTest("the firewall's own addresses: any leg's is local, and its own packets are masqueraded too", async () => {
+    const r = await run(
+      [
+        // To the WAN leg's address from the LAN: local (Linux's weak host model), input by lan0's ssh rule.
+        tcp({ src: LAN, dst: WAN, sport: 50000, dport: 22, seq: 1, flags: TCP.SYN }),
+        // The port forward is for wan0 only: from the LAN, 203.0.113.1:8080 is the firewall's, dropped.
+        tcp({ src: LAN, dst: WAN, sport: 50001, dport: 8080, seq: 1, flags: TCP.SYN }),
+        // Sent by the firewall from its LAN address to the WAN: postrouting masquerades it as well.
+        tcp({ src: '192.168.1.1', dst: SRV, sport: 50002, dport: 80, seq: 1, flags: TCP.SYN }),
+        tcp({ src: SRV, dst: WAN, sport: 80, dport: 50002, seq: 7, ack: 2, flags: TCP.SYN | TCP.ACK }),
+      ],
+      nat(MASQ, 'iifname "wan0" tcp dport 8080 dnat ip to 192.168.1.10:80'),
+    );
+    expect(wire(r)).toEqual([
+      `accept lan0->fw ${LAN}:50000 > ${WAN}:22`,
+      'drop lan0->-',
+      `accept fw->wan0 ${WAN}:50002 > ${SRV}:80`,
+      // The answer is de-masqueraded on its way in, to the firewall's LAN address: input.
+      `accept wan0->fw ${SRV}:80 > 192.168.1.1:50002`,
+    ]);
+    expect(r.details.map((d) => d.path)).toEqual(['input', undefined, 'output', 'input']);
+  });
+
   kernelTest("broadcasts reach the firewall's input; a group it has not joined goes nowhere", async () => {
     const r = await run(
       [
