@@ -23,6 +23,12 @@
  *
  * The outer namespace has no addresses and IPv6 disabled (and drops every
  * frame at ingress after the packet taps), so nothing there answers.
+ *
+ * With `interfaces` (the firewall model) the legs are named and addressed
+ * as described (topology.ts) instead of c and s, packets are matched by a
+ * stamp and payload signature rather than byte for byte (NAT rewrites
+ * addresses and ports), and what the firewall takes in shows as nft dup's
+ * copy; see the option and README.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
