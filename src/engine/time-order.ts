@@ -34,7 +34,11 @@ export class TimeOrder {
   /** Records released out of order (late past the window): for the notes of a run. */
   late = 0;
 
-  constructor(private readonly release: (rec: CaptureRecord) => void) {}
+  constructor(
+    private readonly release: (rec: CaptureRecord) => void,
+    /** Told each record that waits (before the records after it are released). */
+    private readonly onHold: ((n: number) => void) | null = null,
+  ) {}
 
   push(rec: CaptureRecord): void {
     if (!this.active) {
@@ -53,6 +57,7 @@ export class TimeOrder {
       return;
     }
     this.add(copyRecord(rec));
+    if (this.onHold !== null) this.onHold(rec.n);
     if (t > this.newest) this.newest = t;
     while (
       this.heap.length > 0 &&

@@ -398,7 +398,7 @@ class TableWriter {
       const p = this.policies.get(name);
       out.push(`:${name} ${p ?? '-'} [0:0]`);
     }
-    for (const [, rules] of this.chains) out.push(...rules);
+    for (const [, rules] of this.chains) for (const r of rules) out.push(r);
     out.push('COMMIT');
     return out;
   }
@@ -429,7 +429,7 @@ export function iptablesFirewallTables(fw: Firewall, fam: Family): string[] {
       if (g !== undefined) w.baseChains(h, g);
     }
     w.drain();
-    out.push(...w.lines());
+    for (const l of w.lines()) out.push(l);
   }
   return out;
 }

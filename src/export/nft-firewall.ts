@@ -377,7 +377,7 @@ export function exportNftFirewall(rs: RuleSet, fw: Firewall, tableName: string):
     `delete table inet ${tableName}`,
     `table inet ${tableName} {`,
   ];
-  for (const s of fw.sets) out.push(...setLines(s));
+  for (const s of fw.sets) for (const l of setLines(s)) out.push(l);
   for (const c of fw.chains) {
     out.push(`  chain ${c.name} {`);
     const head = chainHeader(c);
