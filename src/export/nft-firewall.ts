@@ -230,7 +230,8 @@ export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
     const p: string[] = [];
     const ip = fam === 4 ? 'ip' : 'ip6';
     if (fam !== null && rule.src === null && rule.dst === null) p.push(`meta nfproto ipv${fam}`);
-    const ported = rule.sport !== null || rule.dport !== null || rule.tcpFlags !== null;
+    // A port or TCP flags condition names the protocol itself (a flags mask of 0 is no condition).
+    const ported = rule.sport !== null || rule.dport !== null || (rule.tcpFlags !== null && rule.tcpFlags.mask !== 0);
     if ((rule.proto === 'tcp' || rule.proto === 'udp') && !ported) p.push(`meta l4proto ${rule.proto}`);
     if ((rule.proto === 'icmp' || rule.proto === 'icmpv6') && rule.icmp === null)
       p.push(`meta l4proto ${rule.proto === 'icmp' ? 'icmp' : 'ipv6-icmp'}`);
