@@ -3,7 +3,8 @@
  * rule set of three base chains on the output hook (priorities -10, 0, 10;
  * policies accept, drop, accept) and two user chains, reached by jump and
  * goto, with return, accept, drop, lists (helper chains in iptables) and a
- * log-and-continue rule, is exported to nft and to iptables and each is
+ * log-and-continue rule, and two nat chains on output (dnat, redirect; in
+ * iptables both in nat OUTPUT), is exported to nft and to iptables and each is
  * loaded into its own network namespace. There UDP datagrams go from
  * 127.0.0.x:SPORT to a socket on 127.0.0.1 (the rules key on the source
  * port and address), through the output hook, and the datagrams that
@@ -28,7 +29,7 @@ import { afterAll, describe, expect } from 'vitest';
 import { iptablesRestoreFile } from '../../src/export/iptables.js';
 import { exportNft } from '../../src/export/nft.js';
 import type { Firewall } from '../../src/rules/firewall.js';
-import { addrs, chain, firewallRuleSet, ports, type RuleSpec } from './fw-build.js';
+import { addrs, chain, firewallRuleSet, nat, ports, type RuleSpec } from './fw-build.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
 
 const udp = (sport: (number | string)[], r: RuleSpec = {}): RuleSpec => ({ proto: 'udp', sport: ports(sport), ...r });
@@ -59,7 +60,7 @@ function semanticsFirewall(): Firewall {
       ]),
       chain('o2', { hook: 'output', priority: 0, policy: 'drop' }, [
         udp([1999], { action: 'accept' }),
-        udp([1001, 1003, 1004, 1005, 1011, 1012, 1018, 1019], { action: 'accept' }),
+        udp([1001, 1003, 1004, 1005, 1011, 1012, 1018, 1019, 1030, 1031, 1032, 1033], { action: 'accept' }),
         udp([1013], { action: 'jump', target: 'u1' }),
         udp([1014], { action: 'goto', target: 'u2' }),
         udp([1015], { action: 'jump', target: 'u2' }),
@@ -71,6 +72,15 @@ function semanticsFirewall(): Firewall {
         udp([1014, 1015], { action: 'return' }),
         udp([1017], { action: 'accept' }),
         udp([1021], { action: 'accept' }),
+      ]),
+      // Two nat chains on output (merged into nat OUTPUT in iptables): accept in the first goes on to the second.
+      chain('nat1', { hook: 'output', type: 'nat', priority: -100 }, [
+        udp([1031], { action: 'accept' }),
+        udp([1030], { nat: nat('dnat', '127.0.0.1', '5000') }),
+      ]),
+      chain('nat2', { hook: 'output', type: 'nat', priority: -90 }, [
+        udp([1031, 1032], { nat: nat('redirect', null, '5000') }),
+        udp([1030], { nat: nat('redirect', null, '5999') }),
       ]),
       chain('o3', { hook: 'output', priority: 10, policy: 'accept' }, [
         udp([1003], { action: 'drop' }),
@@ -85,7 +95,7 @@ function semanticsFirewall(): Firewall {
  * Each datagram (source address, source port) and whether it arrives,
  * worked out by hand from nft's semantics.
  */
-const SENDS: [src: string, sport: number, arrives: boolean, why: string][] = [
+const SENDS: [src: string, sport: number, arrives: boolean, why: string, dport?: number][] = [
   ['127.0.0.1', 1001, true, 'o1 accept goes on to o2, which accepts; o3 lets it pass'],
   ['127.0.0.1', 1002, false, 'o1 drops'],
   ['127.0.0.1', 1003, false, 'u1 accepts, which ends o1 only; o2 accepts; o3 drops'],
@@ -103,9 +113,13 @@ const SENDS: [src: string, sport: number, arrives: boolean, why: string][] = [
   ['127.0.0.1', 1017, false, 'no rule in o2: its policy drop (u2 would accept, but nothing enters it)'],
   ['127.0.0.1', 1018, true, 'o2 accepts; o3 jumps u1, which has no rule for it and returns; policy accept'],
   ['127.0.0.1', 1021, false, 'o2 goto u2, which accepts; o3 still drops (accept ends one base chain)'],
+  ['127.0.0.1', 1030, true, 'sent to port 6000: nat1 translates it to 127.0.0.1:5000; nat2 no longer runs', 6000],
+  ['127.0.0.1', 1031, true, 'sent to port 6001: nat1 accepts, which goes on to nat2: redirect to 5000', 6001],
+  ['127.0.0.1', 1032, true, 'sent to port 6002: nat1 has no rule for it, nat2 redirects it to 5000', 6002],
+  ['127.0.0.1', 1033, false, 'sent to port 6003: no nat rule, so it stays there, where nothing listens', 6003],
 ];
 
-/** Binds one socket on 127.0.0.1:5000, sends each datagram, stops at the sentinel; prints what arrived. */
+/** Binds one socket on 127.0.0.1:5000, sends each datagram (to port 5000 unless it says), stops at the sentinel; prints what arrived. */
 const SCRIPT = `
 import dgram from 'node:dgram';
 const sends = JSON.parse(process.argv[2]);
@@ -113,10 +127,10 @@ const rx = dgram.createSocket('udp4');
 const got = [];
 const done = new Promise((resolve) => rx.on('message', (m) => { const s = m.toString(); if (s === '1999') resolve(); else got.push(Number(s)); }));
 await new Promise((r) => rx.bind(5000, '127.0.0.1', r));
-for (const [src, sport] of [...sends, ['127.0.0.1', 1999]]) {
+for (const [src, sport, dport] of [...sends, ['127.0.0.1', 1999, 5000]]) {
   const tx = dgram.createSocket('udp4');
   await new Promise((r) => tx.bind(sport, src, r));
-  await new Promise((r) => tx.send(String(sport), 5000, '127.0.0.1', () => r()));
+  await new Promise((r) => tx.send(String(sport), dport, '127.0.0.1', () => r()));
   tx.close();
 }
 const timer = setTimeout(() => { console.log('no sentinel'); process.exit(3); }, 20000);
@@ -147,7 +161,7 @@ function arrived(load: (ns: string) => { code: number; stderr: string }): number
     expect(run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']).code).toBe(0);
     const l = load(ns);
     expect(l.code, l.stderr).toBe(0);
-    const sends = SENDS.map(([src, sport]) => [src, sport]);
+    const sends = SENDS.map(([src, sport, , , dport]) => [src, sport, dport ?? 5000]);
     const r = run('ip', ['netns', 'exec', ns, process.execPath, script, JSON.stringify(sends)]);
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
     return JSON.parse(r.stdout) as number[];
