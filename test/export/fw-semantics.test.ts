@@ -6,9 +6,9 @@
  * log-and-continue rule, and two nat chains on output (dnat, redirect; in
  * iptables both in nat OUTPUT), is exported to nft and to iptables and each is
  * loaded into its own network namespace. There UDP datagrams go from
- * 127.0.0.x:SPORT to a socket on 127.0.0.1 (and over IPv6 from ::1 to ::1,
- * ip6tables-restore loading the IPv6 part) (the rules key on the source
- * port and address), through the output hook, and the datagrams that
+ * 127.0.0.x:SPORT to a socket on 127.0.0.1, and over IPv6 from ::1 to ::1
+ * (ip6tables-restore loading the IPv6 part); the rules key on the source
+ * port and address. They pass the output hook, and the datagrams that
  * arrive are compared with the verdicts worked out by hand from nft's
  * semantics (below, per source port): accept in a base chain goes on to
  * the next base chain, return in a user chain goes back to the chain that
