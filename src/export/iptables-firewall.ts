@@ -164,7 +164,6 @@ const ACCEPT: Cont = { accept: '-j ACCEPT', key: '' };
 interface Level {
   /** The iptables chain the rules go to. */
   out: string;
-  table: Table;
   hook: Hook;
   cont: Cont;
   /** A merged base chain's user chain: its return and goto need its policy (see the top of this file). */
@@ -243,7 +242,7 @@ class TableWriter {
     for (let q = this.queue.shift(); q !== undefined; q = this.queue.shift()) {
       const level: Level = {
         out: q.name,
-        table: this.table,
+
         hook: q.hook,
         cont: q.cont,
         basePolicy: null,
@@ -263,7 +262,7 @@ class TableWriter {
     if (group.length === 1) {
       const c = group[0];
       this.policies.set(builtin, c.policy === 'drop' ? 'DROP' : 'ACCEPT');
-      const level: Level = { out: builtin, table: this.table, hook, cont: ACCEPT, basePolicy: null, builtin: true };
+      const level: Level = { out: builtin, hook, cont: ACCEPT, basePolicy: null, builtin: true };
       for (const r of c.rules) this.rule(level, r);
       return;
     }
@@ -280,7 +279,7 @@ class TableWriter {
           `${chainWhere(c)} cannot be exported to iptables: policy drop in a nat chain that shares its hook with another (iptables refuses DROP in the nat table)`,
         );
       const policy = c.policy === 'drop' ? '-j DROP' : cont.accept;
-      const level: Level = { out: names[i], table: this.table, hook, cont, basePolicy: policy, builtin: false };
+      const level: Level = { out: names[i], hook, cont, basePolicy: policy, builtin: false };
       for (const r of c.rules) this.rule(level, r);
       this.add(names[i], policy);
     });

@@ -5,7 +5,8 @@ import type { PortRange } from '../rules/types.js';
 import { cutUtf8, shortText } from './comment.js';
 import { ifNameProblem } from './fw-names.js';
 import { icmpTypeCode, multiportGroups, quoteArg } from './iptables.js';
-import { addrText, type Family, LOG_LEVELS, ruleWhere, TCP_FLAG_BITS } from './nft-firewall.js';
+import { LOG_LEVELS } from '../rules/spec.js';
+import { addrText, type Family, ruleWhere, TCP_FLAG_BITS } from './nft-firewall.js';
 
 /**
  * The words of one firewall-model rule in iptables (iptables-firewall.ts

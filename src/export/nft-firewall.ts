@@ -14,6 +14,7 @@ import type {
   PortMatch,
 } from '../rules/firewall.js';
 import { icmpRuleWords } from '../rules/icmp.js';
+import { LOG_LEVELS, NAT_FLAGS, TCP_FLAG_BITS as TCP_FLAGS } from '../rules/spec.js';
 import type { PortRange, RuleSet } from '../rules/types.js';
 import { commentLine, cutUtf8, shortText } from './comment.js';
 import { ifNameProblem, nftNameProblem } from './fw-names.js';
@@ -118,17 +119,10 @@ function portExpr(m: PortMatch): string {
   return m.set !== null ? `@${m.set}` : anon(m.ranges.map(portText));
 }
 
-/** TCP header flag bits and nft's names for them, in the header's order. */
-export const TCP_FLAG_BITS: readonly [number, string][] = [
-  [0x01, 'fin'],
-  [0x02, 'syn'],
-  [0x04, 'rst'],
-  [0x08, 'psh'],
-  [0x10, 'ack'],
-  [0x20, 'urg'],
-  [0x40, 'ecn'],
-  [0x80, 'cwr'],
-];
+/** TCP header flag bits and nft's names for them, in the header's order (spec.ts's table, as pairs). */
+export const TCP_FLAG_BITS: readonly [number, string][] = Object.entries(TCP_FLAGS)
+  .map(([name, bit]): [number, string] => [bit, name])
+  .sort((a, b) => a[0] - b[0]);
 
 function flagNames(bits: number, sep: string): string {
   return TCP_FLAG_BITS.filter(([b]) => (bits & b) !== 0)
@@ -145,9 +139,6 @@ function tcpFlagsExpr(mask: number, value: number): string {
 export function limitExpr(l: LimitMatch): string {
   return `limit rate ${l.over ? 'over ' : ''}${l.rate}/${l.unit} burst ${l.burst} packets`;
 }
-
-/** Log levels nft's `log level` takes (syslog's, and nft's `audit`). */
-export const LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug', 'audit'];
 
 /** The kernel keeps a log prefix in 128 bytes with its NUL (NF_LOG_PREFIXLEN); nft 1.0.6 refuses 128 and crashes on 200. */
 export const NFT_LOG_PREFIX_MAX_BYTES = 127;
@@ -166,7 +157,7 @@ export function nftLogPrefixText(prefix: string): string {
 /** The NAT statement of a rule in nft's words: `dnat ip to 192.168.1.10:8080`, `masquerade to :40000-40100 random`. */
 export function natExpr(nat: NatStatement, rule: FwRule): string {
   for (const f of nat.flags) {
-    if (!['random', 'fully-random', 'persistent'].includes(f))
+    if (!(NAT_FLAGS as readonly string[]).includes(f))
       throw new UserError(
         `${ruleWhere(rule)}: NAT flag "${shortText(f)}" is not one of random, fully-random, persistent`,
       );
@@ -230,7 +221,8 @@ export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
     const p: string[] = [];
     const ip = fam === 4 ? 'ip' : 'ip6';
     if (fam !== null && rule.src === null && rule.dst === null) p.push(`meta nfproto ipv${fam}`);
-    const ported = rule.sport !== null || rule.dport !== null || rule.tcpFlags !== null;
+    // A port or TCP flags condition names the protocol itself (a flags mask of 0 is no condition).
+    const ported = rule.sport !== null || rule.dport !== null || (rule.tcpFlags !== null && rule.tcpFlags.mask !== 0);
     if ((rule.proto === 'tcp' || rule.proto === 'udp') && !ported) p.push(`meta l4proto ${rule.proto}`);
     if ((rule.proto === 'icmp' || rule.proto === 'icmpv6') && rule.icmp === null)
       p.push(`meta l4proto ${rule.proto === 'icmp' ? 'icmp' : 'ipv6-icmp'}`);
@@ -263,7 +255,7 @@ export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
       let log = 'log';
       if (rule.log.prefix !== null) log += ` prefix "${nftLogPrefixText(rule.log.prefix)}"`;
       if (rule.log.level !== null) {
-        if (!LOG_LEVELS.includes(rule.log.level))
+        if (!(LOG_LEVELS as readonly string[]).includes(rule.log.level))
           throw new UserError(
             `${ruleWhere(rule)}: log level "${shortText(rule.log.level)}" is not one of ${LOG_LEVELS.join(', ')}`,
           );

@@ -302,6 +302,21 @@ describe('export --format iptables, firewall model: the text', () => {
     for (const [fw, re] of cases) expect(exportError(fw)).toMatch(re);
   });
 
+  it('an iif rule in the output hook is left out (iptables refuses -i in OUTPUT; nft never matches it there)', () => {
+    const fw = fwOf([
+      'out',
+      { hook: 'output' },
+      [
+        { iif: ['lan0'], action: 'drop' },
+        { oif: ['lan0'], action: 'drop' },
+      ],
+    ]);
+    const rules = iptablesRestoreFile(firewallRuleSet(fw), 4)
+      .split('\n')
+      .filter((l) => l.startsWith('-A '));
+    expect(rules).toEqual(['-A OUTPUT -o lan0 -m comment --comment "out-2" -j DROP']);
+  });
+
   it('log prefixes longer than LOG keeps (29 bytes) are cut, with a warning naming the rule', () => {
     const fw = fwOf([
       'f',
@@ -364,6 +379,14 @@ describe('export --format iptables, firewall model: loaded by the real iptables'
       },
     );
   }
+
+  toolTest('iptables', missing, 'iptables-restore refuses -i in OUTPUT (why the export leaves such a rule out)', () => {
+    withNamespace((ns) => {
+      const r = run('ip', ['netns', 'exec', ns, 'iptables-restore'], '*filter\n-A OUTPUT -i lan0 -j DROP\nCOMMIT\n');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/Can't use -i with OUTPUT/);
+    });
+  });
 
   toolTest('iptables', missing, 'hostile ids and log prefixes load and stay inside their quotes', () => {
     const hostile = ['a"b;c}d\ne', '"; -A INPUT -j DROP #', 'x'.repeat(300), 'back\\slash "q"'];

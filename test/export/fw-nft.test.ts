@@ -229,6 +229,15 @@ describe('export (nft), firewall model: the text', () => {
     expect(thrown(() => exportNft(firewallRuleSet(natFw))).message).toMatch(/pre-1.*a NAT port needs proto tcp or udp/);
   });
 
+  it('a TCP flags condition with an empty mask keeps the rule to TCP', () => {
+    const fw: Firewall = {
+      interfaces: [],
+      sets: [],
+      chains: [chain('f', { hook: 'forward' }, [{ proto: 'tcp', tcpFlags: { mask: 0, value: 0, text: '' } }])],
+    };
+    expect(exportNft(firewallRuleSet(fw)).split('\n')).toContain('    meta l4proto tcp accept comment "f-1"');
+  });
+
   it('refuses reject in a chain reached from postrouting, naming the rule', () => {
     const fw: Firewall = {
       interfaces: [],
