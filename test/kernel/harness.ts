@@ -112,6 +112,8 @@ export interface KernelRunOptions {
    * interfaces', plus `hostAddrs`) is sent by fw itself, through its
    * output chain. Whatever the kernel does with a packet to an own address
    * (input, or forwarded after DNAT / de-masquerading) shows on the wire.
+   * A pcapng packet captured on an interface named as one of the legs
+   * (IDB if_name) enters by that leg instead, as the firewall saw it.
    *
    * In this mode the forwarded copy is matched by a stamp and a payload
    * signature, not by its addresses: replay.py writes a stamp into every
@@ -710,10 +712,12 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
           details[i] = { verdict: 'skip', why: HOST_SELF, egress: null, ingress: null, elapsedUs: 0 };
           continue;
         }
+        const named = p.ifName === undefined ? -1 : legs.findIndex((l) => l.name === p.ifName);
         if (fromOwn) {
           flags = PKT_INJECT; // the probe goes on the leg it leaves by
           link = routeLeg(legs, v, dst);
-        } else if (v === 6 && isLinkScopedSource(src)) {
+        } else if (named >= 0) link = named;
+        else if (v === 6 && isLinkScopedSource(src)) {
           // No side of its own: in by a leg its destination is not behind.
           const out = routeLeg(legs, v, dst);
           link = out === 0 && legs.length > 1 ? 1 : 0;
