@@ -43,10 +43,17 @@ interface ReadChain {
   rules: ReadRule[];
 }
 
-/** Where each kind of NAT statement runs (nf_nat's hooks). */
+/** Jumps the kernel follows from a base chain, plus one (NFT_JUMP_STACK_SIZE). */
+const MAX_JUMP_DEPTH = 16;
+
+/**
+ * Where each kind of NAT statement may stand: the hooks the kernel's
+ * validate functions take (nft_nat.c, nft_masq.c, nft_redir.c); measured
+ * with nft -f: masquerade on input is refused, snat on input is not.
+ */
 const NAT_HOOKS: Readonly<Record<'snat' | 'dnat' | 'masquerade' | 'redirect', readonly Hook[]>> = {
   snat: ['postrouting', 'input'],
-  masquerade: ['postrouting', 'input'],
+  masquerade: ['postrouting'],
   dnat: ['prerouting', 'output'],
   redirect: ['prerouting', 'output'],
 };
@@ -172,7 +179,7 @@ function readChain(
     );
   const defaultPriority =
     type === 'nat' ? (hook === 'prerouting' || hook === 'output' ? PRIORITY_NAMES.dstnat : PRIORITY_NAMES.srcnat) : 0;
-  const priority = he ? (readPriority(r, pre, name) ?? defaultPriority) : 0;
+  const priority = he ? (readPriority(r, pre, name, hook) ?? defaultPriority) : 0;
 
   const rules: ReadRule[] = [];
   const re = m.get('rules');
@@ -232,7 +239,10 @@ const PRIORITY_HELP = `a whole number, or an nft priority name (${Object.entries
   .map(([k, v]) => `${k} ${v}`)
   .join(', ')}) with an optional offset ("dstnat + 5", "filter - 10")`;
 
-function readPriority(r: Reader, e: Entry | undefined, name: string): number | null {
+/** Priority names nft takes on one hook only (its other names go anywhere). */
+const NAME_HOOK: Readonly<Record<string, Hook>> = { dstnat: 'prerouting', srcnat: 'postrouting' };
+
+function readPriority(r: Reader, e: Entry | undefined, name: string, hook: Hook | null): number | null {
   if (!e) return null;
   const v = e.value;
   let p: number | null = null;
@@ -241,9 +251,19 @@ function readPriority(r: Reader, e: Entry | undefined, name: string): number | n
     const s = v.value.trim();
     const mm = /^([a-z]+)\s*(?:([+-])\s*([0-9]+))?$/.exec(s);
     if (/^[+-]?[0-9]+$/.test(s)) p = Number(s);
-    else if (mm !== null && Object.hasOwn(PRIORITY_NAMES, mm[1]))
+    else if (mm !== null && Object.hasOwn(PRIORITY_NAMES, mm[1])) {
       p = PRIORITY_NAMES[mm[1]] + (mm[2] === undefined ? 0 : (mm[2] === '-' ? -1 : 1) * Number(mm[3]));
-    else if (mm !== null) {
+      const only = NAME_HOOK[mm[1]];
+      if (only !== undefined && hook !== null && hook !== only) {
+        // As nft: "invalid priority expression value in this context" (measured on every hook).
+        r.error(
+          e.at,
+          `chain ${name}: nft takes the priority name ${mm[1]} only on the ${only} hook, not on ${hook}; write the number: priority: ${p}`,
+          'rules.bad-priority',
+        );
+        return null;
+      }
+    } else if (mm !== null) {
       r.error(
         e.at,
         `chain ${name}: priority ${quoted(mm[1])} is not an nft priority name${didYouMean(mm[1], Object.keys(PRIORITY_NAMES))} (allowed: ${PRIORITY_HELP})`,
@@ -441,27 +461,65 @@ function check(r: Reader, read: readonly ReadChain[], top: SimpleTop, simple: bo
     edges.set(c.chain.name, out);
   }
 
-  // Loops: a jump or goto back into a chain on the way (the kernel refuses the ruleset: ELOOP).
+  // Loops: a jump or goto back into a chain on the way. The kernel validates
+  // what its base chains reach and refuses such a ruleset (EMLINK, "Too many
+  // links"); a loop no base chain reaches is accepted, and only warned about.
   const state = new Map<string, 1 | 2>();
   const path: string[] = [];
-  const visit = (name: string): void => {
+  let reachedLoop = false;
+  const visit = (name: string, fromBase: boolean): void => {
     state.set(name, 1);
     path.push(name);
     for (const { to, at, kind } of edges.get(name) ?? []) {
       const s = state.get(to);
       if (s === 1) {
         const cycle = [...path.slice(path.indexOf(to)), to].join(' -> ');
-        r.error(
-          at,
-          `${kind} ${to} closes a loop: ${cycle}; the kernel refuses a ruleset whose chains loop (ELOOP)`,
-          'rules.jump-loop',
-        );
-      } else if (s === undefined) visit(to);
+        if (fromBase) {
+          reachedLoop = true;
+          r.error(
+            at,
+            `${kind} ${to} closes a loop: ${cycle}; the kernel refuses a ruleset whose chains loop ("Too many links", EMLINK)`,
+            'rules.jump-loop',
+          );
+        } else
+          r.warn(
+            at,
+            `${kind} ${to} closes a loop: ${cycle}; no base chain reaches it, so the kernel takes the ruleset, but a jump into it from a base chain would be refused ("Too many links")`,
+            'rules.jump-loop',
+          );
+      } else if (s === undefined) visit(to, fromBase);
     }
     path.pop();
     state.set(name, 2);
   };
-  for (const c of read) if (!state.has(c.chain.name)) visit(c.chain.name);
+  for (const c of read) if (c.chain.hook !== null && !state.has(c.chain.name)) visit(c.chain.name, true);
+  for (const c of read) if (!state.has(c.chain.name)) visit(c.chain.name, false);
+
+  // Depth: the kernel follows at most NFT_JUMP_STACK_SIZE - 1 = 15 jumps and gotos from a base chain.
+  if (!reachedLoop) {
+    const deepest = new Map<string, number>();
+    const reported = new Set<string>();
+    const walk = (name: string, depth: number, trail: string[]): void => {
+      for (const { to, at, kind } of edges.get(name) ?? []) {
+        const d = depth + 1;
+        if (d >= MAX_JUMP_DEPTH) {
+          if (!reported.has(to)) {
+            reported.add(to);
+            r.error(
+              at,
+              `${kind} ${to}: chain ${to} is ${d} jumps deep (${[...trail, to].join(' -> ')}); the kernel follows at most ${MAX_JUMP_DEPTH - 1} ("Too many links", EMLINK)`,
+              'rules.jump-too-deep',
+            );
+          }
+          continue;
+        }
+        if ((deepest.get(to) ?? -1) >= d) continue;
+        deepest.set(to, d);
+        walk(to, d, [...trail, to]);
+      }
+    };
+    for (const c of read) if (c.chain.hook !== null) walk(c.chain.name, 0, [c.chain.name]);
+  }
 
   // NAT: only in nat chains on its hooks; in a user chain, every base chain reaching it must be one.
   const reachers = new Map<string, FwChain[]>();

@@ -70,6 +70,9 @@ describe('limit', () => {
     expect(err(parseLimit('10/sec'))).toBe('"sec" is not a unit; write second');
     expect(err(parseLimit('10 mbytes/second'))).toMatch(/byte rates are not modelled/);
     expect(err(parseLimit('0/second'))).toMatch(/rate 0 must be 1-/);
+    expect(err(parseLimit('1/second burst 0 packets'))).toMatch(
+      /burst 0 must be 1-4294967295 \(nft: "packet limit burst must be > 0"\)/,
+    );
     expect(err(parseLimit('ten/second'))).toMatch(/is not a limit/);
   });
 });

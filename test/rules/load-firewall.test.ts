@@ -306,7 +306,7 @@ describe('chains', () => {
         fwd: { hook: forward, policy: drop }
         mangle: { hook: prerouting, priority: "mangle + 5" }
         early: { hook: input, priority: -200 }
-        late: { hook: output, priority: "srcnat-10" }
+        late: { hook: postrouting, priority: "srcnat-10" }
         num: { hook: forward, priority: "42" }
         user: {}
         user2:
@@ -319,11 +319,25 @@ describe('chains', () => {
       ['fwd', 'forward', 'filter', 0, 'drop', 0, 6],
       ['mangle', 'prerouting', 'filter', -145, 'accept', 0, 7],
       ['early', 'input', 'filter', -200, 'accept', 0, 8],
-      ['late', 'output', 'filter', 90, 'accept', 0, 9],
+      ['late', 'postrouting', 'filter', 90, 'accept', 0, 9],
       ['num', 'forward', 'filter', 42, 'accept', 0, 10],
       ['user', null, 'filter', 0, 'accept', 0, 11],
       ['user2', null, 'filter', 0, 'accept', 0, 12],
     ]);
+  });
+
+  it('dstnat and srcnat only on their hooks, as nft (measured: "invalid priority expression value in this context")', () => {
+    const e = errors(
+      'chains:\n  a: { hook: output, type: nat, priority: dstnat }\n  b: { hook: input, priority: "srcnat - 5" }\n',
+    );
+    expect(e.map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`)).toEqual([
+      '2:43 rules.bad-priority chain a: nft takes the priority name dstnat only on the prerouting hook, not on output; write the number: priority: -100',
+      '3:31 rules.bad-priority chain b: nft takes the priority name srcnat only on the postrouting hook, not on input; write the number: priority: 95',
+    ]);
+    // the defaults are numbers, so a nat chain on output or input needs no name
+    expect(
+      fw('chains:\n  a: { hook: output, type: nat }\n  b: { hook: input, type: nat }\n').chains.map((c) => c.priority),
+    ).toEqual([-100, 100]);
   });
 
   it('refuses priorities before conntrack, named or numbered', () => {
@@ -494,7 +508,9 @@ describe('whole-file checks', () => {
     );
   });
 
-  it('jump loops, through jumps and gotos, and a chain jumping to itself (ELOOP)', () => {
+  it('a loop a base chain reaches is an error; the kernel says "Too many links"', () => {
+    // Measured: nft -f of `chain a { jump b } chain b { goto c } chain c { jump a }` and a base chain
+    // jumping to a: "Could not process rule: Too many links"; without the base chain it loads.
     const e = errors(y`
       chains:
         in:
@@ -510,15 +526,33 @@ describe('whole-file checks', () => {
         c:
           rules:
             - { jump: a }
-        self:
-          rules:
-            - { jump: self }
     `);
-    expect(e.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(['14:17 rules.jump-loop', '17:17 rules.jump-loop']);
+    expect(e.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(['14:17 rules.jump-loop']);
     expect(e[0].message).toBe(
-      'jump a closes a loop: a -> b -> c -> a; the kernel refuses a ruleset whose chains loop (ELOOP)',
+      'jump a closes a loop: a -> b -> c -> a; the kernel refuses a ruleset whose chains loop ("Too many links", EMLINK)',
     );
-    expect(e[1].message).toMatch(/^jump self closes a loop: self -> self;/);
+  });
+
+  it('a loop no base chain reaches is a warning (the kernel takes it)', () => {
+    const { warnings } = ok('chains:\n  self:\n    rules:\n      - { jump: self }\n');
+    expect(warnings.map((w) => `${w.line}:${w.col} ${w.code} ${w.severity}`)).toEqual(['4:17 rules.jump-loop warning']);
+    expect(warnings[0].message).toMatch(
+      /^jump self closes a loop: self -> self; no base chain reaches it, so the kernel takes the ruleset/,
+    );
+  });
+
+  it('15 jumps deep from a base chain is the most the kernel follows', () => {
+    // Measured with nft -f: base -> a1 -> ... -> a15 loads; one more chain, by jump or goto: "Too many links".
+    const deep = (n: number, kind = 'jump') =>
+      `chains:\n  base: { hook: input, rules: [{ ${kind}: a1 }] }\n${Array.from({ length: n }, (_, i) =>
+        i + 1 < n ? `  a${i + 1}: { rules: [{ ${kind}: a${i + 2} }] }\n` : `  a${i + 1}: {}\n`,
+      ).join('')}`;
+    expect(fw(deep(15)).chains).toHaveLength(16);
+    const e = one(deep(16, 'goto'));
+    expect(e.at).toBe('17:26 rules.jump-too-deep');
+    expect(e.message).toBe(
+      'goto a16: chain a16 is 16 jumps deep (base -> a1 -> a2 -> a3 -> a4 -> a5 -> a6 -> a7 -> a8 -> a9 -> a10 -> a11 -> a12 -> a13 -> a14 -> a15 -> a16); the kernel follows at most 15 ("Too many links", EMLINK)',
+    );
   });
 
   it('a chain reached twice without a cycle is no loop', () => {

@@ -467,6 +467,11 @@ describe('NAT statements', () => {
     expect(one(nat('postrouting', '{ dnat: 10.0.0.1 }')).at).toBe('6:11 rules.nat-wrong-hook');
     expect(one(nat('input', '{ redirect: true }')).at).toBe('6:11 rules.nat-wrong-hook');
     expect(one(nat('output', '{ masquerade: true }')).at).toBe('6:11 rules.nat-wrong-hook');
+    // Measured with nft -f: masquerade on input is refused (EOPNOTSUPP), snat on input is not.
+    expect(one(nat('input', '{ masquerade: true }')).message).toBe(
+      'rule c-1: masquerade in chain c on the input hook; the kernel runs masquerade only on postrouting',
+    );
+    expect(rule(fw(nat('input', '{ snat: 10.0.0.1 }')), 'c', 1).nat!.kind).toBe('snat');
   });
 
   it('in a user chain, NAT is checked against every base chain that reaches it', () => {
