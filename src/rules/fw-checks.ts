@@ -100,13 +100,28 @@ export function checkFirewall(r: Reader, read: readonly ReadChain[], stateful: b
   const state = new Map<string, 1 | 2>();
   const path: string[] = [];
   let reachedLoop = false;
-  const visit = (name: string, fromBase: boolean): void => {
-    state.set(name, 1);
-    path.push(name);
-    for (const { to, at, kind } of edges.get(name) ?? []) {
+  // Depth-first without recursion: a 1 MiB file can chain thousands of user chains.
+  const visit = (root: string, fromBase: boolean): void => {
+    const stack: { name: string; next: number }[] = [{ name: root, next: 0 }];
+    state.set(root, 1);
+    path.push(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const out = edges.get(top.name) ?? [];
+      if (top.next === out.length) {
+        stack.pop();
+        path.pop();
+        state.set(top.name, 2);
+        continue;
+      }
+      const { to, at, kind } = out[top.next++];
       const s = state.get(to);
-      if (s === 1) {
-        const cycle = [...path.slice(path.indexOf(to)), to].join(' -> ');
+      if (s === undefined) {
+        state.set(to, 1);
+        path.push(to);
+        stack.push({ name: to, next: 0 });
+      } else if (s === 1) {
+        const cycle = loopText([...path.slice(path.indexOf(to)), to]);
         if (fromBase) {
           reachedLoop = true;
           r.error(
@@ -120,10 +135,8 @@ export function checkFirewall(r: Reader, read: readonly ReadChain[], stateful: b
             `${kind} ${to} closes a loop: ${cycle}; no base chain reaches it, so the kernel takes the ruleset, but a jump into it from a base chain would be refused ("Too many links")`,
             'rules.jump-loop',
           );
-      } else if (s === undefined) visit(to, fromBase);
+      }
     }
-    path.pop();
-    state.set(name, 2);
   };
   for (const c of read) if (c.chain.hook !== null && !state.has(c.chain.name)) visit(c.chain.name, true);
   for (const c of read) if (!state.has(c.chain.name)) visit(c.chain.name, false);
@@ -222,4 +235,10 @@ export function checkFirewall(r: Reader, read: readonly ReadChain[], stateful: b
       );
     }
   }
+}
+
+/** "a -> b -> a"; a long loop with its middle left out, so that the message stays one readable line. */
+function loopText(chains: readonly string[]): string {
+  if (chains.length <= 12) return chains.join(' -> ');
+  return `${chains.slice(0, 5).join(' -> ')} -> ... (${chains.length - 10} more) -> ${chains.slice(-5).join(' -> ')}`;
 }
