@@ -27,7 +27,7 @@ import { checkFirewall, type ReadChain } from './fw-checks.js';
 import { readFwRule, type ReadRule, type RuleContext } from './load-fw-rule.js';
 import { readInterfaces } from './load-interfaces.js';
 import { readSets } from './load-sets.js';
-import { CHAIN_KEYS, CHAIN_TYPES, FW_RULE_KEYS, HOOKS, POLICIES, RULE_KEYS } from './spec.js';
+import { CHAIN_KEYS, CHAIN_TYPES, FW_RULE_KEYS, HOOKS, POLICIES, RULE_KEYS, RULE_SYNONYMS } from './spec.js';
 import type { Action, Chain } from './types.js';
 
 /** What load.ts has read of the simple model's keys, which rules: beside interfaces: still uses. */
@@ -132,7 +132,13 @@ function readChain(
         return `unknown key "${k}" in chain ${name}${didYouMean(k, CHAIN_KEYS)}${hint} (allowed: ${list(CHAIN_KEYS)})`;
       });
   const he = m.get('hook');
-  const hook = r.oneOf(he, `chain ${name}: hook`, HOOKS, { pre: 'prerouting', post: 'postrouting', fwd: 'forward' });
+  const hook = r.oneOf(
+    he,
+    `chain ${name}: hook`,
+    HOOKS,
+    {},
+    { pre: 'prerouting', post: 'postrouting', fwd: 'forward' },
+  );
   const te = m.get('type');
   const type: ChainType = r.oneOf(te, `chain ${name}: type`, CHAIN_TYPES, {}, { route: 'filter' }) ?? 'filter';
   const pe = m.get('policy');
@@ -212,7 +218,7 @@ function readPolicy(r: Reader, e: Entry | undefined, what: string): PolicyVerdic
     );
     return null;
   }
-  return r.oneOf(e, what, POLICIES, { allow: 'accept', permit: 'accept', deny: 'drop', block: 'drop' });
+  return r.oneOf(e, what, POLICIES, {}, RULE_SYNONYMS);
 }
 
 const PRIORITY_HELP = `a whole number, or an nft priority name (${Object.entries(PRIORITY_NAMES)

@@ -46,14 +46,6 @@ export interface ReadRule {
   idAt: ParsedNode;
 }
 
-/** Words other firewalls use, for the values of one list (only those that map into it). */
-function synonymsIn<T extends string>(allowed: readonly T[]): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const [k, v] of Object.entries(RULE_SYNONYMS)) if ((allowed as readonly string[]).includes(v)) out[k] = v as T;
-  return out;
-}
-
-const PROTO_SYN = synonymsIn(PROTOS);
 const PKT_TYPES_NFT: readonly PktType[] = ['host', 'broadcast', 'multicast', 'other'];
 
 export const IF_HELP = 'an interface name like lan0 (a trailing "*" matches any suffix: "eth*"), or a list of them';
@@ -124,17 +116,23 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
 
   let chainGiven: Chain | null = null;
   const ce = m.get('chain');
-  if (ce) chainGiven = r.oneOf(ce, what('chain'), CHAINS, synonymsIn(CHAINS));
+  if (ce) chainGiven = r.oneOf(ce, what('chain'), CHAINS);
 
   const comment = r.text1(m.get('comment'), what('comment'));
 
   // protocol and family
   const protoEntry = m.get('proto');
-  const protoValue = r.oneOf(protoEntry, what('proto'), PROTOS, PROTO_SYN);
+  const protoValue = r.oneOf(protoEntry, what('proto'), PROTOS, {}, RULE_SYNONYMS);
   const protoOk = protoEntry === undefined || protoValue !== null;
   const proto: ProtoName = protoValue ?? 'any';
   const famEntry = m.get('family');
-  const fam = r.oneOf(famEntry, what('family'), FAMILIES, { ip: 'ipv4', ip6: 'ipv6', inet4: 'ipv4', inet6: 'ipv6' });
+  const fam = r.oneOf(
+    famEntry,
+    what('family'),
+    FAMILIES,
+    {},
+    { ip: 'ipv4', ip6: 'ipv6', inet4: 'ipv4', inet6: 'ipv6' },
+  );
 
   // interfaces
   const ifs = (key: 'iif' | 'oif'): string[] | null => {
@@ -277,7 +275,7 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
   const cse = m.get('ct_state');
   const ctState = cse ? words(r, cse, what('ct_state'), CT_STATES) : null;
   const cte = m.get('ct_status');
-  const ctStatus = cte ? words(r, cte, what('ct_status'), CT_STATUSES, { seen_reply: 'seen-reply' }) : null;
+  const ctStatus = cte ? words(r, cte, what('ct_status'), CT_STATUSES) : null;
   const pte = m.get('pkttype');
   const pktType = pte ? words(r, pte, what('pkttype'), PKT_TYPES_NFT, { unicast: 'host' }) : null;
 

@@ -40,11 +40,6 @@ export interface Statements {
   targetAt: ParsedNode | null;
 }
 
-/** Words other firewalls use for the actions. */
-const ACTION_SYN: Record<string, FwAction> = Object.fromEntries(
-  Object.entries(RULE_SYNONYMS).filter(([, v]) => (FW_ACTIONS as readonly string[]).includes(v)),
-) as Record<string, FwAction>;
-
 /** Reads the statements; what needs an IP family is added to `families`. */
 export function readStatements(
   r: Reader,
@@ -96,7 +91,7 @@ export function readStatements(
 
   // verdict
   const ae = m.get('action');
-  const given = r.oneOf(ae, what('action'), FW_ACTIONS, ACTION_SYN);
+  const given = r.oneOf(ae, what('action'), FW_ACTIONS, {}, RULE_SYNONYMS);
   let action: FwAction = given ?? 'accept';
   let target: string | null = null;
   let targetAt: ParsedNode | null = null;
@@ -256,11 +251,16 @@ function readLog(r: Reader, e: Entry | undefined, label: string): LogStatement |
       (k) => `unknown key "${k}" in rule ${label}: log${didYouMean(k, keys)} (allowed: prefix, level)`,
     );
     const prefix = r.text1(m.get('prefix'), `rule ${label}: log prefix`);
-    const level = r.oneOf(m.get('level'), `rule ${label}: log level`, LOG_LEVELS, {
-      warning: 'warn',
-      error: 'err',
-      crit: 'crit',
-    });
+    const level = r.oneOf(
+      m.get('level'),
+      `rule ${label}: log level`,
+      LOG_LEVELS,
+      {},
+      {
+        warning: 'warn',
+        error: 'err',
+      },
+    );
     if (prefix !== null && !prefixOk(prefix, m.get('prefix')!.at)) return null;
     return { prefix, level };
   }
