@@ -153,7 +153,7 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
         const names = c.interfaces.map((i) => i.name);
         r.warn(
           node,
-          `${what(key)}: ${star ? `${quoted(text)} matches no interface` : `interface ${quoted(text)} is not one`} of this firewall (${list(names)})${star ? '' : didYouMean(text, names)}; packets here only cross those, so the condition never holds in fwemu (fine if the rule file also serves a machine that has it)`,
+          `${what(key)}: ${star ? `${quoted(text)} matches no interface` : `interface ${quoted(text)} is not one`} of this firewall (${list(names)}), which are all its packets cross, so the condition never holds in fwemu (fine if the rule file also serves a machine that has it)${star ? '' : didYouMean(text, names)}`,
           'rules.unknown-interface',
         );
       }

@@ -80,10 +80,10 @@ describe('conditions', () => {
       '7:27 rules.unknown-interface',
     ]);
     expect(warnings[0].message).toBe(
-      'rule forward-1: iif: interface "lan1" is not one of this firewall (lo, lan0); did you mean "lan0"?; packets here only cross those, so the condition never holds in fwemu (fine if the rule file also serves a machine that has it)',
+      'rule forward-1: iif: interface "lan1" is not one of this firewall (lo, lan0), which are all its packets cross, so the condition never holds in fwemu (fine if the rule file also serves a machine that has it); did you mean "lan0"?',
     );
     expect(warnings[1].message).toMatch(
-      /^rule forward-1: oif: "ppp\*" matches no interface of this firewall \(lo, lan0\);/,
+      /^rule forward-1: oif: "ppp\*" matches no interface of this firewall \(lo, lan0\), which are all its packets cross/,
     );
   });
 
