@@ -159,6 +159,9 @@ describe('interfaces', () => {
       'rules/t.yaml:4:24: lo takes no networks: packets are never routed out of the loopback interface',
     ]);
     expect(codes('interfaces:\n  lo: { default: true }\nchains: {}\n')).toEqual(['2:9 rules.lo-route']);
+    expect(codes('interfaces:\n  a: { default: true }\n  b: { default: true }\nchains: {}\n')).toEqual([
+      '3:8 rules.two-default-routes',
+    ]);
   });
 
   it('reports shapes, keys and addresses', () => {
