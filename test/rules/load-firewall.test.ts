@@ -475,6 +475,14 @@ describe('rules: beside interfaces:', () => {
   });
 });
 
+describe('YAML', () => {
+  it('an unquoted @set gets a hint, as an unquoted IPv6 address does', () => {
+    expect(errorLines('sets: { a: [10.0.0.1] }\nchains:\n  c: { rules: [{ src: @a }] }\n')).toEqual([
+      'rules/t.yaml:3:23: YAML syntax error: Plain value cannot start with reserved character @; a set name starting with "@" must be quoted: src: "@admins"',
+    ]);
+  });
+});
+
 describe('whole-file checks', () => {
   it('duplicate ids across chains, with both positions and why', () => {
     const e = errorLines(y`
