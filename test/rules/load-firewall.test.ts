@@ -407,6 +407,17 @@ describe('chains', () => {
     );
   });
 
+  it('chain and set names: words nft reads unquoted, up to 255 characters', () => {
+    const f = fw(
+      `sets:\n  lan/v4.x-y: [10.0.0.1]\nchains:\n  _a/b.c-d: { rules: [{ src: "@lan/v4.x-y" }] }\n  ${'c'.repeat(255)}: {}\n`,
+    );
+    expect(f.chains.map((c) => c.name.length)).toEqual([8, 255]);
+    expect(f.chains[0].rules[0].src!.set).toBe('lan/v4.x-y');
+    const e = one(`chains:\n  ${'c'.repeat(256)}: {}\n`);
+    expect(e.at).toBe('2:3 rules.bad-chain-name');
+    expect(e.message).toMatch(/is 256 characters long; nft takes at most 255$/);
+  });
+
   it('chains: must be a mapping', () => {
     expect(codes('chains: [a]\n')).toEqual(['1:9 rules.chains-not-mapping']);
   });
