@@ -314,7 +314,7 @@ function simpleChains(
       chain: { name, hook: name, type: 'filter', priority: 0, policy, rules: [], pos },
       rules: [],
     };
-    if (top.stateful) c.chain.rules.push(...preamble(name, pos));
+    if (top.stateful) for (const r of preamble(name, pos)) c.chain.rules.push(r);
     chains.set(name, c);
   }
   if (!re) {
