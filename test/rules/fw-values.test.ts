@@ -70,6 +70,9 @@ describe('limit', () => {
     expect(err(parseLimit('10/sec'))).toBe('"sec" is not a unit; write second');
     expect(err(parseLimit('10 mbytes/second'))).toMatch(/byte rates are not modelled/);
     expect(err(parseLimit('0/second'))).toMatch(/rate 0 must be 1-/);
+    expect(err(parseLimit('1/second burst 0 packets'))).toMatch(
+      /burst 0 must be 1-4294967295 \(nft: "packet limit burst must be > 0"\)/,
+    );
     expect(err(parseLimit('ten/second'))).toMatch(/is not a limit/);
   });
 });
@@ -80,6 +83,28 @@ describe('reject_with', () => {
     expect(ok(parseRejectWith('icmpx  port-unreachable'))).toEqual({ text: 'icmpx port-unreachable', kind: 'icmpx' });
     expect(ok(parseRejectWith('icmp type host-prohibited'))).toEqual({ text: 'icmp host-prohibited', kind: 'icmp' });
     expect(ok(parseRejectWith('icmpv6 admin-prohibited'))).toEqual({ text: 'icmpv6 admin-prohibited', kind: 'icmpv6' });
+    // every code nft describe lists (icmp_code, icmpv6_code, icmpx_code) loads with nft -f
+    for (const w of [
+      'icmp net-unreachable',
+      'icmp host-unreachable',
+      'icmp prot-unreachable',
+      'icmp port-unreachable',
+      'icmp net-prohibited',
+      'icmp host-prohibited',
+      'icmp admin-prohibited',
+      'icmp frag-needed',
+      'icmpv6 no-route',
+      'icmpv6 admin-prohibited',
+      'icmpv6 addr-unreachable',
+      'icmpv6 port-unreachable',
+      'icmpv6 policy-fail',
+      'icmpv6 reject-route',
+      'icmpx port-unreachable',
+      'icmpx admin-prohibited',
+      'icmpx no-route',
+      'icmpx host-unreachable',
+    ])
+      expect(ok(parseRejectWith(w)).text).toBe(w);
   });
   it('refuses codes of another family and other words', () => {
     expect(err(parseRejectWith('icmpv6 host-prohibited'))).toMatch(/"host-prohibited" is not an icmpv6 reject code/);

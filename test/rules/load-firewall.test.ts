@@ -159,6 +159,9 @@ describe('interfaces', () => {
       'rules/t.yaml:4:24: lo takes no networks: packets are never routed out of the loopback interface',
     ]);
     expect(codes('interfaces:\n  lo: { default: true }\nchains: {}\n')).toEqual(['2:9 rules.lo-route']);
+    expect(codes('interfaces:\n  a: { default: true }\n  b: { default: true }\nchains: {}\n')).toEqual([
+      '3:8 rules.two-default-routes',
+    ]);
   });
 
   it('reports shapes, keys and addresses', () => {
@@ -306,7 +309,7 @@ describe('chains', () => {
         fwd: { hook: forward, policy: drop }
         mangle: { hook: prerouting, priority: "mangle + 5" }
         early: { hook: input, priority: -200 }
-        late: { hook: output, priority: "srcnat-10" }
+        late: { hook: postrouting, priority: "srcnat-10" }
         num: { hook: forward, priority: "42" }
         user: {}
         user2:
@@ -319,11 +322,25 @@ describe('chains', () => {
       ['fwd', 'forward', 'filter', 0, 'drop', 0, 6],
       ['mangle', 'prerouting', 'filter', -145, 'accept', 0, 7],
       ['early', 'input', 'filter', -200, 'accept', 0, 8],
-      ['late', 'output', 'filter', 90, 'accept', 0, 9],
+      ['late', 'postrouting', 'filter', 90, 'accept', 0, 9],
       ['num', 'forward', 'filter', 42, 'accept', 0, 10],
       ['user', null, 'filter', 0, 'accept', 0, 11],
       ['user2', null, 'filter', 0, 'accept', 0, 12],
     ]);
+  });
+
+  it('dstnat and srcnat only on their hooks, as nft (measured: "invalid priority expression value in this context")', () => {
+    const e = errors(
+      'chains:\n  a: { hook: output, type: nat, priority: dstnat }\n  b: { hook: input, priority: "srcnat - 5" }\n',
+    );
+    expect(e.map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`)).toEqual([
+      '2:43 rules.bad-priority chain a: nft takes the priority name dstnat only on the prerouting hook, not on output; write the number: priority: -100',
+      '3:31 rules.bad-priority chain b: nft takes the priority name srcnat only on the postrouting hook, not on input; write the number: priority: 95',
+    ]);
+    // the defaults are numbers, so a nat chain on output or input needs no name
+    expect(
+      fw('chains:\n  a: { hook: output, type: nat }\n  b: { hook: input, type: nat }\n').chains.map((c) => c.priority),
+    ).toEqual([-100, 100]);
   });
 
   it('refuses priorities before conntrack, named or numbered', () => {
@@ -388,6 +405,17 @@ describe('chains', () => {
     expect(m[11]).toMatch(
       /unknown key "dport" in chain j; "dport" belongs in a rule under rules: \(allowed: hook, type, priority, policy, rules\)/,
     );
+  });
+
+  it('chain and set names: words nft reads unquoted, up to 255 characters', () => {
+    const f = fw(
+      `sets:\n  lan/v4.x-y: [10.0.0.1]\nchains:\n  _a/b.c-d: { rules: [{ src: "@lan/v4.x-y" }] }\n  ${'c'.repeat(255)}: {}\n`,
+    );
+    expect(f.chains.map((c) => c.name.length)).toEqual([8, 255]);
+    expect(f.chains[0].rules[0].src!.set).toBe('lan/v4.x-y');
+    const e = one(`chains:\n  ${'c'.repeat(256)}: {}\n`);
+    expect(e.at).toBe('2:3 rules.bad-chain-name');
+    expect(e.message).toMatch(/is 256 characters long; nft takes at most 255$/);
   });
 
   it('chains: must be a mapping', () => {
@@ -458,6 +486,14 @@ describe('rules: beside interfaces:', () => {
   });
 });
 
+describe('YAML', () => {
+  it('an unquoted @set gets a hint, as an unquoted IPv6 address does', () => {
+    expect(errorLines('sets: { a: [10.0.0.1] }\nchains:\n  c: { rules: [{ src: @a }] }\n')).toEqual([
+      'rules/t.yaml:3:23: YAML syntax error: Plain value cannot start with reserved character @; a set name starting with "@" must be quoted: src: "@admins"',
+    ]);
+  });
+});
+
 describe('whole-file checks', () => {
   it('duplicate ids across chains, with both positions and why', () => {
     const e = errorLines(y`
@@ -494,7 +530,9 @@ describe('whole-file checks', () => {
     );
   });
 
-  it('jump loops, through jumps and gotos, and a chain jumping to itself (ELOOP)', () => {
+  it('a loop a base chain reaches is an error; the kernel says "Too many links"', () => {
+    // Measured: nft -f of `chain a { jump b } chain b { goto c } chain c { jump a }` and a base chain
+    // jumping to a: "Could not process rule: Too many links"; without the base chain it loads.
     const e = errors(y`
       chains:
         in:
@@ -510,15 +548,33 @@ describe('whole-file checks', () => {
         c:
           rules:
             - { jump: a }
-        self:
-          rules:
-            - { jump: self }
     `);
-    expect(e.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(['14:17 rules.jump-loop', '17:17 rules.jump-loop']);
+    expect(e.map((d) => `${d.line}:${d.col} ${d.code}`)).toEqual(['14:17 rules.jump-loop']);
     expect(e[0].message).toBe(
-      'jump a closes a loop: a -> b -> c -> a; the kernel refuses a ruleset whose chains loop (ELOOP)',
+      'jump a closes a loop: a -> b -> c -> a; the kernel refuses a ruleset whose chains loop ("Too many links", EMLINK)',
     );
-    expect(e[1].message).toMatch(/^jump self closes a loop: self -> self;/);
+  });
+
+  it('a loop no base chain reaches is a warning (the kernel takes it)', () => {
+    const { warnings } = ok('chains:\n  self:\n    rules:\n      - { jump: self }\n');
+    expect(warnings.map((w) => `${w.line}:${w.col} ${w.code} ${w.severity}`)).toEqual(['4:17 rules.jump-loop warning']);
+    expect(warnings[0].message).toMatch(
+      /^jump self closes a loop: self -> self; no base chain reaches it, so the kernel takes the ruleset/,
+    );
+  });
+
+  it('15 jumps deep from a base chain is the most the kernel follows', () => {
+    // Measured with nft -f: base -> a1 -> ... -> a15 loads; one more chain, by jump or goto: "Too many links".
+    const deep = (n: number, kind = 'jump') =>
+      `chains:\n  base: { hook: input, rules: [{ ${kind}: a1 }] }\n${Array.from({ length: n }, (_, i) =>
+        i + 1 < n ? `  a${i + 1}: { rules: [{ ${kind}: a${i + 2} }] }\n` : `  a${i + 1}: {}\n`,
+      ).join('')}`;
+    expect(fw(deep(15)).chains).toHaveLength(16);
+    const e = one(deep(16, 'goto'));
+    expect(e.at).toBe('17:26 rules.jump-too-deep');
+    expect(e.message).toBe(
+      'goto a16: chain a16 is 16 jumps deep (base -> a1 -> a2 -> a3 -> a4 -> a5 -> a6 -> a7 -> a8 -> a9 -> a10 -> a11 -> a12 -> a13 -> a14 -> a15 -> a16); the kernel follows at most 15 ("Too many links", EMLINK)',
+    );
   });
 
   it('a chain reached twice without a cycle is no loop', () => {

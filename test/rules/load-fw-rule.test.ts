@@ -51,11 +51,15 @@ describe('conditions', () => {
     expect(rule(fw(inForward('{ id: 42 }')), 'forward', 1).id).toBe('42');
   });
 
-  it('proto (with synonyms) and family', () => {
-    expect(only('{ proto: ipv6-icmp }')).toMatchObject({ proto: 'icmpv6', family: 6 });
+  it("proto and family; other tools' words are pointed to, not taken (as in the simple model)", () => {
+    expect(only('{ proto: icmpv6 }')).toMatchObject({ proto: 'icmpv6', family: 6 });
+    expect(one(inForward('{ proto: ipv6-icmp }')).message).toBe(
+      'rule forward-1: proto "ipv6-icmp" is not allowed; did you mean "icmpv6"? (allowed: tcp, udp, icmp, icmpv6, any)',
+    );
+    expect(one(inForward('{ family: ip6 }')).message).toMatch(/family "ip6" is not allowed; did you mean "ipv6"\?/);
     expect(only('{ proto: icmp }')).toMatchObject({ proto: 'icmp', family: 4 });
     expect(only('{ proto: udp, family: ipv6 }')).toEqual({ proto: 'udp', family: 6, action: 'accept' });
-    expect(only('{ family: ip }')).toMatchObject({ family: 4 });
+    expect(only('{ family: ipv4 }')).toMatchObject({ family: 4 });
     expect(one(inForward('{ family: ipv5 }')).at).toBe('5:19 value.not-allowed');
   });
 
@@ -76,10 +80,10 @@ describe('conditions', () => {
       '7:27 rules.unknown-interface',
     ]);
     expect(warnings[0].message).toBe(
-      'rule forward-1: iif: interface "lan1" is not one of this firewall (lo, lan0); did you mean "lan0"?; packets here only cross those, so the condition never holds in fwemu (fine if the rule file also serves a machine that has it)',
+      'rule forward-1: iif: interface "lan1" is not one of this firewall (lo, lan0), which are all its packets cross, so the condition never holds in fwemu (fine if the rule file also serves a machine that has it); did you mean "lan0"?',
     );
     expect(warnings[1].message).toMatch(
-      /^rule forward-1: oif: "ppp\*" matches no interface of this firewall \(lo, lan0\);/,
+      /^rule forward-1: oif: "ppp\*" matches no interface of this firewall \(lo, lan0\), which are all its packets cross/,
     );
   });
 
@@ -312,7 +316,10 @@ describe('statements and verdicts', () => {
       action: 'continue',
     });
     expect(only('{ log: "ssh: " }').log).toEqual({ prefix: 'ssh: ', level: null });
-    expect(only('{ log: { prefix: "in ", level: warning } }').log).toEqual({ prefix: 'in ', level: 'warn' });
+    expect(only('{ log: { prefix: "in ", level: warn } }').log).toEqual({ prefix: 'in ', level: 'warn' });
+    expect(one(inForward('{ log: { level: warning } }')).message).toMatch(
+      /log level "warning" is not allowed; did you mean "warn"\?/,
+    );
     expect(only('{ log: false, counter: false }')).toEqual({ proto: 'any', action: 'accept' });
     const e = errors(
       inForward(`{ log: "${'x'.repeat(128)}" }`, '{ log: { level: loud } }', '{ log: [a] }', '{ counter: 1 }'),
@@ -326,11 +333,15 @@ describe('statements and verdicts', () => {
     expect(e[0].message).toBe('rule forward-1: the log prefix is 128 bytes long; the kernel takes at most 127');
   });
 
-  it('every action, and the words of other firewalls', () => {
+  it("every action; other firewalls' words are pointed to", () => {
     for (const a of ['accept', 'drop', 'reject', 'return', 'continue']) expect(only(`{ action: ${a} }`).action).toBe(a);
-    expect(only('{ action: deny }').action).toBe('drop');
-    expect(only('{ action: allow }').action).toBe('accept');
-    expect(one(inForward('{ action: all }')).at).toBe('5:19 value.not-allowed'); // "all" is a proto word, not an action
+    expect(one(inForward('{ action: deny }')).message).toBe(
+      'rule forward-1: action "deny" is not allowed; did you mean "drop"? (allowed: accept, drop, reject, jump, goto, return, continue)',
+    );
+    expect(one(inForward('{ action: allow }')).message).toMatch(/did you mean "accept"\?/);
+    expect(one(inForward('{ action: all }')).message).toMatch(
+      /^rule forward-1: action "all" is not allowed \(allowed:/,
+    ); // a proto word: no suggestion
   });
 
   it('jump:, goto: and action: jump with to:', () => {
@@ -467,6 +478,11 @@ describe('NAT statements', () => {
     expect(one(nat('postrouting', '{ dnat: 10.0.0.1 }')).at).toBe('6:11 rules.nat-wrong-hook');
     expect(one(nat('input', '{ redirect: true }')).at).toBe('6:11 rules.nat-wrong-hook');
     expect(one(nat('output', '{ masquerade: true }')).at).toBe('6:11 rules.nat-wrong-hook');
+    // Measured with nft -f: masquerade on input is refused (EOPNOTSUPP), snat on input is not.
+    expect(one(nat('input', '{ masquerade: true }')).message).toBe(
+      'rule c-1: masquerade in chain c on the input hook; the kernel runs masquerade only on postrouting',
+    );
+    expect(rule(fw(nat('input', '{ snat: 10.0.0.1 }')), 'c', 1).nat!.kind).toBe('snat');
   });
 
   it('in a user chain, NAT is checked against every base chain that reaches it', () => {
