@@ -154,6 +154,9 @@ export class NatCore {
   private readonly tmp = new CtTuple();
   private readonly key = new CtTuple();
   private readonly words = new Uint32Array(8);
+  /** The null binding's range (one address, no ports), refilled per use: no allocation per flow. */
+  private readonly nullAddr = [0, 0, 0, 0];
+  private readonly nullRange: NatRange = { addr: { lo: this.nullAddr, hi: this.nullAddr }, ports: null, flags: 0 };
   /** Set by resolve(): where r's entry record lives (the table's store, or a detached view's copy). */
   private rst: CtStore;
   private rslot = -1;
@@ -204,9 +207,19 @@ export class NatCore {
   /** __nf_nat_alloc_null_binding(): this address, ports left to the protocol. */
   nullBinding(slot: number, manip: number): boolean {
     const r = this.st.loadTuple(slot, 1, this.key);
-    // Copied: setup() reuses the scratch tuples.
-    const a = manip === NatManip.SRC ? [r.dst0, r.dst1, r.dst2, r.dst3] : [r.src0, r.src1, r.src2, r.src3];
-    return this.setup(slot, manip, { addr: { lo: a, hi: a }, ports: null, flags: 0 });
+    const a = this.nullAddr;
+    if (manip === NatManip.SRC) {
+      a[0] = r.dst0;
+      a[1] = r.dst1;
+      a[2] = r.dst2;
+      a[3] = r.dst3;
+    } else {
+      a[0] = r.src0;
+      a[1] = r.src1;
+      a[2] = r.src2;
+      a[3] = r.src3;
+    }
+    return this.setup(slot, manip, this.nullRange);
   }
 
   /** nf_nat_used_tuple(): is the reply of `t` taken by another entry? */
@@ -567,14 +580,18 @@ function inRange(t: CtTuple, range: NatRange): boolean {
 
 /** The tuple's source address against `w` (ipv6_addr_cmp: word by word, unsigned). */
 function cmpSrc(t: CtTuple, w: readonly number[]): number {
-  const s = [t.src0, t.src1, t.src2, t.src3];
-  const n = t.l3 === 4 ? 1 : 4;
-  for (let i = 0; i < n; i++) {
-    const a = s[i] >>> 0;
-    const b = w[i] >>> 0;
-    if (a !== b) return a < b ? -1 : 1;
-  }
-  return 0;
+  let c = cmpWord(t.src0, w[0]);
+  if (c !== 0 || t.l3 === 4) return c;
+  c = cmpWord(t.src1, w[1]);
+  if (c !== 0) return c;
+  c = cmpWord(t.src2, w[2]);
+  return c !== 0 ? c : cmpWord(t.src3, w[3]);
+}
+
+function cmpWord(a: number, b: number): number {
+  a >>>= 0;
+  b >>>= 0;
+  return a === b ? 0 : a < b ? -1 : 1;
 }
 
 /** l4proto_in_range(): the manipulated port (ICMP: id) within min..max; other protocols always. */
