@@ -12,7 +12,10 @@
  *   for snat (source) and dnat (destination), IPv4 and IPv6;
  * - ICMP errors about NATed flows, as fw forwards them (outer addresses and
  *   the quoted packet), read from replay.py's log of frames that are not
- *   plain forwarded copies (FWEMU_REPLAY_DEBUG).
+ *   plain forwarded copies (FWEMU_REPLAY_DEBUG);
+ * - the null binding: the firewall's own flows (host model, sent through
+ *   its output path) and SNATed ones share the port space; whichever comes
+ *   second moves.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -314,5 +317,48 @@ describe('ICMP errors about NATed flows against the kernel', () => {
       if (s.flow) s.flow();
       else expect(others.get(sent[i]) ?? [], `packet ${i + 1}`).toEqual([s.error!()]);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The null binding: the firewall's own flows share the port space of SNAT
+
+describe('null binding against the kernel', () => {
+  kernelTest("the firewall's own flow and a SNATed flow on the same port: the later one moves", async () => {
+    const F = '203.0.113.1';
+    const ruleset = `table ip nat {
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr 10.1.0.0/16 oifname "s" snat to ${F}
+  }
+}
+`;
+    const flows: Array<[string, number, boolean]> = [
+      ['10.1.0.2', 40000, true], // SNATed to F:40000
+      [F, 40000, false], // the firewall's own: its null binding moves it
+      [F, 41000, false], // the firewall's own first
+      ['10.1.0.3', 41000, true], // SNATed: F:41000 is taken, it moves
+    ];
+    const capture = join(dir, 'nat-null.pcap');
+    writePcap(
+      capture,
+      flows.map(([src, sport], i) => ({
+        data: ether(udp({ src, dst: '10.2.0.2', sport, dport: 53, payload: 'q' })),
+        ts: 1_700_000_000 + i * 0.01,
+      })),
+    );
+    const k = await runKernel({ capture, nftRuleset: ruleset, hostAddrs: [F] });
+    const kernel = new Map(k.conntrack.map((l) => [origOf(l), untimed(l)]));
+    const d = new Driver();
+    for (const [src, sport, snat] of flows) {
+      forward(d, ctUdp(`${src}:${sport} > 10.2.0.2:53`, { len: 1 }), snat ? { snat: range(F) } : {});
+    }
+    const ours = d.ct.entries(d.now).map((e) => untimed(formatConntrackEntry(e, d.now)));
+    expect(ours).toHaveLength(4);
+    expect([...kernel.keys()].sort()).toEqual(ours.map(origOf).sort());
+    const movedIn = (lines: string[]): boolean[] => lines.map((l) => fields(l).rport !== fields(l).oport);
+    expect(movedIn(ours)).toEqual([false, true, false, true]);
+    expect(movedIn(ours.map((l) => kernel.get(origOf(l))!))).toEqual([false, true, false, true]);
+    for (const l of ours) expect(masked(l)).toBe(masked(kernel.get(origOf(l))!));
   });
 });
