@@ -139,6 +139,7 @@ export type NatIcmpValue = (typeof NatIcmp)[keyof typeof NatIcmp];
 /** Most tuples tried by one search (NF_NAT_MAX_ATTEMPTS in nf_nat_l4proto_unique_tuple). */
 const MAX_ATTEMPTS = 128;
 const IPPROTO_DCCP = 33;
+const BS_INITIAL = 1024;
 const IPPROTO_GRE = 47;
 
 /**
@@ -146,8 +147,16 @@ const IPPROTO_GRE = 47;
  * and the tuple search. The table owns one and hands it the lookup.
  */
 export class NatCore {
-  /** SRC-manipulated entries by hash of their original source (address, port, protocol), oldest first. */
-  private readonly bySource = new Map<number, number[]>();
+  /**
+   * nf_nat_bysource: SRC-manipulated entries chained by the hash of their
+   * original source (address, port, protocol), newest first as the kernel's
+   * hlist_add_head. Heads per bucket; links per record slot (doubly linked,
+   * for removal when a record is freed): no allocation per flow.
+   */
+  private bsHeads = new Int32Array(BS_INITIAL).fill(-1);
+  private bsNext = new Int32Array(0);
+  private bsPrev = new Int32Array(0);
+  private bsCount = 0;
   private readonly cur = new CtTuple();
   private readonly neu = new CtTuple();
   private readonly inv = new CtTuple();
@@ -255,15 +264,16 @@ export class NatCore {
 
   /** find_appropriate_src(): the mapping an entry with the same source already has, if in range. */
   private findAppropriateSrc(t: CtTuple, result: CtTuple, range: NatRange): boolean {
-    const list = this.bySource.get(this.sourceHash(t));
-    if (list === undefined) return false;
     const st = this.st;
     const now = this.clock();
     const o = this.tmp;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const slot = list[i];
+    for (let slot = this.bsHeads[this.sourceHash(t) & (this.bsHeads.length - 1)]; slot >= 0; ) {
+      const next = this.bsNext[slot];
       // An expired entry the kernel's gc would have reaped already.
-      if (st.f64[slot * S64 + F_DEADLINE] - now <= 1e-6 && st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) continue;
+      if (st.f64[slot * S64 + F_DEADLINE] - now <= 1e-6 && st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) {
+        slot = next;
+        continue;
+      }
       st.loadTuple(slot, 0, o);
       if (
         o.l3 !== t.l3 ||
@@ -274,6 +284,7 @@ export class NatCore {
         o.src2 !== t.src2 ||
         o.src3 !== t.src3
       ) {
+        slot = next;
         continue;
       }
       invertTuple(st.loadTuple(slot, 1, o), result);
@@ -283,6 +294,7 @@ export class NatCore {
       result.dst3 = t.dst3;
       result.dport = t.dport;
       if (inRange(result, range)) return true;
+      slot = next;
     }
     return false;
   }
@@ -403,20 +415,51 @@ export class NatCore {
   }
 
   private bySourceAdd(slot: number): void {
-    const h = this.sourceHash(this.st.loadTuple(slot, 0, this.tmp));
-    const list = this.bySource.get(h);
-    if (list === undefined) this.bySource.set(h, [slot]);
-    else list.push(slot);
+    if (slot >= this.bsNext.length) {
+      const n = Math.max(this.st.capacity, slot + 1);
+      const next = new Int32Array(n);
+      next.set(this.bsNext);
+      this.bsNext = next;
+      const prev = new Int32Array(n);
+      prev.set(this.bsPrev);
+      this.bsPrev = prev;
+    }
+    if (this.bsCount >= this.bsHeads.length) this.bsRehash(this.bsHeads.length * 2);
+    this.bsLink(slot, this.sourceHash(this.st.loadTuple(slot, 0, this.tmp)) & (this.bsHeads.length - 1));
+    this.bsCount++;
+  }
+
+  private bsLink(slot: number, b: number): void {
+    const head = this.bsHeads[b];
+    this.bsNext[slot] = head;
+    this.bsPrev[slot] = -1 - b; // negative: the head of bucket b
+    if (head >= 0) this.bsPrev[head] = slot;
+    this.bsHeads[b] = slot;
+  }
+
+  /** Twice the buckets; each chain keeps its order (newest first), so find_appropriate_src's choice does not change. */
+  private bsRehash(size: number): void {
+    const old = this.bsHeads;
+    this.bsHeads = new Int32Array(size).fill(-1);
+    const chain: number[] = [];
+    for (let b = 0; b < old.length; b++) {
+      chain.length = 0;
+      for (let slot = old[b]; slot >= 0; slot = this.bsNext[slot]) chain.push(slot);
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const slot = chain[i];
+        this.bsLink(slot, this.sourceHash(this.st.loadTuple(slot, 0, this.tmp)) & (size - 1));
+      }
+    }
   }
 
   /** Record `slot` (with SRC_NAT_DONE) is being freed. */
   bySourceRemove(slot: number): void {
-    const h = this.sourceHash(this.st.loadTuple(slot, 0, this.tmp));
-    const list = this.bySource.get(h);
-    if (list === undefined) return;
-    const i = list.lastIndexOf(slot);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.bySource.delete(h);
+    const next = this.bsNext[slot];
+    const prev = this.bsPrev[slot];
+    if (prev >= 0) this.bsNext[prev] = next;
+    else this.bsHeads[-1 - prev] = next;
+    if (next >= 0) this.bsPrev[next] = prev;
+    this.bsCount--;
   }
 
   // -------------------------------------------------------------------------

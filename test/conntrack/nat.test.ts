@@ -89,6 +89,18 @@ describe('SNAT / masquerade', () => {
     expect(b2.out).toBe(`${F}:40001 > ${C}:443`);
   });
 
+  it('an inside socket keeps its mapping among many SNATed flows, and loses it when its entries expire', () => {
+    const d = new Driver();
+    forward(d, udp(`${A}:40000 > ${S}:53`), masq);
+    expect(forward(d, udp(`${B}:40000 > ${S}:53`), masq).out).toBe(`${F}:40001 > ${S}:53`);
+    // Enough other sources to make the by-source index grow (it starts with 1024 buckets).
+    for (let i = 0; i < 1030; i++) forward(d, udp(`10.1.${i >> 8}.${i & 255}:${1000 + i} > ${S}:53`), masq);
+    expect(forward(d, udp(`${B}:40000 > ${C}:53`), masq).out).toBe(`${F}:40001 > ${C}:53`);
+    d.now += 31; // every UDP entry has expired
+    expect(d.ct.expire(d.now)).toBe(1033);
+    expect(forward(d, udp(`${B}:40000 > ${C}:53`), masq).out).toBe(`${F}:40000 > ${C}:53`);
+  });
+
   it('a port below 1024 stays in its class (1-511)', () => {
     const d = new Driver();
     forward(d, udp(`${A}:123 > ${S}:123`), masq);
