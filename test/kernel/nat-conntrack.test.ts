@@ -9,7 +9,7 @@
  * - find_appropriate_src: an inside socket already mapped keeps its mapping
  *   to another server, in both;
  * - find_best_ips_proto: the address of a range chosen by jhash2, exactly,
- *   for snat (source) and dnat (destination), IPv4 and IPv6;
+ *   for snat (source, also `persistent`) and dnat (destination), IPv4 and IPv6;
  * - ICMP errors about NATed flows, as fw forwards them (outer addresses and
  *   the quoted packet), read from replay.py's log of frames that are not
  *   plain forwarded copies (FWEMU_REPLAY_DEBUG);
@@ -21,6 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
+import { NatFlag } from '../../src/conntrack/index.js';
 import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
 import { Driver, icmp as ctIcmp, icmpError as ctIcmpError, udp as ctUdp } from '../conntrack/helpers.js';
 import { forward, forwardError, range } from '../conntrack/nat-helpers.js';
@@ -45,6 +46,7 @@ const RULESET = `table inet nat {
   chain post {
     type nat hook postrouting priority srcnat; policy accept;
     ip daddr 10.2.1.0/24 snat ip to 203.0.113.1-203.0.113.9
+    ip daddr 10.2.2.0/24 snat ip to 203.0.113.1-203.0.113.9 persistent
     ip6 daddr fd00:2:1::/64 snat ip6 to 2001:db8::1-2001:db8::1:9
     ip6 daddr fd00:2:5::/64 accept
     oifname "s" masquerade
@@ -59,6 +61,8 @@ interface Pkt {
   /** snat (or masquerade) address or range; null: no rule (the null binding). */
   snat: string | null;
   dnat?: string;
+  /** NatFlag bits of the snat rule. */
+  flags?: number;
 }
 
 const u = (src: string, sport: number, dst: string, snat: string | null): Pkt => ({
@@ -87,6 +91,11 @@ const PACKETS: Pkt[] = [
   ...['10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5', '10.1.7.9'].map((a) => u(a, 5000, '10.2.1.7', RANGE4)),
   u('10.1.0.2', 5001, '10.2.1.200', RANGE4),
   ...['fd00:1::2', 'fd00:1::3', 'fd00:1::4:5'].map((a) => u(a, 5000, 'fd00:2:1::7', RANGE6)),
+  // persistent: the address depends on the source alone.
+  ...['10.1.0.2', '10.1.0.3', '10.1.0.4'].map((a) => ({
+    ...u(a, 7000, '10.2.2.7', RANGE4),
+    flags: NatFlag.PERSISTENT,
+  })),
   // DNAT to a range: find_best_ips_proto on the destination, then masquerade (IPv6: no SRC rule).
   ...['10.1.0.2', '10.1.0.3', '10.1.3.4'].map((a) => dn(a, '10.9.9.9', '10.2.5.1-10.2.5.9', FW_S)),
   ...['fd00:1::2', 'fd00:1::3', 'fd00:1::77'].map((a) => dn(a, 'fd00:9::9', 'fd00:2:5::1-fd00:2:5::2:ff', null)),
@@ -114,7 +123,7 @@ function fwemuListing(): string[] {
   const d = new Driver();
   for (const p of PACKETS) {
     const h = forward(d, p.ct(), {
-      ...(p.snat !== null ? { snat: range(p.snat) } : {}),
+      ...(p.snat !== null ? { snat: range(p.snat, undefined, p.flags ?? 0) } : {}),
       ...(p.dnat !== undefined ? { dnat: range(p.dnat) } : {}),
     });
     if (!h.setup) throw new Error('fwemu: NAT setup failed');
