@@ -53,6 +53,11 @@
  *       are rewritten in place. DROP for a redirect about a NATed flow (the
  *       kernel drops those).
  *
+ *   natPacketTuple(p, out) / natQuotedTuple(p, out): CtTuple
+ *       Fill the tuple these functions take from a decoded packet (ports;
+ *       ICMP: sport = echo id, dport = type << 8 | code) or from an ICMP
+ *       error's quoted packet, as conntrack itself reads them. No allocation.
+ *
  * Status bits (CtStatus.SRC_NAT, DST_NAT, *_DONE; CT_NAT_MASK) are in
  * entry.status for `ct status snat/dnat` matches. The reply tuple of a NATed
  * entry is stored (CtStore.nat, one small record beside the entry record),
@@ -87,7 +92,7 @@
  *   (fwemu tracks GRE with keys 0, as without the PPTP helper); no NAT helpers
  *   (ftp, sip...), no sequence adjustment.
  */
-import { IpProto } from '../packet/types.js';
+import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { CtTuple, F_DEADLINE, H_STATUS, invertTuple, S16, S64, type CtStore, hashTuple } from './entry.js';
 import type { CtResult } from './result.js';
 import { CT_NAT_DONE_MASK, CT_NAT_MASK, CtStatus } from './types.js';
@@ -747,4 +752,54 @@ export function natIcmpError(
   inner: CtTuple,
 ): NatIcmpValue {
   return coreOf(r).icmpError(r, manip, icmpType, outer, inner);
+}
+
+/** The packet's own tuple in CtTuple layout, as conntrack keys it (ports; ICMP: id, type << 8 | code). */
+export function natPacketTuple(p: DecodedPacket, out: CtTuple): CtTuple {
+  out.l3 = p.ipVersion;
+  out.proto = p.proto;
+  out.src0 = p.src0 >>> 0;
+  out.src1 = p.src1 >>> 0;
+  out.src2 = p.src2 >>> 0;
+  out.src3 = p.src3 >>> 0;
+  out.dst0 = p.dst0 >>> 0;
+  out.dst1 = p.dst1 >>> 0;
+  out.dst2 = p.dst2 >>> 0;
+  out.dst3 = p.dst3 >>> 0;
+  if (isPortProto(p.proto)) {
+    out.sport = p.sport;
+    out.dport = p.dport;
+  } else if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) {
+    out.sport = p.icmpId;
+    out.dport = (p.icmpType << 8) | p.icmpCode;
+  } else {
+    out.sport = 0;
+    out.dport = 0;
+  }
+  return out;
+}
+
+/** An ICMP error's quoted packet in CtTuple layout (the inner code is not decoded: 0). */
+export function natQuotedTuple(p: DecodedPacket, out: CtTuple): CtTuple {
+  out.l3 = p.innerIpVersion;
+  out.proto = p.innerProto;
+  out.src0 = p.innerSrc0 >>> 0;
+  out.src1 = p.innerSrc1 >>> 0;
+  out.src2 = p.innerSrc2 >>> 0;
+  out.src3 = p.innerSrc3 >>> 0;
+  out.dst0 = p.innerDst0 >>> 0;
+  out.dst1 = p.innerDst1 >>> 0;
+  out.dst2 = p.innerDst2 >>> 0;
+  out.dst3 = p.innerDst3 >>> 0;
+  if (isPortProto(p.innerProto)) {
+    out.sport = p.innerSport;
+    out.dport = p.innerDport;
+  } else if (p.innerProto === IpProto.ICMP || p.innerProto === IpProto.ICMPV6) {
+    out.sport = p.innerSport;
+    out.dport = p.innerDport << 8;
+  } else {
+    out.sport = 0;
+    out.dport = 0;
+  }
+  return out;
 }

@@ -11,6 +11,8 @@ import {
   natApply,
   natIcmpError,
   natNullBinding,
+  natPacketTuple,
+  natQuotedTuple,
   natSetup,
   type CtResult,
   type NatRange,
@@ -49,18 +51,7 @@ export function text(t: CtTuple): string {
 
 /** The packet's tuple in CtTuple layout (ICMP: sport = id, dport = type << 8 | code). */
 export function packetTuple(p: DecodedPacket, out = new CtTuple()): CtTuple {
-  out.l3 = p.ipVersion;
-  out.proto = p.proto;
-  [out.src0, out.src1, out.src2, out.src3] = [p.src0 >>> 0, p.src1 >>> 0, p.src2 >>> 0, p.src3 >>> 0];
-  [out.dst0, out.dst1, out.dst2, out.dst3] = [p.dst0 >>> 0, p.dst1 >>> 0, p.dst2 >>> 0, p.dst3 >>> 0];
-  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) {
-    out.sport = p.icmpId;
-    out.dport = (p.icmpType << 8) | p.icmpCode;
-  } else {
-    out.sport = p.sport;
-    out.dport = p.dport;
-  }
-  return out;
+  return natPacketTuple(p, out);
 }
 
 export interface Hop {
@@ -105,28 +96,7 @@ export function forward(d: Driver, p: DecodedPacket, rules: Rules = {}, dt = 0):
 
 /** An ICMP error's quoted packet as a tuple (CtTuple layout). */
 export function innerTuple(p: DecodedPacket, out = new CtTuple()): CtTuple {
-  out.l3 = p.innerIpVersion;
-  out.proto = p.innerProto;
-  [out.src0, out.src1, out.src2, out.src3] = [
-    p.innerSrc0 >>> 0,
-    p.innerSrc1 >>> 0,
-    p.innerSrc2 >>> 0,
-    p.innerSrc3 >>> 0,
-  ];
-  [out.dst0, out.dst1, out.dst2, out.dst3] = [
-    p.innerDst0 >>> 0,
-    p.innerDst1 >>> 0,
-    p.innerDst2 >>> 0,
-    p.innerDst3 >>> 0,
-  ];
-  if (p.innerProto === IpProto.ICMP || p.innerProto === IpProto.ICMPV6) {
-    out.sport = p.innerSport;
-    out.dport = p.innerDport << 8;
-  } else {
-    out.sport = p.innerSport;
-    out.dport = p.innerDport;
-  }
-  return out;
+  return natQuotedTuple(p, out);
 }
 
 export interface ErrorHop {
