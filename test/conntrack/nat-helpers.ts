@@ -9,6 +9,7 @@ import {
   CtTuple,
   NatManip,
   natApply,
+  natInitialized,
   natIcmpError,
   natNullBinding,
   natPacketTuple,
@@ -79,18 +80,21 @@ export function forward(d: Driver, p: DecodedPacket, rules: Rules = {}, dt = 0):
   d.now += dt;
   const r = d.ct.process(p, d.now, ++d.n);
   const t = packetTuple(p);
+  // The kernel's nat hooks consult the rules for ct state new only while the manip is not yet
+  // decided (nf_nat_inet_fn: IP_CT_NEW && !nf_nat_initialized): a retransmitted SYN skips them.
   const isNew = r.stateName === 'new';
-  if (isNew) {
+  if (isNew && !natInitialized(r, NatManip.DST)) {
     if (rules.dnat) natSetup(r, NatManip.DST, rules.dnat);
     else natNullBinding(r, NatManip.DST);
   }
   natApply(r, NatManip.DST, t);
   const routed = text(t);
   let ok = true;
-  if (isNew) ok = rules.snat ? natSetup(r, NatManip.SRC, rules.snat) : natNullBinding(r, NatManip.SRC);
+  const srcNew = isNew && !natInitialized(r, NatManip.SRC);
+  if (srcNew) ok = rules.snat ? natSetup(r, NatManip.SRC, rules.snat) : natNullBinding(r, NatManip.SRC);
   natApply(r, NatManip.SRC, t);
   const inserted = d.ct.confirm(r);
-  if (isNew && ok !== inserted) throw new Error(`natSetup said ${ok}, confirm ${inserted}`);
+  if (srcNew && ok !== inserted) throw new Error(`natSetup said ${ok}, confirm ${inserted}`);
   return { r, state: r.stateName, reply: r.reply, routed, out: text(t), setup: ok };
 }
 
