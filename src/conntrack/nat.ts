@@ -35,7 +35,12 @@
  *       packet passes without a NAT decision (prerouting/output: DST,
  *       postrouting/input: SRC). It keeps the address and may move the
  *       source port when the reply tuple is already in use (a masqueraded
- *       flow took it). natInitialized(r, manip) says whether a manip was decided.
+ *       flow took it).
+ *   natInitialized(r, manip): boolean
+ *       nf_nat_initialized(): was the manip decided (a rule or the null
+ *       binding)? The kernel consults the nat chains only for ct state new
+ *       AND an undecided manip (nf_nat_inet_fn): a retransmitted SYN, or an
+ *       RST before any reply (both state new), skips them; do the same.
  *   natApply(r, manip, t): boolean
  *       nf_nat_packet(), per packet at each NAT hook: rewrites the packet
  *       tuple `t` in place (the caller fills it from the packet: addresses,
