@@ -89,6 +89,40 @@ describe('SNAT / masquerade', () => {
     expect(b2.out).toBe(`${F}:40001 > ${C}:443`);
   });
 
+  it('an inside socket keeps its mapping among many SNATed flows, and loses it when its entries expire', () => {
+    const d = new Driver();
+    forward(d, udp(`${A}:40000 > ${S}:53`), masq);
+    expect(forward(d, udp(`${B}:40000 > ${S}:53`), masq).out).toBe(`${F}:40001 > ${S}:53`);
+    // Enough other sources to make the by-source index grow (it starts with 1024 buckets).
+    for (let i = 0; i < 1030; i++) forward(d, udp(`10.1.${i >> 8}.${i & 255}:${1000 + i} > ${S}:53`), masq);
+    expect(forward(d, udp(`${B}:40000 > ${C}:53`), masq).out).toBe(`${F}:40001 > ${C}:53`);
+    d.now += 31; // every UDP entry has expired
+    expect(d.ct.expire(d.now)).toBe(1033);
+    expect(forward(d, udp(`${B}:40000 > ${C}:53`), masq).out).toBe(`${F}:40000 > ${C}:53`);
+  });
+
+  it('removing entries from the middle of a by-source chain keeps the rest reachable', () => {
+    const d = new Driver();
+    forward(d, tcp(`${A}:40000 > ${S}:80`, 'S', { seq: 1 }), masq);
+    // Four flows of one inside socket, all mapped to F:40001 (newest first in the index).
+    const servers = [S, '198.51.100.2', '198.51.100.3', '198.51.100.4'];
+    for (const s of servers)
+      expect(forward(d, tcp(`${B}:40000 > ${s}:80`, 'S', { seq: 1 }), masq).out).toContain(':40001 >');
+    const rst = (s: string): void => {
+      const before = d.ct.entries(d.now).length;
+      forward(d, tcp(`${B}:40000 > ${s}:80`, 'R', { seq: 2 }));
+      expect(d.ct.entries(d.now)).toHaveLength(before - 1);
+    };
+    rst(servers[2]);
+    rst(servers[1]);
+    forward(d, tcp(`${C}:5555 > ${S}:80`, 'S', { seq: 1 }), masq); // reuses a freed record
+    rst(servers[3]);
+    // Left of B's: the flow to servers[0], still mapped to 40001.
+    expect(forward(d, tcp(`${B}:40000 > 198.51.100.5:80`, 'S', { seq: 1 }), masq).out).toBe(
+      `${F}:40001 > 198.51.100.5:80`,
+    );
+  });
+
   it('a port below 1024 stays in its class (1-511)', () => {
     const d = new Driver();
     forward(d, udp(`${A}:123 > ${S}:123`), masq);
