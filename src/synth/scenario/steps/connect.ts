@@ -65,7 +65,7 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
   if (cf && (cf.state === 'open' || cf.state === 'syn-sent')) {
     r.errorIn(
       ft.piece,
-      `the server ${epText(real)} would see this connection coming from ${epText(seen)}, as it sees connection ${clash} (${r.fmt(cf.def.pos)}), which is still open; ` +
+      `${epText(real)} would see this connection coming from ${epText(seen)}, as it sees connection ${clash} (${r.fmt(cf.def.pos)}), which is still open; ` +
         `no two connections share a reply tuple: the kernel gives the second one another port, so say which: snat: ${seen.version === 6 ? `[${seen.addr}]` : seen.addr}:PORT`,
       'scenario.tuple-in-use',
     );
