@@ -2,6 +2,8 @@ import type { Argv } from 'yargs';
 import { ExitCode, UserError } from '../base/errors.js';
 import { exportIptables, iptablesCommentWarnings, iptablesRestoreFile } from '../export/iptables.js';
 import { exportNft, nftCommentWarnings, nftTableNameProblem } from '../export/nft.js';
+import { nftFirewallWarnings } from '../export/nft-firewall.js';
+import { iptablesFirewallWarnings } from '../export/iptables-firewall.js';
 import { visibleLines } from '../base/text-escape.js';
 import { loadRuleSet } from '../rules/load.js';
 import { checkOutputs, writeOutputFiles } from '../base/output-file.js';
@@ -98,7 +100,10 @@ export async function run(args: ExportArgs, io: Io): Promise<number> {
   const { ruleset, warnings } = loadRuleSet(args.rules, io.stdin);
   warnRules(io.stderr, warnings);
   // Rule ids the export had to shorten or change alike: said once, before the ruleset.
-  for (const w of args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset)) {
+  const fw = ruleset.firewall;
+  const said = args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset);
+  if (fw) said.push(...(args.format === 'nft' ? nftFirewallWarnings(fw) : iptablesFirewallWarnings(fw)));
+  for (const w of said) {
     io.stderr.write(`fwemu: warning: ${visibleLines(w)}\n`);
   }
   if (args.format === 'nft') {

@@ -16,6 +16,7 @@
  */
 import { IpProto } from '../packet/types.js';
 import {
+  CT_NAT_MASK,
   CtStatus,
   SCTP_STATE_NAMES,
   TCP_STATE_NAMES,
@@ -239,6 +240,9 @@ export const STRIDE = 168;
 /** @internal */ export const F_BYTES_O = 19; //    152
 /** @internal */ export const F_BYTES_R = 20; //    160-167
 
+/** @internal Words per altered reply tuple in CtStore.nat. */
+export const NAT_WORDS = 9;
+
 /** @internal B_FLAGS bits */
 export const RecFlag = {
   /** On the not-ASSURED list. */
@@ -280,6 +284,17 @@ export class CtStore {
   private readonly extFree: number[] = [];
   /** openedBy values that do not fit H_OPENED, by slot. */
   readonly openedOther = new Map<number, OpenedBy>();
+  /**
+   * NAT (nat.ts): per slot, 1 + index of the entry's altered reply tuple in
+   * `nat`, 0 when the reply tuple is the inverted original. Kept beside the
+   * records, not in them: an entry without NAT pays only the status test
+   * (CT_NAT_MASK) when its reply tuple is read, never a bigger record.
+   */
+  natRef: Int32Array;
+  /** Altered reply tuples, NAT_WORDS each: source words 0-3, destination words 0-3, sport << 16 | dport. */
+  nat: Uint32Array;
+  private natNext = 0;
+  private readonly natFree: number[] = [];
 
   constructor(
     capacity: number,
@@ -288,6 +303,8 @@ export class CtStore {
     this.capacity = capacity;
     this.setBuffer(new ArrayBuffer(capacity * STRIDE));
     this.ext = new Uint32Array(capacity === 1 ? 6 : 0);
+    this.natRef = new Int32Array(capacity);
+    this.nat = new Uint32Array(capacity === 1 ? NAT_WORDS : 0);
   }
 
   private setBuffer(buf: ArrayBuffer): void {
@@ -304,6 +321,9 @@ export class CtStore {
     new Uint8Array(buf).set(this.u8);
     this.capacity = capacity;
     this.setBuffer(buf);
+    const natRef = new Int32Array(capacity);
+    natRef.set(this.natRef);
+    this.natRef = natRef;
   }
 
   /** A place for one IPv6 entry's extra address words: returns the W_EXT value (1 + index). */
@@ -323,6 +343,67 @@ export class CtStore {
     if (ext > 0) this.extFree.push(ext - 1);
   }
 
+  /**
+   * Store `t` as record `slot`'s reply tuple (nf_conntrack_alter_reply).
+   * The caller sets a CT_NAT_MASK bit in the status: that bit is what makes
+   * readers use it.
+   */
+  setNatReply(slot: number, t: CtTuple): void {
+    let ref = this.natRef[slot];
+    if (ref === 0) {
+      const free = this.natFree.pop();
+      let i: number;
+      if (free !== undefined) i = free;
+      else {
+        i = this.natNext++;
+        if ((i + 1) * NAT_WORDS > this.nat.length) {
+          const grown = new Uint32Array(Math.max(NAT_WORDS * 16, this.nat.length * 2));
+          grown.set(this.nat);
+          this.nat = grown;
+        }
+      }
+      ref = i + 1;
+      this.natRef[slot] = ref;
+    }
+    const x = this.nat,
+      e = (ref - 1) * NAT_WORDS;
+    x[e] = t.src0;
+    x[e + 1] = t.src1;
+    x[e + 2] = t.src2;
+    x[e + 3] = t.src3;
+    x[e + 4] = t.dst0;
+    x[e + 5] = t.dst1;
+    x[e + 6] = t.dst2;
+    x[e + 7] = t.dst3;
+    x[e + 8] = ((t.sport << 16) | t.dport) >>> 0;
+  }
+
+  /** Forget record `slot`'s altered reply tuple (the record is being freed). */
+  freeNat(slot: number): void {
+    const ref = this.natRef[slot];
+    if (ref > 0) {
+      this.natFree.push(ref - 1);
+      this.natRef[slot] = 0;
+    }
+  }
+
+  /** Is `t` record `slot`'s altered reply tuple? (l3 and protocol are the caller's to compare.) */
+  natReplyIs(slot: number, t: CtTuple): boolean {
+    const x = this.nat,
+      e = (this.natRef[slot] - 1) * NAT_WORDS;
+    return (
+      x[e] === t.src0 &&
+      x[e + 4] === t.dst0 &&
+      x[e + 8] === ((t.sport << 16) | t.dport) >>> 0 &&
+      x[e + 1] === t.src1 &&
+      x[e + 2] === t.src2 &&
+      x[e + 3] === t.src3 &&
+      x[e + 5] === t.dst1 &&
+      x[e + 6] === t.dst2 &&
+      x[e + 7] === t.dst3
+    );
+  }
+
   /** A detached copy of record `slot`: a store of capacity 1. */
   copyOf(slot: number): CtStore {
     const c = new CtStore(1, this.ruleIds);
@@ -334,6 +415,11 @@ export class CtStore {
     }
     const other = this.openedOther.get(slot);
     if (other !== undefined) c.openedOther.set(0, other);
+    const nat = this.natRef[slot];
+    if (nat > 0) {
+      c.nat.set(this.nat.subarray((nat - 1) * NAT_WORDS, nat * NAT_WORDS));
+      c.natRef[0] = 1;
+    }
     c.u8[B_FLAGS] &= ~RecFlag.IN_NA;
     return c;
   }
@@ -405,6 +491,21 @@ export class CtStore {
     const proto = this.u8[b8 + B_PROTO];
     out.l3 = l3;
     out.proto = proto;
+    if (dir === 1 && (this.u16[slot * S16 + H_STATUS] & CT_NAT_MASK) !== 0) {
+      const x = this.nat,
+        e = (this.natRef[slot] - 1) * NAT_WORDS;
+      out.src0 = x[e];
+      out.src1 = x[e + 1];
+      out.src2 = x[e + 2];
+      out.src3 = x[e + 3];
+      out.dst0 = x[e + 4];
+      out.dst1 = x[e + 5];
+      out.dst2 = x[e + 6];
+      out.dst3 = x[e + 7];
+      out.sport = x[e + 8] >>> 16;
+      out.dport = x[e + 8] & 0xffff;
+      return out;
+    }
     let s0 = u32[b32 + W_SRC0],
       s1 = 0,
       s2 = 0,
@@ -528,7 +629,7 @@ export class CtEntry {
   get orig(): CtTuple {
     return (this.origTuple ??= this.st.loadTuple(this.slot, 0, new CtTuple()));
   }
-  /** The reply direction's tuple (nf_ct_invert_tuple of the original). */
+  /** The reply direction's tuple: nf_ct_invert_tuple of the original, or the one NAT stored (nat.ts). */
   get reply(): CtTuple {
     return (this.replyTuple ??= this.st.loadTuple(this.slot, 1, new CtTuple()));
   }

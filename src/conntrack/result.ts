@@ -20,7 +20,9 @@ export class CtResult {
   reason = '';
   /**
    * conntrack itself drops the packet (NF_DROP) before any rule sees it:
-   * the table is full and nothing could be early-dropped.
+   * the table is full and nothing could be early-dropped. Also set by
+   * confirm() when it refuses a NATed entry whose reply tuple is taken
+   * (nat.ts): the packet is dropped after the rules accepted it.
    */
   drop = false;
   /** Packet number this result is for. */
@@ -110,6 +112,8 @@ export interface CtStats {
   reopened: number;
   /** Entries deleted by an RST while unreplied. */
   rstKilled: number;
+  /** New NATed entries refused at confirm because their reply tuple was taken (the packet is dropped). */
+  insertFailed: number;
 }
 
 export function newStats(): CtStats {
@@ -125,5 +129,6 @@ export function newStats(): CtStats {
     expired: 0,
     reopened: 0,
     rstKilled: 0,
+    insertFailed: 0,
   };
 }

@@ -23,6 +23,9 @@
  *   confirm(r)            - nf_conntrack_confirm at POSTROUTING/INPUT, for a
  *                           packet the filter accepted: a new entry enters the
  *                           table; cached [UPDATE] events are delivered.
+ *                           A NATed entry whose reply tuple another entry
+ *                           holds is refused, its packet dropped (r.drop),
+ *                           as the kernel's insert_failed.
  * A new entry whose packet is dropped is never confirmed and simply vanishes
  * at the next process() call.
  *
@@ -62,7 +65,8 @@
  *   once per second of capture time (GC_SCAN_INTERVAL_MIN) before early
  *   drop is tried. The gc worker's own early drop at 95% fill is not modelled.
  * - Per-entry packet counters are 32-bit (bytes are exact doubles).
- * - No NAT, helpers, expectations (so never RELATED by expectation), zones,
+ * - NAT is nat.ts (its own differences are listed there). No helpers,
+ *   expectations (so never RELATED by expectation), zones,
  *   marks, labels, timeouts policies or checksum verification.
  * - Per-protocol differences are at the top of each tracker's file.
  * - Fragments: the kernel reassembles before conntrack (nf_defrag); we track
@@ -120,7 +124,9 @@ import { icmpError, icmpPacket, icmpQuotedTuple, IcmpKind } from './icmp.js';
 import { icmpWords } from '../packet/icmp-names.js';
 import { grePacket, IPPROTO_GRE } from './gre.js';
 import { genericPacket } from './generic.js';
+import { NatCore, type NatRange } from './nat.js';
 import {
+  CT_NAT_MASK,
   CtCode,
   CtState,
   CtStatus,
@@ -202,6 +208,31 @@ export class ConntrackTable {
     this.res.table = this;
     this.transient = new CtEntry(this.st, 0);
     this.ctx = new CtPacketCtx(this.st, this.settings, new TcpTracker(this.settings));
+    this.natCore = new NatCore(
+      this.st,
+      (t) => this.find(t) !== NONE,
+      () => this.clock,
+      (slot) => this.tuplesChanged(slot),
+    );
+  }
+
+  /** @internal NAT's state and search (nat.ts). */
+  readonly natCore: NatCore;
+
+  /**
+   * @internal nat.ts's natSetup (range given) and natNullBinding (null): for
+   * r's new entry; true with nothing done when r has no entry of this table.
+   */
+  natSetupSlot(r: CtResult, manip: number, range: NatRange | null): boolean {
+    const slot = this.slotOf(r);
+    if (slot === NONE) return true;
+    return range === null ? this.natCore.nullBinding(slot, manip) : this.natCore.setup(slot, manip, range);
+  }
+
+  /** Record `slot`'s reply tuple changed: views that cached it read it again. */
+  private tuplesChanged(slot: number): void {
+    this.views.get(slot)?.forgetTuples();
+    if (this.transient.slot === slot) this.transient.forgetTuples();
   }
 
   /** Confirmed entries currently in the table (expired ones included until noticed). */
@@ -577,6 +608,14 @@ export class ConntrackTable {
     if (!(status & CtStatus.CONFIRMED)) {
       if (slot !== this.pending) return false; // stale result: that packet's entry was already discarded
       this.pending = NONE;
+      if (status & CT_NAT_MASK && this.find(st.loadTuple(slot, 1, this.tmp)) !== NONE) {
+        // __nf_conntrack_confirm: NAT gave a reply tuple another entry holds (no free port was
+        // found). The kernel drops the packet (insert_failed); the entry never exists.
+        this.freeSlot(slot);
+        this.stats.insertFailed++;
+        r.drop = true;
+        return false;
+      }
       st.u16[hs] = status | CtStatus.CONFIRMED;
       this.insert(slot);
       this.stats.inserted++;
@@ -771,6 +810,9 @@ export class ConntrackTable {
       }
     }
     const b32 = slot * S32;
+    const status = st.u16[slot * S16 + H_STATUS];
+    if (status & CtStatus.SRC_NAT_DONE) this.natCore.bySourceRemove(slot);
+    if (status & CT_NAT_MASK) st.freeNat(slot);
     st.freeExt(st.u32[b32 + W_EXT]);
     st.u32[b32 + W_EXT] = 0;
     st.openedOther.delete(slot);
@@ -797,6 +839,8 @@ export class ConntrackTable {
     const tports = ((t.sport << 16) | t.dport) >>> 0;
     const reply = (n & 1) === 1;
     if (reply) {
+      // A NATed entry's reply tuple is stored, not the inverted original (nat.ts).
+      if (st.u16[slot * S16 + H_STATUS] & CT_NAT_MASK) return st.natReplyIs(slot, t);
       if (d0 !== t.src0 || s0 !== t.dst0 || replyPorts(ports, proto) !== tports) return false;
     } else if (s0 !== t.src0 || d0 !== t.dst0 || ports !== tports) {
       return false;

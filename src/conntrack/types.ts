@@ -52,9 +52,22 @@ export const CtStatus = {
   SEEN_REPLY: 1 << 1,
   ASSURED: 1 << 2,
   CONFIRMED: 1 << 3,
+  /** The reply tuple was altered by source NAT (nf_nat_setup_info changed the source). */
+  SRC_NAT: 1 << 4,
+  /** The reply tuple was altered by destination NAT. */
+  DST_NAT: 1 << 5,
+  /** Source NAT was decided for the entry (a rule or the null binding), changed or not. */
+  SRC_NAT_DONE: 1 << 7,
+  /** Destination NAT was decided for the entry. */
+  DST_NAT_DONE: 1 << 8,
   DYING: 1 << 9,
   FIXED_TIMEOUT: 1 << 10,
 } as const;
+
+/** IPS_NAT_MASK: either NAT bit (the reply tuple is stored, not derived). */
+export const CT_NAT_MASK = CtStatus.SRC_NAT | CtStatus.DST_NAT;
+/** IPS_NAT_DONE_MASK. */
+export const CT_NAT_DONE_MASK = CtStatus.SRC_NAT_DONE | CtStatus.DST_NAT_DONE;
 
 // ---------------------------------------------------------------------------
 // TCP

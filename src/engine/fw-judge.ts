@@ -14,7 +14,21 @@
  */
 import { Direction, type CaptureRecord } from '../capture/types.js';
 import type { ConntrackTable } from '../conntrack/table.js';
-import { CtState } from '../conntrack/types.js';
+import type { CtResult } from '../conntrack/result.js';
+import { CtTuple, invertTuple } from '../conntrack/entry.js';
+import {
+  natApply,
+  natFlags,
+  NatIcmp,
+  natIcmpError,
+  natInitialized,
+  NatManip,
+  type NatManipValue,
+  natNullBinding,
+  type NatRange,
+  natSetup,
+} from '../conntrack/nat.js';
+import { CT_NAT_MASK, CtState } from '../conntrack/types.js';
 import {
   isMartian,
   isGroupDestination,
@@ -24,7 +38,8 @@ import {
   isAllRouters,
   isSolicitedNode,
 } from '../packet/scope.js';
-import type { DecodedPacket } from '../packet/types.js';
+import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
+import { newDecodedPacket } from '../packet/decode.js';
 import {
   type CompiledChain,
   type CompiledFirewall,
@@ -34,7 +49,8 @@ import {
 } from '../rules/fw-compile.js';
 import { ChainWalker, newWalkContext, newWalkOutcome, type WalkContext, type WalkOutcome } from '../rules/fw-walk.js';
 import { NO_IF } from '../rules/route.js';
-import type { Hook } from '../rules/firewall.js';
+import type { FwRule, Hook, NatStatement } from '../rules/firewall.js';
+import type { Cidr } from '../rules/types.js';
 import {
   Cause,
   EntryOf,
@@ -52,6 +68,8 @@ export interface FwDecision {
   rule: number;
   /** With a policy: the base chain's index in the firewall's chains; -1 otherwise. */
   policyChain: number;
+  /** The `flat` index of the nat rule that translated the flow's first packet here, or -1. */
+  natRule: number;
 }
 
 /** Judges packets through a compiled firewall; one per engine (its scratch objects are reused). */
@@ -59,10 +77,26 @@ export class FirewallJudge {
   private readonly walker: ChainWalker;
   private readonly cx: WalkContext = newWalkContext();
   private readonly out: WalkOutcome = newWalkOutcome();
-  private readonly decision: FwDecision = { verdict: 'accept', cause: Cause.POLICY, rule: -1, policyChain: -1 };
+  private readonly decision: FwDecision = {
+    verdict: 'accept',
+    cause: Cause.POLICY,
+    rule: -1,
+    policyChain: -1,
+    natRule: -1,
+  };
   /** The compiled rule behind r.fwRule (the one to credit). */
   private decider: CompiledFwRule | null = null;
   private policyOf: CompiledChain | null = null;
+  /** The packet's conntrack result (null when stateless). */
+  private c: CtResult | null = null;
+  /** The packet as the chains see it: the captured one, or xp once NAT rewrote it. */
+  private cur: DecodedPacket = newDecodedPacket();
+  private readonly xp: DecodedPacket = newDecodedPacket();
+  private readonly tuple = new CtTuple();
+  private readonly outer = new CtTuple();
+  private readonly inner = new CtTuple();
+  /** The nat rule that translated this flow's first packet. */
+  private natRule: FwRule | null = null;
   /** Capture time (seconds) of the first packet: limit buckets count from it. */
   private t0 = -1;
   /** Flows confirmed (for the engine's stats). */
@@ -92,6 +126,7 @@ export class FirewallJudge {
     cx.pktType = pktTypeOf(p, rec, this);
     this.decider = null;
     this.policyOf = null;
+    d.natRule = -1;
     if (p.direction === Direction.OUTBOUND) {
       r.oif = rec.ifName !== '' ? rec.ifName : null;
       return this.end(d, 'skip', Cause.OUTGOING);
@@ -99,9 +134,14 @@ export class FirewallJudge {
     const v = p.ipVersion;
     const local = routes.isOwn(v, p.src0, p.src1, p.src2, p.src3);
     // Ingress: the capture's interface when it names one of ours, else the route back to the source.
+    const capturedOn = rec.ifName !== '' ? routes.indexOf(rec.ifName) : NO_IF;
+    if (capturedOn !== NO_IF && this.leaving(p, capturedOn, local)) {
+      r.oif = rec.ifName;
+      return this.end(d, 'skip', Cause.OUTGOING);
+    }
     let iif = NO_IF;
     if (!local) {
-      iif = rec.ifName !== '' ? routes.indexOf(rec.ifName) : NO_IF;
+      iif = capturedOn;
       if (iif === NO_IF) iif = routes.lookup(v, p.src0, p.src1, p.src2, p.src3);
     }
     cx.iif = iif;
@@ -134,27 +174,76 @@ export class FirewallJudge {
       } else linkEntry(r, c, c.state === CtState.RELATED ? EntryOf.RELATED : EntryOf.ENTRY);
     }
 
-    let chainOut: Hook;
+    this.c = c;
+    this.cur = p;
+    this.natRule = null;
+    r.egress = null;
+    r.natRule = null;
     if (local) {
       cx.oif = routes.lookup(v, p.dst0, p.dst1, p.dst2, p.dst3);
       r.oif = this.ifName(cx.oif);
-      if (!this.hook('output', p, r, d)) return d;
-      chainOut = 'postrouting';
+      if (!this.hook('output', r, d)) return d;
+      // Rerouted when the output hook's DNAT changed the destination (ip_route_me_harder).
+      if (this.cur !== p) {
+        const q = this.cur;
+        cx.oif = routes.lookup(v, q.dst0, q.dst1, q.dst2, q.dst3);
+        r.oif = this.ifName(cx.oif);
+      }
     } else {
-      if (!this.hook('prerouting', p, r, d)) return d;
-      if (toSelf) {
-        if (!this.hook('input', p, r, d)) return d;
+      if (!this.hook('prerouting', r, d)) return d;
+      // Routing sees the destination DNAT (or redirect) gave it.
+      const q = this.cur;
+      if (this.receives(q)) {
+        if (!this.hook('input', r, d)) return d;
         return this.accepted(r, c, d);
       }
-      cx.oif = routes.lookup(v, p.dst0, p.dst1, p.dst2, p.dst3);
+      if (q !== p && notForwardedScope(q) !== Scope.NONE) return this.end(d, 'drop', Cause.NOT_ROUTED);
+      cx.oif = routes.lookup(v, q.dst0, q.dst1, q.dst2, q.dst3);
       r.oif = this.ifName(cx.oif);
       if (cx.oif === NO_IF) return this.end(d, 'drop', Cause.NOT_ROUTED);
       if (p.ttl <= 1) return this.end(d, 'drop', Cause.TTL_EXPIRED);
-      if (!this.hook('forward', p, r, d)) return d;
-      chainOut = 'postrouting';
+      if (!this.hook('forward', r, d)) return d;
     }
-    if (!this.hook(chainOut, p, r, d)) return d;
+    if (!this.hook('postrouting', r, d)) return d;
     return this.accepted(r, c, d);
+  }
+
+  /**
+   * A packet captured on one of the firewall's interfaces without a
+   * direction: did the firewall send it out there? Yes when it is from the
+   * firewall's own address, or when the route back to its source leaves by
+   * another interface (what rp_filter calls a spoofed source: a forwarded
+   * packet's copy on its way out). Link-local and unroutable sources are
+   * taken as arriving.
+   */
+  private leaving(p: DecodedPacket, on: number, local: boolean): boolean {
+    if (local) return this.translatedCopy(p);
+    if (
+      p.ipVersion === 6
+        ? p.src0 >>> 22 === 0x3fa || (p.src0 | p.src1 | p.src2 | p.src3) === 0
+        : p.src0 >>> 16 === 0xa9fe
+    )
+      return false;
+    const back = this.fw.routes.lookup(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+    return back !== NO_IF && back !== on;
+  }
+
+  /**
+   * A packet from the firewall's own address, captured on one of its
+   * interfaces: a copy of a forwarded packet that NAT gave that address
+   * (its inverse is a translated entry's reply tuple: the packet it came
+   * from was judged), or one the firewall sent itself (judged, through
+   * output: its conntrack entry sees it, as the kernel's did).
+   */
+  private translatedCopy(p: DecodedPacket): boolean {
+    const ct = this.ct;
+    if (ct === null) return true;
+    const t = this.tuple;
+    fillTuple(t, p);
+    if (ct.lookup(t) !== null) return false;
+    if (!invertTuple(t, this.outer)) return false;
+    const e = ct.lookup(this.outer);
+    return e !== null && (e.status & CT_NAT_MASK) !== 0;
   }
 
   /** Does the firewall itself receive this packet (an own address, a group it is in, a directed broadcast)? */
@@ -169,24 +258,182 @@ export class FirewallJudge {
   }
 
   /**
-   * Walk the base chains of one hook. Returns false when one dropped or
-   * rejected the packet (`d` then says so), true when all accepted.
+   * Walk the base chains of one hook, with the NAT point at its place among
+   * them (NAT_PRIORITY). Returns false when one dropped or rejected the
+   * packet (`d` then says so), true when all accepted.
    */
-  private hook(hook: Hook, p: DecodedPacket, r: PacketResult, d: FwDecision): boolean {
+  private hook(hook: Hook, r: PacketResult, d: FwDecision): boolean {
     const chains = this.fw.hooks[hook];
-    const isNew = this.cx.ctState === CtState.NEW;
+    const natAt = this.fw.hasNat && this.c !== null ? NAT_PRIORITY[hook] : Number.POSITIVE_INFINITY;
+    let natDone = false;
     for (let i = 0; i < chains.length; i++) {
       const ch = chains[i];
-      // A nat chain sees only the first packet of a flow.
-      if (ch.chain.type === 'nat' && !isNew) continue;
-      const o = this.walker.walk(ch, p, this.cx, this.out);
+      if (!natDone && ch.chain.priority >= natAt) {
+        natDone = true;
+        if (!this.natPoint(hook, r, d)) return false;
+      }
+      // Nat chains are walked at the NAT point, for a flow's first packet only.
+      if (ch.chain.type === 'nat') continue;
+      const o = this.walker.walk(ch, this.cur, this.cx, this.out);
       this.note(r, o, ch);
       if (o.verdict !== Verdict.ACCEPT) {
         this.end(d, o.verdict === Verdict.REJECT ? 'reject' : 'drop', this.causeOf(o, r));
         return false;
       }
     }
+    if (!natDone && natAt !== Number.POSITIVE_INFINITY) return this.natPoint(hook, r, d);
     return true;
+  }
+
+  /**
+   * The NAT hook (nf_nat_inet_fn): for a flow's first packet, the nat
+   * chains decide its translation (or the null binding keeps it, with a
+   * port moved on a clash); then every packet of a translated flow is
+   * rewritten. False when the packet is dropped here.
+   */
+  private natPoint(hook: Hook, r: PacketResult, d: FwDecision): boolean {
+    const c = this.c!;
+    const manip = hook === 'prerouting' || hook === 'output' ? NatManip.DST : NatManip.SRC;
+    if (c.state === CtState.NEW && !natInitialized(c, manip)) {
+      const chains = this.fw.hooks[hook];
+      for (let i = 0; i < chains.length && !natInitialized(c, manip); i++) {
+        const ch = chains[i];
+        if (ch.chain.type !== 'nat') continue;
+        const o = this.walker.walk(ch, this.cur, this.cx, this.out);
+        if (o.verdict !== Verdict.ACCEPT) {
+          this.note(r, o, ch);
+          this.end(d, o.verdict === Verdict.REJECT ? 'reject' : 'drop', this.causeOf(o, r));
+          return false;
+        }
+        const nat = o.rule?.rule.nat ?? null;
+        if (nat === null) continue;
+        const range = this.rangeOf(nat, hook);
+        if (range === null || !natSetup(c, manip, range)) {
+          this.note(r, o, ch);
+          r.detail =
+            range === null
+              ? `${nat.kind}: the interface has no ${this.cur.ipVersion === 6 ? 'IPv6' : 'IPv4'} address to translate to`
+              : `${nat.kind}: no free ${isPortProto(this.cur.proto) ? 'port' : 'tuple'} left in the range (the kernel fails to insert the entry)`;
+          this.end(d, 'drop', Cause.NAT_FAILED);
+          return false;
+        }
+        this.natRule = o.rule!.rule;
+        r.natRule = this.natRule;
+        d.natRule = o.rule!.flat;
+      }
+      if (!natInitialized(c, manip) && !natNullBinding(c, manip)) {
+        r.detail = 'no free port for the flow as it is (null binding): the kernel fails to insert the entry';
+        this.end(d, 'drop', Cause.NAT_FAILED);
+        return false;
+      }
+      this.cx.ctStatus = this.ct!.statusOf(c);
+    }
+    if (c.state === CtState.INVALID || c.state === CtState.UNTRACKED) return true;
+    this.translate(c, manip, r);
+    return true;
+  }
+
+  /** The NAT range of a rule's statement at this hook; null when there is no address to take (masquerade, redirect). */
+  private rangeOf(nat: NatStatement, hook: Hook): NatRange | null {
+    const q = this.cur;
+    const v = q.ipVersion as 4 | 6;
+    const ports = nat.ports !== null ? { lo: nat.ports.lo, hi: nat.ports.hi } : null;
+    const flags = natFlags(nat.flags);
+    if (nat.kind === 'snat' || nat.kind === 'dnat') {
+      return { addr: nat.addr !== null ? { lo: nat.addr.lo, hi: nat.addr.hi } : null, ports, flags };
+    }
+    let a: Cidr | null;
+    if (nat.kind === 'masquerade') {
+      a = this.fw.routes.sourceAddress(this.cx.oif, v, [q.dst0 >>> 0, q.dst1 >>> 0, q.dst2 >>> 0, q.dst3 >>> 0]);
+    } else if (hook === 'output') {
+      // nf_nat_redirect: a locally generated packet goes to the loopback address.
+      a = v === 4 ? LOOPBACK4 : LOOPBACK6;
+    } else {
+      a = this.fw.routes.firstAddress(this.cx.iif, v);
+    }
+    if (a === null) return null;
+    return { addr: { lo: a.words, hi: a.words }, ports, flags };
+  }
+
+  /** Rewrite the packet as NAT says at this hook (nf_nat_packet; ICMP errors: their quoted packet too). */
+  private translate(c: CtResult, manip: NatManipValue, r: PacketResult): void {
+    const q = this.cur;
+    const t = this.tuple;
+    const icmpError = c.state === CtState.RELATED && q.innerValid;
+    if (!icmpError) fillTuple(t, q);
+    const changed = icmpError ? this.translateIcmpError(c, manip, q) : natApply(c, manip, t);
+    if (!changed) return;
+    const x = this.own();
+    if (icmpError) {
+      const o = this.outer;
+      x.src0 = o.src0 | 0;
+      x.src1 = o.src1 | 0;
+      x.src2 = o.src2 | 0;
+      x.src3 = o.src3 | 0;
+      x.dst0 = o.dst0 | 0;
+      x.dst1 = o.dst1 | 0;
+      x.dst2 = o.dst2 | 0;
+      x.dst3 = o.dst3 | 0;
+      const i = this.inner;
+      x.innerSrc0 = i.src0 | 0;
+      x.innerSrc1 = i.src1 | 0;
+      x.innerSrc2 = i.src2 | 0;
+      x.innerSrc3 = i.src3 | 0;
+      x.innerDst0 = i.dst0 | 0;
+      x.innerDst1 = i.dst1 | 0;
+      x.innerDst2 = i.dst2 | 0;
+      x.innerDst3 = i.dst3 | 0;
+      if (isPortProto(x.innerProto)) {
+        x.innerSport = i.sport;
+        x.innerDport = i.dport;
+      } else if (x.innerProto === IpProto.ICMP || x.innerProto === IpProto.ICMPV6) x.innerSport = i.sport;
+    } else {
+      x.src0 = t.src0 | 0;
+      x.src1 = t.src1 | 0;
+      x.src2 = t.src2 | 0;
+      x.src3 = t.src3 | 0;
+      x.dst0 = t.dst0 | 0;
+      x.dst1 = t.dst1 | 0;
+      x.dst2 = t.dst2 | 0;
+      x.dst3 = t.dst3 | 0;
+      if (isPortProto(x.proto)) {
+        x.sport = t.sport;
+        x.dport = t.dport;
+      } else if (x.proto === IpProto.ICMP || x.proto === IpProto.ICMPV6) x.icmpId = t.sport;
+    }
+    r.egress = x;
+  }
+
+  private translateIcmpError(c: CtResult, manip: NatManipValue, q: DecodedPacket): boolean {
+    const o = this.outer;
+    fillTuple(o, q);
+    const i = this.inner;
+    i.l3 = q.innerIpVersion;
+    i.proto = q.innerProto;
+    i.src0 = q.innerSrc0 >>> 0;
+    i.src1 = q.innerSrc1 >>> 0;
+    i.src2 = q.innerSrc2 >>> 0;
+    i.src3 = q.innerSrc3 >>> 0;
+    i.dst0 = q.innerDst0 >>> 0;
+    i.dst1 = q.innerDst1 >>> 0;
+    i.dst2 = q.innerDst2 >>> 0;
+    i.dst3 = q.innerDst3 >>> 0;
+    if (isPortProto(q.innerProto)) {
+      i.sport = q.innerSport;
+      i.dport = q.innerDport;
+    } else {
+      i.sport = q.innerSport;
+      i.dport = q.innerDport << 8;
+    }
+    return natIcmpError(c, manip, q.icmpType, o, i) === NatIcmp.CHANGED;
+  }
+
+  /** The packet as translated so far: a copy of the captured one made on the first change (the report still shows what was captured). */
+  private own(): DecodedPacket {
+    if (this.cur === this.xp) return this.xp;
+    Object.assign(this.xp, this.cur);
+    this.cur = this.xp;
+    return this.xp;
   }
 
   /** Remember who decided: the latest chain and rule (the reports name the one that ended the walk, or the last that accepted). */
@@ -238,6 +485,42 @@ export class FirewallJudge {
     d.rule = cause === Cause.POLICY || this.decider === null ? -1 : this.decider.flat;
     d.policyChain = cause === Cause.POLICY && this.policyOf !== null ? this.policyOf.index : -1;
     return d;
+  }
+}
+
+/** Where the NAT hook sits among a hook's base chains (NF_IP_PRI_NAT_DST / _SRC). */
+const NAT_PRIORITY: Readonly<Record<Hook, number>> = {
+  prerouting: -100,
+  output: -100,
+  input: 100,
+  postrouting: 100,
+  forward: Number.POSITIVE_INFINITY,
+};
+
+const LOOPBACK4: Cidr = { version: 4, words: [0x7f000001, 0, 0, 0], prefix: 32, text: '127.0.0.1' };
+const LOOPBACK6: Cidr = { version: 6, words: [0, 0, 0, 1], prefix: 128, text: '::1' };
+
+/** The tuple of a packet's own headers, as conntrack keys it (ICMP: id in sport, type/code in dport). */
+function fillTuple(t: CtTuple, q: DecodedPacket): void {
+  t.l3 = q.ipVersion;
+  t.proto = q.proto;
+  t.src0 = q.src0 >>> 0;
+  t.src1 = q.src1 >>> 0;
+  t.src2 = q.src2 >>> 0;
+  t.src3 = q.src3 >>> 0;
+  t.dst0 = q.dst0 >>> 0;
+  t.dst1 = q.dst1 >>> 0;
+  t.dst2 = q.dst2 >>> 0;
+  t.dst3 = q.dst3 >>> 0;
+  if (isPortProto(q.proto)) {
+    t.sport = q.sport;
+    t.dport = q.dport;
+  } else if (q.proto === IpProto.ICMP || q.proto === IpProto.ICMPV6) {
+    t.sport = q.icmpId;
+    t.dport = (q.icmpType << 8) | q.icmpCode;
+  } else {
+    t.sport = 0;
+    t.dport = 0;
   }
 }
 

@@ -9,6 +9,7 @@ import type { Diagnostic } from '../base/diag.js';
 import type { RuleSet } from '../rules/types.js';
 import { ClockWatch, type ClockStats } from './clock.js';
 import { Engine, type EngineStats } from './engine.js';
+import { TimeOrder } from './time-order.js';
 import { Judge, ownDatagram, type JudgedOutput } from './judge.js';
 import { HeldOrder, MAX_WAITING } from './held-order.js';
 import type { PacketResult } from './result.js';
@@ -113,12 +114,18 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   let stopped = false;
   const judge = new Judge(engine, onPacket ? new InOrder(onPacket, engine) : null);
 
+  const judgeOne = (rec: CaptureRecord) => {
+    if (clock !== null) clock.observe(rec);
+    judge.judge(rec);
+  };
+  // The firewall model: a capture taken on several of its interfaces is judged in time order.
+  const order = ruleset.firewall ? new TimeOrder(judgeOne) : null;
   const seen = opts.onRecord;
   const onRecord = (rec: CaptureRecord) => {
     if (stopped) return;
     if (seen !== undefined) seen(rec);
-    if (clock !== null) clock.observe(rec);
-    judge.judge(rec);
+    if (order !== null) order.push(rec);
+    else judgeOne(rec);
     if (rec.n >= stopAfter) {
       // Caught below, with what the source had read (never escapes replay()).
       stopped = true;
@@ -138,7 +145,10 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     if (!(err instanceof StopReading)) {
       // A damaged capture: everything read before the damage is still
       // delivered; the error's `partial` says what was read (readCapture()).
-      if (err instanceof CaptureError) judge.finish();
+      if (err instanceof CaptureError) {
+        order?.flush();
+        judge.finish();
+      }
       throw err;
     }
     // (A source that does not say what it had read: only the packet count is known.)
@@ -150,6 +160,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
       truncated: false,
     };
   }
+  order?.flush();
   judge.finish();
   return { capture, stats: engine.stats, engine, ruleWarnings, clock: clock?.result ?? null };
 }

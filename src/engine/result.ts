@@ -57,6 +57,12 @@ export const Cause = {
    * judged when it came in.
    */
   OUTGOING: 13,
+  /**
+   * Firewall model: NAT could not translate the flow's first packet (no
+   * free port in the range, or no address on the interface for masquerade
+   * or redirect); the kernel drops it and never confirms the entry.
+   */
+  NAT_FAILED: 14,
 } as const;
 export type CauseValue = (typeof Cause)[keyof typeof Cause];
 
@@ -82,6 +88,14 @@ export interface PacketResult {
   /** Firewall model: the interfaces the packet came in by and leaves by (null: none, or the simple model). */
   iif: string | null;
   oif: string | null;
+  /**
+   * Firewall model: the packet as it leaves, when NAT changed it (its
+   * addresses, ports or ICMP id, and an ICMP error's quoted packet); null
+   * when it leaves as it came. Reused: copy what you keep.
+   */
+  egress: DecodedPacket | null;
+  /** Firewall model: the nat rule that translated the flow, on its first packet; null otherwise. */
+  natRule: FwRule | null;
   /** The conntrack entry involved, if any (its `openedBy` tells which packet and rule created it). */
   entry: unknown;
   /** The packet travels in its flow's reply direction. */
@@ -158,6 +172,8 @@ export function newPacketResult(): PacketResult {
     fwRule: null,
     iif: null,
     oif: null,
+    egress: null,
+    natRule: null,
     reply: false,
     detail: '',
     fragOf: 0,

@@ -120,7 +120,9 @@ export function commentWarnings(
   const out: string[] = [];
   const byComment = new Map<string, string[]>();
   const byCutStart = new Map<string, string[]>();
-  for (const rule of rs.rules) {
+  // The firewall model's rules are in its chains (rs.rules is then empty).
+  const rules = rs.firewall ? rs.firewall.chains.flatMap((ch) => ch.rules) : rs.rules;
+  for (const rule of rules) {
     const c = comment(rule.id);
     const same = byComment.get(c);
     if (same === undefined) byComment.set(c, [rule.id]);

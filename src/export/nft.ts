@@ -3,6 +3,7 @@ import { CONNTRACK_DEFAULTS, IPV4_DEFAULTS } from '../rules/spec.js';
 import type { Action, Chain, Cidr, PortRange, Rule, RuleSet } from '../rules/types.js';
 import { visible } from '../base/text-escape.js';
 import { commentLine, commentWarnings, ruleComment, shortText } from './comment.js';
+import { exportNftFirewall } from './nft-firewall.js';
 
 /**
  * An nftables ruleset that does what a rule file does: the same chains, the
@@ -199,6 +200,8 @@ export function sysctlCommentLines(rs: RuleSet): string[] {
 export function exportNft(rs: RuleSet, tableName = 'fwemu'): string {
   const bad = nftTableNameProblem(tableName);
   if (bad !== null) throw new Error(bad);
+  // The firewall model (interfaces, sets, chains) has its own export; the simple model's below is unchanged.
+  if (rs.firewall) return `#!/usr/sbin/nft -f\n${exportNftFirewall(rs, rs.firewall, tableName)}`;
   const out: string[] = [];
   out.push(`#!/usr/sbin/nft -f`);
   out.push(

@@ -267,6 +267,29 @@ export function writeReplayJsonLine(
     nullable(o, r.iif);
     o.ascii(',"oif":');
     nullable(o, r.oif);
+    const e = r.egress;
+    if (e !== null) {
+      // NAT changed it: the addresses and ports it leaves with.
+      o.ascii(',"egress":{"src":"');
+      o.ascii(formatAddr(e.ipVersion, e.src0, e.src1, e.src2, e.src3));
+      o.ascii('","dst":"');
+      o.ascii(formatAddr(e.ipVersion, e.dst0, e.dst1, e.dst2, e.dst3));
+      o.byte(0x22);
+      if (isPortProto(e.proto)) {
+        o.ascii(',"sport":');
+        o.int(e.sport);
+        o.ascii(',"dport":');
+        o.int(e.dport);
+      } else if (e.proto === IpProto.ICMP || e.proto === IpProto.ICMPV6) {
+        o.ascii(',"id":');
+        o.int(e.icmpId);
+      }
+      o.byte(0x7d);
+    }
+    if (r.natRule !== null) {
+      o.ascii(',"nat":');
+      o.jsonString(r.natRule.id);
+    }
   }
   if (r.fragOf > 0) {
     o.ascii(',"fragOf":');

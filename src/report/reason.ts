@@ -1,6 +1,7 @@
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
+import { Direction } from '../base/link.js';
 import {
   isBroadcastDestination,
   isGroupDestination,
@@ -179,8 +180,38 @@ function pathWords(r: PacketResult, toSelf: boolean): string {
   return ` (${parts.join(', ')})`;
 }
 
-/** The reason sentence in the firewall model: the rule and chain that decided, the interfaces on the way. */
+/** "; masqueraded to 203.0.113.1:40000 by rule lan-out (rules/home-router.yaml:31)": what NAT did to a flow's first packet. */
+function natWords(r: PacketResult): string {
+  const rule = r.natRule;
+  const e = r.egress;
+  if (rule === null || rule.nat === null) return '';
+  const kind = rule.nat.kind;
+  const verb =
+    kind === 'masquerade'
+      ? 'masqueraded'
+      : kind === 'redirect'
+        ? 'redirected'
+        : kind === 'snat'
+          ? 'source NATed'
+          : 'destination NATed';
+  let to = '';
+  if (e !== null) {
+    const ports = isPortProto(e.proto);
+    const src = kind === 'masquerade' || kind === 'snat';
+    to = src
+      ? ` to ${hostPort(e.ipVersion, e.src0, e.src1, e.src2, e.src3, e.sport, ports)}`
+      : ` to ${hostPort(e.ipVersion, e.dst0, e.dst1, e.dst2, e.dst3, e.dport, ports)}`;
+  } else to = ' (nothing to change: the address and port it has are free)';
+  return `; ${verb}${to} by ${fwRuleRef(rule)}`;
+}
+
+/** The reason sentence in the firewall model: the rule and chain that decided, the interfaces on the way, and NAT. */
 function explainFirewall(r: PacketResult, p: DecodedPacket): string {
+  const words = explainFirewallVerdict(r, p);
+  return r.natRule !== null ? words + natWords(r) : words;
+}
+
+function explainFirewallVerdict(r: PacketResult, p: DecodedPacket): string {
   const entry = peekEntry(r) as CtEntry | null;
   const rule = r.fwRule;
   const chain = r.chain !== null ? ` in chain ${visible(r.chain)}` : '';
@@ -203,14 +234,17 @@ function explainFirewall(r: PacketResult, p: DecodedPacket): string {
       if (notForwardedScope(p) === Scope.NONE && r.oif === null && !isMartian(p))
         return `dropped: no route to ${dstText(p)} (no interface's networks hold it and no interface has the default route)${path}`;
       return notRoutedWords(p, 'gateway');
+    case Cause.NAT_FAILED:
+      return `dropped: NAT failed, ${r.detail}${r.fwRule !== null ? ` (${fwRuleRef(r.fwRule)})` : ''}${path}`;
     case Cause.OUTGOING:
-      return `skipped: captured leaving the firewall${r.oif !== null ? ` by ${visible(r.oif)}` : ''}: what it sent, not what it received (the packet it came from was judged when it came in)`;
+      return `skipped: captured leaving the firewall${r.oif !== null ? ` by ${visible(r.oif)}` : ''} (${p.direction === Direction.OUTBOUND ? 'the capture marks it outbound' : "from the firewall's own address, or a source routed via another interface"}): what it sent, not what it received; the packet it came from was judged when it came in`;
     case Cause.RULE: {
       const what = r.ct === null ? statelessPacketWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
       return `${verb}: ${what} matches${by.slice(3)}${path}`;
     }
     case Cause.POLICY: {
       const what = r.ct === null ? statelessWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
+      if (r.chain === null) return `${verb}: ${what}; no chain filters this path${path}`;
       return `${verb}: no rule of chain ${visible(r.chain ?? '')} ${r.verdict === 'accept' ? 'decides' : 'accepts'} ${what}; policy ${r.verdict}${path}`;
     }
     default:

@@ -47,10 +47,25 @@ export function replayJson(
     reason: explain(r, p, engine.compiled),
     chain: r.chain,
     ...(engine.fw !== null ? { iif: r.iif, oif: r.oif } : {}),
+    ...(engine.fw !== null && r.egress !== null ? { egress: egressJson(r.egress) } : {}),
+    ...(engine.fw !== null && r.natRule !== null ? { nat: r.natRule.id } : {}),
     ...(r.fragOf > 0 ? { fragOf: r.fragOf } : {}),
     ...(rec.ifName ? { if: rec.ifName } : {}),
     packet: info,
   };
+}
+
+/** The addresses and ports a NATed packet leaves with (jsonl's egress). */
+function egressJson(e: DecodedPacket): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    src: formatAddr(e.ipVersion, e.src0, e.src1, e.src2, e.src3),
+    dst: formatAddr(e.ipVersion, e.dst0, e.dst1, e.dst2, e.dst3),
+  };
+  if (isPortProto(e.proto)) {
+    out.sport = e.sport;
+    out.dport = e.dport;
+  } else if (e.proto === IpProto.ICMP || e.proto === IpProto.ICMPV6) out.id = e.icmpId;
+  return out;
 }
 
 export function tupleJson(t: CtTuple): Record<string, unknown> {

@@ -149,6 +149,20 @@ export function writeReplayLine(
   else if (paint === NO_PAINT) o.ascii(verdict);
   else o.text(paint.verdict(r.verdict, verdict));
   o.byte(0x20);
+  const e = r.egress;
+  if (e !== null) {
+    // NAT changed it: the packet as it leaves, before the reason.
+    const ports = hasPorts(e);
+    o.ascii('=> ');
+    endpoint(o, e.ipVersion, e.src0, e.src1, e.src2, e.src3, e.sport, ports);
+    o.ascii(' > ');
+    endpoint(o, e.ipVersion, e.dst0, e.dst1, e.dst2, e.dst3, e.dport, ports);
+    if ((e.proto === IpProto.ICMP || e.proto === IpProto.ICMPV6) && e.icmpId !== p.icmpId) {
+      o.ascii(' id ');
+      o.int(e.icmpId);
+    }
+    o.ascii('  ');
+  }
   o.text(explain(r, p, engine.compiled));
 }
 

@@ -16,17 +16,20 @@ import { neighbourDiscoveryGaps } from './advice.js';
 import { analyzeRules } from './shadow.js';
 import {
   ACTIONS,
+  ALL_TOP_KEYS,
   CHAINS,
   CONNTRACK_BOOL_KEYS,
   CONNTRACK_DEFAULTS,
   CONNTRACK_KEYS,
   CONNTRACK_MAX_VALUE,
+  FW_RULE_KEYS,
   IPV4_DEFAULTS,
   IPV4_KEYS,
   MAX_ALIAS_COUNT,
   MAX_RULE_FILE_BYTES,
   PROTOS,
   RULE_KEYS,
+  RULE_SYNONYMS,
   TOP_KEYS,
 } from './spec.js';
 import { didYouMean } from '../base/suggest.js';
@@ -35,6 +38,7 @@ import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
 import type { RuleCode } from './codes.js';
 import { readIcmp } from './icmp.js';
 import { readPorts } from './ports.js';
+import { firewallKeyHint, readFirewall, setsWithoutFirewall } from './load-firewall.js';
 import {
   RuleFileError,
   type Action,
@@ -53,22 +57,6 @@ export interface LoadResult {
   /** Non-fatal findings, in file order: shadowed rules, rules that can never match, host bits set, ... */
   warnings: Diagnostic[];
 }
-
-/** Words from other firewalls that people reach for, mapped to fwemu's. */
-const SYNONYMS: Readonly<Record<string, string>> = {
-  allow: 'accept',
-  permit: 'accept',
-  pass: 'accept',
-  deny: 'drop',
-  block: 'drop',
-  discard: 'drop',
-  refuse: 'reject',
-  ipv6icmp: 'icmpv6',
-  'ipv6-icmp': 'icmpv6',
-  icmp6: 'icmpv6',
-  all: 'any',
-  ip: 'any',
-};
 
 /** What an address value may be, quoted in every address diagnostic. */
 export const ADDR_HELP = 'an address or CIDR like 10.1.0.0/16 or fd00:1::/64, or a list of them';
@@ -140,10 +128,12 @@ class Loader extends YamlReader<RuleCode> {
     }
     const m = this.readMap(
       root,
-      TOP_KEYS,
+      ALL_TOP_KEYS,
       (k) =>
-        `unknown top-level key "${k}"${didYouMean(k, TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(TOP_KEYS)})`,
+        `unknown top-level key "${k}"${didYouMean(k, ALL_TOP_KEYS)}${this.misplacedRuleKey(k)} (allowed: ${list(ALL_TOP_KEYS)})`,
     );
+    // interfaces: or chains: make the file a firewall (firewall.ts); without them it means what it always has.
+    const firewallModel = m.has('interfaces') || m.has('chains');
 
     const name =
       this.text1(m.get('name'), 'name') ??
@@ -154,13 +144,13 @@ class Loader extends YamlReader<RuleCode> {
     const hostAddrs = hostEntry ? this.hostAddrs(hostEntry) : null;
     const hostModel = hostEntry !== undefined;
 
-    const policy = this.oneOf(m.get('policy'), 'policy', ACTIONS, {}, SYNONYMS) ?? 'drop';
+    const policy = this.oneOf(m.get('policy'), 'policy', ACTIONS, {}, RULE_SYNONYMS) ?? 'drop';
     let outputPolicy: Action = 'accept';
     const op = m.get('output_policy');
     if (op) {
-      const v = this.oneOf(op, 'output_policy', ACTIONS, {}, SYNONYMS);
+      const v = this.oneOf(op, 'output_policy', ACTIONS, {}, RULE_SYNONYMS);
       if (v !== null) outputPolicy = v;
-      if (!hostModel)
+      if (!hostModel && !firewallModel)
         this.error(
           op.key,
           "output_policy applies only in the host model: add host: (the firewall host's own addresses); without host:, every packet crosses the firewall on the forward chain, which uses policy",
@@ -185,7 +175,10 @@ class Loader extends YamlReader<RuleCode> {
     this.thresholds(ctEntry, conntrack.frag6_low_thresh, conntrack.frag6_high_thresh, 'conntrack', 'frag6');
     this.thresholds(v4Entry, ipv4.ipfrag_low_thresh, ipv4.ipfrag_high_thresh, 'ipv4', 'ipfrag');
 
-    const rules = this.rules(root, m.get('rules'), hostModel);
+    const setsEntry = m.get('sets');
+    if (setsEntry && !firewallModel) setsWithoutFirewall(this, setsEntry);
+    const firewall = firewallModel ? readFirewall(this, root, m, { policy, outputPolicy, stateful, hostModel }) : null;
+    const rules = firewallModel ? [] : this.rules(root, m.get('rules'), hostModel);
 
     const ruleset: RuleSet = {
       name,
@@ -200,13 +193,16 @@ class Loader extends YamlReader<RuleCode> {
       ipv4,
       rules,
     };
-    if (hostEntry && this.diags.every((d) => d.severity !== 'error'))
+    if (firewall !== null) ruleset.firewall = firewall;
+    if (hostEntry && !firewallModel && this.diags.every((d) => d.severity !== 'error'))
       for (const message of neighbourDiscoveryGaps(ruleset)) this.warn(hostEntry.key, message, 'rules.host-without-nd');
     return ruleset;
   }
 
   private misplacedRuleKey(k: string): string {
-    return (RULE_KEYS as readonly string[]).includes(k) ? `; "${k}" belongs in a rule under rules:` : '';
+    return (RULE_KEYS as readonly string[]).includes(k) || (FW_RULE_KEYS as readonly string[]).includes(k)
+      ? `; "${k}" belongs in a rule under rules:`
+      : '';
   }
 
   // --- host / addresses --------------------------------------------------------
@@ -511,19 +507,19 @@ class Loader extends YamlReader<RuleCode> {
       n,
       RULE_KEYS,
       (k) =>
-        `unknown key "${k}" in rule ${label}${didYouMean(k, RULE_KEYS)}${this.misplacedTopKey(k)} (allowed: ${list(RULE_KEYS)})`,
+        `unknown key "${k}" in rule ${label}${didYouMean(k, RULE_KEYS)}${this.misplacedTopKey(k)}${firewallKeyHint(k)} (allowed: ${list(RULE_KEYS)})`,
     );
 
-    const action = this.oneOf(m.get('action'), `rule ${label}: action`, ACTIONS, {}, SYNONYMS) ?? 'accept';
+    const action = this.oneOf(m.get('action'), `rule ${label}: action`, ACTIONS, {}, RULE_SYNONYMS) ?? 'accept';
     const protoEntry = m.get('proto');
-    const protoValue = this.oneOf(protoEntry, `rule ${label}: proto`, PROTOS, {}, SYNONYMS);
+    const protoValue = this.oneOf(protoEntry, `rule ${label}: proto`, PROTOS, {}, RULE_SYNONYMS);
     const protoOk = protoEntry === undefined || protoValue !== null;
     const proto: ProtoName = protoValue ?? 'any';
 
     let chain: Chain = hostModel ? 'input' : 'forward';
     const ce = m.get('chain');
     if (ce) {
-      const c = this.oneOf(ce, `rule ${label}: chain`, CHAINS, {}, SYNONYMS);
+      const c = this.oneOf(ce, `rule ${label}: chain`, CHAINS, {}, RULE_SYNONYMS);
       if (c !== null) {
         if (!hostModel && c !== 'forward')
           this.error(

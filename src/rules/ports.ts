@@ -28,7 +28,7 @@ export function readPorts(r: YamlReader<RuleCode>, e: Entry, key: string, label:
   return mergeRanges(ranges);
 }
 
-function readPort(r: YamlReader<RuleCode>, n: ParsedNode, key: string): PortRange | null {
+export function readPort(r: YamlReader<RuleCode>, n: ParsedNode, key: string): PortRange | null {
   if (!isScalar(n) || n.value === null || (typeof n.value !== 'number' && typeof n.value !== 'string')) {
     r.error(n, `${key} must be a port, not ${describeNode(n)}; ${PORT_HELP}`, 'rules.bad-port');
     return null;

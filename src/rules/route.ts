@@ -160,6 +160,12 @@ export class RouteTable {
     return first;
   }
 
+  /** The interface's first address of the family (what redirect translates to, nf_nat_redirect), or null. */
+  firstAddress(ifIndex: number, version: 4 | 6): Cidr | null {
+    for (const a of this.addrs[ifIndex] ?? []) if (a.addr.version === version) return a.addr;
+    return null;
+  }
+
   /** The index of a declared interface by name, or NO_IF. */
   indexOf(name: string): number {
     return this.names.indexOf(name);

@@ -5,6 +5,16 @@
  * lists exactly the same keys and values.
  */
 import type { Action, Chain, ConntrackSettings, Ipv4Settings, ProtoName } from './types.js';
+import type {
+  ChainType,
+  CtStateWord,
+  CtStatusWord,
+  FwAction,
+  Hook,
+  LimitMatch,
+  PktType,
+  PolicyVerdict,
+} from './firewall.js';
 import { DEFAULT_CONNTRACK_SETTINGS } from '../base/sysctl.js';
 
 /** Keys allowed at the top level of a rule file. */
@@ -34,6 +44,22 @@ export const RULE_KEYS = [
   'type',
   'code',
 ] as const;
+
+/** Words from other firewalls that people reach for, mapped to fwemu's. */
+export const RULE_SYNONYMS: Readonly<Record<string, string>> = {
+  allow: 'accept',
+  permit: 'accept',
+  pass: 'accept',
+  deny: 'drop',
+  block: 'drop',
+  discard: 'drop',
+  refuse: 'reject',
+  ipv6icmp: 'icmpv6',
+  'ipv6-icmp': 'icmpv6',
+  icmp6: 'icmpv6',
+  all: 'any',
+  ip: 'any',
+};
 
 export const ACTIONS: readonly Action[] = ['accept', 'drop', 'reject'];
 export const CHAINS: readonly Chain[] = ['input', 'output', 'forward'];
@@ -92,3 +118,109 @@ export const MAX_RULE_FILE_BYTES = 1024 * 1024;
 
 /** Largest number of alias expansions the YAML loader tolerates (defends against "billion laughs"). */
 export const MAX_ALIAS_COUNT = 100;
+
+// --- the firewall model (firewall.ts): a file with interfaces: or chains: ------------
+
+/** Top-level keys of the firewall model; with either of the first and third, a file is read into a Firewall. */
+export const FIREWALL_TOP_KEYS = ['interfaces', 'sets', 'chains'] as const;
+
+/** Every top-level key a rule file may hold. */
+export const ALL_TOP_KEYS: readonly string[] = [...TOP_KEYS, ...FIREWALL_TOP_KEYS];
+
+/** Keys of one interface under `interfaces:`. */
+export const INTERFACE_KEYS = ['addresses', 'networks', 'default'] as const;
+
+/** Keys of a set written as a mapping (`{ type:, elements: }`). */
+export const SET_KEYS = ['type', 'elements'] as const;
+export const SET_TYPES = ['ipv4_addr', 'ipv6_addr', 'inet_service'] as const;
+
+/** Keys of one chain under `chains:`. */
+export const CHAIN_KEYS = ['hook', 'type', 'priority', 'policy', 'rules'] as const;
+export const HOOKS: readonly Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
+export const CHAIN_TYPES: readonly ChainType[] = ['filter', 'nat'];
+export const POLICIES: readonly PolicyVerdict[] = ['accept', 'drop'];
+
+/** Keys of a rule of the firewall model (in a chain, or under rules: beside interfaces:, where chain: is allowed too). */
+export const FW_RULE_KEYS = [
+  'id',
+  'comment',
+  'chain',
+  'proto',
+  'family',
+  'iif',
+  'oif',
+  'src',
+  'dst',
+  'sport',
+  'dport',
+  'type',
+  'code',
+  'tcp_flags',
+  'ct_state',
+  'ct_status',
+  'pkttype',
+  'limit',
+  'counter',
+  'log',
+  'action',
+  'jump',
+  'goto',
+  'to',
+  'reject_with',
+  'snat',
+  'dnat',
+  'masquerade',
+  'redirect',
+  'nat_flags',
+] as const;
+
+export const FW_ACTIONS: readonly FwAction[] = ['accept', 'drop', 'reject', 'jump', 'goto', 'return', 'continue'];
+export const FAMILIES = ['ipv4', 'ipv6'] as const;
+export const CT_STATES: readonly CtStateWord[] = ['new', 'established', 'related', 'invalid', 'untracked'];
+export const CT_STATUSES: readonly CtStatusWord[] = [
+  'expected',
+  'seen-reply',
+  'assured',
+  'confirmed',
+  'snat',
+  'dnat',
+  'dying',
+];
+/** nft's pkttype words; `unicast` is read as `host` (what nft calls a frame addressed to this host). */
+export const PKT_TYPES: readonly PktType[] = ['host', 'unicast', 'broadcast', 'multicast', 'other'];
+export const LIMIT_UNITS: readonly LimitMatch['unit'][] = ['second', 'minute', 'hour', 'day', 'week'];
+export const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
+  fin: 0x01,
+  syn: 0x02,
+  rst: 0x04,
+  psh: 0x08,
+  ack: 0x10,
+  urg: 0x20,
+  ecn: 0x40,
+  cwr: 0x80,
+};
+/** `log level` words (nft's, syslog's). */
+export const LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug', 'audit'] as const;
+export const NAT_FLAGS = ['random', 'fully-random', 'persistent'] as const;
+/**
+ * What `reject with` takes, by its first word (nft describe icmp_code,
+ * icmpv6_code, icmpx_code): the code names after it.
+ */
+export const REJECT_WITH: Readonly<Record<'icmp' | 'icmpv6' | 'icmpx', readonly string[]>> = {
+  icmp: [
+    'net-unreachable',
+    'host-unreachable',
+    'prot-unreachable',
+    'port-unreachable',
+    'net-prohibited',
+    'host-prohibited',
+    'admin-prohibited',
+  ],
+  icmpv6: ['no-route', 'admin-prohibited', 'addr-unreachable', 'port-unreachable', 'policy-fail', 'reject-route'],
+  icmpx: ['port-unreachable', 'admin-prohibited', 'no-route', 'host-unreachable'],
+};
+
+/** Most bytes of an interface name: IFNAMSIZ (16) less the NUL. */
+export const IFNAME_MAX = 15;
+/** Most bytes of a `log prefix` (NF_LOG_PREFIXLEN 128 less the NUL). */
+export const LOG_PREFIX_MAX = 127;

@@ -27,6 +27,8 @@ import { writeReplayLine } from '../report/text-line.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { firewallRules } from '../rules/fw-compile.js';
+import { rewriteLeaving } from '../packet/nat-rewrite.js';
+import type { DecodedPacket } from '../packet/types.js';
 import type { Firewall } from '../rules/firewall.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { checkOutputs, type NamedFile } from '../base/output-file.js';
@@ -118,7 +120,9 @@ export async function runReplay(
             skip--;
             return;
           }
-          if (accepted && r.verdict === 'accept') accepted.add(rec);
+          // (NAT: the packet as it leaves the firewall.)
+          if (accepted && r.verdict === 'accept')
+            accepted.add(r.egress === null ? rec : leavingRecord(rec, p, r.egress));
           if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
           if (args.format === 'none' || out.closed) return;
           if (args.format === 'jsonl') {
@@ -304,6 +308,12 @@ function abortSinks(io: Io, accepted: PcapSink | null, dropped: PcapSink | null)
         `fwemu: ${option} ${visible(sink.path)}: not written (the run failed; a file of that name is left as it was)\n`,
       );
   }
+}
+
+/** A record whose frame is rewritten as NAT leaves it (a copy: --write-accepted keeps nothing of the reader's buffer). */
+function leavingRecord(rec: CaptureRecord, p: DecodedPacket, e: DecodedPacket): CaptureRecord {
+  const buf = rewriteLeaving(rec.buf, rec.off, rec.caplen, p, e);
+  return { ...rec, buf, off: 0, caplen: buf.length };
 }
 
 /** Why a firewall cannot be judged in shards of flows (state that flows share), or null. */

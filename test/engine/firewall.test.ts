@@ -128,7 +128,9 @@ describe('firewall model: chains, interfaces, jumps', () => {
 
   it('return goes back to the calling chain, whose end gives the base chain policy', () => {
     expect(out[3]).toMatchObject({ verdict: 'drop', cause: 'policy', rule: null, chain: 'forward' });
-    expect(out[3].reason).toMatch(/^dropped: no rule of chain forward accepts new tcp to port 22; policy drop \(in lan0, out wan0\)$/);
+    expect(out[3].reason).toMatch(
+      /^dropped: no rule of chain forward accepts new tcp to port 22; policy drop \(in lan0, out wan0\)$/,
+    );
   });
 
   it('a packet to the firewall goes to input (no oif); iif matches there', () => {
@@ -215,5 +217,128 @@ chains:
     // t=0.5: 0.2 + 0.3 = 0.5 -> take -> 0; t=2: capped at 1 -> 0.5; t=2: 0.5 -> 0; t=2: 0 no.
     const out = judge(yaml, [ping(0, 1), ping(0.1, 2), ping(0.2, 3), ping(0.5, 4), ping(2, 5), ping(2, 6), ping(2, 7)]);
     expect(out.map((o) => o.verdict)).toEqual(['accept', 'accept', 'drop', 'accept', 'accept', 'accept', 'drop']);
+  });
+});
+
+interface NatOutcome extends Outcome {
+  egress: string | null;
+  nat: string | null;
+}
+
+/** As judge(), with the packet as it leaves ("src:sport > dst:dport", ICMP "src > dst id N") when NAT changed it. */
+function judgeNat(yaml: string, packets: PacketSpec[]): { out: NatOutcome[]; engine: Engine } {
+  const { ruleset } = parseRuleSet(yaml, 'nat.yaml');
+  const engine = new Engine(ruleset);
+  const out = packets.map((spec, i) => {
+    const r0 = rec(buildIpPacket(spec), i + 1, i * 0.001);
+    const p = decodePacket(r0.buf, 0, r0.caplen, r0.linkType, r0.direction, newDecodedPacket(), r0.len);
+    const r = engine.process(r0, p)!;
+    const e = r.egress;
+    let egress: string | null = null;
+    if (e !== null) {
+      const a = (w: number[]) =>
+        e.ipVersion === 4 ? [w[0] >>> 24, (w[0] >>> 16) & 255, (w[0] >>> 8) & 255, w[0] & 255].join('.') : '';
+      egress =
+        e.proto === 1
+          ? `${a([e.src0])} > ${a([e.dst0])} id ${e.icmpId}`
+          : `${a([e.src0])}:${e.sport} > ${a([e.dst0])}:${e.dport}`;
+    }
+    return {
+      verdict: r.verdict,
+      cause: causeName(r.cause),
+      rule: r.fwRule?.id ?? null,
+      chain: r.chain,
+      iif: r.iif,
+      oif: r.oif,
+      ct: r.ct,
+      reason: explain(r, p, engine.compiled),
+      egress,
+      nat: r.natRule?.id ?? null,
+    };
+  });
+  return { out, engine };
+}
+
+const HOME = `
+interfaces:
+  lan0: { addresses: 192.168.1.1/24 }
+  wan0: { addresses: 203.0.113.1/24, default: true }
+chains:
+  prerouting:
+    hook: prerouting
+    type: nat
+    rules:
+      - { id: web-fwd, iif: wan0, proto: tcp, dport: 8080, dnat: "192.168.1.10:80" }
+  postrouting:
+    hook: postrouting
+    type: nat
+    rules:
+      - { id: lan-out, oif: wan0, masquerade: true }
+  forward:
+    hook: forward
+    policy: drop
+    rules:
+      - { id: est, ct_state: [established, related], action: accept }
+      - { id: lan-wan, iif: lan0, oif: wan0, action: accept }
+      - { id: fwd-ok, ct_status: dnat, action: accept }
+`;
+
+describe('firewall model: NAT (hand-computed tuples, as nf_nat keeps a free port)', () => {
+  const { out, engine } = judgeNat(HOME, [
+    syn('192.168.1.10', 5000, '198.51.100.10', 80),
+    synAck('198.51.100.10', 80, '203.0.113.1', 5000),
+    syn('192.168.1.11', 5000, '198.51.100.10', 80),
+    synAck('198.51.100.10', 80, '203.0.113.1', 5001),
+    syn('198.51.100.20', 40000, '203.0.113.1', 8080),
+    synAck('192.168.1.10', 80, '198.51.100.20', 40000),
+    { ip: { src: '192.168.1.10', dst: '198.51.100.10' }, icmp: { type: 8, code: 0, id: 77, seq: 1 } } as PacketSpec,
+    { ip: { src: '198.51.100.10', dst: '203.0.113.1' }, icmp: { type: 0, code: 0, id: 77, seq: 1 } } as PacketSpec,
+    syn('198.51.100.20', 40001, '203.0.113.1', 8081),
+  ]);
+
+  it('masquerade: the first packet leaves from the WAN address, keeping its free port', () => {
+    expect(out[0]).toMatchObject({ verdict: 'accept', rule: 'lan-wan', nat: 'lan-out', iif: 'lan0', oif: 'wan0' });
+    expect(out[0].egress).toBe('203.0.113.1:5000 > 198.51.100.10:80');
+    expect(out[0].reason).toMatch(/; masqueraded to 203\.0\.113\.1:5000 by rule lan-out \(nat\.yaml:\d+\)$/);
+  });
+
+  it('the reply, addressed to the firewall, is found by the reply tuple and sent on to the inside socket', () => {
+    expect(out[1]).toMatchObject({
+      verdict: 'accept',
+      cause: 'established',
+      iif: 'wan0',
+      oif: 'lan0',
+      ct: 'established',
+    });
+    expect(out[1].egress).toBe('198.51.100.10:80 > 192.168.1.10:5000');
+  });
+
+  it('a second inside host with the same port to the same server: the reply tuple clashes, the port moves (fwemu: the next free one)', () => {
+    expect(out[2].egress).toBe('203.0.113.1:5001 > 198.51.100.10:80');
+    expect(out[3]).toMatchObject({ verdict: 'accept', cause: 'established', oif: 'lan0' });
+    expect(out[3].egress).toBe('198.51.100.10:80 > 192.168.1.11:5000');
+  });
+
+  it('port forward: DNAT at prerouting, so the forward chain sees the inside address (ct status dnat)', () => {
+    expect(out[4]).toMatchObject({ verdict: 'accept', rule: 'fwd-ok', nat: 'web-fwd', iif: 'wan0', oif: 'lan0' });
+    expect(out[4].egress).toBe('198.51.100.20:40000 > 192.168.1.10:80');
+    expect(out[5]).toMatchObject({ verdict: 'accept', cause: 'established', iif: 'lan0', oif: 'wan0' });
+    expect(out[5].egress).toBe('203.0.113.1:8080 > 198.51.100.20:40000');
+  });
+
+  it('ICMP echo is masqueraded by its id', () => {
+    expect(out[6].egress).toBe('203.0.113.1 > 198.51.100.10 id 77');
+    expect(out[7]).toMatchObject({ verdict: 'accept', cause: 'established' });
+    expect(out[7].egress).toBe('198.51.100.10 > 192.168.1.10 id 77');
+  });
+
+  it('a WAN packet to the firewall on another port is not forwarded: it goes to input (no input chain: accepted)', () => {
+    expect(out[8]).toMatchObject({ verdict: 'accept', cause: 'policy', oif: null, egress: null, nat: null });
+  });
+
+  it('conntrack lists the translated reply tuples', () => {
+    const list = engine.ct!.entries(engine.now).map((e) => `${e.orig.sport}>${e.reply.dport}`);
+    expect(list).toContain('5000>5000');
+    expect(list).toContain('5000>5001');
   });
 });

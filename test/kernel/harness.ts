@@ -23,6 +23,12 @@
  *
  * The outer namespace has no addresses and IPv6 disabled (and drops every
  * frame at ingress after the packet taps), so nothing there answers.
+ *
+ * With `interfaces` (the firewall model) the legs are named and addressed
+ * as described (topology.ts) instead of c and s, packets are matched by a
+ * stamp and payload signature rather than byte for byte (NAT rewrites
+ * addresses and ports), and what the firewall takes in shows as nft dup's
+ * copy; see the option and README.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +36,22 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCapture, toL3 } from './capture.js';
+import {
+  DUP,
+  buildLegs,
+  inCidr,
+  legBatch,
+  ownAddresses,
+  parseCidr,
+  routeLeg,
+  type Cidr,
+  type KernelInterfaces,
+  type Leg,
+} from './topology.js';
+import { parseConntrack, type CtEntry } from './conntrack.js';
+
+export type { KernelInterface, KernelInterfaces } from './topology.js';
+export type { CtEntry, CtTuple } from './conntrack.js';
 
 export interface KernelRunOptions {
   /** pcap/pcapng path (Ethernet incl. VLAN-tagged, raw IP, IPv4/IPv6, NULL/LOOP, SLL, SLL2). */
@@ -79,6 +101,44 @@ export interface KernelRunOptions {
    * not forward IPv6, as a host.
    */
   hostForwards?: boolean;
+  /**
+   * The firewall model (issue 17): fw's legs are these named interfaces
+   * instead of `c` and `s`, with their addresses (with prefix: the
+   * connected network), the `networks` routed out of them, and the default
+   * routes out of the `default` one (without one, unrouted destinations
+   * are blackholed). `clientNets` is then ignored. A packet enters by the
+   * leg whose networks hold its source (longest prefix; else the default
+   * leg, else the first); a packet from one of fw's own addresses (the
+   * interfaces', plus `hostAddrs`) is sent by fw itself, through its
+   * output chain. Whatever the kernel does with a packet to an own address
+   * (input, or forwarded after DNAT / de-masquerading) shows on the wire.
+   *
+   * In this mode the forwarded copy is matched by a stamp and a payload
+   * signature, not by its addresses: replay.py writes a stamp into every
+   * non-fragment packet (IPv4 id / IPv6 flow label = send order + 1, never
+   * 0; the IPv4 header checksum adjusted incrementally, so a bad one stays
+   * bad), and a frame from fw is the packet when stamp, length, protocol
+   * and everything NAT leaves alone agree (addresses, ports, ICMP ids and
+   * checksums are not compared; TTL/hop limit one less, or kept for fw's
+   * own). Each detail then carries `path`, `wire` and `answer`.
+   */
+  interfaces?: KernelInterfaces;
+}
+
+/** Addresses, ports and ICMP id of a packet as it appeared on the wire. */
+export interface WireTuple {
+  /** IP protocol number (TCP 6, UDP 17, ICMP 1, ICMPv6 58, ...). */
+  proto: number;
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  /** ICMP / ICMPv6 type, code, and the id of echo-like messages. */
+  icmpType?: number;
+  icmpCode?: number;
+  icmpId?: number;
+  /** ICMP errors: the packet they quote (as quoted, after any NAT of the error). */
+  inner?: WireTuple;
 }
 
 /** What the kernel did with one packet. 'reject' = dropped and answered by fw (TCP RST / ICMP unreachable). */
@@ -93,12 +153,25 @@ export interface KernelPacketDetail {
    * complete, which packet completed it.
    */
   why: string;
-  /** Link the forwarded copy left fw on, when accepted. */
-  egress: 'client' | 'server' | null;
-  /** Link the packet was sent into fw on (null when skipped). */
-  ingress: 'client' | 'server' | null;
+  /**
+   * Link the forwarded copy left fw on, when accepted: 'client' / 'server',
+   * or with `interfaces` the interface's name (null for a packet fw took in).
+   */
+  egress: string | null;
+  /** Link the packet was sent into fw on (null when skipped or sent by fw itself). */
+  ingress: string | null;
   /** Microseconds from sending the packet to knowing its outcome (0 when skipped). */
   elapsedUs: number;
+  /**
+   * With `interfaces`, for an accepted packet: 'forward' (routed through),
+   * 'input' (fw took it in; `wire` is nft dup's copy, after prerouting NAT:
+   * a redirect shows), 'output' (fw sent it).
+   */
+  path?: 'forward' | 'input' | 'output';
+  /** With `interfaces`, for an accepted packet: as it left fw (or, for input, as fw took it in). */
+  wire?: WireTuple;
+  /** With `interfaces`: what fw answered (reject's RST / ICMP error, or e.g. time exceeded), and on which leg. */
+  answer?: { what: string; leg: string; wire: WireTuple };
 }
 
 export interface KernelRunResult {
@@ -107,8 +180,12 @@ export interface KernelRunResult {
   details: KernelPacketDetail[];
   /** `conntrack -L -f ipv4` then `-f ipv6` lines in fw at the end of the run. */
   conntrack: string[];
+  /** The same lines taken apart: original and reply tuples (NAT shows in the reply tuple). */
+  conntrackEntries: CtEntry[];
   /** `conntrack -E` lines during the replay, when `events: true`. */
   events?: string[];
+  /** The same, taken apart (`event` is NEW, UPDATE or DESTROY). */
+  eventEntries?: CtEntry[];
   timing: { setupMs: number; replayMs: number; teardownMs: number; perPacketUs: number };
 }
 
@@ -267,42 +344,6 @@ let runCounter = 0;
 
 // -------------------------------------------------------------------- CIDRs
 
-interface Cidr {
-  v: 4 | 6;
-  bytes: Uint8Array;
-  bits: number;
-}
-
-function parseIp(s: string): { v: 4 | 6; bytes: Uint8Array } {
-  if (s.includes(':')) {
-    const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    if (tail === undefined && h.length !== 8) throw new Error(`bad IPv6 address ${s}`);
-    const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    const bytes = new Uint8Array(16);
-    groups.forEach((g, i) => {
-      const n = parseInt(g, 16);
-      if (!/^[0-9a-f]{1,4}$/i.test(g)) throw new Error(`bad IPv6 address ${s}`);
-      bytes[2 * i] = n >> 8;
-      bytes[2 * i + 1] = n & 0xff;
-    });
-    return { v: 6, bytes };
-  }
-  const parts = s.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
-    throw new Error(`bad IPv4 address ${s}`);
-  return { v: 4, bytes: Uint8Array.from(parts) };
-}
-
-function parseCidr(s: string): Cidr {
-  const [addr, len] = s.split('/');
-  const ip = parseIp(addr ?? '');
-  const bits = len === undefined ? ip.bytes.length * 8 : Number(len);
-  if (!Number.isInteger(bits) || bits < 0 || bits > ip.bytes.length * 8) throw new Error(`bad CIDR ${s}`);
-  return { ...ip, bits };
-}
-
 /** IPv4 multicast or limited broadcast, IPv6 multicast: a destination for whoever listens, not one host. */
 function isGroupAddress(v: number, addr: Uint8Array): boolean {
   if (v === 6) return addr[0] === 0xff;
@@ -312,16 +353,6 @@ function isGroupAddress(v: number, addr: Uint8Array): boolean {
 /** IPv6 fe80::/10 or ::. */
 function isLinkScopedSource(addr: Uint8Array): boolean {
   return (addr[0] === 0xfe && (addr[1] & 0xc0) === 0x80) || addr.every((b) => b === 0);
-}
-
-function inCidr(c: Cidr, v: number, addr: Uint8Array): boolean {
-  if (c.v !== v) return false;
-  for (let b = 0; b < c.bits; b += 8) {
-    const n = Math.min(8, c.bits - b);
-    const mask = (0xff << (8 - n)) & 0xff;
-    if ((c.bytes[b >> 3] & mask) !== (addr[b >> 3] & mask)) return false;
-  }
-  return true;
 }
 
 // ---------------------------------------------------------------------- run
@@ -342,63 +373,83 @@ function writeSetup(
   clientNetText: string[],
   dir: string,
   opts: KernelRunOptions,
+  legs: Leg[] | null,
 ): string {
+  const legNames = legs ? legs.map((l) => l.name) : ['c', 's'];
   const procSys = (name: string, value: number | string) => {
-    const path = `/proc/sys/${name.replace(/\./g, '/')}`;
+    // (A name with '/' is a path already: interface names may hold dots.)
+    const path = `/proc/sys/${name.includes('/') ? name : name.replace(/\./g, '/')}`;
     return `[ -w ${path} ] || { echo "no such sysctl: ${name}" >&2; exit 1; }; echo ${value} > ${path}`;
   };
   const fwSys: Array<[string, number]> = [];
-  for (const d of ['all', 'default', 'c', 's']) {
+  for (const d of ['all', 'default', ...legNames]) {
     fwSys.push(
-      [`net.ipv6.conf.${d}.accept_dad`, 0],
-      [`net.ipv6.conf.${d}.accept_ra`, 0],
-      [`net.ipv6.conf.${d}.router_solicitations`, 0],
+      [`net/ipv6/conf/${d}/accept_dad`, 0],
+      [`net/ipv6/conf/${d}/accept_ra`, 0],
+      [`net/ipv6/conf/${d}/router_solicitations`, 0],
     );
-    fwSys.push([`net.ipv4.conf.${d}.rp_filter`, 0], [`net.ipv4.conf.${d}.send_redirects`, 0]);
+    fwSys.push([`net/ipv4/conf/${d}/rp_filter`, 0], [`net/ipv4/conf/${d}/send_redirects`, 0]);
   }
   fwSys.push(
     // A host that does not forward (no forward rules) does not join ff02::2, all routers.
-    ['net.ipv6.conf.all.forwarding', opts.hostAddrs && !opts.hostForwards ? 0 : 1],
+    ['net.ipv6.conf.all.forwarding', opts.hostAddrs && !opts.hostForwards && !legs ? 0 : 1],
     ['net.ipv4.ip_forward', 1],
     ['net.netfilter.nf_conntrack_checksum', 0],
   );
+  // Firewall model: the stack's own answers to what fw took in (RSTs for
+  // closed ports, port unreachables, echo replies) carry the mark of the
+  // packet they answer, so they can be told from what nft reject sends.
+  if (legs) fwSys.push(['net.ipv4.fwmark_reflect', 1], ['net.ipv6.fwmark_reflect', 1]);
   const userSys = Object.entries(opts.sysctls ?? {}).map(([k, v]) => {
     if (!/^[\w.-]+$/.test(k) || !/^[\w.-]+$/.test(String(v))) throw new Error(`kernel harness: bad sysctl ${k}=${v}`);
     return [sysctlName(k), v] as [string, number | string];
   });
-  const fwBatch = [
-    'link set lo up',
-    'link set c up',
-    'link set s up',
-    `addr add ${FW_ADDR.c4}/32 dev c`,
-    `addr add ${FW_ADDR.s4}/32 dev s`,
-    `addr add ${FW_ADDR.c6}/128 dev c nodad`,
-    `addr add ${FW_ADDR.s6}/128 dev s nodad`,
-    `neigh replace ${HOP.c4} lladdr ${MAC.xC} dev c nud permanent`,
-    `neigh replace ${HOP.s4} lladdr ${MAC.xS} dev s nud permanent`,
-    `neigh replace ${HOP.c6} lladdr ${MAC.xC} dev c nud permanent`,
-    `neigh replace ${HOP.s6} lladdr ${MAC.xS} dev s nud permanent`,
-    ...clientNets.map((c, i) =>
-      c.v === 4
-        ? `route replace ${clientNetText[i]} via ${HOP.c4} dev c onlink`
-        : `route replace ${clientNetText[i]} via ${HOP.c6} dev c`,
-    ),
-    `route replace 0.0.0.0/0 via ${HOP.s4} dev s onlink`,
-    `route replace ::/0 via ${HOP.s6} dev s`,
-    ...(opts.hostAddrs ?? []).map((a) => (a.includes(':') ? `addr add ${a}/128 dev lo` : `addr add ${a}/32 dev lo`)),
-    // A real host's IPv6 addresses are on its link, which joins their
-    // solicited-node groups (ff02::1:ffXX:XXXX) there: neighbour solicitations
-    // arrive on c or s. (The address stays on lo as well, as the one to route by.)
-    ...(opts.hostAddrs ?? [])
-      .filter((a) => a.includes(':'))
-      .flatMap((a) => [`addr add ${a}/128 dev c nodad noprefixroute`, `addr add ${a}/128 dev s nodad noprefixroute`]),
-    // The copies of accepted input packets (nft dup) are sent to their own
-    // destination, the host's address, as the next hop: out of c, to x.
-    ...(opts.hostAddrs ?? []).map((a) => `neigh replace ${a} lladdr ${MAC.xC} dev c nud permanent`),
-  ];
+  const fwBatch = legs
+    ? [
+        'link set lo up',
+        ...legBatch(legs),
+        ...(opts.hostAddrs ?? []).map((a) =>
+          a.includes(':') ? `addr add ${a}/128 dev lo` : `addr add ${a}/32 dev lo`,
+        ),
+      ]
+    : [
+        'link set lo up',
+        'link set c up',
+        'link set s up',
+        `addr add ${FW_ADDR.c4}/32 dev c`,
+        `addr add ${FW_ADDR.s4}/32 dev s`,
+        `addr add ${FW_ADDR.c6}/128 dev c nodad`,
+        `addr add ${FW_ADDR.s6}/128 dev s nodad`,
+        `neigh replace ${HOP.c4} lladdr ${MAC.xC} dev c nud permanent`,
+        `neigh replace ${HOP.s4} lladdr ${MAC.xS} dev s nud permanent`,
+        `neigh replace ${HOP.c6} lladdr ${MAC.xC} dev c nud permanent`,
+        `neigh replace ${HOP.s6} lladdr ${MAC.xS} dev s nud permanent`,
+        ...clientNets.map((c, i) =>
+          c.v === 4
+            ? `route replace ${clientNetText[i]} via ${HOP.c4} dev c onlink`
+            : `route replace ${clientNetText[i]} via ${HOP.c6} dev c`,
+        ),
+        `route replace 0.0.0.0/0 via ${HOP.s4} dev s onlink`,
+        `route replace ::/0 via ${HOP.s6} dev s`,
+        ...(opts.hostAddrs ?? []).map((a) =>
+          a.includes(':') ? `addr add ${a}/128 dev lo` : `addr add ${a}/32 dev lo`,
+        ),
+        // A real host's IPv6 addresses are on its link, which joins their
+        // solicited-node groups (ff02::1:ffXX:XXXX) there: neighbour solicitations
+        // arrive on c or s. (The address stays on lo as well, as the one to route by.)
+        ...(opts.hostAddrs ?? [])
+          .filter((a) => a.includes(':'))
+          .flatMap((a) => [
+            `addr add ${a}/128 dev c nodad noprefixroute`,
+            `addr add ${a}/128 dev s nodad noprefixroute`,
+          ]),
+        // The copies of accepted input packets (nft dup) are sent to their own
+        // destination, the host's address, as the next hop: out of c, to x.
+        ...(opts.hostAddrs ?? []).map((a) => `neigh replace ${a} lladdr ${MAC.xC} dev c nud permanent`),
+      ];
   writeFileSync(join(dir, 'fw.batch'), fwBatch.join('\n') + '\n');
   let ruleset = opts.nftRuleset.endsWith('\n') ? opts.nftRuleset : opts.nftRuleset + '\n';
-  if (opts.hostAddrs) {
+  if (opts.hostAddrs || legs) {
     // The copies that show an input packet was accepted must not meet the policy's own output rules.
     ruleset = ruleset.replace(
       /(type filter hook output priority [^;]+; policy \w+;\n)/g,
@@ -412,22 +463,24 @@ function writeSetup(
   // their own mark, the copies are untracked.
   writeFileSync(
     join(dir, 'host.nft'),
-    opts.hostAddrs
-      ? [
-          // (dup exists in the ip and ip6 families only.)
-          'table ip fwemu_host4 {',
-          `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${HOP.c4} device "c"; }`,
-          '}',
-          'table ip6 fwemu_host6 {',
-          // (A copy sent to a group the host joined loops back in, mark kept: not copied again.)
-          `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${HOP.c6} device "c"; }`,
-          '}',
-          'table inet fwemu_host {',
-          `  chain quiet { type filter hook output priority -400; meta mark ${HOST_MARK.injected} accept; ct state untracked accept; drop; }`,
-          '}',
-          '',
-        ].join('\n')
-      : '',
+    legs
+      ? firewallModelNft(legs[0].name)
+      : opts.hostAddrs
+        ? [
+            // (dup exists in the ip and ip6 families only.)
+            'table ip fwemu_host4 {',
+            `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${HOP.c4} device "c"; }`,
+            '}',
+            'table ip6 fwemu_host6 {',
+            // (A copy sent to a group the host joined loops back in, mark kept: not copied again.)
+            `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${HOP.c6} device "c"; }`,
+            '}',
+            'table inet fwemu_host {',
+            `  chain quiet { type filter hook output priority -400; meta mark ${HOST_MARK.injected} accept; ct state untracked accept; drop; }`,
+            '}',
+            '',
+          ].join('\n')
+        : '',
   );
   // The probe bounce (see replay.py), loaded after the user's ruleset so a
   // `flush ruleset` in it cannot remove it.
@@ -435,8 +488,10 @@ function writeSetup(
     join(dir, 'probe.nft'),
     [
       'table netdev fwemu_probe {',
-      '  chain c { type filter hook ingress device "c" priority -1000; ether type 0x88b5 fwd to "c"; }',
-      '  chain s { type filter hook ingress device "s" priority -1000; ether type 0x88b5 fwd to "s"; }',
+      ...legNames.map(
+        (n, i) =>
+          `  chain l${i} { type filter hook ingress device "${n}" priority -1000; ether type 0x88b5 fwd to "${n}"; }`,
+      ),
       '}',
       '',
     ].join('\n'),
@@ -463,8 +518,7 @@ function writeSetup(
     join(dir, 'x.nft'),
     [
       'table netdev x {',
-      '  chain c { type filter hook ingress device "c" priority 0; policy drop; }',
-      '  chain s { type filter hook ingress device "s" priority 0; policy drop; }',
+      ...legNames.map((n, i) => `  chain l${i} { type filter hook ingress device "${n}" priority 0; policy drop; }`),
       '}',
       '',
     ].join('\n'),
@@ -472,9 +526,8 @@ function writeSetup(
   writeFileSync(
     join(dir, 'x.sh'),
     [
-      ...['all', 'default', 'c', 's'].map((d) => procSys(`net.ipv6.conf.${d}.disable_ipv6`, 1)),
-      'ip link set c up',
-      'ip link set s up',
+      ...['all', 'default', ...legNames].map((d) => procSys(`net/ipv6/conf/${d}/disable_ipv6`, 1)),
+      ...legNames.map((n) => `ip link set ${n} up`),
       `nft -f ${dir}/x.nft`,
       '',
     ].join('\n'),
@@ -483,9 +536,49 @@ function writeSetup(
     `link add ${n} netns ${F} address ${fwMac} mtu 65535 type veth peer name ${n} netns ${X} address ${xMac} mtu 65535`;
   writeFileSync(
     join(dir, 'setup.batch'),
-    [`netns add ${F}`, `netns add ${X}`, link('c', MAC.fwC, MAC.xC), link('s', MAC.fwS, MAC.xS), ''].join('\n'),
+    [
+      `netns add ${F}`,
+      `netns add ${X}`,
+      ...(legs
+        ? legs.map((l) => link(l.name, l.fwMac, l.xMac))
+        : [link('c', MAC.fwC, MAC.xC), link('s', MAC.fwS, MAC.xS)]),
+      '',
+    ].join('\n'),
   );
   return join(dir, 'setup.batch');
+}
+
+/**
+ * Firewall model: nft's copy of every packet fw takes in (after every
+ * filter chain) goes out of the first leg to the DUP next hop, whose MAC
+ * tells replay.py; and fw's own stack is kept silent: at output priority
+ * -400, before conntrack, what it sends in answer to a packet it took in
+ * carries that packet's mark (fwmark_reflect), and so does nothing that
+ * nft reject sends (a reject happens before the copy chain sets the mark),
+ * so rejects and ICMP errors about forwarded packets still show. MLD and
+ * ND are the stack talking on its own.
+ */
+function firewallModelNft(firstLeg: string): string {
+  const seen = (hop: string) =>
+    `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${hop} device "${firstLeg}"; }`;
+  return [
+    'table ip fwemu_host4 {',
+    seen(DUP.to4),
+    '}',
+    'table ip6 fwemu_host6 {',
+    seen(DUP.to6),
+    '}',
+    'table inet fwemu_host {',
+    '  chain quiet {',
+    '    type filter hook output priority -400;',
+    `    meta mark ${HOST_MARK.injected} accept`,
+    '    ct state untracked accept',
+    `    meta mark ${HOST_MARK.copy} drop`,
+    '    icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 137, 143 } drop',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
 }
 
 /**
@@ -559,14 +652,16 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
   }
   const clientNetText = opts.clientNets ?? ['10.1.0.0/16', 'fd00:1::/64'];
   const clientNets = clientNetText.map(parseCidr);
+  const legs = opts.interfaces ? buildLegs(opts.interfaces) : null;
   const useProbe = opts.probe ?? true;
   const timeoutMs = opts.perPacketTimeoutMs ?? (useProbe ? 500 : 30);
 
   // Decide what to send before touching the kernel.
   const packets = readCapture(opts.capture);
   const details: KernelPacketDetail[] = [];
-  const toSend: Array<{ idx: number; link: 0 | 1; flags: number; ethertype: number; ip: Uint8Array; ts: number }> = [];
+  const toSend: Array<{ idx: number; link: number; flags: number; ethertype: number; ip: Uint8Array; ts: number }> = [];
   const hosts = (opts.hostAddrs ?? []).map(parseCidr);
+  const own = legs ? [...ownAddresses(legs), ...hosts] : [];
   const padded: number[] = [];
   for (const p of packets) {
     const i = p.n - 1;
@@ -604,6 +699,38 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
     let src: Uint8Array | undefined;
     if (v === 4 && ip.length >= 20 && l3.ethertype === 0x0800) src = ip.subarray(12, 16);
     else if (v === 6 && ip.length >= 40 && l3.ethertype === 0x86dd) src = ip.subarray(8, 24);
+    if (legs) {
+      // Firewall model: the leg the source lives behind, or fw itself.
+      let link = 0;
+      let flags = 0;
+      if (src !== undefined) {
+        const dst = v === 4 ? ip.subarray(16, 20) : ip.subarray(24, 40);
+        const fromOwn = own.some((h) => inCidr(h, v, src!));
+        if (fromOwn && own.some((h) => inCidr(h, v, dst))) {
+          details[i] = { verdict: 'skip', why: HOST_SELF, egress: null, ingress: null, elapsedUs: 0 };
+          continue;
+        }
+        if (fromOwn) {
+          flags = PKT_INJECT; // the probe goes on the leg it leaves by
+          link = routeLeg(legs, v, dst);
+        } else if (v === 6 && isLinkScopedSource(src)) {
+          // No side of its own: in by a leg its destination is not behind.
+          const out = routeLeg(legs, v, dst);
+          link = out === 0 && legs.length > 1 ? 1 : 0;
+        } else link = routeLeg(legs, v, src);
+        // (Only a hint for IP fragments, whose fate fw's input hides; the rest shows on the wire.)
+        if (own.some((h) => inCidr(h, v, dst))) flags |= PKT_TO_HOST;
+      } else link = legs.findIndex((l) => l.isDefault) >= 0 ? legs.findIndex((l) => l.isDefault) : 0;
+      details[i] = {
+        verdict: 'drop',
+        why: '',
+        egress: null,
+        ingress: flags & PKT_INJECT ? null : legs[link].name,
+        elapsedUs: 0,
+      };
+      toSend.push({ idx: i, link, flags, ethertype: l3.ethertype, ip, ts: p.ts });
+      continue;
+    }
     // Undecodable IP still goes to the kernel (it decides), on the server link.
     let client = src !== undefined && clientNets.some((c) => inCidr(c, v, src!));
     if (v === 6 && src !== undefined && isLinkScopedSource(src)) {
@@ -613,7 +740,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       const dst = ip.subarray(24, 40);
       client = !clientNets.some((c) => inCidr(c, 6, dst));
     }
-    let link: 0 | 1 = client ? 0 : 1;
+    let link = client ? 0 : 1;
     let flags = 0;
     if (hosts.length > 0 && src !== undefined) {
       const dst = v === 4 ? ip.subarray(16, 20) : ip.subarray(24, 40);
@@ -655,16 +782,31 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
   let tReplay = t0;
   let events: string[] | undefined;
   let conntrack: string[] = [];
+  let conntrackEntries: CtEntry[] = [];
   let evProc: ReturnType<typeof spawn> | undefined;
   let replayer: Replayer | undefined;
   try {
-    await must('ip', ['-batch', writeSetup(F, X, clientNets, clientNetText, dir, opts)], 'namespace setup');
+    await must('ip', ['-batch', writeSetup(F, X, clientNets, clientNetText, dir, opts, legs)], 'namespace setup');
     // The two namespaces are configured in parallel; the replayer starts as
     // soon as its (outer) namespace is ready and waits for packets on stdin.
     let evBuf = '';
     await Promise.all([
       must('ip', ['netns', 'exec', X, 'sh', '-e', join(dir, 'x.sh')], 'outer namespace setup').then(() => {
-        replayer = new Replayer(X, { timeoutMs, probe: useProbe, realTime: !!opts.realTime, fwNetns: F });
+        const links = legs
+          ? legs.map((l) => ({ name: l.name, fw: l.fwMac, peer: l.xMac }))
+          : [
+              { name: 'c', fw: MAC.fwC, peer: MAC.xC },
+              { name: 's', fw: MAC.fwS, peer: MAC.xS },
+            ];
+        replayer = new Replayer(X, {
+          links,
+          timeoutMs,
+          probe: useProbe,
+          realTime: !!opts.realTime,
+          fwNetns: F,
+          stamp: !!legs,
+          dupMac: DUP.mac,
+        });
       }),
       must('ip', ['netns', 'exec', F, 'sh', '-e', join(dir, 'fw.sh')], 'firewall namespace setup').then(async () => {
         if (!opts.events) return;
@@ -683,14 +825,18 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       d.why = padded.includes(s.idx)
         ? `${r.why}; cut by the snaplen, sent with the missing payload zero-filled`
         : r.why;
-      d.egress = r.out === 'c' ? 'client' : r.out === 's' ? 'server' : null;
+      d.egress = legs ? r.out : r.out === 'c' ? 'client' : r.out === 's' ? 'server' : null;
+      if (r.path) d.path = r.path;
+      if (r.wire) d.wire = r.wire;
+      if (r.ans) d.answer = r.ans;
       d.elapsedUs = r.us;
     });
     for (const a of replayer!.amends) {
       const d = details[toSend[a.amend].idx];
       const by = toSend[a.by].idx + 1;
       d.verdict = 'accept';
-      d.egress = a.out === 'c' ? 'client' : 'server';
+      d.egress = legs ? a.out : a.out === 'c' ? 'client' : 'server';
+      if (a.wire) d.wire = a.wire;
       d.why = a.frag
         ? `forwarded out ${a.out} when packet ${by} completed the datagram (IP fragment held by conntrack defrag)`
         : `forwarded out ${a.out}, late: seen while packet ${by} was handled`;
@@ -718,6 +864,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       'conntrack -L',
     );
     conntrack = ct.split('\n').filter((l) => l.trim());
+    conntrackEntries = conntrack.map(parseConntrack).filter((e): e is CtEntry => e !== null);
   } finally {
     if (evProc && evProc.exitCode === null) evProc.kill();
     replayer?.kill();
@@ -731,7 +878,8 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
     verdicts: details.map((d) => (d.verdict === 'reject' ? 'drop' : d.verdict)),
     details,
     conntrack,
-    ...(events ? { events } : {}),
+    conntrackEntries,
+    ...(events ? { events, eventEntries: events.map(parseConntrack).filter((e): e is CtEntry => e !== null) } : {}),
     timing: {
       setupMs: Math.round(tSetup - t0),
       replayMs: Math.round(tReplay - tSetup),
@@ -765,15 +913,20 @@ async function eventMarker(F: string, port: number, text: () => string): Promise
 interface PyAmend {
   amend: number;
   by: number;
-  out: 'c' | 's';
+  out: string;
   frag: boolean;
+  wire?: WireTuple;
 }
 
 interface PyResult {
   v: 'accept' | 'drop' | 'reject';
   why: string;
-  out: 'c' | 's' | null;
+  /** Name of the link the packet (or its copy) left by. */
+  out: string | null;
   us: number;
+  path?: 'forward' | 'input' | 'output';
+  wire?: WireTuple;
+  ans?: { what: string; leg: string; wire: WireTuple };
 }
 
 /** replay.py running in the outer namespace; see the protocol in its docstring. */
@@ -786,8 +939,19 @@ class Replayer {
   private done = false;
   private readonly closed: Promise<number>;
 
-  constructor(X: string, o: { timeoutMs: number; probe: boolean; realTime: boolean; fwNetns: string }) {
-    const cfg = { links: { c: { fw: MAC.fwC, peer: MAC.xC }, s: { fw: MAC.fwS, peer: MAC.xS } }, ...o };
+  constructor(
+    X: string,
+    o: {
+      links: Array<{ name: string; fw: string; peer: string }>;
+      timeoutMs: number;
+      probe: boolean;
+      realTime: boolean;
+      fwNetns: string;
+      stamp: boolean;
+      dupMac: string;
+    },
+  ) {
+    const cfg = o;
     this.py = spawn('ip', ['netns', 'exec', X, pythonExe, '-I', '-S', REPLAY_PY, JSON.stringify(cfg)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -815,7 +979,7 @@ class Replayer {
   }
 
   async run(
-    toSend: Array<{ link: 0 | 1; flags: number; ethertype: number; ip: Uint8Array; ts: number }>,
+    toSend: Array<{ link: number; flags: number; ethertype: number; ip: Uint8Array; ts: number }>,
   ): Promise<PyResult[]> {
     const t0 = toSend.length ? toSend[0].ts : 0;
     const chunks: Buffer[] = [];

@@ -21,17 +21,27 @@ the sockets' queues.  That makes a drop as cheap to decide as an accept; the
 timeout only matters if the probe machinery broke.
 
 Protocol.  argv[1] is a JSON config:
-  {"links": {"c": {"fw": "02:..", "peer": "02:.."}, "s": {...}},
-   "timeoutMs": 200, "probe": true, "realTime": false}
-stdin: records of struct '<IBBHd' (length, link 0=c 1=s, flags, ethertype,
+  {"links": [{"name": "c", "fw": "02:..", "peer": "02:.."}, {"name": "s", ...}],
+   "timeoutMs": 200, "probe": true, "realTime": false,
+   "stamp": false, "dupMac": "02:.."}
+stdin: records of struct '<IBBHd' (length, link index, flags, ethertype,
 capture time offset in seconds) followed by `length` bytes of L3 packet; a
 record with link 255 ends the stream.
 stdout: one JSON line per packet, in order:
-  {"v": "accept"|"drop"|"reject", "why": str, "out": "c"|"s"|null, "us": int}
+  {"v": "accept"|"drop"|"reject", "why": str, "out": link name|null, "us": int}
+and with "stamp" also "path" (forward|input|output), "wire" (the tuple as it
+left) and "ans" (what the firewall answered: what, leg, wire).
+
+Stamp mode (the firewall model, where NAT rewrites addresses and ports):
+every non-fragment packet gets a stamp before it is sent, the IPv4 id or
+the IPv6 flow label = send order + 1 (never 0, which is what the firewall's
+own RSTs and ICMP errors carry), and a frame from the firewall is the packet
+when the stamp, the length and everything NAT leaves alone agree. A frame
+sent to dupMac is nft dup's copy of a packet the firewall took in.
 interleaved with amendments for earlier packets (0-based send order) whose
 forwarded copy showed up only while packet `by` was handled, e.g. IP
 fragments, which conntrack holds until the datagram is complete:
-  {"amend": k, "by": n, "out": "c"|"s", "frag": bool}
+  {"amend": k, "by": n, "out": link name, "frag": bool}
 then {"done": true, "probes_missed": n}.
 """
 import collections
@@ -217,6 +227,166 @@ def addrs(p):
     return None
 
 
+def csum_fold(x):
+    while x > 0xFFFF:
+        x = (x & 0xFFFF) + (x >> 16)
+    return x
+
+
+def stamp(p, value):
+    """p with its stamp written in: IPv4 id (header checksum adjusted as RFC
+    1624 does, so a wrong one stays wrong by as much) or IPv6 flow label.
+    Fragments are left alone (the id ties a datagram's fragments together)."""
+    if len(p) >= 20 and p[0] >> 4 == 4:
+        if ((p[6] << 8) | p[7]) & 0x3FFF:
+            return p, False
+        old_id = (p[4] << 8) | p[5]
+        old_ck = (p[10] << 8) | p[11]
+        ck = ~csum_fold((~old_ck & 0xFFFF) + (~old_id & 0xFFFF) + value) & 0xFFFF
+        return p[:4] + struct.pack('!H', value) + p[6:10] + struct.pack('!H', ck) + p[12:], True
+    if len(p) >= 40 and p[0] >> 4 == 6:
+        if frag6_id_offset(p) >= 0:
+            return p, False
+        first = (struct.unpack('!I', p[:4])[0] & 0xFFF00000) | (value & 0xFFFFF)
+        return struct.pack('!I', first) + p[4:], True
+    return p, False
+
+
+ICMP_ECHO_LIKE = {4: (0, 8, 13, 14, 15, 16, 17, 18), 6: (128, 129)}
+ICMP_ERRORS = {4: (3, 4, 5, 11, 12), 6: (1, 2, 3, 4)}
+
+
+def l4_of(p):
+    """(version, proto, l4 offset) of a non-fragment IP packet, walking IPv6
+    hop-by-hop / routing / destination options headers; None otherwise."""
+    if len(p) >= 20 and p[0] >> 4 == 4:
+        if ((p[6] << 8) | p[7]) & 0x3FFF:
+            return None
+        return 4, p[9], (p[0] & 15) * 4
+    if len(p) >= 40 and p[0] >> 4 == 6:
+        nh, off = p[6], 40
+        while nh in (0, 43, 60) and off + 2 <= len(p):
+            nh, off = p[off], off + (p[off + 1] + 1) * 8
+        if nh == 44 or off > len(p):
+            return None
+        return 6, nh, off
+    return None
+
+
+def mask_l4(v, proto, l4, depth=0):
+    """The L4 bytes with what NAT may rewrite zeroed: ports, checksums, ICMP
+    echo ids, and in an ICMP error the quoted packet's addresses and ports."""
+    b = bytearray(l4)
+
+    def zero(a, z):
+        for k in range(a, min(z, len(b))):
+            b[k] = 0
+    if proto in (6, 17, 136, 33, 132):  # TCP UDP UDP-Lite DCCP SCTP: ports
+        zero(0, 4)
+    if proto == 6:
+        zero(16, 18)
+    elif proto in (17, 136, 33):
+        zero(6, 8)
+    elif proto == 132:
+        zero(8, 12)
+    elif proto in (1, 58) and (proto == 1) == (v == 4):
+        zero(2, 4)
+        if len(b) >= 1 and b[0] in ICMP_ECHO_LIKE[v]:
+            zero(4, 6)
+        elif len(b) >= 1 and b[0] in ICMP_ERRORS[v] and depth == 0:
+            b[8:] = mask_ip(bytes(b[8:]), depth + 1)
+    return bytes(b)
+
+
+def mask_ip(p, depth=0):
+    """An IP packet (or an ICMP error's quote of one, possibly cut short)
+    with addresses, checksums, TTL/hop limit and what mask_l4 zeroes, zeroed."""
+    b = bytearray(p)
+    v = p[0] >> 4 if p else 0
+    if v == 4 and len(b) >= 20:
+        ihl = (b[0] & 15) * 4
+        b[8] = 0
+        b[10:12] = b'\0\0'
+        b[12:20] = bytes(8)
+        for k in range(20, min(ihl, len(b))):  # options a router rewrites
+            b[k] = 0
+        if ((b[6] << 8) | b[7]) & 0x1FFF == 0 and ihl <= len(b):
+            b[ihl:] = mask_l4(4, b[9], bytes(b[ihl:]), depth)
+    elif v == 6 and len(b) >= 40:
+        b[7] = 0
+        b[8:40] = bytes(32)
+        nh, off = b[6], 40
+        while nh in (0, 43, 60) and off + 2 <= len(b):
+            nh, off = b[off], off + (b[off + 1] + 1) * 8
+        if nh == 44 and off + 8 <= len(b):
+            # A fragment: refragmentation picks a new Identification; the
+            # first fragment holds the L4 header NAT rewrites.
+            b[off + 4:off + 8] = bytes(4)
+            if ((b[off + 2] << 8) | b[off + 3]) & 0xFFF8 == 0:
+                b[off + 8:] = mask_l4(6, b[off], bytes(b[off + 8:]), depth)
+        elif nh != 44 and off <= len(b):
+            b[off:] = mask_l4(6, nh, bytes(b[off:]), depth)
+    return bytes(b)
+
+
+def sig_match(r, p, hops, dup=False):
+    """r is stamped packet p after the firewall: same length, stamp and
+    everything NAT leaves alone; TTL / hop limit `hops` less (nf_dup's copy
+    of an IPv4 packet also has DF set)."""
+    if len(r) != len(p) or len(p) < 20 or (r[0] >> 4) != (p[0] >> 4):
+        return False
+    if p[0] >> 4 == 4:
+        if r[8] != (p[8] - hops) & 0xFF:
+            return False
+        if dup:
+            p = p[:6] + bytes([p[6] | 0x40]) + p[7:]
+    else:
+        if len(p) < 40 or r[7] != (p[7] - hops) & 0xFF:
+            return False
+    return mask_ip(r) == mask_ip(p)
+
+
+def ip_text(b):
+    return socket.inet_ntop(socket.AF_INET if len(b) == 4 else socket.AF_INET6, bytes(b))
+
+
+def wire_tuple(r, depth=0):
+    """Addresses, ports, ICMP type/code/id of IP packet r (or a quote of one)."""
+    if len(r) >= 20 and r[0] >> 4 == 4:
+        v, src, dst, proto, off = 4, r[12:16], r[16:20], r[9], (r[0] & 15) * 4
+        if ((r[6] << 8) | r[7]) & 0x1FFF:
+            off = None
+    elif len(r) >= 40 and r[0] >> 4 == 6:
+        v, src, dst = 6, r[8:24], r[24:40]
+        proto, off = r[6], 40
+        while proto in (0, 43, 60) and off + 2 <= len(r):
+            proto, off = r[off], off + (r[off + 1] + 1) * 8
+        if proto == 44 and off + 8 <= len(r):
+            # A fragment: its upper protocol, and the L4 header if it is the first.
+            first = ((r[off + 2] << 8) | r[off + 3]) & 0xFFF8 == 0
+            proto, off = r[off], off + 8 if first else None
+        elif proto == 44:
+            off = None
+    else:
+        return None
+    t = {'proto': proto, 'src': ip_text(src), 'dst': ip_text(dst)}
+    if off is None:
+        return t
+    l4 = r[off:]
+    if proto in (6, 17, 136, 33, 132) and len(l4) >= 4:
+        t['sport'] = (l4[0] << 8) | l4[1]
+        t['dport'] = (l4[2] << 8) | l4[3]
+    elif proto == (1 if v == 4 else 58) and len(l4) >= 2:
+        t['icmpType'], t['icmpCode'] = l4[0], l4[1]
+        if l4[0] in ICMP_ECHO_LIKE[v] and len(l4) >= 6:
+            t['icmpId'] = (l4[4] << 8) | l4[5]
+        elif l4[0] in ICMP_ERRORS[v] and depth == 0:
+            inner = wire_tuple(l4[8:], 1)
+            if inner:
+                t['inner'] = inner
+    return t
+
+
 ICMP4_NAMES = {3: 'icmp-unreachable', 11: 'icmp-time-exceeded', 12: 'icmp-parameter-problem'}
 ICMP6_NAMES = {1: 'icmpv6-unreachable', 2: 'icmpv6-packet-too-big', 3: 'icmpv6-time-exceeded',
                4: 'icmpv6-parameter-problem'}
@@ -254,20 +424,24 @@ def main():
     timeout = cfg.get('timeoutMs', 200) / 1000.0
     use_probe = cfg.get('probe', True)
     real_time = cfg.get('realTime', False)
-    names = ['c', 's']
+    links = cfg['links']
+    names = [link['name'] for link in links]
+    stamp_mode = cfg.get('stamp', False)
+    dup_mac = mac_bytes(cfg['dupMac']) if cfg.get('dupMac') else None
     try:  # one CPU => one backlog queue => the probe ordering argument holds
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     except (AttributeError, OSError):
         pass
     socks, fw_mac, peer_mac = [], [], []
-    for name in names:
+    for link in links:
+        name = link['name']
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         s.bind((name, ETH_P_ALL))
         s.setblocking(False)
         socks.append(s)
-        fw_mac.append(mac_bytes(cfg['links'][name]['fw']))
-        peer_mac.append(mac_bytes(cfg['links'][name]['peer']))
+        fw_mac.append(mac_bytes(link['fw']))
+        peer_mac.append(mac_bytes(link['peer']))
     fw_macs = set(fw_mac)
     cpu = min(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 0
     inject_proc = None
@@ -302,15 +476,27 @@ def main():
     def emit(obj):
         out.write(json.dumps(obj) + '\n')
 
-    def match_held(r, i):
-        for k, (hp, hflags) in held.items():
-            if is_copy_of(r, hp) if hflags & INJECT else is_forward_of(r, hp, hflags & TO_HOST):
+    def matches(r, p, flags, stamped, to_dup):
+        """r (a frame's IP packet, to_dup: sent to dupMac) is packet p after the firewall."""
+        hops = 1 if to_dup else 0 if flags & INJECT else 1
+        if stamped:
+            return sig_match(r, p, hops, dup=to_dup)
+        if stamp_mode and is_fragment(p) and sig_match(r, p, hops, dup=to_dup):
+            return True  # refragmented as it came, addresses and ports perhaps translated
+        return is_copy_of(r, p) if flags & INJECT else is_forward_of(r, p, flags & TO_HOST)
+
+    def match_held(r, i, to_dup=False):
+        for k, (hp, hflags, hstamped) in held.items():
+            if matches(r, hp, hflags, hstamped, to_dup):
                 del held[k]
-                emit({'amend': k, 'by': idx, 'out': names[i], 'frag': is_fragment(hp)})
+                a = {'amend': k, 'by': idx, 'out': names[i], 'frag': is_fragment(hp)}
+                if stamp_mode:
+                    a['wire'] = wire_tuple(r)
+                emit(a)
                 return True
         # A forwarded IPv4 fragment may carry several held ones: the kernel
         # refragments a datagram by the largest fragment it received.
-        covered = [k for k, (hp, hflags) in held.items() if not hflags and covers4(r, hp)]
+        covered = [k for k, (hp, hflags, _) in held.items() if not hflags and covers4(r, hp)]
         for k in covered:
             del held[k]
             emit({'amend': k, 'by': idx, 'out': names[i], 'frag': True})
@@ -334,11 +520,14 @@ def main():
             delay = t0 + tsoff - now
             if delay > 0:
                 time.sleep(delay)
-        for i in range(2):  # stragglers of earlier packets (only without the probe, normally)
+        for i in range(len(names)):  # stragglers of earlier packets (only without the probe, normally)
             for data in drain(i):
                 if (data[12] << 8 | data[13]) in (0x0800, 0x86DD):
-                    if not match_held(ip_trim(data[14:]), i) and debug:
+                    if not match_held(ip_trim(data[14:]), i, data[:6] == dup_mac) and debug:
                         debug.write('before packet %d: unexplained frame on %s: %s\n' % (idx, names[i], data.hex()))
+        stamped = False
+        if stamp_mode:
+            pkt, stamped = stamp(pkt, idx % 0xFFFF + 1)
         start = time.monotonic()
         frame = fw_mac[link] + peer_mac[link] + struct.pack('!H', ethertype) + pkt
         seq += 1
@@ -369,6 +558,7 @@ def main():
         fwd_on = None
         reply = None
         others = 0
+        res = {}
 
         def handle(data, i):
             nonlocal got_probe, fwd_on, reply, others
@@ -381,15 +571,21 @@ def main():
                 others += 1
                 return
             r = ip_trim(data[14:])
-            if fwd_on is None and (is_copy_of(r, p) if flags & INJECT else is_forward_of(r, p, flags & TO_HOST)):
+            to_dup = dup_mac is not None and data[:6] == dup_mac
+            if fwd_on is None and matches(r, p, flags, stamped, to_dup):
                 fwd_on = names[i]
+                if stamp_mode:
+                    res['path'] = 'input' if to_dup else 'output' if flags & INJECT else 'forward'
+                    res['wire'] = wire_tuple(r)
                 return
-            if reply is None:
+            if reply is None and not to_dup:
                 c = classify_reply(r, p)
                 if c:
                     reply = c
+                    if stamp_mode:
+                        res['ans'] = {'what': c[1], 'leg': names[i], 'wire': wire_tuple(r)}
                     return
-            if not match_held(r, i):
+            if not match_held(r, i, to_dup):
                 others += 1
                 if debug:
                     debug.write('packet %d: other frame on %s: %s\n' % (idx, names[i], data.hex()))
@@ -407,7 +603,7 @@ def main():
             if got_probe:
                 # Whatever fw did with the packet was queued before the probe
                 # came back, on either socket: take the rest of it.
-                for i in range(2):
+                for i in range(len(names)):
                     for data in drain(i):
                         handle(data, i)
                 break
@@ -417,9 +613,11 @@ def main():
         why = []
         if fwd_on is not None:
             v = 'accept'
-            if flags & INJECT:
+            if res.get('path') == 'input':
+                why.append('taken in by the firewall (its copy seen)')
+            elif flags & INJECT:
                 why.append('sent by the host out ' + fwd_on)
-            elif flags & TO_HOST:
+            elif flags & TO_HOST and not stamp_mode:
                 why.append('accepted by the host (its copy seen)')
             else:
                 why.append('forwarded out ' + fwd_on)
@@ -432,7 +630,7 @@ def main():
                 why.append('firewall answered ' + reply[1])
             why.append('not forwarded')
             if sent_err is None:
-                held[idx] = (p, flags)
+                held[idx] = (p, flags, stamped)
                 if len(held) > 1024:
                     held.popitem(last=False)
             if is_fragment(p):
@@ -444,7 +642,7 @@ def main():
             why.append('probe not seen within %d ms' % int(timeout * 1000))
         if others:
             why.append('%d other frame(s) from the firewall' % others)
-        emit({'v': v, 'why': '; '.join(why), 'out': fwd_on, 'us': us})
+        emit(dict({'v': v, 'why': '; '.join(why), 'out': None if res.get('path') == 'input' else fwd_on, 'us': us}, **res))
         out.flush()
         if debug:
             debug.write('packet %d: sent on %s: %s -> %s\n' % (idx, names[link], pkt.hex(), v))

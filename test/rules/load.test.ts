@@ -466,10 +466,10 @@ describe('validation errors', () => {
   it('suggests the closest top-level key and spots rule keys at the top level', () => {
     const e = errorLines('polcy: drop\nrule: []\ndport: 80\n');
     expect(e).toEqual([
-      'rules/t.yaml:1:1: unknown top-level key "polcy"; did you mean "policy"? (allowed: name, description, policy, output_policy, host, stateful, conntrack, ipv4, rules)',
+      'rules/t.yaml:1:1: unknown top-level key "polcy"; did you mean "policy"? (allowed: name, description, policy, output_policy, host, stateful, conntrack, ipv4, rules, interfaces, sets, chains)',
       'rules/t.yaml:1:1: missing rules: list; add rules: with a list of allow rules (rules: [] leaves every new flow to the policy)',
-      'rules/t.yaml:2:1: unknown top-level key "rule"; did you mean "rules"? (allowed: name, description, policy, output_policy, host, stateful, conntrack, ipv4, rules)',
-      'rules/t.yaml:3:1: unknown top-level key "dport"; "dport" belongs in a rule under rules: (allowed: name, description, policy, output_policy, host, stateful, conntrack, ipv4, rules)',
+      'rules/t.yaml:2:1: unknown top-level key "rule"; did you mean "rules"? (allowed: name, description, policy, output_policy, host, stateful, conntrack, ipv4, rules, interfaces, sets, chains)',
+      'rules/t.yaml:3:1: unknown top-level key "dport"; "dport" belongs in a rule under rules: (allowed: name, description, policy, output_policy, host, stateful, conntrack, ipv4, rules, interfaces, sets, chains)',
     ]);
   });
 

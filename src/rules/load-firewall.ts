@@ -1,0 +1,534 @@
+/**
+ * The firewall model of a rule file (firewall.ts): read when the file has
+ * `interfaces:` or `chains:`. Interfaces and sets come first (rules refer
+ * to them), then the chains, either as written under `chains:` or built
+ * from `rules:` beside `interfaces:` (input, forward, output, each opened
+ * by the stateful preamble). Then what needs the whole file: duplicate
+ * ids, jump targets and loops, and where NAT statements may stand.
+ */
+import { isMap, isScalar, isSeq, type ParsedNode } from 'yaml';
+import { diag, type SourcePos } from '../base/diag.js';
+import { describeNode, quoted } from '../base/yaml-nodes.js';
+import { didYouMean } from '../base/suggest.js';
+import { list, type Entry } from '../base/yaml-reader.js';
+import {
+  CONNTRACK_PRIORITY,
+  PRIORITY_NAMES,
+  type ChainType,
+  type Firewall,
+  type FwChain,
+  type FwRule,
+  type Hook,
+  type NamedSet,
+  type PolicyVerdict,
+} from './firewall.js';
+import { nftNameProblem, type Reader } from './fw-read.js';
+import { readFwRule, type ReadRule, type RuleContext } from './load-fw-rule.js';
+import { readInterfaces } from './load-interfaces.js';
+import { readSets } from './load-sets.js';
+import { CHAIN_KEYS, CHAIN_TYPES, FW_RULE_KEYS, HOOKS, POLICIES, RULE_KEYS } from './spec.js';
+import type { Action, Chain } from './types.js';
+
+/** What load.ts has read of the simple model's keys, which rules: beside interfaces: still uses. */
+export interface SimpleTop {
+  policy: Action;
+  outputPolicy: Action;
+  stateful: boolean;
+  hostModel: boolean;
+}
+
+/** A chain read, with its rules' extras for the whole-file checks. */
+interface ReadChain {
+  chain: FwChain;
+  rules: ReadRule[];
+}
+
+/** Where each kind of NAT statement runs (nf_nat's hooks). */
+const NAT_HOOKS: Readonly<Record<'snat' | 'dnat' | 'masquerade' | 'redirect', readonly Hook[]>> = {
+  snat: ['postrouting', 'input'],
+  masquerade: ['postrouting', 'input'],
+  dnat: ['prerouting', 'output'],
+  redirect: ['prerouting', 'output'],
+};
+
+/** A note for an unknown key of a simple-model rule that is a key of the firewall model. */
+export function firewallKeyHint(k: string): string {
+  return (FW_RULE_KEYS as readonly string[]).includes(k) && !(RULE_KEYS as readonly string[]).includes(k)
+    ? `; "${k}" needs the firewall model: add interfaces: (or chains:) at the top level`
+    : '';
+}
+
+/** `sets:` without interfaces: or chains: (the simple model has no sets). */
+export function setsWithoutFirewall(r: Reader, e: Entry): void {
+  r.error(
+    e.key,
+    "sets: needs the firewall model: add interfaces: (the firewall's interfaces) or chains: at the top level; in the simple model, list the addresses or ports in the rule",
+    'rules.needs-firewall',
+  );
+}
+
+/** Reads the firewall model; every problem is recorded in `r` (the caller throws when there are errors). */
+export function readFirewall(r: Reader, root: ParsedNode, m: ReadonlyMap<string, Entry>, top: SimpleTop): Firewall {
+  const interfaces = readInterfaces(r, m.get('interfaces'), root);
+  const sets = readSets(r, m.get('sets'));
+  const setMap = new Map<string, NamedSet>(sets.map((s) => [s.name, s]));
+  const ce = m.get('chains');
+  let read: ReadChain[];
+  if (ce) {
+    for (const k of ['rules', 'policy', 'output_policy'] as const) {
+      const e = m.get(k);
+      if (!e) continue;
+      r.error(
+        e.key,
+        `${k}: and chains: (${r.fmt(r.nodePos(ce.key))}) do not go together: with chains:, ${k === 'rules' ? 'every rule belongs to a chain; move the rules into the chains' : 'each base chain has its own policy:; move it there'}`,
+        'rules.chains-with-simple-keys',
+      );
+    }
+    read = readChains(r, ce, setMap, interfaces);
+  } else read = simpleChains(r, root, m, top, setMap, interfaces);
+  check(r, read, top, !ce);
+  return { interfaces, sets, chains: read.map((c) => c.chain) };
+}
+
+// --- chains: ------------------------------------------------------------------
+
+function readChains(
+  r: Reader,
+  e: Entry,
+  sets: ReadonlyMap<string, NamedSet>,
+  interfaces: Firewall['interfaces'],
+): ReadChain[] {
+  const v = e.value;
+  if (v === null || !isMap(v)) {
+    r.error(
+      e.at,
+      `chains must be a mapping of chain names to chains (input: { hook: input, policy: drop, rules: [...] }), not ${describeNode(v)}`,
+      'rules.chains-not-mapping',
+    );
+    return [];
+  }
+  const out: ReadChain[] = [];
+  for (const [name, ch] of r.readMap(v, null, () => '')) {
+    const problem = nftNameProblem(name);
+    if (problem !== null) {
+      r.error(ch.key, `chain name ${quoted(name)} ${problem}`, 'rules.bad-chain-name');
+      continue;
+    }
+    const c = readChain(r, name, ch, sets, interfaces);
+    if (c !== null) out.push(c);
+  }
+  return out;
+}
+
+function readChain(
+  r: Reader,
+  name: string,
+  ce: Entry,
+  sets: ReadonlyMap<string, NamedSet>,
+  interfaces: Firewall['interfaces'],
+): ReadChain | null {
+  const pos = r.nodePos(ce.key);
+  const v = ce.value;
+  const empty = v === null || (isScalar(v) && v.value === null);
+  if (!empty && !isMap(v)) {
+    r.error(
+      ce.at,
+      `chain ${name} must be a mapping (hook:, type:, priority:, policy:, rules:), not ${describeNode(v)}`,
+      'rules.chains-not-mapping',
+    );
+    return null;
+  }
+  const m = empty
+    ? new Map<string, Entry>()
+    : r.readMap(v, CHAIN_KEYS, (k) => {
+        const hint = (FW_RULE_KEYS as readonly string[]).includes(k) ? `; "${k}" belongs in a rule under rules:` : '';
+        return `unknown key "${k}" in chain ${name}${didYouMean(k, CHAIN_KEYS)}${hint} (allowed: ${list(CHAIN_KEYS)})`;
+      });
+  const he = m.get('hook');
+  const hook = r.oneOf(he, `chain ${name}: hook`, HOOKS, { pre: 'prerouting', post: 'postrouting', fwd: 'forward' });
+  const te = m.get('type');
+  const type: ChainType = r.oneOf(te, `chain ${name}: type`, CHAIN_TYPES, {}, { route: 'filter' }) ?? 'filter';
+  const pe = m.get('policy');
+  const policy = readPolicy(r, pe, `chain ${name}: policy`) ?? 'accept';
+  const pre = m.get('priority');
+  if (!he) {
+    for (const [k, en] of [
+      ['type', te],
+      ['priority', pre],
+      ['policy', pe],
+    ] as const)
+      if (en)
+        r.error(
+          en.key,
+          `chain ${name} has ${k}: but no hook:; ${k} belongs to base chains (hook: prerouting, input, forward, output or postrouting), and a chain without hook: is a user chain, entered only by jump or goto`,
+          'rules.base-chain-key',
+        );
+  }
+  if (hook === 'forward' && type === 'nat' && te)
+    r.error(
+      te.at,
+      `chain ${name}: nft has no nat chains on the forward hook; NAT happens at prerouting and output (dnat, redirect) and at postrouting and input (snat, masquerade)`,
+      'rules.nat-chain-hook',
+    );
+  const defaultPriority =
+    type === 'nat' ? (hook === 'prerouting' || hook === 'output' ? PRIORITY_NAMES.dstnat : PRIORITY_NAMES.srcnat) : 0;
+  const priority = he ? (readPriority(r, pre, name) ?? defaultPriority) : 0;
+
+  const rules: ReadRule[] = [];
+  const re = m.get('rules');
+  if (re) {
+    const rv = re.value;
+    if (rv !== null && !(isScalar(rv) && rv.value === null) && !isSeq(rv))
+      r.error(
+        re.at,
+        `chain ${name}: rules must be a list of rules (each item starting with "- "), not ${describeNode(rv)}`,
+        'rules.rules-not-list',
+      );
+    else if (rv !== null && isSeq(rv))
+      rv.items.forEach((item, i) => {
+        const n = r.deref(item);
+        if (n === null) return;
+        const ctx: RuleContext = {
+          chain: name,
+          index: i + 1,
+          defaultId: `${name}-${i + 1}`,
+          chainKey: false,
+          sets,
+          interfaces,
+        };
+        const rr = readFwRule(r, n, ctx);
+        if (rr !== null) rules.push(rr);
+      });
+  }
+  return {
+    chain: {
+      name,
+      hook: hook ?? null,
+      type: hook ? type : 'filter',
+      priority,
+      policy,
+      rules: rules.map((x) => x.rule),
+      pos,
+    },
+    rules,
+  };
+}
+
+function readPolicy(r: Reader, e: Entry | undefined, what: string): PolicyVerdict | null {
+  if (!e) return null;
+  const v = e.value;
+  if (v !== null && isScalar(v) && typeof v.value === 'string' && /^(reject|refuse)$/i.test(v.value.trim())) {
+    r.error(
+      e.at,
+      `${what} reject: an nft chain's policy is accept or drop; write policy: drop and end the chain with a rule { action: reject }`,
+      'rules.bad-firewall-policy',
+    );
+    return null;
+  }
+  return r.oneOf(e, what, POLICIES, { allow: 'accept', permit: 'accept', deny: 'drop', block: 'drop' });
+}
+
+const PRIORITY_HELP = `a whole number, or an nft priority name (${Object.entries(PRIORITY_NAMES)
+  .map(([k, v]) => `${k} ${v}`)
+  .join(', ')}) with an optional offset ("dstnat + 5", "filter - 10")`;
+
+function readPriority(r: Reader, e: Entry | undefined, name: string): number | null {
+  if (!e) return null;
+  const v = e.value;
+  let p: number | null = null;
+  if (v !== null && isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value)) p = v.value;
+  else if (v !== null && isScalar(v) && typeof v.value === 'string') {
+    const s = v.value.trim();
+    const mm = /^([a-z]+)\s*(?:([+-])\s*([0-9]+))?$/.exec(s);
+    if (/^[+-]?[0-9]+$/.test(s)) p = Number(s);
+    else if (mm !== null && Object.hasOwn(PRIORITY_NAMES, mm[1]))
+      p = PRIORITY_NAMES[mm[1]] + (mm[2] === undefined ? 0 : (mm[2] === '-' ? -1 : 1) * Number(mm[3]));
+    else if (mm !== null) {
+      r.error(
+        e.at,
+        `chain ${name}: priority ${quoted(mm[1])} is not an nft priority name${didYouMean(mm[1], Object.keys(PRIORITY_NAMES))} (allowed: ${PRIORITY_HELP})`,
+        'rules.bad-priority',
+      );
+      return null;
+    }
+  }
+  if (p === null) {
+    r.error(e.at, `chain ${name}: priority must be ${PRIORITY_HELP}, not ${describeNode(v)}`, 'rules.bad-priority');
+    return null;
+  }
+  if (p < -0x80000000 || p > 0x7fffffff) {
+    r.error(e.at, `chain ${name}: priority ${p} is out of range (a 32-bit signed number)`, 'rules.bad-priority');
+    return null;
+  }
+  if (p < CONNTRACK_PRIORITY) {
+    r.error(
+      e.at,
+      `chain ${name}: priority ${p} runs before connection tracking (${CONNTRACK_PRIORITY}); chains before conntrack (raw, -300) are not modelled: give a priority of ${CONNTRACK_PRIORITY} or above`,
+      'rules.priority-before-conntrack',
+    );
+    return null;
+  }
+  return p;
+}
+
+// --- rules: beside interfaces: ---------------------------------------------------
+
+/**
+ * The simple model's rules on a firewall with interfaces: base chains
+ * input, forward and output (filter, priority 0), each opened by the
+ * stateful preamble, then the file's rules in their chain.
+ */
+function simpleChains(
+  r: Reader,
+  root: ParsedNode,
+  m: ReadonlyMap<string, Entry>,
+  top: SimpleTop,
+  sets: ReadonlyMap<string, NamedSet>,
+  interfaces: Firewall['interfaces'],
+): ReadChain[] {
+  for (const [k, v] of [
+    ['policy', top.policy],
+    ['output_policy', top.outputPolicy],
+  ] as const) {
+    const e = m.get(k);
+    if (v === 'reject' && e)
+      r.error(
+        e.at,
+        `${k}: reject: with interfaces:, the chains are nft's, whose policy is accept or drop; write ${k}: drop and end the rules with { action: reject${k === 'output_policy' ? ', chain: output' : ''} }`,
+        'rules.bad-firewall-policy',
+      );
+  }
+  const re = m.get('rules');
+  const pos = r.nodePos(re?.key ?? root);
+  const names: Chain[] = ['input', 'forward', 'output'];
+  const chains = new Map<Chain, ReadChain>();
+  for (const name of names) {
+    const policy: PolicyVerdict = (name === 'output' ? top.outputPolicy : top.policy) === 'accept' ? 'accept' : 'drop';
+    const c: ReadChain = {
+      chain: { name, hook: name, type: 'filter', priority: 0, policy, rules: [], pos },
+      rules: [],
+    };
+    if (top.stateful) c.chain.rules.push(...preamble(name, pos));
+    chains.set(name, c);
+  }
+  if (!re) {
+    r.error(
+      root,
+      'missing rules: list; add rules: (the rules of the input, forward and output chains), or chains:',
+      'rules.missing-rules',
+    );
+    return names.map((n) => chains.get(n)!);
+  }
+  const v = re.value;
+  if (v === null || !isSeq(v)) {
+    const hint = v !== null && isScalar(v) && v.value === null ? '; write rules: [] for no rules' : '';
+    r.error(
+      re.at,
+      `rules must be a list of rules (each item starting with "- "), not ${describeNode(v)}${hint}`,
+      'rules.rules-not-list',
+    );
+    return names.map((n) => chains.get(n)!);
+  }
+  const fallback: Chain = top.hostModel ? 'input' : 'forward';
+  v.items.forEach((item, i) => {
+    const n = r.deref(item);
+    if (n === null) return;
+    const ctx: RuleContext = {
+      chain: fallback,
+      index: i + 1,
+      defaultId: `rule-${i + 1}`,
+      chainKey: true,
+      sets,
+      interfaces,
+    };
+    const rr = readFwRule(r, n, ctx);
+    if (rr === null) return;
+    const c = chains.get(rr.chainGiven ?? fallback)!;
+    rr.rule.chain = c.chain.name;
+    rr.rule.index = c.chain.rules.length + 1;
+    c.chain.rules.push(rr.rule);
+    c.rules.push(rr);
+  });
+  return names.map((n) => chains.get(n)!);
+}
+
+/** `ct state established,related accept; ct state invalid drop`, as the simple model's stateful preamble. */
+function preamble(chain: string, pos: SourcePos): FwRule[] {
+  const base = {
+    idGiven: false,
+    chain,
+    comment: null,
+    pos,
+    proto: 'any' as const,
+    family: null,
+    iif: null,
+    oif: null,
+    src: null,
+    dst: null,
+    sport: null,
+    dport: null,
+    icmp: null,
+    tcpFlags: null,
+    ctStatus: null,
+    pktType: null,
+    limit: null,
+    counter: false,
+    log: null,
+    nat: null,
+    rejectWith: null,
+    target: null,
+  };
+  return [
+    { ...base, id: 'established', index: 1, ctState: ['established', 'related'], action: 'accept' },
+    { ...base, id: 'invalid', index: 2, ctState: ['invalid'], action: 'drop' },
+  ];
+}
+
+// --- whole-file checks -------------------------------------------------------------
+
+function check(r: Reader, read: readonly ReadChain[], top: SimpleTop, simple: boolean): void {
+  const byName = new Map(read.map((c) => [c.chain.name, c]));
+
+  // Duplicate ids: over the whole file, as in the simple model.
+  const seen = new Map<string, FwRule>();
+  for (const c of read)
+    for (const { rule, idAt } of c.rules) {
+      if (top.stateful && simple && (rule.id === 'established' || rule.id === 'invalid')) {
+        r.error(
+          idAt,
+          `rule id "${rule.id}" is taken: the stateful preamble that opens each chain (ct_state ${rule.id === 'established' ? 'established,related accept' : 'invalid drop'}) has it; choose another id`,
+          'rules.duplicate-id',
+        );
+        continue;
+      }
+      const prev = seen.get(rule.id);
+      if (prev) {
+        const why = !rule.idGiven
+          ? ` (this rule has no id and gets the default id ${rule.id})`
+          : !prev.idGiven
+            ? ` (that rule has no id and gets the default id ${prev.id})`
+            : '';
+        r.error(
+          idAt,
+          `duplicate rule id "${rule.id}": also used by the rule at ${r.fmt(prev.pos)}${why}; ids must be unique in the file`,
+          'rules.duplicate-id',
+        );
+      } else seen.set(rule.id, rule);
+    }
+
+  // Jump targets: user chains that exist.
+  const userNames = read.filter((c) => c.chain.hook === null).map((c) => c.chain.name);
+  const edges = new Map<string, { to: string; at: ParsedNode; kind: string }[]>();
+  for (const c of read) {
+    const out: { to: string; at: ParsedNode; kind: string }[] = [];
+    for (const { rule, targetAt } of c.rules) {
+      if (rule.target === null || targetAt === null) continue;
+      const t = byName.get(rule.target);
+      if (t === undefined)
+        r.error(
+          targetAt,
+          `rule ${rule.id}: ${rule.action} ${quoted(rule.target)}: there is no chain ${quoted(rule.target)} under chains:${didYouMean(rule.target, userNames)}${userNames.length > 0 ? ` (user chains: ${list(userNames)})` : ''}`,
+          'rules.unknown-chain',
+        );
+      else if (t.chain.hook !== null)
+        r.error(
+          targetAt,
+          `rule ${rule.id}: ${rule.action} ${rule.target}: ${rule.target} is a base chain (hook: ${t.chain.hook}); jump and goto enter user chains (chains without hook:), as in nft`,
+          'rules.jump-to-base-chain',
+        );
+      else out.push({ to: rule.target, at: targetAt, kind: rule.action });
+    }
+    edges.set(c.chain.name, out);
+  }
+
+  // Loops: a jump or goto back into a chain on the way (the kernel refuses the ruleset: ELOOP).
+  const state = new Map<string, 1 | 2>();
+  const path: string[] = [];
+  const visit = (name: string): void => {
+    state.set(name, 1);
+    path.push(name);
+    for (const { to, at, kind } of edges.get(name) ?? []) {
+      const s = state.get(to);
+      if (s === 1) {
+        const cycle = [...path.slice(path.indexOf(to)), to].join(' -> ');
+        r.error(
+          at,
+          `${kind} ${to} closes a loop: ${cycle}; the kernel refuses a ruleset whose chains loop (ELOOP)`,
+          'rules.jump-loop',
+        );
+      } else if (s === undefined) visit(to);
+    }
+    path.pop();
+    state.set(name, 2);
+  };
+  for (const c of read) if (!state.has(c.chain.name)) visit(c.chain.name);
+
+  // NAT: only in nat chains on its hooks; in a user chain, every base chain reaching it must be one.
+  const reachers = new Map<string, FwChain[]>();
+  for (const c of read) {
+    if (c.chain.hook === null) continue;
+    const stack = [c.chain.name];
+    const done = new Set<string>();
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (done.has(x)) continue;
+      done.add(x);
+      if (!reachers.has(x)) reachers.set(x, []);
+      reachers.get(x)!.push(c.chain);
+      for (const { to } of edges.get(x) ?? []) stack.push(to);
+    }
+  }
+  for (const c of read)
+    for (const { rule, natAt } of c.rules) {
+      if (rule.nat === null || natAt === null) continue;
+      const kind = rule.nat.kind;
+      for (const b of reachers.get(c.chain.name) ?? []) {
+        const from = c.chain.hook !== null ? '' : ` (entered from base chain ${b.name})`;
+        if (b.type !== 'nat') {
+          r.error(
+            natAt,
+            `rule ${rule.id}: ${kind} in chain ${c.chain.name}${from}, a ${b.type} chain; NAT statements belong in chains of type: nat${simple ? ' (rules: beside interfaces: are all in filter chains; write chains: for NAT)' : ''}`,
+            'rules.nat-outside-nat-chain',
+          );
+          break;
+        }
+        if (b.hook !== null && !NAT_HOOKS[kind].includes(b.hook)) {
+          r.error(
+            natAt,
+            `rule ${rule.id}: ${kind} in chain ${c.chain.name}${from} on the ${b.hook} hook; the kernel runs ${kind} only on ${NAT_HOOKS[kind].join(' and ')}`,
+            'rules.nat-wrong-hook',
+          );
+          break;
+        }
+      }
+    }
+
+  // Conditions a hook can never meet: the kernel leaves iif unset on output and oif before routing.
+  for (const c of read) {
+    const h = c.chain.hook;
+    if (h === null) continue;
+    for (const { rule } of c.rules) {
+      const key =
+        rule.iif !== null && h === 'output'
+          ? 'iif'
+          : rule.oif !== null && (h === 'prerouting' || h === 'input')
+            ? 'oif'
+            : null;
+      if (key === null) continue;
+      const why =
+        key === 'iif'
+          ? 'packets the firewall sends have no input interface'
+          : 'the output interface is chosen by routing, after this hook';
+      r.diags.push(
+        diag(
+          r.file,
+          rule.pos.line,
+          rule.pos.col,
+          `rule ${rule.id}: ${key} in chain ${c.chain.name} (hook ${h}) never matches: ${why}`,
+          'rules.never-matches',
+          'warning',
+        ),
+      );
+    }
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * fwemu against the kernel for the firewall model (interfaces, chains,
+ * NAT): the rule file exported to nft and loaded into a firewall namespace
+ * whose legs are the file's interfaces, the same packets through both, then
+ * compared packet by packet (verdict, the leg the packet leaves by, and the
+ * addresses and ports it leaves with) and entry by entry (conntrack -L,
+ * NAT reply tuples included).
+ */
+import { replay } from '../../src/engine/replay.js';
+import { Cause } from '../../src/engine/result.js';
+import { conntrackSysctls, exportNft } from '../../src/export/nft.js';
+import { formatAddr } from '../../src/packet/addr.js';
+import { IpProto, isPortProto, PacketKind, type DecodedPacket } from '../../src/packet/types.js';
+import { explain } from '../../src/report/reason.js';
+import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
+import type { Firewall } from '../../src/rules/firewall.js';
+import type { RuleSet } from '../../src/rules/types.js';
+import { splitTimeout } from './conformance.js';
+import { runKernel, type WireTuple } from './harness.js';
+import type { KernelInterfaces } from './topology.js';
+
+export interface FwDisagreement {
+  packet: number;
+  /** What differs: verdict, leg or wire. */
+  what: 'verdict' | 'leg' | 'wire';
+  fwemu: string;
+  kernel: string;
+  reason: string;
+}
+
+export interface FwAgreement {
+  packets: number;
+  packetsAgree: number;
+  entries: number;
+  entriesAgree: number;
+  disagreements: FwDisagreement[];
+  entryDiffs: string[];
+  /** Flows whose NAT port (or ICMP id) both sides moved on a clash, to different values: compared without it. */
+  remapped: number;
+  kernelConntrack: string[];
+  fwemuConntrack: string[];
+}
+
+/** The rule file's interfaces as the kernel harness builds them. */
+export function kernelInterfaces(fw: Firewall): KernelInterfaces {
+  const out: KernelInterfaces = {};
+  for (const i of fw.interfaces) {
+    if (i.name === 'lo') continue;
+    out[i.name] = {
+      addresses: i.addresses.map((a) => `${a.addr.text.split('/')[0]}/${a.net.prefix}`),
+      networks: i.networks.map((n) => n.text),
+      default: i.defaultRoute,
+    };
+  }
+  return out;
+}
+
+function wireText(w: WireTuple | undefined): string {
+  if (!w) return '';
+  if (w.sport !== undefined) return `${w.src}:${w.sport} > ${w.dst}:${w.dport}`;
+  return `${w.src} > ${w.dst}${w.icmpId !== undefined ? ` id ${w.icmpId}` : ''}`;
+}
+
+/** The same text for a packet as fwemu leaves it (ports for TCP/UDP/SCTP..., the id for ICMP echo). */
+function packetText(p: DecodedPacket): string {
+  const s = formatAddr(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+  const d = formatAddr(p.ipVersion, p.dst0, p.dst1, p.dst2, p.dst3);
+  if (isPortProto(p.proto) && p.l4Off >= 0) return `${s}:${p.sport} > ${d}:${p.dport}`;
+  const echo =
+    (p.proto === IpProto.ICMP && (p.icmpType === 0 || p.icmpType === 8)) ||
+    (p.proto === IpProto.ICMPV6 && (p.icmpType === 128 || p.icmpType === 129));
+  return `${s} > ${d}${echo ? ` id ${p.icmpId}` : ''}`;
+}
+
+/** A wire text with the translated source port (or id) left out: for flows both sides remapped on a clash. */
+function withoutPort(t: string): string {
+  return t.replace(/^(\S+):\d+ >/, '$1:* >').replace(/ id \d+$/, ' id *');
+}
+
+export async function compareFirewall(capture: string, ruleset: RuleSet): Promise<FwAgreement> {
+  const fw = ruleset.firewall;
+  if (!fw) throw new Error('compareFirewall: the rule file has no firewall model (interfaces: or chains:)');
+  const fwemu: {
+    verdict: string;
+    leg: string | null;
+    input: boolean;
+    wire: string;
+    orig: string;
+    reason: string;
+    kind: number;
+  }[] = [];
+  const summary = await replay({
+    rules: ruleset,
+    source: capture,
+    onPacket: (r, p, _rec, engine) => {
+      const input = r.verdict === 'accept' && r.oif === null && r.iif !== null;
+      fwemu[r.n - 1] = {
+        verdict: r.verdict,
+        leg: r.oif,
+        input,
+        wire: p.kind === PacketKind.IP ? packetText(r.egress ?? p) : '',
+        orig: p.kind === PacketKind.IP ? packetText(p) : '',
+        reason: explain(r, p, engine.compiled),
+        kind: r.cause,
+      };
+    },
+  });
+  const sysctls = conntrackSysctls(ruleset);
+  delete sysctls.nf_conntrack_max;
+  const kernel = await runKernel({
+    capture,
+    nftRuleset: exportNft(ruleset),
+    sysctls,
+    interfaces: kernelInterfaces(fw),
+    hostAddrs: (ruleset.hostAddrs ?? []).map((c) => c.text),
+  });
+
+  const disagreements: FwDisagreement[] = [];
+  let packets = 0;
+  let packetsAgree = 0;
+  let remapped = 0;
+  /** Kernel port -> fwemu port of flows both sides remapped, so that their later packets and entries compare. */
+  const portMap = new Map<string, string>();
+  for (let i = 0; i < fwemu.length; i++) {
+    const f = fwemu[i];
+    const k = kernel.details[i];
+    if (!f || !k) continue;
+    if (f.verdict === 'skip' && k.verdict === 'skip') continue;
+    if (f.kind === Cause.OUTGOING) continue;
+    packets++;
+    const kv = k.verdict;
+    const verdictOk = f.verdict === kv || (f.verdict === 'reject' && kv === 'drop');
+    if (!verdictOk) {
+      disagreements.push({
+        packet: i + 1,
+        what: 'verdict',
+        fwemu: f.verdict,
+        kernel: `${kv} (${k.why})`,
+        reason: f.reason,
+      });
+      continue;
+    }
+    if (f.verdict !== 'accept') {
+      packetsAgree++;
+      continue;
+    }
+    const kLeg = k.path === 'input' ? null : k.egress;
+    if ((f.input ? null : f.leg) !== kLeg) {
+      disagreements.push({
+        packet: i + 1,
+        what: 'leg',
+        fwemu: f.input ? 'input' : (f.leg ?? '-'),
+        kernel: k.path === 'input' ? 'input' : (k.egress ?? '-'),
+        reason: f.reason,
+      });
+      continue;
+    }
+    const kw = wireText(k.wire);
+    if (kw === f.wire) {
+      packetsAgree++;
+      continue;
+    }
+    // A NAT clash: the kernel picks the new port at random, fwemu the next free one.
+    // Both moved it away from the original: the rest must agree.
+    if (withoutPort(kw) === withoutPort(f.wire) && f.wire !== f.orig && kw.split(' > ')[0] !== f.orig.split(' > ')[0]) {
+      remapped++;
+      const end = (t: string) =>
+        t.includes(' id ') ? `${t.split(' > ')[0]}:${t.replace(/^.* id /, '')}` : t.split(' > ')[0];
+      portMap.set(end(kw), end(f.wire));
+      packetsAgree++;
+      continue;
+    }
+    disagreements.push({ packet: i + 1, what: 'wire', fwemu: f.wire, kernel: kw, reason: f.reason });
+  }
+
+  const engine = summary.engine;
+  const fwemuConntrack = engine.ct ? engine.ct.entries(engine.now).map((e) => formatConntrackEntry(e, engine.now)) : [];
+  // Entries of remapped flows: the kernel's port (or id) in the reply tuple replaced by fwemu's.
+  const norm = (key: string) => {
+    const at = key.indexOf(' src=', key.indexOf(' src=') + 1);
+    if (at < 0) return key;
+    let reply = key.slice(at);
+    for (const [kEnd, fEnd] of portMap) {
+      const ka = kEnd.replace(/:\d+$/, '');
+      const kp = kEnd.slice(ka.length + 1);
+      const fp = fEnd.slice(fEnd.lastIndexOf(':') + 1);
+      if (kp === '' || fp === '') continue;
+      reply = reply
+        .replace(new RegExp(`( dst=${ka} sport=\\d+ dport=)${kp}\\b`), `$1${fp}`)
+        .replace(new RegExp(`( dst=${ka} type=\\d+ code=\\d+ id=)${kp}\\b`), `$1${fp}`);
+    }
+    return key.slice(0, at) + reply;
+  };
+  const kernelKeys = kernel.conntrack.map((l) => norm(splitTimeout(l).key));
+  const fwemuKeys = fwemuConntrack.map((l) => splitTimeout(l).key);
+  const entryDiffs: string[] = [];
+  let entriesAgree = 0;
+  for (const k of kernelKeys) {
+    if (fwemuKeys.includes(k)) entriesAgree++;
+    else entryDiffs.push(`kernel only: ${k}`);
+  }
+  for (const f of fwemuKeys) if (!kernelKeys.includes(f)) entryDiffs.push(`fwemu only: ${f}`);
+  return {
+    packets,
+    packetsAgree,
+    entries: Math.max(kernelKeys.length, fwemuKeys.length),
+    entriesAgree,
+    disagreements,
+    entryDiffs,
+    remapped,
+    kernelConntrack: kernel.conntrack,
+    fwemuConntrack,
+  };
+}
+
+export function formatFwAgreement(name: string, a: FwAgreement): string {
+  const lines = [
+    `${name}: agree ${a.packetsAgree}/${a.packets} packets (${a.remapped} NAT ports remapped on both sides, compared without the port), ${a.entriesAgree}/${a.entries} conntrack entries`,
+  ];
+  for (const d of a.disagreements)
+    lines.push(`  packet ${d.packet} ${d.what}: fwemu ${d.fwemu}, kernel ${d.kernel}; fwemu's reason: ${d.reason}`);
+  for (const d of a.entryDiffs) lines.push(`  ${d}`);
+  return lines.join('\n');
+}
