@@ -393,7 +393,7 @@ export interface ConnRecord {
    * With NAT on the firewall: the source and destination of the server's
    * packets as the firewall receives them (from the server's real socket, to
    * the client as the server sees it); null when they are simply server and
-   * client. ICMP: the ports are the echo ids.
+   * client. ICMP: dst.port is the echo id the replies carry; src.port is null.
    */
   reply: { src: FlowEnd; dst: FlowEnd } | null;
 }

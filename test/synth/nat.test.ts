@@ -222,6 +222,7 @@ describe('UDP, ping and ICMP errors', () => {
     as: q
   - udp: { conn: q, from: server, bytes: 20 }
   - udp: { conn: q, bytes: 20 }
+  - packet: { conn: q, from: server, bytes: 5 }
 `);
     const f = frames(out);
     expect(f.map(tuple)).toEqual([
@@ -229,6 +230,7 @@ describe('UDP, ping and ICMP errors', () => {
       '198.51.100.10:53 > 203.0.113.1:5000',
       '198.51.100.10:53 > 203.0.113.1:5000',
       '192.168.1.10:5000 > 198.51.100.10:53',
+      '198.51.100.10:53 > 203.0.113.1:5000',
     ]);
     for (const x of f) expect(x.l4ChecksumOk).toBe(true);
     expect(out.steps[0].summary).toBe(
@@ -257,6 +259,18 @@ describe('UDP, ping and ICMP errors', () => {
     expect(out.steps[0].summary).toBe(
       'ping alice 192.168.1.10 -> server 198.51.100.10 (snat to router 203.0.113.1, echo id 7): 1 echo request, answered',
     );
+  });
+
+  it('ping through a dnat: requests to the public address, replies from the inside host', () => {
+    const out = gen(`${HOSTS}
+  - ping: { from: visitor, to: router, ident: 9, dnat: alice }
+    as: p
+`);
+    expect(frames(out).map(tuple)).toEqual(['198.51.100.20 > 203.0.113.1 id 9', '192.168.1.10 > 198.51.100.20 id 9']);
+    expect(out.conns.get('p')!.reply).toEqual({
+      src: { host: 'alice', addr: '192.168.1.10', port: null },
+      dst: { host: 'visitor', addr: '198.51.100.20', port: 9 }, // the echo id the replies carry
+    });
   });
 
   it('an ICMP error quotes the packet as its receiver got it, and goes where that one came from', () => {
