@@ -308,7 +308,8 @@ export class FirewallJudge {
         const nat = o.rule?.rule.nat ?? null;
         if (nat === null) continue;
         const range = this.rangeOf(nat, hook);
-        if (range === null || !natSetup(c, manip, range)) {
+        // (A DST manip whose tuple is taken stands: the SRC manip at postrouting may still move the port.)
+        if (range === null || (!natSetup(c, manip, range) && manip === NatManip.SRC)) {
           this.note(r, o, ch);
           r.detail =
             range === null
@@ -321,7 +322,7 @@ export class FirewallJudge {
         r.natRule = this.natRule;
         d.natRule = o.rule!.flat;
       }
-      if (!natInitialized(c, manip) && !natNullBinding(c, manip)) {
+      if (!natInitialized(c, manip) && !natNullBinding(c, manip) && manip === NatManip.SRC) {
         r.detail = 'no free port for the flow as it is (null binding): the kernel fails to insert the entry';
         this.end(d, 'drop', Cause.NAT_FAILED);
         return false;
@@ -475,6 +476,10 @@ export class FirewallJudge {
     if (c !== null && ct?.confirm(c)) {
       this.flows++;
       ct!.setOpenedBy(c, r.n, r.fwRule !== null ? r.fwRule.id : null);
+    } else if (c !== null && c.drop) {
+      // __nf_conntrack_confirm: NAT left a reply tuple another entry holds (insert_failed).
+      r.detail = 'its translated reply tuple is held by another flow: the kernel fails to insert the entry (insert_failed) and drops the packet';
+      return this.end(d, 'drop', Cause.NAT_FAILED);
     }
     return this.end(d, 'accept', cause);
   }

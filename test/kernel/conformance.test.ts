@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { generate, loadScenario, writeSynth } from '../../src/synth/index.js';
-import { afterAll, describe } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { kernelTest } from './kit.js';
 import { compareWithKernel, formatAgreement } from './conformance.js';
+import { compareFirewall, formatFwAgreement } from './fw-conformance.js';
+import { loadRuleSet } from '../../src/rules/load.js';
 import { expectOnlyKnownDifferences } from './known.js';
 
 /**
@@ -69,5 +71,26 @@ describe('fwemu agrees with the Linux kernel', () => {
         expectOnlyKnownDifferences(a, report);
       });
     }
+  }
+});
+
+/**
+ * The firewall-model example (rules/home-router.yaml: interfaces, chains,
+ * NAT) on every capture and scenario: the namespace's legs are its
+ * interfaces (fw-conformance.ts). Most fixtures' addresses are routed out
+ * of the WAN leg both ways; the home-router captures and scenario are its
+ * own traffic.
+ */
+describe('fwemu agrees with the Linux kernel: the firewall model', () => {
+  const FIREWALL_RULES = 'rules/home-router.yaml';
+  for (const input of [...scenarios, ...captures]) {
+    kernelTest(`${input} with ${FIREWALL_RULES}`, async () => {
+      const capture = input.startsWith(SCENARIO_DIR) ? await synthesized(input) : input;
+      const a = await compareFirewall(capture, loadRuleSet(FIREWALL_RULES).ruleset);
+      const report = formatFwAgreement(`${input} + ${FIREWALL_RULES}`, a);
+      console.log(report.split('\n')[0]);
+      expect(a.disagreements, report).toEqual([]);
+      expect(a.entryDiffs, report).toEqual([]);
+    });
   }
 });

@@ -124,6 +124,8 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     sysctls,
     interfaces: kernelInterfaces(fw),
     hostAddrs: (ruleset.hostAddrs ?? []).map((c) => c.text),
+    // What a capture taken on the firewall saw it send is not the firewall's input.
+    notSent: new Set(fwemu.flatMap((f, i) => (f?.kind === Cause.OUTGOING ? [i + 1] : []))),
   });
 
   const disagreements: FwDisagreement[] = [];

@@ -115,6 +115,12 @@ export interface KernelRunOptions {
    * own). Each detail then carries `path`, `wire` and `answer`.
    */
   interfaces?: KernelInterfaces;
+  /**
+   * Packet numbers (1-based) not to send: a capture taken on the firewall
+   * holds what it sent out as well as what it received, and only the
+   * latter is the firewall's input. Their details say `skip`.
+   */
+  notSent?: ReadonlySet<number>;
 }
 
 /** Addresses, ports and ICMP id of a packet as it appeared on the wire. */
@@ -414,7 +420,13 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
   const timeoutMs = opts.perPacketTimeoutMs ?? (useProbe ? 500 : 30);
 
   // Decide what to send before touching the kernel.
-  const packets = readCapture(opts.capture);
+  const read = readCapture(opts.capture);
+  // A capture taken on several named interfaces is in each interface's buffer order, not in time
+  // order; the router saw it in time order (fwemu judges it so too: engine/time-order.ts).
+  const packets =
+    opts.interfaces && read.some((p) => p.ifName)
+      ? [...read].sort((a, b) => a.ts - b.ts || a.n - b.n)
+      : read;
   const details: KernelPacketDetail[] = [];
   const toSend: Array<{ idx: number; link: number; flags: number; ethertype: number; ip: Uint8Array; ts: number }> = [];
   const hosts = (opts.hostAddrs ?? []).map(parseCidr);
@@ -422,6 +434,16 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
   const padded: number[] = [];
   for (const p of packets) {
     const i = p.n - 1;
+    if (opts.notSent?.has(p.n)) {
+      details[i] = {
+        verdict: 'skip',
+        why: 'not sent: the firewall sent it (captured leaving)',
+        egress: null,
+        ingress: null,
+        elapsedUs: 0,
+      };
+      continue;
+    }
     const l3 = toL3(p.linkType, p.data);
     if ('skip' in l3) {
       details[i] = {
