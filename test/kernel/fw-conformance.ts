@@ -39,6 +39,8 @@ export interface FwAgreement {
   remapped: number;
   kernelConntrack: string[];
   fwemuConntrack: string[];
+  /** Per packet (index = number - 1): both verdicts, for the packets compared (undefined for the rest). */
+  verdicts: ({ fwemu: string; kernel: string } | undefined)[];
 }
 
 /** The rule file's interfaces as the kernel harness builds them. */
@@ -116,6 +118,7 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
   });
 
   const disagreements: FwDisagreement[] = [];
+  const verdicts: FwAgreement['verdicts'] = [];
   let packets = 0;
   let packetsAgree = 0;
   let remapped = 0;
@@ -129,6 +132,7 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     if (f.kind === Cause.OUTGOING) continue;
     packets++;
     const kv = k.verdict;
+    verdicts[i] = { fwemu: f.verdict, kernel: kv };
     const verdictOk = f.verdict === kv || (f.verdict === 'reject' && kv === 'drop');
     if (!verdictOk) {
       disagreements.push({
@@ -210,6 +214,7 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     remapped,
     kernelConntrack: kernel.conntrack,
     fwemuConntrack,
+    verdicts,
   };
 }
 

@@ -88,7 +88,9 @@ function randomTopology(rng: Prng): Topology {
   const dmzName = rng.pick(['dmz0', 'eth2']);
   return {
     lan: iface('lan', lanName, ['192.168.1.1'], ['fd00:1::1']),
-    wan: iface('wan', wanName, rng.chance(0.3) ? ['203.0.113.1', '203.0.113.2'] : ['203.0.113.1'], ['2001:db8:ffff::1']),
+    wan: iface('wan', wanName, rng.chance(0.3) ? ['203.0.113.1', '203.0.113.2'] : ['203.0.113.1'], [
+      '2001:db8:ffff::1',
+    ]),
     dmz: rng.chance(0.5) ? iface('dmz', dmzName, ['172.16.0.1'], ['fd00:d::1']) : null,
   };
 }
@@ -372,7 +374,15 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
     pre.push(f);
   }
   if (rng.chance(0.4))
-    pre.push({ hook: 'pre', id: 'proxy', kind: 'redirect', iif: [nm(L)], proto: 'tcp', dport: [3128], ports: [8080, 8080] });
+    pre.push({
+      hook: 'pre',
+      id: 'proxy',
+      kind: 'redirect',
+      iif: [nm(L)],
+      proto: 'tcp',
+      dport: [3128],
+      ports: [8080, 8080],
+    });
   if (rng.chance(0.4))
     pre.push({
       hook: 'pre',
@@ -399,7 +409,14 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
       post.push({ hook: 'post', id: `masq-${p}`, kind: 'masquerade', oif: [nm(W)], proto: p, ports: NAT_PORTS });
     post.push({ hook: 'post', id: 'masq', kind: 'masquerade', oif: [nm(W)], family: v4only });
   } else if (style === 'snat')
-    post.push({ hook: 'post', id: 'snat', kind: 'snat', oif: [nm(W)], src: ['192.168.1.0/24'], addr: W.v4[W.v4.length - 1] });
+    post.push({
+      hook: 'post',
+      id: 'snat',
+      kind: 'snat',
+      oif: [nm(W)],
+      src: ['192.168.1.0/24'],
+      addr: W.v4[W.v4.length - 1],
+    });
   else if (style === 'snat-range')
     post.push({
       hook: 'post',
@@ -413,7 +430,15 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
     });
   else if (style === 'snat-ports')
     for (const p of ['tcp', 'udp'] as const)
-      post.push({ hook: 'post', id: `snat-${p}`, kind: 'snat', oif: [nm(W)], proto: p, addr: W.v4[0], ports: NAT_PORTS });
+      post.push({
+        hook: 'post',
+        id: `snat-${p}`,
+        kind: 'snat',
+        oif: [nm(W)],
+        proto: p,
+        addr: W.v4[0],
+        ports: NAT_PORTS,
+      });
   if (D && style !== 'none' && rng.chance(0.6))
     post.unshift({ hook: 'post', id: 'dmz-out', kind: 'snat', iif: [nm(D)], oif: [nm(W)], addr: '203.0.113.9' });
   if (style === 'snat' && rng.chance(0.5))
@@ -437,12 +462,18 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
           ...(rng.chance(0.5) ? [{ id: 'fwd-end', action: 'return' }] : []),
         ],
       };
-    } else if (pre.length > 0) chains.prerouting = { hook: 'prerouting', type: 'nat', priority: 'dstnat', rules: pre.map(natYaml) };
+    } else if (pre.length > 0)
+      chains.prerouting = { hook: 'prerouting', type: 'nat', priority: 'dstnat', rules: pre.map(natYaml) };
     if (post.length > 0) chains.postrouting = { hook: 'postrouting', type: 'nat', rules: post.map(natYaml) };
   }
 
   const est = (id: string): Rule => ({ id, ct_state: ['established', 'related'], action: 'accept' });
-  const inv = (id: string): Rule => ({ id, ct_state: 'invalid', action: 'drop', ...(rng.chance(0.3) ? { counter: true } : {}) });
+  const inv = (id: string): Rule => ({
+    id,
+    ct_state: 'invalid',
+    action: 'drop',
+    ...(rng.chance(0.3) ? { counter: true } : {}),
+  });
   const some = <T>(xs: readonly T[], p = 0.6): T[] => {
     const k = xs.filter(() => rng.chance(p));
     return k.length ? k : [xs[0]];
@@ -482,7 +513,9 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
   if (rng.chance(0.5)) {
     users.lan_out = [
       ...(rng.chance(0.6) ? [{ id: 'lo-blocked', dst: '@blocked', action: rng.pick(['drop', 'reject']) }] : []),
-      ...(rng.chance(0.5) ? [{ id: 'lo-smtp', proto: 'tcp', dport: '@mail', action: 'reject', reject_with: 'tcp reset' }] : []),
+      ...(rng.chance(0.5)
+        ? [{ id: 'lo-smtp', proto: 'tcp', dport: '@mail', action: 'reject', reject_with: 'tcp reset' }]
+        : []),
       { id: 'lo-tcp', proto: 'tcp', dport: one(some(TCP_OUT)), action: 'accept' },
       { id: 'lo-udp', proto: 'udp', dport: one(some(UDP_OUT)), action: 'accept' },
       ...(rng.chance(0.5) ? [{ id: 'lo-range', src: '192.168.1.10-192.168.1.13', action: 'accept' }] : []),
@@ -490,16 +523,36 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
     ];
     fwd.push({ id: 'f-lan-out', iif: nm(L), oif: nm(W), jump: 'lan_out' });
   } else {
-    fwd.push({ id: 'f-lan-web', iif: nm(L), oif: nm(W), proto: 'tcp', dport: rng.chance(0.5) ? '@web' : one(some(TCP_OUT)), action: 'accept' });
+    fwd.push({
+      id: 'f-lan-web',
+      iif: nm(L),
+      oif: nm(W),
+      proto: 'tcp',
+      dport: rng.chance(0.5) ? '@web' : one(some(TCP_OUT)),
+      action: 'accept',
+    });
     fwd.push({ id: 'f-lan-udp', iif: nm(L), oif: nm(W), proto: 'udp', dport: one(some(UDP_OUT)), action: 'accept' });
   }
-  if (rng.chance(0.7)) fwd.push({ id: 'f-ping', proto: 'icmp', type: rng.chance(0.5) ? 'echo-request' : ['echo-request', 'echo-reply'], action: 'accept' });
+  if (rng.chance(0.7))
+    fwd.push({
+      id: 'f-ping',
+      proto: 'icmp',
+      type: rng.chance(0.5) ? 'echo-request' : ['echo-request', 'echo-reply'],
+      action: 'accept',
+    });
   if (rng.chance(0.6)) fwd.push({ id: 'f-ping6', proto: 'icmpv6', type: 'echo-request', action: 'accept' });
   if (rng.chance(0.6)) fwd.push({ id: 'f-lan6', src: '@lan6', oif: nm(W), action: 'accept' });
   if (rng.chance(0.4)) fwd.push({ id: 'f-hosts', src: '@lan_hosts', proto: 'tcp', action: 'accept' });
-  if (rng.chance(0.75)) fwd.push({ id: 'f-dnat', ...(rng.chance(0.5) ? { iif: nm(W) } : {}), ct_status: 'dnat', action: 'accept' });
-  if (rng.chance(0.3)) fwd.push({ id: 'f-snat', ct_status: 'snat', ...(rng.chance(0.5) ? { counter: true, action: 'continue' } : { action: 'accept' }) });
-  if (rng.chance(0.4)) fwd.push({ id: 'f-errors', proto: 'icmp', type: ['destination-unreachable', 'time-exceeded'], action: 'accept' });
+  if (rng.chance(0.75))
+    fwd.push({ id: 'f-dnat', ...(rng.chance(0.5) ? { iif: nm(W) } : {}), ct_status: 'dnat', action: 'accept' });
+  if (rng.chance(0.3))
+    fwd.push({
+      id: 'f-snat',
+      ct_status: 'snat',
+      ...(rng.chance(0.5) ? { counter: true, action: 'continue' } : { action: 'accept' }),
+    });
+  if (rng.chance(0.4))
+    fwd.push({ id: 'f-errors', proto: 'icmp', type: ['destination-unreachable', 'time-exceeded'], action: 'accept' });
   if (rng.chance(0.3)) {
     const fam = rng.pick([4, 6, null] as const);
     fwd.push({
@@ -511,13 +564,27 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
       ...rejectWith(fam),
     });
   }
-  if (rng.chance(0.3)) fwd.push({ id: 'f-synack', proto: 'tcp', tcp_flags: 'syn,ack / syn,ack', ct_state: 'new', action: 'drop' });
+  if (rng.chance(0.3))
+    fwd.push({ id: 'f-synack', proto: 'tcp', tcp_flags: 'syn,ack / syn,ack', ct_state: 'new', action: 'drop' });
   if (rng.chance(0.3)) fwd.push({ id: 'f-rst', proto: 'tcp', tcp_flags: 'rst', counter: true, action: 'continue' });
   if (rng.chance(0.3)) fwd.push({ id: 'f-log', log: 'fwd: ', counter: true, action: 'continue' });
-  if (rng.chance(0.3)) fwd.push({ id: 'f-pkttype', pkttype: rng.pick(['host', ['broadcast', 'multicast']]), counter: true, action: 'continue' });
+  if (rng.chance(0.3))
+    fwd.push({
+      id: 'f-pkttype',
+      pkttype: rng.pick(['host', ['broadcast', 'multicast']]),
+      counter: true,
+      action: 'continue',
+    });
   if (rng.chance(0.3)) fwd.push({ id: 'f-blocked', dst: '@blocked', action: 'reject', ...rejectWith(4) });
   if (D) {
-    fwd.push({ id: 'f-lan-dmz', iif: nm(L), oif: nm(D), proto: 'tcp', dport: one(some([22, 80, 443, 5432])), action: 'accept' });
+    fwd.push({
+      id: 'f-lan-dmz',
+      iif: nm(L),
+      oif: nm(D),
+      proto: 'tcp',
+      dport: one(some([22, 80, 443, 5432])),
+      action: 'accept',
+    });
     if (rng.chance(0.5)) fwd.push({ id: 'f-lan-dmz-udp', iif: L.wild, oif: D.wild, proto: 'udp', action: 'accept' });
     if (rng.chance(0.6)) fwd.push({ id: 'f-dmz-out', iif: nm(D), oif: nm(W), action: 'accept' });
     if (rng.chance(0.5)) fwd.push({ id: 'f-dmz-lan', iif: nm(D), oif: nm(L), action: 'reject', ...rejectWith(null) });
@@ -541,7 +608,9 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
         ...(rng.chance(0.5) ? [{ id: 'x-8443', proto: 'tcp', dport: 8443, action: 'drop' }] : []),
         ...(rng.chance(0.5) ? [{ id: 'x-ntp', proto: 'udp', dport: 123, action: 'reject', ...rejectWith(null) }] : []),
         { id: 'x-new', ct_state: 'new', proto: 'tcp', tcp_flags: 'syn / syn,ack', counter: true, action: 'continue' },
-        ...(rng.chance(0.5) ? [{ id: 'x-est-only', ct_state: 'established', ct_status: 'seen-reply', action: 'accept' }] : []),
+        ...(rng.chance(0.5)
+          ? [{ id: 'x-est-only', ct_state: 'established', ct_status: 'seen-reply', action: 'accept' }]
+          : []),
       ],
     };
 
@@ -554,11 +623,15 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
       ...(rng.chance(0.6) ? [{ id: 'ssh-others', proto: 'tcp', action: 'reject', reject_with: 'tcp reset' }] : []),
     ];
   }
-  if (rng.chance(0.7)) inp.push({ id: 'i-dns', iif: nm(L), proto: 'udp', dport: one(some([53, 67, 123])), action: 'accept' });
-  if (rng.chance(0.6)) inp.push({ id: 'i-proxy', iif: nm(L), proto: 'tcp', dport: one(some([53, 80, 8080])), action: 'accept' });
+  if (rng.chance(0.7))
+    inp.push({ id: 'i-dns', iif: nm(L), proto: 'udp', dport: one(some([53, 67, 123])), action: 'accept' });
+  if (rng.chance(0.6))
+    inp.push({ id: 'i-proxy', iif: nm(L), proto: 'tcp', dport: one(some([53, 80, 8080])), action: 'accept' });
   if (rng.chance(0.6)) inp.push({ id: 'i-ping', proto: 'icmp', type: 'echo-request', action: 'accept' });
-  if (rng.chance(0.5)) inp.push({ id: 'i-ping6', proto: 'icmpv6', type: ['echo-request', 'echo-reply'], action: 'accept' });
-  if (rng.chance(0.5)) inp.push({ id: 'i-wan-ssh', iif: nm(W), proto: 'tcp', dport: 22, action: rng.pick(['drop', 'reject']) });
+  if (rng.chance(0.5))
+    inp.push({ id: 'i-ping6', proto: 'icmpv6', type: ['echo-request', 'echo-reply'], action: 'accept' });
+  if (rng.chance(0.5))
+    inp.push({ id: 'i-wan-ssh', iif: nm(W), proto: 'tcp', dport: 22, action: rng.pick(['drop', 'reject']) });
   if (rng.chance(0.4)) inp.push({ id: 'i-wan-web', iif: nm(W), proto: 'tcp', dport: '@web', action: 'accept' });
   if (rng.chance(0.4)) inp.push({ id: 'i-ike', proto: 'udp', dport: [500, 4500], action: 'accept' });
   if (rng.chance(0.4)) inp.push({ id: 'i-redirected', ct_status: 'dnat', action: 'accept' });
@@ -684,22 +757,23 @@ function icmpError(rng: Prng, out: Flow, from: string, kind: 'unreach' | 'ttl'):
 }
 
 /** Pick the two ends of a session for a role; null when the batch has nothing for it. */
-function ends(
-  st: BatchState,
-  role: FwRole,
-  fam: Fam,
-  proto: L4,
-): { src: string; dst: string; dport: number } | null {
+function ends(st: BatchState, role: FwRole, fam: Fam, proto: L4): { src: string; dst: string; dport: number } | null {
   const { rng, rf } = st;
   const t = rf.topology;
   const port = (tcpPorts: number[], udpPorts: number[]) => (proto === 'tcp' ? rng.pick(tcpPorts) : rng.pick(udpPorts));
   switch (role) {
     case 'lan-wan': {
       // Now and then a port a redirect takes (to the router itself).
-      const redir = rf.nat.filter((r) => r.kind === 'redirect' && r.proto === proto && (!r.dst || famOf(r.dst[0]) === fam));
+      const redir = rf.nat.filter(
+        (r) => r.kind === 'redirect' && r.proto === proto && (!r.dst || famOf(r.dst[0]) === fam),
+      );
       if (redir.length > 0 && rng.chance(0.3)) {
         const r = rng.pick(redir);
-        return { src: ipOf(rng.pick(LAN_HOSTS), fam), dst: r.dst ? r.dst[0] : ipOf(rng.pick(WAN_SERVERS), fam), dport: r.dport![0] };
+        return {
+          src: ipOf(rng.pick(LAN_HOSTS), fam),
+          dst: r.dst ? r.dst[0] : ipOf(rng.pick(WAN_SERVERS), fam),
+          dport: r.dport![0],
+        };
       }
       return {
         src: ipOf(rng.pick(LAN_HOSTS), fam),
@@ -711,7 +785,11 @@ function ends(
       const fw = rf.nat.filter((r) => r.kind === 'dnat' && r.proto === proto && famOf(r.addr!) === fam);
       if (fw.length === 0) return null;
       const r = rng.pick(fw);
-      return { src: ipOf(rng.pick(WAN_CLIENTS), fam), dst: r.dst ? r.dst[0] : firstAddr(t.wan, fam), dport: rng.pick(r.dport!) };
+      return {
+        src: ipOf(rng.pick(WAN_CLIENTS), fam),
+        dst: r.dst ? r.dst[0] : firstAddr(t.wan, fam),
+        dport: rng.pick(r.dport!),
+      };
     }
     case 'lan-router':
       return {
@@ -720,17 +798,33 @@ function ends(
         dport: port([22, 53, 80, 8080], [53, 67, 123]),
       };
     case 'wan-router':
-      return { src: ipOf(rng.pick(WAN_CLIENTS), fam), dst: rng.pick(fam === 4 ? t.wan.v4 : t.wan.v6), dport: port([22, 80, 443], [500, 53, 4500]) };
+      return {
+        src: ipOf(rng.pick(WAN_CLIENTS), fam),
+        dst: rng.pick(fam === 4 ? t.wan.v4 : t.wan.v6),
+        dport: port([22, 80, 443], [500, 53, 4500]),
+      };
     case 'router-out':
       if (rng.chance(0.25))
         return { src: firstAddr(t.lan, fam), dst: ipOf(rng.pick(LAN_HOSTS), fam), dport: port([22, 80], [514, 53]) };
-      return { src: firstAddr(t.wan, fam), dst: ipOf(rng.pick(WAN_SERVERS), fam), dport: port([80, 443, 25], [53, 123]) };
+      return {
+        src: firstAddr(t.wan, fam),
+        dst: ipOf(rng.pick(WAN_SERVERS), fam),
+        dport: port([80, 443, 25], [53, 123]),
+      };
     case 'lan-dmz':
       if (!t.dmz) return null;
-      return { src: ipOf(rng.pick(LAN_HOSTS), fam), dst: ipOf(rng.pick(DMZ_HOSTS), fam), dport: port([22, 80, 443, 5432], [53, 514]) };
+      return {
+        src: ipOf(rng.pick(LAN_HOSTS), fam),
+        dst: ipOf(rng.pick(DMZ_HOSTS), fam),
+        dport: port([22, 80, 443, 5432], [53, 514]),
+      };
     case 'dmz-wan':
       if (!t.dmz) return null;
-      return { src: ipOf(rng.pick(DMZ_HOSTS), fam), dst: ipOf(rng.pick(WAN_SERVERS), fam), dport: port(TCP_OUT, UDP_OUT) };
+      return {
+        src: ipOf(rng.pick(DMZ_HOSTS), fam),
+        dst: ipOf(rng.pick(WAN_SERVERS), fam),
+        dport: port(TCP_OUT, UDP_OUT),
+      };
     case 'dmz-lan':
       if (!t.dmz) return null;
       return { src: ipOf(rng.pick(DMZ_HOSTS), fam), dst: ipOf(rng.pick(LAN_HOSTS), fam), dport: port([22, 445], [53]) };
@@ -783,7 +877,16 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
     const f2 = { ...f1, src: b.v4 };
     const first = (f: Flow) => (proto === 'tcp' ? pkt(f, false, TCP.SYN, 1000, 0) : pkt(f, false, 0, 0, 0, 'query'));
     ip.push(first(f1), first(f2));
-    return done(st, id, kind, role, fam, p.nat, `${a.v4} and ${b.v4} :${flow.sport} -> ${CLASH_SERVER.v4}:${flow.dport}/${proto}`, ip);
+    return done(
+      st,
+      id,
+      kind,
+      role,
+      fam,
+      p.nat,
+      `${a.v4} and ${b.v4} :${flow.sport} -> ${CLASH_SERVER.v4}:${flow.dport}/${proto}`,
+      ip,
+    );
   }
 
   let pr = predict(st.rf.topology, st.rf.nat, st.rf.sets, flow);
@@ -794,7 +897,16 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
     pr = predict(st.rf.topology, st.rf.nat, st.rf.sets, flow);
     if (pr.predictable) return null;
     ip.push(proto === 'tcp' ? pkt(flow, false, TCP.SYN, 1000, 0) : pkt(flow, false, 0, 0, 0, 'query'));
-    return done(st, id, kind, role, fam, `${pr.nat} moved`, `${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport}/${proto} (port outside the NAT range)`, ip);
+    return done(
+      st,
+      id,
+      kind,
+      role,
+      fam,
+      `${pr.nat} moved`,
+      `${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport}/${proto} (port outside the NAT range)`,
+      ip,
+    );
   }
   if (!pr.predictable) return null;
   const o = pr.out;
@@ -871,7 +983,8 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
       ip.push(proto === 'tcp' ? pkt(flow, false, TCP.SYN, a, 0) : pkt(flow, false, 0, 0, 0, 'probe'));
       const hop = legOf(st.rf.topology, o.dst).leg === 'wan' && !isOwn(st.rf.topology, o.dst) && rng.chance(0.4);
       ip.push(icmpError(rng, o, hop ? ipOf(WAN_HOP, fam) : o.dst, hop && rng.chance(0.5) ? 'ttl' : 'unreach'));
-      if (rng.chance(0.3)) ip.push(proto === 'tcp' ? pkt(flow, false, TCP.SYN, a, 0) : pkt(flow, false, 0, 0, 0, 'again'));
+      if (rng.chance(0.3))
+        ip.push(proto === 'tcp' ? pkt(flow, false, TCP.SYN, a, 0) : pkt(flow, false, 0, 0, 0, 'again'));
       break;
     }
     case 'synack-noflow': {
@@ -882,7 +995,16 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
   }
   const arrow = `${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport}/${proto}`;
   const seen = o.src !== flow.src || o.dst !== flow.dst || o.sport !== flow.sport || o.dport !== flow.dport;
-  return done(st, id, kind, role, fam, pr.nat, seen ? `${arrow}, seen as ${o.src}:${o.sport} -> ${o.dst}:${o.dport}` : arrow, ip);
+  return done(
+    st,
+    id,
+    kind,
+    role,
+    fam,
+    pr.nat,
+    seen ? `${arrow}, seen as ${o.src}:${o.sport} -> ${o.dst}:${o.dport}` : arrow,
+    ip,
+  );
 }
 
 function done(
@@ -951,7 +1073,14 @@ export function buildFwCorpus(o: FwCorpusOptions): FwCorpusBatch[] {
     const rng = new Prng((o.seed ^ Math.imul(b + 1, 0x9e3779b1)) >>> 0);
     const name = `fw-random-${o.seed}-${b + 1}`;
     const rf = randomFwRules(rng, name);
-    const st: BatchState = { rng, rf, nextPort: 20000, nextNatPort: NAT_PORTS[0] + 500, nextId: 1000, nextSeq: rng.u32() };
+    const st: BatchState = {
+      rng,
+      rf,
+      nextPort: 20000,
+      nextNatPort: NAT_PORTS[0] + 500,
+      nextId: 1000,
+      nextSeq: rng.u32(),
+    };
     const sessions: FwSession[] = [];
     for (let tries = 0; sessions.length < o.sessionsPerBatch && tries < o.sessionsPerBatch * 10; tries++) {
       const s = makeSession(st, `s${sessions.length + 1}`, rng.weighted(KIND_WEIGHTS), rng.weighted(ROLE_WEIGHTS));
