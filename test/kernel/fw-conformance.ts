@@ -122,7 +122,10 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
   let packets = 0;
   let packetsAgree = 0;
   let remapped = 0;
-  /** Kernel port -> fwemu port of flows both sides remapped, so that their later packets and entries compare. */
+  /**
+   * Kernel wire -> fwemu wire of flows both sides remapped, so that their entries compare. Keyed by the
+   * whole tuple: the kernel's random port may be one another flow (to another peer) keeps as it is.
+   */
   const portMap = new Map<string, string>();
   for (let i = 0; i < fwemu.length; i++) {
     const f = fwemu[i];
@@ -168,9 +171,7 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     // Both moved it away from the original: the rest must agree.
     if (withoutPort(kw) === withoutPort(f.wire) && f.wire !== f.orig && kw.split(' > ')[0] !== f.orig.split(' > ')[0]) {
       remapped++;
-      const end = (t: string) =>
-        t.includes(' id ') ? `${t.split(' > ')[0]}:${t.replace(/^.* id /, '')}` : t.split(' > ')[0];
-      portMap.set(end(kw), end(f.wire));
+      portMap.set(kw, f.wire);
       packetsAgree++;
       continue;
     }
@@ -184,14 +185,23 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     const at = key.indexOf(' src=', key.indexOf(' src=') + 1);
     if (at < 0) return key;
     let reply = key.slice(at);
-    for (const [kEnd, fEnd] of portMap) {
-      const ka = kEnd.replace(/:\d+$/, '');
-      const kp = kEnd.slice(ka.length + 1);
-      const fp = fEnd.slice(fEnd.lastIndexOf(':') + 1);
-      if (kp === '' || fp === '') continue;
-      reply = reply
-        .replace(new RegExp(`( dst=${ka} sport=\\d+ dport=)${kp}\\b`), `$1${fp}`)
-        .replace(new RegExp(`( dst=${ka} type=\\d+ code=\\d+ id=)${kp}\\b`), `$1${fp}`);
+    const re = (t: string) => t.replace(/[.]/g, '\\.');
+    for (const [kw, fw] of portMap) {
+      // The flow's reply tuple: from its peer to the translated source, port (or id) as the kernel chose.
+      const p = /^(\S+):(\d+) > (\S+):(\d+)$/.exec(kw);
+      const fp = /^\S+:(\d+) > /.exec(fw)?.[1];
+      if (p && fp)
+        reply = reply.replace(
+          new RegExp(`( src=${re(p[3])} dst=${re(p[1])} sport=${p[4]} dport=)${p[2]}\\b`),
+          `$1${fp}`,
+        );
+      const q = /^(\S+) > (\S+) id (\d+)$/.exec(kw);
+      const fq = / id (\d+)$/.exec(fw)?.[1];
+      if (q && fq)
+        reply = reply.replace(
+          new RegExp(`( src=${re(q[2])} dst=${re(q[1])} type=\\d+ code=\\d+ id=)${q[3]}\\b`),
+          `$1${fq}`,
+        );
     }
     return key.slice(0, at) + reply;
   };

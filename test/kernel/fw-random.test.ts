@@ -48,6 +48,19 @@ const TODO_LEAD: readonly {
     packet: (d) => d.what === 'verdict' && d.reason.includes('no free port for the flow as it is (null binding)'),
   },
   {
+    id: 'rst-kill-status',
+    why: "a RST answering a SYN kills the entry, but the kernel still matches the RST's ct status (dnat, snat) in the rules; fwemu does not",
+    packet: (d, s) => d.what === 'verdict' && s?.kind === 'tcp-refused' && s.packets.indexOf(d.packet) === 1,
+  },
+  {
+    id: 'own-rst-tracked',
+    why: "the firewall's RST answering a rejected packet without an entry crosses its own conntrack and kills the router's own flow of that tuple (kernel); fwemu keeps it, so the router's next packet leaves translated",
+    packet: (d, s) =>
+      d.what === 'wire' &&
+      (s?.role === 'lan-router' || s?.role === 'wan-router') &&
+      d.kernel.startsWith(`${s.flow.dst}:${s.flow.dport} > `),
+  },
+  {
     id: 'reject-closes',
     why: "the kernel's reject with tcp reset moves the packet's confirmed TCP entry to CLOSE (nf_send_reset -> nf_ct_set_closing, Linux 6.4+); fwemu leaves the entry as it was",
     entry: (diff, s, a) =>

@@ -443,7 +443,6 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
     post.unshift({ hook: 'post', id: 'dmz-out', kind: 'snat', iif: [nm(D)], oif: [nm(W)], addr: '203.0.113.9' });
   if (style === 'snat' && rng.chance(0.5))
     post.push({ hook: 'post', id: 'masq6', kind: 'masquerade', oif: [nm(W)], family: 6 });
-  nat.push(...pre, ...post);
 
   const chains: Rule = {};
   // Port forwards sometimes sit in a user chain the prerouting chain jumps to.
@@ -451,10 +450,14 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
     const fwdInChain = pre.filter((r) => r.kind === 'dnat' && r.iif);
     if (fwdInChain.length >= 2 && rng.chance(0.5)) {
       const rest = pre.filter((r) => !fwdInChain.includes(r));
+      // The jump's condition is each forward's (what predict() evaluates).
+      const via = nm(W);
+      for (const r of fwdInChain) r.iif = [via];
+      pre.splice(0, pre.length, ...fwdInChain, ...rest);
       chains.prerouting = {
         hook: 'prerouting',
         type: 'nat',
-        rules: [{ id: 'to-fwd', iif: nm(W), jump: 'port_fwd' }, ...rest.map(natYaml)],
+        rules: [{ id: 'to-fwd', iif: via, jump: 'port_fwd' }, ...rest.map(natYaml)],
       };
       chains.port_fwd = {
         rules: [
@@ -466,6 +469,7 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
       chains.prerouting = { hook: 'prerouting', type: 'nat', priority: 'dstnat', rules: pre.map(natYaml) };
     if (post.length > 0) chains.postrouting = { hook: 'postrouting', type: 'nat', rules: post.map(natYaml) };
   }
+  nat.push(...pre, ...post);
 
   const est = (id: string): Rule => ({ id, ct_state: ['established', 'related'], action: 'accept' });
   const inv = (id: string): Rule => ({
@@ -701,6 +705,8 @@ export interface FwSession {
   /** kind x NAT: the class figures are given per. */
   cls: string;
   summary: string;
+  /** The first packet's tuple, as sent. */
+  flow: Flow;
   /** Packet numbers (1-based) in the batch's capture. */
   packets: number[];
   ip: Uint8Array[];
@@ -878,7 +884,7 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
     const first = (f: Flow) => (proto === 'tcp' ? pkt(f, false, TCP.SYN, 1000, 0) : pkt(f, false, 0, 0, 0, 'query'));
     ip.push(first(f1), first(f2));
     return done(
-      st,
+      f1,
       id,
       kind,
       role,
@@ -898,7 +904,7 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
     if (pr.predictable) return null;
     ip.push(proto === 'tcp' ? pkt(flow, false, TCP.SYN, 1000, 0) : pkt(flow, false, 0, 0, 0, 'query'));
     return done(
-      st,
+      flow,
       id,
       kind,
       role,
@@ -996,7 +1002,7 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
   const arrow = `${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport}/${proto}`;
   const seen = o.src !== flow.src || o.dst !== flow.dst || o.sport !== flow.sport || o.dport !== flow.dport;
   return done(
-    st,
+    flow,
     id,
     kind,
     role,
@@ -1008,7 +1014,7 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
 }
 
 function done(
-  _st: BatchState,
+  flow: Flow,
   id: string,
   kind: FwSessionKind,
   role: FwRole,
@@ -1017,7 +1023,18 @@ function done(
   summary: string,
   ip: Uint8Array[],
 ): FwSession {
-  return { id, kind, role, family, nat, cls: `${kind} x ${nat}`, summary: `${role}: ${summary}`, packets: [], ip };
+  return {
+    id,
+    kind,
+    role,
+    family,
+    nat,
+    cls: `${kind} x ${nat}`,
+    summary: `${role}: ${summary}`,
+    flow,
+    packets: [],
+    ip,
+  };
 }
 
 // ------------------------------------------------------------------- corpus
