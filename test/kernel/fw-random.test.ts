@@ -23,8 +23,8 @@ import { kernelTest } from './kit.js';
 import { corpusSeed } from './random.js';
 
 const seed = corpusSeed();
-const BATCHES = Number(process.env.FWEMU_FW_RANDOM_BATCHES || 4);
-const SESSIONS = Number(process.env.FWEMU_FW_RANDOM_SESSIONS || 70);
+const BATCHES = Number(process.env.FWEMU_FW_RANDOM_BATCHES || 6);
+const SESSIONS = Number(process.env.FWEMU_FW_RANDOM_SESSIONS || 100);
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-fw-random-'));
 let corpus: FwCorpusBatch[] = [];
 
@@ -80,13 +80,16 @@ interface Tally {
   sessions: number;
   packets: number;
   packetsAgree: number;
+  /** Packets the kernel let through (forwarded, taken in or sent): how much of the class is more than drops. */
+  accepted: number;
   entries: number;
   entriesAgree: number;
 }
 const perClass = new Map<string, Tally>();
+const zero = (): Tally => ({ sessions: 0, packets: 0, packetsAgree: 0, accepted: 0, entries: 0, entriesAgree: 0 });
 const tally = (cls: string): Tally => {
   let t = perClass.get(cls);
-  if (!t) perClass.set(cls, (t = { sessions: 0, packets: 0, packetsAgree: 0, entries: 0, entriesAgree: 0 }));
+  if (!t) perClass.set(cls, (t = zero()));
   return t;
 };
 const todoCounts = new Map<string, number>();
@@ -137,6 +140,7 @@ function count(batch: FwCorpusBatch, a: FwAgreement): { packets: number[]; entri
     const compared = s.packets.filter((n) => a.verdicts[n - 1] !== undefined);
     t.packets += compared.length;
     t.packetsAgree += compared.filter((n) => !bad.has(n)).length;
+    t.accepted += compared.filter((n) => a.verdicts[n - 1]?.kernel === 'accept').length;
     counted += compared.length;
   }
   if (counted !== a.packets) console.log(`note: ${a.packets} packets compared, ${counted} in sessions`);
@@ -201,19 +205,40 @@ function describeBatch(batch: FwCorpusBatch, a: FwAgreement): string {
   return lines.join('\n');
 }
 
+/** The figures per class, then summed per session kind and per NAT kind. */
 function classTable(): string {
-  const rows = [...perClass].sort(([a], [b]) => a.localeCompare(b));
-  const all: Tally = { sessions: 0, packets: 0, packetsAgree: 0, entries: 0, entriesAgree: 0 };
   const lines = [`fw random corpus, seed ${seed}: agreement per class (session kind x NAT)`];
-  const w = Math.max(...rows.map(([c]) => c.length));
-  for (const [c, t] of rows) {
-    lines.push(
-      `  ${c.padEnd(w)}  ${String(t.sessions).padStart(4)} sessions  packets ${t.packetsAgree}/${t.packets}  entries ${t.entriesAgree}/${t.entries}`,
-    );
-    for (const k of Object.keys(all) as (keyof Tally)[]) all[k] += t[k];
-  }
-  lines.push(
-    `  ${'total'.padEnd(w)}  ${String(all.sessions).padStart(4)} sessions  packets ${all.packetsAgree}/${all.packets}  entries ${all.entriesAgree}/${all.entries}`,
+  const table = (title: string, rows: [string, Tally][]) => {
+    rows.sort(([a], [b]) => a.localeCompare(b));
+    const all = zero();
+    const w = Math.max(5, ...rows.map(([c]) => c.length));
+    const line = (c: string, t: Tally) =>
+      `  ${c.padEnd(w)} ${String(t.sessions).padStart(5)} sessions  packets ${`${t.packetsAgree}/${t.packets}`.padEnd(11)} (${t.accepted} accepted)  entries ${t.entriesAgree}/${t.entries}`;
+    lines.push(title);
+    for (const [c, t] of rows) {
+      lines.push(line(c, t));
+      for (const k of Object.keys(all) as (keyof Tally)[]) all[k] += t[k];
+    }
+    lines.push(line('total', all));
+  };
+  const sum = (key: (cls: string) => string): [string, Tally][] => {
+    const m = new Map<string, Tally>();
+    for (const [c, t] of perClass) {
+      const k = key(c);
+      const s = m.get(k) ?? zero();
+      for (const f of Object.keys(s) as (keyof Tally)[]) s[f] += t[f];
+      m.set(k, s);
+    }
+    return [...m];
+  };
+  table('per class:', [...perClass]);
+  table(
+    'per session kind:',
+    sum((c) => c.split(' x ')[0]),
+  );
+  table(
+    'per NAT:',
+    sum((c) => c.split(' x ')[1] ?? c),
   );
   for (const [id, n] of todoCounts) lines.push(`  TODO(lead) ${id}: ${n} differences not failing the test`);
   return lines.join('\n');
