@@ -421,6 +421,16 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
         addr: W.v4[0],
         ports: NAT_PORTS,
       });
+  // IPv6 flows: SNAT to the WAN's IPv6 address too, now and then with the port range.
+  if ((style === 'snat' || style === 'snat-ports') && rng.chance(0.5))
+    post.push({
+      hook: 'post',
+      id: 'snat6',
+      kind: 'snat',
+      oif: [nm(W)],
+      addr: W.v6[0],
+      ...(style === 'snat-ports' ? { proto: 'tcp' as const, ports: NAT_PORTS } : {}),
+    });
   if (D && style !== 'none' && rng.chance(0.6))
     post.unshift({ hook: 'post', id: 'dmz-out', kind: 'snat', iif: [nm(D)], oif: [nm(W)], addr: '203.0.113.9' });
   if (style === 'snat' && rng.chance(0.5))
@@ -624,6 +634,19 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
   if (rng.chance(0.3)) inp.push({ id: 'i-reject', iif: nm(W), action: 'reject', ...rejectWith(null) });
   shuffle(rng, inp);
   chains.input = { hook: 'input', policy: rng.chance(0.8) ? 'drop' : 'accept', rules: place(inp, 'i') };
+
+  // A second input chain, after (or before) the first.
+  if (rng.chance(0.3))
+    chains.input_extra = {
+      hook: 'input',
+      priority: rng.pick([-10, 10, 'filter + 1']),
+      policy: 'accept',
+      rules: [
+        ...(rng.chance(0.5) ? [{ id: 'ix-wan-proxy', iif: nm(W), proto: 'tcp', dport: 8080, action: 'drop' }] : []),
+        ...(rng.chance(0.5) ? [{ id: 'ix-ntp', ct_state: 'new', proto: 'udp', dport: 123, action: 'drop' }] : []),
+        { id: 'ix-count', ct_state: ['established', 'related'], counter: true, action: 'continue' },
+      ],
+    };
 
   // output
   if (rng.chance(0.6)) {

@@ -130,16 +130,20 @@ function icmpError(rng: Prng, out: Flow, from: string, kind: 'unreach' | 'ttl'):
   const quoted =
     out.proto === 'tcp'
       ? tcp({ src: out.src, dst: out.dst, sport: out.sport, dport: out.dport, seq: 1, flags: TCP.SYN, ttl: 63 })
-      : udp({ src: out.src, dst: out.dst, sport: out.sport, dport: out.dport, payload: 'quoted', ttl: 63 });
+      : out.proto === 'udp'
+        ? udp({ src: out.src, dst: out.dst, sport: out.sport, dport: out.dport, payload: 'quoted', ttl: 63 })
+        : echo({ src: out.src, dst: out.dst, id: out.sport, seq: 1, ttl: 63 });
+  // Port unreachable from the far end of a TCP/UDP flow; else host (address) unreachable.
+  const port = from === out.dst && out.proto !== 'icmp';
   if (out.fam === 6) {
     const type = kind === 'ttl' ? 3 : 1;
-    const code = kind === 'ttl' ? 0 : from === out.dst ? 4 : 3;
+    const code = kind === 'ttl' ? 0 : port ? 4 : 3;
     return icmp6({ src: from, dst: out.src, type, code, body: [0, 0, 0, 0, ...quoted] });
   }
   const q = rng.chance(0.5) ? quoted.subarray(0, 28) : quoted; // the IPv4 minimum (header + 8 bytes) or all
   const l4 = new Uint8Array(8 + q.length);
   l4[0] = kind === 'ttl' ? 11 : 3;
-  l4[1] = kind === 'ttl' ? 0 : from === out.dst ? 3 : 1;
+  l4[1] = kind === 'ttl' ? 0 : port ? 3 : 1;
   l4.set(q, 8);
   const p = ipPacket({ src: from, dst: out.src }, 1, l4, null);
   let sum = 0;
@@ -249,7 +253,7 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
       : kind === 'echo'
         ? 'icmp'
         : kind === 'icmp-error'
-          ? rng.pick(['udp', 'udp', 'tcp'] as const)
+          ? rng.pick(['udp', 'udp', 'tcp', 'icmp'] as const)
           : kind === 'clash'
             ? rng.pick(['tcp', 'udp'] as const)
             : 'tcp';
@@ -375,11 +379,11 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
     }
     case 'icmp-error': {
       // The far end (or a router before it) answers the first packet with an ICMP error.
-      ip.push(proto === 'tcp' ? pkt(flow, false, TCP.SYN, a, 0) : pkt(flow, false, 0, 0, 0, 'probe'));
+      const first = () => (proto === 'tcp' ? pkt(flow, false, TCP.SYN, a, 0) : pkt(flow, false, 0, 1, 0, 'probe'));
+      ip.push(first());
       const hop = legOf(st.rf.topology, o.dst).leg === 'wan' && !isOwn(st.rf.topology, o.dst) && rng.chance(0.4);
       ip.push(icmpError(rng, o, hop ? ipOf(WAN_HOP, fam) : o.dst, hop && rng.chance(0.5) ? 'ttl' : 'unreach'));
-      if (rng.chance(0.3))
-        ip.push(proto === 'tcp' ? pkt(flow, false, TCP.SYN, a, 0) : pkt(flow, false, 0, 0, 0, 'again'));
+      if (rng.chance(0.3)) ip.push(first()); // tried again
       break;
     }
     case 'synack-noflow': {
