@@ -44,8 +44,10 @@ const TODO_LEAD: readonly {
 }[] = [
   {
     id: 'dst-null-binding',
-    why: 'fwemu drops a new flow whose reply tuple is taken at the prerouting null binding; the kernel keeps the tuple there and moves the source port at the SRC manip (input or postrouting)',
-    packet: (d) => d.what === 'verdict' && d.reason.includes('no free port for the flow as it is (null binding)'),
+    why: 'fwemu drops a new flow whose reply tuple is taken at a DST manip (prerouting null binding, dnat, redirect); the kernel keeps the tuple there and moves the source port at the SRC manip (input or postrouting)',
+    packet: (d) =>
+      d.what === 'verdict' &&
+      /NAT failed, (no free port for the flow as it is \(null binding\)|redirect: |dnat: )/.test(d.reason),
   },
   {
     id: 'rst-kill-status',
