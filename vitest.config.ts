@@ -7,6 +7,8 @@ export default defineConfig({
     // A net for a hung test, not a speed requirement: the CLI suites start hundreds of
     // processes, and a busy 2-core machine ran some past a minute.
     testTimeout: 300_000,
+    // The same net for beforeAll/afterAll (tshark runs there): 10 s was a speed requirement.
+    hookTimeout: 300_000,
     // One module graph per worker process rather than a fresh process per
     // file: starting one and loading vitest, the transform and the imports
     // again for each of ~70 files cost ~40 s of CPU, a fifth of the suite.

@@ -102,7 +102,7 @@ export async function run(args: ExportArgs, io: Io): Promise<number> {
   // Rule ids the export had to shorten or change alike: said once, before the ruleset.
   const fw = ruleset.firewall;
   const said = args.format === 'nft' ? nftCommentWarnings(ruleset) : iptablesCommentWarnings(ruleset);
-  if (fw) said.push(...(args.format === 'nft' ? nftFirewallWarnings(fw) : iptablesFirewallWarnings(fw)));
+  if (fw) for (const w of args.format === 'nft' ? nftFirewallWarnings(fw) : iptablesFirewallWarnings(fw)) said.push(w);
   for (const w of said) {
     io.stderr.write(`fwemu: warning: ${visibleLines(w)}\n`);
   }

@@ -10,6 +10,8 @@ export {
   natIcmpError,
   natInitialized,
   natNullBinding,
+  natPacketTuple,
+  natQuotedTuple,
   natSetup,
   natTarget,
   NatFlag,

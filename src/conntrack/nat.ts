@@ -35,7 +35,12 @@
  *       packet passes without a NAT decision (prerouting/output: DST,
  *       postrouting/input: SRC). It keeps the address and may move the
  *       source port when the reply tuple is already in use (a masqueraded
- *       flow took it). natInitialized(r, manip) says whether a manip was decided.
+ *       flow took it).
+ *   natInitialized(r, manip): boolean
+ *       nf_nat_initialized(): was the manip decided (a rule or the null
+ *       binding)? The kernel consults the nat chains only for ct state new
+ *       AND an undecided manip (nf_nat_inet_fn): a retransmitted SYN, or an
+ *       RST before any reply (both state new), skips them; do the same.
  *   natApply(r, manip, t): boolean
  *       nf_nat_packet(), per packet at each NAT hook: rewrites the packet
  *       tuple `t` in place (the caller fills it from the packet: addresses,
@@ -52,6 +57,11 @@
  *       own addresses (ports unused), `inner` the quoted packet's tuple; both
  *       are rewritten in place. DROP for a redirect about a NATed flow (the
  *       kernel drops those).
+ *
+ *   natPacketTuple(p, out) / natQuotedTuple(p, out): CtTuple
+ *       Fill the tuple these functions take from a decoded packet (ports;
+ *       ICMP: sport = echo id, dport = type << 8 | code) or from an ICMP
+ *       error's quoted packet, as conntrack itself reads them. No allocation.
  *
  * Status bits (CtStatus.SRC_NAT, DST_NAT, *_DONE; CT_NAT_MASK) are in
  * entry.status for `ct status snat/dnat` matches. The reply tuple of a NATed
@@ -87,7 +97,7 @@
  *   (fwemu tracks GRE with keys 0, as without the PPTP helper); no NAT helpers
  *   (ftp, sip...), no sequence adjustment.
  */
-import { IpProto } from '../packet/types.js';
+import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { CtTuple, F_DEADLINE, H_STATUS, invertTuple, S16, S64, type CtStore, hashTuple } from './entry.js';
 import type { CtResult } from './result.js';
 import { CT_NAT_DONE_MASK, CT_NAT_MASK, CtStatus } from './types.js';
@@ -139,6 +149,7 @@ export type NatIcmpValue = (typeof NatIcmp)[keyof typeof NatIcmp];
 /** Most tuples tried by one search (NF_NAT_MAX_ATTEMPTS in nf_nat_l4proto_unique_tuple). */
 const MAX_ATTEMPTS = 128;
 const IPPROTO_DCCP = 33;
+const BS_INITIAL = 1024;
 const IPPROTO_GRE = 47;
 
 /**
@@ -146,14 +157,25 @@ const IPPROTO_GRE = 47;
  * and the tuple search. The table owns one and hands it the lookup.
  */
 export class NatCore {
-  /** SRC-manipulated entries by hash of their original source (address, port, protocol), oldest first. */
-  private readonly bySource = new Map<number, number[]>();
+  /**
+   * nf_nat_bysource: SRC-manipulated entries chained by the hash of their
+   * original source (address, port, protocol), newest first as the kernel's
+   * hlist_add_head. Heads per bucket; links per record slot (doubly linked,
+   * for removal when a record is freed): no allocation per flow.
+   */
+  private bsHeads = new Int32Array(BS_INITIAL).fill(-1);
+  private bsNext = new Int32Array(0);
+  private bsPrev = new Int32Array(0);
+  private bsCount = 0;
   private readonly cur = new CtTuple();
   private readonly neu = new CtTuple();
   private readonly inv = new CtTuple();
   private readonly tmp = new CtTuple();
   private readonly key = new CtTuple();
   private readonly words = new Uint32Array(8);
+  /** The null binding's range (one address, no ports), refilled per use: no allocation per flow. */
+  private readonly nullAddr = [0, 0, 0, 0];
+  private readonly nullRange: NatRange = { addr: { lo: this.nullAddr, hi: this.nullAddr }, ports: null, flags: 0 };
   /** Set by resolve(): where r's entry record lives (the table's store, or a detached view's copy). */
   private rst: CtStore;
   private rslot = -1;
@@ -204,9 +226,19 @@ export class NatCore {
   /** __nf_nat_alloc_null_binding(): this address, ports left to the protocol. */
   nullBinding(slot: number, manip: number): boolean {
     const r = this.st.loadTuple(slot, 1, this.key);
-    // Copied: setup() reuses the scratch tuples.
-    const a = manip === NatManip.SRC ? [r.dst0, r.dst1, r.dst2, r.dst3] : [r.src0, r.src1, r.src2, r.src3];
-    return this.setup(slot, manip, { addr: { lo: a, hi: a }, ports: null, flags: 0 });
+    const a = this.nullAddr;
+    if (manip === NatManip.SRC) {
+      a[0] = r.dst0;
+      a[1] = r.dst1;
+      a[2] = r.dst2;
+      a[3] = r.dst3;
+    } else {
+      a[0] = r.src0;
+      a[1] = r.src1;
+      a[2] = r.src2;
+      a[3] = r.src3;
+    }
+    return this.setup(slot, manip, this.nullRange);
   }
 
   /** nf_nat_used_tuple(): is the reply of `t` taken by another entry? */
@@ -242,15 +274,16 @@ export class NatCore {
 
   /** find_appropriate_src(): the mapping an entry with the same source already has, if in range. */
   private findAppropriateSrc(t: CtTuple, result: CtTuple, range: NatRange): boolean {
-    const list = this.bySource.get(this.sourceHash(t));
-    if (list === undefined) return false;
     const st = this.st;
     const now = this.clock();
     const o = this.tmp;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const slot = list[i];
+    for (let slot = this.bsHeads[this.sourceHash(t) & (this.bsHeads.length - 1)]; slot >= 0; ) {
+      const next = this.bsNext[slot];
       // An expired entry the kernel's gc would have reaped already.
-      if (st.f64[slot * S64 + F_DEADLINE] - now <= 1e-6 && st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) continue;
+      if (st.f64[slot * S64 + F_DEADLINE] - now <= 1e-6 && st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) {
+        slot = next;
+        continue;
+      }
       st.loadTuple(slot, 0, o);
       if (
         o.l3 !== t.l3 ||
@@ -261,6 +294,7 @@ export class NatCore {
         o.src2 !== t.src2 ||
         o.src3 !== t.src3
       ) {
+        slot = next;
         continue;
       }
       invertTuple(st.loadTuple(slot, 1, o), result);
@@ -270,6 +304,7 @@ export class NatCore {
       result.dst3 = t.dst3;
       result.dport = t.dport;
       if (inRange(result, range)) return true;
+      slot = next;
     }
     return false;
   }
@@ -390,20 +425,51 @@ export class NatCore {
   }
 
   private bySourceAdd(slot: number): void {
-    const h = this.sourceHash(this.st.loadTuple(slot, 0, this.tmp));
-    const list = this.bySource.get(h);
-    if (list === undefined) this.bySource.set(h, [slot]);
-    else list.push(slot);
+    if (slot >= this.bsNext.length) {
+      const n = Math.max(this.st.capacity, slot + 1);
+      const next = new Int32Array(n);
+      next.set(this.bsNext);
+      this.bsNext = next;
+      const prev = new Int32Array(n);
+      prev.set(this.bsPrev);
+      this.bsPrev = prev;
+    }
+    if (this.bsCount >= this.bsHeads.length) this.bsRehash(this.bsHeads.length * 2);
+    this.bsLink(slot, this.sourceHash(this.st.loadTuple(slot, 0, this.tmp)) & (this.bsHeads.length - 1));
+    this.bsCount++;
+  }
+
+  private bsLink(slot: number, b: number): void {
+    const head = this.bsHeads[b];
+    this.bsNext[slot] = head;
+    this.bsPrev[slot] = -1 - b; // negative: the head of bucket b
+    if (head >= 0) this.bsPrev[head] = slot;
+    this.bsHeads[b] = slot;
+  }
+
+  /** Twice the buckets; each chain keeps its order (newest first), so find_appropriate_src's choice does not change. */
+  private bsRehash(size: number): void {
+    const old = this.bsHeads;
+    this.bsHeads = new Int32Array(size).fill(-1);
+    const chain: number[] = [];
+    for (let b = 0; b < old.length; b++) {
+      chain.length = 0;
+      for (let slot = old[b]; slot >= 0; slot = this.bsNext[slot]) chain.push(slot);
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const slot = chain[i];
+        this.bsLink(slot, this.sourceHash(this.st.loadTuple(slot, 0, this.tmp)) & (size - 1));
+      }
+    }
   }
 
   /** Record `slot` (with SRC_NAT_DONE) is being freed. */
   bySourceRemove(slot: number): void {
-    const h = this.sourceHash(this.st.loadTuple(slot, 0, this.tmp));
-    const list = this.bySource.get(h);
-    if (list === undefined) return;
-    const i = list.lastIndexOf(slot);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.bySource.delete(h);
+    const next = this.bsNext[slot];
+    const prev = this.bsPrev[slot];
+    if (prev >= 0) this.bsNext[prev] = next;
+    else this.bsHeads[-1 - prev] = next;
+    if (next >= 0) this.bsPrev[next] = prev;
+    this.bsCount--;
   }
 
   // -------------------------------------------------------------------------
@@ -567,14 +633,18 @@ function inRange(t: CtTuple, range: NatRange): boolean {
 
 /** The tuple's source address against `w` (ipv6_addr_cmp: word by word, unsigned). */
 function cmpSrc(t: CtTuple, w: readonly number[]): number {
-  const s = [t.src0, t.src1, t.src2, t.src3];
-  const n = t.l3 === 4 ? 1 : 4;
-  for (let i = 0; i < n; i++) {
-    const a = s[i] >>> 0;
-    const b = w[i] >>> 0;
-    if (a !== b) return a < b ? -1 : 1;
-  }
-  return 0;
+  let c = cmpWord(t.src0, w[0]);
+  if (c !== 0 || t.l3 === 4) return c;
+  c = cmpWord(t.src1, w[1]);
+  if (c !== 0) return c;
+  c = cmpWord(t.src2, w[2]);
+  return c !== 0 ? c : cmpWord(t.src3, w[3]);
+}
+
+function cmpWord(a: number, b: number): number {
+  a >>>= 0;
+  b >>>= 0;
+  return a === b ? 0 : a < b ? -1 : 1;
 }
 
 /** l4proto_in_range(): the manipulated port (ICMP: id) within min..max; other protocols always. */
@@ -687,4 +757,54 @@ export function natIcmpError(
   inner: CtTuple,
 ): NatIcmpValue {
   return coreOf(r).icmpError(r, manip, icmpType, outer, inner);
+}
+
+/** The packet's own tuple in CtTuple layout, as conntrack keys it (ports; ICMP: id, type << 8 | code). */
+export function natPacketTuple(p: DecodedPacket, out: CtTuple): CtTuple {
+  out.l3 = p.ipVersion;
+  out.proto = p.proto;
+  out.src0 = p.src0 >>> 0;
+  out.src1 = p.src1 >>> 0;
+  out.src2 = p.src2 >>> 0;
+  out.src3 = p.src3 >>> 0;
+  out.dst0 = p.dst0 >>> 0;
+  out.dst1 = p.dst1 >>> 0;
+  out.dst2 = p.dst2 >>> 0;
+  out.dst3 = p.dst3 >>> 0;
+  if (isPortProto(p.proto)) {
+    out.sport = p.sport;
+    out.dport = p.dport;
+  } else if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) {
+    out.sport = p.icmpId;
+    out.dport = (p.icmpType << 8) | p.icmpCode;
+  } else {
+    out.sport = 0;
+    out.dport = 0;
+  }
+  return out;
+}
+
+/** An ICMP error's quoted packet in CtTuple layout (the inner code is not decoded: 0). */
+export function natQuotedTuple(p: DecodedPacket, out: CtTuple): CtTuple {
+  out.l3 = p.innerIpVersion;
+  out.proto = p.innerProto;
+  out.src0 = p.innerSrc0 >>> 0;
+  out.src1 = p.innerSrc1 >>> 0;
+  out.src2 = p.innerSrc2 >>> 0;
+  out.src3 = p.innerSrc3 >>> 0;
+  out.dst0 = p.innerDst0 >>> 0;
+  out.dst1 = p.innerDst1 >>> 0;
+  out.dst2 = p.innerDst2 >>> 0;
+  out.dst3 = p.innerDst3 >>> 0;
+  if (isPortProto(p.innerProto)) {
+    out.sport = p.innerSport;
+    out.dport = p.innerDport;
+  } else if (p.innerProto === IpProto.ICMP || p.innerProto === IpProto.ICMPV6) {
+    out.sport = p.innerSport;
+    out.dport = p.innerDport << 8;
+  } else {
+    out.sport = 0;
+    out.dport = 0;
+  }
+  return out;
 }

@@ -332,6 +332,7 @@ export class Engine {
       const d = fw.judge(r, rec, pkt, this.now);
       this.flows = fw.flows;
       if (d.rule >= 0) this.ruleHits[d.rule]++;
+      if (d.natRule >= 0 && d.natRule !== d.rule) this.ruleHits[d.natRule]++;
       else if (d.policyChain >= 0) this.fwPolicyCount[d.policyChain]++;
       return this.finish(r, d.verdict, d.cause);
     }

@@ -15,7 +15,7 @@
 import { Direction, type CaptureRecord } from '../capture/types.js';
 import type { ConntrackTable } from '../conntrack/table.js';
 import type { CtResult } from '../conntrack/result.js';
-import { CtTuple } from '../conntrack/entry.js';
+import { CtTuple, invertTuple } from '../conntrack/entry.js';
 import {
   natApply,
   natFlags,
@@ -28,7 +28,7 @@ import {
   type NatRange,
   natSetup,
 } from '../conntrack/nat.js';
-import { CtState } from '../conntrack/types.js';
+import { CT_NAT_MASK, CtState } from '../conntrack/types.js';
 import {
   isMartian,
   isGroupDestination,
@@ -68,6 +68,8 @@ export interface FwDecision {
   rule: number;
   /** With a policy: the base chain's index in the firewall's chains; -1 otherwise. */
   policyChain: number;
+  /** The `flat` index of the nat rule that translated the flow's first packet here, or -1. */
+  natRule: number;
 }
 
 /** Judges packets through a compiled firewall; one per engine (its scratch objects are reused). */
@@ -75,7 +77,13 @@ export class FirewallJudge {
   private readonly walker: ChainWalker;
   private readonly cx: WalkContext = newWalkContext();
   private readonly out: WalkOutcome = newWalkOutcome();
-  private readonly decision: FwDecision = { verdict: 'accept', cause: Cause.POLICY, rule: -1, policyChain: -1 };
+  private readonly decision: FwDecision = {
+    verdict: 'accept',
+    cause: Cause.POLICY,
+    rule: -1,
+    policyChain: -1,
+    natRule: -1,
+  };
   /** The compiled rule behind r.fwRule (the one to credit). */
   private decider: CompiledFwRule | null = null;
   private policyOf: CompiledChain | null = null;
@@ -118,6 +126,7 @@ export class FirewallJudge {
     cx.pktType = pktTypeOf(p, rec, this);
     this.decider = null;
     this.policyOf = null;
+    d.natRule = -1;
     if (p.direction === Direction.OUTBOUND) {
       r.oif = rec.ifName !== '' ? rec.ifName : null;
       return this.end(d, 'skip', Cause.OUTGOING);
@@ -125,9 +134,14 @@ export class FirewallJudge {
     const v = p.ipVersion;
     const local = routes.isOwn(v, p.src0, p.src1, p.src2, p.src3);
     // Ingress: the capture's interface when it names one of ours, else the route back to the source.
+    const capturedOn = rec.ifName !== '' ? routes.indexOf(rec.ifName) : NO_IF;
+    if (capturedOn !== NO_IF && this.leaving(p, capturedOn, local)) {
+      r.oif = rec.ifName;
+      return this.end(d, 'skip', Cause.OUTGOING);
+    }
     let iif = NO_IF;
     if (!local) {
-      iif = rec.ifName !== '' ? routes.indexOf(rec.ifName) : NO_IF;
+      iif = capturedOn;
       if (iif === NO_IF) iif = routes.lookup(v, p.src0, p.src1, p.src2, p.src3);
     }
     cx.iif = iif;
@@ -192,6 +206,44 @@ export class FirewallJudge {
     }
     if (!this.hook('postrouting', r, d)) return d;
     return this.accepted(r, c, d);
+  }
+
+  /**
+   * A packet captured on one of the firewall's interfaces without a
+   * direction: did the firewall send it out there? Yes when it is from the
+   * firewall's own address, or when the route back to its source leaves by
+   * another interface (what rp_filter calls a spoofed source: a forwarded
+   * packet's copy on its way out). Link-local and unroutable sources are
+   * taken as arriving.
+   */
+  private leaving(p: DecodedPacket, on: number, local: boolean): boolean {
+    if (local) return this.translatedCopy(p);
+    if (
+      p.ipVersion === 6
+        ? p.src0 >>> 22 === 0x3fa || (p.src0 | p.src1 | p.src2 | p.src3) === 0
+        : p.src0 >>> 16 === 0xa9fe
+    )
+      return false;
+    const back = this.fw.routes.lookup(p.ipVersion, p.src0, p.src1, p.src2, p.src3);
+    return back !== NO_IF && back !== on;
+  }
+
+  /**
+   * A packet from the firewall's own address, captured on one of its
+   * interfaces: a copy of a forwarded packet that NAT gave that address
+   * (its inverse is a translated entry's reply tuple: the packet it came
+   * from was judged), or one the firewall sent itself (judged, through
+   * output: its conntrack entry sees it, as the kernel's did).
+   */
+  private translatedCopy(p: DecodedPacket): boolean {
+    const ct = this.ct;
+    if (ct === null) return true;
+    const t = this.tuple;
+    fillTuple(t, p);
+    if (ct.lookup(t) !== null) return false;
+    if (!invertTuple(t, this.outer)) return false;
+    const e = ct.lookup(this.outer);
+    return e !== null && (e.status & CT_NAT_MASK) !== 0;
   }
 
   /** Does the firewall itself receive this packet (an own address, a group it is in, a directed broadcast)? */
@@ -267,6 +319,7 @@ export class FirewallJudge {
         }
         this.natRule = o.rule!.rule;
         r.natRule = this.natRule;
+        d.natRule = o.rule!.flat;
       }
       if (!natInitialized(c, manip) && !natNullBinding(c, manip)) {
         r.detail = 'no free port for the flow as it is (null binding): the kernel fails to insert the entry';

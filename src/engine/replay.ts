@@ -9,6 +9,7 @@ import type { Diagnostic } from '../base/diag.js';
 import type { RuleSet } from '../rules/types.js';
 import { ClockWatch, type ClockStats } from './clock.js';
 import { Engine, type EngineStats } from './engine.js';
+import { TimeOrder } from './time-order.js';
 import { Judge, ownDatagram, type JudgedOutput } from './judge.js';
 import { HeldOrder, MAX_WAITING } from './held-order.js';
 import type { PacketResult } from './result.js';
@@ -111,14 +112,24 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const onPacket = opts.onPacket;
   const stopAfter = opts.stopAfter ?? Infinity;
   let stopped = false;
-  const judge = new Judge(engine, onPacket ? new InOrder(onPacket, engine) : null);
+  const inOrder = onPacket ? new InOrder(onPacket, engine) : null;
+  const judge = new Judge(engine, inOrder);
 
+  const judgeOne = (rec: CaptureRecord) => {
+    if (clock !== null) clock.observe(rec);
+    judge.judge(rec);
+  };
+  // The firewall model: a capture taken on several of its interfaces is judged in time order.
+  // Results still go out in capture order: a record waiting to be judged holds back the ones after it.
+  const order = ruleset.firewall
+    ? new TimeOrder(judgeOne, inOrder !== null ? (n) => inOrder.holdRecord(n) : null)
+    : null;
   const seen = opts.onRecord;
   const onRecord = (rec: CaptureRecord) => {
     if (stopped) return;
     if (seen !== undefined) seen(rec);
-    if (clock !== null) clock.observe(rec);
-    judge.judge(rec);
+    if (order !== null) order.push(rec);
+    else judgeOne(rec);
     if (rec.n >= stopAfter) {
       // Caught below, with what the source had read (never escapes replay()).
       stopped = true;
@@ -138,7 +149,10 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     if (!(err instanceof StopReading)) {
       // A damaged capture: everything read before the damage is still
       // delivered; the error's `partial` says what was read (readCapture()).
-      if (err instanceof CaptureError) judge.finish();
+      if (err instanceof CaptureError) {
+        order?.flush();
+        judge.finish();
+      }
       throw err;
     }
     // (A source that does not say what it had read: only the packet count is known.)
@@ -150,6 +164,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
       truncated: false,
     };
   }
+  order?.flush();
   judge.finish();
   return { capture, stats: engine.stats, engine, ruleWarnings, clock: clock?.result ?? null };
 }
@@ -176,6 +191,8 @@ export { MAX_WAITING };
 class InOrder implements JudgedOutput {
   private readonly pkt = newDecodedPacket();
   private readonly order: HeldOrder<Waiting>;
+  /** Records held by the time order, not judged yet. */
+  private readonly timeHeld = new Set<number>();
 
   constructor(
     private readonly onPacket: OnPacket,
@@ -190,6 +207,14 @@ class InOrder implements JudgedOutput {
   }
 
   hold(n: number): void {
+    // (A record the time order held is held here already, in its place.)
+    if (this.timeHeld.delete(n)) return;
+    this.order.hold(n);
+  }
+
+  /** Record `n` waits to be judged in time order (TimeOrder): the results after it wait for it. */
+  holdRecord(n: number): void {
+    this.timeHeld.add(n);
     this.order.hold(n);
   }
 
@@ -205,16 +230,28 @@ class InOrder implements JudgedOutput {
 
   /** A result decided now (the engine's reused objects). */
   deliver(result: PacketResult, pkt: DecodedPacket, rec: CaptureRecord): void {
+    if (this.timeHeld.delete(result.n)) {
+      // Judged later than the records after it (time order): into its place.
+      this.order.decide(this.waiting(result, rec));
+      this.order.drain();
+      return;
+    }
     if (this.order.idle) {
       this.onPacket(result, pkt, rec, this.engine);
       return;
     }
+    this.order.wait(this.waiting(result, rec));
+    if (this.order.waitingCount > MAX_WAITING) this.order.letGoOldest();
+    this.order.drain();
+  }
+
+  /** A result and its record, copied to wait for their turn. */
+  private waiting(result: PacketResult, rec: CaptureRecord): Waiting {
     const r: PacketResult = { ...result };
     r.entry = snapshotEntry(r.entry);
     if (r.datagram !== null) r.datagram = ownDatagram(this.engine);
-    this.order.wait({ n: r.n, result: r, rec: copyRecord(rec), pkt: null });
-    if (this.order.waitingCount > MAX_WAITING) this.order.letGoOldest();
-    this.order.drain();
+    if (r.egress !== null) r.egress = { ...r.egress };
+    return { n: r.n, result: r, rec: copyRecord(rec), pkt: null };
   }
 }
 

@@ -7,12 +7,14 @@ import type {
   FwChain,
   FwInterface,
   FwRule,
+  Hook,
   LimitMatch,
   NamedSet,
   NatStatement,
   PortMatch,
 } from '../rules/firewall.js';
 import { icmpRuleWords } from '../rules/icmp.js';
+import { LOG_LEVELS, NAT_FLAGS, TCP_FLAG_BITS as TCP_FLAGS } from '../rules/spec.js';
 import type { PortRange, RuleSet } from '../rules/types.js';
 import { commentLine, cutUtf8, shortText } from './comment.js';
 import { ifNameProblem, nftNameProblem } from './fw-names.js';
@@ -117,17 +119,10 @@ function portExpr(m: PortMatch): string {
   return m.set !== null ? `@${m.set}` : anon(m.ranges.map(portText));
 }
 
-/** TCP header flag bits and nft's names for them, in the header's order. */
-export const TCP_FLAG_BITS: readonly [number, string][] = [
-  [0x01, 'fin'],
-  [0x02, 'syn'],
-  [0x04, 'rst'],
-  [0x08, 'psh'],
-  [0x10, 'ack'],
-  [0x20, 'urg'],
-  [0x40, 'ecn'],
-  [0x80, 'cwr'],
-];
+/** TCP header flag bits and nft's names for them, in the header's order (spec.ts's table, as pairs). */
+export const TCP_FLAG_BITS: readonly [number, string][] = Object.entries(TCP_FLAGS)
+  .map(([name, bit]): [number, string] => [bit, name])
+  .sort((a, b) => a[0] - b[0]);
 
 function flagNames(bits: number, sep: string): string {
   return TCP_FLAG_BITS.filter(([b]) => (bits & b) !== 0)
@@ -144,9 +139,6 @@ function tcpFlagsExpr(mask: number, value: number): string {
 export function limitExpr(l: LimitMatch): string {
   return `limit rate ${l.over ? 'over ' : ''}${l.rate}/${l.unit} burst ${l.burst} packets`;
 }
-
-/** Log levels nft's `log level` takes (syslog's, and nft's `audit`). */
-export const LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug', 'audit'];
 
 /** The kernel keeps a log prefix in 128 bytes with its NUL (NF_LOG_PREFIXLEN); nft 1.0.6 refuses 128 and crashes on 200. */
 export const NFT_LOG_PREFIX_MAX_BYTES = 127;
@@ -165,7 +157,7 @@ export function nftLogPrefixText(prefix: string): string {
 /** The NAT statement of a rule in nft's words: `dnat ip to 192.168.1.10:8080`, `masquerade to :40000-40100 random`. */
 export function natExpr(nat: NatStatement, rule: FwRule): string {
   for (const f of nat.flags) {
-    if (!['random', 'fully-random', 'persistent'].includes(f))
+    if (!(NAT_FLAGS as readonly string[]).includes(f))
       throw new UserError(
         `${ruleWhere(rule)}: NAT flag "${shortText(f)}" is not one of random, fully-random, persistent`,
       );
@@ -229,7 +221,8 @@ export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
     const p: string[] = [];
     const ip = fam === 4 ? 'ip' : 'ip6';
     if (fam !== null && rule.src === null && rule.dst === null) p.push(`meta nfproto ipv${fam}`);
-    const ported = rule.sport !== null || rule.dport !== null || rule.tcpFlags !== null;
+    // A port or TCP flags condition names the protocol itself (a flags mask of 0 is no condition).
+    const ported = rule.sport !== null || rule.dport !== null || (rule.tcpFlags !== null && rule.tcpFlags.mask !== 0);
     if ((rule.proto === 'tcp' || rule.proto === 'udp') && !ported) p.push(`meta l4proto ${rule.proto}`);
     if ((rule.proto === 'icmp' || rule.proto === 'icmpv6') && rule.icmp === null)
       p.push(`meta l4proto ${rule.proto === 'icmp' ? 'icmp' : 'ipv6-icmp'}`);
@@ -262,7 +255,7 @@ export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
       let log = 'log';
       if (rule.log.prefix !== null) log += ` prefix "${nftLogPrefixText(rule.log.prefix)}"`;
       if (rule.log.level !== null) {
-        if (!LOG_LEVELS.includes(rule.log.level))
+        if (!(LOG_LEVELS as readonly string[]).includes(rule.log.level))
           throw new UserError(
             `${ruleWhere(rule)}: log level "${shortText(rule.log.level)}" is not one of ${LOG_LEVELS.join(', ')}`,
           );
@@ -330,9 +323,44 @@ function chainHeader(c: FwChain): string | null {
   return `    type ${c.type} hook ${c.hook} priority ${c.priority}; policy ${c.policy};`;
 }
 
+/** The hooks each chain is reached from: a base chain's own, and a user chain's through jump and goto. */
+export function hooksReaching(fw: Firewall): Map<string, Set<Hook>> {
+  const out = new Map<string, Set<Hook>>(fw.chains.map((c) => [c.name, new Set(c.hook === null ? [] : [c.hook])]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const c of fw.chains) {
+      const from = out.get(c.name) as Set<Hook>;
+      for (const r of c.rules) {
+        const to = r.target === null ? undefined : out.get(r.target);
+        if (to === undefined) continue;
+        for (const h of from) {
+          if (to.has(h)) continue;
+          to.add(h);
+          changed = true;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** What the kernel refuses to load although each rule alone is valid nft: reject reached from postrouting. */
+function checkPlacement(fw: Firewall): void {
+  const hooks = hooksReaching(fw);
+  for (const c of fw.chains) {
+    if (!hooks.get(c.name)?.has('postrouting')) continue;
+    const r = c.rules.find((x) => x.action === 'reject' && x.nat === null);
+    if (r !== undefined)
+      throw new UserError(
+        `${ruleWhere(r)}: reject in a chain reached from the postrouting hook, which the kernel refuses (nft_reject works on prerouting, input, forward and output)`,
+      );
+  }
+}
+
 /** The whole nft ruleset of a firewall-model rule set (see the top of this file). */
 export function exportNftFirewall(rs: RuleSet, fw: Firewall, tableName: string): string {
   checkNames(fw);
+  checkPlacement(fw);
   const out: string[] = [
     commentLine(`Generated by fwemu from ${shortText(rs.file)} (${shortText(rs.name)}). Load with: nft -f FILE`),
     ...sysctlCommentLines(rs),
@@ -341,7 +369,7 @@ export function exportNftFirewall(rs: RuleSet, fw: Firewall, tableName: string):
     `delete table inet ${tableName}`,
     `table inet ${tableName} {`,
   ];
-  for (const s of fw.sets) out.push(...setLines(s));
+  for (const s of fw.sets) for (const l of setLines(s)) out.push(l);
   for (const c of fw.chains) {
     out.push(`  chain ${c.name} {`);
     const head = chainHeader(c);

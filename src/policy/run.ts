@@ -348,7 +348,7 @@ export async function runPolicyTest(path: string, stdin?: Uint8Array): Promise<T
         n: r.n,
         verdict: r.verdict,
         ct: r.ct,
-        rule: r.rule?.id ?? null,
+        rule: r.rule?.id ?? r.fwRule?.id ?? null,
         cause: causeName(r.cause),
         reason: explain(r, p, engine.compiled),
         flow: entry ? entryKey(entry) : null,

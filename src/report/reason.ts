@@ -1,6 +1,7 @@
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
 import { ctProtoName } from './conntrack-list.js';
 import { formatAddr } from '../packet/addr.js';
+import { Direction } from '../base/link.js';
 import {
   isBroadcastDestination,
   isGroupDestination,
@@ -236,13 +237,14 @@ function explainFirewallVerdict(r: PacketResult, p: DecodedPacket): string {
     case Cause.NAT_FAILED:
       return `dropped: NAT failed, ${r.detail}${r.fwRule !== null ? ` (${fwRuleRef(r.fwRule)})` : ''}${path}`;
     case Cause.OUTGOING:
-      return `skipped: captured leaving the firewall${r.oif !== null ? ` by ${visible(r.oif)}` : ''}: what it sent, not what it received (the packet it came from was judged when it came in)`;
+      return `skipped: captured leaving the firewall${r.oif !== null ? ` by ${visible(r.oif)}` : ''} (${p.direction === Direction.OUTBOUND ? 'the capture marks it outbound' : "from the firewall's own address, or a source routed via another interface"}): what it sent, not what it received; the packet it came from was judged when it came in`;
     case Cause.RULE: {
       const what = r.ct === null ? statelessPacketWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
       return `${verb}: ${what} matches${by.slice(3)}${path}`;
     }
     case Cause.POLICY: {
       const what = r.ct === null ? statelessWords(p) : r.ct === 'new' ? newFlowWords(p) : `${r.ct} packet`;
+      if (r.chain === null) return `${verb}: ${what}; no chain filters this path${path}`;
       return `${verb}: no rule of chain ${visible(r.chain ?? '')} ${r.verdict === 'accept' ? 'decides' : 'accepts'} ${what}; policy ${r.verdict}${path}`;
     }
     default:

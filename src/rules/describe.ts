@@ -103,7 +103,8 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
     `${visible(rs.name)} (${visible(rs.file)})${rs.description ? `: ${visible(rs.description.trim().split('\n')[0])}` : ''}`,
   );
   const fw = rs.firewall;
-  if (fw) out.push(...firewallLines(fw).slice(0, 1));
+  const fwLines = fw ? firewallLines(fw) : [];
+  if (fw) out.push(fwLines[0]);
   else if (rs.model === 'host') {
     out.push(`  model: host ${addrs(rs.hostAddrs ?? [])} (input: ${CHAIN_HELP.input}; output: ${CHAIN_HELP.output})`);
   } else {
@@ -123,7 +124,7 @@ export function formatRuleSet(rs: RuleSet, warnings: readonly Diagnostic[] = [])
   } else {
     out.push('  stateful: no (every packet is matched against the rules)');
   }
-  if (fw) out.push(...firewallLines(fw).slice(1));
+  for (let i = 1; i < fwLines.length; i++) out.push(fwLines[i]);
   const chains: Chain[] = fw ? [] : rs.model === 'host' ? ['input', 'output', 'forward'] : ['forward'];
   for (const chain of chains) {
     const policy = chain === 'output' ? rs.outputPolicy : rs.policy;

@@ -122,11 +122,15 @@ export function ifNameProblem(name: string, wildcard: boolean): string | null {
   return null;
 }
 
-/** nft names of sets and chains: a letter or "_" first, then letters, digits, "_", "." and "-"; 1-64 characters. */
+/**
+ * nft names of sets and chains, as nft reads an unquoted name (it cannot
+ * quote one): a letter or "_" first, then letters, digits, "_", ".", "-"
+ * and "/"; at most 255 bytes (NFT_NAME_MAXLEN less the NUL).
+ */
 export function nftNameProblem(name: string): string | null {
   if (name.length === 0) return 'is empty';
-  if (name.length > 64) return `is ${name.length} characters long; at most 64`;
-  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name))
-    return 'must start with a letter or "_" and hold only letters, digits, "_", "." and "-" (as nft takes names unquoted)';
+  if (name.length > 255) return `is ${name.length} characters long; nft takes at most 255`;
+  if (!/^[A-Za-z_][A-Za-z0-9_./-]*$/.test(name))
+    return 'must start with a letter or "_" and hold only letters, digits, "_", ".", "-" and "/" (nft reads names unquoted)';
   return null;
 }

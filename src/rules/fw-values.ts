@@ -74,7 +74,8 @@ export function parseLimit(text: string): Parsed<LimitMatch> {
     return { ok: false, error: `burst counts packets; "${m[5]}" is not modelled` };
   if (rate < 1 || rate > 0xffffffff) return { ok: false, error: `the rate ${m[2]} must be 1-4294967295` };
   const burst = m[4] === undefined ? 5 : Number(m[4]);
-  if (burst > 0xffffffff) return { ok: false, error: `the burst ${m[4]} must be 0-4294967295` };
+  if (burst < 1 || burst > 0xffffffff)
+    return { ok: false, error: `the burst ${m[4]} must be 1-4294967295 (nft: "packet limit burst must be > 0")` };
   const over = m[1] !== undefined;
   return {
     ok: true,

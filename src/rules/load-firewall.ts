@@ -3,11 +3,12 @@
  * `interfaces:` or `chains:`. Interfaces and sets come first (rules refer
  * to them), then the chains, either as written under `chains:` or built
  * from `rules:` beside `interfaces:` (input, forward, output, each opened
- * by the stateful preamble). Then what needs the whole file: duplicate
- * ids, jump targets and loops, and where NAT statements may stand.
+ * by the stateful preamble). Then the checks that need the whole file
+ * (fw-checks.ts): duplicate ids, jump targets, loops and depth, and where
+ * NAT statements may stand.
  */
 import { isMap, isScalar, isSeq, type ParsedNode } from 'yaml';
-import { diag, type SourcePos } from '../base/diag.js';
+import type { SourcePos } from '../base/diag.js';
 import { describeNode, quoted } from '../base/yaml-nodes.js';
 import { didYouMean } from '../base/suggest.js';
 import { list, type Entry } from '../base/yaml-reader.js';
@@ -16,17 +17,17 @@ import {
   PRIORITY_NAMES,
   type ChainType,
   type Firewall,
-  type FwChain,
   type FwRule,
   type Hook,
   type NamedSet,
   type PolicyVerdict,
 } from './firewall.js';
 import { nftNameProblem, type Reader } from './fw-read.js';
+import { checkFirewall, type ReadChain } from './fw-checks.js';
 import { readFwRule, type ReadRule, type RuleContext } from './load-fw-rule.js';
 import { readInterfaces } from './load-interfaces.js';
 import { readSets } from './load-sets.js';
-import { CHAIN_KEYS, CHAIN_TYPES, FW_RULE_KEYS, HOOKS, POLICIES, RULE_KEYS } from './spec.js';
+import { CHAIN_KEYS, CHAIN_TYPES, FW_RULE_KEYS, HOOKS, POLICIES, RULE_KEYS, RULE_SYNONYMS } from './spec.js';
 import type { Action, Chain } from './types.js';
 
 /** What load.ts has read of the simple model's keys, which rules: beside interfaces: still uses. */
@@ -36,20 +37,6 @@ export interface SimpleTop {
   stateful: boolean;
   hostModel: boolean;
 }
-
-/** A chain read, with its rules' extras for the whole-file checks. */
-interface ReadChain {
-  chain: FwChain;
-  rules: ReadRule[];
-}
-
-/** Where each kind of NAT statement runs (nf_nat's hooks). */
-const NAT_HOOKS: Readonly<Record<'snat' | 'dnat' | 'masquerade' | 'redirect', readonly Hook[]>> = {
-  snat: ['postrouting', 'input'],
-  masquerade: ['postrouting', 'input'],
-  dnat: ['prerouting', 'output'],
-  redirect: ['prerouting', 'output'],
-};
 
 /** A note for an unknown key of a simple-model rule that is a key of the firewall model. */
 export function firewallKeyHint(k: string): string {
@@ -86,7 +73,7 @@ export function readFirewall(r: Reader, root: ParsedNode, m: ReadonlyMap<string,
     }
     read = readChains(r, ce, setMap, interfaces);
   } else read = simpleChains(r, root, m, top, setMap, interfaces);
-  check(r, read, top, !ce);
+  checkFirewall(r, read, top.stateful, !ce);
   return { interfaces, sets, chains: read.map((c) => c.chain) };
 }
 
@@ -145,7 +132,13 @@ function readChain(
         return `unknown key "${k}" in chain ${name}${didYouMean(k, CHAIN_KEYS)}${hint} (allowed: ${list(CHAIN_KEYS)})`;
       });
   const he = m.get('hook');
-  const hook = r.oneOf(he, `chain ${name}: hook`, HOOKS, { pre: 'prerouting', post: 'postrouting', fwd: 'forward' });
+  const hook = r.oneOf(
+    he,
+    `chain ${name}: hook`,
+    HOOKS,
+    {},
+    { pre: 'prerouting', post: 'postrouting', fwd: 'forward' },
+  );
   const te = m.get('type');
   const type: ChainType = r.oneOf(te, `chain ${name}: type`, CHAIN_TYPES, {}, { route: 'filter' }) ?? 'filter';
   const pe = m.get('policy');
@@ -172,7 +165,7 @@ function readChain(
     );
   const defaultPriority =
     type === 'nat' ? (hook === 'prerouting' || hook === 'output' ? PRIORITY_NAMES.dstnat : PRIORITY_NAMES.srcnat) : 0;
-  const priority = he ? (readPriority(r, pre, name) ?? defaultPriority) : 0;
+  const priority = he ? (readPriority(r, pre, name, hook) ?? defaultPriority) : 0;
 
   const rules: ReadRule[] = [];
   const re = m.get('rules');
@@ -225,14 +218,17 @@ function readPolicy(r: Reader, e: Entry | undefined, what: string): PolicyVerdic
     );
     return null;
   }
-  return r.oneOf(e, what, POLICIES, { allow: 'accept', permit: 'accept', deny: 'drop', block: 'drop' });
+  return r.oneOf(e, what, POLICIES, {}, RULE_SYNONYMS);
 }
 
 const PRIORITY_HELP = `a whole number, or an nft priority name (${Object.entries(PRIORITY_NAMES)
   .map(([k, v]) => `${k} ${v}`)
   .join(', ')}) with an optional offset ("dstnat + 5", "filter - 10")`;
 
-function readPriority(r: Reader, e: Entry | undefined, name: string): number | null {
+/** Priority names nft takes on one hook only (its other names go anywhere). */
+const NAME_HOOK: Readonly<Record<string, Hook>> = { dstnat: 'prerouting', srcnat: 'postrouting' };
+
+function readPriority(r: Reader, e: Entry | undefined, name: string, hook: Hook | null): number | null {
   if (!e) return null;
   const v = e.value;
   let p: number | null = null;
@@ -241,12 +237,22 @@ function readPriority(r: Reader, e: Entry | undefined, name: string): number | n
     const s = v.value.trim();
     const mm = /^([a-z]+)\s*(?:([+-])\s*([0-9]+))?$/.exec(s);
     if (/^[+-]?[0-9]+$/.test(s)) p = Number(s);
-    else if (mm !== null && Object.hasOwn(PRIORITY_NAMES, mm[1]))
+    else if (mm !== null && Object.hasOwn(PRIORITY_NAMES, mm[1])) {
       p = PRIORITY_NAMES[mm[1]] + (mm[2] === undefined ? 0 : (mm[2] === '-' ? -1 : 1) * Number(mm[3]));
-    else if (mm !== null) {
+      const only = NAME_HOOK[mm[1]];
+      if (only !== undefined && hook !== null && hook !== only) {
+        // As nft: "invalid priority expression value in this context" (measured on every hook).
+        r.error(
+          e.at,
+          `chain ${name}: nft takes the priority name ${mm[1]} only on the ${only} hook, not on ${hook}; write the number: priority: ${p}`,
+          'rules.bad-priority',
+        );
+        return null;
+      }
+    } else if (mm !== null) {
       r.error(
         e.at,
-        `chain ${name}: priority ${quoted(mm[1])} is not an nft priority name${didYouMean(mm[1], Object.keys(PRIORITY_NAMES))}; give ${PRIORITY_HELP}`,
+        `chain ${name}: priority ${quoted(mm[1])} is not an nft priority name${didYouMean(mm[1], Object.keys(PRIORITY_NAMES))} (allowed: ${PRIORITY_HELP})`,
         'rules.bad-priority',
       );
       return null;
@@ -308,7 +314,7 @@ function simpleChains(
       chain: { name, hook: name, type: 'filter', priority: 0, policy, rules: [], pos },
       rules: [],
     };
-    if (top.stateful) c.chain.rules.push(...preamble(name, pos));
+    if (top.stateful) for (const r of preamble(name, pos)) c.chain.rules.push(r);
     chains.set(name, c);
   }
   if (!re) {
@@ -382,153 +388,4 @@ function preamble(chain: string, pos: SourcePos): FwRule[] {
     { ...base, id: 'established', index: 1, ctState: ['established', 'related'], action: 'accept' },
     { ...base, id: 'invalid', index: 2, ctState: ['invalid'], action: 'drop' },
   ];
-}
-
-// --- whole-file checks -------------------------------------------------------------
-
-function check(r: Reader, read: readonly ReadChain[], top: SimpleTop, simple: boolean): void {
-  const byName = new Map(read.map((c) => [c.chain.name, c]));
-
-  // Duplicate ids: over the whole file, as in the simple model.
-  const seen = new Map<string, FwRule>();
-  for (const c of read)
-    for (const { rule, idAt } of c.rules) {
-      if (top.stateful && simple && (rule.id === 'established' || rule.id === 'invalid')) {
-        r.error(
-          idAt,
-          `rule id "${rule.id}" is taken: the stateful preamble that opens each chain (ct_state ${rule.id === 'established' ? 'established,related accept' : 'invalid drop'}) has it; choose another id`,
-          'rules.duplicate-id',
-        );
-        continue;
-      }
-      const prev = seen.get(rule.id);
-      if (prev) {
-        const why = !rule.idGiven
-          ? ` (this rule has no id and gets the default id ${rule.id})`
-          : !prev.idGiven
-            ? ` (that rule has no id and gets the default id ${prev.id})`
-            : '';
-        r.error(
-          idAt,
-          `duplicate rule id "${rule.id}": also used by the rule at ${r.fmt(prev.pos)}${why}; ids must be unique in the file`,
-          'rules.duplicate-id',
-        );
-      } else seen.set(rule.id, rule);
-    }
-
-  // Jump targets: user chains that exist.
-  const userNames = read.filter((c) => c.chain.hook === null).map((c) => c.chain.name);
-  const edges = new Map<string, { to: string; at: ParsedNode; kind: string }[]>();
-  for (const c of read) {
-    const out: { to: string; at: ParsedNode; kind: string }[] = [];
-    for (const { rule, targetAt } of c.rules) {
-      if (rule.target === null || targetAt === null) continue;
-      const t = byName.get(rule.target);
-      if (t === undefined)
-        r.error(
-          targetAt,
-          `rule ${rule.id}: ${rule.action} ${quoted(rule.target)}: there is no chain ${quoted(rule.target)} under chains:${didYouMean(rule.target, userNames)}${userNames.length > 0 ? ` (user chains: ${list(userNames)})` : ''}`,
-          'rules.unknown-chain',
-        );
-      else if (t.chain.hook !== null)
-        r.error(
-          targetAt,
-          `rule ${rule.id}: ${rule.action} ${rule.target}: ${rule.target} is a base chain (hook: ${t.chain.hook}); jump and goto enter user chains (chains without hook:), as in nft`,
-          'rules.jump-to-base-chain',
-        );
-      else out.push({ to: rule.target, at: targetAt, kind: rule.action });
-    }
-    edges.set(c.chain.name, out);
-  }
-
-  // Loops: a jump or goto back into a chain on the way (the kernel refuses the ruleset: ELOOP).
-  const state = new Map<string, 1 | 2>();
-  const path: string[] = [];
-  const visit = (name: string): void => {
-    state.set(name, 1);
-    path.push(name);
-    for (const { to, at, kind } of edges.get(name) ?? []) {
-      const s = state.get(to);
-      if (s === 1) {
-        const cycle = [...path.slice(path.indexOf(to)), to].join(' -> ');
-        r.error(
-          at,
-          `${kind} ${to} closes a loop: ${cycle}; the kernel refuses a ruleset whose chains loop (ELOOP)`,
-          'rules.jump-loop',
-        );
-      } else if (s === undefined) visit(to);
-    }
-    path.pop();
-    state.set(name, 2);
-  };
-  for (const c of read) if (!state.has(c.chain.name)) visit(c.chain.name);
-
-  // NAT: only in nat chains on its hooks; in a user chain, every base chain reaching it must be one.
-  const reachers = new Map<string, FwChain[]>();
-  for (const c of read) {
-    if (c.chain.hook === null) continue;
-    const stack = [c.chain.name];
-    const done = new Set<string>();
-    while (stack.length > 0) {
-      const x = stack.pop()!;
-      if (done.has(x)) continue;
-      done.add(x);
-      if (!reachers.has(x)) reachers.set(x, []);
-      reachers.get(x)!.push(c.chain);
-      for (const { to } of edges.get(x) ?? []) stack.push(to);
-    }
-  }
-  for (const c of read)
-    for (const { rule, natAt } of c.rules) {
-      if (rule.nat === null || natAt === null) continue;
-      const kind = rule.nat.kind;
-      for (const b of reachers.get(c.chain.name) ?? []) {
-        const from = c.chain.hook !== null ? '' : ` (entered from base chain ${b.name})`;
-        if (b.type !== 'nat') {
-          r.error(
-            natAt,
-            `rule ${rule.id}: ${kind} in chain ${c.chain.name}${from}, a ${b.type} chain; NAT statements belong in chains of type: nat${simple ? ' (rules: beside interfaces: are all in filter chains; write chains: for NAT)' : ''}`,
-            'rules.nat-outside-nat-chain',
-          );
-          break;
-        }
-        if (b.hook !== null && !NAT_HOOKS[kind].includes(b.hook)) {
-          r.error(
-            natAt,
-            `rule ${rule.id}: ${kind} in chain ${c.chain.name}${from} on the ${b.hook} hook; the kernel runs ${kind} only on ${NAT_HOOKS[kind].join(' and ')}`,
-            'rules.nat-wrong-hook',
-          );
-          break;
-        }
-      }
-    }
-
-  // Conditions a hook can never meet: the kernel leaves iif unset on output and oif before routing.
-  for (const c of read) {
-    const h = c.chain.hook;
-    if (h === null) continue;
-    for (const { rule } of c.rules) {
-      const key =
-        rule.iif !== null && h === 'output'
-          ? 'iif'
-          : rule.oif !== null && (h === 'prerouting' || h === 'input')
-            ? 'oif'
-            : null;
-      if (key === null) continue;
-      const why =
-        key === 'iif'
-          ? 'packets the firewall sends have no input interface'
-          : 'the output interface is chosen by routing, after this hook';
-      r.diags.push(
-        diag(
-          r.file,
-          rule.pos.line,
-          rule.pos.col,
-          `rule ${rule.id}: ${key} in chain ${c.chain.name} (hook ${h}) never matches: ${why}`,
-          'rules.never-matches',
-          'warning',
-        ),
-      );
-    }
-  }
 }

@@ -104,7 +104,10 @@ class Loader extends YamlReader<RuleCode> {
   run(): RuleSet | null {
     const ok = this.parse({
       multipleDocs: 'a rule file holds one YAML document; remove the "---" line and merge or split the files',
-      hints: [[/[0-9a-fA-F]::?$|[0-9a-fA-F]:\s*[,\]]/, '; an IPv6 address ending in ":" must be quoted ("fd00::")']],
+      hints: [
+        [/[0-9a-fA-F]::?$|[0-9a-fA-F]:\s*[,\]]/, '; an IPv6 address ending in ":" must be quoted ("fd00::")'],
+        [/:\s*\[?\s*@/, '; a set name starting with "@" must be quoted: src: "@admins"'],
+      ],
       warnings: true,
       maxAliases: MAX_ALIAS_COUNT,
       aliasUsers: 'rule files',

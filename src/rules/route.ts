@@ -66,7 +66,7 @@ export class RouteTable {
             const host = ~wordMask(a.net.prefix, 0) >>> 0;
             bcast4.push(a.net.words[0] | host | 0, ifIndex);
           }
-        } else own6.push(...a.addr.words.map((w) => w | 0), ifIndex);
+        } else own6.push(a.addr.words[0] | 0, a.addr.words[1] | 0, a.addr.words[2] | 0, a.addr.words[3] | 0, ifIndex);
       }
       for (const n of iface.networks)
         routes.push({ version: n.version, words: [...n.words], prefix: n.prefix, ifIndex });
@@ -77,7 +77,7 @@ export class RouteTable {
     });
     for (const c of extraOwn) {
       if (c.version === 4) own4.push(c.words[0] | 0, NO_IF);
-      else own6.push(...c.words.map((w) => w | 0), NO_IF);
+      else own6.push(c.words[0] | 0, c.words[1] | 0, c.words[2] | 0, c.words[3] | 0, NO_IF);
     }
     // Longest prefix first; among equal prefixes the first declared wins (the kernel keeps the first route added).
     const sorted = routes.map((r, i) => ({ r, i })).sort((a, b) => b.r.prefix - a.r.prefix || a.i - b.i);

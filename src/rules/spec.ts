@@ -203,8 +203,9 @@ export const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
 export const LOG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug', 'audit'] as const;
 export const NAT_FLAGS = ['random', 'fully-random', 'persistent'] as const;
 /**
- * What `reject with` takes, by its first word (nft describe icmp_code,
- * icmpv6_code, icmpx_code): the code names after it.
+ * What `reject with` takes, by its first word: the code names after it, as
+ * `nft describe icmp_code` (icmpv6_code, icmpx_code) lists them; each one
+ * loads with nft -f.
  */
 export const REJECT_WITH: Readonly<Record<'icmp' | 'icmpv6' | 'icmpx', readonly string[]>> = {
   icmp: [
@@ -215,6 +216,7 @@ export const REJECT_WITH: Readonly<Record<'icmp' | 'icmpv6' | 'icmpx', readonly 
     'net-prohibited',
     'host-prohibited',
     'admin-prohibited',
+    'frag-needed',
   ],
   icmpv6: ['no-route', 'admin-prohibited', 'addr-unreachable', 'port-unreachable', 'policy-fail', 'reject-route'],
   icmpx: ['port-unreachable', 'admin-prohibited', 'no-route', 'host-unreachable'],

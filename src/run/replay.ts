@@ -27,6 +27,8 @@ import { writeReplayLine } from '../report/text-line.js';
 import type { TimeFormat } from '../report/time.js';
 import { loadRuleSet, type LoadResult } from '../rules/load.js';
 import { firewallRules } from '../rules/fw-compile.js';
+import { rewriteLeaving } from '../packet/nat-rewrite.js';
+import type { DecodedPacket } from '../packet/types.js';
 import type { Firewall } from '../rules/firewall.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { checkOutputs, type NamedFile } from '../base/output-file.js';
@@ -118,7 +120,9 @@ export async function runReplay(
             skip--;
             return;
           }
-          if (accepted && r.verdict === 'accept') accepted.add(rec);
+          // (NAT: the packet as it leaves the firewall.)
+          if (accepted && r.verdict === 'accept')
+            accepted.add(r.egress === null ? rec : leavingRecord(rec, p, r.egress));
           if (dropped && (r.verdict === 'drop' || r.verdict === 'reject')) dropped.add(rec);
           if (args.format === 'none' || out.closed) return;
           if (args.format === 'jsonl') {
@@ -306,9 +310,16 @@ function abortSinks(io: Io, accepted: PcapSink | null, dropped: PcapSink | null)
   }
 }
 
+/** A record whose frame is rewritten as NAT leaves it (a copy: --write-accepted keeps nothing of the reader's buffer). */
+function leavingRecord(rec: CaptureRecord, p: DecodedPacket, e: DecodedPacket): CaptureRecord {
+  const buf = rewriteLeaving(rec.buf, rec.off, rec.caplen, p, e);
+  return { ...rec, buf, off: 0, caplen: buf.length };
+}
+
 /** Why a firewall cannot be judged in shards of flows (state that flows share), or null. */
 function crossFlowState(fw: Firewall): string | null {
   const rules = firewallRules(fw);
+  if (fw.interfaces.length > 0) return 'a capture taken on several interfaces is judged in time order across them';
   if (rules.some((r) => r.limit !== null)) return 'a limit counts packets of every flow together';
   if (rules.some((r) => r.nat !== null) || fw.chains.some((c) => c.type === 'nat'))
     return 'NAT picks ports among every flow';

@@ -27,7 +27,8 @@
  * (addresses, timeline, packet queue), tcp-segment.ts and tcp.ts, udp.ts,
  * icmp.ts, raw-packet.ts.
  */
-import type { ConnRecord, Scenario, Step, StepRecord, SynthOutput } from './types.js';
+import type { ConnRecord, FlowEnd, Scenario, Step, StepRecord, SynthOutput } from './types.js';
+import type { End } from './traffic/flow.js';
 import { Emitter } from './traffic/emitter.js';
 import { ping, unreachable } from './traffic/icmp.js';
 import { rawPacket } from './traffic/raw-packet.js';
@@ -67,14 +68,22 @@ export function generate(scenario: Scenario, limits: GenerateLimits = {}): Synth
   }
   const conns = new Map<string, ConnRecord>();
   for (const [name, f] of g.flows) {
+    const icmp = f.proto === 'icmp' || f.proto === 'icmpv6';
+    const end = (e: End['ep'], port = icmp ? null : e.port): FlowEnd => ({ host: e.host, addr: e.addr, port });
+    // The server's packets: from its real socket to the client as the server sees it.
+    const src = end(f.server.ep);
+    const dst = end(f.client.dst, f.client.dst.port);
+    const plain = src.addr === f.server.dst.addr && src.port === f.server.dst.port;
+    const same = plain && dst.addr === f.client.ep.addr && dst.port === f.client.ep.port;
     conns.set(name, {
       name,
       proto: f.proto,
-      client: { host: f.client.ep.host, addr: f.client.ep.addr, port: f.client.ep.port },
-      server: { host: f.server.ep.host, addr: f.server.ep.addr, port: f.server.ep.port },
+      client: end(f.client.ep),
+      server: end(f.server.dst),
       packets: f.packets,
       step: f.step,
       state: f.state,
+      reply: same ? null : { src, dst },
     });
   }
   return { scenario, linkType: g.linkType, packets: g.packets, steps: records, conns, listening: g.listening };

@@ -121,6 +121,28 @@ export interface SeqValue {
   value: number;
 }
 
+/**
+ * NAT on the firewall between the two ends of a new flow (`snat:`,
+ * `masquerade:`, `dnat:` on connect, udp and ping), as the capture point
+ * (the firewall) receives each direction: the client's packets before the
+ * firewall translates them, the server's packets as the server sent them,
+ * to the client as it sees it.
+ */
+export interface StepNat {
+  /**
+   * Source NAT: the client as the server sees it, so the address (and port;
+   * for a ping the echo id) the server's packets are addressed to. Port null:
+   * kept (the kernel keeps it when the reply tuple is free). Null: none.
+   */
+  source: { how: 'snat' | 'masquerade'; to: Endpoint } | null;
+  /**
+   * Destination NAT (a port forward): the server's real socket behind the
+   * public endpoint the client addresses (the step's server); the server's
+   * packets come from it. Port null: the public port. Null: none.
+   */
+  dnat: Endpoint | null;
+}
+
 export interface StepBase {
   /** 1-based position among the steps. */
   index: number;
@@ -147,6 +169,8 @@ export interface ConnectStep extends StepBase {
   /** Both ends send a SYN (simultaneous open). */
   simultaneous: boolean;
   tcp: TcpParams;
+  /** NAT on the firewall, or null. */
+  nat: StepNat | null;
 }
 
 export interface SendStep extends StepBase {
@@ -232,6 +256,8 @@ export interface UdpStep extends StepBase {
   data: Uint8Array | null;
   /** Reply size in bytes, or null for no reply. */
   reply: number | null;
+  /** NAT on the firewall (a new flow only; a continued one keeps its own), or null. */
+  nat: StepNat | null;
 }
 
 export interface UnreachableStep extends StepBase {
@@ -255,6 +281,8 @@ export interface PingStep extends StepBase {
   reply: boolean;
   bytes: number;
   ident: number | null;
+  /** NAT on the firewall (source NAT may give the echo id the server sees as its port), or null. */
+  nat: StepNat | null;
 }
 
 export type Step =
@@ -361,6 +389,13 @@ export interface ConnRecord {
   step: number;
   /** TCP: how it ended up: established, closed, reset, refused, syn-sent, half-closed. Others: open. */
   state: string;
+  /**
+   * With NAT on the firewall: the source and destination of the server's
+   * packets as the firewall receives them (from the server's real socket, to
+   * the client as the server sees it); null when they are simply server and
+   * client. ICMP: dst.port is the echo id the replies carry; src.port is null.
+   */
+  reply: { src: FlowEnd; dst: FlowEnd } | null;
 }
 
 export interface ListenRecord {

@@ -77,7 +77,12 @@ describe('check DIR', () => {
     const r = await fwemuIn(['check', 'rules']);
     expect(r.code, r.stderr).toBe(0);
     const checked = [...r.stdout.matchAll(/^\S+ \((rules\/[^)]+\.yaml)\):/gm)].map((m) => m[1]);
-    expect(checked).toEqual(['rules/dns-resolver.yaml', 'rules/web-server.yaml', 'rules/workstation.yaml']);
+    expect(checked).toEqual([
+      'rules/dns-resolver.yaml',
+      'rules/home-router.yaml',
+      'rules/web-server.yaml',
+      'rules/workstation.yaml',
+    ]);
   });
 
   it('says so when a directory holds no rule file (exit 2)', async () => {

@@ -9,8 +9,11 @@ import {
   CtTuple,
   NatManip,
   natApply,
+  natInitialized,
   natIcmpError,
   natNullBinding,
+  natPacketTuple,
+  natQuotedTuple,
   natSetup,
   type CtResult,
   type NatRange,
@@ -49,18 +52,7 @@ export function text(t: CtTuple): string {
 
 /** The packet's tuple in CtTuple layout (ICMP: sport = id, dport = type << 8 | code). */
 export function packetTuple(p: DecodedPacket, out = new CtTuple()): CtTuple {
-  out.l3 = p.ipVersion;
-  out.proto = p.proto;
-  [out.src0, out.src1, out.src2, out.src3] = [p.src0 >>> 0, p.src1 >>> 0, p.src2 >>> 0, p.src3 >>> 0];
-  [out.dst0, out.dst1, out.dst2, out.dst3] = [p.dst0 >>> 0, p.dst1 >>> 0, p.dst2 >>> 0, p.dst3 >>> 0];
-  if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) {
-    out.sport = p.icmpId;
-    out.dport = (p.icmpType << 8) | p.icmpCode;
-  } else {
-    out.sport = p.sport;
-    out.dport = p.dport;
-  }
-  return out;
+  return natPacketTuple(p, out);
 }
 
 export interface Hop {
@@ -88,45 +80,27 @@ export function forward(d: Driver, p: DecodedPacket, rules: Rules = {}, dt = 0):
   d.now += dt;
   const r = d.ct.process(p, d.now, ++d.n);
   const t = packetTuple(p);
+  // The kernel's nat hooks consult the rules for ct state new only while the manip is not yet
+  // decided (nf_nat_inet_fn: IP_CT_NEW && !nf_nat_initialized): a retransmitted SYN skips them.
   const isNew = r.stateName === 'new';
-  if (isNew) {
+  if (isNew && !natInitialized(r, NatManip.DST)) {
     if (rules.dnat) natSetup(r, NatManip.DST, rules.dnat);
     else natNullBinding(r, NatManip.DST);
   }
   natApply(r, NatManip.DST, t);
   const routed = text(t);
   let ok = true;
-  if (isNew) ok = rules.snat ? natSetup(r, NatManip.SRC, rules.snat) : natNullBinding(r, NatManip.SRC);
+  const srcNew = isNew && !natInitialized(r, NatManip.SRC);
+  if (srcNew) ok = rules.snat ? natSetup(r, NatManip.SRC, rules.snat) : natNullBinding(r, NatManip.SRC);
   natApply(r, NatManip.SRC, t);
   const inserted = d.ct.confirm(r);
-  if (isNew && ok !== inserted) throw new Error(`natSetup said ${ok}, confirm ${inserted}`);
+  if (srcNew && ok !== inserted) throw new Error(`natSetup said ${ok}, confirm ${inserted}`);
   return { r, state: r.stateName, reply: r.reply, routed, out: text(t), setup: ok };
 }
 
 /** An ICMP error's quoted packet as a tuple (CtTuple layout). */
 export function innerTuple(p: DecodedPacket, out = new CtTuple()): CtTuple {
-  out.l3 = p.innerIpVersion;
-  out.proto = p.innerProto;
-  [out.src0, out.src1, out.src2, out.src3] = [
-    p.innerSrc0 >>> 0,
-    p.innerSrc1 >>> 0,
-    p.innerSrc2 >>> 0,
-    p.innerSrc3 >>> 0,
-  ];
-  [out.dst0, out.dst1, out.dst2, out.dst3] = [
-    p.innerDst0 >>> 0,
-    p.innerDst1 >>> 0,
-    p.innerDst2 >>> 0,
-    p.innerDst3 >>> 0,
-  ];
-  if (p.innerProto === IpProto.ICMP || p.innerProto === IpProto.ICMPV6) {
-    out.sport = p.innerSport;
-    out.dport = p.innerDport << 8;
-  } else {
-    out.sport = p.innerSport;
-    out.dport = p.innerDport;
-  }
-  return out;
+  return natQuotedTuple(p, out);
 }
 
 export interface ErrorHop {

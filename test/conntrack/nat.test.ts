@@ -59,6 +59,19 @@ describe('SNAT / masquerade', () => {
     expect(d.ct.lookup(tuple(`${A}:40000 > ${S}:80`))).toBe(e);
   });
 
+  it('an entry that leaves the table keeps its altered reply tuple, and its slot comes back clean', () => {
+    const d = new Driver();
+    forward(d, tcp(`${A}:40000 > ${S}:80`, 'S', { seq: 1000 }), masq);
+    const e = d.only();
+    d.ct.flush(d.now);
+    expect(text(e.reply)).toBe(`${S}:80 > ${F}:40000`);
+    expect(e.status & CtStatus.SRC_NAT).toBe(CtStatus.SRC_NAT);
+    // The slot is reused by a flow without NAT: its reply is the inverted original again.
+    forward(d, udp(`${B}:5000 > ${S}:53`));
+    expect(text(d.only().reply)).toBe(`${S}:53 > ${B}:5000`);
+    expect(d.ct.lookup(tuple(`${S}:80 > ${F}:40000`))).toBeNull();
+  });
+
   it('two inside hosts with the same source port to the same server: the second moves (kernel: a random port)', () => {
     const d = new Driver();
     const a = forward(d, tcp(`${A}:40000 > ${S}:80`, 'S', { seq: 1 }), masq);
@@ -74,6 +87,40 @@ describe('SNAT / masquerade', () => {
     // find_appropriate_src: B:40000 keeps its mapping 40001 to another server, although 40000 is free there.
     const b2 = forward(d, tcp(`${B}:40000 > ${C}:443`, 'S', { seq: 3 }), masq);
     expect(b2.out).toBe(`${F}:40001 > ${C}:443`);
+  });
+
+  it('an inside socket keeps its mapping among many SNATed flows, and loses it when its entries expire', () => {
+    const d = new Driver();
+    forward(d, udp(`${A}:40000 > ${S}:53`), masq);
+    expect(forward(d, udp(`${B}:40000 > ${S}:53`), masq).out).toBe(`${F}:40001 > ${S}:53`);
+    // Enough other sources to make the by-source index grow (it starts with 1024 buckets).
+    for (let i = 0; i < 1030; i++) forward(d, udp(`10.1.${i >> 8}.${i & 255}:${1000 + i} > ${S}:53`), masq);
+    expect(forward(d, udp(`${B}:40000 > ${C}:53`), masq).out).toBe(`${F}:40001 > ${C}:53`);
+    d.now += 31; // every UDP entry has expired
+    expect(d.ct.expire(d.now)).toBe(1033);
+    expect(forward(d, udp(`${B}:40000 > ${C}:53`), masq).out).toBe(`${F}:40000 > ${C}:53`);
+  });
+
+  it('removing entries from the middle of a by-source chain keeps the rest reachable', () => {
+    const d = new Driver();
+    forward(d, tcp(`${A}:40000 > ${S}:80`, 'S', { seq: 1 }), masq);
+    // Four flows of one inside socket, all mapped to F:40001 (newest first in the index).
+    const servers = [S, '198.51.100.2', '198.51.100.3', '198.51.100.4'];
+    for (const s of servers)
+      expect(forward(d, tcp(`${B}:40000 > ${s}:80`, 'S', { seq: 1 }), masq).out).toContain(':40001 >');
+    const rst = (s: string): void => {
+      const before = d.ct.entries(d.now).length;
+      forward(d, tcp(`${B}:40000 > ${s}:80`, 'R', { seq: 2 }));
+      expect(d.ct.entries(d.now)).toHaveLength(before - 1);
+    };
+    rst(servers[2]);
+    rst(servers[1]);
+    forward(d, tcp(`${C}:5555 > ${S}:80`, 'S', { seq: 1 }), masq); // reuses a freed record
+    rst(servers[3]);
+    // Left of B's: the flow to servers[0], still mapped to 40001.
+    expect(forward(d, tcp(`${B}:40000 > 198.51.100.5:80`, 'S', { seq: 1 }), masq).out).toBe(
+      `${F}:40001 > 198.51.100.5:80`,
+    );
   });
 
   it('a port below 1024 stays in its class (1-511)', () => {

@@ -15,6 +15,8 @@ export interface RawPacket {
   data: Uint8Array;
   caplen: number;
   len: number;
+  /** pcapng: the name of the interface it was captured on (IDB option if_name), when given. */
+  ifName?: string;
 }
 
 export function readCapture(path: string): RawPacket[] {
@@ -62,7 +64,7 @@ function readPcap(path: string, buf: Uint8Array, dv: DataView): RawPacket[] {
 function readPcapng(path: string, buf: Uint8Array, dv: DataView): RawPacket[] {
   const out: RawPacket[] = [];
   let le = true;
-  let ifaces: Array<{ linkType: number; snaplen: number; tsDiv: number }> = [];
+  let ifaces: Array<{ linkType: number; snaplen: number; tsDiv: number; name?: string }> = [];
   let off = 0;
   while (off + 12 <= buf.length) {
     const typeBE = dv.getUint32(off, false);
@@ -83,6 +85,7 @@ function readPcapng(path: string, buf: Uint8Array, dv: DataView): RawPacket[] {
       const linkType = dv.getUint16(body, le);
       const snaplen = dv.getUint32(body + 4, le);
       let tsDiv = 1e6;
+      let name: string | undefined;
       let o = body + 8;
       while (o + 4 <= end) {
         const code = dv.getUint16(o, le);
@@ -92,9 +95,11 @@ function readPcapng(path: string, buf: Uint8Array, dv: DataView): RawPacket[] {
           const r = buf[o + 4];
           tsDiv = r & 0x80 ? 2 ** (r & 0x7f) : 10 ** (r & 0x7f);
         }
+        if (code === 2 && olen >= 1)
+          name = new TextDecoder().decode(buf.subarray(o + 4, o + 4 + olen)).replace(/\0+$/, '');
         o += 4 + ((olen + 3) & ~3);
       }
-      ifaces.push({ linkType, snaplen, tsDiv });
+      ifaces.push({ linkType, snaplen, tsDiv, ...(name ? { name } : {}) });
     } else if (type === 6 || type === 2) {
       // Enhanced Packet Block / obsolete Packet Block
       const ifId = type === 6 ? dv.getUint32(body, le) : dv.getUint16(body, le);
@@ -113,6 +118,7 @@ function readPcapng(path: string, buf: Uint8Array, dv: DataView): RawPacket[] {
         data: buf.subarray(start, start + cl),
         caplen: cl,
         len,
+        ...(ifc.name ? { ifName: ifc.name } : {}),
       });
     } else if (type === 3) {
       // Simple Packet Block: interface 0, no timestamp

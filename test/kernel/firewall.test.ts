@@ -8,14 +8,14 @@
  * NAT clash, where the kernel picks the new port at random (README, Known
  * differences).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { parseRuleSet } from '../../src/rules/load.js';
 import { compareFirewall, formatFwAgreement } from './fw-conformance.js';
 import { kernelTest } from './kit.js';
-import { echo, ether, TCP, tcp, udp, writePcap } from './pcapwriter.js';
+import { echo, ether, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-kfw-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,4 +124,41 @@ describe('firewall model against the kernel', () => {
     expect(a.entryDiffs, report).toEqual([]);
     expect(a.packets).toBe(20);
   });
+
+  kernelTest('ICMP errors about translated flows are translated back (nf_nat_icmp_reply_translation)', async () => {
+    const dnsOut = udp({ src: LAN2, dst: SRV, sport: 33001, dport: 53, payload: 'query' });
+    // As the server saw it: masqueraded.
+    const dnsSeen = udp({ src: WAN, dst: SRV, sport: 33001, dport: 53, payload: 'query' });
+    const fwdIn = tcp({ src: CLI, dst: WAN, sport: 50010, dport: 8080, seq: 1, flags: TCP.SYN });
+    // As the inside server saw it: DNATed.
+    const fwdSeen = tcp({ src: CLI, dst: LAN, sport: 50010, dport: 80, seq: 1, flags: TCP.SYN });
+    const a = await agree(HOME, [
+      dnsOut,
+      icmpError(SRV, WAN, 3, 3, dnsSeen),
+      fwdIn,
+      icmpError(LAN, CLI, 3, 3, fwdSeen),
+      // An error about no flow at all: INVALID for conntrack, dropped by the invalid rules.
+      icmpError(SRV, WAN, 3, 3, udp({ src: WAN, dst: SRV, sport: 9, dport: 53, payload: 'x' })),
+    ]);
+    const report = formatFwAgreement('icmp errors', a);
+    expect(a.disagreements, report).toEqual([]);
+    expect(a.entryDiffs, report).toEqual([]);
+    expect(a.packets).toBe(5);
+  });
 });
+
+/** An ICMPv4 error from `src` to `dst` quoting the first 28 bytes of `about`. */
+function icmpError(src: string, dst: string, type: number, code: number, about: Uint8Array): Uint8Array {
+  const quote = about.subarray(0, 28);
+  const l4 = new Uint8Array(8 + quote.length);
+  l4[0] = type;
+  l4[1] = code;
+  l4.set(quote, 8);
+  let sum = 0;
+  for (let i = 0; i < l4.length; i += 2) sum += (l4[i] << 8) | (l4[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  l4[2] = c >> 8;
+  l4[3] = c & 0xff;
+  return ipPacket({ src, dst }, 1, l4, null);
+}

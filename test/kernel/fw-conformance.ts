@@ -59,8 +59,9 @@ export function kernelInterfaces(fw: Firewall): KernelInterfaces {
 
 function wireText(w: WireTuple | undefined): string {
   if (!w) return '';
-  if (w.sport !== undefined) return `${w.src}:${w.sport} > ${w.dst}:${w.dport}`;
-  return `${w.src} > ${w.dst}${w.icmpId !== undefined ? ` id ${w.icmpId}` : ''}`;
+  const inner = w.inner ? ` [quoting ${wireText(w.inner)}]` : '';
+  if (w.sport !== undefined) return `${w.src}:${w.sport} > ${w.dst}:${w.dport}${inner}`;
+  return `${w.src} > ${w.dst}${w.icmpId !== undefined ? ` id ${w.icmpId}` : ''}${inner}`;
 }
 
 /** The same text for a packet as fwemu leaves it (ports for TCP/UDP/SCTP..., the id for ICMP echo). */
@@ -71,7 +72,17 @@ function packetText(p: DecodedPacket): string {
   const echo =
     (p.proto === IpProto.ICMP && (p.icmpType === 0 || p.icmpType === 8)) ||
     (p.proto === IpProto.ICMPV6 && (p.icmpType === 128 || p.icmpType === 129));
-  return `${s} > ${d}${echo ? ` id ${p.icmpId}` : ''}`;
+  const inner = p.innerValid && !echo && p.l4Off >= 0 ? ` [quoting ${quotedText(p)}]` : '';
+  return `${s} > ${d}${echo ? ` id ${p.icmpId}` : ''}${inner}`;
+}
+
+/** An ICMP error's quoted packet, as wireText writes the harness's `inner`. */
+function quotedText(p: DecodedPacket): string {
+  const s = formatAddr(p.innerIpVersion, p.innerSrc0, p.innerSrc1, p.innerSrc2, p.innerSrc3);
+  const d = formatAddr(p.innerIpVersion, p.innerDst0, p.innerDst1, p.innerDst2, p.innerDst3);
+  if (isPortProto(p.innerProto)) return `${s}:${p.innerSport} > ${d}:${p.innerDport}`;
+  const echo = p.innerProto === IpProto.ICMP || p.innerProto === IpProto.ICMPV6;
+  return `${s} > ${d}${echo && p.innerSport !== 0 ? ` id ${p.innerSport}` : ''}`;
 }
 
 /** A wire text with the translated source port (or id) left out: for flows both sides remapped on a clash. */

@@ -23,26 +23,22 @@
  *
  * The outer namespace has no addresses and IPv6 disabled (and drops every
  * frame at ingress after the packet taps), so nothing there answers.
+ *
+ * With `interfaces` (the firewall model) the legs are named and addressed
+ * as described (topology.ts) instead of c and s, packets are matched by a
+ * stamp and payload signature rather than byte for byte (NAT rewrites
+ * addresses and ports), and what the firewall takes in shows as nft dup's
+ * copy; see the option and README.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCapture, toL3 } from './capture.js';
-import {
-  DUP,
-  buildLegs,
-  inCidr,
-  legBatch,
-  ownAddresses,
-  parseCidr,
-  routeLeg,
-  type Cidr,
-  type KernelInterfaces,
-  type Leg,
-} from './topology.js';
+import { DUP, buildLegs, inCidr, ownAddresses, parseCidr, routeLeg, type KernelInterfaces } from './topology.js';
 import { parseConntrack, type CtEntry } from './conntrack.js';
+import { MAC, writeSetup } from './setup.js';
 
 export type { KernelInterface, KernelInterfaces } from './topology.js';
 export type { CtEntry, CtTuple } from './conntrack.js';
@@ -106,6 +102,8 @@ export interface KernelRunOptions {
    * interfaces', plus `hostAddrs`) is sent by fw itself, through its
    * output chain. Whatever the kernel does with a packet to an own address
    * (input, or forwarded after DNAT / de-masquerading) shows on the wire.
+   * A pcapng packet captured on an interface named as one of the legs
+   * (IDB if_name) enters by that leg instead, as the firewall saw it.
    *
    * In this mode the forwarded copy is matched by a stamp and a payload
    * signature, not by its addresses: replay.py writes a stamp into every
@@ -197,19 +195,8 @@ const NS_PREFIX = 'fwemu-k-';
 const PKT_INJECT = 2;
 const PKT_TO_HOST = 4;
 
-const MAC = {
-  fwC: '02:00:00:00:0c:01',
-  xC: '02:00:00:00:0c:02',
-  fwS: '02:00:00:00:05:01',
-  xS: '02:00:00:00:05:02',
-};
-// fw's own addresses and fake next hops: 198.18.0.0/15 (benchmarking) and a
-// ULA prefix, chosen to be unlikely in captures. Packets to these are local to fw.
-const FW_ADDR = { c4: '198.18.255.253', s4: '198.18.255.254', c6: 'fdff:fffe::c', s6: 'fdff:fffe::5' };
-const HOP = { c4: '198.18.255.1', s4: '198.18.255.2', c6: 'fe80::c:2', s6: 'fe80::5:2' };
+/** conntrack -E sync markers (see eventMarker): addresses no capture should hold. */
 const MARK = { src: '198.18.255.250', dst: '198.18.255.251' };
-/** Host model: packet marks of the capture's packets sent by the host, and of the copies of accepted input packets. */
-const HOST_MARK = { injected: '0x66', copy: '0x67' };
 
 // ---------------------------------------------------------------- processes
 
@@ -351,230 +338,6 @@ function isLinkScopedSource(addr: Uint8Array): boolean {
 
 // ---------------------------------------------------------------------- run
 
-function sysctlName(k: string): string {
-  return k.includes('.') ? k : `net.netfilter.${k}`;
-}
-
-/**
- * Write the setup files into `dir` and return the path of an `ip -batch`
- * file that builds everything: process spawns cost ~20-40 ms each on a
- * small VM, so setup is one `ip` that forks one shell per namespace.
- */
-function writeSetup(
-  F: string,
-  X: string,
-  clientNets: Cidr[],
-  clientNetText: string[],
-  dir: string,
-  opts: KernelRunOptions,
-  legs: Leg[] | null,
-): string {
-  const legNames = legs ? legs.map((l) => l.name) : ['c', 's'];
-  const procSys = (name: string, value: number | string) => {
-    // (A name with '/' is a path already: interface names may hold dots.)
-    const path = `/proc/sys/${name.includes('/') ? name : name.replace(/\./g, '/')}`;
-    return `[ -w ${path} ] || { echo "no such sysctl: ${name}" >&2; exit 1; }; echo ${value} > ${path}`;
-  };
-  const fwSys: Array<[string, number]> = [];
-  for (const d of ['all', 'default', ...legNames]) {
-    fwSys.push(
-      [`net/ipv6/conf/${d}/accept_dad`, 0],
-      [`net/ipv6/conf/${d}/accept_ra`, 0],
-      [`net/ipv6/conf/${d}/router_solicitations`, 0],
-    );
-    fwSys.push([`net/ipv4/conf/${d}/rp_filter`, 0], [`net/ipv4/conf/${d}/send_redirects`, 0]);
-  }
-  fwSys.push(
-    // A host that does not forward (no forward rules) does not join ff02::2, all routers.
-    ['net.ipv6.conf.all.forwarding', opts.hostAddrs && !opts.hostForwards && !legs ? 0 : 1],
-    ['net.ipv4.ip_forward', 1],
-    ['net.netfilter.nf_conntrack_checksum', 0],
-  );
-  // Firewall model: the stack's own answers to what fw took in (RSTs for
-  // closed ports, port unreachables, echo replies) carry the mark of the
-  // packet they answer, so they can be told from what nft reject sends.
-  if (legs) fwSys.push(['net.ipv4.fwmark_reflect', 1], ['net.ipv6.fwmark_reflect', 1]);
-  const userSys = Object.entries(opts.sysctls ?? {}).map(([k, v]) => {
-    if (!/^[\w.-]+$/.test(k) || !/^[\w.-]+$/.test(String(v))) throw new Error(`kernel harness: bad sysctl ${k}=${v}`);
-    return [sysctlName(k), v] as [string, number | string];
-  });
-  const fwBatch = legs
-    ? [
-        'link set lo up',
-        ...legBatch(legs),
-        ...(opts.hostAddrs ?? []).map((a) =>
-          a.includes(':') ? `addr add ${a}/128 dev lo` : `addr add ${a}/32 dev lo`,
-        ),
-      ]
-    : [
-        'link set lo up',
-        'link set c up',
-        'link set s up',
-        `addr add ${FW_ADDR.c4}/32 dev c`,
-        `addr add ${FW_ADDR.s4}/32 dev s`,
-        `addr add ${FW_ADDR.c6}/128 dev c nodad`,
-        `addr add ${FW_ADDR.s6}/128 dev s nodad`,
-        `neigh replace ${HOP.c4} lladdr ${MAC.xC} dev c nud permanent`,
-        `neigh replace ${HOP.s4} lladdr ${MAC.xS} dev s nud permanent`,
-        `neigh replace ${HOP.c6} lladdr ${MAC.xC} dev c nud permanent`,
-        `neigh replace ${HOP.s6} lladdr ${MAC.xS} dev s nud permanent`,
-        ...clientNets.map((c, i) =>
-          c.v === 4
-            ? `route replace ${clientNetText[i]} via ${HOP.c4} dev c onlink`
-            : `route replace ${clientNetText[i]} via ${HOP.c6} dev c`,
-        ),
-        `route replace 0.0.0.0/0 via ${HOP.s4} dev s onlink`,
-        `route replace ::/0 via ${HOP.s6} dev s`,
-        ...(opts.hostAddrs ?? []).map((a) =>
-          a.includes(':') ? `addr add ${a}/128 dev lo` : `addr add ${a}/32 dev lo`,
-        ),
-        // A real host's IPv6 addresses are on its link, which joins their
-        // solicited-node groups (ff02::1:ffXX:XXXX) there: neighbour solicitations
-        // arrive on c or s. (The address stays on lo as well, as the one to route by.)
-        ...(opts.hostAddrs ?? [])
-          .filter((a) => a.includes(':'))
-          .flatMap((a) => [
-            `addr add ${a}/128 dev c nodad noprefixroute`,
-            `addr add ${a}/128 dev s nodad noprefixroute`,
-          ]),
-        // The copies of accepted input packets (nft dup) are sent to their own
-        // destination, the host's address, as the next hop: out of c, to x.
-        ...(opts.hostAddrs ?? []).map((a) => `neigh replace ${a} lladdr ${MAC.xC} dev c nud permanent`),
-      ];
-  writeFileSync(join(dir, 'fw.batch'), fwBatch.join('\n') + '\n');
-  let ruleset = opts.nftRuleset.endsWith('\n') ? opts.nftRuleset : opts.nftRuleset + '\n';
-  if (opts.hostAddrs || legs) {
-    // The copies that show an input packet was accepted must not meet the policy's own output rules.
-    ruleset = ruleset.replace(
-      /(type filter hook output priority [^;]+; policy \w+;\n)/g,
-      `$1    meta mark ${HOST_MARK.copy} accept\n`,
-    );
-  }
-  writeFileSync(join(dir, 'ruleset.nft'), ruleset);
-  // Host model: copy accepted input packets out (after every filter chain),
-  // and silence the host's own stack (RSTs, echo replies, ...) before
-  // conntrack sees what it sends; the packets injected for the capture carry
-  // their own mark, the copies are untracked.
-  writeFileSync(
-    join(dir, 'host.nft'),
-    legs
-      ? firewallModelNft(legs[0].name)
-      : opts.hostAddrs
-        ? [
-            // (dup exists in the ip and ip6 families only.)
-            'table ip fwemu_host4 {',
-            `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${HOP.c4} device "c"; }`,
-            '}',
-            'table ip6 fwemu_host6 {',
-            // (A copy sent to a group the host joined loops back in, mark kept: not copied again.)
-            `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${HOP.c6} device "c"; }`,
-            '}',
-            'table inet fwemu_host {',
-            `  chain quiet { type filter hook output priority -400; meta mark ${HOST_MARK.injected} accept; ct state untracked accept; drop; }`,
-            '}',
-            '',
-          ].join('\n')
-        : '',
-  );
-  // The probe bounce (see replay.py), loaded after the user's ruleset so a
-  // `flush ruleset` in it cannot remove it.
-  writeFileSync(
-    join(dir, 'probe.nft'),
-    [
-      'table netdev fwemu_probe {',
-      ...legNames.map(
-        (n, i) =>
-          `  chain l${i} { type filter hook ingress device "${n}" priority -1000; ether type 0x88b5 fwd to "${n}"; }`,
-      ),
-      '}',
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    join(dir, 'main.nft'),
-    `include "${dir}/ruleset.nft"\ninclude "${dir}/probe.nft"\ninclude "${dir}/host.nft"\n`,
-  );
-  writeFileSync(
-    join(dir, 'fw.sh'),
-    [
-      ...fwSys.map(([k, v]) => procSys(k, v)),
-      `ip -batch ${dir}/fw.batch`,
-      // One nft process (each costs ~80 ms here): the user's ruleset, then the probe table.
-      `nft -f ${dir}/main.nft || { echo "(while loading the nft ruleset)" >&2; exit 1; }`,
-      ...userSys.map(([k, v]) => procSys(k, v)),
-      '',
-    ].join('\n'),
-  );
-  // The outer namespace must never answer anything: no IPv6, no addresses,
-  // and every frame dropped at ingress (AF_PACKET taps see frames before the
-  // netdev ingress hook, so replay.py still sees them).
-  writeFileSync(
-    join(dir, 'x.nft'),
-    [
-      'table netdev x {',
-      ...legNames.map((n, i) => `  chain l${i} { type filter hook ingress device "${n}" priority 0; policy drop; }`),
-      '}',
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    join(dir, 'x.sh'),
-    [
-      ...['all', 'default', ...legNames].map((d) => procSys(`net/ipv6/conf/${d}/disable_ipv6`, 1)),
-      ...legNames.map((n) => `ip link set ${n} up`),
-      `nft -f ${dir}/x.nft`,
-      '',
-    ].join('\n'),
-  );
-  const link = (n: string, fwMac: string, xMac: string) =>
-    `link add ${n} netns ${F} address ${fwMac} mtu 65535 type veth peer name ${n} netns ${X} address ${xMac} mtu 65535`;
-  writeFileSync(
-    join(dir, 'setup.batch'),
-    [
-      `netns add ${F}`,
-      `netns add ${X}`,
-      ...(legs
-        ? legs.map((l) => link(l.name, l.fwMac, l.xMac))
-        : [link('c', MAC.fwC, MAC.xC), link('s', MAC.fwS, MAC.xS)]),
-      '',
-    ].join('\n'),
-  );
-  return join(dir, 'setup.batch');
-}
-
-/**
- * Firewall model: nft's copy of every packet fw takes in (after every
- * filter chain) goes out of the first leg to the DUP next hop, whose MAC
- * tells replay.py; and fw's own stack is kept silent: at output priority
- * -400, before conntrack, what it sends in answer to a packet it took in
- * carries that packet's mark (fwmark_reflect), and so does nothing that
- * nft reject sends (a reject happens before the copy chain sets the mark),
- * so rejects and ICMP errors about forwarded packets still show. MLD and
- * ND are the stack talking on its own.
- */
-function firewallModelNft(firstLeg: string): string {
-  const seen = (hop: string) =>
-    `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${hop} device "${firstLeg}"; }`;
-  return [
-    'table ip fwemu_host4 {',
-    seen(DUP.to4),
-    '}',
-    'table ip6 fwemu_host6 {',
-    seen(DUP.to6),
-    '}',
-    'table inet fwemu_host {',
-    '  chain quiet {',
-    '    type filter hook output priority -400;',
-    `    meta mark ${HOST_MARK.injected} accept`,
-    '    ct state untracked accept',
-    `    meta mark ${HOST_MARK.copy} drop`,
-    '    icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 137, 143 } drop',
-    '  }',
-    '}',
-    '',
-  ].join('\n');
-}
-
 /**
  * A snaplen-cut IP packet at the length its header gives, the missing bytes
  * zero-filled; null unless the IP header and the transport header conntrack
@@ -704,10 +467,12 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
           details[i] = { verdict: 'skip', why: HOST_SELF, egress: null, ingress: null, elapsedUs: 0 };
           continue;
         }
+        const named = p.ifName === undefined ? -1 : legs.findIndex((l) => l.name === p.ifName);
         if (fromOwn) {
           flags = PKT_INJECT; // the probe goes on the leg it leaves by
           link = routeLeg(legs, v, dst);
-        } else if (v === 6 && isLinkScopedSource(src)) {
+        } else if (named >= 0) link = named;
+        else if (v === 6 && isLinkScopedSource(src)) {
           // No side of its own: in by a leg its destination is not behind.
           const out = routeLeg(legs, v, dst);
           link = out === 0 && legs.length > 1 ? 1 : 0;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { type KernelInterfaces, type KernelRunResult, runKernel } from './harness.js';
 import { kernelTest } from './kit.js';
-import { echo, ether, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
+import { echo, ether, fragment, icmp6, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-knat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -306,6 +306,48 @@ describe('kernel oracle, firewall model (interfaces and NAT)', () => {
     expect(r.details[6].answer?.wire).toEqual({ proto: 6, src: WAN, dst: CLI, sport: 22, dport: 50001 });
   });
 
+  kernelTest("the firewall's own addresses: any leg's is local, and its own packets are masqueraded too", async () => {
+    const r = await run(
+      [
+        // To the WAN leg's address from the LAN: local (Linux's weak host model), input by lan0's ssh rule.
+        tcp({ src: LAN, dst: WAN, sport: 50000, dport: 22, seq: 1, flags: TCP.SYN }),
+        // The port forward is for wan0 only: from the LAN, 203.0.113.1:8080 is the firewall's, dropped.
+        tcp({ src: LAN, dst: WAN, sport: 50001, dport: 8080, seq: 1, flags: TCP.SYN }),
+        // Sent by the firewall from its LAN address to the WAN: postrouting masquerades it as well.
+        tcp({ src: '192.168.1.1', dst: SRV, sport: 50002, dport: 80, seq: 1, flags: TCP.SYN }),
+        tcp({ src: SRV, dst: WAN, sport: 80, dport: 50002, seq: 7, ack: 2, flags: TCP.SYN | TCP.ACK }),
+      ],
+      nat(MASQ, 'iifname "wan0" tcp dport 8080 dnat ip to 192.168.1.10:80'),
+    );
+    expect(wire(r)).toEqual([
+      `accept lan0->fw ${LAN}:50000 > ${WAN}:22`,
+      'drop lan0->-',
+      `accept fw->wan0 ${WAN}:50002 > ${SRV}:80`,
+      // The answer is de-masqueraded on its way in, to the firewall's LAN address: input.
+      `accept wan0->fw ${SRV}:80 > 192.168.1.1:50002`,
+    ]);
+    expect(r.details.map((d) => d.path)).toEqual(['input', undefined, 'output', 'input']);
+  });
+
+  kernelTest("broadcasts reach the firewall's input; a group it has not joined goes nowhere", async () => {
+    const r = await run(
+      [
+        udp({ src: LAN, dst: '192.168.1.255', sport: 5353, dport: 5353, payload: 'subnet broadcast' }),
+        udp({ src: LAN, dst: '255.255.255.255', sport: 5353, dport: 5353, payload: 'limited broadcast' }),
+        udp({ src: LAN, dst: '224.0.0.251', sport: 5353, dport: 5353, payload: 'mdns' }),
+        // The WAN leg's subnet broadcast, from the LAN: taken in too (a local broadcast address), by lan0's rule.
+        udp({ src: LAN, dst: '203.0.113.255', sport: 5353, dport: 5353, payload: 'other subnet' }),
+      ],
+      FILTER,
+    );
+    expect(wire(r)).toEqual([
+      `accept lan0->fw ${LAN}:5353 > 192.168.1.255:5353`,
+      `accept lan0->fw ${LAN}:5353 > 255.255.255.255:5353`,
+      'drop lan0->-',
+      `accept lan0->fw ${LAN}:5353 > 203.0.113.255:5353`,
+    ]);
+  });
+
   kernelTest('an ICMP error about a masqueraded flow is translated back to the inside host', async () => {
     const out = udp({ src: LAN, dst: SRV, sport: 40000, dport: 53, payload: 'query' });
     // What the server got: the masqueraded datagram, one hop down.
@@ -322,5 +364,40 @@ describe('kernel oracle, firewall model (interfaces and NAT)', () => {
       icmpCode: 3,
       inner: { proto: 17, src: LAN, dst: SRV, sport: 40000, dport: 53 },
     });
+  });
+
+  kernelTest('IP fragments of a masqueraded datagram: held, translated, refragmented as they came', async () => {
+    const big = (src: string, dst: string) => udp({ src, dst, sport: 1000, dport: 2000, payload: 'x'.repeat(600) });
+    const r = await run([...fragment(big(LAN, SRV), 304), ...fragment(big(LAN6, SRV6), 304)], nat(MASQ));
+    expect(wire(r)).toEqual([
+      `accept lan0->wan0 ${WAN}:1000 > ${SRV}:2000`,
+      `accept lan0->wan0 ${WAN} > ${SRV}`,
+      `accept lan0->wan0 ${WAN6}:1000 > ${SRV6}:2000`,
+      `accept lan0->wan0 ${WAN6} > ${SRV6}`,
+    ]);
+    expect(r.details[0].why).toContain('when packet 2 completed the datagram');
+  });
+
+  kernelTest('IPv6: an ICMPv6 error about a masqueraded flow, and DNAT to an IPv6 host', async () => {
+    const out = udp({ src: LAN6, dst: SRV6, sport: 40000, dport: 53, payload: 'query' });
+    const seen = udp({ src: WAN6, dst: SRV6, sport: 40000, dport: 53, payload: 'query', ttl: 63 });
+    const unreachable = icmp6({ src: SRV6, dst: WAN6, type: 1, code: 4, body: [0, 0, 0, 0, ...seen] });
+    const r = await run(
+      [
+        out,
+        unreachable,
+        tcp({ src: SRV6, dst: WAN6, sport: 50000, dport: 2222, seq: 1, flags: TCP.SYN }),
+        tcp({ src: LAN6, dst: SRV6, sport: 22, dport: 50000, seq: 9, ack: 2, flags: TCP.SYN | TCP.ACK }),
+      ],
+      nat(MASQ, 'iifname "wan0" tcp dport 2222 dnat ip6 to [fd00:1::10]:22'),
+    );
+    expect(wire(r)).toEqual([
+      `accept lan0->wan0 ${WAN6}:40000 > ${SRV6}:53`,
+      `accept wan0->lan0 ${SRV6} > ${LAN6}`,
+      `accept wan0->lan0 ${SRV6}:50000 > ${LAN6}:22`,
+      // The reply of a DNATed flow leaves from the address and port the client used.
+      `accept lan0->wan0 ${WAN6}:2222 > ${SRV6}:50000`,
+    ]);
+    expect(r.details[1].wire?.inner).toEqual({ proto: 17, src: LAN6, dst: SRV6, sport: 40000, dport: 53 });
   });
 });

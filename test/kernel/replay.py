@@ -318,7 +318,13 @@ def mask_ip(p, depth=0):
         nh, off = b[6], 40
         while nh in (0, 43, 60) and off + 2 <= len(b):
             nh, off = b[off], off + (b[off + 1] + 1) * 8
-        if nh != 44 and off <= len(b):
+        if nh == 44 and off + 8 <= len(b):
+            # A fragment: refragmentation picks a new Identification; the
+            # first fragment holds the L4 header NAT rewrites.
+            b[off + 4:off + 8] = bytes(4)
+            if ((b[off + 2] << 8) | b[off + 3]) & 0xFFF8 == 0:
+                b[off + 8:] = mask_l4(6, b[off], bytes(b[off + 8:]), depth)
+        elif nh != 44 and off <= len(b):
             b[off:] = mask_l4(6, nh, bytes(b[off:]), depth)
     return bytes(b)
 
@@ -355,7 +361,11 @@ def wire_tuple(r, depth=0):
         proto, off = r[6], 40
         while proto in (0, 43, 60) and off + 2 <= len(r):
             proto, off = r[off], off + (r[off + 1] + 1) * 8
-        if proto == 44:
+        if proto == 44 and off + 8 <= len(r):
+            # A fragment: its upper protocol, and the L4 header if it is the first.
+            first = ((r[off + 2] << 8) | r[off + 3]) & 0xFFF8 == 0
+            proto, off = r[off], off + 8 if first else None
+        elif proto == 44:
             off = None
     else:
         return None
@@ -468,8 +478,11 @@ def main():
 
     def matches(r, p, flags, stamped, to_dup):
         """r (a frame's IP packet, to_dup: sent to dupMac) is packet p after the firewall."""
+        hops = 1 if to_dup else 0 if flags & INJECT else 1
         if stamped:
-            return sig_match(r, p, 1 if to_dup else 0 if flags & INJECT else 1, dup=to_dup)
+            return sig_match(r, p, hops, dup=to_dup)
+        if stamp_mode and is_fragment(p) and sig_match(r, p, hops, dup=to_dup):
+            return True  # refragmented as it came, addresses and ports perhaps translated
         return is_copy_of(r, p) if flags & INJECT else is_forward_of(r, p, flags & TO_HOST)
 
     def match_held(r, i, to_dup=False):

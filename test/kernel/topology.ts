@@ -174,9 +174,9 @@ export function routable(legs: Leg[], v: number, addr: Uint8Array): boolean {
  * their prefix route, and every network (connected ones too) is routed via
  * the leg's fake next hop, `src` the leg's address in it: then no packet
  * ever waits for ARP/ND, and what the firewall itself sends about a network
- * comes from its address there. Masquerade picks the egress leg's first
- * address of the family (inet_select_addr finds none sharing the next hop's
- * subnet). Without a default leg, unrouted destinations hit a blackhole: the
+ * comes from its address there. IPv4 masquerade picks the egress leg's
+ * first address (inet_select_addr finds none sharing the next hop's
+ * subnet); IPv6 masquerade selects a source address as usual. Without a default leg, unrouted destinations hit a blackhole: the
  * packet is dropped before any filter chain, silently.
  */
 export function legBatch(legs: Leg[]): string[] {

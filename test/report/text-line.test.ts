@@ -50,10 +50,20 @@ function layout(
     endpoints = t.endpoints;
     if (proto === '') proto = t.proto;
   }
+  // NAT: the packet as it leaves, before the reason ("=> 203.0.113.1:40000 > 198.51.100.10:80  ").
+  let leaves = '';
+  const e = r.egress;
+  if (e !== null) {
+    const s = formatAddr(e.ipVersion, e.src0, e.src1, e.src2, e.src3);
+    const d = formatAddr(e.ipVersion, e.dst0, e.dst1, e.dst2, e.dst3);
+    const id =
+      (e.proto === IpProto.ICMP || e.proto === IpProto.ICMPV6) && e.icmpId !== p.icmpId ? ` id ${e.icmpId}` : '';
+    leaves = `=> ${hasPorts(e) ? `${endpoint(s, e.sport)} > ${endpoint(d, e.dport)}` : `${s} > ${d}`}${id}  `;
+  }
   return (
     `${String(r.n).padStart(6)}  ${formatTime(time, r.tsSec, r.tsNsec, base.sec, base.nsec).padStart(10)}  ` +
     // A proto wider than its 12 columns is made up for in the ct column's padding, as far as it goes.
-    `${endpoints.padEnd(44)} ${`${proto.padEnd(12)} ${r.ct ?? '-'}`.padEnd(24)} ${paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7))} ${explain(r, p, engine.compiled)}`
+    `${endpoints.padEnd(44)} ${`${proto.padEnd(12)} ${r.ct ?? '-'}`.padEnd(24)} ${paint.verdict(r.verdict, r.verdict.toUpperCase().padEnd(7))} ${leaves}${explain(r, p, engine.compiled)}`
   );
 }
 

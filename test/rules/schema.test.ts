@@ -5,16 +5,31 @@ import { parse as parseYaml } from 'yaml';
 import { loadRuleSet, parseRuleSet } from '../../src/rules/load.js';
 import {
   ACTIONS,
+  ALL_TOP_KEYS,
+  CHAIN_KEYS,
+  CHAIN_TYPES,
   CHAINS,
   CONNTRACK_DEFAULTS,
   CONNTRACK_KEYS,
+  CT_STATES,
+  CT_STATUSES,
+  FAMILIES,
+  FW_ACTIONS,
+  FW_RULE_KEYS,
+  HOOKS,
   ICMPV6_CODES,
   ICMPV6_TYPES,
   ICMP_CODES,
   ICMP_TYPES,
+  INTERFACE_KEYS,
+  LOG_LEVELS,
+  NAT_FLAGS,
+  PKT_TYPES,
+  POLICIES,
   PROTOS,
   RULE_KEYS,
-  TOP_KEYS,
+  SET_KEYS,
+  SET_TYPES,
 } from '../../src/rules/spec.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -79,7 +94,9 @@ const KNOWN = new Set([
   'allOf',
   'if',
   'then',
+  'not',
   'dependentSchemas',
+  'propertyNames',
 ]);
 
 /** Returns a list of problems ("path: message"); empty when valid. */
@@ -104,8 +121,11 @@ function validate(s0: S, v: unknown, path = '$'): string[] {
     const o = v as Record<string, unknown>;
     for (const r of s.required ?? []) if (!(r in o)) errs.push(`${path}: missing ${r}`);
     for (const [k, x] of Object.entries(o)) {
+      if (s.propertyNames) errs.push(...validate(s.propertyNames, k, `${path}[${JSON.stringify(k)}]`));
       if (s.properties && k in s.properties) errs.push(...validate(s.properties[k], x, `${path}.${k}`));
       else if (s.additionalProperties === false) errs.push(`${path}: unknown property ${k}`);
+      else if (typeof s.additionalProperties === 'object')
+        errs.push(...validate(s.additionalProperties, x, `${path}.${k}`));
     }
     for (const [k, dep] of Object.entries(s.dependentSchemas ?? {}))
       if (k in o) errs.push(...validate(dep as S, v, path));
@@ -117,6 +137,7 @@ function validate(s0: S, v: unknown, path = '$'): string[] {
   if (s.anyOf && !s.anyOf.some((x: S) => validate(x, v, path).length === 0))
     errs.push(`${path}: matches none of anyOf`);
   for (const x of s.allOf ?? []) errs.push(...validate(x, v, path));
+  if (s.not && validate(s.not, v, path).length === 0) errs.push(`${path}: matches what "not" excludes`);
   if (s.if && validate(s.if, v, path).length === 0 && s.then) errs.push(...validate(s.then, v, path));
   return errs;
 }
@@ -142,8 +163,19 @@ describe('schema/fwemu-rules.schema.json', () => {
   });
 
   it('lists exactly the keys the loader accepts', () => {
-    expect(Object.keys(schema.properties)).toEqual([...TOP_KEYS]);
+    expect(Object.keys(schema.properties)).toEqual([...ALL_TOP_KEYS]);
     expect(Object.keys(schema.$defs.rule.properties)).toEqual([...RULE_KEYS]);
+    expect(Object.keys(schema.$defs.fwRule.properties)).toEqual([...FW_RULE_KEYS]);
+    expect(Object.keys(schema.$defs.interface.oneOf[1].properties)).toEqual([...INTERFACE_KEYS]);
+    expect(Object.keys(schema.$defs.chain.oneOf[1].properties)).toEqual([...CHAIN_KEYS]);
+    expect(Object.keys(schema.$defs.set.oneOf[3].properties)).toEqual([...SET_KEYS]);
+    for (const d of [
+      schema.$defs.fwRule,
+      schema.$defs.interface.oneOf[1],
+      schema.$defs.chain.oneOf[1],
+      schema.$defs.set.oneOf[3],
+    ])
+      expect(d.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties.conntrack.properties)).toEqual([...CONNTRACK_KEYS]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.$defs.rule.additionalProperties).toBe(false);
@@ -154,6 +186,21 @@ describe('schema/fwemu-rules.schema.json', () => {
     expect(schema.$defs.action.enum).toEqual([...ACTIONS]);
     expect(schema.$defs.rule.properties.proto.enum).toEqual([...PROTOS]);
     expect(schema.$defs.rule.properties.chain.enum).toEqual([...CHAINS]);
+    const fw = schema.$defs.fwRule.properties;
+    expect(fw.chain.enum).toEqual([...CHAINS]);
+    expect(fw.proto.enum).toEqual([...PROTOS]);
+    expect(fw.family.enum).toEqual([...FAMILIES]);
+    expect(schema.$defs.fwAction.enum).toEqual([...FW_ACTIONS]);
+    expect(fw.ct_state.oneOf[0].enum).toEqual([...CT_STATES]);
+    expect(fw.ct_status.oneOf[0].enum).toEqual([...CT_STATUSES]);
+    expect(fw.pkttype.oneOf[0].enum).toEqual([...PKT_TYPES]);
+    expect(fw.nat_flags.oneOf[0].enum).toEqual([...NAT_FLAGS]);
+    expect(fw.log.oneOf[2].properties.level.enum).toEqual([...LOG_LEVELS]);
+    expect(schema.$defs.hook.enum).toEqual([...HOOKS]);
+    const chain = schema.$defs.chain.oneOf[1].properties;
+    expect(chain.type.enum).toEqual([...CHAIN_TYPES]);
+    expect(chain.policy.enum).toEqual([...POLICIES]);
+    expect(schema.$defs.set.oneOf[3].properties.type.enum).toEqual([...SET_TYPES]);
     for (const k of CONNTRACK_KEYS)
       expect(schema.properties.conntrack.properties[k].default, k).toBe(CONNTRACK_DEFAULTS[k]);
     const names = (t: Record<string, number>) => Object.keys(t).sort();
@@ -179,6 +226,10 @@ describe('schema/fwemu-rules.schema.json', () => {
     check(schema.properties, 'top');
     check(schema.$defs.rule.properties, 'rule');
     check(schema.properties.conntrack.properties, 'conntrack');
+    check(schema.$defs.fwRule.properties, 'fwRule');
+    check(schema.$defs.interface.oneOf[1].properties, 'interface');
+    check(schema.$defs.chain.oneOf[1].properties, 'chain');
+    check(schema.$defs.set.oneOf[3].properties, 'set');
   });
 });
 
@@ -196,7 +247,8 @@ describe('example rule files', () => {
       expect(schemaErrors(text)).toEqual([]);
       const { ruleset, warnings } = loadRuleSet(join(dir, f));
       expect(warnings).toEqual([]);
-      expect(ruleset.rules.length).toBeGreaterThan(0);
+      const rules = ruleset.firewall ? ruleset.firewall.chains.flatMap((c) => c.rules) : ruleset.rules;
+      expect(rules.length).toBeGreaterThan(0);
       expect(text).toMatch(/^# yaml-language-server: \$schema=\.\.\/schema\/fwemu-rules\.schema\.json$/m);
     });
   }
@@ -221,6 +273,52 @@ describe('example rule files', () => {
     expect(byId['dns-udp'].src!.map((c) => c.text)).toEqual(['10.1.0.0/16', 'fd00:1::/64']);
     expect(byId['dns-tcp'].src!.map((c) => c.text)).toEqual(['10.1.0.0/16', 'fd00:1::/64']);
     expect(byId['no-telnet'].action).toBe('reject');
+  });
+});
+
+describe('the home-router example', () => {
+  const { ruleset } = loadRuleSet(join(ROOT, 'rules', 'home-router.yaml'));
+  const f = ruleset.firewall!;
+
+  it('LAN and WAN, the default route out of the WAN', () => {
+    expect(
+      f.interfaces.map((i) => [i.name, i.addresses.map((a) => `${a.addr.text} ${a.net.text}`), i.defaultRoute]),
+    ).toEqual([
+      ['lo', ['127.0.0.1 127.0.0.0/8', '::1 ::1'], false],
+      ['lan0', ['192.168.1.1 192.168.1.0/24', 'fd00:1::1 fd00:1::/64'], false],
+      ['wan0', ['203.0.113.1 203.0.113.0/24'], true],
+    ]);
+  });
+
+  it('a port forward wan 8080 -> 192.168.1.10:80, masquerade of the LAN out of the WAN', () => {
+    const rule = (c: string, i: number) => f.chains.find((x) => x.name === c)!.rules[i];
+    expect(rule('prerouting', 0)).toMatchObject({
+      iif: ['wan0'],
+      proto: 'tcp',
+      dport: { ranges: [{ lo: 8080, hi: 8080 }] },
+    });
+    expect(rule('prerouting', 0).nat!.text).toBe('dnat ip to 192.168.1.10:80');
+    expect(rule('postrouting', 0)).toMatchObject({
+      oif: ['wan0'],
+      family: 4,
+      nat: { kind: 'masquerade', text: 'masquerade' },
+    });
+  });
+
+  it('input and forward drop by policy, drop invalid first, SSH only from the LAN', () => {
+    const chains = Object.fromEntries(f.chains.map((c) => [c.name, c]));
+    expect([chains.input.policy, chains.forward.policy]).toEqual(['drop', 'drop']);
+    expect([
+      chains.prerouting.type,
+      chains.prerouting.priority,
+      chains.postrouting.type,
+      chains.postrouting.priority,
+    ]).toEqual(['nat', -100, 'nat', 100]);
+    for (const c of [chains.input, chains.forward])
+      expect(c.rules[0]).toMatchObject({ ctState: ['invalid'], action: 'drop' });
+    const ssh = chains.input.rules.filter((r) => r.dport?.ranges.some((p) => p.lo === 22));
+    expect(ssh.map((r) => r.iif)).toEqual([['lan0']]);
+    expect(chains.input.rules.filter((r) => r.icmp?.types.includes(8)).map((r) => r.id)).toEqual(['ping']);
   });
 });
 
@@ -267,6 +365,45 @@ describe('schema and loader agree', () => {
     ['id with a NUL', 'rules:\n  - {id: "a\\0b"}'],
     ['id with DEL', 'rules:\n  - {id: "a\\x7fb"}'],
     ['id with punctuation and letters from other scripts', 'rules:\n  - {id: "web-8080_é/ü"}'],
+    // the firewall model
+    [
+      'interfaces with simple rules',
+      'interfaces:\n  eth0: {addresses: [10.1.0.1/16, "fd00:1::1/64"], networks: 10.3.0.0/16}\n  eth1: {addresses: 10.2.0.1/16, default: true}\n  br0:\npolicy: accept\noutput_policy: drop\nrules:\n  - {iif: "eth*", proto: tcp, dport: 22, chain: input, ct_state: new, limit: "3/minute burst 5 packets"}',
+    ],
+    [
+      'chains, sets and NAT',
+      'sets:\n  admins: [10.0.0.1, 10.0.0.5-10.0.0.9]\n  web: [80, "8000-8099"]\n  v6: {type: ipv6_addr, elements: []}\nchains:\n  pre: {hook: prerouting, type: nat, priority: "dstnat + 5", rules: [{proto: tcp, dport: "@web", dnat: "10.0.0.2:8080", nat_flags: persistent}]}\n  post: {hook: postrouting, type: nat, rules: [{oif: eth1, masquerade: true}]}\n  fwd: {hook: forward, policy: drop, rules: [{ct_state: [established, related]}, {ct_status: dnat}, {src: "@admins", jump: ssh}, {proto: tcp, tcp_flags: "syn / syn,ack", action: reject, reject_with: "tcp reset"}, {log: {prefix: "x ", level: info}, counter: true, action: continue}, {pkttype: [broadcast, multicast], action: drop}]}\n  ssh: {rules: [{action: return}]}\n  empty:',
+    ],
+    ['chains with rules', 'chains: {}\nrules: []'],
+    ['chains with policy', 'chains: {}\npolicy: drop'],
+    ['sets without interfaces or chains', 'sets: {a: [1]}\nrules: []'],
+    ['firewall rule key without the firewall model', 'rules:\n  - {iif: eth0}'],
+    ['interface name of 16 bytes', 'interfaces:\n  abcdefghijklmnop: {}\nrules: []'],
+    ['interface address not an address', 'interfaces:\n  eth0: {addresses: eth1}\nrules: []'],
+    ['unknown interface key', 'interfaces:\n  eth0: {address: 10.0.0.1/8}\nrules: []'],
+    ['reject policy beside interfaces', 'interfaces: {}\npolicy: reject\nrules: []'],
+    ['unknown chain key', 'chains:\n  a: {hook: input, polcy: drop}'],
+    ['priority raw', 'chains:\n  a: {hook: prerouting, priority: raw}'],
+    ['priority -201', 'chains:\n  a: {hook: prerouting, priority: -201}'],
+    ['policy without hook', 'chains:\n  a: {policy: drop}'],
+    ['policy reject', 'chains:\n  a: {hook: input, policy: reject}'],
+    ['bad hook', 'chains:\n  a: {hook: ingress}'],
+    ['chain: in a rule of a chain', 'chains:\n  a: {hook: input, rules: [{chain: input}]}'],
+    ['dport without proto in a chain', 'chains:\n  a: {hook: input, rules: [{dport: 22}]}'],
+    ['tcp_flags with udp', 'chains:\n  a: {hook: input, rules: [{proto: udp, tcp_flags: syn}]}'],
+    ['bad tcp flag', 'chains:\n  a: {hook: input, rules: [{proto: tcp, tcp_flags: sin}]}'],
+    ['jump and goto', 'chains:\n  a: {hook: input, rules: [{jump: b, goto: b}]}\n  b: {}'],
+    ['reject_with without reject', 'chains:\n  a: {hook: input, rules: [{reject_with: "icmpx no-route"}]}'],
+    ['nat_flags without NAT', 'chains:\n  a: {hook: input, type: nat, rules: [{nat_flags: random}]}'],
+    ['bad limit unit', 'chains:\n  a: {hook: input, rules: [{limit: "1/fortnight"}]}'],
+    ['bad ct_state', 'chains:\n  a: {hook: input, rules: [{ct_state: est}]}'],
+    ['untyped empty set', 'sets: {a: []}\nchains: {}'],
+    ['set name starting with a digit', 'sets: {"1a": [1]}\nchains: {}'],
+    ['bad action', 'chains:\n  a: {hook: input, rules: [{action: jmp}]}'],
+    [
+      'masquerade ports',
+      'chains:\n  a: {hook: postrouting, type: nat, rules: [{proto: tcp, masquerade: "1024-65535"}]}',
+    ],
   ];
   for (const [name, text] of cases) {
     it(name, () => {

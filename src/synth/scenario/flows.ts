@@ -10,7 +10,8 @@ import { didYouMean } from '../../base/suggest.js';
 import { describeNode } from '../../base/yaml-nodes.js';
 import { list, type Entry, type YamlReader } from '../../base/yaml-reader.js';
 import type { ScenarioCode } from './codes.js';
-import type { Endpoint, FlowDef, Side, StepBase, StepKind } from '../types.js';
+import type { Endpoint, FlowDef, Side, StepBase, StepKind, StepNat } from '../types.js';
+import { realServer } from './nat.js';
 
 type FlowState = 'open' | 'refused' | 'syn-sent' | 'closed' | 'reset';
 
@@ -18,7 +19,11 @@ type FlowState = 'open' | 'refused' | 'syn-sent' | 'closed' | 'reset';
 export interface FlowCheck {
   def: FlowDef;
   client: Endpoint;
+  /** The endpoint the client addresses (a port forward's public one). */
   server: Endpoint;
+  /** The server's real socket: `server` unless dnat: says otherwise. */
+  real: Endpoint;
+  nat: StepNat | null;
   state: FlowState;
   fin: { client: boolean; server: boolean };
   /** Where it was closed/reset, for messages. */
@@ -40,6 +45,12 @@ export class FlowChecker {
   readonly listening = new Set<string>();
   /** TCP 4-tuples with a fixed client port in use -> connection name. */
   readonly tuples = new Map<string, string>();
+  /**
+   * The same seen from the server (its real socket, the client as it sees
+   * it): with NAT two connections can differ on the client's side and
+   * clash on the server's, which the kernel never lets happen.
+   */
+  readonly replyTuples = new Map<string, string>();
   /** Index of the step being checked. */
   current = 0;
 
@@ -108,7 +119,7 @@ export class FlowChecker {
       if (s === 'client' || s === 'server') return s;
       if (f) {
         const c = f.client.host === s || f.client.addr === s;
-        const sv = f.server.host === s || f.server.addr === s;
+        const sv = f.server.host === s || f.server.addr === s || f.real.host === s || f.real.addr === s;
         if (c && !sv) return 'client';
         if (sv && !c) return 'server';
         if (c && sv) {
@@ -132,7 +143,7 @@ export class FlowChecker {
     const name = f.def.name;
     switch (f.state) {
       case 'refused':
-        return `connection ${name} was refused at ${this.r.fmt(f.def.pos)} (nothing listens on ${f.server.host ?? f.server.addr}:${f.server.port}; add "- listen: ${f.server.host ?? f.server.addr}:${f.server.port}" before the connect)`;
+        return `connection ${name} was refused at ${this.r.fmt(f.def.pos)} (nothing listens on ${f.real.host ?? f.real.addr}:${f.real.port}; add "- listen: ${f.real.host ?? f.real.addr}:${f.real.port}" before the connect)`;
       case 'syn-sent':
         return `connection ${name} never completed its handshake (its SYN went unanswered, ${this.r.fmt(f.def.pos)})`;
       case 'closed':
@@ -155,6 +166,7 @@ export class FlowChecker {
     serverSends: boolean,
     state: FlowState = 'open',
     serverSent = true,
+    nat: StepNat | null = null,
   ): void {
     const def: FlowDef = { name: base.name!, proto, step: base.index, pos: base.pos };
     this.defs.set(def.name, def);
@@ -162,6 +174,8 @@ export class FlowChecker {
       def,
       client,
       server,
+      real: realServer(server, nat),
+      nat,
       state,
       fin: { client: false, server: false },
       endedAt: null,

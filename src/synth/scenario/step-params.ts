@@ -1,6 +1,14 @@
 /** What each step type takes: its parameters, its shorthand, an example (quoted in messages). */
 import type { StepKind } from '../types.js';
 
+/**
+ * NAT on the firewall, given on the step that opens a flow (the rule file's
+ * words): the flow's later steps keep it.
+ */
+export const NAT_PARAMS = ['snat', 'masquerade', 'dnat'] as const;
+/** The step kinds that open a flow, and so take NAT_PARAMS. */
+export const NAT_STEPS: readonly StepKind[] = ['connect', 'udp', 'ping'];
+
 /** Parameters each step type takes (besides `as`). The first one is what the shorthand form sets. */
 export const STEP_PARAMS: Readonly<Record<StepKind, readonly string[]>> = {
   listen: ['on'],
@@ -17,6 +25,7 @@ export const STEP_PARAMS: Readonly<Record<StepKind, readonly string[]>> = {
     'wscale',
     'timestamps',
     'sack',
+    ...NAT_PARAMS,
   ],
   send: ['conn', 'from', 'bytes', 'data', 'rtt'],
   close: ['conn', 'from', 'half', 'rtt'],
@@ -45,9 +54,9 @@ export const STEP_PARAMS: Readonly<Record<StepKind, readonly string[]>> = {
     'ident',
   ],
   retransmit: ['conn', 'from', 'ack', 'rtt'],
-  udp: ['from', 'to', 'conn', 'family', 'bytes', 'data', 'reply', 'rtt'],
+  udp: ['from', 'to', 'conn', 'family', 'bytes', 'data', 'reply', 'rtt', ...NAT_PARAMS],
   unreachable: ['about', 'code', 'from', 'side', 'mtu'],
-  ping: ['from', 'to', 'family', 'count', 'interval', 'reply', 'bytes', 'ident', 'rtt'],
+  ping: ['from', 'to', 'family', 'count', 'interval', 'reply', 'bytes', 'ident', 'rtt', ...NAT_PARAMS],
 };
 
 /** What the shorthand value of each step type is (for messages), or null when it has none. */

@@ -11,7 +11,7 @@ import { list, type Entry } from '../../base/yaml-reader.js';
 import { STEP_TYPES, type Step, type StepBase, type StepKind } from '../types.js';
 import { arrowShorthand } from './endpoints.js';
 import { MAX_DURATION, MAX_SCENARIO_USEC, type Params, type ScenarioReader } from './reader.js';
-import { EXAMPLE, SHORTHAND, STEP_PARAMS } from './step-params.js';
+import { EXAMPLE, NAT_PARAMS, NAT_STEPS, SHORTHAND, STEP_PARAMS } from './step-params.js';
 import { connectStep } from './steps/connect.js';
 import { connStep } from './steps/conn.js';
 import { listenStep } from './steps/listen.js';
@@ -123,12 +123,14 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
   }
   const kind = typeKeys[0].key as StepKind;
   const allowed = STEP_PARAMS[kind];
+  // NAT keys are read on every step, so one on a step that opens no flow gets its own message (below).
+  const readable = NAT_STEPS.includes(kind) ? allowed : [...allowed, ...NAT_PARAMS];
   const siblingAllowed = ['as', kind, ...allowed];
   const params = new Map<string, Entry>();
   let typeEntry: Entry | null = null;
   const sib = r.readMap(
     n,
-    siblingAllowed,
+    ['as', kind, ...readable],
     (k) => `${kind} has no parameter "${k}"${didYouMean(k, siblingAllowed)} (allowed: as, ${list(allowed)})`,
   );
   for (const [k, e] of sib) {
@@ -139,7 +141,7 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
   // The type key's value: a mapping of parameters or the shorthand.
   const tv = typeEntry.value;
   if (tv !== null && isMap(tv)) {
-    const inner = r.readMap(tv, allowed, (k) =>
+    const inner = r.readMap(tv, readable, (k) =>
       k === 'as'
         ? `as: names the step; put it next to "${kind}:", not inside it`
         : `${kind} has no parameter "${k}"${didYouMean(k, allowed)} (allowed: ${list(allowed)})`,
@@ -185,6 +187,13 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
     }
   }
 
+  if (!NAT_STEPS.includes(kind)) {
+    const nat = NAT_PARAMS.find((k) => params.has(k));
+    if (nat !== undefined) {
+      r.error(params.get(nat)!.key, natNotHere(kind, nat), 'scenario.parameter-not-applicable');
+      return null;
+    }
+  }
   const pos = r.nodePos(n);
   const name = stepName(r, params.get('as'), kind);
   const rtt = r.duration(params.get('rtt'), 'rtt', 2, MAX_DURATION);
@@ -194,6 +203,16 @@ function step(r: ScenarioReader, n: ParsedNode, index: number): Step | null {
   if (step === null || r.diags.length > before) return null;
   if (name !== null) r.flows.names.set(name, { step: index, pos, kind });
   return step;
+}
+
+function natNotHere(kind: StepKind, key: string): string {
+  const why =
+    kind === 'packet'
+      ? 'a packet step is written as the firewall receives it: give it the addresses and ports it has there'
+      : kind === 'send' || kind === 'close' || kind === 'reset' || kind === 'retransmit' || kind === 'unreachable'
+        ? `${kind} works on a flow, which keeps the NAT of the step that opened it`
+        : `${kind} opens no flow`;
+  return `${key} applies only to a step that opens a flow (connect, udp, ping); ${why}`;
 }
 
 function stepName(r: ScenarioReader, e: Entry | undefined, kind: StepKind): string | null {

@@ -11,6 +11,33 @@ import type { Endpoint, ListenRecord, Scenario, Side, Step, SynthPacket } from '
 import { ScenarioError } from '../types.js';
 import type { End, Flow } from './flow.js';
 
+type L4 = Pick<Parameters<typeof buildIpPacket>[0], 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'payload'>;
+
+/** Whether NAT on the firewall rewrites a packet from `from` to `to`. */
+function translated(from: End, to: Pick<End, 'ep' | 'dst'>): boolean {
+  return (
+    from.dst.addr !== from.ep.addr ||
+    from.dst.port !== from.ep.port ||
+    to.dst.addr !== to.ep.addr ||
+    to.dst.port !== to.ep.port
+  );
+}
+
+/**
+ * The transport header as the firewall's NAT rewrites it: the sender as its
+ * peer sees it, the receiver's real socket. An echo id is a port: the
+ * request's id is its sender's, the reply's its receiver's.
+ */
+function receivedL4(l4: L4, from: End, to: Pick<End, 'ep' | 'dst'>): L4 {
+  if (l4.tcp) return { ...l4, tcp: { ...l4.tcp, sport: from.dst.port!, dport: to.ep.port! } };
+  if (l4.udp) return { ...l4, udp: { ...l4.udp, sport: from.dst.port!, dport: to.ep.port! } };
+  const echo = l4.icmp ?? l4.icmpv6;
+  if (echo === undefined || echo.id === undefined) return l4;
+  const request = echo.type === 8 || echo.type === 128;
+  const id = (request ? from.dst.port : to.ep.port) ?? echo.id;
+  return l4.icmp ? { ...l4, icmp: { ...echo, id } } : { ...l4, icmpv6: { ...echo, id } };
+}
+
 /** Time between one step's last packet and the next step's first (microseconds). */
 export const STEP_GAP_US = 100;
 const EPHEMERAL_LO = 32768;
@@ -20,6 +47,7 @@ interface Pending {
   t: number;
   ord: number;
   frame: Uint8Array;
+  /** The packet as its receiver gets it (translated by the firewall's NAT; else as captured). */
   ip: Uint8Array;
   flow: Flow | null;
   side: Side | null;
@@ -88,12 +116,14 @@ export class Emitter {
     };
     for (const s of this.sc.steps) {
       if (s.kind === 'listen') s.sockets.forEach((e) => add(e));
-      else if (s.kind === 'connect' || s.kind === 'ping') {
+      else if (s.kind === 'connect' || s.kind === 'ping' || s.kind === 'udp') {
         add(s.client);
         add(s.server);
-      } else if (s.kind === 'udp') {
-        add(s.client);
-        add(s.server);
+        if (s.kind !== 'ping' && s.nat !== null) {
+          // The far end's view of a translated flow: those ports are taken there too.
+          if (s.nat.source) add(s.nat.source.to, s.nat.source.to.port ?? s.client?.port ?? null);
+          if (s.nat.dnat) add(s.nat.dnat, s.nat.dnat.port ?? s.server?.port ?? null);
+        }
       } else if (s.kind === 'packet') {
         add(s.src, s.sport);
         add(s.dst, s.dport);
@@ -101,14 +131,21 @@ export class Emitter {
     }
   }
 
-  ephemeral(addr: string, even: boolean): number {
+  /**
+   * A port free on `addr` (and on `seenAs`, the address a source-NATed
+   * client is seen as, which keeps the port: two flows never share a reply
+   * tuple), taken on both.
+   */
+  ephemeral(addr: string, even: boolean, seenAs: string | null = null): number {
     const used = this.ports(addr);
+    const alsoUsed = seenAs === null || seenAs === addr ? null : this.ports(seenAs);
     const span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
     let p = EPHEMERAL_LO + (this.rng.u32() % span);
     if (even) p &= ~1;
     for (let i = 0; i < span; i++) {
-      if (p >= EPHEMERAL_LO && p <= EPHEMERAL_HI && !used.has(p)) {
+      if (p >= EPHEMERAL_LO && p <= EPHEMERAL_HI && !used.has(p) && !alsoUsed?.has(p)) {
         used.add(p);
+        alsoUsed?.add(p);
         return p;
       }
       p += even ? 2 : 1;
@@ -132,27 +169,32 @@ export class Emitter {
     return Math.max(1, Math.round(this.rttOf(f) / 2));
   }
 
-  newEnd(ep: Endpoint, port: number | null): End {
+  /** An end on `ep` with `port`; `dst` is what the other end addresses it as, when NAT hides it. */
+  newEnd(ep: Endpoint, port: number | null, dst: End['dst'] | null = null): End {
     return {
       ep: { ...ep, port },
+      dst: dst ?? { ...ep, port },
       mac: this.mac(ep.addr),
       ipId: this.rng.u16(),
       flowLabel: this.rng.u32() & 0xfffff || 1,
     };
   }
 
-  /** Queues one IP packet seen at time t; returns its IP bytes. */
+  /**
+   * Queues one IP packet seen at time t, from `from`'s socket to what it
+   * addresses `to` as; returns its IP bytes.
+   */
   emit(
     t: number,
     from: End,
-    to: End | { ep: Endpoint; mac: string },
-    l4: Pick<Parameters<typeof buildIpPacket>[0], 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'payload'>,
+    to: Pick<End, 'ep' | 'dst' | 'mac'>,
+    l4: L4,
     ip: Partial<IpSpec>,
     flow: Flow | null,
     side: Side | null,
   ): Uint8Array {
     const v6 = from.ep.version === 6;
-    const spec: IpSpec = { src: from.ep.addr, dst: to.ep.addr, ttl: this.sc.options.ttl, ...ip };
+    const spec: IpSpec = { src: from.ep.addr, dst: to.dst.addr, ttl: this.sc.options.ttl, ...ip };
     if (v6) {
       spec.id = undefined;
       spec.df = undefined;
@@ -162,7 +204,12 @@ export class Emitter {
       this.linkType === LinkType.RAW
         ? bytes
         : buildFrame(v6 ? 0x86dd : 0x0800, bytes, { link: 'ethernet', srcMac: from.mac, dstMac: to.mac });
-    this.pending.push({ t, ord: this.ord++, frame, ip: bytes, flow, side });
+    // A translated flow's packet reaches its receiver as the firewall rewrites it: kept for ICMP errors to quote.
+    const received =
+      flow !== null && translated(from, to)
+        ? buildIpPacket({ ip: { ...spec, src: from.dst.addr, dst: to.ep.addr }, ...receivedL4(l4, from, to) })
+        : bytes;
+    this.pending.push({ t, ord: this.ord++, frame, ip: received, flow, side });
     this.frameCount++;
     this.frameBytes += frame.length;
     if (this.frameCount > this.maxPackets || this.frameBytes > this.maxFrameBytes) this.tooMuchTraffic();

@@ -6,7 +6,14 @@ import type { Endpoint, Side } from '../types.js';
 
 /** One end of a flow: a socket. */
 export interface End {
+  /** The socket: the source of what this end sends. A ping client's port is its echo id. */
   ep: Endpoint & { port: number | null };
+  /**
+   * The destination of what the other end sends here: the socket itself,
+   * unless NAT on the firewall hides it (the client as a source-NATed
+   * server sees it; the public endpoint of a port-forwarded server).
+   */
+  dst: Endpoint;
   mac: string;
   ipId: number;
   flowLabel: number;
@@ -43,7 +50,11 @@ export interface Flow {
   tcp: { ts: boolean; sack: boolean; wsOk: boolean; client: TcpEnd; server: TcpEnd } | null;
   state: string;
   packets: number[];
-  /** IP bytes (no link header) of its last packet, and of the last one each side sent. */
+  /**
+   * IP bytes (no link header) of its last packet, and of the last one each
+   * side sent, as the receiver got them (past the firewall's NAT): what an
+   * ICMP error about the flow quotes.
+   */
   lastIp: Uint8Array | null;
   lastSide: Side;
   lastBySide: { client: Uint8Array | null; server: Uint8Array | null };

@@ -6,6 +6,7 @@
 import type { PingStep, Side, UnreachableStep } from '../types.js';
 import type { Emitter } from './emitter.js';
 import { noPacketsYet, type End } from './flow.js';
+import { natText, natView } from './nat.js';
 import { epText, plural } from './summary-text.js';
 
 export function unreachable(g: Emitter, s: UnreachableStep): string {
@@ -80,11 +81,12 @@ export function unreachable(g: Emitter, s: UnreachableStep): string {
 
 export function ping(g: Emitter, s: PingStep): string {
   const v6 = s.client.version === 6;
+  const v = natView(s.client, null, s.server, null, s.nat);
   const f = g.register({
     name: s.name,
     proto: v6 ? 'icmpv6' : 'icmp',
     client: g.newEnd(s.client, null),
-    server: g.newEnd(s.server, null),
+    server: g.newEnd(v.real, null, v.serverDst),
     rtt: s.rtt ?? g.sc.options.rtt,
     tcp: null,
     state: 'open',
@@ -93,6 +95,10 @@ export function ping(g: Emitter, s: PingStep): string {
     dnsId: 0,
   });
   const ident = s.ident ?? g.rng.u16();
+  // The echo id is the ping's port: source NAT keeps it unless it says which the server sees.
+  f.client.ep.port = ident;
+  f.client.dst = { ...v.clientDst, port: v.clientDst.port ?? ident };
+  const seen = { ...v, clientDst: f.client.dst };
   const h = g.half(f);
   const t0 = g.begin();
   for (let i = 0; i < s.count; i++) {
@@ -109,7 +115,7 @@ export function ping(g: Emitter, s: PingStep): string {
       'client',
     );
     if (s.reply) {
-      const rep = { ...req, type: v6 ? 129 : 0 };
+      const rep = { ...req, type: v6 ? 129 : 0, id: f.client.dst.port ?? ident };
       g.emit(
         t + h,
         f.server,
@@ -121,7 +127,7 @@ export function ping(g: Emitter, s: PingStep): string {
       );
     }
   }
-  return `ping ${epText({ ...s.client, port: null })} -> ${epText({ ...s.server, port: null })}: ${plural(s.count, 'echo request')}${s.reply ? ', answered' : ', unanswered'}`;
+  return `ping ${epText({ ...s.client, port: null })} -> ${epText({ ...s.server, port: null })}${natText(s.nat, seen, true)}: ${plural(s.count, 'echo request')}${s.reply ? ', answered' : ', unanswered'}`;
 }
 
 /** Echo data as Linux ping sends it: a struct timeval (when it fits), then bytes counting up. */

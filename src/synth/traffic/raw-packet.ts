@@ -51,7 +51,7 @@ export function rawPacket(g: Emitter, s: PacketStep): string {
       t,
       X,
       Y,
-      { udp: { sport: X.ep.port!, dport: Y.ep.port!, payload: payload ?? new Uint8Array(0) } },
+      { udp: { sport: X.ep.port!, dport: Y.dst.port!, payload: payload ?? new Uint8Array(0) } },
       ipExtra(X),
       f,
       s.from,
@@ -62,7 +62,7 @@ export function rawPacket(g: Emitter, s: PacketStep): string {
   const dst = s.dst!;
   const sport = s.sport ?? (s.proto === 'tcp' || s.proto === 'udp' ? g.ephemeral(src.addr, false) : null);
   const a = g.newEnd(src, sport);
-  const b = { ep: { ...dst, port: s.dport }, mac: g.mac(dst.addr) };
+  const b = { ep: { ...dst, port: s.dport }, dst: { ...dst, port: s.dport }, mac: g.mac(dst.addr) };
   const ip = ipExtra(a);
   const title = `packet ${epText(a.ep)} -> ${epText(b.ep)}`;
   if (s.proto === 'tcp') {

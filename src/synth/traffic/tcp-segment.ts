@@ -30,8 +30,15 @@ function mssFor(g: Emitter, version: 4 | 6, p: TcpParams): number {
   return p.mss ?? g.sc.options.mtu - (version === 6 ? 60 : 40);
 }
 
-export function newTcpEnd(g: Emitter, ep: Endpoint, port: number, p: TcpParams, synAck: boolean): TcpEnd {
-  const e = g.newEnd(ep, port);
+export function newTcpEnd(
+  g: Emitter,
+  ep: Endpoint,
+  port: number,
+  p: TcpParams,
+  synAck: boolean,
+  dst: End['dst'] | null = null,
+): TcpEnd {
+  const e = g.newEnd(ep, port, dst);
   const mss = mssFor(g, ep.version, p);
   // Linux: the SYN's window is the largest multiple of the MSS that fits 65535
   // (the SYN/ACK's uses the MSS less the timestamp option).
@@ -128,7 +135,7 @@ export function seg(
     {
       tcp: {
         sport: S.ep.port!,
-        dport: R.ep.port!,
+        dport: R.dst.port!,
         seq: u32(o.seq ?? S.sndNxt),
         ack: u32(o.ack ?? (hasAck ? S.rcvNxt : 0)),
         flags: o.flags,

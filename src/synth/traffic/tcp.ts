@@ -9,6 +9,7 @@ import type { ConnectStep, Side } from '../types.js';
 import type { Emitter } from './emitter.js';
 import { noPacketsYet, type Flow, type TcpEnd } from './flow.js';
 import { filler } from './payload.js';
+import { keptPortOn, natText, natView } from './nat.js';
 import { epText, plural } from './summary-text.js';
 import { newTcpEnd, seg, sides, TS_OPT_LEN, u32, windowBytes } from './tcp-segment.js';
 
@@ -30,10 +31,10 @@ function wireUs(frameLen: number): number {
 
 export function connect(g: Emitter, s: ConnectStep): string {
   const client = s.client;
-  const cport = client.port ?? g.ephemeral(client.addr, true);
-  const sport = s.server.port!;
-  const c = newTcpEnd(g, client, cport, s.tcp, false);
-  const sv = newTcpEnd(g, s.server, sport, s.tcp, !s.simultaneous);
+  const cport = client.port ?? g.ephemeral(client.addr, true, keptPortOn(s.nat));
+  const v = natView(client, cport, s.server, s.server.port!, s.nat);
+  const c = newTcpEnd(g, client, cport, s.tcp, false, v.clientDst);
+  const sv = newTcpEnd(g, v.real, v.real.port!, s.tcp, !s.simultaneous, v.serverDst);
   const f = g.register({
     name: s.name,
     proto: 'tcp',
@@ -51,7 +52,7 @@ export function connect(g: Emitter, s: ConnectStep): string {
   sv.cwnd = INIT_CWND * cw;
   const h = g.half(f);
   const t0 = g.begin();
-  const title = `connect ${epText(c.ep)} -> ${epText(sv.ep)}`;
+  const title = `connect ${epText(c.ep)} -> ${epText(sv.dst)}${natText(s.nat, v, false)}`;
 
   // SYN
   seg(g, f, c, sv, t0, { flags: F.SYN, seq: c.isn, ack: 0 });

@@ -6,18 +6,22 @@ import type { Side, UdpStep } from '../types.js';
 import type { Emitter } from './emitter.js';
 import { noPacketsYet, type Flow } from './flow.js';
 import { DNS_PORTS, dnsMessage, filler } from './payload.js';
+import { keptPortOn, natText, natView } from './nat.js';
 import { epText, plural } from './summary-text.js';
 
 export function udp(g: Emitter, s: UdpStep): string {
   let f: Flow;
+  let nat = '';
   if (s.conn !== null) f = g.flowByName(s.conn);
   else {
-    const cport = s.client!.port ?? g.ephemeral(s.client!.addr, false);
+    const cport = s.client!.port ?? g.ephemeral(s.client!.addr, false, keptPortOn(s.nat));
+    const v = natView(s.client!, cport, s.server!, s.server!.port, s.nat);
+    nat = natText(s.nat, v, false);
     f = g.register({
       name: s.name,
       proto: 'udp',
-      client: g.newEnd(s.client!, cport),
-      server: g.newEnd(s.server!, s.server!.port),
+      client: g.newEnd(s.client!, cport, v.clientDst),
+      server: g.newEnd(v.real, v.real.port, v.serverDst),
       rtt: s.rtt ?? g.sc.options.rtt,
       tcp: null,
       state: 'open',
@@ -38,7 +42,7 @@ export function udp(g: Emitter, s: UdpStep): string {
     t0,
     X,
     Y,
-    { udp: { sport: X.ep.port!, dport: Y.ep.port!, payload } },
+    { udp: { sport: X.ep.port!, dport: Y.dst.port!, payload } },
     { df: true, id: g.nextId(X), flowLabel: X.flowLabel },
     f,
     s.from,
@@ -49,12 +53,12 @@ export function udp(g: Emitter, s: UdpStep): string {
       t0 + g.half(f),
       Y,
       X,
-      { udp: { sport: Y.ep.port!, dport: X.ep.port!, payload: reply } },
+      { udp: { sport: Y.ep.port!, dport: X.dst.port!, payload: reply } },
       { df: true, id: g.nextId(Y), flowLabel: Y.flowLabel },
       f,
       other,
     );
   }
-  const head = s.conn !== null ? `udp ${f.name} from the ${s.from}` : `udp ${epText(X.ep)} -> ${epText(Y.ep)}`;
+  const head = s.conn !== null ? `udp ${f.name} from the ${s.from}` : `udp ${epText(X.ep)} -> ${epText(Y.dst)}${nat}`;
   return `${head}: ${plural(payload.length, 'byte')}${s.reply !== null ? `, reply ${plural(s.reply, 'byte')}` : ''}`;
 }

@@ -1,8 +1,10 @@
 /** connect: a TCP connection opened (handshake answered, refused, or unanswered). */
 import type { Entry } from '../../../base/yaml-reader.js';
-import type { Step, StepBase, TcpParams } from '../../types.js';
+import type { Endpoint, Step, StepBase, TcpParams } from '../../types.js';
 import { endpointPiece, endpointTok, familyParam, resolvePair } from '../endpoints.js';
+import { natParams, realServer, seenClient } from '../nat.js';
 import type { Params, ScenarioReader } from '../reader.js';
+import { epText } from '../../traffic/summary-text.js';
 
 export function connectStep(r: ScenarioReader, base: StepBase, params: Params, typeEntry: Entry): Step | null {
   if (!r.requireParams('connect', params, typeEntry, ['from', 'to'])) return null;
@@ -20,6 +22,9 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
   const pair = resolvePair(r, ft, tt, family, famNode);
   if (pair === null) return null;
   const [client, server] = pair;
+  const nat = natParams(r, 'connect', params, client, server);
+  if (nat === undefined) return null;
+  const real = realServer(server, nat);
   if (simultaneous && params.has('answer')) {
     r.error(
       params.get('answer')!.key,
@@ -29,7 +34,7 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
     return null;
   }
   if (simultaneous) answer = 'accept';
-  if (answer === null) answer = r.flows.listening.has(`${server.addr}|${server.port}`) ? 'accept' : 'reset';
+  if (answer === null) answer = r.flows.listening.has(`${real.addr}|${real.port}`) ? 'accept' : 'reset';
   if (params.has('retries') && answer !== 'none') {
     r.error(
       params.get('retries')!.key,
@@ -53,7 +58,20 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
       }
     }
   }
-  const step: Step = { kind: 'connect', ...base, client, server, answer, retries, simultaneous, tcp };
+  // The server's side: with NAT two connections can differ at the client and still clash here.
+  const seen = seenClient(client, nat);
+  const clash = seen.port === null ? undefined : r.flows.replyTuples.get(replyKey(real, seen));
+  const cf = clash === undefined ? undefined : r.flows.byName.get(clash);
+  if (cf && (cf.state === 'open' || cf.state === 'syn-sent')) {
+    r.errorIn(
+      ft.piece,
+      `${epText(real)} would see this connection coming from ${epText(seen)}, as it sees connection ${clash} (${r.fmt(cf.def.pos)}), which is still open; ` +
+        `no two connections share a reply tuple: the kernel gives the second one another port, so say which: snat: ${seen.version === 6 ? `[${seen.addr}]` : seen.addr}:PORT`,
+      'scenario.tuple-in-use',
+    );
+    return null;
+  }
+  const step: Step = { kind: 'connect', ...base, client, server, answer, retries, simultaneous, tcp, nat };
   if (base.name !== null) {
     r.flows.define(
       base,
@@ -63,11 +81,17 @@ export function connectStep(r: ScenarioReader, base: StepBase, params: Params, t
       answer !== 'none',
       answer === 'accept' ? 'open' : answer === 'reset' ? 'refused' : 'syn-sent',
       answer === 'accept',
+      nat,
     );
     if (client.port !== null)
       r.flows.tuples.set(`${client.addr}|${client.port}|${server.addr}|${server.port}`, base.name);
+    if (seen.port !== null) r.flows.replyTuples.set(replyKey(real, seen), base.name);
   }
   return step;
+}
+
+function replyKey(real: Endpoint, seen: Endpoint): string {
+  return `${real.addr}|${real.port}|${seen.addr}|${seen.port}`;
 }
 
 export function tcpParams(r: ScenarioReader, params: Params): TcpParams {

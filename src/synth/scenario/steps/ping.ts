@@ -2,6 +2,7 @@
 import type { Entry } from '../../../base/yaml-reader.js';
 import type { Step, StepBase } from '../../types.js';
 import { endpointPiece, endpointTok, familyParam, resolvePair } from '../endpoints.js';
+import { natParams } from '../nat.js';
 import { MAX_DURATION, type Params, type ScenarioReader } from '../reader.js';
 
 export function pingStep(r: ScenarioReader, base: StepBase, params: Params, typeEntry: Entry): Step | null {
@@ -20,6 +21,9 @@ export function pingStep(r: ScenarioReader, base: StepBase, params: Params, type
   const pair = resolvePair(r, ft, tt, family, node);
   if (!pair) return null;
   const [client, server] = pair;
-  if (base.name !== null) r.flows.define(base, client.version === 6 ? 'icmpv6' : 'icmp', client, server, reply);
-  return { kind: 'ping', ...base, client, server, count, interval, reply, bytes, ident };
+  const nat = natParams(r, 'ping', params, client, server);
+  if (nat === undefined) return null;
+  if (base.name !== null)
+    r.flows.define(base, client.version === 6 ? 'icmpv6' : 'icmp', client, server, reply, 'open', true, nat);
+  return { kind: 'ping', ...base, client, server, count, interval, reply, bytes, ident, nat };
 }

@@ -3,7 +3,9 @@ import { isScalar } from 'yaml';
 import type { Entry } from '../../../base/yaml-reader.js';
 import type { Step, StepBase } from '../../types.js';
 import { endpointPiece, endpointTok, familyParam, resolvePair } from '../endpoints.js';
+import { natParams } from '../nat.js';
 import type { Params, ScenarioReader } from '../reader.js';
+import { NAT_PARAMS } from '../step-params.js';
 
 export function udpStep(r: ScenarioReader, base: StepBase, params: Params, typeEntry: Entry): Step | null {
   const ce = params.get('conn');
@@ -29,6 +31,15 @@ export function udpStep(r: ScenarioReader, base: StepBase, params: Params, typeE
     const f = r.flows.ref(ce, 'udp', 'conn', ['udp']);
     const from = r.flows.side(params.get('from'), f);
     if (f === null || pl === null) return null;
+    const nk = NAT_PARAMS.find((k) => params.has(k));
+    if (nk !== undefined) {
+      r.error(
+        params.get(nk)!.key,
+        `udp with conn: continues ${f.def.name}, which keeps the NAT of the step that started it (${r.fmt(f.def.pos)}); give ${nk}: there`,
+        'scenario.parameter-not-applicable',
+      );
+      return null;
+    }
     if (base.name !== null) {
       r.error(
         params.get('as')!.at,
@@ -49,6 +60,7 @@ export function udpStep(r: ScenarioReader, base: StepBase, params: Params, typeE
       bytes: pl.bytes,
       data: pl.data,
       reply,
+      nat: null,
     };
   }
   if (!r.requireParams('udp', params, typeEntry, ['from', 'to'])) return null;
@@ -61,6 +73,19 @@ export function udpStep(r: ScenarioReader, base: StepBase, params: Params, typeE
   const pair = resolvePair(r, ft, tt, family, node);
   if (!pair) return null;
   const [client, server] = pair;
-  if (base.name !== null) r.flows.define(base, 'udp', client, server, reply !== null);
-  return { kind: 'udp', ...base, conn: null, from: 'client', client, server, bytes: pl.bytes, data: pl.data, reply };
+  const nat = natParams(r, 'udp', params, client, server);
+  if (nat === undefined) return null;
+  if (base.name !== null) r.flows.define(base, 'udp', client, server, reply !== null, 'open', true, nat);
+  return {
+    kind: 'udp',
+    ...base,
+    conn: null,
+    from: 'client',
+    client,
+    server,
+    bytes: pl.bytes,
+    data: pl.data,
+    reply,
+    nat,
+  };
 }
