@@ -51,7 +51,11 @@ export const DMZ_HOSTS: Host[] = [
 ];
 /** Far ends of flows whose NAT port the kernel picks at random: no other session talks to them. */
 export const REMAP_SERVER: Host = { v4: '198.51.100.99', v6: '2001:db8:5::99' };
-export const CLASH_SERVER: Host = { v4: '198.51.100.98', v6: '2001:db8:5::98' };
+/**
+ * One per clash session of a batch (in turn): the kernel's random port for a clash's second flow
+ * must not be a later clash's own port towards the same server.
+ */
+export const CLASH_SERVERS: Host[] = range(90, 98).map((i) => ({ v4: `198.51.100.${i}`, v6: `2001:db8:5::${i}` }));
 /** A router on the way to the WAN servers, for ICMP errors from the middle of the path. */
 export const WAN_HOP: Host = { v4: '198.51.100.1', v6: '2001:db8:5::1' };
 /** Destination of LAN DNS queries a redirect may hijack. */

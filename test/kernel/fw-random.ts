@@ -32,7 +32,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { echo, ether, icmp6, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
 import {
-  CLASH_SERVER,
+  CLASH_SERVERS,
   DMZ_HOSTS,
   type Fam,
   famOf,
@@ -108,6 +108,7 @@ interface BatchState {
   nextNatPort: number;
   nextId: number;
   nextSeq: number;
+  nextClash: number;
 }
 
 function ipOf(h: Host, fam: Fam): string {
@@ -269,7 +270,8 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
     if (role !== 'lan-wan' || fam !== 4) return null;
     const a = rng.pick(LAN_HOSTS);
     const b = LAN_HOSTS.find((h) => h !== a)!;
-    const f1 = { ...flow, src: a.v4, dst: CLASH_SERVER.v4 };
+    const server = CLASH_SERVERS[st.nextClash++ % CLASH_SERVERS.length].v4;
+    const f1 = { ...flow, src: a.v4, dst: server };
     const p = predict(st.rf.topology, st.rf.nat, st.rf.sets, f1);
     if (!p.nat.startsWith('masq') && !p.nat.startsWith('snat')) return null;
     if (p.nat.includes('range')) return null; // two sources may hash to two addresses: no clash then
@@ -283,7 +285,7 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
       role,
       fam,
       p.nat,
-      `${a.v4} and ${b.v4} :${flow.sport} -> ${CLASH_SERVER.v4}:${flow.dport}/${proto}`,
+      `${a.v4} and ${b.v4} :${flow.sport} -> ${server}:${flow.dport}/${proto}`,
       ip,
     );
   }
@@ -490,6 +492,7 @@ export function buildFwCorpus(o: FwCorpusOptions): FwCorpusBatch[] {
       nextNatPort: NAT_PORTS[0] + 500,
       nextId: 1000,
       nextSeq: rng.u32(),
+      nextClash: 0,
     };
     const sessions: FwSession[] = [];
     for (let tries = 0; sessions.length < o.sessionsPerBatch && tries < o.sessionsPerBatch * 10; tries++) {
