@@ -139,7 +139,8 @@ export function firstAddr(i: Iface, fam: Fam): string {
 export type L4 = 'tcp' | 'udp' | 'icmp';
 
 export interface NatRule {
-  hook: 'pre' | 'post';
+  /** prerouting, postrouting, or output (the firewall's own packets: dnat only here). */
+  hook: 'pre' | 'post' | 'out';
   id: string;
   iif?: string[];
   oif?: string[];
@@ -248,13 +249,12 @@ export function predict(t: Topology, rules: NatRule[], sets: Sets, flow: Flow): 
   let predictable = true;
   const own = isOwn(t, f.src);
   const iif = own ? null : legOf(t, f.src);
-  if (!own) {
-    const r = rules.find((x) => x.hook === 'pre' && natMatches(x, f, iif, null, sets));
-    if (r) {
-      kinds.push(r.kind);
-      f.dst = r.kind === 'redirect' ? firstAddr(iif!, f.fam) : r.addr!;
-      if (r.ports) f.dport = r.ports[0];
-    }
+  // (The output hook's rules here have no interface conditions: iif none, oif left out.)
+  const pre = rules.find((x) => x.hook === (own ? 'out' : 'pre') && natMatches(x, f, iif, null, sets));
+  if (pre) {
+    kinds.push(own ? `${pre.kind}-out` : pre.kind);
+    f.dst = pre.kind === 'redirect' ? firstAddr(iif!, f.fam) : pre.addr!;
+    if (pre.ports) f.dport = pre.ports[0];
   }
   if (isOwn(t, f.dst)) return { path: 'input', out: f, nat: kinds.join('+') || 'none', predictable };
   const oif = legOf(t, f.dst);
@@ -465,7 +465,32 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
       chains.prerouting = { hook: 'prerouting', type: 'nat', priority: 'dstnat', rules: pre.map(natYaml) };
     if (post.length > 0) chains.postrouting = { hook: 'postrouting', type: 'nat', rules: post.map(natYaml) };
   }
-  nat.push(...pre, ...post);
+  // The firewall's own DNS queries to the public resolver go to the LAN's (output hook DNAT, rerouted).
+  const out: NatRule[] = [];
+  if (rng.chance(0.3)) {
+    out.push({
+      hook: 'out',
+      id: 'own-dns',
+      kind: 'dnat',
+      proto: 'udp',
+      dport: [53],
+      dst: [PUBLIC_DNS.v4],
+      addr: '192.168.1.17',
+    });
+    if (rng.chance(0.5))
+      out.push({
+        hook: 'out',
+        id: 'own-web',
+        kind: 'dnat',
+        proto: 'tcp',
+        dport: [80],
+        dst: [PUBLIC_DNS.v4],
+        addr: '192.168.1.17',
+        ports: [8080, 8080],
+      });
+    chains.nat_out = { hook: 'output', type: 'nat', rules: out.map(natYaml) };
+  }
+  nat.push(...pre, ...post, ...out);
 
   const est = (id: string): Rule => ({ id, ct_state: ['established', 'related'], action: 'accept' });
   const inv = (id: string): Rule => ({

@@ -96,6 +96,8 @@ export interface FwSession {
   summary: string;
   /** The first packet's tuple, as sent. */
   flow: Flow;
+  /** The same as the far end sees it (after NAT), when the generator could tell. */
+  out?: Flow;
   /** Packet numbers (1-based) in the batch's capture. */
   packets: number[];
   ip: Uint8Array[];
@@ -203,7 +205,12 @@ function ends(st: BatchState, role: FwRole, fam: Fam, proto: L4): { src: string;
         dst: rng.pick(fam === 4 ? t.wan.v4 : t.wan.v6),
         dport: port([22, 80, 443], [500, 53, 4500]),
       };
-    case 'router-out':
+    case 'router-out': {
+      const own = rf.nat.filter((r) => r.hook === 'out' && r.proto === proto && fam === 4);
+      if (own.length > 0 && rng.chance(0.4)) {
+        const r = rng.pick(own);
+        return { src: firstAddr(t.wan, fam), dst: r.dst![0], dport: r.dport![0] };
+      }
       if (rng.chance(0.25))
         return { src: firstAddr(t.lan, fam), dst: ipOf(rng.pick(LAN_HOSTS), fam), dport: port([22, 80], [514, 53]) };
       return {
@@ -211,6 +218,7 @@ function ends(st: BatchState, role: FwRole, fam: Fam, proto: L4): { src: string;
         dst: ipOf(rng.pick(WAN_SERVERS), fam),
         dport: port([80, 443, 25], [53, 123]),
       };
+    }
     case 'lan-dmz':
       if (!t.dmz) return null;
       return {
@@ -396,7 +404,7 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
   }
   const arrow = `${flow.src}:${flow.sport} -> ${flow.dst}:${flow.dport}/${proto}`;
   const seen = o.src !== flow.src || o.dst !== flow.dst || o.sport !== flow.sport || o.dport !== flow.dport;
-  return done(
+  const session = done(
     flow,
     id,
     kind,
@@ -406,6 +414,8 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
     seen ? `${arrow}, seen as ${o.src}:${o.sport} -> ${o.dst}:${o.dport}` : arrow,
     ip,
   );
+  session.out = o;
+  return session;
 }
 
 function done(
