@@ -29,8 +29,8 @@ const dir = mkdtempSync(join(tmpdir(), 'fwemu-fw-random-'));
 let corpus: FwCorpusBatch[] = [];
 
 /**
- * TODO(lead): disagreements that are known bugs in src (each reproduced in
- * the helper's notes, /work/notes/helper-fw-random.md); they are printed and
+ * TODO(lead): disagreements that are known bugs in src, or one harness limit
+ * (each reproduced in the helper's notes, helper-fw-random.md); they are printed and
  * counted, with the conntrack entries of the sessions they hit, but do not
  * fail the test. Remove an entry when its bug is fixed.
  */
