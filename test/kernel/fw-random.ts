@@ -129,7 +129,7 @@ function pkt(f: Flow, rev: boolean, flags: number, seq: number, ack: number, pay
 }
 
 /** An ICMP(v6) error from `from` to the flow's source as the far end sees it, quoting its packet as seen there. */
-function icmpError(rng: Prng, out: Flow, from: string, kind: 'unreach' | 'ttl'): Uint8Array {
+function icmpError(rng: Prng, out: Flow, from: string, kind: 'unreach' | 'ttl', to = out.src): Uint8Array {
   const quoted =
     out.proto === 'tcp'
       ? tcp({ src: out.src, dst: out.dst, sport: out.sport, dport: out.dport, seq: 1, flags: TCP.SYN, ttl: 63 })
@@ -141,14 +141,14 @@ function icmpError(rng: Prng, out: Flow, from: string, kind: 'unreach' | 'ttl'):
   if (out.fam === 6) {
     const type = kind === 'ttl' ? 3 : 1;
     const code = kind === 'ttl' ? 0 : port ? 4 : 3;
-    return icmp6({ src: from, dst: out.src, type, code, body: [0, 0, 0, 0, ...quoted] });
+    return icmp6({ src: from, dst: to, type, code, body: [0, 0, 0, 0, ...quoted] });
   }
   const q = rng.chance(0.5) ? quoted.subarray(0, 28) : quoted; // the IPv4 minimum (header + 8 bytes) or all
   const l4 = new Uint8Array(8 + q.length);
   l4[0] = kind === 'ttl' ? 11 : 3;
   l4[1] = kind === 'ttl' ? 0 : port ? 3 : 1;
   l4.set(q, 8);
-  const p = ipPacket({ src: from, dst: out.src }, 1, l4, null);
+  const p = ipPacket({ src: from, dst: to }, 1, l4, null);
   let sum = 0;
   for (let i = 20; i < p.length; i += 2) sum += (p[i] << 8) | (p[i + 1] ?? 0);
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
@@ -391,6 +391,13 @@ function makeSession(st: BatchState, id: string, kind: FwSessionKind, role: FwRo
       // The far end (or a router before it) answers the first packet with an ICMP error.
       const first = () => (proto === 'tcp' ? pkt(flow, false, TCP.SYN, a, 0) : pkt(flow, false, 0, 1, 0, 'probe'));
       ip.push(first());
+      if (proto === 'udp' && rng.chance(0.35)) {
+        // Or the near end refuses the answer: its error quotes the answer as it got it (translated back).
+        ip.push(pkt(o, true, 0, 0, 0, 'late answer'));
+        const answer = { ...flow, src: flow.dst, dst: flow.src, sport: flow.dport, dport: flow.sport };
+        ip.push(icmpError(rng, answer, flow.src, 'unreach', flow.dst));
+        break;
+      }
       const hop = legOf(st.rf.topology, o.dst).leg === 'wan' && !isOwn(st.rf.topology, o.dst) && rng.chance(0.4);
       ip.push(icmpError(rng, o, hop ? ipOf(WAN_HOP, fam) : o.dst, hop && rng.chance(0.5) ? 'ttl' : 'unreach'));
       if (rng.chance(0.3)) ip.push(first()); // tried again
