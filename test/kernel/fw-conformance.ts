@@ -39,6 +39,8 @@ export interface FwAgreement {
   remapped: number;
   kernelConntrack: string[];
   fwemuConntrack: string[];
+  /** Per packet (index = number - 1): both verdicts, for the packets compared (undefined for the rest). */
+  verdicts: ({ fwemu: string; kernel: string } | undefined)[];
 }
 
 /** The rule file's interfaces as the kernel harness builds them. */
@@ -129,10 +131,14 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
   });
 
   const disagreements: FwDisagreement[] = [];
+  const verdicts: FwAgreement['verdicts'] = [];
   let packets = 0;
   let packetsAgree = 0;
   let remapped = 0;
-  /** Kernel port -> fwemu port of flows both sides remapped, so that their later packets and entries compare. */
+  /**
+   * Kernel wire -> fwemu wire of flows both sides remapped, so that their entries compare. Keyed by the
+   * whole tuple: the kernel's random port may be one another flow (to another peer) keeps as it is.
+   */
   const portMap = new Map<string, string>();
   for (let i = 0; i < fwemu.length; i++) {
     const f = fwemu[i];
@@ -142,6 +148,7 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     if (f.kind === Cause.OUTGOING) continue;
     packets++;
     const kv = k.verdict;
+    verdicts[i] = { fwemu: f.verdict, kernel: kv };
     const verdictOk = f.verdict === kv || (f.verdict === 'reject' && kv === 'drop');
     if (!verdictOk) {
       disagreements.push({
@@ -177,9 +184,7 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     // Both moved it away from the original: the rest must agree.
     if (withoutPort(kw) === withoutPort(f.wire) && f.wire !== f.orig && kw.split(' > ')[0] !== f.orig.split(' > ')[0]) {
       remapped++;
-      const end = (t: string) =>
-        t.includes(' id ') ? `${t.split(' > ')[0]}:${t.replace(/^.* id /, '')}` : t.split(' > ')[0];
-      portMap.set(end(kw), end(f.wire));
+      portMap.set(kw, f.wire);
       packetsAgree++;
       continue;
     }
@@ -193,14 +198,23 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     const at = key.indexOf(' src=', key.indexOf(' src=') + 1);
     if (at < 0) return key;
     let reply = key.slice(at);
-    for (const [kEnd, fEnd] of portMap) {
-      const ka = kEnd.replace(/:\d+$/, '');
-      const kp = kEnd.slice(ka.length + 1);
-      const fp = fEnd.slice(fEnd.lastIndexOf(':') + 1);
-      if (kp === '' || fp === '') continue;
-      reply = reply
-        .replace(new RegExp(`( dst=${ka} sport=\\d+ dport=)${kp}\\b`), `$1${fp}`)
-        .replace(new RegExp(`( dst=${ka} type=\\d+ code=\\d+ id=)${kp}\\b`), `$1${fp}`);
+    const re = (t: string) => t.replace(/[.]/g, '\\.');
+    for (const [kw, fw] of portMap) {
+      // The flow's reply tuple: from its peer to the translated source, port (or id) as the kernel chose.
+      const p = /^(\S+):(\d+) > (\S+):(\d+)$/.exec(kw);
+      const fp = /^\S+:(\d+) > /.exec(fw)?.[1];
+      if (p && fp)
+        reply = reply.replace(
+          new RegExp(`( src=${re(p[3])} dst=${re(p[1])} sport=${p[4]} dport=)${p[2]}\\b`),
+          `$1${fp}`,
+        );
+      const q = /^(\S+) > (\S+) id (\d+)$/.exec(kw);
+      const fq = / id (\d+)$/.exec(fw)?.[1];
+      if (q && fq)
+        reply = reply.replace(
+          new RegExp(`( src=${re(q[2])} dst=${re(q[1])} type=\\d+ code=\\d+ id=)${q[3]}\\b`),
+          `$1${fq}`,
+        );
     }
     return key.slice(0, at) + reply;
   };
@@ -223,6 +237,7 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
     remapped,
     kernelConntrack: kernel.conntrack,
     fwemuConntrack,
+    verdicts,
   };
 }
 
