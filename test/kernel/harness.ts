@@ -424,9 +424,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
   // A capture taken on several named interfaces is in each interface's buffer order, not in time
   // order; the router saw it in time order (fwemu judges it so too: engine/time-order.ts).
   const packets =
-    opts.interfaces && read.some((p) => p.ifName)
-      ? [...read].sort((a, b) => a.ts - b.ts || a.n - b.n)
-      : read;
+    opts.interfaces && read.some((p) => p.ifName) ? [...read].sort((a, b) => a.ts - b.ts || a.n - b.n) : read;
   const details: KernelPacketDetail[] = [];
   const toSend: Array<{ idx: number; link: number; flags: number; ethertype: number; ip: Uint8Array; ts: number }> = [];
   const hosts = (opts.hostAddrs ?? []).map(parseCidr);
