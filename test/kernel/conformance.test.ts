@@ -83,7 +83,9 @@ describe('fwemu agrees with the Linux kernel', () => {
  */
 describe('fwemu agrees with the Linux kernel: the firewall model', () => {
   const FIREWALL_RULES = 'rules/home-router.yaml';
-  for (const input of [...scenarios, ...captures]) {
+  // (fixtures/scenarios/home-router.yaml answers a clashing flow at fwemu's port, which the kernel
+  // picks at random: test/kernel/home-router-scenario.test.ts pins what differs.)
+  for (const input of [...scenarios, ...captures].filter((f) => f !== 'fixtures/scenarios/home-router.yaml')) {
     kernelTest(`${input} with ${FIREWALL_RULES}`, async () => {
       const capture = input.startsWith(SCENARIO_DIR) ? await synthesized(input) : input;
       const a = await compareFirewall(capture, loadRuleSet(FIREWALL_RULES).ruleset);
