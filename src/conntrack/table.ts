@@ -130,6 +130,7 @@ import {
   CtCode,
   CtState,
   CtStatus,
+  TcpState,
   DEFAULT_CONNTRACK_SETTINGS,
   ctStateName,
   TCP_STATE_NAMES,
@@ -659,8 +660,31 @@ export class ConntrackTable {
     this.st.setOpenedBy(slot, packet, ruleId);
   }
 
+  /**
+   * nf_ct_set_closing(): the filter answered r's packet with a TCP reset
+   * (nf_send_reset, Linux 6.4+): a confirmed TCP entry goes to CLOSE with
+   * the close timeout (nf_conntrack_tcp_set_closing; nothing for an
+   * unconfirmed entry, another protocol, or one already in CLOSE).
+   */
+  setClosing(r: CtResult): void {
+    const slot = this.slotOf(r);
+    if (slot === NONE) return;
+    const st = this.st;
+    const b8 = slot * STRIDE;
+    if (!(st.u16[slot * S16 + H_STATUS] & CtStatus.CONFIRMED) || st.u8[b8 + B_PROTO] !== IpProto.TCP) return;
+    const old = st.u8[b8 + B_TSTATE];
+    st.u8[b8 + B_TSTATE] = TcpState.CLOSE;
+    if (old === TcpState.CLOSE) return;
+    st.f64[slot * S64 + F_DEADLINE] = this.clock + this.settings.tcp_timeout_close;
+    st.u8[b8 + B_EV] |= CtEventBit.PROTOINFO;
+  }
+
   /** The IPS_* status bits of r's entry (ct status), 0 without one; no allocation. */
   statusOf(r: CtResult): number {
+    const e = r.entryView;
+    // An entry the packet itself deleted (a RST) is still the packet's: its status as it was (the kernel's
+    // skb keeps its ct until the packet is done, so `ct status dnat` still matches that RST).
+    if (e !== undefined && e !== null && e.st !== this.st) return e.st.u16[e.slot * S16 + H_STATUS];
     const slot = this.slotOf(r);
     if (slot === NONE) return 0;
     return this.st.u16[slot * S16 + H_STATUS];

@@ -277,6 +277,7 @@ export class FirewallJudge {
       const o = this.walker.walk(ch, this.cur, this.cx, this.out);
       this.note(r, o, ch);
       if (o.verdict !== Verdict.ACCEPT) {
+        if (o.verdict === Verdict.REJECT) this.rejected(o);
         this.end(d, o.verdict === Verdict.REJECT ? 'reject' : 'drop', this.causeOf(o, r));
         return false;
       }
@@ -435,6 +436,13 @@ export class FirewallJudge {
     Object.assign(this.xp, this.cur);
     this.cur = this.xp;
     return this.xp;
+  }
+
+  /** A reject: a TCP reset sent for a packet of a confirmed TCP flow closes it (nf_send_reset -> nf_ct_set_closing). */
+  private rejected(o: WalkOutcome): void {
+    const c = this.c;
+    if (c === null || this.ct === null || this.cur.proto !== IpProto.TCP) return;
+    if (o.rule?.rule.rejectWith === 'tcp reset') this.ct.setClosing(c);
   }
 
   /** Remember who decided: the latest chain and rule (the reports name the one that ended the walk, or the last that accepted). */

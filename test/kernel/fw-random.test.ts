@@ -43,18 +43,6 @@ const TODO_LEAD: readonly {
   entry?: (diff: string, s: FwSession | undefined, a: FwAgreement) => boolean;
 }[] = [
   {
-    id: 'dst-null-binding',
-    why: 'fwemu drops a new flow whose reply tuple is taken at a DST manip (prerouting null binding, dnat, redirect); the kernel keeps the tuple there and moves the source port at the SRC manip (input or postrouting)',
-    packet: (d) =>
-      d.what === 'verdict' &&
-      /NAT failed, (no free port for the flow as it is \(null binding\)|redirect: |dnat: )/.test(d.reason),
-  },
-  {
-    id: 'rst-kill-status',
-    why: "a RST answering a SYN kills the entry, but the kernel still matches the RST's ct status (dnat, snat) in the rules; fwemu does not",
-    packet: (d, s) => d.what === 'verdict' && s?.kind === 'tcp-refused' && s.packets.indexOf(d.packet) === 1,
-  },
-  {
     id: 'own-rst-tracked',
     why: "the firewall's RST answering a rejected packet without an entry crosses its own conntrack and kills the router's own flow of that tuple (kernel); fwemu keeps it, so the router's next packet leaves translated",
     packet: (d, s) =>
@@ -71,16 +59,6 @@ const TODO_LEAD: readonly {
       s.nat.includes('dnat-out') &&
       d.kernel.startsWith(s.out.dst) &&
       d.fwemu.startsWith(s.flow.dst),
-  },
-  {
-    id: 'reject-closes',
-    why: "the kernel's reject with tcp reset moves the packet's confirmed TCP entry to CLOSE (nf_send_reset -> nf_ct_set_closing, Linux 6.4+); fwemu leaves the entry as it was",
-    entry: (diff, s, a) =>
-      s !== undefined &&
-      /^(kernel|fwemu) only: tcp /.test(diff) &&
-      // (The kernel's answer may leave translated, unrecognised: then it says drop.)
-      s.packets.some((n) => a.verdicts[n - 1]?.fwemu === 'reject' && a.verdicts[n - 1]?.kernel !== 'accept') &&
-      a.entryDiffs.some((k) => k.startsWith('kernel only: tcp 6 CLOSE ') && sameTuple(k, diff)),
   },
 ];
 
