@@ -485,6 +485,14 @@ describe('NAT statements', () => {
     expect(rule(fw(nat('input', '{ snat: 10.0.0.1 }')), 'c', 1).nat!.kind).toBe('snat');
   });
 
+  it('NAT needs connection tracking: not with stateful: false', () => {
+    const e = one(`stateful: false\n${nat('postrouting', '{ masquerade: true }')}`);
+    expect(e.at).toBe('7:11 rules.nat-needs-conntrack');
+    expect(e.message).toBe(
+      "rule c-1: masquerade needs connection tracking, and the file says stateful: false; NAT is decided on a flow's first packet and kept in its conntrack entry",
+    );
+  });
+
   it('in a user chain, NAT is checked against every base chain that reaches it', () => {
     const text = y`
       chains:
