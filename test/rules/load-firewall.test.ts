@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CHAIN_KEYS, FW_RULE_KEYS, INTERFACE_KEYS } from '../../src/rules/spec.js';
 import { codes, errorLines, errors, ok, y } from './helpers.js';
 import { chain, fw, inForward, one, rule, set } from './fw-helpers.js';
 
@@ -589,6 +590,22 @@ describe('rules/README.md, "The firewall model"', () => {
   const readme = readFileSync(new URL('../../rules/README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('## The firewall model'));
   const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+  /** The backticked keys in the first column of the table under `### title`. */
+  const tableKeys = (title: string): string[] => {
+    const from = section.indexOf(`### ${title}\n`);
+    expect(from, title).toBeGreaterThan(0);
+    const end = section.indexOf('\n### ', from + 4);
+    const rows = section.slice(from, end < 0 ? undefined : end).match(/^\| [^|]+\|/gm) ?? [];
+    return rows.flatMap((row) => [...row.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));
+  };
+
+  it('documents every key: interfaces, chains, rules (chain: in its own section)', () => {
+    expect(tableKeys('interfaces').sort()).toEqual([...INTERFACE_KEYS].sort());
+    expect(tableKeys('chains').sort()).toEqual([...CHAIN_KEYS].sort());
+    expect(tableKeys('A rule').sort()).toEqual(FW_RULE_KEYS.filter((k) => k !== 'chain').sort());
+    expect(section).toMatch(/followed by the file's rules in their `chain:`/);
+  });
 
   it('has examples, and each loads (a fragment with chains: {} added)', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);
