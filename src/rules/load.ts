@@ -38,6 +38,7 @@ import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
 import type { RuleCode } from './codes.js';
 import { readIcmp } from './icmp.js';
 import { readRuleId } from './rule-id.js';
+import { unquotedIpv6 } from './fw-read.js';
 import { readPorts } from './ports.js';
 import { firewallKeyHint, readFirewall, setsWithoutFirewall } from './load-firewall.js';
 import {
@@ -246,22 +247,9 @@ class Loader extends YamlReader<RuleCode> {
     const out: { cidr: Cidr; node: ParsedNode }[] = [];
     let bad = false;
     for (const n of items) {
-      if (isMap(n) && n.items.length === 1) {
-        const k = n.items[0].key;
-        if (
-          isScalar(k) &&
-          typeof k.value === 'string' &&
-          /^[0-9a-fA-F:]*:$/.test(k.value) &&
-          (n.items[0].value === null || (isScalar(n.items[0].value) && n.items[0].value.value === null))
-        ) {
-          this.error(
-            n,
-            `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`,
-            'rules.unquoted-ipv6',
-          );
-          bad = true;
-          continue;
-        }
+      if (unquotedIpv6(this, n, what)) {
+        bad = true;
+        continue;
       }
       if (!isScalar(n) || typeof n.value !== 'string') {
         this.error(n, `${what} must be ${help}, not ${describeNode(n)}`, 'rules.bad-address');

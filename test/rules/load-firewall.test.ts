@@ -488,6 +488,17 @@ describe('rules: beside interfaces:', () => {
 });
 
 describe('YAML', () => {
+  it('an unquoted IPv6 address ending in ":" is named, wherever addresses go', () => {
+    const e = errors(
+      'interfaces:\n  e: { networks: [fd00::] }\nsets:\n  s: [fd00::]\nchains:\n  c: { rules: [{ dst: [fd00::] }] }\n',
+    );
+    expect(e.map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`)).toEqual([
+      '2:19 rules.unquoted-ipv6 interface e: networks: fd00:: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "fd00::"',
+      '4:7 rules.unquoted-ipv6 set s: fd00:: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "fd00::"',
+      '6:24 rules.unquoted-ipv6 rule c-1: dst: fd00:: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "fd00::"',
+    ]);
+  });
+
   it('an unquoted @set gets a hint, as an unquoted IPv6 address does', () => {
     expect(errorLines('sets: { a: [10.0.0.1] }\nchains:\n  c: { rules: [{ src: @a }] }\n')).toEqual([
       'rules/t.yaml:3:23: YAML syntax error: Plain value cannot start with reserved character @; a set name starting with "@" must be quoted: src: "@admins"',
