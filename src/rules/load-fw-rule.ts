@@ -265,6 +265,7 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
 
   const st = readStatements(r, m, label, { proto, protoOk, protoGiven: protoEntry !== undefined }, families);
   const family = familyOf(r, label, families);
+  if (family !== null) deadAddresses(r, m, label, family, families, { src, dst });
 
   if (r.errors > before) return null;
   const rule: FwRule = {
@@ -333,4 +334,34 @@ function setRef(
     return false;
   }
   return { set, node: at };
+}
+
+/**
+ * Addresses of a list written in the rule that can never match because
+ * the rule matches one IP family only (a warning, as the simple model's
+ * never-matches): `src: [10.0.0.1, "fd00::1"], proto: icmp`.
+ */
+function deadAddresses(
+  r: Reader,
+  m: ReadonlyMap<string, Entry>,
+  label: string,
+  family: 4 | 6,
+  families: readonly FamilyNeed[],
+  lists: { src: AddrMatch | null; dst: AddrMatch | null },
+): void {
+  const why = families.find((f) => f.v.size === 1 && f.v.has(family));
+  for (const key of ['src', 'dst'] as const) {
+    const am = lists[key];
+    if (am === null || am.set !== null) continue;
+    const dead = [
+      ...am.cidrs.filter((x) => x.version !== family).map((x) => x.text),
+      ...am.ranges.filter((x) => x.version !== family).map((x) => x.text),
+    ];
+    if (dead.length === 0) continue;
+    r.warn(
+      m.get(key)!.at,
+      `rule ${label}: ${key} ${list(dead)} never ${dead.length === 1 ? 'matches' : 'match'}: the rule matches IPv${family} packets only${why ? ` (${why.what})` : ''}`,
+      'rules.never-matches',
+    );
+  }
 }

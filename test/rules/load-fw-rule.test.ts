@@ -574,6 +574,20 @@ describe('IP family clashes', () => {
 });
 
 describe('warnings', () => {
+  it('addresses of the other IP family in a list never match', () => {
+    const { warnings } = ok(
+      inForward(
+        '{ proto: icmp, src: [10.0.0.1, "fd00::1", "fd00::5-fd00::9"] }',
+        '{ src: [10.0.0.1, "fd00::1"], dst: 10.9.0.0/16 }',
+      ),
+    );
+    expect(warnings.map((w) => `${w.line}:${w.col} ${w.code} ${w.message}`)).toEqual([
+      '5:29 rules.never-matches rule forward-1: src fd00::1, fd00::5-fd00::9 never match: the rule matches IPv4 packets only (proto icmp)',
+      '6:16 rules.never-matches rule forward-2: src fd00::1 never matches: the rule matches IPv4 packets only (dst)',
+    ]);
+    expect(ok(inForward('{ src: [10.0.0.1, "fd00::1"] }')).warnings).toEqual([]);
+  });
+
   it('iif on output and oif before routing never match', () => {
     const { warnings } = ok(
       y`
