@@ -110,6 +110,12 @@ describe('reject_with', () => {
     expect(err(parseRejectWith('icmpv6 host-prohibited'))).toMatch(/"host-prohibited" is not an icmpv6 reject code/);
     expect(err(parseRejectWith('icmpx net-unreachable'))).toMatch(/not an icmpx reject code/);
     expect(err(parseRejectWith('port-unreachable'))).toMatch(/is not a reject type; write "tcp reset"/);
+    // nft's spellings only (measured: nft -f refuses "reject with icmp6 no-route", a syntax error)
+    expect(err(parseRejectWith('icmp6 no-route'))).toMatch(
+      /^"icmp6 no-route" is not a reject type; nft writes icmpv6, not icmp6;/,
+    );
+    expect(err(parseRejectWith('tcp-reset'))).toBe('"tcp-reset" is not nft\'s spelling; write "tcp reset"');
+    expect(err(parseRejectWith('ICMP host-prohibited'))).toMatch(/is not a reject type/);
   });
 });
 
