@@ -21,9 +21,13 @@ export function flagNames(bits: number): string {
 function flagBits(side: string): number | string {
   let bits = 0;
   for (const raw of side.split(/[,|]/)) {
-    const w = raw.trim().toLowerCase();
+    const w = raw.trim();
     if (w === '') return 'an empty flag name (two commas, or a comma at an end)';
-    if (!Object.hasOwn(TCP_FLAG_BITS, w)) return `"${w}" is not a TCP flag (${FLAG_NAMES.join(', ')})`;
+    if (!Object.hasOwn(TCP_FLAG_BITS, w)) {
+      // nft's names are lower case ("Could not parse TCP flag" for SYN, measured)
+      const lower = Object.hasOwn(TCP_FLAG_BITS, w.toLowerCase()) ? `; nft writes ${w.toLowerCase()}` : '';
+      return `"${w}" is not a TCP flag${lower} (${FLAG_NAMES.join(', ')})`;
+    }
     bits |= TCP_FLAG_BITS[w];
   }
   return bits;

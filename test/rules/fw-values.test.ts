@@ -29,11 +29,15 @@ describe('tcp_flags', () => {
       value: 0x02,
       text: 'syn / fin,syn,rst,ack',
     });
-    expect(ok(parseTcpFlags('ACK / cwr,ecn,urg,ack,psh'))).toEqual({
+    expect(ok(parseTcpFlags('ack / cwr,ecn,urg,ack,psh'))).toEqual({
       mask: 0xf8,
       value: 0x10,
       text: 'ack / psh,ack,urg,ecn,cwr',
     });
+    // nft's names are lower case: nft -f says "Could not parse TCP flag" for SYN
+    expect(err(parseTcpFlags('SYN'))).toBe(
+      '"SYN" is not a TCP flag; nft writes syn (fin, syn, rst, psh, ack, urg, ecn, cwr)',
+    );
   });
   it('refuses unknown names, a value outside the mask, and stray separators', () => {
     expect(err(parseTcpFlags('sin'))).toMatch(/"sin" is not a TCP flag \(fin, syn, rst, psh, ack, urg, ecn, cwr\)/);
