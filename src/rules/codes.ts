@@ -71,6 +71,7 @@ export const RULE_CODES = {
   'rules.nat-wrong-hook': 'a NAT statement on a hook where the kernel does not run it',
   'rules.bad-nat': 'a NAT statement that is not an address, range or port',
   'rules.nat-port-needs-tcp-udp': 'a NAT statement with ports on a rule that is not tcp or udp',
+  'rules.nat-needs-conntrack': 'a NAT statement in a file with stateful: false',
   'rules.nat-with-verdict': 'a NAT statement with a verdict other than accept, or two NAT statements',
   'rules.family-clash': 'conditions or statements of a rule that need different IP families',
   'rules.bad-interface': 'not an interface name or list of them',

@@ -186,6 +186,15 @@ export function checkFirewall(r: Reader, read: readonly ReadChain[], stateful: b
     for (const { rule, natAt } of c.rules) {
       if (rule.nat === null || natAt === null) continue;
       const kind = rule.nat.kind;
+      if (!stateful) {
+        // nf_nat keeps each translation in the flow's conntrack entry: without tracking there is none to keep.
+        r.error(
+          natAt,
+          `rule ${rule.id}: ${kind} needs connection tracking, and the file says stateful: false; NAT is decided on a flow's first packet and kept in its conntrack entry`,
+          'rules.nat-needs-conntrack',
+        );
+        continue;
+      }
       for (const b of reachers.get(c.chain.name) ?? []) {
         const from = c.chain.hook !== null ? '' : ` (entered from base chain ${b.name})`;
         if (b.type !== 'nat') {

@@ -3,7 +3,7 @@
  * load-sets.ts, load-fw-rule.ts): values given as one item or a list, and
  * the names nft and the kernel take.
  */
-import { isScalar, type ParsedNode } from 'yaml';
+import { isMap, isScalar, type ParsedNode } from 'yaml';
 import { describeNode, quoted } from '../base/yaml-nodes.js';
 import { didYouMean } from '../base/suggest.js';
 import { list, type Entry, type YamlReader } from '../base/yaml-reader.js';
@@ -41,6 +41,10 @@ export function texts(
   const out: TextItem[] = [];
   let ok = true;
   for (const n of items) {
+    if (unquotedIpv6(r, n, what)) {
+      ok = false;
+      continue;
+    }
     if (!isScalar(n) || (typeof n.value !== 'string' && typeof n.value !== 'number')) {
       r.error(n, `${what} must be ${help}, not ${describeNode(n)}`, badCode);
       ok = false;
@@ -49,6 +53,24 @@ export function texts(
     out.push({ text: String(n.value).trim(), node: n });
   }
   return ok ? out : null;
+}
+
+/**
+ * Reports an IPv6 address ending in ":" that YAML read as a one-key mapping
+ * (`- fd00::` is the key "fd00:" with no value); true when `n` was one.
+ */
+export function unquotedIpv6(r: Reader, n: ParsedNode, what: string): boolean {
+  if (!isMap(n) || n.items.length !== 1) return false;
+  const k = n.items[0].key;
+  const v = n.items[0].value;
+  if (!isScalar(k) || typeof k.value !== 'string' || !/^[0-9a-fA-F:]*:$/.test(k.value)) return false;
+  if (v !== null && !(isScalar(v) && v.value === null)) return false;
+  r.error(
+    n,
+    `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`,
+    'rules.unquoted-ipv6',
+  );
+  return true;
 }
 
 /**

@@ -21,9 +21,13 @@ export function flagNames(bits: number): string {
 function flagBits(side: string): number | string {
   let bits = 0;
   for (const raw of side.split(/[,|]/)) {
-    const w = raw.trim().toLowerCase();
+    const w = raw.trim();
     if (w === '') return 'an empty flag name (two commas, or a comma at an end)';
-    if (!Object.hasOwn(TCP_FLAG_BITS, w)) return `"${w}" is not a TCP flag (${FLAG_NAMES.join(', ')})`;
+    if (!Object.hasOwn(TCP_FLAG_BITS, w)) {
+      // nft's names are lower case ("Could not parse TCP flag" for SYN, measured)
+      const lower = Object.hasOwn(TCP_FLAG_BITS, w.toLowerCase()) ? `; nft writes ${w.toLowerCase()}` : '';
+      return `"${w}" is not a TCP flag${lower} (${FLAG_NAMES.join(', ')})`;
+    }
     bits |= TCP_FLAG_BITS[w];
   }
   return bits;
@@ -93,12 +97,18 @@ export const REJECT_WITH_HELP = `"tcp reset", "icmpx <code>" (${REJECT_WITH.icmp
 
 /** nft's words after `reject with`, normalized ("icmp type x" is nft's older spelling of "icmp x"). */
 export function parseRejectWith(text: string): Parsed<{ text: string; kind: 'tcp' | 'icmp' | 'icmpv6' | 'icmpx' }> {
-  const s = text.trim().toLowerCase().replace(/\s+/g, ' ');
-  if (s === 'tcp reset' || s === 'tcp-reset' || s === 'tcp rst')
-    return { ok: true, value: { text: 'tcp reset', kind: 'tcp' } };
-  const m = /^(icmpx|icmpv6|icmp6|icmp) (?:type )?([a-z-]+)$/.exec(s);
-  if (m === null) return { ok: false, error: `"${text}" is not a reject type; write ${REJECT_WITH_HELP}` };
-  const kind = m[1] === 'icmp6' ? 'icmpv6' : (m[1] as 'icmpx' | 'icmpv6' | 'icmp');
+  // nft's words only, as everywhere in rule files; others' spellings are pointed to.
+  const s = text.trim().replace(/\s+/g, ' ');
+  if (s === 'tcp reset') return { ok: true, value: { text: 'tcp reset', kind: 'tcp' } };
+  if (/^tcp[- ]?(reset|rst)$/i.test(s))
+    return { ok: false, error: `"${text}" is not nft's spelling; write "tcp reset"` };
+  const m = /^(icmpx|icmpv6|icmp) (?:type )?([a-z-]+)$/.exec(s);
+  if (m === null) {
+    const v6 = /^(icmp6|ipv6-icmp) /i.exec(s);
+    const hint = v6 ? `; nft writes icmpv6, not ${v6[1]}` : '';
+    return { ok: false, error: `"${text}" is not a reject type${hint}; write ${REJECT_WITH_HELP}` };
+  }
+  const kind = m[1] as 'icmpx' | 'icmpv6' | 'icmp';
   const codes = REJECT_WITH[kind];
   if (!codes.includes(m[2]))
     return { ok: false, error: `"${m[2]}" is not an ${kind} reject code (${codes.join(', ')})` };

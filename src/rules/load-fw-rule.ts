@@ -13,6 +13,7 @@ import type { AddrMatch, FwInterface, FwRule, NamedSet, PktType, PortMatch } fro
 import { ifNameProblem, texts, words, type Reader } from './fw-read.js';
 import { LIMIT_HELP, parseLimit, parseTcpFlags, TCP_FLAGS_HELP } from './fw-values.js';
 import { readIcmp } from './icmp.js';
+import { readRuleId } from './rule-id.js';
 import { familyOf, readStatements, type FamilyNeed } from './load-fw-statements.js';
 import { readAddrItems } from './load-sets.js';
 import { readPorts } from './ports.js';
@@ -66,40 +67,10 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
   }
 
   // id first, so that later messages can name the rule
-  let id = c.defaultId;
-  let idGiven = false;
-  let idAt: ParsedNode = n;
-  const rawId = n.items.find((p) => isScalar(p.key) && p.key.value === 'id');
-  if (rawId) {
-    const v = r.deref(rawId.value);
-    idAt = v ?? (rawId.key as ParsedNode);
-    const s =
-      v !== null &&
-      isScalar(v) &&
-      (typeof v.value === 'string' || (typeof v.value === 'number' && Number.isInteger(v.value)))
-        ? String(v.value)
-        : null;
-    if (s === null)
-      r.error(idAt, `rule ${c.defaultId}: id must be a name like "web", not ${describeNode(v)}`, 'rules.bad-id');
-    else if (s === '' || /\s/.test(s) || s.length > 64)
-      r.error(
-        v,
-        `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`,
-        'rules.bad-id',
-      );
-    else if (/\p{Cc}/u.test(s)) {
-      // As in the simple model: a NUL would cut an exported comment short, and ids are names, not text.
-      const ch = /\p{Cc}/u.exec(s)![0].codePointAt(0)!;
-      r.error(
-        v,
-        `rule id ${quoted(s)} contains the control character U+${ch.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`,
-        'rules.bad-id',
-      );
-    } else {
-      id = s;
-      idGiven = true;
-    }
-  }
+  const given = readRuleId(r, n, c.defaultId);
+  const id = given.id ?? c.defaultId;
+  const idGiven = given.id !== null;
+  const idAt: ParsedNode = given.at ?? n;
   const label = id;
   const what = (k: string) => `rule ${label}: ${k}`;
 
@@ -294,6 +265,7 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
 
   const st = readStatements(r, m, label, { proto, protoOk, protoGiven: protoEntry !== undefined }, families);
   const family = familyOf(r, label, families);
+  if (family !== null) deadAddresses(r, m, label, family, families, { src, dst });
 
   if (r.errors > before) return null;
   const rule: FwRule = {
@@ -362,4 +334,34 @@ function setRef(
     return false;
   }
   return { set, node: at };
+}
+
+/**
+ * Addresses of a list written in the rule that can never match because
+ * the rule matches one IP family only (a warning, as the simple model's
+ * never-matches): `src: [10.0.0.1, "fd00::1"], proto: icmp`.
+ */
+function deadAddresses(
+  r: Reader,
+  m: ReadonlyMap<string, Entry>,
+  label: string,
+  family: 4 | 6,
+  families: readonly FamilyNeed[],
+  lists: { src: AddrMatch | null; dst: AddrMatch | null },
+): void {
+  const why = families.find((f) => f.v.size === 1 && f.v.has(family));
+  for (const key of ['src', 'dst'] as const) {
+    const am = lists[key];
+    if (am === null || am.set !== null) continue;
+    const dead = [
+      ...am.cidrs.filter((x) => x.version !== family).map((x) => x.text),
+      ...am.ranges.filter((x) => x.version !== family).map((x) => x.text),
+    ];
+    if (dead.length === 0) continue;
+    r.warn(
+      m.get(key)!.at,
+      `rule ${label}: ${key} ${list(dead)} never ${dead.length === 1 ? 'matches' : 'match'}: the rule matches IPv${family} packets only${why ? ` (${why.what})` : ''}`,
+      'rules.never-matches',
+    );
+  }
 }

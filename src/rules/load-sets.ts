@@ -11,7 +11,7 @@ import { didYouMean } from '../base/suggest.js';
 import { list, type Entry } from '../base/yaml-reader.js';
 import { parseAddrElement } from './addr-range.js';
 import type { AddrMatch, AddrRange, NamedSet, PortMatch } from './firewall.js';
-import { nftNameProblem, type Reader } from './fw-read.js';
+import { nftNameProblem, unquotedIpv6, type Reader } from './fw-read.js';
 import { mergeRanges, readPort } from './ports.js';
 import { SET_KEYS, SET_TYPES } from './spec.js';
 import type { Cidr, PortRange } from './types.js';
@@ -40,6 +40,10 @@ export function readAddrItems(r: Reader, items: readonly ParsedNode[], what: str
   const out: AddrItems = { cidrs: [], ranges: [], versions: new Set() };
   let ok = true;
   for (const n of items) {
+    if (unquotedIpv6(r, n, what)) {
+      ok = false;
+      continue;
+    }
     if (!isScalar(n) || typeof n.value !== 'string') {
       r.error(n, `${what} must be ${help}, not ${describeNode(n)}`, 'rules.bad-address');
       ok = false;

@@ -33,10 +33,12 @@ import {
   TOP_KEYS,
 } from './spec.js';
 import { didYouMean } from '../base/suggest.js';
-import { describeNode, quoted } from '../base/yaml-nodes.js';
+import { describeNode } from '../base/yaml-nodes.js';
 import { list, YamlReader, type Entry } from '../base/yaml-reader.js';
 import type { RuleCode } from './codes.js';
 import { readIcmp } from './icmp.js';
+import { readRuleId } from './rule-id.js';
+import { unquotedIpv6 } from './fw-read.js';
 import { readPorts } from './ports.js';
 import { firewallKeyHint, readFirewall, setsWithoutFirewall } from './load-firewall.js';
 import {
@@ -245,22 +247,9 @@ class Loader extends YamlReader<RuleCode> {
     const out: { cidr: Cidr; node: ParsedNode }[] = [];
     let bad = false;
     for (const n of items) {
-      if (isMap(n) && n.items.length === 1) {
-        const k = n.items[0].key;
-        if (
-          isScalar(k) &&
-          typeof k.value === 'string' &&
-          /^[0-9a-fA-F:]*:$/.test(k.value) &&
-          (n.items[0].value === null || (isScalar(n.items[0].value) && n.items[0].value.value === null))
-        ) {
-          this.error(
-            n,
-            `${what}: ${k.value}: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "${k.value}:"`,
-            'rules.unquoted-ipv6',
-          );
-          bad = true;
-          continue;
-        }
+      if (unquotedIpv6(this, n, what)) {
+        bad = true;
+        continue;
       }
       if (!isScalar(n) || typeof n.value !== 'string') {
         this.error(n, `${what} must be ${help}, not ${describeNode(n)}`, 'rules.bad-address');
@@ -469,41 +458,11 @@ class Loader extends YamlReader<RuleCode> {
     let id = `rule-${index}`;
     let idGiven = false;
     let label = `#${index}`;
-    const rawId = isMap(n) ? n.items.find((p) => isScalar(p.key) && p.key.value === 'id') : undefined;
-    if (rawId) {
-      const v = this.deref(rawId.value);
-      if (
-        v !== null &&
-        isScalar(v) &&
-        (typeof v.value === 'string' || (typeof v.value === 'number' && Number.isInteger(v.value)))
-      ) {
-        const s = String(v.value);
-        if (s === '' || /\s/.test(s) || s.length > 64) {
-          this.error(
-            v,
-            `rule id ${quoted(s)} must be 1-64 characters without spaces (it appears in reports as "rule ${s}"); use e.g. "${s.trim().replace(/\s+/g, '-').slice(0, 64) || 'web'}"`,
-            'rules.bad-id',
-          );
-        } else if (/\p{Cc}/u.test(s)) {
-          // A NUL would cut an exported nft comment short; any control character garbles reports.
-          const c = /\p{Cc}/u.exec(s)![0].codePointAt(0)!;
-          this.error(
-            v,
-            `rule id ${quoted(s)} contains the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}; ids appear in reports and in exported nft and iptables comments, so use printable characters`,
-            'rules.bad-id',
-          );
-        } else {
-          id = s;
-          idGiven = true;
-          label = s;
-        }
-      } else {
-        this.error(
-          v ?? (rawId.key as ParsedNode),
-          `rule #${index}: id must be a name like "web", not ${describeNode(v)}`,
-          'rules.bad-id',
-        );
-      }
+    const given = readRuleId(this, n, label).id;
+    if (given !== null) {
+      id = given;
+      idGiven = true;
+      label = given;
     }
 
     const m = this.readMap(

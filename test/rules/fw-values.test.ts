@@ -29,11 +29,15 @@ describe('tcp_flags', () => {
       value: 0x02,
       text: 'syn / fin,syn,rst,ack',
     });
-    expect(ok(parseTcpFlags('ACK / cwr,ecn,urg,ack,psh'))).toEqual({
+    expect(ok(parseTcpFlags('ack / cwr,ecn,urg,ack,psh'))).toEqual({
       mask: 0xf8,
       value: 0x10,
       text: 'ack / psh,ack,urg,ecn,cwr',
     });
+    // nft's names are lower case: nft -f says "Could not parse TCP flag" for SYN
+    expect(err(parseTcpFlags('SYN'))).toBe(
+      '"SYN" is not a TCP flag; nft writes syn (fin, syn, rst, psh, ack, urg, ecn, cwr)',
+    );
   });
   it('refuses unknown names, a value outside the mask, and stray separators', () => {
     expect(err(parseTcpFlags('sin'))).toMatch(/"sin" is not a TCP flag \(fin, syn, rst, psh, ack, urg, ecn, cwr\)/);
@@ -110,6 +114,12 @@ describe('reject_with', () => {
     expect(err(parseRejectWith('icmpv6 host-prohibited'))).toMatch(/"host-prohibited" is not an icmpv6 reject code/);
     expect(err(parseRejectWith('icmpx net-unreachable'))).toMatch(/not an icmpx reject code/);
     expect(err(parseRejectWith('port-unreachable'))).toMatch(/is not a reject type; write "tcp reset"/);
+    // nft's spellings only (measured: nft -f refuses "reject with icmp6 no-route", a syntax error)
+    expect(err(parseRejectWith('icmp6 no-route'))).toMatch(
+      /^"icmp6 no-route" is not a reject type; nft writes icmpv6, not icmp6;/,
+    );
+    expect(err(parseRejectWith('tcp-reset'))).toBe('"tcp-reset" is not nft\'s spelling; write "tcp reset"');
+    expect(err(parseRejectWith('ICMP host-prohibited'))).toMatch(/is not a reject type/);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CHAIN_KEYS, FW_RULE_KEYS, INTERFACE_KEYS } from '../../src/rules/spec.js';
 import { codes, errorLines, errors, ok, y } from './helpers.js';
 import { chain, fw, inForward, one, rule, set } from './fw-helpers.js';
 
@@ -487,6 +488,17 @@ describe('rules: beside interfaces:', () => {
 });
 
 describe('YAML', () => {
+  it('an unquoted IPv6 address ending in ":" is named, wherever addresses go', () => {
+    const e = errors(
+      'interfaces:\n  e: { networks: [fd00::] }\nsets:\n  s: [fd00::]\nchains:\n  c: { rules: [{ dst: [fd00::] }] }\n',
+    );
+    expect(e.map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`)).toEqual([
+      '2:19 rules.unquoted-ipv6 interface e: networks: fd00:: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "fd00::"',
+      '4:7 rules.unquoted-ipv6 set s: fd00:: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "fd00::"',
+      '6:24 rules.unquoted-ipv6 rule c-1: dst: fd00:: must be quoted: YAML reads a plain value ending in ":" as a mapping key; write "fd00::"',
+    ]);
+  });
+
   it('an unquoted @set gets a hint, as an unquoted IPv6 address does', () => {
     expect(errorLines('sets: { a: [10.0.0.1] }\nchains:\n  c: { rules: [{ src: @a }] }\n')).toEqual([
       'rules/t.yaml:3:23: YAML syntax error: Plain value cannot start with reserved character @; a set name starting with "@" must be quoted: src: "@admins"',
@@ -589,6 +601,22 @@ describe('rules/README.md, "The firewall model"', () => {
   const readme = readFileSync(new URL('../../rules/README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('## The firewall model'));
   const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+  /** The backticked keys in the first column of the table under `### title`. */
+  const tableKeys = (title: string): string[] => {
+    const from = section.indexOf(`### ${title}\n`);
+    expect(from, title).toBeGreaterThan(0);
+    const end = section.indexOf('\n### ', from + 4);
+    const rows = section.slice(from, end < 0 ? undefined : end).match(/^\| [^|]+\|/gm) ?? [];
+    return rows.flatMap((row) => [...row.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));
+  };
+
+  it('documents every key: interfaces, chains, rules (chain: in its own section)', () => {
+    expect(tableKeys('interfaces').sort()).toEqual([...INTERFACE_KEYS].sort());
+    expect(tableKeys('chains').sort()).toEqual([...CHAIN_KEYS].sort());
+    expect(tableKeys('A rule').sort()).toEqual(FW_RULE_KEYS.filter((k) => k !== 'chain').sort());
+    expect(section).toMatch(/followed by the file's rules in their `chain:`/);
+  });
 
   it('has examples, and each loads (a fragment with chains: {} added)', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);

@@ -485,6 +485,14 @@ describe('NAT statements', () => {
     expect(rule(fw(nat('input', '{ snat: 10.0.0.1 }')), 'c', 1).nat!.kind).toBe('snat');
   });
 
+  it('NAT needs connection tracking: not with stateful: false', () => {
+    const e = one(`stateful: false\n${nat('postrouting', '{ masquerade: true }')}`);
+    expect(e.at).toBe('7:11 rules.nat-needs-conntrack');
+    expect(e.message).toBe(
+      "rule c-1: masquerade needs connection tracking, and the file says stateful: false; NAT is decided on a flow's first packet and kept in its conntrack entry",
+    );
+  });
+
   it('in a user chain, NAT is checked against every base chain that reaches it', () => {
     const text = y`
       chains:
@@ -566,6 +574,20 @@ describe('IP family clashes', () => {
 });
 
 describe('warnings', () => {
+  it('addresses of the other IP family in a list never match', () => {
+    const { warnings } = ok(
+      inForward(
+        '{ proto: icmp, src: [10.0.0.1, "fd00::1", "fd00::5-fd00::9"] }',
+        '{ src: [10.0.0.1, "fd00::1"], dst: 10.9.0.0/16 }',
+      ),
+    );
+    expect(warnings.map((w) => `${w.line}:${w.col} ${w.code} ${w.message}`)).toEqual([
+      '5:29 rules.never-matches rule forward-1: src fd00::1, fd00::5-fd00::9 never match: the rule matches IPv4 packets only (proto icmp)',
+      '6:16 rules.never-matches rule forward-2: src fd00::1 never matches: the rule matches IPv4 packets only (dst)',
+    ]);
+    expect(ok(inForward('{ src: [10.0.0.1, "fd00::1"] }')).warnings).toEqual([]);
+  });
+
   it('iif on output and oif before routing never match', () => {
     const { warnings } = ok(
       y`
