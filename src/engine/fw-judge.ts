@@ -484,9 +484,10 @@ export class FirewallJudge {
     if (c !== null && ct?.confirm(c)) {
       this.flows++;
       ct!.setOpenedBy(c, r.n, r.fwRule !== null ? r.fwRule.id : null);
-    } else if (c !== null && c.drop) {
+    } else if (c?.drop) {
       // __nf_conntrack_confirm: NAT left a reply tuple another entry holds (insert_failed).
-      r.detail = 'its translated reply tuple is held by another flow: the kernel fails to insert the entry (insert_failed) and drops the packet';
+      r.detail =
+        'its translated reply tuple is held by another flow: the kernel fails to insert the entry (insert_failed) and drops the packet';
       return this.end(d, 'drop', Cause.NAT_FAILED);
     }
     return this.end(d, 'accept', cause);

@@ -62,11 +62,6 @@ const TODO_LEAD: readonly {
   },
 ];
 
-function sameTuple(a: string, b: string): boolean {
-  const t = entryTuple(a.replace(/^(kernel|fwemu) only: /, ''));
-  return t !== null && t === entryTuple(b.replace(/^(kernel|fwemu) only: /, ''));
-}
-
 interface Tally {
   sessions: number;
   packets: number;
