@@ -149,8 +149,9 @@ export type NatIcmpValue = (typeof NatIcmp)[keyof typeof NatIcmp];
 /** Most tuples tried by one search (NF_NAT_MAX_ATTEMPTS in nf_nat_l4proto_unique_tuple). */
 const MAX_ATTEMPTS = 128;
 const IPPROTO_DCCP = 33;
-const BS_INITIAL = 1024;
 const IPPROTO_GRE = 47;
+/** Buckets of the by-source index to begin with (doubled as SRC-manipulated entries pass the count). */
+const BS_INITIAL = 1024;
 
 /**
  * @internal NAT state of one table: the by-source index (nf_nat_bysource)
