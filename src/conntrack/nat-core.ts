@@ -4,7 +4,7 @@
  * API and documents the behaviour and the differences from the kernel.
  */
 import { CtTuple, F_DEADLINE, H_STATUS, invertTuple, S16, S64, type CtStore, hashTuple } from './entry.js';
-import { findBestIps } from './nat-ips.js';
+import { findBestIps, jhash2 } from './nat-ips.js';
 import { IPPROTO_GRE, isNatPortProto, NatManip, RANDOM_ALL, type NatRange } from './nat-types.js';
 import { IpProto } from '../packet/types.js';
 import { CtStatus } from './types.js';
@@ -214,7 +214,9 @@ export class NatCore {
       }
       if (attempts >= size || attempts < 16) return;
       attempts >>>= 1;
-      // The kernel: off = get_random_u16() again; we go on where we stopped.
+      // The kernel: off = get_random_u16() again, away from a crowded stretch. Here a hash of the
+      // tuple and the round: as scattered, and the same in every run.
+      off = jhash2(tuple.src0 ^ tuple.src3, tuple.dst0 ^ tuple.dst3, tuple.proto, key, attempts) & 0xffff;
     }
   }
 

@@ -86,9 +86,11 @@
  *   range size) (since 5.x; before, a per-protocol rover), tries up to 128,
  *   then restarts at new random offsets with 64, 32, 16, 8 attempts. fwemu
  *   starts at the current port itself when it is in the range (else at the
- *   range's start) and goes up, wrapping in the range, with the same
- *   128+64+32+16+8 attempt budget continuing from where it stopped. So a
- *   clash of 40000 gives 40001 here, a random port (e.g. 8560, 26167) there.
+ *   range's start) and goes up, wrapping in the range; the later rounds
+ *   (64, 32, 16, 8 attempts) start at offsets hashed from the tuple and the
+ *   round instead of random ones, so that a crowded stretch of ports does
+ *   not make the search fail where the kernel's would succeed. So a clash
+ *   of 40000 gives 40001 here, a random port (e.g. 8560, 26167) there.
  * - `random`/`fully-random` flags: the kernel picks a random port for every
  *   flow, clash or not; fwemu keeps the port when it is free and in range.
  * - nf_nat_used_tuple_new's exception for a reverse-direction race of two CPUs

@@ -123,6 +123,17 @@ describe('SNAT / masquerade', () => {
     );
   });
 
+  it('a long run of taken ports does not make the search fail (the kernel restarts at random offsets)', () => {
+    const d = new Driver();
+    // 300 hosts keep their own ports 40000-40299 towards S: a run longer than the 248 tries of one stretch.
+    for (let i = 0; i < 300; i++) forward(d, udp(`10.1.${i >> 8}.${i & 255}:${40000 + i} > ${S}:53`), masq);
+    const h = forward(d, udp(`${A}:40000 > ${S}:53`), masq);
+    expect(h.setup).toBe(true);
+    const port = Number(/:(\d+) >/.exec(h.out)![1]);
+    expect(port < 40000 || port > 40299).toBe(true);
+    expect(port).toBeGreaterThanOrEqual(1024);
+  });
+
   it('a port below 1024 stays in its class (1-511)', () => {
     const d = new Driver();
     forward(d, udp(`${A}:123 > ${S}:123`), masq);
