@@ -124,7 +124,8 @@ import { icmpError, icmpPacket, icmpQuotedTuple, IcmpKind } from './icmp.js';
 import { icmpWords } from '../packet/icmp-names.js';
 import { grePacket, IPPROTO_GRE } from './gre.js';
 import { genericPacket } from './generic.js';
-import { NatCore, type NatRange } from './nat.js';
+import { NatCore } from './nat-core.js';
+import type { NatRange } from './nat-types.js';
 import {
   CT_NAT_MASK,
   CtCode,
@@ -217,8 +218,13 @@ export class ConntrackTable {
     );
   }
 
-  /** @internal NAT's state and search (nat.ts). */
+  /** @internal NAT's state and search (nat-core.ts). */
   readonly natCore: NatCore;
+
+  /** @internal The records, for nat.ts's per-packet accessors. */
+  get natStore(): CtStore {
+    return this.st;
+  }
 
   /**
    * @internal nat.ts's natSetup (range given) and natNullBinding (null): for

@@ -8,7 +8,15 @@
  * outside client C 198.51.100.77.
  */
 import { describe, expect, it } from 'vitest';
-import { CtStatus, CtTuple, NatManip, natInitialized, natTarget } from '../../src/conntrack/index.js';
+import {
+  CtStatus,
+  CtTuple,
+  NatFlag,
+  NatManip,
+  natFlags,
+  natInitialized,
+  natTarget,
+} from '../../src/conntrack/index.js';
 import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
 import { Driver, icmp, tcp, udp } from './helpers.js';
 import { forward, packetTuple, range, text } from './nat-helpers.js';
@@ -121,6 +129,27 @@ describe('SNAT / masquerade', () => {
     expect(forward(d, tcp(`${B}:40000 > 198.51.100.5:80`, 'S', { seq: 1 }), masq).out).toBe(
       `${F}:40001 > 198.51.100.5:80`,
     );
+  });
+
+  it('a long run of taken ports does not make the search fail (the kernel restarts at random offsets)', () => {
+    const d = new Driver();
+    // 300 hosts keep their own ports 40000-40299 towards S: a run longer than the 248 tries of one stretch.
+    for (let i = 0; i < 300; i++) forward(d, udp(`10.1.${i >> 8}.${i & 255}:${40000 + i} > ${S}:53`), masq);
+    const h = forward(d, udp(`${A}:40000 > ${S}:53`), masq);
+    expect(h.setup).toBe(true);
+    const port = Number(/:(\d+) >/.exec(h.out)![1]);
+    expect(port < 40000 || port > 40299).toBe(true);
+    expect(port).toBeGreaterThanOrEqual(1024);
+  });
+
+  it('random and fully-random keep a free port (known difference: the kernel draws one for every flow)', () => {
+    for (const flags of [NatFlag.RANDOM, NatFlag.FULLY_RANDOM, natFlags(['random', 'fully-random'])]) {
+      const d = new Driver();
+      const r = { snat: range(F, undefined, flags) };
+      expect(forward(d, udp(`${A}:40000 > ${S}:53`), r).out).toBe(`${F}:40000 > ${S}:53`);
+      // Random flags skip find_appropriate_src and the "keep": a clash still moves up from the port.
+      expect(forward(d, udp(`${B}:40000 > ${S}:53`), r).out).toBe(`${F}:40001 > ${S}:53`);
+    }
   });
 
   it('a port below 1024 stays in its class (1-511)', () => {
