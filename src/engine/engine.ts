@@ -46,6 +46,8 @@ export interface EngineStats {
   nonIp: number;
   /** Flows that entered the conntrack table. */
   flows: number;
+  /** Firewall model: the rules with `counter`, what they counted (packets and bytes that matched them). */
+  counters?: { id: string; packets: number; bytes: number }[];
 }
 
 const VERDICTS: readonly Verdict[] = ['accept', 'drop', 'reject', 'skip'];
@@ -161,6 +163,7 @@ export class Engine {
       undecodable: this.undecodable,
       nonIp: this.nonIp,
       flows: this.flows,
+      ...(this.fw !== null ? { counters: this.fw.counters() } : {}),
     };
   }
 

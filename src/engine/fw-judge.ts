@@ -109,6 +109,14 @@ export class FirewallJudge {
     this.walker = new ChainWalker(fw);
   }
 
+  /** The rules with `counter` and what they counted so far. */
+  counters(): { id: string; packets: number; bytes: number }[] {
+    const out: { id: string; packets: number; bytes: number }[] = [];
+    for (const c of this.fw.chains)
+      for (const r of c.rules) if (r.rule.counter) out.push({ id: r.rule.id, packets: r.packets, bytes: r.bytes });
+    return out;
+  }
+
   /** The interface name of an index (null for none). */
   ifName(i: number): string | null {
     return i < 0 ? null : this.fw.routes.names[i];
@@ -120,7 +128,8 @@ export class FirewallJudge {
     const d = this.decision;
     if (this.t0 < 0) this.t0 = now;
     cx.nowNs = (now - this.t0) * 1e9;
-    cx.len = rec.len;
+    // (nft counters count the IP packet, skb->len at the IP layer, not the frame.)
+    cx.len = p.ipTotalLen > 0 ? p.ipTotalLen : rec.len;
     cx.ctState = 0;
     cx.ctStatus = 0;
     cx.pktType = pktTypeOf(p, rec, this);

@@ -138,6 +138,10 @@ export function summaryLines(facts: SummaryFacts, capture: CaptureSummary, paint
   if (pol.length) lines.push(`  policy hits: ${pol.join(', ')}`);
   if (s.undecodable) lines.push(`  undecodable packets: ${s.undecodable} (listed as "skip ... undecodable")`);
   if (s.nonIp) lines.push(`  non-IP frames: ${s.nonIp}`);
+  if (s.counters?.length)
+    lines.push(
+      `  counters: ${s.counters.map((c) => `${visible(c.id)} ${c.packets} packets ${c.bytes} bytes`).join(', ')}`,
+    );
   const clock = facts.clock ? clockSummary(facts.clock) : '';
   if (clock !== '') lines.push(`  clock: ${clock}`);
   if (capture.truncated)

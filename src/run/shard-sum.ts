@@ -16,6 +16,13 @@ export function sumStats(all: EngineStats[]): EngineStats {
     s.undecodable += o.undecodable;
     s.nonIp += o.nonIp;
     s.flows += o.flows;
+    o.counters?.forEach((c, i) => {
+      const t = s.counters?.[i];
+      if (t !== undefined) {
+        t.packets += c.packets;
+        t.bytes += c.bytes;
+      }
+    });
   }
   return s;
 }

@@ -342,3 +342,37 @@ describe('firewall model: NAT (hand-computed tuples, as nf_nat keeps a free port
     expect(list).toContain('5000>5001');
   });
 });
+
+describe('firewall model: counter', () => {
+  it('counts the packets and IP bytes that reach and match the rule (nft counts skb->len: the IP packet), never deciding', () => {
+    const yaml = `
+interfaces:
+  lan0: { addresses: 192.168.1.1/24 }
+  wan0: { addresses: 203.0.113.1/24, default: true }
+chains:
+  forward:
+    hook: forward
+    policy: drop
+    rules:
+      - { id: tcp-seen, proto: tcp, counter: true, action: continue }
+      - { id: out, iif: lan0, action: accept }
+`;
+    const { ruleset } = parseRuleSet(yaml, 'c.yaml');
+    const engine = new Engine(ruleset);
+    const specs = [
+      syn('192.168.1.10', 1000, '198.51.100.10', 80),
+      syn('198.51.100.10', 1001, '192.168.1.10', 80),
+      { ip: { src: '192.168.1.10', dst: '198.51.100.10' }, udp: { sport: 1, dport: 53, payload: 20 } } as PacketSpec,
+      syn('192.168.1.10', 1002, '203.0.113.1', 22),
+    ];
+    const verdicts = specs.map((spec, i) => {
+      const r0 = rec(buildIpPacket(spec), i + 1, i);
+      const p = decodePacket(r0.buf, 0, r0.caplen, r0.linkType, r0.direction, newDecodedPacket(), r0.len);
+      return engine.process(r0, p)!.verdict;
+    });
+    // Two TCP SYNs cross the forward chain (40 bytes each: 20 IP + 20 TCP); the UDP one does not match,
+    // the SYN to the router goes to input; the counter decides nothing (the WAN SYN falls to the policy).
+    expect(verdicts).toEqual(['accept', 'drop', 'accept', 'accept']);
+    expect(engine.stats.counters).toEqual([{ id: 'tcp-seen', packets: 2, bytes: 80 }]);
+  });
+});
