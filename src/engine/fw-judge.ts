@@ -25,6 +25,8 @@ import {
   NatManip,
   type NatManipValue,
   natNullBinding,
+  natPacketTuple,
+  natQuotedTuple,
   type NatRange,
   natSetup,
 } from '../conntrack/nat.js';
@@ -248,7 +250,7 @@ export class FirewallJudge {
     const ct = this.ct;
     if (ct === null) return true;
     const t = this.tuple;
-    fillTuple(t, p);
+    natPacketTuple(p, t);
     if (ct.lookup(t) !== null) return false;
     if (!invertTuple(t, this.outer)) return false;
     const e = ct.lookup(this.outer);
@@ -371,20 +373,12 @@ export class FirewallJudge {
     const q = this.cur;
     const t = this.tuple;
     const icmpError = c.state === CtState.RELATED && q.innerValid;
-    if (!icmpError) fillTuple(t, q);
+    if (!icmpError) natPacketTuple(q, t);
     const changed = icmpError ? this.translateIcmpError(c, manip, q) : natApply(c, manip, t);
     if (!changed) return;
     const x = this.own();
     if (icmpError) {
-      const o = this.outer;
-      x.src0 = o.src0 | 0;
-      x.src1 = o.src1 | 0;
-      x.src2 = o.src2 | 0;
-      x.src3 = o.src3 | 0;
-      x.dst0 = o.dst0 | 0;
-      x.dst1 = o.dst1 | 0;
-      x.dst2 = o.dst2 | 0;
-      x.dst3 = o.dst3 | 0;
+      setAddresses(x, this.outer);
       const i = this.inner;
       x.innerSrc0 = i.src0 | 0;
       x.innerSrc1 = i.src1 | 0;
@@ -399,14 +393,7 @@ export class FirewallJudge {
         x.innerDport = i.dport;
       } else if (x.innerProto === IpProto.ICMP || x.innerProto === IpProto.ICMPV6) x.innerSport = i.sport;
     } else {
-      x.src0 = t.src0 | 0;
-      x.src1 = t.src1 | 0;
-      x.src2 = t.src2 | 0;
-      x.src3 = t.src3 | 0;
-      x.dst0 = t.dst0 | 0;
-      x.dst1 = t.dst1 | 0;
-      x.dst2 = t.dst2 | 0;
-      x.dst3 = t.dst3 | 0;
+      setAddresses(x, t);
       if (isPortProto(x.proto)) {
         x.sport = t.sport;
         x.dport = t.dport;
@@ -417,25 +404,8 @@ export class FirewallJudge {
 
   private translateIcmpError(c: CtResult, manip: NatManipValue, q: DecodedPacket): boolean {
     const o = this.outer;
-    fillTuple(o, q);
-    const i = this.inner;
-    i.l3 = q.innerIpVersion;
-    i.proto = q.innerProto;
-    i.src0 = q.innerSrc0 >>> 0;
-    i.src1 = q.innerSrc1 >>> 0;
-    i.src2 = q.innerSrc2 >>> 0;
-    i.src3 = q.innerSrc3 >>> 0;
-    i.dst0 = q.innerDst0 >>> 0;
-    i.dst1 = q.innerDst1 >>> 0;
-    i.dst2 = q.innerDst2 >>> 0;
-    i.dst3 = q.innerDst3 >>> 0;
-    if (isPortProto(q.innerProto)) {
-      i.sport = q.innerSport;
-      i.dport = q.innerDport;
-    } else {
-      i.sport = q.innerSport;
-      i.dport = q.innerDport << 8;
-    }
+    natPacketTuple(q, o);
+    const i = natQuotedTuple(q, this.inner);
     return natIcmpError(c, manip, q.icmpType, o, i) === NatIcmp.CHANGED;
   }
 
@@ -523,28 +493,16 @@ const NAT_PRIORITY: Readonly<Record<Hook, number>> = {
 const LOOPBACK4: Cidr = { version: 4, words: [0x7f000001, 0, 0, 0], prefix: 32, text: '127.0.0.1' };
 const LOOPBACK6: Cidr = { version: 6, words: [0, 0, 0, 1], prefix: 128, text: '::1' };
 
-/** The tuple of a packet's own headers, as conntrack keys it (ICMP: id in sport, type/code in dport). */
-function fillTuple(t: CtTuple, q: DecodedPacket): void {
-  t.l3 = q.ipVersion;
-  t.proto = q.proto;
-  t.src0 = q.src0 >>> 0;
-  t.src1 = q.src1 >>> 0;
-  t.src2 = q.src2 >>> 0;
-  t.src3 = q.src3 >>> 0;
-  t.dst0 = q.dst0 >>> 0;
-  t.dst1 = q.dst1 >>> 0;
-  t.dst2 = q.dst2 >>> 0;
-  t.dst3 = q.dst3 >>> 0;
-  if (isPortProto(q.proto)) {
-    t.sport = q.sport;
-    t.dport = q.dport;
-  } else if (q.proto === IpProto.ICMP || q.proto === IpProto.ICMPV6) {
-    t.sport = q.icmpId;
-    t.dport = (q.icmpType << 8) | q.icmpCode;
-  } else {
-    t.sport = 0;
-    t.dport = 0;
-  }
+/** The packet's addresses from a tuple (DecodedPacket keeps int32 words, CtTuple uint32). */
+function setAddresses(x: DecodedPacket, t: CtTuple): void {
+  x.src0 = t.src0 | 0;
+  x.src1 = t.src1 | 0;
+  x.src2 = t.src2 | 0;
+  x.src3 = t.src3 | 0;
+  x.dst0 = t.dst0 | 0;
+  x.dst1 = t.dst1 | 0;
+  x.dst2 = t.dst2 | 0;
+  x.dst3 = t.dst3 | 0;
 }
 
 /** meta pkttype: from the Ethernet destination when the link has one, else from the IP destination. */
