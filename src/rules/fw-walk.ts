@@ -6,6 +6,7 @@
  * and the outcome are reused.
  */
 import type { DecodedPacket } from '../packet/types.js';
+import { addrIn, inRanges } from './match.js';
 import {
   type CompiledAddrMatch,
   type CompiledChain,
@@ -48,32 +49,14 @@ export function newWalkOutcome(): WalkOutcome {
   return { verdict: Verdict.ACCEPT, rule: null, chain: null };
 }
 
-function inRanges(r: Int32Array, port: number): boolean {
-  for (let i = 0; i < r.length; i += 2) {
-    if (port < r[i]) return false;
-    if (port <= r[i + 1]) return true;
-  }
-  return false;
-}
-
-function addrIn(a: CompiledAddrMatch, v: number, w0: number, w1: number, w2: number, w3: number): boolean {
+/** In one of the prefixes (match.ts), or of the ranges. */
+function addrMatches(a: CompiledAddrMatch, v: number, w0: number, w1: number, w2: number, w3: number): boolean {
+  if (addrIn(a, v, w0, w1, w2, w3)) return true;
   if (v === 4) {
-    const t = a.v4;
-    for (let i = 0; i < t.length; i += 2) if ((w0 & t[i + 1]) === t[i]) return true;
     const r = a.r4;
     const u = w0 >>> 0;
     for (let i = 0; i < r.length; i += 2) if (u >= r[i] && u <= r[i + 1]) return true;
     return false;
-  }
-  const t = a.v6;
-  for (let i = 0; i < t.length; i += 8) {
-    if (
-      (w0 & t[i + 4]) === t[i] &&
-      (w1 & t[i + 5]) === t[i + 1] &&
-      (w2 & t[i + 6]) === t[i + 2] &&
-      (w3 & t[i + 7]) === t[i + 3]
-    )
-      return true;
   }
   const r = a.r6;
   for (let i = 0; i < r.length; i += 8)
@@ -124,8 +107,8 @@ export function fwRuleMatches(r: CompiledFwRule, p: DecodedPacket, cx: WalkConte
   if (r.ctState !== 0 && (r.ctState & cx.ctState) === 0) return false;
   if (r.ctStatus !== 0 && (r.ctStatus & cx.ctStatus) === 0) return false;
   if (r.pktType !== 0 && (r.pktType & cx.pktType) === 0) return false;
-  if (r.src !== null && !addrIn(r.src, v, p.src0, p.src1, p.src2, p.src3)) return false;
-  if (r.dst !== null && !addrIn(r.dst, v, p.dst0, p.dst1, p.dst2, p.dst3)) return false;
+  if (r.src !== null && !addrMatches(r.src, v, p.src0, p.src1, p.src2, p.src3)) return false;
+  if (r.dst !== null && !addrMatches(r.dst, v, p.dst0, p.dst1, p.dst2, p.dst3)) return false;
   if (r.sport !== null && (p.l4Off < 0 || !inRanges(r.sport, p.sport))) return false;
   if (r.dport !== null && (p.l4Off < 0 || !inRanges(r.dport, p.dport))) return false;
   const types = r.icmpTypes;

@@ -14,7 +14,8 @@ import type { DecodedPacket } from '../packet/types.js';
 import type { CompiledAddrs, CompiledRule, CompiledRuleSet } from './compile.js';
 import type { Chain } from './types.js';
 
-function inRanges(r: Int32Array, port: number): boolean {
+/** Is `port` in the sorted, merged [lo, hi] pairs? (Shared with the firewall model's walk.) */
+export function inRanges(r: Int32Array, port: number): boolean {
   for (let i = 0; i < r.length; i += 2) {
     if (port < r[i]) return false; // sorted: no later range can contain it
     if (port <= r[i + 1]) return true;
@@ -22,7 +23,8 @@ function inRanges(r: Int32Array, port: number): boolean {
   return false;
 }
 
-function addrIn(a: CompiledAddrs, version: number, w0: number, w1: number, w2: number, w3: number): boolean {
+/** Is the address in one of the prefixes? (Shared with the firewall model's walk.) */
+export function addrIn(a: CompiledAddrs, version: number, w0: number, w1: number, w2: number, w3: number): boolean {
   if (version === 4) {
     const t = a.v4;
     for (let i = 0; i < t.length; i += 2) if ((w0 & t[i + 1]) === t[i]) return true;
