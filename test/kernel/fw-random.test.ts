@@ -30,7 +30,7 @@ let corpus: FwCorpusBatch[] = [];
 
 /**
  * Known differences of the firewall model (README, "Known differences from
- * Linux"), and one limit of the kernel harness: printed and counted, with
+ * Linux"): printed and counted, with
  * the conntrack entries of the sessions they hit, but not failing the test.
  * Every other disagreement fails it.
  */
@@ -49,16 +49,6 @@ const KNOWN_FW: readonly {
       d.what === 'wire' &&
       (s?.role === 'lan-router' || s?.role === 'wan-router') &&
       d.kernel.startsWith(`${s.flow.dst}:${s.flow.dport} > `),
-  },
-  {
-    id: 'input-copy-before-input-nat',
-    why: "not fwemu's: the harness copies a packet the firewall takes in (nft dup, input priority 100) before the input hook's NAT (srcnat, also 100), so a reply to an output-DNATed flow shows from the DNAT target; fwemu shows it de-NATed, as the socket gets it",
-    packet: (d, s) =>
-      d.what === 'wire' &&
-      s?.out !== undefined &&
-      s.nat.includes('dnat-out') &&
-      d.kernel.startsWith(s.out.dst) &&
-      d.fwemu.startsWith(s.flow.dst),
   },
 ];
 

@@ -224,8 +224,11 @@ export function writeSetup(
  * ND are the stack talking on its own.
  */
 function firewallModelNft(firstLeg: string): string {
+  // Priority 200: after the input hook's NAT (srcnat, 100), so a packet's copy is as the socket gets
+  // it (a reply to a flow the firewall's output DNATed, de-NATed), and after the rule file's filter
+  // chains (input chains above 200 would be seen after the copy).
   const seen = (hop: string) =>
-    `  chain seen { type filter hook input priority 100; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${hop} device "${firstLeg}"; }`;
+    `  chain seen { type filter hook input priority 200; meta mark ${HOST_MARK.copy} return; meta mark set ${HOST_MARK.copy} dup to ${hop} device "${firstLeg}"; }`;
   return [
     'table ip fwemu_host4 {',
     seen(DUP.to4),
