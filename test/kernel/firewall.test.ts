@@ -15,7 +15,7 @@ import { afterAll, describe, expect } from 'vitest';
 import { parseRuleSet } from '../../src/rules/load.js';
 import { compareFirewall, formatFwAgreement } from './fw-conformance.js';
 import { kernelTest } from './kit.js';
-import { echo, ether, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
+import { echo, ether, icmpError, TCP, tcp, udp, writePcap } from './pcapwriter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-kfw-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -146,19 +146,3 @@ describe('firewall model against the kernel', () => {
     expect(a.packets).toBe(5);
   });
 });
-
-/** An ICMPv4 error from `src` to `dst` quoting the first 28 bytes of `about`. */
-function icmpError(src: string, dst: string, type: number, code: number, about: Uint8Array): Uint8Array {
-  const quote = about.subarray(0, 28);
-  const l4 = new Uint8Array(8 + quote.length);
-  l4[0] = type;
-  l4[1] = code;
-  l4.set(quote, 8);
-  let sum = 0;
-  for (let i = 0; i < l4.length; i += 2) sum += (l4[i] << 8) | (l4[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  const c = ~sum & 0xffff;
-  l4[2] = c >> 8;
-  l4[3] = c & 0xff;
-  return ipPacket({ src, dst }, 1, l4, null);
-}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { type KernelInterfaces, type KernelRunResult, runKernel } from './harness.js';
 import { kernelTest } from './kit.js';
-import { echo, ether, fragment, icmp6, ipPacket, TCP, tcp, udp, writePcap } from './pcapwriter.js';
+import { echo, ether, fragment, icmp6, icmpError, TCP, tcp, udp, writePcap } from './pcapwriter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-knat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,22 +96,6 @@ function wire(r: KernelRunResult): string[] {
         : ` ${w.src} > ${w.dst}${w.icmpId !== undefined ? ` id ${w.icmpId}` : ''}`;
     return `${d.verdict} ${d.ingress ?? 'fw'}->${d.egress ?? (d.path === 'input' ? 'fw' : '-')}${t}`;
   });
-}
-
-/** ICMPv4 error (type/code) from `src` to `dst`, quoting the first 28 bytes of `about`. */
-function icmpError(src: string, dst: string, type: number, code: number, about: Uint8Array): Uint8Array {
-  const quote = about.subarray(0, 28);
-  const l4 = new Uint8Array(8 + quote.length);
-  l4[0] = type;
-  l4[1] = code;
-  l4.set(quote, 8);
-  let sum = 0;
-  for (let i = 0; i < l4.length; i += 2) sum += (l4[i] << 8) | (l4[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  const c = ~sum & 0xffff;
-  l4[2] = c >> 8;
-  l4[3] = c & 0xff;
-  return ipPacket({ src, dst }, 1, l4, null);
 }
 
 describe('kernel oracle, firewall model (interfaces and NAT)', () => {

@@ -357,3 +357,19 @@ export function withRouterAlert(ip6: Uint8Array): Uint8Array {
 export function ip6Bytes(s: string): number[] {
   return [...parseIp(s)];
 }
+
+/** An ICMPv4 error from `src` to `dst` quoting the first 28 bytes of `about`. */
+export function icmpError(src: string, dst: string, type: number, code: number, about: Uint8Array): Uint8Array {
+  const quote = about.subarray(0, 28);
+  const l4 = new Uint8Array(8 + quote.length);
+  l4[0] = type;
+  l4[1] = code;
+  l4.set(quote, 8);
+  let sum = 0;
+  for (let i = 0; i < l4.length; i += 2) sum += (l4[i] << 8) | (l4[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  l4[2] = c >> 8;
+  l4[3] = c & 0xff;
+  return ipPacket({ src, dst }, 1, l4, null);
+}
