@@ -319,7 +319,9 @@ function leavingRecord(rec: CaptureRecord, p: DecodedPacket, e: DecodedPacket): 
 /** Why a firewall cannot be judged in shards of flows (state that flows share), or null. */
 function crossFlowState(fw: Firewall): string | null {
   const rules = firewallRules(fw);
-  if (fw.interfaces.length > 0) return 'a capture taken on several interfaces is judged in time order across them';
+  // (Every firewall-model file: a capture taken on several interfaces is judged in time order across them.)
+  if (fw.interfaces.length > 0 || fw.chains.length > 0)
+    return 'the firewall model judges a capture taken on several interfaces in time order across them';
   if (rules.some((r) => r.limit !== null)) return 'a limit counts packets of every flow together';
   if (rules.some((r) => r.nat !== null) || fw.chains.some((c) => c.type === 'nat'))
     return 'NAT picks ports among every flow';
