@@ -204,7 +204,8 @@ export class FirewallJudge {
       if (!this.hook('prerouting', r, d)) return d;
       // Routing sees the destination DNAT (or redirect) gave it.
       const q = this.cur;
-      if (this.receives(q)) {
+      // (The same answer as before prerouting unless DNAT moved the destination.)
+      if (q === p ? toSelf : this.receives(q)) {
         if (!this.hook('input', r, d)) return d;
         return this.accepted(r, c, d);
       }

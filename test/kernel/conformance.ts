@@ -55,7 +55,7 @@ export function splitTimeout(line: string): { key: string; timeout: number } {
 }
 
 /** Same tuples (the state may have moved on in fwemu before it expired). */
-function sameFlow(a: string, b: string): boolean {
+export function sameFlow(a: string, b: string): boolean {
   const tuples = (s: string) =>
     s
       .replace(/\[(UNREPLIED|ASSURED)\]/g, '')

@@ -15,7 +15,7 @@ import { explain } from '../../src/report/reason.js';
 import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
 import type { Firewall } from '../../src/rules/firewall.js';
 import type { RuleSet } from '../../src/rules/types.js';
-import { splitTimeout } from './conformance.js';
+import { sameFlow, splitTimeout } from './conformance.js';
 import { runKernel, type WireTuple } from './harness.js';
 import type { KernelInterfaces } from './topology.js';
 
@@ -244,14 +244,9 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
   const entryDiffs: string[] = [];
   let entriesAgree = 0;
   let expired = 0;
-  const tuples = (key: string) =>
-    key
-      .replace(/\[(UNREPLIED|ASSURED)\]/g, '')
-      .replace(/ [A-Z_]+2? src=/, ' src=')
-      .replace(/\s+/g, ' ');
   for (const k of kernelKeys) {
     if (fwemuKeys.includes(k)) entriesAgree++;
-    else if (expiredKeys.some((e) => tuples(e) === tuples(k))) {
+    else if (expiredKeys.some((e) => sameFlow(e, k))) {
       // Run out on the capture clock; the kernel, not replaying in real time, still holds it.
       expired++;
       entriesAgree++;
