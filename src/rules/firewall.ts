@@ -11,7 +11,9 @@
  *
  * Connection tracking runs at priority -200 of prerouting and output
  * (nf_conntrack_in), so every chain here sees `ct state`; a chain of a
- * lower priority (raw, -300) is refused by the loader. Chains of type nat
+ * lower priority (raw, -300) is refused by the YAML loader. An imported
+ * ruleset may have one (issue 18): as in the kernel (nft_ct_get_eval with
+ * no conntrack yet), `ct state` reads `invalid` there. Chains of type nat
  * see only the first packet of a flow, as in the kernel; their
  * translation then applies to the whole flow through the conntrack entry.
  *
@@ -132,6 +134,92 @@ export interface NatStatement {
   text: string;
 }
 
+/**
+ * Conditions a rule may negate (nft `!=`, iptables `!`): the value test is
+ * inverted, while the protocol and family the condition implies still hold
+ * (`ip saddr != 10.0.0.0/8` matches IPv4 packets from elsewhere, never an
+ * IPv6 packet; `tcp dport != 22` matches TCP only), as nft's payload
+ * dependencies do.
+ */
+export type NegatableCondition =
+  | 'iif'
+  | 'oif'
+  | 'src'
+  | 'dst'
+  | 'sport'
+  | 'dport'
+  | 'proto'
+  | 'icmp'
+  | 'tcpFlags'
+  | 'ctState'
+  | 'ctStatus'
+  | 'pktType'
+  | 'mark';
+
+/** `meta mark and MASK == VALUE` (iptables `-m mark --mark VALUE/MASK`): (mark & mask) === value. */
+export interface MarkMatch {
+  value: number;
+  mask: number;
+  /** As nft writes it: "meta mark & 0x00004000 == 0x00004000". */
+  text: string;
+}
+
+/**
+ * `meta mark set ...` (iptables `-j MARK`): mark = (mark & and) ^ xor, the
+ * kernel's one form of every mark update (nft_bitwise; xt_MARK's
+ * --set-xmark). The mark is the packet's (skb->mark): 0 when it arrives or
+ * is sent, kept through every hook of that one packet, never stored in
+ * the conntrack entry.
+ */
+export interface MarkSet {
+  and: number;
+  xor: number;
+  text: string;
+}
+
+/** Route types a fib lookup answers (RTN_*), as nft names them. */
+export type FibAddrType =
+  | 'unspec'
+  | 'unicast'
+  | 'local'
+  | 'broadcast'
+  | 'anycast'
+  | 'multicast'
+  | 'blackhole'
+  | 'unreachable'
+  | 'prohibit';
+
+/**
+ * A fib condition (nft_fib.c; iptables `-m addrtype`, `-m rpfilter`),
+ * answered from the firewall's interfaces and routes (route.ts):
+ * - `fib daddr type local` (addrtype --dst-type LOCAL): the route type of
+ *   the address, `dev` restricting the lookup to the packet's iif/oif;
+ * - `fib saddr . iif oif missing` (rpfilter): no route back to the source
+ *   through the interface the packet came in by.
+ */
+export interface FibMatch {
+  addr: 'saddr' | 'daddr';
+  dev: 'iif' | 'oif' | null;
+  result: 'type' | 'oif-missing';
+  /** For result 'type': any of these. */
+  types: FibAddrType[];
+  /** Inverts this one condition. */
+  neg: boolean;
+  text: string;
+}
+
+/**
+ * Where an imported rule came from (issue 18): every reason and trace names
+ * it, e.g. "dropped by rule at /etc/nftables.conf:23 (`tcp dport 22 drop`)".
+ */
+export interface RuleOrigin {
+  file: string;
+  line: number;
+  col: number;
+  /** The rule as written, on one line (whitespace runs folded to one space). */
+  text: string;
+}
+
 /** One rule of a chain. Every condition given must hold (null: no condition). */
 export interface FwRule {
   /** The rule's `id:`, or `CHAIN-N` (N = 1-based index in its chain). */
@@ -174,6 +262,30 @@ export interface FwRule {
   rejectWith: string | null;
   /** For jump/goto: the user chain entered. */
   target: string | null;
+
+  // Issue 18 (imported rulesets; the YAML reads them too). Absent = none.
+  /** Conditions whose value test is inverted (see NegatableCondition). */
+  not?: NegatableCondition[];
+  mark?: MarkMatch | null;
+  /** Every fib condition must hold. */
+  fib?: FibMatch[] | null;
+  /** Statement run when the conditions hold, before the verdict. */
+  markSet?: MarkSet | null;
+  /** `notrack` (raw chains): the packet is not tracked; later chains see ct state untracked. */
+  notrack?: boolean;
+  /**
+   * Statements accepted and ignored because they never change a verdict
+   * (counter is the field above; log is `log`): "tcp option maxseg size set
+   * rt mtu", "ct helper set ...", "quota ...", as written.
+   */
+  ignored?: string[];
+  /**
+   * Set when --lenient kept a rule fwemu cannot model: the stated,
+   * conservative meaning ("the rule never matches"), and the rule is inert.
+   */
+  inert?: string | null;
+  /** The imported line this rule came from; null/absent for fwemu YAML. */
+  origin?: RuleOrigin | null;
 }
 
 /** A chain: a base chain (hook set) or a user chain (reached by jump/goto only). */
@@ -188,6 +300,15 @@ export interface FwChain {
   policy: PolicyVerdict;
   rules: FwRule[];
   pos: SourcePos;
+  /**
+   * IP family of the chain's table (issue 18): nft `ip` 4, `ip6` 6, `inet`
+   * null (both); a chain of family 4 never sees an IPv6 packet. Absent: null.
+   */
+  family?: 4 | 6 | null;
+  /** The imported table ("inet filter", iptables "ip nat"), for display; absent for fwemu YAML. */
+  table?: string | null;
+  /** The imported chain's own name and place ("input" at file:line). */
+  origin?: RuleOrigin | null;
 }
 
 /** An address of an interface: the address itself and the prefix that makes its network directly connected. */
