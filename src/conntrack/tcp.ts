@@ -13,7 +13,7 @@
  * the kernel's wrap-around comparisons.
  *
  * Deliberate differences from the kernel:
- * - No NAT, so no sequence-number offsets (nf_ct_seq_offset is 0).
+ * - No NAT helpers, so no sequence-number offsets (nf_ct_seq_offset is 0).
  * - No SYN proxy (its keep-alive special case is left out).
  * - Checksums are not verified (nf_conntrack_checksum would call a bad one invalid).
  * - The SACK right edge comes from the decoder (DecodedPacket.sackMaxRight),
