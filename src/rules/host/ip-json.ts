@@ -19,7 +19,7 @@ import { parseCidr } from '../cidr.js';
 import { ifNameProblem } from '../fw-read.js';
 import type { HostBuilder } from './build.js';
 import type { HostCode } from './codes.js';
-import { ifAddressOf } from './if-address.js';
+import { ifAddressOf, parseIfAddress } from './if-address.js';
 
 type R = YamlReader<HostCode>;
 
@@ -129,7 +129,7 @@ export function readIpAddr(text: string, file: string, b: HostBuilder): void {
       // Point-to-point: "address" is the peer, and its prefix is what the link connects.
       const peer = str(r, am, 'address', a, `${name}: an address`, false);
       const noRoute = am.get('noprefixroute');
-      const own = ifAddressOf(local, full);
+      const own = parseIfAddress(local);
       if ('error' in own) {
         r.error(am.get('local')?.at ?? a, `${name}: ${own.error}`, 'host.bad-json');
         continue;
