@@ -13,6 +13,7 @@ export const HOST_CODES = {
   'host.missing-ruleset': 'a host file without ruleset:',
   'host.bad-ruleset': 'ruleset: that is not a path or a list of paths',
   'host.nested-host': 'a host file naming another host file',
+  'host.bad-iface': 'an --iface that is not NAME=ADDR/PREFIX,...',
   'host.bad-route': 'a route that is not PREFIX@NAME or default@NAME',
   'host.bad-json': 'JSON of ip -j addr / ip -j route that is not what ip prints',
   'host.twice': 'one interface described by the rule file and by the host description',

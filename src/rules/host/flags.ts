@@ -30,7 +30,7 @@ function iface(text: string, pos: SourcePos, b: HostBuilder): void {
   const help =
     'write --iface NAME=ADDR/PREFIX[,ADDR/PREFIX...], like --iface lan0=192.168.1.1/24,fd00:1::1/64 (the addresses `ip addr` shows on NAME)';
   if (eq <= 0) {
-    bad(b, pos, '--iface', text, help, 'host.bad-route');
+    bad(b, pos, '--iface', text, help, 'host.bad-iface');
     return;
   }
   const name = text.slice(0, eq).trim();
