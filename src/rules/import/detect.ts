@@ -77,8 +77,8 @@ export function detectFormat(text: string, file: string): { kind: FileKind } | {
     if (NFT_WORDS.test(line)) return { kind: 'nft' };
     return lookalike(line, file, i + 1, col);
   }
-  if (yaml) return { kind: host ? 'host' : 'yaml' };
-  return notRuleset(file, 1, 1, 'empty (nothing but blank lines and comments)', null);
+  // (An empty file is left to the YAML loader, which says what a rule file holds.)
+  return { kind: host ? 'host' : 'yaml' };
 }
 
 /** What a JSON text is, from its start: nft's, `ip -j addr`'s, `ip -j route`'s, or null for other JSON. */

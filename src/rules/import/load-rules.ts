@@ -22,9 +22,9 @@
  * naming both places: which one is meant is the user's to say.
  */
 import { diag, sortDiags, type Diagnostic, type SourcePos } from '../../base/diag.js';
-import { inputDisplayName, readInputFile, STDIN_NAME, STDIN_PATH } from '../../base/input-file.js';
+import { inputDisplayName, type LargerLimit, readInputFile, STDIN_NAME, STDIN_PATH } from '../../base/input-file.js';
 import { UserError } from '../../base/errors.js';
-import { CONNTRACK_DEFAULTS, IPV4_DEFAULTS } from '../spec.js';
+import { CONNTRACK_DEFAULTS, IPV4_DEFAULTS, MAX_RULE_FILE_BYTES } from '../spec.js';
 import { parseRuleSet, type LoadResult } from '../load.js';
 import { loopback } from '../load-interfaces.js';
 import { ifNameProblem } from '../fw-read.js';
@@ -45,6 +45,14 @@ export { NO_HOST } from '../host/options.js';
 
 /** Largest ruleset file read (kube-proxy's iptables-save of a big cluster runs to megabytes). */
 export const MAX_RULESET_BYTES = 64 * 1024 * 1024;
+/** fwemu's YAML stays within the loader's limit; a ruleset of another tool may be larger. */
+const RULESET_LIMIT: LargerLimit = {
+  maxBytes: MAX_RULESET_BYTES,
+  when: (head) => {
+    const k = detectFormat(head, '');
+    return 'kind' in k && k.kind !== 'yaml' && k.kind !== 'host';
+  },
+};
 /** Largest `ip -j` file read. */
 export const MAX_IP_JSON_BYTES = 16 * 1024 * 1024;
 /** Largest total of files an nft `include` may pull in, besides the file itself. */
@@ -84,8 +92,10 @@ interface Text {
  */
 export function loadRuleFiles(paths: string[], host: HostOptions, opts: LoadRuleOptions): RuleFilesResult {
   if (paths.length === 0) throw new UserError('no rule file: give one with -r FILE');
-  if (paths.filter((p) => p === STDIN_PATH).length > 1)
-    throw new UserError('- (standard input) can be given once after -r: it can be read only once');
+  if ([...paths, ...host.ipAddr, ...host.ipRoute].filter((p) => p === STDIN_PATH).length > 1)
+    throw new UserError(
+      '- (standard input) can be given once among -r, --ip-addr and --ip-route: it can be read only once',
+    );
   const errors: Diagnostic[] = [];
   const b = new HostBuilder();
   readHostFlags(host, b);
@@ -150,7 +160,7 @@ function readRuleText(
   const file = inputDisplayName(path);
   let input: ReturnType<typeof readInputFile>;
   try {
-    input = readInputFile(path, MAX_RULESET_BYTES, 'rule', stdin);
+    input = readInputFile(path, MAX_RULE_FILE_BYTES, 'rule', stdin, RULESET_LIMIT);
   } catch (e) {
     if (namedAt === undefined) throw e;
     // A ruleset a host file names: its error is placed where the host file names it.

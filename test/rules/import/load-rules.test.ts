@@ -2,6 +2,7 @@
  * loadRuleFiles, the loading entry of every command, with a fake reader
  * standing in for the nft and iptables readers (fake-reader.ts).
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +216,27 @@ describe('loadRuleFiles', () => {
       errorsOf(() => loadRuleFiles([f], { ...NO_HOST, iface: ['lan0=10.0.0.1/24', 'wan0'] }, { lenient: false })),
     ).toEqual([
       expect.stringMatching(/^<command line>:1:2 host\.bad-iface --iface "wan0": write --iface NAME=ADDR\/PREFIX/),
+    ]);
+  });
+
+  it('a ruleset may be larger than a YAML rule file (1 MiB), from a file or a pipe', () => {
+    const big = `*filter\nchain INPUT input 0 ip filter\n${'# padding padding padding padding\n'.repeat(40000)}`;
+    expect(big.length).toBeGreaterThan(1 << 20);
+    const f = file('big.v4', big);
+    expect(loadRuleFiles([f], NO_HOST, { lenient: false }).ruleset.firewall?.chains.length).toBe(1);
+    const viaStdin = loadRuleFiles(['-'], NO_HOST, { lenient: false, stdin: Buffer.from(big) });
+    expect(viaStdin.ruleset.firewall?.chains.length).toBe(1);
+    // A FIFO: read as it arrives, its size unknown until the end.
+    const fifo = join(dir, 'big.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `cat '${f}' > '${fifo}'`]);
+    expect(loadRuleFiles([fifo], NO_HOST, { lenient: false }).ruleset.firewall?.chains.length).toBe(1);
+    writer.kill();
+    const yaml = file('big.yaml', `rules: []\n${'# padding padding padding padding\n'.repeat(40000)}`);
+    expect(errorsOf(() => loadRuleFiles([yaml], NO_HOST, { lenient: false }))).toEqual([
+      expect.stringMatching(
+        /^\.\/big\.yaml:1:1 file\.too-big file is \d+ bytes; rule files are limited to 1048576 bytes \(1 MiB\)$/,
+      ),
     ]);
   });
 });
