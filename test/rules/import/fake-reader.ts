@@ -2,7 +2,7 @@
  * A tiny stand-in for the ruleset readers (the real ones are tested on
  * their own): one chain a line,
  *
- *   chain NAME HOOK|- PRIORITY ip|ip6|inet TABLE [iif IF] [jump TARGET] [ignored TEXT] [error TEXT]
+ *   chain NAME HOOK|- PRIORITY ip|ip6|inet TABLE [iif IF] [jump TARGET] [drop] [ignored TEXT] [error TEXT] [inert]
  *
  * each chain getting one rule (accept, or the jump), so the loading entry,
  * the merge and the host description can be tested without them.
@@ -71,10 +71,11 @@ export function fakeReader(format: RulesetFormat) {
         counter: false,
         log: null,
         nat: null,
-        action: target === null ? 'accept' : 'jump',
+        action: target !== null ? 'jump' : w.includes('drop') ? 'drop' : 'accept',
         rejectWith: null,
         target,
         origin: { file, line, col: 1, text: l.trim() },
+        inert: w.includes('inert') ? 'the rule never matches (-m recent is not modelled)' : null,
       };
       chains.push({
         name,
