@@ -18,6 +18,7 @@
  */
 import type {
   AddrMatch,
+  FibMatch,
   FwChain,
   FwInterface,
   FwRule,
@@ -110,7 +111,8 @@ function conditions(r: FwRule): [NegatableCondition | 'other', string, string][]
   if (r.ctStatus !== null) out.push(['ctStatus', 'ct_status', seq(r.ctStatus)]);
   if (r.pktType !== null) out.push(['pktType', 'pkttype', seq(r.pktType)]);
   if (r.mark) out.push(['mark', 'mark', yamlString(`${hex(r.mark.value)}/${hex(r.mark.mask)}`)]);
-  if (r.fib && r.fib.length > 0) out.push(['other', 'fib', `[${r.fib.map((f) => yamlString(f.text)).join(', ')}]`]);
+  if (r.fib && r.fib.length > 0)
+    out.push(['other', 'fib', `[${r.fib.map((f) => yamlString(fibWords(f))).join(', ')}]`]);
   if (r.limit !== null)
     out.push([
       'other',
@@ -118,6 +120,17 @@ function conditions(r: FwRule): [NegatableCondition | 'other', string, string][]
       yamlString(`${r.limit.over ? 'over ' : ''}${r.limit.rate}/${r.limit.unit} burst ${r.limit.burst} packets`),
     ]);
   return out;
+}
+
+/**
+ * nft's words for a fib condition, from its fields (a reader's text may
+ * hold what the model leaves out, as `saddr . mark . iif`).
+ */
+function fibWords(f: FibMatch): string {
+  const head = `${f.addr}${f.dev === null ? '' : ` . ${f.dev}`}`;
+  if (f.result === 'oif-missing') return `${head} oif ${f.neg ? 'exists' : 'missing'}`;
+  const types = f.types.length === 1 ? f.types[0] : `{ ${f.types.join(', ')} }`;
+  return `${head} type ${f.neg ? '!= ' : ''}${types}`;
 }
 
 const FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ecn', 'cwr'];

@@ -244,4 +244,26 @@ describe('fwemu import YAML', () => {
       '{ id: ssh, comment: "admins only \\"quoted\\"", family: ipv4, proto: tcp, src: "@admins", dport: 22, tcp_flags: "syn / syn,ack", action: accept }',
     );
   });
+
+  it("fib is written from its fields, not the reader's text (which may hold what the model leaves out)", () => {
+    const fw = load(MODEL, 'model.yaml').firewall as Firewall;
+    const r: FwRule = {
+      ...(fw.chains[2].rules[2] as FwRule),
+      fib: [
+        {
+          addr: 'saddr',
+          dev: 'iif',
+          result: 'oif-missing',
+          types: [],
+          neg: false,
+          text: 'fib saddr . mark . iif oif missing',
+        },
+        { addr: 'daddr', dev: null, result: 'type', types: ['local', 'broadcast'], neg: true, text: 'x' },
+        { addr: 'daddr', dev: 'oif', result: 'type', types: ['local'], neg: false, text: 'y' },
+      ],
+    };
+    expect(ruleYaml(r, 'input-3')).toBe(
+      '{ iif: lo, fib: ["saddr . iif oif missing", "daddr type != { local, broadcast }", "daddr . oif type local"], action: accept }',
+    );
+  });
 });
