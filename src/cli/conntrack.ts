@@ -77,6 +77,13 @@ export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
         )
         .example(
           example(
+            '$0 conntrack -r fw.nft --ip-addr a.json --ip-route r.json cap.pcap',
+            "the table of the firewall's own ruleset and addresses",
+          ),
+          '',
+        )
+        .example(
+          example(
             '$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap',
             'how each entry was born, changed and died',
           ),

@@ -112,7 +112,7 @@ describe('an option the command does not know', () => {
 });
 
 describe('help examples', () => {
-  const COMMANDS = ['replay', 'conntrack', 'dump', 'export', 'check', 'synth', 'sockets', 'test'];
+  const COMMANDS = ['replay', 'conntrack', 'dump', 'export', 'import', 'check', 'synth', 'sockets', 'test'];
   // The help of every command as an 80-column terminal gets it, in one process.
   const helps = (() => {
     const script = `process.stdout.columns = 80;
