@@ -78,12 +78,18 @@ const CHUNK = 64 * 1024;
 /**
  * Reads at most `maxBytes + 1` bytes of `fd`: one byte past the limit is
  * how a file too big is told from one exactly at it, whatever stat() says.
- * Returns null when the limit is exceeded.
+ * Its bytes are null when the limit (`larger`'s, when the head allows it) is exceeded.
  */
-function readAtMost(fd: number, maxBytes: number): Buffer | null {
+function readAtMost(fd: number, maxBytes: number, larger?: LargerLimit): { bytes: Buffer | null; limit: number } {
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
+    // Past the limit: a larger one holds when the first bytes say so (read once, not again).
+    if (total > maxBytes && larger !== undefined && larger.maxBytes > maxBytes) {
+      const head = Buffer.concat(chunks, total).subarray(0, maxBytes).toString('utf8');
+      if (!larger.when(head)) return { bytes: null, limit: maxBytes };
+      maxBytes = larger.maxBytes;
+    }
     const want = Math.min(CHUNK, maxBytes + 1 - total);
     const buf = Buffer.allocUnsafe(want);
     let n: number;
@@ -100,9 +106,11 @@ function readAtMost(fd: number, maxBytes: number): Buffer | null {
     if (n === 0) break;
     chunks.push(n === want ? buf : buf.subarray(0, n));
     total += n;
-    if (total > maxBytes) return null;
+    if (total > maxBytes && (larger === undefined || larger.maxBytes <= maxBytes))
+      return { bytes: null, limit: maxBytes };
   }
-  return Buffer.concat(chunks, total);
+  if (total > maxBytes) return { bytes: null, limit: maxBytes };
+  return { bytes: Buffer.concat(chunks, total), limit: maxBytes };
 }
 
 /** At most the first `maxBytes` bytes of a file, as text (for a look at its head); null when it cannot be read. */
@@ -145,6 +153,17 @@ function notYaml(name: string, what: string, kind: string): { error: Diagnostic 
 }
 
 /**
+ * A larger size limit for the files whose first `maxBytes` (the smaller
+ * limit's) say they are of a kind allowed more: fwemu's YAML rule files are
+ * small, while an iptables-save dump of a large cluster runs to megabytes.
+ */
+export interface LargerLimit {
+  maxBytes: number;
+  /** Whether the head allows the larger limit. */
+  when: (head: string) => boolean;
+}
+
+/**
  * The file's text ('-' reads standard input, or `stdinBytes` when given;
  * messages name it '<stdin>'), or the one diagnostic that says why its
  * content cannot be had. Throws InputFileError when it cannot be read.
@@ -154,6 +173,7 @@ export function readInputFile(
   maxBytes: number,
   kind: string,
   stdinBytes?: Uint8Array,
+  larger?: LargerLimit,
 ): { text: string } | { error: Diagnostic } {
   const name = inputDisplayName(path);
   const stdin = path === STDIN_PATH;
@@ -161,7 +181,11 @@ export function readInputFile(
     // Given bytes stand for a pipe: no size to refuse it by up front, so over the limit is "reading stopped there".
     const given = binaryKind(stdinBytes);
     if (given !== null) return notYaml(name, given, kind);
-    if (stdinBytes.length > maxBytes) return { error: tooBig(name, null, kind, maxBytes) };
+    const limit =
+      stdinBytes.length > maxBytes && larger?.when(Buffer.from(stdinBytes.subarray(0, maxBytes)).toString('utf8'))
+        ? larger.maxBytes
+        : maxBytes;
+    if (stdinBytes.length > limit) return { error: tooBig(name, null, kind, limit) };
     return { text: Buffer.from(stdinBytes.buffer, stdinBytes.byteOffset, stdinBytes.length).toString('utf8') };
   }
   let fd = -1;
@@ -175,10 +199,17 @@ export function readInputFile(
       const what = binaryKind(head.subarray(0, readSync(fd, head, 0, 4, 0)));
       if (what !== null) return notYaml(name, what, kind);
       // A regular file's size is known: refuse it at once, with the size.
-      if (st.size > maxBytes) return { error: tooBig(name, st.size, kind, maxBytes) };
+      if (st.size > maxBytes) {
+        const head = Buffer.alloc(maxBytes);
+        const limit =
+          larger?.when(head.subarray(0, readSync(fd, head, 0, maxBytes, 0)).toString('utf8')) === true
+            ? larger.maxBytes
+            : maxBytes;
+        if (st.size > limit) return { error: tooBig(name, st.size, kind, limit) };
+      }
     }
-    const bytes = readAtMost(fd, maxBytes);
-    if (bytes === null) return { error: tooBig(name, null, kind, maxBytes) };
+    const { bytes, limit } = readAtMost(fd, maxBytes, larger);
+    if (bytes === null) return { error: tooBig(name, null, kind, limit) };
     if (!st.isFile()) {
       const what = binaryKind(bytes);
       if (what !== null) return notYaml(name, what, kind);

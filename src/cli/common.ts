@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Argv, Options } from 'yargs';
 import { UserError } from '../base/errors.js';
 import { MIN_WIDTH } from '../report/fit-line.js';
 import type { Io } from '../run/io.js';
@@ -36,14 +37,73 @@ export const LINE_BUFFERED_OPTION = {
     "write each line as soon as it is made (as tcpdump -l). Default: each packet's lines as soon as it is judged when reading a pipe or standard input, or writing to a terminal; else 64 KiB batches. --no-line-buffered: batches always",
 } as const;
 
-/** -r, the rule file. */
+/** Every value of a repeatable option, as a list (yargs gives one value as itself, several as an array). */
+function all(v: unknown): string[] {
+  return v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/**
+ * -r, the rules: repeatable (`-r rules.v4 -r rules.v6`). Not a yargs array
+ * option, which would take the capture after it as one more file.
+ */
 export const RULES_OPTION = {
   alias: 'r',
   type: 'string',
   requiresArg: true,
   demandOption: true,
-  describe: 'rule file (YAML), or - for standard input',
+  coerce: all,
+  describe:
+    'rules: a fwemu rule file (YAML), an nftables ruleset (nft list ruleset, /etc/nftables.conf, nft -j list ruleset), an iptables-save dump, or a host file (ruleset: ..., interfaces: ...); the format is read from the content. Repeat -r for rulesets that run together (-r rules.v4 -r rules.v6); - reads standard input',
 } as const;
+
+/**
+ * The firewall around an imported ruleset: its addresses and routes, which
+ * a ruleset does not hold (rules/host). With fwemu's own YAML they mean
+ * what declaring the interfaces in the file means.
+ */
+export const HOST_OPTIONS = {
+  iface: {
+    type: 'string',
+    requiresArg: true,
+    coerce: all,
+    describe:
+      "the firewall's own addresses on an interface, as `ip addr add` takes them: --iface lan0=192.168.1.1/24,fd00:1::1/64 (each address's prefix makes its network directly connected through lan0; --iface dmz0= names an interface without addresses). Repeatable",
+  },
+  route: {
+    type: 'string',
+    requiresArg: true,
+    coerce: all,
+    describe:
+      'a network routed out of an interface (behind a router there): --route 10.8.0.0/16@lan0; the default route: --route default@wan0. Repeatable',
+  },
+  'ip-addr': {
+    type: 'string',
+    requiresArg: true,
+    coerce: all,
+    describe:
+      'a file holding what `ip -j addr` printed on the firewall: every interface with its addresses (save it with: ip -j addr > addr.json). Repeatable',
+  },
+  'ip-route': {
+    type: 'string',
+    requiresArg: true,
+    coerce: all,
+    describe:
+      'a file holding what `ip -j route` printed on the firewall (ip -j route > route.json; for IPv6 also ip -6 -j route > route6.json, given as a second --ip-route). Repeatable',
+  },
+  lenient: {
+    type: 'boolean',
+    default: false,
+    describe:
+      'read an imported ruleset even where it uses constructs fwemu cannot model (-m recent, ipsets without contents, queue, ...): each becomes a warning saying what fwemu assumes instead (e.g. "the rule never matches")',
+  },
+} as const;
+
+/** Adds -r's companions (the host description and --lenient) to a command's options. */
+export function withHostOptions<T>(a: Argv<T>): Argv<T> {
+  let y = a;
+  for (const [name, o] of Object.entries(HOST_OPTIONS)) y = y.option(name, o as Options);
+  return y;
+}
 
 /**
  * A help example, given to .example() with an empty description: what it

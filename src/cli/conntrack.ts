@@ -9,9 +9,10 @@ import { ExitCode, UserError } from '../base/errors.js';
 import { entryToJson, formatConntrackEntry, formatConntrackEvent } from '../report/conntrack-list.js';
 import { LineWriter } from '../report/output.js';
 import { safeJson, visible } from '../base/text-escape.js';
-import { loadRuleSet } from '../rules/load.js';
+import { loadRulesOf, readsStdin, type RuleArgs } from '../run/rule-args.js';
 import {
   CAPTURE_ARG,
+  HOST_OPTIONS,
   type CommandContext,
   type CommonOptions,
   example,
@@ -19,9 +20,8 @@ import {
   RULES_OPTION,
 } from './common.js';
 
-interface ConntrackArgs extends CommonOptions {
+interface ConntrackArgs extends CommonOptions, RuleArgs {
   capture: string;
-  rules: string;
   /** As typed (yargs would turn "abc" into NaN): checked by packetNumber(). */
   at?: string;
   format: 'text' | 'json';
@@ -38,6 +38,7 @@ export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
       a
         .positional('capture', CAPTURE_ARG)
         .option('rules', RULES_OPTION)
+        .options(HOST_OPTIONS)
         .option('at', {
           type: 'string',
           describe: 'show the table right after packet N (default: after the last packet)',
@@ -76,6 +77,13 @@ export function conntrackCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
         )
         .example(
           example(
+            '$0 conntrack -r fw.nft --ip-addr a.json --ip-route r.json cap.pcap',
+            "the table of the firewall's own ruleset and addresses",
+          ),
+          '',
+        )
+        .example(
+          example(
             '$0 conntrack -E -r rules/web-server.yaml fixtures/http-curl.pcap',
             'how each entry was born, changed and died',
           ),
@@ -108,12 +116,12 @@ export async function run(args: ConntrackArgs, io: Io): Promise<number> {
         else out.line(`${formatConntrackEvent(ev)}  # packet ${ev.packet}${ev.cause ? ` (${ev.cause})` : ''}`);
       }
     : undefined;
-  if (args.rules === '-' && args.capture === '-')
+  if (readsStdin(args) && args.capture === '-')
     throw new UserError(
       'conntrack: the rule file and the capture cannot both be - (standard input): give one of them as a file',
     );
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
-  const { ruleset, warnings } = loadRuleSet(args.rules, io.stdin);
+  const { ruleset, warnings } = loadRulesOf(args, io.stdin);
   const session = new CaptureSession(
     io,
     args,
@@ -150,7 +158,7 @@ export async function run(args: ConntrackArgs, io: Io): Promise<number> {
   }
   if (!engine.ct) {
     throw new UserError(
-      `${visible(inputName(args.rules))}: the rule file says "stateful: false", so there is no connection-tracking table to show`,
+      `${visible(inputName(args.rules[0]))}: the rule file says "stateful: false", so there is no connection-tracking table to show`,
       ExitCode.FAILED,
     );
   }

@@ -13,6 +13,7 @@ import { replayCommand } from './replay.js';
 import { conntrackCommand } from './conntrack.js';
 import { checkCommand } from './check.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { demoCommand } from './demo.js';
 import { testCommand } from './test.js';
 import { synthCommand } from './synth.js';
@@ -77,6 +78,7 @@ export function buildCli(argv: string[], ctx: CommandContext): Argv<CommonOption
     conntrackCommand,
     checkCommand,
     exportCommand,
+    importCommand,
     synthCommand,
     socketsCommand,
     testCommand,

@@ -5,8 +5,10 @@ import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { packetSource } from '../run/inputs.js';
 import type { Io } from '../run/io.js';
 import { runReplay, runReplaySharded, type ReplaySessionOptions } from '../run/replay.js';
+import { readsStdin } from '../run/rule-args.js';
 import {
   CAPTURE_ARG,
+  HOST_OPTIONS,
   type CommandContext,
   type CommonOptions,
   example,
@@ -32,6 +34,7 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
       a
         .positional('capture', CAPTURE_ARG)
         .option('rules', { ...RULES_OPTION, describe: `${RULES_OPTION.describe}; see rules/ for examples` })
+        .options(HOST_OPTIONS)
         .option('format', {
           alias: 'f',
           choices: ['text', 'jsonl', 'none'] as const,
@@ -86,6 +89,20 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
         )
         .example(
           example(
+            '$0 replay -r fw.nft --ip-addr addr.json --ip-route route.json cap.pcap',
+            'the ruleset the firewall runs, with its ip -j addr and ip -j route',
+          ),
+          '',
+        )
+        .example(
+          example(
+            '$0 replay -r rules.v4 -r rules.v6 --iface eth0=192.168.1.1/24 cap.pcap',
+            'iptables-save and ip6tables-save dumps; the address typed in',
+          ),
+          '',
+        )
+        .example(
+          example(
             `$0 replay -r my.yaml -f jsonl cap.pcap | jq -c 'select(.verdict=="drop")'`,
             'only the drops, as JSON',
           ),
@@ -113,7 +130,7 @@ export function replayCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 }
 
 export async function run(args: ReplayArgs, io: Io): Promise<number> {
-  if (args.rules === '-' && args.capture === '-')
+  if (readsStdin(args) && args.capture === '-')
     throw new UserError(
       'replay: the rule file and the capture cannot both be - (standard input): give one of them as a file',
     );

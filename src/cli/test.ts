@@ -5,9 +5,10 @@ import { ANSI_PAINT, NO_PAINT } from '../report/replay-text.js';
 import { visible, visibleLines } from '../base/text-escape.js';
 import { clockWarningLines } from '../report/replay-text.js';
 import type { Io } from '../run/io.js';
-import { useColor, type CommandContext, type CommonOptions, example } from './common.js';
+import { hostOf, type RuleArgs } from '../run/rule-args.js';
+import { useColor, type CommandContext, type CommonOptions, example, HOST_OPTIONS } from './common.js';
 
-interface TestArgs extends CommonOptions {
+interface TestArgs extends CommonOptions, Omit<RuleArgs, 'rules'> {
   paths: string[];
 }
 
@@ -23,9 +24,15 @@ export function testCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
           default: ['.'],
           describe: 'test files, or directories to search; - reads one test from standard input',
         })
+        .options(HOST_OPTIONS)
         .example(example('$0 test fixtures/', 'run every policy test under fixtures/'), '')
+        .example(
+          example('$0 test --ip-addr addr.json --ip-route route.json tests/', "tests of the firewall's own ruleset"),
+          '',
+        )
         .epilog(
           'A policy test is a scenario file with rules: and expect: keys, or NAME.expect.yaml (rules:, expect:) beside a capture NAME.pcap or NAME.pcapng. ' +
+            'rules: names a rule file, an nftables or iptables ruleset, or a host file (ruleset:, interfaces:), or a list of ruleset files ([rules.v4, rules.v6]); the host flags and --lenient apply to every test. ' +
             'Each failing expectation prints its file:line:col and the first packet (or table) that differs. See README, "Policy tests".',
         ),
     async (args) => {
@@ -51,7 +58,7 @@ export async function run(args: TestArgs, io: Io): Promise<number> {
   for (const file of files) {
     const shown = visible(file === '-' ? '<stdin>' : file);
     try {
-      const r = await runPolicyTest(file, io.stdin);
+      const r = await runPolicyTest(file, io.stdin, { host: hostOf(args), lenient: args.lenient === true });
       const counts = `(${r.expectations} expectations, ${r.packets} packets)`;
       // Before the verdict line: a jump may be why it fails.
       for (const l of clockWarningLines(r.clock, r.source)) io.stderr.write(l + '\n');

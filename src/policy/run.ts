@@ -10,7 +10,8 @@
 import type { ClockStats } from '../engine/clock.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve, relative } from 'node:path';
-import { Document, isMap, isScalar, type Node as YNode } from 'yaml';
+import { Document, isMap, isScalar, isSeq, type Node as YNode } from 'yaml';
+import { loadRuleFiles, NO_HOST, type HostOptions } from '../rules/import/load-rules.js';
 import type { CtEntry } from '../conntrack/entry.js';
 import { replay, type PacketSource } from '../engine/replay.js';
 import { causeName } from '../engine/result.js';
@@ -174,7 +175,7 @@ export function checkExpectations(expectations: Expectation[], run: PolicyRun): 
 
 interface TestSpec {
   file: string;
-  rules: string;
+  rules: string[];
   /** A capture path, or the scenario whose packets are the test's traffic. */
   capture: string | null;
   scenario: Scenario | null;
@@ -264,22 +265,26 @@ function readSpec(path: string, stdin?: Uint8Array): TestSpec {
   const expectations = parseExpectations(doc, text, file, rd.lc, errors);
   const dir = path === STDIN_PATH ? '.' : dirname(file);
   const top = { file, line: 1, col: 1 };
-  const rules = doc.get('rules');
-  if (typeof rules !== 'string') {
-    const node = doc.get('rules', true) as YNode | undefined;
-    if (node === undefined || (isScalar(node) && node.value === null))
-      rd.error(
-        node,
-        'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file)',
-        'policy.missing-rules',
-      );
-    else
-      rd.error(
-        node,
-        `rules: takes the path of a rule file (relative to this file), not ${describeNode(node)}`,
-        'policy.bad-path',
-      );
-  }
+  // One rule file, or the files of one ruleset ([rules.v4, rules.v6]); a ruleset or host file as -r takes them.
+  const rulesNode = doc.get('rules', true) as YNode | undefined;
+  const rulesItems = isSeq(rulesNode) ? (rulesNode.items as YNode[]) : rulesNode === undefined ? [] : [rulesNode];
+  const rules: string[] = [];
+  if (rulesNode === undefined || (isScalar(rulesNode) && rulesNode.value === null) || rulesItems.length === 0)
+    rd.error(
+      rulesNode,
+      'a policy test names its rule file: rules: path/to/rules.yaml (relative to this file), or the files of a ruleset: rules: [rules.v4, rules.v6]',
+      'policy.missing-rules',
+    );
+  else
+    for (const n of rulesItems) {
+      if (isScalar(n) && typeof n.value === 'string' && n.value.trim() !== '') rules.push(n.value);
+      else
+        rd.error(
+          n,
+          `rules: takes the path of a rule file, ruleset or host file (relative to this file), or a list of them, not ${describeNode(n)}`,
+          'policy.bad-path',
+        );
+    }
   if (expectations.length === 0 && errors.length === 0) {
     rd.errorAt(top, 'a policy test needs an expect: list (see README, "Policy tests")', 'policy.missing-expect');
   }
@@ -314,11 +319,21 @@ function readSpec(path: string, stdin?: Uint8Array): TestSpec {
       rd.errorAt(top, `no capture for this test: looked for ${candidates.join(' and ')}`, 'policy.missing-capture');
   }
   if (errors.length) throw new PolicyTestError(file, errors);
-  return { file, rules: relative(process.cwd(), resolve(dir, rules as string)), capture, scenario, expectations };
+  return { file, rules: rules.map((r) => relative(process.cwd(), resolve(dir, r))), capture, scenario, expectations };
+}
+
+/** How the rules of every test are loaded: the host description and --lenient of `fwemu test`. */
+export interface PolicyRuleOptions {
+  host: HostOptions;
+  lenient: boolean;
 }
 
 /** Runs the policy test at `path` ('-': standard input, or `stdin` when given; reported as <stdin>). */
-export async function runPolicyTest(path: string, stdin?: Uint8Array): Promise<TestResult> {
+export async function runPolicyTest(
+  path: string,
+  stdin?: Uint8Array,
+  ruleOpts: PolicyRuleOptions = { host: NO_HOST, lenient: false },
+): Promise<TestResult> {
   const spec = readSpec(path, stdin);
   const file = spec.file;
   const steps = new Map<string, number[]>();
@@ -336,7 +351,7 @@ export async function runPolicyTest(path: string, stdin?: Uint8Array): Promise<T
   const tables = new Map<number, string[]>();
   const packets: PacketOutcome[] = [];
   const summary = await replay({
-    rules: spec.rules,
+    rules: loadRuleFiles(spec.rules, ruleOpts.host, { lenient: ruleOpts.lenient }).ruleset,
     source,
     onPacket: (r, p, _rec, engine) => {
       const info = describePacket(p);

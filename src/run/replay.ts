@@ -25,7 +25,8 @@ import { FitLayout, wrapText } from '../report/fit-line.js';
 import type { CaptureSummary } from '../capture/types.js';
 import { writeReplayLine } from '../report/text-line.js';
 import type { TimeFormat } from '../report/time.js';
-import { loadRuleSet, type LoadResult } from '../rules/load.js';
+import type { LoadResult } from '../rules/load.js';
+import { loadRulesOf, type RuleArgs } from './rule-args.js';
 import { firewallRules } from '../rules/fw-compile.js';
 import { rewriteLeaving } from '../packet/nat-rewrite.js';
 import type { DecodedPacket } from '../packet/types.js';
@@ -38,9 +39,8 @@ import { CaptureSession, type SessionOptions } from './session.js';
 import { replaySharded } from './sharded.js';
 
 /** What a replay is asked to do (the replay command's options). */
-export interface ReplaySessionOptions extends SessionOptions {
+export interface ReplaySessionOptions extends SessionOptions, RuleArgs {
   capture: string;
-  rules: string;
   format: 'text' | 'jsonl' | 'none';
   time: TimeFormat;
   'write-accepted'?: string;
@@ -87,7 +87,7 @@ export async function runReplay(
   let engineSeen: Engine | null = null;
   // Loaded here rather than by replay(), so that its warnings are printed after a capture error too.
   // (A resumed replay reuses the rules already read: standard input cannot be read twice.)
-  const { ruleset, warnings: ruleWarnings } = resume?.rules ?? loadRuleSet(args.rules, io.stdin);
+  const { ruleset, warnings: ruleWarnings } = resume?.rules ?? loadRulesOf(args, io.stdin);
   const { accepted, dropped } = resume ?? openSinks(args, io);
   const session = new CaptureSession(
     io,
@@ -248,7 +248,7 @@ function checkSinks(args: ReplaySessionOptions, io: Io): void {
   checkOutputs(
     [
       { role: isScenarioPath(args.capture) ? 'the scenario' : 'the capture', path: args.capture },
-      { role: 'the rule file', path: args.rules },
+      ...args.rules.map((path) => ({ role: 'the rule file', path })),
     ],
     outputs,
   );
@@ -341,7 +341,7 @@ export async function runReplaySharded(
   path: string,
   jobs: number,
 ): Promise<number> {
-  const rules = loadRuleSet(args.rules, io.stdin);
+  const rules = loadRulesOf(args, io.stdin);
   const { ruleset, warnings: ruleWarnings } = rules;
   const shared = ruleset.firewall ? crossFlowState(ruleset.firewall) : null;
   if (shared !== null) {
