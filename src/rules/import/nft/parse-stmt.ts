@@ -222,7 +222,16 @@ function parseStmt(c: Cursor): Stmt {
     }
     return c.expected('a statement');
   }
-  const left = parseLhsBinop(c);
+  let left = parseLhsBinop(c);
+  if (c.isWord('.')) {
+    // `ip saddr . tcp dport { ... }`: a concatenation of left sides
+    const parts = [left];
+    while (c.isWord('.')) {
+      c.next();
+      parts.push(parseLhsBinop(c));
+    }
+    left = { kind: 'concat', parts, pos: left.pos };
+  }
   if (c.isWord('set')) {
     c.next();
     const value = parseSetValue(c);

@@ -504,7 +504,7 @@ function baseSpec(c: Cursor, ch: Chain): void {
   if (pw.text !== 'priority') c.fail(pw, `expected priority, found "${pw.text}"`);
   const priority = parsePriority(c);
   ch.base = { type, hook, priority, policy: ch.base?.policy ?? null, devices, pos };
-  if (c.isPunct(';')) c.next();
+  if (c.isPunct(';') && c.isWord('policy', c.peek())) c.next();
   if (c.isWord('policy')) policy(c, ch, c.next());
 }
 
