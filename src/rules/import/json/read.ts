@@ -173,10 +173,10 @@ class TokenReader {
   }
 
   /** Only blanks (and a byte order mark before the value) are allowed around JSON's tokens. */
-  private blanks(ts: readonly CST.SourceToken[] | undefined, allowed: readonly string[] = []): boolean {
+  private blanks(ts: readonly CST.SourceToken[] | undefined, allowed: readonly string[] = [], where = ''): boolean {
     for (const t of ts ?? []) {
       if (t.type === 'space' || t.type === 'newline' || allowed.includes(t.type)) continue;
-      this.problems.push(this.unexpected(t));
+      this.problems.push(this.unexpected(t, where));
       return false;
     }
     return true;
@@ -199,7 +199,7 @@ class TokenReader {
     }
     if (!this.measure(doc.value)) return null;
     const v = this.value(doc.value);
-    if (v === null || !this.blanks(doc.end)) return null;
+    if (v === null || !this.blanks(doc.end, [], ' after the value')) return null;
     return v;
   }
 
@@ -282,10 +282,11 @@ class TokenReader {
     for (let i = 0; i < t.items.length; i++) {
       const it = t.items[i];
       // Items after the first start with their comma; an item that is only a comma is a trailing or doubled one.
-      const comma = it.start.find((s) => s.type === 'comma');
+      const commas = it.start.filter((s) => s.type === 'comma');
+      const comma = commas.at(-1);
       if (!this.blanks(it.start, ['comma'])) return null;
       const wantComma = i > 0;
-      if (wantComma !== (comma !== undefined) || it.start.filter((s) => s.type === 'comma').length > 1) {
+      if (wantComma !== (comma !== undefined) || commas.length > 1) {
         this.problems.push({
           at: comma?.offset ?? it.key?.offset ?? it.value?.offset ?? t.offset,
           message:
@@ -360,7 +361,12 @@ class TokenReader {
     }
     const key = this.string(k);
     if (key === null) return null;
-    const ind = it.sep?.find((s) => s.type === 'map-value-ind');
+    const inds = it.sep?.filter((s) => s.type === 'map-value-ind') ?? [];
+    const ind = inds[0];
+    if (inds.length > 1) {
+      this.problems.push({ at: inds[1].offset, message: 'not JSON: a second ":" after a key', code: 'json.not-json' });
+      return null;
+    }
     if (ind === undefined || it.value === undefined) {
       this.problems.push({
         at: ind?.offset ?? k.offset,
