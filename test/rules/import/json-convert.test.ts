@@ -313,9 +313,6 @@ describe('nft JSON to the nft AST: statements and expressions', () => {
     const json = [
       '{"quota": {"val": 10, "val_unit": "mbytes", "inv": true}}',
       '{"quota": "q1"}',
-      '{"ct helper": "ftp-standard"}',
-      '{"ct timeout": "t"}',
-      '{"ct expectation": "e"}',
       '{"flow": {"op": "add", "flowtable": "@ft"}}',
       '{"queue": {"num": 1, "flags": ["bypass"]}}',
       '{"dup": {"addr": "10.0.0.1"}}',
@@ -327,7 +324,6 @@ describe('nft JSON to the nft AST: statements and expressions', () => {
       '{"set": {"op": "delete", "elem": {"payload": {"protocol": "ip", "field": "saddr"}}, "set": "@s"}}',
       '{"map": {"op": "add", "elem": {"payload": {"protocol": "ip", "field": "saddr"}}, "data": 1, "map": "@m"}}',
       '{"meter": {"name": "m", "key": {"payload": {"protocol": "ip", "field": "saddr"}}, "stmt": {"limit": {"rate": 1, "per": "second"}}}}',
-      '{"secmark": "s"}',
       '{"xt": {"type": "match", "name": "recent"}}',
       '{"last": null}',
       '{"ct count": {"val": 10, "inv": true}}',
@@ -336,9 +332,6 @@ describe('nft JSON to the nft AST: statements and expressions', () => {
     expect((stmts(json.join(', ')) as Stmt[]).map((s) => (s.kind === 'other' ? s.name : s.kind))).toEqual([
       'quota',
       'quota',
-      'ct helper set',
-      'ct timeout set',
-      'ct expectation set',
       'flow add',
       'queue',
       'dup',
@@ -350,11 +343,32 @@ describe('nft JSON to the nft AST: statements and expressions', () => {
       'set delete',
       'set add',
       'meter',
-      'secmark set',
       'xt',
       'last',
       'connlimit',
       'unknown',
+    ]);
+  });
+
+  it('ct helper, ct timeout, ct expectation and secmark are `KEY set VALUE`, as nft text writes them', () => {
+    expect(
+      stmts(
+        '{"ct helper": "ftp"}, {"ct timeout": "t"}, {"ct expectation": "e"}, {"secmark": "s"}, {"ct helper": {"map": {"key": {"payload": {"protocol": "udp", "field": "dport"}}, "data": {"set": [[69, "tftp-69"]]}}}}',
+      ),
+    ).toEqual([
+      { kind: 'mangle', key: { kind: 'ct', key: 'helper', dir: null }, value: sym('ftp') },
+      { kind: 'mangle', key: { kind: 'ct', key: 'timeout', dir: null }, value: sym('t') },
+      { kind: 'mangle', key: { kind: 'ct', key: 'expectation', dir: null }, value: sym('e') },
+      { kind: 'mangle', key: { kind: 'meta', key: 'secmark' }, value: sym('s') },
+      {
+        kind: 'mangle',
+        key: { kind: 'ct', key: 'helper', dir: null },
+        value: {
+          kind: 'map',
+          key: payload('udp', 'dport'),
+          map: { kind: 'set', elems: [{ key: sym('69'), value: sym('tftp-69') }] },
+        },
+      },
     ]);
   });
 

@@ -60,9 +60,6 @@ const OBJECT_KINDS = ['counter', 'quota', 'limit', 'ct helper', 'ct timeout', 'c
 /** Statements outside the model, by JSON key, as the AST names them. */
 const OTHER_STMTS: Readonly<Record<string, OtherStmtName>> = {
   quota: 'quota',
-  'ct helper': 'ct helper set',
-  'ct timeout': 'ct timeout set',
-  'ct expectation': 'ct expectation set',
   flow: 'flow add',
   queue: 'queue',
   dup: 'dup',
@@ -70,7 +67,6 @@ const OTHER_STMTS: Readonly<Record<string, OtherStmtName>> = {
   tproxy: 'tproxy',
   synproxy: 'synproxy',
   meter: 'meter',
-  secmark: 'secmark set',
   xt: 'xt',
   last: 'last',
   'ct count': 'connlimit',
@@ -671,6 +667,18 @@ class Converter {
       }
       case 'notrack':
         return { kind: 'notrack', pos, text };
+      case 'ct helper':
+      case 'ct timeout':
+      case 'ct expectation':
+      case 'secmark': {
+        // `ct helper set "ftp"` is `KEY set VALUE` in nft's grammar: the AST the text parser gives it
+        const key: Expr =
+          s.key === 'secmark'
+            ? { kind: 'meta', key: 'secmark', pos }
+            : { kind: 'ct', key: s.key.slice(3), dir: null, pos };
+        const value = this.expr(b, r);
+        return value === null ? null : { kind: 'mangle', key, value, pos, text };
+      }
       case 'set':
       case 'map': {
         const op = b.kind === 'object' ? this.str(b, 'op', `a "${s.key}" statement`, false) : null;
