@@ -15,6 +15,7 @@ export const JSON_CODES = {
   'json.unknown': 'an object, statement or expression nft JSON does not have, or fwemu does not read',
   'json.bad-command': 'a command other than add, create, insert, flush ruleset (or a listing object)',
   'json.schema-version': 'a json_schema_version newer than the one fwemu reads',
+  'json.iptables-nft': "tables of iptables-nft, whose xt statements nft's JSON gives without options (warning)",
   'json.reference': 'a rule, set or chain naming a table or chain that was not given before it',
 } as const;
 

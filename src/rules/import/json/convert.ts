@@ -38,6 +38,10 @@ import type { JsonCode } from './codes.js';
 import type { JArray, JObject, JValue } from './read.js';
 import { duration, prop, Renderer, single } from './render.js';
 
+function str(v: JValue | undefined): string | null {
+  return v !== undefined && v.kind === 'string' ? v.value : null;
+}
+
 /** The newest json_schema_version fwemu reads (nft 0.9.1 to 1.1 write 1). */
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -137,6 +141,25 @@ class Converter {
   private error(at: number, message: string, code: JsonCode): void {
     const p = this.pos(at);
     this.diags.push(diag(this.file, p.line, p.col, message, code));
+  }
+
+  private warnedXt = false;
+
+  /** Once per file: iptables-nft's tables lose their matches' options in JSON; iptables-save keeps them. */
+  private iptablesNft(at: number): void {
+    if (this.warnedXt) return;
+    this.warnedXt = true;
+    const p = this.pos(at);
+    this.diags.push(
+      diag(
+        this.file,
+        p.line,
+        p.col,
+        "this JSON lists tables that iptables-nft manages: nft's JSON names their xt matches and targets without their options; import the output of iptables-save (and ip6tables-save) instead",
+        'json.iptables-nft',
+        'warning',
+      ),
+    );
   }
 
   ruleset(): Ruleset {
@@ -679,6 +702,23 @@ class Converter {
         const value = this.expr(b, r);
         return value === null ? null : { kind: 'mangle', key, value, pos, text };
       }
+      case 'xt': {
+        this.iptablesNft(v.at);
+        // an xt match is a condition fwemu cannot evaluate (its options are not in the JSON):
+        // a match on an unsupported expression, which --lenient makes a rule that never matches
+        if (b.kind === 'object' && str(prop(b, 'type')) === 'match') {
+          const name = `xt match ${str(prop(b, 'name')) ?? '?'}`;
+          return {
+            kind: 'match',
+            left: { kind: 'unsupported', name, text, pos },
+            op: 'implicit',
+            right: { kind: 'symbol', text: 'true', quoted: false, pos },
+            pos,
+            text,
+          };
+        }
+        return { kind: 'other', name: 'xt', pos, text };
+      }
       case 'set':
       case 'map': {
         const op = b.kind === 'object' ? this.str(b, 'op', `a "${s.key}" statement`, false) : null;
@@ -742,7 +782,7 @@ class Converter {
       case 'payload': {
         if (!this.object(b, what)) return null;
         if (prop(b, 'protocol') === undefined)
-          return { kind: 'unsupported', name: 'raw payload', text: r.expr(v), pos };
+          return { kind: 'unsupported', name: `raw payload @${str(prop(b, 'base')) ?? '?'}`, text: r.expr(v), pos };
         const protocol = this.str(b, 'protocol', 'a payload');
         const field = this.str(b, 'field', 'a payload');
         return protocol === null || field === null ? null : { kind: 'payload', protocol, field, pos };
@@ -754,7 +794,10 @@ class Converter {
       }
       case 'ct': {
         if (!this.object(b, what)) return null;
-        const key = this.str(b, 'key', 'a ct');
+        const bare = this.str(b, 'key', 'a ct');
+        const fam = this.str(b, 'family', 'a ct', false);
+        // `ct original ip saddr`: the text parser keeps the family in the key
+        const key = bare !== null && fam !== null ? `${fam} ${bare}` : bare;
         const dir = this.str(b, 'dir', 'a ct', false);
         if (key === null) return null;
         if (dir !== null && dir !== 'original' && dir !== 'reply') {
@@ -976,11 +1019,12 @@ class Converter {
     const t = this.tableOf(b, `a ${kind}`, 'table');
     const name = this.str(b, 'name', `a ${kind}`);
     if (t === null || name === null) return;
-    const r = new Renderer(t.family);
-    const props = b.entries
-      .filter((e) => !['family', 'table', 'name', 'handle'].includes(e.key))
-      .map((e) => `${e.key} ${e.value.kind === 'bool' ? String(e.value.value) : r.value(e.value, 'plain')}`);
-    const decl: ObjectDecl = { kind, name, text: `${kind} ${name} { ${props.join('; ')} }`, pos: this.pos(b.at) };
+    const decl: ObjectDecl = {
+      kind,
+      name,
+      text: objectText(kind, name, b, new Renderer(t.family)),
+      pos: this.pos(b.at),
+    };
     t.objects.push(decl);
   }
 
@@ -1058,14 +1102,56 @@ class Converter {
   }
 }
 
-/** How the AST names an expression fwemu does not model ("socket transparent", "rt mtu", "numgen"). */
+/**
+ * How the AST names an expression fwemu does not model, as the text parser
+ * names the same expression ("socket transparent", "rt mtu", "tcp option").
+ */
 function unsupportedName(key: string, b: JValue): string {
-  const k = prop(b, 'key');
-  const n = prop(b, 'name');
-  if ((key === 'socket' || key === 'rt') && k?.kind === 'string') return `${key} ${k.value}`;
-  if ((key === 'exthdr' || key === 'tcp option' || key === 'ip option' || key === 'sctp chunk') && n?.kind === 'string')
-    return `${key} ${n.value}`;
+  const k = str(prop(b, 'key'));
+  if ((key === 'socket' || key === 'rt') && k !== null) return `${key} ${k}`;
+  if (key === 'exthdr') {
+    const n = str(prop(b, 'name'));
+    return n !== null && prop(b, 'field') !== undefined ? `${n} (IPv6 extension header)` : 'exthdr';
+  }
   return key;
+}
+
+/** A byte count as nft writes it: in the largest of bytes, kbytes, mbytes, gbytes that divides it. */
+function bytesText(n: number): string {
+  const units = ['bytes', 'kbytes', 'mbytes', 'gbytes'];
+  let i = 0;
+  while (i < units.length - 1 && n !== 0 && n % 1024 === 0) {
+    n /= 1024;
+    i++;
+  }
+  return `${n} ${units[i]}`;
+}
+
+/** A stateful object's declaration on one line, as `nft list ruleset` writes it (folded). */
+function objectText(kind: string, name: string, b: JObject, r: Renderer): string {
+  const n = (k: string): number | null => {
+    const v = prop(b, k);
+    return v?.kind === 'number' ? v.value : null;
+  };
+  const invV = prop(b, 'inv');
+  const inv = invV?.kind === 'bool' && invV.value;
+  let body: string | null = null;
+  if (kind === 'counter') body = `packets ${n('packets') ?? 0} bytes ${n('bytes') ?? 0}`;
+  else if (kind === 'quota') {
+    const used = n('used');
+    body = `${inv ? 'over ' : ''}${bytesText(n('bytes') ?? 0)}${used ? ` used ${bytesText(used)}` : ''}`;
+  } else if (kind === 'limit' && (str(prop(b, 'unit')) ?? 'packets') === 'packets') {
+    const burst = n('burst');
+    const burstText = burst !== null && burst !== 0 && burst !== 5 ? ` burst ${burst} packets` : '';
+    body = `rate ${inv ? 'over ' : ''}${n('rate') ?? 0}/${str(prop(b, 'per')) ?? 'second'}${burstText}`;
+  } else if (kind === 'ct helper')
+    body = `type "${str(prop(b, 'type')) ?? '?'}" protocol ${str(prop(b, 'protocol')) ?? '?'} l3proto ${str(prop(b, 'l3proto')) ?? '?'}`;
+  if (body === null)
+    body = b.entries
+      .filter((e) => !['family', 'table', 'name', 'handle'].includes(e.key))
+      .map((e) => `${e.key} ${e.value.kind === 'bool' ? String(e.value.value) : r.value(e.value, 'plain')}`)
+      .join('; ');
+  return `${kind} ${name} { ${body} }`;
 }
 
 /** What a JSON value is, for "must be X, not <this>" messages. */

@@ -1,10 +1,14 @@
 /**
  * nftables JSON (`nft -j list ruleset`, and the commands `nft -j -f`
- * reads) into the nft importer's AST: read with positions (read.ts), then
- * converted (convert.ts).
+ * reads) into the firewall model: read with positions (read.ts),
+ * converted into the nft text importer's AST (convert.ts), and built by
+ * that importer's builder, so that text and JSON of one ruleset give one
+ * model.
  */
 import { diag, type Diagnostic } from '../../../base/diag.js';
 import type { Ruleset } from '../nft/ast.js';
+import { buildRuleset } from '../nft/build.js';
+import type { ImportOptions, ImportResult } from '../types.js';
 import { toRuleset } from './convert.js';
 import { readJson } from './read.js';
 
@@ -29,4 +33,21 @@ export function parseNftJson(text: string, file: string): JsonRuleset {
   }
   const { ruleset, diagnostics } = toRuleset(read.value, file, read.lineCol);
   return { ruleset, diagnostics };
+}
+
+/**
+ * The firewall model of nftables JSON read from `file`. On any error the
+ * diagnostics say why (file:line:col) and the model is empty.
+ */
+export function readNftJson(text: string, file: string, opts: ImportOptions): ImportResult {
+  const p = parseNftJson(text, file);
+  if (p.ruleset === null || p.diagnostics.some((d) => d.severity === 'error'))
+    return {
+      format: 'nft-json',
+      firewall: { interfaces: [], sets: [], chains: [] },
+      diagnostics: p.diagnostics,
+      ignored: [],
+      interfaceNames: [],
+    };
+  return { ...buildRuleset(p.ruleset, opts, p.diagnostics), format: 'nft-json' };
 }
