@@ -43,6 +43,22 @@ describe('readJson', () => {
     }
   });
 
+  it('reads the listings laid out as JSON.stringify and jq lay them out (indented, tabs, CRLF)', () => {
+    for (const f of readdirSync(DATA).filter((x) => x.endsWith('.json'))) {
+      const v = JSON.parse(readFileSync(DATA + f, 'utf8'));
+      for (const text of [
+        JSON.stringify(v, null, 2),
+        JSON.stringify(v, null, '\t'),
+        JSON.stringify(v, null, 1).replace(/\n/g, '\r\n'),
+        `${JSON.stringify(v, null, 4)}\n`,
+      ]) {
+        const r = readJson(text);
+        expect(r.problems, f).toEqual([]);
+        expect(plain(r.value!), f).toEqual(v);
+      }
+    }
+  });
+
   it('reads JSON laid out over lines, with tabs, escapes and every kind of number', () => {
     const text =
       '{\n\t"a": [1, -2.5e3, 0, 1E+2],\r\n  "b": {"c": null, "d": true, "e": false},\n  "f": "\\u00e9\\t\\"\\\\\\/"\n}\n';

@@ -32,7 +32,8 @@ function s(v: JValue | undefined): string {
 }
 
 describe('the text of a rule read from nft JSON', () => {
-  const files = readdirSync(DATA).filter((f) => f.endsWith('.json'));
+  // (listings only: commands.input.json holds commands, whose order the listing does not keep)
+  const files = readdirSync(DATA).filter((f) => f.endsWith('.json') && !f.endsWith('.input.json'));
 
   it.each(files)('is the kernel text listing of %s, rule by rule', (f) => {
     const json = readJson(readFileSync(DATA + f, 'utf8')).value!;

@@ -279,20 +279,21 @@ class TokenReader {
     const entries: JEntry[] = [];
     const items: JValue[] = [];
     const seen = new Map<string, number>();
-    for (let i = 0; i < t.items.length; i++) {
-      const it = t.items[i];
+    let n = 0;
+    for (const it of t.items) {
       // Items after the first start with their comma; an item that is only a comma is a trailing or doubled one.
       const commas = it.start.filter((s) => s.type === 'comma');
       const comma = commas.at(-1);
       if (!this.blanks(it.start, ['comma'])) return null;
-      const wantComma = i > 0;
+      // blanks before a closing bracket on a line of their own: an item of nothing
+      if (commas.length === 0 && it.key === undefined && it.value === undefined && it.sep === undefined) continue;
+      const wantComma = n++ > 0;
       if (wantComma !== (comma !== undefined) || commas.length > 1) {
         this.problems.push({
           at: comma?.offset ?? it.key?.offset ?? it.value?.offset ?? t.offset,
-          message:
-            i > 0
-              ? 'not JSON: two commas in a row, or none between two values'
-              : 'not JSON: a comma before the first value',
+          message: wantComma
+            ? 'not JSON: two commas in a row, or none between two values'
+            : 'not JSON: a comma before the first value',
           code: 'json.not-json',
         });
         return null;
