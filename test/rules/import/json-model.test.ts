@@ -41,7 +41,19 @@ interface Compared {
   gaps: string[];
 }
 
+const seen = new Map<string, Compared>();
+
+/** Both importers on one listing (each pair read once for all the tests here). */
 function both(name: string, lenient: boolean): Compared {
+  const key = `${name} ${lenient}`;
+  const known = seen.get(key);
+  if (known !== undefined) return known;
+  const c = readBoth(name, lenient);
+  seen.set(key, c);
+  return c;
+}
+
+function readBoth(name: string, lenient: boolean): Compared {
   const nftText = readFileSync(`${DATA}${name}.nft`, 'utf8');
   const text = readNft(nftText, `${name}.nft`, { lenient });
   const json = readNftJson(readFileSync(`${DATA}${name}.json`, 'utf8'), `${name}.json`, { lenient });

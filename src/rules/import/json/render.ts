@@ -358,7 +358,8 @@ export class Renderer {
           .filter((x) => x !== null)
           .join(' ');
       default:
-        return this.value(v, 'plain');
+        // values (sets, ranges, verdicts, ...) are written by value(); anything else as it is
+        return VALUE_KEYS.has(s.key) ? this.value(v, 'plain') : this.generic(v);
     }
   }
 
@@ -440,6 +441,7 @@ export class Renderer {
       case 'goto':
         return this.stmt(v);
       default:
+        // an expression (payload, meta, ...), written by expr(), which never comes back here for it
         return this.expr(v);
     }
   }
@@ -478,6 +480,27 @@ export class Renderer {
     }
   }
 }
+
+/** The keys value() writes; expr() hands only these to it, so neither calls the other for ever. */
+const VALUE_KEYS = new Set([
+  'set',
+  'map',
+  'range',
+  'prefix',
+  'concat',
+  'elem',
+  '&',
+  '|',
+  '^',
+  '<<',
+  '>>',
+  'accept',
+  'drop',
+  'continue',
+  'return',
+  'jump',
+  'goto',
+]);
 
 function isBinop(v: JValue): boolean {
   const s = single(v);
