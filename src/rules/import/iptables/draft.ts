@@ -26,6 +26,8 @@ export interface HookNeed {
   what: string;
   hooks: readonly Hook[];
   col: number;
+  /** Checked on the built-in chain the rule is in only (iptables' own check), not through jumps. */
+  direct?: boolean;
 }
 
 /** What the rule reader reports to, and knows of, the dump around the line. */

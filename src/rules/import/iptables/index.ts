@@ -59,7 +59,18 @@ interface TableState {
 }
 
 export function readIptablesSave(text: string, file: string, opts: ImportOptions, family?: 4 | 6): ImportResult {
-  return new DumpReader(text, file, opts, family).read();
+  return readDump(text, file, opts, family, MAX_RULES);
+}
+
+/** readIptablesSave with another rule limit (tests reach it without reading 250k rules). */
+export function readDump(
+  text: string,
+  file: string,
+  opts: ImportOptions,
+  family: 4 | 6 | undefined,
+  maxRules: number,
+): ImportResult {
+  return new DumpReader(text, file, opts, family, maxRules).read();
 }
 
 /** What tells the family: the header, else the first address or ICMP construct of one family. */
@@ -99,6 +110,7 @@ class DumpReader {
     private readonly file: string,
     private readonly opts: ImportOptions,
     hint: 4 | 6 | undefined,
+    private readonly maxRules: number,
   ) {
     this.lines = text.split('\n');
     const found = detectFamily(this.lines);
@@ -137,7 +149,12 @@ class DumpReader {
       for (let k = before; k < this.diagnostics.length; k++)
         if (this.diagnostics[k].severity === 'error') this.errors++;
       if (this.errors >= MAX_ERRORS) {
-        this.report(i + 1, 1, `reading stopped after ${MAX_ERRORS} errors`, 'iptables.too-many-errors');
+        this.report(
+          i + 1,
+          1,
+          `reading stopped after ${MAX_ERRORS} errors; the ones above are the first to fix`,
+          'iptables.too-many-errors',
+        );
         this.stopped = true;
       }
     }
@@ -338,7 +355,13 @@ class DumpReader {
     });
   }
 
-  private command(words: Word[], line: string, n: number): void {
+  private command(all: Word[], line: string, n: number): void {
+    // -4 / -6 may stand before the command too: the line is for one family only.
+    let words = all;
+    while (words.length > 1 && (words[0].text === '-4' || words[0].text === '-6')) {
+      if (Number(words[0].text.slice(1)) !== this.cx.family) return;
+      words = words.slice(1);
+    }
     const cmd = words[0];
     const table = this.table as TableState;
     const c = cmd.text;
@@ -435,11 +458,11 @@ class DumpReader {
         from = 3;
       }
     }
-    if (this.ruleCount >= MAX_RULES) {
+    if (this.ruleCount >= this.maxRules) {
       this.report(
         n,
         cmd.col,
-        `more than ${MAX_RULES} rules; fwemu reads at most that many from one dump`,
+        `more than ${this.maxRules} rules; fwemu reads at most that many from one dump`,
         'iptables.too-many-rules',
       );
       this.stopped = true;
@@ -466,7 +489,8 @@ class DumpReader {
         .replace(/\s+/g, ' ')
         .trim(),
     };
-    chain.rules.splice(at, 0, rl);
+    if (at === chain.rules.length) chain.rules.push(rl);
+    else chain.rules.splice(at, 0, rl);
   }
 
   /** The model's chains: names made unique across tables, rules placed, jumps resolved and checked. */
@@ -525,8 +549,9 @@ class DumpReader {
       }
       const bodies = expand(d);
       bodies.forEach((b, k) => {
-        const rule: FwRule = {
-          ...b,
+        // The body becomes the rule (no copy: a dump may hold 100k rules).
+        const { not, ...rest } = b;
+        const rule: FwRule = Object.assign(rest, {
           id: bodies.length === 1 ? `${chain.name}-${li + 1}` : `${chain.name}-${li + 1}.${k + 1}`,
           idGiven: false,
           index: chain.rules.length + 1,
@@ -534,8 +559,8 @@ class DumpReader {
           pos: rl.pos,
           target,
           origin: { ...rl.pos, text: rl.text },
-        };
-        if (rule.not?.length === 0) delete rule.not;
+        });
+        if (not.length > 0) rule.not = not;
         chain.rules.push(rule);
       });
     });
@@ -562,10 +587,12 @@ class DumpReader {
     };
     // Loops: depth-first over user chains (colors: 1 on the path, 2 done).
     const color = new Map<ChainState, number>();
+    let loops = false;
     const visit = (c: ChainState): void => {
       color.set(c, 1);
       for (const { to, rl } of edges(c)) {
         const k = color.get(to) ?? 0;
+        loops ||= k === 1;
         if (k === 1)
           this.report(
             rl.pos.line,
@@ -580,7 +607,8 @@ class DumpReader {
     for (const c of t.chains.values()) if ((color.get(c) ?? 0) === 0) visit(c);
     // Hooks and depth: breadth-first from each base chain (bounded by the depth limit, so loops end).
     for (const base of t.chains.values()) {
-      if (base.builtin === null) continue;
+      // Behind a loop every depth is reached; the loop is the error to fix.
+      if (base.builtin === null || loops) continue;
       let level = new Set<ChainState>([base]);
       for (let d = 0; level.size > 0 && d <= MAX_JUMP_DEPTH; d++) {
         const next = new Set<ChainState>();
@@ -609,12 +637,13 @@ class DumpReader {
       if (hs === undefined) continue;
       for (const rl of c.rules)
         for (const need of rl.draft.hookNeeds) {
+          if (need.direct && c.builtin === null) continue;
           const wrong = [...hs].filter((h) => !need.hooks.includes(h));
           if (wrong.length > 0)
             this.report(
               rl.pos.line,
               need.col,
-              `${need.what} is valid on ${need.hooks.join(', ')} only; chain ${c.name}${c.builtin === null ? ' is reached from' : ' is on'} ${wrong.join(', ')} (the kernel refuses the rule)`,
+              `${need.what} is valid on ${need.hooks.join(', ')} only; chain ${c.name}${c.builtin === null ? ' is reached from' : ' is on'} ${wrong.join(', ')} (${need.direct ? 'iptables' : 'the kernel'} refuses the rule)`,
               'iptables.wrong-hook',
             );
         }

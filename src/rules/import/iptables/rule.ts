@@ -246,7 +246,7 @@ export class LineReader {
       case 'i':
       case 'o': {
         const v = this.arg(at, 'an interface name');
-        if (v !== null) this.iface(g === 'i' ? 'iif' : 'oif', v, neg);
+        if (v !== null) this.iface(g === 'i' ? 'iif' : 'oif', v, neg, at);
         return;
       }
       case 'p': {
@@ -310,7 +310,7 @@ export class LineReader {
     );
   }
 
-  private iface(key: 'iif' | 'oif', v: Word, neg: boolean): void {
+  private iface(key: 'iif' | 'oif', v: Word, neg: boolean, at: Word): void {
     const t = v.text;
     if (t.length === 0 || t.length > 15 || /[\s/]/.test(t) || (t.slice(0, -1).includes('+') && !t.endsWith('+'))) {
       this.error(
@@ -324,6 +324,13 @@ export class LineReader {
     this.cx.interfaceNames.add(name);
     this.body[key] = [name];
     this.negate(key, neg);
+    // iptables itself refuses these on built-in chains ("Can't use -o with INPUT").
+    this.draft.hookNeeds.push({
+      what: key === 'iif' ? '-i' : '-o',
+      hooks: key === 'iif' ? ['prerouting', 'input', 'forward'] : ['forward', 'output', 'postrouting'],
+      col: at.col,
+      direct: true,
+    });
   }
 
   private protocol(v: Word, neg: boolean, at: Word): void {
