@@ -165,7 +165,7 @@ function originalName(c: FwChain): string {
   return c.name.split('/').pop() as string;
 }
 
-const CASES = ['filter', 'nat', 'mangle', 'six'];
+const CASES = ['filter', 'nat', 'mangle', 'six', 'docker', 'ufw', 'kube', 'firewalld'];
 
 /**
  * Rules the kernel holds as xt matches whose listing by nft is lossy:
