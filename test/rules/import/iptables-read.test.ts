@@ -466,6 +466,15 @@ describe('bad dumps: one positioned error each, never an exception', () => {
     ['two targets', filter('-A INPUT -j ACCEPT -j DROP'), 7, 20, 'iptables.repeated-option'],
     ['an option twice', filter('-A INPUT -p tcp --dport 1 --dport 2 -j DROP'), 7, 27, 'iptables.repeated-option'],
     ['a -D line', filter('-D INPUT -j ACCEPT'), 7, 1, 'iptables.unsupported'],
+    [
+      'DROP in nat',
+      `${V4}*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j DROP\nCOMMIT\n`,
+      4,
+      15,
+      'iptables.wrong-table',
+    ],
+    ['a DROP policy in nat', `${V4}*nat\n:PREROUTING DROP [0:0]\nCOMMIT\n`, 3, 1, 'iptables.bad-chain'],
+    ['CT outside raw', filter('-A INPUT -j CT --notrack'), 7, 10, 'iptables.wrong-table'],
     ['a word that is no option', filter('-A INPUT tcp -j ACCEPT'), 7, 10, 'iptables.syntax'],
   ];
   for (const [what, text, line, col, code] of cases)

@@ -272,6 +272,15 @@ class DumpReader {
       this.report(n, col, `chain ${name} is declared twice in table ${table.name}`, 'iptables.duplicate-chain');
       return;
     }
+    if (builtin !== null && policy === 'DROP' && table.name === 'nat') {
+      this.report(
+        n,
+        col,
+        `policy DROP on ${name} of the nat table: iptables refuses it ("The nat table is not intended for filtering")`,
+        'iptables.bad-chain',
+      );
+      return;
+    }
     if (builtin !== null && policy !== 'ACCEPT' && policy !== 'DROP') {
       this.report(
         n,

@@ -381,6 +381,14 @@ export class LineReader {
       return;
     }
     if (!isGoto && Object.hasOwn(VERDICTS, name)) {
+      if (name === 'DROP' && this.cx.table === 'nat') {
+        this.error(
+          at.col,
+          '-j DROP in the nat table: iptables refuses it ("The nat table is not intended for filtering")',
+          'iptables.wrong-table',
+        );
+        return;
+      }
       this.body.action = VERDICTS[name];
       return;
     }
