@@ -9,7 +9,7 @@ import type { Diagnostic, SourcePos } from '../../../base/diag.js';
 import type { FwChain, FwRule, Hook, PolicyVerdict, RuleOrigin } from '../../firewall.js';
 import { qualifiedChainName } from '../types.js';
 import type { IptablesCode } from './codes.js';
-import { type Draft, expand } from './draft.js';
+import { type Draft, expand, type RuleBody } from './draft.js';
 import { type BuiltinChain, TABLES, type TableName } from './names.js';
 
 /** Jumps the kernel follows from a base chain (NFT_JUMP_STACK_SIZE). */
@@ -109,18 +109,14 @@ export class ChainBuilder {
       }
       const bodies = expand(d);
       bodies.forEach((b, k) => {
-        // The body becomes the rule (no copy: a dump may hold 100k rules).
-        const { not, ...rest } = b;
-        const rule: FwRule = Object.assign(rest, {
+        const rule = toRule(b, {
           id: bodies.length === 1 ? `${chain.name}-${li + 1}` : `${chain.name}-${li + 1}.${k + 1}`,
-          idGiven: false,
           index: chain.rules.length + 1,
           chain: chain.name,
           pos: rl.pos,
           target,
-          origin: { ...rl.pos, text: rl.text },
+          origin: { file: rl.pos.file, line: rl.pos.line, col: rl.pos.col, text: rl.text },
         });
-        if (not.length > 0) rule.not = not;
         chain.rules.push(rule);
       });
     });
@@ -209,4 +205,52 @@ export class ChainBuilder {
         }
     }
   }
+}
+
+/**
+ * The model rule of a body, written out field by field: one object shape
+ * for every rule (spreads and deletes leave objects in V8's slow
+ * dictionary mode, about 2 KB a rule, which a 100k-rule dump feels).
+ */
+function toRule(
+  b: RuleBody,
+  at: { id: string; index: number; chain: string; pos: SourcePos; target: string | null; origin: RuleOrigin },
+): FwRule {
+  const rule: FwRule = {
+    id: at.id,
+    idGiven: false,
+    index: at.index,
+    chain: at.chain,
+    comment: b.comment,
+    pos: at.pos,
+    proto: b.proto,
+    family: b.family,
+    iif: b.iif,
+    oif: b.oif,
+    src: b.src,
+    dst: b.dst,
+    sport: b.sport,
+    dport: b.dport,
+    icmp: b.icmp,
+    tcpFlags: b.tcpFlags,
+    ctState: b.ctState,
+    ctStatus: b.ctStatus,
+    pktType: b.pktType,
+    limit: b.limit,
+    counter: b.counter,
+    log: b.log,
+    nat: b.nat,
+    action: b.action,
+    rejectWith: b.rejectWith,
+    target: at.target,
+    mark: b.mark,
+    fib: b.fib,
+    markSet: b.markSet,
+    notrack: b.notrack,
+    ignored: b.ignored,
+    inert: b.inert,
+    origin: at.origin,
+  };
+  if (b.not.length > 0) rule.not = b.not;
+  return rule;
 }
