@@ -517,3 +517,41 @@ describe('bad dumps: one positioned error each, never an exception', () => {
     expect(r.diagnostics.filter((d) => d.code === 'iptables.too-many-errors')).toMatchObject([{ line: 206 }]);
   });
 });
+
+describe('damaged dumps', () => {
+  it('every line of the kernel-made dumps damaged in turn: diagnostics with listed codes and real positions, never an exception', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = join(import.meta.dirname, 'data/iptables');
+    let problems = 0;
+    const bad: string[] = [];
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.dump'))) {
+      const lines = readFileSync(join(dir, f), 'utf8').split('\n');
+      lines.forEach((l, i) => {
+        const words = l.split(' ');
+        const variants = [
+          null,
+          l.slice(0, Math.floor(l.length / 2)),
+          `${l} ${l}`,
+          l.replace(' ', ' "'),
+          [...words.slice(0, 2), '!', ...words.slice(2)].join(' '),
+        ];
+        variants.forEach((v, k) => {
+          const text = [...lines.slice(0, i), ...(v === null ? [] : [v]), ...lines.slice(i + 1)].join('\n');
+          for (const lenient of k === 1 ? [false, true] : [false]) {
+            const r = readIptablesSave(text, f, { lenient });
+            for (const d of r.diagnostics) {
+              // Plain checks, one expect at the end: thousands of expect() calls would dominate the test's time.
+              if (!Object.hasOwn(IPTABLES_CODES, d.code) || d.line < 1 || d.line > lines.length + 1 || d.col < 1)
+                bad.push(`${f} line ${i + 1} damaged: ${d.line}:${d.col} ${d.code}`);
+              if (d.severity === 'error') problems++;
+            }
+          }
+        });
+      });
+    }
+    expect(bad).toEqual([]);
+    // The damage found problems (the test is not vacuous).
+    expect(problems).toBeGreaterThan(300);
+  });
+});
