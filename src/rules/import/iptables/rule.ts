@@ -148,8 +148,8 @@ export class LineReader {
    * and the rule made inert (for a match, the rule never matches; for a
    * target, it is skipped, which for the rule comes to the same).
    */
-  unsupported(col: number, what: string, why: string, kind: 'match' | 'target' | 'line'): void {
-    const meaning = kind === 'match' ? NEVER_MATCHES : kind === 'target' ? TARGET_SKIPPED : 'the line is skipped';
+  unsupported(col: number, what: string, why: string, kind: 'match' | 'target'): void {
+    const meaning = kind === 'match' ? NEVER_MATCHES : TARGET_SKIPPED;
     if (this.cx.lenient) {
       report(
         this.cx,
@@ -158,12 +158,11 @@ export class LineReader {
         'iptables.unsupported',
         'warning',
       );
-      if (kind === 'line') this.draft.skipped = true;
-      else this.body.inert ??= meaning;
+      this.body.inert ??= meaning;
     } else
       this.error(
         col,
-        `${what} is not modelled (${why}); fwemu cannot judge this rule (--lenient reads on with ${kind === 'line' ? 'the line skipped' : `"${meaning}"`})`,
+        `${what} is not modelled (${why}); fwemu cannot judge this rule (--lenient reads on with "${meaning}")`,
         'iptables.unsupported',
       );
   }
