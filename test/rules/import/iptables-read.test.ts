@@ -433,6 +433,38 @@ describe('unsupported constructs', () => {
     });
   }
 
+  it('-m recent --set and -m nfacct always match (xt_recent, xt_nfacct): listed as ignored, the rule kept', () => {
+    const r = ok(
+      filter(
+        '-A INPUT -p tcp --dport 22 -m recent --set --name ssh --rsource -j ACCEPT\n-A INPUT -m conntrack --ctstate INVALID -m nfacct --nfacct-name bad_pkts -j DROP',
+      ),
+    );
+    const [a, b] = chain(r, 'INPUT').rules;
+    expect(a).toMatchObject({
+      dport: { ranges: [{ lo: 22, hi: 22 }] },
+      action: 'accept',
+      inert: null,
+      ignored: ['-m recent --set --name ssh --rsource'],
+    });
+    expect(b).toMatchObject({
+      ctState: ['invalid'],
+      action: 'drop',
+      inert: null,
+      ignored: ['-m nfacct --nfacct-name bad_pkts'],
+    });
+    expect(r.ignored.map((i) => [i.pos.line, i.pos.col])).toEqual([
+      [7, 28],
+      [8, 41],
+    ]);
+    // Reading the list depends on earlier packets; `! --set` never matches: both unsupported.
+    expect(errors(filter('-A INPUT -m recent --update --seconds 60 --name ssh -j DROP'))).toMatchObject([
+      { col: 10, code: 'iptables.unsupported' },
+    ]);
+    expect(errors(filter('-A INPUT -m recent ! --set -j DROP'))).toMatchObject([
+      { col: 10, code: 'iptables.unsupported' },
+    ]);
+  });
+
   it('reads the rest of the rule after an unsupported match', () => {
     const [r] = input('-A INPUT -m recent --update --seconds 60 -p tcp --dport 22 -j DROP', true);
     expect(r).toMatchObject({ proto: 'tcp', dport: { ranges: [{ lo: 22, hi: 22 }] }, action: 'drop' });

@@ -9,6 +9,7 @@ import { flagNames } from '../../fw-values.js';
 import { ICMP_NAMES, ICMPV6_NAMES } from './names.js';
 import { conntrack, state } from './match-ct.js';
 import { addrtype, rpfilter } from './match-fib.js';
+import { nfacct, recent } from './match-ignored.js';
 import { bad, taken } from './match-common.js';
 import type { ExtensionDef, LineReader, OptDef } from './rule.js';
 import { hex, parseMarkMask, parseNumber, parsePortList, parsePortRange, parseRange } from './values.js';
@@ -331,4 +332,6 @@ export const MATCHES: Readonly<Record<string, ExtensionDef>> = {
   limit,
   pkttype,
   mark,
+  nfacct,
+  recent,
 };

@@ -206,7 +206,7 @@ export const LOG_LEVEL: ReadonlyMap<string, string> = new Map([
 
 /** Matches fwemu cannot model, with what each looks at (the error says why). */
 export const UNSUPPORTED_MATCHES: Readonly<Record<string, string>> = {
-  recent: 'matches on addresses seen by earlier packets (a history fwemu does not keep)',
+  recent: 'it matches on addresses seen by earlier packets, a history fwemu does not keep',
   statistic: 'matches a random or every-nth share of packets',
   set: 'matches against an ipset, whose contents the dump does not hold',
   string: 'matches on bytes of the payload',
@@ -232,7 +232,6 @@ export const UNSUPPORTED_MATCHES: Readonly<Record<string, string>> = {
   socket: 'matches on a local socket',
   cgroup: "matches on the sending process's cgroup",
   quota: 'matches until a byte quota is spent',
-  nfacct: 'counts in an accounting object',
   tcpmss: 'matches on the TCP MSS option',
   frag: 'matches on the IPv6 fragment header',
   hbh: 'matches on the IPv6 hop-by-hop header',
