@@ -49,8 +49,12 @@ export function parseMark(text: string): Parsed<MarkMatch> {
   return { ok: true, value: { value, mask, text: markText(value, mask) } };
 }
 
-export function markText(value: number, mask: number): string {
-  return mask >>> 0 === 0xffffffff ? `meta mark ${hex32(value)}` : `meta mark & ${hex32(mask)} == ${hex32(value)}`;
+/** nft's words for a mark condition, negated with `neg`. */
+export function markText(value: number, mask: number, neg = false): string {
+  const op = neg ? '!=' : '==';
+  return mask >>> 0 === 0xffffffff
+    ? `meta mark ${neg ? '!= ' : ''}${hex32(value)}`
+    : `meta mark & ${hex32(mask)} ${op} ${hex32(value)}`;
 }
 
 /**
