@@ -49,7 +49,14 @@ import {
   PKTTYPE_BIT,
   Verdict,
 } from '../rules/fw-compile.js';
-import { ChainWalker, newWalkContext, newWalkOutcome, type WalkContext, type WalkOutcome } from '../rules/fw-walk.js';
+import {
+  ChainWalker,
+  HookNo,
+  newWalkContext,
+  newWalkOutcome,
+  type WalkContext,
+  type WalkOutcome,
+} from '../rules/fw-walk.js';
 import { NO_IF } from '../rules/route.js';
 import type { FwRule, Hook, NatStatement } from '../rules/firewall.js';
 import type { Cidr } from '../rules/types.js';
@@ -134,6 +141,8 @@ export class FirewallJudge {
     cx.len = p.ipTotalLen > 0 ? p.ipTotalLen : rec.len;
     cx.ctState = 0;
     cx.ctStatus = 0;
+    cx.ct = false;
+    cx.mark = 0;
     cx.pktType = pktTypeOf(p, rec, this);
     this.decider = null;
     this.policyOf = null;
@@ -165,10 +174,25 @@ export class FirewallJudge {
       if (notForwardedScope(p) !== Scope.NONE) return this.end(d, 'drop', Cause.NOT_ROUTED);
     } else if (toSelf && isMartian(p)) return this.end(d, 'drop', Cause.NOT_ROUTED);
 
-    // Connection tracking (prerouting or output, priority -200).
+    this.c = null;
+    this.cur = p;
+    this.natRule = null;
+    r.egress = null;
+    r.natRule = null;
     const ct = this.ct;
+    const first: Hook = local ? 'output' : 'prerouting';
+    if (this.fw.raw[first] > 0) {
+      // Chains before conntrack (raw): `ct state` reads invalid there (nft_ct_get_eval with no conntrack yet).
+      if (ct !== null) cx.ctState = CtState.INVALID;
+      if (local) cx.oif = routes.lookup(v, p.dst0, p.dst1, p.dst2, p.dst3);
+      if (!this.rawHook(first, r, d)) return d;
+    }
+
+    // Connection tracking (prerouting or output, priority -200); not for a packet a raw chain untracked.
     let c = null;
-    if (ct !== null) {
+    if (cx.ctState === CtState.UNTRACKED) {
+      if (ct !== null) r.ct = 'untracked';
+    } else if (ct !== null) {
       ct.advanceClock(now);
       c = ct.track(p, rec.n);
       r.ct = c.stateName;
@@ -179,6 +203,7 @@ export class FirewallJudge {
       }
       cx.ctState = c.state;
       cx.ctStatus = ct.statusOf(c);
+      cx.ct = c.state !== CtState.INVALID && c.state !== CtState.UNTRACKED;
       if (c.state === CtState.INVALID) {
         linkEntry(r, c, EntryOf.ABOUT);
         r.detail = c.reason;
@@ -186,10 +211,6 @@ export class FirewallJudge {
     }
 
     this.c = c;
-    this.cur = p;
-    this.natRule = null;
-    r.egress = null;
-    r.natRule = null;
     if (local) {
       cx.oif = routes.lookup(v, p.dst0, p.dst1, p.dst2, p.dst3);
       r.oif = this.ifName(cx.oif);
@@ -277,8 +298,11 @@ export class FirewallJudge {
   private hook(hook: Hook, r: PacketResult, d: FwDecision): boolean {
     const chains = this.fw.hooks[hook];
     const natAt = this.fw.hasNat && this.c !== null ? NAT_PRIORITY[hook] : Number.POSITIVE_INFINITY;
+    const v = this.cur.ipVersion;
+    this.cx.hook = HOOK_NO[hook];
     let natDone = false;
-    for (let i = 0; i < chains.length; i++) {
+    // (The raw chains of prerouting and output ran before conntrack.)
+    for (let i = this.fw.raw[hook]; i < chains.length; i++) {
       const ch = chains[i];
       if (!natDone && ch.chain.priority >= natAt) {
         natDone = true;
@@ -286,15 +310,37 @@ export class FirewallJudge {
       }
       // Nat chains are walked at the NAT point, for a flow's first packet only.
       if (ch.chain.type === 'nat') continue;
-      const o = this.walker.walk(ch, this.cur, this.cx, this.out);
-      this.note(r, o, ch);
-      if (o.verdict !== Verdict.ACCEPT) {
-        if (o.verdict === Verdict.REJECT) this.rejected(o);
-        this.end(d, o.verdict === Verdict.REJECT ? 'reject' : 'drop', this.causeOf(o, r));
-        return false;
-      }
+      // A chain of an ip (ip6) table never sees an IPv6 (IPv4) packet.
+      if (ch.family !== 0 && ch.family !== v) continue;
+      if (!this.walkBase(ch, r, d)) return false;
     }
     if (!natDone && natAt !== Number.POSITIVE_INFINITY) return this.natPoint(hook, r, d);
+    return true;
+  }
+
+  /** Walk one filter base chain; false when it dropped or rejected the packet (`d` says so). */
+  private walkBase(ch: CompiledChain, r: PacketResult, d: FwDecision): boolean {
+    const o = this.walker.walk(ch, this.cur, this.cx, this.out);
+    this.note(r, o, ch);
+    if (this.cx.ctState === CtState.UNTRACKED && this.ct !== null) r.ct = 'untracked';
+    if (o.verdict !== Verdict.ACCEPT) {
+      if (o.verdict === Verdict.REJECT) this.rejected(o);
+      this.end(d, o.verdict === Verdict.REJECT ? 'reject' : 'drop', this.causeOf(o, r));
+      return false;
+    }
+    return true;
+  }
+
+  /** The base chains of a hook that run before conntrack (priority below -200); as hook(), without NAT. */
+  private rawHook(hook: Hook, r: PacketResult, d: FwDecision): boolean {
+    const chains = this.fw.hooks[hook];
+    const v = this.cur.ipVersion;
+    this.cx.hook = HOOK_NO[hook];
+    for (let i = 0; i < this.fw.raw[hook]; i++) {
+      const ch = chains[i];
+      if (ch.family !== 0 && ch.family !== v) continue;
+      if (!this.walkBase(ch, r, d)) return false;
+    }
     return true;
   }
 
@@ -312,6 +358,7 @@ export class FirewallJudge {
       for (let i = 0; i < chains.length && !natInitialized(c, manip); i++) {
         const ch = chains[i];
         if (ch.chain.type !== 'nat') continue;
+        if (ch.family !== 0 && ch.family !== this.cur.ipVersion) continue;
         const o = this.walker.walk(ch, this.cur, this.cx, this.out);
         if (o.verdict !== Verdict.ACCEPT) {
           this.note(r, o, ch);
@@ -481,6 +528,14 @@ export class FirewallJudge {
     return d;
   }
 }
+
+const HOOK_NO: Readonly<Record<Hook, number>> = {
+  prerouting: HookNo.PREROUTING,
+  input: HookNo.INPUT,
+  forward: HookNo.FORWARD,
+  output: HookNo.OUTPUT,
+  postrouting: HookNo.POSTROUTING,
+};
 
 /** Where the NAT hook sits among a hook's base chains (NF_IP_PRI_NAT_DST / _SRC). */
 const NAT_PRIORITY: Readonly<Record<Hook, number>> = {

@@ -1,6 +1,6 @@
 import { UserError } from '../base/errors.js';
 import { visible } from '../base/text-escape.js';
-import type { Firewall, FwChain, FwRule, Hook } from '../rules/firewall.js';
+import { CONNTRACK_PRIORITY, type Firewall, type FwChain, type FwRule, type Hook } from '../rules/firewall.js';
 import type { RuleSet } from '../rules/types.js';
 import { commentLine, shortText } from './comment.js';
 import { iptablesComment } from './iptables.js';
@@ -12,6 +12,7 @@ import {
   iptablesLogPrefixText,
   limitMatch,
   logTarget,
+  markTarget,
   natTarget,
   rejectTarget,
 } from './iptables-fw-words.js';
@@ -61,17 +62,18 @@ import { sysctlCommentLines } from './nft.js';
  * `return`/`goto` rule with lists, a chain name iptables cannot hold.
  */
 
-type Table = 'mangle' | 'nat' | 'filter';
+type Table = 'raw' | 'mangle' | 'nat' | 'filter';
 
 /** The priority of each table on each hook it has (iptables' fixed NF_IP_PRI_*). */
 const TABLE_PRIORITY: Record<Table, Partial<Record<Hook, number>>> = {
+  raw: { prerouting: -300, output: -300 },
   mangle: { prerouting: -150, input: -150, forward: -150, output: -150, postrouting: -150 },
   nat: { prerouting: -100, output: -100, input: 100, postrouting: 100 },
   filter: { input: 0, forward: 0, output: 0 },
 };
 
 const HOOKS: readonly Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
-const TABLES: readonly Table[] = ['mangle', 'nat', 'filter'];
+const TABLES: readonly Table[] = ['raw', 'mangle', 'nat', 'filter'];
 const BUILTIN = (h: Hook): string => h.toUpperCase();
 
 /** iptables' longest chain name (XT_EXTENSION_MAXNAMELEN less the NUL). */
@@ -133,7 +135,11 @@ function placeChains(fw: Firewall): Map<string, FwChain[]> {
     };
     for (const c of base) {
       if (c.type === 'nat') continue;
-      const t = (['filter', 'mangle'] as const).find((x) => TABLE_PRIORITY[x][hook] !== undefined && keepsOrder(c, x));
+      // A chain before conntrack goes to raw, the one table there (ct state reads invalid in both); none other may.
+      const raw = c.priority < CONNTRACK_PRIORITY && (hook === 'prerouting' || hook === 'output');
+      const t = (raw ? (['raw'] as const) : (['filter', 'mangle'] as const)).find(
+        (x) => TABLE_PRIORITY[x][hook] !== undefined && keepsOrder(c, x),
+      );
       if (t === undefined) {
         const others = [...placed.keys()].map((o) => `"${shortText(o.name)}" (${o.type}, priority ${o.priority})`);
         throw new UserError(
@@ -318,22 +324,44 @@ class TableWriter {
   }
 
   /** The iptables rules of one rule at `level`. */
-  rule(level: Level, r: FwRule): void {
+  rule(level: Level, r0: FwRule): void {
+    // An inert rule never matches: left out.
+    if (r0.inert) return;
+    let r = r0;
     const fams = fwRuleFamilies(this.fw, r);
     if (!fams.includes(null) && !fams.includes(this.fam)) return;
-    // iptables refuses -i on OUTPUT/POSTROUTING and -o on PREROUTING/INPUT; nft's iifname never matches there.
-    if (level.builtin && r.iif !== null && (level.hook === 'output' || level.hook === 'postrouting')) return;
-    if (level.builtin && r.oif !== null && (level.hook === 'prerouting' || level.hook === 'input')) return;
+    // iptables refuses -i on OUTPUT/POSTROUTING and -o on PREROUTING/INPUT; nft's iifname never matches there
+    // (its name is ""), and a negated one always does: the condition is left out.
+    const noIif = r.iif !== null && (level.hook === 'output' || level.hook === 'postrouting');
+    const noOif = r.oif !== null && (level.hook === 'prerouting' || level.hook === 'input');
+    if (level.builtin && noIif) {
+      if (!r.not?.includes('iif')) return;
+      r = { ...r, iif: null };
+    }
+    if (level.builtin && noOif) {
+      if (!r.not?.includes('oif')) return;
+      r = { ...r, oif: null };
+    }
     const fixed = fixedMatches(r);
-    const alts = alternatives(r, this.fam);
+    const alts = alternatives(r, this.fam, level.hook);
     if (alts.length === 0) return;
     const comment = `-m comment ${iptablesComment(r.id)}`;
     const v = this.verdict(level, r);
-    const log = r.log === null ? null : logTarget(r);
+    // Statements before the verdict, each once per packet: LOG, MARK, CT --notrack (raw only, as the kernel's CT).
+    const stmts: string[] = [];
+    if (r.log !== null) stmts.push(logTarget(r));
+    const mark = markTarget(r);
+    if (mark !== null) stmts.push(mark);
+    if (r.notrack) {
+      if (this.table !== 'raw')
+        fail(r, `notrack needs iptables' raw table (CT --notrack), and this chain goes to ${this.table}`);
+      stmts.push('-j CT --notrack');
+    }
+    const log = stmts.length === 0 ? null : stmts;
     const limit = r.limit === null ? null : limitMatch(r);
     const over = r.limit?.over === true;
     const line = (...parts: (string | null)[]): string => parts.filter((p) => p !== null && p !== '').join(' ');
-    const body = [...(log === null ? [] : [log]), ...v.targets];
+    const body = [...stmts, ...v.targets];
 
     // One rule: one alternative, at most one target, a limit that gates it.
     if (alts.length === 1 && body.length <= 1 && !over) {
@@ -349,7 +377,7 @@ class TableWriter {
       // RETURN and goto must be written in this chain: log first (once, through a helper), then leave.
       if (limit !== null)
         fail(r, 'a limit on a return or goto rule with lists or a log (iptables would evaluate the limit twice)');
-      this.helper(level, r, fixed, alts, null, false, log === null ? [] : [log], comment);
+      this.helper(level, r, fixed, alts, null, false, stmts, comment);
       for (const a of alts) this.add(level.out, line(fixed, a, comment, v.targets[0]));
       return;
     }
@@ -416,7 +444,12 @@ export const MAPPING_NOTE: readonly string[] = [
 ];
 
 /** The tables of one family: mangle and nat when used, filter always. */
-export function iptablesFirewallTables(fw: Firewall, fam: Family): string[] {
+export function iptablesFirewallTables(fw0: Firewall, fam: Family): string[] {
+  // A base chain of the other family (an ip6 chain in the IPv4 part) is not there at all.
+  const fw: Firewall = {
+    ...fw0,
+    chains: fw0.chains.filter((c) => c.hook === null || c.family == null || c.family === fam),
+  };
   const groups = placeChains(fw);
   const out: string[] = [];
   for (const table of TABLES) {

@@ -1,6 +1,7 @@
 import { UserError } from '../base/errors.js';
 import { visible } from '../base/text-escape.js';
-import type { FwRule, NatStatement } from '../rules/firewall.js';
+import type { FibMatch, FwRule, Hook, NatStatement, NegatableCondition } from '../rules/firewall.js';
+import { hex32 } from '../rules/fw-meta-values.js';
 import type { PortRange } from '../rules/types.js';
 import { cutUtf8, shortText } from './comment.js';
 import { ifNameProblem } from './fw-names.js';
@@ -55,12 +56,69 @@ export function fail(rule: FwRule, what: string): never {
   throw new UserError(`${ruleWhere(rule)} cannot be exported to iptables: ${what}`);
 }
 
-/** Matches every iptables rule of a rule holds: protocol, conntrack state, TCP flags. */
+/** Is this condition negated (rule.not)? */
+function negated(r: FwRule, k: NegatableCondition): boolean {
+  return r.not?.includes(k) === true;
+}
+
+/** One match negated as iptables writes it: `! -s X`, `! --dport 22`, `-m iprange ! --src-range A-B`. */
+export function negateMatch(text: string): string {
+  if (!text.startsWith('-m ')) return `! ${text}`;
+  const at = text.indexOf(' --');
+  return at < 0 ? `! ${text}` : `${text.slice(0, at)} !${text.slice(at)}`;
+}
+
+const ADDRTYPE: Record<string, string> = {
+  unspec: 'UNSPEC',
+  unicast: 'UNICAST',
+  local: 'LOCAL',
+  broadcast: 'BROADCAST',
+  anycast: 'ANYCAST',
+  multicast: 'MULTICAST',
+  blackhole: 'BLACKHOLE',
+  unreachable: 'UNREACHABLE',
+  prohibit: 'PROHIBIT',
+};
+
+/**
+ * A fib condition in iptables: a route type is -m addrtype (--limit-iface-in
+ * / -out for a lookup by the packet's device); the reverse-path check
+ * `fib saddr . iif oif missing` is -m rpfilter --invert (prerouting only,
+ * where rpfilter runs). Other fib forms have no iptables match.
+ */
+export function fibMatch(r: FwRule, f: FibMatch, hook: Hook, fam: Family): string[] {
+  if (f.result === 'type') {
+    const dir = f.addr === 'saddr' ? '--src-type' : '--dst-type';
+    // IPv6 routes are never broadcast, blackhole or prohibit to nft's fib, and addrtype refuses them there.
+    const list = f.types.filter((t) => fam === 4 || !['broadcast', 'blackhole', 'prohibit'].includes(t));
+    // None left: the condition never holds (no rule), or negated always does (no match).
+    if (list.length === 0) return f.neg ? [''] : [];
+    const types = list.map((t) => ADDRTYPE[t]).join(',');
+    const dev = f.dev === 'iif' ? ' --limit-iface-in' : f.dev === 'oif' ? ' --limit-iface-out' : '';
+    return [`-m addrtype ${f.neg ? '! ' : ''}${dir} ${types}${dev}`];
+  }
+  if (f.addr !== 'saddr' || f.dev !== 'iif')
+    fail(r, `"${shortText(f.text)}" has no iptables match (rpfilter checks the source by the input interface only)`);
+  if (hook !== 'prerouting') fail(r, `-m rpfilter works in prerouting only, and this rule is reached from ${hook}`);
+  return [f.neg ? '-m rpfilter' : '-m rpfilter --invert'];
+}
+
+/** The MARK target of a mark_set: xt_MARK's --set-xmark value/mask, mark = (mark & ~mask) ^ value. */
+export function markTarget(r: FwRule): string | null {
+  const m = r.markSet;
+  if (!m) return null;
+  return `-j MARK --set-xmark ${hex32(m.xor)}/${hex32(~m.and >>> 0)}`;
+}
+
+/** Matches every iptables rule of a rule holds: protocol, conntrack state, TCP flags, mark. */
 export function fixedMatches(r: FwRule): string {
   const p: string[] = [];
-  if (r.proto === 'tcp' || r.proto === 'udp' || r.proto === 'icmp') p.push(`-p ${r.proto}`);
-  else if (r.proto === 'icmpv6') p.push('-p ipv6-icmp');
-  if (r.ctState !== null) p.push(`-m conntrack --ctstate ${r.ctState.map((s) => CT_STATE[s]).join(',')}`);
+  const np = negated(r, 'proto') ? '! ' : '';
+  if (r.proto === 'tcp' || r.proto === 'udp' || r.proto === 'icmp') p.push(`${np}-p ${r.proto}`);
+  else if (r.proto === 'icmpv6') p.push(`${np}-p ipv6-icmp`);
+  if (r.ctState !== null)
+    p.push(`-m conntrack ${negated(r, 'ctState') ? '! ' : ''}--ctstate ${r.ctState.map((s) => CT_STATE[s]).join(',')}`);
+  if (r.mark) p.push(`-m mark ${negated(r, 'mark') ? '! ' : ''}--mark ${hex32(r.mark.value)}/${hex32(r.mark.mask)}`);
   if (r.tcpFlags !== null && r.tcpFlags.mask !== 0) {
     if (r.proto !== 'tcp') fail(r, 'tcp_flags needs proto tcp');
     const { mask, value } = r.tcpFlags;
@@ -69,7 +127,7 @@ export function fixedMatches(r: FwRule): string {
       TCP_FLAG_BITS.filter(([b]) => (bits & b) !== 0)
         .map(([, n]) => n.toUpperCase())
         .join(',') || 'NONE';
-    p.push(`--tcp-flags ${names(mask)} ${names(value & mask)}`);
+    p.push(`${negated(r, 'tcpFlags') ? '! ' : ''}--tcp-flags ${names(mask)} ${names(value & mask)}`);
   }
   return p.join(' ');
 }
@@ -84,36 +142,47 @@ function portAlts(ranges: PortRange[], dir: 's' | 'd'): string[] {
 }
 
 /** Every combination of the rule's listed conditions for one family, each the match text of one iptables rule. */
-export function alternatives(r: FwRule, fam: Family): string[] {
+export function alternatives(r: FwRule, fam: Family, hook: Hook = 'forward'): string[] {
   const dims: string[][] = [];
+  for (const f of r.fib ?? []) dims.push(fibMatch(r, f, hook, fam));
+  // A negated condition is one iptables match with `!`: not (a or b) has no single-match form.
+  const neg = (k: NegatableCondition, alts: string[]): string[] => {
+    if (!negated(r, k)) return alts;
+    if (alts.length !== 1)
+      fail(r, `iptables negates one value per match, and the negated ${k} has ${alts.length} (use the nft export)`);
+    return [negateMatch(alts[0])];
+  };
   const ifs = (flag: string, names: string[]): string[] =>
     names.map((n) => {
       const bad = ifNameProblem(n);
       if (bad !== null) fail(r, bad);
       return `${flag} ${n.endsWith('*') ? `${n.slice(0, -1)}+` : n}`;
     });
-  if (r.iif !== null) dims.push(ifs('-i', r.iif));
-  if (r.oif !== null) dims.push(ifs('-o', r.oif));
-  for (const [m, flag, range] of [
-    [r.src, '-s', '--src-range'],
-    [r.dst, '-d', '--dst-range'],
+  if (r.iif !== null) dims.push(neg('iif', ifs('-i', r.iif)));
+  if (r.oif !== null) dims.push(neg('oif', ifs('-o', r.oif)));
+  for (const [m, flag, range, k] of [
+    [r.src, '-s', '--src-range', 'src'],
+    [r.dst, '-d', '--dst-range', 'dst'],
   ] as const) {
     if (m === null) continue;
-    dims.push([
-      ...m.cidrs.filter((c) => c.version === fam).map((c) => `${flag} ${c.text}`),
-      ...m.ranges
-        .filter((x) => x.version === fam)
-        .map((x) => `-m iprange ${range} ${addrText(fam, x.lo)}-${addrText(fam, x.hi)}`),
-    ]);
+    dims.push(
+      neg(k, [
+        ...m.cidrs.filter((c) => c.version === fam).map((c) => `${flag} ${c.text}`),
+        ...m.ranges
+          .filter((x) => x.version === fam)
+          .map((x) => `-m iprange ${range} ${addrText(fam, x.lo)}-${addrText(fam, x.hi)}`),
+      ]),
+    );
   }
-  if (r.sport !== null) dims.push(portAlts(r.sport.ranges, 's'));
-  if (r.dport !== null) dims.push(portAlts(r.dport.ranges, 'd'));
+  if (r.sport !== null) dims.push(neg('sport', portAlts(r.sport.ranges, 's')));
+  if (r.dport !== null) dims.push(neg('dport', portAlts(r.dport.ranges, 'd')));
   if (r.icmp !== null && (r.proto === 'icmp' || r.proto === 'icmpv6')) {
     const list: string[] = [];
     for (const t of r.icmp.types) for (const c of r.icmp.codes ?? [null]) list.push(icmpTypeCode(t, c, fam));
-    dims.push(list);
+    dims.push(neg('icmp', list));
   }
-  if (r.pktType !== null) dims.push([...new Set(r.pktType.map((t) => `-m pkttype --pkt-type ${PKTTYPE[t]}`))]);
+  if (r.pktType !== null)
+    dims.push(neg('pktType', [...new Set(r.pktType.map((t) => `-m pkttype --pkt-type ${PKTTYPE[t]}`))]));
   if (r.ctStatus !== null) {
     if (r.ctStatus.includes('dying')) fail(r, 'conntrack has no match for ct status dying');
     const st = r.ctStatus.filter((s) => s in CT_STATUS).map((s) => CT_STATUS[s]);
@@ -122,10 +191,10 @@ export function alternatives(r: FwRule, fam: Family): string[] {
     if (st.length > 0) list.push(`-m conntrack --ctstatus ${st.join(',')}`);
     // conntrack's SNAT and DNAT "states" are the status bits IPS_SRC_NAT and IPS_DST_NAT.
     if (nat.length > 0) list.push(`-m conntrack --ctstate ${nat.join(',')}`);
-    dims.push(list);
+    dims.push(neg('ctStatus', list));
   }
   let out = [''];
-  for (const d of dims) out = out.flatMap((a) => d.map((x) => (a === '' ? x : `${a} ${x}`)));
+  for (const d of dims) out = out.flatMap((a) => d.map((x) => (a === '' ? x : x === '' ? a : `${a} ${x}`)));
   return out;
 }
 

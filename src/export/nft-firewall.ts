@@ -3,16 +3,21 @@ import { visible } from '../base/text-escape.js';
 import { formatAddr } from '../packet/addr.js';
 import type {
   AddrMatch,
+  FibMatch,
   Firewall,
   FwChain,
   FwInterface,
   FwRule,
   Hook,
   LimitMatch,
+  MarkMatch,
+  MarkSet,
   NamedSet,
   NatStatement,
+  NegatableCondition,
   PortMatch,
 } from '../rules/firewall.js';
+import { hex32 } from '../rules/fw-meta-values.js';
 import { icmpRuleWords } from '../rules/icmp.js';
 import { LOG_LEVELS, NAT_FLAGS, TCP_FLAG_BITS as TCP_FLAGS } from '../rules/spec.js';
 import type { PortRange, RuleSet } from '../rules/types.js';
@@ -76,13 +81,15 @@ function rejectFamily(rejectWith: string | null): Family | null {
  */
 export function fwRuleFamilies(fw: Firewall, rule: FwRule): (Family | null)[] {
   const rf = rejectFamily(rule.action === 'reject' ? rule.rejectWith : null);
+  // (`meta l4proto != icmp` implies no family.)
+  const proto = rule.not?.includes('proto') ? 'any' : rule.proto;
   const fams = ([4, 6] as const).filter(
     (f) =>
       (rule.family === null || rule.family === f) &&
       addrAllows(fw, rule.src, f) &&
       addrAllows(fw, rule.dst, f) &&
-      !(rule.proto === 'icmp' && f === 6) &&
-      !(rule.proto === 'icmpv6' && f === 4) &&
+      !(proto === 'icmp' && f === 6) &&
+      !(proto === 'icmpv6' && f === 4) &&
       (rule.nat?.addr == null || rule.nat.addr.version === f) &&
       (rf === null || rf === f),
   );
@@ -131,9 +138,9 @@ function flagNames(bits: number, sep: string): string {
 }
 
 /** `tcp flags & (syn | ack) == syn`: the form every nft since 0.9 reads (`syn / syn,ack` came later). */
-function tcpFlagsExpr(mask: number, value: number): string {
+function tcpFlagsExpr(mask: number, value: number, negated = false): string {
   const v = value & mask;
-  return `tcp flags & (${flagNames(mask, ' | ')}) == ${v === 0 ? '0x0' : flagNames(v, ' | ')}`;
+  return `tcp flags & (${flagNames(mask, ' | ')}) ${negated ? '!=' : '=='} ${v === 0 ? '0x0' : flagNames(v, ' | ')}`;
 }
 
 export function limitExpr(l: LimitMatch): string {
@@ -178,12 +185,12 @@ export function natExpr(nat: NatStatement, rule: FwRule): string {
   return `${nat.kind} ${a.version === 4 ? 'ip' : 'ip6'} to ${to}${flags}`;
 }
 
-function ifExpr(key: 'iifname' | 'oifname', names: string[], rule: FwRule): string {
+function ifExpr(key: 'iifname' | 'oifname', names: string[], rule: FwRule, op: string): string {
   for (const n of names) {
     const bad = ifNameProblem(n);
     if (bad !== null) throw new UserError(`${ruleWhere(rule)}: ${bad}`);
   }
-  return `${key} ${anon(names.map((n) => `"${n}"`))}`;
+  return `${key} ${op}${anon(names.map((n) => `"${n}"`))}`;
 }
 
 /** The verdict of a rule in nft's words (a NAT statement is its own verdict). */
@@ -215,40 +222,83 @@ function verdictExpr(fw: Firewall, rule: FwRule): string {
   }
 }
 
+/** nft's `!=` before a negated condition's value. */
+function neg(rule: FwRule, k: NegatableCondition): string {
+  return rule.not?.includes(k) ? '!= ' : '';
+}
+
+/** A bitmask condition (ct state, ct status): any of `words`, or with negation none of them. */
+function flagsExpr(key: string, words: string[], negated: boolean): string {
+  return negated ? `${key} & (${words.join(' | ')}) == 0` : `${key} ${words.join(',')}`;
+}
+
+/** `fib daddr . iif type != { local, broadcast }`, `fib saddr . iif oif missing`, from the fields. */
+export function fibExpr(f: FibMatch): string {
+  const head = `fib ${f.addr}${f.dev !== null ? ` . ${f.dev}` : ''}`;
+  if (f.result === 'oif-missing') return `${head} oif ${f.neg ? 'exists' : 'missing'}`;
+  return `${head} type ${f.neg ? '!= ' : ''}${anon(f.types)}`;
+}
+
+/** `meta mark set ...`: nft's bitwise form of mark = (mark & and) ^ xor. */
+export function markSetExpr(m: MarkSet): string {
+  if (m.and >>> 0 === 0) return `meta mark set ${hex32(m.xor)}`;
+  return `meta mark set meta mark and ${hex32(m.and)} xor ${hex32(m.xor)}`;
+}
+
+function markExpr(m: MarkMatch, negated: boolean): string {
+  const op = negated ? '!= ' : '';
+  if (m.mask >>> 0 === 0xffffffff) return `meta mark ${op}${hex32(m.value)}`;
+  return `meta mark and ${hex32(m.mask)} ${negated ? '!=' : '=='} ${hex32(m.value)}`;
+}
+
 /** The nft lines of one rule (one per family its conditions need; none when it can match nothing). */
 export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
+  // An inert rule never matches: the ruleset leaves it out (the comment says why).
+  if (rule.inert) return [`# ${visible(rule.id)}: ${visible(rule.inert)}`.replace(/\s+/g, ' ')];
+  const protoNeg = rule.not?.includes('proto') === true;
   return fwRuleFamilies(fw, rule).map((fam) => {
     const p: string[] = [];
     const ip = fam === 4 ? 'ip' : 'ip6';
     if (fam !== null && rule.src === null && rule.dst === null) p.push(`meta nfproto ipv${fam}`);
     // A port or TCP flags condition names the protocol itself (a flags mask of 0 is no condition).
     const ported = rule.sport !== null || rule.dport !== null || (rule.tcpFlags !== null && rule.tcpFlags.mask !== 0);
-    if ((rule.proto === 'tcp' || rule.proto === 'udp') && !ported) p.push(`meta l4proto ${rule.proto}`);
-    if ((rule.proto === 'icmp' || rule.proto === 'icmpv6') && rule.icmp === null)
+    if (protoNeg) p.push(`meta l4proto != ${rule.proto === 'icmpv6' ? 'ipv6-icmp' : rule.proto}`);
+    else if ((rule.proto === 'tcp' || rule.proto === 'udp') && !ported) p.push(`meta l4proto ${rule.proto}`);
+    if (!protoNeg && (rule.proto === 'icmp' || rule.proto === 'icmpv6') && rule.icmp === null)
       p.push(`meta l4proto ${rule.proto === 'icmp' ? 'icmp' : 'ipv6-icmp'}`);
-    if (rule.iif !== null) p.push(ifExpr('iifname', rule.iif, rule));
-    if (rule.oif !== null) p.push(ifExpr('oifname', rule.oif, rule));
-    if (rule.ctState !== null) p.push(`ct state ${rule.ctState.join(',')}`);
-    if (rule.ctStatus !== null) p.push(`ct status ${rule.ctStatus.join(',')}`);
+    if (rule.iif !== null) p.push(ifExpr('iifname', rule.iif, rule, neg(rule, 'iif')));
+    if (rule.oif !== null) p.push(ifExpr('oifname', rule.oif, rule, neg(rule, 'oif')));
+    if (rule.ctState !== null) p.push(flagsExpr('ct state', rule.ctState, neg(rule, 'ctState') !== ''));
+    if (rule.ctStatus !== null) p.push(flagsExpr('ct status', rule.ctStatus, neg(rule, 'ctStatus') !== ''));
     if (rule.pktType !== null) {
       const types = [...new Set(rule.pktType.map((t) => (t === 'unicast' ? 'host' : t)))];
-      p.push(`meta pkttype ${anon(types)}`);
+      p.push(`meta pkttype ${neg(rule, 'pktType')}${anon(types)}`);
     }
-    if (fam !== null && rule.src !== null) p.push(`${ip} saddr ${addrExpr(rule.src, fam)}`);
-    if (fam !== null && rule.dst !== null) p.push(`${ip} daddr ${addrExpr(rule.dst, fam)}`);
+    if (rule.mark) p.push(markExpr(rule.mark, neg(rule, 'mark') !== ''));
+    if (fam !== null && rule.src !== null) p.push(`${ip} saddr ${neg(rule, 'src')}${addrExpr(rule.src, fam)}`);
+    if (fam !== null && rule.dst !== null) p.push(`${ip} daddr ${neg(rule, 'dst')}${addrExpr(rule.dst, fam)}`);
     if (rule.proto === 'tcp' || rule.proto === 'udp') {
-      if (rule.sport !== null) p.push(`${rule.proto} sport ${portExpr(rule.sport)}`);
-      if (rule.dport !== null) p.push(`${rule.proto} dport ${portExpr(rule.dport)}`);
+      if (rule.sport !== null) p.push(`${rule.proto} sport ${neg(rule, 'sport')}${portExpr(rule.sport)}`);
+      if (rule.dport !== null) p.push(`${rule.proto} dport ${neg(rule, 'dport')}${portExpr(rule.dport)}`);
     }
     if ((rule.proto === 'icmp' || rule.proto === 'icmpv6') && rule.icmp !== null) {
       const w = icmpRuleWords(rule.proto, rule.icmp);
-      p.push(`${rule.proto} type ${anon(w.types)}`);
-      if (w.codes !== null) p.push(`${rule.proto} code ${anon(w.codes)}`);
+      const n = neg(rule, 'icmp');
+      if (n !== '' && w.codes !== null) {
+        // Negated together: no (type, code) pair of the lists.
+        const pairs = w.types.flatMap((t) => (w.codes ?? []).map((c) => `${t} . ${c}`));
+        p.push(`${rule.proto} type . ${rule.proto} code != { ${pairs.join(', ')} }`);
+      } else {
+        p.push(`${rule.proto} type ${n}${anon(w.types)}`);
+        if (w.codes !== null) p.push(`${rule.proto} code ${anon(w.codes)}`);
+      }
     }
     if (rule.tcpFlags !== null) {
       if (rule.proto !== 'tcp') throw new UserError(`${ruleWhere(rule)}: tcp_flags needs proto tcp`);
-      if (rule.tcpFlags.mask !== 0) p.push(tcpFlagsExpr(rule.tcpFlags.mask, rule.tcpFlags.value));
+      if (rule.tcpFlags.mask !== 0)
+        p.push(tcpFlagsExpr(rule.tcpFlags.mask, rule.tcpFlags.value, neg(rule, 'tcpFlags') !== ''));
     }
+    for (const f of rule.fib ?? []) p.push(fibExpr(f));
     if (rule.limit !== null) p.push(limitExpr(rule.limit));
     if (rule.counter) p.push('counter');
     if (rule.log !== null) {
@@ -263,6 +313,8 @@ export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
       }
       p.push(log);
     }
+    if (rule.markSet) p.push(markSetExpr(rule.markSet));
+    if (rule.notrack) p.push('notrack');
     p.push(verdictExpr(fw, rule), `comment ${nftComment(rule.id)}`);
     return p.join(' ');
   });
@@ -374,6 +426,12 @@ export function exportNftFirewall(rs: RuleSet, fw: Firewall, tableName: string):
     out.push(`  chain ${c.name} {`);
     const head = chainHeader(c);
     if (head !== null) out.push(head);
+    // A base chain of an ip (ip6) table in the model: in this inet table, the other family's packets
+    // accept at once, which moves them on to the hook's next chain, as if this one were not there.
+    if (head !== null && c.family != null)
+      out.push(
+        `    meta nfproto ${c.family === 4 ? 'ipv6' : 'ipv4'} accept comment "family ip${c.family === 6 ? '6' : ''} only"`,
+      );
     for (const r of c.rules) for (const l of nftFwRuleLines(fw, r)) out.push(`    ${l}`);
     out.push('  }');
   }

@@ -290,6 +290,19 @@ export function writeReplayJsonLine(
       o.ascii(',"nat":');
       o.jsonString(r.natRule.id);
     }
+    const origin = r.fwRule !== null ? r.fwRule.origin : null;
+    if (origin) {
+      // An imported rule: where it was written, and how.
+      o.ascii(',"origin":{"file":');
+      o.jsonString(origin.file);
+      o.ascii(',"line":');
+      o.int(origin.line);
+      o.ascii(',"col":');
+      o.int(origin.col);
+      o.ascii(',"text":');
+      o.jsonString(origin.text);
+      o.byte(0x7d);
+    }
   }
   if (r.fragOf > 0) {
     o.ascii(',"fragOf":');

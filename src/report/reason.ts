@@ -158,12 +158,22 @@ function martianWords(p: DecodedPacket): string {
   }
 }
 
-/** "rule lan-ssh (rules/home-router.yaml:31)", for a rule of the firewall model; made once per rule. */
+/**
+ * "rule lan-ssh (rules/home-router.yaml:31)", for a rule of the firewall
+ * model, or "rule at /etc/nftables.conf:23 (`tcp dport 22 drop`)" for an
+ * imported one; made once per rule.
+ */
 function fwRuleRef(rule: FwRule): string {
   let ref = fwRefs.get(rule);
   if (ref === undefined) {
-    const name = rule.idGiven ? `rule ${rule.id}` : `rule ${rule.index} of chain ${rule.chain}`;
-    ref = `${visible(name)} (${visible(rule.pos.file)}:${rule.pos.line})`;
+    const o = rule.origin;
+    if (o) {
+      // An imported rule is named by the line it came from, as written (user text: made visible).
+      ref = `rule at ${visible(o.file)}:${o.line} (\`${visible(o.text)}\`)`;
+    } else {
+      const name = rule.idGiven ? `rule ${rule.id}` : `rule ${rule.index} of chain ${rule.chain}`;
+      ref = `${visible(name)} (${visible(rule.pos.file)}:${rule.pos.line})`;
+    }
     fwRefs.set(rule, ref);
   }
   return ref;

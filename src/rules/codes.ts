@@ -61,7 +61,7 @@ export const RULE_CODES = {
   'rules.base-chain-key': 'type:, priority: or policy: on a chain without hook:',
   'rules.nat-chain-hook': 'a nat chain on the forward hook',
   'rules.bad-priority': 'a priority that is not a number or an nft priority name',
-  'rules.priority-before-conntrack': 'a priority below -200 (before conntrack)',
+  'rules.priority-before-conntrack': 'a nat chain at priority -200 or below (before conntrack)',
   'rules.unknown-chain': 'jump or goto to a chain that chains: does not declare',
   'rules.jump-to-base-chain': 'jump or goto to a base chain',
   'rules.jump-loop': 'jumps and gotos that lead back to a chain on the way (a warning when no base chain reaches them)',
@@ -82,6 +82,11 @@ export const RULE_CODES = {
   'rules.bad-log': 'not a log statement',
   'rules.bad-reject-with': 'not a reject type, or one that does not fit the rule',
   'rules.empty-list': 'an empty list where one value at least is needed',
+  // issue 18's keys
+  'rules.bad-not': 'not: that is not a mapping of negatable conditions, or a negation that cannot hold',
+  'rules.bad-mark': 'mark: or mark_set: that is not a 32-bit value (and mask)',
+  'rules.bad-fib': "fib: that is not nft's fib words",
+  'rules.fib-wrong-hook': 'a fib condition on a hook where the kernel refuses it',
 } as const;
 
 export type RuleCode = keyof typeof RULE_CODES;

@@ -3,6 +3,7 @@
  * it): what one rule cannot know alone. Each follows what the kernel or nft
  * refuses, measured with nft -f where it says so.
  */
+import { fibHooks } from './fw-meta-values.js';
 import type { ParsedNode } from 'yaml';
 import { diag } from '../base/diag.js';
 import { didYouMean } from '../base/suggest.js';
@@ -213,6 +214,24 @@ export function checkFirewall(r: Reader, read: readonly ReadChain[], stateful: b
           );
           break;
         }
+      }
+    }
+
+  // fib: the kernel refuses a lookup by a device the hook's packets lack (nft_fib_validate), also through jumps.
+  for (const c of read)
+    for (const { rule, fibAt } of c.rules) {
+      if (!rule.fib || fibAt === null) continue;
+      for (const f of rule.fib) {
+        const hooks = fibHooks(f);
+        const bad = (reachers.get(c.chain.name) ?? []).find((b) => b.hook !== null && !hooks.includes(b.hook));
+        if (bad === undefined) continue;
+        const from = c.chain.hook !== null ? '' : ` (entered from base chain ${bad.name})`;
+        r.error(
+          fibAt,
+          `rule ${rule.id}: ${f.text} in chain ${c.chain.name}${from} on the ${bad.hook} hook; the kernel takes it only on ${hooks.join(', ')} (nft: "Operation not supported")`,
+          'rules.fib-wrong-hook',
+        );
+        break;
       }
     }
 

@@ -5,19 +5,23 @@
  * state and flag lists bit masks, jump targets chain indices.
  */
 import { wordMask } from './cidr.js';
-import type {
-  AddrMatch,
-  CtStatusWord,
-  CtStateWord,
-  Firewall,
-  FwAction,
-  FwChain,
-  FwRule,
-  Hook,
-  PktType,
-  PortMatch,
+import {
+  type AddrMatch,
+  CONNTRACK_PRIORITY,
+  type CtStatusWord,
+  type CtStateWord,
+  type FibAddrType,
+  type FibMatch,
+  type Firewall,
+  type FwAction,
+  type FwChain,
+  type FwRule,
+  type Hook,
+  type NegatableCondition,
+  type PktType,
+  type PortMatch,
 } from './firewall.js';
-import { RouteTable, ifNameMatches } from './route.js';
+import { RouteTable, Rtn, ifNameMatches } from './route.js';
 import { PROTO_NUMBER } from './spec.js';
 import type { Cidr } from './types.js';
 
@@ -63,6 +67,65 @@ export const PKTTYPE_BIT: Readonly<Record<PktType, number>> = {
   multicast: 4,
   other: 8,
 };
+
+/** Bits of CompiledFwRule.neg: the conditions whose value test is inverted. */
+export const Neg = {
+  IIF: 1,
+  OIF: 2,
+  SRC: 4,
+  DST: 8,
+  SPORT: 16,
+  DPORT: 32,
+  PROTO: 64,
+  ICMP: 128,
+  TCP_FLAGS: 256,
+  CT_STATE: 512,
+  CT_STATUS: 1024,
+  PKTTYPE: 2048,
+  MARK: 4096,
+} as const;
+
+const NEG_BIT: Readonly<Record<NegatableCondition, number>> = {
+  iif: Neg.IIF,
+  oif: Neg.OIF,
+  src: Neg.SRC,
+  dst: Neg.DST,
+  sport: Neg.SPORT,
+  dport: Neg.DPORT,
+  proto: Neg.PROTO,
+  icmp: Neg.ICMP,
+  tcpFlags: Neg.TCP_FLAGS,
+  ctState: Neg.CT_STATE,
+  ctStatus: Neg.CT_STATUS,
+  pktType: Neg.PKTTYPE,
+  mark: Neg.MARK,
+};
+
+/** RTN_* codes of nft's fib address types. */
+export const FIB_TYPE_CODE: Readonly<Record<FibAddrType, number>> = {
+  unspec: Rtn.UNSPEC,
+  unicast: Rtn.UNICAST,
+  local: Rtn.LOCAL,
+  broadcast: Rtn.BROADCAST,
+  anycast: Rtn.ANYCAST,
+  multicast: Rtn.MULTICAST,
+  blackhole: Rtn.BLACKHOLE,
+  unreachable: Rtn.UNREACHABLE,
+  prohibit: Rtn.PROHIBIT,
+};
+
+/** One fib condition, as numbers. */
+export interface CompiledFib {
+  /** Look up the destination (true) or the source address. */
+  readonly daddr: boolean;
+  /** 0: no device; 1: the packet's iif; 2: its oif. */
+  readonly dev: 0 | 1 | 2;
+  /** Result: the route type (true), or whether a route leaves by the device (`oif missing`). */
+  readonly type: boolean;
+  /** 1 << RTN_* for each type that matches. */
+  readonly types: number;
+  readonly neg: boolean;
+}
 
 /** Addresses of one condition: prefixes as in compile.ts, ranges as unsigned word bounds. */
 export interface CompiledAddrMatch {
@@ -112,6 +175,23 @@ export interface CompiledFwRule {
   readonly ctStatus: number;
   readonly pktType: number;
   readonly limit: Bucket | null;
+  /**
+   * False when the rule uses any of issue 18's conditions (negation, mark,
+   * fib): the walk then takes the general test; plain rules keep the short one.
+   */
+  readonly plain: boolean;
+  /** Neg bits of the inverted conditions. */
+  readonly neg: number;
+  /** meta mark condition: (mark & markMask) === markValue, when hasMark. */
+  readonly hasMark: boolean;
+  readonly markMask: number;
+  readonly markValue: number;
+  readonly fib: readonly CompiledFib[] | null;
+  /** meta mark set: mark = (mark & markAnd) ^ markXor, when setsMark. */
+  readonly setsMark: boolean;
+  readonly markAnd: number;
+  readonly markXor: number;
+  readonly notrack: boolean;
   readonly verdict: VerdictCode;
   /** Position among every rule of the firewall, chains in file order (the summary's rule hits). */
   readonly flat: number;
@@ -128,6 +208,8 @@ export interface CompiledChain {
   readonly rules: readonly CompiledFwRule[];
   /** Verdict.ACCEPT or Verdict.DROP (base chains). */
   readonly policy: VerdictCode;
+  /** IP version of the chain's table (4 or 6), 0 for both (inet). */
+  readonly family: number;
 }
 
 export interface CompiledFirewall {
@@ -137,6 +219,11 @@ export interface CompiledFirewall {
   /** Base chains per hook, in increasing priority, filter and nat chains together. */
   readonly hooks: Readonly<Record<Hook, readonly CompiledChain[]>>;
   readonly hasNat: boolean;
+  /**
+   * Per hook, how many of its first base chains run before conntrack
+   * (priority below -200: raw); only prerouting and output have conntrack.
+   */
+  readonly raw: Readonly<Record<Hook, number>>;
 }
 
 function ifTable(patterns: string[] | null, names: readonly string[]): Uint8Array | null {
@@ -212,8 +299,12 @@ function bucket(rule: FwRule): Bucket | null {
 
 /** Can the rule match IPv4 / IPv6 at all (family, protocol, addresses)? */
 function families(rule: FwRule): { v4: boolean; v6: boolean } {
-  let v4 = rule.family !== 6 && rule.proto !== 'icmpv6';
-  let v6 = rule.family !== 4 && rule.proto !== 'icmp';
+  // An inert rule (--lenient kept a construct fwemu cannot model) never matches.
+  if (rule.inert) return { v4: false, v6: false };
+  // (`meta l4proto != icmp` implies no family.)
+  const proto = rule.not?.includes('proto') ? 'any' : rule.proto;
+  let v4 = rule.family !== 6 && proto !== 'icmpv6';
+  let v6 = rule.family !== 4 && proto !== 'icmp';
   for (const m of [rule.src, rule.dst]) {
     if (m === null) continue;
     const has = (v: 4 | 6) => m.cidrs.some((c) => c.version === v) || m.ranges.some((r) => r.version === v);
@@ -235,6 +326,24 @@ export function firewallRules(fw: Firewall): FwRule[] {
   return fw.chains.flatMap((c) => c.rules);
 }
 
+function compileFib(f: FibMatch): CompiledFib {
+  let types = 0;
+  for (const t of f.types) types |= 1 << FIB_TYPE_CODE[t];
+  return {
+    daddr: f.addr === 'daddr',
+    dev: f.dev === 'iif' ? 1 : f.dev === 'oif' ? 2 : 0,
+    type: f.result === 'type',
+    types,
+    neg: f.neg,
+  };
+}
+
+function negBits(rule: FwRule): number {
+  let b = 0;
+  for (const k of rule.not ?? []) b |= NEG_BIT[k];
+  return b;
+}
+
 export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): CompiledFirewall {
   const routes = new RouteTable(fw.interfaces, extraOwn);
   const chainIndex = new Map(fw.chains.map((c, i) => [c.name, i]));
@@ -243,6 +352,7 @@ export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): C
     chain,
     index,
     policy: chain.policy === 'drop' ? Verdict.DROP : Verdict.ACCEPT,
+    family: chain.family ?? 0,
     rules: chain.rules.map((rule): CompiledFwRule => {
       const fam = families(rule);
       const verdict = VERDICT_OF[rule.action];
@@ -265,6 +375,16 @@ export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): C
         ctStatus: bits(rule.ctStatus, CT_STATUS_BIT),
         pktType: bits(rule.pktType, PKTTYPE_BIT),
         limit: bucket(rule),
+        plain: negBits(rule) === 0 && !rule.mark && !(rule.fib && rule.fib.length > 0),
+        neg: negBits(rule),
+        hasMark: !!rule.mark,
+        markMask: (rule.mark?.mask ?? 0) >>> 0,
+        markValue: (rule.mark?.value ?? 0) >>> 0,
+        fib: rule.fib && rule.fib.length > 0 ? rule.fib.map(compileFib) : null,
+        setsMark: !!rule.markSet,
+        markAnd: (rule.markSet?.and ?? 0xffffffff) >>> 0,
+        markXor: (rule.markSet?.xor ?? 0) >>> 0,
+        notrack: rule.notrack === true,
         verdict,
         flat: flat++,
         target: rule.target !== null ? (chainIndex.get(rule.target) ?? -1) : -1,
@@ -283,5 +403,7 @@ export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): C
   for (const c of chains) if (c.chain.hook !== null) hooks[c.chain.hook].push(c);
   // Increasing priority; equal priorities in file order (the kernel orders them by registration).
   for (const h of Object.values(hooks)) h.sort((a, b) => a.chain.priority - b.chain.priority || a.index - b.index);
-  return { firewall: fw, routes, chains, hooks, hasNat: fw.chains.some((c) => c.type === 'nat') };
+  const before = (h: Hook) => hooks[h].filter((c) => c.chain.priority < CONNTRACK_PRIORITY).length;
+  const raw = { prerouting: before('prerouting'), input: 0, forward: 0, output: before('output'), postrouting: 0 };
+  return { firewall: fw, routes, chains, hooks, hasNat: fw.chains.some((c) => c.type === 'nat'), raw };
 }

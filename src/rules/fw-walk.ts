@@ -10,10 +10,17 @@ import { addrIn, inRanges } from './match.js';
 import {
   type CompiledAddrMatch,
   type CompiledChain,
+  type CompiledFib,
   type CompiledFirewall,
   type CompiledFwRule,
+  CT_STATE_BIT,
+  Neg,
   Verdict,
 } from './fw-compile.js';
+import { LO_IF, NO_IF, type RouteTable } from './route.js';
+
+/** WalkContext.hook values. */
+export const HookNo = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 } as const;
 
 /** What the walk needs to know beyond the packet's own headers. */
 export interface WalkContext {
@@ -24,6 +31,12 @@ export interface WalkContext {
   ctState: number;
   /** IPS_* bits of its entry; 0 without one. */
   ctStatus: number;
+  /** Has the packet a conntrack entry (`ct status` reads nothing without one: nft_ct_get_eval breaks)? */
+  ct: boolean;
+  /** skb->mark: 0 when the packet arrives or is sent, changed by `meta mark set`, kept through its hooks. */
+  mark: number;
+  /** The hook being walked (HookNo). */
+  hook: number;
   /** PKTTYPE_BIT of the packet. */
   pktType: number;
   /** Capture time in ns since the first packet (limit buckets). */
@@ -33,7 +46,7 @@ export interface WalkContext {
 }
 
 export function newWalkContext(): WalkContext {
-  return { iif: -1, oif: -1, ctState: 0, ctStatus: 0, pktType: 1, nowNs: 0, len: 0 };
+  return { iif: -1, oif: -1, ctState: 0, ctStatus: 0, ct: false, mark: 0, hook: 0, pktType: 1, nowNs: 0, len: 0 };
 }
 
 /** The outcome of one base chain: a terminal verdict (ACCEPT, DROP, REJECT), by a rule or the policy. */
@@ -122,6 +135,79 @@ export function fwRuleMatches(r: CompiledFwRule, p: DecodedPacket, cx: WalkConte
   return true;
 }
 
+/**
+ * The rule's conditions when it uses negation, a mark or fib: each value
+ * test compared with its Neg bit. What a negated condition implies (its
+ * IP family, its protocol, a transport header present) still holds, as
+ * nft's payload dependencies are not negated; `ct status` without a
+ * conntrack entry never matches, negated or not (nft_ct_get_eval breaks).
+ */
+export function fwRuleMatchesFull(r: CompiledFwRule, p: DecodedPacket, cx: WalkContext, routes: RouteTable): boolean {
+  const v = p.ipVersion;
+  if (v === 4) {
+    if (!r.v4) return false;
+  } else if (v === 6) {
+    if (!r.v6) return false;
+  } else return false;
+  const neg = r.neg;
+  if (r.proto >= 0 && (p.proto === r.proto) === ((neg & Neg.PROTO) !== 0)) return false;
+  if (r.iif !== null && (cx.iif >= 0 && r.iif[cx.iif] === 1) === ((neg & Neg.IIF) !== 0)) return false;
+  if (r.oif !== null && (cx.oif >= 0 && r.oif[cx.oif] === 1) === ((neg & Neg.OIF) !== 0)) return false;
+  if (r.ctState !== 0 && ((r.ctState & cx.ctState) !== 0) === ((neg & Neg.CT_STATE) !== 0)) return false;
+  if (r.ctStatus !== 0 && (!cx.ct || ((r.ctStatus & cx.ctStatus) !== 0) === ((neg & Neg.CT_STATUS) !== 0)))
+    return false;
+  if (r.pktType !== 0 && ((r.pktType & cx.pktType) !== 0) === ((neg & Neg.PKTTYPE) !== 0)) return false;
+  if (r.hasMark && ((cx.mark & r.markMask) >>> 0 === r.markValue) === ((neg & Neg.MARK) !== 0)) return false;
+  if (r.src !== null && addrMatches(r.src, v, p.src0, p.src1, p.src2, p.src3) === ((neg & Neg.SRC) !== 0)) return false;
+  if (r.dst !== null && addrMatches(r.dst, v, p.dst0, p.dst1, p.dst2, p.dst3) === ((neg & Neg.DST) !== 0)) return false;
+  if (r.sport !== null && (p.l4Off < 0 || inRanges(r.sport, p.sport) === ((neg & Neg.SPORT) !== 0))) return false;
+  if (r.dport !== null && (p.l4Off < 0 || inRanges(r.dport, p.dport) === ((neg & Neg.DPORT) !== 0))) return false;
+  const types = r.icmpTypes;
+  if (types !== null) {
+    if (p.l4Off < 0) return false;
+    const codes = r.icmpCodes;
+    const m = types[p.icmpType] === 1 && (codes === null || codes[p.icmpCode] === 1);
+    if (m === ((neg & Neg.ICMP) !== 0)) return false;
+  }
+  if (r.tcpMask !== 0 && (p.l4Off < 0 || ((p.tcpFlags & r.tcpMask) === r.tcpValue) === ((neg & Neg.TCP_FLAGS) !== 0)))
+    return false;
+  const fib = r.fib;
+  if (fib !== null)
+    for (let i = 0; i < fib.length; i++) if (fibHolds(fib[i], p, cx, routes) === fib[i].neg) return false;
+  if (r.limit !== null && !limitMatches(r.limit, cx.nowNs)) return false;
+  return true;
+}
+
+/** One fib condition (nft_fib4_eval/_type, nft_fib6_eval/_type), answered from the routes. */
+function fibHolds(f: CompiledFib, p: DecodedPacket, cx: WalkContext, routes: RouteTable): boolean {
+  const v = p.ipVersion;
+  const d = f.daddr;
+  const w0 = d ? p.dst0 : p.src0;
+  const w1 = d ? p.dst1 : p.src1;
+  const w2 = d ? p.dst2 : p.src2;
+  const w3 = d ? p.dst3 : p.src3;
+  const dev = f.dev === 1 ? cx.iif : f.dev === 2 ? cx.oif : NO_IF;
+  if (f.type) return (f.types & (1 << routes.addrType(v, w0, w1, w2, w3, dev))) !== 0;
+  // `oif missing` holds when no route is found; `f.types` is unused.
+  if (cx.hook === HookNo.PREROUTING) {
+    // Looped-back packets, and (IPv4) DHCP-like 0.0.0.0 -> broadcast / 224.0.0.0/24, (IPv6) ICMPv6 from ::
+    // to a link-local destination are taken as arriving where they should.
+    if (cx.iif === LO_IF) return false;
+    if (v === 4) {
+      if (p.src0 >>> 24 === 0 && ((p.dst0 | 0) === -1 || p.dst0 >>> 8 === 0xe00000)) return false;
+    } else if (
+      p.proto === 58 &&
+      (p.src0 | p.src1 | p.src2 | p.src3) === 0 &&
+      (p.dst0 >>> 22 === 0x3fa || ((p.dst0 >>> 16) & 0xff0f) === 0xff02)
+    )
+      return false;
+  } else if (v === 4 && p.src0 >>> 24 === 0 && ((p.dst0 | 0) === -1 || p.dst0 >>> 8 === 0xe00000)) return false;
+  // (A device the packet has not, e.g. iif in output, restricts nothing: nft_in() is NULL.)
+  return !routes.routeLeavesBy(v, w0, w1, w2, w3, dev);
+}
+
+const UNTRACKED = CT_STATE_BIT.untracked;
+
 /** nft's jump stack depth (NFT_JUMP_STACK_SIZE). */
 const STACK = 16;
 
@@ -130,7 +216,11 @@ export class ChainWalker {
   private readonly stackChain = new Int32Array(STACK);
   private readonly stackRule = new Int32Array(STACK);
 
-  constructor(private readonly fw: CompiledFirewall) {}
+  private readonly routes: RouteTable;
+
+  constructor(private readonly fw: CompiledFirewall) {
+    this.routes = fw.routes;
+  }
 
   /** Walk `base` for the packet; the outcome is written to `out`. */
   walk(base: CompiledChain, p: DecodedPacket, cx: WalkContext, out: WalkOutcome): WalkOutcome {
@@ -154,9 +244,12 @@ export class ChainWalker {
         return out;
       }
       const r = rules[i++];
-      if (!fwRuleMatches(r, p, cx)) continue;
+      if (r.plain ? !fwRuleMatches(r, p, cx) : !fwRuleMatchesFull(r, p, cx, this.routes)) continue;
       r.packets++;
       r.bytes += cx.len;
+      if (r.setsMark) cx.mark = ((cx.mark & r.markAnd) ^ r.markXor) >>> 0;
+      // nft_notrack_eval: a packet with no conntrack entry (before conntrack, or found invalid) becomes untracked.
+      if (r.notrack && !cx.ct) cx.ctState = UNTRACKED;
       switch (r.verdict) {
         case Verdict.CONTINUE:
           continue;

@@ -27,7 +27,16 @@ import { checkFirewall, type ReadChain } from './fw-checks.js';
 import { readFwRule, type ReadRule, type RuleContext } from './load-fw-rule.js';
 import { readInterfaces } from './load-interfaces.js';
 import { readSets } from './load-sets.js';
-import { CHAIN_KEYS, CHAIN_TYPES, FW_RULE_KEYS, HOOKS, POLICIES, RULE_KEYS, RULE_SYNONYMS } from './spec.js';
+import {
+  CHAIN_FAMILIES,
+  CHAIN_KEYS,
+  CHAIN_TYPES,
+  FW_RULE_KEYS,
+  HOOKS,
+  POLICIES,
+  RULE_KEYS,
+  RULE_SYNONYMS,
+} from './spec.js';
 import type { Action, Chain } from './types.js';
 
 /** What load.ts has read of the simple model's keys, which rules: beside interfaces: still uses. */
@@ -165,7 +174,12 @@ function readChain(
     );
   const defaultPriority =
     type === 'nat' ? (hook === 'prerouting' || hook === 'output' ? PRIORITY_NAMES.dstnat : PRIORITY_NAMES.srcnat) : 0;
-  const priority = he ? (readPriority(r, pre, name, hook) ?? defaultPriority) : 0;
+  const priority = he ? (readPriority(r, pre, name, hook, type) ?? defaultPriority) : 0;
+  const fe = m.get('family');
+  const fam = fe
+    ? r.oneOf(fe, `chain ${name}: family`, CHAIN_FAMILIES, {}, { ipv4: 'ip', ipv6: 'ip6', ip4: 'ip', inet6: 'ip6' })
+    : null;
+  const family = fam === 'ip' ? 4 : fam === 'ip6' ? 6 : null;
 
   const rules: ReadRule[] = [];
   const re = m.get('rules');
@@ -190,7 +204,14 @@ function readChain(
           interfaces,
         };
         const rr = readFwRule(r, n, ctx);
-        if (rr !== null) rules.push(rr);
+        if (rr === null) return;
+        if (family !== null && rr.rule.family !== null && rr.rule.family !== family)
+          r.error(
+            n,
+            `rule ${rr.rule.id} matches IPv${rr.rule.family} packets only, and chain ${name} is of family ${fam} (IPv${family} only): it could never match; move it to a chain of family ip${rr.rule.family === 6 ? '6' : ''} or inet`,
+            'rules.family-clash',
+          );
+        rules.push(rr);
       });
   }
   return {
@@ -202,6 +223,7 @@ function readChain(
       policy,
       rules: rules.map((x) => x.rule),
       pos,
+      ...(fe && fam !== null ? { family } : {}),
     },
     rules,
   };
@@ -228,7 +250,13 @@ const PRIORITY_HELP = `a whole number, or an nft priority name (${Object.entries
 /** Priority names nft takes on one hook only (its other names go anywhere). */
 const NAME_HOOK: Readonly<Record<string, Hook>> = { dstnat: 'prerouting', srcnat: 'postrouting' };
 
-function readPriority(r: Reader, e: Entry | undefined, name: string, hook: Hook | null): number | null {
+function readPriority(
+  r: Reader,
+  e: Entry | undefined,
+  name: string,
+  hook: Hook | null,
+  type: ChainType,
+): number | null {
   if (!e) return null;
   const v = e.value;
   let p: number | null = null;
@@ -266,10 +294,11 @@ function readPriority(r: Reader, e: Entry | undefined, name: string, hook: Hook 
     r.error(e.at, `chain ${name}: priority ${p} is out of range (a 32-bit signed number)`, 'rules.bad-priority');
     return null;
   }
-  if (p < CONNTRACK_PRIORITY) {
+  // A filter chain before conntrack (raw) sees every packet as ct state invalid; the kernel refuses a nat chain there.
+  if (p <= CONNTRACK_PRIORITY && type === 'nat') {
     r.error(
       e.at,
-      `chain ${name}: priority ${p} runs before connection tracking (${CONNTRACK_PRIORITY}); chains before conntrack (raw, -300) are not modelled: give a priority of ${CONNTRACK_PRIORITY} or above`,
+      `chain ${name}: a nat chain at priority ${p} would run before connection tracking (${CONNTRACK_PRIORITY}), which NAT needs; the kernel refuses it (EOPNOTSUPP): give a priority above ${CONNTRACK_PRIORITY}`,
       'rules.priority-before-conntrack',
     );
     return null;

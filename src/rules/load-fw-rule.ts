@@ -15,6 +15,7 @@ import { LIMIT_HELP, parseLimit, parseTcpFlags, TCP_FLAGS_HELP } from './fw-valu
 import { readIcmp } from './icmp.js';
 import { readRuleId } from './rule-id.js';
 import { familyOf, readStatements, type FamilyNeed } from './load-fw-statements.js';
+import { checkNot, readMeta, readNot } from './load-fw-meta.js';
 import { readAddrItems } from './load-sets.js';
 import { readPorts } from './ports.js';
 import { CHAINS, CT_STATES, CT_STATUSES, FAMILIES, FW_RULE_KEYS, PROTOS, RULE_SYNONYMS } from './spec.js';
@@ -45,6 +46,8 @@ export interface ReadRule {
   natAt: ParsedNode | null;
   /** The rule's id node (or the rule), for duplicate ids. */
   idAt: ParsedNode;
+  /** The fib: value, for the hook check. */
+  fibAt: ParsedNode | null;
 }
 
 const PKT_TYPES_NFT: readonly PktType[] = ['host', 'broadcast', 'multicast', 'other'];
@@ -75,7 +78,7 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
   const what = (k: string) => `rule ${label}: ${k}`;
 
   const keys = c.chainKey ? FW_RULE_KEYS : FW_RULE_KEYS.filter((k) => k !== 'chain');
-  const m = r.readMap(n, keys, (k) => {
+  const m0 = r.readMap(n, keys, (k) => {
     const hint =
       k === 'chain'
         ? `; a rule belongs to the chain it is listed under (${c.chain})`
@@ -84,6 +87,9 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
           : '';
     return `unknown key "${k}" in rule ${label}${didYouMean(k, keys)}${hint} (allowed: ${list(keys)})`;
   });
+  // Conditions under not: are read with the rule's own; `negated` says which they were.
+  const negated = readNot(r, m0, label);
+  const m = negated.m;
 
   let chainGiven: Chain | null = null;
   const ce = m.get('chain');
@@ -139,7 +145,8 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
   const families: FamilyNeed[] = [];
   if (fam !== null && famEntry)
     families.push({ what: `family ${fam}`, v: new Set([fam === 'ipv4' ? 4 : 6]), at: famEntry.at });
-  if (protoValue === 'icmp' || protoValue === 'icmpv6')
+  // (`meta l4proto != icmp` implies no family.)
+  if ((protoValue === 'icmp' || protoValue === 'icmpv6') && !negated.keys.has('proto'))
     families.push({ what: `proto ${protoValue}`, v: new Set([protoValue === 'icmp' ? 4 : 6]), at: protoEntry!.at });
   const addrs = (key: 'src' | 'dst'): AddrMatch | null => {
     const e = m.get(key);
@@ -263,6 +270,8 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
     }
   }
 
+  checkNot(r, negated, label);
+  const meta = readMeta(r, m, label);
   const st = readStatements(r, m, label, { proto, protoOk, protoGiven: protoEntry !== undefined }, families);
   const family = familyOf(r, label, families);
   if (family !== null) deadAddresses(r, m, label, family, families, { src, dst });
@@ -296,7 +305,13 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
     rejectWith: st.rejectWith,
     target: st.target,
   };
-  return { rule, chainGiven, targetAt: st.targetAt, natAt: st.natAt, idAt };
+  // Issue 18's fields only when given, so that a rule without them is as before.
+  if (negated.not.length > 0) rule.not = negated.not;
+  if (meta.mark !== null) rule.mark = meta.mark;
+  if (meta.markSet !== null) rule.markSet = meta.markSet;
+  if (meta.fib !== null) rule.fib = meta.fib;
+  if (meta.notrack) rule.notrack = true;
+  return { rule, chainGiven, targetAt: st.targetAt, natAt: st.natAt, idAt, fibAt: meta.fibAt };
 }
 
 /**

@@ -92,7 +92,8 @@ export function readStatements(
   // verdict
   const ae = m.get('action');
   const given = r.oneOf(ae, what('action'), FW_ACTIONS, {}, RULE_SYNONYMS);
-  let action: FwAction = given ?? 'accept';
+  // A rule that only marks or untracks goes on to the next (as nft's and iptables' MARK/CT do).
+  let action: FwAction = given ?? (m.has('mark_set') || m.has('notrack') ? 'continue' : 'accept');
   let target: string | null = null;
   let targetAt: ParsedNode | null = null;
   const je = m.get('jump');

@@ -135,7 +135,9 @@ export const SET_KEYS = ['type', 'elements'] as const;
 export const SET_TYPES = ['ipv4_addr', 'ipv6_addr', 'inet_service'] as const;
 
 /** Keys of one chain under `chains:`. */
-export const CHAIN_KEYS = ['hook', 'type', 'priority', 'policy', 'rules'] as const;
+export const CHAIN_KEYS = ['hook', 'type', 'priority', 'policy', 'family', 'rules'] as const;
+/** A chain's table family (family:): ip 4, ip6 6, inet both. */
+export const CHAIN_FAMILIES = ['ip', 'ip6', 'inet'] as const;
 export const HOOKS: readonly Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
 export const CHAIN_TYPES: readonly ChainType[] = ['filter', 'nat'];
 export const POLICIES: readonly PolicyVerdict[] = ['accept', 'drop'];
@@ -172,6 +174,12 @@ export const FW_RULE_KEYS = [
   'masquerade',
   'redirect',
   'nat_flags',
+  // issue 18
+  'not',
+  'mark',
+  'mark_set',
+  'fib',
+  'notrack',
 ] as const;
 
 export const FW_ACTIONS: readonly FwAction[] = ['accept', 'drop', 'reject', 'jump', 'goto', 'return', 'continue'];

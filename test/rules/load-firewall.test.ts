@@ -344,15 +344,18 @@ describe('chains', () => {
     ).toEqual([-100, 100]);
   });
 
-  it('refuses priorities before conntrack, named or numbered', () => {
-    const e = one('chains:\n  r: { hook: prerouting, priority: raw }\n');
-    expect(e.at).toBe('2:36 rules.priority-before-conntrack');
+  it('takes filter chains before conntrack (raw); refuses nat chains there, as the kernel (EOPNOTSUPP)', () => {
+    expect(fw('chains:\n  r: { hook: prerouting, priority: raw }\n').chains[0].priority).toBe(-300);
+    const e = one('chains:\n  r: { hook: prerouting, type: nat, priority: raw }\n');
+    expect(e.at).toBe('2:47 rules.priority-before-conntrack');
     expect(e.message).toBe(
-      'chain r: priority -300 runs before connection tracking (-200); chains before conntrack (raw, -300) are not modelled: give a priority of -200 or above',
+      'chain r: a nat chain at priority -300 would run before connection tracking (-200), which NAT needs; the kernel refuses it (EOPNOTSUPP): give a priority above -200',
     );
-    expect(codes('chains:\n  r: { hook: input, priority: -201 }\n')).toEqual(['2:31 rules.priority-before-conntrack']);
-    expect(codes('chains:\n  r: { hook: input, priority: "filter - 201" }\n')).toEqual([
-      '2:31 rules.priority-before-conntrack',
+    expect(codes('chains:\n  r: { hook: output, type: nat, priority: -200 }\n')).toEqual([
+      '2:43 rules.priority-before-conntrack',
+    ]);
+    expect(codes('chains:\n  r: { hook: output, type: nat, priority: "filter - 201" }\n')).toEqual([
+      '2:43 rules.priority-before-conntrack',
     ]);
   });
 
@@ -404,7 +407,7 @@ describe('chains', () => {
       /^chain h has type: but no hook:; type belongs to base chains .* a chain without hook: is a user chain, entered only by jump or goto$/,
     );
     expect(m[11]).toMatch(
-      /unknown key "dport" in chain j; "dport" belongs in a rule under rules: \(allowed: hook, type, priority, policy, rules\)/,
+      /unknown key "dport" in chain j; "dport" belongs in a rule under rules: \(allowed: hook, type, priority, policy, family, rules\)/,
     );
   });
 
