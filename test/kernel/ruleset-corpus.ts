@@ -1,0 +1,130 @@
+/**
+ * The corpus of real rulesets (fixtures/rulesets/, origins and licences in
+ * SOURCES.md) as the kernel suite uses it: per entry, its host file, the
+ * files the ruleset's own tool loads (nft -f, nft -j -f, iptables-restore,
+ * ip6tables-restore), and the traffic made for it.
+ *
+ * The host file is read here on its own, with the yaml package: the
+ * kernel's topology must not come from fwemu's reading of the same file,
+ * which is under test.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import type { KernelInterfaces, OriginalRuleset } from './harness.js';
+
+export const RULESETS = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/rulesets');
+
+export interface CorpusEntry {
+  /** Short name; the host file is fixtures/rulesets/NAME.host.yaml. */
+  name: string;
+  /** Scenario (fixtures/rulesets/), the traffic aimed at its ports, interfaces and NAT. */
+  scenario: string;
+  /** nfacct objects the ruleset's tool creates before loading it (kube-proxy). */
+  nfacct?: string[];
+  /**
+   * This kernel cannot load the ruleset (SOURCES.md says why): it is kept
+   * out of the comparison, and the suite checks that loading it still
+   * fails with this error, so that the record stays true.
+   */
+  unloadable?: RegExp;
+  /** Random sessions over its topology (ruleset-random.ts); 0: none. */
+  randomSessions: number;
+}
+
+export const CORPUS: readonly CorpusEntry[] = [
+  { name: 'arch-simple-safe', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
+  { name: 'debian-workstation', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
+  { name: 'alpine-default', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
+  { name: 'fedora-iptables-services', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
+  { name: 'ufw-workstation', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
+  { name: 'debian-nat-maps', scenario: 'debian-nat-maps.scenario.yaml', randomSessions: 40 },
+  { name: 'openwrt-fw4-redirect', scenario: 'openwrt-fw4-redirect.scenario.yaml', randomSessions: 40 },
+  { name: 'openwrt-fw4-zones', scenario: 'openwrt-fw4-zones.scenario.yaml', randomSessions: 40 },
+  {
+    name: 'openwrt-fw4-default',
+    scenario: 'openwrt-fw4-redirect.scenario.yaml',
+    unloadable: /ct helper rtsp[\s\S]*flowtable ft/,
+    randomSessions: 0,
+  },
+  { name: 'docker-portmap', scenario: 'docker-portmap.scenario.yaml', randomSessions: 40 },
+  { name: 'firewalld-router', scenario: 'firewalld-router.scenario.yaml', randomSessions: 40 },
+  { name: 'firewalld-router-json', scenario: 'firewalld-router.scenario.yaml', randomSessions: 40 },
+  {
+    name: 'kube-proxy',
+    scenario: 'kube-proxy.scenario.yaml',
+    nfacct: ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts'],
+    randomSessions: 40,
+  },
+  { name: 'home-router', scenario: 'home-router.scenario.yaml', randomSessions: 40 },
+];
+
+export interface HostFile {
+  path: string;
+  /** The ruleset files it names, resolved against its directory. */
+  rulesets: string[];
+  interfaces: KernelInterfaces;
+}
+
+export function hostPath(e: CorpusEntry): string {
+  return join(RULESETS, `${e.name}.host.yaml`);
+}
+
+const list = (v: unknown): string[] =>
+  v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+
+/** The host file as the kernel's topology: interfaces, their addresses and networks, the routes. */
+export function readHost(path: string): HostFile {
+  const doc = parse(readFileSync(path, 'utf8')) as {
+    ruleset: string | string[];
+    interfaces?: Record<string, { addresses?: unknown; networks?: unknown; default?: boolean } | null>;
+    routes?: string[];
+  };
+  const interfaces: KernelInterfaces = {};
+  for (const [name, v] of Object.entries(doc.interfaces ?? {})) {
+    if (name === 'lo') continue;
+    interfaces[name] = {
+      addresses: list(v?.addresses),
+      networks: list(v?.networks),
+      ...(v?.default ? { default: true } : {}),
+    };
+  }
+  for (const r of doc.routes ?? []) {
+    const [prefix, dev] = r.split('@');
+    const i = interfaces[dev] ?? (interfaces[dev] = { addresses: [], networks: [] });
+    if (prefix === 'default') i.default = true;
+    else i.networks = [...list(i.networks), prefix];
+  }
+  return { path, rulesets: list(doc.ruleset).map((f) => resolve(dirname(path), f)), interfaces };
+}
+
+/** What the ruleset's own tools load: nft text through the harness's nft -f, the rest by theirs. */
+export function kernelLoad(host: HostFile, nfacct?: string[]): { nftRuleset: string; original: OriginalRuleset } {
+  let nftRuleset = '';
+  const original: OriginalRuleset = nfacct ? { nfacct } : {};
+  for (const f of host.rulesets) {
+    const text = readFileSync(f, 'utf8');
+    if (/^\s*\{/.test(text)) original.nftJson = text;
+    else if (/^\*(filter|nat|mangle|raw|security)\s*$/m.test(text) && /^COMMIT\s*$/m.test(text)) {
+      // (ip6tables-save's dumps are told by name, as the rest of the world tells them: rules.v6, *.rules6.)
+      if (/(6|\.v6)$/.test(basename(f))) original.ip6tables = text;
+      else original.iptables = text;
+    } else nftRuleset += text.endsWith('\n') ? text : `${text}\n`;
+  }
+  return { nftRuleset, original };
+}
+
+/** The ports a ruleset names after dport-like words: what random traffic should aim at. */
+export function namedPorts(host: HostFile): number[] {
+  const ports = new Set<number>();
+  for (const f of host.rulesets) {
+    const text = readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/(?:dport|dports|to-destination [\d.]+:|port=|"port":)\s*\{?\s*([\d,\s:-]+)/g))
+      for (const p of m[1].split(/[,\s:-]+/)) {
+        const n = Number(p);
+        if (Number.isInteger(n) && n > 0 && n < 65536) ports.add(n);
+      }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
