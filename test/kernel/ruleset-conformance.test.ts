@@ -30,7 +30,17 @@ import { compareFirewall, formatFwAgreement, type FwAgreement, type KernelSide }
 import { runKernel } from './harness.js';
 import { kernelTest } from './kit.js';
 import { corpusSeed } from './random.js';
-import { CORPUS, type CorpusEntry, hostPath, kernelLoad, namedPorts, readHost, RULESETS } from './ruleset-corpus.js';
+import {
+  CORPUS,
+  type CorpusEntry,
+  captureTuples,
+  hostPath,
+  kernelLoad,
+  knownPorts,
+  namedPorts,
+  readHost,
+  RULESETS,
+} from './ruleset-corpus.js';
 import { randomTraffic } from './ruleset-random.js';
 
 const seed = corpusSeed();
@@ -90,10 +100,37 @@ async function kernelOnly(label: string, capture: string, k: KernelSide, why: st
   expect(judged.length, line).toBeGreaterThan(0);
 }
 
-function report(label: string, a: FwAgreement): string {
-  const line = `${label}: packets ${a.packetsAgree}/${a.packets}, entries ${a.entriesAgree}/${a.entries}`;
+/**
+ * Prints the comparison and keeps its figures; fails on every difference
+ * but those of the entry's known flows (counted, with why).
+ */
+function check(e: CorpusEntry, label: string, capture: string, a: FwAgreement, hint = ''): void {
+  const ports = knownPorts(captureTuples(capture), e.known ?? []);
+  const tuples = captureTuples(capture);
+  const knownOf = (n: number) => {
+    const t = tuples[n - 1];
+    return t ? (ports.get(t.sport) ?? ports.get(t.dport)) : undefined;
+  };
+  const entryKnown = (d: string) => [...ports.keys()].some((p) => new RegExp(`\\b(sport|dport)=${p}\\b`).test(d));
+  const packets = a.disagreements.filter((d) => knownOf(d.packet) === undefined);
+  const entries = a.entryDiffs.filter((d) => !entryKnown(d));
+  const excused = a.disagreements.length - packets.length + a.entryDiffs.length - entries.length;
+  const whys = [...new Set(a.disagreements.map((d) => knownOf(d.packet)).filter((w) => w !== undefined))];
+  const line = `${label}: packets ${a.packetsAgree}/${a.packets}, entries ${a.entriesAgree}/${a.entries}${excused > 0 ? ` (${excused} known differences)` : ''}`;
   figures.push(line);
-  return formatFwAgreement(label, a);
+  // A known difference that no longer shows is one to take out of the corpus table.
+  const gone = (e.known ?? []).filter((k) => !whys.includes(k.why) && [...ports.values()].includes(k.why));
+  const text = [
+    formatFwAgreement(label, a),
+    ...whys.map((w) => `  known: ${w}`),
+    ...gone.map((k) => `  known difference no longer seen (remove it from ruleset-corpus.ts): ${k.why}`),
+    hint,
+  ]
+    .filter(Boolean)
+    .join('\n');
+  console.log(text);
+  expect(packets, text).toEqual([]);
+  expect(entries, text).toEqual([]);
 }
 
 describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, () => {
@@ -129,10 +166,7 @@ describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, ()
       if ('missing' in side)
         return kernelOnly(`${e.name} + ${e.scenario}`, capture, k, `no ${side.missing.join(', ')} reader yet`);
       const a = await compareFirewall(capture, side.ruleset, k);
-      const text = report(`${e.name} + ${e.scenario}`, a);
-      console.log(text);
-      expect(a.disagreements, text).toEqual([]);
-      expect(a.entryDiffs, text).toEqual([]);
+      check(e, `${e.name} + ${e.scenario}`, capture, a);
     });
 
     if (e.randomSessions > 0)
@@ -145,10 +179,7 @@ describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, ()
         if ('missing' in side)
           return kernelOnly(`${e.name} + random`, capture, k, `no ${side.missing.join(', ')} reader yet`);
         const a = await compareFirewall(capture, side.ruleset, k);
-        const text = `${report(`${e.name} + random (${t.sessions.length} sessions)`, a)}\n(FWEMU_SEED=${seed} replays it)`;
-        console.log(text);
-        expect(a.disagreements, text).toEqual([]);
-        expect(a.entryDiffs, text).toEqual([]);
+        check(e, `${e.name} + random (${t.sessions.length} sessions)`, capture, a, `(FWEMU_SEED=${seed} replays it)`);
       });
   }
 });
