@@ -64,6 +64,8 @@ function scenarioCapture(name: string): Promise<string> {
 }
 
 function kernelSide(e: CorpusEntry): KernelSide {
+  if (e.nfacct && spawnSync('nfacct', ['version']).error)
+    throw new Error(`${e.name}: its ruleset needs nfacct objects, made with the nfacct tool (apt-get install nfacct)`);
   const host = readHost(hostPath(e));
   return { ...kernelLoad(host, e.nfacct), interfaces: host.interfaces };
 }
