@@ -171,6 +171,17 @@ describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, ()
       check(e, `${e.name} + ${e.scenario}`, capture, a);
     });
 
+    for (const c of e.captures ?? [])
+      kernelTest(`${e.name}: the real capture ${c}`, async () => {
+        const k = kernelSide(e);
+        const capture = join(RULESETS, c);
+        const side = fwemuSide(e, k);
+        if ('missing' in side)
+          return kernelOnly(`${e.name} + ${c}`, capture, k, `no ${side.missing.join(', ')} reader yet`);
+        const a = await compareFirewall(capture, side.ruleset, k);
+        check(e, `${e.name} + ${c}`, capture, a);
+      });
+
     if (e.randomSessions > 0)
       kernelTest(`${e.name}: ${e.randomSessions} random sessions over its topology`, async () => {
         const k = kernelSide(e);

@@ -32,6 +32,8 @@ export interface CorpusEntry {
   unloadable?: RegExp;
   /** Random sessions over its topology (ruleset-random.ts); 0: none. */
   randomSessions: number;
+  /** Real captures taken where the ruleset ran (relative to fixtures/rulesets/), replayed as well. */
+  captures?: readonly string[];
   /**
    * Known differences, each with why: flows whose first packet `first`
    * picks (by its TCP/UDP tuple). Their packets' and entries' differences
@@ -84,7 +86,13 @@ export const CORPUS: readonly CorpusEntry[] = [
       },
     ],
   },
-  { name: 'home-router', scenario: 'home-router.scenario.yaml', randomSessions: 40 },
+  {
+    name: 'home-router',
+    scenario: 'home-router.scenario.yaml',
+    randomSessions: 40,
+    // What the real router saw on both legs (scripts/make-home-router-capture.sh).
+    captures: ['../home-router.pcapng'],
+  },
 ];
 
 export interface HostFile {
