@@ -34,6 +34,7 @@ import {
   CORPUS,
   type CorpusEntry,
   captureTuples,
+  entryPortKeys,
   hostPath,
   kernelLoad,
   knownPorts,
@@ -111,9 +112,9 @@ function check(e: CorpusEntry, label: string, capture: string, a: FwAgreement, h
   const tuples = captureTuples(capture);
   const knownOf = (n: number) => {
     const t = tuples[n - 1];
-    return t ? (ports.get(t.sport) ?? ports.get(t.dport)) : undefined;
+    return t ? (ports.get(`${t.proto}/${t.sport}`) ?? ports.get(`${t.proto}/${t.dport}`)) : undefined;
   };
-  const entryKnown = (d: string) => [...ports.keys()].some((p) => new RegExp(`\\b(sport|dport)=${p}\\b`).test(d));
+  const entryKnown = (d: string) => entryPortKeys(d).some((k) => ports.has(k));
   const packets = a.disagreements.filter((d) => knownOf(d.packet) === undefined);
   const entries = a.entryDiffs.filter((d) => !entryKnown(d));
   const excused = a.disagreements.length - packets.length + a.entryDiffs.length - entries.length;
@@ -186,7 +187,7 @@ describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, ()
       kernelTest(`${e.name}: ${e.randomSessions} random sessions over its topology`, async () => {
         const k = kernelSide(e);
         const host = readHost(hostPath(e));
-        const capture = join(dir, `${e.name}-random.pcap`);
+        const capture = join(dir, `${e.name}-random.pcapng`);
         const t = randomTraffic(seed ^ hash(e.name), host, namedPorts(host), e.randomSessions, capture);
         const side = fwemuSide(e, k);
         if ('missing' in side)
@@ -218,7 +219,7 @@ describe('the corpus harness, against hand-written YAML translations', () => {
         await scenarioCapture(e.scenario),
         (() => {
           const host = readHost(hostPath(e));
-          const f = join(dir, `${name}-yaml-random.pcap`);
+          const f = join(dir, `${name}-yaml-random.pcapng`);
           randomTraffic(seed ^ hash(name), host, namedPorts(host), 40, f);
           return f;
         })(),

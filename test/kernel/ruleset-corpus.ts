@@ -47,9 +47,9 @@ export interface KnownFlow {
   first: (t: Tuple) => boolean;
 }
 
-/** A packet's TCP/UDP tuple as sent. */
+/** A packet's TCP/UDP tuple as sent; for an ICMP(v6) echo, both ports are its id. */
 export interface Tuple {
-  proto: 'tcp' | 'udp';
+  proto: 'tcp' | 'udp' | 'echo';
   src: string;
   sport: number;
   dst: string;
@@ -164,35 +164,48 @@ export function captureTuples(path: string): (Tuple | undefined)[] {
     const ip = l3.ip;
     const v6 = ip[0] >> 4 === 6;
     const proto = v6 ? ip[6] : ip[9];
-    if (proto !== 6 && proto !== 17) return undefined;
     const off = v6 ? 40 : (ip[0] & 15) * 4;
+    const echo = v6
+      ? proto === 58 && (ip[off] === 128 || ip[off] === 129)
+      : proto === 1 && (ip[off] === 8 || ip[off] === 0);
+    if (proto !== 6 && proto !== 17 && !echo) return undefined;
     const addr = (b: Uint8Array) =>
       v6
         ? Array.from({ length: 8 }, (_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16)).join(':')
         : [...b].join('.');
+    const id = (ip[off + 4] << 8) | ip[off + 5];
     return {
-      proto: proto === 6 ? 'tcp' : 'udp',
+      proto: echo ? 'echo' : proto === 6 ? 'tcp' : 'udp',
       src: addr(v6 ? ip.subarray(8, 24) : ip.subarray(12, 16)),
       dst: addr(v6 ? ip.subarray(24, 40) : ip.subarray(16, 20)),
-      sport: (ip[off] << 8) | ip[off + 1],
-      dport: (ip[off + 2] << 8) | ip[off + 3],
+      sport: echo ? id : (ip[off] << 8) | ip[off + 1],
+      dport: echo ? id : (ip[off + 2] << 8) | ip[off + 3],
     };
   });
 }
 
 /**
- * The known flows' client ports (the first packet's source port): every
- * later packet from or to such a port belongs to the flow, whatever NAT did
- * to its addresses (corpus captures give each flow its own client port).
+ * The known flows' client ports (the first packet's source port, or an
+ * echo's id): every later packet from or to such a port belongs to the
+ * flow, whatever NAT did to its addresses (corpus captures give each flow
+ * its own client port and id).
  */
-export function knownPorts(tuples: readonly (Tuple | undefined)[], known: readonly KnownFlow[]): Map<number, string> {
-  const ports = new Map<number, string>();
+export function knownPorts(tuples: readonly (Tuple | undefined)[], known: readonly KnownFlow[]): Map<string, string> {
+  const ports = new Map<string, string>();
   for (const t of tuples) {
-    if (!t || ports.has(t.sport) || ports.has(t.dport)) continue;
+    if (!t || ports.has(`${t.proto}/${t.sport}`) || ports.has(`${t.proto}/${t.dport}`)) continue;
     const k = known.find((x) => x.first(t));
-    if (k) ports.set(t.sport, k.why);
+    if (k) ports.set(`${t.proto}/${t.sport}`, k.why);
   }
   return ports;
+}
+
+/** The key knownPorts() gives a conntrack line's flow: proto/port for each of its ports (or ids). */
+export function entryPortKeys(line: string): string[] {
+  const proto = /^\s*(?:\S+ only: )?(\w+)/.exec(line)?.[1];
+  const p = proto === 'tcp' || proto === 'udp' ? proto : proto?.startsWith('icmp') ? 'echo' : null;
+  if (p === null) return [];
+  return [...line.matchAll(/\b(?:sport|dport|id)=(\d+)\b/g)].map((m) => `${p}/${m[1]}`);
 }
 
 /** The ports a ruleset names after dport-like words: what random traffic should aim at. */

@@ -12,7 +12,8 @@
  *
  * Everything is a function of the seed.
  */
-import { echo, ether, TCP, tcp, udp, writePcap } from './pcapwriter.js';
+import { writeFileSync } from 'node:fs';
+import { echo, ether, TCP, tcp, udp } from './pcapwriter.js';
 import { Prng } from './random.js';
 import type { HostFile } from './ruleset-corpus.js';
 import { parseCidr, type Cidr } from './topology.js';
@@ -45,6 +46,8 @@ function hostIn(rng: Prng, c: Cidr, own: Set<string>): string | null {
 
 interface Place {
   kind: 'own' | 'net' | 'internet';
+  /** The interface its packets come in by (null: the firewall itself). */
+  leg: string | null;
   addrs: { 4: string[]; 6: string[] };
 }
 
@@ -64,9 +67,9 @@ export function randomTraffic(
   const rng = new Prng(seed);
   const own = new Set<string>();
   const places: Place[] = [];
-  const ownPlace: Place = { kind: 'own', addrs: { 4: [], 6: [] } };
-  let hasDefault = false;
-  for (const i of Object.values(host.interfaces)) {
+  const ownPlace: Place = { kind: 'own', leg: null, addrs: { 4: [], 6: [] } };
+  let defaultLeg: string | null = null;
+  for (const [name, i] of Object.entries(host.interfaces)) {
     const addrs = [i.addresses ?? []].flat();
     for (const a of addrs) {
       const c = parseCidr(a);
@@ -74,12 +77,12 @@ export function randomTraffic(
       own.add(text(c.v, c.bytes));
       ownPlace.addrs[c.v].push(t);
     }
-    if (i.default) hasDefault = true;
+    if (i.default) defaultLeg = name;
   }
   places.push(ownPlace);
-  for (const i of Object.values(host.interfaces)) {
+  for (const [name, i] of Object.entries(host.interfaces)) {
     const nets = [...[i.addresses ?? []].flat(), ...[i.networks ?? []].flat()].map(parseCidr);
-    const p: Place = { kind: 'net', addrs: { 4: [], 6: [] } };
+    const p: Place = { kind: 'net', leg: name, addrs: { 4: [], 6: [] } };
     for (const n of nets)
       for (let k = 0; k < 3; k++) {
         const h = hostIn(rng, n, own);
@@ -87,8 +90,8 @@ export function randomTraffic(
       }
     if (p.addrs[4].length + p.addrs[6].length > 0) places.push(p);
   }
-  if (hasDefault) {
-    const p: Place = { kind: 'internet', addrs: { 4: [], 6: [] } };
+  if (defaultLeg !== null) {
+    const p: Place = { kind: 'internet', leg: defaultLeg, addrs: { 4: [], 6: [] } };
     for (let k = 0; k < 4; k++) {
       p.addrs[4].push(hostIn(rng, INTERNET[4], own)!);
       p.addrs[6].push(hostIn(rng, INTERNET[6], own)!);
@@ -96,13 +99,17 @@ export function randomTraffic(
     places.push(p);
   }
   const aim = [...ports, ...OTHER_PORTS];
-  const frames: { data: Uint8Array; ts: number }[] = [];
+  const legs = Object.keys(host.interfaces);
+  const frames: NamedFrame[] = [];
   const made: string[] = [];
   let nextPort = 30000;
   let nextId = 7000;
   let seq = rng.u32();
   let t = 1_700_000_000;
-  const push = (ip: Uint8Array) => frames.push({ data: ether(ip), ts: (t += 0.0005) });
+  /** The interface the capture names for the packet: none (the harness and fwemu route by address) unless spoofed. */
+  let via: string | null = null;
+  const push = (ip: Uint8Array, leg: string | null = null) =>
+    frames.push({ data: ether(ip), ts: (t += 0.0005), ifName: leg });
   for (let s = 0; s < sessions * 10 && made.length < sessions; s++) {
     const from = rng.pick(places);
     const to = rng.pick(places);
@@ -118,6 +125,11 @@ export function randomTraffic(
       [3, 'udp'],
       [2, 'echo'],
     ] as const);
+    // Now and then the client's packets come in by another interface than its address is behind
+    // (a spoofed source, or asymmetric routing): what iifname rules and reverse-path filters see.
+    via = null;
+    if (from.leg !== null && legs.length > 1 && rng.chance(0.15)) via = rng.pick(legs.filter((l) => l !== from.leg));
+    const out = (ip: Uint8Array) => push(ip, via);
     const sport = (nextPort += 7);
     const dport = rng.pick(aim);
     const a = (seq = (seq * 1103515245 + 12345) >>> 0);
@@ -125,23 +137,83 @@ export function randomTraffic(
     if (kind === 'tcp' || kind === 'tcp-syn') {
       const c = { src, dst, sport, dport };
       const r = { src: dst, dst: src, sport: dport, dport: sport };
-      push(tcp({ ...c, seq: a, ack: 0, flags: TCP.SYN }));
+      out(tcp({ ...c, seq: a, ack: 0, flags: TCP.SYN }));
       if (kind === 'tcp') {
         push(tcp({ ...r, seq: b, ack: a + 1, flags: TCP.SYN | TCP.ACK }));
-        push(tcp({ ...c, seq: a + 1, ack: b + 1, flags: TCP.ACK }));
-        push(tcp({ ...c, seq: a + 1, ack: b + 1, flags: TCP.PSH | TCP.ACK, payload: 'q'.repeat(rng.int(1, 200)) }));
-        push(tcp({ ...c, seq: a + 1, ack: b + 1, flags: TCP.RST }));
+        out(tcp({ ...c, seq: a + 1, ack: b + 1, flags: TCP.ACK }));
+        out(tcp({ ...c, seq: a + 1, ack: b + 1, flags: TCP.PSH | TCP.ACK, payload: 'q'.repeat(rng.int(1, 200)) }));
+        out(tcp({ ...c, seq: a + 1, ack: b + 1, flags: TCP.RST }));
       }
     } else if (kind === 'udp') {
-      push(udp({ src, dst, sport, dport, payload: 'request' }));
+      out(udp({ src, dst, sport, dport, payload: 'request' }));
       if (rng.chance(0.8)) push(udp({ src: dst, dst: src, sport: dport, dport: sport, payload: 'answer' }));
     } else {
       const id = ++nextId;
-      push(echo({ src, dst, id, seq: 1 }));
+      out(echo({ src, dst, id, seq: 1 }));
       if (rng.chance(0.8)) push(echo({ src: dst, dst: src, id, seq: 1, reply: true }));
     }
-    made.push(`${kind} IPv${fam} ${src}:${kind === 'echo' ? nextId : sport} -> ${dst}:${kind === 'echo' ? '' : dport}`);
+    made.push(
+      `${kind} IPv${fam} ${src}:${kind === 'echo' ? nextId : sport} -> ${dst}:${kind === 'echo' ? '' : dport}${via ? ` in by ${via}` : ''}`,
+    );
   }
-  writePcap(path, frames, 1);
+  writeNamedPcapng(path, frames, legs);
   return { packets: frames.length, sessions: made };
+}
+
+interface NamedFrame {
+  data: Uint8Array;
+  ts: number;
+  /** The interface the capture names (an IDB with if_name), or null (an IDB without a name). */
+  ifName: string | null;
+}
+
+/**
+ * pcapng with one unnamed Ethernet interface and one per leg (if_name), each
+ * packet on the one its frame names: a capture taken on the firewall's
+ * interfaces, where the spoofed packets show by which one they came in.
+ */
+function writeNamedPcapng(path: string, frames: readonly NamedFrame[], legs: readonly string[]): void {
+  const parts: Uint8Array[] = [];
+  const block = (type: number, body: Uint8Array) => {
+    const padded = (body.length + 3) & ~3;
+    const b = new DataView(new ArrayBuffer(12 + padded));
+    b.setUint32(0, type, true);
+    b.setUint32(4, 12 + padded, true);
+    new Uint8Array(b.buffer).set(body, 8);
+    b.setUint32(8 + padded, 12 + padded, true);
+    parts.push(new Uint8Array(b.buffer));
+  };
+  const shb = new DataView(new ArrayBuffer(16));
+  shb.setUint32(0, 0x1a2b3c4d, true);
+  shb.setUint16(4, 1, true);
+  shb.setBigInt64(8, -1n, true);
+  block(0x0a0d0d0a, new Uint8Array(shb.buffer));
+  for (const name of [null, ...legs]) {
+    const nameBytes = name === null ? new Uint8Array(0) : new TextEncoder().encode(name);
+    const opt = name === null ? 0 : 4 + ((nameBytes.length + 3) & ~3);
+    const idb = new DataView(new ArrayBuffer(8 + opt + 4));
+    idb.setUint16(0, 1, true); // Ethernet
+    idb.setUint32(4, 262144, true);
+    if (name !== null) {
+      idb.setUint16(8, 2, true); // if_name
+      idb.setUint16(10, nameBytes.length, true);
+      new Uint8Array(idb.buffer).set(nameBytes, 12);
+    }
+    // opt_endofopt (zero) closes the list
+    block(1, new Uint8Array(idb.buffer));
+  }
+  for (const f of frames) {
+    const ifIndex = f.ifName === null ? 0 : 1 + legs.indexOf(f.ifName);
+    const us = BigInt(Math.round(f.ts * 1e6));
+    const body = new Uint8Array(20 + f.data.length);
+    const dv = new DataView(body.buffer);
+    dv.setUint32(0, ifIndex, true);
+    dv.setUint32(4, Number(us >> 32n), true);
+    dv.setUint32(8, Number(us & 0xffffffffn), true);
+    dv.setUint32(12, f.data.length, true);
+    dv.setUint32(16, f.data.length, true);
+    body.set(f.data, 20);
+    block(6, body);
+  }
+  writeFileSync(path, Buffer.concat(parts));
 }
