@@ -84,8 +84,18 @@ function formats(k: KernelSide): RulesetFormat[] {
 function fwemuSide(e: CorpusEntry, k: KernelSide): { ruleset: RuleSet } | { missing: RulesetFormat[] } {
   const missing = formats(k).filter((f) => readerFor(f) === null);
   if (missing.length > 0) return { missing };
-  return { ruleset: loadRuleFiles([hostPath(e)], NO_HOST, { lenient: true }).ruleset };
+  const r = loadRuleFiles([hostPath(e)], NO_HOST, { lenient: true });
+  if (!loadNoted.has(e.name)) {
+    // What fwemu left out or could not model: the closing figures say how much.
+    loadNoted.add(e.name);
+    const codes = [...new Set(r.warnings.map((w) => w.code))].sort();
+    figures.push(
+      `${e.name}: fwemu read it with ${r.ignored.length} ignored constructs and ${r.warnings.length} warnings${codes.length ? ` (${codes.join(', ')})` : ''}`,
+    );
+  }
+  return { ruleset: r.ruleset };
 }
+const loadNoted = new Set<string>();
 
 /** Kernel only: every packet judged, the figures kept. */
 async function kernelOnly(label: string, capture: string, k: KernelSide, why: string): Promise<void> {

@@ -68,7 +68,8 @@ export const CORPUS: readonly CorpusEntry[] = [
   {
     name: 'openwrt-fw4-default',
     scenario: 'openwrt-fw4-redirect.scenario.yaml',
-    unloadable: /ct helper rtsp[\s\S]*flowtable ft/,
+    // (nf_conntrack_rtsp is not in mainline Linux: no kernel of this suite loads it.)
+    unloadable: /ct helper rtsp/,
     randomSessions: 0,
   },
   { name: 'docker-portmap', scenario: 'docker-portmap.scenario.yaml', randomSessions: 40 },
