@@ -16,7 +16,7 @@ import { formatConntrackEntry } from '../../src/report/conntrack-list.js';
 import type { Firewall } from '../../src/rules/firewall.js';
 import type { RuleSet } from '../../src/rules/types.js';
 import { sameFlow, splitTimeout } from './conformance.js';
-import { runKernel, type WireTuple } from './harness.js';
+import { runKernel, type OriginalRuleset, type WireTuple } from './harness.js';
 import type { KernelInterfaces } from './topology.js';
 
 export interface FwDisagreement {
@@ -99,7 +99,22 @@ function withoutPort(t: string): string {
   return t.replace(/^(\S+):\d+ >/, '$1:* >').replace(/ id \d+$/, ' id *');
 }
 
-export async function compareFirewall(capture: string, ruleset: RuleSet): Promise<FwAgreement> {
+/**
+ * What the kernel loads instead of fwemu's export of the rule file: a
+ * ruleset as its own tool loads it (issue 18's corpus), with the topology
+ * its host file describes.
+ */
+export interface KernelSide {
+  nftRuleset: string;
+  original?: OriginalRuleset;
+  interfaces: KernelInterfaces;
+}
+
+export async function compareFirewall(
+  capture: string,
+  ruleset: RuleSet,
+  kernelSide?: KernelSide,
+): Promise<FwAgreement> {
   const fw = ruleset.firewall;
   if (!fw) throw new Error('compareFirewall: the rule file has no firewall model (interfaces: or chains:)');
   const fwemu: {
@@ -138,9 +153,10 @@ export async function compareFirewall(capture: string, ruleset: RuleSet): Promis
   delete sysctls.nf_conntrack_max;
   const kernel = await runKernel({
     capture,
-    nftRuleset: exportNft(ruleset),
+    nftRuleset: kernelSide ? kernelSide.nftRuleset : exportNft(ruleset),
+    ...(kernelSide?.original ? { original: kernelSide.original } : {}),
     sysctls,
-    interfaces: kernelInterfaces(fw),
+    interfaces: kernelSide ? kernelSide.interfaces : kernelInterfaces(fw),
     hostAddrs: (ruleset.hostAddrs ?? []).map((c) => c.text),
     // What a capture taken on the firewall saw it send is not the firewall's input.
     notSent: new Set(fwemu.flatMap((f, i) => (f?.kind === Cause.OUTGOING ? [i + 1] : []))),

@@ -38,7 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { readCapture, toL3 } from './capture.js';
 import { DUP, buildLegs, inCidr, ownAddresses, parseCidr, routeLeg, type KernelInterfaces } from './topology.js';
 import { parseConntrack, type CtEntry } from './conntrack.js';
-import { MAC, writeSetup } from './setup.js';
+import { COPY_MARK, MAC, writeSetup } from './setup.js';
 
 export type { KernelInterface, KernelInterfaces } from './topology.js';
 export type { CtEntry, CtTuple } from './conntrack.js';
@@ -121,6 +121,26 @@ export interface KernelRunOptions {
    * latter is the firewall's input. Their details say `skip`.
    */
   notSent?: ReadonlySet<number>;
+  /**
+   * A ruleset loaded as the tool that wrote it loads it (issue 18's corpus
+   * of real rulesets), after `nftRuleset` (nft text; '' when there is
+   * none). See OriginalRuleset. Every filter chain of the output hook then
+   * gets, as its first rule, an accept of the firewall model's copies of
+   * input packets (a ruleset's own output policy must not drop them).
+   */
+  original?: OriginalRuleset;
+}
+
+/** What a ruleset's own tool loads: nft JSON, iptables-save dumps, and the objects they need first. */
+export interface OriginalRuleset {
+  /** `nft -j list ruleset` output, loaded with `nft -j -f`. */
+  nftJson?: string;
+  /** iptables-save output, loaded with iptables-restore. */
+  iptables?: string;
+  /** ip6tables-save output, loaded with ip6tables-restore. */
+  ip6tables?: string;
+  /** nfacct objects to create first (`-m nfacct --nfacct-name` needs them: kube-proxy creates its own). */
+  nfacct?: string[];
 }
 
 /** Addresses, ports and ICMP id of a packet as it appeared on the wire. */
@@ -594,6 +614,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
         await eventMarker(F, 1, () => evBuf);
       }),
     ]);
+    if (opts.original) await acceptCopiesInOutput(F);
     tSetup = performance.now();
 
     const results = await replayer!.run(toSend);
@@ -666,6 +687,27 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       perPacketUs: toSend.length ? Math.round(((tReplay - tSetup) * 1000) / toSend.length) : 0,
     },
   };
+}
+
+/**
+ * Firewall model with an original ruleset: the copies that show an input
+ * packet was accepted leave through the output hook; a rule at the head of
+ * every filter chain of that hook (the ruleset's, whatever wrote it) lets
+ * them pass. Only the copies carry the mark.
+ */
+async function acceptCopiesInOutput(F: string): Promise<void> {
+  const out = await must('ip', ['netns', 'exec', F, 'nft', '-j', 'list', 'chains'], 'nft -j list chains');
+  const cmds: string[] = [];
+  for (const o of (JSON.parse(out) as { nftables: { chain?: Record<string, unknown> }[] }).nftables) {
+    const c = o.chain;
+    if (c?.hook !== 'output' || c.type !== 'filter' || String(c.table).startsWith('fwemu_')) continue;
+    const [family, table, name] = [c.family, c.table, c.name].map(String);
+    if (![family, table, name].every((x) => /^[\w.-]+$/.test(x)))
+      throw new Error(`kernel harness: output chain ${family} ${table} ${name}: a name the harness cannot write`);
+    cmds.push(`insert rule ${family} ${table} ${name} meta mark ${COPY_MARK} accept`);
+  }
+  if (cmds.length > 0)
+    await must('ip', ['netns', 'exec', F, 'nft', '-f', '-'], 'accepting copies in output', `${cmds.join('\n')}\n`);
 }
 
 /** Insert and delete a marker conntrack entry and wait until `conntrack -E` has shown it: a sync point. */

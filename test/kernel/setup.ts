@@ -21,6 +21,8 @@ const FW_ADDR = { c4: '198.18.255.253', s4: '198.18.255.254', c6: 'fdff:fffe::c'
 const HOP = { c4: '198.18.255.1', s4: '198.18.255.2', c6: 'fe80::c:2', s6: 'fe80::5:2' };
 /** Host model: packet marks of the capture's packets sent by the host, and of the copies of accepted input packets. */
 const HOST_MARK = { injected: '0x66', copy: '0x67' };
+/** The mark of the copies of accepted input packets (the harness lets them through output chains). */
+export const COPY_MARK = HOST_MARK.copy;
 
 function sysctlName(k: string): string {
   return k.includes('.') ? k : `net.netfilter.${k}`;
@@ -172,6 +174,7 @@ export function writeSetup(
       `ip -batch ${dir}/fw.batch`,
       // One nft process (each costs ~80 ms here): the user's ruleset, then the probe table.
       `nft -f ${dir}/main.nft || { echo "(while loading the nft ruleset)" >&2; exit 1; }`,
+      ...originalLoad(opts, dir),
       ...userSys.map(([k, v]) => procSys(k, v)),
       '',
     ].join('\n'),
@@ -211,6 +214,29 @@ export function writeSetup(
     ].join('\n'),
   );
   return join(dir, 'setup.batch');
+}
+
+/**
+ * fw.sh lines that load an original ruleset (KernelRunOptions.original) with
+ * its own tool, after the harness's tables (which none of them flushes).
+ */
+function originalLoad(opts: KernelRunOptions, dir: string): string[] {
+  const o = opts.original;
+  if (!o) return [];
+  const lines: string[] = [];
+  for (const n of o.nfacct ?? []) {
+    if (!/^[\w.-]+$/.test(n)) throw new Error(`kernel harness: bad nfacct name ${n}`);
+    lines.push(`nfacct add ${n}`);
+  }
+  const load = (text: string | undefined, file: string, cmd: string) => {
+    if (text === undefined) return;
+    writeFileSync(join(dir, file), text);
+    lines.push(`${cmd} ${dir}/${file} || { echo "(while loading ${file} with ${cmd.split(' ')[0]})" >&2; exit 1; }`);
+  };
+  load(o.nftJson, 'ruleset.json', 'nft -j -f');
+  load(o.iptables, 'rules.v4', 'iptables-restore');
+  load(o.ip6tables, 'rules.v6', 'ip6tables-restore');
+  return lines;
 }
 
 /**
