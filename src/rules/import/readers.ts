@@ -3,6 +3,9 @@
  * into the firewall model (types.ts ImportResult). loadRuleFiles() looks a
  * format up here, so wiring a reader is one line of READERS.
  */
+import { readIptablesSave } from './iptables/index.js';
+import { readNftJson } from './json/index.js';
+import { readNft } from './nft/index.js';
 import type { ImportOptions, ImportResult, RulesetFormat } from './types.js';
 
 /** Reads one ruleset file's text; `file` is its name in positions. */
@@ -10,9 +13,9 @@ export type RulesetReader = (text: string, file: string, opts: ImportOptions) =>
 
 /** What each format's reader is, or null while this build has none. */
 const READERS: Record<RulesetFormat, RulesetReader | null> = {
-  nft: null,
-  'nft-json': null,
-  'iptables-save': null,
+  nft: readNft,
+  'nft-json': readNftJson,
+  'iptables-save': readIptablesSave,
 };
 
 /** The reader of `format`, or null when this build cannot read it. */
