@@ -164,9 +164,14 @@ describe('loadRuleFiles', () => {
       ),
       // (found when the readers run, after every file was read)
     ]);
-    expect(errorsOf(() => loadRuleFiles([j], NO_HOST, { lenient: false }))).toEqual([
-      './r.json:1:1 import.no-reader this is nftables JSON (nft -j list ruleset), which this build of fwemu cannot read yet',
-    ]);
+    const undoJson = setReader('nft-json', null);
+    try {
+      expect(errorsOf(() => loadRuleFiles([j], NO_HOST, { lenient: false }))).toEqual([
+        './r.json:1:1 import.no-reader this is nftables JSON (nft -j list ruleset), which this build of fwemu cannot read yet',
+      ]);
+    } finally {
+      undoJson();
+    }
   });
 
   it("fwemu's YAML is given alone", () => {
