@@ -209,6 +209,20 @@ export interface FibMatch {
 }
 
 /**
+ * `ip ttl OP N` / `ip6 hoplimit OP N` (iptables `-m ttl`, ip6tables `-m hl`):
+ * the IP header's TTL (IPv4) or hop limit (IPv6), as the packet arrived at
+ * the hook. Ranges cover every comparison nft and iptables write: `== 255`
+ * is lo = hi = 255, `< 5` is 0-4, `!= 1` is a negated 1-1.
+ */
+export interface HopLimitMatch {
+  lo: number;
+  hi: number;
+  neg: boolean;
+  /** As nft writes it: "ip6 hoplimit 255", "ip ttl < 5". */
+  text: string;
+}
+
+/**
  * Where an imported rule came from (issue 18): every reason and trace names
  * it, e.g. "dropped by rule at /etc/nftables.conf:23 (`tcp dport 22 drop`)".
  */
@@ -267,6 +281,8 @@ export interface FwRule {
   /** Conditions whose value test is inverted (see NegatableCondition). */
   not?: NegatableCondition[];
   mark?: MarkMatch | null;
+  /** The TTL / hop limit; implies the family of its header when `family` is null. */
+  hopLimit?: HopLimitMatch | null;
   /** Every fib condition must hold. */
   fib?: FibMatch[] | null;
   /** Statement run when the conditions hold, before the verdict. */
