@@ -240,10 +240,17 @@ function setYaml(s: NamedSet): string {
 
 function chainYaml(c: FwChain): string {
   const out: string[] = [];
-  if (c.origin || c.table)
-    out.push(
-      `  ${commentLine(`${c.origin ? `${c.origin.file}:${c.origin.line}: ` : ''}${c.table ? `table ${c.table}, ` : ''}chain ${c.origin?.text ?? c.name}`)}`,
-    );
+  if (c.origin || c.table) {
+    const at = c.origin ? `${c.origin.file}:${c.origin.line}: ` : '';
+    const table = c.table ? `table ${c.table}` : '';
+    // A chain's origin is its name (nft) or its line (iptables-save's ":INPUT ACCEPT [0:0]").
+    const text = c.origin?.text ?? c.name;
+    const what =
+      /\s/.test(text) || text.startsWith(':')
+        ? `${table}${table ? ': ' : ''}${text}`
+        : `${table}${table ? ', ' : ''}chain ${text}`;
+    out.push(`  ${commentLine(`${at}${what}`)}`);
+  }
   out.push(`  ${yamlString(c.name)}:`);
   if (c.hook !== null) {
     out.push(`    hook: ${c.hook}`, `    type: ${c.type}`, `    priority: ${c.priority}`, `    policy: ${c.policy}`);
