@@ -105,7 +105,7 @@ describe('fwemu import', () => {
   it('says when the YAML is larger than fwemu reads from a YAML file', async () => {
     const lines = Array.from({ length: 9000 }, (_, i) => `chain c${i} input 0 inet filter iif lan0 ignored counter`);
     const f = file('big.nft', `${lines.join('\n')}\n`);
-    const r = await inProcess(importRun, { files: [f], iface: ['lan0='] });
+    const r = await inProcess(importRun, { files: [f], iface: ['lan0=10.0.0.1/24'] });
     expect(r.code).toBe(0);
     expect(r.stdout.length).toBeGreaterThan(1 << 20);
     expect(r.stderr).toBe(

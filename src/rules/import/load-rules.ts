@@ -319,7 +319,8 @@ function imported(texts: Text[], b: HostBuilder, opts: LoadRuleOptions): RuleFil
       [],
     );
   const warnings = all.filter((d) => d.severity === 'warning');
-  if (!b.given)
+  // (A host file naming only its ruleset, or --iface NAME= alone, describes no address either.)
+  if (!interfaces.some((i) => i.name !== 'lo' && (i.addresses.length > 0 || i.networks.length > 0 || i.defaultRoute)))
     warnings.push(
       diag(
         texts[0].file,

@@ -71,6 +71,13 @@ describe('loadRuleFiles', () => {
     expect(r.ruleset.name).toBe('a');
   });
 
+  it('a host file naming only its ruleset describes no address: the same warning', () => {
+    file('only.nft', NFT);
+    const h = file('only.host.yaml', 'ruleset: only.nft\n');
+    const r = loadRuleFiles([h], { ...NO_HOST, iface: ['dmz0='] }, { lenient: false });
+    expect(r.warnings.map((w) => w.code)).toEqual(['import.no-host']);
+  });
+
   it('flags describe the host: no warning; undescribed names still exist', () => {
     const f = file('a.nft', NFT);
     const r = loadRuleFiles(
