@@ -231,7 +231,7 @@ describe('host files', () => {
 
 describe('damaged host files and ip -j JSON', () => {
   const KNOWN = new Set([...Object.keys(BASE_CODES), ...Object.keys(RULE_CODES), ...Object.keys(HOST_CODES)]);
-  /** Each line dropped, cut in half, doubled, or its value replaced by something of another kind. */
+  /** Each line dropped, cut in half, or its value replaced by something of another kind. */
   function* damaged(text: string): Generator<string> {
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
@@ -247,10 +247,18 @@ describe('damaged host files and ip -j JSON', () => {
     }
   }
   it('every problem has a listed code and a place in the file, and nothing throws', () => {
-    const pretty = (f: string) => JSON.stringify(JSON.parse(fixture(f)), null, 1);
+    // Two interfaces (without the fields fwemu passes over) and five routes of the real output, one JSON value a
+    // line: the yaml parser takes ~5 ms a file, so the damage is kept to a few hundred files.
+    const pretty = (f: string, n: number) => JSON.stringify((JSON.parse(fixture(f)) as unknown[]).slice(0, n), null, 1);
     const inputs: [string, (t: string, b: HostBuilder) => void][] = [
-      [pretty('addr.json'), (t, b) => readIpAddr(t, 'a.json', b)],
-      [pretty('route-all.json'), (t, b) => readIpRoute(t, 'r.json', b)],
+      [
+        pretty('addr.json', 2).replace(
+          /\n\s*"(mtu|qdisc|operstate|group|txqlen|link_type|broadcast|valid_life_time|preferred_life_time|label|scope)": [^\n]*/g,
+          '',
+        ),
+        (t, b) => readIpAddr(t, 'a.json', b),
+      ],
+      [pretty('route-all.json', 5), (t, b) => readIpRoute(t, 'r.json', b)],
       [
         'ruleset: [a.nft, b.nft]\ninterfaces:\n  lan0: { addresses: [192.168.1.1/24, "fd00:1::1/64"] }\n  wan0: { addresses: 203.0.113.2/24, default: true }\nroutes: [10.8.0.0/16@lan0, default@wan0]\n',
         (t, b) => {
@@ -259,7 +267,10 @@ describe('damaged host files and ip -j JSON', () => {
       ],
     ];
     let problems = 0;
-    for (const [text, read] of inputs)
+    for (const [text, read] of inputs) {
+      const whole = new HostBuilder();
+      read(text, whole);
+      expect(diags(whole).filter((d) => d.includes(' error '))).toEqual([]);
       for (const t of damaged(text)) {
         const b = new HostBuilder();
         read(t, b);
@@ -271,6 +282,7 @@ describe('damaged host files and ip -j JSON', () => {
           expect(d.col).toBeGreaterThanOrEqual(1);
         }
       }
+    }
     expect(problems).toBeGreaterThan(100);
   });
 });
