@@ -22,7 +22,14 @@
  * naming both places: which one is meant is the user's to say.
  */
 import { diag, sortDiags, type Diagnostic, type SourcePos } from '../../base/diag.js';
-import { inputDisplayName, type LargerLimit, readInputFile, STDIN_NAME, STDIN_PATH } from '../../base/input-file.js';
+import {
+  inputDisplayName,
+  type LargerLimit,
+  readInputFile,
+  STDIN_NAME,
+  STDIN_PATH,
+  tooBig,
+} from '../../base/input-file.js';
 import { UserError } from '../../base/errors.js';
 import { CONNTRACK_DEFAULTS, IPV4_DEFAULTS, MAX_RULE_FILE_BYTES } from '../spec.js';
 import { parseRuleSet, type LoadResult } from '../load.js';
@@ -53,6 +60,11 @@ const RULESET_LIMIT: LargerLimit = {
     return 'kind' in k && k.kind !== 'yaml' && k.kind !== 'host';
   },
 };
+/**
+ * Largest nftables JSON read: JSON is read with the yaml parser for its
+ * places, which needs ~100 times the bytes (firewalld's 150 rules are 40 KB).
+ */
+export const MAX_NFT_JSON_BYTES = 8 * 1024 * 1024;
 /**
  * Largest `ip -j` file read: 4000 interfaces with four addresses each take
  * 3.6 MB, read in 5.5 s and 370 MB (the yaml parser keeps every node's
@@ -178,6 +190,11 @@ function readRuleText(
   const kind = detectFormat(input.text, file);
   if ('error' in kind) {
     errors.push(kind.error);
+    return null;
+  }
+  const bytes = Buffer.byteLength(input.text, 'utf8');
+  if (kind.kind === 'nft-json' && bytes > MAX_NFT_JSON_BYTES) {
+    errors.push(tooBig(file, bytes, 'nftables JSON', MAX_NFT_JSON_BYTES));
     return null;
   }
   return { file, text: input.text, kind: kind.kind };

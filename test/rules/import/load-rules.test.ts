@@ -239,6 +239,12 @@ describe('loadRuleFiles', () => {
     const writer = spawn('sh', ['-c', `cat '${f}' > '${fifo}'`]);
     expect(loadRuleFiles([fifo], NO_HOST, { lenient: false }).ruleset.firewall?.chains.length).toBe(1);
     writer.kill();
+    const json = file('big.json', `{"nftables": [${'{"metainfo": {"json_schema_version": 1}},'.repeat(220000)}{}]}`);
+    expect(errorsOf(() => loadRuleFiles([json], NO_HOST, { lenient: false }))).toEqual([
+      expect.stringMatching(
+        /^\.\/big\.json:1:1 file\.too-big file is \d+ bytes; nftables JSON files are limited to 8388608 bytes \(8 MiB\)$/,
+      ),
+    ]);
     const yaml = file('big.yaml', `rules: []\n${'# padding padding padding padding\n'.repeat(40000)}`);
     expect(errorsOf(() => loadRuleFiles([yaml], NO_HOST, { lenient: false }))).toEqual([
       expect.stringMatching(
