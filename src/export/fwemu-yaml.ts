@@ -287,8 +287,14 @@ export function firewallYaml(rs: RuleSet, header: YamlHeader | null): string {
   }
   out.push(`name: ${yamlString(rs.name)}`);
   const ifs = fw.interfaces.map(interfaceYaml).filter((x): x is string => x !== null);
-  if (ifs.length > 0) out.push('interfaces:', ...ifs);
-  if (fw.sets.length > 0) out.push('sets:', ...fw.sets.map(setYaml));
+  if (ifs.length > 0) {
+    out.push('interfaces:');
+    for (const i of ifs) out.push(i);
+  }
+  if (fw.sets.length > 0) {
+    out.push('sets:');
+    for (const s of fw.sets) out.push(setYaml(s));
+  }
   out.push('chains:');
   for (const c of fw.chains) out.push(chainYaml(c));
   return `${out.join('\n')}\n`;

@@ -248,7 +248,7 @@ function withHost(res: LoadResult, b: HostBuilder): LoadResult {
         'host.simple-model',
       ),
     );
-  } else errors.push(...applyToYaml(fw, described));
+  } else for (const e of applyToYaml(fw, described)) errors.push(e);
   if (errors.length > 0) throw new RuleFileError(res.ruleset.file, byFile(errors), res.warnings);
   return { ruleset: res.ruleset, warnings: [...res.warnings, ...b.diags.filter((d) => d.severity === 'warning')] };
 }
@@ -289,7 +289,7 @@ function applyToYaml(fw: Firewall, described: FwInterface[]): Diagnostic[] {
       continue;
     }
     for (const a of d.addresses) if (!mine.addresses.some((m) => m.addr.text === a.addr.text)) mine.addresses.push(a);
-    mine.networks.push(...d.networks);
+    for (const n of d.networks) mine.networks.push(n);
     if (d.defaultRoute) mine.defaultRoute = true;
   }
   return errors;
