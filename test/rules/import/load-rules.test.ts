@@ -171,6 +171,8 @@ describe('loadRuleFiles', () => {
       ),
       // (found when the readers run, after every file was read)
     ]);
+    // (A build without a reader for the format: as before the readers were wired.)
+    undo.push(setReader('nft-json', null));
     expect(errorsOf(() => loadRuleFiles([j], NO_HOST, { lenient: false }))).toEqual([
       './r.json:1:1 import.no-reader this is nftables JSON (nft -j list ruleset), which this build of fwemu cannot read yet',
     ]);
