@@ -3,6 +3,7 @@ import { ExitCode, UserError } from '../base/errors.js';
 import { visible } from '../base/text-escape.js';
 import { firewallYaml } from '../export/fwemu-yaml.js';
 import { FORMAT_NAMES } from '../rules/import/readers.js';
+import { MAX_RULE_FILE_BYTES } from '../rules/spec.js';
 import type { RulesetFormat } from '../rules/import/types.js';
 import type { Io } from '../run/io.js';
 import { loadRulesOf, type RuleArgs } from '../run/rule-args.js';
@@ -50,15 +51,21 @@ export function importCommand(y: Argv<CommonOptions>, ctx: CommandContext) {
 
 export async function run(args: ImportArgs, io: Io): Promise<number> {
   const r = loadRulesOf({ ...args, rules: args.files }, io.stdin);
-  const yaml = r.files.filter((f) => f.kind === 'yaml');
-  if (yaml.length > 0)
+  const own = r.files.filter((f) => f.kind === 'yaml');
+  if (own.length > 0)
     throw new UserError(
-      `import: ${visible(yaml[0].file)} is fwemu's own YAML already; fwemu import reads nftables and iptables rulesets (fwemu check prints what a YAML rule file means)`,
+      `import: ${visible(own[0].file)} is fwemu's own YAML already; fwemu import reads nftables and iptables rulesets (fwemu check prints what a YAML rule file means)`,
     );
   warnRules(io.stderr, r.warnings);
   const sources = r.files.map(
     (f) => `${f.file} (${f.kind === 'host' ? 'host file' : FORMAT_NAMES[f.kind as RulesetFormat]})`,
   );
-  io.stdout.write(firewallYaml(r.ruleset, { sources, ignored: r.ignored }));
+  const yaml = firewallYaml(r.ruleset, { sources, ignored: r.ignored });
+  io.stdout.write(yaml);
+  const bytes = Buffer.byteLength(yaml, 'utf8');
+  if (bytes > MAX_RULE_FILE_BYTES)
+    io.stderr.write(
+      `fwemu: warning: the YAML is ${bytes} bytes, more than fwemu reads from a YAML rule file (${MAX_RULE_FILE_BYTES}); to judge traffic, give the ruleset itself: fwemu replay -r ${args.files.map(visible).join(' -r ')} ...\n`,
+    );
   return ExitCode.OK;
 }

@@ -240,10 +240,17 @@ function setYaml(s: NamedSet): string {
 
 function chainYaml(c: FwChain): string {
   const out: string[] = [];
-  if (c.origin || c.table)
-    out.push(
-      `  ${commentLine(`${c.origin ? `${c.origin.file}:${c.origin.line}: ` : ''}${c.table ? `table ${c.table}, ` : ''}chain ${c.origin?.text ?? c.name}`)}`,
-    );
+  if (c.origin || c.table) {
+    const at = c.origin ? `${c.origin.file}:${c.origin.line}: ` : '';
+    const table = c.table ? `table ${c.table}` : '';
+    // A chain's origin is its name (nft) or its line (iptables-save's ":INPUT ACCEPT [0:0]").
+    const text = c.origin?.text ?? c.name;
+    const what =
+      /\s/.test(text) || text.startsWith(':')
+        ? `${table}${table ? ': ' : ''}${text}`
+        : `${table}${table ? ', ' : ''}chain ${text}`;
+    out.push(`  ${commentLine(`${at}${what}`)}`);
+  }
   out.push(`  ${yamlString(c.name)}:`);
   if (c.hook !== null) {
     out.push(`    hook: ${c.hook}`, `    type: ${c.type}`, `    priority: ${c.priority}`, `    policy: ${c.policy}`);
@@ -280,8 +287,14 @@ export function firewallYaml(rs: RuleSet, header: YamlHeader | null): string {
   }
   out.push(`name: ${yamlString(rs.name)}`);
   const ifs = fw.interfaces.map(interfaceYaml).filter((x): x is string => x !== null);
-  if (ifs.length > 0) out.push('interfaces:', ...ifs);
-  if (fw.sets.length > 0) out.push('sets:', ...fw.sets.map(setYaml));
+  if (ifs.length > 0) {
+    out.push('interfaces:');
+    for (const i of ifs) out.push(i);
+  }
+  if (fw.sets.length > 0) {
+    out.push('sets:');
+    for (const s of fw.sets) out.push(setYaml(s));
+  }
   out.push('chains:');
   for (const c of fw.chains) out.push(chainYaml(c));
   return `${out.join('\n')}\n`;

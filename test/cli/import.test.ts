@@ -102,6 +102,17 @@ describe('fwemu import', () => {
     expect(parseRuleSet(r.stdout, 'x.yaml').ruleset.firewall?.interfaces.map((i) => i.name)).toEqual(['lo', 'lan0']);
   });
 
+  it('says when the YAML is larger than fwemu reads from a YAML file', async () => {
+    const lines = Array.from({ length: 9000 }, (_, i) => `chain c${i} input 0 inet filter iif lan0 ignored counter`);
+    const f = file('big.nft', `${lines.join('\n')}\n`);
+    const r = await inProcess(importRun, { files: [f], iface: ['lan0=10.0.0.1/24'] });
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(1 << 20);
+    expect(r.stderr).toBe(
+      `fwemu: warning: the YAML is ${Buffer.byteLength(r.stdout)} bytes, more than fwemu reads from a YAML rule file (1048576); to judge traffic, give the ruleset itself: fwemu replay -r ${f} ...\n`,
+    );
+  });
+
   it("refuses fwemu's own YAML", async () => {
     await expect(inProcess(importRun, { files: ['rules/home-router.yaml'] })).rejects.toThrow(
       /rules\/home-router\.yaml is fwemu's own YAML already/,

@@ -218,7 +218,7 @@ describe('policy tests', () => {
   };
   const RULES = `rules: ${join(ROOT, 'rules/web-server.yaml')}\n`;
 
-  it('an expectation typo, an unknown top-level key, rules: given a list', async () => {
+  it('an expectation typo, an unknown top-level key, rules: given a mapping or a list of lists', async () => {
     const typo = expectFile('typo.expect.yaml', `${RULES}expect:\n  - { packet: 1, verdikt: accept }\n`);
     refused(
       await fwemu(['test', typo]),
@@ -231,11 +231,18 @@ describe('policy tests', () => {
       2,
       `${top}:2:1: unknown key "expects"; did you mean "expect"? (allowed: rules, capture, expect)`,
     );
-    const list = expectFile('list.expect.yaml', 'rules: [a, b]\nexpect:\n  - { packet: 1, verdict: accept }\n');
+    // (A list of paths is the files of one ruleset: rules: [rules.v4, rules.v6].)
+    const map = expectFile('map.expect.yaml', 'rules: { a: b }\nexpect:\n  - { packet: 1, verdict: accept }\n');
+    refused(
+      await fwemu(['test', map]),
+      2,
+      `${map}:1:8: rules: takes the path of a rule file, ruleset or host file (relative to this file), or a list of them, not a mapping`,
+    );
+    const list = expectFile('list.expect.yaml', 'rules: [a, [b]]\nexpect:\n  - { packet: 1, verdict: accept }\n');
     refused(
       await fwemu(['test', list]),
       2,
-      `${list}:1:8: rules: takes the path of a rule file (relative to this file), not a list`,
+      `${list}:1:12: rules: takes the path of a rule file, ruleset or host file (relative to this file), or a list of them, not a list`,
     );
   });
 

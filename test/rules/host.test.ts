@@ -18,6 +18,9 @@ import { readHostFlags } from '../../src/rules/host/flags.js';
 import { readHostFile } from '../../src/rules/host/host-file.js';
 import { readIpAddr, readIpRoute } from '../../src/rules/host/ip-json.js';
 import { NO_HOST } from '../../src/rules/host/options.js';
+import { HOST_CODES } from '../../src/rules/host/codes.js';
+import { BASE_CODES } from '../../src/base/diag.js';
+import { RULE_CODES } from '../../src/rules/codes.js';
 
 const FIX = 'test/fixtures/host';
 const fixture = (f: string) => readFileSync(`${FIX}/${f}`, 'utf8');
@@ -223,5 +226,63 @@ describe('host files', () => {
     const b = new HostBuilder();
     readHostFile(text, 'h.yaml', b);
     expect(b.diags.filter((d) => d.severity === 'error').map((d) => `${d.line}:${d.col} ${d.code}`)[0]).toBe(at);
+  });
+});
+
+describe('damaged host files and ip -j JSON', () => {
+  const KNOWN = new Set([...Object.keys(BASE_CODES), ...Object.keys(RULE_CODES), ...Object.keys(HOST_CODES)]);
+  /** Each line dropped, cut in half, or its value replaced by something of another kind. */
+  function* damaged(text: string): Generator<string> {
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      for (const v of [
+        null,
+        l.slice(0, l.length >> 1),
+        `${l}\n${l}`,
+        l.replace(/:.*$/, ': [1, {a: b}]'),
+        l.replace(/"[^"]*"/, '7'),
+      ])
+        yield [...lines.slice(0, i), ...(v === null ? [] : [v]), ...lines.slice(i + 1)].join('\n');
+    }
+  }
+  it('every problem has a listed code and a place in the file, and nothing throws', () => {
+    // Two interfaces (without the fields fwemu passes over) and five routes of the real output, one JSON value a
+    // line: the yaml parser takes ~5 ms a file, so the damage is kept to a few hundred files.
+    const pretty = (f: string, n: number) => JSON.stringify((JSON.parse(fixture(f)) as unknown[]).slice(0, n), null, 1);
+    const inputs: [string, (t: string, b: HostBuilder) => void][] = [
+      [
+        pretty('addr.json', 2).replace(
+          /\n\s*"(mtu|qdisc|operstate|group|txqlen|link_type|broadcast|valid_life_time|preferred_life_time|label|scope)": [^\n]*/g,
+          '',
+        ),
+        (t, b) => readIpAddr(t, 'a.json', b),
+      ],
+      [pretty('route-all.json', 5), (t, b) => readIpRoute(t, 'r.json', b)],
+      [
+        'ruleset: [a.nft, b.nft]\ninterfaces:\n  lan0: { addresses: [192.168.1.1/24, "fd00:1::1/64"] }\n  wan0: { addresses: 203.0.113.2/24, default: true }\nroutes: [10.8.0.0/16@lan0, default@wan0]\n',
+        (t, b) => {
+          readHostFile(t, 'h.yaml', b);
+        },
+      ],
+    ];
+    let problems = 0;
+    for (const [text, read] of inputs) {
+      const whole = new HostBuilder();
+      read(text, whole);
+      expect(diags(whole).filter((d) => d.includes(' error '))).toEqual([]);
+      for (const t of damaged(text)) {
+        const b = new HostBuilder();
+        read(t, b);
+        b.build();
+        for (const d of b.diags) {
+          problems++;
+          expect(KNOWN.has(d.code), `${d.code}: ${d.message}`).toBe(true);
+          expect(d.line).toBeGreaterThanOrEqual(1);
+          expect(d.col).toBeGreaterThanOrEqual(1);
+        }
+      }
+    }
+    expect(problems).toBeGreaterThan(100);
   });
 });

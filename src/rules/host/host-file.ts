@@ -18,6 +18,7 @@ import { list, YamlReader } from '../../base/yaml-reader.js';
 import type { RuleCode } from '../codes.js';
 import type { Reader } from '../fw-read.js';
 import { readInterfaces } from '../load-interfaces.js';
+import { MAX_ALIAS_COUNT } from '../spec.js';
 import type { HostBuilder } from './build.js';
 import type { HostCode } from './codes.js';
 import { parseRoute } from './flags.js';
@@ -53,7 +54,7 @@ export function readHostFile(text: string, file: string, b: HostBuilder): NamedR
       multipleDocs: 'a host file holds one YAML document',
       hints: [],
       warnings: true,
-      maxAliases: 1000,
+      maxAliases: MAX_ALIAS_COUNT,
       aliasUsers: 'host files',
     })
   )

@@ -71,6 +71,13 @@ describe('loadRuleFiles', () => {
     expect(r.ruleset.name).toBe('a');
   });
 
+  it('a host file naming only its ruleset describes no address: the same warning', () => {
+    file('only.nft', NFT);
+    const h = file('only.host.yaml', 'ruleset: only.nft\n');
+    const r = loadRuleFiles([h], { ...NO_HOST, iface: ['dmz0='] }, { lenient: false });
+    expect(r.warnings.map((w) => w.code)).toEqual(['import.no-host']);
+  });
+
   it('flags describe the host: no warning; undescribed names still exist', () => {
     const f = file('a.nft', NFT);
     const r = loadRuleFiles(
@@ -164,14 +171,11 @@ describe('loadRuleFiles', () => {
       ),
       // (found when the readers run, after every file was read)
     ]);
-    const undoJson = setReader('nft-json', null);
-    try {
-      expect(errorsOf(() => loadRuleFiles([j], NO_HOST, { lenient: false }))).toEqual([
-        './r.json:1:1 import.no-reader this is nftables JSON (nft -j list ruleset), which this build of fwemu cannot read yet',
-      ]);
-    } finally {
-      undoJson();
-    }
+    // (A build without a reader for the format: as before the readers were wired.)
+    undo.push(setReader('nft-json', null));
+    expect(errorsOf(() => loadRuleFiles([j], NO_HOST, { lenient: false }))).toEqual([
+      './r.json:1:1 import.no-reader this is nftables JSON (nft -j list ruleset), which this build of fwemu cannot read yet',
+    ]);
   });
 
   it("fwemu's YAML is given alone", () => {
@@ -237,6 +241,12 @@ describe('loadRuleFiles', () => {
     const writer = spawn('sh', ['-c', `cat '${f}' > '${fifo}'`]);
     expect(loadRuleFiles([fifo], NO_HOST, { lenient: false }).ruleset.firewall?.chains.length).toBe(1);
     writer.kill();
+    const json = file('big.json', `{"nftables": [${'{"metainfo": {"json_schema_version": 1}},'.repeat(220000)}{}]}`);
+    expect(errorsOf(() => loadRuleFiles([json], NO_HOST, { lenient: false }))).toEqual([
+      expect.stringMatching(
+        /^\.\/big\.json:1:1 file\.too-big file is \d+ bytes; nftables JSON files are limited to 8388608 bytes \(8 MiB\)$/,
+      ),
+    ]);
     const yaml = file('big.yaml', `rules: []\n${'# padding padding padding padding\n'.repeat(40000)}`);
     expect(errorsOf(() => loadRuleFiles([yaml], NO_HOST, { lenient: false }))).toEqual([
       expect.stringMatching(
