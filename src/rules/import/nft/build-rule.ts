@@ -169,11 +169,18 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
     }
   }
 
-  if (expanded && drafts.some((d) => d.limit !== null))
-    badMatch(
-      rule.pos,
-      `\`${rule.text}\`: a limit in a rule that expands into several model rules would give each its own bucket`,
-    );
+  if (expanded && drafts.some((d) => d.limit !== null)) {
+    // design-18: the kernel's one bucket would become one per model rule
+    const what = `\`${rule.text}\`: a limit in a rule that expands into ${drafts.length} model rules (one per element) is not modelled`;
+    if (ctx.opts.lenient)
+      report(
+        rule.pos,
+        `${what}; --lenient: each element gets its own bucket of the same rate`,
+        'nft.unsupported',
+        true,
+      );
+    else report(rule.pos, `${what} (--lenient gives each element its own bucket of the same rate)`, 'nft.unsupported');
+  }
   const many = expanded || drafts.length > 1;
   drafts.forEach((d, k) => {
     out.push(toRule(d, rule, chainName, many ? `${chainName}-${n}.${k + 1}` : `${chainName}-${n}`, out.length + 1));

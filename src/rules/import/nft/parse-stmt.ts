@@ -446,6 +446,10 @@ function parseNat(c: Cursor, done: Done): Stmt {
     if (t.text === ':') {
       c.next();
       port = natValue(c);
+    } else if (/^:[a-z]/.test(t.text)) {
+      // "}:tcp dport map { ... }" as nft list prints it: the colon, then an expression
+      c.toks[c.i] = { ...t, text: t.text.slice(1), col: t.col + 1, space: false };
+      port = natValue(c);
     } else {
       c.next();
       port = wordExpr(t.text.slice(1), c.pos(t));
