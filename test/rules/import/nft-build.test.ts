@@ -5,7 +5,11 @@
  * quoted where a test relies on it; ports and ICMP numbers are the
  * protocols' own.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { NFT_CODES } from '../../../src/rules/import/nft/codes.js';
 import { chain, errors, meaning, read, readOk, rules, show } from './nft-helpers.js';
 
 describe('reject', () => {
@@ -312,5 +316,29 @@ table bridge br { chain f { type filter hook forward priority 0; drop; }; }`);
     const r = readOk('table netdev n { chain i { type filter hook ingress device eth0 priority 0; counter; }; }');
     expect(r.ignored.map((i) => i.text)).toEqual(['table netdev n']);
     expect(r.firewall.chains).toEqual([]);
+  });
+});
+
+describe('diagnostic codes', () => {
+  it('every code the reader reports is listed in NFT_CODES, and every listed code is reported somewhere', () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../src/rules/import/nft');
+    const used = new Set<string>();
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts') && x !== 'codes.ts'))
+      for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/'(nft\.[a-z-]+)'/g)) used.add(m[1]);
+    expect([...used].sort()).toEqual(Object.keys(NFT_CODES).sort());
+  });
+
+  it('a rule no packet can match is left out with a warning (nft loads it; it never matches)', () => {
+    const r = read(
+      'table ip6 t { chain input { type filter hook input priority 0; reject with icmp host-unreachable; }; }',
+    );
+    expect(r.diagnostics.map((d) => [d.severity, d.code])).toEqual([['warning', 'nft.never-matches']]);
+    expect(chain(r, 'input').rules).toEqual([]);
+  });
+
+  it('jump to a base chain names the rule: jump and goto reach user chains only', () => {
+    expect(
+      errors('table ip t { chain input { type filter hook input priority 0; jump input; }; }').map((d) => d.message),
+    ).toEqual(['jump input: no user chain input in this table (jump and goto reach user chains only)']);
   });
 });

@@ -46,6 +46,7 @@ const IGNORED_MEANING = {
 
 export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number, out: FwRule[]): void {
   let drafts: Draft[] = [newDraft(ctx.family)];
+  const diagsBefore = ctx.diags.length;
   let expanded = false;
   const report = (pos: Expr['pos'], message: string, code: string, warn = false): void => {
     ctx.diags.push(diag(pos.file, pos.line, pos.col, message, code, warn ? 'warning' : 'error'));
@@ -110,7 +111,11 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
       }
       case 'verdict': {
         if (s.target !== null && ctx.chain(s.target) === null) {
-          report(s.pos, `${s.verdict} ${s.target}: no chain ${s.target} in this table`, 'nft.unknown-chain');
+          report(
+            s.pos,
+            `${s.verdict} ${s.target}: no user chain ${s.target} in this table (jump and goto reach user chains only)`,
+            'nft.unknown-chain',
+          );
           break;
         }
         const target = s.target === null ? null : ctx.chain(s.target);
@@ -181,6 +186,13 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
       );
     else report(rule.pos, `${what} (--lenient gives each element its own bucket of the same rate)`, 'nft.unsupported');
   }
+  if (drafts.length === 0 && !ctx.diags.slice(diagsBefore).some((d) => d.severity === 'error'))
+    report(
+      rule.pos,
+      `\`${rule.text}\`: no packet can match this rule (its conditions need different protocols or IP families); it is left out`,
+      'nft.never-matches',
+      true,
+    );
   const many = expanded || drafts.length > 1;
   drafts.forEach((d, k) => {
     out.push(toRule(d, rule, chainName, many ? `${chainName}-${n}.${k + 1}` : `${chainName}-${n}`, out.length + 1));
@@ -224,7 +236,11 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
       }
       const target = v.target === null ? null : ctx.chain(v.target);
       if (v.target !== null && target === null) {
-        report(v.pos, `${v.verdict} ${v.target}: no chain ${v.target} in this table`, 'nft.unknown-chain');
+        report(
+          v.pos,
+          `${v.verdict} ${v.target}: no user chain ${v.target} in this table (jump and goto reach user chains only)`,
+          'nft.unknown-chain',
+        );
         return null;
       }
       return { ...d, action: v.verdict, target, done: true };
