@@ -58,6 +58,7 @@ function numberWord(c: Cursor, what: string): number {
 }
 
 function parseStmt(c: Cursor): Stmt {
+  c.links = 0;
   const from = c.i;
   const pos = c.pos();
   const t = c.tok;
@@ -284,6 +285,7 @@ function parseSetValue(c: Cursor): Expr {
     if (op === null) return e;
     c.next();
     e = { kind: 'binop', op, left: e, right: parseValuePrimary(c), pos: e.pos };
+    c.chainLink(e.pos);
   }
 }
 
