@@ -42,6 +42,7 @@ const IGNORED_MEANING = {
   last: 'records when the rule last matched; the verdict is unchanged',
   'tcp option maxseg size set': 'clamps the TCP MSS option; the verdict is unchanged',
   'meta nftrace set': 'turns nft tracing on; the verdict is unchanged',
+  'ct event set': 'chooses which conntrack events are reported to userspace; the verdict is unchanged',
   'meta priority set': 'sets the queueing class; the verdict is unchanged',
   'dscp set': 'rewrites the DSCP/ECN field, which no modelled condition reads; the verdict is unchanged',
 } as const;
@@ -513,6 +514,7 @@ function ignoredSet(k: Expr): string | null {
   if (k.kind === 'meta' && k.key === 'nftrace') return IGNORED_MEANING['meta nftrace set'];
   if (k.kind === 'meta' && k.key === 'priority') return IGNORED_MEANING['meta priority set'];
   if (k.kind === 'ct' && k.key === 'helper') return IGNORED_MEANING['ct helper set'];
+  if (k.kind === 'ct' && k.key === 'event') return IGNORED_MEANING['ct event set'];
   if (k.kind === 'unsupported' && k.name === 'tcp option' && /maxseg size/.test(k.text))
     return IGNORED_MEANING['tcp option maxseg size set'];
   if (
