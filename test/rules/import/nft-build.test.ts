@@ -5,7 +5,11 @@
  * quoted where a test relies on it; ports and ICMP numbers are the
  * protocols' own.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { NFT_CODES } from '../../../src/rules/import/nft/codes.js';
 import { chain, errors, meaning, read, readOk, rules, show } from './nft-helpers.js';
 
 describe('reject', () => {
@@ -195,6 +199,30 @@ describe('NAT', () => {
     expect(chain(r, 'pre').rules[0].nat).toMatchObject({ kind: 'redirect', ports: { lo: 3128, hi: 3128 } });
   });
 
+  it('a prefix as NAT target is its range of addresses (no netmap); nft list prints it glued to the port', () => {
+    const [x] = rules(' tcp dport 80 dnat ip to 192.168.1.30/31:6000-6010', 'ip');
+    expect(x.nat).toMatchObject({ addr: { text: '192.168.1.30-192.168.1.31' }, ports: { lo: 6000, hi: 6010 } });
+  });
+
+  it('nft list forms of address and port maps: "}:tcp dport map" and "ADDR:numgen ..."', () => {
+    const r = read(
+      `table ip nat {
+ chain p { type nat hook prerouting priority dstnat;
+  dnat to tcp dport map { 1000 : 1.1.1.1, 2000 : 2.2.2.2 }:tcp dport map { 1000 : 1234, 2000 : 2345 }
+  ip protocol tcp dnat to 192.168.1.100:numgen inc mod 2 map { 0 : 4040, 1 : 4050 }
+ }
+}`,
+      { lenient: true },
+    );
+    expect(chain(r, 'p').rules.map((x) => [x.dport?.ranges[0].lo, x.nat?.text ?? null, x.inert ?? null])).toEqual([
+      [1000, 'dnat ip to 1.1.1.1:1234', null],
+      [2000, 'dnat ip to 2.2.2.2:2345', null],
+      [undefined, null, 'the rule never matches'],
+    ]);
+    // the statement is quoted as written, the address and expression split where nft's scanner splits them
+    expect(r.diagnostics[0].message).toMatch(/^`dnat to 192\.168\.1\.100:numgen inc mod 2 map/);
+  });
+
   it('NAT to a port without a tcp or udp match is an error, as nft refuses it', () => {
     expect(
       errors('table ip nat { chain p { type nat hook prerouting priority dstnat; dnat to 10.0.0.1:80; }; }').map(
@@ -303,6 +331,16 @@ table bridge br { chain f { type filter hook forward priority 0; drop; }; }`);
     expect(chain(r, 'input').rules.map((x) => [x.action, x.inert ?? null])).toEqual([['accept', null]]);
   });
 
+  it('ct status == compares the whole status word, which the model does not; an xt match makes the rule inert', () => {
+    expect(errors('table ip t { chain c { ct status == dnat accept; }; }').map((d) => d.code)).toEqual([
+      'nft.unsupported',
+    ]);
+    const r = read('table ip t { chain c { tcp dport 22 xt match "recent" jump c2; }; chain c2 { drop; }; }', {
+      lenient: true,
+    });
+    expect(chain(r, 'c').rules.map((x) => x.inert)).toEqual(['the rule never matches']);
+  });
+
   it('a netdev table that can drop is unsupported; one that cannot is ignored', () => {
     expect(
       errors(
@@ -312,5 +350,29 @@ table bridge br { chain f { type filter hook forward priority 0; drop; }; }`);
     const r = readOk('table netdev n { chain i { type filter hook ingress device eth0 priority 0; counter; }; }');
     expect(r.ignored.map((i) => i.text)).toEqual(['table netdev n']);
     expect(r.firewall.chains).toEqual([]);
+  });
+});
+
+describe('diagnostic codes', () => {
+  it('every code the reader reports is listed in NFT_CODES, and every listed code is reported somewhere', () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../src/rules/import/nft');
+    const used = new Set<string>();
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts') && x !== 'codes.ts'))
+      for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/'(nft\.[a-z-]+)'/g)) used.add(m[1]);
+    expect([...used].sort()).toEqual(Object.keys(NFT_CODES).sort());
+  });
+
+  it('a rule no packet can match is left out with a warning (nft loads it; it never matches)', () => {
+    const r = read(
+      'table ip6 t { chain input { type filter hook input priority 0; reject with icmp host-unreachable; }; }',
+    );
+    expect(r.diagnostics.map((d) => [d.severity, d.code])).toEqual([['warning', 'nft.never-matches']]);
+    expect(chain(r, 'input').rules).toEqual([]);
+  });
+
+  it('jump to a base chain names the rule: jump and goto reach user chains only', () => {
+    expect(
+      errors('table ip t { chain input { type filter hook input priority 0; jump input; }; }').map((d) => d.message),
+    ).toEqual(['jump input: no user chain input in this table (jump and goto reach user chains only)']);
   });
 });
