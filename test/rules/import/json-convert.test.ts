@@ -388,6 +388,32 @@ describe('nft JSON to the nft AST: statements and expressions', () => {
     expect(r.diagnostics.map((d) => [d.severity, d.code])).toEqual([['warning', 'json.iptables-nft']]);
   });
 
+  it('newer nft\'s forms (1.0.7 on): operands of | in one array, op "!", fib result "check", inner headers', () => {
+    const r = rule(
+      '{"match": {"left": {"&": [{"payload": {"field": "flags", "protocol": "tcp"}}, {"|": ["fin", "syn", "rst"]}]}, "op": "==", "right": "syn"}}, {"match": {"left": {"payload": {"field": "flags", "protocol": "tcp"}}, "op": "!", "right": "syn"}}, {"match": {"left": {"fib": {"flags": ["daddr"], "result": "check"}}, "op": "==", "right": true}}, {"match": {"left": {"payload": {"field": "saddr", "protocol": "ip", "tunnel": "vxlan"}}, "op": "==", "right": "10.0.0.1"}}, {"match": {"left": {"payload": {"field": "vni", "protocol": "geneve", "tunnel": "geneve"}}, "op": "==", "right": 10}}',
+    );
+    const flags = payload('tcp', 'flags');
+    const or = (a: unknown, b: unknown) => ({ kind: 'binop', op: '|', left: a, right: b });
+    expect(bare(r.stmts)).toEqual([
+      match(
+        { kind: 'binop', op: '&', left: flags, right: or(or(sym('fin'), sym('syn')), sym('rst')) },
+        '==',
+        sym('syn'),
+      ),
+      match({ kind: 'binop', op: '&', left: flags, right: sym('syn') }, '==', sym('0')),
+      match({ kind: 'fib', flags: ['daddr'], result: 'oif' }, '==', sym('exists')),
+      match({ kind: 'unsupported', name: 'vxlan ip', text: 'vxlan ip saddr' }, '==', sym('10.0.0.1')),
+      match({ kind: 'unsupported', name: 'geneve vni', text: 'geneve vni' }, '==', sym('10')),
+    ]);
+    expect(r.stmts.map((s) => s.text)).toEqual([
+      'tcp flags syn / fin,syn,rst',
+      'tcp flags & syn == 0',
+      'fib daddr oif exists',
+      'vxlan ip saddr 10.0.0.1',
+      'geneve vni 10',
+    ]);
+  });
+
   it('expressions outside the model are named, with their text', () => {
     const r = rule(
       '{"match": {"op": "==", "left": {"socket": {"key": "transparent"}}, "right": 1}}, {"match": {"op": "<", "left": {"rt": {"key": "mtu"}}, "right": 1500}}, {"match": {"op": "==", "left": {"numgen": {"mode": "inc", "mod": 2, "offset": 0}}, "right": 0}}, {"match": {"op": "==", "left": {"payload": {"base": "nh", "offset": 16, "len": 8}}, "right": 1}}, {"match": {"op": "==", "left": {"tcp option": {"name": "maxseg", "field": "size"}}, "right": 1460}}, {"match": {"op": "==", "left": {"osf": {"key": "name"}}, "right": "Linux"}}',

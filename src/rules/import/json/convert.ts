@@ -545,6 +545,15 @@ class Converter {
           return null;
         }
         if (op === null) return null;
+        if (op === '!') {
+          // nft >= 1.0.7 writes `tcp flags & syn == 0` as op "!": none of these bits; the text's own form
+          const l = this.expr(left, r);
+          const rt = this.expr(right, r);
+          if (l === null || rt === null) return null;
+          const masked: Expr = { kind: 'binop', op: '&', left: l, right: rt, pos: l.pos };
+          const zero: Expr = { kind: 'symbol', text: '0', quoted: false, pos: rt.pos };
+          return { kind: 'match', left: masked, op: '==', right: zero, pos, text };
+        }
         const relop = Object.hasOwn(OPS, op) ? OPS[op] : null;
         if (relop === null) {
           this.error(
@@ -580,7 +589,8 @@ class Converter {
         return k === null || m === null ? null : { kind: 'vmap', key: k, map: m, pos, text };
       }
       case 'counter':
-        return { kind: 'counter', name: b.kind === 'string' ? b.value : null, pos, text };
+        // a named counter (or one chosen by a map: `counter name tcp dport map { ... }`)
+        return { kind: 'counter', name: b.kind === 'string' ? b.value : prop(b, 'map') ? text : null, pos, text };
       case 'log':
         return {
           kind: 'log',
@@ -605,6 +615,20 @@ class Converter {
             text,
           };
         if (!this.object(b, '"limit"')) return null;
+        if (prop(b, 'map') !== undefined)
+          // `limit name tcp dport map { ... }`: named limits chosen by a map
+          return {
+            kind: 'limit',
+            rate: 0,
+            per: 'second',
+            rateUnit: 'packets',
+            burst: null,
+            burstUnit: 'packets',
+            over: false,
+            name: text,
+            pos,
+            text,
+          };
         const rate = this.int(b, 'rate', 'a limit');
         if (rate === null) {
           if (prop(b, 'rate') === undefined) this.error(b.at, 'a limit has no "rate"', 'json.missing');
@@ -783,6 +807,14 @@ class Converter {
         if (!this.object(b, what)) return null;
         if (prop(b, 'protocol') === undefined)
           return { kind: 'unsupported', name: `raw payload @${str(prop(b, 'base')) ?? '?'}`, text: r.expr(v), pos };
+        const tunnel = str(prop(b, 'tunnel'));
+        // an inner header (`vxlan ip saddr`, nft >= 1.0.7): not the packet's own, which fwemu models
+        if (tunnel !== null) {
+          const proto = str(prop(b, 'protocol')) ?? '?';
+          // named as the text parser names it: `geneve ip` for an inner header, `geneve vni` for the tunnel's own
+          const name = `${tunnel} ${proto === tunnel ? (str(prop(b, 'field')) ?? '?') : proto}`;
+          return { kind: 'unsupported', name, text: r.expr(v), pos };
+        }
         const protocol = this.str(b, 'protocol', 'a payload');
         const field = this.str(b, 'field', 'a payload');
         return protocol === null || field === null ? null : { kind: 'payload', protocol, field, pos };
@@ -812,7 +844,9 @@ class Converter {
       }
       case 'fib': {
         if (!this.object(b, what)) return null;
-        const result = this.str(b, 'result', 'a fib');
+        const res = this.str(b, 'result', 'a fib');
+        // `fib daddr oif exists`: result "check" since nft 1.0.7, "oif" before it
+        const result = res === 'check' ? 'oif' : res;
         return result === null ? null : { kind: 'fib', flags: this.words(b, 'flags', 'a fib'), result, pos };
       }
       case 'concat': {
@@ -874,15 +908,17 @@ class Converter {
         break;
     }
     if ((BINOPS as readonly string[]).includes(s.key)) {
-      if (b.kind !== 'array' || b.items.length !== 2) {
-        this.error(b.at, `${what} must be an array of two expressions, not ${describe(b)}`, 'json.bad-value');
+      // two operands, or more (nft >= 1.0.7 writes `fin | syn | rst` as one {"|": [...]}): folded from the left
+      if (b.kind !== 'array' || b.items.length < 2) {
+        this.error(b.at, `${what} must be an array of two or more expressions, not ${describe(b)}`, 'json.bad-value');
         return null;
       }
-      const left = this.expr(b.items[0], r);
-      const right = this.expr(b.items[1], r);
-      return left === null || right === null
-        ? null
-        : { kind: 'binop', op: s.key as (typeof BINOPS)[number], left, right, pos };
+      const parts = this.exprs(b, r);
+      if (parts === null) return null;
+      let e = parts[0];
+      for (const x of parts.slice(1))
+        e = { kind: 'binop', op: s.key as (typeof BINOPS)[number], left: e, right: x, pos };
+      return e;
     }
     if ((VERDICTS as readonly string[]).includes(s.key)) {
       const target = s.key === 'jump' || s.key === 'goto' ? this.str(b, 'target', what) : null;
