@@ -124,7 +124,8 @@ export function toRuleset(
 
 class Converter {
   readonly diags: Diagnostic[] = [];
-  private tables: Table[] = [];
+  /** Tables by family and name, in the order they were created (a Map keeps it, and deletes in O(1)). */
+  private tables = new Map<string, Table>();
   /** Rules per chain, with their handles; copied into the chains at the end. */
   private placed = new Map<Chain, Placed[]>();
 
@@ -164,7 +165,7 @@ class Converter {
 
   ruleset(): Ruleset {
     for (const [chain, rules] of this.placed) chain.rules = rules.map((p) => p.rule);
-    return { tables: this.tables };
+    return { tables: [...this.tables.values()] };
   }
 
   // ------------------------------------------------------------ the top level
@@ -304,7 +305,7 @@ class Converter {
     const family = this.family(b, what);
     const name = this.str(b, key, what);
     if (family === null || name === null) return null;
-    const t = this.tables.find((x) => x.family === family && x.name === name);
+    const t = this.tables.get(tableKey(family, name));
     if (t !== undefined) return t;
     if (create) {
       const nt: Table = {
@@ -318,7 +319,7 @@ class Converter {
         objects: [],
         pos: this.pos(b.at),
       };
-      this.tables.push(nt);
+      this.tables.set(tableKey(family, name), nt);
       return nt;
     }
     this.error(
@@ -329,10 +330,34 @@ class Converter {
     return null;
   }
 
+  // Lookups by name through indexes, so that a file of many tables, chains or sets costs linear time.
+  private chains = new Map<Table, Map<string, Chain>>();
+  private sets = new Map<Table, Map<string, SetDecl>>();
+
+  private chainIndex(t: Table): Map<string, Chain> {
+    let m = this.chains.get(t);
+    if (m === undefined) this.chains.set(t, (m = new Map()));
+    return m;
+  }
+
+  private setIndex(t: Table): Map<string, SetDecl> {
+    let m = this.sets.get(t);
+    if (m === undefined) this.sets.set(t, (m = new Map()));
+    return m;
+  }
+
+  private chainNamed(t: Table, name: string): Chain | undefined {
+    return this.chainIndex(t).get(name);
+  }
+
+  private setNamed(t: Table, name: string): SetDecl | undefined {
+    return this.setIndex(t).get(name);
+  }
+
   private chainOf(t: Table, b: JValue, what: string): Chain | null {
     const name = this.str(b, 'chain', what);
     if (name === null) return null;
-    const c = t.chains.find((x) => x.name === name);
+    const c = this.chainNamed(t, name);
     if (c === undefined)
       this.error(
         prop(b, 'chain')!.at,
@@ -417,7 +442,7 @@ class Converter {
         pos: this.pos(b.at),
       };
     }
-    const old = t.chains.find((c) => c.name === name);
+    const old = this.chainNamed(t, name);
     if (old !== undefined) {
       // nft add of an existing chain changes what it gives (the policy) and keeps the rules
       if (base !== null) old.base = base;
@@ -431,6 +456,7 @@ class Converter {
       pos: this.pos(b.at),
     };
     t.chains.push(chain);
+    this.chainIndex(t).set(name, chain);
     this.placed.set(chain, []);
   }
 
@@ -987,7 +1013,7 @@ class Converter {
     const elemV = prop(b, 'elem');
     const elements = elemV === undefined ? [] : this.elems(elemV, r);
     if (elements === null) return;
-    const old = t.sets.find((x) => x.name === name);
+    const old = this.setNamed(t, name);
     if (old !== undefined) {
       old.elements.push(...elements);
       return;
@@ -1019,13 +1045,14 @@ class Converter {
     if (isMap && decl.dataType === null)
       this.error(b.at, `${what} has no "map" (the type of its values)`, 'json.missing');
     t.sets.push(decl);
+    this.setIndex(t).set(name, decl);
   }
 
   private element(b: JObject): void {
     const t = this.tableOf(b, 'an element', 'table');
     const name = this.str(b, 'name', 'an element');
     if (t === null || name === null) return;
-    const set = t.sets.find((x) => x.name === name);
+    const set = this.setNamed(t, name);
     if (set === undefined) {
       this.error(
         prop(b, 'name')!.at,
@@ -1072,7 +1099,7 @@ class Converter {
     const b = s.body;
     if (s.key === 'table') {
       const t = this.tableOf(b, 'a table', 'name');
-      if (t !== null) this.tables = this.tables.filter((x) => x !== t);
+      if (t !== null) this.tables.delete(tableKey(t.family, t.name));
       return;
     }
     const t = this.tableOf(b, `a ${s.key}`, 'table');
@@ -1093,9 +1120,13 @@ class Converter {
     }
     const name = this.str(b, 'name', `a ${s.key}`);
     if (name === null) return;
-    if (s.key === 'chain') t.chains = t.chains.filter((c) => c.name !== name);
-    else if (s.key === 'set' || s.key === 'map') t.sets = t.sets.filter((x) => x.name !== name);
-    else if (s.key === 'flowtable') t.flowtables = t.flowtables.filter((x) => x.name !== name);
+    if (s.key === 'chain') {
+      t.chains = t.chains.filter((c) => c.name !== name);
+      this.chainIndex(t).delete(name);
+    } else if (s.key === 'set' || s.key === 'map') {
+      t.sets = t.sets.filter((x) => x.name !== name);
+      this.setIndex(t).delete(name);
+    } else if (s.key === 'flowtable') t.flowtables = t.flowtables.filter((x) => x.name !== name);
     else if (OBJECT_KINDS.includes(s.key)) t.objects = t.objects.filter((x) => !(x.kind === s.key && x.name === name));
     else if (s.key === 'element') {
       this.error(v.at, 'delete element is not read by fwemu; give the set its final elements', 'json.bad-command');
@@ -1106,7 +1137,7 @@ class Converter {
     const s = this.one(v, 'what flush empties');
     if (s === null) return;
     if (s.key === 'ruleset') {
-      this.tables = [];
+      this.tables.clear();
       return;
     }
     if (!this.object(s.body, `"${s.key}"`)) return;
@@ -1116,10 +1147,10 @@ class Converter {
     const name = s.key === 'table' ? null : this.str(b, 'name', `a ${s.key}`);
     if (s.key === 'table') for (const c of t.chains) this.placed.set(c, []);
     else if (s.key === 'chain') {
-      const c = t.chains.find((x) => x.name === name);
+      const c = name === null ? undefined : this.chainNamed(t, name);
       if (c !== undefined) this.placed.set(c, []);
     } else if (s.key === 'set' || s.key === 'map') {
-      const set = t.sets.find((x) => x.name === name);
+      const set = name === null ? undefined : this.setNamed(t, name);
       if (set !== undefined) set.elements = [];
     } else this.error(v.at, `flush of ${quoted(s.key)} is not an nftables JSON command`, 'json.bad-command');
   }
@@ -1133,8 +1164,12 @@ class Converter {
     const t = this.tableOf(s.body, 'a chain', 'table');
     const name = this.str(s.body, 'name', 'a chain');
     const newname = this.str(s.body, 'newname', 'a chain');
-    const c = t?.chains.find((x) => x.name === name);
-    if (c !== undefined && newname !== null) c.name = newname;
+    const c = t === null || name === null ? undefined : this.chainNamed(t, name);
+    if (t !== null && c !== undefined && newname !== null) {
+      this.chainIndex(t).delete(c.name);
+      c.name = newname;
+      this.chainIndex(t).set(newname, c);
+    }
   }
 }
 
@@ -1211,4 +1246,9 @@ export function describe(v: JValue): string {
     case 'null':
       return 'null';
   }
+}
+
+/** A table's key: nft names tables per family. */
+function tableKey(family: string, name: string): string {
+  return `${family} ${name}`;
 }
