@@ -231,14 +231,20 @@ export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): Ma
       const protos: ('tcp' | 'udp')[] = field.proto === null ? ['tcp', 'udp'] : [field.proto];
       return { ok: true, alts: protos.map((p) => [{ f: field.k, v, proto: p, neg }]) };
     }
-    case 'proto':
-      return each((e) => {
+    case 'proto': {
+      // a protocol the model has no name for cannot be told from the others: unsupported, not a bad value
+      for (const e of elems) {
         const p = protoAtom(e);
         if (p.ok === 'other')
-          return bad(e, `protocol ${p.text} is not modelled (fwemu models tcp, udp, icmp and icmpv6)`);
+          return unsup(e, `protocol ${p.text} is not modelled (the model names tcp, udp, icmp and icmpv6)`);
+      }
+      return each((e) => {
+        const p = protoAtom(e);
+        if (p.ok === 'other') return bad(e, p.text);
         if (!p.ok) return p;
         return ok([{ f: 'proto', v: p.value, family: field.family, neg }]);
       });
+    }
     case 'family':
       return each((e) => {
         const v = familyAtom(e);

@@ -46,6 +46,7 @@ const IGNORED_MEANING = {
 
 export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number, out: FwRule[]): void {
   let drafts: Draft[] = [newDraft(ctx.family)];
+  const diagsBefore = ctx.diags.length;
   let expanded = false;
   const report = (pos: Expr['pos'], message: string, code: string, warn = false): void => {
     ctx.diags.push(diag(pos.file, pos.line, pos.col, message, code, warn ? 'warning' : 'error'));
@@ -110,7 +111,11 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
       }
       case 'verdict': {
         if (s.target !== null && ctx.chain(s.target) === null) {
-          report(s.pos, `${s.verdict} ${s.target}: no chain ${s.target} in this table`, 'nft.unknown-chain');
+          report(
+            s.pos,
+            `${s.verdict} ${s.target}: no user chain ${s.target} in this table (jump and goto reach user chains only)`,
+            'nft.unknown-chain',
+          );
           break;
         }
         const target = s.target === null ? null : ctx.chain(s.target);
@@ -169,10 +174,24 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
     }
   }
 
-  if (expanded && drafts.some((d) => d.limit !== null))
-    badMatch(
+  if (expanded && drafts.some((d) => d.limit !== null)) {
+    // design-18: the kernel's one bucket would become one per model rule
+    const what = `\`${rule.text}\`: a limit in a rule that expands into ${drafts.length} model rules (one per element) is not modelled`;
+    if (ctx.opts.lenient)
+      report(
+        rule.pos,
+        `${what}; --lenient: each element gets its own bucket of the same rate`,
+        'nft.unsupported',
+        true,
+      );
+    else report(rule.pos, `${what} (--lenient gives each element its own bucket of the same rate)`, 'nft.unsupported');
+  }
+  if (drafts.length === 0 && !ctx.diags.slice(diagsBefore).some((d) => d.severity === 'error'))
+    report(
       rule.pos,
-      `\`${rule.text}\`: a limit in a rule that expands into several model rules would give each its own bucket`,
+      `\`${rule.text}\`: no packet can match this rule (its conditions need different protocols or IP families); it is left out`,
+      'nft.never-matches',
+      true,
     );
   const many = expanded || drafts.length > 1;
   drafts.forEach((d, k) => {
@@ -217,7 +236,11 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
       }
       const target = v.target === null ? null : ctx.chain(v.target);
       if (v.target !== null && target === null) {
-        report(v.pos, `${v.verdict} ${v.target}: no chain ${v.target} in this table`, 'nft.unknown-chain');
+        report(
+          v.pos,
+          `${v.verdict} ${v.target}: no user chain ${v.target} in this table (jump and goto reach user chains only)`,
+          'nft.unknown-chain',
+        );
         return null;
       }
       return { ...d, action: v.verdict, target, done: true };

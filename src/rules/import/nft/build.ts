@@ -145,6 +145,8 @@ function outsideIp(
         (s) =>
           s.kind === 'reject' ||
           s.kind === 'vmap' ||
+          s.kind === 'nat' ||
+          (s.kind === 'other' && (s.name === 'fwd' || s.name === 'queue' || s.name === 'unknown')) ||
           (s.kind === 'verdict' && s.verdict !== 'accept' && s.verdict !== 'continue'),
       ),
     ),

@@ -16,7 +16,8 @@ export const NFT_CODES = {
   'nft.unsupported': 'a construct fwemu cannot model (an error; a warning with --lenient, with its stated meaning)',
   'nft.bad-value': 'a value that does not fit where it is used (not a port, address, type name, ...)',
   'nft.bad-chain': 'a base chain declaration nft would refuse (hook, type, priority, policy)',
-  'nft.ignored': 'a construct left out because it never changes a verdict (warning, listed in ignored)',
+  'nft.never-matches':
+    'a rule no packet can match (conditions of different protocols or IP families), left out (warning)',
 } as const;
 
 export type NftCode = keyof typeof NFT_CODES;

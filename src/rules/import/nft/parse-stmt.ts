@@ -222,7 +222,16 @@ function parseStmt(c: Cursor): Stmt {
     }
     return c.expected('a statement');
   }
-  const left = parseLhsBinop(c);
+  let left = parseLhsBinop(c);
+  if (c.isWord('.')) {
+    // `ip saddr . tcp dport { ... }`: a concatenation of left sides
+    const parts = [left];
+    while (c.isWord('.')) {
+      c.next();
+      parts.push(parseLhsBinop(c));
+    }
+    left = { kind: 'concat', parts, pos: left.pos };
+  }
   if (c.isWord('set')) {
     c.next();
     const value = parseSetValue(c);
@@ -436,6 +445,10 @@ function parseNat(c: Cursor, done: Done): Stmt {
     const t = c.tok;
     if (t.text === ':') {
       c.next();
+      port = natValue(c);
+    } else if (/^:[a-z]/.test(t.text)) {
+      // "}:tcp dport map { ... }" as nft list prints it: the colon, then an expression
+      c.toks[c.i] = { ...t, text: t.text.slice(1), col: t.col + 1, space: false };
       port = natValue(c);
     } else {
       c.next();

@@ -10,7 +10,7 @@
 import type { Diagnostic, SourcePos } from '../../../base/diag.js';
 import type { Chain, Expr, ObjectDecl, Ruleset, SetDecl, Table, TableFamily } from './ast.js';
 import { Cursor, ParseStop } from './cursor.js';
-import { lex } from './lexer.js';
+import { lex, MAX_TOKENS } from './lexer.js';
 import { parseConcat, parseLhs, parseRhs, parseSetExpr } from './parse-expr.js';
 import { parseRule } from './parse-stmt.js';
 import type { ImportOptions } from '../types.js';
@@ -31,13 +31,13 @@ interface State {
   diags: Diagnostic[];
   scopes: Map<string, Expr>[];
   opts: ImportOptions;
-  /** Files being read, outermost first (include loops). */
-  stack: string[];
+  /** The file that included each file read (include loops and depth). */
+  parent: Map<string, string | null>;
   bytes: number;
 }
 
 export function parseNft(text: string, file: string, opts: ImportOptions): ParseResult {
-  const st: State = { tables: [], diags: [], scopes: [new Map()], opts, stack: [], bytes: 0 };
+  const st: State = { tables: [], diags: [], scopes: [new Map()], opts, parent: new Map([[file, null]]), bytes: 0 };
   try {
     parseFile(st, text, file);
   } catch (e) {
@@ -48,7 +48,6 @@ export function parseNft(text: string, file: string, opts: ImportOptions): Parse
 
 function parseFile(st: State, text: string, file: string): void {
   st.bytes += text.length;
-  st.stack.push(file);
   const lx = lex(text, file);
   st.diags.push(...lx.diagnostics);
   if (lx.diagnostics.some((d) => d.severity === 'error')) throw new ParseStop('lexer');
@@ -59,7 +58,6 @@ function parseFile(st: State, text: string, file: string): void {
     command(st, c);
     endOf(c, 'command');
   }
-  st.stack.pop();
 }
 
 /** After a command or declaration: a newline, `;`, `}` (left for the block) or the end. */
@@ -71,7 +69,7 @@ function command(st: State, c: Cursor): void {
   const t = c.word('a command (table, chain, rule, set, define, include, flush, add, delete, ...)');
   switch (t.text) {
     case 'include':
-      include(st, c, t);
+      include(st, c);
       return;
     case 'define':
     case 'redefine':
@@ -120,24 +118,56 @@ function command(st: State, c: Cursor): void {
   }
 }
 
-function include(st: State, c: Cursor, t: { file: string; line: number; col: number }): void {
+/**
+ * `include "file"`: the file's tokens are spliced in where the include
+ * stands, as nft's scanner reads an included file in place (so an include
+ * may stand in a table or chain block, as OpenWrt's fw4 puts them).
+ */
+function include(st: State, c: Cursor): void {
   const p = c.tok;
   if (p.kind !== 'string') c.expected('the file name in double quotes');
   c.next();
   const path = resolvePath(p.file, p.text);
-  if (/[*?[]/.test(p.text))
-    c.fail(p, `include "${p.text}": wildcard includes are not read; include each file`, 'nft.include');
+  const glob = /[*?[]/.test(p.text);
   if (st.opts.readInclude === undefined) c.fail(p, `include "${p.text}": includes are not read here`, 'nft.include');
-  if (st.stack.includes(path))
+  const chain: string[] = [];
+  for (
+    let f: string | null | undefined = p.file;
+    f !== null && f !== undefined && chain.length <= MAX_INCLUDE_DEPTH;
+    f = st.parent.get(f)
+  )
+    chain.push(f);
+  if (chain.includes(path))
     c.fail(p, `include "${p.text}": ${path} is already being read (an include loop)`, 'nft.include-loop');
-  if (st.stack.length >= MAX_INCLUDE_DEPTH)
+  if (chain.length >= MAX_INCLUDE_DEPTH)
     c.fail(p, `include "${p.text}": includes nested deeper than ${MAX_INCLUDE_DEPTH}`, 'nft.include-depth');
   const r = st.opts.readInclude(path);
-  if ('error' in r) c.fail(p, `include "${p.text}": ${r.error}`, 'nft.include');
+  if ('error' in r) {
+    if (!glob) c.fail(p, `include "${p.text}": ${r.error}`, 'nft.include');
+    // nft reads whatever files a wildcard matches, none included; which ones the firewall has is not known here
+    c.warn(
+      p,
+      `include "${p.text}": not read (${r.error}); rules in the files it matches on the firewall are not in the model`,
+      'nft.include',
+    );
+    return;
+  }
   if (st.bytes + r.text.length > MAX_TOTAL_BYTES)
     c.fail(p, `include "${p.text}": more than ${MAX_TOTAL_BYTES / 1048576} MB read in all`, 'nft.too-big');
-  void t;
-  parseFile(st, r.text, path);
+  st.bytes += r.text.length;
+  st.parent.set(path, p.file);
+  const lx = lex(r.text, path);
+  st.diags.push(...lx.diagnostics);
+  if (lx.diagnostics.some((d) => d.severity === 'error')) throw new ParseStop('lexer');
+  if (c.toks.length + lx.tokens.length > MAX_TOKENS)
+    c.fail(p, `more than ${MAX_TOKENS} tokens with the included files`, 'nft.too-big');
+  const eof = lx.tokens[lx.tokens.length - 1];
+  // newlines around the included tokens end the include's line and the file's last one
+  const tail = c.toks.splice(c.i);
+  c.toks.push({ ...p, kind: 'nl', text: '\n' });
+  for (let k = 0; k < lx.tokens.length - 1; k++) c.toks.push(lx.tokens[k]);
+  c.toks.push({ ...eof, kind: 'nl', text: '\n' });
+  for (const t of tail) c.toks.push(t);
 }
 
 /** A path relative to the including file's directory (nft also searches its include path; fwemu only the file's own directory). */
@@ -357,6 +387,9 @@ function tableBlock(st: State, c: Cursor, t: Table): void {
     if (c.tok.kind === 'eof') c.fail(open, `the block of table ${t.family} ${t.name} opened here is not closed`);
     const w = c.word('chain, set, map, flowtable, an object, flags, comment or define');
     switch (w.text) {
+      case 'include':
+        include(st, c);
+        break;
       case 'chain': {
         const n = c.name('a chain name');
         chainBlock(st, c, t, getChain(t, n.text, c.pos(n)));
@@ -453,6 +486,11 @@ function chainBlock(st: State, c: Cursor, t: Table, ch: Chain): void {
     c.skipSeps();
     if (c.isPunct('}')) break;
     if (c.tok.kind === 'eof') c.fail(open, `the block of chain ${ch.name} opened here is not closed`);
+    if (c.isWord('include') && c.peek().kind === 'string') {
+      c.next();
+      include(st, c);
+      continue;
+    }
     if (c.isWord('type') && !c.isWord('.', c.peek(2))) baseSpec(c, ch);
     else if (c.isWord('policy')) {
       const p = c.next();
@@ -504,7 +542,7 @@ function baseSpec(c: Cursor, ch: Chain): void {
   if (pw.text !== 'priority') c.fail(pw, `expected priority, found "${pw.text}"`);
   const priority = parsePriority(c);
   ch.base = { type, hook, priority, policy: ch.base?.policy ?? null, devices, pos };
-  if (c.isPunct(';')) c.next();
+  if (c.isPunct(';') && c.isWord('policy', c.peek())) c.next();
   if (c.isWord('policy')) policy(c, ch, c.next());
 }
 
