@@ -125,6 +125,11 @@ export class Renderer {
         return `${s.key} ${str(prop(b, 'target')) ?? '?'}`;
       case 'reset':
         return `reset ${this.expr(b)}`;
+      case 'last': {
+        // {"last": {"used": MS}} or {"last": null} (never used)
+        const used = num(prop(b, 'used'));
+        return used === null ? 'last' : `last used ${duration(used / 1000)}`;
+      }
       case 'counter':
         if (b.kind === 'string') return `counter name ${q(b.value)}`;
         if (prop(b, 'map') !== undefined) return `counter name ${this.value(b, 'quoted')}`;
