@@ -80,7 +80,7 @@ describe('the text of a rule read from nft JSON', () => {
     expect(n).toBeGreaterThan(100);
   });
 
-  it('writes statements of newer nft as its rule tests write them (tests/py: `last used 300s`, `tcp flags & syn == 0`)', () => {
+  it('writes statements of newer nft (1.0.7 on): `last` with a duration, op "!" as `& V == 0`', () => {
     const r = new Renderer('inet');
     const st = (json: string) => r.stmt(readJson(json).value!);
     expect(st('{"last": {"used": 300000}}')).toBe('last used 5m');
