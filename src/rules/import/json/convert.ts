@@ -14,33 +14,13 @@
  * on (OtherStmt, UnsupportedExpr) for the builder to judge, so that
  * --lenient works for JSON as for text.
  */
-import { diag, type Diagnostic, type SourcePos } from '../../../base/diag.js';
+import type { Diagnostic } from '../../../base/diag.js';
 import { quoted } from '../../../base/yaml-nodes.js';
-import type {
-  Chain,
-  Expr,
-  ObjectDecl,
-  OtherStmtName,
-  Priority,
-  RelOp,
-  Rule,
-  Ruleset,
-  SetDecl,
-  SetElem,
-  SetExpr,
-  SetRefExpr,
-  Stmt,
-  Table,
-  TableFamily,
-  Verdict,
-} from '../nft/ast.js';
-import type { JsonCode } from './codes.js';
-import type { JArray, JObject, JValue } from './read.js';
-import { duration, prop, Renderer, single } from './render.js';
-
-function str(v: JValue | undefined): string | null {
-  return v !== undefined && v.kind === 'string' ? v.value : null;
-}
+import type { Chain, ObjectDecl, Priority, Rule, Ruleset, SetDecl, Stmt, Table, TableFamily } from '../nft/ast.js';
+import { describe, JsonContext, str } from './context.js';
+import { RuleConverter } from './convert-rule.js';
+import type { JObject, JValue } from './read.js';
+import { duration, prop, Renderer } from './render.js';
 
 /** The newest json_schema_version fwemu reads (nft 0.9.1 to 1.1 write 1). */
 export const JSON_SCHEMA_VERSION = 1;
@@ -48,50 +28,8 @@ export const JSON_SCHEMA_VERSION = 1;
 /** nft's priority names (for every family: ip/ip6/inet's, and bridge's `out`). */
 const PRIORITY_WORDS = ['raw', 'mangle', 'dstnat', 'filter', 'security', 'srcnat', 'out'];
 const FAMILIES: readonly TableFamily[] = ['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev'];
-const VERDICTS: readonly Verdict[] = ['accept', 'drop', 'continue', 'return', 'jump', 'goto'];
-const BINOPS = ['&', '|', '^', '<<', '>>'] as const;
-const OPS: Readonly<Record<string, RelOp>> = {
-  '==': '==',
-  in: 'implicit',
-  '!=': '!=',
-  '<': '<',
-  '>': '>',
-  '<=': '<=',
-  '>=': '>=',
-};
 /** Named stateful objects (libnftables-json: COUNTER, QUOTA, CT_HELPER, LIMIT, CT_TIMEOUT, CT_EXPECTATION; parser_json.c: secmark, synproxy). */
 const OBJECT_KINDS = ['counter', 'quota', 'limit', 'ct helper', 'ct timeout', 'ct expectation', 'secmark', 'synproxy'];
-/** Statements outside the model, by JSON key, as the AST names them. */
-const OTHER_STMTS: Readonly<Record<string, OtherStmtName>> = {
-  quota: 'quota',
-  flow: 'flow add',
-  queue: 'queue',
-  dup: 'dup',
-  fwd: 'fwd',
-  tproxy: 'tproxy',
-  synproxy: 'synproxy',
-  meter: 'meter',
-  xt: 'xt',
-  last: 'last',
-  'ct count': 'connlimit',
-};
-/** Expressions fwemu does not model, by JSON key. */
-const UNSUPPORTED_EXPRS = new Set([
-  'exthdr',
-  'tcp option',
-  'sctp chunk',
-  'ip option',
-  'dccp option',
-  'rt',
-  'numgen',
-  'jhash',
-  'symhash',
-  'socket',
-  'osf',
-  'ipsec',
-  'tunnel',
-  'hash',
-]);
 
 export interface Converted {
   ruleset: Ruleset;
@@ -122,45 +60,17 @@ export function toRuleset(
   return { ruleset: c.ruleset(), diagnostics: c.diags };
 }
 
-class Converter {
-  readonly diags: Diagnostic[] = [];
+class Converter extends JsonContext {
+  /** Statements, expressions and set elements: read by their own converter, into the same diagnostics. */
+  private readonly rules: RuleConverter;
   /** Tables by family and name, in the order they were created (a Map keeps it, and deletes in O(1)). */
   private tables = new Map<string, Table>();
   /** Rules per chain, with their handles; copied into the chains at the end. */
   private placed = new Map<Chain, Placed[]>();
 
-  constructor(
-    private readonly file: string,
-    private readonly lineCol: (at: number) => { line: number; col: number },
-  ) {}
-
-  pos(at: number): SourcePos {
-    const { line, col } = this.lineCol(at);
-    return { file: this.file, line, col };
-  }
-
-  private error(at: number, message: string, code: JsonCode): void {
-    const p = this.pos(at);
-    this.diags.push(diag(this.file, p.line, p.col, message, code));
-  }
-
-  private warnedXt = false;
-
-  /** Once per file: iptables-nft's tables lose their matches' options in JSON; iptables-save keeps them. */
-  private iptablesNft(at: number): void {
-    if (this.warnedXt) return;
-    this.warnedXt = true;
-    const p = this.pos(at);
-    this.diags.push(
-      diag(
-        this.file,
-        p.line,
-        p.col,
-        "this JSON lists tables that iptables-nft manages: nft's JSON names their xt matches and targets without their options; import the output of iptables-save (and ip6tables-save) instead",
-        'json.iptables-nft',
-        'warning',
-      ),
-    );
+  constructor(file: string, lineCol: (at: number) => { line: number; col: number }) {
+    super(file, lineCol, []);
+    this.rules = new RuleConverter(file, lineCol, this.diags);
   }
 
   ruleset(): Ruleset {
@@ -220,18 +130,6 @@ class Converter {
     }
   }
 
-  /** The one key of a {"key": body} object, reported when `v` is not one. */
-  private one(v: JValue, what: string): { key: string; body: JValue } | null {
-    const s = single(v);
-    if (s === null)
-      this.error(
-        v.at,
-        `${what} must be an object with one key (like {"rule": {...}}), not ${describe(v)}`,
-        'json.bad-value',
-      );
-    return s;
-  }
-
   private metainfo(b: JValue): void {
     const ver = prop(b, 'json_schema_version');
     if (ver !== undefined && (ver.kind !== 'number' || ver.value > JSON_SCHEMA_VERSION))
@@ -240,50 +138,6 @@ class Converter {
         `json_schema_version ${ver.kind === 'number' ? ver.raw : describe(ver)} is newer than the ${JSON_SCHEMA_VERSION} fwemu reads; the JSON may mean what fwemu cannot know`,
         'json.schema-version',
       );
-  }
-
-  // ------------------------------------------------------------ properties
-
-  private str(b: JValue, key: string, what: string, required = true): string | null {
-    const v = prop(b, key);
-    if (v === undefined) {
-      if (required) this.error(b.at, `${what} has no "${key}"`, 'json.missing');
-      return null;
-    }
-    if (v.kind !== 'string') {
-      this.error(v.at, `"${key}" of ${what} must be a string, not ${describe(v)}`, 'json.bad-value');
-      return null;
-    }
-    return v.value;
-  }
-
-  private int(b: JValue, key: string, what: string): number | null {
-    const v = prop(b, key);
-    if (v === undefined) return null;
-    if (v.kind !== 'number' || !Number.isSafeInteger(v.value)) {
-      this.error(v.at, `"${key}" of ${what} must be a whole number, not ${describe(v)}`, 'json.bad-value');
-      return null;
-    }
-    return v.value;
-  }
-
-  /** A string or an array of strings (flags, devices, types). */
-  private words(b: JValue, key: string, what: string): string[] {
-    const v = prop(b, key);
-    if (v === undefined) return [];
-    const items = v.kind === 'array' ? v.items : [v];
-    const out: string[] = [];
-    for (const it of items) {
-      if (it.kind === 'string') out.push(it.value);
-      else this.error(it.at, `"${key}" of ${what} must hold strings, not ${describe(it)}`, 'json.bad-value');
-    }
-    return out;
-  }
-
-  private object(b: JValue, what: string): b is JObject {
-    if (b.kind === 'object') return true;
-    this.error(b.at, `${what} must be an object, not ${describe(b)}`, 'json.bad-value');
-    return false;
   }
 
   // ------------------------------------------------------------ tables and chains
@@ -501,7 +355,7 @@ class Converter {
     const r = new Renderer(t.family);
     const stmts: Stmt[] = [];
     for (const e of exprs.items) {
-      const st = this.stmt(e, r);
+      const st = this.rules.stmt(e, r);
       if (st !== null) stmts.push(st);
     }
     const rule: Rule = { stmts, comment, text: r.rule(exprs.items, comment), pos: this.pos(itemAt) };
@@ -548,460 +402,6 @@ class Converter {
     rules[i] = { rule, handle };
   }
 
-  private stmt(v: JValue, r: Renderer): Stmt | null {
-    const s = single(v);
-    if (s === null) {
-      this.error(
-        v.at,
-        `a statement must be an object with one key (like {"accept": null}), not ${describe(v)}`,
-        'json.bad-value',
-      );
-      return null;
-    }
-    const b = s.body;
-    const pos = this.pos(v.at);
-    const text = r.stmt(v);
-    switch (s.key) {
-      case 'match': {
-        const left = prop(b, 'left');
-        const right = prop(b, 'right');
-        const op = this.str(b, 'op', 'a match');
-        if (left === undefined || right === undefined) {
-          this.error(b.at, 'a match needs "left", "right" and "op"', 'json.missing');
-          return null;
-        }
-        if (op === null) return null;
-        if (op === '!') {
-          // nft >= 1.0.7 writes `tcp flags & syn == 0` as op "!": none of these bits; the text's own form
-          const l = this.expr(left, r);
-          const rt = this.expr(right, r);
-          if (l === null || rt === null) return null;
-          const masked: Expr = { kind: 'binop', op: '&', left: l, right: rt, pos: l.pos };
-          const zero: Expr = { kind: 'symbol', text: '0', quoted: false, pos: rt.pos };
-          return { kind: 'match', left: masked, op: '==', right: zero, pos, text };
-        }
-        const relop = Object.hasOwn(OPS, op) ? OPS[op] : null;
-        if (relop === null) {
-          this.error(
-            prop(b, 'op')!.at,
-            `match operator ${quoted(op)} is not one of ${Object.keys(OPS).join(' ')}`,
-            'json.bad-value',
-          );
-          return null;
-        }
-        const l = this.expr(left, r);
-        const rt = this.expr(right, r);
-        return l === null || rt === null ? null : { kind: 'match', left: l, op: relop, right: rt, pos, text };
-      }
-      case 'accept':
-      case 'drop':
-      case 'continue':
-      case 'return':
-        return { kind: 'verdict', verdict: s.key, target: null, pos, text };
-      case 'jump':
-      case 'goto': {
-        const target = this.str(b, 'target', `"${s.key}"`);
-        return target === null ? null : { kind: 'verdict', verdict: s.key, target, pos, text };
-      }
-      case 'vmap': {
-        const key = prop(b, 'key');
-        const data = prop(b, 'data');
-        if (key === undefined || data === undefined) {
-          this.error(b.at, 'a vmap needs "key" and "data"', 'json.missing');
-          return null;
-        }
-        const k = this.expr(key, r);
-        const m = this.mapData(data, r);
-        return k === null || m === null ? null : { kind: 'vmap', key: k, map: m, pos, text };
-      }
-      case 'counter':
-        // a named counter (or one chosen by a map: `counter name tcp dport map { ... }`)
-        return { kind: 'counter', name: b.kind === 'string' ? b.value : prop(b, 'map') ? text : null, pos, text };
-      case 'log':
-        return {
-          kind: 'log',
-          prefix: b.kind === 'object' ? this.str(b, 'prefix', 'a log', false) : null,
-          level: b.kind === 'object' ? this.str(b, 'level', 'a log', false) : null,
-          group: b.kind === 'object' ? this.int(b, 'group', 'a log') : null,
-          pos,
-          text,
-        };
-      case 'limit': {
-        if (b.kind === 'string')
-          return {
-            kind: 'limit',
-            rate: 0,
-            per: 'second',
-            rateUnit: 'packets',
-            burst: null,
-            burstUnit: 'packets',
-            over: false,
-            name: b.value,
-            pos,
-            text,
-          };
-        if (!this.object(b, '"limit"')) return null;
-        if (prop(b, 'map') !== undefined)
-          // `limit name tcp dport map { ... }`: named limits chosen by a map
-          return {
-            kind: 'limit',
-            rate: 0,
-            per: 'second',
-            rateUnit: 'packets',
-            burst: null,
-            burstUnit: 'packets',
-            over: false,
-            name: text,
-            pos,
-            text,
-          };
-        const rate = this.int(b, 'rate', 'a limit');
-        if (rate === null) {
-          if (prop(b, 'rate') === undefined) this.error(b.at, 'a limit has no "rate"', 'json.missing');
-          return null;
-        }
-        const inv = prop(b, 'inv');
-        const rateUnit = this.str(b, 'rate_unit', 'a limit', false) ?? 'packets';
-        return {
-          kind: 'limit',
-          rate,
-          per: this.str(b, 'per', 'a limit', false) ?? 'second',
-          rateUnit,
-          burst: this.int(b, 'burst', 'a limit'),
-          burstUnit: rateUnit === 'packets' ? 'packets' : (this.str(b, 'burst_unit', 'a limit', false) ?? 'bytes'),
-          over: inv?.kind === 'bool' && inv.value,
-          name: null,
-          pos,
-          text,
-        };
-      }
-      case 'reject': {
-        if (b.kind === 'null') return { kind: 'reject', type: null, code: null, pos, text };
-        if (!this.object(b, '"reject"')) return null;
-        // nft lists its family's default reject as plain `reject`: the same AST as the text's
-        if (text === 'reject') return { kind: 'reject', type: null, code: null, pos, text };
-        const type = this.str(b, 'type', 'a reject', false);
-        const code = prop(b, 'expr');
-        return {
-          kind: 'reject',
-          type,
-          code:
-            code === undefined
-              ? null
-              : code.kind === 'number'
-                ? code.raw
-                : code.kind === 'string'
-                  ? code.value
-                  : r.value(code, 'plain'),
-          pos,
-          text,
-        };
-      }
-      case 'snat':
-      case 'dnat':
-      case 'masquerade':
-      case 'redirect': {
-        if (b.kind !== 'null' && !this.object(b, `"${s.key}"`)) return null;
-        const fam = b.kind === 'object' ? this.str(b, 'family', `a ${s.key}`, false) : null;
-        if (fam !== null && fam !== 'ip' && fam !== 'ip6') {
-          this.error(
-            prop(b, 'family')!.at,
-            `family of a ${s.key} must be ip or ip6, not ${quoted(fam)}`,
-            'json.bad-value',
-          );
-          return null;
-        }
-        const addr = prop(b, 'addr');
-        const port = prop(b, 'port');
-        const a = addr === undefined ? null : this.expr(addr, r);
-        const p = port === undefined ? null : this.expr(port, r);
-        if ((addr !== undefined && a === null) || (port !== undefined && p === null)) return null;
-        return {
-          kind: 'nat',
-          type: s.key,
-          family: fam as 'ip' | 'ip6' | null,
-          addr: a,
-          port: p,
-          flags: b.kind === 'object' ? this.words(b, 'flags', `a ${s.key}`) : [],
-          pos,
-          text,
-        };
-      }
-      case 'mangle': {
-        const key = prop(b, 'key');
-        const value = prop(b, 'value');
-        if (key === undefined || value === undefined) {
-          this.error(b.at, 'a mangle needs "key" and "value"', 'json.missing');
-          return null;
-        }
-        const k = this.expr(key, r);
-        const val = this.expr(value, r);
-        return k === null || val === null ? null : { kind: 'mangle', key: k, value: val, pos, text };
-      }
-      case 'notrack':
-        return { kind: 'notrack', pos, text };
-      case 'ct helper':
-      case 'ct timeout':
-      case 'ct expectation':
-      case 'secmark': {
-        // `ct helper set "ftp"` is `KEY set VALUE` in nft's grammar: the AST the text parser gives it
-        const key: Expr =
-          s.key === 'secmark'
-            ? { kind: 'meta', key: 'secmark', pos }
-            : { kind: 'ct', key: s.key.slice(3), dir: null, pos };
-        const value = this.expr(b, r);
-        return value === null ? null : { kind: 'mangle', key, value, pos, text };
-      }
-      case 'xt': {
-        this.iptablesNft(v.at);
-        // an xt match is a condition fwemu cannot evaluate (its options are not in the JSON):
-        // a match on an unsupported expression, which --lenient makes a rule that never matches
-        if (b.kind === 'object' && str(prop(b, 'type')) === 'match') {
-          const name = `xt match ${str(prop(b, 'name')) ?? '?'}`;
-          return {
-            kind: 'match',
-            left: { kind: 'unsupported', name, text, pos },
-            op: 'implicit',
-            right: { kind: 'symbol', text: 'true', quoted: false, pos },
-            pos,
-            text,
-          };
-        }
-        return { kind: 'other', name: 'xt', pos, text };
-      }
-      case 'set':
-      case 'map': {
-        const op = b.kind === 'object' ? this.str(b, 'op', `a "${s.key}" statement`, false) : null;
-        const name: OtherStmtName = op === 'update' ? 'set update' : op === 'delete' ? 'set delete' : 'set add';
-        return { kind: 'other', name, pos, text };
-      }
-      default:
-        return { kind: 'other', name: Object.hasOwn(OTHER_STMTS, s.key) ? OTHER_STMTS[s.key] : 'unknown', pos, text };
-    }
-  }
-
-  // ------------------------------------------------------------ expressions
-
-  private expr(v: JValue, r: Renderer): Expr | null {
-    const pos = this.pos(v.at);
-    switch (v.kind) {
-      case 'string':
-        if (v.value.startsWith('@') && v.value.length > 1) return { kind: 'setref', name: v.value.slice(1), pos };
-        return { kind: 'symbol', text: v.value, quoted: false, pos };
-      case 'number':
-        return { kind: 'symbol', text: v.raw, quoted: false, pos };
-      case 'bool':
-        // nft's boolean type: `fib saddr . iif oif missing`, `exthdr ... exists`
-        return { kind: 'symbol', text: v.value ? 'exists' : 'missing', quoted: false, pos };
-      case 'null':
-        this.error(v.at, 'null where nft wants a value', 'json.bad-value');
-        return null;
-      case 'array': {
-        const items = this.exprs(v, r);
-        return items === null ? null : { kind: 'list', items, pos };
-      }
-      case 'object':
-        return this.objectExpr(v, r);
-    }
-  }
-
-  private exprs(a: JArray, r: Renderer): Expr[] | null {
-    const out: Expr[] = [];
-    for (const it of a.items) {
-      const e = this.expr(it, r);
-      if (e === null) return null;
-      out.push(e);
-    }
-    return out;
-  }
-
-  private objectExpr(v: JObject, r: Renderer): Expr | null {
-    const s = single(v);
-    const pos = this.pos(v.at);
-    if (s === null) {
-      this.error(
-        v.at,
-        `an expression must be an object with one key (like {"payload": {...}}), not ${describe(v)}`,
-        'json.bad-value',
-      );
-      return null;
-    }
-    const b = s.body;
-    const what = `"${s.key}"`;
-    switch (s.key) {
-      case 'payload': {
-        if (!this.object(b, what)) return null;
-        if (prop(b, 'protocol') === undefined)
-          return { kind: 'unsupported', name: `raw payload @${str(prop(b, 'base')) ?? '?'}`, text: r.expr(v), pos };
-        const tunnel = str(prop(b, 'tunnel'));
-        // an inner header (`vxlan ip saddr`, nft >= 1.0.7): not the packet's own, which fwemu models
-        if (tunnel !== null) {
-          const proto = str(prop(b, 'protocol')) ?? '?';
-          // named as the text parser names it: `geneve ip` for an inner header, `geneve vni` for the tunnel's own
-          const name = `${tunnel} ${proto === tunnel ? (str(prop(b, 'field')) ?? '?') : proto}`;
-          return { kind: 'unsupported', name, text: r.expr(v), pos };
-        }
-        const protocol = this.str(b, 'protocol', 'a payload');
-        const field = this.str(b, 'field', 'a payload');
-        return protocol === null || field === null ? null : { kind: 'payload', protocol, field, pos };
-      }
-      case 'meta': {
-        if (!this.object(b, what)) return null;
-        const key = this.str(b, 'key', 'a meta');
-        return key === null ? null : { kind: 'meta', key, pos };
-      }
-      case 'ct': {
-        if (!this.object(b, what)) return null;
-        const bare = this.str(b, 'key', 'a ct');
-        const fam = this.str(b, 'family', 'a ct', false);
-        // `ct original ip saddr`: the text parser keeps the family in the key
-        const key = bare !== null && fam !== null ? `${fam} ${bare}` : bare;
-        const dir = this.str(b, 'dir', 'a ct', false);
-        if (key === null) return null;
-        if (dir !== null && dir !== 'original' && dir !== 'reply') {
-          this.error(
-            prop(b, 'dir')!.at,
-            `"dir" of a ct must be original or reply, not ${quoted(dir)}`,
-            'json.bad-value',
-          );
-          return null;
-        }
-        return { kind: 'ct', key, dir, pos };
-      }
-      case 'fib': {
-        if (!this.object(b, what)) return null;
-        const res = this.str(b, 'result', 'a fib');
-        // `fib daddr oif exists`: result "check" since nft 1.0.7, "oif" before it
-        const result = res === 'check' ? 'oif' : res;
-        return result === null ? null : { kind: 'fib', flags: this.words(b, 'flags', 'a fib'), result, pos };
-      }
-      case 'concat': {
-        if (b.kind !== 'array') {
-          this.error(b.at, `"concat" must be an array, not ${describe(b)}`, 'json.bad-value');
-          return null;
-        }
-        const parts = this.exprs(b, r);
-        return parts === null ? null : { kind: 'concat', parts, pos };
-      }
-      case 'set':
-        return this.setExpr(b, r, pos);
-      case 'map': {
-        const key = prop(b, 'key');
-        const data = prop(b, 'data');
-        if (key === undefined || data === undefined) {
-          this.error(b.at, 'a map needs "key" and "data"', 'json.missing');
-          return null;
-        }
-        const k = this.expr(key, r);
-        const m = this.mapData(data, r);
-        return k === null || m === null ? null : { kind: 'map', key: k, map: m, pos };
-      }
-      case 'prefix': {
-        const addr = prop(b, 'addr');
-        const len = prop(b, 'len');
-        if (
-          addr === undefined ||
-          len === undefined ||
-          len.kind !== 'number' ||
-          !Number.isInteger(len.value) ||
-          len.value < 0
-        ) {
-          this.error(b.at, 'a prefix needs "addr" and "len", a whole number', 'json.missing');
-          return null;
-        }
-        const a = this.expr(addr, r);
-        return a === null ? null : { kind: 'prefix', addr: a, len: len.value, pos };
-      }
-      case 'range': {
-        if (b.kind !== 'array' || b.items.length !== 2) {
-          this.error(b.at, `"range" must be an array of two values, not ${describe(b)}`, 'json.bad-value');
-          return null;
-        }
-        const lo = this.expr(b.items[0], r);
-        const hi = this.expr(b.items[1], r);
-        return lo === null || hi === null ? null : { kind: 'range', lo, hi, pos };
-      }
-      case 'elem': {
-        // an element with a timeout or comment, outside a set (a set statement's): its value
-        const val = prop(b, 'val');
-        if (val === undefined) {
-          this.error(b.at, 'an elem needs "val"', 'json.missing');
-          return null;
-        }
-        return this.expr(val, r);
-      }
-      default:
-        break;
-    }
-    if ((BINOPS as readonly string[]).includes(s.key)) {
-      // two operands, or more (nft >= 1.0.7 writes `fin | syn | rst` as one {"|": [...]}): folded from the left
-      if (b.kind !== 'array' || b.items.length < 2) {
-        this.error(b.at, `${what} must be an array of two or more expressions, not ${describe(b)}`, 'json.bad-value');
-        return null;
-      }
-      const parts = this.exprs(b, r);
-      if (parts === null) return null;
-      let e = parts[0];
-      for (const x of parts.slice(1))
-        e = { kind: 'binop', op: s.key as (typeof BINOPS)[number], left: e, right: x, pos };
-      return e;
-    }
-    if ((VERDICTS as readonly string[]).includes(s.key)) {
-      const target = s.key === 'jump' || s.key === 'goto' ? this.str(b, 'target', what) : null;
-      if ((s.key === 'jump' || s.key === 'goto') && target === null) return null;
-      return { kind: 'verdict', verdict: s.key as Verdict, target, pos };
-    }
-    const name = UNSUPPORTED_EXPRS.has(s.key) ? unsupportedName(s.key, b) : s.key;
-    return { kind: 'unsupported', name, text: r.expr(v), pos };
-  }
-
-  /** {"set": [...]}: elements, a map's [key, data] pairs among them. */
-  private setExpr(b: JValue, r: Renderer, pos: SourcePos): SetExpr | null {
-    const elems = this.elems(b, r);
-    return elems === null ? null : { kind: 'set', elems, pos };
-  }
-
-  private elems(b: JValue, r: Renderer): SetElem[] | null {
-    const items = b.kind === 'array' ? b.items : [b];
-    const out: SetElem[] = [];
-    for (const it of items) {
-      const pos = this.pos(it.at);
-      let keyV = it;
-      let dataV: JValue | null = null;
-      if (it.kind === 'array') {
-        if (it.items.length !== 2) {
-          this.error(it.at, `a map element is [key, data], two values, not ${it.items.length}`, 'json.bad-value');
-          return null;
-        }
-        [keyV, dataV] = it.items;
-      }
-      const e = single(keyV);
-      if (e !== null && e.key === 'elem') {
-        const val = prop(e.body, 'val');
-        if (val === undefined) {
-          this.error(keyV.at, 'an elem needs "val"', 'json.missing');
-          return null;
-        }
-        keyV = val;
-      }
-      const key = this.expr(keyV, r);
-      const value = dataV === null ? null : this.expr(dataV, r);
-      if (key === null || (dataV !== null && value === null)) return null;
-      out.push({ key, value, pos });
-    }
-    return out;
-  }
-
-  /** A map's or vmap's "data": an anonymous map or a named one ("@name"). */
-  private mapData(v: JValue, r: Renderer): SetExpr | SetRefExpr | null {
-    if (v.kind === 'string' && v.value.startsWith('@') && v.value.length > 1)
-      return { kind: 'setref', name: v.value.slice(1), pos: this.pos(v.at) };
-    const s = single(v);
-    if (s !== null && s.key === 'set') return this.setExpr(s.body, r, this.pos(v.at));
-    this.error(v.at, `a map's "data" is {"set": [[key, value], ...]} or "@name", not ${describe(v)}`, 'json.bad-value');
-    return null;
-  }
-
   // ------------------------------------------------------------ sets, elements, objects
 
   private set(b: JObject, isMap: boolean): void {
@@ -1011,7 +411,7 @@ class Converter {
     if (t === null || name === null) return;
     const r = new Renderer(t.family);
     const elemV = prop(b, 'elem');
-    const elements = elemV === undefined ? [] : this.elems(elemV, r);
+    const elements = elemV === undefined ? [] : this.rules.elems(elemV, r);
     if (elements === null) return;
     const old = this.setNamed(t, name);
     if (old !== undefined) {
@@ -1063,7 +463,7 @@ class Converter {
     }
     const elemV = prop(b, 'elem');
     if (elemV === undefined) return;
-    const elements = this.elems(elemV, new Renderer(t.family));
+    const elements = this.rules.elems(elemV, new Renderer(t.family));
     if (elements !== null) set.elements.push(...elements);
   }
 
@@ -1173,20 +573,6 @@ class Converter {
   }
 }
 
-/**
- * How the AST names an expression fwemu does not model, as the text parser
- * names the same expression ("socket transparent", "rt mtu", "tcp option").
- */
-function unsupportedName(key: string, b: JValue): string {
-  const k = str(prop(b, 'key'));
-  if ((key === 'socket' || key === 'rt') && k !== null) return `${key} ${k}`;
-  if (key === 'exthdr') {
-    const n = str(prop(b, 'name'));
-    return n !== null && prop(b, 'field') !== undefined ? `${n} (IPv6 extension header)` : 'exthdr';
-  }
-  return key;
-}
-
 /** A byte count as nft writes it: in the largest of bytes, kbytes, mbytes, gbytes that divides it. */
 function bytesText(n: number): string {
   const units = ['bytes', 'kbytes', 'mbytes', 'gbytes'];
@@ -1223,29 +609,6 @@ function objectText(kind: string, name: string, b: JObject, r: Renderer): string
       .map((e) => `${e.key} ${e.value.kind === 'bool' ? String(e.value.value) : r.value(e.value, 'plain')}`)
       .join('; ');
   return `${kind} ${name} { ${body} }`;
-}
-
-/** What a JSON value is, for "must be X, not <this>" messages. */
-export function describe(v: JValue): string {
-  switch (v.kind) {
-    case 'object':
-      return v.entries.length === 0
-        ? 'an empty object'
-        : `an object with ${v.entries
-            .map((e) => quoted(e.key))
-            .slice(0, 3)
-            .join(', ')}${v.entries.length > 3 ? ', ...' : ''}`;
-    case 'array':
-      return 'an array';
-    case 'string':
-      return `the string ${quoted(v.value.length > 40 ? `${v.value.slice(0, 40)}...` : v.value)}`;
-    case 'number':
-      return `the number ${v.raw}`;
-    case 'bool':
-      return String(v.value);
-    case 'null':
-      return 'null';
-  }
 }
 
 /** A table's key: nft names tables per family. */
