@@ -11,7 +11,7 @@ import type { JObject, JValue } from './read.js';
 import { prop, single } from './render.js';
 
 /** A JSON string's value, or null for any other value. */
-export function str(v: JValue | undefined): string | null {
+export function strOf(v: JValue | undefined): string | null {
   return v !== undefined && v.kind === 'string' ? v.value : null;
 }
 

@@ -7,7 +7,7 @@
 import { diag, type SourcePos } from '../../../base/diag.js';
 import { quoted } from '../../../base/yaml-nodes.js';
 import type { Expr, OtherStmtName, RelOp, SetElem, SetExpr, SetRefExpr, Stmt, Verdict } from '../nft/ast.js';
-import { describe, JsonContext, str } from './context.js';
+import { describe, JsonContext, strOf } from './context.js';
 import type { JArray, JObject, JValue } from './read.js';
 import { prop, type Renderer, single } from './render.js';
 
@@ -282,8 +282,8 @@ export class RuleConverter extends JsonContext {
         this.iptablesNft(v.at);
         // an xt match is a condition fwemu cannot evaluate (its options are not in the JSON):
         // a match on an unsupported expression, which --lenient makes a rule that never matches
-        if (b.kind === 'object' && str(prop(b, 'type')) === 'match') {
-          const name = `xt match ${str(prop(b, 'name')) ?? '?'}`;
+        if (b.kind === 'object' && strOf(prop(b, 'type')) === 'match') {
+          const name = `xt match ${strOf(prop(b, 'name')) ?? '?'}`;
           return {
             kind: 'match',
             left: { kind: 'unsupported', name, text, pos },
@@ -358,13 +358,13 @@ export class RuleConverter extends JsonContext {
       case 'payload': {
         if (!this.object(b, what)) return null;
         if (prop(b, 'protocol') === undefined)
-          return { kind: 'unsupported', name: `raw payload @${str(prop(b, 'base')) ?? '?'}`, text: r.expr(v), pos };
-        const tunnel = str(prop(b, 'tunnel'));
+          return { kind: 'unsupported', name: `raw payload @${strOf(prop(b, 'base')) ?? '?'}`, text: r.expr(v), pos };
+        const tunnel = strOf(prop(b, 'tunnel'));
         // an inner header (`vxlan ip saddr`, nft >= 1.0.7): not the packet's own, which fwemu models
         if (tunnel !== null) {
-          const proto = str(prop(b, 'protocol')) ?? '?';
+          const proto = strOf(prop(b, 'protocol')) ?? '?';
           // named as the text parser names it: `geneve ip` for an inner header, `geneve vni` for the tunnel's own
-          const name = `${tunnel} ${proto === tunnel ? (str(prop(b, 'field')) ?? '?') : proto}`;
+          const name = `${tunnel} ${proto === tunnel ? (strOf(prop(b, 'field')) ?? '?') : proto}`;
           return { kind: 'unsupported', name, text: r.expr(v), pos };
         }
         const protocol = this.str(b, 'protocol', 'a payload');
@@ -534,10 +534,10 @@ export class RuleConverter extends JsonContext {
  * names the same expression ("socket transparent", "rt mtu", "tcp option").
  */
 function unsupportedName(key: string, b: JValue): string {
-  const k = str(prop(b, 'key'));
+  const k = strOf(prop(b, 'key'));
   if ((key === 'socket' || key === 'rt') && k !== null) return `${key} ${k}`;
   if (key === 'exthdr') {
-    const n = str(prop(b, 'name'));
+    const n = strOf(prop(b, 'name'));
     return n !== null && prop(b, 'field') !== undefined ? `${n} (IPv6 extension header)` : 'exthdr';
   }
   return key;

@@ -17,7 +17,7 @@
 import type { Diagnostic } from '../../../base/diag.js';
 import { quoted } from '../../../base/yaml-nodes.js';
 import type { Chain, ObjectDecl, Priority, Rule, Ruleset, SetDecl, Stmt, Table, TableFamily } from '../nft/ast.js';
-import { describe, JsonContext, str } from './context.js';
+import { describe, JsonContext, strOf } from './context.js';
 import { RuleConverter } from './convert-rule.js';
 import type { JObject, JValue } from './read.js';
 import { duration, prop, Renderer } from './render.js';
@@ -597,12 +597,12 @@ function objectText(kind: string, name: string, b: JObject, r: Renderer): string
   else if (kind === 'quota') {
     const used = n('used');
     body = `${inv ? 'over ' : ''}${bytesText(n('bytes') ?? 0)}${used ? ` used ${bytesText(used)}` : ''}`;
-  } else if (kind === 'limit' && (str(prop(b, 'unit')) ?? 'packets') === 'packets') {
+  } else if (kind === 'limit' && (strOf(prop(b, 'unit')) ?? 'packets') === 'packets') {
     const burst = n('burst');
     const burstText = burst !== null && burst !== 0 && burst !== 5 ? ` burst ${burst} packets` : '';
-    body = `rate ${inv ? 'over ' : ''}${n('rate') ?? 0}/${str(prop(b, 'per')) ?? 'second'}${burstText}`;
+    body = `rate ${inv ? 'over ' : ''}${n('rate') ?? 0}/${strOf(prop(b, 'per')) ?? 'second'}${burstText}`;
   } else if (kind === 'ct helper')
-    body = `type "${str(prop(b, 'type')) ?? '?'}" protocol ${str(prop(b, 'protocol')) ?? '?'} l3proto ${str(prop(b, 'l3proto')) ?? '?'}`;
+    body = `type "${strOf(prop(b, 'type')) ?? '?'}" protocol ${strOf(prop(b, 'protocol')) ?? '?'} l3proto ${strOf(prop(b, 'l3proto')) ?? '?'}`;
   if (body === null)
     body = b.entries
       .filter((e) => !['family', 'table', 'name', 'handle'].includes(e.key))
