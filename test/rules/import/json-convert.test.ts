@@ -442,6 +442,20 @@ describe('nft JSON to the nft AST: statements and expressions', () => {
   });
 });
 
+describe('nft JSON to the nft AST: texts stay one line', () => {
+  it('a rule whose strings hold line breaks and escape sequences keeps its text on one visible line', () => {
+    const text = ruleJson(
+      '{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "e\\u001b[2Jx"}}, {"log": {"prefix": "a\\nb"}}, {"accept": null}',
+    ).replace('"expr"', '"comment": "one\\rtwo\\u2028three", "expr"');
+    const r = parsed(text).tables[0].chains[0].rules[0];
+    expect(r.text).toBe('iifname "e\\x1b[2Jx" log prefix "a\\nb" accept comment "one\\rtwo\\u2028three"');
+    expect(r.stmts.map((s) => s.text)).toEqual(['iifname "e\\x1b[2Jx"', 'log prefix "a\\nb"', 'accept']);
+    // the values themselves are kept as given (the builder compares interface names byte for byte)
+    const m = r.stmts[0];
+    expect(m.kind === 'match' && m.right.kind === 'symbol' && m.right.text).toBe('e\u001b[2Jx');
+  });
+});
+
 describe('nft JSON to the nft AST: tables, chains, sets, objects', () => {
   it('tables, base chains (type, hook, prio, policy, devices) and user chains', () => {
     const rs = parsed(

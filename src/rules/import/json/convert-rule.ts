@@ -5,6 +5,7 @@
  * parser names them, for the builder to judge (--lenient as for text).
  */
 import { diag, type SourcePos } from '../../../base/diag.js';
+import { visible } from '../../../base/text-escape.js';
 import { quoted } from '../../../base/yaml-nodes.js';
 import type { Expr, OtherStmtName, RelOp, SetElem, SetExpr, SetRefExpr, Stmt, Verdict } from '../nft/ast.js';
 import { describe, JsonContext, strOf } from './context.js';
@@ -86,7 +87,8 @@ export class RuleConverter extends JsonContext {
     }
     const b = s.body;
     const pos = this.pos(v.at);
-    const text = r.stmt(v);
+    // one line whatever the JSON strings hold (a comment with a line break, an escape sequence)
+    const text = visible(r.stmt(v));
     switch (s.key) {
       case 'match': {
         const left = prop(b, 'left');
@@ -358,14 +360,19 @@ export class RuleConverter extends JsonContext {
       case 'payload': {
         if (!this.object(b, what)) return null;
         if (prop(b, 'protocol') === undefined)
-          return { kind: 'unsupported', name: `raw payload @${strOf(prop(b, 'base')) ?? '?'}`, text: r.expr(v), pos };
+          return {
+            kind: 'unsupported',
+            name: `raw payload @${strOf(prop(b, 'base')) ?? '?'}`,
+            text: visible(r.expr(v)),
+            pos,
+          };
         const tunnel = strOf(prop(b, 'tunnel'));
         // an inner header (`vxlan ip saddr`, nft >= 1.0.7): not the packet's own, which fwemu models
         if (tunnel !== null) {
           const proto = strOf(prop(b, 'protocol')) ?? '?';
           // named as the text parser names it: `geneve ip` for an inner header, `geneve vni` for the tunnel's own
           const name = `${tunnel} ${proto === tunnel ? (strOf(prop(b, 'field')) ?? '?') : proto}`;
-          return { kind: 'unsupported', name, text: r.expr(v), pos };
+          return { kind: 'unsupported', name, text: visible(r.expr(v)), pos };
         }
         const protocol = this.str(b, 'protocol', 'a payload');
         const field = this.str(b, 'field', 'a payload');
@@ -478,7 +485,7 @@ export class RuleConverter extends JsonContext {
       return { kind: 'verdict', verdict: s.key as Verdict, target, pos };
     }
     const name = UNSUPPORTED_EXPRS.has(s.key) ? unsupportedName(s.key, b) : s.key;
-    return { kind: 'unsupported', name, text: r.expr(v), pos };
+    return { kind: 'unsupported', name, text: visible(r.expr(v)), pos };
   }
 
   /** {"set": [...]}: elements, a map's [key, data] pairs among them. */

@@ -15,6 +15,7 @@
  * --lenient works for JSON as for text.
  */
 import type { Diagnostic } from '../../../base/diag.js';
+import { visible } from '../../../base/text-escape.js';
 import { quoted } from '../../../base/yaml-nodes.js';
 import type { Chain, ObjectDecl, Priority, Rule, Ruleset, SetDecl, Stmt, Table, TableFamily } from '../nft/ast.js';
 import { describe, JsonContext, strOf } from './context.js';
@@ -358,7 +359,8 @@ class Converter extends JsonContext {
       const st = this.rules.stmt(e, r);
       if (st !== null) stmts.push(st);
     }
-    const rule: Rule = { stmts, comment, text: r.rule(exprs.items, comment), pos: this.pos(itemAt) };
+    // the origin text is one line whatever the JSON strings hold
+    const rule: Rule = { stmts, comment, text: visible(r.rule(exprs.items, comment)), pos: this.pos(itemAt) };
     const rules = this.placed.get(chain)!;
     const handle = this.int(b, 'handle', 'a rule');
     const index = this.int(b, 'index', 'a rule');
@@ -475,7 +477,7 @@ class Converter extends JsonContext {
     const prio = prop(b, 'prio');
     const devs = this.words(b, 'dev', 'a flowtable');
     const text = `flowtable ${name} { hook ${hook} priority ${prio?.kind === 'number' ? prio.raw : prio?.kind === 'string' ? prio.value : 0}; devices = { ${devs.join(', ')} }; }`;
-    t.flowtables.push({ name, text, pos: this.pos(b.at) });
+    t.flowtables.push({ name, text: visible(text), pos: this.pos(b.at) });
   }
 
   private objectDecl(kind: string, b: JObject): void {
@@ -485,7 +487,7 @@ class Converter extends JsonContext {
     const decl: ObjectDecl = {
       kind,
       name,
-      text: objectText(kind, name, b, new Renderer(t.family)),
+      text: visible(objectText(kind, name, b, new Renderer(t.family))),
       pos: this.pos(b.at),
     };
     t.objects.push(decl);
