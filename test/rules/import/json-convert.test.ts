@@ -608,6 +608,17 @@ describe('nft JSON to the nft AST: tables, chains, sets, objects', () => {
     ]);
   });
 
+  it('a set declared by typeof (nft >= 1.0.7: "type": {"typeof": ...}), a meter, element statements', () => {
+    const rs = parsed(
+      `{"nftables": [${TABLE}, {"set": {"family": "inet", "name": "s", "table": "t", "type": {"typeof": {"concat": [{"payload": {"protocol": "ip", "field": "saddr"}}, {"payload": {"protocol": "tcp", "field": "dport"}}]}}, "elem": [{"concat": ["10.0.0.1", 22]}], "stmt": [{"counter": null}]}}, {"map": {"family": "inet", "name": "m", "table": "t", "type": {"typeof": {"meta": {"key": "iifname"}}}, "map": "verdict"}}, {"meter": {"family": "inet", "name": "flood", "table": "t", "type": "ipv4_addr", "flags": ["dynamic"]}}]}`,
+    );
+    expect(bare(rs.tables[0].sets.map((s) => [s.name, s.keyType, s.keyTypeof, s.dataType, s.extra]))).toEqual([
+      ['s', [], [payload('ip', 'saddr'), payload('tcp', 'dport')], null, ['counter']],
+      ['m', [], [{ kind: 'meta', key: 'iifname' }], 'verdict', []],
+      ['flood', ['ipv4_addr'], null, null, []],
+    ]);
+  });
+
   it('add element appends to a set given before', () => {
     const rs = parsed(
       `{"nftables": [${TABLE}, {"set": {"family": "inet", "name": "s", "table": "t", "type": "inet_service", "elem": [22]}}, {"add": {"element": {"family": "inet", "table": "t", "name": "s", "elem": [80, 443]}}}]}`,
@@ -783,7 +794,7 @@ describe('nft JSON to the nft AST: positions and errors', () => {
     [
       '{"nftables": [{"frob": {}}]}',
       '{"frob"',
-      'json.unknown "frob" is not an nftables JSON object (table, chain, rule, set, map, element, flowtable, counter, quota, limit, ct helper, ct timeout, ct expectation, secmark, synproxy) nor a command (add, create, insert, replace, delete, flush, rename, list, reset)',
+      'json.unknown "frob" is not an nftables JSON object (table, chain, rule, set, map, meter, element, flowtable, counter, quota, limit, ct helper, ct timeout, ct expectation, secmark, synproxy) nor a command (add, create, insert, replace, delete, flush, rename, list, reset)',
     ],
     [`{"nftables": [{"insert": ${TABLE}}]}`, '{"table"', 'json.bad-command insert takes a rule, not "table"'],
     ['{"nftables": [}', '}', 'json.syntax an array opened at 1:14 is not closed by ]; found "}"'],

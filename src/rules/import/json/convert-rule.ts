@@ -310,7 +310,7 @@ export class RuleConverter extends JsonContext {
 
   // ------------------------------------------------------------ expressions
 
-  private expr(v: JValue, r: Renderer): Expr | null {
+  expr(v: JValue, r: Renderer): Expr | null {
     const pos = this.pos(v.at);
     switch (v.kind) {
       case 'string':

@@ -17,7 +17,18 @@
 import type { Diagnostic } from '../../../base/diag.js';
 import { visible } from '../../../base/text-escape.js';
 import { quoted } from '../../../base/yaml-nodes.js';
-import type { Chain, ObjectDecl, Priority, Rule, Ruleset, SetDecl, Stmt, Table, TableFamily } from '../nft/ast.js';
+import type {
+  Chain,
+  Expr,
+  ObjectDecl,
+  Priority,
+  Rule,
+  Ruleset,
+  SetDecl,
+  Stmt,
+  Table,
+  TableFamily,
+} from '../nft/ast.js';
 import { describe, JsonContext, strOf } from './context.js';
 import { RuleConverter } from './convert-rule.js';
 import type { JObject, JValue } from './read.js';
@@ -243,6 +254,7 @@ class Converter extends JsonContext {
         return;
       case 'set':
       case 'map':
+      case 'meter': // a meter lists as a set that rules fill (nft's json.c)
         this.set(b, s.key === 'map');
         return;
       case 'element':
@@ -421,13 +433,24 @@ class Converter extends JsonContext {
       return;
     }
     const typeV = prop(b, 'type');
-    const keyType = this.words(b, 'type', what);
+    // "type": a type name or a list of them; or {"typeof": EXPR} (nft >= 1.0.7 for sets declared by typeof)
+    const typeofV = typeV === undefined ? undefined : prop(typeV, 'typeof');
+    let keyType: string[] = [];
+    let keyTypeof: Expr[] | null = null;
+    if (typeofV !== undefined) {
+      const e = this.rules.expr(typeofV, r);
+      if (e === null) return;
+      keyTypeof = e.kind === 'concat' ? e.parts : [e];
+    } else keyType = this.words(b, 'type', what);
     if (typeV === undefined) this.error(b.at, `${what} has no "type"`, 'json.missing');
     const extra: string[] = [];
     for (const k of ['timeout', 'gc-interval']) {
       const n = prop(b, k);
       if (n?.kind === 'number') extra.push(`${k} ${duration(n.value)}`);
     }
+    // per-element statements (`counter`, nft >= 1.0.7): kept as written
+    const stmts = prop(b, 'stmt');
+    if (stmts?.kind === 'array') for (const x of stmts.items) extra.push(r.stmt(x));
     for (const k of ['size', 'policy', 'auto-merge']) {
       const x = prop(b, k);
       if (x !== undefined && x.kind !== 'object' && x.kind !== 'array') extra.push(`${k} ${r.value(x, 'plain')}`);
@@ -436,7 +459,7 @@ class Converter extends JsonContext {
       name,
       isMap,
       keyType,
-      keyTypeof: null,
+      keyTypeof,
       dataType: isMap ? this.words(b, 'map', what).join(' . ') || null : null,
       flags: this.words(b, 'flags', what),
       elements,
