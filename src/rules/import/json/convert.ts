@@ -270,7 +270,7 @@ class Converter extends JsonContext {
         }
         this.error(
           v.at,
-          `${quoted(s.key)} is not an nftables JSON object (table, chain, rule, set, map, element, flowtable, ${OBJECT_KINDS.join(', ')}) nor a command (add, create, insert, replace, delete, flush, rename, list, reset)`,
+          `${quoted(s.key)} is not an nftables JSON object (table, chain, rule, set, map, meter, element, flowtable, ${OBJECT_KINDS.join(', ')}) nor a command (add, create, insert, replace, delete, flush, rename, list, reset)`,
           'json.unknown',
         );
     }
