@@ -199,6 +199,30 @@ describe('NAT', () => {
     expect(chain(r, 'pre').rules[0].nat).toMatchObject({ kind: 'redirect', ports: { lo: 3128, hi: 3128 } });
   });
 
+  it('a prefix as NAT target is its range of addresses (no netmap); nft list prints it glued to the port', () => {
+    const [x] = rules(' tcp dport 80 dnat ip to 192.168.1.30/31:6000-6010', 'ip');
+    expect(x.nat).toMatchObject({ addr: { text: '192.168.1.30-192.168.1.31' }, ports: { lo: 6000, hi: 6010 } });
+  });
+
+  it('nft list forms of address and port maps: "}:tcp dport map" and "ADDR:numgen ..."', () => {
+    const r = read(
+      `table ip nat {
+ chain p { type nat hook prerouting priority dstnat;
+  dnat to tcp dport map { 1000 : 1.1.1.1, 2000 : 2.2.2.2 }:tcp dport map { 1000 : 1234, 2000 : 2345 }
+  ip protocol tcp dnat to 192.168.1.100:numgen inc mod 2 map { 0 : 4040, 1 : 4050 }
+ }
+}`,
+      { lenient: true },
+    );
+    expect(chain(r, 'p').rules.map((x) => [x.dport?.ranges[0].lo, x.nat?.text ?? null, x.inert ?? null])).toEqual([
+      [1000, 'dnat ip to 1.1.1.1:1234', null],
+      [2000, 'dnat ip to 2.2.2.2:2345', null],
+      [undefined, null, 'the rule never matches'],
+    ]);
+    // the statement is quoted as written, the address and expression split where nft's scanner splits them
+    expect(r.diagnostics[0].message).toMatch(/^`dnat to 192\.168\.1\.100:numgen inc mod 2 map/);
+  });
+
   it('NAT to a port without a tcp or udp match is an error, as nft refuses it', () => {
     expect(
       errors('table ip nat { chain p { type nat hook prerouting priority dstnat; dnat to 10.0.0.1:80; }; }').map(
@@ -305,6 +329,16 @@ table bridge br { chain f { type filter hook forward priority 0; drop; }; }`);
       '`ct mark set 0x1`: ct mark (connmark) is not modelled; --lenient: skipped (the connection keeps no mark; rules that read it are reported where they do)',
     );
     expect(chain(r, 'input').rules.map((x) => [x.action, x.inert ?? null])).toEqual([['accept', null]]);
+  });
+
+  it('ct status == compares the whole status word, which the model does not; an xt match makes the rule inert', () => {
+    expect(errors('table ip t { chain c { ct status == dnat accept; }; }').map((d) => d.code)).toEqual([
+      'nft.unsupported',
+    ]);
+    const r = read('table ip t { chain c { tcp dport 22 xt match "recent" jump c2; }; chain c2 { drop; }; }', {
+      lenient: true,
+    });
+    expect(chain(r, 'c').rules.map((x) => x.inert)).toEqual(['the rule never matches']);
   });
 
   it('a netdev table that can drop is unsupported; one that cannot is ignored', () => {

@@ -314,3 +314,12 @@ describe('hostile input never throws', () => {
     }
   });
 });
+
+describe('bounds on what one statement or ruleset may cost', () => {
+  it('a chain of 100000 | operators is refused, not walked recursively', () => {
+    const r = read(`table ip t { chain c { tcp flags ${Array(100_000).fill('syn').join(' | ')} accept; }; }`);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['nft.too-big']);
+    const m = read(`table ip t { chain c { meta mark set ${Array(100_000).fill('1').join(' or ')}; }; }`);
+    expect(m.diagnostics.map((d) => d.code)).toEqual(['nft.too-big']);
+  });
+});

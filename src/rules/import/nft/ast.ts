@@ -34,7 +34,10 @@
  *   {"counter"|"log"|"limit"|"reject"|"notrack"}   -> the statement of that kind
  *   {"snat"|"dnat"|"masquerade"|"redirect": {addr, family, port, flags}} -> NatStmt
  *   {"mangle": {key, value}}                   -> MangleStmt
- *   anything else (quota, ct helper, flow, queue, dup, fwd, tproxy, synproxy,
+ *   {"ct helper"|"ct timeout"|"ct expectation": X} (objref statements) -> MangleStmt with key CtExpr
+ *                                                (the text parser reads `ct helper set X` so; OtherStmt
+ *                                                'ct helper set' is accepted as well)
+ *   anything else (quota, flow, queue, dup, fwd, tproxy, synproxy,
  *   set/map updates, meter, xt, ...)           -> OtherStmt, named as in OTHER_STMT_NAMES
  *
  * Expressions fwemu cannot model on a match's left side (socket, osf,

@@ -288,6 +288,12 @@ export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): Ma
     case 'ctState':
     case 'ctStatus':
     case 'pktType': {
+      // == compares the whole value: the status word always holds more bits than one, the state one bit
+      if (op === '==' && !isSet && (field.k === 'ctStatus' || (field.k === 'ctState' && elems.length > 1)))
+        return unsup(
+          right,
+          `${show(left)} == ${show(right)} compares the whole ${field.k === 'ctStatus' ? 'status word' : 'state'}, which the model does not`,
+        );
       const words: string[] = [];
       const conv = field.k === 'ctState' ? ctStateAtom : field.k === 'ctStatus' ? ctStatusAtom : pktTypeAtom;
       for (const e of elems) {

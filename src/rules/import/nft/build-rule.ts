@@ -8,6 +8,8 @@
  */
 import { diag } from '../../../base/diag.js';
 import type { FwRule, MarkSet, NatStatement } from '../../firewall.js';
+import { formatAddr } from '../../../packet/addr.js';
+import { parseCidr, wordMask } from '../../cidr.js';
 import { parseNatTarget, parsePortNat, parseRejectWith } from '../../fw-values.js';
 import type { IgnoredConstruct, ImportOptions } from '../types.js';
 import type { Expr, MangleStmt, NatStmt, Rule, SetElem, Stmt } from './ast.js';
@@ -40,6 +42,7 @@ const IGNORED_MEANING = {
   last: 'records when the rule last matched; the verdict is unchanged',
   'tcp option maxseg size set': 'clamps the TCP MSS option; the verdict is unchanged',
   'meta nftrace set': 'turns nft tracing on; the verdict is unchanged',
+  'ct event set': 'chooses which conntrack events are reported to userspace; the verdict is unchanged',
   'meta priority set': 'sets the queueing class; the verdict is unchanged',
   'dscp set': 'rewrites the DSCP/ECN field, which no modelled condition reads; the verdict is unchanged',
 } as const;
@@ -189,7 +192,7 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
   if (drafts.length === 0 && !ctx.diags.slice(diagsBefore).some((d) => d.severity === 'error'))
     report(
       rule.pos,
-      `\`${rule.text}\`: no packet can match this rule (its conditions need different protocols or IP families); it is left out`,
+      `\`${rule.text}\`: no packet can match this rule (an empty set or map, or conditions that need different protocols or IP families); it is left out`,
       'nft.never-matches',
       true,
     );
@@ -403,9 +406,22 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
     } else if (addr.kind === 'range' && addr.lo.kind === 'symbol' && addr.hi.kind === 'symbol') {
       v6 = addr.lo.text.includes(':');
       a = v6 && portText !== null ? `[${addr.lo.text}]-[${addr.hi.text}]` : `${addr.lo.text}-${addr.hi.text}`;
-    } else if (addr.kind === 'prefix') {
-      badMatch(addr.pos, `\`${s.text}\`: NAT to a prefix is not modelled; write a range`);
-      return null;
+    } else if (addr.kind === 'prefix' && addr.addr.kind === 'symbol') {
+      // without netmap nft takes a prefix as the range of its addresses (nf_nat_range min..max)
+      const c = parseCidr(`${addr.addr.text}/${addr.len}`);
+      if (!c.ok) {
+        report(addr.pos, `\`${s.text}\`: ${c.error}`, 'nft.bad-value');
+        return null;
+      }
+      v6 = c.cidr.version === 6;
+      const hi = c.cidr.words.map((x, i) => (x | ~wordMask(c.cidr.prefix, i)) >>> 0) as [
+        number,
+        number,
+        number,
+        number,
+      ];
+      const f = (w: readonly number[]): string => formatAddr(c.cidr.version, w[0], w[1], w[2], w[3]);
+      a = v6 && portText !== null ? `[${f(c.cidr.words)}]-[${f(hi)}]` : `${f(c.cidr.words)}-${f(hi)}`;
     } else {
       badMatch(addr.pos, `\`${s.text}\`: the address ${show(addr)} is not modelled`);
       return null;
@@ -474,6 +490,16 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
           'the packet is not queued; the walk goes on with the next statement',
         );
         return;
+      case 'xt':
+        // iptables-nft's untranslated extensions: a match decides whether the rule applies
+        if (/^xt match\b/.test(s.text)) badMatch(s.pos, `\`${s.text}\`: an iptables extension match is not modelled`);
+        else
+          badStmt(
+            s,
+            'an iptables extension target is not modelled',
+            'the packet is judged as if the statement were not there',
+          );
+        return;
       case 'unknown':
         badMatch(s.pos, `\`${s.text}\`: not a statement fwemu knows`);
         return;
@@ -488,6 +514,7 @@ function ignoredSet(k: Expr): string | null {
   if (k.kind === 'meta' && k.key === 'nftrace') return IGNORED_MEANING['meta nftrace set'];
   if (k.kind === 'meta' && k.key === 'priority') return IGNORED_MEANING['meta priority set'];
   if (k.kind === 'ct' && k.key === 'helper') return IGNORED_MEANING['ct helper set'];
+  if (k.kind === 'ct' && k.key === 'event') return IGNORED_MEANING['ct event set'];
   if (k.kind === 'unsupported' && k.name === 'tcp option' && /maxseg size/.test(k.text))
     return IGNORED_MEANING['tcp option maxseg size set'];
   if (

@@ -14,6 +14,9 @@ import type { Chain, Ruleset, SetDecl, Table } from './ast.js';
 import { addrAtom, atoms, portAtom } from './build-values.js';
 import { buildRule, type RuleCtx } from './build-rule.js';
 
+/** Model rules in all: beyond this the import stops (expansions multiply; a real ruleset has far fewer). */
+export const MAX_MODEL_RULES = 1_000_000;
+
 const HOOKS: readonly Hook[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
 
 /** nft's standard priorities (rule.c std_prios) and the hooks of the IP families where each is allowed (measured with nft 1.0.6). */
@@ -54,6 +57,7 @@ export function buildRuleset(rs: Ruleset, opts: ImportOptions, diags: Diagnostic
   const chains: FwChain[] = [];
   const sets: NamedSet[] = [];
   const ipTables: Table[] = [];
+  let total = 0;
   for (const t of rs.tables) {
     if (t.family === 'ip' || t.family === 'ip6' || t.family === 'inet') {
       if (t.flags.includes('dormant')) {
@@ -118,7 +122,23 @@ export function buildRuleset(rs: Ruleset, opts: ImportOptions, diags: Diagnostic
     for (const c of ipChains) {
       const fc = chainOf(t, c, chainName(t, c.name), out, ignored);
       if (fc === null) continue;
-      c.rules.forEach((r, i) => buildRule(ctx, r, fc.name, i + 1, fc.rules));
+      for (let i = 0; i < c.rules.length && total <= MAX_MODEL_RULES; i++) {
+        const before = fc.rules.length;
+        buildRule(ctx, c.rules[i], fc.name, i + 1, fc.rules);
+        total += fc.rules.length - before;
+        if (total > MAX_MODEL_RULES) {
+          const p = c.rules[i].pos;
+          out.push(
+            diag(
+              p.file,
+              p.line,
+              p.col,
+              `the ruleset expands into more than ${MAX_MODEL_RULES} model rules; not read further`,
+              'nft.too-big',
+            ),
+          );
+        }
+      }
       chains.push(fc);
     }
   }

@@ -17,9 +17,14 @@ export const MAX_DEPTH = 64;
 /** Elements of one set written in the file (nft's own tables take millions; a file that large is not a ruleset to test). */
 export const MAX_ELEMENTS = 1_000_000;
 
+/** Bit operations in one statement (`a | b | c ...`): the builder walks them recursively. */
+export const MAX_LINKS = 256;
+
 export class Cursor {
   i = 0;
   depth = 0;
+  /** Bit operations read in the current statement. */
+  links = 0;
   constructor(
     readonly toks: Token[],
     readonly diags: Diagnostic[],
@@ -97,6 +102,10 @@ export class Cursor {
   }
   leave(): void {
     this.depth--;
+  }
+  chainLink(at: SourcePos): void {
+    if (++this.links > MAX_LINKS)
+      this.fail(at, `more than ${MAX_LINKS} bit operations in one statement`, 'nft.too-big');
   }
 
   lookup(name: string): Expr | undefined {

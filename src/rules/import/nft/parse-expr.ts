@@ -284,6 +284,7 @@ export function parseLhsBinop(c: Cursor): Expr {
     c.next();
     const right = parseValuePrimary(c);
     e = { kind: 'binop', op, left: e, right, pos };
+    c.chainLink(pos);
   }
 }
 
@@ -331,6 +332,7 @@ function parseOr(c: Cursor): Expr {
     const pos = c.pos();
     c.next();
     e = { kind: 'binop', op: '|', left: e, right: parseRange(c), pos };
+    c.chainLink(pos);
   }
   return e;
 }

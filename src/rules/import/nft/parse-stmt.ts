@@ -58,6 +58,7 @@ function numberWord(c: Cursor, what: string): number {
 }
 
 function parseStmt(c: Cursor): Stmt {
+  c.links = 0;
   const from = c.i;
   const pos = c.pos();
   const t = c.tok;
@@ -284,6 +285,7 @@ function parseSetValue(c: Cursor): Expr {
     if (op === null) return e;
     c.next();
     e = { kind: 'binop', op, left: e, right: parseValuePrimary(c), pos: e.pos };
+    c.chainLink(e.pos);
   }
 }
 
@@ -438,6 +440,19 @@ function parseNat(c: Cursor, done: Done): Stmt {
   const natFlag = (): boolean => c.isWord() && /^(random|fully-random|persistent|netmap)$/.test(c.tok.text);
   if (type === 'snat' || type === 'dnat') {
     if (c.atEnd() || natFlag()) c.expected(`an address after ${type}${hasTo ? ' to' : ''}`);
+    const w = c.tok;
+    const glued = w.kind === 'word' ? /^([0-9.]+(?:\/[0-9]+)?):([a-z].*)$/.exec(w.text) : null;
+    if (glued !== null) {
+      // "192.168.1.100:numgen inc mod 2 map {...}" as nft list prints it: the address, then ":" and an expression
+      const col = w.col + glued[1].length;
+      c.toks.splice(
+        c.i,
+        1,
+        { ...w, text: glued[1] },
+        { ...w, text: ':', col, space: false },
+        { ...w, text: glued[2], col: col + 1, space: false },
+      );
+    }
     if (!c.isWord(':')) addr = natValue(c);
     if (addr !== null && addr.kind === 'symbol' && !addr.quoted) [addr, port] = splitAddrPort(c, addr);
   }
@@ -448,7 +463,8 @@ function parseNat(c: Cursor, done: Done): Stmt {
       port = natValue(c);
     } else if (/^:[a-z]/.test(t.text)) {
       // "}:tcp dport map { ... }" as nft list prints it: the colon, then an expression
-      c.toks[c.i] = { ...t, text: t.text.slice(1), col: t.col + 1, space: false };
+      c.toks.splice(c.i, 1, { ...t, text: ':' }, { ...t, text: t.text.slice(1), col: t.col + 1, space: false });
+      c.next();
       port = natValue(c);
     } else {
       c.next();
@@ -509,7 +525,7 @@ function splitAddrPort(c: Cursor, e: Expr & { kind: 'symbol' }): [Expr, Expr | n
           };
     return [a, br[3] === undefined ? null : wordExpr(br[3], pos)];
   }
-  const m = /^([0-9.]+(?:-[0-9.]+)?|[a-zA-Z][\w-]*):([0-9]+(?:-[0-9]+)?)$/.exec(s);
+  const m = /^([0-9.]+(?:-[0-9.]+|\/[0-9]+)?|[a-zA-Z][\w-]*):([0-9]+(?:-[0-9]+)?)$/.exec(s);
   if (m !== null && (m[1].includes('.') || !/^[0-9-]+$/.test(m[1]))) return [wordExpr(m[1], pos), wordExpr(m[2], pos)];
   void c;
   return [e, null];

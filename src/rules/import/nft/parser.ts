@@ -4,7 +4,7 @@
  * chains, sets and elements, `add rule`, blocks `table F N { ... }`),
  * `define` with nft's block scopes, and `include` read through
  * ImportOptions.readInclude, relative to the including file, at most 16
- * deep and 64 MB in all. Commands are applied as they are read, so the
+ * deep and 32 MB in all. Commands are applied as they are read, so the
  * AST is the ruleset the file leaves behind.
  */
 import type { Diagnostic, SourcePos } from '../../../base/diag.js';
@@ -16,7 +16,7 @@ import { parseRule } from './parse-stmt.js';
 import type { ImportOptions } from '../types.js';
 
 export const MAX_INCLUDE_DEPTH = 16;
-export const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+export const MAX_TOTAL_BYTES = 32 * 1024 * 1024;
 
 const FAMILIES = new Set<TableFamily>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 const OBJECT_KINDS = new Set(['counter', 'quota', 'limit', 'secmark', 'synproxy']);
