@@ -372,20 +372,43 @@ describe('nft JSON to the nft AST: statements and expressions', () => {
     ]);
   });
 
-  it('an xt match (iptables-nft) is a match fwemu cannot evaluate; one warning per file says to import iptables-save', () => {
+  it('xt statements (iptables-nft) are OtherStmt xt, as the text parser gives them; one warning per file', () => {
     const r = parseNftJson(
-      ruleJson(
-        '{"xt": {"type": "match", "name": "conntrack"}}, {"xt": {"type": "match", "name": "addrtype"}}, {"accept": null}',
-      ),
+      ruleJson('{"xt": {"type": "match", "name": "conntrack"}}, {"xt": {"type": "target", "name": "REJECT"}}'),
       'r.json',
     );
     const st = r.ruleset!.tables[0].chains[0].rules[0].stmts;
-    expect(bare(st)).toEqual([
-      match({ kind: 'unsupported', name: 'xt match conntrack', text: 'xt match "conntrack"' }, 'implicit', sym('true')),
-      match({ kind: 'unsupported', name: 'xt match addrtype', text: 'xt match "addrtype"' }, 'implicit', sym('true')),
-      verdict('accept'),
+    expect(st.map((x) => [x.kind, x.kind === 'other' ? x.name : null, x.text])).toEqual([
+      ['other', 'xt', 'xt match "conntrack"'],
+      ['other', 'xt', 'xt target "REJECT"'],
     ]);
     expect(r.diagnostics.map((d) => [d.severity, d.code])).toEqual([['warning', 'json.iptables-nft']]);
+  });
+
+  it('newer nft\'s forms (1.0.7 on): operands of | in one array, op "!", fib result "check", inner headers', () => {
+    const r = rule(
+      '{"match": {"left": {"&": [{"payload": {"field": "flags", "protocol": "tcp"}}, {"|": ["fin", "syn", "rst"]}]}, "op": "==", "right": "syn"}}, {"match": {"left": {"payload": {"field": "flags", "protocol": "tcp"}}, "op": "!", "right": "syn"}}, {"match": {"left": {"fib": {"flags": ["daddr"], "result": "check"}}, "op": "==", "right": true}}, {"match": {"left": {"payload": {"field": "saddr", "protocol": "ip", "tunnel": "vxlan"}}, "op": "==", "right": "10.0.0.1"}}, {"match": {"left": {"payload": {"field": "vni", "protocol": "geneve", "tunnel": "geneve"}}, "op": "==", "right": 10}}',
+    );
+    const flags = payload('tcp', 'flags');
+    const or = (a: unknown, b: unknown) => ({ kind: 'binop', op: '|', left: a, right: b });
+    expect(bare(r.stmts)).toEqual([
+      match(
+        { kind: 'binop', op: '&', left: flags, right: or(or(sym('fin'), sym('syn')), sym('rst')) },
+        '==',
+        sym('syn'),
+      ),
+      match({ kind: 'binop', op: '&', left: flags, right: sym('syn') }, '==', sym('0')),
+      match({ kind: 'fib', flags: ['daddr'], result: 'oif' }, '==', sym('exists')),
+      match({ kind: 'unsupported', name: 'vxlan ip', text: 'vxlan ip saddr' }, '==', sym('10.0.0.1')),
+      match({ kind: 'unsupported', name: 'geneve vni', text: 'geneve vni' }, '==', sym('10')),
+    ]);
+    expect(r.stmts.map((s) => s.text)).toEqual([
+      'tcp flags syn / fin,syn,rst',
+      'tcp flags & syn == 0',
+      'fib daddr oif exists',
+      'vxlan ip saddr 10.0.0.1',
+      'geneve vni 10',
+    ]);
   });
 
   it('expressions outside the model are named, with their text', () => {
@@ -413,6 +436,20 @@ describe('nft JSON to the nft AST: statements and expressions', () => {
     expect(r.text).toBe('iifname "lo" accept comment "loopback"');
     expect(r.comment).toBe('loopback');
     expect(r.stmts.map((s) => s.text)).toEqual(['iifname "lo"', 'accept']);
+  });
+});
+
+describe('nft JSON to the nft AST: texts stay one line', () => {
+  it('a rule whose strings hold line breaks and escape sequences keeps its text on one visible line', () => {
+    const text = ruleJson(
+      '{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "e\\u001b[2Jx"}}, {"log": {"prefix": "a\\nb"}}, {"accept": null}',
+    ).replace('"expr"', '"comment": "one\\rtwo\\u2028three", "expr"');
+    const r = parsed(text).tables[0].chains[0].rules[0];
+    expect(r.text).toBe('iifname "e\\x1b[2Jx" log prefix "a\\nb" accept comment "one\\rtwo\\u2028three"');
+    expect(r.stmts.map((s) => s.text)).toEqual(['iifname "e\\x1b[2Jx"', 'log prefix "a\\nb"', 'accept']);
+    // the values themselves are kept as given (the builder compares interface names byte for byte)
+    const m = r.stmts[0];
+    expect(m.kind === 'match' && m.right.kind === 'symbol' && m.right.text).toBe('e\u001b[2Jx');
   });
 });
 
@@ -565,6 +602,17 @@ describe('nft JSON to the nft AST: tables, chains, sets, objects', () => {
         extra: [],
         comment: null,
       },
+    ]);
+  });
+
+  it('a set declared by typeof (nft >= 1.0.7: "type": {"typeof": ...}), a meter, element statements', () => {
+    const rs = parsed(
+      `{"nftables": [${TABLE}, {"set": {"family": "inet", "name": "s", "table": "t", "type": {"typeof": {"concat": [{"payload": {"protocol": "ip", "field": "saddr"}}, {"payload": {"protocol": "tcp", "field": "dport"}}]}}, "elem": [{"concat": ["10.0.0.1", 22]}], "stmt": [{"counter": null}]}}, {"map": {"family": "inet", "name": "m", "table": "t", "type": {"typeof": {"meta": {"key": "iifname"}}}, "map": "verdict"}}, {"meter": {"family": "inet", "name": "flood", "table": "t", "type": "ipv4_addr", "flags": ["dynamic"]}}]}`,
+    );
+    expect(bare(rs.tables[0].sets.map((s) => [s.name, s.keyType, s.keyTypeof, s.dataType, s.extra]))).toEqual([
+      ['s', [], [payload('ip', 'saddr'), payload('tcp', 'dport')], null, ['counter']],
+      ['m', [], [{ kind: 'meta', key: 'iifname' }], 'verdict', []],
+      ['flood', ['ipv4_addr'], null, null, []],
     ]);
   });
 
@@ -743,7 +791,7 @@ describe('nft JSON to the nft AST: positions and errors', () => {
     [
       '{"nftables": [{"frob": {}}]}',
       '{"frob"',
-      'json.unknown "frob" is not an nftables JSON object (table, chain, rule, set, map, element, flowtable, counter, quota, limit, ct helper, ct timeout, ct expectation, secmark, synproxy) nor a command (add, create, insert, replace, delete, flush, rename, list, reset)',
+      'json.unknown "frob" is not an nftables JSON object (table, chain, rule, set, map, meter, element, flowtable, counter, quota, limit, ct helper, ct timeout, ct expectation, secmark, synproxy) nor a command (add, create, insert, replace, delete, flush, rename, list, reset)',
     ],
     [`{"nftables": [{"insert": ${TABLE}}]}`, '{"table"', 'json.bad-command insert takes a rule, not "table"'],
     ['{"nftables": [}', '}', 'json.syntax an array opened at 1:14 is not closed by ]; found "}"'],

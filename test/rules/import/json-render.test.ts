@@ -80,6 +80,16 @@ describe('the text of a rule read from nft JSON', () => {
     expect(n).toBeGreaterThan(100);
   });
 
+  it('writes statements of newer nft (1.0.7 on): `last` with a duration, op "!" as `& V == 0`', () => {
+    const r = new Renderer('inet');
+    const st = (json: string) => r.stmt(readJson(json).value!);
+    expect(st('{"last": {"used": 300000}}')).toBe('last used 5m');
+    expect(st('{"last": null}')).toBe('last');
+    expect(
+      st('{"match": {"left": {"payload": {"field": "flags", "protocol": "tcp"}}, "op": "!", "right": "syn"}}'),
+    ).toBe('tcp flags & syn == 0');
+  });
+
   it('writes durations as nft does', () => {
     expect([3600, 600, 90, 0.5, 86400 + 61, 0].map(duration)).toEqual(['1h', '10m', '1m30s', '500ms', '1d1m1s', '0s']);
   });

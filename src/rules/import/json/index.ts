@@ -5,7 +5,7 @@
  * that importer's builder, so that text and JSON of one ruleset give one
  * model.
  */
-import { diag, type Diagnostic } from '../../../base/diag.js';
+import { diag, type Diagnostic, sortDiags } from '../../../base/diag.js';
 import type { Ruleset } from '../nft/ast.js';
 import { buildRuleset } from '../nft/build.js';
 import type { ImportOptions, ImportResult } from '../types.js';
@@ -45,7 +45,7 @@ export function readNftJson(text: string, file: string, opts: ImportOptions): Im
     return {
       format: 'nft-json',
       firewall: { interfaces: [], sets: [], chains: [] },
-      diagnostics: p.diagnostics,
+      diagnostics: sortDiags(p.diagnostics),
       ignored: [],
       interfaceNames: [],
     };

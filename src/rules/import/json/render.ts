@@ -123,8 +123,16 @@ export class Renderer {
       case 'jump':
       case 'goto':
         return `${s.key} ${str(prop(b, 'target')) ?? '?'}`;
+      case 'reset':
+        return `reset ${this.expr(b)}`;
+      case 'last': {
+        // {"last": {"used": MS}} or {"last": null} (never used)
+        const used = num(prop(b, 'used'));
+        return used === null ? 'last' : `last used ${duration(used / 1000)}`;
+      }
       case 'counter':
         if (b.kind === 'string') return `counter name ${q(b.value)}`;
+        if (prop(b, 'map') !== undefined) return `counter name ${this.value(b, 'quoted')}`;
         if (num(prop(b, 'packets')) !== null)
           return `counter packets ${this.raw(prop(b, 'packets'))} bytes ${this.raw(prop(b, 'bytes'))}`;
         return 'counter';
@@ -190,9 +198,15 @@ export class Renderer {
     const l = left === undefined ? null : single(left);
     if (l !== null && l.key === '&' && l.body.kind === 'array' && l.body.items.length === 2 && op === '==') {
       const [what, mask] = l.body.items;
-      if (FLAG_PAYLOADS.has(this.expr(what)))
-        return `${this.expr(what)} ${this.value(right, 'plain')} / ${this.value(mask, 'plain')}`;
+      if (FLAG_PAYLOADS.has(this.expr(what))) {
+        const m = single(mask);
+        const maskText =
+          m?.key === '|' && m.body.kind === 'array' ? this.value(m.body, 'plain') : this.value(mask, 'plain');
+        return `${this.expr(what)} ${this.value(right, 'plain')} / ${maskText}`;
+      }
     }
+    // op "!" (nft >= 1.0.7): none of these bits, `tcp flags & syn == 0`
+    if (op === '!') return `${this.expr(left)} & ${this.value(right, style)} == 0`;
     if (right?.kind === 'bool') {
       // fib ... oif missing / exthdr exists
       return `${this.expr(left)} ${right.value ? 'exists' : 'missing'}`;
@@ -222,6 +236,7 @@ export class Renderer {
 
   private limit(b: JValue): string {
     if (b.kind === 'string') return `limit name ${q(b.value)}`;
+    if (prop(b, 'map') !== undefined) return `limit name ${this.value(b, 'quoted')}`;
     const inv = prop(b, 'inv');
     const over = inv?.kind === 'bool' && inv.value ? 'over ' : '';
     const rateUnit = str(prop(b, 'rate_unit')) ?? 'packets';
@@ -239,6 +254,7 @@ export class Renderer {
 
   private quota(b: JValue): string {
     if (b.kind === 'string') return `quota name ${q(b.value)}`;
+    if (prop(b, 'map') !== undefined) return `quota name ${this.value(b, 'quoted')}`;
     const inv = prop(b, 'inv');
     const over = inv?.kind === 'bool' && inv.value ? 'over ' : '';
     const used = num(prop(b, 'used'));
@@ -267,6 +283,14 @@ export class Renderer {
     const addr = prop(b, 'addr');
     const port = prop(b, 'port');
     if (family !== null && (kind === 'snat' || kind === 'dnat') && this.family === 'inet') parts.push(family);
+    // `dnat ip addr . port to ...`, `snat ip prefix to ...`, `snat ip interval to ...`
+    const tf = prop(b, 'type_flags');
+    const typeFlags = tf === undefined ? [] : tf.kind === 'array' ? tf.items : [tf];
+    for (const f of typeFlags) {
+      const w = str(f);
+      if (w === 'concat') parts.push('addr . port');
+      else if (w === 'prefix' || w === 'interval') parts.push(w);
+    }
     if (addr !== undefined || port !== undefined) {
       let to = '';
       if (addr !== undefined) {
@@ -316,7 +340,11 @@ export class Renderer {
     switch (s.key) {
       case 'payload': {
         const protocol = str(prop(b, 'protocol'));
-        if (protocol !== null) return `${protocol} ${str(prop(b, 'field')) ?? '?'}`;
+        const tunnel = str(prop(b, 'tunnel'));
+        const field = str(prop(b, 'field')) ?? '?';
+        // an inner header: `vxlan ip saddr`; the tunnel's own field: `geneve vni`
+        if (protocol !== null && tunnel === protocol) return `${tunnel} ${field}`;
+        if (protocol !== null) return `${tunnel !== null ? `${tunnel} ` : ''}${protocol} ${field}`;
         return `@${str(prop(b, 'base')) ?? '?'},${this.raw(prop(b, 'offset'))},${this.raw(prop(b, 'len'))}`;
       }
       case 'meta': {
@@ -331,7 +359,8 @@ export class Renderer {
       case 'fib': {
         const flags = prop(b, 'flags');
         const fl = flags === undefined ? '' : this.list(flags, ' . ');
-        return `fib ${fl} ${str(prop(b, 'result')) ?? '?'}`;
+        const result = str(prop(b, 'result'));
+        return `fib ${fl} ${result === 'check' ? 'oif' : (result ?? '?')}`;
       }
       case 'rt':
         return ['rt', str(prop(b, 'family')), str(prop(b, 'key')) ?? '?'].filter((x) => x !== null).join(' ');
@@ -426,12 +455,10 @@ export class Renderer {
       case '^':
       case '<<':
       case '>>': {
-        if (b.kind !== 'array' || b.items.length !== 2) return this.generic(b);
-        const [l, r] = b.items;
+        // two operands, or more (nft >= 1.0.7: {"|": ["fin", "syn", "rst"]})
+        if (b.kind !== 'array' || b.items.length < 2) return this.generic(b);
         const inner = (x: JValue): string => (single(x) !== null && isBinop(x) ? this.value(x, style) : this.expr(x));
-        const ls = isValueLike(l) ? this.value(l, style) : inner(l);
-        const rs = isValueLike(r) ? this.value(r, style) : inner(r);
-        return `${ls} ${s.key} ${rs}`;
+        return b.items.map((x) => (isValueLike(x) ? this.value(x, style) : inner(x))).join(` ${s.key} `);
       }
       case 'accept':
       case 'drop':
