@@ -538,8 +538,20 @@ describe('bad dumps: one positioned error each, never an exception', () => {
     // 10^6 rules against a limit of 1000 (the real one, MAX_RULES, is reached the same way).
     const many = `${V4}*filter\n:INPUT ACCEPT [0:0]\n${'-A INPUT -j ACCEPT\n'.repeat(1_000_000)}COMMIT\n`;
     const r = readDump(many, 'big.v4', { lenient: false }, undefined, 1000);
-    expect(r.diagnostics.map((d) => [d.line, d.code])).toEqual([[1004, 'iptables.too-many-rules']]);
-    expect(chain(r, 'INPUT').rules.length).toBe(1000);
+    expect(r.diagnostics.map((d) => [d.line, d.code])).toEqual([[1003, 'iptables.too-many-rules']]);
+    expect(chain(r, 'INPUT').rules.length).toBe(999);
+    // 20 000 user chains in a ring (past what a recursive walk of the stack survives): one loop error.
+    const n = 20_000;
+    const decl = Array.from({ length: n }, (_, i) => `:c${i} - [0:0]`).join('\n');
+    const jumps = Array.from({ length: n - 1 }, (_, i) => `-A c${i} -j c${i + 1}`).join('\n');
+    const deep = readDump(
+      `${V4}*filter\n:INPUT ACCEPT [0:0]\n${decl}\n-A INPUT -j c0\n${jumps}\n-A c${n - 1} -j c0\nCOMMIT\n`,
+      'deep.v4',
+      { lenient: false },
+      undefined,
+      200_000,
+    );
+    expect(deep.diagnostics.map((d) => d.code)).toEqual(['iptables.jump-loop']);
     expect(MAX_RULES).toBeGreaterThanOrEqual(100_000);
   });
 

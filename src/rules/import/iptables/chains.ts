@@ -141,26 +141,38 @@ export class ChainBuilder {
       }
       return out;
     };
-    // Loops: depth-first over user chains (colors: 1 on the path, 2 done).
+    // Loops: depth-first over the chains (colors: 1 on the path, 2 done), with an explicit
+    // stack: a dump may chain 100k user chains one after another.
     const color = new Map<ChainState, number>();
     let loops = false;
-    const visit = (c: ChainState): void => {
-      color.set(c, 1);
-      for (const { to, rl } of edges(c)) {
+    for (const root of t.chains.values()) {
+      if ((color.get(root) ?? 0) !== 0) continue;
+      const stack: { c: ChainState; out: { to: ChainState; rl: RuleLine }[]; i: number }[] = [];
+      color.set(root, 1);
+      stack.push({ c: root, out: edges(root), i: 0 });
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        if (top.i >= top.out.length) {
+          color.set(top.c, 2);
+          stack.pop();
+          continue;
+        }
+        const { to, rl } = top.out[top.i++];
         const k = color.get(to) ?? 0;
-        loops ||= k === 1;
-        if (k === 1)
+        if (k === 1) {
+          loops = true;
           this.report(
             rl.pos.line,
             rl.draft.targetCol,
-            `${rl.draft.body.action} to ${to.name} closes a loop (${to.name} leads back to ${c.name}); the kernel refuses loops`,
+            `${rl.draft.body.action} to ${to.name} closes a loop (${to.name} leads back to ${top.c.name}); the kernel refuses loops`,
             'iptables.jump-loop',
           );
-        else if (k === 0) visit(to);
+        } else if (k === 0) {
+          color.set(to, 1);
+          stack.push({ c: to, out: edges(to), i: 0 });
+        }
       }
-      color.set(c, 2);
-    };
-    for (const c of t.chains.values()) if ((color.get(c) ?? 0) === 0) visit(c);
+    }
     // Hooks and depth: breadth-first from each base chain (bounded by the depth limit, so loops end).
     for (const base of t.chains.values()) {
       // Behind a loop every depth is reached; the loop is the error to fix.

@@ -272,6 +272,18 @@ class DumpReader {
       this.report(n, col, `chain ${name} is declared twice in table ${table.name}`, 'iptables.duplicate-chain');
       return;
     }
+    // A chain counts as a rule against the limit: both are model objects to hold.
+    if (this.ruleCount >= this.maxRules) {
+      this.report(
+        n,
+        col,
+        `more than ${this.maxRules} rules and chains; fwemu reads at most that many from one dump`,
+        'iptables.too-many-rules',
+      );
+      this.stopped = true;
+      return;
+    }
+    this.ruleCount++;
     if (builtin !== null && policy === 'DROP' && table.name === 'nat') {
       this.report(
         n,
@@ -428,7 +440,7 @@ class DumpReader {
       this.report(
         n,
         cmd.col,
-        `more than ${this.maxRules} rules; fwemu reads at most that many from one dump`,
+        `more than ${this.maxRules} rules and chains; fwemu reads at most that many from one dump`,
         'iptables.too-many-rules',
       );
       this.stopped = true;
