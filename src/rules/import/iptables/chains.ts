@@ -132,13 +132,18 @@ export class ChainBuilder {
   private checkJumps(t: TableState): void {
     const hooks = new Map<ChainState, Set<Hook>>();
     const tooDeep = new Set<RuleLine>();
+    // Each chain's jumps, found once: the walks below visit a chain many times.
+    const edgeCache = new Map<ChainState, { to: ChainState; rl: RuleLine }[]>();
     const edges = (c: ChainState): { to: ChainState; rl: RuleLine }[] => {
+      const known = edgeCache.get(c);
+      if (known !== undefined) return known;
       const out: { to: ChainState; rl: RuleLine }[] = [];
       for (const rl of c.rules) {
         const name = rl.draft.targetName;
         const to = name === null ? undefined : t.chains.get(name);
         if (to !== undefined && to.builtin === null) out.push({ to, rl });
       }
+      edgeCache.set(c, out);
       return out;
     };
     // Loops: depth-first over the chains (colors: 1 on the path, 2 done), with an explicit
