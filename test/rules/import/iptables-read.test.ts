@@ -417,6 +417,8 @@ describe('unsupported constructs', () => {
     ['-A INPUT -p gre -j ACCEPT', 10, 'match'],
     ['-A INPUT -j NFQUEUE --queue-num 1', 10, 'target'],
     ['-A INPUT -j CONNMARK --restore-mark', 10, 'target'],
+    ['-A INPUT -m conntrack --ctorigsrc 10.0.0.1 -j ACCEPT', 23, 'match'],
+    ['-A INPUT -p tcp --dport 22 -m multiport --dports 80,443 -j ACCEPT', 41, 'match'],
   ] as const;
 
   for (const [line, col, kind] of lines) {

@@ -111,7 +111,7 @@ function ctUnsupported(name: string): OptDef {
     neg: true,
     run(r, _a, _n, at) {
       r.unsupported(
-        at.col,
+        at.optCol,
         `-m conntrack --${name}`,
         'the conntrack tuple, direction and expiry are not matched on',
         'match',
@@ -158,7 +158,7 @@ export const conntrack: ExtensionDef = {
     ctdir: {
       args: 1,
       run(r, _a, _n, at) {
-        r.unsupported(at.col, '-m conntrack --ctdir', 'the packet direction is not matched on', 'match');
+        r.unsupported(at.optCol, '-m conntrack --ctdir', 'the packet direction is not matched on', 'match');
       },
     },
   },

@@ -22,7 +22,12 @@ import { parseAddress } from './values.js';
 export interface OptDef {
   args: 0 | 1 | 2;
   neg?: boolean;
-  run(r: LineReader, args: string[], neg: boolean, at: Word, inst: Instance): void;
+  run(r: LineReader, args: string[], neg: boolean, at: OptAt, inst: Instance): void;
+}
+
+/** Where an option stands: `col` is its value's column (bad values are shown there), `optCol` the option's. */
+export interface OptAt extends Word {
+  optCol: number;
 }
 
 /** A match (-m NAME) or target (-j NAME) fwemu reads. */
@@ -456,7 +461,7 @@ export class LineReader {
       args.push(a.text);
     }
     const argAt = opt.args > 0 ? this.words[this.i - opt.args] : at;
-    opt.run(this, args, neg, { text: at.text, col: argAt === at ? at.col : argAt.col }, inst);
+    opt.run(this, args, neg, { text: at.text, col: argAt.col, optCol: at.col }, inst);
   }
 
   /** The loaded extension that takes --name: the target, the latest match, or the match -p loads on its own. */
