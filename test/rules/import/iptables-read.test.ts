@@ -262,8 +262,23 @@ describe('matches', () => {
       ['INPUT-3.1', ['new'], null, []],
       ['INPUT-3.2', ['new'], ['dnat'], ['ctState']],
     ]);
-    // "neither invalid nor snat".
-    expect(rules[4]).toMatchObject({ ctState: ['invalid'], ctStatus: ['snat'], not: ['ctState', 'ctStatus'] });
+    // "neither invalid nor snat": with an entry, state and status; without one (untracked), the state alone
+    // (xt_conntrack: `if (ct == NULL) return info->match_flags & XT_CONNTRACK_STATE`).
+    expect(rules.slice(4).map((r) => [r.id, r.ctState, r.ctStatus, r.not ?? []])).toEqual([
+      ['INPUT-4.1', ['invalid'], ['snat'], ['ctState', 'ctStatus']],
+      ['INPUT-4.2', ['untracked'], null, []],
+    ]);
+    // --ctstatus beside --ctstate: a packet without an entry passes on its state alone.
+    const both = input(
+      '-A INPUT -m conntrack --ctstate NEW,INVALID --ctstatus ASSURED -j LOG\n-A INPUT -m conntrack --ctstatus ASSURED -j LOG\n-A INPUT -m conntrack ! --ctstate DNAT -j LOG',
+    );
+    expect(both.map((r) => [r.id, r.ctState, r.ctStatus, r.not ?? []])).toEqual([
+      ['INPUT-1.1', ['new', 'invalid'], ['assured'], []],
+      ['INPUT-1.2', ['invalid'], null, []],
+      ['INPUT-2', null, ['assured'], []],
+      ['INPUT-3.1', null, ['dnat'], ['ctStatus']],
+      ['INPUT-3.2', ['invalid', 'untracked'], null, []],
+    ]);
     expect(errors(filter('-A INPUT -m conntrack --ctstate NEW --ctstate DNAT -j ACCEPT'))).toMatchObject([
       { col: 37, code: 'iptables.repeated-option' },
     ]);
