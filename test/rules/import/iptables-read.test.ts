@@ -119,6 +119,21 @@ describe('family', () => {
     expect(read(bare.replace('-p tcp --dport 22', '-p ipv6-icmp')).firewall.chains[0].family).toBe(6);
     expect(read(bare.replace('-p tcp', '-d 10.0.0.0/8 -p tcp'), false, 6).firewall.chains[0].family).toBe(4);
     expect(read(bare, false, 6).firewall.chains[0].family).toBe(6);
+    // The file's name, when nothing else tells, with the same warning.
+    for (const [name, fam] of [
+      ['rules.v6', 6],
+      ['/etc/ufw/user6.rules', 6],
+      ['ip6tables.rules', 6],
+      ['rules.v4', 4],
+      ['dump.txt', 4],
+    ] as const) {
+      const r = readIptablesSave(bare, name, { lenient: false });
+      expect([r.firewall.chains[0].family, r.diagnostics.map((d) => d.code)], name).toEqual([
+        fam,
+        ['iptables.family-assumed'],
+      ]);
+    }
+    expect(readIptablesSave(`${V4}${bare}`, 'rules.v6', { lenient: false }).firewall.chains[0].family).toBe(4);
     const assumed = read(bare);
     expect(assumed.firewall.chains[0].family).toBe(4);
     expect(assumed.diagnostics.map((d) => [d.code, d.severity])).toEqual([['iptables.family-assumed', 'warning']]);
