@@ -78,6 +78,21 @@ describe('tables and chains', () => {
     expect(c.rules.map((x) => x.origin?.line)).toEqual([8, 6, 9, 7]);
   });
 
+  it('creates a built-in chain a line names without declaring it, policy ACCEPT, as iptables-restore does', () => {
+    const r = ok(
+      `${V4}*filter\n-A INPUT -j ACCEPT\n-P FORWARD DROP\nCOMMIT\n*nat\n-A POSTROUTING -o wan -j MASQUERADE\nCOMMIT\n`,
+    );
+    expect(r.firewall.chains.map((c) => [c.name, c.hook, c.policy, c.rules.length, c.pos.line])).toEqual([
+      ['INPUT', 'input', 'accept', 1, 3],
+      ['FORWARD', 'forward', 'drop', 0, 4],
+      ['POSTROUTING', 'postrouting', 'accept', 1, 7],
+    ]);
+    // A user chain must be declared (iptables-restore: "Chain 'mine' does not exist").
+    expect(errors(`${V4}*filter\n-A mine -j ACCEPT\nCOMMIT\n`)).toMatchObject([
+      { line: 3, col: 4, code: 'iptables.unknown-chain' },
+    ]);
+  });
+
   it('gives every rule its origin: the line from -A on, whitespace folded', () => {
     const r = ok(filter('[3:180] -A INPUT  -p tcp\t--dport 22 -m comment --comment "ssh  in" -j ACCEPT'));
     const x = chain(r, 'INPUT').rules[0];

@@ -18,7 +18,7 @@ import type { ImportOptions, ImportResult } from '../types.js';
 import type { IptablesCode } from './codes.js';
 import { expansionSize, type LineContext, MAX_EXPANSION } from './draft.js';
 import { splitLine, type Word } from './lexer.js';
-import { ChainBuilder, type RuleLine, type TableState } from './chains.js';
+import { ChainBuilder, type ChainState, type RuleLine, type TableState } from './chains.js';
 import { detectFamily } from './family.js';
 import { isTableName, TABLES } from './names.js';
 import { LineReader } from './rule.js';
@@ -372,6 +372,28 @@ class DumpReader {
     });
   }
 
+  /**
+   * A built-in chain a line names without a `:CHAIN` line before it:
+   * iptables-restore creates it, policy ACCEPT (measured: `*filter`,
+   * `-A INPUT -j ACCEPT`, `COMMIT` loads, and iptables-save then lists
+   * `:INPUT ACCEPT`). Undefined for a name that is no built-in chain.
+   */
+  private implicitBuiltin(name: string, n: number, col: number, line: string): ChainState | undefined {
+    const table = this.table as TableState;
+    if (!Object.hasOwn(TABLES[table.name], name)) return undefined;
+    this.declare(
+      name,
+      'ACCEPT',
+      n,
+      col,
+      line
+        .slice(col - 1)
+        .replace(/\s+/g, ' ')
+        .trim(),
+    );
+    return table.chains.get(name);
+  }
+
   private command(all: Word[], line: string, n: number): void {
     // -4 / -6 may stand before the command too: the line is for one family only.
     let words = all;
@@ -394,7 +416,10 @@ class DumpReader {
       return;
     }
     if (c === '-P' || c === '--policy') {
-      const ch = chainWord === undefined ? undefined : table.chains.get(chainWord.text);
+      const ch =
+        chainWord === undefined
+          ? undefined
+          : (table.chains.get(chainWord.text) ?? this.implicitBuiltin(chainWord.text, n, cmd.col, line));
       const pol = words[2]?.text;
       if (ch === undefined || ch.builtin === null || (pol !== 'ACCEPT' && pol !== 'DROP') || words.length > 3) {
         this.report(
@@ -446,7 +471,7 @@ class DumpReader {
       this.report(n, cmd.col, `${c} needs a chain name`, 'iptables.syntax');
       return;
     }
-    const chain = table.chains.get(chainWord.text);
+    const chain = table.chains.get(chainWord.text) ?? this.implicitBuiltin(chainWord.text, n, cmd.col, line);
     if (chain === undefined) {
       this.report(
         n,
