@@ -149,6 +149,7 @@ describe('family', () => {
       ]);
     }
     expect(readIptablesSave(`${V4}${bare}`, 'rules.v6', { lenient: false }).firewall.chains[0].family).toBe(4);
+    expect(read(`\uFEFF${V6}${bare}`).firewall.chains[0].family).toBe(6);
     const assumed = read(bare);
     expect(assumed.firewall.chains[0].family).toBe(4);
     expect(assumed.diagnostics.map((d) => [d.code, d.severity])).toEqual([['iptables.family-assumed', 'warning']]);

@@ -78,7 +78,8 @@ class DumpReader {
     hint: 4 | 6 | undefined,
     private readonly maxRules: number,
   ) {
-    this.lines = text.split('\n');
+    // A byte-order mark (an editor's) would hide the header line.
+    this.lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n');
     const found = detectFamily(this.lines);
     const named = familyFromName(file);
     const family = found?.family ?? hint ?? named ?? 4;
