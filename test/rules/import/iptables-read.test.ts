@@ -482,6 +482,7 @@ describe('unsupported constructs', () => {
     ['-A INPUT -j NFQUEUE --queue-num 1', 10, 'target'],
     ['-A INPUT -j CONNMARK --restore-mark', 10, 'target'],
     ['-A INPUT -m conntrack --ctorigsrc 10.0.0.1 -j ACCEPT', 23, 'match'],
+    ['-A INPUT -p tcp -j TARPIT --tarpit', 20, 'target'],
     ['-A INPUT -p tcp --dport 22 -m multiport --dports 80,443 -j ACCEPT', 41, 'match'],
   ] as const;
 
@@ -545,6 +546,7 @@ describe('bad dumps: one positioned error each, never an exception', () => {
     ['-A to an undeclared chain', filter('-A nowhere -j ACCEPT'), 7, 4, 'iptables.unknown-chain'],
     ['a jump to an undeclared chain', filter('-A INPUT -j nowhere'), 7, 13, 'iptables.unknown-chain'],
     ['a jump to a built-in chain', filter('-A INPUT -j OUTPUT'), 7, 13, 'iptables.jump-to-builtin'],
+    ['an option after a jump to a chain', filter('-A INPUT -j user --log-prefix x'), 7, 18, 'iptables.unknown-option'],
     ['a missing COMMIT', `${V4}*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n`, 2, 1, 'iptables.missing-commit'],
     [
       'an unbalanced quote',

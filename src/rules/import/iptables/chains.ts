@@ -11,6 +11,7 @@ import { qualifiedChainName } from '../types.js';
 import type { IptablesCode } from './codes.js';
 import { type Draft, expand, type RuleBody } from './draft.js';
 import { type BuiltinChain, TABLES, type TableName } from './names.js';
+import { TARGET_SKIPPED } from './rule.js';
 
 /** Jumps the kernel follows from a base chain (NFT_JUMP_STACK_SIZE). */
 const MAX_JUMP_DEPTH = 16;
@@ -49,7 +50,7 @@ export type Report = (
 export class ChainBuilder {
   constructor(
     private readonly tables: readonly TableState[],
-    private readonly cx: { readonly family: 4 | 6 },
+    private readonly cx: { readonly family: 4 | 6; readonly lenient: boolean },
     private readonly report: Report,
   ) {}
 
@@ -93,8 +94,40 @@ export class ChainBuilder {
       let target: string | null = null;
       if (d.targetName !== null) {
         const tc = t.chains.get(d.targetName);
-        if (tc === undefined || tc.builtin !== null) {
-          const builtin = tc !== undefined || Object.hasOwn(TABLES[t.name], d.targetName);
+        if (tc !== undefined && tc.builtin === null && d.targetOpt !== null) {
+          this.report(
+            rl.pos.line,
+            d.targetOpt.col,
+            `unknown option ${d.targetOpt.text} (a jump to chain ${tc.name} takes none)`,
+            'iptables.unknown-option',
+          );
+          return;
+        }
+        const builtin = tc !== undefined || Object.hasOwn(TABLES[t.name], d.targetName);
+        if (tc === undefined && !builtin && (d.targetOpt !== null || /^[A-Z][A-Z0-9_-]*$/.test(d.targetName))) {
+          // Named like a target (TARPIT, an xtables-addons one) or given options: a target fwemu does not know.
+          const what = `-j ${d.targetName}`;
+          const why = 'a target fwemu does not know, and no chain of that name';
+          if (!this.cx.lenient) {
+            this.report(
+              rl.pos.line,
+              d.targetCol,
+              `${what} is not modelled (${why}); fwemu cannot judge this rule (--lenient reads on with "${TARGET_SKIPPED}")`,
+              'iptables.unsupported',
+            );
+            return;
+          }
+          this.report(
+            rl.pos.line,
+            d.targetCol,
+            `${what} is not modelled (${why}); --lenient: ${TARGET_SKIPPED}`,
+            'iptables.unsupported',
+            'warning',
+          );
+          d.body.action = 'continue';
+          d.body.inert ??= TARGET_SKIPPED;
+          d.targetName = null;
+        } else if (tc === undefined || tc.builtin !== null) {
           this.report(
             rl.pos.line,
             d.targetCol,
@@ -104,8 +137,7 @@ export class ChainBuilder {
             builtin ? 'iptables.jump-to-builtin' : 'iptables.unknown-chain',
           );
           return;
-        }
-        target = tc.modelName;
+        } else target = tc.modelName;
       }
       const bodies = expand(d);
       bodies.forEach((b, k) => {

@@ -83,6 +83,8 @@ export interface Draft {
   /** The jump or goto target as written (the chain is resolved once the table is read). */
   targetName: string | null;
   targetCol: number;
+  /** The first option after -j NAME when NAME is no target fwemu knows: an error for a chain, else the target's. */
+  targetOpt: { text: string; col: number } | null;
   hookNeeds: HookNeed[];
   /** Set when the line had errors: no model rule comes of it. */
   failed: boolean;

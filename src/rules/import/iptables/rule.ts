@@ -116,8 +116,12 @@ export class LineReader {
   private readonly generic = new Set<string>();
   readonly matches: Instance[] = [];
   target: Instance | null = null;
-  /** Set after -m or -j of something fwemu does not read: its options are passed over. */
-  private skipping: 'match' | 'target' | null = null;
+  /**
+   * Set after -m or -j of something fwemu does not read: its options are
+   * passed over; 'jump' after -j NAME that may be a chain or a target
+   * fwemu does not know (chains.ts decides, knowing the chains).
+   */
+  private skipping: 'match' | 'target' | 'jump' | null = null;
   private targetWords: string[] | null = null;
 
   constructor(cx: LineContext, words: readonly Word[]) {
@@ -128,6 +132,7 @@ export class LineReader {
       axes: [],
       targetName: null,
       targetCol: 0,
+      targetOpt: null,
       hookNeeds: [],
       failed: false,
       skipped: false,
@@ -202,6 +207,8 @@ export class LineReader {
       } else if (this.skipping !== null) {
         // An option of a match or target fwemu does not read: its words are passed over with it.
         if (this.targetWords !== null) this.targetWords.push(neg ? `! ${at.text}` : at.text);
+        if (this.skipping === 'jump' && this.draft.targetOpt === null)
+          this.draft.targetOpt = { text: at.text, col: at.col };
       } else if (at.text.startsWith('--')) this.extensionOption(at, neg);
       else
         this.error(
@@ -400,6 +407,7 @@ export class LineReader {
       this.body.action = isGoto ? 'goto' : 'jump';
       this.draft.targetName = name;
       this.draft.targetCol = v.col;
+      if (!isGoto) this.skipping = 'jump';
       return;
     }
     if (Object.hasOwn(TARGETS, name)) {
