@@ -155,6 +155,22 @@ describe('family', () => {
     expect(assumed.diagnostics.map((d) => [d.code, d.severity])).toEqual([['iptables.family-assumed', 'warning']]);
   });
 
+  it('reads `iptables-save; ip6tables-save` in one file: each header sets the family of the tables after it', () => {
+    const r = ok(`${filter('-A INPUT -s 10.0.0.0/8 -j ACCEPT')}${filter('-A INPUT -s fd00::/8 -j ACCEPT', V6)}`);
+    expect(
+      r.firewall.chains
+        .filter((c) => c.hook === 'input')
+        .map((c) => [c.name, c.family, c.table, c.rules[0].src?.cidrs[0].text]),
+    ).toEqual([
+      ['ip/filter/INPUT', 4, 'ip filter', '10.0.0.0/8'],
+      ['ip6/filter/INPUT', 6, 'ip6 filter', 'fd00::/8'],
+    ]);
+    // Within one family a table still comes once.
+    expect(errors(`${filter('')}${filter('')}`)).toMatchObject([
+      { line: 10, col: 1, code: 'iptables.duplicate-table' },
+    ]);
+  });
+
   it('refuses an address of the other family', () => {
     expect(errors(filter('-A INPUT -s fd00::1 -j ACCEPT'))).toMatchObject([
       { line: 7, col: 13, code: 'iptables.wrong-family' },

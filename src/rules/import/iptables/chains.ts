@@ -34,6 +34,8 @@ export interface ChainState {
 
 export interface TableState {
   name: TableName;
+  /** The dump's family where the table stands (a file may hold an iptables-save and an ip6tables-save). */
+  family: 4 | 6;
   pos: SourcePos;
   chains: Map<string, ChainState>;
   committed: boolean;
@@ -50,18 +52,18 @@ export type Report = (
 export class ChainBuilder {
   constructor(
     private readonly tables: readonly TableState[],
-    private readonly cx: { readonly family: 4 | 6; readonly lenient: boolean },
+    private readonly cx: { readonly lenient: boolean },
     private readonly report: Report,
   ) {}
 
   /** The model's chains: names made unique across tables, rules placed, jumps resolved and checked. */
   build(): FwChain[] {
-    const fam = this.cx.family === 6 ? 'ip6' : 'ip';
+    const famOf = (t: TableState) => (t.family === 6 ? 'ip6' : 'ip');
     const count = new Map<string, number>();
     for (const t of this.tables) for (const c of t.chains.values()) count.set(c.name, (count.get(c.name) ?? 0) + 1);
     for (const t of this.tables)
       for (const c of t.chains.values())
-        c.modelName = (count.get(c.name) ?? 0) > 1 ? qualifiedChainName(fam, t.name, c.name) : c.name;
+        c.modelName = (count.get(c.name) ?? 0) > 1 ? qualifiedChainName(famOf(t), t.name, c.name) : c.name;
     const out: FwChain[] = [];
     for (const t of this.tables) {
       const built = new Map<ChainState, FwChain>();
@@ -75,8 +77,8 @@ export class ChainBuilder {
           policy: c.policy,
           rules: [],
           pos: c.pos,
-          family: this.cx.family,
-          table: `${fam} ${t.name}`,
+          family: t.family,
+          table: `${famOf(t)} ${t.name}`,
           origin,
         };
         built.set(c, chain);

@@ -34,6 +34,7 @@ export interface HookNeed {
 export interface LineContext {
   file: string;
   line: number;
+  /** The family of the dump being read (it changes at an ip6tables-save header after an iptables-save one). */
   family: 4 | 6;
   table: TableName;
   lenient: boolean;
