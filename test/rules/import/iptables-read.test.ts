@@ -548,6 +548,21 @@ describe('unsupported constructs', () => {
     ]);
   });
 
+  it('-m policy --pol none holds for every packet (fwemu models no IPsec); --pol ipsec is unsupported', () => {
+    const r = ok(
+      `${V4}*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o wan -m policy --dir out --pol none -j MASQUERADE\nCOMMIT\n`,
+    );
+    expect(chain(r, 'POSTROUTING').rules[0]).toMatchObject({
+      oif: ['wan'],
+      nat: { kind: 'masquerade' },
+      inert: null,
+      ignored: ['-m policy --dir out --pol none'],
+    });
+    expect(errors(filter('-A INPUT -m policy --dir in --pol ipsec --proto esp -j ACCEPT'))).toMatchObject([
+      { col: 10, code: 'iptables.unsupported' },
+    ]);
+  });
+
   it('reads the rest of the rule after an unsupported match', () => {
     const [r] = input('-A INPUT -m recent --update --seconds 60 -p tcp --dport 22 -j DROP', true);
     expect(r).toMatchObject({ proto: 'tcp', dport: { ranges: [{ lo: 22, hi: 22 }] }, action: 'drop' });

@@ -9,7 +9,7 @@ import { flagNames } from '../../fw-values.js';
 import { ICMP_NAMES, ICMPV6_NAMES } from './names.js';
 import { conntrack, state } from './match-ct.js';
 import { addrtype, rpfilter } from './match-fib.js';
-import { nfacct, recent } from './match-ignored.js';
+import { nfacct, policy, recent } from './match-ignored.js';
 import { bad, taken } from './match-common.js';
 import type { ExtensionDef, LineReader, OptDef } from './rule.js';
 import { hex, parseMarkMask, parseNumber, parsePortList, parsePortRange, parseRange } from './values.js';
@@ -334,4 +334,5 @@ export const MATCHES: Readonly<Record<string, ExtensionDef>> = {
   mark,
   nfacct,
   recent,
+  policy,
 };
