@@ -267,6 +267,28 @@ describe('matches', () => {
     });
   });
 
+  it('reads service names and ICMP name prefixes as iptables does (getservbyname, libxt_icmp)', () => {
+    const rules = input(
+      '-A INPUT -p tcp --dport ssh -j ACCEPT\n-A INPUT -p tcp -m multiport --dports http,https,8000:8080 -j ACCEPT\n-A INPUT -p icmp --icmp-type echo-req -j ACCEPT\n-A INPUT -p icmp --icmp-type TIME-ex -j ACCEPT',
+    );
+    expect(rules.map((r) => r.dport?.ranges ?? r.icmp)).toEqual([
+      [{ lo: 22, hi: 22 }],
+      [
+        { lo: 80, hi: 80 },
+        { lo: 443, hi: 443 },
+        { lo: 8000, hi: 8080 },
+      ],
+      { types: [8], codes: null },
+      { types: [11], codes: null },
+    ]);
+    expect(errors(filter('-A INPUT -p icmp --icmp-type echo -j ACCEPT'))).toMatchObject([
+      { col: 30, code: 'iptables.bad-value' },
+    ]);
+    expect(errors(filter('-A INPUT -p tcp --dport sshd -j ACCEPT'))).toMatchObject([
+      { col: 25, code: 'iptables.bad-value' },
+    ]);
+  });
+
   it('reads ICMP types by name, number and type/code', () => {
     const rules = input(
       '-A INPUT -p icmp --icmp-type echo-request -j ACCEPT\n-A INPUT -p icmp -m icmp --icmp-type 3/4 -j ACCEPT\n-A INPUT -p icmp --icmp-type host-prohibited -j ACCEPT\n-A INPUT -p icmp ! --icmp-type 0 -j DROP\n-A INPUT -p icmp --icmp-type any -j ACCEPT',

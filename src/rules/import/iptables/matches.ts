@@ -111,7 +111,15 @@ function icmpOpt(v6: boolean): OptDef {
       const names = v6 ? ICMPV6_NAMES : ICMP_NAMES;
       let type: number;
       let codes: number[] | null = null;
-      const named = names.get(v.toLowerCase());
+      // libxt_icmp: a name or any unique prefix of one, case ignored.
+      const lower = v.toLowerCase();
+      let named = names.get(lower);
+      if (named === undefined && /^[a-z-]+$/.test(lower)) {
+        const found = [...names.keys()].filter((k) => k.startsWith(lower));
+        if (found.length > 1)
+          return bad(r, at.col, `--icmp${v6 ? 'v6' : ''}-type ${v} is ambiguous (${found.join(', ')})`);
+        if (found.length === 1) named = names.get(found[0]);
+      }
       if (named !== undefined) {
         type = named.type;
         if (named.codeMin === named.codeMax) codes = [named.codeMin];
