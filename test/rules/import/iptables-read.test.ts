@@ -599,6 +599,7 @@ describe('bad dumps: one positioned error each, never an exception', () => {
     ['-A to an undeclared chain', filter('-A nowhere -j ACCEPT'), 7, 4, 'iptables.unknown-chain'],
     ['a jump to an undeclared chain', filter('-A INPUT -j nowhere'), 7, 13, 'iptables.unknown-chain'],
     ['a jump to a built-in chain', filter('-A INPUT -j OUTPUT'), 7, 13, 'iptables.jump-to-builtin'],
+    ['a goto to an undeclared chain', filter('-A INPUT -g DOCKER'), 7, 13, 'iptables.unknown-chain'],
     ['an option after a jump to a chain', filter('-A INPUT -j user --log-prefix x'), 7, 18, 'iptables.unknown-option'],
     ['a missing COMMIT', `${V4}*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n`, 2, 1, 'iptables.missing-commit'],
     [

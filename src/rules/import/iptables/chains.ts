@@ -106,7 +106,12 @@ export class ChainBuilder {
           return;
         }
         const builtin = tc !== undefined || Object.hasOwn(TABLES[t.name], d.targetName);
-        if (tc === undefined && !builtin && (d.targetOpt !== null || /^[A-Z][A-Z0-9_-]*$/.test(d.targetName))) {
+        if (
+          tc === undefined &&
+          !builtin &&
+          d.body.action === 'jump' &&
+          (d.targetOpt !== null || /^[A-Z][A-Z0-9_-]*$/.test(d.targetName))
+        ) {
           // Named like a target (TARPIT, an xtables-addons one) or given options: a target fwemu does not know.
           const what = `-j ${d.targetName}`;
           const why = 'a target fwemu does not know, and no chain of that name';
