@@ -11,6 +11,7 @@ import { qualifiedChainName } from '../types.js';
 import type { IptablesCode } from './codes.js';
 import { type Draft, expand, type RuleBody } from './draft.js';
 import { type BuiltinChain, TABLES, type TableName } from './names.js';
+import { TARGET_SKIPPED } from './rule.js';
 
 /** Jumps the kernel follows from a base chain (NFT_JUMP_STACK_SIZE). */
 const MAX_JUMP_DEPTH = 16;
@@ -33,6 +34,8 @@ export interface ChainState {
 
 export interface TableState {
   name: TableName;
+  /** The dump's family where the table stands (a file may hold an iptables-save and an ip6tables-save). */
+  family: 4 | 6;
   pos: SourcePos;
   chains: Map<string, ChainState>;
   committed: boolean;
@@ -49,18 +52,18 @@ export type Report = (
 export class ChainBuilder {
   constructor(
     private readonly tables: readonly TableState[],
-    private readonly cx: { readonly family: 4 | 6 },
+    private readonly cx: { readonly lenient: boolean },
     private readonly report: Report,
   ) {}
 
   /** The model's chains: names made unique across tables, rules placed, jumps resolved and checked. */
   build(): FwChain[] {
-    const fam = this.cx.family === 6 ? 'ip6' : 'ip';
+    const famOf = (t: TableState) => (t.family === 6 ? 'ip6' : 'ip');
     const count = new Map<string, number>();
     for (const t of this.tables) for (const c of t.chains.values()) count.set(c.name, (count.get(c.name) ?? 0) + 1);
     for (const t of this.tables)
       for (const c of t.chains.values())
-        c.modelName = (count.get(c.name) ?? 0) > 1 ? qualifiedChainName(fam, t.name, c.name) : c.name;
+        c.modelName = (count.get(c.name) ?? 0) > 1 ? qualifiedChainName(famOf(t), t.name, c.name) : c.name;
     const out: FwChain[] = [];
     for (const t of this.tables) {
       const built = new Map<ChainState, FwChain>();
@@ -74,8 +77,8 @@ export class ChainBuilder {
           policy: c.policy,
           rules: [],
           pos: c.pos,
-          family: this.cx.family,
-          table: `${fam} ${t.name}`,
+          family: t.family,
+          table: `${famOf(t)} ${t.name}`,
           origin,
         };
         built.set(c, chain);
@@ -93,8 +96,45 @@ export class ChainBuilder {
       let target: string | null = null;
       if (d.targetName !== null) {
         const tc = t.chains.get(d.targetName);
-        if (tc === undefined || tc.builtin !== null) {
-          const builtin = tc !== undefined || Object.hasOwn(TABLES[t.name], d.targetName);
+        if (tc !== undefined && tc.builtin === null && d.targetOpt !== null) {
+          this.report(
+            rl.pos.line,
+            d.targetOpt.col,
+            `unknown option ${d.targetOpt.text} (a jump to chain ${tc.name} takes none)`,
+            'iptables.unknown-option',
+          );
+          return;
+        }
+        const builtin = tc !== undefined || Object.hasOwn(TABLES[t.name], d.targetName);
+        if (
+          tc === undefined &&
+          !builtin &&
+          d.body.action === 'jump' &&
+          (d.targetOpt !== null || /^[A-Z][A-Z0-9_-]*$/.test(d.targetName))
+        ) {
+          // Named like a target (TARPIT, an xtables-addons one) or given options: a target fwemu does not know.
+          const what = `-j ${d.targetName}`;
+          const why = 'a target fwemu does not know, and no chain of that name';
+          if (!this.cx.lenient) {
+            this.report(
+              rl.pos.line,
+              d.targetCol,
+              `${what} is not modelled (${why}); fwemu cannot judge this rule (--lenient reads on with "${TARGET_SKIPPED}")`,
+              'iptables.unsupported',
+            );
+            return;
+          }
+          this.report(
+            rl.pos.line,
+            d.targetCol,
+            `${what} is not modelled (${why}); --lenient: ${TARGET_SKIPPED}`,
+            'iptables.unsupported',
+            'warning',
+          );
+          d.body.action = 'continue';
+          d.body.inert ??= TARGET_SKIPPED;
+          d.targetName = null;
+        } else if (tc === undefined || tc.builtin !== null) {
           this.report(
             rl.pos.line,
             d.targetCol,
@@ -104,8 +144,7 @@ export class ChainBuilder {
             builtin ? 'iptables.jump-to-builtin' : 'iptables.unknown-chain',
           );
           return;
-        }
-        target = tc.modelName;
+        } else target = tc.modelName;
       }
       const bodies = expand(d);
       bodies.forEach((b, k) => {
@@ -132,35 +171,52 @@ export class ChainBuilder {
   private checkJumps(t: TableState): void {
     const hooks = new Map<ChainState, Set<Hook>>();
     const tooDeep = new Set<RuleLine>();
+    // Each chain's jumps, found once: the walks below visit a chain many times.
+    const edgeCache = new Map<ChainState, { to: ChainState; rl: RuleLine }[]>();
     const edges = (c: ChainState): { to: ChainState; rl: RuleLine }[] => {
+      const known = edgeCache.get(c);
+      if (known !== undefined) return known;
       const out: { to: ChainState; rl: RuleLine }[] = [];
       for (const rl of c.rules) {
         const name = rl.draft.targetName;
         const to = name === null ? undefined : t.chains.get(name);
         if (to !== undefined && to.builtin === null) out.push({ to, rl });
       }
+      edgeCache.set(c, out);
       return out;
     };
-    // Loops: depth-first over user chains (colors: 1 on the path, 2 done).
+    // Loops: depth-first over the chains (colors: 1 on the path, 2 done), with an explicit
+    // stack: a dump may chain 100k user chains one after another.
     const color = new Map<ChainState, number>();
     let loops = false;
-    const visit = (c: ChainState): void => {
-      color.set(c, 1);
-      for (const { to, rl } of edges(c)) {
+    for (const root of t.chains.values()) {
+      if ((color.get(root) ?? 0) !== 0) continue;
+      const stack: { c: ChainState; out: { to: ChainState; rl: RuleLine }[]; i: number }[] = [];
+      color.set(root, 1);
+      stack.push({ c: root, out: edges(root), i: 0 });
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        if (top.i >= top.out.length) {
+          color.set(top.c, 2);
+          stack.pop();
+          continue;
+        }
+        const { to, rl } = top.out[top.i++];
         const k = color.get(to) ?? 0;
-        loops ||= k === 1;
-        if (k === 1)
+        if (k === 1) {
+          loops = true;
           this.report(
             rl.pos.line,
             rl.draft.targetCol,
-            `${rl.draft.body.action} to ${to.name} closes a loop (${to.name} leads back to ${c.name}); the kernel refuses loops`,
+            `${rl.draft.body.action} to ${to.name} closes a loop (${to.name} leads back to ${top.c.name}); the kernel refuses loops`,
             'iptables.jump-loop',
           );
-        else if (k === 0) visit(to);
+        } else if (k === 0) {
+          color.set(to, 1);
+          stack.push({ c: to, out: edges(to), i: 0 });
+        }
       }
-      color.set(c, 2);
-    };
-    for (const c of t.chains.values()) if ((color.get(c) ?? 0) === 0) visit(c);
+    }
     // Hooks and depth: breadth-first from each base chain (bounded by the depth limit, so loops end).
     for (const base of t.chains.values()) {
       // Behind a loop every depth is reached; the loop is the error to fix.

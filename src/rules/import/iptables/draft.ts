@@ -34,6 +34,7 @@ export interface HookNeed {
 export interface LineContext {
   file: string;
   line: number;
+  /** The family of the dump being read (it changes at an ip6tables-save header after an iptables-save one). */
   family: 4 | 6;
   table: TableName;
   lenient: boolean;
@@ -83,6 +84,8 @@ export interface Draft {
   /** The jump or goto target as written (the chain is resolved once the table is read). */
   targetName: string | null;
   targetCol: number;
+  /** The first option after -j NAME when NAME is no target fwemu knows: an error for a chain, else the target's. */
+  targetOpt: { text: string; col: number } | null;
   hookNeeds: HookNeed[];
   /** Set when the line had errors: no model rule comes of it. */
   failed: boolean;

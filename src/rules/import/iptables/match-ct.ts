@@ -4,6 +4,7 @@
  */
 import type { CtStateWord, CtStatusWord } from '../../firewall.js';
 import { bad, taken } from './match-common.js';
+import type { Patch } from './draft.js';
 import type { ExtensionDef, Instance, LineReader, OptDef } from './rule.js';
 
 const CT_STATES: Readonly<Record<string, CtStateWord | 'snat' | 'dnat'>> = {
@@ -53,10 +54,30 @@ const CT_STATUSES: Readonly<Record<string, CtStatusWord>> = {
   CONFIRMED: 'confirmed',
 };
 
+/** The states of a packet without a conntrack entry: xt_conntrack then reads no status bit at all. */
+const NO_ENTRY: readonly CtStateWord[] = ['invalid', 'untracked'];
+
+/** One alternative's ct conditions (the rule's other negations kept). */
+function ct(state: CtStateWord[] | null, stateNeg: boolean, status: CtStatusWord[] | null, statusNeg: boolean): Patch {
+  return (x) => {
+    x.ctState = state;
+    x.ctStatus = status;
+    x.not = x.not.filter((k) => k !== 'ctState' && k !== 'ctStatus');
+    if (state !== null && stateNeg) x.not.push('ctState');
+    if (status !== null && statusNeg) x.not.push('ctStatus');
+  };
+}
+
 /**
- * --ctstate with SNAT or DNAT: xt_conntrack adds the NAT status bits to the
- * state bits, so `--ctstate NEW,DNAT` is "state new, or status dnat" and
- * `! --ctstate NEW,DNAT` is "neither".
+ * xt_conntrack (conntrack_mt) in the model's words. SNAT and DNAT in
+ * --ctstate are the NAT status bits added to the state bit, so `--ctstate
+ * NEW,DNAT` is "state new, or status dnat" and `! --ctstate NEW,DNAT`
+ * "neither". A packet without an entry (invalid, untracked) has its state
+ * tested and then matches whenever --ctstate was given (`if (ct == NULL)
+ * return info->match_flags & XT_CONNTRACK_STATE`), whatever --ctstatus
+ * says; the model's status condition never holds without an entry (as
+ * nft's `ct status`), so such packets get an alternative of their own.
+ * Alternatives never overlap, so a LOG or jump runs once.
  */
 function ctDone(r: LineReader, inst: Instance): void {
   const st = inst.state.state as StateArg | undefined;
@@ -66,12 +87,12 @@ function ctDone(r: LineReader, inst: Instance): void {
     taken(r, inst.at.col, 'connection state');
     return;
   }
-  if (status !== undefined) {
-    b.ctStatus = status.words;
-    r.negate('ctStatus', status.neg);
+  if (st === undefined) {
+    if (status !== undefined) r.addAxis([ct(null, false, status.words, status.neg)]);
+    return;
   }
-  if (st === undefined) return;
-  if (st.nat.length > 0 && status !== undefined) {
+  const { states, nat, neg } = st;
+  if (nat.length > 0 && status !== undefined) {
     r.unsupported(
       st.col,
       '--ctstate SNAT or DNAT with --ctstatus',
@@ -80,29 +101,21 @@ function ctDone(r: LineReader, inst: Instance): void {
     );
     return;
   }
-  const { states, nat, neg } = st;
-  if (nat.length === 0) {
-    b.ctState = states;
-    r.negate('ctState', neg);
-  } else if (states.length === 0) {
-    b.ctStatus = nat;
-    r.negate('ctStatus', neg);
-  } else if (neg) {
-    b.ctState = states;
-    b.ctStatus = nat;
-    r.negate('ctState', true);
-    r.negate('ctStatus', true);
-  } else
-    r.addAxis([
-      (x) => {
-        x.ctState = states;
-      },
-      (x) => {
-        x.ctState = states;
-        x.ctStatus = nat;
-        x.not.push('ctState');
-      },
-    ]);
+  // The entry-less states that pass the state test.
+  const noEntry = NO_ENTRY.filter((w) => states.includes(w) !== neg);
+  const alts: Patch[] = [];
+  if (status !== undefined) {
+    alts.push(ct(states, neg, status.words, status.neg));
+    if (noEntry.length > 0) alts.push(ct(noEntry, false, null, false));
+  } else if (nat.length === 0) alts.push(ct(states, neg, null, false));
+  else if (!neg) {
+    if (states.length > 0) alts.push(ct(states, false, null, false));
+    alts.push(ct(states.length > 0 ? states : null, true, nat, false));
+  } else {
+    alts.push(ct(states.length > 0 ? states : null, true, nat, true));
+    if (noEntry.length > 0) alts.push(ct(noEntry, false, null, false));
+  }
+  r.addAxis(alts);
 }
 
 function ctUnsupported(name: string): OptDef {
@@ -111,7 +124,7 @@ function ctUnsupported(name: string): OptDef {
     neg: true,
     run(r, _a, _n, at) {
       r.unsupported(
-        at.col,
+        at.optCol,
         `-m conntrack --${name}`,
         'the conntrack tuple, direction and expiry are not matched on',
         'match',
@@ -158,7 +171,7 @@ export const conntrack: ExtensionDef = {
     ctdir: {
       args: 1,
       run(r, _a, _n, at) {
-        r.unsupported(at.col, '-m conntrack --ctdir', 'the packet direction is not matched on', 'match');
+        r.unsupported(at.optCol, '-m conntrack --ctdir', 'the packet direction is not matched on', 'match');
       },
     },
   },

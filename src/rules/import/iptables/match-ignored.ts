@@ -3,8 +3,10 @@
  * side, so a rule behaves as if they were absent: `-m nfacct` (xt_nfacct:
  * counts into an accounting object, true unless the object has a quota)
  * and `-m recent --set` (xt_recent: records the address, then matches,
- * `ret = !ret` with invert false). They are listed as ignored with what
- * ignoring them means. `-m recent` that reads its list (--rcheck,
+ * `ret = !ret` with invert false), and `-m policy --pol none` (no packet
+ * fwemu judges was decapsulated by IPsec or is bound for an IPsec
+ * policy, so it holds for every one). They are listed as ignored with
+ * what ignoring them means. `-m recent` that reads its list (--rcheck,
  * --update, --remove) depends on earlier packets and stays unsupported.
  */
 import type { ExtensionDef, Instance, LineReader, OptDef } from './rule.js';
@@ -72,5 +74,31 @@ export const recent: ExtensionDef = {
       inst,
       'records the address in a recent list and always matches; the rules that read the list (--rcheck, --update) are what fwemu cannot model',
     );
+  },
+};
+
+/** xt_policy: `--pol none` holds for every packet fwemu judges (it models no IPsec); `--pol ipsec` for none. */
+export const policy: ExtensionDef = {
+  opts: {
+    dir: kept(1),
+    pol: kept(1),
+    strict: kept(0),
+    reqid: kept(1, true),
+    spi: kept(1, true),
+    proto: kept(1, true),
+    mode: kept(1, true),
+    'tunnel-src': kept(1, true),
+    'tunnel-dst': kept(1, true),
+    next: kept(0),
+  },
+  done(r, inst) {
+    const words = (inst.state.words as string[] | undefined) ?? [];
+    const pol = words.find((w) => w.startsWith('--pol '))?.slice(6);
+    const elements = ['reqid', 'spi', 'proto', 'mode', 'tunnel-src', 'tunnel-dst'].some((o) => inst.given.has(o));
+    if (pol === 'none' && !elements) {
+      ignore(r, inst, 'fwemu models no IPsec, so no packet has an IPsec policy and --pol none holds for every packet');
+      return;
+    }
+    r.unsupported(inst.at.col, '-m policy', 'IPsec policies are not modelled', 'match');
   },
 };

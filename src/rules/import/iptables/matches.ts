@@ -9,7 +9,7 @@ import { flagNames } from '../../fw-values.js';
 import { ICMP_NAMES, ICMPV6_NAMES } from './names.js';
 import { conntrack, state } from './match-ct.js';
 import { addrtype, rpfilter } from './match-fib.js';
-import { nfacct, recent } from './match-ignored.js';
+import { nfacct, policy, recent } from './match-ignored.js';
 import { bad, taken } from './match-common.js';
 import type { ExtensionDef, LineReader, OptDef } from './rule.js';
 import { hex, parseMarkMask, parseNumber, parsePortList, parsePortRange, parseRange } from './values.js';
@@ -21,7 +21,7 @@ function portOpt(key: 'sport' | 'dport'): OptDef {
     run(r, [v], neg, at) {
       const p = parsePortRange(v);
       if (!p.ok) return bad(r, at.col, `--${key}: ${p.error}`);
-      if (r.body[key] !== null && taken(r, at.col, key)) return;
+      if (r.body[key] !== null && taken(r, at.optCol, key)) return;
       r.body[key] = { ranges: [p.value], set: null };
       r.negate(key, neg);
     },
@@ -87,7 +87,7 @@ const tcp: ExtensionDef = {
       args: 1,
       neg: true,
       run(r, _a, _n, at) {
-        r.unsupported(at.col, '--tcp-option', 'TCP options are not modelled', 'match');
+        r.unsupported(at.optCol, '--tcp-option', 'TCP options are not modelled', 'match');
       },
     },
   },
@@ -111,7 +111,15 @@ function icmpOpt(v6: boolean): OptDef {
       const names = v6 ? ICMPV6_NAMES : ICMP_NAMES;
       let type: number;
       let codes: number[] | null = null;
-      const named = names.get(v.toLowerCase());
+      // libxt_icmp: a name or any unique prefix of one, case ignored.
+      const lower = v.toLowerCase();
+      let named = names.get(lower);
+      if (named === undefined && /^[a-z-]+$/.test(lower)) {
+        const found = [...names.keys()].filter((k) => k.startsWith(lower));
+        if (found.length > 1)
+          return bad(r, at.col, `--icmp${v6 ? 'v6' : ''}-type ${v} is ambiguous (${found.join(', ')})`);
+        if (found.length === 1) named = names.get(found[0]);
+      }
       if (named !== undefined) {
         type = named.type;
         if (named.codeMin === named.codeMax) codes = [named.codeMin];
@@ -133,7 +141,7 @@ function icmpOpt(v6: boolean): OptDef {
         if (neg) r.unsupported(at.col, '! --icmp-type any', 'it matches no packet', 'match');
         return;
       }
-      if (r.body.icmp !== null && taken(r, at.col, 'ICMP type')) return;
+      if (r.body.icmp !== null && taken(r, at.optCol, 'ICMP type')) return;
       r.body.icmp = { types: [type], codes };
       r.negate('icmp', neg);
     },
@@ -153,7 +161,7 @@ function multiportOpt(which: 'sport' | 'dport' | 'both'): OptDef {
       if (!p.ok) return bad(r, at.col, `multiport: ${p.error}`);
       const ports = p.value;
       for (const k of which === 'both' ? (['sport', 'dport'] as const) : [which])
-        if (r.body[k] !== null && taken(r, at.col, k)) return;
+        if (r.body[k] !== null && taken(r, at.optCol, k)) return;
       if (which !== 'both') {
         r.body[which] = ports;
         r.negate(which, neg);
@@ -200,7 +208,7 @@ function rangeOpt(key: 'src' | 'dst'): OptDef {
       if (!p.ok) return bad(r, at.col, `--${key}-range: ${p.error}`);
       if (
         (r.body[key] !== null || r.hasGeneric(key === 'src' ? 's' : 'd')) &&
-        taken(r, at.col, `${key === 'src' ? 'source' : 'destination'} address`)
+        taken(r, at.optCol, `${key === 'src' ? 'source' : 'destination'} address`)
       )
         return;
       r.body[key] = { cidrs: [], ranges: [p.value], set: null };
@@ -307,7 +315,7 @@ const mark: ExtensionDef = {
       run(r, [v], neg, at) {
         const m = parseMarkMask(v);
         if (!m.ok) return bad(r, at.col, `--mark: ${m.error}`);
-        if (r.body.mark != null && taken(r, at.col, 'mark')) return;
+        if (r.body.mark != null && taken(r, at.optCol, 'mark')) return;
         const { value, mask } = m.value;
         const text = mask === 0xffffffff ? `meta mark ${hex(value)}` : `meta mark & ${hex(mask)} == ${hex(value)}`;
         r.body.mark = { value, mask, text };
@@ -334,4 +342,5 @@ export const MATCHES: Readonly<Record<string, ExtensionDef>> = {
   mark,
   nfacct,
   recent,
+  policy,
 };

@@ -225,7 +225,6 @@ export const UNSUPPORTED_MATCHES: Readonly<Record<string, string>> = {
   tos: 'matches on the TOS field',
   dscp: 'matches on the DSCP field',
   ecn: 'matches on the ECN bits',
-  policy: 'matches on IPsec policy',
   physdev: 'matches on bridge ports',
   mac: 'matches on the source MAC address',
   time: 'matches on the time of day',

@@ -22,7 +22,12 @@ import { parseAddress } from './values.js';
 export interface OptDef {
   args: 0 | 1 | 2;
   neg?: boolean;
-  run(r: LineReader, args: string[], neg: boolean, at: Word, inst: Instance): void;
+  run(r: LineReader, args: string[], neg: boolean, at: OptAt, inst: Instance): void;
+}
+
+/** Where an option stands: `col` is its value's column (bad values are shown there), `optCol` the option's. */
+export interface OptAt extends Word {
+  optCol: number;
 }
 
 /** A match (-m NAME) or target (-j NAME) fwemu reads. */
@@ -111,8 +116,12 @@ export class LineReader {
   private readonly generic = new Set<string>();
   readonly matches: Instance[] = [];
   target: Instance | null = null;
-  /** Set after -m or -j of something fwemu does not read: its options are passed over. */
-  private skipping: 'match' | 'target' | null = null;
+  /**
+   * Set after -m or -j of something fwemu does not read: its options are
+   * passed over; 'jump' after -j NAME that may be a chain or a target
+   * fwemu does not know (chains.ts decides, knowing the chains).
+   */
+  private skipping: 'match' | 'target' | 'jump' | null = null;
   private targetWords: string[] | null = null;
 
   constructor(cx: LineContext, words: readonly Word[]) {
@@ -123,6 +132,7 @@ export class LineReader {
       axes: [],
       targetName: null,
       targetCol: 0,
+      targetOpt: null,
       hookNeeds: [],
       failed: false,
       skipped: false,
@@ -197,6 +207,8 @@ export class LineReader {
       } else if (this.skipping !== null) {
         // An option of a match or target fwemu does not read: its words are passed over with it.
         if (this.targetWords !== null) this.targetWords.push(neg ? `! ${at.text}` : at.text);
+        if (this.skipping === 'jump' && this.draft.targetOpt === null)
+          this.draft.targetOpt = { text: at.text, col: at.col };
       } else if (at.text.startsWith('--')) this.extensionOption(at, neg);
       else
         this.error(
@@ -395,6 +407,7 @@ export class LineReader {
       this.body.action = isGoto ? 'goto' : 'jump';
       this.draft.targetName = name;
       this.draft.targetCol = v.col;
+      if (!isGoto) this.skipping = 'jump';
       return;
     }
     if (Object.hasOwn(TARGETS, name)) {
@@ -456,7 +469,7 @@ export class LineReader {
       args.push(a.text);
     }
     const argAt = opt.args > 0 ? this.words[this.i - opt.args] : at;
-    opt.run(this, args, neg, { text: at.text, col: argAt === at ? at.col : argAt.col }, inst);
+    opt.run(this, args, neg, { text: at.text, col: argAt.col, optCol: at.col }, inst);
   }
 
   /** The loaded extension that takes --name: the target, the latest match, or the match -p loads on its own. */

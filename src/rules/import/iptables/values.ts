@@ -67,9 +67,61 @@ export function parseRange(s: string, family: 4 | 6): Value<AddrRange> {
   return { ok: true, value: r.range };
 }
 
+/**
+ * Service names iptables looks up in /etc/services (getservbyname) for a
+ * port: dumps hold numbers, hand-written restore files sometimes names.
+ * The common ones, numbers as Debian's /etc/services gives them.
+ */
+const SERVICES: Readonly<Record<string, number>> = {
+  'ftp-data': 20,
+  ftp: 21,
+  ssh: 22,
+  telnet: 23,
+  smtp: 25,
+  domain: 53,
+  kerberos: 88,
+  bootps: 67,
+  bootpc: 68,
+  tftp: 69,
+  http: 80,
+  www: 80,
+  pop3: 110,
+  sunrpc: 111,
+  ntp: 123,
+  'netbios-ns': 137,
+  'netbios-dgm': 138,
+  'netbios-ssn': 139,
+  imap2: 143,
+  imap: 143,
+  snmp: 161,
+  'snmp-trap': 162,
+  bgp: 179,
+  ldap: 389,
+  https: 443,
+  'microsoft-ds': 445,
+  isakmp: 500,
+  syslog: 514,
+  submission: 587,
+  ldaps: 636,
+  rsync: 873,
+  imaps: 993,
+  pop3s: 995,
+  openvpn: 1194,
+  'ms-sql-s': 1433,
+  mysql: 3306,
+  'ms-wbt-server': 3389,
+  'ipsec-nat-t': 4500,
+  sip: 5060,
+  postgresql: 5432,
+  mdns: 5353,
+  x11: 6000,
+  'http-alt': 8080,
+};
+
 function port(s: string): Value<number> {
-  // iptables also reads service names (/etc/services); its dumps always hold numbers.
-  if (!/^[0-9]{1,5}$/.test(s)) return fail(`"${s}" is not a port number (0-65535)`);
+  if (Object.hasOwn(SERVICES, s)) return { ok: true, value: SERVICES[s] };
+  if (!/^[0-9]{1,5}$/.test(s))
+    return fail(`"${s}" is not a port number (0-65535) or a service name fwemu knows (write the number)`);
   const n = Number(s);
   return n > 65535 ? fail(`port ${n} is above 65535`) : { ok: true, value: n };
 }

@@ -18,3 +18,11 @@ $I6 -t nat -A PREROUTING -i eth0 -p udp --dport 81 -j DNAT --to-destination fd00
 $I6 -t nat -A POSTROUTING -o eth0 -j MASQUERADE
 $I6 -t nat -A POSTROUTING -o eth1 -j SNAT --to-source 2001:db8::1-2001:db8::5
 $I6 -t mangle -A PREROUTING -m rpfilter --invert -j DROP
+$I6 -A INPUT -m addrtype --dst-type LOCAL -p tcp -m multiport --dports 80,443 -j ACCEPT
+$I6 -A INPUT -p tcp -j REJECT --reject-with tcp-reset
+$I6 -A INPUT ! -s fd00::/8 -m mark --mark 0x1/0x1 -j DROP
+$I6 -A FORWARD -i eth0 -o eth1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+$I6 -A FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type echo-request -m limit --limit 10/sec -j ACCEPT
+$I6 -t nat -A PREROUTING -i eth0 -p tcp --dport 82 -j DNAT --to-destination [fd00::2-fd00::5]:8000-8010
+$I6 -t nat -A PREROUTING -i eth0 -p tcp --dport 83 -j REDIRECT --to-ports 8080
+$I6 -t raw -A PREROUTING -p udp --dport 546 -j CT --notrack
