@@ -5,13 +5,14 @@
  * gateways use (ct state and status, interface names and wildcards, sets,
  * ranges, lists, TCP flags, ICMP types, pkttype, log, counter, reject
  * types, user chains by jump and goto, a second filter chain on a hook,
- * masquerade, snat, dnat, redirect), and predict(): the generator's own
+ * masquerade, snat, dnat, redirect; issue 18's negation, marks, fib,
+ * notrack and raw chains, chain families), and predict(): the generator's own
  * evaluation of its NAT rules on a flow's first packet, so that replies can
  * be addressed as the far end sees the flow. It only addresses packets;
  * what happens to them is the kernel's to say.
  */
 import { stringify } from 'yaml';
-import type { Prng } from './random.js';
+import { Prng } from './random.js';
 
 // ---------------------------------------------------------------- addresses
 
@@ -691,8 +692,60 @@ export function randomFwRules(rng: Prng, name: string): RuleFile {
   }
   for (const [k, v] of Object.entries(users)) chains[k] = { rules: v };
 
+  addIssue18(new Prng(nameSeed(name)), chains, t);
+
   const doc = { name, interfaces, sets: setsYaml, chains };
   return { yaml: stringify(doc, { lineWidth: 0 }), topology: t, nat, sets };
+}
+
+/** A seed from the file's name: issue 18's rules have a generator of their own, so the rest of a seed's file is as before. */
+function nameSeed(name: string): number {
+  let h = 0x18181818;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Issue 18's fields: a raw chain (the reverse-path check, notrack, ct state
+ * there), marks set in prerouting and read in forward, negated conditions,
+ * fib in input, a second forward chain of one family.
+ */
+function addIssue18(rng: Prng, chains: Record<string, unknown>, t: Topology): void {
+  const L = t.lan;
+  if (rng.chance(0.5)) {
+    const raw: Rule[] = [];
+    if (rng.chance(0.6)) raw.push({ id: 'r-rpf', fib: 'saddr . iif oif missing', action: 'drop' });
+    if (rng.chance(0.6)) raw.push({ id: 'r-notrack', proto: 'udp', dport: rng.pick([123, 53]), notrack: true });
+    if (rng.chance(0.4))
+      raw.push({ id: 'r-invalid', proto: 'tcp', dport: 9, not: { ct_state: 'invalid' }, action: 'drop' });
+    chains.raw18 = { hook: 'prerouting', priority: 'raw', rules: raw };
+  }
+  if (rng.chance(0.5))
+    chains.mangle18 = {
+      hook: 'prerouting',
+      priority: 'mangle',
+      rules: [
+        { id: 'm-lan', iif: L.name, mark_set: '0x10/0xf0' },
+        { id: 'm-other', not: { iif: L.name }, mark_set: rng.pick(['0x1', '0x3/0x3']) },
+      ],
+    };
+  const fwd = (chains.forward as { rules: Rule[] }).rules;
+  const add = (list: Rule[], r: Rule) => list.splice(rng.int(0, list.length), 0, r);
+  if (rng.chance(0.5))
+    add(fwd, { id: 'f-mark', mark: '0x10/0xf0', proto: 'tcp', not: { dport: 25 }, action: 'accept' });
+  if (rng.chance(0.4))
+    add(fwd, { id: 'f-not-mark', not: { mark: 0 }, proto: 'udp', action: rng.pick(['accept', 'drop']) });
+  if (rng.chance(0.4))
+    add(fwd, { id: 'f-not-host', not: { src: rng.pick(LAN_HOSTS).v4 }, proto: 'tcp', dport: 443, action: 'drop' });
+  if (rng.chance(0.4))
+    add(fwd, { id: 'f-not-lan', proto: 'tcp', not: { iif: L.name, dport: [80, 443] }, action: 'drop' });
+  if (rng.chance(0.3)) add(fwd, { id: 'f-untracked', ct_state: 'untracked', action: 'accept' });
+  const inp = (chains.input as { rules: Rule[] }).rules;
+  if (rng.chance(0.5))
+    add(inp, { id: 'i-not-local-iif', proto: 'tcp', dport: 22, fib: 'daddr . iif type != local', action: 'drop' });
+  if (rng.chance(0.3)) add(inp, { id: 'i-bcast', proto: 'udp', fib: 'daddr type broadcast', action: 'accept' });
+  const extra = chains.forward_extra as Rule | undefined;
+  if (extra !== undefined && rng.chance(0.5)) extra.family = rng.pick(['ip', 'ip6']);
 }
 
 function shuffle<T>(rng: Prng, xs: T[]): void {
