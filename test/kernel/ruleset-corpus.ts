@@ -62,6 +62,7 @@ export const CORPUS: readonly CorpusEntry[] = [
   { name: 'alpine-default', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
   { name: 'fedora-iptables-services', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
   { name: 'ufw-workstation', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
+  { name: 'ufw-router', scenario: 'ufw-router.scenario.yaml', randomSessions: 40 },
   { name: 'debian-nat-maps', scenario: 'debian-nat-maps.scenario.yaml', randomSessions: 40 },
   { name: 'openwrt-fw4-redirect', scenario: 'openwrt-fw4-redirect.scenario.yaml', randomSessions: 40 },
   { name: 'openwrt-fw4-zones', scenario: 'openwrt-fw4-zones.scenario.yaml', randomSessions: 40 },
