@@ -81,12 +81,6 @@ export const CORPUS: readonly CorpusEntry[] = [
     scenario: 'kube-proxy.scenario.yaml',
     nfacct: ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts'],
     randomSessions: 40,
-    known: [
-      {
-        why: 'ns5/svc5 (load balancer 5.6.7.8, node port 3002): its endpoint chain DNATs in a rule with `-m recent --set`, which --lenient makes inert (it never matches), so fwemu leaves the flow untranslated where the kernel sends it to 10.180.0.3:80',
-        first: (t) => t.proto === 'tcp' && (t.dst === '5.6.7.8' || t.dport === 3002),
-      },
-    ],
   },
   {
     name: 'home-router',
