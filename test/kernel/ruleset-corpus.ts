@@ -93,6 +93,7 @@ export const CORPUS: readonly CorpusEntry[] = [
   },
   { name: 'ufw-router', scenario: 'ufw-router.scenario.yaml', randomSessions: 40 },
   { name: 'debian-nat-maps', scenario: 'debian-nat-maps.scenario.yaml', randomSessions: 40 },
+  { name: 'debian-all-in-one', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
   { name: 'openwrt-fw4-redirect', scenario: 'openwrt-fw4-redirect.scenario.yaml', randomSessions: 40 },
   { name: 'openwrt-fw4-zones', scenario: 'openwrt-fw4-zones.scenario.yaml', randomSessions: 40 },
   {
@@ -176,7 +177,11 @@ export function kernelLoad(host: HostFile, nfacct?: string[]): { nftRuleset: str
       // (ip6tables-save's dumps are told by name, as the rest of the world tells them: rules.v6, *.rules6.)
       if (/(6|\.v6)$/.test(basename(f))) original.ip6tables = text;
       else original.iptables = text;
-    } else nftRuleset += text.endsWith('\n') ? text : `${text}\n`;
+    } else {
+      nftRuleset += text.endsWith('\n') ? text : `${text}\n`;
+      // (nft reads `include "./x.nft"` from its working directory: Debian's all-in-one.nft has them.)
+      if (/^\s*include\s+"\.\.?\//m.test(text)) original.nftDir = dirname(f);
+    }
   }
   return { nftRuleset, original };
 }
