@@ -141,6 +141,11 @@ export interface OriginalRuleset {
   ip6tables?: string;
   /** nfacct objects to create first (`-m nfacct --nfacct-name` needs them: kube-proxy creates its own). */
   nfacct?: string[];
+  /**
+   * The directory `nftRuleset` was read from: nft finds an `include
+   * "./x.nft"` relative to its working directory, so nft runs there.
+   */
+  nftDir?: string;
 }
 
 /** Addresses, ports and ICMP id of a packet as it appeared on the wire. */

@@ -118,8 +118,8 @@ async function kernelOnly(label: string, capture: string, k: KernelSide, why: st
  * but those of the entry's known flows (counted, with why).
  */
 function check(e: CorpusEntry, label: string, capture: string, a: FwAgreement, hint = ''): void {
-  const ports = knownPorts(captureTuples(capture), e.known ?? []);
   const tuples = captureTuples(capture);
+  const ports = knownPorts(tuples, e.known ?? []);
   const knownOf = (n: number) => {
     const t = tuples[n - 1];
     return t ? (ports.get(`${t.proto}/${t.sport}`) ?? ports.get(`${t.proto}/${t.dport}`)) : undefined;

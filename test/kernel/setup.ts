@@ -173,7 +173,7 @@ export function writeSetup(
       ...fwSys.map(([k, v]) => procSys(k, v)),
       `ip -batch ${dir}/fw.batch`,
       // One nft process (each costs ~80 ms here): the user's ruleset, then the probe table.
-      `nft -f ${dir}/main.nft || { echo "(while loading the nft ruleset)" >&2; exit 1; }`,
+      `${nftCd(opts)}nft -f ${dir}/main.nft || { echo "(while loading the nft ruleset)" >&2; exit 1; }`,
       ...originalLoad(opts, dir),
       ...userSys.map(([k, v]) => procSys(k, v)),
       '',
@@ -214,6 +214,14 @@ export function writeSetup(
     ].join('\n'),
   );
   return join(dir, 'setup.batch');
+}
+
+/** `cd DIR && ` when the original nft ruleset's relative includes need its directory. */
+function nftCd(opts: KernelRunOptions): string {
+  const d = opts.original?.nftDir;
+  if (d === undefined) return '';
+  if (!/^[\w./-]+$/.test(d)) throw new Error(`kernel harness: an nft directory the shell line cannot hold: ${d}`);
+  return `cd ${d} && `;
 }
 
 /**
