@@ -423,6 +423,11 @@ describe('targets', () => {
       ['reject', 'icmp prot-unreachable'],
       ['reject', 'icmp port-unreachable'],
     ]);
+    // libipt_REJECT takes the first type a prefix starts (measured with iptables 1.8.9).
+    const short = input(
+      '-A INPUT -p tcp -j REJECT --reject-with tcp-res\n-A INPUT -j REJECT --reject-with icmp-host\n-A INPUT -j REJECT --reject-with host-prohib',
+    );
+    expect(short.map((x) => x.rejectWith)).toEqual(['tcp reset', 'icmp host-unreachable', 'icmp host-prohibited']);
     const v6 = chain(
       ok(filter('-A INPUT -j REJECT --reject-with icmp6-adm-prohibited\n-A INPUT -j REJECT', V6)),
       'INPUT',
