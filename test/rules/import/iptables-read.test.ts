@@ -423,6 +423,11 @@ describe('targets', () => {
       ['reject', 'icmp prot-unreachable'],
       ['reject', 'icmp port-unreachable'],
     ]);
+    // libipt_REJECT takes the first type a prefix starts (measured with iptables 1.8.9).
+    const short = input(
+      '-A INPUT -p tcp -j REJECT --reject-with tcp-res\n-A INPUT -j REJECT --reject-with icmp-host\n-A INPUT -j REJECT --reject-with host-prohib',
+    );
+    expect(short.map((x) => x.rejectWith)).toEqual(['tcp reset', 'icmp host-unreachable', 'icmp host-prohibited']);
     const v6 = chain(
       ok(filter('-A INPUT -j REJECT --reject-with icmp6-adm-prohibited\n-A INPUT -j REJECT', V6)),
       'INPUT',
@@ -695,14 +700,14 @@ describe('damaged dumps', () => {
       const lines = readFileSync(join(dir, f), 'utf8').split('\n');
       lines.forEach((l, i) => {
         const words = l.split(' ');
-        const variants = [
-          null,
+        const damage = [
           l.slice(0, Math.floor(l.length / 2)),
           `${l} ${l}`,
           l.replace(' ', ' "'),
           [...words.slice(0, 2), '!', ...words.slice(2)].join(' '),
         ];
-        variants.forEach((v, k) => {
+        // The line dropped, and one kind of damage in turn (each kind still meets every kind of line).
+        [null, damage[i % damage.length]].forEach((v, k) => {
           const text = [...lines.slice(0, i), ...(v === null ? [] : [v]), ...lines.slice(i + 1)].join('\n');
           for (const lenient of k === 1 ? [false, true] : [false]) {
             const r = readIptablesSave(text, f, { lenient });
@@ -718,6 +723,6 @@ describe('damaged dumps', () => {
     }
     expect(bad).toEqual([]);
     // The damage found problems (the test is not vacuous).
-    expect(problems).toBeGreaterThan(300);
+    expect(problems).toBeGreaterThan(150);
   });
 });

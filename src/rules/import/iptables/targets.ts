@@ -47,7 +47,10 @@ const REJECT: ExtensionDef = {
     const v6 = r.cx.family === 6;
     const w = (inst.state.with as string | undefined) ?? (v6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable');
     const table = v6 ? REJECT_V6 : REJECT_V4;
-    const words = table.get(w.toLowerCase());
+    const lower = w.toLowerCase();
+    // libipt_REJECT: the first type whose name or alias starts with the word (measured: icmp-host is host-unreachable).
+    const key = table.has(lower) ? lower : [...table.keys()].find((k) => lower !== '' && k.startsWith(lower));
+    const words = key === undefined ? undefined : table.get(key);
     if (words === undefined) {
       const other = (v6 ? REJECT_V4 : REJECT_V6).has(w.toLowerCase())
         ? ` (an ${v6 ? 'iptables' : 'ip6tables'} type)`
