@@ -8,6 +8,8 @@ export { Cause, type PacketResult, type Verdict, type CtStateName } from './engi
 export { explain, describeTuple } from './report/reason.js';
 export { loadRuleSet, parseRuleSet, compileRuleSet, formatRuleSet, RuleFileError } from './rules/index.js';
 export type { RuleSet, Rule, ConntrackSettings } from './rules/index.js';
+// Rules of any format fwemu reads (YAML, nftables, nftables JSON, iptables-save, host files), as -r loads them.
+export { loadRuleFiles, NO_HOST, type HostOptions, type RuleFilesResult } from './rules/import/load-rules.js';
 export type { Diagnostic } from './base/diag.js';
 export { ConntrackTable } from './conntrack/table.js';
 export type { CtEntry, CtEvent, CtTuple } from './conntrack/entry.js';

@@ -34,6 +34,7 @@ const YAML_KEY = /^(["']?)[A-Za-z_][\w-]*\1\s*:(\s|$)/;
 
 /** How far a look at the start of a file reaches: the deciding line is near the top. */
 const LOOK_LINES = 200;
+const LOOK_BYTES = 256 * 1024;
 
 /**
  * The kind of `text`, or the one diagnostic saying why it is none that
@@ -45,8 +46,7 @@ export function detectFormat(text: string, file: string): { kind: FileKind } | {
   const binary = binaryKind(bytes);
   if (binary !== null) return notRuleset(file, 1, 1, `${binary}`, 'captures go last: fwemu replay -r RULES CAPTURE');
   if (body.startsWith('\x7fELF')) return notRuleset(file, 1, 1, 'an executable program', null);
-  const nul = body.indexOf('\0');
-  if (nul >= 0 && nul < 4096) return notRuleset(file, 1, 1, 'binary data (it holds NUL bytes)', null);
+  if (body.slice(0, 4096).includes('\0')) return notRuleset(file, 1, 1, 'binary data (it holds NUL bytes)', null);
 
   const trimmed = body.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
@@ -54,7 +54,8 @@ export function detectFormat(text: string, file: string): { kind: FileKind } | {
     if (json !== null) return json === 'nft-json' ? { kind: json } : jsonNotRuleset(body, file, json);
   }
 
-  const lines = body.split('\n', LOOK_LINES);
+  // (The head only: a ruleset may run to megabytes, and the deciding line is near the top.)
+  const lines = body.slice(0, LOOK_BYTES).split('\n', LOOK_LINES);
   let yaml = false;
   let host = false;
   for (let i = 0; i < lines.length; i++) {

@@ -250,7 +250,21 @@ function withHost(res: LoadResult, b: HostBuilder): LoadResult {
     );
   } else for (const e of applyToYaml(fw, described)) errors.push(e);
   if (errors.length > 0) throw new RuleFileError(res.ruleset.file, byFile(errors), res.warnings);
-  return { ruleset: res.ruleset, warnings: [...res.warnings, ...b.diags.filter((d) => d.severity === 'warning')] };
+  const names = fw ? fw.interfaces.map((i) => i.name) : [];
+  const still = res.warnings.filter((w) => !nowKnown(w, names));
+  return { ruleset: res.ruleset, warnings: [...still, ...b.diags.filter((d) => d.severity === 'warning')] };
+}
+
+/**
+ * Whether a loader's warning that a rule names an interface the file does
+ * not declare (rules.unknown-interface) no longer holds: the host
+ * description declared it. (The loader checks before the flags are read.)
+ */
+function nowKnown(w: Diagnostic, names: readonly string[]): boolean {
+  if (w.code !== 'rules.unknown-interface') return false;
+  const m = /interface "([^"]+)" is not one|"([^"]+)\*" matches no interface/.exec(w.message);
+  if (m === null) return false;
+  return m[1] !== undefined ? names.includes(m[1]) : names.some((n) => n.startsWith(m[2]));
 }
 
 /** Adds the described interfaces to a YAML firewall's; the conflicts, as errors. */

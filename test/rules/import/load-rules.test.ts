@@ -207,6 +207,23 @@ describe('loadRuleFiles', () => {
       dmz0: '10.5.0.1~10.5.0.0/24',
       wan0: '203.0.113.2~203.0.113.0/24 default',
     });
+    // The loader's warnings about interfaces the file does not declare go when the flags declare them.
+    const rules = file(
+      'fw2.yaml',
+      'chains:\n  input: { hook: input, rules: [{ iif: lan0 }, { iif: "eth*" }, { iif: dmz0 }] }\n',
+    );
+    const unknown = (r: { warnings: { code: string; message: string }[] }) =>
+      r.warnings
+        .filter((w) => w.code === 'rules.unknown-interface')
+        .map((w) => w.message.replace(/ of this firewall.*/, ''));
+    expect(unknown(loadRuleFiles([rules], NO_HOST, { lenient: false }))).toEqual([
+      'rule input-1: iif: interface "lan0" is not one',
+      'rule input-2: iif: "eth*" matches no interface',
+      'rule input-3: iif: interface "dmz0" is not one',
+    ]);
+    expect(
+      unknown(loadRuleFiles([rules], { ...NO_HOST, iface: ['lan0=10.0.0.1/24', 'eth0='] }, { lenient: false })),
+    ).toEqual(['rule input-3: iif: interface "dmz0" is not one']);
     expect(errorsOf(() => loadRuleFiles([y], { ...NO_HOST, iface: ['lan0=10.9.0.1/24'] }, { lenient: false }))).toEqual(
       [
         `<command line>:1:1 host.twice interface lan0 is described here and in the rule file (${y}:2:3); describe it in one place: the rule file's interfaces:, or the host description`,
