@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, readJson, type JValue } from '../../../src/rules/import/json/read.js';
+import { MAX_JSON_BYTES, MAX_JSON_DEPTH, readJson, type JValue } from '../../../src/rules/import/json/read.js';
 
 const DATA = new URL('./data/json/', import.meta.url).pathname;
 
@@ -122,6 +122,13 @@ describe('readJson', () => {
   it('refuses a key given twice (JSON.parse keeps the last; so would nft, silently)', () => {
     expect(problem('{"a": 1,\n "a": 2}')).toBe(
       '2:2 json.duplicate-key key "a" given twice in one object (first at 1:2); nft would keep only the last',
+    );
+  });
+
+  it('refuses a file past its size bound before reading it', () => {
+    const text = `{"nftables": [${' '.repeat(MAX_JSON_BYTES)}]}`;
+    expect(problem(text)).toBe(
+      `1:1 json.too-big the file holds ${text.length} characters; the JSON reader takes at most ${MAX_JSON_BYTES} (16 MiB)`,
     );
   });
 

@@ -15,8 +15,14 @@ import { LineCounter, Parser, type CST } from 'yaml';
 import { quoted } from '../../../base/yaml-nodes.js';
 import type { JsonCode } from './codes.js';
 
-/** Largest JSON text read: `nft -j list ruleset` of a large kube-proxy host is a few MiB. */
-export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest JSON text read. yaml's tokens cost about 80 bytes of heap per byte
+ * of JSON while they are read (measured: 429 MB for a 5.3 MB listing), so
+ * 16 MiB keeps the peak near 1.3 GB, inside node's default heap, where 64
+ * MiB would end in an out-of-memory crash instead of a message. A listing
+ * of 6,000 rules is about 1 MB.
+ */
+export const MAX_JSON_BYTES = 16 * 1024 * 1024;
 
 /** Deepest nesting of arrays and objects read: nft's JSON nests about 12 levels (a rule's map of concatenations). */
 export const MAX_JSON_DEPTH = 64;
@@ -82,7 +88,11 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 export function readJson(text: string): JsonRead {
   const lc = new LineCounter();
   const problems: JProblem[] = [];
-  const lineCol = (at: number): { line: number; col: number } => lc.linePos(Math.max(0, Math.min(at, text.length)));
+  const lineCol = (at: number): { line: number; col: number } => {
+    const o = Math.max(0, Math.min(at, text.length));
+    // before the parser has run (a file refused for its size) no line is counted yet
+    return lc.lineStarts.length === 0 ? { line: 1, col: o + 1 } : lc.linePos(o);
+  };
   const fail = (at: number, message: string, code: JsonCode): JsonRead => {
     problems.push({ at, message, code });
     return { value: null, problems, lineCol };
