@@ -110,12 +110,17 @@ export class FirewallJudge {
   private t0 = -1;
   /** Flows confirmed (for the engine's stats). */
   flows = 0;
+  /** How many of prerouting's and output's base chains run before conntrack (CompiledFirewall.raw). */
+  private readonly rawPre: number;
+  private readonly rawOut: number;
 
   constructor(
     readonly fw: CompiledFirewall,
     private readonly ct: ConntrackTable | null,
   ) {
     this.walker = new ChainWalker(fw);
+    this.rawPre = fw.raw.prerouting;
+    this.rawOut = fw.raw.output;
   }
 
   /** The rules with `counter` and what they counted so far. */
@@ -180,8 +185,8 @@ export class FirewallJudge {
     r.egress = null;
     r.natRule = null;
     const ct = this.ct;
-    const first: Hook = local ? 'output' : 'prerouting';
-    if (this.fw.raw[first] > 0) {
+    if ((local ? this.rawOut : this.rawPre) > 0) {
+      const first: Hook = local ? 'output' : 'prerouting';
       // Chains before conntrack (raw): `ct state` reads invalid there (nft_ct_get_eval with no conntrack yet).
       if (ct !== null) cx.ctState = CtState.INVALID;
       if (local) cx.oif = routes.lookup(v, p.dst0, p.dst1, p.dst2, p.dst3);
@@ -299,10 +304,11 @@ export class FirewallJudge {
     const chains = this.fw.hooks[hook];
     const natAt = this.fw.hasNat && this.c !== null ? NAT_PRIORITY[hook] : Number.POSITIVE_INFINITY;
     const v = this.cur.ipVersion;
-    this.cx.hook = HOOK_NO[hook];
+    this.cx.hook = hookNo(hook);
     let natDone = false;
     // (The raw chains of prerouting and output ran before conntrack.)
-    for (let i = this.fw.raw[hook]; i < chains.length; i++) {
+    const from = hook === 'prerouting' ? this.rawPre : hook === 'output' ? this.rawOut : 0;
+    for (let i = from; i < chains.length; i++) {
       const ch = chains[i];
       if (!natDone && ch.chain.priority >= natAt) {
         natDone = true;
@@ -335,8 +341,9 @@ export class FirewallJudge {
   private rawHook(hook: Hook, r: PacketResult, d: FwDecision): boolean {
     const chains = this.fw.hooks[hook];
     const v = this.cur.ipVersion;
-    this.cx.hook = HOOK_NO[hook];
-    for (let i = 0; i < this.fw.raw[hook]; i++) {
+    this.cx.hook = hookNo(hook);
+    const n = hook === 'prerouting' ? this.rawPre : this.rawOut;
+    for (let i = 0; i < n; i++) {
       const ch = chains[i];
       if (ch.family !== 0 && ch.family !== v) continue;
       if (!this.walkBase(ch, r, d)) return false;
@@ -529,13 +536,14 @@ export class FirewallJudge {
   }
 }
 
-const HOOK_NO: Readonly<Record<Hook, number>> = {
-  prerouting: HookNo.PREROUTING,
-  input: HookNo.INPUT,
-  forward: HookNo.FORWARD,
-  output: HookNo.OUTPUT,
-  postrouting: HookNo.POSTROUTING,
-};
+/** WalkContext.hook of a hook (compares of interned strings, not a keyed load). */
+function hookNo(h: Hook): number {
+  if (h === 'prerouting') return HookNo.PREROUTING;
+  if (h === 'forward') return HookNo.FORWARD;
+  if (h === 'input') return HookNo.INPUT;
+  if (h === 'postrouting') return HookNo.POSTROUTING;
+  return HookNo.OUTPUT;
+}
 
 /** Where the NAT hook sits among a hook's base chains (NF_IP_PRI_NAT_DST / _SRC). */
 const NAT_PRIORITY: Readonly<Record<Hook, number>> = {

@@ -8,6 +8,7 @@ import { explain } from './reason.js';
 import { epochString } from './time.js';
 import { formatAddr } from '../packet/addr.js';
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
+import type { RuleOrigin } from '../rules/firewall.js';
 import { ctProtoName } from './conntrack-list.js';
 import { visible } from '../base/text-escape.js';
 
@@ -49,10 +50,16 @@ export function replayJson(
     ...(engine.fw !== null ? { iif: r.iif, oif: r.oif } : {}),
     ...(engine.fw !== null && r.egress !== null ? { egress: egressJson(r.egress) } : {}),
     ...(engine.fw !== null && r.natRule !== null ? { nat: r.natRule.id } : {}),
+    ...(engine.fw !== null && r.fwRule?.origin ? { origin: originJson(r.fwRule.origin) } : {}),
     ...(r.fragOf > 0 ? { fragOf: r.fragOf } : {}),
     ...(rec.ifName ? { if: rec.ifName } : {}),
     packet: info,
   };
+}
+
+/** Where an imported rule was written (jsonl's origin). */
+function originJson(o: RuleOrigin): Record<string, unknown> {
+  return { file: o.file, line: o.line, col: o.col, text: o.text };
 }
 
 /** The addresses and ports a NATed packet leaves with (jsonl's egress). */

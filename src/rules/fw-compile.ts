@@ -192,6 +192,8 @@ export interface CompiledFwRule {
   readonly markAnd: number;
   readonly markXor: number;
   readonly notrack: boolean;
+  /** Has the rule statements the walk runs when it matches (setsMark, notrack)? */
+  readonly statements: boolean;
   readonly verdict: VerdictCode;
   /** Position among every rule of the firewall, chains in file order (the summary's rule hits). */
   readonly flat: number;
@@ -385,6 +387,7 @@ export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): C
         markAnd: (rule.markSet?.and ?? 0xffffffff) >>> 0,
         markXor: (rule.markSet?.xor ?? 0) >>> 0,
         notrack: rule.notrack === true,
+        statements: !!rule.markSet || rule.notrack === true,
         verdict,
         flat: flat++,
         target: rule.target !== null ? (chainIndex.get(rule.target) ?? -1) : -1,

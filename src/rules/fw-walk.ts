@@ -106,8 +106,14 @@ function limitMatches(b: NonNullable<CompiledFwRule['limit']>, now: number): boo
   return b.over;
 }
 
-/** Does the rule's every condition hold? (The limit, last, is evaluated only when the rest holds, as nft's expressions in order.) */
-export function fwRuleMatches(r: CompiledFwRule, p: DecodedPacket, cx: WalkContext): boolean {
+/**
+ * Does the rule's every condition hold? (The limit, last, is evaluated only
+ * when the rest holds, as nft's expressions in order.) A rule with
+ * negation, a mark or fib takes fwRuleMatchesFull; this short test stays
+ * small enough for the walk to keep it inline.
+ */
+export function fwRuleMatches(r: CompiledFwRule, p: DecodedPacket, cx: WalkContext, routes: RouteTable): boolean {
+  if (!r.plain) return fwRuleMatchesFull(r, p, cx, routes);
   const v = p.ipVersion;
   if (v === 4) {
     if (!r.v4) return false;
@@ -208,6 +214,13 @@ function fibHolds(f: CompiledFib, p: DecodedPacket, cx: WalkContext, routes: Rou
 
 const UNTRACKED = CT_STATE_BIT.untracked;
 
+/** The statements of a matched rule before its verdict: meta mark set, notrack. */
+function runStatements(r: CompiledFwRule, cx: WalkContext): void {
+  if (r.setsMark) cx.mark = ((cx.mark & r.markAnd) ^ r.markXor) >>> 0;
+  // nft_notrack_eval: a packet with no conntrack entry (before conntrack, or found invalid) becomes untracked.
+  if (r.notrack && !cx.ct) cx.ctState = UNTRACKED;
+}
+
 /** nft's jump stack depth (NFT_JUMP_STACK_SIZE). */
 const STACK = 16;
 
@@ -244,12 +257,10 @@ export class ChainWalker {
         return out;
       }
       const r = rules[i++];
-      if (r.plain ? !fwRuleMatches(r, p, cx) : !fwRuleMatchesFull(r, p, cx, this.routes)) continue;
+      if (!fwRuleMatches(r, p, cx, this.routes)) continue;
       r.packets++;
       r.bytes += cx.len;
-      if (r.setsMark) cx.mark = ((cx.mark & r.markAnd) ^ r.markXor) >>> 0;
-      // nft_notrack_eval: a packet with no conntrack entry (before conntrack, or found invalid) becomes untracked.
-      if (r.notrack && !cx.ct) cx.ctState = UNTRACKED;
+      if (r.statements) runStatements(r, cx);
       switch (r.verdict) {
         case Verdict.CONTINUE:
           continue;

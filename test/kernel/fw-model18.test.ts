@@ -116,4 +116,93 @@ describe('issue 18 fields against the kernel', () => {
     const got = CASES.map(([, , why], i) => `${i + 1} ${a.verdicts[i]?.fwemu} (${why})`);
     expect(got).toEqual(want);
   });
+
+  kernelTest(
+    'fib route types: own addresses by interface, broadcasts, IPv6 local and multicast, DHCP past rpf',
+    async () => {
+      const { ruleset } = parseRuleSet(FIB, 'fib.yaml');
+      const path = join(dir, 'fib.pcap');
+      writePcap(
+        path,
+        FIB_CASES.map(([p], i) => ({ data: ether(p), ts: 1_700_000_100 + i * 0.01 })),
+        1,
+      );
+      const a = await compareFirewall(path, ruleset);
+      const report = formatFwAgreement('fib', a);
+      console.log(report);
+      expect(a.disagreements, report).toEqual([]);
+      expect(a.entryDiffs, report).toEqual([]);
+      expect(a.packets).toBe(FIB_CASES.length);
+      const want = FIB_CASES.map(([, v, why], i) => `${i + 1} ${v} (${why})`);
+      const got = FIB_CASES.map(([, , why], i) => `${i + 1} ${a.verdicts[i]?.fwemu} (${why})`);
+      expect(got).toEqual(want);
+    },
+  );
 });
+
+const FIB = `
+name: fib
+interfaces:
+  lan0: { addresses: [192.168.1.1/24, "fd00:1::1/64"] }
+  wan0: { addresses: [203.0.113.1/24, "2001:db8:1::1/64"], networks: [198.51.100.0/24, "2001:db8:5::/48"] }
+chains:
+  pre:
+    hook: prerouting
+    priority: raw
+    rules:
+      - { id: rpf, fib: "saddr . iif oif missing", action: drop }
+      - { id: on-iif, proto: udp, dport: 1, fib: "daddr . iif type local", action: drop }
+  input:
+    hook: input
+    policy: drop
+    rules:
+      - { id: local6, proto: udp, dport: 2, fib: "daddr type local", action: accept }
+      - { id: mcast, proto: icmpv6, fib: "daddr type multicast", action: accept }
+      - { id: bcast, proto: udp, fib: "daddr type broadcast", action: accept }
+      - { id: any-udp1, proto: udp, dport: 1, action: accept }
+  forward:
+    hook: forward
+    policy: drop
+    rules:
+      - { id: unicast, proto: udp, fib: "daddr type unicast", not: { dport: 3 }, action: accept }
+`;
+
+const FIB_CASES: [Uint8Array, string, string][] = [
+  [
+    udp({ src: LAN, dst: '192.168.1.1', sport: 5000, dport: 1, payload: 'x' }),
+    'drop',
+    'an address of the input interface',
+  ],
+  [
+    udp({ src: LAN, dst: '203.0.113.1', sport: 5001, dport: 1, payload: 'x' }),
+    'accept',
+    'own, but of another interface: unicast',
+  ],
+  [
+    udp({ src: 'fd00:1::10', dst: 'fd00:1::1', sport: 5002, dport: 1, payload: 'x' }),
+    'drop',
+    'IPv6, the input interface',
+  ],
+  [
+    udp({ src: 'fd00:1::10', dst: '2001:db8:1::1', sport: 5003, dport: 1, payload: 'x' }),
+    'accept',
+    'IPv6, another interface',
+  ],
+  [udp({ src: 'fd00:1::10', dst: '2001:db8:1::1', sport: 5004, dport: 2, payload: 'x' }), 'accept', 'IPv6 local'],
+  [echo({ src: 'fd00:1::10', dst: 'ff02::1', id: 3, seq: 1 }), 'accept', 'IPv6 multicast to all nodes'],
+  [udp({ src: LAN, dst: '255.255.255.255', sport: 5005, dport: 5, payload: 'x' }), 'accept', 'limited broadcast'],
+  [udp({ src: LAN, dst: '192.168.1.255', sport: 5006, dport: 5, payload: 'x' }), 'accept', 'directed broadcast'],
+  [
+    udp({ src: '0.0.0.0', dst: '255.255.255.255', sport: 68, dport: 67, payload: 'dhcp' }),
+    'accept',
+    'DHCP from 0.0.0.0 passes rpf',
+  ],
+  [udp({ src: LAN, dst: SRV, sport: 5007, dport: 4, payload: 'x' }), 'accept', 'forwarded: unicast'],
+  [
+    udp({ src: 'fd00:1::10', dst: '2001:db8:5::10', sport: 5008, dport: 4, payload: 'x' }),
+    'accept',
+    'IPv6 forwarded: unicast',
+  ],
+  [udp({ src: LAN, dst: SRV, sport: 5009, dport: 3, payload: 'x' }), 'drop', 'negated dport'],
+  [udp({ src: '2001:db8:9::1', dst: 'fd00:1::10', sport: 1, dport: 4, payload: 'x' }), 'drop', 'IPv6: no route back'],
+];

@@ -11,6 +11,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
 import { buildIpPacket, type PacketSpec } from '../../src/packet/encode.js';
 import { replayJsonLine } from '../../src/report/json-line.js';
+import { replayJson } from '../../src/report/replay-text.js';
 import { explain } from '../../src/report/reason.js';
 import { firewallLines } from '../../src/rules/fw-describe.js';
 import { parseRuleSet } from '../../src/rules/load.js';
@@ -64,7 +65,11 @@ function run(text: string, spec: PacketSpec) {
   };
   const p = decodePacket(ip, 0, ip.length, rec.linkType, rec.direction, newDecodedPacket(), ip.length);
   const r = engine.process(rec, p)!;
-  return { reason: explain(r, p, engine.compiled), json: replayJsonLine(r, p, rec, engine) };
+  return {
+    reason: explain(r, p, engine.compiled),
+    json: replayJsonLine(r, p, rec, engine),
+    ref: replayJson(r, p, rec, engine),
+  };
 }
 
 const ssh = {
@@ -81,9 +86,11 @@ describe('a rule with an origin', () => {
   });
 
   it('the JSON line has an origin member with the text as written', () => {
-    const { json } = run('tcp dport 22 drop', ssh);
+    const { json, ref } = run('tcp dport 22 drop', ssh);
     const o = JSON.parse(json);
     expect(o.origin).toEqual({ file: '/etc/nftables.conf', line: 23, col: 5, text: 'tcp dport 22 drop' });
+    // The fast writer and the reference object agree, member order included.
+    expect(json).toBe(JSON.stringify(ref));
   });
 
   it('control characters in the text are escaped, never break the line', () => {
