@@ -304,7 +304,8 @@ export function firewallYaml(rs: RuleSet, header: YamlHeader | null): string {
     out.push('sets:');
     for (const s of fw.sets) out.push(setYaml(s));
   }
-  out.push('chains:');
+  // (A ruleset of bridge, arp or netdev tables only leaves no chain: an empty mapping, not a missing value.)
+  out.push(fw.chains.length === 0 ? 'chains: {}' : 'chains:');
   for (const c of fw.chains) out.push(chainYaml(c));
   return `${out.join('\n')}\n`;
 }

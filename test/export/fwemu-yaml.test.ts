@@ -284,4 +284,12 @@ describe('fwemu import YAML', () => {
       '{ family: ipv4, proto: tcp, tcp_flags: "! fin,syn,rst,psh,ack,urg", action: accept }',
     );
   });
+
+  it('a ruleset with no chain left (only bridge, arp or netdev tables) loads back as one', () => {
+    const rs = load(MODEL, 'model.yaml');
+    const none: Firewall = { interfaces: (rs.firewall as Firewall).interfaces, sets: [], chains: [] };
+    const back = load(firewallYaml({ ...rs, firewall: none }, null), 'x.yaml').firewall as Firewall;
+    expect(back.chains).toEqual([]);
+    expect(back.interfaces.map((i) => i.name)).toEqual(['lo', 'lan0', 'wan0', 'dmz0']);
+  });
 });
