@@ -106,7 +106,7 @@ function conditions(r: FwRule): [NegatableCondition | 'other', string, string][]
     if (r.icmp.codes !== null) out.push(['icmp', 'code', seq(r.icmp.codes.map(String))]);
   }
   if (r.tcpFlags !== null)
-    out.push(['tcpFlags', 'tcp_flags', yamlString(`${flagWords(r.tcpFlags.value)} / ${flagWords(r.tcpFlags.mask)}`)]);
+    out.push(['tcpFlags', 'tcp_flags', yamlString(tcpFlagsWords(r.tcpFlags.value, r.tcpFlags.mask))]);
   if (r.ctState !== null) out.push(['ctState', 'ct_state', seq(r.ctState)]);
   if (r.ctStatus !== null) out.push(['ctStatus', 'ct_status', seq(r.ctStatus)]);
   if (r.pktType !== null) out.push(['pktType', 'pkttype', seq(r.pktType)]);
@@ -136,8 +136,17 @@ function fibWords(f: FibMatch): string {
 const FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ecn', 'cwr'];
 
 function flagWords(bits: number): string {
-  const w = FLAG_NAMES.filter((_, i) => (bits & (1 << i)) !== 0);
-  return w.length === 0 ? '0x0' : w.join(',');
+  return FLAG_NAMES.filter((_, i) => (bits & (1 << i)) !== 0).join(',');
+}
+
+/**
+ * `value / mask` as nft writes it; none of the mask's flags set (iptables
+ * `--tcp-flags ALL NONE`) is nft's `! fin,syn,...`, as nft list ruleset
+ * prints `tcp flags & (fin | syn) == 0x0`. (fwemu's YAML loader does not
+ * read that form yet: such a rule is refused when the YAML is loaded.)
+ */
+function tcpFlagsWords(value: number, mask: number): string {
+  return value === 0 ? `! ${flagWords(mask)}` : `${flagWords(value)} / ${flagWords(mask)}`;
 }
 
 function natValue(r: FwRule): [string, string][] {
@@ -295,7 +304,8 @@ export function firewallYaml(rs: RuleSet, header: YamlHeader | null): string {
     out.push('sets:');
     for (const s of fw.sets) out.push(setYaml(s));
   }
-  out.push('chains:');
+  // (A ruleset of bridge, arp or netdev tables only leaves no chain: an empty mapping, not a missing value.)
+  out.push(fw.chains.length === 0 ? 'chains: {}' : 'chains:');
   for (const c of fw.chains) out.push(chainYaml(c));
   return `${out.join('\n')}\n`;
 }

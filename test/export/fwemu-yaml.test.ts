@@ -266,4 +266,30 @@ describe('fwemu import YAML', () => {
       '{ iif: lo, fib: ["saddr . iif oif missing", "daddr type != { local, broadcast }", "daddr . oif type local"], action: accept }',
     );
   });
+
+  it('no flag of the mask set is written as nft lists it', () => {
+    // nft 1.0.6, `tcp flags & (fin|syn|rst|psh|ack|urg) == 0x0 drop` loaded, then nft list ruleset:
+    // "tcp flags ! fin,syn,rst,psh,ack,urg drop"
+    const fw = load(MODEL, 'model.yaml').firewall as Firewall;
+    const ssh = fw.chains.find((c) => c.name === 'input')?.rules[3] as FwRule;
+    const r: FwRule = {
+      ...ssh,
+      id: 'input-4',
+      comment: null,
+      src: null,
+      dport: null,
+      tcpFlags: { mask: 0x3f, value: 0, text: 'x' },
+    };
+    expect(ruleYaml(r, 'input-4')).toBe(
+      '{ family: ipv4, proto: tcp, tcp_flags: "! fin,syn,rst,psh,ack,urg", action: accept }',
+    );
+  });
+
+  it('a ruleset with no chain left (only bridge, arp or netdev tables) loads back as one', () => {
+    const rs = load(MODEL, 'model.yaml');
+    const none: Firewall = { interfaces: (rs.firewall as Firewall).interfaces, sets: [], chains: [] };
+    const back = load(firewallYaml({ ...rs, firewall: none }, null), 'x.yaml').firewall as Firewall;
+    expect(back.chains).toEqual([]);
+    expect(back.interfaces.map((i) => i.name)).toEqual(['lo', 'lan0', 'wan0', 'dmz0']);
+  });
 });
