@@ -65,7 +65,8 @@ function isRuleFile(path: string): boolean {
 }
 
 export async function run(args: CheckArgs, io: Io): Promise<number> {
-  const given = args.rules ?? [];
+  // (yargs fills a variadic positional left empty with [undefined] when -r is given.)
+  const given = (args.rules ?? []).filter((f): f is string => typeof f === 'string');
   const together = args.ruleset ?? [];
   if (given.length === 0 && together.length === 0)
     throw new UserError('check: name the files to check (fwemu check FILE...), or a ruleset of several files with -r');

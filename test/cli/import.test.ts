@@ -17,6 +17,7 @@ import { setReader } from '../../src/rules/import/readers.js';
 import { parseRuleSet } from '../../src/rules/load.js';
 import type { Firewall } from '../../src/rules/firewall.js';
 import { fakeReader } from '../rules/import/fake-reader.js';
+import { fwemuIn } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-import-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,5 +142,15 @@ describe('fwemu check: what was left out', () => {
     const ok = await inProcess(check, { rules: [], ruleset: [v4, v6], lenient: true });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`${v6}:2:5: warning: queue is not supported`);
+  });
+});
+
+describe('fwemu check -r, through the command line parser', () => {
+  it('checks the -r files together, with no positional file', async () => {
+    const r = await fwemuIn(['check', '-r', 'fixtures/rulesets/arch-simple-safe.nft']);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code).toBe(0);
+    // The ruleset's own input chain, named from the file the kernel reads.
+    expect(r.stdout).toMatch(/chain input \(table inet filter, filter, hook input, priority 0\)/);
   });
 });
