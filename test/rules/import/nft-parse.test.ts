@@ -316,6 +316,11 @@ describe('hostile input never throws', () => {
 });
 
 describe('bounds on what one statement or ruleset may cost', () => {
+  it('at most 1024 includes in all (each splices its tokens in)', () => {
+    const r = read('include "e.nft"\n'.repeat(2000), { readInclude: () => ({ text: '' }) }, '/x/main.nft');
+    expect(r.diagnostics.map(show)).toEqual(['/x/main.nft:1025:9: nft.too-big: more than 1024 includes in all']);
+  });
+
   it('a chain of 100000 | operators is refused, not walked recursively', () => {
     const r = read(`table ip t { chain c { tcp flags ${Array(100_000).fill('syn').join(' | ')} accept; }; }`);
     expect(r.diagnostics.map((d) => d.code)).toEqual(['nft.too-big']);

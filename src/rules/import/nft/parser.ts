@@ -16,6 +16,8 @@ import { parseRule } from './parse-stmt.js';
 import type { ImportOptions } from '../types.js';
 
 export const MAX_INCLUDE_DEPTH = 16;
+/** Includes read in all: each splices its tokens into the reading, so their number is bounded too. */
+export const MAX_INCLUDES = 1024;
 export const MAX_TOTAL_BYTES = 32 * 1024 * 1024;
 
 const FAMILIES = new Set<TableFamily>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
@@ -31,13 +33,22 @@ interface State {
   diags: Diagnostic[];
   scopes: Map<string, Expr>[];
   opts: ImportOptions;
+  includes: number;
   /** The file that included each file read (include loops and depth). */
   parent: Map<string, string | null>;
   bytes: number;
 }
 
 export function parseNft(text: string, file: string, opts: ImportOptions): ParseResult {
-  const st: State = { tables: [], diags: [], scopes: [new Map()], opts, parent: new Map([[file, null]]), bytes: 0 };
+  const st: State = {
+    tables: [],
+    diags: [],
+    scopes: [new Map()],
+    opts,
+    parent: new Map([[file, null]]),
+    bytes: 0,
+    includes: 0,
+  };
   try {
     parseFile(st, text, file);
   } catch (e) {
@@ -141,6 +152,7 @@ function include(st: State, c: Cursor): void {
     c.fail(p, `include "${p.text}": ${path} is already being read (an include loop)`, 'nft.include-loop');
   if (chain.length >= MAX_INCLUDE_DEPTH)
     c.fail(p, `include "${p.text}": includes nested deeper than ${MAX_INCLUDE_DEPTH}`, 'nft.include-depth');
+  if (++st.includes > MAX_INCLUDES) c.fail(p, `more than ${MAX_INCLUDES} includes in all`, 'nft.too-big');
   const r = st.opts.readInclude(path);
   if ('error' in r) {
     if (!glob) c.fail(p, `include "${p.text}": ${r.error}`, 'nft.include');
@@ -262,7 +274,7 @@ function addCmd(st: State, c: Cursor, what: { text: string; file: string; line: 
     case 'element': {
       const t = getTable(st, c, tableSpec(c), false);
       const n = c.name('a set name');
-      const s = t.sets.find((x) => x.name === n.text);
+      const s = findSet(t, n.text);
       if (s === undefined) c.fail(n, `set ${n.text} does not exist in table ${t.family} ${t.name}`, 'nft.unknown-set');
       s.elements.push(...parseSetExpr(c).elems);
       return;
@@ -282,11 +294,39 @@ function addCmd(st: State, c: Cursor, what: { text: string; file: string; line: 
   }
 }
 
+/**
+ * Name indexes of a table's chains and sets, keyed by the array itself:
+ * a delete replaces the array, which drops its index. Files with
+ * thousands of chains (iptables-nft, kube-proxy) would otherwise search
+ * the list for every rule.
+ */
+const chainIndex = new WeakMap<Chain[], Map<string, Chain>>();
+const setIndex = new WeakMap<SetDecl[], Map<string, SetDecl>>();
+
+function findChain(t: Table, name: string): Chain | undefined {
+  let m = chainIndex.get(t.chains);
+  if (m === undefined) {
+    m = new Map(t.chains.map((c) => [c.name, c]));
+    chainIndex.set(t.chains, m);
+  }
+  return m.get(name);
+}
+
+function findSet(t: Table, name: string): SetDecl | undefined {
+  let m = setIndex.get(t.sets);
+  if (m === undefined) {
+    m = new Map(t.sets.map((x) => [x.name, x]));
+    setIndex.set(t.sets, m);
+  }
+  return m.get(name);
+}
+
 function getChain(t: Table, name: string, pos: SourcePos): Chain {
-  let ch = t.chains.find((x) => x.name === name);
+  let ch = findChain(t, name);
   if (ch === undefined) {
     ch = { name, base: null, comment: null, rules: [], pos };
     t.chains.push(ch);
+    chainIndex.get(t.chains)?.set(name, ch);
   }
   return ch;
 }
@@ -294,7 +334,7 @@ function getChain(t: Table, name: string, pos: SourcePos): Chain {
 function ruleCmd(st: State, c: Cursor, insert: boolean): void {
   const t = getTable(st, c, tableSpec(c), false);
   const n = c.name('a chain name');
-  const ch = t.chains.find((x) => x.name === n.text);
+  const ch = findChain(t, n.text);
   if (ch === undefined) c.fail(n, `chain ${n.text} does not exist in table ${t.family} ${t.name}`, 'nft.unknown-chain');
   if (c.isWord('position') || c.isWord('handle') || c.isWord('index'))
     c.fail(
@@ -322,11 +362,11 @@ function flushCmd(st: State, c: Cursor): void {
   }
   const n = c.name(`a ${w.text} name`);
   if (w.text === 'chain') {
-    const ch = t.chains.find((x) => x.name === n.text);
+    const ch = findChain(t, n.text);
     if (ch === undefined) c.fail(n, `chain ${n.text} does not exist`, 'nft.unknown-chain');
     ch.rules = [];
   } else if (w.text === 'set' || w.text === 'map') {
-    const s = t.sets.find((x) => x.name === n.text);
+    const s = findSet(t, n.text);
     if (s === undefined) c.fail(n, `${w.text} ${n.text} does not exist`, 'nft.unknown-set');
     s.elements = [];
   } else c.fail(w, `"flush ${w.text}": not something a ruleset file flushes`, 'nft.unsupported');
@@ -361,7 +401,7 @@ function deleteCmd(st: State, c: Cursor, destroy: boolean): void {
   } else if (w.text === 'set' || w.text === 'map') {
     t.sets = t.sets.filter((x) => x.name !== n.text);
   } else if (w.text === 'element') {
-    const s = t.sets.find((x) => x.name === n.text);
+    const s = findSet(t, n.text);
     if (s === undefined) c.fail(n, `set ${n.text} does not exist`, 'nft.unknown-set');
     const gone = new Set(parseSetExpr(c).elems.map((e) => exprKey(e.key)));
     s.elements = s.elements.filter((e) => !gone.has(exprKey(e.key)));
@@ -593,7 +633,7 @@ function parsePriority(c: Cursor): import('./ast.js').Priority {
 // -------------------------------------------------------------------- sets
 
 function setBlock(st: State, c: Cursor, t: Table, name: string, pos: SourcePos, isMap: boolean): void {
-  let s = t.sets.find((x) => x.name === name);
+  let s = findSet(t, name);
   if (s === undefined) {
     s = {
       name,
@@ -608,6 +648,7 @@ function setBlock(st: State, c: Cursor, t: Table, name: string, pos: SourcePos, 
       pos,
     };
     t.sets.push(s);
+    setIndex.get(t.sets)?.set(name, s);
   }
   if (!c.isPunct('{')) return;
   const open = c.punct('{');
