@@ -4,7 +4,7 @@
  * chains, sets and elements, `add rule`, blocks `table F N { ... }`),
  * `define` with nft's block scopes, and `include` read through
  * ImportOptions.readInclude, relative to the including file, at most 16
- * deep and 32 MB in all. Commands are applied as they are read, so the
+ * deep and 64 MiB in all (the loader's bound for a ruleset). Commands are applied as they are read, so the
  * AST is the ruleset the file leaves behind.
  */
 import type { Diagnostic, SourcePos } from '../../../base/diag.js';
@@ -18,7 +18,7 @@ import type { ImportOptions } from '../types.js';
 export const MAX_INCLUDE_DEPTH = 16;
 /** Includes read in all: each splices its tokens into the reading, so their number is bounded too. */
 export const MAX_INCLUDES = 1024;
-export const MAX_TOTAL_BYTES = 32 * 1024 * 1024;
+export const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 
 const FAMILIES = new Set<TableFamily>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 const OBJECT_KINDS = new Set(['counter', 'quota', 'limit', 'secmark', 'synproxy']);
@@ -165,7 +165,7 @@ function include(st: State, c: Cursor): void {
     return;
   }
   if (st.bytes + r.text.length > MAX_TOTAL_BYTES)
-    c.fail(p, `include "${p.text}": more than ${MAX_TOTAL_BYTES / 1048576} MB read in all`, 'nft.too-big');
+    c.fail(p, `include "${p.text}": more than ${MAX_TOTAL_BYTES / 1048576} MiB read in all`, 'nft.too-big');
   st.bytes += r.text.length;
   st.parent.set(path, p.file);
   const lx = lex(r.text, path);
