@@ -144,6 +144,13 @@ table inet t {
     ]);
   });
 
+  it('$name:port in a NAT target: the name ends at the colon, as in nft (nft -c accepts this file)', () => {
+    const r = readOk(
+      'define srv = 10.0.0.5\ntable ip nat { chain p { type nat hook prerouting priority dstnat; tcp dport 2222 dnat to $srv:22; }; }',
+    );
+    expect(chain(r, 'p').rules[0].nat?.text).toBe('dnat ip to 10.0.0.5:22');
+  });
+
   it('a define inside a block is not seen after it (nft scopes defines to their block)', () => {
     const e = errors('table ip a {\n define X = 1\n}\ntable ip b { chain c { tcp dport $X accept; }; }');
     expect(e.map(show)).toEqual([
