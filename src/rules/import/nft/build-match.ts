@@ -179,6 +179,14 @@ export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): Ma
   if (left.kind === 'concat') return concatAlts(ctx, left, neg, right);
   const field = fieldOf(left);
   if (typeof field === 'string') return unsup(left, `${field} is not modelled`);
+  if (right.kind === 'list' && field.k !== 'tcpFlags' && field.k !== 'ctState' && field.k !== 'ctStatus')
+    // nft: "Basetype of type ... is not bitmask": only flag types take a bare comma list
+    return {
+      ok: false,
+      unsupported: false,
+      error: `${show(left)} takes a comma list only in braces (nft refuses "${show(right)}" here); write { ${right.items.map(show).join(', ')} }`,
+      pos: right.pos,
+    };
   const ex = expandRef(ctx, right);
   if ('ok' in ex) return ex;
   const { elems, set } = ex;
@@ -275,6 +283,23 @@ export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): Ma
         };
       }
       const mask = field.mask ?? 0xff;
+      if (!isSet) {
+        // outside braces a comma list is one value, its flags or'ed (`syn,ack / syn,ack`: both set)
+        const b = flagBits(right);
+        if (!b.ok) return fromVal(b);
+        if ((b.value & ~mask) !== 0)
+          return {
+            ok: false,
+            unsupported: false,
+            error: `${show(right)} has flags outside the mask ${flagNames(mask)}, so no packet matches`,
+            pos: right.pos,
+          };
+        return one({
+          f: 'tcpFlags',
+          v: { mask, value: b.value, text: `${flagNames(b.value)} / ${flagNames(mask)}` },
+          neg,
+        });
+      }
       return each((e) => {
         const b = flagBits(e);
         if (!b.ok) return b;

@@ -7,7 +7,7 @@
  * what leaving them out means. Takes the AST only, so that nft text and
  * nft JSON of one ruleset give one model.
  */
-import { type Diagnostic, diag, sortDiags } from '../../../base/diag.js';
+import { type Diagnostic, diag } from '../../../base/diag.js';
 import type { AddrMatch, ChainType, FwChain, FwRule, Hook, NamedSet } from '../../firewall.js';
 import { type IgnoredConstruct, type ImportOptions, type ImportResult, qualifiedChainName } from '../types.js';
 import type { Chain, Ruleset, SetDecl, Table } from './ast.js';
@@ -86,6 +86,7 @@ export function buildRuleset(rs: Ruleset, opts: ImportOptions, diags: Diagnostic
 
   for (const t of ipTables) {
     const dynamic = dynamicSets(t);
+    const setsByName = new Map(t.sets.map((s) => [s.name, s]));
     const modelSets = new Map<string, string | null>();
     for (const o of t.objects)
       ignored.push({ pos: o.pos, text: o.text, meaning: OBJECT_MEANING[o.kind] ?? 'an object no verdict reads' });
@@ -106,7 +107,7 @@ export function buildRuleset(rs: Ruleset, opts: ImportOptions, diags: Diagnostic
       ifnames,
       family: t.family === 'ip' ? 4 : t.family === 'ip6' ? 6 : null,
       tableFamily: t.family as 'ip' | 'ip6' | 'inet',
-      set: (n) => t.sets.find((s) => s.name === n),
+      set: (n) => setsByName.get(n),
       dynamic: (n) => dynamic.has(n),
       modelSet: (decl) => {
         if (!modelSets.has(decl.name)) {
@@ -145,7 +146,7 @@ export function buildRuleset(rs: Ruleset, opts: ImportOptions, diags: Diagnostic
   return {
     format: 'nft',
     firewall: { interfaces: [], sets, chains },
-    diagnostics: sortDiags(out),
+    diagnostics: inFileOrder(out),
     ignored,
     interfaceNames: [...ifnames],
   };
@@ -287,4 +288,24 @@ function namedSet(s: SetDecl, name: string): NamedSet | null {
     else m.ranges.push(a.value.range);
   }
   return { name, kind, addrs: m, ports: null, pos: s.pos };
+}
+
+/**
+ * In file order, file by file in the order the files were read (an
+ * included file's problems stay together rather than interleaving with the
+ * including file's by line number); stable for one place.
+ */
+function inFileOrder(ds: Diagnostic[]): Diagnostic[] {
+  const fileIndex = new Map<string, number>();
+  for (const d of ds) if (!fileIndex.has(d.file)) fileIndex.set(d.file, fileIndex.size);
+  return ds
+    .map((d, i) => ({ d, i }))
+    .sort(
+      (a, b) =>
+        (fileIndex.get(a.d.file) ?? 0) - (fileIndex.get(b.d.file) ?? 0) ||
+        a.d.line - b.d.line ||
+        a.d.col - b.d.col ||
+        a.i - b.i,
+    )
+    .map((x) => x.d);
 }
