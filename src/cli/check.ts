@@ -126,6 +126,19 @@ export function leftOut(r: RuleFilesResult): string[] {
         out.push(`ignored: ${at(file, line)} \`${visible(s)}\` - never changes a verdict`);
       }
   }
+  // fwemu keeps no kernel log: a log statement of an imported rule is left out, and says so.
+  for (const rule of rules) {
+    const o = rule.origin ?? null;
+    if (o === null || rule.log === null) continue;
+    const words = [
+      'log',
+      ...(rule.log.prefix === null ? [] : [`prefix "${rule.log.prefix}"`]),
+      ...(rule.log.level === null ? [] : [`level ${rule.log.level}`]),
+    ];
+    out.push(
+      `ignored: ${at(o.file, o.line)} \`${visible(words.join(' '))}\` - logs the packet to the kernel log, which fwemu does not write; the verdict is unchanged`,
+    );
+  }
   for (const rule of rules)
     if (rule.inert)
       out.push(

@@ -154,3 +154,23 @@ describe('fwemu check -r, through the command line parser', () => {
     expect(r.stdout).toMatch(/chain input \(table inet filter, filter, hook input, priority 0\)/);
   });
 });
+
+describe('fwemu check: a log statement of a real nftables rule', () => {
+  it('is listed as ignored with what that means, and the rule still judges', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwemu-check-log-'));
+    try {
+      const f = join(dir, 'fw.nft');
+      writeFileSync(
+        f,
+        'table inet f {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport 22 log prefix "ssh: " accept\n  }\n}\n',
+      );
+      const r = await fwemuIn(['check', '-r', f, '--iface', 'eth0=192.0.2.1/24']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(
+        `ignored: ${f}:4 \`log prefix "ssh: "\` - logs the packet to the kernel log, which fwemu does not write; the verdict is unchanged`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
