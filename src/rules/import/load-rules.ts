@@ -21,6 +21,7 @@
  * interface described by both, or default routes out of two, is an error
  * naming both places: which one is meant is the user's to say.
  */
+import { globFiles } from '../../base/glob.js';
 import { diag, sortDiags, type Diagnostic, type SourcePos } from '../../base/diag.js';
 import {
   inputDisplayName,
@@ -341,7 +342,10 @@ function imported(texts: Text[], b: HostBuilder, opts: LoadRuleOptions): RuleFil
       );
       continue;
     }
-    results.push({ file: t.file, result: reader(t.text, t.file, { lenient: opts.lenient, readInclude }) });
+    results.push({
+      file: t.file,
+      result: reader(t.text, t.file, { lenient: opts.lenient, readInclude, listInclude: globFiles }),
+    });
   }
   const merged = mergeImports(results);
   for (const d of merged.diagnostics) errors.push(d);

@@ -41,6 +41,12 @@ export interface ImportOptions {
    * the total bytes they read.
    */
   readInclude?: (path: string) => { text: string } | { error: string };
+  /**
+   * The files a wildcard include names (`include "/etc/nftables.d/*.nft"`),
+   * as nft's glob(3): regular files only, sorted, none being no error.
+   * Absent: a wildcard include is read as one file name.
+   */
+  listInclude?: (pattern: string) => string[];
 }
 
 export interface ImportResult {

@@ -7,7 +7,7 @@ import type { Diagnostic, SourcePos } from '../../../base/diag.js';
 import type { ImportOptions } from '../types.js';
 import type { Chain, Expr, SetDecl, Table } from './ast.js';
 import { type Cursor, ParseStop } from './cursor.js';
-import { lex, MAX_TOKENS } from './lexer.js';
+import { lex, MAX_TOKENS, type Token } from './lexer.js';
 import { parseRhs, parseSetExpr } from './parse-expr.js';
 
 export const MAX_INCLUDE_DEPTH = 16;
@@ -57,32 +57,49 @@ export function include(st: State, c: Cursor): void {
   if (chain.length >= MAX_INCLUDE_DEPTH)
     c.fail(p, `include "${p.text}": includes nested deeper than ${MAX_INCLUDE_DEPTH}`, 'nft.include-depth');
   if (++st.includes > MAX_INCLUDES) c.fail(p, `more than ${MAX_INCLUDES} includes in all`, 'nft.too-big');
-  const r = st.opts.readInclude(path);
-  if ('error' in r) {
-    if (!glob) c.fail(p, `include "${p.text}": ${r.error}`, 'nft.include');
-    // nft reads whatever files a wildcard matches, none included; which ones the firewall has is not known here
+  const paths = glob && st.opts.listInclude !== undefined ? st.opts.listInclude(path) : [path];
+  const texts: { path: string; text: string }[] = [];
+  if (paths.length === 0)
+    // nft reads nothing and says nothing; a ruleset copied off its firewall may have left the files behind.
     c.warn(
       p,
-      `include "${p.text}": not read (${r.error}); rules in the files it matches on the firewall are not in the model`,
+      `include "${p.text}": matches no file here; rules in the files it matches on the firewall are not in the model`,
       'nft.include',
     );
-    return;
+  for (const one of paths) {
+    if (chain.includes(one))
+      c.fail(p, `include "${p.text}": ${one} is already being read (an include loop)`, 'nft.include-loop');
+    const r = st.opts.readInclude(one);
+    if ('error' in r) {
+      if (!glob || st.opts.listInclude !== undefined) c.fail(p, `include "${p.text}": ${r.error}`, 'nft.include');
+      // nft reads whatever files a wildcard matches, none included; which ones the firewall has is not known here
+      c.warn(
+        p,
+        `include "${p.text}": not read (${r.error}); rules in the files it matches on the firewall are not in the model`,
+        'nft.include',
+      );
+      return;
+    }
+    if (st.bytes + r.text.length > MAX_TOTAL_BYTES)
+      c.fail(p, `include "${p.text}": more than ${MAX_TOTAL_BYTES / 1048576} MiB read in all`, 'nft.too-big');
+    st.bytes += r.text.length;
+    texts.push({ path: one, text: r.text });
   }
-  if (st.bytes + r.text.length > MAX_TOTAL_BYTES)
-    c.fail(p, `include "${p.text}": more than ${MAX_TOTAL_BYTES / 1048576} MiB read in all`, 'nft.too-big');
-  st.bytes += r.text.length;
-  st.parent.set(path, p.file);
-  const lx = lex(r.text, path);
-  st.diags.push(...lx.diagnostics);
-  if (lx.diagnostics.some((d) => d.severity === 'error')) throw new ParseStop('lexer');
-  if (c.toks.length + lx.tokens.length > MAX_TOKENS)
-    c.fail(p, `more than ${MAX_TOKENS} tokens with the included files`, 'nft.too-big');
-  const eof = lx.tokens[lx.tokens.length - 1];
-  // newlines around the included tokens end the include's line and the file's last one
+  // Every file's tokens in the glob's order, each ended by a newline as nft's scanner ends a file.
+  const spliced: Token[] = [{ ...p, kind: 'nl', text: '\n' }];
+  for (const { path: one, text } of texts) {
+    st.parent.set(one, p.file);
+    const lx = lex(text, one);
+    st.diags.push(...lx.diagnostics);
+    if (lx.diagnostics.some((d) => d.severity === 'error')) throw new ParseStop('lexer');
+    if (c.toks.length + spliced.length + lx.tokens.length > MAX_TOKENS)
+      c.fail(p, `more than ${MAX_TOKENS} tokens with the included files`, 'nft.too-big');
+    const eof = lx.tokens[lx.tokens.length - 1];
+    for (let k = 0; k < lx.tokens.length - 1; k++) spliced.push(lx.tokens[k]);
+    spliced.push({ ...eof, kind: 'nl', text: '\n' });
+  }
   const tail = c.toks.splice(c.i);
-  c.toks.push({ ...p, kind: 'nl', text: '\n' });
-  for (let k = 0; k < lx.tokens.length - 1; k++) c.toks.push(lx.tokens[k]);
-  c.toks.push({ ...eof, kind: 'nl', text: '\n' });
+  for (const t of spliced) c.toks.push(t);
   for (const t of tail) c.toks.push(t);
 }
 
