@@ -144,6 +144,13 @@ table inet t {
     ]);
   });
 
+  it('$name:port in a NAT target: the name ends at the colon, as in nft (nft -c accepts this file)', () => {
+    const r = readOk(
+      'define srv = 10.0.0.5\ntable ip nat { chain p { type nat hook prerouting priority dstnat; tcp dport 2222 dnat to $srv:22; }; }',
+    );
+    expect(chain(r, 'p').rules[0].nat?.text).toBe('dnat ip to 10.0.0.5:22');
+  });
+
   it('a define inside a block is not seen after it (nft scopes defines to their block)', () => {
     const e = errors('table ip a {\n define X = 1\n}\ntable ip b { chain c { tcp dport $X accept; }; }');
     expect(e.map(show)).toEqual([
@@ -316,6 +323,11 @@ describe('hostile input never throws', () => {
 });
 
 describe('bounds on what one statement or ruleset may cost', () => {
+  it('at most 1024 includes in all (each splices its tokens in)', () => {
+    const r = read('include "e.nft"\n'.repeat(2000), { readInclude: () => ({ text: '' }) }, '/x/main.nft');
+    expect(r.diagnostics.map(show)).toEqual(['/x/main.nft:1025:9: nft.too-big: more than 1024 includes in all']);
+  });
+
   it('a chain of 100000 | operators is refused, not walked recursively', () => {
     const r = read(`table ip t { chain c { tcp flags ${Array(100_000).fill('syn').join(' | ')} accept; }; }`);
     expect(r.diagnostics.map((d) => d.code)).toEqual(['nft.too-big']);

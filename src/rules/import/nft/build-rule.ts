@@ -7,14 +7,13 @@
  * a statement is skipped).
  */
 import { diag } from '../../../base/diag.js';
-import type { FwRule, MarkSet, NatStatement } from '../../firewall.js';
-import { formatAddr } from '../../../packet/addr.js';
-import { parseCidr, wordMask } from '../../cidr.js';
-import { parseNatTarget, parsePortNat, parseRejectWith } from '../../fw-values.js';
+import type { FwRule, NatStatement } from '../../firewall.js';
+import { parseRejectWith } from '../../fw-values.js';
 import type { IgnoredConstruct, ImportOptions } from '../types.js';
 import type { Expr, MangleStmt, NatStmt, Rule, SetElem, Stmt } from './ast.js';
 import { type MatchCtx, matchAlts } from './build-match.js';
-import { markNum, show } from './build-values.js';
+import { IGNORED_MEANING, ignoredSet, markSet, natTarget, toRule } from './build-stmt.js';
+import { show } from './build-values.js';
 import { type Assign, applyAssign, type Draft, newDraft, Unmodelled } from './draft.js';
 
 /** Model rules one nft rule may expand into; beyond this the rule is refused. */
@@ -31,21 +30,6 @@ export interface RuleCtx extends MatchCtx {
 }
 
 const INERT = 'the rule never matches';
-
-/** What ignoring a statement means, by the statement's kind. */
-const IGNORED_MEANING = {
-  quota: 'a quota, taken as never used up: the rule goes on as if it were not there',
-  'ct helper set':
-    'assigns a conntrack helper; fwemu runs none, so connections the helper would expect are judged as new, not related',
-  'flow add':
-    'offloads the flow to a flowtable, whose later packets skip the forward chain; fwemu judges every packet by the rules (the same verdicts while the rules accept the established flow)',
-  last: 'records when the rule last matched; the verdict is unchanged',
-  'tcp option maxseg size set': 'clamps the TCP MSS option; the verdict is unchanged',
-  'meta nftrace set': 'turns nft tracing on; the verdict is unchanged',
-  'ct event set': 'chooses which conntrack events are reported to userspace; the verdict is unchanged',
-  'meta priority set': 'sets the queueing class; the verdict is unchanged',
-  'dscp set': 'rewrites the DSCP/ECN field, which no modelled condition reads; the verdict is unchanged',
-} as const;
 
 export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number, out: FwRule[]): void {
   let drafts: Draft[] = [newDraft(ctx.family)];
@@ -67,6 +51,7 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
       report(s.pos, `\`${s.text}\`: ${what}; --lenient: skipped (${meaning})`, 'nft.unsupported', true);
     else report(s.pos, `\`${s.text}\`: ${what} (--lenient skips it: ${meaning})`, 'nft.unsupported');
   };
+  const badValue = (pos: Expr['pos'], message: string): void => report(pos, message, 'nft.bad-value');
   const ignore = (s: Stmt, meaning: string): void => {
     drafts = drafts.map((d) => ({ ...d, ignored: [...d.ignored, s.text] }));
     ctx.ignored.push({ pos: s.pos, text: s.text, meaning });
@@ -304,7 +289,7 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
       badMatch(s.port.pos, `\`${s.text}\`: ports from a map are modelled only with addresses from the same map`);
       return;
     }
-    const st = natTarget(s, s.addr, s.port);
+    const st = natTarget(s, s.addr, s.port, badMatch, badValue);
     if (st === null) return;
     setNat(s, st);
   }
@@ -360,7 +345,7 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
         if (pe === undefined) continue; // no port for this key: nft's lookup fails and the rule does not match
         port = pe.value;
       }
-      const st = natTarget(s, addr, port);
+      const st = natTarget(s, addr, port, badMatch, badValue);
       if (st === null) return;
       for (const a of r.alts) {
         alts.push(a);
@@ -369,70 +354,6 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
     }
     expanded = true;
     join(alts, s.pos, (d, k) => setNat(s, targets[k], d));
-  }
-
-  function natTarget(s: NatStmt, addr: Expr | null, port: Expr | null): NatStatement | null {
-    const flags = s.flags.filter((f) => f !== 'netmap');
-    if (s.flags.includes('netmap')) {
-      badMatch(s.pos, `\`${s.text}\`: netmap (prefix-to-prefix NAT) is not modelled`);
-      return null;
-    }
-    let portText: string | null = null;
-    if (port !== null) {
-      const p = port.kind === 'symbol' ? port.text : port.kind === 'range' ? `${show(port.lo)}-${show(port.hi)}` : null;
-      if (p === null) {
-        badMatch(port.pos, `\`${s.text}\`: the port ${show(port)} is not modelled`);
-        return null;
-      }
-      portText = p;
-    }
-    if (s.type === 'masquerade' || s.type === 'redirect') {
-      const r = parsePortNat(s.type, portText, flags);
-      if (!r.ok) {
-        report(s.pos, `\`${s.text}\`: ${r.error}`, 'nft.bad-value');
-        return null;
-      }
-      return r.value;
-    }
-    if (addr === null) {
-      report(s.pos, `\`${s.text}\`: ${s.type} needs an address`, 'nft.bad-value');
-      return null;
-    }
-    let a: string;
-    let v6 = false;
-    if (addr.kind === 'symbol') {
-      a = addr.text;
-      v6 = a.includes(':');
-    } else if (addr.kind === 'range' && addr.lo.kind === 'symbol' && addr.hi.kind === 'symbol') {
-      v6 = addr.lo.text.includes(':');
-      a = v6 && portText !== null ? `[${addr.lo.text}]-[${addr.hi.text}]` : `${addr.lo.text}-${addr.hi.text}`;
-    } else if (addr.kind === 'prefix' && addr.addr.kind === 'symbol') {
-      // without netmap nft takes a prefix as the range of its addresses (nf_nat_range min..max)
-      const c = parseCidr(`${addr.addr.text}/${addr.len}`);
-      if (!c.ok) {
-        report(addr.pos, `\`${s.text}\`: ${c.error}`, 'nft.bad-value');
-        return null;
-      }
-      v6 = c.cidr.version === 6;
-      const hi = c.cidr.words.map((x, i) => (x | ~wordMask(c.cidr.prefix, i)) >>> 0) as [
-        number,
-        number,
-        number,
-        number,
-      ];
-      const f = (w: readonly number[]): string => formatAddr(c.cidr.version, w[0], w[1], w[2], w[3]);
-      a = v6 && portText !== null ? `[${f(c.cidr.words)}]-[${f(hi)}]` : `${f(c.cidr.words)}-${f(hi)}`;
-    } else {
-      badMatch(addr.pos, `\`${s.text}\`: the address ${show(addr)} is not modelled`);
-      return null;
-    }
-    if (v6 && portText !== null && !a.startsWith('[')) a = `[${a}]`;
-    const r = parseNatTarget(s.type, portText === null ? a : `${a}:${portText}`, flags);
-    if (!r.ok) {
-      report(addr.pos, `\`${s.text}\`: ${r.error}`, 'nft.bad-value');
-      return null;
-    }
-    return r.value;
   }
 
   function mangle(s: MangleStmt): void {
@@ -507,94 +428,4 @@ export function buildRule(ctx: RuleCtx, rule: Rule, chainName: string, n: number
         badStmt(s, `${s.name} is not modelled`, 'the packet is judged as if the statement were not there');
     }
   }
-}
-
-/** What ignoring `KEY set ...` means, for the keys whose setting never changes a verdict; null for others. */
-function ignoredSet(k: Expr): string | null {
-  if (k.kind === 'meta' && k.key === 'nftrace') return IGNORED_MEANING['meta nftrace set'];
-  if (k.kind === 'meta' && k.key === 'priority') return IGNORED_MEANING['meta priority set'];
-  if (k.kind === 'ct' && k.key === 'helper') return IGNORED_MEANING['ct helper set'];
-  if (k.kind === 'ct' && k.key === 'event') return IGNORED_MEANING['ct event set'];
-  if (k.kind === 'unsupported' && k.name === 'tcp option' && /maxseg size/.test(k.text))
-    return IGNORED_MEANING['tcp option maxseg size set'];
-  if (
-    k.kind === 'payload' &&
-    (k.protocol === 'ip' || k.protocol === 'ip6') &&
-    (k.field === 'dscp' || k.field === 'ecn')
-  )
-    return IGNORED_MEANING['dscp set'];
-  return null;
-}
-
-/** `meta mark set C`, `meta mark set meta mark & M | V`, `... | V`, `... ^ X`: mark = (mark & and) ^ xor. */
-function markSet(v: Expr): Omit<MarkSet, 'text'> | null {
-  const isMark = (e: Expr): boolean => e.kind === 'meta' && e.key === 'mark';
-  const c = (e: Expr): number | null => {
-    const m = markNum(e);
-    return m.ok ? m.value : null;
-  };
-  const k = c(v);
-  if (k !== null) return { and: 0, xor: k };
-  if (v.kind !== 'binop') return null;
-  // the mark with a chain of constant operations folded into one (and, xor) pair
-  let inner: Omit<MarkSet, 'text'> | null;
-  if (isMark(v.left)) inner = { and: 0xffffffff, xor: 0 };
-  else inner = markSet(v.left);
-  const r = c(v.right);
-  if (inner === null || r === null) return null;
-  const { and, xor } = inner;
-  switch (v.op) {
-    case '&':
-      return { and: (and & r) >>> 0, xor: (xor & r) >>> 0 };
-    case '|':
-      return { and: (and & ~r) >>> 0, xor: (xor | r) >>> 0 };
-    case '^':
-      return { and, xor: (xor ^ r) >>> 0 };
-    default:
-      return null;
-  }
-}
-
-function toRule(d: Draft, rule: Rule, chain: string, id: string, index: number): FwRule {
-  const icmp =
-    d.icmpTypes === null && d.icmpCodes === null
-      ? null
-      : { types: d.icmpTypes ?? Array.from({ length: 256 }, (_, i) => i), codes: d.icmpCodes };
-  const r: FwRule = {
-    id,
-    idGiven: false,
-    index,
-    chain,
-    comment: rule.comment,
-    pos: rule.pos,
-    proto: d.proto ?? 'any',
-    family: d.family,
-    iif: d.iif,
-    oif: d.oif,
-    src: d.src,
-    dst: d.dst,
-    sport: d.sport,
-    dport: d.dport,
-    icmp,
-    tcpFlags: d.tcpFlags,
-    ctState: d.ctState,
-    ctStatus: d.ctStatus,
-    pktType: d.pktType,
-    limit: d.limit,
-    counter: d.counter,
-    log: d.log,
-    nat: d.nat,
-    action: d.action,
-    rejectWith: d.rejectWith,
-    target: d.target,
-    origin: { file: rule.pos.file, line: rule.pos.line, col: rule.pos.col, text: rule.text },
-  };
-  if (d.not.length > 0) r.not = d.not;
-  if (d.mark !== null) r.mark = d.mark;
-  if (d.fib.length > 0) r.fib = d.fib;
-  if (d.markSet !== null) r.markSet = d.markSet;
-  if (d.notrack) r.notrack = true;
-  if (d.ignored.length > 0) r.ignored = d.ignored;
-  if (d.inert !== null) r.inert = d.inert;
-  return r;
 }

@@ -86,6 +86,7 @@ export function buildRuleset(rs: Ruleset, opts: ImportOptions, diags: Diagnostic
 
   for (const t of ipTables) {
     const dynamic = dynamicSets(t);
+    const setsByName = new Map(t.sets.map((s) => [s.name, s]));
     const modelSets = new Map<string, string | null>();
     for (const o of t.objects)
       ignored.push({ pos: o.pos, text: o.text, meaning: OBJECT_MEANING[o.kind] ?? 'an object no verdict reads' });
@@ -106,7 +107,7 @@ export function buildRuleset(rs: Ruleset, opts: ImportOptions, diags: Diagnostic
       ifnames,
       family: t.family === 'ip' ? 4 : t.family === 'ip6' ? 6 : null,
       tableFamily: t.family as 'ip' | 'ip6' | 'inet',
-      set: (n) => t.sets.find((s) => s.name === n),
+      set: (n) => setsByName.get(n),
       dynamic: (n) => dynamic.has(n),
       modelSet: (decl) => {
         if (!modelSets.has(decl.name)) {

@@ -118,16 +118,19 @@ export class Cursor {
 
   /** The tokens from `from` up to (not including) the current one, as one line. */
   textFrom(from: number): string {
-    let s = '';
+    // parts joined once: testing a growing string's end would flatten it every time (quadratic)
+    const parts: string[] = [];
+    let gap = false;
     for (let k = from; k < this.i; k++) {
       const t = this.toks[k];
       if (t.kind === 'nl') {
-        s += ' ';
+        gap = true;
         continue;
       }
-      const shown = t.kind === 'string' ? `"${t.text}"` : t.text;
-      s += (t.space && s !== '' && !s.endsWith(' ') ? ' ' : '') + shown;
+      if ((t.space || gap) && parts.length > 0) parts.push(' ');
+      gap = false;
+      parts.push(t.kind === 'string' ? `"${t.text}"` : t.text);
     }
-    return s.replace(/\s+/g, ' ').trim();
+    return parts.join('').replace(/\s+/g, ' ').trim();
   }
 }

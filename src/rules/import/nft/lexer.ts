@@ -23,8 +23,8 @@ export interface Token {
 
 /** A word longer than this is refused (no nft name or value comes close). */
 export const MAX_WORD = 4096;
-/** Tokens in all (files and includes): beyond this the ruleset is refused (a 5 MB ruleset has about 1 million). */
-export const MAX_TOKENS = 2_000_000;
+/** Tokens in all (files and includes): beyond this the ruleset is refused (about 20 MB of rules; ~400 MB in memory). */
+export const MAX_TOKENS = 4_000_000;
 /** Errors reported per file before the lexer gives up. */
 const MAX_ERRORS = 10;
 

@@ -377,8 +377,15 @@ export function parseValuePrimary(c: Cursor): Expr {
 
 export function parseVar(c: Cursor): Expr {
   const d = c.punct('$');
-  const n = c.word('a variable name after $');
+  let n = c.word('a variable name after $');
   if (n.space) c.fail(n, 'a space between $ and the variable name');
+  const colon = n.text.indexOf(':');
+  if (colon > 0) {
+    // `dnat to $server:80`: nft's scanner ends the name at the colon
+    const rest = { ...n, text: n.text.slice(colon), col: n.col + colon, space: false };
+    n = { ...n, text: n.text.slice(0, colon) };
+    c.toks.splice(c.i, 0, rest);
+  }
   const v = c.lookup(n.text);
   if (v === undefined)
     return c.fail(d, `$${n.text} is not defined (a define must come before its use)`, 'nft.undefined-variable');
