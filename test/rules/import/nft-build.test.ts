@@ -67,6 +67,15 @@ describe('matches', () => {
     expect(slash.tcpFlags).toMatchObject({ mask: 0x17, value: 0x02, text: 'syn / fin,syn,rst,ack' });
   });
 
+  it('tcp flags: outside braces a comma list is one value (bytecode `== syn,ack`: `cmp eq 0x12`)', () => {
+    const [eq, ne, slash] = rules(
+      ' tcp flags == syn,ack accept\n tcp flags != syn,ack accept\n tcp flags syn,rst / syn,rst drop',
+    );
+    expect([eq.tcpFlags?.mask, eq.tcpFlags?.value, eq.not]).toEqual([0xff, 0x12, undefined]);
+    expect([ne.tcpFlags?.mask, ne.tcpFlags?.value, ne.not]).toEqual([0xff, 0x12, ['tcpFlags']]);
+    expect([slash.id, slash.tcpFlags?.mask, slash.tcpFlags?.value]).toEqual(['input-3', 0x06, 0x06]);
+  });
+
   it('th dport without a protocol: tcp and udp (the model has no other protocol with ports)', () => {
     expect(rules(' th dport 53 accept').map((x) => x.proto)).toEqual(['tcp', 'udp']);
     expect(rules(' meta l4proto { tcp, udp } th dport 53 accept').map((x) => [x.id, x.proto])).toEqual([

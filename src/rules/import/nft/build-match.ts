@@ -275,6 +275,23 @@ export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): Ma
         };
       }
       const mask = field.mask ?? 0xff;
+      if (!isSet) {
+        // outside braces a comma list is one value, its flags or'ed (`syn,ack / syn,ack`: both set)
+        const b = flagBits(right);
+        if (!b.ok) return fromVal(b);
+        if ((b.value & ~mask) !== 0)
+          return {
+            ok: false,
+            unsupported: false,
+            error: `${show(right)} has flags outside the mask ${flagNames(mask)}, so no packet matches`,
+            pos: right.pos,
+          };
+        return one({
+          f: 'tcpFlags',
+          v: { mask, value: b.value, text: `${flagNames(b.value)} / ${flagNames(mask)}` },
+          neg,
+        });
+      }
       return each((e) => {
         const b = flagBits(e);
         if (!b.ok) return b;
