@@ -13,13 +13,15 @@ function setHop(r: LineReader, at: OptAt, h: { lo: number; hi: number; neg: bool
   const cur = r.body.hopLimit;
   let next = h;
   if (cur) {
-    if (cur.neg || h.neg)
-      return r.unsupported(
+    if (cur.neg || h.neg) {
+      r.unsupported(
         at.optCol,
         'a second TTL / hop limit match, one negated',
         'the model holds one range per rule',
         'match',
       );
+      return;
+    }
     // Both must hold: the ranges' common part (empty when they do not meet).
     const lo = Math.max(cur.lo, h.lo);
     const hi = Math.min(cur.hi, h.hi);
