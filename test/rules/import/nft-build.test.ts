@@ -76,6 +76,13 @@ describe('matches', () => {
     expect([slash.id, slash.tcpFlags?.mask, slash.tcpFlags?.value]).toEqual(['input-3', 0x06, 0x06]);
   });
 
+  it('a bare comma list is refused where nft refuses it (not a flag type: "Basetype ... is not bitmask")', () => {
+    expect(errors('table ip t { chain c { tcp dport 22,80 accept; }; }').map(show)).toEqual([
+      'rules.nft:1:34: nft.bad-value: `tcp dport 22,80`: tcp dport takes a comma list only in braces (nft refuses "22,80" here); write { 22, 80 }',
+    ]);
+    expect(rules(' ct status dnat,snat accept')[0].ctStatus).toEqual(['dnat', 'snat']);
+  });
+
   it('th dport without a protocol: tcp and udp (the model has no other protocol with ports)', () => {
     expect(rules(' th dport 53 accept').map((x) => x.proto)).toEqual(['tcp', 'udp']);
     expect(rules(' meta l4proto { tcp, udp } th dport 53 accept').map((x) => [x.id, x.proto])).toEqual([

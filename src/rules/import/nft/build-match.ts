@@ -182,6 +182,14 @@ export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): Ma
   if (left.kind === 'concat') return concatAlts(ctx, left, neg, right);
   const field = fieldOf(left);
   if (typeof field === 'string') return unsup(left, `${field} is not modelled`);
+  if (right.kind === 'list' && field.k !== 'tcpFlags' && field.k !== 'ctState' && field.k !== 'ctStatus')
+    // nft: "Basetype of type ... is not bitmask": only flag types take a bare comma list
+    return {
+      ok: false,
+      unsupported: false,
+      error: `${show(left)} takes a comma list only in braces (nft refuses "${show(right)}" here); write { ${right.items.map(show).join(', ')} }`,
+      pos: right.pos,
+    };
   const ex = expandRef(ctx, right);
   if ('ok' in ex) return ex;
   const { elems, set } = ex;
