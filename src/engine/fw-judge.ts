@@ -148,7 +148,6 @@ export class FirewallJudge {
     cx.ctStatus = 0;
     cx.ct = false;
     cx.mark = 0;
-    cx.ttl = p.ttl;
     cx.pktType = pktTypeOf(p, rec, this);
     this.decider = null;
     this.policyOf = null;
@@ -241,8 +240,6 @@ export class FirewallJudge {
       r.oif = this.ifName(cx.oif);
       if (cx.oif === NO_IF) return this.end(d, 'drop', Cause.NOT_ROUTED);
       if (p.ttl <= 1) return this.end(d, 'drop', Cause.TTL_EXPIRED);
-      // ip_forward / ip6_forward decrement the TTL before the forward hook: forward and postrouting see it so.
-      cx.ttl = p.ttl - 1;
       if (!this.hook('forward', r, d)) return d;
     }
     if (!this.hook('postrouting', r, d)) return d;

@@ -1,6 +1,6 @@
 import { UserError } from '../base/errors.js';
 import { visible } from '../base/text-escape.js';
-import type { FibMatch, FwRule, HopLimitMatch, Hook, NatStatement, NegatableCondition } from '../rules/firewall.js';
+import type { FibMatch, FwRule, Hook, NatStatement, NegatableCondition } from '../rules/firewall.js';
 import { hex32 } from '../rules/fw-meta-values.js';
 import type { PortRange } from '../rules/types.js';
 import { cutUtf8, shortText } from './comment.js';
@@ -103,23 +103,6 @@ export function fibMatch(r: FwRule, f: FibMatch, hook: Hook, fam: Family): strin
   return [f.neg ? '-m rpfilter' : '-m rpfilter --invert'];
 }
 
-/**
- * `-m ttl` (IPv4) / `-m hl` (IPv6): equal, not equal, less or greater than
- * one value; a range is two matches (`--ttl-gt A-1 -m ttl --ttl-lt B+1`).
- * A negated range has no form in one rule.
- */
-export function hopMatch(r: FwRule, h: HopLimitMatch, fam: Family): string {
-  const [m, k] = fam === 4 ? ['ttl', 'ttl'] : ['hl', 'hl'];
-  const { lo, hi } = h;
-  if (lo > hi) return h.neg ? '' : `-m ${m} --${k}-lt 0`;
-  if (lo === hi) return `-m ${m} ${h.neg ? '! ' : ''}--${k}-eq ${lo}`;
-  if (h.neg) fail(r, `a TTL / hop limit outside ${lo}-${hi} takes two iptables rules (use the nft export)`);
-  const p: string[] = [];
-  if (lo > 0) p.push(`-m ${m} --${k}-gt ${lo - 1}`);
-  if (hi < 255) p.push(`-m ${m} --${k}-lt ${hi + 1}`);
-  return p.join(' ');
-}
-
 /** The MARK target of a mark_set: xt_MARK's --set-xmark value/mask, mark = (mark & ~mask) ^ value. */
 export function markTarget(r: FwRule): string | null {
   const m = r.markSet;
@@ -198,7 +181,6 @@ export function alternatives(r: FwRule, fam: Family, hook: Hook = 'forward'): st
     for (const t of r.icmp.types) for (const c of r.icmp.codes ?? [null]) list.push(icmpTypeCode(t, c, fam));
     dims.push(neg('icmp', list));
   }
-  if (r.hopLimit) dims.push([hopMatch(r, r.hopLimit, fam)]);
   if (r.pktType !== null)
     dims.push(neg('pktType', [...new Set(r.pktType.map((t) => `-m pkttype --pkt-type ${PKTTYPE[t]}`))]));
   if (r.ctStatus !== null) {

@@ -17,7 +17,6 @@ import type {
   NegatableCondition,
   PortMatch,
 } from '../rules/firewall.js';
-import { hopWords } from '../rules/fw-hop-values.js';
 import { hex32 } from '../rules/fw-meta-values.js';
 import { icmpRuleWords } from '../rules/icmp.js';
 import { LOG_LEVELS, NAT_FLAGS, TCP_FLAG_BITS as TCP_FLAGS } from '../rules/spec.js';
@@ -94,8 +93,7 @@ export function fwRuleFamilies(fw: Firewall, rule: FwRule): (Family | null)[] {
       (rule.nat?.addr == null || rule.nat.addr.version === f) &&
       (rf === null || rf === f),
   );
-  // (A hop limit is a field of each family's header: `ip ttl`, `ip6 hoplimit`, one rule each.)
-  if (fams.length === 2 && rule.src === null && rule.dst === null && !rule.hopLimit) return [null];
+  if (fams.length === 2 && rule.src === null && rule.dst === null) return [null];
   return fams;
 }
 
@@ -277,8 +275,6 @@ export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
       p.push(`meta pkttype ${neg(rule, 'pktType')}${anon(types)}`);
     }
     if (rule.mark) p.push(markExpr(rule.mark, neg(rule, 'mark') !== ''));
-    const h = rule.hopLimit;
-    if (h && fam !== null) p.push(`${fam === 4 ? 'ip ttl' : 'ip6 hoplimit'} ${hopWords(h.lo, h.hi, h.neg)}`);
     if (fam !== null && rule.src !== null) p.push(`${ip} saddr ${neg(rule, 'src')}${addrExpr(rule.src, fam)}`);
     if (fam !== null && rule.dst !== null) p.push(`${ip} daddr ${neg(rule, 'dst')}${addrExpr(rule.dst, fam)}`);
     if (rule.proto === 'tcp' || rule.proto === 'udp') {

@@ -87,7 +87,6 @@ export const RULE_CODES = {
   'rules.bad-mark': 'mark: or mark_set: that is not a 32-bit value (and mask)',
   'rules.bad-fib': "fib: that is not nft's fib words",
   'rules.fib-wrong-hook': 'a fib condition on a hook where the kernel refuses it',
-  'rules.bad-hop-limit': 'hop_limit: that is not a TTL / hop limit value, comparison or range',
 } as const;
 
 export type RuleCode = keyof typeof RULE_CODES;

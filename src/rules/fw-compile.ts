@@ -187,11 +187,6 @@ export interface CompiledFwRule {
   readonly markMask: number;
   readonly markValue: number;
   readonly fib: readonly CompiledFib[] | null;
-  /** ip ttl / ip6 hoplimit: in hopLo..hopHi (negated: outside), when hasHop. */
-  readonly hasHop: boolean;
-  readonly hopLo: number;
-  readonly hopHi: number;
-  readonly hopNeg: boolean;
   /** meta mark set: mark = (mark & markAnd) ^ markXor, when setsMark. */
   readonly setsMark: boolean;
   readonly markAnd: number;
@@ -382,16 +377,12 @@ export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): C
         ctStatus: bits(rule.ctStatus, CT_STATUS_BIT),
         pktType: bits(rule.pktType, PKTTYPE_BIT),
         limit: bucket(rule),
-        plain: negBits(rule) === 0 && !rule.mark && !(rule.fib && rule.fib.length > 0) && !rule.hopLimit,
+        plain: negBits(rule) === 0 && !rule.mark && !(rule.fib && rule.fib.length > 0),
         neg: negBits(rule),
         hasMark: !!rule.mark,
         markMask: (rule.mark?.mask ?? 0) >>> 0,
         markValue: (rule.mark?.value ?? 0) >>> 0,
         fib: rule.fib && rule.fib.length > 0 ? rule.fib.map(compileFib) : null,
-        hasHop: !!rule.hopLimit,
-        hopLo: rule.hopLimit?.lo ?? 0,
-        hopHi: rule.hopLimit?.hi ?? 255,
-        hopNeg: rule.hopLimit?.neg === true,
         setsMark: !!rule.markSet,
         markAnd: (rule.markSet?.and ?? 0xffffffff) >>> 0,
         markXor: (rule.markSet?.xor ?? 0) >>> 0,

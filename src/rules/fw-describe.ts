@@ -6,7 +6,6 @@
 import { visible } from '../base/text-escape.js';
 import { formatPos } from '../base/diag.js';
 import { CONNTRACK_PRIORITY } from './firewall.js';
-import { hopWords } from './fw-hop-values.js';
 import { markText } from './fw-meta-values.js';
 import { icmpRuleWords } from './icmp.js';
 import type { AddrMatch, Firewall, FwRule, NegatableCondition, PortMatch } from './firewall.js';
@@ -36,11 +35,6 @@ export function describeFwRule(r: FwRule): string {
   if (r.ctStatus) parts.push(`ct status ${n('ctStatus')}${r.ctStatus.join(',')}`);
   if (r.pktType) parts.push(`pkttype ${n('pktType')}${set(r.pktType)}`);
   if (r.mark) parts.push(markText(r.mark.value, r.mark.mask, r.not?.includes('mark')));
-  const h = r.hopLimit;
-  if (h)
-    parts.push(
-      `${r.family === 4 ? 'ttl' : r.family === 6 ? 'hoplimit' : 'ttl/hoplimit'} ${hopWords(h.lo, h.hi, h.neg)}`,
-    );
   if (r.proto !== 'any') parts.push(r.not?.includes('proto') ? `l4proto != ${r.proto}` : r.proto);
   if (r.src) parts.push(`src ${n('src')}${addrs(r.src)}`);
   if (r.dst) parts.push(`dst ${n('dst')}${addrs(r.dst)}`);

@@ -35,12 +35,6 @@ export interface WalkContext {
   ct: boolean;
   /** skb->mark: 0 when the packet arrives or is sent, changed by `meta mark set`, kept through its hooks. */
   mark: number;
-  /**
-   * The TTL / hop limit as the hook sees it: as it arrived, one less in
-   * forward and postrouting of a forwarded packet (ip_forward and
-   * ip6_forward decrement it before the forward hook).
-   */
-  ttl: number;
   /** The hook being walked (HookNo). */
   hook: number;
   /** PKTTYPE_BIT of the packet. */
@@ -52,19 +46,7 @@ export interface WalkContext {
 }
 
 export function newWalkContext(): WalkContext {
-  return {
-    iif: -1,
-    oif: -1,
-    ctState: 0,
-    ctStatus: 0,
-    ct: false,
-    mark: 0,
-    ttl: 64,
-    hook: 0,
-    pktType: 1,
-    nowNs: 0,
-    len: 0,
-  };
+  return { iif: -1, oif: -1, ctState: 0, ctStatus: 0, ct: false, mark: 0, hook: 0, pktType: 1, nowNs: 0, len: 0 };
 }
 
 /** The outcome of one base chain: a terminal verdict (ACCEPT, DROP, REJECT), by a rule or the policy. */
@@ -127,7 +109,7 @@ function limitMatches(b: NonNullable<CompiledFwRule['limit']>, now: number): boo
 /**
  * Does the rule's every condition hold? (The limit, last, is evaluated only
  * when the rest holds, as nft's expressions in order.) A rule with
- * negation, a mark, fib or a hop limit takes fwRuleMatchesFull; this short test stays
+ * negation, a mark or fib takes fwRuleMatchesFull; this short test stays
  * small enough for the walk to keep it inline.
  */
 export function fwRuleMatches(r: CompiledFwRule, p: DecodedPacket, cx: WalkContext, routes: RouteTable): boolean {
@@ -160,7 +142,7 @@ export function fwRuleMatches(r: CompiledFwRule, p: DecodedPacket, cx: WalkConte
 }
 
 /**
- * The rule's conditions when it uses negation, a mark, fib or a hop limit: each value
+ * The rule's conditions when it uses negation, a mark or fib: each value
  * test compared with its Neg bit. What a negated condition implies (its
  * IP family, its protocol, a transport header present) still holds, as
  * nft's payload dependencies are not negated; `ct status` without a
@@ -182,7 +164,6 @@ export function fwRuleMatchesFull(r: CompiledFwRule, p: DecodedPacket, cx: WalkC
     return false;
   if (r.pktType !== 0 && ((r.pktType & cx.pktType) !== 0) === ((neg & Neg.PKTTYPE) !== 0)) return false;
   if (r.hasMark && ((cx.mark & r.markMask) >>> 0 === r.markValue) === ((neg & Neg.MARK) !== 0)) return false;
-  if (r.hasHop && (cx.ttl >= r.hopLo && cx.ttl <= r.hopHi) === r.hopNeg) return false;
   if (r.src !== null && addrMatches(r.src, v, p.src0, p.src1, p.src2, p.src3) === ((neg & Neg.SRC) !== 0)) return false;
   if (r.dst !== null && addrMatches(r.dst, v, p.dst0, p.dst1, p.dst2, p.dst3) === ((neg & Neg.DST) !== 0)) return false;
   if (r.sport !== null && (p.l4Off < 0 || inRanges(r.sport, p.sport) === ((neg & Neg.SPORT) !== 0))) return false;

@@ -16,7 +16,6 @@ import { readIcmp } from './icmp.js';
 import { readRuleId } from './rule-id.js';
 import { familyOf, readStatements, type FamilyNeed } from './load-fw-statements.js';
 import { checkNot, readMeta, readNot } from './load-fw-meta.js';
-import { readHopLimit } from './load-fw-hop.js';
 import { readAddrItems } from './load-sets.js';
 import { readPorts } from './ports.js';
 import { CHAINS, CT_STATES, CT_STATUSES, FAMILIES, FW_RULE_KEYS, PROTOS, RULE_SYNONYMS } from './spec.js';
@@ -276,7 +275,6 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
   const st = readStatements(r, m, label, { proto, protoOk, protoGiven: protoEntry !== undefined }, families);
   const family = familyOf(r, label, families);
   if (family !== null) deadAddresses(r, m, label, family, families, { src, dst });
-  const hopLimit = readHopLimit(r, m.get('hop_limit'), label, family);
 
   if (r.errors > before) return null;
   const rule: FwRule = {
@@ -313,7 +311,6 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
   if (meta.markSet !== null) rule.markSet = meta.markSet;
   if (meta.fib !== null) rule.fib = meta.fib;
   if (meta.notrack) rule.notrack = true;
-  if (hopLimit !== null) rule.hopLimit = hopLimit;
   return { rule, chainGiven, targetAt: st.targetAt, natAt: st.natAt, idAt, fibAt: meta.fibAt };
 }
 
