@@ -7,7 +7,7 @@
  * what leaving them out means. Takes the AST only, so that nft text and
  * nft JSON of one ruleset give one model.
  */
-import { type Diagnostic, diag, sortDiags } from '../../../base/diag.js';
+import { type Diagnostic, diag } from '../../../base/diag.js';
 import type { AddrMatch, ChainType, FwChain, FwRule, Hook, NamedSet } from '../../firewall.js';
 import { type IgnoredConstruct, type ImportOptions, type ImportResult, qualifiedChainName } from '../types.js';
 import type { Chain, Ruleset, SetDecl, Table } from './ast.js';
@@ -146,7 +146,7 @@ export function buildRuleset(rs: Ruleset, opts: ImportOptions, diags: Diagnostic
   return {
     format: 'nft',
     firewall: { interfaces: [], sets, chains },
-    diagnostics: sortDiags(out),
+    diagnostics: inFileOrder(out),
     ignored,
     interfaceNames: [...ifnames],
   };
@@ -288,4 +288,24 @@ function namedSet(s: SetDecl, name: string): NamedSet | null {
     else m.ranges.push(a.value.range);
   }
   return { name, kind, addrs: m, ports: null, pos: s.pos };
+}
+
+/**
+ * In file order, file by file in the order the files were read (an
+ * included file's problems stay together rather than interleaving with the
+ * including file's by line number); stable for one place.
+ */
+function inFileOrder(ds: Diagnostic[]): Diagnostic[] {
+  const fileIndex = new Map<string, number>();
+  for (const d of ds) if (!fileIndex.has(d.file)) fileIndex.set(d.file, fileIndex.size);
+  return ds
+    .map((d, i) => ({ d, i }))
+    .sort(
+      (a, b) =>
+        (fileIndex.get(a.d.file) ?? 0) - (fileIndex.get(b.d.file) ?? 0) ||
+        a.d.line - b.d.line ||
+        a.d.col - b.d.col ||
+        a.i - b.i,
+    )
+    .map((x) => x.d);
 }
