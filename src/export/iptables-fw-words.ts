@@ -107,7 +107,7 @@ export function fibMatch(r: FwRule, f: FibMatch, hook: Hook, fam: Family): strin
 /**
  * A TTL / hop limit condition: -m ttl (IPv4) or -m hl (IPv6), whose
  * comparisons are eq, lt and gt (ne as `! --ttl-eq`); a range reaching
- * neither 0 nor 255 has no one-match form.
+ * neither 0 nor 255 is two matches, and negated has no one-rule form.
  */
 function hopLimitMatch(r: FwRule): string {
   const h = r.hopLimit as NonNullable<FwRule['hopLimit']>;
@@ -120,7 +120,9 @@ function hopLimitMatch(r: FwRule): string {
   // [0, hi] is < hi + 1, [lo, 255] is > lo - 1; negated, each is the other side.
   if (lo === 0) return neg ? `-m ${mod} ${opt}-gt ${hi}` : `-m ${mod} ${opt}-lt ${hi + 1}`;
   if (hi === 255) return neg ? `-m ${mod} ${opt}-lt ${lo}` : `-m ${mod} ${opt}-gt ${lo - 1}`;
-  return fail(r, `a TTL / hop limit range ${lo}-${hi} has no one-match form in iptables (use the nft export)`);
+  // A range is two matches, both required (iptables-restore takes -m ttl twice: `ip ttl gt 9 ip ttl lt 21` in nft).
+  if (!neg) return `-m ${mod} ${opt}-gt ${lo - 1} -m ${mod} ${opt}-lt ${hi + 1}`;
+  return fail(r, `a TTL / hop limit outside ${lo}-${hi} has no one-rule form in iptables (use the nft export)`);
 }
 
 /** The MARK target of a mark_set: xt_MARK's --set-xmark value/mask, mark = (mark & ~mask) ^ value. */

@@ -89,11 +89,11 @@ chains:
   pre:
     hook: prerouting
     rules:
-      - { id: pre-9, hop_limit: 9, action: drop }
+      - { id: pre-9, family: ipv4, hop_limit: 9, action: drop }
   forward:
     hook: forward
     rules:
-      - { id: fwd-63, hop_limit: 63, action: drop }
+      - { id: fwd-63, family: ipv4, hop_limit: 63, action: drop }
   post:
     hook: postrouting
     rules:
@@ -125,14 +125,15 @@ chains:
   });
 });
 
-describe('ranges, and a family-less hop_limit reads either header', () => {
+describe('ranges, in either header', () => {
   const yaml = `${IFACES}
 chains:
   forward:
     hook: forward
     policy: drop
     rules:
-      - { id: mid, hop_limit: "10-20", action: accept }
+      - { id: mid, family: ipv4, hop_limit: "10-20", action: accept }
+      - { id: mid6, family: ipv6, hop_limit: "10-20", action: accept }
       - { id: not-mid, family: ipv6, hop_limit: "!= 30-40", action: accept }
 `;
   const out = judge(yaml, [
@@ -148,7 +149,7 @@ chains:
     expect(out[0]).toMatchObject({ verdict: 'accept', rule: 'mid' });
     expect(out[1]).toMatchObject({ verdict: 'accept', rule: 'mid' });
     expect(out[2]).toMatchObject({ verdict: 'drop', cause: 'policy' });
-    expect(out[3]).toMatchObject({ verdict: 'accept', rule: 'mid' });
+    expect(out[3]).toMatchObject({ verdict: 'accept', rule: 'mid6' });
   });
   it('!= 30-40 holds outside the range only', () => {
     expect(out[4]).toMatchObject({ verdict: 'drop', cause: 'policy' });

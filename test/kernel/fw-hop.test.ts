@@ -30,26 +30,27 @@ chains:
   pre:
     hook: prerouting
     rules:
-      - { id: pre-9, proto: udp, dport: 9, hop_limit: 9, action: drop }
+      - { id: pre-9, family: ipv4, proto: udp, dport: 9, hop_limit: 9, action: drop }
   input:
     hook: input
     policy: drop
     rules:
       - { id: nd, proto: icmpv6, type: 135, hop_limit: 255, action: accept }
-      - { id: in-low, proto: udp, dport: 1, hop_limit: "< 5", action: accept }
+      - { id: in-low, family: ipv4, proto: udp, dport: 1, hop_limit: "< 5", action: accept }
   forward:
     hook: forward
     policy: drop
     rules:
       - { id: fwd-9, proto: udp, dport: 9, action: accept }
-      - { id: fwd-63, proto: udp, dport: 2, hop_limit: 63, action: accept }
-      - { id: fwd-range, proto: udp, dport: 3, hop_limit: "10-20", action: accept }
+      - { id: fwd-63, family: ipv4, proto: udp, dport: 2, hop_limit: 63, action: accept }
+      - { id: fwd-range, family: ipv4, proto: udp, dport: 3, hop_limit: "10-20", action: accept }
       - { id: fwd-not, proto: udp, dport: 4, family: ipv6, hop_limit: "!= 30", action: accept }
-      - { id: fwd-gt, proto: udp, dport: 5, hop_limit: "> 250", action: accept }
+      - { id: fwd-gt, family: ipv4, proto: udp, dport: 5, hop_limit: "> 250", action: accept }
+      - { id: fwd-gt6, family: ipv6, proto: udp, dport: 5, hop_limit: ">= 251", action: accept }
   post:
     hook: postrouting
     rules:
-      - { id: post-19, proto: udp, dport: 3, hop_limit: 19, action: drop }
+      - { id: post-19, family: ipv4, proto: udp, dport: 3, hop_limit: 19, action: drop }
 `;
 
 const LAN = '192.168.1.10';

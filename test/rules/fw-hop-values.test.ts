@@ -1,6 +1,7 @@
 /** The importers' TTL / hop-limit comparisons as ranges (worked out by hand from nft_cmp / xt_ttl), and their words. */
 import { describe, expect, it } from 'vitest';
 import { hopRange, hopWords } from '../../src/rules/fw-hop-values.js';
+import { parseHopLimit } from '../../src/rules/fw-meta-values.js';
 
 describe('hopRange', () => {
   it('gives the TTLs each comparison holds for', () => {
@@ -25,5 +26,16 @@ describe('hopWords', () => {
     expect(hopWords(10, 20, false)).toBe('10-20');
     expect(hopWords(10, 20, true)).toBe('!= 10-20');
     expect(hopWords(1, 0, false)).toBe('< 0');
+  });
+  it('writes what hop_limit: reads back to the same range (fwemu import, then load)', () => {
+    for (const [lo, hi, neg] of [
+      [255, 255, false],
+      [1, 1, true],
+      [0, 4, false],
+      [251, 255, false],
+      [10, 20, false],
+      [10, 20, true],
+    ] as const)
+      expect(parseHopLimit(hopWords(lo, hi, neg)), hopWords(lo, hi, neg)).toEqual({ ok: true, value: { lo, hi, neg } });
   });
 });
