@@ -25,7 +25,7 @@ export function tableBlock(st: State, c: Cursor, t: Table): void {
         break;
       case 'chain': {
         const n = c.name('a chain name');
-        chainBlock(st, c, t, getChain(t, n.text, c.pos(n)));
+        chainBlock(st, c, getChain(t, n.text, c.pos(n)));
         break;
       }
       case 'set':
@@ -111,7 +111,7 @@ export function skipBlock(c: Cursor): void {
 
 // ------------------------------------------------------------------ chains
 
-export function chainBlock(st: State, c: Cursor, t: Table, ch: Chain): void {
+export function chainBlock(st: State, c: Cursor, ch: Chain): void {
   const open = c.punct('{');
   c.enter(open);
   st.scopes.push(new Map());
@@ -149,7 +149,6 @@ export function chainBlock(st: State, c: Cursor, t: Table, ch: Chain): void {
   c.next();
   st.scopes.pop();
   c.leave();
-  void t;
 }
 
 export function symbols(e: Expr): string[] {
@@ -225,7 +224,7 @@ export function parsePriority(c: Cursor): Priority {
 
 // -------------------------------------------------------------------- sets
 
-export function setBlock(st: State, c: Cursor, t: Table, name: string, pos: SourcePos, isMap: boolean): void {
+export function setBlock(_st: State, c: Cursor, t: Table, name: string, pos: SourcePos, isMap: boolean): void {
   let s = findSet(t, name);
   if (s === undefined) {
     s = {
@@ -250,14 +249,14 @@ export function setBlock(st: State, c: Cursor, t: Table, name: string, pos: Sour
     c.skipSeps();
     if (c.isPunct('}')) break;
     if (c.tok.kind === 'eof') c.fail(open, `the block of set ${name} opened here is not closed`);
-    setLine(st, c, s);
+    setLine(c, s);
     endOf(c, 'set declaration');
   }
   c.next();
   c.leave();
 }
 
-export function setLine(st: State, c: Cursor, s: SetDecl): void {
+export function setLine(c: Cursor, s: SetDecl): void {
   const w = c.word('type, typeof, flags, elements, timeout, size, policy, ...');
   const from = c.i - 1;
   switch (w.text) {
@@ -315,7 +314,6 @@ export function setLine(st: State, c: Cursor, s: SetDecl): void {
       s.extra.push(c.textFrom(from));
       return;
     default:
-      void st;
       c.fail(w, `"${w.text}" does not belong in a set block`);
   }
 }

@@ -371,7 +371,6 @@ export function parseValuePrimary(c: Cursor): Expr {
     c.leave();
     return e;
   }
-  if (c.isPunct('-')) return c.expected('a value');
   return c.expected('a value');
 }
 

@@ -17,7 +17,6 @@ import {
   parseValuePrimary,
   parseVar,
   startsLhs,
-  VERDICTS,
   wordExpr,
 } from './parse-expr.js';
 
@@ -454,7 +453,7 @@ function parseNat(c: Cursor, done: Done): Stmt {
       );
     }
     if (!c.isWord(':')) addr = natValue(c);
-    if (addr !== null && addr.kind === 'symbol' && !addr.quoted) [addr, port] = splitAddrPort(c, addr);
+    if (addr !== null && addr.kind === 'symbol' && !addr.quoted) [addr, port] = splitAddrPort(addr);
   }
   if (port === null && (c.isWord(':') || (c.isWord() && c.tok.text.startsWith(':') && c.tok.text.length > 1))) {
     const t = c.tok;
@@ -509,7 +508,7 @@ function parseLhsOrConcat(c: Cursor): Expr {
 }
 
 /** "10.0.0.2:80", "10.0.0.2-10.0.0.9:1000-2000", "[2001:db8::1]:80": address and port as nft's scanner splits them. */
-function splitAddrPort(c: Cursor, e: Expr & { kind: 'symbol' }): [Expr, Expr | null] {
+function splitAddrPort(e: Expr & { kind: 'symbol' }): [Expr, Expr | null] {
   const s = e.text;
   const pos: SourcePos = e.pos;
   const br = /^\[([^\]]+)\](?:-\[([^\]]+)\])?(?::(.+))?$/.exec(s);
@@ -527,8 +526,5 @@ function splitAddrPort(c: Cursor, e: Expr & { kind: 'symbol' }): [Expr, Expr | n
   }
   const m = /^([0-9.]+(?:-[0-9.]+|\/[0-9]+)?|[a-zA-Z][\w-]*):([0-9]+(?:-[0-9]+)?)$/.exec(s);
   if (m !== null && (m[1].includes('.') || !/^[0-9-]+$/.test(m[1]))) return [wordExpr(m[1], pos), wordExpr(m[2], pos)];
-  void c;
   return [e, null];
 }
-
-export { VERDICTS };

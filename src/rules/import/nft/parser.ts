@@ -166,7 +166,7 @@ function addCmd(st: State, c: Cursor, what: { text: string; file: string; line: 
       const t = getTable(st, c, tableSpec(c), false);
       const n = c.name('a chain name');
       const ch = getChain(t, n.text, c.pos(n));
-      if (c.isPunct('{')) chainBlock(st, c, t, ch);
+      if (c.isPunct('{')) chainBlock(st, c, ch);
       return;
     }
     case 'rule':
