@@ -5,7 +5,10 @@
  * test test/kernel/fw-hop.test.ts loads it and compares verdicts.
  */
 import { describe, expect, it } from 'vitest';
+import { firewallYaml } from '../../src/export/fwemu-yaml.js';
 import { iptablesRestoreFile } from '../../src/export/iptables.js';
+import { readNft } from '../../src/rules/import/nft/index.js';
+import { parseRuleSet } from '../../src/rules/load.js';
 import { ok } from '../rules/helpers.js';
 
 describe('hop_limit ranges in iptables', () => {
@@ -26,5 +29,25 @@ describe('hop_limit ranges in iptables', () => {
   });
   it('!= 10-20 has no one-rule form: an error naming the rule', () => {
     expect(() => rules('!= 10-20', 4)).toThrow(/rule "r" .* outside 10-20 has no one-rule form in iptables/);
+  });
+});
+
+describe('fwemu import writes hop_limit: that loads back to the same condition', () => {
+  it('ip6 hoplimit 255, ip ttl < 5, ip ttl != 1-10', () => {
+    const nft =
+      'table inet t {\n chain input {\n  type filter hook input priority 0; policy drop;\n' +
+      '  icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept\n  ip ttl < 5 drop\n  ip ttl != 1-10 accept\n }\n}\n';
+    const imported = readNft(nft, 'fw.nft', { lenient: false });
+    const base = ok('chains:\n  input:\n    hook: input\n').ruleset;
+    const yaml = firewallYaml({ ...base, firewall: imported.firewall }, null);
+    expect(yaml).toContain('hop_limit: 255');
+    expect(yaml).toContain('hop_limit: "< 5"');
+    expect(yaml).toContain('hop_limit: "!= 1-10"');
+    const back = parseRuleSet(yaml, 'import.yaml').ruleset.firewall!.chains[0].rules;
+    expect(back.map((r) => [r.family, r.hopLimit?.lo, r.hopLimit?.hi, r.hopLimit?.neg])).toEqual([
+      [6, 255, 255, false],
+      [4, 0, 4, false],
+      [4, 1, 10, true],
+    ]);
   });
 });
