@@ -31,8 +31,10 @@ describe('IPv6 (ipv6_dev_get_saddr)', () => {
     [ifa('203.0.113.1/24')],
   ];
   it('the egress interface has none: another interface’s address of global scope, never ::1', () => {
-    // 2001:db8::/32 is label 6 (2001::/32): the dmz address shares it, the ULA (label 5) does not.
+    // 2001:db8::/32 is label 1 (::/0) as the dmz address; the ULA is label 5.
     expect(src(addrs, 3, '2001:db8:5::10')).toBe('2001:db8:7::1');
+    // fe00:: is label 1 too, and shares 6 leading bits with fd00:: and none with 2001::: the label decides first.
+    expect(src(addrs, 3, 'fe00::10')).toBe('2001:db8:7::1');
     // fd99::/16 is label 5 (fc00::/7): the ULA shares it.
     expect(src(addrs, 3, 'fd99::10')).toBe('fd00:1::1');
     // 2a00:: is label 1: neither matches; the longer common prefix wins (0010 of 2001 against 2a00: 4 bits, fd00: 0).
