@@ -3,8 +3,11 @@
  * byte: each comparison's range worked out by hand (`< 5` is 0-4, `gt 250`
  * is 251-255), sets as one rule per element, and the family each implies.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FwRule } from '../../../src/rules/firewall.js';
+import { readNftJson } from '../../../src/rules/import/json/index.js';
 import { errors, read, rules } from './nft-helpers.js';
 
 const hop = (r: FwRule) => [r.hopLimit?.lo, r.hopLimit?.hi, r.hopLimit?.neg, r.family];
@@ -61,6 +64,15 @@ describe('ip ttl / ip6 hoplimit', () => {
     const e = errors('table inet t {\n chain c {\n  type filter hook input priority 0;\n  ip ttl 300 accept\n }\n}\n');
     expect(e.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
       '4:10 `ip ttl 300`: 300 is out of range (a TTL / hop limit is 0-255)',
+    ]);
+  });
+  it('nft -j list ruleset goes through the same builder (ip ttl < 5, ip6 hoplimit 1 of kinds.json)', () => {
+    const text = readFileSync(join(import.meta.dirname, 'data/json/kinds.json'), 'utf8');
+    const r = readNftJson(text, 'kinds.json', { lenient: true });
+    const hops = r.firewall.chains.flatMap((c) => c.rules).filter((x) => x.hopLimit);
+    expect(hops.map(hop)).toEqual([
+      [0, 4, false, 4],
+      [1, 1, false, 6],
     ]);
   });
 });
