@@ -380,7 +380,8 @@ export class FirewallJudge {
           this.note(r, o, ch);
           r.detail =
             range === null
-              ? `${nat.kind}: the interface has no ${this.cur.ipVersion === 6 ? 'IPv6' : 'IPv4'} address to translate to`
+              ? // (masquerade takes another interface's address when the egress has none: source-address.ts)
+                `${nat.kind}: ${nat.kind === 'masquerade' ? 'no interface has an' : 'the interface has no'} ${this.cur.ipVersion === 6 ? 'IPv6' : 'IPv4'} address to translate to`
               : `${nat.kind}: no free ${isPortProto(this.cur.proto) ? 'port' : 'tuple'} left in the range (the kernel fails to insert the entry)`;
           this.end(d, 'drop', Cause.NAT_FAILED);
           return false;
