@@ -16,6 +16,7 @@
  * character outside printable text escaped), or inside a `#` comment made
  * visible by commentLine(): no string can end its line or its scalar.
  */
+import { hopWords } from '../rules/fw-hop-values.js';
 import type {
   AddrMatch,
   FibMatch,
@@ -111,6 +112,9 @@ function conditions(r: FwRule): [NegatableCondition | 'other', string, string][]
   if (r.ctStatus !== null) out.push(['ctStatus', 'ct_status', seq(r.ctStatus)]);
   if (r.pktType !== null) out.push(['pktType', 'pkttype', seq(r.pktType)]);
   if (r.mark) out.push(['mark', 'mark', yamlString(`${hex(r.mark.value)}/${hex(r.mark.mask)}`)]);
+  const h = r.hopLimit;
+  if (h)
+    out.push(['other', 'hop_limit', h.lo === h.hi && !h.neg ? `${h.lo}` : yamlString(hopWords(h.lo, h.hi, h.neg))]);
   if (r.fib && r.fib.length > 0)
     out.push(['other', 'fib', `[${r.fib.map((f) => yamlString(fibWords(f))).join(', ')}]`]);
   if (r.limit !== null)

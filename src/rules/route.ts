@@ -11,6 +11,7 @@
  */
 import { wordMask } from './cidr.js';
 import type { FwInterface } from './firewall.js';
+import { masqueradeSource } from './source-address.js';
 import type { Cidr } from './types.js';
 
 /** No interface: no route, or a packet the firewall sends itself (no ingress). */
@@ -241,23 +242,11 @@ export class RouteTable {
 
   /**
    * The address masquerade gives a flow leaving by `ifIndex` towards `dst`
-   * (the kernel's inet_select_addr / ipv6_dev_get_saddr, simplified): an
-   * address of the family whose network holds the destination, else the
-   * interface's first address of that family; null when it has none (the
-   * kernel then drops the packet).
+   * (the kernel's inet_select_addr / ipv6_dev_get_saddr: source-address.ts);
+   * null when there is none (the kernel then drops the packet).
    */
   sourceAddress(ifIndex: number, version: 4 | 6, dst: readonly number[]): Cidr | null {
-    const list = this.addrs[ifIndex] ?? [];
-    let first: Cidr | null = null;
-    for (const a of list) {
-      if (a.addr.version !== version) continue;
-      first ??= a.addr;
-      let inside = true;
-      for (let w = 0; w < (version === 4 ? 1 : 4); w++)
-        if ((dst[w] & wordMask(a.net.prefix, w)) >>> 0 !== a.net.words[w] >>> 0) inside = false;
-      if (inside) return a.addr;
-    }
-    return first;
+    return masqueradeSource(this.addrs, ifIndex, version, dst);
   }
 
   /** The interface's first address of the family (what redirect translates to, nf_nat_redirect), or null. */

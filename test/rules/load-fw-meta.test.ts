@@ -5,7 +5,7 @@
  * value), nft's fib words and nft_fib_validate's hooks.
  */
 import { describe, expect, it } from 'vitest';
-import { codes, errors } from './helpers.js';
+import { codes, errors, ok } from './helpers.js';
 import { fw, inForward, one, rule } from './fw-helpers.js';
 import { parseFib, parseMark, parseMarkSet } from '../../src/rules/fw-meta-values.js';
 
@@ -164,5 +164,47 @@ describe('notrack: and a chain family:', () => {
     expect(e.at).toBe('6:9 rules.family-clash');
     expect(e.message).toMatch(/^rule a-1 matches IPv6 packets only, and chain a is of family ip/);
     expect(codes(inForward('{ notrack: maybe }'))).toEqual(['5:20 value.not-bool']);
+  });
+});
+
+describe('hop_limit:', () => {
+  it('a number, range or comparison, written for the rule family', () => {
+    expect(only('{ family: ipv6, proto: icmpv6, hop_limit: 255 }').hopLimit).toEqual({
+      lo: 255,
+      hi: 255,
+      neg: false,
+      text: 'ip6 hoplimit 255',
+    });
+    expect(only('{ src: 10.0.0.0/8, hop_limit: "< 5" }').hopLimit).toEqual({
+      lo: 0,
+      hi: 4,
+      neg: false,
+      text: 'ip ttl 0-4',
+    });
+    expect(only('{ family: ipv4, hop_limit: "!= 1" }').hopLimit).toMatchObject({
+      lo: 1,
+      hi: 1,
+      neg: true,
+      text: 'ip ttl != 1',
+    });
+    expect(only('{ family: ipv4, hop_limit: ">= 64" }').hopLimit).toMatchObject({ lo: 64, hi: 255 });
+    expect(only('{ family: ipv4, hop_limit: "2-4" }').hopLimit).toMatchObject({ lo: 2, hi: 4, neg: false });
+  });
+
+  it('refuses a bad value, an empty comparison, and a rule of no one family', () => {
+    expect(codes(inForward('{ family: ipv4, hop_limit: 256 }'))).toEqual(['5:36 rules.bad-hop-limit']);
+    expect(one(inForward('{ family: ipv4, hop_limit: "< 0" }')).message).toMatch(
+      /no value is < 0, so no packet matches/,
+    );
+    expect(one(inForward('{ hop_limit: 1 }')).message).toMatch(/hop_limit needs the rule's IP family/);
+    expect(codes(inForward('{ family: ipv4, hop_limit: "> 1-4" }'))).toEqual(['5:36 rules.bad-hop-limit']);
+  });
+});
+
+describe('warnings a negation changes', () => {
+  it('iif in output never matches; negated, it always does: no warning', () => {
+    const text = (r: string) => `chains:\n  out:\n    hook: output\n    rules:\n      - ${r}\n`;
+    expect(ok(text('{ iif: lan0 }')).warnings.map((d) => d.code)).toContain('rules.never-matches');
+    expect(ok(text('{ not: { iif: lan0 } }')).warnings.map((d) => d.code)).not.toContain('rules.never-matches');
   });
 });

@@ -308,5 +308,6 @@ function toRule(
     origin: at.origin,
   };
   if (b.not.length > 0) rule.not = b.not;
+  if (b.hopLimit) rule.hopLimit = b.hopLimit;
   return rule;
 }

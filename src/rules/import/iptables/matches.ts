@@ -11,6 +11,7 @@ import { conntrack, state } from './match-ct.js';
 import { addrtype, rpfilter } from './match-fib.js';
 import { nfacct, policy, recent } from './match-ignored.js';
 import { bad, taken } from './match-common.js';
+import { hl, ttl } from './match-hop.js';
 import type { ExtensionDef, LineReader, OptDef } from './rule.js';
 import { hex, parseMarkMask, parseNumber, parsePortList, parsePortRange, parseRange } from './values.js';
 
@@ -340,6 +341,8 @@ export const MATCHES: Readonly<Record<string, ExtensionDef>> = {
   limit,
   pkttype,
   mark,
+  ttl,
+  hl,
   nfacct,
   recent,
   policy,

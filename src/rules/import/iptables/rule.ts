@@ -49,6 +49,12 @@ export interface Instance {
   state: Record<string, unknown>;
 }
 
+/** What the other family uses instead of a family's match (by match name and the dump's family). */
+const WRONG_FAMILY_HINT: Readonly<Record<string, string>> = {
+  ttl6: 'ip6tables uses -m hl --hl-eq, --hl-lt, --hl-gt',
+  hl4: 'iptables uses -m ttl --ttl-eq, --ttl-lt, --ttl-gt',
+};
+
 const GENERIC: Readonly<Record<string, string>> = {
   '-s': 's',
   '--source': 's',
@@ -504,7 +510,7 @@ export class LineReader {
       if (def.family !== undefined && def.family !== this.cx.family) {
         this.error(
           inst.at.col,
-          `${what} is for IPv${def.family}; this dump is IPv${this.cx.family} (${this.cx.family === 6 ? 'ip6tables uses -m icmp6 --icmpv6-type' : 'iptables uses -m icmp --icmp-type'})`,
+          `${what} is for IPv${def.family}; this dump is IPv${this.cx.family} (${WRONG_FAMILY_HINT[`${inst.name}${this.cx.family}`] ?? (this.cx.family === 6 ? 'ip6tables uses -m icmp6 --icmpv6-type' : 'iptables uses -m icmp --icmp-type')})`,
           'iptables.wrong-family',
         );
         continue;

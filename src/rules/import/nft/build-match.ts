@@ -29,6 +29,7 @@ import {
   show,
   type Val,
 } from './build-values.js';
+import { hopAtom, hopFieldOf } from './build-hop.js';
 import type { Assign } from './draft.js';
 
 /** What the match builder needs of its rule's table. */
@@ -173,6 +174,8 @@ function expandRef(ctx: MatchCtx, right: Expr): { elems: Expr[]; set: SetDecl | 
 
 /** The alternatives of `left op right` (op 'implicit' for a map's key). */
 export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): MatchResult {
+  const hop = hopFieldOf(left);
+  if (hop !== null) return hopAlts(ctx, left, hop, op, right);
   if (op !== 'implicit' && op !== '==' && op !== '!=')
     return unsup(right, `${op} comparisons (${show(left)} ${op} ${show(right)})`);
   const neg = op === '!=';
@@ -360,6 +363,21 @@ export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): Ma
       return one({ f: 'fib', v: { ...fib, types, neg, text: `${show(left)} ${neg ? '!= ' : ''}${show(right)}` } });
     }
   }
+}
+
+/** `ip ttl` / `ip6 hoplimit`: one alternative per element of a set (build-hop.ts). */
+function hopAlts(ctx: MatchCtx, left: Expr, family: 4 | 6, op: RelOp, right: Expr): MatchResult {
+  const ex = expandRef(ctx, right);
+  if ('ok' in ex) return ex;
+  if (op === '!=' && ex.elems.length > 1)
+    return unsup(right, `${show(left)} != a set of values (the model negates one range)`);
+  const alts: Assign[][] = [];
+  for (const e of ex.elems) {
+    const v = hopAtom(left, family, op, e);
+    if (!v.ok) return fromVal(v);
+    alts.push(v.value);
+  }
+  return { ok: true, alts };
 }
 
 /** `a . b { x . y, ... }`: one alternative per element, each part an equality. */

@@ -174,6 +174,7 @@ export function toRule(d: Draft, rule: Rule, chain: string, id: string, index: n
   };
   if (d.not.length > 0) r.not = d.not;
   if (d.mark !== null) r.mark = d.mark;
+  if (d.hopLimit !== null) r.hopLimit = d.hopLimit;
   if (d.fib.length > 0) r.fib = d.fib;
   if (d.markSet !== null) r.markSet = d.markSet;
   if (d.notrack) r.notrack = true;

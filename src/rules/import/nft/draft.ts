@@ -12,6 +12,7 @@ import type {
   CtStatusWord,
   FibMatch,
   FwAction,
+  HopLimitMatch,
   LimitMatch,
   LogStatement,
   MarkMatch,
@@ -41,6 +42,7 @@ export interface Draft {
   pktType: PktType[] | null;
   limit: LimitMatch | null;
   mark: MarkMatch | null;
+  hopLimit: HopLimitMatch | null;
   fib: FibMatch[];
   not: NegatableCondition[];
   counter: boolean;
@@ -76,6 +78,7 @@ export function newDraft(family: 4 | 6 | null): Draft {
     pktType: null,
     limit: null,
     mark: null,
+    hopLimit: null,
     fib: [],
     not: [],
     counter: false,
@@ -110,7 +113,8 @@ export type Assign =
   | { f: 'ctStatus'; v: CtStatusWord[]; neg: boolean }
   | { f: 'pktType'; v: PktType[]; neg: boolean }
   | { f: 'mark'; v: MarkMatch; neg: boolean }
-  | { f: 'fib'; v: FibMatch };
+  | { f: 'fib'; v: FibMatch }
+  | { f: 'hopLimit'; v: HopLimitMatch; family: 4 | 6 };
 
 /** Why a condition cannot join a draft in the model (two conditions on one field that do not merge). */
 export class Unmodelled {
@@ -189,6 +193,8 @@ export function applyAssign(d0: Draft, a: Assign): Draft | null {
       return requireFamily(d, a.v);
     case 'fib':
       return { ...d, fib: [...d.fib, a.v] };
+    case 'hopLimit':
+      return hopAssign(d, a.v, a.family);
     case 'proto': {
       if (a.family !== null) d = requireFamily(d, a.family);
       if (d === null) return null;
@@ -257,4 +263,16 @@ export function applyAssign(d0: Draft, a: Assign): Draft | null {
     return { ...d, [f]: { ranges: [...x.ranges, ...y.ranges], set: null } };
   }
   return { ...d, [f]: union(cur as unknown[], a.v as unknown[]) };
+}
+
+/** A TTL / hop-limit condition joining a draft: both required is the ranges' common part. */
+function hopAssign(d0: Draft, h: HopLimitMatch, family: 4 | 6): Draft | null {
+  const d = requireFamily(d0, family);
+  if (d === null) return null;
+  const c = d.hopLimit;
+  if (c === null) return { ...d, hopLimit: h };
+  if (c.neg || h.neg) throw new Unmodelled('two TTL / hop-limit conditions in one rule, one negated');
+  const lo = Math.max(c.lo, h.lo);
+  const hi = Math.min(c.hi, h.hi);
+  return lo > hi ? null : { ...d, hopLimit: { lo, hi, neg: false, text: `${c.text} ${h.text}` } };
 }
