@@ -429,7 +429,7 @@ class Converter extends JsonContext {
     if (elements === null) return;
     const old = this.setNamed(t, name);
     if (old !== undefined) {
-      old.elements.push(...elements);
+      for (const x of elements) old.elements.push(x);
       return;
     }
     const typeV = prop(b, 'type');
@@ -489,7 +489,7 @@ class Converter extends JsonContext {
     const elemV = prop(b, 'elem');
     if (elemV === undefined) return;
     const elements = this.rules.elems(elemV, new Renderer(t.family));
-    if (elements !== null) set.elements.push(...elements);
+    if (elements !== null) for (const x of elements) set.elements.push(x);
   }
 
   private flowtable(b: JObject): void {

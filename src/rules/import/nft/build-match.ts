@@ -412,7 +412,7 @@ function concatAlts(ctx: MatchCtx, left: Expr & { kind: 'concat' }, neg: boolean
       for (const a of partAlts) for (const b of r.alts) next.push([...a, ...b]);
       partAlts = next;
     }
-    alts.push(...partAlts);
+    for (const x of partAlts) alts.push(x);
   }
   return { ok: true, alts };
 }

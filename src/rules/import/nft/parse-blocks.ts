@@ -38,7 +38,7 @@ export function tableBlock(st: State, c: Cursor, t: Table): void {
         flowtable(c, t);
         break;
       case 'flags':
-        t.flags.push(...words(c));
+        for (const x of words(c)) t.flags.push(x);
         break;
       case 'comment':
         t.comment = c.name('a comment').text;
@@ -133,7 +133,7 @@ export function chainBlock(st: State, c: Cursor, ch: Chain): void {
       if (ch.base === null) c.fail(d, `${d.text} outside a base chain`, 'nft.bad-chain');
       if (c.isPunct('=')) c.next();
       const e = parseRhs(c);
-      ch.base.devices.push(...symbols(e));
+      for (const x of symbols(e)) ch.base.devices.push(x);
     } else if (c.isWord('comment')) {
       c.next();
       ch.comment = c.name('a comment').text;
@@ -168,7 +168,7 @@ export function baseSpec(c: Cursor, ch: Chain): void {
   const devices: string[] = [];
   if (c.isWord('device')) {
     c.next();
-    devices.push(...symbols(parseRhs(c)));
+    for (const x of symbols(parseRhs(c))) devices.push(x);
   }
   const pw = c.word('priority');
   if (pw.text !== 'priority') c.fail(pw, `expected priority, found "${pw.text}"`);
@@ -290,13 +290,13 @@ export function setLine(c: Cursor, s: SetDecl): void {
       return;
     }
     case 'flags':
-      s.flags.push(...words(c));
+      for (const x of words(c)) s.flags.push(x);
       return;
     case 'elements': {
       c.punct('=');
       const e = c.isPunct('$') ? parseConcat(c) : parseSetExpr(c);
       if (e.kind !== 'set') c.fail(w, 'elements = expects { ... }');
-      s.elements.push(...e.elems);
+      for (const x of e.elems) s.elements.push(x);
       return;
     }
     case 'comment':

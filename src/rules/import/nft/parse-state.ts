@@ -90,7 +90,7 @@ export function include(st: State, c: Cursor): void {
   for (const { path: one, text } of texts) {
     st.parent.set(one, p.file);
     const lx = lex(text, one);
-    st.diags.push(...lx.diagnostics);
+    for (const x of lx.diagnostics) st.diags.push(x);
     if (lx.diagnostics.some((d) => d.severity === 'error')) throw new ParseStop('lexer');
     if (c.toks.length + spliced.length + lx.tokens.length > MAX_TOKENS)
       c.fail(p, `more than ${MAX_TOKENS} tokens with the included files`, 'nft.too-big');

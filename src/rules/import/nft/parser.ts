@@ -48,7 +48,7 @@ export function parseNft(text: string, file: string, opts: ImportOptions): Parse
 function parseFile(st: State, text: string, file: string): void {
   st.bytes += text.length;
   const lx = lex(text, file);
-  st.diags.push(...lx.diagnostics);
+  for (const x of lx.diagnostics) st.diags.push(x);
   if (lx.diagnostics.some((d) => d.severity === 'error')) throw new ParseStop('lexer');
   const c = new Cursor(lx.tokens, st.diags, st.scopes);
   for (;;) {
@@ -184,7 +184,7 @@ function addCmd(st: State, c: Cursor, what: { text: string; file: string; line: 
       const n = c.name('a set name');
       const s = findSet(t, n.text);
       if (s === undefined) c.fail(n, `set ${n.text} does not exist in table ${t.family} ${t.name}`, 'nft.unknown-set');
-      s.elements.push(...parseSetExpr(c).elems);
+      for (const x of parseSetExpr(c).elems) s.elements.push(x);
       return;
     }
     case 'flowtable': {
@@ -223,7 +223,8 @@ function flushCmd(st: State, c: Cursor): void {
   if (w.text === 'ruleset') {
     const fam = c.isWord() && FAMILIES.has(c.tok.text as TableFamily) ? c.next().text : null;
     const keep = st.tables.filter((t) => fam !== null && t.family !== fam);
-    st.tables.splice(0, st.tables.length, ...keep);
+    st.tables.length = 0;
+    for (const t of keep) st.tables.push(t);
     return;
   }
   const t = getTable(st, c, tableSpec(c), false);
