@@ -342,6 +342,9 @@ class TableWriter {
       if (!r.not?.includes('oif')) return;
       r = { ...r, oif: null };
     }
+    // xt_rpfilter loads only in the raw and mangle tables.
+    if (r.fib?.some((f) => f.result === 'oif-missing') && this.table !== 'raw' && this.table !== 'mangle')
+      fail(r, `-m rpfilter works in the raw and mangle tables only, and this chain goes to ${this.table}`);
     const fixed = fixedMatches(r);
     const alts = alternatives(r, this.fam, level.hook);
     if (alts.length === 0) return;

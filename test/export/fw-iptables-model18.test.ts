@@ -110,6 +110,13 @@ describe('export --format iptables of the issue 18 fields', () => {
     expect(nft).toContain('meta nfproto ipv4 ip ttl 0-4 drop comment "c"');
   });
 
+  it('the reverse-path check in a nat chain is an error (rpfilter: raw and mangle only)', () => {
+    const rs = ok(
+      'chains:\n  n:\n    hook: prerouting\n    type: nat\n    rules:\n      - { id: rp, fib: "saddr . iif oif missing", action: accept }\n',
+    ).ruleset;
+    expect(() => iptablesRestoreFile(rs, 4)).toThrow(/-m rpfilter works in the raw and mangle tables only/);
+  });
+
   it('notrack outside a raw chain is an error (CT --notrack works in the raw table only)', () => {
     const rs = ok('chains:\n  f:\n    hook: prerouting\n    rules:\n      - { id: nt, notrack: true }\n').ruleset;
     expect(() => iptablesRestoreFile(rs, 4)).toThrow(/notrack needs iptables' raw table/);
