@@ -66,7 +66,7 @@ export function kernelInterfaces(fw: Firewall): KernelInterfaces {
   return out;
 }
 
-function wireText(w: WireTuple | undefined): string {
+export function wireText(w: WireTuple | undefined): string {
   if (!w) return '';
   const inner = w.inner ? ` [quoting ${wireText(w.inner)}]` : '';
   if (w.sport !== undefined) return `${w.src}:${w.sport} > ${w.dst}:${w.dport}${inner}`;

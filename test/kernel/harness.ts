@@ -707,7 +707,8 @@ async function acceptCopiesInOutput(F: string): Promise<void> {
     const c = o.chain;
     if (c?.hook !== 'output' || c.type !== 'filter' || String(c.table).startsWith('fwemu_')) continue;
     const [family, table, name] = [c.family, c.table, c.name].map(String);
-    if (![family, table, name].every((x) => /^[\w.-]+$/.test(x)))
+    // (Imported chains keep names such as ip/filter/OUTPUT: nft takes the / in a bare name.)
+    if (![family, table, name].every((x) => /^[\w./-]+$/.test(x)))
       throw new Error(`kernel harness: output chain ${family} ${table} ${name}: a name the harness cannot write`);
     cmds.push(`insert rule ${family} ${table} ${name} meta mark ${COPY_MARK} accept`);
   }
