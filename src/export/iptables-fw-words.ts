@@ -2,6 +2,7 @@ import { UserError } from '../base/errors.js';
 import { visible } from '../base/text-escape.js';
 import type { FibMatch, FwRule, Hook, NatStatement, NegatableCondition } from '../rules/firewall.js';
 import { hex32 } from '../rules/fw-meta-values.js';
+import { hopLimitFamily } from '../rules/fw-compile.js';
 import type { PortRange } from '../rules/types.js';
 import { cutUtf8, shortText } from './comment.js';
 import { ifNameProblem } from './fw-names.js';
@@ -103,6 +104,25 @@ export function fibMatch(r: FwRule, f: FibMatch, hook: Hook, fam: Family): strin
   return [f.neg ? '-m rpfilter' : '-m rpfilter --invert'];
 }
 
+/**
+ * A TTL / hop limit condition: -m ttl (IPv4) or -m hl (IPv6), whose
+ * comparisons are eq, lt and gt (ne as `! --ttl-eq`); a range reaching
+ * neither 0 nor 255 has no one-match form.
+ */
+function hopLimitMatch(r: FwRule): string {
+  const h = r.hopLimit as NonNullable<FwRule['hopLimit']>;
+  const fam = r.family ?? hopLimitFamily(r);
+  if (fam === null) fail(r, 'a TTL / hop limit condition needs an IP family');
+  const [mod, opt] = fam === 4 ? ['ttl', '--ttl'] : ['hl', '--hl'];
+  const { lo, hi, neg } = h;
+  if (lo === 0 && hi === 255) return neg ? fail(r, 'a TTL / hop limit condition that no packet meets') : '';
+  if (lo === hi) return `-m ${mod} ${neg ? '! ' : ''}${opt}-eq ${lo}`;
+  // [0, hi] is < hi + 1, [lo, 255] is > lo - 1; negated, each is the other side.
+  if (lo === 0) return neg ? `-m ${mod} ${opt}-gt ${hi}` : `-m ${mod} ${opt}-lt ${hi + 1}`;
+  if (hi === 255) return neg ? `-m ${mod} ${opt}-lt ${lo}` : `-m ${mod} ${opt}-gt ${lo - 1}`;
+  return fail(r, `a TTL / hop limit range ${lo}-${hi} has no one-match form in iptables (use the nft export)`);
+}
+
 /** The MARK target of a mark_set: xt_MARK's --set-xmark value/mask, mark = (mark & ~mask) ^ value. */
 export function markTarget(r: FwRule): string | null {
   const m = r.markSet;
@@ -118,6 +138,8 @@ export function fixedMatches(r: FwRule): string {
   else if (r.proto === 'icmpv6') p.push(`${np}-p ipv6-icmp`);
   if (r.ctState !== null)
     p.push(`-m conntrack ${negated(r, 'ctState') ? '! ' : ''}--ctstate ${r.ctState.map((s) => CT_STATE[s]).join(',')}`);
+  const hl = r.hopLimit ? hopLimitMatch(r) : '';
+  if (hl !== '') p.push(hl);
   if (r.mark) p.push(`-m mark ${negated(r, 'mark') ? '! ' : ''}--mark ${hex32(r.mark.value)}/${hex32(r.mark.mask)}`);
   if (r.tcpFlags !== null && r.tcpFlags.mask !== 0) {
     if (r.proto !== 'tcp') fail(r, 'tcp_flags needs proto tcp');

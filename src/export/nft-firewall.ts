@@ -8,6 +8,7 @@ import type {
   FwChain,
   FwInterface,
   FwRule,
+  HopLimitMatch,
   Hook,
   LimitMatch,
   MarkMatch,
@@ -17,7 +18,8 @@ import type {
   NegatableCondition,
   PortMatch,
 } from '../rules/firewall.js';
-import { hex32 } from '../rules/fw-meta-values.js';
+import { hex32, hopLimitText } from '../rules/fw-meta-values.js';
+import { hopLimitFamily } from '../rules/fw-compile.js';
 import { icmpRuleWords } from '../rules/icmp.js';
 import { LOG_LEVELS, NAT_FLAGS, TCP_FLAG_BITS as TCP_FLAGS } from '../rules/spec.js';
 import type { PortRange, RuleSet } from '../rules/types.js';
@@ -86,6 +88,7 @@ export function fwRuleFamilies(fw: Firewall, rule: FwRule): (Family | null)[] {
   const fams = ([4, 6] as const).filter(
     (f) =>
       (rule.family === null || rule.family === f) &&
+      (rule.family !== null || hopLimitFamily(rule) === null || hopLimitFamily(rule) === f) &&
       addrAllows(fw, rule.src, f) &&
       addrAllows(fw, rule.dst, f) &&
       !(proto === 'icmp' && f === 6) &&
@@ -239,6 +242,14 @@ export function fibExpr(f: FibMatch): string {
   return `${head} type ${f.neg ? '!= ' : ''}${anon(f.types)}`;
 }
 
+/** `ip ttl 255`, `ip6 hoplimit != 1`, `ip ttl 1-4`: the field of the family the rule is written for. */
+function hopLimitExpr(rule: FwRule, fam: Family | null): string {
+  const h = rule.hopLimit as HopLimitMatch;
+  const f = fam ?? hopLimitFamily(rule);
+  if (f === null) throw new UserError(`${ruleWhere(rule)}: a TTL / hop limit condition needs an IP family`);
+  return hopLimitText(h, f);
+}
+
 /** `meta mark set ...`: nft's bitwise form of mark = (mark & and) ^ xor. */
 export function markSetExpr(m: MarkSet): string {
   if (m.and >>> 0 === 0) return `meta mark set ${hex32(m.xor)}`;
@@ -298,6 +309,7 @@ export function nftFwRuleLines(fw: Firewall, rule: FwRule): string[] {
       if (rule.tcpFlags.mask !== 0)
         p.push(tcpFlagsExpr(rule.tcpFlags.mask, rule.tcpFlags.value, neg(rule, 'tcpFlags') !== ''));
     }
+    if (rule.hopLimit) p.push(hopLimitExpr(rule, fam));
     for (const f of rule.fib ?? []) p.push(fibExpr(f));
     if (rule.limit !== null) p.push(limitExpr(rule.limit));
     if (rule.counter) p.push('counter');

@@ -86,6 +86,7 @@ export const RULE_CODES = {
   'rules.bad-not': 'not: that is not a mapping of negatable conditions, or a negation that cannot hold',
   'rules.bad-mark': 'mark: or mark_set: that is not a 32-bit value (and mask)',
   'rules.bad-fib': "fib: that is not nft's fib words",
+  'rules.bad-hop-limit': 'hop_limit: that is not a TTL / hop limit, range or comparison, or without an IP family',
   'rules.fib-wrong-hook': 'a fib condition on a hook where the kernel refuses it',
 } as const;
 

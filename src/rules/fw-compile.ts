@@ -187,6 +187,10 @@ export interface CompiledFwRule {
   readonly markMask: number;
   readonly markValue: number;
   readonly fib: readonly CompiledFib[] | null;
+  /** TTL / hop limit condition: hopLo <= value <= hopHi (hopNeg inverts); hopLo -1 = none. */
+  readonly hopLo: number;
+  readonly hopHi: number;
+  readonly hopNeg: boolean;
   /** meta mark set: mark = (mark & markAnd) ^ markXor, when setsMark. */
   readonly setsMark: boolean;
   readonly markAnd: number;
@@ -305,8 +309,9 @@ function families(rule: FwRule): { v4: boolean; v6: boolean } {
   if (rule.inert) return { v4: false, v6: false };
   // (`meta l4proto != icmp` implies no family.)
   const proto = rule.not?.includes('proto') ? 'any' : rule.proto;
-  let v4 = rule.family !== 6 && proto !== 'icmpv6';
-  let v6 = rule.family !== 4 && proto !== 'icmp';
+  const family = rule.family ?? hopLimitFamily(rule);
+  let v4 = family !== 6 && proto !== 'icmpv6';
+  let v6 = family !== 4 && proto !== 'icmp';
   for (const m of [rule.src, rule.dst]) {
     if (m === null) continue;
     const has = (v: 4 | 6) => m.cidrs.some((c) => c.version === v) || m.ranges.some((r) => r.version === v);
@@ -326,6 +331,19 @@ function bits<T extends string>(list: readonly T[] | null, table: Readonly<Recor
 /** Every rule of the firewall, chains in file order: the order of `flat` and of the summary's rule hits. */
 export function firewallRules(fw: Firewall): FwRule[] {
   return fw.chains.flatMap((c) => c.rules);
+}
+
+/**
+ * The family a TTL / hop limit condition implies (`ip ttl`: IPv4, `ip6
+ * hoplimit`, ip6tables `-m hl`: IPv6), read from its text; null when it
+ * says neither (then it tests both headers' field).
+ */
+export function hopLimitFamily(rule: FwRule): 4 | 6 | null {
+  const t = rule.hopLimit?.text;
+  if (t === undefined) return null;
+  if (/hoplimit|\bhl\b|--hl-/.test(t)) return 6;
+  if (/\bttl\b|--ttl-/.test(t)) return 4;
+  return null;
 }
 
 function compileFib(f: FibMatch): CompiledFib {
@@ -377,12 +395,15 @@ export function compileFirewall(fw: Firewall, extraOwn: readonly Cidr[] = []): C
         ctStatus: bits(rule.ctStatus, CT_STATUS_BIT),
         pktType: bits(rule.pktType, PKTTYPE_BIT),
         limit: bucket(rule),
-        plain: negBits(rule) === 0 && !rule.mark && !(rule.fib && rule.fib.length > 0),
+        plain: negBits(rule) === 0 && !rule.mark && !(rule.fib && rule.fib.length > 0) && !rule.hopLimit,
         neg: negBits(rule),
         hasMark: !!rule.mark,
         markMask: (rule.mark?.mask ?? 0) >>> 0,
         markValue: (rule.mark?.value ?? 0) >>> 0,
         fib: rule.fib && rule.fib.length > 0 ? rule.fib.map(compileFib) : null,
+        hopLo: rule.hopLimit ? rule.hopLimit.lo : -1,
+        hopHi: rule.hopLimit ? rule.hopLimit.hi : -1,
+        hopNeg: rule.hopLimit?.neg === true,
         setsMark: !!rule.markSet,
         markAnd: (rule.markSet?.and ?? 0xffffffff) >>> 0,
         markXor: (rule.markSet?.xor ?? 0) >>> 0,

@@ -46,6 +46,7 @@ export function describeFwRule(r: FwRule): string {
     if (w.codes !== null) parts.push(`code ${set(w.codes)}`);
   }
   if (r.tcpFlags) parts.push(`tcp flags ${n('tcpFlags')}${r.tcpFlags.text}`);
+  if (r.hopLimit) parts.push(visible(r.hopLimit.text));
   for (const f of r.fib ?? []) parts.push(f.text);
   if (r.limit) parts.push(`limit ${r.limit.text}`);
   if (r.counter) parts.push('counter');

@@ -142,3 +142,36 @@ export function fibHooks(f: FibMatch): readonly Hook[] {
   if (f.dev === 'oif') return ['forward', 'output', 'postrouting'];
   return ['prerouting', 'input', 'forward', 'output', 'postrouting'];
 }
+
+export const HOP_LIMIT_HELP =
+  'a TTL / hop limit 0-255, a range "1-4", or a comparison "< 5", "<= 4", "> 1", ">= 2", "!= 1", "== 255"';
+
+/** `hop_limit:` without the family's words: the range it means and whether it is negated. */
+export function parseHopLimit(text: string): Parsed<{ lo: number; hi: number; neg: boolean }> {
+  const m = /^\s*(==|!=|<=|>=|<|>)?\s*([0-9]{1,3})(?:\s*-\s*([0-9]{1,3}))?\s*$/.exec(text);
+  if (m === null) return { ok: false, error: `"${text.trim()}" is not a number, range or comparison` };
+  const a = Number(m[2]);
+  const b = m[3] === undefined ? a : Number(m[3]);
+  if (a > 255 || b > 255) return { ok: false, error: 'a TTL / hop limit is at most 255' };
+  const op = m[1] ?? '==';
+  if (m[3] !== undefined && op !== '==' && op !== '!=') return { ok: false, error: `a range takes no "${op}"` };
+  if (b < a) return { ok: false, error: `the range ${a}-${b} is backwards; write ${b}-${a}` };
+  const range: Record<string, [number, number]> = {
+    '==': [a, b],
+    '!=': [a, b],
+    '<': [0, a - 1],
+    '<=': [0, a],
+    '>': [a + 1, 255],
+    '>=': [a, 255],
+  };
+  const [lo, hi] = range[op];
+  if (lo > hi) return { ok: false, error: `no value is ${op} ${a}, so no packet matches` };
+  return { ok: true, value: { lo, hi, neg: op === '!=' } };
+}
+
+/** nft's words for a hop limit condition of family `fam`: "ip ttl 255", "ip6 hoplimit != 1", "ip ttl 1-4". */
+export function hopLimitText(h: { lo: number; hi: number; neg: boolean }, fam: 4 | 6): string {
+  const field = fam === 4 ? 'ip ttl' : 'ip6 hoplimit';
+  const v = h.lo === h.hi ? `${h.lo}` : `${h.lo}-${h.hi}`;
+  return `${field} ${h.neg ? '!= ' : ''}${v}`;
+}

@@ -177,6 +177,12 @@ export function fwRuleMatchesFull(r: CompiledFwRule, p: DecodedPacket, cx: WalkC
   }
   if (r.tcpMask !== 0 && (p.l4Off < 0 || ((p.tcpFlags & r.tcpMask) === r.tcpValue) === ((neg & Neg.TCP_FLAGS) !== 0)))
     return false;
+  if (r.hopLo >= 0) {
+    // ip_forward / ip6_forward take one off before the forward hook: forward and a forwarded packet's postrouting see it.
+    const fwd = cx.hook === HookNo.FORWARD || (cx.hook === HookNo.POSTROUTING && cx.iif >= 0);
+    const hl = fwd ? p.ttl - 1 : p.ttl;
+    if ((hl >= r.hopLo && hl <= r.hopHi) === r.hopNeg) return false;
+  }
   const fib = r.fib;
   if (fib !== null)
     for (let i = 0; i < fib.length; i++) if (fibHolds(fib[i], p, cx, routes) === fib[i].neg) return false;

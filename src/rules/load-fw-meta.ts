@@ -11,7 +11,15 @@ import { didYouMean } from '../base/suggest.js';
 import { list, type Entry } from '../base/yaml-reader.js';
 import type { FibMatch, MarkMatch, MarkSet, NegatableCondition } from './firewall.js';
 import type { Reader } from './fw-read.js';
-import { FIB_HELP, MARK_HELP, parseFib, parseMark, parseMarkSet } from './fw-meta-values.js';
+import {
+  FIB_HELP,
+  HOP_LIMIT_HELP,
+  MARK_HELP,
+  parseFib,
+  parseHopLimit,
+  parseMark,
+  parseMarkSet,
+} from './fw-meta-values.js';
 
 /** The keys `not:` takes, and the condition each negates. */
 export const NOT_KEYS: Readonly<Record<string, NegatableCondition>> = {
@@ -115,6 +123,9 @@ export interface MetaKeys {
   /** The fib: value, for hook checks. */
   fibAt: ParsedNode | null;
   notrack: boolean;
+  /** hop_limit:, its family still to come from the rule (load-fw-rule.ts writes its text). */
+  hopLimit: { lo: number; hi: number; neg: boolean } | null;
+  hopLimitAt: ParsedNode | null;
 }
 
 function text(v: ParsedNode | null): string | null {
@@ -125,7 +136,32 @@ function text(v: ParsedNode | null): string | null {
 }
 
 export function readMeta(r: Reader, m: ReadonlyMap<string, Entry>, label: string): MetaKeys {
-  const out: MetaKeys = { mark: null, markSet: null, fib: null, fibAt: null, notrack: false };
+  const out: MetaKeys = {
+    mark: null,
+    markSet: null,
+    fib: null,
+    fibAt: null,
+    notrack: false,
+    hopLimit: null,
+    hopLimitAt: null,
+  };
+  const he = m.get('hop_limit');
+  if (he) {
+    const t = text(he.value);
+    const p = t === null ? null : parseHopLimit(t);
+    if (p === null)
+      r.error(
+        he.at,
+        `rule ${label}: hop_limit must be ${HOP_LIMIT_HELP}, not ${describeNode(he.value)}`,
+        'rules.bad-hop-limit',
+      );
+    else if (!p.ok)
+      r.error(he.at, `rule ${label}: hop_limit: ${p.error}; give ${HOP_LIMIT_HELP}`, 'rules.bad-hop-limit');
+    else {
+      out.hopLimit = p.value;
+      out.hopLimitAt = he.at;
+    }
+  }
   const me = m.get('mark');
   if (me) {
     const t = text(me.value);

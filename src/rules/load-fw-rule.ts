@@ -16,6 +16,7 @@ import { readIcmp } from './icmp.js';
 import { readRuleId } from './rule-id.js';
 import { familyOf, readStatements, type FamilyNeed } from './load-fw-statements.js';
 import { checkNot, readMeta, readNot } from './load-fw-meta.js';
+import { hopLimitText } from './fw-meta-values.js';
 import { readAddrItems } from './load-sets.js';
 import { readPorts } from './ports.js';
 import { CHAINS, CT_STATES, CT_STATUSES, FAMILIES, FW_RULE_KEYS, PROTOS, RULE_SYNONYMS } from './spec.js';
@@ -276,6 +277,12 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
   const family = familyOf(r, label, families);
   if (family !== null) deadAddresses(r, m, label, family, families, { src, dst });
 
+  if (meta.hopLimitAt !== null && family === null)
+    r.error(
+      meta.hopLimitAt,
+      `rule ${label}: hop_limit needs the rule's IP family (family: ipv4 or ipv6, or addresses of one family): nft tests ip ttl or ip6 hoplimit, one header at a time`,
+      'rules.bad-hop-limit',
+    );
   if (r.errors > before) return null;
   const rule: FwRule = {
     id,
@@ -311,6 +318,7 @@ export function readFwRule(r: Reader, n: ParsedNode, c: RuleContext): ReadRule |
   if (meta.markSet !== null) rule.markSet = meta.markSet;
   if (meta.fib !== null) rule.fib = meta.fib;
   if (meta.notrack) rule.notrack = true;
+  if (meta.hopLimit !== null) rule.hopLimit = { ...meta.hopLimit, text: hopLimitText(meta.hopLimit, family ?? 4) };
   return { rule, chainGiven, targetAt: st.targetAt, natAt: st.natAt, idAt, fibAt: meta.fibAt };
 }
 

@@ -180,6 +180,7 @@ export const FW_RULE_KEYS = [
   'mark_set',
   'fib',
   'notrack',
+  'hop_limit',
 ] as const;
 
 export const FW_ACTIONS: readonly FwAction[] = ['accept', 'drop', 'reject', 'jump', 'goto', 'return', 'continue'];

@@ -262,3 +262,36 @@ chains:
     expect(out[4]).toMatchObject({ verdict: 'drop', rule: 'v4-drop' });
   });
 });
+
+describe('hop_limit: the TTL as each hook sees it', () => {
+  const yaml = `${IFACES}
+chains:
+  input:
+    hook: input
+    rules:
+      - { id: in-64, family: ipv4, proto: udp, hop_limit: 64, action: drop }
+  forward:
+    hook: forward
+    rules:
+      - { id: fwd-64, family: ipv4, proto: udp, hop_limit: 64, action: drop }
+      - { id: fwd-hl, family: ipv6, proto: udp, hop_limit: "!= 9", action: drop }
+`;
+  const ttl = (src: string, dst: string, t: number): PacketSpec =>
+    ({ ip: { src, dst, ttl: t }, udp: { sport: 40000, dport: 53 } }) as PacketSpec;
+  const out = judge(yaml, () => undefined, [
+    ttl('192.168.1.10', '192.168.1.1', 64),
+    ttl('192.168.1.10', '198.51.100.1', 64),
+    ttl('192.168.1.10', '198.51.100.1', 65),
+    ttl('fd00:1::10', '2001:db8:9::1', 10),
+    ttl('fd00:1::10', '2001:db8:9::1', 11),
+  ]);
+  it('input sees it as it came', () => {
+    expect(out[0]).toMatchObject({ verdict: 'drop', rule: 'in-64' });
+  });
+  it('forward sees one less (ip_forward and ip6_forward take it off before the hook)', () => {
+    expect(out[1]).toMatchObject({ verdict: 'accept' });
+    expect(out[2]).toMatchObject({ verdict: 'drop', rule: 'fwd-64' });
+    expect(out[3]).toMatchObject({ verdict: 'accept' });
+    expect(out[4]).toMatchObject({ verdict: 'drop', rule: 'fwd-hl' });
+  });
+});

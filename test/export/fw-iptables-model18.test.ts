@@ -14,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/base/errors.js';
 import { iptablesRestoreFile } from '../../src/export/iptables.js';
+import { exportNft } from '../../src/export/nft.js';
 import { ok } from '../rules/helpers.js';
 import { MODEL18 } from './model18-cases.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
@@ -81,6 +82,32 @@ describe('export --format iptables of the issue 18 fields', () => {
     ).ruleset;
     expect(() => iptablesRestoreFile(rs, 4)).toThrow(UserError);
     expect(() => iptablesRestoreFile(rs, 4)).toThrow(/iptables negates one value per match, and the negated src has 2/);
+  });
+
+  it('TTL and hop limit: -m ttl / -m hl with eq, lt, gt (ne as ! --*-eq); nft: ip ttl, ip6 hoplimit', () => {
+    const rs = ok(
+      'chains:\n  f:\n    hook: forward\n    rules:\n' +
+        '      - { id: a, family: ipv4, hop_limit: 63 }\n' +
+        '      - { id: b, family: ipv6, hop_limit: "!= 9" }\n' +
+        '      - { id: c, family: ipv4, hop_limit: "< 5", action: drop }\n' +
+        '      - { id: d, family: ipv6, hop_limit: ">= 200", action: drop }\n',
+    ).ruleset;
+    const rules = (fam: 4 | 6) =>
+      iptablesRestoreFile(rs, fam)
+        .split('\n')
+        .filter((l) => l.startsWith('-A'));
+    expect(rules(4)).toEqual([
+      '-A FORWARD -m ttl --ttl-eq 63 -m comment --comment "a" -j ACCEPT',
+      '-A FORWARD -m ttl --ttl-lt 5 -m comment --comment "c" -j DROP',
+    ]);
+    expect(rules(6)).toEqual([
+      '-A FORWARD -m hl ! --hl-eq 9 -m comment --comment "b" -j ACCEPT',
+      '-A FORWARD -m hl --hl-gt 199 -m comment --comment "d" -j DROP',
+    ]);
+    const nft = exportNft(rs);
+    expect(nft).toContain('meta nfproto ipv4 ip ttl 63 accept comment "a"');
+    expect(nft).toContain('meta nfproto ipv6 ip6 hoplimit != 9 accept comment "b"');
+    expect(nft).toContain('meta nfproto ipv4 ip ttl 0-4 drop comment "c"');
   });
 
   it('notrack outside a raw chain is an error (CT --notrack works in the raw table only)', () => {

@@ -117,27 +117,24 @@ describe('issue 18 fields against the kernel', () => {
     expect(got).toEqual(want);
   });
 
-  kernelTest(
-    'fib route types: own addresses by interface, broadcasts, IPv6 local and multicast, DHCP past rpf',
-    async () => {
-      const { ruleset } = parseRuleSet(FIB, 'fib.yaml');
-      const path = join(dir, 'fib.pcap');
-      writePcap(
-        path,
-        FIB_CASES.map(([p], i) => ({ data: ether(p), ts: 1_700_000_100 + i * 0.01 })),
-        1,
-      );
-      const a = await compareFirewall(path, ruleset);
-      const report = formatFwAgreement('fib', a);
-      console.log(report);
-      expect(a.disagreements, report).toEqual([]);
-      expect(a.entryDiffs, report).toEqual([]);
-      expect(a.packets).toBe(FIB_CASES.length);
-      const want = FIB_CASES.map(([, v, why], i) => `${i + 1} ${v} (${why})`);
-      const got = FIB_CASES.map(([, , why], i) => `${i + 1} ${a.verdicts[i]?.fwemu} (${why})`);
-      expect(got).toEqual(want);
-    },
-  );
+  kernelTest('fib route types by interface, broadcasts, IPv6, DHCP past rpf; TTL and hop limit per hook', async () => {
+    const { ruleset } = parseRuleSet(FIB, 'fib.yaml');
+    const path = join(dir, 'fib.pcap');
+    writePcap(
+      path,
+      FIB_CASES.map(([p], i) => ({ data: ether(p), ts: 1_700_000_100 + i * 0.01 })),
+      1,
+    );
+    const a = await compareFirewall(path, ruleset);
+    const report = formatFwAgreement('fib', a);
+    console.log(report);
+    expect(a.disagreements, report).toEqual([]);
+    expect(a.entryDiffs, report).toEqual([]);
+    expect(a.packets).toBe(FIB_CASES.length);
+    const want = FIB_CASES.map(([, v, why], i) => `${i + 1} ${v} (${why})`);
+    const got = FIB_CASES.map(([, , why], i) => `${i + 1} ${a.verdicts[i]?.fwemu} (${why})`);
+    expect(got).toEqual(want);
+  });
 });
 
 const FIB = `
@@ -164,7 +161,14 @@ chains:
     hook: forward
     policy: drop
     rules:
-      - { id: unicast, proto: udp, fib: "daddr type unicast", not: { dport: 3 }, action: accept }
+      - { id: ttl-63, family: ipv4, proto: udp, dport: 6, hop_limit: 63, action: accept }
+      - { id: hl-not-9, family: ipv6, proto: udp, dport: 6, hop_limit: "!= 9", action: accept }
+      - { id: unicast, proto: udp, fib: "daddr type unicast", not: { dport: [3, 6] }, action: accept }
+  ttl-in:
+    hook: input
+    priority: -5
+    rules:
+      - { id: ttl-in, family: ipv4, proto: udp, dport: 7, hop_limit: "< 64", action: drop }
 `;
 
 const FIB_CASES: [Uint8Array, string, string][] = [
@@ -205,4 +209,22 @@ const FIB_CASES: [Uint8Array, string, string][] = [
   ],
   [udp({ src: LAN, dst: SRV, sport: 5009, dport: 3, payload: 'x' }), 'drop', 'negated dport'],
   [udp({ src: '2001:db8:9::1', dst: 'fd00:1::10', sport: 1, dport: 4, payload: 'x' }), 'drop', 'IPv6: no route back'],
+  [udp({ src: LAN, dst: SRV, sport: 5010, dport: 6, ttl: 64, payload: 'x' }), 'accept', 'TTL 64 is 63 in forward'],
+  [udp({ src: LAN, dst: SRV, sport: 5011, dport: 6, ttl: 63, payload: 'x' }), 'drop', 'TTL 63 is 62 in forward'],
+  [
+    udp({ src: 'fd00:1::10', dst: '2001:db8:5::10', sport: 5012, dport: 6, ttl: 10, payload: 'x' }),
+    'drop',
+    'hop limit 10 is 9 in forward',
+  ],
+  [
+    udp({ src: 'fd00:1::10', dst: '2001:db8:5::10', sport: 5013, dport: 6, ttl: 9, payload: 'x' }),
+    'accept',
+    'hop limit 9 is 8 in forward',
+  ],
+  [
+    udp({ src: LAN, dst: '192.168.1.1', sport: 5014, dport: 7, ttl: 64, payload: 'x' }),
+    'drop',
+    'input sees TTL 64 as it came: the policy',
+  ],
+  [udp({ src: LAN, dst: '192.168.1.1', sport: 5015, dport: 7, ttl: 63, payload: 'x' }), 'drop', 'TTL 63 < 64 in input'],
 ];

@@ -166,3 +166,37 @@ describe('notrack: and a chain family:', () => {
     expect(codes(inForward('{ notrack: maybe }'))).toEqual(['5:20 value.not-bool']);
   });
 });
+
+describe('hop_limit:', () => {
+  it('a number, range or comparison, written for the rule family', () => {
+    expect(only('{ family: ipv6, proto: icmpv6, hop_limit: 255 }').hopLimit).toEqual({
+      lo: 255,
+      hi: 255,
+      neg: false,
+      text: 'ip6 hoplimit 255',
+    });
+    expect(only('{ src: 10.0.0.0/8, hop_limit: "< 5" }').hopLimit).toEqual({
+      lo: 0,
+      hi: 4,
+      neg: false,
+      text: 'ip ttl 0-4',
+    });
+    expect(only('{ family: ipv4, hop_limit: "!= 1" }').hopLimit).toMatchObject({
+      lo: 1,
+      hi: 1,
+      neg: true,
+      text: 'ip ttl != 1',
+    });
+    expect(only('{ family: ipv4, hop_limit: ">= 64" }').hopLimit).toMatchObject({ lo: 64, hi: 255 });
+    expect(only('{ family: ipv4, hop_limit: "2-4" }').hopLimit).toMatchObject({ lo: 2, hi: 4, neg: false });
+  });
+
+  it('refuses a bad value, an empty comparison, and a rule of no one family', () => {
+    expect(codes(inForward('{ family: ipv4, hop_limit: 256 }'))).toEqual(['5:36 rules.bad-hop-limit']);
+    expect(one(inForward('{ family: ipv4, hop_limit: "< 0" }')).message).toMatch(
+      /no value is < 0, so no packet matches/,
+    );
+    expect(one(inForward('{ hop_limit: 1 }')).message).toMatch(/hop_limit needs the rule's IP family/);
+    expect(codes(inForward('{ family: ipv4, hop_limit: "> 1-4" }'))).toEqual(['5:36 rules.bad-hop-limit']);
+  });
+});
