@@ -640,8 +640,9 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       const d = details[toSend[a.amend].idx];
       const by = toSend[a.by].idx + 1;
       d.verdict = 'accept';
-      d.egress = legs ? a.out : a.out === 'c' ? 'client' : 'server';
+      d.egress = legs ? (a.path === 'input' ? null : a.out) : a.out === 'c' ? 'client' : 'server';
       if (a.wire) d.wire = a.wire;
+      if (a.path) d.path = a.path;
       d.why = a.frag
         ? `forwarded out ${a.out} when packet ${by} completed the datagram (IP fragment held by conntrack defrag)`
         : `forwarded out ${a.out}, late: seen while packet ${by} was handled`;
@@ -743,6 +744,8 @@ interface PyAmend {
   out: string;
   frag: boolean;
   wire?: WireTuple;
+  /** Stamp mode: the way the late copy took, as a result's path. */
+  path?: 'forward' | 'input' | 'output';
 }
 
 interface PyResult {
