@@ -36,6 +36,8 @@ import { sysctlCommentLines } from './nft.js';
  *   the other base chains of its hook: nat chains to nat, filter chains to
  *   filter (input, forward, output) or else mangle; when neither keeps the
  *   order (a filter chain after dstnat on prerouting), the export fails;
+ *   a filter chain under policy accept with no rule that can match does
+ *   nothing wherever it runs, and is left out;
  * - a table's only chain on a hook is written into the built-in chain,
  *   with its policy;
  * - several chains on one hook and table become user chains named after
@@ -127,7 +129,10 @@ function chainNameProblem(name: string): string | null {
 function placeChains(fw: Firewall): Map<string, FwChain[]> {
   const groups = new Map<string, FwChain[]>();
   for (const hook of HOOKS) {
-    const base = fw.chains.filter((c) => c.hook === hook).sort((a, b) => a.priority - b.priority);
+    // A filter chain with no rule that can match and policy accept does nothing wherever it runs: it needs
+    // no place (OpenWrt's fw4 keeps an empty prerouting chain at priority 0, after dstnat, where iptables has none).
+    const idle = (c: FwChain) => c.type === 'filter' && c.policy === 'accept' && c.rules.every((r) => r.inert);
+    const base = fw.chains.filter((c) => c.hook === hook && !idle(c)).sort((a, b) => a.priority - b.priority);
     const placed = new Map<FwChain, Table>();
     for (const c of base) {
       if (c.type !== 'nat') continue;

@@ -1,15 +1,20 @@
 /**
- * `fwemu export --format iptables` of imported chain names: an import
+ * `fwemu export --format iptables` of what imported rulesets hold. Chain
+ * names: an import
  * names a chain "family/table/chain" where several tables have one of that
  * name (Docker's DOCKER in filter and nat); iptables keeps names per
- * table, so each is written under its own name in its table. Loaded with
+ * table, so each is written under its own name in its table. Idle base
+ * chains: OpenWrt's fw4 keeps an empty prerouting chain (policy accept) at
+ * priority 0, after dstnat, where iptables has no table; it does nothing,
+ * so it needs no place. Loaded with
  * iptables-restore into a private network namespace and read back with
  * iptables-save, compared with the lines written by hand.
  *
  * Needs iptables-restore/-save, ip and root; skipped without them, except
  * under CI=true.
  */
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/base/errors.js';
 import { iptablesRestoreFile } from '../../src/export/iptables.js';
 import { ok } from '../rules/helpers.js';
 import { namespaces, run, toolsMissing, toolTest } from './netns.js';
@@ -51,7 +56,7 @@ const SAVED = [
   '-A DOCKER -i wan0 -p tcp -m tcp --dport 8080 -m comment --comment web -j DNAT --to-destination 172.17.0.2:80',
 ];
 
-const withNamespace = namespaces('fwemu-iptnames-');
+const withNamespace = namespaces('fwemu-iptimport-');
 const missing = toolsMissing(
   [
     ['iptables-restore', 'iptables'],
@@ -62,7 +67,35 @@ const missing = toolsMissing(
   () => withNamespace(() => undefined),
 );
 
-describe('export --format iptables of imported (qualified) chain names', () => {
+/** fw4's shape: dstnat at -100 and a filter chain at 0 on prerouting, `rules` its rules. */
+const FW4 = (rules: string) => `interfaces:
+  wan0: { addresses: 203.0.113.2/24, default: true }
+  lan0: { addresses: 192.168.1.1/24 }
+chains:
+  dstnat:
+    hook: prerouting
+    type: nat
+    priority: dstnat
+    rules:
+      - { id: fwd, iif: wan0, proto: tcp, dport: 8080, dnat: "192.168.1.10:80" }
+  prerouting:
+    hook: prerouting
+    type: filter
+    priority: 0
+    policy: accept
+    rules: ${rules}
+`;
+
+describe('export --format iptables of imported rulesets', () => {
+  it('an idle filter chain after dstnat is left out; one with a rule there has no iptables table', () => {
+    const text = iptablesRestoreFile(ok(FW4('[]')).ruleset, 4);
+    expect(text).toContain('-j DNAT --to-destination 192.168.1.10:80');
+    expect(text).not.toMatch(/^\*mangle/m);
+    const busy = ok(FW4('[{ id: lan-only, iif: lan0, proto: udp, dport: 53, action: drop }]')).ruleset;
+    expect(() => iptablesRestoreFile(busy, 4)).toThrow(UserError);
+    expect(() => iptablesRestoreFile(busy, 4)).toThrow(/runs at priority 0 on prerouting/);
+  });
+
   toolTest('iptables', missing, 'ip/nat/DOCKER and ip/filter/DOCKER are DOCKER in their own tables', () => {
     const text = iptablesRestoreFile(ok(FILE).ruleset, 4);
     const saved = withNamespace((ns) => {
