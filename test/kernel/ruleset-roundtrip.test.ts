@@ -251,6 +251,20 @@ function kernelRun(capture: string, side: KernelSide, rs: RuleSet): Promise<Kern
   });
 }
 
+/**
+ * Rulesets whose iptables export is refused, each with why: iptables has
+ * one table per hook at a fixed priority (raw -300, mangle -150, nat -100
+ * on prerouting; filter has no prerouting chain), so a filter chain that
+ * runs on prerouting after dstnat has no table that keeps its order, and
+ * the export says so rather than move it (firewalld's filter_PREROUTING
+ * at 10, after its nat_PREROUTING at -90; whether the order matters to
+ * its rules is not for the export to judge). Any other refusal fails.
+ */
+const IPTABLES_CANNOT: Readonly<Record<string, RegExp>> = {
+  'firewalld-router': /chain "filter_PREROUTING" .*priority 10 on prerouting/,
+  'firewalld-router-json': /chain "filter_PREROUTING" .*priority 10 on prerouting/,
+};
+
 describe(`corpus round trip: import, YAML, export, the kernel against the original (seed ${seed})`, () => {
   for (const e of CORPUS) {
     if (e.unloadable) continue;
@@ -261,8 +275,12 @@ describe(`corpus round trip: import, YAML, export, the kernel against the origin
 
       const k = corpusKernelSide(e);
       const exports: [string, KernelSide][] = [['nft', { nftRuleset: rt.nft, interfaces: k.interfaces }]];
-      if ('refused' in rt.iptables) figures.push(`${e.name} iptables: export refused: ${rt.iptables.refused}`);
-      else
+      if ('refused' in rt.iptables) {
+        figures.push(`${e.name} iptables: export refused (a documented limit): ${rt.iptables.refused}`);
+        expect(rt.iptables.refused).toMatch(IPTABLES_CANNOT[e.name] ?? /^$/);
+      } else {
+        // A limit that no longer holds: take it out of IPTABLES_CANNOT.
+        expect(IPTABLES_CANNOT[e.name], `${e.name}: its iptables export works now`).toBeUndefined();
         exports.push([
           'iptables',
           {
@@ -271,6 +289,7 @@ describe(`corpus round trip: import, YAML, export, the kernel against the origin
             interfaces: k.interfaces,
           },
         ]);
+      }
       const failures: string[] = [];
       for (const [what, capture] of [
         ['scenario', await traffic.scenario(e.scenario)],
