@@ -111,10 +111,6 @@ function conditions(r: FwRule): [NegatableCondition | 'other', string, string][]
   if (r.ctStatus !== null) out.push(['ctStatus', 'ct_status', seq(r.ctStatus)]);
   if (r.pktType !== null) out.push(['pktType', 'pkttype', seq(r.pktType)]);
   if (r.mark) out.push(['mark', 'mark', yamlString(`${hex(r.mark.value)}/${hex(r.mark.mask)}`)]);
-  if (r.hopLimit) {
-    const h = r.hopLimit;
-    out.push(['other', 'hop_limit', yamlString(`${h.neg ? '!= ' : ''}${h.lo === h.hi ? h.lo : `${h.lo}-${h.hi}`}`)]);
-  }
   if (r.fib && r.fib.length > 0)
     out.push(['other', 'fib', `[${r.fib.map((f) => yamlString(fibWords(f))).join(', ')}]`]);
   if (r.limit !== null)

@@ -84,9 +84,6 @@ const NEW_KEYS = `  raw:
       - { fib: ["daddr type local", "saddr . iif oif missing"], action: drop }
       - { proto: tcp, not: { dport: [22, 80], tcp_flags: "syn / syn,ack" }, action: accept }
       - { proto: icmp, not: { type: echo-request, code: 0 }, action: drop }
-      - { proto: icmp, type: echo-request, hop_limit: 255, action: accept }
-      - { family: ipv4, hop_limit: "!= 2-4", action: drop }
-      - { family: ipv4, hop_limit: "< 2", action: drop }
 `;
 
 const loaderKnowsIssue18 =
