@@ -14,18 +14,20 @@
  *
  * FWEMU_SEED replays the random sessions.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect } from 'vitest';
+import { UserError } from '../../src/base/errors.js';
+import { run as exportRun } from '../../src/cli/export.js';
 import { run as importRun } from '../../src/cli/import.js';
-import { conntrackSysctls, exportNft } from '../../src/export/nft.js';
-import { iptablesRestoreFile } from '../../src/export/iptables.js';
+import { conntrackSysctls } from '../../src/export/nft.js';
 import { loadRuleFiles, NO_HOST } from '../../src/rules/import/load-rules.js';
-import { parseRuleSet } from '../../src/rules/load.js';
+import { loadRuleSet } from '../../src/rules/load.js';
 import type { FwRule } from '../../src/rules/firewall.js';
 import type { RuleSet } from '../../src/rules/types.js';
+import type { Io } from '../../src/run/io.js';
 import { splitTimeout } from './conformance.js';
 import { type KernelSide, wireText } from './fw-conformance.js';
 import { type KernelRunResult, runKernel } from './harness.js';
@@ -51,11 +53,14 @@ afterAll(() => {
   if (!process.env.FWEMU_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
 });
 
-/** `fwemu import HOST --lenient`, in-process: the YAML it prints. */
-async function importYaml(e: CorpusEntry): Promise<string> {
+/** A command's run function in-process: what it wrote to stdout and stderr, and its exit code. */
+async function command<A>(
+  run: (args: A, io: Io) => Promise<number>,
+  args: Record<string, unknown>,
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io = {
+  const io: Io = {
     stdout: new Writable({
       write(c, _enc, cb) {
         out += String(c);
@@ -64,11 +69,9 @@ async function importYaml(e: CorpusEntry): Promise<string> {
     }),
     stderr: { write: (s: string) => (err += s) },
   };
-  // (The command reads only its files and rule options: no logger or colour.)
-  const args = { files: [hostPath(e)], lenient: true } as unknown as Parameters<typeof importRun>[0];
-  const code = await importRun(args, io);
-  expect(code, err).toBe(0);
-  return out;
+  // (The commands read only their own options: no logger or colour.)
+  const code = await run(args as unknown as A, io);
+  return { code, out, err };
 }
 
 /**
@@ -159,17 +162,28 @@ interface RoundTrip {
   iptables: { v4: string; v6: string } | { refused: string };
 }
 
+/** `fwemu import HOST --lenient` to a file, then `fwemu export` of that file (nft; iptables --split). */
 async function roundTrip(e: CorpusEntry): Promise<RoundTrip> {
-  const yaml = await importYaml(e);
+  const imp = await command(importRun, { files: [hostPath(e)], lenient: true });
+  expect(imp.code, imp.err).toBe(0);
+  const yamlFile = join(dir, `${e.name}.yaml`);
+  writeFileSync(yamlFile, imp.out);
   const imported = loadRuleFiles([hostPath(e)], NO_HOST, { lenient: true }).ruleset;
-  const loaded = parseRuleSet(yaml, `${e.name}.yaml`).ruleset;
+  const loaded = loadRuleSet(yamlFile).ruleset;
+  const nft = await command(exportRun, { rules: yamlFile, format: 'nft', table: 'fwemu' });
+  expect(nft.code, nft.err).toBe(0);
   let iptables: RoundTrip['iptables'];
+  const prefix = join(dir, `${e.name}-iptables`);
   try {
-    iptables = { v4: iptablesRestoreFile(loaded, 4), v6: iptablesRestoreFile(loaded, 6) };
+    const ipt = await command(exportRun, { rules: yamlFile, format: 'iptables', table: 'fwemu', split: prefix });
+    expect(ipt.code, ipt.err).toBe(0);
+    iptables = { v4: readFileSync(`${prefix}.v4`, 'utf8'), v6: readFileSync(`${prefix}.v6`, 'utf8') };
   } catch (err) {
-    iptables = { refused: (err as Error).message };
+    // (What the export cannot say is a UserError: the message fwemu export prints.)
+    if (!(err instanceof UserError)) throw err;
+    iptables = { refused: err.message };
   }
-  return { yaml, imported, loaded, nft: exportNft(loaded), iptables };
+  return { yaml: imp.out, imported, loaded, nft: nft.out, iptables };
 }
 
 interface KernelAgreement {
