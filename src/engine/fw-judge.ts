@@ -6,11 +6,14 @@
  *                                        -> forward -> postrouting (to anyone else)
  *   sent by it:    output -> postrouting
  *
- * Connection tracking runs first (nf_conntrack_in at priority -200 of
- * prerouting/output); a new entry is confirmed only when every chain on
- * the way accepted the packet. Base chains of a hook run in increasing
- * priority: accept goes on to the next, drop or reject ends the packet.
- * Chains of type nat see only a flow's first packet (engine/fw-nat.ts).
+ * Connection tracking runs at priority -200 of prerouting/output
+ * (nf_conntrack_in): chains below it (raw) run first and read ct state
+ * invalid, and a packet they untrack (notrack) is never tracked; a new
+ * entry is confirmed only when every chain on the way accepted the packet.
+ * Base chains of a hook run in increasing priority: accept goes on to the
+ * next, drop or reject ends the packet; a chain of an ip (ip6) table is
+ * skipped by the other family. The packet's mark starts at 0 and lives
+ * through all its hooks. Chains of type nat see only a flow's first packet.
  */
 import { Direction, type CaptureRecord } from '../capture/types.js';
 import type { ConntrackTable } from '../conntrack/table.js';

@@ -240,10 +240,11 @@ export function checkFirewall(r: Reader, read: readonly ReadChain[], stateful: b
     const h = c.chain.hook;
     if (h === null) continue;
     for (const { rule } of c.rules) {
+      // (Negated, such a condition always holds: nft compares the name "".)
       const key =
-        rule.iif !== null && h === 'output'
+        rule.iif !== null && h === 'output' && !rule.not?.includes('iif')
           ? 'iif'
-          : rule.oif !== null && (h === 'prerouting' || h === 'input')
+          : rule.oif !== null && (h === 'prerouting' || h === 'input') && !rule.not?.includes('oif')
             ? 'oif'
             : null;
       if (key === null) continue;

@@ -169,6 +169,11 @@ chains:
     priority: -5
     rules:
       - { id: ttl-in, family: ipv4, proto: udp, dport: 7, hop_limit: "< 64", action: drop }
+  out:
+    hook: output
+    rules:
+      - { id: out-not-iif, proto: udp, dport: 8, not: { iif: lan0 }, action: drop }
+      - { id: out-not-oif, proto: udp, dport: 9, not: { oif: lan0 }, action: drop }
 `;
 
 const FIB_CASES: [Uint8Array, string, string][] = [
@@ -227,4 +232,6 @@ const FIB_CASES: [Uint8Array, string, string][] = [
     'input sees TTL 64 as it came: the policy',
   ],
   [udp({ src: LAN, dst: '192.168.1.1', sport: 5015, dport: 7, ttl: 63, payload: 'x' }), 'drop', 'TTL 63 < 64 in input'],
+  [udp({ src: '192.168.1.1', dst: LAN, sport: 5016, dport: 8, payload: 'x' }), 'drop', 'sent: iifname "" != lan0'],
+  [udp({ src: '192.168.1.1', dst: LAN, sport: 5017, dport: 9, payload: 'x' }), 'accept', 'sent out lan0'],
 ];

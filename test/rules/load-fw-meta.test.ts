@@ -5,7 +5,7 @@
  * value), nft's fib words and nft_fib_validate's hooks.
  */
 import { describe, expect, it } from 'vitest';
-import { codes, errors } from './helpers.js';
+import { codes, errors, ok } from './helpers.js';
 import { fw, inForward, one, rule } from './fw-helpers.js';
 import { parseFib, parseMark, parseMarkSet } from '../../src/rules/fw-meta-values.js';
 
@@ -198,5 +198,13 @@ describe('hop_limit:', () => {
     );
     expect(one(inForward('{ hop_limit: 1 }')).message).toMatch(/hop_limit needs the rule's IP family/);
     expect(codes(inForward('{ family: ipv4, hop_limit: "> 1-4" }'))).toEqual(['5:36 rules.bad-hop-limit']);
+  });
+});
+
+describe('warnings a negation changes', () => {
+  it('iif in output never matches; negated, it always does: no warning', () => {
+    const text = (r: string) => `chains:\n  out:\n    hook: output\n    rules:\n      - ${r}\n`;
+    expect(ok(text('{ iif: lan0 }')).warnings.map((d) => d.code)).toContain('rules.never-matches');
+    expect(ok(text('{ not: { iif: lan0 } }')).warnings.map((d) => d.code)).not.toContain('rules.never-matches');
   });
 });
