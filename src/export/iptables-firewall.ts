@@ -36,6 +36,8 @@ import { sysctlCommentLines } from './nft.js';
  *   the other base chains of its hook: nat chains to nat, filter chains to
  *   filter (input, forward, output) or else mangle; when neither keeps the
  *   order (a filter chain after dstnat on prerouting), the export fails;
+ *   a filter chain under policy accept with no rule that can match does
+ *   nothing wherever it runs, and is left out;
  * - a table's only chain on a hook is written into the built-in chain,
  *   with its policy;
  * - several chains on one hook and table become user chains named after
@@ -100,6 +102,17 @@ function chainWhere(c: FwChain): string {
   return `chain "${shortText(c.name)}" (${shortText(c.pos.file)}:${c.pos.line}:${c.pos.col})`;
 }
 
+/**
+ * The name a chain of the rule file gets in its iptables table: its own.
+ * An import names a chain "family/table/chain" where several tables have
+ * one of that name (qualifiedChainName: Docker's DOCKER in filter and nat);
+ * in iptables each table has names of its own, so the chain's plain name is
+ * its name there (newName numbers it should two of them meet in a table).
+ */
+function iptablesName(name: string): string {
+  return /^(?:ip|ip6|inet)\/[^/]+\/(.+)$/.exec(name)?.[1] ?? name;
+}
+
 function chainNameProblem(name: string): string | null {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.length > CHAIN_NAME_MAX || RESERVED.has(name))
     return `iptables needs a chain name of at most ${CHAIN_NAME_MAX} letters, digits, _ . - (not starting with - or .) that is not a target or built-in chain name`;
@@ -116,7 +129,10 @@ function chainNameProblem(name: string): string | null {
 function placeChains(fw: Firewall): Map<string, FwChain[]> {
   const groups = new Map<string, FwChain[]>();
   for (const hook of HOOKS) {
-    const base = fw.chains.filter((c) => c.hook === hook).sort((a, b) => a.priority - b.priority);
+    // A filter chain with no rule that can match and policy accept does nothing wherever it runs: it needs
+    // no place (OpenWrt's fw4 keeps an empty prerouting chain at priority 0, after dstnat, where iptables has none).
+    const idle = (c: FwChain) => c.type === 'filter' && c.policy === 'accept' && c.rules.every((r) => r.inert);
+    const base = fw.chains.filter((c) => c.hook === hook && !idle(c)).sort((a, b) => a.priority - b.priority);
     const placed = new Map<FwChain, Table>();
     for (const c of base) {
       if (c.type !== 'nat') continue;
@@ -201,7 +217,7 @@ class TableWriter {
     readonly table: Table,
     readonly fam: Family,
   ) {
-    this.fileNames = new Set(fw.chains.map((c) => c.name));
+    this.fileNames = new Set(fw.chains.flatMap((c) => [c.name, iptablesName(c.name)]));
     for (const h of HOOKS) {
       if (TABLE_PRIORITY[table][h] === undefined) continue;
       this.chains.set(BUILTIN(h), []);
@@ -235,9 +251,9 @@ class TableWriter {
     if (have !== undefined) return have;
     const chain = this.fw.chains.find((c) => c.name === target && c.hook === null);
     if (chain === undefined) fail(rule, `its ${rule.action} target "${shortText(target)}" is not a user chain`);
-    const bad = chainNameProblem(target);
+    const bad = chainNameProblem(iptablesName(target));
     if (bad !== null) throw new UserError(`${chainWhere(chain)} cannot be exported to iptables: ${bad}`);
-    const name = this.newName(target, true);
+    const name = this.newName(iptablesName(target), true);
     this.copies.set(key, name);
     this.queue.push({ chain, name, cont, hook });
     return name;
@@ -273,9 +289,9 @@ class TableWriter {
       return;
     }
     const names = group.map((c) => {
-      const bad = chainNameProblem(c.name);
+      const bad = chainNameProblem(iptablesName(c.name));
       if (bad !== null) throw new UserError(`${chainWhere(c)} cannot be exported to iptables: ${bad}`);
-      return this.newName(c.name, true);
+      return this.newName(iptablesName(c.name), true);
     });
     this.add(builtin, `-j ${names[0]}`);
     group.forEach((c, i) => {

@@ -269,7 +269,8 @@ describe('export --format iptables, firewall model: the text', () => {
       [
         fwOf(
           ['n', { hook: 'prerouting', type: 'nat', priority: -100 }, []],
-          ['f', { hook: 'prerouting', priority: 0 }, []],
+          // (With a rule: an idle chain, policy accept and no rules, needs no place.)
+          ['f', { hook: 'prerouting', priority: 0 }, [{ action: 'drop' }]],
         ),
         /chain "f" \(fw\.yaml:\d+:3\) cannot be exported to iptables: it runs at priority 0 on prerouting.*"n" \(nat, priority -100\)/,
       ],

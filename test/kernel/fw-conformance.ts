@@ -66,7 +66,7 @@ export function kernelInterfaces(fw: Firewall): KernelInterfaces {
   return out;
 }
 
-function wireText(w: WireTuple | undefined): string {
+export function wireText(w: WireTuple | undefined): string {
   if (!w) return '';
   const inner = w.inner ? ` [quoting ${wireText(w.inner)}]` : '';
   if (w.sport !== undefined) return `${w.src}:${w.sport} > ${w.dst}:${w.dport}${inner}`;
@@ -95,7 +95,7 @@ function quotedText(p: DecodedPacket): string {
 }
 
 /** A wire text with the translated source port (or id) left out: for flows both sides remapped on a clash. */
-function withoutPort(t: string): string {
+export function withoutPort(t: string): string {
   return t.replace(/^(\S+):\d+ >/, '$1:* >').replace(/ id \d+$/, ' id *');
 }
 
@@ -231,30 +231,7 @@ export async function compareFirewall(
   const engine = summary.engine;
   const fwemuConntrack = engine.ct ? engine.ct.entries(engine.now).map((e) => formatConntrackEntry(e, engine.now)) : [];
   // Entries of remapped flows: the kernel's port (or id) in the reply tuple replaced by fwemu's.
-  const norm = (key: string) => {
-    const at = key.indexOf(' src=', key.indexOf(' src=') + 1);
-    if (at < 0) return key;
-    let reply = key.slice(at);
-    const re = (t: string) => t.replace(/[.]/g, '\\.');
-    for (const [kw, fw] of portMap) {
-      // The flow's reply tuple: from its peer to the translated source, port (or id) as the kernel chose.
-      const p = /^(\S+):(\d+) > (\S+):(\d+)$/.exec(kw);
-      const fp = /^\S+:(\d+) > /.exec(fw)?.[1];
-      if (p && fp)
-        reply = reply.replace(
-          new RegExp(`( src=${re(p[3])} dst=${re(p[1])} sport=${p[4]} dport=)${p[2]}\\b`),
-          `$1${fp}`,
-        );
-      const q = /^(\S+) > (\S+) id (\d+)$/.exec(kw);
-      const fq = / id (\d+)$/.exec(fw)?.[1];
-      if (q && fq)
-        reply = reply.replace(
-          new RegExp(`( src=${re(q[2])} dst=${re(q[1])} type=\\d+ code=\\d+ id=)${q[3]}\\b`),
-          `$1${fq}`,
-        );
-    }
-    return key.slice(0, at) + reply;
-  };
+  const norm = (key: string) => withRemappedPorts(key, portMap);
   const kernelKeys = kernel.conntrack.map((l) => norm(splitTimeout(l).key));
   const fwemuKeys = fwemuConntrack.map((l) => splitTimeout(l).key);
   const entryDiffs: string[] = [];
@@ -283,6 +260,34 @@ export async function compareFirewall(
     fwemuConntrack,
     verdicts,
   };
+}
+
+/**
+ * A conntrack key with the reply tuple's port (or ICMP id) of each
+ * remapped flow put back as the other side chose it: `portMap` maps the
+ * wire text (wireText) of the flow's first packet on one side to the
+ * other's.
+ */
+export function withRemappedPorts(key: string, portMap: ReadonlyMap<string, string>): string {
+  const at = key.indexOf(' src=', key.indexOf(' src=') + 1);
+  if (at < 0) return key;
+  let reply = key.slice(at);
+  const re = (t: string) => t.replace(/[.]/g, '\\.');
+  for (const [kw, fw] of portMap) {
+    // The flow's reply tuple: from its peer to the translated source, port (or id) as the kernel chose.
+    const p = /^(\S+):(\d+) > (\S+):(\d+)$/.exec(kw);
+    const fp = /^\S+:(\d+) > /.exec(fw)?.[1];
+    if (p && fp)
+      reply = reply.replace(new RegExp(`( src=${re(p[3])} dst=${re(p[1])} sport=${p[4]} dport=)${p[2]}\\b`), `$1${fp}`);
+    const q = /^(\S+) > (\S+) id (\d+)$/.exec(kw);
+    const fq = / id (\d+)$/.exec(fw)?.[1];
+    if (q && fq)
+      reply = reply.replace(
+        new RegExp(`( src=${re(q[2])} dst=${re(q[1])} type=\\d+ code=\\d+ id=)${q[3]}\\b`),
+        `$1${fq}`,
+      );
+  }
+  return key.slice(0, at) + reply;
 }
 
 export function formatFwAgreement(name: string, a: FwAgreement): string {

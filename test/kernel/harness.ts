@@ -640,8 +640,9 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRunResult
       const d = details[toSend[a.amend].idx];
       const by = toSend[a.by].idx + 1;
       d.verdict = 'accept';
-      d.egress = legs ? a.out : a.out === 'c' ? 'client' : 'server';
+      d.egress = legs ? (a.path === 'input' ? null : a.out) : a.out === 'c' ? 'client' : 'server';
       if (a.wire) d.wire = a.wire;
+      if (a.path) d.path = a.path;
       d.why = a.frag
         ? `forwarded out ${a.out} when packet ${by} completed the datagram (IP fragment held by conntrack defrag)`
         : `forwarded out ${a.out}, late: seen while packet ${by} was handled`;
@@ -707,7 +708,8 @@ async function acceptCopiesInOutput(F: string): Promise<void> {
     const c = o.chain;
     if (c?.hook !== 'output' || c.type !== 'filter' || String(c.table).startsWith('fwemu_')) continue;
     const [family, table, name] = [c.family, c.table, c.name].map(String);
-    if (![family, table, name].every((x) => /^[\w.-]+$/.test(x)))
+    // (Imported chains keep names such as ip/filter/OUTPUT: nft takes the / in a bare name.)
+    if (![family, table, name].every((x) => /^[\w./-]+$/.test(x)))
       throw new Error(`kernel harness: output chain ${family} ${table} ${name}: a name the harness cannot write`);
     cmds.push(`insert rule ${family} ${table} ${name} meta mark ${COPY_MARK} accept`);
   }
@@ -742,6 +744,8 @@ interface PyAmend {
   out: string;
   frag: boolean;
   wire?: WireTuple;
+  /** Stamp mode: the way the late copy took, as a result's path. */
+  path?: 'forward' | 'input' | 'output';
 }
 
 interface PyResult {

@@ -41,7 +41,7 @@ sent to dupMac is nft dup's copy of a packet the firewall took in.
 interleaved with amendments for earlier packets (0-based send order) whose
 forwarded copy showed up only while packet `by` was handled, e.g. IP
 fragments, which conntrack holds until the datagram is complete:
-  {"amend": k, "by": n, "out": link name, "frag": bool}
+  {"amend": k, "by": n, "out": link name, "frag": bool, "wire"/"path" (stamp mode) as above}
 then {"done": true, "probes_missed": n}.
 """
 import collections
@@ -492,6 +492,8 @@ def main():
                 a = {'amend': k, 'by': idx, 'out': names[i], 'frag': is_fragment(hp)}
                 if stamp_mode:
                     a['wire'] = wire_tuple(r)
+                    # As for a copy seen in time: a late one took the same way.
+                    a['path'] = 'input' if to_dup else 'output' if hflags & INJECT else 'forward'
                 emit(a)
                 return True
         # A forwarded IPv4 fragment may carry several held ones: the kernel

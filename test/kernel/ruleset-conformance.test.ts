@@ -25,7 +25,6 @@ import { readerFor } from '../../src/rules/import/readers.js';
 import type { RulesetFormat } from '../../src/rules/import/types.js';
 import { loadRuleSet } from '../../src/rules/load.js';
 import type { RuleSet } from '../../src/rules/types.js';
-import { generate, loadScenario, writeSynth } from '../../src/synth/index.js';
 import { compareFirewall, formatFwAgreement, type FwAgreement, type KernelSide } from './fw-conformance.js';
 import { runKernel } from './harness.js';
 import { kernelTest } from './kit.js';
@@ -35,14 +34,12 @@ import {
   type CorpusEntry,
   captureTuples,
   entryPortKeys,
+  corpusKernelSide,
+  corpusTraffic,
   hostPath,
-  kernelLoad,
   knownPorts,
-  namedPorts,
-  readHost,
   RULESETS,
 } from './ruleset-corpus.js';
-import { randomTraffic } from './ruleset-random.js';
 
 const seed = corpusSeed();
 const dir = mkdtempSync(join(tmpdir(), 'fwemu-kcorpus-'));
@@ -52,24 +49,7 @@ afterAll(() => {
   if (!process.env.FWEMU_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
 });
 
-const captures = new Map<string, Promise<string>>();
-/** The scenario's capture, written once per scenario. */
-function scenarioCapture(name: string): Promise<string> {
-  let p = captures.get(name);
-  if (!p) {
-    const file = join(dir, `${name}.pcap`);
-    p = writeSynth(generate(loadScenario(join(RULESETS, name))), file).then(() => file);
-    captures.set(name, p);
-  }
-  return p;
-}
-
-function kernelSide(e: CorpusEntry): KernelSide {
-  if (e.nfacct && spawnSync('nfacct', ['version']).error)
-    throw new Error(`${e.name}: its ruleset needs nfacct objects, made with the nfacct tool (apt-get install nfacct)`);
-  const host = readHost(hostPath(e));
-  return { ...kernelLoad(host, e.nfacct), interfaces: host.interfaces };
-}
+const traffic = corpusTraffic(dir, seed);
 
 /** The formats the entry's files are in, as the kernel side loads them. */
 function formats(k: KernelSide): RulesetFormat[] {
@@ -151,7 +131,7 @@ describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, ()
     if (e.unloadable) {
       const pattern = e.unloadable;
       kernelTest(`${e.name}: this kernel cannot load it (kept out of the comparison)`, () => {
-        const k = kernelSide(e);
+        const k = corpusKernelSide(e);
         const ns = `fwemu-k-${process.pid}-unloadable`;
         spawnSync('ip', ['netns', 'del', ns]);
         spawnSync('ip', ['netns', 'add', ns]);
@@ -173,8 +153,8 @@ describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, ()
     }
 
     kernelTest(`${e.name}: ${e.scenario}`, async () => {
-      const k = kernelSide(e);
-      const capture = await scenarioCapture(e.scenario);
+      const k = corpusKernelSide(e);
+      const capture = await traffic.scenario(e.scenario);
       const side = fwemuSide(e, k);
       if ('missing' in side)
         return kernelOnly(`${e.name} + ${e.scenario}`, capture, k, `no ${side.missing.join(', ')} reader yet`);
@@ -184,7 +164,7 @@ describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, ()
 
     for (const c of e.captures ?? [])
       kernelTest(`${e.name}: the real capture ${c}`, async () => {
-        const k = kernelSide(e);
+        const k = corpusKernelSide(e);
         const capture = join(RULESETS, c);
         const side = fwemuSide(e, k);
         if ('missing' in side)
@@ -195,15 +175,13 @@ describe(`corpus of real rulesets, loaded by their own tools (seed ${seed})`, ()
 
     if (e.randomSessions > 0)
       kernelTest(`${e.name}: ${e.randomSessions} random sessions over its topology`, async () => {
-        const k = kernelSide(e);
-        const host = readHost(hostPath(e));
-        const capture = join(dir, `${e.name}-random.pcapng`);
-        const t = randomTraffic(seed ^ hash(e.name), host, namedPorts(host), e.randomSessions, capture);
+        const k = corpusKernelSide(e);
+        const { capture, sessions } = traffic.random(e);
         const side = fwemuSide(e, k);
         if ('missing' in side)
           return kernelOnly(`${e.name} + random`, capture, k, `no ${side.missing.join(', ')} reader yet`);
         const a = await compareFirewall(capture, side.ruleset, k);
-        check(e, `${e.name} + random (${t.sessions.length} sessions)`, capture, a, `(FWEMU_SEED=${seed} replays it)`);
+        check(e, `${e.name} + random (${sessions} sessions)`, capture, a, `(FWEMU_SEED=${seed} replays it)`);
       });
   }
 });
@@ -223,17 +201,9 @@ describe('the corpus harness, against hand-written YAML translations', () => {
   ] as const) {
     const e = CORPUS.find((x) => x.name === name)!;
     kernelTest(`${name}: original in the kernel, yaml/${name}.yaml in fwemu`, async () => {
-      const k = kernelSide(e);
+      const k = corpusKernelSide(e);
       const { ruleset } = loadRuleSet(join(RULESETS, 'yaml', `${name}.yaml`));
-      for (const capture of [
-        await scenarioCapture(e.scenario),
-        (() => {
-          const host = readHost(hostPath(e));
-          const f = join(dir, `${name}-yaml-random.pcapng`);
-          randomTraffic(seed ^ hash(name), host, namedPorts(host), 40, f);
-          return f;
-        })(),
-      ]) {
+      for (const capture of [await traffic.scenario(e.scenario), traffic.random(e, 'yaml-random', 40).capture]) {
         const a = await compareFirewall(capture, ruleset, k);
         const text = formatFwAgreement(`${name} (yaml) + ${capture.split('/').pop()}`, a);
         console.log(text);
@@ -251,9 +221,3 @@ describe('the corpus harness, against hand-written YAML translations', () => {
     });
   }
 });
-
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}

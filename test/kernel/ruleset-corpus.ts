@@ -8,12 +8,16 @@
  * kernel's topology must not come from fwemu's reading of the same file,
  * which is under test.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { generate, loadScenario, writeSynth } from '../../src/synth/index.js';
 import { readCapture, toL3 } from './capture.js';
+import type { KernelSide } from './fw-conformance.js';
 import type { KernelInterfaces, OriginalRuleset } from './harness.js';
+import { randomTraffic } from './ruleset-random.js';
 
 export const RULESETS = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/rulesets');
 
@@ -221,4 +225,47 @@ export function namedPorts(host: HostFile): number[] {
       }
   }
   return [...ports].sort((a, b) => a - b);
+}
+
+/** The entry's files and topology as the kernel side loads them (its own tools, its host file). */
+export function corpusKernelSide(e: CorpusEntry): KernelSide {
+  if (e.nfacct && spawnSync('nfacct', ['version']).error)
+    throw new Error(`${e.name}: its ruleset needs nfacct objects, made with the nfacct tool (apt-get install nfacct)`);
+  const host = readHost(hostPath(e));
+  return { ...kernelLoad(host, e.nfacct), interfaces: host.interfaces };
+}
+
+/**
+ * The corpus traffic, written under `dir`: each scenario's capture once
+ * (entries share scenarios), and an entry's random sessions, seeded by the
+ * run's seed and the entry's name, so that every suite replaying the
+ * corpus replays the same packets.
+ */
+export function corpusTraffic(dir: string, seed: number) {
+  const captures = new Map<string, Promise<string>>();
+  return {
+    scenario(name: string): Promise<string> {
+      let p = captures.get(name);
+      if (!p) {
+        const file = join(dir, `${name}.pcap`);
+        p = writeSynth(generate(loadScenario(join(RULESETS, name))), file).then(() => file);
+        captures.set(name, p);
+      }
+      return p;
+    },
+    /** The entry's random sessions (`sessions`, default its own count) in a capture named after `tag`. */
+    random(e: CorpusEntry, tag = 'random', sessions = e.randomSessions): { capture: string; sessions: number } {
+      const host = readHost(hostPath(e));
+      const capture = join(dir, `${e.name}-${tag}.pcapng`);
+      const t = randomTraffic(seed ^ nameHash(e.name), host, namedPorts(host), sessions, capture);
+      return { capture, sessions: t.sessions.length };
+    },
+  };
+}
+
+/** FNV-1a of the entry's name: its random traffic's seed, mixed with the run's. */
+export function nameHash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
 }
