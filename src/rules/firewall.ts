@@ -11,9 +11,9 @@
  *
  * Connection tracking runs at priority -200 of prerouting and output
  * (nf_conntrack_in), so every chain here sees `ct state`; a chain of a
- * lower priority (raw, -300) is refused by the YAML loader. An imported
- * ruleset may have one (issue 18): as in the kernel (nft_ct_get_eval with
- * no conntrack yet), `ct state` reads `invalid` there. Chains of type nat
+ * lower priority (raw, -300) runs before it: as in the kernel
+ * (nft_ct_get_eval with no conntrack yet), `ct state` reads `invalid`
+ * there, and `notrack` keeps the packet out of the table. Chains of type nat
  * see only the first packet of a flow, as in the kernel; their
  * translation then applies to the whole flow through the conntrack entry.
  *
