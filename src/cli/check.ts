@@ -1,3 +1,4 @@
+import { originPlace } from '../rules/firewall.js';
 import type { Argv } from 'yargs';
 import { ExitCode } from '../base/errors.js';
 import { formatRuleSet } from '../rules/describe.js';
@@ -136,13 +137,13 @@ export function leftOut(r: RuleFilesResult): string[] {
       ...(rule.log.level === null ? [] : [`level ${rule.log.level}`]),
     ];
     out.push(
-      `ignored: ${at(o.file, o.line)} \`${visible(words.join(' '))}\` - logs the packet to the kernel log, which fwemu does not write; the verdict is unchanged`,
+      `ignored: ${visible(o.file)}:${originPlace(o)} \`${visible(words.join(' '))}\` - logs the packet to the kernel log, which fwemu does not write; the verdict is unchanged`,
     );
   }
   for (const rule of rules)
     if (rule.inert)
       out.push(
-        `inert: ${at(rule.origin?.file ?? rule.pos.file, rule.origin?.line ?? rule.pos.line)} \`${visible(rule.origin?.text ?? rule.id)}\` - ${visible(rule.inert)}`,
+        `inert: ${rule.origin ? `${visible(rule.origin.file)}:${originPlace(rule.origin)}` : at(rule.pos.file, rule.pos.line)} \`${visible(rule.origin?.text ?? rule.id)}\` - ${visible(rule.inert)}`,
       );
   return out;
 }

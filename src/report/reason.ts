@@ -16,7 +16,7 @@ import { icmpWords } from '../packet/icmp-names.js';
 import { IpProto, isPortProto, type DecodedPacket } from '../packet/types.js';
 import { Cause, peekEntry, type PacketResult } from '../engine/result.js';
 import { ruleRef } from '../rules/describe.js';
-import type { FwRule } from '../rules/firewall.js';
+import { originPlace, type FwRule } from '../rules/firewall.js';
 import type { Chain, Rule } from '../rules/types.js';
 import { visible } from '../base/text-escape.js';
 import type { CompiledRuleSet } from '../rules/compile.js';
@@ -169,7 +169,7 @@ function fwRuleRef(rule: FwRule): string {
     const o = rule.origin;
     if (o) {
       // An imported rule is named by the line it came from, as written (user text: made visible).
-      ref = `rule at ${visible(o.file)}:${o.line} (\`${visible(o.text)}\`)`;
+      ref = `rule at ${visible(o.file)}:${originPlace(o)} (\`${visible(o.text)}\`)`;
     } else {
       const name = rule.idGiven ? `rule ${rule.id}` : `rule ${rule.index} of chain ${rule.chain}`;
       ref = `${visible(name)} (${visible(rule.pos.file)}:${rule.pos.line})`;

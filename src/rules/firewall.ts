@@ -232,6 +232,16 @@ export interface RuleOrigin {
   col: number;
   /** The rule as written, on one line (whitespace runs folded to one space). */
   text: string;
+  /**
+   * Other rules start on the same line (`nft -j list ruleset` prints one
+   * line): places then name the column too, "ruleset.json:1:2345".
+   */
+  sharedLine?: boolean;
+}
+
+/** Where an origin is within its file: "23", or "1:2345" on a line several rules share. */
+export function originPlace(o: RuleOrigin): string {
+  return o.sharedLine === true ? `${o.line}:${o.col}` : `${o.line}`;
 }
 
 /** One rule of a chain. Every condition given must hold (null: no condition). */

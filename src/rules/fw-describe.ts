@@ -5,7 +5,7 @@
  */
 import { visible } from '../base/text-escape.js';
 import { formatPos } from '../base/diag.js';
-import { CONNTRACK_PRIORITY } from './firewall.js';
+import { CONNTRACK_PRIORITY, originPlace } from './firewall.js';
 import { markText } from './fw-meta-values.js';
 import { icmpRuleWords } from './icmp.js';
 import type { AddrMatch, Firewall, FwRule, NegatableCondition, PortMatch } from './firewall.js';
@@ -90,7 +90,7 @@ export function firewallLines(fw: Firewall): string[] {
     for (const r of c.rules) w = Math.max(w, visible(r.id).length);
     for (const r of c.rules) {
       const comment = r.comment ? `  # ${visible(r.comment.split('\n')[0])}` : '';
-      const at = r.origin ? `${visible(r.origin.file)}:${r.origin.line}` : formatPos(r.pos);
+      const at = r.origin ? `${visible(r.origin.file)}:${originPlace(r.origin)}` : formatPos(r.pos);
       out.push(
         `    ${String(r.index).padStart(3)}  ${visible(r.id).padEnd(w)}  ${describeFwRule(r)}  (${at})${comment}`,
       );

@@ -8,7 +8,7 @@
  *     wan0: { addresses: 203.0.113.2/24, default: true }
  *   routes: [10.8.0.0/16@lan0, default@wan0]   # the --route forms
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { isMap, isScalar, isSeq, type ParsedNode } from 'yaml';
 import type { SourcePos } from '../../base/diag.js';
 import { STDIN_NAME } from '../../base/input-file.js';
@@ -32,7 +32,7 @@ const STYLE = {
   unknownThenDuplicate: true,
 } as const;
 
-/** A ruleset a host file names: its path (resolved against the host file's directory) and where it is named. */
+/** A ruleset a host file names: its path (joined to the host file's directory; relative stays relative) and where it is named. */
 export interface NamedRuleset {
   path: string;
   pos: SourcePos;
@@ -99,7 +99,8 @@ export function readHostFile(text: string, file: string, b: HostBuilder): NamedR
         );
         continue;
       }
-      out.push({ path: resolve(dir, n.value), pos: r.nodePos(n) });
+      // Relative stays relative: messages then name the ruleset as the user would.
+      out.push({ path: isAbsolute(n.value) ? n.value : join(dir, n.value), pos: r.nodePos(n) });
     }
   }
   for (const i of readInterfaces(r as unknown as Reader, m.get('interfaces'), root)) {

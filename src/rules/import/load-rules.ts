@@ -36,7 +36,7 @@ import { CONNTRACK_DEFAULTS, IPV4_DEFAULTS, MAX_RULE_FILE_BYTES } from '../spec.
 import { parseRuleSet, type LoadResult } from '../load.js';
 import { loopback } from '../load-interfaces.js';
 import { ifNameProblem } from '../fw-read.js';
-import type { Firewall, FwInterface } from '../firewall.js';
+import type { Firewall, FwChain, FwInterface, RuleOrigin } from '../firewall.js';
 import { RuleFileError, type RuleSet } from '../types.js';
 import { HostBuilder } from '../host/build.js';
 import { readHostFlags } from '../host/flags.js';
@@ -348,6 +348,7 @@ function imported(texts: Text[], b: HostBuilder, opts: LoadRuleOptions): RuleFil
     });
   }
   const merged = mergeImports(results);
+  markSharedLines(merged.firewall.chains);
   for (const d of merged.diagnostics) errors.push(d);
   const interfaces = hostInterfaces(b, merged.interfaceNames, { file: texts[0].file, line: 1, col: 1 });
   const all = [...errors, ...b.diags];
@@ -387,6 +388,29 @@ function imported(texts: Text[], b: HostBuilder, opts: LoadRuleOptions): RuleFil
     firewall,
   };
   return { ruleset, warnings: byFile(warnings), ignored: merged.ignored, files: [] };
+}
+
+/**
+ * Marks the origins of rules that start on a line another rule starts on
+ * too (nft's JSON is one line), so that places name their column. Rules one
+ * origin expanded into (a verdict map) share it and do not count.
+ */
+function markSharedLines(chains: readonly FwChain[]): void {
+  const cols = new Map<string, Set<number>>();
+  const key = (o: RuleOrigin) => `${o.file}\0${o.line}`;
+  for (const c of chains)
+    for (const r of c.rules) {
+      const o = r.origin;
+      if (!o) continue;
+      let set = cols.get(key(o));
+      if (set === undefined) cols.set(key(o), (set = new Set()));
+      set.add(o.col);
+    }
+  for (const c of chains)
+    for (const r of c.rules) {
+      const o = r.origin;
+      if (o && (cols.get(key(o))?.size ?? 0) > 1) o.sharedLine = true;
+    }
 }
 
 function baseName(file: string): string {
