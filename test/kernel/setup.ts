@@ -62,6 +62,15 @@ export function writeSetup(
     ['net.ipv6.conf.all.forwarding', opts.hostAddrs && !opts.hostForwards && !legs ? 0 : 1],
     ['net.ipv4.ip_forward', 1],
     ['net.netfilter.nf_conntrack_checksum', 0],
+    // fw's ICMP errors (reject, port unreachables) unlimited: the kernel rate
+    // limits them per destination and per netns on the wall clock, so a
+    // replay's timing would decide whether an answer shows (fwemu models the
+    // verdict, not the limit). ratemask 0: no per-peer limit for ICMPv4;
+    // ICMPv6 ratelimit 0 ms; the shared budget well above any replay.
+    ['net.ipv4.icmp_ratemask', 0],
+    ['net.ipv6.icmp.ratelimit', 0],
+    ['net.ipv4.icmp_msgs_per_sec', 1000000],
+    ['net.ipv4.icmp_msgs_burst', 1000000],
   );
   // Firewall model: the stack's own answers to what fw took in (RSTs for
   // closed ports, port unreachables, echo replies) carry the mark of the
