@@ -183,9 +183,13 @@ export function legBatch(legs: Leg[]): string[] {
   const out: string[] = [];
   for (const l of legs) {
     out.push(`link set ${l.name} up`);
-    l.addresses.forEach((a, k) =>
-      out.push(`addr add ${l.addressText[k]} dev ${l.name} noprefixroute${a.v === 6 ? ' nodad' : ''}`),
-    );
+    // An interface's addresses are in the order `ip addr` lists them: IPv4
+    // as added, IPv6 newest first among one scope (ipv6_link_dev_addr), so
+    // IPv6 addresses are added last to first (redirect takes the first).
+    const order = l.addresses.map((_, k) => k);
+    const v6 = order.filter((k) => l.addresses[k].v === 6).reverse();
+    for (const k of [...order.filter((k) => l.addresses[k].v === 4), ...v6])
+      out.push(`addr add ${l.addressText[k]} dev ${l.name} noprefixroute${l.addresses[k].v === 6 ? ' nodad' : ''}`);
     out.push(
       `neigh replace ${l.hop4} lladdr ${l.xMac} dev ${l.name} nud permanent`,
       `neigh replace ${l.hop6} lladdr ${l.xMac} dev ${l.name} nud permanent`,
