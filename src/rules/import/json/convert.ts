@@ -13,6 +13,10 @@
  * error here; statements and expressions fwemu does not model are passed
  * on (OtherStmt, UnsupportedExpr) for the builder to judge, so that
  * --lenient works for JSON as for text.
+ *
+ * Just over 600 lines because it is one class: every command kind (add,
+ * delete, flush, rename, ...) reads and changes the same per-table indexes
+ * of chains and sets, which a split would have to pass around.
  */
 import type { Diagnostic } from '../../../base/diag.js';
 import { visible } from '../../../base/text-escape.js';
