@@ -314,6 +314,50 @@ export interface FwRule {
   origin?: RuleOrigin | null;
 }
 
+/** A rule's conditions and statements, without its place (id, index, chain, pos, origin). */
+export type FwRuleBody = Omit<FwRule, 'id' | 'idGiven' | 'index' | 'chain' | 'pos' | 'origin'>;
+
+/**
+ * A rule body with no condition, no statement and `continue` as its
+ * verdict: what every reader starts from before it fills in what it read,
+ * so that a field added to FwRule gets its neutral value in one place.
+ */
+export function emptyRuleBody(
+  family: 4 | 6 | null = null,
+): FwRuleBody & { not: NegatableCondition[]; ignored: string[] } {
+  return {
+    comment: null,
+    proto: 'any',
+    family,
+    iif: null,
+    oif: null,
+    src: null,
+    dst: null,
+    sport: null,
+    dport: null,
+    icmp: null,
+    tcpFlags: null,
+    ctState: null,
+    ctStatus: null,
+    pktType: null,
+    limit: null,
+    counter: false,
+    log: null,
+    nat: null,
+    action: 'continue',
+    rejectWith: null,
+    target: null,
+    not: [],
+    mark: null,
+    hopLimit: null,
+    fib: null,
+    markSet: null,
+    notrack: false,
+    ignored: [],
+    inert: null,
+  };
+}
+
 /** A chain: a base chain (hook set) or a user chain (reached by jump/goto only). */
 export interface FwChain {
   name: string;

@@ -14,6 +14,7 @@ import { didYouMean } from '../base/suggest.js';
 import { list, type Entry } from '../base/yaml-reader.js';
 import {
   CONNTRACK_PRIORITY,
+  emptyRuleBody,
   PRIORITY_NAMES,
   type ChainType,
   type Firewall,
@@ -389,30 +390,7 @@ function simpleChains(
 
 /** `ct state established,related accept; ct state invalid drop`, as the simple model's stateful preamble. */
 function preamble(chain: string, pos: SourcePos): FwRule[] {
-  const base = {
-    idGiven: false,
-    chain,
-    comment: null,
-    pos,
-    proto: 'any' as const,
-    family: null,
-    iif: null,
-    oif: null,
-    src: null,
-    dst: null,
-    sport: null,
-    dport: null,
-    icmp: null,
-    tcpFlags: null,
-    ctStatus: null,
-    pktType: null,
-    limit: null,
-    counter: false,
-    log: null,
-    nat: null,
-    rejectWith: null,
-    target: null,
-  };
+  const base = { ...emptyRuleBody(), idGiven: false, chain, pos };
   return [
     { ...base, id: 'established', index: 1, ctState: ['established', 'related'], action: 'accept' },
     { ...base, id: 'invalid', index: 2, ctState: ['invalid'], action: 'drop' },

@@ -20,11 +20,14 @@ export function rule(f: Firewall, name: string, i: number): FwRule {
   return chain(f, name).rules[i - 1];
 }
 
-/** A rule's conditions and statements that are set (not null/false), with ids and positions left out. */
+/** A rule's conditions and statements that are set (not null/false/empty not: or ignored:), with ids and positions left out. */
 export function set(r: FwRule): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r))
-    if (v !== null && v !== false && !['id', 'idGiven', 'index', 'chain', 'comment', 'pos'].includes(k)) o[k] = v;
+    if (v !== null && v !== false && !['id', 'idGiven', 'index', 'chain', 'comment', 'pos'].includes(k))
+      if (!((k === 'not' || k === 'ignored') && Array.isArray(v) && v.length === 0))
+        // (An empty negation or ignored list is no condition and no statement.)
+        o[k] = v;
   return o;
 }
 

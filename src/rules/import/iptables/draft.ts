@@ -8,7 +8,7 @@
  * model rule per combination, each with the same origin.
  */
 import type { Diagnostic } from '../../../base/diag.js';
-import type { FwRule, Hook, NegatableCondition } from '../../firewall.js';
+import { emptyRuleBody, type FwRule, type Hook, type NegatableCondition } from '../../firewall.js';
 import type { IgnoredConstruct } from '../types.js';
 import type { IptablesCode } from './codes.js';
 import type { TableName } from './names.js';
@@ -44,37 +44,8 @@ export interface LineContext {
 }
 
 export function emptyBody(family: 4 | 6): RuleBody {
-  return {
-    comment: null,
-    proto: 'any',
-    family,
-    iif: null,
-    oif: null,
-    src: null,
-    dst: null,
-    sport: null,
-    dport: null,
-    icmp: null,
-    tcpFlags: null,
-    ctState: null,
-    ctStatus: null,
-    pktType: null,
-    limit: null,
-    // Every iptables rule counts packets; fwemu counts every rule anyway, so the statement is not repeated here.
-    counter: false,
-    log: null,
-    nat: null,
-    action: 'continue',
-    rejectWith: null,
-    target: null,
-    not: [],
-    mark: null,
-    fib: null,
-    markSet: null,
-    notrack: false,
-    ignored: [],
-    inert: null,
-  };
+  // (Every iptables rule counts packets; fwemu counts every rule anyway, so counter stays false.)
+  return emptyRuleBody(family);
 }
 
 /** A rule read from one line, before it is placed in its chain. */
