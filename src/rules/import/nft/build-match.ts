@@ -8,6 +8,7 @@
  */
 import type { Diagnostic } from '../../../base/diag.js';
 import type { AddrMatch, FibAddrType, FibMatch } from '../../firewall.js';
+import { FIB_TYPES } from '../../fw-meta-values.js';
 import { flagNames } from '../../fw-values.js';
 import type { PortRange } from '../../types.js';
 import type { Expr, RelOp, SetDecl } from './ast.js';
@@ -147,18 +148,6 @@ function fieldOf(left: Expr): Field | string {
       return show(left);
   }
 }
-
-const FIB_TYPES: readonly FibAddrType[] = [
-  'unspec',
-  'unicast',
-  'local',
-  'broadcast',
-  'anycast',
-  'multicast',
-  'blackhole',
-  'unreachable',
-  'prohibit',
-];
 
 /** The elements a value stands for: a named set's keys read from its declaration. */
 function expandRef(ctx: MatchCtx, right: Expr): { elems: Expr[]; set: SetDecl | null } | MatchResult {
