@@ -30,6 +30,7 @@ import type {
 import type { IgnoredConstruct } from '../rules/import/types.js';
 import type { Cidr, PortRange, RuleSet } from '../rules/types.js';
 import { parseCidr } from '../rules/cidr.js';
+import { isJsonRawUnsafe } from '../base/text-escape.js';
 import { commentLine } from './comment.js';
 
 /** What `fwemu import` writes besides the ruleset: the files it came from and what they left out. */
@@ -59,7 +60,9 @@ export function yamlString(s: string): string {
         out += s[i] + s[i + 1];
         i++;
       } else out += `\\u${c.toString(16).padStart(4, '0')}`;
-    } else if (c >= 0xa0 && !(c >= 0xd800 && c <= 0xdfff) && c !== 0x2028 && c !== 0x2029 && c !== 0xfeff) out += s[i];
+    } else if (c >= 0xa0 && !(c >= 0xd800 && c <= 0xdfff) && c !== 0xfeff && !isJsonRawUnsafe(c))
+      // (bidirectional controls and line separators escaped too: the YAML goes to terminals)
+      out += s[i];
     else out += `\\u${c.toString(16).padStart(4, '0')}`;
   }
   return `${out}"`;

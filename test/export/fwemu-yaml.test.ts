@@ -218,6 +218,8 @@ describe('fwemu import YAML', () => {
     '\n',
     '\t',
     '\u2028',
+    'evil \u202e x',
+    '\u2066\u061c\u200f',
     '\u0085',
     '\x7f',
     '\ufeff',
@@ -234,7 +236,8 @@ describe('fwemu import YAML', () => {
     'fd00::',
   ])('yamlString(%j) reads back as itself', (s) => {
     expect(parse(`k: ${yamlString(s)}\n`)).toEqual({ k: s });
-    expect(yamlString(s)).not.toMatch(/[\n\r\u2028\u2029\u0085]/);
+    // Nothing a terminal obeys: no line breaks, no bidirectional controls.
+    expect(yamlString(s)).not.toMatch(/[\n\r\u2028\u2029\u0085\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f]/);
   });
 
   it('a rule is one flow mapping', () => {
