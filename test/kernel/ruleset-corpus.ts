@@ -86,6 +86,8 @@ export const CORPUS: readonly CorpusEntry[] = [
   { name: 'docker-portmap', scenario: 'docker-portmap.scenario.yaml', randomSessions: 40 },
   { name: 'firewalld-router', scenario: 'firewalld-router.scenario.yaml', randomSessions: 40 },
   { name: 'firewalld-router-json', scenario: 'firewalld-router.scenario.yaml', randomSessions: 40 },
+  { name: 'foomuuri-host', scenario: 'workstation.scenario.yaml', randomSessions: 40 },
+  { name: 'foomuuri-router', scenario: 'foomuuri-router.scenario.yaml', randomSessions: 40 },
   {
     name: 'kube-proxy',
     scenario: 'kube-proxy.scenario.yaml',

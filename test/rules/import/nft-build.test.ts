@@ -130,6 +130,21 @@ describe('matches', () => {
     ]);
   });
 
+  it('meta ipsec missing holds for every packet (fwemu models no IPsec); meta ipsec exists is not modelled', () => {
+    const xs = rules(
+      ' fib saddr . mark . iif oif 0 meta ipsec missing drop\n meta ipsec != exists tcp dport 22 accept',
+    );
+    expect(meaning(xs[0])).toMatchObject({ proto: 'any', action: 'drop' });
+    expect(xs[0].fib).toHaveLength(1);
+    expect(xs[0].inert ?? null).toBeNull();
+    expect(meaning(xs[1])).toMatchObject({ action: 'accept' });
+    expect(xs[1].inert ?? null).toBeNull();
+    const text = 'table inet t { chain input { type filter hook input priority 0;\n  meta ipsec exists accept\n }\n}';
+    expect(errors(text).map(show)).toEqual([
+      'rules.nft:2:3: nft.unsupported: `meta ipsec exists`: meta ipsec is not modelled (--lenient makes the rule never match)',
+    ]);
+  });
+
   it('two negated conditions on one field join as "neither"; a protocol that conflicts drops the element', () => {
     const [x] = rules(' ip daddr != 10.0.0.0/8 ip daddr != 192.168.0.0/16 drop');
     expect(x.dst?.cidrs.map((c) => c.text)).toEqual(['10.0.0.0/8', '192.168.0.0/16']);

@@ -168,6 +168,10 @@ export function matchAlts(ctx: MatchCtx, left: Expr, op: RelOp, right: Expr): Ma
   if (op !== 'implicit' && op !== '==' && op !== '!=')
     return unsup(right, `${op} comparisons (${show(left)} ${op} ${show(right)})`);
   const neg = op === '!=';
+  // fwemu models no IPsec: no packet it judges has a secpath, so `meta ipsec missing` holds for every
+  // one (as `--pol none` does in the iptables reader); foomuuri's rpfilter chain is written with it
+  if (left.kind === 'meta' && left.key === 'ipsec' && right.kind === 'symbol' && (right.text === 'missing') !== neg)
+    if (right.text === 'missing' || right.text === 'exists') return { ok: true, alts: [[]] };
   if (left.kind === 'concat') return concatAlts(ctx, left, neg, right);
   const field = fieldOf(left);
   if (typeof field === 'string') return unsup(left, `${field} is not modelled`);
