@@ -196,8 +196,18 @@ export function writePcap(path: string, frames: Frame[], linkType = 1): void {
   writeFileSync(path, Buffer.concat(parts));
 }
 
-/** pcapng: one section, one interface (nanosecond resolution), Enhanced Packet Blocks. */
-export function writePcapng(path: string, frames: Frame[], linkType = 1): void {
+/**
+ * pcapng: one section, Enhanced Packet Blocks, nanosecond resolution. One
+ * interface by default; `ifNames` gives one per entry (a name becomes its
+ * if_name, null leaves it unnamed) and a frame's `ifIndex` (default 0) its
+ * interface: a capture taken on a firewall's named interfaces.
+ */
+export function writePcapng(
+  path: string,
+  frames: readonly (Frame & { ifIndex?: number })[],
+  linkType = 1,
+  ifNames: readonly (string | null)[] = [null],
+): void {
   const parts: Uint8Array[] = [];
   const block = (type: number, body: Uint8Array) => {
     const padded = (body.length + 3) & ~3;
@@ -213,19 +223,28 @@ export function writePcapng(path: string, frames: Frame[], linkType = 1): void {
   shb.setUint16(4, 1, true);
   shb.setBigInt64(8, -1n, true);
   block(0x0a0d0d0a, new Uint8Array(shb.buffer));
-  const idb = new DataView(new ArrayBuffer(20));
-  idb.setUint16(0, linkType, true);
-  idb.setUint32(4, 262144, true);
-  idb.setUint16(8, 9, true); // if_tsresol
-  idb.setUint16(10, 1, true);
-  idb.setUint8(12, 9); // 10^-9
-  // end of options at 16 (already zero)
-  block(1, new Uint8Array(idb.buffer));
+  for (const name of ifNames) {
+    const nameBytes = name === null ? new Uint8Array(0) : new TextEncoder().encode(name);
+    const nameOpt = name === null ? 0 : 4 + ((nameBytes.length + 3) & ~3);
+    // link type, snaplen; [if_name]; if_tsresol = 9 (10^-9); opt_endofopt (zero)
+    const idb = new DataView(new ArrayBuffer(8 + nameOpt + 8 + 4));
+    idb.setUint16(0, linkType, true);
+    idb.setUint32(4, 262144, true);
+    if (name !== null) {
+      idb.setUint16(8, 2, true);
+      idb.setUint16(10, nameBytes.length, true);
+      new Uint8Array(idb.buffer).set(nameBytes, 12);
+    }
+    idb.setUint16(8 + nameOpt, 9, true);
+    idb.setUint16(10 + nameOpt, 1, true);
+    idb.setUint8(12 + nameOpt, 9);
+    block(1, new Uint8Array(idb.buffer));
+  }
   for (const f of frames) {
     const ns = BigInt(Math.round(f.ts * 1e6)) * 1000n;
     const body = new Uint8Array(20 + f.data.length);
     const dv = new DataView(body.buffer);
-    dv.setUint32(0, 0, true);
+    dv.setUint32(0, f.ifIndex ?? 0, true);
     dv.setUint32(4, Number(ns >> 32n), true);
     dv.setUint32(8, Number(ns & 0xffffffffn), true);
     dv.setUint32(12, f.data.length, true);

@@ -12,8 +12,7 @@
  *
  * Everything is a function of the seed.
  */
-import { writeFileSync } from 'node:fs';
-import { echo, ether, TCP, tcp, udp } from './pcapwriter.js';
+import { echo, ether, TCP, tcp, udp, writePcapng } from './pcapwriter.js';
 import { Prng } from './random.js';
 import type { HostFile } from './ruleset-corpus.js';
 import { parseCidr, type Cidr } from './topology.js';
@@ -173,47 +172,6 @@ interface NamedFrame {
  * interfaces, where the spoofed packets show by which one they came in.
  */
 function writeNamedPcapng(path: string, frames: readonly NamedFrame[], legs: readonly string[]): void {
-  const parts: Uint8Array[] = [];
-  const block = (type: number, body: Uint8Array) => {
-    const padded = (body.length + 3) & ~3;
-    const b = new DataView(new ArrayBuffer(12 + padded));
-    b.setUint32(0, type, true);
-    b.setUint32(4, 12 + padded, true);
-    new Uint8Array(b.buffer).set(body, 8);
-    b.setUint32(8 + padded, 12 + padded, true);
-    parts.push(new Uint8Array(b.buffer));
-  };
-  const shb = new DataView(new ArrayBuffer(16));
-  shb.setUint32(0, 0x1a2b3c4d, true);
-  shb.setUint16(4, 1, true);
-  shb.setBigInt64(8, -1n, true);
-  block(0x0a0d0d0a, new Uint8Array(shb.buffer));
-  for (const name of [null, ...legs]) {
-    const nameBytes = name === null ? new Uint8Array(0) : new TextEncoder().encode(name);
-    const opt = name === null ? 0 : 4 + ((nameBytes.length + 3) & ~3);
-    const idb = new DataView(new ArrayBuffer(8 + opt + 4));
-    idb.setUint16(0, 1, true); // Ethernet
-    idb.setUint32(4, 262144, true);
-    if (name !== null) {
-      idb.setUint16(8, 2, true); // if_name
-      idb.setUint16(10, nameBytes.length, true);
-      new Uint8Array(idb.buffer).set(nameBytes, 12);
-    }
-    // opt_endofopt (zero) closes the list
-    block(1, new Uint8Array(idb.buffer));
-  }
-  for (const f of frames) {
-    const ifIndex = f.ifName === null ? 0 : 1 + legs.indexOf(f.ifName);
-    const us = BigInt(Math.round(f.ts * 1e6));
-    const body = new Uint8Array(20 + f.data.length);
-    const dv = new DataView(body.buffer);
-    dv.setUint32(0, ifIndex, true);
-    dv.setUint32(4, Number(us >> 32n), true);
-    dv.setUint32(8, Number(us & 0xffffffffn), true);
-    dv.setUint32(12, f.data.length, true);
-    dv.setUint32(16, f.data.length, true);
-    body.set(f.data, 20);
-    block(6, body);
-  }
-  writeFileSync(path, Buffer.concat(parts));
+  const indexed = frames.map((f) => ({ ...f, ifIndex: f.ifName === null ? 0 : 1 + legs.indexOf(f.ifName) }));
+  writePcapng(path, indexed, 1, [null, ...legs]);
 }
