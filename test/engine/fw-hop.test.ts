@@ -8,29 +8,14 @@
  * arrived. test/kernel/fw-hop.test.ts runs the same rules against the kernel.
  */
 import { describe, expect, it } from 'vitest';
-import { Direction, LinkType, type CaptureRecord } from '../../src/capture/types.js';
 import { Engine } from '../../src/engine/engine.js';
+import { rawRecord } from '../support/raw-record.js';
 import { causeName } from '../../src/engine/result.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
 import { buildIpPacket, type PacketSpec } from '../../src/packet/encode.js';
 import { parseRuleSet } from '../../src/rules/load.js';
 
-function rec(ip: Uint8Array, n: number): CaptureRecord {
-  return {
-    n,
-    tsSec: 1_700_000_000,
-    tsNsec: n * 1000,
-    linkType: LinkType.RAW,
-    ifIndex: 0,
-    ifName: '',
-    direction: Direction.UNKNOWN,
-    caplen: ip.length,
-    len: ip.length,
-    buf: ip,
-    off: 0,
-    fileOffset: 0,
-  };
-}
+const rec = (ip: Uint8Array, n: number) => rawRecord(ip, n, n * 1e-6);
 
 /** Each packet judged on its own (a fresh engine: no conntrack entry from the one before). */
 function judge(yaml: string, packets: PacketSpec[]): { verdict: string; cause: string; rule: string | null }[] {

@@ -6,8 +6,8 @@
  * so. test/kernel/fw-masq-source.test.ts checks the choice in the kernel.
  */
 import { describe, expect, it } from 'vitest';
-import { Direction, LinkType, type CaptureRecord } from '../../src/capture/types.js';
 import { Engine } from '../../src/engine/engine.js';
+import { rawRecord } from '../support/raw-record.js';
 import { causeName } from '../../src/engine/result.js';
 import { formatAddr } from '../../src/packet/addr.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
@@ -18,20 +18,7 @@ function judge(yaml: string, spec: PacketSpec) {
   const { ruleset } = parseRuleSet(yaml, 'fw.yaml');
   const engine = new Engine(ruleset);
   const buf = buildIpPacket(spec);
-  const rec: CaptureRecord = {
-    n: 1,
-    tsSec: 1_700_000_000,
-    tsNsec: 0,
-    linkType: LinkType.RAW,
-    ifIndex: 0,
-    ifName: '',
-    direction: Direction.UNKNOWN,
-    caplen: buf.length,
-    len: buf.length,
-    buf,
-    off: 0,
-    fileOffset: 0,
-  };
+  const rec = rawRecord(buf);
   const p = decodePacket(buf, 0, buf.length, rec.linkType, rec.direction, newDecodedPacket(), buf.length);
   const r = engine.process(rec, p)!;
   const e = r.egress;

@@ -8,30 +8,15 @@
  * same fields against the kernel.
  */
 import { describe, expect, it } from 'vitest';
-import { Direction, LinkType, type CaptureRecord } from '../../src/capture/types.js';
 import { Engine } from '../../src/engine/engine.js';
+import { rawRecord } from '../support/raw-record.js';
 import { causeName } from '../../src/engine/result.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
 import { buildIpPacket, type PacketSpec } from '../../src/packet/encode.js';
 import type { Firewall, FwChain, FwRule } from '../../src/rules/firewall.js';
 import { parseRuleSet } from '../../src/rules/load.js';
 
-function rec(ip: Uint8Array, n: number, t: number, ifName = ''): CaptureRecord {
-  return {
-    n,
-    tsSec: 1_700_000_000 + Math.floor(t),
-    tsNsec: Math.round((t % 1) * 1e9),
-    linkType: LinkType.RAW,
-    ifIndex: 0,
-    ifName,
-    direction: Direction.UNKNOWN,
-    caplen: ip.length,
-    len: ip.length,
-    buf: ip,
-    off: 0,
-    fileOffset: 0,
-  };
-}
+const rec = rawRecord;
 
 interface Outcome {
   verdict: string;

@@ -6,8 +6,8 @@
  * must not break the line (visible()'s escapes, JSON's).
  */
 import { describe, expect, it } from 'vitest';
-import { Direction, LinkType, type CaptureRecord } from '../../src/capture/types.js';
 import { Engine } from '../../src/engine/engine.js';
+import { rawRecord } from '../support/raw-record.js';
 import { decodePacket, newDecodedPacket } from '../../src/packet/decode.js';
 import { buildIpPacket, type PacketSpec } from '../../src/packet/encode.js';
 import { replayJsonLine } from '../../src/report/json-line.js';
@@ -49,20 +49,7 @@ function run(text: string, spec: PacketSpec) {
   ruleset.firewall!.chains[0].rules[0].not = undefined;
   const engine = new Engine(ruleset);
   const ip = buildIpPacket(spec);
-  const rec: CaptureRecord = {
-    n: 1,
-    tsSec: 1_700_000_000,
-    tsNsec: 0,
-    linkType: LinkType.RAW,
-    ifIndex: 0,
-    ifName: '',
-    direction: Direction.UNKNOWN,
-    caplen: ip.length,
-    len: ip.length,
-    buf: ip,
-    off: 0,
-    fileOffset: 0,
-  };
+  const rec = rawRecord(ip);
   const p = decodePacket(ip, 0, ip.length, rec.linkType, rec.direction, newDecodedPacket(), ip.length);
   const r = engine.process(rec, p)!;
   return {
