@@ -80,6 +80,18 @@ export class JsonContext {
     return out;
   }
 
+  /**
+   * The two properties an object must both have (`"key"` and `"data"` of a
+   * map), or null after one error naming them: "a vmap needs "key" and "data"".
+   */
+  protected pair(b: JValue, k1: string, k2: string, what: string): [JValue, JValue] | null {
+    const v1 = prop(b, k1);
+    const v2 = prop(b, k2);
+    if (v1 !== undefined && v2 !== undefined) return [v1, v2];
+    this.error(b.at, `${what} needs "${k1}" and "${k2}"`, 'json.missing');
+    return null;
+  }
+
   protected object(b: JValue, what: string): b is JObject {
     if (b.kind === 'object') return true;
     this.error(b.at, `${what} must be an object, not ${describe(b)}`, 'json.bad-value');

@@ -132,14 +132,10 @@ export class RuleConverter extends JsonContext {
         return target === null ? null : { kind: 'verdict', verdict: s.key, target, pos, text };
       }
       case 'vmap': {
-        const key = prop(b, 'key');
-        const data = prop(b, 'data');
-        if (key === undefined || data === undefined) {
-          this.error(b.at, 'a vmap needs "key" and "data"', 'json.missing');
-          return null;
-        }
-        const k = this.expr(key, r);
-        const m = this.mapData(data, r);
+        const kd = this.pair(b, 'key', 'data', 'a vmap');
+        if (kd === null) return null;
+        const k = this.expr(kd[0], r);
+        const m = this.mapData(kd[1], r);
         return k === null || m === null ? null : { kind: 'vmap', key: k, map: m, pos, text };
       }
       case 'counter':
@@ -256,14 +252,10 @@ export class RuleConverter extends JsonContext {
         };
       }
       case 'mangle': {
-        const key = prop(b, 'key');
-        const value = prop(b, 'value');
-        if (key === undefined || value === undefined) {
-          this.error(b.at, 'a mangle needs "key" and "value"', 'json.missing');
-          return null;
-        }
-        const k = this.expr(key, r);
-        const val = this.expr(value, r);
+        const kv = this.pair(b, 'key', 'value', 'a mangle');
+        if (kv === null) return null;
+        const k = this.expr(kv[0], r);
+        const val = this.expr(kv[1], r);
         return k === null || val === null ? null : { kind: 'mangle', key: k, value: val, pos, text };
       }
       case 'notrack':
@@ -407,14 +399,10 @@ export class RuleConverter extends JsonContext {
       case 'set':
         return this.setExpr(b, r, pos);
       case 'map': {
-        const key = prop(b, 'key');
-        const data = prop(b, 'data');
-        if (key === undefined || data === undefined) {
-          this.error(b.at, 'a map needs "key" and "data"', 'json.missing');
-          return null;
-        }
-        const k = this.expr(key, r);
-        const m = this.mapData(data, r);
+        const kd = this.pair(b, 'key', 'data', 'a map');
+        if (kd === null) return null;
+        const k = this.expr(kd[0], r);
+        const m = this.mapData(kd[1], r);
         return k === null || m === null ? null : { kind: 'map', key: k, map: m, pos };
       }
       case 'prefix': {
