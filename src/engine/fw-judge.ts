@@ -174,6 +174,7 @@ export class FirewallJudge {
     }
     cx.iif = iif;
     cx.oif = NO_IF;
+    cx.ttlTaken = 0;
     r.iif = this.ifName(iif);
     r.oif = null;
 
@@ -243,6 +244,8 @@ export class FirewallJudge {
       r.oif = this.ifName(cx.oif);
       if (cx.oif === NO_IF) return this.end(d, 'drop', Cause.NOT_ROUTED);
       if (p.ttl <= 1) return this.end(d, 'drop', Cause.TTL_EXPIRED);
+      // ip_forward's ip_decrease_ttl (ip6_forward's hop_limit--), before NF_INET_FORWARD.
+      cx.ttlTaken = 1;
       if (!this.hook('forward', r, d)) return d;
     }
     if (!this.hook('postrouting', r, d)) return d;

@@ -37,6 +37,8 @@ export interface WalkContext {
   mark: number;
   /** The hook being walked (HookNo). */
   hook: number;
+  /** What the forward path took off the TTL / hop limit before this hook: 1 in forward and after, else 0. */
+  ttlTaken: number;
   /** PKTTYPE_BIT of the packet. */
   pktType: number;
   /** Capture time in ns since the first packet (limit buckets). */
@@ -46,7 +48,19 @@ export interface WalkContext {
 }
 
 export function newWalkContext(): WalkContext {
-  return { iif: -1, oif: -1, ctState: 0, ctStatus: 0, ct: false, mark: 0, hook: 0, pktType: 1, nowNs: 0, len: 0 };
+  return {
+    iif: -1,
+    oif: -1,
+    ctState: 0,
+    ctStatus: 0,
+    ct: false,
+    mark: 0,
+    hook: 0,
+    ttlTaken: 0,
+    pktType: 1,
+    nowNs: 0,
+    len: 0,
+  };
 }
 
 /** The outcome of one base chain: a terminal verdict (ACCEPT, DROP, REJECT), by a rule or the policy. */
@@ -178,9 +192,8 @@ export function fwRuleMatchesFull(r: CompiledFwRule, p: DecodedPacket, cx: WalkC
   if (r.tcpMask !== 0 && (p.l4Off < 0 || ((p.tcpFlags & r.tcpMask) === r.tcpValue) === ((neg & Neg.TCP_FLAGS) !== 0)))
     return false;
   if (r.hopLo >= 0) {
-    // ip_forward / ip6_forward take one off before the forward hook: forward and a forwarded packet's postrouting see it.
-    const fwd = cx.hook === HookNo.FORWARD || (cx.hook === HookNo.POSTROUTING && cx.iif >= 0);
-    const hl = fwd ? p.ttl - 1 : p.ttl;
+    // As the header is at this hook: less what ip_forward / ip6_forward took off before forward.
+    const hl = p.ttl - cx.ttlTaken;
     if ((hl >= r.hopLo && hl <= r.hopHi) === r.hopNeg) return false;
   }
   const fib = r.fib;
